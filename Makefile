@@ -1,0 +1,33 @@
+# Developer entry points. `make run` and `make test` are the README's two commands.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test native demo bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+native: $(STAMP)
+	$(BIN)/python native/build.py
+
+# The app on the embedded defaults: SQLite, local media, the SDK simulator with the demo corpus.
+run: native
+	$(BIN)/wecom-auditor demo
+	$(BIN)/wecom-auditor sync
+
+test: native
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
+
+bench: native
+	$(BIN)/python benchmarks/bench_sdk.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check app native tests benchmarks
+
+clean:
+	rm -rf native/build .pytest_cache

@@ -1,0 +1,271 @@
+"""The command line: ``wecom-auditor`` (also ``python -m app``).
+
+Every command takes ``--data-dir DIR`` and ``--db URL``. Errors print one clear line and exit 1;
+a cancelled sync (Ctrl+C once) exits 3 after the current batch commits.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import signal
+import sys
+import threading
+from datetime import datetime
+
+import click
+
+from app.core.actor import Actor
+from app.core.archive import ArchiveService
+from app.core.config.secrets import SecretMissingError
+from app.core.config.settings import SettingsError
+from app.core.context import AppContext
+from app.core.sdk import SdkError, SdkLoadError
+from app.core.store.db import DatabaseError
+
+EXIT_FAILED, EXIT_CANCELLED = 1, 3
+
+
+def _ms_to_text(ms: int | None) -> str:
+    if not ms:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M:%S%z")
+
+
+def _parse_date(value: str | None, *, end: bool = False) -> int | None:
+    """A date or date-time in local time → ms. A bare end date includes that whole day."""
+    if value is None:
+        return None
+    for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
+        try:
+            dt = datetime.strptime(value, fmt)
+        except ValueError:
+            continue
+        ms = int(dt.astimezone().timestamp() * 1000)
+        return ms + 86_400_000 if end and fmt == "%Y-%m-%d" else ms
+    raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD or 'YYYY-MM-DD HH:MM'")
+
+
+def common(fn):
+    """--data-dir and --db on every command, and one-line errors instead of tracebacks."""
+
+    @click.option("--data-dir", type=click.Path(file_okay=False), envvar="WECOM_AUDITOR_DATA_DIR",
+                  help="Keep settings, archive and media under DIR (default: the user data folder).")
+    @click.option("--db", "db_url", metavar="URL", help="Database URL (sqlite:///file or mysql+pymysql://...).")
+    @functools.wraps(fn)
+    def wrapper(data_dir, db_url, **kwargs):
+        try:
+            ctx = AppContext(data_dir, db_url)
+        except SettingsError as exc:
+            raise click.ClickException(str(exc)) from None
+        try:
+            return fn(ctx, **kwargs)
+        except (DatabaseError, SettingsError, SecretMissingError, SdkLoadError, SdkError,
+                FileNotFoundError) as exc:
+            raise click.ClickException(str(exc)) from None
+        finally:
+            ctx.close()
+
+    return wrapper
+
+
+@click.group(invoke_without_command=True)
+@click.version_option(package_name="wecom-archive-auditor")
+@click.pass_context
+def main(click_ctx: click.Context) -> None:
+    """WeCom Archive Auditor (会话存档审计台): archive and review WeCom chats."""
+    if click_ctx.invoked_subcommand is None:
+        click.echo(click_ctx.get_help())
+
+
+@main.command()
+@click.option("--corpus", type=click.Path(file_okay=False, exists=True), help="Serve this simulator corpus.")
+@click.option("--messages", type=click.IntRange(1), help="Generate a demo corpus of N messages instead.")
+@common
+def demo(ctx: AppContext, corpus: str | None, messages: int | None) -> None:
+    """Set up a profile whose SDK is the simulator serving a (demo) corpus, ready to sync."""
+    if corpus and messages:
+        raise click.UsageError("give --corpus or --messages, not both")
+    click.echo("Preparing the demo corpus…" if not corpus else f"Using the corpus {corpus}")
+    corp, where = ctx.setup_demo(corpus, messages)
+    click.echo(f"Demo corp {corp.corpid} is configured (SDK simulator, corpus {corp.simulator_corpus}).")
+    click.echo(f"Its secret and private keys are read from {where}.")
+    click.echo(f"Archive: {ctx.db.display_url}")
+    click.echo("Next: wecom-auditor sync")
+
+
+class _ProgressBar:
+    """tqdm bars on stderr for the two phases of a sync."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.bar = None
+        self.phase = None
+
+    def __call__(self, p) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if p.phase != self.phase:
+            self.close()
+            self.phase = p.phase
+            if p.phase == "messages":
+                self.bar = tqdm(desc="messages", unit="msg", file=sys.stderr, dynamic_ncols=True)
+            elif p.phase == "media":
+                self.bar = tqdm(desc="media", unit="file", total=p.media_total, file=sys.stderr,
+                                dynamic_ncols=True)
+        if self.bar is None:
+            return
+        done = p.fetched if p.phase == "messages" else p.media_done
+        self.bar.update(done - self.bar.n)
+        post = ({"seq": p.seq, "stored": p.stored, "quarantined": p.quarantined} if p.phase == "messages"
+                else {"stored": p.media_stored, "failed": p.media_failed, "expired": p.media_expired})
+        if p.eta_seconds is not None and p.phase == "messages":
+            post["eta"] = f"{p.eta_seconds:.0f}s"
+        self.bar.set_postfix(post, refresh=False)
+        if p.note:
+            self.bar.write(p.note)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@main.command()
+@click.option("--corp", "corpid", help="Corp id to sync (default: the first configured).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the summary.")
+@click.option("--no-media", is_flag=True, help="Do not download media in this run.")
+@click.option("--workers", type=click.IntRange(1), help="Decrypt processes (default: one per core).")
+@common
+def sync(ctx: AppContext, corpid: str | None, as_json: bool, no_media: bool, workers: int | None) -> None:
+    """Fetch new archive entries and media until WeCom has no more."""
+    corp = ctx.settings.corp(corpid)
+    syncer = ctx.make_syncer(corp, media=not no_media, workers=workers)
+    cancel = threading.Event()
+
+    def on_sigint(signum, frame):
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        click.echo("\nCancelling after the current batch… (Ctrl+C again to abort)", err=True)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    bar = _ProgressBar(enabled=sys.stderr.isatty() or not as_json)
+    try:
+        report = syncer.run(progress=bar, cancel=cancel.is_set)
+    except SdkError as exc:
+        bar.close()
+        raise click.ClickException(f"sync stopped: {exc}") from None
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+    if as_json:
+        click.echo(json.dumps({k: v for k, v in report.to_dict().items()}, ensure_ascii=False))
+    else:
+        click.echo(f"Sync {report.outcome} in {report.seconds:.1f}s: fetched {report.fetched}, stored "
+                   f"{report.stored}, duplicates {report.duplicates}, quarantined {report.quarantined}; media "
+                   f"stored {report.media_stored}, failed {report.media_failed}, expired {report.media_expired}, "
+                   f"pending {report.media_pending}; last seq {report.last_seq}.")
+    if report.outcome == "cancelled":
+        sys.exit(EXIT_CANCELLED)
+
+
+@main.command()
+@click.option("--type", "session_type", type=click.Choice(["internal", "external", "group", "system"]))
+@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@common
+def sessions(ctx: AppContext, session_type: str | None, limit: int, as_json: bool) -> None:
+    """List conversations, most recently active first."""
+    rows = ArchiveService(ctx.db).sessions(Actor.local(), session_type=session_type, limit=limit)
+    for s in rows:
+        if as_json:
+            click.echo(json.dumps({"session_id": s.session_id, "type": s.session_type, "roomid": s.roomid,
+                                   "participants": list(s.participants), "message_count": s.message_count,
+                                   "first_msgtime": s.first_msgtime, "last_msgtime": s.last_msgtime},
+                                  ensure_ascii=False))
+        else:
+            people = ", ".join(s.participants[:4]) + (" …" if len(s.participants) > 4 else "")
+            click.echo(f"{s.session_id}  {s.session_type:<8}  {s.message_count:>6}  "
+                       f"{_ms_to_text(s.last_msgtime)}  {people}")
+
+
+@main.command()
+@click.option("--session", "session_id", metavar="ID", help="Only this session.")
+@click.option("--from", "date_from", metavar="DATE", help="From this date (local time).")
+@click.option("--to", "date_to", metavar="DATE", help="Up to and including this date.")
+@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (with the raw message).")
+@common
+def messages(ctx: AppContext, session_id, date_from, date_to, limit: int, as_json: bool) -> None:
+    """List messages in time order."""
+    from app.core.messages import MessageParseError, parse_message
+
+    service, actor = ArchiveService(ctx.db), Actor.local()
+    rows = service.messages(actor, session_id=session_id, start_ms=_parse_date(date_from),
+                            end_ms=_parse_date(date_to, end=True), limit=limit)
+    for m in rows:
+        detail = service.message(actor, message_id=m.id)
+        if as_json:
+            click.echo(json.dumps({"msgid": m.msgid, "seq": m.seq, "session_id": m.session_id,
+                                   "session_type": m.session_type, "from": m.sender, "tolist": list(m.tolist),
+                                   "roomid": m.roomid, "msgtime": m.msgtime, "msgtype": m.msgtype,
+                                   "recalled_at": m.recalled_at, "sha256": detail.raw_sha256,
+                                   "raw": detail.raw_json.decode("utf-8", "replace")}, ensure_ascii=False))
+            continue
+        try:
+            summary = parse_message(detail.raw_json).summary_zh
+        except MessageParseError:
+            summary = "[?]"
+        recalled = " [已撤回]" if m.recalled_at else ""
+        click.echo(f"{_ms_to_text(m.msgtime)}  {m.sender:<20}  {summary}{recalled}")
+
+
+@main.command()
+@click.option("--retry", is_flag=True, help="Try the quarantined entries again with the current keys.")
+@click.option("--corp", "corpid", help="Corp id (default: the first configured).")
+@click.option("--json", "as_json", is_flag=True)
+@common
+def quarantine(ctx: AppContext, retry: bool, corpid: str | None, as_json: bool) -> None:
+    """Show archive entries that could not be decrypted or parsed (and retry them)."""
+    from app.core.sync.quarantine import retry_quarantine
+
+    service, actor = ArchiveService(ctx.db), Actor.local()
+    if retry:
+        corp = ctx.settings.corp(corpid)
+        result = retry_quarantine(ctx.db, corpid=corp.corpid, private_keys=ctx.secrets.private_keys(corp),
+                                  library_path=ctx.library_path(corp))
+        click.echo(f"Retried {result.tried}: {result.resolved} now archived, {result.still_failing} still failing.")
+    corp_id = service.corp_id(actor, corpid)
+    for q in service.quarantine(actor, corp_id):
+        if as_json:
+            click.echo(json.dumps({"seq": q.seq, "msgid": q.msgid, "publickey_ver": q.publickey_ver,
+                                   "stage": q.stage, "error": q.error, "attempts": q.attempts,
+                                   "first_seen_at": q.first_seen_at, "last_tried_at": q.last_tried_at},
+                                  ensure_ascii=False))
+        else:
+            click.echo(f"seq {q.seq}  {q.msgid}  v{q.publickey_ver}  {q.stage}: {q.error}  (tries {q.attempts})")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@common
+def runs(ctx: AppContext, as_json: bool, limit: int) -> None:
+    """The history of sync runs."""
+    from dataclasses import asdict
+
+    for r in ArchiveService(ctx.db).sync_runs(Actor.local(), limit=limit):
+        if as_json:
+            click.echo(json.dumps(asdict(r), ensure_ascii=False))
+        else:
+            click.echo(f"{_ms_to_text(r.started_at)}  {r.outcome:<11} seq {r.start_seq}→{r.last_seq}  "
+                       f"stored {r.stored} dup {r.duplicates} quarantined {r.quarantined}  media "
+                       f"{r.media_stored}/{r.media_failed}/{r.media_expired}"
+                       + (f"  error: {r.error}" if r.error else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""Read services over the archive: what the GUI, the CLI, search and export read.
+
+Every method takes the acting :class:`~app.core.actor.Actor` first. Rows come back as small
+frozen dataclasses, never ORM objects, so callers on other threads hold no database state.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import and_, func, or_, select
+
+from app.core.actor import Actor
+from app.core.store.db import Database
+from app.core.store.models import Corp, Media, Message, QuarantineEntry, Session, SyncRun
+
+
+@dataclass(frozen=True)
+class CorpRow:
+    id: int
+    corpid: str
+    name: str
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    corp_id: int
+    session_id: str
+    session_type: str
+    roomid: str
+    participants: tuple[str, ...]
+    first_msgtime: int
+    last_msgtime: int
+    message_count: int
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    id: int
+    corp_id: int
+    seq: int
+    msgid: str
+    action: str
+    sender: str
+    tolist: tuple[str, ...]
+    roomid: str
+    msgtime: int
+    msgtype: str
+    session_id: str | None
+    session_type: str | None
+    supported: bool
+    has_media: bool
+    recalled_msgid: str | None
+    recalled_at: int | None
+    content_text: str
+
+
+@dataclass(frozen=True)
+class MessageDetail:
+    row: MessageRow
+    publickey_ver: int
+    raw_json: bytes
+    raw_sha256: str
+
+
+@dataclass(frozen=True)
+class MediaRow:
+    id: int
+    message_id: int
+    msgid: str
+    ref_path: str
+    kind: str
+    md5sum: str
+    declared_size: int | None
+    filename: str | None
+    ext: str | None
+    status: str
+    attempts: int
+    last_error: str | None
+    storage_backend: str | None
+    storage_key: str | None
+    sha256: str | None
+    stored_size: int | None
+    md5_matched: bool | None
+
+
+@dataclass(frozen=True)
+class QuarantineRow:
+    id: int
+    corp_id: int
+    seq: int
+    msgid: str
+    publickey_ver: int
+    stage: str
+    error: str
+    attempts: int
+    first_seen_at: int
+    last_tried_at: int
+    resolved_at: int | None
+
+
+@dataclass(frozen=True)
+class SyncRunRow:
+    id: int
+    corp_id: int
+    started_at: int
+    ended_at: int | None
+    outcome: str
+    workstation: str
+    start_seq: int
+    last_seq: int
+    fetched: int
+    stored: int
+    duplicates: int
+    quarantined: int
+    media_stored: int
+    media_failed: int
+    media_expired: int
+    retries: int
+    error: str | None
+
+
+_MESSAGE_COLUMNS = (Message.id, Message.corp_id, Message.seq, Message.msgid, Message.action, Message.sender,
+                    Message.tolist, Message.roomid, Message.msgtime, Message.msgtype, Message.session_id,
+                    Message.session_type, Message.supported, Message.has_media, Message.recalled_msgid,
+                    Message.recalled_at, Message.content_text)
+
+
+def _message_row(r) -> MessageRow:
+    return MessageRow(r.id, r.corp_id, r.seq, r.msgid, r.action, r.sender, tuple(json.loads(r.tolist or "[]")),
+                      r.roomid, r.msgtime, r.msgtype, r.session_id, r.session_type, bool(r.supported),
+                      bool(r.has_media), r.recalled_msgid, r.recalled_at, r.content_text)
+
+
+class ArchiveService:
+    """Reads of the archive on behalf of an actor."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def corps(self, actor: Actor) -> list[CorpRow]:
+        with self.db.read() as conn:
+            return [CorpRow(r.id, r.corpid, r.name) for r in conn.execute(
+                select(Corp.id, Corp.corpid, Corp.name).order_by(Corp.corpid))]
+
+    def corp_id(self, actor: Actor, corpid: str | None = None) -> int | None:
+        corps = self.corps(actor)
+        if corpid is None:
+            return corps[0].id if corps else None
+        return next((c.id for c in corps if c.corpid == corpid), None)
+
+    def sessions(self, actor: Actor, corp_id: int | None = None, session_type: str | None = None, *,
+                 limit: int = 1000, offset: int = 0) -> list[SessionRow]:
+        """Sessions by last activity, newest first."""
+        q = select(Session)
+        if corp_id is not None:
+            q = q.where(Session.corp_id == corp_id)
+        if session_type:
+            q = q.where(Session.session_type == session_type)
+        q = q.order_by(Session.last_msgtime.desc(), Session.id.desc()).limit(limit).offset(offset)
+        with self.db.read() as conn:
+            return [SessionRow(r.corp_id, r.session_id, r.session_type, r.roomid,
+                               tuple(json.loads(r.participants)), r.first_msgtime, r.last_msgtime,
+                               r.message_count) for r in conn.execute(q)]
+
+    def session_counts(self, actor: Actor, corp_id: int | None = None) -> dict[str, int]:
+        q = select(Session.session_type, func.count()).group_by(Session.session_type)
+        if corp_id is not None:
+            q = q.where(Session.corp_id == corp_id)
+        with self.db.read() as conn:
+            return dict(conn.execute(q).all())
+
+    def messages(self, actor: Actor, *, corp_id: int | None = None, session_id: str | None = None,
+                 start_ms: int | None = None, end_ms: int | None = None, limit: int = 500,
+                 after: tuple[int, int] | None = None, before: tuple[int, int] | None = None,
+                 newest_first: bool = False) -> list[MessageRow]:
+        """Messages in time order, optionally of one session and a window ``[start_ms, end_ms)``.
+
+        Paging is by key: pass the (msgtime, id) of the last row seen as ``after`` (or of the first
+        row as ``before`` with ``newest_first``) to get the next page.
+        """
+        q = select(*_MESSAGE_COLUMNS)
+        if corp_id is not None:
+            q = q.where(Message.corp_id == corp_id)
+        if session_id is not None:
+            q = q.where(Message.session_id == session_id)
+        if start_ms is not None:
+            q = q.where(Message.msgtime >= start_ms)
+        if end_ms is not None:
+            q = q.where(Message.msgtime < end_ms)
+        if after is not None:
+            q = q.where(or_(Message.msgtime > after[0], and_(Message.msgtime == after[0], Message.id > after[1])))
+        if before is not None:
+            q = q.where(or_(Message.msgtime < before[0], and_(Message.msgtime == before[0], Message.id < before[1])))
+        order = (Message.msgtime.desc(), Message.id.desc()) if newest_first else (Message.msgtime, Message.id)
+        with self.db.read() as conn:
+            return [_message_row(r) for r in conn.execute(q.order_by(*order).limit(limit))]
+
+    def message(self, actor: Actor, *, msgid: str | None = None, message_id: int | None = None,
+                corp_id: int | None = None) -> MessageDetail | None:
+        """One message with its raw JSON as received, its SHA-256 and seq."""
+        q = select(*_MESSAGE_COLUMNS, Message.publickey_ver, Message.raw_json, Message.raw_sha256)
+        if message_id is not None:
+            q = q.where(Message.id == message_id)
+        elif msgid is not None:
+            q = q.where(Message.msgid == msgid)
+        else:
+            raise ValueError("give msgid or message_id")
+        if corp_id is not None:
+            q = q.where(Message.corp_id == corp_id)
+        with self.db.read() as conn:
+            r = conn.execute(q.limit(1)).first()
+        if r is None:
+            return None
+        return MessageDetail(_message_row(r), r.publickey_ver, bytes(r.raw_json), r.raw_sha256)
+
+    def media_of(self, actor: Actor, message_id: int) -> list[MediaRow]:
+        q = select(Media).where(Media.message_id == message_id).order_by(Media.ref_path)
+        with self.db.read() as conn:
+            return [MediaRow(m.id, m.message_id, m.msgid, m.ref_path, m.kind, m.md5sum, m.declared_size,
+                             m.filename, m.ext, m.status, m.attempts, m.last_error, m.storage_backend,
+                             m.storage_key, m.sha256, m.stored_size, m.md5_matched)
+                    for m in conn.execute(q).scalars()]
+
+    def media_status_counts(self, actor: Actor, corp_id: int | None = None) -> dict[str, int]:
+        q = select(Media.status, func.count()).group_by(Media.status)
+        if corp_id is not None:
+            q = q.where(Media.corp_id == corp_id)
+        with self.db.read() as conn:
+            return dict(conn.execute(q).all())
+
+    def quarantine(self, actor: Actor, corp_id: int | None = None, *, include_resolved: bool = False,
+                   limit: int = 1000) -> list[QuarantineRow]:
+        q = select(QuarantineEntry)
+        if corp_id is not None:
+            q = q.where(QuarantineEntry.corp_id == corp_id)
+        if not include_resolved:
+            q = q.where(QuarantineEntry.resolved_at.is_(None))
+        with self.db.read() as conn:
+            return [QuarantineRow(e.id, e.corp_id, e.seq, e.msgid, e.publickey_ver, e.stage, e.error, e.attempts,
+                                  e.first_seen_at, e.last_tried_at, e.resolved_at)
+                    for e in conn.execute(q.order_by(QuarantineEntry.seq).limit(limit)).scalars()]
+
+    def sync_runs(self, actor: Actor, corp_id: int | None = None, limit: int = 100) -> list[SyncRunRow]:
+        q = select(*[c for c in SyncRun.__table__.c]).order_by(SyncRun.started_at.desc()).limit(limit)
+        if corp_id is not None:
+            q = q.where(SyncRun.corp_id == corp_id)
+        with self.db.read() as conn:
+            return [SyncRunRow(**r._asdict()) for r in conn.execute(q)]

@@ -1,0 +1,130 @@
+"""Secrets (corp secret, private keys per ``publickey_ver``) live only in the OS keyring.
+
+On a headless server without a keyring backend, environment variables may supply them:
+
+* ``WECOM_AUDITOR_CORP_SECRET_<CORPID>``: the chat-archive secret of that corp;
+* ``WECOM_AUDITOR_PRIVATE_KEY_<CORPID>_V<VERSION>``: the PEM text of that key version, or ``@/path/to/key.pem``.
+
+(``<CORPID>`` upper-cased, any character other than A-Z, 0-9 and _ replaced by _.)
+A demo profile (``secrets_in_corpus``) reads them from the simulator's corpus, which is demo data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import keyring
+import keyring.errors
+from keyring.backends import fail
+
+from .settings import CorpSettings
+
+SERVICE = "wecom-archive-auditor"
+
+
+class SecretMissingError(RuntimeError):
+    """A secret is needed but not stored; the message says which and how to provide it."""
+
+
+def _env_name(kind: str, corpid: str, version: int | None = None) -> str:
+    base = f"WECOM_AUDITOR_{kind}_{re.sub(r'[^A-Z0-9_]', '_', corpid.upper())}"
+    return f"{base}_V{version}" if version is not None else base
+
+
+def keyring_available() -> bool:
+    backend = keyring.get_keyring()
+    return not isinstance(backend, fail.Keyring) and getattr(backend, "priority", 1) > 0
+
+
+class SecretStore:
+    """Reads and writes the app's secrets; never logs or prints them."""
+
+    def _get(self, name: str) -> str | None:
+        if not keyring_available():
+            return None
+        try:
+            return keyring.get_password(SERVICE, name)
+        except keyring.errors.KeyringError:
+            return None
+
+    def _set(self, name: str, value: str) -> None:
+        if not keyring_available():
+            raise SecretMissingError(
+                "this computer has no usable OS keyring (Secret Service / Keychain / Credential Manager), "
+                "so secrets cannot be saved; on a headless server set the WECOM_AUDITOR_* environment "
+                "variables described in the README instead")
+        keyring.set_password(SERVICE, name, value)
+
+    def _delete(self, name: str) -> None:
+        if keyring_available():
+            try:
+                keyring.delete_password(SERVICE, name)
+            except keyring.errors.PasswordDeleteError:
+                pass
+
+    # -- corp secret
+    def set_corp_secret(self, corpid: str, secret: str) -> None:
+        self._set(f"corp:{corpid}:secret", secret)
+
+    def corp_secret(self, corp: CorpSettings) -> str:
+        value = self._get(f"corp:{corp.corpid}:secret") or os.environ.get(_env_name("CORP_SECRET", corp.corpid))
+        if not value and corp.secrets_in_corpus:
+            value = _corpus_conf(corp).get("secret")
+        if not value:
+            raise SecretMissingError(
+                f"the chat-archive secret of corp {corp.corpid} is not set: enter it in Settings, "
+                f"or set {_env_name('CORP_SECRET', corp.corpid)} on a headless server")
+        return value
+
+    # -- private keys
+    def set_private_key(self, corpid: str, version: int, pem: str) -> None:
+        self._set(f"corp:{corpid}:key:{version}", pem)
+
+    def delete_private_key(self, corpid: str, version: int) -> None:
+        self._delete(f"corp:{corpid}:key:{version}")
+
+    def private_key(self, corp: CorpSettings, version: int) -> str | None:
+        value = self._get(f"corp:{corp.corpid}:key:{version}")
+        if value is None:
+            env = os.environ.get(_env_name("PRIVATE_KEY", corp.corpid, version))
+            if env and env.startswith("@"):
+                value = Path(env[1:]).expanduser().read_text(encoding="ascii")
+            else:
+                value = env
+        if value is None and corp.secrets_in_corpus:
+            value = _corpus_private_keys(corp).get(version)
+        return value
+
+    def private_keys(self, corp: CorpSettings) -> dict[int, str]:
+        """Every installed key of the corp, by version (versions from the settings and the corpus)."""
+        versions = set(corp.key_versions)
+        if corp.secrets_in_corpus:
+            versions |= set(_corpus_private_keys(corp))
+        keys = {}
+        for v in sorted(versions):
+            pem = self.private_key(corp, v)
+            if pem:
+                keys[v] = pem
+        return keys
+
+
+def _corpus_conf(corp: CorpSettings) -> dict:
+    path = Path(corp.simulator_corpus) / "corpus.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SecretMissingError(f"cannot read the simulator corpus {path}: {exc}") from None
+
+
+def _corpus_private_keys(corp: CorpSettings) -> dict[int, str]:
+    """The private keys a demo profile installs: those not marked ``"install": false``."""
+    conf = _corpus_conf(corp)
+    root = Path(corp.simulator_corpus)
+    keys = {}
+    for version, entry in (conf.get("keys") or {}).items():
+        if entry.get("install", True) and entry.get("private"):
+            keys[int(version)] = (root / entry["private"]).read_text(encoding="ascii")
+    return keys

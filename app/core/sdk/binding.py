@@ -1,0 +1,379 @@
+"""The one module that owns the Finance SDK library (cffi, ABI mode).
+
+Nothing outside this module sees a C type: callers get Python bytes, dataclasses and the
+exceptions of :mod:`app.core.sdk.errors`. Every ``Slice_t`` and ``MediaData_t`` allocated here is
+freed in a ``finally`` on every path.
+
+Threads
+-------
+cffi releases the GIL around each C call, so calls on several threads run in parallel.
+
+* ``DecryptData`` takes no handle: :func:`decrypt_data` is safe from any thread at any time.
+* ``GetChatData`` and ``GetMediaData`` on one handle: Tencent documents concurrent calls as supported
+  since SDK v1.1 (2020-04). For older libraries pass ``serialize_calls=True`` and this class takes a
+  per-handle lock around each call. Either way, :meth:`FinanceSdk.close` waits for calls in flight
+  on other threads to return before ``DestroySdk``, and any call after close raises
+  :class:`SdkClosedError` instead of touching freed memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from cffi import FFI
+
+from .errors import SdkClosedError, SdkLoadError, SdkResponseError, error_for_code
+
+NATIVE_DIR = Path(__file__).resolve().parents[3] / "native"
+HEADER_PATH = NATIVE_DIR / "include" / "finance_sdk.h"
+
+SDK_FUNCTIONS = (
+    "NewSdk", "Init", "GetChatData", "DecryptData", "GetMediaData", "DestroySdk",
+    "NewSlice", "FreeSlice", "GetContentFromSlice", "GetSliceLen",
+    "NewMediaData", "FreeMediaData", "GetOutIndexBuf", "GetData", "GetIndexLen", "GetDataLen",
+    "IsMediaDataFinish",
+)
+
+MAX_LIMIT = 1000
+DEFAULT_TIMEOUT = 30  # seconds, passed to the SDK; one GetChatData may block about that long
+
+_ffi = FFI()
+_ffi.cdef(HEADER_PATH.read_text(encoding="utf-8"))
+
+_libraries: dict[str, object] = {}
+_libraries_lock = threading.Lock()
+
+
+# --------------------------------------------------------------------------- loading
+
+_ELF_MACHINES = {3: "x86 (32-bit)", 8: "MIPS", 20: "PowerPC", 21: "PowerPC 64", 40: "ARM (32-bit)",
+                 62: "x86-64", 183: "ARM64 (aarch64)", 243: "RISC-V"}
+_HOST_MACHINES = {"x86_64": 62, "amd64": 62, "aarch64": 183, "arm64": 183, "i686": 3, "i386": 3}
+
+
+def _describe_unloadable(path: Path, os_error: str) -> str:
+    """One sentence saying why ``path`` cannot be loaded, from its first bytes."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(20)
+    except OSError as exc:
+        return f"The SDK library {path} cannot be read ({exc.strerror}); check its permissions."
+    if head[:2] == b"MZ":
+        return (f"The SDK library {path} is a Windows DLL; on this system choose the Linux library "
+                f"libWeWorkFinanceSdk_C.so in Settings.")
+    if head[:4] != b"\x7fELF":
+        return (f"The file {path} is not a shared library (not ELF); choose Tencent's "
+                f"libWeWorkFinanceSdk_C.so in Settings.")
+    elf_class = head[4]
+    byteorder = "little" if head[5] == 1 else "big"
+    machine = int.from_bytes(head[18:20], byteorder)
+    host = platform.machine().lower()
+    host_machine = _HOST_MACHINES.get(host)
+    if (host_machine is not None and machine != host_machine) or elf_class != 2:
+        built = _ELF_MACHINES.get(machine, f"machine type {machine}")
+        if elf_class == 1:
+            built += ", 32-bit"
+        return (f"The SDK library {path} is built for {built}, but this computer runs {host}; "
+                f"download the SDK build for {host} from WeCom and choose it in Settings.")
+    return (f"The SDK library {path} could not be loaded ({os_error.strip()}); check that its "
+            f"dependencies (e.g. libcrypto, libcurl) are installed.")
+
+
+def load_library(path: str | os.PathLike[str]):
+    """Load (once per path) and check the SDK library at ``path``.
+
+    Raises SdkLoadError with one sentence naming the path and what to do when the file is
+    missing, not a shared library, built for another architecture, or lacks SDK symbols.
+    """
+    p = Path(path).expanduser()
+    key = str(p.resolve()) if p.exists() else str(p)
+    with _libraries_lock:
+        lib = _libraries.get(key)
+        if lib is not None:
+            return lib
+        if not p.exists():
+            raise SdkLoadError(
+                f"The SDK library {p} does not exist; set the SDK library path in Settings to your "
+                f"copy of libWeWorkFinanceSdk_C.so (or build the simulator: python native/build.py).")
+        if p.is_dir():
+            raise SdkLoadError(f"The SDK library path {p} is a folder; choose the library file itself.")
+        try:
+            lib = _ffi.dlopen(str(p))
+        except OSError as exc:
+            raise SdkLoadError(_describe_unloadable(p, str(exc))) from None
+        missing = []
+        for name in SDK_FUNCTIONS:
+            try:
+                getattr(lib, name)
+            except AttributeError:
+                missing.append(name)
+        if missing:
+            raise SdkLoadError(
+                f"The library {p} is not the WeCom Finance SDK: it does not export "
+                f"{', '.join(missing)}; choose Tencent's libWeWorkFinanceSdk_C.so in Settings.")
+        _libraries[key] = lib
+        return lib
+
+
+# --------------------------------------------------------------------------- helpers
+
+def _cstr(value: str | bytes | None) -> bytes:
+    if value is None:
+        return b""
+    if isinstance(value, str):
+        value = value.encode("utf-8")
+    if b"\0" in value:
+        raise ValueError("SDK string arguments cannot contain NUL bytes")
+    return value
+
+
+def _take_slice(lib, slice_ptr) -> bytes:
+    """Copy a Slice_t's content out as bytes (binary-safe, by length)."""
+    length = lib.GetSliceLen(slice_ptr)
+    if length <= 0:
+        return b""
+    return _ffi.buffer(lib.GetContentFromSlice(slice_ptr), length)[:]
+
+
+def decrypt_data(library, random_key: bytes, encrypt_chat_msg: str | bytes) -> bytes:
+    """DecryptData: the plaintext message JSON bytes of one archive entry.
+
+    ``library`` is a path or an already loaded library; ``random_key`` is the RSA-decrypted
+    random key. Safe on any thread (no handle). Raises an SdkError subclass on a non-zero code.
+    """
+    lib = library if not isinstance(library, (str, os.PathLike)) else load_library(library)
+    if isinstance(random_key, str):
+        random_key = random_key.encode("utf-8")
+    # The key is passed as a C string: a key with NUL bytes (e.g. implicit-rejection output of a
+    # wrong RSA key) would be silently truncated by C, so it is refused here as the SDK would.
+    if b"\0" in random_key:
+        raise error_for_code(10008, call="DecryptData", detail="random key contains NUL bytes")
+    out = lib.NewSlice()
+    try:
+        rc = lib.DecryptData(random_key, _cstr(encrypt_chat_msg), out)
+        if rc != 0:
+            raise error_for_code(rc, call="DecryptData")
+        return _take_slice(lib, out)
+    finally:
+        lib.FreeSlice(out)
+
+
+# --------------------------------------------------------------------------- the handle
+
+@dataclass(frozen=True, slots=True)
+class ChatDataItem:
+    """One encrypted archive entry as GetChatData returns it."""
+
+    seq: int
+    msgid: str
+    publickey_ver: int
+    encrypt_random_key: str
+    encrypt_chat_msg: str
+
+    def to_json(self) -> str:
+        """The item as compact JSON (what the quarantine keeps)."""
+        return json.dumps({"seq": self.seq, "msgid": self.msgid, "publickey_ver": self.publickey_ver,
+                           "encrypt_random_key": self.encrypt_random_key,
+                           "encrypt_chat_msg": self.encrypt_chat_msg}, separators=(",", ":"))
+
+
+def _parse_chat_data(payload: bytes) -> list[ChatDataItem]:
+    try:
+        doc = json.loads(payload)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SdkResponseError(10002, "GetChatData returned unreadable JSON", "GetChatData 返回的 JSON 无法解析",
+                               call="GetChatData", detail=str(exc)) from None
+    if not isinstance(doc, dict):
+        raise SdkResponseError(10002, "GetChatData returned JSON that is not an object",
+                               "GetChatData 返回的 JSON 不是对象", call="GetChatData")
+    errcode = doc.get("errcode", 0)
+    if errcode != 0:
+        raise SdkResponseError(errcode if isinstance(errcode, int) else -1,
+                               f"WeCom answered errcode {errcode}: {doc.get('errmsg', '')}",
+                               f"企业微信返回错误 {errcode}：{doc.get('errmsg', '')}", call="GetChatData")
+    items = []
+    for raw in doc.get("chatdata") or []:
+        seq = raw.get("seq") if isinstance(raw, dict) else None
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            # Without a seq the checkpoint cannot move past the entry safely: fail the batch.
+            raise SdkResponseError(10002, "GetChatData returned an item without a numeric seq",
+                                   "GetChatData 返回的条目缺少数字 seq", call="GetChatData", detail=repr(raw)[:200])
+        ver = raw.get("publickey_ver")
+        items.append(ChatDataItem(
+            seq=seq,
+            msgid=str(raw.get("msgid", "")),
+            publickey_ver=ver if isinstance(ver, int) and not isinstance(ver, bool) else -1,
+            encrypt_random_key=str(raw.get("encrypt_random_key", "")),
+            encrypt_chat_msg=str(raw.get("encrypt_chat_msg", "")),
+        ))
+    return items
+
+
+class FinanceSdk:
+    """One SDK handle: ``NewSdk`` + ``Init`` on enter, ``DestroySdk`` exactly once on exit.
+
+    >>> with FinanceSdk(path, corpid, secret) as sdk:
+    ...     items = sdk.get_chat_data(0, 1000)
+
+    ``proxy`` (``socks5://host:port`` or ``http://host:port``), ``passwd`` (``user:pass``) and
+    ``timeout`` (seconds) are defaults for every call and may be overridden per call.
+    """
+
+    def __init__(self, library_path: str | os.PathLike[str], corpid: str, secret: str, *,
+                 proxy: str | None = None, passwd: str | None = None, timeout: int = DEFAULT_TIMEOUT,
+                 serialize_calls: bool = False):
+        self._library_path = library_path
+        self._corpid = corpid
+        self._secret = secret
+        self.proxy, self.passwd, self.timeout = proxy, passwd, timeout
+        self._lib = None
+        self._handle = None
+        self._state = threading.Condition()
+        self._in_flight = 0
+        self._closed = False
+        self._call_lock = threading.Lock() if serialize_calls else None
+
+    # -- lifecycle
+    def open(self) -> FinanceSdk:
+        with self._state:
+            if self._closed:
+                raise SdkClosedError("this SDK handle was destroyed; create a new FinanceSdk")
+            if self._handle is not None:
+                return self
+            lib = load_library(self._library_path)
+            handle = lib.NewSdk()
+            if handle == _ffi.NULL:
+                raise SdkResponseError(10003, "NewSdk returned NULL", "NewSdk 返回空指针", call="NewSdk")
+            rc = lib.Init(handle, _cstr(self._corpid), _cstr(self._secret))
+            if rc != 0:
+                lib.DestroySdk(handle)
+                raise error_for_code(rc, call="Init", detail="check the corp id and the chat-archive secret")
+            self._lib, self._handle = lib, handle
+            return self
+
+    def close(self) -> None:
+        """DestroySdk once; waits for calls in flight on other threads. Idempotent."""
+        with self._state:
+            if self._closed:
+                return
+            self._closed = True
+            while self._in_flight:
+                self._state.wait()
+            if self._handle is not None:
+                self._lib.DestroySdk(self._handle)
+                self._handle = None
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> FinanceSdk:
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        # A forgotten close must not leak the native handle; a finaliser must never raise.
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def _begin(self):
+        with self._state:
+            if self._closed or self._handle is None:
+                raise SdkClosedError("the SDK handle is not open (used after close, or before open)")
+            self._in_flight += 1
+            return self._lib, self._handle
+
+    def _end(self) -> None:
+        with self._state:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._state.notify_all()
+
+    def _call(self, fn, *args):
+        if self._call_lock is None:
+            return fn(*args)
+        with self._call_lock:
+            return fn(*args)
+
+    # -- calls
+    def get_chat_data(self, seq: int, limit: int = MAX_LIMIT, proxy: str | None = None,
+                      passwd: str | None = None, timeout: int | None = None) -> list[ChatDataItem]:
+        """Encrypted entries with seq > ``seq``, at most ``limit`` (the SDK refuses more than 1000: 10000)."""
+        if not 0 <= seq < 2**64:
+            raise ValueError(f"seq must be an unsigned 64-bit integer, not {seq}")
+        if not 0 <= limit < 2**32:
+            raise ValueError(f"limit must be an unsigned 32-bit integer, not {limit}")
+        lib, handle = self._begin()
+        try:
+            out = lib.NewSlice()
+            try:
+                rc = self._call(lib.GetChatData, handle, seq, limit, _cstr(proxy or self.proxy),
+                                _cstr(passwd or self.passwd), timeout or self.timeout, out)
+                if rc != 0:
+                    raise error_for_code(rc, call="GetChatData")
+                payload = _take_slice(lib, out)
+            finally:
+                lib.FreeSlice(out)
+        finally:
+            self._end()
+        return _parse_chat_data(payload)
+
+    def decrypt(self, random_key: bytes, encrypt_chat_msg: str | bytes) -> bytes:
+        """DecryptData (no handle needed; see :func:`decrypt_data`)."""
+        lib, _ = self._begin()
+        try:
+            return decrypt_data(lib, random_key, encrypt_chat_msg)
+        finally:
+            self._end()
+
+    def _media_chunk(self, indexbuf: bytes, sdkfileid: bytes, proxy, passwd, timeout):
+        lib, handle = self._begin()
+        try:
+            md = lib.NewMediaData()
+            try:
+                rc = self._call(lib.GetMediaData, handle, indexbuf, sdkfileid, proxy, passwd, timeout, md)
+                if rc != 0:
+                    raise error_for_code(rc, call="GetMediaData")
+                data_len = lib.GetDataLen(md)
+                data = _ffi.buffer(lib.GetData(md), data_len)[:] if data_len > 0 else b""
+                index_len = lib.GetIndexLen(md)
+                next_index = _ffi.buffer(lib.GetOutIndexBuf(md), index_len)[:] if index_len > 0 else b""
+                return data, next_index, bool(lib.IsMediaDataFinish(md))
+            finally:
+                lib.FreeMediaData(md)
+        finally:
+            self._end()
+
+    def iter_media(self, sdkfileid: str, proxy: str | None = None, passwd: str | None = None,
+                   timeout: int | None = None) -> Iterator[bytes]:
+        """The media file's bytes, chunk by chunk (the indexbuf loop); binary-safe.
+
+        A failure raises on the chunk that failed; the caller restarts the file. The handle is
+        only held during each C call, so a paused iterator never blocks :meth:`close`.
+        """
+        fileid = _cstr(sdkfileid)
+        proxy_b, passwd_b = _cstr(proxy or self.proxy), _cstr(passwd or self.passwd)
+        tmo = timeout or self.timeout
+        indexbuf = b""
+        stalls = 0
+        while True:
+            data, next_index, finished = self._media_chunk(indexbuf, fileid, proxy_b, passwd_b, tmo)
+            if data:
+                yield data
+            if finished:
+                return
+            # An SDK that neither finishes nor moves on would loop for ever: give up after a few.
+            stalls = stalls + 1 if (not data or next_index == indexbuf) else 0
+            if stalls >= 3 or not next_index:
+                raise SdkResponseError(10002, "GetMediaData made no progress", "GetMediaData 没有进展",
+                                       call="GetMediaData", detail=f"indexbuf {next_index[:40]!r}")
+            indexbuf = next_index

@@ -1,0 +1,214 @@
+"""The archive's tables (SQLAlchemy 2). Migrations in ``migrations/`` create them; keep both in step.
+
+Conventions: ids are snowflake BIGINTs (see ids.py); every time is an integer of milliseconds since
+the Unix epoch, UTC (``*_at`` and ``msgtime``), so SQLite and MySQL agree exactly. Identifier
+columns use a binary collation on MySQL: WeCom ids are case-sensitive base64, and a
+case-insensitive unique index would merge two different msgids.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# MySQL's TEXT/BLOB stop at 64 KB; a chatrecord can be larger.
+LongText = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
+LongBlob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
+
+MYSQL_TABLE_ARGS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
+
+# Media status values
+PENDING, STORED, FAILED, EXPIRED = "pending", "stored", "failed", "expired"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Corp(Base):
+    __tablename__ = "corps"
+    __table_args__ = (MYSQL_TABLE_ARGS,)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    corpid: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class IdNode(Base):
+    """One row per process that generates ids; its id (mod 1024) is the snowflake node."""
+
+    __tablename__ = "id_nodes"
+    __table_args__ = (MYSQL_TABLE_ARGS,)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Message(Base):
+    """One archive entry: the decrypted JSON exactly as received, and fields parsed from it."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("corp_id", "msgid", name="uq_messages_corp_msgid"),
+        Index("ix_messages_corp_seq", "corp_id", "seq"),
+        Index("ix_messages_session_time", "corp_id", "session_id", "msgtime"),
+        Index("ix_messages_sender_time", "corp_id", "sender", "msgtime"),
+        Index("ix_messages_type_time", "corp_id", "msgtype", "msgtime"),
+        Index("ix_messages_time", "corp_id", "msgtime"),
+        Index("ix_messages_recalled_msgid", "corp_id", "recalled_msgid"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    corp_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("corps.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    msgid: Mapped[str] = mapped_column(String(191))
+    publickey_ver: Mapped[int] = mapped_column(Integer)
+    raw_json: Mapped[bytes] = mapped_column(LongBlob)
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    sender: Mapped[str] = mapped_column(String(191))
+    tolist: Mapped[str] = mapped_column(LongText)  # JSON array of ids
+    roomid: Mapped[str] = mapped_column(String(191))
+    msgtime: Mapped[int] = mapped_column(BigInteger)
+    msgtype: Mapped[str] = mapped_column(String(64))
+    content_text: Mapped[str] = mapped_column(LongText)  # the searchable text the parser defines
+    session_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    session_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    supported: Mapped[bool] = mapped_column(Boolean)
+    has_media: Mapped[bool] = mapped_column(Boolean)
+    recalled_msgid: Mapped[str | None] = mapped_column(String(191), nullable=True)  # on a recall entry
+    recalled_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # on a recalled message
+    recall_msgid: Mapped[str | None] = mapped_column(String(191), nullable=True)  # ... the recall entry
+    sync_run_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    ingested_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Session(Base):
+    """A conversation, kept current by the sync."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        UniqueConstraint("corp_id", "session_id", name="uq_sessions_corp_session"),
+        Index("ix_sessions_type_last", "corp_id", "session_type", "last_msgtime"),
+        Index("ix_sessions_last", "corp_id", "last_msgtime"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    corp_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("corps.id"))
+    session_id: Mapped[str] = mapped_column(String(32))
+    session_type: Mapped[str] = mapped_column(String(16))
+    roomid: Mapped[str] = mapped_column(String(191))
+    participants: Mapped[str] = mapped_column(LongText)  # JSON array, sorted
+    first_msgtime: Mapped[int] = mapped_column(BigInteger)
+    last_msgtime: Mapped[int] = mapped_column(BigInteger)
+    message_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class Media(Base):
+    """A media file referenced by a message (top level or inside chatrecord/mixed items)."""
+
+    __tablename__ = "media"
+    __table_args__ = (
+        UniqueConstraint("message_id", "ref_path", name="uq_media_message_path"),
+        Index("ix_media_status", "corp_id", "status"),
+        Index("ix_media_sdkfileid", "corp_id", "sdkfileid_sha256"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    corp_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("corps.id"))
+    message_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("messages.id"))
+    msgid: Mapped[str] = mapped_column(String(191))
+    ref_path: Mapped[str] = mapped_column(String(191))  # where in the message: "image", "mixed.item[1]"
+    kind: Mapped[str] = mapped_column(String(64))
+    sdkfileid: Mapped[str] = mapped_column(LongText)
+    sdkfileid_sha256: Mapped[str] = mapped_column(String(64))
+    md5sum: Mapped[str] = mapped_column(String(64))
+    declared_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    filename: Mapped[str | None] = mapped_column(LongText, nullable=True)  # as data, never a path
+    ext: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(LongText, nullable=True)
+    storage_backend: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    storage_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    stored_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    md5_matched: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    stored_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class SyncCheckpoint(Base):
+    __tablename__ = "sync_checkpoints"
+    __table_args__ = (MYSQL_TABLE_ARGS,)
+
+    corp_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("corps.id"), primary_key=True,
+                                         autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_runs"
+    __table_args__ = (Index("ix_sync_runs_corp_started", "corp_id", "started_at"), MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    corp_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("corps.id"))
+    started_at: Mapped[int] = mapped_column(BigInteger)
+    ended_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # running / succeeded / failed / cancelled
+    workstation: Mapped[str] = mapped_column(String(255))
+    start_seq: Mapped[int] = mapped_column(BigInteger)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    stored: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)
+    quarantined: Mapped[int] = mapped_column(Integer, default=0)
+    media_stored: Mapped[int] = mapped_column(Integer, default=0)
+    media_failed: Mapped[int] = mapped_column(Integer, default=0)
+    media_expired: Mapped[int] = mapped_column(Integer, default=0)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(LongText, nullable=True)
+
+
+class QuarantineEntry(Base):
+    """An archive entry that could not be decrypted or parsed, kept so that a later run can retry."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (
+        UniqueConstraint("corp_id", "seq", name="uq_quarantine_corp_seq"),
+        Index("ix_quarantine_open", "corp_id", "resolved_at"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    corp_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("corps.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    msgid: Mapped[str] = mapped_column(String(191))
+    publickey_ver: Mapped[int] = mapped_column(Integer)
+    encrypted_item: Mapped[str] = mapped_column(LongText)  # the GetChatData item as JSON
+    stage: Mapped[str] = mapped_column(String(16))  # key / decrypt / parse
+    error: Mapped[str] = mapped_column(LongText)
+    plaintext: Mapped[bytes | None] = mapped_column(LongBlob, nullable=True)  # when decrypted but unparsable
+    attempts: Mapped[int] = mapped_column(Integer)
+    first_seen_at: Mapped[int] = mapped_column(BigInteger)
+    last_tried_at: Mapped[int] = mapped_column(BigInteger)
+    resolved_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sync_run_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

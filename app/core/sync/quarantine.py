@@ -1,0 +1,62 @@
+"""Retrying quarantined entries: after a private key was added or the parser fixed, entries that
+failed can be archived from the encrypted item we kept (DecryptData works offline)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from app.core.sdk import ChatDataItem, PrivateKeyRing, load_library
+from app.core.store.db import Database, now_ms
+from app.core.store.models import Corp, QuarantineEntry
+
+from .decrypt import Decrypted, decrypt_item
+from .writer import quarantine, store_messages
+
+PAGE = 500
+
+
+@dataclass
+class RetryResult:
+    tried: int = 0
+    resolved: int = 0
+    still_failing: int = 0
+
+
+def retry_quarantine(db: Database, *, corpid: str, private_keys: dict[int, str],
+                     library_path: str | os.PathLike[str]) -> RetryResult:
+    ring = PrivateKeyRing.from_pems(private_keys)
+    lib = load_library(library_path)
+    result = RetryResult()
+    with db.read() as conn:
+        corp_id = conn.execute(select(Corp.id).where(Corp.corpid == corpid)).scalar()
+    if corp_id is None:
+        return result
+    last_seq = -1
+    while True:
+        with db.read() as conn:
+            rows = conn.execute(select(QuarantineEntry.seq, QuarantineEntry.encrypted_item)
+                                .where(QuarantineEntry.corp_id == corp_id, QuarantineEntry.resolved_at.is_(None),
+                                       QuarantineEntry.seq > last_seq)
+                                .order_by(QuarantineEntry.seq).limit(PAGE)).all()
+        if not rows:
+            return result
+        last_seq = rows[-1].seq
+        outcomes = [decrypt_item(ChatDataItem(**json.loads(r.encrypted_item)), ring, lib) for r in rows]
+        ok = [o for o in outcomes if isinstance(o, Decrypted)]
+        bad = [o for o in outcomes if not isinstance(o, Decrypted)]
+        with db.write() as conn:
+            store_messages(db, conn, corp_id, ok, run_id=None)
+            if ok:
+                conn.execute(update(QuarantineEntry)
+                             .where(QuarantineEntry.corp_id == corp_id,
+                                    QuarantineEntry.seq.in_([o.item.seq for o in ok]))
+                             .values(resolved_at=now_ms(), last_tried_at=now_ms(),
+                                     attempts=QuarantineEntry.attempts + 1))
+            quarantine(db, conn, corp_id, bad, run_id=None)
+        result.tried += len(rows)
+        result.resolved += len(ok)
+        result.still_failing += len(bad)

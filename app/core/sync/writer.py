@@ -1,0 +1,216 @@
+"""One batch of a sync, written in one transaction: messages, media rows, recalls, sessions,
+quarantine rows and the checkpoint commit together, so a crash loses nothing and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import and_, bindparam, insert, select, update
+
+from app.core.store.db import Database, now_ms
+from app.core.store.models import PENDING, Media, Message, QuarantineEntry, Session, SyncCheckpoint
+
+from .decrypt import Decrypted, Rejected
+
+_IN_CHUNK = 500  # ids per IN (...) list
+
+
+class ConcurrentSyncError(RuntimeError):
+    """Another process advanced this corp's checkpoint while we were fetching."""
+
+
+@dataclass
+class BatchCounts:
+    stored: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    media: int = 0
+
+
+def _chunks(values: Sequence, n: int = _IN_CHUNK) -> Iterable[Sequence]:
+    for i in range(0, len(values), n):
+        yield values[i:i + n]
+
+
+def existing_msgids(conn, corp_id: int, msgids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for part in _chunks(list(msgids)):
+        found.update(conn.execute(select(Message.msgid).where(Message.corp_id == corp_id,
+                                                              Message.msgid.in_(part))).scalars())
+    return found
+
+
+def lock_checkpoint(conn, corp_id: int) -> int:
+    """The corp's checkpoint, locked for this transaction (created at 0 if missing)."""
+    row = conn.execute(select(SyncCheckpoint.last_seq).where(SyncCheckpoint.corp_id == corp_id)
+                       .with_for_update()).scalar()
+    if row is None:
+        conn.execute(insert(SyncCheckpoint).values(corp_id=corp_id, last_seq=0, updated_at=now_ms()))
+        return 0
+    return row
+
+
+def store_messages(db: Database, conn, corp_id: int, decrypted: Sequence[Decrypted],
+                   run_id: int | None) -> BatchCounts:
+    """Insert the messages that are not stored yet (dedup by msgid), their media, recalls, sessions."""
+    counts = BatchCounts()
+    seen: set[str] = set()
+    fresh: list[Decrypted] = []
+    stored = existing_msgids(conn, corp_id, [d.parsed.msgid for d in decrypted])
+    for d in decrypted:
+        if d.parsed.msgid in stored or d.parsed.msgid in seen:
+            counts.duplicates += 1
+            continue
+        seen.add(d.parsed.msgid)
+        fresh.append(d)
+    if not fresh:
+        return counts
+    now = now_ms()
+    ids = db.ids.take(len(fresh))
+    message_rows, media_rows = [], []
+    for mid, d in zip(ids, fresh, strict=True):
+        p = d.parsed
+        message_rows.append({
+            "id": mid, "corp_id": corp_id, "seq": d.item.seq, "msgid": p.msgid,
+            "publickey_ver": d.item.publickey_ver, "raw_json": d.raw,
+            "raw_sha256": hashlib.sha256(d.raw).hexdigest(), "action": p.action, "sender": p.sender[:191],
+            "tolist": json.dumps(list(p.tolist), ensure_ascii=False), "roomid": p.roomid[:191],
+            "msgtime": p.msgtime, "msgtype": p.msgtype[:64], "content_text": p.search_text,
+            "session_id": p.session_id, "session_type": p.session_type, "supported": p.supported,
+            "has_media": bool(p.media), "recalled_msgid": p.recalled_msgid, "recalled_at": None,
+            "recall_msgid": None, "sync_run_id": run_id, "ingested_at": now,
+        })
+        for ref in p.media:
+            media_rows.append({
+                "id": db.ids.next_id(), "corp_id": corp_id, "message_id": mid, "msgid": p.msgid,
+                "ref_path": ref.path[:191], "kind": ref.kind[:64], "sdkfileid": ref.sdkfileid,
+                "sdkfileid_sha256": hashlib.sha256(ref.sdkfileid.encode("utf-8")).hexdigest(),
+                "md5sum": (ref.md5sum or "")[:64], "declared_size": ref.size, "filename": ref.filename,
+                "ext": (ref.ext or None) and ref.ext[:32], "status": PENDING, "attempts": 0,
+                "last_error": None, "storage_backend": None, "storage_key": None, "sha256": None,
+                "stored_size": None, "md5_matched": None, "stored_at": None, "updated_at": now,
+            })
+    conn.execute(insert(Message), message_rows)
+    if media_rows:
+        conn.execute(insert(Media), media_rows)
+    counts.stored = len(fresh)
+    counts.media = len(media_rows)
+    _apply_recalls(conn, corp_id, fresh)
+    _update_sessions(db, conn, corp_id, fresh)
+    return counts
+
+
+def _apply_recalls(conn, corp_id: int, fresh: Sequence[Decrypted]) -> None:
+    """Mark recalled messages (they stay stored) — both a new recall of an old message and, for
+    messages re-admitted from quarantine, an older recall that already names them."""
+    recalls = [{"c": corp_id, "target": d.parsed.recalled_msgid, "t": d.parsed.msgtime, "by": d.parsed.msgid}
+               for d in fresh if d.parsed.recalled_msgid]
+    new_ids = [d.parsed.msgid for d in fresh]
+    for part in _chunks(new_ids):
+        for msgid, msgtime, target in conn.execute(
+                select(Message.msgid, Message.msgtime, Message.recalled_msgid)
+                .where(Message.corp_id == corp_id, Message.recalled_msgid.in_(part))):
+            recalls.append({"c": corp_id, "target": target, "t": msgtime, "by": msgid})
+    if not recalls:
+        return
+    stmt = (update(Message)
+            .where(and_(Message.corp_id == bindparam("c"), Message.msgid == bindparam("target"),
+                        Message.recalled_at.is_(None)))
+            .values(recalled_at=bindparam("t"), recall_msgid=bindparam("by")))
+    conn.execute(stmt.execution_options(synchronize_session=False), recalls)
+
+
+def _update_sessions(db: Database, conn, corp_id: int, fresh: Sequence[Decrypted]) -> None:
+    agg: dict[str, dict] = {}
+    for d in fresh:
+        p = d.parsed
+        if not p.session_id:
+            continue
+        a = agg.get(p.session_id)
+        if a is None:
+            a = agg[p.session_id] = {"type": p.session_type or "", "roomid": p.roomid, "people": set(),
+                                     "first": p.msgtime, "last": p.msgtime, "count": 0}
+        a["people"].update(x for x in (p.sender, *p.tolist) if x)
+        a["first"] = min(a["first"], p.msgtime)
+        a["last"] = max(a["last"], p.msgtime)
+        a["count"] += 1
+    if not agg:
+        return
+    existing = {}
+    for part in _chunks(list(agg)):
+        for row in conn.execute(select(Session.session_id, Session.participants, Session.first_msgtime,
+                                       Session.last_msgtime, Session.message_count)
+                                .where(Session.corp_id == corp_id, Session.session_id.in_(part))):
+            existing[row.session_id] = row
+    inserts, updates = [], []
+    for sid, a in agg.items():
+        old = existing.get(sid)
+        if old is None:
+            inserts.append({"id": db.ids.next_id(), "corp_id": corp_id, "session_id": sid,
+                            "session_type": a["type"], "roomid": a["roomid"][:191],
+                            "participants": json.dumps(sorted(a["people"]), ensure_ascii=False),
+                            "first_msgtime": a["first"], "last_msgtime": a["last"], "message_count": a["count"]})
+        else:
+            people = sorted(set(json.loads(old.participants)) | a["people"])
+            updates.append({"c": corp_id, "sid": sid, "p": json.dumps(people, ensure_ascii=False),
+                            "f": min(old.first_msgtime, a["first"]), "l": max(old.last_msgtime, a["last"]),
+                            "n": old.message_count + a["count"]})
+    if inserts:
+        conn.execute(insert(Session), inserts)
+    if updates:
+        stmt = (update(Session)
+                .where(and_(Session.corp_id == bindparam("c"), Session.session_id == bindparam("sid")))
+                .values(participants=bindparam("p"), first_msgtime=bindparam("f"),
+                        last_msgtime=bindparam("l"), message_count=bindparam("n")))
+        conn.execute(stmt.execution_options(synchronize_session=False), updates)
+
+
+def quarantine(db: Database, conn, corp_id: int, rejected: Sequence[Rejected], run_id: int | None) -> int:
+    """Keep entries that failed, with the encrypted item and the reason; an entry already in
+    quarantine (same seq) gets its attempt count and error updated instead."""
+    if not rejected:
+        return 0
+    now = now_ms()
+    seqs = [r.item.seq for r in rejected]
+    known = set()
+    for part in _chunks(seqs):
+        known.update(conn.execute(select(QuarantineEntry.seq).where(
+            QuarantineEntry.corp_id == corp_id, QuarantineEntry.seq.in_(part))).scalars())
+    rows = [{"id": db.ids.next_id(), "corp_id": corp_id, "seq": r.item.seq, "msgid": r.item.msgid[:191],
+             "publickey_ver": r.item.publickey_ver, "encrypted_item": r.item.to_json(), "stage": r.stage,
+             "error": r.error, "plaintext": r.plaintext, "attempts": 1, "first_seen_at": now,
+             "last_tried_at": now, "resolved_at": None, "sync_run_id": run_id}
+            for r in rejected if r.item.seq not in known]
+    if rows:
+        conn.execute(insert(QuarantineEntry), rows)
+    again = [{"c": corp_id, "s": r.item.seq, "e": r.error, "st": r.stage, "t": now}
+             for r in rejected if r.item.seq in known]
+    if again:
+        stmt = (update(QuarantineEntry)
+                .where(and_(QuarantineEntry.corp_id == bindparam("c"), QuarantineEntry.seq == bindparam("s")))
+                .values(error=bindparam("e"), stage=bindparam("st"), last_tried_at=bindparam("t"),
+                        attempts=QuarantineEntry.attempts + 1))
+        conn.execute(stmt.execution_options(synchronize_session=False), again)
+    return len(rows)
+
+
+def write_batch(db: Database, corp_id: int, expected_seq: int, new_seq: int,
+                outcomes: Sequence[Decrypted | Rejected], run_id: int | None) -> BatchCounts:
+    """Store one fetched batch and move the checkpoint from ``expected_seq`` to ``new_seq``."""
+    decrypted = [o for o in outcomes if isinstance(o, Decrypted)]
+    rejected = [o for o in outcomes if isinstance(o, Rejected)]
+    with db.write() as conn:
+        current = lock_checkpoint(conn, corp_id)
+        if current != expected_seq:
+            raise ConcurrentSyncError(
+                f"the checkpoint of this corp moved from {expected_seq} to {current} during the sync: "
+                f"another workstation or process is syncing the same corp; this run stops, nothing is lost")
+        counts = store_messages(db, conn, corp_id, decrypted, run_id)
+        counts.quarantined = quarantine(db, conn, corp_id, rejected, run_id)
+        conn.execute(update(SyncCheckpoint).where(SyncCheckpoint.corp_id == corp_id)
+                     .values(last_seq=new_seq, updated_at=now_ms()))
+    return counts
