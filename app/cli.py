@@ -173,7 +173,7 @@ def sync(ctx: AppContext, corpid: str | None, as_json: bool, no_media: bool, wor
 
 
 @main.command()
-@click.option("--type", "session_type", type=click.Choice(["internal", "external", "group", "system"]))
+@click.option("--type", "session_type", type=click.Choice(["internal", "external", "group", "updown", "system"]))
 @click.option("--limit", type=click.IntRange(1), default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @common

@@ -143,7 +143,7 @@ def run_smoke(valgrind: bool = False) -> int:
         if shutil.which("valgrind") is None:
             raise BuildError("valgrind not found (on Debian/Ubuntu: apt-get install valgrind)")
         command = ["valgrind", "--leak-check=full", "--errors-for-leak-kinds=all",
-                   "--error-exitcode=1", "--quiet", *command]
+                   "--error-exitcode=1", *command]
     return subprocess.run(command).returncode
 
 

@@ -51,11 +51,7 @@ def _noise(rng: random.Random, w: int, h: int, amp: int, grain: int = 1) -> Imag
     n = Image.frombytes("L", (nw, nh), rng.randbytes(nw * nh))
     if grain > 1:
         n = n.resize((w, h), Image.Resampling.BILINEAR)
-    lut = [v * amp // 255 for v in range(256)]
-    n = n.point(lut)
-    return Image.merge("RGB", (n, n, n)) if rng.random() < 0.7 else Image.merge(
-        "RGB", (n, n.transpose(Image.Transpose.FLIP_LEFT_RIGHT), n.transpose(Image.Transpose.FLIP_TOP_BOTTOM))
-    )
+    return n.point([v * amp // 255 for v in range(256)]).convert("RGB")
 
 
 def _scene(rng: random.Random, w: int, h: int, shapes: int = 12) -> Image.Image:
@@ -65,9 +61,9 @@ def _scene(rng: random.Random, w: int, h: int, shapes: int = 12) -> Image.Image:
     for _ in range(3):
         g = (lin if rng.random() < 0.6 else rad).rotate(rng.choice((0, 90, 180, 270, rng.uniform(0, 360))))
         lo, hi = sorted((rng.randint(0, 160), rng.randint(90, 255)))
-        lut = [lo + v * (hi - lo) // 255 for v in range(256)]
-        chans.append(g.resize((w, h), Image.Resampling.BILINEAR).point(lut))
-    img = Image.merge("RGB", chans)
+        chans.append(g.point([lo + v * (hi - lo) // 255 for v in range(256)]))
+    # colour at gradient resolution, then one resize: a smooth background costs little
+    img = Image.merge("RGB", chans).resize((w, h), Image.Resampling.BILINEAR)
     d = ImageDraw.Draw(img)
     for _ in range(shapes):
         x0, y0 = rng.randrange(w), rng.randrange(h)
@@ -394,7 +390,7 @@ def _doc_lines(rng: random.Random, n: int) -> list[str]:
         if r < 0.5:
             lines.append(rng.choice(LONG_TEXT_PARTS))
         else:
-            name, model, lo, hi = rng.choice(PRODUCTS)
+            name, model, lo, hi, _ = rng.choice(PRODUCTS)
             qty = rng.randint(1, 50)
             price = rng.randrange(lo, hi + 1, 10)
             lines.append(f"{name} {model}  数量 {qty}  单价 {price} 元  金额 {qty * price} 元")
@@ -431,7 +427,7 @@ def pdf_document(rng: random.Random, pages: int | None = None, scans: int = 0, m
                     break
                 ops += [b"BT /F1 11 Tf 60 %d Td " % y, _pdf_text(part), b" Tj ET\n"]
                 y -= 16
-        ops.append(b"BT /F2 9 Tf 280 40 Td (Page %d / %d) Tj ET\n" % (p + 1, pages + scans))
+        ops.append(b"BT /F2 9 Tf 280 40 Td (Page %d) Tj ET\n" % (p + 1))
         content = pdf.stream(b"".join(ops))
         kids.append(pdf.add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
                             b"/Resources << /Font << /F1 %d 0 R /F2 %d 0 R >> >> >>" % (pages_obj, content, font, helv)))
@@ -501,7 +497,7 @@ def docx_document(rng: random.Random, paragraphs: int | None = None) -> Made:
     for line in lines[1:]:
         body.append(f'<w:p><w:r><w:t xml:space="preserve">{escape(line)}</w:t></w:r></w:p>')
     rows = []
-    for name, model, lo, hi in rng.sample(PRODUCTS, 4):
+    for name, model, lo, hi, _ in rng.sample(PRODUCTS, 4):
         cells = (name, model, str(rng.randint(1, 30)), str(rng.randrange(lo, hi + 1, 10)))
         rows.append("<w:tr>" + "".join(f"<w:tc><w:p><w:r><w:t>{escape(c)}</w:t></w:r></w:p></w:tc>" for c in cells) + "</w:tr>")
     body.append('<w:tbl><w:tblPr><w:tblStyle w:val="TableGrid"/><w:tblW w:w="0" w:type="auto"/></w:tblPr>'
@@ -543,7 +539,7 @@ def xlsx_workbook(rng: random.Random, rows: int | None = None) -> Made:
     header = ["序号", "产品名称", "型号", "数量", "单价(元)", "金额(元)", "备注"]
     table: list[list[object]] = [header]
     for i in range(rows):
-        name, model, lo, hi = rng.choice(PRODUCTS)
+        name, model, lo, hi, _ = rng.choice(PRODUCTS)
         qty, price = rng.randint(1, 50), rng.randrange(lo, hi + 1, 10)
         table.append([i + 1, name, model, qty, price, qty * price, rng.choice(("", "含安装", "含税", "现货", "预计下周到货"))])
     xml_rows = []

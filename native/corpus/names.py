@@ -218,11 +218,15 @@ def build_directory(seed: int) -> Directory:
     # also talk to after-sales or finance.
     for ext in externals:
         owner = rng.choice(sales) if rng.random() < 0.8 else rng.choice(service)
-        sessions.append(Session("external", [owner, ext], weight=rng.paretovariate(1.6)))
+        # Most customers agreed to archiving before the corpus's window; newer ones agree on first contact.
+        old_customer = "agree" if rng.random() < 0.7 else None
+        sessions.append(Session("external", [owner, ext], weight=min(8.0, rng.paretovariate(1.6)),
+                                consent=old_customer))
         if rng.random() < 0.33:
             other = rng.choice(service + [by_id["xiewen"], by_id["songjia"]])
             if other is not owner:
-                sessions.append(Session("external", [other, ext], weight=0.5 * rng.paretovariate(1.8)))
+                sessions.append(Session("external", [other, ext], weight=0.5 * min(8.0, rng.paretovariate(1.8)),
+                                        consent=old_customer))
 
     # Internal one-to-one: colleagues in a department, managers with their people, cross-team pairs.
     pairs: set[tuple[str, str]] = set()
@@ -245,7 +249,7 @@ def build_directory(seed: int) -> Directory:
         if key in pairs:
             continue
         pairs.add(key)
-        sessions.append(Session("internal", [a, b], weight=rng.paretovariate(1.5)))
+        sessions.append(Session("internal", [a, b], weight=min(8.0, rng.paretovariate(1.5))))
 
     used_companies: set[str] = set()
     for name, kind, selector, n_ext in GROUP_PLANS:
@@ -280,7 +284,7 @@ def build_directory(seed: int) -> Directory:
         for m in members:
             uniq.setdefault(m.userid, m)
         members = list(uniq.values())
-        robot = robot_by_name.get(name)
+        robot = robot_by_name.get(GROUP_ROBOTS.get(name, ""))
         weight = {"internal": 6.0, "customer": 4.0, "vip": 5.0}[kind]
         if selector == "all":
             weight = 3.0

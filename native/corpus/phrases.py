@@ -10,27 +10,38 @@ message: ``"file:quote"``, ``"image:photo"``, ``"video"``, ``"location"`` ...
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from .names import COMPANIES, EMAIL_DOMAINS, OUR_ADDRESS, OUR_CORP
 
 PRODUCTS = (
-    # name, model, unit price range (yuan)
-    ("商用净水器", "XH-W500", 3800, 5200),
-    ("直饮水机", "XH-D300", 2600, 3500),
-    ("空气净化器", "XH-A800", 2999, 4599),
-    ("新风系统", "XH-F1200", 12800, 18800),
-    ("智能门禁一体机", "XH-G20", 1680, 2380),
-    ("滤芯套装", "PP+CTO+RO", 380, 680),
-    ("RO反渗透膜", "RO-400G", 450, 880),
-    ("年度维保套餐", "MS-Y1", 1200, 3600),
-    ("人脸识别闸机", "XH-T6", 6800, 9800),
-    ("开水器", "XH-K30", 2200, 3200),
+    # name, model, unit price range (yuan), family
+    ("商用净水器", "XH-W500", 3800, 5200, "water"),
+    ("直饮水机", "XH-D300", 2600, 3500, "water"),
+    ("开水器", "XH-K30", 2200, 3200, "water"),
+    ("滤芯套装", "PP+CTO+RO", 380, 680, "water"),
+    ("RO反渗透膜", "RO-400G", 450, 880, "water"),
+    ("空气净化器", "XH-A800", 2999, 4599, "air"),
+    ("新风系统", "XH-F1200", 12800, 18800, "air"),
+    ("智能门禁一体机", "XH-G20", 1680, 2380, "gate"),
+    ("人脸识别闸机", "XH-T6", 6800, 9800, "gate"),
+    ("年度维保套餐", "MS-Y1", 1200, 3600, "water"),
 )
-ISSUES = (
-    "出水很慢", "滤芯指示灯一直闪红灯", "机器有异响，声音挺大的", "屏幕显示E3故障码", "底下漏水了",
-    "门禁刷脸识别不了", "净化器开机没反应", "水有点异味", "闸机一直报警", "遥控器失灵",
-)
-PARTS = ("进水电磁阀", "增压泵", "滤芯", "主板", "传感器", "电源适配器", "摄像头模组", "水位探针")
+ISSUES = {
+    "water": ("出水很慢", "滤芯指示灯一直闪红灯", "机器有异响，声音挺大的", "屏幕显示E3故障码", "底下漏水了", "水有点异味"),
+    "air": ("开机没反应", "滤网指示灯一直亮", "风机噪音很大", "PM2.5读数一直不变", "遥控器失灵"),
+    "gate": ("刷脸识别不了", "一直报警", "屏幕黑屏", "门打不开", "识别特别慢"),
+}
+PARTS = {
+    "water": ("进水电磁阀", "增压泵", "滤芯", "主板", "水位探针"),
+    "air": ("风机", "主板", "传感器", "电源适配器"),
+    "gate": ("摄像头模组", "主板", "电磁锁", "电源适配器"),
+}
+HOLIDAYS_BY_MONTH = {
+    1: ("元旦", "春节"), 2: ("春节", "元宵节"), 3: ("女神节", "春分"), 4: ("清明", "五一"), 5: ("五一", "端午节"),
+    6: ("端午节", "618"), 7: ("暑假", "七夕"), 8: ("七夕", "中秋节"), 9: ("中秋节", "国庆"), 10: ("国庆", "重阳节"),
+    11: ("双十一", "立冬"), 12: ("冬至", "元旦"),
+}
 CITIES = (
     ("上海市", ("徐汇区", "浦东新区", "静安区", "闵行区", "杨浦区"), ("漕溪北路", "张江路", "南京西路", "虹梅路", "国定路")),
     ("北京市", ("朝阳区", "海淀区", "东城区"), ("建国路", "中关村大街", "东直门内大街")),
@@ -57,7 +68,6 @@ DISCOUNTS = ("9折", "95折", "88折", "85折", "9.2折")
 ENGLISH = ("OK", "PPT", "deadline", "ERP", "CRM", "follow up", "Excel", "case", "meeting", "KPI", "sample", "PO", "invoice", "check")
 WECOM_EMOJI = ("[微笑]", "[强]", "[抱拳]", "[握手]", "[玫瑰]", "[OK]", "[捂脸]", "[呲牙]", "[愉快]", "[加油]", "[鼓掌]")
 UNICODE_EMOJI = ("😊", "👍", "🙏", "👌", "😂", "💪", "🎉", "☕", "🤝", "😅")
-HOLIDAYS = ("元旦", "春节", "元宵节", "清明", "五一", "端午节", "中秋节", "国庆")
 WEEKDAYS = ("周一", "周二", "周三", "周四", "周五")
 RELDAYS = ("明天", "后天", "下周一", "下周二", "下周三", "这周五", "月底", "周四")
 TIMES = ("上午9点", "上午10点", "上午10点半", "下午2点", "下午3点", "下午4点半", "14:00", "15:30", "9:30")
@@ -127,9 +137,9 @@ class Slots(dict):
         rng = self.rng
         ctx = self.ctx
         v: object
-        if key in ("product", "model", "price"):
-            name, model, lo, hi = rng.choice(PRODUCTS)
-            self["product"], self["model"] = name, model
+        if key in ("product", "model", "price", "family"):
+            name, model, lo, hi, family = rng.choice(PRODUCTS)
+            self["product"], self["model"], self["family"] = name, model, family
             self["price"] = str(rng.randrange(lo, hi + 1, 10 if hi < 5000 else 100))
             return self[key]
         if key == "qty":
@@ -151,7 +161,11 @@ class Slots(dict):
         elif key == "recipient":
             v = rng.choice("王李张刘陈杨黄赵吴周") + rng.choice(("先生", "女士", "工", "经理"))
         elif key in ("date", "date2"):
-            v = rng.choice(RELDAYS) if rng.random() < 0.6 else f"{rng.randint(1, 12)}月{rng.randint(1, 28)}号"
+            if rng.random() < 0.6:
+                v = rng.choice(RELDAYS)
+            else:  # a day in the next two weeks
+                d = ctx["day"] + timedelta(days=rng.randint(1, 14))
+                v = f"{d.month}月{d.day}号"
         elif key == "weekday":
             v = rng.choice(WEEKDAYS)
         elif key == "time":
@@ -183,13 +197,13 @@ class Slots(dict):
         elif key == "month":
             v = f"{ctx['month']}月"
         elif key == "issue":
-            v = rng.choice(ISSUES)
+            v = rng.choice(ISSUES[self["family"]])
         elif key == "part":
-            v = rng.choice(PARTS)
+            v = rng.choice(PARTS[self["family"]])
         elif key == "room":
             v = rng.choice(ROOMS)
         elif key == "holiday":
-            v = rng.choice(HOLIDAYS)
+            v = rng.choice(HOLIDAYS_BY_MONTH[int(ctx["month"])])
         elif key == "emoji":
             r = rng.random()
             v = "" if r < 0.55 else rng.choice(WECOM_EMOJI) if r < 0.85 else rng.choice(UNICODE_EMOJI)
@@ -319,7 +333,7 @@ INTERNAL_SCRIPTS: dict[str, list] = {
         (S, ("锁好了，订单号{order}", "我问下苏州仓", "OK"), None),
     ],
     "meeting": [
-        (C, ("下午{time}开个会，过一下{month}的销售数据", "{sname}，{date}{time}有空吗，对一下{company}的项目"), None),
+        (C, ("今天{time}开个会，过一下{month}的销售数据", "{sname}，{date}{time}有空吗，对一下{company}的项目"), None),
         (S, ("好的，在{room}吗？", "可以", "那个时间我有客户，晚一点行吗？"), None),
         (C, ("{room}，带上电脑", "那就{date2}吧", "好"), None),
         (C, None, "file:report"),

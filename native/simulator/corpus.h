@@ -57,11 +57,8 @@ typedef struct sim_corpus {
     size_t ncall_faults;
 } sim_corpus;
 
-/* Result of sim_corpus_load besides 0 (success) and -1 (err holds the reason). */
-#define SIM_CORPUS_BAD_CREDENTIALS (-2)
-
-/* Load the corpus in dir, checking corpid/secret against corpus.json. On failure c is left
- * empty (nothing to free) and err holds a one-line reason. */
+/* Load the corpus in dir, checking corpid/secret against corpus.json first. Returns 0, or -1
+ * with c left empty (nothing to free) and a one-line reason in err. */
 int sim_corpus_load(sim_corpus *c, const char *dir, const char *corpid, const char *secret,
                     char *err, size_t errlen);
 void sim_corpus_free(sim_corpus *c);

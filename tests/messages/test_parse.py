@@ -244,7 +244,7 @@ def test_voice_and_video():
     assert (v.summary_zh, v.summary_en) == ("[语音] 12秒", "[Voice] 12s")
     assert v.media[0].kind == "voice" and v.media[0].ext == "amr" and v.media[0].size == 6810
     vi = parse(SAMPLES["video"])
-    assert vi.content.play_length == 108 and vi.content.filesize == 15169724
+    assert vi.content == Video(FID + "video", "d06fc80c01d6fbffcca3b229ba41eac6", 15169724, 108)
     assert (vi.summary_zh, vi.summary_en) == ("[视频] 1分48秒", "[Video] 1m48s")
     assert vi.media[0] == MediaRef(FID + "video", "d06fc80c01d6fbffcca3b229ba41eac6", 15169724, "video",
                                    None, "mp4", "video")
@@ -453,6 +453,12 @@ def test_unknown_msgtype_is_kept_as_unsupported():
     assert HEX32.fullmatch(m.session_id)
 
 
+def test_unknown_msgtype_without_a_payload_of_its_name_keeps_the_rest():
+    m = parse(env("hologram", None, info={"title": "新类型标题"}, extra=1))
+    assert m.content == Unsupported("hologram", {"info": {"title": "新类型标题"}, "extra": 1})
+    assert m.search_text == "新类型标题"
+
+
 def test_known_type_with_non_object_payload_is_unsupported():
     m = parse(env("image", ["not", "an", "object"]))
     assert not m.supported and m.content == Unsupported("image", ["not", "an", "object"])
@@ -559,7 +565,7 @@ def test_lone_surrogates_do_not_break_sessions():
 
 def test_deep_chatrecord_nesting_is_bounded():
     content: dict = {"title": "最里层", "item": [{"type": "ChatRecordText", "content": j({"content": "核心"})}]}
-    for level in range(30):
+    for level in range(14):  # each level doubles the escaping: 14 is ~1 MB
         content = {"title": f"第{level}层", "item": [{"type": "chatrecord", "msgtime": 1, "content": j(content)}]}
     m = parse(env("chatrecord", content))
     assert m.supported

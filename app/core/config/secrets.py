@@ -100,7 +100,7 @@ class SecretStore:
 
     def private_keys(self, corp: CorpSettings) -> dict[int, str]:
         """Every installed key of the corp, by version (versions from the settings and the corpus)."""
-        versions = set(corp.key_versions)
+        versions = set(corp.key_versions) | _env_key_versions(corp.corpid)
         if corp.secrets_in_corpus:
             versions |= set(_corpus_private_keys(corp))
         keys = {}
@@ -109,6 +109,12 @@ class SecretStore:
             if pem:
                 keys[v] = pem
         return keys
+
+
+def _env_key_versions(corpid: str) -> set[int]:
+    prefix = _env_name("PRIVATE_KEY", corpid) + "_V"
+    return {int(name[len(prefix):]) for name in os.environ
+            if name.startswith(prefix) and name[len(prefix):].isdigit()}
 
 
 def _corpus_conf(corp: CorpSettings) -> dict:

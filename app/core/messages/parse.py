@@ -573,6 +573,21 @@ def _payload(ctx: _Ctx, msg: dict, msgtype: str, key: str) -> tuple[object, str]
     return p, key
 
 
+_COMMON_KEYS = frozenset({"msgid", "action", "from", "tolist", "roomid", "msgtime", "msgtype"})
+
+
+def _unknown_payload(msg: dict, msgtype: str) -> object:
+    """What an unknown msgtype carries: the value under its name, else every non-common key.
+
+    New types do not always follow the msgtype-named-key habit (several use "info", vote uses the top
+    level); keeping the rest of the message makes them displayable and searchable.
+    """
+    if msgtype and msgtype in msg and msgtype not in _COMMON_KEYS:
+        return msg[msgtype]
+    rest = {k: v for k, v in msg.items() if k not in _COMMON_KEYS}
+    return rest or None
+
+
 def _read_json(raw: bytes | bytearray | memoryview | str, ctx: _Ctx) -> object:
     if isinstance(raw, str):
         text = raw
@@ -634,7 +649,7 @@ def parse_message(raw: bytes | str) -> ParsedMessage:
         msgtype = _s(ctx, msg, "msgtype", "", True)
         spec = CATALOGUE.get(msgtype)
         if spec is None:
-            content = Unsupported(msgtype, msg.get(msgtype) if msgtype else None)
+            content = Unsupported(msgtype, _unknown_payload(msg, msgtype))
             supported = False
         else:
             key, _cls, parser = spec

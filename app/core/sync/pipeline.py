@@ -33,6 +33,7 @@ from .media_phase import MediaPhase
 from .writer import write_batch
 
 BATCH_LIMIT = 1000  # the SDK's maximum per GetChatData
+ETA_HORIZON_MS = 7 * 86_400_000  # WeCom keeps about 5 days: beyond that an ETA means nothing
 
 
 class SyncCancelled(Exception):
@@ -92,6 +93,8 @@ class SyncOptions:
     batch_limit: int = BATCH_LIMIT
     max_attempts: int = 6  # per SDK call, for retryable errors
     retry_wait: float = 1.0  # first back-off in seconds (doubles, up to 30 s)
+    media_attempts: int = 3  # per media file: transient errors and md5/size mismatches
+    media_retry_wait: float = 0.5
     extra: dict = field(default_factory=dict)
 
 
@@ -157,8 +160,8 @@ class Syncer:
                 if self.options.media:
                     phase = MediaPhase(self.db, sdk, self.storage, self.corpid, corp_id, self.spool_dir,
                                        workers=self.options.media_workers, progress=self.progress,
-                                       report=self._report, retries=self.options.max_attempts,
-                                       retry_wait=self.options.retry_wait)
+                                       report=self._report, retries=self.options.media_attempts,
+                                       retry_wait=self.options.media_retry_wait)
                     phase.run(cancel)
                     report.media_stored, report.media_failed = self.progress.media_stored, self.progress.media_failed
                     report.media_expired = self.progress.media_expired
@@ -260,8 +263,13 @@ class Syncer:
         if first_msgtime is None or last_msgtime is None or last_msgtime <= first_msgtime:
             self.progress.eta_seconds = None
             return
+        behind_ms = now_ms() - last_msgtime
+        if behind_ms > ETA_HORIZON_MS:
+            # Far older than WeCom keeps data (an imported or simulated archive): no honest ETA.
+            self.progress.eta_seconds = None
+            return
         covered_per_s = (last_msgtime - first_msgtime) / elapsed
-        self.progress.eta_seconds = max(0.0, (now_ms() - last_msgtime) / covered_per_s)
+        self.progress.eta_seconds = max(0.0, behind_ms / covered_per_s)
 
     # ------------------------------------------------------------------ run rows and progress
     def _report(self, force: bool = False) -> None:

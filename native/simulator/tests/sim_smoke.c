@@ -440,7 +440,9 @@ static long fetch_page(WeWorkFinanceSdk_t *sdk, unsigned long long after, unsign
             }
             CHECK(it.seq > after && (n == 0 || it.seq > *last_seq));
             *last_seq = it.seq;
-            if (verify)
+            /* RSA private decryption is slow under valgrind: full checks for the special entries
+             * (seq < 20) and a sample of the generated ones; the rest get the cheap checks above. */
+            if (verify && (it.seq < 20 || it.seq % 25 == 0))
                 verify_item(&it);
             free_item(&it);
             n++;
@@ -765,10 +767,13 @@ static void test_bad_corpora(const char *main_dir)
     }
     unlink(media_json);
 
-    /* The minimal corpus itself is fine, and a successful handle refuses a second Init. */
+    /* The minimal corpus itself is fine: a handle whose Init failed can be Init'ed again, and a
+     * successful handle refuses a second Init. */
     WeWorkFinanceSdk_t *sdk = NewSdk();
     char *msg;
     setenv("WECOM_SIM_CORPUS", dir, 1);
+    CHECK_RC(init_capture(sdk, "c", "wrong", &msg), 10000);
+    free(msg);
     CHECK_RC(init_capture(sdk, "c", "s", &msg), 0);
     CHECK(msg[0] == '\0');
     free(msg);
