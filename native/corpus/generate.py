@@ -113,15 +113,16 @@ def default_media_pool(messages: int) -> int:
 
 
 class MediaFile:
-    __slots__ = ("relpath", "md5", "size", "meta", "ext")
+    __slots__ = ("relpath", "md5", "size", "meta")
 
-    def __init__(self, relpath: str, md5: str, size: int, meta: dict, ext: str) -> None:
-        self.relpath, self.md5, self.size, self.meta, self.ext = relpath, md5, size, meta, ext
+    def __init__(self, relpath: str, md5: str, size: int, meta: dict) -> None:
+        self.relpath, self.md5, self.size, self.meta = relpath, md5, size, meta
 
 
 class MediaPool:
-    """At most ``size`` distinct files, each made the first time its slot is asked for and then
-    reused by further sdkfileids. With ``real=False`` every kind is one tiny file."""
+    """At most ``max(size, MIN_POOL)`` distinct files (one per kind at least), each made the first
+    time its slot is asked for and then reused by further sdkfileids. With ``real=False`` every
+    kind is one tiny file."""
 
     def __init__(self, root: Path, seed: int, size: int, real: bool) -> None:
         self.root = root
@@ -130,7 +131,10 @@ class MediaPool:
         self.rng = random.Random(f"wecom-corpus/pool/{seed}")
         budget = max(size, MIN_POOL) - len(SPECIAL_KINDS)
         if real:
-            self.caps = {k: max(1, round(budget * share)) for k, share in POOL_SHARES.items()}
+            self.caps = {k: max(1, int(budget * share)) for k, share in POOL_SHARES.items()}
+            while sum(self.caps.values()) > budget:  # the minimum of one per kind overshot
+                biggest = max(self.caps, key=self.caps.__getitem__)
+                self.caps[biggest] -= 1
         else:
             self.caps = dict.fromkeys(POOL_SHARES, 1)
         self.caps.update(dict.fromkeys(SPECIAL_KINDS, 1))
@@ -145,7 +149,7 @@ class MediaPool:
             made = mediamod.make(kind, random.Random(f"wecom-corpus/media/{self.seed}/{kind}/{idx}"), tiny=not self.real)
             rel = f"media/{kind}_{idx:04d}.{made.ext}"
             (self.root / rel).write_bytes(made.data)
-            f = MediaFile(rel, hashlib.md5(made.data).hexdigest(), len(made.data), made.meta, made.ext)
+            f = MediaFile(rel, hashlib.md5(made.data).hexdigest(), len(made.data), made.meta)
             have.append(f)
             self.count += 1
             self.bytes += f.size
@@ -265,7 +269,7 @@ class Generator:
         # spread over the first 95% of the corpus, leaving the tail (uninstalled key) alone
         span = max(1, int(self.n * 0.95))
         pos = sorted(rng.randrange(span) for _ in items)
-        return sorted(zip(pos, items), reverse=True)
+        return sorted(zip(pos, items, strict=True), reverse=True)
 
     def _extra_table(self, s: Session) -> tuple[list[str], list[float]]:
         w = dict(EXTRA_WEIGHTS)
@@ -923,7 +927,7 @@ class Generator:
     def run(self) -> dict:
         out = self.out
         (out / "media").mkdir(parents=True, exist_ok=True)
-        corpus_json = self._write_keys()
+        corpus_json = self._make_keys()
         rng = self.rng
         enc = self.enc
         seq = 0
@@ -974,7 +978,7 @@ class Generator:
                     ver = self.version_for(i)
                     if ver > self.key_versions:
                         self.uninstalled_seqs.append(seq)
-                    buf.append('{"seq":%d,"publickey_ver":%d,"msg":%s}\n' % (seq, ver, enc(msg)))
+                    buf.append(f'{{"seq":{seq},"publickey_ver":{ver},"msg":{enc(msg)}}}\n')
                     self.counts_ver[ver] += 1
                     self.counts_action[msg["action"]] += 1
                     mt = msg.get("msgtype")
@@ -993,9 +997,14 @@ class Generator:
             mj.write("{}\n" if self.media_refs == 0 else "\n}\n")
         if progress is not None and self.entry % report_every:
             progress(self.entry, self.n)
+        # corpus.json only now, so that its presence never vouches for a half-written corpus
+        with open(out / "corpus.json", "w", encoding="utf-8") as f:
+            json.dump(corpus_json, f, ensure_ascii=False, indent=2)
+            f.write("\n")
         return self._truth(corpus_json, first_t, last_t, seq)
 
-    def _write_keys(self) -> dict:
+    def _make_keys(self) -> dict:
+        """Write keys/v*.pem and return corpus.json's content."""
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -1018,11 +1027,7 @@ class Generator:
             if v > self.key_versions:
                 entry["install"] = False
             keys[str(v)] = entry
-        corpus = {"corpid": corpid, "secret": secret, "keys": keys, "faults": []}
-        with open(self.out / "corpus.json", "w", encoding="utf-8") as f:
-            json.dump(corpus, f, ensure_ascii=False, indent=2)
-            f.write("\n")
-        return corpus
+        return {"corpid": corpid, "secret": secret, "keys": keys, "faults": []}
 
     def _truth(self, corpus: dict, first_t: int | None, last_t: int | None, last_seq: int) -> dict:
         d = self.dir
@@ -1088,7 +1093,7 @@ def generate_corpus(out_dir: str | os.PathLike, messages: int, seed: int = 1, *,
     tiny valid file, which makes benchmarks of the message path fast. ``media_pool`` caps the
     distinct media files (default ``min(200, messages // 15)``, at least one per kind).
     ``progress(done, total)`` is called every 2,000 entries and at the end, on this thread.
-    truth.json is written last: its presence marks a complete corpus.
+    corpus.json comes after messages and media, truth.json last: its presence marks a complete corpus.
     """
     if messages < 1:
         raise ValueError("messages must be at least 1")

@@ -65,7 +65,7 @@ def day_plan(n: int, seed: int) -> list[tuple[date, int, bool]]:
     plan = []
     cum = 0.0
     done = 0
-    for d, w in zip(days, weights):
+    for d, w in zip(days, weights, strict=True):
         cum += w
         upto = round(n * cum / total)
         plan.append((d, upto - done, is_workday(d)))

@@ -7,7 +7,7 @@ the private keys and the SDK library once in :func:`init_worker`, then handles c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.core.messages import MessageParseError, ParsedMessage, parse_message
 from app.core.sdk import (
@@ -29,7 +29,8 @@ STAGE_KEY, STAGE_DECRYPT, STAGE_PARSE = "key", "decrypt", "parse"
 class Decrypted:
     item: ChatDataItem
     raw: bytes  # the message JSON exactly as DecryptData returned it
-    parsed: ParsedMessage
+    parsed: ParsedMessage  # without ``content``: the writer does not need it, and pickling it back
+    #                        from the worker processes costs more than parsing (re-parse ``raw``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ def decrypt_item(item: ChatDataItem, ring: PrivateKeyRing, lib) -> Decrypted | R
         parsed = parse_message(raw)
     except MessageParseError as exc:
         return Rejected(item, STAGE_PARSE, str(exc), plaintext=raw)
-    return Decrypted(item, raw, parsed)
+    return Decrypted(item, raw, replace(parsed, content=None))
 
 
 def decrypt_chunk(items: list[ChatDataItem]) -> list[Decrypted | Rejected]:

@@ -227,13 +227,15 @@ class Syncer:
         seq = start_seq
         try:
             items = self._fetch(sdk, seq)
+            futures = self._submit(pool, workers, items)
             while items:
                 if cancel():
                     raise SyncCancelled()
-                futures = self._submit(pool, workers, items)
                 batch_last = items[-1].seq
-                # Fetch the next batch while the workers decrypt this one.
+                # Keep the workers busy: fetch and hand out the next batch before waiting for and
+                # writing this one.
                 next_items = self._fetch(sdk, batch_last) if len(items) >= self.options.batch_limit else []
+                next_futures = self._submit(pool, workers, next_items) if next_items else []
                 outcomes = [o for f in futures for o in f.result()]
                 counts = write_batch(self.db, corp_id, seq, batch_last, outcomes, run_id)
                 seq = batch_last
@@ -250,7 +252,7 @@ class Syncer:
                 self._estimate(phase_start, first_msgtime, max(times) if times else None)
                 self._update_run(run_id, report)
                 self._report()
-                items = next_items
+                items, futures = next_items, next_futures
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,117 @@
+"""Sync benchmark (run by hand): messages/second into SQLite and MariaDB, beside the machine's
+RSA-decrypt ceiling measured in the same run, and the peak memory of each sync.
+
+    python benchmarks/bench_sync.py [--messages 100000] [--corpus DIR] [--no-mariadb]
+
+Each sync runs as the CLI would (`wecom-auditor sync --json`) in a fresh data folder and database:
+first with media off, then with media on. Peak memory is the largest sum of resident memory over
+the sync process and its worker processes, sampled every 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+from bench_sdk import _keys, rsa_processes
+
+from app.core.sdk import FinanceSdk, PrivateKeyRing
+from native.build import build_simulator
+from native.corpus import generate_corpus
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rsa_ceiling(corpus: Path) -> float:
+    import os
+
+    os.environ["WECOM_SIM_CORPUS"] = str(corpus)
+    conf = json.loads((corpus / "corpus.json").read_text())
+    pems = _keys(corpus)
+    ring = PrivateKeyRing.from_pems(pems)
+    with FinanceSdk(build_simulator(), conf["corpid"], conf["secret"]) as sdk:
+        items = [i for i in sdk.get_chat_data(0, 1000) if i.publickey_ver in ring]
+    return rsa_processes(items, pems, 2)
+
+
+def run(args: list[str], data: Path, db_url: str) -> tuple[dict, float, float]:
+    cmd = [sys.executable, "-m", "app", *args, "--data-dir", str(data), "--db", db_url]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    peak = 0
+    ps = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            rss = ps.memory_info().rss + sum(c.memory_info().rss for c in ps.children(recursive=True))
+            peak = max(peak, rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    out = proc.stdout.read()
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(args)} failed ({proc.returncode}):\n{out}")
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    return (json.loads(lines[-1]) if lines else {}), time.perf_counter() - start, peak / 2**20
+
+
+def mariadb_url() -> tuple[str, callable]:
+    import pymysql
+
+    name = f"wa_bench_{uuid.uuid4().hex[:8]}"
+    admin = pymysql.connect(host="127.0.0.1", user="root", password="")
+    with admin.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+
+    def drop():
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
+
+    return f"mysql+pymysql://root@127.0.0.1:3306/{name}", drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--corpus", type=Path, help="use this corpus instead of generating one")
+    parser.add_argument("--no-mariadb", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        corpus = args.corpus
+        if corpus is None:
+            corpus = tmp / "corpus"
+            print(f"generating a {args.messages:,}-message corpus…", flush=True)
+            generate_corpus(corpus, messages=args.messages, seed=5)
+        ceiling = rsa_ceiling(corpus)
+        print(f"RSA-decrypt ceiling, 2 worker processes: {ceiling:,.0f}/s")
+        backends = [("SQLite", lambda d: (f"sqlite:///{d / 'archive.db'}", lambda: None))]
+        if not args.no_mariadb:
+            backends.append(("MariaDB", lambda d: mariadb_url()))
+        print(f"{'backend':<8} {'media':<5} {'entries':>8} {'seconds':>8} {'msgs/s':>8} {'% ceiling':>9} "
+              f"{'peak MB':>8}")
+        for name, make in backends:
+            for media in (False, True):
+                data = tmp / f"data-{name}-{media}"
+                db_url, drop = make(data)
+                try:
+                    subprocess.run([sys.executable, "-m", "app", "demo", "--corpus", str(corpus), "--data-dir",
+                                    str(data), "--db", db_url], cwd=ROOT, check=True, capture_output=True)
+                    report, wall, peak = run(["sync", "--json"] + ([] if media else ["--no-media"]), data, db_url)
+                finally:
+                    drop()
+                rate = report["fetched"] / wall
+                print(f"{name:<8} {'on' if media else 'off':<5} {report['fetched']:>8,} {wall:>8.1f} "
+                      f"{rate:>8,.0f} {100 * rate / ceiling:>8.0f}% {peak:>8.0f}", flush=True)
+        print("msgs/s counts wall time of the whole CLI run (start-up, worker spawn, media phase included).")
+
+
+if __name__ == "__main__":
+    main()
