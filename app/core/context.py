@@ -44,6 +44,30 @@ class AppContext:
     def storage(self) -> LocalStorage:
         return LocalStorage(self.settings.media_root(self.paths))
 
+    @cached_property
+    def archive(self):
+        from app.core.archive import ArchiveService
+
+        return ArchiveService(self.db)
+
+    @cached_property
+    def directory(self):
+        from app.core.directory import Directory
+
+        return Directory(self.db)
+
+    @cached_property
+    def search(self):
+        from app.core.search import SearchService
+
+        return SearchService(self.db)
+
+    @cached_property
+    def media(self):
+        from app.core.media.service import MediaService
+
+        return MediaService(self.db, self.storage)
+
     def save(self) -> None:
         save_settings(self.settings, self.paths)
 
@@ -105,4 +129,9 @@ class AppContext:
             where = f"the demo corpus folder {corpus} (this computer has no OS keyring)"
         self.settings.upsert_corp(corp)
         self.save()
+        if (corpus / "truth.json").is_file():  # the demo corpus ships a directory of names
+            from app.core.directory import import_directory
+            from app.core.sync.pipeline import ensure_corp
+
+            import_directory(self.db, ensure_corp(self.db, corp.corpid, corp.name), corpus / "truth.json")
         return corp, where

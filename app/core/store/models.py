@@ -155,6 +155,24 @@ class Media(Base):
     updated_at: Mapped[int] = mapped_column(BigInteger)
 
 
+class Contact(Base):
+    """A display name for an id (staff, external contact, group room), where one is known.
+
+    The Finance SDK gives ids only; names come from a directory import (the demo corpus ships one;
+    a later issue may read WeCom's contact API)."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (UniqueConstraint("corp_id", "userid", name="uq_contacts_corp_userid"), MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    corp_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("corps.id"))
+    userid: Mapped[str] = mapped_column(String(191))
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))  # staff / external / room / robot
+    organisation: Mapped[str] = mapped_column(String(255), default="")  # department or external corp
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
 class SyncCheckpoint(Base):
     __tablename__ = "sync_checkpoints"
     __table_args__ = (MYSQL_TABLE_ARGS,)
