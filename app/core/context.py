@@ -105,7 +105,7 @@ class AppContext:
             target = self.paths.demo_corpus_dir
             if messages and messages != DEMO_MESSAGES:
                 target = self.paths.data_dir / f"demo-corpus-{messages}"
-                if not (target / "corpus.json").exists():
+                if not (target / "truth.json").exists():  # written last: marks a complete corpus
                     generate_corpus(target, messages=messages, seed=1)
             else:
                 ensure_demo_corpus(target)
