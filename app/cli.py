@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import signal
 import sys
 import threading
@@ -54,6 +55,7 @@ def common(fn):
     @click.option("--db", "db_url", metavar="URL", help="Database URL (sqlite:///file or mysql+pymysql://...).")
     @functools.wraps(fn)
     def wrapper(data_dir, db_url, **kwargs):
+        db_url = db_url or (click.get_current_context().obj or {}).get("db_url")
         try:
             ctx = AppContext(data_dir, db_url)
         except SettingsError as exc:
@@ -71,11 +73,31 @@ def common(fn):
 
 @click.group(invoke_without_command=True)
 @click.version_option(package_name="wecom-archive-auditor")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="As for every command (also before it).")
+@click.option("--db", "db_url", metavar="URL", help="As for every command (also before it).")
 @click.pass_context
-def main(click_ctx: click.Context) -> None:
-    """WeCom Archive Auditor (会话存档审计台): archive and review WeCom chats."""
+def main(click_ctx: click.Context, data_dir: str | None, db_url: str | None) -> None:
+    """WeCom Archive Auditor (会话存档审计台): archive and review WeCom chats.
+
+    With no command, the desktop application opens.
+    """
+    if data_dir:  # commands read it from the environment when not given after them
+        os.environ["WECOM_AUDITOR_DATA_DIR"] = data_dir
+    click_ctx.obj = {"db_url": db_url}
     if click_ctx.invoked_subcommand is None:
-        click.echo(click_ctx.get_help())
+        from app.ui.app import run_gui
+
+        sys.exit(run_gui(data_dir, db_url))
+
+
+@main.command()
+@click.option("--data-dir", type=click.Path(file_okay=False), envvar="WECOM_AUDITOR_DATA_DIR")
+@click.option("--db", "db_url", metavar="URL")
+def gui(data_dir: str | None, db_url: str | None) -> None:
+    """Open the desktop application (the same as giving no command)."""
+    from app.ui.app import run_gui
+
+    sys.exit(run_gui(data_dir, db_url or (click.get_current_context().obj or {}).get("db_url")))
 
 
 @main.command()

@@ -7,9 +7,10 @@ frozen dataclasses, never ORM objects, so callers on other threads hold no datab
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 
 from app.core.actor import Actor
 from app.core.store.db import Database
@@ -133,6 +134,58 @@ def _message_row(r) -> MessageRow:
                       bool(r.has_media), r.recalled_msgid, r.recalled_at, r.content_text)
 
 
+def _session_row(r) -> SessionRow:
+    return SessionRow(r.corp_id, r.session_id, r.session_type, r.roomid, tuple(json.loads(r.participants)),
+                      r.first_msgtime, r.last_msgtime, r.message_count)
+
+
+def _any_of(conditions: list):
+    """OR of ``conditions``, in chunks wrapped in a function call: SQLite refuses expressions nested
+    over 1,000 deep, a flat ``a OR b OR ...`` is parsed that deep, and SQLAlchemy flattens nested ORs
+    (but not across a function)."""
+    chunk = 100
+    if len(conditions) <= chunk:
+        return or_(*conditions)
+    return or_(*(func.coalesce(or_(*conditions[i:i + chunk]), False)
+                 for i in range(0, len(conditions), chunk)))
+
+
+def _has_participant_in(db: Database, ids: list[str]):
+    """``sessions.participants`` (a JSON array) holds one of ``ids``: one pass over each array,
+    whatever the number of ids (a filter for a common surname matches hundreds of people)."""
+    dialect = db.engine.dialect
+    version = dialect.server_version_info or ()
+    if db.is_sqlite:
+        each = func.json_each(Session.participants).table_valued("value")
+        return select(literal(1)).select_from(each).where(each.c.value.in_(ids)).exists()
+    if version >= ((10, 9) if getattr(dialect, "is_mariadb", False) else (8, 0, 17)):
+        return func.json_overlaps(Session.participants, json.dumps(ids, ensure_ascii=False)) == 1
+    # Older servers: the id's JSON encoding, quotes included, occurs in the array (case-sensitive).
+    return _any_of([func.instr(Session.participants, json.dumps(i, ensure_ascii=False)) > 0 for i in ids])
+
+
+def _participant_filter(db: Database, ids: Collection[str] | None, text: str | None):
+    """Sessions with a participant in ``ids`` (exact) or one whose id contains ``text`` (any case).
+
+    ``sessions.participants`` is a JSON array written with ``ensure_ascii=False``; ``text`` is
+    JSON-escaped the same way and compared with ``instr`` (SQLite and MySQL), a plain substring
+    test, so there are no LIKE wildcards to escape and it cannot match across the quotes between
+    two ids. A group also matches by its roomid (group names are in the directory by roomid).
+    """
+    conditions = []
+    if text:
+        needle = json.dumps(text.lower(), ensure_ascii=False)[1:-1]
+        conditions.append(func.instr(func.lower(Session.participants), needle) > 0)
+        conditions.append(func.instr(func.lower(Session.roomid), text.lower()) > 0)
+    if ids:
+        ids = sorted(set(ids))
+        conditions.append(Session.roomid.in_(ids))
+        conditions.append(_has_participant_in(db, ids))
+    if not conditions:
+        return literal(False)
+    return or_(*conditions)
+
+
 class ArchiveService:
     """Reads of the archive on behalf of an actor."""
 
@@ -151,23 +204,41 @@ class ArchiveService:
         return next((c.id for c in corps if c.corpid == corpid), None)
 
     def sessions(self, actor: Actor, corp_id: int | None = None, session_type: str | None = None, *,
-                 limit: int = 1000, offset: int = 0) -> list[SessionRow]:
-        """Sessions by last activity, newest first."""
+                 limit: int = 1000, offset: int = 0, participant_ids: Collection[str] | None = None,
+                 participant_text: str | None = None) -> list[SessionRow]:
+        """Sessions by last activity, newest first.
+
+        With ``participant_ids`` and/or ``participant_text`` only the sessions where a participant
+        (or, for a group, its roomid) is one of ``participant_ids`` (exact, case-sensitive) or contains
+        ``participant_text`` (case-insensitive) — see :func:`_participant_filter`.
+        """
         q = select(Session)
         if corp_id is not None:
             q = q.where(Session.corp_id == corp_id)
         if session_type:
             q = q.where(Session.session_type == session_type)
+        if participant_ids is not None or participant_text is not None:
+            q = q.where(_participant_filter(self.db, participant_ids, participant_text))
         q = q.order_by(Session.last_msgtime.desc(), Session.id.desc()).limit(limit).offset(offset)
         with self.db.read() as conn:
-            return [SessionRow(r.corp_id, r.session_id, r.session_type, r.roomid,
-                               tuple(json.loads(r.participants)), r.first_msgtime, r.last_msgtime,
-                               r.message_count) for r in conn.execute(q)]
+            return [_session_row(r) for r in conn.execute(q)]
 
-    def session_counts(self, actor: Actor, corp_id: int | None = None) -> dict[str, int]:
+    def session(self, actor: Actor, corp_id: int, session_id: str) -> SessionRow | None:
+        """One session by its id, or None."""
+        q = select(Session).where(Session.corp_id == corp_id, Session.session_id == session_id)
+        with self.db.read() as conn:
+            r = conn.execute(q.limit(1)).first()
+        return None if r is None else _session_row(r)
+
+    def session_counts(self, actor: Actor, corp_id: int | None = None, *,
+                       participant_ids: Collection[str] | None = None,
+                       participant_text: str | None = None) -> dict[str, int]:
+        """Sessions per session type; the participant filter is the one of :meth:`sessions`."""
         q = select(Session.session_type, func.count()).group_by(Session.session_type)
         if corp_id is not None:
             q = q.where(Session.corp_id == corp_id)
+        if participant_ids is not None or participant_text is not None:
+            q = q.where(_participant_filter(self.db, participant_ids, participant_text))
         with self.db.read() as conn:
             return dict(conn.execute(q).all())
 

@@ -237,20 +237,23 @@ class Syncer:
                 next_items = self._fetch(sdk, batch_last) if len(items) >= self.options.batch_limit else []
                 next_futures = self._submit(pool, workers, next_items) if next_items else []
                 outcomes = [o for f in futures for o in f.result()]
-                counts = write_batch(self.db, corp_id, seq, batch_last, outcomes, run_id)
+
+                def record(conn, counts, n=len(items), last=batch_last):
+                    p = self.progress
+                    p.seq, p.fetched = last, p.fetched + n
+                    p.stored += counts.stored
+                    p.duplicates += counts.duplicates
+                    p.quarantined += counts.quarantined
+                    report.fetched, report.stored, report.last_seq = p.fetched, p.stored, last
+                    report.duplicates, report.quarantined = p.duplicates, p.quarantined
+                    self._update_run(run_id, report, conn=conn)
+
+                write_batch(self.db, corp_id, seq, batch_last, outcomes, run_id, on_counts=record)
                 seq = batch_last
-                p = self.progress
-                p.seq, p.fetched = seq, p.fetched + len(items)
-                p.stored += counts.stored
-                p.duplicates += counts.duplicates
-                p.quarantined += counts.quarantined
-                report.fetched, report.stored = p.fetched, p.stored
-                report.duplicates, report.quarantined, report.last_seq = p.duplicates, p.quarantined, seq
                 times = [o.parsed.msgtime for o in outcomes if hasattr(o, "parsed") and o.parsed.msgtime > 0]
                 if times and first_msgtime is None:
                     first_msgtime = min(times)
                 self._estimate(phase_start, first_msgtime, max(times) if times else None)
-                self._update_run(run_id, report)
                 self._report()
                 items, futures = next_items, next_futures
         finally:
@@ -299,13 +302,16 @@ class Syncer:
                 media_expired=0, retries=0, error=None))
         return run_id
 
-    def _update_run(self, run_id: int, report: SyncReport, **extra) -> None:
-        with self.db.write() as conn:
-            conn.execute(update(SyncRun).where(SyncRun.id == run_id).values(
-                last_seq=report.last_seq, fetched=report.fetched, stored=report.stored,
-                duplicates=report.duplicates, quarantined=report.quarantined,
-                media_stored=report.media_stored, media_failed=report.media_failed,
-                media_expired=report.media_expired, retries=self.progress.retries, **extra))
+    def _update_run(self, run_id: int, report: SyncReport, conn=None, **extra) -> None:
+        if conn is None:
+            with self.db.write() as own:
+                self._update_run(run_id, report, conn=own, **extra)
+            return
+        conn.execute(update(SyncRun).where(SyncRun.id == run_id).values(
+            last_seq=report.last_seq, fetched=report.fetched, stored=report.stored,
+            duplicates=report.duplicates, quarantined=report.quarantined,
+            media_stored=report.media_stored, media_failed=report.media_failed,
+            media_expired=report.media_expired, retries=self.progress.retries, **extra))
 
     def _close_run(self, report: SyncReport) -> None:
         self._update_run(report.run_id, report, outcome=report.outcome, ended_at=now_ms(),

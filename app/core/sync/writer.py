@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, insert, select, update
@@ -217,8 +217,12 @@ def quarantine(db: Database, conn, corp_id: int, rejected: Sequence[Rejected], r
 
 
 def write_batch(db: Database, corp_id: int, expected_seq: int, new_seq: int,
-                outcomes: Sequence[Decrypted | Rejected], run_id: int | None) -> BatchCounts:
-    """Store one fetched batch and move the checkpoint from ``expected_seq`` to ``new_seq``."""
+                outcomes: Sequence[Decrypted | Rejected], run_id: int | None,
+                on_counts: Callable[[object, BatchCounts], None] | None = None) -> BatchCounts:
+    """Store one fetched batch and move the checkpoint from ``expected_seq`` to ``new_seq``.
+
+    ``on_counts(conn, counts)`` runs inside the same transaction (the sync records its run's
+    running totals there, so they always agree with the checkpoint)."""
     decrypted = [o for o in outcomes if isinstance(o, Decrypted)]
     rejected = [o for o in outcomes if isinstance(o, Rejected)]
     with db.write() as conn:
@@ -231,4 +235,6 @@ def write_batch(db: Database, corp_id: int, expected_seq: int, new_seq: int,
         counts.quarantined = quarantine(db, conn, corp_id, rejected, run_id)
         conn.execute(update(SyncCheckpoint).where(SyncCheckpoint.corp_id == corp_id)
                      .values(last_seq=new_seq, updated_at=now_ms()))
+        if on_counts is not None:
+            on_counts(conn, counts)
     return counts

@@ -1,0 +1,229 @@
+"""The session panel: a participant filter above the session tree."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTreeView, QVBoxLayout, QWidget
+
+from app.core.actor import Actor
+from app.ui.sessions.model import COL_LAST, COL_MESSAGES, COL_TITLE, SessionRole, SessionTreeModel
+
+FILTER_DEBOUNCE_MS = 250
+
+
+class SessionPanel(QWidget):
+    """Filter box + session tree of one archive (``ctx``: an AppContext, for .archive and .directory).
+
+    ``session_selected`` is emitted when the user makes a session current (click, arrow keys), not
+    again for the session already shown, and not for groups. :meth:`refresh` is cheap and may be
+    called for every batch the sync commits.
+    """
+
+    session_selected = Signal(int, str, str)  # corp_id, session_id, title (plain text)
+    filter_applied = Signal(str)  # the tree now shows the sessions matching this text
+
+    def __init__(self, ctx, actor: Actor | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._shown: tuple[int, str] | None = None  # the session last emitted or selected by the caller
+        self._expanded: set[tuple] = set()
+        self._quiet = False  # set while the selection is moved for the caller, not by the user
+        self._after_filter: tuple[int, str, bool] | None = None  # select this once the filter is cleared
+
+        self.filter_edit = QLineEdit(self)
+        self.filter_edit.setPlaceholderText(self.tr("Filter by participant name or id"))
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setAccessibleName(self.tr("Session filter"))
+        self.notice = QLabel(self)
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+
+        self.model = SessionTreeModel(ctx.archive, ctx.directory, actor, self)
+        self.tree = QTreeView(self)
+        self.tree.setModel(self.model)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setEditTriggers(QTreeView.EditTrigger.NoEditTriggers)
+        self.tree.setSelectionMode(QTreeView.SelectionMode.SingleSelection)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.tree.setAccessibleName(self.tr("Sessions"))
+        header = self.tree.header()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(COL_MESSAGES, QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(COL_LAST, QHeaderView.ResizeMode.Interactive)
+        self._size_columns()
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.tree, 1)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(FILTER_DEBOUNCE_MS)
+        self._debounce.timeout.connect(self._apply_filter)
+        self.filter_edit.textChanged.connect(self._debounce.start)
+        self.filter_edit.returnPressed.connect(self._apply_filter_now)
+
+        self._fetch_timer = QTimer(self)
+        self._fetch_timer.setSingleShot(True)
+        self._fetch_timer.setInterval(0)
+        self._fetch_timer.timeout.connect(self._fetch_visible)
+        self.tree.verticalScrollBar().valueChanged.connect(self._fetch_timer.start)
+        self.tree.expanded.connect(self._on_expanded)
+        self.tree.collapsed.connect(self._on_collapsed)
+        self.model.rowsInserted.connect(self._fetch_timer.start)
+        self.model.modelReset.connect(self._restore_view)
+        self.model.filter_applied.connect(self._on_filter_applied)
+        self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
+
+        self._expand_initially()
+
+    # ------------------------------------------------------------------ public
+
+    def refresh(self) -> None:
+        """Re-read counts and loaded rows in the background, keeping selection and expansion."""
+        self.model.refresh()
+
+    def select_session(self, corp_id: int, session_id: str, *, emit: bool = False) -> None:
+        """Make this session current, loading rows and clearing the filter if needed. Emits
+        ``session_selected`` only with ``emit=True`` (the caller usually shows it already)."""
+        def found(index: QModelIndex) -> None:
+            if index.isValid():
+                self._make_current(index, emit=emit)
+            elif self.model.filter_text:  # the filter hides it: show everything, then try again
+                self._after_filter = (corp_id, session_id, emit)
+                self.filter_edit.setText("")
+                self._apply_filter_now()
+
+        self._after_filter = None
+        self.model.locate(corp_id, session_id, found)
+
+    def current_session(self) -> tuple[int, str] | None:
+        index = self.tree.currentIndex()
+        if not self.model.is_session(index):
+            return None
+        return index.data(SessionRole.CorpIdRole), index.data(SessionRole.SessionIdRole)
+
+    def set_filter_text(self, text: str) -> None:
+        """Set the filter box (applied after the debounce, like typing)."""
+        self.filter_edit.setText(text)
+
+    # ------------------------------------------------------------------ selection
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if self._quiet or not self.model.is_session(current):
+            return
+        key = (current.data(SessionRole.CorpIdRole), current.data(SessionRole.SessionIdRole))
+        if key == self._shown:
+            return
+        self._shown = key
+        self.session_selected.emit(key[0], key[1], current.data(SessionRole.TitleRole))
+
+    def _make_current(self, index: QModelIndex, *, emit: bool) -> None:
+        parent = index.parent()
+        while parent.isValid():
+            self.tree.expand(parent)
+            parent = parent.parent()
+        self._quiet = not emit
+        try:
+            self.tree.setCurrentIndex(index)
+        finally:
+            self._quiet = False
+        if not emit:
+            self._shown = (index.data(SessionRole.CorpIdRole), index.data(SessionRole.SessionIdRole))
+        self.tree.scrollTo(index)
+
+    # ------------------------------------------------------------------ filter
+
+    def _apply_filter_now(self) -> None:
+        self._debounce.stop()
+        self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        text = self.filter_edit.text().strip()
+        if text != self.model.filter_text:
+            self.model.set_filter(text)
+
+    def _on_filter_applied(self, text: str) -> None:
+        if text and not self.model.shown_count():
+            self.notice.setText(self.tr("No session has a participant matching “{text}”.").format(text=text))
+            self.notice.show()
+        else:
+            self.notice.hide()
+        pending, self._after_filter = self._after_filter, None
+        if pending is not None:
+            self.select_session(pending[0], pending[1], emit=pending[2])
+        self.filter_applied.emit(text)
+
+    # ------------------------------------------------------------------ expansion and paging
+
+    def _node_key(self, index: QModelIndex) -> tuple:
+        return (index.data(SessionRole.CorpIdRole), index.data(SessionRole.SessionTypeRole))
+
+    def _on_expanded(self, index: QModelIndex) -> None:
+        self._expanded.add(self._node_key(index))
+        if self.model.canFetchMore(index):
+            self.model.fetchMore(index)
+        self._fetch_timer.start()
+
+    def _on_collapsed(self, index: QModelIndex) -> None:
+        self._expanded.discard(self._node_key(index))
+
+    def _expand_initially(self) -> None:
+        """Open what a reviewer looks at first: the type groups (or the corps, when several)."""
+        several = any(self.model.index(r, 0).data(SessionRole.SessionTypeRole) is None
+                      for r in range(self.model.rowCount()))
+        for r in range(self.model.rowCount()):
+            index = self.model.index(r, 0)
+            if several or self.model.hasChildren(index):
+                self.tree.expand(index)
+
+    def _restore_view(self) -> None:
+        wanted = set(self._expanded)
+        self._expanded.clear()
+        for r in range(self.model.rowCount()):
+            top = self.model.index(r, 0)
+            if self._node_key(top) in wanted:
+                self.tree.expand(top)
+            for c in range(self.model.rowCount(top)):
+                child = self.model.index(c, 0, top)
+                if self._node_key(child) in wanted:
+                    self.tree.expand(child)
+        if self._shown is not None:
+            index = self.model.session_index(*self._shown)
+            if index.isValid():
+                self._make_current(index, emit=False)
+
+    def _fetch_visible(self) -> None:
+        """Fetch the next page of every group whose last loaded row is on screen (QTreeView only
+        fetches when scrolled to the very bottom, which misses a group above another)."""
+        viewport = self.tree.viewport()
+        index = self.tree.indexAt(QPoint(1, 1))
+        seen = 0
+        while index.isValid() and seen < 200:
+            if self.tree.visualRect(index).top() > viewport.height():
+                break
+            parent = index.parent() if self.model.is_session(index) else index
+            if self.model.is_session(index):
+                if index.row() == self.model.rowCount(parent) - 1 and self.model.canFetchMore(parent):
+                    self.model.fetchMore(parent)
+            elif self.tree.isExpanded(index) and self.model.rowCount(index) == 0 \
+                    and self.model.canFetchMore(index):
+                self.model.fetchMore(index)
+            index = self.tree.indexBelow(index)
+            seen += 1
+
+    def _size_columns(self) -> None:
+        metrics = self.tree.fontMetrics()
+        pad = 2 * self.tree.style().pixelMetric(self.tree.style().PixelMetric.PM_FocusFrameHMargin) + 16
+        header = self.tree.header()
+        header.resizeSection(COL_MESSAGES, max(metrics.horizontalAdvance("99,999") + pad,
+                                               metrics.horizontalAdvance(self.model.headerData(
+                                                   COL_MESSAGES, Qt.Orientation.Horizontal)) + pad))
+        header.resizeSection(COL_LAST, max(metrics.horizontalAdvance("2024-12-31") + pad,
+                                           metrics.horizontalAdvance(self.model.headerData(
+                                               COL_LAST, Qt.Orientation.Horizontal)) + pad))

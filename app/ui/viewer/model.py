@@ -1,0 +1,533 @@
+"""The messages of one session as a lazy list model: a window of rows, paged by (msgtime, id).
+
+A session may hold hundreds of thousands of messages. The model never loads them all: it holds a
+window of at most ``MAX_ROWS`` rows and extends it a page (``PAGE_SIZE``) at a time, at the top
+(older) or the bottom (newer), trimming the far end so the window stays bounded. Opening a session,
+a message or a date replaces the window with the rows around the target.
+
+Pages load off the GUI thread (``run_task``): each page fetches its rows through
+``ArchiveService.messages``, then each row's stored raw JSON (``ArchiveService.message``: the
+service has no batch read, and the UI adds none) which it parses, and the media rows of the
+messages that have media. Results reach the model on the GUI thread; a page that belongs to a
+window that was replaced meanwhile is dropped.
+
+Fetching directions:
+    ``canFetchMore``/``fetchMore`` are Qt's hook, and Qt calls them when the *last* row is visible
+    (QAbstractItemView fetches whenever the bottom of the list shows): they extend the window at the
+    bottom (newer). Mapping them to "older" would make a view opened at the newest message pull
+    the whole session, page after page, since its last row never leaves the screen.
+    ``can_fetch_older``/``fetch_older`` extend it at the top; the viewer calls them when the user
+    scrolls to the top.
+Around every change of the window the model emits ``window_about_to_change`` and
+``window_changed`` so the view can keep what the user looks at in place.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt, Signal
+
+from app.core.actor import Actor
+from app.core.archive import ArchiveService, MediaRow, MessageRow
+from app.core.directory import Directory
+from app.core.messages import MessageParseError, ParsedMessage, parse_message
+
+from ..tasks import run_task
+from .render import format_time, summary_of
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 200
+MAX_ROWS = 2000
+_EXTERNAL_PREFIXES = ("wo", "wm", "wb")
+_ID_PUNCT = str.maketrans("", "", "_-")
+_ROOT = QModelIndex()
+
+
+class Roles(IntEnum):
+    MessageRole = Qt.ItemDataRole.UserRole + 1   # MessageRow
+    ParsedRole = Qt.ItemDataRole.UserRole + 2    # ParsedMessage (None if the raw JSON did not parse)
+    SenderLabelRole = Qt.ItemDataRole.UserRole + 3  # the sender's name, else the id
+    TimeRole = Qt.ItemDataRole.UserRole + 4      # msgtime, ms since the epoch (UTC)
+    IsDaySeparatorRole = Qt.ItemDataRole.UserRole + 5  # first row of its local day in the window
+    MediaRole = Qt.ItemDataRole.UserRole + 6     # list[MediaRow]
+    HighlightRole = Qt.ItemDataRole.UserRole + 7  # the search target
+    SideRole = Qt.ItemDataRole.UserRole + 8      # Side
+    ExpandedRole = Qt.ItemDataRole.UserRole + 9  # chatrecord/mixed shown whole
+    MessageIdRole = Qt.ItemDataRole.UserRole + 10
+
+
+class Side(IntEnum):
+    LEFT = 0
+    RIGHT = 1
+
+
+def is_external_id(userid: str) -> bool:
+    """External contacts (wo/wm) and robots (wb): WeCom's ids of that shape, ~32 chars.
+
+    Judged by shape, as the core's session rules do, so that staff called "wong" or "wmeng" stay staff.
+    """
+    return (userid[:2] in _EXTERNAL_PREFIXES and 20 <= len(userid) <= 40 and userid.isascii()
+            and userid.translate(_ID_PUNCT).isalnum())
+
+
+def own_side_rule(participants) -> tuple[bool, str]:
+    """(has_external, first_participant): the inputs of ``side_of``."""
+    people = sorted(p for p in participants if p)
+    return any(is_external_id(p) for p in people), (people[0] if people else "")
+
+
+def side_of(sender: str, has_external: bool, first_participant: str) -> Side:
+    """Which side a sender's bubbles sit on.
+
+    With external contacts (or robots) in the session, staff sit on the right ("our side") and
+    everyone else on the left. In an internal session the first participant of the sorted
+    participant list sits on the left and everyone else on the right, so a one-to-one chat between
+    two staff members reads as a conversation and stays the same every time it is opened.
+    """
+    if has_external:
+        return Side.LEFT if is_external_id(sender) else Side.RIGHT
+    return Side.LEFT if sender == first_participant else Side.RIGHT
+
+
+@dataclass
+class Page:
+    """Rows loaded by a worker, with everything the delegate needs to draw them."""
+
+    rows: list[MessageRow]
+    parsed: dict[int, ParsedMessage | None] = field(default_factory=dict)
+    media: dict[int, list[MediaRow]] = field(default_factory=dict)
+    more_before: bool = False
+    more_after: bool = False
+    target_id: int | None = None
+
+
+class MessageListModel(QAbstractListModel):
+    """A window onto one session's messages (see the module docstring)."""
+
+    window_about_to_change = Signal()
+    window_changed = Signal()
+    #: a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom)
+    window_opened = Signal("qint64")
+    loading_changed = Signal(bool)
+    load_failed = Signal(str)
+
+    def __init__(self, archive: ArchiveService, directory: Directory, actor: Actor, parent=None, *,
+                 page_size: int = PAGE_SIZE, max_rows: int = MAX_ROWS):
+        super().__init__(parent)
+        self.archive = archive
+        self.directory = directory
+        self.actor = actor
+        self.page_size = page_size
+        self.max_rows = max(max_rows, 3 * page_size)
+        self.corp_id: int | None = None
+        self.session_id: str | None = None
+        self._rows: list[MessageRow] = []
+        self._row_of: dict[int, int] = {}
+        self._parsed: dict[int, ParsedMessage | None] = {}
+        self._media: dict[int, list[MediaRow]] = {}
+        self._day: dict[int, int] = {}
+        self._labels: dict[str, str] = {}
+        self._expanded: set[int] = set()
+        self._highlight: int | None = None
+        self._more_before = False
+        self._more_after = False
+        self._generation = 0
+        self._loading: set[str] = set()
+        self._has_external = False
+        self._first_participant = ""
+        self.synchronous = False  # tests and benchmarks may load inline; the GUI never does
+
+    # ------------------------------------------------------------------ Qt model API
+    def rowCount(self, parent=_ROOT) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def flags(self, index):
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def roleNames(self):  # noqa: N802
+        names = super().roleNames()
+        for role in Roles:
+            names[int(role)] = role.name[0].lower().encode() + role.name[1:].encode()
+        return names
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.column() != 0 or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.line_of(row)
+        if role == Roles.MessageRole:
+            return row
+        if role == Roles.MessageIdRole:
+            return row.id
+        if role == Roles.ParsedRole:
+            return self.parsed(row)
+        if role == Roles.SenderLabelRole:
+            return self.label(row.sender)
+        if role == Roles.TimeRole:
+            return row.msgtime
+        if role == Roles.IsDaySeparatorRole:
+            i = index.row()
+            return i == 0 or self._day_of(row) != self._day_of(self._rows[i - 1])
+        if role == Roles.MediaRole:
+            return self._media.get(row.id, [])
+        if role == Roles.HighlightRole:
+            return row.id == self._highlight
+        if role == Roles.SideRole:
+            return int(side_of(row.sender, self._has_external, self._first_participant))
+        if role == Roles.ExpandedRole:
+            return row.id in self._expanded
+        return None
+
+    def canFetchMore(self, parent=_ROOT) -> bool:  # noqa: N802
+        """Newer rows exist below the window (Qt asks when the last row is visible)."""
+        return not parent.isValid() and self.can_fetch_newer()
+
+    def fetchMore(self, parent=_ROOT) -> None:  # noqa: N802
+        if not parent.isValid():
+            self.fetch_newer()
+
+    # ------------------------------------------------------------------ reading the window
+    def message_at(self, row: int) -> MessageRow:
+        return self._rows[row]
+
+    def row_of(self, message_id: int) -> int:
+        """The row of a message in the window, or -1."""
+        return self._row_of.get(message_id, -1)
+
+    def message_ids(self) -> list[int]:
+        return [r.id for r in self._rows]
+
+    @property
+    def has_more_before(self) -> bool:
+        return self._more_before
+
+    @property
+    def has_more_after(self) -> bool:
+        return self._more_after
+
+    def is_loading(self) -> bool:
+        return bool(self._loading)
+
+    def parsed(self, row: MessageRow) -> ParsedMessage | None:
+        """The parsed message (pages parse in their worker; this parses a row that missed it)."""
+        if row.id not in self._parsed:
+            self._parsed[row.id] = _parse(self.archive, self.actor, row)
+        return self._parsed[row.id]
+
+    def media(self, message_id: int) -> list[MediaRow]:
+        return self._media.get(message_id, [])
+
+    def label(self, userid: str) -> str:
+        if not userid:
+            return ""
+        name = self._labels.get(userid)
+        if name is None:
+            name = self._labels[userid] = (self.directory.label(self.actor, self.corp_id, userid)
+                                           if self.corp_id is not None else userid)
+        return name
+
+    def line_of(self, row: MessageRow, time_format: str = "HH:mm") -> str:
+        """One plain-text line: "2025-01-02 10:00 张伟: 你好" (text in full, other types summarised)."""
+        parsed = self.parsed(row)
+        if parsed is not None and row.msgtype in ("text", "markdown"):
+            body = getattr(parsed.content, "content", None) or summary_of(parsed)
+        else:
+            body = summary_of(parsed) if parsed is not None else f"[{row.msgtype}]"
+        sender = self.label(row.sender)
+        line = f"{format_time(row.msgtime, time_format)} {sender}: {body}" if sender else \
+            f"{format_time(row.msgtime, time_format)} {body}"
+        if row.recalled_at:
+            line += " " + self.tr("[recalled at {time}]").format(time=format_time(row.recalled_at))
+        return line
+
+    def _day_of(self, row: MessageRow) -> int:
+        day = self._day.get(row.id)
+        if day is None:
+            day = self._day[row.id] = datetime.fromtimestamp(row.msgtime / 1000).date().toordinal()
+        return day
+
+    # ------------------------------------------------------------------ state the view changes
+    def set_highlight(self, message_id: int | None) -> None:
+        old, self._highlight = self._highlight, message_id
+        for mid in (old, message_id):
+            r = self.row_of(mid) if mid is not None else -1
+            if r >= 0:
+                ix = self.index(r)
+                self.dataChanged.emit(ix, ix, [int(Roles.HighlightRole)])
+
+    def highlighted(self) -> int | None:
+        return self._highlight
+
+    def toggle_expanded(self, message_id: int) -> bool:
+        """Show a chatrecord/mixed message whole or collapsed; returns the new state."""
+        if message_id in self._expanded:
+            self._expanded.discard(message_id)
+        else:
+            self._expanded.add(message_id)
+        r = self.row_of(message_id)
+        if r >= 0:
+            ix = self.index(r)
+            self.dataChanged.emit(ix, ix, [int(Roles.ExpandedRole)])
+        return message_id in self._expanded
+
+    # ------------------------------------------------------------------ opening a window
+    def clear(self) -> None:
+        self._generation += 1
+        self._set_loading(None)
+        self.beginResetModel()
+        self.corp_id = self.session_id = None
+        self._reset_state()
+        self.endResetModel()
+
+    def open_latest(self, corp_id: int, session_id: str) -> None:
+        """Show the newest page of a session; ``window_opened(-1)`` follows."""
+        self._open(corp_id, session_id, lambda: self._load_latest(corp_id, session_id))
+
+    def open_at_message(self, corp_id: int, session_id: str, message_id: int) -> None:
+        """Show the rows around one message; ``window_opened(message_id)`` follows."""
+        self._open(corp_id, session_id, lambda: self._load_around_id(corp_id, session_id, message_id))
+
+    def open_at_time(self, corp_id: int, session_id: str, start_ms: int) -> None:
+        """Show the first message at or after ``start_ms`` (the last message if none is)."""
+        self._open(corp_id, session_id, lambda: self._load_at_time(corp_id, session_id, start_ms))
+
+    def _open(self, corp_id: int, session_id: str, loader) -> None:
+        if corp_id != self.corp_id:
+            self._labels.clear()
+        self._generation += 1
+        generation = self._generation
+        self.corp_id, self.session_id = corp_id, session_id
+        self._loading.clear()
+        self._set_loading("open")
+        self._run(loader, lambda page: self._opened(generation, page))
+
+    def _opened(self, generation: int, page: Page) -> None:
+        if generation != self._generation:
+            return
+        self._set_loading(None)
+        self.beginResetModel()
+        self._reset_state()
+        self._has_external, self._first_participant = own_side_rule(
+            {p for r in page.rows for p in (r.sender, *r.tolist)})
+        self._rows = list(page.rows)
+        self._absorb(page)
+        self._reindex()
+        self._more_before, self._more_after = page.more_before, page.more_after
+        self.endResetModel()
+        self.window_opened.emit(page.target_id if page.target_id is not None else -1)
+
+    def _reset_state(self) -> None:
+        self._rows, self._row_of = [], {}
+        self._parsed, self._media, self._day = {}, {}, {}
+        self._expanded.clear()
+        self._highlight = None
+        self._more_before = self._more_after = False
+
+    # ------------------------------------------------------------------ extending the window
+    def can_fetch_older(self) -> bool:
+        return self._more_before and "older" not in self._loading and "open" not in self._loading
+
+    def can_fetch_newer(self) -> bool:
+        return self._more_after and "newer" not in self._loading and "open" not in self._loading
+
+    def fetch_older(self) -> None:
+        """Load the page before the first row; it is prepended (and the bottom trimmed)."""
+        if not self.can_fetch_older() or not self._rows:
+            return
+        first = self._rows[0]
+        corp_id, session_id, key = self.corp_id, self.session_id, (first.msgtime, first.id)
+        generation = self._generation
+        self._set_loading("older")
+        self._run(lambda: self._load_page(corp_id, session_id, before=key),
+                  lambda page: self._prepend(generation, page))
+
+    def fetch_newer(self) -> None:
+        """Load the page after the last row; it is appended (and the top trimmed)."""
+        if not self.can_fetch_newer() or not self._rows:
+            return
+        last = self._rows[-1]
+        corp_id, session_id, key = self.corp_id, self.session_id, (last.msgtime, last.id)
+        generation = self._generation
+        self._set_loading("newer")
+        self._run(lambda: self._load_page(corp_id, session_id, after=key),
+                  lambda page: self._append(generation, page))
+
+    def _prepend(self, generation: int, page: Page) -> None:
+        if generation != self._generation:
+            return
+        self._loading.discard("older")
+        self.window_about_to_change.emit()
+        self._more_before = page.more_before
+        if page.rows:
+            self._absorb(page)
+            n = len(page.rows)
+            self.beginInsertRows(QModelIndex(), 0, n - 1)
+            self._rows[:0] = page.rows
+            self._reindex()
+            self.endInsertRows()
+            if len(self._rows) > n:  # the old first row may no longer start a day
+                ix = self.index(n)
+                self.dataChanged.emit(ix, ix, [int(Roles.IsDaySeparatorRole)])
+            excess = len(self._rows) - self.max_rows
+            if excess > 0:
+                self.beginRemoveRows(QModelIndex(), len(self._rows) - excess, len(self._rows) - 1)
+                self._forget(self._rows[-excess:])
+                del self._rows[-excess:]
+                self._reindex()
+                self.endRemoveRows()
+                self._more_after = True
+        self.window_changed.emit()
+        self.loading_changed.emit(self.is_loading())
+
+    def _append(self, generation: int, page: Page) -> None:
+        if generation != self._generation:
+            return
+        self._loading.discard("newer")
+        self.window_about_to_change.emit()
+        self._more_after = page.more_after
+        if page.rows:
+            self._absorb(page)
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(page.rows) - 1)
+            self._rows.extend(page.rows)
+            self._reindex()
+            self.endInsertRows()
+            excess = len(self._rows) - self.max_rows
+            if excess > 0:
+                self.beginRemoveRows(QModelIndex(), 0, excess - 1)
+                self._forget(self._rows[:excess])
+                del self._rows[:excess]
+                self._reindex()
+                self.endRemoveRows()
+                self._more_before = True
+                ix = self.index(0)  # the new first row starts the window's first day
+                self.dataChanged.emit(ix, ix, [int(Roles.IsDaySeparatorRole)])
+        self.window_changed.emit()
+        self.loading_changed.emit(self.is_loading())
+
+    def _absorb(self, page: Page) -> None:
+        self._parsed.update(page.parsed)
+        self._media.update(page.media)
+
+    def _forget(self, rows: list[MessageRow]) -> None:
+        for r in rows:
+            self._parsed.pop(r.id, None)
+            self._media.pop(r.id, None)
+            self._day.pop(r.id, None)
+            self._expanded.discard(r.id)
+
+    def _reindex(self) -> None:
+        self._row_of = {r.id: i for i, r in enumerate(self._rows)}
+
+    # ------------------------------------------------------------------ running loads
+    def _set_loading(self, what: str | None) -> None:
+        before = self.is_loading()
+        if what is None:
+            self._loading.clear()
+        else:
+            self._loading.add(what)
+        if before != self.is_loading():
+            self.loading_changed.emit(self.is_loading())
+
+    def _run(self, fn, done) -> None:
+        generation = self._generation
+
+        def failed(exc: Exception) -> None:
+            if generation == self._generation:
+                self._set_loading(None)
+                log.warning("loading messages failed: %s", exc)
+                self.load_failed.emit(str(exc))
+
+        if self.synchronous:
+            try:
+                result = fn()
+            except Exception as exc:  # reported like a worker's failure
+                failed(exc)
+                return
+            done(result)
+        else:
+            run_task(self, fn, done, failed)
+
+    # The loaders below run on a worker thread: they touch no Qt object and no model state.
+    def _complete(self, rows: list[MessageRow], **kw) -> Page:
+        page = Page(rows, **kw)
+        for r in rows:
+            page.parsed[r.id] = _parse(self.archive, self.actor, r)
+            if r.has_media:
+                page.media[r.id] = _media_rows(self.archive, self.actor, r.id)
+            if r.sender:  # loads the directory's cache off the GUI thread
+                self.directory.label(self.actor, r.corp_id, r.sender)
+        return page
+
+    def _load_latest(self, corp_id: int, session_id: str) -> Page:
+        rows = self.archive.messages(self.actor, corp_id=corp_id, session_id=session_id,
+                                     limit=self.page_size + 1, newest_first=True)
+        more = len(rows) > self.page_size
+        return self._complete(list(reversed(rows[:self.page_size])), more_before=more, more_after=False)
+
+    def _load_page(self, corp_id: int, session_id: str, *, before=None, after=None) -> Page:
+        if before is not None:
+            rows = self.archive.messages(self.actor, corp_id=corp_id, session_id=session_id, before=before,
+                                         limit=self.page_size + 1, newest_first=True)
+            more = len(rows) > self.page_size
+            return self._complete(list(reversed(rows[:self.page_size])), more_before=more)
+        rows = self.archive.messages(self.actor, corp_id=corp_id, session_id=session_id, after=after,
+                                     limit=self.page_size + 1)
+        more = len(rows) > self.page_size
+        return self._complete(rows[:self.page_size], more_after=more)
+
+    def _around(self, corp_id: int, session_id: str, target: MessageRow) -> Page:
+        key = (target.msgtime, target.id)
+        half = self.page_size
+        older = self.archive.messages(self.actor, corp_id=corp_id, session_id=session_id, before=key,
+                                      limit=half + 1, newest_first=True)
+        newer = self.archive.messages(self.actor, corp_id=corp_id, session_id=session_id, after=key,
+                                      limit=half + 1)
+        rows = list(reversed(older[:half])) + [target] + newer[:half]
+        return self._complete(rows, more_before=len(older) > half, more_after=len(newer) > half,
+                              target_id=target.id)
+
+    def _load_around_id(self, corp_id: int, session_id: str, message_id: int) -> Page:
+        detail = self.archive.message(self.actor, message_id=message_id, corp_id=corp_id)
+        if detail is None or detail.row.session_id != session_id:
+            raise LookupError(f"message {message_id} is not in this session")
+        return self._around(corp_id, session_id, detail.row)
+
+    def _load_at_time(self, corp_id: int, session_id: str, start_ms: int) -> Page:
+        first = self.archive.messages(self.actor, corp_id=corp_id, session_id=session_id, start_ms=start_ms,
+                                      limit=1)
+        if not first:  # nothing on or after that day: the newest message is the nearest
+            page = self._load_latest(corp_id, session_id)
+            page.target_id = page.rows[-1].id if page.rows else None
+            return page
+        return self._around(corp_id, session_id, first[0])
+
+
+def _parse(archive: ArchiveService, actor: Actor, row: MessageRow) -> ParsedMessage | None:
+    detail = archive.message(actor, message_id=row.id)
+    if detail is None:
+        return None
+    try:
+        return parse_message(detail.raw_json)
+    except MessageParseError:  # stored messages parsed once; a None is shown as unreadable
+        return None
+
+
+def _media_rows(archive: ArchiveService, actor: Actor, message_id: int) -> list[MediaRow]:
+    try:
+        return archive.media_of(actor, message_id)
+    except Exception:  # the conversation stays readable; its media show as "not archived"
+        log.exception("reading the media rows of message %s failed", message_id)
+        return []
+
+
+__all__ = ["MessageListModel", "Roles", "Side", "Page", "PAGE_SIZE", "MAX_ROWS", "side_of", "own_side_rule",
+           "is_external_id"]

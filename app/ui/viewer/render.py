@@ -1,0 +1,522 @@
+"""ParsedMessage → display blocks: what a message shows, independent of where it is drawn.
+
+The delegate lays the blocks out and paints them; the copy action and tests read them as text.
+Everything here is plain text: no string from a message is ever interpreted as markup, a URL is
+shown as text and never opened, a file name is data and never a path.
+
+Block kinds:
+    TextBlock     a paragraph (body text, a title, a muted note, a warning)
+    CardBlock     a labelled card: kind label, title, lines, footer (links, meetings, votes...)
+    MediaBlock    a media object: thumbnail or icon, name, size or duration, status, actions
+    QuoteBlock    one forwarded item of a chat record: a header line and nested blocks
+    ToggleBlock   "Show all 12 items" / "Collapse" for chatrecord and mixed
+    SystemBlock   a centred grey line (recall entries, consent, enterprise switches)
+    UnsupportedBlock  "[Unsupported message type: x]" with "Show raw JSON"
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDateTime, QLocale
+
+from app.core.archive import MediaRow, MessageRow
+from app.core.messages import (
+    Agree,
+    Calendar,
+    Card,
+    ChatRecord,
+    Collect,
+    Disagree,
+    DocMsg,
+    Emotion,
+    File,
+    Image,
+    Link,
+    Location,
+    Markdown,
+    Meeting,
+    MeetingVoiceCall,
+    Mixed,
+    News,
+    ParsedMessage,
+    QyDiskFile,
+    RedPacket,
+    Revoke,
+    SphFeed,
+    Switch,
+    Text,
+    Todo,
+    Unsupported,
+    Video,
+    Voice,
+    VoipDocShare,
+    VoipText,
+    Vote,
+    Weapp,
+    summarize,
+)
+
+translate = QCoreApplication.translate
+
+# A text message can be a whole novel; the bubble shows this much and the details dialog the rest.
+MAX_TEXT_CHARS = 4000
+COLLAPSED_CHATRECORD_ITEMS = 3
+COLLAPSED_MIXED_ITEMS = 2
+THUMBNAIL_SIDE = 240
+STICKER_SIDE = 120
+# Opening these with the desktop's default application would run them: offer "Save as…" only.
+EXECUTABLE_EXTS = frozenset({
+    "exe", "com", "bat", "cmd", "scr", "pif", "msi", "msp", "ps1", "psm1", "vbs", "vbe", "js", "jse",
+    "wsf", "wsh", "hta", "cpl", "lnk", "reg", "jar", "sh", "bash", "command", "app", "dmg", "pkg",
+    "desktop", "appimage", "run", "py", "pyw", "pl", "rb", "url", "scf", "inf", "gadget", "msc",
+})
+
+
+def ui_is_chinese() -> bool:
+    """Whether the UI runs in Chinese (the application property the main window's start-up sets)."""
+    app = QCoreApplication.instance()
+    return bool(app) and app.property("ui_language") == "zh_CN"
+
+
+def local_datetime(ms: int) -> QDateTime:
+    return QDateTime.fromMSecsSinceEpoch(int(ms))
+
+
+def format_time(ms: int | None, fmt: str = "HH:mm") -> str:
+    if ms is None:
+        return ""
+    return local_datetime(ms).toString(fmt)
+
+
+def format_seconds_time(seconds: int | None) -> str:
+    """A WeCom time in seconds (meetings, calendars, chat record items) as local date and time."""
+    if seconds is None or seconds <= 0:
+        return ""
+    return format_time(seconds * 1000, "yyyy-MM-dd HH:mm")
+
+
+def day_label(ms: int) -> str:
+    """"2025年1月2日 星期四" in a Chinese UI, "Thursday, 2 January 2025" otherwise (local date)."""
+    date = local_datetime(ms).date()
+    if ui_is_chinese():
+        return QLocale(QLocale.Language.Chinese, QLocale.Country.China).toString(date, "yyyy年M月d日 dddd")
+    return QLocale(QLocale.Language.English, QLocale.Country.UnitedKingdom).toString(date, "dddd, d MMMM yyyy")
+
+
+def format_size(size: int | None) -> str:
+    if size is None or size < 0:
+        return ""
+    return QLocale.c().formattedDataSize(size, 1, QLocale.DataSizeFormat.DataSizeTraditionalFormat)
+
+
+def format_duration(seconds: int | None) -> str:
+    """12″ for short voice messages, 1:05 / 1:02:03 for longer things."""
+    if seconds is None or seconds < 0:
+        return ""
+    if seconds < 60:
+        return f"{seconds}″"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}:{sec:02d}"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{sec:02d}"
+
+
+def format_yuan(fen: int | None) -> str:
+    if fen is None:
+        return ""
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(fen), 100)
+    return translate("MessageRenderer", "{amount} yuan").format(amount=f"{sign}{yuan}.{cents:02d}")
+
+
+def summary_of(parsed: ParsedMessage) -> str:
+    return parsed.summary_zh if ui_is_chinese() else parsed.summary_en
+
+
+def item_summary(msgtype: str, record: object) -> str:
+    zh, en = summarize(msgtype, record)
+    return zh if ui_is_chinese() else en
+
+
+def type_label(msgtype: str) -> str:
+    """The bracketed kind label of a msgtype in the UI language, e.g. "[Link]" / "[链接]"."""
+    from app.core.messages import LABELS
+
+    zh, en = LABELS.get(msgtype, (msgtype, msgtype))
+    return f"[{zh if ui_is_chinese() else en}]"
+
+
+# ---------------------------------------------------------------- blocks
+
+@dataclass(frozen=True)
+class TextBlock:
+    text: str
+    style: str = "body"          # body | title | muted | warning
+
+
+@dataclass(frozen=True)
+class CardBlock:
+    label: str                   # the kind, e.g. "[Link]"
+    title: str
+    lines: tuple[str, ...] = ()
+    footer: str = ""
+
+
+@dataclass(frozen=True)
+class MediaBlock:
+    kind: str                    # image | emotion | voice | video | file | recording
+    path: str                    # the media ref_path in the message ("image", "mixed.item[1]")
+    media: MediaRow | None       # None: no media row (the message named no fetchable object)
+    name: str
+    detail: str                  # size and/or duration
+    status: str                  # "" when stored, else a short sentence on why it is not viewable
+    offered: tuple[str, ...]     # of "view", "open", "save": what this kind of object allows
+    thumbnail: bool = False      # draw the picture itself (image, emotion)
+    max_side: int = THUMBNAIL_SIDE
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """The actions available now: none until the object is stored."""
+        return self.offered if self.media is not None and self.media.status == "stored" else ()
+
+
+@dataclass(frozen=True)
+class QuoteBlock:
+    header: str
+    blocks: tuple = ()
+
+
+@dataclass(frozen=True)
+class ToggleBlock:
+    expanded: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class SystemBlock:
+    text: str
+
+
+@dataclass(frozen=True)
+class UnsupportedBlock:
+    text: str
+    link: str
+
+
+@dataclass
+class Rendered:
+    """What one message shows: its blocks and whether it is a centred system line."""
+
+    blocks: list = field(default_factory=list)
+    system: bool = False
+    expandable: bool = False
+
+
+def block_text(block) -> str:
+    """The plain text of a block (for copying and tests)."""
+    if isinstance(block, (TextBlock, SystemBlock)):
+        return block.text
+    if isinstance(block, CardBlock):
+        return "\n".join(x for x in (block.label + " " + block.title, *block.lines, block.footer) if x.strip())
+    if isinstance(block, MediaBlock):
+        return " ".join(x for x in (block.name, block.detail, block.status) if x)
+    if isinstance(block, QuoteBlock):
+        return "\n".join([block.header, *(block_text(b) for b in block.blocks)])
+    if isinstance(block, UnsupportedBlock):
+        return block.text
+    return ""
+
+
+# ---------------------------------------------------------------- the renderer
+
+class MessageRenderer:
+    """Turns one stored message into blocks. ``label`` maps a userid to a display name."""
+
+    def __init__(self, label=lambda userid: userid):
+        self.label = label
+
+    def render(self, row: MessageRow, parsed: ParsedMessage | None, media: list[MediaRow] | None,
+               expanded: bool = False) -> Rendered:
+        media_by_path = {m.ref_path: m for m in (media or [])}
+        if parsed is None:  # a stored message always parses; say so if it did not
+            return Rendered([UnsupportedBlock(
+                translate("MessageRenderer", "[This message could not be read: {type}]").format(type=row.msgtype),
+                translate("MessageRenderer", "Show raw JSON"))])
+        content = parsed.content
+        who = self.label(row.sender) if row.sender else ""
+        if isinstance(content, Revoke):
+            return Rendered([SystemBlock(translate("MessageRenderer", "{who} recalled a message").format(who=who))],
+                            system=True)
+        if isinstance(content, Agree):
+            return Rendered([SystemBlock(translate("MessageRenderer", "{who} agreed to have chats archived")
+                                         .format(who=self.label(content.userid or row.sender)))], system=True)
+        if isinstance(content, Disagree):
+            return Rendered([SystemBlock(translate("MessageRenderer", "{who} declined to have chats archived")
+                                         .format(who=self.label(content.userid or row.sender)))], system=True)
+        if isinstance(content, Switch):
+            return Rendered([SystemBlock(translate("MessageRenderer", "{who} switched enterprise")
+                                         .format(who=self.label(content.user or row.sender)))], system=True)
+        top_path = _payload_key(parsed.msgtype)
+        out = Rendered()
+        if isinstance(content, (ChatRecord, Mixed)):
+            out.expandable = self._container(parsed.msgtype, content, top_path, media_by_path, expanded, out.blocks)
+        else:
+            out.blocks.extend(self.blocks_of(parsed.msgtype, content, top_path, media_by_path, depth=0))
+        # A message of one media object whose row is the only one: match it even if paths differ.
+        media_blocks = [b for b in out.blocks if isinstance(b, MediaBlock)]
+        if media and len(media) == 1 and len(media_blocks) == 1 and media_blocks[0].media is None:
+            out.blocks = [_with_media(b, media[0]) if b is media_blocks[0] else b for b in out.blocks]
+        return out
+
+    # -- containers
+    def _container(self, msgtype: str, content, path: str, media_by_path: dict, expanded: bool,
+                   out: list) -> bool:
+        items = content.item
+        if isinstance(content, ChatRecord):
+            limit = len(items) if expanded else COLLAPSED_CHATRECORD_ITEMS
+            count_text = translate("MessageRenderer", "{n} forwarded messages").format(n=len(items))
+            if expanded:
+                out.append(CardBlock(type_label("chatrecord"), content.title, (count_text,)))
+                for i, item in enumerate(items):
+                    header = " · ".join(x for x in (format_seconds_time(item.msgtime),
+                                                     type_label(item.msgtype) if item.msgtype != "text" else "")
+                                        if x)
+                    sub = f"{path}.item[{i}]"
+                    out.append(QuoteBlock(header, tuple(self._item_blocks(item.msgtype, item.content, sub,
+                                                                          media_by_path, 1))))
+            else:
+                lines = tuple(item_summary(it.msgtype, it.content) for it in items[:limit])
+                out.append(CardBlock(type_label("chatrecord"), content.title, lines, count_text))
+        else:
+            limit = len(items) if expanded else COLLAPSED_MIXED_ITEMS
+            for i, item in enumerate(items[:limit]):
+                out.extend(self._item_blocks(item.msgtype, item.content, f"{path}.item[{i}]", media_by_path, 1))
+        if len(items) > (COLLAPSED_CHATRECORD_ITEMS if isinstance(content, ChatRecord) else COLLAPSED_MIXED_ITEMS):
+            if expanded:
+                out.append(ToggleBlock(True, translate("MessageRenderer", "Collapse")))
+            else:
+                out.append(ToggleBlock(False, translate("MessageRenderer", "Show all {n} items").format(n=len(items))))
+            return True
+        return False
+
+    def _item_blocks(self, msgtype: str, record, path: str, media_by_path: dict, depth: int) -> list:
+        if isinstance(record, (ChatRecord, Mixed)):
+            # Nested containers are shown whole: the toggle belongs to the top-level message.
+            nested: list = []
+            if isinstance(record, ChatRecord):
+                nested.append(CardBlock(type_label("chatrecord"), record.title,
+                                        tuple(item_summary(it.msgtype, it.content) for it in record.item[:8]),
+                                        translate("MessageRenderer", "{n} forwarded messages")
+                                        .format(n=len(record.item))))
+            else:
+                for i, it in enumerate(record.item):
+                    nested.extend(self._item_blocks(it.msgtype, it.content, f"{path}.mixed.item[{i}]",
+                                                    media_by_path, depth + 1))
+            return nested
+        return self.blocks_of(msgtype, record, path, media_by_path, depth)
+
+    # -- one record
+    def blocks_of(self, msgtype: str, r, path: str, media_by_path: dict, depth: int) -> list:
+        m = media_by_path.get(path)
+        if isinstance(r, Text):
+            return [TextBlock(_clip_text(r.content))]
+        if isinstance(r, Markdown):  # shown as its source text, never rendered
+            return [TextBlock(type_label("markdown"), "muted"), TextBlock(_clip_text(r.content))]
+        if isinstance(r, Image):
+            return [_media_block("image", path, m, translate("MessageRenderer", "Image"), format_size(r.filesize),
+                                 ("view", "save"), thumbnail=True)]
+        if isinstance(r, Emotion):
+            return [_media_block("emotion", path, m, translate("MessageRenderer", "Sticker"), "", ("view", "save"),
+                                 thumbnail=True, max_side=STICKER_SIDE)]
+        if isinstance(r, Voice):
+            detail = " · ".join(x for x in (format_duration(r.play_length), format_size(r.voice_size)) if x)
+            return [_media_block("voice", path, m, translate("MessageRenderer", "Voice message"), detail, ("save",))]
+        if isinstance(r, Video):
+            detail = " · ".join(x for x in (format_duration(r.play_length), format_size(r.filesize)) if x)
+            return [_media_block("video", path, m, translate("MessageRenderer", "Video"), detail, ("open", "save"))]
+        if isinstance(r, File):
+            return [_media_block("file", path, m, r.filename or translate("MessageRenderer", "File"),
+                                 format_size(r.filesize), _file_actions(r.fileext, r.filename))]
+        if isinstance(r, VoipDocShare):
+            return [CardBlock(type_label("voip_doc_share"), r.filename),
+                    _media_block("file", path, m, r.filename or translate("MessageRenderer", "File"),
+                                 format_size(r.filesize), _file_actions("", r.filename))]
+        if isinstance(r, MeetingVoiceCall):
+            lines = []
+            if r.endtime:
+                lines.append(translate("MessageRenderer", "Ended {time}").format(time=format_seconds_time(r.endtime)))
+            for d in r.demofiledata:
+                lines.append(translate("MessageRenderer", "Shared file: {name} ({who})")
+                             .format(name=d.filename, who=self.label(d.demooperator)))
+            for s in r.sharescreendata:
+                lines.append(translate("MessageRenderer", "Shared screen: {who}").format(who=self.label(s.share)))
+            return [CardBlock(type_label("meeting_voice_call"), translate("MessageRenderer", "Call recording"), tuple(lines)),
+                    _media_block("recording", path, m, translate("MessageRenderer", "Call recording"), "", ("save",))]
+        if isinstance(r, Link):
+            return [CardBlock(type_label("link"), r.title or r.link_url, _nonempty(r.description), r.link_url)]
+        if isinstance(r, Weapp):
+            return [CardBlock(type_label("weapp"), r.title or r.displayname, _nonempty(r.description),
+                              r.displayname)]
+        if isinstance(r, Location):
+            coords = ""
+            if r.latitude is not None and r.longitude is not None:
+                coords = f"{r.latitude:.6f}, {r.longitude:.6f}"
+            return [CardBlock(type_label("location"), r.title or r.address,
+                              _nonempty(r.address if r.title else ""), coords)]
+        if isinstance(r, Card):
+            return [CardBlock(type_label("card"), self.label(r.userid) if r.userid else "",
+                              _nonempty(r.corpname), r.userid)]
+        if isinstance(r, Meeting):
+            lines = [_time_range(r.starttime, r.endtime)]
+            if r.address:
+                lines.append(translate("MessageRenderer", "Place: {place}").format(place=r.address))
+            if r.remarks:
+                lines.append(r.remarks)
+            status = _MEETING_STATUS.get(r.status)
+            footer = translate("MessageRenderer", status) if status else ""
+            return [CardBlock(type_label("meeting"), r.topic, tuple(x for x in lines if x), footer)]
+        if isinstance(r, Calendar):
+            lines = [_time_range(r.starttime, r.endtime)]
+            if r.place:
+                lines.append(translate("MessageRenderer", "Place: {place}").format(place=r.place))
+            if r.attendeename:
+                lines.append(translate("MessageRenderer", "Attendees: {names}").format(names=", ".join(r.attendeename)))
+            if r.remarks:
+                lines.append(r.remarks)
+            footer = translate("MessageRenderer", "Created by {who}").format(who=r.creatorname) if r.creatorname else ""
+            return [CardBlock(type_label("calendar"), r.title, tuple(x for x in lines if x), footer)]
+        if isinstance(r, Todo):
+            return [CardBlock(type_label("todo"), r.title, _nonempty(r.content))]
+        if isinstance(r, Vote):
+            kind = {101: translate("MessageRenderer", "Started a vote"), 102: translate("MessageRenderer", "Voted")}.get(r.votetype, "")
+            return [CardBlock(type_label("vote"), r.votetitle, tuple(f"• {o}" for o in r.voteitem), kind)]
+        if isinstance(r, Collect):
+            lines = tuple(f"{d.id if d.id is not None else i + 1}. {d.ques}" for i, d in enumerate(r.details))
+            footer = " · ".join(x for x in (r.room_name, r.creator, r.create_time) if x)
+            return [CardBlock(type_label("collect"), r.title, lines, footer)]
+        if isinstance(r, RedPacket):
+            label = type_label("external_redpacket" if msgtype == "external_redpacket" else "redpacket")
+            lines = []
+            if r.totalamount is not None:
+                lines.append(translate("MessageRenderer", "Amount: {amount}").format(amount=format_yuan(r.totalamount)))
+            if r.totalcnt is not None:
+                lines.append(translate("MessageRenderer", "Packets: {n}").format(n=r.totalcnt))
+            kind = _REDPACKET_TYPE.get(r.type)
+            return [CardBlock(label, r.wish or translate("MessageRenderer", "Red packet"), tuple(lines),
+                              translate("MessageRenderer", kind) if kind else "")]
+        if isinstance(r, DocMsg):
+            footer = r.link_url
+            lines = _nonempty(translate("MessageRenderer", "Created by {who}").format(who=self.label(r.doc_creator))
+                              if r.doc_creator else "")
+            return [CardBlock(type_label("docmsg"), r.title, lines, footer)]
+        if isinstance(r, News):
+            blocks = []
+            for item in r.item:
+                blocks.append(CardBlock(type_label("news"), item.title, _nonempty(item.description), item.url))
+            return blocks or [CardBlock(type_label("news"), "")]
+        if isinstance(r, SphFeed):
+            kind = _FEED_TYPE.get(r.feed_type)
+            return [CardBlock(type_label("sphfeed"), r.sph_name, _nonempty(r.feed_desc),
+                              translate("MessageRenderer", kind) if kind else "")]
+        if isinstance(r, VoipText):
+            kind = _CALL_TYPE.get(r.invitetype)
+            title = translate("MessageRenderer", kind) if kind else translate("MessageRenderer", "Call")
+            duration = translate("MessageRenderer", "Duration {d}").format(d=format_duration(r.callduration)) \
+                if r.callduration is not None else ""
+            return [CardBlock(type_label("voiptext"), title, _nonempty(duration))]
+        if isinstance(r, QyDiskFile):
+            return [CardBlock(type_label("qydiskfile"), r.filename)]
+        if isinstance(r, (ChatRecord, Mixed)):
+            return self._item_blocks(msgtype, r, path, media_by_path, depth)
+        if isinstance(r, Unsupported):
+            return [_unsupported(r.msgtype or msgtype)]
+        return [_unsupported(msgtype)]
+
+
+_MEETING_STATUS = {1: QT_TRANSLATE_NOOP("MessageRenderer", "Attended"),
+                   2: QT_TRANSLATE_NOOP("MessageRenderer", "Declined"),
+                   3: QT_TRANSLATE_NOOP("MessageRenderer", "Not answered yet"),
+                   4: QT_TRANSLATE_NOOP("MessageRenderer", "Cancelled"),
+                   5: QT_TRANSLATE_NOOP("MessageRenderer", "Expired")}
+_REDPACKET_TYPE = {1: QT_TRANSLATE_NOOP("MessageRenderer", "Normal red packet"),
+                   2: QT_TRANSLATE_NOOP("MessageRenderer", "Lucky red packet"),
+                   3: QT_TRANSLATE_NOOP("MessageRenderer", "Incentive red packet")}
+_FEED_TYPE = {2: QT_TRANSLATE_NOOP("MessageRenderer", "Picture post"),
+              4: QT_TRANSLATE_NOOP("MessageRenderer", "Video post"),
+              9: QT_TRANSLATE_NOOP("MessageRenderer", "Live stream")}
+_CALL_TYPE = {1: QT_TRANSLATE_NOOP("MessageRenderer", "Voice call"),
+              2: QT_TRANSLATE_NOOP("MessageRenderer", "Video call"),
+              3: QT_TRANSLATE_NOOP("MessageRenderer", "Group voice call"),
+              4: QT_TRANSLATE_NOOP("MessageRenderer", "Group video call")}
+
+
+# Payload key of each top-level msgtype: the media ref_path the parser gives a top-level object.
+def _payload_key(msgtype: str) -> str:
+    from app.core.messages import CATALOGUE
+
+    spec = CATALOGUE.get(msgtype)
+    return (spec[0] or "") if spec else msgtype
+
+
+def _nonempty(*texts: str) -> tuple[str, ...]:
+    return tuple(x for x in texts if x)
+
+
+def _clip_text(text: str) -> str:
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    more = len(text) - MAX_TEXT_CHARS
+    return text[:MAX_TEXT_CHARS] + "…\n" + translate(
+        "MessageRenderer", "({n} more characters: open Details to read the whole message)").format(n=more)
+
+
+def _time_range(start: int | None, end: int | None) -> str:
+    a, b = format_seconds_time(start), format_seconds_time(end)
+    if a and b:
+        if a[:10] == b[:10]:
+            b = b[11:]
+        return f"{a} – {b}"
+    return a or b
+
+
+def _file_actions(ext: str, filename: str) -> tuple[str, ...]:
+    e = (ext or "").lower().lstrip(".")
+    if not e and "." in (filename or ""):
+        e = filename.rsplit(".", 1)[1].lower()
+    return ("save",) if e in EXECUTABLE_EXTS else ("open", "save")
+
+
+def media_status_text(m: MediaRow | None) -> str:
+    """"" for a stored object, else why it cannot be viewed (pending, failed with reason, expired)."""
+    if m is None:
+        return translate("MessageRenderer", "Not archived (no media reference)")
+    if m.status == "stored":
+        return ""
+    if m.status == "pending":
+        return translate("MessageRenderer", "Download pending")
+    if m.status == "expired":
+        return translate("MessageRenderer", "Expired: WeCom no longer holds this file")
+    if m.status == "failed":
+        reason = (m.last_error or "").strip()
+        return translate("MessageRenderer", "Download failed: {reason}").format(reason=reason) if reason \
+            else translate("MessageRenderer", "Download failed")
+    return m.status
+
+
+def _media_block(kind: str, path: str, m: MediaRow | None, name: str, detail: str, actions: tuple[str, ...],
+                 thumbnail: bool = False, max_side: int = THUMBNAIL_SIDE) -> MediaBlock:
+    if m is not None and m.stored_size is not None and not detail:
+        detail = format_size(m.stored_size)
+    return MediaBlock(kind, path, m, name, detail, media_status_text(m), actions, thumbnail, max_side)
+
+
+def _with_media(b: MediaBlock, m: MediaRow) -> MediaBlock:
+    return _media_block(b.kind, m.ref_path, m, b.name, b.detail, b.offered, b.thumbnail, b.max_side)
+
+
+def _unsupported(msgtype: str) -> UnsupportedBlock:
+    return UnsupportedBlock(
+        translate("MessageRenderer", "[Unsupported message type: {type}]").format(type=msgtype or "?"),
+        translate("MessageRenderer", "Show raw JSON"))

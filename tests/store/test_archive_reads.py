@@ -1,0 +1,124 @@
+"""ArchiveService reads the session tree needs: paging, the participant filter, one session by id."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.core.actor import Actor
+from app.core.archive import ArchiveService
+from app.core.store.db import open_database
+from app.core.store.models import Session
+from app.core.sync.pipeline import ensure_corp
+from app.core.sync.writer import insert_many
+
+ACTOR = Actor.local()
+
+
+@pytest.fixture
+def db(db_url):
+    database = open_database(db_url)
+    yield database
+    database.close()
+
+
+def _add_sessions(db, corp_id, sessions):
+    """sessions: (session_id, session_type, participants, last_msgtime[, roomid])."""
+    rows = []
+    for s in sessions:
+        sid, stype, people, last = s[:4]
+        rows.append({"id": db.ids.next_id(), "corp_id": corp_id, "session_id": sid, "session_type": stype,
+                     "roomid": s[4] if len(s) > 4 else "",
+                     "participants": json.dumps(sorted(people), ensure_ascii=False),
+                     "first_msgtime": last - 1000, "last_msgtime": last, "message_count": 3})
+    with db.write() as conn:
+        insert_many(conn, Session.__table__, rows)
+
+
+@pytest.fixture
+def archive(db):
+    corp = ensure_corp(db, "wwreads")
+    _add_sessions(db, corp, [
+        ("s1", "internal", ["zhangwei", "LiNa"], 1_000),
+        ("s2", "internal", ["ZhangWei2", "wangfang"], 2_000),
+        ("s3", "external", ["zhangwei", "wmExternal_01"], 3_000),
+        ("s4", "group", ["a%b", "under_score", "back\\slash"], 4_000, "wrRoom1"),
+        ("s5", "group", ["quote\"d", "李娜"], 5_000, "wrRoom2"),
+    ])
+    return ArchiveService(db), corp
+
+
+def _ids(rows):
+    return [r.session_id for r in rows]
+
+
+def test_sessions_page_newest_first(archive):
+    service, corp = archive
+    assert _ids(service.sessions(ACTOR, corp)) == ["s5", "s4", "s3", "s2", "s1"]
+    assert _ids(service.sessions(ACTOR, corp, limit=2, offset=2)) == ["s3", "s2"]
+    assert _ids(service.sessions(ACTOR, corp, "internal")) == ["s2", "s1"]
+
+
+def test_participant_ids_match_whole_ids_case_sensitively(archive):
+    service, corp = archive
+    # "zhangwei" is not a prefix match of "ZhangWei2", nor the same id in another case
+    assert _ids(service.sessions(ACTOR, corp, participant_ids={"zhangwei"})) == ["s3", "s1"]
+    assert _ids(service.sessions(ACTOR, corp, participant_ids={"zhang"})) == []
+    assert service.session_counts(ACTOR, corp, participant_ids={"zhangwei"}) == {"internal": 1, "external": 1}
+    # a group matches by its roomid too (room names are in the directory by roomid)
+    assert _ids(service.sessions(ACTOR, corp, participant_ids={"wrRoom1"})) == ["s4"]
+    # no id at all matches nothing (a filter that found no names must not show everything)
+    assert service.sessions(ACTOR, corp, participant_ids=set()) == []
+
+
+def test_participant_text_is_a_case_insensitive_substring_without_wildcards(archive):
+    service, corp = archive
+    assert _ids(service.sessions(ACTOR, corp, participant_text="zhangwei")) == ["s3", "s2", "s1"]
+    assert _ids(service.sessions(ACTOR, corp, participant_text="%")) == ["s4"]  # literal, not a wildcard
+    assert _ids(service.sessions(ACTOR, corp, participant_text="_")) == ["s4", "s3"]
+    assert _ids(service.sessions(ACTOR, corp, participant_text="k\\s")) == ["s4"]
+    assert _ids(service.sessions(ACTOR, corp, participant_text='e"d')) == ["s5"]
+    assert _ids(service.sessions(ACTOR, corp, participant_text="李")) == ["s5"]
+    # JSON punctuation between two ids never matches
+    assert service.sessions(ACTOR, corp, participant_text='", "') == []
+    assert _ids(service.sessions(ACTOR, corp, participant_text="room2")) == ["s5"]
+
+
+def test_ids_and_text_combine_with_or(archive):
+    service, corp = archive
+    rows = service.sessions(ACTOR, corp, participant_ids={"wangfang"}, participant_text="wmext")
+    assert _ids(rows) == ["s3", "s2"]
+    assert sum(service.session_counts(ACTOR, corp, participant_ids={"wangfang"},
+                                      participant_text="wmext").values()) == 2
+
+
+def test_thousands_of_ids_do_not_hit_the_expression_depth_limit(archive):
+    service, corp = archive
+    ids = {f"nobody{i}" for i in range(3000)} | {"LiNa"}
+    assert _ids(service.sessions(ACTOR, corp, participant_ids=ids)) == ["s1"]
+
+
+def test_one_session_by_id(archive):
+    service, corp = archive
+    row = service.session(ACTOR, corp, "s4")
+    assert row.session_type == "group" and row.roomid == "wrRoom1" and "a%b" in row.participants
+    assert service.session(ACTOR, corp, "missing") is None
+    assert service.session(ACTOR, corp + 1, "s4") is None
+
+
+def test_id_matching_is_case_sensitive(archive):
+    service, corp = archive
+    assert _ids(service.sessions(ACTOR, corp, participant_ids={"lina"})) == []
+    assert _ids(service.sessions(ACTOR, corp, participant_ids={"LiNa", "李娜"})) == ["s5", "s1"]
+
+
+def test_servers_without_json_overlaps_filter_the_same(archive, db, monkeypatch):
+    if db.is_sqlite:
+        pytest.skip("SQLite always has json_each")
+    service, corp = archive
+    monkeypatch.setattr(db.engine.dialect, "server_version_info", (5, 7, 0))
+    assert _ids(service.sessions(ACTOR, corp, participant_ids={"zhangwei"})) == ["s3", "s1"]
+    assert _ids(service.sessions(ACTOR, corp, participant_ids={"lina", 'quote"d'})) == ["s5"]
+    ids = {f"nobody{i}" for i in range(3000)} | {"LiNa"}
+    assert _ids(service.sessions(ACTOR, corp, participant_ids=ids)) == ["s1"]
