@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test native demo bench lint clean
+.PHONY: run test native bench lint translations clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,8 @@ native: $(STAMP)
 run: native
 	$(BIN)/wecom-auditor demo
 	$(BIN)/wecom-auditor sync
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(BIN)/wecom-auditor; \
+	else echo "No display here: browse with '$(BIN)/wecom-auditor sessions' / 'messages', or run 'xvfb-run $(BIN)/wecom-auditor'."; fi
 
 test: native
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
@@ -27,7 +29,10 @@ bench: native
 	$(BIN)/python benchmarks/bench_sdk.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check app native tests benchmarks
+	$(BIN)/ruff check app native tests benchmarks tools
+
+translations: $(STAMP)
+	$(BIN)/python tools/build_translations.py
 
 clean:
 	rm -rf native/build .pytest_cache

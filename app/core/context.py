@@ -12,7 +12,7 @@ from app.core.config.secrets import SecretStore, keyring_available
 from app.core.config.settings import CorpSettings, Settings, load_settings, save_settings
 from app.core.media.local import LocalStorage
 from app.core.store.db import Database, open_database
-from app.core.sync.pipeline import SyncOptions, Syncer
+from app.core.sync.pipeline import Syncer, SyncOptions
 
 SIMULATOR_CORPUS_ENV = "WECOM_SIM_CORPUS"
 

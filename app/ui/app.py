@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
@@ -33,7 +34,16 @@ def install_translators(app: QApplication, language: str) -> list[QTranslator]:
     return translators
 
 
+def _no_display() -> bool:
+    return (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
+
+
 def run_gui(data_dir: str | None = None, db_url: str | None = None) -> int:
+    if _no_display():
+        print("wecom-auditor: there is no display to open the window on (no DISPLAY or WAYLAND_DISPLAY). "
+              "Use the commands instead (wecom-auditor --help), or run it under xvfb-run.", file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("WeCom Archive Auditor")
     app.setOrganizationName("wecom-auditor")

@@ -186,9 +186,11 @@ class MainWindow(QMainWindow):
 
     def _on_sync_finished(self, report) -> None:
         self._sync_ended()
+        outcome = {"succeeded": self.tr("finished"), "cancelled": self.tr("cancelled"),
+                   "failed": self.tr("failed")}.get(report.outcome, report.outcome)
         self.statusBar().showMessage(
             self.tr("Sync %1: %2 new messages, %3 quarantined, %4 media files stored")
-            .replace("%1", report.outcome).replace("%2", str(report.stored))
+            .replace("%1", outcome).replace("%2", str(report.stored))
             .replace("%3", str(report.quarantined)).replace("%4", str(report.media_stored)), 15000)
 
     def _on_sync_failed(self, message_en: str, message_zh: str) -> None:

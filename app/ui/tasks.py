@@ -9,6 +9,7 @@ is dropped. Long jobs with progress (the sync) use their own QThread worker inst
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -37,10 +38,9 @@ class _Task(QRunnable):
 
     @staticmethod
     def _emit(signal, *args) -> None:
-        try:
+        # RuntimeError: the receiver's parent was destroyed meanwhile, so nobody wants the result.
+        with contextlib.suppress(RuntimeError):
             signal.emit(*args)
-        except RuntimeError:  # the receiver's parent was destroyed meanwhile: nobody wants it
-            pass
 
 
 def run_task(parent: QObject, fn: Callable[[], Any], on_done: Callable[[Any], None],

@@ -11,6 +11,7 @@ A demo profile (``secrets_in_corpus``) reads them from the simulator's corpus, w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -60,10 +61,8 @@ class SecretStore:
 
     def _delete(self, name: str) -> None:
         if keyring_available():
-            try:
+            with contextlib.suppress(keyring.errors.PasswordDeleteError):  # already absent
                 keyring.delete_password(SERVICE, name)
-            except keyring.errors.PasswordDeleteError:
-                pass
 
     # -- corp secret
     def set_corp_secret(self, corpid: str, secret: str) -> None:

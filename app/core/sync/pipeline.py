@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from app.core.sdk import ChatDataItem, FinanceSdk, SdkError, load_library
@@ -104,11 +105,15 @@ def ensure_corp(db: Database, corpid: str, name: str = "") -> int:
         found = conn.execute(select(Corp.id).where(Corp.corpid == corpid)).scalar()
     if found is not None:
         return found
-    with db.write() as conn:
-        found = conn.execute(select(Corp.id).where(Corp.corpid == corpid)).scalar()
-        if found is None:
-            found = db.ids.next_id()
-            conn.execute(insert(Corp).values(id=found, corpid=corpid, name=name, created_at=now_ms()))
+    try:
+        with db.write() as conn:
+            found = conn.execute(select(Corp.id).where(Corp.corpid == corpid)).scalar()
+            if found is None:
+                found = db.ids.next_id()
+                conn.execute(insert(Corp).values(id=found, corpid=corpid, name=name, created_at=now_ms()))
+    except IntegrityError:  # another workstation registered it at the same moment
+        with db.read() as conn:
+            found = conn.execute(select(Corp.id).where(Corp.corpid == corpid)).scalar_one()
     return found
 
 
@@ -237,8 +242,9 @@ class Syncer:
                 next_items = self._fetch(sdk, batch_last) if len(items) >= self.options.batch_limit else []
                 next_futures = self._submit(pool, workers, next_items) if next_items else []
                 outcomes = [o for f in futures for o in f.result()]
+                fetched_now = len(items)
 
-                def record(conn, counts, n=len(items), last=batch_last):
+                def record(conn, counts, n=fetched_now, last=batch_last):
                     p = self.progress
                     p.seq, p.fetched = last, p.fetched + n
                     p.stored += counts.stored

@@ -1,0 +1,534 @@
+"""The message viewer: the lazy model, the bubbles of every msgtype, plain text, copying, details."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QDate, QDateTime, QPoint, QRect, Qt, QTime
+from PySide6.QtGui import QGuiApplication, QImage, QPainter
+from PySide6.QtWidgets import QApplication, QLabel, QStyleOptionViewItem
+
+from app.core.actor import Actor
+from app.core.archive import ArchiveService
+from app.core.messages import parse_message
+from app.ui.tasks import wait_for_tasks
+from app.ui.viewer import MessageDelegate, MessageDetailsDialog, MessageListModel, MessageViewer, Roles
+from app.ui.viewer.model import MAX_ROWS, PAGE_SIZE, Side, own_side_rule, side_of
+
+ACTOR = Actor.local()
+ROOT = Path(__file__).resolve().parents[2]
+
+# The offscreen platform says this whenever a top-level widget is shown; it is not our warning.
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+
+# ---------------------------------------------------------------- helpers
+
+@pytest.fixture
+def viewer(app_ctx, qtbot):
+    v = MessageViewer(app_ctx, ACTOR)
+    qtbot.addWidget(v)
+    v.resize(820, 640)
+    v.show()
+    yield v
+    wait_for_tasks()  # workers still reading must finish before the archive closes
+
+
+def _open(qtbot, viewer: MessageViewer, call, *args):
+    with qtbot.waitSignal(viewer.model.window_opened, timeout=20000):
+        call(*args)
+
+
+def _largest_session(ctx):
+    return max(ctx.archive.sessions(ACTOR), key=lambda s: s.message_count)
+
+
+def _session_messages(ctx, s):
+    return ctx.archive.messages(ACTOR, corp_id=s.corp_id, session_id=s.session_id, limit=100000)
+
+
+def _option(width: int = 720) -> QStyleOptionViewItem:
+    option = QStyleOptionViewItem()
+    option.rect = QRect(0, 0, width, 100)
+    option.font = QApplication.font()
+    option.palette = QApplication.palette()
+    return option
+
+
+def _view_option(viewer: MessageViewer, row: int) -> QStyleOptionViewItem:
+    option = QStyleOptionViewItem()
+    viewer.view.initViewItemOption(option)
+    option.rect = viewer.view.visualRect(viewer.model.index(row))
+    return option
+
+
+def _paint(delegate: MessageDelegate, index, width: int = 720) -> tuple[QImage, object]:
+    option = _option(width)
+    size = delegate.sizeHint(option, index)
+    assert size.height() > 0 and size.width() > 0
+    option.rect = QRect(0, 0, width, size.height())
+    image = QImage(width, size.height(), QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.white)
+    painter = QPainter(image)
+    delegate.paint(painter, option, index)
+    painter.end()
+    return image, delegate.layout_for(option, index)
+
+
+def _raw(msgid, *, sender="zhangwei", to=("LiNa",), t=1_735_783_200_000, msgtype="text", payload=None):
+    body = {"msgid": msgid, "action": "send", "from": sender, "tolist": list(to), "roomid": "", "msgtime": t,
+            "msgtype": msgtype}
+    body.update(payload if payload is not None else {"text": {"content": f"消息 {msgid}"}})
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def _tiny_archive(tmp_path, raws: list[bytes], batch: int = 1000):
+    """An AppContext on a fresh SQLite archive holding ``raws`` (written as a sync would)."""
+    from app.core.context import AppContext
+    from app.core.sdk import ChatDataItem
+    from app.core.sync.decrypt import Decrypted
+    from app.core.sync.pipeline import ensure_corp
+    from app.core.sync.writer import write_batch
+
+    ctx = AppContext(tmp_path / "data", f"sqlite:///{tmp_path / 'archive.db'}")
+    corp = ensure_corp(ctx.db, "wwviewer", "Viewer Corp")
+    seq = 0
+    for start in range(0, len(raws), batch):
+        items = []
+        for raw in raws[start:start + batch]:
+            seq += 1
+            p = parse_message(raw)
+            items.append(Decrypted(ChatDataItem(seq, p.msgid, 1, "k", "m"), raw, p))
+        write_batch(ctx.db, corp, seq - len(items), seq, items, None)
+    return ctx, corp
+
+
+@pytest.fixture
+def own_ctx(tmp_path):
+    made = []
+
+    def make(raws, batch=1000):
+        ctx, corp = _tiny_archive(tmp_path, raws, batch)
+        made.append(ctx)
+        return ctx, corp
+
+    yield make
+    wait_for_tasks()
+    for ctx in made:
+        ctx.close()
+
+
+# ---------------------------------------------------------------- the model
+
+def test_model_passes_qtmodeltester_while_paging(app_ctx, qtbot, qtmodeltester):
+    model = MessageListModel(app_ctx.archive, app_ctx.directory, ACTOR, page_size=4)
+    qtmodeltester.check(model)
+    s = _largest_session(app_ctx)
+    with qtbot.waitSignal(model.window_opened, timeout=20000):
+        model.open_latest(s.corp_id, s.session_id)
+    assert model.rowCount() == 4
+    with qtbot.waitSignal(model.window_changed, timeout=20000):
+        model.fetch_older()
+    assert model.rowCount() == 8
+    first = model.message_at(0)
+    model.set_highlight(first.id)
+    model.toggle_expanded(first.id)
+    with qtbot.waitSignal(model.window_opened, timeout=20000):
+        model.open_at_message(s.corp_id, s.session_id, model.message_at(5).id)
+    with qtbot.waitSignal(model.window_changed, timeout=20000):
+        model.fetch_older()
+    if model.canFetchMore():
+        with qtbot.waitSignal(model.window_changed, timeout=20000):
+            model.fetchMore()
+    for role in [Qt.ItemDataRole.DisplayRole, *Roles]:
+        assert model.data(model.index(0), role) is not None or role in (Qt.ItemDataRole.DisplayRole,)
+    assert model.data(model.index(0), Qt.ItemDataRole.ToolTipRole) is None  # no guessed-rich-text tooltips
+    model.clear()
+    assert model.rowCount() == 0
+    wait_for_tasks()
+
+
+def test_opening_a_session_shows_its_latest_messages_at_the_bottom(viewer, app_ctx, qtbot):
+    s = _largest_session(app_ctx)
+    _open(qtbot, viewer, viewer.show_session, s.corp_id, s.session_id, "")
+    newest = app_ctx.archive.messages(ACTOR, corp_id=s.corp_id, session_id=s.session_id, limit=1,
+                                      newest_first=True)[0]
+    model = viewer.model
+    assert model.message_at(model.rowCount() - 1).id == newest.id
+    assert model.rowCount() == min(PAGE_SIZE, s.message_count)
+    bar = viewer.view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.value() == bar.maximum(), timeout=5000)
+    last_rect = viewer.view.visualRect(model.index(model.rowCount() - 1))
+    assert viewer.view.viewport().rect().intersects(last_rect)
+    # The header learns the session's participants and size in the background.
+    qtbot.waitUntil(lambda: viewer.session is not None, timeout=10000)
+    assert str(s.message_count) in viewer.info_label.text()
+    assert viewer.title_label.text()
+
+
+def test_fetching_older_pages_extends_the_window_upward_to_the_first_message(app_ctx, qtbot):
+    s = _largest_session(app_ctx)
+    everything = _session_messages(app_ctx, s)
+    model = MessageListModel(app_ctx.archive, app_ctx.directory, ACTOR, page_size=7)
+    with qtbot.waitSignal(model.window_opened, timeout=20000):
+        model.open_latest(s.corp_id, s.session_id)
+    assert [r.id for r in (model.message_at(i) for i in range(7))] == [r.id for r in everything[-7:]]
+    assert not model.canFetchMore()  # nothing newer than the newest
+    while model.can_fetch_older():
+        before = model.message_at(0).id
+        with qtbot.waitSignal(model.rowsInserted, timeout=20000) as blocker:
+            model.fetch_older()
+        assert blocker.args[1] == 0  # prepended at the top
+        assert model.message_at(model.row_of(before) - 1).msgtime <= model.message_at(model.row_of(before)).msgtime
+    assert model.message_ids() == [r.id for r in everything]
+    wait_for_tasks()
+
+
+def test_scrolling_to_the_top_of_the_viewer_loads_older_messages_and_keeps_the_view_still(viewer, app_ctx, qtbot):
+    s = _largest_session(app_ctx)
+    viewer.model.page_size = 8
+    _open(qtbot, viewer, viewer.show_session, s.corp_id, s.session_id)
+    assert viewer.model.rowCount() == 8
+    top_row = viewer._top_row()
+    anchor_id = viewer.model.message_at(top_row).id
+    anchor_top = viewer.view.visualRect(viewer.model.index(top_row)).top()
+    with qtbot.waitSignal(viewer.model.window_changed, timeout=20000):
+        viewer.view.verticalScrollBar().triggerAction(viewer.view.verticalScrollBar().SliderAction.SliderToMinimum)
+        if viewer.model.rowCount() == 8 and not viewer.model.is_loading():
+            viewer._maybe_fetch_older()
+    assert viewer.model.rowCount() > 8
+    # The message that was at the top of the screen before is still where it was.
+    now = viewer.view.visualRect(viewer.model.index(viewer.model.row_of(anchor_id))).top()
+    assert abs(now - anchor_top) <= 2 or viewer.view.verticalScrollBar().value() > 0
+
+
+def test_show_message_centres_highlights_and_selects_the_target(viewer, app_ctx, qtbot):
+    s = _largest_session(app_ctx)
+    rows = _session_messages(app_ctx, s)
+    target = rows[len(rows) // 2]
+    _open(qtbot, viewer, viewer.show_message, s.corp_id, s.session_id, target.id)
+    model = viewer.model
+    row = model.row_of(target.id)
+    assert row >= 0
+    assert model.data(model.index(row), Roles.HighlightRole) is True
+    assert sum(bool(model.data(model.index(r), Roles.HighlightRole)) for r in range(model.rowCount())) == 1
+    assert viewer.current_message_id() == target.id
+    viewport = viewer.view.viewport().rect()
+
+    def centred():
+        rect = viewer.view.visualRect(model.index(row))
+        return viewport.contains(rect.center()) and abs(rect.center().y() - viewport.center().y()) <= max(
+            40, rect.height() // 2 + 2)
+
+    qtbot.waitUntil(centred, timeout=5000)
+    assert model.has_more_before or model.message_at(0).id == rows[0].id
+
+
+def _local_midnight(ms: int) -> QDate:
+    return QDateTime.fromMSecsSinceEpoch(ms).date()
+
+
+def test_jump_to_date_lands_on_the_first_message_of_that_day_or_the_next_one(viewer, app_ctx, qtbot):
+    s = _largest_session(app_ctx)
+    rows = _session_messages(app_ctx, s)
+    _open(qtbot, viewer, viewer.show_session, s.corp_id, s.session_id)
+
+    def expected(date: QDate):
+        start = QDateTime(date, QTime(0, 0)).toMSecsSinceEpoch()
+        later = [r for r in rows if r.msgtime >= start]
+        return later[0] if later else rows[-1]
+
+    days = sorted({_local_midnight(r.msgtime) for r in rows}, key=lambda d: d.toJulianDay())
+    middle_day = days[len(days) // 2]
+    gap_day = next((d.addDays(1) for d, e in zip(days, days[1:], strict=False) if d.daysTo(e) > 1), None)
+    cases = [middle_day, days[0].addDays(-30), days[-1].addDays(30)] + ([gap_day] if gap_day else [])
+    for date in cases:
+        _open(qtbot, viewer, viewer.jump_to_date, date)
+        target = expected(date)
+        assert viewer.current_message_id() == target.id, date.toString(Qt.DateFormat.ISODate)
+        rect = viewer.view.visualRect(viewer.model.index(viewer.model.row_of(target.id)))
+        assert viewer.view.viewport().rect().intersects(rect)
+    first_of_middle = expected(middle_day)
+    assert _local_midnight(first_of_middle.msgtime) == middle_day
+    earlier = [r for r in rows if r.msgtime < first_of_middle.msgtime]
+    assert not earlier or _local_midnight(earlier[-1].msgtime) != middle_day
+
+
+def test_sides_staff_right_external_left_and_first_participant_left_in_internal_chats():
+    external = "wmkILR0BAAEW3AAhCDcwgGcV5l3O4hwf"
+    has_ext, first = own_side_rule({"zhangwei", external})
+    assert side_of("zhangwei", has_ext, first) == Side.RIGHT
+    assert side_of(external, has_ext, first) == Side.LEFT
+    assert side_of("wbkILR0BAAvm6ug_e7dHdKhBcRDPzjfC", has_ext, first) == Side.LEFT  # a robot
+    has_ext, first = own_side_rule({"zhangwei", "LiNa", "wong"})  # "wong" is staff, not an external id
+    assert not has_ext and first == "LiNa"
+    assert side_of("LiNa", has_ext, first) == Side.LEFT
+    assert side_of("zhangwei", has_ext, first) == Side.RIGHT
+    assert side_of("wong", has_ext, first) == Side.RIGHT
+
+
+# ---------------------------------------------------------------- the delegate
+
+def _one_message_per_msgtype(ctx) -> dict[str, object]:
+    seen: dict[str, object] = {}
+    after = None
+    while True:
+        page = ctx.archive.messages(ACTOR, limit=500, after=after)
+        if not page:
+            return seen
+        for r in page:
+            seen.setdefault(r.msgtype, r)
+        after = (page[-1].msgtime, page[-1].id)
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_every_msgtype_in_the_archive_renders_and_paints(app_ctx, qtbot, language):
+    app = QApplication.instance()
+    app.setProperty("ui_language", language)
+    try:
+        samples = _one_message_per_msgtype(app_ctx)
+        assert {"text", "image", "voice", "file", "chatrecord", "mixed", "revoke", "agree", "switch"} <= set(samples)
+        model = MessageListModel(app_ctx.archive, app_ctx.directory, ACTOR, page_size=3)
+        model.synchronous = True
+        delegate = MessageDelegate()
+        for msgtype, row in sorted(samples.items()):
+            model.open_at_message(row.corp_id, row.session_id, row.id)
+            index = model.index(model.row_of(row.id))
+            image, layout = _paint(delegate, index)
+            assert layout.text().strip(), msgtype
+            parsed = model.data(index, Roles.ParsedRole)
+            assert parsed is not None and parsed.msgtype == msgtype
+            if not parsed.supported:
+                assert ("Unsupported message type" if language == "en" else "不支持的消息类型") in layout.text()
+                assert any(action == "raw" for _, action, _ in layout.hotspots)
+            if msgtype in ("chatrecord", "mixed") and any(a == "toggle" for _, a, _ in layout.hotspots):
+                model.toggle_expanded(row.id)
+                _, expanded = _paint(delegate, index)
+                assert expanded.size.height() > layout.size.height()
+            # Something besides the background was drawn.
+            assert len({image.pixel(x, y) for x in range(0, image.width(), 7)
+                        for y in range(0, image.height(), 5)}) > 2, msgtype
+        assert model.rowCount() > 0
+    finally:
+        app.setProperty("ui_language", None)
+
+
+def test_recalled_messages_are_marked_and_recalls_are_system_lines(app_ctx, qtbot):
+    rows = [r for r in ArchiveService(app_ctx.db).messages(ACTOR, limit=5000) if r.recalled_at]
+    assert rows, "the demo archive has recalled messages"
+    model = MessageListModel(app_ctx.archive, app_ctx.directory, ACTOR, page_size=3)
+    model.synchronous = True
+    delegate = MessageDelegate()
+    original = rows[0]
+    model.open_at_message(original.corp_id, original.session_id, original.id)
+    _, layout = _paint(delegate, model.index(model.row_of(original.id)))
+    assert "Recalled at" in layout.text()
+    recall = next(r for r in (model.message_at(i) for i in range(model.rowCount())) if r.msgtype == "revoke") \
+        if any(model.message_at(i).msgtype == "revoke" for i in range(model.rowCount())) else None
+    if recall is not None:
+        _, line = _paint(delegate, model.index(model.row_of(recall.id)))
+        assert line.bubble is None and "recalled a message" in line.text()
+
+
+def test_media_show_their_status_and_images_load_thumbnails(viewer, app_ctx, qtbot):
+    failed = pending = None
+    image_row = None
+    for r in app_ctx.archive.messages(ACTOR, limit=5000):
+        if not r.has_media:
+            continue
+        media = app_ctx.archive.media_of(ACTOR, r.id)
+        if failed is None and any(m.status == "failed" for m in media):
+            failed = r
+        if image_row is None and r.msgtype == "image" and media and media[0].status == "stored":
+            image_row = r
+        if failed and image_row:
+            break
+    assert failed is not None and image_row is not None
+    del pending
+    _open(qtbot, viewer, viewer.show_message, failed.corp_id, failed.session_id, failed.id)
+    row = viewer.model.row_of(failed.id)
+    layout = viewer.delegate.layout_for(_view_option(viewer, row), viewer.model.index(row))
+    assert "Download failed: md5 mismatch" in layout.text()
+
+    _open(qtbot, viewer, viewer.show_message, image_row.corp_id, image_row.session_id, image_row.id)
+    media_id = viewer.model.media(image_row.id)[0].id
+    qtbot.waitUntil(lambda: viewer.thumbnails.pixmap(media_id) is not None, timeout=10000)
+    row = viewer.model.row_of(image_row.id)
+    layout = viewer.delegate.layout_for(_view_option(viewer, row), viewer.model.index(row))
+    thumb = next(op for op in layout.ops if op.kind == "thumb")
+    assert 0 < thumb.rect.width() <= 240 and 0 < thumb.rect.height() <= 240
+
+
+def test_clicking_show_all_expands_a_chat_record(viewer, app_ctx, qtbot):
+    samples = _one_message_per_msgtype(app_ctx)
+    rec = samples["chatrecord"]
+    _open(qtbot, viewer, viewer.show_message, rec.corp_id, rec.session_id, rec.id)
+    model, view = viewer.model, viewer.view
+    row = model.row_of(rec.id)
+    option = _view_option(viewer, row)
+    before = viewer.delegate.layout_for(option, model.index(row))
+    toggles = [r for r, a, _ in before.hotspots if a == "toggle"]
+    if not toggles:
+        pytest.skip("this chat record is short enough to show whole")
+    point = toggles[0].center() + option.rect.topLeft()
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert model.data(model.index(row), Roles.ExpandedRole) is True
+    after = viewer.delegate.layout_for(_view_option(viewer, row), model.index(row))
+    assert after.size.height() > before.size.height()
+    assert view.visualRect(model.index(row)).height() == after.size.height()
+
+
+def test_markup_in_a_message_is_shown_literally(own_ctx, qtbot):
+    hostile = '<b>x</b><img src="http://example.invalid/a.png"><a href="http://example.invalid">link</a>'
+    ctx, _corp = own_ctx([_raw("markup-1", payload={"text": {"content": hostile}}),
+                          _raw("markup-2", t=1_735_783_260_000, msgtype="markdown",
+                               payload={"info": {"content": "**bold** <i>it</i>"}})])
+    v = MessageViewer(ctx, ACTOR)
+    qtbot.addWidget(v)
+    v.resize(700, 500)
+    v.show()
+    s = ctx.archive.sessions(ACTOR)[0]
+    _open(qtbot, v, v.show_session, s.corp_id, s.session_id)
+    assert v.model.rowCount() == 2
+    texts = [v.delegate.layout_for(_view_option(v, r), v.model.index(r)).text() for r in range(2)]
+    assert hostile in texts[0]
+    assert "**bold** <i>it</i>" in texts[1]
+    assert "<b>x</b>" in v.model.data(v.model.index(0), Qt.ItemDataRole.DisplayRole)
+    dialog = v.open_details(v.model.message_at(0).id)
+    qtbot.addWidget(dialog)
+    for widget in (v, dialog):
+        for label in widget.findChildren(QLabel):
+            assert label.textFormat() == Qt.TextFormat.PlainText, label.text()
+    assert not any(hostile == w.toolTip() for w in v.findChildren(QLabel))
+    wait_for_tasks()
+
+
+# ---------------------------------------------------------------- copying and details
+
+def test_ctrl_c_copies_the_selected_messages_as_text_lines(viewer, app_ctx, qtbot):
+    s = _largest_session(app_ctx)
+    _open(qtbot, viewer, viewer.show_session, s.corp_id, s.session_id)
+    model, view = viewer.model, viewer.view
+    texts = [r for r in range(model.rowCount()) if model.message_at(r).msgtype == "text"][-2:]
+    assert len(texts) == 2
+    view.clearSelection()
+    for r in texts:
+        view.selectionModel().select(model.index(r), view.selectionModel().SelectionFlag.Select)
+    view.setFocus()
+    QGuiApplication.clipboard().clear()
+    qtbot.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    expected = []
+    for r in texts:
+        m = model.message_at(r)
+        when = QDateTime.fromMSecsSinceEpoch(m.msgtime).toString("yyyy-MM-dd HH:mm")
+        name = app_ctx.directory.label(ACTOR, m.corp_id, m.sender)
+        content = parse_message(app_ctx.archive.message(ACTOR, message_id=m.id).raw_json).content.content
+        expected.append(f"{when} {name}: {content}")
+    assert QGuiApplication.clipboard().text() == "\n".join(expected)
+
+
+def test_details_dialog_shows_the_exact_bytes_and_verifies_the_sha256(app_ctx, qtbot):
+    row = next(r for r in app_ctx.archive.messages(ACTOR, limit=200) if r.msgtype == "text")
+    detail = app_ctx.archive.message(ACTOR, message_id=row.id)
+    dialog = MessageDetailsDialog(app_ctx, ACTOR, row.id)
+    qtbot.addWidget(dialog)
+    assert dialog.raw_exact.toPlainText() == detail.raw_json.decode("utf-8")
+    assert dialog.raw_exact.isReadOnly() and dialog.raw_pretty.isReadOnly()
+    assert json.loads(dialog.raw_pretty.toPlainText()) == json.loads(detail.raw_json)
+    assert dialog.sha_label.text() == detail.raw_sha256 == hashlib.sha256(detail.raw_json).hexdigest()
+    shown = "\n".join(lbl.text() for lbl in dialog.findChildren(QLabel))
+    for field in (row.msgid, str(row.seq), row.msgtype, row.session_id):
+        assert field in shown
+    assert dialog.verify() is True and dialog.verify_label.text().startswith("Match")
+    QGuiApplication.clipboard().clear()
+    dialog.copy_button.click()
+    assert QGuiApplication.clipboard().text().encode("utf-8") == detail.raw_json
+    dialog.detail = dataclasses.replace(detail, raw_json=detail.raw_json + b" ")  # as if altered in the DB
+    assert dialog.verify() is False and "MISMATCH" in dialog.verify_label.text()
+
+
+def test_double_click_emits_message_activated_and_opens_details(viewer, app_ctx, qtbot):
+    s = _largest_session(app_ctx)
+    _open(qtbot, viewer, viewer.show_session, s.corp_id, s.session_id)
+    row = viewer.model.rowCount() - 1
+    rect = viewer.view.visualRect(viewer.model.index(row))
+    point = QPoint(rect.center().x(), rect.bottom() - 3)
+    with qtbot.waitSignal(viewer.message_activated, timeout=5000) as blocker:
+        qtbot.mouseDClick(viewer.view.viewport(), Qt.MouseButton.LeftButton, pos=point)
+    assert blocker.args == [viewer.model.message_at(row).id]
+    dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, MessageDetailsDialog) and w.isVisible()]
+    assert dialogs and dialogs[-1].message_id == viewer.model.message_at(row).id
+    for d in dialogs:
+        d.close()
+
+
+# ---------------------------------------------------------------- a large session
+
+def test_a_5000_message_session_is_windowed_and_scrolls_to_its_first_message(own_ctx, qtbot):
+    n = 5000
+    base = 1_735_700_000_000
+    raws = [_raw(f"big-{i:05d}", sender="zhangwei" if i % 3 else "LiNa", to=("LiNa",) if i % 3 else ("zhangwei",),
+                 t=base + i * 61_000) for i in range(n)]
+    ctx, _corp = own_ctx(raws)
+    v = MessageViewer(ctx, ACTOR)
+    qtbot.addWidget(v)
+    v.resize(700, 500)
+    v.show()
+    s = ctx.archive.sessions(ACTOR)[0]
+    assert s.message_count == n
+    _open(qtbot, v, v.show_session, s.corp_id, s.session_id)
+    model = v.model
+    assert model.rowCount() == PAGE_SIZE < n
+    assert model.message_at(model.rowCount() - 1).msgid == f"big-{n - 1:05d}"
+    bar = v.view.verticalScrollBar()
+    pages = 0
+    while model.has_more_before:
+        with qtbot.waitSignal(model.window_changed, timeout=20000):
+            v._unpin()  # as a user's scrolling does
+            bar.setValue(0)
+            if not model.is_loading():
+                v._maybe_fetch_older()
+        pages += 1
+        assert model.rowCount() <= MAX_ROWS
+        assert pages < n // PAGE_SIZE + 5
+    assert model.message_at(0).msgid == "big-00000"
+    assert model.rowCount() <= MAX_ROWS and model.has_more_after  # the bottom was trimmed
+    # Scrolling down again: Qt's fetchMore brings the newer rows back.
+    last = model.message_at(model.rowCount() - 1).id
+    with qtbot.waitSignal(model.window_changed, timeout=20000):
+        bar.setValue(bar.maximum())
+    assert model.row_of(last) >= 0 and model.message_at(model.rowCount() - 1).id != last
+    wait_for_tasks()
+
+
+# ---------------------------------------------------------------- translations
+
+def test_every_viewer_string_has_a_chinese_translation(tmp_path):
+    lupdate = Path(sys.executable).parent / "pyside6-lupdate"
+    if not lupdate.exists():
+        lupdate = shutil.which("pyside6-lupdate")
+        if not lupdate:
+            pytest.skip("pyside6-lupdate is not installed")
+    sources = sorted(str(p) for p in (ROOT / "app" / "ui" / "viewer").glob("*.py"))
+    ts = tmp_path / "viewer.ts"
+    subprocess.run([str(lupdate), *sources, "-ts", str(ts)], check=True, capture_output=True)
+    catalogue = json.loads((ROOT / "resources" / "i18n" / "zh_CN" / "viewer.json").read_text(encoding="utf-8"))
+    missing = []
+    found = 0
+    for context in ET.parse(ts).getroot().iter("context"):
+        name = context.findtext("name")
+        for message in context.iter("message"):
+            found += 1
+            source = message.findtext("source")
+            if not catalogue.get(name, {}).get(source):
+                missing.append(f"{name}: {source}")
+    assert found > 50
+    assert not missing, missing
