@@ -14,6 +14,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -39,11 +40,19 @@ def _zh_catalogue() -> dict[str, dict[str, str]]:
 
 
 def build(check_only: bool = False) -> list[str]:
+    """Returns the untranslated zh_CN strings. With ``check_only`` nothing in the repo is written."""
+    if check_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            return _build(Path(tmp), release=False)
+    return _build(I18N, release=True)
+
+
+def _build(out: Path, release: bool) -> list[str]:
     sources = sorted(str(p) for p in (ROOT / "app" / "ui").rglob("*.py"))
     missing: list[str] = []
     catalogue = _zh_catalogue()
     for lang in LANGS:
-        ts = I18N / f"wecom_auditor_{lang}.ts"
+        ts = out / f"wecom_auditor_{lang}.ts"
         subprocess.run([_tool("lupdate"), *sources, "-no-obsolete", "-source-language", "en",
                         "-target-language", lang, "-ts", str(ts)], check=True, capture_output=True)
         tree = ET.parse(ts)
@@ -62,7 +71,7 @@ def build(check_only: bool = False) -> list[str]:
                 translation.text = text
                 translation.attrib.pop("type", None)
         tree.write(ts, encoding="utf-8", xml_declaration=True)
-        if not check_only:
+        if release:
             subprocess.run([_tool("lrelease"), str(ts), "-qm", str(ts.with_suffix(".qm"))], check=True,
                            capture_output=True)
     return missing

@@ -242,6 +242,14 @@ class ArchiveService:
         with self.db.read() as conn:
             return dict(conn.execute(q).all())
 
+    def room_ids(self, actor: Actor, corp_id: int | None = None) -> set[str]:
+        """The roomids of the archive's group sessions (e.g. to tell rooms from people in the directory)."""
+        q = select(Session.roomid).distinct().where(Session.roomid != "")
+        if corp_id is not None:
+            q = q.where(Session.corp_id == corp_id)
+        with self.db.read() as conn:
+            return set(conn.execute(q).scalars())
+
     def messages(self, actor: Actor, *, corp_id: int | None = None, session_id: str | None = None,
                  start_ms: int | None = None, end_ms: int | None = None, limit: int = 500,
                  after: tuple[int, int] | None = None, before: tuple[int, int] | None = None,

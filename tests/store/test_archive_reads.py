@@ -122,3 +122,9 @@ def test_servers_without_json_overlaps_filter_the_same(archive, db, monkeypatch)
     assert _ids(service.sessions(ACTOR, corp, participant_ids={"lina", 'quote"d'})) == ["s5"]
     ids = {f"nobody{i}" for i in range(3000)} | {"LiNa"}
     assert _ids(service.sessions(ACTOR, corp, participant_ids=ids)) == ["s1"]
+
+
+def test_room_ids(archive):
+    service, corp = archive
+    assert service.room_ids(ACTOR, corp) == {"wrRoom1", "wrRoom2"}
+    assert service.room_ids(ACTOR, corp + 1) == set()

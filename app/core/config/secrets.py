@@ -3,7 +3,9 @@
 On a headless server without a keyring backend, environment variables may supply them:
 
 * ``WECOM_AUDITOR_CORP_SECRET_<CORPID>``: the chat-archive secret of that corp;
-* ``WECOM_AUDITOR_PRIVATE_KEY_<CORPID>_V<VERSION>``: the PEM text of that key version, or ``@/path/to/key.pem``.
+* ``WECOM_AUDITOR_PRIVATE_KEY_<CORPID>_V<VERSION>``: the PEM text of that key version, or ``@/path/to/key.pem``;
+* ``WECOM_AUDITOR_PROXY_PASSWORD_<CORPID>``: the password of that corp's SDK proxy;
+* ``WECOM_AUDITOR_DATABASE_PASSWORD``: the password of the MySQL/MariaDB archive database.
 
 (``<CORPID>`` upper-cased, any character other than A-Z, 0-9 and _ replaced by _.)
 A demo profile (``secrets_in_corpus``) reads them from the simulator's corpus, which is demo data.
@@ -33,6 +35,19 @@ class SecretMissingError(RuntimeError):
 def _env_name(kind: str, corpid: str, version: int | None = None) -> str:
     base = f"WECOM_AUDITOR_{kind}_{re.sub(r'[^A-Z0-9_]', '_', corpid.upper())}"
     return f"{base}_V{version}" if version is not None else base
+
+
+def env_var_name(kind: str, corpid: str, version: int | None = None) -> str:
+    """The environment variable that may supply a secret on a headless server, e.g.
+    ``env_var_name("CORP_SECRET", "ww1")`` → ``WECOM_AUDITOR_CORP_SECRET_WW1`` (kinds: CORP_SECRET,
+    PRIVATE_KEY (with ``version``), PROXY_PASSWORD)."""
+    return _env_name(kind, corpid, version)
+
+
+DATABASE_PASSWORD_ENV = "WECOM_AUDITOR_DATABASE_PASSWORD"
+
+# Where a secret was found (SecretStore.*_source): the UI says so next to the field.
+IN_KEYRING, IN_ENVIRONMENT, IN_CORPUS = "keyring", "environment", "corpus"
 
 
 def keyring_available() -> bool:
@@ -68,6 +83,19 @@ class SecretStore:
     def set_corp_secret(self, corpid: str, secret: str) -> None:
         self._set(f"corp:{corpid}:secret", secret)
 
+    def delete_corp_secret(self, corpid: str) -> None:
+        self._delete(f"corp:{corpid}:secret")
+
+    def corp_secret_source(self, corp: CorpSettings) -> str | None:
+        """Where the corp secret would be read from (IN_KEYRING / IN_ENVIRONMENT / IN_CORPUS), or None."""
+        if self._get(f"corp:{corp.corpid}:secret"):
+            return IN_KEYRING
+        if os.environ.get(_env_name("CORP_SECRET", corp.corpid)):
+            return IN_ENVIRONMENT
+        if corp.secrets_in_corpus and _corpus_conf(corp).get("secret"):
+            return IN_CORPUS
+        return None
+
     def corp_secret(self, corp: CorpSettings) -> str:
         value = self._get(f"corp:{corp.corpid}:secret") or os.environ.get(_env_name("CORP_SECRET", corp.corpid))
         if not value and corp.secrets_in_corpus:
@@ -96,6 +124,59 @@ class SecretStore:
         if value is None and corp.secrets_in_corpus:
             value = _corpus_private_keys(corp).get(version)
         return value
+
+    def private_key_sources(self, corp: CorpSettings) -> dict[int, str]:
+        """Every key version the corp has, with where it is read from (IN_KEYRING / IN_ENVIRONMENT /
+        IN_CORPUS). A version listed in the settings whose key is nowhere is left out."""
+        sources: dict[int, str] = {}
+        corpus_keys = _corpus_private_keys(corp) if corp.secrets_in_corpus else {}
+        for v in sorted(set(corp.key_versions) | _env_key_versions(corp.corpid) | set(corpus_keys)):
+            if self._get(f"corp:{corp.corpid}:key:{v}"):
+                sources[v] = IN_KEYRING
+            elif os.environ.get(_env_name("PRIVATE_KEY", corp.corpid, v)):
+                sources[v] = IN_ENVIRONMENT
+            elif v in corpus_keys:
+                sources[v] = IN_CORPUS
+        return sources
+
+    # -- proxy password (of the corp's SDK proxy)
+    def set_proxy_password(self, corpid: str, password: str) -> None:
+        self._set(f"corp:{corpid}:proxy", password)
+
+    def delete_proxy_password(self, corpid: str) -> None:
+        self._delete(f"corp:{corpid}:proxy")
+
+    def proxy_password(self, corp: CorpSettings) -> str | None:
+        return self._get(f"corp:{corp.corpid}:proxy") or os.environ.get(_env_name("PROXY_PASSWORD", corp.corpid))
+
+    # -- database password (MySQL/MariaDB; never part of the URL in the settings file)
+    @staticmethod
+    def _database_key(url: str) -> str:
+        from sqlalchemy.engine import make_url
+
+        u = make_url(url)
+        return f"database:{u.username or ''}@{u.host or ''}:{u.port or ''}/{u.database or ''}"
+
+    def set_database_password(self, url: str, password: str) -> None:
+        """Store the password of the database at ``url`` (its user, host, port and name identify it)."""
+        self._set(self._database_key(url), password)
+
+    def delete_database_password(self, url: str) -> None:
+        self._delete(self._database_key(url))
+
+    def database_password(self, url: str) -> str | None:
+        return self._get(self._database_key(url)) or os.environ.get(DATABASE_PASSWORD_ENV)
+
+    def database_url(self, url: str) -> str:
+        """``url`` with the password from the keyring (or the environment) filled in, if it has
+        none and one is stored. The result holds a secret: never log or save it."""
+        from sqlalchemy.engine import make_url
+
+        u = make_url(url)
+        if u.password or u.get_backend_name() == "sqlite":
+            return url
+        password = self.database_password(url)
+        return u.set(password=password).render_as_string(hide_password=False) if password else url
 
     def private_keys(self, corp: CorpSettings) -> dict[int, str]:
         """Every installed key of the corp, by version (versions from the settings and the corpus)."""

@@ -1,6 +1,11 @@
-"""Message search. For now a plain substring scan through the database (exact, slower on millions);
-the search issue swaps the engine behind :class:`SearchService` without changing its callers."""
+"""Message search: a query language (query.py), exact substring matching of normalised text
+(text.py), a tantivy index beside the archive kept current from the search journal (index.py,
+journal.py), and :class:`SearchService`, what the GUI and the CLI call (service.py)."""
 
-from .substring import SearchHit, SearchQuery, SearchService
+from .index import IndexBusy, IndexFollower, default_index_dir
+from .model import ORDERS, SearchHit, SearchQuery
+from .query import QueryError, parse_query
+from .service import SearchService
 
-__all__ = ["SearchHit", "SearchQuery", "SearchService"]
+__all__ = ["ORDERS", "IndexBusy", "IndexFollower", "QueryError", "SearchHit", "SearchQuery", "SearchService",
+           "default_index_dir", "parse_query"]

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from app.core.sdk import ChatDataItem, FinanceSdk, SdkError, load_library
+from app.core.search.index import IndexFollower
 from app.core.store.db import Database, now_ms
 from app.core.store.models import Corp, SyncCheckpoint, SyncRun
 
@@ -227,6 +228,7 @@ class Syncer:
         self.progress.phase = "messages"
         self.progress.seq = start_seq
         pool, workers = self._pool()
+        follower = IndexFollower(self.db)  # search: index each batch after it commits (app/core/search)
         phase_start = time.monotonic()
         first_msgtime: int | None = None
         seq = start_seq
@@ -255,6 +257,7 @@ class Syncer:
                     self._update_run(run_id, report, conn=conn)
 
                 write_batch(self.db, corp_id, seq, batch_last, outcomes, run_id, on_counts=record)
+                follower.poke()
                 seq = batch_last
                 times = [o.parsed.msgtime for o in outcomes if hasattr(o, "parsed") and o.parsed.msgtime > 0]
                 if times and first_msgtime is None:
@@ -263,6 +266,7 @@ class Syncer:
                 self._report()
                 items, futures = next_items, next_futures
         finally:
+            follower.close()
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
 

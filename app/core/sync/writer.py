@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, insert, select, update
 
+from app.core.search.journal import journal_batch
 from app.core.store.db import Database, now_ms
 from app.core.store.models import PENDING, Media, Message, QuarantineEntry, Session, SyncCheckpoint
 
@@ -119,6 +120,9 @@ def store_messages(db: Database, conn, corp_id: int, decrypted: Sequence[Decrypt
     counts.media = len(media_rows)
     _apply_recalls(conn, corp_id, fresh)
     _update_sessions(db, conn, corp_id, fresh)
+    # Search: journal what this write added and recalled, in this same transaction, for the
+    # search indexes to catch up from (app/core/search/journal.py). Keep it last: it locks a counter row.
+    journal_batch(conn, corp_id, ids, [d.parsed.recalled_msgid for d in fresh if d.parsed.recalled_msgid])
     return counts
 
 

@@ -1,27 +1,31 @@
 """The session tree: (corps →) session types → sessions, newest activity first, loaded lazily.
 
 The model holds, per type group, only the sessions fetched so far (pages of ``PAGE_SIZE``) and the
-group's count. Every database read runs on a pool thread through :func:`app.ui.tasks.run_task`;
-results are applied on the GUI thread, and a result that belongs to an older filter (a lower
-generation) is dropped. A group says it has children as soon as its count is non-zero, so the
-view shows an expand arrow before anything is fetched.
+group's count. Every database read except the first counts runs on a pool thread (:func:`run_owned`
+around :func:`app.ui.tasks.run_task`); results are applied on the GUI thread, and a result that
+belongs to an older filter (a lower generation) is dropped. A group says it has children as soon
+as its count is non-zero, so the view shows an expand arrow before anything is fetched.
 """
 
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
+import shiboken6
 from PySide6.QtCore import (
     QAbstractItemModel,
     QCoreApplication,
     QDateTime,
     QLocale,
     QModelIndex,
-    QPersistentModelIndex,
+    QObject,
     Qt,
+    QTimer,
     Signal,
 )
 from PySide6.QtGui import QFont
@@ -32,6 +36,7 @@ from app.core.directory import Directory
 from app.ui.tasks import run_task
 
 PAGE_SIZE = 500
+REFRESH_INTERVAL_MS = 1000  # refreshes start at most this often (the sync commits every ~0.2 s)
 REFRESH_CAP = 2000  # a refresh re-reads at most this many rows per group; deeper rows keep their order
 LOCATE_STEP = 2000  # rows per query when looking for one session deeper than what is loaded
 TITLE_MEMBERS = 4  # a group without a name shows this many members, then "+n"
@@ -55,15 +60,20 @@ class SessionRole(IntEnum):
     TitleRole = Qt.ItemDataRole.UserRole + 7  # what session_selected carries: names or the room name
 
 
-def _tr(text: str) -> str:
-    return QCoreApplication.translate("SessionTreeModel", text)
-
-
 def type_label(session_type: str) -> str:
     """The translated name of a session type (unknown types show as they are)."""
-    labels = {"internal": _tr("Internal"), "external": _tr("External contacts"), "group": _tr("Groups"),
-              "updown": _tr("Up/downstream"), "system": _tr("System records")}
-    return labels.get(session_type, session_type)
+    # Literal translate() calls, one per string: pyside6-lupdate only extracts those.
+    if session_type == "internal":
+        return QCoreApplication.translate("SessionTreeModel", "Internal")
+    if session_type == "external":
+        return QCoreApplication.translate("SessionTreeModel", "External contacts")
+    if session_type == "group":
+        return QCoreApplication.translate("SessionTreeModel", "Groups")
+    if session_type == "updown":
+        return QCoreApplication.translate("SessionTreeModel", "Up/downstream")
+    if session_type == "system":
+        return QCoreApplication.translate("SessionTreeModel", "System records")
+    return session_type
 
 
 def format_count(n: int) -> str:
@@ -81,6 +91,21 @@ def format_activity_time(ms: int, now: QDateTime | None = None, locale: QLocale 
         chinese = locale.language() == QLocale.Language.Chinese
         return locale.toString(when.date(), "M月d日" if chinese else "MMM d")
     return when.date().toString("yyyy-MM-dd")
+
+
+def run_owned(owner: QObject, fn: Callable[[], Any], on_done: Callable[[Any], None],
+              on_error: Callable[[Exception], None] | None = None) -> None:
+    """:func:`run_task` for widgets and models that may be deleted while the read runs.
+
+    run_task parents its relay to the object it is given; deleting that object (closing a panel)
+    deletes the relay with a queued result still pending for it, which crashes PySide at random.
+    Here the relay belongs to the application and lives until it delivers; the callbacks are
+    skipped once ``owner`` is gone.
+    """
+    def alive(callback):
+        return lambda value: callback(value) if shiboken6.isValid(owner) else None
+
+    run_task(QCoreApplication.instance(), fn, alive(on_done), alive(on_error) if on_error else None)
 
 
 def plain_tooltip(text: str) -> str:
@@ -213,7 +238,7 @@ class _Node:
     """The root, a corp or a type group. Session rows are entries in a group, not nodes."""
 
     __slots__ = ("id", "kind", "parent", "row", "corp_id", "corp_name", "session_type", "children",
-                 "sessions", "positions", "total", "shown", "loading", "exhausted")
+                 "sessions", "positions", "total", "shown", "loading", "exhausted", "wanted")
 
     def __init__(self, node_id: int, kind: str, parent: _Node | None, row: int, corp_id: int = 0,
                  session_type: str = "", corp_name: str = ""):
@@ -231,6 +256,7 @@ class _Node:
         self.shown = 0  # matching the filter
         self.loading = False
         self.exhausted = False
+        self.wanted = False  # a view showed the last loaded row: the next page may be fetched
 
     def key(self) -> tuple:
         return (self.kind, self.corp_id, self.session_type)
@@ -260,7 +286,11 @@ class SessionTreeModel(QAbstractItemModel):
         self._generation = 0
         self._pending = 0  # background reads in flight
         self._refreshing = False
-        self._refresh_again = False
+        self._refresh_wanted = False
+        self._refreshed_at = -1e9  # time.monotonic() of the last refresh started
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.timeout.connect(self._start_refresh)
         self._next_id = 1
         self._root = _Node(0, "root", None, 0)
         self._nodes: dict[int, _Node] = {0: self._root}
@@ -305,11 +335,23 @@ class SessionTreeModel(QAbstractItemModel):
 
     def refresh(self) -> None:
         """Re-read counts and the loaded rows (the sync committed): selection, expansion and
-        scroll position stay. One refresh runs at a time; calls meanwhile are merged into one more."""
-        if self._refreshing:
-            self._refresh_again = True
+        scroll position stay. Cheap to call often: one refresh runs at a time, at most one starts
+        per REFRESH_INTERVAL_MS, and the calls meanwhile are merged into the next one."""
+        self._refresh_wanted = True
+        if self._refreshing or self._refresh_timer.isActive():
             return
+        wait = REFRESH_INTERVAL_MS - int((time.monotonic() - self._refreshed_at) * 1000)
+        if wait > 0:
+            self._refresh_timer.start(wait)
+        else:
+            self._start_refresh()
+
+    def _start_refresh(self) -> None:
+        if self._refreshing or not self._refresh_wanted:
+            return
+        self._refresh_wanted = False
         self._refreshing = True
+        self._refreshed_at = time.monotonic()
         generation = self._generation
         text = self._filter_text
         prefixes = {(g.corp_id, g.session_type): min(max(len(g.sessions), self._page), REFRESH_CAP)
@@ -319,13 +361,13 @@ class SessionTreeModel(QAbstractItemModel):
             self._refreshing = False
             if generation == self._generation:
                 self._apply_refresh(snap)
-            if self._refresh_again:
-                self._refresh_again = False
+            if self._refresh_wanted:
                 self.refresh()
 
         def failed(exc: Exception) -> None:
             self._refreshing = False
-            self._refresh_again = False
+            if self._refresh_wanted:
+                self.refresh()
 
         self._start(lambda: self._reader.snapshot(text, prefixes, self._fmt), done, failed)
 
@@ -352,11 +394,13 @@ class SessionTreeModel(QAbstractItemModel):
         generation = self._generation
         spec = self._filters.get(corp_id)
         loaded = {g.session_type: len(g.sessions) for g in self._groups() if g.corp_id == corp_id}
-
         fmt = self._fmt
 
         def done(result) -> None:
-            if generation != self._generation or result is None:
+            if generation != self._generation:  # the filter changed meanwhile: look again under it
+                self.locate(corp_id, session_id, on_done)
+                return
+            if result is None:
                 on_done(QModelIndex())
                 return
             session_type, entries = result
@@ -370,7 +414,9 @@ class SessionTreeModel(QAbstractItemModel):
                     lambda exc: on_done(QModelIndex()))
 
     def is_session(self, index: QModelIndex) -> bool:
-        return index.isValid() and self._nodes[index.internalId()].kind == "group"
+        """True for a session row (not a corp or type group)."""
+        parent = self._nodes.get(index.internalId()) if index.isValid() else None
+        return parent is not None and parent.kind == "group"
 
     # ------------------------------------------------------------------ building
 
@@ -400,7 +446,7 @@ class SessionTreeModel(QAbstractItemModel):
 
     def _build(self, snap: TreeSnapshot) -> None:
         """Replace the whole tree (inside a reset, or before the model has a view)."""
-        self._fmt = TitleFormat(_tr(", "), _tr("{names} +{more}"))
+        self._fmt = TitleFormat(self.tr(", "), self.tr("{names} +{more}"))
         self._root = _Node(0, "root", None, 0)
         self._nodes = {0: self._root}
         self._filters = dict(snap.filters)
@@ -440,7 +486,7 @@ class SessionTreeModel(QAbstractItemModel):
                 on_error(exc)
             self.loading_finished.emit()
 
-        run_task(self, fn, finish, fail)
+        run_owned(self, fn, finish, fail)
 
     def _append(self, group: _Node, entries: list[SessionEntry]) -> None:
         fresh = [e for e in entries if e.session_id not in group.positions]
@@ -493,8 +539,7 @@ class SessionTreeModel(QAbstractItemModel):
         parent = self._node_index(group)
         if [e.session_id for e in merged] != [e.session_id for e in group.sessions]:
             self._append(group, [e for e in fresh if e.session_id not in group.positions])
-            hint = QAbstractItemModel.LayoutChangeHint.VerticalSortHint
-            self.layoutAboutToBeChanged.emit([QPersistentModelIndex(parent)], hint)
+            self.layoutAboutToBeChanged.emit()
             before = [e.session_id for e in group.sessions]
             group.set_sessions(merged)
             moved_from, moved_to = [], []
@@ -504,7 +549,7 @@ class SessionTreeModel(QAbstractItemModel):
                     moved_to.append(self.createIndex(group.positions[before[index.row()]], index.column(),
                                                      group.id))
             self.changePersistentIndexList(moved_from, moved_to)
-            self.layoutChanged.emit([QPersistentModelIndex(parent)], hint)
+            self.layoutChanged.emit()
         elif merged == group.sessions:
             return
         else:
@@ -573,15 +618,34 @@ class SessionTreeModel(QAbstractItemModel):
         return node.shown > 0 if node.kind == "group" else bool(node.children)
 
     def canFetchMore(self, parent: QModelIndex) -> bool:
+        """True for a group with no rows yet, or one a view asked more of with :meth:`want_more`.
+
+        Deliberately not for every group with rows left: QTreeView calls fetchMore on every expanded
+        parent that can fetch, at each relayout, and each page inserted relayouts, so a truthful
+        answer would read all 50,000 sessions within seconds of opening."""
         node = self._node_of(parent) if parent.isValid() and parent.column() == 0 else None
         return (node is not None and node.kind == "group" and not node.loading and not node.exhausted
+                and len(node.sessions) < node.shown and (not node.sessions or node.wanted))
+
+    def has_more(self, parent: QModelIndex) -> bool:
+        """The group has sessions that are not loaded yet."""
+        node = self._node_of(parent) if parent.isValid() and parent.column() == 0 else None
+        return (node is not None and node.kind == "group" and not node.exhausted
                 and len(node.sessions) < node.shown)
+
+    def want_more(self, parent: QModelIndex) -> None:
+        """Fetch the next page of this group (a view shows its last loaded row)."""
+        node = self._node_of(parent) if parent.isValid() and parent.column() == 0 else None
+        if node is not None and node.kind == "group":
+            node.wanted = True
+            self.fetchMore(parent)
 
     def fetchMore(self, parent: QModelIndex) -> None:
         if not self.canFetchMore(parent):
             return
         group = self._node_of(parent)
         group.loading = True
+        group.wanted = False
         generation, spec, offset = self._generation, self._filters.get(group.corp_id), len(group.sessions)
         corp_id, stype, limit, fmt = group.corp_id, group.session_type, self._page, self._fmt
 

@@ -19,7 +19,8 @@ class SessionPanel(QWidget):
     called for every batch the sync commits.
     """
 
-    session_selected = Signal(int, str, str)  # corp_id, session_id, title (plain text)
+    # corp_id, session_id, title (plain text). Ids are 64-bit snowflakes: a Signal(int) would cut them.
+    session_selected = Signal("qlonglong", str, str)
     filter_applied = Signal(str)  # the tree now shows the sessions matching this text
 
     def __init__(self, ctx, actor: Actor | None = None, parent: QWidget | None = None):
@@ -72,10 +73,10 @@ class SessionPanel(QWidget):
         self._fetch_timer.setSingleShot(True)
         self._fetch_timer.setInterval(0)
         self._fetch_timer.timeout.connect(self._fetch_visible)
-        self.tree.verticalScrollBar().valueChanged.connect(self._fetch_timer.start)
+        self.tree.verticalScrollBar().valueChanged.connect(lambda _value: self._fetch_timer.start())
         self.tree.expanded.connect(self._on_expanded)
         self.tree.collapsed.connect(self._on_collapsed)
-        self.model.rowsInserted.connect(self._fetch_timer.start)
+        self.model.rowsInserted.connect(lambda *_: self._fetch_timer.start())
         self.model.modelReset.connect(self._restore_view)
         self.model.filter_applied.connect(self._on_filter_applied)
         self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
@@ -128,13 +129,15 @@ class SessionPanel(QWidget):
         while parent.isValid():
             self.tree.expand(parent)
             parent = parent.parent()
-        self._quiet = not emit
+        key = (index.data(SessionRole.CorpIdRole), index.data(SessionRole.SessionIdRole))
+        self._quiet = True
         try:
             self.tree.setCurrentIndex(index)
         finally:
             self._quiet = False
-        if not emit:
-            self._shown = (index.data(SessionRole.CorpIdRole), index.data(SessionRole.SessionIdRole))
+        self._shown = key
+        if emit:  # asked for: even when this session was already the current one
+            self.session_selected.emit(key[0], key[1], index.data(SessionRole.TitleRole))
         self.tree.scrollTo(index)
 
     # ------------------------------------------------------------------ filter
@@ -194,13 +197,14 @@ class SessionPanel(QWidget):
                 if self._node_key(child) in wanted:
                     self.tree.expand(child)
         if self._shown is not None:
-            index = self.model.session_index(*self._shown)
-            if index.isValid():
-                self._make_current(index, emit=False)
+            shown = self._shown
+            # Deeper than the first page (or hidden by the filter: then nothing is selected).
+            self.model.locate(*shown, lambda index: self._make_current(index, emit=False)
+                              if index.isValid() and self._shown == shown else None)
 
     def _fetch_visible(self) -> None:
-        """Fetch the next page of every group whose last loaded row is on screen (QTreeView only
-        fetches when scrolled to the very bottom, which misses a group above another)."""
+        """Ask for the next page of every group whose last loaded row is on screen (the model
+        only pages on demand; see SessionTreeModel.canFetchMore)."""
         viewport = self.tree.viewport()
         index = self.tree.indexAt(QPoint(1, 1))
         seen = 0
@@ -209,8 +213,8 @@ class SessionPanel(QWidget):
                 break
             parent = index.parent() if self.model.is_session(index) else index
             if self.model.is_session(index):
-                if index.row() == self.model.rowCount(parent) - 1 and self.model.canFetchMore(parent):
-                    self.model.fetchMore(parent)
+                if index.row() == self.model.rowCount(parent) - 1 and self.model.has_more(parent):
+                    self.model.want_more(parent)
             elif self.tree.isExpanded(index) and self.model.rowCount(index) == 0 \
                     and self.model.canFetchMore(index):
                 self.model.fetchMore(index)

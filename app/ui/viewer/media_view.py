@@ -35,6 +35,7 @@ from app.core.archive import MediaRow
 from app.core.media.service import safe_filename
 
 from ..tasks import run_task
+from .model import weak_callback
 from .render import EXECUTABLE_EXTS
 
 THUMBNAIL_CACHE_SIZE = 400
@@ -67,7 +68,7 @@ class ThumbnailCache(QObject):
         self.capacity = capacity
         self._pixmaps: OrderedDict[int, QPixmap] = OrderedDict()
         self._loading: set[int] = set()
-        self._failed: set[int] = set()
+        self._failed_ids: set[int] = set()
 
     def pixmap(self, media_id: int) -> QPixmap | None:
         pm = self._pixmaps.get(media_id)
@@ -80,13 +81,13 @@ class ThumbnailCache(QObject):
         return None if pm is None else pm.size() / pm.devicePixelRatio()
 
     def failed(self, media_id: int) -> bool:
-        return media_id in self._failed
+        return media_id in self._failed_ids
 
     def is_loading(self, media_id: int) -> bool:
         return media_id in self._loading
 
     def request(self, media_id: int, max_side: int) -> None:
-        if media_id in self._pixmaps or media_id in self._loading or media_id in self._failed:
+        if media_id in self._pixmaps or media_id in self._loading or media_id in self._failed_ids:
             return
         self._loading.add(media_id)
         service, actor = self.media_service, self.actor
@@ -96,25 +97,25 @@ class ThumbnailCache(QObject):
         def load() -> QImage:
             return _decode(service.read(actor, media_id, limit=MAX_IMAGE_BYTES), side)
 
-        def done(image: QImage) -> None:
-            self._loading.discard(media_id)
-            pm = QPixmap.fromImage(image)
-            pm.setDevicePixelRatio(ratio)
-            self._pixmaps[media_id] = pm
-            while len(self._pixmaps) > self.capacity:
-                self._pixmaps.popitem(last=False)
-            self.thumbnail_ready.emit(media_id)
+        run_task(self, load, weak_callback(self._loaded, media_id, ratio), weak_callback(self._failed, media_id))
 
-        def failed(_exc: Exception) -> None:
-            self._loading.discard(media_id)
-            self._failed.add(media_id)
-            self.thumbnail_ready.emit(media_id)
+    def _loaded(self, media_id: int, ratio: float, image: QImage) -> None:
+        self._loading.discard(media_id)
+        pm = QPixmap.fromImage(image)
+        pm.setDevicePixelRatio(ratio)
+        self._pixmaps[media_id] = pm
+        while len(self._pixmaps) > self.capacity:
+            self._pixmaps.popitem(last=False)
+        self.thumbnail_ready.emit(media_id)
 
-        run_task(self, load, done, failed)
+    def _failed(self, media_id: int, _exc: Exception) -> None:
+        self._loading.discard(media_id)
+        self._failed_ids.add(media_id)
+        self.thumbnail_ready.emit(media_id)
 
     def clear(self) -> None:
         self._pixmaps.clear()
-        self._failed.clear()
+        self._failed_ids.clear()
 
 
 class ImageViewDialog(QDialog):
@@ -146,8 +147,9 @@ class ImageViewDialog(QDialog):
         layout.addWidget(self.scroll)
         layout.addWidget(buttons)
         self.resize(900, 700)
-        run_task(self, lambda: _decode(ctx.media.read(actor, media.id, limit=MAX_IMAGE_BYTES), None),
-                 self._loaded, self._failed)
+        service, media_id = ctx.media, media.id
+        run_task(self, lambda: _decode(service.read(actor, media_id, limit=MAX_IMAGE_BYTES), None),
+                 weak_callback(self._loaded), weak_callback(self._failed))
 
     def _loaded(self, image: QImage) -> None:
         self._pixmap = QPixmap.fromImage(image)
@@ -217,7 +219,10 @@ class MediaActions(QObject):
                 shutil.copyfileobj(src, dst, 1024 * 1024)
             return target
 
-        run_task(self, copy, self.finished.emit, self._report)
+        run_task(self, copy, weak_callback(self._saved), weak_callback(self._report))
+
+    def _saved(self, path: str) -> None:
+        self.finished.emit(path)
 
     def open_externally(self, media: MediaRow) -> None:
         """Open a temporary copy with the desktop's application for its type (not executables)."""
@@ -232,11 +237,11 @@ class MediaActions(QObject):
             folder = Path(tempfile.mkdtemp(prefix="wecom-auditor-open-"))
             return str(service.save_copy(actor, media.id, folder))
 
-        def opened(path: str) -> None:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(path))
-            self.finished.emit(path)
+        run_task(self, copy, weak_callback(self._opened), weak_callback(self._report))
 
-        run_task(self, copy, opened, self._report)
+    def _opened(self, path: str) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+        self.finished.emit(path)
 
     def _report(self, exc: Exception) -> None:
         self.failed.emit(str(exc))

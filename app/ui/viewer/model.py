@@ -25,9 +25,11 @@ Around every change of the window the model emits ``window_about_to_change`` and
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
+from functools import partial
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt, Signal
 
@@ -122,7 +124,6 @@ class MessageListModel(QAbstractListModel):
         self.archive = archive
         self.directory = directory
         self.actor = actor
-        self.page_size = page_size
         self.max_rows = max(max_rows, 3 * page_size)
         self.corp_id: int | None = None
         self.session_id: str | None = None
@@ -141,6 +142,15 @@ class MessageListModel(QAbstractListModel):
         self._has_external = False
         self._first_participant = ""
         self.synchronous = False  # tests and benchmarks may load inline; the GUI never does
+        self._loader = PageLoader(archive, directory, actor, page_size)
+
+    @property
+    def page_size(self) -> int:
+        return self._loader.page_size
+
+    @page_size.setter
+    def page_size(self, n: int) -> None:
+        self._loader.page_size = n
 
     # ------------------------------------------------------------------ Qt model API
     def rowCount(self, parent=_ROOT) -> int:  # noqa: N802
@@ -195,6 +205,13 @@ class MessageListModel(QAbstractListModel):
             self.fetch_newer()
 
     # ------------------------------------------------------------------ reading the window
+    def layout_key(self, row: int) -> tuple[int, bool, bool, Side]:
+        """(message id, starts a day, expanded, side) of a row: what the delegate's layout depends on,
+        in one call (the delegate asks for every row whenever the view lays the window out)."""
+        r = self._rows[row]
+        day = row == 0 or self._day_of(r) != self._day_of(self._rows[row - 1])
+        return r.id, day, r.id in self._expanded, side_of(r.sender, self._has_external, self._first_participant)
+
     def message_at(self, row: int) -> MessageRow:
         return self._rows[row]
 
@@ -289,15 +306,15 @@ class MessageListModel(QAbstractListModel):
 
     def open_latest(self, corp_id: int, session_id: str) -> None:
         """Show the newest page of a session; ``window_opened(-1)`` follows."""
-        self._open(corp_id, session_id, lambda: self._load_latest(corp_id, session_id))
+        self._open(corp_id, session_id, partial(self._loader.latest, corp_id, session_id))
 
     def open_at_message(self, corp_id: int, session_id: str, message_id: int) -> None:
         """Show the rows around one message; ``window_opened(message_id)`` follows."""
-        self._open(corp_id, session_id, lambda: self._load_around_id(corp_id, session_id, message_id))
+        self._open(corp_id, session_id, partial(self._loader.around_id, corp_id, session_id, message_id))
 
     def open_at_time(self, corp_id: int, session_id: str, start_ms: int) -> None:
         """Show the first message at or after ``start_ms`` (the last message if none is)."""
-        self._open(corp_id, session_id, lambda: self._load_at_time(corp_id, session_id, start_ms))
+        self._open(corp_id, session_id, partial(self._loader.at_time, corp_id, session_id, start_ms))
 
     def _open(self, corp_id: int, session_id: str, loader) -> None:
         if corp_id != self.corp_id:
@@ -307,7 +324,7 @@ class MessageListModel(QAbstractListModel):
         self.corp_id, self.session_id = corp_id, session_id
         self._loading.clear()
         self._set_loading("open")
-        self._run(loader, lambda page: self._opened(generation, page))
+        self._run(loader, weak_callback(self._opened, generation))
 
     def _opened(self, generation: int, page: Page) -> None:
         if generation != self._generation:
@@ -346,8 +363,8 @@ class MessageListModel(QAbstractListModel):
         corp_id, session_id, key = self.corp_id, self.session_id, (first.msgtime, first.id)
         generation = self._generation
         self._set_loading("older")
-        self._run(lambda: self._load_page(corp_id, session_id, before=key),
-                  lambda page: self._prepend(generation, page))
+        self._run(partial(self._loader.page, corp_id, session_id, before=key),
+                  weak_callback(self._prepend, generation))
 
     def fetch_newer(self) -> None:
         """Load the page after the last row; it is appended (and the top trimmed)."""
@@ -357,8 +374,8 @@ class MessageListModel(QAbstractListModel):
         corp_id, session_id, key = self.corp_id, self.session_id, (last.msgtime, last.id)
         generation = self._generation
         self._set_loading("newer")
-        self._run(lambda: self._load_page(corp_id, session_id, after=key),
-                  lambda page: self._append(generation, page))
+        self._run(partial(self._loader.page, corp_id, session_id, after=key),
+                  weak_callback(self._append, generation))
 
     def _prepend(self, generation: int, page: Page) -> None:
         if generation != self._generation:
@@ -438,14 +455,8 @@ class MessageListModel(QAbstractListModel):
             self.loading_changed.emit(self.is_loading())
 
     def _run(self, fn, done) -> None:
-        generation = self._generation
-
-        def failed(exc: Exception) -> None:
-            if generation == self._generation:
-                self._set_loading(None)
-                log.warning("loading messages failed: %s", exc)
-                self.load_failed.emit(str(exc))
-
+        """``fn`` on a worker (inline when ``synchronous``), then ``done(result)`` here."""
+        failed = weak_callback(self._failed, self._generation)
         if self.synchronous:
             try:
                 result = fn()
@@ -456,8 +467,23 @@ class MessageListModel(QAbstractListModel):
         else:
             run_task(self, fn, done, failed)
 
-    # The loaders below run on a worker thread: they touch no Qt object and no model state.
-    def _complete(self, rows: list[MessageRow], **kw) -> Page:
+    def _failed(self, generation: int, exc: Exception) -> None:
+        if generation == self._generation:
+            self._set_loading(None)
+            log.warning("loading messages failed: %s", exc)
+            self.load_failed.emit(str(exc))
+
+class PageLoader:
+    """Reads pages for the model on a worker thread. It holds services only, never the model: a
+    task must not keep a Qt object alive (its last reference would then go on a worker thread)."""
+
+    def __init__(self, archive: ArchiveService, directory: Directory, actor: Actor, page_size: int):
+        self.archive = archive
+        self.directory = directory
+        self.actor = actor
+        self.page_size = page_size
+
+    def complete(self, rows: list[MessageRow], **kw) -> Page:
         page = Page(rows, **kw)
         for r in rows:
             page.parsed[r.id] = _parse(self.archive, self.actor, r)
@@ -467,24 +493,25 @@ class MessageListModel(QAbstractListModel):
                 self.directory.label(self.actor, r.corp_id, r.sender)
         return page
 
-    def _load_latest(self, corp_id: int, session_id: str) -> Page:
+    def latest(self, corp_id: int, session_id: str) -> Page:
         rows = self.archive.messages(self.actor, corp_id=corp_id, session_id=session_id,
                                      limit=self.page_size + 1, newest_first=True)
         more = len(rows) > self.page_size
-        return self._complete(list(reversed(rows[:self.page_size])), more_before=more, more_after=False)
+        return self.complete(list(reversed(rows[:self.page_size])), more_before=more, more_after=False)
 
-    def _load_page(self, corp_id: int, session_id: str, *, before=None, after=None) -> Page:
+    def page(self, corp_id: int, session_id: str, *, before=None, after=None) -> Page:
         if before is not None:
             rows = self.archive.messages(self.actor, corp_id=corp_id, session_id=session_id, before=before,
                                          limit=self.page_size + 1, newest_first=True)
             more = len(rows) > self.page_size
-            return self._complete(list(reversed(rows[:self.page_size])), more_before=more)
+            return self.complete(list(reversed(rows[:self.page_size])), more_before=more)
         rows = self.archive.messages(self.actor, corp_id=corp_id, session_id=session_id, after=after,
                                      limit=self.page_size + 1)
         more = len(rows) > self.page_size
-        return self._complete(rows[:self.page_size], more_after=more)
+        return self.complete(rows[:self.page_size], more_after=more)
 
-    def _around(self, corp_id: int, session_id: str, target: MessageRow) -> Page:
+    def around(self, corp_id: int, session_id: str, target: MessageRow) -> Page:
+        """A page before ``target``, the target, and a page after it."""
         key = (target.msgtime, target.id)
         half = self.page_size
         older = self.archive.messages(self.actor, corp_id=corp_id, session_id=session_id, before=key,
@@ -492,23 +519,40 @@ class MessageListModel(QAbstractListModel):
         newer = self.archive.messages(self.actor, corp_id=corp_id, session_id=session_id, after=key,
                                       limit=half + 1)
         rows = list(reversed(older[:half])) + [target] + newer[:half]
-        return self._complete(rows, more_before=len(older) > half, more_after=len(newer) > half,
-                              target_id=target.id)
+        return self.complete(rows, more_before=len(older) > half, more_after=len(newer) > half,
+                             target_id=target.id)
 
-    def _load_around_id(self, corp_id: int, session_id: str, message_id: int) -> Page:
+    def around_id(self, corp_id: int, session_id: str, message_id: int) -> Page:
         detail = self.archive.message(self.actor, message_id=message_id, corp_id=corp_id)
         if detail is None or detail.row.session_id != session_id:
             raise LookupError(f"message {message_id} is not in this session")
-        return self._around(corp_id, session_id, detail.row)
+        return self.around(corp_id, session_id, detail.row)
 
-    def _load_at_time(self, corp_id: int, session_id: str, start_ms: int) -> Page:
+    def at_time(self, corp_id: int, session_id: str, start_ms: int) -> Page:
+        """Around the first message at or after ``start_ms``; the newest page when none is."""
         first = self.archive.messages(self.actor, corp_id=corp_id, session_id=session_id, start_ms=start_ms,
                                       limit=1)
-        if not first:  # nothing on or after that day: the newest message is the nearest
-            page = self._load_latest(corp_id, session_id)
+        if not first:
+            page = self.latest(corp_id, session_id)
             page.target_id = page.rows[-1].id if page.rows else None
             return page
-        return self._around(corp_id, session_id, first[0])
+        return self.around(corp_id, session_id, first[0])
+
+
+def weak_callback(method, *bound_args):
+    """``method(*bound_args, *args)`` while its object lives, without keeping it alive.
+
+    run_task parents its relay to the receiver; a relay holding a strong reference to its own
+    parent would release it in the middle of the parent's destruction (a crash in PySide).
+    """
+    ref = weakref.WeakMethod(method)
+
+    def call(*args):
+        target = ref()
+        if target is not None:
+            target(*bound_args, *args)
+
+    return call
 
 
 def _parse(archive: ArchiveService, actor: Actor, row: MessageRow) -> ParsedMessage | None:
@@ -521,11 +565,17 @@ def _parse(archive: ArchiveService, actor: Actor, row: MessageRow) -> ParsedMess
         return None
 
 
+_media_failures = 0
+
+
 def _media_rows(archive: ArchiveService, actor: Actor, message_id: int) -> list[MediaRow]:
+    global _media_failures
     try:
         return archive.media_of(actor, message_id)
     except Exception:  # the conversation stays readable; its media show as "not archived"
-        log.exception("reading the media rows of message %s failed", message_id)
+        _media_failures += 1
+        if _media_failures == 1:  # once: the same fault repeats for every message with media
+            log.exception("reading the media rows of message %s failed", message_id)
         return []
 
 

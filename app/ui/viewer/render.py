@@ -1,6 +1,6 @@
 """ParsedMessage → display blocks: what a message shows, independent of where it is drawn.
 
-The delegate lays the blocks out and paints them; the copy action and tests read them as text.
+The delegate lays the blocks out and paints them.
 Everything here is plain text: no string from a message is ever interpreted as markup, a URL is
 shown as text and never opened, a file name is data and never a path.
 
@@ -214,21 +214,6 @@ class Rendered:
     expandable: bool = False
 
 
-def block_text(block) -> str:
-    """The plain text of a block (for copying and tests)."""
-    if isinstance(block, (TextBlock, SystemBlock)):
-        return block.text
-    if isinstance(block, CardBlock):
-        return "\n".join(x for x in (block.label + " " + block.title, *block.lines, block.footer) if x.strip())
-    if isinstance(block, MediaBlock):
-        return " ".join(x for x in (block.name, block.detail, block.status) if x)
-    if isinstance(block, QuoteBlock):
-        return "\n".join([block.header, *(block_text(b) for b in block.blocks)])
-    if isinstance(block, UnsupportedBlock):
-        return block.text
-    return ""
-
-
 # ---------------------------------------------------------------- the renderer
 
 class MessageRenderer:
@@ -280,9 +265,7 @@ class MessageRenderer:
             if expanded:
                 out.append(CardBlock(type_label("chatrecord"), content.title, (count_text,)))
                 for i, item in enumerate(items):
-                    header = " · ".join(x for x in (format_seconds_time(item.msgtime),
-                                                     type_label(item.msgtype) if item.msgtype != "text" else "")
-                                        if x)
+                    header = format_seconds_time(item.msgtime)  # the item's own blocks say what it is
                     sub = f"{path}.item[{i}]"
                     out.append(QuoteBlock(header, tuple(self._item_blocks(item.msgtype, item.content, sub,
                                                                           media_by_path, 1))))

@@ -43,10 +43,7 @@ from ..tasks import run_task
 from .delegate import MessageDelegate
 from .details import MessageDetailsDialog
 from .media_view import ImageViewDialog, MediaActions, ThumbnailCache
-from .model import MessageListModel, Roles
-
-SESSION_LOOKUP_PAGE = 500
-SESSION_LOOKUP_PAGES = 400
+from .model import MessageListModel, Roles, weak_callback
 
 
 class MessageListView(QListView):
@@ -116,6 +113,8 @@ class MessageViewer(QWidget):
 
     #: a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int)
     message_activated = Signal("qint64")
+    #: the target of show_message / jump_to_date is selected and scrolled into view
+    message_shown = Signal("qint64")
 
     def __init__(self, ctx, actor: Actor, parent=None):
         super().__init__(parent)
@@ -217,6 +216,7 @@ class MessageViewer(QWidget):
         bar.rangeChanged.connect(lambda *_: self._apply_pin())
         bar.actionTriggered.connect(lambda _a: self._unpin())
         self.view.viewport().installEventFilter(self)
+        self.view.installEventFilter(self)
         self._update_header()
         self._update_actions()
 
@@ -357,6 +357,8 @@ class MessageViewer(QWidget):
             self.view.setCurrentIndex(ix)
         self._pin = (where, message_id)
         self._apply_pin()
+        if row >= 0:
+            self.message_shown.emit(message_id)
 
     # ------------------------------------------------------------------ keeping the view in place
     def _apply_pin(self) -> None:
@@ -378,7 +380,9 @@ class MessageViewer(QWidget):
         self._pin = None
 
     def eventFilter(self, obj, event) -> bool:  # noqa: N802
-        if obj is self.view.viewport() and event.type() in (QEvent.Type.Wheel, QEvent.Type.MouseButtonPress):
+        # The user moving through the list takes over from the pin (wheel, click, keys).
+        if (obj is self.view.viewport() and event.type() in (QEvent.Type.Wheel, QEvent.Type.MouseButtonPress)) \
+                or (obj is self.view and event.type() == QEvent.Type.KeyPress):
             self._pin = None
         return super().eventFilter(obj, event)
 
@@ -425,31 +429,18 @@ class MessageViewer(QWidget):
 
     # ------------------------------------------------------------------ header
     def _lookup_session(self) -> None:
-        """Find the SessionRow (participants, message count) for the header, off the GUI thread."""
-        if self.model.rowCount() == 0:
-            return
+        """Read the SessionRow (participants, message count) for the header, off the GUI thread."""
         corp_id, session_id = self.corp_id, self.session_id
-        session_type = self.model.message_at(0).session_type
+        if corp_id is None or session_id is None:
+            return
         archive, actor = self.ctx.archive, self.actor
-        generation = self._session_generation
+        run_task(self, lambda: archive.session(actor, corp_id, session_id),
+                 weak_callback(self._session_found, self._session_generation))
 
-        def find():
-            for page in range(SESSION_LOOKUP_PAGES):
-                rows = archive.sessions(actor, corp_id, session_type, limit=SESSION_LOOKUP_PAGE,
-                                        offset=page * SESSION_LOOKUP_PAGE)
-                for s in rows:
-                    if s.session_id == session_id:
-                        return s
-                if len(rows) < SESSION_LOOKUP_PAGE:
-                    return None
-            return None
-
-        def found(session) -> None:
-            if generation == self._session_generation and session is not None:
-                self.session = session
-                self._update_header()
-
-        run_task(self, find, found)
+    def _session_found(self, generation: int, session) -> None:
+        if generation == self._session_generation and session is not None:
+            self.session = session
+            self._update_header()
 
     def _title(self) -> str:
         if self._title_given:

@@ -1,0 +1,314 @@
+"""Search over the archive: the query language (``query``/``query_count``), the search panel's
+filters (``search``/``count``), and the index's upkeep (``catch_up``/``reindex``).
+
+Every search answers from one consistent view: the index snapshot, plus the messages the journal
+added or changed after that snapshot's marks, which are fetched and matched in Python (usually a
+batch or two; the messages a recall changed are taken out of the index's answer and matched here
+with their new state). So a search never misses a committed message, whoever is indexing. Before
+searching, this process brings the index up to date itself when nobody else is writing it.
+
+Methods may take seconds the first time on a large archive (the index is built then); call them
+off the GUI thread. They are thread-safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+
+import tantivy
+from sqlalchemy import select
+
+from app.core.actor import Actor
+from app.core.archive import _MESSAGE_COLUMNS, _message_row
+from app.core.store.db import Database
+from app.core.store.models import Message
+
+from . import journal as jr
+from .evaluate import Candidate, matches
+from .index import IndexBusy, Progress, SearchIndex, Snapshot, default_index_dir, index_for, session_key
+from .model import ORDERS, SearchHit, SearchQuery
+from .query import And, DateRange, Field, Node, QueryError, Text, parse_query, positive_texts
+from .text import match_spans, normalise
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 500
+_TIE_LIMIT = 10_000
+
+
+@dataclass
+class _Key:
+    """Where a hit sorts: (msgtime, id) and the session key."""
+
+    msgtime: int
+    id: int
+    skey: int
+
+
+@dataclass
+class _View:
+    snap: Snapshot | None  # None: no usable index yet (a full scan answers)
+    tail: list[tuple[int, Candidate]] = field(default_factory=list)  # (corp_id, candidate)
+    stale: set[int] = field(default_factory=set)  # ids the snapshot has in an outdated state
+
+
+def _sort_key(order: str):
+    if order == "oldest":
+        return lambda k: (k.msgtime, k.id)
+    if order == "session":
+        return lambda k: (k.skey, -k.msgtime, -k.id)
+    return lambda k: (-k.msgtime, -k.id)
+
+
+def _after_cursor(order: str, before: tuple | None):
+    """A predicate: does a key come after the cursor in this order."""
+    if before is None:
+        return lambda k: True
+    if order == "session":
+        sid, t, i = before
+        s = session_key(sid or None)
+        return lambda k: (k.skey, -k.msgtime, -k.id) > (s, -t, -i)
+    t, i = before
+    if order == "oldest":
+        return lambda k: (k.msgtime, k.id) > (t, i)
+    return lambda k: (k.msgtime, k.id) < (t, i)
+
+
+def node_of(q: SearchQuery) -> Node:
+    """The search panel's filters as a query tree (the keyword is one substring, spaces included)."""
+    items: list[Node] = []
+    if q.keyword:
+        items.append(Text(q.keyword, normalise(q.keyword), phrase=True))
+    if q.start_ms is not None or q.end_ms is not None:
+        items.append(DateRange(q.start_ms, q.end_ms))
+    for name, value in (("from", q.sender), ("type", q.msgtype), ("session", q.session_type),
+                        ("in", q.session_id)):
+        if value:
+            items.append(Field(name, value))
+    return And(tuple(items)) if items else And((DateRange(None, None),))
+
+
+class SearchService:
+    """Search of one archive database. ``index_dir``: where this workstation keeps the index
+    (default: beside a SQLite file, or under the data folder for MySQL); ``tz``: the time zone of
+    dates in queries (default: local)."""
+
+    def __init__(self, db: Database, *, index_dir: str | Path | None = None, tz: tzinfo | None = None):
+        self.db = db
+        self.tz = tz
+        self._index_dir = Path(index_dir) if index_dir is not None else None
+        self._index: SearchIndex | None = None
+
+    @property
+    def index(self) -> SearchIndex:
+        if self._index is None:
+            self._index = index_for(self._index_dir or default_index_dir(self.db))
+        return self._index
+
+    # ------------------------------------------------------------------ the query language
+    def parse(self, text: str) -> Node:
+        """The query's tree; raises QueryError with the position of the mistake."""
+        return parse_query(text, tz=self.tz)
+
+    def query(self, actor: Actor, text: str, *, limit: int = 50, before: tuple | None = None,
+              order: str = "newest", corp_id: int | None = None) -> list[SearchHit]:
+        """One page of hits of a query (see query.py for the language), in ``order``: "newest"
+        (default), "oldest" or "session" (by conversation, newest first within one). Pass
+        ``hits[-1].cursor(order)`` as ``before`` for the next page. Raises QueryError."""
+        return self._page(self.parse(text), limit=limit, before=before, order=order, corp_id=corp_id)
+
+    def query_count(self, actor: Actor, text: str, *, corp_id: int | None = None) -> int:
+        """The exact number of messages the query matches. Raises QueryError."""
+        return self._count(self.parse(text), corp_id)
+
+    # ------------------------------------------------------------------ the panel's filters
+    def search(self, actor: Actor, query: SearchQuery, *, limit: int = 50,
+               before: tuple[int, int] | None = None) -> list[SearchHit]:
+        """Newest first; pass the (msgtime, id) of the last hit as ``before`` for the next page."""
+        return self._page(node_of(query), limit=limit, before=before, order="newest", corp_id=query.corp_id)
+
+    def count(self, actor: Actor, query: SearchQuery) -> int:
+        return self._count(node_of(query), query.corp_id)
+
+    # ------------------------------------------------------------------ upkeep
+    def catch_up(self, progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> int:
+        """Index what was stored since the index's last update (everything, the first time).
+        Returns the number of messages indexed; raises IndexBusy if another process is at it."""
+        return self.index.catch_up(self.db, progress=progress, cancel=cancel, blocking=True)
+
+    def reindex(self, progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> int:
+        """Rebuild the index from every stored message (``progress(done, total)``). Searches keep
+        using the previous index until the new one is complete. Returns the messages indexed."""
+        return self.index.rebuild(self.db, progress=progress, cancel=cancel)
+
+    # ------------------------------------------------------------------ internals
+    def _view(self) -> _View:
+        idx = self.index
+        snap, heads, work = idx.pending(self.db)
+        if work:
+            try:
+                idx.catch_up(self.db)
+                snap, heads, _ = idx.pending(self.db)
+            except IndexBusy:
+                pass  # another thread or process is writing: the journal tail covers the difference
+        if not snap.built:
+            return _View(None)
+        view = _View(snap)
+        with self.db.read() as conn:
+            ids: list[int] = []
+            for corp, head in heads.items():
+                if head > snap.hwm.get(corp, 0):
+                    entries = jr.read_entries(conn, corp, snap.hwm.get(corp, 0), head)
+                    ids.extend(entries.all)
+                    view.stale.update(entries.changed)
+            for rows in self._rows_by_id(conn, sorted(set(ids))):
+                view.tail.extend((r.corp_id, _candidate(r)) for r in rows)
+        return view
+
+    @staticmethod
+    def _rows_by_id(conn, ids: list[int]):
+        cols = (Message.id, Message.corp_id, Message.msgtime, Message.sender, Message.tolist, Message.roomid,
+                Message.msgtype, Message.session_id, Message.session_type, Message.has_media,
+                Message.recalled_at, Message.content_text)
+        for i in range(0, len(ids), _CHUNK):
+            yield conn.execute(select(*cols).where(Message.id.in_(ids[i:i + _CHUNK]))).all()
+
+    def _tail_keys(self, view: _View, node: Node, corp_id: int | None) -> list[_Key]:
+        return [_Key(c.msgtime, c.id, session_key(c.session_id or None)) for corp, c in view.tail
+                if (corp_id is None or corp == corp_id) and matches(node, c)]
+
+    def _count(self, node: Node, corp_id: int | None) -> int:
+        view = self._view()
+        if view.snap is None:
+            return len(self._scan(node, corp_id))
+        q = self.index.messages_query(node, corp_id=corp_id, exclude_ids=view.stale)
+        return view.snap.searcher.search(q, limit=1, count=True).count + len(self._tail_keys(view, node, corp_id))
+
+    def _page(self, node: Node, *, limit: int, before: tuple | None, order: str,
+              corp_id: int | None) -> list[SearchHit]:
+        if order not in ORDERS:
+            raise QueryError(f"unknown order '{order}': use one of {', '.join(ORDERS)}", 0)
+        if limit < 1:
+            return []
+        view = self._view()
+        after = _after_cursor(order, before)
+        if view.snap is None:
+            keys = [k for k in self._scan(node, corp_id) if after(k)]
+        else:
+            keys = [k for k in self._tail_keys(view, node, corp_id) if after(k)]
+            keys += _IndexPager(self.index, view, node, corp_id).page(order, limit, before)
+        keys.sort(key=_sort_key(order))
+        keys = keys[:limit]
+        rows = {}
+        with self.db.read() as conn:
+            ids = [k.id for k in keys]
+            for i in range(0, len(ids), _CHUNK):
+                for r in conn.execute(select(*_MESSAGE_COLUMNS).where(Message.id.in_(ids[i:i + _CHUNK]))):
+                    rows[r.id] = _message_row(r)
+        needles = positive_texts(node)
+        return [SearchHit(rows[k.id], match_spans(rows[k.id].content_text, needles)) for k in keys if k.id in rows]
+
+    def _scan(self, node: Node, corp_id: int | None) -> list[_Key]:
+        """Every match by reading every message: the answer while no index exists yet (another
+        process is building it). Exact, and slow on large archives."""
+        out, last = [], None
+        cols = (Message.id, Message.corp_id, Message.msgtime, Message.sender, Message.tolist, Message.roomid,
+                Message.msgtype, Message.session_id, Message.session_type, Message.has_media,
+                Message.recalled_at, Message.content_text)
+        while True:
+            stmt = select(*cols).order_by(Message.id).limit(5000)
+            if last is not None:
+                stmt = stmt.where(Message.id > last)
+            if corp_id is not None:
+                stmt = stmt.where(Message.corp_id == corp_id)
+            with self.db.read() as conn:
+                rows = conn.execute(stmt).all()
+            if not rows:
+                return out
+            last = rows[-1].id
+            for r in rows:
+                c = _candidate(r)
+                if matches(node, c):
+                    out.append(_Key(c.msgtime, c.id, session_key(c.session_id or None)))
+
+
+def _candidate(r) -> Candidate:
+    import json
+
+    return Candidate(id=r.id, msgtime=r.msgtime, sender=r.sender, tolist=json.loads(r.tolist or "[]"),
+                     session_id=r.session_id, roomid=r.roomid, msgtype=r.msgtype, session_type=r.session_type,
+                     has_media=r.has_media, recalled=r.recalled_at is not None, content_text=r.content_text)
+
+
+class _IndexPager:
+    """The first ``limit`` index hits after a cursor, in an order, exact also where msgtimes tie."""
+
+    def __init__(self, index: SearchIndex, view: _View, node: Node, corp_id: int | None):
+        self.index, self.searcher = index, view.snap.searcher
+        self.node, self.corp_id, self.stale = node, corp_id, view.stale
+
+    def _q(self, *extra) -> tantivy.Query:
+        return self.index.messages_query(self.node, corp_id=self.corp_id, exclude_ids=self.stale, extra=extra)
+
+    def _range(self, name: str, lo: int | None, hi: int | None) -> tantivy.Query:
+        return tantivy.Query.range_query(self.index.schema, name, tantivy.FieldType.Integer, lo, hi)
+
+    def _keys(self, res) -> list[_Key]:
+        addrs = [a for _, a in res.hits]
+        if not addrs:
+            return []
+        s = self.searcher
+        return [_Key(t, i, k) for t, i, k in zip(s.fast_field_values("msgtime", addrs),
+                                                  s.fast_field_values("id", addrs),
+                                                  s.fast_field_values("skey", addrs), strict=True)]
+
+    def _all(self, q: tantivy.Query) -> list[_Key]:
+        res = self.searcher.search(q, limit=_TIE_LIMIT, count=True)
+        if res.count > len(res.hits):
+            res = self.searcher.search(q, limit=res.count, count=False)
+        return self._keys(res)
+
+    def page(self, order: str, limit: int, before: tuple | None, extra: tuple = ()) -> list[_Key]:
+        if order == "session":
+            return self._session_page(limit, before)
+        desc = order != "oldest"
+        out: list[_Key] = []
+        if before is not None:
+            t0, id0 = before
+            ties = self._all(self._q(*extra, self._range("msgtime", t0, t0)))
+            out += [k for k in ties if (k.id < id0 if desc else k.id > id0)]
+            rest = self._q(*extra, self._range("msgtime", None, t0 - 1) if desc
+                           else self._range("msgtime", t0 + 1, None))
+        else:
+            rest = self._q(*extra)
+        res = self.searcher.search(rest, limit=limit, count=False, order_by_field="msgtime",
+                                   order=tantivy.Order.Desc if desc else tantivy.Order.Asc)
+        keys = self._keys(res)
+        if keys:
+            edge = keys[-1].msgtime  # hits tied on the last msgtime may have been cut arbitrarily: take all
+            keys = [k for k in keys if k.msgtime != edge]
+            keys += self._all(self._q(*extra, self._range("msgtime", edge, edge)))
+        out += keys
+        out.sort(key=_sort_key("oldest" if not desc else "newest"))
+        return out[:limit]
+
+    def _session_page(self, limit: int, before: tuple | None) -> list[_Key]:
+        out: list[_Key] = []
+        current: int | None = None
+        if before is not None:
+            sid, t0, id0 = before
+            current = session_key(sid or None)
+            out += self.page("newest", limit, (t0, id0), (self._range("skey", current, current),))
+        while len(out) < limit:
+            q = self._q(self._range("skey", current + 1, None)) if current is not None else self._q()
+            res = self.searcher.search(q, limit=1, count=False, order_by_field="skey", order=tantivy.Order.Asc)
+            nxt = self._keys(res)
+            if not nxt:
+                break
+            current = nxt[0].skey
+            out += self.page("newest", limit - len(out), None, (self._range("skey", current, current),))
+        return out

@@ -1,0 +1,467 @@
+"""Search results: a lazy list model (pages of 50, keyed by (msgtime, id)) and its delegate.
+
+Every read runs on a pool thread (:func:`app.ui.sessions.model.run_owned`). Each
+:meth:`SearchResultsModel.start` begins a new generation, and pages of an older generation are
+dropped when they arrive. The delegate draws message text as plain text with ``QPainter.drawText``:
+a message that contains ``<b>x</b>`` shows those characters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+from PySide6.QtCore import (
+    QT_TRANSLATE_NOOP,
+    QAbstractListModel,
+    QCoreApplication,
+    QDateTime,
+    QModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
+from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+
+from app.core.actor import Actor
+from app.core.archive import MessageRow
+from app.core.directory import Directory
+from app.core.search import SearchHit, SearchQuery, SearchService
+from app.ui.sessions.model import plain_tooltip, run_owned
+
+PAGE_SIZE = 50
+SNIPPET_CONTEXT = 30  # characters shown on each side of the first match
+TOOLTIP_CHARS = 600
+_INVALID = QModelIndex()
+_ONE_LINE = str.maketrans({c: " " for c in "\n\r\t\v\f\x85\u2028\u2029"})  # one char for one: offsets hold
+
+
+class SearchRole(IntEnum):
+    MessageIdRole = Qt.ItemDataRole.UserRole + 1
+    CorpIdRole = Qt.ItemDataRole.UserRole + 2
+    SessionIdRole = Qt.ItemDataRole.UserRole + 3
+    SessionTypeRole = Qt.ItemDataRole.UserRole + 4
+    MsgTimeRole = Qt.ItemDataRole.UserRole + 5  # ms since the epoch, UTC
+    SenderRole = Qt.ItemDataRole.UserRole + 6  # the sender's id
+    SenderNameRole = Qt.ItemDataRole.UserRole + 7  # name where known, else the id
+    MsgTypeRole = Qt.ItemDataRole.UserRole + 8
+    SnippetRole = Qt.ItemDataRole.UserRole + 9  # one line of text around the first match
+    HighlightRole = Qt.ItemDataRole.UserRole + 10  # (start, end) of the match in the snippet, or None
+    HeaderRole = Qt.ItemDataRole.UserRole + 11  # "sender → room or recipients"
+
+
+# The English labels of app.core.messages.LABELS, marked for pyside6-lupdate (which only extracts
+# literal strings); a test keeps the two in step.
+MSGTYPE_LABELS = {
+    "text": QT_TRANSLATE_NOOP("SearchPanel", "Text"),
+    "image": QT_TRANSLATE_NOOP("SearchPanel", "Image"),
+    "revoke": QT_TRANSLATE_NOOP("SearchPanel", "Recalled"),
+    "agree": QT_TRANSLATE_NOOP("SearchPanel", "Consented to archiving"),
+    "disagree": QT_TRANSLATE_NOOP("SearchPanel", "Declined archiving"),
+    "voice": QT_TRANSLATE_NOOP("SearchPanel", "Voice"),
+    "video": QT_TRANSLATE_NOOP("SearchPanel", "Video"),
+    "card": QT_TRANSLATE_NOOP("SearchPanel", "Contact card"),
+    "location": QT_TRANSLATE_NOOP("SearchPanel", "Location"),
+    "emotion": QT_TRANSLATE_NOOP("SearchPanel", "Sticker"),
+    "file": QT_TRANSLATE_NOOP("SearchPanel", "File"),
+    "link": QT_TRANSLATE_NOOP("SearchPanel", "Link"),
+    "weapp": QT_TRANSLATE_NOOP("SearchPanel", "Mini program"),
+    "chatrecord": QT_TRANSLATE_NOOP("SearchPanel", "Chat history"),
+    "todo": QT_TRANSLATE_NOOP("SearchPanel", "To-do"),
+    "vote": QT_TRANSLATE_NOOP("SearchPanel", "Vote"),
+    "collect": QT_TRANSLATE_NOOP("SearchPanel", "Form"),
+    "redpacket": QT_TRANSLATE_NOOP("SearchPanel", "Red packet"),
+    "external_redpacket": QT_TRANSLATE_NOOP("SearchPanel", "External red packet"),
+    "meeting": QT_TRANSLATE_NOOP("SearchPanel", "Meeting"),
+    "docmsg": QT_TRANSLATE_NOOP("SearchPanel", "Document"),
+    "markdown": QT_TRANSLATE_NOOP("SearchPanel", "Markdown"),
+    "news": QT_TRANSLATE_NOOP("SearchPanel", "News"),
+    "calendar": QT_TRANSLATE_NOOP("SearchPanel", "Calendar"),
+    "mixed": QT_TRANSLATE_NOOP("SearchPanel", "Mixed"),
+    "meeting_voice_call": QT_TRANSLATE_NOOP("SearchPanel", "Call recording"),
+    "voip_doc_share": QT_TRANSLATE_NOOP("SearchPanel", "Document shared in call"),
+    "sphfeed": QT_TRANSLATE_NOOP("SearchPanel", "Channels post"),
+    "voiptext": QT_TRANSLATE_NOOP("SearchPanel", "Call"),
+    "qydiskfile": QT_TRANSLATE_NOOP("SearchPanel", "WeDrive file"),
+    "switch": QT_TRANSLATE_NOOP("SearchPanel", "Switched enterprise"),
+}
+
+
+def msgtype_label(msgtype: str) -> str:
+    """The translated label of a msgtype ("Text" / "文本"); unknown types show as they are."""
+    label = MSGTYPE_LABELS.get(msgtype)
+    return QCoreApplication.translate("SearchPanel", label) if label else msgtype
+
+
+# --------------------------------------------------------------------------- Qt-free
+
+
+def make_snippet(text: str, offsets: tuple[tuple[int, int], ...], keyword: str = "",
+                 context: int = SNIPPET_CONTEXT) -> tuple[str, tuple[int, int] | None]:
+    """One line of ``text`` around its first match: (snippet, (start, end) of the match in it).
+
+    ``offsets`` are the search's (start, end) in ``text``; without usable ones, the first
+    case-insensitive occurrence of ``keyword``. Line breaks become spaces. Without a match, the
+    start of the text and None.
+    """
+    start, end = offsets[0] if offsets else (-1, -1)
+    if not (0 <= start < end <= len(text)) and keyword:
+        start = text.casefold().find(keyword.casefold()) if len(text.casefold()) == len(text) \
+            else text.find(keyword)
+        end = start + len(keyword) if start >= 0 else -1
+    if not (0 <= start < end <= len(text)):
+        body = text[:2 * context]
+        return (body + ("…" if len(text) > len(body) else "")).translate(_ONE_LINE), None
+    a, b = max(0, start - context), min(len(text), end + context)
+    prefix = "…" if a > 0 else ""
+    snippet = (prefix + text[a:b] + ("…" if b < len(text) else "")).translate(_ONE_LINE)
+    return snippet, (len(prefix) + start - a, len(prefix) + end - a)
+
+
+@dataclass(frozen=True)
+class ResultEntry:
+    """One hit as shown (plain text everywhere)."""
+
+    message: MessageRow
+    sender_name: str
+    header: str  # "张伟 → 李娜" or "张伟 → 项目群"
+    snippet: str
+    highlight: tuple[int, int] | None
+
+
+class SearchReader:
+    """The result list's reads, run on pool threads (no Qt here)."""
+
+    def __init__(self, search: SearchService, directory: Directory, actor: Actor):
+        self.search = search
+        self.directory = directory
+        self.actor = actor
+
+    def entry(self, hit: SearchHit, keyword: str, arrow: str) -> ResultEntry:
+        m = hit.message
+        sender = self.directory.label(self.actor, m.corp_id, m.sender) if m.sender else ""
+        if m.roomid:
+            where = self.directory.name(self.actor, m.corp_id, m.roomid) or m.roomid
+        else:
+            where = ", ".join(self.directory.labels(self.actor, m.corp_id, [t for t in m.tolist if t][:4]))
+            if len(m.tolist) > 4:
+                where += " …"
+        header = f"{sender}{arrow}{where}" if where else sender
+        snippet, highlight = make_snippet(m.content_text, hit.offsets, keyword)
+        return ResultEntry(m, sender, header, snippet, highlight)
+
+    def page(self, query: SearchQuery, before: tuple[int, int] | None, limit: int,
+             arrow: str) -> list[ResultEntry]:
+        hits = self.search.search(self.actor, query, limit=limit, before=before)
+        return [self.entry(h, query.keyword, arrow) for h in hits]
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class SearchResultsModel(QAbstractListModel):
+    """Hits of the current query, newest first, fetched 50 at a time as the view scrolls."""
+
+    page_loaded = Signal(int, int)  # generation, rows in the page
+    search_failed = Signal(int, str)  # generation, a plain-text reason
+
+    def __init__(self, search: SearchService, directory: Directory, actor: Actor | None = None,
+                 parent=None, *, page_size: int = PAGE_SIZE):
+        super().__init__(parent)
+        self._reader = SearchReader(search, directory, actor or Actor.local())
+        self._page = page_size
+        self._query: SearchQuery | None = None
+        self._entries: list[ResultEntry] = []
+        self._generation = 0
+        self._loading = False
+        self._exhausted = True
+        self._pending = 0
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    @property
+    def query(self) -> SearchQuery | None:
+        return self._query
+
+    def is_loading(self) -> bool:
+        return self._pending > 0
+
+    def start(self, query: SearchQuery) -> int:
+        """Show the hits of ``query`` (the first page arrives later); returns its generation."""
+        self._generation += 1
+        self.beginResetModel()
+        self._query = query
+        self._entries = []
+        self._loading = False
+        self._exhausted = False
+        self.endResetModel()
+        self.fetchMore(_INVALID)
+        return self._generation
+
+    def clear(self) -> None:
+        self._generation += 1
+        self.beginResetModel()
+        self._query = None
+        self._entries = []
+        self._loading = False
+        self._exhausted = True
+        self.endResetModel()
+
+    def entry(self, row: int) -> ResultEntry:
+        return self._entries[row]
+
+    # ------------------------------------------------------------------ paging
+
+    def canFetchMore(self, parent: QModelIndex = _INVALID) -> bool:
+        return (not parent.isValid() and self._query is not None and not self._loading
+                and not self._exhausted)
+
+    def fetchMore(self, parent: QModelIndex = _INVALID) -> None:
+        if not self.canFetchMore(parent):
+            return
+        self._loading = True
+        generation, query, limit = self._generation, self._query, self._page
+        before = None
+        if self._entries:
+            last = self._entries[-1].message
+            before = (last.msgtime, last.id)
+        arrow = self.tr(" → ")
+        self._pending += 1
+
+        def done(entries: list[ResultEntry]) -> None:
+            self._pending -= 1
+            if generation != self._generation:
+                return
+            self._loading = False
+            self._exhausted = len(entries) < limit
+            if entries:
+                first = len(self._entries)
+                self.beginInsertRows(_INVALID, first, first + len(entries) - 1)
+                self._entries.extend(entries)
+                self.endInsertRows()
+            self.page_loaded.emit(generation, len(entries))
+
+        def failed(exc: Exception) -> None:
+            self._pending -= 1
+            if generation != self._generation:
+                return
+            self._loading = False
+            self._exhausted = True
+            self.search_failed.emit(generation, str(exc) or type(exc).__name__)
+
+        run_owned(self, lambda: self._reader.page(query, before, limit, arrow), done, failed)
+
+    # ------------------------------------------------------------------ QAbstractListModel
+
+    def rowCount(self, parent: QModelIndex = _INVALID) -> int:
+        return 0 if parent.isValid() else len(self._entries)
+
+    def roleNames(self) -> dict[int, bytes]:
+        names = super().roleNames()
+        names.update({int(r): r.name[0].lower().encode() + r.name[1:-4].encode() for r in SearchRole})
+        return names
+
+    def flags(self, index: QModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemNeverHasChildren
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._entries) or index.column() != 0:
+            return None
+        e = self._entries[index.row()]
+        m = e.message
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{e.header} · {format_hit_time(m.msgtime)} · {e.snippet}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            text = m.content_text
+            if len(text) > TOOLTIP_CHARS:
+                text = text[:TOOLTIP_CHARS] + "…"
+            return plain_tooltip(f"{e.header}\n{format_hit_time(m.msgtime)}\n\n{text}")
+        if role == SearchRole.MessageIdRole:
+            return m.id
+        if role == SearchRole.CorpIdRole:
+            return m.corp_id
+        if role == SearchRole.SessionIdRole:
+            return m.session_id or ""
+        if role == SearchRole.SessionTypeRole:
+            return m.session_type or ""
+        if role == SearchRole.MsgTimeRole:
+            return m.msgtime
+        if role == SearchRole.SenderRole:
+            return m.sender
+        if role == SearchRole.SenderNameRole:
+            return e.sender_name
+        if role == SearchRole.MsgTypeRole:
+            return m.msgtype
+        if role == SearchRole.SnippetRole:
+            return e.snippet
+        if role == SearchRole.HighlightRole:
+            return list(e.highlight) if e.highlight else None
+        if role == SearchRole.HeaderRole:
+            return e.header
+        return None
+
+
+def format_hit_time(ms: int) -> str:
+    return QDateTime.fromMSecsSinceEpoch(int(ms)).toString("yyyy-MM-dd HH:mm")
+
+
+# --------------------------------------------------------------------------- the delegate
+
+
+def _fit(fm: QFontMetrics, text: str, width: int, mode: Qt.TextElideMode) -> str:
+    """``text`` if it fits in ``width`` pixels, else elided (elidedText also cuts a text that
+    fits exactly, through rounding)."""
+    if not text or fm.horizontalAdvance(text) <= width:
+        return text
+    return fm.elidedText(text, mode, width)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    header: str
+    header_rect: QRect
+    meta: str
+    meta_rect: QRect
+    before: str
+    match: str
+    after: str
+    before_rect: QRect
+    match_rect: QRect
+    after_rect: QRect
+
+
+class SearchResultDelegate(QStyledItemDelegate):
+    """Two plain-text lines per hit: "sender → where" with time and type, then the snippet with
+    the match on a highlight background. Layout is computed once per (message, width)."""
+
+    MARGIN = 6
+    CACHE_LIMIT = 2000
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._cache: dict[tuple[int, int, int], _Layout] = {}
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    @staticmethod
+    def _fonts(option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
+        bold = QFont(option.font)
+        bold.setBold(True)
+        return bold, option.font
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        bold, normal = self._fonts(option)
+        height = QFontMetrics(bold).height() + QFontMetrics(normal).height() + 3 * self.MARGIN
+        return QSize(200, height)
+
+    def layout(self, option: QStyleOptionViewItem, index: QModelIndex) -> _Layout:
+        """Where each piece of text goes in ``option.rect`` (cached per message and width)."""
+        rect = option.rect
+        key = (index.data(SearchRole.MessageIdRole) or 0, rect.width(), option.font.pointSize())
+        cached = self._cache.get(key)
+        if cached is not None:
+            return self._moved(cached, rect)
+        bold, normal = self._fonts(option)
+        fm_bold, fm = QFontMetrics(bold), QFontMetrics(normal)
+        m = self.MARGIN
+        inner = rect.adjusted(m, m, -m, -m)
+        width = max(inner.width(), 10)
+        line1 = fm_bold.height()
+        meta = f"{format_hit_time(index.data(SearchRole.MsgTimeRole))} · " \
+               f"{msgtype_label(index.data(SearchRole.MsgTypeRole))}"
+        meta = _fit(fm, meta, width // 2, Qt.TextElideMode.ElideRight)
+        meta_w = fm.horizontalAdvance(meta)
+        header_w = max(width - meta_w - m, 10)
+        header = _fit(fm_bold, index.data(SearchRole.HeaderRole) or "", header_w, Qt.TextElideMode.ElideRight)
+        top2 = inner.top() + line1 + m
+        line2 = fm.height() + m // 2  # room for glyphs of fallback fonts that reach below the descent
+        snippet = index.data(SearchRole.SnippetRole) or ""
+        hl = index.data(SearchRole.HighlightRole)
+        if hl:
+            before, match, after = snippet[:hl[0]], snippet[hl[0]:hl[1]], snippet[hl[1]:]
+        else:
+            before, match, after = snippet, "", ""
+        # Keep the match in sight: the text before it gives way first (elided on the left).
+        match = _fit(fm, match, width, Qt.TextElideMode.ElideRight)
+        room = width - fm.horizontalAdvance(match)
+        before_full, after_full = fm.horizontalAdvance(before), fm.horizontalAdvance(after)
+        if before_full + after_full > room:
+            before_w = min(before_full, max(room - after_full, room // 2))
+            after_w = max(room - before_w, 0)
+        else:
+            before_w, after_w = before_full, after_full
+        before = _fit(fm, before, before_w, Qt.TextElideMode.ElideLeft if match else Qt.TextElideMode.ElideRight)
+        after = _fit(fm, after, after_w, Qt.TextElideMode.ElideRight)
+        before_w, match_w = fm.horizontalAdvance(before), fm.horizontalAdvance(match)
+        x = inner.left()
+        slack = 2  # drawText clips to its rect; advances are rounded
+        layout = _Layout(
+            header, QRect(inner.left(), inner.top(), header_w, line1),
+            meta, QRect(inner.right() - meta_w - slack + 1, inner.top(), meta_w + slack, line1),
+            before, match, after,
+            QRect(x, top2, before_w + slack, line2), QRect(x + before_w, top2, match_w, line2),
+            QRect(x + before_w + match_w, top2, max(inner.right() - (x + before_w + match_w) + 1, 0), line2),
+        )
+        if len(self._cache) >= self.CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[key] = self._moved(layout, QRect(0, 0, rect.width(), rect.height()), origin=rect)
+        return layout
+
+    @staticmethod
+    def _moved(layout: _Layout, rect: QRect, origin: QRect | None = None) -> _Layout:
+        """The layout translated from ``origin`` (or from 0,0) to ``rect``'s top-left."""
+        dx = rect.left() - (origin.left() if origin else 0)
+        dy = rect.top() - (origin.top() if origin else 0)
+        if not dx and not dy:
+            return layout
+        return _Layout(layout.header, layout.header_rect.translated(dx, dy), layout.meta,
+                       layout.meta_rect.translated(dx, dy), layout.before, layout.match, layout.after,
+                       layout.before_rect.translated(dx, dy), layout.match_rect.translated(dx, dy),
+                       layout.after_rect.translated(dx, dy))
+
+    def display_texts(self, option: QStyleOptionViewItem, index: QModelIndex) -> list[str]:
+        """The strings :meth:`paint` draws, in order (for tests and accessibility)."""
+        lay = self.layout(option, index)
+        return [lay.header, lay.meta, lay.before, lay.match, lay.after]
+
+    def paint(self, painter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
+        opt = QStyleOptionViewItem(option)
+        self.initStyleOption(opt, index)
+        opt.text = ""  # the background and selection from the style, the text from us
+        style = opt.widget.style() if opt.widget else None
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        lay = self.layout(option, index)
+        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        group = QPalette.ColorGroup.Normal if option.state & QStyle.StateFlag.State_Enabled \
+            else QPalette.ColorGroup.Disabled
+        text = option.palette.color(group, QPalette.ColorRole.HighlightedText if selected
+                                    else QPalette.ColorRole.Text)
+        muted = QColor(text)
+        muted.setAlpha(160)
+        bold, normal = self._fonts(option)
+        flags = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextSingleLine)
+        painter.save()
+        painter.setFont(bold)
+        painter.setPen(text)
+        painter.drawText(lay.header_rect, flags, lay.header)
+        painter.setFont(normal)
+        painter.setPen(muted)
+        painter.drawText(lay.meta_rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                                            | Qt.TextFlag.TextSingleLine), lay.meta)
+        painter.setPen(text)
+        painter.drawText(lay.before_rect, flags, lay.before)
+        if lay.match:
+            painter.fillRect(lay.match_rect.adjusted(0, 0, 0, -(self.MARGIN // 2)), QColor(255, 214, 102))  # amber: readable on light and dark
+            painter.setPen(QColor(20, 20, 20))
+            painter.drawText(lay.match_rect, flags, lay.match)
+            painter.setPen(text)
+        painter.drawText(lay.after_rect, flags, lay.after)
+        painter.restore()

@@ -1,0 +1,9 @@
+"""The sync in the GUI: a worker on its own QThread, its controller, the progress strip, the history."""
+
+from .failures import describe_failure
+from .history import SyncHistoryDialog, SyncRunsModel
+from .panel import SyncProgressPanel
+from .worker import SyncController, SyncWorker
+
+__all__ = ["SyncController", "SyncHistoryDialog", "SyncProgressPanel", "SyncRunsModel", "SyncWorker",
+           "describe_failure"]

@@ -1,0 +1,136 @@
+"""Message viewer benchmark (run by hand): one session of 200,000 messages.
+
+    python benchmarks/bench_viewer.py [--messages 200000] [--keep DIR]
+
+Builds a single-session archive in a temporary SQLite file (write_batch, 5,000 synthetic messages
+per batch: mostly text, some links, files and recalls), then, with an offscreen MessageViewer:
+  - the time to open it at its newest message (first page loaded, laid out, scrolled to the bottom);
+  - the time to scroll to its very first message, page by page (each page: the user reaches the top,
+    the model fetches the page before, the view re-lays the window and keeps its place);
+  - the rows the model holds at the end (bounded by MAX_ROWS) and the process's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+BATCH = 5000
+
+
+def _raw(i: int, base: int) -> bytes:
+    sender, to = ("zhangwei", "wmkILR0BAAEW3AAhCDcwgGcV5l3O4hwf") if i % 3 else \
+        ("wmkILR0BAAEW3AAhCDcwgGcV5l3O4hwf", "zhangwei")
+    msgid = f"bench-{i:07d}_external"
+    body = {"msgid": msgid, "action": "send", "from": sender, "tolist": [to], "roomid": "",
+            "msgtime": base + i * 37_000, "msgtype": "text"}
+    if i % 50 == 7:
+        body["msgtype"] = "link"
+        body["link"] = {"title": f"报价单 {i}", "description": "请查收本周报价，有问题随时沟通",
+                        "link_url": f"https://crm.example/quote/{i}", "image_url": ""}
+    elif i % 97 == 11:
+        body["msgtype"] = "file"
+        body["file"] = {"filename": f"合同-{i}.pdf", "fileext": "pdf", "filesize": 1000 + i, "md5sum": "",
+                        "sdkfileid": f"sdk-{i}"}
+    else:
+        body["text"] = {"content": f"第 {i} 条消息：好的，我们下午三点在会议室讨论合同细节。" + ("稍后发你。" * (i % 4))}
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def build(path: Path, n: int):
+    from app.core.context import AppContext
+    from app.core.messages import parse_message
+    from app.core.sdk import ChatDataItem
+    from app.core.sync.decrypt import Decrypted
+    from app.core.sync.pipeline import ensure_corp
+    from app.core.sync.writer import write_batch
+
+    ctx = AppContext(path / "data", f"sqlite:///{path / 'archive.db'}")
+    corp = ensure_corp(ctx.db, "wwbenchviewer", "Bench")
+    base = 1_700_000_000_000
+    seq = 0
+    for start in range(0, n, BATCH):
+        items = []
+        for i in range(start, min(n, start + BATCH)):
+            seq += 1
+            raw = _raw(i, base)
+            p = parse_message(raw)
+            items.append(Decrypted(ChatDataItem(seq, p.msgid, 1, "k", "m"), raw, p))
+        write_batch(ctx.db, corp, seq - len(items), seq, items, None)
+    return ctx
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=200_000)
+    parser.add_argument("--keep", type=Path, help="build the archive here and keep it")
+    args = parser.parse_args()
+
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    from app.core.actor import Actor
+    from app.ui.tasks import wait_for_tasks
+    from app.ui.viewer import MessageViewer
+    from app.ui.viewer.model import MAX_ROWS, PAGE_SIZE
+
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-viewer-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    ctx = build(folder, args.messages)
+    print(f"archive     {args.messages:,} messages in one session, built in {time.perf_counter() - t0:.1f} s")
+
+    actor = Actor.local()
+    viewer = MessageViewer(ctx, actor)
+    viewer.resize(900, 1000)
+    viewer.show()
+    model, bar = viewer.model, viewer.view.verticalScrollBar()
+    session = ctx.archive.sessions(actor)[0]
+
+    def wait(signal, start) -> None:
+        fired = []
+        signal.connect(lambda *a: fired.append(a))
+        start()
+        while not fired:
+            app.processEvents()
+            time.sleep(0.0005)
+
+    t0 = time.perf_counter()
+    wait(model.window_opened, lambda: viewer.show_session(session.corp_id, session.session_id))
+    app.processEvents()
+    opened = time.perf_counter() - t0
+    print(f"open        {opened * 1000:.0f} ms to the newest {model.rowCount()} rows "
+          f"(page {PAGE_SIZE}, window at most {MAX_ROWS})")
+
+    t0 = time.perf_counter()
+    pages = 0
+    while model.has_more_before:
+        wait(model.window_changed, lambda: bar.triggerAction(bar.SliderAction.SliderToMinimum))
+        pages += 1
+        if pages % 100 == 0:
+            print(f"  … {pages} pages, {time.perf_counter() - t0:.1f} s", flush=True)
+    top = time.perf_counter() - t0
+    assert model.message_at(0).msgid == "bench-0000000_external"
+    print(f"to the top  {top:.1f} s for {pages} pages ({top / max(1, pages) * 1000:.0f} ms a page); "
+          f"the model holds {model.rowCount()} rows")
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(f"peak RSS    {peak_kb / 1024:.0f} MiB")
+    wait_for_tasks()
+    viewer.close()
+    ctx.close()
+    if args.keep is None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1303 @@
+<?xml version='1.0' encoding='utf-8'?>
+<TS version="2.1" language="en" sourcelanguage="en">
+<context>
+    <name>ImageViewDialog</name>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="127" />
+        <source>Image</source>
+        <translation>Image</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="134" />
+        <source>Loading…</source>
+        <translation>Loading…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="138" />
+        <source>Actual size</source>
+        <translation>Actual size</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="142" />
+        <source>Save as…</source>
+        <translation>Save as…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="159" />
+        <source>This image cannot be shown: {error}</source>
+        <translation>This image cannot be shown: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="33" />
+        <source>WeCom Archive Auditor</source>
+        <translation>WeCom Archive Auditor</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="69" />
+        <source>&amp;File</source>
+        <translation>&amp;File</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="70" />
+        <source>&amp;Settings…</source>
+        <translation>&amp;Settings…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="71" />
+        <source>&amp;Quit</source>
+        <translation>&amp;Quit</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="76" />
+        <source>S&amp;ync</source>
+        <translation>S&amp;ync</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="77" />
+        <source>&amp;Sync now</source>
+        <translation>&amp;Sync now</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="78" />
+        <source>&amp;Cancel sync</source>
+        <translation>&amp;Cancel sync</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="79" />
+        <source>Sync &amp;history…</source>
+        <translation>Sync &amp;history…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="83" />
+        <source>&amp;View</source>
+        <translation>&amp;View</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="84" />
+        <source>&amp;Search messages</source>
+        <translation>&amp;Search messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="85" />
+        <source>&amp;Copy selected messages</source>
+        <translation>&amp;Copy selected messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="86" />
+        <source>&amp;Jump to date…</source>
+        <translation>&amp;Jump to date…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="91" />
+        <source>&amp;Help</source>
+        <translation>&amp;Help</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="92" />
+        <source>&amp;About</source>
+        <translation>&amp;About</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="122" />
+        <source>Archive: %1</source>
+        <translation>Archive: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="152" />
+        <source>Preparing the demo archive…</source>
+        <translation>Preparing the demo archive…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="162" />
+        <source>Demo archive</source>
+        <translation>Demo archive</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="189" />
+        <source>finished</source>
+        <translation>finished</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="189" />
+        <source>cancelled</source>
+        <translation>cancelled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="190" />
+        <source>failed</source>
+        <translation>failed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="192" />
+        <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
+        <translation>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="199" />
+        <source>Sync stopped</source>
+        <translation>Sync stopped</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="208" />
+        <source>About</source>
+        <translation>About</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="209" />
+        <source>WeCom Archive Auditor
+Archive and review WeCom chats for compliance.</source>
+        <translation>WeCom Archive Auditor
+Archive and review WeCom chats for compliance.</translation>
+    </message>
+</context>
+<context>
+    <name>MediaActions</name>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="211" />
+        <source>Save voice message</source>
+        <translation>Save voice message</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="211" />
+        <source>Save as</source>
+        <translation>Save as</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="230" />
+        <source>Open file</source>
+        <translation>Open file</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="231" />
+        <source>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</source>
+        <translation>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="248" />
+        <source>Media</source>
+        <translation>Media</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="249" />
+        <source>The file could not be copied: {error}</source>
+        <translation>The file could not be copied: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>MessageDelegate</name>
+    <message>
+        <location filename="../../app/ui/viewer/delegate.py" line="215" />
+        <source>[Cannot show this part]</source>
+        <translation>[Cannot show this part]</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/delegate.py" line="252" />
+        <source>Open</source>
+        <translation>Open</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/delegate.py" line="254" />
+        <source>Save voice…</source>
+        <translation>Save voice…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/delegate.py" line="255" />
+        <source>Save as…</source>
+        <translation>Save as…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/delegate.py" line="258" />
+        <source>View</source>
+        <translation>View</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/delegate.py" line="444" />
+        <source>Recalled at {time}</source>
+        <translation>Recalled at {time}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/delegate.py" line="509" />
+        <source>Loading…</source>
+        <translation>Loading…</translation>
+    </message>
+</context>
+<context>
+    <name>MessageDetailsDialog</name>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="102" />
+        <source>Message details</source>
+        <translation>Message details</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="107" />
+        <source>This message is not in the archive.</source>
+        <translation>This message is not in the archive.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="116" />
+        <source>Fields</source>
+        <translation>Fields</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="120" />
+        <source>Raw JSON (formatted)</source>
+        <translation>Raw JSON (formatted)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="121" />
+        <source>Raw JSON (exact bytes)</source>
+        <translation>Raw JSON (exact bytes)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="122" />
+        <source>Hex</source>
+        <translation>Hex</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="123" />
+        <source>Media ({n})</source>
+        <translation>Media ({n})</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="128" />
+        <source>SHA-256:</source>
+        <translation>SHA-256:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="132" />
+        <source>Verify</source>
+        <translation>Verify</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="140" />
+        <source>Copy raw JSON</source>
+        <translation>Copy raw JSON</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="167" />
+        <source>msgid</source>
+        <translation>msgid</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="168" />
+        <source>seq</source>
+        <translation>seq</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="169" />
+        <source>Public key version</source>
+        <translation>Public key version</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="170" />
+        <source>action</source>
+        <translation>action</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="171" />
+        <source>From</source>
+        <translation>From</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="172" />
+        <source>To</source>
+        <translation>To</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="173" />
+        <source>roomid</source>
+        <translation>roomid</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="174" />
+        <source>msgtime</source>
+        <translation>msgtime</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="175" />
+        <source>msgtype</source>
+        <translation>msgtype</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="175" />
+        <source>(not supported)</source>
+        <translation>(not supported)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="176" />
+        <source>Session</source>
+        <translation>Session</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="178" />
+        <source>Recalled</source>
+        <translation>Recalled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="178" />
+        <source>Recalled at {time}</source>
+        <translation>Recalled at {time}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="180" />
+        <source>Recalls message</source>
+        <translation>Recalls message</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="181" />
+        <source>Stored size</source>
+        <translation>Stored size</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="181" />
+        <source>{n} bytes</source>
+        <translation>{n} bytes</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="186" />
+        <location filename="../../app/ui/viewer/details.py" line="189" />
+        <source>Parse problems</source>
+        <translation>Parse problems</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="196" />
+        <source>Content</source>
+        <translation>Content</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <source>Where</source>
+        <translation>Where</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <source>Kind</source>
+        <translation>Kind</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <source>File name</source>
+        <translation>File name</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <source>Status</source>
+        <translation>Status</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <source>Size</source>
+        <translation>Size</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="201" />
+        <source>MD5 matched</source>
+        <translation>MD5 matched</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="201" />
+        <source>SHA-256</source>
+        <translation>SHA-256</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="201" />
+        <source>Last error</source>
+        <translation>Last error</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="207" />
+        <source>yes</source>
+        <translation>yes</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="207" />
+        <source>no</source>
+        <translation>no</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="226" />
+        <source>Match: the stored JSON has the SHA-256 recorded when it was archived.</source>
+        <translation>Match: the stored JSON has the SHA-256 recorded when it was archived.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="228" />
+        <source>MISMATCH: the stored JSON now hashes to {sha}</source>
+        <translation>MISMATCH: the stored JSON now hashes to {sha}</translation>
+    </message>
+</context>
+<context>
+    <name>MessageListModel</name>
+    <message>
+        <location filename="../../app/ui/viewer/model.py" line="265" />
+        <source>[recalled at {time}]</source>
+        <extracomment>a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom)</extracomment>
+        <translation>[recalled at {time}]</translation>
+    </message>
+</context>
+<context>
+    <name>MessageRenderer</name>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="131" />
+        <source>{amount} yuan</source>
+        <translation>{amount} yuan</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="245" />
+        <source>[This message could not be read: {type}]</source>
+        <translation>[This message could not be read: {type}]</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="246" />
+        <location filename="../../app/ui/viewer/render.py" line="522" />
+        <source>Show raw JSON</source>
+        <translation>Show raw JSON</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="250" />
+        <source>{who} recalled a message</source>
+        <translation>{who} recalled a message</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="253" />
+        <source>{who} agreed to have chats archived</source>
+        <translation>{who} agreed to have chats archived</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="256" />
+        <source>{who} declined to have chats archived</source>
+        <translation>{who} declined to have chats archived</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="259" />
+        <source>{who} switched enterprise</source>
+        <translation>{who} switched enterprise</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="279" />
+        <location filename="../../app/ui/viewer/render.py" line="311" />
+        <source>{n} forwarded messages</source>
+        <translation>{n} forwarded messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="298" />
+        <source>Collapse</source>
+        <translation>Collapse</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="300" />
+        <source>Show all {n} items</source>
+        <translation>Show all {n} items</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="328" />
+        <source>Image</source>
+        <translation>Image</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="331" />
+        <source>Sticker</source>
+        <translation>Sticker</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="335" />
+        <source>Voice message</source>
+        <translation>Voice message</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="338" />
+        <source>Video</source>
+        <translation>Video</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="340" />
+        <location filename="../../app/ui/viewer/render.py" line="344" />
+        <source>File</source>
+        <translation>File</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="349" />
+        <source>Ended {time}</source>
+        <translation>Ended {time}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="351" />
+        <source>Shared file: {name} ({who})</source>
+        <translation>Shared file: {name} ({who})</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="354" />
+        <source>Shared screen: {who}</source>
+        <translation>Shared screen: {who}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="355" />
+        <location filename="../../app/ui/viewer/render.py" line="356" />
+        <source>Call recording</source>
+        <translation>Call recording</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="374" />
+        <location filename="../../app/ui/viewer/render.py" line="383" />
+        <source>Place: {place}</source>
+        <translation>Place: {place}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="385" />
+        <source>Attendees: {names}</source>
+        <translation>Attendees: {names}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="388" />
+        <location filename="../../app/ui/viewer/render.py" line="411" />
+        <source>Created by {who}</source>
+        <translation>Created by {who}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="393" />
+        <source>Started a vote</source>
+        <translation>Started a vote</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="393" />
+        <source>Voted</source>
+        <translation>Voted</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="403" />
+        <source>Amount: {amount}</source>
+        <translation>Amount: {amount}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="405" />
+        <source>Packets: {n}</source>
+        <translation>Packets: {n}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="407" />
+        <source>Red packet</source>
+        <translation>Red packet</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="425" />
+        <source>Call</source>
+        <translation>Call</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="426" />
+        <source>Duration {d}</source>
+        <translation>Duration {d}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="438" />
+        <source>Attended</source>
+        <translation>Attended</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="439" />
+        <source>Declined</source>
+        <translation>Declined</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="440" />
+        <source>Not answered yet</source>
+        <translation>Not answered yet</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="441" />
+        <source>Cancelled</source>
+        <translation>Cancelled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="442" />
+        <source>Expired</source>
+        <translation>Expired</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="443" />
+        <source>Normal red packet</source>
+        <translation>Normal red packet</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="444" />
+        <source>Lucky red packet</source>
+        <translation>Lucky red packet</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="445" />
+        <source>Incentive red packet</source>
+        <translation>Incentive red packet</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="446" />
+        <source>Picture post</source>
+        <translation>Picture post</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="447" />
+        <source>Video post</source>
+        <translation>Video post</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="448" />
+        <source>Live stream</source>
+        <translation>Live stream</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="449" />
+        <source>Voice call</source>
+        <translation>Voice call</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="450" />
+        <source>Video call</source>
+        <translation>Video call</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="451" />
+        <source>Group voice call</source>
+        <translation>Group voice call</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="452" />
+        <source>Group video call</source>
+        <translation>Group video call</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="471" />
+        <source>({n} more characters: open Details to read the whole message)</source>
+        <translation>({n} more characters: open Details to read the whole message)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="494" />
+        <source>Not archived (no media reference)</source>
+        <translation>Not archived (no media reference)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="498" />
+        <source>Download pending</source>
+        <translation>Download pending</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="500" />
+        <source>Expired: WeCom no longer holds this file</source>
+        <translation>Expired: WeCom no longer holds this file</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="503" />
+        <source>Download failed: {reason}</source>
+        <translation>Download failed: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="504" />
+        <source>Download failed</source>
+        <translation>Download failed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="521" />
+        <source>[Unsupported message type: {type}]</source>
+        <translation>[Unsupported message type: {type}]</translation>
+    </message>
+</context>
+<context>
+    <name>MessageViewer</name>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="156" />
+        <source>Jump to date…</source>
+        <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
+        <translation>Jump to date…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="157" />
+        <source>Show the first message of a day (Ctrl+G)</source>
+        <translation>Show the first message of a day (Ctrl+G)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="160" />
+        <source>Newest</source>
+        <translation>Newest</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="161" />
+        <source>Go to the newest message</source>
+        <translation>Go to the newest message</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="164" />
+        <location filename="../../app/ui/viewer/widget.py" line="542" />
+        <source>Details…</source>
+        <translation>Details…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="165" />
+        <source>Fields, raw JSON and SHA-256 of the selected message</source>
+        <translation>Fields, raw JSON and SHA-256 of the selected message</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="191" />
+        <source>Choose a session to read its messages.</source>
+        <translation>Choose a session to read its messages.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="483" />
+        <source>{n} participants</source>
+        <translation>{n} participants</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="484" />
+        <source>{n} messages</source>
+        <translation>{n} messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="494" />
+        <source>Loading…</source>
+        <translation>Loading…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="497" />
+        <source>Could not load messages: {error}</source>
+        <translation>Could not load messages: {error}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="540" />
+        <source>Copy</source>
+        <translation>Copy</translation>
+    </message>
+</context>
+<context>
+    <name>PathField</name>
+    <message>
+        <location filename="../../app/ui/settings/fields.py" line="45" />
+        <source>Browse…</source>
+        <translation>Browse…</translation>
+    </message>
+</context>
+<context>
+    <name>PrivateKeyImportDialog</name>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="26" />
+        <source>Import private key</source>
+        <translation>Import private key</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="32" />
+        <source>Choose the private key (PEM)</source>
+        <translation>Choose the private key (PEM)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="33" />
+        <source>PEM files (*.pem *.key);;All files (*)</source>
+        <translation>PEM files (*.pem *.key);;All files (*)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="34" />
+        <source>private_key_v2.pem</source>
+        <translation>private_key_v2.pem</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="38" />
+        <source>The private key that matches the public key of this version in the WeCom admin console (Chat archive &gt; publickey_ver) for corp %1. Keep every old version: older messages need it.</source>
+        <translation>The private key that matches the public key of this version in the WeCom admin console (Chat archive &gt; publickey_ver) for corp %1. Keep every old version: older messages need it.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="40" />
+        <source>(new corp)</source>
+        <translation>(new corp)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="42" />
+        <source>Key version (publickey_ver):</source>
+        <translation>Key version (publickey_ver):</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="44" />
+        <source>PEM file:</source>
+        <translation>PEM file:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="73" />
+        <source>Version %1 is installed: importing replaces its key.</source>
+        <translation>Version %1 is installed: importing replaces its key.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="85" />
+        <source>%1 is not a file.</source>
+        <translation>%1 is not a file.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="88" />
+        <source>This file is far too big to be a private key; choose the .pem file.</source>
+        <translation>This file is far too big to be a private key; choose the .pem file.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="91" />
+        <source>This file cannot be read as a PEM text file; choose the .pem file.</source>
+        <translation>This file cannot be read as a PEM text file; choose the .pem file.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="95" />
+        <source>Not a usable private key: %1</source>
+        <translation>Not a usable private key: %1</translation>
+    </message>
+</context>
+<context>
+    <name>SearchPanel</name>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="53" />
+        <source>Search messages</source>
+        <translation>Search messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="55" />
+        <source>Keyword</source>
+        <translation>Keyword</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="56" />
+        <source>Search</source>
+        <translation>Search</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="60" />
+        <source>From</source>
+        <translation>From</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="62" />
+        <source>To</source>
+        <translation>To</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="65" />
+        <source>Anyone (name or id)</source>
+        <translation>Anyone (name or id)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="68" />
+        <source>Any type</source>
+        <translation>Any type</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="72" />
+        <source>Any session</source>
+        <translation>Any session</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="76" />
+        <source>All corps</source>
+        <translation>All corps</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="79" />
+        <source>Corp</source>
+        <translation>Corp</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="101" />
+        <source>Search results</source>
+        <translation>Search results</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="139" />
+        <location filename="../../app/ui/search/panel.py" line="281" />
+        <source>Searching…</source>
+        <translation>Searching…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="154" />
+        <source>The end date is before the start date.</source>
+        <translation>The end date is before the start date.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="160" />
+        <source>Type a keyword, or choose a sender, date or type to search.</source>
+        <translation>Type a keyword, or choose a sender, date or type to search.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="186" />
+        <source>Sender</source>
+        <translation>Sender</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="190" />
+        <source>Type</source>
+        <translation>Type</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="194" />
+        <source>Session</source>
+        <translation>Session</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="253" />
+        <source>“{text}” matches {n} people: choose one from the list.</source>
+        <translation>“{text}” matches {n} people: choose one from the list.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="277" />
+        <source>The search failed: {reason}</source>
+        <translation>The search failed: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="281" />
+        <source>Counting…</source>
+        <translation>Counting…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="283" />
+        <source>No messages found.</source>
+        <translation>No messages found.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="285" />
+        <source>1 result</source>
+        <translation>1 result</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="287" />
+        <source>{count} results</source>
+        <translation>{count} results</translation>
+    </message>
+</context>
+<context>
+    <name>SearchResultsModel</name>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="197" />
+        <source> → </source>
+        <translation> → </translation>
+    </message>
+</context>
+<context>
+    <name>SessionPanel</name>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="34" />
+        <source>Filter by participant name or id</source>
+        <translation>Filter by participant name or id</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="36" />
+        <source>Session filter</source>
+        <translation>Session filter</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="50" />
+        <source>Sessions</source>
+        <translation>Sessions</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="154" />
+        <source>No session has a participant matching “{text}”.</source>
+        <translation>No session has a participant matching “{text}”.</translation>
+    </message>
+</context>
+<context>
+    <name>SessionTreeModel</name>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="652" />
+        <source>Session</source>
+        <translation>Session</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="652" />
+        <source>Messages</source>
+        <translation>Messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="652" />
+        <source>Last activity</source>
+        <translation>Last activity</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="712" />
+        <source>{label} ({shown} of {total})</source>
+        <translation>{label} ({shown} of {total})</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="714" />
+        <source>{label} ({count})</source>
+        <translation>{label} ({count})</translation>
+    </message>
+</context>
+<context>
+    <name>SyncHistoryDialog</name>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="134" />
+        <source>Sync history</source>
+        <translation>Sync history</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="148" />
+        <source>Refresh</source>
+        <translation>Refresh</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="161" />
+        <source>Loading…</source>
+        <translation>Loading…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="175" />
+        <source>No sync has run yet.</source>
+        <translation>No sync has run yet.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="176" />
+        <source>%1 runs, newest first.</source>
+        <translation>%1 runs, newest first.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="181" />
+        <source>Cannot read the sync history: %1</source>
+        <translation>Cannot read the sync history: %1</translation>
+    </message>
+</context>
+<context>
+    <name>SyncProgressPanel</name>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="68" />
+        <location filename="../../app/ui/sync/panel.py" line="212" />
+        <source>Cancel</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="69" />
+        <source>Stop after the current batch; nothing stored is lost</source>
+        <translation>Stop after the current batch; nothing stored is lost</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="74" />
+        <source>Hide</source>
+        <translation>Hide</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="108" />
+        <location filename="../../app/ui/sync/panel.py" line="166" />
+        <source>Starting…</source>
+        <translation>Starting…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="120" />
+        <source>%1 retries after temporary errors</source>
+        <translation>%1 retries after temporary errors</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="136" />
+        <source>Cancelling after the current batch…</source>
+        <translation>Cancelling after the current batch…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="141" />
+        <location filename="../../app/ui/sync/panel.py" line="167" />
+        <source>Done</source>
+        <translation>Done</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="141" />
+        <source>Cancelled</source>
+        <translation>Cancelled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="147" />
+        <location filename="../../app/ui/sync/panel.py" line="151" />
+        <source>Sync failed</source>
+        <translation>Sync failed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="148" />
+        <source>The sync stopped; everything stored before the error is kept.</source>
+        <translation>The sync stopped; everything stored before the error is kept.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="166" />
+        <source>Fetching messages</source>
+        <translation>Fetching messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="167" />
+        <source>Downloading media</source>
+        <translation>Downloading media</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="170" />
+        <source>unknown</source>
+        <translation>unknown</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="172" />
+        <source>%1 of %2 files · stored %3 · failed %4 · expired %5 · %6 files/s · ETA %7</source>
+        <translation>%1 of %2 files · stored %3 · failed %4 · expired %5 · %6 files/s · ETA %7</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="175" />
+        <source>seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5 · %6/s · ETA %7</source>
+        <translation>seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5 · %6/s · ETA %7</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="180" />
+        <source>Messages: seq %1, fetched %2, stored %3, quarantined %4, duplicates %5</source>
+        <translation>Messages: seq %1, fetched %2, stored %3, quarantined %4, duplicates %5</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="182" />
+        <source>Media: %1 of %2 done, stored %3, failed %4, expired %5</source>
+        <translation>Media: %1 of %2 done, stored %3, failed %4, expired %5</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="191" />
+        <source>Cancelled after %1: %2 new messages stored; the next sync continues from seq %3.</source>
+        <translation>Cancelled after %1: %2 new messages stored; the next sync continues from seq %3.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="193" />
+        <source>Finished in %1: %2 fetched, %3 new, %4 quarantined, %5 duplicates; media %6 stored, %7 failed, %8 expired, %9 pending.</source>
+        <translation>Finished in %1: %2 fetched, %3 new, %4 quarantined, %5 duplicates; media %6 stored, %7 failed, %8 expired, %9 pending.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="202" />
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="204" />
+        <source>%1 min %2 s</source>
+        <translation>%1 min %2 s</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="205" />
+        <source>%1 h %2 min</source>
+        <translation>%1 h %2 min</translation>
+    </message>
+</context>
+<context>
+    <name>SyncRunsModel</name>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="50" />
+        <source>Corp</source>
+        <translation>Corp</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="50" />
+        <source>Started</source>
+        <translation>Started</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="50" />
+        <source>Ended</source>
+        <translation>Ended</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="50" />
+        <source>Outcome</source>
+        <translation>Outcome</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="51" />
+        <source>Seq range</source>
+        <translation>Seq range</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="51" />
+        <source>Fetched</source>
+        <translation>Fetched</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="51" />
+        <source>Stored</source>
+        <translation>Stored</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="51" />
+        <source>Duplicates</source>
+        <translation>Duplicates</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="52" />
+        <source>Quarantined</source>
+        <translation>Quarantined</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="52" />
+        <source>Media stored / failed / expired</source>
+        <translation>Media stored / failed / expired</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="52" />
+        <source>Retries</source>
+        <translation>Retries</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="53" />
+        <source>Error</source>
+        <translation>Error</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="54" />
+        <source>Succeeded</source>
+        <translation>Succeeded</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="54" />
+        <source>Failed</source>
+        <translation>Failed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="55" />
+        <source>Cancelled</source>
+        <translation>Cancelled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="55" />
+        <source>Running</source>
+        <translation>Running</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="56" />
+        <source>Interrupted</source>
+        <translation>Interrupted</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="101" />
+        <source>Workstation: %1</source>
+        <translation>Workstation: %1</translation>
+    </message>
+</context>
+<context>
+    <name>WelcomeWidget</name>
+    <message>
+        <location filename="../../app/ui/welcome.py" line="25" />
+        <source>Welcome to WeCom Archive Auditor</source>
+        <translation>Welcome to WeCom Archive Auditor</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/welcome.py" line="32" />
+        <source>This app keeps your company's WeCom chat archive (会话内容存档) on your own computer or server, exactly as WeCom delivered it, and lets compliance officers review, search and export it. Tencent keeps the archive for only about five days, so sync regularly.
+
+No corp is configured yet. Try the app with a demo archive of generated conversations, or enter your corp's ID, chat-archive secret and private keys.</source>
+        <translation>This app keeps your company's WeCom chat archive (会话内容存档) on your own computer or server, exactly as WeCom delivered it, and lets compliance officers review, search and export it. Tencent keeps the archive for only about five days, so sync regularly.
+
+No corp is configured yet. Try the app with a demo archive of generated conversations, or enter your corp's ID, chat-archive secret and private keys.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/welcome.py" line="42" />
+        <source>Open the demo archive</source>
+        <translation>Open the demo archive</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/welcome.py" line="43" />
+        <source>Generated conversations served by the built-in WeCom SDK simulator</source>
+        <translation>Generated conversations served by the built-in WeCom SDK simulator</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/welcome.py" line="45" />
+        <source>Configure my corp</source>
+        <translation>Configure my corp</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/welcome.py" line="46" />
+        <source>Corp ID, chat-archive secret, private keys and the SDK library</source>
+        <translation>Corp ID, chat-archive secret, private keys and the SDK library</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,1301 @@
+<?xml version='1.0' encoding='utf-8'?>
+<TS version="2.1" language="zh_CN" sourcelanguage="en">
+<context>
+    <name>ImageViewDialog</name>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="127" />
+        <source>Image</source>
+        <translation>图片</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="134" />
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="138" />
+        <source>Actual size</source>
+        <translation>实际大小</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="142" />
+        <source>Save as…</source>
+        <translation>另存为…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="159" />
+        <source>This image cannot be shown: {error}</source>
+        <translation>无法显示此图片：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="33" />
+        <source>WeCom Archive Auditor</source>
+        <translation>会话存档审计台</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="69" />
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="70" />
+        <source>&amp;Settings…</source>
+        <translation>设置(&amp;S)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="71" />
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="76" />
+        <source>S&amp;ync</source>
+        <translation>同步(&amp;Y)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="77" />
+        <source>&amp;Sync now</source>
+        <translation>立即同步(&amp;S)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="78" />
+        <source>&amp;Cancel sync</source>
+        <translation>取消同步(&amp;C)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="79" />
+        <source>Sync &amp;history…</source>
+        <translation>同步记录(&amp;H)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="83" />
+        <source>&amp;View</source>
+        <translation>查看(&amp;V)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="84" />
+        <source>&amp;Search messages</source>
+        <translation>搜索消息(&amp;S)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="85" />
+        <source>&amp;Copy selected messages</source>
+        <translation>复制所选消息(&amp;C)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="86" />
+        <source>&amp;Jump to date…</source>
+        <translation>跳转到日期(&amp;J)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="91" />
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="92" />
+        <source>&amp;About</source>
+        <translation>关于(&amp;A)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="122" />
+        <source>Archive: %1</source>
+        <translation>存档：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="152" />
+        <source>Preparing the demo archive…</source>
+        <translation>正在准备演示存档…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="162" />
+        <source>Demo archive</source>
+        <translation>演示存档</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="189" />
+        <source>finished</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="189" />
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="190" />
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="192" />
+        <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
+        <translation>同步%1：新增 %2 条消息，隔离 %3 条，保存媒体文件 %4 个</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="199" />
+        <source>Sync stopped</source>
+        <translation>同步已停止</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="208" />
+        <source>About</source>
+        <translation>关于</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="209" />
+        <source>WeCom Archive Auditor
+Archive and review WeCom chats for compliance.</source>
+        <translation>会话存档审计台
+为合规审查存档并审阅企业微信会话。</translation>
+    </message>
+</context>
+<context>
+    <name>MediaActions</name>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="211" />
+        <source>Save voice message</source>
+        <translation>保存语音</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="211" />
+        <source>Save as</source>
+        <translation>另存为</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="230" />
+        <source>Open file</source>
+        <translation>打开文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="231" />
+        <source>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</source>
+        <translation>来自消息的程序和脚本不会被打开。请使用“另存为…”保存副本。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="248" />
+        <source>Media</source>
+        <translation>媒体</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="249" />
+        <source>The file could not be copied: {error}</source>
+        <translation>无法复制文件：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>MessageDelegate</name>
+    <message>
+        <location filename="../../app/ui/viewer/delegate.py" line="215" />
+        <source>[Cannot show this part]</source>
+        <translation>[无法显示此部分]</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/delegate.py" line="252" />
+        <source>Open</source>
+        <translation>打开</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/delegate.py" line="254" />
+        <source>Save voice…</source>
+        <translation>保存语音…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/delegate.py" line="255" />
+        <source>Save as…</source>
+        <translation>另存为…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/delegate.py" line="258" />
+        <source>View</source>
+        <translation>查看</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/delegate.py" line="444" />
+        <source>Recalled at {time}</source>
+        <translation>已撤回（{time}）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/delegate.py" line="509" />
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+</context>
+<context>
+    <name>MessageDetailsDialog</name>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="102" />
+        <source>Message details</source>
+        <translation>消息详情</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="107" />
+        <source>This message is not in the archive.</source>
+        <translation>存档中没有这条消息。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="116" />
+        <source>Fields</source>
+        <translation>字段</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="120" />
+        <source>Raw JSON (formatted)</source>
+        <translation>原始 JSON（格式化）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="121" />
+        <source>Raw JSON (exact bytes)</source>
+        <translation>原始 JSON（原始字节）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="122" />
+        <source>Hex</source>
+        <translation>十六进制</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="123" />
+        <source>Media ({n})</source>
+        <translation>媒体（{n}）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="128" />
+        <source>SHA-256:</source>
+        <translation>SHA-256：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="132" />
+        <source>Verify</source>
+        <translation>校验</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="140" />
+        <source>Copy raw JSON</source>
+        <translation>复制原始 JSON</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="167" />
+        <source>msgid</source>
+        <translation>消息 ID (msgid)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="168" />
+        <source>seq</source>
+        <translation>序号 (seq)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="169" />
+        <source>Public key version</source>
+        <translation>公钥版本</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="170" />
+        <source>action</source>
+        <translation>动作 (action)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="171" />
+        <source>From</source>
+        <translation>发送者</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="172" />
+        <source>To</source>
+        <translation>接收者</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="173" />
+        <source>roomid</source>
+        <translation>群聊 ID (roomid)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="174" />
+        <source>msgtime</source>
+        <translation>消息时间 (msgtime)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="175" />
+        <source>msgtype</source>
+        <translation>消息类型 (msgtype)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="175" />
+        <source>(not supported)</source>
+        <translation>（不支持）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="176" />
+        <source>Session</source>
+        <translation>会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="178" />
+        <source>Recalled</source>
+        <translation>撤回</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="178" />
+        <source>Recalled at {time}</source>
+        <translation>撤回于 {time}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="180" />
+        <source>Recalls message</source>
+        <translation>撤回的消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="181" />
+        <source>Stored size</source>
+        <translation>存储大小</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="181" />
+        <source>{n} bytes</source>
+        <translation>{n} 字节</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="186" />
+        <location filename="../../app/ui/viewer/details.py" line="189" />
+        <source>Parse problems</source>
+        <translation>解析问题</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="196" />
+        <source>Content</source>
+        <translation>内容</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <source>Where</source>
+        <translation>位置</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <source>File name</source>
+        <translation>文件名</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="201" />
+        <source>MD5 matched</source>
+        <translation>MD5 一致</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="201" />
+        <source>SHA-256</source>
+        <translation>SHA-256</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="201" />
+        <source>Last error</source>
+        <translation>最近错误</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="207" />
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="207" />
+        <source>no</source>
+        <translation>否</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="226" />
+        <source>Match: the stored JSON has the SHA-256 recorded when it was archived.</source>
+        <translation>一致：存储的 JSON 与存档时记录的 SHA-256 相符。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="228" />
+        <source>MISMATCH: the stored JSON now hashes to {sha}</source>
+        <translation>不一致：存储的 JSON 现在的 SHA-256 为 {sha}</translation>
+    </message>
+</context>
+<context>
+    <name>MessageListModel</name>
+    <message>
+        <location filename="../../app/ui/viewer/model.py" line="265" />
+        <source>[recalled at {time}]</source>
+        <extracomment>a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom)</extracomment>
+        <translation>[已于 {time} 撤回]</translation>
+    </message>
+</context>
+<context>
+    <name>MessageRenderer</name>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="131" />
+        <source>{amount} yuan</source>
+        <translation>{amount} 元</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="245" />
+        <source>[This message could not be read: {type}]</source>
+        <translation>[无法读取此消息：{type}]</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="246" />
+        <location filename="../../app/ui/viewer/render.py" line="522" />
+        <source>Show raw JSON</source>
+        <translation>显示原始 JSON</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="250" />
+        <source>{who} recalled a message</source>
+        <translation>{who} 撤回了一条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="253" />
+        <source>{who} agreed to have chats archived</source>
+        <translation>{who} 同意存档会话内容</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="256" />
+        <source>{who} declined to have chats archived</source>
+        <translation>{who} 拒绝存档会话内容</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="259" />
+        <source>{who} switched enterprise</source>
+        <translation>{who} 切换了企业</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="279" />
+        <location filename="../../app/ui/viewer/render.py" line="311" />
+        <source>{n} forwarded messages</source>
+        <translation>共 {n} 条聊天记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="298" />
+        <source>Collapse</source>
+        <translation>收起</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="300" />
+        <source>Show all {n} items</source>
+        <translation>展开全部 {n} 项</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="328" />
+        <source>Image</source>
+        <translation>图片</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="331" />
+        <source>Sticker</source>
+        <translation>表情</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="335" />
+        <source>Voice message</source>
+        <translation>语音</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="338" />
+        <source>Video</source>
+        <translation>视频</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="340" />
+        <location filename="../../app/ui/viewer/render.py" line="344" />
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="349" />
+        <source>Ended {time}</source>
+        <translation>结束于 {time}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="351" />
+        <source>Shared file: {name} ({who})</source>
+        <translation>共享文件：{name}（{who}）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="354" />
+        <source>Shared screen: {who}</source>
+        <translation>共享屏幕：{who}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="355" />
+        <location filename="../../app/ui/viewer/render.py" line="356" />
+        <source>Call recording</source>
+        <translation>通话录音</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="374" />
+        <location filename="../../app/ui/viewer/render.py" line="383" />
+        <source>Place: {place}</source>
+        <translation>地点：{place}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="385" />
+        <source>Attendees: {names}</source>
+        <translation>参与人：{names}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="388" />
+        <location filename="../../app/ui/viewer/render.py" line="411" />
+        <source>Created by {who}</source>
+        <translation>创建人：{who}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="393" />
+        <source>Started a vote</source>
+        <translation>发起投票</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="393" />
+        <source>Voted</source>
+        <translation>参与投票</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="403" />
+        <source>Amount: {amount}</source>
+        <translation>金额：{amount}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="405" />
+        <source>Packets: {n}</source>
+        <translation>个数：{n}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="407" />
+        <source>Red packet</source>
+        <translation>红包</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="425" />
+        <source>Call</source>
+        <translation>通话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="426" />
+        <source>Duration {d}</source>
+        <translation>时长 {d}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="438" />
+        <source>Attended</source>
+        <translation>已参加</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="439" />
+        <source>Declined</source>
+        <translation>已拒绝</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="440" />
+        <source>Not answered yet</source>
+        <translation>待定</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="441" />
+        <source>Cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="442" />
+        <source>Expired</source>
+        <translation>已过期</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="443" />
+        <source>Normal red packet</source>
+        <translation>普通红包</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="444" />
+        <source>Lucky red packet</source>
+        <translation>拼手气红包</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="445" />
+        <source>Incentive red packet</source>
+        <translation>激励红包</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="446" />
+        <source>Picture post</source>
+        <translation>图片动态</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="447" />
+        <source>Video post</source>
+        <translation>视频动态</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="448" />
+        <source>Live stream</source>
+        <translation>直播</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="449" />
+        <source>Voice call</source>
+        <translation>语音通话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="450" />
+        <source>Video call</source>
+        <translation>视频通话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="451" />
+        <source>Group voice call</source>
+        <translation>多人语音通话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="452" />
+        <source>Group video call</source>
+        <translation>多人视频通话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="471" />
+        <source>({n} more characters: open Details to read the whole message)</source>
+        <translation>（还有 {n} 个字符：打开“详情”阅读完整消息）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="494" />
+        <source>Not archived (no media reference)</source>
+        <translation>未存档（消息中没有媒体引用）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="498" />
+        <source>Download pending</source>
+        <translation>等待下载</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="500" />
+        <source>Expired: WeCom no longer holds this file</source>
+        <translation>已过期：企业微信已不再保存此文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="503" />
+        <source>Download failed: {reason}</source>
+        <translation>下载失败：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="504" />
+        <source>Download failed</source>
+        <translation>下载失败</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="521" />
+        <source>[Unsupported message type: {type}]</source>
+        <translation>[不支持的消息类型：{type}]</translation>
+    </message>
+</context>
+<context>
+    <name>MessageViewer</name>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="156" />
+        <source>Jump to date…</source>
+        <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
+        <translation>跳转到日期…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="157" />
+        <source>Show the first message of a day (Ctrl+G)</source>
+        <translation>显示某一天的第一条消息 (Ctrl+G)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="160" />
+        <source>Newest</source>
+        <translation>最新</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="161" />
+        <source>Go to the newest message</source>
+        <translation>转到最新消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="164" />
+        <location filename="../../app/ui/viewer/widget.py" line="542" />
+        <source>Details…</source>
+        <translation>详情…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="165" />
+        <source>Fields, raw JSON and SHA-256 of the selected message</source>
+        <translation>所选消息的字段、原始 JSON 和 SHA-256</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="191" />
+        <source>Choose a session to read its messages.</source>
+        <translation>请选择一个会话以查看其消息。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="483" />
+        <source>{n} participants</source>
+        <translation>{n} 位成员</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="484" />
+        <source>{n} messages</source>
+        <translation>{n} 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="494" />
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="497" />
+        <source>Could not load messages: {error}</source>
+        <translation>无法加载消息：{error}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="540" />
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+</context>
+<context>
+    <name>PathField</name>
+    <message>
+        <location filename="../../app/ui/settings/fields.py" line="45" />
+        <source>Browse…</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>PrivateKeyImportDialog</name>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="26" />
+        <source>Import private key</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="32" />
+        <source>Choose the private key (PEM)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="33" />
+        <source>PEM files (*.pem *.key);;All files (*)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="34" />
+        <source>private_key_v2.pem</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="38" />
+        <source>The private key that matches the public key of this version in the WeCom admin console (Chat archive &gt; publickey_ver) for corp %1. Keep every old version: older messages need it.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="40" />
+        <source>(new corp)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="42" />
+        <source>Key version (publickey_ver):</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="44" />
+        <source>PEM file:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="73" />
+        <source>Version %1 is installed: importing replaces its key.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="85" />
+        <source>%1 is not a file.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="88" />
+        <source>This file is far too big to be a private key; choose the .pem file.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="91" />
+        <source>This file cannot be read as a PEM text file; choose the .pem file.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="95" />
+        <source>Not a usable private key: %1</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>SearchPanel</name>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="53" />
+        <source>Search messages</source>
+        <translation>搜索消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="55" />
+        <source>Keyword</source>
+        <translation>关键词</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="56" />
+        <source>Search</source>
+        <translation>搜索</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="60" />
+        <source>From</source>
+        <translation>起始</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="62" />
+        <source>To</source>
+        <translation>截止</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="65" />
+        <source>Anyone (name or id)</source>
+        <translation>任何人（姓名或 ID）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="68" />
+        <source>Any type</source>
+        <translation>全部类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="72" />
+        <source>Any session</source>
+        <translation>全部会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="76" />
+        <source>All corps</source>
+        <translation>全部企业</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="79" />
+        <source>Corp</source>
+        <translation>企业</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="101" />
+        <source>Search results</source>
+        <translation>搜索结果</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="139" />
+        <location filename="../../app/ui/search/panel.py" line="281" />
+        <source>Searching…</source>
+        <translation>正在搜索…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="154" />
+        <source>The end date is before the start date.</source>
+        <translation>截止日期早于起始日期。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="160" />
+        <source>Type a keyword, or choose a sender, date or type to search.</source>
+        <translation>请输入关键词，或选择发送人、日期或类型后再搜索。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="186" />
+        <source>Sender</source>
+        <translation>发送人</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="190" />
+        <source>Type</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="194" />
+        <source>Session</source>
+        <translation>会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="253" />
+        <source>“{text}” matches {n} people: choose one from the list.</source>
+        <translation>“{text}”匹配到 {n} 个人，请从列表中选择一位。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="277" />
+        <source>The search failed: {reason}</source>
+        <translation>搜索失败：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="281" />
+        <source>Counting…</source>
+        <translation>正在统计…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="283" />
+        <source>No messages found.</source>
+        <translation>没有找到消息。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="285" />
+        <source>1 result</source>
+        <translation>1 条结果</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="287" />
+        <source>{count} results</source>
+        <translation>{count} 条结果</translation>
+    </message>
+</context>
+<context>
+    <name>SearchResultsModel</name>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="197" />
+        <source> → </source>
+        <translation> → </translation>
+    </message>
+</context>
+<context>
+    <name>SessionPanel</name>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="34" />
+        <source>Filter by participant name or id</source>
+        <translation>按参与人姓名或 ID 筛选</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="36" />
+        <source>Session filter</source>
+        <translation>会话筛选</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="50" />
+        <source>Sessions</source>
+        <translation>会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="154" />
+        <source>No session has a participant matching “{text}”.</source>
+        <translation>没有参与人匹配“{text}”的会话。</translation>
+    </message>
+</context>
+<context>
+    <name>SessionTreeModel</name>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="652" />
+        <source>Session</source>
+        <translation>会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="652" />
+        <source>Messages</source>
+        <translation>消息数</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="652" />
+        <source>Last activity</source>
+        <translation>最近活动</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="712" />
+        <source>{label} ({shown} of {total})</source>
+        <translation>{label} ({shown} / {total})</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="714" />
+        <source>{label} ({count})</source>
+        <translation>{label} ({count})</translation>
+    </message>
+</context>
+<context>
+    <name>SyncHistoryDialog</name>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="134" />
+        <source>Sync history</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="148" />
+        <source>Refresh</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="161" />
+        <source>Loading…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="175" />
+        <source>No sync has run yet.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="176" />
+        <source>%1 runs, newest first.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="181" />
+        <source>Cannot read the sync history: %1</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>SyncProgressPanel</name>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="68" />
+        <location filename="../../app/ui/sync/panel.py" line="212" />
+        <source>Cancel</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="69" />
+        <source>Stop after the current batch; nothing stored is lost</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="74" />
+        <source>Hide</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="108" />
+        <location filename="../../app/ui/sync/panel.py" line="166" />
+        <source>Starting…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="120" />
+        <source>%1 retries after temporary errors</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="136" />
+        <source>Cancelling after the current batch…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="141" />
+        <location filename="../../app/ui/sync/panel.py" line="167" />
+        <source>Done</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="141" />
+        <source>Cancelled</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="147" />
+        <location filename="../../app/ui/sync/panel.py" line="151" />
+        <source>Sync failed</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="148" />
+        <source>The sync stopped; everything stored before the error is kept.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="166" />
+        <source>Fetching messages</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="167" />
+        <source>Downloading media</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="170" />
+        <source>unknown</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="172" />
+        <source>%1 of %2 files · stored %3 · failed %4 · expired %5 · %6 files/s · ETA %7</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="175" />
+        <source>seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5 · %6/s · ETA %7</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="180" />
+        <source>Messages: seq %1, fetched %2, stored %3, quarantined %4, duplicates %5</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="182" />
+        <source>Media: %1 of %2 done, stored %3, failed %4, expired %5</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="191" />
+        <source>Cancelled after %1: %2 new messages stored; the next sync continues from seq %3.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="193" />
+        <source>Finished in %1: %2 fetched, %3 new, %4 quarantined, %5 duplicates; media %6 stored, %7 failed, %8 expired, %9 pending.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="202" />
+        <source>%1 s</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="204" />
+        <source>%1 min %2 s</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/panel.py" line="205" />
+        <source>%1 h %2 min</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>SyncRunsModel</name>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="50" />
+        <source>Corp</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="50" />
+        <source>Started</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="50" />
+        <source>Ended</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="50" />
+        <source>Outcome</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="51" />
+        <source>Seq range</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="51" />
+        <source>Fetched</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="51" />
+        <source>Stored</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="51" />
+        <source>Duplicates</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="52" />
+        <source>Quarantined</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="52" />
+        <source>Media stored / failed / expired</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="52" />
+        <source>Retries</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="53" />
+        <source>Error</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="54" />
+        <source>Succeeded</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="54" />
+        <source>Failed</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="55" />
+        <source>Cancelled</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="55" />
+        <source>Running</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="56" />
+        <source>Interrupted</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="101" />
+        <source>Workstation: %1</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>WelcomeWidget</name>
+    <message>
+        <location filename="../../app/ui/welcome.py" line="25" />
+        <source>Welcome to WeCom Archive Auditor</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/welcome.py" line="32" />
+        <source>This app keeps your company's WeCom chat archive (会话内容存档) on your own computer or server, exactly as WeCom delivered it, and lets compliance officers review, search and export it. Tencent keeps the archive for only about five days, so sync regularly.
+
+No corp is configured yet. Try the app with a demo archive of generated conversations, or enter your corp's ID, chat-archive secret and private keys.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/welcome.py" line="42" />
+        <source>Open the demo archive</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/welcome.py" line="43" />
+        <source>Generated conversations served by the built-in WeCom SDK simulator</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/welcome.py" line="45" />
+        <source>Configure my corp</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/welcome.py" line="46" />
+        <source>Corp ID, chat-archive secret, private keys and the SDK library</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+</TS>

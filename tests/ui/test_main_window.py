@@ -1,0 +1,102 @@
+"""The main window as a user meets it: welcome on first run, the archive with its panels, shortcuts,
+remembered geometry, and both languages."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QSize, Qt
+from PySide6.QtWidgets import QApplication
+
+from app.core.context import AppContext
+from app.ui.app import install_translators
+from app.ui.main_window import MainWindow
+
+
+@pytest.fixture
+def window(qtbot, app_ctx):
+    w = MainWindow(app_ctx)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.close()
+
+
+def test_first_run_shows_the_welcome_screen(qtbot, tmp_path):
+    ctx = AppContext(tmp_path / "fresh")
+    w = MainWindow(ctx)
+    qtbot.addWidget(w)
+    assert w.stack.currentWidget() is w.welcome
+    assert not w.sync_action.isEnabled()
+    w.close()
+    ctx.close()
+
+
+def test_selecting_a_session_shows_its_messages(qtbot, window, app_ctx):
+    assert window.stack.currentWidget() is window.splitter
+    sessions = app_ctx.archive.sessions(window.actor, limit=1)
+    s = sessions[0]
+    window.sessions.select_session(s.corp_id, s.session_id, emit=True)
+    qtbot.waitUntil(lambda: window.viewer.model.rowCount() > 0, timeout=5000)
+    newest = app_ctx.archive.messages(window.actor, corp_id=s.corp_id, session_id=s.session_id, limit=1,
+                                      newest_first=True)[0]
+    assert window.viewer.model.rowCount() <= s.message_count
+    last = window.viewer.model.index(window.viewer.model.rowCount() - 1, 0)
+    from app.ui.viewer.model import Roles
+
+    assert last.data(Roles.MessageRole).id == newest.id
+
+
+def test_a_search_result_opens_its_session_at_the_message(qtbot, window, app_ctx):
+    from app.core.search import SearchQuery
+
+    hit = app_ctx.search.search(window.actor, SearchQuery(keyword="合同"), limit=1)[0]
+    m = hit.message
+    window.search.result_activated.emit(m.corp_id, m.session_id, m.id)
+    from app.ui.viewer.model import Roles
+
+    def highlighted():
+        model = window.viewer.model
+        return any(model.index(r, 0).data(Roles.MessageRole).id == m.id
+                   and model.index(r, 0).data(Roles.HighlightRole) for r in range(model.rowCount()))
+
+    qtbot.waitUntil(highlighted, timeout=5000)
+
+
+def test_shortcuts(window):
+    assert window.find_action.shortcut().matches(Qt.Modifier.CTRL | Qt.Key.Key_F)
+    assert window.sync_action.shortcut().toString() == "Ctrl+R"
+    assert window.copy_action.shortcut().matches(Qt.Modifier.CTRL | Qt.Key.Key_C)
+
+
+def test_geometry_and_splitter_are_remembered(qtbot, app_ctx):
+    w = MainWindow(app_ctx)
+    qtbot.addWidget(w)
+    w.show()
+    w.resize(QSize(1111, 777))
+    w.splitter.setSizes([200, 600, 300])
+    sizes = w.splitter.sizes()
+    w.close()
+    again = MainWindow(app_ctx)
+    qtbot.addWidget(again)
+    again.show()
+    assert again.size() == QSize(1111, 777)
+    assert again.splitter.sizes() == sizes
+    again.close()
+
+
+def test_chinese_translation_is_complete_and_loads(qtbot, app_ctx):
+    from tools.build_translations import build
+
+    assert build(check_only=True) == []
+    app = QApplication.instance()
+    translators = install_translators(app, "zh_CN")
+    try:
+        assert QCoreApplication.translate("MainWindow", "WeCom Archive Auditor") == "会话存档审计台"
+        w = MainWindow(app_ctx)
+        qtbot.addWidget(w)
+        assert w.windowTitle() == "会话存档审计台"
+        assert [a.text() for a in w.menuBar().actions()][0] == "文件(&F)"
+        w.close()
+    finally:
+        for t in translators:
+            app.removeTranslator(t)
