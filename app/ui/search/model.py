@@ -1,6 +1,6 @@
 """Search results: a lazy list model (pages of 50, keyed by (msgtime, id)) and its delegate.
 
-Every read runs on a pool thread (:func:`app.ui.sessions.model.run_owned`). Each
+Every read runs on a pool thread (:func:`app.ui.tasks.run_task`). Each
 :meth:`SearchResultsModel.start` begins a new generation, and pages of an older generation are
 dropped when they arrive. The delegate draws message text as plain text with ``QPainter.drawText``:
 a message that contains ``<b>x</b>`` shows those characters.
@@ -29,7 +29,8 @@ from app.core.actor import Actor
 from app.core.archive import MessageRow
 from app.core.directory import Directory
 from app.core.search import SearchHit, SearchQuery, SearchService
-from app.ui.sessions.model import plain_tooltip, run_owned
+from app.ui.sessions.model import plain_tooltip
+from app.ui.tasks import run_task
 
 PAGE_SIZE = 50
 SNIPPET_CONTEXT = 30  # characters shown on each side of the first match
@@ -253,7 +254,7 @@ class SearchResultsModel(QAbstractListModel):
             self._exhausted = True
             self.search_failed.emit(generation, str(exc) or type(exc).__name__)
 
-        run_owned(self, lambda: self._reader.page(query, before, limit, arrow), done, failed)
+        run_task(self, lambda: self._reader.page(query, before, limit, arrow), done, failed)
 
     # ------------------------------------------------------------------ QAbstractListModel
 

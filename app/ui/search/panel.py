@@ -28,7 +28,8 @@ from app.ui.search.model import (
     SearchRole,
     msgtype_label,
 )
-from app.ui.sessions.model import SESSION_TYPES, format_count, run_owned, type_label
+from app.ui.sessions.model import SESSION_TYPES, format_count, type_label
+from app.ui.tasks import run_task
 
 
 class QueryError(ValueError):
@@ -147,7 +148,7 @@ class SearchPanel(QWidget):
         self._count = None
         self.status.setText(self.tr("Searching…"))
         self.search_started.emit(generation)
-        run_owned(self, lambda: self._ctx.search.count(self._actor, query),
+        run_task(self, lambda: self._ctx.search.count(self._actor, query),
                  lambda n: self._on_count(generation, n),
                  lambda exc: self._on_failed(generation, str(exc) or type(exc).__name__))
         return True
@@ -236,7 +237,7 @@ class SearchPanel(QWidget):
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         self.sender_edit.setCompleter(completer)
-        run_owned(self, self._read_senders, self._set_senders)
+        run_task(self, self._read_senders, self._set_senders)
 
     def _set_senders(self, choices: dict[str, str]) -> None:
         self._sender_choices = choices

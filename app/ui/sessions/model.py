@@ -1,7 +1,7 @@
 """The session tree: (corps →) session types → sessions, newest activity first, loaded lazily.
 
 The model holds, per type group, only the sessions fetched so far (pages of ``PAGE_SIZE``) and the
-group's count. Every database read except the first counts runs on a pool thread (:func:`run_owned`
+group's count. Every database read except the first counts runs on a pool thread (:func:`run_task`
 around :func:`app.ui.tasks.run_task`); results are applied on the GUI thread, and a result that
 belongs to an older filter (a lower generation) is dropped. A group says it has children as soon
 as its count is non-zero, so the view shows an expand arrow before anything is fetched.
@@ -14,16 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
 
-import shiboken6
 from PySide6.QtCore import (
     QAbstractItemModel,
     QCoreApplication,
     QDateTime,
     QLocale,
     QModelIndex,
-    QObject,
     Qt,
     QTimer,
     Signal,
@@ -91,21 +88,6 @@ def format_activity_time(ms: int, now: QDateTime | None = None, locale: QLocale 
         chinese = locale.language() == QLocale.Language.Chinese
         return locale.toString(when.date(), "M月d日" if chinese else "MMM d")
     return when.date().toString("yyyy-MM-dd")
-
-
-def run_owned(owner: QObject, fn: Callable[[], Any], on_done: Callable[[Any], None],
-              on_error: Callable[[Exception], None] | None = None) -> None:
-    """:func:`run_task` for widgets and models that may be deleted while the read runs.
-
-    run_task parents its relay to the object it is given; deleting that object (closing a panel)
-    deletes the relay with a queued result still pending for it, which crashes PySide at random.
-    Here the relay belongs to the application and lives until it delivers; the callbacks are
-    skipped once ``owner`` is gone.
-    """
-    def alive(callback):
-        return lambda value: callback(value) if shiboken6.isValid(owner) else None
-
-    run_task(QCoreApplication.instance(), fn, alive(on_done), alive(on_error) if on_error else None)
 
 
 def plain_tooltip(text: str) -> str:
@@ -486,7 +468,7 @@ class SessionTreeModel(QAbstractItemModel):
                 on_error(exc)
             self.loading_finished.emit()
 
-        run_owned(self, fn, finish, fail)
+        run_task(self, fn, finish, fail)
 
     def _append(self, group: _Node, entries: list[SessionEntry]) -> None:
         fresh = [e for e in entries if e.session_id not in group.positions]
