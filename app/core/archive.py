@@ -295,12 +295,30 @@ class ArchiveService:
         return MessageDetail(_message_row(r), r.publickey_ver, bytes(r.raw_json), r.raw_sha256)
 
     def media_of(self, actor: Actor, message_id: int) -> list[MediaRow]:
-        q = select(Media).where(Media.message_id == message_id).order_by(Media.ref_path)
+        return self.media_of_messages(actor, [message_id]).get(message_id, [])
+
+    def media_of_messages(self, actor: Actor, message_ids: list[int]) -> dict[int, list[MediaRow]]:
+        """The media rows of several messages at once (a viewer page), by message id."""
+        out: dict[int, list[MediaRow]] = {}
         with self.db.read() as conn:
-            return [MediaRow(m.id, m.message_id, m.msgid, m.ref_path, m.kind, m.md5sum, m.declared_size,
-                             m.filename, m.ext, m.status, m.attempts, m.last_error, m.storage_backend,
-                             m.storage_key, m.sha256, m.stored_size, m.md5_matched)
-                    for m in conn.execute(q).scalars()]
+            for i in range(0, len(message_ids), 500):
+                q = (select(*Media.__table__.c).where(Media.message_id.in_(message_ids[i:i + 500]))
+                     .order_by(Media.message_id, Media.ref_path))
+                for m in conn.execute(q):
+                    out.setdefault(m.message_id, []).append(MediaRow(
+                        m.id, m.message_id, m.msgid, m.ref_path, m.kind, m.md5sum, m.declared_size, m.filename,
+                        m.ext, m.status, m.attempts, m.last_error, m.storage_backend, m.storage_key, m.sha256,
+                        m.stored_size, m.md5_matched))
+        return out
+
+    def raw_json_of(self, actor: Actor, message_ids: list[int]) -> dict[int, bytes]:
+        """The raw JSON as received of several messages at once, by message id."""
+        out: dict[int, bytes] = {}
+        with self.db.read() as conn:
+            for i in range(0, len(message_ids), 500):
+                q = select(Message.id, Message.raw_json).where(Message.id.in_(message_ids[i:i + 500]))
+                out.update((r.id, bytes(r.raw_json)) for r in conn.execute(q))
+        return out
 
     def media_status_counts(self, actor: Actor, corp_id: int | None = None) -> dict[str, int]:
         q = select(Media.status, func.count()).group_by(Media.status)
@@ -311,7 +329,7 @@ class ArchiveService:
 
     def quarantine(self, actor: Actor, corp_id: int | None = None, *, include_resolved: bool = False,
                    limit: int = 1000) -> list[QuarantineRow]:
-        q = select(QuarantineEntry)
+        q = select(*QuarantineEntry.__table__.c)
         if corp_id is not None:
             q = q.where(QuarantineEntry.corp_id == corp_id)
         if not include_resolved:
@@ -319,7 +337,7 @@ class ArchiveService:
         with self.db.read() as conn:
             return [QuarantineRow(e.id, e.corp_id, e.seq, e.msgid, e.publickey_ver, e.stage, e.error, e.attempts,
                                   e.first_seen_at, e.last_tried_at, e.resolved_at)
-                    for e in conn.execute(q.order_by(QuarantineEntry.seq).limit(limit)).scalars()]
+                    for e in conn.execute(q.order_by(QuarantineEntry.seq).limit(limit))]
 
     def sync_runs(self, actor: Actor, corp_id: int | None = None, limit: int = 100) -> list[SyncRunRow]:
         q = select(*[c for c in SyncRun.__table__.c]).order_by(SyncRun.started_at.desc()).limit(limit)

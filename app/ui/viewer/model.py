@@ -485,10 +485,12 @@ class PageLoader:
 
     def complete(self, rows: list[MessageRow], **kw) -> Page:
         page = Page(rows, **kw)
+        raw = self.archive.raw_json_of(self.actor, [r.id for r in rows])  # one query per page
+        media = _media_rows(self.archive, self.actor, [r.id for r in rows if r.has_media])
         for r in rows:
-            page.parsed[r.id] = _parse(self.archive, self.actor, r)
+            page.parsed[r.id] = _parse_raw(raw.get(r.id))
             if r.has_media:
-                page.media[r.id] = _media_rows(self.archive, self.actor, r.id)
+                page.media[r.id] = media.get(r.id, [])
             if r.sender:  # loads the directory's cache off the GUI thread
                 self.directory.label(self.actor, r.corp_id, r.sender)
         return page
@@ -556,11 +558,14 @@ def weak_callback(method, *bound_args):
 
 
 def _parse(archive: ArchiveService, actor: Actor, row: MessageRow) -> ParsedMessage | None:
-    detail = archive.message(actor, message_id=row.id)
-    if detail is None:
+    return _parse_raw(archive.raw_json_of(actor, [row.id]).get(row.id))
+
+
+def _parse_raw(raw: bytes | None) -> ParsedMessage | None:
+    if raw is None:
         return None
     try:
-        return parse_message(detail.raw_json)
+        return parse_message(raw)
     except MessageParseError:  # stored messages parsed once; a None is shown as unreadable
         return None
 
@@ -568,15 +573,17 @@ def _parse(archive: ArchiveService, actor: Actor, row: MessageRow) -> ParsedMess
 _media_failures = 0
 
 
-def _media_rows(archive: ArchiveService, actor: Actor, message_id: int) -> list[MediaRow]:
+def _media_rows(archive: ArchiveService, actor: Actor, message_ids: list[int]) -> dict[int, list[MediaRow]]:
     global _media_failures
+    if not message_ids:
+        return {}
     try:
-        return archive.media_of(actor, message_id)
+        return archive.media_of_messages(actor, message_ids)
     except Exception:  # the conversation stays readable; its media show as "not archived"
         _media_failures += 1
         if _media_failures == 1:  # once: the same fault repeats for every message with media
-            log.exception("reading the media rows of message %s failed", message_id)
-        return []
+            log.exception("reading the media rows of messages %s… failed", message_ids[:3])
+        return {}
 
 
 __all__ = ["MessageListModel", "Roles", "Side", "Page", "PAGE_SIZE", "MAX_ROWS", "side_of", "own_side_rule",
