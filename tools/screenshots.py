@@ -44,7 +44,7 @@ def shoot(data_dir: Path, out_dir: Path) -> list[Path]:
         session = _pick_session(ctx, actor)
         window.sessions.select_session(session.corp_id, session.session_id, emit=True)
         window.search.keyword_edit.setText("合同" if lang == "zh_CN" else "PDF")
-        window.search.run_search()
+        window.search.search()
         for _ in range(60):  # let background loads (thumbnails, search) land
             QCoreApplication.processEvents()
             app.thread().msleep(50)

@@ -10,6 +10,7 @@ from pathlib import Path
 from app.core.config.paths import AppPaths
 from app.core.config.secrets import SecretStore, keyring_available
 from app.core.config.settings import CorpSettings, Settings, load_settings, save_settings
+from app.core.logs import configure_logging
 from app.core.media.local import LocalStorage
 from app.core.store.db import Database, open_database
 from app.core.sync.pipeline import Syncer, SyncOptions
@@ -28,13 +29,15 @@ class AppContext:
     def __init__(self, data_dir: str | os.PathLike[str] | None = None, db_url: str | None = None):
         self.paths = AppPaths.resolve(data_dir)
         self.paths.ensure()
+        configure_logging(self.paths.log_dir)
         self.settings: Settings = load_settings(self.paths)
         self._db_url_override = db_url
         self.secrets = SecretStore()
 
     @property
     def db_url(self) -> str:
-        return self._db_url_override or self.settings.database(self.paths)
+        """The archive's URL, with its password from the keyring (the settings file holds none)."""
+        return self.secrets.database_url(self._db_url_override or self.settings.database(self.paths))
 
     @cached_property
     def db(self) -> Database:
@@ -89,6 +92,7 @@ class AppContext:
         return Syncer(self.db, corpid=corp.corpid, corp_name=corp.name, secret=self.secrets.corp_secret(corp),
                       private_keys=self.secrets.private_keys(corp), library_path=self.library_path(corp),
                       storage=self.storage, spool_dir=self.paths.spool_dir, proxy=corp.proxy or None,
+                      proxy_passwd=self.secrets.proxy_password(corp) if corp.proxy else None,
                       timeout=corp.timeout, options=options)
 
     # ------------------------------------------------------------------ demo

@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -108,11 +107,10 @@ class MainWindow(QMainWindow):
         self.welcome.demo_requested.connect(self.open_demo)
         self.welcome.configure_requested.connect(self.open_settings)
 
-        self.sync.sync_progressed.connect(self.progress.on_progress)
+        self.progress.attach(self.sync)  # progress, outcome, summary, and the failure message box
         self.sync.batch_committed.connect(self._on_batch_committed)
         self.sync.sync_finished.connect(self._on_sync_finished)
-        self.sync.sync_failed.connect(self._on_sync_failed)
-        self.progress.cancel_requested.connect(self.sync.cancel)
+        self.sync.sync_failed.connect(self._sync_ended)
 
     # ------------------------------------------------------------------ state
     def _show_archive_or_welcome(self) -> None:
@@ -174,7 +172,7 @@ class MainWindow(QMainWindow):
         self.sync_action.setEnabled(False)
         self.cancel_sync_action.setEnabled(True)
 
-    def _sync_ended(self) -> None:
+    def _sync_ended(self, *_failure) -> None:
         self.sync_action.setEnabled(True)
         self.cancel_sync_action.setEnabled(False)
         self._refresh_timer.stop()
@@ -192,11 +190,6 @@ class MainWindow(QMainWindow):
             self.tr("Sync %1: %2 new messages, %3 quarantined, %4 media files stored")
             .replace("%1", outcome).replace("%2", str(report.stored))
             .replace("%3", str(report.quarantined)).replace("%4", str(report.media_stored)), 15000)
-
-    def _on_sync_failed(self, message_en: str, message_zh: str) -> None:
-        self._sync_ended()
-        zh = QApplication.instance().property("ui_language") == "zh_CN"
-        QMessageBox.critical(self, self.tr("Sync stopped"), message_zh if zh else message_en)
 
     def _open_search_result(self, corp_id: int, session_id: str, message_id: int) -> None:
         self.sessions.select_session(corp_id, session_id)

@@ -1,6 +1,399 @@
 <?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="en" sourcelanguage="en">
 <context>
+    <name>ArchivePage</name>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="53" />
+        <source>SQLite file on this computer (one workstation)</source>
+        <translation>SQLite file on this computer (one workstation)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="54" />
+        <source>MySQL / MariaDB server (a team)</source>
+        <translation>MySQL / MariaDB server (a team)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="58" />
+        <source>Archive database file</source>
+        <translation>Archive database file</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="59" />
+        <source>SQLite databases (*.db *.sqlite);;All files (*)</source>
+        <translation>SQLite databases (*.db *.sqlite);;All files (*)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="65" />
+        <source>Type to replace the stored password</source>
+        <translation>Type to replace the stored password</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="70" />
+        <source>Test connection</source>
+        <translation>Test connection</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="71" />
+        <source>Opens the database off the main window. An empty database gets the archive's tables.</source>
+        <translation>Opens the database off the main window. An empty database gets the archive's tables.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="82" />
+        <source>File:</source>
+        <translation>File:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="84" />
+        <source>URL:</source>
+        <translation>URL:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="85" />
+        <source>Password:</source>
+        <translation>Password:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="91" />
+        <source>The app uses a new database after a restart. The password is kept in the keyring, never in the settings file.</source>
+        <translation>The app uses a new database after a restart. The password is kept in the keyring, never in the settings file.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="132" />
+        <source>The database setting has a value to fix.</source>
+        <translation>The database setting has a value to fix.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="138" />
+        <source>Enter the server's URL: mysql+pymysql://user@host:3306/dbname</source>
+        <translation>Enter the server's URL: mysql+pymysql://user@host:3306/dbname</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="142" />
+        <source>This is not a database URL; write it as mysql+pymysql://user@host:3306/dbname</source>
+        <translation>This is not a database URL; write it as mysql+pymysql://user@host:3306/dbname</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="144" />
+        <source>Only MySQL or MariaDB servers: the URL starts with mysql+pymysql://</source>
+        <translation>Only MySQL or MariaDB servers: the URL starts with mysql+pymysql://</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="146" />
+        <source>Leave the password out of the URL (the URL is saved in the settings file); type it in the Password field, which is kept in the keyring.</source>
+        <translation>Leave the password out of the URL (the URL is saved in the settings file); type it in the Password field, which is kept in the keyring.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="149" />
+        <source>The URL needs a host and a database name: mysql+pymysql://user@host:3306/dbname</source>
+        <translation>The URL needs a host and a database name: mysql+pymysql://user@host:3306/dbname</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="155" />
+        <source>This is a folder; choose or type a file name, e.g. archive.db.</source>
+        <translation>This is a folder; choose or type a file name, e.g. archive.db.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="157" />
+        <source>Give the full path of the database file.</source>
+        <translation>Give the full path of the database file.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="171" />
+        <source>Stored in the keyring when you click OK.</source>
+        <translation>Stored in the keyring when you click OK.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="173" />
+        <source>Stored in the keyring.</source>
+        <translation>Stored in the keyring.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="175" />
+        <source>Not set.</source>
+        <translation>Not set.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="189" />
+        <source>Connecting…</source>
+        <translation>Connecting…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="205" />
+        <source>Connected: %1</source>
+        <translation>Connected: %1</translation>
+    </message>
+</context>
+<context>
+    <name>CorpPage</name>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="115" />
+        <source>Add corp</source>
+        <translation>Add corp</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="116" />
+        <source>Remove corp…</source>
+        <translation>Remove corp…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="118" />
+        <source>Corp:</source>
+        <translation>Corp:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="126" />
+        <source>No corp is configured. Click “Add corp” to enter yours.</source>
+        <translation>No corp is configured. Click “Add corp” to enter yours.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="132" />
+        <source>ww0123456789abcdef (Admin console &gt; My company)</source>
+        <translation>ww0123456789abcdef (Admin console &gt; My company)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="135" />
+        <source>Shown in the session tree and in exports</source>
+        <translation>Shown in the session tree and in exports</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="138" />
+        <source>Type to replace the stored secret</source>
+        <translation>Type to replace the stored secret</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="142" />
+        <source>Version</source>
+        <translation>Version</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="142" />
+        <source>Where the key is kept</source>
+        <translation>Where the key is kept</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="150" />
+        <source>Import PEM…</source>
+        <translation>Import PEM…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="151" />
+        <source>Remove</source>
+        <translation>Remove</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="158" />
+        <source>Use the built-in simulator (demo and tests)</source>
+        <translation>Use the built-in simulator (demo and tests)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="159" />
+        <source>Use Tencent's SDK library</source>
+        <translation>Use Tencent's SDK library</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="163" />
+        <source>Choose the simulator corpus folder</source>
+        <translation>Choose the simulator corpus folder</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="164" />
+        <source>Corpus folder (holds corpus.json)</source>
+        <translation>Corpus folder (holds corpus.json)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="165" />
+        <source>Choose libWeWorkFinanceSdk_C.so</source>
+        <translation>Choose libWeWorkFinanceSdk_C.so</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="166" />
+        <source>Shared libraries (*.so *.so.*);;All files (*)</source>
+        <translation>Shared libraries (*.so *.so.*);;All files (*)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="171" />
+        <source>Optional: socks5://host:port or http://host:port</source>
+        <translation>Optional: socks5://host:port or http://host:port</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="175" />
+        <source>user:password, if the proxy needs one</source>
+        <translation>user:password, if the proxy needs one</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="179" />
+        <source> s</source>
+        <translation> s</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="181" />
+        <source>Corp ID:</source>
+        <translation>Corp ID:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="183" />
+        <source>Name:</source>
+        <translation>Name:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="184" />
+        <source>Chat-archive secret:</source>
+        <translation>Chat-archive secret:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="186" />
+        <source>Private keys:</source>
+        <translation>Private keys:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="189" />
+        <source>SDK:</source>
+        <translation>SDK:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="194" />
+        <source>Proxy:</source>
+        <translation>Proxy:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="196" />
+        <source>Proxy password:</source>
+        <translation>Proxy password:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="198" />
+        <source>Timeout per SDK call:</source>
+        <translation>Timeout per SDK call:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="267" />
+        <source>Remove corp</source>
+        <translation>Remove corp</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="268" />
+        <source>Remove %1 from the settings? When you click OK its secret and private keys are deleted from the keyring. Its archived messages stay in the archive.</source>
+        <translation>Remove %1 from the settings? When you click OK its secret and private keys are deleted from the keyring. Its archived messages stay in the archive.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="279" />
+        <location filename="../../app/ui/settings/corp_page.py" line="339" />
+        <location filename="../../app/ui/settings/corp_page.py" line="455" />
+        <source>New corp</source>
+        <translation>New corp</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="307" />
+        <source>The corp ID of a saved corp cannot change: the archive refers to it. Remove the corp and add it again instead.</source>
+        <translation>The corp ID of a saved corp cannot change: the archive refers to it. Remove the corp and add it again instead.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="354" />
+        <source>This computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be saved here. Set them as environment variables of the app instead: %1 (the chat-archive secret), %2 (each private key: the PEM text, or @/path/to/key.pem) and %3 (the proxy password).</source>
+        <translation>This computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be saved here. Set them as environment variables of the app instead: %1 (the chat-archive secret), %2 (each private key: the PEM text, or @/path/to/key.pem) and %3 (the proxy password).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="362" />
+        <location filename="../../app/ui/settings/corp_page.py" line="370" />
+        <source>Stored in the keyring when you click OK.</source>
+        <translation>Stored in the keyring when you click OK.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="364" />
+        <location filename="../../app/ui/settings/corp_page.py" line="372" />
+        <location filename="../../app/ui/settings/corp_page.py" line="383" />
+        <source>Checking the keyring…</source>
+        <translation>Checking the keyring…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="374" />
+        <location filename="../../app/ui/settings/corp_page.py" line="395" />
+        <source>Stored in the keyring.</source>
+        <translation>Stored in the keyring.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="374" />
+        <location filename="../../app/ui/settings/corp_page.py" line="400" />
+        <source>Not set.</source>
+        <translation>Not set.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="381" />
+        <source>New: stored in the keyring when you click OK.</source>
+        <translation>New: stored in the keyring when you click OK.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="386" />
+        <source>Missing: import it again.</source>
+        <translation>Missing: import it again.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="397" />
+        <source>Read from the environment variable %1.</source>
+        <translation>Read from the environment variable %1.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="399" />
+        <source>Read from the demo corpus folder (demo data).</source>
+        <translation>Read from the demo corpus folder (demo data).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="438" />
+        <source>Remove private key</source>
+        <translation>Remove private key</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="439" />
+        <source>Remove the private key of version %1? Messages encrypted with it can no longer be decrypted (they go to quarantine) until you import it again.</source>
+        <translation>Remove the private key of version %1? Messages encrypted with it can no longer be decrypted (they go to quarantine) until you import it again.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="455" />
+        <source>Corp “%1” has a value to fix.</source>
+        <translation>Corp “%1” has a value to fix.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="463" />
+        <source>Enter the corp ID (Admin console &gt; My company &gt; Corp ID).</source>
+        <translation>Enter the corp ID (Admin console &gt; My company &gt; Corp ID).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="465" />
+        <source>The corp ID cannot contain spaces.</source>
+        <translation>The corp ID cannot contain spaces.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="467" />
+        <source>The corp ID is at most 64 characters long.</source>
+        <translation>The corp ID is at most 64 characters long.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="469" />
+        <source>Another corp already has this corp ID.</source>
+        <translation>Another corp already has this corp ID.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="474" />
+        <source>Write the proxy as socks5://host:port or http://host:port (user and password go in the proxy password field).</source>
+        <translation>Write the proxy as socks5://host:port or http://host:port (user and password go in the proxy password field).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="480" />
+        <source>Choose the simulator's corpus folder.</source>
+        <translation>Choose the simulator's corpus folder.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="482" />
+        <source>%1 is not a simulator corpus (it has no corpus.json).</source>
+        <translation>%1 is not a simulator corpus (it has no corpus.json).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="487" />
+        <source>Choose Tencent's SDK library file (libWeWorkFinanceSdk_C.so).</source>
+        <translation>Choose Tencent's SDK library file (libWeWorkFinanceSdk_C.so).</translation>
+    </message>
+</context>
+<context>
     <name>ImageViewDialog</name>
     <message>
         <location filename="../../app/ui/viewer/media_view.py" line="127" />
@@ -26,6 +419,19 @@
         <location filename="../../app/ui/viewer/media_view.py" line="159" />
         <source>This image cannot be shown: {error}</source>
         <translation>This image cannot be shown: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>LanguagePage</name>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="267" />
+        <source>Follow the system</source>
+        <translation>Follow the system</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="275" />
+        <source>The new language takes effect after you restart the app.</source>
+        <translation>The new language takes effect after you restart the app.</translation>
     </message>
 </context>
 <context>
@@ -184,6 +590,44 @@ Archive and review WeCom chats for compliance.</translation>
         <location filename="../../app/ui/viewer/media_view.py" line="249" />
         <source>The file could not be copied: {error}</source>
         <translation>The file could not be copied: {error}</translation>
+    </message>
+</context>
+<context>
+    <name>MediaPage</name>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="227" />
+        <source>Folder for media files</source>
+        <translation>Folder for media files</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="232" />
+        <source>Local folder:</source>
+        <translation>Local folder:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="236" />
+        <source>Images, voice, video and files are downloaded here, verified against WeCom's checksum and stored under their SHA-256. Leave it empty for the default folder.</source>
+        <translation>Images, voice, video and files are downloaded here, verified against WeCom's checksum and stored under their SHA-256. Leave it empty for the default folder.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="239" />
+        <source>The app uses a new folder after a restart; files already stored stay where they are.</source>
+        <translation>The app uses a new folder after a restart; files already stored stay where they are.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="254" />
+        <source>Give the full path of the folder.</source>
+        <translation>Give the full path of the folder.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="256" />
+        <source>This is a file; choose a folder.</source>
+        <translation>This is a file; choose a folder.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/pages.py" line="258" />
+        <source>The media folder has a value to fix.</source>
+        <translation>The media folder has a value to fix.</translation>
     </message>
 </context>
 <context>
@@ -445,258 +889,258 @@ Archive and review WeCom chats for compliance.</translation>
         <translation>{amount} yuan</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="245" />
+        <location filename="../../app/ui/viewer/render.py" line="230" />
         <source>[This message could not be read: {type}]</source>
         <translation>[This message could not be read: {type}]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="246" />
-        <location filename="../../app/ui/viewer/render.py" line="522" />
+        <location filename="../../app/ui/viewer/render.py" line="231" />
+        <location filename="../../app/ui/viewer/render.py" line="505" />
         <source>Show raw JSON</source>
         <translation>Show raw JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="250" />
+        <location filename="../../app/ui/viewer/render.py" line="235" />
         <source>{who} recalled a message</source>
         <translation>{who} recalled a message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="253" />
+        <location filename="../../app/ui/viewer/render.py" line="238" />
         <source>{who} agreed to have chats archived</source>
         <translation>{who} agreed to have chats archived</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="256" />
+        <location filename="../../app/ui/viewer/render.py" line="241" />
         <source>{who} declined to have chats archived</source>
         <translation>{who} declined to have chats archived</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="259" />
+        <location filename="../../app/ui/viewer/render.py" line="244" />
         <source>{who} switched enterprise</source>
         <translation>{who} switched enterprise</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="279" />
-        <location filename="../../app/ui/viewer/render.py" line="311" />
+        <location filename="../../app/ui/viewer/render.py" line="264" />
+        <location filename="../../app/ui/viewer/render.py" line="294" />
         <source>{n} forwarded messages</source>
         <translation>{n} forwarded messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="298" />
+        <location filename="../../app/ui/viewer/render.py" line="281" />
         <source>Collapse</source>
         <translation>Collapse</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="300" />
+        <location filename="../../app/ui/viewer/render.py" line="283" />
         <source>Show all {n} items</source>
         <translation>Show all {n} items</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="328" />
+        <location filename="../../app/ui/viewer/render.py" line="311" />
         <source>Image</source>
         <translation>Image</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="331" />
+        <location filename="../../app/ui/viewer/render.py" line="314" />
         <source>Sticker</source>
         <translation>Sticker</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="335" />
+        <location filename="../../app/ui/viewer/render.py" line="318" />
         <source>Voice message</source>
         <translation>Voice message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="338" />
+        <location filename="../../app/ui/viewer/render.py" line="321" />
         <source>Video</source>
         <translation>Video</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="340" />
-        <location filename="../../app/ui/viewer/render.py" line="344" />
+        <location filename="../../app/ui/viewer/render.py" line="323" />
+        <location filename="../../app/ui/viewer/render.py" line="327" />
         <source>File</source>
         <translation>File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="349" />
+        <location filename="../../app/ui/viewer/render.py" line="332" />
         <source>Ended {time}</source>
         <translation>Ended {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="351" />
+        <location filename="../../app/ui/viewer/render.py" line="334" />
         <source>Shared file: {name} ({who})</source>
         <translation>Shared file: {name} ({who})</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="354" />
+        <location filename="../../app/ui/viewer/render.py" line="337" />
         <source>Shared screen: {who}</source>
         <translation>Shared screen: {who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="355" />
-        <location filename="../../app/ui/viewer/render.py" line="356" />
+        <location filename="../../app/ui/viewer/render.py" line="338" />
+        <location filename="../../app/ui/viewer/render.py" line="339" />
         <source>Call recording</source>
         <translation>Call recording</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="374" />
-        <location filename="../../app/ui/viewer/render.py" line="383" />
+        <location filename="../../app/ui/viewer/render.py" line="357" />
+        <location filename="../../app/ui/viewer/render.py" line="366" />
         <source>Place: {place}</source>
         <translation>Place: {place}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="385" />
+        <location filename="../../app/ui/viewer/render.py" line="368" />
         <source>Attendees: {names}</source>
         <translation>Attendees: {names}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="388" />
-        <location filename="../../app/ui/viewer/render.py" line="411" />
+        <location filename="../../app/ui/viewer/render.py" line="371" />
+        <location filename="../../app/ui/viewer/render.py" line="394" />
         <source>Created by {who}</source>
         <translation>Created by {who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="393" />
+        <location filename="../../app/ui/viewer/render.py" line="376" />
         <source>Started a vote</source>
         <translation>Started a vote</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="393" />
+        <location filename="../../app/ui/viewer/render.py" line="376" />
         <source>Voted</source>
         <translation>Voted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="403" />
+        <location filename="../../app/ui/viewer/render.py" line="386" />
         <source>Amount: {amount}</source>
         <translation>Amount: {amount}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="405" />
+        <location filename="../../app/ui/viewer/render.py" line="388" />
         <source>Packets: {n}</source>
         <translation>Packets: {n}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="407" />
+        <location filename="../../app/ui/viewer/render.py" line="390" />
         <source>Red packet</source>
         <translation>Red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="425" />
+        <location filename="../../app/ui/viewer/render.py" line="408" />
         <source>Call</source>
         <translation>Call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="426" />
+        <location filename="../../app/ui/viewer/render.py" line="409" />
         <source>Duration {d}</source>
         <translation>Duration {d}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="438" />
+        <location filename="../../app/ui/viewer/render.py" line="421" />
         <source>Attended</source>
         <translation>Attended</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="439" />
+        <location filename="../../app/ui/viewer/render.py" line="422" />
         <source>Declined</source>
         <translation>Declined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="440" />
+        <location filename="../../app/ui/viewer/render.py" line="423" />
         <source>Not answered yet</source>
         <translation>Not answered yet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="441" />
+        <location filename="../../app/ui/viewer/render.py" line="424" />
         <source>Cancelled</source>
         <translation>Cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="442" />
+        <location filename="../../app/ui/viewer/render.py" line="425" />
         <source>Expired</source>
         <translation>Expired</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="443" />
+        <location filename="../../app/ui/viewer/render.py" line="426" />
         <source>Normal red packet</source>
         <translation>Normal red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="444" />
+        <location filename="../../app/ui/viewer/render.py" line="427" />
         <source>Lucky red packet</source>
         <translation>Lucky red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="445" />
+        <location filename="../../app/ui/viewer/render.py" line="428" />
         <source>Incentive red packet</source>
         <translation>Incentive red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="446" />
+        <location filename="../../app/ui/viewer/render.py" line="429" />
         <source>Picture post</source>
         <translation>Picture post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="447" />
+        <location filename="../../app/ui/viewer/render.py" line="430" />
         <source>Video post</source>
         <translation>Video post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="448" />
+        <location filename="../../app/ui/viewer/render.py" line="431" />
         <source>Live stream</source>
         <translation>Live stream</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="449" />
+        <location filename="../../app/ui/viewer/render.py" line="432" />
         <source>Voice call</source>
         <translation>Voice call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="450" />
+        <location filename="../../app/ui/viewer/render.py" line="433" />
         <source>Video call</source>
         <translation>Video call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="451" />
+        <location filename="../../app/ui/viewer/render.py" line="434" />
         <source>Group voice call</source>
         <translation>Group voice call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="452" />
+        <location filename="../../app/ui/viewer/render.py" line="435" />
         <source>Group video call</source>
         <translation>Group video call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="471" />
+        <location filename="../../app/ui/viewer/render.py" line="454" />
         <source>({n} more characters: open Details to read the whole message)</source>
         <translation>({n} more characters: open Details to read the whole message)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="494" />
+        <location filename="../../app/ui/viewer/render.py" line="477" />
         <source>Not archived (no media reference)</source>
         <translation>Not archived (no media reference)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="498" />
+        <location filename="../../app/ui/viewer/render.py" line="481" />
         <source>Download pending</source>
         <translation>Download pending</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="500" />
+        <location filename="../../app/ui/viewer/render.py" line="483" />
         <source>Expired: WeCom no longer holds this file</source>
         <translation>Expired: WeCom no longer holds this file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="503" />
+        <location filename="../../app/ui/viewer/render.py" line="486" />
         <source>Download failed: {reason}</source>
         <translation>Download failed: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="504" />
+        <location filename="../../app/ui/viewer/render.py" line="487" />
         <source>Download failed</source>
         <translation>Download failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="521" />
+        <location filename="../../app/ui/viewer/render.py" line="504" />
         <source>[Unsupported message type: {type}]</source>
         <translation>[Unsupported message type: {type}]</translation>
     </message>
@@ -704,64 +1148,64 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageViewer</name>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="156" />
+        <location filename="../../app/ui/viewer/widget.py" line="153" />
         <source>Jump to date…</source>
         <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
         <translation>Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="157" />
+        <location filename="../../app/ui/viewer/widget.py" line="154" />
         <source>Show the first message of a day (Ctrl+G)</source>
         <translation>Show the first message of a day (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="160" />
+        <location filename="../../app/ui/viewer/widget.py" line="157" />
         <source>Newest</source>
         <translation>Newest</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="161" />
+        <location filename="../../app/ui/viewer/widget.py" line="158" />
         <source>Go to the newest message</source>
         <translation>Go to the newest message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="164" />
-        <location filename="../../app/ui/viewer/widget.py" line="542" />
+        <location filename="../../app/ui/viewer/widget.py" line="161" />
+        <location filename="../../app/ui/viewer/widget.py" line="529" />
         <source>Details…</source>
         <translation>Details…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="165" />
+        <location filename="../../app/ui/viewer/widget.py" line="162" />
         <source>Fields, raw JSON and SHA-256 of the selected message</source>
         <translation>Fields, raw JSON and SHA-256 of the selected message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="191" />
+        <location filename="../../app/ui/viewer/widget.py" line="188" />
         <source>Choose a session to read its messages.</source>
         <translation>Choose a session to read its messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="483" />
+        <location filename="../../app/ui/viewer/widget.py" line="470" />
         <source>{n} participants</source>
         <translation>{n} participants</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="484" />
+        <location filename="../../app/ui/viewer/widget.py" line="471" />
         <source>{n} messages</source>
         <translation>{n} messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="494" />
+        <location filename="../../app/ui/viewer/widget.py" line="481" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="497" />
+        <location filename="../../app/ui/viewer/widget.py" line="484" />
         <source>Could not load messages: {error}</source>
         <translation>Could not load messages: {error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="540" />
+        <location filename="../../app/ui/viewer/widget.py" line="527" />
         <source>Copy</source>
         <translation>Copy</translation>
     </message>
@@ -845,126 +1289,281 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>SearchPanel</name>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="53" />
+        <location filename="../../app/ui/search/panel.py" line="59" />
         <source>Search messages</source>
         <translation>Search messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="55" />
+        <location filename="../../app/ui/search/panel.py" line="61" />
         <source>Keyword</source>
         <translation>Keyword</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="56" />
+        <location filename="../../app/ui/search/panel.py" line="62" />
         <source>Search</source>
         <translation>Search</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="60" />
+        <location filename="../../app/ui/search/panel.py" line="66" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="62" />
+        <location filename="../../app/ui/search/panel.py" line="68" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="65" />
+        <location filename="../../app/ui/search/panel.py" line="71" />
         <source>Anyone (name or id)</source>
         <translation>Anyone (name or id)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="68" />
+        <location filename="../../app/ui/search/panel.py" line="74" />
         <source>Any type</source>
         <translation>Any type</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="72" />
+        <location filename="../../app/ui/search/panel.py" line="78" />
         <source>Any session</source>
         <translation>Any session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="76" />
+        <location filename="../../app/ui/search/panel.py" line="86" />
         <source>All corps</source>
         <translation>All corps</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="79" />
+        <location filename="../../app/ui/search/panel.py" line="89" />
         <source>Corp</source>
         <translation>Corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="101" />
+        <location filename="../../app/ui/search/panel.py" line="111" />
         <source>Search results</source>
         <translation>Search results</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="139" />
-        <location filename="../../app/ui/search/panel.py" line="281" />
+        <location filename="../../app/ui/search/panel.py" line="149" />
+        <location filename="../../app/ui/search/panel.py" line="291" />
         <source>Searching…</source>
         <translation>Searching…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="154" />
+        <location filename="../../app/ui/search/panel.py" line="164" />
         <source>The end date is before the start date.</source>
         <translation>The end date is before the start date.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="160" />
+        <location filename="../../app/ui/search/panel.py" line="170" />
         <source>Type a keyword, or choose a sender, date or type to search.</source>
         <translation>Type a keyword, or choose a sender, date or type to search.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="186" />
+        <location filename="../../app/ui/search/panel.py" line="196" />
         <source>Sender</source>
         <translation>Sender</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="190" />
+        <location filename="../../app/ui/search/panel.py" line="200" />
         <source>Type</source>
         <translation>Type</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="194" />
+        <location filename="../../app/ui/search/panel.py" line="204" />
         <source>Session</source>
         <translation>Session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="253" />
+        <location filename="../../app/ui/search/panel.py" line="263" />
         <source>“{text}” matches {n} people: choose one from the list.</source>
         <translation>“{text}” matches {n} people: choose one from the list.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="277" />
+        <location filename="../../app/ui/search/panel.py" line="287" />
         <source>The search failed: {reason}</source>
         <translation>The search failed: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="281" />
+        <location filename="../../app/ui/search/panel.py" line="291" />
         <source>Counting…</source>
         <translation>Counting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="283" />
+        <location filename="../../app/ui/search/panel.py" line="293" />
         <source>No messages found.</source>
         <translation>No messages found.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="285" />
+        <location filename="../../app/ui/search/panel.py" line="295" />
         <source>1 result</source>
         <translation>1 result</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="287" />
+        <location filename="../../app/ui/search/panel.py" line="297" />
         <source>{count} results</source>
         <translation>{count} results</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="59" />
+        <source>Text</source>
+        <translation>Text</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="60" />
+        <source>Image</source>
+        <translation>Image</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="61" />
+        <source>Recalled</source>
+        <translation>Recalled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="62" />
+        <source>Consented to archiving</source>
+        <translation>Consented to archiving</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="63" />
+        <source>Declined archiving</source>
+        <translation>Declined archiving</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="64" />
+        <source>Voice</source>
+        <translation>Voice</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="65" />
+        <source>Video</source>
+        <translation>Video</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="66" />
+        <source>Contact card</source>
+        <translation>Contact card</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="67" />
+        <source>Location</source>
+        <translation>Location</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="68" />
+        <source>Sticker</source>
+        <translation>Sticker</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="69" />
+        <source>File</source>
+        <translation>File</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="70" />
+        <source>Link</source>
+        <translation>Link</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="71" />
+        <source>Mini program</source>
+        <translation>Mini program</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="72" />
+        <source>Chat history</source>
+        <translation>Chat history</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="73" />
+        <source>To-do</source>
+        <translation>To-do</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="74" />
+        <source>Vote</source>
+        <translation>Vote</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="75" />
+        <source>Form</source>
+        <translation>Form</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="76" />
+        <source>Red packet</source>
+        <translation>Red packet</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="77" />
+        <source>External red packet</source>
+        <translation>External red packet</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="78" />
+        <source>Meeting</source>
+        <translation>Meeting</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="79" />
+        <source>Document</source>
+        <translation>Document</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="80" />
+        <source>Markdown</source>
+        <translation>Markdown</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="81" />
+        <source>News</source>
+        <translation>News</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="82" />
+        <source>Calendar</source>
+        <translation>Calendar</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="83" />
+        <source>Mixed</source>
+        <translation>Mixed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="84" />
+        <source>Call recording</source>
+        <translation>Call recording</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="85" />
+        <source>Document shared in call</source>
+        <translation>Document shared in call</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="86" />
+        <source>Channels post</source>
+        <translation>Channels post</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="87" />
+        <source>Call</source>
+        <translation>Call</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="88" />
+        <source>WeDrive file</source>
+        <translation>WeDrive file</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/model.py" line="89" />
+        <source>Switched enterprise</source>
+        <translation>Switched enterprise</translation>
     </message>
 </context>
 <context>
     <name>SearchResultsModel</name>
     <message>
-        <location filename="../../app/ui/search/model.py" line="197" />
+        <location filename="../../app/ui/search/model.py" line="233" />
         <source> → </source>
         <translation> → </translation>
     </message>
@@ -987,7 +1586,7 @@ Archive and review WeCom chats for compliance.</translation>
         <translation>Sessions</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="154" />
+        <location filename="../../app/ui/sessions/panel.py" line="156" />
         <source>No session has a participant matching “{text}”.</source>
         <translation>No session has a participant matching “{text}”.</translation>
     </message>
@@ -995,29 +1594,107 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>SessionTreeModel</name>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="652" />
+        <location filename="../../app/ui/sessions/model.py" line="64" />
+        <source>Internal</source>
+        <translation>Internal</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="66" />
+        <source>External contacts</source>
+        <translation>External contacts</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="68" />
+        <source>Groups</source>
+        <translation>Groups</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="70" />
+        <source>Up/downstream</source>
+        <translation>Up/downstream</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="72" />
+        <source>System records</source>
+        <translation>System records</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="431" />
+        <source>, </source>
+        <translation>, </translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="431" />
+        <source>{names} +{more}</source>
+        <translation>{names} +{more}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="662" />
         <source>Session</source>
         <translation>Session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="652" />
+        <location filename="../../app/ui/sessions/model.py" line="662" />
         <source>Messages</source>
         <translation>Messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="652" />
+        <location filename="../../app/ui/sessions/model.py" line="662" />
         <source>Last activity</source>
         <translation>Last activity</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="712" />
+        <location filename="../../app/ui/sessions/model.py" line="722" />
         <source>{label} ({shown} of {total})</source>
         <translation>{label} ({shown} of {total})</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="714" />
+        <location filename="../../app/ui/sessions/model.py" line="724" />
         <source>{label} ({count})</source>
         <translation>{label} ({count})</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <location filename="../../app/ui/settings/dialog.py" line="53" />
+        <source>Settings</source>
+        <translation>Settings</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/dialog.py" line="60" />
+        <source>Corp</source>
+        <translation>Corp</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/dialog.py" line="61" />
+        <source>Archive</source>
+        <translation>Archive</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/dialog.py" line="62" />
+        <source>Media</source>
+        <translation>Media</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/dialog.py" line="63" />
+        <source>Language</source>
+        <translation>Language</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/dialog.py" line="108" />
+        <source>Cannot read the keyring: %1</source>
+        <translation>Cannot read the keyring: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/dialog.py" line="177" />
+        <source>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</source>
+        <translation>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/dialog.py" line="205" />
+        <source>Not saved: %1</source>
+        <translation>Not saved: %1</translation>
     </message>
 </context>
 <context>

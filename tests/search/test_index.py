@@ -139,3 +139,22 @@ def test_cli_search_json_and_reindex(db, db_url):
     assert {"msgid", "session_id", "msgtime", "msgtype", "offsets"} <= set(hits[0])
     out = run("search", '合同 "退款')
     assert out.returncode == 1 and "never closed" in out.stderr and "^" in out.stderr
+
+
+@pytest.mark.parametrize("order", ["newest", "oldest", "session"])
+def test_pages_split_exactly_inside_runs_of_equal_msgtime(db, order):
+    corp = ensure_corp(db, "wwties")
+    raws = [_text(f"t{i:02d}", "同一时刻", T0 + (i // 10) * 1000) for i in range(40)]  # runs of 10 ties
+    write(db, corp, raws, batch=7)
+    service = SearchService(db)
+    with db.read() as conn:
+        rows = conn.execute(select(Message.msgid, Message.msgtime, Message.id, Message.session_id)).all()
+    key = {"newest": lambda r: (-r.msgtime, -r.id), "oldest": lambda r: (r.msgtime, r.id),
+           "session": lambda r: (r.session_id, -r.msgtime, -r.id)}[order]
+    want = [r.msgid for r in sorted(rows, key=key)]
+    for limit in (1, 3, 10, 11):
+        got, before = [], None
+        while page := service.query(ACTOR, "同一", limit=limit, before=before, order=order):
+            got += _ids(page)
+            before = page[-1].cursor(order)
+        assert got == want, (order, limit)

@@ -72,14 +72,14 @@ def test_geometry_and_splitter_are_remembered(qtbot, app_ctx):
     w = MainWindow(app_ctx)
     qtbot.addWidget(w)
     w.show()
-    w.resize(QSize(1111, 777))
-    w.splitter.setSizes([200, 600, 300])
+    w.resize(QSize(760, 560))
+    w.splitter.setSizes([150, 350, 250])
     sizes = w.splitter.sizes()
     w.close()
     again = MainWindow(app_ctx)
     qtbot.addWidget(again)
     again.show()
-    assert again.size() == QSize(1111, 777)
+    assert again.size() == QSize(760, 560)
     assert again.splitter.sizes() == sizes
     again.close()
 

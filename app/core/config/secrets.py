@@ -172,7 +172,10 @@ class SecretStore:
         none and one is stored. The result holds a secret: never log or save it."""
         from sqlalchemy.engine import make_url
 
-        u = make_url(url)
+        try:
+            u = make_url(url)
+        except Exception:  # not a URL: opening it will say so clearly
+            return url
         if u.password or u.get_backend_name() == "sqlite":
             return url
         password = self.database_password(url)

@@ -4,8 +4,8 @@ journal.py), and :class:`SearchService`, what the GUI and the CLI call (service.
 
 from .index import IndexBusy, IndexFollower, default_index_dir
 from .model import ORDERS, SearchHit, SearchQuery
-from .query import QueryError, parse_query
+from .query import SYNTAX_HELP, QueryError, parse_query
 from .service import SearchService
 
 __all__ = ["ORDERS", "IndexBusy", "IndexFollower", "QueryError", "SearchHit", "SearchQuery", "SearchService",
-           "default_index_dir", "parse_query"]
+           "SYNTAX_HELP", "default_index_dir", "parse_query"]

@@ -176,7 +176,7 @@ class SearchIndex:
             self._reload_if_changed()
             searcher = self.index.searcher()
         built, hwm = False, {}
-        res = searcher.search(self.term("f", META), limit=100_000, count=False)
+        res = searcher.search(self.term("f", META), limit=10_000, count=False)
         if res.hits:
             addrs = [a for _, a in res.hits]
             ids = searcher.fast_field_values("id", addrs)

@@ -26,6 +26,17 @@ from datetime import datetime, timedelta, tzinfo
 
 from .text import normalise
 
+SYNTAX_HELP = """\
+合同 发票              both words (every term must match)
+合同 OR 发票           either
+-取消  or  NOT 取消     without
+"退款 申请"             exactly this, spaces included (\\" for a quote inside)
+(合同 OR 协议) 盖章      group with parentheses
+from:ID  to:ID  in:SESSION  room:ROOMID  type:image  session:internal|external|group
+date:2025-01-01..2025-03-31  date:2025-03  after:2025-01-01  before:2025-04-01
+has:media  is:recalled  type:image,video (either)
+Any text is found as written, case- and width-insensitive: 1 character, digits, emoji, %, _ and \\."""
+
 
 class QueryError(ValueError):
     """A malformed query. ``position`` is the 0-based character offset where it is wrong."""

@@ -37,7 +37,7 @@ from .text import match_spans, normalise
 log = logging.getLogger(__name__)
 
 _CHUNK = 500
-_TIE_LIMIT = 10_000
+_TIE_LIMIT = 200  # first try for "every hit at this msgtime" (ties are few); more if counted
 
 
 @dataclass
@@ -285,11 +285,13 @@ class _IndexPager:
                            else self._range("msgtime", t0 + 1, None))
         else:
             rest = self._q(*extra)
-        res = self.searcher.search(rest, limit=limit, count=False, order_by_field="msgtime",
+        res = self.searcher.search(rest, limit=limit + 1, count=False, order_by_field="msgtime",
                                    order=tantivy.Order.Desc if desc else tantivy.Order.Asc)
         keys = self._keys(res)
-        if keys:
-            edge = keys[-1].msgtime  # hits tied on the last msgtime may have been cut arbitrarily: take all
+        if len(keys) > limit and keys[limit].msgtime == keys[limit - 1].msgtime:
+            # Hits tied on the last msgtime continue past the page and were cut arbitrarily: take
+            # them all (when the hit after the page has another msgtime, every tie is already in).
+            edge = keys[limit - 1].msgtime
             keys = [k for k in keys if k.msgtime != edge]
             keys += self._all(self._q(*extra, self._range("msgtime", edge, edge)))
         out += keys

@@ -10,6 +10,7 @@ character (CJK, emoji, 𠮷, digits, punctuation, ``%``, ``_``, ``\\``, spaces) 
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 import unicodedata
 from operator import add
@@ -50,6 +51,11 @@ def bigrams(norm: str) -> list[str]:
     """The bigram tokens of a normalised term (length ≥ 2), in order, as the index spells them."""
     u = _units(norm)
     return list(map(add, u[:-1], u[1:]))
+
+
+@functools.lru_cache(maxsize=65536)
+def _char_norm(c: str) -> str:
+    return normalise(c)
 
 
 def _segments(text: str, norm: str) -> tuple[list[int], list[int]] | None:
@@ -103,7 +109,17 @@ def match_spans(text: str, needles: list[str]) -> tuple[tuple[int, int], ...]:
         return ()
     if text.isascii():
         return _merge(found)
-    seg = _segments(text, norm)
+    pieces = list(map(_char_norm, text))
+    if "".join(pieces) == norm:  # each character normalises on its own (nearly all chat text)
+        if len(norm) == len(text):
+            return _merge(found)
+        orig, normed, pos = list(range(len(text) + 1)), [0], 0
+        for p in pieces:
+            pos += len(p)
+            normed.append(pos)
+        seg = orig, normed
+    else:
+        seg = _segments(text, norm)
     if seg is None:
         return ((0, len(text)),)
     orig, normed = seg

@@ -13,6 +13,7 @@ batches (and between media chunks).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import multiprocessing
 import os
 import socket
@@ -33,6 +34,8 @@ from app.core.store.models import Corp, SyncCheckpoint, SyncRun
 from .decrypt import decrypt_chunk, init_worker
 from .media_phase import MediaPhase
 from .writer import write_batch
+
+log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 1000  # the SDK's maximum per GetChatData
 ETA_HORIZON_MS = 7 * 86_400_000  # WeCom keeps about 5 days: beyond that an ETA means nothing
@@ -158,6 +161,7 @@ class Syncer:
         start_seq = checkpoint(self.db, corp_id)
         run_id = self._open_run(corp_id, start_seq)
         report = SyncReport(run_id=run_id, outcome="running", last_seq=start_seq)
+        log.info("sync run %s of corp %s started at seq %s", run_id, self.corpid, start_seq)
         started = time.monotonic()
         try:
             with FinanceSdk(self.library_path, self.corpid, self.secret, proxy=self.proxy,
@@ -178,6 +182,7 @@ class Syncer:
         except BaseException as exc:
             report.outcome = "failed"
             report.error = str(exc)
+            log.exception("sync run %s failed", run_id)
             raise
         finally:
             report.seconds = round(time.monotonic() - started, 3)
@@ -185,6 +190,8 @@ class Syncer:
             self.progress.phase = "done"
             self._report(force=True)
             self._close_run(report)
+            log.info("sync run %s %s in %.1fs: %s", run_id, report.outcome, report.seconds,
+                     {k: v for k, v in report.to_dict().items() if k not in ("run_id", "outcome", "error")})
         return report
 
     # ------------------------------------------------------------------ messages

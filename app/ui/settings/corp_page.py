@@ -355,7 +355,7 @@ class CorpPage(QWidget):
             "secrets cannot be saved here. Set them as environment variables of the app instead: %1 (the "
             "chat-archive secret), %2 (each private key: the PEM text, or @/path/to/key.pem) and %3 (the "
             "proxy password)."),
-            env_var_name("CORP_SECRET", corpid), env_var_name("PRIVATE_KEY", corpid, 1).replace("_V1", "_V<VERSION>"),
+            env_var_name("CORP_SECRET", corpid), env_var_name("PRIVATE_KEY", corpid) + "_V<VERSION>",
             env_var_name("PROXY_PASSWORD", corpid)))
 
         if draft.secret:

@@ -179,7 +179,7 @@ class SettingsDialog(QDialog):
             "environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the "
             "database password."),
             env_var_name("CORP_SECRET", corpid),
-            env_var_name("PRIVATE_KEY", corpid, 1).replace("_V1", "_V<VERSION>"),
+            env_var_name("PRIVATE_KEY", corpid) + "_V<VERSION>",
             env_var_name("PROXY_PASSWORD", corpid), "WECOM_AUDITOR_DATABASE_PASSWORD")
 
     def _finish_save(self, new: Settings) -> None:

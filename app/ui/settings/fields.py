@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPush
 
 ERROR_STYLE = "color: #b3261e;"
 OK_STYLE = "color: #1e7b34;"
-NOTE_STYLE = "color: palette(mid);"
+NOTE_STYLE = "color: #5f6368;"
 
 
 class ErrorLabel(QLabel):

@@ -42,7 +42,6 @@ class PrivateKeyImportDialog(QDialog):
         form.addRow(self.tr("Key version (publickey_ver):"), self.version_spin)
         form.addRow("", self.version_note)
         form.addRow(self.tr("PEM file:"), self.file_field)
-        form.addRow("", self.file_error)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
                                         self)
         self.buttons.accepted.connect(self.accept)
@@ -50,10 +49,11 @@ class PrivateKeyImportDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form)
+        layout.addWidget(self.file_error)
         layout.addWidget(self.buttons)
         self.file_field.textChanged.connect(self._validate)
         self.version_spin.valueChanged.connect(self._validate)
-        self.resize(560, self.sizeHint().height())
+        self.setMinimumWidth(560)
         self._validate()
 
     def version(self) -> int:
@@ -74,8 +74,12 @@ class PrivateKeyImportDialog(QDialog):
                                        self.version()) if replaced else "")
         self.version_note.setVisible(replaced)
         self._pem, error = self._read(self.file_field.text())
+        if error is None:
+            self.file_error.setToolTip("")
         self.file_error.set_error(error)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(self._pem is not None)
+        if self.isVisible():
+            self.adjustSize()  # room for the error line, or none
 
     def _read(self, path_text: str) -> tuple[str | None, str | None]:
         if not path_text:
@@ -92,5 +96,7 @@ class PrivateKeyImportDialog(QDialog):
         try:
             load_private_key(text, version=self.version())
         except PrivateKeyError as exc:
-            return None, fill(self.tr("Not a usable private key: %1"), exc)
+            self.file_error.setToolTip(str(exc))  # the library's details, for whoever needs them
+            return None, self.tr("This file is not a usable private key: an unencrypted PEM RSA key is needed "
+                                 "(-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----).")
         return text, None

@@ -82,6 +82,7 @@ class SyncProgressPanel(QWidget):
         layout.addWidget(self.cancel_button)
         layout.addWidget(self.close_button)
         self._reveal_timer = QTimer(self, singleShot=True, interval=REVEAL_DELAY_MS)
+        self._reveal_timer.setTimerType(Qt.TimerType.PreciseTimer)  # a coarse timer may fire 5 % early
         self._reveal_timer.timeout.connect(self._reveal)
         self._reset()
         self._host().setVisible(False)
@@ -110,7 +111,7 @@ class SyncProgressPanel(QWidget):
 
     @Slot(object)
     def on_progress(self, progress: SyncProgress) -> None:
-        if not self._running:  # fed without on_started: the first report starts the clock
+        if not self._running and progress.phase != "done":  # fed without on_started: start the clock
             self.on_started()
         self._last = progress
         self.phase_label.setText(self._phase_text(progress.phase))
@@ -123,9 +124,8 @@ class SyncProgressPanel(QWidget):
         if progress.phase == "media" and progress.media_total:
             self.bar.setRange(0, progress.media_total)
             self.bar.setValue(min(progress.media_done, progress.media_total))
-        elif progress.phase == "done":
-            self.bar.setRange(0, 1)
-            self.bar.setValue(1)
+        elif progress.phase == "done":  # the run is over (on_finished/on_failed then add the outcome)
+            self._end()
         else:
             self.bar.setRange(0, 0)  # WeCom does not say how many entries remain: busy indicator
 
@@ -223,6 +223,7 @@ class SyncProgressPanel(QWidget):
         self._reveal_timer.stop()
         self.cancel_button.hide()
         self.bar.hide()
+        self.note_label.hide()
         self.close_button.show()
 
     def _on_cancel_clicked(self) -> None:

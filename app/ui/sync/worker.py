@@ -8,7 +8,10 @@ between batches (and media chunks).
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import multiprocessing
+import os
 import threading
 import time
 
@@ -21,6 +24,7 @@ from app.core.sync.pipeline import SyncProgress
 from .failures import describe_failure
 
 PROGRESS_INTERVAL_S = 0.1  # at most ten progress signals a second (STYLE #5)
+DECRYPT_NICENESS = 10  # the decrypt processes yield the CPU to the GUI thread
 
 
 class SyncWorker(QObject):
@@ -48,6 +52,7 @@ class SyncWorker(QObject):
         self._last_note = ""
         self._stored = 0
         self._pending: SyncProgress | None = None
+        self._reniced: set[int] = set()
 
     @property
     def cancel_event(self) -> threading.Event:
@@ -69,6 +74,8 @@ class SyncWorker(QObject):
 
     # ------------------------------------------------------------------ progress (worker thread)
     def _on_progress(self, progress: SyncProgress) -> None:
+        if progress.phase == "messages":
+            self._lower_decrypt_priority()
         with self._lock:
             now = time.monotonic()
             news = progress.phase != self._last_phase or progress.note != self._last_note
@@ -76,6 +83,20 @@ class SyncWorker(QObject):
                 self._pending = progress  # delivered by the next report or at the end
                 return
             self._emit(progress, now)
+
+    def _lower_decrypt_priority(self) -> None:
+        """Run the core's decrypt processes (one per core, busy the whole messages phase) at a lower
+        CPU priority than this process: on a machine with few cores they otherwise take the CPU from
+        the GUI thread and from whichever thread of ours holds the GIL (measured: GUI stalls of
+        90-150 ms on 2 cores). They are this process's only child processes during a sync."""
+        if not hasattr(os, "setpriority"):
+            return
+        for child in multiprocessing.active_children():
+            if child.pid and child.pid not in self._reniced:
+                self._reniced.add(child.pid)
+                # OSError: it has just ended, or the OS refuses; only responsiveness suffers.
+                with contextlib.suppress(OSError):
+                    os.setpriority(os.PRIO_PROCESS, child.pid, DECRYPT_NICENESS)
 
     def _flush(self) -> None:
         with self._lock:
