@@ -296,17 +296,20 @@ def test_the_calendar_popup_jumps_to_the_picked_day_and_clear_empties_the_viewer
     assert viewer.copy_selection() == ""
 
 
-def test_sides_staff_right_external_left_and_first_participant_left_in_internal_chats():
+def test_sides_staff_right_external_left_first_participant_left_and_staff_groups_as_transcripts():
     external = "wmkILR0BAAEW3AAhCDcwgGcV5l3O4hwf"
     has_ext, first = own_side_rule({"zhangwei", external})
     assert side_of("zhangwei", has_ext, first) == Side.RIGHT
     assert side_of(external, has_ext, first) == Side.LEFT
     assert side_of("wbkILR0BAAvm6ug_e7dHdKhBcRDPzjfC", has_ext, first) == Side.LEFT  # a robot
-    has_ext, first = own_side_rule({"zhangwei", "LiNa", "wong"})  # "wong" is staff, not an external id
-    assert not has_ext and first == "LiNa"
-    assert side_of("LiNa", has_ext, first) == Side.LEFT
+    has_ext, first = own_side_rule({"zhangwei", "wong"})  # "wong" is staff, not an external id
+    assert not has_ext and first == "wong"
+    assert side_of("wong", has_ext, first) == Side.LEFT
     assert side_of("zhangwei", has_ext, first) == Side.RIGHT
-    assert side_of("wong", has_ext, first) == Side.RIGHT
+    # a staff-only group has no "other side": a transcript, everyone on the left
+    has_ext, first = own_side_rule({"zhangwei", "LiNa", "wong"})
+    assert not has_ext and first is None
+    assert {side_of(p, has_ext, first) for p in ("zhangwei", "LiNa", "wong")} == {Side.LEFT}
 
 
 # ---------------------------------------------------------------- the delegate

@@ -11,7 +11,9 @@ text (text.py), so Latin is case-insensitive and full-width forms match half-wid
 Documents (one per message): ``id`` and ``msgtime`` (fast fields, for ordering and mapping hits
 back to rows), ``skey`` (the session id's sort key, for ordering by conversation), ``f`` (exact
 filter tokens: ``c``corp, ``s``sender, ``t``recipient, ``i``session id, ``r``roomid, ``y``msgtype,
-``k``session type, ``h`` has media, ``x`` recalled), ``g1`` (unigrams) and ``g2`` (bigrams).
+``k``session type, ``h`` has media, ``x`` recalled, ``w`` the msgtime's ~25-day bucket: the first
+page of a frequent term is looked for in the newest buckets first), ``g1`` (unigrams) and ``g2``
+(bigrams).
 Bookkeeping documents carry the token ``\\x00m``: ``\\x00built`` marks a finished full build and
 ``\\x00hwm<corp>`` holds (in ``msgtime``) the last journal number applied for that corp. They are
 committed together with the documents they describe, so every searcher sees a consistent pair.
@@ -46,7 +48,8 @@ from .text import bigram_text, bigrams, normalise
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+BUCKET_SHIFT = 31  # msgtime >> 31: time buckets of ~25 days, for finding the newest hits early
 META = "\x00m"
 BUILT = "\x00built"
 SCAN_CHUNK = 5000
@@ -110,7 +113,7 @@ def _register(index: tantivy.Index) -> None:
 
 def _doc(r) -> tantivy.Document:
     norm = normalise(r.content_text or "")
-    f = [f"c{r.corp_id}", f"s{r.sender}", f"y{r.msgtype}"]
+    f = [f"c{r.corp_id}", f"s{r.sender}", f"y{r.msgtype}", f"w{r.msgtime >> BUCKET_SHIFT}"]
     f.extend(f"t{t}" for t in json.loads(r.tolist or "[]") if t)
     if r.session_id:
         f.append(f"i{r.session_id}")
@@ -187,6 +190,10 @@ class SearchIndex:
                 elif i is not None and i < 0:
                     hwm[-i] = m
         return Snapshot(searcher, built, hwm)
+
+    def buckets(self, searcher: tantivy.Searcher) -> list[int]:
+        """The time buckets (msgtime >> BUCKET_SHIFT) that hold documents, ascending."""
+        return sorted(int(t[1:]) for t, _n in searcher.terms_with_prefix("f", "w"))
 
     def term(self, field: str, value) -> tantivy.Query:
         return tantivy.Query.term_query(self.schema, field, value,

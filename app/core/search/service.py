@@ -29,7 +29,16 @@ from app.core.store.models import Message
 
 from . import journal as jr
 from .evaluate import Candidate, matches
-from .index import IndexBusy, Progress, SearchIndex, Snapshot, default_index_dir, index_for, session_key
+from .index import (
+    BUCKET_SHIFT,
+    IndexBusy,
+    Progress,
+    SearchIndex,
+    Snapshot,
+    default_index_dir,
+    index_for,
+    session_key,
+)
 from .model import ORDERS, SearchHit, SearchQuery
 from .query import And, DateRange, Field, Node, QueryError, Text, parse_query, positive_texts
 from .text import match_spans, normalise
@@ -273,9 +282,28 @@ class _IndexPager:
         return self._keys(res)
 
     def page(self, order: str, limit: int, before: tuple | None, extra: tuple = ()) -> list[_Key]:
+        """Newest (oldest) first: tried in the newest (oldest) time buckets first, 1, 4, 16 ...
+        of them, since every hit in a newer bucket comes before every hit in an older one; a
+        frequent term then never walks its whole posting list for one page."""
         if order == "session":
             return self._session_page(limit, before)
         desc = order != "oldest"
+        buckets = self.index.buckets(self.searcher)
+        if before is not None:
+            edge = before[0] >> BUCKET_SHIFT
+            buckets = [b for b in buckets if (b <= edge if desc else b >= edge)]
+        if desc:
+            buckets.reverse()
+        k = 1
+        while k < len(buckets) // 2:
+            window = tantivy.Query.term_set_query(self.index.schema, "f", [f"w{b}" for b in buckets[:k]])
+            keys = self._page(desc, limit, before, (*extra, window))
+            if len(keys) >= limit:
+                return keys
+            k *= 4
+        return self._page(desc, limit, before, extra)
+
+    def _page(self, desc: bool, limit: int, before: tuple | None, extra: tuple) -> list[_Key]:
         out: list[_Key] = []
         if before is not None:
             t0, id0 = before

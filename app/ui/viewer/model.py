@@ -77,22 +77,29 @@ def is_external_id(userid: str) -> bool:
             and userid.translate(_ID_PUNCT).isalnum())
 
 
-def own_side_rule(participants) -> tuple[bool, str]:
-    """(has_external, first_participant): the inputs of ``side_of``."""
+def own_side_rule(participants) -> tuple[bool, str | None]:
+    """(has_external, first_participant): the inputs of ``side_of``. ``first_participant`` is None
+    for a staff-only group: there is no "other side", so everyone reads as a transcript (left)."""
     people = sorted(p for p in participants if p)
-    return any(is_external_id(p) for p in people), (people[0] if people else "")
+    has_external = any(is_external_id(p) for p in people)
+    if not has_external and len(people) > 2:
+        return False, None
+    return has_external, (people[0] if people else "")
 
 
-def side_of(sender: str, has_external: bool, first_participant: str) -> Side:
+def side_of(sender: str, has_external: bool, first_participant: str | None) -> Side:
     """Which side a sender's bubbles sit on.
 
     With external contacts (or robots) in the session, staff sit on the right ("our side") and
     everyone else on the left. In an internal session the first participant of the sorted
     participant list sits on the left and everyone else on the right, so a one-to-one chat between
-    two staff members reads as a conversation and stays the same every time it is opened.
+    two staff members reads as a conversation and stays the same every time it is opened; in a
+    staff-only group everyone sits on the left, like a transcript.
     """
     if has_external:
         return Side.LEFT if is_external_id(sender) else Side.RIGHT
+    if first_participant is None:  # a staff-only group
+        return Side.LEFT
     return Side.LEFT if sender == first_participant else Side.RIGHT
 
 
