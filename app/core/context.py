@@ -41,7 +41,9 @@ class AppContext:
 
     @cached_property
     def db(self) -> Database:
-        return open_database(self.db_url)
+        db = open_database(self.db_url)
+        db.local_dir = self.paths.data_dir
+        return db
 
     @cached_property
     def storage(self) -> LocalStorage:

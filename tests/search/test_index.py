@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,67 @@ def test_pages_split_exactly_inside_runs_of_equal_msgtime(db, order):
             got += _ids(page)
             before = page[-1].cursor(order)
         assert got == want, (order, limit)
+
+
+@pytest.mark.parametrize("order", ["newest", "oldest"])
+def test_pages_are_exact_across_many_time_buckets(db, order):
+    corp = ensure_corp(db, "wwbuckets")
+    day = 86_400_000
+    # 120 messages 5 days apart (about 24 buckets of ~25 days); "常" in most, "稀" in a few old ones.
+    raws = [_text(f"b{i:03d}", ("稀" if i in (3, 4, 50) else "") + ("常见" if i % 5 else "其他"), T0 + i * 5 * day)
+            for i in range(120)]
+    write(db, corp, raws, batch=40)
+    service = SearchService(db)
+    with db.read() as conn:
+        rows = {r.msgid: r for r in conn.execute(select(Message.msgid, Message.msgtime, Message.id))}
+    for q, pick in (("常见", lambda m: int(m[1:]) % 5 != 0), ("稀", lambda m: int(m[1:]) in (3, 4, 50)),
+                    ("", lambda m: True)):
+        chosen = sorted((rows[m] for m in rows if pick(m)), key=lambda r: (r.msgtime, r.id),
+                        reverse=order == "newest")
+        for limit in (1, 7, 50):
+            got, before = [], None
+            while page := service.query(ACTOR, q, limit=limit, before=before, order=order):
+                got += _ids(page)
+                before = page[-1].cursor(order)
+            assert got == [r.msgid for r in chosen], (q, limit)
+    assert len(service.index.buckets(service.index.snapshot().searcher)) > 8
+
+
+def test_messages_written_during_a_rebuild_are_indexed_once(db, monkeypatch):
+    from app.core.search import index as index_module
+
+    corp = ensure_corp(db, "wwoverlap")
+    seq = write(db, corp, [_text(f"o{i:02d}", "旧消息", T0 + i) for i in range(40)])
+    service = SearchService(db)
+    service.catch_up()
+    monkeypatch.setattr(index_module, "SCAN_CHUNK", 10)
+    state = {"seq": seq, "calls": 0}
+
+    def during_scan(done, total):  # a sync writes while the scan is half way
+        state["calls"] += 1
+        if state["calls"] == 2:
+            state["seq"] = write(db, corp, [_text("n1", "新消息", T0 + 100), _text("n2", "新消息", T0 + 101),
+                                            _recall("r1", "o03", T0 + 102)], start_seq=state["seq"])
+
+    service.reindex(progress=during_scan)
+    assert service.index.pending(db)[2] is False  # the build applied the journal written meanwhile
+    assert service.query_count(ACTOR, "新消息") == 2 and service.query_count(ACTOR, "旧消息") == 40
+    assert _ids(service.query(ACTOR, "is:recalled")) == ["o03"]
+    assert service.query_count(ACTOR, "") == 43
+
+
+def test_date_filters_narrow_the_time_buckets_exactly(db):
+    corp = ensure_corp(db, "wwdatebuckets")
+    day = 86_400_000
+    write(db, corp, [_text(f"d{i:03d}", "常见", T0 + i * 5 * day) for i in range(120)], batch=60)
+    service = SearchService(db, tz=UTC)
+    with db.read() as conn:
+        rows = conn.execute(select(Message.msgid, Message.msgtime, Message.id)).all()
+    lo, hi = T0 + 100 * day, T0 + 300 * day
+    want = [r.msgid for r in sorted(rows, key=lambda r: (-r.msgtime, -r.id)) if lo <= r.msgtime < hi]
+    q = "常见 date:2025-04-11..2025-10-27"  # T0 = 2025-01-01: day 100 .. day 299
+    got, before = [], None
+    while page := service.query(ACTOR, q, limit=6, before=before):
+        got += _ids(page)
+        before = page[-1].cursor()
+    assert got == want and service.query_count(ACTOR, q) == len(want)

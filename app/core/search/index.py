@@ -25,6 +25,7 @@ catching up to its holder, and its searches cover the not yet indexed messages f
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
@@ -32,6 +33,7 @@ import os
 import shutil
 import threading
 import time
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +50,7 @@ from .text import bigram_text, bigrams, normalise
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUCKET_SHIFT = 31  # msgtime >> 31: time buckets of ~25 days, for finding the newest hits early
 META = "\x00m"
 BUILT = "\x00built"
@@ -85,6 +87,8 @@ def default_index_dir(db: Database, data_dir: str | os.PathLike[str] | None = No
         p = Path(db.url.database).resolve()
         return p.with_name(p.name + ".search")
     if data_dir is None:
+        data_dir = db.local_dir
+    if data_dir is None:
         from app.core.config.paths import AppPaths
 
         data_dir = AppPaths.resolve(None).data_dir
@@ -96,7 +100,7 @@ def default_index_dir(db: Database, data_dir: str | os.PathLike[str] | None = No
 
 def _schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
-    sb.add_integer_field("id", indexed=True, fast=True)
+    sb.add_integer_field("id", fast=True)  # not indexed: a term per message would cost ~12 bytes each
     sb.add_integer_field("msgtime", fast=True)
     sb.add_integer_field("skey", fast=True)
     sb.add_text_field("f", tokenizer_name="raw", index_option="basic")
@@ -195,6 +199,12 @@ class SearchIndex:
         """The time buckets (msgtime >> BUCKET_SHIFT) that hold documents, ascending."""
         return sorted(int(t[1:]) for t, _n in searcher.terms_with_prefix("f", "w"))
 
+    def ids_query(self, ids: Iterable[int]) -> tantivy.Query:
+        """Documents of these message ids (a few: recalled messages, a build's overlap)."""
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Should, tantivy.Query.range_query(self.schema, "id", tantivy.FieldType.Integer, i, i))
+             for i in ids])
+
     def term(self, field: str, value) -> tantivy.Query:
         return tantivy.Query.term_query(self.schema, field, value,
                                         index_option="position" if field == "g2" else "basic")
@@ -244,7 +254,7 @@ class SearchIndex:
         clauses.extend((Occ.Must, q) for q in extra)
         excluded = sorted(set(exclude_ids))
         if excluded:
-            clauses.append((Occ.MustNot, Q.term_set_query(self.schema, "id", excluded)))
+            clauses.append((Occ.MustNot, self.ids_query(excluded)))
         return Q.boolean_query(clauses)
 
     # ------------------------------------------------------------------ writing
@@ -284,7 +294,7 @@ class SearchIndex:
                     heads = jr.heads(conn)
                 if not snap.built or any(n > heads.get(c, 0) for c, n in snap.hwm.items()):
                     return self._build(db, writer, progress, cancel)
-                return self._apply_journal(db, writer, snap.hwm, heads, progress, cancel, delete_new=False)
+                return self._apply_journal(db, writer, snap.hwm, heads, progress, cancel)
             finally:
                 writer.wait_merging_threads()
         finally:
@@ -306,6 +316,7 @@ class SearchIndex:
             total = conn.execute(select(func.count()).select_from(Message)).scalar_one()
         writer.delete_all_documents()
         done, last = 0, None
+        scanned = array("q")  # the ids added, ascending (8 bytes each, for the overlap below)
         while True:
             if cancel is not None and cancel():
                 writer.rollback()
@@ -319,15 +330,16 @@ class SearchIndex:
                 break
             for r in rows:
                 writer.add_document(_doc(r))
+            scanned.extend(r.id for r in rows)
             last = rows[-1].id
             done += len(rows)
             if progress is not None:
                 progress(done, max(total, done))
-        # Messages written during the scan may or may not have been seen: apply their journal rows
-        # again, replacing any document of theirs.
+        # Messages written during the scan may or may not have been seen: apply their journal rows,
+        # skipping those the scan added and replacing the changed ones.
         with db.read() as conn:
             heads1 = jr.heads(conn)
-        self._apply_journal(db, writer, heads0, heads1, None, cancel, delete_new=True, commit=False)
+        self._apply_journal(db, writer, heads0, heads1, None, cancel, scanned=scanned, commit=False)
         writer.add_document(tantivy.Document(id=0, msgtime=0, skey=0, f=[META, BUILT]))
         writer.commit()
         return done
@@ -338,7 +350,8 @@ class SearchIndex:
             writer.add_document(tantivy.Document(id=-corp, msgtime=no, skey=0, f=[META, f"\x00hwm{corp}"]))
 
     def _apply_journal(self, db: Database, writer, hwm: dict[int, int], heads: dict[int, int],
-                       progress: Progress | None, cancel, *, delete_new: bool, commit: bool = True) -> int:
+                       progress: Progress | None, cancel, *, scanned: array | None = None,
+                       commit: bool = True) -> int:
         pending = {c: n for c, n in heads.items() if n > hwm.get(c, 0)}
         if not pending:
             if not commit:
@@ -354,7 +367,7 @@ class SearchIndex:
                 upto = min(head, start + 100)  # journal rows per step (~100 batches)
                 with db.read() as conn:
                     entries = jr.read_entries(conn, corp, start, upto)
-                n = self._index_ids(db, writer, entries, delete_new)
+                n = self._index_ids(db, writer, entries, scanned)
                 done += n
                 since_commit += n
                 marks[corp] = upto
@@ -372,10 +385,16 @@ class SearchIndex:
             self._set_marks(writer, {**heads, **marks})
         return done
 
-    def _index_ids(self, db: Database, writer, entries: jr.Entries, delete_new: bool) -> int:
-        deleting = set(entries.changed) | (set(entries.new) if delete_new else set())
-        for mid in deleting:
-            writer.delete_documents_by_term("id", mid)
+    def _index_ids(self, db: Database, writer, entries: jr.Entries, scanned: array | None) -> int:
+        """Add the journaled messages; replace the documents of changed ones. During a build,
+        messages its scan already added (``scanned``, sorted) are not added twice."""
+        changed = sorted(set(entries.changed))
+        for i in range(0, len(changed), 200):
+            writer.delete_documents_by_query(self.ids_query(changed[i:i + 200]))
+        new = set(entries.new) - set(changed)
+        if scanned is not None:
+            new = {i for i in new if not _contains(scanned, i)}
+        entries = jr.Entries(sorted(new), changed)
         ids = sorted(set(entries.all))
         n = 0
         for i in range(0, len(ids), ROWS_CHUNK):
@@ -389,6 +408,11 @@ class SearchIndex:
     # ------------------------------------------------------------------ size
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.dir.iterdir() if p.is_file())
+
+
+def _contains(sorted_ids: array, value: int) -> bool:
+    i = bisect.bisect_left(sorted_ids, value)
+    return i < len(sorted_ids) and sorted_ids[i] == value
 
 
 _registry: dict[str, SearchIndex] = {}

@@ -253,6 +253,19 @@ def _candidate(r) -> Candidate:
                      has_media=r.has_media, recalled=r.recalled_at is not None, content_text=r.content_text)
 
 
+def _date_bounds(node: Node) -> tuple[int | None, int | None]:
+    """The [start, end) every hit's msgtime must lie in, from date filters ANDed at the top."""
+    items = node.items if isinstance(node, And) else (node,)
+    lo = hi = None
+    for item in items:
+        if isinstance(item, DateRange):
+            if item.start_ms is not None:
+                lo = item.start_ms if lo is None else max(lo, item.start_ms)
+            if item.end_ms is not None:
+                hi = item.end_ms if hi is None else min(hi, item.end_ms)
+    return lo, hi
+
+
 class _IndexPager:
     """The first ``limit`` index hits after a cursor, in an order, exact also where msgtimes tie."""
 
@@ -289,6 +302,10 @@ class _IndexPager:
             return self._session_page(limit, before)
         desc = order != "oldest"
         buckets = self.index.buckets(self.searcher)
+        lo, hi = _date_bounds(self.node)
+        if lo is not None or hi is not None:  # only buckets the query's dates reach
+            buckets = [b for b in buckets if (lo is None or b >= lo >> BUCKET_SHIFT)
+                       and (hi is None or b <= (hi - 1) >> BUCKET_SHIFT)]
         if before is not None:
             edge = before[0] >> BUCKET_SHIFT
             buckets = [b for b in buckets if (b <= edge if desc else b >= edge)]

@@ -92,6 +92,8 @@ class Database:
 
     def __init__(self, url: str, *, migrate: bool = True):
         self.url = _normalise(url)
+        # This workstation's data folder, for files kept beside a shared database (search index).
+        self.local_dir: Path | None = None
         self.dialect = self.url.get_backend_name()  # "sqlite" or "mysql"
         self.engine = _make_engine(self.url)
         try:
