@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -23,6 +26,8 @@ from .tasks import run_task, wait_for_tasks
 from .viewer import MessageViewer
 from .welcome import WelcomeWidget, prepare_demo
 
+log = logging.getLogger(__name__)
+
 
 class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext, actor: Actor | None = None, parent=None):
@@ -30,6 +35,7 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         self.actor = actor or Actor.local()
         self.setWindowTitle(self.tr("WeCom Archive Auditor"))
+        self._closing = threading.Event()  # tells background work to stop early at close
         self._window_state = QSettings(str(ctx.paths.config_dir / "window.ini"), QSettings.Format.IniFormat)
 
         self.sessions = SessionPanel(ctx, self.actor, self)
@@ -120,6 +126,22 @@ class MainWindow(QMainWindow):
         self._archive_label.setText(self.tr("Archive: %1").replace("%1", self.ctx.db.display_url) if has_corp else "")
         if has_corp:
             self.sessions.refresh()
+            self._catch_up_search_index()
+
+    def _catch_up_search_index(self) -> None:
+        """Bring the search index up to date in the background (the first time on an archive this
+        indexes every message, ~50 s per million), so that no search has to wait for it."""
+        closing = self._closing
+
+        def done(count):
+            if count:
+                self.statusBar().showMessage(self.tr("Search index updated: %1 messages").replace("%1", str(count)),
+                                             10000)
+
+        def failed(exc):  # another process is at it, or the index is unusable: searches still work
+            log.warning("background search-index catch-up failed: %s", exc)
+
+        run_task(self, lambda: self.ctx.search.catch_up(cancel=closing.is_set), done, failed)
 
     def _restore_state(self) -> None:
         geometry = self._window_state.value("geometry")
@@ -135,6 +157,7 @@ class MainWindow(QMainWindow):
         self._window_state.setValue("geometry", self.saveGeometry())
         self._window_state.setValue("splitter", self.splitter.saveState())
         self._window_state.sync()
+        self._closing.set()
         self.sync.shutdown()
         wait_for_tasks()
         super().closeEvent(event)
