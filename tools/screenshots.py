@@ -43,7 +43,7 @@ def shoot(data_dir: Path, out_dir: Path) -> list[Path]:
         window.show()
         session = _pick_session(ctx, actor)
         window.sessions.select_session(session.corp_id, session.session_id, emit=True)
-        window.search.keyword_edit.setText("合同" if lang == "zh_CN" else "PDF")
+        window.search.query_edit.setText("合同" if lang == "zh_CN" else "PDF")
         window.search.search()
         for _ in range(60):  # let background loads (thumbnails, search) land
             QCoreApplication.processEvents()

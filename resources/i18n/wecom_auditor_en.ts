@@ -437,122 +437,122 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="33" />
+        <location filename="../../app/ui/main_window.py" line="37" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="69" />
+        <location filename="../../app/ui/main_window.py" line="74" />
         <source>&amp;File</source>
         <translation>&amp;File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="70" />
+        <location filename="../../app/ui/main_window.py" line="75" />
         <source>&amp;Settings…</source>
         <translation>&amp;Settings…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="71" />
+        <location filename="../../app/ui/main_window.py" line="76" />
         <source>&amp;Quit</source>
         <translation>&amp;Quit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="76" />
+        <location filename="../../app/ui/main_window.py" line="81" />
         <source>S&amp;ync</source>
         <translation>S&amp;ync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="77" />
+        <location filename="../../app/ui/main_window.py" line="82" />
         <source>&amp;Sync now</source>
         <translation>&amp;Sync now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="78" />
+        <location filename="../../app/ui/main_window.py" line="83" />
         <source>&amp;Cancel sync</source>
         <translation>&amp;Cancel sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="79" />
+        <location filename="../../app/ui/main_window.py" line="84" />
         <source>Sync &amp;history…</source>
         <translation>Sync &amp;history…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="83" />
+        <location filename="../../app/ui/main_window.py" line="88" />
         <source>&amp;View</source>
         <translation>&amp;View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="84" />
+        <location filename="../../app/ui/main_window.py" line="89" />
         <source>&amp;Search messages</source>
         <translation>&amp;Search messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="85" />
+        <location filename="../../app/ui/main_window.py" line="90" />
         <source>&amp;Copy selected messages</source>
         <translation>&amp;Copy selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="86" />
+        <location filename="../../app/ui/main_window.py" line="91" />
         <source>&amp;Jump to date…</source>
         <translation>&amp;Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="91" />
+        <location filename="../../app/ui/main_window.py" line="96" />
         <source>&amp;Help</source>
         <translation>&amp;Help</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="92" />
+        <location filename="../../app/ui/main_window.py" line="97" />
         <source>&amp;About</source>
         <translation>&amp;About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="122" />
+        <location filename="../../app/ui/main_window.py" line="126" />
         <source>Archive: %1</source>
         <translation>Archive: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="152" />
+        <location filename="../../app/ui/main_window.py" line="138" />
+        <source>Search index updated: %1 messages</source>
+        <translation>Search index updated: %1 messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>Preparing the demo archive…</source>
         <translation>Preparing the demo archive…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="162" />
+        <location filename="../../app/ui/main_window.py" line="183" />
         <source>Demo archive</source>
         <translation>Demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="189" />
+        <location filename="../../app/ui/main_window.py" line="210" />
         <source>finished</source>
         <translation>finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="189" />
+        <location filename="../../app/ui/main_window.py" line="210" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="190" />
+        <location filename="../../app/ui/main_window.py" line="211" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="192" />
+        <location filename="../../app/ui/main_window.py" line="213" />
         <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
         <translation>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="199" />
-        <source>Sync stopped</source>
-        <translation>Sync stopped</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="208" />
+        <location filename="../../app/ui/main_window.py" line="224" />
         <source>About</source>
         <translation>About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="209" />
+        <location filename="../../app/ui/main_window.py" line="225" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>WeCom Archive Auditor
@@ -875,7 +875,7 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageListModel</name>
     <message>
-        <location filename="../../app/ui/viewer/model.py" line="265" />
+        <location filename="../../app/ui/viewer/model.py" line="272" />
         <source>[recalled at {time}]</source>
         <extracomment>a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom)</extracomment>
         <translation>[recalled at {time}]</translation>
@@ -1266,304 +1266,470 @@ Archive and review WeCom chats for compliance.</translation>
         <translation>Version %1 is installed: importing replaces its key.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/keys.py" line="85" />
+        <location filename="../../app/ui/settings/keys.py" line="89" />
         <source>%1 is not a file.</source>
         <translation>%1 is not a file.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/keys.py" line="88" />
+        <location filename="../../app/ui/settings/keys.py" line="92" />
         <source>This file is far too big to be a private key; choose the .pem file.</source>
         <translation>This file is far too big to be a private key; choose the .pem file.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/keys.py" line="91" />
+        <location filename="../../app/ui/settings/keys.py" line="95" />
         <source>This file cannot be read as a PEM text file; choose the .pem file.</source>
         <translation>This file cannot be read as a PEM text file; choose the .pem file.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/keys.py" line="95" />
-        <source>Not a usable private key: %1</source>
-        <translation>Not a usable private key: %1</translation>
+        <location filename="../../app/ui/settings/keys.py" line="100" />
+        <source>This file is not a usable private key: an unencrypted PEM RSA key is needed (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----).</source>
+        <translation>This file is not a usable private key: an unencrypted PEM RSA key is needed (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----).</translation>
     </message>
 </context>
 <context>
     <name>SearchPanel</name>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="59" />
-        <source>Search messages</source>
-        <translation>Search messages</translation>
+        <location filename="../../app/ui/search/panel.py" line="112" />
+        <source>Search, e.g. 合同 OR 发票 -取消</source>
+        <translation>Search, e.g. 合同 OR 发票 -取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="61" />
-        <source>Keyword</source>
-        <translation>Keyword</translation>
+        <location filename="../../app/ui/search/panel.py" line="114" />
+        <location filename="../../app/ui/search/panel.py" line="327" />
+        <source>Query</source>
+        <translation>Query</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="62" />
+        <location filename="../../app/ui/search/panel.py" line="115" />
+        <source>Words, "phrases", OR, -exclude, from:, type:, date: …
+F1 or ? for the syntax; ↓ for recent searches.</source>
+        <translation>Words, "phrases", OR, -exclude, from:, type:, date: …
+F1 or ? for the syntax; ↓ for recent searches.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="119" />
+        <location filename="../../app/ui/search/panel.py" line="120" />
+        <source>Search syntax</source>
+        <translation>Search syntax</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="121" />
         <source>Search</source>
         <translation>Search</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="66" />
+        <location filename="../../app/ui/search/panel.py" line="132" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="68" />
+        <location filename="../../app/ui/search/panel.py" line="134" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="71" />
+        <location filename="../../app/ui/search/panel.py" line="137" />
         <source>Anyone (name or id)</source>
         <translation>Anyone (name or id)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="74" />
+        <location filename="../../app/ui/search/panel.py" line="140" />
         <source>Any type</source>
         <translation>Any type</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="78" />
+        <location filename="../../app/ui/search/panel.py" line="144" />
         <source>Any session</source>
         <translation>Any session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="86" />
+        <location filename="../../app/ui/search/panel.py" line="148" />
+        <source>Newest first</source>
+        <translation>Newest first</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="149" />
+        <source>Oldest first</source>
+        <translation>Oldest first</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="150" />
+        <source>By session</source>
+        <translation>By session</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="151" />
+        <source>Order of results</source>
+        <translation>Order of results</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="157" />
         <source>All corps</source>
         <translation>All corps</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="89" />
+        <location filename="../../app/ui/search/panel.py" line="160" />
         <source>Corp</source>
         <translation>Corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="111" />
+        <location filename="../../app/ui/search/panel.py" line="170" />
+        <source>Query with filters</source>
+        <translation>Query with filters</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="171" />
+        <source>(empty)</source>
+        <translation>(empty)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="197" />
         <source>Search results</source>
         <translation>Search results</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="149" />
-        <location filename="../../app/ui/search/panel.py" line="291" />
+        <location filename="../../app/ui/search/panel.py" line="249" />
+        <location filename="../../app/ui/search/panel.py" line="456" />
         <source>Searching…</source>
         <translation>Searching…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="164" />
+        <location filename="../../app/ui/search/panel.py" line="263" />
+        <source>Type a query, or choose a sender, date or type to search.</source>
+        <translation>Type a query, or choose a sender, date or type to search.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="275" />
         <source>The end date is before the start date.</source>
         <translation>The end date is before the start date.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="170" />
-        <source>Type a keyword, or choose a sender, date or type to search.</source>
-        <translation>Type a keyword, or choose a sender, date or type to search.</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/panel.py" line="196" />
+        <location filename="../../app/ui/search/panel.py" line="313" />
         <source>Sender</source>
         <translation>Sender</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="200" />
+        <location filename="../../app/ui/search/panel.py" line="317" />
         <source>Type</source>
         <translation>Type</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="204" />
+        <location filename="../../app/ui/search/panel.py" line="321" />
         <source>Session</source>
         <translation>Session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="263" />
+        <location filename="../../app/ui/search/panel.py" line="405" />
         <source>“{text}” matches {n} people: choose one from the list.</source>
         <translation>“{text}” matches {n} people: choose one from the list.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="287" />
+        <location filename="../../app/ui/search/panel.py" line="428" />
+        <source>The query has a mistake at character {position}: {message}</source>
+        <translation>The query has a mistake at character {position}: {message}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="452" />
         <source>The search failed: {reason}</source>
         <translation>The search failed: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="291" />
+        <location filename="../../app/ui/search/panel.py" line="456" />
         <source>Counting…</source>
         <translation>Counting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="293" />
+        <location filename="../../app/ui/search/panel.py" line="458" />
         <source>No messages found.</source>
         <translation>No messages found.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="295" />
+        <location filename="../../app/ui/search/panel.py" line="460" />
         <source>1 result</source>
         <translation>1 result</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="297" />
+        <location filename="../../app/ui/search/panel.py" line="462" />
         <source>{count} results</source>
         <translation>{count} results</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="59" />
+        <location filename="../../app/ui/search/model.py" line="60" />
         <source>Text</source>
         <translation>Text</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="60" />
+        <location filename="../../app/ui/search/model.py" line="61" />
         <source>Image</source>
         <translation>Image</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="61" />
+        <location filename="../../app/ui/search/model.py" line="62" />
         <source>Recalled</source>
         <translation>Recalled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="62" />
+        <location filename="../../app/ui/search/model.py" line="63" />
         <source>Consented to archiving</source>
         <translation>Consented to archiving</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="63" />
+        <location filename="../../app/ui/search/model.py" line="64" />
         <source>Declined archiving</source>
         <translation>Declined archiving</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="64" />
+        <location filename="../../app/ui/search/model.py" line="65" />
         <source>Voice</source>
         <translation>Voice</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="65" />
+        <location filename="../../app/ui/search/model.py" line="66" />
         <source>Video</source>
         <translation>Video</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="66" />
+        <location filename="../../app/ui/search/model.py" line="67" />
         <source>Contact card</source>
         <translation>Contact card</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="67" />
+        <location filename="../../app/ui/search/model.py" line="68" />
         <source>Location</source>
         <translation>Location</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="68" />
+        <location filename="../../app/ui/search/model.py" line="69" />
         <source>Sticker</source>
         <translation>Sticker</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="69" />
+        <location filename="../../app/ui/search/model.py" line="70" />
         <source>File</source>
         <translation>File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="70" />
+        <location filename="../../app/ui/search/model.py" line="71" />
         <source>Link</source>
         <translation>Link</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="71" />
+        <location filename="../../app/ui/search/model.py" line="72" />
         <source>Mini program</source>
         <translation>Mini program</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="72" />
+        <location filename="../../app/ui/search/model.py" line="73" />
         <source>Chat history</source>
         <translation>Chat history</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="73" />
+        <location filename="../../app/ui/search/model.py" line="74" />
         <source>To-do</source>
         <translation>To-do</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="74" />
+        <location filename="../../app/ui/search/model.py" line="75" />
         <source>Vote</source>
         <translation>Vote</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="75" />
+        <location filename="../../app/ui/search/model.py" line="76" />
         <source>Form</source>
         <translation>Form</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="76" />
+        <location filename="../../app/ui/search/model.py" line="77" />
         <source>Red packet</source>
         <translation>Red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="77" />
+        <location filename="../../app/ui/search/model.py" line="78" />
         <source>External red packet</source>
         <translation>External red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="78" />
+        <location filename="../../app/ui/search/model.py" line="79" />
         <source>Meeting</source>
         <translation>Meeting</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="79" />
+        <location filename="../../app/ui/search/model.py" line="80" />
         <source>Document</source>
         <translation>Document</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="80" />
+        <location filename="../../app/ui/search/model.py" line="81" />
         <source>Markdown</source>
         <translation>Markdown</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="81" />
+        <location filename="../../app/ui/search/model.py" line="82" />
         <source>News</source>
         <translation>News</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="82" />
+        <location filename="../../app/ui/search/model.py" line="83" />
         <source>Calendar</source>
         <translation>Calendar</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="83" />
+        <location filename="../../app/ui/search/model.py" line="84" />
         <source>Mixed</source>
         <translation>Mixed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="84" />
+        <location filename="../../app/ui/search/model.py" line="85" />
         <source>Call recording</source>
         <translation>Call recording</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="85" />
+        <location filename="../../app/ui/search/model.py" line="86" />
         <source>Document shared in call</source>
         <translation>Document shared in call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="86" />
+        <location filename="../../app/ui/search/model.py" line="87" />
         <source>Channels post</source>
         <translation>Channels post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="87" />
+        <location filename="../../app/ui/search/model.py" line="88" />
         <source>Call</source>
         <translation>Call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="88" />
+        <location filename="../../app/ui/search/model.py" line="89" />
         <source>WeDrive file</source>
         <translation>WeDrive file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="89" />
+        <location filename="../../app/ui/search/model.py" line="90" />
         <source>Switched enterprise</source>
         <translation>Switched enterprise</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="56" />
+        <source>合同 发票              both words (every term must match)
+合同 OR 发票           either
+-取消  or  NOT 取消     without
+"退款 申请"             exactly this, spaces included (\" for a quote inside)
+(合同 OR 协议) 盖章      group with parentheses
+from:ID  to:ID  in:SESSION  room:ROOMID  type:image  session:internal|external|group
+date:2025-01-01..2025-03-31  date:2025-03  after:2025-01-01  before:2025-04-01
+has:media  is:recalled  type:image,video (either)
+Any text is found as written, case- and width-insensitive: 1 character, digits, emoji, %, _ and \.</source>
+        <translation>合同 发票              both words (every term must match)
+合同 OR 发票           either
+-取消  or  NOT 取消     without
+"退款 申请"             exactly this, spaces included (\" for a quote inside)
+(合同 OR 协议) 盖章      group with parentheses
+from:ID  to:ID  in:SESSION  room:ROOMID  type:image  session:internal|external|group
+date:2025-01-01..2025-03-31  date:2025-03  after:2025-01-01  before:2025-04-01
+has:media  is:recalled  type:image,video (either)
+Any text is found as written, case- and width-insensitive: 1 character, digits, emoji, %, _ and \.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="70" />
+        <source>from: sender id   to: a recipient's id   in: session id   room: group id
+type: message type   session: session type   has:media with a file   is:recalled recalled
+date:A..B both days included   after:D from D on   before:D until D (not included)
+Dates are in this computer's time zone.</source>
+        <translation>from: sender id   to: a recipient's id   in: session id   room: group id
+type: message type   session: session type   has:media with a file   is:recalled recalled
+date:A..B both days included   after:D from D on   before:D until D (not included)
+Dates are in this computer's time zone.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="124" />
+        <source>This quote is never closed: add a closing " (write \" for a quote inside a phrase).</source>
+        <translation>This quote is never closed: add a closing " (write \" for a quote inside a phrase).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="127" />
+        <source>Empty phrase: put the text to find between the quotes.</source>
+        <translation>Empty phrase: put the text to find between the quotes.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="129" />
+        <source>Unknown field “{field}:”. Fields are {fields}; to find the text itself, put it in quotes.</source>
+        <translation>Unknown field “{field}:”. Fields are {fields}; to find the text itself, put it in quotes.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="132" />
+        <source>“{field}:” needs a value.</source>
+        <translation>“{field}:” needs a value.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="134" />
+        <source>“-” must be followed by what to exclude (to find a dash, write "-").</source>
+        <translation>“-” must be followed by what to exclude (to find a dash, write "-").</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="136" />
+        <source>“{op}” must be followed by what to exclude.</source>
+        <translation>“{op}” must be followed by what to exclude.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="138" />
+        <source>This “)” closes nothing: remove it or add a “(” before it.</source>
+        <translation>This “)” closes nothing: remove it or add a “(” before it.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="140" />
+        <source>This “(” is never closed: add a “)”.</source>
+        <translation>This “(” is never closed: add a “)”.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="142" />
+        <source>Empty parentheses: put something to find between them.</source>
+        <translation>Empty parentheses: put something to find between them.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="144" />
+        <source>{op} needs something to match on both sides.</source>
+        <translation>{op} needs something to match on both sides.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="146" />
+        <source>Something to find is missing here.</source>
+        <translation>Something to find is missing here.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="148" />
+        <source>session: is one of {values}.</source>
+        <translation>session: is one of {values}.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="150" />
+        <source>{field}: can only be {values}.</source>
+        <translation>{field}: can only be {values}.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="152" />
+        <source>date: needs a date before or after “..”.</source>
+        <translation>date: needs a date before or after “..”.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="154" />
+        <source>This date range is empty: the first date is after the second.</source>
+        <translation>This date range is empty: the first date is after the second.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="156" />
+        <source>“{text}” is not a date: write YYYY-MM-DD (or YYYY-MM, YYYY, YYYY-MM-DDTHH:MM).</source>
+        <translation>“{text}” is not a date: write YYYY-MM-DD (or YYYY-MM, YYYY, YYYY-MM-DDTHH:MM).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="159" />
+        <source>“{text}” is not a valid date.</source>
+        <translation>“{text}” is not a valid date.</translation>
     </message>
 </context>
 <context>
     <name>SearchResultsModel</name>
     <message>
-        <location filename="../../app/ui/search/model.py" line="233" />
+        <location filename="../../app/ui/search/model.py" line="247" />
         <source> → </source>
         <translation> → </translation>
     </message>
@@ -1749,13 +1915,13 @@ Archive and review WeCom chats for compliance.</translation>
         <translation>Hide</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="108" />
+        <location filename="../../app/ui/sync/panel.py" line="109" />
         <location filename="../../app/ui/sync/panel.py" line="166" />
         <source>Starting…</source>
         <translation>Starting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="120" />
+        <location filename="../../app/ui/sync/panel.py" line="121" />
         <source>%1 retries after temporary errors</source>
         <translation>%1 retries after temporary errors</translation>
     </message>
@@ -1938,6 +2104,20 @@ Archive and review WeCom chats for compliance.</translation>
         <location filename="../../app/ui/sync/history.py" line="101" />
         <source>Workstation: %1</source>
         <translation>Workstation: %1</translation>
+    </message>
+</context>
+<context>
+    <name>SyntaxHelpDialog</name>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="58" />
+        <location filename="../../app/ui/search/panel.py" line="69" />
+        <source>Search syntax</source>
+        <translation>Search syntax</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="59" />
+        <source>Type a query in the search box. The filters below it add the same fields to the query.</source>
+        <translation>Type a query in the search box. The filters below it add the same fields to the query.</translation>
     </message>
 </context>
 <context>

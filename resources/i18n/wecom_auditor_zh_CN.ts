@@ -5,122 +5,122 @@
     <message>
         <location filename="../../app/ui/settings/pages.py" line="53" />
         <source>SQLite file on this computer (one workstation)</source>
-        <translation type="unfinished" />
+        <translation>本机 SQLite 文件（单台工作站）</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="54" />
         <source>MySQL / MariaDB server (a team)</source>
-        <translation type="unfinished" />
+        <translation>MySQL / MariaDB 服务器（团队共用）</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="58" />
         <source>Archive database file</source>
-        <translation type="unfinished" />
+        <translation>存档数据库文件</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="59" />
         <source>SQLite databases (*.db *.sqlite);;All files (*)</source>
-        <translation type="unfinished" />
+        <translation>SQLite 数据库 (*.db *.sqlite);;所有文件 (*)</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="65" />
         <source>Type to replace the stored password</source>
-        <translation type="unfinished" />
+        <translation>输入新密码以替换已保存的密码</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="70" />
         <source>Test connection</source>
-        <translation type="unfinished" />
+        <translation>测试连接</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="71" />
         <source>Opens the database off the main window. An empty database gets the archive's tables.</source>
-        <translation type="unfinished" />
+        <translation>在后台打开数据库，不会卡住主窗口。空数据库会被创建存档所需的表。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="82" />
         <source>File:</source>
-        <translation type="unfinished" />
+        <translation>文件：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="84" />
         <source>URL:</source>
-        <translation type="unfinished" />
+        <translation>URL：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="85" />
         <source>Password:</source>
-        <translation type="unfinished" />
+        <translation>密码：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="91" />
         <source>The app uses a new database after a restart. The password is kept in the keyring, never in the settings file.</source>
-        <translation type="unfinished" />
+        <translation>更换数据库后需重启应用才会生效。密码保存在系统钥匙串中，绝不写入设置文件。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="132" />
         <source>The database setting has a value to fix.</source>
-        <translation type="unfinished" />
+        <translation>数据库设置中有需要修正的值。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="138" />
         <source>Enter the server's URL: mysql+pymysql://user@host:3306/dbname</source>
-        <translation type="unfinished" />
+        <translation>请输入服务器 URL：mysql+pymysql://user@host:3306/dbname</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="142" />
         <source>This is not a database URL; write it as mysql+pymysql://user@host:3306/dbname</source>
-        <translation type="unfinished" />
+        <translation>这不是数据库 URL，请写成 mysql+pymysql://user@host:3306/dbname</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="144" />
         <source>Only MySQL or MariaDB servers: the URL starts with mysql+pymysql://</source>
-        <translation type="unfinished" />
+        <translation>仅支持 MySQL 或 MariaDB 服务器：URL 以 mysql+pymysql:// 开头</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="146" />
         <source>Leave the password out of the URL (the URL is saved in the settings file); type it in the Password field, which is kept in the keyring.</source>
-        <translation type="unfinished" />
+        <translation>请不要把密码写在 URL 里（URL 会保存到设置文件中）；请在“密码”栏中输入，密码将保存在系统钥匙串中。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="149" />
         <source>The URL needs a host and a database name: mysql+pymysql://user@host:3306/dbname</source>
-        <translation type="unfinished" />
+        <translation>URL 需要包含主机和数据库名：mysql+pymysql://user@host:3306/dbname</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="155" />
         <source>This is a folder; choose or type a file name, e.g. archive.db.</source>
-        <translation type="unfinished" />
+        <translation>这是一个文件夹；请选择或输入文件名，例如 archive.db。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="157" />
         <source>Give the full path of the database file.</source>
-        <translation type="unfinished" />
+        <translation>请填写数据库文件的完整路径。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="171" />
         <source>Stored in the keyring when you click OK.</source>
-        <translation type="unfinished" />
+        <translation>点击“确定”后保存到系统钥匙串。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="173" />
         <source>Stored in the keyring.</source>
-        <translation type="unfinished" />
+        <translation>已保存在系统钥匙串中。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="175" />
         <source>Not set.</source>
-        <translation type="unfinished" />
+        <translation>未设置。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="189" />
         <source>Connecting…</source>
-        <translation type="unfinished" />
+        <translation>正在连接…</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="205" />
         <source>Connected: %1</source>
-        <translation type="unfinished" />
+        <translation>连接成功：%1</translation>
     </message>
 </context>
 <context>
@@ -128,269 +128,269 @@
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="115" />
         <source>Add corp</source>
-        <translation type="unfinished" />
+        <translation>添加企业</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="116" />
         <source>Remove corp…</source>
-        <translation type="unfinished" />
+        <translation>移除企业…</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="118" />
         <source>Corp:</source>
-        <translation type="unfinished" />
+        <translation>企业：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="126" />
         <source>No corp is configured. Click “Add corp” to enter yours.</source>
-        <translation type="unfinished" />
+        <translation>尚未配置企业。请点击“添加企业”填写贵企业的信息。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="132" />
         <source>ww0123456789abcdef (Admin console &gt; My company)</source>
-        <translation type="unfinished" />
+        <translation>ww0123456789abcdef（管理后台 &gt; 我的企业）</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="135" />
         <source>Shown in the session tree and in exports</source>
-        <translation type="unfinished" />
+        <translation>显示在会话树和导出文件中</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="138" />
         <source>Type to replace the stored secret</source>
-        <translation type="unfinished" />
+        <translation>输入新 Secret 以替换已保存的 Secret</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="142" />
         <source>Version</source>
-        <translation type="unfinished" />
+        <translation>版本</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="142" />
         <source>Where the key is kept</source>
-        <translation type="unfinished" />
+        <translation>私钥保存位置</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="150" />
         <source>Import PEM…</source>
-        <translation type="unfinished" />
+        <translation>导入 PEM…</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="151" />
         <source>Remove</source>
-        <translation type="unfinished" />
+        <translation>移除</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="158" />
         <source>Use the built-in simulator (demo and tests)</source>
-        <translation type="unfinished" />
+        <translation>使用内置模拟器（演示和测试）</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="159" />
         <source>Use Tencent's SDK library</source>
-        <translation type="unfinished" />
+        <translation>使用腾讯的 SDK 库</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="163" />
         <source>Choose the simulator corpus folder</source>
-        <translation type="unfinished" />
+        <translation>选择模拟器语料文件夹</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="164" />
         <source>Corpus folder (holds corpus.json)</source>
-        <translation type="unfinished" />
+        <translation>语料文件夹（包含 corpus.json）</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="165" />
         <source>Choose libWeWorkFinanceSdk_C.so</source>
-        <translation type="unfinished" />
+        <translation>选择 libWeWorkFinanceSdk_C.so</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="166" />
         <source>Shared libraries (*.so *.so.*);;All files (*)</source>
-        <translation type="unfinished" />
+        <translation>共享库 (*.so *.so.*);;所有文件 (*)</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="171" />
         <source>Optional: socks5://host:port or http://host:port</source>
-        <translation type="unfinished" />
+        <translation>可选：socks5://host:port 或 http://host:port</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="175" />
         <source>user:password, if the proxy needs one</source>
-        <translation type="unfinished" />
+        <translation>user:password（代理需要认证时填写）</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="179" />
         <source> s</source>
-        <translation type="unfinished" />
+        <translation> 秒</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="181" />
         <source>Corp ID:</source>
-        <translation type="unfinished" />
+        <translation>企业 ID：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="183" />
         <source>Name:</source>
-        <translation type="unfinished" />
+        <translation>名称：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="184" />
         <source>Chat-archive secret:</source>
-        <translation type="unfinished" />
+        <translation>会话存档 Secret：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="186" />
         <source>Private keys:</source>
-        <translation type="unfinished" />
+        <translation>私钥：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="189" />
         <source>SDK:</source>
-        <translation type="unfinished" />
+        <translation>SDK：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="194" />
         <source>Proxy:</source>
-        <translation type="unfinished" />
+        <translation>代理：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="196" />
         <source>Proxy password:</source>
-        <translation type="unfinished" />
+        <translation>代理密码：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="198" />
         <source>Timeout per SDK call:</source>
-        <translation type="unfinished" />
+        <translation>每次 SDK 调用超时：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="267" />
         <source>Remove corp</source>
-        <translation type="unfinished" />
+        <translation>移除企业</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="268" />
         <source>Remove %1 from the settings? When you click OK its secret and private keys are deleted from the keyring. Its archived messages stay in the archive.</source>
-        <translation type="unfinished" />
+        <translation>要从设置中移除 %1 吗？点击“确定”后，其 Secret 和私钥将从系统钥匙串中删除。已存档的消息仍保留在存档中。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="279" />
         <location filename="../../app/ui/settings/corp_page.py" line="339" />
         <location filename="../../app/ui/settings/corp_page.py" line="455" />
         <source>New corp</source>
-        <translation type="unfinished" />
+        <translation>新企业</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="307" />
         <source>The corp ID of a saved corp cannot change: the archive refers to it. Remove the corp and add it again instead.</source>
-        <translation type="unfinished" />
+        <translation>已保存企业的企业 ID 不能修改：存档数据引用了它。如需更改，请移除该企业后重新添加。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="354" />
         <source>This computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be saved here. Set them as environment variables of the app instead: %1 (the chat-archive secret), %2 (each private key: the PEM text, or @/path/to/key.pem) and %3 (the proxy password).</source>
-        <translation type="unfinished" />
+        <translation>本机没有可用的系统钥匙串（Secret Service、KWallet、钥匙串访问或凭据管理器），因此无法在此保存密钥信息。请改用应用的环境变量：%1（会话存档 Secret）、%2（每个版本的私钥：PEM 文本，或 @/path/to/key.pem）以及 %3（代理密码）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="362" />
         <location filename="../../app/ui/settings/corp_page.py" line="370" />
         <source>Stored in the keyring when you click OK.</source>
-        <translation type="unfinished" />
+        <translation>点击“确定”后保存到系统钥匙串。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="364" />
         <location filename="../../app/ui/settings/corp_page.py" line="372" />
         <location filename="../../app/ui/settings/corp_page.py" line="383" />
         <source>Checking the keyring…</source>
-        <translation type="unfinished" />
+        <translation>正在读取系统钥匙串…</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="374" />
         <location filename="../../app/ui/settings/corp_page.py" line="395" />
         <source>Stored in the keyring.</source>
-        <translation type="unfinished" />
+        <translation>已保存在系统钥匙串中。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="374" />
         <location filename="../../app/ui/settings/corp_page.py" line="400" />
         <source>Not set.</source>
-        <translation type="unfinished" />
+        <translation>未设置。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="381" />
         <source>New: stored in the keyring when you click OK.</source>
-        <translation type="unfinished" />
+        <translation>新导入：点击“确定”后保存到系统钥匙串。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="386" />
         <source>Missing: import it again.</source>
-        <translation type="unfinished" />
+        <translation>缺失：请重新导入。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="397" />
         <source>Read from the environment variable %1.</source>
-        <translation type="unfinished" />
+        <translation>从环境变量 %1 读取。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="399" />
         <source>Read from the demo corpus folder (demo data).</source>
-        <translation type="unfinished" />
+        <translation>从演示语料文件夹读取（演示数据）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="438" />
         <source>Remove private key</source>
-        <translation type="unfinished" />
+        <translation>移除私钥</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="439" />
         <source>Remove the private key of version %1? Messages encrypted with it can no longer be decrypted (they go to quarantine) until you import it again.</source>
-        <translation type="unfinished" />
+        <translation>要移除版本 %1 的私钥吗？在重新导入之前，用它加密的消息将无法解密（会进入隔离区）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="455" />
         <source>Corp “%1” has a value to fix.</source>
-        <translation type="unfinished" />
+        <translation>企业“%1”中有需要修正的值。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="463" />
         <source>Enter the corp ID (Admin console &gt; My company &gt; Corp ID).</source>
-        <translation type="unfinished" />
+        <translation>请输入企业 ID（管理后台 &gt; 我的企业 &gt; 企业 ID）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="465" />
         <source>The corp ID cannot contain spaces.</source>
-        <translation type="unfinished" />
+        <translation>企业 ID 不能包含空格。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="467" />
         <source>The corp ID is at most 64 characters long.</source>
-        <translation type="unfinished" />
+        <translation>企业 ID 最长 64 个字符。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="469" />
         <source>Another corp already has this corp ID.</source>
-        <translation type="unfinished" />
+        <translation>已有其他企业使用此企业 ID。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="474" />
         <source>Write the proxy as socks5://host:port or http://host:port (user and password go in the proxy password field).</source>
-        <translation type="unfinished" />
+        <translation>代理请写成 socks5://host:port 或 http://host:port（用户名和密码请填在“代理密码”栏中）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="480" />
         <source>Choose the simulator's corpus folder.</source>
-        <translation type="unfinished" />
+        <translation>请选择模拟器的语料文件夹。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="482" />
         <source>%1 is not a simulator corpus (it has no corpus.json).</source>
-        <translation type="unfinished" />
+        <translation>%1 不是模拟器语料文件夹（其中没有 corpus.json）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/corp_page.py" line="487" />
         <source>Choose Tencent's SDK library file (libWeWorkFinanceSdk_C.so).</source>
-        <translation type="unfinished" />
+        <translation>请选择腾讯的 SDK 库文件（libWeWorkFinanceSdk_C.so）。</translation>
     </message>
 </context>
 <context>
@@ -426,133 +426,133 @@
     <message>
         <location filename="../../app/ui/settings/pages.py" line="267" />
         <source>Follow the system</source>
-        <translation type="unfinished" />
+        <translation>跟随系统</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="275" />
         <source>The new language takes effect after you restart the app.</source>
-        <translation type="unfinished" />
+        <translation>新的界面语言将在重启应用后生效。</translation>
     </message>
 </context>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="33" />
+        <location filename="../../app/ui/main_window.py" line="37" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="69" />
+        <location filename="../../app/ui/main_window.py" line="74" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="70" />
+        <location filename="../../app/ui/main_window.py" line="75" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="71" />
+        <location filename="../../app/ui/main_window.py" line="76" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="76" />
+        <location filename="../../app/ui/main_window.py" line="81" />
         <source>S&amp;ync</source>
         <translation>同步(&amp;Y)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="77" />
+        <location filename="../../app/ui/main_window.py" line="82" />
         <source>&amp;Sync now</source>
         <translation>立即同步(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="78" />
+        <location filename="../../app/ui/main_window.py" line="83" />
         <source>&amp;Cancel sync</source>
         <translation>取消同步(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="79" />
+        <location filename="../../app/ui/main_window.py" line="84" />
         <source>Sync &amp;history…</source>
         <translation>同步记录(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="83" />
+        <location filename="../../app/ui/main_window.py" line="88" />
         <source>&amp;View</source>
         <translation>查看(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="84" />
+        <location filename="../../app/ui/main_window.py" line="89" />
         <source>&amp;Search messages</source>
         <translation>搜索消息(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="85" />
+        <location filename="../../app/ui/main_window.py" line="90" />
         <source>&amp;Copy selected messages</source>
         <translation>复制所选消息(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="86" />
+        <location filename="../../app/ui/main_window.py" line="91" />
         <source>&amp;Jump to date…</source>
         <translation>跳转到日期(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="91" />
+        <location filename="../../app/ui/main_window.py" line="96" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="92" />
+        <location filename="../../app/ui/main_window.py" line="97" />
         <source>&amp;About</source>
         <translation>关于(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="122" />
+        <location filename="../../app/ui/main_window.py" line="126" />
         <source>Archive: %1</source>
         <translation>存档：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="152" />
+        <location filename="../../app/ui/main_window.py" line="138" />
+        <source>Search index updated: %1 messages</source>
+        <translation>搜索索引已更新：%1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>Preparing the demo archive…</source>
         <translation>正在准备演示存档…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="162" />
+        <location filename="../../app/ui/main_window.py" line="183" />
         <source>Demo archive</source>
         <translation>演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="189" />
+        <location filename="../../app/ui/main_window.py" line="210" />
         <source>finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="189" />
+        <location filename="../../app/ui/main_window.py" line="210" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="190" />
+        <location filename="../../app/ui/main_window.py" line="211" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="192" />
+        <location filename="../../app/ui/main_window.py" line="213" />
         <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
         <translation>同步%1：新增 %2 条消息，隔离 %3 条，保存媒体文件 %4 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="199" />
-        <source>Sync stopped</source>
-        <translation>同步已停止</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="208" />
+        <location filename="../../app/ui/main_window.py" line="224" />
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="209" />
+        <location filename="../../app/ui/main_window.py" line="225" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>会话存档审计台
@@ -597,37 +597,37 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="227" />
         <source>Folder for media files</source>
-        <translation type="unfinished" />
+        <translation>媒体文件夹</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="232" />
         <source>Local folder:</source>
-        <translation type="unfinished" />
+        <translation>本地文件夹：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="236" />
         <source>Images, voice, video and files are downloaded here, verified against WeCom's checksum and stored under their SHA-256. Leave it empty for the default folder.</source>
-        <translation type="unfinished" />
+        <translation>图片、语音、视频和文件会下载到这里，经企业微信提供的校验值核对后，以其 SHA-256 命名保存。留空则使用默认文件夹。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="239" />
         <source>The app uses a new folder after a restart; files already stored stay where they are.</source>
-        <translation type="unfinished" />
+        <translation>更换文件夹后需重启应用才会生效；已保存的文件保留在原位置。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="254" />
         <source>Give the full path of the folder.</source>
-        <translation type="unfinished" />
+        <translation>请填写文件夹的完整路径。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="256" />
         <source>This is a file; choose a folder.</source>
-        <translation type="unfinished" />
+        <translation>这是一个文件；请选择文件夹。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="258" />
         <source>The media folder has a value to fix.</source>
-        <translation type="unfinished" />
+        <translation>媒体文件夹设置中有需要修正的值。</translation>
     </message>
 </context>
 <context>
@@ -875,7 +875,7 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageListModel</name>
     <message>
-        <location filename="../../app/ui/viewer/model.py" line="265" />
+        <location filename="../../app/ui/viewer/model.py" line="272" />
         <source>[recalled at {time}]</source>
         <extracomment>a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom)</extracomment>
         <translation>[已于 {time} 撤回]</translation>
@@ -1215,7 +1215,7 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/settings/fields.py" line="45" />
         <source>Browse…</source>
-        <translation type="unfinished" />
+        <translation>浏览…</translation>
     </message>
 </context>
 <context>
@@ -1223,347 +1223,513 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/settings/keys.py" line="26" />
         <source>Import private key</source>
-        <translation type="unfinished" />
+        <translation>导入私钥</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/keys.py" line="32" />
         <source>Choose the private key (PEM)</source>
-        <translation type="unfinished" />
+        <translation>选择私钥（PEM）</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/keys.py" line="33" />
         <source>PEM files (*.pem *.key);;All files (*)</source>
-        <translation type="unfinished" />
+        <translation>PEM 文件 (*.pem *.key);;所有文件 (*)</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/keys.py" line="34" />
         <source>private_key_v2.pem</source>
-        <translation type="unfinished" />
+        <translation>private_key_v2.pem</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/keys.py" line="38" />
         <source>The private key that matches the public key of this version in the WeCom admin console (Chat archive &gt; publickey_ver) for corp %1. Keep every old version: older messages need it.</source>
-        <translation type="unfinished" />
+        <translation>与企业 %1 在企业微信管理后台（会话内容存档 &gt; publickey_ver）中该版本公钥相对应的私钥。请保留所有旧版本私钥：较早的消息需要用它们解密。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/keys.py" line="40" />
         <source>(new corp)</source>
-        <translation type="unfinished" />
+        <translation>（新企业）</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/keys.py" line="42" />
         <source>Key version (publickey_ver):</source>
-        <translation type="unfinished" />
+        <translation>密钥版本（publickey_ver）：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/keys.py" line="44" />
         <source>PEM file:</source>
-        <translation type="unfinished" />
+        <translation>PEM 文件：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/keys.py" line="73" />
         <source>Version %1 is installed: importing replaces its key.</source>
-        <translation type="unfinished" />
+        <translation>版本 %1 已安装：导入将替换其私钥。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/keys.py" line="85" />
+        <location filename="../../app/ui/settings/keys.py" line="89" />
         <source>%1 is not a file.</source>
-        <translation type="unfinished" />
+        <translation>%1 不是文件。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/keys.py" line="88" />
+        <location filename="../../app/ui/settings/keys.py" line="92" />
         <source>This file is far too big to be a private key; choose the .pem file.</source>
-        <translation type="unfinished" />
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/keys.py" line="91" />
-        <source>This file cannot be read as a PEM text file; choose the .pem file.</source>
-        <translation type="unfinished" />
+        <translation>此文件太大，不可能是私钥；请选择 .pem 文件。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/keys.py" line="95" />
-        <source>Not a usable private key: %1</source>
-        <translation type="unfinished" />
+        <source>This file cannot be read as a PEM text file; choose the .pem file.</source>
+        <translation>无法将此文件读取为 PEM 文本文件；请选择 .pem 文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/keys.py" line="100" />
+        <source>This file is not a usable private key: an unencrypted PEM RSA key is needed (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----).</source>
+        <translation>此文件不是可用的私钥：需要未加密的 PEM 格式 RSA 私钥（-----BEGIN RSA PRIVATE KEY----- 或 -----BEGIN PRIVATE KEY-----）。</translation>
     </message>
 </context>
 <context>
     <name>SearchPanel</name>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="59" />
-        <source>Search messages</source>
-        <translation>搜索消息</translation>
+        <location filename="../../app/ui/search/panel.py" line="112" />
+        <source>Search, e.g. 合同 OR 发票 -取消</source>
+        <translation>搜索，例如：合同 OR 发票 -取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="61" />
-        <source>Keyword</source>
-        <translation>关键词</translation>
+        <location filename="../../app/ui/search/panel.py" line="114" />
+        <location filename="../../app/ui/search/panel.py" line="327" />
+        <source>Query</source>
+        <translation>查询</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="62" />
+        <location filename="../../app/ui/search/panel.py" line="115" />
+        <source>Words, "phrases", OR, -exclude, from:, type:, date: …
+F1 or ? for the syntax; ↓ for recent searches.</source>
+        <translation>词、"短语"、OR、-排除、from:、type:、date: …
+按 F1 或 ? 查看语法；按 ↓ 查看最近的搜索。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="119" />
+        <location filename="../../app/ui/search/panel.py" line="120" />
+        <source>Search syntax</source>
+        <translation>搜索语法</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="121" />
         <source>Search</source>
         <translation>搜索</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="66" />
+        <location filename="../../app/ui/search/panel.py" line="132" />
         <source>From</source>
         <translation>起始</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="68" />
+        <location filename="../../app/ui/search/panel.py" line="134" />
         <source>To</source>
         <translation>截止</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="71" />
+        <location filename="../../app/ui/search/panel.py" line="137" />
         <source>Anyone (name or id)</source>
         <translation>任何人（姓名或 ID）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="74" />
+        <location filename="../../app/ui/search/panel.py" line="140" />
         <source>Any type</source>
         <translation>全部类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="78" />
+        <location filename="../../app/ui/search/panel.py" line="144" />
         <source>Any session</source>
         <translation>全部会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="86" />
+        <location filename="../../app/ui/search/panel.py" line="148" />
+        <source>Newest first</source>
+        <translation>最新在前</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="149" />
+        <source>Oldest first</source>
+        <translation>最早在前</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="150" />
+        <source>By session</source>
+        <translation>按会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="151" />
+        <source>Order of results</source>
+        <translation>结果排序</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="157" />
         <source>All corps</source>
         <translation>全部企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="89" />
+        <location filename="../../app/ui/search/panel.py" line="160" />
         <source>Corp</source>
         <translation>企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="111" />
+        <location filename="../../app/ui/search/panel.py" line="170" />
+        <source>Query with filters</source>
+        <translation>含筛选条件的查询</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="171" />
+        <source>(empty)</source>
+        <translation>（空）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="197" />
         <source>Search results</source>
         <translation>搜索结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="149" />
-        <location filename="../../app/ui/search/panel.py" line="291" />
+        <location filename="../../app/ui/search/panel.py" line="249" />
+        <location filename="../../app/ui/search/panel.py" line="456" />
         <source>Searching…</source>
         <translation>正在搜索…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="164" />
+        <location filename="../../app/ui/search/panel.py" line="263" />
+        <source>Type a query, or choose a sender, date or type to search.</source>
+        <translation>请输入查询，或选择发送人、日期或类型后再搜索。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="275" />
         <source>The end date is before the start date.</source>
         <translation>截止日期早于起始日期。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="170" />
-        <source>Type a keyword, or choose a sender, date or type to search.</source>
-        <translation>请输入关键词，或选择发送人、日期或类型后再搜索。</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/panel.py" line="196" />
+        <location filename="../../app/ui/search/panel.py" line="313" />
         <source>Sender</source>
         <translation>发送人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="200" />
+        <location filename="../../app/ui/search/panel.py" line="317" />
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="204" />
+        <location filename="../../app/ui/search/panel.py" line="321" />
         <source>Session</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="263" />
+        <location filename="../../app/ui/search/panel.py" line="405" />
         <source>“{text}” matches {n} people: choose one from the list.</source>
         <translation>“{text}”匹配到 {n} 个人，请从列表中选择一位。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="287" />
+        <location filename="../../app/ui/search/panel.py" line="428" />
+        <source>The query has a mistake at character {position}: {message}</source>
+        <translation>查询第 {position} 个字符处有误：{message}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="452" />
         <source>The search failed: {reason}</source>
         <translation>搜索失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="291" />
+        <location filename="../../app/ui/search/panel.py" line="456" />
         <source>Counting…</source>
         <translation>正在统计…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="293" />
+        <location filename="../../app/ui/search/panel.py" line="458" />
         <source>No messages found.</source>
         <translation>没有找到消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="295" />
+        <location filename="../../app/ui/search/panel.py" line="460" />
         <source>1 result</source>
         <translation>1 条结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="297" />
+        <location filename="../../app/ui/search/panel.py" line="462" />
         <source>{count} results</source>
         <translation>{count} 条结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="59" />
+        <location filename="../../app/ui/search/model.py" line="60" />
         <source>Text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="60" />
+        <location filename="../../app/ui/search/model.py" line="61" />
         <source>Image</source>
         <translation>图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="61" />
+        <location filename="../../app/ui/search/model.py" line="62" />
         <source>Recalled</source>
         <translation>撤回</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="62" />
+        <location filename="../../app/ui/search/model.py" line="63" />
         <source>Consented to archiving</source>
         <translation>同意存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="63" />
+        <location filename="../../app/ui/search/model.py" line="64" />
         <source>Declined archiving</source>
         <translation>拒绝存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="64" />
+        <location filename="../../app/ui/search/model.py" line="65" />
         <source>Voice</source>
         <translation>语音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="65" />
+        <location filename="../../app/ui/search/model.py" line="66" />
         <source>Video</source>
         <translation>视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="66" />
+        <location filename="../../app/ui/search/model.py" line="67" />
         <source>Contact card</source>
         <translation>名片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="67" />
+        <location filename="../../app/ui/search/model.py" line="68" />
         <source>Location</source>
         <translation>位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="68" />
+        <location filename="../../app/ui/search/model.py" line="69" />
         <source>Sticker</source>
         <translation>表情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="69" />
+        <location filename="../../app/ui/search/model.py" line="70" />
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="70" />
+        <location filename="../../app/ui/search/model.py" line="71" />
         <source>Link</source>
         <translation>链接</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="71" />
+        <location filename="../../app/ui/search/model.py" line="72" />
         <source>Mini program</source>
         <translation>小程序</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="72" />
+        <location filename="../../app/ui/search/model.py" line="73" />
         <source>Chat history</source>
         <translation>聊天记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="73" />
+        <location filename="../../app/ui/search/model.py" line="74" />
         <source>To-do</source>
         <translation>待办</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="74" />
+        <location filename="../../app/ui/search/model.py" line="75" />
         <source>Vote</source>
         <translation>投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="75" />
+        <location filename="../../app/ui/search/model.py" line="76" />
         <source>Form</source>
         <translation>填表</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="76" />
+        <location filename="../../app/ui/search/model.py" line="77" />
         <source>Red packet</source>
         <translation>红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="77" />
+        <location filename="../../app/ui/search/model.py" line="78" />
         <source>External red packet</source>
         <translation>互通红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="78" />
+        <location filename="../../app/ui/search/model.py" line="79" />
         <source>Meeting</source>
         <translation>会议</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="79" />
+        <location filename="../../app/ui/search/model.py" line="80" />
         <source>Document</source>
         <translation>在线文档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="80" />
+        <location filename="../../app/ui/search/model.py" line="81" />
         <source>Markdown</source>
         <translation>Markdown</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="81" />
+        <location filename="../../app/ui/search/model.py" line="82" />
         <source>News</source>
         <translation>图文</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="82" />
+        <location filename="../../app/ui/search/model.py" line="83" />
         <source>Calendar</source>
         <translation>日程</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="83" />
+        <location filename="../../app/ui/search/model.py" line="84" />
         <source>Mixed</source>
         <translation>图文混排</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="84" />
+        <location filename="../../app/ui/search/model.py" line="85" />
         <source>Call recording</source>
         <translation>音频存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="85" />
+        <location filename="../../app/ui/search/model.py" line="86" />
         <source>Document shared in call</source>
         <translation>音频共享文档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="86" />
+        <location filename="../../app/ui/search/model.py" line="87" />
         <source>Channels post</source>
         <translation>视频号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="87" />
+        <location filename="../../app/ui/search/model.py" line="88" />
         <source>Call</source>
         <translation>音视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="88" />
+        <location filename="../../app/ui/search/model.py" line="89" />
         <source>WeDrive file</source>
         <translation>微盘文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="89" />
+        <location filename="../../app/ui/search/model.py" line="90" />
         <source>Switched enterprise</source>
         <translation>切换企业</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="56" />
+        <source>合同 发票              both words (every term must match)
+合同 OR 发票           either
+-取消  or  NOT 取消     without
+"退款 申请"             exactly this, spaces included (\" for a quote inside)
+(合同 OR 协议) 盖章      group with parentheses
+from:ID  to:ID  in:SESSION  room:ROOMID  type:image  session:internal|external|group
+date:2025-01-01..2025-03-31  date:2025-03  after:2025-01-01  before:2025-04-01
+has:media  is:recalled  type:image,video (either)
+Any text is found as written, case- and width-insensitive: 1 character, digits, emoji, %, _ and \.</source>
+        <translation>合同 发票              两个词都要有（每个词都必须匹配）
+合同 OR 发票           任一个词
+-取消  或  NOT 取消     不含这个词
+"退款 申请"             按原样匹配，包括空格（短语里的引号写作 \"）
+(合同 OR 协议) 盖章      用括号分组
+from:ID  to:ID  in:SESSION  room:ROOMID  type:image  session:internal|external|group
+date:2025-01-01..2025-03-31  date:2025-03  after:2025-01-01  before:2025-04-01
+has:media  is:recalled  type:image,video（任一类型）
+任何文字都按原样查找，不区分大小写和全角/半角：单个字、数字、表情、%、_ 和 \ 都行。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="70" />
+        <source>from: sender id   to: a recipient's id   in: session id   room: group id
+type: message type   session: session type   has:media with a file   is:recalled recalled
+date:A..B both days included   after:D from D on   before:D until D (not included)
+Dates are in this computer's time zone.</source>
+        <translation>from: 发送人 ID   to: 某个接收人的 ID   in: 会话 ID   room: 群 ID
+type: 消息类型   session: 会话类型   has:media 带文件   is:recalled 已撤回
+date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D）
+日期按本机时区计算。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="124" />
+        <source>This quote is never closed: add a closing " (write \" for a quote inside a phrase).</source>
+        <translation>这个引号没有闭合：请补上结尾的 "（短语里的引号写作 \"）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="127" />
+        <source>Empty phrase: put the text to find between the quotes.</source>
+        <translation>空短语：请在引号之间写上要查找的文字。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="129" />
+        <source>Unknown field “{field}:”. Fields are {fields}; to find the text itself, put it in quotes.</source>
+        <translation>未知字段“{field}:”。可用字段：{fields}；如果要查找这段文字本身，请加上引号。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="132" />
+        <source>“{field}:” needs a value.</source>
+        <translation>“{field}:”后面需要一个值。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="134" />
+        <source>“-” must be followed by what to exclude (to find a dash, write "-").</source>
+        <translation>“-”后面要紧跟要排除的内容（要查找减号本身，请写作 "-"）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="136" />
+        <source>“{op}” must be followed by what to exclude.</source>
+        <translation>“{op}”后面要跟要排除的内容。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="138" />
+        <source>This “)” closes nothing: remove it or add a “(” before it.</source>
+        <translation>这个“)”没有对应的“(”：请删除它，或在前面补上“(”。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="140" />
+        <source>This “(” is never closed: add a “)”.</source>
+        <translation>这个“(”没有闭合：请补上“)”。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="142" />
+        <source>Empty parentheses: put something to find between them.</source>
+        <translation>空括号：请在括号之间写上要查找的内容。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="144" />
+        <source>{op} needs something to match on both sides.</source>
+        <translation>{op} 两边都需要有查询内容。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="146" />
+        <source>Something to find is missing here.</source>
+        <translation>这里缺少要查找的内容。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="148" />
+        <source>session: is one of {values}.</source>
+        <translation>session: 只能是 {values} 之一。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="150" />
+        <source>{field}: can only be {values}.</source>
+        <translation>{field}: 只能是 {values}。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="152" />
+        <source>date: needs a date before or after “..”.</source>
+        <translation>date: 在“..”前后至少要有一个日期。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="154" />
+        <source>This date range is empty: the first date is after the second.</source>
+        <translation>这个日期范围是空的：开始日期晚于结束日期。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="156" />
+        <source>“{text}” is not a date: write YYYY-MM-DD (or YYYY-MM, YYYY, YYYY-MM-DDTHH:MM).</source>
+        <translation>“{text}”不是日期：请写作 YYYY-MM-DD（或 YYYY-MM、YYYY、YYYY-MM-DDTHH:MM）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/syntax.py" line="159" />
+        <source>“{text}” is not a valid date.</source>
+        <translation>“{text}”不是有效的日期。</translation>
     </message>
 </context>
 <context>
     <name>SearchResultsModel</name>
     <message>
-        <location filename="../../app/ui/search/model.py" line="233" />
+        <location filename="../../app/ui/search/model.py" line="247" />
         <source> → </source>
         <translation> → </translation>
     </message>
@@ -1659,42 +1825,42 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/settings/dialog.py" line="53" />
         <source>Settings</source>
-        <translation type="unfinished" />
+        <translation>设置</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/dialog.py" line="60" />
         <source>Corp</source>
-        <translation type="unfinished">企业</translation>
+        <translation>企业</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/dialog.py" line="61" />
         <source>Archive</source>
-        <translation type="unfinished" />
+        <translation>存档</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/dialog.py" line="62" />
         <source>Media</source>
-        <translation type="unfinished">媒体</translation>
+        <translation>媒体</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/dialog.py" line="63" />
         <source>Language</source>
-        <translation type="unfinished" />
+        <translation>语言</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/dialog.py" line="108" />
         <source>Cannot read the keyring: %1</source>
-        <translation type="unfinished" />
+        <translation>无法读取系统钥匙串：%1</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/dialog.py" line="177" />
         <source>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</source>
-        <translation type="unfinished" />
+        <translation>未保存：本机没有可用的系统钥匙串（Secret Service、KWallet、钥匙串访问或凭据管理器），无法保存密钥信息。请清空密钥相关输入框，改用环境变量向应用提供：%1、%2（PEM 文本或 @/path/to/key.pem）、%3，数据库密码使用 %4。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/dialog.py" line="205" />
         <source>Not saved: %1</source>
-        <translation type="unfinished" />
+        <translation>未保存：%1</translation>
     </message>
 </context>
 <context>
@@ -1702,32 +1868,32 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/sync/history.py" line="134" />
         <source>Sync history</source>
-        <translation type="unfinished" />
+        <translation>同步记录</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="148" />
         <source>Refresh</source>
-        <translation type="unfinished" />
+        <translation>刷新</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="161" />
         <source>Loading…</source>
-        <translation type="unfinished">正在加载…</translation>
+        <translation>正在加载…</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="175" />
         <source>No sync has run yet.</source>
-        <translation type="unfinished" />
+        <translation>尚未进行过同步。</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="176" />
         <source>%1 runs, newest first.</source>
-        <translation type="unfinished" />
+        <translation>共 %1 次同步，最新的在前。</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="181" />
         <source>Cannot read the sync history: %1</source>
-        <translation type="unfinished" />
+        <translation>无法读取同步记录：%1</translation>
     </message>
 </context>
 <context>
@@ -1736,115 +1902,115 @@ Archive and review WeCom chats for compliance.</source>
         <location filename="../../app/ui/sync/panel.py" line="68" />
         <location filename="../../app/ui/sync/panel.py" line="212" />
         <source>Cancel</source>
-        <translation type="unfinished" />
+        <translation>取消</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="69" />
         <source>Stop after the current batch; nothing stored is lost</source>
-        <translation type="unfinished" />
+        <translation>在当前批次完成后停止；已保存的内容不会丢失</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="74" />
         <source>Hide</source>
-        <translation type="unfinished" />
+        <translation>隐藏</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="108" />
+        <location filename="../../app/ui/sync/panel.py" line="109" />
         <location filename="../../app/ui/sync/panel.py" line="166" />
         <source>Starting…</source>
-        <translation type="unfinished" />
+        <translation>正在开始…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="120" />
+        <location filename="../../app/ui/sync/panel.py" line="121" />
         <source>%1 retries after temporary errors</source>
-        <translation type="unfinished" />
+        <translation>临时错误后已重试 %1 次</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="136" />
         <source>Cancelling after the current batch…</source>
-        <translation type="unfinished" />
+        <translation>将在当前批次完成后取消…</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="141" />
         <location filename="../../app/ui/sync/panel.py" line="167" />
         <source>Done</source>
-        <translation type="unfinished" />
+        <translation>完成</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="141" />
         <source>Cancelled</source>
-        <translation type="unfinished">已取消</translation>
+        <translation>已取消</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="147" />
         <location filename="../../app/ui/sync/panel.py" line="151" />
         <source>Sync failed</source>
-        <translation type="unfinished" />
+        <translation>同步失败</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="148" />
         <source>The sync stopped; everything stored before the error is kept.</source>
-        <translation type="unfinished" />
+        <translation>同步已停止；出错前已保存的内容全部保留。</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="166" />
         <source>Fetching messages</source>
-        <translation type="unfinished" />
+        <translation>正在拉取消息</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="167" />
         <source>Downloading media</source>
-        <translation type="unfinished" />
+        <translation>正在下载媒体文件</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="170" />
         <source>unknown</source>
-        <translation type="unfinished" />
+        <translation>未知</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="172" />
         <source>%1 of %2 files · stored %3 · failed %4 · expired %5 · %6 files/s · ETA %7</source>
-        <translation type="unfinished" />
+        <translation>%1 / %2 个文件 · 已保存 %3 · 失败 %4 · 已过期 %5 · %6 个/秒 · 预计剩余 %7</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="175" />
         <source>seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5 · %6/s · ETA %7</source>
-        <translation type="unfinished" />
+        <translation>seq %1 · 已拉取 %2 · 已保存 %3 · 已隔离 %4 · 重复 %5 · %6 条/秒 · 预计剩余 %7</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="180" />
         <source>Messages: seq %1, fetched %2, stored %3, quarantined %4, duplicates %5</source>
-        <translation type="unfinished" />
+        <translation>消息：seq %1，已拉取 %2，已保存 %3，已隔离 %4，重复 %5</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="182" />
         <source>Media: %1 of %2 done, stored %3, failed %4, expired %5</source>
-        <translation type="unfinished" />
+        <translation>媒体：已完成 %1 / %2，已保存 %3，失败 %4，已过期 %5</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="191" />
         <source>Cancelled after %1: %2 new messages stored; the next sync continues from seq %3.</source>
-        <translation type="unfinished" />
+        <translation>用时 %1 后已取消：新保存 %2 条消息；下次同步将从 seq %3 继续。</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="193" />
         <source>Finished in %1: %2 fetched, %3 new, %4 quarantined, %5 duplicates; media %6 stored, %7 failed, %8 expired, %9 pending.</source>
-        <translation type="unfinished" />
+        <translation>用时 %1 完成：拉取 %2 条，新增 %3 条，隔离 %4 条，重复 %5 条；媒体已保存 %6 个，失败 %7 个，已过期 %8 个，待下载 %9 个。</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="202" />
         <source>%1 s</source>
-        <translation type="unfinished" />
+        <translation>%1 秒</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="204" />
         <source>%1 min %2 s</source>
-        <translation type="unfinished" />
+        <translation>%1 分 %2 秒</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/panel.py" line="205" />
         <source>%1 h %2 min</source>
-        <translation type="unfinished" />
+        <translation>%1 小时 %2 分</translation>
     </message>
 </context>
 <context>
@@ -1852,92 +2018,106 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/sync/history.py" line="50" />
         <source>Corp</source>
-        <translation type="unfinished">企业</translation>
+        <translation>企业</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="50" />
         <source>Started</source>
-        <translation type="unfinished" />
+        <translation>开始时间</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="50" />
         <source>Ended</source>
-        <translation type="unfinished" />
+        <translation>结束时间</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="50" />
         <source>Outcome</source>
-        <translation type="unfinished" />
+        <translation>结果</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="51" />
         <source>Seq range</source>
-        <translation type="unfinished" />
+        <translation>seq 范围</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="51" />
         <source>Fetched</source>
-        <translation type="unfinished" />
+        <translation>拉取</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="51" />
         <source>Stored</source>
-        <translation type="unfinished" />
+        <translation>保存</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="51" />
         <source>Duplicates</source>
-        <translation type="unfinished" />
+        <translation>重复</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="52" />
         <source>Quarantined</source>
-        <translation type="unfinished" />
+        <translation>隔离</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="52" />
         <source>Media stored / failed / expired</source>
-        <translation type="unfinished" />
+        <translation>媒体 保存 / 失败 / 过期</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="52" />
         <source>Retries</source>
-        <translation type="unfinished" />
+        <translation>重试</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="53" />
         <source>Error</source>
-        <translation type="unfinished" />
+        <translation>错误</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="54" />
         <source>Succeeded</source>
-        <translation type="unfinished" />
+        <translation>成功</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="54" />
         <source>Failed</source>
-        <translation type="unfinished" />
+        <translation>失败</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="55" />
         <source>Cancelled</source>
-        <translation type="unfinished">已取消</translation>
+        <translation>已取消</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="55" />
         <source>Running</source>
-        <translation type="unfinished" />
+        <translation>进行中</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="56" />
         <source>Interrupted</source>
-        <translation type="unfinished" />
+        <translation>已中断</translation>
     </message>
     <message>
         <location filename="../../app/ui/sync/history.py" line="101" />
         <source>Workstation: %1</source>
-        <translation type="unfinished" />
+        <translation>工作站：%1</translation>
+    </message>
+</context>
+<context>
+    <name>SyntaxHelpDialog</name>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="58" />
+        <location filename="../../app/ui/search/panel.py" line="69" />
+        <source>Search syntax</source>
+        <translation>搜索语法</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/search/panel.py" line="59" />
+        <source>Type a query in the search box. The filters below it add the same fields to the query.</source>
+        <translation>在搜索框里输入查询。搜索框下方的筛选条件会把同样的字段加进查询。</translation>
     </message>
 </context>
 <context>
@@ -1945,34 +2125,36 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/welcome.py" line="25" />
         <source>Welcome to WeCom Archive Auditor</source>
-        <translation type="unfinished" />
+        <translation>欢迎使用会话存档审计台</translation>
     </message>
     <message>
         <location filename="../../app/ui/welcome.py" line="32" />
         <source>This app keeps your company's WeCom chat archive (会话内容存档) on your own computer or server, exactly as WeCom delivered it, and lets compliance officers review, search and export it. Tencent keeps the archive for only about five days, so sync regularly.
 
 No corp is configured yet. Try the app with a demo archive of generated conversations, or enter your corp's ID, chat-archive secret and private keys.</source>
-        <translation type="unfinished" />
+        <translation>本应用将贵企业的企业微信会话内容存档按企业微信下发的原样保存在您自己的电脑或服务器上，供合规人员审阅、搜索和导出。腾讯仅保留约五天的存档数据，请定期同步。
+
+尚未配置任何企业。您可以先用一个由生成的会话组成的演示存档试用本应用，或填写贵企业的企业 ID、会话存档 Secret 和私钥。</translation>
     </message>
     <message>
         <location filename="../../app/ui/welcome.py" line="42" />
         <source>Open the demo archive</source>
-        <translation type="unfinished" />
+        <translation>打开演示存档</translation>
     </message>
     <message>
         <location filename="../../app/ui/welcome.py" line="43" />
         <source>Generated conversations served by the built-in WeCom SDK simulator</source>
-        <translation type="unfinished" />
+        <translation>由内置企业微信 SDK 模拟器提供的生成会话</translation>
     </message>
     <message>
         <location filename="../../app/ui/welcome.py" line="45" />
         <source>Configure my corp</source>
-        <translation type="unfinished" />
+        <translation>配置我的企业</translation>
     </message>
     <message>
         <location filename="../../app/ui/welcome.py" line="46" />
         <source>Corp ID, chat-archive secret, private keys and the SDK library</source>
-        <translation type="unfinished" />
+        <translation>企业 ID、会话存档 Secret、私钥和 SDK 库</translation>
     </message>
 </context>
 </TS>

@@ -1,4 +1,5 @@
-"""Search results: a lazy list model (pages of 50, keyed by (msgtime, id)) and its delegate.
+"""Search results: a lazy list model (pages of 50, each continuing from the last hit's cursor) and
+its delegate.
 
 Every read runs on a pool thread (:func:`app.ui.tasks.run_task`). Each
 :meth:`SearchResultsModel.start` begins a new generation, and pages of an older generation are
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from app.core.actor import Actor
 from app.core.archive import MessageRow
 from app.core.directory import Directory
-from app.core.search import SearchHit, SearchQuery, SearchService
+from app.core.search import ORDERS, SearchHit, SearchService
 from app.ui.sessions.model import plain_tooltip
 from app.ui.tasks import run_task
 
@@ -122,10 +123,25 @@ def make_snippet(text: str, offsets: tuple[tuple[int, int], ...], keyword: str =
 
 
 @dataclass(frozen=True)
+class SearchRequest:
+    """What the result list shows: ``text`` in the query language (see app.core.search.query),
+    in ``order`` (one of ORDERS), within one corp or all of them."""
+
+    text: str
+    corp_id: int | None = None
+    order: str = "newest"
+
+    def __post_init__(self):
+        if self.order not in ORDERS:
+            raise ValueError(f"unknown order {self.order!r}: use one of {', '.join(ORDERS)}")
+
+
+@dataclass(frozen=True)
 class ResultEntry:
     """One hit as shown (plain text everywhere)."""
 
     message: MessageRow
+    cursor: tuple  # where the page after this hit starts, in the request's order
     sender_name: str
     header: str  # "张伟 → 李娜" or "张伟 → 项目群"
     snippet: str
@@ -140,7 +156,7 @@ class SearchReader:
         self.directory = directory
         self.actor = actor
 
-    def entry(self, hit: SearchHit, keyword: str, arrow: str) -> ResultEntry:
+    def entry(self, hit: SearchHit, order: str, arrow: str) -> ResultEntry:
         m = hit.message
         sender = self.directory.label(self.actor, m.corp_id, m.sender) if m.sender else ""
         if m.roomid:
@@ -150,30 +166,31 @@ class SearchReader:
             if len(m.tolist) > 4:
                 where += " …"
         header = f"{sender}{arrow}{where}" if where else sender
-        snippet, highlight = make_snippet(m.content_text, hit.offsets, keyword)
-        return ResultEntry(m, sender, header, snippet, highlight)
+        snippet, highlight = make_snippet(m.content_text, hit.offsets)
+        return ResultEntry(m, hit.cursor(order), sender, header, snippet, highlight)
 
-    def page(self, query: SearchQuery, before: tuple[int, int] | None, limit: int,
-             arrow: str) -> list[ResultEntry]:
-        hits = self.search.search(self.actor, query, limit=limit, before=before)
-        return [self.entry(h, query.keyword, arrow) for h in hits]
+    def page(self, request: SearchRequest, before: tuple | None, limit: int, arrow: str) -> list[ResultEntry]:
+        """Raises app.core.search.QueryError for a malformed query."""
+        hits = self.search.query(self.actor, request.text, limit=limit, before=before, order=request.order,
+                                 corp_id=request.corp_id)
+        return [self.entry(h, request.order, arrow) for h in hits]
 
 
 # --------------------------------------------------------------------------- the model
 
 
 class SearchResultsModel(QAbstractListModel):
-    """Hits of the current query, newest first, fetched 50 at a time as the view scrolls."""
+    """Hits of the current request, in its order, fetched 50 at a time as the view scrolls."""
 
     page_loaded = Signal(int, int)  # generation, rows in the page
-    search_failed = Signal(int, str)  # generation, a plain-text reason
+    search_failed = Signal(int, object)  # generation, the exception (QueryError for a malformed query)
 
     def __init__(self, search: SearchService, directory: Directory, actor: Actor | None = None,
                  parent=None, *, page_size: int = PAGE_SIZE):
         super().__init__(parent)
         self._reader = SearchReader(search, directory, actor or Actor.local())
         self._page = page_size
-        self._query: SearchQuery | None = None
+        self._request: SearchRequest | None = None
         self._entries: list[ResultEntry] = []
         self._generation = 0
         self._loading = False
@@ -185,17 +202,17 @@ class SearchResultsModel(QAbstractListModel):
         return self._generation
 
     @property
-    def query(self) -> SearchQuery | None:
-        return self._query
+    def request(self) -> SearchRequest | None:
+        return self._request
 
     def is_loading(self) -> bool:
         return self._pending > 0
 
-    def start(self, query: SearchQuery) -> int:
-        """Show the hits of ``query`` (the first page arrives later); returns its generation."""
+    def start(self, request: SearchRequest) -> int:
+        """Show the hits of ``request`` (the first page arrives later); returns its generation."""
         self._generation += 1
         self.beginResetModel()
-        self._query = query
+        self._request = request
         self._entries = []
         self._loading = False
         self._exhausted = False
@@ -206,7 +223,7 @@ class SearchResultsModel(QAbstractListModel):
     def clear(self) -> None:
         self._generation += 1
         self.beginResetModel()
-        self._query = None
+        self._request = None
         self._entries = []
         self._loading = False
         self._exhausted = True
@@ -218,18 +235,15 @@ class SearchResultsModel(QAbstractListModel):
     # ------------------------------------------------------------------ paging
 
     def canFetchMore(self, parent: QModelIndex = _INVALID) -> bool:
-        return (not parent.isValid() and self._query is not None and not self._loading
+        return (not parent.isValid() and self._request is not None and not self._loading
                 and not self._exhausted)
 
     def fetchMore(self, parent: QModelIndex = _INVALID) -> None:
         if not self.canFetchMore(parent):
             return
         self._loading = True
-        generation, query, limit = self._generation, self._query, self._page
-        before = None
-        if self._entries:
-            last = self._entries[-1].message
-            before = (last.msgtime, last.id)
+        generation, request, limit = self._generation, self._request, self._page
+        before = self._entries[-1].cursor if self._entries else None
         arrow = self.tr(" → ")
         self._pending += 1
 
@@ -252,9 +266,9 @@ class SearchResultsModel(QAbstractListModel):
                 return
             self._loading = False
             self._exhausted = True
-            self.search_failed.emit(generation, str(exc) or type(exc).__name__)
+            self.search_failed.emit(generation, exc)
 
-        run_task(self, lambda: self._reader.page(query, before, limit, arrow), done, failed)
+        run_task(self, lambda: self._reader.page(request, before, limit, arrow), done, failed)
 
     # ------------------------------------------------------------------ QAbstractListModel
 

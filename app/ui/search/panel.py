@@ -1,46 +1,97 @@
-"""The search panel: keyword, date range, sender, message type and session type; hits below."""
+"""The search panel: a query box speaking the query language, filters that write the same fields
+(date range, sender, message type, session type), syntax help, history, and the hits below."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QDate, QDateTime, QEvent, QModelIndex, QObject, QStringListModel, Qt, QTime, Signal
+from PySide6.QtCore import QDate, QEvent, QModelIndex, QObject, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtGui import QFontDatabase, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QCompleter,
     QDateEdit,
+    QDialog,
+    QDialogButtonBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
+    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.actor import Actor
-from app.core.search import SearchQuery
+from app.core.search import QueryError
+from app.ui.search.history import SearchHistory
 from app.ui.search.model import (
     MSGTYPE_LABELS,
+    SearchRequest,
     SearchResultDelegate,
     SearchResultsModel,
     SearchRole,
     msgtype_label,
 )
-from app.ui.sessions.model import SESSION_TYPES, format_count, type_label
+from app.ui.search.syntax import align_columns, compose_query, describe_error, error_pointer, syntax_help
+from app.ui.sessions.model import SESSION_TYPES, format_count, plain_tooltip, type_label
 from app.ui.tasks import run_task
 
 
-class QueryError(ValueError):
-    """The form cannot make a query; the message is shown inline, translated."""
+class FormError(ValueError):
+    """The filters cannot make a query (an ambiguous sender, dates the wrong way round); the
+    message is shown inline, translated."""
+
+
+def _fixed_font():
+    return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+
+class SyntaxHelpDialog(QDialog):
+    """The query language's syntax, as plain text in a fixed-width font (copyable; never rich text)."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Search syntax"))
+        intro = QLabel(self.tr("Type a query in the search box. The filters below it add the same fields "
+                               "to the query."), self)
+        intro.setTextFormat(Qt.TextFormat.PlainText)
+        intro.setWordWrap(True)
+        self.text = QPlainTextEdit(self)
+        self.text.setReadOnly(True)
+        self.text.setFont(_fixed_font())
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        fm = QFontMetrics(self.text.font())
+        self.text.setPlainText(align_columns(syntax_help(), fm))
+        self.text.setAccessibleName(self.tr("Search syntax"))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(buttons)
+        # Big enough to need no scrolling: measured by the text's own layout, since lines with
+        # Chinese take the taller line height of the CJK fallback font.
+        doc = self.text.document()
+        layout_ = doc.documentLayout()
+        blocks = [doc.findBlockByNumber(i) for i in range(doc.blockCount())]
+        text_w = max(fm.horizontalAdvance(b.text()) for b in blocks)
+        text_h = sum(layout_.blockBoundingRect(b).height() for b in blocks)
+        margins = 2 * (self.text.frameWidth() + int(doc.documentMargin())) + 2 * fm.lineSpacing()  # slack
+        self.text.setMinimumSize(min(text_w + margins, 1000), min(int(text_h) + margins, 700))
 
 
 class SearchPanel(QWidget):
-    """Search over the archive's messages (``ctx``: an AppContext, for .search, .directory, .archive).
+    """Search over the archive's messages (``ctx``: an AppContext, for .search, .directory,
+    .archive and .paths).
 
-    Searching runs off the GUI thread; a new search supersedes the one before (its late pages
-    and count are ignored). Bad input shows an inline message, never an exception.
+    The box holds a query in the language of app.core.search.query; the filter widgets add
+    fields to it (:meth:`effective_query`), so there is one engine and one language. Searching
+    runs off the GUI thread; a new search supersedes the one before (its late pages and count
+    are ignored). A malformed query or bad filters show an inline message, never an exception.
     """
 
     # corp_id, session_id, message_id. Ids are 64-bit snowflakes: a Signal(int) would cut them.
@@ -54,13 +105,28 @@ class SearchPanel(QWidget):
         self._actor = actor or Actor.local()
         self._count: int | None = None
         self._sender_choices: dict[str, str] | None = None  # completer text -> id
+        self._help: SyntaxHelpDialog | None = None
+        self.history = SearchHistory.in_config_dir(ctx.paths.config_dir)
 
-        self.keyword_edit = QLineEdit(self)
-        self.keyword_edit.setPlaceholderText(self.tr("Search messages"))
-        self.keyword_edit.setClearButtonEnabled(True)
-        self.keyword_edit.setAccessibleName(self.tr("Keyword"))
+        self.query_edit = QLineEdit(self)
+        self.query_edit.setPlaceholderText(self.tr("Search, e.g. 合同 OR 发票 -取消"))
+        self.query_edit.setClearButtonEnabled(True)
+        self.query_edit.setAccessibleName(self.tr("Query"))
+        self.query_edit.setToolTip(self.tr("Words, \"phrases\", OR, -exclude, from:, type:, date: …\n"
+                                           "F1 or ? for the syntax; ↓ for recent searches."))
+        self.help_button = QToolButton(self)
+        self.help_button.setText("?")
+        self.help_button.setToolTip(self.tr("Search syntax"))
+        self.help_button.setAccessibleName(self.tr("Search syntax"))
         self.search_button = QPushButton(self.tr("Search"), self)
         self.search_button.setDefault(True)
+
+        self._history_model = QStringListModel(self.history.queries, self)
+        self.history_completer = QCompleter(self._history_model, self)
+        self.history_completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.history_completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.history_completer.setMaxVisibleItems(10)
+        self.query_edit.setCompleter(self.history_completer)
 
         today = QDate.currentDate()
         self.from_check = QCheckBox(self.tr("From"), self)
@@ -78,6 +144,11 @@ class SearchPanel(QWidget):
         self.session_type_combo.addItem(self.tr("Any session"), None)
         for stype in SESSION_TYPES:
             self.session_type_combo.addItem(type_label(stype), stype)
+        self.order_combo = QComboBox(self)
+        self.order_combo.addItem(self.tr("Newest first"), "newest")
+        self.order_combo.addItem(self.tr("Oldest first"), "oldest")
+        self.order_combo.addItem(self.tr("By session"), "session")
+        self.order_combo.setAccessibleName(self.tr("Order of results"))
         for combo in (self.msgtype_combo, self.session_type_combo):
             # the longest label ("Document shared in call") must not set the panel's minimum width
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -91,11 +162,26 @@ class SearchPanel(QWidget):
         self.corp_combo.setVisible(several)
         self._corp_label.setVisible(several)
 
+        # The query the filters make, live: how a user learns that the widgets are fields too.
+        self.effective_edit = QLineEdit(self)
+        self.effective_edit.setReadOnly(True)
+        self.effective_edit.setFrame(False)
+        self.effective_edit.setFont(_fixed_font())
+        self.effective_edit.setAccessibleName(self.tr("Query with filters"))
+        self.effective_edit.setPlaceholderText(self.tr("(empty)"))
+        self.effective_edit.setStyleSheet("QLineEdit { background: transparent; }")
+
         self.message = QLabel(self)  # inline errors
         self.message.setTextFormat(Qt.TextFormat.PlainText)
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #b3261e;")
         self.message.hide()
+        self.error_pointer = QLabel(self)  # the query with a caret under a mistake
+        self.error_pointer.setTextFormat(Qt.TextFormat.PlainText)
+        self.error_pointer.setFont(_fixed_font())
+        self.error_pointer.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_pointer.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.error_pointer.hide()
         self.status = QLabel(self)
         self.status.setTextFormat(Qt.TextFormat.PlainText)
 
@@ -113,12 +199,23 @@ class SearchPanel(QWidget):
 
         self._build_layout()
         self._fill_sender_completer()
+        self._update_effective()
 
-        self.keyword_edit.returnPressed.connect(self.search)
+        self.query_edit.returnPressed.connect(self._return_pressed)
+        self.history_completer.activated[str].connect(self._history_chosen)
+        self.query_edit.installEventFilter(self)
         self.sender_edit.returnPressed.connect(self.search)
         self.search_button.clicked.connect(self.search)
+        self.help_button.clicked.connect(self.show_syntax_help)
+        QShortcut(QKeySequence(Qt.Key.Key_F1), self.query_edit, self.show_syntax_help,
+                  context=Qt.ShortcutContext.WidgetShortcut)
         self.from_check.toggled.connect(self.from_date.setEnabled)
         self.to_check.toggled.connect(self.to_date.setEnabled)
+        for signal in (self.query_edit.textChanged, self.sender_edit.textChanged, self.from_check.toggled,
+                       self.to_check.toggled, self.from_date.dateChanged, self.to_date.dateChanged,
+                       self.msgtype_combo.currentIndexChanged, self.session_type_combo.currentIndexChanged):
+            signal.connect(self._update_effective)
+        self.order_combo.currentIndexChanged.connect(self._order_changed)
         self.results.clicked.connect(self._activate)
         self.results.installEventFilter(self)
         self.model.page_loaded.connect(self._on_page)
@@ -128,47 +225,66 @@ class SearchPanel(QWidget):
     # ------------------------------------------------------------------ public
 
     def focus_search(self) -> None:
-        """Put the cursor in the keyword box, its text selected (the main window's Ctrl+F)."""
-        self.keyword_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        self.keyword_edit.selectAll()
+        """Put the cursor in the query box, its text selected (the main window's Ctrl+F)."""
+        self.query_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.query_edit.selectAll()
 
     def search(self) -> bool:
-        """Start a search with the form's values; False (with an inline message) if they are bad."""
+        """Start a search with the box and the filters; False (with an inline message, and no
+        hits left on screen) if the query is malformed or the filters are bad."""
         try:
-            query = self.query()
+            request = self.request()
+        except FormError as exc:
+            self._fail(str(exc))
+            return False
         except QueryError as exc:
-            # Never leave hits on screen that the form no longer describes.
-            self.model.clear()
-            self._count = None
-            self.status.setText("")
-            self._show_message(str(exc))
+            self._show_query_error(exc)
             return False
         self._show_message("")
-        generation = self.model.start(query)
+        self.history.add(self.query_edit.text())
+        self._history_model.setStringList(self.history.queries)
+        self.effective_edit.setText(request.text)
+        generation = self.model.start(request)
         self._count = None
         self.status.setText(self.tr("Searching…"))
         self.search_started.emit(generation)
-        run_task(self, lambda: self._ctx.search.count(self._actor, query),
+        run_task(self, lambda: self._ctx.search.query_count(self._actor, request.text, corp_id=request.corp_id),
                  lambda n: self._on_count(generation, n),
-                 lambda exc: self._on_failed(generation, str(exc) or type(exc).__name__))
+                 lambda exc: self._on_failed(generation, exc))
         return True
 
-    def query(self) -> SearchQuery:
-        """The form as a query; raises QueryError with a translated message."""
-        start_ms = end_ms = None
-        if self.from_check.isChecked():
-            start_ms = QDateTime(self.from_date.date(), QTime(0, 0)).toMSecsSinceEpoch()
-        if self.to_check.isChecked():
-            end_ms = QDateTime(self.to_date.date().addDays(1), QTime(0, 0)).toMSecsSinceEpoch()
-        if start_ms is not None and end_ms is not None and self.to_date.date() < self.from_date.date():
-            raise QueryError(self.tr("The end date is before the start date."))
-        query = SearchQuery(keyword=self.keyword_edit.text().strip(), start_ms=start_ms, end_ms=end_ms,
-                            sender=self._sender_id(), msgtype=self.msgtype_combo.currentData(),
-                            session_type=self.session_type_combo.currentData(),
-                            corp_id=self.corp_combo.currentData())
-        if query.is_empty():
-            raise QueryError(self.tr("Type a keyword, or choose a sender, date or type to search."))
-        return query
+    def request(self) -> SearchRequest:
+        """The box and the filters as one query; raises FormError (translated) for bad filters and
+        app.core.search.QueryError (its position in :attr:`QueryError.query`) for a bad query."""
+        box = self.query_edit.text()
+        self._ctx.search.parse(box)  # on its own first: its mistakes are said where the user typed them
+        text = self.effective_query(strict=True)
+        if not text:
+            raise FormError(self.tr("Type a query, or choose a sender, date or type to search."))
+        self._ctx.search.parse(text)
+        return SearchRequest(text, self.corp_combo.currentData(), self.order_combo.currentData())
+
+    def effective_query(self, strict: bool = False) -> str:
+        """The query text the panel runs: ``(<box>) from:ID type:T session:S date:A..B``.
+
+        With ``strict``, raises FormError for dates the wrong way round or a sender name that
+        fits several people; without it (the live preview), such filters are left as typed."""
+        start = self.from_date.date().toString("yyyy-MM-dd") if self.from_check.isChecked() else None
+        end = self.to_date.date().toString("yyyy-MM-dd") if self.to_check.isChecked() else None
+        if strict and start and end and self.to_date.date() < self.from_date.date():
+            raise FormError(self.tr("The end date is before the start date."))
+        return compose_query(self.query_edit.text(), sender=self._sender_id(strict),
+                             msgtype=self.msgtype_combo.currentData(),
+                             session_type=self.session_type_combo.currentData(), start=start, end=end)
+
+    def show_syntax_help(self) -> SyntaxHelpDialog:
+        """Show the syntax help beside the panel (not modal: the user may keep it open while typing)."""
+        if self._help is None:
+            self._help = SyntaxHelpDialog(self)
+        self._help.show()
+        self._help.raise_()
+        self._help.activateWindow()
+        return self._help
 
     # ------------------------------------------------------------------ form
 
@@ -183,7 +299,8 @@ class SearchPanel(QWidget):
     def _build_layout(self) -> None:
         top = QHBoxLayout()
         top.setSpacing(4)
-        top.addWidget(self.keyword_edit, 1)
+        top.addWidget(self.query_edit, 1)
+        top.addWidget(self.help_button)
         top.addWidget(self.search_button)
 
         form = QGridLayout()
@@ -207,8 +324,17 @@ class SearchPanel(QWidget):
         form.addWidget(self.session_type_combo, 2, 3)
         form.addWidget(self._corp_label, 3, 0)
         form.addWidget(self.corp_combo, 3, 1, 1, 3)
+        effective_label = QLabel(self.tr("Query"), self)
+        effective_label.setBuddy(self.effective_edit)
+        form.addWidget(effective_label, 4, 0)
+        form.addWidget(self.effective_edit, 4, 1, 1, 3)
         form.setColumnStretch(1, 1)
         form.setColumnStretch(3, 1)
+
+        status_row = QHBoxLayout()
+        status_row.setSpacing(6)
+        status_row.addWidget(self.status, 1)
+        status_row.addWidget(self.order_combo)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -216,8 +342,19 @@ class SearchPanel(QWidget):
         layout.addLayout(top)
         layout.addLayout(form)
         layout.addWidget(self.message)
-        layout.addWidget(self.status)
+        layout.addWidget(self.error_pointer)
+        layout.addLayout(status_row)
         layout.addWidget(self.results, 1)
+
+    def _update_effective(self) -> None:
+        text = self.effective_query(strict=False)
+        self.effective_edit.setText(text)
+        self.effective_edit.setCursorPosition(0)
+        self.effective_edit.setToolTip(plain_tooltip(text) if text else "")
+
+    def _order_changed(self) -> None:
+        if self.model.request is not None:
+            self.search()
 
     def _read_senders(self) -> dict[str, str]:
         """Known people as {"name (id)": id} (group rooms are in the directory too, but never send).
@@ -242,12 +379,17 @@ class SearchPanel(QWidget):
     def _set_senders(self, choices: dict[str, str]) -> None:
         self._sender_choices = choices
         self._sender_model.setStringList(sorted(choices))
+        self._update_effective()
 
-    def _sender_id(self) -> str | None:
+    def _sender_id(self, strict: bool = True) -> str | None:
+        """The sender filter as an id. Not ``strict`` (the live preview): never waits for the
+        directory and never raises; an ambiguous name stays as typed."""
         text = self.sender_edit.text().strip()
         if not text:
             return None
-        if self._sender_choices is None:  # searched before the background read arrived
+        if self._sender_choices is None:  # before the background read arrived
+            if not strict:
+                return text
             self._set_senders(self._read_senders())
         if text in self._sender_choices:
             return self._sender_choices[text]
@@ -259,16 +401,35 @@ class SearchPanel(QWidget):
             return exact.pop()
         if len(matches) == 1:
             return matches.pop()
-        if len(matches) > 1:
-            raise QueryError(self.tr("“{text}” matches {n} people: choose one from the list.")
-                             .format(text=text, n=format_count(len(matches))))
+        if len(matches) > 1 and strict:
+            raise FormError(self.tr("“{text}” matches {n} people: choose one from the list.")
+                            .format(text=text, n=format_count(len(matches))))
         return text  # an id the directory does not know (an external contact, say)
 
     # ------------------------------------------------------------------ results
 
-    def _show_message(self, text: str) -> None:
+    def _show_message(self, text: str, pointer: str = "") -> None:
         self.message.setText(text)
         self.message.setVisible(bool(text))
+        self.error_pointer.setText(pointer)
+        self.error_pointer.setVisible(bool(pointer))
+
+    def _fail(self, text: str, pointer: str = "") -> None:
+        # Never leave hits on screen that the form no longer describes.
+        self.model.clear()
+        self._count = None
+        self.status.setText("")
+        self._show_message(text, pointer)
+
+    def _show_query_error(self, exc: QueryError) -> None:
+        """The mistake said in words and pointed at, under the box."""
+        query = exc.query
+        pointer = error_pointer(query, exc.position, QFontMetrics(self.error_pointer.font()))
+        self._fail(self.tr("The query has a mistake at character {position}: {message}")
+                   .format(position=format_count(exc.position + 1), message=describe_error(exc)),
+                   pointer.text())
+        if query == self.query_edit.text():  # the mistake is in the box: put the cursor on it
+            self.query_edit.setCursorPosition(exc.position)
 
     def _on_page(self, generation: int, rows: int) -> None:
         if generation == self.model.generation:
@@ -281,10 +442,14 @@ class SearchPanel(QWidget):
         self._update_status()
         self.count_finished.emit(generation, n)
 
-    def _on_failed(self, generation: int, reason: str) -> None:
-        if generation == self.model.generation:
+    def _on_failed(self, generation: int, exc: Exception) -> None:
+        if generation != self.model.generation:
+            return
+        if isinstance(exc, QueryError):
+            self._show_query_error(exc)
+        else:
             self.status.setText("")
-            self._show_message(self.tr("The search failed: {reason}").format(reason=reason))
+            self._show_message(self.tr("The search failed: {reason}").format(reason=str(exc) or type(exc).__name__))
 
     def _update_status(self) -> None:
         if self._count is None:
@@ -301,9 +466,30 @@ class SearchPanel(QWidget):
             self.result_activated.emit(index.data(SearchRole.CorpIdRole), index.data(SearchRole.SessionIdRole),
                                        index.data(SearchRole.MessageIdRole))
 
+    def _return_pressed(self) -> None:
+        popup = self.history_completer.popup()
+        if popup.isVisible() and popup.currentIndex().isValid():
+            return  # Enter on a recent search: the completer chooses it and _history_chosen searches
+        self.search()
+
+    def _history_chosen(self, text: str) -> None:
+        self.query_edit.setText(text)
+        self.search()
+
+    def _show_history(self) -> None:
+        """All recent searches under the box (Down in the box when the list is closed)."""
+        if not self.history.queries:
+            return
+        self.history_completer.setCompletionPrefix("")
+        self.history_completer.complete()
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.results and event.type() == QEvent.Type.KeyPress \
-                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            self._activate(self.results.currentIndex())
-            return True
+        if event.type() == QEvent.Type.KeyPress:
+            if watched is self.results and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._activate(self.results.currentIndex())
+                return True
+            if watched is self.query_edit and event.key() == Qt.Key.Key_Down \
+                    and not self.history_completer.popup().isVisible():
+                QTimer.singleShot(0, self._show_history)
+                return True
         return super().eventFilter(watched, event)
