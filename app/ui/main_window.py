@@ -153,7 +153,7 @@ class MainWindow(QMainWindow):
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+    def closeEvent(self, event) -> None:
         self._window_state.setValue("geometry", self.saveGeometry())
         self._window_state.setValue("splitter", self.splitter.saveState())
         self._window_state.sync()

@@ -621,7 +621,7 @@ class _TableTranslator(QTranslator):
         # PySide's tr() asks every base class's context in turn for a text that differs).
         return self.table.get(context, {}).get(source, source)
 
-    def isEmpty(self):  # noqa: N802
+    def isEmpty(self):
         return False
 
 

@@ -35,7 +35,7 @@ def note_label(text: str, parent: QWidget | None = None) -> QLabel:
 class PathField(QWidget):
     """A line edit with a Browse… button. ``mode``: "file", "save" or "folder"."""
 
-    textChanged = Signal(str)  # noqa: N815 - mirrors QLineEdit
+    textChanged = Signal(str)
 
     def __init__(self, mode: str, caption: str, name_filter: str = "", parent: QWidget | None = None):
         super().__init__(parent)
@@ -53,10 +53,10 @@ class PathField(QWidget):
     def text(self) -> str:
         return self.edit.text().strip()
 
-    def setText(self, text: str) -> None:  # noqa: N802 - mirrors QLineEdit
+    def setText(self, text: str) -> None:
         self.edit.setText(text)
 
-    def setPlaceholderText(self, text: str) -> None:  # noqa: N802 - mirrors QLineEdit
+    def setPlaceholderText(self, text: str) -> None:
         self.edit.setPlaceholderText(text)
 
     def _browse(self) -> None:

@@ -64,13 +64,13 @@ class SyncRunsModel(QAbstractTableModel):
     def run(self, row: int) -> SyncRunRow:
         return self._rows[row]
 
-    def rowCount(self, parent=None) -> int:  # noqa: N802 - Qt API
+    def rowCount(self, parent=None) -> int:
         return 0 if parent is not None and parent.isValid() else len(self._rows)
 
-    def columnCount(self, parent=None) -> int:  # noqa: N802 - Qt API
+    def columnCount(self, parent=None) -> int:
         return 0 if parent is not None and parent.isValid() else len(_COLUMNS)
 
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802 - Qt API
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
                 and 0 <= section < len(_COLUMNS):
             return self._headers[section]

@@ -312,7 +312,7 @@ class MessageDelegate(QStyledItemDelegate):
             del self._rendered[key]
 
     # -- Qt API
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:  # noqa: N802
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
         if not index.isValid():
             return QSize(0, 0)
         return self._layout(option, index).size
@@ -344,7 +344,7 @@ class MessageDelegate(QStyledItemDelegate):
             self._paint_op(painter, op, lay, colors, option)
         painter.restore()
 
-    def editorEvent(self, event, model, option, index) -> bool:  # noqa: N802
+    def editorEvent(self, event, model, option, index) -> bool:
         if event.type() in (QEvent.Type.MouseButtonRelease, QEvent.Type.MouseButtonPress) \
                 and event.button() == Qt.MouseButton.LeftButton and index.isValid():
             hit = self.hotspot_at(option, index, event.position().toPoint())

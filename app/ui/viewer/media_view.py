@@ -174,7 +174,7 @@ class ImageViewDialog(QDialog):
         else:
             self.image_label.setPixmap(self._pixmap)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self._fit:
             self._show()

@@ -160,7 +160,7 @@ class MessageListModel(QAbstractListModel):
         self._loader.page_size = n
 
     # ------------------------------------------------------------------ Qt model API
-    def rowCount(self, parent=_ROOT) -> int:  # noqa: N802
+    def rowCount(self, parent=_ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
     def flags(self, index):
@@ -168,7 +168,7 @@ class MessageListModel(QAbstractListModel):
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
-    def roleNames(self):  # noqa: N802
+    def roleNames(self):
         names = super().roleNames()
         for role in Roles:
             names[int(role)] = role.name[0].lower().encode() + role.name[1:].encode()
@@ -203,11 +203,11 @@ class MessageListModel(QAbstractListModel):
             return row.id in self._expanded
         return None
 
-    def canFetchMore(self, parent=_ROOT) -> bool:  # noqa: N802
+    def canFetchMore(self, parent=_ROOT) -> bool:
         """Newer rows exist below the window (Qt asks when the last row is visible)."""
         return not parent.isValid() and self.can_fetch_newer()
 
-    def fetchMore(self, parent=_ROOT) -> None:  # noqa: N802
+    def fetchMore(self, parent=_ROOT) -> None:
         if not parent.isValid():
             self.fetch_newer()
 

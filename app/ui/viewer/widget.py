@@ -66,14 +66,14 @@ class MessageListView(QListView):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.verticalScrollBar().setSingleStep(24)
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         if event.matches(QKeySequence.StandardKey.Copy):
             self.copy_requested.emit()
             event.accept()
             return
         super().keyPressEvent(event)
 
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+    def mouseMoveEvent(self, event) -> None:
         super().mouseMoveEvent(event)
         index = self.indexAt(event.position().toPoint())
         delegate = self.itemDelegate()
@@ -379,7 +379,7 @@ class MessageViewer(QWidget):
     def _unpin(self) -> None:
         self._pin = None
 
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+    def eventFilter(self, obj, event) -> bool:
         # The user moving through the list takes over from the pin (wheel, click, keys).
         if (obj is self.view.viewport() and event.type() in (QEvent.Type.Wheel, QEvent.Type.MouseButtonPress)) \
                 or (obj is self.view and event.type() == QEvent.Type.KeyPress):
