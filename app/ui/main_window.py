@@ -47,7 +47,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 5)
         self.splitter.setStretchFactor(2, 3)
-        self.splitter.setSizes([320, 760, 420])
+        self.splitter.setSizes([380, 660, 460])
         self.welcome = WelcomeWidget(self)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.welcome)

@@ -78,6 +78,10 @@ class SessionPanel(QWidget):
         self.tree.collapsed.connect(self._on_collapsed)
         self.model.rowsInserted.connect(lambda *_: self._fetch_timer.start())
         self.model.modelReset.connect(self._restore_view)
+        # Corp and type rows ("外部联系人 (1,234)") span the whole width instead of the title column.
+        self.model.modelReset.connect(lambda: self._span_group_rows())
+        self.model.layoutChanged.connect(lambda *_: self._span_group_rows())
+        self.model.rowsInserted.connect(self._on_rows_inserted)
         self.model.filter_applied.connect(self._on_filter_applied)
         self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
 
@@ -184,6 +188,22 @@ class SessionPanel(QWidget):
             index = self.model.index(r, 0)
             if several or self.model.hasChildren(index):
                 self.tree.expand(index)
+
+    def _is_session(self, index) -> bool:
+        return index.data(SessionRole.SessionIdRole) is not None
+
+    def _span_group_rows(self, parent=None) -> None:
+        parent = parent if parent is not None else QModelIndex()
+        for r in range(self.model.rowCount(parent)):
+            index = self.model.index(r, 0, parent)
+            if self._is_session(index):
+                return  # sessions come after nothing else under a parent
+            self.tree.setFirstColumnSpanned(r, parent, True)
+            self._span_group_rows(index)  # types under a corp
+
+    def _on_rows_inserted(self, parent, _first, _last) -> None:
+        if not parent.isValid() or not self._is_session(parent):
+            self._span_group_rows(parent)
 
     def _restore_view(self) -> None:
         wanted = set(self._expanded)
