@@ -181,6 +181,17 @@ class SecretStore:
         password = self.database_password(url)
         return u.set(password=password).render_as_string(hide_password=False) if password else url
 
+    # -- the workstation's export signing key (Ed25519, PKCS#8 PEM; app/core/export/signing.py)
+    EXPORT_KEY_NAME = "export:ed25519"
+
+    def export_key(self) -> str | None:
+        """The private export key's PEM from the keyring, or None (none stored, or no keyring)."""
+        return self._get(self.EXPORT_KEY_NAME)
+
+    def set_export_key(self, pem: str) -> None:
+        """Keep the private export key in the keyring (raises SecretMissingError without one)."""
+        self._set(self.EXPORT_KEY_NAME, pem)
+
     def private_keys(self, corp: CorpSettings) -> dict[int, str]:
         """Every installed key of the corp, by version (versions from the settings and the corpus)."""
         versions = set(corp.key_versions) | _env_key_versions(corp.corpid)

@@ -230,3 +230,25 @@ class QuarantineEntry(Base):
     last_tried_at: Mapped[int] = mapped_column(BigInteger)
     resolved_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     sync_run_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class Export(Base):
+    """One evidence package made from this archive (app/core/export): who, when, what, and the
+    fingerprints that let the app later say whether a package was made here and is unchanged."""
+
+    __tablename__ = "exports"
+    __table_args__ = (
+        Index("ix_exports_fingerprint", "fingerprint"),
+        Index("ix_exports_key_fingerprint", "key_fingerprint"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(191))
+    workstation: Mapped[str] = mapped_column(String(255))
+    selection: Mapped[str] = mapped_column(LongText)  # JSON: what was selected (sessions, query, msgids)
+    out_path: Mapped[str] = mapped_column(LongText)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of tagmanifest-sha256.txt
+    key_fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the raw Ed25519 public key
+    counts: Mapped[str] = mapped_column(LongText)  # JSON
