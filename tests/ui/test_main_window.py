@@ -100,3 +100,23 @@ def test_chinese_translation_is_complete_and_loads(qtbot, app_ctx):
     finally:
         for t in translators:
             app.removeTranslator(t)
+
+
+def test_first_run_demo_flow_syncs_and_fills_the_tree(qtbot, tmp_path):
+    """A newcomer's first click: "Open the demo archive" prepares the demo corpus, syncs it with
+    progress in the background, and the session tree fills."""
+    ctx = AppContext(tmp_path / "newcomer")
+    w = MainWindow(ctx)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.stack.currentWidget() is w.welcome
+    with qtbot.waitSignal(w.sync.sync_finished, timeout=180_000) as finished:
+        w.welcome.demo_requested.emit()
+    report = finished.args[0]
+    assert report.outcome == "succeeded" and report.stored > 2900
+    assert w.stack.currentWidget() is w.splitter
+    counts = ctx.archive.session_counts(w.actor)
+    assert sum(counts.values()) > 0
+    qtbot.waitUntil(lambda: w.sessions.model.rowCount() >= 3, timeout=10_000)
+    w.close()
+    ctx.close()
