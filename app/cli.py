@@ -271,6 +271,26 @@ def quarantine(ctx: AppContext, retry: bool, corpid: str | None, as_json: bool) 
             click.echo(f"seq {q.seq}  {q.msgid}  v{q.publickey_ver}  {q.stage}: {q.error}  (tries {q.attempts})")
 
 
+@main.command("import-names")
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--corp", "corpid", help="Corp id (default: the first configured).")
+@common
+def import_names(ctx: AppContext, file: str, corpid: str | None) -> None:
+    """Import display names (JSON: {"directory": {id: name}, "groups": {roomid: {"name": …}},
+    "departments": {id: dept}, "external_corps": {id: corp}}), replacing the corp's names."""
+    from pathlib import Path
+
+    from app.core.directory import import_directory
+    from app.core.sync.pipeline import ensure_corp
+
+    corp = ctx.settings.corp(corpid)
+    try:
+        count = import_directory(ctx.db, ensure_corp(ctx.db, corp.corpid, corp.name), Path(file))
+    except (ValueError, AttributeError, TypeError) as exc:
+        raise click.ClickException(f"{file} is not a names file of the documented shape ({exc})") from None
+    click.echo(f"{count} names imported for corp {corp.corpid}.")
+
+
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
 @click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
