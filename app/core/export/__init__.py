@@ -1,0 +1,17 @@
+"""Evidence packages (BagIt bags, signed) and their verification. See package.py and verify.py."""
+
+from .package import (
+    ExportCancelled,
+    ExportError,
+    ExportResult,
+    Selection,
+    export_package,
+    export_records,
+)
+from .signing import ExportKey, key_fingerprint, load_or_create_export_key
+from .verify import VerifyReport, known_keys, verify_package
+
+__all__ = [
+    "export_package", "export_records", "Selection", "ExportResult", "ExportError", "ExportCancelled",
+    "verify_package", "VerifyReport", "known_keys", "ExportKey", "key_fingerprint", "load_or_create_export_key",
+]

@@ -1,0 +1,558 @@
+"""Evidence packages: a BagIt bag (RFC 8493) of what a reviewer selected, written by our own small
+writer, signed with the workstation's export key and recorded in the archive's ``exports`` table.
+
+The bag is written into ``<out>.partial-<random>`` and renamed to ``<out>`` only when complete, so a
+cancelled or failed export never leaves something that looks like a package. Messages are read in
+pages and media streamed, so memory stays bounded whatever the size of the selection.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import secrets as _secrets
+import shutil
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, tzinfo
+from importlib import metadata
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+
+from app.core.actor import Actor
+from app.core.archive import MessageRow
+from app.core.store.db import now_ms
+from app.core.store.models import STORED, Export, Message
+
+from .html import MediaLink, TranscriptWriter
+from .loadfile import LoadFileWriter
+from .signing import load_or_create_export_key
+
+PAGE = 500
+DEFAULT_CONTEXT_HOURS = 12.0  # Purview rebuilds chat transcripts of a hit ±12 hours
+TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "VERIFY.txt", "export-public-key.pem")
+SIGNATURE_FILE, PUBLIC_KEY_FILE = "signature-ed25519.sig", "export-public-key.pem"
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+_EXT = re.compile(r"[A-Za-z0-9]{1,10}")
+_IMAGE_EXTS = {"jpg", "jpeg", "png", "gif", "webp", "bmp"}
+
+
+class ExportError(RuntimeError):
+    """The export could not be made (the message says why)."""
+
+
+class ExportCancelled(ExportError):
+    """The export was cancelled; nothing was left at the output path."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What to export: sessions (optionally within ``[start_ms, end_ms)``), the hits of a query, or
+    messages by msgid. Hits and picked messages come with their conversation ±``context_hours``."""
+
+    session_ids: tuple[str, ...] = ()
+    query: str | None = None
+    msgids: tuple[str, ...] = ()
+    start_ms: int | None = None
+    end_ms: int | None = None
+    context_hours: float | None = None
+    corp_id: int | None = None
+
+    def __post_init__(self):
+        kinds = sum(bool(x) for x in (self.session_ids, self.query, self.msgids))
+        if kinds != 1:
+            raise ValueError("select sessions, a query or msgids (exactly one of them)")
+
+    @property
+    def context_ms(self) -> int:
+        hours = DEFAULT_CONTEXT_HOURS if self.context_hours is None else self.context_hours
+        return int(hours * 3_600_000)
+
+    def describe(self) -> dict:
+        d = {k: v for k, v in asdict(self).items() if v not in (None, ())}
+        for k in ("session_ids", "msgids"):
+            if k in d:
+                d[k] = list(d[k])
+        if self.query or self.msgids:
+            d["context_hours"] = self.context_ms / 3_600_000
+        return d
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    fingerprint: str  # sha256 of tagmanifest-sha256.txt
+    key_fingerprint: str
+    counts: dict
+    export_id: int
+
+
+@dataclass
+class _Window:
+    start: int | None
+    end: int | None  # exclusive
+
+
+@dataclass
+class _Hits:
+    ids: set[int] = field(default_factory=set)
+    spans: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+
+
+def _merge(windows: list[_Window]) -> list[_Window]:
+    lo = -(2**62)
+    ws = sorted(windows, key=lambda w: (lo if w.start is None else w.start))
+    out: list[_Window] = []
+    for w in ws:
+        if out and (out[-1].end is None or (w.start if w.start is not None else lo) <= out[-1].end):
+            last = out[-1]
+            last.end = None if (last.end is None or w.end is None) else max(last.end, w.end)
+        else:
+            out.append(_Window(w.start, w.end))
+    return out
+
+
+def _iso(ms: int | None, tz: tzinfo | None) -> str:
+    if ms is None:
+        return ""
+    dt = datetime.fromtimestamp(ms / 1000, UTC)
+    return (dt.astimezone(tz) if tz is not None else dt.astimezone()).isoformat(timespec="milliseconds")
+
+
+def _app_version() -> str:
+    try:
+        return metadata.version("wecom-archive-auditor")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _session_dir(session_id: str | None) -> str:
+    """A directory name from the session id (32 hex chars made by our parser), else from its hash."""
+    if session_id and _HEX32.fullmatch(session_id):
+        return session_id
+    return "x" + hashlib.sha256((session_id or "").encode("utf-8")).hexdigest()[:31]
+
+
+def _tag_value(value: object) -> str:
+    return re.sub(r"[\r\n]+", " ", str(value)).strip()
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} bytes"
+
+
+class _BagWriter:
+    """Writes payload files under ``root/data`` while hashing them into manifest-sha256.txt."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        (root / "data").mkdir(parents=True)
+        # Open for the whole export (closed by close() or abort()).
+        self.manifest = open(root / "manifest-sha256.txt", "w", encoding="utf-8", newline="\n")  # noqa: SIM115
+        self._open: list = [self.manifest]
+        self.octets = 0
+        self.files = 0
+
+    def _record(self, rel: str, digest: str, size: int) -> None:
+        self.manifest.write(f"{digest}  {rel}\n")
+        self.octets += size
+        self.files += 1
+
+    def write_bytes(self, rel: str, data: bytes) -> str:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "xb") as f:
+            f.write(data)
+        digest = hashlib.sha256(data).hexdigest()
+        self._record(rel, digest, len(data))
+        return digest
+
+    def copy_stream(self, rel: str, src) -> tuple[str, int]:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        h, size = hashlib.sha256(), 0
+        with open(path, "xb") as dst:
+            while chunk := src.read(1024 * 1024):
+                h.update(chunk)
+                dst.write(chunk)
+                size += len(chunk)
+        digest = h.hexdigest()
+        self._record(rel, digest, size)
+        return digest, size
+
+    def open_text(self, rel: str):
+        """A text file written by the caller and hashed when closed with :meth:`close_text`."""
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = open(path, "x", encoding="utf-8", newline="")  # noqa: SIM115 (closed by close_text/abort)
+        self._open.append(f)
+        return f
+
+    def close_text(self, rel: str, f) -> None:
+        f.close()
+        h, size = hashlib.sha256(), 0
+        with open(self.root / rel, "rb") as src:
+            while chunk := src.read(1024 * 1024):
+                h.update(chunk)
+                size += len(chunk)
+        self._record(rel, h.hexdigest(), size)
+
+    def close(self) -> None:
+        self.manifest.close()
+
+    def abort(self) -> None:
+        """Close every file still open (before the partial folder is removed)."""
+        for f in self._open:
+            f.close()
+
+
+def _hash_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+VERIFY_TEXT = """How to check this evidence package without the WeCom Archive Auditor
+=====================================================================
+
+This folder is a BagIt bag (RFC 8493). Every file under data/ is listed with its SHA-256 in
+manifest-sha256.txt; the tag files (bagit.txt, bag-info.txt, manifest-sha256.txt, VERIFY.txt,
+export-public-key.pem) are listed in tagmanifest-sha256.txt, and tagmanifest-sha256.txt is signed
+(Ed25519) by the exporting workstation: signature-ed25519.sig (base64), public key
+export-public-key.pem. The package fingerprint is the SHA-256 of tagmanifest-sha256.txt.
+
+In a terminal, inside this folder (Linux or macOS; OpenSSL 3 or later):
+
+1. Every payload file is unchanged:
+       sha256sum -c manifest-sha256.txt
+   (macOS: shasum -a 256 -c manifest-sha256.txt). Every line must say OK.
+
+2. The tag files are unchanged:
+       sha256sum -c tagmanifest-sha256.txt
+
+3. No file was added: the files under data/ must be exactly those listed in manifest-sha256.txt:
+       find data -type f | sort > /tmp/present.txt
+       cut -d' ' -f3- manifest-sha256.txt | sort > /tmp/listed.txt
+       diff /tmp/present.txt /tmp/listed.txt && echo "no extra or missing files"
+
+4. The signature is valid:
+       base64 -d signature-ed25519.sig > /tmp/signature.bin
+       openssl pkeyutl -verify -pubin -inkey export-public-key.pem -rawin \\
+           -in tagmanifest-sha256.txt -sigfile /tmp/signature.bin
+   It must print "Signature Verified Successfully".
+
+5. The key is the one the exporter recorded: its fingerprint (SHA-256 of the raw public key)
+       openssl pkey -pubin -in export-public-key.pem -outform DER | tail -c 32 | sha256sum
+   must equal Export-Key-Fingerprint in bag-info.txt and the fingerprint the exporting organisation
+   holds on record for its workstation.
+
+6. The package fingerprint:
+       sha256sum tagmanifest-sha256.txt
+
+The transcripts (data/transcripts/*.html) are for reading; the original messages, exactly as
+archived, are data/messages/<conversation>/<hash>.json, the media data/media/<sha256>.<ext>,
+and data/loadfile.csv lists every message and media file with its hashes for review tools.
+data/custody.json records who exported what, when, and from which archive.
+"""
+
+
+def _services(ctx):
+    return ctx.archive, ctx.media, getattr(ctx, "search", None), ctx.db
+
+
+class _Exporter:
+    def __init__(self, ctx, actor: Actor, selection: Selection, tz: tzinfo | None,
+                 progress: Callable[[int, int | None], None] | None, cancel: Callable[[], bool] | None):
+        self.ctx = ctx
+        self.archive, self.media, self.search, self.db = _services(ctx)
+        self.actor, self.sel, self.tz = actor, selection, tz
+        self.progress, self.cancel = progress, cancel
+        self.hits = _Hits()
+        self.seen_media: set[str] = set()
+        self.msg_files: set[str] = set()
+        self.counts = {"messages": 0, "sessions": 0, "hits": 0, "media_files": 0, "media_bytes": 0,
+                       "media_missing": 0, "media_md5_mismatch": 0}
+        self.first_ms: int | None = None
+        self.last_ms: int | None = None
+
+    # ------------------------------------------------------------------ what to export
+    def _message_row(self, msgid: str) -> MessageRow | None:
+        d = self.archive.message(self.actor, msgid=msgid, corp_id=self.sel.corp_id)
+        return None if d is None else d.row
+
+    def _hit_rows(self) -> Iterator[tuple[MessageRow, tuple[tuple[int, int], ...]]]:
+        if self.sel.query:
+            before = None
+            while True:
+                hits = self.search.query(self.actor, self.sel.query, limit=PAGE, before=before,
+                                         corp_id=self.sel.corp_id)
+                for h in hits:
+                    yield h.message, h.offsets
+                if len(hits) < PAGE:
+                    return
+                before = hits[-1].cursor()
+        else:
+            for msgid in dict.fromkeys(self.sel.msgids):
+                row = self._message_row(msgid)
+                if row is None:
+                    raise ExportError(f"no message with msgid {msgid!r} in the archive")
+                yield row, ()
+
+    def plan(self) -> dict[str | None, list[_Window]]:
+        """The windows of each conversation to export, merged, by session id."""
+        plan: dict[str | None, list[_Window]] = {}
+        if self.sel.session_ids:
+            for sid in dict.fromkeys(self.sel.session_ids):
+                plan[sid] = [_Window(self.sel.start_ms, self.sel.end_ms)]
+            return plan
+        ctx_ms = self.sel.context_ms
+        for row, spans in self._hit_rows():
+            if self.sel.start_ms is not None and row.msgtime < self.sel.start_ms:
+                continue
+            if self.sel.end_ms is not None and row.msgtime >= self.sel.end_ms:
+                continue
+            self.hits.ids.add(row.id)
+            if spans:
+                self.hits.spans[row.id] = tuple(spans)
+            plan.setdefault(row.session_id, []).append(_Window(row.msgtime - ctx_ms, row.msgtime + ctx_ms + 1))
+        self.counts["hits"] = len(self.hits.ids)
+        return {sid: _merge(ws) for sid, ws in plan.items()}
+
+    def _count(self, plan) -> int:
+        total = 0
+        with self.db.read() as conn:
+            for sid, windows in plan.items():
+                for w in windows:
+                    q = select(func.count()).select_from(Message).where(
+                        Message.session_id.is_(None) if sid is None else Message.session_id == sid)
+                    if self.sel.corp_id is not None:
+                        q = q.where(Message.corp_id == self.sel.corp_id)
+                    if w.start is not None:
+                        q = q.where(Message.msgtime >= w.start)
+                    if w.end is not None:
+                        q = q.where(Message.msgtime < w.end)
+                    total += conn.execute(q).scalar_one()
+        return total
+
+    def _pages(self, sid: str | None, w: _Window) -> Iterator[list[MessageRow]]:
+        if sid is None:  # messages without a session (none today): only the picked ones
+            rows = [self._message_row(m) for m in self.sel.msgids]
+            yield [r for r in rows if r is not None and r.session_id is None]
+            return
+        after = None
+        while True:
+            rows = self.archive.messages(self.actor, corp_id=self.sel.corp_id, session_id=sid, start_ms=w.start,
+                                         end_ms=w.end, limit=PAGE, after=after)
+            if rows:
+                yield rows
+            if len(rows) < PAGE:
+                return
+            after = (rows[-1].msgtime, rows[-1].id)
+
+    # ------------------------------------------------------------------ writing
+    def _check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel():
+            raise ExportCancelled("the export was cancelled")
+
+    def _export_media(self, bag: _BagWriter, m: MessageRow, media_rows, base: dict, lf: LoadFileWriter):
+        links = []
+        for md in media_rows:
+            native, digest = "", ""
+            if md.status == STORED and md.sha256:
+                ext = (md.ext or "").lower()
+                ext = ext if _EXT.fullmatch(ext) else "bin"
+                rel = f"data/media/{md.sha256}.{ext}"
+                if rel not in self.seen_media:
+                    self._check_cancel()
+                    with self.media.open(self.actor, md.id) as src:
+                        digest, size = bag.copy_stream(rel, src)
+                    self.seen_media.add(rel)
+                    self.counts["media_files"] += 1
+                    self.counts["media_bytes"] += size
+                else:
+                    digest = md.sha256
+                native = rel
+                links.append(MediaLink(href=f"../media/{md.sha256}.{ext}", kind=md.kind,
+                                       label=md.filename or md.kind, is_image=ext in _IMAGE_EXTS))
+            else:
+                self.counts["media_missing"] += 1
+            if md.md5_matched is False:
+                self.counts["media_md5_mismatch"] += 1
+            lf.media(**base, native_path=native, native_sha256=digest, ref=md.ref_path, kind=md.kind,
+                     filename=md.filename, status=md.status, md5sum=md.md5sum, md5_matched=md.md5_matched)
+        return links
+
+    def write(self, root: Path, plan) -> None:
+        from app.core.messages import MessageParseError, parse_message
+
+        total = self._count(plan)
+        bag = self.bag = _BagWriter(root)
+        lf_rel = "data/loadfile.csv"
+        lf_file = bag.open_text(lf_rel)
+        lf = LoadFileWriter(lf_file)
+        zone = datetime.now().astimezone(self.tz).strftime("UTC%z (%Z)") if self.tz is None else str(self.tz)
+        done = 0
+        for sid, windows in plan.items():
+            sdir = _session_dir(sid)
+            info = self.archive.session(self.actor, self.sel.corp_id or self.archive.corp_id(self.actor), sid) \
+                if sid else None
+            t_rel = f"data/transcripts/{sdir}.html"
+            t_file = bag.open_text(t_rel)
+            tw = TranscriptWriter(t_file, session_id=sid or "-", session_type=info.session_type if info else "",
+                                  participants=info.participants if info else (), roomid=info.roomid if info else "",
+                                  zone_note=zone, selection_note=json.dumps(self.sel.describe(), ensure_ascii=False))
+            self.counts["sessions"] += 1
+            for i, w in enumerate(windows):
+                if i:
+                    tw.gap()
+                for page in self._pages(sid, w):
+                    media_by_msg = self.archive.media_of_messages(self.actor, [m.id for m in page])
+                    raws = self.archive.raw_json_of(self.actor, [m.id for m in page])
+                    for m in page:
+                        self._check_cancel()
+                        raw = raws[m.id]
+                        name = hashlib.sha256(m.msgid.encode("utf-8")).hexdigest()
+                        rel = f"data/messages/{sdir}/{name[:16]}.json"
+                        if rel in self.msg_files:
+                            rel = f"data/messages/{sdir}/{name}.json"
+                        self.msg_files.add(rel)
+                        digest = bag.write_bytes(rel, raw)
+                        try:
+                            summary = parse_message(raw).summary_zh
+                        except MessageParseError:
+                            summary = "[无法解析 unparsable]"
+                        when = _iso(m.msgtime, self.tz)
+                        hit = m.id in self.hits.ids
+                        base = dict(msgid=m.msgid, seq=m.seq, session_id=m.session_id or "",
+                                    session_type=m.session_type or "", sender=m.sender, recipients=m.tolist,
+                                    roomid=m.roomid, time=when, msgtype=m.msgtype)
+                        lf.message(**base, text=m.content_text or summary, recalled=bool(m.recalled_at), hit=hit,
+                                   native_path=rel, native_sha256=digest)
+                        links = self._export_media(bag, m, media_by_msg.get(m.id, []), base, lf)
+                        tw.message(msgid=m.msgid, seq=m.seq, time=when, sender=m.sender, recipients=m.tolist,
+                                   msgtype=m.msgtype, summary=summary, text=m.content_text,
+                                   recalled_at=_iso(m.recalled_at, self.tz) if m.recalled_at else None, hit=hit,
+                                   hit_spans=self.hits.spans.get(m.id, ()), media=links,
+                                   native_href=f"../messages/{sdir}/{rel.rsplit('/', 1)[1]}")
+                        self.counts["messages"] += 1
+                        self.first_ms = m.msgtime if self.first_ms is None else min(self.first_ms, m.msgtime)
+                        self.last_ms = m.msgtime if self.last_ms is None else max(self.last_ms, m.msgtime)
+                        done += 1
+                        if self.progress is not None:
+                            self.progress(done, total)
+            tw.close()
+            bag.close_text(t_rel, t_file)
+        bag.close_text(lf_rel, lf_file)
+        self.custody = self._custody()
+        bag.write_bytes("data/custody.json",
+                        json.dumps(self.custody, ensure_ascii=False, indent=2).encode("utf-8") + b"\n")
+        bag.close()
+
+    def _custody(self) -> dict:
+        corps = self.archive.corps(self.actor)
+        corp = next((c for c in corps if c.id == self.sel.corp_id), corps[0] if corps else None)
+        url = self.db.url.set(password=None).render_as_string(hide_password=True)
+        return {
+            "exported_by": self.actor.username,
+            "workstation": self.actor.workstation or socket.gethostname(),
+            "exported_at": _iso(now_ms(), self.tz),
+            "archive": {"corpid": corp.corpid if corp else None, "corp_name": corp.name if corp else None,
+                        "database": url},
+            "selection": self.sel.describe(),
+            "app": {"name": "wecom-archive-auditor", "version": _app_version()},
+            "counts": dict(self.counts),
+            "time_range": {"first": _iso(self.first_ms, self.tz), "last": _iso(self.last_ms, self.tz)},
+            "purpose": "evidence export",
+        }
+
+
+def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.PathLike[str], *,
+                   progress: Callable[[int, int | None], None] | None = None,
+                   cancel: Callable[[], bool] | None = None, tz: tzinfo | None = None,
+                   description: str | None = None) -> ExportResult:
+    """Write the evidence package of ``selection`` to the folder ``out_path`` (which must not exist).
+
+    ``ctx``: an AppContext, or any object with ``archive``, ``media``, ``search``, ``db``, ``secrets``
+    and ``paths.data_dir``. ``progress(done, total)`` after each message; ``cancel()`` returning True
+    stops the export (ExportCancelled) and removes everything written. Times are shown in ``tz``
+    (default: this computer's zone). Records the export in the archive's ``exports`` table.
+    """
+    out = Path(out_path).absolute()
+    if out.exists():
+        raise ExportError(f"{out} already exists; choose a new path for the package")
+    if not out.parent.is_dir():
+        raise ExportError(f"the folder {out.parent} does not exist")
+    key = load_or_create_export_key(ctx.secrets, ctx.paths.data_dir)
+    tmp = out.parent / f"{out.name}.partial-{_secrets.token_hex(6)}"
+    ex = _Exporter(ctx, actor, selection, tz, progress, cancel)
+    ex.bag = None
+    try:
+        plan = ex.plan()
+        if not plan:
+            raise ExportError("the selection holds no messages")
+        ex.write(tmp, plan)
+        corp_name = (ex.custody["archive"]["corp_name"] or ex.custody["archive"]["corpid"] or "")
+        info = [
+            ("Source-Organization", corp_name),
+            ("Bagging-Date", datetime.now().astimezone(tz).date().isoformat()),
+            ("Payload-Oxum", f"{ex.bag.octets}.{ex.bag.files}"),
+            ("Bag-Size", _human(ex.bag.octets)),
+            ("External-Description", description or
+             f"WeCom chat evidence: {ex.counts['messages']} messages in {ex.counts['sessions']} conversations, "
+             f"{ex.counts['media_files']} media files; selection {json.dumps(selection.describe(), ensure_ascii=False)}"),
+            ("Bag-Software-Agent", f"wecom-archive-auditor {_app_version()}"),
+            ("Contact-Name", actor.username),
+            ("Export-Key-Algorithm", "Ed25519"),
+            ("Export-Key-Fingerprint", key.fingerprint),
+        ]
+        (tmp / "bagit.txt").write_bytes(b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
+        (tmp / "bag-info.txt").write_bytes(
+            "".join(f"{k}: {_tag_value(v)}\n" for k, v in info).encode("utf-8"))
+        (tmp / "VERIFY.txt").write_bytes(VERIFY_TEXT.encode("utf-8"))
+        (tmp / PUBLIC_KEY_FILE).write_bytes(key.public_pem)
+        tag = io.StringIO()
+        for name in TAG_FILES:
+            tag.write(f"{_hash_file(tmp / name)}  {name}\n")
+        tag_bytes = tag.getvalue().encode("utf-8")
+        (tmp / "tagmanifest-sha256.txt").write_bytes(tag_bytes)
+        (tmp / SIGNATURE_FILE).write_bytes(key.sign_b64(tag_bytes))
+        fingerprint = hashlib.sha256(tag_bytes).hexdigest()
+        counts = dict(ex.counts)
+        export_id = ctx.db.ids.next_id()
+        with ctx.db.write() as conn:
+            conn.execute(insert(Export).values(
+                id=export_id, created_at=now_ms(), actor=actor.username[:191],
+                workstation=(actor.workstation or socket.gethostname())[:255],
+                selection=json.dumps(selection.describe(), ensure_ascii=False), out_path=str(out),
+                fingerprint=fingerprint, key_fingerprint=key.fingerprint, counts=json.dumps(counts)))
+            os.rename(tmp, out)  # inside the transaction: no record without the package
+    except BaseException:
+        if ex.bag is not None:
+            ex.bag.abort()
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ExportResult(out, fingerprint, key.fingerprint, counts, export_id)
+
+
+def export_records(db, *, fingerprint: str | None = None, key_fingerprint: str | None = None,
+                   limit: int = 100) -> list[dict]:
+    """Exports recorded in the archive, newest first (optionally of one package or one key)."""
+    q = select(*Export.__table__.c).order_by(Export.created_at.desc()).limit(limit)
+    if fingerprint:
+        q = q.where(Export.fingerprint == fingerprint)
+    if key_fingerprint:
+        q = q.where(Export.key_fingerprint == key_fingerprint)
+    with db.read() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
