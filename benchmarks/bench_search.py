@@ -19,22 +19,18 @@ import argparse
 import collections
 import json
 import random
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from app.core.actor import Actor  # noqa: E402
-from app.core.search import SearchService  # noqa: E402
-from app.core.search.journal import journal_batch  # noqa: E402
-from app.core.store.db import open_database  # noqa: E402
-from app.core.store.models import Message  # noqa: E402
-from app.core.sync.pipeline import ensure_corp  # noqa: E402
-from app.core.sync.writer import insert_many  # noqa: E402
+from app.core.actor import Actor
+from app.core.search import SearchService
+from app.core.search.journal import journal_batch
+from app.core.store.db import open_database
+from app.core.store.models import Message
+from app.core.sync.pipeline import ensure_corp
+from app.core.sync.writer import insert_many
 
 CACHE = Path.home() / ".cache" / "wecom-auditor-bench"
 ACTOR = Actor.local()
