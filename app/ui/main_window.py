@@ -17,9 +17,14 @@ from PySide6.QtWidgets import (
 
 from app.core.actor import Actor
 from app.core.context import AppContext
+from app.core.export import Selection
+from app.core.search import QueryError
 
+from .export_dialog import ExportDialog
 from .search import SearchPanel
+from .search.panel import FormError
 from .sessions import SessionPanel
+from .sessions.model import SessionRole
 from .settings import SettingsDialog
 from .sync import SyncController, SyncHistoryDialog, SyncProgressPanel
 from .tasks import run_task, wait_for_tasks
@@ -74,6 +79,12 @@ class MainWindow(QMainWindow):
         file_menu = bar.addMenu(self.tr("&File"))
         self.settings_action = QAction(self.tr("&Settings…"), self, shortcut=QKeySequence.StandardKey.Preferences)
         self.quit_action = QAction(self.tr("&Quit"), self, shortcut=QKeySequence.StandardKey.Quit)
+        self.export_session_action = QAction(self.tr("&Export evidence…"), self, shortcut=QKeySequence("Ctrl+E"))
+        self.export_search_action = QAction(self.tr("Export search &results…"), self)
+        self.export_selected_action = QAction(self.tr("Export &selected messages…"), self)
+        for a in (self.export_session_action, self.export_search_action, self.export_selected_action):
+            file_menu.addAction(a)
+        file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -107,6 +118,12 @@ class MainWindow(QMainWindow):
         self.copy_action.triggered.connect(self.viewer.copy_selection)
         self.jump_action.triggered.connect(self.viewer.ask_jump_to_date)
         self.about_action.triggered.connect(self._about)
+        self.export_session_action.triggered.connect(self.export_current_session)
+        self.export_search_action.triggered.connect(self.export_search_results)
+        self.export_selected_action.triggered.connect(self.export_selected_messages)
+        # The results list has no menu of its own: its right-click menu is this one action.
+        self.search.results.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.search.results.addAction(self.export_search_action)
 
         self.sessions.session_selected.connect(self.viewer.show_session)
         self.search.result_activated.connect(self._open_search_result)
@@ -159,6 +176,8 @@ class MainWindow(QMainWindow):
         self._window_state.sync()
         self._closing.set()
         self.sync.shutdown()
+        for dialog in self.findChildren(ExportDialog):
+            dialog.shutdown()
         wait_for_tasks()
         super().closeEvent(event)
 
@@ -217,6 +236,47 @@ class MainWindow(QMainWindow):
     def _open_search_result(self, corp_id: int, session_id: str, message_id: int) -> None:
         self.sessions.select_session(corp_id, session_id)
         self.viewer.show_message(corp_id, session_id, message_id)
+
+    # ------------------------------------------------------------------ export
+    def _open_export(self, selection: Selection, description: str) -> ExportDialog:
+        dialog = ExportDialog(self.ctx, self.actor, selection, description, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def export_current_session(self) -> ExportDialog | None:
+        """The export dialog for the session chosen in the tree (None, with a note, if there is none)."""
+        current = self.sessions.current_session()
+        if current is None:
+            self.statusBar().showMessage(self.tr("Choose a session to export."), 8000)
+            return None
+        corp_id, session_id = current
+        title = self.sessions.tree.currentIndex().data(SessionRole.TitleRole) or session_id
+        return self._open_export(Selection(session_ids=(session_id,), corp_id=corp_id),
+                                 self.tr("Session %1").replace("%1", title))
+
+    def export_search_results(self) -> ExportDialog | None:
+        """The export dialog for the hits of the search panel's query (None, with a note, if it is not valid)."""
+        try:
+            request = self.search.request()
+        except (FormError, QueryError) as exc:
+            self.statusBar().showMessage(self.tr("Nothing to export: %1").replace("%1", str(exc)), 8000)
+            return None
+        return self._open_export(Selection(query=request.text, corp_id=request.corp_id),
+                                 self.tr("Search: %1").replace("%1", request.text))
+
+    def export_selected_messages(self) -> ExportDialog | None:
+        """The export dialog for the messages selected in the viewer (None, with a note, if there are none)."""
+        view, model = self.viewer.view, self.viewer.model
+        rows = sorted({ix.row() for ix in view.selectionModel().selectedIndexes()})
+        if not rows and view.currentIndex().isValid():
+            rows = [view.currentIndex().row()]
+        if not rows:
+            self.statusBar().showMessage(self.tr("Select the messages to export first."), 8000)
+            return None
+        msgids = tuple(model.message_at(r).msgid for r in rows)
+        return self._open_export(Selection(msgids=msgids, corp_id=self.viewer.corp_id),
+                                 self.tr("%1 selected messages").replace("%1", str(len(msgids))))
 
     def _about(self) -> None:
         box = QMessageBox(self)

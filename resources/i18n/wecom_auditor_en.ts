@@ -394,6 +394,160 @@
     </message>
 </context>
 <context>
+    <name>ExportDialog</name>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="125" />
+        <source>Export evidence</source>
+        <translation>Export evidence</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="130" />
+        <source>Export:</source>
+        <translation>Export:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="132" />
+        <source>From</source>
+        <translation>From</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="133" />
+        <source>To</source>
+        <translation>To</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="140" />
+        <source> h</source>
+        <translation> h</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="142" />
+        <source>The conversation around each message that is also exported</source>
+        <translation>The conversation around each message that is also exported</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="150" />
+        <source>Dates:</source>
+        <translation>Dates:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="152" />
+        <source>Context (±hours):</source>
+        <translation>Context (±hours):</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="155" />
+        <location filename="../../app/ui/export_dialog.py" line="235" />
+        <source>Output folder</source>
+        <translation>Output folder</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="156" />
+        <source>Browse…</source>
+        <translation>Browse…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="160" />
+        <source>Output folder:</source>
+        <translation>Output folder:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="178" />
+        <source>Package:</source>
+        <translation>Package:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="179" />
+        <source>Fingerprint (SHA-256):</source>
+        <translation>Fingerprint (SHA-256):</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="180" />
+        <source>Contents:</source>
+        <translation>Contents:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="183" />
+        <source>Export</source>
+        <translation>Export</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="185" />
+        <source>Cancel export</source>
+        <translation>Cancel export</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="187" />
+        <source>Open folder</source>
+        <translation>Open folder</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="189" />
+        <source>Close</source>
+        <translation>Close</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="254" />
+        <source>The end date is before the start date.</source>
+        <translation>The end date is before the start date.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="262" />
+        <source>Choose an output folder.</source>
+        <translation>Choose an output folder.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="268" />
+        <source>The output folder cannot be created: %1</source>
+        <translation>The output folder cannot be created: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="305" />
+        <source>Preparing the export…</source>
+        <translation>Preparing the export…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="315" />
+        <source>Cancelling…</source>
+        <translation>Cancelling…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="334" />
+        <source>%1 of %2 messages</source>
+        <translation>%1 of %2 messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="336" />
+        <source>%1 messages</source>
+        <translation>%1 messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="362" />
+        <source>The export stopped unexpectedly.</source>
+        <translation>The export stopped unexpectedly.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="374" />
+        <source>The export was cancelled; nothing was written.</source>
+        <translation>The export was cancelled; nothing was written.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="378" />
+        <source>The export failed: %1</source>
+        <translation>The export failed: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="384" />
+        <source>The evidence package is ready.</source>
+        <translation>The evidence package is ready.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="388" />
+        <source>%1 messages in %2 conversations, %3 media files</source>
+        <translation>%1 messages in %2 conversations, %3 media files</translation>
+    </message>
+</context>
+<context>
     <name>ImageViewDialog</name>
     <message>
         <location filename="../../app/ui/viewer/media_view.py" line="127" />
@@ -437,122 +591,167 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="37" />
+        <location filename="../../app/ui/main_window.py" line="42" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="74" />
+        <location filename="../../app/ui/main_window.py" line="79" />
         <source>&amp;File</source>
         <translation>&amp;File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="75" />
+        <location filename="../../app/ui/main_window.py" line="80" />
         <source>&amp;Settings…</source>
         <translation>&amp;Settings…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="76" />
+        <location filename="../../app/ui/main_window.py" line="81" />
         <source>&amp;Quit</source>
         <translation>&amp;Quit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="81" />
+        <location filename="../../app/ui/main_window.py" line="82" />
+        <source>&amp;Export evidence…</source>
+        <translation>&amp;Export evidence…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="83" />
+        <source>Export search &amp;results…</source>
+        <translation>Export search &amp;results…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="84" />
+        <source>Export &amp;selected messages…</source>
+        <translation>Export &amp;selected messages…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="92" />
         <source>S&amp;ync</source>
         <translation>S&amp;ync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="82" />
+        <location filename="../../app/ui/main_window.py" line="93" />
         <source>&amp;Sync now</source>
         <translation>&amp;Sync now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="83" />
+        <location filename="../../app/ui/main_window.py" line="94" />
         <source>&amp;Cancel sync</source>
         <translation>&amp;Cancel sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="84" />
+        <location filename="../../app/ui/main_window.py" line="95" />
         <source>Sync &amp;history…</source>
         <translation>Sync &amp;history…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="88" />
+        <location filename="../../app/ui/main_window.py" line="99" />
         <source>&amp;View</source>
         <translation>&amp;View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="89" />
+        <location filename="../../app/ui/main_window.py" line="100" />
         <source>&amp;Search messages</source>
         <translation>&amp;Search messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="90" />
+        <location filename="../../app/ui/main_window.py" line="101" />
         <source>&amp;Copy selected messages</source>
         <translation>&amp;Copy selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="91" />
+        <location filename="../../app/ui/main_window.py" line="102" />
         <source>&amp;Jump to date…</source>
         <translation>&amp;Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="96" />
+        <location filename="../../app/ui/main_window.py" line="107" />
         <source>&amp;Help</source>
         <translation>&amp;Help</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="97" />
+        <location filename="../../app/ui/main_window.py" line="108" />
         <source>&amp;About</source>
         <translation>&amp;About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="126" />
+        <location filename="../../app/ui/main_window.py" line="143" />
         <source>Archive: %1</source>
         <translation>Archive: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="155" />
         <source>Search index updated: %1 messages</source>
         <translation>Search index updated: %1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173" />
+        <location filename="../../app/ui/main_window.py" line="192" />
         <source>Preparing the demo archive…</source>
         <translation>Preparing the demo archive…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="183" />
+        <location filename="../../app/ui/main_window.py" line="202" />
         <source>Demo archive</source>
         <translation>Demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="210" />
+        <location filename="../../app/ui/main_window.py" line="229" />
         <source>finished</source>
         <translation>finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="210" />
+        <location filename="../../app/ui/main_window.py" line="229" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="211" />
+        <location filename="../../app/ui/main_window.py" line="230" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="213" />
+        <location filename="../../app/ui/main_window.py" line="232" />
         <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
         <translation>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="224" />
+        <location filename="../../app/ui/main_window.py" line="251" />
+        <source>Choose a session to export.</source>
+        <translation>Choose a session to export.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="256" />
+        <source>Session %1</source>
+        <translation>Session %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="263" />
+        <source>Nothing to export: %1</source>
+        <translation>Nothing to export: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="266" />
+        <source>Search: %1</source>
+        <translation>Search: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="275" />
+        <source>Select the messages to export first.</source>
+        <translation>Select the messages to export first.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="279" />
+        <source>%1 selected messages</source>
+        <translation>%1 selected messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="284" />
         <source>About</source>
         <translation>About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="225" />
+        <location filename="../../app/ui/main_window.py" line="285" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>WeCom Archive Auditor
@@ -1752,7 +1951,7 @@ Dates are in this computer's time zone.</translation>
         <translation>Sessions</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="156" />
+        <location filename="../../app/ui/sessions/panel.py" line="160" />
         <source>No session has a participant matching “{text}”.</source>
         <translation>No session has a participant matching “{text}”.</translation>
     </message>

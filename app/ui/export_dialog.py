@@ -1,0 +1,416 @@
+"""The evidence-export dialog: what will be exported, a few options, the export off the GUI thread
+with progress and Cancel, then the package's path and fingerprint.
+
+Threads: an ExportWorker moved to a QThread runs app.core.export.export_package; everything reaches
+the dialog through queued signals. Cancel is a ``threading.Event`` set on the GUI thread and polled
+by the core after each message; a cancelled export leaves nothing at the output path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QDate, QDateTime, QObject, Qt, QThread, QTime, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDateEdit,
+    QDialog,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.actor import Actor
+from app.core.export import ExportCancelled, ExportResult, Selection, export_package
+
+PROGRESS_INTERVAL_S = 0.1  # at most ten progress signals a second (STYLE #5)
+
+
+class ExportWorker(QObject):
+    """Writes one evidence package. Create, move to a QThread, connect ``QThread.started`` to :meth:`run`.
+
+    Emits (on the worker thread) ``export_progressed(done, total)`` at most ten times a second
+    (total -1 while unknown; the last report is always delivered), then exactly one of
+    ``export_finished(ExportResult)``, ``export_cancelled()`` or ``export_failed(message)``.
+    """
+
+    export_progressed = Signal(int, int)
+    export_finished = Signal(object)
+    export_cancelled = Signal()
+    export_failed = Signal(str)
+
+    def __init__(self, ctx, actor: Actor, selection: Selection, out_path: Path):
+        super().__init__()  # no parent: it is moved to its thread
+        self._ctx, self._actor, self._selection, self._out = ctx, actor, selection, out_path
+        self._cancel = threading.Event()
+        self._last_emit = 0.0
+        self._pending: tuple[int, int] | None = None
+
+    @property
+    def cancel_event(self) -> threading.Event:
+        """Set it (from any thread) to stop the export after the current message."""
+        return self._cancel
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = export_package(self._ctx, self._actor, self._selection, self._out,
+                                    progress=self._on_progress, cancel=self._cancel.is_set)
+        except ExportCancelled:
+            self._flush()
+            self.export_cancelled.emit()
+            return
+        except Exception as exc:  # every failure becomes a sentence in the dialog
+            self._flush()
+            self.export_failed.emit(str(exc))
+            return
+        self._flush()
+        self.export_finished.emit(result)
+
+    def _on_progress(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        report = (done, -1 if total is None else total)
+        if now - self._last_emit < PROGRESS_INTERVAL_S:
+            self._pending = report
+            return
+        self._emit(report, now)
+
+    def _flush(self) -> None:
+        if self._pending is not None:
+            self._emit(self._pending, time.monotonic())
+
+    def _emit(self, report: tuple[int, int], now: float) -> None:
+        self._pending = None
+        self._last_emit = now
+        self.export_progressed.emit(*report)
+
+
+def _start_of_day_ms(date: QDate) -> int:
+    return QDateTime(date, QTime(0, 0)).toMSecsSinceEpoch()  # this computer's zone, like the viewer
+
+
+class ExportDialog(QDialog):
+    """Export ``selection`` as an evidence package. ``description`` (plain text, already translated)
+    says what the selection is, e.g. "Session 销售二部".
+
+    Signals mirror the worker's outcome, emitted on the GUI thread once its thread has ended:
+    ``export_finished(ExportResult)``, ``export_cancelled()``, ``export_failed(message)``.
+    Closing the dialog during an export cancels it and waits for the thread.
+    """
+
+    export_progressed = Signal(int, int)
+    export_finished = Signal(object)
+    export_cancelled = Signal()
+    export_failed = Signal(str)
+
+    def __init__(self, ctx, actor: Actor, selection: Selection, description: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx, self.actor, self.selection = ctx, actor, selection
+        self.result: ExportResult | None = None
+        self._thread: QThread | None = None
+        self._worker: ExportWorker | None = None
+        self._cancel: threading.Event | None = None
+        self._outcome: tuple | None = None
+        self.setWindowTitle(self.tr("Export evidence"))
+        self.setMinimumWidth(560)
+
+        self.description_label = self._plain_label(description)
+        form = QFormLayout()
+        form.addRow(self.tr("Export:"), self.description_label)
+
+        self.from_check = QCheckBox(self.tr("From"), self)
+        self.to_check = QCheckBox(self.tr("To"), self)
+        today = QDate.currentDate()
+        self.from_date = self._date_edit(today.addMonths(-1))
+        self.to_date = self._date_edit(today)
+        self.context_spin = QDoubleSpinBox(self)
+        self.context_spin.setRange(0, 24 * 30)
+        self.context_spin.setDecimals(1)
+        self.context_spin.setSuffix(self.tr(" h"))
+        self.context_spin.setValue(12.0 if selection.context_hours is None else selection.context_hours)
+        self.context_spin.setToolTip(self.tr("The conversation around each message that is also exported"))
+        if selection.session_ids:
+            dates = QHBoxLayout()
+            for w in (self.from_check, self.from_date, self.to_check, self.to_date):
+                dates.addWidget(w)
+            dates.addStretch(1)
+            self.from_check.toggled.connect(self.from_date.setEnabled)
+            self.to_check.toggled.connect(self.to_date.setEnabled)
+            form.addRow(self.tr("Dates:"), dates)
+            self.context_spin.setVisible(False)  # parented to the dialog but in no layout
+        else:
+            for w in (self.from_check, self.from_date, self.to_check, self.to_date):
+                w.setVisible(False)
+            form.addRow(self.tr("Context (±hours):"), self.context_spin)
+
+        self.folder_edit = QLineEdit(str(ctx.paths.data_dir / "exports"), self)
+        self.folder_edit.setAccessibleName(self.tr("Output folder"))
+        self.browse_button = QPushButton(self.tr("Browse…"), self)
+        folder = QHBoxLayout()
+        folder.addWidget(self.folder_edit, 1)
+        folder.addWidget(self.browse_button)
+        form.addRow(self.tr("Output folder:"), folder)
+        self.options = QWidget(self)
+        self.options.setLayout(form)
+
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setVisible(False)
+        self.status_label = self._plain_label("")
+        self.error_label = self._plain_label("")
+        self.error_label.setStyleSheet("color: #b00020;")
+        self.error_label.setVisible(False)
+
+        self.summary = QWidget(self)
+        summary_form = QFormLayout(self.summary)
+        summary_form.setContentsMargins(0, 0, 0, 0)
+        summary_form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # the fingerprint is 64 chars
+        self.path_label = self._plain_label("", selectable=True)
+        self.fingerprint_label = self._plain_label("", selectable=True)
+        self.fingerprint_label.setFont(self._fixed_font())
+        self.fingerprint_label.setWordWrap(False)
+        self.counts_label = self._plain_label("")
+        summary_form.addRow(self.tr("Package:"), self.path_label)
+        summary_form.addRow(self.tr("Fingerprint (SHA-256):"), self.fingerprint_label)
+        summary_form.addRow(self.tr("Contents:"), self.counts_label)
+        self.summary.setVisible(False)
+
+        self.export_button = QPushButton(self.tr("Export"), self)
+        self.export_button.setDefault(True)
+        self.cancel_button = QPushButton(self.tr("Cancel export"), self)
+        self.cancel_button.setVisible(False)
+        self.open_folder_button = QPushButton(self.tr("Open folder"), self)
+        self.open_folder_button.setVisible(False)
+        self.close_button = QPushButton(self.tr("Close"), self)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for b in (self.open_folder_button, self.export_button, self.cancel_button, self.close_button):
+            buttons.addWidget(b)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.options)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.summary)
+        layout.addStretch(1)
+        layout.addLayout(buttons)
+
+        self.browse_button.clicked.connect(self._browse)
+        self.export_button.clicked.connect(self.start_export)
+        self.cancel_button.clicked.connect(self.cancel_export)
+        self.open_folder_button.clicked.connect(self.open_folder)
+        self.close_button.clicked.connect(self.reject)
+
+    # ------------------------------------------------------------------ widgets
+    def _plain_label(self, text: str, *, selectable: bool = False) -> QLabel:
+        label = QLabel(self)
+        label.setTextFormat(Qt.TextFormat.PlainText)  # descriptions and paths may hold "<...>"
+        label.setWordWrap(True)
+        label.setText(text)
+        if selectable:
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                          | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        return label
+
+    def _date_edit(self, date: QDate) -> QDateEdit:
+        edit = QDateEdit(date, self)
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd")
+        edit.setEnabled(False)
+        return edit
+
+    @staticmethod
+    def _fixed_font():
+        from PySide6.QtGui import QFontDatabase
+
+        return QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Output folder"), self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def _show_error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.error_label.setVisible(bool(text))
+
+    # ------------------------------------------------------------------ the export
+    def is_running(self) -> bool:
+        return self._thread is not None
+
+    def effective_selection(self) -> Selection | None:
+        """The selection with the dialog's options; None (and an inline message) if they are wrong."""
+        sel = self.selection
+        if sel.session_ids:
+            start = _start_of_day_ms(self.from_date.date()) if self.from_check.isChecked() else None
+            end = _start_of_day_ms(self.to_date.date().addDays(1)) if self.to_check.isChecked() else None
+            if start is not None and end is not None and end <= start:
+                self._show_error(self.tr("The end date is before the start date."))
+                return None
+            return dataclasses.replace(sel, start_ms=start, end_ms=end)
+        return dataclasses.replace(sel, context_hours=self.context_spin.value())
+
+    def _output_path(self) -> Path | None:
+        text = self.folder_edit.text().strip()
+        if not text:
+            self._show_error(self.tr("Choose an output folder."))
+            return None
+        folder = Path(text).expanduser()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self._show_error(self.tr("The output folder cannot be created: %1").replace("%1", str(exc)))
+            return None
+        stem = "evidence-" + QDateTime.currentDateTime().toString("yyyyMMdd-HHmmss")
+        out, n = folder / stem, 2
+        while out.exists():  # two exports in one second
+            out, n = folder / f"{stem}-{n}", n + 1
+        return out
+
+    @Slot()
+    def start_export(self) -> bool:
+        """Start the export with the dialog's options; False (with an inline message) if they are wrong."""
+        if self._thread is not None:
+            return False
+        self._show_error("")
+        selection = self.effective_selection()
+        out = self._output_path() if selection is not None else None
+        if selection is None or out is None:
+            return False
+        thread = QThread()
+        thread.setObjectName("export")
+        worker = ExportWorker(self.ctx, self.actor, selection, out)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        thread.finished.connect(worker.deleteLater)  # deleted in its own thread as that thread ends
+        worker.export_progressed.connect(self._on_progress)
+        worker.export_finished.connect(self._on_worker_finished)
+        worker.export_cancelled.connect(self._on_worker_cancelled)
+        worker.export_failed.connect(self._on_worker_failed)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread, self._worker, self._cancel, self._outcome = thread, worker, worker.cancel_event, None
+        self.options.setEnabled(False)
+        self.export_button.setVisible(False)
+        self.close_button.setEnabled(False)
+        self.cancel_button.setVisible(True)
+        self.cancel_button.setEnabled(True)
+        self.progress_bar.setRange(0, 0)
+        self.progress_bar.setVisible(True)
+        self.status_label.setText(self.tr("Preparing the export…"))
+        thread.start()
+        return True
+
+    @Slot()
+    def cancel_export(self) -> None:
+        """Stop after the current message; the partial package is removed."""
+        if self._cancel is not None and not self._cancel.is_set():
+            self._cancel.set()
+            self.cancel_button.setEnabled(False)
+            self.status_label.setText(self.tr("Cancelling…"))
+
+    def shutdown(self) -> None:
+        """Cancel a running export and wait for its thread (at close). Emits no outcome."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._cancel.set()
+        thread.quit()
+        thread.wait()
+        self._release()
+
+    @Slot(int, int)
+    def _on_progress(self, done: int, total: int) -> None:
+        if self._cancel is None or self._cancel.is_set():
+            return
+        if total > 0:
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(done)
+            self.status_label.setText(self.tr("%1 of %2 messages").replace("%1", str(done)).replace("%2", str(total)))
+        else:
+            self.status_label.setText(self.tr("%1 messages").replace("%1", str(done)))
+        self.export_progressed.emit(done, total)
+
+    @Slot(object)
+    def _on_worker_finished(self, result) -> None:
+        self._on_outcome(("finished", result))
+
+    @Slot()
+    def _on_worker_cancelled(self) -> None:
+        self._on_outcome(("cancelled",))
+
+    @Slot(str)
+    def _on_worker_failed(self, message: str) -> None:
+        self._on_outcome(("failed", message))
+
+    def _on_outcome(self, outcome: tuple) -> None:
+        if self.sender() is not self._worker:  # a run that shutdown() already released
+            return
+        self._outcome = outcome
+        if self._thread is not None:
+            self._thread.quit()
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        if self._thread is None or self.sender() is not self._thread:
+            return
+        outcome = self._outcome or ("failed", self.tr("The export stopped unexpectedly."))
+        self._release()
+        self.progress_bar.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.close_button.setEnabled(True)
+        if outcome[0] == "finished":
+            self._show_result(outcome[1])
+            self.export_finished.emit(outcome[1])
+            return
+        self.options.setEnabled(True)
+        self.export_button.setVisible(True)
+        if outcome[0] == "cancelled":
+            self.status_label.setText(self.tr("The export was cancelled; nothing was written."))
+            self.export_cancelled.emit()
+        else:
+            self.status_label.setText("")
+            self._show_error(self.tr("The export failed: %1").replace("%1", outcome[1]))
+            self.export_failed.emit(outcome[1])
+
+    def _show_result(self, result: ExportResult) -> None:
+        self.result = result
+        c = result.counts
+        self.status_label.setText(self.tr("The evidence package is ready."))
+        self.path_label.setText(str(result.path))
+        self.fingerprint_label.setText(result.fingerprint)
+        self.counts_label.setText(
+            self.tr("%1 messages in %2 conversations, %3 media files")
+            .replace("%1", str(c.get("messages", 0))).replace("%2", str(c.get("sessions", 0)))
+            .replace("%3", str(c.get("media_files", 0))))
+        self.summary.setVisible(True)
+        self.open_folder_button.setVisible(True)
+        self.close_button.setDefault(True)
+
+    def _release(self) -> None:
+        # The worker deleted itself as its thread ended; the finished thread goes with its last reference.
+        self._thread = self._worker = self._cancel = self._outcome = None
+
+    @Slot()
+    def open_folder(self) -> None:
+        if self.result is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.result.path.parent)))
+
+    # ------------------------------------------------------------------ closing
+    def done(self, code: int) -> None:
+        self.shutdown()  # closing mid-export cancels it; nothing is left behind
+        super().done(code)
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)

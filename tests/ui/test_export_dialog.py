@@ -1,0 +1,99 @@
+"""The export dialog: a session exported through it verifies, and Cancel leaves nothing behind."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+import app.ui.export_dialog as export_dialog_module
+from app.core.actor import Actor
+from app.core.export import Selection, known_keys, verify_package
+from app.core.store.models import Message
+from app.ui.export_dialog import ExportDialog
+
+ACTOR = Actor("os:tester", workstation="test-host")
+
+
+@pytest.fixture
+def busiest_session(app_ctx) -> tuple[int, str]:
+    """(corp_id, session_id) of the session with the most messages."""
+    with app_ctx.db.read() as conn:
+        corp_id, session_id, _n = conn.execute(
+            select(Message.corp_id, Message.session_id, func.count().label("n"))
+            .where(Message.session_id.is_not(None))
+            .group_by(Message.corp_id, Message.session_id).order_by(func.count().desc()).limit(1)).one()
+    return corp_id, session_id
+
+
+def _dialog(qtbot, app_ctx, session, out_dir) -> ExportDialog:
+    corp_id, session_id = session
+    dialog = ExportDialog(app_ctx, ACTOR, Selection(session_ids=(session_id,), corp_id=corp_id),
+                          "Session <b>销售二部</b>", None)
+    qtbot.addWidget(dialog)
+    dialog.folder_edit.setText(str(out_dir))
+    dialog.show()
+    return dialog
+
+
+def test_exporting_a_session_makes_a_package_that_verifies(qtbot, app_ctx, busiest_session, tmp_path):
+    out_dir = tmp_path / "exports"
+    dialog = _dialog(qtbot, app_ctx, busiest_session, out_dir)
+    assert dialog.description_label.text() == "Session <b>销售二部</b>"  # shown as plain text
+    assert dialog.description_label.textFormat() == dialog.description_label.textFormat().PlainText
+
+    with qtbot.waitSignal(dialog.export_finished, timeout=60000) as blocker:
+        dialog.export_button.click()
+    result = blocker.args[0]
+
+    report = verify_package(result.path, known_key_fingerprints=known_keys(app_ctx.db))
+    assert report.ok, report.problems
+    assert result.path.parent == out_dir
+    assert result.counts["messages"] > 2
+    assert dialog.summary.isVisible() and dialog.open_folder_button.isVisible()
+    assert dialog.fingerprint_label.text() == report.fingerprint == result.fingerprint
+    assert dialog.path_label.text() == str(result.path)
+    assert not dialog.error_label.isVisible()
+    assert dialog.close_button.isEnabled() and not dialog.is_running()
+
+
+def test_cancel_during_an_export_leaves_no_package(qtbot, app_ctx, busiest_session, tmp_path, monkeypatch):
+    # The real export, held at its first message until Cancel has been clicked: no race with a fast export.
+    clicked = threading.Event()
+    real_export = export_dialog_module.export_package
+
+    def held_export(ctx, actor, selection, out_path, *, progress, cancel):
+        def held_progress(done, total):
+            progress(done, total)
+            clicked.wait(30)
+
+        return real_export(ctx, actor, selection, out_path, progress=held_progress, cancel=cancel)
+
+    monkeypatch.setattr(export_dialog_module, "export_package", held_export)
+    out_dir = tmp_path / "exports"
+    dialog = _dialog(qtbot, app_ctx, busiest_session, out_dir)
+
+    with qtbot.waitSignal(dialog.export_progressed, timeout=60000):
+        dialog.export_button.click()
+    assert dialog.cancel_button.isVisible() and not dialog.close_button.isEnabled()
+    with qtbot.waitSignal(dialog.export_cancelled, timeout=60000), \
+            qtbot.assertNotEmitted(dialog.export_finished):
+        dialog.cancel_button.click()
+        clicked.set()
+
+    assert list(out_dir.iterdir()) == []  # neither a package nor a partial folder
+    assert dialog.result is None and not dialog.summary.isVisible()
+    assert dialog.export_button.isVisible() and dialog.options.isEnabled()
+    assert "cancelled" in dialog.status_label.text()
+
+
+def test_a_failed_export_is_shown_in_the_dialog(qtbot, app_ctx, tmp_path):
+    dialog = ExportDialog(app_ctx, ACTOR, Selection(msgids=("no-such-msgid",)), "1 selected messages", None)
+    qtbot.addWidget(dialog)
+    dialog.folder_edit.setText(str(tmp_path))
+    dialog.show()
+    with qtbot.waitSignal(dialog.export_failed, timeout=60000):
+        dialog.export_button.click()
+    assert dialog.error_label.isVisible() and "no-such-msgid" in dialog.error_label.text()
+    assert list(tmp_path.iterdir()) == []
