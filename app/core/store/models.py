@@ -252,3 +252,11 @@ class Export(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of tagmanifest-sha256.txt
     key_fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the raw Ed25519 public key
     counts: Mapped[str] = mapped_column(LongText)  # JSON
+
+
+# ------------------------------------------------------------------ the delay queue (app/core/queue)
+# (tables of migration 0005 go here)
+
+
+# ------------------------------------------------------------------ accounts and the audit trail (app/core/auth)
+# (tables of migration 0006 go here)

@@ -1,93 +1,20 @@
-"""The command line: ``wecom-auditor`` (also ``python -m app``).
-
-Every command takes ``--data-dir DIR`` and ``--db URL``. Errors print one clear line and exit 1;
-a cancelled sync (Ctrl+C once) exits 3 after the current batch commits.
-"""
+"""Commands on the archive: demo, sync, sessions, messages, quarantine, import-names, runs, gui."""
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import signal
 import sys
 import threading
-from datetime import datetime
 
 import click
 
 from app.core.actor import Actor
 from app.core.archive import ArchiveService
-from app.core.config.secrets import SecretMissingError
-from app.core.config.settings import SettingsError
 from app.core.context import AppContext
-from app.core.sdk import SdkError, SdkLoadError
-from app.core.store.db import DatabaseError
+from app.core.sdk import SdkError
 
-EXIT_FAILED, EXIT_CANCELLED = 1, 3
-
-
-def _ms_to_text(ms: int | None) -> str:
-    if not ms:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M:%S%z")
-
-
-def _parse_date(value: str | None, *, end: bool = False) -> int | None:
-    """A date or date-time in local time → ms. A bare end date includes that whole day."""
-    if value is None:
-        return None
-    for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"):
-        try:
-            dt = datetime.strptime(value, fmt)
-        except ValueError:
-            continue
-        ms = int(dt.astimezone().timestamp() * 1000)
-        return ms + 86_400_000 if end and fmt == "%Y-%m-%d" else ms
-    raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD or 'YYYY-MM-DD HH:MM'")
-
-
-def common(fn):
-    """--data-dir and --db on every command, and one-line errors instead of tracebacks."""
-
-    @click.option("--data-dir", type=click.Path(file_okay=False), envvar="WECOM_AUDITOR_DATA_DIR",
-                  help="Keep settings, archive and media under DIR (default: the user data folder).")
-    @click.option("--db", "db_url", metavar="URL", help="Database URL (sqlite:///file or mysql+pymysql://...).")
-    @functools.wraps(fn)
-    def wrapper(data_dir, db_url, **kwargs):
-        db_url = db_url or (click.get_current_context().obj or {}).get("db_url")
-        try:
-            ctx = AppContext(data_dir, db_url)
-        except SettingsError as exc:
-            raise click.ClickException(str(exc)) from None
-        try:
-            return fn(ctx, **kwargs)
-        except (DatabaseError, SettingsError, SecretMissingError, SdkLoadError, SdkError,
-                FileNotFoundError) as exc:
-            raise click.ClickException(str(exc)) from None
-        finally:
-            ctx.close()
-
-    return wrapper
-
-
-@click.group(invoke_without_command=True)
-@click.version_option(package_name="wecom-archive-auditor")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="As for every command (also before it).")
-@click.option("--db", "db_url", metavar="URL", help="As for every command (also before it).")
-@click.pass_context
-def main(click_ctx: click.Context, data_dir: str | None, db_url: str | None) -> None:
-    """WeCom Archive Auditor (会话存档审计台): archive and review WeCom chats.
-
-    With no command, the desktop application opens.
-    """
-    if data_dir:  # commands read it from the environment when not given after them
-        os.environ["WECOM_AUDITOR_DATA_DIR"] = data_dir
-    click_ctx.obj = {"db_url": db_url}
-    if click_ctx.invoked_subcommand is None:
-        from app.ui.app import run_gui
-
-        sys.exit(run_gui(data_dir, db_url))
+from .base import EXIT_CANCELLED, _ms_to_text, _parse_date, common, main
 
 
 @main.command()
@@ -307,151 +234,3 @@ def runs(ctx: AppContext, as_json: bool, limit: int) -> None:
                        f"stored {r.stored} dup {r.duplicates} quarantined {r.quarantined}  media "
                        f"{r.media_stored}/{r.media_failed}/{r.media_expired}"
                        + (f"  error: {r.error}" if r.error else ""))
-
-
-@main.command()
-@click.argument("query_text", metavar="QUERY")
-@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
-@click.option("--order", type=click.Choice(["newest", "oldest", "session"]), default="newest", show_default=True)
-@click.option("--count", "with_count", is_flag=True, help="Print the total number of matches as well.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (with the match offsets).")
-@common
-def search(ctx: AppContext, query_text: str, limit: int, order: str, with_count: bool, as_json: bool) -> None:
-    """Search the archive. QUERY: terms (all must match), OR, -term / NOT term, "a phrase",
-    (groups), from:ID to:ID in:SESSION room:ROOMID type:TYPE session:internal|external|group,
-    date:2025-01-01..2025-03-31, after:DATE, before:DATE, has:media, is:recalled."""
-    from app.core.search import QueryError, SearchService
-
-    service, actor = SearchService(ctx.db), Actor.local()
-    try:
-        hits = service.query(actor, query_text, limit=limit, order=order)
-        total = service.query_count(actor, query_text) if with_count else None
-    except QueryError as exc:
-        click.echo(exc.pointer(), err=True)
-        raise click.ClickException(exc.message + f" (at character {exc.position + 1})") from None
-    for h in hits:
-        m = h.message
-        if as_json:
-            click.echo(json.dumps({"msgid": m.msgid, "session_id": m.session_id, "session_type": m.session_type,
-                                   "msgtime": m.msgtime, "msgtype": m.msgtype, "from": m.sender,
-                                   "tolist": list(m.tolist), "roomid": m.roomid, "recalled_at": m.recalled_at,
-                                   "text": m.content_text, "offsets": [list(o) for o in h.offsets]},
-                                  ensure_ascii=False))
-        else:
-            text = m.content_text.replace("\n", " ")
-            marked, last = [], 0
-            for a, b in h.offsets:
-                marked += [text[last:a], "[", text[a:b], "]"]
-                last = b
-            marked.append(text[last:])
-            recalled = " [已撤回 recalled]" if m.recalled_at else ""
-            click.echo(f"{_ms_to_text(m.msgtime)}  {m.sender:<20}  {''.join(marked)[:200]}{recalled}")
-    if total is not None:
-        if as_json:
-            click.echo(json.dumps({"total": total}))
-        else:
-            click.echo(f"{total} message(s) match.", err=True)
-
-
-@main.command()
-@click.option("--catch-up", "catch_up", is_flag=True,
-              help="Only index what is new since the last update (instead of rebuilding).")
-@common
-def reindex(ctx: AppContext, catch_up: bool) -> None:
-    """Rebuild the search index from the stored messages (searches use the old one meanwhile)."""
-    from tqdm import tqdm
-
-    from app.core.search import IndexBusy, SearchService
-
-    service = SearchService(ctx.db)
-    bar = tqdm(desc="indexing", unit="msg", file=sys.stderr, dynamic_ncols=True, disable=not sys.stderr.isatty())
-
-    def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
-    started = datetime.now()
-    try:
-        n = service.catch_up(progress=progress) if catch_up else service.reindex(progress=progress)
-    except IndexBusy:
-        raise click.ClickException("another process is updating the search index right now; try again "
-                                   "when it has finished") from None
-    finally:
-        bar.close()
-    seconds = (datetime.now() - started).total_seconds()
-    click.echo(f"Indexed {n} message(s) in {seconds:.1f}s; index at {service.index.dir} "
-               f"({service.index.size_bytes() / 2**20:.1f} MiB).")
-
-
-
-@main.command()
-@click.option("--out", "out_path", required=True, type=click.Path(), help="The package folder to create.")
-@click.option("--session", "session_ids", multiple=True, metavar="ID", help="Export this conversation (repeatable).")
-@click.option("--query", "query_text", metavar="Q", help="Export the hits of this search, with their context.")
-@click.option("--msgid", "msgids", multiple=True, metavar="ID", help="Export this message with its context (repeatable).")
-@click.option("--from", "date_from", metavar="DATE", help="From this date (local time).")
-@click.option("--to", "date_to", metavar="DATE", help="Up to and including this date.")
-@click.option("--context", "context_hours", type=click.FloatRange(0), metavar="HOURS",
-              help="Hours of conversation around each hit or message (default 12).")
-@common
-def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from, date_to, context_hours) -> None:
-    """Write a signed evidence package (a BagIt folder) of conversations, search hits or messages."""
-    from tqdm import tqdm
-
-    from app.core.export import ExportError, Selection, export_package
-    from app.core.search import QueryError
-
-    if sum(bool(x) for x in (session_ids, query_text, msgids)) != 1:
-        raise click.UsageError("give --session ID ..., --query Q or --msgid ID ... (exactly one kind)")
-    selection = Selection(session_ids=tuple(session_ids), query=query_text, msgids=tuple(msgids),
-                          start_ms=_parse_date(date_from), end_ms=_parse_date(date_to, end=True),
-                          context_hours=context_hours)
-    bar = tqdm(desc="exporting", unit="msg", file=sys.stderr, dynamic_ncols=True, disable=not sys.stderr.isatty())
-
-    def progress(done: int, total: int | None) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
-
-    try:
-        result = export_package(ctx, Actor.local(), selection, out_path, progress=progress)
-    except QueryError as exc:
-        raise click.ClickException(exc.message + f" (at character {exc.position + 1})") from None
-    except ExportError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        bar.close()
-    c = result.counts
-    click.echo(f"Package: {result.path}")
-    click.echo(f"Fingerprint (SHA-256 of tagmanifest-sha256.txt): {result.fingerprint}")
-    click.echo(f"Signing key fingerprint: {result.key_fingerprint}")
-    click.echo(f"{c['messages']} message(s) in {c['sessions']} conversation(s), {c['media_files']} media file(s)"
-               + (f", {c['hits']} hit(s)" if c.get("hits") else "")
-               + (f"; {c['media_missing']} media not stored" if c.get("media_missing") else "") + ".")
-
-
-@main.command()
-@click.argument("path", type=click.Path(exists=True, file_okay=False))
-@click.option("--any-key", is_flag=True, help="Do not require the signing key to be one of this archive's.")
-@common
-def verify(ctx: AppContext, path: str, any_key: bool) -> None:
-    """Check an evidence package; exit 0 only if every file, the signature and the key are right."""
-    from app.core.export import export_records, known_keys, verify_package
-
-    known = None if any_key else known_keys(ctx.db)
-    report = verify_package(path, known_key_fingerprints=known)
-    for problem in report.problems:
-        click.echo(problem)
-    if report.fingerprint and not any_key:
-        records = export_records(ctx.db, fingerprint=report.fingerprint, limit=1)
-        if records:
-            r = records[0]
-            click.echo(f"Recorded in this archive: exported by {r['actor']} on {r['workstation']} at "
-                       f"{_ms_to_text(r['created_at'])}.")
-    if not report.ok:
-        click.echo(f"FAILED: {len(report.problems)} problem(s) in {path}", err=True)
-        sys.exit(EXIT_FAILED)
-    click.echo(f"OK: {report.files_checked} file(s) match; fingerprint {report.fingerprint}; "
-               f"signed by key {report.key_fingerprint}.")
-
-if __name__ == "__main__":
-    main()

@@ -1,0 +1,82 @@
+"""Commands for evidence packages: export, verify."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from app.core.actor import Actor
+from app.core.context import AppContext
+
+from .base import EXIT_FAILED, _ms_to_text, _parse_date, common, main
+
+
+@main.command()
+@click.option("--out", "out_path", required=True, type=click.Path(), help="The package folder to create.")
+@click.option("--session", "session_ids", multiple=True, metavar="ID", help="Export this conversation (repeatable).")
+@click.option("--query", "query_text", metavar="Q", help="Export the hits of this search, with their context.")
+@click.option("--msgid", "msgids", multiple=True, metavar="ID", help="Export this message with its context (repeatable).")
+@click.option("--from", "date_from", metavar="DATE", help="From this date (local time).")
+@click.option("--to", "date_to", metavar="DATE", help="Up to and including this date.")
+@click.option("--context", "context_hours", type=click.FloatRange(0), metavar="HOURS",
+              help="Hours of conversation around each hit or message (default 12).")
+@common
+def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from, date_to, context_hours) -> None:
+    """Write a signed evidence package (a BagIt folder) of conversations, search hits or messages."""
+    from tqdm import tqdm
+
+    from app.core.export import ExportError, Selection, export_package
+    from app.core.search import QueryError
+
+    if sum(bool(x) for x in (session_ids, query_text, msgids)) != 1:
+        raise click.UsageError("give --session ID ..., --query Q or --msgid ID ... (exactly one kind)")
+    selection = Selection(session_ids=tuple(session_ids), query=query_text, msgids=tuple(msgids),
+                          start_ms=_parse_date(date_from), end_ms=_parse_date(date_to, end=True),
+                          context_hours=context_hours)
+    bar = tqdm(desc="exporting", unit="msg", file=sys.stderr, dynamic_ncols=True, disable=not sys.stderr.isatty())
+
+    def progress(done: int, total: int | None) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        result = export_package(ctx, Actor.local(), selection, out_path, progress=progress)
+    except QueryError as exc:
+        raise click.ClickException(exc.message + f" (at character {exc.position + 1})") from None
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        bar.close()
+    c = result.counts
+    click.echo(f"Package: {result.path}")
+    click.echo(f"Fingerprint (SHA-256 of tagmanifest-sha256.txt): {result.fingerprint}")
+    click.echo(f"Signing key fingerprint: {result.key_fingerprint}")
+    click.echo(f"{c['messages']} message(s) in {c['sessions']} conversation(s), {c['media_files']} media file(s)"
+               + (f", {c['hits']} hit(s)" if c.get("hits") else "")
+               + (f"; {c['media_missing']} media not stored" if c.get("media_missing") else "") + ".")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--any-key", is_flag=True, help="Do not require the signing key to be one of this archive's.")
+@common
+def verify(ctx: AppContext, path: str, any_key: bool) -> None:
+    """Check an evidence package; exit 0 only if every file, the signature and the key are right."""
+    from app.core.export import export_records, known_keys, verify_package
+
+    known = None if any_key else known_keys(ctx.db)
+    report = verify_package(path, known_key_fingerprints=known)
+    for problem in report.problems:
+        click.echo(problem)
+    if report.fingerprint and not any_key:
+        records = export_records(ctx.db, fingerprint=report.fingerprint, limit=1)
+        if records:
+            r = records[0]
+            click.echo(f"Recorded in this archive: exported by {r['actor']} on {r['workstation']} at "
+                       f"{_ms_to_text(r['created_at'])}.")
+    if not report.ok:
+        click.echo(f"FAILED: {len(report.problems)} problem(s) in {path}", err=True)
+        sys.exit(EXIT_FAILED)
+    click.echo(f"OK: {report.files_checked} file(s) match; fingerprint {report.fingerprint}; "
+               f"signed by key {report.key_fingerprint}.")

@@ -1,0 +1,88 @@
+"""Commands for search: search, reindex."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+
+import click
+
+from app.core.actor import Actor
+from app.core.context import AppContext
+
+from .base import _ms_to_text, common, main
+
+
+@main.command()
+@click.argument("query_text", metavar="QUERY")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--order", type=click.Choice(["newest", "oldest", "session"]), default="newest", show_default=True)
+@click.option("--count", "with_count", is_flag=True, help="Print the total number of matches as well.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (with the match offsets).")
+@common
+def search(ctx: AppContext, query_text: str, limit: int, order: str, with_count: bool, as_json: bool) -> None:
+    """Search the archive. QUERY: terms (all must match), OR, -term / NOT term, "a phrase",
+    (groups), from:ID to:ID in:SESSION room:ROOMID type:TYPE session:internal|external|group,
+    date:2025-01-01..2025-03-31, after:DATE, before:DATE, has:media, is:recalled."""
+    from app.core.search import QueryError, SearchService
+
+    service, actor = SearchService(ctx.db), Actor.local()
+    try:
+        hits = service.query(actor, query_text, limit=limit, order=order)
+        total = service.query_count(actor, query_text) if with_count else None
+    except QueryError as exc:
+        click.echo(exc.pointer(), err=True)
+        raise click.ClickException(exc.message + f" (at character {exc.position + 1})") from None
+    for h in hits:
+        m = h.message
+        if as_json:
+            click.echo(json.dumps({"msgid": m.msgid, "session_id": m.session_id, "session_type": m.session_type,
+                                   "msgtime": m.msgtime, "msgtype": m.msgtype, "from": m.sender,
+                                   "tolist": list(m.tolist), "roomid": m.roomid, "recalled_at": m.recalled_at,
+                                   "text": m.content_text, "offsets": [list(o) for o in h.offsets]},
+                                  ensure_ascii=False))
+        else:
+            text = m.content_text.replace("\n", " ")
+            marked, last = [], 0
+            for a, b in h.offsets:
+                marked += [text[last:a], "[", text[a:b], "]"]
+                last = b
+            marked.append(text[last:])
+            recalled = " [已撤回 recalled]" if m.recalled_at else ""
+            click.echo(f"{_ms_to_text(m.msgtime)}  {m.sender:<20}  {''.join(marked)[:200]}{recalled}")
+    if total is not None:
+        if as_json:
+            click.echo(json.dumps({"total": total}))
+        else:
+            click.echo(f"{total} message(s) match.", err=True)
+
+
+@main.command()
+@click.option("--catch-up", "catch_up", is_flag=True,
+              help="Only index what is new since the last update (instead of rebuilding).")
+@common
+def reindex(ctx: AppContext, catch_up: bool) -> None:
+    """Rebuild the search index from the stored messages (searches use the old one meanwhile)."""
+    from tqdm import tqdm
+
+    from app.core.search import IndexBusy, SearchService
+
+    service = SearchService(ctx.db)
+    bar = tqdm(desc="indexing", unit="msg", file=sys.stderr, dynamic_ncols=True, disable=not sys.stderr.isatty())
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    started = datetime.now()
+    try:
+        n = service.catch_up(progress=progress) if catch_up else service.reindex(progress=progress)
+    except IndexBusy:
+        raise click.ClickException("another process is updating the search index right now; try again "
+                                   "when it has finished") from None
+    finally:
+        bar.close()
+    seconds = (datetime.now() - started).total_seconds()
+    click.echo(f"Indexed {n} message(s) in {seconds:.1f}s; index at {service.index.dir} "
+               f"({service.index.size_bytes() / 2**20:.1f} MiB).")
