@@ -10,7 +10,7 @@ import pytest
 
 EXPORT_MESSAGES = 300
 HOSTILE_TEXT = ('<script>alert(1)</script> <img src=x onerror=alert(2)> '
-                '"><a href=javascript:alert(3)>click</a> 中文 😀')
+                '"><a href=javascript:alert(3)>click</a> 中文 😀 𠮷野家 ＡＢＣ')
 
 
 def _insert_hostile(ctx) -> dict:
@@ -91,3 +91,8 @@ def ctx(export_archive, monkeypatch):
 @pytest.fixture
 def info(export_archive) -> dict:
     return export_archive[2]
+
+
+@pytest.fixture(scope="session")
+def hostile_text() -> str:
+    return HOSTILE_TEXT

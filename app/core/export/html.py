@@ -50,7 +50,7 @@ class TranscriptWriter:
     """Writes one conversation's transcript as messages come (a header, the messages, a footer)."""
 
     def __init__(self, f: TextIO, *, session_id: str, session_type: str, participants: tuple[str, ...],
-                 roomid: str, zone_note: str, selection_note: str):
+                 roomid: str, zone_note: str, selection_note: str, fingerprint: str = ""):
         self.f = f
         self.count = 0
         title = f"会话记录 Transcript {session_id}"
@@ -62,7 +62,9 @@ class TranscriptWriter:
                 f"<div>类型 Type: {e(session_type)}</div>"
                 + (f"<div>群 Room: {e(roomid)}</div>" if roomid else "")
                 + f"<div>参与者 Participants: {e(', '.join(participants))}</div>"
-                f"<div>时区 Times: {e(zone_note)}</div><div>选择 Selection: {e(selection_note)}</div></div>\n")
+                f"<div>时区 Times: {e(zone_note)}</div><div>选择 Selection: {e(selection_note)}</div>"
+                f"<div>包指纹 Package fingerprint (SHA-256): <code>{e(fingerprint)}</code></div></div>\n")
+        self.fingerprint = fingerprint
 
     def gap(self) -> None:
         """Marks messages of the conversation left out between two exported windows."""
@@ -83,7 +85,9 @@ class TranscriptWriter:
             shown = highlighted(text, hit_spans) if hit_spans else e(text)
             body += f"<div class=\"text\">{shown}</div>"
         for m in media:
-            if m.is_image:
+            if not m.href:
+                body += f"<div>📎 {e(m.label)} ({e(m.kind)}) — 未存档 not stored</div>"
+            elif m.is_image:
                 body += (f"<div><a href=\"{e(m.href)}\"><img src=\"{e(m.href)}\" alt=\"{e(m.label)}\"></a></div>")
             else:
                 body += f"<div>📎 <a href=\"{e(m.href)}\">{e(m.label)}</a> ({e(m.kind)})</div>"
@@ -95,4 +99,5 @@ class TranscriptWriter:
         self.count += 1
 
     def close(self) -> None:
-        self.f.write(f"<p class=\"meta\">{self.count} 条消息 messages.</p>\n</body>\n</html>\n")
+        self.f.write(f"<p class=\"meta\">{self.count} 条消息 messages · 包指纹 Package fingerprint "
+                     f"<code>{e(self.fingerprint)}</code></p>\n</body>\n</html>\n")

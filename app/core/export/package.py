@@ -29,14 +29,17 @@ from app.core.archive import MessageRow
 from app.core.store.db import now_ms
 from app.core.store.models import STORED, Export, Message
 
+from . import pdf as pdf_module
 from .html import MediaLink, TranscriptWriter
 from .loadfile import LoadFileWriter
+from .pdf import PdfFontError, PdfFonts, PdfMedia, PdfTranscriptWriter, TranscriptHeader, find_fonts
 from .signing import load_or_create_export_key
 
 PAGE = 500
 DEFAULT_CONTEXT_HOURS = 12.0  # Purview rebuilds chat transcripts of a hit ±12 hours
 TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "VERIFY.txt", "export-public-key.pem")
 SIGNATURE_FILE, PUBLIC_KEY_FILE = "signature-ed25519.sig", "export-public-key.pem"
+TRANSCRIPTS_DIR = "data/transcripts/"
 _HEX32 = re.compile(r"[0-9a-f]{32}")
 _EXT = re.compile(r"[A-Za-z0-9]{1,10}")
 _IMAGE_EXTS = {"jpg", "jpeg", "png", "gif", "webp", "bmp"}
@@ -86,7 +89,7 @@ class Selection:
 @dataclass(frozen=True)
 class ExportResult:
     path: Path
-    fingerprint: str  # sha256 of tagmanifest-sha256.txt
+    fingerprint: str  # the package fingerprint (see _BagWriter) shown on every transcript page
     key_fingerprint: str
     counts: dict
     export_id: int
@@ -162,11 +165,26 @@ class _BagWriter:
         self._open: list = [self.manifest]
         self.octets = 0
         self.files = 0
+        # The package fingerprint: SHA-256 of the manifest lines of every payload file outside
+        # data/transcripts/ (the transcripts are renderings that show the fingerprint, so they
+        # cannot be part of it). An outsider recomputes it with
+        #   grep -v '  data/transcripts/' manifest-sha256.txt | sha256sum
+        self._evidence = hashlib.sha256()
 
     def _record(self, rel: str, digest: str, size: int) -> None:
-        self.manifest.write(f"{digest}  {rel}\n")
+        line = f"{digest}  {rel}\n"
+        self.manifest.write(line)
+        if not rel.startswith(TRANSCRIPTS_DIR):
+            self._evidence.update(line.encode("utf-8"))
         self.octets += size
         self.files += 1
+
+    def fingerprint(self) -> str:
+        return self._evidence.hexdigest()
+
+    def add_file(self, rel: str, path: Path) -> None:
+        """Record a file the caller wrote at ``root/rel`` (hashed here)."""
+        self._record(rel, _hash_file(path), path.stat().st_size)
 
     def write_bytes(self, rel: str, data: bytes) -> str:
         path = self.root / rel
@@ -231,7 +249,12 @@ This folder is a BagIt bag (RFC 8493). Every file under data/ is listed with its
 manifest-sha256.txt; the tag files (bagit.txt, bag-info.txt, manifest-sha256.txt, VERIFY.txt,
 export-public-key.pem) are listed in tagmanifest-sha256.txt, and tagmanifest-sha256.txt is signed
 (Ed25519) by the exporting workstation: signature-ed25519.sig (base64), public key
-export-public-key.pem. The package fingerprint is the SHA-256 of tagmanifest-sha256.txt.
+export-public-key.pem. If you received a .zip file, unzip it first (unzip package.zip) and work in
+the folder it holds.
+
+The package fingerprint, printed on every page of the transcripts, is the SHA-256 of the lines of
+manifest-sha256.txt for every payload file outside data/transcripts/ (the originals, the media,
+the load file and the custody record; the transcripts are renderings of them).
 
 In a terminal, inside this folder (Linux or macOS; OpenSSL 3 or later):
 
@@ -258,10 +281,12 @@ In a terminal, inside this folder (Linux or macOS; OpenSSL 3 or later):
    must equal Export-Key-Fingerprint in bag-info.txt and the fingerprint the exporting organisation
    holds on record for its workstation.
 
-6. The package fingerprint:
-       sha256sum tagmanifest-sha256.txt
+6. The package fingerprint (must equal Package-Fingerprint in bag-info.txt and the fingerprint on
+   the transcripts' pages):
+       grep -v '  data/transcripts/' manifest-sha256.txt | sha256sum
 
-The transcripts (data/transcripts/*.html) are for reading; the original messages, exactly as
+The transcripts (data/transcripts/*.html and *.pdf, one per conversation; a long conversation's
+PDF is split into volumes <conversation>-2.pdf, ...) are for reading; the original messages, exactly as
 archived, are data/messages/<conversation>/<hash>.json, the media data/media/<sha256>.<ext>,
 and data/loadfile.csv lists every message and media file with its hashes for review tools.
 data/custody.json records who exported what, when, and from which archive.
@@ -283,9 +308,13 @@ class _Exporter:
         self.seen_media: set[str] = set()
         self.msg_files: set[str] = set()
         self.counts = {"messages": 0, "sessions": 0, "hits": 0, "media_files": 0, "media_bytes": 0,
-                       "media_missing": 0, "media_md5_mismatch": 0}
+                       "media_missing": 0, "media_md5_mismatch": 0, "pdf_files": 0}
         self.first_ms: int | None = None
         self.last_ms: int | None = None
+        self.done = 0
+        self.progress_total: int | None = None
+        self.fingerprint = ""
+        self.pdf_fonts: PdfFonts | None = None
 
     # ------------------------------------------------------------------ what to export
     def _message_row(self, msgid: str) -> MessageRow | None:
@@ -384,81 +413,147 @@ class _Exporter:
                 else:
                     digest = md.sha256
                 native = rel
-                links.append(MediaLink(href=f"../media/{md.sha256}.{ext}", kind=md.kind,
-                                       label=md.filename or md.kind, is_image=ext in _IMAGE_EXTS))
             else:
                 self.counts["media_missing"] += 1
+            links.append({"path": native, "kind": md.kind, "label": md.filename or md.kind,
+                          "is_image": native.rsplit(".", 1)[-1] in _IMAGE_EXTS if native else False})
             if md.md5_matched is False:
                 self.counts["media_md5_mismatch"] += 1
             lf.media(**base, native_path=native, native_sha256=digest, ref=md.ref_path, kind=md.kind,
                      filename=md.filename, status=md.status, md5sum=md.md5sum, md5_matched=md.md5_matched)
         return links
 
-    def write(self, root: Path, plan) -> None:
-        from app.core.messages import MessageParseError, parse_message
-
+    def write(self, root: Path, plan, work: Path) -> None:
+        """Pass 1: the originals, media, load file and custody record (which the fingerprint covers),
+        with each conversation's transcript entries spooled to ``work``; pass 2: the transcripts
+        (HTML and PDF), which show the fingerprint."""
         total = self._count(plan)
+        self.progress_total = 2 * total
         bag = self.bag = _BagWriter(root)
         lf_rel = "data/loadfile.csv"
         lf_file = bag.open_text(lf_rel)
         lf = LoadFileWriter(lf_file)
-        zone = datetime.now().astimezone(self.tz).strftime("UTC%z (%Z)") if self.tz is None else str(self.tz)
-        done = 0
-        for sid, windows in plan.items():
-            sdir = _session_dir(sid)
-            info = self.archive.session(self.actor, self.sel.corp_id or self.archive.corp_id(self.actor), sid) \
-                if sid else None
-            t_rel = f"data/transcripts/{sdir}.html"
-            t_file = bag.open_text(t_rel)
-            tw = TranscriptWriter(t_file, session_id=sid or "-", session_type=info.session_type if info else "",
-                                  participants=info.participants if info else (), roomid=info.roomid if info else "",
-                                  zone_note=zone, selection_note=json.dumps(self.sel.describe(), ensure_ascii=False))
-            self.counts["sessions"] += 1
-            for i, w in enumerate(windows):
-                if i:
-                    tw.gap()
-                for page in self._pages(sid, w):
-                    media_by_msg = self.archive.media_of_messages(self.actor, [m.id for m in page])
-                    raws = self.archive.raw_json_of(self.actor, [m.id for m in page])
-                    for m in page:
-                        self._check_cancel()
-                        raw = raws[m.id]
-                        name = hashlib.sha256(m.msgid.encode("utf-8")).hexdigest()
-                        rel = f"data/messages/{sdir}/{name[:16]}.json"
-                        if rel in self.msg_files:
-                            rel = f"data/messages/{sdir}/{name}.json"
-                        self.msg_files.add(rel)
-                        digest = bag.write_bytes(rel, raw)
-                        try:
-                            summary = parse_message(raw).summary_zh
-                        except MessageParseError:
-                            summary = "[无法解析 unparsable]"
-                        when = _iso(m.msgtime, self.tz)
-                        hit = m.id in self.hits.ids
-                        base = dict(msgid=m.msgid, seq=m.seq, session_id=m.session_id or "",
-                                    session_type=m.session_type or "", sender=m.sender, recipients=m.tolist,
-                                    roomid=m.roomid, time=when, msgtype=m.msgtype)
-                        lf.message(**base, text=m.content_text or summary, recalled=bool(m.recalled_at), hit=hit,
-                                   native_path=rel, native_sha256=digest)
-                        links = self._export_media(bag, m, media_by_msg.get(m.id, []), base, lf)
-                        tw.message(msgid=m.msgid, seq=m.seq, time=when, sender=m.sender, recipients=m.tolist,
-                                   msgtype=m.msgtype, summary=summary, text=m.content_text,
-                                   recalled_at=_iso(m.recalled_at, self.tz) if m.recalled_at else None, hit=hit,
-                                   hit_spans=self.hits.spans.get(m.id, ()), media=links,
-                                   native_href=f"../messages/{sdir}/{rel.rsplit('/', 1)[1]}")
-                        self.counts["messages"] += 1
-                        self.first_ms = m.msgtime if self.first_ms is None else min(self.first_ms, m.msgtime)
-                        self.last_ms = m.msgtime if self.last_ms is None else max(self.last_ms, m.msgtime)
-                        done += 1
-                        if self.progress is not None:
-                            self.progress(done, total)
-            tw.close()
-            bag.close_text(t_rel, t_file)
+        spools = []
+        for n, (sid, windows) in enumerate(plan.items()):
+            spool = work / f"{n}.jsonl"
+            with open(spool, "w", encoding="utf-8") as out:
+                self._collect(bag, lf, sid, windows, out)
+            spools.append((sid, spool))
         bag.close_text(lf_rel, lf_file)
         self.custody = self._custody()
         bag.write_bytes("data/custody.json",
                         json.dumps(self.custody, ensure_ascii=False, indent=2).encode("utf-8") + b"\n")
+        self.fingerprint = bag.fingerprint()
+        for sid, spool in spools:
+            self._transcripts(bag, root, sid, spool)
         bag.close()
+
+    def _collect(self, bag: _BagWriter, lf: LoadFileWriter, sid: str | None, windows, out) -> None:
+        from app.core.messages import MessageParseError, parse_message
+
+        sdir = _session_dir(sid)
+        self.counts["sessions"] += 1
+        for i, w in enumerate(windows):
+            if i:
+                out.write('{"gap": true}\n')
+            for page in self._pages(sid, w):
+                media_by_msg = self.archive.media_of_messages(self.actor, [m.id for m in page])
+                raws = self.archive.raw_json_of(self.actor, [m.id for m in page])
+                for m in page:
+                    self._check_cancel()
+                    raw = raws[m.id]
+                    name = hashlib.sha256(m.msgid.encode("utf-8")).hexdigest()
+                    rel = f"data/messages/{sdir}/{name[:16]}.json"
+                    if rel in self.msg_files:
+                        rel = f"data/messages/{sdir}/{name}.json"
+                    self.msg_files.add(rel)
+                    digest = bag.write_bytes(rel, raw)
+                    try:
+                        summary = parse_message(raw).summary_zh
+                    except MessageParseError:
+                        summary = "[无法解析 unparsable]"
+                    when = _iso(m.msgtime, self.tz)
+                    hit = m.id in self.hits.ids
+                    base = dict(msgid=m.msgid, seq=m.seq, session_id=m.session_id or "",
+                                session_type=m.session_type or "", sender=m.sender, recipients=m.tolist,
+                                roomid=m.roomid, time=when, msgtype=m.msgtype)
+                    lf.message(**base, text=m.content_text or summary, recalled=bool(m.recalled_at), hit=hit,
+                               native_path=rel, native_sha256=digest)
+                    media = self._export_media(bag, m, media_by_msg.get(m.id, []), base, lf)
+                    entry = dict(msgid=m.msgid, seq=m.seq, time=when, sender=m.sender, recipients=list(m.tolist),
+                                 msgtype=m.msgtype, summary=summary, text=m.content_text,
+                                 recalled_at=_iso(m.recalled_at, self.tz) if m.recalled_at else None, hit=hit,
+                                 hit_spans=[list(s) for s in self.hits.spans.get(m.id, ())], media=media,
+                                 native_path=rel)
+                    out.write(json.dumps(entry, ensure_ascii=False) + "\n")
+                    self.counts["messages"] += 1
+                    self.first_ms = m.msgtime if self.first_ms is None else min(self.first_ms, m.msgtime)
+                    self.last_ms = m.msgtime if self.last_ms is None else max(self.last_ms, m.msgtime)
+                    self._step()
+
+    def _step(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.progress_total)
+
+    def _transcripts(self, bag: _BagWriter, root: Path, sid: str | None, spool: Path) -> None:
+        """The HTML transcript and the PDF volume(s) of one conversation, from its spooled entries."""
+        sdir = _session_dir(sid)
+        info = self.archive.session(self.actor, self.sel.corp_id or self.archive.corp_id(self.actor), sid) \
+            if sid else None
+        zone = datetime.now().astimezone(self.tz).strftime("UTC%z (%Z)") if self.tz is None else str(self.tz)
+        selection_note = json.dumps(self.sel.describe(), ensure_ascii=False)
+        participants = info.participants if info else ()
+        t_rel = f"{TRANSCRIPTS_DIR}{sdir}.html"
+        t_file = bag.open_text(t_rel)
+        tw = TranscriptWriter(t_file, session_id=sid or "-", session_type=info.session_type if info else "",
+                              participants=participants, roomid=info.roomid if info else "",
+                              zone_note=zone, selection_note=selection_note, fingerprint=self.fingerprint)
+        pw = None
+        if self.pdf_fonts is not None:
+            header = TranscriptHeader(session_id=sid or "-", session_type=info.session_type if info else "",
+                                      participants=tuple(participants), roomid=info.roomid if info else "",
+                                      zone_note=zone, selection_note=selection_note, fingerprint=self.fingerprint)
+
+            def open_volume(number: int) -> tuple[str, Path]:
+                rel = f"{TRANSCRIPTS_DIR}{sdir}.pdf" if number == 1 else f"{TRANSCRIPTS_DIR}{sdir}-{number}.pdf"
+                return rel, root / rel
+
+            def written(rel: str, path: Path) -> None:
+                bag.add_file(rel, path)
+                self.counts["pdf_files"] += 1
+
+            pw = PdfTranscriptWriter(self.pdf_fonts, header, open_volume, written,
+                                     per_volume=pdf_module.MESSAGES_PER_VOLUME)
+        with open(spool, encoding="utf-8") as entries:
+            for line in entries:
+                self._check_cancel()
+                e = json.loads(line)
+                if e.get("gap"):
+                    tw.gap()
+                    if pw is not None:
+                        pw.gap()
+                    continue
+                media = e.pop("media")
+                e["recipients"] = tuple(e["recipients"])
+                e["hit_spans"] = tuple(tuple(s) for s in e["hit_spans"])
+                native = e.pop("native_path")
+                tw.message(**e, media=[MediaLink(href="../" + m["path"].removeprefix("data/"), kind=m["kind"],
+                                                 label=m["label"], is_image=m["is_image"])
+                                       for m in media if m["path"]] +
+                           [MediaLink(href="", kind=m["kind"], label=m["label"], is_image=False)
+                            for m in media if not m["path"]],
+                           native_href="../" + native.removeprefix("data/"))
+                if pw is not None:
+                    pw.message(**e, native_path=native,
+                               media=[PdfMedia(kind=m["kind"], label=m["label"], native_path=m["path"],
+                                               is_image=m["is_image"],
+                                               source=(root / m["path"]) if m["path"] else None) for m in media])
+                self._step()
+        tw.close()
+        bag.close_text(t_rel, t_file)
+        if pw is not None:
+            pw.close()
 
     def _custody(self) -> dict:
         corps = self.archive.corps(self.actor)
@@ -481,39 +576,63 @@ class _Exporter:
 def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.PathLike[str], *,
                    progress: Callable[[int, int | None], None] | None = None,
                    cancel: Callable[[], bool] | None = None, tz: tzinfo | None = None,
-                   description: str | None = None) -> ExportResult:
-    """Write the evidence package of ``selection`` to the folder ``out_path`` (which must not exist).
+                   description: str | None = None, pdf: bool = True) -> ExportResult:
+    """Write the evidence package of ``selection`` to ``out_path`` (which must not exist): a folder,
+    or a single zip file when ``out_path`` ends in ``.zip`` (the bag's folder inside it).
 
     ``ctx``: an AppContext, or any object with ``archive``, ``media``, ``search``, ``db``, ``secrets``
-    and ``paths.data_dir``. ``progress(done, total)`` after each message; ``cancel()`` returning True
-    stops the export (ExportCancelled) and removes everything written. Times are shown in ``tz``
-    (default: this computer's zone). Records the export in the archive's ``exports`` table.
+    and ``paths.data_dir``. ``progress(done, total)`` as the export goes (two steps per message: the
+    originals, then the transcripts); ``cancel()`` returning True stops the export (ExportCancelled)
+    and removes everything written. Times are shown in ``tz`` (default: this computer's zone).
+    ``pdf=False`` leaves out the PDF transcripts (bag-info.txt says so). Records the export in the
+    archive's ``exports`` table in the same transaction as the final rename.
     """
     out = Path(out_path).absolute()
+    as_zip = out.suffix.lower() == ".zip"
     if out.exists():
         raise ExportError(f"{out} already exists; choose a new path for the package")
     if not out.parent.is_dir():
         raise ExportError(f"the folder {out.parent} does not exist")
+    bag_name = out.stem if as_zip else out.name
+    if as_zip and not bag_name:
+        raise ExportError(f"{out} has no name before .zip")
+    fonts = None
+    if pdf:
+        try:
+            fonts = find_fonts()
+        except PdfFontError as exc:
+            raise ExportError(str(exc)) from None
     key = load_or_create_export_key(ctx.secrets, ctx.paths.data_dir)
-    tmp = out.parent / f"{out.name}.partial-{_secrets.token_hex(6)}"
+    token = _secrets.token_hex(6)
+    work = out.parent / f".{out.name}.work-{token}"  # spooled transcript entries; never part of the bag
+    tmp = out.parent / f"{bag_name}.partial-{token}"
+    tmp_zip = out.parent / f"{out.name}.partial-{token}"
     ex = _Exporter(ctx, actor, selection, tz, progress, cancel)
     ex.bag = None
+    ex.pdf_fonts = fonts
     try:
+        work.mkdir()
         plan = ex.plan()
         if not plan:
             raise ExportError("the selection holds no messages")
-        ex.write(tmp, plan)
+        ex.write(tmp, plan, work)
         corp_name = (ex.custody["archive"]["corp_name"] or ex.custody["archive"]["corpid"] or "")
+        c = ex.counts
         info = [
             ("Source-Organization", corp_name),
             ("Bagging-Date", datetime.now().astimezone(tz).date().isoformat()),
             ("Payload-Oxum", f"{ex.bag.octets}.{ex.bag.files}"),
             ("Bag-Size", _human(ex.bag.octets)),
             ("External-Description", description or
-             f"WeCom chat evidence: {ex.counts['messages']} messages in {ex.counts['sessions']} conversations, "
-             f"{ex.counts['media_files']} media files; selection {json.dumps(selection.describe(), ensure_ascii=False)}"),
+             f"WeCom chat evidence: {_plural(c['messages'], 'message')} in "
+             f"{_plural(c['sessions'], 'conversation')}, {_plural(c['media_files'], 'media file')}; "
+             f"selection {json.dumps(selection.describe(), ensure_ascii=False)}"),
             ("Bag-Software-Agent", f"wecom-archive-auditor {_app_version()}"),
             ("Contact-Name", actor.username),
+            ("Package-Fingerprint", ex.fingerprint),
+            ("Package-Fingerprint-Method", "SHA-256 of the manifest-sha256.txt lines of every payload file "
+                                           "outside data/transcripts/"),
+            ("PDF-Transcripts", "yes" if fonts is not None else "no (left out at export)"),
             ("Export-Key-Algorithm", "Ed25519"),
             ("Export-Key-Fingerprint", key.fingerprint),
         ]
@@ -528,7 +647,10 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
         tag_bytes = tag.getvalue().encode("utf-8")
         (tmp / "tagmanifest-sha256.txt").write_bytes(tag_bytes)
         (tmp / SIGNATURE_FILE).write_bytes(key.sign_b64(tag_bytes))
-        fingerprint = hashlib.sha256(tag_bytes).hexdigest()
+        fingerprint = ex.fingerprint
+        if as_zip:
+            _zip_folder(tmp, tmp_zip, bag_name, cancel=ex._check_cancel)
+            shutil.rmtree(tmp)
         counts = dict(ex.counts)
         export_id = ctx.db.ids.next_id()
         with ctx.db.write() as conn:
@@ -537,13 +659,41 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
                 workstation=(actor.workstation or socket.gethostname())[:255],
                 selection=json.dumps(selection.describe(), ensure_ascii=False), out_path=str(out),
                 fingerprint=fingerprint, key_fingerprint=key.fingerprint, counts=json.dumps(counts)))
-            os.rename(tmp, out)  # inside the transaction: no record without the package
+            os.rename(tmp_zip if as_zip else tmp, out)  # inside the transaction: no record without the package
     except BaseException:
         if ex.bag is not None:
             ex.bag.abort()
         shutil.rmtree(tmp, ignore_errors=True)
+        tmp_zip.unlink(missing_ok=True)
         raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return ExportResult(out, fingerprint, key.fingerprint, counts, export_id)
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+_STORED_EXTS = {"jpg", "jpeg", "png", "gif", "webp", "mp4", "amr", "silk", "mp3", "zip", "rar", "7z", "gz",
+                "docx", "xlsx", "pptx", "pdf", "mov", "heic"}
+
+
+def _zip_folder(folder: Path, target: Path, name: str, *, cancel: Callable[[], None]) -> None:
+    """``folder`` as a zip at ``target`` with every file under ``name/``; already-compressed media
+    are stored, everything else deflated. Streams file by file (zipfile copies in chunks)."""
+    import zipfile
+
+    with zipfile.ZipFile(target, "x", allowZip64=True) as zf:
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames.sort()
+            for fname in sorted(filenames):
+                cancel()
+                path = Path(dirpath, fname)
+                arc = f"{name}/{path.relative_to(folder).as_posix()}"
+                ext = fname.rsplit(".", 1)[-1].lower()
+                method = zipfile.ZIP_STORED if ext in _STORED_EXTS else zipfile.ZIP_DEFLATED
+                zf.write(path, arc, compress_type=method)
 
 
 def export_records(db, *, fingerprint: str | None = None, key_fingerprint: str | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -19,27 +20,98 @@ REQUIRED = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha
 class VerifyReport:
     ok: bool
     problems: list[str] = field(default_factory=list)
-    fingerprint: str | None = None  # sha256 of tagmanifest-sha256.txt
+    fingerprint: str | None = None  # the package fingerprint, recomputed from the manifest
     key_fingerprint: str | None = None
     files_checked: int = 0
 
 
-def _sha256(path: Path) -> str:
+class _Folder:
+    """The files of a bag folder."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def files(self) -> list[str]:
+        out = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames.sort()
+            for f in sorted(filenames):
+                out.append(Path(dirpath, f).relative_to(self.root).as_posix())
+        return out
+
+    def is_file(self, rel: str) -> bool:
+        return (self.root / rel).is_file()
+
+    def open(self, rel: str):
+        return open(self.root / rel, "rb")
+
+    def size(self, rel: str) -> int:
+        return (self.root / rel).stat().st_size
+
+    def close(self) -> None:
+        pass
+
+
+class _Zip:
+    """The files of a bag inside a zip: every entry under one top folder (``<name>/...``)."""
+
+    def __init__(self, path: Path, problems: list[str]):
+        self.zf = zipfile.ZipFile(path)
+        names = [i.filename for i in self.zf.infolist() if not i.is_dir()]
+        tops = {n.split("/", 1)[0] for n in names if "/" in n}
+        self.prefix = (tops.pop() + "/") if len(tops) == 1 else ""
+        if not self.prefix:
+            problems.append("bad zip: the bag's files must all be inside one folder of the zip")
+        self.entries = {}
+        for info in self.zf.infolist():
+            if info.is_dir():
+                continue
+            rel = info.filename[len(self.prefix):] if info.filename.startswith(self.prefix) else None
+            if rel is None or not rel or ".." in PurePosixPath(rel).parts or rel.startswith("/"):
+                problems.append(f"extra file: {info.filename} (outside the bag's folder in the zip)")
+                continue
+            self.entries[rel] = info
+
+    def files(self) -> list[str]:
+        return sorted(self.entries)
+
+    def is_file(self, rel: str) -> bool:
+        return rel in self.entries
+
+    def open(self, rel: str):
+        return self.zf.open(self.entries[rel])
+
+    def size(self, rel: str) -> int:
+        return self.entries[rel].file_size
+
+    def close(self) -> None:
+        self.zf.close()
+
+
+def _sha256(src, rel: str) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with src.open(rel) as f:
         while chunk := f.read(1024 * 1024):
             h.update(chunk)
     return h.hexdigest()
 
 
-def _read_manifest(root: Path, name: str, problems: list[str]) -> dict[str, str]:
+def _read_bytes(src, rel: str) -> bytes:
+    with src.open(rel) as f:
+        return f.read()
+
+
+def _read_manifest(src, name: str, problems: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The manifest's entries, and its lines in order (for the package fingerprint)."""
     entries: dict[str, str] = {}
     try:
-        text = (root / name).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = _read_bytes(src, name).decode("utf-8")
+    except (OSError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
         problems.append(f"unreadable file: {name} ({exc})")
-        return entries
-    for n, line in enumerate(text.splitlines(), 1):
+        return entries, []
+    lines = text.splitlines(keepends=True)
+    for n, line in enumerate(lines, 1):
+        line = line.rstrip("\r\n")
         if not line.strip():
             continue
         digest, sep, rel = line.partition(" ")
@@ -50,13 +122,13 @@ def _read_manifest(root: Path, name: str, problems: list[str]) -> dict[str, str]
             problems.append(f"bad line in {name}: line {n}")
             continue
         entries[rel] = digest.lower()
-    return entries
+    return entries, lines
 
 
-def _bag_info(root: Path, problems: list[str]) -> dict[str, str]:
+def _bag_info(src, problems: list[str]) -> dict[str, str]:
     info: dict[str, str] = {}
     try:
-        text = (root / "bag-info.txt").read_text(encoding="utf-8")
+        text = _read_bytes(src, "bag-info.txt").decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         problems.append(f"unreadable file: bag-info.txt ({exc})")
         return info
@@ -67,69 +139,89 @@ def _bag_info(root: Path, problems: list[str]) -> dict[str, str]:
     return info
 
 
-def _files(root: Path) -> list[str]:
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for f in sorted(filenames):
-            out.append(Path(dirpath, f).relative_to(root).as_posix())
-    return out
+def package_fingerprint(manifest_lines: list[str]) -> str:
+    """SHA-256 of the manifest lines of every payload file outside data/transcripts/ (in order)."""
+    h = hashlib.sha256()
+    for line in manifest_lines:
+        if "  data/transcripts/" not in line:
+            h.update(line.encode("utf-8"))
+    return h.hexdigest()
 
 
 def verify_package(path: str | os.PathLike[str], *, known_key_fingerprints: set[str] | None = None) -> VerifyReport:
-    """Check the package at ``path``. ``known_key_fingerprints``: the export keys of this archive
-    (see :func:`known_keys`); when given, a package signed with another key is reported."""
+    """Check the package at ``path`` (a bag folder or a .zip holding one). ``known_key_fingerprints``:
+    the export keys of this archive (see :func:`known_keys`); when given, a package signed with
+    another key is reported."""
     root = Path(path)
     problems: list[str] = []
-    if not root.is_dir():
-        return VerifyReport(False, [f"not a package folder: {root}"])
+    if root.is_dir():
+        src = _Folder(root)
+    elif root.is_file() and zipfile.is_zipfile(root):
+        try:
+            src = _Zip(root, problems)
+        except (zipfile.BadZipFile, OSError) as exc:
+            return VerifyReport(False, [f"unreadable zip: {root} ({exc})"])
+    else:
+        return VerifyReport(False, [f"not a package folder or zip: {root}"])
+    try:
+        return _verify(src, problems, known_key_fingerprints)
+    except zipfile.BadZipFile as exc:
+        return VerifyReport(False, problems + [f"damaged zip: {exc}"])
+    finally:
+        src.close()
+
+
+def _verify(src, problems: list[str], known_key_fingerprints: set[str] | None) -> VerifyReport:
     for name in REQUIRED:
-        if not (root / name).is_file():
+        if not src.is_file(name):
             problems.append(f"missing file: {name}")
-    manifest = _read_manifest(root, "manifest-sha256.txt", problems) if (root / "manifest-sha256.txt").is_file() \
-        else {}
-    tagmanifest = _read_manifest(root, "tagmanifest-sha256.txt", problems) \
-        if (root / "tagmanifest-sha256.txt").is_file() else {}
+    manifest, manifest_lines = _read_manifest(src, "manifest-sha256.txt", problems) \
+        if src.is_file("manifest-sha256.txt") else ({}, [])
+    tagmanifest, _ = _read_manifest(src, "tagmanifest-sha256.txt", problems) \
+        if src.is_file("tagmanifest-sha256.txt") else ({}, [])
     checked = 0
     for source, entries in (("manifest-sha256.txt", manifest), ("tagmanifest-sha256.txt", tagmanifest)):
         for rel, expected in entries.items():
             if (source == "manifest-sha256.txt") != rel.startswith("data/"):
                 problems.append(f"bad line in {source}: {rel} does not belong there")
                 continue
-            p = root / rel
-            if not p.is_file():
+            if not src.is_file(rel):
                 problems.append(f"missing file: {rel}")
                 continue
-            found = _sha256(p)
+            found = _sha256(src, rel)
             checked += 1
             if found != expected:
                 problems.append(f"changed file: {rel} (sha256 {found}, expected {expected})")
     listed = set(manifest) | set(tagmanifest) | {"tagmanifest-sha256.txt", SIGNATURE_FILE}
     octets = files = 0
-    for rel in _files(root):
+    for rel in src.files():
         if rel.startswith("data/"):
             files += 1
-            octets += (root / rel).stat().st_size
+            octets += src.size(rel)
         if rel not in listed:
             problems.append(f"extra file: {rel}")
-    info = _bag_info(root, problems) if (root / "bag-info.txt").is_file() else {}
+    info = _bag_info(src, problems) if src.is_file("bag-info.txt") else {}
     oxum = info.get("Payload-Oxum")
     if oxum is None:
         problems.append("bad Payload-Oxum: bag-info.txt has none")
     elif oxum != f"{octets}.{files}":
         problems.append(f"bad Payload-Oxum: bag-info.txt says {oxum}, the payload is {octets}.{files} "
                         "(octets.files)")
-    fingerprint = key_fp = None
-    if (root / "tagmanifest-sha256.txt").is_file():
-        tag_bytes = (root / "tagmanifest-sha256.txt").read_bytes()
-        fingerprint = hashlib.sha256(tag_bytes).hexdigest()
-        if (root / SIGNATURE_FILE).is_file() and (root / PUBLIC_KEY_FILE).is_file():
-            key_fp, problem = verify_signature((root / PUBLIC_KEY_FILE).read_bytes(), tag_bytes,
-                                               (root / SIGNATURE_FILE).read_bytes())
+    fingerprint = package_fingerprint(manifest_lines) if manifest_lines else None
+    declared_fp = info.get("Package-Fingerprint")
+    if fingerprint and declared_fp != fingerprint:
+        problems.append(f"fingerprint mismatch: bag-info.txt gives Package-Fingerprint {declared_fp}, "
+                        f"the manifest gives {fingerprint}")
+    key_fp = None
+    if src.is_file("tagmanifest-sha256.txt"):
+        tag_bytes = _read_bytes(src, "tagmanifest-sha256.txt")
+        if src.is_file(SIGNATURE_FILE) and src.is_file(PUBLIC_KEY_FILE):
+            key_fp, problem = verify_signature(_read_bytes(src, PUBLIC_KEY_FILE), tag_bytes,
+                                               _read_bytes(src, SIGNATURE_FILE))
             if problem:
                 problems.append(problem)
         for name in ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", PUBLIC_KEY_FILE):
-            if name not in tagmanifest and (root / name).is_file():
+            if name not in tagmanifest and src.is_file(name):
                 problems.append(f"unsigned file: {name} is not listed in tagmanifest-sha256.txt")
     if key_fp is not None:
         declared = info.get("Export-Key-Fingerprint")

@@ -1,0 +1,390 @@
+"""PDF transcripts (fpdf2): CJK text embedded as font subsets and selectable, emoji from a fallback
+font, page numbers and the package fingerprint on every page.
+
+fpdf2 is pure Python (no Qt), so this stays in app.core. It keeps a document in memory until it is
+written, so a long conversation is split into volumes of at most ``MESSAGES_PER_VOLUME`` messages
+(``<session>.pdf``, ``<session>-2.pdf``, ...): memory stays bounded whatever the conversation's size.
+
+Fonts are found on this computer (nothing is downloaded): ``WECOM_AUDITOR_PDF_FONT`` (a font file,
+optionally ``path#index`` for a collection), else fontconfig's choice for Simplified Chinese, else a
+list of well-known paths on Linux, Windows and macOS. Emoji and symbols come from the first fallback
+font found (Symbola, Segoe UI Symbol/Emoji, DejaVu Sans); colour-bitmap emoji fonts cannot be
+embedded as text and are skipped.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+FONT_ENV = "WECOM_AUDITOR_PDF_FONT"
+MESSAGES_PER_VOLUME = 2000
+THUMBNAIL_PX = 480  # longest side of an inline image, in pixels
+MAX_INLINE_IMAGE_BYTES = 20 * 1024 * 1024  # larger images are referenced, not drawn
+
+_CJK_CANDIDATES = (
+    # Linux (Debian/Ubuntu fonts-noto-cjk, fonts-wqy-*, fonts-arphic-*, droid fallback)
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+    # Windows
+    "C:/Windows/Fonts/msyh.ttc",
+    "C:/Windows/Fonts/simhei.ttf",
+    "C:/Windows/Fonts/simsun.ttc",
+    # macOS
+    "/System/Library/Fonts/Supplemental/Songti.ttc",
+    "/Library/Fonts/Arial Unicode.ttf",
+    "/System/Library/Fonts/STHeiti Light.ttc",
+)
+_FALLBACK_CANDIDATES = (
+    "/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf",
+    "/usr/share/fonts/truetype/ancient-scripts/Symbola.ttf",
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "C:/Windows/Fonts/seguisym.ttf",
+    "C:/Windows/Fonts/seguiemj.ttf",
+    "/System/Library/Fonts/Apple Symbols.ttf",
+)
+_CJK_PROBE = "中文档案"
+
+
+class PdfFontError(RuntimeError):
+    """No font that can show Chinese text was found on this computer."""
+
+
+@dataclass(frozen=True)
+class FontChoice:
+    path: str
+    index: int = 0
+
+    def describe(self) -> str:
+        return f"{self.path}" + (f"#{self.index}" if self.index else "")
+
+
+@dataclass(frozen=True)
+class PdfFonts:
+    cjk: FontChoice
+    fallbacks: tuple[FontChoice, ...] = ()
+
+    def describe(self) -> dict:
+        return {"text": self.cjk.describe(), "fallbacks": [f.describe() for f in self.fallbacks]}
+
+
+def _covers(choice: FontChoice, text: str) -> bool:
+    """Whether the font has a glyph for every character of ``text`` (and is not a colour bitmap font)."""
+    from fontTools.ttLib import TTFont
+
+    try:
+        font = TTFont(choice.path, fontNumber=choice.index, lazy=True)
+        try:
+            if "CBDT" in font or "sbix" in font:  # colour bitmaps: fpdf2 cannot embed them as text
+                return False
+            cmap = font.getBestCmap() or {}
+            return all(ord(c) in cmap for c in text)
+        finally:
+            font.close()
+    except Exception:  # an unreadable or unsupported font file is simply not a candidate
+        return False
+
+
+def _collection_indexes(path: str) -> list[int]:
+    """Face indexes to try in ``path``: for a collection, the Simplified Chinese face first."""
+    if not path.lower().endswith((".ttc", ".otc")):
+        return [0]
+    try:
+        from fontTools.ttLib import TTCollection
+
+        coll = TTCollection(path, lazy=True)
+        names = [str(f["name"].getDebugName(4) or "") for f in coll.fonts]
+        coll.close()
+    except Exception:
+        return [0]
+    order = sorted(range(len(names)), key=lambda i: (" SC" not in names[i] and "GB" not in names[i]
+                                                     and "Hei" not in names[i], i))
+    return order
+
+
+def _fc_match(pattern: str) -> FontChoice | None:
+    exe = shutil.which("fc-match")
+    if not exe:
+        return None
+    try:
+        out = subprocess.run([exe, "-f", "%{file}|%{index}", pattern], capture_output=True, text=True,
+                             timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    path, _, index = out.partition("|")
+    if not path or not os.path.isfile(path):
+        return None
+    return FontChoice(path, int(index) if index.isdigit() else 0)
+
+
+@lru_cache(maxsize=1)
+def find_fonts() -> PdfFonts:
+    """The fonts to write PDF transcripts with; PdfFontError names what to install if none fits."""
+    candidates: list[FontChoice] = []
+    configured = os.environ.get(FONT_ENV, "").strip()
+    if configured:
+        path, _, index = configured.partition("#")
+        choice = FontChoice(path, int(index) if index.isdigit() else 0)
+        if not _covers(choice, _CJK_PROBE):
+            raise PdfFontError(f"{FONT_ENV}={configured} is not a readable font with Chinese characters")
+        candidates.append(choice)
+    else:
+        fc = _fc_match("sans-serif:lang=zh-cn")
+        if fc:
+            candidates.append(fc)
+        for path in _CJK_CANDIDATES:
+            if os.path.isfile(path):
+                candidates.extend(FontChoice(path, i) for i in _collection_indexes(path))
+    cjk = next((c for c in candidates if _covers(c, _CJK_PROBE)), None)
+    if cjk is None:
+        raise PdfFontError(
+            "no font with Chinese characters was found for the PDF transcripts: install one "
+            "(Debian/Ubuntu: apt install fonts-noto-cjk) or set " + FONT_ENV + " to a .ttf/.otf/.ttc file")
+    fallbacks = []
+    for path in _FALLBACK_CANDIDATES:
+        choice = FontChoice(path)
+        if os.path.isfile(path) and _covers(choice, "☺"):
+            fallbacks.append(choice)
+    return PdfFonts(cjk, tuple(fallbacks))
+
+
+# ---------------------------------------------------------------------------------------------- writing
+
+
+@dataclass
+class TranscriptHeader:
+    session_id: str
+    session_type: str
+    participants: tuple[str, ...]
+    roomid: str
+    zone_note: str
+    selection_note: str
+    fingerprint: str
+
+
+@dataclass
+class PdfMedia:
+    kind: str
+    label: str
+    native_path: str  # the file inside the package (data/media/...)
+    is_image: bool
+    source: Path | None = None  # the file to draw an inline thumbnail from
+
+
+@dataclass
+class _Volume:
+    number: int
+    rel: str
+    messages: int = 0
+    pages: int = 0
+
+
+_GREY, _BLACK, _RED, _HIT = (90, 90, 90), (20, 20, 20), (180, 0, 0), (150, 80, 0)
+
+
+def _make_pdf(fonts: PdfFonts, header: TranscriptHeader, volume: int):
+    from fpdf import FPDF
+
+    class _Pdf(FPDF):
+        def header(self) -> None:
+            self.set_font("cjk", size=8)
+            self.set_text_color(*_GREY)
+            title = f"会话记录 Transcript {header.session_id}" + (f" · 第 {volume} 卷 volume {volume}" if volume > 1
+                                                                  else "")
+            self.cell(0, 5, title, new_x="LMARGIN", new_y="NEXT")
+            self.ln(2)
+
+        def footer(self) -> None:
+            self.set_y(-13)
+            self.set_font("cjk", size=7)
+            self.set_text_color(*_GREY)
+            self.cell(0, 4, f"第 {self.page_no()} 页 Page {self.page_no()}", align="C", new_x="LMARGIN",
+                      new_y="NEXT")
+            self.cell(0, 4, f"包指纹 Package fingerprint (SHA-256): {header.fingerprint}", align="C")
+
+    pdf = _Pdf(orientation="portrait", unit="mm", format="A4")
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_margins(15, 12, 15)
+    pdf.set_creator("WeCom Archive Auditor")
+    pdf.set_title(f"Transcript {header.session_id}")
+    pdf.set_lang("zh-CN")
+    pdf.add_font("cjk", fname=fonts.cjk.path, collection_font_number=fonts.cjk.index)
+    names = []
+    for i, fb in enumerate(fonts.fallbacks):
+        name = f"fb{i}"
+        pdf.add_font(name, fname=fb.path, collection_font_number=fb.index)
+        names.append(name)
+    if names:
+        pdf.set_fallback_fonts(names, exact_match=False)
+    pdf.add_page()
+    return pdf
+
+
+def _thumbnail(path: Path):
+    """A small RGB copy of the image for the PDF, or None if it cannot be read safely."""
+    from PIL import Image
+
+    try:
+        if path.stat().st_size > MAX_INLINE_IMAGE_BYTES:
+            return None
+        with Image.open(path) as im:
+            if im.width * im.height > 80_000_000:  # refuse decompression bombs outright
+                return None
+            im.draft("RGB", (THUMBNAIL_PX, THUMBNAIL_PX))
+            im.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+            out = im.convert("RGB")
+        buf = io.BytesIO()
+        out.save(buf, "JPEG", quality=80)
+        buf.seek(0)
+        return buf
+    except Exception:  # a broken or unsupported image is referenced instead of drawn
+        return None
+
+
+@dataclass
+class PdfTranscriptWriter:
+    """Writes one conversation's PDF volume(s) as messages come.
+
+    ``open_volume(number) -> (rel, path)`` names and places volume files; each volume is written to its
+    path when full or on :meth:`close`, and ``on_written(rel, path)`` is called so the bag can hash it.
+    """
+
+    fonts: PdfFonts
+    header: TranscriptHeader
+    open_volume: Callable[[int], tuple[str, Path]]
+    on_written: Callable[[str, Path], None]
+    per_volume: int = MESSAGES_PER_VOLUME
+    volumes: list[_Volume] = field(default_factory=list)
+    _pdf: object = None
+    _path: Path | None = None
+
+    def _start_volume(self) -> None:
+        number = len(self.volumes) + 1
+        rel, self._path = self.open_volume(number)
+        self.volumes.append(_Volume(number, rel))
+        pdf = self._pdf = _make_pdf(self.fonts, self.header, number)
+        h = self.header
+        pdf.set_font("cjk", size=14)
+        pdf.set_text_color(*_BLACK)
+        pdf.multi_cell(0, 7, f"会话记录 Transcript {h.session_id}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("cjk", size=8.5)
+        pdf.set_text_color(*_GREY)
+        lines = [f"类型 Type: {h.session_type}"]
+        if h.roomid:
+            lines.append(f"群 Room: {h.roomid}")
+        lines += [f"参与者 Participants: {', '.join(h.participants)}", f"时区 Times: {h.zone_note}",
+                  f"选择 Selection: {h.selection_note}", f"包指纹 Package fingerprint: {h.fingerprint}"]
+        if number > 1:
+            lines.append(f"续第 {number - 1} 卷 Continued from volume {number - 1}")
+        for line in lines:
+            pdf.multi_cell(0, 4.5, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(3)
+
+    def gap(self) -> None:
+        if self._pdf is None:
+            self._start_volume()
+        pdf = self._pdf
+        pdf.set_font("cjk", size=8.5)
+        pdf.set_text_color(*_GREY)
+        pdf.multi_cell(0, 6, "⋯ 未导出的消息 messages not exported ⋯", align="C", new_x="LMARGIN", new_y="NEXT")
+
+    def message(self, *, seq: int, time: str, sender: str, recipients: tuple[str, ...], msgtype: str,
+                summary: str, text: str, recalled_at: str | None, hit: bool,
+                hit_spans: tuple[tuple[int, int], ...] = (), media: list[PdfMedia] = (), msgid: str = "",
+                native_path: str = "") -> None:
+        if self._pdf is None or self.volumes[-1].messages >= self.per_volume:
+            self._finish_volume()
+            self._start_volume()
+        pdf = self._pdf
+        vol = self.volumes[-1]
+        pdf.set_draw_color(210, 210, 210)
+        pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
+        pdf.ln(1)
+        pdf.set_font("cjk", size=8)
+        pdf.set_text_color(*_GREY)
+        head = f"{time} · {sender} → {', '.join(recipients)} · {msgtype} · seq {seq}"
+        if hit:
+            head += " · 【命中 hit】"
+        pdf.multi_cell(0, 4, head, new_x="LMARGIN", new_y="NEXT")
+        if recalled_at:
+            pdf.set_text_color(*_RED)
+            pdf.multi_cell(0, 4, f"已撤回 recalled {recalled_at}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("cjk", size=10)
+        pdf.set_text_color(*_BLACK)
+        if not (hit_spans and text == summary):
+            pdf.multi_cell(0, 5, summary or " ", new_x="LMARGIN", new_y="NEXT")
+        if text and (text != summary or hit_spans):
+            self._text_with_hits(text, hit_spans)
+        for m in media:
+            self._media(m)
+        pdf.set_font("cjk", size=6.5)
+        pdf.set_text_color(*_GREY)
+        pdf.multi_cell(0, 3.5, f"msgid {msgid} · {native_path}", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1.5)
+        vol.messages += 1
+
+    def _text_with_hits(self, text: str, spans) -> None:
+        pdf = self._pdf
+        pos = 0
+        for start, end in sorted(spans):
+            start, end = max(start, pos), min(end, len(text))
+            if start >= end:
+                continue
+            if start > pos:
+                pdf.set_text_color(*_BLACK)
+                pdf.set_font("cjk", "", 10)
+                pdf.write(5, text[pos:start])
+            pdf.set_text_color(*_HIT)
+            pdf.set_font("cjk", "U", 10)
+            pdf.write(5, text[start:end])
+            pos = end
+        pdf.set_text_color(*_BLACK)
+        pdf.set_font("cjk", "", 10)
+        if pos < len(text):
+            pdf.write(5, text[pos:])
+        pdf.ln(5)
+
+    def _media(self, m: PdfMedia) -> None:
+        pdf = self._pdf
+        drawn = False
+        if m.is_image and m.source is not None:
+            thumb = _thumbnail(m.source)
+            if thumb is not None:
+                try:
+                    pdf.image(thumb, w=60)
+                    drawn = True
+                except Exception as exc:  # fpdf2 refused the image: reference it instead
+                    log.info("image not drawn in the PDF (%s): %s", m.native_path, exc)
+        pdf.set_font("cjk", size=8.5)
+        pdf.set_text_color(*_GREY)
+        label = f"{m.label} ({m.kind})" if m.native_path else f"{m.label} ({m.kind}) — 未存档 not stored"
+        pdf.multi_cell(0, 4.5, ("图片 image: " if drawn else "附件 file: ") + label
+                       + (f" → {m.native_path}" if m.native_path else ""), new_x="LMARGIN", new_y="NEXT")
+
+    def _finish_volume(self) -> None:
+        if self._pdf is None:
+            return
+        pdf, path = self._pdf, self._path
+        self.volumes[-1].pages = pdf.page_no()
+        pdf.output(str(path))
+        self._pdf = None
+        self.on_written(self.volumes[-1].rel, path)
+
+    def close(self) -> None:
+        if self._pdf is None and not self.volumes:
+            self._start_volume()
+        self._finish_volume()
