@@ -13,7 +13,8 @@ from .base import EXIT_FAILED, _ms_to_text, _parse_date, common, main
 
 
 @main.command()
-@click.option("--out", "out_path", required=True, type=click.Path(), help="The package folder to create.")
+@click.option("--out", "out_path", required=True, type=click.Path(),
+              help="The package to create: a folder, or a single zip file if PATH ends in .zip.")
 @click.option("--session", "session_ids", multiple=True, metavar="ID", help="Export this conversation (repeatable).")
 @click.option("--query", "query_text", metavar="Q", help="Export the hits of this search, with their context.")
 @click.option("--msgid", "msgids", multiple=True, metavar="ID", help="Export this message with its context (repeatable).")
@@ -21,12 +22,16 @@ from .base import EXIT_FAILED, _ms_to_text, _parse_date, common, main
 @click.option("--to", "date_to", metavar="DATE", help="Up to and including this date.")
 @click.option("--context", "context_hours", type=click.FloatRange(0), metavar="HOURS",
               help="Hours of conversation around each hit or message (default 12).")
+@click.option("--no-pdf", is_flag=True, help="Leave out the PDF transcripts (faster; bag-info.txt says so).")
 @common
-def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from, date_to, context_hours) -> None:
-    """Write a signed evidence package (a BagIt folder) of conversations, search hits or messages."""
+def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from, date_to, context_hours,
+           no_pdf: bool) -> None:
+    """Write a signed evidence package (a BagIt bag, as a folder or a .zip) of conversations, search hits
+    or messages: the original JSON and media, HTML and PDF transcripts, a CSV load file, a custody
+    record, manifests and an Ed25519 signature. Check it later with `wecom-auditor verify PATH`."""
     from tqdm import tqdm
 
-    from app.core.export import ExportError, Selection, export_package
+    from app.core.export import ExportError, Selection, describe_counts, export_package
     from app.core.search import QueryError
 
     if sum(bool(x) for x in (session_ids, query_text, msgids)) != 1:
@@ -34,14 +39,14 @@ def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from
     selection = Selection(session_ids=tuple(session_ids), query=query_text, msgids=tuple(msgids),
                           start_ms=_parse_date(date_from), end_ms=_parse_date(date_to, end=True),
                           context_hours=context_hours)
-    bar = tqdm(desc="exporting", unit="msg", file=sys.stderr, dynamic_ncols=True, disable=not sys.stderr.isatty())
+    bar = tqdm(desc="exporting", unit="step", file=sys.stderr, dynamic_ncols=True, disable=not sys.stderr.isatty())
 
     def progress(done: int, total: int | None) -> None:
         bar.total = total
         bar.update(done - bar.n)
 
     try:
-        result = export_package(ctx, Actor.local(), selection, out_path, progress=progress)
+        result = export_package(ctx, Actor.local(), selection, out_path, progress=progress, pdf=not no_pdf)
     except QueryError as exc:
         raise click.ClickException(exc.message + f" (at character {exc.position + 1})") from None
     except ExportError as exc:
@@ -50,11 +55,9 @@ def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from
         bar.close()
     c = result.counts
     click.echo(f"Package: {result.path}")
-    click.echo(f"Fingerprint (SHA-256 of tagmanifest-sha256.txt): {result.fingerprint}")
+    click.echo(f"Package fingerprint: {result.fingerprint}")
     click.echo(f"Signing key fingerprint: {result.key_fingerprint}")
-    click.echo(f"{c['messages']} message(s) in {c['sessions']} conversation(s), {c['media_files']} media file(s)"
-               + (f", {c['hits']} hit(s)" if c.get("hits") else "")
-               + (f"; {c['media_missing']} media not stored" if c.get("media_missing") else "") + ".")
+    click.echo(describe_counts(c))
 
 
 @main.command()

@@ -50,9 +50,10 @@ class ExportWorker(QObject):
     export_cancelled = Signal()
     export_failed = Signal(str)
 
-    def __init__(self, ctx, actor: Actor, selection: Selection, out_path: Path):
+    def __init__(self, ctx, actor: Actor, selection: Selection, out_path: Path, *, pdf: bool = True):
         super().__init__()  # no parent: it is moved to its thread
         self._ctx, self._actor, self._selection, self._out = ctx, actor, selection, out_path
+        self._pdf = pdf
         self._cancel = threading.Event()
         self._last_emit = 0.0
         self._pending: tuple[int, int] | None = None
@@ -66,7 +67,7 @@ class ExportWorker(QObject):
     def run(self) -> None:
         try:
             result = export_package(self._ctx, self._actor, self._selection, self._out,
-                                    progress=self._on_progress, cancel=self._cancel.is_set)
+                                    progress=self._on_progress, cancel=self._cancel.is_set, pdf=self._pdf)
         except ExportCancelled:
             self._flush()
             self.export_cancelled.emit()
@@ -161,6 +162,18 @@ class ExportDialog(QDialog):
         folder.addWidget(self.folder_edit, 1)
         folder.addWidget(self.browse_button)
         form.addRow(self.tr("Output folder:"), folder)
+        self.zip_check = QCheckBox(self.tr("As a single zip file"), self)
+        self.zip_check.setToolTip(self.tr("One .zip file holding the package folder, easy to send; "
+                                          "`wecom-auditor verify` checks it without unzipping"))
+        self.pdf_check = QCheckBox(self.tr("PDF transcripts"), self)
+        self.pdf_check.setChecked(True)
+        self.pdf_check.setToolTip(self.tr("A PDF per conversation besides the HTML transcript "
+                                          "(slower for large exports)"))
+        formats = QHBoxLayout()
+        formats.addWidget(self.zip_check)
+        formats.addWidget(self.pdf_check)
+        formats.addStretch(1)
+        form.addRow(self.tr("Package:"), formats)
         self.options = QWidget(self)
         self.options.setLayout(form)
 
@@ -180,8 +193,8 @@ class ExportDialog(QDialog):
         self.fingerprint_label.setFont(self._fixed_font())
         self.fingerprint_label.setWordWrap(False)
         self.counts_label = self._plain_label("")
-        summary_form.addRow(self.tr("Package:"), self.path_label)
-        summary_form.addRow(self.tr("Fingerprint (SHA-256):"), self.fingerprint_label)
+        summary_form.addRow(self.tr("Saved as:"), self.path_label)
+        summary_form.addRow(self.tr("Package fingerprint:"), self.fingerprint_label)
         summary_form.addRow(self.tr("Contents:"), self.counts_label)
         self.summary.setVisible(False)
 
@@ -273,9 +286,11 @@ class ExportDialog(QDialog):
             self._show_error(self.tr("The output folder cannot be created: %1").replace("%1", str(exc)))
             return None
         stem = "evidence-" + QDateTime.currentDateTime().toString("yyyyMMdd-HHmmss")
-        out, n = folder / stem, 2
+        n = 2
+        suffix = ".zip" if self.zip_check.isChecked() else ""
+        out = folder / (stem + suffix)
         while out.exists():  # two exports in one second
-            out, n = folder / f"{stem}-{n}", n + 1
+            out, n = folder / f"{stem}-{n}{suffix}", n + 1
         return out
 
     @Slot()
@@ -290,7 +305,7 @@ class ExportDialog(QDialog):
             return False
         thread = QThread()
         thread.setObjectName("export")
-        worker = ExportWorker(self.ctx, self.actor, selection, out)
+        worker = ExportWorker(self.ctx, self.actor, selection, out, pdf=self.pdf_check.isChecked())
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         thread.finished.connect(worker.deleteLater)  # deleted in its own thread as that thread ends
@@ -336,9 +351,12 @@ class ExportDialog(QDialog):
         if total > 0:
             self.progress_bar.setRange(0, total)
             self.progress_bar.setValue(done)
-            self.status_label.setText(self.tr("%1 of %2 messages").replace("%1", str(done)).replace("%2", str(total)))
+            # two steps per message: the originals and media, then the transcripts
+            phase = self.tr("Copying messages and media…") if done * 2 < total else self.tr("Writing transcripts…")
+            self.status_label.setText(self.tr("%1 (%2%)").replace("%1", phase)
+                                      .replace("%2", str(done * 100 // total)))
         else:
-            self.status_label.setText(self.tr("%1 messages").replace("%1", str(done)))
+            self.status_label.setText(self.tr("Preparing the export…"))
         self.export_progressed.emit(done, total)
 
     @Slot(object)
@@ -389,13 +407,28 @@ class ExportDialog(QDialog):
         self.status_label.setText(self.tr("The evidence package is ready."))
         self.path_label.setText(str(result.path))
         self.fingerprint_label.setText(result.fingerprint)
-        self.counts_label.setText(
-            self.tr("%1 messages in %2 conversations, %3 media files")
-            .replace("%1", str(c.get("messages", 0))).replace("%2", str(c.get("sessions", 0)))
-            .replace("%3", str(c.get("media_files", 0))))
+        self.counts_label.setText(self.describe_counts(c))
         self.summary.setVisible(True)
         self.open_folder_button.setVisible(True)
         self.close_button.setDefault(True)
+
+    def describe_counts(self, c: dict) -> str:
+        """What the package holds, in the UI language, with singular and plural."""
+        def count(n: int, one: str, many: str) -> str:
+            return (one if n == 1 else many).replace("%1", str(n))
+
+        parts = [count(c.get("messages", 0), self.tr("1 message"), self.tr("%1 messages")),
+                 count(c.get("sessions", 0), self.tr("1 conversation"), self.tr("%1 conversations")),
+                 count(c.get("media_files", 0), self.tr("1 media file"), self.tr("%1 media files"))]
+        if c.get("hits"):
+            parts.append(count(c["hits"], self.tr("1 hit"), self.tr("%1 hits")))
+        if c.get("pdf_files"):
+            parts.append(count(c["pdf_files"], self.tr("1 PDF transcript"), self.tr("%1 PDF transcripts")))
+        text = self.tr(", ").join(parts)
+        if c.get("media_missing"):
+            text += self.tr("; %1 media not stored in the archive (listed in the load file)").replace(
+                "%1", str(c["media_missing"]))
+        return text
 
     def _release(self) -> None:
         # The worker deleted itself as its thread ended; the finished thread goes with its last reference.

@@ -124,6 +124,9 @@ class MainWindow(QMainWindow):
         # The results list has no menu of its own: its right-click menu is this one action.
         self.search.results.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.search.results.addAction(self.export_search_action)
+        self.sessions.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.sessions.tree.addAction(self.export_session_action)
+        self.viewer.export_requested.connect(self.export_selected_messages)
 
         self.sessions.session_selected.connect(self.viewer.show_session)
         self.search.result_activated.connect(self._open_search_result)

@@ -396,155 +396,241 @@
 <context>
     <name>ExportDialog</name>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="125" />
+        <location filename="../../app/ui/export_dialog.py" line="126" />
         <source>Export evidence</source>
         <translation>Export evidence</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="130" />
+        <location filename="../../app/ui/export_dialog.py" line="131" />
         <source>Export:</source>
         <translation>Export:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="132" />
+        <location filename="../../app/ui/export_dialog.py" line="133" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="133" />
+        <location filename="../../app/ui/export_dialog.py" line="134" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="140" />
+        <location filename="../../app/ui/export_dialog.py" line="141" />
         <source> h</source>
         <translation> h</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="142" />
+        <location filename="../../app/ui/export_dialog.py" line="143" />
         <source>The conversation around each message that is also exported</source>
         <translation>The conversation around each message that is also exported</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="150" />
+        <location filename="../../app/ui/export_dialog.py" line="151" />
         <source>Dates:</source>
         <translation>Dates:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="152" />
+        <location filename="../../app/ui/export_dialog.py" line="156" />
         <source>Context (±hours):</source>
         <translation>Context (±hours):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="155" />
-        <location filename="../../app/ui/export_dialog.py" line="235" />
+        <location filename="../../app/ui/export_dialog.py" line="159" />
+        <location filename="../../app/ui/export_dialog.py" line="253" />
         <source>Output folder</source>
         <translation>Output folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="156" />
+        <location filename="../../app/ui/export_dialog.py" line="160" />
         <source>Browse…</source>
         <translation>Browse…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="160" />
+        <location filename="../../app/ui/export_dialog.py" line="164" />
         <source>Output folder:</source>
         <translation>Output folder:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="178" />
+        <location filename="../../app/ui/export_dialog.py" line="165" />
+        <source>As a single zip file</source>
+        <translation>As a single zip file</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="166" />
+        <source>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</source>
+        <translation>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="168" />
+        <source>PDF transcripts</source>
+        <translation>PDF transcripts</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="170" />
+        <source>A PDF per conversation besides the HTML transcript (slower for large exports)</source>
+        <translation>A PDF per conversation besides the HTML transcript (slower for large exports)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="176" />
         <source>Package:</source>
         <translation>Package:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="179" />
-        <source>Fingerprint (SHA-256):</source>
-        <translation>Fingerprint (SHA-256):</translation>
+        <location filename="../../app/ui/export_dialog.py" line="420" />
+        <source>1 message</source>
+        <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="180" />
+        <location filename="../../app/ui/export_dialog.py" line="421" />
+        <source>1 conversation</source>
+        <translation>1 conversation</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="421" />
+        <source>%1 conversations</source>
+        <translation>%1 conversations</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="422" />
+        <source>1 media file</source>
+        <translation>1 media file</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="422" />
+        <source>%1 media files</source>
+        <translation>%1 media files</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="424" />
+        <source>1 hit</source>
+        <translation>1 hit</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="424" />
+        <source>%1 hits</source>
+        <translation>%1 hits</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="426" />
+        <source>1 PDF transcript</source>
+        <translation>1 PDF transcript</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="426" />
+        <source>%1 PDF transcripts</source>
+        <translation>%1 PDF transcripts</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="427" />
+        <source>, </source>
+        <translation>, </translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="429" />
+        <source>; %1 media not stored in the archive (listed in the load file)</source>
+        <translation>; %1 media not stored in the archive (listed in the load file)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="198" />
         <source>Contents:</source>
         <translation>Contents:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="183" />
+        <location filename="../../app/ui/export_dialog.py" line="201" />
         <source>Export</source>
         <translation>Export</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="185" />
+        <location filename="../../app/ui/export_dialog.py" line="203" />
         <source>Cancel export</source>
         <translation>Cancel export</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="187" />
+        <location filename="../../app/ui/export_dialog.py" line="205" />
         <source>Open folder</source>
         <translation>Open folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="189" />
+        <location filename="../../app/ui/export_dialog.py" line="207" />
         <source>Close</source>
         <translation>Close</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="254" />
+        <location filename="../../app/ui/export_dialog.py" line="272" />
         <source>The end date is before the start date.</source>
         <translation>The end date is before the start date.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="262" />
+        <location filename="../../app/ui/export_dialog.py" line="280" />
         <source>Choose an output folder.</source>
         <translation>Choose an output folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="268" />
+        <location filename="../../app/ui/export_dialog.py" line="286" />
         <source>The output folder cannot be created: %1</source>
         <translation>The output folder cannot be created: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="305" />
+        <location filename="../../app/ui/export_dialog.py" line="325" />
+        <location filename="../../app/ui/export_dialog.py" line="359" />
         <source>Preparing the export…</source>
         <translation>Preparing the export…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="315" />
+        <location filename="../../app/ui/export_dialog.py" line="335" />
         <source>Cancelling…</source>
         <translation>Cancelling…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="334" />
-        <source>%1 of %2 messages</source>
-        <translation>%1 of %2 messages</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/export_dialog.py" line="336" />
+        <location filename="../../app/ui/export_dialog.py" line="420" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="362" />
+        <location filename="../../app/ui/export_dialog.py" line="385" />
         <source>The export stopped unexpectedly.</source>
         <translation>The export stopped unexpectedly.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="374" />
+        <location filename="../../app/ui/export_dialog.py" line="196" />
+        <source>Saved as:</source>
+        <translation>Saved as:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="197" />
+        <source>Package fingerprint:</source>
+        <translation>Package fingerprint:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <source>Copying messages and media…</source>
+        <translation>Copying messages and media…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <source>Writing transcripts…</source>
+        <translation>Writing transcripts…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="356" />
+        <source>%1 (%2%)</source>
+        <translation>%1 (%2%)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="397" />
         <source>The export was cancelled; nothing was written.</source>
         <translation>The export was cancelled; nothing was written.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="378" />
+        <location filename="../../app/ui/export_dialog.py" line="401" />
         <source>The export failed: %1</source>
         <translation>The export failed: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="384" />
+        <location filename="../../app/ui/export_dialog.py" line="407" />
         <source>The evidence package is ready.</source>
         <translation>The evidence package is ready.</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/export_dialog.py" line="388" />
-        <source>%1 messages in %2 conversations, %3 media files</source>
-        <translation>%1 messages in %2 conversations, %3 media files</translation>
     </message>
 </context>
 <context>
@@ -676,82 +762,82 @@
         <translation>&amp;About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="143" />
+        <location filename="../../app/ui/main_window.py" line="146" />
         <source>Archive: %1</source>
         <translation>Archive: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="158" />
         <source>Search index updated: %1 messages</source>
         <translation>Search index updated: %1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="192" />
+        <location filename="../../app/ui/main_window.py" line="195" />
         <source>Preparing the demo archive…</source>
         <translation>Preparing the demo archive…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="202" />
+        <location filename="../../app/ui/main_window.py" line="205" />
         <source>Demo archive</source>
         <translation>Demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="229" />
+        <location filename="../../app/ui/main_window.py" line="232" />
         <source>finished</source>
         <translation>finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="229" />
+        <location filename="../../app/ui/main_window.py" line="232" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="230" />
+        <location filename="../../app/ui/main_window.py" line="233" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="232" />
+        <location filename="../../app/ui/main_window.py" line="235" />
         <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
         <translation>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="251" />
+        <location filename="../../app/ui/main_window.py" line="254" />
         <source>Choose a session to export.</source>
         <translation>Choose a session to export.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="256" />
+        <location filename="../../app/ui/main_window.py" line="259" />
         <source>Session %1</source>
         <translation>Session %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="263" />
+        <location filename="../../app/ui/main_window.py" line="266" />
         <source>Nothing to export: %1</source>
         <translation>Nothing to export: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="266" />
+        <location filename="../../app/ui/main_window.py" line="269" />
         <source>Search: %1</source>
         <translation>Search: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="275" />
+        <location filename="../../app/ui/main_window.py" line="278" />
         <source>Select the messages to export first.</source>
         <translation>Select the messages to export first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="279" />
+        <location filename="../../app/ui/main_window.py" line="282" />
         <source>%1 selected messages</source>
         <translation>%1 selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="284" />
+        <location filename="../../app/ui/main_window.py" line="287" />
         <source>About</source>
         <translation>About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="285" />
+        <location filename="../../app/ui/main_window.py" line="288" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>WeCom Archive Auditor
@@ -1347,66 +1433,71 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageViewer</name>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="153" />
+        <location filename="../../app/ui/viewer/widget.py" line="154" />
         <source>Jump to date…</source>
         <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
         <translation>Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="154" />
+        <location filename="../../app/ui/viewer/widget.py" line="155" />
         <source>Show the first message of a day (Ctrl+G)</source>
         <translation>Show the first message of a day (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="157" />
+        <location filename="../../app/ui/viewer/widget.py" line="158" />
         <source>Newest</source>
         <translation>Newest</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="158" />
+        <location filename="../../app/ui/viewer/widget.py" line="159" />
         <source>Go to the newest message</source>
         <translation>Go to the newest message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="161" />
-        <location filename="../../app/ui/viewer/widget.py" line="529" />
+        <location filename="../../app/ui/viewer/widget.py" line="162" />
+        <location filename="../../app/ui/viewer/widget.py" line="530" />
         <source>Details…</source>
         <translation>Details…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="162" />
+        <location filename="../../app/ui/viewer/widget.py" line="163" />
         <source>Fields, raw JSON and SHA-256 of the selected message</source>
         <translation>Fields, raw JSON and SHA-256 of the selected message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="188" />
+        <location filename="../../app/ui/viewer/widget.py" line="189" />
         <source>Choose a session to read its messages.</source>
         <translation>Choose a session to read its messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="470" />
+        <location filename="../../app/ui/viewer/widget.py" line="471" />
         <source>{n} participants</source>
         <translation>{n} participants</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="471" />
+        <location filename="../../app/ui/viewer/widget.py" line="472" />
         <source>{n} messages</source>
         <translation>{n} messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="481" />
+        <location filename="../../app/ui/viewer/widget.py" line="482" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="484" />
+        <location filename="../../app/ui/viewer/widget.py" line="485" />
         <source>Could not load messages: {error}</source>
         <translation>Could not load messages: {error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="527" />
+        <location filename="../../app/ui/viewer/widget.py" line="528" />
         <source>Copy</source>
         <translation>Copy</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="532" />
+        <source>Export selected messages…</source>
+        <translation>Export selected messages…</translation>
     </message>
 </context>
 <context>

@@ -396,155 +396,241 @@
 <context>
     <name>ExportDialog</name>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="125" />
+        <location filename="../../app/ui/export_dialog.py" line="126" />
         <source>Export evidence</source>
         <translation>导出证据</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="130" />
+        <location filename="../../app/ui/export_dialog.py" line="131" />
         <source>Export:</source>
         <translation>导出内容：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="132" />
+        <location filename="../../app/ui/export_dialog.py" line="133" />
         <source>From</source>
         <translation>从</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="133" />
+        <location filename="../../app/ui/export_dialog.py" line="134" />
         <source>To</source>
         <translation>到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="140" />
+        <location filename="../../app/ui/export_dialog.py" line="141" />
         <source> h</source>
         <translation> 小时</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="142" />
+        <location filename="../../app/ui/export_dialog.py" line="143" />
         <source>The conversation around each message that is also exported</source>
         <translation>每条消息前后一并导出的会话范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="150" />
+        <location filename="../../app/ui/export_dialog.py" line="151" />
         <source>Dates:</source>
         <translation>日期：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="152" />
+        <location filename="../../app/ui/export_dialog.py" line="156" />
         <source>Context (±hours):</source>
         <translation>上下文（± 小时）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="155" />
-        <location filename="../../app/ui/export_dialog.py" line="235" />
+        <location filename="../../app/ui/export_dialog.py" line="159" />
+        <location filename="../../app/ui/export_dialog.py" line="253" />
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="156" />
+        <location filename="../../app/ui/export_dialog.py" line="160" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="160" />
+        <location filename="../../app/ui/export_dialog.py" line="164" />
         <source>Output folder:</source>
         <translation>输出文件夹：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="178" />
+        <location filename="../../app/ui/export_dialog.py" line="165" />
+        <source>As a single zip file</source>
+        <translation>打包为单个 zip 文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="166" />
+        <source>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</source>
+        <translation>一个包含证据包文件夹的 .zip 文件，便于传送；`wecom-auditor verify` 无需解压即可校验</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="168" />
+        <source>PDF transcripts</source>
+        <translation>PDF 会话记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="170" />
+        <source>A PDF per conversation besides the HTML transcript (slower for large exports)</source>
+        <translation>除 HTML 会话记录外，每个会话另生成一份 PDF（大批量导出时较慢）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="176" />
         <source>Package:</source>
         <translation>证据包：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="179" />
-        <source>Fingerprint (SHA-256):</source>
-        <translation>指纹（SHA-256）：</translation>
+        <location filename="../../app/ui/export_dialog.py" line="420" />
+        <source>1 message</source>
+        <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="180" />
+        <location filename="../../app/ui/export_dialog.py" line="421" />
+        <source>1 conversation</source>
+        <translation>1 个会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="421" />
+        <source>%1 conversations</source>
+        <translation>%1 个会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="422" />
+        <source>1 media file</source>
+        <translation>1 个媒体文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="422" />
+        <source>%1 media files</source>
+        <translation>%1 个媒体文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="424" />
+        <source>1 hit</source>
+        <translation>1 处命中</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="424" />
+        <source>%1 hits</source>
+        <translation>%1 处命中</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="426" />
+        <source>1 PDF transcript</source>
+        <translation>1 份 PDF 会话记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="426" />
+        <source>%1 PDF transcripts</source>
+        <translation>%1 份 PDF 会话记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="427" />
+        <source>, </source>
+        <translation>，</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="429" />
+        <source>; %1 media not stored in the archive (listed in the load file)</source>
+        <translation>；%1 个媒体未存档（已列入载入文件）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="198" />
         <source>Contents:</source>
         <translation>内容：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="183" />
+        <location filename="../../app/ui/export_dialog.py" line="201" />
         <source>Export</source>
         <translation>导出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="185" />
+        <location filename="../../app/ui/export_dialog.py" line="203" />
         <source>Cancel export</source>
         <translation>取消导出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="187" />
+        <location filename="../../app/ui/export_dialog.py" line="205" />
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="189" />
+        <location filename="../../app/ui/export_dialog.py" line="207" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="254" />
+        <location filename="../../app/ui/export_dialog.py" line="272" />
         <source>The end date is before the start date.</source>
         <translation>结束日期早于开始日期。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="262" />
+        <location filename="../../app/ui/export_dialog.py" line="280" />
         <source>Choose an output folder.</source>
         <translation>请选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="268" />
+        <location filename="../../app/ui/export_dialog.py" line="286" />
         <source>The output folder cannot be created: %1</source>
         <translation>无法创建输出文件夹：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="305" />
+        <location filename="../../app/ui/export_dialog.py" line="325" />
+        <location filename="../../app/ui/export_dialog.py" line="359" />
         <source>Preparing the export…</source>
         <translation>正在准备导出…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="315" />
+        <location filename="../../app/ui/export_dialog.py" line="335" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="334" />
-        <source>%1 of %2 messages</source>
-        <translation>%1 / %2 条消息</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/export_dialog.py" line="336" />
+        <location filename="../../app/ui/export_dialog.py" line="420" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="362" />
+        <location filename="../../app/ui/export_dialog.py" line="385" />
         <source>The export stopped unexpectedly.</source>
         <translation>导出意外中止。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="374" />
+        <location filename="../../app/ui/export_dialog.py" line="196" />
+        <source>Saved as:</source>
+        <translation>保存位置：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="197" />
+        <source>Package fingerprint:</source>
+        <translation>证据包指纹：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <source>Copying messages and media…</source>
+        <translation>正在复制消息和媒体…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <source>Writing transcripts…</source>
+        <translation>正在生成会话记录…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="356" />
+        <source>%1 (%2%)</source>
+        <translation>%1（%2%）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="397" />
         <source>The export was cancelled; nothing was written.</source>
         <translation>导出已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="378" />
+        <location filename="../../app/ui/export_dialog.py" line="401" />
         <source>The export failed: %1</source>
         <translation>导出失败：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="384" />
+        <location filename="../../app/ui/export_dialog.py" line="407" />
         <source>The evidence package is ready.</source>
         <translation>证据包已生成。</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/export_dialog.py" line="388" />
-        <source>%1 messages in %2 conversations, %3 media files</source>
-        <translation>%2 个会话中的 %1 条消息，%3 个媒体文件</translation>
     </message>
 </context>
 <context>
@@ -676,82 +762,82 @@
         <translation>关于(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="143" />
+        <location filename="../../app/ui/main_window.py" line="146" />
         <source>Archive: %1</source>
         <translation>存档：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="158" />
         <source>Search index updated: %1 messages</source>
         <translation>搜索索引已更新：%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="192" />
+        <location filename="../../app/ui/main_window.py" line="195" />
         <source>Preparing the demo archive…</source>
         <translation>正在准备演示存档…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="202" />
+        <location filename="../../app/ui/main_window.py" line="205" />
         <source>Demo archive</source>
         <translation>演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="229" />
+        <location filename="../../app/ui/main_window.py" line="232" />
         <source>finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="229" />
+        <location filename="../../app/ui/main_window.py" line="232" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="230" />
+        <location filename="../../app/ui/main_window.py" line="233" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="232" />
+        <location filename="../../app/ui/main_window.py" line="235" />
         <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
         <translation>同步%1：新增 %2 条消息，隔离 %3 条，保存媒体文件 %4 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="251" />
+        <location filename="../../app/ui/main_window.py" line="254" />
         <source>Choose a session to export.</source>
         <translation>请先选择要导出的会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="256" />
+        <location filename="../../app/ui/main_window.py" line="259" />
         <source>Session %1</source>
         <translation>会话 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="263" />
+        <location filename="../../app/ui/main_window.py" line="266" />
         <source>Nothing to export: %1</source>
         <translation>没有可导出的内容：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="266" />
+        <location filename="../../app/ui/main_window.py" line="269" />
         <source>Search: %1</source>
         <translation>搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="275" />
+        <location filename="../../app/ui/main_window.py" line="278" />
         <source>Select the messages to export first.</source>
         <translation>请先选择要导出的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="279" />
+        <location filename="../../app/ui/main_window.py" line="282" />
         <source>%1 selected messages</source>
         <translation>所选 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="284" />
+        <location filename="../../app/ui/main_window.py" line="287" />
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="285" />
+        <location filename="../../app/ui/main_window.py" line="288" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>会话存档审计台
@@ -1347,66 +1433,71 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageViewer</name>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="153" />
+        <location filename="../../app/ui/viewer/widget.py" line="154" />
         <source>Jump to date…</source>
         <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
         <translation>跳转到日期…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="154" />
+        <location filename="../../app/ui/viewer/widget.py" line="155" />
         <source>Show the first message of a day (Ctrl+G)</source>
         <translation>显示某一天的第一条消息 (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="157" />
+        <location filename="../../app/ui/viewer/widget.py" line="158" />
         <source>Newest</source>
         <translation>最新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="158" />
+        <location filename="../../app/ui/viewer/widget.py" line="159" />
         <source>Go to the newest message</source>
         <translation>转到最新消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="161" />
-        <location filename="../../app/ui/viewer/widget.py" line="529" />
+        <location filename="../../app/ui/viewer/widget.py" line="162" />
+        <location filename="../../app/ui/viewer/widget.py" line="530" />
         <source>Details…</source>
         <translation>详情…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="162" />
+        <location filename="../../app/ui/viewer/widget.py" line="163" />
         <source>Fields, raw JSON and SHA-256 of the selected message</source>
         <translation>所选消息的字段、原始 JSON 和 SHA-256</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="188" />
+        <location filename="../../app/ui/viewer/widget.py" line="189" />
         <source>Choose a session to read its messages.</source>
         <translation>请选择一个会话以查看其消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="470" />
+        <location filename="../../app/ui/viewer/widget.py" line="471" />
         <source>{n} participants</source>
         <translation>{n} 位成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="471" />
+        <location filename="../../app/ui/viewer/widget.py" line="472" />
         <source>{n} messages</source>
         <translation>{n} 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="481" />
+        <location filename="../../app/ui/viewer/widget.py" line="482" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="484" />
+        <location filename="../../app/ui/viewer/widget.py" line="485" />
         <source>Could not load messages: {error}</source>
         <translation>无法加载消息：{error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="527" />
+        <location filename="../../app/ui/viewer/widget.py" line="528" />
         <source>Copy</source>
         <translation>复制</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="532" />
+        <source>Export selected messages…</source>
+        <translation>导出所选消息…</translation>
     </message>
 </context>
 <context>

@@ -221,7 +221,7 @@ def test_cli_export_and_verify(ctx, info, tmp_path):
     res = runner.invoke(main, ["export", "--data-dir", data, "--db", url, "--out", str(out),
                                "--session", info["session_id"]])
     assert res.exit_code == 0, res.output
-    assert "Fingerprint" in res.output and str(out) in res.output
+    assert "Package fingerprint" in res.output and str(out) in res.output
     res = runner.invoke(main, ["verify", "--data-dir", data, "--db", url, str(out)])
     assert res.exit_code == 0, res.output
     assert res.output.startswith("Recorded in this archive") and "OK:" in res.output

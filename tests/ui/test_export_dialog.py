@@ -63,12 +63,12 @@ def test_cancel_during_an_export_leaves_no_package(qtbot, app_ctx, busiest_sessi
     clicked = threading.Event()
     real_export = export_dialog_module.export_package
 
-    def held_export(ctx, actor, selection, out_path, *, progress, cancel):
+    def held_export(ctx, actor, selection, out_path, *, progress, cancel, **options):
         def held_progress(done, total):
             progress(done, total)
             clicked.wait(30)
 
-        return real_export(ctx, actor, selection, out_path, progress=held_progress, cancel=cancel)
+        return real_export(ctx, actor, selection, out_path, progress=held_progress, cancel=cancel, **options)
 
     monkeypatch.setattr(export_dialog_module, "export_package", held_export)
     out_dir = tmp_path / "exports"
@@ -97,3 +97,52 @@ def test_a_failed_export_is_shown_in_the_dialog(qtbot, app_ctx, tmp_path):
         dialog.export_button.click()
     assert dialog.error_label.isVisible() and "no-such-msgid" in dialog.error_label.text()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_zip_without_pdf_and_a_summary_in_words(qtbot, app_ctx, busiest_session, tmp_path):
+    dialog = _dialog(qtbot, app_ctx, busiest_session, tmp_path / "zips")
+    dialog.zip_check.setChecked(True)
+    dialog.pdf_check.setChecked(False)
+    with qtbot.waitSignal(dialog.export_finished, timeout=60000) as blocker:
+        dialog.export_button.click()
+    result = blocker.args[0]
+    assert result.path.suffix == ".zip" and result.path.is_file()
+    assert verify_package(result.path).ok
+    assert result.counts["pdf_files"] == 0
+    n = result.counts["messages"]
+    assert dialog.counts_label.text().startswith(f"{n} messages, 1 conversation, ")
+
+
+def test_counts_use_singular_and_plural(qtbot, app_ctx, busiest_session, tmp_path):
+    dialog = _dialog(qtbot, app_ctx, busiest_session, tmp_path)
+    text = dialog.describe_counts({"messages": 1, "sessions": 2, "media_files": 0, "hits": 1, "media_missing": 3})
+    assert text == "1 message, 2 conversations, 0 media files, 1 hit; 3 media not stored in the archive " \
+                   "(listed in the load file)"
+
+
+def test_viewer_context_menu_offers_export_of_the_selection(qtbot, app_ctx, monkeypatch):
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(app_ctx, ACTOR)
+    qtbot.addWidget(window)
+    opened = []
+    monkeypatch.setattr(window, "export_selected_messages", lambda: opened.append(1))
+    window.viewer.export_requested.connect(window.export_selected_messages)  # the patched one
+    labels = []
+    monkeypatch.setattr("app.ui.viewer.widget.QMenu.popup", lambda menu, pos: labels.extend(
+        a.text() for a in menu.actions()))
+    window.viewer.show_session(*_first_session(app_ctx))
+    qtbot.waitUntil(lambda: window.viewer.model.rowCount() > 0, timeout=10000)
+    view = window.viewer.view
+    window.viewer._context_menu(view.visualRect(window.viewer.model.index(0)).center())
+    assert "Export selected messages…" in labels
+    window.viewer.export_requested.emit()
+    assert opened
+    assert window.export_session_action in window.sessions.tree.actions()
+
+
+def _first_session(app_ctx):
+    with app_ctx.db.read() as conn:
+        corp_id, session_id = conn.execute(select(Message.corp_id, Message.session_id)
+                                           .where(Message.session_id.is_not(None)).limit(1)).one()
+    return corp_id, session_id, "t"

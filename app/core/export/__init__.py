@@ -5,6 +5,7 @@ from .package import (
     ExportError,
     ExportResult,
     Selection,
+    describe_counts,
     export_package,
     export_records,
 )
@@ -12,6 +13,6 @@ from .signing import ExportKey, key_fingerprint, load_or_create_export_key
 from .verify import VerifyReport, known_keys, verify_package
 
 __all__ = [
-    "export_package", "export_records", "Selection", "ExportResult", "ExportError", "ExportCancelled",
+    "export_package", "export_records", "describe_counts", "Selection", "ExportResult", "ExportError", "ExportCancelled",
     "verify_package", "VerifyReport", "known_keys", "ExportKey", "key_fingerprint", "load_or_create_export_key",
 ]

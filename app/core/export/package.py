@@ -675,6 +675,19 @@ def _plural(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
+def describe_counts(c: dict) -> str:
+    """One English sentence on what a package holds, e.g. for the command line."""
+    text = (f"{_plural(c['messages'], 'message')} in {_plural(c['sessions'], 'conversation')}, "
+            f"{_plural(c['media_files'], 'media file')}")
+    if c.get("hits"):
+        text += f", {_plural(c['hits'], 'hit')}"
+    if c.get("pdf_files"):
+        text += f", {_plural(c['pdf_files'], 'PDF transcript')}"
+    if c.get("media_missing"):
+        text += f"; {c['media_missing']} media not stored in the archive (listed in the load file)"
+    return text + "."
+
+
 _STORED_EXTS = {"jpg", "jpeg", "png", "gif", "webp", "mp4", "amr", "silk", "mp3", "zip", "rar", "7z", "gz",
                 "docx", "xlsx", "pptx", "pdf", "mov", "heic"}
 

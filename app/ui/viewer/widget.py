@@ -115,6 +115,7 @@ class MessageViewer(QWidget):
     message_activated = Signal("qint64")
     #: the target of show_message / jump_to_date is selected and scrolled into view
     message_shown = Signal("qint64")
+    export_requested = Signal()  # "Export selected messages…" from the context menu
 
     def __init__(self, ctx, actor: Actor, parent=None):
         super().__init__(parent)
@@ -527,4 +528,6 @@ class MessageViewer(QWidget):
         menu.addAction(self.tr("Copy"), self.copy_selection)
         mid = int(index.data(Roles.MessageIdRole))
         menu.addAction(self.tr("Details…"), lambda: self.open_details(mid))
+        menu.addSeparator()
+        menu.addAction(self.tr("Export selected messages…"), self.export_requested.emit)
         menu.popup(QCursor.pos())
