@@ -32,7 +32,15 @@ from app.core.store.models import STORED, Export, Message
 from . import pdf as pdf_module
 from .html import MediaLink, TranscriptWriter
 from .loadfile import LoadFileWriter
-from .pdf import PdfFontError, PdfFonts, PdfMedia, PdfTranscriptWriter, TranscriptHeader, find_fonts
+from .pdf import (
+    PdfFontError,
+    PdfFonts,
+    PdfMedia,
+    PdfTranscriptWriter,
+    TranscriptHeader,
+    find_fonts,
+    subset_fonts,
+)
 from .signing import load_or_create_export_key
 
 PAGE = 500
@@ -444,9 +452,30 @@ class _Exporter:
         bag.write_bytes("data/custody.json",
                         json.dumps(self.custody, ensure_ascii=False, indent=2).encode("utf-8") + b"\n")
         self.fingerprint = bag.fingerprint()
+        if self.pdf_fonts is not None:
+            self.pdf_fonts = subset_fonts(self.pdf_fonts, self._characters(spools), work)
         for sid, spool in spools:
             self._transcripts(bag, root, sid, spool)
         bag.close()
+
+    def _characters(self, spools) -> set[str]:
+        """Every character the PDF transcripts will show (for cutting the fonts down)."""
+        chars = set(self.fingerprint) | set(json.dumps(self.sel.describe(), ensure_ascii=False))
+        chars |= set(datetime.now().astimezone(self.tz).strftime("UTC%z (%Z)") if self.tz is None else str(self.tz))
+        for sid, spool in spools:
+            info = self._session_info(sid)
+            if info is not None:
+                chars |= set(info.session_type) | set(info.roomid) | set(", ".join(info.participants))
+            chars |= set(sid or "-")
+            with open(spool, encoding="utf-8") as f:
+                while block := f.read(1 << 20):
+                    chars.update(block)
+        return chars
+
+    def _session_info(self, sid: str | None):
+        if not sid:
+            return None
+        return self.archive.session(self.actor, self.sel.corp_id or self.archive.corp_id(self.actor), sid)
 
     def _collect(self, bag: _BagWriter, lf: LoadFileWriter, sid: str | None, windows, out) -> None:
         from app.core.messages import MessageParseError, parse_message
@@ -499,8 +528,7 @@ class _Exporter:
     def _transcripts(self, bag: _BagWriter, root: Path, sid: str | None, spool: Path) -> None:
         """The HTML transcript and the PDF volume(s) of one conversation, from its spooled entries."""
         sdir = _session_dir(sid)
-        info = self.archive.session(self.actor, self.sel.corp_id or self.archive.corp_id(self.actor), sid) \
-            if sid else None
+        info = self._session_info(sid)
         zone = datetime.now().astimezone(self.tz).strftime("UTC%z (%Z)") if self.tz is None else str(self.tz)
         selection_note = json.dumps(self.sel.describe(), ensure_ascii=False)
         participants = info.participants if info else ()
