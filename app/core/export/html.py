@@ -16,7 +16,7 @@ h1{font-size:1.3em} .meta{color:#555;font-size:.9em}
 .hit{background:#fff8d0;border-left:4px solid #e0a800;padding-left:.5em}
 .badge{font-size:.8em;border:1px solid #999;border-radius:3px;padding:0 .3em;margin-left:.4em}
 .recalled .badge.r{border-color:#c00;color:#c00} .text{white-space:pre-wrap;margin:.3em 0}
-mark{background:#ffd54a} .gap{color:#888;text-align:center;margin:1em 0} img{max-width:320px}
+mark{background:#ffd54a} .gap{color:#888;text-align:center;margin:1em 0} img{max-width:320px;max-height:240px}
 """
 
 

@@ -325,7 +325,7 @@ class PdfTranscriptWriter:
         h = self.header
         pdf.set_font("cjk", size=14)
         pdf.set_text_color(*_BLACK)
-        pdf.multi_cell(0, 7, f"会话记录 Transcript {h.session_id}", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 7, align="L", text=f"会话记录 Transcript {h.session_id}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("cjk", size=8.5)
         pdf.set_text_color(*_GREY)
         lines = [f"类型 Type: {h.session_type}"]
@@ -336,7 +336,7 @@ class PdfTranscriptWriter:
         if number > 1:
             lines.append(f"续第 {number - 1} 卷 Continued from volume {number - 1}")
         for line in lines:
-            pdf.multi_cell(0, 4.5, line, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 4.5, align="L", text=line, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
 
     def gap(self) -> None:
@@ -364,21 +364,21 @@ class PdfTranscriptWriter:
         head = f"{time} · {sender} → {', '.join(recipients)} · {msgtype} · seq {seq}"
         if hit:
             head += " · 【命中 hit】"
-        pdf.multi_cell(0, 4, head, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4, align="L", text=head, new_x="LMARGIN", new_y="NEXT")
         if recalled_at:
             pdf.set_text_color(*_RED)
-            pdf.multi_cell(0, 4, f"已撤回 recalled {recalled_at}", new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 4, align="L", text=f"已撤回 recalled {recalled_at}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("cjk", size=10)
         pdf.set_text_color(*_BLACK)
         if not (hit_spans and text == summary):
-            pdf.multi_cell(0, 5, summary or " ", new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 5, align="L", text=summary or " ", new_x="LMARGIN", new_y="NEXT")
         if text and (text != summary or hit_spans):
             self._text_with_hits(text, hit_spans)
         for m in media:
             self._media(m)
         pdf.set_font("cjk", size=6.5)
         pdf.set_text_color(*_GREY)
-        pdf.multi_cell(0, 3.5, f"msgid {msgid} · {native_path}", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 3.5, align="L", text=f"msgid {msgid} · {native_path}", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1.5)
         vol.messages += 1
 
@@ -410,14 +410,14 @@ class PdfTranscriptWriter:
             thumb = _thumbnail(m.source)
             if thumb is not None:
                 try:
-                    pdf.image(thumb, w=60)
+                    pdf.image(thumb, w=60, h=60, keep_aspect_ratio=True)
                     drawn = True
                 except Exception as exc:  # fpdf2 refused the image: reference it instead
                     log.info("image not drawn in the PDF (%s): %s", m.native_path, exc)
         pdf.set_font("cjk", size=8.5)
         pdf.set_text_color(*_GREY)
         label = f"{m.label} ({m.kind})" if m.native_path else f"{m.label} ({m.kind}) — 未存档 not stored"
-        pdf.multi_cell(0, 4.5, ("图片 image: " if drawn else "附件 file: ") + label
+        pdf.multi_cell(0, 4.5, align="L", text=("图片 image: " if drawn else "附件 file: ") + label
                        + (f" → {m.native_path}" if m.native_path else ""), new_x="LMARGIN", new_y="NEXT")
 
     def _finish_volume(self) -> None:
