@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.core.actor import Actor
+from app.core.auth.roles import ROLES
 from app.core.export import (
     ExportCancelled,
     Selection,
@@ -19,7 +20,7 @@ from app.core.export import (
     verify_package,
 )
 
-ACTOR = Actor("os:tester", workstation="test-host")
+ACTOR = Actor("os:tester", roles=frozenset(ROLES), workstation="test-host")
 
 
 @pytest.fixture
@@ -230,3 +231,26 @@ def test_cli_export_and_verify(ctx, info, tmp_path):
     assert res.exit_code == 1 and "changed file: data/messages/" in res.output
     res = runner.invoke(main, ["export", "--data-dir", data, "--db", url, "--out", str(tmp_path / "x")])
     assert res.exit_code == 2  # no selection
+
+
+def test_export_needs_the_exporter_role_and_is_in_the_audit_trail(ctx, info, tmp_path):
+    from app.core.auth import AuditTrail, PermissionDenied
+    from app.core.auth.audit import AuditFilter
+
+    reviewer = Actor("reviewer-only", roles=frozenset({"reviewer"}), workstation="test-host")
+    with pytest.raises(PermissionDenied, match="export.create"):
+        export_package(ctx, reviewer, Selection(msgids=("CON",), context_hours=0), tmp_path / "denied")
+    assert not (tmp_path / "denied").exists()
+
+    exporter = Actor("exporter-only", roles=frozenset({"exporter"}), workstation="test-host")
+    result = export_package(ctx, exporter, Selection(msgids=("CON",), context_hours=0), tmp_path / "ok")
+    custody = json.loads((result.path / "data" / "custody.json").read_text(encoding="utf-8"))
+    assert custody["exported_by"] == "exporter-only" and custody["roles"] == ["exporter"]
+    trail = AuditTrail(ctx.db)
+    head_before = custody["audit_chain_head"]
+    auditor = Actor("auditor", roles=frozenset({"auditor"}))
+    entries = trail.entries(auditor, AuditFilter(actions=("export",)), limit=50)
+    mine = [e for e in entries if e.account in ("reviewer-only", "exporter-only")]
+    assert [(e.account, e.outcome) for e in mine] == [("exporter-only", "ok"), ("reviewer-only", "denied")]
+    assert mine[0].object == result.fingerprint and mine[0].seq == head_before["seq"] + 1
+    assert trail.verify(auditor).ok

@@ -8,11 +8,11 @@ import hashlib
 from sqlalchemy import select
 
 from app.core.actor import Actor
+from app.core.auth.roles import ROLES
 from app.core.export import Selection, export_package, known_keys, verify_package
 from app.core.store.models import Message
 
-ACTOR = Actor("os:tester", roles=frozenset({"administrator", "reviewer", "exporter", "auditor"}),
-              workstation="test-host")
+ACTOR = Actor("os:tester", roles=frozenset(ROLES), workstation="test-host")
 
 
 def test_export_verifies_on_each_backend(db_url, tmp_path, monkeypatch):

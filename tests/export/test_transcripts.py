@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from app.core.actor import Actor
+from app.core.auth.roles import ROLES
 from app.core.export import Selection, export_package, known_keys, verify_package
 from app.core.export.html import TranscriptWriter
 
-ACTOR = Actor("os:tester", workstation="test-host")
+ACTOR = Actor("os:tester", roles=frozenset(ROLES), workstation="test-host")
 
 
 def _tool(name: str) -> str:

@@ -9,11 +9,12 @@ from sqlalchemy import func, select
 
 import app.ui.export_dialog as export_dialog_module
 from app.core.actor import Actor
+from app.core.auth.roles import ROLES
 from app.core.export import Selection, known_keys, verify_package
 from app.core.store.models import Message
 from app.ui.export_dialog import ExportDialog
 
-ACTOR = Actor("os:tester", workstation="test-host")
+ACTOR = Actor("os:tester", roles=frozenset(ROLES), workstation="test-host")
 
 
 @pytest.fixture

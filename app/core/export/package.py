@@ -8,6 +8,8 @@ pages and media streamed, so memory stays bounded whatever the size of the selec
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import io
 import json
@@ -587,8 +589,13 @@ class _Exporter:
         corps = self.archive.corps(self.actor)
         corp = next((c for c in corps if c.id == self.sel.corp_id), corps[0] if corps else None)
         url = self.db.url.set(password=None).render_as_string(hide_password=True)
+        exporter = getattr(self, "exporter", self.actor)
+        head = getattr(self, "head", None)
         return {
-            "exported_by": self.actor.username,
+            "exported_by": exporter.username,
+            "account_id": exporter.account_id,
+            "roles": sorted(exporter.roles),
+            "audit_chain_head": None if head is None else {"seq": head.seq, "hash": head.hash},
             "workstation": self.actor.workstation or socket.gethostname(),
             "exported_at": _iso(now_ms(), self.tz),
             "archive": {"corpid": corp.corpid if corp else None, "corp_name": corp.name if corp else None,
@@ -615,6 +622,12 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
     ``pdf=False`` leaves out the PDF transcripts (bag-info.txt says so). Records the export in the
     archive's ``exports`` table in the same transaction as the final rename.
     """
+    from app.core.auth import EXPORT_CREATE, Action, AuditTrail
+    from app.core.auth.audit import FAILED
+
+    trail = AuditTrail(ctx.db)
+    trail.require(actor, EXPORT_CREATE, action=Action.EXPORT, object_type="selection",
+                  object=json.dumps(selection.describe(), ensure_ascii=False))
     out = Path(out_path).absolute()
     as_zip = out.suffix.lower() == ".zip"
     if out.exists():
@@ -635,9 +648,15 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
     work = out.parent / f".{out.name}.work-{token}"  # spooled transcript entries; never part of the bag
     tmp = out.parent / f"{bag_name}.partial-{token}"
     tmp_zip = out.parent / f"{out.name}.partial-{token}"
-    ex = _Exporter(ctx, actor, selection, tz, progress, cancel)
+    # The export reads what it packages on the exporter's behalf, within the exporter's scope: the
+    # export.create permission includes reading the selected messages for the package.
+    reader = dataclasses.replace(actor, roles=actor.roles | {"reviewer"})
+    ex = _Exporter(ctx, reader, selection, tz, progress, cancel)
+    ex.head = trail.head()
+    ex.exporter = actor
     ex.bag = None
     ex.pdf_fonts = fonts
+    renamed = committed = False
     try:
         work.mkdir()
         plan = ex.plan()
@@ -681,18 +700,30 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
             shutil.rmtree(tmp)
         counts = dict(ex.counts)
         export_id = ctx.db.ids.next_id()
+        final = tmp_zip if as_zip else tmp
         with ctx.db.write() as conn:
             conn.execute(insert(Export).values(
                 id=export_id, created_at=now_ms(), actor=actor.username[:191],
                 workstation=(actor.workstation or socket.gethostname())[:255],
                 selection=json.dumps(selection.describe(), ensure_ascii=False), out_path=str(out),
                 fingerprint=fingerprint, key_fingerprint=key.fingerprint, counts=json.dumps(counts)))
-            os.rename(tmp_zip if as_zip else tmp, out)  # inside the transaction: no record without the package
-    except BaseException:
+            trail.record(actor, Action.EXPORT, object_type="package", object=fingerprint,
+                         detail={"path": str(out), "key_fingerprint": key.fingerprint, "counts": counts,
+                                 "selection": selection.describe()}, conn=conn)  # the last statement
+            os.rename(final, out)  # inside the transaction: no record without the package, and no package
+            renamed = True  # without its record (undone below if the commit fails)
+        committed = True
+    except BaseException as exc:
         if ex.bag is not None:
             ex.bag.abort()
         shutil.rmtree(tmp, ignore_errors=True)
         tmp_zip.unlink(missing_ok=True)
+        if renamed and not committed:
+            shutil.rmtree(out, ignore_errors=True) if out.is_dir() else out.unlink(missing_ok=True)
+        with contextlib.suppress(Exception):  # the export's own error is the one to report
+            trail.record(actor, Action.EXPORT, object_type="selection",
+                         object=json.dumps(selection.describe(), ensure_ascii=False), outcome=FAILED,
+                         detail={"error": "cancelled" if isinstance(exc, ExportCancelled) else str(exc)[:500]})
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
