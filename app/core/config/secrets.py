@@ -5,7 +5,10 @@ On a headless server without a keyring backend, environment variables may supply
 * ``WECOM_AUDITOR_CORP_SECRET_<CORPID>``: the chat-archive secret of that corp;
 * ``WECOM_AUDITOR_PRIVATE_KEY_<CORPID>_V<VERSION>``: the PEM text of that key version, or ``@/path/to/key.pem``;
 * ``WECOM_AUDITOR_PROXY_PASSWORD_<CORPID>``: the password of that corp's SDK proxy;
-* ``WECOM_AUDITOR_DATABASE_PASSWORD``: the password of the MySQL/MariaDB archive database.
+* ``WECOM_AUDITOR_DATABASE_PASSWORD``: the password of the MySQL/MariaDB archive database;
+* ``WECOM_AUDITOR_REDIS_PASSWORD``: the password of the job queue's Redis (``queue_url``);
+* ``WECOM_AUDITOR_STORAGE_SECRET_<BACKEND>``: the secret key of the cloud media storage, ``_OSS`` (the
+  AccessKey secret of Aliyun OSS) or ``_COS`` (the SecretKey of Tencent COS).
 
 (``<CORPID>`` upper-cased, any character other than A-Z, 0-9 and _ replaced by _.)
 A demo profile (``secrets_in_corpus``) reads them from the simulator's corpus, which is demo data.
@@ -45,6 +48,11 @@ def env_var_name(kind: str, corpid: str, version: int | None = None) -> str:
 
 
 DATABASE_PASSWORD_ENV = "WECOM_AUDITOR_DATABASE_PASSWORD"
+
+
+def storage_secret_env(backend: str) -> str:
+    """The variable that may hold a cloud storage secret key: ``WECOM_AUDITOR_STORAGE_SECRET_OSS`` / ``_COS``."""
+    return f"WECOM_AUDITOR_STORAGE_SECRET_{re.sub(r'[^A-Z0-9_]', '_', backend.upper())}"
 
 # Where a secret was found (SecretStore.*_source): the UI says so next to the field.
 IN_KEYRING, IN_ENVIRONMENT, IN_CORPUS = "keyring", "environment", "corpus"
@@ -181,6 +189,53 @@ class SecretStore:
         password = self.database_password(url)
         return u.set(password=password).render_as_string(hide_password=False) if password else url
 
+    # -- cloud media storage (the AccessKey secret of OSS, the SecretKey of COS; app/core/media/backends.py)
+    @staticmethod
+    def _storage_key(backend: str, key_id: str) -> str:
+        return f"storage:{backend}:{key_id}"
+
+    def set_storage_secret(self, backend: str, key_id: str, secret: str) -> None:
+        """Keep the secret key of ``backend`` ("oss"/"cos") for the access key id ``key_id`` in the keyring."""
+        self._set(self._storage_key(backend, key_id), secret)
+
+    def delete_storage_secret(self, backend: str, key_id: str) -> None:
+        self._delete(self._storage_key(backend, key_id))
+
+    def storage_secret_source(self, backend: str, key_id: str) -> str | None:
+        """Where the storage secret would be read from (IN_KEYRING / IN_ENVIRONMENT), or None."""
+        if key_id and self._get(self._storage_key(backend, key_id)):
+            return IN_KEYRING
+        if os.environ.get(storage_secret_env(backend)):
+            return IN_ENVIRONMENT
+        return None
+
+    def storage_secret(self, backend: str, key_id: str) -> str:
+        """The secret key for ``key_id`` on ``backend``: keyring first, then the environment.
+
+        Raises SecretMissingError (naming the variable, never a value) when neither has it."""
+        value = (self._get(self._storage_key(backend, key_id)) if key_id else None) \
+            or os.environ.get(storage_secret_env(backend))
+        if not value:
+            raise SecretMissingError(
+                f"the {backend.upper()} secret key for access key id {key_id!r} is not set: enter it in "
+                f"Settings → Media, or set {storage_secret_env(backend)} on a headless server")
+        return value
+
+    # -- the password of the job queue's Redis (settings.queue_url never holds it; app/core/queue)
+    @staticmethod
+    def _redis_key(url: str) -> str:
+        from urllib.parse import urlsplit
+
+        u = urlsplit(url)
+        return f"redis:{u.username or ''}@{u.hostname or ''}:{u.port or ''}{u.path or ''}"
+
+    def set_redis_password(self, url: str, password: str) -> None:
+        self._set(self._redis_key(url), password)
+
+    def redis_password(self, url: str) -> str | None:
+        """The password of the Redis at ``url`` (keyring, then WECOM_AUDITOR_REDIS_PASSWORD), or None."""
+        return self._get(self._redis_key(url)) or os.environ.get("WECOM_AUDITOR_REDIS_PASSWORD") or None
+
     # -- the workstation's export signing key (Ed25519, PKCS#8 PEM; app/core/export/signing.py)
     EXPORT_KEY_NAME = "export:ed25519"
 
@@ -191,6 +246,22 @@ class SecretStore:
     def set_export_key(self, pem: str) -> None:
         """Keep the private export key in the keyring (raises SecretMissingError without one)."""
         self._set(self.EXPORT_KEY_NAME, pem)
+
+    # -- the command line's login token (app/cli/auth.py), one per data folder and archive
+    @staticmethod
+    def _cli_token_key(profile: str) -> str:
+        return f"cli-token:{profile}"
+
+    def cli_token(self, profile: str) -> str | None:
+        """The login token ``wecom-auditor login`` kept for ``profile`` (a digest naming the data
+        folder and archive), or None."""
+        return self._get(self._cli_token_key(profile))
+
+    def set_cli_token(self, profile: str, token: str) -> None:
+        self._set(self._cli_token_key(profile), token)
+
+    def delete_cli_token(self, profile: str) -> None:
+        self._delete(self._cli_token_key(profile))
 
     def private_keys(self, corp: CorpSettings) -> dict[int, str]:
         """Every installed key of the corp, by version (versions from the settings and the corpus)."""

@@ -17,7 +17,7 @@ from .paths import AppPaths
 
 SETTINGS_VERSION = 1
 LANGUAGES = ("system", "zh_CN", "en")
-MEDIA_BACKENDS = ("local",)
+MEDIA_BACKENDS = ("local", "oss", "cos")
 
 
 class SettingsError(ValueError):
@@ -49,8 +49,27 @@ class Settings:
     database_url: str = ""  # "" = SQLite file in the data dir
     media_backend: str = "local"
     media_dir: str = ""  # "" = <data dir>/media
+    # Cloud media storage (media_backend "oss"/"cos", app/core/media/backends.py); each secret key is in the
+    # keyring (SecretStore.storage_secret), never here.
+    oss_endpoint: str = ""  # "" = https://oss-<region>.aliyuncs.com; or http(s)://host[:port] of a gateway
+    oss_region: str = ""  # e.g. cn-hangzhou (V4 signatures are scoped to it)
+    oss_bucket: str = ""
+    oss_prefix: str = ""  # folder inside the bucket for this archive's objects ("" = the bucket's root)
+    oss_access_key_id: str = ""
+    cos_region: str = ""  # e.g. ap-guangzhou
+    cos_bucket: str = ""  # BucketName-APPID, e.g. archive-1250000000
+    cos_endpoint: str = ""  # "" = the region's endpoint; or a domain, or http(s)://host[:port] to connect to
+    cos_prefix: str = ""
+    cos_secret_id: str = ""
     sync_workers: int = 0  # decrypt processes; 0 = one per core
     media_workers: int = 4  # parallel media downloads
+    # The delay queue (app/core/queue): "" = the embedded queue in the archive database; or
+    # redis://host:6379/0[?prefix=NAME] (its password in the keyring or WECOM_AUDITOR_REDIS_PASSWORD).
+    queue_url: str = ""
+    sync_interval_minutes: int = 0  # scheduled syncs of every corp by the background jobs; 0 = off
+    # "Open without login" on this workstation: honoured only while the archive has a single enabled
+    # account (AccountService.no_login_allowed); the demo turns it on for its one demo account.
+    no_login: bool = False
     corps: list[CorpSettings] = field(default_factory=list)
 
     def corp(self, corpid: str | None = None) -> CorpSettings:
@@ -73,8 +92,14 @@ class Settings:
             raise SettingsError(f"language must be one of {', '.join(LANGUAGES)}, not {self.language!r}")
         if self.media_backend not in MEDIA_BACKENDS:
             raise SettingsError(f"media_backend must be one of {', '.join(MEDIA_BACKENDS)}")
+        from app.core.media.config import check_storage_settings  # beside the backends it describes
+
+        check_storage_settings(self, self.media_backend)
         if self.sync_workers < 0 or self.media_workers < 1:
             raise SettingsError("sync_workers must be >= 0 and media_workers >= 1")
+        from app.core.queue.config import check_queue_settings  # beside the queue it describes
+
+        check_queue_settings(self)
         for c in self.corps:
             if not c.corpid or len(c.corpid) > 64:
                 raise SettingsError(f"corp id {c.corpid!r} is empty or too long")

@@ -1,8 +1,10 @@
 """Media: content-addressed storage backends and the streaming, verified download of media files.
 
-``storage`` defines the interface every backend implements (local folder now; Aliyun OSS and
-Tencent COS later) and the object keys; ``local`` is the folder backend; ``download`` turns one
-message's ``sdkfileid`` into a verified, stored object.
+``storage`` defines the interface every backend implements and the object keys; ``local`` is the
+folder backend, ``oss`` (Aliyun OSS) and ``cos`` (Tencent COS) the cloud ones over ``cloud``;
+``backends.open_storage`` opens the one the settings name; ``download`` turns one message's
+``sdkfileid`` into a verified, stored object; ``migrate`` moves and re-verifies stored objects.
+The cloud modules import their SDKs, so they are imported only when used.
 """
 
 from .download import DownloadCancelled, DownloadResult, DownloadStatus, MediaJob, download_media

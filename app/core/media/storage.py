@@ -1,7 +1,8 @@
 """The media storage interface (the seed's ``FileStorageInterface``, made Pythonic) and object keys.
 
 A backend stores opaque objects under string keys: :class:`~app.core.media.local.LocalStorage`
-(a folder), and later Aliyun OSS and Tencent COS. Every backend must
+(a folder), :class:`~app.core.media.oss.OssStorage` (Aliyun OSS) and
+:class:`~app.core.media.cos.CosStorage` (Tencent COS). Every backend must
 
 * make ``put``/``put_file`` atomic: an object is either absent or complete under its key, never
   partial, even after a crash or a failing source stream;
@@ -37,14 +38,25 @@ COPY_BUFFER = 1024 * 1024  # bytes per read when copying a stream into a backend
 
 
 class StorageError(Exception):
-    """A storage backend could not do what was asked. ``backend`` and ``key`` say where."""
+    """A storage backend could not do what was asked. ``backend`` and ``key`` say where.
 
-    def __init__(self, message: str, *, backend: str, key: str | None = None):
+    ``kind`` (cloud backends) says what failed: "auth" (credentials or permissions), "clock",
+    "no_bucket", "network", "busy" (throttled or unavailable after retries), "corrupt", "other";
+    None when unknown. :attr:`backend_unusable` is true for the kinds that every request would hit.
+    """
+
+    def __init__(self, message: str, *, backend: str, key: str | None = None, kind: str | None = None):
         self.backend = backend
         self.key = key
         self.reason = message
+        self.kind = kind
         where = f"{backend} storage" + (f", key {key!r}" if key is not None else "")
         super().__init__(f"{where}: {message}")
+
+
+    @property
+    def backend_unusable(self) -> bool:
+        return self.kind in ("auth", "clock", "no_bucket", "network", "busy")
 
 
 class MediaNotFoundError(StorageError):

@@ -22,7 +22,8 @@ from ..sync.panel import fill
 from ..tasks import run_task
 from .corp_page import CorpPage, SecretState
 from .fields import ErrorLabel
-from .pages import ArchivePage, LanguagePage, MediaPage
+from .pages import ArchivePage, LanguagePage
+from .storage_page import MediaStoragePage, storage_fields
 
 
 def read_secret_states(store: SecretStore, corps: list[CorpSettings]) -> dict[str, SecretState]:
@@ -54,7 +55,7 @@ class SettingsDialog(QDialog):
         settings = ctx.settings
         self.corp_page = CorpPage(settings.corps, self.keyring_ok, self)
         self.archive_page = ArchivePage(settings, ctx.paths, self.keyring_ok, self)
-        self.media_page = MediaPage(settings, ctx.paths, self)
+        self.media_page = MediaStoragePage(settings, ctx.paths, ctx.secrets, self.keyring_ok, self)
         self.language_page = LanguagePage(settings, self)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.corp_page, self.tr("Corp"))
@@ -135,7 +136,7 @@ class SettingsDialog(QDialog):
         new = copy.deepcopy(self.ctx.settings)
         new.language = self.language_page.language()
         new.database_url = self.archive_page.database_url()
-        new.media_dir = self.media_page.media_dir()
+        self.media_page.apply(new)  # backend, folder, bucket settings (the secret key goes to the keyring)
         new.corps = [d.result() for d in self.corp_page.drafts]
         new.validate()
         return new
@@ -164,6 +165,9 @@ class SettingsDialog(QDialog):
                 ops.append(lambda c=corpid, v=v, pem=pem: store.set_private_key(c, v, pem))
                 writes = True
             ops.extend(lambda c=corpid, v=v: store.delete_private_key(c, v) for v in sorted(d.removed_keys))
+        storage_ops = self.media_page.secret_operations()
+        ops.extend(storage_ops)
+        writes = writes or bool(storage_ops)
         password = self.archive_page.new_password()
         if password:
             url = self.archive_page.database_url()
@@ -184,8 +188,8 @@ class SettingsDialog(QDialog):
 
     def _finish_save(self, new: Settings) -> None:
         old = self.ctx.settings
-        self.restart_required = (new.language, new.database_url, new.media_dir) != (
-            old.language, old.database_url, old.media_dir)
+        self.restart_required = (new.language, new.database_url, storage_fields(new)) != (
+            old.language, old.database_url, storage_fields(old))
         previous = copy.deepcopy(old)
         # Update the Settings object in place: the main window and services hold references to it.
         for f in dataclasses.fields(Settings):

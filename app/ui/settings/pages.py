@@ -1,4 +1,4 @@
-"""The Archive (database), Media and Language pages of the settings."""
+"""The Archive (database) and Language pages of the settings (Media: storage_page.py)."""
 
 from __future__ import annotations
 
@@ -216,46 +216,6 @@ class ArchivePage(QWidget):
         if ok is not None:
             self.test_button.setEnabled(True)
             self.connection_tested.emit(ok, message)
-
-
-class MediaPage(QWidget):
-    changed = Signal()
-
-    def __init__(self, settings: Settings, paths: AppPaths, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.paths = paths
-        self.folder_field = PathField("folder", self.tr("Folder for media files"), parent=self)
-        self.folder_field.setPlaceholderText(str(paths.media_dir))
-        self.folder_field.setText(settings.media_dir)
-        self.error = ErrorLabel(self)
-        form = QFormLayout()
-        form.addRow(self.tr("Local folder:"), self.folder_field)
-        form.addRow("", self.error)
-        layout = QVBoxLayout(self)
-        layout.addWidget(note_label(self.tr(
-            "Images, voice, video and files are downloaded here, verified against WeCom's checksum and stored "
-            "under their SHA-256. Leave it empty for the default folder."), self))
-        layout.addLayout(form)
-        layout.addWidget(note_label(self.tr("The app uses a new folder after a restart; files already stored "
-                                            "stay where they are."), self))
-        layout.addStretch(1)
-        self.folder_field.textChanged.connect(self.changed)
-
-    def media_dir(self) -> str:
-        text = self.folder_field.text()
-        return "" if not text or Path(text).expanduser() == self.paths.media_dir else text
-
-    def errors(self) -> list[str]:
-        text = self.folder_field.text()
-        error = None
-        if text:
-            p = Path(text).expanduser()
-            if not p.is_absolute():
-                error = self.tr("Give the full path of the folder.")
-            elif p.exists() and not p.is_dir():
-                error = self.tr("This is a file; choose a folder.")
-        self.error.set_error(error)
-        return [self.tr("The media folder has a value to fix.")] if error else []
 
 
 class LanguagePage(QWidget):
