@@ -1,21 +1,36 @@
-"""Screenshots of the main window with the demo archive, in Chinese and English (docs/*.png).
+"""Screenshots of the app with the demo archive, in Chinese and English (docs/*.png): the main
+window, the login dialog, account management and the audit log.
 
     QT_QPA_PLATFORM=offscreen python tools/screenshots.py [--data-dir DIR]
 
-Without --data-dir it generates and syncs a demo archive in a temporary folder first.
+Without --data-dir it generates and syncs a demo archive in a temporary folder first, and adds a few
+accounts and their activity (a scoped reviewer, an exporter, an auditor, a locked and a disabled
+account) so that the account and audit screens show something. With --data-dir nothing is added:
+the screens show that archive as it is, seen by the local OS user (every role).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parents[1]
+WORKSTATION = "audit-ws-01"
+# Accounts added to a generated archive: (user name, password, roles, scope departments, scope userids)
+SHOT_ACCOUNTS = (
+    ("li.na", "reviewer-pass-01", ("reviewer",), ("销售一部",), ()),
+    ("wang.qiang", "reviewer-pass-02", ("reviewer", "exporter"), (), ("zhangwei", "LiNa")),
+    ("zhao.min", "auditor-pass-03", ("auditor",), (), ()),
+    ("chen.jie", "admin-pass-0004", ("administrator",), (), ()),
+    ("liu.yang", "reviewer-pass-05", ("reviewer",), (), ()),
+)
 
 
 def _pick_session(ctx, actor):
@@ -24,7 +39,85 @@ def _pick_session(ctx, actor):
     return max(groups, key=lambda s: s.message_count)
 
 
-def shoot(data_dir: Path, out_dir: Path) -> list[Path]:
+def _settle(app, until=lambda: True, timeout_s: float = 10.0, at_least_s: float = 0.5) -> None:
+    """Let background loads land: process events for at least ``at_least_s`` and until ``until()``."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s:
+        QCoreApplication.processEvents()
+        app.thread().msleep(30)
+        if time.monotonic() - start >= at_least_s and until():
+            return
+
+
+def populate_accounts(ctx, admin) -> None:
+    """Accounts and some of their activity, for the account and audit-log screenshots."""
+    from app.core.auth import AuthenticationError, ScopeSpec
+    from app.core.search import SearchQuery
+
+    accounts = ctx.accounts
+    for name, password, roles, departments, userids in SHOT_ACCOUNTS:
+        accounts.create_account(admin, name, password, roles=roles, must_change_password=False,
+                                scope=ScopeSpec(frozenset(userids), frozenset(departments)))
+    accounts.create_account(admin, "sun.li", "temporary-pass-6", roles=["reviewer"])  # must change at login
+    reviewer = accounts.authenticate("li.na", "reviewer-pass-01", WORKSTATION)
+    for session in ctx.archive.sessions(reviewer, limit=2):
+        ctx.archive.messages(reviewer, corp_id=session.corp_id, session_id=session.session_id, limit=20)
+    ctx.search.search(reviewer, SearchQuery(keyword="合同"), limit=20)
+    for attempt in ("Wang.Qiang!", "wangqiang2024", "wang.qiang", "Qiang-2025", "qiang-pass"):
+        with contextlib.suppress(AuthenticationError):
+            accounts.authenticate("wang.qiang", attempt, "laptop-17")  # the fifth locks it
+    with contextlib.suppress(AuthenticationError):
+        accounts.authenticate("zhangsan", "guess-password", "laptop-17")
+    accounts.disable(admin, "liu.yang")
+
+
+def _login(app, ctx, actor, window):
+    from app.ui.auth import LoginDialog
+
+    dialog = LoginDialog(ctx.accounts, workstation=WORKSTATION, archive=ctx.db.display_url, username="li.na")
+    dialog.password_edit.setText("reviewer-pass-01")
+    dialog.show()
+    _settle(app)
+    image = dialog.grab()
+    dialog.close()
+    return image
+
+
+def _accounts(app, ctx, actor, window):
+    from app.ui.auth import AccountsDialog
+
+    dialog = AccountsDialog(ctx, actor, ctx.accounts, window)
+    dialog.resize(1180, 420)
+    dialog.show()
+    _settle(app, lambda: dialog.model.rowCount() > 0)
+    dialog.select("wang.qiang")
+    dialog.message.show_note(dialog.tr("Account %1 created.").replace("%1", "sun.li"))
+    _settle(app)
+    image = dialog.grab()
+    dialog.close()
+    return image
+
+
+def _audit_log(app, ctx, actor, window):
+    from app.ui.auth import AuditPanel
+
+    panel = AuditPanel(ctx, actor, ctx.trail, window)
+    panel.resize(1280, 760)
+    panel.show()
+    _settle(app, lambda: panel.model.rowCount() > 0 and not panel.model.is_loading())
+    panel.verify()
+    _settle(app, panel.verify_button.isEnabled)
+    failed = next((r for r in range(panel.model.rowCount()) if panel.model.record(r).action == "login.failed"), 0)
+    panel.view.selectRow(failed)
+    _settle(app)
+    image = panel.grab()
+    panel.close()
+    return image
+
+
+def shoot(data_dir: Path, out_dir: Path, login=None) -> list[Path]:
+    """Every screenshot in both languages. ``login``: (user name, password) of an account with
+    every role to act as; None: the local OS user."""
     from app.core.actor import Actor
     from app.core.context import AppContext
     from app.ui.app import install_translators
@@ -37,7 +130,8 @@ def shoot(data_dir: Path, out_dir: Path) -> list[Path]:
         translators = install_translators(app, lang) if lang != "en" else []
         app.setProperty("ui_language", lang)
         ctx = AppContext(data_dir)
-        actor = Actor.local()
+        actor = ctx.accounts.authenticate(*login, WORKSTATION) if login else Actor.local()
+
         window = MainWindow(ctx, actor)
         window.resize(1500, 900)
         window.show()
@@ -45,12 +139,14 @@ def shoot(data_dir: Path, out_dir: Path) -> list[Path]:
         window.sessions.select_session(session.corp_id, session.session_id, emit=True)
         window.search.query_edit.setText("合同" if lang == "zh_CN" else "PDF")
         window.search.search()
-        for _ in range(60):  # let background loads (thumbnails, search) land
-            QCoreApplication.processEvents()
-            app.thread().msleep(50)
-        path = out_dir / f"main-window-{lang}.png"
-        window.grab().save(str(path))
-        written.append(path)
+        _settle(app, at_least_s=3.0)  # thumbnails, search
+        written.append(out_dir / f"main-window-{lang}.png")
+        window.grab().save(str(written[-1]))
+
+        for name, shot in (("login", _login), ("accounts", _accounts), ("audit-log", _audit_log)):
+            written.append(out_dir / f"{name}-{lang}.png")
+            shot(app, ctx, actor, window).save(str(written[-1]))
+
         window.close()
         ctx.close()
         for t in translators:
@@ -71,10 +167,12 @@ def main() -> None:
             from app.core.context import AppContext
 
             ctx = AppContext(tmp)
-            corp, _ = ctx.setup_demo()
+            corp, _ = ctx.setup_demo()  # an archive without accounts: makes the demo account (every role)
+            demo = ctx.demo_login
             ctx.make_syncer(corp).run()
+            populate_accounts(ctx, ctx.accounts.authenticate(demo.username, demo.password, WORKSTATION))
             ctx.close()
-            paths = shoot(Path(tmp), args.out)
+            paths = shoot(Path(tmp), args.out, login=(demo.username, demo.password))
     for p in paths:
         print(p)
 

@@ -1,16 +1,26 @@
-"""Starting the desktop application: QApplication, translations, the main window."""
+"""Starting the desktop application: QApplication, translations, who is logging in, the main window.
+
+The start-up flow (app/ui/auth/startup.py): the first administrator on an archive without accounts,
+"open without login" where this workstation asked for it and the archive has a single account, else
+the login dialog. "Log out" closes the main window and asks again; quitting any dialog quits."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, Qt, QTranslator
+from PySide6.QtWidgets import QApplication, QMessageBox
 
+from app.core.actor import Actor
+from app.core.auth import AuditTrailError
 from app.core.context import AppContext
+from app.core.store.db import DatabaseError
 
 from .resources import translation_file
+
+log = logging.getLogger(__name__)
 
 
 def ui_language(setting: str) -> str:
@@ -51,13 +61,60 @@ def run_gui(data_dir: str | None = None, db_url: str | None = None) -> int:
     language = ui_language(ctx.settings.language)
     app.setProperty("ui_language", language)
     translators = install_translators(app, language)  # must outlive app.exec()
-    from .main_window import MainWindow
-
-    window = MainWindow(ctx)
-    window.show()
     try:
-        return app.exec()
+        return run_windows(app, ctx)
     finally:
         for t in translators:
             app.removeTranslator(t)
         ctx.close()
+
+
+def run_windows(app: QApplication, ctx: AppContext, sign_in=None) -> int:
+    """Sign in, then run the main window until the user quits; "Log out" signs in again. Returns
+    the exit status (1 if the archive cannot be opened). ``sign_in`` is injectable for tests."""
+    from .auth import account_service
+    from .auth import sign_in as default_sign_in
+    from .main_window import MainWindow
+
+    sign_in = sign_in or default_sign_in
+    title = QCoreApplication.translate("StartUp", "WeCom Archive Auditor")
+    try:
+        accounts = account_service(ctx)
+        actor: Actor | None = sign_in(ctx, accounts=accounts)
+    except DatabaseError as exc:
+        _fatal(title, QCoreApplication.translate("StartUp", "The archive cannot be opened: %1").replace(
+            "%1", str(exc)))
+        return 1
+    status = 0
+    reopened = False
+    while actor is not None:
+        window = MainWindow(ctx, actor)
+        window.show()
+        if reopened:
+            window.account_changed()
+        status = app.exec()
+        logout, next_actor = window.logout_requested, window.next_actor
+        window.deleteLater()
+        reopened = next_actor is not None
+        if reopened:  # the account's own roles or scope changed: the same login with its new rights
+            actor = next_actor
+            continue
+        if actor.is_authenticated:
+            try:
+                accounts.logout(actor)
+            except (AuditTrailError, DatabaseError) as exc:
+                log.warning("the logout of %s could not be recorded: %s", actor.username, exc)
+        if not logout:
+            break
+        try:
+            actor = sign_in(ctx, accounts=accounts, allow_no_login=False)
+        except DatabaseError as exc:
+            _fatal(title, str(exc))
+            return 1
+    return status
+
+
+def _fatal(title: str, message: str) -> None:
+    box = QMessageBox(QMessageBox.Icon.Critical, title, message, QMessageBox.StandardButton.Close)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    box.exec()

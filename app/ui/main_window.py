@@ -16,11 +16,32 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.actor import Actor
+from app.core.auth import (
+    ACCOUNTS_MANAGE,
+    AUDIT_READ,
+    EXPORT_CREATE,
+    MESSAGES_READ,
+    SEARCH_RUN,
+    SETTINGS_CHANGE,
+    SYNC_RUN,
+    AccountDisabledError,
+    can,
+)
 from app.core.context import AppContext
 from app.core.export import Selection
 from app.core.search import QueryError
 
+from .auth import (
+    AccountsDialog,
+    AuditPanel,
+    ChangePasswordDialog,
+    ContentNotice,
+    account_service,
+    audit_trail,
+)
+from .auth.services import error_text, no_login_requested, no_login_supported, roles_text, set_no_login
 from .export_dialog import ExportDialog
+from .queue import QueueDialog, QueueRunner
 from .search import SearchPanel
 from .search.panel import FormError
 from .sessions import SessionPanel
@@ -39,16 +60,25 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.ctx = ctx
         self.actor = actor or Actor.local()
+        # The panels of message content exist only for an actor who may read it (for the others they
+        # would only collect refusals from the core): sessions, viewer and search are None otherwise.
+        self.reads_content = can(self.actor, MESSAGES_READ)
+        self.logout_requested = False  # run_gui shows the login dialog again when the window closes
+        self.next_actor: Actor | None = None  # run_gui reopens the window with it (roles changed)
         self.setWindowTitle(self.tr("WeCom Archive Auditor"))
         self._closing = threading.Event()  # tells background work to stop early at close
         self._window_state = QSettings(str(ctx.paths.config_dir / "window.ini"), QSettings.Format.IniFormat)
 
-        self.sessions = SessionPanel(ctx, self.actor, self)
-        self.viewer = MessageViewer(ctx, self.actor, self)
-        self.search = SearchPanel(ctx, self.actor, self)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
-        for w in (self.sessions, self.viewer, self.search):
-            self.splitter.addWidget(w)
+        self.sessions: SessionPanel | None = None
+        self.viewer: MessageViewer | None = None
+        self.search: SearchPanel | None = None
+        if self.reads_content:
+            self.sessions = SessionPanel(ctx, self.actor, self)
+            self.viewer = MessageViewer(ctx, self.actor, self)
+            self.search = SearchPanel(ctx, self.actor, self)
+            for w in (self.sessions, self.viewer, self.search):
+                self.splitter.addWidget(w)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 5)
         self.splitter.setStretchFactor(2, 3)
@@ -60,16 +90,21 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stack)
 
         self.sync = SyncController(ctx, self)
+        self.queue_runner = QueueRunner(ctx, self)  # background jobs while the window is open: start()
         self.progress = SyncProgressPanel(self)
         self.statusBar().addPermanentWidget(self.progress)
         self._archive_label = QLabel(self)
         self.statusBar().addWidget(self._archive_label)
+        self._who_label = QLabel(self)
+        self._who_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.statusBar().addPermanentWidget(self._who_label)
         # Batches commit several times a second during a sync: refresh the tree at most every 2 s.
         self._refresh_timer = QTimer(self, singleShot=True, interval=2000)
-        self._refresh_timer.timeout.connect(self.sessions.refresh)
+        self._refresh_timer.timeout.connect(self._refresh_sessions)
 
         self._make_actions()
         self._connect()
+        self._apply_permissions()
         self._restore_state()
         self._show_archive_or_welcome()
 
@@ -93,7 +128,8 @@ class MainWindow(QMainWindow):
         self.sync_action = QAction(self.tr("&Sync now"), self, shortcut=QKeySequence("Ctrl+R"))
         self.cancel_sync_action = QAction(self.tr("&Cancel sync"), self, enabled=False)
         self.history_action = QAction(self.tr("Sync &history…"), self)
-        for a in (self.sync_action, self.cancel_sync_action, self.history_action):
+        self.jobs_action = QAction(self.tr("Background &jobs…"), self)
+        for a in (self.sync_action, self.cancel_sync_action, self.history_action, self.jobs_action):
             sync_menu.addAction(a)
 
         view_menu = bar.addMenu(self.tr("&View"))
@@ -103,6 +139,18 @@ class MainWindow(QMainWindow):
         for a in (self.find_action, self.copy_action, self.jump_action):
             view_menu.addAction(a)
             self.addAction(a)
+
+        account_menu = bar.addMenu(self.tr("&Account"))
+        self.change_password_action = QAction(self.tr("Change &password…"), self)
+        self.accounts_action = QAction(self.tr("&Accounts…"), self)
+        self.audit_action = QAction(self.tr("Audit &log…"), self)
+        self.no_login_action = QAction(self.tr("Open &without login on this workstation"), self, checkable=True)
+        self.logout_action = QAction(self.tr("Log &out"), self)
+        for a in (self.change_password_action, self.accounts_action, self.audit_action, self.no_login_action):
+            account_menu.addAction(a)
+        account_menu.addSeparator()
+        account_menu.addAction(self.logout_action)
+        account_menu.aboutToShow.connect(self._update_no_login_action)
 
         help_menu = bar.addMenu(self.tr("&Help"))
         self.about_action = QAction(self.tr("&About"), self)
@@ -114,10 +162,28 @@ class MainWindow(QMainWindow):
         self.sync_action.triggered.connect(self.start_sync)
         self.cancel_sync_action.triggered.connect(self.sync.cancel)
         self.history_action.triggered.connect(lambda: SyncHistoryDialog(self.ctx, self.actor, self).exec())
+        self.jobs_action.triggered.connect(lambda: QueueDialog(self.ctx, self.actor, self,
+                                                               queue=self.queue_runner.queue).exec())
+        self.about_action.triggered.connect(self._about)
+        self.change_password_action.triggered.connect(self.change_password)
+        self.accounts_action.triggered.connect(self.open_accounts)
+        self.audit_action.triggered.connect(self.open_audit_log)
+        self.no_login_action.triggered.connect(self._set_no_login)
+        self.logout_action.triggered.connect(self.log_out)
+        if self.reads_content:
+            self._connect_content()
+        self.welcome.demo_requested.connect(self.open_demo)
+        self.welcome.configure_requested.connect(self.open_settings)
+
+        self.progress.attach(self.sync)  # progress, outcome, summary, and the failure message box
+        self.sync.batch_committed.connect(self._on_batch_committed)
+        self.sync.sync_finished.connect(self._on_sync_finished)
+        self.sync.sync_failed.connect(self._sync_ended)
+
+    def _connect_content(self) -> None:
         self.find_action.triggered.connect(self.search.focus_search)
         self.copy_action.triggered.connect(self.viewer.copy_selection)
         self.jump_action.triggered.connect(self.viewer.ask_jump_to_date)
-        self.about_action.triggered.connect(self._about)
         self.export_session_action.triggered.connect(self.export_current_session)
         self.export_search_action.triggered.connect(self.export_search_results)
         self.export_selected_action.triggered.connect(self.export_selected_messages)
@@ -130,23 +196,18 @@ class MainWindow(QMainWindow):
 
         self.sessions.session_selected.connect(self.viewer.show_session)
         self.search.result_activated.connect(self._open_search_result)
-        self.welcome.demo_requested.connect(self.open_demo)
-        self.welcome.configure_requested.connect(self.open_settings)
-
-        self.progress.attach(self.sync)  # progress, outcome, summary, and the failure message box
-        self.sync.batch_committed.connect(self._on_batch_committed)
-        self.sync.sync_finished.connect(self._on_sync_finished)
-        self.sync.sync_failed.connect(self._sync_ended)
 
     # ------------------------------------------------------------------ state
     def _show_archive_or_welcome(self) -> None:
         has_corp = bool(self.ctx.settings.corps)
-        self.stack.setCurrentWidget(self.splitter if has_corp else self.welcome)
+        self.stack.setCurrentWidget(self.welcome if not has_corp else self.splitter if self.reads_content
+                                    else self.no_content)
         self.sync_action.setEnabled(has_corp)
         self._archive_label.setText(self.tr("Archive: %1").replace("%1", self.ctx.db.display_url) if has_corp else "")
         if has_corp:
-            self.sessions.refresh()
-            self._catch_up_search_index()
+            self._refresh_sessions()
+            if can(self.actor, SEARCH_RUN):
+                self._catch_up_search_index()
 
     def _catch_up_search_index(self) -> None:
         """Bring the search index up to date in the background (the first time on an archive this
@@ -175,10 +236,12 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self._window_state.setValue("geometry", self.saveGeometry())
-        self._window_state.setValue("splitter", self.splitter.saveState())
+        if self.reads_content:  # an empty splitter's state would spoil the next reviewer's layout
+            self._window_state.setValue("splitter", self.splitter.saveState())
         self._window_state.sync()
         self._closing.set()
         self.sync.shutdown()
+        self.queue_runner.shutdown()
         for dialog in self.findChildren(ExportDialog):
             dialog.shutdown()
         wait_for_tasks()
@@ -186,11 +249,15 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ actions
     def open_settings(self) -> None:
+        if not can(self.actor, SETTINGS_CHANGE):
+            return
         dialog = SettingsDialog(self.ctx, self)
         if dialog.exec():
             self._show_archive_or_welcome()
 
     def open_demo(self) -> None:
+        if not (can(self.actor, SETTINGS_CHANGE) and can(self.actor, SYNC_RUN)):
+            return
         self.welcome.setEnabled(False)
         self.statusBar().showMessage(self.tr("Preparing the demo archive…"))
 
@@ -204,10 +271,10 @@ class MainWindow(QMainWindow):
             self.welcome.setEnabled(True)
             QMessageBox.warning(self, self.tr("Demo archive"), str(exc))
 
-        run_task(self, lambda: prepare_demo(self.ctx), done, failed)
+        run_task(self, lambda: prepare_demo(self.ctx, self.actor), done, failed)
 
     def start_sync(self) -> None:
-        if self.sync.is_running() or not self.ctx.settings.corps:
+        if self.sync.is_running() or not self.ctx.settings.corps or not can(self.actor, SYNC_RUN):
             return
         for corp in self.ctx.settings.corps[:1]:
             self.sync.start(corp)
@@ -221,7 +288,7 @@ class MainWindow(QMainWindow):
         self.sync_action.setEnabled(True)
         self.cancel_sync_action.setEnabled(False)
         self._refresh_timer.stop()
-        self.sessions.refresh()
+        self._refresh_sessions()
 
     def _on_batch_committed(self) -> None:
         if not self._refresh_timer.isActive():
@@ -241,7 +308,9 @@ class MainWindow(QMainWindow):
         self.viewer.show_message(corp_id, session_id, message_id)
 
     # ------------------------------------------------------------------ export
-    def _open_export(self, selection: Selection, description: str) -> ExportDialog:
+    def _open_export(self, selection: Selection, description: str) -> ExportDialog | None:
+        if not can(self.actor, EXPORT_CREATE):
+            return None
         dialog = ExportDialog(self.ctx, self.actor, selection, description, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
@@ -280,6 +349,119 @@ class MainWindow(QMainWindow):
         msgids = tuple(model.message_at(r).msgid for r in rows)
         return self._open_export(Selection(msgids=msgids, corp_id=self.viewer.corp_id),
                                  self.tr("%1 selected messages").replace("%1", str(len(msgids))))
+
+    # ------------------------------------------------------------------ accounts and permissions
+    def _apply_permissions(self) -> None:
+        """Show only what the actor may do (the core services refuse the rest anyway)."""
+        actor = self.actor
+        for action, permission in ((self.settings_action, SETTINGS_CHANGE), (self.sync_action, SYNC_RUN),
+                                   (self.cancel_sync_action, SYNC_RUN), (self.accounts_action, ACCOUNTS_MANAGE),
+                                   (self.audit_action, AUDIT_READ), (self.no_login_action, SETTINGS_CHANGE)):
+            action.setVisible(can(actor, permission))
+        jobs = getattr(self, "jobs_action", None)  # the background-jobs dialog: an administrator's tool
+        if jobs is not None:
+            jobs.setVisible(can(actor, SYNC_RUN))
+        exporting = can(actor, EXPORT_CREATE) and self.reads_content  # exports start from what one reads
+        for action in (self.export_session_action, self.export_search_action, self.export_selected_action):
+            action.setVisible(exporting)
+        for action in (self.find_action, self.copy_action, self.jump_action):
+            action.setVisible(self.reads_content)
+            action.setEnabled(self.reads_content)
+        for menu_action in self.menuBar().actions():  # the View menu holds only those: no empty menu
+            if menu_action.menu() is not None and self.find_action in menu_action.menu().actions():
+                menu_action.setVisible(self.reads_content)
+        self.no_login_action.setVisible(self.no_login_action.isVisible() and no_login_supported())
+        self.change_password_action.setVisible(actor.is_authenticated)
+        self.logout_action.setVisible(actor.is_authenticated)
+        self.welcome.set_setup_allowed(can(actor, SETTINGS_CHANGE) and can(actor, SYNC_RUN))
+        self.no_content = ContentNotice(actor, [self.sync_action, self.history_action, self.accounts_action,
+                                                self.audit_action, self.settings_action], self)
+        self.stack.addWidget(self.no_content)
+        who = self.tr("Logged in: %1 (%2)") if actor.is_authenticated else self.tr("Acting as: %1 (%2)")
+        self._who_label.setText(who.replace("%1", actor.username).replace("%2", roles_text(actor.roles)))
+
+    def _refresh_sessions(self) -> None:
+        if self.reads_content:
+            self.sessions.refresh()
+
+    def _update_no_login_action(self) -> None:
+        """The "no login" switch reflects the setting, and is offered only while the archive has a
+        single account (read in the background when the menu opens)."""
+        self.no_login_action.setChecked(no_login_requested(self.ctx))
+        if not self.no_login_action.isVisible():
+            return
+        accounts = account_service(self.ctx)
+        run_task(self, accounts.no_login_allowed, self.no_login_action.setEnabled,
+                 lambda exc: self.no_login_action.setEnabled(False))
+
+    def _set_no_login(self, on: bool) -> None:
+        try:
+            set_no_login(self.ctx, self.actor, on)
+        except Exception as exc:  # noqa: BLE001 - any refusal or write error goes to the user as it is
+            self.no_login_action.setChecked(not on)
+            box = QMessageBox(QMessageBox.Icon.Warning, self.tr("Open without login"), error_text(exc),
+                              QMessageBox.StandardButton.Close, self)
+            box.setTextFormat(Qt.TextFormat.PlainText)
+            box.exec()
+            return
+        self.statusBar().showMessage(
+            self.tr("This workstation opens without login from now on.") if on
+            else self.tr("This workstation asks for the password from now on."), 8000)
+
+    def change_password(self) -> ChangePasswordDialog | None:
+        if not self.actor.is_authenticated:
+            return None
+        dialog = ChangePasswordDialog(account_service(self.ctx), self.actor, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.statusBar().showMessage(self.tr("Password changed."), 8000))
+        dialog.open()
+        return dialog
+
+    def open_accounts(self) -> AccountsDialog | None:
+        if not can(self.actor, ACCOUNTS_MANAGE):
+            return None
+        dialog = AccountsDialog(self.ctx, self.actor, account_service(self.ctx), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accounts_changed.connect(self._recheck_actor)
+        dialog.open()
+        return dialog
+
+    def open_audit_log(self) -> AuditPanel | None:
+        if not can(self.actor, AUDIT_READ):
+            return None
+        dialog = AuditPanel(self.ctx, self.actor, audit_trail(self.ctx), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def account_changed(self) -> None:
+        """Say why the window was reopened (the account's own roles or scope changed)."""
+        self.statusBar().showMessage(self.tr("The roles or the scope of your account changed: the window was "
+                                             "reopened with them."), 20000)
+
+    def log_out(self) -> None:
+        """Close the window; run_gui records the logout and shows the login dialog."""
+        self.logout_requested = True
+        self.close()
+
+    def _recheck_actor(self) -> None:
+        """After account changes: if the logged-in account's own roles or scope changed, reopen the
+        window with them; if it was disabled, log out."""
+        if not self.actor.is_authenticated:
+            return
+        accounts, actor = account_service(self.ctx), self.actor
+
+        def changed(fresh: Actor) -> None:
+            if (fresh.roles, fresh.scope) == (actor.roles, actor.scope) or self.next_actor is not None:
+                return
+            self.next_actor = fresh  # run_gui reopens the window with it and calls account_changed()
+            self.close()
+
+        def failed(exc: Exception) -> None:
+            if isinstance(exc, AccountDisabledError):
+                self.log_out()
+
+        run_task(self, lambda: accounts.refresh(actor), changed, failed)
 
     def _about(self) -> None:
         box = QMessageBox(self)

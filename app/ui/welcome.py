@@ -5,14 +5,17 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
+from app.core.actor import Actor
 from app.core.config.settings import CorpSettings
 from app.core.context import AppContext
 
 
-def prepare_demo(ctx: AppContext) -> CorpSettings:
+def prepare_demo(ctx: AppContext, actor: Actor | None = None) -> CorpSettings:
     """Configure the demo corp (the SDK simulator serving a generated 3,000-message corpus; ~10 s
-    the first time). Blocking: run it off the GUI thread (run_task), then start a sync of the result."""
-    corp, _where = ctx.setup_demo()
+    the first time) as ``actor`` (who needs ``settings.change``; None only on an archive without
+    accounts, where the core creates its demo account). Blocking: run it off the GUI thread
+    (run_task), then start a sync of the result."""
+    corp, _where = ctx.setup_demo(actor=actor)
     return corp
 
 
@@ -47,6 +50,14 @@ class WelcomeWidget(QWidget):
         self.demo_button.clicked.connect(self.demo_requested)
         self.configure_button.clicked.connect(self.configure_requested)
 
+        self.not_allowed = QLabel(self.tr(
+            "Only an administrator can set up the archive: ask one to open the demo archive or to configure "
+            "the corp, then log in again."), self)
+        self.not_allowed.setTextFormat(Qt.TextFormat.PlainText)
+        self.not_allowed.setWordWrap(True)
+        self.not_allowed.setMaximumWidth(640)
+        self.not_allowed.hide()
+
         buttons = QHBoxLayout()
         buttons.setSpacing(16)
         buttons.addWidget(self.demo_button)
@@ -58,11 +69,18 @@ class WelcomeWidget(QWidget):
         column.addWidget(intro)
         column.addSpacing(8)
         column.addLayout(buttons)
+        column.addWidget(self.not_allowed)
         column.addStretch(1)
         outer = QHBoxLayout(self)
         outer.addStretch(1)
         outer.addLayout(column)
         outer.addStretch(1)
+
+    def set_setup_allowed(self, allowed: bool) -> None:
+        """Setting up (demo or corp) needs the administrator's permissions; others get a note."""
+        self.demo_button.setEnabled(allowed)
+        self.configure_button.setEnabled(allowed)
+        self.not_allowed.setVisible(not allowed)
 
     def _big_button(self, text: str, hint: str) -> QPushButton:
         button = QPushButton(f"{text}\n{hint}", self)

@@ -1,6 +1,185 @@
 <?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="en" sourcelanguage="en">
 <context>
+    <name>AccountsDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="412" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="426" />
+        <source>Accounts</source>
+        <translation>Accounts</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="429" />
+        <source>New account…</source>
+        <translation>New account…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="430" />
+        <source>Roles…</source>
+        <translation>Roles…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="431" />
+        <source>Scope…</source>
+        <translation>Scope…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="432" />
+        <source>Reset password…</source>
+        <translation>Reset password…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="433" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="510" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="581" />
+        <source>Disable</source>
+        <translation>Disable</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="434" />
+        <source>Unlock</source>
+        <translation>Unlock</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="435" />
+        <source>Refresh</source>
+        <translation>Refresh</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="495" />
+        <source>Cannot read the accounts: %1</source>
+        <translation>Cannot read the accounts: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="510" />
+        <source>Enable</source>
+        <translation>Enable</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="532" />
+        <source>Account %1 created.</source>
+        <translation>Account %1 created.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="542" />
+        <source>Roles of %1 changed.</source>
+        <translation>Roles of %1 changed.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="553" />
+        <source>Scope of %1 changed.</source>
+        <translation>Scope of %1 changed.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="563" />
+        <source>Password of %1 reset.</source>
+        <translation>Password of %1 reset.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="573" />
+        <source>Account %1 enabled.</source>
+        <translation>Account %1 enabled.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="576" />
+        <source>Disable account</source>
+        <translation>Disable account</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="577" />
+        <source>Disable the account %1? It can no longer log in, and its command-line tokens stop working. Its audit entries stay.</source>
+        <translation>Disable the account %1? It can no longer log in, and its command-line tokens stop working. Its audit entries stay.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="585" />
+        <source>Account %1 disabled.</source>
+        <translation>Account %1 disabled.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="592" />
+        <source>Account %1 unlocked.</source>
+        <translation>Account %1 unlocked.</translation>
+    </message>
+</context>
+<context>
+    <name>AccountsModel</name>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="59" />
+        <source>All sessions</source>
+        <translation>All sessions</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="63" />
+        <source>Staff: %1</source>
+        <translation>Staff: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="65" />
+        <source>Departments: %1</source>
+        <translation>Departments: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="66" />
+        <source>; </source>
+        <translation>; </translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <source>User name</source>
+        <translation>User name</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <source>Roles</source>
+        <translation>Roles</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <source>Scope</source>
+        <translation>Scope</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <source>State</source>
+        <translation>State</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="78" />
+        <source>Last login</source>
+        <translation>Last login</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="78" />
+        <source>Created</source>
+        <translation>Created</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="124" />
+        <source>Disabled</source>
+        <translation>Disabled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="126" />
+        <source>Locked until %1</source>
+        <translation>Locked until %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="128" />
+        <source>Active</source>
+        <translation>Active</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="130" />
+        <source>; must change password</source>
+        <translation>; must change password</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="143" />
+        <source>never</source>
+        <translation>never</translation>
+    </message>
+</context>
+<context>
     <name>ArchivePage</name>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="53" />
@@ -121,6 +300,764 @@
         <location filename="../../app/ui/settings/pages.py" line="205" />
         <source>Connected: %1</source>
         <translation>Connected: %1</translation>
+    </message>
+</context>
+<context>
+    <name>AuditLogModel</name>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <source>Time</source>
+        <translation>Time</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <source>Account</source>
+        <translation>Account</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <source>Action</source>
+        <translation>Action</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <source>Object</source>
+        <translation>Object</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="131" />
+        <source>Outcome</source>
+        <translation>Outcome</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="131" />
+        <source>Workstation</source>
+        <translation>Workstation</translation>
+    </message>
+</context>
+<context>
+    <name>AuditPanel</name>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="261" />
+        <source>Audit log</source>
+        <translation>Audit log</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="265" />
+        <source>Any account (exact user name)</source>
+        <translation>Any account (exact user name)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="267" />
+        <source>Account</source>
+        <translation>Account</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="269" />
+        <source>Action</source>
+        <translation>Action</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
+        <source>Any action</source>
+        <translation>Any action</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="274" />
+        <source>Outcome</source>
+        <translation>Outcome</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="275" />
+        <source>Any outcome</source>
+        <translation>Any outcome</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="279" />
+        <source>From</source>
+        <translation>From</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="281" />
+        <source>To</source>
+        <translation>To</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="284" />
+        <source>Text in the object (session, query, file, setting…)</source>
+        <translation>Text in the object (session, query, file, setting…)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="286" />
+        <source>Object contains</source>
+        <translation>Object contains</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="287" />
+        <source>Apply</source>
+        <translation>Apply</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="289" />
+        <source>Clear filters</source>
+        <translation>Clear filters</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="296" />
+        <source>Account:</source>
+        <translation>Account:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="298" />
+        <source>Action:</source>
+        <translation>Action:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="300" />
+        <source>Outcome:</source>
+        <translation>Outcome:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="306" />
+        <source>Object:</source>
+        <translation>Object:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="328" />
+        <source>Audit entries</source>
+        <translation>Audit entries</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="340" />
+        <source>Select an entry to see all its fields.</source>
+        <translation>Select an entry to see all its fields.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="341" />
+        <source>Entry details</source>
+        <translation>Entry details</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="351" />
+        <source>Verify chain</source>
+        <translation>Verify chain</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="352" />
+        <source>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</source>
+        <translation>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="354" />
+        <source>Export CSV…</source>
+        <translation>Export CSV…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="355" />
+        <source>Write the entries that match the filters, oldest first</source>
+        <translation>Write the entries that match the filters, oldest first</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="359" />
+        <source>Chain head</source>
+        <translation>Chain head</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="360" />
+        <source>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</source>
+        <translation>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="362" />
+        <source>Copy</source>
+        <translation>Copy</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="365" />
+        <source>Chain head:</source>
+        <translation>Chain head:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="419" />
+        <source>Loading…</source>
+        <translation>Loading…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="454" />
+        <source>No entry matches the filters.</source>
+        <translation>No entry matches the filters.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="458" />
+        <source>%1 entries match; the newest %2 are listed (scroll for more).</source>
+        <translation>%1 entries match; the newest %2 are listed (scroll for more).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="461" />
+        <source>%1 entries match, newest first.</source>
+        <translation>%1 entries match, newest first.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
+        <source>Cannot read the audit log: %1</source>
+        <translation>Cannot read the audit log: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="473" />
+        <source>Entry #%1</source>
+        <translation>Entry #%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="474" />
+        <source>Time: %1 (UTC %2)</source>
+        <translation>Time: %1 (UTC %2)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="475" />
+        <source>Account: %1</source>
+        <translation>Account: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="477" />
+        <source>Action: %1 (%2)</source>
+        <translation>Action: %1 (%2)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="478" />
+        <source>Object: %1</source>
+        <translation>Object: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="479" />
+        <source>Outcome: %1</source>
+        <translation>Outcome: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="480" />
+        <source>Workstation: %1</source>
+        <translation>Workstation: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="481" />
+        <source>Login: %1</source>
+        <translation>Login: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="482" />
+        <source>Detail: %1</source>
+        <translation>Detail: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="483" />
+        <source>Previous hash: %1</source>
+        <translation>Previous hash: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="484" />
+        <source>Entry hash: %1</source>
+        <translation>Entry hash: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="505" />
+        <source>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</source>
+        <translation>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="511" />
+        <source>Verifying the chain…</source>
+        <translation>Verifying the chain…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="518" />
+        <source>The chain is intact: %1 entries checked, up to %2.</source>
+        <translation>The chain is intact: %1 entries checked, up to %2.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="523" />
+        <source>The chain is BROKEN at entry #%1 (%2): %3</source>
+        <translation>The chain is BROKEN at entry #%1 (%2): %3</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="527" />
+        <source>This check could not be recorded in the audit log, which cannot be appended to in this state.</source>
+        <translation>This check could not be recorded in the audit log, which cannot be appended to in this state.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="542" />
+        <source>Cannot verify the chain: %1</source>
+        <translation>Cannot verify the chain: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="550" />
+        <source>Export the audit log</source>
+        <translation>Export the audit log</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
+        <source>CSV files (*.csv)</source>
+        <translation>CSV files (*.csv)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="558" />
+        <source>Exporting…</source>
+        <translation>Exporting…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="566" />
+        <source>%1 entries written to %2.</source>
+        <translation>%1 entries written to %2.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="571" />
+        <source>Cannot export the audit log: %1</source>
+        <translation>Cannot export the audit log: %1</translation>
+    </message>
+</context>
+<context>
+    <name>AuditText</name>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="66" />
+        <source>Login</source>
+        <translation>Login</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="67" />
+        <source>Logout</source>
+        <translation>Logout</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="68" />
+        <source>Failed login</source>
+        <translation>Failed login</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="69" />
+        <source>Session opened</source>
+        <translation>Session opened</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="70" />
+        <source>Message details viewed</source>
+        <translation>Message details viewed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="71" />
+        <source>Raw JSON viewed</source>
+        <translation>Raw JSON viewed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="72" />
+        <source>Media file opened</source>
+        <translation>Media file opened</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="73" />
+        <source>Media file saved</source>
+        <translation>Media file saved</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="74" />
+        <source>Search</source>
+        <translation>Search</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="75" />
+        <source>Evidence export</source>
+        <translation>Evidence export</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="76" />
+        <source>Package verified</source>
+        <translation>Package verified</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="77" />
+        <source>Sync run</source>
+        <translation>Sync run</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="78" />
+        <source>Settings changed</source>
+        <translation>Settings changed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="79" />
+        <source>Account created</source>
+        <translation>Account created</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="80" />
+        <source>Account changed</source>
+        <translation>Account changed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="81" />
+        <source>Roles changed</source>
+        <translation>Roles changed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="82" />
+        <source>Scope changed</source>
+        <translation>Scope changed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="83" />
+        <source>Account disabled</source>
+        <translation>Account disabled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="84" />
+        <source>Account enabled</source>
+        <translation>Account enabled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="85" />
+        <source>Account unlocked</source>
+        <translation>Account unlocked</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="86" />
+        <source>Accounts listed</source>
+        <translation>Accounts listed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="87" />
+        <source>Password changed</source>
+        <translation>Password changed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="88" />
+        <source>Password reset</source>
+        <translation>Password reset</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="89" />
+        <source>Login token issued</source>
+        <translation>Login token issued</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="90" />
+        <source>Login token revoked</source>
+        <translation>Login token revoked</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="91" />
+        <source>Audit log viewed</source>
+        <translation>Audit log viewed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="92" />
+        <source>Audit log exported</source>
+        <translation>Audit log exported</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="93" />
+        <source>Audit chain verified</source>
+        <translation>Audit chain verified</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="98" />
+        <source>OK</source>
+        <translation>OK</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="98" />
+        <source>Denied</source>
+        <translation>Denied</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="99" />
+        <source>Failed</source>
+        <translation>Failed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <source>edited</source>
+        <translation>edited</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <source>deleted</source>
+        <translation>deleted</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="104" />
+        <source>reordered</source>
+        <translation>reordered</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="104" />
+        <source>inserted</source>
+        <translation>inserted</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="105" />
+        <source>chain head</source>
+        <translation>chain head</translation>
+    </message>
+</context>
+<context>
+    <name>AuthText</name>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="112" />
+        <source>Administrator</source>
+        <translation>Administrator</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="113" />
+        <source>Reviewer</source>
+        <translation>Reviewer</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="114" />
+        <source>Exporter</source>
+        <translation>Exporter</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="115" />
+        <source>Auditor</source>
+        <translation>Auditor</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="121" />
+        <source>settings, sync and accounts; reads no message content unless also a reviewer</source>
+        <translation>settings, sync and accounts; reads no message content unless also a reviewer</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="123" />
+        <source>browse sessions, read messages, search, open media (within the account's scope)</source>
+        <translation>browse sessions, read messages, search, open media (within the account's scope)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="125" />
+        <source>create evidence packages (within the account's scope)</source>
+        <translation>create evidence packages (within the account's scope)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="126" />
+        <source>read the audit log and verify evidence packages; read-only</source>
+        <translation>read the audit log and verify evidence packages; read-only</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="132" />
+        <source>, </source>
+        <translation>, </translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="138" />
+        <source>no role</source>
+        <translation>no role</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="142" />
+        <source>At least %1 characters; not the user name; not one character repeated.</source>
+        <translation>At least %1 characters; not the user name; not one character repeated.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="154" />
+        <source>Too many wrong passwords: this account is locked until %1. Try again then, or ask an administrator to unlock it.</source>
+        <translation>Too many wrong passwords: this account is locked until %1. Try again then, or ask an administrator to unlock it.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="162" />
+        <source>The password must have at least %1 characters.</source>
+        <translation>The password must have at least %1 characters.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="164" />
+        <source>The password must not be the user name.</source>
+        <translation>The password must not be the user name.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="166" />
+        <source>The password must not be one character repeated.</source>
+        <translation>The password must not be one character repeated.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="168" />
+        <source>The new password must differ from the current one.</source>
+        <translation>The new password must differ from the current one.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="174" />
+        <source>Enter a user name.</source>
+        <translation>Enter a user name.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="176" />
+        <source>The user name must have at most 64 characters.</source>
+        <translation>The user name must have at most 64 characters.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="178" />
+        <source>The user name must not contain spaces, control characters or ':'.</source>
+        <translation>The user name must not contain spaces, control characters or ':'.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="199" />
+        <source>This account is disabled. Ask an administrator to enable it.</source>
+        <translation>This account is disabled. Ask an administrator to enable it.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="202" />
+        <source>The current password is wrong.</source>
+        <translation>The current password is wrong.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="204" />
+        <source>Wrong user name or password.</source>
+        <translation>Wrong user name or password.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="210" />
+        <source>Not allowed: %1</source>
+        <translation>Not allowed: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="217" />
+        <source>Something went wrong.</source>
+        <translation>Something went wrong.</translation>
+    </message>
+</context>
+<context>
+    <name>BackgroundDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="116" />
+        <source>Checking…</source>
+        <translation>Checking…</translation>
+    </message>
+</context>
+<context>
+    <name>ChangePasswordDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="295" />
+        <location filename="../../app/ui/auth/login.py" line="296" />
+        <source>Change password</source>
+        <translation>Change password</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="298" />
+        <source>Quit</source>
+        <translation>Quit</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="299" />
+        <source>Account: %1</source>
+        <translation>Account: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="301" />
+        <source>An administrator set the password of the account %1. Choose your own password before you continue.</source>
+        <translation>An administrator set the password of the account %1. Choose your own password before you continue.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="304" />
+        <source>Current password</source>
+        <translation>Current password</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="307" />
+        <source>Current password:</source>
+        <translation>Current password:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="305" />
+        <source>New password:</source>
+        <translation>New password:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="305" />
+        <source>Repeat new password:</source>
+        <translation>Repeat new password:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="322" />
+        <source>Enter your current password.</source>
+        <translation>Enter your current password.</translation>
+    </message>
+</context>
+<context>
+    <name>CloudStorageForm</name>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="65" />
+        <source>Type to replace the stored secret key</source>
+        <translation>Type to replace the stored secret key</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="77" />
+        <source>Default: the region's, e.g. oss-cn-hangzhou.aliyuncs.com</source>
+        <translation>Default: the region's, e.g. oss-cn-hangzhou.aliyuncs.com</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="80" />
+        <location filename="../../app/ui/settings/storage_page.py" line="91" />
+        <source>Region:</source>
+        <translation>Region:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="81" />
+        <location filename="../../app/ui/settings/storage_page.py" line="93" />
+        <source>Endpoint:</source>
+        <translation>Endpoint:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="82" />
+        <source>Bucket:</source>
+        <translation>Bucket:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="83" />
+        <location filename="../../app/ui/settings/storage_page.py" line="94" />
+        <source>Folder in the bucket:</source>
+        <translation>Folder in the bucket:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="84" />
+        <source>AccessKey ID:</source>
+        <translation>AccessKey ID:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="85" />
+        <source>AccessKey secret:</source>
+        <translation>AccessKey secret:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="88" />
+        <source>Default: the region's (cos.&lt;region&gt;.myqcloud.com)</source>
+        <translation>Default: the region's (cos.&lt;region&gt;.myqcloud.com)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="92" />
+        <source>Bucket (name-APPID):</source>
+        <translation>Bucket (name-APPID):</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="95" />
+        <source>SecretId:</source>
+        <translation>SecretId:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="96" />
+        <source>SecretKey:</source>
+        <translation>SecretKey:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="97" />
+        <source>Optional, e.g. wecom-archive</source>
+        <translation>Optional, e.g. wecom-archive</translation>
+    </message>
+</context>
+<context>
+    <name>ContentNotice</name>
+    <message>
+        <location filename="../../app/ui/auth/notice.py" line="28" />
+        <source>Message content is not available to this account</source>
+        <translation>Message content is not available to this account</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/notice.py" line="34" />
+        <source>You are logged in as %1 with the roles: %2. Reading sessions, messages, media and search results needs the Reviewer role; administrators read no message content unless they are also reviewers. Ask an administrator to give you the Reviewer role if your work needs it.</source>
+        <translation>You are logged in as %1 with the roles: %2. Reading sessions, messages, media and search results needs the Reviewer role; administrators read no message content unless they are also reviewers. Ask an administrator to give you the Reviewer role if your work needs it.</translation>
     </message>
 </context>
 <context>
@@ -634,6 +1571,74 @@
     </message>
 </context>
 <context>
+    <name>FirstRunDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="196" />
+        <source>Create the first administrator — WeCom Archive Auditor</source>
+        <translation>Create the first administrator — WeCom Archive Auditor</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="197" />
+        <source>Create and open</source>
+        <translation>Create and open</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="198" />
+        <source>Quit</source>
+        <translation>Quit</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="199" />
+        <source>Welcome to WeCom Archive Auditor</source>
+        <translation>Welcome to WeCom Archive Auditor</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="201" />
+        <source>This archive has no accounts yet. Create the first administrator: it manages the settings, the syncs and the other accounts. Everything done in the app is recorded under an account in the audit log.</source>
+        <translation>This archive has no accounts yet. Create the first administrator: it manages the settings, the syncs and the other accounts. Everything done in the app is recorded under an account in the audit log.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="205" />
+        <source>Archive: %1</source>
+        <translation>Archive: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="207" />
+        <source>User name</source>
+        <translation>User name</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="212" />
+        <source>Roles of this account. On a workstation used by one person, keep them all; in a team, keep only Administrator and create an account for each reviewer.</source>
+        <translation>Roles of this account. On a workstation used by one person, keep them all; in a team, keep only Administrator and create an account for each reviewer.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="215" />
+        <source>Open without login on this workstation (only while the archive has this single account)</source>
+        <translation>Open without login on this workstation (only while the archive has this single account)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="210" />
+        <source>User name:</source>
+        <translation>User name:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="243" />
+        <source>Creating the account…</source>
+        <translation>Creating the account…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="272" />
+        <source>Another workstation has just created the first account of this archive: log in with an account an administrator gives you.</source>
+        <translation>Another workstation has just created the first account of this archive: log in with an account an administrator gives you.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="275" />
+        <source>Log in instead</source>
+        <translation>Log in instead</translation>
+    </message>
+</context>
+<context>
     <name>ImageViewDialog</name>
     <message>
         <location filename="../../app/ui/viewer/media_view.py" line="127" />
@@ -662,182 +1667,383 @@
     </message>
 </context>
 <context>
+    <name>JobsModel</name>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="28" />
+        <source>State</source>
+        <translation>State</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="28" />
+        <source>Job</source>
+        <translation>Job</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="28" />
+        <source>Kind</source>
+        <translation>Kind</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="28" />
+        <source>Attempts</source>
+        <translation>Attempts</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="28" />
+        <source>When</source>
+        <translation>When</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="29" />
+        <source>Worker</source>
+        <translation>Worker</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="29" />
+        <source>Last error</source>
+        <translation>Last error</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="30" />
+        <source>Scheduled</source>
+        <translation>Scheduled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="30" />
+        <source>Ready</source>
+        <translation>Ready</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="30" />
+        <source>Running</source>
+        <translation>Running</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="31" />
+        <source>Dead</source>
+        <translation>Dead</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="32" />
+        <source>Media download</source>
+        <translation>Media download</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="32" />
+        <source>Scheduled sync</source>
+        <translation>Scheduled sync</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="97" />
+        <source>lease until %1</source>
+        <translation>lease until %1</translation>
+    </message>
+</context>
+<context>
     <name>LanguagePage</name>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="267" />
+        <location filename="../../app/ui/settings/pages.py" line="227" />
         <source>Follow the system</source>
         <translation>Follow the system</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="275" />
+        <location filename="../../app/ui/settings/pages.py" line="235" />
         <source>The new language takes effect after you restart the app.</source>
         <translation>The new language takes effect after you restart the app.</translation>
     </message>
 </context>
 <context>
-    <name>MainWindow</name>
+    <name>LoginDialog</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="42" />
+        <location filename="../../app/ui/auth/login.py" line="130" />
+        <source>Log in — WeCom Archive Auditor</source>
+        <translation>Log in — WeCom Archive Auditor</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="131" />
+        <source>Log in</source>
+        <translation>Log in</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="132" />
+        <source>Quit</source>
+        <translation>Quit</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="133" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="79" />
-        <source>&amp;File</source>
-        <translation>&amp;File</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="80" />
-        <source>&amp;Settings…</source>
-        <translation>&amp;Settings…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="81" />
-        <source>&amp;Quit</source>
-        <translation>&amp;Quit</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="82" />
-        <source>&amp;Export evidence…</source>
-        <translation>&amp;Export evidence…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="83" />
-        <source>Export search &amp;results…</source>
-        <translation>Export search &amp;results…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="84" />
-        <source>Export &amp;selected messages…</source>
-        <translation>Export &amp;selected messages…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="92" />
-        <source>S&amp;ync</source>
-        <translation>S&amp;ync</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="93" />
-        <source>&amp;Sync now</source>
-        <translation>&amp;Sync now</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="94" />
-        <source>&amp;Cancel sync</source>
-        <translation>&amp;Cancel sync</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="95" />
-        <source>Sync &amp;history…</source>
-        <translation>Sync &amp;history…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="99" />
-        <source>&amp;View</source>
-        <translation>&amp;View</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="100" />
-        <source>&amp;Search messages</source>
-        <translation>&amp;Search messages</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="101" />
-        <source>&amp;Copy selected messages</source>
-        <translation>&amp;Copy selected messages</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="102" />
-        <source>&amp;Jump to date…</source>
-        <translation>&amp;Jump to date…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="107" />
-        <source>&amp;Help</source>
-        <translation>&amp;Help</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="108" />
-        <source>&amp;About</source>
-        <translation>&amp;About</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="146" />
+        <location filename="../../app/ui/auth/login.py" line="134" />
         <source>Archive: %1</source>
         <translation>Archive: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="158" />
+        <location filename="../../app/ui/auth/login.py" line="139" />
+        <source>User name</source>
+        <translation>User name</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="142" />
+        <source>Password</source>
+        <translation>Password</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="144" />
+        <source>User name:</source>
+        <translation>User name:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="145" />
+        <source>Password:</source>
+        <translation>Password:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="162" />
+        <source>Enter your user name.</source>
+        <translation>Enter your user name.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="164" />
+        <source>Enter your password.</source>
+        <translation>Enter your password.</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="68" />
+        <source>WeCom Archive Auditor</source>
+        <translation>WeCom Archive Auditor</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="114" />
+        <source>&amp;File</source>
+        <translation>&amp;File</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="115" />
+        <source>&amp;Settings…</source>
+        <translation>&amp;Settings…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="116" />
+        <source>&amp;Quit</source>
+        <translation>&amp;Quit</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="117" />
+        <source>&amp;Export evidence…</source>
+        <translation>&amp;Export evidence…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="118" />
+        <source>Export search &amp;results…</source>
+        <translation>Export search &amp;results…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="119" />
+        <source>Export &amp;selected messages…</source>
+        <translation>Export &amp;selected messages…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="127" />
+        <source>S&amp;ync</source>
+        <translation>S&amp;ync</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="128" />
+        <source>&amp;Sync now</source>
+        <translation>&amp;Sync now</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="129" />
+        <source>&amp;Cancel sync</source>
+        <translation>&amp;Cancel sync</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="130" />
+        <source>Sync &amp;history…</source>
+        <translation>Sync &amp;history…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="131" />
+        <source>Background &amp;jobs…</source>
+        <translation>Background &amp;jobs…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="135" />
+        <source>&amp;View</source>
+        <translation>&amp;View</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="136" />
+        <source>&amp;Search messages</source>
+        <translation>&amp;Search messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="137" />
+        <source>&amp;Copy selected messages</source>
+        <translation>&amp;Copy selected messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="138" />
+        <source>&amp;Jump to date…</source>
+        <translation>&amp;Jump to date…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="143" />
+        <source>&amp;Account</source>
+        <translation>&amp;Account</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="144" />
+        <source>Change &amp;password…</source>
+        <translation>Change &amp;password…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="145" />
+        <source>&amp;Accounts…</source>
+        <translation>&amp;Accounts…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="146" />
+        <source>Audit &amp;log…</source>
+        <translation>Audit &amp;log…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="147" />
+        <source>Open &amp;without login on this workstation</source>
+        <translation>Open &amp;without login on this workstation</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="148" />
+        <source>Log &amp;out</source>
+        <translation>Log &amp;out</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="155" />
+        <source>&amp;Help</source>
+        <translation>&amp;Help</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="156" />
+        <source>&amp;About</source>
+        <translation>&amp;About</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="206" />
+        <source>Archive: %1</source>
+        <translation>Archive: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="219" />
         <source>Search index updated: %1 messages</source>
         <translation>Search index updated: %1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="195" />
+        <location filename="../../app/ui/main_window.py" line="262" />
         <source>Preparing the demo archive…</source>
         <translation>Preparing the demo archive…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="205" />
+        <location filename="../../app/ui/main_window.py" line="272" />
         <source>Demo archive</source>
         <translation>Demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="232" />
+        <location filename="../../app/ui/main_window.py" line="299" />
         <source>finished</source>
         <translation>finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="232" />
+        <location filename="../../app/ui/main_window.py" line="299" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="233" />
+        <location filename="../../app/ui/main_window.py" line="300" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="235" />
+        <location filename="../../app/ui/main_window.py" line="302" />
         <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
         <translation>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="254" />
+        <location filename="../../app/ui/main_window.py" line="323" />
         <source>Choose a session to export.</source>
         <translation>Choose a session to export.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="259" />
+        <location filename="../../app/ui/main_window.py" line="328" />
         <source>Session %1</source>
         <translation>Session %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="266" />
+        <location filename="../../app/ui/main_window.py" line="335" />
         <source>Nothing to export: %1</source>
         <translation>Nothing to export: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="269" />
+        <location filename="../../app/ui/main_window.py" line="338" />
         <source>Search: %1</source>
         <translation>Search: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="278" />
+        <location filename="../../app/ui/main_window.py" line="347" />
         <source>Select the messages to export first.</source>
         <translation>Select the messages to export first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="282" />
+        <location filename="../../app/ui/main_window.py" line="351" />
         <source>%1 selected messages</source>
         <translation>%1 selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="287" />
+        <location filename="../../app/ui/main_window.py" line="380" />
+        <source>Logged in: %1 (%2)</source>
+        <translation>Logged in: %1 (%2)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="380" />
+        <source>Acting as: %1 (%2)</source>
+        <translation>Acting as: %1 (%2)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="402" />
+        <source>Open without login</source>
+        <translation>Open without login</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="408" />
+        <source>This workstation opens without login from now on.</source>
+        <translation>This workstation opens without login from now on.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="409" />
+        <source>This workstation asks for the password from now on.</source>
+        <translation>This workstation asks for the password from now on.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="416" />
+        <source>Password changed.</source>
+        <translation>Password changed.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="439" />
+        <source>The roles or the scope of your account changed: the window was reopened with them.</source>
+        <translation>The roles or the scope of your account changed: the window was reopened with them.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="469" />
         <source>About</source>
         <translation>About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="288" />
+        <location filename="../../app/ui/main_window.py" line="470" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>WeCom Archive Auditor
@@ -878,41 +2084,136 @@ Archive and review WeCom chats for compliance.</translation>
     </message>
 </context>
 <context>
-    <name>MediaPage</name>
+    <name>MediaStoragePage</name>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="227" />
+        <location filename="../../app/ui/settings/storage_page.py" line="124" />
+        <source>A folder on this computer</source>
+        <translation>A folder on this computer</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="125" />
+        <source>Aliyun OSS bucket</source>
+        <translation>Aliyun OSS bucket</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="126" />
+        <source>Tencent COS bucket</source>
+        <translation>Tencent COS bucket</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="134" />
         <source>Folder for media files</source>
         <translation>Folder for media files</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="232" />
+        <location filename="../../app/ui/settings/storage_page.py" line="141" />
         <source>Local folder:</source>
         <translation>Local folder:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="236" />
-        <source>Images, voice, video and files are downloaded here, verified against WeCom's checksum and stored under their SHA-256. Leave it empty for the default folder.</source>
-        <translation>Images, voice, video and files are downloaded here, verified against WeCom's checksum and stored under their SHA-256. Leave it empty for the default folder.</translation>
+        <location filename="../../app/ui/settings/storage_page.py" line="144" />
+        <source>Leave it empty for the default folder. For a team, use a bucket: every workstation then reads the same files.</source>
+        <translation>Leave it empty for the default folder. For a team, use a bucket: every workstation then reads the same files.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="239" />
-        <source>The app uses a new folder after a restart; files already stored stay where they are.</source>
-        <translation>The app uses a new folder after a restart; files already stored stay where they are.</translation>
+        <location filename="../../app/ui/settings/storage_page.py" line="152" />
+        <source>Test connection</source>
+        <translation>Test connection</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="254" />
+        <location filename="../../app/ui/settings/storage_page.py" line="153" />
+        <source>Writes, reads back and deletes a small test object (for a folder: checks it can be written), off the main window.</source>
+        <translation>Writes, reads back and deletes a small test object (for a folder: checks it can be written), off the main window.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="164" />
+        <source>Images, voice, video and files are downloaded, verified against WeCom's checksum and stored under their SHA-256. Choose where:</source>
+        <translation>Images, voice, video and files are downloaded, verified against WeCom's checksum and stored under their SHA-256. Choose where:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="170" />
+        <source>Secret keys are kept in the keyring, never in the settings file. Files already stored stay where they are and remain readable; to move them, run: wecom-auditor media migrate --to oss (or cos, local). A new choice takes effect after a restart.</source>
+        <translation>Secret keys are kept in the keyring, never in the settings file. Files already stored stay where they are and remain readable; to move them, run: wecom-auditor media migrate --to oss (or cos, local). A new choice takes effect after a restart.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="226" />
+        <source>The media folder has a value to fix.</source>
+        <translation>The media folder has a value to fix.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="230" />
+        <source>The media storage has a value to fix.</source>
+        <translation>The media storage has a value to fix.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="240" />
         <source>Give the full path of the folder.</source>
         <translation>Give the full path of the folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="256" />
+        <location filename="../../app/ui/settings/storage_page.py" line="242" />
         <source>This is a file; choose a folder.</source>
         <translation>This is a file; choose a folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="258" />
-        <source>The media folder has a value to fix.</source>
-        <translation>The media folder has a value to fix.</translation>
+        <location filename="../../app/ui/settings/storage_page.py" line="249" />
+        <source>Enter the bucket's name.</source>
+        <translation>Enter the bucket's name.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="251" />
+        <source>Enter the bucket's region.</source>
+        <translation>Enter the bucket's region.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="253" />
+        <source>Enter the AccessKey ID.</source>
+        <translation>Enter the AccessKey ID.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="253" />
+        <source>Enter the SecretId.</source>
+        <translation>Enter the SecretId.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="256" />
+        <source>Enter the secret key (it is kept in the keyring).</source>
+        <translation>Enter the secret key (it is kept in the keyring).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="287" />
+        <source>Cannot read the keyring: %1</source>
+        <translation>Cannot read the keyring: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="295" />
+        <source>No keyring on this computer: give the secret key in the environment variable %1.</source>
+        <translation>No keyring on this computer: give the secret key in the environment variable %1.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="298" />
+        <source>Stored in the keyring when you click OK.</source>
+        <translation>Stored in the keyring when you click OK.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="302" />
+        <source>Stored in the keyring.</source>
+        <translation>Stored in the keyring.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="304" />
+        <source>Read from the environment variable %1.</source>
+        <translation>Read from the environment variable %1.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="306" />
+        <source>Not set.</source>
+        <translation>Not set.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="335" />
+        <source>Connecting…</source>
+        <translation>Connecting…</translation>
     </message>
 </context>
 <context>
@@ -1501,6 +2802,117 @@ Archive and review WeCom chats for compliance.</translation>
     </message>
 </context>
 <context>
+    <name>NewAccountDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="280" />
+        <source>New account</source>
+        <translation>New account</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="281" />
+        <source>Create</source>
+        <translation>Create</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="283" />
+        <source>User name</source>
+        <translation>User name</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="285" />
+        <source>Initial password:</source>
+        <translation>Initial password:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="285" />
+        <source>Repeat password:</source>
+        <translation>Repeat password:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="287" />
+        <source>The owner must choose a new password at the first login</source>
+        <translation>The owner must choose a new password at the first login</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="291" />
+        <source>Change…</source>
+        <translation>Change…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="296" />
+        <source>User name:</source>
+        <translation>User name:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="298" />
+        <source>Roles:</source>
+        <translation>Roles:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="299" />
+        <source>Scope:</source>
+        <translation>Scope:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="323" />
+        <source>Give the account at least one role.</source>
+        <translation>Give the account at least one role.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="327" />
+        <source>Creating the account…</source>
+        <translation>Creating the account…</translation>
+    </message>
+</context>
+<context>
+    <name>NewPasswordFields</name>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="97" />
+        <source>Password</source>
+        <translation>Password</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="98" />
+        <source>Repeat password</source>
+        <translation>Repeat password</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="102" />
+        <source>Show</source>
+        <translation>Show</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="106" />
+        <source>Generate</source>
+        <translation>Generate</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="107" />
+        <source>Fill in a random password and show it, to hand it over</source>
+        <translation>Fill in a random password and show it, to hand it over</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="117" />
+        <source>Password:</source>
+        <translation>Password:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="118" />
+        <source>Repeat password:</source>
+        <translation>Repeat password:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="140" />
+        <source>Enter the new password.</source>
+        <translation>Enter the new password.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="142" />
+        <source>The two passwords differ.</source>
+        <translation>The two passwords differ.</translation>
+    </message>
+</context>
+<context>
     <name>PathField</name>
     <message>
         <location filename="../../app/ui/settings/fields.py" line="45" />
@@ -1574,6 +2986,210 @@ Archive and review WeCom chats for compliance.</translation>
         <location filename="../../app/ui/settings/keys.py" line="100" />
         <source>This file is not a usable private key: an unencrypted PEM RSA key is needed (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----).</source>
         <translation>This file is not a usable private key: an unencrypted PEM RSA key is needed (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----).</translation>
+    </message>
+</context>
+<context>
+    <name>QueueDialog</name>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="45" />
+        <source>Background jobs</source>
+        <translation>Background jobs</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="57" />
+        <source>All jobs</source>
+        <translation>All jobs</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="74" />
+        <source>&amp;Retry now</source>
+        <translation>&amp;Retry now</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="75" />
+        <source>Run the selected dead or waiting job again now</source>
+        <translation>Run the selected dead or waiting job again now</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="76" />
+        <source>&amp;Delete</source>
+        <translation>&amp;Delete</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="77" />
+        <source>Re-enqueue &amp;pending media</source>
+        <translation>Re-enqueue &amp;pending media</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="78" />
+        <source>Add a download job for every pending media file that has none</source>
+        <translation>Add a download job for every pending media file that has none</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="79" />
+        <source>Re&amp;fresh</source>
+        <translation>Re&amp;fresh</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="85" />
+        <source>Show:</source>
+        <translation>Show:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="100" />
+        <source>Queue: %1</source>
+        <translation>Queue: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="101" />
+        <source>Loading…</source>
+        <translation>Loading…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="134" />
+        <source>Scheduled: %1   Ready: %2   Running: %3   Dead: %4</source>
+        <translation>Scheduled: %1   Ready: %2   Running: %3   Dead: %4</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="149" />
+        <source>The job queue cannot be read: %1</source>
+        <translation>The job queue cannot be read: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="181" />
+        <source>Job %1 will run again now.</source>
+        <translation>Job %1 will run again now.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="182" />
+        <source>Job %1 cannot be retried now (it is running or gone).</source>
+        <translation>Job %1 cannot be retried now (it is running or gone).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="190" />
+        <source>Job %1 deleted.</source>
+        <translation>Job %1 deleted.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="190" />
+        <source>Job %1 was gone already.</source>
+        <translation>Job %1 was gone already.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="196" />
+        <source>%1 job(s) added for pending media.</source>
+        <translation>%1 job(s) added for pending media.</translation>
+    </message>
+</context>
+<context>
+    <name>ResetPasswordDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="372" />
+        <source>Reset the password of %1</source>
+        <translation>Reset the password of %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="373" />
+        <source>New password:</source>
+        <translation>New password:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="373" />
+        <source>Repeat password:</source>
+        <translation>Repeat password:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="375" />
+        <source>The owner must choose a new password at the next login</source>
+        <translation>The owner must choose a new password at the next login</translation>
+    </message>
+</context>
+<context>
+    <name>RolesDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="346" />
+        <source>Roles of %1</source>
+        <translation>Roles of %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="348" />
+        <source>A change applies at the account's next login.</source>
+        <translation>A change applies at the account's next login.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="359" />
+        <source>Give the account at least one role (or disable it).</source>
+        <translation>Give the account at least one role (or disable it).</translation>
+    </message>
+</context>
+<context>
+    <name>ScopeDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="161" />
+        <source>Scope of %1</source>
+        <translation>Scope of %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="162" />
+        <source>Scope of the new account</source>
+        <translation>Scope of the new account</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="163" />
+        <source>All sessions</source>
+        <translation>All sessions</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="164" />
+        <source>Only sessions with the staff and departments ticked below</source>
+        <translation>Only sessions with the staff and departments ticked below</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="166" />
+        <source>Filter by name, id or department</source>
+        <translation>Filter by name, id or department</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="169" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="198" />
+        <source>Departments</source>
+        <translation>Departments</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="171" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="199" />
+        <source>Staff</source>
+        <translation>Staff</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="188" />
+        <source>userids not in the directory, separated by commas</source>
+        <translation>userids not in the directory, separated by commas</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="189" />
+        <source>Other staff userids</source>
+        <translation>Other staff userids</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="190" />
+        <source>A session is in scope if one of these staff took part in it. A change applies at the account's next login.</source>
+        <translation>A session is in scope if one of these staff took part in it. A change applies at the account's next login.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="194" />
+        <source>The directory has no staff names yet (they come with a sync or `wecom-auditor import-names`): type userids below.</source>
+        <translation>The directory has no staff names yet (they come with a sync or `wecom-auditor import-names`): type userids below.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="205" />
+        <source>Other staff userids:</source>
+        <translation>Other staff userids:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="253" />
+        <source>Tick at least one staff member or department, or choose All sessions.</source>
+        <translation>Tick at least one staff member or department, or choose All sessions.</translation>
     </message>
 </context>
 <context>
@@ -2113,44 +3729,57 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="53" />
+        <location filename="../../app/ui/settings/dialog.py" line="54" />
         <source>Settings</source>
         <translation>Settings</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="60" />
+        <location filename="../../app/ui/settings/dialog.py" line="61" />
         <source>Corp</source>
         <translation>Corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="61" />
+        <location filename="../../app/ui/settings/dialog.py" line="62" />
         <source>Archive</source>
         <translation>Archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="62" />
+        <location filename="../../app/ui/settings/dialog.py" line="63" />
         <source>Media</source>
         <translation>Media</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="63" />
+        <location filename="../../app/ui/settings/dialog.py" line="64" />
         <source>Language</source>
         <translation>Language</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="108" />
+        <location filename="../../app/ui/settings/dialog.py" line="109" />
         <source>Cannot read the keyring: %1</source>
         <translation>Cannot read the keyring: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="177" />
+        <location filename="../../app/ui/settings/dialog.py" line="181" />
         <source>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</source>
         <translation>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="205" />
+        <location filename="../../app/ui/settings/dialog.py" line="209" />
         <source>Not saved: %1</source>
         <translation>Not saved: %1</translation>
+    </message>
+</context>
+<context>
+    <name>StartUp</name>
+    <message>
+        <location filename="../../app/ui/app.py" line="80" />
+        <source>WeCom Archive Auditor</source>
+        <translation>WeCom Archive Auditor</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/app.py" line="85" />
+        <source>The archive cannot be opened: %1</source>
+        <translation>The archive cannot be opened: %1</translation>
     </message>
 </context>
 <context>
@@ -2413,12 +4042,12 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>WelcomeWidget</name>
     <message>
-        <location filename="../../app/ui/welcome.py" line="25" />
+        <location filename="../../app/ui/welcome.py" line="28" />
         <source>Welcome to WeCom Archive Auditor</source>
         <translation>Welcome to WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="32" />
+        <location filename="../../app/ui/welcome.py" line="35" />
         <source>This app keeps your company's WeCom chat archive (会话内容存档) on your own computer or server, exactly as WeCom delivered it, and lets compliance officers review, search and export it. Tencent keeps the archive for only about five days, so sync regularly.
 
 No corp is configured yet. Try the app with a demo archive of generated conversations, or enter your corp's ID, chat-archive secret and private keys.</source>
@@ -2427,24 +4056,29 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 No corp is configured yet. Try the app with a demo archive of generated conversations, or enter your corp's ID, chat-archive secret and private keys.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="42" />
+        <location filename="../../app/ui/welcome.py" line="45" />
         <source>Open the demo archive</source>
         <translation>Open the demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="43" />
+        <location filename="../../app/ui/welcome.py" line="46" />
         <source>Generated conversations served by the built-in WeCom SDK simulator</source>
         <translation>Generated conversations served by the built-in WeCom SDK simulator</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="45" />
+        <location filename="../../app/ui/welcome.py" line="48" />
         <source>Configure my corp</source>
         <translation>Configure my corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="46" />
+        <location filename="../../app/ui/welcome.py" line="49" />
         <source>Corp ID, chat-archive secret, private keys and the SDK library</source>
         <translation>Corp ID, chat-archive secret, private keys and the SDK library</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/welcome.py" line="54" />
+        <source>Only an administrator can set up the archive: ask one to open the demo archive or to configure the corp, then log in again.</source>
+        <translation>Only an administrator can set up the archive: ask one to open the demo archive or to configure the corp, then log in again.</translation>
     </message>
 </context>
 </TS>

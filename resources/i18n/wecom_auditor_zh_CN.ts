@@ -1,6 +1,185 @@
 <?xml version='1.0' encoding='utf-8'?>
 <TS version="2.1" language="zh_CN" sourcelanguage="en">
 <context>
+    <name>AccountsDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="412" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="426" />
+        <source>Accounts</source>
+        <translation>账号管理</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="429" />
+        <source>New account…</source>
+        <translation>新建账号…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="430" />
+        <source>Roles…</source>
+        <translation>角色…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="431" />
+        <source>Scope…</source>
+        <translation>查看范围…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="432" />
+        <source>Reset password…</source>
+        <translation>重置密码…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="433" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="510" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="581" />
+        <source>Disable</source>
+        <translation>停用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="434" />
+        <source>Unlock</source>
+        <translation>解锁</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="435" />
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="495" />
+        <source>Cannot read the accounts: %1</source>
+        <translation>无法读取账号：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="510" />
+        <source>Enable</source>
+        <translation>启用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="532" />
+        <source>Account %1 created.</source>
+        <translation>已创建账号 %1。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="542" />
+        <source>Roles of %1 changed.</source>
+        <translation>已修改 %1 的角色。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="553" />
+        <source>Scope of %1 changed.</source>
+        <translation>已修改 %1 的查看范围。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="563" />
+        <source>Password of %1 reset.</source>
+        <translation>已重置 %1 的密码。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="573" />
+        <source>Account %1 enabled.</source>
+        <translation>已启用账号 %1。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="576" />
+        <source>Disable account</source>
+        <translation>停用账号</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="577" />
+        <source>Disable the account %1? It can no longer log in, and its command-line tokens stop working. Its audit entries stay.</source>
+        <translation>要停用账号 %1 吗？停用后它将无法登录，其命令行令牌也随即失效。它的审计记录会保留。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="585" />
+        <source>Account %1 disabled.</source>
+        <translation>已停用账号 %1。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="592" />
+        <source>Account %1 unlocked.</source>
+        <translation>已解锁账号 %1。</translation>
+    </message>
+</context>
+<context>
+    <name>AccountsModel</name>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="59" />
+        <source>All sessions</source>
+        <translation>全部会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="63" />
+        <source>Staff: %1</source>
+        <translation>员工：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="65" />
+        <source>Departments: %1</source>
+        <translation>部门：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="66" />
+        <source>; </source>
+        <translation>；</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <source>User name</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <source>Roles</source>
+        <translation>角色</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <source>Scope</source>
+        <translation>查看范围</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="78" />
+        <source>Last login</source>
+        <translation>上次登录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="78" />
+        <source>Created</source>
+        <translation>创建时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="124" />
+        <source>Disabled</source>
+        <translation>已停用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="126" />
+        <source>Locked until %1</source>
+        <translation>锁定至 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="128" />
+        <source>Active</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="130" />
+        <source>; must change password</source>
+        <translation>；须修改密码</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="143" />
+        <source>never</source>
+        <translation>从未登录</translation>
+    </message>
+</context>
+<context>
     <name>ArchivePage</name>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="53" />
@@ -121,6 +300,764 @@
         <location filename="../../app/ui/settings/pages.py" line="205" />
         <source>Connected: %1</source>
         <translation>连接成功：%1</translation>
+    </message>
+</context>
+<context>
+    <name>AuditLogModel</name>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <source>Account</source>
+        <translation>账号</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <source>Object</source>
+        <translation>对象</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="131" />
+        <source>Outcome</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="131" />
+        <source>Workstation</source>
+        <translation>工作站</translation>
+    </message>
+</context>
+<context>
+    <name>AuditPanel</name>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="261" />
+        <source>Audit log</source>
+        <translation>审计日志</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="265" />
+        <source>Any account (exact user name)</source>
+        <translation>任意账号（完整用户名）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="267" />
+        <source>Account</source>
+        <translation>账号</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="269" />
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
+        <source>Any action</source>
+        <translation>任意操作</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="274" />
+        <source>Outcome</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="275" />
+        <source>Any outcome</source>
+        <translation>任意结果</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="279" />
+        <source>From</source>
+        <translation>从</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="281" />
+        <source>To</source>
+        <translation>到</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="284" />
+        <source>Text in the object (session, query, file, setting…)</source>
+        <translation>对象中包含的文字（会话、搜索词、文件、设置…）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="286" />
+        <source>Object contains</source>
+        <translation>对象包含</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="287" />
+        <source>Apply</source>
+        <translation>应用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="289" />
+        <source>Clear filters</source>
+        <translation>清除筛选</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="296" />
+        <source>Account:</source>
+        <translation>账号：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="298" />
+        <source>Action:</source>
+        <translation>操作：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="300" />
+        <source>Outcome:</source>
+        <translation>结果：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="306" />
+        <source>Object:</source>
+        <translation>对象：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="328" />
+        <source>Audit entries</source>
+        <translation>审计记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="340" />
+        <source>Select an entry to see all its fields.</source>
+        <translation>选择一条记录以查看其全部字段。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="341" />
+        <source>Entry details</source>
+        <translation>记录详情</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="351" />
+        <source>Verify chain</source>
+        <translation>校验哈希链</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="352" />
+        <source>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</source>
+        <translation>校验每条记录的哈希及其链接：被修改、删除、插入或调换顺序的记录都会被指出</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="354" />
+        <source>Export CSV…</source>
+        <translation>导出 CSV…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="355" />
+        <source>Write the entries that match the filters, oldest first</source>
+        <translation>导出符合筛选条件的记录，按时间从早到晚</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="359" />
+        <source>Chain head</source>
+        <translation>链头</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="360" />
+        <source>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</source>
+        <translation>最后一条记录的序号和哈希：请在应用之外留存一份，以便日后证明截至此处的日志未被改写</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="362" />
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="365" />
+        <source>Chain head:</source>
+        <translation>链头：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="419" />
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="454" />
+        <source>No entry matches the filters.</source>
+        <translation>没有符合筛选条件的记录。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="458" />
+        <source>%1 entries match; the newest %2 are listed (scroll for more).</source>
+        <translation>共 %1 条记录符合条件；已列出最新的 %2 条（向下滚动加载更多）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="461" />
+        <source>%1 entries match, newest first.</source>
+        <translation>共 %1 条记录符合条件，最新的在前。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
+        <source>Cannot read the audit log: %1</source>
+        <translation>无法读取审计日志：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="473" />
+        <source>Entry #%1</source>
+        <translation>记录 #%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="474" />
+        <source>Time: %1 (UTC %2)</source>
+        <translation>时间：%1（UTC %2）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="475" />
+        <source>Account: %1</source>
+        <translation>账号：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="477" />
+        <source>Action: %1 (%2)</source>
+        <translation>操作：%1（%2）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="478" />
+        <source>Object: %1</source>
+        <translation>对象：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="479" />
+        <source>Outcome: %1</source>
+        <translation>结果：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="480" />
+        <source>Workstation: %1</source>
+        <translation>工作站：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="481" />
+        <source>Login: %1</source>
+        <translation>登录会话：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="482" />
+        <source>Detail: %1</source>
+        <translation>详情：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="483" />
+        <source>Previous hash: %1</source>
+        <translation>前一条哈希：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="484" />
+        <source>Entry hash: %1</source>
+        <translation>本条哈希：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="505" />
+        <source>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</source>
+        <translation>链头已复制：请在应用之外保存（打印件、案卷备注），以便日后证明截至此处的日志未被改写。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="511" />
+        <source>Verifying the chain…</source>
+        <translation>正在校验哈希链…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="518" />
+        <source>The chain is intact: %1 entries checked, up to %2.</source>
+        <translation>哈希链完好：已校验 %1 条记录，截至 %2。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="523" />
+        <source>The chain is BROKEN at entry #%1 (%2): %3</source>
+        <translation>哈希链在记录 #%1 处断裂（%2）：%3</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="527" />
+        <source>This check could not be recorded in the audit log, which cannot be appended to in this state.</source>
+        <translation>本次校验无法记入审计日志：日志处于此状态时无法追加记录。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="542" />
+        <source>Cannot verify the chain: %1</source>
+        <translation>无法校验哈希链：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="550" />
+        <source>Export the audit log</source>
+        <translation>导出审计日志</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
+        <source>CSV files (*.csv)</source>
+        <translation>CSV 文件 (*.csv)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="558" />
+        <source>Exporting…</source>
+        <translation>正在导出…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="566" />
+        <source>%1 entries written to %2.</source>
+        <translation>已将 %1 条记录写入 %2。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="571" />
+        <source>Cannot export the audit log: %1</source>
+        <translation>无法导出审计日志：%1</translation>
+    </message>
+</context>
+<context>
+    <name>AuditText</name>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="66" />
+        <source>Login</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="67" />
+        <source>Logout</source>
+        <translation>退出登录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="68" />
+        <source>Failed login</source>
+        <translation>登录失败</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="69" />
+        <source>Session opened</source>
+        <translation>打开会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="70" />
+        <source>Message details viewed</source>
+        <translation>查看消息详情</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="71" />
+        <source>Raw JSON viewed</source>
+        <translation>查看原始 JSON</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="72" />
+        <source>Media file opened</source>
+        <translation>打开媒体文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="73" />
+        <source>Media file saved</source>
+        <translation>保存媒体文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="74" />
+        <source>Search</source>
+        <translation>搜索</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="75" />
+        <source>Evidence export</source>
+        <translation>导出证据</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="76" />
+        <source>Package verified</source>
+        <translation>校验证据包</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="77" />
+        <source>Sync run</source>
+        <translation>同步</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="78" />
+        <source>Settings changed</source>
+        <translation>修改设置</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="79" />
+        <source>Account created</source>
+        <translation>创建账号</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="80" />
+        <source>Account changed</source>
+        <translation>修改账号</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="81" />
+        <source>Roles changed</source>
+        <translation>修改角色</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="82" />
+        <source>Scope changed</source>
+        <translation>修改查看范围</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="83" />
+        <source>Account disabled</source>
+        <translation>停用账号</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="84" />
+        <source>Account enabled</source>
+        <translation>启用账号</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="85" />
+        <source>Account unlocked</source>
+        <translation>解锁账号</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="86" />
+        <source>Accounts listed</source>
+        <translation>查看账号列表</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="87" />
+        <source>Password changed</source>
+        <translation>修改密码</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="88" />
+        <source>Password reset</source>
+        <translation>重置密码</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="89" />
+        <source>Login token issued</source>
+        <translation>签发登录令牌</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="90" />
+        <source>Login token revoked</source>
+        <translation>吊销登录令牌</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="91" />
+        <source>Audit log viewed</source>
+        <translation>查看审计日志</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="92" />
+        <source>Audit log exported</source>
+        <translation>导出审计日志</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="93" />
+        <source>Audit chain verified</source>
+        <translation>校验审计哈希链</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="98" />
+        <source>OK</source>
+        <translation>成功</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="98" />
+        <source>Denied</source>
+        <translation>拒绝</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="99" />
+        <source>Failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <source>edited</source>
+        <translation>被修改</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <source>deleted</source>
+        <translation>被删除</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="104" />
+        <source>reordered</source>
+        <translation>顺序被改动</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="104" />
+        <source>inserted</source>
+        <translation>被插入</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="105" />
+        <source>chain head</source>
+        <translation>链头</translation>
+    </message>
+</context>
+<context>
+    <name>AuthText</name>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="112" />
+        <source>Administrator</source>
+        <translation>管理员</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="113" />
+        <source>Reviewer</source>
+        <translation>审阅员</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="114" />
+        <source>Exporter</source>
+        <translation>导出员</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="115" />
+        <source>Auditor</source>
+        <translation>审计员</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="121" />
+        <source>settings, sync and accounts; reads no message content unless also a reviewer</source>
+        <translation>设置、同步和账号管理；除非同时是审阅员，否则不能阅读消息内容</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="123" />
+        <source>browse sessions, read messages, search, open media (within the account's scope)</source>
+        <translation>浏览会话、阅读消息、搜索、打开媒体文件（限于账号的查看范围）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="125" />
+        <source>create evidence packages (within the account's scope)</source>
+        <translation>创建证据包（限于账号的查看范围）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="126" />
+        <source>read the audit log and verify evidence packages; read-only</source>
+        <translation>查看审计日志、校验证据包；只读</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="132" />
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="138" />
+        <source>no role</source>
+        <translation>无角色</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="142" />
+        <source>At least %1 characters; not the user name; not one character repeated.</source>
+        <translation>至少 %1 个字符；不能与用户名相同；不能由同一个字符重复组成。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="154" />
+        <source>Too many wrong passwords: this account is locked until %1. Try again then, or ask an administrator to unlock it.</source>
+        <translation>密码错误次数过多：此账号已锁定至 %1。请届时再试，或请管理员解锁。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="162" />
+        <source>The password must have at least %1 characters.</source>
+        <translation>密码至少需要 %1 个字符。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="164" />
+        <source>The password must not be the user name.</source>
+        <translation>密码不能与用户名相同。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="166" />
+        <source>The password must not be one character repeated.</source>
+        <translation>密码不能由同一个字符重复组成。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="168" />
+        <source>The new password must differ from the current one.</source>
+        <translation>新密码必须与当前密码不同。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="174" />
+        <source>Enter a user name.</source>
+        <translation>请输入用户名。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="176" />
+        <source>The user name must have at most 64 characters.</source>
+        <translation>用户名最多 64 个字符。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="178" />
+        <source>The user name must not contain spaces, control characters or ':'.</source>
+        <translation>用户名不能包含空格、控制字符或“:”。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="199" />
+        <source>This account is disabled. Ask an administrator to enable it.</source>
+        <translation>此账号已停用。请联系管理员启用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="202" />
+        <source>The current password is wrong.</source>
+        <translation>当前密码不正确。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="204" />
+        <source>Wrong user name or password.</source>
+        <translation>用户名或密码错误。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="210" />
+        <source>Not allowed: %1</source>
+        <translation>无权操作：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/services.py" line="217" />
+        <source>Something went wrong.</source>
+        <translation>操作失败。</translation>
+    </message>
+</context>
+<context>
+    <name>BackgroundDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="116" />
+        <source>Checking…</source>
+        <translation>正在验证…</translation>
+    </message>
+</context>
+<context>
+    <name>ChangePasswordDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="295" />
+        <location filename="../../app/ui/auth/login.py" line="296" />
+        <source>Change password</source>
+        <translation>修改密码</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="298" />
+        <source>Quit</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="299" />
+        <source>Account: %1</source>
+        <translation>账号：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="301" />
+        <source>An administrator set the password of the account %1. Choose your own password before you continue.</source>
+        <translation>账号 %1 的密码由管理员设置。请先设置您自己的密码再继续。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="304" />
+        <source>Current password</source>
+        <translation>当前密码</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="307" />
+        <source>Current password:</source>
+        <translation>当前密码：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="305" />
+        <source>New password:</source>
+        <translation>新密码：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="305" />
+        <source>Repeat new password:</source>
+        <translation>再次输入新密码：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="322" />
+        <source>Enter your current password.</source>
+        <translation>请输入当前密码。</translation>
+    </message>
+</context>
+<context>
+    <name>CloudStorageForm</name>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="65" />
+        <source>Type to replace the stored secret key</source>
+        <translation>输入以替换已保存的密钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="77" />
+        <source>Default: the region's, e.g. oss-cn-hangzhou.aliyuncs.com</source>
+        <translation>默认：地域的访问域名，例如 oss-cn-hangzhou.aliyuncs.com</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="80" />
+        <location filename="../../app/ui/settings/storage_page.py" line="91" />
+        <source>Region:</source>
+        <translation>地域：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="81" />
+        <location filename="../../app/ui/settings/storage_page.py" line="93" />
+        <source>Endpoint:</source>
+        <translation>访问域名（Endpoint）：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="82" />
+        <source>Bucket:</source>
+        <translation>存储桶（Bucket）：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="83" />
+        <location filename="../../app/ui/settings/storage_page.py" line="94" />
+        <source>Folder in the bucket:</source>
+        <translation>桶内目录：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="84" />
+        <source>AccessKey ID:</source>
+        <translation>AccessKey ID：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="85" />
+        <source>AccessKey secret:</source>
+        <translation>AccessKey Secret：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="88" />
+        <source>Default: the region's (cos.&lt;region&gt;.myqcloud.com)</source>
+        <translation>默认：地域的访问域名（cos.&lt;地域&gt;.myqcloud.com）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="92" />
+        <source>Bucket (name-APPID):</source>
+        <translation>存储桶（名称-APPID）：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="95" />
+        <source>SecretId:</source>
+        <translation>SecretId：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="96" />
+        <source>SecretKey:</source>
+        <translation>SecretKey：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="97" />
+        <source>Optional, e.g. wecom-archive</source>
+        <translation>可选，例如 wecom-archive</translation>
+    </message>
+</context>
+<context>
+    <name>ContentNotice</name>
+    <message>
+        <location filename="../../app/ui/auth/notice.py" line="28" />
+        <source>Message content is not available to this account</source>
+        <translation>此账号无权查看消息内容</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/notice.py" line="34" />
+        <source>You are logged in as %1 with the roles: %2. Reading sessions, messages, media and search results needs the Reviewer role; administrators read no message content unless they are also reviewers. Ask an administrator to give you the Reviewer role if your work needs it.</source>
+        <translation>您以 %1 登录，角色：%2。浏览会话、消息、媒体文件和搜索结果需要“审阅员”角色；管理员除非同时是审阅员，否则不能阅读消息内容。如工作需要，请联系管理员为您添加“审阅员”角色。</translation>
     </message>
 </context>
 <context>
@@ -634,6 +1571,74 @@
     </message>
 </context>
 <context>
+    <name>FirstRunDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="196" />
+        <source>Create the first administrator — WeCom Archive Auditor</source>
+        <translation>创建首个管理员 — 会话存档审计台</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="197" />
+        <source>Create and open</source>
+        <translation>创建并打开</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="198" />
+        <source>Quit</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="199" />
+        <source>Welcome to WeCom Archive Auditor</source>
+        <translation>欢迎使用会话存档审计台</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="201" />
+        <source>This archive has no accounts yet. Create the first administrator: it manages the settings, the syncs and the other accounts. Everything done in the app is recorded under an account in the audit log.</source>
+        <translation>此存档还没有任何账号。请创建首个管理员：由它管理设置、同步和其他账号。在本应用中的每一项操作都会以账号的名义记入审计日志。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="205" />
+        <source>Archive: %1</source>
+        <translation>存档：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="207" />
+        <source>User name</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="212" />
+        <source>Roles of this account. On a workstation used by one person, keep them all; in a team, keep only Administrator and create an account for each reviewer.</source>
+        <translation>此账号的角色。如果这台工作站只有一个人使用，请全部保留；如果是团队使用，只保留“管理员”，并为每位审阅人员分别创建账号。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="215" />
+        <source>Open without login on this workstation (only while the archive has this single account)</source>
+        <translation>在此工作站上免登录打开（仅限存档只有这一个账号时）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="210" />
+        <source>User name:</source>
+        <translation>用户名：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="243" />
+        <source>Creating the account…</source>
+        <translation>正在创建账号…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="272" />
+        <source>Another workstation has just created the first account of this archive: log in with an account an administrator gives you.</source>
+        <translation>另一台工作站刚刚创建了此存档的首个账号：请使用管理员为您分配的账号登录。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="275" />
+        <source>Log in instead</source>
+        <translation>改为登录</translation>
+    </message>
+</context>
+<context>
     <name>ImageViewDialog</name>
     <message>
         <location filename="../../app/ui/viewer/media_view.py" line="127" />
@@ -662,182 +1667,383 @@
     </message>
 </context>
 <context>
+    <name>JobsModel</name>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="28" />
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="28" />
+        <source>Job</source>
+        <translation>任务</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="28" />
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="28" />
+        <source>Attempts</source>
+        <translation>尝试次数</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="28" />
+        <source>When</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="29" />
+        <source>Worker</source>
+        <translation>执行者</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="29" />
+        <source>Last error</source>
+        <translation>最近错误</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="30" />
+        <source>Scheduled</source>
+        <translation>已排期</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="30" />
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="30" />
+        <source>Running</source>
+        <translation>运行中</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="31" />
+        <source>Dead</source>
+        <translation>已失败</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="32" />
+        <source>Media download</source>
+        <translation>媒体下载</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="32" />
+        <source>Scheduled sync</source>
+        <translation>定时同步</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/model.py" line="97" />
+        <source>lease until %1</source>
+        <translation>租约至 %1</translation>
+    </message>
+</context>
+<context>
     <name>LanguagePage</name>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="267" />
+        <location filename="../../app/ui/settings/pages.py" line="227" />
         <source>Follow the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="275" />
+        <location filename="../../app/ui/settings/pages.py" line="235" />
         <source>The new language takes effect after you restart the app.</source>
         <translation>新的界面语言将在重启应用后生效。</translation>
     </message>
 </context>
 <context>
-    <name>MainWindow</name>
+    <name>LoginDialog</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="42" />
+        <location filename="../../app/ui/auth/login.py" line="130" />
+        <source>Log in — WeCom Archive Auditor</source>
+        <translation>登录 — 会话存档审计台</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="131" />
+        <source>Log in</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="132" />
+        <source>Quit</source>
+        <translation>退出</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="133" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="79" />
-        <source>&amp;File</source>
-        <translation>文件(&amp;F)</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="80" />
-        <source>&amp;Settings…</source>
-        <translation>设置(&amp;S)…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="81" />
-        <source>&amp;Quit</source>
-        <translation>退出(&amp;Q)</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="82" />
-        <source>&amp;Export evidence…</source>
-        <translation>导出证据(&amp;E)…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="83" />
-        <source>Export search &amp;results…</source>
-        <translation>导出搜索结果(&amp;R)…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="84" />
-        <source>Export &amp;selected messages…</source>
-        <translation>导出所选消息(&amp;S)…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="92" />
-        <source>S&amp;ync</source>
-        <translation>同步(&amp;Y)</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="93" />
-        <source>&amp;Sync now</source>
-        <translation>立即同步(&amp;S)</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="94" />
-        <source>&amp;Cancel sync</source>
-        <translation>取消同步(&amp;C)</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="95" />
-        <source>Sync &amp;history…</source>
-        <translation>同步记录(&amp;H)…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="99" />
-        <source>&amp;View</source>
-        <translation>查看(&amp;V)</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="100" />
-        <source>&amp;Search messages</source>
-        <translation>搜索消息(&amp;S)</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="101" />
-        <source>&amp;Copy selected messages</source>
-        <translation>复制所选消息(&amp;C)</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="102" />
-        <source>&amp;Jump to date…</source>
-        <translation>跳转到日期(&amp;J)…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="107" />
-        <source>&amp;Help</source>
-        <translation>帮助(&amp;H)</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="108" />
-        <source>&amp;About</source>
-        <translation>关于(&amp;A)</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="146" />
+        <location filename="../../app/ui/auth/login.py" line="134" />
         <source>Archive: %1</source>
         <translation>存档：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="158" />
+        <location filename="../../app/ui/auth/login.py" line="139" />
+        <source>User name</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="142" />
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="144" />
+        <source>User name:</source>
+        <translation>用户名：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="145" />
+        <source>Password:</source>
+        <translation>密码：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="162" />
+        <source>Enter your user name.</source>
+        <translation>请输入用户名。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/login.py" line="164" />
+        <source>Enter your password.</source>
+        <translation>请输入密码。</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="68" />
+        <source>WeCom Archive Auditor</source>
+        <translation>会话存档审计台</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="114" />
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="115" />
+        <source>&amp;Settings…</source>
+        <translation>设置(&amp;S)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="116" />
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="117" />
+        <source>&amp;Export evidence…</source>
+        <translation>导出证据(&amp;E)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="118" />
+        <source>Export search &amp;results…</source>
+        <translation>导出搜索结果(&amp;R)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="119" />
+        <source>Export &amp;selected messages…</source>
+        <translation>导出所选消息(&amp;S)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="127" />
+        <source>S&amp;ync</source>
+        <translation>同步(&amp;Y)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="128" />
+        <source>&amp;Sync now</source>
+        <translation>立即同步(&amp;S)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="129" />
+        <source>&amp;Cancel sync</source>
+        <translation>取消同步(&amp;C)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="130" />
+        <source>Sync &amp;history…</source>
+        <translation>同步记录(&amp;H)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="131" />
+        <source>Background &amp;jobs…</source>
+        <translation>后台任务(&amp;J)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="135" />
+        <source>&amp;View</source>
+        <translation>查看(&amp;V)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="136" />
+        <source>&amp;Search messages</source>
+        <translation>搜索消息(&amp;S)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="137" />
+        <source>&amp;Copy selected messages</source>
+        <translation>复制所选消息(&amp;C)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="138" />
+        <source>&amp;Jump to date…</source>
+        <translation>跳转到日期(&amp;J)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="143" />
+        <source>&amp;Account</source>
+        <translation>账号(&amp;A)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="144" />
+        <source>Change &amp;password…</source>
+        <translation>修改密码(&amp;P)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="145" />
+        <source>&amp;Accounts…</source>
+        <translation>账号管理(&amp;A)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="146" />
+        <source>Audit &amp;log…</source>
+        <translation>审计日志(&amp;L)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="147" />
+        <source>Open &amp;without login on this workstation</source>
+        <translation>在此工作站上免登录打开(&amp;W)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="148" />
+        <source>Log &amp;out</source>
+        <translation>退出登录(&amp;O)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="155" />
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="156" />
+        <source>&amp;About</source>
+        <translation>关于(&amp;A)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="206" />
+        <source>Archive: %1</source>
+        <translation>存档：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="219" />
         <source>Search index updated: %1 messages</source>
         <translation>搜索索引已更新：%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="195" />
+        <location filename="../../app/ui/main_window.py" line="262" />
         <source>Preparing the demo archive…</source>
         <translation>正在准备演示存档…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="205" />
+        <location filename="../../app/ui/main_window.py" line="272" />
         <source>Demo archive</source>
         <translation>演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="232" />
+        <location filename="../../app/ui/main_window.py" line="299" />
         <source>finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="232" />
+        <location filename="../../app/ui/main_window.py" line="299" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="233" />
+        <location filename="../../app/ui/main_window.py" line="300" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="235" />
+        <location filename="../../app/ui/main_window.py" line="302" />
         <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
         <translation>同步%1：新增 %2 条消息，隔离 %3 条，保存媒体文件 %4 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="254" />
+        <location filename="../../app/ui/main_window.py" line="323" />
         <source>Choose a session to export.</source>
         <translation>请先选择要导出的会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="259" />
+        <location filename="../../app/ui/main_window.py" line="328" />
         <source>Session %1</source>
         <translation>会话 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="266" />
+        <location filename="../../app/ui/main_window.py" line="335" />
         <source>Nothing to export: %1</source>
         <translation>没有可导出的内容：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="269" />
+        <location filename="../../app/ui/main_window.py" line="338" />
         <source>Search: %1</source>
         <translation>搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="278" />
+        <location filename="../../app/ui/main_window.py" line="347" />
         <source>Select the messages to export first.</source>
         <translation>请先选择要导出的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="282" />
+        <location filename="../../app/ui/main_window.py" line="351" />
         <source>%1 selected messages</source>
         <translation>所选 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="287" />
+        <location filename="../../app/ui/main_window.py" line="380" />
+        <source>Logged in: %1 (%2)</source>
+        <translation>已登录：%1（%2）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="380" />
+        <source>Acting as: %1 (%2)</source>
+        <translation>当前身份：%1（%2）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="402" />
+        <source>Open without login</source>
+        <translation>免登录打开</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="408" />
+        <source>This workstation opens without login from now on.</source>
+        <translation>此工作站今后将免登录打开。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="409" />
+        <source>This workstation asks for the password from now on.</source>
+        <translation>此工作站今后将要求输入密码。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="416" />
+        <source>Password changed.</source>
+        <translation>密码已修改。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="439" />
+        <source>The roles or the scope of your account changed: the window was reopened with them.</source>
+        <translation>您账号的角色或查看范围已变更：窗口已按新的设置重新打开。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="469" />
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="288" />
+        <location filename="../../app/ui/main_window.py" line="470" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>会话存档审计台
@@ -878,41 +2084,136 @@ Archive and review WeCom chats for compliance.</source>
     </message>
 </context>
 <context>
-    <name>MediaPage</name>
+    <name>MediaStoragePage</name>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="227" />
+        <location filename="../../app/ui/settings/storage_page.py" line="124" />
+        <source>A folder on this computer</source>
+        <translation>本机文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="125" />
+        <source>Aliyun OSS bucket</source>
+        <translation>阿里云 OSS 存储桶</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="126" />
+        <source>Tencent COS bucket</source>
+        <translation>腾讯云 COS 存储桶</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="134" />
         <source>Folder for media files</source>
         <translation>媒体文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="232" />
+        <location filename="../../app/ui/settings/storage_page.py" line="141" />
         <source>Local folder:</source>
         <translation>本地文件夹：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="236" />
-        <source>Images, voice, video and files are downloaded here, verified against WeCom's checksum and stored under their SHA-256. Leave it empty for the default folder.</source>
-        <translation>图片、语音、视频和文件会下载到这里，经企业微信提供的校验值核对后，以其 SHA-256 命名保存。留空则使用默认文件夹。</translation>
+        <location filename="../../app/ui/settings/storage_page.py" line="144" />
+        <source>Leave it empty for the default folder. For a team, use a bucket: every workstation then reads the same files.</source>
+        <translation>留空则使用默认文件夹。团队使用时请选择存储桶：各工作站将读取同一份文件。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="239" />
-        <source>The app uses a new folder after a restart; files already stored stay where they are.</source>
-        <translation>更换文件夹后需重启应用才会生效；已保存的文件保留在原位置。</translation>
+        <location filename="../../app/ui/settings/storage_page.py" line="152" />
+        <source>Test connection</source>
+        <translation>测试连接</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="254" />
+        <location filename="../../app/ui/settings/storage_page.py" line="153" />
+        <source>Writes, reads back and deletes a small test object (for a folder: checks it can be written), off the main window.</source>
+        <translation>在后台写入、读回并删除一个小的测试对象（文件夹则检查能否写入），不阻塞主窗口。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="164" />
+        <source>Images, voice, video and files are downloaded, verified against WeCom's checksum and stored under their SHA-256. Choose where:</source>
+        <translation>图片、语音、视频和文件下载后，会用企业微信给出的校验值核对，并按其 SHA-256 存储。请选择存储位置：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="170" />
+        <source>Secret keys are kept in the keyring, never in the settings file. Files already stored stay where they are and remain readable; to move them, run: wecom-auditor media migrate --to oss (or cos, local). A new choice takes effect after a restart.</source>
+        <translation>密钥保存在系统钥匙串中，绝不写入设置文件。已存储的文件保留在原处，仍可读取；如需迁移，请运行：wecom-auditor media migrate --to oss（或 cos、local）。新的选择在重启后生效。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="226" />
+        <source>The media folder has a value to fix.</source>
+        <translation>媒体文件夹有需要修改的值。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="230" />
+        <source>The media storage has a value to fix.</source>
+        <translation>媒体存储有需要修改的值。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="240" />
         <source>Give the full path of the folder.</source>
         <translation>请填写文件夹的完整路径。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="256" />
+        <location filename="../../app/ui/settings/storage_page.py" line="242" />
         <source>This is a file; choose a folder.</source>
-        <translation>这是一个文件；请选择文件夹。</translation>
+        <translation>这是一个文件，请选择文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="258" />
-        <source>The media folder has a value to fix.</source>
-        <translation>媒体文件夹设置中有需要修正的值。</translation>
+        <location filename="../../app/ui/settings/storage_page.py" line="249" />
+        <source>Enter the bucket's name.</source>
+        <translation>请输入存储桶名称。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="251" />
+        <source>Enter the bucket's region.</source>
+        <translation>请输入存储桶所在地域。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="253" />
+        <source>Enter the AccessKey ID.</source>
+        <translation>请输入 AccessKey ID。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="253" />
+        <source>Enter the SecretId.</source>
+        <translation>请输入 SecretId。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="256" />
+        <source>Enter the secret key (it is kept in the keyring).</source>
+        <translation>请输入密钥（将保存在系统钥匙串中）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="287" />
+        <source>Cannot read the keyring: %1</source>
+        <translation>无法读取系统钥匙串：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="295" />
+        <source>No keyring on this computer: give the secret key in the environment variable %1.</source>
+        <translation>本机没有可用的钥匙串：请通过环境变量 %1 提供密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="298" />
+        <source>Stored in the keyring when you click OK.</source>
+        <translation>点击“确定”后保存到系统钥匙串。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="302" />
+        <source>Stored in the keyring.</source>
+        <translation>已保存在系统钥匙串中。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="304" />
+        <source>Read from the environment variable %1.</source>
+        <translation>从环境变量 %1 读取。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="306" />
+        <source>Not set.</source>
+        <translation>未设置。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="335" />
+        <source>Connecting…</source>
+        <translation>正在连接…</translation>
     </message>
 </context>
 <context>
@@ -1501,6 +2802,117 @@ Archive and review WeCom chats for compliance.</source>
     </message>
 </context>
 <context>
+    <name>NewAccountDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="280" />
+        <source>New account</source>
+        <translation>新建账号</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="281" />
+        <source>Create</source>
+        <translation>创建</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="283" />
+        <source>User name</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="285" />
+        <source>Initial password:</source>
+        <translation>初始密码：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="285" />
+        <source>Repeat password:</source>
+        <translation>再次输入密码：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="287" />
+        <source>The owner must choose a new password at the first login</source>
+        <translation>账号持有人首次登录时必须设置新密码</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="291" />
+        <source>Change…</source>
+        <translation>修改…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="296" />
+        <source>User name:</source>
+        <translation>用户名：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="298" />
+        <source>Roles:</source>
+        <translation>角色：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="299" />
+        <source>Scope:</source>
+        <translation>查看范围：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="323" />
+        <source>Give the account at least one role.</source>
+        <translation>请为账号至少分配一个角色。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="327" />
+        <source>Creating the account…</source>
+        <translation>正在创建账号…</translation>
+    </message>
+</context>
+<context>
+    <name>NewPasswordFields</name>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="97" />
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="98" />
+        <source>Repeat password</source>
+        <translation>再次输入密码</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="102" />
+        <source>Show</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="106" />
+        <source>Generate</source>
+        <translation>生成</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="107" />
+        <source>Fill in a random password and show it, to hand it over</source>
+        <translation>填入一个随机密码并显示出来，以便转交给账号持有人</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="117" />
+        <source>Password:</source>
+        <translation>密码：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="118" />
+        <source>Repeat password:</source>
+        <translation>再次输入密码：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="140" />
+        <source>Enter the new password.</source>
+        <translation>请输入新密码。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/widgets.py" line="142" />
+        <source>The two passwords differ.</source>
+        <translation>两次输入的密码不一致。</translation>
+    </message>
+</context>
+<context>
     <name>PathField</name>
     <message>
         <location filename="../../app/ui/settings/fields.py" line="45" />
@@ -1574,6 +2986,210 @@ Archive and review WeCom chats for compliance.</source>
         <location filename="../../app/ui/settings/keys.py" line="100" />
         <source>This file is not a usable private key: an unencrypted PEM RSA key is needed (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----).</source>
         <translation>此文件不是可用的私钥：需要未加密的 PEM 格式 RSA 私钥（-----BEGIN RSA PRIVATE KEY----- 或 -----BEGIN PRIVATE KEY-----）。</translation>
+    </message>
+</context>
+<context>
+    <name>QueueDialog</name>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="45" />
+        <source>Background jobs</source>
+        <translation>后台任务</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="57" />
+        <source>All jobs</source>
+        <translation>全部任务</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="74" />
+        <source>&amp;Retry now</source>
+        <translation>立即重试(&amp;R)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="75" />
+        <source>Run the selected dead or waiting job again now</source>
+        <translation>立即重新运行所选的失败或等待中的任务</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="76" />
+        <source>&amp;Delete</source>
+        <translation>删除(&amp;D)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="77" />
+        <source>Re-enqueue &amp;pending media</source>
+        <translation>重新排队待下载媒体(&amp;P)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="78" />
+        <source>Add a download job for every pending media file that has none</source>
+        <translation>为每个尚无任务的待下载媒体文件添加下载任务</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="79" />
+        <source>Re&amp;fresh</source>
+        <translation>刷新(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="85" />
+        <source>Show:</source>
+        <translation>显示：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="100" />
+        <source>Queue: %1</source>
+        <translation>队列：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="101" />
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="134" />
+        <source>Scheduled: %1   Ready: %2   Running: %3   Dead: %4</source>
+        <translation>已排期：%1   就绪：%2   运行中：%3   已失败：%4</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="149" />
+        <source>The job queue cannot be read: %1</source>
+        <translation>无法读取任务队列：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="181" />
+        <source>Job %1 will run again now.</source>
+        <translation>任务 %1 将立即重新运行。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="182" />
+        <source>Job %1 cannot be retried now (it is running or gone).</source>
+        <translation>任务 %1 现在无法重试（正在运行或已不存在）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="190" />
+        <source>Job %1 deleted.</source>
+        <translation>任务 %1 已删除。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="190" />
+        <source>Job %1 was gone already.</source>
+        <translation>任务 %1 已不存在。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/queue/dialog.py" line="196" />
+        <source>%1 job(s) added for pending media.</source>
+        <translation>已为待下载媒体添加 %1 个任务。</translation>
+    </message>
+</context>
+<context>
+    <name>ResetPasswordDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="372" />
+        <source>Reset the password of %1</source>
+        <translation>重置 %1 的密码</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="373" />
+        <source>New password:</source>
+        <translation>新密码：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="373" />
+        <source>Repeat password:</source>
+        <translation>再次输入密码：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="375" />
+        <source>The owner must choose a new password at the next login</source>
+        <translation>账号持有人下次登录时必须设置新密码</translation>
+    </message>
+</context>
+<context>
+    <name>RolesDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="346" />
+        <source>Roles of %1</source>
+        <translation>%1 的角色</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="348" />
+        <source>A change applies at the account's next login.</source>
+        <translation>修改在该账号下次登录时生效。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="359" />
+        <source>Give the account at least one role (or disable it).</source>
+        <translation>请为账号至少保留一个角色（或者停用该账号）。</translation>
+    </message>
+</context>
+<context>
+    <name>ScopeDialog</name>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="161" />
+        <source>Scope of %1</source>
+        <translation>%1 的查看范围</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="162" />
+        <source>Scope of the new account</source>
+        <translation>新账号的查看范围</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="163" />
+        <source>All sessions</source>
+        <translation>全部会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="164" />
+        <source>Only sessions with the staff and departments ticked below</source>
+        <translation>仅限下面勾选的员工和部门参与的会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="166" />
+        <source>Filter by name, id or department</source>
+        <translation>按姓名、ID 或部门筛选</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="169" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="198" />
+        <source>Departments</source>
+        <translation>部门</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="171" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="199" />
+        <source>Staff</source>
+        <translation>员工</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="188" />
+        <source>userids not in the directory, separated by commas</source>
+        <translation>不在通讯录中的 userid，用逗号分隔</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="189" />
+        <source>Other staff userids</source>
+        <translation>其他员工 userid</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="190" />
+        <source>A session is in scope if one of these staff took part in it. A change applies at the account's next login.</source>
+        <translation>只要这些员工之一参与了某个会话，该会话即在查看范围内。修改在该账号下次登录时生效。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="194" />
+        <source>The directory has no staff names yet (they come with a sync or `wecom-auditor import-names`): type userids below.</source>
+        <translation>通讯录中还没有员工姓名（同步或 `wecom-auditor import-names` 后才会有）：请在下面输入 userid。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="205" />
+        <source>Other staff userids:</source>
+        <translation>其他员工 userid：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="253" />
+        <source>Tick at least one staff member or department, or choose All sessions.</source>
+        <translation>请至少勾选一名员工或一个部门，或者选择“全部会话”。</translation>
     </message>
 </context>
 <context>
@@ -2113,44 +3729,57 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="53" />
+        <location filename="../../app/ui/settings/dialog.py" line="54" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="60" />
+        <location filename="../../app/ui/settings/dialog.py" line="61" />
         <source>Corp</source>
         <translation>企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="61" />
+        <location filename="../../app/ui/settings/dialog.py" line="62" />
         <source>Archive</source>
         <translation>存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="62" />
+        <location filename="../../app/ui/settings/dialog.py" line="63" />
         <source>Media</source>
         <translation>媒体</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="63" />
+        <location filename="../../app/ui/settings/dialog.py" line="64" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="108" />
+        <location filename="../../app/ui/settings/dialog.py" line="109" />
         <source>Cannot read the keyring: %1</source>
         <translation>无法读取系统钥匙串：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="177" />
+        <location filename="../../app/ui/settings/dialog.py" line="181" />
         <source>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</source>
         <translation>未保存：本机没有可用的系统钥匙串（Secret Service、KWallet、钥匙串访问或凭据管理器），无法保存密钥信息。请清空密钥相关输入框，改用环境变量向应用提供：%1、%2（PEM 文本或 @/path/to/key.pem）、%3，数据库密码使用 %4。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="205" />
+        <location filename="../../app/ui/settings/dialog.py" line="209" />
         <source>Not saved: %1</source>
         <translation>未保存：%1</translation>
+    </message>
+</context>
+<context>
+    <name>StartUp</name>
+    <message>
+        <location filename="../../app/ui/app.py" line="80" />
+        <source>WeCom Archive Auditor</source>
+        <translation>会话存档审计台</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/app.py" line="85" />
+        <source>The archive cannot be opened: %1</source>
+        <translation>无法打开存档：%1</translation>
     </message>
 </context>
 <context>
@@ -2413,12 +4042,12 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>WelcomeWidget</name>
     <message>
-        <location filename="../../app/ui/welcome.py" line="25" />
+        <location filename="../../app/ui/welcome.py" line="28" />
         <source>Welcome to WeCom Archive Auditor</source>
         <translation>欢迎使用会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="32" />
+        <location filename="../../app/ui/welcome.py" line="35" />
         <source>This app keeps your company's WeCom chat archive (会话内容存档) on your own computer or server, exactly as WeCom delivered it, and lets compliance officers review, search and export it. Tencent keeps the archive for only about five days, so sync regularly.
 
 No corp is configured yet. Try the app with a demo archive of generated conversations, or enter your corp's ID, chat-archive secret and private keys.</source>
@@ -2427,24 +4056,29 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 尚未配置任何企业。您可以先用一个由生成的会话组成的演示存档试用本应用，或填写贵企业的企业 ID、会话存档 Secret 和私钥。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="42" />
+        <location filename="../../app/ui/welcome.py" line="45" />
         <source>Open the demo archive</source>
         <translation>打开演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="43" />
+        <location filename="../../app/ui/welcome.py" line="46" />
         <source>Generated conversations served by the built-in WeCom SDK simulator</source>
         <translation>由内置企业微信 SDK 模拟器提供的生成会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="45" />
+        <location filename="../../app/ui/welcome.py" line="48" />
         <source>Configure my corp</source>
         <translation>配置我的企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="46" />
+        <location filename="../../app/ui/welcome.py" line="49" />
         <source>Corp ID, chat-archive secret, private keys and the SDK library</source>
         <translation>企业 ID、会话存档 Secret、私钥和 SDK 库</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/welcome.py" line="54" />
+        <source>Only an administrator can set up the archive: ask one to open the demo archive or to configure the corp, then log in again.</source>
+        <translation>只有管理员才能设置存档：请管理员打开演示存档或配置企业，然后重新登录。</translation>
     </message>
 </context>
 </TS>
