@@ -9,12 +9,10 @@ import threading
 
 import click
 
-from app.core.actor import Actor
-from app.core.archive import ArchiveService
 from app.core.context import AppContext
 from app.core.sdk import SdkError
 
-from .base import EXIT_CANCELLED, _ms_to_text, _parse_date, common, main
+from .base import EXIT_CANCELLED, _ms_to_text, _parse_date, common, current_actor, main
 
 
 @main.command()
@@ -32,11 +30,24 @@ def gui(data_dir: str | None, db_url: str | None) -> None:
 @click.option("--messages", type=click.IntRange(1), help="Generate a demo corpus of N messages instead.")
 @common
 def demo(ctx: AppContext, corpus: str | None, messages: int | None) -> None:
-    """Set up a profile whose SDK is the simulator serving a (demo) corpus, ready to sync."""
+    """Set up a profile whose SDK is the simulator serving a (demo) corpus, ready to sync.
+
+    On an archive without accounts it creates the account "demo" (every role) with a random
+    password shown once, and turns on "no login": while it is the archive's only account, the
+    commands and the window open without asking. Otherwise it needs an administrator's login."""
     if corpus and messages:
         raise click.UsageError("give --corpus or --messages, not both")
+    actor = None if ctx.accounts.needs_first_admin() else current_actor(ctx)
     click.echo("Preparing the demo corpus…" if not corpus else f"Using the corpus {corpus}")
-    corp, where = ctx.setup_demo(corpus, messages)
+    try:
+        corp, where = ctx.setup_demo(corpus, messages, actor=actor)
+    finally:
+        login = ctx.demo_login
+        if login is not None:  # shown even if a later step failed: it is the only way in then
+            click.echo(f"Created the demo account '{login.username}' with every role; its password (shown once): "
+                       f"{login.password}")
+            click.echo("This workstation opens without a login while it is the archive's only account "
+                       "(`wecom-auditor accounts no-login off` to always ask).")
     click.echo(f"Demo corp {corp.corpid} is configured (SDK simulator, corpus {corp.simulator_corpus}).")
     click.echo(f"Its secret and private keys are read from {where}.")
     click.echo(f"Archive: {ctx.db.display_url}")
@@ -90,8 +101,9 @@ class _ProgressBar:
 @common
 def sync(ctx: AppContext, corpid: str | None, as_json: bool, no_media: bool, workers: int | None) -> None:
     """Fetch new archive entries and media until WeCom has no more."""
+    actor = current_actor(ctx)
     corp = ctx.settings.corp(corpid)
-    syncer = ctx.make_syncer(corp, media=not no_media, workers=workers)
+    syncer = ctx.make_syncer(corp, media=not no_media, workers=workers, actor=actor)
     cancel = threading.Event()
 
     def on_sigint(signum, frame):
@@ -128,7 +140,7 @@ def sync(ctx: AppContext, corpid: str | None, as_json: bool, no_media: bool, wor
 @common
 def sessions(ctx: AppContext, session_type: str | None, limit: int, as_json: bool) -> None:
     """List conversations, most recently active first."""
-    rows = ArchiveService(ctx.db).sessions(Actor.local(), session_type=session_type, limit=limit)
+    rows = ctx.archive.sessions(current_actor(ctx), session_type=session_type, limit=limit)
     for s in rows:
         if as_json:
             click.echo(json.dumps({"session_id": s.session_id, "type": s.session_type, "roomid": s.roomid,
@@ -149,12 +161,23 @@ def sessions(ctx: AppContext, session_type: str | None, limit: int, as_json: boo
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (with the raw message).")
 @common
 def messages(ctx: AppContext, session_id, date_from, date_to, limit: int, as_json: bool) -> None:
-    """List messages in time order."""
+    """List messages in time order (in your scope). Recorded in the audit trail: opening the session
+    (--session), or the listing."""
+    from app.core.auth import Action
     from app.core.messages import MessageParseError, parse_message
 
-    service, actor = ArchiveService(ctx.db), Actor.local()
-    rows = service.messages(actor, session_id=session_id, start_ms=_parse_date(date_from),
-                            end_ms=_parse_date(date_to, end=True), limit=limit)
+    service, actor = ctx.archive, current_actor(ctx)
+    start_ms, end_ms = _parse_date(date_from), _parse_date(date_to, end=True)
+    if session_id is not None:
+        opened = [s for s in (service.open_session(actor, c.id, session_id) for c in service.corps(actor)) if s]
+        if not opened:
+            raise click.ClickException(f"there is no session {session_id} (`wecom-auditor sessions` lists them)")
+    rows = service.messages(actor, session_id=session_id, start_ms=start_ms, end_ms=end_ms, limit=limit)
+    if session_id is None or as_json:  # a listing across sessions, or one with the raw JSON
+        service.trail.record(actor, Action.MESSAGE_RAW if as_json else Action.MESSAGE_VIEW, object_type="messages",
+                             object=f"session {session_id}" if session_id else "all sessions in scope",
+                             detail={"from_ms": start_ms, "to_ms": end_ms, "count": len(rows),
+                                     "msgids": [m.msgid for m in rows[:50]]})
     for m in rows:
         detail = service.message(actor, message_id=m.id)
         if as_json:
@@ -181,10 +204,10 @@ def quarantine(ctx: AppContext, retry: bool, corpid: str | None, as_json: bool) 
     """Show archive entries that could not be decrypted or parsed (and retry them)."""
     from app.core.sync.quarantine import retry_quarantine
 
-    service, actor = ArchiveService(ctx.db), Actor.local()
+    service, actor = ctx.archive, current_actor(ctx)
     if retry:
         corp = ctx.settings.corp(corpid)
-        result = retry_quarantine(ctx.db, corpid=corp.corpid, private_keys=ctx.secrets.private_keys(corp),
+        result = retry_quarantine(actor, ctx.db, corpid=corp.corpid, private_keys=ctx.secrets.private_keys(corp),
                                   library_path=ctx.library_path(corp))
         click.echo(f"Retried {result.tried}: {result.resolved} now archived, {result.still_failing} still failing.")
     corp_id = service.corp_id(actor, corpid)
@@ -210,9 +233,10 @@ def import_names(ctx: AppContext, file: str, corpid: str | None) -> None:
     from app.core.directory import import_directory
     from app.core.sync.pipeline import ensure_corp
 
+    actor = current_actor(ctx)
     corp = ctx.settings.corp(corpid)
     try:
-        count = import_directory(ctx.db, ensure_corp(ctx.db, corp.corpid, corp.name), Path(file))
+        count = import_directory(ctx.db, ensure_corp(ctx.db, corp.corpid, corp.name), Path(file), actor=actor)
     except (ValueError, AttributeError, TypeError) as exc:
         raise click.ClickException(f"{file} is not a names file of the documented shape ({exc})") from None
     click.echo(f"{count} names imported for corp {corp.corpid}.")
@@ -226,7 +250,7 @@ def runs(ctx: AppContext, as_json: bool, limit: int) -> None:
     """The history of sync runs."""
     from dataclasses import asdict
 
-    for r in ArchiveService(ctx.db).sync_runs(Actor.local(), limit=limit):
+    for r in ctx.archive.sync_runs(current_actor(ctx), limit=limit):
         if as_json:
             click.echo(json.dumps(asdict(r), ensure_ascii=False))
         else:

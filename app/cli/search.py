@@ -8,10 +8,9 @@ from datetime import datetime
 
 import click
 
-from app.core.actor import Actor
 from app.core.context import AppContext
 
-from .base import _ms_to_text, common, main
+from .base import _ms_to_text, common, current_actor, main
 
 
 @main.command()
@@ -25,11 +24,11 @@ def search(ctx: AppContext, query_text: str, limit: int, order: str, with_count:
     """Search the archive. QUERY: terms (all must match), OR, -term / NOT term, "a phrase",
     (groups), from:ID to:ID in:SESSION room:ROOMID type:TYPE session:internal|external|group,
     date:2025-01-01..2025-03-31, after:DATE, before:DATE, has:media, is:recalled."""
-    from app.core.search import QueryError, SearchService
+    from app.core.search import QueryError
 
-    service, actor = SearchService(ctx.db), Actor.local()
+    service, actor = ctx.search, current_actor(ctx)
     try:
-        hits = service.query(actor, query_text, limit=limit, order=order)
+        hits = service.query(actor, query_text, limit=limit, order=order, record=True)
         total = service.query_count(actor, query_text) if with_count else None
     except QueryError as exc:
         click.echo(exc.pointer(), err=True)
@@ -66,9 +65,9 @@ def reindex(ctx: AppContext, catch_up: bool) -> None:
     """Rebuild the search index from the stored messages (searches use the old one meanwhile)."""
     from tqdm import tqdm
 
-    from app.core.search import IndexBusy, SearchService
+    from app.core.search import IndexBusy
 
-    service = SearchService(ctx.db)
+    service, actor = ctx.search, current_actor(ctx)
     bar = tqdm(desc="indexing", unit="msg", file=sys.stderr, dynamic_ncols=True, disable=not sys.stderr.isatty())
 
     def progress(done: int, total: int) -> None:
@@ -77,7 +76,7 @@ def reindex(ctx: AppContext, catch_up: bool) -> None:
 
     started = datetime.now()
     try:
-        n = service.catch_up(progress=progress) if catch_up else service.reindex(progress=progress)
+        n = service.reindex(actor, progress=progress, only_new=catch_up)
     except IndexBusy:
         raise click.ClickException("another process is updating the search index right now; try again "
                                    "when it has finished") from None

@@ -1,7 +1,22 @@
 """Read services over the archive: what the GUI, the CLI, search and export read.
 
-Every method takes the acting :class:`~app.core.actor.Actor` first. Rows come back as small
-frozen dataclasses, never ORM objects, so callers on other threads hold no database state.
+Every method takes the acting :class:`~app.core.actor.Actor` first and checks it here, whoever
+calls (GUI, CLI, a future server):
+
+- content — sessions, their counts, messages, raw JSON, media rows — needs ``messages.read``
+  (the reviewer role) and is limited to the actor's scope (app/core/auth/scope.py): a scoped
+  reviewer never sees a session outside it, in lists, counts or single lookups (those answer None);
+- status — corps, media status counts, quarantine, sync history — needs ``archive.status``
+  (every role), and holds no message content.
+
+A refusal raises :class:`~app.core.auth.PermissionDenied` and is recorded in the audit trail
+(action ``archive.read``, outcome denied). Page reads are not recorded; what a person deliberately
+opens is, through the explicit methods :meth:`ArchiveService.open_session` (``session.open``),
+:meth:`ArchiveService.view_message` (``message.view`` / ``message.raw``) and
+:meth:`ArchiveService.record_raw_view`.
+
+Rows come back as small frozen dataclasses, never ORM objects, so callers on other threads hold no
+database state.
 """
 
 from __future__ import annotations
@@ -13,6 +28,15 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, literal, or_, select
 
 from app.core.actor import Actor
+from app.core.auth import roles as R
+from app.core.auth.audit import Action, AuditTrail
+from app.core.auth.errors import PermissionDenied
+from app.core.auth.scope import (
+    message_condition,
+    require_session_in_scope,
+    session_condition,
+    session_in_scope,
+)
 from app.core.store.db import Database
 from app.core.store.models import Corp, Media, Message, QuarantineEntry, Session, SyncRun
 
@@ -187,12 +211,31 @@ def _participant_filter(db: Database, ids: Collection[str] | None, text: str | N
 
 
 class ArchiveService:
-    """Reads of the archive on behalf of an actor."""
+    """Reads of the archive on behalf of an actor. ``trail``: the audit trail refusals and opened
+    sessions/messages are recorded in (one is made on ``db`` if not given)."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, trail: AuditTrail | None = None):
         self.db = db
+        self.trail = trail or AuditTrail(db)
 
+    # ------------------------------------------------------------------ checks
+    def _status(self, actor: Actor, what: str) -> None:
+        self.trail.require(actor, R.ARCHIVE_STATUS, action=Action.ARCHIVE_READ, object_type="archive", object=what)
+
+    def _content(self, actor: Actor, what: str) -> None:
+        self.trail.require(actor, R.MESSAGES_READ, action=Action.ARCHIVE_READ, object_type="archive", object=what)
+
+    def _session_scope(self, actor: Actor):
+        """WHERE clause on ``sessions`` for the actor's scope (None: no limit)."""
+        return None if actor.scope is None else session_condition(self.db, actor.scope)
+
+    def _message_scope(self, actor: Actor):
+        return None if actor.scope is None else message_condition(self.db, actor.scope)
+
+    # ------------------------------------------------------------------ status (archive.status)
     def corps(self, actor: Actor) -> list[CorpRow]:
+        """The corps of the archive (needs ``archive.status``)."""
+        self._status(actor, "corps")
         with self.db.read() as conn:
             return [CorpRow(r.id, r.corpid, r.name) for r in conn.execute(
                 select(Corp.id, Corp.corpid, Corp.name).order_by(Corp.corpid))]
@@ -203,15 +246,18 @@ class ArchiveService:
             return corps[0].id if corps else None
         return next((c.id for c in corps if c.corpid == corpid), None)
 
+    # ------------------------------------------------------------------ sessions (messages.read, scoped)
     def sessions(self, actor: Actor, corp_id: int | None = None, session_type: str | None = None, *,
                  limit: int = 1000, offset: int = 0, participant_ids: Collection[str] | None = None,
                  participant_text: str | None = None) -> list[SessionRow]:
-        """Sessions by last activity, newest first.
+        """Sessions by last activity, newest first (needs ``messages.read``; only those in the
+        actor's scope).
 
         With ``participant_ids`` and/or ``participant_text`` only the sessions where a participant
         (or, for a group, its roomid) is one of ``participant_ids`` (exact, case-sensitive) or contains
         ``participant_text`` (case-insensitive) — see :func:`_participant_filter`.
         """
+        self._content(actor, "sessions")
         q = select(Session)
         if corp_id is not None:
             q = q.where(Session.corp_id == corp_id)
@@ -219,51 +265,109 @@ class ArchiveService:
             q = q.where(Session.session_type == session_type)
         if participant_ids is not None or participant_text is not None:
             q = q.where(_participant_filter(self.db, participant_ids, participant_text))
+        scope = self._session_scope(actor)
+        if scope is not None:
+            q = q.where(scope)
         q = q.order_by(Session.last_msgtime.desc(), Session.id.desc()).limit(limit).offset(offset)
         with self.db.read() as conn:
             return [_session_row(r) for r in conn.execute(q)]
 
     def session(self, actor: Actor, corp_id: int, session_id: str) -> SessionRow | None:
-        """One session by its id, or None."""
+        """One session by its id, or None (also when it is outside the actor's scope). Needs
+        ``messages.read``; not recorded (see :meth:`open_session`)."""
+        self._content(actor, f"session {session_id}")
         q = select(Session).where(Session.corp_id == corp_id, Session.session_id == session_id)
+        scope = self._session_scope(actor)
+        if scope is not None:
+            q = q.where(scope)
         with self.db.read() as conn:
             r = conn.execute(q.limit(1)).first()
         return None if r is None else _session_row(r)
 
+    def open_session(self, actor: Actor, corp_id: int, session_id: str) -> SessionRow | None:
+        """Open a session for display: the viewer (and ``wecom-auditor messages --session``) call
+        this once when a person opens a conversation, then page with :meth:`messages`.
+
+        Records ``session.open``. Raises PermissionDenied (recorded as denied) without
+        ``messages.read`` or when the session is outside the actor's scope; None if there is no
+        such session (nothing recorded)."""
+        self.trail.require(actor, R.MESSAGES_READ, action=Action.SESSION_OPEN, object_type="session",
+                           object=session_id, detail={"corp_id": corp_id})
+        q = select(Session).where(Session.corp_id == corp_id, Session.session_id == session_id)
+        with self.db.read() as conn:
+            r = conn.execute(q.limit(1)).first()
+        if r is None:
+            return None
+        row = _session_row(r)
+        try:
+            require_session_in_scope(actor, session_id, row.participants)
+        except PermissionDenied as exc:
+            self.trail.refuse(actor, Action.SESSION_OPEN, exc, object_type="session", object=session_id,
+                              detail={"corp_id": corp_id})
+        self.trail.record(actor, Action.SESSION_OPEN, object_type="session", object=session_id,
+                          detail={"corp_id": corp_id, "session_type": row.session_type,
+                                  "message_count": row.message_count})
+        return row
+
     def session_counts(self, actor: Actor, corp_id: int | None = None, *,
                        participant_ids: Collection[str] | None = None,
                        participant_text: str | None = None) -> dict[str, int]:
-        """Sessions per session type; the participant filter is the one of :meth:`sessions`."""
+        """Sessions per session type (in the actor's scope; needs ``messages.read``); the
+        participant filter is the one of :meth:`sessions`."""
+        self._content(actor, "session counts")
         q = select(Session.session_type, func.count()).group_by(Session.session_type)
         if corp_id is not None:
             q = q.where(Session.corp_id == corp_id)
         if participant_ids is not None or participant_text is not None:
             q = q.where(_participant_filter(self.db, participant_ids, participant_text))
+        scope = self._session_scope(actor)
+        if scope is not None:
+            q = q.where(scope)
         with self.db.read() as conn:
             return dict(conn.execute(q).all())
 
     def room_ids(self, actor: Actor, corp_id: int | None = None) -> set[str]:
-        """The roomids of the archive's group sessions (e.g. to tell rooms from people in the directory)."""
+        """The roomids of the archive's group sessions in the actor's scope (e.g. to tell rooms from
+        people in the directory). Needs ``messages.read``."""
+        self._content(actor, "group rooms")
         q = select(Session.roomid).distinct().where(Session.roomid != "")
         if corp_id is not None:
             q = q.where(Session.corp_id == corp_id)
+        scope = self._session_scope(actor)
+        if scope is not None:
+            q = q.where(scope)
         with self.db.read() as conn:
             return set(conn.execute(q).scalars())
 
+    # ------------------------------------------------------------------ messages (messages.read, scoped)
     def messages(self, actor: Actor, *, corp_id: int | None = None, session_id: str | None = None,
                  start_ms: int | None = None, end_ms: int | None = None, limit: int = 500,
                  after: tuple[int, int] | None = None, before: tuple[int, int] | None = None,
                  newest_first: bool = False) -> list[MessageRow]:
-        """Messages in time order, optionally of one session and a window ``[start_ms, end_ms)``.
+        """Messages in time order, optionally of one session and a window ``[start_ms, end_ms)``;
+        only those in the actor's scope (a session outside it reads as empty). Needs
+        ``messages.read``; pages are not recorded (:meth:`open_session` is).
 
         Paging is by key: pass the (msgtime, id) of the last row seen as ``after`` (or of the first
         row as ``before`` with ``newest_first``) to get the next page.
         """
+        self._content(actor, f"messages of session {session_id}" if session_id else "messages")
         q = select(*_MESSAGE_COLUMNS)
         if corp_id is not None:
             q = q.where(Message.corp_id == corp_id)
         if session_id is not None:
             q = q.where(Message.session_id == session_id)
+            if actor.scope is not None:
+                # One check of the session instead of a scope test per message row.
+                corps = select(Session.corp_id).where(Session.session_id == session_id,
+                                                      session_condition(self.db, actor.scope))
+                if corp_id is not None:
+                    corps = corps.where(Session.corp_id == corp_id)
+                q = q.where(Message.corp_id.in_(corps))
+        else:
+            scope = self._message_scope(actor)
+            if scope is not None:
+                q = q.where(scope)
         if start_ms is not None:
             q = q.where(Message.msgtime >= start_ms)
         if end_ms is not None:
@@ -276,9 +380,7 @@ class ArchiveService:
         with self.db.read() as conn:
             return [_message_row(r) for r in conn.execute(q.order_by(*order).limit(limit))]
 
-    def message(self, actor: Actor, *, msgid: str | None = None, message_id: int | None = None,
-                corp_id: int | None = None) -> MessageDetail | None:
-        """One message with its raw JSON as received, its SHA-256 and seq."""
+    def _detail(self, *, msgid: str | None, message_id: int | None, corp_id: int | None, scope) -> MessageDetail | None:
         q = select(*_MESSAGE_COLUMNS, Message.publickey_ver, Message.raw_json, Message.raw_sha256)
         if message_id is not None:
             q = q.where(Message.id == message_id)
@@ -288,19 +390,86 @@ class ArchiveService:
             raise ValueError("give msgid or message_id")
         if corp_id is not None:
             q = q.where(Message.corp_id == corp_id)
+        if scope is not None:
+            q = q.where(scope)
         with self.db.read() as conn:
             r = conn.execute(q.limit(1)).first()
         if r is None:
             return None
         return MessageDetail(_message_row(r), r.publickey_ver, bytes(r.raw_json), r.raw_sha256)
 
+    def message(self, actor: Actor, *, msgid: str | None = None, message_id: int | None = None,
+                corp_id: int | None = None) -> MessageDetail | None:
+        """One message with its raw JSON as received, its SHA-256 and seq; None if there is none
+        in the actor's scope. Needs ``messages.read``; not recorded — a details dialog calls
+        :meth:`view_message`, which is."""
+        self._content(actor, f"message {msgid or message_id}")
+        return self._detail(msgid=msgid, message_id=message_id, corp_id=corp_id, scope=self._message_scope(actor))
+
+    def view_message(self, actor: Actor, *, message_id: int | None = None, msgid: str | None = None,
+                     corp_id: int | None = None, raw: bool = False) -> MessageDetail | None:
+        """One message for a person to look at (the details dialog): as :meth:`message`, and
+        records ``message.view`` — or ``message.raw`` with ``raw=True``, when its raw JSON is shown
+        (one entry either way). PermissionDenied (recorded) without ``messages.read`` or when the
+        message's session is outside the actor's scope; None if there is no such message."""
+        action = Action.MESSAGE_RAW if raw else Action.MESSAGE_VIEW
+        asked = str(msgid if msgid is not None else message_id)
+        self.trail.require(actor, R.MESSAGES_READ, action=action, object_type="message", object=asked)
+        detail = self._detail(msgid=msgid, message_id=message_id, corp_id=corp_id, scope=None)
+        if detail is None:
+            return None
+        if not self._in_scope(actor, detail.row):
+            error = PermissionDenied(f"message {detail.row.msgid} is in a session outside the scope of account "
+                                     f"'{actor.username}'", username=actor.username, permission="scope")
+            self.trail.refuse(actor, action, error, object_type="message", object=detail.row.msgid,
+                              detail=_message_detail(detail.row))
+        self.trail.record(actor, action, object_type="message", object=detail.row.msgid,
+                          detail=_message_detail(detail.row))
+        return detail
+
+    def record_raw_view(self, actor: Actor, detail: MessageDetail) -> None:
+        """Record ``message.raw`` for a message already read with :meth:`view_message` whose raw JSON
+        is now shown (e.g. a details dialog's raw tab opened later). Needs ``messages.read``."""
+        row = detail.row
+        self.trail.require(actor, R.MESSAGES_READ, action=Action.MESSAGE_RAW, object_type="message",
+                           object=row.msgid)
+        if not self._in_scope(actor, row):
+            error = PermissionDenied(f"message {row.msgid} is in a session outside the scope of account "
+                                     f"'{actor.username}'", username=actor.username, permission="scope")
+            self.trail.refuse(actor, Action.MESSAGE_RAW, error, object_type="message", object=row.msgid,
+                              detail=_message_detail(row))
+        self.trail.record(actor, Action.MESSAGE_RAW, object_type="message", object=row.msgid,
+                          detail=_message_detail(row))
+
+    def _in_scope(self, actor: Actor, row: MessageRow) -> bool:
+        if actor.scope is None:
+            return True
+        if row.session_id is None:
+            return row.sender in actor.scope
+        with self.db.read() as conn:
+            participants = conn.execute(select(Session.participants).where(
+                Session.corp_id == row.corp_id, Session.session_id == row.session_id).limit(1)).scalar()
+        return participants is not None and session_in_scope(actor.scope, json.loads(participants))
+
+    def _ids_in_scope(self, conn, actor: Actor, message_ids: list[int]) -> list[int]:
+        if actor.scope is None:
+            return message_ids
+        kept: list[int] = []
+        for i in range(0, len(message_ids), 500):
+            kept.extend(conn.execute(select(Message.id).where(Message.id.in_(message_ids[i:i + 500]),
+                                                              message_condition(self.db, actor.scope))).scalars())
+        return kept
+
     def media_of(self, actor: Actor, message_id: int) -> list[MediaRow]:
         return self.media_of_messages(actor, [message_id]).get(message_id, [])
 
     def media_of_messages(self, actor: Actor, message_ids: list[int]) -> dict[int, list[MediaRow]]:
-        """The media rows of several messages at once (a viewer page), by message id."""
+        """The media rows of several messages at once (a viewer page), by message id; messages
+        outside the actor's scope have none. Needs ``messages.read``."""
+        self._content(actor, "media rows")
         out: dict[int, list[MediaRow]] = {}
         with self.db.read() as conn:
+            message_ids = self._ids_in_scope(conn, actor, list(message_ids))
             for i in range(0, len(message_ids), 500):
                 q = (select(*Media.__table__.c).where(Media.message_id.in_(message_ids[i:i + 500]))
                      .order_by(Media.message_id, Media.ref_path))
@@ -312,15 +481,23 @@ class ArchiveService:
         return out
 
     def raw_json_of(self, actor: Actor, message_ids: list[int]) -> dict[int, bytes]:
-        """The raw JSON as received of several messages at once, by message id."""
+        """The raw JSON as received of several messages at once, by message id (those in the
+        actor's scope). Needs ``messages.read``; not recorded."""
+        self._content(actor, "raw JSON")
+        scope = self._message_scope(actor)
         out: dict[int, bytes] = {}
         with self.db.read() as conn:
             for i in range(0, len(message_ids), 500):
                 q = select(Message.id, Message.raw_json).where(Message.id.in_(message_ids[i:i + 500]))
+                if scope is not None:
+                    q = q.where(scope)
                 out.update((r.id, bytes(r.raw_json)) for r in conn.execute(q))
         return out
 
+    # ------------------------------------------------------------------ status (archive.status)
     def media_status_counts(self, actor: Actor, corp_id: int | None = None) -> dict[str, int]:
+        """Media rows per status, archive-wide (needs ``archive.status``; no content)."""
+        self._status(actor, "media status counts")
         q = select(Media.status, func.count()).group_by(Media.status)
         if corp_id is not None:
             q = q.where(Media.corp_id == corp_id)
@@ -329,6 +506,9 @@ class ArchiveService:
 
     def quarantine(self, actor: Actor, corp_id: int | None = None, *, include_resolved: bool = False,
                    limit: int = 1000) -> list[QuarantineRow]:
+        """Entries that could not be decrypted or parsed (needs ``archive.status``: ids and
+        errors, no content)."""
+        self._status(actor, "quarantine")
         q = select(*QuarantineEntry.__table__.c)
         if corp_id is not None:
             q = q.where(QuarantineEntry.corp_id == corp_id)
@@ -340,8 +520,15 @@ class ArchiveService:
                     for e in conn.execute(q.order_by(QuarantineEntry.seq).limit(limit))]
 
     def sync_runs(self, actor: Actor, corp_id: int | None = None, limit: int = 100) -> list[SyncRunRow]:
+        """The sync history, newest first (needs ``archive.status``)."""
+        self._status(actor, "sync history")
         q = select(*[c for c in SyncRun.__table__.c]).order_by(SyncRun.started_at.desc()).limit(limit)
         if corp_id is not None:
             q = q.where(SyncRun.corp_id == corp_id)
         with self.db.read() as conn:
             return [SyncRunRow(**r._asdict()) for r in conn.execute(q)]
+
+
+def _message_detail(row: MessageRow) -> dict:
+    return {"message_id": row.id, "corp_id": row.corp_id, "session_id": row.session_id, "seq": row.seq,
+            "msgtype": row.msgtype}

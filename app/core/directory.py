@@ -10,17 +10,26 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import select
 
 from app.core.actor import Actor
+from app.core.auth.roles import ACCOUNTS_MANAGE, require
 from app.core.store.db import Database, now_ms
 from app.core.store.models import Contact
 from app.core.sync.writer import insert_many
 
 
-def import_directory(db: Database, corp_id: int, path: Path) -> int:
-    """Import (replace) the names in ``path``; returns how many ids got a name."""
+def import_directory(db: Database, corp_id: int, path: Path, *, actor: Actor) -> int:
+    """Import (replace) the names in ``path``; returns how many ids got a name. The departments
+    decide department scopes, so this needs ``settings.change`` (PermissionDenied, recorded,
+    otherwise) and records ``directory.import`` in the same transaction."""
+    from app.core.auth.audit import Action, AuditTrail
+    from app.core.auth.roles import SETTINGS_CHANGE
+
+    trail = AuditTrail(db)
+    trail.require(actor, SETTINGS_CHANGE, action=Action.DIRECTORY_IMPORT, object_type="file", object=str(path))
     doc = json.loads(Path(path).read_text(encoding="utf-8"))
     departments = doc.get("departments") or {}
     external_corps = doc.get("external_corps") or {}
@@ -39,7 +48,15 @@ def import_directory(db: Database, corp_id: int, path: Path) -> int:
         conn.execute(Contact.__table__.delete().where(Contact.corp_id == corp_id))
         insert_many(conn, Contact.__table__, [
             {"id": db.ids.next_id(), "corp_id": corp_id, **r, "updated_at": now} for r in rows.values()])
+        trail.record(actor, Action.DIRECTORY_IMPORT, object_type="file", object=str(path),
+                     detail={"corp_id": corp_id, "names": len(rows)}, conn=conn)
     return len(rows)
+
+
+class StaffMember(NamedTuple):
+    userid: str
+    name: str
+    department: str  # contacts.organisation: what an account's scope names as a department
 
 
 class Directory:
@@ -75,6 +92,16 @@ class Directory:
         entry = self._load(corp_id).get(userid)
         return entry[2] if entry else ""
 
+    def staff(self, actor: Actor) -> list[StaffMember]:
+        """Every staff member of every corp (userid, name, department), by department and name, for
+        choosing an account's scope. Needs ``accounts.manage``."""
+        require(actor, ACCOUNTS_MANAGE)
+        with self.db.read() as conn:
+            rows = conn.execute(select(Contact.userid, Contact.name, Contact.organisation)
+                                .where(Contact.kind == "staff")).all()
+        members = {r.userid: StaffMember(r.userid, r.name, r.organisation) for r in rows}
+        return sorted(members.values(), key=lambda m: (m.department, m.name, m.userid))
+
     def ids_matching(self, actor: Actor, corp_id: int, text: str) -> set[str]:
         """Ids whose id or name contains ``text`` (case-insensitive), e.g. for a filter box."""
         needle = text.casefold()
@@ -82,4 +109,4 @@ class Directory:
                 if needle in uid.casefold() or needle in name.casefold()}
 
 
-__all__ = ["Directory", "import_directory"]
+__all__ = ["Directory", "StaffMember", "import_directory"]

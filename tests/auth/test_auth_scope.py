@@ -51,7 +51,8 @@ def archive(db, tmp_path):
     directory.write_text(json.dumps({
         "directory": {u: u.title() for u in DEPARTMENTS} | {"wmEXTERNAL0123456789abcdefghij": "Customer"},
         "departments": DEPARTMENTS, "external_corps": {"wmEXTERNAL0123456789abcdefghij": "Legal"}}))
-    import_directory(db, corp, directory)  # the customer's *corp* is called "Legal" too: not staff
+    # the customer's *corp* is called "Legal" too: not staff
+    import_directory(db, corp, directory, actor=Actor.system("test"))
     return corp
 
 

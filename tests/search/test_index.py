@@ -4,6 +4,7 @@ recalls of indexed messages, rebuilds, a replaced archive, the sync's follower, 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC
@@ -88,13 +89,13 @@ def test_reindex_rebuilds_and_a_replaced_archive_is_detected(db, tmp_path):
     service = SearchService(db)
     before = service.query_count(ACTOR, "的 OR a")
     seen = []
-    assert service.reindex(progress=lambda done, total: seen.append((done, total))) == len(build_messages())
+    assert service.reindex(ACTOR, progress=lambda done, total: seen.append((done, total))) == len(build_messages())
     assert seen[-1][0] == seen[-1][1] and service.query_count(ACTOR, "的 OR a") == before
     # A derived field changed behind the index's back (as after a parser fix) shows after a rebuild.
     with db.write() as conn:
         conn.execute(update(Message).where(Message.msgid == "m000").values(content_text="重新解析的文本"))
     assert service.query_count(ACTOR, "重新解析") == 0
-    service.reindex()
+    service.reindex(ACTOR)
     assert _ids(service.query(ACTOR, "重新解析")) == ["m000"]
     # The archive behind the index is replaced by an older copy (fewer journal rows): rebuilt.
     write(db, corp, [_text("late", "后来的消息", T0 + 10**9)], start_seq=seq)
@@ -121,12 +122,15 @@ def test_the_sync_follower_keeps_the_index_current(db):
 
 
 def test_cli_search_json_and_reindex(db, db_url):
+    from accounts_kit import cli_token
+
     corp = ensure_corp(db, "wwcli")
     write(db, corp, build_messages())
+    env = {**os.environ, "WECOM_AUDITOR_TOKEN": cli_token(db)}
 
     def run(*args):
         return subprocess.run([sys.executable, "-m", "app", *args, "--db", db_url], cwd=ROOT, capture_output=True,
-                              text=True, timeout=120)
+                              text=True, timeout=120, env=env)
 
     out = run("reindex")
     assert out.returncode == 0, out.stderr
@@ -201,7 +205,7 @@ def test_messages_written_during_a_rebuild_are_indexed_once(db, monkeypatch):
             state["seq"] = write(db, corp, [_text("n1", "新消息", T0 + 100), _text("n2", "新消息", T0 + 101),
                                             _recall("r1", "o03", T0 + 102)], start_seq=state["seq"])
 
-    service.reindex(progress=during_scan)
+    service.reindex(ACTOR, progress=during_scan)
     assert service.index.pending(db)[2] is False  # the build applied the journal written meanwhile
     assert service.query_count(ACTOR, "新消息") == 2 and service.query_count(ACTOR, "旧消息") == 40
     assert _ids(service.query(ACTOR, "is:recalled")) == ["o03"]

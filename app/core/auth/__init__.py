@@ -13,7 +13,8 @@ must_change_password=False, is_system=False)``
   actor may see, or ``None`` for everything (an *empty* set means nothing).
 - Made by ``AccountService.authenticate`` / ``actor_from_token`` / ``no_login_actor``;
   ``Actor.system("sync-worker")`` for internal jobs (``system:<job>``, administrator role, reads no
-  content); ``Actor.local()`` (``os:<user>``, every role, no scope) until every entry point logs in.
+  content); ``Actor.local()`` (``os:<user>``, every role, no scope) for tests and code that does not
+  log in yet (the CLI logs in: ``app.cli.base.current_actor``).
 - A hand-made ``Actor("x")`` has no role and may do nothing.
 
 Roles and permissions — ``app.core.auth.roles``
@@ -140,10 +141,38 @@ The audit trail — ``AuditTrail(db, *, clock=None)``
   MEDIA_SAVE, SEARCH, EXPORT, VERIFY, SYNC_RUN, SETTINGS_CHANGE, ACCOUNT_CREATE, ACCOUNT_UPDATE,
   ACCOUNT_ROLES, ACCOUNT_SCOPE, ACCOUNT_DISABLE, ACCOUNT_ENABLE, ACCOUNT_UNLOCK, ACCOUNT_LIST,
   PASSWORD_CHANGE, PASSWORD_RESET, TOKEN_ISSUE, TOKEN_REVOKE, AUDIT_VIEW, AUDIT_EXPORT,
-  AUDIT_VERIFY.
+  AUDIT_VERIFY, ARCHIVE_READ (refused reads only), INDEX_REBUILD, DIRECTORY_IMPORT.
 - Secrets: ``setting_change_text(name, old, new)`` gives ``"name: old -> new"`` with secret
   settings (``is_secret_name``) as ``[redacted]`` and URL passwords hidden.
 - There is no delete or update API and no way to switch the trail off.
+
+Enforcement in the services (each checks permission and scope itself; refusals are recorded)
+---------------------------------------------------------------------------------------------
+- ``ArchiveService`` (app/core/archive.py): content reads need ``messages.read`` and are limited to
+  the actor's scope (out-of-scope sessions/messages read as absent); status reads (corps, media
+  status counts, quarantine, sync runs) need ``archive.status``. Audited explicit methods:
+  ``open_session(actor, corp_id, session_id) -> SessionRow | None`` (``session.open``; the viewer
+  calls it once per opened conversation), ``view_message(actor, *, message_id=|msgid=, corp_id=None,
+  raw=False) -> MessageDetail | None`` (``message.view`` / ``message.raw``),
+  ``record_raw_view(actor, detail)`` (``message.raw`` for a raw tab opened later).
+- ``SearchService``: ``search.run`` + scope (a filter inside the query: pages and counts exact);
+  ``query(..., record=True)`` / ``search(..., record=True)`` on the first page of a person's search
+  records ``search`` with the query text; ``reindex(actor, progress, cancel, only_new=False)`` needs
+  ``sync.run`` (``index.rebuild``).
+- ``MediaService``: ``media.read`` + scope for every read; audited ``view(actor, media_id)`` (bytes
+  for the in-app viewer, ``media.open``), ``open_copy(actor, media_id, folder) -> Path`` (for the
+  desktop's application, ``media.open``), ``save_to(actor, media_id, target) -> Path``
+  (``media.save``). ``open``/``read``/``save_copy`` are unrecorded (thumbnails, exports).
+- Sync: ``AppContext.make_syncer(corp, ..., actor=None)`` → ``Syncer.run`` needs ``sync.run`` and
+  records one ``sync.run`` entry with the outcome (None = ``Actor.system("scheduled-sync")``);
+  ``retry_quarantine(actor, db, ...)``; ``import_directory(db, corp_id, path, actor=...)`` needs
+  ``settings.change`` (``directory.import``).
+- Settings: ``AppContext.change_settings(actor, new_settings=None, *, secrets_changed=(), **fields)``
+  needs ``settings.change``; one ``settings.change`` entry per changed setting, then saves.
+  ``AppContext.setup_demo(..., actor=None)``: on an archive without accounts creates the ``demo``
+  account (every role; password in ``ctx.demo_login``, shown once) and turns ``no_login`` on.
+- CLI: ``app.cli.base.current_actor(ctx)`` (env ``WECOM_AUDITOR_TOKEN``, the keyring token, no-login,
+  a prompt); PermissionDenied exits 4, other AuthError 1.
 
 Errors (``app.core.auth.errors``): ``AuthError`` ⊃ ``AuthenticationError`` ⊃
 (``AccountLockedError``, ``AccountDisabledError``, ``TokenError``); ``PasswordPolicyError``,

@@ -91,6 +91,11 @@ class Action:
     AUDIT_VIEW = "audit.view"
     AUDIT_EXPORT = "audit.export"
     AUDIT_VERIFY = "audit.verify"
+    # A read refused before it reached one of the actions above (a session list, counts, a page of
+    # messages, the sync history): recorded with outcome "denied" only.
+    ARCHIVE_READ = "archive.read"
+    INDEX_REBUILD = "index.rebuild"  # the search index rebuilt or caught up by hand (`reindex`)
+    DIRECTORY_IMPORT = "directory.import"  # display names and departments imported (they decide scopes)
 
 
 ACTIONS: frozenset[str] = frozenset(v for k, v in vars(Action).items() if k.isupper())

@@ -7,6 +7,12 @@ batch or two; the messages a recall changed are taken out of the index's answer 
 with their new state). So a search never misses a committed message, whoever is indexing. Before
 searching, this process brings the index up to date itself when nobody else is writing it.
 
+Who may search: every search needs ``search.run`` (the reviewer role) and finds only messages of
+sessions in the actor's scope — the scope's sessions are a filter *inside* the query (the index's
+and the journal tail's alike), so pages and counts stay exact. A refusal raises PermissionDenied
+and is recorded; a search a person starts is recorded once (``record=True`` on its first page, with
+the query text), its further pages and counts are not.
+
 Methods may take seconds the first time on a large archive (the index is built then); call them
 off the GUI thread. They are thread-safe.
 """
@@ -24,6 +30,9 @@ from sqlalchemy import select
 
 from app.core.actor import Actor
 from app.core.archive import _MESSAGE_COLUMNS, _message_row
+from app.core.auth import roles as R
+from app.core.auth.audit import FAILED, Action, AuditTrail, ms_iso
+from app.core.auth.scope import session_keys_in_scope
 from app.core.store.db import Database
 from app.core.store.models import Message
 
@@ -87,6 +96,64 @@ def _after_cursor(order: str, before: tuple | None):
     return lambda k: (k.msgtime, k.id) < (t, i)
 
 
+class _Scope:
+    """Which messages an actor may find: those of its sessions (``keys``: (corp_id, session_id);
+    None = every message) and, for a message without a session, those its ``senders`` sent."""
+
+    def __init__(self, keys: set[tuple[int, str]] | None, senders: frozenset[str] = frozenset()):
+        self.keys = keys
+        self.senders = senders
+
+    @property
+    def unlimited(self) -> bool:
+        return self.keys is None
+
+    @property
+    def empty(self) -> bool:
+        return self.keys is not None and not self.keys and not self.senders
+
+    def allows(self, corp_id: int, c: Candidate) -> bool:
+        if self.keys is None:
+            return True
+        if c.session_id:
+            return (corp_id, c.session_id) in self.keys
+        return c.sender in self.senders
+
+    def query(self, index: SearchIndex) -> tantivy.Query | None:
+        """A clause keeping the documents in scope (None when unlimited): per corp, its ``c`` token
+        and one of its sessions' ``i`` tokens; sessionless documents (skey -1) by sender."""
+        if self.keys is None:
+            return None
+        Q, Occ = tantivy.Query, tantivy.Occur
+        by_corp: dict[int, list[str]] = {}
+        for corp, sid in self.keys:
+            by_corp.setdefault(corp, []).append(f"i{sid}")
+        either = [(Occ.Should, Q.boolean_query([(Occ.Must, index.term("f", f"c{corp}")),
+                                                (Occ.Must, Q.term_set_query(index.schema, "f", sorted(terms)))]))
+                  for corp, terms in sorted(by_corp.items())]
+        if self.senders:
+            sessionless = Q.range_query(index.schema, "skey", tantivy.FieldType.Integer, -1, -1)
+            either.append((Occ.Should, Q.boolean_query([
+                (Occ.Must, sessionless),
+                (Occ.Must, Q.term_set_query(index.schema, "f", sorted(f"s{u}" for u in self.senders)))])))
+        return Q.boolean_query(either)
+
+
+def describe_query(q: SearchQuery) -> str:
+    """The panel's filters as one line for the audit trail, e.g. ``"合同" from:zhangsan type:text``."""
+    parts = []
+    if q.keyword:
+        parts.append('"' + q.keyword.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    for name, value in (("from", q.sender), ("type", q.msgtype), ("session", q.session_type), ("in", q.session_id)):
+        if value:
+            parts.append(f"{name}:{value}")
+    if q.start_ms is not None:
+        parts.append(f"from:{ms_iso(q.start_ms)}")
+    if q.end_ms is not None:
+        parts.append(f"until:{ms_iso(q.end_ms)}")
+    return " ".join(parts) or "(everything)"
+
+
 def node_of(q: SearchQuery) -> Node:
     """The search panel's filters as a query tree (the keyword is one substring, spaces included)."""
     items: list[Node] = []
@@ -106,8 +173,10 @@ class SearchService:
     (default: beside a SQLite file, or under the data folder for MySQL); ``tz``: the time zone of
     dates in queries (default: local)."""
 
-    def __init__(self, db: Database, *, index_dir: str | Path | None = None, tz: tzinfo | None = None):
+    def __init__(self, db: Database, *, index_dir: str | Path | None = None, tz: tzinfo | None = None,
+                 trail: AuditTrail | None = None):
         self.db = db
+        self.trail = trail or AuditTrail(db)
         self.tz = tz
         self._index_dir = Path(index_dir) if index_dir is not None else None
         self._index: SearchIndex | None = None
@@ -124,24 +193,66 @@ class SearchService:
         return parse_query(text, tz=self.tz)
 
     def query(self, actor: Actor, text: str, *, limit: int = 50, before: tuple | None = None,
-              order: str = "newest", corp_id: int | None = None) -> list[SearchHit]:
+              order: str = "newest", corp_id: int | None = None, record: bool = False) -> list[SearchHit]:
         """One page of hits of a query (see query.py for the language), in ``order``: "newest"
-        (default), "oldest" or "session" (by conversation, newest first within one). Pass
-        ``hits[-1].cursor(order)`` as ``before`` for the next page. Raises QueryError."""
-        return self._page(self.parse(text), limit=limit, before=before, order=order, corp_id=corp_id)
+        (default), "oldest" or "session" (by conversation, newest first within one), among the
+        messages in the actor's scope. Pass ``hits[-1].cursor(order)`` as ``before`` for the next page.
+
+        ``record=True`` (the first page of a search a person started; not further pages, nor a
+        search run on someone's behalf such as an export's) records a ``search`` entry with the
+        query text — outcome failed for a malformed query. Raises QueryError, and PermissionDenied
+        (recorded) without ``search.run``."""
+        self._require(actor, text)
+        try:
+            node = self.parse(text)
+        except QueryError as exc:
+            if record:
+                self.trail.record(actor, Action.SEARCH, object_type="query", object=text, outcome=FAILED,
+                                  detail={"error": exc.message, "position": exc.position})
+            raise
+        hits = self._page(node, limit=limit, before=before, order=order, corp_id=corp_id, scope=self._scope(actor))
+        if record:
+            self._record(actor, text, hits, order=order, corp_id=corp_id)
+        return hits
 
     def query_count(self, actor: Actor, text: str, *, corp_id: int | None = None) -> int:
-        """The exact number of messages the query matches. Raises QueryError."""
-        return self._count(self.parse(text), corp_id)
+        """The exact number of messages in the actor's scope the query matches (not recorded).
+        Raises QueryError; PermissionDenied (recorded) without ``search.run``."""
+        self._require(actor, text)
+        return self._count(self.parse(text), corp_id, self._scope(actor))
 
     # ------------------------------------------------------------------ the panel's filters
     def search(self, actor: Actor, query: SearchQuery, *, limit: int = 50,
-               before: tuple[int, int] | None = None) -> list[SearchHit]:
-        """Newest first; pass the (msgtime, id) of the last hit as ``before`` for the next page."""
-        return self._page(node_of(query), limit=limit, before=before, order="newest", corp_id=query.corp_id)
+               before: tuple[int, int] | None = None, record: bool = False) -> list[SearchHit]:
+        """Newest first; pass the (msgtime, id) of the last hit as ``before`` for the next page.
+        ``record``, scope and permission as for :meth:`query` (the entry's object is
+        :func:`describe_query`)."""
+        text = describe_query(query)
+        self._require(actor, text)
+        hits = self._page(node_of(query), limit=limit, before=before, order="newest", corp_id=query.corp_id,
+                          scope=self._scope(actor))
+        if record:
+            self._record(actor, text, hits, order="newest", corp_id=query.corp_id)
+        return hits
 
     def count(self, actor: Actor, query: SearchQuery) -> int:
-        return self._count(node_of(query), query.corp_id)
+        self._require(actor, describe_query(query))
+        return self._count(node_of(query), query.corp_id, self._scope(actor))
+
+    # ------------------------------------------------------------------ permission, scope, record
+    def _require(self, actor: Actor, text: str) -> None:
+        self.trail.require(actor, R.SEARCH_RUN, action=Action.SEARCH, object_type="query", object=text)
+
+    def _scope(self, actor: Actor) -> _Scope:
+        if actor.scope is None:
+            return _Scope(None)
+        return _Scope(session_keys_in_scope(self.db, actor.scope) or set(), actor.scope)
+
+    def _record(self, actor: Actor, text: str, hits: list[SearchHit], *, order: str, corp_id: int | None) -> None:
+        detail = {"order": order, "first_page_hits": len(hits), "scoped": actor.scope is not None}
+        if corp_id is not None:
+            detail["corp_id"] = corp_id
+        self.trail.record(actor, Action.SEARCH, object_type="query", object=text, detail=detail)
 
     # ------------------------------------------------------------------ upkeep
     def catch_up(self, progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> int:
@@ -149,10 +260,22 @@ class SearchService:
         Returns the number of messages indexed; raises IndexBusy if another process is at it."""
         return self.index.catch_up(self.db, progress=progress, cancel=cancel, blocking=True)
 
-    def reindex(self, progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> int:
-        """Rebuild the index from every stored message (``progress(done, total)``). Searches keep
-        using the previous index until the new one is complete. Returns the messages indexed."""
-        return self.index.rebuild(self.db, progress=progress, cancel=cancel)
+    def reindex(self, actor: Actor, progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
+                *, only_new: bool = False) -> int:
+        """Rebuild the index from every stored message (``progress(done, total)``) — or with
+        ``only_new`` just :meth:`catch_up`. Searches keep using the previous index until the new
+        one is complete. Returns the messages indexed.
+
+        Maintenance: needs ``sync.run`` (PermissionDenied, recorded, otherwise) and records
+        ``index.rebuild``. (The automatic :meth:`catch_up` every search does is not recorded.)"""
+        what = "catch up" if only_new else "rebuild"
+        self.trail.require(actor, R.SYNC_RUN, action=Action.INDEX_REBUILD, object_type="index", object=what)
+        if only_new:
+            n = self.catch_up(progress=progress, cancel=cancel)
+        else:
+            n = self.index.rebuild(self.db, progress=progress, cancel=cancel)
+        self.trail.record(actor, Action.INDEX_REBUILD, object_type="index", object=what, detail={"messages": n})
+        return n
 
     # ------------------------------------------------------------------ internals
     def _view(self) -> _View:
@@ -186,30 +309,34 @@ class SearchService:
         for i in range(0, len(ids), _CHUNK):
             yield conn.execute(select(*cols).where(Message.id.in_(ids[i:i + _CHUNK]))).all()
 
-    def _tail_keys(self, view: _View, node: Node, corp_id: int | None) -> list[_Key]:
+    def _tail_keys(self, view: _View, node: Node, corp_id: int | None, scope: _Scope) -> list[_Key]:
         return [_Key(c.msgtime, c.id, session_key(c.session_id or None)) for corp, c in view.tail
-                if (corp_id is None or corp == corp_id) and matches(node, c)]
+                if (corp_id is None or corp == corp_id) and scope.allows(corp, c) and matches(node, c)]
 
-    def _count(self, node: Node, corp_id: int | None) -> int:
+    def _count(self, node: Node, corp_id: int | None, scope: _Scope) -> int:
+        if scope.empty:
+            return 0
         view = self._view()
         if view.snap is None:
-            return len(self._scan(node, corp_id))
-        q = self.index.messages_query(node, corp_id=corp_id, exclude_ids=view.stale)
-        return view.snap.searcher.search(q, limit=1, count=True).count + len(self._tail_keys(view, node, corp_id))
+            return len(self._scan(node, corp_id, scope))
+        extra = () if scope.unlimited else (scope.query(self.index),)
+        q = self.index.messages_query(node, corp_id=corp_id, exclude_ids=view.stale, extra=extra)
+        return (view.snap.searcher.search(q, limit=1, count=True).count
+                + len(self._tail_keys(view, node, corp_id, scope)))
 
     def _page(self, node: Node, *, limit: int, before: tuple | None, order: str,
-              corp_id: int | None) -> list[SearchHit]:
+              corp_id: int | None, scope: _Scope) -> list[SearchHit]:
         if order not in ORDERS:
             raise QueryError(f"unknown order '{order}': use one of {', '.join(ORDERS)}", 0)
-        if limit < 1:
+        if limit < 1 or scope.empty:
             return []
         view = self._view()
         after = _after_cursor(order, before)
         if view.snap is None:
-            keys = [k for k in self._scan(node, corp_id) if after(k)]
+            keys = [k for k in self._scan(node, corp_id, scope) if after(k)]
         else:
-            keys = [k for k in self._tail_keys(view, node, corp_id) if after(k)]
-            keys += _IndexPager(self.index, view, node, corp_id).page(order, limit, before)
+            keys = [k for k in self._tail_keys(view, node, corp_id, scope) if after(k)]
+            keys += _IndexPager(self.index, view, node, corp_id, scope).page(order, limit, before)
         keys.sort(key=_sort_key(order))
         keys = keys[:limit]
         rows = {}
@@ -221,7 +348,7 @@ class SearchService:
         needles = positive_texts(node)
         return [SearchHit(rows[k.id], match_spans(rows[k.id].content_text, needles)) for k in keys if k.id in rows]
 
-    def _scan(self, node: Node, corp_id: int | None) -> list[_Key]:
+    def _scan(self, node: Node, corp_id: int | None, scope: _Scope) -> list[_Key]:
         """Every match by reading every message: the answer while no index exists yet (another
         process is building it). Exact, and slow on large archives."""
         out, last = [], None
@@ -241,7 +368,7 @@ class SearchService:
             last = rows[-1].id
             for r in rows:
                 c = _candidate(r)
-                if matches(node, c):
+                if scope.allows(r.corp_id, c) and matches(node, c):
                     out.append(_Key(c.msgtime, c.id, session_key(c.session_id or None)))
 
 
@@ -269,12 +396,15 @@ def _date_bounds(node: Node) -> tuple[int | None, int | None]:
 class _IndexPager:
     """The first ``limit`` index hits after a cursor, in an order, exact also where msgtimes tie."""
 
-    def __init__(self, index: SearchIndex, view: _View, node: Node, corp_id: int | None):
+    def __init__(self, index: SearchIndex, view: _View, node: Node, corp_id: int | None, scope: _Scope):
         self.index, self.searcher = index, view.snap.searcher
         self.node, self.corp_id, self.stale = node, corp_id, view.stale
+        # The scope is a clause of every query here, so that each page and tie-break is exact.
+        self.base: tuple[tantivy.Query, ...] = () if scope.unlimited else (scope.query(index),)
 
     def _q(self, *extra) -> tantivy.Query:
-        return self.index.messages_query(self.node, corp_id=self.corp_id, exclude_ids=self.stale, extra=extra)
+        return self.index.messages_query(self.node, corp_id=self.corp_id, exclude_ids=self.stale,
+                                         extra=(*self.base, *extra))
 
     def _range(self, name: str, lo: int | None, hi: int | None) -> tantivy.Query:
         return tantivy.Query.range_query(self.index.schema, name, tantivy.FieldType.Integer, lo, hi)

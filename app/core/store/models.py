@@ -255,8 +255,118 @@ class Export(Base):
 
 
 # ------------------------------------------------------------------ the delay queue (app/core/queue)
-# (tables of migration 0005 go here)
+# Job states of the embedded queue ("ready" is a scheduled job whose execute_at has come)
+JOB_SCHEDULED, JOB_RUNNING, JOB_DEAD = "scheduled", "running", "dead"
+
+
+class QueueJob(Base):
+    """A job of the embedded delay queue (app/core/queue/db_queue.py). ``seq`` (a snowflake) orders
+    jobs due at the same millisecond in the order they were enqueued."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_due", "state", "topic", "execute_at", "seq"),
+        Index("ix_jobs_lease", "state", "lease_until"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[str] = mapped_column(String(191), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    topic: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(LongText)  # JSON
+    state: Mapped[str] = mapped_column(String(16))
+    execute_at: Mapped[int] = mapped_column(BigInteger)
+    ttr_ms: Mapped[int] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(LongText, nullable=True)
+    lease_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    lease_token: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
 
 
 # ------------------------------------------------------------------ accounts and the audit trail (app/core/auth)
-# (tables of migration 0006 go here)
+# Tables of migration 0006. The audit trail's rules (append-only, hash chain, one head row) are in
+# app/core/auth/audit.py; accounts and login tokens in app/core/auth/accounts.py.
+
+
+class Account(Base):
+    """A reviewer account: shared by every workstation on one archive database."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (UniqueConstraint("username", name="uq_accounts_username"), MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    username: Mapped[str] = mapped_column(String(64))  # canonical: NFKC, case-folded (auth/accounts.py)
+    password_hash: Mapped[str] = mapped_column(String(255))  # "scrypt$n=..,r=..,p=..$salt$hash" (passwords.py)
+    roles: Mapped[str] = mapped_column(String(255))  # JSON array of role names, sorted
+    scope: Mapped[str] = mapped_column(LongText)  # JSON {"userids": [...], "departments": [...]}; both empty = all
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    disabled: Mapped[bool] = mapped_column(Boolean)
+    failed_attempts: Mapped[int] = mapped_column(Integer)  # consecutive wrong passwords since the last success
+    locked_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_login_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    password_changed_at: Mapped[int] = mapped_column(BigInteger)
+    must_change_password: Mapped[bool] = mapped_column(Boolean)
+
+
+class LoginToken(Base):
+    """A login token for CLI scripts; only the SHA-256 of the token is stored."""
+
+    __tablename__ = "login_tokens"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_login_tokens_hash"),
+        Index("ix_login_tokens_account", "account_id"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    account_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("accounts.id"))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(255))
+    workstation: Mapped[str] = mapped_column(String(255))  # where it was issued
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_used_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class AuditEntry(Base):
+    """One entry of the append-only, hash-chained audit trail. ``seq`` runs 1, 2, 3... without gaps;
+    ``entry_hash`` covers every other column (see auth/audit.py, ``entry_hash``)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_account", "account", "seq"),
+        Index("ix_audit_log_action", "action", "seq"),
+        MYSQL_TABLE_ARGS,
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[int] = mapped_column(BigInteger)
+    account_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # no FK: the trail outlives rows
+    account: Mapped[str] = mapped_column(String(191))  # user name (for a failed login: the name typed)
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(64))
+    object: Mapped[str] = mapped_column(LongText)
+    outcome: Mapped[str] = mapped_column(String(16))  # ok / denied / failed
+    workstation: Mapped[str] = mapped_column(String(255))
+    login_id: Mapped[str] = mapped_column(String(64))  # groups the entries of one login or token
+    detail: Mapped[str] = mapped_column(LongText)  # JSON object, hashed as stored
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The one row (id 1) holding the trail's last seq and hash. Appenders lock it, so that concurrent
+    writers (several workstations on one MySQL) never fork the chain."""
+
+    __tablename__ = "audit_head"
+    __table_args__ = (MYSQL_TABLE_ARGS,)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

@@ -8,6 +8,10 @@ next batch while they work on the previous one, and writes each batch in one tra
 
 The core knows nothing of Qt: progress goes to a callback, cancel is a callable polled between
 batches (and between media chunks).
+
+A run is done by an actor holding ``sync.run`` (the administrator role; background and scheduled
+syncs act as ``Actor.system("scheduled-sync")``) and ends with one ``sync.run`` audit entry saying
+how it went; a refusal is recorded before anything is fetched.
 """
 
 from __future__ import annotations
@@ -26,6 +30,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
+from app.core.actor import Actor
+from app.core.auth import roles as R
+from app.core.auth.audit import FAILED, OK, Action, AuditTrail
+from app.core.auth.errors import AuditTrailError
 from app.core.sdk import ChatDataItem, FinanceSdk, SdkError, load_library
 from app.core.search.index import IndexFollower
 from app.core.store.db import Database, now_ms
@@ -126,14 +134,22 @@ def checkpoint(db: Database, corp_id: int) -> int:
         return conn.execute(select(SyncCheckpoint.last_seq).where(SyncCheckpoint.corp_id == corp_id)).scalar() or 0
 
 
+SCHEDULED_SYNC = "scheduled-sync"
+
+
 class Syncer:
-    """Runs one sync of one corp. Create, call :meth:`run` once."""
+    """Runs one sync of one corp. Create, call :meth:`run` once.
+
+    ``actor``: who runs it (needs ``sync.run``); None means a background job,
+    ``Actor.system("scheduled-sync")``. A person's sync (GUI, CLI) passes that person's actor."""
 
     def __init__(self, db: Database, *, corpid: str, secret: str, private_keys: dict[int, str],
                  library_path: str | os.PathLike[str], storage, spool_dir: Path, proxy: str | None = None,
                  proxy_passwd: str | None = None, timeout: int = 30, options: SyncOptions | None = None,
-                 corp_name: str = ""):
+                 corp_name: str = "", actor: Actor | None = None):
         self.db = db
+        self.actor = actor or Actor.system(SCHEDULED_SYNC)
+        self.trail = AuditTrail(db)
         self.corpid = corpid
         self.secret = secret
         self.private_keys = {int(k): v for k, v in private_keys.items()}
@@ -150,7 +166,10 @@ class Syncer:
     # ------------------------------------------------------------------ public
     def run(self, progress: Callable[[SyncProgress], None] | None = None,
             cancel: Callable[[], bool] | None = None) -> SyncReport:
-        """Sync to the end. Returns the report; SyncFailed/SdkError propagate after the run row is closed."""
+        """Sync to the end. Returns the report; SyncFailed/SdkError propagate after the run row is closed.
+        PermissionDenied (recorded) if the actor may not run a sync; the run's ``sync.run`` entry
+        is written when it ends, whatever the outcome (AuditTrailError if it cannot be)."""
+        self.trail.require(self.actor, R.SYNC_RUN, action=Action.SYNC_RUN, object_type="corp", object=self.corpid)
         self._report_cb = progress
         cancel = cancel or (lambda: False)
         load_library(self.library_path)  # a clear SdkLoadError before anything else
@@ -190,9 +209,22 @@ class Syncer:
             self.progress.phase = "done"
             self._report(force=True)
             self._close_run(report)
+            self._audit(report)
             log.info("sync run %s %s in %.1fs: %s", run_id, report.outcome, report.seconds,
                      {k: v for k, v in report.to_dict().items() if k not in ("run_id", "outcome", "error")})
         return report
+
+    def _audit(self, report: SyncReport) -> None:
+        detail = {k: v for k, v in report.to_dict().items() if k != "outcome"}
+        detail["result"] = report.outcome
+        try:
+            self.trail.record(self.actor, Action.SYNC_RUN, object_type="corp", object=self.corpid,
+                              outcome=FAILED if report.outcome == "failed" else OK, detail=detail)
+        except AuditTrailError:
+            if report.outcome == "failed":  # the run's own error is already propagating: report that
+                log.exception("the sync.run audit entry of run %s could not be written", report.run_id)
+                return
+            raise
 
     # ------------------------------------------------------------------ messages
     def _retrying(self, what: str) -> Retrying:

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
+from app.core.actor import Actor
+from app.core.auth import roles as R
+from app.core.auth.audit import Action, AuditTrail
 from app.core.sdk import ChatDataItem, PrivateKeyRing, load_library
 from app.core.store.db import Database, now_ms
 from app.core.store.models import Corp, QuarantineEntry
@@ -26,8 +29,22 @@ class RetryResult:
     still_failing: int = 0
 
 
-def retry_quarantine(db: Database, *, corpid: str, private_keys: dict[int, str],
+def retry_quarantine(actor: Actor, db: Database, *, corpid: str, private_keys: dict[int, str],
                      library_path: str | os.PathLike[str]) -> RetryResult:
+    """Try every unresolved quarantined entry of ``corpid`` again with ``private_keys``. Needs
+    ``sync.run`` (PermissionDenied, recorded, otherwise); records a ``sync.run`` entry with the
+    counts."""
+    trail = AuditTrail(db)
+    trail.require(actor, R.SYNC_RUN, action=Action.SYNC_RUN, object_type="corp", object=corpid,
+                  detail={"what": "quarantine retry"})
+    result = _retry(db, corpid, private_keys, library_path)
+    trail.record(actor, Action.SYNC_RUN, object_type="corp", object=corpid,
+                 detail={"what": "quarantine retry", "tried": result.tried, "resolved": result.resolved,
+                         "still_failing": result.still_failing})
+    return result
+
+
+def _retry(db: Database, corpid: str, private_keys: dict[int, str], library_path) -> RetryResult:
     ring = PrivateKeyRing.from_pems(private_keys)
     lib = load_library(library_path)
     result = RetryResult()

@@ -1,0 +1,76 @@
+"""What people do with the queue (the GUI's queue view, ``wecom-auditor jobs``): look, retry,
+delete, re-enqueue from the archive. Every call takes the acting :class:`~app.core.actor.Actor`
+first, so that roles and the audit trail can be enforced here later without changing callers."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from app.core.actor import Actor
+
+from .base import STATES, Job, JobQueue, check_state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QueueOverview:
+    """A snapshot for a view: where the queue lives, how many jobs are in each state, and a page of jobs."""
+
+    description: str
+    counts: dict[str, int]
+    jobs: list[Job] = field(default_factory=list)
+    now_ms: int = 0
+
+
+class QueueService:
+    def __init__(self, queue: JobQueue, db=None):
+        self.queue = queue
+        self.db = db
+
+    def overview(self, actor: Actor, *, state: str | None = None, topic: str | None = None,
+                 limit: int = 200) -> QueueOverview:
+        """Counts per state and up to ``limit`` jobs in ``state`` (all states if None)."""
+        check_state(state)
+        counts = self.queue.counts(topic=topic)
+        jobs = self.queue.list_jobs(state, topic=topic, limit=limit)
+        return QueueOverview(self.queue.description, {s: counts.get(s, 0) for s in STATES}, jobs,
+                             self.queue.now_ms())
+
+    def counts(self, actor: Actor, *, topic: str | None = None) -> dict[str, int]:
+        counts = self.queue.counts(topic=topic)
+        return {s: counts.get(s, 0) for s in STATES}
+
+    def jobs(self, actor: Actor, *, state: str | None = None, topic: str | None = None, limit: int = 200,
+             offset: int = 0) -> list[Job]:
+        return self.queue.list_jobs(state, topic=topic, limit=limit, offset=offset)
+
+    def job(self, actor: Actor, job_id: str) -> Job | None:
+        return self.queue.get(job_id)
+
+    def retry(self, actor: Actor, job_id: str) -> bool:
+        """Run a dead (or waiting) job again now, with a fresh attempt budget if it was dead."""
+        done = self.queue.retry(job_id)
+        if done:
+            log.info("%s retried job %s", actor.username, job_id)
+        return done
+
+    def delete(self, actor: Actor, job_id: str) -> bool:
+        done = self.queue.delete(job_id)
+        if done:
+            log.info("%s deleted job %s", actor.username, job_id)
+        return done
+
+    def requeue(self, actor: Actor, settings=None) -> int:
+        """Enqueue the jobs the archive database says are missing (pending media; the sync schedule
+        of ``settings`` if given). Returns how many jobs were created or changed."""
+        from .handlers import ensure_scheduled_syncs, requeue_pending
+
+        if self.db is None:
+            raise ValueError("re-enqueueing needs the archive database")
+        created = requeue_pending(self.db, self.queue)
+        if settings is not None:
+            created += ensure_scheduled_syncs(settings, self.queue)
+        log.info("%s re-enqueued %d job(s) from the archive database", actor.username, created)
+        return created
