@@ -6,10 +6,9 @@ import sys
 
 import click
 
-from app.core.actor import Actor
 from app.core.context import AppContext
 
-from .base import EXIT_FAILED, _ms_to_text, _parse_date, common, main
+from .base import EXIT_FAILED, _ms_to_text, _parse_date, common, current_actor, main
 
 
 @main.command()
@@ -46,7 +45,7 @@ def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from
         bar.update(done - bar.n)
 
     try:
-        result = export_package(ctx, Actor.local(), selection, out_path, progress=progress, pdf=not no_pdf)
+        result = export_package(ctx, current_actor(ctx), selection, out_path, progress=progress, pdf=not no_pdf)
     except QueryError as exc:
         raise click.ClickException(exc.message + f" (at character {exc.position + 1})") from None
     except ExportError as exc:
@@ -61,15 +60,15 @@ def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from
 
 
 @main.command()
-@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.argument("path", type=click.Path(exists=True))
 @click.option("--any-key", is_flag=True, help="Do not require the signing key to be one of this archive's.")
 @common
 def verify(ctx: AppContext, path: str, any_key: bool) -> None:
-    """Check an evidence package; exit 0 only if every file, the signature and the key are right."""
-    from app.core.export import export_records, known_keys, verify_package
+    """Check an evidence package (a folder or a .zip); exit 0 only if every file, the fingerprint, the
+    signature and the key are right. The check is recorded in the audit trail."""
+    from app.core.export import export_records, verify_recorded
 
-    known = None if any_key else known_keys(ctx.db)
-    report = verify_package(path, known_key_fingerprints=known)
+    report = verify_recorded(ctx.db, current_actor(ctx), path, any_key=any_key)
     for problem in report.problems:
         click.echo(problem)
     if report.fingerprint and not any_key:

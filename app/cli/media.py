@@ -9,12 +9,11 @@ import threading
 
 import click
 
-from app.core.actor import Actor
 from app.core.config.settings import MEDIA_BACKENDS
 from app.core.context import AppContext
 from app.core.media.storage import StorageError
 
-from .base import EXIT_CANCELLED, EXIT_FAILED, common, main
+from .base import EXIT_CANCELLED, EXIT_FAILED, common, current_actor, main
 
 
 def _size(n: int) -> str:
@@ -71,9 +70,12 @@ def media() -> None:
 @common
 def status(ctx: AppContext, as_json: bool) -> None:
     """Media rows per storage backend and status, with the bytes stored."""
+    from app.core.auth import ARCHIVE_STATUS, require
     from app.core.media.migrate import media_status
 
-    rows = media_status(Actor.local(), ctx.db)
+    actor = current_actor(ctx)
+    require(actor, ARCHIVE_STATUS)
+    rows = media_status(actor, ctx.db)
     current = ctx.settings.media_backend
     if as_json:
         click.echo(json.dumps({"backend_in_use": current, "rows": [
@@ -104,9 +106,12 @@ def migrate(ctx: AppContext, target_name: str, dry_run: bool) -> None:
     only then does its media row point at the new backend. A second run continues where one stopped.
     The settings switch to the new backend once every file is there; the old copies are left in place.
     """
+    from app.core.auth import SETTINGS_CHANGE, Action
     from app.core.media.migrate import migrate_media
 
-    actor = Actor.local()
+    actor = current_actor(ctx)  # moving the media and switching the backend is a settings change
+    ctx.trail.require(actor, SETTINGS_CHANGE, action=Action.SETTINGS_CHANGE, object_type="setting",
+                      object=f"media_backend: migrate to {target_name}")
     try:
         target = ctx.storage_for(target_name)
         if dry_run:
@@ -149,8 +154,7 @@ def migrate(ctx: AppContext, target_name: str, dry_run: bool) -> None:
                    f"elsewhere. The settings still use {ctx.settings.media_backend}.", err=True)
         sys.exit(EXIT_FAILED)
     if ctx.settings.media_backend != target_name:
-        ctx.settings.media_backend = target_name
-        ctx.save()
+        ctx.change_settings(actor, media_backend=target_name)
         click.echo(f"All media is on {target_name}: the settings now use it ({_where(ctx, target_name)}). "
                    "The old copies were left where they were.")
     else:
@@ -163,8 +167,11 @@ def migrate(ctx: AppContext, target_name: str, dry_run: bool) -> None:
 @common
 def verify(ctx: AppContext, backend: str | None, as_json: bool) -> None:
     """Read every stored media file back and compare it with its SHA-256; exit 1 on any problem."""
+    from app.core.auth import ARCHIVE_STATUS, require
     from app.core.media.migrate import verify_media
 
+    actor = current_actor(ctx)
+    require(actor, ARCHIVE_STATUS)
     with _Cancel() as cancel:
         bar = _bar("verifying", 0)
 
@@ -173,7 +180,7 @@ def verify(ctx: AppContext, backend: str | None, as_json: bool) -> None:
             bar.update(p.done - bar.n)
 
         try:
-            report = verify_media(Actor.local(), ctx.db, ctx.storage_for, backend=backend, progress=progress,
+            report = verify_media(actor, ctx.db, ctx.storage_for, backend=backend, progress=progress,
                                   cancel=cancel.event.is_set)
         except StorageError as exc:
             raise click.ClickException(f"verification stopped: {exc}") from None

@@ -254,3 +254,18 @@ def test_export_needs_the_exporter_role_and_is_in_the_audit_trail(ctx, info, tmp
     assert [(e.account, e.outcome) for e in mine] == [("exporter-only", "ok"), ("reviewer-only", "denied")]
     assert mine[0].object == result.fingerprint and mine[0].seq == head_before["seq"] + 1
     assert trail.verify(auditor).ok
+
+
+def test_verify_needs_the_auditor_role_and_is_recorded(ctx, package):
+    from app.core.auth import AuditTrail, PermissionDenied
+    from app.core.auth.audit import AuditFilter
+    from app.core.export import verify_recorded
+
+    with pytest.raises(PermissionDenied, match="export.verify"):
+        verify_recorded(ctx.db, Actor("rev", roles=frozenset({"reviewer"})), package)
+    auditor = Actor("aud", roles=frozenset({"auditor"}))
+    report = verify_recorded(ctx.db, auditor, package)
+    assert report.ok, report.problems
+    entries = AuditTrail(ctx.db).entries(auditor, AuditFilter(actions=("verify",)), limit=10)
+    assert [(e.account, e.outcome, e.object) for e in entries[:2]] == [
+        ("aud", "ok", report.fingerprint), ("rev", "denied", str(package))]

@@ -238,6 +238,9 @@ def test_the_media_commands_migrate_switch_the_settings_and_verify(tmp_path, sto
     archive.close()
     configure(ctx.settings, "oss", stores["oss"].endpoint)
     ctx.save()
+    from accounts_kit import cli_token
+
+    monkeypatch.setenv("WECOM_AUDITOR_TOKEN", cli_token(ctx.db))  # an administrator with every role
     ctx.close()
     monkeypatch.setenv("WECOM_AUDITOR_STORAGE_SECRET_OSS", SECRET)
     runner = CliRunner()

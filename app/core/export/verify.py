@@ -233,6 +233,22 @@ def _verify(src, problems: list[str], known_key_fingerprints: set[str] | None) -
     return VerifyReport(not problems, problems, fingerprint, key_fp, checked)
 
 
+def verify_recorded(db, actor, path: str | os.PathLike[str], *, any_key: bool = False) -> VerifyReport:
+    """:func:`verify_package` on behalf of ``actor`` (who needs ``export.verify``), against this
+    archive's export keys unless ``any_key``; the check and its outcome go into the audit trail."""
+    from app.core.auth import EXPORT_VERIFY, Action, AuditTrail
+    from app.core.auth.audit import FAILED, OK
+
+    trail = AuditTrail(db)
+    trail.require(actor, EXPORT_VERIFY, action=Action.VERIFY, object_type="package", object=str(path))
+    report = verify_package(path, known_key_fingerprints=None if any_key else known_keys(db))
+    trail.record(actor, Action.VERIFY, object_type="package", object=report.fingerprint or str(path),
+                 outcome=OK if report.ok else FAILED,
+                 detail={"path": str(path), "any_key": any_key, "problems": len(report.problems),
+                         "first_problems": report.problems[:5]})
+    return report
+
+
 def known_keys(db) -> set[str]:
     """The fingerprints of every key that signed an export recorded in the archive ``db``."""
     from sqlalchemy import select
