@@ -20,6 +20,7 @@ from app.core.auth import (
     ACCOUNTS_MANAGE,
     AUDIT_READ,
     EXPORT_CREATE,
+    EXPORT_VERIFY,
     MESSAGES_READ,
     SEARCH_RUN,
     SETTINGS_CHANGE,
@@ -117,7 +118,9 @@ class MainWindow(QMainWindow):
         self.export_session_action = QAction(self.tr("&Export evidence…"), self, shortcut=QKeySequence("Ctrl+E"))
         self.export_search_action = QAction(self.tr("Export search &results…"), self)
         self.export_selected_action = QAction(self.tr("Export &selected messages…"), self)
-        for a in (self.export_session_action, self.export_search_action, self.export_selected_action):
+        self.verify_package_action = QAction(self.tr("&Verify evidence package…"), self)
+        for a in (self.export_session_action, self.export_search_action, self.export_selected_action,
+                  self.verify_package_action):
             file_menu.addAction(a)
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
@@ -187,6 +190,7 @@ class MainWindow(QMainWindow):
         self.export_session_action.triggered.connect(self.export_current_session)
         self.export_search_action.triggered.connect(self.export_search_results)
         self.export_selected_action.triggered.connect(self.export_selected_messages)
+        self.verify_package_action.triggered.connect(self.verify_package)
         # The results list has no menu of its own: its right-click menu is this one action.
         self.search.results.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.search.results.addAction(self.export_search_action)
@@ -351,12 +355,22 @@ class MainWindow(QMainWindow):
                                  self.tr("%1 selected messages").replace("%1", str(len(msgids))))
 
     # ------------------------------------------------------------------ accounts and permissions
+    def verify_package(self):
+        """The dialog that checks an evidence package (auditors)."""
+        from .verify_dialog import VerifyDialog
+
+        dialog = VerifyDialog(self.ctx, self.actor, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        return dialog
+
     def _apply_permissions(self) -> None:
         """Show only what the actor may do (the core services refuse the rest anyway)."""
         actor = self.actor
         for action, permission in ((self.settings_action, SETTINGS_CHANGE), (self.sync_action, SYNC_RUN),
                                    (self.cancel_sync_action, SYNC_RUN), (self.accounts_action, ACCOUNTS_MANAGE),
-                                   (self.audit_action, AUDIT_READ), (self.no_login_action, SETTINGS_CHANGE)):
+                                   (self.audit_action, AUDIT_READ), (self.no_login_action, SETTINGS_CHANGE),
+                                   (self.verify_package_action, EXPORT_VERIFY)):
             action.setVisible(can(actor, permission))
         jobs = getattr(self, "jobs_action", None)  # the background-jobs dialog: an administrator's tool
         if jobs is not None:

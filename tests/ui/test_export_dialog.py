@@ -147,3 +147,27 @@ def _first_session(app_ctx):
         corp_id, session_id = conn.execute(select(Message.corp_id, Message.session_id)
                                            .where(Message.session_id.is_not(None)).limit(1)).one()
     return corp_id, session_id, "t"
+
+
+def test_verify_dialog_reports_ok_then_the_problem(qtbot, app_ctx, busiest_session, tmp_path):
+    from app.core.export import export_package
+    from app.ui.verify_dialog import VerifyDialog
+
+    corp_id, session_id = busiest_session
+    result = export_package(app_ctx, ACTOR, Selection(session_ids=(session_id,), corp_id=corp_id),
+                            tmp_path / "pkg.zip", pdf=False)
+    dialog = VerifyDialog(app_ctx, ACTOR, None)
+    qtbot.addWidget(dialog)
+    dialog.path_edit.setText(str(result.path))
+    with qtbot.waitSignal(dialog.verified, timeout=60000) as blocker:
+        dialog.verify_button.click()
+    assert blocker.args[0].ok and dialog.status_label.text().startswith("OK:")
+    assert result.fingerprint in dialog.status_label.text()
+    folder = tmp_path / "folder"
+    export_package(app_ctx, ACTOR, Selection(session_ids=(session_id,), corp_id=corp_id), folder, pdf=False)
+    (folder / "data" / "extra.txt").write_text("x")
+    dialog.path_edit.setText(str(folder))
+    with qtbot.waitSignal(dialog.verified, timeout=60000) as blocker:
+        dialog.verify_button.click()
+    assert not blocker.args[0].ok and dialog.status_label.text().startswith("FAILED")
+    assert "extra file: data/extra.txt" in dialog.details.toPlainText()

@@ -1,0 +1,125 @@
+"""Verify an evidence package (a folder or a .zip) from the GUI: the same check as
+`wecom-auditor verify`, off the GUI thread, recorded in the audit trail; every problem listed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.core.actor import Actor
+from app.core.export import VerifyReport, export_records, verify_recorded
+
+from .tasks import run_task
+
+
+class VerifyDialog(QDialog):
+    """Choose a package, check it, show OK or each problem. ``verified(VerifyReport)`` when done."""
+
+    verified = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, ctx, actor: Actor, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ctx, self.actor = ctx, actor
+        self.report: VerifyReport | None = None
+        self.setWindowTitle(self.tr("Verify evidence package"))
+        self.setMinimumSize(640, 380)
+        self.path_edit = QLineEdit(self)
+        self.path_edit.setPlaceholderText(self.tr("A package folder or .zip file"))
+        self.folder_button = QPushButton(self.tr("Folder…"), self)
+        self.zip_button = QPushButton(self.tr("Zip file…"), self)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(self.folder_button)
+        row.addWidget(self.zip_button)
+        self.status_label = QLabel(self)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.status_label.setWordWrap(True)
+        self.details = QPlainTextEdit(self)  # plain text: problem lines name files from the package
+        self.details.setReadOnly(True)
+        self.verify_button = QPushButton(self.tr("Verify"), self)
+        self.verify_button.setDefault(True)
+        self.close_button = QPushButton(self.tr("Close"), self)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.verify_button)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.details, 1)
+        layout.addLayout(buttons)
+        self.folder_button.clicked.connect(self._choose_folder)
+        self.zip_button.clicked.connect(self._choose_zip)
+        self.verify_button.clicked.connect(self.start)
+        self.close_button.clicked.connect(self.reject)
+
+    def _choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, self.tr("Package folder"), self.path_edit.text())
+        if path:
+            self.path_edit.setText(path)
+
+    def _choose_zip(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, self.tr("Package zip file"), self.path_edit.text(),
+                                              self.tr("Zip files (*.zip)"))
+        if path:
+            self.path_edit.setText(path)
+
+    @Slot()
+    def start(self) -> bool:
+        text = self.path_edit.text().strip()
+        if not text or not Path(text).expanduser().exists():
+            self.status_label.setText(self.tr("Choose an existing package folder or .zip file."))
+            return False
+        path = Path(text).expanduser()
+        self.verify_button.setEnabled(False)
+        self.status_label.setText(self.tr("Checking every file and the signature…"))
+        self.details.clear()
+        ctx, actor = self.ctx, self.actor
+
+        def check():
+            report = verify_recorded(ctx.db, actor, path)
+            records = export_records(ctx.db, fingerprint=report.fingerprint, limit=1) if report.fingerprint else []
+            return report, records[0] if records else None
+
+        run_task(self, check, self._done, self._failed)
+        return True
+
+    def _done(self, result) -> None:
+        report, record = result
+        self.report = report
+        self.verify_button.setEnabled(True)
+        lines = list(report.problems)
+        if record is not None:
+            lines.append(self.tr("Recorded in this archive: exported by %1 on %2.")
+                         .replace("%1", record["actor"]).replace("%2", record["workstation"]))
+        if report.ok:
+            self.status_label.setText(
+                self.tr("OK: %1 files match; fingerprint %2; signed by key %3.")
+                .replace("%1", str(report.files_checked)).replace("%2", report.fingerprint or "")
+                .replace("%3", report.key_fingerprint or ""))
+            self.status_label.setStyleSheet("color: #1b5e20;")
+        else:
+            self.status_label.setText(self.tr("FAILED: %1 problems (listed below).")
+                                      .replace("%1", str(len(report.problems))))
+            self.status_label.setStyleSheet("color: #b00020;")
+        self.details.setPlainText("\n".join(lines))
+        self.verified.emit(report)
+
+    def _failed(self, exc: Exception) -> None:
+        self.verify_button.setEnabled(True)
+        self.status_label.setStyleSheet("color: #b00020;")
+        self.status_label.setText(self.tr("Not verified: %1").replace("%1", str(exc)))
+        self.failed.emit(str(exc))
