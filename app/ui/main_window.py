@@ -57,10 +57,10 @@ log = logging.getLogger(__name__)
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, ctx: AppContext, actor: Actor | None = None, parent=None):
+    def __init__(self, ctx: AppContext, actor: Actor, parent=None):
         super().__init__(parent)
         self.ctx = ctx
-        self.actor = actor or Actor.local()
+        self.actor = actor  # the signed-in account: every panel and dialog acts as it
         # The panels of message content exist only for an actor who may read it (for the others they
         # would only collect refusals from the core): sessions, viewer and search are None otherwise.
         self.reads_content = can(self.actor, MESSAGES_READ)
@@ -90,7 +90,7 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.splitter)
         self.setCentralWidget(self.stack)
 
-        self.sync = SyncController(ctx, self)
+        self.sync = SyncController(ctx, self.actor, self)
         self.queue_runner = QueueRunner(ctx, self)  # background jobs while the window is open: start()
         self.progress = SyncProgressPanel(self)
         self.statusBar().addPermanentWidget(self.progress)
@@ -255,7 +255,7 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         if not can(self.actor, SETTINGS_CHANGE):
             return
-        dialog = SettingsDialog(self.ctx, self)
+        dialog = SettingsDialog(self.ctx, self.actor, self)
         if dialog.exec():
             self._show_archive_or_welcome()
 

@@ -251,3 +251,39 @@ def test_zip_export_refuses_an_existing_path(ctx, info, tmp_path):
     with pytest.raises(ExportError, match="already exists"):
         export_package(ctx, ACTOR, Selection(msgids=("CON",), context_hours=0), tmp_path / "e.zip")
     assert hashlib.sha256((tmp_path / "e.zip").read_bytes()).hexdigest() == hashlib.sha256(b"").hexdigest()
+
+
+def test_long_texts_wrap_without_losing_a_character(tmp_path):
+    """Our own line breaking (faster than fpdf2's): long CJK runs, long Latin words, spaces, newlines."""
+    import random
+
+    from app.core.export.pdf import PdfTranscriptWriter, TranscriptHeader, find_fonts, subset_fonts
+
+    rng = random.Random(5)
+    words = ["合同", "违约金", "Contract", "supercalifragilisticexpialidocious" * 3, "😀", "ＡＢＣ", "a", "𠮷野家",
+             "https://example.com/" + "x" * 150, "第三条：", "1234567890"]
+    texts = []
+    for _ in range(12):
+        parts = [rng.choice(words) + rng.choice(["", " ", "\n", "，"]) for _ in range(rng.randint(1, 120))]
+        texts.append("".join(parts))
+    chars = set("".join(texts))
+    fonts = subset_fonts(find_fonts(), chars, tmp_path)
+    written = []
+    header = TranscriptHeader("s", "single", ("a",), "", "UTC", "{}", "0" * 64)
+    pw = PdfTranscriptWriter(fonts, header, lambda n: (f"t{n}.pdf", tmp_path / f"t{n}.pdf"),
+                             lambda rel, path: written.append(path))
+    for i, t in enumerate(texts):
+        pw.message(seq=i, time="t", sender="a", recipients=("b",), msgtype="text", summary=t, text=t,
+                   recalled_at=None, hit=False)
+    pw.close()
+    body = []  # the pages without their running header and footer (a message may cross a page)
+    for p in written:
+        for page in _pdf_pages(p):
+            body += [line for line in page.splitlines() if not line.startswith(("会话记录 Transcript", "第 ", "包指纹"))]
+    flat = "".join("".join(body).split())
+    pos = 0
+    for t in texts:  # every text, in order, every character
+        needle = "".join(t.split())
+        found = flat.find(needle, pos)
+        assert found >= 0, needle[:80]
+        pos = found + len(needle)

@@ -429,3 +429,27 @@ def _append_message(corpus, *, seq: int, msgid: str) -> None:
         "msgtime": 1700000009000, "msgtype": "text", "text": {"content": "新消息"}}}, ensure_ascii=False)
     with (corpus.path / "messages.jsonl").open("a", encoding="utf-8") as f:
         f.write(line + "\n")
+
+
+# ------------------------------------------------------------------------------------ who may do what
+
+def test_anyone_with_archive_status_may_look_only_sync_run_may_change(backend, queue, db):
+    from app.core.actor import Actor
+    from app.core.auth.errors import PermissionDenied
+    from app.core.queue import QueueService
+
+    queue.enqueue("t", job_id="x")
+    assert queue.bury(queue.reserve(["t"], timeout=1), "broken")
+    service = QueueService(queue, db)
+    reviewer = Actor(username="rev", roles=frozenset({"reviewer"}))
+    admin = Actor(username="adm", roles=frozenset({"administrator"}))
+    assert service.counts(reviewer)[DEAD] == 1 and [j.id for j in service.jobs(reviewer)] == ["x"]
+    assert not service.may_change(reviewer) and service.may_change(admin)
+    for attempt in (lambda: service.retry(reviewer, "x"), lambda: service.delete(reviewer, "x"),
+                    lambda: service.requeue(reviewer)):
+        with pytest.raises(PermissionDenied, match="sync.run"):
+            attempt()
+    assert queue.get("x").state == DEAD
+    assert service.retry(admin, "x") and queue.get("x").state == READY
+    with pytest.raises(PermissionDenied):
+        service.counts(Actor(username="nobody"))

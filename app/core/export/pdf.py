@@ -316,12 +316,17 @@ class PdfTranscriptWriter:
     volumes: list[_Volume] = field(default_factory=list)
     _pdf: object = None
     _path: Path | None = None
+    _widths: dict = field(default_factory=dict)  # font size -> character -> width (mm)
+    _cmap: frozenset = frozenset()  # characters the main font has
 
     def _start_volume(self) -> None:
         number = len(self.volumes) + 1
         rel, self._path = self.open_volume(number)
         self.volumes.append(_Volume(number, rel))
         pdf = self._pdf = _make_pdf(self.fonts, self.header, number)
+        if not self._cmap:
+            self._cmap = frozenset(chr(c) for c in pdf.fonts["cjk"].cmap) if hasattr(pdf.fonts["cjk"], "cmap") \
+                else frozenset()
         h = self.header
         pdf.set_font("cjk", size=14)
         pdf.set_text_color(*_BLACK)
@@ -364,23 +369,49 @@ class PdfTranscriptWriter:
         head = f"{time} · {sender} → {', '.join(recipients)} · {msgtype} · seq {seq}"
         if hit:
             head += " · 【命中 hit】"
-        pdf.multi_cell(0, 4, align="L", text=head, new_x="LMARGIN", new_y="NEXT")
+        self._lines(head, 4)
         if recalled_at:
             pdf.set_text_color(*_RED)
-            pdf.multi_cell(0, 4, align="L", text=f"已撤回 recalled {recalled_at}", new_x="LMARGIN", new_y="NEXT")
+            self._lines(f"已撤回 recalled {recalled_at}", 4)
         pdf.set_font("cjk", size=10)
         pdf.set_text_color(*_BLACK)
         if not (hit_spans and text == summary):
-            pdf.multi_cell(0, 5, align="L", text=summary or " ", new_x="LMARGIN", new_y="NEXT")
+            self._lines(summary or " ", 5)
         if text and (text != summary or hit_spans):
             self._text_with_hits(text, hit_spans)
         for m in media:
             self._media(m)
         pdf.set_font("cjk", size=6.5)
         pdf.set_text_color(*_GREY)
-        pdf.multi_cell(0, 3.5, align="L", text=f"msgid {msgid} · {native_path}", new_x="LMARGIN", new_y="NEXT")
+        self._lines(f"msgid {msgid} · {native_path}", 3.5)
         pdf.ln(1.5)
         vol.messages += 1
+
+    def _lines(self, text: str, height: float) -> None:
+        """``text`` wrapped to the page width in the current font, one cell per line.
+
+        fpdf2's multi_cell measures a line again for every character it adds (quadratic, and most of
+        the time of a transcript); here each character's width is measured once per font size."""
+        pdf = self._pdf
+        size = pdf.font_size_pt
+        widths = self._widths.setdefault(size, {})
+        limit = pdf.w - pdf.l_margin - pdf.r_margin - 0.5
+        for paragraph in text.split("\n"):
+            line_start, width, last_break = 0, 0.0, -1
+            for i, ch in enumerate(paragraph):
+                w = widths.get(ch)
+                if w is None:
+                    w = widths[ch] = pdf.get_string_width(ch) if ch in self._cmap else size * 0.3528
+                if width + w > limit and i > line_start:
+                    cut = last_break if last_break > line_start else i
+                    pdf.cell(0, height, paragraph[line_start:cut].rstrip(" "), new_x="LMARGIN", new_y="NEXT")
+                    line_start = cut + 1 if cut == last_break and paragraph[cut] == " " else cut
+                    width = sum(widths[c] for c in paragraph[line_start:i])
+                    last_break = -1
+                width += w
+                if ch == " " or ord(ch) >= 0x2E80:  # a line may break after a space or around CJK
+                    last_break = i if ch == " " else i + 1 if i + 1 < len(paragraph) else -1
+            pdf.cell(0, height, paragraph[line_start:] or " ", new_x="LMARGIN", new_y="NEXT")
 
     def _text_with_hits(self, text: str, spans) -> None:
         pdf = self._pdf
@@ -417,8 +448,8 @@ class PdfTranscriptWriter:
         pdf.set_font("cjk", size=8.5)
         pdf.set_text_color(*_GREY)
         label = f"{m.label} ({m.kind})" if m.native_path else f"{m.label} ({m.kind}) — 未存档 not stored"
-        pdf.multi_cell(0, 4.5, align="L", text=("图片 image: " if drawn else "附件 file: ") + label
-                       + (f" → {m.native_path}" if m.native_path else ""), new_x="LMARGIN", new_y="NEXT")
+        self._lines(("图片 image: " if drawn else "附件 file: ") + label
+                    + (f" → {m.native_path}" if m.native_path else ""), 4.5)
 
     def _finish_volume(self) -> None:
         if self._pdf is None:

@@ -1,6 +1,7 @@
 """What people do with the queue (the GUI's queue view, ``wecom-auditor jobs``): look, retry,
 delete, re-enqueue from the archive. Every call takes the acting :class:`~app.core.actor.Actor`
-first, so that roles and the audit trail can be enforced here later without changing callers."""
+first: looking needs ``archive.status``, changing jobs ``sync.run`` (an administrator's), else
+:class:`~app.core.auth.errors.PermissionDenied`. Jobs hold ids, never message content."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 from dataclasses import dataclass, field
 
 from app.core.actor import Actor
+from app.core.auth.roles import ARCHIVE_STATUS, SYNC_RUN, can, require
 
 from .base import STATES, Job, JobQueue, check_state
 
@@ -32,31 +34,42 @@ class QueueService:
     def overview(self, actor: Actor, *, state: str | None = None, topic: str | None = None,
                  limit: int = 200) -> QueueOverview:
         """Counts per state and up to ``limit`` jobs in ``state`` (all states if None)."""
+        require(actor, ARCHIVE_STATUS)
         check_state(state)
         counts = self.queue.counts(topic=topic)
         jobs = self.queue.list_jobs(state, topic=topic, limit=limit)
         return QueueOverview(self.queue.description, {s: counts.get(s, 0) for s in STATES}, jobs,
                              self.queue.now_ms())
 
+    @staticmethod
+    def may_change(actor: Actor) -> bool:
+        """Whether ``actor`` may retry, delete and re-enqueue jobs (for enabling buttons)."""
+        return can(actor, SYNC_RUN)
+
     def counts(self, actor: Actor, *, topic: str | None = None) -> dict[str, int]:
+        require(actor, ARCHIVE_STATUS)
         counts = self.queue.counts(topic=topic)
         return {s: counts.get(s, 0) for s in STATES}
 
     def jobs(self, actor: Actor, *, state: str | None = None, topic: str | None = None, limit: int = 200,
              offset: int = 0) -> list[Job]:
+        require(actor, ARCHIVE_STATUS)
         return self.queue.list_jobs(state, topic=topic, limit=limit, offset=offset)
 
     def job(self, actor: Actor, job_id: str) -> Job | None:
+        require(actor, ARCHIVE_STATUS)
         return self.queue.get(job_id)
 
     def retry(self, actor: Actor, job_id: str) -> bool:
         """Run a dead (or waiting) job again now, with a fresh attempt budget if it was dead."""
+        require(actor, SYNC_RUN)
         done = self.queue.retry(job_id)
         if done:
             log.info("%s retried job %s", actor.username, job_id)
         return done
 
     def delete(self, actor: Actor, job_id: str) -> bool:
+        require(actor, SYNC_RUN)
         done = self.queue.delete(job_id)
         if done:
             log.info("%s deleted job %s", actor.username, job_id)
@@ -67,6 +80,7 @@ class QueueService:
         of ``settings`` if given). Returns how many jobs were created or changed."""
         from .handlers import ensure_scheduled_syncs, requeue_pending
 
+        require(actor, SYNC_RUN)
         if self.db is None:
             raise ValueError("re-enqueueing needs the archive database")
         created = requeue_pending(self.db, self.queue)

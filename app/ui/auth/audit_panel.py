@@ -91,6 +91,9 @@ def action_labels() -> dict[str, str]:
         Action.AUDIT_VIEW: translate("AuditText", "Audit log viewed"),
         Action.AUDIT_EXPORT: translate("AuditText", "Audit log exported"),
         Action.AUDIT_VERIFY: translate("AuditText", "Audit chain verified"),
+        Action.ARCHIVE_READ: translate("AuditText", "Archive read"),  # recorded only when refused
+        Action.INDEX_REBUILD: translate("AuditText", "Search index rebuilt"),
+        Action.DIRECTORY_IMPORT: translate("AuditText", "Directory imported"),
     }
 
 

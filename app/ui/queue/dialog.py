@@ -158,8 +158,10 @@ class QueueDialog(QDialog):
 
     def _update_buttons(self, *_args) -> None:
         job = self.selected_job()
-        self.retry_button.setEnabled(job is not None and job.state in (DEAD, SCHEDULED))
-        self.delete_button.setEnabled(job is not None)
+        may = QueueService.may_change(self.actor)  # others may look, not change
+        self.retry_button.setEnabled(may and job is not None and job.state in (DEAD, SCHEDULED))
+        self.delete_button.setEnabled(may and job is not None)
+        self.requeue_button.setEnabled(may)
 
     def _act(self, fn, done_text) -> None:
         def done(result):

@@ -3,7 +3,9 @@ its delegate.
 
 Every read runs on a pool thread (:func:`app.ui.tasks.run_task`). Each
 :meth:`SearchResultsModel.start` begins a new generation, and pages of an older generation are
-dropped when they arrive. The delegate draws message text as plain text with ``QPainter.drawText``:
+dropped when they arrive. A search a person starts (``start(request, record=True)``) is recorded
+once in the audit trail, by its first page (``SearchService.query(..., record=True)``); further
+pages are not. The delegate draws message text as plain text with ``QPainter.drawText``:
 a message that contains ``<b>x</b>`` shows those characters.
 """
 
@@ -169,10 +171,12 @@ class SearchReader:
         snippet, highlight = make_snippet(m.content_text, hit.offsets)
         return ResultEntry(m, hit.cursor(order), sender, header, snippet, highlight)
 
-    def page(self, request: SearchRequest, before: tuple | None, limit: int, arrow: str) -> list[ResultEntry]:
-        """Raises app.core.search.QueryError for a malformed query."""
+    def page(self, request: SearchRequest, before: tuple | None, limit: int, arrow: str, *,
+             record: bool = False) -> list[ResultEntry]:
+        """Raises app.core.search.QueryError for a malformed query. ``record``: the first page of a
+        search a person started (one ``search`` audit entry with the query)."""
         hits = self.search.query(self.actor, request.text, limit=limit, before=before, order=request.order,
-                                 corp_id=request.corp_id)
+                                 corp_id=request.corp_id, record=record)
         return [self.entry(h, request.order, arrow) for h in hits]
 
 
@@ -185,10 +189,10 @@ class SearchResultsModel(QAbstractListModel):
     page_loaded = Signal(int, int)  # generation, rows in the page
     search_failed = Signal(int, object)  # generation, the exception (QueryError for a malformed query)
 
-    def __init__(self, search: SearchService, directory: Directory, actor: Actor | None = None,
+    def __init__(self, search: SearchService, directory: Directory, actor: Actor,
                  parent=None, *, page_size: int = PAGE_SIZE):
         super().__init__(parent)
-        self._reader = SearchReader(search, directory, actor or Actor.local())
+        self._reader = SearchReader(search, directory, actor)
         self._page = page_size
         self._request: SearchRequest | None = None
         self._entries: list[ResultEntry] = []
@@ -196,6 +200,7 @@ class SearchResultsModel(QAbstractListModel):
         self._loading = False
         self._exhausted = True
         self._pending = 0
+        self._record_next = False  # the next page read is the first of a search a person started
 
     @property
     def generation(self) -> int:
@@ -208,14 +213,16 @@ class SearchResultsModel(QAbstractListModel):
     def is_loading(self) -> bool:
         return self._pending > 0
 
-    def start(self, request: SearchRequest) -> int:
-        """Show the hits of ``request`` (the first page arrives later); returns its generation."""
+    def start(self, request: SearchRequest, *, record: bool = False) -> int:
+        """Show the hits of ``request`` (the first page arrives later); returns its generation.
+        ``record``: a person started this search, so its first page records it (once)."""
         self._generation += 1
         self.beginResetModel()
         self._request = request
         self._entries = []
         self._loading = False
         self._exhausted = False
+        self._record_next = record
         self.endResetModel()
         self.fetchMore(_INVALID)
         return self._generation
@@ -227,6 +234,7 @@ class SearchResultsModel(QAbstractListModel):
         self._entries = []
         self._loading = False
         self._exhausted = True
+        self._record_next = False
         self.endResetModel()
 
     def entry(self, row: int) -> ResultEntry:
@@ -245,6 +253,7 @@ class SearchResultsModel(QAbstractListModel):
         generation, request, limit = self._generation, self._request, self._page
         before = self._entries[-1].cursor if self._entries else None
         arrow = self.tr(" → ")
+        record, self._record_next = self._record_next and before is None, False
         self._pending += 1
 
         def done(entries: list[ResultEntry]) -> None:
@@ -268,7 +277,7 @@ class SearchResultsModel(QAbstractListModel):
             self._exhausted = True
             self.search_failed.emit(generation, exc)
 
-        run_task(self, lambda: self._reader.page(request, before, limit, arrow), done, failed)
+        run_task(self, lambda: self._reader.page(request, before, limit, arrow, record=record), done, failed)
 
     # ------------------------------------------------------------------ QAbstractListModel
 

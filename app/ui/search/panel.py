@@ -99,10 +99,10 @@ class SearchPanel(QWidget):
     search_started = Signal(int)  # the generation of the results model
     count_finished = Signal(int, int)  # generation, number of hits
 
-    def __init__(self, ctx, actor: Actor | None = None, parent: QWidget | None = None):
+    def __init__(self, ctx, actor: Actor, parent: QWidget | None = None):
         super().__init__(parent)
         self._ctx = ctx
-        self._actor = actor or Actor.local()
+        self._actor = actor
         self._count: int | None = None
         self._sender_choices: dict[str, str] | None = None  # completer text -> id
         self._help: SyntaxHelpDialog | None = None
@@ -231,7 +231,11 @@ class SearchPanel(QWidget):
 
     def search(self) -> bool:
         """Start a search with the box and the filters; False (with an inline message, and no
-        hits left on screen) if the query is malformed or the filters are bad."""
+        hits left on screen) if the query is malformed or the filters are bad.
+
+        A person starts it (Enter, the Search button, a recent search, another order), so it is
+        recorded once in the audit trail with its query, by its first page; the further pages and
+        the count are not."""
         try:
             request = self.request()
         except FormError as exc:
@@ -244,7 +248,7 @@ class SearchPanel(QWidget):
         self.history.add(self.query_edit.text())
         self._history_model.setStringList(self.history.queries)
         self.effective_edit.setText(request.text)
-        generation = self.model.start(request)
+        generation = self.model.start(request, record=True)
         self._count = None
         self.status.setText(self.tr("Searching…"))
         self.search_started.emit(generation)

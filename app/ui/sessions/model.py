@@ -259,10 +259,10 @@ class SessionTreeModel(QAbstractItemModel):
     loading_finished = Signal()  # a background read was applied (or dropped as stale)
     filter_applied = Signal(str)  # the counts and first pages of this filter text are shown
 
-    def __init__(self, archive: ArchiveService, directory: Directory, actor: Actor | None = None,
+    def __init__(self, archive: ArchiveService, directory: Directory, actor: Actor,
                  parent=None, *, page_size: int = PAGE_SIZE):
         super().__init__(parent)
-        self._reader = SessionReader(archive, directory, actor or Actor.local())
+        self._reader = SessionReader(archive, directory, actor)
         self._page = page_size
         self._filter_text = ""
         self._generation = 0

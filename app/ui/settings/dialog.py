@@ -1,22 +1,28 @@
 """The settings dialog: Corp, Archive, Media and Language pages.
 
 Nothing is saved until OK: then the secrets go to the keyring (off the GUI thread: a keyring may
-be slow or ask to be unlocked), and the settings file is written. Bad values are shown in red
-under their field and keep OK disabled.
+be slow or ask to be unlocked), and the settings are saved through the audited
+``AppContext.change_settings`` as the signed-in account: one ``settings.change`` audit entry per
+changed setting, and one per secret changed in the keyring (named, its value never recorded). Bad
+values are shown in red under their field and keep OK disabled; a refusal (the account may not
+change settings) or a failed save is shown under the pages like them.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout, QWidget
 
+from app.core.actor import Actor
+from app.core.auth import SETTINGS_CHANGE, Action, AuthError, can
 from app.core.config.secrets import IN_KEYRING, SecretStore, env_var_name, keyring_available
 from app.core.config.settings import CorpSettings, Settings, SettingsError
 from app.core.context import AppContext
+from app.core.store.db import DatabaseError
 
 from ..sync.panel import fill
 from ..tasks import run_task
@@ -39,15 +45,17 @@ def read_secret_states(store: SecretStore, corps: list[CorpSettings]) -> dict[st
 
 
 class SettingsDialog(QDialog):
-    """``exec()`` or ``open()``; after ``accepted`` the settings are saved (``restart_required`` says
-    whether a change needs a restart). ``secrets_loaded`` fires once the keyring has been read."""
+    """``exec()`` or ``open()``; after ``accepted`` the settings are saved as ``actor`` (who needs
+    ``settings.change``; ``restart_required`` says whether a change needs a restart).
+    ``secrets_loaded`` fires once the keyring has been read."""
 
     secrets_loaded = Signal()
     save_failed = Signal(str)
 
-    def __init__(self, ctx: AppContext, parent: QWidget | None = None):
+    def __init__(self, ctx: AppContext, actor: Actor, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
+        self.actor = actor
         self.restart_required = False
         self._saving = False
         self.keyring_ok = keyring_available()
@@ -118,10 +126,17 @@ class SettingsDialog(QDialog):
         except SettingsError as exc:
             self.problem_label.set_error(str(exc))
             return
-        operations, writes = self._secret_operations()
+        operations, writes, secret_names = self._secret_operations()
         if writes and not keyring_available():
             self.problem_label.set_error(self._no_keyring_message())
             return
+        if not can(self.actor, SETTINGS_CHANGE):  # refused before any secret reaches the keyring
+            try:
+                self.ctx.trail.require(self.actor, SETTINGS_CHANGE, action=Action.SETTINGS_CHANGE,
+                                       object_type="settings", object="settings dialog")
+            except (AuthError, DatabaseError) as exc:  # PermissionDenied, recorded as denied
+                self._on_save_failed(exc)
+                return
         self._saving = True
         self.ok_button().setEnabled(False)
         self.problem_label.set_error(None)
@@ -130,7 +145,7 @@ class SettingsDialog(QDialog):
             for op in operations:
                 op()
 
-        run_task(self, store_secrets, lambda _: self._finish_save(new), self._on_save_failed)
+        run_task(self, store_secrets, lambda _: self._finish_save(new, secret_names), self._on_save_failed)
 
     def _new_settings(self) -> Settings:
         new = copy.deepcopy(self.ctx.settings)
@@ -141,39 +156,54 @@ class SettingsDialog(QDialog):
         new.validate()
         return new
 
-    def _secret_operations(self) -> tuple[list[Callable[[], None]], bool]:
-        """What to do in the keyring on OK, and whether any of it writes a secret."""
+    def _secret_operations(self) -> tuple[list[Callable[[], None]], bool, list[str]]:
+        """What to do in the keyring on OK, whether any of it writes a secret, and the names of the
+        secrets it changes (``corps[<corpid>].corp_secret``…, for the audit trail: never a value)."""
         store = self.ctx.secrets
         ops: list[Callable[[], None]] = []
+        names: list[str] = []
         writes = False
         for d in self.corp_page.removed:
-            corpid = d.corp.corpid
-            versions = set(d.corp.key_versions) | {v for v, w in (d.state.keys if d.state else {}).items()
-                                                   if w == IN_KEYRING}
+            corpid, state = d.corp.corpid, d.state
+            in_keyring = {v for v, w in (state.keys if state else {}).items() if w == IN_KEYRING}
+            versions = set(d.corp.key_versions) | in_keyring
             ops.append(lambda c=corpid: store.delete_corp_secret(c))
             ops.append(lambda c=corpid: store.delete_proxy_password(c))
             ops.extend(lambda c=corpid, v=v: store.delete_private_key(c, v) for v in sorted(versions))
+            # Named when they were in the keyring (or where that was not read yet): those deletions change it.
+            if state is None or state.secret == IN_KEYRING:
+                names.append(f"corps[{corpid}].corp_secret")
+            if state is not None and state.proxy_password:
+                names.append(f"corps[{corpid}].proxy_password")
+            names.extend(f"corps[{corpid}].private_key_v{v}" for v in sorted(versions)
+                         if state is None or v in in_keyring)
         for d in self.corp_page.drafts:
             corpid = d.corp.corpid
             if d.secret:
                 ops.append(lambda c=corpid, s=d.secret: store.set_corp_secret(c, s))
+                names.append(f"corps[{corpid}].corp_secret")
                 writes = True
             if d.proxy_password:
                 ops.append(lambda c=corpid, s=d.proxy_password: store.set_proxy_password(c, s))
+                names.append(f"corps[{corpid}].proxy_password")
                 writes = True
             for v, pem in sorted(d.new_keys.items()):
                 ops.append(lambda c=corpid, v=v, pem=pem: store.set_private_key(c, v, pem))
+                names.append(f"corps[{corpid}].private_key_v{v}")
                 writes = True
             ops.extend(lambda c=corpid, v=v: store.delete_private_key(c, v) for v in sorted(d.removed_keys))
+            names.extend(f"corps[{corpid}].private_key_v{v}" for v in sorted(d.removed_keys - set(d.new_keys)))
         storage_ops = self.media_page.secret_operations()
         ops.extend(storage_ops)
+        names.extend(self.media_page.secret_names())
         writes = writes or bool(storage_ops)
         password = self.archive_page.new_password()
         if password:
             url = self.archive_page.database_url()
             ops.append(lambda: store.set_database_password(url, password))
+            names.append("database_password")
             writes = True
-        return ops, writes
+        return ops, writes, names
 
     def _no_keyring_message(self) -> str:
         corpid = next((d.corp.corpid for d in self.corp_page.drafts if d.corp.corpid), "<CORPID>")
@@ -186,7 +216,7 @@ class SettingsDialog(QDialog):
             env_var_name("PRIVATE_KEY", corpid) + "_V<VERSION>",
             env_var_name("PROXY_PASSWORD", corpid), "WECOM_AUDITOR_DATABASE_PASSWORD")
 
-    def _finish_save(self, new: Settings) -> None:
+    def _finish_save(self, new: Settings, secret_names: Iterable[str] = ()) -> None:
         old = self.ctx.settings
         self.restart_required = (new.language, new.database_url, storage_fields(new)) != (
             old.language, old.database_url, storage_fields(old))
@@ -195,8 +225,9 @@ class SettingsDialog(QDialog):
         for f in dataclasses.fields(Settings):
             setattr(old, f.name, getattr(new, f.name))
         try:
-            self.ctx.save()
-        except (OSError, SettingsError) as exc:
+            # Compares with the file on disk, records each change and writes the file in one transaction.
+            self.ctx.change_settings(self.actor, old, secrets_changed=list(dict.fromkeys(secret_names)))
+        except (OSError, SettingsError, AuthError, DatabaseError) as exc:  # AuthError: refused, or no trail
             for f in dataclasses.fields(Settings):
                 setattr(old, f.name, getattr(previous, f.name))
             self._on_save_failed(exc)

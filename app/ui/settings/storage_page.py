@@ -217,6 +217,11 @@ class MediaStoragePage(QWidget):
                 ops.append(lambda k=kind, i=key_id, s=secret: self.secrets.set_storage_secret(k, i, s))
         return ops
 
+    def secret_names(self) -> list[str]:
+        """The names of the secrets :meth:`secret_operations` writes (for the audit trail; no value)."""
+        return [f"{kind}_secret_key" for kind, form in self.forms.items()
+                if form.secret_edit.text() and form.key_id()]
+
     # ------------------------------------------------------------------ validation
     def errors(self) -> list[str]:
         backend = self.backend()

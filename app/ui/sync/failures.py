@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from app.core.auth import AuditTrailError, PermissionDenied
 from app.core.config.secrets import SecretMissingError
 from app.core.config.settings import SettingsError
 from app.core.sdk import SdkError, SdkLoadError
@@ -42,6 +43,12 @@ def describe_failure(exc: BaseException) -> tuple[str, str]:
         return (f"The archive database cannot be used: {detail}. "
                 f"Check the database in Settings > Archive (Test connection), then sync again.",
                 f"无法使用存档数据库：{detail}。请在「设置 > 存档」中检查数据库（测试连接）后重新同步。")
+    if isinstance(exc, PermissionDenied):
+        return (f"Not allowed: {detail}.", f"无权同步：{detail}。")
+    if isinstance(exc, AuditTrailError):
+        return (f"The audit trail cannot be written, so the sync cannot be recorded: {detail}. "
+                f"Check the archive with \"wecom-auditor audit verify\".",
+                f"审计日志无法写入，本次同步无法记录：{detail}。请用“wecom-auditor audit verify”检查存档。")
     if isinstance(exc, SyncFailed):
         return (f"The sync stopped: {detail}.",
                 f"同步已停止：{detail}。请按提示修正设置后重新同步。")

@@ -127,10 +127,10 @@ class SyncHistoryDialog(QDialog):
     runs_loaded = Signal(int)  # number of runs shown
     load_failed = Signal(str)
 
-    def __init__(self, ctx: AppContext, actor: Actor | None = None, parent: QWidget | None = None):
+    def __init__(self, ctx: AppContext, actor: Actor, parent: QWidget | None = None):
         super().__init__(parent)
         self.ctx = ctx
-        self.actor = actor or Actor.local()
+        self.actor = actor
         self.setWindowTitle(self.tr("Sync history"))
         self.model = SyncRunsModel(self)
         self.view = QTableView(self)

@@ -4,6 +4,10 @@ Threads: the worker's ``run`` occupies its QThread until the sync ends (the core
 work; RSA + DecryptData + parsing run in its worker processes). Everything reaches the GUI through
 queued signals; cancel is a ``threading.Event`` set from the GUI thread and polled by the core
 between batches (and media chunks).
+
+A sync started in the window is a person's: the worker builds the core's Syncer with that person's
+Actor (``AppContext.make_syncer(..., actor=actor)``), which checks ``sync.run`` and records the run
+(``sync.run``, with its outcome) under their account.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import time
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from app.core.actor import Actor
 from app.core.config.settings import CorpSettings
 from app.core.context import AppContext
 from app.core.sync.pipeline import SyncProgress
@@ -42,9 +47,11 @@ class SyncWorker(QObject):
     sync_finished = Signal(object)
     sync_failed = Signal(str, str)
 
-    def __init__(self, ctx: AppContext, corp: CorpSettings, *, media: bool = True, workers: int | None = None):
+    def __init__(self, ctx: AppContext, corp: CorpSettings, actor: Actor, *, media: bool = True,
+                 workers: int | None = None):
         super().__init__()  # no parent: it is moved to its thread
         self._ctx, self._corp, self._media, self._workers = ctx, corp, media, workers
+        self._actor = actor
         self._cancel = threading.Event()
         self._lock = threading.Lock()  # the media phase may report from more than one thread
         self._last_emit = 0.0
@@ -63,7 +70,7 @@ class SyncWorker(QObject):
     def run(self) -> None:
         try:
             # Built here, not on the GUI thread: it reads the keyring and may build the simulator.
-            syncer = self._ctx.make_syncer(self._corp, media=self._media, workers=self._workers)
+            syncer = self._ctx.make_syncer(self._corp, media=self._media, workers=self._workers, actor=self._actor)
             report = syncer.run(progress=self._on_progress, cancel=self._cancel.is_set)
         except Exception as exc:  # every failure becomes a sentence for the user
             self._flush()
@@ -113,7 +120,8 @@ class SyncWorker(QObject):
 
 
 class SyncController(QObject):
-    """Owns the sync thread and its worker: one sync at a time. Lives on the GUI thread.
+    """Owns the sync thread and its worker: one sync at a time. Lives on the GUI thread. Every sync
+    it starts runs as ``actor`` (the signed-in account; it needs ``sync.run``).
 
     Relays the worker's signals. ``sync_finished``/``sync_failed`` are emitted after the thread
     has ended, so ``is_running()`` is already False in their slots and a new sync may start there.
@@ -127,9 +135,10 @@ class SyncController(QObject):
     sync_finished = Signal(object)  # SyncReport (outcome "succeeded" or "cancelled")
     sync_failed = Signal(str, str)  # message_en, message_zh
 
-    def __init__(self, ctx: AppContext, parent: QObject | None = None):
+    def __init__(self, ctx: AppContext, actor: Actor, parent: QObject | None = None):
         super().__init__(parent)
         self._ctx = ctx
+        self._actor = actor
         self._thread: QThread | None = None
         self._worker: SyncWorker | None = None
         self._cancel: threading.Event | None = None
@@ -152,7 +161,7 @@ class SyncController(QObject):
         gc.freeze()
         thread = QThread()
         thread.setObjectName(f"sync-{corp.corpid}")
-        worker = SyncWorker(self._ctx, corp, media=media, workers=workers)
+        worker = SyncWorker(self._ctx, corp, self._actor, media=media, workers=workers)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         thread.finished.connect(worker.deleteLater)  # deleted in its own thread as that thread ends

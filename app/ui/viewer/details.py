@@ -3,6 +3,11 @@
 The raw JSON is shown twice: pretty-printed for reading, and as the exact stored bytes (decoded as
 UTF-8, byte for byte; a hex dump below for bytes that do not show as text). "Verify" recomputes the
 SHA-256 of the stored bytes and compares it with the digest recorded at ingestion.
+
+Opening the dialog shows a person the raw JSON, so it reads the message through
+``ArchiveService.view_message(..., raw=True)``: one ``message.raw`` entry in the audit trail per
+dialog. A refusal (outside the account's scope) or a trail that cannot be written shows a notice
+instead of the message.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from app.core.actor import Actor
 from app.core.archive import MediaRow, MessageDetail
+from app.core.auth import AuditTrailError, PermissionDenied
 from app.core.messages import MessageParseError, parse_message
 
 from .render import format_size
@@ -94,17 +100,27 @@ def format_msgtime(ms: int) -> str:
 
 
 class MessageDetailsDialog(QDialog):
-    """The details of one stored message. Loads its data synchronously: one row by primary key."""
+    """The details of one stored message. Loads its data synchronously: one row by primary key, and
+    the ``message.raw`` audit entry. ``refusal``: the core's reason when it refused (else None)."""
 
     def __init__(self, ctx, actor: Actor, message_id: int, parent=None):
         super().__init__(parent)
         self.ctx, self.actor, self.message_id = ctx, actor, message_id
         self.setWindowTitle(self.tr("Message details"))
         self.resize(860, 720)
-        self.detail: MessageDetail | None = ctx.archive.message(actor, message_id=message_id)
+        self.refusal: str | None = None
+        text = self.tr("This message is not in the archive.")
+        try:
+            self.detail: MessageDetail | None = ctx.archive.view_message(actor, message_id=message_id, raw=True)
+        except PermissionDenied as exc:  # nothing of the message is shown
+            self.detail, self.refusal = None, str(exc)
+            text = self.tr("This message cannot be shown to your account: {reason}").format(reason=str(exc))
+        except AuditTrailError as exc:  # a view that cannot be recorded does not happen
+            self.detail, self.refusal = None, str(exc)
+            text = self.tr("This message cannot be shown: {reason}").format(reason=str(exc))
         layout = QVBoxLayout(self)
         if self.detail is None:
-            layout.addWidget(_plain_label(self.tr("This message is not in the archive."), self))
+            layout.addWidget(_plain_label(text, self))
             self.raw_exact = self.raw_pretty = None
             self.sha_label = self.verify_label = None
             buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)

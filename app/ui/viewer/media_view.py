@@ -4,14 +4,18 @@ Stored bytes are read only through ``MediaService`` and always off the GUI threa
 decoded into a QImage by the worker (QImage, unlike QPixmap, may be made on any thread) and turned
 into a QPixmap on the GUI thread.
 
-Opening a file "externally" hands the desktop a *copy* made by ``MediaService.save_copy`` in a
+Opening a file "externally" hands the desktop a *copy* made by ``MediaService.open_copy`` in a
 private temporary folder, under a sanitised name, never the stored object; executables and scripts
 are never opened, only saved.
+
+What a person deliberately opens or saves goes through the audited calls of ``MediaService``: the
+full image view ``view`` and "open with the system application" ``open_copy`` record
+``media.open``, "Save as" ``save_to`` records ``media.save``. Thumbnails use the unrecorded ``read``
+(they are page reads, like scrolling).
 """
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from collections import OrderedDict
 from pathlib import Path
@@ -148,7 +152,7 @@ class ImageViewDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(900, 700)
         service, media_id = ctx.media, media.id
-        run_task(self, lambda: _decode(service.read(actor, media_id, limit=MAX_IMAGE_BYTES), None),
+        run_task(self, lambda: _decode(service.view(actor, media_id, limit=MAX_IMAGE_BYTES), None),
                  weak_callback(self._loaded), weak_callback(self._failed))
 
     def _loaded(self, image: QImage) -> None:
@@ -214,10 +218,8 @@ class MediaActions(QObject):
                 return
         service, actor = self.ctx.media, self.actor
 
-        def copy() -> str:
-            with service.open(actor, media.id) as src, open(target, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1024 * 1024)
-            return target
+        def copy() -> str:  # streamed; a copy that fails half-way is removed
+            return str(service.save_to(actor, media.id, Path(target)))
 
         run_task(self, copy, weak_callback(self._saved), weak_callback(self._report))
 
@@ -235,7 +237,7 @@ class MediaActions(QObject):
 
         def copy() -> str:
             folder = Path(tempfile.mkdtemp(prefix="wecom-auditor-open-"))
-            return str(service.save_copy(actor, media.id, folder))
+            return str(service.open_copy(actor, media.id, folder))
 
         run_task(self, copy, weak_callback(self._opened), weak_callback(self._report))
 

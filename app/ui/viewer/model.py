@@ -6,10 +6,16 @@ window of at most ``MAX_ROWS`` rows and extends it a page (``PAGE_SIZE``) at a t
 a message or a date replaces the window with the rows around the target.
 
 Pages load off the GUI thread (``run_task``): each page fetches its rows through
-``ArchiveService.messages``, then each row's stored raw JSON (``ArchiveService.message``: the
-service has no batch read, and the UI adds none) which it parses, and the media rows of the
-messages that have media. Results reach the model on the GUI thread; a page that belongs to a
-window that was replaced meanwhile is dropped.
+``ArchiveService.messages``, then the stored raw JSON of its rows (``ArchiveService.raw_json_of``,
+one query per page) which it parses, and the media rows of the messages that have media. Results
+reach the model on the GUI thread; a page that belongs to a window that was replaced meanwhile is
+dropped.
+
+Opening a conversation (``open_latest`` / ``open_at_message`` with ``record_open=True``: the viewer
+passes it when a person opens another session) first calls ``ArchiveService.open_session`` in the
+same worker task, which records ``session.open`` in the audit trail; page reads are not recorded.
+If the core refuses (no ``messages.read``, or a session outside the account's scope) no page is
+read: ``access_denied(message)`` is emitted and the window is emptied.
 
 Fetching directions:
     ``canFetchMore``/``fetchMore`` are Qt's hook, and Qt calls them when the *last* row is visible
@@ -34,7 +40,8 @@ from functools import partial
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt, Signal
 
 from app.core.actor import Actor
-from app.core.archive import ArchiveService, MediaRow, MessageRow
+from app.core.archive import ArchiveService, MediaRow, MessageRow, SessionRow
+from app.core.auth import PermissionDenied
 from app.core.directory import Directory
 from app.core.messages import MessageParseError, ParsedMessage, parse_message
 
@@ -113,6 +120,8 @@ class Page:
     more_before: bool = False
     more_after: bool = False
     target_id: int | None = None
+    opened: bool = False  # the read began with ArchiveService.open_session (recorded)
+    session: SessionRow | None = None  # what open_session returned (None: no such session)
 
 
 class MessageListModel(QAbstractListModel):
@@ -124,6 +133,11 @@ class MessageListModel(QAbstractListModel):
     window_opened = Signal("qint64")
     loading_changed = Signal(bool)
     load_failed = Signal(str)
+    #: the session a person opened (``record_open``), as ArchiveService.open_session returned it
+    #: (a SessionRow, or None if the archive has no such session); emitted before window_opened
+    session_opened = Signal(object)
+    #: the core refused to open the session (the reason, one sentence); the window is now empty
+    access_denied = Signal(str)
 
     def __init__(self, archive: ArchiveService, directory: Directory, actor: Actor, parent=None, *,
                  page_size: int = PAGE_SIZE, max_rows: int = MAX_ROWS):
@@ -311,19 +325,21 @@ class MessageListModel(QAbstractListModel):
         self._reset_state()
         self.endResetModel()
 
-    def open_latest(self, corp_id: int, session_id: str) -> None:
-        """Show the newest page of a session; ``window_opened(-1)`` follows."""
-        self._open(corp_id, session_id, partial(self._loader.latest, corp_id, session_id))
+    def open_latest(self, corp_id: int, session_id: str, *, record_open: bool = False) -> None:
+        """Show the newest page of a session; ``window_opened(-1)`` follows. ``record_open``: a
+        person opens this conversation now (see the module docstring)."""
+        self._open(corp_id, session_id, partial(self._loader.latest, corp_id, session_id), record_open)
 
-    def open_at_message(self, corp_id: int, session_id: str, message_id: int) -> None:
+    def open_at_message(self, corp_id: int, session_id: str, message_id: int, *, record_open: bool = False) -> None:
         """Show the rows around one message; ``window_opened(message_id)`` follows."""
-        self._open(corp_id, session_id, partial(self._loader.around_id, corp_id, session_id, message_id))
+        self._open(corp_id, session_id, partial(self._loader.around_id, corp_id, session_id, message_id),
+                   record_open)
 
     def open_at_time(self, corp_id: int, session_id: str, start_ms: int) -> None:
         """Show the first message at or after ``start_ms`` (the last message if none is)."""
         self._open(corp_id, session_id, partial(self._loader.at_time, corp_id, session_id, start_ms))
 
-    def _open(self, corp_id: int, session_id: str, loader) -> None:
+    def _open(self, corp_id: int, session_id: str, loader, record_open: bool = False) -> None:
         if corp_id != self.corp_id:
             self._labels.clear()
         self._generation += 1
@@ -331,12 +347,36 @@ class MessageListModel(QAbstractListModel):
         self.corp_id, self.session_id = corp_id, session_id
         self._loading.clear()
         self._set_loading("open")
-        self._run(loader, weak_callback(self._opened, generation))
+        if record_open:
+            loader = partial(self._loader.opened, corp_id, session_id, loader)
+            # A refusal applies to the session, not to one read of it: it is shown even when a later
+            # read of the same session (which would find nothing in scope) replaced this one.
+            failed = weak_callback(self._open_failed, corp_id, session_id, generation)
+            self._run(loader, weak_callback(self._opened, generation), failed)
+        else:
+            self._run(loader, weak_callback(self._opened, generation))
+
+    def _open_failed(self, corp_id: int, session_id: str, generation: int, exc: Exception) -> None:
+        denied = isinstance(exc, PermissionDenied) and (corp_id, session_id) == (self.corp_id, self.session_id)
+        if not denied and generation != self._generation:
+            return
+        # The rows of the session shown before must not stay under the header of this one.
+        self.beginResetModel()
+        self._reset_state()
+        self.endResetModel()
+        if denied:
+            self._generation += 1  # later pages of this session are not shown either
+            self._set_loading(None)
+            self.access_denied.emit(str(exc))
+        else:
+            self._failed(generation, exc)
 
     def _opened(self, generation: int, page: Page) -> None:
         if generation != self._generation:
             return
         self._set_loading(None)
+        if page.opened:
+            self.session_opened.emit(page.session)
         self.beginResetModel()
         self._reset_state()
         self._has_external, self._first_participant = own_side_rule(
@@ -461,9 +501,10 @@ class MessageListModel(QAbstractListModel):
         if before != self.is_loading():
             self.loading_changed.emit(self.is_loading())
 
-    def _run(self, fn, done) -> None:
-        """``fn`` on a worker (inline when ``synchronous``), then ``done(result)`` here."""
-        failed = weak_callback(self._failed, self._generation)
+    def _run(self, fn, done, failed=None) -> None:
+        """``fn`` on a worker (inline when ``synchronous``), then ``done(result)`` here (``failed(exc)``
+        if it raised; by default :meth:`_failed` for the current generation)."""
+        failed = failed or weak_callback(self._failed, self._generation)
         if self.synchronous:
             try:
                 result = fn()
@@ -489,6 +530,14 @@ class PageLoader:
         self.directory = directory
         self.actor = actor
         self.page_size = page_size
+
+    def opened(self, corp_id: int, session_id: str, load) -> Page:
+        """A person opens the session: ``ArchiveService.open_session`` (records ``session.open``;
+        PermissionDenied if the account may not read it, and then nothing is read), then ``load()``."""
+        session = self.archive.open_session(self.actor, corp_id, session_id)
+        page = load()
+        page.opened, page.session = True, session
+        return page
 
     def complete(self, rows: list[MessageRow], **kw) -> Page:
         page = Page(rows, **kw)

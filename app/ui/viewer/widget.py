@@ -5,6 +5,12 @@
     viewer.show_message(corp_id, session_id, message_id) # a search result, centred and highlighted
     viewer.jump_to_date(QDate(2025, 1, 2))               # first message of that day, or the next one
 
+Opening another session (``show_session``, or ``show_message`` in another session) is what a person
+does, so it is recorded: the first read calls ``ArchiveService.open_session`` (``session.open`` in
+the audit trail), off the GUI thread with that read. Scrolling, "Newest", jumping to a date or to
+another message of the same session read pages only and are not recorded. If the core refuses the
+session (outside the account's scope), a notice takes the place of the messages.
+
 Scrolling to the top loads older pages (``MessageListModel.fetch_older``); reaching the bottom of a
 window that does not end at the newest message loads newer ones (Qt's ``fetchMore``). Whenever the
 window changes, the row at the top of the screen is kept where it was. After opening, the view is
@@ -130,6 +136,7 @@ class MessageViewer(QWidget):
         self._session_generation = 0
         self._pending_highlight: int | None = None
         self._popup: QWidget | None = None
+        self._denied = False  # the core refused the current session: the notice is shown
 
         self.thumbnails = ThumbnailCache(ctx.media, actor, self)
         self.model = MessageListModel(ctx.archive, ctx.directory, actor, self)
@@ -187,9 +194,15 @@ class MessageViewer(QWidget):
         self.placeholder.setTextFormat(Qt.TextFormat.PlainText)
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setText(self.tr("Choose a session to read its messages."))
+        self.denied_notice = QLabel(self)  # the core's refusal, in place of the messages
+        self.denied_notice.setTextFormat(Qt.TextFormat.PlainText)
+        self.denied_notice.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.denied_notice.setWordWrap(True)
+        self.denied_notice.setMargin(24)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(self.view)
+        self.stack.addWidget(self.denied_notice)
 
         rule = QFrame(self)
         rule.setFrameShape(QFrame.Shape.HLine)
@@ -206,6 +219,8 @@ class MessageViewer(QWidget):
         self.model.window_changed.connect(self._restore_anchor)
         self.model.loading_changed.connect(self._loading_changed)
         self.model.load_failed.connect(self._load_failed)
+        self.model.session_opened.connect(self._session_opened)
+        self.model.access_denied.connect(self._access_denied)
         self.delegate.action_requested.connect(self._on_action)
         self.view.copy_requested.connect(self.copy_selection)
         self.view.doubleClicked.connect(self._activated)
@@ -227,24 +242,25 @@ class MessageViewer(QWidget):
 
         ``session``: its SessionRow when the caller has it (saves looking it up for the header).
         """
-        self._start(corp_id, session_id, title, session)
-        self.model.open_latest(corp_id, session_id)
+        opening = self._start(corp_id, session_id, title, session)
+        self.model.open_latest(corp_id, session_id, record_open=opening)
 
     def show_message(self, corp_id: int, session_id: str, message_id: int) -> None:
         """Open a session with one message centred, highlighted and selected."""
-        if (corp_id, session_id) != (self.corp_id, self.session_id):
-            self._start(corp_id, session_id, "", None)
+        opening = False
+        if (corp_id, session_id) != (self.corp_id, self.session_id) or self._denied:
+            opening = self._start(corp_id, session_id, "", None)
         row = self.model.row_of(message_id)
-        if row >= 0:  # already in the window: no reload
+        if row >= 0 and not opening:  # already in the window: no reload
             self._focus_target(message_id, "center", highlight=True)
             return
         self._pending_highlight = message_id
-        self.model.open_at_message(corp_id, session_id, message_id)
+        self.model.open_at_message(corp_id, session_id, message_id, record_open=opening)
 
     def jump_to_date(self, date: QDate) -> None:
         """Show the first message of ``date`` (local time), or the first one after it, at the top;
         the newest message when nothing is that late."""
-        if self.corp_id is None or self.session_id is None or not date.isValid():
+        if self.corp_id is None or self.session_id is None or self._denied or not date.isValid():
             return
         start = QDateTime(date, QTime(0, 0)).toMSecsSinceEpoch()
         self._pending_highlight = None
@@ -252,7 +268,7 @@ class MessageViewer(QWidget):
 
     def ask_jump_to_date(self) -> None:
         """Pop up a calendar under the "Jump to date" button."""
-        if self.corp_id is None:
+        if self.corp_id is None or self._denied:
             return
         popup = _DatePopup(self, self.jump_to_date)
         if self.session is not None:
@@ -266,7 +282,7 @@ class MessageViewer(QWidget):
         self._popup = popup
 
     def show_latest(self) -> None:
-        if self.corp_id is None:
+        if self.corp_id is None or self._denied:
             return
         if self.model.has_more_after:
             self.model.open_latest(self.corp_id, self.session_id)
@@ -289,6 +305,7 @@ class MessageViewer(QWidget):
         self._session_generation += 1
         self.corp_id = self.session_id = None
         self.session = None
+        self._denied = False
         self._title_given = ""
         self._pin = None
         self.model.clear()
@@ -317,8 +334,12 @@ class MessageViewer(QWidget):
             self.open_details(mid)
 
     # ------------------------------------------------------------------ opening
-    def _start(self, corp_id: int, session_id: str, title: str, session) -> None:
+    def _start(self, corp_id: int, session_id: str, title: str, session) -> bool:
+        """Make this session the current one; True if a person opens it now (another session than
+        the one shown, or one refused before: that is asked again), so its first read is recorded."""
         same = (corp_id, session_id) == (self.corp_id, self.session_id)
+        opening = not same or self._denied
+        self._denied = False
         self.corp_id, self.session_id = corp_id, session_id
         self._title_given = title or (self._title_given if same else "")
         if not same:
@@ -331,6 +352,23 @@ class MessageViewer(QWidget):
         self._pin = None
         self.stack.setCurrentWidget(self.view)
         self._update_header()
+        return opening
+
+    def _session_opened(self, session) -> None:
+        if session is not None:  # open_session read the row the header needs: no second lookup
+            self.session = session
+            self._update_header()
+
+    def _access_denied(self, reason: str) -> None:
+        """The core refused the session: say so where the messages would be (never its content)."""
+        self._denied = True
+        self._pin = None
+        self._pending_highlight = None
+        self.denied_notice.setText(self.tr("This conversation cannot be shown to your account.\n{reason}")
+                                   .format(reason=_sentence(reason)))
+        self.stack.setCurrentWidget(self.denied_notice)
+        self._update_header()
+        self._update_actions()
 
     def _window_opened(self, target_id: int) -> None:
         self.delegate.invalidate()
@@ -471,12 +509,12 @@ class MessageViewer(QWidget):
             parts.append(self.tr("{n} participants").format(n=len(self.session.participants)))
             parts.append(self.tr("{n} messages").format(n=self.session.message_count))
         self.info_label.setText(" · ".join(parts))
-        has_session = self.corp_id is not None
+        has_session = self.corp_id is not None and not self._denied
         self.jump_button.setEnabled(has_session)
         self.latest_button.setEnabled(has_session)
 
     def _update_actions(self, *_args) -> None:
-        self.details_button.setEnabled(self.current_message_id() is not None)
+        self.details_button.setEnabled(not self._denied and self.current_message_id() is not None)
 
     def _loading_changed(self, loading: bool) -> None:
         self.status_label.setText(self.tr("Loading…") if loading else "")
@@ -531,3 +569,12 @@ class MessageViewer(QWidget):
         menu.addSeparator()
         menu.addAction(self.tr("Export selected messages…"), self.export_requested.emit)
         menu.popup(QCursor.pos())
+
+
+def _sentence(text: str) -> str:
+    """The core's reason as a sentence: capitalised, with a full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", "。")) else text + "."
