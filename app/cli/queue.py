@@ -11,12 +11,11 @@ from datetime import datetime
 
 import click
 
-from app.core.actor import Actor
 from app.core.context import AppContext
 from app.core.queue import DEAD, READY, RUNNING, SCHEDULED, STATES, QueueError, QueueService, open_queue
 from app.core.queue.handlers import TOPICS, build_worker
 
-from .base import common, main
+from .base import common, current_actor, main
 
 
 @contextmanager
@@ -151,7 +150,7 @@ def _when(job) -> int | None:
 def _list_jobs(ctx: AppContext, states, topic, limit, as_json) -> None:
     with _queue_of(ctx) as queue:
         service = QueueService(queue, ctx.db)
-        actor = Actor.local()
+        actor = current_actor(ctx)
         counts = service.counts(actor, topic=topic)
         listed = [j for st in (states or STATES) for j in service.jobs(actor, state=st, topic=topic, limit=limit)]
     if as_json:
@@ -182,7 +181,7 @@ def jobs_retry(ctx: AppContext, job_id: str) -> None:
     with _queue_of(ctx) as queue:
         service = QueueService(queue, ctx.db)
         try:
-            done = service.retry(Actor.local(), job_id)
+            done = service.retry(current_actor(ctx), job_id)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
         if not done:
@@ -201,7 +200,7 @@ def jobs_delete(ctx: AppContext, job_id: str) -> None:
     next `jobs requeue` or worker start while the file is still pending)."""
     with _queue_of(ctx) as queue:
         try:
-            done = QueueService(queue, ctx.db).delete(Actor.local(), job_id)
+            done = QueueService(queue, ctx.db).delete(current_actor(ctx), job_id)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
     if not done:
@@ -215,5 +214,5 @@ def jobs_requeue(ctx: AppContext) -> None:
     """Enqueue a download job for every pending media file that has none, and the sync schedule of the
     settings (the archive database is the source of truth: use this after Redis lost its data)."""
     with _queue_of(ctx) as queue:
-        created = QueueService(queue, ctx.db).requeue(Actor.local(), ctx.settings)
+        created = QueueService(queue, ctx.db).requeue(current_actor(ctx), ctx.settings)
     click.echo(f"Re-enqueued {created} job(s) from the archive database.")

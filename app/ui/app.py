@@ -90,6 +90,7 @@ def run_windows(app: QApplication, ctx: AppContext, sign_in=None) -> int:
     while actor is not None:
         window = MainWindow(ctx, actor)
         window.show()
+        window.queue_runner.start()  # media retries and scheduled syncs while the window is open
         if reopened:
             window.account_changed()
         status = app.exec()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import zipfile
@@ -279,7 +280,8 @@ def test_long_texts_wrap_without_losing_a_character(tmp_path):
     body = []  # the pages without their running header and footer (a message may cross a page)
     for p in written:
         for page in _pdf_pages(p):
-            body += [line for line in page.splitlines() if not line.startswith(("会话记录 Transcript", "第 ", "包指纹"))]
+            body += [line for line in page.splitlines()
+                     if not re.match(r"(会话记录 Transcript |第 \d+ 页 Page \d+$|包指纹 Package fingerprint)", line)]
     flat = "".join("".join(body).split())
     pos = 0
     for t in texts:  # every text, in order, every character

@@ -35,7 +35,7 @@ def cli_archive(cli_profile, tiny_corpus, db_url, simulator_path):
     corp, _ = ctx.setup_demo(tiny_corpus.path)
     assert ctx.make_syncer(corp, media=False, workers=1).run().outcome == "succeeded"
     corp.secrets_in_corpus = True
-    ctx.save()
+    ctx.save()  # the demo set up its single account with "no login": the CLI runs as it
     ctx.close()
     return cli_profile
 
@@ -77,11 +77,15 @@ def test_requeue_lists_and_a_worker_runs_the_jobs(backend, cli_archive, db_url, 
     assert _jobs(data, db_url)["counts"] == {SCHEDULED: 0, READY: 0, RUNNING: 0, DEAD: 0}
 
 
-def test_a_dead_job_is_listed_with_its_error_retried_and_deleted(backend, cli_profile, db_url, queue_url):
+def test_a_dead_job_is_listed_with_its_error_retried_and_deleted(backend, cli_profile, db_url, queue_url,
+                                                                  monkeypatch):
     from app.core.queue import open_queue
     from app.core.store.db import open_database
 
+    from accounts_kit import cli_token
+
     db = open_database(db_url)
+    monkeypatch.setenv("WECOM_AUDITOR_TOKEN", cli_token(db))  # an account with every role
     queue = open_queue(queue_url, db)
     try:
         queue.enqueue("media.download", {"media_id": 1}, job_id="media:1", max_attempts=1)

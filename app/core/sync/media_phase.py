@@ -119,7 +119,8 @@ class MediaPhase:
             "key": r.storage_key, "sha": r.sha256, "size": r.size, "md5ok": r.md5_matched,
             "at": now if r.status == STORED else None, "now": now,
         } for media_id, r in results]
-        stmt = (update(Media).where(Media.id == bindparam("mid")).values(
+        # Only rows still waiting: a media job of the delay queue may have stored the file meanwhile.
+        stmt = (update(Media).where(Media.id == bindparam("mid"), Media.status.in_((PENDING, FAILED))).values(
             status=bindparam("status"), attempts=Media.attempts + bindparam("att"), last_error=bindparam("err"),
             storage_backend=bindparam("backend"), storage_key=bindparam("key"), sha256=bindparam("sha"),
             stored_size=bindparam("size"), md5_matched=bindparam("md5ok"), stored_at=bindparam("at"),
