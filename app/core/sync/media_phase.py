@@ -11,7 +11,7 @@ import concurrent.futures as cf
 import time
 from collections.abc import Callable
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 
 from app.core.media.download import DownloadCancelled, DownloadResult, MediaJob, download_media
 from app.core.store.db import Database, now_ms
@@ -120,7 +120,8 @@ class MediaPhase:
             "at": now if r.status == STORED else None, "now": now,
         } for media_id, r in results]
         # Only rows still waiting: a media job of the delay queue may have stored the file meanwhile.
-        stmt = (update(Media).where(Media.id == bindparam("mid"), Media.status.in_((PENDING, FAILED))).values(
+        stmt = (update(Media).where(Media.id == bindparam("mid"),
+                                   or_(Media.status == PENDING, Media.status == FAILED)).values(
             status=bindparam("status"), attempts=Media.attempts + bindparam("att"), last_error=bindparam("err"),
             storage_backend=bindparam("backend"), storage_key=bindparam("key"), sha256=bindparam("sha"),
             stored_size=bindparam("size"), md5_matched=bindparam("md5ok"), stored_at=bindparam("at"),
