@@ -305,32 +305,32 @@
 <context>
     <name>AuditLogModel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
         <source>Time</source>
         <translation>Time</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
         <source>Account</source>
         <translation>Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
         <source>Action</source>
         <translation>Action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
         <source>Object</source>
         <translation>Object</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="131" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="134" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="131" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="134" />
         <source>Workstation</source>
         <translation>Workstation</translation>
     </message>
@@ -338,277 +338,277 @@
 <context>
     <name>AuditPanel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="261" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="264" />
         <source>Audit log</source>
         <translation>Audit log</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="265" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="268" />
         <source>Any account (exact user name)</source>
         <translation>Any account (exact user name)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="267" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
         <source>Account</source>
         <translation>Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="269" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="272" />
         <source>Action</source>
         <translation>Action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="273" />
         <source>Any action</source>
         <translation>Any action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="274" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="277" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="275" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="278" />
         <source>Any outcome</source>
         <translation>Any outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="279" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="282" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="281" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="284" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="284" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="287" />
         <source>Text in the object (session, query, file, setting…)</source>
         <translation>Text in the object (session, query, file, setting…)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="286" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="289" />
         <source>Object contains</source>
         <translation>Object contains</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="287" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="290" />
         <source>Apply</source>
         <translation>Apply</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="289" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="292" />
         <source>Clear filters</source>
         <translation>Clear filters</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="296" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="299" />
         <source>Account:</source>
         <translation>Account:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="298" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="301" />
         <source>Action:</source>
         <translation>Action:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="300" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="303" />
         <source>Outcome:</source>
         <translation>Outcome:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="306" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="309" />
         <source>Object:</source>
         <translation>Object:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="328" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="331" />
         <source>Audit entries</source>
         <translation>Audit entries</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="340" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="343" />
         <source>Select an entry to see all its fields.</source>
         <translation>Select an entry to see all its fields.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="341" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="344" />
         <source>Entry details</source>
         <translation>Entry details</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="351" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="354" />
         <source>Verify chain</source>
         <translation>Verify chain</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="352" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="355" />
         <source>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</source>
         <translation>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="354" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="357" />
         <source>Export CSV…</source>
         <translation>Export CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="355" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="358" />
         <source>Write the entries that match the filters, oldest first</source>
         <translation>Write the entries that match the filters, oldest first</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="359" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="362" />
         <source>Chain head</source>
         <translation>Chain head</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="360" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="363" />
         <source>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</source>
         <translation>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="362" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="365" />
         <source>Copy</source>
         <translation>Copy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="365" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="368" />
         <source>Chain head:</source>
         <translation>Chain head:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="419" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="422" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="454" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="457" />
         <source>No entry matches the filters.</source>
         <translation>No entry matches the filters.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="458" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="461" />
         <source>%1 entries match; the newest %2 are listed (scroll for more).</source>
         <translation>%1 entries match; the newest %2 are listed (scroll for more).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="461" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
         <source>%1 entries match, newest first.</source>
         <translation>%1 entries match, newest first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
         <source>Cannot read the audit log: %1</source>
         <translation>Cannot read the audit log: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="473" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="476" />
         <source>Entry #%1</source>
         <translation>Entry #%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="474" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="477" />
         <source>Time: %1 (UTC %2)</source>
         <translation>Time: %1 (UTC %2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="475" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="478" />
         <source>Account: %1</source>
         <translation>Account: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="477" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="480" />
         <source>Action: %1 (%2)</source>
         <translation>Action: %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="478" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="481" />
         <source>Object: %1</source>
         <translation>Object: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="479" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="482" />
         <source>Outcome: %1</source>
         <translation>Outcome: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="480" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="483" />
         <source>Workstation: %1</source>
         <translation>Workstation: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="481" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="484" />
         <source>Login: %1</source>
         <translation>Login: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="482" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="485" />
         <source>Detail: %1</source>
         <translation>Detail: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="483" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="486" />
         <source>Previous hash: %1</source>
         <translation>Previous hash: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="484" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="487" />
         <source>Entry hash: %1</source>
         <translation>Entry hash: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="505" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="508" />
         <source>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</source>
         <translation>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="511" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="514" />
         <source>Verifying the chain…</source>
         <translation>Verifying the chain…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="518" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="521" />
         <source>The chain is intact: %1 entries checked, up to %2.</source>
         <translation>The chain is intact: %1 entries checked, up to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="523" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="526" />
         <source>The chain is BROKEN at entry #%1 (%2): %3</source>
         <translation>The chain is BROKEN at entry #%1 (%2): %3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="527" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="530" />
         <source>This check could not be recorded in the audit log, which cannot be appended to in this state.</source>
         <translation>This check could not be recorded in the audit log, which cannot be appended to in this state.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="542" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="545" />
         <source>Cannot verify the chain: %1</source>
         <translation>Cannot verify the chain: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="550" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="553" />
         <source>Export the audit log</source>
         <translation>Export the audit log</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="554" />
         <source>CSV files (*.csv)</source>
         <translation>CSV files (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="558" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="561" />
         <source>Exporting…</source>
         <translation>Exporting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="566" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="569" />
         <source>%1 entries written to %2.</source>
         <translation>%1 entries written to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="571" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="574" />
         <source>Cannot export the audit log: %1</source>
         <translation>Cannot export the audit log: %1</translation>
     </message>
@@ -756,42 +756,57 @@
         <translation>Audit chain verified</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="98" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="94" />
+        <source>Archive read</source>
+        <translation>Archive read</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="95" />
+        <source>Search index rebuilt</source>
+        <translation>Search index rebuilt</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="96" />
+        <source>Directory imported</source>
+        <translation>Directory imported</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="101" />
         <source>OK</source>
         <translation>OK</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="98" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="101" />
         <source>Denied</source>
         <translation>Denied</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="99" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="102" />
         <source>Failed</source>
         <translation>Failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="106" />
         <source>edited</source>
         <translation>edited</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="106" />
         <source>deleted</source>
         <translation>deleted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="104" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
         <source>reordered</source>
         <translation>reordered</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="104" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
         <source>inserted</source>
         <translation>inserted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="105" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
         <source>chain head</source>
         <translation>chain head</translation>
     </message>
@@ -1641,27 +1656,27 @@
 <context>
     <name>ImageViewDialog</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="127" />
+        <location filename="../../app/ui/viewer/media_view.py" line="131" />
         <source>Image</source>
         <translation>Image</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="134" />
+        <location filename="../../app/ui/viewer/media_view.py" line="138" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="138" />
+        <location filename="../../app/ui/viewer/media_view.py" line="142" />
         <source>Actual size</source>
         <translation>Actual size</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="142" />
+        <location filename="../../app/ui/viewer/media_view.py" line="146" />
         <source>Save as…</source>
         <translation>Save as…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="159" />
+        <location filename="../../app/ui/viewer/media_view.py" line="163" />
         <source>This image cannot be shown: {error}</source>
         <translation>This image cannot be shown: {error}</translation>
     </message>
@@ -2058,32 +2073,32 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MediaActions</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="211" />
+        <location filename="../../app/ui/viewer/media_view.py" line="215" />
         <source>Save voice message</source>
         <translation>Save voice message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="211" />
+        <location filename="../../app/ui/viewer/media_view.py" line="215" />
         <source>Save as</source>
         <translation>Save as</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="230" />
+        <location filename="../../app/ui/viewer/media_view.py" line="232" />
         <source>Open file</source>
         <translation>Open file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="231" />
+        <location filename="../../app/ui/viewer/media_view.py" line="233" />
         <source>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</source>
         <translation>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="248" />
+        <location filename="../../app/ui/viewer/media_view.py" line="250" />
         <source>Media</source>
         <translation>Media</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="249" />
+        <location filename="../../app/ui/viewer/media_view.py" line="251" />
         <source>The file could not be copied: {error}</source>
         <translation>The file could not be copied: {error}</translation>
     </message>
@@ -2141,82 +2156,82 @@ Archive and review WeCom chats for compliance.</translation>
         <translation>Secret keys are kept in the keyring, never in the settings file. Files already stored stay where they are and remain readable; to move them, run: wecom-auditor media migrate --to oss (or cos, local). A new choice takes effect after a restart.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="226" />
+        <location filename="../../app/ui/settings/storage_page.py" line="231" />
         <source>The media folder has a value to fix.</source>
         <translation>The media folder has a value to fix.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="230" />
+        <location filename="../../app/ui/settings/storage_page.py" line="235" />
         <source>The media storage has a value to fix.</source>
         <translation>The media storage has a value to fix.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="240" />
+        <location filename="../../app/ui/settings/storage_page.py" line="245" />
         <source>Give the full path of the folder.</source>
         <translation>Give the full path of the folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="242" />
+        <location filename="../../app/ui/settings/storage_page.py" line="247" />
         <source>This is a file; choose a folder.</source>
         <translation>This is a file; choose a folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="249" />
+        <location filename="../../app/ui/settings/storage_page.py" line="254" />
         <source>Enter the bucket's name.</source>
         <translation>Enter the bucket's name.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="251" />
+        <location filename="../../app/ui/settings/storage_page.py" line="256" />
         <source>Enter the bucket's region.</source>
         <translation>Enter the bucket's region.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="253" />
+        <location filename="../../app/ui/settings/storage_page.py" line="258" />
         <source>Enter the AccessKey ID.</source>
         <translation>Enter the AccessKey ID.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="253" />
+        <location filename="../../app/ui/settings/storage_page.py" line="258" />
         <source>Enter the SecretId.</source>
         <translation>Enter the SecretId.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="256" />
+        <location filename="../../app/ui/settings/storage_page.py" line="261" />
         <source>Enter the secret key (it is kept in the keyring).</source>
         <translation>Enter the secret key (it is kept in the keyring).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="287" />
+        <location filename="../../app/ui/settings/storage_page.py" line="292" />
         <source>Cannot read the keyring: %1</source>
         <translation>Cannot read the keyring: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="295" />
+        <location filename="../../app/ui/settings/storage_page.py" line="300" />
         <source>No keyring on this computer: give the secret key in the environment variable %1.</source>
         <translation>No keyring on this computer: give the secret key in the environment variable %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="298" />
+        <location filename="../../app/ui/settings/storage_page.py" line="303" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>Stored in the keyring when you click OK.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="302" />
+        <location filename="../../app/ui/settings/storage_page.py" line="307" />
         <source>Stored in the keyring.</source>
         <translation>Stored in the keyring.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="304" />
+        <location filename="../../app/ui/settings/storage_page.py" line="309" />
         <source>Read from the environment variable %1.</source>
         <translation>Read from the environment variable %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="306" />
+        <location filename="../../app/ui/settings/storage_page.py" line="311" />
         <source>Not set.</source>
         <translation>Not set.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="335" />
+        <location filename="../../app/ui/settings/storage_page.py" line="340" />
         <source>Connecting…</source>
         <translation>Connecting…</translation>
     </message>
@@ -2262,203 +2277,213 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageDetailsDialog</name>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="102" />
+        <location filename="../../app/ui/viewer/details.py" line="109" />
         <source>Message details</source>
         <translation>Message details</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="107" />
+        <location filename="../../app/ui/viewer/details.py" line="112" />
         <source>This message is not in the archive.</source>
         <translation>This message is not in the archive.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="116" />
+        <location filename="../../app/ui/viewer/details.py" line="117" />
+        <source>This message cannot be shown to your account: {reason}</source>
+        <translation>This message cannot be shown to your account: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="120" />
+        <source>This message cannot be shown: {reason}</source>
+        <translation>This message cannot be shown: {reason}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="132" />
         <source>Fields</source>
         <translation>Fields</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="120" />
+        <location filename="../../app/ui/viewer/details.py" line="136" />
         <source>Raw JSON (formatted)</source>
         <translation>Raw JSON (formatted)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="121" />
+        <location filename="../../app/ui/viewer/details.py" line="137" />
         <source>Raw JSON (exact bytes)</source>
         <translation>Raw JSON (exact bytes)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="122" />
+        <location filename="../../app/ui/viewer/details.py" line="138" />
         <source>Hex</source>
         <translation>Hex</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="123" />
+        <location filename="../../app/ui/viewer/details.py" line="139" />
         <source>Media ({n})</source>
         <translation>Media ({n})</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="128" />
+        <location filename="../../app/ui/viewer/details.py" line="144" />
         <source>SHA-256:</source>
         <translation>SHA-256:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="132" />
+        <location filename="../../app/ui/viewer/details.py" line="148" />
         <source>Verify</source>
         <translation>Verify</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="140" />
+        <location filename="../../app/ui/viewer/details.py" line="156" />
         <source>Copy raw JSON</source>
         <translation>Copy raw JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="167" />
+        <location filename="../../app/ui/viewer/details.py" line="183" />
         <source>msgid</source>
         <translation>msgid</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="168" />
+        <location filename="../../app/ui/viewer/details.py" line="184" />
         <source>seq</source>
         <translation>seq</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="169" />
+        <location filename="../../app/ui/viewer/details.py" line="185" />
         <source>Public key version</source>
         <translation>Public key version</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="170" />
+        <location filename="../../app/ui/viewer/details.py" line="186" />
         <source>action</source>
         <translation>action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="171" />
+        <location filename="../../app/ui/viewer/details.py" line="187" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="172" />
+        <location filename="../../app/ui/viewer/details.py" line="188" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="173" />
+        <location filename="../../app/ui/viewer/details.py" line="189" />
         <source>roomid</source>
         <translation>roomid</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="174" />
+        <location filename="../../app/ui/viewer/details.py" line="190" />
         <source>msgtime</source>
         <translation>msgtime</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="175" />
+        <location filename="../../app/ui/viewer/details.py" line="191" />
         <source>msgtype</source>
         <translation>msgtype</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="175" />
+        <location filename="../../app/ui/viewer/details.py" line="191" />
         <source>(not supported)</source>
         <translation>(not supported)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="176" />
+        <location filename="../../app/ui/viewer/details.py" line="192" />
         <source>Session</source>
         <translation>Session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="178" />
+        <location filename="../../app/ui/viewer/details.py" line="194" />
         <source>Recalled</source>
         <translation>Recalled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="178" />
+        <location filename="../../app/ui/viewer/details.py" line="194" />
         <source>Recalled at {time}</source>
         <translation>Recalled at {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="180" />
+        <location filename="../../app/ui/viewer/details.py" line="196" />
         <source>Recalls message</source>
         <translation>Recalls message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="181" />
+        <location filename="../../app/ui/viewer/details.py" line="197" />
         <source>Stored size</source>
         <translation>Stored size</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="181" />
+        <location filename="../../app/ui/viewer/details.py" line="197" />
         <source>{n} bytes</source>
         <translation>{n} bytes</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="186" />
-        <location filename="../../app/ui/viewer/details.py" line="189" />
+        <location filename="../../app/ui/viewer/details.py" line="202" />
+        <location filename="../../app/ui/viewer/details.py" line="205" />
         <source>Parse problems</source>
         <translation>Parse problems</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="196" />
+        <location filename="../../app/ui/viewer/details.py" line="212" />
         <source>Content</source>
         <translation>Content</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <location filename="../../app/ui/viewer/details.py" line="216" />
         <source>Where</source>
         <translation>Where</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <location filename="../../app/ui/viewer/details.py" line="216" />
         <source>Kind</source>
         <translation>Kind</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <location filename="../../app/ui/viewer/details.py" line="216" />
         <source>File name</source>
         <translation>File name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <location filename="../../app/ui/viewer/details.py" line="216" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <location filename="../../app/ui/viewer/details.py" line="216" />
         <source>Size</source>
         <translation>Size</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="201" />
+        <location filename="../../app/ui/viewer/details.py" line="217" />
         <source>MD5 matched</source>
         <translation>MD5 matched</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="201" />
+        <location filename="../../app/ui/viewer/details.py" line="217" />
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="201" />
+        <location filename="../../app/ui/viewer/details.py" line="217" />
         <source>Last error</source>
         <translation>Last error</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="207" />
+        <location filename="../../app/ui/viewer/details.py" line="223" />
         <source>yes</source>
         <translation>yes</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="207" />
+        <location filename="../../app/ui/viewer/details.py" line="223" />
         <source>no</source>
         <translation>no</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="226" />
+        <location filename="../../app/ui/viewer/details.py" line="242" />
         <source>Match: the stored JSON has the SHA-256 recorded when it was archived.</source>
         <translation>Match: the stored JSON has the SHA-256 recorded when it was archived.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="228" />
+        <location filename="../../app/ui/viewer/details.py" line="244" />
         <source>MISMATCH: the stored JSON now hashes to {sha}</source>
         <translation>MISMATCH: the stored JSON now hashes to {sha}</translation>
     </message>
@@ -2739,69 +2764,76 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageViewer</name>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="154" />
+        <location filename="../../app/ui/viewer/widget.py" line="161" />
         <source>Jump to date…</source>
         <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
         <translation>Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="155" />
+        <location filename="../../app/ui/viewer/widget.py" line="162" />
         <source>Show the first message of a day (Ctrl+G)</source>
         <translation>Show the first message of a day (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="158" />
+        <location filename="../../app/ui/viewer/widget.py" line="165" />
         <source>Newest</source>
         <translation>Newest</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="159" />
+        <location filename="../../app/ui/viewer/widget.py" line="166" />
         <source>Go to the newest message</source>
         <translation>Go to the newest message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="162" />
-        <location filename="../../app/ui/viewer/widget.py" line="530" />
+        <location filename="../../app/ui/viewer/widget.py" line="169" />
+        <location filename="../../app/ui/viewer/widget.py" line="568" />
         <source>Details…</source>
         <translation>Details…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="163" />
+        <location filename="../../app/ui/viewer/widget.py" line="170" />
         <source>Fields, raw JSON and SHA-256 of the selected message</source>
         <translation>Fields, raw JSON and SHA-256 of the selected message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="189" />
+        <location filename="../../app/ui/viewer/widget.py" line="196" />
         <source>Choose a session to read its messages.</source>
         <translation>Choose a session to read its messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="471" />
+        <location filename="../../app/ui/viewer/widget.py" line="367" />
+        <source>This conversation cannot be shown to your account.
+{reason}</source>
+        <translation>This conversation cannot be shown to your account.
+{reason}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="509" />
         <source>{n} participants</source>
         <translation>{n} participants</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="472" />
+        <location filename="../../app/ui/viewer/widget.py" line="510" />
         <source>{n} messages</source>
         <translation>{n} messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="482" />
+        <location filename="../../app/ui/viewer/widget.py" line="520" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="485" />
+        <location filename="../../app/ui/viewer/widget.py" line="523" />
         <source>Could not load messages: {error}</source>
         <translation>Could not load messages: {error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="528" />
+        <location filename="../../app/ui/viewer/widget.py" line="566" />
         <source>Copy</source>
         <translation>Copy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="532" />
+        <location filename="../../app/ui/viewer/widget.py" line="570" />
         <source>Export selected messages…</source>
         <translation>Export selected messages…</translation>
     </message>
@@ -3087,6 +3119,160 @@ Archive and review WeCom chats for compliance.</translation>
     </message>
 </context>
 <context>
+    <name>QueuePage</name>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="70" />
+        <source>Embedded, in the archive database (no server needed)</source>
+        <translation>Embedded, in the archive database (no server needed)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="71" />
+        <source>A Redis server (a team's workstations and servers share it)</source>
+        <translation>A Redis server (a team's workstations and servers share it)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="81" />
+        <source>Type to replace the stored password</source>
+        <translation>Type to replace the stored password</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="87" />
+        <source>Test connection</source>
+        <translation>Test connection</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="88" />
+        <source>Opens the job queue off the main window and counts its jobs (the embedded queue: in the archive database in use now).</source>
+        <translation>Opens the job queue off the main window and counts its jobs (the embedded queue: in the archive database in use now).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="100" />
+        <source> min</source>
+        <translation> min</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="101" />
+        <source>Off</source>
+        <translation>Off</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="106" />
+        <source>Redis URL:</source>
+        <translation>Redis URL:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="107" />
+        <source>Redis password:</source>
+        <translation>Redis password:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="111" />
+        <source>Sync every:</source>
+        <translation>Sync every:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="115" />
+        <source>Failed media downloads and scheduled syncs run as background jobs on a delay queue, while the window is open or on a server running: wecom-auditor worker. Where the jobs wait:</source>
+        <translation>Failed media downloads and scheduled syncs run as background jobs on a delay queue, while the window is open or on a server running: wecom-auditor worker. Where the jobs wait:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="120" />
+        <source>The embedded queue suits one workstation, or a team sharing a MySQL archive. Redis URL: redis://host:6379/0 (rediss:// for TLS); add ?prefix=NAME to keep two archives apart on one Redis. The password is kept in the keyring, never in the settings file or the URL. A new queue takes effect after a restart; jobs waiting in the old one stay there, and pending media is queued again from the archive.</source>
+        <translation>The embedded queue suits one workstation, or a team sharing a MySQL archive. Redis URL: redis://host:6379/0 (rediss:// for TLS); add ?prefix=NAME to keep two archives apart on one Redis. The password is kept in the keyring, never in the settings file or the URL. A new queue takes effect after a restart; jobs waiting in the old one stay there, and pending media is queued again from the archive.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="128" />
+        <source>Syncs every corp in the background every so many minutes (Off: only when you sync). WeCom keeps chats for about 5 days, so keep it well below that. A new interval takes effect within 5 minutes.</source>
+        <translation>Syncs every corp in the background every so many minutes (Off: only when you sync). WeCom keeps chats for about 5 days, so keep it well below that. A new interval takes effect within 5 minutes.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="184" />
+        <source>The background jobs setting has a value to fix.</source>
+        <translation>The background jobs setting has a value to fix.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="191" />
+        <source>Enter the Redis server's URL: redis://host:6379/0</source>
+        <translation>Enter the Redis server's URL: redis://host:6379/0</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="196" />
+        <location filename="../../app/ui/settings/queue_page.py" line="212" />
+        <source>This is not a Redis URL; write it as redis://host:6379/0</source>
+        <translation>This is not a Redis URL; write it as redis://host:6379/0</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="198" />
+        <source>A Redis URL starts with redis:// (rediss:// for TLS, unix:// for a socket).</source>
+        <translation>A Redis URL starts with redis:// (rediss:// for TLS, unix:// for a socket).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="200" />
+        <source>Leave the password out of the URL (the URL is saved in the settings file); type it in the Redis password field, which is kept in the keyring.</source>
+        <translation>Leave the password out of the URL (the URL is saved in the settings file); type it in the Redis password field, which is kept in the keyring.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="204" />
+        <source>Give the socket's path: unix:///run/redis/redis.sock</source>
+        <translation>Give the socket's path: unix:///run/redis/redis.sock</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="207" />
+        <source>The URL needs the server's host: redis://host:6379/0</source>
+        <translation>The URL needs the server's host: redis://host:6379/0</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="210" />
+        <source>After the host comes the database number: redis://host:6379/0</source>
+        <translation>After the host comes the database number: redis://host:6379/0</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="240" />
+        <source>Cannot read the keyring: %1</source>
+        <translation>Cannot read the keyring: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="255" />
+        <source>No keyring on this computer: give the password in the environment variable %1.</source>
+        <translation>No keyring on this computer: give the password in the environment variable %1.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="258" />
+        <source>Stored in the keyring when you click OK.</source>
+        <translation>Stored in the keyring when you click OK.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="262" />
+        <source>Stored in the keyring.</source>
+        <translation>Stored in the keyring.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="264" />
+        <source>Read from the environment variable %1.</source>
+        <translation>Read from the environment variable %1.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="266" />
+        <source>Not set (fine if the server asks for none).</source>
+        <translation>Not set (fine if the server asks for none).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="294" />
+        <source>Connecting…</source>
+        <translation>Connecting…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="319" />
+        <source>OK: %1. Jobs: %2 scheduled, %3 ready, %4 running, %5 dead.</source>
+        <translation>OK: %1. Jobs: %2 scheduled, %3 ready, %4 running, %5 dead.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="325" />
+        <source>Failed: %1</source>
+        <translation>Failed: %1</translation>
+    </message>
+</context>
+<context>
     <name>ResetPasswordDialog</name>
     <message>
         <location filename="../../app/ui/auth/accounts_dialog.py" line="372" />
@@ -3206,7 +3392,7 @@ Archive and review WeCom chats for compliance.</translation>
     </message>
     <message>
         <location filename="../../app/ui/search/panel.py" line="114" />
-        <location filename="../../app/ui/search/panel.py" line="327" />
+        <location filename="../../app/ui/search/panel.py" line="331" />
         <source>Query</source>
         <translation>Query</translation>
     </message>
@@ -3299,223 +3485,223 @@ F1 or ? for the syntax; ↓ for recent searches.</translation>
         <translation>Search results</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="249" />
-        <location filename="../../app/ui/search/panel.py" line="456" />
+        <location filename="../../app/ui/search/panel.py" line="253" />
+        <location filename="../../app/ui/search/panel.py" line="460" />
         <source>Searching…</source>
         <translation>Searching…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="263" />
+        <location filename="../../app/ui/search/panel.py" line="267" />
         <source>Type a query, or choose a sender, date or type to search.</source>
         <translation>Type a query, or choose a sender, date or type to search.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="275" />
+        <location filename="../../app/ui/search/panel.py" line="279" />
         <source>The end date is before the start date.</source>
         <translation>The end date is before the start date.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="313" />
+        <location filename="../../app/ui/search/panel.py" line="317" />
         <source>Sender</source>
         <translation>Sender</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="317" />
+        <location filename="../../app/ui/search/panel.py" line="321" />
         <source>Type</source>
         <translation>Type</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="321" />
+        <location filename="../../app/ui/search/panel.py" line="325" />
         <source>Session</source>
         <translation>Session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="405" />
+        <location filename="../../app/ui/search/panel.py" line="409" />
         <source>“{text}” matches {n} people: choose one from the list.</source>
         <translation>“{text}” matches {n} people: choose one from the list.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="428" />
+        <location filename="../../app/ui/search/panel.py" line="432" />
         <source>The query has a mistake at character {position}: {message}</source>
         <translation>The query has a mistake at character {position}: {message}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="452" />
+        <location filename="../../app/ui/search/panel.py" line="456" />
         <source>The search failed: {reason}</source>
         <translation>The search failed: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="456" />
+        <location filename="../../app/ui/search/panel.py" line="460" />
         <source>Counting…</source>
         <translation>Counting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="458" />
+        <location filename="../../app/ui/search/panel.py" line="462" />
         <source>No messages found.</source>
         <translation>No messages found.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="460" />
+        <location filename="../../app/ui/search/panel.py" line="464" />
         <source>1 result</source>
         <translation>1 result</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="462" />
+        <location filename="../../app/ui/search/panel.py" line="466" />
         <source>{count} results</source>
         <translation>{count} results</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="60" />
+        <location filename="../../app/ui/search/model.py" line="62" />
         <source>Text</source>
         <translation>Text</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="61" />
+        <location filename="../../app/ui/search/model.py" line="63" />
         <source>Image</source>
         <translation>Image</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="62" />
+        <location filename="../../app/ui/search/model.py" line="64" />
         <source>Recalled</source>
         <translation>Recalled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="63" />
+        <location filename="../../app/ui/search/model.py" line="65" />
         <source>Consented to archiving</source>
         <translation>Consented to archiving</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="64" />
+        <location filename="../../app/ui/search/model.py" line="66" />
         <source>Declined archiving</source>
         <translation>Declined archiving</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="65" />
+        <location filename="../../app/ui/search/model.py" line="67" />
         <source>Voice</source>
         <translation>Voice</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="66" />
+        <location filename="../../app/ui/search/model.py" line="68" />
         <source>Video</source>
         <translation>Video</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="67" />
+        <location filename="../../app/ui/search/model.py" line="69" />
         <source>Contact card</source>
         <translation>Contact card</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="68" />
+        <location filename="../../app/ui/search/model.py" line="70" />
         <source>Location</source>
         <translation>Location</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="69" />
+        <location filename="../../app/ui/search/model.py" line="71" />
         <source>Sticker</source>
         <translation>Sticker</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="70" />
+        <location filename="../../app/ui/search/model.py" line="72" />
         <source>File</source>
         <translation>File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="71" />
+        <location filename="../../app/ui/search/model.py" line="73" />
         <source>Link</source>
         <translation>Link</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="72" />
+        <location filename="../../app/ui/search/model.py" line="74" />
         <source>Mini program</source>
         <translation>Mini program</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="73" />
+        <location filename="../../app/ui/search/model.py" line="75" />
         <source>Chat history</source>
         <translation>Chat history</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="74" />
+        <location filename="../../app/ui/search/model.py" line="76" />
         <source>To-do</source>
         <translation>To-do</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="75" />
+        <location filename="../../app/ui/search/model.py" line="77" />
         <source>Vote</source>
         <translation>Vote</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="76" />
+        <location filename="../../app/ui/search/model.py" line="78" />
         <source>Form</source>
         <translation>Form</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="77" />
+        <location filename="../../app/ui/search/model.py" line="79" />
         <source>Red packet</source>
         <translation>Red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="78" />
+        <location filename="../../app/ui/search/model.py" line="80" />
         <source>External red packet</source>
         <translation>External red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="79" />
+        <location filename="../../app/ui/search/model.py" line="81" />
         <source>Meeting</source>
         <translation>Meeting</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="80" />
+        <location filename="../../app/ui/search/model.py" line="82" />
         <source>Document</source>
         <translation>Document</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="81" />
+        <location filename="../../app/ui/search/model.py" line="83" />
         <source>Markdown</source>
         <translation>Markdown</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="82" />
+        <location filename="../../app/ui/search/model.py" line="84" />
         <source>News</source>
         <translation>News</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="83" />
+        <location filename="../../app/ui/search/model.py" line="85" />
         <source>Calendar</source>
         <translation>Calendar</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="84" />
+        <location filename="../../app/ui/search/model.py" line="86" />
         <source>Mixed</source>
         <translation>Mixed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="85" />
+        <location filename="../../app/ui/search/model.py" line="87" />
         <source>Call recording</source>
         <translation>Call recording</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="86" />
+        <location filename="../../app/ui/search/model.py" line="88" />
         <source>Document shared in call</source>
         <translation>Document shared in call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="87" />
+        <location filename="../../app/ui/search/model.py" line="89" />
         <source>Channels post</source>
         <translation>Channels post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="88" />
+        <location filename="../../app/ui/search/model.py" line="90" />
         <source>Call</source>
         <translation>Call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="89" />
+        <location filename="../../app/ui/search/model.py" line="91" />
         <source>WeDrive file</source>
         <translation>WeDrive file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="90" />
+        <location filename="../../app/ui/search/model.py" line="92" />
         <source>Switched enterprise</source>
         <translation>Switched enterprise</translation>
     </message>
@@ -3640,7 +3826,7 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SearchResultsModel</name>
     <message>
-        <location filename="../../app/ui/search/model.py" line="247" />
+        <location filename="../../app/ui/search/model.py" line="255" />
         <source> → </source>
         <translation> → </translation>
     </message>
@@ -3734,42 +3920,47 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="54" />
+        <location filename="../../app/ui/settings/dialog.py" line="63" />
         <source>Settings</source>
         <translation>Settings</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="61" />
+        <location filename="../../app/ui/settings/dialog.py" line="71" />
         <source>Corp</source>
         <translation>Corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="62" />
+        <location filename="../../app/ui/settings/dialog.py" line="72" />
         <source>Archive</source>
         <translation>Archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="63" />
+        <location filename="../../app/ui/settings/dialog.py" line="73" />
         <source>Media</source>
         <translation>Media</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="64" />
+        <location filename="../../app/ui/settings/dialog.py" line="74" />
+        <source>Background jobs</source>
+        <translation>Background jobs</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/dialog.py" line="75" />
         <source>Language</source>
         <translation>Language</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="109" />
+        <location filename="../../app/ui/settings/dialog.py" line="121" />
         <source>Cannot read the keyring: %1</source>
         <translation>Cannot read the keyring: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="181" />
+        <location filename="../../app/ui/settings/dialog.py" line="223" />
         <source>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</source>
         <translation>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="209" />
+        <location filename="../../app/ui/settings/dialog.py" line="252" />
         <source>Not saved: %1</source>
         <translation>Not saved: %1</translation>
     </message>

@@ -305,32 +305,32 @@
 <context>
     <name>AuditLogModel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
         <source>Account</source>
         <translation>账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="130" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
         <source>Object</source>
         <translation>对象</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="131" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="134" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="131" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="134" />
         <source>Workstation</source>
         <translation>工作站</translation>
     </message>
@@ -338,277 +338,277 @@
 <context>
     <name>AuditPanel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="261" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="264" />
         <source>Audit log</source>
         <translation>审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="265" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="268" />
         <source>Any account (exact user name)</source>
         <translation>任意账号（完整用户名）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="267" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
         <source>Account</source>
         <translation>账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="269" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="272" />
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="273" />
         <source>Any action</source>
         <translation>任意操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="274" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="277" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="275" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="278" />
         <source>Any outcome</source>
         <translation>任意结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="279" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="282" />
         <source>From</source>
         <translation>从</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="281" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="284" />
         <source>To</source>
         <translation>到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="284" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="287" />
         <source>Text in the object (session, query, file, setting…)</source>
         <translation>对象中包含的文字（会话、搜索词、文件、设置…）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="286" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="289" />
         <source>Object contains</source>
         <translation>对象包含</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="287" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="290" />
         <source>Apply</source>
         <translation>应用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="289" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="292" />
         <source>Clear filters</source>
         <translation>清除筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="296" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="299" />
         <source>Account:</source>
         <translation>账号：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="298" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="301" />
         <source>Action:</source>
         <translation>操作：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="300" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="303" />
         <source>Outcome:</source>
         <translation>结果：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="306" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="309" />
         <source>Object:</source>
         <translation>对象：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="328" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="331" />
         <source>Audit entries</source>
         <translation>审计记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="340" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="343" />
         <source>Select an entry to see all its fields.</source>
         <translation>选择一条记录以查看其全部字段。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="341" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="344" />
         <source>Entry details</source>
         <translation>记录详情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="351" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="354" />
         <source>Verify chain</source>
         <translation>校验哈希链</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="352" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="355" />
         <source>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</source>
         <translation>校验每条记录的哈希及其链接：被修改、删除、插入或调换顺序的记录都会被指出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="354" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="357" />
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="355" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="358" />
         <source>Write the entries that match the filters, oldest first</source>
         <translation>导出符合筛选条件的记录，按时间从早到晚</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="359" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="362" />
         <source>Chain head</source>
         <translation>链头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="360" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="363" />
         <source>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</source>
         <translation>最后一条记录的序号和哈希：请在应用之外留存一份，以便日后证明截至此处的日志未被改写</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="362" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="365" />
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="365" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="368" />
         <source>Chain head:</source>
         <translation>链头：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="419" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="422" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="454" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="457" />
         <source>No entry matches the filters.</source>
         <translation>没有符合筛选条件的记录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="458" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="461" />
         <source>%1 entries match; the newest %2 are listed (scroll for more).</source>
         <translation>共 %1 条记录符合条件；已列出最新的 %2 条（向下滚动加载更多）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="461" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
         <source>%1 entries match, newest first.</source>
         <translation>共 %1 条记录符合条件，最新的在前。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
         <source>Cannot read the audit log: %1</source>
         <translation>无法读取审计日志：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="473" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="476" />
         <source>Entry #%1</source>
         <translation>记录 #%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="474" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="477" />
         <source>Time: %1 (UTC %2)</source>
         <translation>时间：%1（UTC %2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="475" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="478" />
         <source>Account: %1</source>
         <translation>账号：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="477" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="480" />
         <source>Action: %1 (%2)</source>
         <translation>操作：%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="478" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="481" />
         <source>Object: %1</source>
         <translation>对象：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="479" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="482" />
         <source>Outcome: %1</source>
         <translation>结果：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="480" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="483" />
         <source>Workstation: %1</source>
         <translation>工作站：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="481" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="484" />
         <source>Login: %1</source>
         <translation>登录会话：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="482" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="485" />
         <source>Detail: %1</source>
         <translation>详情：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="483" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="486" />
         <source>Previous hash: %1</source>
         <translation>前一条哈希：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="484" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="487" />
         <source>Entry hash: %1</source>
         <translation>本条哈希：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="505" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="508" />
         <source>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</source>
         <translation>链头已复制：请在应用之外保存（打印件、案卷备注），以便日后证明截至此处的日志未被改写。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="511" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="514" />
         <source>Verifying the chain…</source>
         <translation>正在校验哈希链…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="518" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="521" />
         <source>The chain is intact: %1 entries checked, up to %2.</source>
         <translation>哈希链完好：已校验 %1 条记录，截至 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="523" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="526" />
         <source>The chain is BROKEN at entry #%1 (%2): %3</source>
         <translation>哈希链在记录 #%1 处断裂（%2）：%3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="527" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="530" />
         <source>This check could not be recorded in the audit log, which cannot be appended to in this state.</source>
         <translation>本次校验无法记入审计日志：日志处于此状态时无法追加记录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="542" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="545" />
         <source>Cannot verify the chain: %1</source>
         <translation>无法校验哈希链：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="550" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="553" />
         <source>Export the audit log</source>
         <translation>导出审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="554" />
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="558" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="561" />
         <source>Exporting…</source>
         <translation>正在导出…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="566" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="569" />
         <source>%1 entries written to %2.</source>
         <translation>已将 %1 条记录写入 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="571" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="574" />
         <source>Cannot export the audit log: %1</source>
         <translation>无法导出审计日志：%1</translation>
     </message>
@@ -756,42 +756,57 @@
         <translation>校验审计哈希链</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="98" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="94" />
+        <source>Archive read</source>
+        <translation>读取存档</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="95" />
+        <source>Search index rebuilt</source>
+        <translation>重建搜索索引</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="96" />
+        <source>Directory imported</source>
+        <translation>导入通讯录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="101" />
         <source>OK</source>
         <translation>成功</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="98" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="101" />
         <source>Denied</source>
         <translation>拒绝</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="99" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="102" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="106" />
         <source>edited</source>
         <translation>被修改</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="106" />
         <source>deleted</source>
         <translation>被删除</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="104" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
         <source>reordered</source>
         <translation>顺序被改动</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="104" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
         <source>inserted</source>
         <translation>被插入</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="105" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
         <source>chain head</source>
         <translation>链头</translation>
     </message>
@@ -1641,27 +1656,27 @@
 <context>
     <name>ImageViewDialog</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="127" />
+        <location filename="../../app/ui/viewer/media_view.py" line="131" />
         <source>Image</source>
         <translation>图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="134" />
+        <location filename="../../app/ui/viewer/media_view.py" line="138" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="138" />
+        <location filename="../../app/ui/viewer/media_view.py" line="142" />
         <source>Actual size</source>
         <translation>实际大小</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="142" />
+        <location filename="../../app/ui/viewer/media_view.py" line="146" />
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="159" />
+        <location filename="../../app/ui/viewer/media_view.py" line="163" />
         <source>This image cannot be shown: {error}</source>
         <translation>无法显示此图片：{error}</translation>
     </message>
@@ -2058,32 +2073,32 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MediaActions</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="211" />
+        <location filename="../../app/ui/viewer/media_view.py" line="215" />
         <source>Save voice message</source>
         <translation>保存语音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="211" />
+        <location filename="../../app/ui/viewer/media_view.py" line="215" />
         <source>Save as</source>
         <translation>另存为</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="230" />
+        <location filename="../../app/ui/viewer/media_view.py" line="232" />
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="231" />
+        <location filename="../../app/ui/viewer/media_view.py" line="233" />
         <source>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</source>
         <translation>来自消息的程序和脚本不会被打开。请使用“另存为…”保存副本。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="248" />
+        <location filename="../../app/ui/viewer/media_view.py" line="250" />
         <source>Media</source>
         <translation>媒体</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="249" />
+        <location filename="../../app/ui/viewer/media_view.py" line="251" />
         <source>The file could not be copied: {error}</source>
         <translation>无法复制文件：{error}</translation>
     </message>
@@ -2141,82 +2156,82 @@ Archive and review WeCom chats for compliance.</source>
         <translation>密钥保存在系统钥匙串中，绝不写入设置文件。已存储的文件保留在原处，仍可读取；如需迁移，请运行：wecom-auditor media migrate --to oss（或 cos、local）。新的选择在重启后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="226" />
+        <location filename="../../app/ui/settings/storage_page.py" line="231" />
         <source>The media folder has a value to fix.</source>
         <translation>媒体文件夹有需要修改的值。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="230" />
+        <location filename="../../app/ui/settings/storage_page.py" line="235" />
         <source>The media storage has a value to fix.</source>
         <translation>媒体存储有需要修改的值。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="240" />
+        <location filename="../../app/ui/settings/storage_page.py" line="245" />
         <source>Give the full path of the folder.</source>
         <translation>请填写文件夹的完整路径。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="242" />
+        <location filename="../../app/ui/settings/storage_page.py" line="247" />
         <source>This is a file; choose a folder.</source>
         <translation>这是一个文件，请选择文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="249" />
+        <location filename="../../app/ui/settings/storage_page.py" line="254" />
         <source>Enter the bucket's name.</source>
         <translation>请输入存储桶名称。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="251" />
+        <location filename="../../app/ui/settings/storage_page.py" line="256" />
         <source>Enter the bucket's region.</source>
         <translation>请输入存储桶所在地域。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="253" />
+        <location filename="../../app/ui/settings/storage_page.py" line="258" />
         <source>Enter the AccessKey ID.</source>
         <translation>请输入 AccessKey ID。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="253" />
+        <location filename="../../app/ui/settings/storage_page.py" line="258" />
         <source>Enter the SecretId.</source>
         <translation>请输入 SecretId。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="256" />
+        <location filename="../../app/ui/settings/storage_page.py" line="261" />
         <source>Enter the secret key (it is kept in the keyring).</source>
         <translation>请输入密钥（将保存在系统钥匙串中）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="287" />
+        <location filename="../../app/ui/settings/storage_page.py" line="292" />
         <source>Cannot read the keyring: %1</source>
         <translation>无法读取系统钥匙串：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="295" />
+        <location filename="../../app/ui/settings/storage_page.py" line="300" />
         <source>No keyring on this computer: give the secret key in the environment variable %1.</source>
         <translation>本机没有可用的钥匙串：请通过环境变量 %1 提供密钥。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="298" />
+        <location filename="../../app/ui/settings/storage_page.py" line="303" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>点击“确定”后保存到系统钥匙串。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="302" />
+        <location filename="../../app/ui/settings/storage_page.py" line="307" />
         <source>Stored in the keyring.</source>
         <translation>已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="304" />
+        <location filename="../../app/ui/settings/storage_page.py" line="309" />
         <source>Read from the environment variable %1.</source>
         <translation>从环境变量 %1 读取。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="306" />
+        <location filename="../../app/ui/settings/storage_page.py" line="311" />
         <source>Not set.</source>
         <translation>未设置。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="335" />
+        <location filename="../../app/ui/settings/storage_page.py" line="340" />
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
@@ -2262,203 +2277,213 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageDetailsDialog</name>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="102" />
+        <location filename="../../app/ui/viewer/details.py" line="109" />
         <source>Message details</source>
         <translation>消息详情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="107" />
+        <location filename="../../app/ui/viewer/details.py" line="112" />
         <source>This message is not in the archive.</source>
         <translation>存档中没有这条消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="116" />
+        <location filename="../../app/ui/viewer/details.py" line="117" />
+        <source>This message cannot be shown to your account: {reason}</source>
+        <translation>此消息不能向您的账号显示：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="120" />
+        <source>This message cannot be shown: {reason}</source>
+        <translation>无法显示此消息：{reason}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/details.py" line="132" />
         <source>Fields</source>
         <translation>字段</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="120" />
+        <location filename="../../app/ui/viewer/details.py" line="136" />
         <source>Raw JSON (formatted)</source>
         <translation>原始 JSON（格式化）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="121" />
+        <location filename="../../app/ui/viewer/details.py" line="137" />
         <source>Raw JSON (exact bytes)</source>
         <translation>原始 JSON（原始字节）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="122" />
+        <location filename="../../app/ui/viewer/details.py" line="138" />
         <source>Hex</source>
         <translation>十六进制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="123" />
+        <location filename="../../app/ui/viewer/details.py" line="139" />
         <source>Media ({n})</source>
         <translation>媒体（{n}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="128" />
+        <location filename="../../app/ui/viewer/details.py" line="144" />
         <source>SHA-256:</source>
         <translation>SHA-256：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="132" />
+        <location filename="../../app/ui/viewer/details.py" line="148" />
         <source>Verify</source>
         <translation>校验</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="140" />
+        <location filename="../../app/ui/viewer/details.py" line="156" />
         <source>Copy raw JSON</source>
         <translation>复制原始 JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="167" />
+        <location filename="../../app/ui/viewer/details.py" line="183" />
         <source>msgid</source>
         <translation>消息 ID (msgid)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="168" />
+        <location filename="../../app/ui/viewer/details.py" line="184" />
         <source>seq</source>
         <translation>序号 (seq)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="169" />
+        <location filename="../../app/ui/viewer/details.py" line="185" />
         <source>Public key version</source>
         <translation>公钥版本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="170" />
+        <location filename="../../app/ui/viewer/details.py" line="186" />
         <source>action</source>
         <translation>动作 (action)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="171" />
+        <location filename="../../app/ui/viewer/details.py" line="187" />
         <source>From</source>
         <translation>发送者</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="172" />
+        <location filename="../../app/ui/viewer/details.py" line="188" />
         <source>To</source>
         <translation>接收者</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="173" />
+        <location filename="../../app/ui/viewer/details.py" line="189" />
         <source>roomid</source>
         <translation>群聊 ID (roomid)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="174" />
+        <location filename="../../app/ui/viewer/details.py" line="190" />
         <source>msgtime</source>
         <translation>消息时间 (msgtime)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="175" />
+        <location filename="../../app/ui/viewer/details.py" line="191" />
         <source>msgtype</source>
         <translation>消息类型 (msgtype)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="175" />
+        <location filename="../../app/ui/viewer/details.py" line="191" />
         <source>(not supported)</source>
         <translation>（不支持）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="176" />
+        <location filename="../../app/ui/viewer/details.py" line="192" />
         <source>Session</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="178" />
+        <location filename="../../app/ui/viewer/details.py" line="194" />
         <source>Recalled</source>
         <translation>撤回</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="178" />
+        <location filename="../../app/ui/viewer/details.py" line="194" />
         <source>Recalled at {time}</source>
         <translation>撤回于 {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="180" />
+        <location filename="../../app/ui/viewer/details.py" line="196" />
         <source>Recalls message</source>
         <translation>撤回的消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="181" />
+        <location filename="../../app/ui/viewer/details.py" line="197" />
         <source>Stored size</source>
         <translation>存储大小</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="181" />
+        <location filename="../../app/ui/viewer/details.py" line="197" />
         <source>{n} bytes</source>
         <translation>{n} 字节</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="186" />
-        <location filename="../../app/ui/viewer/details.py" line="189" />
+        <location filename="../../app/ui/viewer/details.py" line="202" />
+        <location filename="../../app/ui/viewer/details.py" line="205" />
         <source>Parse problems</source>
         <translation>解析问题</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="196" />
+        <location filename="../../app/ui/viewer/details.py" line="212" />
         <source>Content</source>
         <translation>内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <location filename="../../app/ui/viewer/details.py" line="216" />
         <source>Where</source>
         <translation>位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <location filename="../../app/ui/viewer/details.py" line="216" />
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <location filename="../../app/ui/viewer/details.py" line="216" />
         <source>File name</source>
         <translation>文件名</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <location filename="../../app/ui/viewer/details.py" line="216" />
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <location filename="../../app/ui/viewer/details.py" line="216" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="201" />
+        <location filename="../../app/ui/viewer/details.py" line="217" />
         <source>MD5 matched</source>
         <translation>MD5 一致</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="201" />
+        <location filename="../../app/ui/viewer/details.py" line="217" />
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="201" />
+        <location filename="../../app/ui/viewer/details.py" line="217" />
         <source>Last error</source>
         <translation>最近错误</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="207" />
+        <location filename="../../app/ui/viewer/details.py" line="223" />
         <source>yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="207" />
+        <location filename="../../app/ui/viewer/details.py" line="223" />
         <source>no</source>
         <translation>否</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="226" />
+        <location filename="../../app/ui/viewer/details.py" line="242" />
         <source>Match: the stored JSON has the SHA-256 recorded when it was archived.</source>
         <translation>一致：存储的 JSON 与存档时记录的 SHA-256 相符。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="228" />
+        <location filename="../../app/ui/viewer/details.py" line="244" />
         <source>MISMATCH: the stored JSON now hashes to {sha}</source>
         <translation>不一致：存储的 JSON 现在的 SHA-256 为 {sha}</translation>
     </message>
@@ -2739,69 +2764,76 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageViewer</name>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="154" />
+        <location filename="../../app/ui/viewer/widget.py" line="161" />
         <source>Jump to date…</source>
         <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
         <translation>跳转到日期…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="155" />
+        <location filename="../../app/ui/viewer/widget.py" line="162" />
         <source>Show the first message of a day (Ctrl+G)</source>
         <translation>显示某一天的第一条消息 (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="158" />
+        <location filename="../../app/ui/viewer/widget.py" line="165" />
         <source>Newest</source>
         <translation>最新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="159" />
+        <location filename="../../app/ui/viewer/widget.py" line="166" />
         <source>Go to the newest message</source>
         <translation>转到最新消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="162" />
-        <location filename="../../app/ui/viewer/widget.py" line="530" />
+        <location filename="../../app/ui/viewer/widget.py" line="169" />
+        <location filename="../../app/ui/viewer/widget.py" line="568" />
         <source>Details…</source>
         <translation>详情…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="163" />
+        <location filename="../../app/ui/viewer/widget.py" line="170" />
         <source>Fields, raw JSON and SHA-256 of the selected message</source>
         <translation>所选消息的字段、原始 JSON 和 SHA-256</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="189" />
+        <location filename="../../app/ui/viewer/widget.py" line="196" />
         <source>Choose a session to read its messages.</source>
         <translation>请选择一个会话以查看其消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="471" />
+        <location filename="../../app/ui/viewer/widget.py" line="367" />
+        <source>This conversation cannot be shown to your account.
+{reason}</source>
+        <translation>此会话不能向您的账号显示。
+{reason}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="509" />
         <source>{n} participants</source>
         <translation>{n} 位成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="472" />
+        <location filename="../../app/ui/viewer/widget.py" line="510" />
         <source>{n} messages</source>
         <translation>{n} 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="482" />
+        <location filename="../../app/ui/viewer/widget.py" line="520" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="485" />
+        <location filename="../../app/ui/viewer/widget.py" line="523" />
         <source>Could not load messages: {error}</source>
         <translation>无法加载消息：{error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="528" />
+        <location filename="../../app/ui/viewer/widget.py" line="566" />
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="532" />
+        <location filename="../../app/ui/viewer/widget.py" line="570" />
         <source>Export selected messages…</source>
         <translation>导出所选消息…</translation>
     </message>
@@ -3087,6 +3119,160 @@ Archive and review WeCom chats for compliance.</source>
     </message>
 </context>
 <context>
+    <name>QueuePage</name>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="70" />
+        <source>Embedded, in the archive database (no server needed)</source>
+        <translation>内置：存放在存档数据库中（无需服务器）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="71" />
+        <source>A Redis server (a team's workstations and servers share it)</source>
+        <translation>Redis 服务器（团队的各工作站和服务器共用）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="81" />
+        <source>Type to replace the stored password</source>
+        <translation>输入以替换已保存的密码</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="87" />
+        <source>Test connection</source>
+        <translation>测试连接</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="88" />
+        <source>Opens the job queue off the main window and counts its jobs (the embedded queue: in the archive database in use now).</source>
+        <translation>在后台打开任务队列并统计其中的任务，不阻塞主窗口（内置队列：使用当前的存档数据库）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="100" />
+        <source> min</source>
+        <translation> 分钟</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="101" />
+        <source>Off</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="106" />
+        <source>Redis URL:</source>
+        <translation>Redis 地址：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="107" />
+        <source>Redis password:</source>
+        <translation>Redis 密码：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="111" />
+        <source>Sync every:</source>
+        <translation>同步间隔：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="115" />
+        <source>Failed media downloads and scheduled syncs run as background jobs on a delay queue, while the window is open or on a server running: wecom-auditor worker. Where the jobs wait:</source>
+        <translation>下载失败的媒体文件和定时同步作为后台任务在延迟队列中运行：在窗口打开期间运行，或在运行 wecom-auditor worker 的服务器上运行。任务存放位置：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="120" />
+        <source>The embedded queue suits one workstation, or a team sharing a MySQL archive. Redis URL: redis://host:6379/0 (rediss:// for TLS); add ?prefix=NAME to keep two archives apart on one Redis. The password is kept in the keyring, never in the settings file or the URL. A new queue takes effect after a restart; jobs waiting in the old one stay there, and pending media is queued again from the archive.</source>
+        <translation>内置队列适用于单个工作站，或共用一个 MySQL 存档的团队。Redis 地址：redis://host:6379/0（TLS 用 rediss://）；加上 ?prefix=名称 可在同一个 Redis 上区分两个存档。密码保存在系统钥匙串中，绝不写入设置文件或地址。新的队列在重启后生效；旧队列中等待的任务留在原处，待下载的媒体会根据存档重新加入队列。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="128" />
+        <source>Syncs every corp in the background every so many minutes (Off: only when you sync). WeCom keeps chats for about 5 days, so keep it well below that. A new interval takes effect within 5 minutes.</source>
+        <translation>每隔指定的分钟数在后台同步所有企业（关闭：仅在您手动同步时）。企业微信只保留约 5 天的聊天数据，间隔应远小于此。新的间隔在 5 分钟内生效。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="184" />
+        <source>The background jobs setting has a value to fix.</source>
+        <translation>后台任务设置有需要修改的值。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="191" />
+        <source>Enter the Redis server's URL: redis://host:6379/0</source>
+        <translation>请输入 Redis 服务器地址：redis://host:6379/0</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="196" />
+        <location filename="../../app/ui/settings/queue_page.py" line="212" />
+        <source>This is not a Redis URL; write it as redis://host:6379/0</source>
+        <translation>这不是 Redis 地址，请写成 redis://host:6379/0</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="198" />
+        <source>A Redis URL starts with redis:// (rediss:// for TLS, unix:// for a socket).</source>
+        <translation>Redis 地址以 redis:// 开头（TLS 用 rediss://，套接字用 unix://）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="200" />
+        <source>Leave the password out of the URL (the URL is saved in the settings file); type it in the Redis password field, which is kept in the keyring.</source>
+        <translation>请不要在地址中写密码（地址会保存在设置文件中）；请在“Redis 密码”栏输入，密码将保存在系统钥匙串中。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="204" />
+        <source>Give the socket's path: unix:///run/redis/redis.sock</source>
+        <translation>请填写套接字路径：unix:///run/redis/redis.sock</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="207" />
+        <source>The URL needs the server's host: redis://host:6379/0</source>
+        <translation>地址需要包含服务器主机：redis://host:6379/0</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="210" />
+        <source>After the host comes the database number: redis://host:6379/0</source>
+        <translation>主机之后应为数据库编号：redis://host:6379/0</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="240" />
+        <source>Cannot read the keyring: %1</source>
+        <translation>无法读取系统钥匙串：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="255" />
+        <source>No keyring on this computer: give the password in the environment variable %1.</source>
+        <translation>本机没有可用的钥匙串：请通过环境变量 %1 提供密码。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="258" />
+        <source>Stored in the keyring when you click OK.</source>
+        <translation>点击“确定”后保存到系统钥匙串。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="262" />
+        <source>Stored in the keyring.</source>
+        <translation>已保存在系统钥匙串中。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="264" />
+        <source>Read from the environment variable %1.</source>
+        <translation>从环境变量 %1 读取。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="266" />
+        <source>Not set (fine if the server asks for none).</source>
+        <translation>未设置（服务器不要求密码时无需设置）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="294" />
+        <source>Connecting…</source>
+        <translation>正在连接…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="319" />
+        <source>OK: %1. Jobs: %2 scheduled, %3 ready, %4 running, %5 dead.</source>
+        <translation>正常：%1。任务：已排期 %2，就绪 %3，运行中 %4，已失败 %5。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="325" />
+        <source>Failed: %1</source>
+        <translation>失败：%1</translation>
+    </message>
+</context>
+<context>
     <name>ResetPasswordDialog</name>
     <message>
         <location filename="../../app/ui/auth/accounts_dialog.py" line="372" />
@@ -3206,7 +3392,7 @@ Archive and review WeCom chats for compliance.</source>
     </message>
     <message>
         <location filename="../../app/ui/search/panel.py" line="114" />
-        <location filename="../../app/ui/search/panel.py" line="327" />
+        <location filename="../../app/ui/search/panel.py" line="331" />
         <source>Query</source>
         <translation>查询</translation>
     </message>
@@ -3299,223 +3485,223 @@ F1 or ? for the syntax; ↓ for recent searches.</source>
         <translation>搜索结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="249" />
-        <location filename="../../app/ui/search/panel.py" line="456" />
+        <location filename="../../app/ui/search/panel.py" line="253" />
+        <location filename="../../app/ui/search/panel.py" line="460" />
         <source>Searching…</source>
         <translation>正在搜索…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="263" />
+        <location filename="../../app/ui/search/panel.py" line="267" />
         <source>Type a query, or choose a sender, date or type to search.</source>
         <translation>请输入查询，或选择发送人、日期或类型后再搜索。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="275" />
+        <location filename="../../app/ui/search/panel.py" line="279" />
         <source>The end date is before the start date.</source>
         <translation>截止日期早于起始日期。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="313" />
+        <location filename="../../app/ui/search/panel.py" line="317" />
         <source>Sender</source>
         <translation>发送人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="317" />
+        <location filename="../../app/ui/search/panel.py" line="321" />
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="321" />
+        <location filename="../../app/ui/search/panel.py" line="325" />
         <source>Session</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="405" />
+        <location filename="../../app/ui/search/panel.py" line="409" />
         <source>“{text}” matches {n} people: choose one from the list.</source>
         <translation>“{text}”匹配到 {n} 个人，请从列表中选择一位。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="428" />
+        <location filename="../../app/ui/search/panel.py" line="432" />
         <source>The query has a mistake at character {position}: {message}</source>
         <translation>查询第 {position} 个字符处有误：{message}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="452" />
+        <location filename="../../app/ui/search/panel.py" line="456" />
         <source>The search failed: {reason}</source>
         <translation>搜索失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="456" />
+        <location filename="../../app/ui/search/panel.py" line="460" />
         <source>Counting…</source>
         <translation>正在统计…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="458" />
+        <location filename="../../app/ui/search/panel.py" line="462" />
         <source>No messages found.</source>
         <translation>没有找到消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="460" />
+        <location filename="../../app/ui/search/panel.py" line="464" />
         <source>1 result</source>
         <translation>1 条结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="462" />
+        <location filename="../../app/ui/search/panel.py" line="466" />
         <source>{count} results</source>
         <translation>{count} 条结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="60" />
+        <location filename="../../app/ui/search/model.py" line="62" />
         <source>Text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="61" />
+        <location filename="../../app/ui/search/model.py" line="63" />
         <source>Image</source>
         <translation>图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="62" />
+        <location filename="../../app/ui/search/model.py" line="64" />
         <source>Recalled</source>
         <translation>撤回</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="63" />
+        <location filename="../../app/ui/search/model.py" line="65" />
         <source>Consented to archiving</source>
         <translation>同意存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="64" />
+        <location filename="../../app/ui/search/model.py" line="66" />
         <source>Declined archiving</source>
         <translation>拒绝存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="65" />
+        <location filename="../../app/ui/search/model.py" line="67" />
         <source>Voice</source>
         <translation>语音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="66" />
+        <location filename="../../app/ui/search/model.py" line="68" />
         <source>Video</source>
         <translation>视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="67" />
+        <location filename="../../app/ui/search/model.py" line="69" />
         <source>Contact card</source>
         <translation>名片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="68" />
+        <location filename="../../app/ui/search/model.py" line="70" />
         <source>Location</source>
         <translation>位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="69" />
+        <location filename="../../app/ui/search/model.py" line="71" />
         <source>Sticker</source>
         <translation>表情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="70" />
+        <location filename="../../app/ui/search/model.py" line="72" />
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="71" />
+        <location filename="../../app/ui/search/model.py" line="73" />
         <source>Link</source>
         <translation>链接</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="72" />
+        <location filename="../../app/ui/search/model.py" line="74" />
         <source>Mini program</source>
         <translation>小程序</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="73" />
+        <location filename="../../app/ui/search/model.py" line="75" />
         <source>Chat history</source>
         <translation>聊天记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="74" />
+        <location filename="../../app/ui/search/model.py" line="76" />
         <source>To-do</source>
         <translation>待办</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="75" />
+        <location filename="../../app/ui/search/model.py" line="77" />
         <source>Vote</source>
         <translation>投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="76" />
+        <location filename="../../app/ui/search/model.py" line="78" />
         <source>Form</source>
         <translation>填表</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="77" />
+        <location filename="../../app/ui/search/model.py" line="79" />
         <source>Red packet</source>
         <translation>红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="78" />
+        <location filename="../../app/ui/search/model.py" line="80" />
         <source>External red packet</source>
         <translation>互通红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="79" />
+        <location filename="../../app/ui/search/model.py" line="81" />
         <source>Meeting</source>
         <translation>会议</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="80" />
+        <location filename="../../app/ui/search/model.py" line="82" />
         <source>Document</source>
         <translation>在线文档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="81" />
+        <location filename="../../app/ui/search/model.py" line="83" />
         <source>Markdown</source>
         <translation>Markdown</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="82" />
+        <location filename="../../app/ui/search/model.py" line="84" />
         <source>News</source>
         <translation>图文</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="83" />
+        <location filename="../../app/ui/search/model.py" line="85" />
         <source>Calendar</source>
         <translation>日程</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="84" />
+        <location filename="../../app/ui/search/model.py" line="86" />
         <source>Mixed</source>
         <translation>图文混排</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="85" />
+        <location filename="../../app/ui/search/model.py" line="87" />
         <source>Call recording</source>
         <translation>音频存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="86" />
+        <location filename="../../app/ui/search/model.py" line="88" />
         <source>Document shared in call</source>
         <translation>音频共享文档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="87" />
+        <location filename="../../app/ui/search/model.py" line="89" />
         <source>Channels post</source>
         <translation>视频号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="88" />
+        <location filename="../../app/ui/search/model.py" line="90" />
         <source>Call</source>
         <translation>音视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="89" />
+        <location filename="../../app/ui/search/model.py" line="91" />
         <source>WeDrive file</source>
         <translation>微盘文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="90" />
+        <location filename="../../app/ui/search/model.py" line="92" />
         <source>Switched enterprise</source>
         <translation>切换企业</translation>
     </message>
@@ -3640,7 +3826,7 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SearchResultsModel</name>
     <message>
-        <location filename="../../app/ui/search/model.py" line="247" />
+        <location filename="../../app/ui/search/model.py" line="255" />
         <source> → </source>
         <translation> → </translation>
     </message>
@@ -3734,42 +3920,47 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="54" />
+        <location filename="../../app/ui/settings/dialog.py" line="63" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="61" />
+        <location filename="../../app/ui/settings/dialog.py" line="71" />
         <source>Corp</source>
         <translation>企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="62" />
+        <location filename="../../app/ui/settings/dialog.py" line="72" />
         <source>Archive</source>
         <translation>存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="63" />
+        <location filename="../../app/ui/settings/dialog.py" line="73" />
         <source>Media</source>
         <translation>媒体</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="64" />
+        <location filename="../../app/ui/settings/dialog.py" line="74" />
+        <source>Background jobs</source>
+        <translation>后台任务</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/dialog.py" line="75" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="109" />
+        <location filename="../../app/ui/settings/dialog.py" line="121" />
         <source>Cannot read the keyring: %1</source>
         <translation>无法读取系统钥匙串：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="181" />
+        <location filename="../../app/ui/settings/dialog.py" line="223" />
         <source>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</source>
         <translation>未保存：本机没有可用的系统钥匙串（Secret Service、KWallet、钥匙串访问或凭据管理器），无法保存密钥信息。请清空密钥相关输入框，改用环境变量向应用提供：%1、%2（PEM 文本或 @/path/to/key.pem）、%3，数据库密码使用 %4。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="209" />
+        <location filename="../../app/ui/settings/dialog.py" line="252" />
         <source>Not saved: %1</source>
         <translation>未保存：%1</translation>
     </message>

@@ -1,4 +1,4 @@
-"""The settings dialog: Corp, Archive, Media and Language pages.
+"""The settings dialog: Corp, Archive, Media, Background jobs and Language pages.
 
 Nothing is saved until OK: then the secrets go to the keyring (off the GUI thread: a keyring may
 be slow or ask to be unlocked), and the settings are saved through the audited
@@ -29,6 +29,7 @@ from ..tasks import run_task
 from .corp_page import CorpPage, SecretState
 from .fields import ErrorLabel
 from .pages import ArchivePage, LanguagePage
+from .queue_page import QueuePage
 from .storage_page import MediaStoragePage, storage_fields
 
 
@@ -64,11 +65,13 @@ class SettingsDialog(QDialog):
         self.corp_page = CorpPage(settings.corps, self.keyring_ok, self)
         self.archive_page = ArchivePage(settings, ctx.paths, self.keyring_ok, self)
         self.media_page = MediaStoragePage(settings, ctx.paths, ctx.secrets, self.keyring_ok, self)
+        self.queue_page = QueuePage(settings, ctx.secrets, self.keyring_ok, lambda: ctx.db_url, self)
         self.language_page = LanguagePage(settings, self)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.corp_page, self.tr("Corp"))
         self.tabs.addTab(self.archive_page, self.tr("Archive"))
         self.tabs.addTab(self.media_page, self.tr("Media"))
+        self.tabs.addTab(self.queue_page, self.tr("Background jobs"))
         self.tabs.addTab(self.language_page, self.tr("Language"))
         self.problem_label = ErrorLabel(self)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
@@ -79,7 +82,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.tabs, 1)
         layout.addWidget(self.problem_label)
         layout.addWidget(self.buttons)
-        for page in (self.corp_page, self.archive_page, self.media_page, self.language_page):
+        for page in (self.corp_page, self.archive_page, self.media_page, self.queue_page, self.language_page):
             page.changed.connect(self.validate)
         self.resize(720, 760)
         self.validate()
@@ -90,7 +93,8 @@ class SettingsDialog(QDialog):
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> bool:
-        problems = self.corp_page.errors() + self.archive_page.errors() + self.media_page.errors()
+        problems = (self.corp_page.errors() + self.archive_page.errors() + self.media_page.errors()
+                    + self.queue_page.errors())
         self.problem_label.set_error(" ".join(problems))
         self.ok_button().setEnabled(not problems and not self._saving)
         return not problems
@@ -130,13 +134,16 @@ class SettingsDialog(QDialog):
         if writes and not keyring_available():
             self.problem_label.set_error(self._no_keyring_message())
             return
-        if not can(self.actor, SETTINGS_CHANGE):  # refused before any secret reaches the keyring
-            try:
-                self.ctx.trail.require(self.actor, SETTINGS_CHANGE, action=Action.SETTINGS_CHANGE,
-                                       object_type="settings", object="settings dialog")
-            except (AuthError, DatabaseError) as exc:  # PermissionDenied, recorded as denied
-                self._on_save_failed(exc)
-                return
+        try:
+            # The change is recorded in the archive open now: open it before the settings (maybe its
+            # URL) change in place (the window opened it long ago; a fresh context has not).
+            trail = self.ctx.trail
+            if not can(self.actor, SETTINGS_CHANGE):  # refused before any secret reaches the keyring
+                trail.require(self.actor, SETTINGS_CHANGE, action=Action.SETTINGS_CHANGE,
+                              object_type="settings", object="settings dialog")
+        except (AuthError, DatabaseError) as exc:  # PermissionDenied (recorded as denied), no archive
+            self._on_save_failed(exc)
+            return
         self._saving = True
         self.ok_button().setEnabled(False)
         self.problem_label.set_error(None)
@@ -152,6 +159,7 @@ class SettingsDialog(QDialog):
         new.language = self.language_page.language()
         new.database_url = self.archive_page.database_url()
         self.media_page.apply(new)  # backend, folder, bucket settings (the secret key goes to the keyring)
+        self.queue_page.apply(new)  # queue_url, sync_interval_minutes (the Redis password goes to the keyring)
         new.corps = [d.result() for d in self.corp_page.drafts]
         new.validate()
         return new
@@ -197,6 +205,10 @@ class SettingsDialog(QDialog):
         ops.extend(storage_ops)
         names.extend(self.media_page.secret_names())
         writes = writes or bool(storage_ops)
+        queue_ops = self.queue_page.secret_operations()
+        ops.extend(queue_ops)
+        names.extend(self.queue_page.secret_names())
+        writes = writes or bool(queue_ops)
         password = self.archive_page.new_password()
         if password:
             url = self.archive_page.database_url()
