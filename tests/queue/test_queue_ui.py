@@ -8,6 +8,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from app.core.actor import Actor  # noqa: E402
 from app.core.queue import DEAD, READY, RUNNING, SCHEDULED, Job, open_queue  # noqa: E402
 from app.core.store.models import STORED, Media  # noqa: E402
 
@@ -58,7 +59,7 @@ def test_the_queue_view_counts_lists_retries_and_deletes(qtbot, ctx):
     dead = queue.reserve(["media.download"], timeout=1)
     queue.bury(dead, '<img src=x onerror="alert(1)"> md5 mismatch')
 
-    dialog = QueueDialog(ctx, parent=None)
+    dialog = QueueDialog(ctx, Actor.local(), parent=None)
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: dialog.model.rowCount() == 4)
     assert dialog.counts.text() == "Scheduled: 2   Ready: 1   Running: 0   Dead: 1"
@@ -118,7 +119,7 @@ def test_the_main_window_has_the_menu_entry_and_stops_the_runner(qtbot, ctx, mon
 
     opened = []
     monkeypatch.setattr(QueueDialog, "exec", lambda self: opened.append(self) or 0)
-    window = MainWindow(ctx)
+    window = MainWindow(ctx, Actor.local())
     qtbot.addWidget(window)
     assert window.jobs_action.text() == "Background &jobs…"
     window.jobs_action.trigger()

@@ -7,14 +7,17 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QSize, Qt
 from PySide6.QtWidgets import QApplication
 
+from app.core.actor import Actor
 from app.core.context import AppContext
 from app.ui.app import install_translators
 from app.ui.main_window import MainWindow
 
+ACTOR = Actor.local()  # every role, no scope
+
 
 @pytest.fixture
 def window(qtbot, app_ctx):
-    w = MainWindow(app_ctx)
+    w = MainWindow(app_ctx, ACTOR)
     qtbot.addWidget(w)
     w.show()
     yield w
@@ -23,7 +26,7 @@ def window(qtbot, app_ctx):
 
 def test_first_run_shows_the_welcome_screen(qtbot, tmp_path):
     ctx = AppContext(tmp_path / "fresh")
-    w = MainWindow(ctx)
+    w = MainWindow(ctx, ACTOR)
     qtbot.addWidget(w)
     assert w.stack.currentWidget() is w.welcome
     assert not w.sync_action.isEnabled()
@@ -69,14 +72,14 @@ def test_shortcuts(window):
 
 
 def test_geometry_and_splitter_are_remembered(qtbot, app_ctx):
-    w = MainWindow(app_ctx)
+    w = MainWindow(app_ctx, ACTOR)
     qtbot.addWidget(w)
     w.show()
     w.resize(QSize(760, 560))
     w.splitter.setSizes([150, 350, 250])
     sizes = w.splitter.sizes()
     w.close()
-    again = MainWindow(app_ctx)
+    again = MainWindow(app_ctx, ACTOR)
     qtbot.addWidget(again)
     again.show()
     assert again.size() == QSize(760, 560)
@@ -92,7 +95,7 @@ def test_chinese_translation_is_complete_and_loads(qtbot, app_ctx):
     translators = install_translators(app, "zh_CN")
     try:
         assert QCoreApplication.translate("MainWindow", "WeCom Archive Auditor") == "会话存档审计台"
-        w = MainWindow(app_ctx)
+        w = MainWindow(app_ctx, ACTOR)
         qtbot.addWidget(w)
         assert w.windowTitle() == "会话存档审计台"
         assert [a.text() for a in w.menuBar().actions()][0] == "文件(&F)"
@@ -106,7 +109,7 @@ def test_first_run_demo_flow_syncs_and_fills_the_tree(qtbot, tmp_path):
     """A newcomer's first click: "Open the demo archive" prepares the demo corpus, syncs it with
     progress in the background, and the session tree fills."""
     ctx = AppContext(tmp_path / "newcomer")
-    w = MainWindow(ctx)
+    w = MainWindow(ctx, ACTOR)
     qtbot.addWidget(w)
     w.show()
     assert w.stack.currentWidget() is w.welcome

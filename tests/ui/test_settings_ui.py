@@ -9,6 +9,7 @@ import keyring
 import pytest
 from keyring.backends import fail
 
+from app.core.actor import Actor
 from app.core.config.secrets import IN_ENVIRONMENT, IN_KEYRING, SERVICE, SecretStore
 from app.core.config.settings import CorpSettings
 from app.core.context import AppContext
@@ -27,7 +28,7 @@ def ctx():
 
 
 def open_dialog(qtbot, ctx) -> SettingsDialog:
-    dialog = SettingsDialog(ctx)
+    dialog = SettingsDialog(ctx, Actor.local())
     qtbot.addWidget(dialog)
     with qtbot.waitSignal(dialog.secrets_loaded, timeout=10_000):
         pass

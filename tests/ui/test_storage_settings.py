@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from media.objectstore import ObjectStore
 
+from app.core.actor import Actor
 from app.core.config.secrets import SERVICE
 from app.core.context import AppContext
 from app.ui.settings import SettingsDialog
@@ -35,7 +36,7 @@ def store(request, tmp_path):
 
 
 def open_page(qtbot, ctx):
-    dialog = SettingsDialog(ctx)
+    dialog = SettingsDialog(ctx, Actor.local())
     qtbot.addWidget(dialog)
     page = dialog.media_page
     with qtbot.waitSignal(dialog.secrets_loaded, timeout=10_000):

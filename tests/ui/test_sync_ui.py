@@ -74,7 +74,7 @@ def controllers():
 
 def test_sync_runs_off_the_gui_thread_with_progress_batches_and_report(qtbot, tmp_path, controllers):
     ctx, corp = _demo(tmp_path, 2500, media=True)
-    controller = SyncController(ctx)
+    controller = SyncController(ctx, Actor.local())
     controllers.append(controller)
     rec = Recorder(controller)
     ended_running = []
@@ -106,7 +106,7 @@ def test_sync_runs_off_the_gui_thread_with_progress_batches_and_report(qtbot, tm
 
 def test_cancel_stops_between_batches_and_the_next_sync_resumes(qtbot, tmp_path, controllers):
     ctx, corp = _demo(tmp_path, 6000)
-    controller = SyncController(ctx)
+    controller = SyncController(ctx, Actor.local())
     controllers.append(controller)
     cancelling = []
     controller.cancel_requested.connect(lambda: cancelling.append(controller.is_cancelling()))
@@ -135,7 +135,7 @@ def test_gui_event_loop_never_stalls_during_a_20000_message_sync(qtbot, tmp_path
     """Acceptance: a 10 ms timer on the GUI thread never waits 100 ms while 20,000 messages sync
     (media off to keep the test short; the decrypt work runs in worker processes)."""
     ctx, corp = _demo(tmp_path, 20_000)
-    controller = SyncController(ctx)
+    controller = SyncController(ctx, Actor.local())
     controllers.append(controller)
     panel = SyncProgressPanel()
     panel.attach(controller)
@@ -170,7 +170,7 @@ def test_sync_failure_is_a_clear_sentence(qtbot, tmp_path, controllers):
     ctx = AppContext()
     corp = CorpSettings(corpid="wwmissinglib", sdk_library=str(tmp_path / "libWeWorkFinanceSdk_C.so"))
     ctx.secrets.set_corp_secret(corp.corpid, "s")
-    controller = SyncController(ctx)
+    controller = SyncController(ctx, Actor.local())
     controllers.append(controller)
     finished = []
     controller.sync_finished.connect(finished.append)
@@ -186,7 +186,7 @@ def test_sync_failure_is_a_clear_sentence(qtbot, tmp_path, controllers):
 def test_wrong_secret_fails_with_the_sdk_message(qtbot, tmp_path, controllers):
     ctx, corp = _demo(tmp_path, 50)
     ctx.secrets.set_corp_secret(corp.corpid, "not-the-secret")
-    controller = SyncController(ctx)
+    controller = SyncController(ctx, Actor.local())
     controllers.append(controller)
     with qtbot.waitSignal(controller.sync_failed, timeout=60_000) as failed:
         controller.start(corp, media=False, workers=1)
@@ -200,7 +200,7 @@ def test_wrong_secret_fails_with_the_sdk_message(qtbot, tmp_path, controllers):
 
 def test_shutdown_cancels_and_joins_a_running_sync(qtbot, tmp_path, controllers):
     ctx, corp = _demo(tmp_path, 4000)
-    controller = SyncController(ctx)
+    controller = SyncController(ctx, Actor.local())
     outcomes = []
     controller.sync_finished.connect(outcomes.append)
     controller.sync_failed.connect(lambda *a: outcomes.append(a))
@@ -220,7 +220,7 @@ def test_worker_throttles_progress_to_ten_a_second(monkeypatch):
 
     clock = [100.0]
     monkeypatch.setattr(worker_module.time, "monotonic", lambda: clock[0])
-    worker = worker_module.SyncWorker(None, None)  # only its progress handling is exercised
+    worker = worker_module.SyncWorker(None, None, None)  # only its progress handling is exercised
     emitted: list[SyncProgress] = []
     batches = []
     worker.sync_progressed.connect(emitted.append)

@@ -557,7 +557,10 @@ def test_every_viewer_string_has_a_chinese_translation(tmp_path):
     sources = sorted(str(p) for p in (ROOT / "app" / "ui" / "viewer").glob("*.py"))
     ts = tmp_path / "viewer.ts"
     subprocess.run([str(lupdate), *sources, "-ts", str(ts)], check=True, capture_output=True)
-    catalogue = json.loads((ROOT / "resources" / "i18n" / "zh_CN" / "viewer.json").read_text(encoding="utf-8"))
+    catalogue: dict[str, dict[str, str]] = {}  # merged as tools/build_translations.py merges them
+    for path in sorted((ROOT / "resources" / "i18n" / "zh_CN").glob("*.json")):
+        for context, entries in json.loads(path.read_text(encoding="utf-8")).items():
+            catalogue.setdefault(context, {}).update(entries)
     missing = []
     found = 0
     for context in ET.parse(ts).getroot().iter("context"):

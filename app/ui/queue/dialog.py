@@ -37,11 +37,11 @@ class QueueDialog(QDialog):
     refreshed = Signal()  # the view shows fresh data
     action_failed = Signal(str)
 
-    def __init__(self, ctx, actor: Actor | None = None, parent: QWidget | None = None, *,
+    def __init__(self, ctx, actor: Actor, parent: QWidget | None = None, *,
                  queue: JobQueue | None = None):
         super().__init__(parent)
         self.ctx = ctx
-        self.actor = actor or Actor.local()
+        self.actor = actor
         self.setWindowTitle(self.tr("Background jobs"))
         self._own_queue = queue is None
         self.queue = queue if queue is not None else open_queue(ctx)
