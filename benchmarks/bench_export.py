@@ -14,6 +14,7 @@ The issue's target: under 400 MB peak for 50,000 messages with 2 GB of media.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -97,10 +98,8 @@ def export(data: Path, out: Path, session_ids: list[str], *, pdf: bool) -> tuple
     ps = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
-        try:
+        with contextlib.suppress(psutil.Error):
             peak = max(peak, ps.memory_info().rss)
-        except psutil.Error:
-            pass
         time.sleep(0.05)
     seconds = time.perf_counter() - t
     stdout, stderr = proc.communicate()

@@ -79,10 +79,10 @@ def test_requeue_lists_and_a_worker_runs_the_jobs(backend, cli_archive, db_url, 
 
 def test_a_dead_job_is_listed_with_its_error_retried_and_deleted(backend, cli_profile, db_url, queue_url,
                                                                   monkeypatch):
+    from accounts_kit import cli_token
+
     from app.core.queue import open_queue
     from app.core.store.db import open_database
-
-    from accounts_kit import cli_token
 
     db = open_database(db_url)
     monkeypatch.setenv("WECOM_AUDITOR_TOKEN", cli_token(db))  # an account with every role
