@@ -269,3 +269,26 @@ def test_verify_needs_the_auditor_role_and_is_recorded(ctx, package):
     entries = AuditTrail(ctx.db).entries(auditor, AuditFilter(actions=("verify",)), limit=10)
     assert [(e.account, e.outcome, e.object) for e in entries[:2]] == [
         ("aud", "ok", report.fingerprint), ("rev", "denied", str(package))]
+
+
+def test_a_scoped_exporter_exports_only_sessions_in_scope(ctx, tmp_path):
+    from sqlalchemy import select
+
+    from app.core.export import ExportError
+    from app.core.store.models import Session
+
+    with ctx.db.read() as conn:
+        rows = [(r.session_id, set(json.loads(r.participants))) for r in conn.execute(
+            select(Session.session_id, Session.participants).where(Session.session_type == "internal"))]
+    (inside, people), outside = rows[0], next(sid for sid, p in rows[1:] if not p & rows[0][1])
+    user = sorted(people)[0]
+    scoped = Actor("scoped", roles=frozenset({"exporter"}), scope=frozenset({user}), workstation="test-host")
+    with pytest.raises(ExportError, match="may export"):
+        export_package(ctx, scoped, Selection(session_ids=(outside,)), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    result = export_package(ctx, scoped, Selection(query="type:text", context_hours=0), tmp_path / "q", pdf=False)
+    sessions = {p.name for p in (result.path / "data" / "messages").iterdir()}
+    with ctx.db.read() as conn:
+        allowed = {r.session_id for r in conn.execute(select(Session.session_id, Session.participants))
+                   if user in json.loads(r.participants)}
+    assert sessions and sessions <= allowed and inside in allowed

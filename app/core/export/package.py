@@ -354,6 +354,8 @@ class _Exporter:
         plan: dict[str | None, list[_Window]] = {}
         if self.sel.session_ids:
             for sid in dict.fromkeys(self.sel.session_ids):
+                if self._session_info(sid) is None:  # unknown, or outside the exporter's scope
+                    raise ExportError(f"no conversation {sid!r} in the archive that you may export")
                 plan[sid] = [_Window(self.sel.start_ms, self.sel.end_ms)]
             return plan
         ctx_ms = self.sel.context_ms
