@@ -7,14 +7,7 @@ entry with the change); calls run off the GUI thread.
 
 from __future__ import annotations
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QCoreApplication,
-    QModelIndex,
-    QPersistentModelIndex,
-    Qt,
-    Signal,
-)
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,6 +34,7 @@ from app.core.auth import REVIEWER, AccountError, AccountInfo, AccountService, S
 from app.core.directory import StaffMember
 from app.core.store.db import now_ms
 
+from ..table_model import RowTableModel
 from ..tasks import run_task
 from .login import BackgroundDialog
 from .services import error_text, list_text, local_time, roles_text
@@ -66,55 +60,34 @@ def scope_text(spec: ScopeSpec, names: dict[str, str]) -> str:
     return translate("AccountsModel", "; ").join(parts)
 
 
-class AccountsModel(QAbstractTableModel):
+class AccountsModel(RowTableModel[AccountInfo]):
     """The archive's accounts (a few dozen: loaded at once, no paging)."""
+
+    COLUMNS = _COLUMNS
+    OBJECT_ROLE = ACCOUNT_ROLE
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._rows: list[AccountInfo] = []
         self._names: dict[str, str] = {}
         self._now = now_ms()
-        self._headers = (self.tr("User name"), self.tr("Roles"), self.tr("Scope"), self.tr("State"),
-                         self.tr("Last login"), self.tr("Created"))
+
+    def _header_texts(self):
+        return (self.tr("User name"), self.tr("Roles"), self.tr("Scope"), self.tr("State"),
+                self.tr("Last login"), self.tr("Created"))
 
     def set_accounts(self, rows: list[AccountInfo], names: dict[str, str] | None = None, now: int | None = None):
-        self.beginResetModel()
-        self._rows = list(rows)
-        self._names = dict(names or {})
-        self._now = now if now is not None else now_ms()
-        self.endResetModel()
+        with self._resetting():
+            self._rows = list(rows)
+            self._names = dict(names or {})
+            self._now = now if now is not None else now_ms()
 
     def account(self, row: int) -> AccountInfo:
-        return self._rows[row]
+        return self.row_object(row)
 
     def row_of(self, username: str) -> int:
-        return next((i for i, a in enumerate(self._rows) if a.username == username), -1)
+        return self._find_row(lambda a: a.username == username)
 
-    def rowCount(self, parent=None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(_COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(_COLUMNS):
-            return self._headers[section]
-        return None
-
-    def flags(self, index):
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(_COLUMNS):
-            return None
-        info, column = self._rows[index.row()], _COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(info, column)
-        if role == ACCOUNT_ROLE:
-            return info
+    def _role_data(self, info: AccountInfo, column: str, role: int):
         if role == Qt.ItemDataRole.ForegroundRole and column == "state" and (info.disabled or info.locked(self._now)):
             return QColor("#b3261e")
         return None

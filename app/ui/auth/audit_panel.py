@@ -14,11 +14,9 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QCoreApplication,
     QDateTime,
     QModelIndex,
-    QPersistentModelIndex,
     QStandardPaths,
     Qt,
     Signal,
@@ -49,6 +47,7 @@ from app.core.actor import Actor
 from app.core.auth import DENIED, FAILED, OK, Action, AuditFilter, AuditRecord, AuditTrail, VerifyReport
 from app.core.auth.audit import ms_iso
 
+from ..table_model import RowTableModel
 from ..tasks import run_task
 from .services import error_text, local_time
 from .widgets import MessageLine, plain_label
@@ -112,7 +111,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-class AuditLogModel(QAbstractTableModel):
+class AuditLogModel(RowTableModel[AuditRecord]):
     """Audit entries, paged: the first page when :meth:`load` is called, the next whenever the view
     scrolls near the end (``canFetchMore``/``fetchMore``), each read on a pool thread.
     ``fetch(cursor)`` returns the page after ``cursor`` (None: the first)."""
@@ -120,9 +119,11 @@ class AuditLogModel(QAbstractTableModel):
     page_loaded = Signal(int)  # rows now held
     load_failed = Signal(str)
 
+    COLUMNS = _COLUMNS
+    OBJECT_ROLE = RECORD_ROLE
+
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._rows: list[AuditRecord] = []
         self._fetch = None
         self._more = False
         self._loading = False
@@ -130,20 +131,21 @@ class AuditLogModel(QAbstractTableModel):
         self._actions = action_labels()
         self._outcomes = outcome_labels()
         self.broken_seq: int | None = None
-        self._headers = (self.tr("Time"), self.tr("Account"), self.tr("Action"), self.tr("Object"),
-                         self.tr("Outcome"), self.tr("Workstation"))
+
+    def _header_texts(self):
+        return (self.tr("Time"), self.tr("Account"), self.tr("Action"), self.tr("Object"),
+                self.tr("Outcome"), self.tr("Workstation"))
 
     # -------------------------------------------------------------- paging
 
     def load(self, fetch) -> None:
         """Start a new listing (drops the rows held and any page still on its way)."""
-        self.beginResetModel()
-        self._rows = []
-        self._fetch = fetch
-        self._more = True
-        self._loading = True  # before the reset ends: views ask canFetchMore() as it does
-        self._generation += 1
-        self.endResetModel()
+        with self._resetting():
+            self._rows = []
+            self._fetch = fetch
+            self._more = True
+            self._loading = True  # before the reset ends: views ask canFetchMore() as it does
+            self._generation += 1
         self._fetch_page()
 
     def is_loading(self) -> bool:
@@ -188,42 +190,18 @@ class AuditLogModel(QAbstractTableModel):
     # -------------------------------------------------------------- access
 
     def record(self, row: int) -> AuditRecord:
-        return self._rows[row]
+        return self.row_object(row)
 
     def row_of_seq(self, seq: int) -> int:
         # Newest first: seq descends down the rows.
-        return next((i for i, r in enumerate(self._rows) if r.seq == seq), -1)
+        return self._find_row(lambda r: r.seq == seq)
 
     def set_broken_seq(self, seq: int | None) -> None:
         self.broken_seq = seq
         if self._rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(_COLUMNS) - 1))
 
-    def rowCount(self, parent=None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(_COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(_COLUMNS):
-            return self._headers[section]
-        return None
-
-    def flags(self, index):
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(_COLUMNS):
-            return None
-        r, column = self._rows[index.row()], _COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(r, column)
-        if role == RECORD_ROLE:
-            return r
+    def _role_data(self, r: AuditRecord, column: str, role: int):
         if role == Qt.ItemDataRole.ForegroundRole and column == "outcome" and r.outcome != OK:
             return QColor("#b3261e")
         if role == Qt.ItemDataRole.BackgroundRole and self.broken_seq is not None and r.seq == self.broken_seq:

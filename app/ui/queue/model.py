@@ -5,10 +5,12 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
 from app.core.queue import DEAD, READY, RUNNING, SCHEDULED, Job
+
+from ..table_model import RowTableModel
 
 JOB_ROLE = Qt.ItemDataRole.UserRole + 1  # the Job of a row
 
@@ -19,60 +21,36 @@ def _time(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S") if ms else ""
 
 
-class JobsModel(QAbstractTableModel):
+class JobsModel(RowTableModel[Job]):
     """A page of jobs (the queue view shows at most a few hundred per state: no paging needed)."""
+
+    COLUMNS = _COLUMNS
+    OBJECT_ROLE = JOB_ROLE
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._jobs: list[Job] = []
-        self._headers = (self.tr("State"), self.tr("Job"), self.tr("Kind"), self.tr("Attempts"), self.tr("When"),
-                         self.tr("Worker"), self.tr("Last error"))
         self._states = {SCHEDULED: self.tr("Scheduled"), READY: self.tr("Ready"), RUNNING: self.tr("Running"),
                         DEAD: self.tr("Dead")}
         self._topics = {"media.download": self.tr("Media download"), "sync.scheduled": self.tr("Scheduled sync")}
 
+    def _header_texts(self):
+        return (self.tr("State"), self.tr("Job"), self.tr("Kind"), self.tr("Attempts"), self.tr("When"),
+                self.tr("Worker"), self.tr("Last error"))
+
     def set_jobs(self, jobs: list[Job]) -> None:
-        self.beginResetModel()
-        self._jobs = list(jobs)
-        self.endResetModel()
+        self.set_rows(jobs)
 
     def job(self, row: int) -> Job:
-        return self._jobs[row]
+        return self.row_object(row)
 
     def row_of(self, job_id: str) -> int | None:
-        for i, job in enumerate(self._jobs):
-            if job.id == job_id:
-                return i
-        return None
+        row = self._find_row(lambda job: job.id == job_id)
+        return row if row >= 0 else None
 
     def state_name(self, state: str) -> str:
         return self._states.get(state, state)
 
-    def rowCount(self, parent=None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self._jobs)
-
-    def columnCount(self, parent=None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(_COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(_COLUMNS):
-            return self._headers[section]
-        return None
-
-    def flags(self, index):
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self._jobs) or index.column() >= len(_COLUMNS):
-            return None
-        job, column = self._jobs[index.row()], _COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(job, column)
-        if role == JOB_ROLE:
-            return job
+    def _role_data(self, job: Job, column: str, role: int):
         if role == Qt.ItemDataRole.ToolTipRole and column in ("error", "id") and (job.last_error or column == "id"):
             # Qt guesses rich text in tooltips: escape so the text shows as the plain text it is.
             text = job.last_error if column == "error" else f"{job.id}\n{job.payload}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from datetime import datetime
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,6 +23,7 @@ from app.core.actor import Actor
 from app.core.archive import SyncRunRow
 from app.core.context import AppContext
 
+from ..table_model import RowTableModel
 from ..tasks import run_task
 from .panel import fill
 
@@ -40,57 +41,36 @@ def _time(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
 
 
-class SyncRunsModel(QAbstractTableModel):
+class SyncRunsModel(RowTableModel[SyncRunRow]):
     """Sync runs, newest first (a few hundred at most: the history is short, so no paging)."""
+
+    COLUMNS = _COLUMNS
+    OBJECT_ROLE = RUN_ROLE
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._rows: list[SyncRunRow] = []
         self._corps: dict[int, str] = {}
-        self._headers = (self.tr("Corp"), self.tr("Started"), self.tr("Ended"), self.tr("Outcome"),
-                         self.tr("Seq range"), self.tr("Fetched"), self.tr("Stored"), self.tr("Duplicates"),
-                         self.tr("Quarantined"), self.tr("Media stored / failed / expired"), self.tr("Retries"),
-                         self.tr("Error"))
         self._outcomes = {"succeeded": self.tr("Succeeded"), "failed": self.tr("Failed"),
                           "cancelled": self.tr("Cancelled"), "running": self.tr("Running"),
                           "interrupted": self.tr("Interrupted")}
 
+    def _header_texts(self):
+        return (self.tr("Corp"), self.tr("Started"), self.tr("Ended"), self.tr("Outcome"),
+                self.tr("Seq range"), self.tr("Fetched"), self.tr("Stored"), self.tr("Duplicates"),
+                self.tr("Quarantined"), self.tr("Media stored / failed / expired"), self.tr("Retries"),
+                self.tr("Error"))
+
     def set_runs(self, runs: list[SyncRunRow], corps: dict[int, str] | None = None) -> None:
-        self.beginResetModel()
-        self._rows = list(runs)
-        self._corps = dict(corps or {})
-        self.endResetModel()
+        with self._resetting():
+            self._rows = list(runs)
+            self._corps = dict(corps or {})
 
     def run(self, row: int) -> SyncRunRow:
-        return self._rows[row]
+        return self.row_object(row)
 
-    def rowCount(self, parent=None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(_COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(_COLUMNS):
-            return self._headers[section]
-        return None
-
-    def flags(self, index):
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-
-    def data(self, index: QModelIndex | QPersistentModelIndex, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self._rows) or index.column() >= len(_COLUMNS):
-            return None
-        run, column = self._rows[index.row()], _COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(run, column)
+    def _role_data(self, run: SyncRunRow, column: str, role: int):
         if role == SORT_ROLE:
             return getattr(run, column) if column in _NUMERIC else self._display(run, column)
-        if role == RUN_ROLE:
-            return run
         if role == Qt.ItemDataRole.TextAlignmentRole and column in _NUMERIC | {"seq", "media"}:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
