@@ -226,5 +226,8 @@ class SyncController(QObject):
             self.sync_failed.emit(outcome[1], outcome[2])
 
     def _release(self) -> None:
-        # The worker deleted itself as its thread ended; the finished thread goes with its last reference.
+        # The worker deleted itself as its thread ended. The finished QThread is kept until the next
+        # release: this runs inside the thread's own `finished` signal, and dropping its last
+        # reference here would destroy the sender in the middle of its emission (a crash, seen in CI).
+        self._finished_thread = self._thread
         self._thread = self._worker = self._cancel = self._outcome = None
