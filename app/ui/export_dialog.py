@@ -308,7 +308,6 @@ class ExportDialog(QDialog):
         worker = ExportWorker(self.ctx, self.actor, selection, out, pdf=self.pdf_check.isChecked())
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        thread.finished.connect(worker.deleteLater)  # deleted in its own thread as that thread ends
         worker.export_progressed.connect(self._on_progress)
         worker.export_finished.connect(self._on_worker_finished)
         worker.export_cancelled.connect(self._on_worker_cancelled)
@@ -338,6 +337,7 @@ class ExportDialog(QDialog):
         """Cancel a running export and wait for its thread (at close). Emits no outcome."""
         thread = self._thread
         if thread is None:
+            self._join_finished()
             return
         self._cancel.set()
         thread.quit()
@@ -431,11 +431,20 @@ class ExportDialog(QDialog):
         return text
 
     def _release(self) -> None:
-        # The worker deleted itself as its thread ended. The finished QThread is kept until the next
-        # release: this runs inside the thread's own `finished` signal, and dropping its last
-        # reference here would destroy the sender in the middle of its emission (a crash, seen in CI).
-        self._finished_thread = self._thread
+        # The finished thread and its worker are Python-owned: they are kept until the next release
+        # and then freed by Python on the GUI thread, once their thread has ended. Not deleteLater
+        # (Qt deleting a Python-owned object from the worker thread) and not here (this runs inside
+        # the thread's own `finished` signal): both crashed now and then in CI.
+        self._join_finished()
+        self._finished = (self._thread, self._worker)
         self._thread = self._worker = self._cancel = self._outcome = None
+
+    def _join_finished(self) -> None:
+        """Wait for the previous run's thread to have really ended (it emitted `finished` long ago)."""
+        previous = getattr(self, "_finished", None)
+        if previous is not None and previous[0] is not None:
+            previous[0].wait()
+        self._finished = None
 
     @Slot()
     def open_folder(self) -> None:

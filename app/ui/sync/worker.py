@@ -164,7 +164,6 @@ class SyncController(QObject):
         worker = SyncWorker(self._ctx, corp, self._actor, media=media, workers=workers)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
-        thread.finished.connect(worker.deleteLater)  # deleted in its own thread as that thread ends
         worker.sync_progressed.connect(self.sync_progressed)
         worker.batch_committed.connect(self.batch_committed)
         worker.sync_finished.connect(self._on_worker_finished)
@@ -187,6 +186,7 @@ class SyncController(QObject):
         it takes, i.e. until the current batch is written). Emits no outcome. True if no thread is left."""
         thread = self._thread
         if thread is None:
+            self._join_finished()
             return True
         self._cancel.set()
         thread.quit()  # ends the thread's event loop once run() returns (a quit before exec() counts)
@@ -226,8 +226,17 @@ class SyncController(QObject):
             self.sync_failed.emit(outcome[1], outcome[2])
 
     def _release(self) -> None:
-        # The worker deleted itself as its thread ended. The finished QThread is kept until the next
-        # release: this runs inside the thread's own `finished` signal, and dropping its last
-        # reference here would destroy the sender in the middle of its emission (a crash, seen in CI).
-        self._finished_thread = self._thread
+        # The finished thread and its worker are Python-owned: they are kept until the next release
+        # and then freed by Python on the GUI thread, once their thread has ended. Not deleteLater
+        # (Qt deleting a Python-owned object from the worker thread) and not here (this runs inside
+        # the thread's own `finished` signal): both crashed now and then in CI.
+        self._join_finished()
+        self._finished = (self._thread, self._worker)
         self._thread = self._worker = self._cancel = self._outcome = None
+
+    def _join_finished(self) -> None:
+        """Wait for the previous run's thread to have really ended (it emitted `finished` long ago)."""
+        previous = getattr(self, "_finished", None)
+        if previous is not None and previous[0] is not None:
+            previous[0].wait()
+        self._finished = None
