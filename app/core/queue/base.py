@@ -24,8 +24,11 @@ server's), so that machines whose clocks disagree still agree on leases.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import socket
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -296,3 +299,8 @@ def short_error(error: str | None, limit: int = 4000) -> str | None:
         return None
     error = str(error)
     return error if len(error) <= limit else error[: limit - 1] + "…"
+
+
+def default_owner() -> str:
+    """Who holds a lease, for humans reading the queue: host, process and thread."""
+    return f"{socket.gethostname()}:{os.getpid()}/{threading.current_thread().name}"[:255]

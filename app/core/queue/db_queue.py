@@ -54,11 +54,11 @@ from .base import (
     QueueUnavailable,
     check_enqueue_args,
     check_state,
+    default_owner,
     encode_payload,
     short_error,
     validate_job_id,
 )
-from .redis_queue import default_owner
 
 __all__ = ["DatabaseQueue"]
 

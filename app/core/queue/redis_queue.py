@@ -31,11 +31,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 import re
 import secrets
-import socket
-import threading
 import time
 import uuid
 import zlib
@@ -62,6 +59,7 @@ from .base import (
     QueueUnavailable,
     check_enqueue_args,
     check_state,
+    default_owner,
     encode_payload,
     short_error,
     validate_job_id,
@@ -310,10 +308,6 @@ def split_redis_url(url: str) -> tuple[str, str]:
     if not prefix.endswith(":"):
         prefix += ":"
     return urlunsplit(parts._replace(query=urlencode(rest))), prefix
-
-
-def default_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}/{threading.current_thread().name}"[:255]
 
 
 class RedisQueue(JobQueue):
