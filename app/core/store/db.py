@@ -2,21 +2,35 @@
 
 One :class:`Database` per process: it owns the SQLAlchemy engine, runs Alembic migrations on open,
 and hands out snowflake ids with a node id registered in the database.
+
+What is opened must be an archive. A SQLite path that does not exist, a SQLite database without any
+table and an empty MySQL database become a new archive; an existing archive is migrated. Anything
+else is refused with :class:`NotAnArchiveError` before anything is created or changed: an empty
+(0-byte) file — unless the caller asks for a new archive explicitly (``create=True``, the command
+``wecom-auditor new-archive``) —, a file that is not SQLite, and a database that holds tables but
+not this app's schema (no ``alembic_version``). A file or database holding other data is never
+touched, not even with ``create``.
+
+A SQLite archive (and its -wal/-shm, which SQLite creates with the database's mode) is private to
+the user on POSIX: a new one is created 0600, an existing one loses its group/other bits on open.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, insert, text
+from sqlalchemy import create_engine, event, insert, inspect, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from app.core.config.paths import make_private, private_mkdir
 
 from .ids import MAX_NODE, SnowflakeIds
 from .models import IdNode
@@ -26,6 +40,16 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 class DatabaseError(RuntimeError):
     """The archive database cannot be opened or used; the message says which and why."""
+
+
+class NotAnArchiveError(DatabaseError):
+    """The file or database named is not an archive of this app (an empty file, not SQLite, or
+    another application's tables). Nothing was created or changed; the message says what to do."""
+
+
+NEW_ARCHIVE_HINT = "`wecom-auditor new-archive`"
+SQLITE_HEADER = b"SQLite format 3\x00"
+SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 
 
 def now_ms() -> int:
@@ -59,10 +83,126 @@ def _normalise(url: str) -> URL:
     return u
 
 
+def _sqlite_path(url: URL) -> Path | None:
+    """The file of a SQLite URL, or None for an in-memory database."""
+    db = url.database or ""
+    if not db or db == ":memory:" or db.startswith("file:") or "mode=memory" in db:
+        return None
+    return Path(db)
+
+
+def _sqlite_tables(path: Path) -> set[str]:
+    """The tables of the SQLite file at ``path``, read without writing anything: ``immutable`` first
+    (no lock, no -wal/-shm created), then read-only if a -wal beside it may hold more."""
+    from urllib.parse import quote
+
+    def read(flags: str) -> set[str]:
+        conn = sqlite3.connect(f"file:{quote(str(path.absolute()))}?{flags}", uri=True)
+        try:
+            return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
+
+    tables = read("immutable=1")
+    wal = Path(f"{path}-wal")
+    if "alembic_version" not in tables and wal.is_file() and wal.stat().st_size > 0:
+        tables = read("mode=ro")
+    return tables
+
+
+def _schema_revision(read_revision) -> None:
+    """Raise DatabaseError if the archive's Alembic revision is not one of this version's."""
+    from alembic.script import ScriptDirectory
+
+    revision = read_revision()
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    known = {r.revision for r in ScriptDirectory.from_config(cfg).walk_revisions()}
+    if revision is not None and revision not in known:
+        raise DatabaseError(f"the archive was written by a newer version of the app (schema {revision}): "
+                            f"update the app to open it")
+
+
+def check_sqlite_archive(path: Path, *, create: bool = False) -> bool:
+    """Whether the SQLite file at ``path`` may be opened as an archive: True if it is to be created
+    (absent, or empty with ``create``, or a SQLite database without any table), False if it is an
+    archive already. Raises NotAnArchiveError (one sentence) for anything else; reads only."""
+    shown = str(path)
+    if not path.exists():
+        return True
+    if path.is_dir():
+        raise NotAnArchiveError(f"{shown} is a folder, not an archive file: give the archive's file "
+                                f"(e.g. {path / 'archive.db'})")
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise DatabaseError(f"cannot read the archive file {shown}: {exc.strerror or exc}") from None
+    if not header:
+        if create:
+            return True
+        raise NotAnArchiveError(
+            f"{shown} is an empty file (0 bytes), not an archive, and was left as it is: if it should "
+            f"hold your archive, restore the archive from a backup; to start a new archive in this "
+            f"file, run {NEW_ARCHIVE_HINT}")
+    if header != SQLITE_HEADER:
+        raise NotAnArchiveError(f"{shown} is not an archive (it is not a SQLite database) and was left as "
+                                f"it is: choose the archive's file, or a new file name for a new archive")
+    try:
+        tables = _sqlite_tables(path)
+    except sqlite3.DatabaseError as exc:
+        raise NotAnArchiveError(f"{shown} cannot be read as a SQLite database ({exc}) and was left as it "
+                                f"is: restore the archive from a backup, or choose another file") from None
+    if not tables:
+        return True
+    if "alembic_version" not in tables:
+        raise NotAnArchiveError(
+            f"{shown} is another application's SQLite database (tables {_table_list(tables)}), not an "
+            f"archive, and was left as it is: choose the archive's file, or a new file name for a new "
+            f"archive")
+
+    def revision():
+        conn = sqlite3.connect(f"file:{path.absolute()}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            return row[0] if row else None
+        finally:
+            conn.close()
+
+    _schema_revision(revision)
+    return False
+
+
+def _table_list(tables: set[str]) -> str:
+    names = sorted(tables)
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+
+
+def _check_server_archive(conn, display_url: str) -> bool:
+    """True for an empty MySQL/MariaDB database (a new archive), False for an archive; refuses
+    (NotAnArchiveError) one that holds tables but not this app's schema."""
+    tables = set(inspect(conn).get_table_names())
+    if not tables:
+        return True
+    if "alembic_version" not in tables:
+        raise NotAnArchiveError(
+            f"the database {display_url} holds another application's tables ({_table_list(tables)}), not "
+            f"an archive, and was left as it is: give an empty database for a new archive, or the "
+            f"archive's database")
+    _schema_revision(lambda: conn.execute(text("SELECT version_num FROM alembic_version")).scalar())
+    return False
+
+
 def _make_engine(url: URL) -> Engine:
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        path = _sqlite_path(url)
+        if path is not None:
+            private_mkdir(path.parent)
+            if not path.exists():  # created 0600 here, so SQLite's -wal and -shm are 0600 too
+                with suppress(FileExistsError):
+                    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            for p in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_SIDE_FILES)):
+                make_private(p)
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -88,20 +228,31 @@ def _make_engine(url: URL) -> Engine:
 
 
 class Database:
-    """The archive database of this process."""
+    """The archive database of this process.
 
-    def __init__(self, url: str, *, migrate: bool = True):
+    Raises NotAnArchiveError (nothing created or changed) when ``url`` names something that is not
+    an archive (see the module docstring); ``create=True`` is the user's explicit request for a new
+    archive, which also initialises an empty (0-byte) SQLite file. DatabaseError for other problems."""
+
+    def __init__(self, url: str, *, migrate: bool = True, create: bool = False):
         self.url = _normalise(url)
         # This workstation's data folder, for files kept beside a shared database (search index).
         self.local_dir: Path | None = None
         self.dialect = self.url.get_backend_name()  # "sqlite" or "mysql"
+        path = _sqlite_path(self.url) if self.dialect == "sqlite" else None
+        self.created = check_sqlite_archive(path, create=create) if path is not None else False
         self.engine = _make_engine(self.url)
         try:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
+                if self.dialect != "sqlite":
+                    self.created = _check_server_archive(conn, self.display_url)
             if migrate:
                 self.migrate()
             self.ids = SnowflakeIds(self._register_node())
+        except DatabaseError:
+            self.engine.dispose()
+            raise
         except OperationalError as exc:
             self.engine.dispose()
             raise DatabaseError(f"cannot open the archive database {self.display_url}: "
@@ -150,9 +301,11 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str) -> Database:
+def open_database(url: str, *, create: bool = False) -> Database:
+    """The archive at ``url`` (see :class:`Database`); ``create=True`` only for the user's explicit
+    request for a new archive."""
     try:
-        return Database(url)
+        return Database(url, create=create)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot open the archive database {redact(url)}: {exc}") from None
 
