@@ -307,7 +307,9 @@ class CorpusSource:
         """(plain bytes, aeskey) of the file the library asks for; "expired"; None if unknown."""
         if self._media_index is None:
             p = self.dir / "media.json"
-            self._media_index = json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
+            index = json.loads(p.read_text(encoding="utf-8")) if p.exists() else {}
+            with self._lock:
+                self._media_index = index
         original = realformat.original_sdkfileid(fileid, authkey)
         if original not in self._media_index:
             original = fileid.decode("utf-8", "replace")  # a non-protobuf id was wrapped whole
@@ -316,13 +318,15 @@ class CorpusSource:
         rel = self._media_index.get(original)
         if rel is None:
             return None
-        data = self._media_cache.get(rel)
+        with self._lock:
+            data = self._media_cache.get(rel)
         if data is None:
             path = Path(rel) if Path(rel).is_absolute() else self.dir / rel
             data = path.read_bytes()
-            self._media_cache[rel] = data
-            while len(self._media_cache) > 8:
-                self._media_cache.popitem(last=False)
+            with self._lock:
+                self._media_cache[rel] = data
+                while len(self._media_cache) > 8:
+                    self._media_cache.popitem(last=False)
         return data, realformat.media_key(self.media_secret, original)
 
 

@@ -611,6 +611,40 @@ def test_a_generated_corpus_syncs_through_the_real_library(real_sdk, tmp_path):
         assert not any(rf.parse_sdkfileid(f).aeskey for f in media_index)
 
 
+APP_SYNC = """
+from app.core.sdk import FinanceSdk, PrivateKeyRing, decrypt_random_key
+ring = PrivateKeyRing.from_pems({v: open(p, "rb").read() for v, p in args["keys"].items()})
+plain, seq = {}, 0
+with FinanceSdk(os.environ["SDKCHILD_LIB"], args["corpid"], args["secret"], proxy=args["proxy"], timeout=10) as sdk:
+    while items := sdk.get_chat_data(seq, 100):
+        for it in items:
+            plain[str(it.seq)] = sdk.decrypt(decrypt_random_key(it, ring), it.encrypt_chat_msg)
+            seq = it.seq
+    media = {f: b"".join(sdk.iter_media(f)) for f in args["fileids"]}
+emit(plain=plain, media=media)
+"""
+
+
+def test_the_apps_binding_syncs_a_corpus_through_the_real_library(real_sdk, tmp_path):
+    """The app's own binding (FinanceSdk, PrivateKeyRing) against the real library and the stand-in."""
+    corpus = tmp_path / "corpus"
+    subprocess.run([sys.executable, "-m", "native.corpus", "--out", str(corpus), "--messages", "120",
+                    "--seed", "9", "--media-pool", "4"], check=True, capture_output=True,
+                   cwd=Path(__file__).resolve().parents[2])
+    cfg = json.loads((corpus / "corpus.json").read_text())
+    media_index = json.loads((corpus / "media.json").read_text())
+    with StandIn() as s:
+        src = s.serve_corpus(corpus)
+        fileids = {src.real_sdkfileid(f): f for f in list(media_index)[:3]}
+        res = run_child(real_sdk, APP_SYNC, timeout=120, args={
+            "proxy": s.proxy_url, "corpid": cfg["corpid"], "secret": cfg["secret"], "fileids": list(fileids),
+            "keys": {v: str(corpus / k["private"]) for v, k in cfg["keys"].items()}})
+        assert res.returncode == 0, res.describe()
+        assert res.results["plain"] == {str(e.seq): src.plaintext(e.raw_msg, e.seq) for e in src.entries}
+        for real, original in fileids.items():
+            assert res.results["media"][real] == (corpus / media_index[original]).read_bytes()
+
+
 # --------------------------------------------------------------------------- the stand-in itself
 
 def test_standin_for_a_python_https_client(standin):
