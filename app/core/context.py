@@ -16,8 +16,11 @@ from app.core.config.secrets import SecretMissingError, SecretStore, keyring_ava
 from app.core.config.settings import CorpSettings, Settings, SettingsError, load_settings, save_settings
 from app.core.logs import configure_logging
 from app.core.media.storage import MediaStorage
+from app.core.sdk.connection import CorpConnection
+from app.core.sdk.hosted import LibrarySpec
 from app.core.store.db import Database, open_database
 from app.core.sync.pipeline import Syncer, SyncOptions
+from app.core.sync.plan import SyncPlan
 
 SIMULATOR_CORPUS_ENV = "WECOM_SIM_CORPUS"
 DEMO_USERNAME = "demo"
@@ -193,24 +196,39 @@ class AppContext:
             self.db.close()
 
     # ------------------------------------------------------------------ sync
-    def library_path(self, corp: CorpSettings) -> Path:
+    def library(self, corp: CorpSettings) -> LibrarySpec:
+        """The SDK library of ``corp``: Tencent's file, or the simulator (built if stale) with the
+        corpus folder it serves (read from ``WECOM_SIM_CORPUS`` in the SDK host)."""
         if corp.uses_simulator:
-            # The simulator finds its corpus through this variable, read in Init.
-            os.environ[SIMULATOR_CORPUS_ENV] = str(Path(corp.simulator_corpus).resolve())
-            return simulator_library()
-        return Path(corp.sdk_library).expanduser()
+            return LibrarySpec(str(simulator_library()),
+                               {SIMULATOR_CORPUS_ENV: str(Path(corp.simulator_corpus).resolve())})
+        return LibrarySpec(str(Path(corp.sdk_library).expanduser()))
+
+    def connection(self, corp: CorpSettings) -> CorpConnection:
+        """How to reach ``corp``'s archive, with its secrets from the keyring (SecretMissingError)."""
+        return CorpConnection(self.library(corp), corp.corpid, self.secrets.corp_secret(corp),
+                              proxy=corp.proxy or None,
+                              proxy_passwd=self.secrets.proxy_password(corp) if corp.proxy else None,
+                              timeout=corp.timeout, ca_file=corp.ca_file or None, simulated=corp.uses_simulator)
+
+    def sync_plan(self, corp: CorpSettings, *, media: bool = True, workers: int | None = None,
+                  actor: Actor | None = None, niceness: int = 0) -> SyncPlan:
+        """Everything a sync of ``corp`` by ``actor`` needs (None: a background job), resolved from
+        the settings and the keyring — for this process (:meth:`make_syncer`) or a sync process."""
+        from app.core.media.backends import storage_secret
+
+        options = SyncOptions(workers=self.settings.sync_workers if workers is None else workers,
+                              media=media, media_workers=self.settings.media_workers, niceness=niceness)
+        return SyncPlan(paths=self.paths, db_url=self.db_url, settings=self.settings,
+                        connection=self.connection(corp), private_keys=self.secrets.private_keys(corp),
+                        options=options, actor=actor, corp_name=corp.name,
+                        storage_secret=storage_secret(self.settings, self.secrets))
 
     def make_syncer(self, corp: CorpSettings, *, media: bool = True, workers: int | None = None,
                     actor: Actor | None = None) -> Syncer:
-        """A sync of ``corp`` run by ``actor`` (who needs ``sync.run``); None means a background
-        job (``Actor.system("scheduled-sync")``)."""
-        options = SyncOptions(workers=self.settings.sync_workers if workers is None else workers,
-                              media=media, media_workers=self.settings.media_workers)
-        return Syncer(self.db, corpid=corp.corpid, corp_name=corp.name, secret=self.secrets.corp_secret(corp),
-                      private_keys=self.secrets.private_keys(corp), library_path=self.library_path(corp),
-                      storage=self.storage, spool_dir=self.paths.spool_dir, proxy=corp.proxy or None,
-                      proxy_passwd=self.secrets.proxy_password(corp) if corp.proxy else None,
-                      timeout=corp.timeout, options=options, actor=actor)
+        """A sync of ``corp`` run in this process by ``actor`` (who needs ``sync.run``); None means
+        a background job (``Actor.system("scheduled-sync")``)."""
+        return self.sync_plan(corp, media=media, workers=workers, actor=actor).build(db=self.db, storage=self.storage)
 
     # ------------------------------------------------------------------ demo
     def setup_demo(self, corpus_dir: str | os.PathLike[str] | None = None,

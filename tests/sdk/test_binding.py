@@ -356,17 +356,65 @@ def test_error_table():
     assert error_for_code(424242).code == 424242
 
 
-def test_chat_data_json_errcode_is_an_error():
-    from app.core.sdk.binding import _parse_chat_data
+def test_chat_data_answers_are_classified_try_later_or_stop():
+    from app.core.sdk.binding import parse_chat_data
     from app.core.sdk.errors import SdkResponseError
 
-    with pytest.raises(SdkResponseError, match="301042"):
-        _parse_chat_data(json.dumps({"errcode": 301042, "errmsg": "ip not allowed"}).encode())
-    with pytest.raises(SdkResponseError):
-        _parse_chat_data(b"{not json")
+    def error(body: bytes) -> SdkResponseError:
+        with pytest.raises(SdkResponseError) as info:
+            parse_chat_data(body)
+        return info.value
+
+    unknown = error(json.dumps({"errcode": 301042, "errmsg": "ip not allowed"}).encode())
+    assert unknown.code == 301042 and not unknown.retryable and "ip not allowed" in str(unknown)
+    for code in (-1, 45009, 45033):  # WeCom's "system busy" and frequency limits: back off and retry
+        e = error(json.dumps({"errcode": code, "errmsg": "busy"}).encode())
+        assert e.code == code and e.retryable and not e.new_token
+    for code in (40014, 42001):  # the access token: a new handle gets a new one
+        e = error(json.dumps({"errcode": code, "errmsg": "token"}).encode())
+        assert e.retryable and e.new_token
+    for code, words in ((40001, "Secret is wrong"), (40013, "corp ID is wrong"), (60020, "trusted IP"),
+                        (301052, "chat-archive service")):
+        e = error(json.dumps({"errcode": code, "errmsg": "x"}).encode())
+        assert not e.retryable and words in str(e), code
+    # An overloaded server or proxy answers HTTP 200 with a body that is not JSON: try later.
+    for body in (b"Service Unavailable", b"{not json", b"\xff\xfe", b"[1, 2]", b""):
+        e = error(body)
+        assert e.retryable and e.code == 10002, body
+    assert "Service Unavailable" in str(error(b"Service Unavailable\x00\x1b[31m"))
     with pytest.raises(SdkResponseError, match="seq"):
-        _parse_chat_data(b'{"errcode":0,"chatdata":[{"msgid":"x"}]}')
-    assert _parse_chat_data(b'{"errcode":0,"errmsg":"ok","chatdata":[]}') == []
+        parse_chat_data(b'{"errcode":0,"chatdata":[{"msgid":"x"}]}')
+    assert parse_chat_data(b'{"errcode":0,"errmsg":"ok","chatdata":[]}') == []
+    # Fields of the wrong type never raise: the entry is then quarantined by the decrypt step.
+    items = parse_chat_data(b'{"errcode":0,"chatdata":[{"seq":5,"msgid":7,"publickey_ver":"2",'
+                            b'"encrypt_random_key":null,"encrypt_chat_msg":["x"]}]}')
+    assert items[0].seq == 5 and items[0].msgid == "7" and items[0].publickey_ver == -1
+    assert items[0].encrypt_random_key == "" and items[0].encrypt_chat_msg == ""
+
+
+def test_errors_cross_a_process_boundary_intact():
+    import pickle
+
+    from app.core.sdk.errors import SdkCrashError, SdkResponseError, error_for_code
+
+    for err in (error_for_code(10009, call="GetChatData", detail="d"),
+                SdkResponseError(45009, "busy", "繁忙", call="GetChatData", retryable=True, new_token=False),
+                SdkCrashError(0, "crashed", "崩溃", call="GetMediaData")):
+        again = pickle.loads(pickle.dumps(err))
+        assert type(again) is type(err) and str(again) == str(err)
+        assert (again.code, again.call, again.retryable, again.message_zh) == (err.code, err.call, err.retryable,
+                                                                              err.message_zh)
+
+
+def test_decrypt_data_refuses_what_kills_tencents_library(simulator_path):
+    """Tencent's DecryptData ends its process on an encrypt_chat_msg shorter than 13 characters;
+    the binding refuses those (and NUL bytes) before calling, as a quarantinable item error."""
+    from app.core.sdk import SdkItemError, decrypt_data
+
+    for msg in ("", "x", "a" * 12, b"a" * 12, "abc\0defghijklmnop"):
+        with pytest.raises(SdkItemError) as info:
+            decrypt_data(str(simulator_path), b"k" * 32, msg)
+        assert info.value.code == 10006
 
 
 def test_retryable_error_class():

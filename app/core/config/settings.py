@@ -32,6 +32,9 @@ class CorpSettings:
     simulator_corpus: str = ""  # the corpus folder the simulator serves
     proxy: str = ""  # socks5://host:port or http://host:port; its password lives in the keyring
     timeout: int = 30  # seconds per SDK call
+    # CA certificates (PEM file) to verify WeCom's certificate with, for a company proxy that inspects
+    # TLS on purpose; "" = the usual trusted CAs (or SSL_CERT_FILE / REQUESTS_CA_BUNDLE).
+    ca_file: str = ""
     key_versions: list[int] = field(default_factory=list)  # installed private-key versions (keys in keyring)
     # Demo profiles only: the secret and keys are read from the simulator corpus (demo data, not secrets)
     # when the machine has no keyring backend.

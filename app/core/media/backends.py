@@ -21,7 +21,7 @@ from .config import CLOUD_BACKENDS, cloud_config
 from .local import LocalStorage
 from .storage import MediaStorage, StorageError
 
-__all__ = ["BACKEND_NAMES", "open_storage", "probe_storage"]
+__all__ = ["BACKEND_NAMES", "open_storage", "probe_storage", "storage_secret"]
 
 BACKEND_NAMES = {"local": "local folder", "oss": "Aliyun OSS", "cos": "Tencent COS"}
 
@@ -50,6 +50,15 @@ def open_storage(settings: Settings, paths: AppPaths, secrets: SecretStore, back
     from .cos import CosStorage
 
     return CosStorage(config, key, **options)
+
+
+def storage_secret(settings: Settings, secrets: SecretStore, backend: str | None = None) -> str | None:
+    """The secret key of the cloud backend in use (or ``backend``), None for the local folder:
+    what a process without the keyring needs to open the storage (``open_storage(..., secret=)``)."""
+    name = backend or settings.media_backend
+    if name not in CLOUD_BACKENDS:
+        return None
+    return secrets.storage_secret(name, cloud_config(settings, name).access_key_id)
 
 
 def probe_storage(settings: Settings, paths: AppPaths, secrets: SecretStore, backend: str | None = None, *,

@@ -35,6 +35,7 @@ from app.core.media.download import DownloadCancelled, DownloadResult, MediaJob,
 from app.core.sdk import SdkClosedError, SdkConfigError, SdkError, SdkLoadError
 from app.core.store.db import Database, DatabaseError, now_ms
 from app.core.store.models import EXPIRED, FAILED, PENDING, STORED, Corp, Media, Message
+from app.core.wecom.api import WeComAccessError
 
 from .base import DEAD, RUNNING, Backoff, Job, JobQueue, JobSpec, QueueError
 from .worker import JobCancelled, JobControl, Reschedule, RetryLater, Worker, WorkerEvent
@@ -126,7 +127,6 @@ class MediaDownloadHandler:
 
     def _sdk(self, corpid: str):
         from app.core.config.settings import load_settings
-        from app.core.sdk import FinanceSdk
 
         with self._lock:
             if self._closed:
@@ -135,10 +135,9 @@ class MediaDownloadHandler:
             if sdk is not None:
                 return sdk
             corp = load_settings(self.ctx.paths).corp(corpid)  # SettingsError: not configured here
-            sdk = FinanceSdk(self.ctx.library_path(corp), corp.corpid, self.ctx.secrets.corp_secret(corp),
-                             proxy=corp.proxy or None,
-                             passwd=self.ctx.secrets.proxy_password(corp) if corp.proxy else None,
-                             timeout=corp.timeout).open()
+            # Tencent's library runs in SDK host processes (never in this one, which may be the
+            # window's): a crash costs the file being downloaded, never the runner.
+            sdk = self.ctx.connection(corp).open(media_hosts=self.ctx.settings.media_workers)
             self._sdks[corpid] = sdk
             return sdk
 
@@ -177,6 +176,8 @@ class MediaDownloadHandler:
             raise RetryLater(f"cannot download here ({socket.gethostname()}): {exc}") from None
         except (SdkLoadError, SdkError) as exc:
             raise RetryLater(f"the Finance SDK cannot be opened for corp {row.corpid}: {exc}") from None
+        except WeComAccessError as exc:
+            raise RetryLater(f"corp {row.corpid}: {exc.message_en}") from None
         try:
             result = download_media(sdk, MediaJob(row.sdkfileid, row.md5sum, row.declared_size, row.ext),
                                     self.ctx.storage, row.corpid, self.ctx.paths.spool_dir,
@@ -257,15 +258,16 @@ def ensure_scheduled_syncs(settings, queue: JobQueue, *, host: str | None = None
 class ScheduledSyncHandler:
     """``sync.scheduled``: one sync of the job's corp with this workstation's settings and secrets."""
 
-    def __init__(self, ctx, *, backoff: Backoff = SYNC_BACKOFF):
+    def __init__(self, ctx, *, backoff: Backoff = SYNC_BACKOFF, niceness: int = 0):
         self.ctx = ctx
         self.backoff = backoff
+        self.niceness = niceness
 
     def __call__(self, job: Job, control: JobControl) -> Reschedule:
         from app.core.config.secrets import SecretMissingError
         from app.core.config.settings import SettingsError, load_settings
-        from app.core.sync.pipeline import SyncFailed, ensure_corp
-        from app.core.sync.writer import ConcurrentSyncError
+        from app.core.sync.pipeline import ensure_corp
+        from app.core.sync.process import SyncProcessDied, SyncRunFailed, run_sync_process
 
         queue = control.queue
         corpid = str(job.payload["corpid"])
@@ -277,13 +279,17 @@ class ScheduledSyncHandler:
 
         try:
             corp = load_settings(self.ctx.paths).corp(corpid)
-            report = self.ctx.make_syncer(corp).run(cancel=control.cancelled)
-        except ConcurrentSyncError:
-            log.info("scheduled sync of %s skipped: another sync of this corp is running", corpid)
-            return Reschedule(queue.now_ms() + interval_ms)
+            # In a sync process of its own, like the window's syncs: Tencent's library never
+            # loads in this process (which may be the window's), and a crash costs one run.
+            report = run_sync_process(self.ctx.sync_plan(corp), cancel=control.cancelled, niceness=self.niceness)
+        except SyncRunFailed as exc:
+            if exc.error_type == "ConcurrentSyncError":
+                log.info("scheduled sync of %s skipped: another sync of this corp is running", corpid)
+                return Reschedule(queue.now_ms() + interval_ms)
+            return retry(exc.message_en)
         except (SettingsError, SecretMissingError) as exc:
             return retry(f"cannot sync on {socket.gethostname()}: {exc}")
-        except (SyncFailed, SdkError, SdkLoadError, DatabaseError, OSError) as exc:
+        except (SyncProcessDied, SdkError, SdkLoadError, DatabaseError, OSError) as exc:
             return retry(str(exc))
         if report.outcome == "cancelled":
             raise JobCancelled("the scheduled sync was cancelled")
@@ -298,11 +304,12 @@ class ScheduledSyncHandler:
 
 def build_worker(ctx, queue: JobQueue, *, topics=TOPICS, concurrency: int = 1, name: str = "worker",
                  until_idle: bool = False, on_event: Callable[[WorkerEvent], None] | None = None,
-                 maintenance_interval: float = 300.0, media_handler: MediaDownloadHandler | None = None
-                 ) -> tuple[Worker, Callable[[], None]]:
+                 maintenance_interval: float = 300.0, media_handler: MediaDownloadHandler | None = None,
+                 niceness: int = 0) -> tuple[Worker, Callable[[], None]]:
     """A :class:`Worker` with the app's handlers for ``topics``, which re-enqueues pending media and
     keeps the sync schedule at start and every ``maintenance_interval`` seconds. Returns the worker
-    and a function to call after it has been joined (it closes the SDK handles)."""
+    and a function to call after it has been joined (it closes the SDK handles). ``niceness`` lowers
+    the CPU priority of scheduled syncs' processes (the window's runner leaves the CPU to the GUI)."""
     from app.core.config.settings import load_settings
 
     unknown = set(topics) - set(TOPICS)
@@ -313,7 +320,7 @@ def build_worker(ctx, queue: JobQueue, *, topics=TOPICS, concurrency: int = 1, n
     if TOPIC_MEDIA in topics:
         handlers[TOPIC_MEDIA] = media
     if TOPIC_SYNC in topics:
-        handlers[TOPIC_SYNC] = ScheduledSyncHandler(ctx)
+        handlers[TOPIC_SYNC] = ScheduledSyncHandler(ctx, niceness=niceness)
 
     def requeue_media() -> None:
         requeue_pending(ctx.db, queue)

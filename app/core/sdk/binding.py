@@ -142,11 +142,16 @@ def _take_slice(lib, slice_ptr) -> bytes:
     return _ffi.buffer(lib.GetContentFromSlice(slice_ptr), length)[:]
 
 
+MIN_ENCRYPT_CHAT_MSG = 13  # Tencent's DecryptData ends its process (std::terminate) on anything shorter
+
+
 def decrypt_data(library, random_key: bytes, encrypt_chat_msg: str | bytes) -> bytes:
     """DecryptData: the plaintext message JSON bytes of one archive entry.
 
     ``library`` is a path or an already loaded library; ``random_key`` is the RSA-decrypted
-    random key. Safe on any thread (no handle). Raises an SdkError subclass on a non-zero code.
+    random key. Safe on any thread (no handle). Raises an SdkError subclass on a non-zero code,
+    and refuses (10006, without calling) inputs known to kill the calling process in Tencent's
+    library: an ``encrypt_chat_msg`` shorter than 13 characters, empty or missing.
     """
     lib = library if not isinstance(library, (str, os.PathLike)) else load_library(library)
     if isinstance(random_key, str):
@@ -155,14 +160,66 @@ def decrypt_data(library, random_key: bytes, encrypt_chat_msg: str | bytes) -> b
     # wrong RSA key) would be silently truncated by C, so it is refused here as the SDK would.
     if b"\0" in random_key:
         raise error_for_code(10008, call="DecryptData", detail="random key contains NUL bytes")
+    if isinstance(encrypt_chat_msg, str):
+        encrypt_chat_msg = encrypt_chat_msg.encode("utf-8", "replace")
+    if len(encrypt_chat_msg) < MIN_ENCRYPT_CHAT_MSG:
+        raise error_for_code(10006, call="DecryptData",
+                             detail=f"the encrypted message is {len(encrypt_chat_msg)} characters long; Tencent's "
+                                    f"library would crash on fewer than {MIN_ENCRYPT_CHAT_MSG}")
+    if b"\0" in encrypt_chat_msg:
+        raise error_for_code(10006, call="DecryptData", detail="the encrypted message contains NUL bytes")
     out = lib.NewSlice()
     try:
-        rc = lib.DecryptData(random_key, _cstr(encrypt_chat_msg), out)
+        rc = lib.DecryptData(random_key, encrypt_chat_msg, out)
         if rc != 0:
             raise error_for_code(rc, call="DecryptData")
         return _take_slice(lib, out)
     finally:
         lib.FreeSlice(out)
+
+
+_libc_ffi = FFI()
+_libc_ffi.cdef("int fflush(void *stream);")
+_libc = None
+
+
+def flush_c_stdio() -> None:
+    """Flush the C library's stdio buffers (``fflush(NULL)``). Tencent's library prints its
+    diagnostics with stdio; when stdout is a pipe they would sit in its buffer until exit. An SDK
+    host calls this after each call so the parent reads them at once. A no-op where libc cannot be
+    reached this way (Windows)."""
+    global _libc
+    if os.name != "posix":
+        return
+    if _libc is None:
+        _libc = _libc_ffi.dlopen(None)
+    _libc.fflush(_libc_ffi.NULL)
+
+
+def iter_media_chunks(fetch_chunk, sdkfileid: str) -> Iterator[bytes]:
+    """The indexbuf loop of GetMediaData over ``fetch_chunk(indexbuf, fileid) -> (data,
+    next_index, finished)``: yields each chunk's bytes until the SDK says finished. Refuses an
+    sdkfileid the SDK cannot be asked for (SdkItemError 10005: empty, or with a NUL character) and
+    gives up (SdkResponseError 10002) on an SDK that neither finishes nor moves on."""
+    if not sdkfileid:
+        raise error_for_code(10005, call="GetMediaData", detail="the message names no sdkfileid")
+    fileid = sdkfileid.encode("utf-8", "replace") if isinstance(sdkfileid, str) else sdkfileid
+    if b"\0" in fileid:
+        raise error_for_code(10005, call="GetMediaData", detail="the sdkfileid contains a NUL character")
+    indexbuf = b""
+    stalls = 0
+    while True:
+        data, next_index, finished = fetch_chunk(indexbuf, fileid)
+        if data:
+            yield data
+        if finished:
+            return
+        # An SDK that neither finishes nor moves on would loop for ever: give up after a few.
+        stalls = stalls + 1 if (not data or next_index == indexbuf) else 0
+        if stalls >= 3 or not next_index:
+            raise SdkResponseError(10002, "GetMediaData made no progress", "GetMediaData 没有进展",
+                                   call="GetMediaData", detail=f"indexbuf {next_index[:40]!r}")
+        indexbuf = next_index
 
 
 # --------------------------------------------------------------------------- the handle
@@ -184,36 +241,64 @@ class ChatDataItem:
                            "encrypt_chat_msg": self.encrypt_chat_msg}, separators=(",", ":"))
 
 
-def _parse_chat_data(payload: bytes) -> list[ChatDataItem]:
+def _printable(text: str, limit: int = 80) -> str:
+    """A server's words for an error message: printable characters only, cut short."""
+    return "".join(c if c.isprintable() else " " for c in text[:limit]).strip()
+
+
+def parse_chat_data(payload: bytes) -> list[ChatDataItem]:
+    """The items of a GetChatData answer (the server's JSON, passed through by the SDK verbatim).
+
+    Raises SdkResponseError: ``retryable`` for a body that is not JSON (e.g. "Service Unavailable"
+    from a proxy or an overloaded server) and for WeCom's "try later" errcodes; not retryable for
+    the errcodes that need the administrator (wrong secret, untrusted IP ...), with that sentence.
+    """
     try:
         doc = json.loads(payload)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise SdkResponseError(10002, "GetChatData returned unreadable JSON", "GetChatData 返回的 JSON 无法解析",
-                               call="GetChatData", detail=str(exc)) from None
+    except (UnicodeDecodeError, ValueError):
+        said = _printable(payload[:80].decode("utf-8", "replace"))
+        raise SdkResponseError(10002, f"WeCom answered GetChatData with something that is not JSON "
+                                      f"({said!r}); the app tries again later",
+                               f"企业微信对 GetChatData 的应答不是 JSON（{said!r}），稍后自动重试",
+                               call="GetChatData", retryable=True) from None
     if not isinstance(doc, dict):
-        raise SdkResponseError(10002, "GetChatData returned JSON that is not an object",
-                               "GetChatData 返回的 JSON 不是对象", call="GetChatData")
+        raise SdkResponseError(10002, "WeCom answered GetChatData with JSON that is not an object",
+                               "企业微信对 GetChatData 的应答不是 JSON 对象", call="GetChatData", retryable=True)
     errcode = doc.get("errcode", 0)
     if errcode != 0:
-        raise SdkResponseError(errcode if isinstance(errcode, int) else -1,
-                               f"WeCom answered errcode {errcode}: {doc.get('errmsg', '')}",
-                               f"企业微信返回错误 {errcode}：{doc.get('errmsg', '')}", call="GetChatData")
+        from app.core.wecom.errcodes import NEW_TOKEN, TRY_LATER, errcode_info
+
+        code = errcode if isinstance(errcode, int) and not isinstance(errcode, bool) else -1
+        errmsg = doc.get("errmsg")
+        info = errcode_info(code, _printable(errmsg, 120) if isinstance(errmsg, str) else "")
+        raise SdkResponseError(code, info.en, info.zh, call="GetChatData",
+                               retryable=info.kind in (TRY_LATER, NEW_TOKEN), new_token=info.kind == NEW_TOKEN)
     items = []
     for raw in doc.get("chatdata") or []:
         seq = raw.get("seq") if isinstance(raw, dict) else None
-        if not isinstance(seq, int) or isinstance(seq, bool):
+        if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**64:
             # Without a seq the checkpoint cannot move past the entry safely: fail the batch.
-            raise SdkResponseError(10002, "GetChatData returned an item without a numeric seq",
-                                   "GetChatData 返回的条目缺少数字 seq", call="GetChatData", detail=repr(raw)[:200])
+            raise SdkResponseError(10002, "GetChatData returned an item without a valid seq",
+                                   "GetChatData 返回的条目缺少有效的 seq", call="GetChatData")
         ver = raw.get("publickey_ver")
         items.append(ChatDataItem(
             seq=seq,
-            msgid=str(raw.get("msgid", "")),
-            publickey_ver=ver if isinstance(ver, int) and not isinstance(ver, bool) else -1,
-            encrypt_random_key=str(raw.get("encrypt_random_key", "")),
-            encrypt_chat_msg=str(raw.get("encrypt_chat_msg", "")),
+            msgid=_text_field(raw.get("msgid")),
+            publickey_ver=ver if isinstance(ver, int) and not isinstance(ver, bool) and 0 <= ver < 2**31 else -1,
+            encrypt_random_key=_text_field(raw.get("encrypt_random_key")),
+            encrypt_chat_msg=_text_field(raw.get("encrypt_chat_msg")),
         ))
     return items
+
+
+def _text_field(value) -> str:
+    """A string field of a GetChatData item: a string as is, a number as its digits, anything
+    else (missing, null, a list ...) as "" — the entry then fails to decrypt and is quarantined."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return ""
 
 
 class FinanceSdk:
@@ -325,7 +410,7 @@ class FinanceSdk:
                 lib.FreeSlice(out)
         finally:
             self._end()
-        return _parse_chat_data(payload)
+        return parse_chat_data(payload)
 
     def decrypt(self, random_key: bytes, encrypt_chat_msg: str | bytes) -> bytes:
         """DecryptData (no handle needed; see :func:`decrypt_data`)."""
@@ -353,6 +438,12 @@ class FinanceSdk:
         finally:
             self._end()
 
+    def media_chunk(self, indexbuf: bytes, fileid: bytes, proxy: str | None = None, passwd: str | None = None,
+                    timeout: int | None = None) -> tuple[bytes, bytes, bool]:
+        """One GetMediaData call: (data, next indexbuf, finished)."""
+        return self._media_chunk(indexbuf, fileid, _cstr(proxy or self.proxy), _cstr(passwd or self.passwd),
+                                 timeout or self.timeout)
+
     def iter_media(self, sdkfileid: str, proxy: str | None = None, passwd: str | None = None,
                    timeout: int | None = None) -> Iterator[bytes]:
         """The media file's bytes, chunk by chunk (the indexbuf loop); binary-safe.
@@ -360,20 +451,7 @@ class FinanceSdk:
         A failure raises on the chunk that failed; the caller restarts the file. The handle is
         only held during each C call, so a paused iterator never blocks :meth:`close`.
         """
-        fileid = _cstr(sdkfileid)
         proxy_b, passwd_b = _cstr(proxy or self.proxy), _cstr(passwd or self.passwd)
         tmo = timeout or self.timeout
-        indexbuf = b""
-        stalls = 0
-        while True:
-            data, next_index, finished = self._media_chunk(indexbuf, fileid, proxy_b, passwd_b, tmo)
-            if data:
-                yield data
-            if finished:
-                return
-            # An SDK that neither finishes nor moves on would loop for ever: give up after a few.
-            stalls = stalls + 1 if (not data or next_index == indexbuf) else 0
-            if stalls >= 3 or not next_index:
-                raise SdkResponseError(10002, "GetMediaData made no progress", "GetMediaData 没有进展",
-                                       call="GetMediaData", detail=f"indexbuf {next_index[:40]!r}")
-            indexbuf = next_index
+        return iter_media_chunks(lambda index, fileid: self._media_chunk(index, fileid, proxy_b, passwd_b, tmo),
+                                 sdkfileid)

@@ -10,6 +10,11 @@ exception of this hierarchy, which tells the caller what to do with it:
 * :class:`MediaExpiredError` (10010): Tencent no longer keeps the file; mark it expired.
 * :class:`SdkConfigError` (10000, 10004, 10007, 10009, 10011): the set-up is wrong; stop and tell
   the administrator what to change.
+* :class:`SdkResponseError`: the call returned 0 but WeCom's answer is an ``errcode`` or not JSON;
+  ``retryable`` (per instance) says whether to back off and call again ("try later" answers, see
+  :mod:`app.core.wecom.errcodes`), ``new_token`` whether a new handle should be opened first.
+* :class:`SdkCrashError`: Tencent's library killed the process that ran it (an SDK host, see
+  :mod:`app.core.sdk.hosted`) while working on one entry or file; that entry or file is set aside.
 
 Every error carries the code, an English and a Chinese message, and ``retryable``.
 This module knows nothing of C types; :mod:`app.core.sdk.binding` raises these.
@@ -32,6 +37,11 @@ class SdkError(Exception):
         where = f"{call}: " if call else ""
         extra = f" ({detail})" if detail else ""
         super().__init__(f"{where}error {code}: {message_en}{extra}")
+
+    def __reduce__(self):
+        # Errors cross the pipe from an SDK host process: rebuild them with every field.
+        return (_rebuild, (type(self), self.code, self.message_en, self.message_zh, self.call, self.detail,
+                           dict(self.__dict__)))
 
     def message(self, lang: str = "en") -> str:
         """The message in ``lang`` ("zh" or "en"), with the code."""
@@ -58,7 +68,22 @@ class SdkConfigError(SdkError):
 
 
 class SdkResponseError(SdkError):
-    """The SDK returned 0 but its JSON says ``errcode != 0`` or cannot be read."""
+    """The SDK returned 0 but its JSON says ``errcode != 0`` or cannot be read. ``retryable`` and
+    ``new_token`` are set per answer (WeCom's "system busy" and frequency limits are retryable)."""
+
+    def __init__(self, code: int, message_en: str, message_zh: str, *, call: str = "", detail: str = "",
+                 retryable: bool = False, new_token: bool = False):
+        super().__init__(code, message_en, message_zh, call=call, detail=detail)
+        self.retryable = retryable
+        self.new_token = new_token
+
+
+class SdkCrashError(SdkItemError):
+    """Tencent's library ended the process running it (e.g. ``std::terminate``) while working on
+    one entry or media file. ``code`` is 0; the message names how the process ended."""
+
+    def message(self, lang: str = "en") -> str:
+        return self.message_zh if lang.startswith("zh") else self.message_en
 
 
 class SdkClosedError(RuntimeError):
@@ -92,6 +117,13 @@ _CODES: dict[int, tuple[type[SdkError], str, str]] = {
             "数据已过期：腾讯已不再保存该文件"),
     10011: (SdkConfigError, "certificate error", "证书错误"),
 }
+
+
+def _rebuild(cls, code, message_en, message_zh, call, detail, state):
+    exc = cls.__new__(cls)
+    SdkError.__init__(exc, code, message_en, message_zh, call=call, detail=detail)
+    exc.__dict__.update(state)
+    return exc
 
 
 def error_for_code(code: int, *, call: str = "", detail: str = "") -> SdkError:

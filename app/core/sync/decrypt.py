@@ -1,12 +1,22 @@
 """The CPU-bound step of a sync: RSA random key → DecryptData → parse, for a chunk of items.
 
-It runs in worker processes (see pipeline.py for why processes, not threads): each worker loads
-the private keys and the SDK library once in :func:`init_worker`, then handles chunks with
-:func:`decrypt_chunk`. The same functions run in-process when ``workers == 1``.
+It runs in SDK host processes (:mod:`app.core.sdk.host`; see pipeline.py for why processes, not
+threads): :class:`DecryptPool` keeps ``workers`` hosts, each with the library and the private keys
+loaded once, and hands them chunks; a host runs :func:`decrypt_item` on each item.
+
+A host that dies on a chunk (Tencent's DecryptData kills its process on some inputs) costs one
+entry: the pool starts a new host and decrypts that chunk's items one at a time, so the item that
+kills a host again is the one rejected (stage ``decrypt``, "the library crashed on it"); the others
+are decrypted as usual. Inputs known to crash the library are refused before the call
+(:func:`app.core.sdk.binding.decrypt_data`).
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
+import logging
+import queue
+import threading
 from dataclasses import dataclass, replace
 
 from app.core.messages import MessageParseError, ParsedMessage, parse_message
@@ -18,8 +28,8 @@ from app.core.sdk import (
     UnknownKeyVersionError,
     decrypt_data,
     decrypt_random_key,
-    load_library,
 )
+from app.core.sdk.hosted import LibrarySpec, SdkHost, SdkHostDied
 
 # Quarantine stages
 STAGE_KEY, STAGE_DECRYPT, STAGE_PARSE = "key", "decrypt", "parse"
@@ -41,12 +51,7 @@ class Rejected:
     plaintext: bytes | None = None
 
 
-_worker: dict = {}
-
-
-def init_worker(library_path: str, pems: dict[int, str]) -> None:
-    _worker["ring"] = PrivateKeyRing.from_pems(pems)
-    _worker["lib"] = load_library(library_path)
+log = logging.getLogger(__name__)
 
 
 def decrypt_item(item: ChatDataItem, ring: PrivateKeyRing, lib) -> Decrypted | Rejected:
@@ -70,6 +75,87 @@ def decrypt_item(item: ChatDataItem, ring: PrivateKeyRing, lib) -> Decrypted | R
     return Decrypted(item, raw, replace(parsed, content=None))
 
 
-def decrypt_chunk(items: list[ChatDataItem]) -> list[Decrypted | Rejected]:
-    ring, lib = _worker["ring"], _worker["lib"]
-    return [decrypt_item(item, ring, lib) for item in items]
+class DecryptPool:
+    """``workers`` SDK hosts decrypting chunks of items in parallel; see the module docstring.
+
+    :meth:`submit` returns a Future of the chunk's outcomes (one per item, in order). Thread-safe.
+    :meth:`close` ends the hosts (pending chunks are cancelled). ``niceness`` lowers the hosts' CPU
+    priority (the window's sync leaves the CPU to the GUI)."""
+
+    def __init__(self, library: LibrarySpec, private_keys: dict[int, str], workers: int, *, niceness: int = 0):
+        self.library = library
+        self.workers = max(1, workers)
+        self._pems = {int(k): v for k, v in private_keys.items()}
+        self._jobs: queue.Queue = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._hosts: list[SdkHost] = []
+        self._closed = False
+        self.crashes = 0  # entries rejected because the library crashed on them
+        for n in range(self.workers):
+            host = SdkHost(library, name=f"sdk-decrypt-{n + 1}", niceness=niceness)
+            self._hosts.append(host)
+            t = threading.Thread(target=self._serve, args=(host,), name=f"decrypt-{n + 1}", daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def submit(self, items: list[ChatDataItem]) -> cf.Future:
+        fut: cf.Future = cf.Future()
+        if self._closed:
+            raise RuntimeError("the decrypt pool is closed")
+        self._jobs.put((items, fut))
+        return fut
+
+    def close(self) -> None:
+        self._closed = True
+        for _ in self._threads:
+            self._jobs.put(None)
+        for t in self._threads:
+            t.join()
+        for host in self._hosts:
+            host.close()
+        while True:  # anything still queued will never run
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not None:
+                job[1].cancel()
+
+    # ------------------------------------------------------------------ host threads
+    def _ready(self, host: SdkHost) -> None:
+        if not host.running:
+            host.start()
+            host.request("keys", self._pems)
+
+    def _serve(self, host: SdkHost) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            items, fut = job
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(self._decrypt(host, items))
+            except BaseException as exc:  # a host that cannot even start: the sync stops with it
+                fut.set_exception(exc)
+
+    def _decrypt(self, host: SdkHost, items: list[ChatDataItem]) -> list[Decrypted | Rejected]:
+        self._ready(host)
+        try:
+            return host.request("decrypt", items)
+        except SdkHostDied as died:
+            log.warning("an SDK host died on a chunk of %d entries (seq %s-%s): %s; isolating the entry",
+                        len(items), items[0].seq, items[-1].seq, died)
+        outcomes: list[Decrypted | Rejected] = []
+        for item in items:  # one at a time, so a second death names its entry
+            self._ready(host)
+            try:
+                outcomes.extend(host.request("decrypt", [item]))
+            except SdkHostDied as died:
+                self.crashes += 1
+                how = died.how + (f"; {died.reason}" if died.reason else "")
+                log.warning("Tencent's library crashed on the entry seq %s (%s): quarantined", item.seq, how)
+                outcomes.append(Rejected(item, STAGE_DECRYPT, f"Tencent's library crashed on this entry ({how}); "
+                                                              f"it is kept here, encrypted, as received"))
+        return outcomes

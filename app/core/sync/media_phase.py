@@ -8,16 +8,19 @@ suffice here. Worker threads only download; this thread writes every result to t
 from __future__ import annotations
 
 import concurrent.futures as cf
+import logging
 import time
 from collections.abc import Callable
 
 from sqlalchemy import bindparam, func, or_, select, update
 
 from app.core.media.download import DownloadCancelled, DownloadResult, MediaJob, download_media
+from app.core.sdk import SdkConfigError
 from app.core.store.db import Database, now_ms
 from app.core.store.models import EXPIRED, FAILED, PENDING, STORED, Media
 
 PAGE = 500
+log = logging.getLogger(__name__)
 
 
 class MediaPhase:
@@ -92,6 +95,13 @@ class MediaPhase:
                 result = fut.result()
             except DownloadCancelled:
                 continue
+            except SdkConfigError:
+                raise  # the set-up is wrong (e.g. an untrusted IP): every file would fail the same way
+            except Exception as exc:  # one file must never stop the others: it fails with a reason
+                log.warning("media %s failed unexpectedly: %s", media_id, type(exc).__name__, exc_info=True)
+                result = DownloadResult(status=FAILED, storage_key=None, sha256=None, md5=None, size=None,
+                                        md5_matched=None, attempts=1,
+                                        error=f"unexpected error while downloading ({type(exc).__name__})")
             results.append((media_id, result))
             p.media_done += 1
             if result.status == STORED:

@@ -2,9 +2,12 @@
 
 Why processes: RSA-2048 decryption is the bottleneck (~3,600/s per core). ``cryptography``
 releases the GIL, but beside one busy pure-Python thread an RSA thread falls to ~190/s (GIL
-convoy), and in the GUI the sync shares its process with the Qt thread. Worker processes
-(``workers`` of them, default one per core) do RSA + DecryptData + parse; this process fetches the
-next batch while they work on the previous one, and writes each batch in one transaction.
+convoy). SDK host processes (``workers`` of them, default one per core; :class:`DecryptPool`) do
+RSA + DecryptData + parse; this process fetches the next batch while they work on the previous
+one, and writes each batch in one transaction. Tencent's library itself is only ever loaded in SDK
+host processes (:mod:`app.core.sdk.hosted`): GetChatData in one, each media download in one, so
+that a crash of the library costs one entry or file. The window runs this whole sync in a sync
+process of its own (:mod:`app.core.sync.process`).
 
 The core knows nothing of Qt: progress goes to a callback, cancel is a callable polled between
 batches (and between media chunks).
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import logging
-import multiprocessing
 import os
 import socket
 import time
@@ -34,12 +36,15 @@ from app.core.actor import Actor
 from app.core.auth import roles as R
 from app.core.auth.audit import FAILED, OK, Action, AuditTrail
 from app.core.auth.errors import AuditTrailError
-from app.core.sdk import ChatDataItem, FinanceSdk, SdkError, load_library
+from app.core.sdk import ChatDataItem, SdkError
+from app.core.sdk.connection import CorpConnection
+from app.core.sdk.hosted import HostedSdk
 from app.core.search.index import IndexFollower
 from app.core.store.db import Database, now_ms
 from app.core.store.models import Corp, SyncCheckpoint, SyncRun
 
-from .decrypt import decrypt_chunk, init_worker
+from .decrypt import DecryptPool
+from .failures import SyncFailed, describe_failure
 from .media_phase import MediaPhase
 from .writer import write_batch
 
@@ -51,10 +56,6 @@ ETA_HORIZON_MS = 7 * 86_400_000  # WeCom keeps about 5 days: beyond that an ETA 
 
 class SyncCancelled(Exception):
     pass
-
-
-class SyncFailed(RuntimeError):
-    """The run stopped on an error that retrying will not fix; the message says what to do."""
 
 
 @dataclass
@@ -108,6 +109,8 @@ class SyncOptions:
     retry_wait: float = 1.0  # first back-off in seconds (doubles, up to 30 s)
     media_attempts: int = 3  # per media file: transient errors and md5/size mismatches
     media_retry_wait: float = 0.5
+    niceness: int = 0  # lower the CPU priority of the SDK hosts by this much (the window's syncs: 10)
+    check_access: bool = True  # call gettoken with certificate verification before the SDK (real library)
     extra: dict = field(default_factory=dict)
 
 
@@ -143,23 +146,21 @@ class Syncer:
     ``actor``: who runs it (needs ``sync.run``); None means a background job,
     ``Actor.system("scheduled-sync")``. A person's sync (GUI, CLI) passes that person's actor."""
 
-    def __init__(self, db: Database, *, corpid: str, secret: str, private_keys: dict[int, str],
-                 library_path: str | os.PathLike[str], storage, spool_dir: Path, proxy: str | None = None,
-                 proxy_passwd: str | None = None, timeout: int = 30, options: SyncOptions | None = None,
-                 corp_name: str = "", actor: Actor | None = None):
+    def __init__(self, db: Database, *, connection: CorpConnection, private_keys: dict[int, str], storage,
+                 spool_dir: Path, options: SyncOptions | None = None, corp_name: str = "",
+                 actor: Actor | None = None):
         self.db = db
         self.actor = actor or Actor.system(SCHEDULED_SYNC)
         self.trail = AuditTrail(db)
-        self.corpid = corpid
-        self.secret = secret
+        self.connection = connection
+        self.corpid = connection.corpid
         self.private_keys = {int(k): v for k, v in private_keys.items()}
-        self.library_path = str(library_path)
         self.storage = storage
         self.spool_dir = spool_dir
-        self.proxy, self.proxy_passwd, self.timeout = proxy, proxy_passwd, timeout
         self.options = options or SyncOptions()
         self.corp_name = corp_name
         self.progress = SyncProgress()
+        self.report: SyncReport | None = None  # set when the run starts; kept after it ends, whatever the outcome
         self._report_cb: Callable[[SyncProgress], None] | None = None
         self._last_report = 0.0
 
@@ -172,19 +173,21 @@ class Syncer:
         self.trail.require(self.actor, R.SYNC_RUN, action=Action.SYNC_RUN, object_type="corp", object=self.corpid)
         self._report_cb = progress
         cancel = cancel or (lambda: False)
-        load_library(self.library_path)  # a clear SdkLoadError before anything else
         if not self.private_keys:
             raise SyncFailed(f"no private key is installed for corp {self.corpid}: import the private key(s) "
                              f"in Settings (one per publickey_ver)")
         corp_id = ensure_corp(self.db, self.corpid, self.corp_name)
         start_seq = checkpoint(self.db, corp_id)
         run_id = self._open_run(corp_id, start_seq)
-        report = SyncReport(run_id=run_id, outcome="running", last_seq=start_seq)
+        report = self.report = SyncReport(run_id=run_id, outcome="running", last_seq=start_seq)
         log.info("sync run %s of corp %s started at seq %s", run_id, self.corpid, start_seq)
         started = time.monotonic()
         try:
-            with FinanceSdk(self.library_path, self.corpid, self.secret, proxy=self.proxy,
-                            passwd=self.proxy_passwd, timeout=self.timeout) as sdk:
+            self.progress.note = "connecting to WeCom"
+            self._report(force=True)
+            with self.connection.open(media_hosts=self.options.media_workers, niceness=self.options.niceness,
+                                      check=self.options.check_access) as sdk:
+                self.progress.note = ""
                 self._sync_messages(sdk, corp_id, start_seq, run_id, report, cancel)
                 if self.options.media:
                     phase = MediaPhase(self.db, sdk, self.storage, self.corpid, corp_id, self.spool_dir,
@@ -200,8 +203,8 @@ class Syncer:
             report.outcome = "cancelled"
         except BaseException as exc:
             report.outcome = "failed"
-            report.error = str(exc)
-            log.exception("sync run %s failed", run_id)
+            report.error = describe_failure(exc)[0]
+            log.error("sync run %s failed: %s", run_id, report.error)
             raise
         finally:
             report.seconds = round(time.monotonic() - started, 3)
@@ -227,11 +230,14 @@ class Syncer:
             raise
 
     # ------------------------------------------------------------------ messages
-    def _retrying(self, what: str) -> Retrying:
+    def _retrying(self, what: str, sdk: HostedSdk | None = None) -> Retrying:
         def note(state: RetryCallState) -> None:
             self.progress.retries += 1
             exc = state.outcome.exception() if state.outcome else None
-            self.progress.note = f"retrying {what} after: {exc} (attempt {state.attempt_number + 1})"
+            if sdk is not None and getattr(exc, "new_token", False):
+                sdk.renew()  # a new handle asks WeCom for a new access token
+            self.progress.note = (f"retrying {what} after: {exc} (attempt {state.attempt_number + 1} of "
+                                  f"{self.options.max_attempts})")
             self._report(force=True)
 
         return Retrying(stop=stop_after_attempt(self.options.max_attempts),
@@ -239,41 +245,31 @@ class Syncer:
                         retry=retry_if_exception(lambda e: isinstance(e, SdkError) and e.retryable),
                         before_sleep=note, reraise=True)
 
-    def _fetch(self, sdk: FinanceSdk, seq: int) -> list[ChatDataItem]:
-        items = self._retrying("GetChatData")(sdk.get_chat_data, seq, self.options.batch_limit)
+    def _fetch(self, sdk: HostedSdk, seq: int) -> list[ChatDataItem]:
+        items = self._retrying("GetChatData", sdk)(sdk.get_chat_data, seq, self.options.batch_limit)
         self.progress.note = ""
         return items
 
-    def _pool(self):
+    def _pool(self) -> DecryptPool:
         workers = self.options.workers or os.cpu_count() or 1
-        if workers <= 1:
-            init_worker(self.library_path, self.private_keys)
-            return None, 1
-        # "spawn": never fork a process that may hold Qt or database threads.
-        ctx = multiprocessing.get_context("spawn")
-        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=init_worker,
-                                      initargs=(self.library_path, self.private_keys))
-        return pool, workers
+        return DecryptPool(self.connection.library, self.private_keys, workers, niceness=self.options.niceness)
 
-    def _submit(self, pool, workers: int, items: list[ChatDataItem]) -> list[cf.Future]:
-        if pool is None:
-            fut: cf.Future = cf.Future()
-            fut.set_result(decrypt_chunk(items))
-            return [fut]
-        size = max(50, -(-len(items) // (workers * 2)))
-        return [pool.submit(decrypt_chunk, items[i:i + size]) for i in range(0, len(items), size)]
+    @staticmethod
+    def _submit(pool: DecryptPool, items: list[ChatDataItem]) -> list[cf.Future]:
+        size = max(50, -(-len(items) // (pool.workers * 2)))
+        return [pool.submit(items[i:i + size]) for i in range(0, len(items), size)]
 
     def _sync_messages(self, sdk, corp_id, start_seq, run_id, report: SyncReport, cancel) -> None:
         self.progress.phase = "messages"
         self.progress.seq = start_seq
-        pool, workers = self._pool()
+        pool = self._pool()
         follower = IndexFollower(self.db)  # search: index each batch after it commits (app/core/search)
         phase_start = time.monotonic()
         first_msgtime: int | None = None
         seq = start_seq
         try:
             items = self._fetch(sdk, seq)
-            futures = self._submit(pool, workers, items)
+            futures = self._submit(pool, items)
             while items:
                 if cancel():
                     raise SyncCancelled()
@@ -281,7 +277,7 @@ class Syncer:
                 # Keep the workers busy: fetch and hand out the next batch before waiting for and
                 # writing this one.
                 next_items = self._fetch(sdk, batch_last) if len(items) >= self.options.batch_limit else []
-                next_futures = self._submit(pool, workers, next_items) if next_items else []
+                next_futures = self._submit(pool, next_items) if next_items else []
                 outcomes = [o for f in futures for o in f.result()]
                 fetched_now = len(items)
 
@@ -306,8 +302,7 @@ class Syncer:
                 items, futures = next_items, next_futures
         finally:
             follower.close()
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+            pool.close()
 
     def _estimate(self, phase_start: float, first_msgtime: int | None, last_msgtime: int | None) -> None:
         """Rate, and an ETA from how fast message time advances towards now (WeCom does not say

@@ -4,7 +4,6 @@ failed can be archived from the encrypted item we kept (DecryptData works offlin
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -12,11 +11,12 @@ from sqlalchemy import select, update
 from app.core.actor import Actor
 from app.core.auth import roles as R
 from app.core.auth.audit import Action, AuditTrail
-from app.core.sdk import ChatDataItem, PrivateKeyRing, load_library
+from app.core.sdk import ChatDataItem
+from app.core.sdk.hosted import LibrarySpec
 from app.core.store.db import Database, now_ms
 from app.core.store.models import Corp, QuarantineEntry
 
-from .decrypt import Decrypted, decrypt_item
+from .decrypt import Decrypted, DecryptPool
 from .writer import quarantine, store_messages
 
 PAGE = 500
@@ -30,23 +30,25 @@ class RetryResult:
 
 
 def retry_quarantine(actor: Actor, db: Database, *, corpid: str, private_keys: dict[int, str],
-                     library_path: str | os.PathLike[str]) -> RetryResult:
+                     library: LibrarySpec) -> RetryResult:
     """Try every unresolved quarantined entry of ``corpid`` again with ``private_keys``. Needs
     ``sync.run`` (PermissionDenied, recorded, otherwise); records a ``sync.run`` entry with the
     counts."""
     trail = AuditTrail(db)
     trail.require(actor, R.SYNC_RUN, action=Action.SYNC_RUN, object_type="corp", object=corpid,
                   detail={"what": "quarantine retry"})
-    result = _retry(db, corpid, private_keys, library_path)
+    pool = DecryptPool(library, private_keys, workers=1)  # Tencent's library only in an SDK host
+    try:
+        result = _retry(db, corpid, pool)
+    finally:
+        pool.close()
     trail.record(actor, Action.SYNC_RUN, object_type="corp", object=corpid,
                  detail={"what": "quarantine retry", "tried": result.tried, "resolved": result.resolved,
                          "still_failing": result.still_failing})
     return result
 
 
-def _retry(db: Database, corpid: str, private_keys: dict[int, str], library_path) -> RetryResult:
-    ring = PrivateKeyRing.from_pems(private_keys)
-    lib = load_library(library_path)
+def _retry(db: Database, corpid: str, pool: DecryptPool) -> RetryResult:
     result = RetryResult()
     with db.read() as conn:
         corp_id = conn.execute(select(Corp.id).where(Corp.corpid == corpid)).scalar()
@@ -62,7 +64,7 @@ def _retry(db: Database, corpid: str, private_keys: dict[int, str], library_path
         if not rows:
             return result
         last_seq = rows[-1].seq
-        outcomes = [decrypt_item(ChatDataItem(**json.loads(r.encrypted_item)), ring, lib) for r in rows]
+        outcomes = pool.submit([ChatDataItem(**json.loads(r.encrypted_item)) for r in rows]).result()
         ok = [o for o in outcomes if isinstance(o, Decrypted)]
         bad = [o for o in outcomes if not isinstance(o, Decrypted)]
         with db.write() as conn:

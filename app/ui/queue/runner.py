@@ -15,6 +15,7 @@ from app.core.queue import JobQueue, WorkerEvent, open_queue
 from app.core.queue.handlers import TOPICS, build_worker
 
 log = logging.getLogger(__name__)
+BACKGROUND_NICENESS = 10  # scheduled syncs' processes leave the CPU to the window
 
 
 class QueueRunner(QObject):
@@ -59,7 +60,7 @@ class QueueRunner(QObject):
             self._emit(self.failed, str(exc))
             return
         worker, close = build_worker(self.ctx, queue, topics=self.topics, concurrency=self.concurrency,
-                                     name="gui-worker", on_event=self._on_event)
+                                     name="gui-worker", on_event=self._on_event, niceness=BACKGROUND_NICENESS)
         with self._lock:
             if self._closed:
                 close()

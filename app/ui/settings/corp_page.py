@@ -34,9 +34,10 @@ from PySide6.QtWidgets import (
 
 from app.core.config.secrets import IN_CORPUS, IN_ENVIRONMENT, IN_KEYRING, env_var_name
 from app.core.config.settings import CorpSettings
-from app.core.sdk import SdkLoadError, load_library
+from app.core.sdk.hosted import LibrarySpec, check_library
 
 from ..sync.panel import fill
+from ..tasks import run_task
 from .fields import NOTE_STYLE, ErrorLabel, PathField, note_label
 from .keys import PrivateKeyImportDialog
 
@@ -491,10 +492,14 @@ class CorpPage(QWidget):
             key = (str(path), st.st_mtime_ns, st.st_size)
         except OSError:
             key = (str(path), None, None)
-        if key not in self._library_checks:  # validation runs on every edit: load each file once
-            try:
-                load_library(path)
-                self._library_checks[key] = None
-            except SdkLoadError as exc:
-                self._library_checks[key] = str(exc)
+        if key not in self._library_checks:
+            # Validation runs on every edit: check each file once, in an SDK host process off the
+            # GUI thread (Tencent's library aborts a process that has loaded Qt), then re-validate.
+            self._library_checks[key] = self.tr("Checking the SDK library…")
+
+            def checked(result, key=key) -> None:
+                self._library_checks[key] = None if result.ok else result.message
+                self.changed.emit()
+
+            run_task(self, lambda p=str(path): check_library(LibrarySpec(p)), on_done=checked)
         return self._library_checks[key]

@@ -1,21 +1,20 @@
 """The sync off the GUI thread: a SyncWorker moved to a QThread, owned by a SyncController.
 
-Threads: the worker's ``run`` occupies its QThread until the sync ends (the core's Syncer does the
-work; RSA + DecryptData + parsing run in its worker processes). Everything reaches the GUI through
-queued signals; cancel is a ``threading.Event`` set from the GUI thread and polled by the core
-between batches (and media chunks).
+Threads and processes: the worker's ``run`` occupies its QThread until the sync ends, supervising a
+sync process (:func:`app.core.sync.process.run_sync_process`) that runs the same engine as the CLI:
+Tencent's library aborts a process that has loaded Qt, so it never loads in this one, and the
+sync's CPU work never competes with the GUI thread for the GIL. Progress comes back over a pipe and
+reaches the GUI through queued signals; cancel is a ``threading.Event`` set from the GUI thread
+and passed on to the sync process, which stops after its current batch. A sync process that dies is
+reported as such (nothing is lost: the next sync resumes from the last committed batch).
 
-A sync started in the window is a person's: the worker builds the core's Syncer with that person's
-Actor (``AppContext.make_syncer(..., actor=actor)``), which checks ``sync.run`` and records the run
-(``sync.run``, with its outcome) under their account.
+A sync started in the window is a person's: the worker builds the plan with that person's Actor
+(``AppContext.sync_plan(..., actor=actor)``); the sync process checks ``sync.run`` and records the
+run (``sync.run``, with its outcome) under their account.
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import multiprocessing
-import os
 import threading
 import time
 
@@ -24,12 +23,12 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from app.core.actor import Actor
 from app.core.config.settings import CorpSettings
 from app.core.context import AppContext
+from app.core.sync.failures import describe_failure
 from app.core.sync.pipeline import SyncProgress
-
-from .failures import describe_failure
+from app.core.sync.process import run_sync_process
 
 PROGRESS_INTERVAL_S = 0.1  # at most ten progress signals a second (STYLE #5)
-DECRYPT_NICENESS = 10  # the decrypt processes yield the CPU to the GUI thread
+SYNC_NICENESS = 10  # the sync process and its SDK hosts yield the CPU to the GUI thread
 
 
 class SyncWorker(QObject):
@@ -59,7 +58,6 @@ class SyncWorker(QObject):
         self._last_note = ""
         self._stored = 0
         self._pending: SyncProgress | None = None
-        self._reniced: set[int] = set()
 
     @property
     def cancel_event(self) -> threading.Event:
@@ -70,8 +68,9 @@ class SyncWorker(QObject):
     def run(self) -> None:
         try:
             # Built here, not on the GUI thread: it reads the keyring and may build the simulator.
-            syncer = self._ctx.make_syncer(self._corp, media=self._media, workers=self._workers, actor=self._actor)
-            report = syncer.run(progress=self._on_progress, cancel=self._cancel.is_set)
+            plan = self._ctx.sync_plan(self._corp, media=self._media, workers=self._workers, actor=self._actor)
+            report = run_sync_process(plan, progress=self._on_progress, cancel=self._cancel.is_set,
+                                      niceness=SYNC_NICENESS)
         except Exception as exc:  # every failure becomes a sentence for the user
             self._flush()
             self.sync_failed.emit(*describe_failure(exc))
@@ -81,8 +80,6 @@ class SyncWorker(QObject):
 
     # ------------------------------------------------------------------ progress (worker thread)
     def _on_progress(self, progress: SyncProgress) -> None:
-        if progress.phase == "messages":
-            self._lower_decrypt_priority()
         with self._lock:
             now = time.monotonic()
             news = progress.phase != self._last_phase or progress.note != self._last_note
@@ -90,20 +87,6 @@ class SyncWorker(QObject):
                 self._pending = progress  # delivered by the next report or at the end
                 return
             self._emit(progress, now)
-
-    def _lower_decrypt_priority(self) -> None:
-        """Run the core's decrypt processes (one per core, busy the whole messages phase) at a lower
-        CPU priority than this process: on a machine with few cores they otherwise take the CPU from
-        the GUI thread and from whichever thread of ours holds the GIL (measured: GUI stalls of
-        90-150 ms on 2 cores). They are this process's only child processes during a sync."""
-        if not hasattr(os, "setpriority"):
-            return
-        for child in multiprocessing.active_children():
-            if child.pid and child.pid not in self._reniced:
-                self._reniced.add(child.pid)
-                # OSError: it has just ended, or the OS refuses; only responsiveness suffers.
-                with contextlib.suppress(OSError):
-                    os.setpriority(os.PRIO_PROCESS, child.pid, DECRYPT_NICENESS)
 
     def _flush(self) -> None:
         with self._lock:
@@ -154,11 +137,6 @@ class SyncController(QObject):
         """Start syncing ``corp``; False (and nothing happens) if a sync is already running."""
         if self._thread is not None:
             return False
-        # A full garbage collection stops every Python thread, the GUI's too, for as long as it takes
-        # to scan all tracked objects (~250 ms in a loaded app, measured); the sync allocates enough
-        # to trigger several. Freezing the long-lived objects that exist now keeps each collection to
-        # the sync's own garbage (~15 ms). Cost: cyclic garbage that exists now is not reclaimed.
-        gc.freeze()
         thread = QThread()
         thread.setObjectName(f"sync-{corp.corpid}")
         worker = SyncWorker(self._ctx, corp, self._actor, media=media, workers=workers)
