@@ -645,6 +645,56 @@ def test_the_apps_binding_syncs_a_corpus_through_the_real_library(real_sdk, tmp_
             assert res.results["media"][real] == (corpus / media_index[original]).read_bytes()
 
 
+# --------------------------------------------------------------------------- the downloader (offline)
+
+def test_downloader_verifies_caches_and_refetches_a_tampered_copy(real_sdk, tmp_path, monkeypatch):
+    import io
+    import zipfile
+
+    import real_sdk as rs
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(rs.MEMBER, real_sdk.read_bytes())
+    downloads = []
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(rs, "_download_wheel", lambda: downloads.append(1) or buf.getvalue())
+    path = rs.fetch_real_sdk()
+    assert path.parent.parent == tmp_path / "wecom-auditor-tests" and path.read_bytes() == real_sdk.read_bytes()
+    assert rs.fetch_real_sdk() == path and len(downloads) == 1          # cached
+    path.write_bytes(b"tampered")
+    assert rs.fetch_real_sdk() == path and len(downloads) == 2          # hash checked again, refetched
+    assert path.read_bytes() == real_sdk.read_bytes()
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".tmp-")]
+
+    other = io.BytesIO()
+    with zipfile.ZipFile(other, "w") as z:
+        z.writestr(rs.MEMBER, b"not the library")
+    path.unlink()
+    monkeypatch.setattr(rs, "_download_wheel", lambda: other.getvalue())
+    with pytest.raises(rs.RealSdkUnavailable, match="SHA-256"):
+        rs.fetch_real_sdk()
+    assert not path.exists()
+
+
+def test_downloader_checks_the_wheel_hash_and_skips_or_fails(tmp_path, monkeypatch):
+    import real_sdk as rs
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(rs, "_http_get", lambda url, accept=None: b"not a wheel")
+    monkeypatch.setattr(rs, "_wheel_url_from_json_api", lambda: "https://example.invalid/x.whl")
+    monkeypatch.setattr(rs, "_wheel_url_from_simple_api", lambda: "https://example.invalid/x.whl")
+    monkeypatch.setattr(rs, "_wheel_by_pip", lambda: (_ for _ in ()).throw(rs.RealSdkUnavailable("no pip")))
+    with pytest.raises(rs.RealSdkUnavailable, match="wheel SHA-256"):
+        rs.fetch_real_sdk()
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="unavailable"):
+        rs.real_sdk_library()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="needed in CI"):
+        rs.real_sdk_library()
+
+
 # --------------------------------------------------------------------------- the stand-in itself
 
 def test_standin_for_a_python_https_client(standin):
