@@ -10,9 +10,9 @@ from .package import (
     export_records,
 )
 from .signing import ExportKey, key_fingerprint, load_or_create_export_key
-from .verify import VerifyReport, known_keys, verify_package, verify_recorded
+from .verify import Limits, VerifyReport, known_keys, verify_package, verify_recorded
 
 __all__ = [
     "export_package", "export_records", "describe_counts", "Selection", "ExportResult", "ExportError", "ExportCancelled",
-    "verify_package", "verify_recorded", "VerifyReport", "known_keys", "ExportKey", "key_fingerprint", "load_or_create_export_key",
+    "verify_package", "verify_recorded", "VerifyReport", "Limits", "known_keys", "ExportKey", "key_fingerprint", "load_or_create_export_key",
 ]

@@ -1,19 +1,67 @@
 """Checking an evidence package: every file, the Payload-Oxum, the signature, and (given the
-archive) whether the signing key is one of this archive's export keys."""
+archive) whether the signing key is one of this archive's export keys and the package one of its
+recorded exports.
+
+A package to verify comes from outside: it is hostile input. So:
+
+- Nothing is read whole into memory: tag files are streamed line by line (a line may be at most
+  ``Limits.max_line`` bytes), the small ones are refused above ``Limits.max_tag_bytes``, the manifest
+  above ``Limits.max_manifest_bytes``, and the manifest may list at most as many files as the
+  package holds (plus ``Limits.max_problems``).
+- Sizes are checked before anything is hashed: the Payload-Oxum against the files present, a zip's
+  declared sizes against its own size (a zip bomb is named, not inflated), its entry count against
+  ``Limits.max_files``; overlapping, encrypted, unsupported (not stored/deflate), duplicate,
+  absolute, ``..``, backslash or drive-letter entries are named problems (see zipread.py).
+- Links are never followed: a symbolic link inside a folder package (to a file, a folder, itself,
+  or nothing) is a named problem, as are FIFOs, sockets and devices; files are opened with
+  O_NOFOLLOW component by component. A package path that is itself a symbolic link is not checked
+  (the report names the link and its target): a report must say exactly what it checked, and
+  that is the folder or zip by its own path.
+- Every name from the package in a problem passes through :func:`display_name`, so a hostile
+  name cannot disguise itself (``⟨U+202E⟩``) or break the report's lines.
+- Every problem is one sentence; nothing from a package raises out of :func:`verify_package`.
+  At most ``Limits.max_problems`` are listed, then how many more there were.
+"""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
-import zipfile
+import secrets as _secrets
+import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+
+from app.core.safe_text import display_name
 
 from .package import PUBLIC_KEY_FILE, SIGNATURE_FILE
 from .signing import verify_signature
+from .zipread import EntryProblem, ZipProblem, ZipReader, name_problem
 
-REQUIRED = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt", SIGNATURE_FILE,
-            PUBLIC_KEY_FILE)
+MANIFEST, TAGMANIFEST = "manifest-sha256.txt", "tagmanifest-sha256.txt"
+REQUIRED = ("bagit.txt", "bag-info.txt", MANIFEST, TAGMANIFEST, SIGNATURE_FILE, PUBLIC_KEY_FILE)
+_SMALL_TAG_FILES = ("bagit.txt", "bag-info.txt", TAGMANIFEST, SIGNATURE_FILE, PUBLIC_KEY_FILE)
+_READ = 1 << 20
+_SECURE_OPEN = os.open in os.supports_dir_fd and hasattr(os, "O_NOFOLLOW") and hasattr(os, "O_DIRECTORY")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a package may hold before verify stops reading it (each overstep is a named problem)."""
+
+    max_files: int = 1_000_000  # files and folders in the package (zip entries)
+    max_manifest_bytes: int = 512 * 2**20  # manifest-sha256.txt (~130 bytes a file)
+    max_tag_bytes: int = 2**20  # bagit.txt, bag-info.txt, tagmanifest-sha256.txt, signature, public key
+    max_line: int = 4096  # one line of a manifest
+    max_name: int = 1024  # a path inside the package, in bytes
+    max_ratio: int = 100  # a zip's declared uncompressed bytes / its size ...
+    bomb_floor: int = 256 * 2**20  # ... checked above this many bytes
+    max_problems: int = 500  # problems listed (then "and N more")
+
+
+LIMITS = Limits()
 
 
 @dataclass
@@ -25,118 +73,275 @@ class VerifyReport:
     files_checked: int = 0
 
 
+class _Stop(Exception):
+    """The package cannot be checked further; the message is the problem."""
+
+
+class _Problems(list):
+    def __init__(self, limit: int):
+        super().__init__()
+        self.limit, self.more = limit, 0
+        self._seen: set[str] = set()
+
+    def add(self, text: str) -> None:
+        if text in self._seen:  # the same file refused twice (as a tag file and in the tag manifest)
+            return
+        self._seen.add(text)
+        if len(self) < self.limit:
+            self.append(text)
+        else:
+            self.more += 1
+
+    def final(self) -> list[str]:
+        return list(self) + ([f"… and {self.more} more problem(s), not listed"] if self.more else [])
+
+
+def _kind(mode: int) -> str:
+    return {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+            stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+            stat.S_IFDIR: "a folder"}.get(stat.S_IFMT(mode), "not a regular file")
+
+
+# ---------------------------------------------------------------------------------------- a folder
+
 class _Folder:
-    """The files of a bag folder."""
+    """The regular files of a bag folder, never through a link."""
 
-    def __init__(self, root: Path):
-        self.root = root
-
-    def files(self) -> list[str]:
-        out = []
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames.sort()
-            for f in sorted(filenames):
-                out.append(Path(dirpath, f).relative_to(self.root).as_posix())
-        return out
-
-    def is_file(self, rel: str) -> bool:
-        return (self.root / rel).is_file()
-
-    def open(self, rel: str):
-        return open(self.root / rel, "rb")
-
-    def size(self, rel: str) -> int:
-        return (self.root / rel).stat().st_size
+    def __init__(self, root: Path, problems: _Problems, limits: Limits):
+        self.root, self.problems, self.limits = root, problems, limits
+        self.root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW) if _SECURE_OPEN else None
 
     def close(self) -> None:
-        pass
+        if self.root_fd is not None:
+            os.close(self.root_fd)
+            self.root_fd = None
 
+    def _open_dir(self, rel: str) -> int:
+        """A descriptor of the folder ``rel`` (no component may be a link)."""
+        fd = os.dup(self.root_fd)
+        try:
+            for part in rel.split("/") if rel else ():
+                nfd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+                os.close(fd)
+                fd = nfd
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def walk(self, report: bool) -> Iterator[tuple[str, int]]:
+        """(path, size) of every regular file; links, special files and unsafe names are problems
+        (when ``report``) and skipped. _Stop beyond ``max_files`` entries."""
+        problem = self.problems.add if report else (lambda text: None)
+        stack, count = [""], 0
+        while stack:
+            d = stack.pop()
+            dfd = None
+            try:
+                if self.root_fd is not None:
+                    dfd = self._open_dir(d)  # open while the listing is read: its entries stat through it
+                    listing = os.scandir(dfd)
+                else:
+                    if d and (Path(self.root, d).is_symlink() or getattr(os.path, "isjunction", bool)(
+                            str(Path(self.root, d)))):
+                        raise OSError(errno.ELOOP, "a link")
+                    listing = os.scandir(Path(self.root, d))
+            except OSError as exc:
+                if dfd is not None:
+                    os.close(dfd)
+                problem(_os_problem(d or ".", exc, folder=True))
+                continue
+            try:
+                with listing:
+                    for e in listing:
+                        count += 1
+                        if count > self.limits.max_files:
+                            raise _Stop(f"too many files: the package holds more than {self.limits.max_files} "
+                                        "files and folders; nothing was hashed")
+                        rel = f"{d}/{e.name}" if d else e.name
+                        shown = display_name(rel, limit=300)
+                        why = name_problem(rel)
+                        if why is None and len(rel.encode("utf-8", "surrogateescape")) > self.limits.max_name:
+                            why = f"more than {self.limits.max_name} bytes"
+                        if why:
+                            problem(f"unsafe name in the package: {shown} has {why}")
+                            continue
+                        try:
+                            if e.is_symlink() or getattr(e, "is_junction", bool)():
+                                problem(f"symbolic link: {shown} (to {display_name(self._link_target(e, dfd), limit=300)}); "
+                                        "links are never followed")
+                            elif e.is_dir(follow_symlinks=False):
+                                stack.append(rel)
+                            elif e.is_file(follow_symlinks=False):
+                                yield rel, e.stat(follow_symlinks=False).st_size
+                            else:
+                                problem(f"not a regular file: {shown} is "
+                                        f"{_kind(e.stat(follow_symlinks=False).st_mode)}")
+                        except OSError as exc:
+                            problem(_os_problem(rel, exc))
+            finally:
+                if dfd is not None:
+                    os.close(dfd)
+
+    @staticmethod
+    def _link_target(e: os.DirEntry, dfd: int | None) -> str:
+        try:
+            return os.readlink(e.name, dir_fd=dfd) if dfd is not None else os.readlink(e.path)
+        except (OSError, ValueError, NotImplementedError):
+            return "?"
+
+    def chunks(self, rel: str, limit: int | None = None) -> Iterator[bytes]:
+        """The bytes of the regular file ``rel``; EntryProblem if it is a link, not a regular file,
+        unreadable or larger than ``limit``."""
+        shown = display_name(rel, limit=300)
+        try:
+            if self.root_fd is not None:
+                parent, _, name = rel.rpartition("/")
+                dfd = self._open_dir(parent)
+                try:
+                    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0),
+                                 dir_fd=dfd)
+                finally:
+                    os.close(dfd)
+            else:
+                path = Path(self.root, rel)
+                for p in (path, *path.parents):
+                    if p == self.root:
+                        break
+                    if p.is_symlink():
+                        raise OSError(errno.ELOOP, "a link")
+                fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        except OSError as exc:
+            raise EntryProblem(_os_problem(rel, exc)) from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise EntryProblem(f"not a regular file: {shown} is {_kind(st.st_mode)}")
+            if limit is not None and st.st_size > limit:
+                raise EntryProblem(f"file too large: {shown} is {st.st_size} bytes (at most {limit} are read)")
+            total = 0
+            while True:
+                try:
+                    data = os.read(fd, _READ)
+                except OSError as exc:
+                    raise EntryProblem(_os_problem(rel, exc)) from None
+                if not data:
+                    return
+                total += len(data)
+                if limit is not None and total > limit:
+                    raise EntryProblem(f"file too large: {shown} grew beyond {limit} bytes while it was read")
+                yield data
+        finally:
+            os.close(fd)
+
+
+def _os_problem(rel: str, exc: OSError, *, folder: bool = False) -> str:
+    shown = display_name(rel, limit=300)
+    if exc.errno in (errno.ELOOP, errno.EMLINK) or (exc.errno == errno.ENOTDIR and folder):
+        return f"symbolic link: {shown} is a link or lies behind one; links are never followed"
+    if exc.errno == errno.ENOTDIR:
+        return f"symbolic link: a folder on the way to {shown} is a link or not a folder; links are never followed"
+    if exc.errno == errno.ENOENT:
+        return f"missing file: {shown}"
+    return f"unreadable {'folder' if folder else 'file'}: {shown} ({exc.strerror or exc})"
+
+
+# ---------------------------------------------------------------------------------------- a zip
 
 class _Zip:
     """The files of a bag inside a zip: every entry under one top folder (``<name>/...``)."""
 
-    def __init__(self, path: Path, problems: list[str]):
-        self.zf = zipfile.ZipFile(path)
-        names = [i.filename for i in self.zf.infolist() if not i.is_dir()]
-        tops = {n.split("/", 1)[0] for n in names if "/" in n}
-        self.prefix = (tops.pop() + "/") if len(tops) == 1 else ""
-        if not self.prefix:
-            problems.append("bad zip: the bag's files must all be inside one folder of the zip")
-        self.entries = {}
-        for info in self.zf.infolist():
-            if info.is_dir():
+    def __init__(self, f, size: int, problems: _Problems, limits: Limits):
+        self.f = f
+        self.reader = ZipReader(f, size, problems.add, max_entries=limits.max_files, max_name=limits.max_name,
+                                max_ratio=limits.max_ratio, bomb_floor=limits.bomb_floor)
+        names = self.reader.entries
+        bags = sorted({n[: -len("bagit.txt")] for n in names if n.count("/") == 1 and n.endswith("/bagit.txt")})
+        if len(bags) > 1:
+            raise _Stop("bad zip: it holds more than one bag folder ("
+                        + ", ".join(display_name(b, limit=100) for b in bags[:5]) + "); nothing was hashed")
+        if bags:
+            prefix = bags[0]
+        else:
+            tops = {n.split("/", 1)[0] for n in (*names, *self.reader.directories) if "/" in n}
+            prefix = (tops.pop() + "/") if len(tops) == 1 else ""
+            if not prefix:
+                problems.add("bad zip: the bag's files must all be inside one folder of the zip")
+        self.files = {}
+        for name, entry in names.items():
+            rel = name[len(prefix):] if prefix and name.startswith(prefix) else None
+            if not rel:
+                problems.add(f"extra file: {display_name(name, limit=300)} (outside the bag's folder in the zip)")
                 continue
-            rel = info.filename[len(self.prefix):] if info.filename.startswith(self.prefix) else None
-            if rel is None or not rel or ".." in PurePosixPath(rel).parts or rel.startswith("/"):
-                problems.append(f"extra file: {info.filename} (outside the bag's folder in the zip)")
-                continue
-            self.entries[rel] = info
-
-    def files(self) -> list[str]:
-        return sorted(self.entries)
-
-    def is_file(self, rel: str) -> bool:
-        return rel in self.entries
-
-    def open(self, rel: str):
-        return self.zf.open(self.entries[rel])
-
-    def size(self, rel: str) -> int:
-        return self.entries[rel].file_size
+            self.files[rel] = entry
 
     def close(self) -> None:
-        self.zf.close()
+        self.f.close()
+
+    def walk(self, report: bool) -> Iterator[tuple[str, int]]:
+        for rel, entry in self.files.items():
+            yield rel, entry.size
+
+    def chunks(self, rel: str, limit: int | None = None) -> Iterator[bytes]:
+        entry = self.files[rel]
+        if limit is not None and entry.size > limit:
+            raise EntryProblem(f"file too large: {display_name(rel, limit=300)} is {entry.size} bytes (at most "
+                               f"{limit} are read)")
+        return self.reader.chunks(entry, limit)
 
 
-def _sha256(src, rel: str) -> str:
+# ---------------------------------------------------------------------------------------- reading
+
+class _LineTooLong(Exception):
+    def __init__(self, lineno: int):
+        self.lineno = lineno
+
+
+def _lines(chunks: Iterator[bytes], max_line: int) -> Iterator[tuple[int, bytes]]:
+    """(number, line with its "\\n") of a stream; _LineTooLong for a line longer than ``max_line``."""
+    buf = bytearray()
+    n = 0
+    for chunk in chunks:
+        buf += chunk
+        start = 0
+        while (nl := buf.find(b"\n", start)) >= 0:
+            n += 1
+            if nl - start > max_line:
+                raise _LineTooLong(n)
+            yield n, bytes(buf[start:nl + 1])
+            start = nl + 1
+        del buf[:start]
+        if len(buf) > max_line:
+            raise _LineTooLong(n + 1)
+    if buf:
+        yield n + 1, bytes(buf)
+
+
+def _parse_line(raw: bytes) -> tuple[str, str] | str | None:
+    """``(sha256, path)`` of a manifest line, None for a blank line, or why the line is bad."""
+    try:
+        text = raw.rstrip(b"\r\n").decode("utf-8")
+    except UnicodeDecodeError:
+        return "not UTF-8"
+    if not text.strip():
+        return None
+    digest, sep, rel = text.partition(" ")
+    rel = rel.lstrip(" *")  # "<sha256>  <path>", or sha256sum's binary mark "<sha256> *<path>"
+    if not sep or len(digest) != 64 or any(c not in "0123456789abcdefABCDEF" for c in digest):
+        return "not '<sha256>  <path>'"
+    why = name_problem(rel)
+    if why:
+        return f"the path {display_name(rel, limit=300)} has {why}"
+    return digest.lower(), rel
+
+
+def _sha256(chunks: Iterator[bytes]) -> str:
     h = hashlib.sha256()
-    with src.open(rel) as f:
-        while chunk := f.read(1024 * 1024):
-            h.update(chunk)
+    for chunk in chunks:
+        h.update(chunk)
     return h.hexdigest()
 
 
-def _read_bytes(src, rel: str) -> bytes:
-    with src.open(rel) as f:
-        return f.read()
-
-
-def _read_manifest(src, name: str, problems: list[str]) -> tuple[dict[str, str], list[str]]:
-    """The manifest's entries, and its lines in order (for the package fingerprint)."""
-    entries: dict[str, str] = {}
-    try:
-        text = _read_bytes(src, name).decode("utf-8")
-    except (OSError, UnicodeDecodeError, zipfile.BadZipFile) as exc:
-        problems.append(f"unreadable file: {name} ({exc})")
-        return entries, []
-    lines = text.splitlines(keepends=True)
-    for n, line in enumerate(lines, 1):
-        line = line.rstrip("\r\n")
-        if not line.strip():
-            continue
-        digest, sep, rel = line.partition(" ")
-        rel = rel.lstrip(" *")
-        p = PurePosixPath(rel)
-        if (not sep or len(digest) != 64 or not rel or p.is_absolute() or ".." in p.parts
-                or any(c not in "0123456789abcdef" for c in digest.lower())):
-            problems.append(f"bad line in {name}: line {n}")
-            continue
-        entries[rel] = digest.lower()
-    return entries, lines
-
-
-def _bag_info(src, problems: list[str]) -> dict[str, str]:
-    info: dict[str, str] = {}
-    try:
-        text = _read_bytes(src, "bag-info.txt").decode("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(f"unreadable file: bag-info.txt ({exc})")
-        return info
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            info[key.strip()] = value.strip()
-    return info
 
 
 def package_fingerprint(manifest_lines: list[str]) -> str:
@@ -148,100 +353,297 @@ def package_fingerprint(manifest_lines: list[str]) -> str:
     return h.hexdigest()
 
 
-def verify_package(path: str | os.PathLike[str], *, known_key_fingerprints: set[str] | None = None) -> VerifyReport:
-    """Check the package at ``path`` (a bag folder or a .zip holding one). ``known_key_fingerprints``:
-    the export keys of this archive (see :func:`known_keys`); when given, a package signed with
-    another key is reported."""
+# ---------------------------------------------------------------------------------------- the check
+
+def verify_package(path: str | os.PathLike[str], *, known_key_fingerprints: set[str] | None = None,
+                   is_recorded: Callable[[str, str], bool] | None = None,
+                   limits: Limits = LIMITS) -> VerifyReport:
+    """Check the package at ``path`` (a bag folder or a .zip holding one); see the module docstring.
+
+    ``known_key_fingerprints``: the export keys of this archive (see :func:`known_keys`); when given,
+    a package signed with another key is reported. ``is_recorded(fingerprint, key_fingerprint)``:
+    whether the archive recorded that export; when given, a package signed with one of the known
+    keys that the archive never recorded is reported. Never raises for anything in the package;
+    memory stays bounded by ``limits``."""
     root = Path(path)
-    problems: list[str] = []
-    if root.is_dir():
-        src = _Folder(root)
-    elif root.is_file() and zipfile.is_zipfile(root):
-        try:
-            src = _Zip(root, problems)
-        except (zipfile.BadZipFile, OSError) as exc:
-            return VerifyReport(False, [f"unreadable zip: {root} ({exc})"])
-    else:
-        return VerifyReport(False, [f"not a package folder or zip: {root}"])
+    problems = _Problems(limits.max_problems)
     try:
-        return _verify(src, problems, known_key_fingerprints)
-    except zipfile.BadZipFile as exc:
-        return VerifyReport(False, problems + [f"damaged zip: {exc}"])
+        st = os.lstat(root)
+    except OSError as exc:
+        return VerifyReport(False, [f"not a package folder or zip: {display_name(root)} ({exc.strerror or exc})"])
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            target = os.readlink(root)
+        except OSError:
+            target = "?"
+        return VerifyReport(False, [f"symbolic link: {display_name(root)} is a link (to {display_name(target)}); "
+                                    "nothing was checked: verify the folder or zip it points to by its own path"])
+    try:
+        if stat.S_ISDIR(st.st_mode):
+            src = _Folder(root, problems, limits)
+        elif stat.S_ISREG(st.st_mode):
+            f = open(root, "rb", buffering=1 << 16)  # noqa: SIM115 (closed by src.close())
+            try:
+                src = _Zip(f, os.fstat(f.fileno()).st_size, problems, limits)
+            except BaseException:
+                f.close()
+                raise
+        else:
+            return VerifyReport(False, [f"not a package folder or zip: {display_name(root)} is {_kind(st.st_mode)}"])
+    except ZipProblem as exc:
+        if str(exc).startswith("not a zip"):
+            return VerifyReport(False, [f"not a package folder or zip: {display_name(root)}"])
+        return VerifyReport(False, [*problems.final(), str(exc)])
+    except _Stop as exc:
+        return VerifyReport(False, [*problems.final(), str(exc)])
+    except OSError as exc:
+        return VerifyReport(False, [f"unreadable package: {display_name(root)} ({exc.strerror or exc})"])
+    try:
+        return _Check(src, problems, limits).run(known_key_fingerprints, is_recorded)
+    except _Stop as exc:
+        problems.add(str(exc))
+        return VerifyReport(False, problems.final())
+    except (OSError, ZipProblem, EntryProblem) as exc:
+        problems.add(f"unreadable package: {display_name(root)} ({exc})")
+        return VerifyReport(False, problems.final())
     finally:
         src.close()
 
 
-def _verify(src, problems: list[str], known_key_fingerprints: set[str] | None) -> VerifyReport:
-    for name in REQUIRED:
-        if not src.is_file(name):
-            problems.append(f"missing file: {name}")
-    manifest, manifest_lines = _read_manifest(src, "manifest-sha256.txt", problems) \
-        if src.is_file("manifest-sha256.txt") else ({}, [])
-    tagmanifest, _ = _read_manifest(src, "tagmanifest-sha256.txt", problems) \
-        if src.is_file("tagmanifest-sha256.txt") else ({}, [])
-    checked = 0
-    for source, entries in (("manifest-sha256.txt", manifest), ("tagmanifest-sha256.txt", tagmanifest)):
-        for rel, expected in entries.items():
-            if (source == "manifest-sha256.txt") != rel.startswith("data/"):
-                problems.append(f"bad line in {source}: {rel} does not belong there")
+class _Check:
+    def __init__(self, src, problems: _Problems, limits: Limits):
+        self.src, self.problems, self.limits = src, problems, limits
+        self._salt = _secrets.token_bytes(16)
+        self.unread: set[str] = set()  # tag files refused (too large, unreadable): never hashed either
+
+    def key(self, rel: str) -> int:
+        """A 64-bit keyed digest of a path: sets of them cost a fraction of the paths' memory, and a
+        package cannot aim for collisions under a key it does not know."""
+        return int.from_bytes(hashlib.blake2b(rel.encode("utf-8", "surrogateescape"), digest_size=8,
+                                              key=self._salt).digest(), "big")
+
+    def run(self, known_key_fingerprints: set[str] | None,
+            is_recorded: Callable[[str, str], bool] | None) -> VerifyReport:
+        src, problems, limits = self.src, self.problems, self.limits
+        # 1. What is there, and how big (no file is read yet).
+        present: set[int] = set()
+        octets = files = 0
+        for rel, size in src.walk(report=True):
+            present.add(self.key(rel))
+            if rel.startswith("data/"):
+                files += 1
+                octets += size
+        self.present = present
+        for name in REQUIRED:
+            if not self.has(name):
+                problems.add(f"missing file: {name}")
+        # 2. The small tag files, each bounded.
+        small = {name: self._read_small(name) if self.has(name) else None for name in _SMALL_TAG_FILES}
+        info = self._bag_info(small["bag-info.txt"])
+        bagit = small["bagit.txt"]
+        if bagit is not None and not bagit.startswith(b"BagIt-Version: "):
+            problems.add("bad bagit.txt: it does not start with a BagIt-Version line")
+        # 3. Payload-Oxum against what is there, before hashing anything.
+        oxum = info.get("Payload-Oxum")
+        if oxum is None:
+            problems.add("bad Payload-Oxum: bag-info.txt has none")
+        elif oxum != f"{octets}.{files}":
+            problems.add(f"bad Payload-Oxum: bag-info.txt says {display_name(oxum, limit=100)}, the payload is "
+                         f"{octets}.{files} (octets.files)")
+        tagmanifest = self._tagmanifest(small[TAGMANIFEST])
+        # 4. The manifest, first pass: syntax, size, count, duplicates, fingerprint.
+        listed: set[int] = set()
+        fingerprint = None
+        manifest_read = False
+        if self.has(MANIFEST):
+            fingerprint, manifest_read = self._manifest_first_pass(listed, files)
+        # 5. Extra files (nothing hashed yet).
+        tag_listed = {self.key(rel) for rel in tagmanifest} | {self.key(TAGMANIFEST), self.key(SIGNATURE_FILE)}
+        for rel, _size in src.walk(report=False):
+            k = self.key(rel)
+            if (k not in listed and manifest_read) if rel.startswith("data/") else (k not in tag_listed):
+                problems.add(f"extra file: {display_name(rel, limit=300)}")
+        # 6. Hash: the tag files, then the payload.
+        checked = 0
+        for rel, expected in tagmanifest.items():
+            checked += self._hash_one(rel, expected, limits.max_manifest_bytes)
+        if manifest_read:
+            try:
+                checked += self._manifest_second_pass(listed)
+            except (EntryProblem, _LineTooLong):  # the manifest changed since the first pass
+                problems.add(f"changed file: {MANIFEST} changed while the package was checked")
+        elif self.has(MANIFEST):
+            problems.add("not checked: the payload files were not hashed, because manifest-sha256.txt could not "
+                         "be read")
+        # 7. Fingerprint, signature, key, record.
+        declared_fp = info.get("Package-Fingerprint")
+        if fingerprint and declared_fp != fingerprint:
+            problems.add(f"fingerprint mismatch: bag-info.txt gives Package-Fingerprint "
+                         f"{display_name(declared_fp, limit=100)}, the manifest gives {fingerprint}")
+        key_fp = None
+        tag_bytes, sig, pem = small[TAGMANIFEST], small[SIGNATURE_FILE], small[PUBLIC_KEY_FILE]
+        if tag_bytes is not None:
+            if sig is not None and pem is not None:
+                key_fp, problem = verify_signature(pem, tag_bytes, sig)
+                if problem:
+                    problems.add(problem)
+            for name in ("bagit.txt", "bag-info.txt", MANIFEST, PUBLIC_KEY_FILE):
+                if name not in tagmanifest and self.has(name):
+                    problems.add(f"unsigned file: {name} is not listed in tagmanifest-sha256.txt")
+        if key_fp is not None:
+            declared = info.get("Export-Key-Fingerprint")
+            if declared != key_fp:
+                problems.add(f"key mismatch: bag-info.txt gives Export-Key-Fingerprint "
+                             f"{display_name(declared, limit=100)}, export-public-key.pem has {key_fp}")
+            if known_key_fingerprints is not None and key_fp not in known_key_fingerprints:
+                problems.add(f"unknown key: {key_fp} is not the key of any export recorded in this archive")
+            elif (known_key_fingerprints is not None and is_recorded is not None and fingerprint
+                  and not is_recorded(fingerprint, key_fp)):
+                problems.add(f"not recorded: the package is signed with this archive's export key {key_fp}, but this "
+                             f"archive recorded no export with fingerprint {fingerprint} (an interrupted export, "
+                             "or a package made outside the app with a copy of the key)")
+        final = problems.final()
+        return VerifyReport(not final, final, fingerprint, key_fp, checked)
+
+    def has(self, rel: str) -> bool:
+        return self.key(rel) in self.present
+
+    def _read_small(self, name: str) -> bytes | None:
+        try:
+            return b"".join(self.src.chunks(name, self.limits.max_tag_bytes))
+        except EntryProblem as exc:
+            self.problems.add(str(exc))
+            self.unread.add(name)
+            return None
+
+    def _bag_info(self, data: bytes | None) -> dict[str, str]:
+        info: dict[str, str] = {}
+        if data is None:
+            return info
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.problems.add("unreadable file: bag-info.txt (not UTF-8)")
+            return info
+        for line in text.splitlines():
+            key, sep, value = line.partition(":")
+            if not sep or line[:1].isspace():
+                continue  # a continuation line, or not a label
+            key = key.strip()
+            if key in info and key in ("Payload-Oxum", "Package-Fingerprint", "Export-Key-Fingerprint"):
+                self.problems.add(f"bad bag-info.txt: {key} appears more than once")
                 continue
-            if not src.is_file(rel):
-                problems.append(f"missing file: {rel}")
+            info.setdefault(key, value.strip())
+        return info
+
+    def _tagmanifest(self, data: bytes | None) -> dict[str, str]:
+        entries: dict[str, str] = {}
+        if data is None:
+            return entries
+        for n, raw in _lines(iter((data,)), len(data)):
+            parsed = _parse_line(raw)
+            if parsed is None:
                 continue
-            found = _sha256(src, rel)
-            checked += 1
-            if found != expected:
-                problems.append(f"changed file: {rel} (sha256 {found}, expected {expected})")
-    listed = set(manifest) | set(tagmanifest) | {"tagmanifest-sha256.txt", SIGNATURE_FILE}
-    octets = files = 0
-    for rel in src.files():
-        if rel.startswith("data/"):
-            files += 1
-            octets += src.size(rel)
-        if rel not in listed:
-            problems.append(f"extra file: {rel}")
-    info = _bag_info(src, problems) if src.is_file("bag-info.txt") else {}
-    oxum = info.get("Payload-Oxum")
-    if oxum is None:
-        problems.append("bad Payload-Oxum: bag-info.txt has none")
-    elif oxum != f"{octets}.{files}":
-        problems.append(f"bad Payload-Oxum: bag-info.txt says {oxum}, the payload is {octets}.{files} "
-                        "(octets.files)")
-    fingerprint = package_fingerprint(manifest_lines) if manifest_lines else None
-    declared_fp = info.get("Package-Fingerprint")
-    if fingerprint and declared_fp != fingerprint:
-        problems.append(f"fingerprint mismatch: bag-info.txt gives Package-Fingerprint {declared_fp}, "
-                        f"the manifest gives {fingerprint}")
-    key_fp = None
-    if src.is_file("tagmanifest-sha256.txt"):
-        tag_bytes = _read_bytes(src, "tagmanifest-sha256.txt")
-        if src.is_file(SIGNATURE_FILE) and src.is_file(PUBLIC_KEY_FILE):
-            key_fp, problem = verify_signature(_read_bytes(src, PUBLIC_KEY_FILE), tag_bytes,
-                                               _read_bytes(src, SIGNATURE_FILE))
-            if problem:
-                problems.append(problem)
-        for name in ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", PUBLIC_KEY_FILE):
-            if name not in tagmanifest and src.is_file(name):
-                problems.append(f"unsigned file: {name} is not listed in tagmanifest-sha256.txt")
-    if key_fp is not None:
-        declared = info.get("Export-Key-Fingerprint")
-        if declared != key_fp:
-            problems.append(f"key mismatch: bag-info.txt gives Export-Key-Fingerprint {declared}, "
-                            f"export-public-key.pem has {key_fp}")
-        if known_key_fingerprints is not None and key_fp not in known_key_fingerprints:
-            problems.append(f"unknown key: {key_fp} is not the key of any export recorded in this archive")
-    return VerifyReport(not problems, problems, fingerprint, key_fp, checked)
+            if isinstance(parsed, str):
+                self.problems.add(f"bad line in {TAGMANIFEST}: line {n} ({parsed})")
+                continue
+            digest, rel = parsed
+            if rel.startswith("data/") or rel in (TAGMANIFEST, SIGNATURE_FILE):
+                self.problems.add(f"bad line in {TAGMANIFEST}: {display_name(rel, limit=300)} does not belong there")
+            elif rel in entries:
+                self.problems.add(f"duplicate entry: {TAGMANIFEST} lists {display_name(rel, limit=300)} more than once")
+            else:
+                entries[rel] = digest
+        return entries
+
+    def _manifest_first_pass(self, listed: set[int], files: int) -> tuple[str | None, bool]:
+        limits, problems = self.limits, self.problems
+        h = hashlib.sha256()
+        lines = 0
+        try:
+            for n, raw in _lines(self.src.chunks(MANIFEST, limits.max_manifest_bytes), limits.max_line):
+                if b"  data/transcripts/" not in raw:
+                    h.update(raw)
+                parsed = _parse_line(raw)
+                if parsed is None:
+                    continue
+                lines += 1  # every line, good or bad, counts against what the package can hold
+                if lines > files + limits.max_problems:
+                    problems.add(f"too many entries: {MANIFEST} lists more files than the package holds ({files}); "
+                                 "it was not read further")
+                    self.unread.add(MANIFEST)
+                    return None, False
+                if isinstance(parsed, str):
+                    problems.add(f"bad line in {MANIFEST}: line {n} ({parsed})")
+                    continue
+                _digest, rel = parsed
+                if not rel.startswith("data/"):
+                    problems.add(f"bad line in {MANIFEST}: {display_name(rel, limit=300)} does not belong there")
+                    continue
+                k = self.key(rel)
+                if k in listed:
+                    problems.add(f"duplicate entry: {MANIFEST} lists {display_name(rel, limit=300)} more than once")
+                    continue
+                listed.add(k)
+        except EntryProblem as exc:
+            problems.add(str(exc))
+            self.unread.add(MANIFEST)
+            return None, False
+        except _LineTooLong as exc:
+            problems.add(f"line too long: {MANIFEST} line {exc.lineno} is longer than {limits.max_line} bytes; "
+                         "it was not read further")
+            self.unread.add(MANIFEST)
+            return None, False
+        return h.hexdigest(), True
+
+    def _manifest_second_pass(self, listed: set[int]) -> int:
+        checked = 0
+        for _n, raw in _lines(self.src.chunks(MANIFEST, self.limits.max_manifest_bytes), self.limits.max_line):
+            parsed = _parse_line(raw)
+            if not isinstance(parsed, tuple):
+                continue
+            digest, rel = parsed
+            k = self.key(rel)
+            if k not in listed:  # a duplicate, or a line reported in the first pass
+                continue
+            listed.discard(k)
+            checked += self._hash_one(rel, digest, None)
+        return checked
+
+    def _hash_one(self, rel: str, expected: str, limit: int | None) -> int:
+        shown = display_name(rel, limit=300)
+        if rel in self.unread:
+            return 0
+        if not self.has(rel):
+            self.problems.add(f"missing file: {shown}")
+            return 0
+        try:
+            found = _sha256(self.src.chunks(rel, limit))
+        except EntryProblem as exc:
+            self.problems.add(str(exc))
+            return 0
+        if found != expected:
+            self.problems.add(f"changed file: {shown} (sha256 {found}, expected {expected})")
+        return 1
 
 
 def verify_recorded(db, actor, path: str | os.PathLike[str], *, any_key: bool = False) -> VerifyReport:
     """:func:`verify_package` on behalf of ``actor`` (who needs ``export.verify``), against this
-    archive's export keys unless ``any_key``; the check and its outcome go into the audit trail."""
+    archive's export keys and recorded exports unless ``any_key``; the check and its outcome go
+    into the audit trail."""
     from app.core.auth import EXPORT_VERIFY, Action, AuditTrail
     from app.core.auth.audit import FAILED, OK
 
+    from .package import export_records
+
     trail = AuditTrail(db)
     trail.require(actor, EXPORT_VERIFY, action=Action.VERIFY, object_type="package", object=str(path))
-    report = verify_package(path, known_key_fingerprints=None if any_key else known_keys(db))
+
+    def is_recorded(fingerprint: str, key_fingerprint: str) -> bool:
+        return bool(export_records(db, fingerprint=fingerprint, key_fingerprint=key_fingerprint, limit=1))
+
+    report = verify_package(path, known_key_fingerprints=None if any_key else known_keys(db),
+                            is_recorded=None if any_key else is_recorded)
     trail.record(actor, Action.VERIFY, object_type="package", object=report.fingerprint or str(path),
                  outcome=OK if report.ok else FAILED,
                  detail={"path": str(path), "any_key": any_key, "problems": len(report.problems),
