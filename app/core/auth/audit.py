@@ -73,6 +73,7 @@ class Action:
     MEDIA_SAVE = "media.save"
     SEARCH = "search"
     EXPORT = "export"
+    EXPORT_START = "export.start"  # before anything is written: a killed export stays visible
     VERIFY = "verify"
     SYNC_RUN = "sync.run"
     SETTINGS_CHANGE = "settings.change"

@@ -71,6 +71,7 @@ def action_labels() -> dict[str, str]:
         Action.MEDIA_OPEN: translate("AuditText", "Media file opened"),
         Action.MEDIA_SAVE: translate("AuditText", "Media file saved"),
         Action.SEARCH: translate("AuditText", "Search"),
+        Action.EXPORT_START: translate("AuditText", "Evidence export started"),
         Action.EXPORT: translate("AuditText", "Evidence export"),
         Action.VERIFY: translate("AuditText", "Package verified"),
         Action.SYNC_RUN: translate("AuditText", "Sync run"),
