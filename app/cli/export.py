@@ -31,6 +31,7 @@ def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from
     from tqdm import tqdm
 
     from app.core.export import ExportError, Selection, describe_counts, export_package
+    from app.core.export.signing import export_key_passphrase
     from app.core.search import QueryError
 
     if sum(bool(x) for x in (session_ids, query_text, msgids)) != 1:
@@ -45,7 +46,8 @@ def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from
         bar.update(done - bar.n)
 
     try:
-        result = export_package(ctx, current_actor(ctx), selection, out_path, progress=progress, pdf=not no_pdf)
+        with export_key_passphrase(ask_export_key_passphrase):
+            result = export_package(ctx, current_actor(ctx), selection, out_path, progress=progress, pdf=not no_pdf)
     except QueryError as exc:
         raise click.ClickException(exc.message + f" (at character {exc.position + 1})") from None
     except ExportError as exc:
@@ -82,3 +84,27 @@ def verify(ctx: AppContext, path: str, any_key: bool) -> None:
         sys.exit(EXIT_FAILED)
     click.echo(f"OK: {report.files_checked} file(s) match; fingerprint {report.fingerprint}; "
                f"signed by key {report.key_fingerprint}.")
+
+
+def ask_export_key_passphrase(new: bool) -> str | None:
+    """The export signing key's passphrase, asked on the terminal (without echo) when this computer
+    has no keyring; None without a terminal (then WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE must give it).
+    ``new``: the user chooses one now (asked twice, re-asked while too weak)."""
+    from app.core.export.signing import PASSPHRASE_ENV, ExportKeyError, check_new_passphrase
+
+    from .base import interactive
+
+    if not interactive():
+        return None
+    if not new:
+        return click.prompt("Passphrase of the export signing key", hide_input=True, err=True)
+    click.echo("This computer has no OS keyring: the export signing key is kept encrypted under a passphrase "
+               f"you choose now, asked for at each export (scripts: set {PASSPHRASE_ENV}).", err=True)
+    while True:
+        value = click.prompt("New passphrase for the export signing key", hide_input=True,
+                             confirmation_prompt=True, err=True)
+        try:
+            check_new_passphrase(value)
+            return value
+        except ExportKeyError as exc:
+            click.echo(f"{exc}; try again.", err=True)

@@ -70,6 +70,20 @@ class AppContext:
         self._db_url_override = db_url
         self.secrets = SecretStore()
         self.demo_login: DemoLogin | None = None  # set by setup_demo when it created the demo account
+        if (self.paths.data_dir / "export-key.pem").is_file():  # an earlier version's plaintext export key
+            self._protect_export_key()
+
+    def _protect_export_key(self) -> None:
+        """Move an earlier version's plaintext export key into the keyring (or encrypt it under
+        WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE) at once; otherwise it is encrypted at the next export."""
+        import logging
+
+        from app.core.export.signing import migrate_plaintext_export_key
+
+        try:
+            migrate_plaintext_export_key(self.secrets, self.paths.data_dir, interactive=False)
+        except SecretMissingError as exc:
+            logging.getLogger(__name__).warning("the plaintext export key was not moved: %s", exc)
 
     @property
     def db_url(self) -> str:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -33,6 +34,12 @@ from PySide6.QtWidgets import (
 
 from app.core.actor import Actor
 from app.core.export import ExportCancelled, ExportResult, Selection, export_package
+from app.core.export.signing import (
+    ExportKeyError,
+    check_new_passphrase,
+    export_key_passphrase,
+    passphrase_needed,
+)
 
 PROGRESS_INTERVAL_S = 0.1  # at most ten progress signals a second (STYLE #5)
 
@@ -50,10 +57,12 @@ class ExportWorker(QObject):
     export_cancelled = Signal()
     export_failed = Signal(str)
 
-    def __init__(self, ctx, actor: Actor, selection: Selection, out_path: Path, *, pdf: bool = True):
+    def __init__(self, ctx, actor: Actor, selection: Selection, out_path: Path, *, pdf: bool = True,
+                 passphrase: str | None = None):
         super().__init__()  # no parent: it is moved to its thread
         self._ctx, self._actor, self._selection, self._out = ctx, actor, selection, out_path
         self._pdf = pdf
+        self._passphrase = passphrase  # of the export key, when it is kept encrypted (no keyring)
         self._cancel = threading.Event()
         self._last_emit = 0.0
         self._pending: tuple[int, int] | None = None
@@ -66,8 +75,9 @@ class ExportWorker(QObject):
     @Slot()
     def run(self) -> None:
         try:
-            result = export_package(self._ctx, self._actor, self._selection, self._out,
-                                    progress=self._on_progress, cancel=self._cancel.is_set, pdf=self._pdf)
+            with export_key_passphrase(self._passphrase):
+                result = export_package(self._ctx, self._actor, self._selection, self._out,
+                                        progress=self._on_progress, cancel=self._cancel.is_set, pdf=self._pdf)
         except ExportCancelled:
             self._flush()
             self.export_cancelled.emit()
@@ -303,9 +313,16 @@ class ExportDialog(QDialog):
         out = self._output_path() if selection is not None else None
         if selection is None or out is None:
             return False
+        passphrase = None
+        need = passphrase_needed(self.ctx.secrets, self.ctx.paths.data_dir)
+        if need is not None:
+            passphrase = self.ask_export_key_passphrase(need)
+            if passphrase is None:
+                return False
         thread = QThread()
         thread.setObjectName("export")
-        worker = ExportWorker(self.ctx, self.actor, selection, out, pdf=self.pdf_check.isChecked())
+        worker = ExportWorker(self.ctx, self.actor, selection, out, pdf=self.pdf_check.isChecked(),
+                              passphrase=passphrase)
         worker.moveToThread(thread)
         thread.started.connect(worker.run)
         worker.export_progressed.connect(self._on_progress)
@@ -324,6 +341,33 @@ class ExportDialog(QDialog):
         self.status_label.setText(self.tr("Preparing the export…"))
         thread.start()
         return True
+
+    def ask_export_key_passphrase(self, need: str) -> str | None:
+        """The export signing key's passphrase (this computer has no keyring): ``need`` "unlock" asks
+        for it once, "new" asks for a new one twice. None (with an inline message) if cancelled or
+        not acceptable."""
+        title = self.tr("Export signing key")
+        echo = QLineEdit.EchoMode.Password
+        if need != "new":
+            text, ok = QInputDialog.getText(self, title, self.tr("Passphrase of the export signing key:"), echo)
+            return text if ok and text else None
+        text, ok = QInputDialog.getText(
+            self, title, self.tr("This computer has no keyring: the export signing key is kept encrypted under "
+                                 "a passphrase. Choose it (asked for at each export):"), echo)
+        if not ok:
+            return None
+        again, ok = QInputDialog.getText(self, title, self.tr("The same passphrase again:"), echo)
+        if not ok:
+            return None
+        if again != text:
+            self._show_error(self.tr("The two passphrases differ."))
+            return None
+        try:
+            check_new_passphrase(text)
+        except ExportKeyError as exc:
+            self._show_error(str(exc))
+            return None
+        return text
 
     @Slot()
     def cancel_export(self) -> None:

@@ -205,9 +205,11 @@ def test_export_key_file_without_keyring(ctx, tmp_path, monkeypatch):
     from app.core.export import load_or_create_export_key
 
     monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
+    monkeypatch.setenv("WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE", "a passphrase of the user's")
     key = load_or_create_export_key(ctx.secrets, tmp_path)
-    assert key.where == "file"
-    assert (tmp_path / "export-key.pem").stat().st_mode & 0o777 == 0o600
+    assert key.where == "file"  # encrypted under the passphrase (tests/export/test_export_key_at_rest.py)
+    assert (tmp_path / "export-key.enc").stat().st_mode & 0o777 == 0o600
+    assert not (tmp_path / "export-key.pem").exists()
     assert load_or_create_export_key(ctx.secrets, tmp_path).fingerprint == key.fingerprint
 
 

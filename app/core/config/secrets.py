@@ -11,6 +11,8 @@ On a headless server without a keyring backend, environment variables may supply
   AccessKey secret of Aliyun OSS) or ``_COS`` (the SecretKey of Tencent COS).
 
 (``<CORPID>`` upper-cased, any character other than A-Z, 0-9 and _ replaced by _.)
+The export signing key is in the keyring too, or — without one — encrypted under a passphrase
+(``WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE`` for headless use; app/core/export/signing.py).
 A demo profile (``secrets_in_corpus``) reads them from the simulator's corpus, which is demo data.
 """
 
@@ -246,6 +248,11 @@ class SecretStore:
     def set_export_key(self, pem: str) -> None:
         """Keep the private export key in the keyring (raises SecretMissingError without one)."""
         self._set(self.EXPORT_KEY_NAME, pem)
+
+    def keep_previous_export_key(self, fingerprint: str, pem: str) -> None:
+        """Keep a former export key (e.g. an earlier version's plaintext key that differs from the
+        keyring's) in the keyring under its fingerprint, so that it is not lost when its file goes."""
+        self._set(f"{self.EXPORT_KEY_NAME}:previous:{fingerprint}", pem)
 
     # -- the command line's login token (app/cli/auth.py), one per data folder and archive
     @staticmethod

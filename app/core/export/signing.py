@@ -1,26 +1,78 @@
 """The workstation's export key: an Ed25519 key made once and kept, that signs every package's tag
 manifest. Its public half and fingerprint travel in the package and are recorded in the archive.
 
-The private key lives in the OS keyring (SecretStore.export_key). Without a keyring it is kept in
-``<data_dir>/export-key.pem`` with 0600 permissions.
+Where the private key lives — never in a plaintext file:
+
+* in the OS keyring (``SecretStore.export_key``) whenever this computer has one;
+* otherwise in ``<data_dir>/export-key.enc`` (0600), encrypted under a passphrase the user holds:
+  scrypt (N=2**17, r=8, p=1) derives a 256-bit key from it, AES-256-GCM encrypts the raw private
+  key, and the file's header (format, KDF parameters, salt, nonce, public key fingerprint) is the
+  associated data, so a changed header fails like a wrong passphrase.
+
+The passphrase is asked for when an export needs to sign: ``WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE``
+supplies it (headless use), else what a caller gives for the current thread with ``with
+export_key_passphrase(value_or_provider): ...`` (the CLI's prompt, the export dialog); without
+either, :class:`ExportKeyPassphraseNeeded` says so. A wrong one raises :class:`WrongExportKeyPassphrase`.
+
+An earlier version kept the key in plaintext in ``<data_dir>/export-key.pem``. That file is moved
+into the keyring (or, without one, into the encrypted file once a passphrase is given) and then
+overwritten with random bytes and deleted (:func:`migrate_plaintext_export_key`; it runs at every
+start and before every signature). Overwriting cannot reach copies the file system or a backup made
+elsewhere (SSD remapping, copy-on-write file systems, snapshots).
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import json
+import logging
 import os
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from app.core.config.secrets import SecretStore, keyring_available
+from app.core.config.secrets import SecretMissingError, SecretStore, keyring_available
 
-KEY_FILE_NAME = "export-key.pem"
-IN_KEYRING, IN_FILE = "keyring", "file"
+log = logging.getLogger(__name__)
+
+KEY_FILE_NAME = "export-key.pem"  # an earlier version's plaintext key: migrated, then removed
+ENCRYPTED_KEY_FILE_NAME = "export-key.enc"
+PASSPHRASE_ENV = "WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE"
+MIN_PASSPHRASE_LENGTH = 10
+IN_KEYRING, IN_FILE = "keyring", "file"  # ExportKey.where; IN_FILE = the encrypted file
+
+_FORMAT = "wecom-auditor export key"
+_KDF_N, _KDF_R, _KDF_P = 2**17, 8, 1
+# A file asking for more than this is refused before deriving: a crafted file must not make an
+# export allocate gigabytes.
+_MAX_N, _MAX_R, _MAX_P = 2**20, 32, 16
+
+# What a caller gives for the current thread: the passphrase, or a function asked with ``new``
+# (True: the user is choosing a passphrase for a new or migrated key, so confirm it) that returns
+# the passphrase or None (the user declined).
+PassphraseProvider = Callable[[bool], "str | None"]
+_PROVIDER: ContextVar[str | PassphraseProvider | None] = ContextVar("export_key_passphrase", default=None)
+
+
+class ExportKeyError(SecretMissingError):
+    """The export key cannot be used; the message is one sentence saying why and what to do."""
+
+
+class ExportKeyPassphraseNeeded(ExportKeyError):
+    """The key is (or is to be) kept encrypted and no passphrase was given."""
+
+
+class WrongExportKeyPassphrase(ExportKeyError):
+    """The passphrase does not open the encrypted export key (or the file was changed)."""
 
 
 def key_fingerprint(public_key: Ed25519PublicKey) -> str:
@@ -37,6 +89,9 @@ def public_pem(public_key: Ed25519PublicKey) -> bytes:
 class ExportKey:
     private_key: Ed25519PrivateKey
     where: str  # IN_KEYRING or IN_FILE
+
+    def __repr__(self) -> str:  # never print the private key by accident
+        return f"ExportKey(where={self.where!r}, fingerprint={self.fingerprint!r})"
 
     @property
     def public_key(self) -> Ed25519PublicKey:
@@ -55,36 +110,236 @@ class ExportKey:
         return base64.b64encode(self.private_key.sign(data)) + b"\n"
 
 
+# ------------------------------------------------------------------ the passphrase
+
+@contextlib.contextmanager
+def export_key_passphrase(source: str | PassphraseProvider | None) -> Iterator[None]:
+    """Within the block, in this thread only, the export key's passphrase comes from ``source``: the
+    passphrase itself, or a function ``(new: bool) -> str | None`` called only when one is needed
+    (``new``: the user is choosing one, e.g. for a key about to be created). None = no change."""
+    if source is None:
+        yield
+        return
+    token = _PROVIDER.set(source)
+    try:
+        yield
+    finally:
+        _PROVIDER.reset(token)
+
+
+def check_new_passphrase(passphrase: str) -> None:
+    """Raise ExportKeyError unless ``passphrase`` may protect the export key (at least 10 characters,
+    not one character repeated)."""
+    if len(passphrase) < MIN_PASSPHRASE_LENGTH:
+        raise ExportKeyError(f"the export key's passphrase must have at least {MIN_PASSPHRASE_LENGTH} characters")
+    if len(set(passphrase)) <= 1:
+        raise ExportKeyError("the export key's passphrase must not be one character repeated")
+
+
+def _passphrase(new: bool) -> str:
+    value = os.environ.get(PASSPHRASE_ENV) or None
+    source = _PROVIDER.get()
+    if value is None and source is not None:
+        value = source(new) if callable(source) else source
+    if value is None:
+        what = ("keep the export signing key encrypted (this computer has no OS keyring)" if new
+                else "unlock the export signing key")
+        raise ExportKeyPassphraseNeeded(f"a passphrase is needed to {what}: enter it when asked, or set "
+                                        f"{PASSPHRASE_ENV} for headless use")
+    if new:
+        check_new_passphrase(value)
+    return value
+
+
+def passphrase_needed(secrets: SecretStore, data_dir: str | os.PathLike[str]) -> str | None:
+    """What signing an export will ask for, so that a window can ask before it starts: None (the
+    key is in the keyring or will be, or WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE supplies it),
+    ``"unlock"`` (the key is in the encrypted file) or ``"new"`` (a key is to be created or migrated
+    without a keyring: the user chooses a passphrase)."""
+    if os.environ.get(PASSPHRASE_ENV) or secrets.export_key():
+        return None
+    folder = Path(data_dir)
+    if (folder / ENCRYPTED_KEY_FILE_NAME).is_file():
+        return "unlock"
+    return None if keyring_available() else "new"
+
+
+# ------------------------------------------------------------------ the encrypted file
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _raw(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                             serialization.NoEncryption())
+
+
 def _pem_of(key: Ed25519PrivateKey) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
 
 
-def _load(pem: bytes | str) -> Ed25519PrivateKey:
+def _load_pem(pem: bytes | str) -> Ed25519PrivateKey:
     key = serialization.load_pem_private_key(pem.encode("ascii") if isinstance(pem, str) else pem, None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError("the stored export key is not an Ed25519 key")
     return key
 
 
+def _aad(header: dict) -> bytes:
+    return json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+
+def _derive(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8", "surrogatepass"))
+
+
+def encrypt_private_key(key: Ed25519PrivateKey, passphrase: str, *, n: int = _KDF_N, r: int = _KDF_R,
+                        p: int = _KDF_P) -> bytes:
+    """The encrypted-file bytes (JSON) holding ``key`` under ``passphrase``."""
+    salt, nonce = os.urandom(16), os.urandom(12)
+    header = {"format": _FORMAT, "version": 1,
+              "kdf": {"name": "scrypt", "n": n, "r": r, "p": p, "salt": _b64(salt)},
+              "cipher": {"name": "AES-256-GCM", "nonce": _b64(nonce)},
+              "public_key_sha256": key_fingerprint(key.public_key())}
+    sealed = AESGCM(_derive(passphrase, salt, n, r, p)).encrypt(nonce, _raw(key), _aad(header))
+    return (json.dumps({**header, "ciphertext": _b64(sealed)}, indent=1) + "\n").encode("utf-8")
+
+
+def decrypt_private_key(data: bytes, passphrase: str, *, source: str = ENCRYPTED_KEY_FILE_NAME) -> Ed25519PrivateKey:
+    """The key in encrypted-file bytes; WrongExportKeyPassphrase for a wrong passphrase or a changed
+    file, ExportKeyError for a file that is not one."""
+    try:
+        doc = json.loads(data.decode("utf-8"))
+        sealed = base64.b64decode(doc.pop("ciphertext"), validate=True)
+        kdf, cipher = doc["kdf"], doc["cipher"]
+        n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
+        salt = base64.b64decode(kdf["salt"], validate=True)
+        nonce = base64.b64decode(cipher["nonce"], validate=True)
+        ok = (doc.get("format") == _FORMAT and doc.get("version") == 1 and kdf.get("name") == "scrypt"
+              and cipher.get("name") == "AES-256-GCM" and 2 <= n <= _MAX_N and not n & (n - 1)
+              and 1 <= r <= _MAX_R and 1 <= p <= _MAX_P and len(salt) >= 16 and len(nonce) == 12)
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+        ok = False
+    if not ok:
+        raise ExportKeyError(f"{source} is not an encrypted export key of this app: restore it from a backup, "
+                             f"or move it away to make a new export key")
+    try:
+        raw = AESGCM(_derive(passphrase, salt, n, r, p)).decrypt(nonce, sealed, _aad(doc))
+        key = Ed25519PrivateKey.from_private_bytes(raw)
+    except (InvalidTag, ValueError):
+        raise WrongExportKeyPassphrase("the passphrase does not unlock the export signing key (or its file "
+                                       f"{source} was changed): try again") from None
+    if key_fingerprint(key.public_key()) != doc.get("public_key_sha256"):
+        raise WrongExportKeyPassphrase(f"the export signing key in {source} does not match its recorded "
+                                       f"fingerprint: restore it from a backup")
+    return key
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, 0600 from the first byte."""
+    tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def shred(path: Path) -> None:
+    """Overwrite the file with random bytes (flushed to disk), then delete it. As far as practical:
+    copies the file system keeps elsewhere (journals, snapshots, SSD remapping) are out of reach."""
+    try:
+        size = path.stat().st_size
+        with path.open("r+b") as f:
+            f.write(os.urandom(max(size, 1)))
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        log.warning("could not overwrite %s before deleting it: %s", path, exc)
+    path.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------ keeping the key
+
+def _keep(key: Ed25519PrivateKey, secrets: SecretStore, folder: Path) -> str:
+    """Store ``key`` in the keyring (checked by reading it back), else encrypted under a new passphrase."""
+    if keyring_available():
+        pem = _pem_of(key).decode("ascii")
+        secrets.set_export_key(pem)
+        if secrets.export_key() == pem:
+            return IN_KEYRING
+        log.warning("the keyring did not keep the export key; keeping it in the encrypted file instead")
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_private(folder / ENCRYPTED_KEY_FILE_NAME, encrypt_private_key(key, _passphrase(new=True)))
+    return IN_FILE
+
+
+def migrate_plaintext_export_key(secrets: SecretStore, data_dir: str | os.PathLike[str], *,
+                                 interactive: bool = True) -> str | None:
+    """Move an earlier version's plaintext ``export-key.pem`` into the keyring (or, without one, into
+    the encrypted file under a passphrase) and shred the plaintext. Returns where it went, or None if
+    there was nothing to move or it has to wait for a passphrase (``interactive=False``: only the
+    environment variable is asked; start-up uses that). A plaintext key that a keyring key differs
+    from is kept in the keyring as a previous key, so nothing that signed a package is lost."""
+    folder = Path(data_dir)
+    plain = folder / KEY_FILE_NAME
+    if not plain.is_file():
+        return None
+    try:
+        key = _load_pem(plain.read_bytes())
+    except ValueError as exc:
+        raise ExportKeyError(f"{plain} (the export key of an earlier version) cannot be read ({exc}): move it "
+                             f"away to make a new export key") from None
+    stored = secrets.export_key()
+    if stored:
+        if key_fingerprint(_load_pem(stored).public_key()) != key_fingerprint(key.public_key()):
+            secrets.keep_previous_export_key(key_fingerprint(key.public_key()), _pem_of(key).decode("ascii"))
+        where = IN_KEYRING
+    elif keyring_available():
+        where = _keep(key, secrets, folder)
+    elif (folder / ENCRYPTED_KEY_FILE_NAME).is_file():  # one key per workstation: the user chooses
+        raise ExportKeyError(f"both {plain} (plaintext, from an earlier version) and {ENCRYPTED_KEY_FILE_NAME} "
+                             f"are in {folder}: move one of them away")
+    elif not interactive and _PROVIDER.get() is None and not os.environ.get(PASSPHRASE_ENV):
+        log.warning("the export key is still in plaintext in %s: it is encrypted at the next export, "
+                    "under a passphrase asked for then", plain)
+        return None
+    else:
+        where = _keep(key, secrets, folder)
+    shred(plain)
+    log.info("the plaintext export key of an earlier version was moved to the %s and its file deleted",
+             "keyring" if where == IN_KEYRING else "encrypted file")
+    return where
+
+
 def load_or_create_export_key(secrets: SecretStore, data_dir: str | os.PathLike[str]) -> ExportKey:
-    """This workstation's export key: from the keyring, else from the 0600 file in ``data_dir``;
-    made (once) and kept in the keyring when there is one, else in that file."""
-    path = Path(data_dir) / KEY_FILE_NAME
+    """This workstation's export key: from the keyring, else from the encrypted file in ``data_dir``
+    (asking for its passphrase); an earlier version's plaintext file is migrated first; made (once)
+    when there is none, and kept in the keyring, else encrypted under a new passphrase.
+
+    Raises ExportKeyPassphraseNeeded / WrongExportKeyPassphrase / ExportKeyError (one sentence each;
+    a SecretMissingError) when the key cannot be had."""
+    folder = Path(data_dir)
+    migrate_plaintext_export_key(secrets, folder)
     pem = secrets.export_key()
     if pem:
-        return ExportKey(_load(pem), IN_KEYRING)
-    if path.is_file():
-        return ExportKey(_load(path.read_bytes()), IN_FILE)
+        return ExportKey(_load_pem(pem), IN_KEYRING)
+    encrypted = folder / ENCRYPTED_KEY_FILE_NAME
+    if encrypted.is_file():
+        key = decrypt_private_key(encrypted.read_bytes(), _passphrase(new=False), source=str(encrypted))
+        if keyring_available() and _keep(key, secrets, folder) == IN_KEYRING:
+            encrypted.unlink()  # a keyring appeared since: the key lives there now
+            return ExportKey(key, IN_KEYRING)
+        return ExportKey(key, IN_FILE)
     key = Ed25519PrivateKey.generate()
-    if keyring_available():
-        secrets.set_export_key(_pem_of(key).decode("ascii"))
-        return ExportKey(key, IN_KEYRING)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(_pem_of(key))
-    return ExportKey(key, IN_FILE)
+    return ExportKey(key, _keep(key, secrets, folder))
 
 
 def verify_signature(public_pem_bytes: bytes, data: bytes, signature_b64: bytes) -> tuple[str | None, str | None]:
