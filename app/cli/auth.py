@@ -314,6 +314,16 @@ def accounts_unlock(ctx: AppContext, username: str) -> None:
     click.echo(f"{_show(ctx.accounts.unlock(current_actor(ctx), username))}.")
 
 
+@accounts.command("rename")
+@click.argument("username")
+@click.argument("new_username")
+@common
+def accounts_rename(ctx: AppContext, username: str, new_username: str) -> None:
+    """Give an account a new user name (administrators); a name that looks like another account's,
+    has invisible characters or mixes scripts is refused."""
+    click.echo(f"{_show(ctx.accounts.rename(current_actor(ctx), username, new_username))}.")
+
+
 @accounts.command("reset-password")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the new password from standard input (one line).")

@@ -92,6 +92,7 @@ Administration (each needs ``accounts.manage``; refusals recorded):
 
 - ``create_account(actor, username, password, *, roles, scope=None, must_change_password=True)``
 - ``reset_password(actor, username, new_password, *, must_change_password=True)`` (unlocks too)
+- ``rename(actor, username, new_username)`` (``account.update``, "old -> new")
 - ``set_roles(actor, username, roles)``, ``set_scope(actor, username, ScopeSpec)``,
   ``disable(actor, username)``, ``enable(actor, username)``, ``unlock(actor, username)`` — all
   return ``AccountInfo``; the last enabled administrator cannot lose the role or be disabled.
@@ -106,7 +107,8 @@ revoked, recorded); ``revoke_token(actor, *, token=None, token_id=None) -> bool`
 ``list_tokens(actor, username=None) -> list[TokenInfo]``.
 
 User names are canonical (``canonical_username``: NFKC, trimmed, case-folded, ≤ 64 characters,
-no spaces or ``:``). Passwords: ``passwords.PasswordHasher`` — scrypt N=2**17, r=8, p=1, encoded
+no spaces or ``:``). A new or renamed account's name must not look like another's (TR39 skeleton),
+hold invisible characters or mix scripts (``lookalike.check_new_username``; AccountError). Passwords: ``passwords.PasswordHasher`` — scrypt N=2**17, r=8, p=1, encoded
 ``scrypt$n=..,r=..,p=..$salt$key`` (parameters can be raised later: weaker hashes are re-hashed
 at the next login); policy ``check_password_policy(password, username)``: ≥ 10 characters, not the
 user name, not one repeated character.

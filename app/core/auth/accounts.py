@@ -5,7 +5,8 @@ audit entry in the same transaction as the change; refusals and failed logins ar
 
 User names are canonical: NFKC-normalised, trimmed and case-folded (``Alice`` and ``alice`` are
 one account), 1-64 characters, no spaces, control characters or ``:`` (``os:`` and ``system:``
-name the local and system actors).
+name the local and system actors). A new or renamed account's name must not look like another
+account's (TR39 confusable skeleton), hold invisible characters or mix scripts (:mod:`.lookalike`).
 
 Login: five consecutive wrong passwords lock an account for 15 minutes
 (:class:`AccountLockedError` says until when); a success resets the count. Any other failure reads
@@ -48,6 +49,7 @@ from .errors import (
     TokenError,
     local_time_text,
 )
+from .lookalike import check_new_username
 from .passwords import PasswordHasher, check_password_policy
 from .scope import ScopeSpec, resolve_scope
 
@@ -169,6 +171,16 @@ class AccountService:
                      account_id=row.id, scope=resolve_scope(conn, spec), login_id=login_id,
                      must_change_password=bool(row.must_change_password))
 
+    def _usernames(self, conn=None, *, but: int | None = None) -> list[str]:
+        """Every account's user name (``but``: leave out this account id)."""
+        q = select(_ACCOUNTS.c.username)
+        if but is not None:
+            q = q.where(_ACCOUNTS.c.id != but)
+        if conn is not None:
+            return list(conn.execute(q).scalars())
+        with self.db.read() as c:
+            return list(c.execute(q).scalars())
+
     def _enabled_admins(self, conn) -> list[int]:
         return [r.id for r in conn.execute(select(_ACCOUNTS.c.id, _ACCOUNTS.c.roles)
                                            .where(_ACCOUNTS.c.disabled.is_(False)))
@@ -197,6 +209,7 @@ class AccountService:
         """Create the first account, an administrator, on an archive without accounts.
         AccountError if an account exists already; PasswordPolicyError for a weak password."""
         canon = canonical_username(username)
+        check_new_username(canon, ())
         check_password_policy(password, canon)
         encoded = self.hasher.hash(password)
         now = self._clock()
@@ -410,13 +423,13 @@ class AccountService:
         if not granted:
             raise AccountError("give the account at least one role")
         scope = scope or ScopeSpec()
+        check_new_username(canon, self._usernames())  # early, before the costly hash
         check_password_policy(password, canon)
         encoded = self.hasher.hash(password)
         try:
             with self.db.write() as conn:
-                self.trail.lock(conn)
-                if self._row(conn, username=canon) is not None:
-                    raise AccountError(f"the user name '{canon}' is taken")
+                self.trail.lock(conn)  # serialises account creation: the check below sees every name
+                check_new_username(canon, self._usernames(conn))
                 account_id = self.db.ids.next_id()
                 now = self._clock()
                 conn.execute(insert(_ACCOUNTS).values(
@@ -449,6 +462,25 @@ class AccountService:
             self.trail.record(actor, Action.ACCOUNT_ROLES, object_type="account",
                               object=f"{row.username}: {_roles_text(old)} -> {_roles_text(granted)}",
                               detail={"old": sorted(old), "new": sorted(granted)}, conn=conn)
+            return _info(self._row(conn, account_id=row.id))
+
+    def rename(self, actor: Actor, username: str, new_username: str) -> AccountInfo:
+        """Give an account a new user name (needs ``accounts.manage``). AccountError if the new name
+        is taken, looks like another account's, has invisible characters or mixes scripts
+        (:mod:`.lookalike`). Its tokens and sessions stay valid (they name the account, not the
+        name); the audit trail keeps the old name in earlier entries and records the change."""
+        self._manage(actor, Action.ACCOUNT_UPDATE, username)
+        canon = canonical_username(new_username)
+        with self.db.write() as conn:
+            self.trail.lock(conn)
+            row = self._target(conn, username)
+            if canon == row.username:
+                return _info(row)
+            check_new_username(canon, self._usernames(conn, but=row.id))
+            conn.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == row.id).values(username=canon))
+            self.trail.record(actor, Action.ACCOUNT_UPDATE, object_type="account",
+                              object=f"{row.username} -> {canon}",
+                              detail={"renamed_from": row.username, "renamed_to": canon}, conn=conn)
             return _info(self._row(conn, account_id=row.id))
 
     def set_scope(self, actor: Actor, username: str, scope: ScopeSpec) -> AccountInfo:
