@@ -1,9 +1,11 @@
 """Evidence packages: a BagIt bag (RFC 8493) of what a reviewer selected, written by our own small
 writer, signed with the workstation's export key and recorded in the archive's ``exports`` table.
 
-The bag is written into ``<out>.partial-<random>`` and renamed to ``<out>`` only when complete, so a
-cancelled or failed export never leaves something that looks like a package. Messages are read in
-pages and media streamed, so memory stays bounded whatever the size of the selection.
+The bag is built in a hidden staging folder ``.<out>.export-<random>`` (mode 0700) beside ``<out>``
+and renamed to ``<out>`` only when complete and recorded, so a cancelled, failed or killed export
+never leaves something that looks like a package, nor plaintext others can read; what a killed one
+leaves is removed by :func:`clean_interrupted_exports`. Messages are read in pages and media
+streamed, so memory stays bounded whatever the size of the selection.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import secrets as _secrets
@@ -44,6 +47,8 @@ from .pdf import (
     subset_fonts,
 )
 from .signing import load_or_create_export_key
+
+log = logging.getLogger(__name__)
 
 PAGE = 500
 DEFAULT_CONTEXT_HOURS = 12.0  # Purview rebuilds chat transcripts of a hit ±12 hours
@@ -610,6 +615,181 @@ class _Exporter:
         }
 
 
+JOURNAL_DIR = "exports-in-progress"  # under the data folder: one file per running export
+_STAGING = re.compile(r"\.(?P<name>.+)\.export-(?P<token>[0-9a-f]{12})")
+
+
+def _staging_dir(out: Path, token: str) -> Path:
+    """Where an export is built: a hidden 0700 folder beside ``out`` (so the final rename stays on
+    one file system), holding the bag folder (or the zip) and the spool. Others cannot read it."""
+    return out.parent / f".{out.name}.export-{token}"
+
+
+def _lock(fd: int) -> bool:
+    """Take the lock of an open journal file without waiting; False when another process holds it."""
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+class _Journal:
+    """``<data_dir>/exports-in-progress/<token>.json``: the output path, staging folder and (just
+    before the final rename) the fingerprint of one running export, locked by its process for as
+    long as it runs. :func:`clean_interrupted_exports` treats a journal it can lock as the trace of
+    an export whose process ended (killed, crashed, powered off) and undoes what it left."""
+
+    def __init__(self, data_dir: str | os.PathLike[str], token: str, record: dict):
+        folder = Path(data_dir) / JOURNAL_DIR
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = folder / f"{token}.json"
+        self.record = record
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        if not _lock(self.fd):  # cannot happen for a file just made; be safe rather than unlocked
+            os.close(self.fd)
+            raise ExportError(f"cannot lock {self.path}")
+        self.update()
+
+    def update(self, **values) -> None:
+        self.record.update(values)
+        data = json.dumps(self.record, ensure_ascii=False).encode("utf-8")
+        os.lseek(self.fd, 0, os.SEEK_SET)
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, data)
+        os.fsync(self.fd)
+
+    def close(self) -> None:
+        # POSIX: unlink while still locked, so that no cleaner can take the lock of a finished
+        # export's journal (a cleaner that opened it before skips it: no links left). Windows
+        # cannot remove an open file: close first.
+        if os.name == "nt":
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        if os.name != "nt":
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+
+
+def _package_fingerprint_of(path: Path) -> str | None:
+    """Package-Fingerprint from the bag-info.txt of the package at ``path`` (folder or zip), read
+    within small limits; None if there is none or it cannot be read."""
+    from .zipread import EntryProblem, ZipProblem, ZipReader
+
+    try:
+        if path.is_dir() and not path.is_symlink():
+            with open(path / "bag-info.txt", "rb") as f:
+                data = f.read(1 << 20)
+        elif path.is_file() and not path.is_symlink():
+            with open(path, "rb") as f:
+                reader = ZipReader(f, os.fstat(f.fileno()).st_size, lambda text: None, max_entries=1_000_000,
+                                   max_name=1024, max_ratio=10**6, bomb_floor=2**62)
+                entry = next((e for n, e in reader.entries.items()
+                              if n.count("/") == 1 and n.endswith("/bag-info.txt")), None)
+                if entry is None:
+                    return None
+                data = b"".join(reader.chunks(entry, 1 << 20))
+        else:
+            return None
+    except (OSError, ZipProblem, EntryProblem):
+        return None
+    for line in data.decode("utf-8", "replace").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "Package-Fingerprint":
+            return value.strip()
+    return None
+
+
+def clean_interrupted_exports(ctx) -> list[str]:
+    """Undo what exports whose process ended without finishing (SIGKILL, a crash, a power cut) left
+    behind, and record each in the audit trail (``export``, failed, "interrupted"). Call it when the
+    app starts; :func:`export_package` calls it before every export. Exports still running (in this
+    or another process) hold their journal's lock and are left alone.
+
+    Removed: the staging folder (the partial bag, the spool, a finished zip not yet renamed), and a
+    package that reached its final path but whose record never committed (identified by the
+    fingerprint its journal holds). Returns one sentence per export cleaned up."""
+    folder = Path(ctx.paths.data_dir) / JOURNAL_DIR
+    try:
+        journals = sorted(folder.glob("*.json"))
+    except OSError:
+        return []
+    done: list[str] = []
+    for path in journals:
+        try:
+            fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+        except OSError:
+            continue
+        try:
+            if not _lock(fd) or os.fstat(fd).st_nlink == 0:  # running, or cleaned by another process just now
+                continue
+            try:
+                record = json.loads(os.read(fd, 1 << 20).decode("utf-8"))
+                out, staging, token = Path(record["out"]), Path(record["staging"]), str(record["token"])
+            except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+                path.unlink(missing_ok=True)  # not a journal of ours: nothing to act on
+                continue
+            try:
+                note = _clean_one(ctx, record, out, staging, token)
+            except Exception as exc:  # e.g. the database is unreachable: try again next time
+                log.warning("could not clean up the interrupted export to %s yet: %s", out, exc)
+                continue
+            path.unlink(missing_ok=True)
+            if note:
+                done.append(f"An export to {out} started by {record.get('actor')} was interrupted; {note}.")
+        finally:
+            os.close(fd)
+    return done
+
+
+def _clean_one(ctx, record: dict, out: Path, staging: Path, token: str) -> str | None:
+    """Undo one interrupted export (see clean_interrupted_exports); None if it had in fact been
+    recorded (killed after its commit: only leftovers to remove, nothing to record)."""
+    from app.core.auth import Action, AuditTrail
+    from app.core.auth.audit import FAILED
+
+    m = _STAGING.fullmatch(staging.name)
+    if m and m["token"] == token and staging.parent == out.parent and m["name"] == out.name:
+        shutil.rmtree(staging, ignore_errors=True)  # never anything but that export's own staging folder
+    note = "its partial package was removed"
+    fingerprint = record.get("fingerprint")
+    if fingerprint and export_records(ctx.db, fingerprint=fingerprint, limit=1):
+        return None
+    if fingerprint and (out.exists() or out.is_symlink()) and _package_fingerprint_of(out) == fingerprint:
+        if out.is_dir() and not out.is_symlink():
+            shutil.rmtree(out)
+        else:
+            out.unlink()
+        note = f"the package written to {out} was never recorded and was removed"
+    AuditTrail(ctx.db).record(
+        Actor.system("export-cleanup"), Action.EXPORT, object_type="selection",
+        object=json.dumps(record.get("selection", {}), ensure_ascii=False), outcome=FAILED,
+        detail={"error": "interrupted: the exporting process ended before the export finished",
+                "started_by": record.get("actor"), "started_at": record.get("started_at"), "path": str(out),
+                "token": token, "cleanup": note})
+    return note
+
+
+def _short_selection(selection: Selection) -> str:
+    """The selection for bag-info.txt's one line: long id lists cut (custody.json has them all)."""
+    d = selection.describe()
+    for k in ("session_ids", "msgids"):
+        if k in d and len(d[k]) > 10:
+            d[k] = d[k][:10] + [f"... {len(d[k]) - 10} more (see data/custody.json)"]
+    if d.get("query") and len(d["query"]) > 500:
+        d["query"] = d["query"][:500] + "... (see data/custody.json)"
+    return json.dumps(d, ensure_ascii=False)
+
+
 def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.PathLike[str], *,
                    progress: Callable[[int, int | None], None] | None = None,
                    cancel: Callable[[], bool] | None = None, tz: tzinfo | None = None,
@@ -621,18 +801,23 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
     and ``paths.data_dir``. ``progress(done, total)`` as the export goes (two steps per message: the
     originals, then the transcripts); ``cancel()`` returning True stops the export (ExportCancelled)
     and removes everything written. Times are shown in ``tz`` (default: this computer's zone).
-    ``pdf=False`` leaves out the PDF transcripts (bag-info.txt says so). Records the export in the
-    archive's ``exports`` table in the same transaction as the final rename.
+    ``pdf=False`` leaves out the PDF transcripts (bag-info.txt says so).
+
+    The attempt is recorded (``export.start``) before anything is written. The package is built in
+    a hidden 0700 staging folder beside ``out_path`` and renamed into place inside the transaction
+    that records it in the ``exports`` table and the audit trail. If the process is killed, a
+    journal in the data folder lets :func:`clean_interrupted_exports` (called here first, and by
+    the app at start) remove what was left and record the interruption.
     """
     from app.core.auth import EXPORT_CREATE, Action, AuditTrail
     from app.core.auth.audit import FAILED
 
     trail = AuditTrail(ctx.db)
-    trail.require(actor, EXPORT_CREATE, action=Action.EXPORT, object_type="selection",
-                  object=json.dumps(selection.describe(), ensure_ascii=False))
+    selection_text = json.dumps(selection.describe(), ensure_ascii=False)
+    trail.require(actor, EXPORT_CREATE, action=Action.EXPORT, object_type="selection", object=selection_text)
     out = Path(out_path).absolute()
     as_zip = out.suffix.lower() == ".zip"
-    if out.exists():
+    if out.exists() or out.is_symlink():
         raise ExportError(f"{out} already exists; choose a new path for the package")
     if not out.parent.is_dir():
         raise ExportError(f"the folder {out.parent} does not exist")
@@ -646,10 +831,20 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
         except PdfFontError as exc:
             raise ExportError(str(exc)) from None
     key = load_or_create_export_key(ctx.secrets, ctx.paths.data_dir)
+    clean_interrupted_exports(ctx)
     token = _secrets.token_hex(6)
-    work = out.parent / f".{out.name}.work-{token}"  # spooled transcript entries; never part of the bag
-    tmp = out.parent / f"{bag_name}.partial-{token}"
-    tmp_zip = out.parent / f"{out.name}.partial-{token}"
+    staging = _staging_dir(out, token)
+    work = staging / "spool"  # spooled transcript entries and font subsets; never part of the bag
+    tmp = staging / bag_name
+    tmp_zip = staging / f"{bag_name}.zip"
+    # First the audit entry, then the journal, then files: whatever a kill leaves on disk has an
+    # "export started" entry, and the journal lets the cleanup find it.
+    trail.record(actor, Action.EXPORT_START, object_type="selection", object=selection_text,
+                 detail={"path": str(out), "token": token, "pdf": fonts is not None})
+    journal = _Journal(ctx.paths.data_dir, token, {
+        "token": token, "out": str(out), "staging": str(staging), "actor": actor.username,
+        "workstation": actor.workstation or socket.gethostname(), "pid": os.getpid(), "started_at": now_ms(),
+        "selection": selection.describe()})
     # The export reads what it packages on the exporter's behalf, within the exporter's scope: the
     # export.create permission includes reading the selected messages for the package.
     reader = dataclasses.replace(actor, roles=actor.roles | {"reviewer"})
@@ -660,6 +855,8 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
     ex.pdf_fonts = fonts
     renamed = committed = False
     try:
+        staging.mkdir(mode=0o700)
+        os.chmod(staging, 0o700)  # whatever the umask: the partial bag is plaintext evidence
         work.mkdir()
         plan = ex.plan()
         if not plan:
@@ -675,7 +872,7 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
             ("External-Description", description or
              f"WeCom chat evidence: {_plural(c['messages'], 'message')} in "
              f"{_plural(c['sessions'], 'conversation')}, {_plural(c['media_files'], 'media file')}; "
-             f"selection {json.dumps(selection.describe(), ensure_ascii=False)}"),
+             f"selection {_short_selection(selection)}"),
             ("Bag-Software-Agent", f"wecom-archive-auditor {_app_version()}"),
             ("Contact-Name", actor.username),
             ("Package-Fingerprint", ex.fingerprint),
@@ -700,35 +897,38 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
         if as_zip:
             _zip_folder(tmp, tmp_zip, bag_name, cancel=ex._check_cancel)
             shutil.rmtree(tmp)
+        ex._check_cancel()
         counts = dict(ex.counts)
         export_id = ctx.db.ids.next_id()
         final = tmp_zip if as_zip else tmp
+        journal.update(fingerprint=fingerprint)  # from here a kill may leave the package at ``out``
         with ctx.db.write() as conn:
             conn.execute(insert(Export).values(
                 id=export_id, created_at=now_ms(), actor=actor.username[:191],
                 workstation=(actor.workstation or socket.gethostname())[:255],
-                selection=json.dumps(selection.describe(), ensure_ascii=False), out_path=str(out),
+                selection=selection_text, out_path=str(out),
                 fingerprint=fingerprint, key_fingerprint=key.fingerprint, counts=json.dumps(counts)))
             trail.record(actor, Action.EXPORT, object_type="package", object=fingerprint,
                          detail={"path": str(out), "key_fingerprint": key.fingerprint, "counts": counts,
-                                 "selection": selection.describe()}, conn=conn)  # the last statement
+                                 "selection": selection.describe(), "token": token}, conn=conn)  # the last statement
+            if out.exists() or out.is_symlink():
+                raise ExportError(f"{out} appeared while the package was being written; it was left as it is")
             os.rename(final, out)  # inside the transaction: no record without the package, and no package
             renamed = True  # without its record (undone below if the commit fails)
         committed = True
     except BaseException as exc:
         if ex.bag is not None:
             ex.bag.abort()
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp_zip.unlink(missing_ok=True)
         if renamed and not committed:
             shutil.rmtree(out, ignore_errors=True) if out.is_dir() else out.unlink(missing_ok=True)
         with contextlib.suppress(Exception):  # the export's own error is the one to report
-            trail.record(actor, Action.EXPORT, object_type="selection",
-                         object=json.dumps(selection.describe(), ensure_ascii=False), outcome=FAILED,
-                         detail={"error": "cancelled" if isinstance(exc, ExportCancelled) else str(exc)[:500]})
+            trail.record(actor, Action.EXPORT, object_type="selection", object=selection_text, outcome=FAILED,
+                         detail={"error": "cancelled" if isinstance(exc, ExportCancelled) else str(exc)[:500],
+                                 "token": token})
         raise
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
+        journal.close()
     return ExportResult(out, fingerprint, key.fingerprint, counts, export_id)
 
 
