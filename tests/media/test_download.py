@@ -391,15 +391,17 @@ def test_parallel_downloads_share_one_sdk(storage, spool):
 # --------------------------------------------------------------------------- through the real binding
 
 def test_download_through_the_simulator(tmp_path, request):
-    pytest.importorskip("native.build", reason="the SDK simulator build (native/build.py) is not there yet")
+    """Through the SDK as the app uses it: GetMediaData in SDK host processes, a file with a NUL
+    character in its sdkfileid failed with a reason (never a crash of the others)."""
     tiny_corpus = request.getfixturevalue("tiny_corpus")
     simulator_path = request.getfixturevalue("simulator_path")
-    from app.core.sdk import FinanceSdk
+    from app.core.sdk.hosted import HostedSdk, LibrarySpec
 
     tiny_corpus.set_faults([{"kind": "media_expired", "sdkfileid": "fid-empty"}])
     storage = LocalStorage(tmp_path / "media")
     spool = tmp_path / "spool"
-    with FinanceSdk(simulator_path, tiny_corpus.corpid, tiny_corpus.secret, timeout=5) as sdk:
+    library = LibrarySpec(str(simulator_path), {"WECOM_SIM_CORPUS": str(tiny_corpus.path)})
+    with HostedSdk(library, tiny_corpus.corpid, tiny_corpus.secret, timeout=5) as sdk:
         for fid, ext in (("fid-image", "jpg"), ("fid-nul", "bin")):
             data = tiny_corpus.media[fid]
             result = download_media(sdk, job_for(data, fid, ext=ext), storage, tiny_corpus.corpid, spool,
@@ -412,5 +414,8 @@ def test_download_through_the_simulator(tmp_path, request):
         unknown = download_media(sdk, MediaJob("fid-unknown", "", None, None), storage, tiny_corpus.corpid,
                                  spool, backoff=0)
         assert unknown.status == "failed" and "10005" in unknown.error
+        for bad in ("fid\x00image", ""):
+            refused = download_media(sdk, MediaJob(bad, "", None, None), storage, tiny_corpus.corpid, spool, backoff=0)
+            assert refused.status == "failed" and "10005" in refused.error
     assert len(stored_files(storage)) == 2
     assert_spool_empty(spool)

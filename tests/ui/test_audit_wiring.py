@@ -379,6 +379,7 @@ def test_saving_settings_records_each_change_and_names_secrets_without_values(qt
     page.name_edit.setText("Audited")
     page.library_radio.setChecked(True)
     page.library_field.setText(str(simulator_path))
+    qtbot.waitUntil(page.sdk_error.isHidden, timeout=30_000)  # checked in an SDK host process
     page.secret_edit.setText("corp-s3cret-value")
     pem = tmp_path / "key.pem"
     pem.write_bytes(rsa_keys[1][0])

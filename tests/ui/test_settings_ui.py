@@ -57,6 +57,9 @@ def test_secret_and_key_go_to_the_keyring_not_the_settings_file(qtbot, ctx, tmp_
     page.name_edit.setText("往返测试 Round Trip")
     page.library_radio.setChecked(True)
     page.library_field.setText(str(simulator_path))
+    # The library is loaded in an SDK host process, off the GUI thread; OK waits for the answer.
+    assert page.sdk_error.text() == "Checking the SDK library…" and not dialog.ok_button().isEnabled()
+    qtbot.waitUntil(page.sdk_error.isHidden, timeout=30_000)
     page.secret_edit.setText("s3cret-value")
     assert page.secret_status.text() == "Stored in the keyring when you click OK."
 
@@ -127,7 +130,7 @@ def test_bad_values_show_inline_errors_and_disable_ok(qtbot, ctx, tmp_path, simu
     assert "has no corpus.json" in page.sdk_error.text()
     page.library_radio.setChecked(True)
     page.library_field.setText(str(simulator_path))
-    assert page.sdk_error.isHidden()
+    qtbot.waitUntil(page.sdk_error.isHidden, timeout=30_000)
 
     page.proxy_edit.setText("10.0.0.1:8081")
     assert page.proxy_error.text().startswith("Write the proxy as socks5://host:port")

@@ -186,7 +186,10 @@ def test_sync_failure_is_a_clear_sentence(qtbot, tmp_path, controllers):
     ctx.close()
 
 
-def test_wrong_secret_fails_with_the_sdk_message(qtbot, tmp_path, controllers):
+def test_wrong_secret_fails_with_the_real_reason(qtbot, tmp_path, controllers):
+    """Like Tencent's library, the simulator takes any secret at Init and fails the first call with
+    "network error" 10001, printing WeCom's real answer (errcode 40001) on stdout: the window says
+    that the secret is wrong, in one sentence."""
     ctx, corp = _demo(tmp_path, 50)
     ctx.secrets.set_corp_secret(corp.corpid, "not-the-secret")
     controller = SyncController(ctx, Actor.local())
@@ -194,10 +197,10 @@ def test_wrong_secret_fails_with_the_sdk_message(qtbot, tmp_path, controllers):
     with qtbot.waitSignal(controller.sync_failed, timeout=60_000) as failed:
         controller.start(corp, media=False, workers=1)
     en, zh = failed.args
-    assert "[10000]" in en and "secret" in en
-    assert "[10000]" in zh and "Secret" in zh
+    assert en.startswith("The chat-archive Secret is wrong (WeCom errcode 40001)") and "10001" not in en
+    assert "Secret 不正确" in zh and "40001" in zh
     runs = ctx.archive.sync_runs(Actor.local())
-    assert runs[0].outcome == "failed"
+    assert runs[0].outcome == "failed" and runs[0].error == en
     ctx.close()
 
 
@@ -250,13 +253,15 @@ def test_worker_throttles_progress_to_ten_a_second(monkeypatch):
     (DatabaseError("cannot open the archive database sqlite:///x: locked"), "Test connection", "测试连接"),
     (SyncFailed("no private key is installed for corp ww1: import the private key(s)"), "import", "同步已停止"),
     (SettingsError("corp 'x' is not configured"), "not configured", "设置"),
-    (ZeroDivisionError("division by zero"), "ZeroDivisionError: division by zero", "日志"),
+    (ZeroDivisionError("division by zero"), "ZeroDivisionError", "日志"),
+    (KeyError("客户说：私下转账"), "KeyError", "日志"),
 ])
 def test_describe_failure(exc, en_part, zh_part):
     en, zh = describe_failure(exc)
     assert en_part in en and zh_part in zh
-    if isinstance(exc, ZeroDivisionError):
-        assert "see the log" in en
+    if isinstance(exc, (ZeroDivisionError, KeyError)):
+        # An unexpected error's own text may quote a message: only its type is shown.
+        assert "see the log" in en and str(exc.args[0]) not in en + zh
 
 
 # ---------------------------------------------------------------- the progress strip

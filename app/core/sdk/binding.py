@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import platform
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -60,6 +61,12 @@ _HOST_MACHINES = {"x86_64": 62, "amd64": 62, "aarch64": 183, "arm64": 183, "i686
 
 def _describe_unloadable(path: Path, os_error: str) -> str:
     """One sentence saying why ``path`` cannot be loaded, from its first bytes."""
+    return _header_problem(path) or (f"The SDK library {path} could not be loaded ({os_error.strip()}); check "
+                                     f"that its dependencies (e.g. libcrypto, libcurl) are installed.")
+
+
+def _header_problem(path: Path) -> str | None:
+    """Why the file's first bytes rule it out as an SDK library for this computer, or None."""
     try:
         with path.open("rb") as f:
             head = f.read(20)
@@ -82,28 +89,49 @@ def _describe_unloadable(path: Path, os_error: str) -> str:
             built += ", 32-bit"
         return (f"The SDK library {path} is built for {built}, but this computer runs {host}; "
                 f"download the SDK build for {host} from WeCom and choose it in Settings.")
-    return (f"The SDK library {path} could not be loaded ({os_error.strip()}); check that its "
-            f"dependencies (e.g. libcrypto, libcurl) are installed.")
+    return None
+
+
+# Tests of the binding itself (tests/sdk) run under pytest-qt, which has loaded Qt; they set this
+# to load the simulator in their own process. The app never does.
+ALLOW_QT_PROCESS = False
+_QT_MODULES = ("PySide6.QtCore", "PyQt6.QtCore", "PySide2.QtCore", "PyQt5.QtCore")
+
+
+def library_file_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why the file at ``path`` cannot be an SDK library for this computer, from the file alone
+    (missing, a folder, not a shared library, another architecture), without loading it; None if
+    it may be one. Cheap and safe in any process, the window's included."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        return (f"The SDK library {p} does not exist; set the SDK library path in Settings to your "
+                f"copy of libWeWorkFinanceSdk_C.so (or build the simulator: python native/build.py).")
+    if p.is_dir():
+        return f"The SDK library path {p} is a folder; choose the library file itself."
+    return _header_problem(p)  # None: the header looks right, only loading it can tell more
 
 
 def load_library(path: str | os.PathLike[str]):
     """Load (once per path) and check the SDK library at ``path``.
 
     Raises SdkLoadError with one sentence naming the path and what to do when the file is
-    missing, not a shared library, built for another architecture, or lacks SDK symbols.
+    missing, not a shared library, built for another architecture, or lacks SDK symbols — and when
+    this process has loaded Qt: Tencent's library aborts such a process while loading (its static
+    libstdc++ clashes with Qt's), so it is loaded only in SDK host processes (app.core.sdk.hosted).
     """
+    if not ALLOW_QT_PROCESS and any(m in sys.modules for m in _QT_MODULES):
+        raise SdkLoadError("Tencent's SDK library cannot be loaded in a process that has loaded Qt (it would "
+                           "abort the process); the app loads it in an SDK host process "
+                           "(app.core.sdk.hosted) — this is a bug in the caller")
     p = Path(path).expanduser()
     key = str(p.resolve()) if p.exists() else str(p)
     with _libraries_lock:
         lib = _libraries.get(key)
         if lib is not None:
             return lib
-        if not p.exists():
-            raise SdkLoadError(
-                f"The SDK library {p} does not exist; set the SDK library path in Settings to your "
-                f"copy of libWeWorkFinanceSdk_C.so (or build the simulator: python native/build.py).")
-        if p.is_dir():
-            raise SdkLoadError(f"The SDK library path {p} is a folder; choose the library file itself.")
+        problem = library_file_problem(p)
+        if problem:
+            raise SdkLoadError(problem)
         try:
             lib = _ffi.dlopen(str(p))
         except OSError as exc:

@@ -44,3 +44,4 @@ class CorpConnection:
         except BaseException:
             sdk.close()
             raise
+

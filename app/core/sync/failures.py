@@ -43,6 +43,13 @@ def database_error_text(exc: BaseException) -> str | None:
     return None
 
 
+def _sentence(text: str, stop: str) -> str:
+    text = text.strip()
+    if text and text[0].isascii():
+        text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "。", "!", "?")) else text + stop
+
+
 def describe_failure(exc: BaseException) -> tuple[str, str]:
     """(message_en, message_zh) for an exception that stopped a sync.
 
@@ -66,13 +73,13 @@ def describe_failure(exc: BaseException) -> tuple[str, str]:
                 f"无法加载企业微信会话存档 SDK 库：{detail}。"
                 f"请在「设置 > 企业」中选择正确的 SDK 库文件（或使用内置模拟器）。")
     if isinstance(exc, SdkError):
+        if not 10000 <= exc.code <= 10011:  # WeCom's own errcode (or a crash): its sentence says what to do
+            return _sentence(exc.message_en, "."), _sentence(exc.message_zh, "。")
         where = f" ({exc.call})" if exc.call else ""
-        if exc.code >= 10000 or exc.code == 0:
-            return (f"WeCom refused the sync{where}: {exc.message_en} [{exc.code}]. "
-                    f"Fix this in the WeCom admin console or in Settings > Corp, then sync again.",
-                    f"企业微信拒绝了本次同步{where}：{exc.message_zh} [{exc.code}]。"
-                    f"请在企业微信管理后台或「设置 > 企业」中修正后重新同步。")
-        return (f"WeCom refused the sync{where}: {exc.message_en}.", f"企业微信拒绝了本次同步{where}：{exc.message_zh}。")
+        return (f"WeCom refused the sync{where}: {exc.message_en} [{exc.code}]. "
+                f"Fix this in the WeCom admin console or in Settings > Corp, then sync again.",
+                f"企业微信拒绝了本次同步{where}：{exc.message_zh} [{exc.code}]。"
+                f"请在企业微信管理后台或「设置 > 企业」中修正后重新同步。")
     if isinstance(exc, SecretMissingError):
         return (f"A secret is missing: {detail}.",
                 f"缺少密钥信息：{detail}。请在「设置 > 企业」中填写会话存档 Secret 并导入私钥。")

@@ -36,7 +36,8 @@ from app.core.actor import Actor
 from app.core.auth import roles as R
 from app.core.auth.audit import FAILED, OK, Action, AuditTrail
 from app.core.auth.errors import AuditTrailError
-from app.core.sdk import ChatDataItem, SdkError
+from app.core.sdk import ChatDataItem, SdkError, SdkLoadError
+from app.core.sdk.binding import library_file_problem
 from app.core.sdk.connection import CorpConnection
 from app.core.sdk.hosted import HostedSdk
 from app.core.search.index import IndexFollower
@@ -173,6 +174,9 @@ class Syncer:
         self.trail.require(self.actor, R.SYNC_RUN, action=Action.SYNC_RUN, object_type="corp", object=self.corpid)
         self._report_cb = progress
         cancel = cancel or (lambda: False)
+        problem = library_file_problem(self.connection.library.path)
+        if problem:  # a clear sentence before anything else
+            raise SdkLoadError(problem)
         if not self.private_keys:
             raise SyncFailed(f"no private key is installed for corp {self.corpid}: import the private key(s) "
                              f"in Settings (one per publickey_ver)")

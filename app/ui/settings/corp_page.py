@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.core.config.secrets import IN_CORPUS, IN_ENVIRONMENT, IN_KEYRING, env_var_name
 from app.core.config.settings import CorpSettings
+from app.core.sdk.binding import library_file_problem
 from app.core.sdk.hosted import LibrarySpec, check_library
 
 from ..sync.panel import fill
@@ -41,6 +42,9 @@ from ..tasks import run_task
 from .fields import NOTE_STYLE, ErrorLabel, PathField, note_label
 from .keys import PrivateKeyImportDialog
 
+# Library files checked in this session, by (path, mtime, size): None = usable, else the sentence.
+# Shared by every Settings dialog, so that opening Settings again does not load the file again.
+_LIBRARY_CHECKS: dict[tuple, str | None] = {}
 _PROXY = re.compile(r"^(socks5h?|https?)://[^\s/:@]+:\d{1,5}/?$")
 
 
@@ -104,7 +108,7 @@ class CorpPage(QWidget):
         self.removed: list[CorpDraft] = []  # saved corps removed: their secrets are deleted on OK
         self.keyring_ok = keyring_ok
         self._loading = False
-        self._library_checks: dict[tuple, str | None] = {}
+        self._library_pending: set[tuple] = set()  # library files being checked for this page
         self._build()
         self._refresh_selector()
         self._load_current()
@@ -492,14 +496,25 @@ class CorpPage(QWidget):
             key = (str(path), st.st_mtime_ns, st.st_size)
         except OSError:
             key = (str(path), None, None)
-        if key not in self._library_checks:
-            # Validation runs on every edit: check each file once, in an SDK host process off the
+        if key in _LIBRARY_CHECKS:
+            return _LIBRARY_CHECKS[key]
+        problem = library_file_problem(path)  # the file alone: at once, without loading it
+        if problem:
+            return problem
+        if key not in self._library_pending:
+            # Validation runs on every edit: load each file once, in an SDK host process off the
             # GUI thread (Tencent's library aborts a process that has loaded Qt), then re-validate.
-            self._library_checks[key] = self.tr("Checking the SDK library…")
+            self._library_pending.add(key)
 
             def checked(result, key=key) -> None:
-                self._library_checks[key] = None if result.ok else result.message
+                _LIBRARY_CHECKS[key] = None if result.ok else result.message
+                self._library_pending.discard(key)
                 self.changed.emit()
 
-            run_task(self, lambda p=str(path): check_library(LibrarySpec(p)), on_done=checked)
-        return self._library_checks[key]
+            def failed(exc: Exception, key=key) -> None:
+                _LIBRARY_CHECKS[key] = fill(self.tr("The SDK library could not be checked: %1"), str(exc))
+                self._library_pending.discard(key)
+                self.changed.emit()
+
+            run_task(self, lambda p=str(path): check_library(LibrarySpec(p)), on_done=checked, on_error=failed)
+        return self.tr("Checking the SDK library…")
