@@ -1,13 +1,31 @@
 """Self-contained HTML transcripts, one per conversation: no scripts, no remote resources, a strict
-CSP, and every piece of text from the archive passed through html.escape."""
+CSP, and every piece of text from the archive passed through html.escape — after
+app.core.safe_text made its deceptive characters visible (ids, names and file names strictly, in
+``<bdi>`` so that right-to-left names cannot reorder what follows; message text keeping its line
+breaks and emoji).
+
+Attachments are linked only when their extension gives browsers a fixed type they do not run
+(images, audio/video, PDF, archives, Office files: :data:`LINKABLE_EXTS`). Anything else — .html,
+.svg, .xml, .js, .mht and every type a browser would sniff the content of — is shown as a text
+reference to its file in the package, never as a live link.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html import escape
 from typing import TextIO
 
-CSP = "default-src 'none'; img-src data: 'self'; style-src 'unsafe-inline'"
+from app.core.safe_text import display_name, display_text
+
+CSP = "default-src 'none'; img-src data: 'self'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+# Opened from a file: URL, a browser takes the type from the extension; these map to types it shows
+# as media, hands to a viewer or downloads. An unknown extension is content-sniffed (HTML inside a
+# ".amr" would render and, without this page's CSP, run); .html/.svg/.xml/.js/.mht run scripts.
+LINKABLE_EXTS = frozenset({"jpg", "jpeg", "png", "gif", "webp", "bmp", "mp4", "mov", "m4a", "mp3", "wav", "pdf",
+                           "zip", "rar", "7z", "gz", "doc", "docx", "xls", "xlsx", "ppt", "pptx"})
+_ESCAPED = re.compile(r"⟨U\+[0-9A-F]{4,6}⟩")
 
 _STYLE = """
 body{font-family:system-ui,"Noto Sans CJK SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}
@@ -17,11 +35,32 @@ h1{font-size:1.3em} .meta{color:#555;font-size:.9em}
 .badge{font-size:.8em;border:1px solid #999;border-radius:3px;padding:0 .3em;margin-left:.4em}
 .recalled .badge.r{border-color:#c00;color:#c00} .text{white-space:pre-wrap;margin:.3em 0}
 mark{background:#ffd54a} .gap{color:#888;text-align:center;margin:1em 0} img{max-width:320px;max-height:240px}
+.esc{color:#b00020;background:#fde7ea;border-radius:2px;font-family:monospace;font-size:.85em}
 """
 
 
 def e(value: object) -> str:
     return escape("" if value is None else str(value), quote=True)
+
+
+def _marked(escaped: str) -> str:
+    """Escapes made by safe_text, set off so that a reader sees them as such."""
+    return _ESCAPED.sub(lambda m: f'<span class="esc">{m.group()}</span>', escaped)
+
+
+def name(value: object) -> str:
+    """An id, a name or a file name for the page: neutralised, escaped, isolated."""
+    return f"<bdi>{_marked(e(display_name(value)))}</bdi>"
+
+
+def text(value: object) -> str:
+    """Message text for the page: neutralised (line breaks kept) and escaped."""
+    return _marked(e(display_text(value)))
+
+
+def linkable(href: str) -> bool:
+    """Whether a file of the package may be linked as a live document (see LINKABLE_EXTS)."""
+    return href.rsplit("/", 1)[-1].rpartition(".")[2].lower() in LINKABLE_EXTS
 
 
 @dataclass(frozen=True)
@@ -32,18 +71,22 @@ class MediaLink:
     is_image: bool
 
 
-def highlighted(text: str, spans: tuple[tuple[int, int], ...]) -> str:
-    """``text`` escaped, with the (start, end) spans wrapped in <mark>."""
+def highlighted(value: str, spans: tuple[tuple[int, int], ...]) -> str:
+    """``value`` neutralised and escaped, with the (start, end) spans (offsets into ``value``) wrapped
+    in <mark>."""
     out, pos = [], 0
     for start, end in sorted(spans):
-        start, end = max(start, pos), min(end, len(text))
+        start, end = max(start, pos), min(end, len(value))
         if start >= end:
             continue
-        out.append(e(text[pos:start]))
-        out.append(f"<mark>{e(text[start:end])}</mark>")
+        out.append(text(value[pos:start]))
+        out.append(f"<mark>{text(value[start:end])}</mark>")
         pos = end
-    out.append(e(text[pos:]))
+    out.append(text(value[pos:]))
     return "".join(out)
+
+
+_text = text  # (``message`` has a parameter named text)
 
 
 class TranscriptWriter:
@@ -53,16 +96,16 @@ class TranscriptWriter:
                  roomid: str, zone_note: str, selection_note: str, fingerprint: str = ""):
         self.f = f
         self.count = 0
-        title = f"会话记录 Transcript {session_id}"
+        title = f"会话记录 Transcript {display_name(session_id)}"
         f.write("<!DOCTYPE html>\n<html lang=\"zh\">\n<head>\n<meta charset=\"utf-8\">\n"
                 f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n"
                 "<meta name=\"referrer\" content=\"no-referrer\">\n"
                 f"<title>{e(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-                f"<h1>{e(title)}</h1>\n<div class=\"meta\">"
-                f"<div>类型 Type: {e(session_type)}</div>"
-                + (f"<div>群 Room: {e(roomid)}</div>" if roomid else "")
-                + f"<div>参与者 Participants: {e(', '.join(participants))}</div>"
-                f"<div>时区 Times: {e(zone_note)}</div><div>选择 Selection: {e(selection_note)}</div>"
+                f"<h1>会话记录 Transcript {name(session_id)}</h1>\n<div class=\"meta\">"
+                f"<div>类型 Type: {name(session_type)}</div>"
+                + (f"<div>群 Room: {name(roomid)}</div>" if roomid else "")
+                + f"<div>参与者 Participants: {', '.join(name(p) for p in participants)}</div>"
+                f"<div>时区 Times: {e(zone_note)}</div><div>选择 Selection: {name(selection_note)}</div>"
                 f"<div>包指纹 Package fingerprint (SHA-256): <code>{e(fingerprint)}</code></div></div>\n")
         self.fingerprint = fingerprint
 
@@ -74,27 +117,34 @@ class TranscriptWriter:
                 msgtype: str, summary: str, text: str, recalled_at: str | None, hit: bool,
                 hit_spans: tuple[tuple[int, int], ...] = (), media: list[MediaLink] = (),
                 native_href: str = "") -> None:
+        body_text = text
         classes = "msg" + (" hit" if hit else "") + (" recalled" if recalled_at else "")
-        badges = f"<span class=\"badge\">{e(msgtype)}</span>"
+        badges = f"<span class=\"badge\">{name(msgtype)}</span>"
         if hit:
             badges += "<span class=\"badge h\">命中 hit</span>"
         if recalled_at:
             badges += f"<span class=\"badge r\">已撤回 recalled {e(recalled_at)}</span>"
-        body = "" if (hit_spans and text == summary) else f"<div class=\"text\">{e(summary)}</div>"
-        if text and (text != summary or hit_spans):
-            shown = highlighted(text, hit_spans) if hit_spans else e(text)
+        body = "" if (hit_spans and body_text == summary) else f"<div class=\"text\">{_text(summary)}</div>"
+        if body_text and (body_text != summary or hit_spans):
+            shown = highlighted(body_text, hit_spans) if hit_spans else _text(body_text)
             body += f"<div class=\"text\">{shown}</div>"
         for m in media:
+            label = f"{name(m.label)} ({name(m.kind)})"
             if not m.href:
-                body += f"<div>📎 {e(m.label)} ({e(m.kind)}) — 未存档 not stored</div>"
-            elif m.is_image:
-                body += (f"<div><a href=\"{e(m.href)}\"><img src=\"{e(m.href)}\" alt=\"{e(m.label)}\"></a></div>")
-            else:
-                body += f"<div>📎 <a href=\"{e(m.href)}\">{e(m.label)}</a> ({e(m.kind)})</div>"
+                body += f"<div>📎 {label} — 未存档 not stored</div>"
+            elif m.is_image and linkable(m.href):
+                body += (f"<div><a href=\"{e(m.href)}\"><img src=\"{e(m.href)}\" "
+                         f"alt=\"{e(display_name(m.label))}\"></a></div>")
+            elif linkable(m.href):
+                body += f"<div>📎 <a href=\"{e(m.href)}\">{name(m.label)}</a> ({name(m.kind)})</div>"
+            else:  # a type a browser could run or sniff: a reference to the file, not a link
+                body += (f"<div>📎 {label} — <code>data/{e(m.href.removeprefix('../'))}</code> 未链接 not linked: "
+                         "浏览器可能执行此类文件 a browser could run this type of file; open it with a "
+                         "suitable program</div>")
         self.f.write(
             f"<div class=\"{classes}\" id=\"m{seq}\"><div class=\"hdr\">{e(time)} · "
-            f"<b>{e(sender)}</b> → {e(', '.join(recipients))}{badges}"
-            f" · seq {e(seq)} · <a href=\"{e(native_href)}\">JSON</a> · <code>{e(msgid)}</code></div>"
+            f"<b>{name(sender)}</b> → {', '.join(name(r) for r in recipients)}{badges}"
+            f" · seq {e(seq)} · <a href=\"{e(native_href)}\">JSON</a> · <code>{name(msgid)}</code></div>"
             f"{body}</div>\n")
         self.count += 1
 

@@ -1,9 +1,18 @@
-"""The CSV load file for review tools: one row per message and one per media file of a message."""
+"""The CSV load file for review tools: one row per message and one per media file of a message.
+
+Values are shown as a person should see them, not byte for byte (the exact values are in each
+message's JSON, ``native_path``): ids, names and file names pass through
+:func:`app.core.safe_text.display_name` (a right-to-left override or a line break becomes a visible
+``⟨U+202E⟩``), message text through :func:`display_text` (line breaks kept), and a cell that a
+spreadsheet would take for a formula (= + - @ tab CR at its start) gets a leading ``'``.
+"""
 
 from __future__ import annotations
 
 import csv
 from typing import TextIO
+
+from app.core.safe_text import display_name, display_text, spreadsheet_cell
 
 COLUMNS = ("record_type", "message_id", "seq", "conversation_id", "conversation_type", "sender",
            "recipients", "roomid", "time", "msgtype", "text", "recalled", "hit", "native_path",
@@ -11,13 +20,30 @@ COLUMNS = ("record_type", "message_id", "seq", "conversation_id", "conversation_
            "md5_matched")
 
 
+_TEXT_COLUMNS = frozenset({"text"})
+_OUR_COLUMNS = frozenset({"record_type", "seq", "time", "recalled", "hit", "native_path", "native_sha256",
+                          "md5_matched", "media_status"})  # written by us from hashes and flags
+
+
+def _cell(column: str, value: object) -> object:
+    if value is None or isinstance(value, int) or column in _OUR_COLUMNS:
+        return value
+    shown = display_text(value) if column in _TEXT_COLUMNS else display_name(value)
+    return spreadsheet_cell(shown)
+
+
+class _SafeWriter(csv.DictWriter):
+    def writerow(self, rowdict):
+        return super().writerow({k: _cell(k, v) for k, v in rowdict.items()})
+
+
 class LoadFileWriter:
     """Writes rows as they come (UTF-8 with BOM so spreadsheet programs read CJK text right).
-    Values are written as they are in the archive; recipients are joined with ``;``."""
+    Values are neutralised for display (see the module docstring); recipients are joined with ``;``."""
 
     def __init__(self, f: TextIO):
         f.write("\ufeff")
-        self._w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\r\n")
+        self._w = _SafeWriter(f, fieldnames=COLUMNS, lineterminator="\r\n")
         self._w.writeheader()
         self.rows = 0
 
@@ -25,7 +51,7 @@ class LoadFileWriter:
                 recipients: tuple[str, ...], roomid: str, time: str, msgtype: str, text: str, recalled: bool,
                 hit: bool, native_path: str, native_sha256: str) -> None:
         self._w.writerow({"record_type": "message", "message_id": msgid, "seq": seq, "conversation_id": session_id,
-                          "conversation_type": session_type, "sender": sender, "recipients": ";".join(recipients),
+                          "conversation_type": session_type, "sender": sender, "recipients": ";".join(display_name(r) for r in recipients),
                           "roomid": roomid, "time": time, "msgtype": msgtype, "text": text,
                           "recalled": "yes" if recalled else "no", "hit": "yes" if hit else "no",
                           "native_path": native_path, "native_sha256": native_sha256})
@@ -36,7 +62,7 @@ class LoadFileWriter:
               native_sha256: str, ref: str, kind: str, filename: str | None, status: str, md5sum: str,
               md5_matched: bool | None) -> None:
         self._w.writerow({"record_type": "media", "message_id": msgid, "seq": seq, "conversation_id": session_id,
-                          "conversation_type": session_type, "sender": sender, "recipients": ";".join(recipients),
+                          "conversation_type": session_type, "sender": sender, "recipients": ";".join(display_name(r) for r in recipients),
                           "roomid": roomid, "time": time, "msgtype": msgtype, "text": "",
                           "native_path": native_path, "native_sha256": native_sha256, "media_ref": ref,
                           "media_kind": kind, "original_filename": filename or "", "media_status": status,

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from app.core.safe_text import display_name, display_text
+
 log = logging.getLogger(__name__)
 
 FONT_ENV = "WECOM_AUDITOR_PDF_FONT"
@@ -232,7 +234,8 @@ _GREY, _BLACK, _RED, _HIT = (90, 90, 90), (20, 20, 20), (180, 0, 0), (150, 80, 0
 # Every fixed label the writer draws (subset_fonts keeps their characters).
 STATIC_TEXT = ("会话记录 Transcript · 第 卷 volume 页 Page 包指纹 Package fingerprint (SHA-256): 类型 Type 群 Room "
                "参与者 Participants 时区 Times 选择 Selection 续 Continued from ⋯ 未导出的消息 messages not exported "
-               "→ 【命中 hit】 已撤回 recalled 图片 image 附件 file 未存档 not stored — msgid （）：，")
+               "→ 【命中 hit】 已撤回 recalled 图片 image 附件 file 未存档 not stored — msgid （）：，"
+               "⟨U+0123456789ABCDEF⟩ …")  # and the visible escapes of app.core.safe_text
 
 
 def _make_pdf(fonts: PdfFonts, header: TranscriptHeader, volume: int):
@@ -242,8 +245,8 @@ def _make_pdf(fonts: PdfFonts, header: TranscriptHeader, volume: int):
         def header(self) -> None:
             self.set_font("cjk", size=8)
             self.set_text_color(*_GREY)
-            title = f"会话记录 Transcript {header.session_id}" + (f" · 第 {volume} 卷 volume {volume}" if volume > 1
-                                                                  else "")
+            title = f"会话记录 Transcript {display_name(header.session_id)}" + (
+                f" · 第 {volume} 卷 volume {volume}" if volume > 1 else "")
             self.cell(0, 5, title, new_x="LMARGIN", new_y="NEXT")
             self.ln(2)
 
@@ -259,7 +262,7 @@ def _make_pdf(fonts: PdfFonts, header: TranscriptHeader, volume: int):
     pdf.set_auto_page_break(True, margin=18)
     pdf.set_margins(15, 12, 15)
     pdf.set_creator("WeCom Archive Auditor")
-    pdf.set_title(f"Transcript {header.session_id}")
+    pdf.set_title(f"Transcript {display_name(header.session_id)}")
     pdf.set_lang("zh-CN")
     pdf.add_font("cjk", fname=fonts.cjk.path, collection_font_number=fonts.cjk.index)
     names = []
@@ -330,14 +333,16 @@ class PdfTranscriptWriter:
         h = self.header
         pdf.set_font("cjk", size=14)
         pdf.set_text_color(*_BLACK)
-        pdf.multi_cell(0, 7, align="L", text=f"会话记录 Transcript {h.session_id}", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 7, align="L", text=f"会话记录 Transcript {display_name(h.session_id)}", new_x="LMARGIN",
+                       new_y="NEXT")
         pdf.set_font("cjk", size=8.5)
         pdf.set_text_color(*_GREY)
-        lines = [f"类型 Type: {h.session_type}"]
+        lines = [f"类型 Type: {display_name(h.session_type)}"]
         if h.roomid:
-            lines.append(f"群 Room: {h.roomid}")
-        lines += [f"参与者 Participants: {', '.join(h.participants)}", f"时区 Times: {h.zone_note}",
-                  f"选择 Selection: {h.selection_note}", f"包指纹 Package fingerprint: {h.fingerprint}"]
+            lines.append(f"群 Room: {display_name(h.roomid)}")
+        lines += [f"参与者 Participants: {', '.join(display_name(p) for p in h.participants)}",
+                  f"时区 Times: {h.zone_note}", f"选择 Selection: {display_name(h.selection_note)}",
+                  f"包指纹 Package fingerprint: {h.fingerprint}"]
         if number > 1:
             lines.append(f"续第 {number - 1} 卷 Continued from volume {number - 1}")
         for line in lines:
@@ -366,7 +371,8 @@ class PdfTranscriptWriter:
         pdf.ln(1)
         pdf.set_font("cjk", size=8)
         pdf.set_text_color(*_GREY)
-        head = f"{time} · {sender} → {', '.join(recipients)} · {msgtype} · seq {seq}"
+        head = (f"{time} · {display_name(sender)} → {', '.join(display_name(r) for r in recipients)} · "
+                f"{display_name(msgtype)} · seq {seq}")
         if hit:
             head += " · 【命中 hit】"
         self._lines(head, 4)
@@ -376,14 +382,14 @@ class PdfTranscriptWriter:
         pdf.set_font("cjk", size=10)
         pdf.set_text_color(*_BLACK)
         if not (hit_spans and text == summary):
-            self._lines(summary or " ", 5)
+            self._lines(display_text(summary) or " ", 5)
         if text and (text != summary or hit_spans):
             self._text_with_hits(text, hit_spans)
         for m in media:
             self._media(m)
         pdf.set_font("cjk", size=6.5)
         pdf.set_text_color(*_GREY)
-        self._lines(f"msgid {msgid} · {native_path}", 3.5)
+        self._lines(f"msgid {display_name(msgid)} · {native_path}", 3.5)
         pdf.ln(1.5)
         vol.messages += 1
 
@@ -414,6 +420,11 @@ class PdfTranscriptWriter:
             pdf.cell(0, height, paragraph[line_start:] or " ", new_x="LMARGIN", new_y="NEXT")
 
     def _text_with_hits(self, text: str, spans) -> None:
+        """``text`` with the (start, end) spans underlined; without spans, wrapped by :meth:`_lines`.
+        Each piece is neutralised on its own (the spans are offsets into the original text)."""
+        if not spans:
+            self._lines(display_text(text), 5)
+            return
         pdf = self._pdf
         pos = 0
         for start, end in sorted(spans):
@@ -423,15 +434,15 @@ class PdfTranscriptWriter:
             if start > pos:
                 pdf.set_text_color(*_BLACK)
                 pdf.set_font("cjk", "", 10)
-                pdf.write(5, text[pos:start])
+                pdf.write(5, display_text(text[pos:start]))
             pdf.set_text_color(*_HIT)
             pdf.set_font("cjk", "U", 10)
-            pdf.write(5, text[start:end])
+            pdf.write(5, display_text(text[start:end]))
             pos = end
         pdf.set_text_color(*_BLACK)
         pdf.set_font("cjk", "", 10)
         if pos < len(text):
-            pdf.write(5, text[pos:])
+            pdf.write(5, display_text(text[pos:]))
         pdf.ln(5)
 
     def _media(self, m: PdfMedia) -> None:
@@ -447,7 +458,9 @@ class PdfTranscriptWriter:
                     log.info("image not drawn in the PDF (%s): %s", m.native_path, exc)
         pdf.set_font("cjk", size=8.5)
         pdf.set_text_color(*_GREY)
-        label = f"{m.label} ({m.kind})" if m.native_path else f"{m.label} ({m.kind}) — 未存档 not stored"
+        label = f"{display_name(m.label)} ({display_name(m.kind)})"
+        if not m.native_path:
+            label += " — 未存档 not stored"
         self._lines(("图片 image: " if drawn else "附件 file: ") + label
                     + (f" → {m.native_path}" if m.native_path else ""), 4.5)
 
