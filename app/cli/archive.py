@@ -10,6 +10,7 @@ import threading
 import click
 
 from app.core.context import AppContext
+from app.core.safe_text import display_name, display_text, json_line
 from app.core.sdk import SdkError
 
 from .base import EXIT_CANCELLED, _ms_to_text, _parse_date, common, current_actor, main
@@ -143,13 +144,12 @@ def sessions(ctx: AppContext, session_type: str | None, limit: int, as_json: boo
     rows = ctx.archive.sessions(current_actor(ctx), session_type=session_type, limit=limit)
     for s in rows:
         if as_json:
-            click.echo(json.dumps({"session_id": s.session_id, "type": s.session_type, "roomid": s.roomid,
+            click.echo(json_line({"session_id": s.session_id, "type": s.session_type, "roomid": s.roomid,
                                    "participants": list(s.participants), "message_count": s.message_count,
-                                   "first_msgtime": s.first_msgtime, "last_msgtime": s.last_msgtime},
-                                  ensure_ascii=False))
+                                   "first_msgtime": s.first_msgtime, "last_msgtime": s.last_msgtime}))
         else:
-            people = ", ".join(s.participants[:4]) + (" …" if len(s.participants) > 4 else "")
-            click.echo(f"{s.session_id}  {s.session_type:<8}  {s.message_count:>6}  "
+            people = ", ".join(display_name(p) for p in s.participants[:4]) + (" …" if len(s.participants) > 4 else "")
+            click.echo(f"{display_name(s.session_id)}  {s.session_type:<8}  {s.message_count:>6}  "
                        f"{_ms_to_text(s.last_msgtime)}  {people}")
 
 
@@ -181,18 +181,19 @@ def messages(ctx: AppContext, session_id, date_from, date_to, limit: int, as_jso
     for m in rows:
         detail = service.message(actor, message_id=m.id)
         if as_json:
-            click.echo(json.dumps({"msgid": m.msgid, "seq": m.seq, "session_id": m.session_id,
+            click.echo(json_line({"msgid": m.msgid, "seq": m.seq, "session_id": m.session_id,
                                    "session_type": m.session_type, "from": m.sender, "tolist": list(m.tolist),
                                    "roomid": m.roomid, "msgtime": m.msgtime, "msgtype": m.msgtype,
                                    "recalled_at": m.recalled_at, "sha256": detail.raw_sha256,
-                                   "raw": detail.raw_json.decode("utf-8", "replace")}, ensure_ascii=False))
+                                   "raw": detail.raw_json.decode("utf-8", "replace")}))
             continue
         try:
             summary = parse_message(detail.raw_json).summary_zh
         except MessageParseError:
             summary = "[?]"
         recalled = " [已撤回]" if m.recalled_at else ""
-        click.echo(f"{_ms_to_text(m.msgtime)}  {m.sender:<20}  {summary}{recalled}")
+        click.echo(f"{_ms_to_text(m.msgtime)}  {display_name(m.sender):<20}  {display_text(summary, one_line=True)}"
+                   f"{recalled}")
 
 
 @main.command()
@@ -213,12 +214,12 @@ def quarantine(ctx: AppContext, retry: bool, corpid: str | None, as_json: bool) 
     corp_id = service.corp_id(actor, corpid)
     for q in service.quarantine(actor, corp_id):
         if as_json:
-            click.echo(json.dumps({"seq": q.seq, "msgid": q.msgid, "publickey_ver": q.publickey_ver,
+            click.echo(json_line({"seq": q.seq, "msgid": q.msgid, "publickey_ver": q.publickey_ver,
                                    "stage": q.stage, "error": q.error, "attempts": q.attempts,
-                                   "first_seen_at": q.first_seen_at, "last_tried_at": q.last_tried_at},
-                                  ensure_ascii=False))
+                                   "first_seen_at": q.first_seen_at, "last_tried_at": q.last_tried_at}))
         else:
-            click.echo(f"seq {q.seq}  {q.msgid}  v{q.publickey_ver}  {q.stage}: {q.error}  (tries {q.attempts})")
+            click.echo(f"seq {q.seq}  {display_name(q.msgid)}  v{q.publickey_ver}  {q.stage}: "
+                       f"{display_text(q.error, one_line=True)}  (tries {q.attempts})")
 
 
 @main.command("import-names")
@@ -252,9 +253,9 @@ def runs(ctx: AppContext, as_json: bool, limit: int) -> None:
 
     for r in ctx.archive.sync_runs(current_actor(ctx), limit=limit):
         if as_json:
-            click.echo(json.dumps(asdict(r), ensure_ascii=False))
+            click.echo(json_line(asdict(r)))
         else:
             click.echo(f"{_ms_to_text(r.started_at)}  {r.outcome:<11} seq {r.start_seq}→{r.last_seq}  "
                        f"stored {r.stored} dup {r.duplicates} quarantined {r.quarantined}  media "
                        f"{r.media_stored}/{r.media_failed}/{r.media_expired}"
-                       + (f"  error: {r.error}" if r.error else ""))
+                       + (f"  error: {display_text(r.error, one_line=True)}" if r.error else ""))

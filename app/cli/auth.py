@@ -32,6 +32,7 @@ from app.core.auth.accounts import DEFAULT_TOKEN_TTL_S, MAX_TOKEN_TTL_S
 from app.core.auth.audit import OUTCOMES, ms_iso
 from app.core.config.secrets import keyring_available
 from app.core.context import AppContext
+from app.core.safe_text import display_name, display_text, json_line
 
 from .base import (
     EXIT_FAILED,
@@ -415,14 +416,14 @@ def audit_list(ctx: AppContext, account, actions, date_from, date_to, object_tex
     records = ctx.trail.entries(actor, filters, limit=limit)
     for r in records:
         if as_json:
-            click.echo(json.dumps({"seq": r.seq, "at": r.at, "time_utc": ms_iso(r.at), "account": r.account,
+            click.echo(json_line({"seq": r.seq, "at": r.at, "time_utc": ms_iso(r.at), "account": r.account,
                                    "action": r.action, "object_type": r.object_type, "object": r.object,
                                    "outcome": r.outcome, "workstation": r.workstation, "login_id": r.login_id,
-                                   "detail": r.detail, "entry_hash": r.entry_hash}, ensure_ascii=False))
+                                   "detail": r.detail, "entry_hash": r.entry_hash}))
         else:
-            obj = r.object.replace("\n", " ")
-            click.echo(f"#{r.seq:<6} {_ms_to_text(r.at)}  {r.account:<16} {r.action:<16} {r.outcome:<6} "
-                       f"{obj[:100]}{'…' if len(obj) > 100 else ''}  @{r.workstation}")
+            obj = display_text(r.object, one_line=True)
+            click.echo(f"#{r.seq:<6} {_ms_to_text(r.at)}  {display_name(r.account):<16} {r.action:<16} "
+                       f"{r.outcome:<6} {obj[:100]}{'…' if len(obj) > 100 else ''}  @{display_name(r.workstation)}")
     if total > len(records) and not as_json:
         click.echo(f"({len(records)} of {total} shown: --limit N or --csv FILE for more)", err=True)
 

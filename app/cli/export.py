@@ -7,6 +7,7 @@ import sys
 import click
 
 from app.core.context import AppContext
+from app.core.safe_text import display_name
 
 from .base import EXIT_FAILED, _ms_to_text, _parse_date, common, current_actor, main
 
@@ -77,10 +78,11 @@ def verify(ctx: AppContext, path: str, any_key: bool) -> None:
         records = export_records(ctx.db, fingerprint=report.fingerprint, limit=1)
         if records:
             r = records[0]
-            click.echo(f"Recorded in this archive: exported by {r['actor']} on {r['workstation']} at "
+            click.echo(f"Recorded in this archive: exported by {display_name(r['actor'])} on "
+                       f"{display_name(r['workstation'])} at "
                        f"{_ms_to_text(r['created_at'])}.")
     if not report.ok:
-        click.echo(f"FAILED: {len(report.problems)} problem(s) in {path}", err=True)
+        click.echo(f"FAILED: {len(report.problems)} problem(s) in {display_name(path)}", err=True)
         sys.exit(EXIT_FAILED)
     click.echo(f"OK: {report.files_checked} file(s) match; fingerprint {report.fingerprint}; "
                f"signed by key {report.key_fingerprint}.")

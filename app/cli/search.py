@@ -9,6 +9,7 @@ from datetime import datetime
 import click
 
 from app.core.context import AppContext
+from app.core.safe_text import display_name, display_text, json_line
 
 from .base import _ms_to_text, common, current_actor, main
 
@@ -36,20 +37,19 @@ def search(ctx: AppContext, query_text: str, limit: int, order: str, with_count:
     for h in hits:
         m = h.message
         if as_json:
-            click.echo(json.dumps({"msgid": m.msgid, "session_id": m.session_id, "session_type": m.session_type,
+            click.echo(json_line({"msgid": m.msgid, "session_id": m.session_id, "session_type": m.session_type,
                                    "msgtime": m.msgtime, "msgtype": m.msgtype, "from": m.sender,
                                    "tolist": list(m.tolist), "roomid": m.roomid, "recalled_at": m.recalled_at,
-                                   "text": m.content_text, "offsets": [list(o) for o in h.offsets]},
-                                  ensure_ascii=False))
+                                   "text": m.content_text, "offsets": [list(o) for o in h.offsets]}))
         else:
-            text = m.content_text.replace("\n", " ")
+            text = m.content_text  # (the offsets are into it: each piece is neutralised on its own)
             marked, last = [], 0
             for a, b in h.offsets:
-                marked += [text[last:a], "[", text[a:b], "]"]
+                marked += [display_text(text[last:a], one_line=True), "[", display_text(text[a:b], one_line=True), "]"]
                 last = b
-            marked.append(text[last:])
+            marked.append(display_text(text[last:], one_line=True))
             recalled = " [已撤回 recalled]" if m.recalled_at else ""
-            click.echo(f"{_ms_to_text(m.msgtime)}  {m.sender:<20}  {''.join(marked)[:200]}{recalled}")
+            click.echo(f"{_ms_to_text(m.msgtime)}  {display_name(m.sender):<20}  {''.join(marked)[:200]}{recalled}")
     if total is not None:
         if as_json:
             click.echo(json.dumps({"total": total}))
