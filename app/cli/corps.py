@@ -134,6 +134,7 @@ def _apply(ctx: AppContext, corp: CorpSettings, *, is_new: bool, name, library, 
         corp.name = name
     if library:
         corp.sdk_library, corp.simulator_corpus = str(Path(library).expanduser().resolve()), ""
+        corp.secrets_in_corpus = False  # a demo corpus's secrets are not the real corp's
         if not no_check:
             result = check_library(LibrarySpec(corp.sdk_library))
             if not result.ok:

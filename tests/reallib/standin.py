@@ -222,7 +222,8 @@ def encrypt_item(seq: int, msgid: str, publickey_ver: int, public_key, plaintext
             "encrypt_chat_msg": realformat.encrypt_chat_msg(random_key, plaintext)}
 
 
-SDKFILEID_RE = re.compile(rb'(sdkfileid\\?"\s*:\s*\\?")([^"\\]+)')
+# Any depth of JSON-in-JSON: chatrecord items hold mixed items whose content is escaped twice.
+SDKFILEID_RE = re.compile(rb'(sdkfileid(?:\\)*"\s*:\s*(?:\\)*")([^"\\]+)')
 
 
 class CorpusSource:
