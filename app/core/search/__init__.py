@@ -5,7 +5,7 @@ journal.py), and :class:`SearchService`, what the GUI and the CLI call (service.
 from .index import IndexBusy, IndexFollower, default_index_dir
 from .model import ORDERS, SearchHit, SearchQuery
 from .query import SYNTAX_HELP, QueryError, parse_query
-from .service import SearchService
+from .service import SearchIndexError, SearchService
 
-__all__ = ["ORDERS", "IndexBusy", "IndexFollower", "QueryError", "SearchHit", "SearchQuery", "SearchService",
-           "SYNTAX_HELP", "default_index_dir", "parse_query"]
+__all__ = ["ORDERS", "IndexBusy", "IndexFollower", "QueryError", "SearchHit", "SearchIndexError", "SearchQuery",
+           "SearchService", "SYNTAX_HELP", "default_index_dir", "parse_query"]

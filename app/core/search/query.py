@@ -15,16 +15,27 @@
 A term is any run of characters without spaces, quotes or parentheses: one CJK character, digits,
 ``5000元``, emoji, 𠮷, punctuation, ``%``, ``_`` and ``\\`` are all plain substrings (see text.py
 for how they compare). Dates are local time: ``date:D`` is that whole day (month, year), ``after:D``
-starts at D, ``before:D`` ends before D; a date may carry a time (``2025-01-01T09:30``).
+starts at D, ``before:D`` ends before D; a date may carry a time (``2025-01-01T09:30``). Any year
+1–9999 parses; a date before 1970 means the start of the archive, the end of year 9999 means no end.
+
+Limits (each refused with a QueryError saying so, never a crash): at most MAX_QUERY_CHARS
+characters and MAX_DEPTH nested parentheses; lone surrogates (undecodable bytes) are not text.
+A run of NOT/- is folded (``NOT NOT x`` is ``x``), so any number of them parses.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
+from app.core.dates import add_ms, clamp_ms, local_ms
+
 from .text import normalise
+
+MAX_QUERY_CHARS = 2000  # a query is typed (or composed by the search panel), not pasted text
+MAX_DEPTH = 32  # nested parentheses
 
 SYNTAX_HELP = """\
 合同 发票              both words (every term must match)
@@ -48,8 +59,38 @@ class QueryError(ValueError):
         self.query = query
 
     def pointer(self) -> str:
-        """Two lines for a terminal: the query and a caret under the offending character."""
+        """Two lines: the query and a caret under the offending character (one column per character)."""
         return f"{self.query}\n{' ' * self.position}^"
+
+    def terminal_pointer(self, width: int = 72) -> str:
+        """Two lines for a terminal: at most ``width`` columns of the query around the offending
+        character (cut with "…"), and a caret under it, counting wide (CJK) characters as two
+        columns; invisible and control characters are shown as "?"."""
+        q, pos = self.query, min(max(self.position, 0), len(self.query))
+        start = max(0, pos - width // 2)
+        while start < pos and _columns(q[start:pos]) > width // 2:
+            start += 1
+        end = pos
+        while end < len(q) and _columns(q[start:end + 1]) <= width:
+            end += 1
+        head = ("…" if start > 0 else "") + _visible(q[start:pos])
+        shown = head + _visible(q[pos:end]) + ("…" if end < len(q) else "")
+        return f"{shown}\n{' ' * _columns(head)}^"
+
+
+def _visible(text: str) -> str:
+    return "".join(c if c.isprintable() and not "\ud800" <= c <= "\udfff" else "?" for c in text)
+
+
+def _columns(text: str) -> int:
+    """Terminal columns of ``text`` as :func:`_visible` shows it: wide and full-width characters two,
+    combining marks none."""
+    n = 0
+    for c in text:
+        if unicodedata.combining(c) and c.isprintable():
+            continue
+        n += 2 if unicodedata.east_asian_width(c) in "WF" else 1
+    return n
 
 
 # ---------------------------------------------------------------- the tree
@@ -224,6 +265,7 @@ def _lex(q: str) -> list[_Tok]:
 class _Parser:
     def __init__(self, q: str, toks: list[_Tok], tz: tzinfo | None):
         self.q, self.toks, self.i, self.tz = q, toks, 0, tz
+        self.depth = 0
 
     def err(self, message: str, pos: int) -> QueryError:
         return QueryError(message, pos, self.q)
@@ -269,16 +311,19 @@ class _Parser:
         return items[0] if len(items) == 1 else And(tuple(items))
 
     def unary(self) -> Node:
-        tok = self.peek()
-        assert tok is not None
-        if tok.kind in ("-", "NOT"):
+        # A loop, not recursion: a thousand NOTs in a row parse (to one NOT or none).
+        negated = False
+        while (tok := self.peek()) is not None and tok.kind in ("-", "NOT"):
             self.i += 1
             nxt = self.peek()
             if nxt is None or nxt.kind in (")", "OR", "AND"):
                 raise self.err(f"'{'-' if tok.kind == '-' else 'NOT'}' must be followed by what to exclude",
                                tok.pos)
-            return Not(self.unary())
-        return self.primary()
+            negated = not negated
+        node = self.primary()
+        if not negated:
+            return node
+        return node.item if isinstance(node, Not) else Not(node)  # -(-x) is x
 
     def primary(self) -> Node:
         tok = self.peek()
@@ -290,7 +335,11 @@ class _Parser:
                 raise self.err("this '(' is never closed: add a ')'", tok.pos)
             if nxt.kind == ")":
                 raise self.err("empty parentheses", tok.pos)
+            if self.depth >= MAX_DEPTH:
+                raise self.err(f"parentheses nest more than {MAX_DEPTH} deep here: simplify the query", tok.pos)
+            self.depth += 1
             node = self.or_expr()
+            self.depth -= 1
             close = self.peek()
             if close is None or close.kind != ")":
                 raise self.err("this '(' is never closed: add a ')'", tok.pos)
@@ -323,42 +372,50 @@ class _Parser:
                 start, end = self.date(value, at)
             if start is not None and end is not None and start >= end:
                 raise self.err("this date range is empty: the first date is after the second", at)
-            return DateRange(start, end)
+            return DateRange(clamp_ms(start), clamp_ms(end))
         if name == "after":
-            return DateRange(self.date(value, at)[0], None)
-        return DateRange(None, self.date(value, at)[0])  # before:
+            return DateRange(clamp_ms(self.date(value, at)[0]), None)
+        return DateRange(None, clamp_ms(self.date(value, at)[0]))  # before:
 
-    def date(self, text: str, at: int) -> tuple[int, int]:
-        """[start, end) in ms of the year, month, day or minute/second ``text`` names."""
+    def date(self, text: str, at: int) -> tuple[int, int | None]:
+        """[start, end) in ms of the year, month, day or minute/second ``text`` names; end None
+        past year 9999. Unclamped (a year-1 date is negative): callers clamp."""
         m = _DATE_RE.match(text)
         if not m:
             raise self.err(f"'{text}' is not a date: write YYYY-MM-DD (or YYYY-MM, YYYY, YYYY-MM-DDTHH:MM)", at)
-        y, mo, d, hh, mi, ss = m.groups()
+        y, mo, d, hh, mi, ss = (None if g is None else int(g) for g in m.groups())
         try:
             if mo is None:
-                start, end = datetime(int(y), 1, 1), datetime(int(y) + 1, 1, 1)
+                start, step, following = datetime(y, 1, 1), None, (y + 1, 1, 1)
             elif d is None:
-                start = datetime(int(y), int(mo), 1)
-                end = datetime(int(y) + (int(mo) == 12), int(mo) % 12 + 1, 1)
+                start, step, following = datetime(y, mo, 1), None, (y + (mo == 12), mo % 12 + 1, 1)
             elif hh is None:
-                start = datetime(int(y), int(mo), int(d))
-                end = start + timedelta(days=1)
+                start, step, following = datetime(y, mo, d), timedelta(days=1), None
             else:
-                start = datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss or 0))
-                end = start + (timedelta(seconds=1) if ss else timedelta(minutes=1))
+                start = datetime(y, mo, d, hh, mi, ss or 0)
+                step, following = (timedelta(seconds=1) if ss is not None else timedelta(minutes=1)), None
         except ValueError as exc:
             raise self.err(f"'{text}' is not a valid date ({exc})", at) from None
-        return _ms(start, self.tz), _ms(end, self.tz)
-
-
-def _ms(dt: datetime, tz: tzinfo | None) -> int:
-    aware = dt.replace(tzinfo=tz) if tz is not None else dt.astimezone()
-    return int(aware.timestamp() * 1000)
+        if following is not None:
+            end = local_ms(datetime(*following), self.tz) if following[0] <= 9999 else None
+        else:
+            end = add_ms(start, step, self.tz)
+        return local_ms(start, self.tz), end
 
 
 def parse_query(text: str, *, tz: tzinfo | None = None) -> Node:
     """Parse ``text`` into a tree; dates in ``tz`` (default: this computer's local time zone).
 
     Raises QueryError (with ``position``) for an unbalanced quote or parenthesis, an unknown
-    field, a bad value or date, or a dangling operator. The empty query is ``All()``."""
+    field, a bad value or date, a dangling operator, a query over the limits (see the module
+    docstring) or one holding lone surrogates. The empty query is ``All()``."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"this query is {len(text):,} characters long; a query may have at most "
+                         f"{MAX_QUERY_CHARS:,}", MAX_QUERY_CHARS, text)
+    bad = _NOT_TEXT.search(text)
+    if bad is not None:
+        raise QueryError("this character is not text (bytes that are not UTF-8?): remove it", bad.start(), text)
     return _Parser(text, _lex(text), tz).parse()
+
+
+_NOT_TEXT = re.compile("[\ud800-\udfff]")

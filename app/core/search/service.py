@@ -15,6 +15,11 @@ the query text), its further pages and counts are not.
 
 Methods may take seconds the first time on a large archive (the index is built then); call them
 off the GUI thread. They are thread-safe.
+
+Limits: a page holds at most MAX_PAGE hits (ValueError beyond); queries are limited by query.py.
+An index folder that cannot be opened raises SearchIndexError (one sentence with the path); one
+that cannot be *updated* (read-only, disk full) only logs a warning: the search then covers the
+messages the index lacks from the journal, so its answer stays exact.
 """
 
 from __future__ import annotations
@@ -49,12 +54,34 @@ from .index import (
     session_key,
 )
 from .model import ORDERS, SearchHit, SearchQuery
-from .query import And, DateRange, Field, Node, QueryError, Text, parse_query, positive_texts
+from .query import MAX_QUERY_CHARS, And, DateRange, Field, Node, QueryError, Text, parse_query, positive_texts
 from .text import match_spans, normalise
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 500
+MAX_PAGE = 1_000_000  # hits one call returns (tantivy sizes its top-k collector by it)
+
+
+class SearchIndexError(RuntimeError):
+    """The search index folder cannot be opened or rebuilt; the message names it and what to do."""
+
+    def __init__(self, path: Path, exc: BaseException, doing: str = "opened"):
+        if isinstance(exc, OSError):
+            reason = exc.strerror or type(exc).__name__
+        else:  # tantivy's errors name files and folders, never message text
+            reason = " ".join(str(exc).split())[:300]
+        super().__init__(f"the search index at {path} cannot be {doing} ({reason}): make that folder "
+                         f"writable and free disk space there, or remove the folder and run "
+                         f"`wecom-auditor reindex` to build it again")
+        self.path = path
+
+
+def _recorded(text: str) -> str:
+    """A query as the audit trail records it: in full up to the query length limit."""
+    if len(text) <= MAX_QUERY_CHARS:
+        return text
+    return f"{text[:MAX_QUERY_CHARS]}… ({len(text):,} characters)"
 _TIE_LIMIT = 200  # first try for "every hit at this msgtime" (ties are few); more if counted
 
 
@@ -183,8 +210,13 @@ class SearchService:
 
     @property
     def index(self) -> SearchIndex:
+        """The index (opened on first use); SearchIndexError if its folder cannot be opened."""
         if self._index is None:
-            self._index = index_for(self._index_dir or default_index_dir(self.db))
+            path = self._index_dir or default_index_dir(self.db)
+            try:
+                self._index = index_for(path)
+            except (OSError, ValueError) as exc:
+                raise SearchIndexError(path, exc) from None
         return self._index
 
     # ------------------------------------------------------------------ the query language
@@ -207,7 +239,7 @@ class SearchService:
             node = self.parse(text)
         except QueryError as exc:
             if record:
-                self.trail.record(actor, Action.SEARCH, object_type="query", object=text, outcome=FAILED,
+                self.trail.record(actor, Action.SEARCH, object_type="query", object=_recorded(text), outcome=FAILED,
                                   detail={"error": exc.message, "position": exc.position})
             raise
         hits = self._page(node, limit=limit, before=before, order=order, corp_id=corp_id, scope=self._scope(actor))
@@ -241,7 +273,7 @@ class SearchService:
 
     # ------------------------------------------------------------------ permission, scope, record
     def _require(self, actor: Actor, text: str) -> None:
-        self.trail.require(actor, R.SEARCH_RUN, action=Action.SEARCH, object_type="query", object=text)
+        self.trail.require(actor, R.SEARCH_RUN, action=Action.SEARCH, object_type="query", object=_recorded(text))
 
     def _scope(self, actor: Actor) -> _Scope:
         if actor.scope is None:
@@ -252,7 +284,7 @@ class SearchService:
         detail = {"order": order, "first_page_hits": len(hits), "scoped": actor.scope is not None}
         if corp_id is not None:
             detail["corp_id"] = corp_id
-        self.trail.record(actor, Action.SEARCH, object_type="query", object=text, detail=detail)
+        self.trail.record(actor, Action.SEARCH, object_type="query", object=_recorded(text), detail=detail)
 
     # ------------------------------------------------------------------ upkeep
     def catch_up(self, progress: Progress | None = None, cancel: Callable[[], bool] | None = None) -> int:
@@ -270,10 +302,13 @@ class SearchService:
         ``index.rebuild``. (The automatic :meth:`catch_up` every search does is not recorded.)"""
         what = "catch up" if only_new else "rebuild"
         self.trail.require(actor, R.SYNC_RUN, action=Action.INDEX_REBUILD, object_type="index", object=what)
-        if only_new:
-            n = self.catch_up(progress=progress, cancel=cancel)
-        else:
-            n = self.index.rebuild(self.db, progress=progress, cancel=cancel)
+        try:
+            if only_new:
+                n = self.catch_up(progress=progress, cancel=cancel)
+            else:
+                n = self.index.rebuild(self.db, progress=progress, cancel=cancel)
+        except (OSError, ValueError) as exc:
+            raise SearchIndexError(self.index.path, exc, "written") from None
         self.trail.record(actor, Action.INDEX_REBUILD, object_type="index", object=what, detail={"messages": n})
         return n
 
@@ -287,6 +322,10 @@ class SearchService:
                 snap, heads, _ = idx.pending(self.db)
             except IndexBusy:
                 pass  # another thread or process is writing: the journal tail covers the difference
+            except (OSError, ValueError) as exc:  # read-only folder, full disk: the tail covers it too
+                log.warning("the search index at %s could not be updated (%s); searching the messages it "
+                            "lacks directly", idx.path, type(exc).__name__ if not isinstance(exc, OSError)
+                            else exc.strerror)
         if not snap.built:
             return _View(None)
         view = _View(snap)
@@ -328,6 +367,8 @@ class SearchService:
               corp_id: int | None, scope: _Scope) -> list[SearchHit]:
         if order not in ORDERS:
             raise QueryError(f"unknown order '{order}': use one of {', '.join(ORDERS)}", 0)
+        if limit > MAX_PAGE:
+            raise ValueError(f"a page holds at most {MAX_PAGE:,} hits, not {limit:,}")
         if limit < 1 or scope.empty:
             return []
         view = self._view()
