@@ -13,7 +13,17 @@ from app.core.context import AppContext
 from app.core.safe_text import display_name, display_text, json_line
 from app.core.sdk import SdkError
 
-from .base import EXIT_CANCELLED, _ms_to_text, _parse_date, common, current_actor, main
+from .base import (
+    EXIT_CANCELLED,
+    LIMIT,
+    MAX_DEMO_MESSAGES,
+    _ms_to_text,
+    _parse_date,
+    common,
+    current_actor,
+    describe_os_error,
+    main,
+)
 
 
 @main.command()
@@ -28,7 +38,8 @@ def gui(data_dir: str | None, db_url: str | None) -> None:
 
 @main.command()
 @click.option("--corpus", type=click.Path(file_okay=False, exists=True), help="Serve this simulator corpus.")
-@click.option("--messages", type=click.IntRange(1), help="Generate a demo corpus of N messages instead.")
+@click.option("--messages", type=click.IntRange(1, MAX_DEMO_MESSAGES),
+              help="Generate a demo corpus of N messages instead.")
 @common
 def demo(ctx: AppContext, corpus: str | None, messages: int | None) -> None:
     """Set up a profile whose SDK is the simulator serving a (demo) corpus, ready to sync.
@@ -136,7 +147,7 @@ def sync(ctx: AppContext, corpid: str | None, as_json: bool, no_media: bool, wor
 
 @main.command()
 @click.option("--type", "session_type", type=click.Choice(["internal", "external", "group", "updown", "system"]))
-@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--limit", type=LIMIT, default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @common
 def sessions(ctx: AppContext, session_type: str | None, limit: int, as_json: bool) -> None:
@@ -157,7 +168,7 @@ def sessions(ctx: AppContext, session_type: str | None, limit: int, as_json: boo
 @click.option("--session", "session_id", metavar="ID", help="Only this session.")
 @click.option("--from", "date_from", metavar="DATE", help="From this date (local time).")
 @click.option("--to", "date_to", metavar="DATE", help="Up to and including this date.")
-@click.option("--limit", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--limit", type=LIMIT, default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line (with the raw message).")
 @common
 def messages(ctx: AppContext, session_id, date_from, date_to, limit: int, as_json: bool) -> None:
@@ -231,21 +242,23 @@ def import_names(ctx: AppContext, file: str, corpid: str | None) -> None:
     "departments": {id: dept}, "external_corps": {id: corp}}), replacing the corp's names."""
     from pathlib import Path
 
-    from app.core.directory import import_directory
+    from app.core.directory import DirectoryFileError, import_directory
     from app.core.sync.pipeline import ensure_corp
 
     actor = current_actor(ctx)
     corp = ctx.settings.corp(corpid)
     try:
         count = import_directory(ctx.db, ensure_corp(ctx.db, corp.corpid, corp.name), Path(file), actor=actor)
-    except (ValueError, AttributeError, TypeError) as exc:
-        raise click.ClickException(f"{file} is not a names file of the documented shape ({exc})") from None
+    except DirectoryFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        raise click.ClickException(describe_os_error(exc, file, action="read the names file")) from None
     click.echo(f"{count} names imported for corp {corp.corpid}.")
 
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True)
-@click.option("--limit", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--limit", type=LIMIT, default=20, show_default=True)
 @common
 def runs(ctx: AppContext, as_json: bool, limit: int) -> None:
     """The history of sync runs."""

@@ -41,6 +41,7 @@ from .base import (
     _parse_date,
     common,
     current_actor,
+    describe_os_error,
     main,
     prompt_login,
     prompt_new_password,
@@ -409,7 +410,12 @@ def audit_list(ctx: AppContext, account, actions, date_from, date_to, object_tex
     actor = current_actor(ctx)
     filters = _audit_filter(account, actions, date_from, date_to, object_text, outcome)
     if csv_path:
-        rows = ctx.trail.export_csv(actor, csv_path, filters)
+        try:
+            rows = ctx.trail.export_csv(actor, csv_path, filters)
+        except OSError as exc:  # named after --csv, not the temporary file written beside it
+            raise click.ClickException(describe_os_error(OSError(exc.errno, exc.strerror, csv_path),
+                                                         action="write the CSV file",
+                                                         remedy="choose another --csv path")) from None
         click.echo(f"{rows} entr{'y' if rows == 1 else 'ies'} ({filters.describe()}) written to {csv_path}.")
         return
     total = ctx.trail.count(actor, filters)  # before listing: the listing's own audit.view entry comes after

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -9,7 +10,7 @@ import click
 from app.core.context import AppContext
 from app.core.safe_text import display_name
 
-from .base import EXIT_FAILED, _ms_to_text, _parse_date, common, current_actor, main
+from .base import EXIT_FAILED, Hours, _ms_to_text, _parse_date, common, current_actor, describe_os_error, main
 
 
 @main.command()
@@ -20,8 +21,8 @@ from .base import EXIT_FAILED, _ms_to_text, _parse_date, common, current_actor, 
 @click.option("--msgid", "msgids", multiple=True, metavar="ID", help="Export this message with its context (repeatable).")
 @click.option("--from", "date_from", metavar="DATE", help="From this date (local time).")
 @click.option("--to", "date_to", metavar="DATE", help="Up to and including this date.")
-@click.option("--context", "context_hours", type=click.FloatRange(0), metavar="HOURS",
-              help="Hours of conversation around each hit or message (default 12).")
+@click.option("--context", "context_hours", type=Hours(), metavar="HOURS",
+              help="Hours of conversation around each hit or message (default 12, at most a year).")
 @click.option("--no-pdf", is_flag=True, help="Leave out the PDF transcripts (faster; bag-info.txt says so).")
 @common
 def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from, date_to, context_hours,
@@ -50,9 +51,18 @@ def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from
         with export_key_passphrase(ask_export_key_passphrase):
             result = export_package(ctx, current_actor(ctx), selection, out_path, progress=progress, pdf=not no_pdf)
     except QueryError as exc:
+        click.echo(exc.terminal_pointer(), err=True)
         raise click.ClickException(exc.message + f" (at character {exc.position + 1})") from None
     except ExportError as exc:
         raise click.ClickException(str(exc)) from None
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            raise
+        # The package is built in a hidden folder beside its destination: name the destination's
+        # folder rather than that temporary name.
+        folder = os.path.dirname(os.path.abspath(out_path))
+        raise click.ClickException(describe_os_error(_in_folder(exc, folder), folder, action="write the package",
+                                                     remedy="choose another place with --out")) from None
     finally:
         bar.close()
     c = result.counts
@@ -60,6 +70,15 @@ def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from
     click.echo(f"Package fingerprint: {result.fingerprint}")
     click.echo(f"Signing key fingerprint: {result.key_fingerprint}")
     click.echo(describe_counts(c))
+
+
+def _in_folder(exc: OSError, folder: str) -> OSError:
+    """``exc`` naming ``folder`` instead of a file in the export's hidden staging folder inside it
+    (``.NAME.export-…``), which the user never chose and which is gone afterwards."""
+    name = os.fsdecode(exc.filename) if exc.filename is not None else ""
+    if not name or (name.startswith(folder) and ".export-" in name):
+        return OSError(exc.errno, exc.strerror, folder)
+    return exc
 
 
 @main.command()

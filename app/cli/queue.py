@@ -15,7 +15,7 @@ from app.core.context import AppContext
 from app.core.queue import DEAD, READY, RUNNING, SCHEDULED, STATES, QueueError, QueueService, open_queue
 from app.core.queue.handlers import TOPICS, build_worker
 
-from .base import common, current_actor, main
+from .base import LIMIT, common, current_actor, main
 
 
 @contextmanager
@@ -114,7 +114,7 @@ def worker(ctx: AppContext, topics: tuple[str, ...], concurrency: int, until_idl
 @click.option("--state", "states", type=click.Choice(STATES), multiple=True,
               help="Only jobs in this state (repeatable; default: all).")
 @click.option("--topic", help="Only jobs of this topic.")
-@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="Jobs listed per state.")
+@click.option("--limit", type=LIMIT, default=50, show_default=True, help="Jobs listed per state.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the queue, counts and jobs.")
 @click.option("--data-dir", type=click.Path(file_okay=False), envvar="WECOM_AUDITOR_DATA_DIR",
               help="Keep settings, archive and media under DIR (default: the user data folder).")

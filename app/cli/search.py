@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import datetime
 
@@ -11,28 +12,58 @@ import click
 from app.core.context import AppContext
 from app.core.safe_text import display_name, display_text, json_line
 
-from .base import _ms_to_text, common, current_actor, main
+from .base import LIMIT, _ms_to_text, common, current_actor, main
+
+_LONG_OPTION = re.compile(r"--[A-Za-z][A-Za-z0-9-]*")
 
 
-@main.command()
-@click.argument("query_text", metavar="QUERY")
-@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+class _QueryCommand(click.Command):
+    """A command whose QUERY words may start with '-' (`search -取消 合同`: an exclusion, as the
+    README writes it) without being taken for options. A `--word` that is not one of the command's
+    options before `--` is still refused as a mistyped option, not searched for silently."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("context_settings", {})["ignore_unknown_options"] = True
+        super().__init__(*args, **kwargs)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        import difflib
+
+        known = {opt for p in self.params for opt in (*p.opts, *p.secondary_opts)}
+        known |= set(self.get_help_option_names(ctx))
+        for arg in args[: args.index("--")] if "--" in args else args:
+            name = arg.split("=", 1)[0]
+            if _LONG_OPTION.fullmatch(name) and name not in known:
+                raise click.NoSuchOption(name, message=f"no such option: {name} (to search for a word that starts "
+                                         f"with '--', put `--` before the query)",
+                                         possibilities=difflib.get_close_matches(name, sorted(known)), ctx=ctx)
+        return super().parse_args(ctx, args)
+
+
+@main.command(cls=_QueryCommand)
+@click.argument("query_words", metavar="QUERY", nargs=-1, required=True)
+@click.option("--limit", type=LIMIT, default=50, show_default=True)
 @click.option("--order", type=click.Choice(["newest", "oldest", "session"]), default="newest", show_default=True)
 @click.option("--count", "with_count", is_flag=True, help="Print the total number of matches as well.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per hit (with the match offsets).")
 @common
-def search(ctx: AppContext, query_text: str, limit: int, order: str, with_count: bool, as_json: bool) -> None:
+def search(ctx: AppContext, query_words: tuple[str, ...], limit: int, order: str, with_count: bool,
+           as_json: bool) -> None:
     """Search the archive. QUERY: terms (all must match), OR, -term / NOT term, "a phrase",
     (groups), from:ID to:ID in:SESSION room:ROOMID type:TYPE session:internal|external|group,
-    date:2025-01-01..2025-03-31, after:DATE, before:DATE, has:media, is:recalled."""
+    date:2025-01-01..2025-03-31, after:DATE, before:DATE, has:media, is:recalled.
+
+    QUERY may be several words (`search 合同 -取消`); quote a phrase for the shell as well
+    (`search '"退款 申请"'`)."""
     from app.core.search import QueryError
 
+    query_text = " ".join(query_words)
     service, actor = ctx.search, current_actor(ctx)
     try:
         hits = service.query(actor, query_text, limit=limit, order=order, record=True)
         total = service.query_count(actor, query_text) if with_count else None
     except QueryError as exc:
-        click.echo(exc.pointer(), err=True)
+        click.echo(exc.terminal_pointer(), err=True)
         raise click.ClickException(exc.message + f" (at character {exc.position + 1})") from None
     for h in hits:
         m = h.message
