@@ -42,12 +42,15 @@ _NONCHAR = "\ufdd0-\ufdef" + "".join(chr(p << 16 | 0xFFFE) + chr(p << 16 | 0xFFF
 _SEPARATORS = "\u2028\u2029"  # line and paragraph separator
 _ODD_SPACES = "\u00a0\u1680\u2000-\u200a\u202f\u205f"  # spaces other than U+0020 and U+3000
 _CONTROLS = "\x00-\x1f\x7f-\x9f"
+_CONTROLS_BUT_LAYOUT = "\x00-\x08\x0b-\x1f\x7f-\x9f"  # without tab and line feed
 _SURROGATES = "\ud800-\udfff"  # lone surrogates (from JSON "\ud800"); cannot even be printed
 
 _DANGEROUS = _CONTROLS + _FORMAT + _INVISIBLE + _VARIATION + _NONCHAR + _SEPARATORS + _SURROGATES
 _STRICT_RE = re.compile(f"[{_DANGEROUS}{_ODD_SPACES}]")
 _TEXT_RE = re.compile(f"[{_DANGEROUS}]")
-_JSON_RE = re.compile(f"[{_DANGEROUS}{_ODD_SPACES}]")
+# json.dumps escapes every C0 control inside strings: a raw line break or tab in its output is
+# indentation (``indent=2``), and stays.
+_JSON_RE = re.compile(f"[{_DANGEROUS.replace(_CONTROLS, _CONTROLS_BUT_LAYOUT)}{_ODD_SPACES}]")
 
 _ZWJ, _ZWNJ = "\u200d", "\u200c"
 _BLACK_FLAG, _CANCEL_TAG = "\U0001f3f4", "\U000e007f"
@@ -177,9 +180,10 @@ def _json_escape(m: re.Match) -> str:
 
 
 def json_line(obj: Any, **kwargs: Any) -> str:
-    """``json.dumps(obj, ensure_ascii=False)`` with every character :func:`display_name` would
-    escape written as a JSON escape instead: readable CJK and emoji, nothing that moves or hides
-    text in a terminal, and ``json.loads`` gives back exactly ``obj``."""
+    """``json.dumps(obj, ensure_ascii=False, **kwargs)`` with every character :func:`display_name`
+    would escape written as a JSON escape instead: readable CJK and emoji, nothing that moves or
+    hides text in a terminal, and ``json.loads`` gives back exactly ``obj``. Without ``indent``, one
+    line."""
     return _JSON_RE.sub(_json_escape, json.dumps(obj, ensure_ascii=False, **kwargs))
 
 

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.core.actor import Actor
 from app.core.export import VerifyReport, export_records, verify_recorded
+from app.core.safe_text import display_name, display_text
 
 from .tasks import run_task
 
@@ -104,7 +105,7 @@ class VerifyDialog(QDialog):
         lines = list(report.problems)
         if record is not None:
             lines.append(self.tr("Recorded in this archive: exported by %1 on %2.")
-                         .replace("%1", record["actor"]).replace("%2", record["workstation"]))
+                         .replace("%1", display_name(record["actor"])).replace("%2", display_name(record["workstation"])))
         if report.ok:
             self.status_label.setText(
                 self.tr("OK: %1 files match; fingerprint %2; signed by key %3.")
@@ -121,5 +122,5 @@ class VerifyDialog(QDialog):
     def _failed(self, exc: Exception) -> None:
         self.verify_button.setEnabled(True)
         self.status_label.setStyleSheet("color: #b00020;")
-        self.status_label.setText(self.tr("Not verified: %1").replace("%1", str(exc)))
+        self.status_label.setText(self.tr("Not verified: %1").replace("%1", display_text(str(exc))))
         self.failed.emit(str(exc))

@@ -9,7 +9,6 @@ anyone's — is only ever shown as plain text.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from pathlib import Path
 
@@ -46,6 +45,7 @@ from PySide6.QtWidgets import (
 from app.core.actor import Actor
 from app.core.auth import DENIED, FAILED, OK, Action, AuditFilter, AuditRecord, AuditTrail, VerifyReport
 from app.core.auth.audit import ms_iso
+from app.core.safe_text import display_name, display_text, json_line
 
 from ..table_model import RowTableModel
 from ..tasks import run_task
@@ -213,15 +213,15 @@ class AuditLogModel(RowTableModel[AuditRecord]):
         if column == "time":
             return local_time(r.at)
         if column == "account":
-            return r.account or "—"
+            return display_name(r.account) or "—"
         if column == "action":
             return self._actions.get(r.action, r.action)
         if column == "object":
-            return _one_line(r.object)
+            return _one_line(display_text(r.object, one_line=True))
         if column == "outcome":
             return self._outcomes.get(r.outcome, r.outcome)
         if column == "workstation":
-            return r.workstation
+            return display_name(r.workstation)
         return ""
 
 
@@ -454,14 +454,15 @@ class AuditPanel(QDialog):
         lines = [
             self.tr("Entry #%1").replace("%1", str(r.seq)),
             self.tr("Time: %1 (UTC %2)").replace("%1", local_time(r.at)).replace("%2", ms_iso(r.at)),
-            self.tr("Account: %1").replace("%1", r.account or "—")
+            self.tr("Account: %1").replace("%1", display_name(r.account) or "—")
             + (f"  (id {r.account_id})" if r.account_id is not None else ""),
             self.tr("Action: %1 (%2)").replace("%1", action_labels().get(r.action, r.action)).replace("%2", r.action),
-            self.tr("Object: %1").replace("%1", f"[{r.object_type}] {r.object}" if r.object_type else r.object),
+            self.tr("Object: %1").replace("%1", display_text(f"[{r.object_type}] {r.object}" if r.object_type
+                                                              else r.object)),
             self.tr("Outcome: %1").replace("%1", outcome_labels().get(r.outcome, r.outcome)),
-            self.tr("Workstation: %1").replace("%1", r.workstation),
-            self.tr("Login: %1").replace("%1", r.login_id),
-            self.tr("Detail: %1").replace("%1", json.dumps(r.detail, ensure_ascii=False, sort_keys=True)),
+            self.tr("Workstation: %1").replace("%1", display_name(r.workstation)),
+            self.tr("Login: %1").replace("%1", display_name(r.login_id)),
+            self.tr("Detail: %1").replace("%1", json_line(r.detail, sort_keys=True)),
             self.tr("Previous hash: %1").replace("%1", r.prev_hash),
             self.tr("Entry hash: %1").replace("%1", r.entry_hash),
         ]

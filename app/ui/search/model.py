@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from app.core.actor import Actor
 from app.core.archive import MessageRow
 from app.core.directory import Directory
+from app.core.safe_text import display_name, display_text
 from app.core.search import ORDERS, SearchHit, SearchService
 from app.ui.sessions.model import plain_tooltip
 from app.ui.tasks import run_task
@@ -124,6 +125,16 @@ def make_snippet(text: str, offsets: tuple[tuple[int, int], ...], keyword: str =
     return snippet, (len(prefix) + start - a, len(prefix) + end - a)
 
 
+def shown_snippet(snippet: str, highlight: tuple[int, int] | None) -> tuple[str, tuple[int, int] | None]:
+    """A snippet and its match neutralised for display (app.core.safe_text), the match's offsets moved
+    with the escapes."""
+    if highlight is None:
+        return display_text(snippet, one_line=True), None
+    a, b = highlight
+    pre, mid, post = (display_text(x, one_line=True) for x in (snippet[:a], snippet[a:b], snippet[b:]))
+    return pre + mid + post, (len(pre), len(pre) + len(mid))
+
+
 @dataclass(frozen=True)
 class SearchRequest:
     """What the result list shows: ``text`` in the query language (see app.core.search.query),
@@ -160,15 +171,16 @@ class SearchReader:
 
     def entry(self, hit: SearchHit, order: str, arrow: str) -> ResultEntry:
         m = hit.message
-        sender = self.directory.label(self.actor, m.corp_id, m.sender) if m.sender else ""
+        sender = display_name(self.directory.label(self.actor, m.corp_id, m.sender)) if m.sender else ""
         if m.roomid:
-            where = self.directory.name(self.actor, m.corp_id, m.roomid) or m.roomid
+            where = display_name(self.directory.name(self.actor, m.corp_id, m.roomid) or m.roomid)
         else:
-            where = ", ".join(self.directory.labels(self.actor, m.corp_id, [t for t in m.tolist if t][:4]))
+            where = ", ".join(display_name(n) for n in
+                              self.directory.labels(self.actor, m.corp_id, [t for t in m.tolist if t][:4]))
             if len(m.tolist) > 4:
                 where += " …"
         header = f"{sender}{arrow}{where}" if where else sender
-        snippet, highlight = make_snippet(m.content_text, hit.offsets)
+        snippet, highlight = shown_snippet(*make_snippet(m.content_text, hit.offsets))
         return ResultEntry(m, hit.cursor(order), sender, header, snippet, highlight)
 
     def page(self, request: SearchRequest, before: tuple | None, limit: int, arrow: str, *,
@@ -305,6 +317,7 @@ class SearchResultsModel(QAbstractListModel):
             text = m.content_text
             if len(text) > TOOLTIP_CHARS:
                 text = text[:TOOLTIP_CHARS] + "…"
+            text = display_text(text)
             return plain_tooltip(f"{e.header}\n{format_hit_time(m.msgtime)}\n\n{text}")
         if role == SearchRole.MessageIdRole:
             return m.id

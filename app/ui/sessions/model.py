@@ -30,6 +30,7 @@ from PySide6.QtGui import QFont
 from app.core.actor import Actor
 from app.core.archive import ArchiveService, CorpRow, SessionRow
 from app.core.directory import Directory
+from app.core.safe_text import display_name
 from app.ui.tasks import run_task
 
 PAGE_SIZE = 500
@@ -155,13 +156,17 @@ class SessionReader:
         self.actor = actor
 
     def entry(self, row: SessionRow, fmt: TitleFormat) -> SessionEntry:
-        names = self.directory.labels(self.actor, row.corp_id, row.participants)
-        members = "\n".join(n if n == i else f"{n} ({i})" for n, i in zip(names, row.participants, strict=True))
+        # Names and ids come from messages and the directory: shown through display_name, so that a
+        # right-to-left override or a line break in one cannot disguise it (here, once per row).
+        raw = self.directory.labels(self.actor, row.corp_id, row.participants)
+        names = [display_name(n) for n in raw]
+        members = "\n".join(display_name(i) if n == i else f"{display_name(n)} ({display_name(i)})"
+                             for n, i in zip(raw, row.participants, strict=True))
         room = self.directory.name(self.actor, row.corp_id, row.roomid) if row.roomid else None
         if room:
-            return SessionEntry(row, room, members)
+            return SessionEntry(row, display_name(room), members)
         if not names:
-            return SessionEntry(row, row.roomid or row.session_id, members)
+            return SessionEntry(row, display_name(row.roomid or row.session_id), members)
         shown = fmt.separator.join(names[:TITLE_MEMBERS])
         if len(names) > TITLE_MEMBERS:
             shown = fmt.more.format(names=shown, more=len(names) - TITLE_MEMBERS)
@@ -717,7 +722,7 @@ class SessionTreeModel(QAbstractItemModel):
         if column != COL_TITLE:
             return None
         if role in (Qt.ItemDataRole.DisplayRole, SessionRole.TitleRole):
-            label = type_label(node.session_type) if node.kind == "group" else node.corp_name
+            label = type_label(node.session_type) if node.kind == "group" else display_name(node.corp_name)
             if self._filter_text:
                 return self.tr("{label} ({shown} of {total})").format(
                     label=label, shown=format_count(node.shown), total=format_count(node.total))

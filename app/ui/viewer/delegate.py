@@ -30,6 +30,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen, QTextLayout, QTextOption
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
+from app.core.safe_text import display_name
+
 from .model import MessageListModel, Roles, Side
 from .render import (
     CardBlock,
@@ -434,7 +436,7 @@ class MessageDelegate(QStyledItemDelegate):
         # Header: sender and time above the bubble, on the bubble's side.
         max_bubble = min(MAX_BUBBLE, int(width * 0.74))
         inner_w = max(120, max_bubble - 2 * BUBBLE_PAD)
-        header = f"{index.data(Roles.SenderLabelRole) or row.sender}  {format_time(row.msgtime)}"
+        header = f"{index.data(Roles.SenderLabelRole) or display_name(row.sender)}  {format_time(row.msgtime)}"
         hl, hnat, hh = _text_layout(header, fonts.small, width - 2 * MARGIN)
         hx = MARGIN + 2 if side == Side.LEFT else width - MARGIN - 2 - hnat
         ops.append(Op("text", QRect(hx, y, hnat, hh), hl, "muted"))

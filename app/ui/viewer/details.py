@@ -1,8 +1,11 @@
 """Everything the archive holds about one message: fields, the raw JSON as received, its SHA-256.
 
-The raw JSON is shown twice: pretty-printed for reading, and as the exact stored bytes (decoded as
-UTF-8, byte for byte; a hex dump below for bytes that do not show as text). "Verify" recomputes the
-SHA-256 of the stored bytes and compares it with the digest recorded at ingestion.
+The raw JSON is shown twice: pretty-printed for reading, and as the exact stored text (decoded as
+UTF-8; a hex dump below for bytes that do not show as text). Characters that could disguise what a
+reader sees (bidi overrides, invisible format characters, controls) are shown as visible escapes in
+every tab but the hex dump: ``\u202e`` in the pretty JSON, ``⟨U+202E⟩`` elsewhere; "Copy raw JSON"
+copies the stored bytes as they are. "Verify" recomputes the SHA-256 of the stored bytes and
+compares it with the digest recorded at ingestion.
 
 Opening the dialog shows a person the raw JSON, so it reads the message through
 ``ArchiveService.view_message(..., raw=True)``: one ``message.raw`` entry in the audit trail per
@@ -37,6 +40,7 @@ from app.core.actor import Actor
 from app.core.archive import MediaRow, MessageDetail
 from app.core.auth import AuditTrailError, PermissionDenied
 from app.core.messages import MessageParseError, parse_message
+from app.core.safe_text import display_name, display_text, json_line
 
 from .render import format_size
 
@@ -66,11 +70,18 @@ def exact_text(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
+def shown_text(raw: bytes) -> str:
+    """:func:`exact_text` for the screen: line breaks kept, deceptive characters as ``⟨U+XXXX⟩``."""
+    return display_text(exact_text(raw))
+
+
 def pretty_json(raw: bytes) -> str:
+    """Indented JSON; the characters display_name escapes are written as JSON escapes (``\u202e``),
+    so the text still parses to the same value."""
     try:
-        return json.dumps(json.loads(raw), ensure_ascii=False, indent=2)
+        return json_line(json.loads(raw), indent=2)
     except (ValueError, RecursionError):
-        return exact_text(raw)
+        return shown_text(raw)
 
 
 def hex_dump(raw: bytes, limit: int = HEX_LIMIT) -> str:
@@ -131,7 +142,7 @@ class MessageDetailsDialog(QDialog):
         tabs = QTabWidget(self)
         tabs.addTab(self._fields_tab(), self.tr("Fields"))
         self.raw_pretty = _mono_view(pretty_json(self.detail.raw_json), self)
-        self.raw_exact = _mono_view(exact_text(self.detail.raw_json), self)
+        self.raw_exact = _mono_view(shown_text(self.detail.raw_json), self)
         self.raw_hex = _mono_view(hex_dump(self.detail.raw_json), self)
         tabs.addTab(self.raw_pretty, self.tr("Raw JSON (formatted)"))
         tabs.addTab(self.raw_exact, self.tr("Raw JSON (exact bytes)"))
@@ -175,39 +186,39 @@ class MessageDetailsDialog(QDialog):
 
         def who(userid: str) -> str:
             name = directory.name(self.actor, row.corp_id, userid) if userid else None
-            return f"{name} ({userid})" if name else userid
+            return f"{display_name(name)} ({display_name(userid)})" if name else display_name(userid)
 
         def add(label: str, value: str) -> None:
             form.addRow(_plain_label(label, page), _plain_label(value, page))
 
-        add(self.tr("msgid"), row.msgid)
+        add(self.tr("msgid"), display_name(row.msgid))
         add(self.tr("seq"), str(row.seq))
         add(self.tr("Public key version"), str(d.publickey_ver))
-        add(self.tr("action"), row.action)
+        add(self.tr("action"), display_name(row.action))
         add(self.tr("From"), who(row.sender))
         add(self.tr("To"), "\n".join(who(t) for t in row.tolist) or "—")
         add(self.tr("roomid"), (f"{who(row.roomid)}" if row.roomid else "—"))
         add(self.tr("msgtime"), format_msgtime(row.msgtime))
-        add(self.tr("msgtype"), row.msgtype + ("" if row.supported else " " + self.tr("(not supported)")))
-        add(self.tr("Session"), f"{row.session_id or '—'} ({row.session_type or '—'})")
+        add(self.tr("msgtype"), display_name(row.msgtype) + ("" if row.supported else " " + self.tr("(not supported)")))
+        add(self.tr("Session"), f"{display_name(row.session_id) or '—'} ({row.session_type or '—'})")
         if row.recalled_at:
             add(self.tr("Recalled"), self.tr("Recalled at {time}").format(time=format_msgtime(row.recalled_at)))
         if row.recalled_msgid:
-            add(self.tr("Recalls message"), row.recalled_msgid)
+            add(self.tr("Recalls message"), display_name(row.recalled_msgid))
         add(self.tr("Stored size"), self.tr("{n} bytes").format(n=len(d.raw_json)))
         try:
             parsed = parse_message(d.raw_json)
         except MessageParseError as exc:
             parsed = None
-            add(self.tr("Parse problems"), str(exc))
+            add(self.tr("Parse problems"), display_text(str(exc)))
         if parsed is not None:
             if parsed.problems:
-                add(self.tr("Parse problems"), "\n".join(parsed.problems))
+                add(self.tr("Parse problems"), display_text("\n".join(parsed.problems)))
             text = getattr(parsed.content, "content", None)
             if isinstance(text, str) and text:
                 content = QPlainTextEdit(page)  # selectable, and never rich text
                 content.setReadOnly(True)
-                content.setPlainText(text)
+                content.setPlainText(display_text(text))
                 content.setMinimumHeight(120)
                 form.addRow(_plain_label(self.tr("Content"), page), content)
         return page
@@ -223,9 +234,9 @@ class MessageDetailsDialog(QDialog):
         yes, no = self.tr("yes"), self.tr("no")
         for r, m in enumerate(self.media):
             size = m.stored_size if m.stored_size is not None else m.declared_size
-            values = [m.ref_path, m.kind, m.filename or "", m.status, format_size(size),
-                      "" if m.md5_matched is None else (yes if m.md5_matched else no), m.sha256 or "",
-                      m.last_error or ""]
+            values = [display_name(m.ref_path), display_name(m.kind), display_name(m.filename), m.status,
+                      format_size(size), "" if m.md5_matched is None else (yes if m.md5_matched else no),
+                      m.sha256 or "", display_text(m.last_error, one_line=True)]
             for c, v in enumerate(values):
                 item = QTableWidgetItem(v)  # item text is plain; tooltips are not set
                 table.setItem(r, c, item)

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 from app.core.actor import Actor
 from app.core.archive import MediaRow
 from app.core.media.service import safe_filename
+from app.core.safe_text import display_name, display_text
 
 from ..tasks import run_task
 from .model import weak_callback
@@ -128,7 +129,7 @@ class ImageViewDialog(QDialog):
     def __init__(self, ctx, actor: Actor, media: MediaRow, title: str = "", parent=None):
         super().__init__(parent)
         self.ctx, self.actor, self.media = ctx, actor, media
-        self.setWindowTitle(title or self.tr("Image"))
+        self.setWindowTitle(display_name(title) or self.tr("Image"))
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._pixmap: QPixmap | None = None
         self._fit = True
@@ -160,7 +161,7 @@ class ImageViewDialog(QDialog):
         self._show()
 
     def _failed(self, exc: Exception) -> None:
-        self.image_label.setText(self.tr("This image cannot be shown: {error}").format(error=str(exc)))
+        self.image_label.setText(self.tr("This image cannot be shown: {error}").format(error=display_text(str(exc))))
 
     def _toggle_fit(self, actual: bool) -> None:
         self._fit = not actual
@@ -248,7 +249,7 @@ class MediaActions(QObject):
     def _report(self, exc: Exception) -> None:
         self.failed.emit(str(exc))
         plain_message(self.parent_widget, QMessageBox.Icon.Warning, self.tr("Media"),
-                      self.tr("The file could not be copied: {error}").format(error=str(exc)))
+                      self.tr("The file could not be copied: {error}").format(error=display_text(str(exc))))
 
 
 def plain_message(parent: QWidget, icon, title: str, text: str) -> None:

@@ -44,6 +44,7 @@ from app.core.archive import ArchiveService, MediaRow, MessageRow, SessionRow
 from app.core.auth import PermissionDenied
 from app.core.directory import Directory
 from app.core.messages import MessageParseError, ParsedMessage, parse_message
+from app.core.safe_text import display_name, display_text
 
 from ..tasks import run_task
 from .render import format_time, summary_of
@@ -268,8 +269,8 @@ class MessageListModel(QAbstractListModel):
             return ""
         name = self._labels.get(userid)
         if name is None:
-            name = self._labels[userid] = (self.directory.label(self.actor, self.corp_id, userid)
-                                           if self.corp_id is not None else userid)
+            name = self._labels[userid] = display_name(self.directory.label(self.actor, self.corp_id, userid)
+                                                        if self.corp_id is not None else userid)
         return name
 
     def line_of(self, row: MessageRow, time_format: str = "HH:mm") -> str:
@@ -280,6 +281,7 @@ class MessageListModel(QAbstractListModel):
         else:
             body = summary_of(parsed) if parsed is not None else f"[{row.msgtype}]"
         sender = self.label(row.sender)
+        body = display_text(body)
         line = f"{format_time(row.msgtime, time_format)} {sender}: {body}" if sender else \
             f"{format_time(row.msgtime, time_format)} {body}"
         if row.recalled_at:

@@ -2,7 +2,9 @@
 
 The delegate lays the blocks out and paints them.
 Everything here is plain text: no string from a message is ever interpreted as markup, a URL is
-shown as text and never opened, a file name is data and never a path.
+shown as text and never opened, a file name is data and never a path. Every block neutralises what
+it holds when it is made (app.core.safe_text): bidi controls, invisible characters and terminal
+controls show as ``⟨U+202E⟩``; names and file names on one line, text with its line breaks.
 
 Block kinds:
     TextBlock     a paragraph (body text, a title, a muted note, a warning)
@@ -56,6 +58,7 @@ from app.core.messages import (
     Weapp,
     summarize,
 )
+from app.core.safe_text import display_name, display_text
 
 translate = QCoreApplication.translate
 
@@ -71,6 +74,8 @@ EXECUTABLE_EXTS = frozenset({
     "wsf", "wsh", "hta", "cpl", "lnk", "reg", "jar", "sh", "bash", "command", "app", "dmg", "pkg",
     "desktop", "appimage", "run", "py", "pyw", "pl", "rb", "url", "scf", "inf", "gadget", "msc",
 })
+# Opened from a temporary file, the default browser would run their scripts.
+BROWSER_RUN_EXTS = frozenset({"html", "htm", "xhtml", "xht", "shtml", "svg", "svgz", "mht", "mhtml", "xml", "xsl"})
 
 
 def ui_is_chinese() -> bool:
@@ -150,10 +155,21 @@ def type_label(msgtype: str) -> str:
 
 # ---------------------------------------------------------------- blocks
 
+def _neutral(obj, text_fields: tuple[str, ...] = (), name_fields: tuple[str, ...] = ()) -> None:
+    """Neutralise a frozen block's fields in place (text keeps line breaks, names stay one line)."""
+    for f in text_fields:
+        object.__setattr__(obj, f, display_text(getattr(obj, f)))
+    for f in name_fields:
+        object.__setattr__(obj, f, display_name(getattr(obj, f)))
+
+
 @dataclass(frozen=True)
 class TextBlock:
     text: str
     style: str = "body"          # body | title | muted | warning
+
+    def __post_init__(self):
+        _neutral(self, ("text",))
 
 
 @dataclass(frozen=True)
@@ -162,6 +178,10 @@ class CardBlock:
     title: str
     lines: tuple[str, ...] = ()
     footer: str = ""
+
+    def __post_init__(self):
+        _neutral(self, ("title", "footer"), ("label",))
+        object.__setattr__(self, "lines", tuple(display_text(x) for x in self.lines))
 
 
 @dataclass(frozen=True)
@@ -176,6 +196,9 @@ class MediaBlock:
     thumbnail: bool = False      # draw the picture itself (image, emotion)
     max_side: int = THUMBNAIL_SIDE
 
+    def __post_init__(self):
+        _neutral(self, ("detail", "status"), ("name",))
+
     @property
     def actions(self) -> tuple[str, ...]:
         """The actions available now: none until the object is stored."""
@@ -186,6 +209,9 @@ class MediaBlock:
 class QuoteBlock:
     header: str
     blocks: tuple = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "header", display_text(self.header, one_line=True))
 
 
 @dataclass(frozen=True)
@@ -198,11 +224,17 @@ class ToggleBlock:
 class SystemBlock:
     text: str
 
+    def __post_init__(self):
+        _neutral(self, ("text",))
+
 
 @dataclass(frozen=True)
 class UnsupportedBlock:
     text: str
     link: str
+
+    def __post_init__(self):
+        _neutral(self, ("text",))
 
 
 @dataclass
@@ -323,7 +355,7 @@ class MessageRenderer:
             return [_media_block("file", path, m, r.filename or translate("MessageRenderer", "File"),
                                  format_size(r.filesize), _file_actions(r.fileext, r.filename))]
         if isinstance(r, VoipDocShare):
-            return [CardBlock(type_label("voip_doc_share"), r.filename),
+            return [CardBlock(type_label("voip_doc_share"), display_name(r.filename)),
                     _media_block("file", path, m, r.filename or translate("MessageRenderer", "File"),
                                  format_size(r.filesize), _file_actions("", r.filename))]
         if isinstance(r, MeetingVoiceCall):
@@ -332,7 +364,7 @@ class MessageRenderer:
                 lines.append(translate("MessageRenderer", "Ended {time}").format(time=format_seconds_time(r.endtime)))
             for d in r.demofiledata:
                 lines.append(translate("MessageRenderer", "Shared file: {name} ({who})")
-                             .format(name=d.filename, who=self.label(d.demooperator)))
+                             .format(name=display_name(d.filename), who=self.label(d.demooperator)))
             for s in r.sharescreendata:
                 lines.append(translate("MessageRenderer", "Shared screen: {who}").format(who=self.label(s.share)))
             return [CardBlock(type_label("meeting_voice_call"), translate("MessageRenderer", "Call recording"), tuple(lines)),
@@ -410,7 +442,7 @@ class MessageRenderer:
                 if r.callduration is not None else ""
             return [CardBlock(type_label("voiptext"), title, _nonempty(duration))]
         if isinstance(r, QyDiskFile):
-            return [CardBlock(type_label("qydiskfile"), r.filename)]
+            return [CardBlock(type_label("qydiskfile"), display_name(r.filename))]
         if isinstance(r, (ChatRecord, Mixed)):
             return self._item_blocks(msgtype, r, path, media_by_path, depth)
         if isinstance(r, Unsupported):
@@ -465,10 +497,12 @@ def _time_range(start: int | None, end: int | None) -> str:
 
 
 def _file_actions(ext: str, filename: str) -> tuple[str, ...]:
-    e = (ext or "").lower().lstrip(".")
-    if not e and "." in (filename or ""):
-        e = filename.rsplit(".", 1)[1].lower()
-    return ("save",) if e in EXECUTABLE_EXTS else ("open", "save")
+    """"Open" only when neither the declared extension nor the file name's own one (the name the
+    opened copy gets) is a type the desktop would run: a message may declare "pdf" for "x.exe"."""
+    declared = (ext or "").lower().lstrip(".")
+    named = filename.rsplit(".", 1)[1].lower().strip() if "." in (filename or "") else ""
+    runs = {declared, named} & (EXECUTABLE_EXTS | BROWSER_RUN_EXTS)
+    return ("save",) if runs else ("open", "save")
 
 
 def media_status_text(m: MediaRow | None) -> str:

@@ -44,6 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.actor import Actor
+from app.core.safe_text import display_name, display_text
 
 from ..tasks import run_task
 from .delegate import MessageDelegate
@@ -483,23 +484,23 @@ class MessageViewer(QWidget):
 
     def _title(self) -> str:
         if self._title_given:
-            return self._title_given
+            return display_name(self._title_given)
         if self.corp_id is None:
             return ""
         directory = self.ctx.directory
         s = self.session
         if s is not None and s.roomid:
-            return directory.label(self.actor, self.corp_id, s.roomid)
+            return display_name(directory.label(self.actor, self.corp_id, s.roomid))
         if s is not None:
             people = s.participants
         elif self.model.rowCount():
             first = self.model.message_at(0)
             if first.roomid:
-                return directory.label(self.actor, self.corp_id, first.roomid)
+                return display_name(directory.label(self.actor, self.corp_id, first.roomid))
             people = sorted({first.sender, *first.tolist} - {""})
         else:
             return ""
-        return " · ".join(directory.label(self.actor, self.corp_id, p) for p in people[:6]) + \
+        return " · ".join(display_name(directory.label(self.actor, self.corp_id, p)) for p in people[:6]) + \
             (" …" if len(people) > 6 else "")
 
     def _update_header(self) -> None:
@@ -520,7 +521,7 @@ class MessageViewer(QWidget):
         self.status_label.setText(self.tr("Loading…") if loading else "")
 
     def _load_failed(self, message: str) -> None:
-        self.status_label.setText(self.tr("Could not load messages: {error}").format(error=message))
+        self.status_label.setText(self.tr("Could not load messages: {error}").format(error=display_text(message)))
 
     # ------------------------------------------------------------------ interaction
     def _activated(self, index: QModelIndex) -> None:
