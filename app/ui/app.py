@@ -78,6 +78,7 @@ def run_windows(app: QApplication, ctx: AppContext, sign_in=None) -> int:
 
     sign_in = sign_in or default_sign_in
     title = QCoreApplication.translate("StartUp", "WeCom Archive Auditor")
+    _clean_interrupted_exports(ctx)
     try:
         accounts = account_service(ctx)
         actor: Actor | None = sign_in(ctx, accounts=accounts)
@@ -113,6 +114,18 @@ def run_windows(app: QApplication, ctx: AppContext, sign_in=None) -> int:
             _fatal(title, str(exc))
             return 1
     return status
+
+
+def _clean_interrupted_exports(ctx: AppContext) -> None:
+    """What an export killed last time left (a private staging folder, a package never recorded) is
+    removed and the interruption recorded; a problem here never stops the window from opening."""
+    from app.core.export import clean_interrupted_exports
+
+    try:
+        for note in clean_interrupted_exports(ctx):
+            log.warning("%s", note)
+    except Exception as exc:
+        log.warning("leftovers of interrupted exports could not be cleaned up: %s", exc)
 
 
 def _fatal(title: str, message: str) -> None:

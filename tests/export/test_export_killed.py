@@ -228,3 +228,27 @@ def test_a_running_export_is_not_cleaned_up(archive, tmp_path):
         assert not journal.path.exists()
     finally:
         ctx.close()
+
+
+def test_the_window_cleans_up_at_start(archive, tmp_path, qapp):
+    """What a killed export left (its journal, its staging folder) is gone once the app has started."""
+    import json
+
+    from app.ui.app import run_windows
+
+    data, _sid = archive
+    out = tmp_path / "out" / "pkg"
+    out.parent.mkdir()
+    staging = out.parent / ".pkg.export-00112233aabb"
+    (staging / "pkg" / "data").mkdir(parents=True)
+    (staging / "pkg" / "data" / "loadfile.csv").write_text("plaintext evidence")
+    (data / JOURNAL_DIR).mkdir(exist_ok=True)
+    (data / JOURNAL_DIR / "00112233aabb.json").write_text(json.dumps(
+        {"token": "00112233aabb", "out": str(out), "staging": str(staging), "actor": "os:killed"}))
+    ctx = _ctx(data)
+    try:
+        assert run_windows(qapp, ctx, sign_in=lambda ctx, **kw: None) == 0
+        assert list(out.parent.iterdir()) == [] and not list((data / JOURNAL_DIR).iterdir())
+        assert _interrupted(ctx, out)
+    finally:
+        ctx.close()
