@@ -85,7 +85,8 @@ def _until(ms: int) -> str:
 @common
 def login(ctx: AppContext, username: str | None, password_stdin: bool, print_token: bool, hours: int) -> None:
     """Log in to this archive: later commands act as this account until the login expires or
-    `wecom-auditor logout`. Five wrong passwords in a row lock the account for 15 minutes."""
+    `wecom-auditor logout`. Five wrong passwords in a row lock the user name on this computer for 15
+    minutes (`wecom-auditor accounts unlock`, or `accounts recover` with access to the database)."""
     if not print_token and not keyring_available():
         raise click.ClickException("this computer has no OS keyring to keep the login in: run "
                                    "`wecom-auditor login --print-token` and set WECOM_AUDITOR_TOKEN to the token "
@@ -324,6 +325,30 @@ def accounts_rename(ctx: AppContext, username: str, new_username: str) -> None:
     """Give an account a new user name (administrators); a name that looks like another account's,
     has invisible characters or mixes scripts is refused."""
     click.echo(f"{_show(ctx.accounts.rename(current_actor(ctx), username, new_username))}.")
+
+
+@accounts.command("recover")
+@click.argument("username")
+@click.option("--reset-password", is_flag=True, help="Also set a new password (to be changed at the next login).")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input (one line).")
+@common
+def accounts_recover(ctx: AppContext, username: str, reset_password: bool, password_stdin: bool) -> None:
+    """Local recovery without logging in, for whoever can open this archive's database (the OS account
+    that owns the data folder, or a holder of the MySQL credentials): lifts the account's lockouts on
+    every workstation, enables it and, with --reset-password, sets a new password. Recorded in the
+    audit trail as done by this OS user."""
+    import getpass
+
+    from .base import workstation
+
+    password = _new_password(ctx, canonical_username(username), password_stdin) if reset_password else None
+    try:
+        os_user = getpass.getuser()
+    except (OSError, KeyError):
+        os_user = ""
+    info = ctx.accounts.recover(username, new_password=password, workstation=workstation(), os_user=os_user)
+    click.echo(f"Recovered {_show(info)}" + (" (a new password, to be changed at the next login)."
+                                             if password else "."))
 
 
 @accounts.command("reset-password")

@@ -112,7 +112,7 @@ def test_five_wrong_passwords_lock_for_fifteen_minutes(accounts, admin, clock, d
     with pytest.raises(AccountLockedError) as locked:
         accounts.authenticate("admin", "wrong-password")
     assert locked.value.until_ms == clock.now + LOCKOUT_MS
-    assert "locked until" in str(locked.value)
+    assert "locked on this workstation until" in str(locked.value)
     # The right password does not help while locked ...
     clock.advance(LOCKOUT_MS - 1)
     with pytest.raises(AccountLockedError):
@@ -123,7 +123,7 @@ def test_five_wrong_passwords_lock_for_fifteen_minutes(accounts, admin, clock, d
     row = _row(db, "admin")
     assert row.failed_attempts == 0 and row.locked_until is None
     reasons = [e.detail for e in _entries(db, "login.failed")]
-    assert len(reasons) == 6 and "locked_until" in reasons[4] and "account locked" in reasons[5]
+    assert len(reasons) == 6 and "locked_until" in reasons[4] and "locked on this workstation" in reasons[5]
 
 
 def test_a_success_resets_the_count(accounts, admin):
@@ -184,7 +184,8 @@ def test_wrong_current_passwords_count_towards_the_lockout(accounts, team):
     with pytest.raises(AccountLockedError):
         accounts.change_password(actor, "wrong-password", "new-password-12")
     with pytest.raises(AccountLockedError):
-        accounts.authenticate("reviewer", PASSWORDS["reviewer"])
+        accounts.authenticate("reviewer", PASSWORDS["reviewer"], actor.workstation)
+    accounts.authenticate("reviewer", PASSWORDS["reviewer"], "another-workstation")  # locked there only
 
 
 # ------------------------------------------------------------------ administration

@@ -162,9 +162,9 @@ def test_five_wrong_passwords_lock_the_account(team):
         result = cli("login", "-u", "alice", "--password-stdin", input="wrong-password-x\n", code=1)
         if attempt < 5:
             assert "wrong user name or password" in result.output
-    assert "5 times in a row: this account is locked until" in result.output
+    assert "too many wrong passwords: this user name is locked on this workstation until" in result.output
     result = cli("login", "-u", "alice", "--password-stdin", input=ALICE_PW + "\n", code=1)
-    assert "locked until" in result.output
+    assert "locked on this workstation until" in result.output
     cli.login("admin", ADMIN_PW)
     assert "locked until" in cli("accounts", "list").stdout
     cli("accounts", "unlock", "alice")

@@ -81,7 +81,8 @@ Logging in:
 
 - ``authenticate(username, password, workstation="") -> Actor``. Raises ``AuthenticationError``
   ("wrong user name or password"), ``AccountLockedError`` (``.until_ms``; the 5th consecutive
-  wrong password locks for 15 min, ``LOCKOUT_THRESHOLD``/``LOCKOUT_MS``), ``AccountDisabledError``.
+  wrong password locks the name on that workstation for 15 min, ``LOCKOUT_THRESHOLD``/``LOCKOUT_MS``;
+  names of no account alike: table ``login_throttle``), ``AccountDisabledError``.
   Records ``login`` / ``login.failed`` (with the name typed). If ``actor.must_change_password``,
   the caller must run ``change_password`` before anything else (until then ``can`` is False).
 - ``logout(actor)``; ``refresh(actor) -> Actor`` (current roles/scope; AccountDisabledError).
@@ -94,8 +95,11 @@ Administration (each needs ``accounts.manage``; refusals recorded):
 - ``reset_password(actor, username, new_password, *, must_change_password=True)`` (unlocks too)
 - ``rename(actor, username, new_username)`` (``account.update``, "old -> new")
 - ``set_roles(actor, username, roles)``, ``set_scope(actor, username, ScopeSpec)``,
-  ``disable(actor, username)``, ``enable(actor, username)``, ``unlock(actor, username)`` — all
+  ``disable(actor, username)``, ``enable(actor, username)``, ``unlock(actor, username)`` (every
+  workstation) — all
   return ``AccountInfo``; the last enabled administrator cannot lose the role or be disabled.
+- ``recover(username, *, new_password=None, workstation="", os_user="")``: the local recovery (no
+  actor: whoever can open the database; recorded as ``os:<os_user>``).
 - ``list_accounts(actor) -> list[AccountInfo]``; ``account(actor, username=None)`` (own: always).
 - ``AccountInfo``: id, username, roles, scope (ScopeSpec), created_at, disabled, failed_attempts,
   locked_until, last_login_at, password_changed_at, must_change_password; ``.locked(now_ms)``.

@@ -8,10 +8,18 @@ one account), 1-64 characters, no spaces, control characters or ``:`` (``os:`` a
 name the local and system actors). A new or renamed account's name must not look like another
 account's (TR39 confusable skeleton), hold invisible characters or mix scripts (:mod:`.lookalike`).
 
-Login: five consecutive wrong passwords lock an account for 15 minutes
-(:class:`AccountLockedError` says until when); a success resets the count. Any other failure reads
-"wrong user name or password", so user names are not disclosed — but the audit trail records the
-name typed. An unknown name costs the same scrypt time as a known one.
+Login and lockout: wrong passwords are counted per (user name as typed, workstation); the fifth in a
+row locks that name *on that workstation* for 15 minutes (:class:`AccountLockedError` says until
+when), then it may try again; a success resets the count. A name of no account is counted and locked
+exactly like an account's — same answers ("wrong user name or password", then the same "locked"
+sentence), one scrypt derivation per attempt either way, the same writes — so neither the answers,
+the timing nor the lockout tell whether an account exists; the audit trail records the name typed
+(auditors may know). Bounded and local, a lockout cannot keep the last administrator out for good:
+another workstation is not affected, an administrator can ``unlock`` it, and whoever can open the
+archive's database — the OS account owning a SQLite archive, a holder of the MySQL credentials — can
+run the local recovery (:meth:`AccountService.recover`, ``wecom-auditor accounts recover``), which
+is recorded. ``accounts.failed_attempts``/``locked_until`` summarise the workstations' state for
+administrators.
 
 CLI tokens: 32 random bytes, shown once as ``wat_<base64url>``; only their SHA-256 is stored.
 A token acts as its account (``Actor.login_id`` = ``token:<id>``) until it expires or is revoked;
@@ -30,12 +38,12 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.actor import Actor
 from app.core.store.db import Database, now_ms
-from app.core.store.models import Account, LoginToken
+from app.core.store.models import Account, LoginThrottle, LoginToken
 
 from . import roles as R
 from .audit import FAILED, Action, AuditTrail
@@ -62,6 +70,8 @@ MAX_TOKEN_TTL_S = 90 * 24 * 3600
 
 _ACCOUNTS = Account.__table__
 _TOKENS = LoginToken.__table__
+_THROTTLE = LoginThrottle.__table__
+_KEY_LEN = 191  # login_throttle's key columns
 _TOKEN_SHAPE = re.compile(r"^wat_[A-Za-z0-9_-]{43}$")
 
 
@@ -119,6 +129,18 @@ def canonical_username(name: str) -> str:
     if ":" in canon or any(unicodedata.category(c)[0] in "CZ" for c in canon):
         raise AccountError("the user name must not contain spaces, control characters or ':'")
     return canon
+
+
+def _locked(until_ms: int) -> AccountLockedError:
+    """The one answer while a user name is locked on a workstation, whether it is an account's or not."""
+    return AccountLockedError(until_ms, f"too many wrong passwords: this user name is locked on this workstation "
+                                        f"until {local_time_text(until_ms)}; try again then, or ask an "
+                                        f"administrator to unlock it")
+
+
+def _throttle_key(name: str) -> str:
+    """The lockout's key for a user name as typed (canonical when it can be)."""
+    return (name or "")[:_KEY_LEN]
 
 
 def _token_hash(token: str) -> str:
@@ -258,30 +280,34 @@ class AccountService:
         """The actor of the account if ``password`` is right; records ``login`` or ``login.failed``.
 
         Raises AuthenticationError ("wrong user name or password") for an unknown name or a wrong
-        password, AccountLockedError (with ``until_ms``) while locked — the fifth consecutive wrong
-        password locks for 15 minutes — and AccountDisabledError for a disabled account (only once
-        the password was right). A successful login re-hashes a password stored with weaker
+        password, AccountLockedError (with ``until_ms``) while the name is locked on this workstation
+        — the fifth consecutive wrong password locks it there for 15 minutes — and
+        AccountDisabledError for a disabled account (only once the password was right). A name of no
+        account gets the same answers, the same scrypt time and the same lockout as an account's
+        (see the module docstring). A successful login re-hashes a password stored with weaker
         scrypt parameters than the current ones."""
         typed = (username or "").strip()
         try:
             canon = canonical_username(typed)
         except AccountError:
             canon = None
+        key, ws = _throttle_key(canon or typed), (workstation or "")[:_KEY_LEN]
         with self.db.read() as conn:
             row = self._row(conn, username=canon) if canon else None
+            throttle = self._throttle(conn, key, ws)
+        now = self._clock()
+        if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
+            self._record_login_failure(row, typed, workstation, "locked on this workstation",
+                                       {"locked_until": throttle.locked_until})
+            raise _locked(throttle.locked_until)
         if row is None:
             self.hasher.dummy_verify(password)
-            self.trail.record(Actor(username=typed, workstation=workstation), Action.LOGIN_FAILED,
-                              object_type="account", object=typed, outcome=FAILED,
-                              detail={"reason": "unknown user name", "method": "password"})
-            raise AuthenticationError()
-        now = self._clock()
-        if row.locked_until is not None and row.locked_until > now:
-            self._record_failure(row, workstation, "account locked", {"locked_until": row.locked_until})
-            raise AccountLockedError(row.locked_until)
-        correct = self.hasher.verify(password, row.password_hash)
+            correct = False
+        else:
+            correct = self.hasher.verify(password, row.password_hash)
         if not correct:
-            raise self._wrong_password(row.id, workstation, Action.LOGIN_FAILED)
+            raise self._count_failure(key, ws, row, typed, workstation, Action.LOGIN_FAILED,
+                                      "wrong password" if row is not None else "unknown user name")
         if row.disabled:
             self._record_failure(row, workstation, "account disabled")
             raise AccountDisabledError(f"the account '{row.username}' is disabled: ask an administrator to "
@@ -292,11 +318,13 @@ class AccountService:
             self.trail.lock(conn)
             row = self._row(conn, account_id=row.id, lock=True)
             now = self._clock()
-            if row.locked_until is not None and row.locked_until > now:  # locked meanwhile elsewhere
-                locked_until = row.locked_until
+            throttle = self._throttle(conn, key, ws)
+            if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
+                locked_until = throttle.locked_until  # locked meanwhile by another login on this workstation
             else:
                 locked_until = None
-                values = {"failed_attempts": 0, "locked_until": None, "last_login_at": now}
+                conn.execute(delete(_THROTTLE).where(_THROTTLE.c.username == key, _THROTTLE.c.workstation == ws))
+                values = {"last_login_at": now, **self._lock_summary(conn, row.username, now)}
                 if new_hash:
                     values["password_hash"] = new_hash
                 conn.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == row.id).values(**values))
@@ -305,8 +333,35 @@ class AccountService:
                                   detail={"method": "password", "rehashed": bool(new_hash),
                                           "must_change_password": actor.must_change_password}, conn=conn)
         if locked_until is not None:
-            raise AccountLockedError(locked_until)
+            raise _locked(locked_until)
         return actor
+
+    # -------------------------------------------------------------- the lockout (module docstring)
+
+    @staticmethod
+    def _throttle(conn, key: str, ws: str):
+        return conn.execute(select(_THROTTLE).where(_THROTTLE.c.username == key,
+                                                    _THROTTLE.c.workstation == ws)).first()
+
+    def _lock_summary(self, conn, username: str, now: int) -> dict:
+        """The accounts row's failed_attempts/locked_until, shown to administrators: the most failures
+        on any workstation and the latest lock still running."""
+        rows = conn.execute(select(_THROTTLE.c.failures, _THROTTLE.c.locked_until)
+                            .where(_THROTTLE.c.username == _throttle_key(username))).all()
+        locks = [r.locked_until for r in rows if r.locked_until is not None and r.locked_until > now]
+        return {"failed_attempts": max((r.failures for r in rows), default=0),
+                "locked_until": max(locks) if locks else None}
+
+    def _record_login_failure(self, row, typed: str, workstation: str, reason: str, extra: dict | None = None,
+                              action: str = Action.LOGIN_FAILED, login_id: str = "", conn=None) -> None:
+        if row is not None:
+            who = Actor(username=row.username, workstation=workstation, account_id=row.id, login_id=login_id)
+            name = row.username
+        else:
+            who, name = Actor(username=typed, workstation=workstation), typed
+        self.trail.record(who, action, object_type="account", object=name, outcome=FAILED,
+                          detail={"reason": reason, "method": "password", "known_account": row is not None,
+                                  **(extra or {})}, conn=conn)
 
     def _record_failure(self, row, workstation: str, reason: str, extra: dict | None = None,
                         action: str = Action.LOGIN_FAILED) -> None:
@@ -314,29 +369,41 @@ class AccountService:
         self.trail.record(who, action, object_type="account", object=row.username, outcome=FAILED,
                           detail={"reason": reason, **(extra or {})})
 
-    def _wrong_password(self, account_id: int, workstation: str, action: str,
-                        login_id: str = "") -> AuthenticationError:
-        """Count a wrong password (locking at the fifth in a row) and record it; returns the error
-        to raise."""
+    def _count_failure(self, key: str, ws: str, row, typed: str, workstation: str, action: str, reason: str,
+                       login_id: str = "") -> AuthenticationError:
+        """Count a wrong password for (name, workstation) — the fifth in a row locks the name there
+        for LOCKOUT_MS — and record it; the same statements whether or not the name is an
+        account's. Returns the error to raise."""
         with self.db.write() as conn:
             self.trail.lock(conn)
-            row = self._row(conn, account_id=account_id, lock=True)
             now = self._clock()
-            failures = row.failed_attempts + 1
+            current = self._throttle(conn, key, ws)
+            failures = (current.failures if current is not None else 0) + 1
             locked_until = now + LOCKOUT_MS if failures >= LOCKOUT_THRESHOLD else None
-            conn.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == account_id).values(
-                failed_attempts=0 if locked_until else failures,
-                locked_until=locked_until if locked_until else row.locked_until))
-            who = Actor(username=row.username, workstation=workstation, account_id=row.id, login_id=login_id)
-            detail: dict = {"reason": "wrong password", "consecutive_failures": failures}
+            values = {"failures": 0 if locked_until else failures, "locked_until": locked_until, "updated_at": now}
+            if current is None:
+                conn.execute(insert(_THROTTLE).values(username=key, workstation=ws, **values))
+            else:
+                conn.execute(update(_THROTTLE).where(_THROTTLE.c.username == key, _THROTTLE.c.workstation == ws)
+                             .values(**values))
+            # the same UPDATE for a name of no account (it changes no row): equal work, equal time
+            conn.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.username == key)
+                         .values(**self._lock_summary(conn, key, now)))
+            detail: dict = {"consecutive_failures": failures, "workstation_lock": True}
             if locked_until:
                 detail["locked_until"] = locked_until
-            self.trail.record(who, action, object_type="account", object=row.username, outcome=FAILED,
-                              detail=detail, conn=conn)
+            self._record_login_failure(row, typed, workstation, reason, detail, action, login_id, conn)
         if locked_until:
-            return AccountLockedError(locked_until, f"wrong password, {LOCKOUT_THRESHOLD} times in a row: this "
-                                                    f"account is locked until {local_time_text(locked_until)}")
+            return _locked(locked_until)
         return AuthenticationError()
+
+    def _clear_lockouts(self, conn, username: str) -> int:
+        """Lift every lockout of ``username`` (all workstations); how many workstations had one."""
+        now = self._clock()
+        locked = conn.execute(select(func.count()).select_from(_THROTTLE).where(
+            _THROTTLE.c.username == _throttle_key(username), _THROTTLE.c.locked_until > now)).scalar_one()
+        conn.execute(delete(_THROTTLE).where(_THROTTLE.c.username == _throttle_key(username)))
+        return locked
 
     def logout(self, actor: Actor) -> None:
         """Record the end of an interactive login."""
@@ -367,11 +434,15 @@ class AccountService:
             row = self._row(conn, account_id=actor.account_id)
         if row is None:
             raise AccountError(f"the account '{actor.username}' no longer exists")
+        key, ws = _throttle_key(row.username), (actor.workstation or "")[:_KEY_LEN]
+        with self.db.read() as conn:
+            throttle = self._throttle(conn, key, ws)
         now = self._clock()
-        if row.locked_until is not None and row.locked_until > now:
-            raise AccountLockedError(row.locked_until)
+        if throttle is not None and throttle.locked_until is not None and throttle.locked_until > now:
+            raise _locked(throttle.locked_until)
         if not self.hasher.verify(old_password, row.password_hash):
-            error = self._wrong_password(row.id, actor.workstation, Action.PASSWORD_CHANGE, actor.login_id)
+            error = self._count_failure(key, ws, row, row.username, actor.workstation, Action.PASSWORD_CHANGE,
+                                        "wrong password", actor.login_id)
             if isinstance(error, AccountLockedError):
                 raise error
             raise AuthenticationError("the current password is wrong")
@@ -382,8 +453,10 @@ class AccountService:
         with self.db.write() as conn:
             self.trail.lock(conn)
             now = self._clock()
+            conn.execute(delete(_THROTTLE).where(_THROTTLE.c.username == key, _THROTTLE.c.workstation == ws))
             conn.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == row.id).values(
-                password_hash=encoded, password_changed_at=now, must_change_password=False, failed_attempts=0))
+                password_hash=encoded, password_changed_at=now, must_change_password=False,
+                **self._lock_summary(conn, row.username, now)))
             revoked = self._revoke_all_tokens(conn, row.id, now)
             self.trail.record(actor, Action.PASSWORD_CHANGE, object_type="account", object=row.username,
                               detail={"revoked_tokens": revoked}, conn=conn)
@@ -401,6 +474,7 @@ class AccountService:
             self.trail.lock(conn)
             row = self._target(conn, canon)
             now = self._clock()
+            self._clear_lockouts(conn, row.username)
             conn.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == row.id).values(
                 password_hash=encoded, password_changed_at=now, must_change_password=must_change_password,
                 failed_attempts=0, locked_until=None))
@@ -525,15 +599,54 @@ class AccountService:
             return _info(self._row(conn, account_id=row.id))
 
     def unlock(self, actor: Actor, username: str) -> AccountInfo:
-        """Lift a lockout and reset the failure count (needs ``accounts.manage``)."""
+        """Lift the account's lockouts on every workstation and reset the failure counts (needs
+        ``accounts.manage``)."""
         self._manage(actor, Action.ACCOUNT_UNLOCK, username)
         with self.db.write() as conn:
             self.trail.lock(conn)
             row = self._target(conn, username)
+            workstations = self._clear_lockouts(conn, row.username)
             conn.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == row.id).values(failed_attempts=0,
                                                                                   locked_until=None))
             self.trail.record(actor, Action.ACCOUNT_UNLOCK, object_type="account", object=row.username,
-                              detail={"was_locked_until": row.locked_until}, conn=conn)
+                              detail={"was_locked_until": row.locked_until, "locked_workstations": workstations},
+                              conn=conn)
+            return _info(self._row(conn, account_id=row.id))
+
+    def recover(self, username: str, *, new_password: str | None = None, workstation: str = "",
+                os_user: str = "") -> AccountInfo:
+        """Local recovery (``wecom-auditor accounts recover``), with no login: lift every lockout of
+        the account, enable it, and with ``new_password`` set its password (to be changed at the
+        next login). Whoever can open the archive's database — the OS account that owns a SQLite
+        archive's folder, or a holder of the MySQL credentials — could change these rows anyway; this
+        does it in the open: each step is recorded in the audit trail as done by ``os:<os_user>``
+        with the method "local recovery". AccountError if there is no such account."""
+        canon = canonical_username(username)
+        if new_password is not None:
+            check_password_policy(new_password, canon)
+        encoded = self.hasher.hash(new_password) if new_password is not None else None
+        who = Actor(username=f"os:{os_user or 'unknown'}", roles=frozenset(R.ROLES), workstation=workstation)
+        with self.db.write() as conn:
+            self.trail.lock(conn)
+            row = self._target(conn, canon)
+            now = self._clock()
+            workstations = self._clear_lockouts(conn, row.username)
+            values: dict = {"failed_attempts": 0, "locked_until": None, "disabled": False}
+            if encoded is not None:
+                values.update(password_hash=encoded, password_changed_at=now, must_change_password=True)
+            conn.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == row.id).values(**values))
+            base = {"method": "local recovery", "os_user": os_user}
+            self.trail.record(who, Action.ACCOUNT_UNLOCK, object_type="account", object=row.username,
+                              detail={**base, "was_locked_until": row.locked_until,
+                                      "locked_workstations": workstations}, conn=conn)
+            if row.disabled:
+                self.trail.record(who, Action.ACCOUNT_ENABLE, object_type="account", object=row.username,
+                                  detail=base, conn=conn)
+            if encoded is not None:
+                revoked = self._revoke_all_tokens(conn, row.id, now)
+                self.trail.record(who, Action.PASSWORD_RESET, object_type="account", object=row.username,
+                                  detail={**base, "must_change_password": True, "revoked_tokens": revoked},
+                                  conn=conn)
             return _info(self._row(conn, account_id=row.id))
 
     def list_accounts(self, actor: Actor) -> list[AccountInfo]:

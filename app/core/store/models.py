@@ -312,6 +312,20 @@ class Account(Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean)
 
 
+class LoginThrottle(Base):
+    """Consecutive wrong passwords for a user name (as typed, canonical; an account's or not) on one
+    workstation, and its lockout (app/core/auth/accounts.py)."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (MYSQL_TABLE_ARGS,)
+
+    username: Mapped[str] = mapped_column(String(191), primary_key=True)
+    workstation: Mapped[str] = mapped_column(String(191), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
 class LoginToken(Base):
     """A login token for CLI scripts; only the SHA-256 of the token is stored."""
 
