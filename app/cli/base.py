@@ -26,12 +26,14 @@ import hashlib
 import logging
 import os
 import socket
+import sqlite3
 import sys
 import traceback
 from datetime import datetime
 from pathlib import Path
 
 import click
+import pymysql.err
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 
 from app.core.actor import Actor
@@ -70,6 +72,8 @@ class Hours(click.FloatRange):
 
 
 log = logging.getLogger(__name__)
+# The drivers' own errors: what reaches a command when code uses a driver connection directly.
+DBAPI_ERRORS = (sqlite3.Error, pymysql.err.Error)
 
 
 class NotPermitted(click.ClickException):
@@ -140,18 +144,20 @@ def describe_os_error(exc: OSError, path=None, *, action: str = "", remedy: str 
     return f"{head}{where}: {exc.strerror or type(exc).__name__}"
 
 
-def describe_database_error(exc: SQLAlchemyError, url: str = "") -> str:
-    """One sentence for a database failure, without the statement's parameters (they may hold
-    message text) and without the server's message where it may quote a value."""
-    import sqlite3
-
-    orig = getattr(exc, "orig", None)
+def describe_database_error(exc: Exception, url: str = "") -> str:
+    """One sentence for a database failure (a SQLAlchemy error, or the driver's own), without the
+    statement's parameters (they may hold message text) and without the server's message where it
+    may quote a value."""
+    orig = exc if isinstance(exc, DBAPI_ERRORS) else getattr(exc, "orig", None)
     where = f"the archive database{' ' + url if url else ''}"
     if isinstance(orig, sqlite3.Error):
         text = str(orig)  # SQLite's messages are fixed texts naming tables and columns, never values
         low = text.lower()
         if "full" in low:
             return f"the disk holding {where} is full: free some space and run the command again"
+        if "disk i/o error" in low:
+            return (f"the disk reported an input/output error on {where} (is it full?): free some space or "
+                    f"check the disk, and run the command again")
         if "readonly" in low or "read-only" in low:
             return f"{where} is read-only: make its file and folder writable, or choose another (--db URL)"
         if "locked" in low or "busy" in low:
@@ -225,7 +231,7 @@ def common(fn):
             raise  # the reader went away (`| head`): main() ends quietly
         except OSError as exc:  # without a file name (a full disk on write) it is most likely the data folder
             raise click.ClickException(describe_os_error(exc, ctx.paths.data_dir)) from None
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, *DBAPI_ERRORS) as exc:
             log.warning("database error in %s: %s", click_ctx.command_path, _safe_message(exc))
             raise click.ClickException(describe_database_error(exc, _display_url(ctx))) from None
         finally:
@@ -235,8 +241,16 @@ def common(fn):
 
 
 def _display_url(ctx: AppContext) -> str:
+    """The archive's URL without its password, also when opening it is what failed."""
+    from app.core.store.db import redact
+
     db = ctx.__dict__.get("db")
-    return db.display_url if db is not None else ""
+    if db is not None:
+        return db.display_url
+    try:
+        return redact(ctx.db_url)
+    except Exception:  # noqa: BLE001 — only for a message: the keyring or settings may be what failed
+        return ""
 
 
 # ------------------------------------------------------------------ the safety net
@@ -252,8 +266,6 @@ def _safe_message(exc: BaseException) -> str:
     """An exception's message for the log, with nothing that may quote archive data: a database
     error without its parameters, a codec error without the text, a file error as errno and path;
     messages of other library exceptions are left out (their type and frames say where)."""
-    import sqlite3
-
     if isinstance(exc, StatementError):
         orig = exc.orig
         if isinstance(orig, sqlite3.Error):
@@ -266,6 +278,10 @@ def _safe_message(exc: BaseException) -> str:
         return f"{type(orig).__name__ if orig is not None else ''} {detail} [SQL: {statement}]"
     if isinstance(exc, SQLAlchemyError):
         return "(message withheld)"
+    if isinstance(exc, sqlite3.Error):
+        return str(exc)  # fixed SQLite texts
+    if isinstance(exc, pymysql.err.Error):
+        return f"MySQL error {exc.args[0]}" if exc.args else ""
     if isinstance(exc, OSError):
         return f"[Errno {exc.errno}] {exc.strerror}: {_shown_path(exc.filename) if exc.filename else ''}"
     if isinstance(exc, UnicodeError):
@@ -308,14 +324,18 @@ def internal_error(click_ctx: click.Context, exc: BaseException) -> click.ClickE
     path, why_not = _log_file(click_ctx)
     kind = type(exc).__name__
     if path is not None:
+        # Appended here rather than through the logging handler, which would hide a failed write
+        # (a full disk): the sentence must not point at a log that does not hold the details.
+        command = click_ctx.meta.get(_COMMAND_KEY, click_ctx.command_path)
+        entry = (f"{datetime.now():%Y-%m-%d %H:%M:%S} ERROR app.cli [MainThread] internal error in "
+                 f"`{command}`:\n{safe_traceback(exc)}")
         try:
-            logging.getLogger("app.cli").error("internal error in `%s`:\n%s",
-                                               click_ctx.meta.get(_COMMAND_KEY, click_ctx.command_path),
-                                               safe_traceback(exc))
+            with open(path, "a", encoding="utf-8", errors="replace") as f:
+                f.write(entry)
             return click.ClickException(f"internal error ({kind}) in this command; the details are in the log "
                                         f"file {path} — please report it")
-        except Exception:  # noqa: BLE001 — the log itself failed: say so below
-            why_not = "the log file could not be written"
+        except OSError as log_exc:
+            why_not = describe_os_error(log_exc, path)
     return click.ClickException(f"internal error ({kind}) in this command, and no log could be written "
                                 f"({why_not})")
 
@@ -371,6 +391,7 @@ def main(click_ctx: click.Context, data_dir: str | None, db_url: str | None) -> 
 
     With no command, the desktop application opens.
     """
+    logging.raiseExceptions = False  # a log file that cannot be written must not print tracebacks
     for value, hint in ((data_dir, "--data-dir"), (db_url, "--db")):
         if value is not None:
             check_text(value, hint)

@@ -221,6 +221,14 @@ def test_database_errors_are_one_sentence_without_the_statement_values(archive, 
     assert SECRET not in archive.log_file.read_text(encoding="utf-8")
 
 
+def test_a_driver_error_that_reaches_a_command_unwrapped_is_one_sentence(archive, monkeypatch):
+    from app.core.archive import ArchiveService
+
+    monkeypatch.setattr(ArchiveService, "sessions", _database_failure(sqlite3.OperationalError("disk I/O error")))
+    result = archive("sessions", code=1)
+    assert "input/output error on the archive database sqlite" in result.output and "(is it full?)" in result.output
+
+
 def test_a_mysql_error_quoting_a_value_is_named_by_its_code(monkeypatch):
     import pymysql
 
@@ -249,6 +257,8 @@ def test_an_unexpected_error_is_one_sentence_and_its_traceback_goes_to_the_log(a
 
 
 def test_an_unexpected_error_without_a_writable_log_still_is_one_sentence(archive, monkeypatch):
+    import builtins
+
     from app.cli import base
     from app.core.archive import ArchiveService
 
@@ -257,6 +267,19 @@ def test_an_unexpected_error_without_a_writable_log_still_is_one_sentence(archiv
     result = archive.run("sessions")
     assert result.exit_code == 1 and result.output.count("\n") == 1
     assert "internal error (RuntimeError)" in result.output and "no log could be written" in result.output
+    # the log file opens but the disk is full: the sentence does not point at a log without the details
+    monkeypatch.undo()
+    monkeypatch.setattr(ArchiveService, "sessions", _database_failure(RuntimeError("boom")))
+    real_open = builtins.open
+
+    def full(path, *args, **kwargs):
+        if str(path) == str(archive.log_file) and args[:1] == ("a",):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", full)
+    result = archive.run("sessions")
+    assert result.exit_code == 1 and "no log could be written (the disk holding" in result.output
 
 
 # ------------------------------------------------------------------ real processes
