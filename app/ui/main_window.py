@@ -30,6 +30,7 @@ from app.core.auth import (
 )
 from app.core.context import AppContext
 from app.core.export import Selection
+from app.core.safe_text import display_name
 from app.core.search import QueryError
 
 from .auth import (
@@ -327,7 +328,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.tr("Choose a session to export."), 8000)
             return None
         corp_id, session_id = current
-        title = self.sessions.tree.currentIndex().data(SessionRole.TitleRole) or session_id
+        title = self.sessions.tree.currentIndex().data(SessionRole.TitleRole) or display_name(session_id)
         return self._open_export(Selection(session_ids=(session_id,), corp_id=corp_id),
                                  self.tr("Session %1").replace("%1", title))
 
