@@ -165,7 +165,7 @@ static int cmp_key(const void *a, const void *b)
     return x->version < y->version ? -1 : x->version > y->version;
 }
 
-/* Parse corpus.json's members; key files are read later, once the credentials matched. */
+/* Parse corpus.json's members; key files are read afterwards. */
 static int parse_corpus_members(loader *ld, json_cur *cur, char **corpid, char **secret)
 {
     char key[JSON_KEY_MAX + 1];
@@ -215,10 +215,9 @@ static int load_key_files(loader *ld)
     return 0;
 }
 
-static int load_corpus_json(loader *ld, const char *corpid, const char *secret)
+static int load_corpus_json(loader *ld)
 {
     char *path = sim_path_join(ld->c->dir, "corpus.json"), *text = NULL;
-    char *want_corpid = NULL, *want_secret = NULL;
     size_t len;
     json_cur cur;
     int rc = -1;
@@ -230,12 +229,8 @@ static int load_corpus_json(loader *ld, const char *corpid, const char *secret)
     if (sim_read_file(path, &text, &len, ld->err, ld->errlen) < 0)
         goto done;
     json_init(&cur, text, len);
-    if (parse_corpus_members(ld, &cur, &want_corpid, &want_secret) < 0) {
+    if (parse_corpus_members(ld, &cur, &ld->c->corpid, &ld->c->secret) < 0) {
         ld_syntax_error(ld, "corpus.json", &cur);
-        goto done;
-    }
-    if (strcmp(corpid, want_corpid) != 0 || strcmp(secret, want_secret) != 0) {
-        ld_fail(ld, "corpid/secret do not match the corpus");
         goto done;
     }
     rc = load_key_files(ld);
@@ -244,15 +239,12 @@ static int load_corpus_json(loader *ld, const char *corpid, const char *secret)
 done:
     free(path);
     free(text);
-    free(want_corpid);
-    free(want_secret);
     return rc;
 }
 
 /* ---- public ------------------------------------------------------------------------------ */
 
-int sim_corpus_load(sim_corpus *c, const char *dir, const char *corpid, const char *secret,
-                    char *err, size_t errlen)
+int sim_corpus_load(sim_corpus *c, const char *dir, char *err, size_t errlen)
 {
     loader ld = {.c = c, .err = err, .errlen = errlen};
     int rc;
@@ -262,7 +254,7 @@ int sim_corpus_load(sim_corpus *c, const char *dir, const char *corpid, const ch
     err[0] = '\0';
     if (!(c->dir = strdup(dir)))
         rc = ld_fail(&ld, "out of memory");
-    else if ((rc = load_corpus_json(&ld, corpid, secret)) == 0 && (rc = ld_load_messages(&ld)) == 0 &&
+    else if ((rc = load_corpus_json(&ld)) == 0 && (rc = ld_load_messages(&ld)) == 0 &&
              (rc = ld_resolve_seq_faults(&ld)) == 0)
         rc = ld_load_media(&ld);
     for (size_t i = 0; ld.key_paths && i < c->nkeys; i++)
@@ -282,9 +274,13 @@ void sim_corpus_free(sim_corpus *c)
         free(c->media[i].id);
     for (size_t i = 0; i < c->nexpired; i++)
         free(c->expired[i]);
+    for (size_t i = 0; i < c->ncall_faults; i++)
+        free(c->call_faults[i].body);
     if (c->msg_fd >= 0)
         close(c->msg_fd);
     free(c->dir);
+    free(c->corpid);
+    free(c->secret);
     free(c->keys);
     free(c->msgs);
     free(c->media);
@@ -305,4 +301,13 @@ size_t sim_corpus_first_after(const sim_corpus *c, uint64_t after)
             hi = mid;
     }
     return lo;
+}
+
+const char *sim_corpus_access_error(const sim_corpus *c, const char *corpid, const char *secret)
+{
+    if (strcmp(corpid, c->corpid) != 0)
+        return "{\"errcode\":40013,\"errmsg\":\"invalid corpid\"}";
+    if (strcmp(secret, c->secret) != 0)
+        return "{\"errcode\":40001,\"errmsg\":\"invalid secret\"}";
+    return NULL;
 }

@@ -34,16 +34,26 @@ typedef struct sim_media {
 
 enum sim_call { SIM_CALL_CHAT, SIM_CALL_MEDIA };
 
-/* call_error / call_timeout: calls nth .. nth+times-1 of `call` fail. */
+/* What a call fault makes calls nth .. nth+times-1 of `call` do instead of their work. */
+enum sim_call_action {
+    SIM_ACT_ERROR,   /* call_error: return `code` */
+    SIM_ACT_TIMEOUT, /* call_timeout: block for the caller's timeout, then 10001 */
+    SIM_ACT_ANSWER,  /* server_answer: rc 0, the output slice holds exactly `body` */
+    SIM_ACT_ACCESS,  /* access_error: print the access line with `body`, then 10001 */
+};
+
 typedef struct sim_call_fault {
     enum sim_call call;
-    int timeout; /* 1: block for the caller's timeout, then 10001; 0: return `code` */
+    enum sim_call_action action;
     int code;
     uint64_t nth, times;
+    char *body; /* ANSWER: the raw answer; ACCESS: the gettoken answer's JSON (owned) */
+    size_t body_len;
 } sim_call_fault;
 
 typedef struct sim_corpus {
     char *dir;
+    char *corpid, *secret; /* what WeCom would accept (corpus.json); checked at each call */
     sim_key *keys; /* sorted by version */
     size_t nkeys;
     sim_msg *msgs; /* sorted by seq (the file order, checked at load) */
@@ -57,10 +67,10 @@ typedef struct sim_corpus {
     size_t ncall_faults;
 } sim_corpus;
 
-/* Load the corpus in dir, checking corpid/secret against corpus.json first. Returns 0, or -1
- * with c left empty (nothing to free) and a one-line reason in err. */
-int sim_corpus_load(sim_corpus *c, const char *dir, const char *corpid, const char *secret,
-                    char *err, size_t errlen);
+/* Load the corpus in dir. Returns 0, or -1 with c left empty (nothing to free) and a one-line
+ * reason in err. The credentials are not checked here (Init never checks them): see
+ * sim_corpus_access_error. */
+int sim_corpus_load(sim_corpus *c, const char *dir, char *err, size_t errlen);
 void sim_corpus_free(sim_corpus *c);
 
 /* Index of the first message with seq > after (nmsgs when none). */
@@ -70,5 +80,9 @@ size_t sim_corpus_first_after(const sim_corpus *c, uint64_t after);
 const char *sim_corpus_media_path(const sim_corpus *c, const char *id);
 
 int sim_corpus_media_expired(const sim_corpus *c, const char *id);
+
+/* The gettoken answer WeCom would give for these credentials: NULL when they match corpus.json,
+ * else a static JSON errcode body (40013 for the corpid, then 40001 for the secret). */
+const char *sim_corpus_access_error(const sim_corpus *c, const char *corpid, const char *secret);
 
 #endif

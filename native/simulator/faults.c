@@ -16,6 +16,10 @@ enum {
     F_TIMES = 1 << 4,
     F_SEQ = 1 << 5,
     F_SDKFILEID = 1 << 6,
+    F_BODY = 1 << 7,
+    F_ERRCODE = 1 << 8,
+    F_ERRMSG = 1 << 9,
+    F_LAST = F_ERRMSG,
 };
 
 static const struct {
@@ -23,10 +27,19 @@ static const struct {
     unsigned bit;
 } FIELDS[] = {
     {"kind", F_KIND},   {"call", F_CALL}, {"nth", F_NTH},           {"code", F_CODE},
-    {"times", F_TIMES}, {"seq", F_SEQ},   {"sdkfileid", F_SDKFILEID},
+    {"times", F_TIMES}, {"seq", F_SEQ},   {"sdkfileid", F_SDKFILEID}, {"body", F_BODY},
+    {"errcode", F_ERRCODE}, {"errmsg", F_ERRMSG},
 };
 
-enum fault_kind { K_CALL_ERROR, K_CALL_TIMEOUT, K_CORRUPT, K_MALFORMED, K_EXPIRED };
+enum fault_kind {
+    K_CALL_ERROR,
+    K_CALL_TIMEOUT,
+    K_SERVER_ANSWER,
+    K_ACCESS_ERROR,
+    K_CORRUPT,
+    K_MALFORMED,
+    K_EXPIRED,
+};
 
 static const struct {
     const char *name;
@@ -34,6 +47,8 @@ static const struct {
 } KINDS[] = {
     [K_CALL_ERROR] = {"call_error", F_KIND | F_CALL | F_NTH | F_CODE, F_TIMES},
     [K_CALL_TIMEOUT] = {"call_timeout", F_KIND | F_CALL | F_NTH, F_TIMES},
+    [K_SERVER_ANSWER] = {"server_answer", F_KIND | F_CALL | F_NTH | F_BODY, F_TIMES},
+    [K_ACCESS_ERROR] = {"access_error", F_KIND | F_CALL | F_NTH | F_ERRCODE | F_ERRMSG, F_TIMES},
     [K_CORRUPT] = {"corrupt_ciphertext", F_KIND | F_SEQ, 0},
     [K_MALFORMED] = {"malformed_json", F_KIND | F_SEQ, 0},
     [K_EXPIRED] = {"media_expired", F_KIND | F_SDKFILEID, 0},
@@ -41,9 +56,40 @@ static const struct {
 
 typedef struct fault_fields {
     unsigned seen;
-    char *kind, *call, *sdkfileid;
+    char *kind, *call, *sdkfileid, *body, *errmsg;
+    size_t body_len;
     uint64_t nth, code, times, seq;
+    int64_t errcode;
 } fault_fields;
+
+/* A string that may hold any text, NUL characters included (a server's raw answer). */
+static int read_raw_string(loader *ld, json_cur *cur, const char *what, char **out, size_t *len)
+{
+    if (json_peek(cur) != '"')
+        return ld_fail(ld, "corpus.json: %s must be a string", what);
+    return json_string(cur, out, len);
+}
+
+/* An integer that fits in a C int, negative ones included (WeCom's errcode -1 "system busy"). */
+static int read_int(loader *ld, json_cur *cur, const char *what, int64_t *out)
+{
+    uint64_t v = 0;
+    int negative = json_peek(cur) == '-', is_int = 0;
+
+    if (negative) {
+        cur->p++;
+        if (cur->p >= cur->end || *cur->p < '0' || *cur->p > '9') {
+            cur->err = "invalid number";
+            return -1;
+        }
+    }
+    if (json_uint(cur, &v, &is_int) < 0)
+        return -1;
+    if (!is_int || v > (negative ? (uint64_t)INT_MAX + 1 : (uint64_t)INT_MAX))
+        return ld_fail(ld, "corpus.json: %s must be an integer from %d to %d", what, INT_MIN, INT_MAX);
+    *out = negative ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
 
 static int read_fault_field(loader *ld, json_cur *cur, const char *what, unsigned bit,
                             fault_fields *f)
@@ -52,6 +98,9 @@ static int read_fault_field(loader *ld, json_cur *cur, const char *what, unsigne
     case F_KIND: return ld_read_string(ld, cur, what, &f->kind);
     case F_CALL: return ld_read_string(ld, cur, what, &f->call);
     case F_SDKFILEID: return ld_read_string(ld, cur, what, &f->sdkfileid);
+    case F_ERRMSG: return ld_read_string(ld, cur, what, &f->errmsg);
+    case F_BODY: return read_raw_string(ld, cur, what, &f->body, &f->body_len);
+    case F_ERRCODE: return read_int(ld, cur, what, &f->errcode);
     case F_NTH: return ld_read_positive(ld, cur, what, UINT64_MAX, &f->nth);
     case F_TIMES: return ld_read_positive(ld, cur, what, UINT64_MAX, &f->times);
     case F_SEQ: return ld_read_positive(ld, cur, what, UINT64_MAX, &f->seq);
@@ -106,7 +155,7 @@ static int add_fault(loader *ld, size_t index, fault_fields *f)
             kind = i;
     if (kind == sizeof KINDS / sizeof KINDS[0])
         return ld_fail(ld, "corpus.json: faults[%zu]: unknown kind \"%.64s\"", index, f->kind);
-    for (unsigned bit = 1; bit <= F_SDKFILEID; bit <<= 1) {
+    for (unsigned bit = 1; bit <= F_LAST; bit <<= 1) {
         if ((KINDS[kind].required & bit) && !(f->seen & bit))
             return ld_fail(ld, "corpus.json: faults[%zu]: kind \"%s\" needs \"%s\"", index, f->kind,
                            field_name(bit));
@@ -115,20 +164,48 @@ static int add_fault(loader *ld, size_t index, fault_fields *f)
                            index, field_name(bit), f->kind);
     }
 
-    if (kind == K_CALL_ERROR || kind == K_CALL_TIMEOUT) {
+    if (kind == K_CALL_ERROR || kind == K_CALL_TIMEOUT || kind == K_SERVER_ANSWER || kind == K_ACCESS_ERROR) {
         sim_call_fault *cf;
         int chat = strcmp(f->call, "GetChatData") == 0;
         if (!chat && strcmp(f->call, "GetMediaData") != 0)
             return ld_fail(ld, "corpus.json: faults[%zu]: call must be \"GetChatData\" or \"GetMediaData\"",
                            index);
+        if (kind == K_SERVER_ANSWER && !chat)
+            return ld_fail(ld, "corpus.json: faults[%zu]: kind \"server_answer\" applies to GetChatData only "
+                               "(the real library turns GetMediaData answers into return codes: use call_error)",
+                           index);
         if (!(cf = ld_grow(&c->call_faults, c->ncall_faults, sizeof *cf)))
             return ld_fail(ld, "out of memory");
+        memset(cf, 0, sizeof *cf);
         cf->call = chat ? SIM_CALL_CHAT : SIM_CALL_MEDIA;
-        cf->timeout = kind == K_CALL_TIMEOUT;
-        cf->code = kind == K_CALL_ERROR ? (int)f->code : 10001;
         cf->nth = f->nth;
         cf->times = (f->seen & F_TIMES) ? f->times : 1;
-        c->ncall_faults++;
+        cf->code = 10001;
+        if (kind == K_CALL_ERROR) {
+            cf->action = SIM_ACT_ERROR;
+            cf->code = (int)f->code;
+        } else if (kind == K_CALL_TIMEOUT) {
+            cf->action = SIM_ACT_TIMEOUT;
+        } else if (kind == K_SERVER_ANSWER) {
+            cf->action = SIM_ACT_ANSWER;
+            cf->code = 0;
+            cf->body = f->body; /* now owned by the corpus */
+            cf->body_len = f->body_len;
+            f->body = NULL;
+        } else {
+            /* The gettoken answer, as WeCom writes it: {"errcode":N,"errmsg":"..."}. */
+            size_t len = strlen(f->errmsg), cap = 48 + json_escaped_max(len);
+            int n;
+            cf->action = SIM_ACT_ACCESS;
+            if (!(cf->body = malloc(cap)))
+                return ld_fail(ld, "out of memory");
+            n = snprintf(cf->body, cap, "{\"errcode\":%lld,\"errmsg\":", (long long)f->errcode);
+            n += (int)json_escape(cf->body + n, f->errmsg, len);
+            cf->body[n++] = '}';
+            cf->body[n] = '\0';
+            cf->body_len = (size_t)n;
+        }
+        c->ncall_faults++; /* counted only once complete: sim_corpus_free frees its body */
     } else if (kind == K_EXPIRED) {
         char **slot = ld_grow(&c->expired, c->nexpired, sizeof *slot);
         if (!slot)
@@ -164,6 +241,8 @@ int ld_parse_faults(loader *ld, json_cur *cur)
         free(f.kind);
         free(f.call);
         free(f.sdkfileid);
+        free(f.body);
+        free(f.errmsg);
         if (rc < 0)
             return -1;
         index++;

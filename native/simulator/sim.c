@@ -8,7 +8,13 @@
  *
  * Output structs (Slice_t, MediaData_t) are only modified when a call succeeds: their previous
  * buffers are then freed and replaced. On error they are left exactly as they were, which keeps
- * a caller's retry with the previous outindexbuf valid and lets inputs alias old outputs. */
+ * a caller's retry with the previous outindexbuf valid and lets inputs alias old outputs.
+ *
+ * Where the app can tell, the simulator behaves like Tencent's real library as measured in
+ * tests/reallib (native/README.md lists what still differs): Init accepts any credentials and a
+ * wrong corpid or secret surfaces at each GetChatData / GetMediaData as 10001 plus the library's
+ * "WeWorkFinanceSdk:access:" line on stdout; DecryptData kills its process on a message shorter
+ * than 13 characters; the getters never return NULL; loaded beside Qt it aborts (qtguard.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -50,7 +56,12 @@ struct WeWorkFinanceSdk_t {
     unsigned magic;
     int ready; /* Init succeeded: corpus is loaded and read-only from now on */
     sim_corpus corpus;
+    char *corpid, *secret; /* Init's arguments, checked against the corpus at every call */
 };
+
+/* What the getters answer for a NULL struct or an empty buffer: the real library never returns
+ * NULL from them. Nobody may write to it; it is not const only because the API says char *. */
+static char empty_string[1];
 
 /* Calls per function since the library was loaded, across all handles: faults name the n-th. */
 static atomic_ullong call_counts[2];
@@ -79,19 +90,42 @@ static uint64_t count_call(enum sim_call call)
     return atomic_fetch_add(&call_counts[call], 1) + 1;
 }
 
-/* Apply any call_error / call_timeout fault covering call number n: 0 when the call should do
- * its work, else the code to return. */
-static int call_fault(const sim_corpus *c, enum sim_call call, uint64_t n, int timeout)
+/* The real library prints the gettoken answer on stdout with printf whenever it holds no
+ * access_token, then fails the call with 10001. Like it, this goes through C stdio: fully
+ * buffered on a pipe or file (it appears at fflush or exit), line-buffered on a terminal. The
+ * "，" between the parts is U+FF0C in GBK, so the line is not UTF-8. */
+static int access_denied(const char *gettoken_answer)
+{
+    printf("WeWorkFinanceSdk:access:%s\xa3\xac" "time:%lld\n", gettoken_answer, (long long)time(NULL));
+    return ERR_NETWORK;
+}
+
+/* The gettoken step of GetChatData / GetMediaData: 0 when the handle's credentials are the
+ * corpus's, else the access line and 10001 (a failed gettoken is not cached: every call asks
+ * again and prints again, as the real library does). */
+static int check_access(const WeWorkFinanceSdk_t *sdk)
+{
+    const char *answer = sim_corpus_access_error(&sdk->corpus, sdk->corpid, sdk->secret);
+    return answer ? access_denied(answer) : 0;
+}
+
+/* The first call fault covering call number n of `call`, or NULL. call_error, call_timeout and
+ * access_error are applied here (their code returned in *rc); server_answer is left to the
+ * caller, which owns the output. */
+static const sim_call_fault *call_fault(const sim_corpus *c, enum sim_call call, uint64_t n, int timeout,
+                                        int *rc)
 {
     for (size_t i = 0; i < c->ncall_faults; i++) {
         const sim_call_fault *f = &c->call_faults[i];
         if (f->call == call && n >= f->nth && n - f->nth < f->times) {
-            if (f->timeout)
+            if (f->action == SIM_ACT_TIMEOUT)
                 sleep_seconds(timeout);
-            return f->code;
+            *rc = f->action == SIM_ACT_ACCESS ? access_denied(f->body) : f->code;
+            return f;
         }
     }
-    return 0;
+    *rc = 0;
+    return NULL;
 }
 
 static void set_slice(Slice_t *out, char *buf, size_t len)
@@ -119,24 +153,27 @@ void DestroySdk(WeWorkFinanceSdk_t *sdk)
         return;
     if (sdk->ready)
         sim_corpus_free(&sdk->corpus);
+    free(sdk->corpid);
+    free(sdk->secret);
     sdk->magic = 0; /* a second DestroySdk on freed memory is still undefined, but less likely to pass */
     free(sdk);
 }
 
+/* Like the real library, Init checks only that corpid and secret are non-empty (it does no
+ * network I/O, so a wrong one surfaces at the first GetChatData / GetMediaData). It then loads
+ * the corpus named by WECOM_SIM_CORPUS; problems with that are the simulator's own and fail Init
+ * with 10000 and one line on stderr. A second Init of a handle replaces its credentials and
+ * corpus (the real library answers it with 0 too); if it fails, the handle keeps the old ones. */
 int Init(WeWorkFinanceSdk_t *sdk, const char *corpid, const char *secret)
 {
     char err[512];
     const char *dir = getenv("WECOM_SIM_CORPUS");
+    char *id = NULL, *key = NULL;
+    sim_corpus loaded;
     struct stat st;
 
-    if (!sdk || sdk->magic != HANDLE_MAGIC || !corpid || !secret) {
-        report("Init: NULL or invalid argument");
+    if (!sdk || sdk->magic != HANDLE_MAGIC || !corpid || !*corpid || !secret || !*secret)
         return ERR_PARAM;
-    }
-    if (sdk->ready) {
-        report("Init: this handle is already initialised (create another with NewSdk)");
-        return ERR_PARAM;
-    }
     if (!dir || !*dir) {
         report("WECOM_SIM_CORPUS is not set (it must name the corpus directory)");
         return ERR_PARAM;
@@ -151,10 +188,24 @@ int Init(WeWorkFinanceSdk_t *sdk, const char *corpid, const char *secret)
         report(err);
         return ERR_PARAM;
     }
-    if (sim_corpus_load(&sdk->corpus, dir, corpid, secret, err, sizeof err) != 0) {
+    if (!(id = strdup(corpid)) || !(key = strdup(secret))) {
+        free(id);
+        report("Init: out of memory");
+        return ERR_SYSTEM;
+    }
+    if (sim_corpus_load(&loaded, dir, err, sizeof err) != 0) {
         report(err);
+        free(id);
+        free(key);
         return ERR_PARAM;
     }
+    if (sdk->ready)
+        sim_corpus_free(&sdk->corpus);
+    free(sdk->corpid);
+    free(sdk->secret);
+    sdk->corpus = loaded;
+    sdk->corpid = id;
+    sdk->secret = key;
     sdk->ready = 1;
     return 0;
 }
@@ -287,20 +338,40 @@ static int build_chat_data(const sim_corpus *c, unsigned long long after, unsign
     return rc;
 }
 
+/* Check order, as the real library: the call is counted; NULL handle or output, limit 0 or over
+ * 1000 → 10000 (no request); an uninitialised handle → 10001 (the real one's gettoken fails);
+ * wrong credentials → access line + 10001; call faults; the work. */
 int GetChatData(WeWorkFinanceSdk_t *sdk, unsigned long long seq, unsigned int limit,
                 const char *proxy, const char *passwd, int timeout, Slice_t *chatDatas)
 {
     uint64_t n = count_call(SIM_CALL_CHAT);
     const sim_corpus *c = ready_corpus(sdk);
+    const sim_call_fault *f;
     sim_buf b = {0};
     int rc;
 
     (void)proxy; /* no network: proxy settings are accepted and ignored */
     (void)passwd;
-    if (!c || !chatDatas || limit > MAX_LIMIT)
+    if (!sdk || sdk->magic != HANDLE_MAGIC || !chatDatas || limit == 0 || limit > MAX_LIMIT)
         return ERR_PARAM;
-    if ((rc = call_fault(c, SIM_CALL_CHAT, n, timeout)) != 0)
+    if (!c)
+        return ERR_NETWORK;
+    if ((rc = check_access(sdk)) != 0)
         return rc;
+    if ((f = call_fault(c, SIM_CALL_CHAT, n, timeout, &rc)) != NULL) {
+        if (f->action != SIM_ACT_ANSWER)
+            return rc;
+        /* WeCom's answer, passed through verbatim with rc 0 (errcode bodies, "Service
+         * Unavailable", an empty body ...), as the real library does with any HTTP 2xx body. */
+        sim_buf_append(&b, f->body, f->body_len);
+        sim_buf_append(&b, "", 1);
+        if (b.failed) {
+            free(b.data);
+            return ERR_SYSTEM;
+        }
+        set_slice(chatDatas, b.data, b.len - 1);
+        return 0;
+    }
     rc = build_chat_data(c, seq, limit, &b);
     if (rc == 0)
         set_slice(chatDatas, b.data, b.len - 1);
@@ -311,6 +382,28 @@ int GetChatData(WeWorkFinanceSdk_t *sdk, unsigned long long seq, unsigned int li
 
 /* ---- DecryptData ------------------------------------------------------------------------- */
 
+/* The real library takes the 32 characters after the first 13 of encrypt_msg with
+ * std::string(msg, 13, 32) before anything else: on a shorter message that throws
+ * std::out_of_range, nothing catches it, and the process ends in std::terminate. */
+static _Noreturn void die_out_of_range(size_t len)
+{
+    char text[256];
+    int n = snprintf(text, sizeof text,
+                     "terminate called after throwing an instance of 'std::out_of_range'\n"
+                     "  what():  basic_string::basic_string: __pos (which is 13) > this->size() "
+                     "(which is %zu)\n",
+                     len);
+    if (n > 0) {
+        ssize_t written = write(STDERR_FILENO, text, (size_t)n < sizeof text ? (size_t)n : sizeof text - 1);
+        (void)written;
+    }
+    abort();
+}
+
+/* Check order, as the real library: NULL key or message → 10000; a message under 13 characters
+ * (empty included) ends the process; then the simulator's own format: key not 32 bytes → 10008
+ * (an empty key too, as the real one), no output slice → 10000, anything that does not
+ * decrypt → 10006. */
 int DecryptData(const char *encrypt_key, const char *encrypt_msg, Slice_t *msg)
 {
     uint8_t *raw = NULL;
@@ -319,13 +412,15 @@ int DecryptData(const char *encrypt_key, const char *encrypt_msg, Slice_t *msg)
     size_t len, b64_len;
     int rc = ERR_DECRYPT;
 
+    if (!encrypt_key || !encrypt_msg)
+        return ERR_PARAM;
+    b64_len = strlen(encrypt_msg);
+    if (b64_len < 13)
+        die_out_of_range(b64_len);
+    if (strlen(encrypt_key) != SIM_KEY_LEN)
+        return ERR_KEY_PARSE;
     if (!msg)
         return ERR_PARAM;
-    if (!encrypt_key || strlen(encrypt_key) != SIM_KEY_LEN)
-        return ERR_KEY_PARSE;
-    if (!encrypt_msg)
-        return ERR_DECRYPT;
-    b64_len = strlen(encrypt_msg);
     if (!(raw = malloc(b64_len / 4 * 3 + 1))) {
         rc = ERR_SYSTEM;
         goto done;
@@ -417,6 +512,9 @@ done:
     return rc;
 }
 
+/* Check order: the call is counted; NULL handle, NULL or empty sdkfileid, no output struct or a
+ * bad indexbuf → 10000; an uninitialised handle → 10001; wrong credentials → access line +
+ * 10001; call faults; media_expired (10010); the media.json lookup (10005); the work. */
 int GetMediaData(WeWorkFinanceSdk_t *sdk, const char *indexbuf, const char *sdkFileid,
                  const char *proxy, const char *passwd, int timeout, MediaData_t *media_data)
 {
@@ -429,10 +527,15 @@ int GetMediaData(WeWorkFinanceSdk_t *sdk, const char *indexbuf, const char *sdkF
     (void)proxy;
     (void)passwd;
     /* indexbuf is parsed before anything is freed: it may be media_data->outindexbuf itself. */
-    if (!c || !sdkFileid || !media_data || parse_index(indexbuf, &off) < 0)
+    if (!sdk || sdk->magic != HANDLE_MAGIC || !sdkFileid || !*sdkFileid || !media_data ||
+        parse_index(indexbuf, &off) < 0)
         return ERR_PARAM;
-    if ((rc = call_fault(c, SIM_CALL_MEDIA, n, timeout)) != 0)
+    if (!c)
+        return ERR_NETWORK;
+    if ((rc = check_access(sdk)) != 0)
         return rc;
+    if (call_fault(c, SIM_CALL_MEDIA, n, timeout, &rc) != NULL)
+        return rc; /* server_answer is refused for GetMediaData when the corpus is loaded */
     if (sim_corpus_media_expired(c, sdkFileid))
         return ERR_EXPIRED;
     if (!(rel = sim_corpus_media_path(c, sdkFileid)))
@@ -457,7 +560,7 @@ void FreeSlice(Slice_t *slice)
 
 char *GetContentFromSlice(Slice_t *slice)
 {
-    return slice ? slice->buf : NULL;
+    return slice && slice->buf ? slice->buf : empty_string;
 }
 
 int GetSliceLen(Slice_t *slice)
@@ -481,12 +584,12 @@ void FreeMediaData(MediaData_t *media_data)
 
 char *GetOutIndexBuf(MediaData_t *media_data)
 {
-    return media_data ? media_data->outindexbuf : NULL;
+    return media_data && media_data->outindexbuf ? media_data->outindexbuf : empty_string;
 }
 
 char *GetData(MediaData_t *media_data)
 {
-    return media_data ? media_data->data : NULL;
+    return media_data && media_data->data ? media_data->data : empty_string;
 }
 
 int GetIndexLen(MediaData_t *media_data)
@@ -501,5 +604,5 @@ int GetDataLen(MediaData_t *media_data)
 
 int IsMediaDataFinish(MediaData_t *media_data)
 {
-    return media_data ? media_data->is_finish : 0;
+    return media_data ? media_data->is_finish : 1; /* NULL: 1, as the real library */
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 
@@ -55,17 +56,38 @@ def test_seq_and_limit_select_entries(sdk, tiny_corpus):
     assert [i.seq for i in sdk.get_chat_data(seqs[1], 2)] == seqs[2:4]
     assert [i.seq for i in sdk.get_chat_data(3, 1000)] == [s for s in seqs if s > 3]  # inside a gap
     assert sdk.get_chat_data(seqs[-1], 1000) == []
-    assert sdk.get_chat_data(0, 0) == []
 
 
-def test_limit_over_1000_is_a_parameter_error(sdk):
-    with pytest.raises(SdkConfigError) as err:
-        sdk.get_chat_data(0, 1001)
-    assert err.value.code == 10000 and not err.value.retryable
+def test_limit_0_or_over_1000_is_a_parameter_error(sdk):
+    for limit in (0, 1001):  # as Tencent's library: 10000 before any request
+        with pytest.raises(SdkConfigError) as err:
+            sdk.get_chat_data(0, limit)
+        assert err.value.code == 10000 and not err.value.retryable
 
 
-def test_wrong_secret_or_corpid_fails_init(simulator_path, tiny_corpus):
-    for corpid, secret in [(tiny_corpus.corpid, "wrong"), ("wwother", tiny_corpus.secret)]:
+def test_wrong_secret_or_corpid_fails_the_first_call_not_init(simulator_path, tiny_corpus, capfdbinary):
+    """As Tencent's library: Init accepts any non-empty corpid and secret; each GetChatData and
+    GetMediaData then fails with 10001 and prints WeCom's gettoken answer on stdout (with a GBK "，")."""
+    from app.core.sdk.binding import flush_c_stdio
+    from app.core.sdk.hosted import access_errcode
+
+    for corpid, secret, errcode in [(tiny_corpus.corpid, "wrong", 40001), ("wwother", tiny_corpus.secret, 40013)]:
+        capfdbinary.readouterr()
+        with FinanceSdk(simulator_path, corpid, secret) as sdk:
+            with pytest.raises(SdkRetryableError) as err:
+                sdk.get_chat_data(0, 10)
+            assert err.value.code == 10001
+            with pytest.raises(SdkRetryableError) as err:
+                list(sdk.iter_media("fid-image"))
+            assert err.value.code == 10001
+        flush_c_stdio()
+        lines = capfdbinary.readouterr().out.splitlines(keepends=True)
+        assert len(lines) == 2, lines
+        for line in lines:
+            assert re.fullmatch(rb'WeWorkFinanceSdk:access:\{"errcode":%d,"errmsg":"invalid (corpid|secret)"\}'
+                                rb"\xa3\xactime:\d+\n" % errcode, line), line
+        assert access_errcode(lines)[0] == errcode
+    for corpid, secret in [(tiny_corpus.corpid, ""), ("", tiny_corpus.secret)]:
         with pytest.raises(SdkConfigError) as err, FinanceSdk(simulator_path, corpid, secret):
             pass
         assert err.value.code == 10000 and "Init" in str(err.value)

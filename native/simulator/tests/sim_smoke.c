@@ -9,7 +9,10 @@
  * DecryptData. Exit status 0 when every check passed.
  *
  * json.c and b64.c are compiled into this program too: it parses the library's output with the
- * same cursor (the library's copies are hidden symbols). */
+ * same cursor (the library's copies are hidden symbols).
+ *
+ * What kills the process (DecryptData on a message shorter than 13 characters) is tried in
+ * forked children; the abort beside Qt is tested from Python (tests/sdk/test_real_behaviour.py). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -19,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -101,26 +106,77 @@ static void rm_rf(const char *path)
     free(cmd);
 }
 
+/* Output of the library on one file descriptor (1 or 2), captured into a file around a call. */
+typedef struct capture {
+    int fd, saved, file;
+    char *path;
+} capture;
+
+static void capture_start(capture *c, int fd)
+{
+    c->fd = fd;
+    c->path = fmt("%s/fd%d.txt", workdir, fd);
+    fflush(stdout);
+    fflush(stderr);
+    c->saved = dup(fd);
+    c->file = open(c->path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(c->file, fd);
+}
+
+/* Stop capturing (after fflush: the library prints with stdio) and return what was written. */
+static char *capture_end(capture *c, size_t *len)
+{
+    char buf[4096];
+    size_t n;
+    fflush(stdout);
+    fflush(stderr);
+    dup2(c->saved, c->fd);
+    close(c->saved);
+    close(c->file);
+    FILE *f = fopen(c->path, "rb");
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    free(c->path);
+    if (len)
+        *len = n;
+    char *out = malloc(n + 1);
+    memcpy(out, buf, n + 1);
+    return out;
+}
+
 /* Call Init with stderr captured; returns the rc and stores what was printed in *msg. */
 static int init_capture(WeWorkFinanceSdk_t *sdk, const char *corpid, const char *secret, char **msg)
 {
-    char *path = fmt("%s/stderr.txt", workdir);
-    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    fflush(stderr);
-    dup2(fd, 2);
+    capture c;
+    capture_start(&c, 2);
     int rc = Init(sdk, corpid, secret);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    close(fd);
-    FILE *f = fopen(path, "rb");
-    char buf[1024] = {0};
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    free(path);
-    *msg = strdup(buf);
+    *msg = capture_end(&c, NULL);
     return rc;
+}
+
+/* The line the real library prints on stdout when gettoken gives no token: the answer, "，" in
+ * GBK, "time:" and the unix time. Checks that `out` is exactly one such line (or `lines` of
+ * them) carrying `answer`. */
+static void expect_access_lines(const char *out, size_t len, const char *answer, int lines)
+{
+    char *prefix = fmt("WeWorkFinanceSdk:access:%s\xa3\xac" "time:", answer);
+    const char *p = out, *end = out + len;
+    for (int i = 0; i < lines; i++) {
+        char *stop;
+        size_t plen = strlen(prefix);
+        if ((size_t)(end - p) < plen || memcmp(p, prefix, plen) != 0) {
+            fprintf(stderr, "CHECK FAILED: access line %d: got \"%.*s\", want prefix \"%s\"\n", i,
+                    (int)(end - p), p, prefix);
+            failures++;
+            break;
+        }
+        long long t = strtoll(p + plen, &stop, 10);
+        CHECK(stop > p + plen && *stop == '\n' && llabs(t - (long long)time(NULL)) < 60);
+        p = stop + 1;
+    }
+    CHECK(p == end);
+    free(prefix);
 }
 
 /* Init on a fresh handle must fail with 10000 and a one-line message containing `want`. */
@@ -385,7 +441,7 @@ static void verify_item(const item *it)
     int rc = DecryptData(key, it->msg, plain);
     if (w->corrupt) {
         CHECK(rc == 10006);
-        CHECK(GetContentFromSlice(plain) == NULL); /* untouched on error */
+        CHECK(plain->buf == NULL && GetContentFromSlice(plain)[0] == '\0'); /* untouched on error */
     } else if (w->malformed) {
         size_t len = strlen(w->msg);
         CHECK(rc == 0);
@@ -461,14 +517,19 @@ static void test_accessors(void)
     FreeSlice(NULL);
     FreeMediaData(NULL);
     DestroySdk(NULL);
-    CHECK(GetContentFromSlice(NULL) == NULL && GetSliceLen(NULL) == 0);
-    CHECK(GetOutIndexBuf(NULL) == NULL && GetData(NULL) == NULL);
-    CHECK(GetIndexLen(NULL) == 0 && GetDataLen(NULL) == 0 && IsMediaDataFinish(NULL) == 0);
+    /* As the real library: "" (never NULL) for NULL structs and fresh ones, lengths 0, and
+     * IsMediaDataFinish(NULL) is 1. */
+    CHECK(GetContentFromSlice(NULL) != NULL && GetContentFromSlice(NULL)[0] == '\0' && GetSliceLen(NULL) == 0);
+    CHECK(GetOutIndexBuf(NULL) != NULL && GetOutIndexBuf(NULL)[0] == '\0');
+    CHECK(GetData(NULL) != NULL && GetData(NULL)[0] == '\0');
+    CHECK(GetIndexLen(NULL) == 0 && GetDataLen(NULL) == 0 && IsMediaDataFinish(NULL) == 1);
     Slice_t *s = NewSlice();
     CHECK(s && s->buf == NULL && s->len == 0);
+    CHECK(GetContentFromSlice(s) != NULL && GetContentFromSlice(s)[0] == '\0' && GetSliceLen(s) == 0);
     FreeSlice(s);
     MediaData_t *m = NewMediaData();
     CHECK(m && !m->outindexbuf && !m->data && !m->out_len && !m->data_len && !m->is_finish);
+    CHECK(GetData(m)[0] == '\0' && GetOutIndexBuf(m)[0] == '\0' && IsMediaDataFinish(m) == 0);
     FreeMediaData(m);
 }
 
@@ -478,16 +539,24 @@ static void test_uninitialised(void)
     Slice_t *s = NewSlice();
     MediaData_t *m = NewMediaData();
     char *msg;
-    CHECK_RC(chat(sdk, 0, 10, 1, s), 10000);
+    /* A NULL handle is a parameter error; an uninitialised one fails like the real library's
+     * gettoken without credentials: 10001. */
+    CHECK_RC(chat(sdk, 0, 10, 1, s), 10001);
     CHECK_RC(chat(NULL, 0, 10, 1, s), 10000);
-    CHECK_RC(media(sdk, "", "img1", 1, m), 10000);
+    CHECK_RC(chat(sdk, 0, 0, 1, s), 10000);
+    CHECK_RC(media(sdk, "", "img1", 1, m), 10001);
     CHECK_RC(media(NULL, "", "img1", 1, m), 10000);
+    CHECK(s->buf == NULL && m->data == NULL);
+    /* Init checks only for NULL and empty arguments, and says nothing (as the real library). */
+    static const char *const bad[][2] = {{NULL, SECRET}, {CORPID, NULL}, {"", SECRET}, {CORPID, ""}, {"", ""}};
     CHECK_RC(init_capture(NULL, CORPID, SECRET, &msg), 10000);
+    CHECK(msg[0] == '\0');
     free(msg);
-    CHECK_RC(init_capture(sdk, NULL, SECRET, &msg), 10000);
-    free(msg);
-    CHECK_RC(init_capture(sdk, CORPID, NULL, &msg), 10000);
-    free(msg);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK_RC(init_capture(sdk, bad[i][0], bad[i][1], &msg), 10000);
+        CHECK(msg[0] == '\0');
+        free(msg);
+    }
     FreeSlice(s);
     FreeMediaData(m);
     DestroySdk(sdk);
@@ -514,9 +583,9 @@ static void test_chat(WeWorkFinanceSdk_t *sdk)
     CHECK(fetch_page(sdk, 5, 1, &last, 1) == 1 && last == 10);
 
     /* Exact output shapes. */
-    CHECK_RC(chat(sdk, 0, 0, 1, s), 0);
+    CHECK_RC(chat(sdk, 1ULL << 62, 1000, 1, s), 0);
     CHECK(strcmp(GetContentFromSlice(s), "{\"errcode\":0,\"errmsg\":\"ok\",\"chatdata\":[]}") == 0);
-    CHECK_RC(chat(sdk, 1ULL << 62, 1000, 1, s), 0); /* reuses s: the old buf must be freed */
+    CHECK_RC(chat(sdk, 1ULL << 62, 1, 1, s), 0); /* reuses s: the old buf must be freed */
     CHECK(GetSliceLen(s) == (int)strlen("{\"errcode\":0,\"errmsg\":\"ok\",\"chatdata\":[]}"));
     CHECK_RC(chat(sdk, 9, 1, 1, s), 0);
     CHECK(strstr(GetContentFromSlice(s),
@@ -530,6 +599,7 @@ static void test_chat(WeWorkFinanceSdk_t *sdk)
 
     /* Parameter errors leave the slice as it was. */
     char *before = GetContentFromSlice(s);
+    CHECK_RC(chat(sdk, 0, 0, 1, s), 10000); /* limit 0: 10000, as the real library */
     CHECK_RC(chat(sdk, 0, 1001, 1, s), 10000);
     CHECK_RC(chat(sdk, 0, 0xFFFFFFFFu, 1, s), 10000);
     CHECK_RC(chat(sdk, 0, 10, 1, NULL), 10000);
@@ -539,27 +609,92 @@ static void test_chat(WeWorkFinanceSdk_t *sdk)
     FreeSlice(s);
 }
 
+/* Run DecryptData(key, msg, out) in a forked child with stderr captured: the child's wait
+ * status, its return code (-1 if it returned none) and what it printed. The code travels through
+ * a pipe: under valgrind --error-exitcode the child's exit status is valgrind's. */
+static int decrypt_in_child(const char *key, const char *msg, int with_out, int *rc, char **err)
+{
+    capture c;
+    int status = 0, fds[2];
+    if (pipe(fds) != 0)
+        exit(2);
+    capture_start(&c, 2);
+    pid_t pid = fork();
+    if (pid == 0) {
+        Slice_t *s = NewSlice();
+        int answer = DecryptData(key, msg, with_out ? s : NULL);
+        ssize_t written = write(fds[1], &answer, sizeof answer);
+        _exit(written == (ssize_t)sizeof answer ? 0 : 3);
+    }
+    close(fds[1]);
+    if (read(fds[0], rc, sizeof *rc) != (ssize_t)sizeof *rc)
+        *rc = -1;
+    close(fds[0]);
+    waitpid(pid, &status, 0);
+    *err = capture_end(&c, NULL);
+    return status;
+}
+
 static void test_decrypt_errors(WeWorkFinanceSdk_t *sdk)
 {
     Slice_t *s = NewSlice(), *page = NewSlice();
     const char *key = "0123456789abcdefghijABCDEFGHIJ01";
+    const char *garbage = "AAAAAAAAAAAAAAAAAAAA"; /* 20 characters: 15 bytes, too short for nonce + tag */
     uint8_t raw[64] = {0};
     char b64[128] = {0};
 
-    CHECK_RC(DecryptData(key, "AAAA", NULL), 10000);
-    CHECK_RC(DecryptData(NULL, "AAAA", s), 10008);
-    CHECK_RC(DecryptData("short", "AAAA", s), 10008);
-    CHECK_RC(DecryptData("0123456789abcdefghijABCDEFGHIJ012", "AAAA", s), 10008);
-    CHECK_RC(DecryptData(key, NULL, s), 10006);
-    CHECK_RC(DecryptData(key, "", s), 10006);
-    CHECK_RC(DecryptData(key, "not base64!", s), 10006);
-    CHECK_RC(DecryptData(key, "AAA", s), 10006);
-    CHECK_RC(DecryptData(key, "A=AA", s), 10006);
+    /* NULL key or message: 10000, before anything else (as the real library). */
+    CHECK_RC(DecryptData(NULL, garbage, s), 10000);
+    CHECK_RC(DecryptData(key, NULL, s), 10000);
+    CHECK_RC(DecryptData(NULL, NULL, s), 10000);
+    CHECK_RC(DecryptData(NULL, "", s), 10000);
+    CHECK_RC(DecryptData(key, garbage, NULL), 10000);
+    /* The key must be the 32 characters GetChatData wrapped (an empty key: 10008, as the real one). */
+    CHECK_RC(DecryptData("", garbage, s), 10008);
+    CHECK_RC(DecryptData("short", garbage, s), 10008);
+    CHECK_RC(DecryptData("0123456789abcdefghijABCDEFGHIJ012", garbage, s), 10008);
+    CHECK_RC(DecryptData("short", garbage, NULL), 10008);
+    CHECK_RC(DecryptData(key, "not base64 at all!", s), 10006);
+    CHECK_RC(DecryptData(key, "AAAAAAAAAAAAAAA", s), 10006); /* 15 characters: not whole base64 quads */
+    CHECK_RC(DecryptData(key, "AAAAAAAAAAA=AAAA", s), 10006);
+    CHECK_RC(DecryptData(key, garbage, s), 10006);
     b64_encode(b64, raw, 27); /* one byte short of nonce + tag */
     CHECK_RC(DecryptData(key, b64, s), 10006);
     b64_encode(b64, raw, 28); /* empty plaintext, but the tag is wrong */
     CHECK_RC(DecryptData(key, b64, s), 10006);
-    CHECK(GetContentFromSlice(s) == NULL);
+    CHECK(s->buf == NULL && GetContentFromSlice(s)[0] == '\0'); /* untouched on error */
+
+    /* A message under 13 characters ends the process, whatever the key or output. */
+    static const struct {
+        const char *key, *msg;
+        int with_out;
+        size_t len;
+    } fatal[] = {
+        {"0123456789abcdefghijABCDEFGHIJ01", "", 1, 0}, {"0123456789abcdefghijABCDEFGHIJ01", "A", 1, 1},
+        {"0123456789abcdefghijABCDEFGHIJ01", "AAAAAAAAAAAA", 1, 12}, {"", "AAAA", 1, 4},
+        {"k", "AAAAAAAAAAAA", 0, 12},
+    };
+    for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++) {
+        int rc;
+        char *err, *want = fmt("terminate called after throwing an instance of 'std::out_of_range'\n"
+                               "  what():  basic_string::basic_string: __pos (which is 13) > this->size() "
+                               "(which is %zu)\n", fatal[i].len);
+        int status = decrypt_in_child(fatal[i].key, fatal[i].msg, fatal[i].with_out, &rc, &err);
+        if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT || rc != -1 || strcmp(err, want) != 0) {
+            fprintf(stderr, "CHECK FAILED: DecryptData on %zu characters: status %#x, stderr \"%s\"\n",
+                    fatal[i].len, status, err);
+            failures++;
+        }
+        free(want);
+        free(err);
+    }
+    char *err;
+    int rc, status = decrypt_in_child(key, "AAAAAAAAAAAAA", 1, &rc, &err); /* 13 characters: an answer */
+    CHECK(WIFEXITED(status) && rc == 10006 && err[0] == '\0');
+    free(err);
+    status = decrypt_in_child(NULL, "A", 1, &rc, &err); /* NULL is checked before the length */
+    CHECK(WIFEXITED(status) && rc == 10000 && err[0] == '\0');
+    free(err);
 
     /* A real item decrypted with the wrong key fails the tag check. */
     CHECK_RC(chat(sdk, 0, 1, 1, page), 0);
@@ -635,6 +770,7 @@ static void test_media(WeWorkFinanceSdk_t *sdk)
     CHECK_RC(media(sdk, "", "old", 5, m), 10010);
     CHECK_RC(media(sdk, "", "not-in-media-json", 5, m), 10010);
     CHECK_RC(media(sdk, "", NULL, 5, m), 10000);
+    CHECK_RC(media(sdk, "", "", 5, m), 10000); /* an empty sdkfileid: 10000, as the real library */
     CHECK_RC(media(sdk, "", "img1", 5, NULL), 10000);
     CHECK_RC(media(sdk, "garbage", "img1", 5, m), 10000);
     CHECK_RC(media(sdk, "o=", "img1", 5, m), 10000);
@@ -673,8 +809,6 @@ static void test_bad_corpora(const char *main_dir)
 
     write_text(corpus, good_corpus);
     expect_init_error(dir, "c", "s", "messages.jsonl: No such file");
-    expect_init_error(main_dir, "wrong", SECRET, "corpid/secret do not match the corpus");
-    expect_init_error(main_dir, CORPID, "wrong", "corpid/secret do not match the corpus");
 
     static const struct {
         const char *lines, *message;
@@ -745,6 +879,39 @@ static void test_bad_corpora(const char *main_dir)
          "faults[0]: seq 3 is not in messages.jsonl"},
         {"{\"corpid\":\"c\",\"secret\":\"s\",\"keys\":{\"1\":{\"public\":\"keys/v1.pub.pem\"}},\"faults\":{}}",
          "faults must be an array"},
+        {"{\"corpid\":\"c\",\"secret\":\"s\",\"keys\":{\"1\":{\"public\":\"keys/v1.pub.pem\"}},\"faults\":"
+         "[{\"kind\":\"server_answer\",\"call\":\"GetMediaData\",\"nth\":1,\"body\":\"x\"}]}",
+         "faults[0]: kind \"server_answer\" applies to GetChatData only"},
+        {"{\"corpid\":\"c\",\"secret\":\"s\",\"keys\":{\"1\":{\"public\":\"keys/v1.pub.pem\"}},\"faults\":"
+         "[{\"kind\":\"server_answer\",\"call\":\"GetChatData\",\"nth\":1}]}",
+         "faults[0]: kind \"server_answer\" needs \"body\""},
+        {"{\"corpid\":\"c\",\"secret\":\"s\",\"keys\":{\"1\":{\"public\":\"keys/v1.pub.pem\"}},\"faults\":"
+         "[{\"kind\":\"server_answer\",\"call\":\"GetChatData\",\"nth\":1,\"body\":{}}]}",
+         "faults[0].body must be a string"},
+        {"{\"corpid\":\"c\",\"secret\":\"s\",\"keys\":{\"1\":{\"public\":\"keys/v1.pub.pem\"}},\"faults\":"
+         "[{\"kind\":\"server_answer\",\"call\":\"GetChatData\",\"nth\":1,\"body\":\"\",\"code\":1}]}",
+         "field \"code\" does not apply to kind \"server_answer\""},
+        {"{\"corpid\":\"c\",\"secret\":\"s\",\"keys\":{\"1\":{\"public\":\"keys/v1.pub.pem\"}},\"faults\":"
+         "[{\"kind\":\"access_error\",\"call\":\"GetChatData\",\"nth\":1,\"errcode\":60020}]}",
+         "faults[0]: kind \"access_error\" needs \"errmsg\""},
+        {"{\"corpid\":\"c\",\"secret\":\"s\",\"keys\":{\"1\":{\"public\":\"keys/v1.pub.pem\"}},\"faults\":"
+         "[{\"kind\":\"access_error\",\"call\":\"GetChatData\",\"nth\":1,\"errcode\":\"60020\",\"errmsg\":\"x\"}]}",
+         "faults[0].errcode must be an integer from -2147483648 to 2147483647"},
+        {"{\"corpid\":\"c\",\"secret\":\"s\",\"keys\":{\"1\":{\"public\":\"keys/v1.pub.pem\"}},\"faults\":"
+         "[{\"kind\":\"access_error\",\"call\":\"GetChatData\",\"nth\":1,\"errcode\":2147483648,\"errmsg\":\"x\"}]}",
+         "faults[0].errcode must be an integer"},
+        {"{\"corpid\":\"c\",\"secret\":\"s\",\"keys\":{\"1\":{\"public\":\"keys/v1.pub.pem\"}},\"faults\":"
+         "[{\"kind\":\"access_error\",\"call\":\"GetChatData\",\"nth\":1,\"errcode\":-1.5,\"errmsg\":\"x\"}]}",
+         "faults[0].errcode must be an integer"},
+        {"{\"corpid\":\"c\",\"secret\":\"s\",\"keys\":{\"1\":{\"public\":\"keys/v1.pub.pem\"}},\"faults\":"
+         "[{\"kind\":\"access_error\",\"call\":\"GetChatData\",\"nth\":1,\"errcode\":- 1,\"errmsg\":\"x\"}]}",
+         "invalid JSON"},
+        {"{\"corpid\":\"c\",\"secret\":\"s\",\"keys\":{\"1\":{\"public\":\"keys/v1.pub.pem\"}},\"faults\":"
+         "[{\"kind\":\"access_error\",\"call\":\"GetChatData\",\"nth\":1,\"errcode\":1,\"errmsg\":\"x\",\"body\":\"y\"}]}",
+         "field \"body\" does not apply to kind \"access_error\""},
+        {"{\"corpid\":\"c\",\"secret\":\"s\",\"keys\":{\"1\":{\"public\":\"keys/v1.pub.pem\"}},\"faults\":"
+         "[{\"kind\":\"access_error\",\"call\":\"GetChatData\",\"errcode\":1,\"errmsg\":\"x\"}]}",
+         "faults[0]: kind \"access_error\" needs \"nth\""},
     };
     for (size_t i = 0; i < sizeof bad_corpus / sizeof bad_corpus[0]; i++) {
         write_text(corpus, bad_corpus[i].corpus);
@@ -768,18 +935,29 @@ static void test_bad_corpora(const char *main_dir)
     unlink(media_json);
 
     /* The minimal corpus itself is fine: a handle whose Init failed can be Init'ed again, and a
-     * successful handle refuses a second Init. */
+     * second Init of a working handle succeeds too (as the real library's), replacing the
+     * credentials; one that fails leaves the handle as it was. */
     WeWorkFinanceSdk_t *sdk = NewSdk();
+    Slice_t *s = NewSlice();
     char *msg;
+    unsetenv("WECOM_SIM_CORPUS");
+    CHECK_RC(init_capture(sdk, "c", "s", &msg), 10000);
+    free(msg);
     setenv("WECOM_SIM_CORPUS", dir, 1);
-    CHECK_RC(init_capture(sdk, "c", "wrong", &msg), 10000);
+    CHECK_RC(init_capture(sdk, "c", "wrong", &msg), 0); /* Init never checks the credentials */
+    CHECK(msg[0] == '\0');
     free(msg);
     CHECK_RC(init_capture(sdk, "c", "s", &msg), 0);
     CHECK(msg[0] == '\0');
     free(msg);
-    CHECK_RC(init_capture(sdk, "c", "s", &msg), 10000);
-    CHECK(strstr(msg, "already initialised") != NULL);
+    CHECK_RC(chat(sdk, 0, 10, 1, s), 0);
+    CHECK(strstr(GetContentFromSlice(s), "\"seq\":2,") != NULL);
+    unsetenv("WECOM_SIM_CORPUS");
+    CHECK_RC(init_capture(sdk, "c", "wrong", &msg), 10000);
+    CHECK(strstr(msg, "WECOM_SIM_CORPUS is not set") != NULL);
     free(msg);
+    CHECK_RC(chat(sdk, 0, 10, 1, s), 0); /* still the old corpus and credentials */
+    FreeSlice(s);
     DestroySdk(sdk);
 
     free(dir);
@@ -797,7 +975,56 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* call_error / call_timeout, keyed on the process-wide call counters. */
+/* Init accepts any credentials; a wrong corpid or secret fails every GetChatData and
+ * GetMediaData with 10001 and the real library's access line on stdout (the gettoken answer). */
+static void test_access(const char *main_dir)
+{
+    static const struct {
+        const char *corpid, *secret, *answer;
+    } wrong[] = {
+        {CORPID, "wrong", "{\"errcode\":40001,\"errmsg\":\"invalid secret\"}"},
+        {"wwother", SECRET, "{\"errcode\":40013,\"errmsg\":\"invalid corpid\"}"},
+        {"wwother", "wrong", "{\"errcode\":40013,\"errmsg\":\"invalid corpid\"}"}, /* the corpid is asked first */
+        {" ", "\xE4\xB8\xAD", "{\"errcode\":40013,\"errmsg\":\"invalid corpid\"}"},
+    };
+    Slice_t *s = NewSlice();
+    MediaData_t *m = NewMediaData();
+    char *out;
+    size_t len;
+    capture c;
+
+    setenv("WECOM_SIM_CORPUS", main_dir, 1);
+    for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
+        WeWorkFinanceSdk_t *sdk = NewSdk();
+        CHECK_RC(Init(sdk, wrong[i].corpid, wrong[i].secret), 0);
+        capture_start(&c, 1);
+        CHECK_RC(chat(sdk, 0, 10, 1, s), 10001);
+        CHECK_RC(chat(sdk, 0, 10, 1, s), 10001); /* not cached: asked and printed again */
+        CHECK_RC(media(sdk, "", "img1", 1, m), 10001);
+        CHECK_RC(chat(sdk, 0, 0, 1, s), 10000);  /* parameter errors come first, silently */
+        CHECK_RC(media(sdk, "", "", 1, m), 10000);
+        out = capture_end(&c, &len);
+        expect_access_lines(out, len, wrong[i].answer, 3);
+        free(out);
+        CHECK(s->buf == NULL && m->data == NULL && m->outindexbuf == NULL);
+        DestroySdk(sdk);
+    }
+    /* The right credentials print nothing. */
+    WeWorkFinanceSdk_t *sdk = NewSdk();
+    CHECK_RC(Init(sdk, CORPID, SECRET), 0);
+    capture_start(&c, 1);
+    CHECK_RC(chat(sdk, 0, 1, 1, s), 0);
+    CHECK_RC(media(sdk, "", "empty", 1, m), 0);
+    out = capture_end(&c, &len);
+    CHECK(len == 0);
+    free(out);
+    DestroySdk(sdk);
+    FreeSlice(s);
+    FreeMediaData(m);
+}
+
+/* call_error / call_timeout / server_answer / access_error, keyed on the process-wide call
+ * counters. */
 static void test_call_faults(const char *main_dir)
 {
     char *dir = fmt("%s/faults", workdir), *path = fmt("%s/corpus.json", dir);
@@ -807,16 +1034,26 @@ static void test_call_faults(const char *main_dir)
     mkdir(dir, 0700);
     if (system(cmd) != 0)
         exit(2);
-    /* Chat calls c0+2 and c0+3 fail with 10001, c0+5 times out; media calls m0+1 fail with
-     * 10002, m0+3 times out. The counters include calls made before this corpus existed. */
+    /* Chat calls c0+2 and c0+3 fail with 10001, c0+5 times out, c0+7 and c0+8 get a "system
+     * busy" answer, c0+9 an empty one, c0+10 one with a NUL byte, c0+11 an access error; media
+     * calls m0+1 fail with 10002, m0+3 times out, m0+5 and m0+6 get an access error. The counters
+     * include calls made before this corpus existed. */
     char *corpus = fmt(
         "{\"corpid\":\"" CORPID "\",\"secret\":\"" SECRET "\",\"keys\":{\"1\":{\"public\":\"keys/v1.pub.pem\"},"
         "\"2\":{\"public\":\"keys/v2.pub.pem\"}},\"faults\":["
         "{\"kind\":\"call_error\",\"call\":\"GetChatData\",\"nth\":%llu,\"code\":10001,\"times\":2},"
         "{\"kind\":\"call_timeout\",\"call\":\"GetChatData\",\"nth\":%llu},"
+        "{\"kind\":\"server_answer\",\"call\":\"GetChatData\",\"nth\":%llu,\"times\":2,"
+        "\"body\":\"{\\\"errcode\\\":-1,\\\"errmsg\\\":\\\"system busy\\\"}\"},"
+        "{\"kind\":\"server_answer\",\"call\":\"GetChatData\",\"nth\":%llu,\"body\":\"\"},"
+        "{\"kind\":\"server_answer\",\"call\":\"GetChatData\",\"nth\":%llu,\"body\":\"a\\u0000\\u00e9\"},"
+        "{\"kind\":\"access_error\",\"call\":\"GetChatData\",\"nth\":%llu,\"errcode\":60020,"
+        "\"errmsg\":\"not allow to access from your ip\"},"
         "{\"kind\":\"call_error\",\"call\":\"GetMediaData\",\"nth\":%llu,\"code\":10002},"
-        "{\"kind\":\"call_timeout\",\"call\":\"GetMediaData\",\"nth\":%llu}]}",
-        c0 + 2, c0 + 5, m0 + 1, m0 + 3);
+        "{\"kind\":\"call_timeout\",\"call\":\"GetMediaData\",\"nth\":%llu},"
+        "{\"kind\":\"access_error\",\"call\":\"GetMediaData\",\"nth\":%llu,\"times\":2,\"errcode\":-1,"
+        "\"errmsg\":\"\\\"busy\\\" \\u7cfb\\u7edf\"}]}",
+        c0 + 2, c0 + 5, c0 + 7, c0 + 9, c0 + 10, c0 + 11, m0 + 1, m0 + 3, m0 + 5);
     write_text(path, corpus);
     setenv("WECOM_SIM_CORPUS", dir, 1);
     WeWorkFinanceSdk_t *sdk = NewSdk(), *other = NewSdk();
@@ -833,6 +1070,28 @@ static void test_call_faults(const char *main_dir)
     CHECK_RC(chat(sdk, 0, 1, 1, s), 10001);    /* c0+5: blocks for the timeout argument */
     CHECK(now() - t >= 0.95);
     CHECK_RC(chat(sdk, 0, 1, 1, s), 0);        /* c0+6 */
+    /* server_answer: rc 0 and exactly the body (as the real library passes WeCom's answers on). */
+    const char *busy = "{\"errcode\":-1,\"errmsg\":\"system busy\"}";
+    CHECK_RC(chat(sdk, 0, 1, 1, s), 0);        /* c0+7 */
+    CHECK(GetSliceLen(s) == (int)strlen(busy) && strcmp(GetContentFromSlice(s), busy) == 0);
+    CHECK_RC(chat(other, 0, 1, 1, s), 0);      /* c0+8 */
+    CHECK(strcmp(GetContentFromSlice(s), busy) == 0);
+    CHECK_RC(chat(sdk, 0, 1, 1, s), 0);        /* c0+9: an empty answer */
+    CHECK(GetSliceLen(s) == 0 && GetContentFromSlice(s)[0] == '\0');
+    CHECK_RC(chat(sdk, 0, 1, 1, s), 0);        /* c0+10: binary-safe, by length */
+    CHECK(GetSliceLen(s) == 4 && memcmp(GetContentFromSlice(s), "a\0\xC3\xA9", 5) == 0);
+    /* access_error: 10001, the slice untouched, the access line on stdout. */
+    char *before = GetContentFromSlice(s), *out;
+    size_t len;
+    capture c;
+    capture_start(&c, 1);
+    CHECK_RC(chat(sdk, 0, 1, 1, s), 10001);    /* c0+11 */
+    out = capture_end(&c, &len);
+    expect_access_lines(out, len, "{\"errcode\":60020,\"errmsg\":\"not allow to access from your ip\"}", 1);
+    free(out);
+    CHECK(GetContentFromSlice(s) == before);
+    CHECK_RC(chat(sdk, 0, 1, 1, s), 0);        /* c0+12 */
+    CHECK(strncmp(GetContentFromSlice(s), "{\"errcode\":0,", 13) == 0);
 
     CHECK_RC(media(sdk, "", "img1", 1, m), 10002); /* m0+1 */
     CHECK_RC(media(sdk, "", "img1", 1, m), 0);     /* m0+2 */
@@ -840,6 +1099,13 @@ static void test_call_faults(const char *main_dir)
     CHECK_RC(media(other, "", "img1", 1, m), 10001); /* m0+3 */
     CHECK(now() - t >= 0.95);
     CHECK_RC(media(sdk, "", "img1", 1, m), 0);       /* m0+4 */
+    capture_start(&c, 1);
+    CHECK_RC(media(sdk, "", "img1", 1, m), 10001);   /* m0+5 */
+    CHECK_RC(media(other, "", "img1", 1, m), 10001); /* m0+6 */
+    out = capture_end(&c, &len);
+    expect_access_lines(out, len, "{\"errcode\":-1,\"errmsg\":\"\\\"busy\\\" \xE7\xB3\xBB\xE7\xBB\x9F\"}", 2);
+    free(out);
+    CHECK_RC(media(sdk, "", "img1", 1, m), 0);       /* m0+7 */
 
     FreeSlice(s);
     FreeMediaData(m);
@@ -906,6 +1172,7 @@ int main(void)
     test_decrypt_errors(sdk);
     test_media(sdk);
     test_threads(sdk);
+    test_access(main_dir);
     test_call_faults(main_dir);
     DestroySdk(sdk);
 
