@@ -417,3 +417,22 @@ def test_fuzzed_manifests_never_raise(bag):
         assert all("\n" not in p for p in report.problems)
 
     check()
+
+
+def test_a_folder_with_too_many_files_stops_before_hashing(bag):
+    extra = bag / "data" / "many"
+    extra.mkdir()
+    for i in range(120):
+        (extra / str(i)).write_bytes(b"")
+    report = _check(bag, expect="too many files: the package holds more than 100 files", limits=Limits(max_files=100))
+    assert report.files_checked == 0
+
+
+def test_deeply_nested_folders_and_long_names(bag):
+    deep = bag / "data"
+    for _ in range(60):
+        deep = deep / "d"
+    deep.mkdir(parents=True)
+    (deep / "x").write_bytes(b"x")
+    _check(bag, expect="unsafe name in the package: data/d/d/", limits=Limits(max_name=64))
+    _check(bag, expect="extra file: data/d/d/")
