@@ -152,3 +152,17 @@ def test_recover_on_the_command_line_needs_no_login(db_url, tmp_path, monkeypatc
     assert "must choose a new password first" in out
     cli("accounts", "passwd", "-u", "admin", "--password-stdin", input="brand-new-pass-77\nmy-own-pass-888\n")
     assert "Logged in as admin" in cli("login", "-u", "admin", "--password-stdin", input="my-own-pass-888\n")
+
+
+def test_failures_not_repeated_for_a_month_are_forgotten(accounts, admin, clock, db):
+    from sqlalchemy import func, select
+
+    from app.core.auth.accounts import THROTTLE_KEEP_MS
+    from app.core.store.models import LoginThrottle
+
+    for i in range(20):
+        _attempts(accounts, f"spray-{i}", "ws-spray", 2)
+    clock.advance(THROTTLE_KEEP_MS + 1)
+    _attempts(accounts, "one-more", "ws-spray", 1)
+    with db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(LoginThrottle)).scalar_one() == 1

@@ -116,6 +116,18 @@ def test_an_archive_of_a_newer_version_is_refused(tmp_path):
         open_database(_url(path))
 
 
+def test_another_applications_alembic_database_is_not_taken_for_a_newer_archive(tmp_path):
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        conn.execute("INSERT INTO alembic_version VALUES ('ae1027a6acf')")
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    before = _snapshot(tmp_path)
+    with pytest.raises(NotAnArchiveError, match="another application's database"):
+        open_database(_url(path))
+    assert _snapshot(tmp_path) == before
+
+
 def test_a_database_of_another_application_is_refused_on_each_backend(db_url, tmp_path):
     """SQLite: a file with another application's tables; MariaDB: a database with them."""
     engine = create_engine(db_url)

@@ -63,6 +63,7 @@ from .scope import ScopeSpec, resolve_scope
 
 LOCKOUT_THRESHOLD = 5
 LOCKOUT_MS = 15 * 60 * 1000
+THROTTLE_KEEP_MS = 30 * 24 * 3600 * 1000  # wrong passwords older than this are forgotten
 MAX_USERNAME_LENGTH = 64
 TOKEN_PREFIX = "wat_"
 DEFAULT_TOKEN_TTL_S = 24 * 3600
@@ -386,6 +387,8 @@ class AccountService:
             else:
                 conn.execute(update(_THROTTLE).where(_THROTTLE.c.username == key, _THROTTLE.c.workstation == ws)
                              .values(**values))
+            # names not tried for a month are forgotten (their locks ended long ago): the table stays small
+            conn.execute(delete(_THROTTLE).where(_THROTTLE.c.updated_at < now - THROTTLE_KEEP_MS))
             # the same UPDATE for a name of no account (it changes no row): equal work, equal time
             conn.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.username == key)
                          .values(**self._lock_summary(conn, key, now)))

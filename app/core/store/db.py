@@ -110,17 +110,27 @@ def _sqlite_tables(path: Path) -> set[str]:
     return tables
 
 
-def _schema_revision(read_revision) -> None:
-    """Raise DatabaseError if the archive's Alembic revision is not one of this version's."""
+# Tables every archive has had since the first revision: with an unknown Alembic revision and
+# without them, the database is another application's (which also uses Alembic), not a newer archive.
+_CORE_TABLES = {"messages", "corps", "sync_checkpoints"}
+
+
+def _schema_revision(read_revision, tables: set[str], shown: str) -> None:
+    """Raise DatabaseError if the archive's Alembic revision is not one of this version's
+    (NotAnArchiveError if the database is not an archive at all)."""
     from alembic.script import ScriptDirectory
 
     revision = read_revision()
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     known = {r.revision for r in ScriptDirectory.from_config(cfg).walk_revisions()}
-    if revision is not None and revision not in known:
-        raise DatabaseError(f"the archive was written by a newer version of the app (schema {revision}): "
-                            f"update the app to open it")
+    if revision is None or revision in known:
+        return
+    if not tables >= _CORE_TABLES:
+        raise NotAnArchiveError(f"{shown} is another application's database (tables {_table_list(tables)}), not "
+                                f"an archive, and was left as it is: choose the archive, or a new one")
+    raise DatabaseError(f"the archive was written by a newer version of the app (schema {revision}): "
+                        f"update the app to open it")
 
 
 def check_sqlite_archive(path: Path, *, create: bool = False) -> bool:
@@ -169,7 +179,7 @@ def check_sqlite_archive(path: Path, *, create: bool = False) -> bool:
         finally:
             conn.close()
 
-    _schema_revision(revision)
+    _schema_revision(revision, tables, shown)
     return False
 
 
@@ -189,7 +199,8 @@ def _check_server_archive(conn, display_url: str) -> bool:
             f"the database {display_url} holds another application's tables ({_table_list(tables)}), not "
             f"an archive, and was left as it is: give an empty database for a new archive, or the "
             f"archive's database")
-    _schema_revision(lambda: conn.execute(text("SELECT version_num FROM alembic_version")).scalar())
+    _schema_revision(lambda: conn.execute(text("SELECT version_num FROM alembic_version")).scalar(), tables,
+                     f"the database {display_url}")
     return False
 
 
