@@ -153,9 +153,13 @@ def test_an_actor_without_roles_and_one_that_must_change_its_password_may_do_not
 
 
 def test_a_sync_needs_sync_run_and_the_refusal_is_recorded_before_anything_runs(world, tmp_path):
+    from app.core.sdk.connection import CorpConnection
+    from app.core.sdk.hosted import LibrarySpec
+
     def syncer(actor):
-        return Syncer(world.ctx.db, corpid="wwenforce", secret="s", private_keys={1: "k"},
-                      library_path=tmp_path / "missing.so", storage=None, spool_dir=tmp_path, actor=actor)
+        connection = CorpConnection(LibrarySpec(str(tmp_path / "missing.so")), "wwenforce", "s")
+        return Syncer(world.ctx.db, connection=connection, private_keys={1: "k"}, storage=None, spool_dir=tmp_path,
+                      actor=actor)
 
     for role in ("reviewer", "exporter", "auditor"):
         with pytest.raises(PermissionDenied, match="may not run a sync"):
