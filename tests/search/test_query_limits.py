@@ -8,6 +8,8 @@ import errno
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from app.core.actor import Actor
@@ -154,3 +156,18 @@ def test_an_index_that_cannot_be_updated_still_answers_exactly(db, tmp_path, mon
     with pytest.raises(SearchIndexError, match="cannot be written"):
         service.reindex(ACTOR)
     assert service_module.MAX_PAGE == MAX_PAGE
+
+
+SYNTAX = list('()"\\-:,|. \t\n') + ["OR", "AND", "NOT", "date:", "after:", "before:", "from:", "type:", "has:",
+                                    "is:", "session:", "..", "0001", "9999", "-12-31", "-00", "T23:59", "\x00",
+                                    "\udcff", "\ud800", "合", "𠮷", "ＡＢ", "media", "recalled"]
+
+
+@settings(max_examples=400, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(SYNTAX), max_size=60).map("".join))
+def test_any_text_parses_or_is_a_query_error(text):
+    try:
+        parse_query(text)
+    except QueryError as exc:
+        assert 0 <= exc.position <= len(text)
+        assert exc.terminal_pointer().count("\n") == 1
