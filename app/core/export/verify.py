@@ -382,9 +382,17 @@ def verify_package(path: str | os.PathLike[str], *, known_key_fingerprints: set[
         if stat.S_ISDIR(st.st_mode):
             src = _Folder(root, problems, limits)
         elif stat.S_ISREG(st.st_mode):
-            f = open(root, "rb", buffering=1 << 16)  # noqa: SIM115 (closed by src.close())
+            # Opened without following a link and without waiting (a FIFO swapped in since lstat).
+            fd = os.open(root, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                         | getattr(os, "O_BINARY", 0))
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                os.close(fd)
+                return VerifyReport(False, [f"not a package folder or zip: {display_name(root)} is "
+                                            f"{_kind(st.st_mode)}"])
+            f = os.fdopen(fd, "rb", buffering=1 << 16)
             try:
-                src = _Zip(f, os.fstat(f.fileno()).st_size, problems, limits)
+                src = _Zip(f, st.st_size, problems, limits)
             except BaseException:
                 f.close()
                 raise
