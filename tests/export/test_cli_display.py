@@ -81,9 +81,23 @@ def test_sessions_runs_and_audit_listings(cli, ctx, info, tmp_path):
         json.loads(line)
 
 
-def test_search_listing(cli):
-    cli("reindex")
-    out = cli("search", "HYPERLINK")
+def test_search_listing(export_archive, tmp_path):
+    """On a copy of the archive: the full reindex that puts the deceptive message into the search
+    index must not change the shared archive's index (other tests count its hits)."""
+    import shutil
+
+    copy = tmp_path / "data"
+    shutil.copytree(export_archive[0], copy, ignore=shutil.ignore_patterns("corpus"))
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        res = runner.invoke(main, ["--data-dir", str(copy), *args])
+        assert res.exit_code == 0, res.output
+        assert not RAW.search(res.output), (args, res.output[-2000:])
+        return res.output
+
+    run("reindex")
+    out = run("search", "HYPERLINK")
     assert "⟨U+202E⟩txet" in out and "[HYPERLINK]" in out
-    for line in cli("search", "HYPERLINK", "--json").splitlines():
+    for line in run("search", "HYPERLINK", "--json").splitlines():
         assert "\u202e" in json.loads(line)["text"]
