@@ -17,7 +17,7 @@ from app.core.store.db import Database, now_ms
 from app.core.store.models import Corp, QuarantineEntry
 
 from .decrypt import Decrypted, DecryptPool
-from .writer import quarantine, store_messages
+from .writer import quarantine, store_narrowing
 
 PAGE = 500
 
@@ -65,10 +65,13 @@ def _retry(db: Database, corpid: str, pool: DecryptPool) -> RetryResult:
             return result
         last_seq = rows[-1].seq
         outcomes = pool.submit([ChatDataItem(**json.loads(r.encrypted_item)) for r in rows]).result()
-        ok = [o for o in outcomes if isinstance(o, Decrypted)]
+        decrypted = [o for o in outcomes if isinstance(o, Decrypted)]
         bad = [o for o in outcomes if not isinstance(o, Decrypted)]
         with db.write() as conn:
-            store_messages(db, conn, corp_id, ok, run_id=None)
+            _, refused = store_narrowing(db, conn, corp_id, decrypted, run_id=None)
+            bad += refused  # e.g. a msgid archived already with other content: still a conflict
+            refused_seqs = {r.item.seq for r in refused}
+            ok = [o for o in decrypted if o.item.seq not in refused_seqs]
             if ok:
                 conn.execute(update(QuarantineEntry)
                              .where(QuarantineEntry.corp_id == corp_id,

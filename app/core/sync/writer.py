@@ -1,5 +1,19 @@
 """One batch of a sync, written in one transaction: messages, media rows, recalls, sessions,
 quarantine rows and the checkpoint commit together, so a crash loses nothing and duplicates nothing.
+
+Nothing an entry contains may stop the sync (WeCom keeps entries for about five days: an entry that
+blocks the checkpoint loses every entry after it). So:
+
+* every value is made storable first (:func:`storable`): a lone UTF-16 surrogate becomes U+FFFD in
+  the derived columns (the raw JSON is kept as received, with its SHA-256), integers outside what the
+  column holds are dropped (a time outside years 1970–9999 becomes 0), display columns are cut to
+  their length; an entry whose msgid does not fit its column, or is not valid text, is quarantined
+  (stage ``store``) rather than stored under a changed id;
+* a msgid already stored with other bytes is not dropped as a duplicate: it is kept in quarantine
+  as a ``conflict``, with its plaintext, for a reviewer to see;
+* a database error on the batch is narrowed down (savepoints, halving) to the entries that cause it;
+  those are quarantined with the database's error code — never its message or the statement's
+  parameters, which may quote chat text — and the rest is written.
 """
 
 from __future__ import annotations
@@ -10,14 +24,40 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from app.core.search.journal import journal_batch
 from app.core.store.db import Database, now_ms
-from app.core.store.models import PENDING, Media, Message, QuarantineEntry, Session, SyncCheckpoint
+from app.core.store.models import FAILED, PENDING, Media, Message, QuarantineEntry, Session, SyncCheckpoint
 
 from .decrypt import Decrypted, Rejected
+from .failures import database_error_text
 
 _IN_CHUNK = 500  # ids per IN (...) list
+STAGE_STORE, STAGE_CONFLICT = "store", "conflict"
+MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z: every later step (dates, displays) can handle it
+INT64 = 2**63 - 1
+KEY_LENGTH = 191  # msgid, recalled_msgid, sender, roomid (utf8mb4 index limit on MySQL)
+
+
+def storable(text: str, limit: int | None = None) -> str:
+    """``text`` as a database can store it: lone surrogates (half an emoji, from a ``\\ud83d``
+    escape) replaced by U+FFFD, cut to ``limit`` characters if given."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text[:limit] if limit is not None and len(text) > limit else text
+
+
+def fits(text: str, limit: int) -> bool:
+    """True if ``text`` can be stored exactly in a column of ``limit`` characters (a key column)."""
+    return len(text) <= limit and storable(text) == text and "\0" not in text
+
+
+def _int(value: int | None, low: int = 0, high: int = INT64) -> int | None:
+    return value if value is not None and low <= value <= high else None
 
 
 class ConcurrentSyncError(RuntimeError):
@@ -55,11 +95,13 @@ def insert_many(conn, table, rows: Sequence[dict]) -> None:
     conn.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows])
 
 
-def existing_msgids(conn, corp_id: int, msgids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
+def existing_digests(conn, corp_id: int, msgids: Sequence[str]) -> dict[str, str]:
+    """msgid → raw_sha256 of those of ``msgids`` already stored."""
+    found: dict[str, str] = {}
     for part in _chunks(list(msgids)):
-        found.update(conn.execute(select(Message.msgid).where(Message.corp_id == corp_id,
-                                                              Message.msgid.in_(part))).scalars())
+        for msgid, digest in conn.execute(select(Message.msgid, Message.raw_sha256).where(
+                Message.corp_id == corp_id, Message.msgid.in_(part))):
+            found[msgid] = digest
     return found
 
 
@@ -74,43 +116,72 @@ def lock_checkpoint(conn, corp_id: int) -> int:
 
 
 def store_messages(db: Database, conn, corp_id: int, decrypted: Sequence[Decrypted],
-                   run_id: int | None) -> BatchCounts:
-    """Insert the messages that are not stored yet (dedup by msgid), their media, recalls, sessions."""
+                   run_id: int | None) -> tuple[BatchCounts, list[Rejected]]:
+    """Insert the messages that are not stored yet (dedup by msgid), their media, recalls, sessions.
+
+    Returns the counts and the entries that could not be stored as they are (a msgid that does not
+    fit, a msgid stored already with other bytes): the caller quarantines those."""
     counts = BatchCounts()
-    seen: set[str] = set()
+    refused: list[Rejected] = []
+    seen: dict[str, str] = {}
     fresh: list[Decrypted] = []
-    stored = existing_msgids(conn, corp_id, [d.parsed.msgid for d in decrypted])
+    candidates = []
     for d in decrypted:
-        if d.parsed.msgid in stored or d.parsed.msgid in seen:
+        msgid = d.parsed.msgid
+        if not fits(msgid, KEY_LENGTH):
+            refused.append(Rejected(d.item, STAGE_STORE, f"the msgid ({len(msgid)} characters) cannot be stored as "
+                                                         f"received: longer than {KEY_LENGTH} characters or not valid "
+                                                         f"text; the entry is kept here as received", plaintext=d.raw))
+        else:
+            candidates.append(d)
+    stored = existing_digests(conn, corp_id, [d.parsed.msgid for d in candidates])
+    for d in candidates:
+        msgid, digest = d.parsed.msgid, hashlib.sha256(d.raw).hexdigest()
+        known = stored.get(msgid) or seen.get(msgid)
+        if known is None:
+            seen[msgid] = digest
+            fresh.append(d)
+        elif known == digest:
             counts.duplicates += 1
-            continue
-        seen.add(d.parsed.msgid)
-        fresh.append(d)
+        else:
+            refused.append(Rejected(d.item, STAGE_CONFLICT, f"msgid {msgid} is archived already with other content "
+                                                            f"(sha256 {known[:12]}…, this entry {digest[:12]}…); "
+                                                            f"both are kept", plaintext=d.raw))
     if not fresh:
-        return counts
+        return counts, refused
     now = now_ms()
     ids = db.ids.take(len(fresh))
     message_rows, media_rows = [], []
     for mid, d in zip(ids, fresh, strict=True):
         p = d.parsed
+        recalled = p.recalled_msgid if p.recalled_msgid and fits(p.recalled_msgid, KEY_LENGTH) else None
         message_rows.append({
             "id": mid, "corp_id": corp_id, "seq": d.item.seq, "msgid": p.msgid,
             "publickey_ver": d.item.publickey_ver, "raw_json": d.raw,
-            "raw_sha256": hashlib.sha256(d.raw).hexdigest(), "action": p.action, "sender": p.sender[:191],
-            "tolist": json.dumps(list(p.tolist), ensure_ascii=False), "roomid": p.roomid[:191],
-            "msgtime": p.msgtime, "msgtype": p.msgtype[:64], "content_text": p.search_text,
+            "raw_sha256": hashlib.sha256(d.raw).hexdigest(), "action": storable(p.action, 32),
+            "sender": storable(p.sender, KEY_LENGTH),
+            "tolist": json.dumps([storable(t) for t in p.tolist], ensure_ascii=False),
+            "roomid": storable(p.roomid, KEY_LENGTH), "msgtime": _int(p.msgtime, 0, MAX_MS) or 0,
+            "msgtype": storable(p.msgtype, 64), "content_text": storable(p.search_text),
             "session_id": p.session_id, "session_type": p.session_type, "supported": p.supported,
-            "has_media": bool(p.media), "recalled_msgid": p.recalled_msgid, "recalled_at": None,
+            "has_media": bool(p.media), "recalled_msgid": recalled, "recalled_at": None,
             "recall_msgid": None, "sync_run_id": run_id, "ingested_at": now,
         })
         for ref in p.media:
+            fileid = storable(ref.sdkfileid)
+            # An sdkfileid that is not valid text cannot be asked of the SDK: failed at once, with why.
+            unusable = not ref.sdkfileid or fileid != ref.sdkfileid or "\0" in ref.sdkfileid
             media_rows.append({
                 "id": db.ids.next_id(), "corp_id": corp_id, "message_id": mid, "msgid": p.msgid,
-                "ref_path": ref.path[:191], "kind": ref.kind[:64], "sdkfileid": ref.sdkfileid,
-                "sdkfileid_sha256": hashlib.sha256(ref.sdkfileid.encode("utf-8")).hexdigest(),
-                "md5sum": (ref.md5sum or "")[:64], "declared_size": ref.size, "filename": ref.filename,
-                "ext": (ref.ext or None) and ref.ext[:32], "status": PENDING, "attempts": 0,
-                "last_error": None, "storage_backend": None, "storage_key": None, "sha256": None,
+                "ref_path": storable(ref.path, KEY_LENGTH), "kind": storable(ref.kind, 64), "sdkfileid": fileid,
+                "sdkfileid_sha256": hashlib.sha256(fileid.encode("utf-8")).hexdigest(),
+                "md5sum": storable(ref.md5sum or "", 64), "declared_size": _int(ref.size),
+                "filename": storable(ref.filename) if ref.filename is not None else None,
+                "ext": (ref.ext or None) and storable(ref.ext, 32),
+                "status": FAILED if unusable else PENDING, "attempts": 0,
+                "last_error": ("the message names no usable sdkfileid (empty, or not valid text): the SDK cannot be "
+                               "asked for this file") if unusable else None,
+                "storage_backend": None, "storage_key": None, "sha256": None,
                 "stored_size": None, "md5_matched": None, "stored_at": None, "updated_at": now,
             })
     insert_many(conn, Message.__table__, message_rows)
@@ -122,15 +193,16 @@ def store_messages(db: Database, conn, corp_id: int, decrypted: Sequence[Decrypt
     _update_sessions(db, conn, corp_id, fresh)
     # Search: journal what this write added and recalled, in this same transaction, for the
     # search indexes to catch up from (app/core/search/journal.py). Keep it last: it locks a counter row.
-    journal_batch(conn, corp_id, ids, [d.parsed.recalled_msgid for d in fresh if d.parsed.recalled_msgid])
-    return counts
+    journal_batch(conn, corp_id, ids, [r["recalled_msgid"] for r in message_rows if r["recalled_msgid"]])
+    return counts, refused
 
 
 def _apply_recalls(conn, corp_id: int, fresh: Sequence[Decrypted]) -> None:
     """Mark recalled messages (they stay stored) — both a new recall of an old message and, for
     messages re-admitted from quarantine, an older recall that already names them."""
-    recalls = [{"c": corp_id, "target": d.parsed.recalled_msgid, "t": d.parsed.msgtime, "by": d.parsed.msgid}
-               for d in fresh if d.parsed.recalled_msgid]
+    recalls = [{"c": corp_id, "target": d.parsed.recalled_msgid, "t": _int(d.parsed.msgtime, 0, MAX_MS) or 0,
+                "by": d.parsed.msgid}
+               for d in fresh if d.parsed.recalled_msgid and fits(d.parsed.recalled_msgid, KEY_LENGTH)]
     new_ids = [d.parsed.msgid for d in fresh]
     for part in _chunks(new_ids):
         for msgid, msgtime, target in conn.execute(
@@ -154,11 +226,13 @@ def _update_sessions(db: Database, conn, corp_id: int, fresh: Sequence[Decrypted
             continue
         a = agg.get(p.session_id)
         if a is None:
-            a = agg[p.session_id] = {"type": p.session_type or "", "roomid": p.roomid, "people": set(),
-                                     "first": p.msgtime, "last": p.msgtime, "count": 0}
-        a["people"].update(x for x in (p.sender, *p.tolist) if x)
-        a["first"] = min(a["first"], p.msgtime)
-        a["last"] = max(a["last"], p.msgtime)
+            t = _int(p.msgtime, 0, MAX_MS) or 0
+            a = agg[p.session_id] = {"type": p.session_type or "", "roomid": storable(p.roomid), "people": set(),
+                                     "first": t, "last": t, "count": 0}
+        t = _int(p.msgtime, 0, MAX_MS) or 0
+        a["people"].update(storable(x) for x in (p.sender, *p.tolist) if x)
+        a["first"] = min(a["first"], t)
+        a["last"] = max(a["last"], t)
         a["count"] += 1
     if not agg:
         return
@@ -202,14 +276,14 @@ def quarantine(db: Database, conn, corp_id: int, rejected: Sequence[Rejected], r
     for part in _chunks(seqs):
         known.update(conn.execute(select(QuarantineEntry.seq).where(
             QuarantineEntry.corp_id == corp_id, QuarantineEntry.seq.in_(part))).scalars())
-    rows = [{"id": db.ids.next_id(), "corp_id": corp_id, "seq": r.item.seq, "msgid": r.item.msgid[:191],
+    rows = [{"id": db.ids.next_id(), "corp_id": corp_id, "seq": r.item.seq, "msgid": storable(r.item.msgid, KEY_LENGTH),
              "publickey_ver": r.item.publickey_ver, "encrypted_item": r.item.to_json(), "stage": r.stage,
-             "error": r.error, "plaintext": r.plaintext, "attempts": 1, "first_seen_at": now,
+             "error": storable(r.error), "plaintext": r.plaintext, "attempts": 1, "first_seen_at": now,
              "last_tried_at": now, "resolved_at": None, "sync_run_id": run_id}
             for r in rejected if r.item.seq not in known]
     if rows:
         conn.execute(insert(QuarantineEntry), rows)
-    again = [{"c": corp_id, "s": r.item.seq, "e": r.error, "st": r.stage, "t": now}
+    again = [{"c": corp_id, "s": r.item.seq, "e": storable(r.error), "st": r.stage, "t": now}
              for r in rejected if r.item.seq in known]
     if again:
         stmt = (update(QuarantineEntry)
@@ -235,10 +309,40 @@ def write_batch(db: Database, corp_id: int, expected_seq: int, new_seq: int,
             raise ConcurrentSyncError(
                 f"the checkpoint of this corp moved from {expected_seq} to {current} during the sync: "
                 f"another workstation or process is syncing the same corp; this run stops, nothing is lost")
-        counts = store_messages(db, conn, corp_id, decrypted, run_id)
-        counts.quarantined = quarantine(db, conn, corp_id, rejected, run_id)
+        counts, refused = store_narrowing(db, conn, corp_id, decrypted, run_id)
+        counts.quarantined = quarantine(db, conn, corp_id, rejected + refused, run_id)
         conn.execute(update(SyncCheckpoint).where(SyncCheckpoint.corp_id == corp_id)
                      .values(last_seq=new_seq, updated_at=now_ms()))
         if on_counts is not None:
             on_counts(conn, counts)
     return counts
+
+
+def store_narrowing(db: Database, conn, corp_id: int, decrypted: Sequence[Decrypted],
+                    run_id: int | None) -> tuple[BatchCounts, list[Rejected]]:
+    """:func:`store_messages` in a savepoint; if the database refuses the group, each half is tried
+    again the same way, down to the single entries the database refuses, which are returned as
+    rejected (stage ``store``, with the database's error code). Connection failures are raised."""
+    if not decrypted:
+        return BatchCounts(), []
+    savepoint = conn.begin_nested()
+    try:
+        result = store_messages(db, conn, corp_id, decrypted, run_id)
+    except (DBAPIError, StatementError) as exc:
+        savepoint.rollback()
+        if getattr(exc, "connection_invalidated", False):
+            raise
+        if len(decrypted) == 1:
+            d = decrypted[0]
+            reason = database_error_text(exc) or f"database error ({type(exc.orig or exc).__name__})"
+            return BatchCounts(), [Rejected(d.item, STAGE_STORE, f"the archive database refused this entry ({reason}); "
+                                                                 f"it is kept here as received", plaintext=d.raw)]
+        half = len(decrypted) // 2
+        first = store_narrowing(db, conn, corp_id, decrypted[:half], run_id)
+        second = store_narrowing(db, conn, corp_id, decrypted[half:], run_id)
+        counts = BatchCounts(stored=first[0].stored + second[0].stored,
+                             duplicates=first[0].duplicates + second[0].duplicates,
+                             media=first[0].media + second[0].media)
+        return counts, first[1] + second[1]
+    savepoint.commit()
+    return result
