@@ -123,7 +123,7 @@ def describe_os_error(exc: OSError, path=None, *, action: str = "", remedy: str 
     where = _shown_path(exc.filename if exc.filename is not None else path if path is not None else "a file")
     head = f"cannot {action}: " if action else ""
     code = exc.errno
-    if code in (errno.ENOSPC, errno.EDQUOT):
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         return f"{head}the disk holding {where} is full; free some space there ({remedy or 'or choose another place'})"
     if code == errno.EROFS:
         return f"{head}{where} is on a read-only file system; {remedy or 'choose a writable place'}"
