@@ -218,11 +218,13 @@ class AppContext:
                                {SIMULATOR_CORPUS_ENV: str(Path(corp.simulator_corpus).resolve())})
         return LibrarySpec(str(Path(corp.sdk_library).expanduser()))
 
-    def connection(self, corp: CorpSettings) -> CorpConnection:
-        """How to reach ``corp``'s archive, with its secrets from the keyring (SecretMissingError)."""
-        return CorpConnection(self.library(corp), corp.corpid, self.secrets.corp_secret(corp),
+    def connection(self, corp: CorpSettings, *, secret: str | None = None,
+                   proxy_passwd: str | None = None) -> CorpConnection:
+        """How to reach ``corp``'s archive, with its secrets from the keyring (SecretMissingError), or
+        those given (Settings tests a secret before it is stored)."""
+        return CorpConnection(self.library(corp), corp.corpid, secret or self.secrets.corp_secret(corp),
                               proxy=corp.proxy or None,
-                              proxy_passwd=self.secrets.proxy_password(corp) if corp.proxy else None,
+                              proxy_passwd=proxy_passwd or (self.secrets.proxy_password(corp) if corp.proxy else None),
                               timeout=corp.timeout, ca_file=corp.ca_file or None, simulated=corp.uses_simulator)
 
     def sync_plan(self, corp: CorpSettings, *, media: bool = True, workers: int | None = None,

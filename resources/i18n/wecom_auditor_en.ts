@@ -3,100 +3,100 @@
 <context>
     <name>AccountsDialog</name>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="412" />
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="426" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="385" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="399" />
         <source>Accounts</source>
         <translation>Accounts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="429" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="402" />
         <source>New account…</source>
         <translation>New account…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="430" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="403" />
         <source>Roles…</source>
         <translation>Roles…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="431" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="404" />
         <source>Scope…</source>
         <translation>Scope…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="432" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="405" />
         <source>Reset password…</source>
         <translation>Reset password…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="433" />
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="510" />
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="581" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="406" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="483" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="554" />
         <source>Disable</source>
         <translation>Disable</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="434" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="407" />
         <source>Unlock</source>
         <translation>Unlock</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="435" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="408" />
         <source>Refresh</source>
         <translation>Refresh</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="495" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="468" />
         <source>Cannot read the accounts: %1</source>
         <translation>Cannot read the accounts: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="510" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="483" />
         <source>Enable</source>
         <translation>Enable</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="532" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="505" />
         <source>Account %1 created.</source>
         <translation>Account %1 created.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="542" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="515" />
         <source>Roles of %1 changed.</source>
         <translation>Roles of %1 changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="553" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="526" />
         <source>Scope of %1 changed.</source>
         <translation>Scope of %1 changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="563" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="536" />
         <source>Password of %1 reset.</source>
         <translation>Password of %1 reset.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="573" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="546" />
         <source>Account %1 enabled.</source>
         <translation>Account %1 enabled.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="576" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="549" />
         <source>Disable account</source>
         <translation>Disable account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="577" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="550" />
         <source>Disable the account %1? It can no longer log in, and its command-line tokens stop working. Its audit entries stay.</source>
         <translation>Disable the account %1? It can no longer log in, and its command-line tokens stop working. Its audit entries stay.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="585" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="558" />
         <source>Account %1 disabled.</source>
         <translation>Account %1 disabled.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="592" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="565" />
         <source>Account %1 unlocked.</source>
         <translation>Account %1 unlocked.</translation>
     </message>
@@ -104,77 +104,77 @@
 <context>
     <name>AccountsModel</name>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="59" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="53" />
         <source>All sessions</source>
         <translation>All sessions</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="63" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="57" />
         <source>Staff: %1</source>
         <translation>Staff: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="65" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="59" />
         <source>Departments: %1</source>
         <translation>Departments: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="66" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="60" />
         <source>; </source>
         <translation>; </translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="75" />
         <source>User name</source>
         <translation>User name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="75" />
         <source>Roles</source>
         <translation>Roles</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="75" />
         <source>Scope</source>
         <translation>Scope</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="75" />
         <source>State</source>
         <translation>State</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="78" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="76" />
         <source>Last login</source>
         <translation>Last login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="78" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="76" />
         <source>Created</source>
         <translation>Created</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="124" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="97" />
         <source>Disabled</source>
         <translation>Disabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="126" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="99" />
         <source>Locked until %1</source>
         <translation>Locked until %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="128" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="101" />
         <source>Active</source>
         <translation>Active</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="130" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="103" />
         <source>; must change password</source>
         <translation>; must change password</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="143" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="116" />
         <source>never</source>
         <translation>never</translation>
     </message>
@@ -305,32 +305,32 @@
 <context>
     <name>AuditLogModel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
         <source>Time</source>
         <translation>Time</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
         <source>Account</source>
         <translation>Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
         <source>Action</source>
         <translation>Action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
         <source>Object</source>
         <translation>Object</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="134" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="134" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
         <source>Workstation</source>
         <translation>Workstation</translation>
     </message>
@@ -338,277 +338,277 @@
 <context>
     <name>AuditPanel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="264" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="243" />
         <source>Audit log</source>
         <translation>Audit log</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="268" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="247" />
         <source>Any account (exact user name)</source>
         <translation>Any account (exact user name)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="249" />
         <source>Account</source>
         <translation>Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="272" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="251" />
         <source>Action</source>
         <translation>Action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="273" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="252" />
         <source>Any action</source>
         <translation>Any action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="277" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="256" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="278" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="257" />
         <source>Any outcome</source>
         <translation>Any outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="282" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="261" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="284" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="263" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="287" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="266" />
         <source>Text in the object (session, query, file, setting…)</source>
         <translation>Text in the object (session, query, file, setting…)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="289" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="268" />
         <source>Object contains</source>
         <translation>Object contains</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="290" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="269" />
         <source>Apply</source>
         <translation>Apply</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="292" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="271" />
         <source>Clear filters</source>
         <translation>Clear filters</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="299" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="278" />
         <source>Account:</source>
         <translation>Account:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="301" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="280" />
         <source>Action:</source>
         <translation>Action:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="303" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="282" />
         <source>Outcome:</source>
         <translation>Outcome:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="309" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="288" />
         <source>Object:</source>
         <translation>Object:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="331" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="310" />
         <source>Audit entries</source>
         <translation>Audit entries</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="343" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="322" />
         <source>Select an entry to see all its fields.</source>
         <translation>Select an entry to see all its fields.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="344" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="323" />
         <source>Entry details</source>
         <translation>Entry details</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="354" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="333" />
         <source>Verify chain</source>
         <translation>Verify chain</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="355" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="334" />
         <source>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</source>
         <translation>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="357" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="336" />
         <source>Export CSV…</source>
         <translation>Export CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="358" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="337" />
         <source>Write the entries that match the filters, oldest first</source>
         <translation>Write the entries that match the filters, oldest first</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="362" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="341" />
         <source>Chain head</source>
         <translation>Chain head</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="363" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="342" />
         <source>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</source>
         <translation>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="365" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="344" />
         <source>Copy</source>
         <translation>Copy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="368" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="347" />
         <source>Chain head:</source>
         <translation>Chain head:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="422" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="401" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="457" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="436" />
         <source>No entry matches the filters.</source>
         <translation>No entry matches the filters.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="461" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="440" />
         <source>%1 entries match; the newest %2 are listed (scroll for more).</source>
         <translation>%1 entries match; the newest %2 are listed (scroll for more).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="443" />
         <source>%1 entries match, newest first.</source>
         <translation>%1 entries match, newest first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="446" />
         <source>Cannot read the audit log: %1</source>
         <translation>Cannot read the audit log: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="476" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="455" />
         <source>Entry #%1</source>
         <translation>Entry #%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="477" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="456" />
         <source>Time: %1 (UTC %2)</source>
         <translation>Time: %1 (UTC %2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="478" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="457" />
         <source>Account: %1</source>
         <translation>Account: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="480" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="459" />
         <source>Action: %1 (%2)</source>
         <translation>Action: %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="481" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="460" />
         <source>Object: %1</source>
         <translation>Object: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="482" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="462" />
         <source>Outcome: %1</source>
         <translation>Outcome: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="483" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="463" />
         <source>Workstation: %1</source>
         <translation>Workstation: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="484" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
         <source>Login: %1</source>
         <translation>Login: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="485" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="465" />
         <source>Detail: %1</source>
         <translation>Detail: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="486" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="466" />
         <source>Previous hash: %1</source>
         <translation>Previous hash: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="487" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
         <source>Entry hash: %1</source>
         <translation>Entry hash: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="508" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="488" />
         <source>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</source>
         <translation>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="514" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="494" />
         <source>Verifying the chain…</source>
         <translation>Verifying the chain…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="521" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="501" />
         <source>The chain is intact: %1 entries checked, up to %2.</source>
         <translation>The chain is intact: %1 entries checked, up to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="526" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="506" />
         <source>The chain is BROKEN at entry #%1 (%2): %3</source>
         <translation>The chain is BROKEN at entry #%1 (%2): %3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="530" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="510" />
         <source>This check could not be recorded in the audit log, which cannot be appended to in this state.</source>
         <translation>This check could not be recorded in the audit log, which cannot be appended to in this state.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="545" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="525" />
         <source>Cannot verify the chain: %1</source>
         <translation>Cannot verify the chain: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="553" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="533" />
         <source>Export the audit log</source>
         <translation>Export the audit log</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="554" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="534" />
         <source>CSV files (*.csv)</source>
         <translation>CSV files (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="561" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="541" />
         <source>Exporting…</source>
         <translation>Exporting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="569" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="549" />
         <source>%1 entries written to %2.</source>
         <translation>%1 entries written to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="574" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="554" />
         <source>Cannot export the audit log: %1</source>
         <translation>Cannot export the audit log: %1</translation>
     </message>
@@ -616,49 +616,54 @@
 <context>
     <name>AuditText</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="66" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="65" />
         <source>Login</source>
         <translation>Login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="67" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="66" />
         <source>Logout</source>
         <translation>Logout</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="68" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="67" />
         <source>Failed login</source>
         <translation>Failed login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="69" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="68" />
         <source>Session opened</source>
         <translation>Session opened</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="70" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="69" />
         <source>Message details viewed</source>
         <translation>Message details viewed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="71" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="70" />
         <source>Raw JSON viewed</source>
         <translation>Raw JSON viewed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="72" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="71" />
         <source>Media file opened</source>
         <translation>Media file opened</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="73" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="72" />
         <source>Media file saved</source>
         <translation>Media file saved</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="74" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="73" />
         <source>Search</source>
         <translation>Search</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="74" />
+        <source>Evidence export started</source>
+        <translation>Evidence export started</translation>
     </message>
     <message>
         <location filename="../../app/ui/auth/audit_panel.py" line="75" />
@@ -1078,509 +1083,584 @@
 <context>
     <name>CorpPage</name>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="115" />
+        <location filename="../../app/ui/settings/corp_page.py" line="121" />
         <source>Add corp</source>
         <translation>Add corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="116" />
+        <location filename="../../app/ui/settings/corp_page.py" line="122" />
         <source>Remove corp…</source>
         <translation>Remove corp…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="118" />
+        <location filename="../../app/ui/settings/corp_page.py" line="124" />
         <source>Corp:</source>
         <translation>Corp:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="126" />
+        <location filename="../../app/ui/settings/corp_page.py" line="132" />
         <source>No corp is configured. Click “Add corp” to enter yours.</source>
         <translation>No corp is configured. Click “Add corp” to enter yours.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="132" />
+        <location filename="../../app/ui/settings/corp_page.py" line="138" />
         <source>ww0123456789abcdef (Admin console &gt; My company)</source>
         <translation>ww0123456789abcdef (Admin console &gt; My company)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="135" />
+        <location filename="../../app/ui/settings/corp_page.py" line="141" />
         <source>Shown in the session tree and in exports</source>
         <translation>Shown in the session tree and in exports</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="138" />
+        <location filename="../../app/ui/settings/corp_page.py" line="144" />
         <source>Type to replace the stored secret</source>
         <translation>Type to replace the stored secret</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="142" />
+        <location filename="../../app/ui/settings/corp_page.py" line="148" />
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="142" />
+        <location filename="../../app/ui/settings/corp_page.py" line="148" />
         <source>Where the key is kept</source>
         <translation>Where the key is kept</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="150" />
+        <location filename="../../app/ui/settings/corp_page.py" line="156" />
         <source>Import PEM…</source>
         <translation>Import PEM…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="151" />
+        <location filename="../../app/ui/settings/corp_page.py" line="157" />
         <source>Remove</source>
         <translation>Remove</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="158" />
+        <location filename="../../app/ui/settings/corp_page.py" line="164" />
         <source>Use the built-in simulator (demo and tests)</source>
         <translation>Use the built-in simulator (demo and tests)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="159" />
+        <location filename="../../app/ui/settings/corp_page.py" line="165" />
         <source>Use Tencent's SDK library</source>
         <translation>Use Tencent's SDK library</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="163" />
+        <location filename="../../app/ui/settings/corp_page.py" line="169" />
         <source>Choose the simulator corpus folder</source>
         <translation>Choose the simulator corpus folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="164" />
+        <location filename="../../app/ui/settings/corp_page.py" line="170" />
         <source>Corpus folder (holds corpus.json)</source>
         <translation>Corpus folder (holds corpus.json)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="165" />
+        <location filename="../../app/ui/settings/corp_page.py" line="171" />
         <source>Choose libWeWorkFinanceSdk_C.so</source>
         <translation>Choose libWeWorkFinanceSdk_C.so</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="166" />
+        <location filename="../../app/ui/settings/corp_page.py" line="172" />
         <source>Shared libraries (*.so *.so.*);;All files (*)</source>
         <translation>Shared libraries (*.so *.so.*);;All files (*)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="171" />
+        <location filename="../../app/ui/settings/corp_page.py" line="177" />
         <source>Optional: socks5://host:port or http://host:port</source>
         <translation>Optional: socks5://host:port or http://host:port</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="175" />
+        <location filename="../../app/ui/settings/corp_page.py" line="181" />
         <source>user:password, if the proxy needs one</source>
         <translation>user:password, if the proxy needs one</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="179" />
+        <location filename="../../app/ui/settings/corp_page.py" line="185" />
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="181" />
+        <location filename="../../app/ui/settings/corp_page.py" line="186" />
+        <source>Choose the CA certificate (PEM)</source>
+        <translation>Choose the CA certificate (PEM)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="187" />
+        <source>Certificates (*.pem *.crt *.cer);;All files (*)</source>
+        <translation>Certificates (*.pem *.crt *.cer);;All files (*)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="188" />
+        <source>Only for a company proxy that inspects TLS: its CA (PEM)</source>
+        <translation>Only for a company proxy that inspects TLS: its CA (PEM)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="190" />
+        <source>Test connection</source>
+        <translation>Test connection</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="201" />
         <source>Corp ID:</source>
         <translation>Corp ID:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="183" />
+        <location filename="../../app/ui/settings/corp_page.py" line="203" />
         <source>Name:</source>
         <translation>Name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="184" />
+        <location filename="../../app/ui/settings/corp_page.py" line="204" />
         <source>Chat-archive secret:</source>
         <translation>Chat-archive secret:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="186" />
+        <location filename="../../app/ui/settings/corp_page.py" line="206" />
         <source>Private keys:</source>
         <translation>Private keys:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="189" />
+        <location filename="../../app/ui/settings/corp_page.py" line="209" />
         <source>SDK:</source>
         <translation>SDK:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="194" />
+        <location filename="../../app/ui/settings/corp_page.py" line="214" />
         <source>Proxy:</source>
         <translation>Proxy:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="196" />
+        <location filename="../../app/ui/settings/corp_page.py" line="216" />
         <source>Proxy password:</source>
         <translation>Proxy password:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="198" />
+        <location filename="../../app/ui/settings/corp_page.py" line="218" />
         <source>Timeout per SDK call:</source>
         <translation>Timeout per SDK call:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="267" />
+        <location filename="../../app/ui/settings/corp_page.py" line="219" />
+        <source>Trusted CA:</source>
+        <translation>Trusted CA:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="292" />
         <source>Remove corp</source>
         <translation>Remove corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="268" />
+        <location filename="../../app/ui/settings/corp_page.py" line="293" />
         <source>Remove %1 from the settings? When you click OK its secret and private keys are deleted from the keyring. Its archived messages stay in the archive.</source>
         <translation>Remove %1 from the settings? When you click OK its secret and private keys are deleted from the keyring. Its archived messages stay in the archive.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="279" />
-        <location filename="../../app/ui/settings/corp_page.py" line="339" />
-        <location filename="../../app/ui/settings/corp_page.py" line="455" />
+        <location filename="../../app/ui/settings/corp_page.py" line="304" />
+        <location filename="../../app/ui/settings/corp_page.py" line="368" />
+        <location filename="../../app/ui/settings/corp_page.py" line="520" />
         <source>New corp</source>
         <translation>New corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="307" />
+        <location filename="../../app/ui/settings/corp_page.py" line="332" />
         <source>The corp ID of a saved corp cannot change: the archive refers to it. Remove the corp and add it again instead.</source>
         <translation>The corp ID of a saved corp cannot change: the archive refers to it. Remove the corp and add it again instead.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="354" />
+        <location filename="../../app/ui/settings/corp_page.py" line="383" />
         <source>This computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be saved here. Set them as environment variables of the app instead: %1 (the chat-archive secret), %2 (each private key: the PEM text, or @/path/to/key.pem) and %3 (the proxy password).</source>
         <translation>This computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be saved here. Set them as environment variables of the app instead: %1 (the chat-archive secret), %2 (each private key: the PEM text, or @/path/to/key.pem) and %3 (the proxy password).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="362" />
-        <location filename="../../app/ui/settings/corp_page.py" line="370" />
+        <location filename="../../app/ui/settings/corp_page.py" line="391" />
+        <location filename="../../app/ui/settings/corp_page.py" line="399" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>Stored in the keyring when you click OK.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="364" />
-        <location filename="../../app/ui/settings/corp_page.py" line="372" />
-        <location filename="../../app/ui/settings/corp_page.py" line="383" />
+        <location filename="../../app/ui/settings/corp_page.py" line="393" />
+        <location filename="../../app/ui/settings/corp_page.py" line="401" />
+        <location filename="../../app/ui/settings/corp_page.py" line="412" />
         <source>Checking the keyring…</source>
         <translation>Checking the keyring…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="374" />
-        <location filename="../../app/ui/settings/corp_page.py" line="395" />
+        <location filename="../../app/ui/settings/corp_page.py" line="403" />
+        <location filename="../../app/ui/settings/corp_page.py" line="424" />
         <source>Stored in the keyring.</source>
         <translation>Stored in the keyring.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="374" />
-        <location filename="../../app/ui/settings/corp_page.py" line="400" />
+        <location filename="../../app/ui/settings/corp_page.py" line="403" />
+        <location filename="../../app/ui/settings/corp_page.py" line="429" />
         <source>Not set.</source>
         <translation>Not set.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="381" />
+        <location filename="../../app/ui/settings/corp_page.py" line="410" />
         <source>New: stored in the keyring when you click OK.</source>
         <translation>New: stored in the keyring when you click OK.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="386" />
+        <location filename="../../app/ui/settings/corp_page.py" line="415" />
         <source>Missing: import it again.</source>
         <translation>Missing: import it again.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="397" />
+        <location filename="../../app/ui/settings/corp_page.py" line="426" />
         <source>Read from the environment variable %1.</source>
         <translation>Read from the environment variable %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="399" />
+        <location filename="../../app/ui/settings/corp_page.py" line="428" />
         <source>Read from the demo corpus folder (demo data).</source>
         <translation>Read from the demo corpus folder (demo data).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="438" />
+        <location filename="../../app/ui/settings/corp_page.py" line="467" />
         <source>Remove private key</source>
         <translation>Remove private key</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="439" />
+        <location filename="../../app/ui/settings/corp_page.py" line="468" />
         <source>Remove the private key of version %1? Messages encrypted with it can no longer be decrypted (they go to quarantine) until you import it again.</source>
         <translation>Remove the private key of version %1? Messages encrypted with it can no longer be decrypted (they go to quarantine) until you import it again.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="455" />
+        <location filename="../../app/ui/settings/corp_page.py" line="481" />
+        <source>Fix the values marked above first.</source>
+        <translation>Fix the values marked above first.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="487" />
+        <source>Connecting… (this can take up to a minute)</source>
+        <translation>Connecting… (this can take up to a minute)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="520" />
         <source>Corp “%1” has a value to fix.</source>
         <translation>Corp “%1” has a value to fix.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="463" />
+        <location filename="../../app/ui/settings/corp_page.py" line="528" />
         <source>Enter the corp ID (Admin console &gt; My company &gt; Corp ID).</source>
         <translation>Enter the corp ID (Admin console &gt; My company &gt; Corp ID).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="465" />
+        <location filename="../../app/ui/settings/corp_page.py" line="530" />
         <source>The corp ID cannot contain spaces.</source>
         <translation>The corp ID cannot contain spaces.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="467" />
+        <location filename="../../app/ui/settings/corp_page.py" line="532" />
         <source>The corp ID is at most 64 characters long.</source>
         <translation>The corp ID is at most 64 characters long.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="469" />
+        <location filename="../../app/ui/settings/corp_page.py" line="534" />
         <source>Another corp already has this corp ID.</source>
         <translation>Another corp already has this corp ID.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="474" />
+        <location filename="../../app/ui/settings/corp_page.py" line="539" />
+        <source>%1 is not a file: choose the PEM file of your company's CA, or leave the field empty.</source>
+        <translation>%1 is not a file: choose the PEM file of your company's CA, or leave the field empty.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="542" />
         <source>Write the proxy as socks5://host:port or http://host:port (user and password go in the proxy password field).</source>
         <translation>Write the proxy as socks5://host:port or http://host:port (user and password go in the proxy password field).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="480" />
+        <location filename="../../app/ui/settings/corp_page.py" line="548" />
         <source>Choose the simulator's corpus folder.</source>
         <translation>Choose the simulator's corpus folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="482" />
+        <location filename="../../app/ui/settings/corp_page.py" line="550" />
         <source>%1 is not a simulator corpus (it has no corpus.json).</source>
         <translation>%1 is not a simulator corpus (it has no corpus.json).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="487" />
+        <location filename="../../app/ui/settings/corp_page.py" line="555" />
         <source>Choose Tencent's SDK library file (libWeWorkFinanceSdk_C.so).</source>
         <translation>Choose Tencent's SDK library file (libWeWorkFinanceSdk_C.so).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="578" />
+        <source>The SDK library could not be checked: %1</source>
+        <translation>The SDK library could not be checked: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="583" />
+        <source>Checking the SDK library…</source>
+        <translation>Checking the SDK library…</translation>
     </message>
 </context>
 <context>
     <name>ExportDialog</name>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="126" />
+        <location filename="../../app/ui/export_dialog.py" line="136" />
         <source>Export evidence</source>
         <translation>Export evidence</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="131" />
+        <location filename="../../app/ui/export_dialog.py" line="141" />
         <source>Export:</source>
         <translation>Export:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="133" />
+        <location filename="../../app/ui/export_dialog.py" line="143" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="134" />
+        <location filename="../../app/ui/export_dialog.py" line="144" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="141" />
+        <location filename="../../app/ui/export_dialog.py" line="151" />
         <source> h</source>
         <translation> h</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="143" />
+        <location filename="../../app/ui/export_dialog.py" line="153" />
         <source>The conversation around each message that is also exported</source>
         <translation>The conversation around each message that is also exported</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="151" />
+        <location filename="../../app/ui/export_dialog.py" line="161" />
         <source>Dates:</source>
         <translation>Dates:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="156" />
+        <location filename="../../app/ui/export_dialog.py" line="166" />
         <source>Context (±hours):</source>
         <translation>Context (±hours):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="159" />
-        <location filename="../../app/ui/export_dialog.py" line="253" />
+        <location filename="../../app/ui/export_dialog.py" line="169" />
+        <location filename="../../app/ui/export_dialog.py" line="263" />
         <source>Output folder</source>
         <translation>Output folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="160" />
+        <location filename="../../app/ui/export_dialog.py" line="170" />
         <source>Browse…</source>
         <translation>Browse…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="164" />
+        <location filename="../../app/ui/export_dialog.py" line="174" />
         <source>Output folder:</source>
         <translation>Output folder:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="165" />
+        <location filename="../../app/ui/export_dialog.py" line="175" />
         <source>As a single zip file</source>
         <translation>As a single zip file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="166" />
+        <location filename="../../app/ui/export_dialog.py" line="176" />
         <source>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</source>
         <translation>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="168" />
+        <location filename="../../app/ui/export_dialog.py" line="178" />
         <source>PDF transcripts</source>
         <translation>PDF transcripts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="170" />
+        <location filename="../../app/ui/export_dialog.py" line="180" />
         <source>A PDF per conversation besides the HTML transcript (slower for large exports)</source>
         <translation>A PDF per conversation besides the HTML transcript (slower for large exports)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="176" />
+        <location filename="../../app/ui/export_dialog.py" line="186" />
         <source>Package:</source>
         <translation>Package:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="420" />
+        <location filename="../../app/ui/export_dialog.py" line="349" />
+        <source>Export signing key</source>
+        <translation>Export signing key</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="352" />
+        <source>Passphrase of the export signing key:</source>
+        <translation>Passphrase of the export signing key:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <source>This computer has no keyring: the export signing key is kept encrypted under a passphrase. Choose it (asked for at each export):</source>
+        <translation>This computer has no keyring: the export signing key is kept encrypted under a passphrase. Choose it (asked for at each export):</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="359" />
+        <source>The same passphrase again:</source>
+        <translation>The same passphrase again:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="363" />
+        <source>The two passphrases differ.</source>
+        <translation>The two passphrases differ.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="464" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="421" />
+        <location filename="../../app/ui/export_dialog.py" line="465" />
         <source>1 conversation</source>
         <translation>1 conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="421" />
+        <location filename="../../app/ui/export_dialog.py" line="465" />
         <source>%1 conversations</source>
         <translation>%1 conversations</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="422" />
+        <location filename="../../app/ui/export_dialog.py" line="466" />
         <source>1 media file</source>
         <translation>1 media file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="422" />
+        <location filename="../../app/ui/export_dialog.py" line="466" />
         <source>%1 media files</source>
         <translation>%1 media files</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="424" />
+        <location filename="../../app/ui/export_dialog.py" line="468" />
         <source>1 hit</source>
         <translation>1 hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="424" />
+        <location filename="../../app/ui/export_dialog.py" line="468" />
         <source>%1 hits</source>
         <translation>%1 hits</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="426" />
+        <location filename="../../app/ui/export_dialog.py" line="470" />
         <source>1 PDF transcript</source>
         <translation>1 PDF transcript</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="426" />
+        <location filename="../../app/ui/export_dialog.py" line="470" />
         <source>%1 PDF transcripts</source>
         <translation>%1 PDF transcripts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="427" />
+        <location filename="../../app/ui/export_dialog.py" line="471" />
         <source>, </source>
         <translation>, </translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="429" />
+        <location filename="../../app/ui/export_dialog.py" line="473" />
         <source>; %1 media not stored in the archive (listed in the load file)</source>
         <translation>; %1 media not stored in the archive (listed in the load file)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="198" />
+        <location filename="../../app/ui/export_dialog.py" line="208" />
         <source>Contents:</source>
         <translation>Contents:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="201" />
+        <location filename="../../app/ui/export_dialog.py" line="211" />
         <source>Export</source>
         <translation>Export</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="203" />
+        <location filename="../../app/ui/export_dialog.py" line="213" />
         <source>Cancel export</source>
         <translation>Cancel export</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="205" />
+        <location filename="../../app/ui/export_dialog.py" line="215" />
         <source>Open folder</source>
         <translation>Open folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="207" />
+        <location filename="../../app/ui/export_dialog.py" line="217" />
         <source>Close</source>
         <translation>Close</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="272" />
+        <location filename="../../app/ui/export_dialog.py" line="282" />
         <source>The end date is before the start date.</source>
         <translation>The end date is before the start date.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="280" />
+        <location filename="../../app/ui/export_dialog.py" line="290" />
         <source>Choose an output folder.</source>
         <translation>Choose an output folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="286" />
+        <location filename="../../app/ui/export_dialog.py" line="296" />
         <source>The output folder cannot be created: %1</source>
         <translation>The output folder cannot be created: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="325" />
-        <location filename="../../app/ui/export_dialog.py" line="359" />
+        <location filename="../../app/ui/export_dialog.py" line="341" />
+        <location filename="../../app/ui/export_dialog.py" line="403" />
         <source>Preparing the export…</source>
         <translation>Preparing the export…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="335" />
+        <location filename="../../app/ui/export_dialog.py" line="378" />
         <source>Cancelling…</source>
         <translation>Cancelling…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="420" />
+        <location filename="../../app/ui/export_dialog.py" line="464" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="385" />
+        <location filename="../../app/ui/export_dialog.py" line="429" />
         <source>The export stopped unexpectedly.</source>
         <translation>The export stopped unexpectedly.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="196" />
+        <location filename="../../app/ui/export_dialog.py" line="206" />
         <source>Saved as:</source>
         <translation>Saved as:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="197" />
+        <location filename="../../app/ui/export_dialog.py" line="207" />
         <source>Package fingerprint:</source>
         <translation>Package fingerprint:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <location filename="../../app/ui/export_dialog.py" line="399" />
         <source>Copying messages and media…</source>
         <translation>Copying messages and media…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <location filename="../../app/ui/export_dialog.py" line="399" />
         <source>Writing transcripts…</source>
         <translation>Writing transcripts…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="356" />
+        <location filename="../../app/ui/export_dialog.py" line="400" />
         <source>%1 (%2%)</source>
         <translation>%1 (%2%)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="397" />
+        <location filename="../../app/ui/export_dialog.py" line="441" />
         <source>The export was cancelled; nothing was written.</source>
         <translation>The export was cancelled; nothing was written.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="401" />
+        <location filename="../../app/ui/export_dialog.py" line="445" />
         <source>The export failed: %1</source>
         <translation>The export failed: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="407" />
+        <location filename="../../app/ui/export_dialog.py" line="451" />
         <source>The evidence package is ready.</source>
         <translation>The evidence package is ready.</translation>
     </message>
@@ -1656,27 +1736,27 @@
 <context>
     <name>ImageViewDialog</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="131" />
+        <location filename="../../app/ui/viewer/media_view.py" line="132" />
         <source>Image</source>
         <translation>Image</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="138" />
+        <location filename="../../app/ui/viewer/media_view.py" line="139" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="142" />
+        <location filename="../../app/ui/viewer/media_view.py" line="143" />
         <source>Actual size</source>
         <translation>Actual size</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="146" />
+        <location filename="../../app/ui/viewer/media_view.py" line="147" />
         <source>Save as…</source>
         <translation>Save as…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="163" />
+        <location filename="../../app/ui/viewer/media_view.py" line="164" />
         <source>This image cannot be shown: {error}</source>
         <translation>This image cannot be shown: {error}</translation>
     </message>
@@ -1684,72 +1764,72 @@
 <context>
     <name>JobsModel</name>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="28" />
+        <location filename="../../app/ui/queue/model.py" line="37" />
         <source>State</source>
         <translation>State</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="28" />
+        <location filename="../../app/ui/queue/model.py" line="37" />
         <source>Job</source>
         <translation>Job</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="28" />
+        <location filename="../../app/ui/queue/model.py" line="37" />
         <source>Kind</source>
         <translation>Kind</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="28" />
+        <location filename="../../app/ui/queue/model.py" line="37" />
         <source>Attempts</source>
         <translation>Attempts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="28" />
+        <location filename="../../app/ui/queue/model.py" line="37" />
         <source>When</source>
         <translation>When</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="29" />
+        <location filename="../../app/ui/queue/model.py" line="38" />
         <source>Worker</source>
         <translation>Worker</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="29" />
+        <location filename="../../app/ui/queue/model.py" line="38" />
         <source>Last error</source>
         <translation>Last error</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="30" />
+        <location filename="../../app/ui/queue/model.py" line="32" />
         <source>Scheduled</source>
         <translation>Scheduled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="30" />
+        <location filename="../../app/ui/queue/model.py" line="32" />
         <source>Ready</source>
         <translation>Ready</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="30" />
+        <location filename="../../app/ui/queue/model.py" line="32" />
         <source>Running</source>
         <translation>Running</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="31" />
+        <location filename="../../app/ui/queue/model.py" line="33" />
         <source>Dead</source>
         <translation>Dead</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="32" />
+        <location filename="../../app/ui/queue/model.py" line="34" />
         <source>Media download</source>
         <translation>Media download</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="32" />
+        <location filename="../../app/ui/queue/model.py" line="34" />
         <source>Scheduled sync</source>
         <translation>Scheduled sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="97" />
+        <location filename="../../app/ui/queue/model.py" line="75" />
         <source>lease until %1</source>
         <translation>lease until %1</translation>
     </message>
@@ -1828,242 +1908,242 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="69" />
+        <location filename="../../app/ui/main_window.py" line="70" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="115" />
+        <location filename="../../app/ui/main_window.py" line="116" />
         <source>&amp;File</source>
         <translation>&amp;File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="116" />
+        <location filename="../../app/ui/main_window.py" line="117" />
         <source>&amp;Settings…</source>
         <translation>&amp;Settings…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="117" />
+        <location filename="../../app/ui/main_window.py" line="118" />
         <source>&amp;Quit</source>
         <translation>&amp;Quit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="118" />
+        <location filename="../../app/ui/main_window.py" line="119" />
         <source>&amp;Export evidence…</source>
         <translation>&amp;Export evidence…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="119" />
+        <location filename="../../app/ui/main_window.py" line="120" />
         <source>Export search &amp;results…</source>
         <translation>Export search &amp;results…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="120" />
+        <location filename="../../app/ui/main_window.py" line="121" />
         <source>Export &amp;selected messages…</source>
         <translation>Export &amp;selected messages…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="121" />
+        <location filename="../../app/ui/main_window.py" line="122" />
         <source>&amp;Verify evidence package…</source>
         <translation>&amp;Verify evidence package…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="130" />
+        <location filename="../../app/ui/main_window.py" line="131" />
         <source>S&amp;ync</source>
         <translation>S&amp;ync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="131" />
+        <location filename="../../app/ui/main_window.py" line="132" />
         <source>&amp;Sync now</source>
         <translation>&amp;Sync now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="132" />
+        <location filename="../../app/ui/main_window.py" line="133" />
         <source>&amp;Cancel sync</source>
         <translation>&amp;Cancel sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="133" />
+        <location filename="../../app/ui/main_window.py" line="134" />
         <source>Sync &amp;history…</source>
         <translation>Sync &amp;history…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="134" />
+        <location filename="../../app/ui/main_window.py" line="135" />
         <source>Background &amp;jobs…</source>
         <translation>Background &amp;jobs…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>&amp;View</source>
         <translation>&amp;View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="140" />
         <source>&amp;Search messages</source>
         <translation>&amp;Search messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="140" />
+        <location filename="../../app/ui/main_window.py" line="141" />
         <source>&amp;Copy selected messages</source>
         <translation>&amp;Copy selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="141" />
+        <location filename="../../app/ui/main_window.py" line="142" />
         <source>&amp;Jump to date…</source>
         <translation>&amp;Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="146" />
+        <location filename="../../app/ui/main_window.py" line="147" />
         <source>&amp;Account</source>
         <translation>&amp;Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="147" />
+        <location filename="../../app/ui/main_window.py" line="148" />
         <source>Change &amp;password…</source>
         <translation>Change &amp;password…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="148" />
+        <location filename="../../app/ui/main_window.py" line="149" />
         <source>&amp;Accounts…</source>
         <translation>&amp;Accounts…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="149" />
+        <location filename="../../app/ui/main_window.py" line="150" />
         <source>Audit &amp;log…</source>
         <translation>Audit &amp;log…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="150" />
+        <location filename="../../app/ui/main_window.py" line="151" />
         <source>Open &amp;without login on this workstation</source>
         <translation>Open &amp;without login on this workstation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="151" />
+        <location filename="../../app/ui/main_window.py" line="152" />
         <source>Log &amp;out</source>
         <translation>Log &amp;out</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="158" />
+        <location filename="../../app/ui/main_window.py" line="159" />
         <source>&amp;Help</source>
         <translation>&amp;Help</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="159" />
+        <location filename="../../app/ui/main_window.py" line="160" />
         <source>&amp;About</source>
         <translation>&amp;About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="210" />
+        <location filename="../../app/ui/main_window.py" line="211" />
         <source>Archive: %1</source>
         <translation>Archive: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="223" />
+        <location filename="../../app/ui/main_window.py" line="224" />
         <source>Search index updated: %1 messages</source>
         <translation>Search index updated: %1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="266" />
+        <location filename="../../app/ui/main_window.py" line="267" />
         <source>Preparing the demo archive…</source>
         <translation>Preparing the demo archive…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="276" />
+        <location filename="../../app/ui/main_window.py" line="277" />
         <source>Demo archive</source>
         <translation>Demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="303" />
+        <location filename="../../app/ui/main_window.py" line="304" />
         <source>finished</source>
         <translation>finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="303" />
+        <location filename="../../app/ui/main_window.py" line="304" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="304" />
+        <location filename="../../app/ui/main_window.py" line="305" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="306" />
+        <location filename="../../app/ui/main_window.py" line="307" />
         <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
         <translation>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="327" />
+        <location filename="../../app/ui/main_window.py" line="328" />
         <source>Choose a session to export.</source>
         <translation>Choose a session to export.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="332" />
+        <location filename="../../app/ui/main_window.py" line="333" />
         <source>Session %1</source>
         <translation>Session %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="339" />
+        <location filename="../../app/ui/main_window.py" line="340" />
         <source>Nothing to export: %1</source>
         <translation>Nothing to export: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="342" />
+        <location filename="../../app/ui/main_window.py" line="343" />
         <source>Search: %1</source>
         <translation>Search: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="351" />
+        <location filename="../../app/ui/main_window.py" line="352" />
         <source>Select the messages to export first.</source>
         <translation>Select the messages to export first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="355" />
+        <location filename="../../app/ui/main_window.py" line="356" />
         <source>%1 selected messages</source>
         <translation>%1 selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="394" />
+        <location filename="../../app/ui/main_window.py" line="395" />
         <source>Logged in: %1 (%2)</source>
         <translation>Logged in: %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="394" />
+        <location filename="../../app/ui/main_window.py" line="395" />
         <source>Acting as: %1 (%2)</source>
         <translation>Acting as: %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="416" />
+        <location filename="../../app/ui/main_window.py" line="417" />
         <source>Open without login</source>
         <translation>Open without login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="422" />
+        <location filename="../../app/ui/main_window.py" line="423" />
         <source>This workstation opens without login from now on.</source>
         <translation>This workstation opens without login from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="423" />
+        <location filename="../../app/ui/main_window.py" line="424" />
         <source>This workstation asks for the password from now on.</source>
         <translation>This workstation asks for the password from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="430" />
+        <location filename="../../app/ui/main_window.py" line="431" />
         <source>Password changed.</source>
         <translation>Password changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="453" />
+        <location filename="../../app/ui/main_window.py" line="454" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>The roles or the scope of your account changed: the window was reopened with them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="483" />
+        <location filename="../../app/ui/main_window.py" line="484" />
         <source>About</source>
         <translation>About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="484" />
+        <location filename="../../app/ui/main_window.py" line="485" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>WeCom Archive Auditor
@@ -2073,32 +2153,32 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MediaActions</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="215" />
+        <location filename="../../app/ui/viewer/media_view.py" line="216" />
         <source>Save voice message</source>
         <translation>Save voice message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="215" />
+        <location filename="../../app/ui/viewer/media_view.py" line="216" />
         <source>Save as</source>
         <translation>Save as</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="232" />
+        <location filename="../../app/ui/viewer/media_view.py" line="233" />
         <source>Open file</source>
         <translation>Open file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="233" />
+        <location filename="../../app/ui/viewer/media_view.py" line="234" />
         <source>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</source>
         <translation>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="250" />
+        <location filename="../../app/ui/viewer/media_view.py" line="251" />
         <source>Media</source>
         <translation>Media</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="251" />
+        <location filename="../../app/ui/viewer/media_view.py" line="252" />
         <source>The file could not be copied: {error}</source>
         <translation>The file could not be copied: {error}</translation>
     </message>
@@ -2239,37 +2319,37 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="215" />
+        <location filename="../../app/ui/viewer/delegate.py" line="217" />
         <source>[Cannot show this part]</source>
         <translation>[Cannot show this part]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="252" />
+        <location filename="../../app/ui/viewer/delegate.py" line="254" />
         <source>Open</source>
         <translation>Open</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="254" />
+        <location filename="../../app/ui/viewer/delegate.py" line="256" />
         <source>Save voice…</source>
         <translation>Save voice…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="255" />
+        <location filename="../../app/ui/viewer/delegate.py" line="257" />
         <source>Save as…</source>
         <translation>Save as…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="258" />
+        <location filename="../../app/ui/viewer/delegate.py" line="260" />
         <source>View</source>
         <translation>View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="444" />
+        <location filename="../../app/ui/viewer/delegate.py" line="446" />
         <source>Recalled at {time}</source>
         <translation>Recalled at {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="509" />
+        <location filename="../../app/ui/viewer/delegate.py" line="511" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
@@ -2277,213 +2357,213 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageDetailsDialog</name>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="109" />
+        <location filename="../../app/ui/viewer/details.py" line="120" />
         <source>Message details</source>
         <translation>Message details</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="112" />
+        <location filename="../../app/ui/viewer/details.py" line="123" />
         <source>This message is not in the archive.</source>
         <translation>This message is not in the archive.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="117" />
+        <location filename="../../app/ui/viewer/details.py" line="128" />
         <source>This message cannot be shown to your account: {reason}</source>
         <translation>This message cannot be shown to your account: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="120" />
+        <location filename="../../app/ui/viewer/details.py" line="131" />
         <source>This message cannot be shown: {reason}</source>
         <translation>This message cannot be shown: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="132" />
+        <location filename="../../app/ui/viewer/details.py" line="143" />
         <source>Fields</source>
         <translation>Fields</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="136" />
+        <location filename="../../app/ui/viewer/details.py" line="147" />
         <source>Raw JSON (formatted)</source>
         <translation>Raw JSON (formatted)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="137" />
+        <location filename="../../app/ui/viewer/details.py" line="148" />
         <source>Raw JSON (exact bytes)</source>
         <translation>Raw JSON (exact bytes)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="138" />
+        <location filename="../../app/ui/viewer/details.py" line="149" />
         <source>Hex</source>
         <translation>Hex</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="139" />
+        <location filename="../../app/ui/viewer/details.py" line="150" />
         <source>Media ({n})</source>
         <translation>Media ({n})</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="144" />
+        <location filename="../../app/ui/viewer/details.py" line="155" />
         <source>SHA-256:</source>
         <translation>SHA-256:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="148" />
+        <location filename="../../app/ui/viewer/details.py" line="159" />
         <source>Verify</source>
         <translation>Verify</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="156" />
+        <location filename="../../app/ui/viewer/details.py" line="167" />
         <source>Copy raw JSON</source>
         <translation>Copy raw JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="183" />
+        <location filename="../../app/ui/viewer/details.py" line="194" />
         <source>msgid</source>
         <translation>msgid</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="184" />
+        <location filename="../../app/ui/viewer/details.py" line="195" />
         <source>seq</source>
         <translation>seq</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="185" />
+        <location filename="../../app/ui/viewer/details.py" line="196" />
         <source>Public key version</source>
         <translation>Public key version</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="186" />
+        <location filename="../../app/ui/viewer/details.py" line="197" />
         <source>action</source>
         <translation>action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="187" />
+        <location filename="../../app/ui/viewer/details.py" line="198" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="188" />
+        <location filename="../../app/ui/viewer/details.py" line="199" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="189" />
+        <location filename="../../app/ui/viewer/details.py" line="200" />
         <source>roomid</source>
         <translation>roomid</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="190" />
+        <location filename="../../app/ui/viewer/details.py" line="201" />
         <source>msgtime</source>
         <translation>msgtime</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="191" />
+        <location filename="../../app/ui/viewer/details.py" line="202" />
         <source>msgtype</source>
         <translation>msgtype</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="191" />
+        <location filename="../../app/ui/viewer/details.py" line="202" />
         <source>(not supported)</source>
         <translation>(not supported)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="192" />
+        <location filename="../../app/ui/viewer/details.py" line="203" />
         <source>Session</source>
         <translation>Session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="194" />
+        <location filename="../../app/ui/viewer/details.py" line="205" />
         <source>Recalled</source>
         <translation>Recalled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="194" />
+        <location filename="../../app/ui/viewer/details.py" line="205" />
         <source>Recalled at {time}</source>
         <translation>Recalled at {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="196" />
+        <location filename="../../app/ui/viewer/details.py" line="207" />
         <source>Recalls message</source>
         <translation>Recalls message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="197" />
+        <location filename="../../app/ui/viewer/details.py" line="208" />
         <source>Stored size</source>
         <translation>Stored size</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="197" />
+        <location filename="../../app/ui/viewer/details.py" line="208" />
         <source>{n} bytes</source>
         <translation>{n} bytes</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="202" />
-        <location filename="../../app/ui/viewer/details.py" line="205" />
+        <location filename="../../app/ui/viewer/details.py" line="213" />
+        <location filename="../../app/ui/viewer/details.py" line="216" />
         <source>Parse problems</source>
         <translation>Parse problems</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="212" />
+        <location filename="../../app/ui/viewer/details.py" line="223" />
         <source>Content</source>
         <translation>Content</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="216" />
+        <location filename="../../app/ui/viewer/details.py" line="227" />
         <source>Where</source>
         <translation>Where</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="216" />
+        <location filename="../../app/ui/viewer/details.py" line="227" />
         <source>Kind</source>
         <translation>Kind</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="216" />
+        <location filename="../../app/ui/viewer/details.py" line="227" />
         <source>File name</source>
         <translation>File name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="216" />
+        <location filename="../../app/ui/viewer/details.py" line="227" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="216" />
+        <location filename="../../app/ui/viewer/details.py" line="227" />
         <source>Size</source>
         <translation>Size</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="217" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>MD5 matched</source>
         <translation>MD5 matched</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="217" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="217" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>Last error</source>
         <translation>Last error</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="223" />
+        <location filename="../../app/ui/viewer/details.py" line="234" />
         <source>yes</source>
         <translation>yes</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="223" />
+        <location filename="../../app/ui/viewer/details.py" line="234" />
         <source>no</source>
         <translation>no</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="242" />
+        <location filename="../../app/ui/viewer/details.py" line="253" />
         <source>Match: the stored JSON has the SHA-256 recorded when it was archived.</source>
         <translation>Match: the stored JSON has the SHA-256 recorded when it was archived.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="244" />
+        <location filename="../../app/ui/viewer/details.py" line="255" />
         <source>MISMATCH: the stored JSON now hashes to {sha}</source>
         <translation>MISMATCH: the stored JSON now hashes to {sha}</translation>
     </message>
@@ -2491,7 +2571,7 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageListModel</name>
     <message>
-        <location filename="../../app/ui/viewer/model.py" line="286" />
+        <location filename="../../app/ui/viewer/model.py" line="288" />
         <source>[recalled at {time}]</source>
         <extracomment>a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom) the session a person opened (``record_open``), as ArchiveService.open_session returned it (a SessionRow, or None if the archive has no such session); emitted before window_opened the core refused to open the session (the reason, one sentence); the window is now empty</extracomment>
         <translation>[recalled at {time}]</translation>
@@ -2500,263 +2580,263 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageRenderer</name>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="131" />
+        <location filename="../../app/ui/viewer/render.py" line="136" />
         <source>{amount} yuan</source>
         <translation>{amount} yuan</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="230" />
+        <location filename="../../app/ui/viewer/render.py" line="262" />
         <source>[This message could not be read: {type}]</source>
         <translation>[This message could not be read: {type}]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="231" />
-        <location filename="../../app/ui/viewer/render.py" line="505" />
+        <location filename="../../app/ui/viewer/render.py" line="263" />
+        <location filename="../../app/ui/viewer/render.py" line="539" />
         <source>Show raw JSON</source>
         <translation>Show raw JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="235" />
+        <location filename="../../app/ui/viewer/render.py" line="267" />
         <source>{who} recalled a message</source>
         <translation>{who} recalled a message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="238" />
+        <location filename="../../app/ui/viewer/render.py" line="270" />
         <source>{who} agreed to have chats archived</source>
         <translation>{who} agreed to have chats archived</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="241" />
+        <location filename="../../app/ui/viewer/render.py" line="273" />
         <source>{who} declined to have chats archived</source>
         <translation>{who} declined to have chats archived</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="244" />
+        <location filename="../../app/ui/viewer/render.py" line="276" />
         <source>{who} switched enterprise</source>
         <translation>{who} switched enterprise</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="264" />
-        <location filename="../../app/ui/viewer/render.py" line="294" />
+        <location filename="../../app/ui/viewer/render.py" line="296" />
+        <location filename="../../app/ui/viewer/render.py" line="326" />
         <source>{n} forwarded messages</source>
         <translation>{n} forwarded messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="281" />
+        <location filename="../../app/ui/viewer/render.py" line="313" />
         <source>Collapse</source>
         <translation>Collapse</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="283" />
+        <location filename="../../app/ui/viewer/render.py" line="315" />
         <source>Show all {n} items</source>
         <translation>Show all {n} items</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="311" />
+        <location filename="../../app/ui/viewer/render.py" line="343" />
         <source>Image</source>
         <translation>Image</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="314" />
+        <location filename="../../app/ui/viewer/render.py" line="346" />
         <source>Sticker</source>
         <translation>Sticker</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="318" />
+        <location filename="../../app/ui/viewer/render.py" line="350" />
         <source>Voice message</source>
         <translation>Voice message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="321" />
+        <location filename="../../app/ui/viewer/render.py" line="353" />
         <source>Video</source>
         <translation>Video</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="323" />
-        <location filename="../../app/ui/viewer/render.py" line="327" />
+        <location filename="../../app/ui/viewer/render.py" line="355" />
+        <location filename="../../app/ui/viewer/render.py" line="359" />
         <source>File</source>
         <translation>File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="332" />
+        <location filename="../../app/ui/viewer/render.py" line="364" />
         <source>Ended {time}</source>
         <translation>Ended {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="334" />
+        <location filename="../../app/ui/viewer/render.py" line="366" />
         <source>Shared file: {name} ({who})</source>
         <translation>Shared file: {name} ({who})</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="337" />
+        <location filename="../../app/ui/viewer/render.py" line="369" />
         <source>Shared screen: {who}</source>
         <translation>Shared screen: {who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="338" />
-        <location filename="../../app/ui/viewer/render.py" line="339" />
+        <location filename="../../app/ui/viewer/render.py" line="370" />
+        <location filename="../../app/ui/viewer/render.py" line="371" />
         <source>Call recording</source>
         <translation>Call recording</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="357" />
-        <location filename="../../app/ui/viewer/render.py" line="366" />
+        <location filename="../../app/ui/viewer/render.py" line="389" />
+        <location filename="../../app/ui/viewer/render.py" line="398" />
         <source>Place: {place}</source>
         <translation>Place: {place}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="368" />
+        <location filename="../../app/ui/viewer/render.py" line="400" />
         <source>Attendees: {names}</source>
         <translation>Attendees: {names}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="371" />
-        <location filename="../../app/ui/viewer/render.py" line="394" />
+        <location filename="../../app/ui/viewer/render.py" line="403" />
+        <location filename="../../app/ui/viewer/render.py" line="426" />
         <source>Created by {who}</source>
         <translation>Created by {who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="376" />
+        <location filename="../../app/ui/viewer/render.py" line="408" />
         <source>Started a vote</source>
         <translation>Started a vote</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="376" />
+        <location filename="../../app/ui/viewer/render.py" line="408" />
         <source>Voted</source>
         <translation>Voted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="386" />
+        <location filename="../../app/ui/viewer/render.py" line="418" />
         <source>Amount: {amount}</source>
         <translation>Amount: {amount}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="388" />
+        <location filename="../../app/ui/viewer/render.py" line="420" />
         <source>Packets: {n}</source>
         <translation>Packets: {n}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="390" />
+        <location filename="../../app/ui/viewer/render.py" line="422" />
         <source>Red packet</source>
         <translation>Red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="408" />
+        <location filename="../../app/ui/viewer/render.py" line="440" />
         <source>Call</source>
         <translation>Call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="409" />
+        <location filename="../../app/ui/viewer/render.py" line="441" />
         <source>Duration {d}</source>
         <translation>Duration {d}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="421" />
+        <location filename="../../app/ui/viewer/render.py" line="453" />
         <source>Attended</source>
         <translation>Attended</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="422" />
+        <location filename="../../app/ui/viewer/render.py" line="454" />
         <source>Declined</source>
         <translation>Declined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="423" />
+        <location filename="../../app/ui/viewer/render.py" line="455" />
         <source>Not answered yet</source>
         <translation>Not answered yet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="424" />
+        <location filename="../../app/ui/viewer/render.py" line="456" />
         <source>Cancelled</source>
         <translation>Cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="425" />
+        <location filename="../../app/ui/viewer/render.py" line="457" />
         <source>Expired</source>
         <translation>Expired</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="426" />
+        <location filename="../../app/ui/viewer/render.py" line="458" />
         <source>Normal red packet</source>
         <translation>Normal red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="427" />
+        <location filename="../../app/ui/viewer/render.py" line="459" />
         <source>Lucky red packet</source>
         <translation>Lucky red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="428" />
+        <location filename="../../app/ui/viewer/render.py" line="460" />
         <source>Incentive red packet</source>
         <translation>Incentive red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="429" />
+        <location filename="../../app/ui/viewer/render.py" line="461" />
         <source>Picture post</source>
         <translation>Picture post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="430" />
+        <location filename="../../app/ui/viewer/render.py" line="462" />
         <source>Video post</source>
         <translation>Video post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="431" />
+        <location filename="../../app/ui/viewer/render.py" line="463" />
         <source>Live stream</source>
         <translation>Live stream</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="432" />
+        <location filename="../../app/ui/viewer/render.py" line="464" />
         <source>Voice call</source>
         <translation>Voice call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="433" />
+        <location filename="../../app/ui/viewer/render.py" line="465" />
         <source>Video call</source>
         <translation>Video call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="434" />
+        <location filename="../../app/ui/viewer/render.py" line="466" />
         <source>Group voice call</source>
         <translation>Group voice call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="435" />
+        <location filename="../../app/ui/viewer/render.py" line="467" />
         <source>Group video call</source>
         <translation>Group video call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="454" />
+        <location filename="../../app/ui/viewer/render.py" line="486" />
         <source>({n} more characters: open Details to read the whole message)</source>
         <translation>({n} more characters: open Details to read the whole message)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="477" />
+        <location filename="../../app/ui/viewer/render.py" line="511" />
         <source>Not archived (no media reference)</source>
         <translation>Not archived (no media reference)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="481" />
+        <location filename="../../app/ui/viewer/render.py" line="515" />
         <source>Download pending</source>
         <translation>Download pending</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="483" />
+        <location filename="../../app/ui/viewer/render.py" line="517" />
         <source>Expired: WeCom no longer holds this file</source>
         <translation>Expired: WeCom no longer holds this file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="486" />
+        <location filename="../../app/ui/viewer/render.py" line="520" />
         <source>Download failed: {reason}</source>
         <translation>Download failed: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="487" />
+        <location filename="../../app/ui/viewer/render.py" line="521" />
         <source>Download failed</source>
         <translation>Download failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="504" />
+        <location filename="../../app/ui/viewer/render.py" line="538" />
         <source>[Unsupported message type: {type}]</source>
         <translation>[Unsupported message type: {type}]</translation>
     </message>
@@ -2764,76 +2844,76 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageViewer</name>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="161" />
+        <location filename="../../app/ui/viewer/widget.py" line="162" />
         <source>Jump to date…</source>
         <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
         <translation>Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="162" />
+        <location filename="../../app/ui/viewer/widget.py" line="163" />
         <source>Show the first message of a day (Ctrl+G)</source>
         <translation>Show the first message of a day (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="165" />
+        <location filename="../../app/ui/viewer/widget.py" line="166" />
         <source>Newest</source>
         <translation>Newest</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="166" />
+        <location filename="../../app/ui/viewer/widget.py" line="167" />
         <source>Go to the newest message</source>
         <translation>Go to the newest message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="169" />
-        <location filename="../../app/ui/viewer/widget.py" line="568" />
+        <location filename="../../app/ui/viewer/widget.py" line="170" />
+        <location filename="../../app/ui/viewer/widget.py" line="569" />
         <source>Details…</source>
         <translation>Details…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="170" />
+        <location filename="../../app/ui/viewer/widget.py" line="171" />
         <source>Fields, raw JSON and SHA-256 of the selected message</source>
         <translation>Fields, raw JSON and SHA-256 of the selected message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="196" />
+        <location filename="../../app/ui/viewer/widget.py" line="197" />
         <source>Choose a session to read its messages.</source>
         <translation>Choose a session to read its messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="367" />
+        <location filename="../../app/ui/viewer/widget.py" line="368" />
         <source>This conversation cannot be shown to your account.
 {reason}</source>
         <translation>This conversation cannot be shown to your account.
 {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="509" />
+        <location filename="../../app/ui/viewer/widget.py" line="510" />
         <source>{n} participants</source>
         <translation>{n} participants</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="510" />
+        <location filename="../../app/ui/viewer/widget.py" line="511" />
         <source>{n} messages</source>
         <translation>{n} messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="520" />
+        <location filename="../../app/ui/viewer/widget.py" line="521" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="523" />
+        <location filename="../../app/ui/viewer/widget.py" line="524" />
         <source>Could not load messages: {error}</source>
         <translation>Could not load messages: {error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="566" />
+        <location filename="../../app/ui/viewer/widget.py" line="567" />
         <source>Copy</source>
         <translation>Copy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="570" />
+        <location filename="../../app/ui/viewer/widget.py" line="571" />
         <source>Export selected messages…</source>
         <translation>Export selected messages…</translation>
     </message>
@@ -2841,62 +2921,62 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>NewAccountDialog</name>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="280" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="253" />
         <source>New account</source>
         <translation>New account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="281" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="254" />
         <source>Create</source>
         <translation>Create</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="283" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="256" />
         <source>User name</source>
         <translation>User name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="285" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="258" />
         <source>Initial password:</source>
         <translation>Initial password:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="285" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="258" />
         <source>Repeat password:</source>
         <translation>Repeat password:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="287" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="260" />
         <source>The owner must choose a new password at the first login</source>
         <translation>The owner must choose a new password at the first login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="291" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="264" />
         <source>Change…</source>
         <translation>Change…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="296" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="269" />
         <source>User name:</source>
         <translation>User name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="298" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="271" />
         <source>Roles:</source>
         <translation>Roles:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="299" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="272" />
         <source>Scope:</source>
         <translation>Scope:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="323" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="296" />
         <source>Give the account at least one role.</source>
         <translation>Give the account at least one role.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="327" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="300" />
         <source>Creating the account…</source>
         <translation>Creating the account…</translation>
     </message>
@@ -3275,22 +3355,22 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>ResetPasswordDialog</name>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="372" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="345" />
         <source>Reset the password of %1</source>
         <translation>Reset the password of %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="373" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="346" />
         <source>New password:</source>
         <translation>New password:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="373" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="346" />
         <source>Repeat password:</source>
         <translation>Repeat password:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="375" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="348" />
         <source>The owner must choose a new password at the next login</source>
         <translation>The owner must choose a new password at the next login</translation>
     </message>
@@ -3298,17 +3378,17 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>RolesDialog</name>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="346" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="319" />
         <source>Roles of %1</source>
         <translation>Roles of %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="348" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="321" />
         <source>A change applies at the account's next login.</source>
         <translation>A change applies at the account's next login.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="359" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="332" />
         <source>Give the account at least one role (or disable it).</source>
         <translation>Give the account at least one role (or disable it).</translation>
     </message>
@@ -3316,69 +3396,69 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>ScopeDialog</name>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="161" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="134" />
         <source>Scope of %1</source>
         <translation>Scope of %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="162" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="135" />
         <source>Scope of the new account</source>
         <translation>Scope of the new account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="163" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="136" />
         <source>All sessions</source>
         <translation>All sessions</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="164" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="137" />
         <source>Only sessions with the staff and departments ticked below</source>
         <translation>Only sessions with the staff and departments ticked below</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="166" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="139" />
         <source>Filter by name, id or department</source>
         <translation>Filter by name, id or department</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="169" />
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="198" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="142" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="171" />
         <source>Departments</source>
         <translation>Departments</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="171" />
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="199" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="144" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="172" />
         <source>Staff</source>
         <translation>Staff</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="188" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="161" />
         <source>userids not in the directory, separated by commas</source>
         <translation>userids not in the directory, separated by commas</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="189" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="162" />
         <source>Other staff userids</source>
         <translation>Other staff userids</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="190" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="163" />
         <source>A session is in scope if one of these staff took part in it. A change applies at the account's next login.</source>
         <translation>A session is in scope if one of these staff took part in it. A change applies at the account's next login.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="194" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="167" />
         <source>The directory has no staff names yet (they come with a sync or `wecom-auditor import-names`): type userids below.</source>
         <translation>The directory has no staff names yet (they come with a sync or `wecom-auditor import-names`): type userids below.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="205" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="178" />
         <source>Other staff userids:</source>
         <translation>Other staff userids:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="253" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="226" />
         <source>Tick at least one staff member or department, or choose All sessions.</source>
         <translation>Tick at least one staff member or department, or choose All sessions.</translation>
     </message>
@@ -3551,157 +3631,157 @@ F1 or ? for the syntax; ↓ for recent searches.</translation>
         <translation>{count} results</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="62" />
+        <location filename="../../app/ui/search/model.py" line="63" />
         <source>Text</source>
         <translation>Text</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="63" />
+        <location filename="../../app/ui/search/model.py" line="64" />
         <source>Image</source>
         <translation>Image</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="64" />
+        <location filename="../../app/ui/search/model.py" line="65" />
         <source>Recalled</source>
         <translation>Recalled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="65" />
+        <location filename="../../app/ui/search/model.py" line="66" />
         <source>Consented to archiving</source>
         <translation>Consented to archiving</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="66" />
+        <location filename="../../app/ui/search/model.py" line="67" />
         <source>Declined archiving</source>
         <translation>Declined archiving</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="67" />
+        <location filename="../../app/ui/search/model.py" line="68" />
         <source>Voice</source>
         <translation>Voice</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="68" />
+        <location filename="../../app/ui/search/model.py" line="69" />
         <source>Video</source>
         <translation>Video</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="69" />
+        <location filename="../../app/ui/search/model.py" line="70" />
         <source>Contact card</source>
         <translation>Contact card</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="70" />
+        <location filename="../../app/ui/search/model.py" line="71" />
         <source>Location</source>
         <translation>Location</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="71" />
+        <location filename="../../app/ui/search/model.py" line="72" />
         <source>Sticker</source>
         <translation>Sticker</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="72" />
+        <location filename="../../app/ui/search/model.py" line="73" />
         <source>File</source>
         <translation>File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="73" />
+        <location filename="../../app/ui/search/model.py" line="74" />
         <source>Link</source>
         <translation>Link</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="74" />
+        <location filename="../../app/ui/search/model.py" line="75" />
         <source>Mini program</source>
         <translation>Mini program</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="75" />
+        <location filename="../../app/ui/search/model.py" line="76" />
         <source>Chat history</source>
         <translation>Chat history</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="76" />
+        <location filename="../../app/ui/search/model.py" line="77" />
         <source>To-do</source>
         <translation>To-do</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="77" />
+        <location filename="../../app/ui/search/model.py" line="78" />
         <source>Vote</source>
         <translation>Vote</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="78" />
+        <location filename="../../app/ui/search/model.py" line="79" />
         <source>Form</source>
         <translation>Form</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="79" />
+        <location filename="../../app/ui/search/model.py" line="80" />
         <source>Red packet</source>
         <translation>Red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="80" />
+        <location filename="../../app/ui/search/model.py" line="81" />
         <source>External red packet</source>
         <translation>External red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="81" />
+        <location filename="../../app/ui/search/model.py" line="82" />
         <source>Meeting</source>
         <translation>Meeting</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="82" />
+        <location filename="../../app/ui/search/model.py" line="83" />
         <source>Document</source>
         <translation>Document</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="83" />
+        <location filename="../../app/ui/search/model.py" line="84" />
         <source>Markdown</source>
         <translation>Markdown</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="84" />
+        <location filename="../../app/ui/search/model.py" line="85" />
         <source>News</source>
         <translation>News</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="85" />
+        <location filename="../../app/ui/search/model.py" line="86" />
         <source>Calendar</source>
         <translation>Calendar</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="86" />
+        <location filename="../../app/ui/search/model.py" line="87" />
         <source>Mixed</source>
         <translation>Mixed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="87" />
+        <location filename="../../app/ui/search/model.py" line="88" />
         <source>Call recording</source>
         <translation>Call recording</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="88" />
+        <location filename="../../app/ui/search/model.py" line="89" />
         <source>Document shared in call</source>
         <translation>Document shared in call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="89" />
+        <location filename="../../app/ui/search/model.py" line="90" />
         <source>Channels post</source>
         <translation>Channels post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="90" />
+        <location filename="../../app/ui/search/model.py" line="91" />
         <source>Call</source>
         <translation>Call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="91" />
+        <location filename="../../app/ui/search/model.py" line="92" />
         <source>WeDrive file</source>
         <translation>WeDrive file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="92" />
+        <location filename="../../app/ui/search/model.py" line="93" />
         <source>Switched enterprise</source>
         <translation>Switched enterprise</translation>
     </message>
@@ -3826,7 +3906,7 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SearchResultsModel</name>
     <message>
-        <location filename="../../app/ui/search/model.py" line="255" />
+        <location filename="../../app/ui/search/model.py" line="267" />
         <source> → </source>
         <translation> → </translation>
     </message>
@@ -3857,62 +3937,62 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SessionTreeModel</name>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="64" />
+        <location filename="../../app/ui/sessions/model.py" line="65" />
         <source>Internal</source>
         <translation>Internal</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="66" />
+        <location filename="../../app/ui/sessions/model.py" line="67" />
         <source>External contacts</source>
         <translation>External contacts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="68" />
+        <location filename="../../app/ui/sessions/model.py" line="69" />
         <source>Groups</source>
         <translation>Groups</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="70" />
+        <location filename="../../app/ui/sessions/model.py" line="71" />
         <source>Up/downstream</source>
         <translation>Up/downstream</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="72" />
+        <location filename="../../app/ui/sessions/model.py" line="73" />
         <source>System records</source>
         <translation>System records</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="431" />
+        <location filename="../../app/ui/sessions/model.py" line="436" />
         <source>, </source>
         <translation>, </translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="431" />
+        <location filename="../../app/ui/sessions/model.py" line="436" />
         <source>{names} +{more}</source>
         <translation>{names} +{more}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="662" />
+        <location filename="../../app/ui/sessions/model.py" line="667" />
         <source>Session</source>
         <translation>Session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="662" />
+        <location filename="../../app/ui/sessions/model.py" line="667" />
         <source>Messages</source>
         <translation>Messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="662" />
+        <location filename="../../app/ui/sessions/model.py" line="667" />
         <source>Last activity</source>
         <translation>Last activity</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="722" />
+        <location filename="../../app/ui/sessions/model.py" line="727" />
         <source>{label} ({shown} of {total})</source>
         <translation>{label} ({shown} of {total})</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="724" />
+        <location filename="../../app/ui/sessions/model.py" line="729" />
         <source>{label} ({count})</source>
         <translation>{label} ({count})</translation>
     </message>
@@ -3925,42 +4005,42 @@ Dates are in this computer's time zone.</translation>
         <translation>Settings</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="71" />
+        <location filename="../../app/ui/settings/dialog.py" line="72" />
         <source>Corp</source>
         <translation>Corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="72" />
+        <location filename="../../app/ui/settings/dialog.py" line="73" />
         <source>Archive</source>
         <translation>Archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="73" />
+        <location filename="../../app/ui/settings/dialog.py" line="74" />
         <source>Media</source>
         <translation>Media</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="74" />
+        <location filename="../../app/ui/settings/dialog.py" line="75" />
         <source>Background jobs</source>
         <translation>Background jobs</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="75" />
+        <location filename="../../app/ui/settings/dialog.py" line="76" />
         <source>Language</source>
         <translation>Language</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="121" />
+        <location filename="../../app/ui/settings/dialog.py" line="134" />
         <source>Cannot read the keyring: %1</source>
         <translation>Cannot read the keyring: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="223" />
+        <location filename="../../app/ui/settings/dialog.py" line="236" />
         <source>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</source>
         <translation>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="252" />
+        <location filename="../../app/ui/settings/dialog.py" line="265" />
         <source>Not saved: %1</source>
         <translation>Not saved: %1</translation>
     </message>
@@ -3973,7 +4053,7 @@ Dates are in this computer's time zone.</translation>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/app.py" line="85" />
+        <location filename="../../app/ui/app.py" line="86" />
         <source>The archive cannot be opened: %1</source>
         <translation>The archive cannot be opened: %1</translation>
     </message>
@@ -3981,32 +4061,32 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SyncHistoryDialog</name>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="134" />
+        <location filename="../../app/ui/sync/history.py" line="114" />
         <source>Sync history</source>
         <translation>Sync history</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="148" />
+        <location filename="../../app/ui/sync/history.py" line="128" />
         <source>Refresh</source>
         <translation>Refresh</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="161" />
+        <location filename="../../app/ui/sync/history.py" line="141" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="175" />
+        <location filename="../../app/ui/sync/history.py" line="155" />
         <source>No sync has run yet.</source>
         <translation>No sync has run yet.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="176" />
+        <location filename="../../app/ui/sync/history.py" line="156" />
         <source>%1 runs, newest first.</source>
         <translation>%1 runs, newest first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="181" />
+        <location filename="../../app/ui/sync/history.py" line="161" />
         <source>Cannot read the sync history: %1</source>
         <translation>Cannot read the sync history: %1</translation>
     </message>
@@ -4131,92 +4211,92 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SyncRunsModel</name>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="50" />
+        <location filename="../../app/ui/sync/history.py" line="58" />
         <source>Corp</source>
         <translation>Corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="50" />
+        <location filename="../../app/ui/sync/history.py" line="58" />
         <source>Started</source>
         <translation>Started</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="50" />
+        <location filename="../../app/ui/sync/history.py" line="58" />
         <source>Ended</source>
         <translation>Ended</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="50" />
+        <location filename="../../app/ui/sync/history.py" line="58" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="51" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Seq range</source>
         <translation>Seq range</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="51" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Fetched</source>
         <translation>Fetched</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="51" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Stored</source>
         <translation>Stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="51" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Duplicates</source>
         <translation>Duplicates</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="52" />
+        <location filename="../../app/ui/sync/history.py" line="60" />
         <source>Quarantined</source>
         <translation>Quarantined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="52" />
+        <location filename="../../app/ui/sync/history.py" line="60" />
         <source>Media stored / failed / expired</source>
         <translation>Media stored / failed / expired</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="52" />
+        <location filename="../../app/ui/sync/history.py" line="60" />
         <source>Retries</source>
         <translation>Retries</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="53" />
+        <location filename="../../app/ui/sync/history.py" line="61" />
         <source>Error</source>
         <translation>Error</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="54" />
+        <location filename="../../app/ui/sync/history.py" line="53" />
         <source>Succeeded</source>
         <translation>Succeeded</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="54" />
+        <location filename="../../app/ui/sync/history.py" line="53" />
         <source>Failed</source>
         <translation>Failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="55" />
+        <location filename="../../app/ui/sync/history.py" line="54" />
         <source>Cancelled</source>
         <translation>Cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="55" />
+        <location filename="../../app/ui/sync/history.py" line="54" />
         <source>Running</source>
         <translation>Running</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="56" />
+        <location filename="../../app/ui/sync/history.py" line="55" />
         <source>Interrupted</source>
         <translation>Interrupted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="101" />
+        <location filename="../../app/ui/sync/history.py" line="81" />
         <source>Workstation: %1</source>
         <translation>Workstation: %1</translation>
     </message>
@@ -4238,77 +4318,77 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>VerifyDialog</name>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="37" />
+        <location filename="../../app/ui/verify_dialog.py" line="38" />
         <source>Verify evidence package</source>
         <translation>Verify evidence package</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="40" />
+        <location filename="../../app/ui/verify_dialog.py" line="41" />
         <source>A package folder or .zip file</source>
         <translation>A package folder or .zip file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="41" />
+        <location filename="../../app/ui/verify_dialog.py" line="42" />
         <source>Folder…</source>
         <translation>Folder…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="42" />
+        <location filename="../../app/ui/verify_dialog.py" line="43" />
         <source>Zip file…</source>
         <translation>Zip file…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="52" />
+        <location filename="../../app/ui/verify_dialog.py" line="53" />
         <source>Verify</source>
         <translation>Verify</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="54" />
+        <location filename="../../app/ui/verify_dialog.py" line="55" />
         <source>Close</source>
         <translation>Close</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="70" />
+        <location filename="../../app/ui/verify_dialog.py" line="71" />
         <source>Package folder</source>
         <translation>Package folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="75" />
+        <location filename="../../app/ui/verify_dialog.py" line="76" />
         <source>Package zip file</source>
         <translation>Package zip file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="76" />
+        <location filename="../../app/ui/verify_dialog.py" line="77" />
         <source>Zip files (*.zip)</source>
         <translation>Zip files (*.zip)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="84" />
+        <location filename="../../app/ui/verify_dialog.py" line="85" />
         <source>Choose an existing package folder or .zip file.</source>
         <translation>Choose an existing package folder or .zip file.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="88" />
+        <location filename="../../app/ui/verify_dialog.py" line="89" />
         <source>Checking every file and the signature…</source>
         <translation>Checking every file and the signature…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="106" />
+        <location filename="../../app/ui/verify_dialog.py" line="107" />
         <source>Recorded in this archive: exported by %1 on %2.</source>
         <translation>Recorded in this archive: exported by %1 on %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="110" />
+        <location filename="../../app/ui/verify_dialog.py" line="111" />
         <source>OK: %1 files match; fingerprint %2; signed by key %3.</source>
         <translation>OK: %1 files match; fingerprint %2; signed by key %3.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="115" />
+        <location filename="../../app/ui/verify_dialog.py" line="116" />
         <source>FAILED: %1 problems (listed below).</source>
         <translation>FAILED: %1 problems (listed below).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="124" />
+        <location filename="../../app/ui/verify_dialog.py" line="125" />
         <source>Not verified: %1</source>
         <translation>Not verified: %1</translation>
     </message>

@@ -3,100 +3,100 @@
 <context>
     <name>AccountsDialog</name>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="412" />
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="426" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="385" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="399" />
         <source>Accounts</source>
         <translation>账号管理</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="429" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="402" />
         <source>New account…</source>
         <translation>新建账号…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="430" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="403" />
         <source>Roles…</source>
         <translation>角色…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="431" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="404" />
         <source>Scope…</source>
         <translation>查看范围…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="432" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="405" />
         <source>Reset password…</source>
         <translation>重置密码…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="433" />
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="510" />
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="581" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="406" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="483" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="554" />
         <source>Disable</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="434" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="407" />
         <source>Unlock</source>
         <translation>解锁</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="435" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="408" />
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="495" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="468" />
         <source>Cannot read the accounts: %1</source>
         <translation>无法读取账号：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="510" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="483" />
         <source>Enable</source>
         <translation>启用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="532" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="505" />
         <source>Account %1 created.</source>
         <translation>已创建账号 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="542" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="515" />
         <source>Roles of %1 changed.</source>
         <translation>已修改 %1 的角色。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="553" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="526" />
         <source>Scope of %1 changed.</source>
         <translation>已修改 %1 的查看范围。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="563" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="536" />
         <source>Password of %1 reset.</source>
         <translation>已重置 %1 的密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="573" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="546" />
         <source>Account %1 enabled.</source>
         <translation>已启用账号 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="576" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="549" />
         <source>Disable account</source>
         <translation>停用账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="577" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="550" />
         <source>Disable the account %1? It can no longer log in, and its command-line tokens stop working. Its audit entries stay.</source>
         <translation>要停用账号 %1 吗？停用后它将无法登录，其命令行令牌也随即失效。它的审计记录会保留。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="585" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="558" />
         <source>Account %1 disabled.</source>
         <translation>已停用账号 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="592" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="565" />
         <source>Account %1 unlocked.</source>
         <translation>已解锁账号 %1。</translation>
     </message>
@@ -104,77 +104,77 @@
 <context>
     <name>AccountsModel</name>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="59" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="53" />
         <source>All sessions</source>
         <translation>全部会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="63" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="57" />
         <source>Staff: %1</source>
         <translation>员工：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="65" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="59" />
         <source>Departments: %1</source>
         <translation>部门：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="66" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="60" />
         <source>; </source>
         <translation>；</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="75" />
         <source>User name</source>
         <translation>用户名</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="75" />
         <source>Roles</source>
         <translation>角色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="75" />
         <source>Scope</source>
         <translation>查看范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="77" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="75" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="78" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="76" />
         <source>Last login</source>
         <translation>上次登录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="78" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="76" />
         <source>Created</source>
         <translation>创建时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="124" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="97" />
         <source>Disabled</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="126" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="99" />
         <source>Locked until %1</source>
         <translation>锁定至 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="128" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="101" />
         <source>Active</source>
         <translation>正常</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="130" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="103" />
         <source>; must change password</source>
         <translation>；须修改密码</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="143" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="116" />
         <source>never</source>
         <translation>从未登录</translation>
     </message>
@@ -305,32 +305,32 @@
 <context>
     <name>AuditLogModel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
         <source>Account</source>
         <translation>账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
         <source>Object</source>
         <translation>对象</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="134" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="134" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
         <source>Workstation</source>
         <translation>工作站</translation>
     </message>
@@ -338,277 +338,277 @@
 <context>
     <name>AuditPanel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="264" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="243" />
         <source>Audit log</source>
         <translation>审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="268" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="247" />
         <source>Any account (exact user name)</source>
         <translation>任意账号（完整用户名）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="249" />
         <source>Account</source>
         <translation>账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="272" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="251" />
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="273" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="252" />
         <source>Any action</source>
         <translation>任意操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="277" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="256" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="278" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="257" />
         <source>Any outcome</source>
         <translation>任意结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="282" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="261" />
         <source>From</source>
         <translation>从</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="284" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="263" />
         <source>To</source>
         <translation>到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="287" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="266" />
         <source>Text in the object (session, query, file, setting…)</source>
         <translation>对象中包含的文字（会话、搜索词、文件、设置…）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="289" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="268" />
         <source>Object contains</source>
         <translation>对象包含</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="290" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="269" />
         <source>Apply</source>
         <translation>应用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="292" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="271" />
         <source>Clear filters</source>
         <translation>清除筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="299" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="278" />
         <source>Account:</source>
         <translation>账号：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="301" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="280" />
         <source>Action:</source>
         <translation>操作：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="303" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="282" />
         <source>Outcome:</source>
         <translation>结果：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="309" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="288" />
         <source>Object:</source>
         <translation>对象：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="331" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="310" />
         <source>Audit entries</source>
         <translation>审计记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="343" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="322" />
         <source>Select an entry to see all its fields.</source>
         <translation>选择一条记录以查看其全部字段。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="344" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="323" />
         <source>Entry details</source>
         <translation>记录详情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="354" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="333" />
         <source>Verify chain</source>
         <translation>校验哈希链</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="355" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="334" />
         <source>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</source>
         <translation>校验每条记录的哈希及其链接：被修改、删除、插入或调换顺序的记录都会被指出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="357" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="336" />
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="358" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="337" />
         <source>Write the entries that match the filters, oldest first</source>
         <translation>导出符合筛选条件的记录，按时间从早到晚</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="362" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="341" />
         <source>Chain head</source>
         <translation>链头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="363" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="342" />
         <source>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</source>
         <translation>最后一条记录的序号和哈希：请在应用之外留存一份，以便日后证明截至此处的日志未被改写</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="365" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="344" />
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="368" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="347" />
         <source>Chain head:</source>
         <translation>链头：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="422" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="401" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="457" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="436" />
         <source>No entry matches the filters.</source>
         <translation>没有符合筛选条件的记录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="461" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="440" />
         <source>%1 entries match; the newest %2 are listed (scroll for more).</source>
         <translation>共 %1 条记录符合条件；已列出最新的 %2 条（向下滚动加载更多）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="443" />
         <source>%1 entries match, newest first.</source>
         <translation>共 %1 条记录符合条件，最新的在前。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="446" />
         <source>Cannot read the audit log: %1</source>
         <translation>无法读取审计日志：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="476" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="455" />
         <source>Entry #%1</source>
         <translation>记录 #%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="477" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="456" />
         <source>Time: %1 (UTC %2)</source>
         <translation>时间：%1（UTC %2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="478" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="457" />
         <source>Account: %1</source>
         <translation>账号：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="480" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="459" />
         <source>Action: %1 (%2)</source>
         <translation>操作：%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="481" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="460" />
         <source>Object: %1</source>
         <translation>对象：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="482" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="462" />
         <source>Outcome: %1</source>
         <translation>结果：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="483" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="463" />
         <source>Workstation: %1</source>
         <translation>工作站：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="484" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
         <source>Login: %1</source>
         <translation>登录会话：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="485" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="465" />
         <source>Detail: %1</source>
         <translation>详情：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="486" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="466" />
         <source>Previous hash: %1</source>
         <translation>前一条哈希：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="487" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
         <source>Entry hash: %1</source>
         <translation>本条哈希：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="508" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="488" />
         <source>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</source>
         <translation>链头已复制：请在应用之外保存（打印件、案卷备注），以便日后证明截至此处的日志未被改写。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="514" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="494" />
         <source>Verifying the chain…</source>
         <translation>正在校验哈希链…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="521" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="501" />
         <source>The chain is intact: %1 entries checked, up to %2.</source>
         <translation>哈希链完好：已校验 %1 条记录，截至 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="526" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="506" />
         <source>The chain is BROKEN at entry #%1 (%2): %3</source>
         <translation>哈希链在记录 #%1 处断裂（%2）：%3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="530" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="510" />
         <source>This check could not be recorded in the audit log, which cannot be appended to in this state.</source>
         <translation>本次校验无法记入审计日志：日志处于此状态时无法追加记录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="545" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="525" />
         <source>Cannot verify the chain: %1</source>
         <translation>无法校验哈希链：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="553" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="533" />
         <source>Export the audit log</source>
         <translation>导出审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="554" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="534" />
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="561" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="541" />
         <source>Exporting…</source>
         <translation>正在导出…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="569" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="549" />
         <source>%1 entries written to %2.</source>
         <translation>已将 %1 条记录写入 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="574" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="554" />
         <source>Cannot export the audit log: %1</source>
         <translation>无法导出审计日志：%1</translation>
     </message>
@@ -616,49 +616,54 @@
 <context>
     <name>AuditText</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="66" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="65" />
         <source>Login</source>
         <translation>登录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="67" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="66" />
         <source>Logout</source>
         <translation>退出登录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="68" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="67" />
         <source>Failed login</source>
         <translation>登录失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="69" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="68" />
         <source>Session opened</source>
         <translation>打开会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="70" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="69" />
         <source>Message details viewed</source>
         <translation>查看消息详情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="71" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="70" />
         <source>Raw JSON viewed</source>
         <translation>查看原始 JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="72" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="71" />
         <source>Media file opened</source>
         <translation>打开媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="73" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="72" />
         <source>Media file saved</source>
         <translation>保存媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="74" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="73" />
         <source>Search</source>
         <translation>搜索</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="74" />
+        <source>Evidence export started</source>
+        <translation>开始导出证据</translation>
     </message>
     <message>
         <location filename="../../app/ui/auth/audit_panel.py" line="75" />
@@ -1078,509 +1083,584 @@
 <context>
     <name>CorpPage</name>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="115" />
+        <location filename="../../app/ui/settings/corp_page.py" line="121" />
         <source>Add corp</source>
         <translation>添加企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="116" />
+        <location filename="../../app/ui/settings/corp_page.py" line="122" />
         <source>Remove corp…</source>
         <translation>移除企业…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="118" />
+        <location filename="../../app/ui/settings/corp_page.py" line="124" />
         <source>Corp:</source>
         <translation>企业：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="126" />
+        <location filename="../../app/ui/settings/corp_page.py" line="132" />
         <source>No corp is configured. Click “Add corp” to enter yours.</source>
         <translation>尚未配置企业。请点击“添加企业”填写贵企业的信息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="132" />
+        <location filename="../../app/ui/settings/corp_page.py" line="138" />
         <source>ww0123456789abcdef (Admin console &gt; My company)</source>
         <translation>ww0123456789abcdef（管理后台 &gt; 我的企业）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="135" />
+        <location filename="../../app/ui/settings/corp_page.py" line="141" />
         <source>Shown in the session tree and in exports</source>
         <translation>显示在会话树和导出文件中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="138" />
+        <location filename="../../app/ui/settings/corp_page.py" line="144" />
         <source>Type to replace the stored secret</source>
         <translation>输入新 Secret 以替换已保存的 Secret</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="142" />
+        <location filename="../../app/ui/settings/corp_page.py" line="148" />
         <source>Version</source>
         <translation>版本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="142" />
+        <location filename="../../app/ui/settings/corp_page.py" line="148" />
         <source>Where the key is kept</source>
         <translation>私钥保存位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="150" />
+        <location filename="../../app/ui/settings/corp_page.py" line="156" />
         <source>Import PEM…</source>
         <translation>导入 PEM…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="151" />
+        <location filename="../../app/ui/settings/corp_page.py" line="157" />
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="158" />
+        <location filename="../../app/ui/settings/corp_page.py" line="164" />
         <source>Use the built-in simulator (demo and tests)</source>
         <translation>使用内置模拟器（演示和测试）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="159" />
+        <location filename="../../app/ui/settings/corp_page.py" line="165" />
         <source>Use Tencent's SDK library</source>
         <translation>使用腾讯的 SDK 库</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="163" />
+        <location filename="../../app/ui/settings/corp_page.py" line="169" />
         <source>Choose the simulator corpus folder</source>
         <translation>选择模拟器语料文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="164" />
+        <location filename="../../app/ui/settings/corp_page.py" line="170" />
         <source>Corpus folder (holds corpus.json)</source>
         <translation>语料文件夹（包含 corpus.json）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="165" />
+        <location filename="../../app/ui/settings/corp_page.py" line="171" />
         <source>Choose libWeWorkFinanceSdk_C.so</source>
         <translation>选择 libWeWorkFinanceSdk_C.so</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="166" />
+        <location filename="../../app/ui/settings/corp_page.py" line="172" />
         <source>Shared libraries (*.so *.so.*);;All files (*)</source>
         <translation>共享库 (*.so *.so.*);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="171" />
+        <location filename="../../app/ui/settings/corp_page.py" line="177" />
         <source>Optional: socks5://host:port or http://host:port</source>
         <translation>可选：socks5://host:port 或 http://host:port</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="175" />
+        <location filename="../../app/ui/settings/corp_page.py" line="181" />
         <source>user:password, if the proxy needs one</source>
         <translation>user:password（代理需要认证时填写）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="179" />
+        <location filename="../../app/ui/settings/corp_page.py" line="185" />
         <source> s</source>
         <translation> 秒</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="181" />
+        <location filename="../../app/ui/settings/corp_page.py" line="186" />
+        <source>Choose the CA certificate (PEM)</source>
+        <translation>选择 CA 证书（PEM）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="187" />
+        <source>Certificates (*.pem *.crt *.cer);;All files (*)</source>
+        <translation>证书 (*.pem *.crt *.cer);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="188" />
+        <source>Only for a company proxy that inspects TLS: its CA (PEM)</source>
+        <translation>仅当公司代理会检查 TLS 时填写：该代理的 CA 证书（PEM）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="190" />
+        <source>Test connection</source>
+        <translation>测试连接</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="201" />
         <source>Corp ID:</source>
         <translation>企业 ID：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="183" />
+        <location filename="../../app/ui/settings/corp_page.py" line="203" />
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="184" />
+        <location filename="../../app/ui/settings/corp_page.py" line="204" />
         <source>Chat-archive secret:</source>
         <translation>会话存档 Secret：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="186" />
+        <location filename="../../app/ui/settings/corp_page.py" line="206" />
         <source>Private keys:</source>
         <translation>私钥：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="189" />
+        <location filename="../../app/ui/settings/corp_page.py" line="209" />
         <source>SDK:</source>
         <translation>SDK：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="194" />
+        <location filename="../../app/ui/settings/corp_page.py" line="214" />
         <source>Proxy:</source>
         <translation>代理：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="196" />
+        <location filename="../../app/ui/settings/corp_page.py" line="216" />
         <source>Proxy password:</source>
         <translation>代理密码：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="198" />
+        <location filename="../../app/ui/settings/corp_page.py" line="218" />
         <source>Timeout per SDK call:</source>
         <translation>每次 SDK 调用超时：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="267" />
+        <location filename="../../app/ui/settings/corp_page.py" line="219" />
+        <source>Trusted CA:</source>
+        <translation>信任的 CA：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="292" />
         <source>Remove corp</source>
         <translation>移除企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="268" />
+        <location filename="../../app/ui/settings/corp_page.py" line="293" />
         <source>Remove %1 from the settings? When you click OK its secret and private keys are deleted from the keyring. Its archived messages stay in the archive.</source>
         <translation>要从设置中移除 %1 吗？点击“确定”后，其 Secret 和私钥将从系统钥匙串中删除。已存档的消息仍保留在存档中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="279" />
-        <location filename="../../app/ui/settings/corp_page.py" line="339" />
-        <location filename="../../app/ui/settings/corp_page.py" line="455" />
+        <location filename="../../app/ui/settings/corp_page.py" line="304" />
+        <location filename="../../app/ui/settings/corp_page.py" line="368" />
+        <location filename="../../app/ui/settings/corp_page.py" line="520" />
         <source>New corp</source>
         <translation>新企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="307" />
+        <location filename="../../app/ui/settings/corp_page.py" line="332" />
         <source>The corp ID of a saved corp cannot change: the archive refers to it. Remove the corp and add it again instead.</source>
         <translation>已保存企业的企业 ID 不能修改：存档数据引用了它。如需更改，请移除该企业后重新添加。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="354" />
+        <location filename="../../app/ui/settings/corp_page.py" line="383" />
         <source>This computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be saved here. Set them as environment variables of the app instead: %1 (the chat-archive secret), %2 (each private key: the PEM text, or @/path/to/key.pem) and %3 (the proxy password).</source>
         <translation>本机没有可用的系统钥匙串（Secret Service、KWallet、钥匙串访问或凭据管理器），因此无法在此保存密钥信息。请改用应用的环境变量：%1（会话存档 Secret）、%2（每个版本的私钥：PEM 文本，或 @/path/to/key.pem）以及 %3（代理密码）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="362" />
-        <location filename="../../app/ui/settings/corp_page.py" line="370" />
+        <location filename="../../app/ui/settings/corp_page.py" line="391" />
+        <location filename="../../app/ui/settings/corp_page.py" line="399" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>点击“确定”后保存到系统钥匙串。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="364" />
-        <location filename="../../app/ui/settings/corp_page.py" line="372" />
-        <location filename="../../app/ui/settings/corp_page.py" line="383" />
+        <location filename="../../app/ui/settings/corp_page.py" line="393" />
+        <location filename="../../app/ui/settings/corp_page.py" line="401" />
+        <location filename="../../app/ui/settings/corp_page.py" line="412" />
         <source>Checking the keyring…</source>
         <translation>正在读取系统钥匙串…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="374" />
-        <location filename="../../app/ui/settings/corp_page.py" line="395" />
+        <location filename="../../app/ui/settings/corp_page.py" line="403" />
+        <location filename="../../app/ui/settings/corp_page.py" line="424" />
         <source>Stored in the keyring.</source>
         <translation>已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="374" />
-        <location filename="../../app/ui/settings/corp_page.py" line="400" />
+        <location filename="../../app/ui/settings/corp_page.py" line="403" />
+        <location filename="../../app/ui/settings/corp_page.py" line="429" />
         <source>Not set.</source>
         <translation>未设置。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="381" />
+        <location filename="../../app/ui/settings/corp_page.py" line="410" />
         <source>New: stored in the keyring when you click OK.</source>
         <translation>新导入：点击“确定”后保存到系统钥匙串。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="386" />
+        <location filename="../../app/ui/settings/corp_page.py" line="415" />
         <source>Missing: import it again.</source>
         <translation>缺失：请重新导入。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="397" />
+        <location filename="../../app/ui/settings/corp_page.py" line="426" />
         <source>Read from the environment variable %1.</source>
         <translation>从环境变量 %1 读取。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="399" />
+        <location filename="../../app/ui/settings/corp_page.py" line="428" />
         <source>Read from the demo corpus folder (demo data).</source>
         <translation>从演示语料文件夹读取（演示数据）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="438" />
+        <location filename="../../app/ui/settings/corp_page.py" line="467" />
         <source>Remove private key</source>
         <translation>移除私钥</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="439" />
+        <location filename="../../app/ui/settings/corp_page.py" line="468" />
         <source>Remove the private key of version %1? Messages encrypted with it can no longer be decrypted (they go to quarantine) until you import it again.</source>
         <translation>要移除版本 %1 的私钥吗？在重新导入之前，用它加密的消息将无法解密（会进入隔离区）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="455" />
+        <location filename="../../app/ui/settings/corp_page.py" line="481" />
+        <source>Fix the values marked above first.</source>
+        <translation>请先修正上面标出的值。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="487" />
+        <source>Connecting… (this can take up to a minute)</source>
+        <translation>正在连接…（最多可能需要一分钟）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="520" />
         <source>Corp “%1” has a value to fix.</source>
         <translation>企业“%1”中有需要修正的值。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="463" />
+        <location filename="../../app/ui/settings/corp_page.py" line="528" />
         <source>Enter the corp ID (Admin console &gt; My company &gt; Corp ID).</source>
         <translation>请输入企业 ID（管理后台 &gt; 我的企业 &gt; 企业 ID）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="465" />
+        <location filename="../../app/ui/settings/corp_page.py" line="530" />
         <source>The corp ID cannot contain spaces.</source>
         <translation>企业 ID 不能包含空格。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="467" />
+        <location filename="../../app/ui/settings/corp_page.py" line="532" />
         <source>The corp ID is at most 64 characters long.</source>
         <translation>企业 ID 最长 64 个字符。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="469" />
+        <location filename="../../app/ui/settings/corp_page.py" line="534" />
         <source>Another corp already has this corp ID.</source>
         <translation>已有其他企业使用此企业 ID。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="474" />
+        <location filename="../../app/ui/settings/corp_page.py" line="539" />
+        <source>%1 is not a file: choose the PEM file of your company's CA, or leave the field empty.</source>
+        <translation>%1 不是文件：请选择贵公司 CA 的 PEM 文件，或留空。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="542" />
         <source>Write the proxy as socks5://host:port or http://host:port (user and password go in the proxy password field).</source>
         <translation>代理请写成 socks5://host:port 或 http://host:port（用户名和密码请填在“代理密码”栏中）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="480" />
+        <location filename="../../app/ui/settings/corp_page.py" line="548" />
         <source>Choose the simulator's corpus folder.</source>
         <translation>请选择模拟器的语料文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="482" />
+        <location filename="../../app/ui/settings/corp_page.py" line="550" />
         <source>%1 is not a simulator corpus (it has no corpus.json).</source>
         <translation>%1 不是模拟器语料文件夹（其中没有 corpus.json）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="487" />
+        <location filename="../../app/ui/settings/corp_page.py" line="555" />
         <source>Choose Tencent's SDK library file (libWeWorkFinanceSdk_C.so).</source>
         <translation>请选择腾讯的 SDK 库文件（libWeWorkFinanceSdk_C.so）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="578" />
+        <source>The SDK library could not be checked: %1</source>
+        <translation>无法检查 SDK 库：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/corp_page.py" line="583" />
+        <source>Checking the SDK library…</source>
+        <translation>正在检查 SDK 库…</translation>
     </message>
 </context>
 <context>
     <name>ExportDialog</name>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="126" />
+        <location filename="../../app/ui/export_dialog.py" line="136" />
         <source>Export evidence</source>
         <translation>导出证据</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="131" />
+        <location filename="../../app/ui/export_dialog.py" line="141" />
         <source>Export:</source>
         <translation>导出内容：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="133" />
+        <location filename="../../app/ui/export_dialog.py" line="143" />
         <source>From</source>
         <translation>从</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="134" />
+        <location filename="../../app/ui/export_dialog.py" line="144" />
         <source>To</source>
         <translation>到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="141" />
+        <location filename="../../app/ui/export_dialog.py" line="151" />
         <source> h</source>
         <translation> 小时</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="143" />
+        <location filename="../../app/ui/export_dialog.py" line="153" />
         <source>The conversation around each message that is also exported</source>
         <translation>每条消息前后一并导出的会话范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="151" />
+        <location filename="../../app/ui/export_dialog.py" line="161" />
         <source>Dates:</source>
         <translation>日期：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="156" />
+        <location filename="../../app/ui/export_dialog.py" line="166" />
         <source>Context (±hours):</source>
         <translation>上下文（± 小时）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="159" />
-        <location filename="../../app/ui/export_dialog.py" line="253" />
+        <location filename="../../app/ui/export_dialog.py" line="169" />
+        <location filename="../../app/ui/export_dialog.py" line="263" />
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="160" />
+        <location filename="../../app/ui/export_dialog.py" line="170" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="164" />
+        <location filename="../../app/ui/export_dialog.py" line="174" />
         <source>Output folder:</source>
         <translation>输出文件夹：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="165" />
+        <location filename="../../app/ui/export_dialog.py" line="175" />
         <source>As a single zip file</source>
         <translation>打包为单个 zip 文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="166" />
+        <location filename="../../app/ui/export_dialog.py" line="176" />
         <source>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</source>
         <translation>一个包含证据包文件夹的 .zip 文件，便于传送；`wecom-auditor verify` 无需解压即可校验</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="168" />
+        <location filename="../../app/ui/export_dialog.py" line="178" />
         <source>PDF transcripts</source>
         <translation>PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="170" />
+        <location filename="../../app/ui/export_dialog.py" line="180" />
         <source>A PDF per conversation besides the HTML transcript (slower for large exports)</source>
         <translation>除 HTML 会话记录外，每个会话另生成一份 PDF（大批量导出时较慢）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="176" />
+        <location filename="../../app/ui/export_dialog.py" line="186" />
         <source>Package:</source>
         <translation>证据包：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="420" />
+        <location filename="../../app/ui/export_dialog.py" line="349" />
+        <source>Export signing key</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="352" />
+        <source>Passphrase of the export signing key:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <source>This computer has no keyring: the export signing key is kept encrypted under a passphrase. Choose it (asked for at each export):</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="359" />
+        <source>The same passphrase again:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="363" />
+        <source>The two passphrases differ.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/export_dialog.py" line="464" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="421" />
+        <location filename="../../app/ui/export_dialog.py" line="465" />
         <source>1 conversation</source>
         <translation>1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="421" />
+        <location filename="../../app/ui/export_dialog.py" line="465" />
         <source>%1 conversations</source>
         <translation>%1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="422" />
+        <location filename="../../app/ui/export_dialog.py" line="466" />
         <source>1 media file</source>
         <translation>1 个媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="422" />
+        <location filename="../../app/ui/export_dialog.py" line="466" />
         <source>%1 media files</source>
         <translation>%1 个媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="424" />
+        <location filename="../../app/ui/export_dialog.py" line="468" />
         <source>1 hit</source>
         <translation>1 处命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="424" />
+        <location filename="../../app/ui/export_dialog.py" line="468" />
         <source>%1 hits</source>
         <translation>%1 处命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="426" />
+        <location filename="../../app/ui/export_dialog.py" line="470" />
         <source>1 PDF transcript</source>
         <translation>1 份 PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="426" />
+        <location filename="../../app/ui/export_dialog.py" line="470" />
         <source>%1 PDF transcripts</source>
         <translation>%1 份 PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="427" />
+        <location filename="../../app/ui/export_dialog.py" line="471" />
         <source>, </source>
         <translation>，</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="429" />
+        <location filename="../../app/ui/export_dialog.py" line="473" />
         <source>; %1 media not stored in the archive (listed in the load file)</source>
         <translation>；%1 个媒体未存档（已列入载入文件）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="198" />
+        <location filename="../../app/ui/export_dialog.py" line="208" />
         <source>Contents:</source>
         <translation>内容：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="201" />
+        <location filename="../../app/ui/export_dialog.py" line="211" />
         <source>Export</source>
         <translation>导出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="203" />
+        <location filename="../../app/ui/export_dialog.py" line="213" />
         <source>Cancel export</source>
         <translation>取消导出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="205" />
+        <location filename="../../app/ui/export_dialog.py" line="215" />
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="207" />
+        <location filename="../../app/ui/export_dialog.py" line="217" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="272" />
+        <location filename="../../app/ui/export_dialog.py" line="282" />
         <source>The end date is before the start date.</source>
         <translation>结束日期早于开始日期。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="280" />
+        <location filename="../../app/ui/export_dialog.py" line="290" />
         <source>Choose an output folder.</source>
         <translation>请选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="286" />
+        <location filename="../../app/ui/export_dialog.py" line="296" />
         <source>The output folder cannot be created: %1</source>
         <translation>无法创建输出文件夹：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="325" />
-        <location filename="../../app/ui/export_dialog.py" line="359" />
+        <location filename="../../app/ui/export_dialog.py" line="341" />
+        <location filename="../../app/ui/export_dialog.py" line="403" />
         <source>Preparing the export…</source>
         <translation>正在准备导出…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="335" />
+        <location filename="../../app/ui/export_dialog.py" line="378" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="420" />
+        <location filename="../../app/ui/export_dialog.py" line="464" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="385" />
+        <location filename="../../app/ui/export_dialog.py" line="429" />
         <source>The export stopped unexpectedly.</source>
         <translation>导出意外中止。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="196" />
+        <location filename="../../app/ui/export_dialog.py" line="206" />
         <source>Saved as:</source>
         <translation>保存位置：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="197" />
+        <location filename="../../app/ui/export_dialog.py" line="207" />
         <source>Package fingerprint:</source>
         <translation>证据包指纹：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <location filename="../../app/ui/export_dialog.py" line="399" />
         <source>Copying messages and media…</source>
         <translation>正在复制消息和媒体…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <location filename="../../app/ui/export_dialog.py" line="399" />
         <source>Writing transcripts…</source>
         <translation>正在生成会话记录…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="356" />
+        <location filename="../../app/ui/export_dialog.py" line="400" />
         <source>%1 (%2%)</source>
         <translation>%1（%2%）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="397" />
+        <location filename="../../app/ui/export_dialog.py" line="441" />
         <source>The export was cancelled; nothing was written.</source>
         <translation>导出已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="401" />
+        <location filename="../../app/ui/export_dialog.py" line="445" />
         <source>The export failed: %1</source>
         <translation>导出失败：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="407" />
+        <location filename="../../app/ui/export_dialog.py" line="451" />
         <source>The evidence package is ready.</source>
         <translation>证据包已生成。</translation>
     </message>
@@ -1656,27 +1736,27 @@
 <context>
     <name>ImageViewDialog</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="131" />
+        <location filename="../../app/ui/viewer/media_view.py" line="132" />
         <source>Image</source>
         <translation>图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="138" />
+        <location filename="../../app/ui/viewer/media_view.py" line="139" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="142" />
+        <location filename="../../app/ui/viewer/media_view.py" line="143" />
         <source>Actual size</source>
         <translation>实际大小</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="146" />
+        <location filename="../../app/ui/viewer/media_view.py" line="147" />
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="163" />
+        <location filename="../../app/ui/viewer/media_view.py" line="164" />
         <source>This image cannot be shown: {error}</source>
         <translation>无法显示此图片：{error}</translation>
     </message>
@@ -1684,72 +1764,72 @@
 <context>
     <name>JobsModel</name>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="28" />
+        <location filename="../../app/ui/queue/model.py" line="37" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="28" />
+        <location filename="../../app/ui/queue/model.py" line="37" />
         <source>Job</source>
         <translation>任务</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="28" />
+        <location filename="../../app/ui/queue/model.py" line="37" />
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="28" />
+        <location filename="../../app/ui/queue/model.py" line="37" />
         <source>Attempts</source>
         <translation>尝试次数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="28" />
+        <location filename="../../app/ui/queue/model.py" line="37" />
         <source>When</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="29" />
+        <location filename="../../app/ui/queue/model.py" line="38" />
         <source>Worker</source>
         <translation>执行者</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="29" />
+        <location filename="../../app/ui/queue/model.py" line="38" />
         <source>Last error</source>
         <translation>最近错误</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="30" />
+        <location filename="../../app/ui/queue/model.py" line="32" />
         <source>Scheduled</source>
         <translation>已排期</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="30" />
+        <location filename="../../app/ui/queue/model.py" line="32" />
         <source>Ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="30" />
+        <location filename="../../app/ui/queue/model.py" line="32" />
         <source>Running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="31" />
+        <location filename="../../app/ui/queue/model.py" line="33" />
         <source>Dead</source>
         <translation>已失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="32" />
+        <location filename="../../app/ui/queue/model.py" line="34" />
         <source>Media download</source>
         <translation>媒体下载</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="32" />
+        <location filename="../../app/ui/queue/model.py" line="34" />
         <source>Scheduled sync</source>
         <translation>定时同步</translation>
     </message>
     <message>
-        <location filename="../../app/ui/queue/model.py" line="97" />
+        <location filename="../../app/ui/queue/model.py" line="75" />
         <source>lease until %1</source>
         <translation>租约至 %1</translation>
     </message>
@@ -1828,242 +1908,242 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="69" />
+        <location filename="../../app/ui/main_window.py" line="70" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="115" />
+        <location filename="../../app/ui/main_window.py" line="116" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="116" />
+        <location filename="../../app/ui/main_window.py" line="117" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="117" />
+        <location filename="../../app/ui/main_window.py" line="118" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="118" />
+        <location filename="../../app/ui/main_window.py" line="119" />
         <source>&amp;Export evidence…</source>
         <translation>导出证据(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="119" />
+        <location filename="../../app/ui/main_window.py" line="120" />
         <source>Export search &amp;results…</source>
         <translation>导出搜索结果(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="120" />
+        <location filename="../../app/ui/main_window.py" line="121" />
         <source>Export &amp;selected messages…</source>
         <translation>导出所选消息(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="121" />
+        <location filename="../../app/ui/main_window.py" line="122" />
         <source>&amp;Verify evidence package…</source>
         <translation>校验证据包(&amp;V)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="130" />
+        <location filename="../../app/ui/main_window.py" line="131" />
         <source>S&amp;ync</source>
         <translation>同步(&amp;Y)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="131" />
+        <location filename="../../app/ui/main_window.py" line="132" />
         <source>&amp;Sync now</source>
         <translation>立即同步(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="132" />
+        <location filename="../../app/ui/main_window.py" line="133" />
         <source>&amp;Cancel sync</source>
         <translation>取消同步(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="133" />
+        <location filename="../../app/ui/main_window.py" line="134" />
         <source>Sync &amp;history…</source>
         <translation>同步记录(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="134" />
+        <location filename="../../app/ui/main_window.py" line="135" />
         <source>Background &amp;jobs…</source>
         <translation>后台任务(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>&amp;View</source>
         <translation>查看(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="140" />
         <source>&amp;Search messages</source>
         <translation>搜索消息(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="140" />
+        <location filename="../../app/ui/main_window.py" line="141" />
         <source>&amp;Copy selected messages</source>
         <translation>复制所选消息(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="141" />
+        <location filename="../../app/ui/main_window.py" line="142" />
         <source>&amp;Jump to date…</source>
         <translation>跳转到日期(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="146" />
+        <location filename="../../app/ui/main_window.py" line="147" />
         <source>&amp;Account</source>
         <translation>账号(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="147" />
+        <location filename="../../app/ui/main_window.py" line="148" />
         <source>Change &amp;password…</source>
         <translation>修改密码(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="148" />
+        <location filename="../../app/ui/main_window.py" line="149" />
         <source>&amp;Accounts…</source>
         <translation>账号管理(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="149" />
+        <location filename="../../app/ui/main_window.py" line="150" />
         <source>Audit &amp;log…</source>
         <translation>审计日志(&amp;L)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="150" />
+        <location filename="../../app/ui/main_window.py" line="151" />
         <source>Open &amp;without login on this workstation</source>
         <translation>在此工作站上免登录打开(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="151" />
+        <location filename="../../app/ui/main_window.py" line="152" />
         <source>Log &amp;out</source>
         <translation>退出登录(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="158" />
+        <location filename="../../app/ui/main_window.py" line="159" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="159" />
+        <location filename="../../app/ui/main_window.py" line="160" />
         <source>&amp;About</source>
         <translation>关于(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="210" />
+        <location filename="../../app/ui/main_window.py" line="211" />
         <source>Archive: %1</source>
         <translation>存档：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="223" />
+        <location filename="../../app/ui/main_window.py" line="224" />
         <source>Search index updated: %1 messages</source>
         <translation>搜索索引已更新：%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="266" />
+        <location filename="../../app/ui/main_window.py" line="267" />
         <source>Preparing the demo archive…</source>
         <translation>正在准备演示存档…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="276" />
+        <location filename="../../app/ui/main_window.py" line="277" />
         <source>Demo archive</source>
         <translation>演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="303" />
+        <location filename="../../app/ui/main_window.py" line="304" />
         <source>finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="303" />
+        <location filename="../../app/ui/main_window.py" line="304" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="304" />
+        <location filename="../../app/ui/main_window.py" line="305" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="306" />
+        <location filename="../../app/ui/main_window.py" line="307" />
         <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
         <translation>同步%1：新增 %2 条消息，隔离 %3 条，保存媒体文件 %4 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="327" />
+        <location filename="../../app/ui/main_window.py" line="328" />
         <source>Choose a session to export.</source>
         <translation>请先选择要导出的会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="332" />
+        <location filename="../../app/ui/main_window.py" line="333" />
         <source>Session %1</source>
         <translation>会话 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="339" />
+        <location filename="../../app/ui/main_window.py" line="340" />
         <source>Nothing to export: %1</source>
         <translation>没有可导出的内容：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="342" />
+        <location filename="../../app/ui/main_window.py" line="343" />
         <source>Search: %1</source>
         <translation>搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="351" />
+        <location filename="../../app/ui/main_window.py" line="352" />
         <source>Select the messages to export first.</source>
         <translation>请先选择要导出的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="355" />
+        <location filename="../../app/ui/main_window.py" line="356" />
         <source>%1 selected messages</source>
         <translation>所选 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="394" />
+        <location filename="../../app/ui/main_window.py" line="395" />
         <source>Logged in: %1 (%2)</source>
         <translation>已登录：%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="394" />
+        <location filename="../../app/ui/main_window.py" line="395" />
         <source>Acting as: %1 (%2)</source>
         <translation>当前身份：%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="416" />
+        <location filename="../../app/ui/main_window.py" line="417" />
         <source>Open without login</source>
         <translation>免登录打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="422" />
+        <location filename="../../app/ui/main_window.py" line="423" />
         <source>This workstation opens without login from now on.</source>
         <translation>此工作站今后将免登录打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="423" />
+        <location filename="../../app/ui/main_window.py" line="424" />
         <source>This workstation asks for the password from now on.</source>
         <translation>此工作站今后将要求输入密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="430" />
+        <location filename="../../app/ui/main_window.py" line="431" />
         <source>Password changed.</source>
         <translation>密码已修改。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="453" />
+        <location filename="../../app/ui/main_window.py" line="454" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>您账号的角色或查看范围已变更：窗口已按新的设置重新打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="483" />
+        <location filename="../../app/ui/main_window.py" line="484" />
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="484" />
+        <location filename="../../app/ui/main_window.py" line="485" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>会话存档审计台
@@ -2073,32 +2153,32 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MediaActions</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="215" />
+        <location filename="../../app/ui/viewer/media_view.py" line="216" />
         <source>Save voice message</source>
         <translation>保存语音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="215" />
+        <location filename="../../app/ui/viewer/media_view.py" line="216" />
         <source>Save as</source>
         <translation>另存为</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="232" />
+        <location filename="../../app/ui/viewer/media_view.py" line="233" />
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="233" />
+        <location filename="../../app/ui/viewer/media_view.py" line="234" />
         <source>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</source>
         <translation>来自消息的程序和脚本不会被打开。请使用“另存为…”保存副本。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="250" />
+        <location filename="../../app/ui/viewer/media_view.py" line="251" />
         <source>Media</source>
         <translation>媒体</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="251" />
+        <location filename="../../app/ui/viewer/media_view.py" line="252" />
         <source>The file could not be copied: {error}</source>
         <translation>无法复制文件：{error}</translation>
     </message>
@@ -2239,37 +2319,37 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="215" />
+        <location filename="../../app/ui/viewer/delegate.py" line="217" />
         <source>[Cannot show this part]</source>
         <translation>[无法显示此部分]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="252" />
+        <location filename="../../app/ui/viewer/delegate.py" line="254" />
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="254" />
+        <location filename="../../app/ui/viewer/delegate.py" line="256" />
         <source>Save voice…</source>
         <translation>保存语音…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="255" />
+        <location filename="../../app/ui/viewer/delegate.py" line="257" />
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="258" />
+        <location filename="../../app/ui/viewer/delegate.py" line="260" />
         <source>View</source>
         <translation>查看</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="444" />
+        <location filename="../../app/ui/viewer/delegate.py" line="446" />
         <source>Recalled at {time}</source>
         <translation>已撤回（{time}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="509" />
+        <location filename="../../app/ui/viewer/delegate.py" line="511" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
@@ -2277,213 +2357,213 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageDetailsDialog</name>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="109" />
+        <location filename="../../app/ui/viewer/details.py" line="120" />
         <source>Message details</source>
         <translation>消息详情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="112" />
+        <location filename="../../app/ui/viewer/details.py" line="123" />
         <source>This message is not in the archive.</source>
         <translation>存档中没有这条消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="117" />
+        <location filename="../../app/ui/viewer/details.py" line="128" />
         <source>This message cannot be shown to your account: {reason}</source>
         <translation>此消息不能向您的账号显示：{reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="120" />
+        <location filename="../../app/ui/viewer/details.py" line="131" />
         <source>This message cannot be shown: {reason}</source>
         <translation>无法显示此消息：{reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="132" />
+        <location filename="../../app/ui/viewer/details.py" line="143" />
         <source>Fields</source>
         <translation>字段</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="136" />
+        <location filename="../../app/ui/viewer/details.py" line="147" />
         <source>Raw JSON (formatted)</source>
         <translation>原始 JSON（格式化）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="137" />
+        <location filename="../../app/ui/viewer/details.py" line="148" />
         <source>Raw JSON (exact bytes)</source>
         <translation>原始 JSON（原始字节）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="138" />
+        <location filename="../../app/ui/viewer/details.py" line="149" />
         <source>Hex</source>
         <translation>十六进制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="139" />
+        <location filename="../../app/ui/viewer/details.py" line="150" />
         <source>Media ({n})</source>
         <translation>媒体（{n}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="144" />
+        <location filename="../../app/ui/viewer/details.py" line="155" />
         <source>SHA-256:</source>
         <translation>SHA-256：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="148" />
+        <location filename="../../app/ui/viewer/details.py" line="159" />
         <source>Verify</source>
         <translation>校验</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="156" />
+        <location filename="../../app/ui/viewer/details.py" line="167" />
         <source>Copy raw JSON</source>
         <translation>复制原始 JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="183" />
+        <location filename="../../app/ui/viewer/details.py" line="194" />
         <source>msgid</source>
         <translation>消息 ID (msgid)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="184" />
+        <location filename="../../app/ui/viewer/details.py" line="195" />
         <source>seq</source>
         <translation>序号 (seq)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="185" />
+        <location filename="../../app/ui/viewer/details.py" line="196" />
         <source>Public key version</source>
         <translation>公钥版本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="186" />
+        <location filename="../../app/ui/viewer/details.py" line="197" />
         <source>action</source>
         <translation>动作 (action)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="187" />
+        <location filename="../../app/ui/viewer/details.py" line="198" />
         <source>From</source>
         <translation>发送者</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="188" />
+        <location filename="../../app/ui/viewer/details.py" line="199" />
         <source>To</source>
         <translation>接收者</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="189" />
+        <location filename="../../app/ui/viewer/details.py" line="200" />
         <source>roomid</source>
         <translation>群聊 ID (roomid)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="190" />
+        <location filename="../../app/ui/viewer/details.py" line="201" />
         <source>msgtime</source>
         <translation>消息时间 (msgtime)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="191" />
+        <location filename="../../app/ui/viewer/details.py" line="202" />
         <source>msgtype</source>
         <translation>消息类型 (msgtype)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="191" />
+        <location filename="../../app/ui/viewer/details.py" line="202" />
         <source>(not supported)</source>
         <translation>（不支持）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="192" />
+        <location filename="../../app/ui/viewer/details.py" line="203" />
         <source>Session</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="194" />
+        <location filename="../../app/ui/viewer/details.py" line="205" />
         <source>Recalled</source>
         <translation>撤回</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="194" />
+        <location filename="../../app/ui/viewer/details.py" line="205" />
         <source>Recalled at {time}</source>
         <translation>撤回于 {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="196" />
+        <location filename="../../app/ui/viewer/details.py" line="207" />
         <source>Recalls message</source>
         <translation>撤回的消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="197" />
+        <location filename="../../app/ui/viewer/details.py" line="208" />
         <source>Stored size</source>
         <translation>存储大小</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="197" />
+        <location filename="../../app/ui/viewer/details.py" line="208" />
         <source>{n} bytes</source>
         <translation>{n} 字节</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="202" />
-        <location filename="../../app/ui/viewer/details.py" line="205" />
+        <location filename="../../app/ui/viewer/details.py" line="213" />
+        <location filename="../../app/ui/viewer/details.py" line="216" />
         <source>Parse problems</source>
         <translation>解析问题</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="212" />
+        <location filename="../../app/ui/viewer/details.py" line="223" />
         <source>Content</source>
         <translation>内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="216" />
+        <location filename="../../app/ui/viewer/details.py" line="227" />
         <source>Where</source>
         <translation>位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="216" />
+        <location filename="../../app/ui/viewer/details.py" line="227" />
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="216" />
+        <location filename="../../app/ui/viewer/details.py" line="227" />
         <source>File name</source>
         <translation>文件名</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="216" />
+        <location filename="../../app/ui/viewer/details.py" line="227" />
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="216" />
+        <location filename="../../app/ui/viewer/details.py" line="227" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="217" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>MD5 matched</source>
         <translation>MD5 一致</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="217" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="217" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>Last error</source>
         <translation>最近错误</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="223" />
+        <location filename="../../app/ui/viewer/details.py" line="234" />
         <source>yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="223" />
+        <location filename="../../app/ui/viewer/details.py" line="234" />
         <source>no</source>
         <translation>否</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="242" />
+        <location filename="../../app/ui/viewer/details.py" line="253" />
         <source>Match: the stored JSON has the SHA-256 recorded when it was archived.</source>
         <translation>一致：存储的 JSON 与存档时记录的 SHA-256 相符。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="244" />
+        <location filename="../../app/ui/viewer/details.py" line="255" />
         <source>MISMATCH: the stored JSON now hashes to {sha}</source>
         <translation>不一致：存储的 JSON 现在的 SHA-256 为 {sha}</translation>
     </message>
@@ -2491,7 +2571,7 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageListModel</name>
     <message>
-        <location filename="../../app/ui/viewer/model.py" line="286" />
+        <location filename="../../app/ui/viewer/model.py" line="288" />
         <source>[recalled at {time}]</source>
         <extracomment>a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom) the session a person opened (``record_open``), as ArchiveService.open_session returned it (a SessionRow, or None if the archive has no such session); emitted before window_opened the core refused to open the session (the reason, one sentence); the window is now empty</extracomment>
         <translation>[已于 {time} 撤回]</translation>
@@ -2500,263 +2580,263 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageRenderer</name>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="131" />
+        <location filename="../../app/ui/viewer/render.py" line="136" />
         <source>{amount} yuan</source>
         <translation>{amount} 元</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="230" />
+        <location filename="../../app/ui/viewer/render.py" line="262" />
         <source>[This message could not be read: {type}]</source>
         <translation>[无法读取此消息：{type}]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="231" />
-        <location filename="../../app/ui/viewer/render.py" line="505" />
+        <location filename="../../app/ui/viewer/render.py" line="263" />
+        <location filename="../../app/ui/viewer/render.py" line="539" />
         <source>Show raw JSON</source>
         <translation>显示原始 JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="235" />
+        <location filename="../../app/ui/viewer/render.py" line="267" />
         <source>{who} recalled a message</source>
         <translation>{who} 撤回了一条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="238" />
+        <location filename="../../app/ui/viewer/render.py" line="270" />
         <source>{who} agreed to have chats archived</source>
         <translation>{who} 同意存档会话内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="241" />
+        <location filename="../../app/ui/viewer/render.py" line="273" />
         <source>{who} declined to have chats archived</source>
         <translation>{who} 拒绝存档会话内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="244" />
+        <location filename="../../app/ui/viewer/render.py" line="276" />
         <source>{who} switched enterprise</source>
         <translation>{who} 切换了企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="264" />
-        <location filename="../../app/ui/viewer/render.py" line="294" />
+        <location filename="../../app/ui/viewer/render.py" line="296" />
+        <location filename="../../app/ui/viewer/render.py" line="326" />
         <source>{n} forwarded messages</source>
         <translation>共 {n} 条聊天记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="281" />
+        <location filename="../../app/ui/viewer/render.py" line="313" />
         <source>Collapse</source>
         <translation>收起</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="283" />
+        <location filename="../../app/ui/viewer/render.py" line="315" />
         <source>Show all {n} items</source>
         <translation>展开全部 {n} 项</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="311" />
+        <location filename="../../app/ui/viewer/render.py" line="343" />
         <source>Image</source>
         <translation>图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="314" />
+        <location filename="../../app/ui/viewer/render.py" line="346" />
         <source>Sticker</source>
         <translation>表情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="318" />
+        <location filename="../../app/ui/viewer/render.py" line="350" />
         <source>Voice message</source>
         <translation>语音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="321" />
+        <location filename="../../app/ui/viewer/render.py" line="353" />
         <source>Video</source>
         <translation>视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="323" />
-        <location filename="../../app/ui/viewer/render.py" line="327" />
+        <location filename="../../app/ui/viewer/render.py" line="355" />
+        <location filename="../../app/ui/viewer/render.py" line="359" />
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="332" />
+        <location filename="../../app/ui/viewer/render.py" line="364" />
         <source>Ended {time}</source>
         <translation>结束于 {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="334" />
+        <location filename="../../app/ui/viewer/render.py" line="366" />
         <source>Shared file: {name} ({who})</source>
         <translation>共享文件：{name}（{who}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="337" />
+        <location filename="../../app/ui/viewer/render.py" line="369" />
         <source>Shared screen: {who}</source>
         <translation>共享屏幕：{who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="338" />
-        <location filename="../../app/ui/viewer/render.py" line="339" />
+        <location filename="../../app/ui/viewer/render.py" line="370" />
+        <location filename="../../app/ui/viewer/render.py" line="371" />
         <source>Call recording</source>
         <translation>通话录音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="357" />
-        <location filename="../../app/ui/viewer/render.py" line="366" />
+        <location filename="../../app/ui/viewer/render.py" line="389" />
+        <location filename="../../app/ui/viewer/render.py" line="398" />
         <source>Place: {place}</source>
         <translation>地点：{place}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="368" />
+        <location filename="../../app/ui/viewer/render.py" line="400" />
         <source>Attendees: {names}</source>
         <translation>参与人：{names}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="371" />
-        <location filename="../../app/ui/viewer/render.py" line="394" />
+        <location filename="../../app/ui/viewer/render.py" line="403" />
+        <location filename="../../app/ui/viewer/render.py" line="426" />
         <source>Created by {who}</source>
         <translation>创建人：{who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="376" />
+        <location filename="../../app/ui/viewer/render.py" line="408" />
         <source>Started a vote</source>
         <translation>发起投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="376" />
+        <location filename="../../app/ui/viewer/render.py" line="408" />
         <source>Voted</source>
         <translation>参与投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="386" />
+        <location filename="../../app/ui/viewer/render.py" line="418" />
         <source>Amount: {amount}</source>
         <translation>金额：{amount}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="388" />
+        <location filename="../../app/ui/viewer/render.py" line="420" />
         <source>Packets: {n}</source>
         <translation>个数：{n}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="390" />
+        <location filename="../../app/ui/viewer/render.py" line="422" />
         <source>Red packet</source>
         <translation>红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="408" />
+        <location filename="../../app/ui/viewer/render.py" line="440" />
         <source>Call</source>
         <translation>通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="409" />
+        <location filename="../../app/ui/viewer/render.py" line="441" />
         <source>Duration {d}</source>
         <translation>时长 {d}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="421" />
+        <location filename="../../app/ui/viewer/render.py" line="453" />
         <source>Attended</source>
         <translation>已参加</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="422" />
+        <location filename="../../app/ui/viewer/render.py" line="454" />
         <source>Declined</source>
         <translation>已拒绝</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="423" />
+        <location filename="../../app/ui/viewer/render.py" line="455" />
         <source>Not answered yet</source>
         <translation>待定</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="424" />
+        <location filename="../../app/ui/viewer/render.py" line="456" />
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="425" />
+        <location filename="../../app/ui/viewer/render.py" line="457" />
         <source>Expired</source>
         <translation>已过期</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="426" />
+        <location filename="../../app/ui/viewer/render.py" line="458" />
         <source>Normal red packet</source>
         <translation>普通红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="427" />
+        <location filename="../../app/ui/viewer/render.py" line="459" />
         <source>Lucky red packet</source>
         <translation>拼手气红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="428" />
+        <location filename="../../app/ui/viewer/render.py" line="460" />
         <source>Incentive red packet</source>
         <translation>激励红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="429" />
+        <location filename="../../app/ui/viewer/render.py" line="461" />
         <source>Picture post</source>
         <translation>图片动态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="430" />
+        <location filename="../../app/ui/viewer/render.py" line="462" />
         <source>Video post</source>
         <translation>视频动态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="431" />
+        <location filename="../../app/ui/viewer/render.py" line="463" />
         <source>Live stream</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="432" />
+        <location filename="../../app/ui/viewer/render.py" line="464" />
         <source>Voice call</source>
         <translation>语音通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="433" />
+        <location filename="../../app/ui/viewer/render.py" line="465" />
         <source>Video call</source>
         <translation>视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="434" />
+        <location filename="../../app/ui/viewer/render.py" line="466" />
         <source>Group voice call</source>
         <translation>多人语音通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="435" />
+        <location filename="../../app/ui/viewer/render.py" line="467" />
         <source>Group video call</source>
         <translation>多人视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="454" />
+        <location filename="../../app/ui/viewer/render.py" line="486" />
         <source>({n} more characters: open Details to read the whole message)</source>
         <translation>（还有 {n} 个字符：打开“详情”阅读完整消息）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="477" />
+        <location filename="../../app/ui/viewer/render.py" line="511" />
         <source>Not archived (no media reference)</source>
         <translation>未存档（消息中没有媒体引用）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="481" />
+        <location filename="../../app/ui/viewer/render.py" line="515" />
         <source>Download pending</source>
         <translation>等待下载</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="483" />
+        <location filename="../../app/ui/viewer/render.py" line="517" />
         <source>Expired: WeCom no longer holds this file</source>
         <translation>已过期：企业微信已不再保存此文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="486" />
+        <location filename="../../app/ui/viewer/render.py" line="520" />
         <source>Download failed: {reason}</source>
         <translation>下载失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="487" />
+        <location filename="../../app/ui/viewer/render.py" line="521" />
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="504" />
+        <location filename="../../app/ui/viewer/render.py" line="538" />
         <source>[Unsupported message type: {type}]</source>
         <translation>[不支持的消息类型：{type}]</translation>
     </message>
@@ -2764,76 +2844,76 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageViewer</name>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="161" />
+        <location filename="../../app/ui/viewer/widget.py" line="162" />
         <source>Jump to date…</source>
         <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
         <translation>跳转到日期…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="162" />
+        <location filename="../../app/ui/viewer/widget.py" line="163" />
         <source>Show the first message of a day (Ctrl+G)</source>
         <translation>显示某一天的第一条消息 (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="165" />
+        <location filename="../../app/ui/viewer/widget.py" line="166" />
         <source>Newest</source>
         <translation>最新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="166" />
+        <location filename="../../app/ui/viewer/widget.py" line="167" />
         <source>Go to the newest message</source>
         <translation>转到最新消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="169" />
-        <location filename="../../app/ui/viewer/widget.py" line="568" />
+        <location filename="../../app/ui/viewer/widget.py" line="170" />
+        <location filename="../../app/ui/viewer/widget.py" line="569" />
         <source>Details…</source>
         <translation>详情…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="170" />
+        <location filename="../../app/ui/viewer/widget.py" line="171" />
         <source>Fields, raw JSON and SHA-256 of the selected message</source>
         <translation>所选消息的字段、原始 JSON 和 SHA-256</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="196" />
+        <location filename="../../app/ui/viewer/widget.py" line="197" />
         <source>Choose a session to read its messages.</source>
         <translation>请选择一个会话以查看其消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="367" />
+        <location filename="../../app/ui/viewer/widget.py" line="368" />
         <source>This conversation cannot be shown to your account.
 {reason}</source>
         <translation>此会话不能向您的账号显示。
 {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="509" />
+        <location filename="../../app/ui/viewer/widget.py" line="510" />
         <source>{n} participants</source>
         <translation>{n} 位成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="510" />
+        <location filename="../../app/ui/viewer/widget.py" line="511" />
         <source>{n} messages</source>
         <translation>{n} 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="520" />
+        <location filename="../../app/ui/viewer/widget.py" line="521" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="523" />
+        <location filename="../../app/ui/viewer/widget.py" line="524" />
         <source>Could not load messages: {error}</source>
         <translation>无法加载消息：{error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="566" />
+        <location filename="../../app/ui/viewer/widget.py" line="567" />
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="570" />
+        <location filename="../../app/ui/viewer/widget.py" line="571" />
         <source>Export selected messages…</source>
         <translation>导出所选消息…</translation>
     </message>
@@ -2841,62 +2921,62 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>NewAccountDialog</name>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="280" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="253" />
         <source>New account</source>
         <translation>新建账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="281" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="254" />
         <source>Create</source>
         <translation>创建</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="283" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="256" />
         <source>User name</source>
         <translation>用户名</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="285" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="258" />
         <source>Initial password:</source>
         <translation>初始密码：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="285" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="258" />
         <source>Repeat password:</source>
         <translation>再次输入密码：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="287" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="260" />
         <source>The owner must choose a new password at the first login</source>
         <translation>账号持有人首次登录时必须设置新密码</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="291" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="264" />
         <source>Change…</source>
         <translation>修改…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="296" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="269" />
         <source>User name:</source>
         <translation>用户名：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="298" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="271" />
         <source>Roles:</source>
         <translation>角色：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="299" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="272" />
         <source>Scope:</source>
         <translation>查看范围：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="323" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="296" />
         <source>Give the account at least one role.</source>
         <translation>请为账号至少分配一个角色。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="327" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="300" />
         <source>Creating the account…</source>
         <translation>正在创建账号…</translation>
     </message>
@@ -3275,22 +3355,22 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>ResetPasswordDialog</name>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="372" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="345" />
         <source>Reset the password of %1</source>
         <translation>重置 %1 的密码</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="373" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="346" />
         <source>New password:</source>
         <translation>新密码：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="373" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="346" />
         <source>Repeat password:</source>
         <translation>再次输入密码：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="375" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="348" />
         <source>The owner must choose a new password at the next login</source>
         <translation>账号持有人下次登录时必须设置新密码</translation>
     </message>
@@ -3298,17 +3378,17 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>RolesDialog</name>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="346" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="319" />
         <source>Roles of %1</source>
         <translation>%1 的角色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="348" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="321" />
         <source>A change applies at the account's next login.</source>
         <translation>修改在该账号下次登录时生效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="359" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="332" />
         <source>Give the account at least one role (or disable it).</source>
         <translation>请为账号至少保留一个角色（或者停用该账号）。</translation>
     </message>
@@ -3316,69 +3396,69 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>ScopeDialog</name>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="161" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="134" />
         <source>Scope of %1</source>
         <translation>%1 的查看范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="162" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="135" />
         <source>Scope of the new account</source>
         <translation>新账号的查看范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="163" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="136" />
         <source>All sessions</source>
         <translation>全部会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="164" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="137" />
         <source>Only sessions with the staff and departments ticked below</source>
         <translation>仅限下面勾选的员工和部门参与的会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="166" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="139" />
         <source>Filter by name, id or department</source>
         <translation>按姓名、ID 或部门筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="169" />
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="198" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="142" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="171" />
         <source>Departments</source>
         <translation>部门</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="171" />
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="199" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="144" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="172" />
         <source>Staff</source>
         <translation>员工</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="188" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="161" />
         <source>userids not in the directory, separated by commas</source>
         <translation>不在通讯录中的 userid，用逗号分隔</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="189" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="162" />
         <source>Other staff userids</source>
         <translation>其他员工 userid</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="190" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="163" />
         <source>A session is in scope if one of these staff took part in it. A change applies at the account's next login.</source>
         <translation>只要这些员工之一参与了某个会话，该会话即在查看范围内。修改在该账号下次登录时生效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="194" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="167" />
         <source>The directory has no staff names yet (they come with a sync or `wecom-auditor import-names`): type userids below.</source>
         <translation>通讯录中还没有员工姓名（同步或 `wecom-auditor import-names` 后才会有）：请在下面输入 userid。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="205" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="178" />
         <source>Other staff userids:</source>
         <translation>其他员工 userid：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/accounts_dialog.py" line="253" />
+        <location filename="../../app/ui/auth/accounts_dialog.py" line="226" />
         <source>Tick at least one staff member or department, or choose All sessions.</source>
         <translation>请至少勾选一名员工或一个部门，或者选择“全部会话”。</translation>
     </message>
@@ -3551,157 +3631,157 @@ F1 or ? for the syntax; ↓ for recent searches.</source>
         <translation>{count} 条结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="62" />
+        <location filename="../../app/ui/search/model.py" line="63" />
         <source>Text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="63" />
+        <location filename="../../app/ui/search/model.py" line="64" />
         <source>Image</source>
         <translation>图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="64" />
+        <location filename="../../app/ui/search/model.py" line="65" />
         <source>Recalled</source>
         <translation>撤回</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="65" />
+        <location filename="../../app/ui/search/model.py" line="66" />
         <source>Consented to archiving</source>
         <translation>同意存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="66" />
+        <location filename="../../app/ui/search/model.py" line="67" />
         <source>Declined archiving</source>
         <translation>拒绝存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="67" />
+        <location filename="../../app/ui/search/model.py" line="68" />
         <source>Voice</source>
         <translation>语音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="68" />
+        <location filename="../../app/ui/search/model.py" line="69" />
         <source>Video</source>
         <translation>视频</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="69" />
+        <location filename="../../app/ui/search/model.py" line="70" />
         <source>Contact card</source>
         <translation>名片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="70" />
+        <location filename="../../app/ui/search/model.py" line="71" />
         <source>Location</source>
         <translation>位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="71" />
+        <location filename="../../app/ui/search/model.py" line="72" />
         <source>Sticker</source>
         <translation>表情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="72" />
+        <location filename="../../app/ui/search/model.py" line="73" />
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="73" />
+        <location filename="../../app/ui/search/model.py" line="74" />
         <source>Link</source>
         <translation>链接</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="74" />
+        <location filename="../../app/ui/search/model.py" line="75" />
         <source>Mini program</source>
         <translation>小程序</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="75" />
+        <location filename="../../app/ui/search/model.py" line="76" />
         <source>Chat history</source>
         <translation>聊天记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="76" />
+        <location filename="../../app/ui/search/model.py" line="77" />
         <source>To-do</source>
         <translation>待办</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="77" />
+        <location filename="../../app/ui/search/model.py" line="78" />
         <source>Vote</source>
         <translation>投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="78" />
+        <location filename="../../app/ui/search/model.py" line="79" />
         <source>Form</source>
         <translation>填表</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="79" />
+        <location filename="../../app/ui/search/model.py" line="80" />
         <source>Red packet</source>
         <translation>红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="80" />
+        <location filename="../../app/ui/search/model.py" line="81" />
         <source>External red packet</source>
         <translation>互通红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="81" />
+        <location filename="../../app/ui/search/model.py" line="82" />
         <source>Meeting</source>
         <translation>会议</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="82" />
+        <location filename="../../app/ui/search/model.py" line="83" />
         <source>Document</source>
         <translation>在线文档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="83" />
+        <location filename="../../app/ui/search/model.py" line="84" />
         <source>Markdown</source>
         <translation>Markdown</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="84" />
+        <location filename="../../app/ui/search/model.py" line="85" />
         <source>News</source>
         <translation>图文</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="85" />
+        <location filename="../../app/ui/search/model.py" line="86" />
         <source>Calendar</source>
         <translation>日程</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="86" />
+        <location filename="../../app/ui/search/model.py" line="87" />
         <source>Mixed</source>
         <translation>图文混排</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="87" />
+        <location filename="../../app/ui/search/model.py" line="88" />
         <source>Call recording</source>
         <translation>音频存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="88" />
+        <location filename="../../app/ui/search/model.py" line="89" />
         <source>Document shared in call</source>
         <translation>音频共享文档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="89" />
+        <location filename="../../app/ui/search/model.py" line="90" />
         <source>Channels post</source>
         <translation>视频号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="90" />
+        <location filename="../../app/ui/search/model.py" line="91" />
         <source>Call</source>
         <translation>音视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="91" />
+        <location filename="../../app/ui/search/model.py" line="92" />
         <source>WeDrive file</source>
         <translation>微盘文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="92" />
+        <location filename="../../app/ui/search/model.py" line="93" />
         <source>Switched enterprise</source>
         <translation>切换企业</translation>
     </message>
@@ -3826,7 +3906,7 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SearchResultsModel</name>
     <message>
-        <location filename="../../app/ui/search/model.py" line="255" />
+        <location filename="../../app/ui/search/model.py" line="267" />
         <source> → </source>
         <translation> → </translation>
     </message>
@@ -3857,62 +3937,62 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SessionTreeModel</name>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="64" />
+        <location filename="../../app/ui/sessions/model.py" line="65" />
         <source>Internal</source>
         <translation>单聊(内部)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="66" />
+        <location filename="../../app/ui/sessions/model.py" line="67" />
         <source>External contacts</source>
         <translation>外部联系人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="68" />
+        <location filename="../../app/ui/sessions/model.py" line="69" />
         <source>Groups</source>
         <translation>群聊</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="70" />
+        <location filename="../../app/ui/sessions/model.py" line="71" />
         <source>Up/downstream</source>
         <translation>上下游</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="72" />
+        <location filename="../../app/ui/sessions/model.py" line="73" />
         <source>System records</source>
         <translation>系统记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="431" />
+        <location filename="../../app/ui/sessions/model.py" line="436" />
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="431" />
+        <location filename="../../app/ui/sessions/model.py" line="436" />
         <source>{names} +{more}</source>
         <translation>{names} +{more}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="662" />
+        <location filename="../../app/ui/sessions/model.py" line="667" />
         <source>Session</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="662" />
+        <location filename="../../app/ui/sessions/model.py" line="667" />
         <source>Messages</source>
         <translation>消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="662" />
+        <location filename="../../app/ui/sessions/model.py" line="667" />
         <source>Last activity</source>
         <translation>最近活动</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="722" />
+        <location filename="../../app/ui/sessions/model.py" line="727" />
         <source>{label} ({shown} of {total})</source>
         <translation>{label} ({shown} / {total})</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="724" />
+        <location filename="../../app/ui/sessions/model.py" line="729" />
         <source>{label} ({count})</source>
         <translation>{label} ({count})</translation>
     </message>
@@ -3925,42 +4005,42 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="71" />
+        <location filename="../../app/ui/settings/dialog.py" line="72" />
         <source>Corp</source>
         <translation>企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="72" />
+        <location filename="../../app/ui/settings/dialog.py" line="73" />
         <source>Archive</source>
         <translation>存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="73" />
+        <location filename="../../app/ui/settings/dialog.py" line="74" />
         <source>Media</source>
         <translation>媒体</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="74" />
+        <location filename="../../app/ui/settings/dialog.py" line="75" />
         <source>Background jobs</source>
         <translation>后台任务</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="75" />
+        <location filename="../../app/ui/settings/dialog.py" line="76" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="121" />
+        <location filename="../../app/ui/settings/dialog.py" line="134" />
         <source>Cannot read the keyring: %1</source>
         <translation>无法读取系统钥匙串：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="223" />
+        <location filename="../../app/ui/settings/dialog.py" line="236" />
         <source>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</source>
         <translation>未保存：本机没有可用的系统钥匙串（Secret Service、KWallet、钥匙串访问或凭据管理器），无法保存密钥信息。请清空密钥相关输入框，改用环境变量向应用提供：%1、%2（PEM 文本或 @/path/to/key.pem）、%3，数据库密码使用 %4。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="252" />
+        <location filename="../../app/ui/settings/dialog.py" line="265" />
         <source>Not saved: %1</source>
         <translation>未保存：%1</translation>
     </message>
@@ -3973,7 +4053,7 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/app.py" line="85" />
+        <location filename="../../app/ui/app.py" line="86" />
         <source>The archive cannot be opened: %1</source>
         <translation>无法打开存档：%1</translation>
     </message>
@@ -3981,32 +4061,32 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SyncHistoryDialog</name>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="134" />
+        <location filename="../../app/ui/sync/history.py" line="114" />
         <source>Sync history</source>
         <translation>同步记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="148" />
+        <location filename="../../app/ui/sync/history.py" line="128" />
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="161" />
+        <location filename="../../app/ui/sync/history.py" line="141" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="175" />
+        <location filename="../../app/ui/sync/history.py" line="155" />
         <source>No sync has run yet.</source>
         <translation>尚未进行过同步。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="176" />
+        <location filename="../../app/ui/sync/history.py" line="156" />
         <source>%1 runs, newest first.</source>
         <translation>共 %1 次同步，最新的在前。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="181" />
+        <location filename="../../app/ui/sync/history.py" line="161" />
         <source>Cannot read the sync history: %1</source>
         <translation>无法读取同步记录：%1</translation>
     </message>
@@ -4131,92 +4211,92 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SyncRunsModel</name>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="50" />
+        <location filename="../../app/ui/sync/history.py" line="58" />
         <source>Corp</source>
         <translation>企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="50" />
+        <location filename="../../app/ui/sync/history.py" line="58" />
         <source>Started</source>
         <translation>开始时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="50" />
+        <location filename="../../app/ui/sync/history.py" line="58" />
         <source>Ended</source>
         <translation>结束时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="50" />
+        <location filename="../../app/ui/sync/history.py" line="58" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="51" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Seq range</source>
         <translation>seq 范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="51" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Fetched</source>
         <translation>拉取</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="51" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Stored</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="51" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Duplicates</source>
         <translation>重复</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="52" />
+        <location filename="../../app/ui/sync/history.py" line="60" />
         <source>Quarantined</source>
         <translation>隔离</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="52" />
+        <location filename="../../app/ui/sync/history.py" line="60" />
         <source>Media stored / failed / expired</source>
         <translation>媒体 保存 / 失败 / 过期</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="52" />
+        <location filename="../../app/ui/sync/history.py" line="60" />
         <source>Retries</source>
         <translation>重试</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="53" />
+        <location filename="../../app/ui/sync/history.py" line="61" />
         <source>Error</source>
         <translation>错误</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="54" />
+        <location filename="../../app/ui/sync/history.py" line="53" />
         <source>Succeeded</source>
         <translation>成功</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="54" />
+        <location filename="../../app/ui/sync/history.py" line="53" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="55" />
+        <location filename="../../app/ui/sync/history.py" line="54" />
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="55" />
+        <location filename="../../app/ui/sync/history.py" line="54" />
         <source>Running</source>
         <translation>进行中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="56" />
+        <location filename="../../app/ui/sync/history.py" line="55" />
         <source>Interrupted</source>
         <translation>已中断</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="101" />
+        <location filename="../../app/ui/sync/history.py" line="81" />
         <source>Workstation: %1</source>
         <translation>工作站：%1</translation>
     </message>
@@ -4238,77 +4318,77 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>VerifyDialog</name>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="37" />
+        <location filename="../../app/ui/verify_dialog.py" line="38" />
         <source>Verify evidence package</source>
         <translation>校验证据包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="40" />
+        <location filename="../../app/ui/verify_dialog.py" line="41" />
         <source>A package folder or .zip file</source>
         <translation>证据包文件夹或 .zip 文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="41" />
+        <location filename="../../app/ui/verify_dialog.py" line="42" />
         <source>Folder…</source>
         <translation>文件夹…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="42" />
+        <location filename="../../app/ui/verify_dialog.py" line="43" />
         <source>Zip file…</source>
         <translation>Zip 文件…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="52" />
+        <location filename="../../app/ui/verify_dialog.py" line="53" />
         <source>Verify</source>
         <translation>校验</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="54" />
+        <location filename="../../app/ui/verify_dialog.py" line="55" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="70" />
+        <location filename="../../app/ui/verify_dialog.py" line="71" />
         <source>Package folder</source>
         <translation>证据包文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="75" />
+        <location filename="../../app/ui/verify_dialog.py" line="76" />
         <source>Package zip file</source>
         <translation>证据包 zip 文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="76" />
+        <location filename="../../app/ui/verify_dialog.py" line="77" />
         <source>Zip files (*.zip)</source>
         <translation>Zip 文件 (*.zip)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="84" />
+        <location filename="../../app/ui/verify_dialog.py" line="85" />
         <source>Choose an existing package folder or .zip file.</source>
         <translation>请选择已存在的证据包文件夹或 .zip 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="88" />
+        <location filename="../../app/ui/verify_dialog.py" line="89" />
         <source>Checking every file and the signature…</source>
         <translation>正在校验每个文件和签名…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="106" />
+        <location filename="../../app/ui/verify_dialog.py" line="107" />
         <source>Recorded in this archive: exported by %1 on %2.</source>
         <translation>本存档有记录：由 %1 在 %2 上导出。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="110" />
+        <location filename="../../app/ui/verify_dialog.py" line="111" />
         <source>OK: %1 files match; fingerprint %2; signed by key %3.</source>
         <translation>完好：%1 个文件全部一致；指纹 %2；签名密钥 %3。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="115" />
+        <location filename="../../app/ui/verify_dialog.py" line="116" />
         <source>FAILED: %1 problems (listed below).</source>
         <translation>校验失败：%1 处问题（见下方列表）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="124" />
+        <location filename="../../app/ui/verify_dialog.py" line="125" />
         <source>Not verified: %1</source>
         <translation>未能校验：%1</translation>
     </message>

@@ -246,3 +246,33 @@ def test_secret_store_proxy_and_database_passwords_and_sources(monkeypatch):
     store.delete_database_password(url)
     monkeypatch.setenv("WECOM_AUDITOR_DATABASE_PASSWORD", "envpw")
     assert store.database_url(url) == "mysql+pymysql://a:envpw@h:3306/d"
+
+
+def test_test_connection_checks_the_corp_as_typed(qtbot, ctx, tmp_path, simulator_path):
+    """Settings > Corp > Test connection: the library, the keys and the archive, off the GUI thread,
+    with the secret as typed (not yet stored) — a wrong one is named as such."""
+    from native.corpus import generate_corpus
+
+    corpus = tmp_path / "corpus"
+    generate_corpus(corpus, messages=30, seed=3)
+    corp, _ = ctx.setup_demo(corpus)
+    dialog = open_dialog(qtbot, ctx)
+    page = dialog.corp_page
+    qtbot.waitUntil(lambda: page.current() is not None and page.current().state is not None, timeout=10_000)
+    page.test_button.click()
+    assert not page.test_button.isEnabled()
+    qtbot.waitUntil(page.test_button.isEnabled, timeout=60_000)
+    lines = page.test_result.text().splitlines()
+    assert len(lines) == 4 and all(line.startswith("✓") for line in lines), lines
+    assert "decrypts" in lines[-1]
+
+    page.secret_edit.setText("not-the-secret")
+    assert page.test_result.text() == ""  # an edit clears a result that no longer describes the values
+    page.test_button.click()
+    qtbot.waitUntil(page.test_button.isEnabled, timeout=60_000)
+    last = page.test_result.text().splitlines()[-1]
+    assert last.startswith("✗") and "Secret is wrong" in last
+    assert ctx.secrets.corp_secret(ctx.settings.corp(corp.corpid)) != "not-the-secret"  # nothing was stored
+
+    page.ca_field.setText(str(tmp_path / "missing.pem"))
+    assert "is not a file" in page.ca_error.text() and not dialog.ok_button().isEnabled()

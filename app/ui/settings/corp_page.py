@@ -39,7 +39,8 @@ from app.core.sdk.hosted import LibrarySpec, check_library
 
 from ..sync.panel import fill
 from ..tasks import run_task
-from .fields import NOTE_STYLE, ErrorLabel, PathField, note_label
+from ..viewer.render import ui_is_chinese
+from .fields import ERROR_STYLE, NOTE_STYLE, OK_STYLE, ErrorLabel, PathField, note_label
 from .keys import PrivateKeyImportDialog
 
 # Library files checked in this session, by (path, mtime, size): None = usable, else the sentence.
@@ -182,6 +183,20 @@ class CorpPage(QWidget):
         self.timeout_spin = QSpinBox(self)
         self.timeout_spin.setRange(1, 600)
         self.timeout_spin.setSuffix(self.tr(" s"))
+        self.ca_field = PathField("file", self.tr("Choose the CA certificate (PEM)"),
+                                  self.tr("Certificates (*.pem *.crt *.cer);;All files (*)"), self)
+        self.ca_field.setPlaceholderText(self.tr("Only for a company proxy that inspects TLS: its CA (PEM)"))
+        self.ca_error = ErrorLabel(self)
+        self.test_button = QPushButton(self.tr("Test connection"), self)
+        self.test_result = QLabel(self)
+        self.test_result.setTextFormat(Qt.TextFormat.PlainText)
+        self.test_result.setWordWrap(True)
+        test_row = QHBoxLayout()
+        test_row.addWidget(self.test_button)
+        test_row.addStretch(1)
+        # Set by the dialog: (draft) -> list of ConnectionCheck, blocking (run off the GUI thread).
+        self.connection_test = None
+        self._test_generation = 0
 
         form.addRow(self.tr("Corp ID:"), self.corpid_edit)
         form.addRow("", self.corpid_error)
@@ -201,6 +216,10 @@ class CorpPage(QWidget):
         form.addRow(self.tr("Proxy password:"), self.proxy_password_edit)
         form.addRow("", self.proxy_password_status)
         form.addRow(self.tr("Timeout per SDK call:"), self.timeout_spin)
+        form.addRow(self.tr("Trusted CA:"), self.ca_field)
+        form.addRow("", self.ca_error)
+        form.addRow("", test_row)
+        form.addRow("", self.test_result)
 
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
@@ -226,8 +245,9 @@ class CorpPage(QWidget):
         for edit in (self.corpid_edit, self.name_edit, self.secret_edit, self.proxy_edit,
                      self.proxy_password_edit):
             edit.textChanged.connect(self._store_current)
-        for f in (self.corpus_field, self.library_field):
+        for f in (self.corpus_field, self.library_field, self.ca_field):
             f.textChanged.connect(self._store_current)
+        self.test_button.clicked.connect(self.test_connection)
         self.simulator_radio.toggled.connect(self._store_current)
         self.timeout_spin.valueChanged.connect(self._store_current)
 
@@ -321,6 +341,7 @@ class CorpPage(QWidget):
             self.proxy_edit.setText(c.proxy)
             self.proxy_password_edit.setText(draft.proxy_password)
             self.timeout_spin.setValue(c.timeout)
+            self.ca_field.setText(c.ca_file)
         finally:
             self._loading = False
         self._refresh_state_views()
@@ -341,6 +362,9 @@ class CorpPage(QWidget):
         c.proxy = self.proxy_edit.text().strip()
         draft.proxy_password = self.proxy_password_edit.text()
         c.timeout = self.timeout_spin.value()
+        c.ca_file = self.ca_field.text()
+        self._test_generation += 1  # a test still running no longer describes these values
+        self.test_result.clear()
         self.selector.setItemText(self.selector.currentIndex(), draft.label(self.tr("New corp")))
         self._refresh_state_views()
         self.changed.emit()
@@ -446,6 +470,41 @@ class CorpPage(QWidget):
         if answer == QMessageBox.StandardButton.Yes:
             self.remove_private_key(version)
 
+    # ------------------------------------------------------------------ test connection
+    def test_connection(self) -> None:
+        """Check the current corp as typed (library, keys, WeCom's answer with certificate
+        verification, one entry fetched and decrypted) on a pool thread; the result shows below."""
+        draft = self.current()
+        if draft is None or self.connection_test is None:
+            return
+        if self._draft_errors(draft, self.drafts.index(draft)):
+            self._show_test(False, self.tr("Fix the values marked above first."))
+            return
+        self._test_generation += 1
+        generation = self._test_generation
+        probe_draft = copy.deepcopy(draft)
+        self.test_button.setEnabled(False)
+        self._show_test(None, self.tr("Connecting… (this can take up to a minute)"))
+        chinese = ui_is_chinese()
+
+        def done(checks) -> None:
+            if generation != self._test_generation:
+                return
+            lines = [("✓ " if c.ok else "✗ ") + (c.message_zh if chinese else c.message_en) for c in checks]
+            self._show_test(all(c.ok for c in checks), "\n".join(lines))
+
+        def failed(exc: Exception) -> None:
+            if generation == self._test_generation:
+                self._show_test(False, str(exc))
+
+        run_task(self, lambda: self.connection_test(probe_draft), done, failed)
+
+    def _show_test(self, ok: bool | None, text: str) -> None:
+        self.test_result.setText(text)
+        self.test_result.setStyleSheet(OK_STYLE if ok else ERROR_STYLE if ok is False else NOTE_STYLE)
+        if ok is not None:
+            self.test_button.setEnabled(True)
+
     # ------------------------------------------------------------------ validation
     def errors(self) -> list[str]:
         """One line per corp with a bad value (and the current corp's inline errors updated)."""
@@ -456,6 +515,7 @@ class CorpPage(QWidget):
                 self.corpid_error.set_error(fields.get("corpid"))
                 self.sdk_error.set_error(fields.get("sdk"))
                 self.proxy_error.set_error(fields.get("proxy"))
+                self.ca_error.set_error(fields.get("ca"))
             if fields:
                 problems.append(fill(self.tr("Corp “%1” has a value to fix."), draft.label(self.tr("New corp"))))
         return problems
@@ -475,6 +535,9 @@ class CorpPage(QWidget):
         sdk = self._corpus_error(c.simulator_corpus) if draft.use_simulator else self._library_error(c.sdk_library)
         if sdk:
             errors["sdk"] = sdk
+        if c.ca_file and not Path(c.ca_file).expanduser().is_file():
+            errors["ca"] = fill(self.tr("%1 is not a file: choose the PEM file of your company's CA, or leave the "
+                                        "field empty."), c.ca_file)
         if c.proxy and not _PROXY.match(c.proxy):
             errors["proxy"] = self.tr("Write the proxy as socks5://host:port or http://host:port "
                                       "(user and password go in the proxy password field).")

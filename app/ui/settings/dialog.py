@@ -63,6 +63,7 @@ class SettingsDialog(QDialog):
         self.setWindowTitle(self.tr("Settings"))
         settings = ctx.settings
         self.corp_page = CorpPage(settings.corps, self.keyring_ok, self)
+        self.corp_page.connection_test = self._test_corp
         self.archive_page = ArchivePage(settings, ctx.paths, self.keyring_ok, self)
         self.media_page = MediaStoragePage(settings, ctx.paths, ctx.secrets, self.keyring_ok, self)
         self.queue_page = QueuePage(settings, ctx.secrets, self.keyring_ok, lambda: ctx.db_url, self)
@@ -90,6 +91,18 @@ class SettingsDialog(QDialog):
 
     def ok_button(self):
         return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+    def _test_corp(self, draft):
+        """The corp page's "Test connection" (on a pool thread): the draft as typed, with the secrets
+        typed in the page or else those stored; nothing is saved."""
+        from app.core.sync.checks import run_checks
+
+        corp = draft.result()
+        keys = {v: pem for v, pem in self.ctx.secrets.private_keys(corp).items() if v not in draft.removed_keys}
+        keys.update(draft.new_keys)
+        connection = self.ctx.connection(corp, secret=draft.secret or None,
+                                         proxy_passwd=draft.proxy_password or None)
+        return run_checks(connection, keys)
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> bool:
