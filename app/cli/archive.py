@@ -9,12 +9,14 @@ import threading
 
 import click
 
+from app.core.auth.errors import PermissionDenied
 from app.core.context import AppContext
 from app.core.safe_text import display_name, display_text, json_line
-from app.core.sdk import SdkError
 
 from .base import (
     EXIT_CANCELLED,
+    EXIT_FAILED,
+    EXIT_NOT_PERMITTED,
     LIMIT,
     MAX_DEMO_MESSAGES,
     _ms_to_text,
@@ -107,15 +109,18 @@ class _ProgressBar:
 
 @main.command()
 @click.option("--corp", "corpid", help="Corp id to sync (default: the first configured).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the outcome and counts.")
 @click.option("--no-media", is_flag=True, help="Do not download media in this run.")
-@click.option("--workers", type=click.IntRange(1), help="Decrypt processes (default: one per core).")
+@click.option("--workers", type=click.IntRange(1, 64), help="Decrypt processes (default: one per core).")
 @common
 def sync(ctx: AppContext, corpid: str | None, as_json: bool, no_media: bool, workers: int | None) -> None:
-    """Fetch new archive entries and media until WeCom has no more."""
-    actor = current_actor(ctx)
-    corp = ctx.settings.corp(corpid)
-    syncer = ctx.make_syncer(corp, media=not no_media, workers=workers, actor=actor)
+    """Fetch new archive entries and media until WeCom has no more.
+
+    With --json, exactly one JSON object is printed whatever the outcome (succeeded, cancelled,
+    failed): outcome, error (one sentence, or null) and the counts."""
+    from app.core.sync.failures import describe_failure
+    from app.core.sync.pipeline import SyncReport
+
     cancel = threading.Event()
 
     def on_sigint(signum, frame):
@@ -126,16 +131,32 @@ def sync(ctx: AppContext, corpid: str | None, as_json: bool, no_media: bool, wor
 
     previous = signal.signal(signal.SIGINT, on_sigint)
     bar = _ProgressBar(enabled=sys.stderr.isatty() or not as_json)
+    syncer = None
     try:
+        actor = current_actor(ctx)
+        corp = ctx.settings.corp(corpid)
+        syncer = ctx.make_syncer(corp, media=not no_media, workers=workers, actor=actor)
         report = syncer.run(progress=bar, cancel=cancel.is_set)
-    except SdkError as exc:
+    except (click.exceptions.Abort, click.exceptions.Exit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # every failure: one sentence (and with --json, one object)
         bar.close()
-        raise click.ClickException(f"sync stopped: {exc}") from None
+        if isinstance(exc, click.ClickException):
+            message, code = exc.format_message(), exc.exit_code
+        else:
+            message = describe_failure(exc)[0]
+            code = EXIT_NOT_PERMITTED if isinstance(exc, PermissionDenied) else EXIT_FAILED
+        if as_json:
+            failed = getattr(syncer, "report", None) or SyncReport(run_id=0, outcome="failed")
+            failed.outcome, failed.error = "failed", message
+            click.echo(json.dumps(failed.to_dict(), ensure_ascii=False))
+        click.echo(f"Error: sync stopped: {message}", err=True)
+        sys.exit(code)
     finally:
         bar.close()
         signal.signal(signal.SIGINT, previous)
     if as_json:
-        click.echo(json.dumps({k: v for k, v in report.to_dict().items()}, ensure_ascii=False))
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
         click.echo(f"Sync {report.outcome} in {report.seconds:.1f}s: fetched {report.fetched}, stored "
                    f"{report.stored}, duplicates {report.duplicates}, quarantined {report.quarantined}; media "
@@ -220,7 +241,7 @@ def quarantine(ctx: AppContext, retry: bool, corpid: str | None, as_json: bool) 
     if retry:
         corp = ctx.settings.corp(corpid)
         result = retry_quarantine(actor, ctx.db, corpid=corp.corpid, private_keys=ctx.secrets.private_keys(corp),
-                                  library_path=ctx.library_path(corp))
+                                  library=ctx.library(corp))
         click.echo(f"Retried {result.tried}: {result.resolved} now archived, {result.still_failing} still failing.")
     corp_id = service.corp_id(actor, corpid)
     for q in service.quarantine(actor, corp_id):

@@ -214,7 +214,9 @@ def _make_engine(url: URL) -> Engine:
                     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             for p in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_SIDE_FILES)):
                 make_private(p)
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        # hide_parameters: a statement's parameters hold decrypted chat text; an error message (which
+        # may reach a log or a sync record) must never carry them.
+        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):
@@ -234,7 +236,7 @@ def _make_engine(url: URL) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_recycle=3600,
+    return create_engine(url, pool_pre_ping=True, pool_recycle=3600, hide_parameters=True,
                          isolation_level="READ COMMITTED")
 
 
