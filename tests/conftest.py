@@ -9,30 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import keyring
-import keyring.backend
-import keyring.errors
 import pytest
 from corpus_kit import TinyCorpus, make_rsa_keys
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """An in-memory keyring backend for tests."""
-
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.store.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.store[(service, username)] = password
-
-    def delete_password(self, service, username):
-        if self.store.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError(username)
+from keyring_kit import MemoryKeyring
 
 
 @pytest.fixture(autouse=True)

@@ -150,7 +150,7 @@ def sync(ctx: AppContext, corpid: str | None, as_json: bool, no_media: bool, wor
             failed = getattr(syncer, "report", None) or SyncReport(run_id=0, outcome="failed")
             failed.outcome, failed.error = "failed", message
             click.echo(json.dumps(failed.to_dict(), ensure_ascii=False))
-        click.echo(f"Error: sync stopped: {message}", err=True)
+        click.echo(f"Error: {message}", err=True)
         sys.exit(code)
     finally:
         bar.close()

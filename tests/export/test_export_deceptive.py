@@ -24,15 +24,18 @@ DANGEROUS = re.compile("[\u202a-\u202e\u2066-\u2069\u200b-\u200f\x00-\x08\x0b-\x
 
 @pytest.fixture(scope="module")
 def deceptive_package(export_archive, tmp_path_factory):
+    from keyring_kit import memory_keyring
+
     from app.core.context import AppContext
 
     data, url, info = export_archive
-    ctx = AppContext(data, url)
-    try:
-        out = tmp_path_factory.mktemp("deceptive") / "pkg"
-        result = export_package(ctx, ACTOR, Selection(msgids=(info["deceptive_msgid"],), context_hours=0), out)
-    finally:
-        ctx.close()
+    with memory_keyring():  # wider than one test: its own keyring holds the export signing key
+        ctx = AppContext(data, url)
+        try:
+            out = tmp_path_factory.mktemp("deceptive") / "pkg"
+            result = export_package(ctx, ACTOR, Selection(msgids=(info["deceptive_msgid"],), context_hours=0), out)
+        finally:
+            ctx.close()
     return result
 
 
