@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from app.core.resources import resource_dir
 
-def resource_dir() -> Path:
-    frozen = getattr(sys, "_MEIPASS", None)  # PyInstaller unpacks data files here
-    base = Path(frozen) if frozen else Path(__file__).resolve().parents[2]
-    return base / "resources"
+__all__ = ["resource_dir", "translation_file"]
 
 
 def translation_file(language: str) -> Path:

@@ -5,11 +5,15 @@ fpdf2 is pure Python (no Qt), so this stays in app.core. It keeps a document in 
 written, so a long conversation is split into volumes of at most ``MESSAGES_PER_VOLUME`` messages
 (``<session>.pdf``, ``<session>-2.pdf``, ...): memory stays bounded whatever the conversation's size.
 
-Fonts are found on this computer (nothing is downloaded): ``WECOM_AUDITOR_PDF_FONT`` (a font file,
-optionally ``path#index`` for a collection), else fontconfig's choice for Simplified Chinese, else a
-list of well-known paths on Linux, Windows and macOS. Emoji and symbols come from the first fallback
-font found (Symbola, Segoe UI Symbol/Emoji, DejaVu Sans); colour-bitmap emoji fonts cannot be
-embedded as text and are skipped.
+Fonts: the app ships its own (``resources/fonts``: Noto Sans SC for the text, Noto Emoji and Noto
+Sans Math as fallbacks, all OFL), so a transcript looks the same on every computer and needs nothing
+installed. ``WECOM_AUDITOR_PDF_FONT`` (a font file, optionally ``path#index`` for a collection)
+replaces the text font. Fonts installed on the computer (fontconfig's choice for Simplified Chinese,
+well-known paths on Linux, Windows and macOS, Symbola / Segoe UI Symbol / DejaVu Sans) come after
+the shipped ones, for characters these lack (Hangul, rare ideographs of Extensions B–G); without the
+shipped fonts (a packager removed them) they are the text font as before. Colour-bitmap emoji fonts
+cannot be embedded as text and are skipped. A character no font has is drawn as its code point,
+``⟨U+20BB7⟩``: visible, never dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from app.core.safe_text import display_name, display_text
+from app.core.resources import resource_dir
+from app.core.safe_text import ESCAPE, display_name, display_text
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,12 @@ _FALLBACK_CANDIDATES = (
     "/System/Library/Fonts/Apple Symbols.ttf",
 )
 _CJK_PROBE = "中文档案"
+# The fonts shipped with the app (resources/fonts/README.md says where they come from).
+BUNDLED_TEXT_FONT = "NotoSansSC-Regular.ttf"
+BUNDLED_FALLBACK_FONTS = ("NotoEmoji-Regular.ttf", "NotoSansMath-Regular.ttf")
+# Invisible parts of emoji sequences (variation selectors, ZWJ, flag tags): no glyph needed, left out
+# of the PDF when no font has them rather than escaped (display_text escapes them where they deceive).
+_NO_GLYPH_NEEDED = frozenset(chr(c) for c in (*range(0xFE00, 0xFE10), 0x200D, *range(0xE0020, 0xE0080)))
 
 
 class PdfFontError(RuntimeError):
@@ -133,35 +144,87 @@ def _fc_match(pattern: str) -> FontChoice | None:
     return FontChoice(path, int(index) if index.isdigit() else 0)
 
 
+def bundled_fonts() -> tuple[FontChoice | None, tuple[FontChoice, ...]]:
+    """The text font and fallbacks shipped in resources/fonts (None / fewer where a file is missing)."""
+    folder = resource_dir() / "fonts"
+    text = folder / BUNDLED_TEXT_FONT
+    fallbacks = tuple(FontChoice(str(folder / name)) for name in BUNDLED_FALLBACK_FONTS
+                      if (folder / name).is_file())
+    return (FontChoice(str(text)) if text.is_file() else None), fallbacks
+
+
+def _system_cjk_fonts() -> list[FontChoice]:
+    """Fonts with Chinese characters installed on this computer, best first."""
+    candidates: list[FontChoice] = []
+    fc = _fc_match("sans-serif:lang=zh-cn")
+    if fc:
+        candidates.append(fc)
+    for path in _CJK_CANDIDATES:
+        if os.path.isfile(path):
+            candidates.extend(FontChoice(path, i) for i in _collection_indexes(path))
+    return candidates
+
+
+def _system_fallback_fonts() -> list[FontChoice]:
+    """Symbol and emoji fonts installed on this computer (outline fonts only)."""
+    return [FontChoice(path) for path in _FALLBACK_CANDIDATES
+            if os.path.isfile(path) and _covers(FontChoice(path), "☺")]
+
+
 @lru_cache(maxsize=1)
 def find_fonts() -> PdfFonts:
-    """The fonts to write PDF transcripts with; PdfFontError names what to install if none fits."""
-    candidates: list[FontChoice] = []
+    """The fonts to write PDF transcripts with: the configured or shipped text font, then the shipped
+    fallbacks, then one installed Chinese font and the installed symbol fonts for what those lack.
+    Raises PdfFontError (naming what to do) when no font with Chinese characters is there at all."""
     configured = os.environ.get(FONT_ENV, "").strip()
+    shipped_text, shipped_fallbacks = bundled_fonts()
+    if shipped_text is not None and not _covers(shipped_text, _CJK_PROBE):
+        log.warning("the shipped PDF font %s cannot be read; using installed fonts", shipped_text.path)
+        shipped_text = None
+    text: FontChoice | None = None
     if configured:
         path, _, index = configured.partition("#")
-        choice = FontChoice(path, int(index) if index.isdigit() else 0)
-        if not _covers(choice, _CJK_PROBE):
+        text = FontChoice(path, int(index) if index.isdigit() else 0)
+        if not _covers(text, _CJK_PROBE):
             raise PdfFontError(f"{FONT_ENV}={configured} is not a readable font with Chinese characters")
-        candidates.append(choice)
-    else:
-        fc = _fc_match("sans-serif:lang=zh-cn")
-        if fc:
-            candidates.append(fc)
-        for path in _CJK_CANDIDATES:
-            if os.path.isfile(path):
-                candidates.extend(FontChoice(path, i) for i in _collection_indexes(path))
-    cjk = next((c for c in candidates if _covers(c, _CJK_PROBE)), None)
-    if cjk is None:
-        raise PdfFontError(
-            "no font with Chinese characters was found for the PDF transcripts: install one "
-            "(Debian/Ubuntu: apt install fonts-noto-cjk) or set " + FONT_ENV + " to a .ttf/.otf/.ttc file")
-    fallbacks = []
-    for path in _FALLBACK_CANDIDATES:
-        choice = FontChoice(path)
-        if os.path.isfile(path) and _covers(choice, "☺"):
+    system = next((c for c in _system_cjk_fonts() if _covers(c, _CJK_PROBE)), None)
+    fallbacks: list[FontChoice] = []
+    for choice in (shipped_text, *shipped_fallbacks, system, *_system_fallback_fonts()):
+        if choice is None or choice in fallbacks:
+            continue
+        if text is None:
+            text = choice
+        elif choice != text:
             fallbacks.append(choice)
-    return PdfFonts(cjk, tuple(fallbacks))
+    if text is None or not _covers(text, _CJK_PROBE):
+        raise PdfFontError(
+            "no font with Chinese characters was found for the PDF transcripts, and the app's own "
+            f"({resource_dir() / 'fonts' / BUNDLED_TEXT_FONT}) is missing: reinstall the app, install one "
+            "(Debian/Ubuntu: apt install fonts-noto-cjk) or set " + FONT_ENV + " to a .ttf/.otf/.ttc file")
+    return PdfFonts(text, tuple(fallbacks))
+
+
+def covered_characters(fonts: PdfFonts) -> frozenset[str]:
+    """Every character some font of ``fonts`` has a glyph for (cheap on subsets, ~0.3 s on a full CJK font)."""
+    from fontTools.ttLib import TTFont
+
+    out: set[int] = set()
+    for choice in (fonts.cjk, *fonts.fallbacks):
+        font = TTFont(choice.path, fontNumber=choice.index, lazy=True)
+        try:
+            out.update((font.getBestCmap() or {}).keys())
+        finally:
+            font.close()
+    return frozenset(map(chr, out))
+
+
+def visible_in_pdf(text: str, covered: frozenset[str]) -> str:
+    """``text`` as the PDF can draw it: a character no font has becomes ``⟨U+XXXX⟩`` (visible, never
+    a silently missing glyph); invisible parts of emoji sequences without a glyph are left out."""
+    if covered.issuperset(text):
+        return text
+    return "".join(ch if ch in covered or ch == "\n" else "" if ch in _NO_GLYPH_NEEDED else ESCAPE.format(ord(ch))
+                   for ch in text)
 
 
 def subset_fonts(fonts: PdfFonts, chars: set[str], folder: Path) -> PdfFonts:
@@ -187,6 +250,7 @@ def subset_fonts(fonts: PdfFonts, chars: set[str], folder: Path) -> PdfFonts:
             options.layout_features = []
             options.hinting = False
             options.desubroutinize = False
+            options.drop_tables += ["FFTM"]  # FontForge's timestamp (Symbola): fontTools would warn on stderr
             sub = subset.Subsetter(options)
             sub.populate(unicodes=keep)
             sub.subset(font)
@@ -238,14 +302,14 @@ STATIC_TEXT = ("会话记录 Transcript · 第 卷 volume 页 Page 包指纹 Pac
                "⟨U+0123456789ABCDEF⟩ …")  # and the visible escapes of app.core.safe_text
 
 
-def _make_pdf(fonts: PdfFonts, header: TranscriptHeader, volume: int):
+def _make_pdf(fonts: PdfFonts, header: TranscriptHeader, volume: int, visible: Callable[[str], str]):
     from fpdf import FPDF
 
     class _Pdf(FPDF):
         def header(self) -> None:
             self.set_font("cjk", size=8)
             self.set_text_color(*_GREY)
-            title = f"会话记录 Transcript {display_name(header.session_id)}" + (
+            title = f"会话记录 Transcript {visible(display_name(header.session_id))}" + (
                 f" · 第 {volume} 卷 volume {volume}" if volume > 1 else "")
             self.cell(0, 5, title, new_x="LMARGIN", new_y="NEXT")
             self.ln(2)
@@ -321,20 +385,26 @@ class PdfTranscriptWriter:
     _path: Path | None = None
     _widths: dict = field(default_factory=dict)  # font size -> character -> width (mm)
     _cmap: frozenset = frozenset()  # characters the main font has
+    _covered: frozenset | None = None  # characters some font has (others are drawn as ⟨U+XXXX⟩)
+
+    def _visible(self, text: str) -> str:
+        if self._covered is None:
+            self._covered = covered_characters(self.fonts)
+        return visible_in_pdf(text, self._covered)
 
     def _start_volume(self) -> None:
         number = len(self.volumes) + 1
         rel, self._path = self.open_volume(number)
         self.volumes.append(_Volume(number, rel))
-        pdf = self._pdf = _make_pdf(self.fonts, self.header, number)
+        pdf = self._pdf = _make_pdf(self.fonts, self.header, number, self._visible)
         if not self._cmap:
             self._cmap = frozenset(chr(c) for c in pdf.fonts["cjk"].cmap) if hasattr(pdf.fonts["cjk"], "cmap") \
                 else frozenset()
         h = self.header
         pdf.set_font("cjk", size=14)
         pdf.set_text_color(*_BLACK)
-        pdf.multi_cell(0, 7, align="L", text=f"会话记录 Transcript {display_name(h.session_id)}", new_x="LMARGIN",
-                       new_y="NEXT")
+        pdf.multi_cell(0, 7, align="L", text=self._visible(f"会话记录 Transcript {display_name(h.session_id)}"),
+                       new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("cjk", size=8.5)
         pdf.set_text_color(*_GREY)
         lines = [f"类型 Type: {display_name(h.session_type)}"]
@@ -346,7 +416,7 @@ class PdfTranscriptWriter:
         if number > 1:
             lines.append(f"续第 {number - 1} 卷 Continued from volume {number - 1}")
         for line in lines:
-            pdf.multi_cell(0, 4.5, align="L", text=line, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 4.5, align="L", text=self._visible(line), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
 
     def gap(self) -> None:
@@ -399,6 +469,7 @@ class PdfTranscriptWriter:
         fpdf2's multi_cell measures a line again for every character it adds (quadratic, and most of
         the time of a transcript); here each character's width is measured once per font size."""
         pdf = self._pdf
+        text = self._visible(text)
         size = pdf.font_size_pt
         widths = self._widths.setdefault(size, {})
         limit = pdf.w - pdf.l_margin - pdf.r_margin - 0.5
@@ -434,15 +505,15 @@ class PdfTranscriptWriter:
             if start > pos:
                 pdf.set_text_color(*_BLACK)
                 pdf.set_font("cjk", "", 10)
-                pdf.write(5, display_text(text[pos:start]))
+                pdf.write(5, self._visible(display_text(text[pos:start])))
             pdf.set_text_color(*_HIT)
             pdf.set_font("cjk", "U", 10)
-            pdf.write(5, display_text(text[start:end]))
+            pdf.write(5, self._visible(display_text(text[start:end])))
             pos = end
         pdf.set_text_color(*_BLACK)
         pdf.set_font("cjk", "", 10)
         if pos < len(text):
-            pdf.write(5, display_text(text[pos:]))
+            pdf.write(5, self._visible(display_text(text[pos:])))
         pdf.ln(5)
 
     def _media(self, m: PdfMedia) -> None:
