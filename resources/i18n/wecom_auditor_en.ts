@@ -4048,12 +4048,12 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>StartUp</name>
     <message>
-        <location filename="../../app/ui/app.py" line="80" />
+        <location filename="../../app/ui/app.py" line="92" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/app.py" line="86" />
+        <location filename="../../app/ui/app.py" line="98" />
         <source>The archive cannot be opened: %1</source>
         <translation>The archive cannot be opened: %1</translation>
     </message>

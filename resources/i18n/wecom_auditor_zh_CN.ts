@@ -1486,27 +1486,27 @@
     <message>
         <location filename="../../app/ui/export_dialog.py" line="349" />
         <source>Export signing key</source>
-        <translation type="unfinished" />
+        <translation>导出签名密钥</translation>
     </message>
     <message>
         <location filename="../../app/ui/export_dialog.py" line="352" />
         <source>Passphrase of the export signing key:</source>
-        <translation type="unfinished" />
+        <translation>导出签名密钥的口令：</translation>
     </message>
     <message>
         <location filename="../../app/ui/export_dialog.py" line="355" />
         <source>This computer has no keyring: the export signing key is kept encrypted under a passphrase. Choose it (asked for at each export):</source>
-        <translation type="unfinished" />
+        <translation>本机没有系统钥匙串：导出签名密钥将用口令加密保存。请设置口令（每次导出时都会询问）：</translation>
     </message>
     <message>
         <location filename="../../app/ui/export_dialog.py" line="359" />
         <source>The same passphrase again:</source>
-        <translation type="unfinished" />
+        <translation>再次输入同一口令：</translation>
     </message>
     <message>
         <location filename="../../app/ui/export_dialog.py" line="363" />
         <source>The two passphrases differ.</source>
-        <translation type="unfinished" />
+        <translation>两次输入的口令不一致。</translation>
     </message>
     <message>
         <location filename="../../app/ui/export_dialog.py" line="464" />
@@ -4048,12 +4048,12 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>StartUp</name>
     <message>
-        <location filename="../../app/ui/app.py" line="80" />
+        <location filename="../../app/ui/app.py" line="92" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/app.py" line="86" />
+        <location filename="../../app/ui/app.py" line="98" />
         <source>The archive cannot be opened: %1</source>
         <translation>无法打开存档：%1</translation>
     </message>

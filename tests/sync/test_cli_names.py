@@ -22,4 +22,4 @@ def test_import_names_and_bad_file(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]")
     proc = run_cli("import-names", str(bad), data_dir=data, db_url=db, check=False)
-    assert proc.returncode == 1 and "not a names file" in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.returncode == 1 and "holds a list, not an object" in proc.stderr and "Traceback" not in proc.stderr

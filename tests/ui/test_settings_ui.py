@@ -4,6 +4,7 @@ disabled, Test connection runs off the GUI thread. Plus the SecretStore addition
 from __future__ import annotations
 
 import json
+import shutil
 
 import keyring
 import pytest
@@ -56,7 +57,9 @@ def test_secret_and_key_go_to_the_keyring_not_the_settings_file(qtbot, ctx, tmp_
     page.corpid_edit.setText("wwroundtrip01")
     page.name_edit.setText("往返测试 Round Trip")
     page.library_radio.setChecked(True)
-    page.library_field.setText(str(simulator_path))
+    library = tmp_path / "libWeWorkFinanceSdk_C.so"  # a file this session has not checked yet
+    shutil.copy(simulator_path, library)
+    page.library_field.setText(str(library))
     # The library is loaded in an SDK host process, off the GUI thread; OK waits for the answer.
     assert page.sdk_error.text() == "Checking the SDK library…" and not dialog.ok_button().isEnabled()
     qtbot.waitUntil(page.sdk_error.isHidden, timeout=30_000)
@@ -79,7 +82,7 @@ def test_secret_and_key_go_to_the_keyring_not_the_settings_file(qtbot, ctx, tmp_
     assert "s3cret-value" not in text and "PRIVATE KEY" not in text
     saved = json.loads(text)["corps"][0]
     assert saved["corpid"] == "wwroundtrip01" and saved["key_versions"] == [1]
-    assert saved["sdk_library"] == str(simulator_path)
+    assert saved["sdk_library"] == str(library)
     assert ctx.settings.corps[0].name == "往返测试 Round Trip"
 
     again = open_dialog(qtbot, ctx)
