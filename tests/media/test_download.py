@@ -20,6 +20,7 @@ from app.core.media import (
     media_key,
 )
 from app.core.sdk import SdkConfigError, error_for_code
+from app.core.sdk.errors import SdkCrashError
 
 CORP = "wwtinycorp0000001"
 CHUNK = 512 * 1024
@@ -418,4 +419,42 @@ def test_download_through_the_simulator(tmp_path, request):
             refused = download_media(sdk, MediaJob(bad, "", None, None), storage, tiny_corpus.corpid, spool, backoff=0)
             assert refused.status == "failed" and "10005" in refused.error
     assert len(stored_files(storage)) == 2
+    assert_spool_empty(spool)
+
+
+def test_an_sdk_process_that_dies_during_a_file_fails_that_file_only(tmp_path, request):
+    """A media download whose SDK host process dies (as Tencent's library can kill it) fails that
+    file with the reason; the next file gets a new host and is stored."""
+    import os
+    import signal
+
+    from app.core.sdk.hosted import HostedSdk, LibrarySpec
+
+    tiny_corpus = request.getfixturevalue("tiny_corpus")
+    simulator_path = request.getfixturevalue("simulator_path")
+    library = LibrarySpec(str(simulator_path), {"WECOM_SIM_CORPUS": str(tiny_corpus.path)})
+    storage, spool = LocalStorage(tmp_path / "media"), tmp_path / "spool"
+    with HostedSdk(library, tiny_corpus.corpid, tiny_corpus.secret, timeout=5, media_hosts=1) as sdk:
+        chunks = sdk.iter_media("fid-nul")  # 1.5 MB: three chunks
+        assert len(next(chunks)) == 524288
+        host = sdk._media_all[0]
+        os.kill(host.pid, signal.SIGKILL)  # the library "crashes" between two chunks
+        with pytest.raises(SdkCrashError, match="killed by signal 9"):
+            next(chunks)
+        chunks.close()
+
+        class Crashing:  # the same, inside download_media: the file is failed with the reason
+            def iter_media(self, fid):
+                for i, chunk in enumerate(sdk.iter_media(fid)):
+                    if i == 1:
+                        os.kill(sdk._media_all[0].pid, signal.SIGKILL)
+                    yield chunk
+
+        data = tiny_corpus.media["fid-nul"]
+        failed = download_media(Crashing(), job_for(data, "fid-nul", ext="bin"), storage, tiny_corpus.corpid, spool,
+                                backoff=0)
+        assert failed.status == "failed" and "crashed" in failed.error
+        stored = download_media(sdk, job_for(tiny_corpus.media["fid-image"], "fid-image", ext="jpg"), storage,
+                                tiny_corpus.corpid, spool, backoff=0)
+        assert stored.status == "stored" and sdk._media_all[0].starts == 3
     assert_spool_empty(spool)
