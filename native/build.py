@@ -112,8 +112,16 @@ def _run_compiler(command: list[str], output: Path) -> None:
 
 
 def build_simulator(force: bool = False) -> Path:
-    """Build the simulator library if any source is newer than it (or force); return its path."""
+    """Build the simulator library if any source is newer than it (or force); return its path.
+
+    In a frozen bundle (PyInstaller) the library was built by this function when the bundle was
+    made and ships prebuilt at the same place relative to this module, without sources or a
+    compiler: it is returned as it is."""
     output = simulator_path()
+    if getattr(sys, "frozen", False):
+        if not output.is_file():
+            raise BuildError(f"the SDK simulator {output} is missing from this installation: reinstall the app")
+        return output
     if not force and not _is_stale(output, _dependencies()):
         return output
     cc = _compiler()

@@ -381,8 +381,18 @@ def _quiet_broken_pipe() -> None:
     sys.exit(EXIT_FAILED)
 
 
+def _print_version(click_ctx: click.Context, _param, value: bool) -> None:
+    if not value or click_ctx.resilient_parsing:
+        return
+    from app.version import version_report
+
+    click.echo(version_report())
+    click_ctx.exit()
+
+
 @click.group(cls=_Main, invoke_without_command=True)
-@click.version_option(package_name="wecom-archive-auditor")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version, the commit it was built from, and the Qt and Python versions.")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="As for every command (also before it).")
 @click.option("--db", "db_url", metavar="URL", help="As for every command (also before it).")
 @click.pass_context

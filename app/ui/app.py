@@ -37,6 +37,9 @@ def install_translators(app: QApplication, language: str) -> list[QTranslator]:
     if ours.load(str(translation_file(language))):
         app.installTranslator(ours)
         translators.append(ours)
+        log.info("user interface in %s (%s)", language, translation_file(language))
+    elif language != "en":
+        log.warning("the %s translation %s could not be loaded", language, translation_file(language))
     qt = QTranslator(app)
     if qt.load(QLocale(language), "qtbase", "_", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
         app.installTranslator(qt)
@@ -54,7 +57,16 @@ def run_gui(data_dir: str | None = None, db_url: str | None = None) -> int:
         print("wecom-auditor: there is no display to open the window on (no DISPLAY or WAYLAND_DISPLAY). "
               "Use the commands instead (wecom-auditor --help), or run it under xvfb-run.", file=sys.stderr)
         return 2
+    from .platform_check import check_xcb
+
+    problem = check_xcb()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     app = QApplication.instance() or QApplication(sys.argv)
+    from .interrupt import quit_on_sigint
+
+    sigint_timer = quit_on_sigint(app)  # noqa: F841 — lives as long as the window
     app.setApplicationName("WeCom Archive Auditor")
     app.setOrganizationName("wecom-auditor")
     ctx = AppContext(data_dir, db_url)
