@@ -19,6 +19,8 @@ from app.core.sdk import SdkConfigError
 from app.core.store.db import Database, now_ms
 from app.core.store.models import EXPIRED, FAILED, PENDING, STORED, Media
 
+from .cancel import SyncCancelled
+
 PAGE = 500
 log = logging.getLogger(__name__)
 
@@ -82,8 +84,6 @@ class MediaPhase:
                 self._drain(in_flight, results, cf.ALL_COMPLETED, started)
         self._write(results)
         if cancelled or cancel():
-            from .pipeline import SyncCancelled
-
             raise SyncCancelled()
 
     def _drain(self, in_flight, results, how, started) -> None:

@@ -44,6 +44,7 @@ from app.core.search.index import IndexFollower
 from app.core.store.db import Database, now_ms
 from app.core.store.models import Corp, SyncCheckpoint, SyncRun
 
+from .cancel import SyncCancelled
 from .decrypt import DecryptPool
 from .failures import SyncFailed, describe_failure
 from .media_phase import MediaPhase
@@ -53,10 +54,6 @@ log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 1000  # the SDK's maximum per GetChatData
 ETA_HORIZON_MS = 7 * 86_400_000  # WeCom keeps about 5 days: beyond that an ETA means nothing
-
-
-class SyncCancelled(Exception):
-    pass
 
 
 @dataclass
