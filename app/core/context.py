@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.actor import Actor
 from app.core.config.paths import AppPaths
@@ -21,6 +22,13 @@ from app.core.sdk.hosted import LibrarySpec
 from app.core.store.db import Database, open_database
 from app.core.sync.pipeline import Syncer, SyncOptions
 from app.core.sync.plan import SyncPlan
+
+if TYPE_CHECKING:  # the services are imported when first used (start-up stays quick)
+    from app.core.archive import ArchiveService
+    from app.core.auth import AccountService, AuditTrail
+    from app.core.directory import Directory
+    from app.core.media.service import MediaService
+    from app.core.search import SearchService
 
 SIMULATOR_CORPUS_ENV = "WECOM_SIM_CORPUS"
 DEMO_USERNAME = "demo"
@@ -62,6 +70,17 @@ def simulator_library() -> Path:
 
 
 class AppContext:
+    """One archive as a command or the window works on it: its paths, settings and secrets, and the
+    core services over it, each opened when first used (typed, so the dependencies show):
+
+    ``db`` (Database: the store; only core services touch it), ``storage`` (MediaStorage in use),
+    ``trail`` (AuditTrail), ``accounts`` (AccountService), ``archive`` (ArchiveService: sessions,
+    messages, media rows, runs), ``search`` (SearchService), ``media`` (MediaService),
+    ``directory`` (Directory: names). Tencent's SDK through one factory: :meth:`connection` (a
+    CorpConnection: SDK host processes, never this process), :meth:`sync_plan` /
+    :meth:`make_syncer`. Connection tests for the Settings dialog: ``app.core.checks``.
+    """
+
     def __init__(self, data_dir: str | os.PathLike[str] | None = None, db_url: str | None = None):
         self.paths = AppPaths.resolve(data_dir)
         self.paths.ensure()
@@ -118,39 +137,39 @@ class AppContext:
         return others[backend]
 
     @cached_property
-    def trail(self):
+    def trail(self) -> AuditTrail:
         """The archive's audit trail (app.core.auth.AuditTrail)."""
         from app.core.auth import AuditTrail
 
         return AuditTrail(self.db)
 
     @cached_property
-    def accounts(self):
+    def accounts(self) -> AccountService:
         """The archive's accounts (app.core.auth.AccountService), writing to :attr:`trail`."""
         from app.core.auth import AccountService
 
         return AccountService(self.db, self.trail)
 
     @cached_property
-    def archive(self):
+    def archive(self) -> ArchiveService:
         from app.core.archive import ArchiveService
 
         return ArchiveService(self.db, self.trail)
 
     @cached_property
-    def directory(self):
+    def directory(self) -> Directory:
         from app.core.directory import Directory
 
         return Directory(self.db)
 
     @cached_property
-    def search(self):
+    def search(self) -> SearchService:
         from app.core.search import SearchService
 
         return SearchService(self.db, trail=self.trail)
 
     @cached_property
-    def media(self):
+    def media(self) -> MediaService:
         from app.core.media.service import MediaService
 
         return MediaService(self.db, resolve=self.storage_for, trail=self.trail)  # opens a backend when read

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app.core.actor import Actor
 from app.core.auth import AuditTrailError
 from app.core.context import AppContext
-from app.core.store.db import DatabaseError
+from app.core.errors import DatabaseError
 
 from .resources import translation_file
 

@@ -1,19 +1,17 @@
 """The evidence-export dialog: what will be exported, a few options, the export off the GUI thread
 with progress and Cancel, then the package's path and fingerprint.
 
-Threads: an ExportWorker moved to a QThread runs app.core.export.export_package; everything reaches
-the dialog through queued signals. Cancel is a ``threading.Event`` set on the GUI thread and polled
-by the core after each message; a cancelled export leaves nothing at the output path.
+Threads: app.core.export.export_package runs as a LongJob (app/ui/long_job.py) on its own QThread;
+everything reaches the dialog through queued signals. Cancel is polled by the core after each
+message; a cancelled export leaves nothing at the output path.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QDateTime, QObject, Qt, QThread, QTime, QUrl, Signal, Slot
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -41,70 +39,20 @@ from app.core.export.signing import (
     passphrase_needed,
 )
 
-PROGRESS_INTERVAL_S = 0.1  # at most ten progress signals a second (STYLE #5)
+from .long_job import LongJob
 
 
-class ExportWorker(QObject):
-    """Writes one evidence package. Create, move to a QThread, connect ``QThread.started`` to :meth:`run`.
+def export_work(ctx, actor: Actor, selection: Selection, out_path: Path, *, pdf: bool = True,
+                passphrase: str | None = None):
+    """The work of one export, for a LongJob: progress values are ``(done, total)`` (total -1
+    while unknown); ExportCancelled ends the job as cancelled."""
 
-    Emits (on the worker thread) ``export_progressed(done, total)`` at most ten times a second
-    (total -1 while unknown; the last report is always delivered), then exactly one of
-    ``export_finished(ExportResult)``, ``export_cancelled()`` or ``export_failed(message)``.
-    """
+    def work(progress, cancelled) -> ExportResult:
+        with export_key_passphrase(passphrase):  # of the export key, when it is kept encrypted (no keyring)
+            return export_package(ctx, actor, selection, out_path, pdf=pdf, cancel=cancelled,
+                                  progress=lambda done, total: progress((done, -1 if total is None else total)))
 
-    export_progressed = Signal(int, int)
-    export_finished = Signal(object)
-    export_cancelled = Signal()
-    export_failed = Signal(str)
-
-    def __init__(self, ctx, actor: Actor, selection: Selection, out_path: Path, *, pdf: bool = True,
-                 passphrase: str | None = None):
-        super().__init__()  # no parent: it is moved to its thread
-        self._ctx, self._actor, self._selection, self._out = ctx, actor, selection, out_path
-        self._pdf = pdf
-        self._passphrase = passphrase  # of the export key, when it is kept encrypted (no keyring)
-        self._cancel = threading.Event()
-        self._last_emit = 0.0
-        self._pending: tuple[int, int] | None = None
-
-    @property
-    def cancel_event(self) -> threading.Event:
-        """Set it (from any thread) to stop the export after the current message."""
-        return self._cancel
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            with export_key_passphrase(self._passphrase):
-                result = export_package(self._ctx, self._actor, self._selection, self._out,
-                                        progress=self._on_progress, cancel=self._cancel.is_set, pdf=self._pdf)
-        except ExportCancelled:
-            self._flush()
-            self.export_cancelled.emit()
-            return
-        except Exception as exc:  # every failure becomes a sentence in the dialog
-            self._flush()
-            self.export_failed.emit(str(exc))
-            return
-        self._flush()
-        self.export_finished.emit(result)
-
-    def _on_progress(self, done: int, total: int | None) -> None:
-        now = time.monotonic()
-        report = (done, -1 if total is None else total)
-        if now - self._last_emit < PROGRESS_INTERVAL_S:
-            self._pending = report
-            return
-        self._emit(report, now)
-
-    def _flush(self) -> None:
-        if self._pending is not None:
-            self._emit(self._pending, time.monotonic())
-
-    def _emit(self, report: tuple[int, int], now: float) -> None:
-        self._pending = None
-        self._last_emit = now
-        self.export_progressed.emit(*report)
+    return work
 
 
 def _start_of_day_ms(date: QDate) -> int:
@@ -129,10 +77,11 @@ class ExportDialog(QDialog):
         super().__init__(parent)
         self.ctx, self.actor, self.selection = ctx, actor, selection
         self.result: ExportResult | None = None
-        self._thread: QThread | None = None
-        self._worker: ExportWorker | None = None
-        self._cancel: threading.Event | None = None
-        self._outcome: tuple | None = None
+        self._job = LongJob("export", self, cancel_errors=(ExportCancelled,))
+        self._job.progressed.connect(lambda report: self._on_progress(*report))
+        self._job.succeeded.connect(lambda result: self._on_outcome(("finished", result)))
+        self._job.cancelled.connect(lambda: self._on_outcome(("cancelled",)))
+        self._job.failed.connect(lambda exc: self._on_outcome(("failed", str(exc))))
         self.setWindowTitle(self.tr("Export evidence"))
         self.setMinimumWidth(560)
 
@@ -270,7 +219,7 @@ class ExportDialog(QDialog):
 
     # ------------------------------------------------------------------ the export
     def is_running(self) -> bool:
-        return self._thread is not None
+        return self._job.is_running()
 
     def effective_selection(self) -> Selection | None:
         """The selection with the dialog's options; None (and an inline message) if they are wrong."""
@@ -306,7 +255,7 @@ class ExportDialog(QDialog):
     @Slot()
     def start_export(self) -> bool:
         """Start the export with the dialog's options; False (with an inline message) if they are wrong."""
-        if self._thread is not None:
+        if self._job.is_running():
             return False
         self._show_error("")
         selection = self.effective_selection()
@@ -319,18 +268,8 @@ class ExportDialog(QDialog):
             passphrase = self.ask_export_key_passphrase(need)
             if passphrase is None:
                 return False
-        thread = QThread()
-        thread.setObjectName("export")
-        worker = ExportWorker(self.ctx, self.actor, selection, out, pdf=self.pdf_check.isChecked(),
-                              passphrase=passphrase)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.export_progressed.connect(self._on_progress)
-        worker.export_finished.connect(self._on_worker_finished)
-        worker.export_cancelled.connect(self._on_worker_cancelled)
-        worker.export_failed.connect(self._on_worker_failed)
-        thread.finished.connect(self._on_thread_finished)
-        self._thread, self._worker, self._cancel, self._outcome = thread, worker, worker.cancel_event, None
+        self._job.start(export_work(self.ctx, self.actor, selection, out, pdf=self.pdf_check.isChecked(),
+                                    passphrase=passphrase))
         self.options.setEnabled(False)
         self.export_button.setVisible(False)
         self.close_button.setEnabled(False)
@@ -339,7 +278,6 @@ class ExportDialog(QDialog):
         self.progress_bar.setRange(0, 0)
         self.progress_bar.setVisible(True)
         self.status_label.setText(self.tr("Preparing the export…"))
-        thread.start()
         return True
 
     def ask_export_key_passphrase(self, need: str) -> str | None:
@@ -372,25 +310,16 @@ class ExportDialog(QDialog):
     @Slot()
     def cancel_export(self) -> None:
         """Stop after the current message; the partial package is removed."""
-        if self._cancel is not None and not self._cancel.is_set():
-            self._cancel.set()
+        if self._job.cancel():
             self.cancel_button.setEnabled(False)
             self.status_label.setText(self.tr("Cancelling…"))
 
     def shutdown(self) -> None:
         """Cancel a running export and wait for its thread (at close). Emits no outcome."""
-        thread = self._thread
-        if thread is None:
-            self._join_finished()
-            return
-        self._cancel.set()
-        thread.quit()
-        thread.wait()
-        self._release()
+        self._job.shutdown()
 
-    @Slot(int, int)
     def _on_progress(self, done: int, total: int) -> None:
-        if self._cancel is None or self._cancel.is_set():
+        if self._job.is_cancelling():
             return
         if total > 0:
             self.progress_bar.setRange(0, total)
@@ -403,31 +332,8 @@ class ExportDialog(QDialog):
             self.status_label.setText(self.tr("Preparing the export…"))
         self.export_progressed.emit(done, total)
 
-    @Slot(object)
-    def _on_worker_finished(self, result) -> None:
-        self._on_outcome(("finished", result))
-
-    @Slot()
-    def _on_worker_cancelled(self) -> None:
-        self._on_outcome(("cancelled",))
-
-    @Slot(str)
-    def _on_worker_failed(self, message: str) -> None:
-        self._on_outcome(("failed", message))
-
     def _on_outcome(self, outcome: tuple) -> None:
-        if self.sender() is not self._worker:  # a run that shutdown() already released
-            return
-        self._outcome = outcome
-        if self._thread is not None:
-            self._thread.quit()
-
-    @Slot()
-    def _on_thread_finished(self) -> None:
-        if self._thread is None or self.sender() is not self._thread:
-            return
-        outcome = self._outcome or ("failed", self.tr("The export stopped unexpectedly."))
-        self._release()
+        """The job's outcome, on the GUI thread, after its thread has ended."""
         self.progress_bar.setVisible(False)
         self.cancel_button.setVisible(False)
         self.close_button.setEnabled(True)
@@ -473,22 +379,6 @@ class ExportDialog(QDialog):
             text += self.tr("; %1 media not stored in the archive (listed in the load file)").replace(
                 "%1", str(c["media_missing"]))
         return text
-
-    def _release(self) -> None:
-        # The finished thread and its worker are Python-owned: they are kept until the next release
-        # and then freed by Python on the GUI thread, once their thread has ended. Not deleteLater
-        # (Qt deleting a Python-owned object from the worker thread) and not here (this runs inside
-        # the thread's own `finished` signal): both crashed now and then in CI.
-        self._join_finished()
-        self._finished = (self._thread, self._worker)
-        self._thread = self._worker = self._cancel = self._outcome = None
-
-    def _join_finished(self) -> None:
-        """Wait for the previous run's thread to have really ended (it emitted `finished` long ago)."""
-        previous = getattr(self, "_finished", None)
-        if previous is not None and previous[0] is not None:
-            previous[0].wait()
-        self._finished = None
 
     @Slot()
     def open_folder(self) -> None:

@@ -222,27 +222,30 @@ def test_shutdown_cancels_and_joins_a_running_sync(qtbot, tmp_path, controllers)
 
 
 def test_worker_throttles_progress_to_ten_a_second(monkeypatch):
-    from app.ui.sync import worker as worker_module
+    from app.ui import long_job
+    from app.ui.sync.worker import phase_changes_urgent
 
     clock = [100.0]
-    monkeypatch.setattr(worker_module.time, "monotonic", lambda: clock[0])
-    worker = worker_module.SyncWorker(None, None, None)  # only its progress handling is exercised
+    monkeypatch.setattr(long_job.time, "monotonic", lambda: clock[0])
+    controller = SyncController(None, None)  # only its progress handling is exercised
     emitted: list[SyncProgress] = []
     batches = []
-    worker.sync_progressed.connect(emitted.append)
-    worker.batch_committed.connect(lambda: batches.append(emitted[-1].stored))
+    controller.sync_progressed.connect(emitted.append)
+    controller.batch_committed.connect(lambda: batches.append(emitted[-1].stored))
+    throttle = long_job.ProgressThrottle(controller._on_progress)  # what the job's thread does
+    report = phase_changes_urgent(throttle.offer)
     for i in range(100):  # one report every 10 ms for a second; a batch of 100 stored every 50 ms
-        worker._on_progress(SyncProgress(phase="messages", fetched=i * 20, stored=(i // 5) * 100))
+        report(SyncProgress(phase="messages", fetched=i * 20, stored=(i // 5) * 100))
         clock[0] += 0.01
     assert 10 <= len(emitted) <= 11
     assert all(b.stored > a.stored for a, b in zip(emitted, emitted[1:], strict=False))
     assert batches == sorted(set(batches)) and len(batches) == len(emitted) - 1  # the first had stored == 0
-    worker._on_progress(SyncProgress(phase="messages", stored=9900, note="retrying GetChatData (attempt 2)"))
-    worker._on_progress(SyncProgress(phase="done", stored=9950))  # a new note or phase is never held back
+    report(SyncProgress(phase="messages", stored=9900, note="retrying GetChatData (attempt 2)"))
+    report(SyncProgress(phase="done", stored=9950))  # a new note or phase is never held back
     assert [p.stored for p in emitted[-2:]] == [9900, 9950]
-    worker._on_progress(SyncProgress(phase="done", stored=9999))  # held back (within 100 ms)...
+    report(SyncProgress(phase="done", stored=9999))  # held back (within 100 ms)...
     assert emitted[-1].stored == 9950
-    worker._flush()  # ...and delivered at the end of the run
+    throttle.flush()  # ...and delivered at the end of the run
     assert emitted[-1].stored == 9999 and batches[-1] == 9999
 
 

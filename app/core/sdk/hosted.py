@@ -40,7 +40,7 @@ from app.core.processes import (
     describe_exit,
 )
 
-from .binding import ChatDataItem, iter_media_chunks
+from .binding import ChatDataItem, iter_media_chunks, library_file_problem
 from .errors import SdkCrashError, SdkError, SdkLoadError, SdkResponseError
 
 log = logging.getLogger(__name__)
@@ -452,4 +452,4 @@ def check_library(library: LibrarySpec) -> LibraryCheck:
 
 
 __all__ = ["HostedSdk", "LibraryCheck", "LibrarySpec", "SdkHost", "SdkHostDied", "access_errcode", "check_library",
-           "decode_output", "redact"]
+           "decode_output", "library_file_problem", "redact"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
-import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -30,42 +29,22 @@ from sqlalchemy import create_engine, event, insert, inspect, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from app.core.clock import now_ms
+from app.core.config.database import redact, sqlite_url
 from app.core.config.paths import make_private, private_mkdir
+from app.core.errors import DatabaseError, NotAnArchiveError
 
 from .ids import MAX_NODE, SnowflakeIds
 from .models import IdNode
 
+__all__ = ["Database", "DatabaseError", "NotAnArchiveError", "now_ms", "open_database", "redact", "sqlite_url"]
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-
-
-class DatabaseError(RuntimeError):
-    """The archive database cannot be opened or used; the message says which and why."""
-
-
-class NotAnArchiveError(DatabaseError):
-    """The file or database named is not an archive of this app (an empty file, not SQLite, or
-    another application's tables). Nothing was created or changed; the message says what to do."""
 
 
 NEW_ARCHIVE_HINT = "`wecom-auditor new-archive`"
 SQLITE_HEADER = b"SQLite format 3\x00"
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def sqlite_url(path: Path) -> str:
-    return URL.create("sqlite+pysqlite", database=str(path)).render_as_string()
-
-
-def redact(url: str) -> str:
-    """The URL with its password hidden, for messages and logs."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # an unparsable URL is shown as a placeholder, never as given
-        return "<unparsable database URL>"
 
 
 def _normalise(url: str) -> URL:

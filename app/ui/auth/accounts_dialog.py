@@ -31,8 +31,8 @@ from PySide6.QtWidgets import (
 
 from app.core.actor import Actor
 from app.core.auth import REVIEWER, AccountError, AccountInfo, AccountService, ScopeSpec, canonical_username
+from app.core.clock import now_ms
 from app.core.directory import StaffMember
-from app.core.store.db import now_ms
 
 from ..table_model import RowTableModel
 from ..tasks import run_task

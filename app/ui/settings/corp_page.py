@@ -34,8 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.core.config.secrets import IN_CORPUS, IN_ENVIRONMENT, IN_KEYRING, env_var_name
 from app.core.config.settings import CorpSettings
-from app.core.sdk.binding import library_file_problem
-from app.core.sdk.hosted import LibrarySpec, check_library
+from app.core.sdk.hosted import LibrarySpec, check_library, library_file_problem
 
 from ..sync.panel import fill
 from ..tasks import run_task

@@ -22,7 +22,7 @@ from app.core.auth import SETTINGS_CHANGE, Action, AuthError, can
 from app.core.config.secrets import IN_KEYRING, SecretStore, env_var_name, keyring_available
 from app.core.config.settings import CorpSettings, Settings, SettingsError
 from app.core.context import AppContext
-from app.core.store.db import DatabaseError
+from app.core.errors import DatabaseError
 
 from ..sync.panel import fill
 from ..tasks import run_task

@@ -16,26 +16,22 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy.engine import make_url  # parsing only: the UI opens no database itself
-from sqlalchemy.exc import ArgumentError
 
+from app.core.checks import check_database
+from app.core.config.database import (
+    HAS_PASSWORD,
+    NOT_A_URL,
+    NOT_MYSQL,
+    server_url_problem,
+    sqlite_path,
+    sqlite_url,
+)
 from app.core.config.paths import AppPaths
-from app.core.config.secrets import SecretStore
 from app.core.config.settings import Settings
-from app.core.store.db import open_database, sqlite_url
 
 from ..sync.panel import fill
 from ..tasks import run_task
 from .fields import ERROR_STYLE, NOTE_STYLE, OK_STYLE, ErrorLabel, PathField, note_label
-
-
-def _sqlite_path(url: str) -> str | None:
-    """The file of a SQLite URL, or None if ``url`` is not one."""
-    try:
-        u = make_url(url)
-    except (ArgumentError, ValueError):
-        return None
-    return u.database if u.get_backend_name() == "sqlite" else None
 
 
 class ArchivePage(QWidget):
@@ -93,7 +89,7 @@ class ArchivePage(QWidget):
         layout.addStretch(1)
 
         url = settings.database_url
-        path = _sqlite_path(url) if url else ""
+        path = sqlite_path(url) if url else ""
         if url and path is None:
             self.mysql_radio.setChecked(True)
             self.url_edit.setText(url)
@@ -136,16 +132,15 @@ class ArchivePage(QWidget):
             text = self.url_edit.text().strip()
             if not text:
                 return self.tr("Enter the server's URL: mysql+pymysql://user@host:3306/dbname")
-            try:
-                u = make_url(text)
-            except (ArgumentError, ValueError):
+            problem = server_url_problem(text)
+            if problem == NOT_A_URL:
                 return self.tr("This is not a database URL; write it as mysql+pymysql://user@host:3306/dbname")
-            if u.get_backend_name() not in ("mysql", "mariadb"):
+            if problem == NOT_MYSQL:
                 return self.tr("Only MySQL or MariaDB servers: the URL starts with mysql+pymysql://")
-            if u.password:
+            if problem == HAS_PASSWORD:
                 return self.tr("Leave the password out of the URL (the URL is saved in the settings file); "
                                "type it in the Password field, which is kept in the keyring.")
-            if not u.host or not u.database:
+            if problem is not None:
                 return self.tr("The URL needs a host and a database name: mysql+pymysql://user@host:3306/dbname")
             return None
         path = self.sqlite_field.text()
@@ -182,23 +177,14 @@ class ArchivePage(QWidget):
             self.errors()
             return
         url = self.database_url() or sqlite_url(self.paths.default_database)
-        typed, mysql = self.new_password(), self.uses_mysql()
+        typed = self.new_password()
         self._test_generation += 1
         generation = self._test_generation
         self.test_button.setEnabled(False)
         self._show_result(None, self.tr("Connecting…"))
 
         def connect() -> str:  # on a pool thread: the keyring and the server may take a while
-            full = url
-            if typed:
-                full = make_url(url).set(password=typed).render_as_string(hide_password=False)
-            elif mysql:
-                full = SecretStore().database_url(url)
-            db = open_database(full)
-            try:
-                return db.display_url
-            finally:
-                db.close()
+            return check_database(url, password=typed or None)
 
         def done(display: str) -> None:
             if generation == self._test_generation:

@@ -294,23 +294,9 @@ class QueuePage(QWidget):
         self._show_result(None, self.tr("Connecting…"))
 
         def probe() -> tuple[str, dict[str, int]]:  # on a pool thread: the server may take seconds to answer
-            if url:
-                from app.core.queue.redis_queue import RedisQueue
+            from app.core.checks import check_queue
 
-                queue = RedisQueue(url, password=typed or store.redis_password(url))
-                try:
-                    return queue.description, queue.counts()
-                finally:
-                    queue.close()
-            from app.core.queue.db_queue import DatabaseQueue
-            from app.core.store.db import open_database
-
-            db = open_database(archive_url())
-            try:
-                queue = DatabaseQueue(db)
-                return queue.description, queue.counts()
-            finally:
-                db.close()
+            return check_queue(url, password=typed or None, archive_url=archive_url(), secrets=store)
 
         def done(result: tuple[str, dict[str, int]]) -> None:
             if generation == self._test_generation:

@@ -4,7 +4,6 @@ from app.core.sync.failures import describe_failure
 
 from .history import SyncHistoryDialog, SyncRunsModel
 from .panel import SyncProgressPanel
-from .worker import SyncController, SyncWorker
+from .worker import SyncController
 
-__all__ = ["SyncController", "SyncHistoryDialog", "SyncProgressPanel", "SyncRunsModel", "SyncWorker",
-           "describe_failure"]
+__all__ = ["SyncController", "SyncHistoryDialog", "SyncProgressPanel", "SyncRunsModel", "describe_failure"]
