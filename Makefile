@@ -4,13 +4,20 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test native bench lint translations clean
+PACKAGE_STAMP := $(VENV)/.installed-package
 
-$(STAMP): pyproject.toml
+.PHONY: run test native bench lint translations clean package package-test fonts
+
+$(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# PyInstaller, only for the bundle.
+$(PACKAGE_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,package]'
+	touch $(PACKAGE_STAMP)
 
 native: $(STAMP)
 	$(BIN)/python native/build.py
@@ -29,10 +36,24 @@ bench: native
 	$(BIN)/python benchmarks/bench_sdk.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check app native tests benchmarks tools
+	$(BIN)/ruff check app native tests benchmarks tools packaging setup.py
+
+# The desktop bundle: dist/wecom-auditor/ (one folder) and dist/wecom-auditor-<version>-<platform>.tar.gz.
+package: native $(PACKAGE_STAMP)
+	$(BIN)/python packaging/build.py
+
+# The bundle run as a user would (outside the tree, fresh HOME) and `pip install .` in a throw-away
+# venv: the tests marked `frozen`. Prints the bundle's size and start-up times.
+package-test: package
+	WECOM_AUDITOR_BUNDLE=dist/wecom-auditor QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -m frozen tests/packaging
+	@cat build/bundle-report.txt
+
+# Fetch the PDF fonts again from their pinned npm packages (they are committed; needs npm).
+fonts: $(STAMP)
+	$(BIN)/python packaging/fonts.py
 
 translations: $(STAMP)
 	$(BIN)/python tools/build_translations.py
 
 clean:
-	rm -rf native/build .pytest_cache
+	rm -rf native/build .pytest_cache build dist

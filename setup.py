@@ -36,10 +36,13 @@ class BuildWithStamp(build_py):
 
 
 setup(
-    packages=[*find_packages(include=["app*", "native*"]), "app.resources"],
+    # The Alembic folders have no __init__.py (Alembic loads their files itself): named here.
+    packages=[*find_packages(include=["app*", "native*"]), "app.core.store.migrations",
+              "app.core.store.migrations.versions", "app.resources"],
     package_dir={"app.resources": "resources"},
     package_data={
         "native": ["include/*.h", "simulator/*.c", "simulator/*.h"],
+        "app.core.store.migrations": ["script.py.mako"],
         "app.resources": ["i18n/*.qm", "fonts/*.ttf", "fonts/*.txt", "fonts/README.md"],
     },
     cmdclass={"build_py": BuildWithStamp},
