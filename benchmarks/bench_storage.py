@@ -24,7 +24,7 @@ from pathlib import Path
 
 from app.core.config.paths import AppPaths
 from app.core.config.secrets import SecretStore
-from app.core.config.settings import Settings
+from app.core.config.settings import Settings, StorageSettings
 from app.core.media import LocalStorage, media_key
 from app.core.media.backends import open_storage
 from app.core.media.cloud import crc64
@@ -70,11 +70,10 @@ def start_server(kind: str, root: Path) -> tuple[subprocess.Popen, str]:
 def storage_for(kind: str, work: Path, endpoint: str | None):
     if kind == "local":
         return LocalStorage(work / "local-media")
-    s = Settings(media_backend=kind)
-    if kind == "oss":
-        s.oss_endpoint, s.oss_region, s.oss_bucket, s.oss_access_key_id = endpoint, REGION[kind], BUCKET[kind], KEY_ID
-    else:
-        s.cos_endpoint, s.cos_region, s.cos_bucket, s.cos_secret_id = endpoint, REGION[kind], BUCKET[kind], KEY_ID
+    s = Settings(storage=StorageSettings(backend=kind))
+    section = s.storage[kind]
+    section.endpoint, section.region, section.bucket = endpoint, REGION[kind], BUCKET[kind]
+    setattr(section, "access_key_id" if kind == "oss" else "secret_id", KEY_ID)
     return open_storage(s, AppPaths.resolve(work / "app"), SecretStore(), secret=SECRET)
 
 

@@ -1,4 +1,5 @@
-"""Commands for media storage: ``media status``, ``media migrate --to local|oss|cos``, ``media verify``."""
+"""Commands for media storage: ``media status``, ``media migrate --to <backend>``, ``media verify``
+(the backends are those registered in app/core/media/registry.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ import json
 import signal
 import sys
 import threading
+from dataclasses import replace
 
 import click
 
-from app.core.config.settings import MEDIA_BACKENDS
 from app.core.context import AppContext
+from app.core.media.registry import backend_names
 from app.core.media.storage import StorageError
 
 from .base import EXIT_CANCELLED, EXIT_FAILED, common, current_actor, main
@@ -25,11 +27,7 @@ def _size(n: int) -> str:
 
 
 def _where(ctx: AppContext, backend: str) -> str:
-    if backend == "local":
-        return f"local folder {ctx.settings.media_root(ctx.paths)}"
-    from app.core.media.config import cloud_config
-
-    return cloud_config(ctx.settings, backend).describe()
+    return ctx.settings.storage[backend].describe(ctx.paths)
 
 
 class _Cancel:
@@ -76,7 +74,7 @@ def status(ctx: AppContext, as_json: bool) -> None:
     actor = current_actor(ctx)
     require(actor, ARCHIVE_STATUS)
     rows = media_status(actor, ctx.db)
-    current = ctx.settings.media_backend
+    current = ctx.settings.storage.backend
     if as_json:
         click.echo(json.dumps({"backend_in_use": current, "rows": [
             {"backend": b, "status": s, "count": n, "bytes": size} for b, s, n, size in rows]}))
@@ -95,7 +93,7 @@ def status(ctx: AppContext, as_json: bool) -> None:
 
 
 @media.command("migrate")
-@click.option("--to", "target_name", type=click.Choice(MEDIA_BACKENDS), required=True,
+@click.option("--to", "target_name", type=click.Choice(backend_names()), required=True,
               help="The backend to move the media to (configured in Settings or the settings file).")
 @click.option("--dry-run", is_flag=True, help="Only count what would move, and check the target can be reached.")
 @common
@@ -111,7 +109,7 @@ def migrate(ctx: AppContext, target_name: str, dry_run: bool) -> None:
 
     actor = current_actor(ctx)  # moving the media and switching the backend is a settings change
     ctx.trail.require(actor, SETTINGS_CHANGE, action=Action.SETTINGS_CHANGE, object_type="setting",
-                      object=f"media_backend: migrate to {target_name}")
+                      object=f"storage.backend: migrate to {target_name}")
     try:
         target = ctx.storage_for(target_name)
         if dry_run:
@@ -151,10 +149,10 @@ def migrate(ctx: AppContext, target_name: str, dry_run: bool) -> None:
         sys.exit(EXIT_CANCELLED)
     if not report.complete:
         click.echo(f"{report.failed_objects} file(s) could not be moved; {report.remaining_rows} row(s) remain "
-                   f"elsewhere. The settings still use {ctx.settings.media_backend}.", err=True)
+                   f"elsewhere. The settings still use {ctx.settings.storage.backend}.", err=True)
         sys.exit(EXIT_FAILED)
-    if ctx.settings.media_backend != target_name:
-        ctx.change_settings(actor, media_backend=target_name)
+    if ctx.settings.storage.backend != target_name:
+        ctx.change_settings(actor, storage=replace(ctx.settings.storage, backend=target_name))
         click.echo(f"All media is on {target_name}: the settings now use it ({_where(ctx, target_name)}). "
                    "The old copies were left where they were.")
     else:
@@ -162,7 +160,7 @@ def migrate(ctx: AppContext, target_name: str, dry_run: bool) -> None:
 
 
 @media.command("verify")
-@click.option("--backend", type=click.Choice(MEDIA_BACKENDS), help="Only the objects in this backend.")
+@click.option("--backend", type=click.Choice(backend_names()), help="Only the objects in this backend.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @common
 def verify(ctx: AppContext, backend: str | None, as_json: bool) -> None:

@@ -12,8 +12,8 @@ from datetime import datetime
 import click
 
 from app.core.context import AppContext
+from app.core.jobs import TOPICS, build_worker
 from app.core.queue import DEAD, READY, RUNNING, SCHEDULED, STATES, QueueError, QueueService, open_queue
-from app.core.queue.handlers import TOPICS, build_worker
 
 from .base import LIMIT, common, current_actor, main
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING
 from app.core.actor import Actor
 from app.core.config.paths import AppPaths
 from app.core.config.secrets import SecretMissingError, SecretStore, keyring_available
-from app.core.config.settings import CorpSettings, Settings, SettingsError, load_settings, save_settings
+from app.core.config.settings import (
+    CorpSettings,
+    Settings,
+    SettingsError,
+    load_settings,
+    save_settings,
+    setting_values,
+)
 from app.core.logs import configure_logging
 from app.core.media.storage import MediaStorage
 from app.core.sdk.connection import CorpConnection
@@ -46,9 +53,9 @@ class DemoLogin:
 
 
 def _setting_changes(old: Settings, new: Settings) -> list[tuple[str, object, object]]:
-    """(name, old, new) of every setting that differs; a corp's fields as ``corps[<corpid>].<field>``,
-    an added or removed corp as ``corps[<corpid>]``."""
-    a, b = asdict(old), asdict(new)
+    """(name, old, new) of every setting that differs; a section's fields as ``storage.oss.bucket``, a
+    corp's as ``corps[<corpid>].<field>``, an added or removed corp as ``corps[<corpid>]``."""
+    a, b = setting_values(old), setting_values(new)
     out: list[tuple[str, object, object]] = [(k, a.get(k), v) for k, v in b.items()
                                              if k != "corps" and a.get(k) != v]
     before = {c["corpid"]: c for c in a.get("corps", [])}
@@ -117,7 +124,7 @@ class AppContext:
 
     @cached_property
     def storage(self) -> MediaStorage:
-        """The media backend in use (settings.media_backend): the local folder, OSS or COS."""
+        """The media backend in use (settings.storage.backend): the local folder, OSS or COS."""
         from app.core.media.backends import open_storage
 
         return open_storage(self.settings, self.paths, self.secrets)
@@ -127,7 +134,7 @@ class AppContext:
         current = self.__dict__.get("storage")  # opened already (and maybe since switched away from)
         if current is not None and (not backend or backend == current.name):
             return current
-        if not backend or (current is None and backend == self.settings.media_backend):
+        if not backend or (current is None and backend == self.settings.storage.backend):
             return self.storage
         others = self.__dict__.setdefault("_other_storages", {})
         if backend not in others:

@@ -20,7 +20,7 @@ from objectstore import ObjectStore
 
 from app.core.config.paths import AppPaths
 from app.core.config.secrets import SecretMissingError, SecretStore
-from app.core.config.settings import Settings, SettingsError
+from app.core.config.settings import Settings, SettingsError, StorageSettings
 from app.core.media import LocalStorage, MediaNotFoundError, StorageError, media_key
 from app.core.media.backends import open_storage, probe_storage
 from app.core.media.cloud import MULTIPART_THRESHOLD, CloudStorage, crc64
@@ -38,14 +38,15 @@ def key_of(data: bytes, ext: str | None = "bin") -> str:
     return media_key(CORP, hashlib.sha256(data).hexdigest(), ext)
 
 
+KEY_ID_FIELD = {"oss": "access_key_id", "cos": "secret_id"}
+
+
 def cloud_settings(kind: str, endpoint: str, *, bucket: str | None = None, prefix: str = "archive") -> Settings:
-    s = Settings(media_backend=kind)
-    if kind == "oss":
-        s.oss_endpoint, s.oss_region, s.oss_bucket = endpoint, REGION[kind], bucket or BUCKET[kind]
-        s.oss_prefix, s.oss_access_key_id = prefix, KEY_ID
-    else:
-        s.cos_endpoint, s.cos_region, s.cos_bucket = endpoint, REGION[kind], bucket or BUCKET[kind]
-        s.cos_prefix, s.cos_secret_id = prefix, KEY_ID
+    s = Settings(storage=StorageSettings(backend=kind))
+    section = s.storage[kind]
+    section.endpoint, section.region, section.bucket = endpoint, REGION[kind], bucket or BUCKET[kind]
+    section.prefix = prefix
+    setattr(section, KEY_ID_FIELD[kind], KEY_ID)
     return s
 
 
@@ -300,10 +301,8 @@ def test_a_wrong_secret_is_rejected_with_a_clear_message(cloud):
 
 def test_an_unknown_key_id_is_named(cloud):
     settings = cloud.settings()
-    if cloud.kind == "oss":
-        settings.oss_access_key_id = "LTAI5tNobodyKnowsThis"
-    else:
-        settings.cos_secret_id = "AKIDNobodyKnowsThis"
+    setattr(settings.storage[cloud.kind], KEY_ID_FIELD[cloud.kind],
+            "LTAI5tNobodyKnowsThis" if cloud.kind == "oss" else "AKIDNobodyKnowsThis")
     s = open_storage(settings, cloud.paths, SecretStore(), secret=SECRET, **FAST)
     with pytest.raises(StorageError, match="NobodyKnowsThis' is not known to the service"):
         s.put(key_of(b"x"), io.BytesIO(b"x"))
@@ -417,11 +416,10 @@ def test_a_clock_far_off_is_named(cloud):
 
 
 def test_oss_v1_signatures_work_too(tmp_path):
-    from app.core.media.config import cloud_config
     from app.core.media.oss import OssStorage
 
     with start_store("oss", tmp_path / "server") as store:
-        config = cloud_config(cloud_settings("oss", store.endpoint), "oss")
+        config = cloud_settings("oss", store.endpoint).storage["oss"].cloud_config()
         s = OssStorage(config, SECRET, auth_version="v1", **FAST)
         key = key_of(b"v1")
         s.put(key, io.BytesIO(b"v1"))
@@ -463,36 +461,30 @@ def test_concurrent_puts_and_reads_share_one_client(cloud):
 @pytest.mark.parametrize("kind", ["oss", "cos"])
 def test_settings_name_the_missing_field(kind):
     base = cloud_settings(kind, "")
-    cases = {
-        "oss": [("oss_bucket", ""), ("oss_region", ""), ("oss_access_key_id", "")],
-        "cos": [("cos_bucket", ""), ("cos_region", ""), ("cos_secret_id", "")],
-    }[kind]
-    for field_name, value in cases:
+    for field_name in ("bucket", "region", KEY_ID_FIELD[kind]):
         s = cloud_settings(kind, "")
-        setattr(s, field_name, value)
-        with pytest.raises(SettingsError, match=f"^{field_name} is empty"):
+        setattr(s.storage[kind], field_name, "")
+        with pytest.raises(SettingsError, match=rf"^storage\.{kind}\.{field_name} is empty"):
             s.validate()
     base.validate()  # complete: the region's endpoint is the default
     bad = cloud_settings(kind, "ftp://x")
-    with pytest.raises(SettingsError, match=f"{kind}_endpoint"):
+    with pytest.raises(SettingsError, match=rf"storage\.{kind}\.endpoint"):
         bad.validate()
     bad = cloud_settings(kind, "", bucket="Bad_Bucket")
-    with pytest.raises(SettingsError, match=f"{kind}_bucket"):
+    with pytest.raises(SettingsError, match=rf"storage\.{kind}\.bucket"):
         bad.validate()
     bad = cloud_settings(kind, "", prefix="a/../b")
-    with pytest.raises(SettingsError, match=f"{kind}_prefix"):
+    with pytest.raises(SettingsError, match=rf"storage\.{kind}\.prefix"):
         bad.validate()
 
 
 def test_oss_region_is_read_from_an_aliyun_endpoint_and_the_endpoint_from_the_region():
-    from app.core.media.config import cloud_config
-
     s = cloud_settings("oss", "oss-cn-shanghai-internal.aliyuncs.com")
-    s.oss_region = ""
-    c = cloud_config(s, "oss")
+    s.storage["oss"].region = ""
+    c = s.storage["oss"].cloud_config()
     assert c.region == "cn-shanghai" and c.endpoint == "https://oss-cn-shanghai-internal.aliyuncs.com"
-    assert cloud_config(cloud_settings("oss", ""), "oss").endpoint == "https://oss-cn-hangzhou.aliyuncs.com"
-    assert cloud_config(cloud_settings("oss", "", prefix="/a/b/"), "oss").prefix == "a/b/"
+    assert cloud_settings("oss", "").storage["oss"].cloud_config().endpoint == "https://oss-cn-hangzhou.aliyuncs.com"
+    assert cloud_settings("oss", "", prefix="/a/b/").storage["oss"].cloud_config().prefix == "a/b/"
 
 
 def test_the_secret_comes_from_the_keyring_or_the_environment(tmp_path, monkeypatch, isolated_env):

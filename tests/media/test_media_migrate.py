@@ -33,12 +33,9 @@ ACTOR = Actor.local()
 
 
 def configure(settings: Settings, kind: str, endpoint: str) -> Settings:
-    if kind == "oss":
-        settings.oss_endpoint, settings.oss_region, settings.oss_bucket = endpoint, REGION[kind], BUCKET[kind]
-        settings.oss_access_key_id, settings.oss_prefix = KEY_ID, "wecom"
-    else:
-        settings.cos_endpoint, settings.cos_region, settings.cos_bucket = endpoint, REGION[kind], BUCKET[kind]
-        settings.cos_secret_id, settings.cos_prefix = KEY_ID, "wecom"
+    section = settings.storage[kind]
+    section.endpoint, section.region, section.bucket, section.prefix = endpoint, REGION[kind], BUCKET[kind], "wecom"
+    setattr(section, "access_key_id" if kind == "oss" else "secret_id", KEY_ID)
     return settings
 
 
@@ -280,7 +277,7 @@ def test_media_stays_pending_when_the_cloud_fails_during_a_sync(tmp_path, tiny_c
     ctx = AppContext(tmp_path / "data")
     try:
         configure(ctx.settings, "cos", store.endpoint)
-        ctx.settings.media_backend = "cos"
+        ctx.settings.storage.backend = "cos"
         ctx.save()
         corp, _ = ctx.setup_demo(tiny_corpus.path)
         ctx.__dict__["storage"] = open_storage(ctx.settings, ctx.paths, ctx.secrets, **FAST)  # quick retries
@@ -321,7 +318,7 @@ def test_the_viewer_service_reads_rows_from_the_backend_they_name(tmp_path, stor
         oss.put(first_key, io.BytesIO(archive.data[first_key]))
         with archive.db.write() as conn:
             conn.execute(update(Media).where(Media.storage_key == first_key).values(storage_backend="oss"))
-        ctx.settings.media_backend = "oss"
+        ctx.settings.storage.backend = "oss"
         ctx.__dict__.pop("storage", None)
         for media_id in ids:
             with ctx.db.read() as conn:

@@ -13,6 +13,16 @@ import pytest
 from queue_kit import delete_prefix
 from sqlalchemy import delete, select, update
 
+from app.core.jobs import (
+    TOPIC_MEDIA,
+    TOPIC_SYNC,
+    MediaDownloadHandler,
+    build_worker,
+    ensure_scheduled_syncs,
+    media_job_id,
+    requeue_pending,
+    sync_job_id,
+)
 from app.core.queue import (
     DEAD,
     READY,
@@ -23,16 +33,6 @@ from app.core.queue import (
     Reschedule,
     RetryLater,
     Worker,
-)
-from app.core.queue.handlers import (
-    TOPIC_MEDIA,
-    TOPIC_SYNC,
-    MediaDownloadHandler,
-    build_worker,
-    ensure_scheduled_syncs,
-    media_job_id,
-    requeue_pending,
-    sync_job_id,
 )
 from app.core.store.db import now_ms
 from app.core.store.models import EXPIRED, FAILED, PENDING, STORED, Media, Message, QueueJob

@@ -278,7 +278,7 @@ def test_the_window_syncs_with_the_real_library_and_survives(qtbot, window_ctx):
 def test_the_background_runner_fetches_media_with_the_real_library(qtbot, window_ctx):
     from sqlalchemy import select
 
-    from app.core.queue.handlers import TOPIC_MEDIA
+    from app.core.jobs import TOPIC_MEDIA
     from app.core.store.models import FAILED, STORED, Media
     from app.ui.queue.runner import QueueRunner
 

@@ -201,7 +201,7 @@ def test_language_media_and_removing_a_corp(qtbot, ctx, tmp_path, isolated_env, 
     dialog.corp_page.remove_corp(0)
     assert dialog.corp_page.empty_note.isVisibleTo(dialog.corp_page)
     save(qtbot, dialog)
-    assert ctx.settings.language == "zh_CN" and ctx.settings.media_dir == str(tmp_path / "media")
+    assert ctx.settings.language == "zh_CN" and ctx.settings.storage["local"].folder == str(tmp_path / "media")
     assert ctx.settings.corps == [] and dialog.restart_required
     assert not any(name.startswith("corp:wwgone") for _, name in isolated_env.store)
 

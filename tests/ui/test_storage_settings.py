@@ -17,6 +17,7 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSi
 KEY_ID, SECRET = "LTAI5tDialogKey001", "dialog-secret-key-9876"
 REGION = {"oss": "cn-hangzhou", "cos": "ap-guangzhou"}
 BUCKET = {"oss": "dialog-bucket", "cos": "dialog-bucket-1250000000"}
+KEY_ID_FIELD = {"oss": "access_key_id", "cos": "secret_id"}
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def fill_form(page, kind: str, endpoint: str, *, bucket: str | None = None, secr
     form.edits["endpoint"].setText(endpoint)
     form.edits["bucket"].setText(BUCKET[kind] if bucket is None else bucket)
     form.edits["prefix"].setText("team-archive")
-    form.edits["key_id"].setText(KEY_ID)
+    form.edits[KEY_ID_FIELD[kind]].setText(KEY_ID)
     form.secret_edit.setText(secret)
     return form
 
@@ -83,14 +84,11 @@ def test_ok_keeps_the_secret_in_the_keyring_and_the_rest_in_the_settings(qtbot, 
     assert page.forms[store.kind].secret_status.text() == "Stored in the keyring when you click OK."
     with qtbot.waitSignal(dialog.accepted, timeout=10_000):
         dialog.ok_button().click()
-    s = ctx.settings
-    assert s.media_backend == store.kind and dialog.restart_required
-    if store.kind == "oss":
-        assert (s.oss_bucket, s.oss_region, s.oss_prefix, s.oss_access_key_id) == (
-            BUCKET["oss"], REGION["oss"], "team-archive", KEY_ID)
-    else:
-        assert (s.cos_bucket, s.cos_region, s.cos_prefix, s.cos_secret_id) == (
-            BUCKET["cos"], REGION["cos"], "team-archive", KEY_ID)
+    s = ctx.settings.storage
+    assert s.backend == store.kind and dialog.restart_required
+    section = s[store.kind]
+    assert (section.bucket, section.region, section.prefix, getattr(section, KEY_ID_FIELD[store.kind])) == (
+        BUCKET[store.kind], REGION[store.kind], "team-archive", KEY_ID)
     assert isolated_env.store[(SERVICE, f"storage:{store.kind}:{KEY_ID}")] == SECRET
     assert SECRET not in ctx.paths.settings_file.read_text(encoding="utf-8")
     # A new context opens the chosen backend with the stored secret.
@@ -113,7 +111,7 @@ def test_missing_fields_are_named_and_keep_ok_disabled(qtbot, ctx):
     assert form.error.text() == "Enter the bucket's name."
     assert "The media storage has a value to fix." in dialog.problem_label.text()
     form.edits["bucket"].setText("no-appid")
-    assert "cos_bucket" in form.error.text() and not dialog.ok_button().isEnabled()
+    assert "storage.cos.bucket" in form.error.text() and not dialog.ok_button().isEnabled()
     form.edits["bucket"].setText(BUCKET["cos"])
     form.secret_edit.setText("")
     qtbot.waitUntil(lambda: page._read_for.get("cos") == KEY_ID, timeout=10_000)  # no secret stored for it

@@ -2,6 +2,12 @@
 
 Secrets never live here: the corp secret and private keys are in the OS keyring (secrets.py).
 A settings file from an older version is migrated on load (``_MIGRATIONS``).
+
+The ``storage`` section holds the media backend in use and one section per backend
+(``storage: {"backend": "oss", "local": {...}, "oss": {...}, "cos": {...}}``). This module knows no
+backend: each declares its section (a :class:`StorageSection`) in app/core/media and registers it
+here (:func:`register_storage_section`); the section checks itself. The queue's settings are checked
+by queue_settings.py, beside them in this package.
 """
 
 from __future__ import annotations
@@ -10,19 +16,144 @@ import dataclasses
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 from .paths import AppPaths
+from .queue_settings import check_queue_settings
 
-SETTINGS_VERSION = 1
+SETTINGS_VERSION = 2
 LANGUAGES = ("system", "zh_CN", "en")
-MEDIA_BACKENDS = ("local", "oss", "cos")
 
 
 class SettingsError(ValueError):
     """A settings value is invalid; the message names the setting and the file."""
 
+
+# ---------------------------------------------------------------------------------------------- storage
+
+class StorageSection:
+    """The settings of one storage backend, ``storage.<name>`` in the file: subclass it as a dataclass
+    whose fields all have a str, int or bool default, name the backend in ``name``, and check the
+    values in :meth:`validate`. Register it with :func:`register_storage_section` (the media
+    registry does, app/core/media/registry.py)."""
+
+    name: ClassVar[str] = ""
+
+    @classmethod
+    def setting(cls, field_name: str) -> str:
+        """A field's name in the file and in messages: ``storage.oss.bucket``."""
+        return f"storage.{cls.name}.{field_name}"
+
+    def validate(self) -> None:
+        """Raise SettingsError naming the field (:meth:`setting`) when the backend cannot be used with
+        these values. Called for the backend in use only (another one's half-filled form is no error)."""
+
+    def missing(self) -> str | None:
+        """The first field a form must ask for before the rest can be checked (empty but needed), or None."""
+        return None
+
+    def describe(self, paths: AppPaths) -> str:
+        """Where this backend keeps the media, for messages (no secret in it)."""
+        return self.name
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> StorageSection:
+        """The section from the file's object; unknown keys are dropped, a value of the wrong type is
+        named (SettingsError)."""
+        if not isinstance(raw, dict):
+            raise SettingsError(f"storage.{cls.name} must be an object, not {raw!r}")
+        values = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name not in raw:
+                continue
+            value, kind = raw[f.name], type(f.default)
+            if type(value) is not kind:
+                raise SettingsError(f"{cls.setting(f.name)} must be {_TYPE_WORDS.get(kind, kind.__name__)}, "
+                                    f"not {value!r}")
+            values[f.name] = value
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+
+_TYPE_WORDS = {str: "a string", int: "a whole number", bool: "true or false"}
+_STORAGE_SECTIONS: dict[str, type[StorageSection]] = {}
+
+
+def register_storage_section(section: type[StorageSection]) -> None:
+    """Make a backend's settings section known under ``section.name`` (once per name)."""
+    if not section.name or not section.name.isidentifier() or section.name == "backend":
+        raise ValueError(f"a storage backend needs a name that is an identifier, not {section.name!r}")
+    known = _STORAGE_SECTIONS.get(section.name)
+    if known is not None and known is not section:
+        raise ValueError(f"storage backend {section.name!r} is registered twice")
+    _STORAGE_SECTIONS[section.name] = section
+
+
+def storage_backend_names() -> tuple[str, ...]:
+    """The registered storage backends, in registration order."""
+    return tuple(_STORAGE_SECTIONS)
+
+
+@dataclass(eq=False)
+class StorageSettings:
+    """The ``storage`` section: the backend in use and each backend's own section (``storage["oss"]``).
+
+    A section the file lacks has its defaults. A section of a backend not registered in this process
+    (a newer version's) is kept as it was read and written back unchanged."""
+
+    backend: str = "local"
+    sections: dict[str, StorageSection | dict[str, Any]] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> StorageSection:
+        """Backend ``name``'s section; SettingsError for a backend not registered, or a malformed section."""
+        section = self.sections.get(name)
+        if isinstance(section, StorageSection):
+            return section
+        cls = _STORAGE_SECTIONS.get(name)
+        if cls is None:
+            raise SettingsError(f"storage backend {name!r} is not one of {', '.join(sorted(_STORAGE_SECTIONS))}")
+        typed = cls() if section is None else cls.from_dict(section)
+        self.sections[name] = typed
+        return typed
+
+    @property
+    def current(self) -> StorageSection:
+        """The section of the backend in use."""
+        return self[self.backend]
+
+    def validate(self) -> None:
+        if not isinstance(self.backend, str) or self.backend not in _STORAGE_SECTIONS:
+            raise SettingsError(f"storage.backend must be one of {', '.join(sorted(_STORAGE_SECTIONS))}, "
+                                f"not {self.backend!r}")
+        for name in _STORAGE_SECTIONS:  # every known section has the right types, even one not in use
+            self[name]
+        self.current.validate()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The section as written to the file: ``{"backend": ..., "<name>": {...}, ...}``."""
+        out: dict[str, Any] = {"backend": self.backend}
+        for name in (*_STORAGE_SECTIONS, *(n for n in self.sections if n not in _STORAGE_SECTIONS)):
+            section = self.sections.get(name) if name not in _STORAGE_SECTIONS else self[name]
+            out[name] = section.to_dict() if isinstance(section, StorageSection) else dict(section or {})
+        return out
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> StorageSettings:
+        if not isinstance(raw, dict):
+            raise SettingsError(f"storage must be an object, not {raw!r}")
+        sections = {k: v for k, v in raw.items() if k != "backend"}
+        return cls(backend=raw.get("backend", "local"), sections=sections)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, StorageSettings) and self.to_dict() == other.to_dict()
+
+
+# ---------------------------------------------------------------------------------------------- settings
 
 @dataclass
 class CorpSettings:
@@ -50,20 +181,9 @@ class Settings:
     version: int = SETTINGS_VERSION
     language: str = "system"
     database_url: str = ""  # "" = SQLite file in the data dir
-    media_backend: str = "local"
-    media_dir: str = ""  # "" = <data dir>/media
-    # Cloud media storage (media_backend "oss"/"cos", app/core/media/backends.py); each secret key is in the
-    # keyring (SecretStore.storage_secret), never here.
-    oss_endpoint: str = ""  # "" = https://oss-<region>.aliyuncs.com; or http(s)://host[:port] of a gateway
-    oss_region: str = ""  # e.g. cn-hangzhou (V4 signatures are scoped to it)
-    oss_bucket: str = ""
-    oss_prefix: str = ""  # folder inside the bucket for this archive's objects ("" = the bucket's root)
-    oss_access_key_id: str = ""
-    cos_region: str = ""  # e.g. ap-guangzhou
-    cos_bucket: str = ""  # BucketName-APPID, e.g. archive-1250000000
-    cos_endpoint: str = ""  # "" = the region's endpoint; or a domain, or http(s)://host[:port] to connect to
-    cos_prefix: str = ""
-    cos_secret_id: str = ""
+    # Where media files are stored: the backend in use and each backend's section (app/core/media/registry.py);
+    # a cloud backend's secret key is in the keyring (SecretStore.storage_secret), never here.
+    storage: StorageSettings = field(default_factory=StorageSettings)
     sync_workers: int = 0  # decrypt processes; 0 = one per core
     media_workers: int = 4  # parallel media downloads
     # The delay queue (app/core/queue): "" = the embedded queue in the archive database; or
@@ -93,16 +213,13 @@ class Settings:
     def validate(self) -> None:
         if self.language not in LANGUAGES:
             raise SettingsError(f"language must be one of {', '.join(LANGUAGES)}, not {self.language!r}")
-        if self.media_backend not in MEDIA_BACKENDS:
-            raise SettingsError(f"media_backend must be one of {', '.join(MEDIA_BACKENDS)}")
-        from app.core.media.config import check_storage_settings  # beside the backends it describes
-
-        check_storage_settings(self, self.media_backend)
+        self.storage.validate()
         if self.sync_workers < 0 or self.media_workers < 1:
             raise SettingsError("sync_workers must be >= 0 and media_workers >= 1")
-        from app.core.queue.config import check_queue_settings  # beside the queue it describes
-
-        check_queue_settings(self)
+        try:
+            check_queue_settings(self.queue_url, self.sync_interval_minutes)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
         for c in self.corps:
             if not c.corpid or len(c.corpid) > 64:
                 raise SettingsError(f"corp id {c.corpid!r} is empty or too long")
@@ -110,16 +227,65 @@ class Settings:
                 raise SettingsError(f"corp {c.corpid}: timeout must be at least 1 second")
 
     def database(self, paths: AppPaths) -> str:
-        from app.core.store.db import sqlite_url
+        from .database import sqlite_url  # SQLAlchemy: loaded when asked
 
         return self.database_url or sqlite_url(paths.default_database)
 
-    def media_root(self, paths: AppPaths) -> Path:
-        return Path(self.media_dir).expanduser() if self.media_dir else paths.media_dir
+
+def settings_dict(settings: Settings) -> dict[str, Any]:
+    """The settings as written to the file (JSON values)."""
+    data = dataclasses.asdict(settings)
+    data["storage"] = settings.storage.to_dict()
+    return data
 
 
-_MIGRATIONS: dict[int, callable] = {
+def setting_values(settings: Settings) -> dict[str, Any]:
+    """Every setting by its name, a section's fields as dotted names (``storage.oss.bucket``); the
+    corps as a list of dicts under ``corps``. What a settings change is recorded as."""
+    values: dict[str, Any] = {}
+
+    def walk(prefix: str, data: dict[str, Any]) -> None:
+        for key, value in data.items():
+            name = f"{prefix}{key}"
+            if isinstance(value, dict):
+                walk(name + ".", value)
+            else:
+                values[name] = value
+
+    data = settings_dict(settings)
+    corps = data.pop("corps")
+    walk("", data)
+    values["corps"] = corps
+    return values
+
+
+# The storage fields of version 1, flat in the top level, and their names in version 2's sections.
+_V1_STORAGE = {
+    "local": {"media_dir": "folder"},
+    "oss": {"oss_endpoint": "endpoint", "oss_region": "region", "oss_bucket": "bucket", "oss_prefix": "prefix",
+            "oss_access_key_id": "access_key_id"},
+    "cos": {"cos_region": "region", "cos_bucket": "bucket", "cos_endpoint": "endpoint", "cos_prefix": "prefix",
+            "cos_secret_id": "secret_id"},
+}
+
+
+def _v1_to_v2(raw: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 moved ``media_backend``, ``media_dir`` and the flat ``oss_*``/``cos_*`` fields into the
+    ``storage`` section (the secrets stay in the keyring under the same names)."""
+    raw = dict(raw)
+    storage: dict[str, Any] = {"backend": raw.pop("media_backend", "local")}
+    for backend, names in _V1_STORAGE.items():
+        section = {new: raw.pop(old) for old, new in names.items() if old in raw}
+        if section:
+            storage[backend] = section
+    raw["storage"] = storage
+    raw["version"] = 2
+    return raw
+
+
+_MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     # version N -> function upgrading a dict of version N to N+1
+    1: _v1_to_v2,
 }
 
 
@@ -134,11 +300,12 @@ def _from_dict(raw: dict, source: Path) -> Settings:
     corp_known = {f.name for f in dataclasses.fields(CorpSettings)}
     try:
         corps = [CorpSettings(**{k: v for k, v in c.items() if k in corp_known}) for c in raw.get("corps", [])]
-        values = {k: v for k, v in raw.items() if k in known and k != "corps"}
+        values = {k: v for k, v in raw.items() if k in known and k not in ("corps", "storage")}
         settings = Settings(**values, corps=corps)
     except TypeError as exc:
         raise SettingsError(f"{source}: {exc}") from None
     try:
+        settings.storage = StorageSettings.from_dict(raw.get("storage", {}))
         settings.validate()
     except SettingsError as exc:
         raise SettingsError(f"{source}: {exc}") from None
@@ -163,7 +330,7 @@ def save_settings(settings: Settings, paths: AppPaths) -> None:
     """Write atomically (temp file + rename) so a crash never leaves half a settings file."""
     settings.validate()
     paths.config_dir.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(asdict(settings), ensure_ascii=False, indent=2)
+    data = json.dumps(settings_dict(settings), ensure_ascii=False, indent=2)
     fd, tmp = tempfile.mkstemp(dir=paths.config_dir, prefix=".settings-", suffix=".json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

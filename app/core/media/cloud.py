@@ -35,7 +35,6 @@ import math
 import os
 import tempfile
 import time
-import uuid
 from abc import abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -267,6 +266,9 @@ class CloudStorage(MediaStorage):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.config.bucket} at {self.config.endpoint or self.config.region}>"
+
+    def describe(self) -> str:
+        return self.config.describe()
 
     # ------------------------------------------------------------------ what a driver implements
     @abstractmethod
@@ -581,31 +583,6 @@ class CloudStorage(MediaStorage):
         if not isinstance(expires_in, int) or not 0 < expires_in <= MAX_URL_EXPIRY:
             raise ValueError(f"expires_in must be 1 to {MAX_URL_EXPIRY} seconds, not {expires_in!r}")
         return self._sign_get(self._okey(key), expires_in)
-
-    # ------------------------------------------------------------------ connection test
-    def test_connection(self) -> str:
-        """Write, read back and delete a small object under the prefix; a sentence on success.
-
-        Raises StorageError saying what is wrong (credentials, bucket, network, permissions).
-        Blocking (a few requests): call it off the GUI thread.
-        """
-        started = time.monotonic()
-        key = f".wecom-auditor-probe/{uuid.uuid4().hex}"
-        payload = f"wecom-auditor connection test {uuid.uuid4().hex}\n".encode()
-        self.put(key, io.BytesIO(payload), size=len(payload), content_type="text/plain")
-        try:
-            with self.open(key) as f:
-                back = f.read(len(payload) + 1)
-            if back != payload:
-                raise StorageError(f"{self.config.describe()} returned different bytes for a test object",
-                                   backend=self.name, key=key)
-        finally:
-            failed = self.delete([key])
-        if failed:
-            raise StorageError(f"{self.config.describe()}: the test object was written and read but could not "
-                               "be deleted (the key may lack delete permission)", backend=self.name, key=key)
-        ms = (time.monotonic() - started) * 1000
-        return f"Connected to {self.config.describe()}: wrote, read and deleted a test object in {ms:.0f} ms."
 
 
 def _source_error(exc: BaseException) -> _SourceError | None:

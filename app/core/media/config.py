@@ -1,9 +1,9 @@
-"""The non-secret configuration of a cloud media backend, read from the settings and checked.
-
-``cloud_config(settings, "oss"|"cos")`` gives a :class:`CloudConfig` or raises
-:class:`~app.core.config.settings.SettingsError` naming the setting to fix (``oss_bucket``,
-``cos_region``, ...). ``Settings.validate`` runs the same check for the backend in use, so a settings
-file that selects a cloud backend without its bucket is refused with that message.
+"""The settings sections of the cloud backends, ``storage.oss`` (:class:`OssSettings`) and
+``storage.cos`` (:class:`CosSettings`), and the non-secret configuration they check into
+(:class:`CloudConfig`). A section names the field to fix (``storage.oss.bucket``,
+``storage.cos.region``, ...) when it is not usable; ``Settings.validate`` runs that check for the
+backend in use, so a settings file that selects a cloud backend without its bucket is refused with
+that message. The backends themselves are declared in cloud_backends.py.
 
 Defaults: an OSS endpoint left empty is the region's public endpoint
 (``https://oss-<region>.aliyuncs.com``), and an OSS region left empty is read from an Aliyun endpoint
@@ -19,11 +19,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from app.core.config.settings import Settings, SettingsError
+from app.core.config.paths import AppPaths
+from app.core.config.settings import SettingsError, StorageSection
 
-__all__ = ["CLOUD_BACKENDS", "CloudConfig", "check_storage_settings", "cloud_config", "normalise_prefix"]
-
-CLOUD_BACKENDS = ("oss", "cos")
+__all__ = ["CloudConfig", "CosSettings", "OssSettings", "normalise_prefix"]
 
 _OSS_BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 _COS_BUCKET = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?-[0-9]{1,20}")
@@ -84,62 +83,112 @@ def _endpoint_url(value: str, field: str) -> str:
 def _require(value: str, field: str, what: str, backend: str) -> str:
     text = (value or "").strip()
     if not text:
-        raise SettingsError(f"{field} is empty: {what} is needed when media_backend is {backend!r}")
+        raise SettingsError(f"{field} is empty: {what} is needed when storage.backend is {backend!r}")
     return text
 
 
-def cloud_config(settings: Settings, backend: str) -> CloudConfig:
-    """The checked configuration of ``backend`` ("oss"/"cos"); SettingsError names the field to fix."""
-    if backend == "oss":
-        bucket = _require(settings.oss_bucket, "oss_bucket", "the name of the OSS bucket", backend)
+def _key_id(section: StorageSection, field: str, what: str) -> str:
+    key_id = _require(getattr(section, field), section.setting(field), what, section.name)
+    if not _KEY_ID.fullmatch(key_id):
+        raise SettingsError(f"{section.setting(field)} must be printable characters without spaces")
+    return key_id
+
+
+
+
+@dataclass
+class OssSettings(StorageSection):
+    """``storage.oss``: an Aliyun OSS bucket; the AccessKey secret is in the keyring."""
+
+    name = "oss"
+    endpoint: str = ""  # "" = https://oss-<region>.aliyuncs.com; or http(s)://host[:port] of a gateway
+    region: str = ""  # e.g. cn-hangzhou (V4 signatures are scoped to it)
+    bucket: str = ""
+    prefix: str = ""  # folder inside the bucket for this archive's objects ("" = the bucket's root)
+    access_key_id: str = ""
+
+    def missing(self) -> str | None:
+        if not self.bucket.strip():
+            return "bucket"
+        if not self.region.strip() and not self.endpoint.strip():
+            return "region"
+        return None if self.access_key_id.strip() else "access_key_id"
+
+    def validate(self) -> None:
+        self.cloud_config()
+
+    def describe(self, paths: AppPaths) -> str:
+        return self.cloud_config().describe()
+
+    def cloud_config(self) -> CloudConfig:
+        """The checked configuration; SettingsError names the field to fix."""
+        bucket = _require(self.bucket, self.setting("bucket"), "the name of the OSS bucket", self.name)
         if not _OSS_BUCKET.fullmatch(bucket):
-            raise SettingsError(f"oss_bucket {bucket!r} is not an OSS bucket name (3-63 lowercase letters, "
-                                "digits and '-', starting and ending with a letter or digit)")
-        region = settings.oss_region.strip()
-        endpoint = settings.oss_endpoint.strip()
+            raise SettingsError(f"{self.setting('bucket')} {bucket!r} is not an OSS bucket name (3-63 lowercase "
+                                "letters, digits and '-', starting and ending with a letter or digit)")
+        region = self.region.strip()
+        endpoint = self.endpoint.strip()
         if endpoint:
-            endpoint = _endpoint_url(endpoint, "oss_endpoint")
+            endpoint = _endpoint_url(endpoint, self.setting("endpoint"))
             if not region:
                 m = _ALIYUN_ENDPOINT.fullmatch(urlsplit(endpoint).hostname or "")
                 region = m.group(1) if m else ""
         if not region:
-            raise SettingsError("oss_region is empty: the bucket's region (e.g. cn-hangzhou) is needed when "
-                                "media_backend is 'oss' (requests are signed for it)")
+            raise SettingsError(f"{self.setting('region')} is empty: the bucket's region (e.g. cn-hangzhou) is "
+                                "needed when storage.backend is 'oss' (requests are signed for it)")
         if not _REGION.fullmatch(region):
-            raise SettingsError(f"oss_region {region!r} is not a region name such as cn-hangzhou")
+            raise SettingsError(f"{self.setting('region')} {region!r} is not a region name such as cn-hangzhou")
         if not endpoint:
             endpoint = f"https://oss-{region}.aliyuncs.com"
-        key_id = _require(settings.oss_access_key_id, "oss_access_key_id", "the AccessKey ID", backend)
-        prefix = normalise_prefix(settings.oss_prefix, "oss_prefix")
-    elif backend == "cos":
-        bucket = _require(settings.cos_bucket, "cos_bucket", "the COS bucket (BucketName-APPID)", backend)
+        key_id = _key_id(self, "access_key_id", "the AccessKey ID")
+        prefix = normalise_prefix(self.prefix, self.setting("prefix"))
+        return CloudConfig(backend=self.name, bucket=bucket, region=region, endpoint=endpoint, prefix=prefix,
+                           access_key_id=key_id)
+
+
+@dataclass
+class CosSettings(StorageSection):
+    """``storage.cos``: a Tencent COS bucket; the SecretKey is in the keyring."""
+
+    name = "cos"
+    region: str = ""  # e.g. ap-guangzhou
+    bucket: str = ""  # BucketName-APPID, e.g. archive-1250000000
+    endpoint: str = ""  # "" = the region's endpoint; or a domain, or http(s)://host[:port] to connect to
+    prefix: str = ""
+    secret_id: str = ""
+
+    def missing(self) -> str | None:
+        if not self.bucket.strip():
+            return "bucket"
+        if not self.region.strip():
+            return "region"
+        return None if self.secret_id.strip() else "secret_id"
+
+    def validate(self) -> None:
+        self.cloud_config()
+
+    def describe(self, paths: AppPaths) -> str:
+        return self.cloud_config().describe()
+
+    def cloud_config(self) -> CloudConfig:
+        """The checked configuration; SettingsError names the field to fix."""
+        bucket = _require(self.bucket, self.setting("bucket"), "the COS bucket (BucketName-APPID)", self.name)
         if not _COS_BUCKET.fullmatch(bucket):
-            raise SettingsError(f"cos_bucket {bucket!r} is not a COS bucket: write BucketName-APPID, e.g. "
-                                "archive-1250000000 (lowercase letters, digits and '-')")
-        region = settings.cos_region.strip()
-        endpoint = settings.cos_endpoint.strip()
+            raise SettingsError(f"{self.setting('bucket')} {bucket!r} is not a COS bucket: write BucketName-APPID, "
+                                "e.g. archive-1250000000 (lowercase letters, digits and '-')")
+        region = self.region.strip()
+        endpoint = self.endpoint.strip()
         if endpoint:
-            url = _endpoint_url(endpoint, "cos_endpoint")
+            url = _endpoint_url(endpoint, self.setting("endpoint"))
             # A bare domain is the endpoint the bucket's virtual host is built on (https); a URL is the
             # address to connect to, with the region's virtual host in the Host header.
             endpoint = url if "://" in endpoint else urlsplit(url).netloc
         if not region and (not endpoint or "://" in endpoint):
-            raise SettingsError("cos_region is empty: the bucket's region (e.g. ap-guangzhou) is needed when "
-                                "media_backend is 'cos'")
+            raise SettingsError(f"{self.setting('region')} is empty: the bucket's region (e.g. ap-guangzhou) is "
+                                "needed when storage.backend is 'cos'")
         if region and not _REGION.fullmatch(region):
-            raise SettingsError(f"cos_region {region!r} is not a region name such as ap-guangzhou")
-        key_id = _require(settings.cos_secret_id, "cos_secret_id", "the SecretId", backend)
-        prefix = normalise_prefix(settings.cos_prefix, "cos_prefix")
-    else:
-        raise SettingsError(f"{backend!r} is not a cloud media backend (one of {', '.join(CLOUD_BACKENDS)})")
-    if not _KEY_ID.fullmatch(key_id):
-        field = "oss_access_key_id" if backend == "oss" else "cos_secret_id"
-        raise SettingsError(f"{field} must be printable characters without spaces")
-    return CloudConfig(backend=backend, bucket=bucket, region=region, endpoint=endpoint, prefix=prefix,
-                       access_key_id=key_id)
-
-
-def check_storage_settings(settings: Settings, backend: str) -> None:
-    """SettingsError if ``backend`` cannot be used with these settings (the local folder always can)."""
-    if backend in CLOUD_BACKENDS:
-        cloud_config(settings, backend)
+            raise SettingsError(f"{self.setting('region')} {region!r} is not a region name such as ap-guangzhou")
+        key_id = _key_id(self, "secret_id", "the SecretId")
+        prefix = normalise_prefix(self.prefix, self.setting("prefix"))
+        return CloudConfig(backend=self.name, bucket=bucket, region=region, endpoint=endpoint, prefix=prefix,
+                           access_key_id=key_id)

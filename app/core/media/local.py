@@ -27,15 +27,21 @@ import errno
 import os
 import stat
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from app.core.config.paths import AppPaths
+from app.core.config.settings import StorageSection
+
+from .registry import FormField, StorageBackend, Text, register_backend
 from .storage import MediaNotFoundError, MediaStorage, StorageError, check_key, copy_stream
 
-__all__ = ["LocalStorage"]
+__all__ = ["LOCAL", "LocalSettings", "LocalStorage"]
 
 PARTIAL_SUFFIX = ".part"
 
@@ -56,6 +62,23 @@ class LocalStorage(MediaStorage):
 
     def __repr__(self) -> str:
         return f"<LocalStorage {self.root}>"
+
+    def describe(self) -> str:
+        return f"the media folder {self.root}"
+
+    def test_connection(self) -> str:
+        """Check that the folder can be written (a temp file made and removed): a sentence on success,
+        StorageError saying what is wrong otherwise."""
+        started = time.monotonic()
+        try:
+            fd, probe = tempfile.mkstemp(prefix=".wecom-auditor-probe-", dir=self.root)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise StorageError(f"cannot write in the media folder {self.root}: {exc.strerror or exc}",
+                               backend=self.name) from exc
+        ms = (time.monotonic() - started) * 1000
+        return f"The media folder {self.root} is writable ({ms:.0f} ms)."
 
     # ----------------------------------------------------------------- paths
 
@@ -255,3 +278,35 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------- declaration
+
+@dataclass
+class LocalSettings(StorageSection):
+    """``storage.local``: the folder (``""``: ``<data dir>/media``)."""
+
+    name = "local"
+    folder: str = ""
+
+    def root(self, paths: AppPaths) -> Path:
+        return Path(self.folder).expanduser() if self.folder else paths.media_dir
+
+    def describe(self, paths: AppPaths) -> str:
+        return f"local folder {self.root(paths)}"
+
+
+def _open_local(section: LocalSettings, paths: AppPaths, secret: None, **options) -> LocalStorage:
+    return LocalStorage(section.root(paths))
+
+
+LOCAL = register_backend(StorageBackend(
+    section=LocalSettings,
+    title=Text("A folder on this computer", "本机文件夹"),
+    open=_open_local,
+    fields=(FormField("folder", Text("Local folder:", "本地文件夹："), placeholder=lambda paths: str(paths.media_dir),
+                      kind="folder"),),
+    note=Text("Leave it empty for the default folder. For a team, use a bucket: every workstation then reads the "
+              "same files.", "留空则使用默认文件夹。团队使用时请选择存储桶：各工作站将读取同一份文件。"),
+    order=0,
+))

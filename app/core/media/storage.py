@@ -17,8 +17,11 @@ message says (a file name, a title) ever becomes part of a key.
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
@@ -178,6 +181,32 @@ class MediaStorage(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
+
+    def describe(self) -> str:
+        """Where the objects are, for messages (never a secret)."""
+        return f"the {self.name} storage"
+
+    def test_connection(self) -> str:
+        """Check that media can be stored here: write, read back and delete a small object; a sentence on
+        success. Raises StorageError saying what is wrong (credentials, bucket, network, permissions).
+        Blocking (for a cloud backend, a few requests): call it off the GUI thread."""
+        started = time.monotonic()
+        key = f".wecom-auditor-probe/{uuid.uuid4().hex}"
+        payload = f"wecom-auditor connection test {uuid.uuid4().hex}\n".encode()
+        self.put(key, io.BytesIO(payload), size=len(payload), content_type="text/plain")
+        try:
+            with self.open(key) as f:
+                back = f.read(len(payload) + 1)
+            if back != payload:
+                raise StorageError(f"{self.describe()} returned different bytes for a test object",
+                                   backend=self.name, key=key)
+        finally:
+            failed = self.delete([key])
+        if failed:
+            raise StorageError(f"{self.describe()}: the test object was written and read but could not "
+                               "be deleted (the key may lack delete permission)", backend=self.name, key=key)
+        ms = (time.monotonic() - started) * 1000
+        return f"Connected to {self.describe()}: wrote, read and deleted a test object in {ms:.0f} ms."
 
 
 def _file_size(f: BinaryIO) -> int | None:

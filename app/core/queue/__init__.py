@@ -2,9 +2,10 @@
 
 ``base`` defines the interface (:class:`JobQueue`) and vocabulary; ``redis_queue`` (a team's shared
 Redis) and ``db_queue`` (the embedded default, on the archive database) implement it with the same
-semantics; ``worker`` runs handlers on threads; ``handlers`` holds the app's jobs (media download
-retries, scheduled syncs) and re-enqueues work from the database; ``service`` is what the GUI and
-CLI call. :func:`open_queue` picks the backend from the settings (``queue_url``).
+semantics; ``worker`` runs handlers on threads; ``service`` is what the GUI and CLI call.
+:func:`open_queue` picks the backend from the settings (``queue_url``, checked in
+app/core/config/queue_settings.py). The queue knows no job: the app's (media download retries,
+scheduled syncs) are in app/core/jobs, which registers how to re-enqueue them from the database.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ therefore never loses or duplicates a job. Times are taken from the Redis server
 
 The scripts touch keys they compute from the prefix, which a Redis Cluster does not allow: use a
 single Redis server (with a replica and persistence as you see fit). Should Redis lose its data,
-:func:`app.core.queue.handlers.requeue_pending` rebuilds the jobs from the archive database.
+:func:`app.core.jobs.requeue_pending` rebuilds the jobs from the archive database.
 """
 
 from __future__ import annotations
@@ -31,17 +31,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import re
 import secrets
 import time
 import uuid
 import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import redis
 import redis.exceptions
+
+from app.core.config.queue_settings import DEFAULT_PREFIX, PREFIX_RE, split_redis_url
 
 from .base import (
     DEAD,
@@ -67,9 +68,7 @@ from .base import (
 
 __all__ = ["DEFAULT_PREFIX", "RedisQueue", "split_redis_url"]
 
-DEFAULT_PREFIX = "wecom-auditor:"
 PROMOTE_LIMIT = 256  # due jobs moved per timer step (the rest move on the next one)
-_PREFIX_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 # Shared by every script: KEYS[1] running, KEYS[2] dead, KEYS[3] topics, KEYS[4] notify,
 # KEYS[5..] buckets (or the one bucket of the job); ARGV[1] the prefix.
@@ -290,26 +289,6 @@ return promote(now, limit) + reap(now, limit)
 """
 
 
-def split_redis_url(url: str) -> tuple[str, str]:
-    """(the URL for redis-py, the key prefix) from a queue URL; ``?prefix=NAME`` is ours, not redis-py's."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("redis", "rediss", "unix"):
-        raise ValueError(f"a Redis queue URL starts with redis://, rediss:// or unix://, not {url.split(':')[0]!r}")
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    prefix = DEFAULT_PREFIX
-    rest = []
-    for k, v in query:
-        if k == "prefix":
-            prefix = v
-        else:
-            rest.append((k, v))
-    if not _PREFIX_RE.fullmatch(prefix):
-        raise ValueError(f"invalid queue key prefix {prefix!r}: use 1-64 characters of letters, digits and _ . : -")
-    if not prefix.endswith(":"):
-        prefix += ":"
-    return urlunsplit(parts._replace(query=urlencode(rest))), prefix
-
-
 class RedisQueue(JobQueue):
     """The delay queue on one Redis server. Thread-safe (redis-py pools connections).
 
@@ -324,7 +303,7 @@ class RedisQueue(JobQueue):
                  client: redis.Redis | None = None):
         redis_url, url_prefix = split_redis_url(url)
         prefix = prefix or url_prefix
-        if not _PREFIX_RE.fullmatch(prefix):
+        if not PREFIX_RE.fullmatch(prefix):
             raise ValueError(f"invalid queue key prefix {prefix!r}")
         self.prefix = prefix if prefix.endswith(":") else prefix + ":"
         self.backoff = backoff or Backoff()

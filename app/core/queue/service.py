@@ -6,7 +6,9 @@ first: looking needs ``archive.status``, changing jobs ``sync.run`` (an administ
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.core.actor import Actor
 from app.core.auth.roles import ARCHIVE_STATUS, SYNC_RUN, can, require
@@ -14,6 +16,17 @@ from app.core.auth.roles import ARCHIVE_STATUS, SYNC_RUN, can, require
 from .base import STATES, Job, JobQueue, check_state
 
 log = logging.getLogger(__name__)
+
+# (archive database, queue, settings or None) -> how many jobs were created or changed
+Restorer = Callable[[Any, JobQueue, Any], int]
+_RESTORERS: list[Restorer] = []
+
+
+def register_restorer(restore: Restorer) -> None:
+    """Add a way to enqueue the jobs the archive database says are missing (the app's jobs do:
+    app/core/jobs); :meth:`QueueService.requeue` runs every one. The queue itself knows no job."""
+    if restore not in _RESTORERS:
+        _RESTORERS.append(restore)
 
 
 @dataclass(frozen=True)
@@ -76,15 +89,14 @@ class QueueService:
         return done
 
     def requeue(self, actor: Actor, settings=None) -> int:
-        """Enqueue the jobs the archive database says are missing (pending media; the sync schedule
-        of ``settings`` if given). Returns how many jobs were created or changed."""
-        from .handlers import ensure_scheduled_syncs, requeue_pending
-
+        """Enqueue the jobs the archive database says are missing (the app's: pending media; the sync
+        schedule of ``settings`` if given), through every registered restorer. Returns how many jobs
+        were created or changed."""
         require(actor, SYNC_RUN)
         if self.db is None:
             raise ValueError("re-enqueueing needs the archive database")
-        created = requeue_pending(self.db, self.queue)
-        if settings is not None:
-            created += ensure_scheduled_syncs(settings, self.queue)
+        if not _RESTORERS:
+            raise ValueError("no jobs are known to re-enqueue (app.core.jobs registers them)")
+        created = sum(restore(self.db, self.queue, settings) for restore in _RESTORERS)
         log.info("%s re-enqueued %d job(s) from the archive database", actor.username, created)
         return created

@@ -11,8 +11,8 @@ import threading
 import shiboken6
 from PySide6.QtCore import QObject, Signal
 
+from app.core.jobs import TOPICS, build_worker
 from app.core.queue import JobQueue, WorkerEvent, open_queue
-from app.core.queue.handlers import TOPICS, build_worker
 
 log = logging.getLogger(__name__)
 BACKGROUND_NICENESS = 10  # scheduled syncs' processes leave the CPU to the window

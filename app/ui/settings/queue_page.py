@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.core.config.queue_settings import MAX_SYNC_INTERVAL_MINUTES, REDIS_PASSWORD_ENV, check_queue_settings
 from app.core.config.secrets import IN_ENVIRONMENT, IN_KEYRING, SecretStore
-from app.core.config.settings import Settings, SettingsError
-from app.core.queue.config import MAX_SYNC_INTERVAL_MINUTES, REDIS_PASSWORD_ENV, check_queue_settings
+from app.core.config.settings import Settings
 
 from ..sync.panel import fill
 from ..tasks import run_task
@@ -213,8 +213,8 @@ class QueuePage(QWidget):
         trial = copy.deepcopy(self._settings)
         self.apply(trial)
         try:
-            check_queue_settings(trial)  # the key prefix, and whatever else the queue itself refuses
-        except SettingsError as exc:
+            check_queue_settings(trial.queue_url, trial.sync_interval_minutes)  # the key prefix, and the rest
+        except ValueError as exc:
             return str(exc)
         return None
 

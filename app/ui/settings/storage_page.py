@@ -1,5 +1,7 @@
-"""The Media page of the settings: where media files are stored — a folder on this computer, an Aliyun
-OSS bucket or a Tencent COS bucket — with "Test connection".
+"""The Media page of the settings: where media files are stored — one of the storage backends registered
+in app/core/media/registry.py (a folder on this computer, an Aliyun OSS bucket, a Tencent COS bucket)
+— with "Test connection". Each backend's form is built from its declaration: its fields, labels and
+placeholders in both languages, and its secret key if it has one.
 
 The secret key typed here stays in the page until OK stores it in the keyring (``secret_operations``);
 it never reaches the settings file. The page reads where the stored secrets are (keyring or
@@ -9,6 +11,7 @@ environment) off the GUI thread, and tests a connection off the GUI thread too (
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -26,40 +29,48 @@ from PySide6.QtWidgets import (
 
 from app.core.config.paths import AppPaths
 from app.core.config.secrets import IN_ENVIRONMENT, IN_KEYRING, SecretStore, storage_secret_env
-from app.core.config.settings import Settings, SettingsError
+from app.core.config.settings import Settings, SettingsError, StorageSection
+from app.core.media.registry import StorageBackend, Text, storage_backends
 
-from ..sync.panel import fill
+from ..sync.panel import fill, ui_speaks_chinese
 from ..tasks import run_task
 from .fields import ERROR_STYLE, NOTE_STYLE, OK_STYLE, ErrorLabel, PathField, note_label
 
-BACKENDS = ("local", "oss", "cos")
-# The settings fields each cloud backend's form edits, by form field name.
-CLOUD_FIELDS = {
-    "oss": {"endpoint": "oss_endpoint", "region": "oss_region", "bucket": "oss_bucket", "prefix": "oss_prefix",
-            "key_id": "oss_access_key_id"},
-    "cos": {"endpoint": "cos_endpoint", "region": "cos_region", "bucket": "cos_bucket", "prefix": "cos_prefix",
-            "key_id": "cos_secret_id"},
-}
 
-
-def storage_fields(settings: Settings) -> tuple:
+def storage_fields(settings: Settings) -> dict:
     """Every storage setting, to tell whether a change needs a restart."""
-    names = ["media_backend", "media_dir"] + [f for fields in CLOUD_FIELDS.values() for f in fields.values()]
-    return tuple(getattr(settings, n) for n in names)
+    return settings.storage.to_dict()
 
 
-class CloudStorageForm(QWidget):
-    """The fields of one cloud backend."""
+def _text(text: Text) -> str:
+    return text.pick(ui_speaks_chinese())
 
-    def __init__(self, kind: str, settings: Settings, keyring_ok: bool, parent: QWidget):
+
+class BackendForm(QWidget):
+    """The fields of one storage backend, as its declaration lists them (``edits`` by field name)."""
+
+    def __init__(self, backend: StorageBackend, section: StorageSection, paths: AppPaths, keyring_ok: bool,
+                 parent: QWidget):
         super().__init__(parent)
-        self.kind = kind
-        self.edits: dict[str, QLineEdit] = {}
-        for name, field in CLOUD_FIELDS[kind].items():
-            edit = QLineEdit(self)
-            edit.setText(getattr(settings, field))
-            edit.setClearButtonEnabled(True)
-            self.edits[name] = edit
+        self.backend, self.name = backend, backend.name
+        self.edits: dict[str, QLineEdit | PathField] = {}
+        self.defaults: dict[str, str] = {}  # a folder field's default: left empty when it is chosen
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        for f in backend.fields:
+            if f.kind == "folder":
+                edit: QLineEdit | PathField = PathField("folder", self.tr("Folder for media files"), parent=self)
+            else:
+                edit = QLineEdit(self)
+                edit.setClearButtonEnabled(True)
+            if isinstance(f.placeholder, Text):
+                edit.setPlaceholderText(_text(f.placeholder))
+            elif f.placeholder is not None:
+                self.defaults[f.name] = f.placeholder(paths)
+                edit.setPlaceholderText(self.defaults[f.name])
+            edit.setText(str(getattr(section, f.name)))
+            self.edits[f.name] = edit
+            form.addRow(_text(f.label), edit)
         self.secret_edit = QLineEdit(self)
         self.secret_edit.setEchoMode(QLineEdit.EchoMode.Password)
         self.secret_edit.setPlaceholderText(self.tr("Type to replace the stored secret key"))
@@ -68,42 +79,34 @@ class CloudStorageForm(QWidget):
         self.secret_status.setTextFormat(Qt.TextFormat.PlainText)
         self.secret_status.setStyleSheet(NOTE_STYLE)
         self.secret_status.setWordWrap(True)
-        self.error = ErrorLabel(self)
-        e = self.edits
-        form = QFormLayout(self)
-        form.setContentsMargins(0, 0, 0, 0)
-        if kind == "oss":
-            e["region"].setPlaceholderText("cn-hangzhou")
-            e["endpoint"].setPlaceholderText(self.tr("Default: the region's, e.g. oss-cn-hangzhou.aliyuncs.com"))
-            e["bucket"].setPlaceholderText("my-archive-bucket")
-            e["key_id"].setPlaceholderText("LTAI5t…")
-            form.addRow(self.tr("Region:"), e["region"])
-            form.addRow(self.tr("Endpoint:"), e["endpoint"])
-            form.addRow(self.tr("Bucket:"), e["bucket"])
-            form.addRow(self.tr("Folder in the bucket:"), e["prefix"])
-            form.addRow(self.tr("AccessKey ID:"), e["key_id"])
-            form.addRow(self.tr("AccessKey secret:"), self.secret_edit)
+        if backend.secret is not None:
+            form.addRow(_text(backend.secret.label), self.secret_edit)
+            form.addRow("", self.secret_status)
         else:
-            e["region"].setPlaceholderText("ap-guangzhou")
-            e["endpoint"].setPlaceholderText(self.tr("Default: the region's (cos.<region>.myqcloud.com)"))
-            e["bucket"].setPlaceholderText("archive-1250000000")
-            e["key_id"].setPlaceholderText("AKID…")
-            form.addRow(self.tr("Region:"), e["region"])
-            form.addRow(self.tr("Bucket (name-APPID):"), e["bucket"])
-            form.addRow(self.tr("Endpoint:"), e["endpoint"])
-            form.addRow(self.tr("Folder in the bucket:"), e["prefix"])
-            form.addRow(self.tr("SecretId:"), e["key_id"])
-            form.addRow(self.tr("SecretKey:"), self.secret_edit)
-        e["prefix"].setPlaceholderText(self.tr("Optional, e.g. wecom-archive"))
-        form.addRow("", self.secret_status)
+            self.secret_edit.hide()
+            self.secret_status.hide()
+        self.error = ErrorLabel(self)
         form.addRow("", self.error)
+        if backend.note is not None:
+            form.addRow(note_label(_text(backend.note), self))
+
+    @property
+    def has_secret(self) -> bool:
+        return self.backend.secret is not None
 
     def key_id(self) -> str:
-        return self.edits["key_id"].text().strip()
+        return self.edits[self.backend.secret.key_id].text().strip() if self.backend.secret else ""
 
-    def apply(self, settings: Settings) -> None:
-        for name, field in CLOUD_FIELDS[self.kind].items():
-            setattr(settings, field, self.edits[name].text().strip())
+    def value(self, name: str) -> str:
+        text = self.edits[name].text().strip()
+        default = self.defaults.get(name)
+        if default is not None and text and Path(text).expanduser() == Path(default):
+            return ""  # the default folder: kept as "default", so it follows the data folder
+        return text
+
+    def apply(self, section: StorageSection) -> None:
+        for name in self.edits:
+            setattr(section, name, self.value(name))
 
 
 class MediaStoragePage(QWidget):
@@ -121,9 +124,8 @@ class MediaStoragePage(QWidget):
         self._sources: dict[str, str | None] = {}  # where each backend's stored secret is (once read)
         self._read_for: dict[str, str] = {}  # ... for these key ids
         self._test_generation = 0
-        self.radios = {"local": QRadioButton(self.tr("A folder on this computer"), self),
-                       "oss": QRadioButton(self.tr("Aliyun OSS bucket"), self),
-                       "cos": QRadioButton(self.tr("Tencent COS bucket"), self)}
+        backends = storage_backends()
+        self.radios = {b.name: QRadioButton(_text(b.title), self) for b in backends}
         group = QButtonGroup(self)
         choice = QHBoxLayout()
         for radio in self.radios.values():
@@ -131,21 +133,8 @@ class MediaStoragePage(QWidget):
             choice.addWidget(radio)
         choice.addStretch(1)
 
-        self.folder_field = PathField("folder", self.tr("Folder for media files"), parent=self)
-        self.folder_field.setPlaceholderText(str(paths.media_dir))
-        self.folder_field.setText(settings.media_dir)
-        self.error = ErrorLabel(self)
-        local = QWidget(self)
-        local_form = QFormLayout(local)
-        local_form.setContentsMargins(0, 0, 0, 0)
-        local_form.addRow(self.tr("Local folder:"), self.folder_field)
-        local_form.addRow("", self.error)
-        local_form.addRow(note_label(self.tr(
-            "Leave it empty for the default folder. For a team, use a bucket: every workstation then reads the "
-            "same files."), local))
-        self.forms = {kind: CloudStorageForm(kind, settings, keyring_ok, self) for kind in ("oss", "cos")}
+        self.forms = {b.name: BackendForm(b, settings.storage[b.name], paths, keyring_ok, self) for b in backends}
         self.stack = QStackedWidget(self)
-        self.stack.addWidget(local)
         for form in self.forms.values():
             self.stack.addWidget(form)
 
@@ -172,11 +161,10 @@ class MediaStoragePage(QWidget):
             "local). A new choice takes effect after a restart."), self))
         layout.addStretch(1)
 
-        self.radios.get(settings.media_backend, self.radios["local"]).setChecked(True)
+        self.radios.get(settings.storage.backend, self.radios["local"]).setChecked(True)
         self._show_backend()
         for radio in self.radios.values():
             radio.toggled.connect(self._on_edit)
-        self.folder_field.textChanged.connect(self._on_edit)
         for form in self.forms.values():
             for edit in (*form.edits.values(), form.secret_edit):
                 edit.textChanged.connect(self._on_edit)
@@ -186,84 +174,86 @@ class MediaStoragePage(QWidget):
         self._source_timer.setSingleShot(True)
         self._source_timer.setInterval(300)
         self._source_timer.timeout.connect(self._read_sources)
-        for form in self.forms.values():
-            form.edits["key_id"].textChanged.connect(self._source_timer.start)
+        for form in self._secret_forms():
+            form.edits[form.backend.secret.key_id].textChanged.connect(self._source_timer.start)
         self.refresh_secret_status()
         self._read_sources()
+
+    def _secret_forms(self) -> list[BackendForm]:
+        return [form for form in self.forms.values() if form.has_secret]
+
+    # The local folder's field and error label (the settings dialog and its tests use them).
+    @property
+    def folder_field(self) -> PathField:
+        return self.forms["local"].edits["folder"]
+
+    @property
+    def error(self) -> ErrorLabel:
+        return self.forms["local"].error
 
     # ------------------------------------------------------------------ values
     def backend(self) -> str:
         return next(k for k, r in self.radios.items() if r.isChecked())
 
-    def media_dir(self) -> str:
-        text = self.folder_field.text()
-        from pathlib import Path
-
-        return "" if not text or Path(text).expanduser() == self.paths.media_dir else text
-
     def apply(self, settings: Settings) -> None:
-        """Write the backend, the folder and both cloud forms into ``settings`` (no secret)."""
-        settings.media_backend = self.backend()
-        settings.media_dir = self.media_dir()
-        for form in self.forms.values():
-            form.apply(settings)
+        """Write the backend in use and every backend's form into ``settings`` (no secret)."""
+        settings.storage.backend = self.backend()
+        for name, form in self.forms.items():
+            form.apply(settings.storage[name])
 
     def secret_operations(self) -> list:
         """Keyring writes to run on OK (one per typed secret key); each is a callable."""
         ops = []
-        for kind, form in self.forms.items():
+        for form in self._secret_forms():
             secret, key_id = form.secret_edit.text(), form.key_id()
             if secret and key_id:
-                ops.append(lambda k=kind, i=key_id, s=secret: self.secrets.set_storage_secret(k, i, s))
+                ops.append(lambda k=form.name, i=key_id, s=secret: self.secrets.set_storage_secret(k, i, s))
         return ops
 
     def secret_names(self) -> list[str]:
         """The names of the secrets :meth:`secret_operations` writes (for the audit trail; no value)."""
-        return [f"{kind}_secret_key" for kind, form in self.forms.items()
+        return [f"{form.name}_secret_key" for form in self._secret_forms()
                 if form.secret_edit.text() and form.key_id()]
 
     # ------------------------------------------------------------------ validation
     def errors(self) -> list[str]:
         backend = self.backend()
-        folder_error = self._folder_error() if backend == "local" else None
-        self.error.set_error(folder_error)
-        if folder_error:
+        for name, form in self.forms.items():
+            form.error.set_error(None if name != backend else self._form_error(form))
+        form = self.forms[backend]
+        if not form.error.text():
+            return []
+        if any(f.kind == "folder" for f in form.backend.fields) and self._folder_error(form):
             return [self.tr("The media folder has a value to fix.")]
-        for kind, form in self.forms.items():
-            form.error.set_error(self._cloud_error(kind) if kind == backend else None)
-        if backend in self.forms and self.forms[backend].error.text():
-            return [self.tr("The media storage has a value to fix.")]
-        return []
+        return [self.tr("The media storage has a value to fix.")]
 
-    def _folder_error(self) -> str | None:
-        from pathlib import Path
-
-        text = self.folder_field.text()
-        if text:
-            p = Path(text).expanduser()
-            if not p.is_absolute():
-                return self.tr("Give the full path of the folder.")
-            if p.exists() and not p.is_dir():
-                return self.tr("This is a file; choose a folder.")
+    def _folder_error(self, form: BackendForm) -> str | None:
+        for f in form.backend.fields:
+            text = form.edits[f.name].text().strip() if f.kind == "folder" else ""
+            if text:
+                p = Path(text).expanduser()
+                if not p.is_absolute():
+                    return self.tr("Give the full path of the folder.")
+                if p.exists() and not p.is_dir():
+                    return self.tr("This is a file; choose a folder.")
         return None
 
-    def _cloud_error(self, kind: str) -> str | None:
-        form = self.forms[kind]
-        e = form.edits
-        if not e["bucket"].text().strip():
-            return self.tr("Enter the bucket's name.")
-        if not e["region"].text().strip() and (kind == "cos" or not e["endpoint"].text().strip()):
-            return self.tr("Enter the bucket's region.")
-        if not form.key_id():
-            return self.tr("Enter the AccessKey ID.") if kind == "oss" else self.tr("Enter the SecretId.")
-        if (self.keyring_ok and not form.secret_edit.text() and kind in self._sources
-                and self._sources[kind] is None and self._read_for.get(kind) == form.key_id()):
-            return self.tr("Enter the secret key (it is kept in the keyring).")
+    def _form_error(self, form: BackendForm) -> str | None:
+        folder_error = self._folder_error(form)
+        if folder_error:
+            return folder_error
         trial = self._trial_settings()
+        section = trial.storage[form.name]
+        missing = section.missing()
+        if missing is not None:
+            field = next((f for f in form.backend.fields if f.name == missing), None)
+            if field is not None and field.missing is not None:
+                return _text(field.missing)
+        if (form.has_secret and self.keyring_ok and not form.secret_edit.text() and form.name in self._sources
+                and self._sources[form.name] is None and self._read_for.get(form.name) == form.key_id()):
+            return self.tr("Enter the secret key (it is kept in the keyring).")
         try:
-            from app.core.media.config import cloud_config
-
-            cloud_config(trial, kind)
+            section.validate()
         except SettingsError as exc:
             return str(exc)
         return None
@@ -276,7 +266,7 @@ class MediaStoragePage(QWidget):
     # ------------------------------------------------------------------ secrets
     def _read_sources(self) -> None:
         store = self.secrets
-        wanted = {kind: form.key_id() for kind, form in self.forms.items()}
+        wanted = {form.name: form.key_id() for form in self._secret_forms()}
 
         def read() -> dict[str, str | None]:  # on a pool thread: the keyring may be slow or locked
             return {kind: store.storage_secret_source(kind, key_id) for kind, key_id in wanted.items()}
@@ -288,14 +278,15 @@ class MediaStoragePage(QWidget):
             self.secrets_read.emit()
 
         def failed(exc: Exception) -> None:
-            for form in self.forms.values():
+            for form in self._secret_forms():
                 form.secret_status.setText(fill(self.tr("Cannot read the keyring: %1"), exc))
             self.secrets_read.emit()
 
         run_task(self, read, done, failed)
 
     def refresh_secret_status(self) -> None:
-        for kind, form in self.forms.items():
+        for form in self._secret_forms():
+            kind = form.name
             if not self.keyring_ok:
                 text = fill(self.tr("No keyring on this computer: give the secret key in the environment "
                                     "variable %1."), storage_secret_env(kind))
@@ -313,7 +304,7 @@ class MediaStoragePage(QWidget):
 
     # ------------------------------------------------------------------ events
     def _show_backend(self) -> None:
-        self.stack.setCurrentIndex(BACKENDS.index(self.backend()))
+        self.stack.setCurrentWidget(self.forms[self.backend()])
 
     def _on_edit(self) -> None:
         self._show_backend()
@@ -332,7 +323,7 @@ class MediaStoragePage(QWidget):
 
         backend = self.backend()
         trial = self._trial_settings()
-        typed = self.forms[backend].secret_edit.text() if backend in self.forms else ""
+        typed = self.forms[backend].secret_edit.text()
         paths, store = self.paths, self.secrets
         self._test_generation += 1
         generation = self._test_generation
