@@ -182,122 +182,122 @@
 <context>
     <name>ArchivePage</name>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="53" />
+        <location filename="../../app/ui/settings/pages.py" line="49" />
         <source>SQLite file on this computer (one workstation)</source>
         <translation>SQLite file on this computer (one workstation)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="54" />
+        <location filename="../../app/ui/settings/pages.py" line="50" />
         <source>MySQL / MariaDB server (a team)</source>
         <translation>MySQL / MariaDB server (a team)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="58" />
+        <location filename="../../app/ui/settings/pages.py" line="54" />
         <source>Archive database file</source>
         <translation>Archive database file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="59" />
+        <location filename="../../app/ui/settings/pages.py" line="55" />
         <source>SQLite databases (*.db *.sqlite);;All files (*)</source>
         <translation>SQLite databases (*.db *.sqlite);;All files (*)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="65" />
+        <location filename="../../app/ui/settings/pages.py" line="61" />
         <source>Type to replace the stored password</source>
         <translation>Type to replace the stored password</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="70" />
+        <location filename="../../app/ui/settings/pages.py" line="66" />
         <source>Test connection</source>
         <translation>Test connection</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="71" />
+        <location filename="../../app/ui/settings/pages.py" line="67" />
         <source>Opens the database off the main window. An empty database gets the archive's tables.</source>
         <translation>Opens the database off the main window. An empty database gets the archive's tables.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="82" />
+        <location filename="../../app/ui/settings/pages.py" line="78" />
         <source>File:</source>
         <translation>File:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="84" />
+        <location filename="../../app/ui/settings/pages.py" line="80" />
         <source>URL:</source>
         <translation>URL:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="85" />
+        <location filename="../../app/ui/settings/pages.py" line="81" />
         <source>Password:</source>
         <translation>Password:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="91" />
+        <location filename="../../app/ui/settings/pages.py" line="87" />
         <source>The app uses a new database after a restart. The password is kept in the keyring, never in the settings file.</source>
         <translation>The app uses a new database after a restart. The password is kept in the keyring, never in the settings file.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="132" />
+        <location filename="../../app/ui/settings/pages.py" line="128" />
         <source>The database setting has a value to fix.</source>
         <translation>The database setting has a value to fix.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="138" />
+        <location filename="../../app/ui/settings/pages.py" line="134" />
         <source>Enter the server's URL: mysql+pymysql://user@host:3306/dbname</source>
         <translation>Enter the server's URL: mysql+pymysql://user@host:3306/dbname</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="142" />
+        <location filename="../../app/ui/settings/pages.py" line="137" />
         <source>This is not a database URL; write it as mysql+pymysql://user@host:3306/dbname</source>
         <translation>This is not a database URL; write it as mysql+pymysql://user@host:3306/dbname</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="144" />
+        <location filename="../../app/ui/settings/pages.py" line="139" />
         <source>Only MySQL or MariaDB servers: the URL starts with mysql+pymysql://</source>
         <translation>Only MySQL or MariaDB servers: the URL starts with mysql+pymysql://</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="146" />
+        <location filename="../../app/ui/settings/pages.py" line="141" />
         <source>Leave the password out of the URL (the URL is saved in the settings file); type it in the Password field, which is kept in the keyring.</source>
         <translation>Leave the password out of the URL (the URL is saved in the settings file); type it in the Password field, which is kept in the keyring.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="149" />
+        <location filename="../../app/ui/settings/pages.py" line="144" />
         <source>The URL needs a host and a database name: mysql+pymysql://user@host:3306/dbname</source>
         <translation>The URL needs a host and a database name: mysql+pymysql://user@host:3306/dbname</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="155" />
+        <location filename="../../app/ui/settings/pages.py" line="150" />
         <source>This is a folder; choose or type a file name, e.g. archive.db.</source>
         <translation>This is a folder; choose or type a file name, e.g. archive.db.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="157" />
+        <location filename="../../app/ui/settings/pages.py" line="152" />
         <source>Give the full path of the database file.</source>
         <translation>Give the full path of the database file.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="171" />
+        <location filename="../../app/ui/settings/pages.py" line="166" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>Stored in the keyring when you click OK.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="173" />
+        <location filename="../../app/ui/settings/pages.py" line="168" />
         <source>Stored in the keyring.</source>
         <translation>Stored in the keyring.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="175" />
+        <location filename="../../app/ui/settings/pages.py" line="170" />
         <source>Not set.</source>
         <translation>Not set.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="189" />
+        <location filename="../../app/ui/settings/pages.py" line="184" />
         <source>Connecting…</source>
         <translation>Connecting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="205" />
+        <location filename="../../app/ui/settings/pages.py" line="191" />
         <source>Connected: %1</source>
         <translation>Connected: %1</translation>
     </message>
@@ -940,6 +940,19 @@
     </message>
 </context>
 <context>
+    <name>BackendForm</name>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="62" />
+        <source>Folder for media files</source>
+        <translation>Folder for media files</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="76" />
+        <source>Type to replace the stored secret key</source>
+        <translation>Type to replace the stored secret key</translation>
+    </message>
+</context>
+<context>
     <name>BackgroundDialog</name>
     <message>
         <location filename="../../app/ui/auth/login.py" line="116" />
@@ -997,77 +1010,6 @@
     </message>
 </context>
 <context>
-    <name>CloudStorageForm</name>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="65" />
-        <source>Type to replace the stored secret key</source>
-        <translation>Type to replace the stored secret key</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="77" />
-        <source>Default: the region's, e.g. oss-cn-hangzhou.aliyuncs.com</source>
-        <translation>Default: the region's, e.g. oss-cn-hangzhou.aliyuncs.com</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="80" />
-        <location filename="../../app/ui/settings/storage_page.py" line="91" />
-        <source>Region:</source>
-        <translation>Region:</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="81" />
-        <location filename="../../app/ui/settings/storage_page.py" line="93" />
-        <source>Endpoint:</source>
-        <translation>Endpoint:</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="82" />
-        <source>Bucket:</source>
-        <translation>Bucket:</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="83" />
-        <location filename="../../app/ui/settings/storage_page.py" line="94" />
-        <source>Folder in the bucket:</source>
-        <translation>Folder in the bucket:</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="84" />
-        <source>AccessKey ID:</source>
-        <translation>AccessKey ID:</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="85" />
-        <source>AccessKey secret:</source>
-        <translation>AccessKey secret:</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="88" />
-        <source>Default: the region's (cos.&lt;region&gt;.myqcloud.com)</source>
-        <translation>Default: the region's (cos.&lt;region&gt;.myqcloud.com)</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="92" />
-        <source>Bucket (name-APPID):</source>
-        <translation>Bucket (name-APPID):</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="95" />
-        <source>SecretId:</source>
-        <translation>SecretId:</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="96" />
-        <source>SecretKey:</source>
-        <translation>SecretKey:</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="97" />
-        <source>Optional, e.g. wecom-archive</source>
-        <translation>Optional, e.g. wecom-archive</translation>
-    </message>
-</context>
-<context>
     <name>ContentNotice</name>
     <message>
         <location filename="../../app/ui/auth/notice.py" line="28" />
@@ -1083,319 +1025,319 @@
 <context>
     <name>CorpPage</name>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="121" />
+        <location filename="../../app/ui/settings/corp_page.py" line="120" />
         <source>Add corp</source>
         <translation>Add corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="122" />
+        <location filename="../../app/ui/settings/corp_page.py" line="121" />
         <source>Remove corp…</source>
         <translation>Remove corp…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="124" />
+        <location filename="../../app/ui/settings/corp_page.py" line="123" />
         <source>Corp:</source>
         <translation>Corp:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="132" />
+        <location filename="../../app/ui/settings/corp_page.py" line="131" />
         <source>No corp is configured. Click “Add corp” to enter yours.</source>
         <translation>No corp is configured. Click “Add corp” to enter yours.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="138" />
+        <location filename="../../app/ui/settings/corp_page.py" line="137" />
         <source>ww0123456789abcdef (Admin console &gt; My company)</source>
         <translation>ww0123456789abcdef (Admin console &gt; My company)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="141" />
+        <location filename="../../app/ui/settings/corp_page.py" line="140" />
         <source>Shown in the session tree and in exports</source>
         <translation>Shown in the session tree and in exports</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="144" />
+        <location filename="../../app/ui/settings/corp_page.py" line="143" />
         <source>Type to replace the stored secret</source>
         <translation>Type to replace the stored secret</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="148" />
+        <location filename="../../app/ui/settings/corp_page.py" line="147" />
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="148" />
+        <location filename="../../app/ui/settings/corp_page.py" line="147" />
         <source>Where the key is kept</source>
         <translation>Where the key is kept</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="156" />
+        <location filename="../../app/ui/settings/corp_page.py" line="155" />
         <source>Import PEM…</source>
         <translation>Import PEM…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="157" />
+        <location filename="../../app/ui/settings/corp_page.py" line="156" />
         <source>Remove</source>
         <translation>Remove</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="164" />
+        <location filename="../../app/ui/settings/corp_page.py" line="163" />
         <source>Use the built-in simulator (demo and tests)</source>
         <translation>Use the built-in simulator (demo and tests)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="165" />
+        <location filename="../../app/ui/settings/corp_page.py" line="164" />
         <source>Use Tencent's SDK library</source>
         <translation>Use Tencent's SDK library</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="169" />
+        <location filename="../../app/ui/settings/corp_page.py" line="168" />
         <source>Choose the simulator corpus folder</source>
         <translation>Choose the simulator corpus folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="170" />
+        <location filename="../../app/ui/settings/corp_page.py" line="169" />
         <source>Corpus folder (holds corpus.json)</source>
         <translation>Corpus folder (holds corpus.json)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="171" />
+        <location filename="../../app/ui/settings/corp_page.py" line="170" />
         <source>Choose libWeWorkFinanceSdk_C.so</source>
         <translation>Choose libWeWorkFinanceSdk_C.so</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="172" />
+        <location filename="../../app/ui/settings/corp_page.py" line="171" />
         <source>Shared libraries (*.so *.so.*);;All files (*)</source>
         <translation>Shared libraries (*.so *.so.*);;All files (*)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="177" />
+        <location filename="../../app/ui/settings/corp_page.py" line="176" />
         <source>Optional: socks5://host:port or http://host:port</source>
         <translation>Optional: socks5://host:port or http://host:port</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="181" />
+        <location filename="../../app/ui/settings/corp_page.py" line="180" />
         <source>user:password, if the proxy needs one</source>
         <translation>user:password, if the proxy needs one</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="185" />
+        <location filename="../../app/ui/settings/corp_page.py" line="184" />
         <source> s</source>
         <translation> s</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="186" />
+        <location filename="../../app/ui/settings/corp_page.py" line="185" />
         <source>Choose the CA certificate (PEM)</source>
         <translation>Choose the CA certificate (PEM)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="187" />
+        <location filename="../../app/ui/settings/corp_page.py" line="186" />
         <source>Certificates (*.pem *.crt *.cer);;All files (*)</source>
         <translation>Certificates (*.pem *.crt *.cer);;All files (*)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="188" />
+        <location filename="../../app/ui/settings/corp_page.py" line="187" />
         <source>Only for a company proxy that inspects TLS: its CA (PEM)</source>
         <translation>Only for a company proxy that inspects TLS: its CA (PEM)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="190" />
+        <location filename="../../app/ui/settings/corp_page.py" line="189" />
         <source>Test connection</source>
         <translation>Test connection</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="201" />
+        <location filename="../../app/ui/settings/corp_page.py" line="200" />
         <source>Corp ID:</source>
         <translation>Corp ID:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="203" />
+        <location filename="../../app/ui/settings/corp_page.py" line="202" />
         <source>Name:</source>
         <translation>Name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="204" />
+        <location filename="../../app/ui/settings/corp_page.py" line="203" />
         <source>Chat-archive secret:</source>
         <translation>Chat-archive secret:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="206" />
+        <location filename="../../app/ui/settings/corp_page.py" line="205" />
         <source>Private keys:</source>
         <translation>Private keys:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="209" />
+        <location filename="../../app/ui/settings/corp_page.py" line="208" />
         <source>SDK:</source>
         <translation>SDK:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="214" />
+        <location filename="../../app/ui/settings/corp_page.py" line="213" />
         <source>Proxy:</source>
         <translation>Proxy:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="216" />
+        <location filename="../../app/ui/settings/corp_page.py" line="215" />
         <source>Proxy password:</source>
         <translation>Proxy password:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="218" />
+        <location filename="../../app/ui/settings/corp_page.py" line="217" />
         <source>Timeout per SDK call:</source>
         <translation>Timeout per SDK call:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="219" />
+        <location filename="../../app/ui/settings/corp_page.py" line="218" />
         <source>Trusted CA:</source>
         <translation>Trusted CA:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="292" />
+        <location filename="../../app/ui/settings/corp_page.py" line="291" />
         <source>Remove corp</source>
         <translation>Remove corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="293" />
+        <location filename="../../app/ui/settings/corp_page.py" line="292" />
         <source>Remove %1 from the settings? When you click OK its secret and private keys are deleted from the keyring. Its archived messages stay in the archive.</source>
         <translation>Remove %1 from the settings? When you click OK its secret and private keys are deleted from the keyring. Its archived messages stay in the archive.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="304" />
-        <location filename="../../app/ui/settings/corp_page.py" line="368" />
-        <location filename="../../app/ui/settings/corp_page.py" line="520" />
+        <location filename="../../app/ui/settings/corp_page.py" line="303" />
+        <location filename="../../app/ui/settings/corp_page.py" line="367" />
+        <location filename="../../app/ui/settings/corp_page.py" line="519" />
         <source>New corp</source>
         <translation>New corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="332" />
+        <location filename="../../app/ui/settings/corp_page.py" line="331" />
         <source>The corp ID of a saved corp cannot change: the archive refers to it. Remove the corp and add it again instead.</source>
         <translation>The corp ID of a saved corp cannot change: the archive refers to it. Remove the corp and add it again instead.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="383" />
+        <location filename="../../app/ui/settings/corp_page.py" line="382" />
         <source>This computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be saved here. Set them as environment variables of the app instead: %1 (the chat-archive secret), %2 (each private key: the PEM text, or @/path/to/key.pem) and %3 (the proxy password).</source>
         <translation>This computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be saved here. Set them as environment variables of the app instead: %1 (the chat-archive secret), %2 (each private key: the PEM text, or @/path/to/key.pem) and %3 (the proxy password).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="391" />
-        <location filename="../../app/ui/settings/corp_page.py" line="399" />
+        <location filename="../../app/ui/settings/corp_page.py" line="390" />
+        <location filename="../../app/ui/settings/corp_page.py" line="398" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>Stored in the keyring when you click OK.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="393" />
-        <location filename="../../app/ui/settings/corp_page.py" line="401" />
-        <location filename="../../app/ui/settings/corp_page.py" line="412" />
+        <location filename="../../app/ui/settings/corp_page.py" line="392" />
+        <location filename="../../app/ui/settings/corp_page.py" line="400" />
+        <location filename="../../app/ui/settings/corp_page.py" line="411" />
         <source>Checking the keyring…</source>
         <translation>Checking the keyring…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="403" />
-        <location filename="../../app/ui/settings/corp_page.py" line="424" />
+        <location filename="../../app/ui/settings/corp_page.py" line="402" />
+        <location filename="../../app/ui/settings/corp_page.py" line="423" />
         <source>Stored in the keyring.</source>
         <translation>Stored in the keyring.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="403" />
-        <location filename="../../app/ui/settings/corp_page.py" line="429" />
+        <location filename="../../app/ui/settings/corp_page.py" line="402" />
+        <location filename="../../app/ui/settings/corp_page.py" line="428" />
         <source>Not set.</source>
         <translation>Not set.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="410" />
+        <location filename="../../app/ui/settings/corp_page.py" line="409" />
         <source>New: stored in the keyring when you click OK.</source>
         <translation>New: stored in the keyring when you click OK.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="415" />
+        <location filename="../../app/ui/settings/corp_page.py" line="414" />
         <source>Missing: import it again.</source>
         <translation>Missing: import it again.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="426" />
+        <location filename="../../app/ui/settings/corp_page.py" line="425" />
         <source>Read from the environment variable %1.</source>
         <translation>Read from the environment variable %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="428" />
+        <location filename="../../app/ui/settings/corp_page.py" line="427" />
         <source>Read from the demo corpus folder (demo data).</source>
         <translation>Read from the demo corpus folder (demo data).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="467" />
+        <location filename="../../app/ui/settings/corp_page.py" line="466" />
         <source>Remove private key</source>
         <translation>Remove private key</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="468" />
+        <location filename="../../app/ui/settings/corp_page.py" line="467" />
         <source>Remove the private key of version %1? Messages encrypted with it can no longer be decrypted (they go to quarantine) until you import it again.</source>
         <translation>Remove the private key of version %1? Messages encrypted with it can no longer be decrypted (they go to quarantine) until you import it again.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="481" />
+        <location filename="../../app/ui/settings/corp_page.py" line="480" />
         <source>Fix the values marked above first.</source>
         <translation>Fix the values marked above first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="487" />
+        <location filename="../../app/ui/settings/corp_page.py" line="486" />
         <source>Connecting… (this can take up to a minute)</source>
         <translation>Connecting… (this can take up to a minute)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="520" />
+        <location filename="../../app/ui/settings/corp_page.py" line="519" />
         <source>Corp “%1” has a value to fix.</source>
         <translation>Corp “%1” has a value to fix.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="528" />
+        <location filename="../../app/ui/settings/corp_page.py" line="527" />
         <source>Enter the corp ID (Admin console &gt; My company &gt; Corp ID).</source>
         <translation>Enter the corp ID (Admin console &gt; My company &gt; Corp ID).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="530" />
+        <location filename="../../app/ui/settings/corp_page.py" line="529" />
         <source>The corp ID cannot contain spaces.</source>
         <translation>The corp ID cannot contain spaces.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="532" />
+        <location filename="../../app/ui/settings/corp_page.py" line="531" />
         <source>The corp ID is at most 64 characters long.</source>
         <translation>The corp ID is at most 64 characters long.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="534" />
+        <location filename="../../app/ui/settings/corp_page.py" line="533" />
         <source>Another corp already has this corp ID.</source>
         <translation>Another corp already has this corp ID.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="539" />
+        <location filename="../../app/ui/settings/corp_page.py" line="538" />
         <source>%1 is not a file: choose the PEM file of your company's CA, or leave the field empty.</source>
         <translation>%1 is not a file: choose the PEM file of your company's CA, or leave the field empty.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="542" />
+        <location filename="../../app/ui/settings/corp_page.py" line="541" />
         <source>Write the proxy as socks5://host:port or http://host:port (user and password go in the proxy password field).</source>
         <translation>Write the proxy as socks5://host:port or http://host:port (user and password go in the proxy password field).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="548" />
+        <location filename="../../app/ui/settings/corp_page.py" line="547" />
         <source>Choose the simulator's corpus folder.</source>
         <translation>Choose the simulator's corpus folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="550" />
+        <location filename="../../app/ui/settings/corp_page.py" line="549" />
         <source>%1 is not a simulator corpus (it has no corpus.json).</source>
         <translation>%1 is not a simulator corpus (it has no corpus.json).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="555" />
+        <location filename="../../app/ui/settings/corp_page.py" line="554" />
         <source>Choose Tencent's SDK library file (libWeWorkFinanceSdk_C.so).</source>
         <translation>Choose Tencent's SDK library file (libWeWorkFinanceSdk_C.so).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="578" />
+        <location filename="../../app/ui/settings/corp_page.py" line="577" />
         <source>The SDK library could not be checked: %1</source>
         <translation>The SDK library could not be checked: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="583" />
+        <location filename="../../app/ui/settings/corp_page.py" line="582" />
         <source>Checking the SDK library…</source>
         <translation>Checking the SDK library…</translation>
     </message>
@@ -1403,264 +1345,259 @@
 <context>
     <name>ExportDialog</name>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="136" />
+        <location filename="../../app/ui/export_dialog.py" line="85" />
         <source>Export evidence</source>
         <translation>Export evidence</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="141" />
+        <location filename="../../app/ui/export_dialog.py" line="90" />
         <source>Export:</source>
         <translation>Export:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="143" />
+        <location filename="../../app/ui/export_dialog.py" line="92" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="144" />
+        <location filename="../../app/ui/export_dialog.py" line="93" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="151" />
+        <location filename="../../app/ui/export_dialog.py" line="100" />
         <source> h</source>
         <translation> h</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="153" />
+        <location filename="../../app/ui/export_dialog.py" line="102" />
         <source>The conversation around each message that is also exported</source>
         <translation>The conversation around each message that is also exported</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="161" />
+        <location filename="../../app/ui/export_dialog.py" line="110" />
         <source>Dates:</source>
         <translation>Dates:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="166" />
+        <location filename="../../app/ui/export_dialog.py" line="115" />
         <source>Context (±hours):</source>
         <translation>Context (±hours):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="169" />
-        <location filename="../../app/ui/export_dialog.py" line="263" />
+        <location filename="../../app/ui/export_dialog.py" line="118" />
+        <location filename="../../app/ui/export_dialog.py" line="212" />
         <source>Output folder</source>
         <translation>Output folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="170" />
+        <location filename="../../app/ui/export_dialog.py" line="119" />
         <source>Browse…</source>
         <translation>Browse…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="174" />
+        <location filename="../../app/ui/export_dialog.py" line="123" />
         <source>Output folder:</source>
         <translation>Output folder:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="175" />
+        <location filename="../../app/ui/export_dialog.py" line="124" />
         <source>As a single zip file</source>
         <translation>As a single zip file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="176" />
+        <location filename="../../app/ui/export_dialog.py" line="125" />
         <source>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</source>
         <translation>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="178" />
+        <location filename="../../app/ui/export_dialog.py" line="127" />
         <source>PDF transcripts</source>
         <translation>PDF transcripts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="180" />
+        <location filename="../../app/ui/export_dialog.py" line="129" />
         <source>A PDF per conversation besides the HTML transcript (slower for large exports)</source>
         <translation>A PDF per conversation besides the HTML transcript (slower for large exports)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="186" />
+        <location filename="../../app/ui/export_dialog.py" line="135" />
         <source>Package:</source>
         <translation>Package:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="349" />
+        <location filename="../../app/ui/export_dialog.py" line="287" />
         <source>Export signing key</source>
         <translation>Export signing key</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="352" />
+        <location filename="../../app/ui/export_dialog.py" line="290" />
         <source>Passphrase of the export signing key:</source>
         <translation>Passphrase of the export signing key:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <location filename="../../app/ui/export_dialog.py" line="293" />
         <source>This computer has no keyring: the export signing key is kept encrypted under a passphrase. Choose it (asked for at each export):</source>
         <translation>This computer has no keyring: the export signing key is kept encrypted under a passphrase. Choose it (asked for at each export):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="359" />
+        <location filename="../../app/ui/export_dialog.py" line="297" />
         <source>The same passphrase again:</source>
         <translation>The same passphrase again:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="363" />
+        <location filename="../../app/ui/export_dialog.py" line="301" />
         <source>The two passphrases differ.</source>
         <translation>The two passphrases differ.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="464" />
+        <location filename="../../app/ui/export_dialog.py" line="370" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="465" />
+        <location filename="../../app/ui/export_dialog.py" line="371" />
         <source>1 conversation</source>
         <translation>1 conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="465" />
+        <location filename="../../app/ui/export_dialog.py" line="371" />
         <source>%1 conversations</source>
         <translation>%1 conversations</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="466" />
+        <location filename="../../app/ui/export_dialog.py" line="372" />
         <source>1 media file</source>
         <translation>1 media file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="466" />
+        <location filename="../../app/ui/export_dialog.py" line="372" />
         <source>%1 media files</source>
         <translation>%1 media files</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="468" />
+        <location filename="../../app/ui/export_dialog.py" line="374" />
         <source>1 hit</source>
         <translation>1 hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="468" />
+        <location filename="../../app/ui/export_dialog.py" line="374" />
         <source>%1 hits</source>
         <translation>%1 hits</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="470" />
+        <location filename="../../app/ui/export_dialog.py" line="376" />
         <source>1 PDF transcript</source>
         <translation>1 PDF transcript</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="470" />
+        <location filename="../../app/ui/export_dialog.py" line="376" />
         <source>%1 PDF transcripts</source>
         <translation>%1 PDF transcripts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="471" />
+        <location filename="../../app/ui/export_dialog.py" line="377" />
         <source>, </source>
         <translation>, </translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="473" />
+        <location filename="../../app/ui/export_dialog.py" line="379" />
         <source>; %1 media not stored in the archive (listed in the load file)</source>
         <translation>; %1 media not stored in the archive (listed in the load file)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="208" />
+        <location filename="../../app/ui/export_dialog.py" line="157" />
         <source>Contents:</source>
         <translation>Contents:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="211" />
+        <location filename="../../app/ui/export_dialog.py" line="160" />
         <source>Export</source>
         <translation>Export</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="213" />
+        <location filename="../../app/ui/export_dialog.py" line="162" />
         <source>Cancel export</source>
         <translation>Cancel export</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="215" />
+        <location filename="../../app/ui/export_dialog.py" line="164" />
         <source>Open folder</source>
         <translation>Open folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="217" />
+        <location filename="../../app/ui/export_dialog.py" line="166" />
         <source>Close</source>
         <translation>Close</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="282" />
+        <location filename="../../app/ui/export_dialog.py" line="231" />
         <source>The end date is before the start date.</source>
         <translation>The end date is before the start date.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="290" />
+        <location filename="../../app/ui/export_dialog.py" line="239" />
         <source>Choose an output folder.</source>
         <translation>Choose an output folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="296" />
+        <location filename="../../app/ui/export_dialog.py" line="245" />
         <source>The output folder cannot be created: %1</source>
         <translation>The output folder cannot be created: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="341" />
-        <location filename="../../app/ui/export_dialog.py" line="403" />
+        <location filename="../../app/ui/export_dialog.py" line="280" />
+        <location filename="../../app/ui/export_dialog.py" line="332" />
         <source>Preparing the export…</source>
         <translation>Preparing the export…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="378" />
+        <location filename="../../app/ui/export_dialog.py" line="315" />
         <source>Cancelling…</source>
         <translation>Cancelling…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="464" />
+        <location filename="../../app/ui/export_dialog.py" line="370" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="429" />
-        <source>The export stopped unexpectedly.</source>
-        <translation>The export stopped unexpectedly.</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/export_dialog.py" line="206" />
+        <location filename="../../app/ui/export_dialog.py" line="155" />
         <source>Saved as:</source>
         <translation>Saved as:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="207" />
+        <location filename="../../app/ui/export_dialog.py" line="156" />
         <source>Package fingerprint:</source>
         <translation>Package fingerprint:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="399" />
+        <location filename="../../app/ui/export_dialog.py" line="328" />
         <source>Copying messages and media…</source>
         <translation>Copying messages and media…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="399" />
+        <location filename="../../app/ui/export_dialog.py" line="328" />
         <source>Writing transcripts…</source>
         <translation>Writing transcripts…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="400" />
+        <location filename="../../app/ui/export_dialog.py" line="329" />
         <source>%1 (%2%)</source>
         <translation>%1 (%2%)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="441" />
+        <location filename="../../app/ui/export_dialog.py" line="347" />
         <source>The export was cancelled; nothing was written.</source>
         <translation>The export was cancelled; nothing was written.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="445" />
+        <location filename="../../app/ui/export_dialog.py" line="351" />
         <source>The export failed: %1</source>
         <translation>The export failed: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="451" />
+        <location filename="../../app/ui/export_dialog.py" line="357" />
         <source>The evidence package is ready.</source>
         <translation>The evidence package is ready.</translation>
     </message>
@@ -1837,12 +1774,12 @@
 <context>
     <name>LanguagePage</name>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="227" />
+        <location filename="../../app/ui/settings/pages.py" line="213" />
         <source>Follow the system</source>
         <translation>Follow the system</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="235" />
+        <location filename="../../app/ui/settings/pages.py" line="221" />
         <source>The new language takes effect after you restart the app.</source>
         <translation>The new language takes effect after you restart the app.</translation>
     </message>
@@ -2186,132 +2123,82 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MediaStoragePage</name>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="124" />
-        <source>A folder on this computer</source>
-        <translation>A folder on this computer</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="125" />
-        <source>Aliyun OSS bucket</source>
-        <translation>Aliyun OSS bucket</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="126" />
-        <source>Tencent COS bucket</source>
-        <translation>Tencent COS bucket</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="134" />
-        <source>Folder for media files</source>
-        <translation>Folder for media files</translation>
-    </message>
-    <message>
         <location filename="../../app/ui/settings/storage_page.py" line="141" />
-        <source>Local folder:</source>
-        <translation>Local folder:</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="144" />
-        <source>Leave it empty for the default folder. For a team, use a bucket: every workstation then reads the same files.</source>
-        <translation>Leave it empty for the default folder. For a team, use a bucket: every workstation then reads the same files.</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="152" />
         <source>Test connection</source>
         <translation>Test connection</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="153" />
+        <location filename="../../app/ui/settings/storage_page.py" line="142" />
         <source>Writes, reads back and deletes a small test object (for a folder: checks it can be written), off the main window.</source>
         <translation>Writes, reads back and deletes a small test object (for a folder: checks it can be written), off the main window.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="164" />
+        <location filename="../../app/ui/settings/storage_page.py" line="153" />
         <source>Images, voice, video and files are downloaded, verified against WeCom's checksum and stored under their SHA-256. Choose where:</source>
         <translation>Images, voice, video and files are downloaded, verified against WeCom's checksum and stored under their SHA-256. Choose where:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="170" />
+        <location filename="../../app/ui/settings/storage_page.py" line="159" />
         <source>Secret keys are kept in the keyring, never in the settings file. Files already stored stay where they are and remain readable; to move them, run: wecom-auditor media migrate --to oss (or cos, local). A new choice takes effect after a restart.</source>
         <translation>Secret keys are kept in the keyring, never in the settings file. Files already stored stay where they are and remain readable; to move them, run: wecom-auditor media migrate --to oss (or cos, local). A new choice takes effect after a restart.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="231" />
+        <location filename="../../app/ui/settings/storage_page.py" line="227" />
         <source>The media folder has a value to fix.</source>
         <translation>The media folder has a value to fix.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="235" />
+        <location filename="../../app/ui/settings/storage_page.py" line="228" />
         <source>The media storage has a value to fix.</source>
         <translation>The media storage has a value to fix.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="245" />
+        <location filename="../../app/ui/settings/storage_page.py" line="236" />
         <source>Give the full path of the folder.</source>
         <translation>Give the full path of the folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="247" />
+        <location filename="../../app/ui/settings/storage_page.py" line="238" />
         <source>This is a file; choose a folder.</source>
         <translation>This is a file; choose a folder.</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/storage_page.py" line="254" />
-        <source>Enter the bucket's name.</source>
-        <translation>Enter the bucket's name.</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="256" />
-        <source>Enter the bucket's region.</source>
-        <translation>Enter the bucket's region.</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="258" />
-        <source>Enter the AccessKey ID.</source>
-        <translation>Enter the AccessKey ID.</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="258" />
-        <source>Enter the SecretId.</source>
-        <translation>Enter the SecretId.</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="261" />
         <source>Enter the secret key (it is kept in the keyring).</source>
         <translation>Enter the secret key (it is kept in the keyring).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="292" />
+        <location filename="../../app/ui/settings/storage_page.py" line="282" />
         <source>Cannot read the keyring: %1</source>
         <translation>Cannot read the keyring: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="300" />
+        <location filename="../../app/ui/settings/storage_page.py" line="291" />
         <source>No keyring on this computer: give the secret key in the environment variable %1.</source>
         <translation>No keyring on this computer: give the secret key in the environment variable %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="303" />
+        <location filename="../../app/ui/settings/storage_page.py" line="294" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>Stored in the keyring when you click OK.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="307" />
+        <location filename="../../app/ui/settings/storage_page.py" line="298" />
         <source>Stored in the keyring.</source>
         <translation>Stored in the keyring.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="309" />
+        <location filename="../../app/ui/settings/storage_page.py" line="300" />
         <source>Read from the environment variable %1.</source>
         <translation>Read from the environment variable %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="311" />
+        <location filename="../../app/ui/settings/storage_page.py" line="302" />
         <source>Not set.</source>
         <translation>Not set.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="340" />
+        <location filename="../../app/ui/settings/storage_page.py" line="331" />
         <source>Connecting…</source>
         <translation>Connecting…</translation>
     </message>
@@ -3342,12 +3229,12 @@ Archive and review WeCom chats for compliance.</translation>
         <translation>Connecting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="319" />
+        <location filename="../../app/ui/settings/queue_page.py" line="305" />
         <source>OK: %1. Jobs: %2 scheduled, %3 ready, %4 running, %5 dead.</source>
         <translation>OK: %1. Jobs: %2 scheduled, %3 ready, %4 running, %5 dead.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="325" />
+        <location filename="../../app/ui/settings/queue_page.py" line="311" />
         <source>Failed: %1</source>
         <translation>Failed: %1</translation>
     </message>

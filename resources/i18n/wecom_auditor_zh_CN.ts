@@ -182,122 +182,122 @@
 <context>
     <name>ArchivePage</name>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="53" />
+        <location filename="../../app/ui/settings/pages.py" line="49" />
         <source>SQLite file on this computer (one workstation)</source>
         <translation>本机 SQLite 文件（单台工作站）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="54" />
+        <location filename="../../app/ui/settings/pages.py" line="50" />
         <source>MySQL / MariaDB server (a team)</source>
         <translation>MySQL / MariaDB 服务器（团队共用）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="58" />
+        <location filename="../../app/ui/settings/pages.py" line="54" />
         <source>Archive database file</source>
         <translation>存档数据库文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="59" />
+        <location filename="../../app/ui/settings/pages.py" line="55" />
         <source>SQLite databases (*.db *.sqlite);;All files (*)</source>
         <translation>SQLite 数据库 (*.db *.sqlite);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="65" />
+        <location filename="../../app/ui/settings/pages.py" line="61" />
         <source>Type to replace the stored password</source>
         <translation>输入新密码以替换已保存的密码</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="70" />
+        <location filename="../../app/ui/settings/pages.py" line="66" />
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="71" />
+        <location filename="../../app/ui/settings/pages.py" line="67" />
         <source>Opens the database off the main window. An empty database gets the archive's tables.</source>
         <translation>在后台打开数据库，不会卡住主窗口。空数据库会被创建存档所需的表。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="82" />
+        <location filename="../../app/ui/settings/pages.py" line="78" />
         <source>File:</source>
         <translation>文件：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="84" />
+        <location filename="../../app/ui/settings/pages.py" line="80" />
         <source>URL:</source>
         <translation>URL：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="85" />
+        <location filename="../../app/ui/settings/pages.py" line="81" />
         <source>Password:</source>
         <translation>密码：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="91" />
+        <location filename="../../app/ui/settings/pages.py" line="87" />
         <source>The app uses a new database after a restart. The password is kept in the keyring, never in the settings file.</source>
         <translation>更换数据库后需重启应用才会生效。密码保存在系统钥匙串中，绝不写入设置文件。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="132" />
+        <location filename="../../app/ui/settings/pages.py" line="128" />
         <source>The database setting has a value to fix.</source>
         <translation>数据库设置中有需要修正的值。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="138" />
+        <location filename="../../app/ui/settings/pages.py" line="134" />
         <source>Enter the server's URL: mysql+pymysql://user@host:3306/dbname</source>
         <translation>请输入服务器 URL：mysql+pymysql://user@host:3306/dbname</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="142" />
+        <location filename="../../app/ui/settings/pages.py" line="137" />
         <source>This is not a database URL; write it as mysql+pymysql://user@host:3306/dbname</source>
         <translation>这不是数据库 URL，请写成 mysql+pymysql://user@host:3306/dbname</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="144" />
+        <location filename="../../app/ui/settings/pages.py" line="139" />
         <source>Only MySQL or MariaDB servers: the URL starts with mysql+pymysql://</source>
         <translation>仅支持 MySQL 或 MariaDB 服务器：URL 以 mysql+pymysql:// 开头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="146" />
+        <location filename="../../app/ui/settings/pages.py" line="141" />
         <source>Leave the password out of the URL (the URL is saved in the settings file); type it in the Password field, which is kept in the keyring.</source>
         <translation>请不要把密码写在 URL 里（URL 会保存到设置文件中）；请在“密码”栏中输入，密码将保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="149" />
+        <location filename="../../app/ui/settings/pages.py" line="144" />
         <source>The URL needs a host and a database name: mysql+pymysql://user@host:3306/dbname</source>
         <translation>URL 需要包含主机和数据库名：mysql+pymysql://user@host:3306/dbname</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="155" />
+        <location filename="../../app/ui/settings/pages.py" line="150" />
         <source>This is a folder; choose or type a file name, e.g. archive.db.</source>
         <translation>这是一个文件夹；请选择或输入文件名，例如 archive.db。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="157" />
+        <location filename="../../app/ui/settings/pages.py" line="152" />
         <source>Give the full path of the database file.</source>
         <translation>请填写数据库文件的完整路径。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="171" />
+        <location filename="../../app/ui/settings/pages.py" line="166" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>点击“确定”后保存到系统钥匙串。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="173" />
+        <location filename="../../app/ui/settings/pages.py" line="168" />
         <source>Stored in the keyring.</source>
         <translation>已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="175" />
+        <location filename="../../app/ui/settings/pages.py" line="170" />
         <source>Not set.</source>
         <translation>未设置。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="189" />
+        <location filename="../../app/ui/settings/pages.py" line="184" />
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="205" />
+        <location filename="../../app/ui/settings/pages.py" line="191" />
         <source>Connected: %1</source>
         <translation>连接成功：%1</translation>
     </message>
@@ -940,6 +940,19 @@
     </message>
 </context>
 <context>
+    <name>BackendForm</name>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="62" />
+        <source>Folder for media files</source>
+        <translation>媒体文件夹</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/storage_page.py" line="76" />
+        <source>Type to replace the stored secret key</source>
+        <translation>输入以替换已保存的密钥</translation>
+    </message>
+</context>
+<context>
     <name>BackgroundDialog</name>
     <message>
         <location filename="../../app/ui/auth/login.py" line="116" />
@@ -997,77 +1010,6 @@
     </message>
 </context>
 <context>
-    <name>CloudStorageForm</name>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="65" />
-        <source>Type to replace the stored secret key</source>
-        <translation>输入以替换已保存的密钥</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="77" />
-        <source>Default: the region's, e.g. oss-cn-hangzhou.aliyuncs.com</source>
-        <translation>默认：地域的访问域名，例如 oss-cn-hangzhou.aliyuncs.com</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="80" />
-        <location filename="../../app/ui/settings/storage_page.py" line="91" />
-        <source>Region:</source>
-        <translation>地域：</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="81" />
-        <location filename="../../app/ui/settings/storage_page.py" line="93" />
-        <source>Endpoint:</source>
-        <translation>访问域名（Endpoint）：</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="82" />
-        <source>Bucket:</source>
-        <translation>存储桶（Bucket）：</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="83" />
-        <location filename="../../app/ui/settings/storage_page.py" line="94" />
-        <source>Folder in the bucket:</source>
-        <translation>桶内目录：</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="84" />
-        <source>AccessKey ID:</source>
-        <translation>AccessKey ID：</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="85" />
-        <source>AccessKey secret:</source>
-        <translation>AccessKey Secret：</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="88" />
-        <source>Default: the region's (cos.&lt;region&gt;.myqcloud.com)</source>
-        <translation>默认：地域的访问域名（cos.&lt;地域&gt;.myqcloud.com）</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="92" />
-        <source>Bucket (name-APPID):</source>
-        <translation>存储桶（名称-APPID）：</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="95" />
-        <source>SecretId:</source>
-        <translation>SecretId：</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="96" />
-        <source>SecretKey:</source>
-        <translation>SecretKey：</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="97" />
-        <source>Optional, e.g. wecom-archive</source>
-        <translation>可选，例如 wecom-archive</translation>
-    </message>
-</context>
-<context>
     <name>ContentNotice</name>
     <message>
         <location filename="../../app/ui/auth/notice.py" line="28" />
@@ -1083,319 +1025,319 @@
 <context>
     <name>CorpPage</name>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="121" />
+        <location filename="../../app/ui/settings/corp_page.py" line="120" />
         <source>Add corp</source>
         <translation>添加企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="122" />
+        <location filename="../../app/ui/settings/corp_page.py" line="121" />
         <source>Remove corp…</source>
         <translation>移除企业…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="124" />
+        <location filename="../../app/ui/settings/corp_page.py" line="123" />
         <source>Corp:</source>
         <translation>企业：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="132" />
+        <location filename="../../app/ui/settings/corp_page.py" line="131" />
         <source>No corp is configured. Click “Add corp” to enter yours.</source>
         <translation>尚未配置企业。请点击“添加企业”填写贵企业的信息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="138" />
+        <location filename="../../app/ui/settings/corp_page.py" line="137" />
         <source>ww0123456789abcdef (Admin console &gt; My company)</source>
         <translation>ww0123456789abcdef（管理后台 &gt; 我的企业）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="141" />
+        <location filename="../../app/ui/settings/corp_page.py" line="140" />
         <source>Shown in the session tree and in exports</source>
         <translation>显示在会话树和导出文件中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="144" />
+        <location filename="../../app/ui/settings/corp_page.py" line="143" />
         <source>Type to replace the stored secret</source>
         <translation>输入新 Secret 以替换已保存的 Secret</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="148" />
+        <location filename="../../app/ui/settings/corp_page.py" line="147" />
         <source>Version</source>
         <translation>版本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="148" />
+        <location filename="../../app/ui/settings/corp_page.py" line="147" />
         <source>Where the key is kept</source>
         <translation>私钥保存位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="156" />
+        <location filename="../../app/ui/settings/corp_page.py" line="155" />
         <source>Import PEM…</source>
         <translation>导入 PEM…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="157" />
+        <location filename="../../app/ui/settings/corp_page.py" line="156" />
         <source>Remove</source>
         <translation>移除</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="164" />
+        <location filename="../../app/ui/settings/corp_page.py" line="163" />
         <source>Use the built-in simulator (demo and tests)</source>
         <translation>使用内置模拟器（演示和测试）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="165" />
+        <location filename="../../app/ui/settings/corp_page.py" line="164" />
         <source>Use Tencent's SDK library</source>
         <translation>使用腾讯的 SDK 库</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="169" />
+        <location filename="../../app/ui/settings/corp_page.py" line="168" />
         <source>Choose the simulator corpus folder</source>
         <translation>选择模拟器语料文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="170" />
+        <location filename="../../app/ui/settings/corp_page.py" line="169" />
         <source>Corpus folder (holds corpus.json)</source>
         <translation>语料文件夹（包含 corpus.json）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="171" />
+        <location filename="../../app/ui/settings/corp_page.py" line="170" />
         <source>Choose libWeWorkFinanceSdk_C.so</source>
         <translation>选择 libWeWorkFinanceSdk_C.so</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="172" />
+        <location filename="../../app/ui/settings/corp_page.py" line="171" />
         <source>Shared libraries (*.so *.so.*);;All files (*)</source>
         <translation>共享库 (*.so *.so.*);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="177" />
+        <location filename="../../app/ui/settings/corp_page.py" line="176" />
         <source>Optional: socks5://host:port or http://host:port</source>
         <translation>可选：socks5://host:port 或 http://host:port</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="181" />
+        <location filename="../../app/ui/settings/corp_page.py" line="180" />
         <source>user:password, if the proxy needs one</source>
         <translation>user:password（代理需要认证时填写）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="185" />
+        <location filename="../../app/ui/settings/corp_page.py" line="184" />
         <source> s</source>
         <translation> 秒</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="186" />
+        <location filename="../../app/ui/settings/corp_page.py" line="185" />
         <source>Choose the CA certificate (PEM)</source>
         <translation>选择 CA 证书（PEM）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="187" />
+        <location filename="../../app/ui/settings/corp_page.py" line="186" />
         <source>Certificates (*.pem *.crt *.cer);;All files (*)</source>
         <translation>证书 (*.pem *.crt *.cer);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="188" />
+        <location filename="../../app/ui/settings/corp_page.py" line="187" />
         <source>Only for a company proxy that inspects TLS: its CA (PEM)</source>
         <translation>仅当公司代理会检查 TLS 时填写：该代理的 CA 证书（PEM）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="190" />
+        <location filename="../../app/ui/settings/corp_page.py" line="189" />
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="201" />
+        <location filename="../../app/ui/settings/corp_page.py" line="200" />
         <source>Corp ID:</source>
         <translation>企业 ID：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="203" />
+        <location filename="../../app/ui/settings/corp_page.py" line="202" />
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="204" />
+        <location filename="../../app/ui/settings/corp_page.py" line="203" />
         <source>Chat-archive secret:</source>
         <translation>会话存档 Secret：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="206" />
+        <location filename="../../app/ui/settings/corp_page.py" line="205" />
         <source>Private keys:</source>
         <translation>私钥：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="209" />
+        <location filename="../../app/ui/settings/corp_page.py" line="208" />
         <source>SDK:</source>
         <translation>SDK：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="214" />
+        <location filename="../../app/ui/settings/corp_page.py" line="213" />
         <source>Proxy:</source>
         <translation>代理：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="216" />
+        <location filename="../../app/ui/settings/corp_page.py" line="215" />
         <source>Proxy password:</source>
         <translation>代理密码：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="218" />
+        <location filename="../../app/ui/settings/corp_page.py" line="217" />
         <source>Timeout per SDK call:</source>
         <translation>每次 SDK 调用超时：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="219" />
+        <location filename="../../app/ui/settings/corp_page.py" line="218" />
         <source>Trusted CA:</source>
         <translation>信任的 CA：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="292" />
+        <location filename="../../app/ui/settings/corp_page.py" line="291" />
         <source>Remove corp</source>
         <translation>移除企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="293" />
+        <location filename="../../app/ui/settings/corp_page.py" line="292" />
         <source>Remove %1 from the settings? When you click OK its secret and private keys are deleted from the keyring. Its archived messages stay in the archive.</source>
         <translation>要从设置中移除 %1 吗？点击“确定”后，其 Secret 和私钥将从系统钥匙串中删除。已存档的消息仍保留在存档中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="304" />
-        <location filename="../../app/ui/settings/corp_page.py" line="368" />
-        <location filename="../../app/ui/settings/corp_page.py" line="520" />
+        <location filename="../../app/ui/settings/corp_page.py" line="303" />
+        <location filename="../../app/ui/settings/corp_page.py" line="367" />
+        <location filename="../../app/ui/settings/corp_page.py" line="519" />
         <source>New corp</source>
         <translation>新企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="332" />
+        <location filename="../../app/ui/settings/corp_page.py" line="331" />
         <source>The corp ID of a saved corp cannot change: the archive refers to it. Remove the corp and add it again instead.</source>
         <translation>已保存企业的企业 ID 不能修改：存档数据引用了它。如需更改，请移除该企业后重新添加。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="383" />
+        <location filename="../../app/ui/settings/corp_page.py" line="382" />
         <source>This computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be saved here. Set them as environment variables of the app instead: %1 (the chat-archive secret), %2 (each private key: the PEM text, or @/path/to/key.pem) and %3 (the proxy password).</source>
         <translation>本机没有可用的系统钥匙串（Secret Service、KWallet、钥匙串访问或凭据管理器），因此无法在此保存密钥信息。请改用应用的环境变量：%1（会话存档 Secret）、%2（每个版本的私钥：PEM 文本，或 @/path/to/key.pem）以及 %3（代理密码）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="391" />
-        <location filename="../../app/ui/settings/corp_page.py" line="399" />
+        <location filename="../../app/ui/settings/corp_page.py" line="390" />
+        <location filename="../../app/ui/settings/corp_page.py" line="398" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>点击“确定”后保存到系统钥匙串。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="393" />
-        <location filename="../../app/ui/settings/corp_page.py" line="401" />
-        <location filename="../../app/ui/settings/corp_page.py" line="412" />
+        <location filename="../../app/ui/settings/corp_page.py" line="392" />
+        <location filename="../../app/ui/settings/corp_page.py" line="400" />
+        <location filename="../../app/ui/settings/corp_page.py" line="411" />
         <source>Checking the keyring…</source>
         <translation>正在读取系统钥匙串…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="403" />
-        <location filename="../../app/ui/settings/corp_page.py" line="424" />
+        <location filename="../../app/ui/settings/corp_page.py" line="402" />
+        <location filename="../../app/ui/settings/corp_page.py" line="423" />
         <source>Stored in the keyring.</source>
         <translation>已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="403" />
-        <location filename="../../app/ui/settings/corp_page.py" line="429" />
+        <location filename="../../app/ui/settings/corp_page.py" line="402" />
+        <location filename="../../app/ui/settings/corp_page.py" line="428" />
         <source>Not set.</source>
         <translation>未设置。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="410" />
+        <location filename="../../app/ui/settings/corp_page.py" line="409" />
         <source>New: stored in the keyring when you click OK.</source>
         <translation>新导入：点击“确定”后保存到系统钥匙串。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="415" />
+        <location filename="../../app/ui/settings/corp_page.py" line="414" />
         <source>Missing: import it again.</source>
         <translation>缺失：请重新导入。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="426" />
+        <location filename="../../app/ui/settings/corp_page.py" line="425" />
         <source>Read from the environment variable %1.</source>
         <translation>从环境变量 %1 读取。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="428" />
+        <location filename="../../app/ui/settings/corp_page.py" line="427" />
         <source>Read from the demo corpus folder (demo data).</source>
         <translation>从演示语料文件夹读取（演示数据）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="467" />
+        <location filename="../../app/ui/settings/corp_page.py" line="466" />
         <source>Remove private key</source>
         <translation>移除私钥</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="468" />
+        <location filename="../../app/ui/settings/corp_page.py" line="467" />
         <source>Remove the private key of version %1? Messages encrypted with it can no longer be decrypted (they go to quarantine) until you import it again.</source>
         <translation>要移除版本 %1 的私钥吗？在重新导入之前，用它加密的消息将无法解密（会进入隔离区）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="481" />
+        <location filename="../../app/ui/settings/corp_page.py" line="480" />
         <source>Fix the values marked above first.</source>
         <translation>请先修正上面标出的值。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="487" />
+        <location filename="../../app/ui/settings/corp_page.py" line="486" />
         <source>Connecting… (this can take up to a minute)</source>
         <translation>正在连接…（最多可能需要一分钟）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="520" />
+        <location filename="../../app/ui/settings/corp_page.py" line="519" />
         <source>Corp “%1” has a value to fix.</source>
         <translation>企业“%1”中有需要修正的值。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="528" />
+        <location filename="../../app/ui/settings/corp_page.py" line="527" />
         <source>Enter the corp ID (Admin console &gt; My company &gt; Corp ID).</source>
         <translation>请输入企业 ID（管理后台 &gt; 我的企业 &gt; 企业 ID）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="530" />
+        <location filename="../../app/ui/settings/corp_page.py" line="529" />
         <source>The corp ID cannot contain spaces.</source>
         <translation>企业 ID 不能包含空格。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="532" />
+        <location filename="../../app/ui/settings/corp_page.py" line="531" />
         <source>The corp ID is at most 64 characters long.</source>
         <translation>企业 ID 最长 64 个字符。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="534" />
+        <location filename="../../app/ui/settings/corp_page.py" line="533" />
         <source>Another corp already has this corp ID.</source>
         <translation>已有其他企业使用此企业 ID。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="539" />
+        <location filename="../../app/ui/settings/corp_page.py" line="538" />
         <source>%1 is not a file: choose the PEM file of your company's CA, or leave the field empty.</source>
         <translation>%1 不是文件：请选择贵公司 CA 的 PEM 文件，或留空。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="542" />
+        <location filename="../../app/ui/settings/corp_page.py" line="541" />
         <source>Write the proxy as socks5://host:port or http://host:port (user and password go in the proxy password field).</source>
         <translation>代理请写成 socks5://host:port 或 http://host:port（用户名和密码请填在“代理密码”栏中）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="548" />
+        <location filename="../../app/ui/settings/corp_page.py" line="547" />
         <source>Choose the simulator's corpus folder.</source>
         <translation>请选择模拟器的语料文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="550" />
+        <location filename="../../app/ui/settings/corp_page.py" line="549" />
         <source>%1 is not a simulator corpus (it has no corpus.json).</source>
         <translation>%1 不是模拟器语料文件夹（其中没有 corpus.json）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="555" />
+        <location filename="../../app/ui/settings/corp_page.py" line="554" />
         <source>Choose Tencent's SDK library file (libWeWorkFinanceSdk_C.so).</source>
         <translation>请选择腾讯的 SDK 库文件（libWeWorkFinanceSdk_C.so）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="578" />
+        <location filename="../../app/ui/settings/corp_page.py" line="577" />
         <source>The SDK library could not be checked: %1</source>
         <translation>无法检查 SDK 库：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/corp_page.py" line="583" />
+        <location filename="../../app/ui/settings/corp_page.py" line="582" />
         <source>Checking the SDK library…</source>
         <translation>正在检查 SDK 库…</translation>
     </message>
@@ -1403,264 +1345,259 @@
 <context>
     <name>ExportDialog</name>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="136" />
+        <location filename="../../app/ui/export_dialog.py" line="85" />
         <source>Export evidence</source>
         <translation>导出证据</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="141" />
+        <location filename="../../app/ui/export_dialog.py" line="90" />
         <source>Export:</source>
         <translation>导出内容：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="143" />
+        <location filename="../../app/ui/export_dialog.py" line="92" />
         <source>From</source>
         <translation>从</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="144" />
+        <location filename="../../app/ui/export_dialog.py" line="93" />
         <source>To</source>
         <translation>到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="151" />
+        <location filename="../../app/ui/export_dialog.py" line="100" />
         <source> h</source>
         <translation> 小时</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="153" />
+        <location filename="../../app/ui/export_dialog.py" line="102" />
         <source>The conversation around each message that is also exported</source>
         <translation>每条消息前后一并导出的会话范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="161" />
+        <location filename="../../app/ui/export_dialog.py" line="110" />
         <source>Dates:</source>
         <translation>日期：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="166" />
+        <location filename="../../app/ui/export_dialog.py" line="115" />
         <source>Context (±hours):</source>
         <translation>上下文（± 小时）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="169" />
-        <location filename="../../app/ui/export_dialog.py" line="263" />
+        <location filename="../../app/ui/export_dialog.py" line="118" />
+        <location filename="../../app/ui/export_dialog.py" line="212" />
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="170" />
+        <location filename="../../app/ui/export_dialog.py" line="119" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="174" />
+        <location filename="../../app/ui/export_dialog.py" line="123" />
         <source>Output folder:</source>
         <translation>输出文件夹：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="175" />
+        <location filename="../../app/ui/export_dialog.py" line="124" />
         <source>As a single zip file</source>
         <translation>打包为单个 zip 文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="176" />
+        <location filename="../../app/ui/export_dialog.py" line="125" />
         <source>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</source>
         <translation>一个包含证据包文件夹的 .zip 文件，便于传送；`wecom-auditor verify` 无需解压即可校验</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="178" />
+        <location filename="../../app/ui/export_dialog.py" line="127" />
         <source>PDF transcripts</source>
         <translation>PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="180" />
+        <location filename="../../app/ui/export_dialog.py" line="129" />
         <source>A PDF per conversation besides the HTML transcript (slower for large exports)</source>
         <translation>除 HTML 会话记录外，每个会话另生成一份 PDF（大批量导出时较慢）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="186" />
+        <location filename="../../app/ui/export_dialog.py" line="135" />
         <source>Package:</source>
         <translation>证据包：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="349" />
+        <location filename="../../app/ui/export_dialog.py" line="287" />
         <source>Export signing key</source>
         <translation>导出签名密钥</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="352" />
+        <location filename="../../app/ui/export_dialog.py" line="290" />
         <source>Passphrase of the export signing key:</source>
         <translation>导出签名密钥的口令：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <location filename="../../app/ui/export_dialog.py" line="293" />
         <source>This computer has no keyring: the export signing key is kept encrypted under a passphrase. Choose it (asked for at each export):</source>
         <translation>本机没有系统钥匙串：导出签名密钥将用口令加密保存。请设置口令（每次导出时都会询问）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="359" />
+        <location filename="../../app/ui/export_dialog.py" line="297" />
         <source>The same passphrase again:</source>
         <translation>再次输入同一口令：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="363" />
+        <location filename="../../app/ui/export_dialog.py" line="301" />
         <source>The two passphrases differ.</source>
         <translation>两次输入的口令不一致。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="464" />
+        <location filename="../../app/ui/export_dialog.py" line="370" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="465" />
+        <location filename="../../app/ui/export_dialog.py" line="371" />
         <source>1 conversation</source>
         <translation>1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="465" />
+        <location filename="../../app/ui/export_dialog.py" line="371" />
         <source>%1 conversations</source>
         <translation>%1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="466" />
+        <location filename="../../app/ui/export_dialog.py" line="372" />
         <source>1 media file</source>
         <translation>1 个媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="466" />
+        <location filename="../../app/ui/export_dialog.py" line="372" />
         <source>%1 media files</source>
         <translation>%1 个媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="468" />
+        <location filename="../../app/ui/export_dialog.py" line="374" />
         <source>1 hit</source>
         <translation>1 处命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="468" />
+        <location filename="../../app/ui/export_dialog.py" line="374" />
         <source>%1 hits</source>
         <translation>%1 处命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="470" />
+        <location filename="../../app/ui/export_dialog.py" line="376" />
         <source>1 PDF transcript</source>
         <translation>1 份 PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="470" />
+        <location filename="../../app/ui/export_dialog.py" line="376" />
         <source>%1 PDF transcripts</source>
         <translation>%1 份 PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="471" />
+        <location filename="../../app/ui/export_dialog.py" line="377" />
         <source>, </source>
         <translation>，</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="473" />
+        <location filename="../../app/ui/export_dialog.py" line="379" />
         <source>; %1 media not stored in the archive (listed in the load file)</source>
         <translation>；%1 个媒体未存档（已列入载入文件）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="208" />
+        <location filename="../../app/ui/export_dialog.py" line="157" />
         <source>Contents:</source>
         <translation>内容：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="211" />
+        <location filename="../../app/ui/export_dialog.py" line="160" />
         <source>Export</source>
         <translation>导出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="213" />
+        <location filename="../../app/ui/export_dialog.py" line="162" />
         <source>Cancel export</source>
         <translation>取消导出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="215" />
+        <location filename="../../app/ui/export_dialog.py" line="164" />
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="217" />
+        <location filename="../../app/ui/export_dialog.py" line="166" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="282" />
+        <location filename="../../app/ui/export_dialog.py" line="231" />
         <source>The end date is before the start date.</source>
         <translation>结束日期早于开始日期。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="290" />
+        <location filename="../../app/ui/export_dialog.py" line="239" />
         <source>Choose an output folder.</source>
         <translation>请选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="296" />
+        <location filename="../../app/ui/export_dialog.py" line="245" />
         <source>The output folder cannot be created: %1</source>
         <translation>无法创建输出文件夹：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="341" />
-        <location filename="../../app/ui/export_dialog.py" line="403" />
+        <location filename="../../app/ui/export_dialog.py" line="280" />
+        <location filename="../../app/ui/export_dialog.py" line="332" />
         <source>Preparing the export…</source>
         <translation>正在准备导出…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="378" />
+        <location filename="../../app/ui/export_dialog.py" line="315" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="464" />
+        <location filename="../../app/ui/export_dialog.py" line="370" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="429" />
-        <source>The export stopped unexpectedly.</source>
-        <translation>导出意外中止。</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/export_dialog.py" line="206" />
+        <location filename="../../app/ui/export_dialog.py" line="155" />
         <source>Saved as:</source>
         <translation>保存位置：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="207" />
+        <location filename="../../app/ui/export_dialog.py" line="156" />
         <source>Package fingerprint:</source>
         <translation>证据包指纹：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="399" />
+        <location filename="../../app/ui/export_dialog.py" line="328" />
         <source>Copying messages and media…</source>
         <translation>正在复制消息和媒体…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="399" />
+        <location filename="../../app/ui/export_dialog.py" line="328" />
         <source>Writing transcripts…</source>
         <translation>正在生成会话记录…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="400" />
+        <location filename="../../app/ui/export_dialog.py" line="329" />
         <source>%1 (%2%)</source>
         <translation>%1（%2%）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="441" />
+        <location filename="../../app/ui/export_dialog.py" line="347" />
         <source>The export was cancelled; nothing was written.</source>
         <translation>导出已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="445" />
+        <location filename="../../app/ui/export_dialog.py" line="351" />
         <source>The export failed: %1</source>
         <translation>导出失败：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="451" />
+        <location filename="../../app/ui/export_dialog.py" line="357" />
         <source>The evidence package is ready.</source>
         <translation>证据包已生成。</translation>
     </message>
@@ -1837,12 +1774,12 @@
 <context>
     <name>LanguagePage</name>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="227" />
+        <location filename="../../app/ui/settings/pages.py" line="213" />
         <source>Follow the system</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/pages.py" line="235" />
+        <location filename="../../app/ui/settings/pages.py" line="221" />
         <source>The new language takes effect after you restart the app.</source>
         <translation>新的界面语言将在重启应用后生效。</translation>
     </message>
@@ -2186,132 +2123,82 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MediaStoragePage</name>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="124" />
-        <source>A folder on this computer</source>
-        <translation>本机文件夹</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="125" />
-        <source>Aliyun OSS bucket</source>
-        <translation>阿里云 OSS 存储桶</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="126" />
-        <source>Tencent COS bucket</source>
-        <translation>腾讯云 COS 存储桶</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="134" />
-        <source>Folder for media files</source>
-        <translation>媒体文件夹</translation>
-    </message>
-    <message>
         <location filename="../../app/ui/settings/storage_page.py" line="141" />
-        <source>Local folder:</source>
-        <translation>本地文件夹：</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="144" />
-        <source>Leave it empty for the default folder. For a team, use a bucket: every workstation then reads the same files.</source>
-        <translation>留空则使用默认文件夹。团队使用时请选择存储桶：各工作站将读取同一份文件。</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="152" />
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="153" />
+        <location filename="../../app/ui/settings/storage_page.py" line="142" />
         <source>Writes, reads back and deletes a small test object (for a folder: checks it can be written), off the main window.</source>
         <translation>在后台写入、读回并删除一个小的测试对象（文件夹则检查能否写入），不阻塞主窗口。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="164" />
+        <location filename="../../app/ui/settings/storage_page.py" line="153" />
         <source>Images, voice, video and files are downloaded, verified against WeCom's checksum and stored under their SHA-256. Choose where:</source>
         <translation>图片、语音、视频和文件下载后，会用企业微信给出的校验值核对，并按其 SHA-256 存储。请选择存储位置：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="170" />
+        <location filename="../../app/ui/settings/storage_page.py" line="159" />
         <source>Secret keys are kept in the keyring, never in the settings file. Files already stored stay where they are and remain readable; to move them, run: wecom-auditor media migrate --to oss (or cos, local). A new choice takes effect after a restart.</source>
         <translation>密钥保存在系统钥匙串中，绝不写入设置文件。已存储的文件保留在原处，仍可读取；如需迁移，请运行：wecom-auditor media migrate --to oss（或 cos、local）。新的选择在重启后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="231" />
+        <location filename="../../app/ui/settings/storage_page.py" line="227" />
         <source>The media folder has a value to fix.</source>
         <translation>媒体文件夹有需要修改的值。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="235" />
+        <location filename="../../app/ui/settings/storage_page.py" line="228" />
         <source>The media storage has a value to fix.</source>
         <translation>媒体存储有需要修改的值。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="245" />
+        <location filename="../../app/ui/settings/storage_page.py" line="236" />
         <source>Give the full path of the folder.</source>
         <translation>请填写文件夹的完整路径。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="247" />
+        <location filename="../../app/ui/settings/storage_page.py" line="238" />
         <source>This is a file; choose a folder.</source>
         <translation>这是一个文件，请选择文件夹。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/storage_page.py" line="254" />
-        <source>Enter the bucket's name.</source>
-        <translation>请输入存储桶名称。</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="256" />
-        <source>Enter the bucket's region.</source>
-        <translation>请输入存储桶所在地域。</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="258" />
-        <source>Enter the AccessKey ID.</source>
-        <translation>请输入 AccessKey ID。</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="258" />
-        <source>Enter the SecretId.</source>
-        <translation>请输入 SecretId。</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="261" />
         <source>Enter the secret key (it is kept in the keyring).</source>
         <translation>请输入密钥（将保存在系统钥匙串中）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="292" />
+        <location filename="../../app/ui/settings/storage_page.py" line="282" />
         <source>Cannot read the keyring: %1</source>
         <translation>无法读取系统钥匙串：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="300" />
+        <location filename="../../app/ui/settings/storage_page.py" line="291" />
         <source>No keyring on this computer: give the secret key in the environment variable %1.</source>
         <translation>本机没有可用的钥匙串：请通过环境变量 %1 提供密钥。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="303" />
+        <location filename="../../app/ui/settings/storage_page.py" line="294" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>点击“确定”后保存到系统钥匙串。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="307" />
+        <location filename="../../app/ui/settings/storage_page.py" line="298" />
         <source>Stored in the keyring.</source>
         <translation>已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="309" />
+        <location filename="../../app/ui/settings/storage_page.py" line="300" />
         <source>Read from the environment variable %1.</source>
         <translation>从环境变量 %1 读取。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="311" />
+        <location filename="../../app/ui/settings/storage_page.py" line="302" />
         <source>Not set.</source>
         <translation>未设置。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="340" />
+        <location filename="../../app/ui/settings/storage_page.py" line="331" />
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
@@ -3342,12 +3229,12 @@ Archive and review WeCom chats for compliance.</source>
         <translation>正在连接…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="319" />
+        <location filename="../../app/ui/settings/queue_page.py" line="305" />
         <source>OK: %1. Jobs: %2 scheduled, %3 ready, %4 running, %5 dead.</source>
         <translation>正常：%1。任务：已排期 %2，就绪 %3，运行中 %4，已失败 %5。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="325" />
+        <location filename="../../app/ui/settings/queue_page.py" line="311" />
         <source>Failed: %1</source>
         <translation>失败：%1</translation>
     </message>
