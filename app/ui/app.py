@@ -67,6 +67,7 @@ def run_gui(data_dir: str | None = None, db_url: str | None = None) -> int:
     from .interrupt import quit_on_sigint
 
     sigint_timer = quit_on_sigint(app)  # noqa: F841 — lives as long as the window
+    _add_shipped_font()
     app.setApplicationName("WeCom Archive Auditor")
     app.setOrganizationName("wecom-auditor")
     ctx = AppContext(data_dir, db_url)
@@ -79,6 +80,19 @@ def run_gui(data_dir: str | None = None, db_url: str | None = None) -> int:
         for t in translators:
             app.removeTranslator(t)
         ctx.close()
+
+
+def _add_shipped_font() -> None:
+    """Offer the app's own Noto Sans SC (resources/fonts, shipped for the PDFs) to Qt: the window has
+    Chinese glyphs whatever fonts are installed — and glyphs at all: Qt crashes laying out text on
+    a computer without any font. Installed fonts keep their place; this one fills in."""
+    from PySide6.QtGui import QFontDatabase
+
+    from app.core.resources import resource_dir
+
+    path = resource_dir() / "fonts" / "NotoSansSC-Regular.ttf"
+    if path.is_file() and QFontDatabase.addApplicationFont(str(path)) < 0:
+        log.warning("the shipped font %s could not be loaded", path)
 
 
 def run_windows(app: QApplication, ctx: AppContext, sign_in=None) -> int:

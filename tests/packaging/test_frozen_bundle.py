@@ -137,8 +137,22 @@ def _log_text(home: Path) -> str:
     return "".join(p.read_text("utf-8", "replace") for p in home.rglob("*.log"))
 
 
-def test_window_in_chinese_and_ctrl_c(bundle):
+def _can_hide_fonts() -> bool:
+    return os.geteuid() == 0 and shutil.which("unshare") is not None and \
+        subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("fonts", ["installed", "none"])
+def test_window_in_chinese_and_ctrl_c(bundle, fonts):
+    """The window offscreen in Chinese for a few seconds, then Ctrl+C; also with /usr/share/fonts
+    hidden (a mount namespace): the shipped font is then the only one (Qt crashes without any)."""
     exe, folder, env, cwd = bundle
+    prefix: list[str] = []
+    if fonts == "none":
+        if not _can_hide_fonts():
+            pytest.skip("needs root and unshare(1) to hide /usr/share/fonts")
+        prefix = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                  'mount -t tmpfs -o size=1m none /usr/share/fonts && exec "$@"', "sh"]
     home = Path(env["HOME"])
     if not (home / ".local" / "share" / "wecom-auditor" / "archive.db").is_file():
         run(bundle, "demo", "--messages", "60")
@@ -147,11 +161,12 @@ def test_window_in_chinese_and_ctrl_c(bundle):
     settings["language"] = "zh_CN"  # as Settings > Language 中文 (no zh_CN locale need be installed)
     settings_file.write_text(json.dumps(settings), "utf-8")
     started = time.monotonic()
-    proc = subprocess.Popen([str(exe)], cwd=cwd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    log_before = len(_log_text(home))
+    proc = subprocess.Popen([*prefix, str(exe)], cwd=cwd, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**env, "QT_QPA_PLATFORM": "offscreen"})
     try:
         deadline = time.monotonic() + 60
-        while "user interface in zh_CN" not in _log_text(home):
+        while "user interface in zh_CN" not in _log_text(home)[log_before:]:
             assert proc.poll() is None, f"the window exited with {proc.returncode}: {proc.stderr.read()}"
             assert time.monotonic() < deadline, "the window did not start within 60 s"
             time.sleep(0.1)
@@ -166,10 +181,10 @@ def test_window_in_chinese_and_ctrl_c(bundle):
             proc.wait()
     assert proc.returncode == 130, err
     assert unexpected_stderr(err) == [] and out == "", err
-    log = _log_text(home)
+    log = _log_text(home)[log_before:]
     assert str(folder / "_internal" / "resources" / "i18n" / "wecom_auditor_zh_CN.qm") in log
-    assert "Traceback" not in log
-    _report(f"window start (to the translated UI, offscreen): {to_window:.2f} s")
+    assert "Traceback" not in log and "interrupted (Ctrl+C)" in log
+    _report(f"window start (to the translated UI, offscreen, fonts {fonts}): {to_window:.2f} s")
 
 
 def test_real_library_from_the_bundle(bundle, tmp_path):

@@ -27,16 +27,18 @@ pytestmark = pytest.mark.frozen
 def installed(tmp_path_factory):
     base = tmp_path_factory.mktemp("pip")
     wheels = base / "wheels"
+    # Outside the checkout and without PYTHONPATH: its .egg-info must not pass for an installation.
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheels), str(ROOT)],
-                   check=True, timeout=600)
+                   check=True, timeout=600, cwd=base, env=clean)
     (wheel,) = wheels.glob("wecom_archive_auditor-*.whl")
     venv = base / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300, cwd=base, env=clean)
     python = venv / "bin" / "python"
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True,
-                   timeout=300)
+                   timeout=300, cwd=base, env=clean)
     site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+                               capture_output=True, text=True, check=True, env=clean).stdout.strip())
     (site / "zz_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     home = base / "home"
     home.mkdir()
