@@ -98,7 +98,7 @@ def _wait_for(condition, timeout: float, proc: subprocess.Popen) -> None:
 
 def test_ctrl_c_closes_the_window_cleanly(tmp_path):
     data = tmp_path / "data"
-    env = {"WECOM_AUDITOR_DATA_DIR": str(data), "QT_QPA_PLATFORM": "offscreen"}
+    env = {"WECOM_AUDITOR_DATA_DIR": str(data), "QT_QPA_PLATFORM": "offscreen", "LC_ALL": "C.UTF-8"}
     assert _run("demo", "--messages", "60", env=env).returncode == 0  # no-login: the window opens at once
     proc = subprocess.Popen([sys.executable, "-m", "app"], cwd=ROOT, env={**os.environ, **env}, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
