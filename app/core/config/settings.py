@@ -94,11 +94,6 @@ def register_storage_section(section: type[StorageSection]) -> None:
     _STORAGE_SECTIONS[section.name] = section
 
 
-def storage_backend_names() -> tuple[str, ...]:
-    """The registered storage backends, in registration order."""
-    return tuple(_STORAGE_SECTIONS)
-
-
 @dataclass(eq=False)
 class StorageSettings:
     """The ``storage`` section: the backend in use and each backend's own section (``storage["oss"]``).

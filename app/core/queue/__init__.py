@@ -23,13 +23,13 @@ from .base import (
     QueueError,
     QueueUnavailable,
 )
-from .service import QueueOverview, QueueService
+from .service import QueueService
 from .worker import JobCancelled, JobControl, PermanentFailure, Reschedule, RetryLater, Worker, WorkerEvent
 
 __all__ = [
     "DEAD", "READY", "RUNNING", "SCHEDULED", "STATES",
     "Backoff", "Job", "JobQueue", "JobSpec", "QueueError", "QueueUnavailable",
-    "QueueOverview", "QueueService",
+    "QueueService",
     "JobCancelled", "JobControl", "PermanentFailure", "Reschedule", "RetryLater", "Worker", "WorkerEvent",
     "open_queue",
 ]

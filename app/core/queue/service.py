@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.actor import Actor
 from app.core.auth.roles import ARCHIVE_STATUS, SYNC_RUN, can, require
 
-from .base import STATES, Job, JobQueue, check_state
+from .base import STATES, Job, JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -29,30 +28,10 @@ def register_restorer(restore: Restorer) -> None:
         _RESTORERS.append(restore)
 
 
-@dataclass(frozen=True)
-class QueueOverview:
-    """A snapshot for a view: where the queue lives, how many jobs are in each state, and a page of jobs."""
-
-    description: str
-    counts: dict[str, int]
-    jobs: list[Job] = field(default_factory=list)
-    now_ms: int = 0
-
-
 class QueueService:
     def __init__(self, queue: JobQueue, db=None):
         self.queue = queue
         self.db = db
-
-    def overview(self, actor: Actor, *, state: str | None = None, topic: str | None = None,
-                 limit: int = 200) -> QueueOverview:
-        """Counts per state and up to ``limit`` jobs in ``state`` (all states if None)."""
-        require(actor, ARCHIVE_STATUS)
-        check_state(state)
-        counts = self.queue.counts(topic=topic)
-        jobs = self.queue.list_jobs(state, topic=topic, limit=limit)
-        return QueueOverview(self.queue.description, {s: counts.get(s, 0) for s in STATES}, jobs,
-                             self.queue.now_ms())
 
     @staticmethod
     def may_change(actor: Actor) -> bool:
