@@ -132,12 +132,14 @@ def test_cancel_stops_between_batches_and_the_next_sync_resumes(qtbot, tmp_path,
 
 
 @pytest.mark.bench
-def test_gui_event_loop_never_stalls_during_a_20000_message_sync(qtbot, tmp_path, controllers):
-    """A 10 ms timer on the GUI thread never waits 100 ms while 20,000 messages sync (media off to
-    keep it short; the decrypt work runs in worker processes). A timing measurement, so it runs by
-    hand (`pytest -m bench tests/ui/test_sync_ui.py -s`), not in CI: on the loaded 2-core CI machine
-    one run in ten saw a 1.9 s gap."""
-    ctx, corp = _demo(tmp_path, 20_000)
+def _largest_gui_gap(qtbot, tmp_path, controllers, messages: int) -> tuple[float, int, object]:
+    """Sync ``messages`` from the window with a CPU hog running beside it (another process spinning
+    on one core) and a 10 ms timer on the GUI thread: (largest gap between ticks in seconds, ticks,
+    report)."""
+    import subprocess
+    import sys
+
+    ctx, corp = _demo(tmp_path, messages)
     controller = SyncController(ctx, Actor.local())
     controllers.append(controller)
     panel = SyncProgressPanel()
@@ -153,20 +155,39 @@ def test_gui_event_loop_never_stalls_during_a_20000_message_sync(qtbot, tmp_path
     timer = QTimer()
     timer.setInterval(10)
     timer.timeout.connect(tick)
-    timer.start()
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
+        timer.start()
         with qtbot.waitSignal(controller.sync_finished, timeout=300_000) as finished:
             controller.start(corp, media=False)
     finally:
         timer.stop()
+        hog.kill()
+        hog.wait()
     report = finished.args[0]
-    assert report.outcome == "succeeded" and report.fetched == 20_000
-    worst = max(gaps)
-    print(f"\nGUI timer: {len(gaps)} ticks over {report.seconds:.1f} s sync, largest gap {worst * 1000:.1f} ms")
-    assert len(gaps) > 100
-    assert worst < 0.100, f"the GUI event loop stalled for {worst * 1000:.0f} ms"
+    assert report.outcome == "succeeded" and report.fetched == messages
     assert panel.phase_text() == "Done"
     ctx.close()
+    return max(gaps), len(gaps), report
+
+
+def test_the_gui_keeps_answering_during_a_sync_beside_a_cpu_hog(qtbot, tmp_path, controllers):
+    """Regression check (generous bound, in CI): the sync runs in its own process at a lower CPU
+    priority, so the GUI thread only relays progress. The strict figure is the bench test below."""
+    worst, ticks, report = _largest_gui_gap(qtbot, tmp_path, controllers, 5_000)
+    print(f"\nGUI timer: {ticks} ticks over {report.seconds:.1f} s sync, largest gap {worst * 1000:.1f} ms")
+    assert ticks > 50
+    assert worst < 0.500, f"the GUI event loop stalled for {worst * 1000:.0f} ms"
+
+
+@pytest.mark.bench
+@pytest.mark.parametrize("run", range(10))
+def test_gui_event_loop_never_stalls_during_a_20000_message_sync(qtbot, tmp_path, controllers, run):
+    """A 10 ms timer on the GUI thread never waits 100 ms while 20,000 messages sync beside a CPU
+    hog, in 10 of 10 runs (by hand: `pytest -m bench tests/ui/test_sync_ui.py -k stalls -s`)."""
+    worst, ticks, report = _largest_gui_gap(qtbot, tmp_path, controllers, 20_000)
+    print(f"\nrun {run}: {ticks} ticks over {report.seconds:.1f} s sync, largest gap {worst * 1000:.1f} ms")
+    assert worst < 0.100, f"the GUI event loop stalled for {worst * 1000:.0f} ms"
 
 
 def test_sync_failure_is_a_clear_sentence(qtbot, tmp_path, controllers):
