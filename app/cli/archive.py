@@ -235,13 +235,10 @@ def messages(ctx: AppContext, session_id, date_from, date_to, limit: int, as_jso
 @common
 def quarantine(ctx: AppContext, retry: bool, corpid: str | None, as_json: bool) -> None:
     """Show archive entries that could not be decrypted or parsed (and retry them)."""
-    from app.core.sync.quarantine import retry_quarantine
-
     service, actor = ctx.archive, current_actor(ctx)
     if retry:
         corp = ctx.settings.corp(corpid)
-        result = retry_quarantine(actor, ctx.db, corpid=corp.corpid, private_keys=ctx.secrets.private_keys(corp),
-                                  library=ctx.library(corp))
+        result = ctx.retry_quarantine(actor, corp)
         click.echo(f"Retried {result.tried}: {result.resolved} now archived, {result.still_failing} still failing.")
     corp_id = service.corp_id(actor, corpid)
     for q in service.quarantine(actor, corp_id):

@@ -272,6 +272,15 @@ class AppContext:
         a background job (``Actor.system("scheduled-sync")``)."""
         return self.sync_plan(corp, media=media, workers=workers, actor=actor).build(db=self.db, storage=self.storage)
 
+    def retry_quarantine(self, actor: Actor, corp: CorpSettings):
+        """Try the quarantined entries of ``corp`` again with the private keys installed now (needs
+        ``sync.run``; recorded). Tencent's library runs in an SDK host process. Returns the
+        RetryResult (tried, resolved, still failing)."""
+        from app.core.sync.quarantine import retry_quarantine
+
+        return retry_quarantine(actor, self.db, corpid=corp.corpid, private_keys=self.secrets.private_keys(corp),
+                                library=self.library(corp))
+
     # ------------------------------------------------------------------ demo
     def setup_demo(self, corpus_dir: str | os.PathLike[str] | None = None,
                    messages: int | None = None, *, actor: Actor | None = None) -> tuple[CorpSettings, str]:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import threading
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QCoreApplication, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QDockWidget,
     QLabel,
     QMainWindow,
     QMessageBox,
     QSplitter,
     QStackedWidget,
+    QWidget,
 )
 
 from app.core.actor import Actor
@@ -43,6 +45,7 @@ from .auth import (
 )
 from .auth.services import error_text, no_login_requested, no_login_supported, roles_text, set_no_login
 from .export_dialog import ExportDialog
+from .panels import Navigator, registered_panels
 from .queue import QueueDialog, QueueRunner
 from .search import SearchPanel
 from .search.panel import FormError
@@ -104,7 +107,11 @@ class MainWindow(QMainWindow):
         self._refresh_timer = QTimer(self, singleShot=True, interval=2000)
         self._refresh_timer.timeout.connect(self._refresh_sessions)
 
+        self.navigator = Navigator(self)  # what the docked panels ask of the window
+        self.panels: dict[str, QWidget] = {}  # the docked panels made for this actor, by key
+
         self._make_actions()
+        self._make_panels()
         self._connect()
         self._apply_permissions()
         self._restore_state()
@@ -136,7 +143,7 @@ class MainWindow(QMainWindow):
         for a in (self.sync_action, self.cancel_sync_action, self.history_action, self.jobs_action):
             sync_menu.addAction(a)
 
-        view_menu = bar.addMenu(self.tr("&View"))
+        view_menu = self.view_menu = bar.addMenu(self.tr("&View"))
         self.find_action = QAction(self.tr("&Search messages"), self, shortcut=QKeySequence.StandardKey.Find)
         self.copy_action = QAction(self.tr("&Copy selected messages"), self, shortcut=QKeySequence.StandardKey.Copy)
         self.jump_action = QAction(self.tr("&Jump to date…"), self, shortcut=QKeySequence("Ctrl+G"))
@@ -159,6 +166,26 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu(self.tr("&Help"))
         self.about_action = QAction(self.tr("&About"), self)
         help_menu.addAction(self.about_action)
+
+    def _make_panels(self) -> None:
+        """A dock for each registered panel the actor may use (app/ui/panel_list.py), hidden until
+        chosen in the View menu; where the user leaves it is remembered."""
+        specs = [spec for spec in registered_panels() if can(self.actor, spec.permission)]
+        if specs:
+            self.view_menu.addSeparator()
+        for spec in specs:
+            panel = spec.create(self.ctx, self.actor, self.navigator, self)
+            dock = QDockWidget(QCoreApplication.translate("Panels", spec.title), self)
+            dock.setObjectName(f"panel-{spec.key}")
+            dock.setWidget(panel)
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+            dock.hide()
+            toggle = dock.toggleViewAction()
+            if spec.shortcut:
+                toggle.setShortcut(QKeySequence(spec.shortcut))
+            self.view_menu.addAction(toggle)
+            self.addAction(toggle)
+            self.panels[spec.key] = panel
 
     def _connect(self) -> None:
         self.settings_action.triggered.connect(self.open_settings)
@@ -201,6 +228,8 @@ class MainWindow(QMainWindow):
 
         self.sessions.session_selected.connect(self.viewer.show_session)
         self.search.result_activated.connect(self._open_search_result)
+        self.navigator.open_message.connect(self._open_search_result)
+        self.navigator.open_session.connect(self._open_session)
 
     # ------------------------------------------------------------------ state
     def _show_archive_or_welcome(self) -> None:
@@ -238,17 +267,25 @@ class MainWindow(QMainWindow):
         splitter = self._window_state.value("splitter")
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
+        docks = self._window_state.value("docks")
+        if isinstance(docks, QByteArray) and self.panels:
+            self.restoreState(docks)
 
     def closeEvent(self, event) -> None:
         self._window_state.setValue("geometry", self.saveGeometry())
         if self.reads_content:  # an empty splitter's state would spoil the next reviewer's layout
             self._window_state.setValue("splitter", self.splitter.saveState())
+        if self.panels:
+            self._window_state.setValue("docks", self.saveState())
         self._window_state.sync()
         self._closing.set()
         self.sync.shutdown()
         self.queue_runner.shutdown()
         for dialog in self.findChildren(ExportDialog):
             dialog.shutdown()
+        for panel in self.panels.values():
+            if hasattr(panel, "shutdown"):
+                panel.shutdown()
         wait_for_tasks()
         super().closeEvent(event)
 
@@ -294,6 +331,7 @@ class MainWindow(QMainWindow):
         self.cancel_sync_action.setEnabled(False)
         self._refresh_timer.stop()
         self._refresh_sessions()
+        self.navigator.archive_changed.emit()
 
     def _on_batch_committed(self) -> None:
         if not self._refresh_timer.isActive():
@@ -307,6 +345,10 @@ class MainWindow(QMainWindow):
             self.tr("Sync %1: %2 new messages, %3 quarantined, %4 media files stored")
             .replace("%1", outcome).replace("%2", str(report.stored))
             .replace("%3", str(report.quarantined)).replace("%4", str(report.media_stored)), 15000)
+
+    def _open_session(self, corp_id: int, session_id: str) -> None:
+        if self.reads_content:
+            self.sessions.select_session(corp_id, session_id, emit=True)  # the viewer follows the tree
 
     def _open_search_result(self, corp_id: int, session_id: str, message_id: int) -> None:
         self.sessions.select_session(corp_id, session_id)
@@ -382,9 +424,8 @@ class MainWindow(QMainWindow):
         for action in (self.find_action, self.copy_action, self.jump_action):
             action.setVisible(self.reads_content)
             action.setEnabled(self.reads_content)
-        for menu_action in self.menuBar().actions():  # the View menu holds only those: no empty menu
-            if menu_action.menu() is not None and self.find_action in menu_action.menu().actions():
-                menu_action.setVisible(self.reads_content)
+        # The View menu holds those and the panels' switches: no empty menu.
+        self.view_menu.menuAction().setVisible(self.reads_content or bool(self.panels))
         self.no_login_action.setVisible(self.no_login_action.isVisible() and no_login_supported())
         self.change_password_action.setVisible(actor.is_authenticated)
         self.logout_action.setVisible(actor.is_authenticated)

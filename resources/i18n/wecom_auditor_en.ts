@@ -1845,242 +1845,242 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="70" />
+        <location filename="../../app/ui/main_window.py" line="73" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="116" />
+        <location filename="../../app/ui/main_window.py" line="123" />
         <source>&amp;File</source>
         <translation>&amp;File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="117" />
+        <location filename="../../app/ui/main_window.py" line="124" />
         <source>&amp;Settings…</source>
         <translation>&amp;Settings…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="118" />
+        <location filename="../../app/ui/main_window.py" line="125" />
         <source>&amp;Quit</source>
         <translation>&amp;Quit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="119" />
+        <location filename="../../app/ui/main_window.py" line="126" />
         <source>&amp;Export evidence…</source>
         <translation>&amp;Export evidence…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="120" />
+        <location filename="../../app/ui/main_window.py" line="127" />
         <source>Export search &amp;results…</source>
         <translation>Export search &amp;results…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="121" />
+        <location filename="../../app/ui/main_window.py" line="128" />
         <source>Export &amp;selected messages…</source>
         <translation>Export &amp;selected messages…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="122" />
+        <location filename="../../app/ui/main_window.py" line="129" />
         <source>&amp;Verify evidence package…</source>
         <translation>&amp;Verify evidence package…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="131" />
+        <location filename="../../app/ui/main_window.py" line="138" />
         <source>S&amp;ync</source>
         <translation>S&amp;ync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="132" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>&amp;Sync now</source>
         <translation>&amp;Sync now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="133" />
+        <location filename="../../app/ui/main_window.py" line="140" />
         <source>&amp;Cancel sync</source>
         <translation>&amp;Cancel sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="134" />
+        <location filename="../../app/ui/main_window.py" line="141" />
         <source>Sync &amp;history…</source>
         <translation>Sync &amp;history…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="135" />
+        <location filename="../../app/ui/main_window.py" line="142" />
         <source>Background &amp;jobs…</source>
         <translation>Background &amp;jobs…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="146" />
         <source>&amp;View</source>
         <translation>&amp;View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="140" />
+        <location filename="../../app/ui/main_window.py" line="147" />
         <source>&amp;Search messages</source>
         <translation>&amp;Search messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="141" />
+        <location filename="../../app/ui/main_window.py" line="148" />
         <source>&amp;Copy selected messages</source>
         <translation>&amp;Copy selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="142" />
+        <location filename="../../app/ui/main_window.py" line="149" />
         <source>&amp;Jump to date…</source>
         <translation>&amp;Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="147" />
+        <location filename="../../app/ui/main_window.py" line="154" />
         <source>&amp;Account</source>
         <translation>&amp;Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="148" />
+        <location filename="../../app/ui/main_window.py" line="155" />
         <source>Change &amp;password…</source>
         <translation>Change &amp;password…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="149" />
+        <location filename="../../app/ui/main_window.py" line="156" />
         <source>&amp;Accounts…</source>
         <translation>&amp;Accounts…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="150" />
+        <location filename="../../app/ui/main_window.py" line="157" />
         <source>Audit &amp;log…</source>
         <translation>Audit &amp;log…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="151" />
+        <location filename="../../app/ui/main_window.py" line="158" />
         <source>Open &amp;without login on this workstation</source>
         <translation>Open &amp;without login on this workstation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="152" />
+        <location filename="../../app/ui/main_window.py" line="159" />
         <source>Log &amp;out</source>
         <translation>Log &amp;out</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="159" />
+        <location filename="../../app/ui/main_window.py" line="166" />
         <source>&amp;Help</source>
         <translation>&amp;Help</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="160" />
+        <location filename="../../app/ui/main_window.py" line="167" />
         <source>&amp;About</source>
         <translation>&amp;About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="211" />
+        <location filename="../../app/ui/main_window.py" line="240" />
         <source>Archive: %1</source>
         <translation>Archive: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="224" />
+        <location filename="../../app/ui/main_window.py" line="253" />
         <source>Search index updated: %1 messages</source>
         <translation>Search index updated: %1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="267" />
+        <location filename="../../app/ui/main_window.py" line="304" />
         <source>Preparing the demo archive…</source>
         <translation>Preparing the demo archive…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="277" />
+        <location filename="../../app/ui/main_window.py" line="314" />
         <source>Demo archive</source>
         <translation>Demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="304" />
+        <location filename="../../app/ui/main_window.py" line="342" />
         <source>finished</source>
         <translation>finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="304" />
+        <location filename="../../app/ui/main_window.py" line="342" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="305" />
+        <location filename="../../app/ui/main_window.py" line="343" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="307" />
+        <location filename="../../app/ui/main_window.py" line="345" />
         <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
         <translation>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="328" />
+        <location filename="../../app/ui/main_window.py" line="370" />
         <source>Choose a session to export.</source>
         <translation>Choose a session to export.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="333" />
+        <location filename="../../app/ui/main_window.py" line="375" />
         <source>Session %1</source>
         <translation>Session %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="340" />
+        <location filename="../../app/ui/main_window.py" line="382" />
         <source>Nothing to export: %1</source>
         <translation>Nothing to export: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="343" />
+        <location filename="../../app/ui/main_window.py" line="385" />
         <source>Search: %1</source>
         <translation>Search: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="352" />
+        <location filename="../../app/ui/main_window.py" line="394" />
         <source>Select the messages to export first.</source>
         <translation>Select the messages to export first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="356" />
+        <location filename="../../app/ui/main_window.py" line="398" />
         <source>%1 selected messages</source>
         <translation>%1 selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="395" />
+        <location filename="../../app/ui/main_window.py" line="436" />
         <source>Logged in: %1 (%2)</source>
         <translation>Logged in: %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="395" />
+        <location filename="../../app/ui/main_window.py" line="436" />
         <source>Acting as: %1 (%2)</source>
         <translation>Acting as: %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="417" />
+        <location filename="../../app/ui/main_window.py" line="458" />
         <source>Open without login</source>
         <translation>Open without login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="423" />
+        <location filename="../../app/ui/main_window.py" line="464" />
         <source>This workstation opens without login from now on.</source>
         <translation>This workstation opens without login from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="424" />
+        <location filename="../../app/ui/main_window.py" line="465" />
         <source>This workstation asks for the password from now on.</source>
         <translation>This workstation asks for the password from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="431" />
+        <location filename="../../app/ui/main_window.py" line="472" />
         <source>Password changed.</source>
         <translation>Password changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="454" />
+        <location filename="../../app/ui/main_window.py" line="495" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>The roles or the scope of your account changed: the window was reopened with them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="484" />
+        <location filename="../../app/ui/main_window.py" line="525" />
         <source>About</source>
         <translation>About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="485" />
+        <location filename="../../app/ui/main_window.py" line="526" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>WeCom Archive Auditor
@@ -2467,263 +2467,235 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageRenderer</name>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="136" />
+        <location filename="../../app/ui/viewer/render.py" line="142" />
         <source>{amount} yuan</source>
         <translation>{amount} yuan</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="262" />
+        <location filename="../../app/ui/viewer/render.py" line="333" />
         <source>[This message could not be read: {type}]</source>
         <translation>[This message could not be read: {type}]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="263" />
-        <location filename="../../app/ui/viewer/render.py" line="539" />
+        <location filename="../../app/ui/viewer/render.py" line="334" />
+        <location filename="../../app/ui/viewer/render.py" line="679" />
         <source>Show raw JSON</source>
         <translation>Show raw JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="267" />
+        <location filename="../../app/ui/viewer/render.py" line="378" />
         <source>{who} recalled a message</source>
         <translation>{who} recalled a message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="270" />
+        <location filename="../../app/ui/viewer/render.py" line="383" />
         <source>{who} agreed to have chats archived</source>
         <translation>{who} agreed to have chats archived</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="273" />
+        <location filename="../../app/ui/viewer/render.py" line="389" />
         <source>{who} declined to have chats archived</source>
         <translation>{who} declined to have chats archived</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="276" />
+        <location filename="../../app/ui/viewer/render.py" line="588" />
         <source>{who} switched enterprise</source>
         <translation>{who} switched enterprise</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="296" />
-        <location filename="../../app/ui/viewer/render.py" line="326" />
+        <location filename="../../app/ui/viewer/render.py" line="443" />
         <source>{n} forwarded messages</source>
         <translation>{n} forwarded messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="313" />
+        <location filename="../../app/ui/viewer/render.py" line="597" />
         <source>Collapse</source>
         <translation>Collapse</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="315" />
+        <location filename="../../app/ui/viewer/render.py" line="598" />
         <source>Show all {n} items</source>
         <translation>Show all {n} items</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="343" />
-        <source>Image</source>
-        <translation>Image</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/viewer/render.py" line="346" />
-        <source>Sticker</source>
-        <translation>Sticker</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/viewer/render.py" line="350" />
+        <location filename="../../app/ui/viewer/render.py" line="396" />
         <source>Voice message</source>
         <translation>Voice message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="353" />
-        <source>Video</source>
-        <translation>Video</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/viewer/render.py" line="355" />
-        <location filename="../../app/ui/viewer/render.py" line="359" />
-        <source>File</source>
-        <translation>File</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/viewer/render.py" line="364" />
+        <location filename="../../app/ui/viewer/render.py" line="548" />
         <source>Ended {time}</source>
         <translation>Ended {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="366" />
+        <location filename="../../app/ui/viewer/render.py" line="550" />
         <source>Shared file: {name} ({who})</source>
         <translation>Shared file: {name} ({who})</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="369" />
+        <location filename="../../app/ui/viewer/render.py" line="553" />
         <source>Shared screen: {who}</source>
         <translation>Shared screen: {who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="370" />
-        <location filename="../../app/ui/viewer/render.py" line="371" />
+        <location filename="../../app/ui/viewer/render.py" line="554" />
         <source>Call recording</source>
         <translation>Call recording</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="389" />
-        <location filename="../../app/ui/viewer/render.py" line="398" />
+        <location filename="../../app/ui/viewer/render.py" line="494" />
+        <location filename="../../app/ui/viewer/render.py" line="524" />
         <source>Place: {place}</source>
         <translation>Place: {place}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="400" />
+        <location filename="../../app/ui/viewer/render.py" line="526" />
         <source>Attendees: {names}</source>
         <translation>Attendees: {names}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="403" />
-        <location filename="../../app/ui/viewer/render.py" line="426" />
+        <location filename="../../app/ui/viewer/render.py" line="504" />
+        <location filename="../../app/ui/viewer/render.py" line="529" />
         <source>Created by {who}</source>
         <translation>Created by {who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="408" />
+        <location filename="../../app/ui/viewer/render.py" line="466" />
         <source>Started a vote</source>
         <translation>Started a vote</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="408" />
+        <location filename="../../app/ui/viewer/render.py" line="467" />
         <source>Voted</source>
         <translation>Voted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="418" />
+        <location filename="../../app/ui/viewer/render.py" line="482" />
         <source>Amount: {amount}</source>
         <translation>Amount: {amount}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="420" />
+        <location filename="../../app/ui/viewer/render.py" line="484" />
         <source>Packets: {n}</source>
         <translation>Packets: {n}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="422" />
-        <source>Red packet</source>
-        <translation>Red packet</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/viewer/render.py" line="440" />
+        <location filename="../../app/ui/viewer/render.py" line="575" />
         <source>Call</source>
         <translation>Call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="441" />
+        <location filename="../../app/ui/viewer/render.py" line="576" />
         <source>Duration {d}</source>
         <translation>Duration {d}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="453" />
+        <location filename="../../app/ui/viewer/render.py" line="601" />
         <source>Attended</source>
         <translation>Attended</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="454" />
+        <location filename="../../app/ui/viewer/render.py" line="602" />
         <source>Declined</source>
         <translation>Declined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="455" />
+        <location filename="../../app/ui/viewer/render.py" line="603" />
         <source>Not answered yet</source>
         <translation>Not answered yet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="456" />
+        <location filename="../../app/ui/viewer/render.py" line="604" />
         <source>Cancelled</source>
         <translation>Cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="457" />
+        <location filename="../../app/ui/viewer/render.py" line="605" />
         <source>Expired</source>
         <translation>Expired</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="458" />
+        <location filename="../../app/ui/viewer/render.py" line="606" />
         <source>Normal red packet</source>
         <translation>Normal red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="459" />
+        <location filename="../../app/ui/viewer/render.py" line="607" />
         <source>Lucky red packet</source>
         <translation>Lucky red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="460" />
+        <location filename="../../app/ui/viewer/render.py" line="608" />
         <source>Incentive red packet</source>
         <translation>Incentive red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="461" />
+        <location filename="../../app/ui/viewer/render.py" line="609" />
         <source>Picture post</source>
         <translation>Picture post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="462" />
+        <location filename="../../app/ui/viewer/render.py" line="610" />
         <source>Video post</source>
         <translation>Video post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="463" />
+        <location filename="../../app/ui/viewer/render.py" line="611" />
         <source>Live stream</source>
         <translation>Live stream</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="464" />
+        <location filename="../../app/ui/viewer/render.py" line="612" />
         <source>Voice call</source>
         <translation>Voice call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="465" />
+        <location filename="../../app/ui/viewer/render.py" line="613" />
         <source>Video call</source>
         <translation>Video call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="466" />
+        <location filename="../../app/ui/viewer/render.py" line="614" />
         <source>Group voice call</source>
         <translation>Group voice call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="467" />
+        <location filename="../../app/ui/viewer/render.py" line="615" />
         <source>Group video call</source>
         <translation>Group video call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="486" />
+        <location filename="../../app/ui/viewer/render.py" line="626" />
         <source>({n} more characters: open Details to read the whole message)</source>
         <translation>({n} more characters: open Details to read the whole message)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="511" />
+        <location filename="../../app/ui/viewer/render.py" line="651" />
         <source>Not archived (no media reference)</source>
         <translation>Not archived (no media reference)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="515" />
+        <location filename="../../app/ui/viewer/render.py" line="655" />
         <source>Download pending</source>
         <translation>Download pending</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="517" />
+        <location filename="../../app/ui/viewer/render.py" line="657" />
         <source>Expired: WeCom no longer holds this file</source>
         <translation>Expired: WeCom no longer holds this file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="520" />
+        <location filename="../../app/ui/viewer/render.py" line="660" />
         <source>Download failed: {reason}</source>
         <translation>Download failed: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="521" />
+        <location filename="../../app/ui/viewer/render.py" line="661" />
         <source>Download failed</source>
         <translation>Download failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="538" />
+        <location filename="../../app/ui/viewer/render.py" line="678" />
         <source>[Unsupported message type: {type}]</source>
         <translation>[Unsupported message type: {type}]</translation>
     </message>
@@ -2917,6 +2889,14 @@ Archive and review WeCom chats for compliance.</translation>
     </message>
 </context>
 <context>
+    <name>Panels</name>
+    <message>
+        <location filename="../../app/ui/panel_list.py" line="18" />
+        <source>Quarantine</source>
+        <translation>Quarantine</translation>
+    </message>
+</context>
+<context>
     <name>PathField</name>
     <message>
         <location filename="../../app/ui/settings/fields.py" line="45" />
@@ -2990,6 +2970,133 @@ Archive and review WeCom chats for compliance.</translation>
         <location filename="../../app/ui/settings/keys.py" line="100" />
         <source>This file is not a usable private key: an unencrypted PEM RSA key is needed (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----).</source>
         <translation>This file is not a usable private key: an unencrypted PEM RSA key is needed (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----).</translation>
+    </message>
+</context>
+<context>
+    <name>QuarantineModel</name>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="52" />
+        <source>Key</source>
+        <translation>Key</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="52" />
+        <source>Decrypt</source>
+        <translation>Decrypt</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="52" />
+        <source>Parse</source>
+        <translation>Parse</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="53" />
+        <source>Store</source>
+        <translation>Store</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="53" />
+        <source>Conflict</source>
+        <translation>Conflict</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <source>Seq</source>
+        <translation>Seq</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <source>Msgid</source>
+        <translation>Msgid</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <source>Key version</source>
+        <translation>Key version</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <source>Stage</source>
+        <translation>Stage</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <source>Reason</source>
+        <translation>Reason</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
+        <source>Tries</source>
+        <translation>Tries</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
+        <source>First seen</source>
+        <translation>First seen</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
+        <source>Last tried</source>
+        <translation>Last tried</translation>
+    </message>
+</context>
+<context>
+    <name>QuarantinePanel</name>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="97" />
+        <source>Refresh</source>
+        <translation>Refresh</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="98" />
+        <source>Retry with the keys installed now</source>
+        <translation>Retry with the keys installed now</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="104" />
+        <source>Corp:</source>
+        <translation>Corp:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="115" />
+        <source>The retry failed: %1</source>
+        <translation>The retry failed: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="144" />
+        <location filename="../../app/ui/quarantine_panel.py" line="154" />
+        <source>Nothing is in quarantine.</source>
+        <translation>Nothing is in quarantine.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="157" />
+        <source>%1 entries are kept here as WeCom delivered them, with the reason they are not in the archive yet. After importing a missing private key, retry them.</source>
+        <translation>%1 entries are kept here as WeCom delivered them, with the reason they are not in the archive yet. After importing a missing private key, retry them.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="159" />
+        <source>1 entry is kept here as WeCom delivered it, with the reason it is not in the archive yet. After importing a missing private key, retry it.</source>
+        <translation>1 entry is kept here as WeCom delivered it, with the reason it is not in the archive yet. After importing a missing private key, retry it.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="163" />
+        <source>The quarantine cannot be read: %1</source>
+        <translation>The quarantine cannot be read: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="174" />
+        <source>Corp %1 is not configured on this computer: %2</source>
+        <translation>Corp %1 is not configured on this computer: %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="178" />
+        <source>Retrying…</source>
+        <translation>Retrying…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="183" />
+        <source>Retried %1: %2 now archived, %3 still in quarantine.</source>
+        <translation>Retried %1: %2 now archived, %3 still in quarantine.</translation>
     </message>
 </context>
 <context>
@@ -3518,161 +3625,6 @@ F1 or ? for the syntax; ↓ for recent searches.</translation>
         <translation>{count} results</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="63" />
-        <source>Text</source>
-        <translation>Text</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="64" />
-        <source>Image</source>
-        <translation>Image</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="65" />
-        <source>Recalled</source>
-        <translation>Recalled</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="66" />
-        <source>Consented to archiving</source>
-        <translation>Consented to archiving</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="67" />
-        <source>Declined archiving</source>
-        <translation>Declined archiving</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="68" />
-        <source>Voice</source>
-        <translation>Voice</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="69" />
-        <source>Video</source>
-        <translation>Video</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="70" />
-        <source>Contact card</source>
-        <translation>Contact card</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="71" />
-        <source>Location</source>
-        <translation>Location</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="72" />
-        <source>Sticker</source>
-        <translation>Sticker</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="73" />
-        <source>File</source>
-        <translation>File</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="74" />
-        <source>Link</source>
-        <translation>Link</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="75" />
-        <source>Mini program</source>
-        <translation>Mini program</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="76" />
-        <source>Chat history</source>
-        <translation>Chat history</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="77" />
-        <source>To-do</source>
-        <translation>To-do</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="78" />
-        <source>Vote</source>
-        <translation>Vote</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="79" />
-        <source>Form</source>
-        <translation>Form</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="80" />
-        <source>Red packet</source>
-        <translation>Red packet</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="81" />
-        <source>External red packet</source>
-        <translation>External red packet</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="82" />
-        <source>Meeting</source>
-        <translation>Meeting</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="83" />
-        <source>Document</source>
-        <translation>Document</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="84" />
-        <source>Markdown</source>
-        <translation>Markdown</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="85" />
-        <source>News</source>
-        <translation>News</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="86" />
-        <source>Calendar</source>
-        <translation>Calendar</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="87" />
-        <source>Mixed</source>
-        <translation>Mixed</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="88" />
-        <source>Call recording</source>
-        <translation>Call recording</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="89" />
-        <source>Document shared in call</source>
-        <translation>Document shared in call</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="90" />
-        <source>Channels post</source>
-        <translation>Channels post</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="91" />
-        <source>Call</source>
-        <translation>Call</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="92" />
-        <source>WeDrive file</source>
-        <translation>WeDrive file</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="93" />
-        <source>Switched enterprise</source>
-        <translation>Switched enterprise</translation>
-    </message>
-    <message>
         <location filename="../../app/ui/search/syntax.py" line="56" />
         <source>合同 发票              both words (every term must match)
 合同 OR 发票           either
@@ -3793,7 +3745,7 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SearchResultsModel</name>
     <message>
-        <location filename="../../app/ui/search/model.py" line="267" />
+        <location filename="../../app/ui/search/model.py" line="234" />
         <source> → </source>
         <translation> → </translation>
     </message>
@@ -3935,12 +3887,12 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>StartUp</name>
     <message>
-        <location filename="../../app/ui/app.py" line="92" />
+        <location filename="../../app/ui/app.py" line="106" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/app.py" line="98" />
+        <location filename="../../app/ui/app.py" line="112" />
         <source>The archive cannot be opened: %1</source>
         <translation>The archive cannot be opened: %1</translation>
     </message>

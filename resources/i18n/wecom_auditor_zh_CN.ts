@@ -1845,242 +1845,242 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="70" />
+        <location filename="../../app/ui/main_window.py" line="73" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="116" />
+        <location filename="../../app/ui/main_window.py" line="123" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="117" />
+        <location filename="../../app/ui/main_window.py" line="124" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="118" />
+        <location filename="../../app/ui/main_window.py" line="125" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="119" />
+        <location filename="../../app/ui/main_window.py" line="126" />
         <source>&amp;Export evidence…</source>
         <translation>导出证据(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="120" />
+        <location filename="../../app/ui/main_window.py" line="127" />
         <source>Export search &amp;results…</source>
         <translation>导出搜索结果(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="121" />
+        <location filename="../../app/ui/main_window.py" line="128" />
         <source>Export &amp;selected messages…</source>
         <translation>导出所选消息(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="122" />
+        <location filename="../../app/ui/main_window.py" line="129" />
         <source>&amp;Verify evidence package…</source>
         <translation>校验证据包(&amp;V)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="131" />
+        <location filename="../../app/ui/main_window.py" line="138" />
         <source>S&amp;ync</source>
         <translation>同步(&amp;Y)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="132" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>&amp;Sync now</source>
         <translation>立即同步(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="133" />
+        <location filename="../../app/ui/main_window.py" line="140" />
         <source>&amp;Cancel sync</source>
         <translation>取消同步(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="134" />
+        <location filename="../../app/ui/main_window.py" line="141" />
         <source>Sync &amp;history…</source>
         <translation>同步记录(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="135" />
+        <location filename="../../app/ui/main_window.py" line="142" />
         <source>Background &amp;jobs…</source>
         <translation>后台任务(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="146" />
         <source>&amp;View</source>
         <translation>查看(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="140" />
+        <location filename="../../app/ui/main_window.py" line="147" />
         <source>&amp;Search messages</source>
         <translation>搜索消息(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="141" />
+        <location filename="../../app/ui/main_window.py" line="148" />
         <source>&amp;Copy selected messages</source>
         <translation>复制所选消息(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="142" />
+        <location filename="../../app/ui/main_window.py" line="149" />
         <source>&amp;Jump to date…</source>
         <translation>跳转到日期(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="147" />
+        <location filename="../../app/ui/main_window.py" line="154" />
         <source>&amp;Account</source>
         <translation>账号(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="148" />
+        <location filename="../../app/ui/main_window.py" line="155" />
         <source>Change &amp;password…</source>
         <translation>修改密码(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="149" />
+        <location filename="../../app/ui/main_window.py" line="156" />
         <source>&amp;Accounts…</source>
         <translation>账号管理(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="150" />
+        <location filename="../../app/ui/main_window.py" line="157" />
         <source>Audit &amp;log…</source>
         <translation>审计日志(&amp;L)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="151" />
+        <location filename="../../app/ui/main_window.py" line="158" />
         <source>Open &amp;without login on this workstation</source>
         <translation>在此工作站上免登录打开(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="152" />
+        <location filename="../../app/ui/main_window.py" line="159" />
         <source>Log &amp;out</source>
         <translation>退出登录(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="159" />
+        <location filename="../../app/ui/main_window.py" line="166" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="160" />
+        <location filename="../../app/ui/main_window.py" line="167" />
         <source>&amp;About</source>
         <translation>关于(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="211" />
+        <location filename="../../app/ui/main_window.py" line="240" />
         <source>Archive: %1</source>
         <translation>存档：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="224" />
+        <location filename="../../app/ui/main_window.py" line="253" />
         <source>Search index updated: %1 messages</source>
         <translation>搜索索引已更新：%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="267" />
+        <location filename="../../app/ui/main_window.py" line="304" />
         <source>Preparing the demo archive…</source>
         <translation>正在准备演示存档…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="277" />
+        <location filename="../../app/ui/main_window.py" line="314" />
         <source>Demo archive</source>
         <translation>演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="304" />
+        <location filename="../../app/ui/main_window.py" line="342" />
         <source>finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="304" />
+        <location filename="../../app/ui/main_window.py" line="342" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="305" />
+        <location filename="../../app/ui/main_window.py" line="343" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="307" />
+        <location filename="../../app/ui/main_window.py" line="345" />
         <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
         <translation>同步%1：新增 %2 条消息，隔离 %3 条，保存媒体文件 %4 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="328" />
+        <location filename="../../app/ui/main_window.py" line="370" />
         <source>Choose a session to export.</source>
         <translation>请先选择要导出的会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="333" />
+        <location filename="../../app/ui/main_window.py" line="375" />
         <source>Session %1</source>
         <translation>会话 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="340" />
+        <location filename="../../app/ui/main_window.py" line="382" />
         <source>Nothing to export: %1</source>
         <translation>没有可导出的内容：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="343" />
+        <location filename="../../app/ui/main_window.py" line="385" />
         <source>Search: %1</source>
         <translation>搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="352" />
+        <location filename="../../app/ui/main_window.py" line="394" />
         <source>Select the messages to export first.</source>
         <translation>请先选择要导出的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="356" />
+        <location filename="../../app/ui/main_window.py" line="398" />
         <source>%1 selected messages</source>
         <translation>所选 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="395" />
+        <location filename="../../app/ui/main_window.py" line="436" />
         <source>Logged in: %1 (%2)</source>
         <translation>已登录：%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="395" />
+        <location filename="../../app/ui/main_window.py" line="436" />
         <source>Acting as: %1 (%2)</source>
         <translation>当前身份：%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="417" />
+        <location filename="../../app/ui/main_window.py" line="458" />
         <source>Open without login</source>
         <translation>免登录打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="423" />
+        <location filename="../../app/ui/main_window.py" line="464" />
         <source>This workstation opens without login from now on.</source>
         <translation>此工作站今后将免登录打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="424" />
+        <location filename="../../app/ui/main_window.py" line="465" />
         <source>This workstation asks for the password from now on.</source>
         <translation>此工作站今后将要求输入密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="431" />
+        <location filename="../../app/ui/main_window.py" line="472" />
         <source>Password changed.</source>
         <translation>密码已修改。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="454" />
+        <location filename="../../app/ui/main_window.py" line="495" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>您账号的角色或查看范围已变更：窗口已按新的设置重新打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="484" />
+        <location filename="../../app/ui/main_window.py" line="525" />
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="485" />
+        <location filename="../../app/ui/main_window.py" line="526" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>会话存档审计台
@@ -2467,263 +2467,235 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageRenderer</name>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="136" />
+        <location filename="../../app/ui/viewer/render.py" line="142" />
         <source>{amount} yuan</source>
         <translation>{amount} 元</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="262" />
+        <location filename="../../app/ui/viewer/render.py" line="333" />
         <source>[This message could not be read: {type}]</source>
         <translation>[无法读取此消息：{type}]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="263" />
-        <location filename="../../app/ui/viewer/render.py" line="539" />
+        <location filename="../../app/ui/viewer/render.py" line="334" />
+        <location filename="../../app/ui/viewer/render.py" line="679" />
         <source>Show raw JSON</source>
         <translation>显示原始 JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="267" />
+        <location filename="../../app/ui/viewer/render.py" line="378" />
         <source>{who} recalled a message</source>
         <translation>{who} 撤回了一条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="270" />
+        <location filename="../../app/ui/viewer/render.py" line="383" />
         <source>{who} agreed to have chats archived</source>
         <translation>{who} 同意存档会话内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="273" />
+        <location filename="../../app/ui/viewer/render.py" line="389" />
         <source>{who} declined to have chats archived</source>
         <translation>{who} 拒绝存档会话内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="276" />
+        <location filename="../../app/ui/viewer/render.py" line="588" />
         <source>{who} switched enterprise</source>
         <translation>{who} 切换了企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="296" />
-        <location filename="../../app/ui/viewer/render.py" line="326" />
+        <location filename="../../app/ui/viewer/render.py" line="443" />
         <source>{n} forwarded messages</source>
         <translation>共 {n} 条聊天记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="313" />
+        <location filename="../../app/ui/viewer/render.py" line="597" />
         <source>Collapse</source>
         <translation>收起</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="315" />
+        <location filename="../../app/ui/viewer/render.py" line="598" />
         <source>Show all {n} items</source>
         <translation>展开全部 {n} 项</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="343" />
-        <source>Image</source>
-        <translation>图片</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/viewer/render.py" line="346" />
-        <source>Sticker</source>
-        <translation>表情</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/viewer/render.py" line="350" />
+        <location filename="../../app/ui/viewer/render.py" line="396" />
         <source>Voice message</source>
         <translation>语音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="353" />
-        <source>Video</source>
-        <translation>视频</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/viewer/render.py" line="355" />
-        <location filename="../../app/ui/viewer/render.py" line="359" />
-        <source>File</source>
-        <translation>文件</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/viewer/render.py" line="364" />
+        <location filename="../../app/ui/viewer/render.py" line="548" />
         <source>Ended {time}</source>
         <translation>结束于 {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="366" />
+        <location filename="../../app/ui/viewer/render.py" line="550" />
         <source>Shared file: {name} ({who})</source>
         <translation>共享文件：{name}（{who}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="369" />
+        <location filename="../../app/ui/viewer/render.py" line="553" />
         <source>Shared screen: {who}</source>
         <translation>共享屏幕：{who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="370" />
-        <location filename="../../app/ui/viewer/render.py" line="371" />
+        <location filename="../../app/ui/viewer/render.py" line="554" />
         <source>Call recording</source>
         <translation>通话录音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="389" />
-        <location filename="../../app/ui/viewer/render.py" line="398" />
+        <location filename="../../app/ui/viewer/render.py" line="494" />
+        <location filename="../../app/ui/viewer/render.py" line="524" />
         <source>Place: {place}</source>
         <translation>地点：{place}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="400" />
+        <location filename="../../app/ui/viewer/render.py" line="526" />
         <source>Attendees: {names}</source>
         <translation>参与人：{names}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="403" />
-        <location filename="../../app/ui/viewer/render.py" line="426" />
+        <location filename="../../app/ui/viewer/render.py" line="504" />
+        <location filename="../../app/ui/viewer/render.py" line="529" />
         <source>Created by {who}</source>
         <translation>创建人：{who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="408" />
+        <location filename="../../app/ui/viewer/render.py" line="466" />
         <source>Started a vote</source>
         <translation>发起投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="408" />
+        <location filename="../../app/ui/viewer/render.py" line="467" />
         <source>Voted</source>
         <translation>参与投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="418" />
+        <location filename="../../app/ui/viewer/render.py" line="482" />
         <source>Amount: {amount}</source>
         <translation>金额：{amount}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="420" />
+        <location filename="../../app/ui/viewer/render.py" line="484" />
         <source>Packets: {n}</source>
         <translation>个数：{n}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="422" />
-        <source>Red packet</source>
-        <translation>红包</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/viewer/render.py" line="440" />
+        <location filename="../../app/ui/viewer/render.py" line="575" />
         <source>Call</source>
         <translation>通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="441" />
+        <location filename="../../app/ui/viewer/render.py" line="576" />
         <source>Duration {d}</source>
         <translation>时长 {d}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="453" />
+        <location filename="../../app/ui/viewer/render.py" line="601" />
         <source>Attended</source>
         <translation>已参加</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="454" />
+        <location filename="../../app/ui/viewer/render.py" line="602" />
         <source>Declined</source>
         <translation>已拒绝</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="455" />
+        <location filename="../../app/ui/viewer/render.py" line="603" />
         <source>Not answered yet</source>
         <translation>待定</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="456" />
+        <location filename="../../app/ui/viewer/render.py" line="604" />
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="457" />
+        <location filename="../../app/ui/viewer/render.py" line="605" />
         <source>Expired</source>
         <translation>已过期</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="458" />
+        <location filename="../../app/ui/viewer/render.py" line="606" />
         <source>Normal red packet</source>
         <translation>普通红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="459" />
+        <location filename="../../app/ui/viewer/render.py" line="607" />
         <source>Lucky red packet</source>
         <translation>拼手气红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="460" />
+        <location filename="../../app/ui/viewer/render.py" line="608" />
         <source>Incentive red packet</source>
         <translation>激励红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="461" />
+        <location filename="../../app/ui/viewer/render.py" line="609" />
         <source>Picture post</source>
         <translation>图片动态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="462" />
+        <location filename="../../app/ui/viewer/render.py" line="610" />
         <source>Video post</source>
         <translation>视频动态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="463" />
+        <location filename="../../app/ui/viewer/render.py" line="611" />
         <source>Live stream</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="464" />
+        <location filename="../../app/ui/viewer/render.py" line="612" />
         <source>Voice call</source>
         <translation>语音通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="465" />
+        <location filename="../../app/ui/viewer/render.py" line="613" />
         <source>Video call</source>
         <translation>视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="466" />
+        <location filename="../../app/ui/viewer/render.py" line="614" />
         <source>Group voice call</source>
         <translation>多人语音通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="467" />
+        <location filename="../../app/ui/viewer/render.py" line="615" />
         <source>Group video call</source>
         <translation>多人视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="486" />
+        <location filename="../../app/ui/viewer/render.py" line="626" />
         <source>({n} more characters: open Details to read the whole message)</source>
         <translation>（还有 {n} 个字符：打开“详情”阅读完整消息）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="511" />
+        <location filename="../../app/ui/viewer/render.py" line="651" />
         <source>Not archived (no media reference)</source>
         <translation>未存档（消息中没有媒体引用）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="515" />
+        <location filename="../../app/ui/viewer/render.py" line="655" />
         <source>Download pending</source>
         <translation>等待下载</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="517" />
+        <location filename="../../app/ui/viewer/render.py" line="657" />
         <source>Expired: WeCom no longer holds this file</source>
         <translation>已过期：企业微信已不再保存此文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="520" />
+        <location filename="../../app/ui/viewer/render.py" line="660" />
         <source>Download failed: {reason}</source>
         <translation>下载失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="521" />
+        <location filename="../../app/ui/viewer/render.py" line="661" />
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="538" />
+        <location filename="../../app/ui/viewer/render.py" line="678" />
         <source>[Unsupported message type: {type}]</source>
         <translation>[不支持的消息类型：{type}]</translation>
     </message>
@@ -2917,6 +2889,14 @@ Archive and review WeCom chats for compliance.</source>
     </message>
 </context>
 <context>
+    <name>Panels</name>
+    <message>
+        <location filename="../../app/ui/panel_list.py" line="18" />
+        <source>Quarantine</source>
+        <translation>隔离区</translation>
+    </message>
+</context>
+<context>
     <name>PathField</name>
     <message>
         <location filename="../../app/ui/settings/fields.py" line="45" />
@@ -2990,6 +2970,133 @@ Archive and review WeCom chats for compliance.</source>
         <location filename="../../app/ui/settings/keys.py" line="100" />
         <source>This file is not a usable private key: an unencrypted PEM RSA key is needed (-----BEGIN RSA PRIVATE KEY----- or -----BEGIN PRIVATE KEY-----).</source>
         <translation>此文件不是可用的私钥：需要未加密的 PEM 格式 RSA 私钥（-----BEGIN RSA PRIVATE KEY----- 或 -----BEGIN PRIVATE KEY-----）。</translation>
+    </message>
+</context>
+<context>
+    <name>QuarantineModel</name>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="52" />
+        <source>Key</source>
+        <translation>密钥</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="52" />
+        <source>Decrypt</source>
+        <translation>解密</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="52" />
+        <source>Parse</source>
+        <translation>解析</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="53" />
+        <source>Store</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="53" />
+        <source>Conflict</source>
+        <translation>冲突</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <source>Seq</source>
+        <translation>Seq</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <source>Msgid</source>
+        <translation>消息 ID</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <source>Key version</source>
+        <translation>密钥版本</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <source>Stage</source>
+        <translation>阶段</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
+        <source>Tries</source>
+        <translation>尝试次数</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
+        <source>First seen</source>
+        <translation>首次出现</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
+        <source>Last tried</source>
+        <translation>最近尝试</translation>
+    </message>
+</context>
+<context>
+    <name>QuarantinePanel</name>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="97" />
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="98" />
+        <source>Retry with the keys installed now</source>
+        <translation>用当前已导入的私钥重试</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="104" />
+        <source>Corp:</source>
+        <translation>企业：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="115" />
+        <source>The retry failed: %1</source>
+        <translation>重试失败：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="144" />
+        <location filename="../../app/ui/quarantine_panel.py" line="154" />
+        <source>Nothing is in quarantine.</source>
+        <translation>隔离区为空。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="157" />
+        <source>%1 entries are kept here as WeCom delivered them, with the reason they are not in the archive yet. After importing a missing private key, retry them.</source>
+        <translation>%1 条数据按企业微信下发的原样保存在这里，并注明尚未入档的原因。导入缺少的私钥后，请重试。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="159" />
+        <source>1 entry is kept here as WeCom delivered it, with the reason it is not in the archive yet. After importing a missing private key, retry it.</source>
+        <translation>1 条数据按企业微信下发的原样保存在这里，并注明尚未入档的原因。导入缺少的私钥后，请重试。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="163" />
+        <source>The quarantine cannot be read: %1</source>
+        <translation>无法读取隔离区：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="174" />
+        <source>Corp %1 is not configured on this computer: %2</source>
+        <translation>企业 %1 未在本机配置：%2</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="178" />
+        <source>Retrying…</source>
+        <translation>正在重试…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/quarantine_panel.py" line="183" />
+        <source>Retried %1: %2 now archived, %3 still in quarantine.</source>
+        <translation>已重试 %1 条：%2 条已入档，%3 条仍在隔离区。</translation>
     </message>
 </context>
 <context>
@@ -3518,161 +3625,6 @@ F1 or ? for the syntax; ↓ for recent searches.</source>
         <translation>{count} 条结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/model.py" line="63" />
-        <source>Text</source>
-        <translation>文本</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="64" />
-        <source>Image</source>
-        <translation>图片</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="65" />
-        <source>Recalled</source>
-        <translation>撤回</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="66" />
-        <source>Consented to archiving</source>
-        <translation>同意存档</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="67" />
-        <source>Declined archiving</source>
-        <translation>拒绝存档</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="68" />
-        <source>Voice</source>
-        <translation>语音</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="69" />
-        <source>Video</source>
-        <translation>视频</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="70" />
-        <source>Contact card</source>
-        <translation>名片</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="71" />
-        <source>Location</source>
-        <translation>位置</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="72" />
-        <source>Sticker</source>
-        <translation>表情</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="73" />
-        <source>File</source>
-        <translation>文件</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="74" />
-        <source>Link</source>
-        <translation>链接</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="75" />
-        <source>Mini program</source>
-        <translation>小程序</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="76" />
-        <source>Chat history</source>
-        <translation>聊天记录</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="77" />
-        <source>To-do</source>
-        <translation>待办</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="78" />
-        <source>Vote</source>
-        <translation>投票</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="79" />
-        <source>Form</source>
-        <translation>填表</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="80" />
-        <source>Red packet</source>
-        <translation>红包</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="81" />
-        <source>External red packet</source>
-        <translation>互通红包</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="82" />
-        <source>Meeting</source>
-        <translation>会议</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="83" />
-        <source>Document</source>
-        <translation>在线文档</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="84" />
-        <source>Markdown</source>
-        <translation>Markdown</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="85" />
-        <source>News</source>
-        <translation>图文</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="86" />
-        <source>Calendar</source>
-        <translation>日程</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="87" />
-        <source>Mixed</source>
-        <translation>图文混排</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="88" />
-        <source>Call recording</source>
-        <translation>音频存档</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="89" />
-        <source>Document shared in call</source>
-        <translation>音频共享文档</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="90" />
-        <source>Channels post</source>
-        <translation>视频号</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="91" />
-        <source>Call</source>
-        <translation>音视频通话</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="92" />
-        <source>WeDrive file</source>
-        <translation>微盘文件</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/search/model.py" line="93" />
-        <source>Switched enterprise</source>
-        <translation>切换企业</translation>
-    </message>
-    <message>
         <location filename="../../app/ui/search/syntax.py" line="56" />
         <source>合同 发票              both words (every term must match)
 合同 OR 发票           either
@@ -3793,7 +3745,7 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SearchResultsModel</name>
     <message>
-        <location filename="../../app/ui/search/model.py" line="267" />
+        <location filename="../../app/ui/search/model.py" line="234" />
         <source> → </source>
         <translation> → </translation>
     </message>
@@ -3935,12 +3887,12 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>StartUp</name>
     <message>
-        <location filename="../../app/ui/app.py" line="92" />
+        <location filename="../../app/ui/app.py" line="106" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/app.py" line="98" />
+        <location filename="../../app/ui/app.py" line="112" />
         <source>The archive cannot be opened: %1</source>
         <translation>无法打开存档：%1</translation>
     </message>
