@@ -423,10 +423,13 @@ def test_download_through_the_simulator(tmp_path, request):
 
 
 def test_an_sdk_process_that_dies_during_a_file_fails_that_file_only(tmp_path, request):
-    """A media download whose SDK host process dies (as Tencent's library can kill it) fails that
-    file with the reason; the next file gets a new host and is stored."""
+    """A media download whose SDK host process dies while it owes an answer (as Tencent's library
+    can kill it) fails that file with the reason; the next file gets a new host and is stored. A
+    host that died while idle is simply started again."""
     import os
     import signal
+    import threading
+    import time
 
     from app.core.sdk.hosted import HostedSdk, LibrarySpec
 
@@ -434,11 +437,25 @@ def test_an_sdk_process_that_dies_during_a_file_fails_that_file_only(tmp_path, r
     simulator_path = request.getfixturevalue("simulator_path")
     library = LibrarySpec(str(simulator_path), {"WECOM_SIM_CORPUS": str(tiny_corpus.path)})
     storage, spool = LocalStorage(tmp_path / "media"), tmp_path / "spool"
+
+    def kill_during_next_request(host) -> None:
+        """Freeze the host, and kill it once the next request has been sent to it (deterministic)."""
+        pid, sent = host.pid, host._number
+        os.kill(pid, signal.SIGSTOP)
+
+        def killer():
+            deadline = time.monotonic() + 30
+            while host._number == sent and time.monotonic() < deadline:
+                time.sleep(0.005)
+            os.kill(pid, signal.SIGKILL)
+
+        threading.Thread(target=killer, daemon=True).start()
+
     with HostedSdk(library, tiny_corpus.corpid, tiny_corpus.secret, timeout=5, media_hosts=1) as sdk:
         chunks = sdk.iter_media("fid-nul")  # 1.5 MB: three chunks
         assert len(next(chunks)) == 524288
         host = sdk._media_all[0]
-        os.kill(host.pid, signal.SIGKILL)  # the library "crashes" between two chunks
+        kill_during_next_request(host)
         with pytest.raises(SdkCrashError, match="killed by signal 9"):
             next(chunks)
         chunks.close()
@@ -447,7 +464,7 @@ def test_an_sdk_process_that_dies_during_a_file_fails_that_file_only(tmp_path, r
             def iter_media(self, fid):
                 for i, chunk in enumerate(sdk.iter_media(fid)):
                     if i == 1:
-                        os.kill(sdk._media_all[0].pid, signal.SIGKILL)
+                        kill_during_next_request(sdk._media_all[0])
                     yield chunk
 
         data = tiny_corpus.media["fid-nul"]
@@ -457,4 +474,9 @@ def test_an_sdk_process_that_dies_during_a_file_fails_that_file_only(tmp_path, r
         stored = download_media(sdk, job_for(tiny_corpus.media["fid-image"], "fid-image", ext="jpg"), storage,
                                 tiny_corpus.corpid, spool, backoff=0)
         assert stored.status == "stored" and sdk._media_all[0].starts == 3
+
+        os.kill(sdk._media_all[0].pid, signal.SIGKILL)  # dies while idle: the next file starts a new one
+        sdk._media_all[0]._proc.wait()
+        again = download_media(sdk, job_for(data, "fid-nul", ext="bin"), storage, tiny_corpus.corpid, spool, backoff=0)
+        assert again.status == "stored" and sdk._media_all[0].starts == 4
     assert_spool_empty(spool)
