@@ -34,6 +34,9 @@ permission          lets one                                     granted by
 ``export.create``    create evidence packages                     exporter
 ``export.verify``    verify evidence packages                     auditor
 ``audit.read``       read / export / verify the audit trail       auditor
+``backup.run``       back up, verify and restore the archive      administrator
+``retention.manage`` retention policies, approve deletions        administrator
+``hold.manage``      place and release legal holds                administrator
 ==================  ===========================================  ==================================
 
 An administrator reads no message content unless also a reviewer. Constants: ``SETTINGS_CHANGE``,
@@ -232,12 +235,15 @@ from .roles import (
     ARCHIVE_STATUS,
     AUDIT_READ,
     AUDITOR,
+    BACKUP_RUN,
     EXPORT_CREATE,
     EXPORT_VERIFY,
     EXPORTER,
+    HOLD_MANAGE,
     MEDIA_READ,
     MESSAGES_READ,
     PERMISSIONS,
+    RETENTION_MANAGE,
     REVIEWER,
     ROLES,
     SEARCH_RUN,
@@ -261,7 +267,8 @@ from .scope import (
 )
 
 __all__ = [
-    "ACCOUNTS_MANAGE", "ACTIONS", "ADMINISTRATOR", "ARCHIVE_STATUS", "AUDITOR", "AUDIT_READ",
+    "ACCOUNTS_MANAGE", "ACTIONS", "ADMINISTRATOR", "ARCHIVE_STATUS", "AUDITOR", "AUDIT_READ", "BACKUP_RUN",
+    "HOLD_MANAGE", "RETENTION_MANAGE",
     "DEFAULT_TOKEN_TTL_S", "DENIED", "EXPORTER", "EXPORT_CREATE", "EXPORT_VERIFY", "FAILED", "GENESIS_HASH",
     "LOCKOUT_MS", "LOCKOUT_THRESHOLD", "MEDIA_READ", "MESSAGES_READ", "OK", "PERMISSIONS", "REVIEWER", "ROLES",
     "SEARCH_RUN", "SETTINGS_CHANGE", "SYNC_RUN", "AccountDisabledError", "AccountError", "AccountInfo",

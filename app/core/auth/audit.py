@@ -97,6 +97,16 @@ class Action:
     ARCHIVE_READ = "archive.read"
     INDEX_REBUILD = "index.rebuild"  # the search index rebuilt or caught up by hand (`reindex`)
     DIRECTORY_IMPORT = "directory.import"  # display names and departments imported (they decide scopes)
+    BACKUP = "backup"  # a backup of the archive made (app/core/backup), with its manifest's fingerprint
+    BACKUP_VERIFY = "backup.verify"
+    RESTORE = "restore"  # recorded in the restored archive, after its verification
+    RETENTION_POLICY = "retention.policy"  # a retention policy created, changed or disabled
+    RETENTION_PLAN = "retention.plan"  # a deletion run proposed: what is due, counts and a digest
+    RETENTION_APPROVE = "retention.approve"
+    RETENTION_DELETE = "retention.delete"  # one batch deleted under policy: counts and the hashes' digest
+    HOLD_CREATE = "hold.create"
+    HOLD_RELEASE = "hold.release"
+    API_READ = "api.read"  # a read through the server's REST API (app/server) by an account or a v1 caller
 
 
 ACTIONS: frozenset[str] = frozenset(v for k, v in vars(Action).items() if k.isupper())

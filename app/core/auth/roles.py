@@ -37,6 +37,9 @@ SEARCH_RUN = "search.run"
 EXPORT_CREATE = "export.create"
 EXPORT_VERIFY = "export.verify"
 AUDIT_READ = "audit.read"
+BACKUP_RUN = "backup.run"
+RETENTION_MANAGE = "retention.manage"
+HOLD_MANAGE = "hold.manage"
 
 # What each permission lets one do, for messages ("may not <description>").
 PERMISSIONS: dict[str, str] = {
@@ -50,10 +53,14 @@ PERMISSIONS: dict[str, str] = {
     EXPORT_CREATE: "create evidence packages",
     EXPORT_VERIFY: "verify evidence packages",
     AUDIT_READ: "read the audit trail",
+    BACKUP_RUN: "back up and restore the archive",
+    RETENTION_MANAGE: "set retention policies and approve deletions under them",
+    HOLD_MANAGE: "place and release legal holds",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    ADMINISTRATOR: frozenset({SETTINGS_CHANGE, SYNC_RUN, ACCOUNTS_MANAGE, ARCHIVE_STATUS}),
+    ADMINISTRATOR: frozenset({SETTINGS_CHANGE, SYNC_RUN, ACCOUNTS_MANAGE, ARCHIVE_STATUS, BACKUP_RUN, RETENTION_MANAGE,
+                              HOLD_MANAGE}),
     REVIEWER: frozenset({MESSAGES_READ, MEDIA_READ, SEARCH_RUN, ARCHIVE_STATUS}),
     EXPORTER: frozenset({EXPORT_CREATE, ARCHIVE_STATUS}),
     AUDITOR: frozenset({AUDIT_READ, EXPORT_VERIFY, ARCHIVE_STATUS}),
