@@ -126,7 +126,11 @@ def test_export_on_a_computer_without_fonts(export_archive, tmp_path):
     probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
     if probe.returncode != 0:
         pytest.skip(f"mount namespaces are not allowed here: {probe.stderr.decode(errors='replace').strip()}")
-    data, url, _ = export_archive
+    original, url, _ = export_archive
+    data = tmp_path / "archive"  # a copy: the export's key and records stay out of the shared archive
+    shutil.copytree(original, data, symlinks=True)
+    url = url.replace(str(original), str(data))
+    assert str(data) in url
     out = tmp_path / "pkg"
     shell = 'mount -t tmpfs -o size=1m none /usr/share/fonts && exec "$@"'
     proc = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", shell, "sh",

@@ -40,15 +40,18 @@ def _pdf_pages(pdf: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def hostile_package(export_archive, tmp_path_factory):
+    from keyring_kit import memory_keyring
+
     from app.core.context import AppContext
 
     data, url, info = export_archive
-    ctx = AppContext(data, url)
-    try:
-        out = tmp_path_factory.mktemp("transcripts") / "pkg"
-        result = export_package(ctx, ACTOR, Selection(msgids=("../../x",), context_hours=2), out)
-    finally:
-        ctx.close()
+    with memory_keyring():  # wider than one test: its own keyring holds the export signing key
+        ctx = AppContext(data, url)
+        try:
+            out = tmp_path_factory.mktemp("transcripts") / "pkg"
+            result = export_package(ctx, ACTOR, Selection(msgids=("../../x",), context_hours=2), out)
+        finally:
+            ctx.close()
     return result
 
 
