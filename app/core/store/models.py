@@ -156,10 +156,10 @@ class Media(Base):
 
 
 class Contact(Base):
-    """A display name for an id (staff, external contact, group room), where one is known.
+    """An id's current display name (staff, external contact, group room, robot), where one is known.
 
-    The Finance SDK gives ids only; names come from a directory import (the demo corpus ships one;
-    a later issue may read WeCom's contact API)."""
+    The Finance SDK gives ids only; names come from WeCom's server API (app/core/directory: a
+    directory sync) or a names file imported by hand. ``contact_names`` keeps every name an id held."""
 
     __tablename__ = "contacts"
     __table_args__ = (UniqueConstraint("corp_id", "userid", name="uq_contacts_corp_userid"), MYSQL_TABLE_ARGS)
@@ -171,6 +171,14 @@ class Contact(Base):
     kind: Mapped[str] = mapped_column(String(16))  # staff / external / room / robot
     organisation: Mapped[str] = mapped_column(String(255), default="")  # department or external corp
     updated_at: Mapped[int] = mapped_column(BigInteger)
+    # Migration 0009: what WeCom's API adds (None/"" where a names file or the API did not say).
+    source: Mapped[str] = mapped_column(String(32), default="import")  # import / api
+    ext_type: Mapped[int | None] = mapped_column(Integer, nullable=True)  # external: 1 WeChat, 2 WeCom
+    corp_full_name: Mapped[str] = mapped_column(String(255), default="")  # external contact's corp
+    position: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # staff: 1 active, 2 disabled, 4 inactive, 5 left
+    avatar_url: Mapped[str | None] = mapped_column(LongText, nullable=True)
+    avatar_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # directory_avatars
 
 
 class SyncCheckpoint(Base):
@@ -384,3 +392,149 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# ------------------------------------------------------------------ the directory (app/core/directory)
+# Tables of migration 0009. ``contacts`` above holds each id's current name; these keep what WeCom's
+# server API said over time: names with the period they held, departments, group rooms and their
+# members, who is under archiving (the permit list) and customers' consent. Times are when the app
+# saw a state (WeCom reports no history), except where WeCom gives one (join time, consent change).
+
+
+class ContactName(Base):
+    """A name an id held: from ``valid_from`` (first seen with it) until ``valid_to`` (first seen with
+    another; None: still). Evidence shows the name at a message's time from here."""
+
+    __tablename__ = "contact_names"
+    __table_args__ = (Index("ix_contact_names_id", "corp_id", "userid", "valid_from"), MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    corp_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("corps.id"))
+    userid: Mapped[str] = mapped_column(String(191))
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255))
+    organisation: Mapped[str] = mapped_column(String(255))
+    valid_from: Mapped[int] = mapped_column(BigInteger)
+    valid_to: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    source: Mapped[str] = mapped_column(String(32))  # "import" or the API it came from ("user/get")
+
+
+class DirectoryDepartment(Base):
+    __tablename__ = "directory_departments"
+    __table_args__ = (UniqueConstraint("corp_id", "dept_id", name="uq_directory_departments"), MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    corp_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("corps.id"))
+    dept_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(255))
+    parent_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sort_order: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class DirectoryGroup(Base):
+    """A group room as WeCom describes it (msgaudit/groupchat/get, or externalcontact/groupchat/get
+    for a customer group); ``errcode`` is the last refusal when WeCom would not describe it."""
+
+    __tablename__ = "directory_groups"
+    __table_args__ = (UniqueConstraint("corp_id", "roomid", name="uq_directory_groups"), MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    corp_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("corps.id"))
+    roomid: Mapped[str] = mapped_column(String(191))
+    name: Mapped[str] = mapped_column(String(255))
+    owner: Mapped[str] = mapped_column(String(191))
+    notice: Mapped[str | None] = mapped_column(LongText, nullable=True)
+    created_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # internal / customer / unknown
+    member_count: Mapped[int] = mapped_column(Integer)
+    fetched_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    errcode: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class DirectoryGroupMember(Base):
+    """A member of a group room: WeCom's join time, and when the app saw them listed (and not any more)."""
+
+    __tablename__ = "directory_group_members"
+    __table_args__ = (UniqueConstraint("corp_id", "roomid", "userid", name="uq_directory_group_members"),
+                      MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    corp_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("corps.id"))
+    roomid: Mapped[str] = mapped_column(String(191))
+    userid: Mapped[str] = mapped_column(String(191))
+    member_type: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1 staff, 2 external
+    join_time: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    join_scene: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    invitor: Mapped[str] = mapped_column(String(191))
+    first_seen_at: Mapped[int] = mapped_column(BigInteger)
+    last_seen_at: Mapped[int] = mapped_column(BigInteger)
+    left_seen_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # no longer listed
+
+
+class ArchivePermit(Base):
+    """One stretch of a staff member on the chat-archive permit list (msgaudit/get_permit_user_list):
+    first seen on it, last seen on it, first seen off it (None: still on it)."""
+
+    __tablename__ = "archive_permits"
+    __table_args__ = (Index("ix_archive_permits_user", "corp_id", "userid", "added_seen_at"), MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    corp_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("corps.id"))
+    userid: Mapped[str] = mapped_column(String(191))
+    added_seen_at: Mapped[int] = mapped_column(BigInteger)
+    last_seen_at: Mapped[int] = mapped_column(BigInteger)
+    removed_seen_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class ConsentRecord(Base):
+    """A customer's consent to archiving as WeCom reported it (msgaudit/check_single_agree for a
+    staff member and an external contact, check_room_agree for a room: ``userid`` empty), one row per
+    state WeCom reported, so that a change of mind keeps the earlier state."""
+
+    __tablename__ = "consent_records"
+    __table_args__ = (Index("ix_consent_records_key", "corp_id", "external_userid", "roomid", "userid"),
+                      MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    corp_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("corps.id"))
+    roomid: Mapped[str] = mapped_column(String(191))  # "" for a one-to-one chat
+    userid: Mapped[str] = mapped_column(String(191))  # the staff member; "" for a room
+    external_userid: Mapped[str] = mapped_column(String(191))
+    status: Mapped[str] = mapped_column(String(32))  # agree / disagree / default_agree / other text as given
+    changed_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)  # WeCom's status_change_time
+    first_seen_at: Mapped[int] = mapped_column(BigInteger)
+    last_seen_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class DirectoryAvatar(Base):
+    """An avatar image as the app keeps it: a small PNG made from what WeCom's image server sent."""
+
+    __tablename__ = "directory_avatars"
+    __table_args__ = (MYSQL_TABLE_ARGS,)
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)  # of ``data``
+    data: Mapped[bytes] = mapped_column(LongBlob)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class DirectoryRun(Base):
+    """One directory sync (or import): who, when, the outcome, counts, and every API's errcodes."""
+
+    __tablename__ = "directory_runs"
+    __table_args__ = (Index("ix_directory_runs_corp_started", "corp_id", "started_at"), MYSQL_TABLE_ARGS)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    corp_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("corps.id"))
+    started_at: Mapped[int] = mapped_column(BigInteger)
+    ended_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # running / succeeded / partial / failed / cancelled
+    source: Mapped[str] = mapped_column(String(16))  # api / import
+    actor: Mapped[str] = mapped_column(String(191))
+    workstation: Mapped[str] = mapped_column(String(255))
+    counts: Mapped[str] = mapped_column(LongText)  # JSON object
+    calls: Mapped[str] = mapped_column(LongText)  # JSON: {api: {"calls": n, "errcodes": {code: n}}}
+    problems: Mapped[str] = mapped_column(LongText)  # JSON list of {api, errcode, count, en, zh, ids}
+    error: Mapped[str | None] = mapped_column(LongText, nullable=True)
