@@ -177,7 +177,7 @@ def test_documented_sample_parses_cleanly(msgtype):
     assert m.supported
     assert m.problems == ()
     assert m.msgtype == msgtype
-    assert type(m.content) is CATALOGUE[msgtype][1]
+    assert type(m.content) is CATALOGUE[msgtype].record
     assert m.msgtime == 1547087894783
     assert HEX32.fullmatch(m.session_id)
     assert m.summary_zh and m.summary_en

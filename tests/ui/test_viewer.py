@@ -17,7 +17,7 @@ from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QLabel, QStyleOptionViewItem
 
 from app.core.actor import Actor
-from app.core.archive import ArchiveService
+from app.core.archive import ArchiveService, MessageRow
 from app.core.messages import parse_message
 from app.ui.tasks import wait_for_tasks
 from app.ui.viewer import MessageDelegate, MessageDetailsDialog, MessageListModel, MessageViewer, Roles
@@ -324,6 +324,38 @@ def _one_message_per_msgtype(ctx) -> dict[str, object]:
         for r in page:
             seen.setdefault(r.msgtype, r)
         after = (page[-1].msgtime, page[-1].id)
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_every_registered_msgtype_has_a_renderer_and_its_labels_in_both_languages(qapp, language):
+    """The msgtype registry (app/core/messages/catalogue.py) and the viewer's @renders functions
+    stay in step: a msgtype declared without a renderer fails here."""
+    from app.core.messages import CATALOGUE, MSGTYPES, Unsupported
+    from app.ui.viewer.render import RENDERERS, MessageRenderer, type_label
+
+    assert set(RENDERERS) == {spec.record for spec in MSGTYPES.values()} | {Unsupported}
+    qapp.setProperty("ui_language", language)
+    try:
+        for name, spec in MSGTYPES.items():
+            assert spec.zh.strip() and spec.en.strip(), name
+            assert type_label(name) == f"[{spec.zh if language == 'zh_CN' else spec.en}]"
+        # each one is drawn, even from an empty payload
+        renderer = MessageRenderer()
+        for name, spec in CATALOGUE.items():
+            body = {"msgid": f"m-{name}", "action": "send", "from": "zhangwei", "tolist": ["LiNa"], "roomid": "",
+                    "msgtime": 1_735_783_200_000, "msgtype": name}
+            if spec.key is not None:
+                body[spec.key] = {}
+            parsed = parse_message(json.dumps(body))
+            assert type(parsed.content) is spec.record, name
+            row = MessageRow(1, 1, 1, parsed.msgid, "send", "zhangwei", ("LiNa",), "", parsed.msgtime, name,
+                             parsed.session_id, parsed.session_type, True, False, None, None, parsed.search_text)
+            rendered = renderer.render(row, parsed, [])
+            nested = renderer.blocks_of(name, parsed.content, name, {}, 1)
+            if name != "mixed":  # a mixed message without parts has nothing to show
+                assert rendered.blocks and nested, name
+    finally:
+        qapp.setProperty("ui_language", None)
 
 
 @pytest.mark.parametrize("language", ["en", "zh_CN"])

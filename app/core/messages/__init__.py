@@ -3,13 +3,14 @@
     from app.core.messages import parse_message, MessageParseError
     parsed = parse_message(plaintext_bytes)      # raises only MessageParseError
 
-Modules: ``records`` (the dataclasses), ``parse`` (parse_message and the msgtype catalogue),
-``session`` (session rules and where they differ from the seed), ``text`` (summaries, search text).
-Qt-free and pure: safe to call from any thread.
+Modules: ``catalogue`` (every msgtype declared once: record, parser, labels, summary, search text,
+media refs), ``registry`` (the declarations and their lookups), ``payload`` (the tolerant field
+readers parsers use), ``parse`` (parse_message: the envelope), ``records`` (ParsedMessage, MediaRef,
+Unsupported), ``session`` (session rules and where they differ from the seed), ``text`` (summaries,
+search text). Qt-free and pure: safe to call from any thread.
 """
 
-from .parse import CATALOGUE, MAX_DEPTH, inner_msgtype, parse_message
-from .records import (
+from .catalogue import (
     Agree,
     Calendar,
     Card,
@@ -26,15 +27,12 @@ from .records import (
     Link,
     Location,
     Markdown,
-    MediaRef,
     Meeting,
     MeetingVoiceCall,
-    MessageParseError,
     Mixed,
     MixedItem,
     News,
     NewsItem,
-    ParsedMessage,
     QyDiskFile,
     RedPacket,
     Revoke,
@@ -43,7 +41,6 @@ from .records import (
     Switch,
     Text,
     Todo,
-    Unsupported,
     Video,
     Voice,
     VoipDocShare,
@@ -51,12 +48,16 @@ from .records import (
     Vote,
     Weapp,
 )
+from .parse import MAX_DEPTH, parse_message
+from .records import MediaRef, MessageParseError, ParsedMessage, Unsupported
+from .registry import CATALOGUE, LABELS, MSGTYPES, MsgType, for_record, inner_msgtype, label_of, payload_key
 from .session import looks_like_external_userid, session_key, session_of
-from .text import LABELS, search_text_of, summarize
+from .text import search_text_of, summarize
 
 __all__ = [
     "parse_message", "session_of", "session_key", "looks_like_external_userid", "summarize",
     "search_text_of", "inner_msgtype", "CATALOGUE", "LABELS", "MAX_DEPTH",
+    "MSGTYPES", "MsgType", "for_record", "label_of", "payload_key",
     "MessageParseError", "MediaRef", "ParsedMessage", "Unsupported",
     "Text", "Image", "Revoke", "Agree", "Disagree", "Voice", "Video", "Card", "Location", "Emotion",
     "File", "Link", "Weapp", "ChatRecord", "ChatRecordItem", "Todo", "Vote", "Collect", "CollectDetail",

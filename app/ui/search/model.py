@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from PySide6.QtCore import (
-    QT_TRANSLATE_NOOP,
     QAbstractListModel,
-    QCoreApplication,
     QDateTime,
     QModelIndex,
     QRect,
@@ -31,10 +29,12 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from app.core.actor import Actor
 from app.core.archive import MessageRow
 from app.core.directory import Directory
+from app.core.messages import LABELS, label_of
 from app.core.safe_text import display_name, display_text
 from app.core.search import ORDERS, SearchHit, SearchService
 from app.ui.sessions.model import plain_tooltip
 from app.ui.tasks import run_task
+from app.ui.viewer.render import ui_is_chinese
 
 PAGE_SIZE = 50
 SNIPPET_CONTEXT = 30  # characters shown on each side of the first match
@@ -57,47 +57,14 @@ class SearchRole(IntEnum):
     HeaderRole = Qt.ItemDataRole.UserRole + 11  # "sender → room or recipients"
 
 
-# The English labels of app.core.messages.LABELS, marked for pyside6-lupdate (which only extracts
-# literal strings); a test keeps the two in step.
-MSGTYPE_LABELS = {
-    "text": QT_TRANSLATE_NOOP("SearchPanel", "Text"),
-    "image": QT_TRANSLATE_NOOP("SearchPanel", "Image"),
-    "revoke": QT_TRANSLATE_NOOP("SearchPanel", "Recalled"),
-    "agree": QT_TRANSLATE_NOOP("SearchPanel", "Consented to archiving"),
-    "disagree": QT_TRANSLATE_NOOP("SearchPanel", "Declined archiving"),
-    "voice": QT_TRANSLATE_NOOP("SearchPanel", "Voice"),
-    "video": QT_TRANSLATE_NOOP("SearchPanel", "Video"),
-    "card": QT_TRANSLATE_NOOP("SearchPanel", "Contact card"),
-    "location": QT_TRANSLATE_NOOP("SearchPanel", "Location"),
-    "emotion": QT_TRANSLATE_NOOP("SearchPanel", "Sticker"),
-    "file": QT_TRANSLATE_NOOP("SearchPanel", "File"),
-    "link": QT_TRANSLATE_NOOP("SearchPanel", "Link"),
-    "weapp": QT_TRANSLATE_NOOP("SearchPanel", "Mini program"),
-    "chatrecord": QT_TRANSLATE_NOOP("SearchPanel", "Chat history"),
-    "todo": QT_TRANSLATE_NOOP("SearchPanel", "To-do"),
-    "vote": QT_TRANSLATE_NOOP("SearchPanel", "Vote"),
-    "collect": QT_TRANSLATE_NOOP("SearchPanel", "Form"),
-    "redpacket": QT_TRANSLATE_NOOP("SearchPanel", "Red packet"),
-    "external_redpacket": QT_TRANSLATE_NOOP("SearchPanel", "External red packet"),
-    "meeting": QT_TRANSLATE_NOOP("SearchPanel", "Meeting"),
-    "docmsg": QT_TRANSLATE_NOOP("SearchPanel", "Document"),
-    "markdown": QT_TRANSLATE_NOOP("SearchPanel", "Markdown"),
-    "news": QT_TRANSLATE_NOOP("SearchPanel", "News"),
-    "calendar": QT_TRANSLATE_NOOP("SearchPanel", "Calendar"),
-    "mixed": QT_TRANSLATE_NOOP("SearchPanel", "Mixed"),
-    "meeting_voice_call": QT_TRANSLATE_NOOP("SearchPanel", "Call recording"),
-    "voip_doc_share": QT_TRANSLATE_NOOP("SearchPanel", "Document shared in call"),
-    "sphfeed": QT_TRANSLATE_NOOP("SearchPanel", "Channels post"),
-    "voiptext": QT_TRANSLATE_NOOP("SearchPanel", "Call"),
-    "qydiskfile": QT_TRANSLATE_NOOP("SearchPanel", "WeDrive file"),
-    "switch": QT_TRANSLATE_NOOP("SearchPanel", "Switched enterprise"),
-}
+# The msgtypes the type filter offers, in the registry's order (app/core/messages/catalogue.py), which
+# also gives their labels in both languages.
+MSGTYPE_LABELS = {msgtype: en for msgtype, (_zh, en) in LABELS.items()}
 
 
 def msgtype_label(msgtype: str) -> str:
-    """The translated label of a msgtype ("Text" / "文本"); unknown types show as they are."""
-    label = MSGTYPE_LABELS.get(msgtype)
-    return QCoreApplication.translate("SearchPanel", label) if label else msgtype
+    """The label of a msgtype in the UI language ("Text" / "文本"); unknown types show as they are."""
+    return label_of(msgtype, ui_is_chinese())
 
 
 # --------------------------------------------------------------------------- Qt-free

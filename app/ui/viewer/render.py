@@ -1,6 +1,8 @@
 """ParsedMessage → display blocks: what a message shows, independent of where it is drawn.
 
-The delegate lays the blocks out and paints them.
+Each record class is drawn by one ``@renders(Record)`` function (the Qt side of the msgtype registry
+in app/core/messages); ``MessageRenderer`` finds it by the record's class. The delegate lays the
+blocks out and paints them.
 Everything here is plain text: no string from a message is ever interpreted as markup, a URL is
 shown as text and never opened, a file name is data and never a path. Every block neutralises what
 it holds when it is made (app.core.safe_text): bidi controls, invisible characters and terminal
@@ -18,7 +20,9 @@ Block kinds:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDateTime, QLocale
 
@@ -56,6 +60,8 @@ from app.core.messages import (
     VoipText,
     Vote,
     Weapp,
+    label_of,
+    payload_key,
     summarize,
 )
 from app.core.safe_text import display_name, display_text
@@ -145,12 +151,14 @@ def item_summary(msgtype: str, record: object) -> str:
     return zh if ui_is_chinese() else en
 
 
+def type_name(msgtype: str) -> str:
+    """The label of a msgtype in the UI language, from the msgtype registry: "Image" / "图片"."""
+    return label_of(msgtype, ui_is_chinese())
+
+
 def type_label(msgtype: str) -> str:
     """The bracketed kind label of a msgtype in the UI language, e.g. "[Link]" / "[链接]"."""
-    from app.core.messages import LABELS
-
-    zh, en = LABELS.get(msgtype, (msgtype, msgtype))
-    return f"[{zh if ui_is_chinese() else en}]"
+    return f"[{type_name(msgtype)}]"
 
 
 # ---------------------------------------------------------------- blocks
@@ -246,7 +254,70 @@ class Rendered:
     expandable: bool = False
 
 
-# ---------------------------------------------------------------- the renderer
+# ---------------------------------------------------------------- renderers, one per record class
+# The Qt side of the msgtype registry (app/core/messages/registry.py): each record class parse
+# gives is drawn by one function here, ``draw(record, context) -> list of blocks``, found by the
+# record's class. A test checks that every registered msgtype has one.
+
+Draw = Callable[[Any, "RenderContext"], list]
+
+
+@dataclass(frozen=True, slots=True)
+class Renderer:
+    draw: Draw
+    system: bool          # the message shows as one centred grey line (recalls, consent, switches)
+
+
+RENDERERS: dict[type, Renderer] = {}
+
+
+def renders(*record_classes: type, system: bool = False) -> Callable[[Draw], Draw]:
+    """Register the decorated function as the renderer of these record classes.
+
+    ``system=True``: at the top level the message is a centred system line; such a record inside a
+    chat record or mixed message shows as unsupported (a system line has no place inside a bubble).
+    """
+
+    def register(draw: Draw) -> Draw:
+        for cls in record_classes:
+            if cls in RENDERERS:
+                raise ValueError(f"{cls.__name__} has two renderers")
+            RENDERERS[cls] = Renderer(draw, system)
+        return draw
+
+    return register
+
+
+@dataclass(frozen=True, slots=True)
+class RenderContext:
+    """What a renderer knows besides its record."""
+
+    renderer: MessageRenderer
+    msgtype: str                 # the record's msgtype (redpacket and external_redpacket share RedPacket)
+    path: str                    # its media path in the message: "image", "chatrecord.item[2]"
+    media_by_path: dict          # ref_path -> MediaRow, for the whole message
+    sender: str = ""             # the message's sender id (top level only)
+    expanded: bool | None = None  # top level: whether chatrecord/mixed show every item; None: nested
+    depth: int = 0               # chatrecord/mixed nesting level
+
+    @property
+    def media(self) -> MediaRow | None:
+        """The media row stored for this record's path, if any."""
+        return self.media_by_path.get(self.path)
+
+    @property
+    def type_label(self) -> str:
+        """The bracketed kind label of the msgtype in the UI language: "[Link]" / "[链接]"."""
+        return type_label(self.msgtype)
+
+    def label(self, userid: str) -> str:
+        """A userid's display name (as the viewer shows people)."""
+        return self.renderer.label(userid)
+
+    def item_blocks(self, msgtype: str, record: object, path: str) -> list:
+        """The blocks of a chatrecord/mixed item (nested containers are shown whole)."""
+        return self.renderer.blocks_of(msgtype, record, path, self.media_by_path, self.depth + 1)
+
 
 class MessageRenderer:
     """Turns one stored message into blocks. ``label`` maps a userid to a display name."""
@@ -262,192 +333,269 @@ class MessageRenderer:
                 translate("MessageRenderer", "[This message could not be read: {type}]").format(type=row.msgtype),
                 translate("MessageRenderer", "Show raw JSON"))])
         content = parsed.content
-        who = self.label(row.sender) if row.sender else ""
-        if isinstance(content, Revoke):
-            return Rendered([SystemBlock(translate("MessageRenderer", "{who} recalled a message").format(who=who))],
-                            system=True)
-        if isinstance(content, Agree):
-            return Rendered([SystemBlock(translate("MessageRenderer", "{who} agreed to have chats archived")
-                                         .format(who=self.label(content.userid or row.sender)))], system=True)
-        if isinstance(content, Disagree):
-            return Rendered([SystemBlock(translate("MessageRenderer", "{who} declined to have chats archived")
-                                         .format(who=self.label(content.userid or row.sender)))], system=True)
-        if isinstance(content, Switch):
-            return Rendered([SystemBlock(translate("MessageRenderer", "{who} switched enterprise")
-                                         .format(who=self.label(content.user or row.sender)))], system=True)
-        top_path = _payload_key(parsed.msgtype)
-        out = Rendered()
-        if isinstance(content, (ChatRecord, Mixed)):
-            out.expandable = self._container(parsed.msgtype, content, top_path, media_by_path, expanded, out.blocks)
-        else:
-            out.blocks.extend(self.blocks_of(parsed.msgtype, content, top_path, media_by_path, depth=0))
+        renderer = RENDERERS.get(type(content))
+        if renderer is None:
+            return Rendered([_unsupported(parsed.msgtype)])
+        context = RenderContext(self, parsed.msgtype, payload_key(parsed.msgtype), media_by_path,
+                                row.sender, expanded)
+        blocks = renderer.draw(content, context)
+        if renderer.system:
+            return Rendered(blocks, system=True)
+        out = Rendered(blocks, expandable=any(type(b) is ToggleBlock for b in blocks))
         # A message of one media object whose row is the only one: match it even if paths differ.
         media_blocks = [b for b in out.blocks if isinstance(b, MediaBlock)]
         if media and len(media) == 1 and len(media_blocks) == 1 and media_blocks[0].media is None:
             out.blocks = [_with_media(b, media[0]) if b is media_blocks[0] else b for b in out.blocks]
         return out
 
-    # -- containers
-    def _container(self, msgtype: str, content, path: str, media_by_path: dict, expanded: bool,
-                   out: list) -> bool:
-        items = content.item
-        if isinstance(content, ChatRecord):
-            limit = len(items) if expanded else COLLAPSED_CHATRECORD_ITEMS
-            count_text = translate("MessageRenderer", "{n} forwarded messages").format(n=len(items))
-            if expanded:
-                out.append(CardBlock(type_label("chatrecord"), content.title, (count_text,)))
-                for i, item in enumerate(items):
-                    header = format_seconds_time(item.msgtime)  # the item's own blocks say what it is
-                    sub = f"{path}.item[{i}]"
-                    out.append(QuoteBlock(header, tuple(self._item_blocks(item.msgtype, item.content, sub,
-                                                                          media_by_path, 1))))
-            else:
-                lines = tuple(item_summary(it.msgtype, it.content) for it in items[:limit])
-                out.append(CardBlock(type_label("chatrecord"), content.title, lines, count_text))
-        else:
-            limit = len(items) if expanded else COLLAPSED_MIXED_ITEMS
-            for i, item in enumerate(items[:limit]):
-                out.extend(self._item_blocks(item.msgtype, item.content, f"{path}.item[{i}]", media_by_path, 1))
-        if len(items) > (COLLAPSED_CHATRECORD_ITEMS if isinstance(content, ChatRecord) else COLLAPSED_MIXED_ITEMS):
-            if expanded:
-                out.append(ToggleBlock(True, translate("MessageRenderer", "Collapse")))
-            else:
-                out.append(ToggleBlock(False, translate("MessageRenderer", "Show all {n} items").format(n=len(items))))
-            return True
-        return False
-
-    def _item_blocks(self, msgtype: str, record, path: str, media_by_path: dict, depth: int) -> list:
-        if isinstance(record, (ChatRecord, Mixed)):
-            # Nested containers are shown whole: the toggle belongs to the top-level message.
-            nested: list = []
-            if isinstance(record, ChatRecord):
-                nested.append(CardBlock(type_label("chatrecord"), record.title,
-                                        tuple(item_summary(it.msgtype, it.content) for it in record.item[:8]),
-                                        translate("MessageRenderer", "{n} forwarded messages")
-                                        .format(n=len(record.item))))
-            else:
-                for i, it in enumerate(record.item):
-                    nested.extend(self._item_blocks(it.msgtype, it.content, f"{path}.mixed.item[{i}]",
-                                                    media_by_path, depth + 1))
-            return nested
-        return self.blocks_of(msgtype, record, path, media_by_path, depth)
-
-    # -- one record
     def blocks_of(self, msgtype: str, r, path: str, media_by_path: dict, depth: int) -> list:
-        m = media_by_path.get(path)
-        if isinstance(r, Text):
-            return [TextBlock(_clip_text(r.content))]
-        if isinstance(r, Markdown):  # shown as its source text, never rendered
-            return [TextBlock(type_label("markdown"), "muted"), TextBlock(_clip_text(r.content))]
-        if isinstance(r, Image):
-            return [_media_block("image", path, m, translate("MessageRenderer", "Image"), format_size(r.filesize),
-                                 ("view", "save"), thumbnail=True)]
-        if isinstance(r, Emotion):
-            return [_media_block("emotion", path, m, translate("MessageRenderer", "Sticker"), "", ("view", "save"),
-                                 thumbnail=True, max_side=STICKER_SIDE)]
-        if isinstance(r, Voice):
-            detail = " · ".join(x for x in (format_duration(r.play_length), format_size(r.voice_size)) if x)
-            return [_media_block("voice", path, m, translate("MessageRenderer", "Voice message"), detail, ("save",))]
-        if isinstance(r, Video):
-            detail = " · ".join(x for x in (format_duration(r.play_length), format_size(r.filesize)) if x)
-            return [_media_block("video", path, m, translate("MessageRenderer", "Video"), detail, ("open", "save"))]
-        if isinstance(r, File):
-            return [_media_block("file", path, m, r.filename or translate("MessageRenderer", "File"),
-                                 format_size(r.filesize), _file_actions(r.fileext, r.filename))]
-        if isinstance(r, VoipDocShare):
-            return [CardBlock(type_label("voip_doc_share"), display_name(r.filename)),
-                    _media_block("file", path, m, r.filename or translate("MessageRenderer", "File"),
-                                 format_size(r.filesize), _file_actions("", r.filename))]
-        if isinstance(r, MeetingVoiceCall):
-            lines = []
-            if r.endtime:
-                lines.append(translate("MessageRenderer", "Ended {time}").format(time=format_seconds_time(r.endtime)))
-            for d in r.demofiledata:
-                lines.append(translate("MessageRenderer", "Shared file: {name} ({who})")
-                             .format(name=display_name(d.filename), who=self.label(d.demooperator)))
-            for s in r.sharescreendata:
-                lines.append(translate("MessageRenderer", "Shared screen: {who}").format(who=self.label(s.share)))
-            return [CardBlock(type_label("meeting_voice_call"), translate("MessageRenderer", "Call recording"), tuple(lines)),
-                    _media_block("recording", path, m, translate("MessageRenderer", "Call recording"), "", ("save",))]
-        if isinstance(r, Link):
-            return [CardBlock(type_label("link"), r.title or r.link_url, _nonempty(r.description), r.link_url)]
-        if isinstance(r, Weapp):
-            return [CardBlock(type_label("weapp"), r.title or r.displayname, _nonempty(r.description),
-                              r.displayname)]
-        if isinstance(r, Location):
-            coords = ""
-            if r.latitude is not None and r.longitude is not None:
-                coords = f"{r.latitude:.6f}, {r.longitude:.6f}"
-            return [CardBlock(type_label("location"), r.title or r.address,
-                              _nonempty(r.address if r.title else ""), coords)]
-        if isinstance(r, Card):
-            return [CardBlock(type_label("card"), self.label(r.userid) if r.userid else "",
-                              _nonempty(r.corpname), r.userid)]
-        if isinstance(r, Meeting):
-            lines = [_time_range(r.starttime, r.endtime)]
-            if r.address:
-                lines.append(translate("MessageRenderer", "Place: {place}").format(place=r.address))
-            if r.remarks:
-                lines.append(r.remarks)
-            status = _MEETING_STATUS.get(r.status)
-            footer = translate("MessageRenderer", status) if status else ""
-            return [CardBlock(type_label("meeting"), r.topic, tuple(x for x in lines if x), footer)]
-        if isinstance(r, Calendar):
-            lines = [_time_range(r.starttime, r.endtime)]
-            if r.place:
-                lines.append(translate("MessageRenderer", "Place: {place}").format(place=r.place))
-            if r.attendeename:
-                lines.append(translate("MessageRenderer", "Attendees: {names}").format(names=", ".join(r.attendeename)))
-            if r.remarks:
-                lines.append(r.remarks)
-            footer = translate("MessageRenderer", "Created by {who}").format(who=r.creatorname) if r.creatorname else ""
-            return [CardBlock(type_label("calendar"), r.title, tuple(x for x in lines if x), footer)]
-        if isinstance(r, Todo):
-            return [CardBlock(type_label("todo"), r.title, _nonempty(r.content))]
-        if isinstance(r, Vote):
-            kind = {101: translate("MessageRenderer", "Started a vote"), 102: translate("MessageRenderer", "Voted")}.get(r.votetype, "")
-            return [CardBlock(type_label("vote"), r.votetitle, tuple(f"• {o}" for o in r.voteitem), kind)]
-        if isinstance(r, Collect):
-            lines = tuple(f"{d.id if d.id is not None else i + 1}. {d.ques}" for i, d in enumerate(r.details))
-            footer = " · ".join(x for x in (r.room_name, r.creator, r.create_time) if x)
-            return [CardBlock(type_label("collect"), r.title, lines, footer)]
-        if isinstance(r, RedPacket):
-            label = type_label("external_redpacket" if msgtype == "external_redpacket" else "redpacket")
-            lines = []
-            if r.totalamount is not None:
-                lines.append(translate("MessageRenderer", "Amount: {amount}").format(amount=format_yuan(r.totalamount)))
-            if r.totalcnt is not None:
-                lines.append(translate("MessageRenderer", "Packets: {n}").format(n=r.totalcnt))
-            kind = _REDPACKET_TYPE.get(r.type)
-            return [CardBlock(label, r.wish or translate("MessageRenderer", "Red packet"), tuple(lines),
-                              translate("MessageRenderer", kind) if kind else "")]
-        if isinstance(r, DocMsg):
-            footer = r.link_url
-            lines = _nonempty(translate("MessageRenderer", "Created by {who}").format(who=self.label(r.doc_creator))
-                              if r.doc_creator else "")
-            return [CardBlock(type_label("docmsg"), r.title, lines, footer)]
-        if isinstance(r, News):
-            blocks = []
-            for item in r.item:
-                blocks.append(CardBlock(type_label("news"), item.title, _nonempty(item.description), item.url))
-            return blocks or [CardBlock(type_label("news"), "")]
-        if isinstance(r, SphFeed):
-            kind = _FEED_TYPE.get(r.feed_type)
-            return [CardBlock(type_label("sphfeed"), r.sph_name, _nonempty(r.feed_desc),
-                              translate("MessageRenderer", kind) if kind else "")]
-        if isinstance(r, VoipText):
-            kind = _CALL_TYPE.get(r.invitetype)
-            title = translate("MessageRenderer", kind) if kind else translate("MessageRenderer", "Call")
-            duration = translate("MessageRenderer", "Duration {d}").format(d=format_duration(r.callduration)) \
-                if r.callduration is not None else ""
-            return [CardBlock(type_label("voiptext"), title, _nonempty(duration))]
-        if isinstance(r, QyDiskFile):
-            return [CardBlock(type_label("qydiskfile"), display_name(r.filename))]
-        if isinstance(r, (ChatRecord, Mixed)):
-            return self._item_blocks(msgtype, r, path, media_by_path, depth)
-        if isinstance(r, Unsupported):
-            return [_unsupported(r.msgtype or msgtype)]
-        return [_unsupported(msgtype)]
+        """The blocks of one record drawn inside a message (a chat record's item, a mixed part)."""
+        renderer = RENDERERS.get(type(r))
+        if renderer is None or renderer.system:
+            return [_unsupported(msgtype)]
+        return renderer.draw(r, RenderContext(self, msgtype, path, media_by_path, depth=depth))
+
+
+@renders(Unsupported)
+def _unsupported_record(r: Unsupported, c: RenderContext) -> list:
+    return [_unsupported(r.msgtype or c.msgtype)]
+
+
+@renders(Text)
+def _text(r: Text, c: RenderContext) -> list:
+    return [TextBlock(_clip_text(r.content))]
+
+
+@renders(Image)
+def _image(r: Image, c: RenderContext) -> list:
+    return [_media_block("image", c.path, c.media, type_name("image"), format_size(r.filesize),
+                         ("view", "save"), thumbnail=True)]
+
+
+@renders(Revoke, system=True)
+def _revoke(r: Revoke, c: RenderContext) -> list:
+    who = c.label(c.sender) if c.sender else ""
+    return [SystemBlock(translate("MessageRenderer", "{who} recalled a message").format(who=who))]
+
+
+@renders(Agree, system=True)
+def _agree(r: Agree, c: RenderContext) -> list:
+    return [SystemBlock(translate("MessageRenderer", "{who} agreed to have chats archived")
+                        .format(who=c.label(r.userid or c.sender)))]
+
+
+@renders(Disagree, system=True)
+def _disagree(r: Disagree, c: RenderContext) -> list:
+    return [SystemBlock(translate("MessageRenderer", "{who} declined to have chats archived")
+                        .format(who=c.label(r.userid or c.sender)))]
+
+
+@renders(Voice)
+def _voice(r: Voice, c: RenderContext) -> list:
+    detail = " · ".join(x for x in (format_duration(r.play_length), format_size(r.voice_size)) if x)
+    return [_media_block("voice", c.path, c.media, translate("MessageRenderer", "Voice message"), detail,
+                         ("save",))]
+
+
+@renders(Video)
+def _video(r: Video, c: RenderContext) -> list:
+    detail = " · ".join(x for x in (format_duration(r.play_length), format_size(r.filesize)) if x)
+    return [_media_block("video", c.path, c.media, type_name("video"), detail, ("open", "save"))]
+
+
+@renders(Card)
+def _card(r: Card, c: RenderContext) -> list:
+    return [CardBlock(c.type_label, c.label(r.userid) if r.userid else "", _nonempty(r.corpname), r.userid)]
+
+
+@renders(Location)
+def _location(r: Location, c: RenderContext) -> list:
+    coords = ""
+    if r.latitude is not None and r.longitude is not None:
+        coords = f"{r.latitude:.6f}, {r.longitude:.6f}"
+    return [CardBlock(c.type_label, r.title or r.address, _nonempty(r.address if r.title else ""), coords)]
+
+
+@renders(Emotion)
+def _emotion(r: Emotion, c: RenderContext) -> list:
+    return [_media_block("emotion", c.path, c.media, type_name("emotion"), "", ("view", "save"),
+                         thumbnail=True, max_side=STICKER_SIDE)]
+
+
+@renders(File)
+def _file(r: File, c: RenderContext) -> list:
+    return [_media_block("file", c.path, c.media, r.filename or type_name("file"), format_size(r.filesize),
+                         _file_actions(r.fileext, r.filename))]
+
+
+@renders(Link)
+def _link(r: Link, c: RenderContext) -> list:
+    return [CardBlock(c.type_label, r.title or r.link_url, _nonempty(r.description), r.link_url)]
+
+
+@renders(Weapp)
+def _weapp(r: Weapp, c: RenderContext) -> list:
+    return [CardBlock(c.type_label, r.title or r.displayname, _nonempty(r.description), r.displayname)]
+
+
+@renders(ChatRecord)
+def _chatrecord(r: ChatRecord, c: RenderContext) -> list:
+    count = translate("MessageRenderer", "{n} forwarded messages").format(n=len(r.item))
+    if c.expanded is None:  # nested: a card of its first items; the toggle belongs to the top-level message
+        lines = tuple(item_summary(it.msgtype, it.content) for it in r.item[:8])
+        return [CardBlock(c.type_label, r.title, lines, count)]
+    if not c.expanded:
+        lines = tuple(item_summary(it.msgtype, it.content) for it in r.item[:COLLAPSED_CHATRECORD_ITEMS])
+        return [CardBlock(c.type_label, r.title, lines, count),
+                *_toggle(len(r.item), COLLAPSED_CHATRECORD_ITEMS, False)]
+    out: list = [CardBlock(c.type_label, r.title, (count,))]
+    for i, item in enumerate(r.item):
+        header = format_seconds_time(item.msgtime)  # the item's own blocks say what it is
+        blocks = c.item_blocks(item.msgtype, item.content, f"{c.path}.item[{i}]")
+        out.append(QuoteBlock(header, tuple(blocks)))
+    return out + _toggle(len(r.item), COLLAPSED_CHATRECORD_ITEMS, True)
+
+
+@renders(Todo)
+def _todo(r: Todo, c: RenderContext) -> list:
+    return [CardBlock(c.type_label, r.title, _nonempty(r.content))]
+
+
+@renders(Vote)
+def _vote(r: Vote, c: RenderContext) -> list:
+    kind = {101: translate("MessageRenderer", "Started a vote"),
+            102: translate("MessageRenderer", "Voted")}.get(r.votetype, "")
+    return [CardBlock(c.type_label, r.votetitle, tuple(f"• {o}" for o in r.voteitem), kind)]
+
+
+@renders(Collect)
+def _collect(r: Collect, c: RenderContext) -> list:
+    lines = tuple(f"{d.id if d.id is not None else i + 1}. {d.ques}" for i, d in enumerate(r.details))
+    footer = " · ".join(x for x in (r.room_name, r.creator, r.create_time) if x)
+    return [CardBlock(c.type_label, r.title, lines, footer)]
+
+
+@renders(RedPacket)
+def _redpacket(r: RedPacket, c: RenderContext) -> list:
+    lines = []
+    if r.totalamount is not None:
+        lines.append(translate("MessageRenderer", "Amount: {amount}").format(amount=format_yuan(r.totalamount)))
+    if r.totalcnt is not None:
+        lines.append(translate("MessageRenderer", "Packets: {n}").format(n=r.totalcnt))
+    kind = _REDPACKET_TYPE.get(r.type)
+    return [CardBlock(c.type_label, r.wish or type_name("redpacket"), tuple(lines),
+                      translate("MessageRenderer", kind) if kind else "")]
+
+
+@renders(Meeting)
+def _meeting(r: Meeting, c: RenderContext) -> list:
+    lines = [_time_range(r.starttime, r.endtime)]
+    if r.address:
+        lines.append(translate("MessageRenderer", "Place: {place}").format(place=r.address))
+    if r.remarks:
+        lines.append(r.remarks)
+    status = _MEETING_STATUS.get(r.status)
+    footer = translate("MessageRenderer", status) if status else ""
+    return [CardBlock(c.type_label, r.topic, tuple(x for x in lines if x), footer)]
+
+
+@renders(DocMsg)
+def _docmsg(r: DocMsg, c: RenderContext) -> list:
+    lines = _nonempty(translate("MessageRenderer", "Created by {who}").format(who=c.label(r.doc_creator))
+                      if r.doc_creator else "")
+    return [CardBlock(c.type_label, r.title, lines, r.link_url)]
+
+
+@renders(Markdown)
+def _markdown(r: Markdown, c: RenderContext) -> list:  # shown as its source text, never rendered
+    return [TextBlock(c.type_label, "muted"), TextBlock(_clip_text(r.content))]
+
+
+@renders(News)
+def _news(r: News, c: RenderContext) -> list:
+    blocks = [CardBlock(c.type_label, item.title, _nonempty(item.description), item.url) for item in r.item]
+    return blocks or [CardBlock(c.type_label, "")]
+
+
+@renders(Calendar)
+def _calendar(r: Calendar, c: RenderContext) -> list:
+    lines = [_time_range(r.starttime, r.endtime)]
+    if r.place:
+        lines.append(translate("MessageRenderer", "Place: {place}").format(place=r.place))
+    if r.attendeename:
+        lines.append(translate("MessageRenderer", "Attendees: {names}").format(names=", ".join(r.attendeename)))
+    if r.remarks:
+        lines.append(r.remarks)
+    footer = translate("MessageRenderer", "Created by {who}").format(who=r.creatorname) if r.creatorname else ""
+    return [CardBlock(c.type_label, r.title, tuple(x for x in lines if x), footer)]
+
+
+@renders(Mixed)
+def _mixed(r: Mixed, c: RenderContext) -> list:
+    if c.expanded is None:  # nested: every part, shown whole
+        return [b for i, it in enumerate(r.item)
+                for b in c.item_blocks(it.msgtype, it.content, f"{c.path}.mixed.item[{i}]")]
+    shown = r.item if c.expanded else r.item[:COLLAPSED_MIXED_ITEMS]
+    out = [b for i, it in enumerate(shown)
+           for b in c.item_blocks(it.msgtype, it.content, f"{c.path}.item[{i}]")]
+    return out + _toggle(len(r.item), COLLAPSED_MIXED_ITEMS, c.expanded)
+
+
+@renders(MeetingVoiceCall)
+def _meeting_voice_call(r: MeetingVoiceCall, c: RenderContext) -> list:
+    lines = []
+    if r.endtime:
+        lines.append(translate("MessageRenderer", "Ended {time}").format(time=format_seconds_time(r.endtime)))
+    for d in r.demofiledata:
+        lines.append(translate("MessageRenderer", "Shared file: {name} ({who})")
+                     .format(name=display_name(d.filename), who=c.label(d.demooperator)))
+    for s in r.sharescreendata:
+        lines.append(translate("MessageRenderer", "Shared screen: {who}").format(who=c.label(s.share)))
+    name = translate("MessageRenderer", "Call recording")
+    return [CardBlock(c.type_label, name, tuple(lines)), _media_block("recording", c.path, c.media, name, "", ("save",))]
+
+
+@renders(VoipDocShare)
+def _voip_doc_share(r: VoipDocShare, c: RenderContext) -> list:
+    return [CardBlock(c.type_label, display_name(r.filename)),
+            _media_block("file", c.path, c.media, r.filename or type_name("file"), format_size(r.filesize),
+                         _file_actions("", r.filename))]
+
+
+@renders(SphFeed)
+def _sphfeed(r: SphFeed, c: RenderContext) -> list:
+    kind = _FEED_TYPE.get(r.feed_type)
+    footer = translate("MessageRenderer", kind) if kind else ""
+    return [CardBlock(c.type_label, r.sph_name, _nonempty(r.feed_desc), footer)]
+
+
+@renders(VoipText)
+def _voiptext(r: VoipText, c: RenderContext) -> list:
+    kind = _CALL_TYPE.get(r.invitetype)
+    title = translate("MessageRenderer", kind) if kind else translate("MessageRenderer", "Call")
+    duration = translate("MessageRenderer", "Duration {d}").format(d=format_duration(r.callduration)) \
+        if r.callduration is not None else ""
+    return [CardBlock(c.type_label, title, _nonempty(duration))]
+
+
+@renders(QyDiskFile)
+def _qydiskfile(r: QyDiskFile, c: RenderContext) -> list:
+    return [CardBlock(c.type_label, display_name(r.filename))]
+
+
+@renders(Switch, system=True)
+def _switch(r: Switch, c: RenderContext) -> list:
+    return [SystemBlock(translate("MessageRenderer", "{who} switched enterprise")
+                        .format(who=c.label(r.user or c.sender)))]
+
+
+def _toggle(count: int, collapsed: int, expanded: bool) -> list:
+    """"Show all 12 items" / "Collapse" under a chatrecord or mixed message longer than ``collapsed``."""
+    if count <= collapsed:
+        return []
+    if expanded:
+        return [ToggleBlock(True, translate("MessageRenderer", "Collapse"))]
+    return [ToggleBlock(False, translate("MessageRenderer", "Show all {n} items").format(n=count))]
 
 
 _MEETING_STATUS = {1: QT_TRANSLATE_NOOP("MessageRenderer", "Attended"),
@@ -465,14 +613,6 @@ _CALL_TYPE = {1: QT_TRANSLATE_NOOP("MessageRenderer", "Voice call"),
               2: QT_TRANSLATE_NOOP("MessageRenderer", "Video call"),
               3: QT_TRANSLATE_NOOP("MessageRenderer", "Group voice call"),
               4: QT_TRANSLATE_NOOP("MessageRenderer", "Group video call")}
-
-
-# Payload key of each top-level msgtype: the media ref_path the parser gives a top-level object.
-def _payload_key(msgtype: str) -> str:
-    from app.core.messages import CATALOGUE
-
-    spec = CATALOGUE.get(msgtype)
-    return (spec[0] or "") if spec else msgtype
 
 
 def _nonempty(*texts: str) -> tuple[str, ...]:
