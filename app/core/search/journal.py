@@ -96,6 +96,17 @@ def journal_batch(conn, corp_id: int, new_ids: Sequence[int], recalled_msgids: I
                                          created_at=now_ms()))
 
 
+def journal_removed(conn, corp_id: int, message_ids: Sequence[int]) -> None:
+    """Record, inside the deleting transaction, messages deleted from the archive (retention): as
+    "changed" ids, which every index drops and re-adds from the rows — of which there are none now.
+    Call it last in the transaction, like :func:`journal_batch`."""
+    if not message_ids:
+        return
+    no = _next_no(conn, corp_id)
+    conn.execute(journal.insert().values(corp_id=corp_id, no=no, new_ids=pack_ids([]),
+                                         changed_ids=pack_ids(sorted(set(message_ids))), created_at=now_ms()))
+
+
 def heads(conn) -> dict[int, int]:
     """The last journal number of every corp."""
     return {c: n for c, n in conn.execute(select(journal_heads.c.corp_id, journal_heads.c.last_no))}
