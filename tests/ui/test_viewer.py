@@ -348,14 +348,39 @@ def test_every_registered_msgtype_has_a_renderer_and_its_labels_in_both_language
                 body[spec.key] = {}
             parsed = parse_message(json.dumps(body))
             assert type(parsed.content) is spec.record, name
-            row = MessageRow(1, 1, 1, parsed.msgid, "send", "zhangwei", ("LiNa",), "", parsed.msgtime, name,
-                             parsed.session_id, parsed.session_type, True, False, None, None, parsed.search_text)
-            rendered = renderer.render(row, parsed, [])
+            rendered = renderer.render(_row_of(parsed), parsed, [])
             nested = renderer.blocks_of(name, parsed.content, name, {}, 1)
             if name != "mixed":  # a mixed message without parts has nothing to show
                 assert rendered.blocks and nested, name
     finally:
         qapp.setProperty("ui_language", None)
+
+
+def _row_of(parsed) -> MessageRow:
+    """The stored row of a parsed message, for rendering it without an archive."""
+    return MessageRow(1, 1, 1, parsed.msgid, parsed.action, parsed.sender, parsed.tolist, parsed.roomid,
+                      parsed.msgtime, parsed.msgtype, parsed.session_id, parsed.session_type, parsed.supported,
+                      bool(parsed.media), parsed.recalled_msgid, None, parsed.search_text)
+
+
+def test_sizes_and_times_beyond_64_bits_show_as_unknown(qapp):
+    """JSON numbers have no limit: a message with absurd ones is still drawn (Qt's formatters raise)."""
+    from app.ui.viewer.render import MediaBlock, MessageRenderer
+
+    huge = 2**70
+    shown = []
+    for msgtype, payload in [("image", {"image": {"sdkfileid": "f", "filesize": huge}}),
+                             ("file", {"file": {"sdkfileid": "f", "filename": "a.pdf", "filesize": -huge}}),
+                             ("meeting", {"meeting": {"topic": "季度会", "starttime": huge, "endtime": 2**62}}),
+                             ("chatrecord", {"chatrecord": {"title": "记录", "item": [
+                                 {"type": "ChatRecordText", "msgtime": huge, "content": json.dumps({"content": "x"})},
+                             ]}})]:
+        parsed = parse_message(_raw(f"huge-{msgtype}", msgtype=msgtype, payload=payload))
+        for expanded in (False, True):
+            shown.extend(MessageRenderer().render(_row_of(parsed), parsed, [], expanded).blocks)
+    media = [b for b in shown if isinstance(b, MediaBlock)]
+    assert [b.detail for b in media] == ["", "", "", ""]  # image and file, collapsed and expanded
+    assert any(getattr(b, "title", "") == "季度会" for b in shown)
 
 
 @pytest.mark.parametrize("language", ["en", "zh_CN"])

@@ -90,12 +90,17 @@ def ui_is_chinese() -> bool:
     return bool(app) and app.property("ui_language") == "zh_CN"
 
 
+# Qt takes times and sizes as 64-bit integers; JSON numbers have no limit, and a message's own
+# values (a meeting's start, a file's size) are shown from its JSON: beyond these they show as unknown.
+_QINT64 = 2**63 - 1
+
+
 def local_datetime(ms: int) -> QDateTime:
     return QDateTime.fromMSecsSinceEpoch(int(ms))
 
 
 def format_time(ms: int | None, fmt: str = "HH:mm") -> str:
-    if ms is None:
+    if ms is None or not -_QINT64 <= ms <= _QINT64:
         return ""
     return local_datetime(ms).toString(fmt)
 
@@ -116,7 +121,7 @@ def day_label(ms: int) -> str:
 
 
 def format_size(size: int | None) -> str:
-    if size is None or size < 0:
+    if size is None or not 0 <= size <= _QINT64:
         return ""
     return QLocale.c().formattedDataSize(size, 1, QLocale.DataSizeFormat.DataSizeTraditionalFormat)
 
