@@ -28,7 +28,7 @@ from .kit import SECRET, assert_clean, make_archive
 
 # Commands left out: they open the window, run until stopped, generate a corpus, sync through the
 # SDK (another engineer's, tested in tests/sync), or end the fuzzer's own login.
-SKIPPED = {("gui",), ("worker",), ("demo",), ("sync",), ("logout",)}
+SKIPPED = {("gui",), ("worker",), ("demo",), ("sync",), ("logout",), ("serve",)}  # serve: runs until stopped
 
 DATES = ["0001-01-01", "9999-12-31", "0000-00-00", "-1", "99999999999999999999", "2025-02-30", "2025-13-01",
          "1969-12-31 23:59", "1970-01-01", "2025-01-01T25:00", "2025-01-01 10:00:00", "10000-01-01", "yesterday",
