@@ -22,6 +22,7 @@ from itertools import accumulate
 from pathlib import Path
 
 from . import media as mediamod
+from .directory import build_wecom_directory
 from .ids import IdMaker
 from .names import OUR_CORP, OUR_SHORT, Directory, Person, Session, build_directory
 from .phrases import (
@@ -43,7 +44,7 @@ from .phrases import (
 )
 from .timeline import anchor_for, day_plan, day_start_ms, reply_gap_ms, thread_start_ms
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"  # 1.1: directory.json
 
 # Every msgtype of the reference catalogue (docs: wecom-finance-sdk.md section 6).
 CATALOGUE_MSGTYPES = (
@@ -867,6 +868,7 @@ class Generator:
             m = self._head(th, t, ext, kind)
             m["tolist"] = [ext.userid]  # WeCom's sample: the contact is both from and to
             m[kind] = {"userid": ext.userid, f"{kind}_time": t}
+            s.consent_at = t  # what directory.json's consent says, with WeCom's time
             return m
         if self.pending:
             for j, item in enumerate(self.pending):
@@ -1001,6 +1003,11 @@ class Generator:
         with open(out / "corpus.json", "w", encoding="utf-8") as f:
             json.dump(corpus_json, f, ensure_ascii=False, indent=2)
             f.write("\n")
+        # WeCom's server API's view of the company (native/corpus/directory.py), for directory syncs
+        with open(out / "directory.json", "w", encoding="utf-8") as f:
+            json.dump(build_wecom_directory(self.dir, self.seed, corpus_json["corpid"]), f, ensure_ascii=False,
+                      indent=1)
+            f.write("\n")
         return self._truth(corpus_json, first_t, last_t, seq)
 
     def _make_keys(self) -> dict:
@@ -1079,7 +1086,7 @@ def mediamod_ext(kind: str) -> str:
             "txt": "txt", "dat": "dat", "nul_bin": "bin"}[kind]
 
 
-CORPUS_ENTRIES = ("corpus.json", "messages.jsonl", "media.json", "truth.json", "keys", "media")
+CORPUS_ENTRIES = ("corpus.json", "messages.jsonl", "media.json", "directory.json", "truth.json", "keys", "media")
 
 
 def generate_corpus(out_dir: str | os.PathLike, messages: int, seed: int = 1, *, key_versions: int = 2,

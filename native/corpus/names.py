@@ -139,6 +139,7 @@ class Session:
     # consent state of an external one-to-one session: None (not asked yet), "agree", "disagree"
     consent: str | None = None
     consent_until: int = 0
+    consent_at: int = 0  # ms of the agree/disagree entry that set ``consent`` (0: before the corpus)
     recent: list = field(default_factory=list)  # [(msgid, sender, msgtime_ms)] newest last
 
     @property

@@ -11,7 +11,7 @@ import os
 import pytest
 from sqlalchemy import select
 
-from app.core import directory
+from app.core.directory import importer as directory
 from app.core.store.db import open_database
 from app.core.store.models import Contact
 

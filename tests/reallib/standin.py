@@ -351,7 +351,7 @@ def _pkcs1_to_spki(der: bytes) -> bytes:
 class _Certificates:
     """A CA made at start, and the server certificate for the chosen mode, as PEM files."""
 
-    def __init__(self, directory: Path, mode: str, host: str):
+    def __init__(self, directory: Path, mode: str, host: str, extra_hosts: tuple[str, ...] = ()):
         self.dir = directory
         now = datetime.datetime.now(datetime.UTC)
         self.ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -380,7 +380,8 @@ class _Certificates:
             start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)
         builder = (x509.CertificateBuilder().subject_name(name).public_key(leaf_key.public_key())
                    .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(end)
-                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+                   .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in (host, *extra_hosts)]),
+                                  critical=False)
                    .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]),
                                   critical=False))
         if mode == "self-signed":
@@ -444,11 +445,13 @@ class StandIn:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.certs: _Certificates | None = None
+        self.hosts: tuple[str, ...] = (WECOM_HOST,)  # CONNECT targets served (port 443); a subclass may add
 
     # -- lifecycle
     def start(self) -> StandIn:
         self._tmp = tempfile.TemporaryDirectory(prefix="wecom-standin-")
-        self.certs = _Certificates(Path(self._tmp.name), self.cert_mode, self.cert_host)
+        extra = tuple(h for h in self.hosts if h != WECOM_HOST) if self.cert_mode != "wrong-host" else ()
+        self.certs = _Certificates(Path(self._tmp.name), self.cert_mode, self.cert_host, extra)
         standin = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -624,10 +627,10 @@ class StandIn:
                       {"Proxy-Authenticate": 'Basic realm="stand-in"', "Content-Type": "text/plain"})
                 return
         host, _, port = target.rpartition(":")
-        if host.lower() != WECOM_HOST or port != "443":
+        if host.lower() not in self.hosts or port != "443":
             req.endpoint = "refused"
             self._record(req)
-            _send(sock, 403, f"WeCom stand-in: refused CONNECT {target}; only {WECOM_HOST}:443 "
+            _send(sock, 403, f"WeCom stand-in: refused CONNECT {target}; only {', '.join(self.hosts)} on port 443 "
                   f"is served\n".encode(), {"Content-Type": "text/plain"})
             return
         self._record(req)
@@ -675,8 +678,7 @@ class StandIn:
             req = self._record(Request(endpoint=endpoint, method=method, target=target, path=parts.path,
                                        query=dict(parse_qsl(parts.query, keep_blank_values=True)),
                                        headers=headers, body=body, http_version=version))
-            script = getattr(self, endpoint, None) if endpoint != "unknown" else None
-            answer = script.next(req) if script is not None else Answer.http_status(404, "stand-in: no such endpoint")
+            answer = self._answer(req, connect.target.rpartition(":")[0].lower())
             req.answer_status = answer.status
             if answer.delay and self._stopping.wait(answer.delay):
                 return
@@ -690,6 +692,11 @@ class StandIn:
             keep_alive = version == "HTTP/1.1" and hdict.get("connection", "").lower() != "close"
             if not keep_alive:
                 return
+
+    def _answer(self, req: Request, host: str) -> Answer:
+        """The answer to ``req`` received over the tunnel to ``host`` (a subclass serves more)."""
+        script = getattr(self, req.endpoint, None) if req.endpoint != "unknown" else None
+        return script.next(req) if script is not None else Answer.http_status(404, "stand-in: no such endpoint")
 
     # -- control API (for the subprocess mode)
     def _control(self, sock, method, target, headers, rest) -> None:

@@ -97,6 +97,7 @@ class Action:
     ARCHIVE_READ = "archive.read"
     INDEX_REBUILD = "index.rebuild"  # the search index rebuilt or caught up by hand (`reindex`)
     DIRECTORY_IMPORT = "directory.import"  # display names and departments imported (they decide scopes)
+    DIRECTORY_SYNC = "directory.sync"  # names, departments, groups, permit list, consent from WeCom's API
     BACKUP = "backup"  # a backup of the archive made (app/core/backup), with its manifest's fingerprint
     BACKUP_VERIFY = "backup.verify"
     RESTORE = "restore"  # recorded in the restored archive, after its verification

@@ -5,6 +5,8 @@ On a headless server without a keyring backend, environment variables may supply
 * ``WECOM_AUDITOR_CORP_SECRET_<CORPID>``: the chat-archive secret of that corp;
 * ``WECOM_AUDITOR_PRIVATE_KEY_<CORPID>_V<VERSION>``: the PEM text of that key version, or ``@/path/to/key.pem``;
 * ``WECOM_AUDITOR_PROXY_PASSWORD_<CORPID>``: the password of that corp's SDK proxy;
+* ``WECOM_AUDITOR_CONTACTS_SECRET_<CORPID>`` / ``WECOM_AUDITOR_CUSTOMER_SECRET_<CORPID>``: the secrets the
+  directory sync calls WeCom's contacts / customer-contact APIs with (optional);
 * ``WECOM_AUDITOR_DATABASE_PASSWORD``: the password of the MySQL/MariaDB archive database;
 * ``WECOM_AUDITOR_REDIS_PASSWORD``: the password of the job queue's Redis (``queue_url``);
 * ``WECOM_AUDITOR_STORAGE_SECRET_<BACKEND>``: the secret key of the cloud media storage, ``_OSS`` (the
@@ -115,6 +117,36 @@ class SecretStore:
                 f"the chat-archive secret of corp {corp.corpid} is not set: enter it in Settings, "
                 f"or set {_env_name('CORP_SECRET', corp.corpid)} on a headless server")
         return value
+
+    # -- directory secrets (app/core/directory): WeCom's contacts and customer-contact APIs
+    DIRECTORY_SECRETS = {"contacts": "CONTACTS_SECRET", "customer": "CUSTOMER_SECRET"}
+
+    def set_directory_secret(self, corpid: str, kind: str, secret: str) -> None:
+        """Keep the ``contacts`` or ``customer`` secret of ``corpid`` (what the directory sync calls
+        WeCom's contacts / external-contact APIs with) in the keyring."""
+        self._set(f"corp:{corpid}:{self._directory_kind(kind)}", secret)
+
+    def delete_directory_secret(self, corpid: str, kind: str) -> None:
+        self._delete(f"corp:{corpid}:{self._directory_kind(kind)}")
+
+    def directory_secret_source(self, corp: CorpSettings, kind: str) -> str | None:
+        """IN_KEYRING / IN_ENVIRONMENT, or None when that secret is not set."""
+        if self._get(f"corp:{corp.corpid}:{self._directory_kind(kind)}"):
+            return IN_KEYRING
+        if os.environ.get(_env_name(self.DIRECTORY_SECRETS[kind], corp.corpid)):
+            return IN_ENVIRONMENT
+        return None
+
+    def directory_secret(self, corp: CorpSettings, kind: str) -> str | None:
+        """The ``contacts`` or ``customer`` secret (keyring, then ``WECOM_AUDITOR_CONTACTS_SECRET_<CORPID>``
+        / ``WECOM_AUDITOR_CUSTOMER_SECRET_<CORPID>``), or None: both are optional."""
+        return (self._get(f"corp:{corp.corpid}:{self._directory_kind(kind)}")
+                or os.environ.get(_env_name(self.DIRECTORY_SECRETS[kind], corp.corpid)) or None)
+
+    def _directory_kind(self, kind: str) -> str:
+        if kind not in self.DIRECTORY_SECRETS:
+            raise ValueError(f"unknown directory secret {kind!r}")
+        return f"{kind}_secret"
 
     # -- private keys
     def set_private_key(self, corpid: str, version: int, pem: str) -> None:

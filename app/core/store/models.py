@@ -174,7 +174,8 @@ class Contact(Base):
     # Migration 0009: what WeCom's API adds (None/"" where a names file or the API did not say).
     source: Mapped[str] = mapped_column(String(32), default="import")  # import / api
     ext_type: Mapped[int | None] = mapped_column(Integer, nullable=True)  # external: 1 WeChat, 2 WeCom
-    corp_full_name: Mapped[str] = mapped_column(String(255), default="")  # external contact's corp
+    corp_name: Mapped[str] = mapped_column(String(255), default="")  # external: its corp's short name (the tag)
+    corp_full_name: Mapped[str] = mapped_column(String(255), default="")  # external: its corp's full name
     position: Mapped[str] = mapped_column(String(255), default="")
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # staff: 1 active, 2 disabled, 4 inactive, 5 left
     avatar_url: Mapped[str | None] = mapped_column(LongText, nullable=True)

@@ -32,6 +32,7 @@ def upgrade() -> None:
     with op.batch_alter_table('contacts') as batch:
         batch.add_column(sa.Column('source', sa.String(length=32), nullable=False, server_default='import'))
         batch.add_column(sa.Column('ext_type', sa.Integer(), nullable=True))
+        batch.add_column(sa.Column('corp_name', sa.String(length=255), nullable=False, server_default=''))
         batch.add_column(sa.Column('corp_full_name', sa.String(length=255), nullable=False, server_default=''))
         batch.add_column(sa.Column('position', sa.String(length=255), nullable=False, server_default=''))
         batch.add_column(sa.Column('status', sa.Integer(), nullable=True))
@@ -39,6 +40,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column('avatar_sha256', sa.String(length=64), nullable=True))
     with op.batch_alter_table('contacts') as batch:  # the defaults were for the rows already there
         batch.alter_column('source', server_default=None, existing_type=sa.String(length=32), existing_nullable=False)
+        batch.alter_column('corp_name', server_default=None, existing_type=sa.String(length=255),
+                           existing_nullable=False)
         batch.alter_column('corp_full_name', server_default=None, existing_type=sa.String(length=255),
                            existing_nullable=False)
         batch.alter_column('position', server_default=None, existing_type=sa.String(length=255),
@@ -181,5 +184,6 @@ def downgrade() -> None:
     op.drop_index('ix_contact_names_id', table_name='contact_names')
     op.drop_table('contact_names')
     with op.batch_alter_table('contacts') as batch:
-        for column in ('avatar_sha256', 'avatar_url', 'status', 'position', 'corp_full_name', 'ext_type', 'source'):
+        for column in ('avatar_sha256', 'avatar_url', 'status', 'position', 'corp_full_name', 'corp_name', 'ext_type',
+                       'source'):
             batch.drop_column(column)
