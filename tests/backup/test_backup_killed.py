@@ -1,0 +1,52 @@
+"""A backup killed (SIGKILL) at random moments leaves the previous backup valid and no folder that
+looks like a backup; the next backup removes what the killed one left."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from archive_kit import make_archive
+
+from app.core.backup import backup_ids, make_backup, verify_backup
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_killed_backups_leave_the_previous_one_valid(tmp_path):
+    ctx, actor = make_archive(tmp_path / "data", messages=80)
+    repo = tmp_path / "backups"
+    first = make_backup(ctx, actor, repo, full=True)
+    token = ctx.accounts.issue_token(actor).token
+    url = ctx.db_url
+    ctx.close()
+    env = {**os.environ, "WECOM_AUDITOR_TOKEN": token, "WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE": "kill-test-passphrase"}
+    rng = random.Random(20)
+    kills = 0
+    for _ in range(3):
+        proc = subprocess.Popen([sys.executable, "-m", "app", "backup", "--to", str(repo), "--full", "--data-dir",
+                                 str(tmp_path / "data"), "--db", url], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 2.5))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        report = verify_backup(repo, first.backup_id)
+        assert report.ok, report.problems
+        for bid in backup_ids(repo):  # whatever completed is valid too
+            assert verify_backup(repo, bid).ok
+    from app.core.context import AppContext
+
+    ctx = AppContext(tmp_path / "data", url)
+    try:
+        make_backup(ctx, ctx.accounts.actor_from_token(token), repo)
+    finally:
+        ctx.close()
+    assert not [p for p in repo.iterdir() if p.name.startswith(".backup-")]  # the leftovers were removed
+    assert kills >= 1
