@@ -10,6 +10,13 @@ import pytest
 from app.core.messages import (
     CATALOGUE,
     MAX_DEPTH,
+    MediaRef,
+    MessageParseError,
+    Unsupported,
+    parse_message,
+    session_of,
+)
+from app.core.messages.catalogue import (
     Agree,
     Calendar,
     Card,
@@ -25,10 +32,8 @@ from app.core.messages import (
     Link,
     Location,
     Markdown,
-    MediaRef,
     Meeting,
     MeetingVoiceCall,
-    MessageParseError,
     Mixed,
     News,
     NewsItem,
@@ -40,15 +45,12 @@ from app.core.messages import (
     Switch,
     Text,
     Todo,
-    Unsupported,
     Video,
     Voice,
     VoipDocShare,
     VoipText,
     Vote,
     Weapp,
-    parse_message,
-    session_of,
 )
 
 HEX32 = re.compile(r"[0-9a-f]{32}")

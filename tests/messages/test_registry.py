@@ -10,9 +10,6 @@ from app.core.messages import (
     CATALOGUE,
     LABELS,
     MSGTYPES,
-    RedPacket,
-    Switch,
-    Text,
     for_record,
     inner_msgtype,
     label_of,
@@ -20,6 +17,7 @@ from app.core.messages import (
     search_text_of,
     summarize,
 )
+from app.core.messages.catalogue import RedPacket, Switch, Text
 from app.core.messages.registry import message_type
 
 

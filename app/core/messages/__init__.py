@@ -8,46 +8,11 @@ media refs), ``registry`` (the declarations and their lookups), ``payload`` (the
 readers parsers use), ``parse`` (parse_message: the envelope), ``records`` (ParsedMessage, MediaRef,
 Unsupported), ``session`` (session rules and where they differ from the seed), ``text`` (summaries,
 search text). Qt-free and pure: safe to call from any thread.
+
+The record classes (Text, Image, ...) are imported from where they are declared:
+``from app.core.messages.catalogue import Image``.
 """
 
-from .catalogue import (
-    Agree,
-    Calendar,
-    Card,
-    ChatRecord,
-    ChatRecordItem,
-    Collect,
-    CollectDetail,
-    DemoFile,
-    Disagree,
-    DocMsg,
-    Emotion,
-    File,
-    Image,
-    Link,
-    Location,
-    Markdown,
-    Meeting,
-    MeetingVoiceCall,
-    Mixed,
-    MixedItem,
-    News,
-    NewsItem,
-    QyDiskFile,
-    RedPacket,
-    Revoke,
-    ShareScreen,
-    SphFeed,
-    Switch,
-    Text,
-    Todo,
-    Video,
-    Voice,
-    VoipDocShare,
-    VoipText,
-    Vote,
-    Weapp,
-)
 from .parse import MAX_DEPTH, parse_message
 from .records import MediaRef, MessageParseError, ParsedMessage, Unsupported
 from .registry import CATALOGUE, LABELS, MSGTYPES, MsgType, for_record, inner_msgtype, label_of, payload_key
@@ -59,9 +24,4 @@ __all__ = [
     "search_text_of", "inner_msgtype", "CATALOGUE", "LABELS", "MAX_DEPTH",
     "MSGTYPES", "MsgType", "for_record", "label_of", "payload_key",
     "MessageParseError", "MediaRef", "ParsedMessage", "Unsupported",
-    "Text", "Image", "Revoke", "Agree", "Disagree", "Voice", "Video", "Card", "Location", "Emotion",
-    "File", "Link", "Weapp", "ChatRecord", "ChatRecordItem", "Todo", "Vote", "Collect", "CollectDetail",
-    "RedPacket", "Meeting", "DocMsg", "Markdown", "News", "NewsItem", "Calendar", "Mixed", "MixedItem",
-    "MeetingVoiceCall", "DemoFile", "ShareScreen", "VoipDocShare", "SphFeed", "VoipText", "QyDiskFile",
-    "Switch",
 ]

@@ -27,7 +27,8 @@ from typing import Any
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDateTime, QLocale
 
 from app.core.archive import MediaRow, MessageRow
-from app.core.messages import (
+from app.core.messages import ParsedMessage, Unsupported, label_of, payload_key, summarize
+from app.core.messages.catalogue import (
     Agree,
     Calendar,
     Card,
@@ -45,7 +46,6 @@ from app.core.messages import (
     MeetingVoiceCall,
     Mixed,
     News,
-    ParsedMessage,
     QyDiskFile,
     RedPacket,
     Revoke,
@@ -53,16 +53,12 @@ from app.core.messages import (
     Switch,
     Text,
     Todo,
-    Unsupported,
     Video,
     Voice,
     VoipDocShare,
     VoipText,
     Vote,
     Weapp,
-    label_of,
-    payload_key,
-    summarize,
 )
 from app.core.safe_text import display_name, display_text
 
