@@ -333,7 +333,10 @@ def test_every_registered_msgtype_has_a_renderer_and_its_labels_in_both_language
     from app.core.messages import CATALOGUE, MSGTYPES, Unsupported
     from app.ui.viewer.render import RENDERERS, MessageRenderer, type_label
 
-    assert set(RENDERERS) == {spec.record for spec in MSGTYPES.values()} | {Unsupported}
+    declared = {spec.record for spec in MSGTYPES.values()}
+    missing = sorted(cls.__name__ for cls in declared - set(RENDERERS))
+    assert not missing, f"declared without a @renders(...) function in app/ui/viewer/render.py: {missing}"
+    assert set(RENDERERS) - declared == {Unsupported}
     qapp.setProperty("ui_language", language)
     try:
         for name, spec in MSGTYPES.items():
