@@ -92,6 +92,13 @@ def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
     env.pop("PYTHONSTARTUP", None)
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle and sys.platform.startswith("linux"):
+        # A child of the frozen bundle loads the bundle's libraries (the simulator's libcrypto) from
+        # its folder. The bundle's runtime hook took that folder off this process's LD_LIBRARY_PATH,
+        # for the system programs the app runs (packaging/rthook_wecom_auditor.py); a child of our
+        # own gets it back here.
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (bundle, env.get("LD_LIBRARY_PATH", "")) if p)
     if extra:
         env.update(extra)
     return env

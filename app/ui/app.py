@@ -63,6 +63,7 @@ def run_gui(data_dir: str | None = None, db_url: str | None = None) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
+    _prefer_utf8_locale()
     app = QApplication.instance() or QApplication(sys.argv)
     from .interrupt import quit_on_sigint
 
@@ -80,6 +81,16 @@ def run_gui(data_dir: str | None = None, db_url: str | None = None) -> int:
         for t in translators:
             app.removeTranslator(t)
         ctx.close()
+
+
+def _prefer_utf8_locale() -> None:
+    """Under the C/POSIX locale (no LANG, as on a minimal system or in a service) Qt switches to
+    C.UTF-8 itself and prints four lines about it on stderr; the same switch made here first is
+    silent. LC_ALL, when set, is the user's explicit choice and is left alone."""
+    if not sys.platform.startswith("linux") or os.environ.get("LC_ALL"):
+        return
+    if (os.environ.get("LC_CTYPE") or os.environ.get("LANG") or "C") in ("C", "POSIX"):
+        os.environ["LC_CTYPE"] = "C.UTF-8"
 
 
 def _add_shipped_font() -> None:

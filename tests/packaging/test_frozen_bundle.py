@@ -59,12 +59,13 @@ def bundle(tmp_path_factory):
     home, cwd = base / "home", base / "cwd"
     home.mkdir()
     cwd.mkdir()
-    keep = ("PATH", "LANG", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CI")
+    # No LANG or LC_*: the C locale of a minimal system or a service (the bundle must stay quiet).
+    keep = ("PATH", "TZ", "SSL_CERT_FILE", "SSL_CERT_DIR", "PIP_CERT", "REQUESTS_CA_BUNDLE", "CI")
     env = {k: v for k, v in os.environ.items() if k in keep}
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "/usr/bin:/bin").split(os.pathsep) if p != venv_bin)
     env.update(HOME=str(home), PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-               WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE=PASSPHRASE, LANG="C.UTF-8")
+               WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE=PASSPHRASE)
     snapshot = _tree(target)
     yield target / "wecom-auditor", target, env, cwd
     for path in [target, *target.rglob("*")]:
@@ -131,6 +132,32 @@ def test_demo_sync_search_export_verify(bundle):
         z.extract(pdfs[0], cwd / "pdf")
     text = "".join("".join(pdf_pages(cwd / "pdf" / pdfs[0])).split())
     assert "会话记录Transcript" in text and "合同" in text
+
+
+def test_children_use_the_bundles_libraries(bundle, tmp_path):
+    """The SDK host children load the simulator with the bundle's libcrypto: the system's is hidden
+    (an empty file bound over it in a mount namespace), as on a computer without libssl3."""
+    if not _can_hide_fonts():
+        pytest.skip("needs root and unshare(1)")
+    import ctypes.util
+
+    if ctypes.util.find_library("crypto") is None:
+        pytest.skip("no system libcrypto to hide")
+    system = [p for p in (Path("/usr/lib/x86_64-linux-gnu/libcrypto.so.3"), Path("/lib/x86_64-linux-gnu/libcrypto.so.3"))
+              if p.exists()]
+    if not system:
+        pytest.skip("libcrypto.so.3 is not where this test looks")
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"")
+    binds = " && ".join(f"mount --bind {empty} {p.resolve()}" for p in system[:1])
+    exe, _, env, cwd = bundle
+    data = tmp_path / "data"
+    prefix = ["unshare", "-m", "--propagation", "private", "sh", "-c", binds + ' && exec "$@"', "sh", str(exe)]
+    for args in (("demo", "--messages", "60", "--data-dir", str(data)), ("sync", "--json", "--data-dir", str(data))):
+        proc = subprocess.run([*prefix, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=600,
+                              stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0, f"{args}: {proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["outcome"] == "succeeded"
 
 
 def _log_text(home: Path) -> str:
