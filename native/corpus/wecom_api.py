@@ -155,7 +155,7 @@ class WeComServer:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
         if host in AVATAR_HOSTS:
-            return self._avatar(parts.path)
+            return self._fault("avatar", {"host": host, "path": parts.path}) or self._avatar(parts.path)
         path = parts.path.removeprefix("/cgi-bin/")
         try:
             payload = json.loads(body) if body else {}

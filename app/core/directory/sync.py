@@ -183,7 +183,7 @@ class DirectorySync:
         self.avatars = avatars
         self.max_avatars, self.max_lookups = max_avatars, max_lookups
         self.report = DirectoryReport(run_id=0, corpid=client.corpid)
-        self._problems: dict[tuple[str, int | None], Problem] = {}
+        self._problems: dict[tuple[str, int | None, str], Problem] = {}
         self._dead: dict[str, WeComApiError] = {}  # credential -> its gettoken refusal
         self._refused: dict[str, WeComApiError] = {}  # api -> its refusal as a whole
         self._progress: Callable[[DirectoryProgress], None] | None = None
@@ -213,7 +213,7 @@ class DirectorySync:
 
     def _problem(self, error: WeComAccessError, what: str | None = None) -> Problem:
         api = getattr(error, "api", "connection")
-        key = (api, error.errcode)
+        key = (api, error.errcode, error.message_en if error.errcode is None else "")
         problem = self._problems.get(key)
         if problem is None:
             problem = self._problems[key] = Problem(api, error.errcode, error.message_en, error.message_zh, count=0)
