@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from datetime import datetime
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -11,6 +13,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSplitter,
     QStackedWidget,
@@ -60,6 +63,10 @@ from .welcome import WelcomeWidget, prepare_demo
 log = logging.getLogger(__name__)
 
 
+def _local_time(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M")
+
+
 class MainWindow(QMainWindow):
     def __init__(self, ctx: AppContext, actor: Actor, parent=None):
         super().__init__(parent)
@@ -107,6 +114,8 @@ class MainWindow(QMainWindow):
         self._refresh_timer = QTimer(self, singleShot=True, interval=2000)
         self._refresh_timer.timeout.connect(self._refresh_sessions)
 
+        self._sync_queue: list = []  # corps waiting to be synced after the current one (Sync now: all)
+        self._sync_cancelled = False
         self.navigator = Navigator(self)  # what the docked panels ask of the window
         self.panels: dict[str, QWidget] = {}  # the docked panels made for this actor, by key
 
@@ -137,10 +146,15 @@ class MainWindow(QMainWindow):
 
         sync_menu = bar.addMenu(self.tr("S&ync"))
         self.sync_action = QAction(self.tr("&Sync now"), self, shortcut=QKeySequence("Ctrl+R"))
+        self.sync_action.setToolTip(self.tr("Sync every configured corp, one after the other"))
+        self.sync_one_menu = QMenu(self.tr("Sync &one corp"), self)  # filled when it opens, with last syncs
+        self.sync_one_menu.aboutToShow.connect(self._fill_sync_one_menu)
         self.cancel_sync_action = QAction(self.tr("&Cancel sync"), self, enabled=False)
         self.history_action = QAction(self.tr("Sync &history…"), self)
         self.jobs_action = QAction(self.tr("Background &jobs…"), self)
-        for a in (self.sync_action, self.cancel_sync_action, self.history_action, self.jobs_action):
+        sync_menu.addAction(self.sync_action)
+        sync_menu.addMenu(self.sync_one_menu)
+        for a in (self.cancel_sync_action, self.history_action, self.jobs_action):
             sync_menu.addAction(a)
 
         view_menu = self.view_menu = bar.addMenu(self.tr("&View"))
@@ -190,8 +204,8 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         self.settings_action.triggered.connect(self.open_settings)
         self.quit_action.triggered.connect(self.close)
-        self.sync_action.triggered.connect(self.start_sync)
-        self.cancel_sync_action.triggered.connect(self.sync.cancel)
+        self.sync_action.triggered.connect(lambda: self.start_sync())  # (not the "checked" argument)
+        self.cancel_sync_action.triggered.connect(self._cancel_sync)
         self.history_action.triggered.connect(lambda: SyncHistoryDialog(self.ctx, self.actor, self).exec())
         self.jobs_action.triggered.connect(lambda: QueueDialog(self.ctx, self.actor, self,
                                                                queue=self.queue_runner.queue).exec())
@@ -237,6 +251,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.welcome if not has_corp else self.splitter if self.reads_content
                                     else self.no_content)
         self.sync_action.setEnabled(has_corp)
+        self.sync_one_menu.menuAction().setVisible(len(self.ctx.settings.corps) > 1 and can(self.actor, SYNC_RUN))
         self._archive_label.setText(self.tr("Archive: %1").replace("%1", self.ctx.db.display_url) if has_corp else "")
         if has_corp:
             self._refresh_sessions()
@@ -315,18 +330,76 @@ class MainWindow(QMainWindow):
 
         run_task(self, lambda: prepare_demo(self.ctx, self.actor), done, failed)
 
-    def start_sync(self) -> None:
-        if self.sync.is_running() or not self.ctx.settings.corps or not can(self.actor, SYNC_RUN):
-            return
-        for corp in self.ctx.settings.corps[:1]:
-            self.sync.start(corp)
+    def start_sync(self, corps=None) -> bool:
+        """Sync ``corps`` (default: every configured corp) one after the other; False if a sync is
+        running or there is nothing to sync."""
+        corps = list(self.ctx.settings.corps if corps is None else corps)
+        if self.sync.is_running() or not corps or not can(self.actor, SYNC_RUN):
+            return False
+        self._sync_queue = corps[1:]
+        self.sync.start(corps[0])
         self._sync_started()
+        return True
+
+    def _cancel_sync(self) -> None:
+        self._sync_cancelled = True  # the corps still waiting are not synced either
+        self.sync.cancel()
+
+    def _next_corp(self) -> bool:
+        """After one corp's sync: start the next waiting one (unless the user cancelled)."""
+        if self._sync_queue and not self._sync_cancelled:
+            corp = self._sync_queue.pop(0)
+            if self.sync.start(corp):
+                return True
+        self._sync_queue = []
+        return False
+
+    def _fill_sync_one_menu(self) -> None:
+        """One entry per corp, with when it last synced (read from the sync history off the GUI thread)."""
+        menu, corps = self.sync_one_menu, list(self.ctx.settings.corps)
+        menu.clear()
+        actions = {}
+        for corp in corps:
+            label = display_name(f"{corp.name} ({corp.corpid})" if corp.name else corp.corpid)
+            action = menu.addAction(label)
+            action.setEnabled(not self.sync.is_running())
+            action.triggered.connect(lambda _=False, c=corp: self.start_sync([c]))
+            actions[corp.corpid] = (action, label)
+        archive, actor = self.ctx.archive, self.actor
+
+        def last_syncs() -> dict[str, object]:
+            ids = {c.id: c.corpid for c in archive.corps(actor)}
+            latest: dict[str, object] = {}
+            for run in archive.sync_runs(actor, limit=500):  # newest first
+                corpid = ids.get(run.corp_id)
+                if corpid is not None and corpid not in latest and run.outcome != "running":
+                    latest[corpid] = run
+            return latest
+
+        def done(latest) -> None:
+            for corpid, (action, label) in actions.items():
+                run = latest.get(corpid)
+                when = (self.tr("last synced %1 (%2)").replace("%1", _local_time(run.ended_at or run.started_at))
+                        .replace("%2", self._outcome_text(run.outcome)) if run else self.tr("never synced"))
+                with contextlib.suppress(RuntimeError):  # the menu closed and its actions are gone
+                    action.setText(f"{label} — {when}")
+
+        run_task(self, last_syncs, done, lambda exc: None)
+
+    def _outcome_text(self, outcome: str) -> str:
+        return {"succeeded": self.tr("finished"), "cancelled": self.tr("cancelled"), "failed": self.tr("failed"),
+                "interrupted": self.tr("interrupted")}.get(outcome, outcome)
 
     def _sync_started(self) -> None:
+        self._sync_cancelled = False
         self.sync_action.setEnabled(False)
         self.cancel_sync_action.setEnabled(True)
 
     def _sync_ended(self, *_failure) -> None:
+        if self._next_corp():  # several corps: the next one starts now
+            self._refresh_sessions()
+            self.navigator.archive_changed.emit()
+            return
         self.sync_action.setEnabled(True)
         self.cancel_sync_action.setEnabled(False)
         self._refresh_timer.stop()
@@ -338,9 +411,10 @@ class MainWindow(QMainWindow):
             self._refresh_timer.start()
 
     def _on_sync_finished(self, report) -> None:
+        if report.outcome == "cancelled":
+            self._sync_cancelled = True
         self._sync_ended()
-        outcome = {"succeeded": self.tr("finished"), "cancelled": self.tr("cancelled"),
-                   "failed": self.tr("failed")}.get(report.outcome, report.outcome)
+        outcome = self._outcome_text(report.outcome)
         self.statusBar().showMessage(
             self.tr("Sync %1: %2 new messages, %3 quarantined, %4 media files stored")
             .replace("%1", outcome).replace("%2", str(report.stored))

@@ -1845,242 +1845,267 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="73" />
+        <location filename="../../app/ui/main_window.py" line="80" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="123" />
+        <location filename="../../app/ui/main_window.py" line="132" />
         <source>&amp;File</source>
         <translation>&amp;File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="124" />
+        <location filename="../../app/ui/main_window.py" line="133" />
         <source>&amp;Settings…</source>
         <translation>&amp;Settings…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="125" />
+        <location filename="../../app/ui/main_window.py" line="134" />
         <source>&amp;Quit</source>
         <translation>&amp;Quit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="126" />
+        <location filename="../../app/ui/main_window.py" line="135" />
         <source>&amp;Export evidence…</source>
         <translation>&amp;Export evidence…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="127" />
+        <location filename="../../app/ui/main_window.py" line="136" />
         <source>Export search &amp;results…</source>
         <translation>Export search &amp;results…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="128" />
+        <location filename="../../app/ui/main_window.py" line="137" />
         <source>Export &amp;selected messages…</source>
         <translation>Export &amp;selected messages…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="129" />
+        <location filename="../../app/ui/main_window.py" line="138" />
         <source>&amp;Verify evidence package…</source>
         <translation>&amp;Verify evidence package…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="147" />
         <source>S&amp;ync</source>
         <translation>S&amp;ync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="148" />
         <source>&amp;Sync now</source>
         <translation>&amp;Sync now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="140" />
+        <location filename="../../app/ui/main_window.py" line="149" />
+        <source>Sync every configured corp, one after the other</source>
+        <translation>Sync every configured corp, one after the other</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="150" />
+        <source>Sync &amp;one corp</source>
+        <translation>Sync &amp;one corp</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="152" />
         <source>&amp;Cancel sync</source>
         <translation>&amp;Cancel sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="141" />
+        <location filename="../../app/ui/main_window.py" line="153" />
         <source>Sync &amp;history…</source>
         <translation>Sync &amp;history…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="142" />
+        <location filename="../../app/ui/main_window.py" line="154" />
         <source>Background &amp;jobs…</source>
         <translation>Background &amp;jobs…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="146" />
+        <location filename="../../app/ui/main_window.py" line="160" />
         <source>&amp;View</source>
         <translation>&amp;View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="147" />
+        <location filename="../../app/ui/main_window.py" line="161" />
         <source>&amp;Search messages</source>
         <translation>&amp;Search messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="148" />
+        <location filename="../../app/ui/main_window.py" line="162" />
         <source>&amp;Copy selected messages</source>
         <translation>&amp;Copy selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="149" />
+        <location filename="../../app/ui/main_window.py" line="163" />
         <source>&amp;Jump to date…</source>
         <translation>&amp;Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="154" />
+        <location filename="../../app/ui/main_window.py" line="168" />
         <source>&amp;Account</source>
         <translation>&amp;Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="169" />
         <source>Change &amp;password…</source>
         <translation>Change &amp;password…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="156" />
+        <location filename="../../app/ui/main_window.py" line="170" />
         <source>&amp;Accounts…</source>
         <translation>&amp;Accounts…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="157" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>Audit &amp;log…</source>
         <translation>Audit &amp;log…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="158" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>Open &amp;without login on this workstation</source>
         <translation>Open &amp;without login on this workstation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="159" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>Log &amp;out</source>
         <translation>Log &amp;out</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="166" />
+        <location filename="../../app/ui/main_window.py" line="180" />
         <source>&amp;Help</source>
         <translation>&amp;Help</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="167" />
+        <location filename="../../app/ui/main_window.py" line="181" />
         <source>&amp;About</source>
         <translation>&amp;About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="240" />
+        <location filename="../../app/ui/main_window.py" line="255" />
         <source>Archive: %1</source>
         <translation>Archive: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="253" />
+        <location filename="../../app/ui/main_window.py" line="268" />
         <source>Search index updated: %1 messages</source>
         <translation>Search index updated: %1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="304" />
+        <location filename="../../app/ui/main_window.py" line="319" />
         <source>Preparing the demo archive…</source>
         <translation>Preparing the demo archive…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="314" />
+        <location filename="../../app/ui/main_window.py" line="329" />
         <source>Demo archive</source>
         <translation>Demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="342" />
+        <location filename="../../app/ui/main_window.py" line="382" />
+        <source>last synced %1 (%2)</source>
+        <translation>last synced %1 (%2)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="383" />
+        <source>never synced</source>
+        <translation>never synced</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="390" />
         <source>finished</source>
         <translation>finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="342" />
+        <location filename="../../app/ui/main_window.py" line="390" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="343" />
+        <location filename="../../app/ui/main_window.py" line="390" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="345" />
+        <location filename="../../app/ui/main_window.py" line="391" />
+        <source>interrupted</source>
+        <translation>interrupted</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="419" />
         <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
         <translation>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="370" />
+        <location filename="../../app/ui/main_window.py" line="444" />
         <source>Choose a session to export.</source>
         <translation>Choose a session to export.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="375" />
+        <location filename="../../app/ui/main_window.py" line="449" />
         <source>Session %1</source>
         <translation>Session %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="382" />
+        <location filename="../../app/ui/main_window.py" line="456" />
         <source>Nothing to export: %1</source>
         <translation>Nothing to export: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="385" />
+        <location filename="../../app/ui/main_window.py" line="459" />
         <source>Search: %1</source>
         <translation>Search: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="394" />
+        <location filename="../../app/ui/main_window.py" line="468" />
         <source>Select the messages to export first.</source>
         <translation>Select the messages to export first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="398" />
+        <location filename="../../app/ui/main_window.py" line="472" />
         <source>%1 selected messages</source>
         <translation>%1 selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="436" />
+        <location filename="../../app/ui/main_window.py" line="510" />
         <source>Logged in: %1 (%2)</source>
         <translation>Logged in: %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="436" />
+        <location filename="../../app/ui/main_window.py" line="510" />
         <source>Acting as: %1 (%2)</source>
         <translation>Acting as: %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="458" />
+        <location filename="../../app/ui/main_window.py" line="532" />
         <source>Open without login</source>
         <translation>Open without login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="464" />
+        <location filename="../../app/ui/main_window.py" line="538" />
         <source>This workstation opens without login from now on.</source>
         <translation>This workstation opens without login from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="465" />
+        <location filename="../../app/ui/main_window.py" line="539" />
         <source>This workstation asks for the password from now on.</source>
         <translation>This workstation asks for the password from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="472" />
+        <location filename="../../app/ui/main_window.py" line="546" />
         <source>Password changed.</source>
         <translation>Password changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="495" />
+        <location filename="../../app/ui/main_window.py" line="569" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>The roles or the scope of your account changed: the window was reopened with them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="525" />
+        <location filename="../../app/ui/main_window.py" line="599" />
         <source>About</source>
         <translation>About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="526" />
+        <location filename="../../app/ui/main_window.py" line="600" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>WeCom Archive Auditor
@@ -2467,235 +2492,235 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageRenderer</name>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="142" />
+        <location filename="../../app/ui/viewer/render.py" line="143" />
         <source>{amount} yuan</source>
         <translation>{amount} yuan</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="333" />
+        <location filename="../../app/ui/viewer/render.py" line="334" />
         <source>[This message could not be read: {type}]</source>
         <translation>[This message could not be read: {type}]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="334" />
-        <location filename="../../app/ui/viewer/render.py" line="679" />
+        <location filename="../../app/ui/viewer/render.py" line="335" />
+        <location filename="../../app/ui/viewer/render.py" line="680" />
         <source>Show raw JSON</source>
         <translation>Show raw JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="378" />
+        <location filename="../../app/ui/viewer/render.py" line="379" />
         <source>{who} recalled a message</source>
         <translation>{who} recalled a message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="383" />
+        <location filename="../../app/ui/viewer/render.py" line="384" />
         <source>{who} agreed to have chats archived</source>
         <translation>{who} agreed to have chats archived</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="389" />
+        <location filename="../../app/ui/viewer/render.py" line="390" />
         <source>{who} declined to have chats archived</source>
         <translation>{who} declined to have chats archived</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="588" />
+        <location filename="../../app/ui/viewer/render.py" line="589" />
         <source>{who} switched enterprise</source>
         <translation>{who} switched enterprise</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="443" />
+        <location filename="../../app/ui/viewer/render.py" line="444" />
         <source>{n} forwarded messages</source>
         <translation>{n} forwarded messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="597" />
+        <location filename="../../app/ui/viewer/render.py" line="598" />
         <source>Collapse</source>
         <translation>Collapse</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="598" />
+        <location filename="../../app/ui/viewer/render.py" line="599" />
         <source>Show all {n} items</source>
         <translation>Show all {n} items</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="396" />
+        <location filename="../../app/ui/viewer/render.py" line="397" />
         <source>Voice message</source>
         <translation>Voice message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="548" />
+        <location filename="../../app/ui/viewer/render.py" line="549" />
         <source>Ended {time}</source>
         <translation>Ended {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="550" />
+        <location filename="../../app/ui/viewer/render.py" line="551" />
         <source>Shared file: {name} ({who})</source>
         <translation>Shared file: {name} ({who})</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="553" />
+        <location filename="../../app/ui/viewer/render.py" line="554" />
         <source>Shared screen: {who}</source>
         <translation>Shared screen: {who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="554" />
+        <location filename="../../app/ui/viewer/render.py" line="555" />
         <source>Call recording</source>
         <translation>Call recording</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="494" />
-        <location filename="../../app/ui/viewer/render.py" line="524" />
+        <location filename="../../app/ui/viewer/render.py" line="495" />
+        <location filename="../../app/ui/viewer/render.py" line="525" />
         <source>Place: {place}</source>
         <translation>Place: {place}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="526" />
+        <location filename="../../app/ui/viewer/render.py" line="527" />
         <source>Attendees: {names}</source>
         <translation>Attendees: {names}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="504" />
-        <location filename="../../app/ui/viewer/render.py" line="529" />
+        <location filename="../../app/ui/viewer/render.py" line="505" />
+        <location filename="../../app/ui/viewer/render.py" line="530" />
         <source>Created by {who}</source>
         <translation>Created by {who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="466" />
+        <location filename="../../app/ui/viewer/render.py" line="467" />
         <source>Started a vote</source>
         <translation>Started a vote</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="467" />
+        <location filename="../../app/ui/viewer/render.py" line="468" />
         <source>Voted</source>
         <translation>Voted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="482" />
+        <location filename="../../app/ui/viewer/render.py" line="483" />
         <source>Amount: {amount}</source>
         <translation>Amount: {amount}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="484" />
+        <location filename="../../app/ui/viewer/render.py" line="485" />
         <source>Packets: {n}</source>
         <translation>Packets: {n}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="575" />
+        <location filename="../../app/ui/viewer/render.py" line="576" />
         <source>Call</source>
         <translation>Call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="576" />
+        <location filename="../../app/ui/viewer/render.py" line="577" />
         <source>Duration {d}</source>
         <translation>Duration {d}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="601" />
+        <location filename="../../app/ui/viewer/render.py" line="602" />
         <source>Attended</source>
         <translation>Attended</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="602" />
+        <location filename="../../app/ui/viewer/render.py" line="603" />
         <source>Declined</source>
         <translation>Declined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="603" />
+        <location filename="../../app/ui/viewer/render.py" line="604" />
         <source>Not answered yet</source>
         <translation>Not answered yet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="604" />
+        <location filename="../../app/ui/viewer/render.py" line="605" />
         <source>Cancelled</source>
         <translation>Cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="605" />
+        <location filename="../../app/ui/viewer/render.py" line="606" />
         <source>Expired</source>
         <translation>Expired</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="606" />
+        <location filename="../../app/ui/viewer/render.py" line="607" />
         <source>Normal red packet</source>
         <translation>Normal red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="607" />
+        <location filename="../../app/ui/viewer/render.py" line="608" />
         <source>Lucky red packet</source>
         <translation>Lucky red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="608" />
+        <location filename="../../app/ui/viewer/render.py" line="609" />
         <source>Incentive red packet</source>
         <translation>Incentive red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="609" />
+        <location filename="../../app/ui/viewer/render.py" line="610" />
         <source>Picture post</source>
         <translation>Picture post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="610" />
+        <location filename="../../app/ui/viewer/render.py" line="611" />
         <source>Video post</source>
         <translation>Video post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="611" />
+        <location filename="../../app/ui/viewer/render.py" line="612" />
         <source>Live stream</source>
         <translation>Live stream</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="612" />
+        <location filename="../../app/ui/viewer/render.py" line="613" />
         <source>Voice call</source>
         <translation>Voice call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="613" />
+        <location filename="../../app/ui/viewer/render.py" line="614" />
         <source>Video call</source>
         <translation>Video call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="614" />
+        <location filename="../../app/ui/viewer/render.py" line="615" />
         <source>Group voice call</source>
         <translation>Group voice call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="615" />
+        <location filename="../../app/ui/viewer/render.py" line="616" />
         <source>Group video call</source>
         <translation>Group video call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="626" />
+        <location filename="../../app/ui/viewer/render.py" line="627" />
         <source>({n} more characters: open Details to read the whole message)</source>
         <translation>({n} more characters: open Details to read the whole message)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="651" />
+        <location filename="../../app/ui/viewer/render.py" line="652" />
         <source>Not archived (no media reference)</source>
         <translation>Not archived (no media reference)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="655" />
+        <location filename="../../app/ui/viewer/render.py" line="656" />
         <source>Download pending</source>
         <translation>Download pending</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="657" />
+        <location filename="../../app/ui/viewer/render.py" line="658" />
         <source>Expired: WeCom no longer holds this file</source>
         <translation>Expired: WeCom no longer holds this file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="660" />
+        <location filename="../../app/ui/viewer/render.py" line="661" />
         <source>Download failed: {reason}</source>
         <translation>Download failed: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="661" />
+        <location filename="../../app/ui/viewer/render.py" line="662" />
         <source>Download failed</source>
         <translation>Download failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="678" />
+        <location filename="../../app/ui/viewer/render.py" line="679" />
         <source>[Unsupported message type: {type}]</source>
         <translation>[Unsupported message type: {type}]</translation>
     </message>
@@ -3887,12 +3912,12 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>StartUp</name>
     <message>
-        <location filename="../../app/ui/app.py" line="106" />
+        <location filename="../../app/ui/app.py" line="117" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/app.py" line="112" />
+        <location filename="../../app/ui/app.py" line="123" />
         <source>The archive cannot be opened: %1</source>
         <translation>The archive cannot be opened: %1</translation>
     </message>

@@ -1845,242 +1845,267 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="73" />
+        <location filename="../../app/ui/main_window.py" line="80" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="123" />
+        <location filename="../../app/ui/main_window.py" line="132" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="124" />
+        <location filename="../../app/ui/main_window.py" line="133" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="125" />
+        <location filename="../../app/ui/main_window.py" line="134" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="126" />
+        <location filename="../../app/ui/main_window.py" line="135" />
         <source>&amp;Export evidence…</source>
         <translation>导出证据(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="127" />
+        <location filename="../../app/ui/main_window.py" line="136" />
         <source>Export search &amp;results…</source>
         <translation>导出搜索结果(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="128" />
+        <location filename="../../app/ui/main_window.py" line="137" />
         <source>Export &amp;selected messages…</source>
         <translation>导出所选消息(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="129" />
+        <location filename="../../app/ui/main_window.py" line="138" />
         <source>&amp;Verify evidence package…</source>
         <translation>校验证据包(&amp;V)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="147" />
         <source>S&amp;ync</source>
         <translation>同步(&amp;Y)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="148" />
         <source>&amp;Sync now</source>
         <translation>立即同步(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="140" />
+        <location filename="../../app/ui/main_window.py" line="149" />
+        <source>Sync every configured corp, one after the other</source>
+        <translation>依次同步所有已配置的企业</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="150" />
+        <source>Sync &amp;one corp</source>
+        <translation>同步单个企业(&amp;O)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="152" />
         <source>&amp;Cancel sync</source>
         <translation>取消同步(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="141" />
+        <location filename="../../app/ui/main_window.py" line="153" />
         <source>Sync &amp;history…</source>
         <translation>同步记录(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="142" />
+        <location filename="../../app/ui/main_window.py" line="154" />
         <source>Background &amp;jobs…</source>
         <translation>后台任务(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="146" />
+        <location filename="../../app/ui/main_window.py" line="160" />
         <source>&amp;View</source>
         <translation>查看(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="147" />
+        <location filename="../../app/ui/main_window.py" line="161" />
         <source>&amp;Search messages</source>
         <translation>搜索消息(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="148" />
+        <location filename="../../app/ui/main_window.py" line="162" />
         <source>&amp;Copy selected messages</source>
         <translation>复制所选消息(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="149" />
+        <location filename="../../app/ui/main_window.py" line="163" />
         <source>&amp;Jump to date…</source>
         <translation>跳转到日期(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="154" />
+        <location filename="../../app/ui/main_window.py" line="168" />
         <source>&amp;Account</source>
         <translation>账号(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="169" />
         <source>Change &amp;password…</source>
         <translation>修改密码(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="156" />
+        <location filename="../../app/ui/main_window.py" line="170" />
         <source>&amp;Accounts…</source>
         <translation>账号管理(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="157" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>Audit &amp;log…</source>
         <translation>审计日志(&amp;L)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="158" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>Open &amp;without login on this workstation</source>
         <translation>在此工作站上免登录打开(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="159" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>Log &amp;out</source>
         <translation>退出登录(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="166" />
+        <location filename="../../app/ui/main_window.py" line="180" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="167" />
+        <location filename="../../app/ui/main_window.py" line="181" />
         <source>&amp;About</source>
         <translation>关于(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="240" />
+        <location filename="../../app/ui/main_window.py" line="255" />
         <source>Archive: %1</source>
         <translation>存档：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="253" />
+        <location filename="../../app/ui/main_window.py" line="268" />
         <source>Search index updated: %1 messages</source>
         <translation>搜索索引已更新：%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="304" />
+        <location filename="../../app/ui/main_window.py" line="319" />
         <source>Preparing the demo archive…</source>
         <translation>正在准备演示存档…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="314" />
+        <location filename="../../app/ui/main_window.py" line="329" />
         <source>Demo archive</source>
         <translation>演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="342" />
+        <location filename="../../app/ui/main_window.py" line="382" />
+        <source>last synced %1 (%2)</source>
+        <translation>上次同步 %1（%2）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="383" />
+        <source>never synced</source>
+        <translation>从未同步</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="390" />
         <source>finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="342" />
+        <location filename="../../app/ui/main_window.py" line="390" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="343" />
+        <location filename="../../app/ui/main_window.py" line="390" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="345" />
+        <location filename="../../app/ui/main_window.py" line="391" />
+        <source>interrupted</source>
+        <translation>已中断</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="419" />
         <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
         <translation>同步%1：新增 %2 条消息，隔离 %3 条，保存媒体文件 %4 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="370" />
+        <location filename="../../app/ui/main_window.py" line="444" />
         <source>Choose a session to export.</source>
         <translation>请先选择要导出的会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="375" />
+        <location filename="../../app/ui/main_window.py" line="449" />
         <source>Session %1</source>
         <translation>会话 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="382" />
+        <location filename="../../app/ui/main_window.py" line="456" />
         <source>Nothing to export: %1</source>
         <translation>没有可导出的内容：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="385" />
+        <location filename="../../app/ui/main_window.py" line="459" />
         <source>Search: %1</source>
         <translation>搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="394" />
+        <location filename="../../app/ui/main_window.py" line="468" />
         <source>Select the messages to export first.</source>
         <translation>请先选择要导出的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="398" />
+        <location filename="../../app/ui/main_window.py" line="472" />
         <source>%1 selected messages</source>
         <translation>所选 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="436" />
+        <location filename="../../app/ui/main_window.py" line="510" />
         <source>Logged in: %1 (%2)</source>
         <translation>已登录：%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="436" />
+        <location filename="../../app/ui/main_window.py" line="510" />
         <source>Acting as: %1 (%2)</source>
         <translation>当前身份：%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="458" />
+        <location filename="../../app/ui/main_window.py" line="532" />
         <source>Open without login</source>
         <translation>免登录打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="464" />
+        <location filename="../../app/ui/main_window.py" line="538" />
         <source>This workstation opens without login from now on.</source>
         <translation>此工作站今后将免登录打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="465" />
+        <location filename="../../app/ui/main_window.py" line="539" />
         <source>This workstation asks for the password from now on.</source>
         <translation>此工作站今后将要求输入密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="472" />
+        <location filename="../../app/ui/main_window.py" line="546" />
         <source>Password changed.</source>
         <translation>密码已修改。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="495" />
+        <location filename="../../app/ui/main_window.py" line="569" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>您账号的角色或查看范围已变更：窗口已按新的设置重新打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="525" />
+        <location filename="../../app/ui/main_window.py" line="599" />
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="526" />
+        <location filename="../../app/ui/main_window.py" line="600" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>会话存档审计台
@@ -2467,235 +2492,235 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageRenderer</name>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="142" />
+        <location filename="../../app/ui/viewer/render.py" line="143" />
         <source>{amount} yuan</source>
         <translation>{amount} 元</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="333" />
+        <location filename="../../app/ui/viewer/render.py" line="334" />
         <source>[This message could not be read: {type}]</source>
         <translation>[无法读取此消息：{type}]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="334" />
-        <location filename="../../app/ui/viewer/render.py" line="679" />
+        <location filename="../../app/ui/viewer/render.py" line="335" />
+        <location filename="../../app/ui/viewer/render.py" line="680" />
         <source>Show raw JSON</source>
         <translation>显示原始 JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="378" />
+        <location filename="../../app/ui/viewer/render.py" line="379" />
         <source>{who} recalled a message</source>
         <translation>{who} 撤回了一条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="383" />
+        <location filename="../../app/ui/viewer/render.py" line="384" />
         <source>{who} agreed to have chats archived</source>
         <translation>{who} 同意存档会话内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="389" />
+        <location filename="../../app/ui/viewer/render.py" line="390" />
         <source>{who} declined to have chats archived</source>
         <translation>{who} 拒绝存档会话内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="588" />
+        <location filename="../../app/ui/viewer/render.py" line="589" />
         <source>{who} switched enterprise</source>
         <translation>{who} 切换了企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="443" />
+        <location filename="../../app/ui/viewer/render.py" line="444" />
         <source>{n} forwarded messages</source>
         <translation>共 {n} 条聊天记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="597" />
+        <location filename="../../app/ui/viewer/render.py" line="598" />
         <source>Collapse</source>
         <translation>收起</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="598" />
+        <location filename="../../app/ui/viewer/render.py" line="599" />
         <source>Show all {n} items</source>
         <translation>展开全部 {n} 项</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="396" />
+        <location filename="../../app/ui/viewer/render.py" line="397" />
         <source>Voice message</source>
         <translation>语音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="548" />
+        <location filename="../../app/ui/viewer/render.py" line="549" />
         <source>Ended {time}</source>
         <translation>结束于 {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="550" />
+        <location filename="../../app/ui/viewer/render.py" line="551" />
         <source>Shared file: {name} ({who})</source>
         <translation>共享文件：{name}（{who}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="553" />
+        <location filename="../../app/ui/viewer/render.py" line="554" />
         <source>Shared screen: {who}</source>
         <translation>共享屏幕：{who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="554" />
+        <location filename="../../app/ui/viewer/render.py" line="555" />
         <source>Call recording</source>
         <translation>通话录音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="494" />
-        <location filename="../../app/ui/viewer/render.py" line="524" />
+        <location filename="../../app/ui/viewer/render.py" line="495" />
+        <location filename="../../app/ui/viewer/render.py" line="525" />
         <source>Place: {place}</source>
         <translation>地点：{place}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="526" />
+        <location filename="../../app/ui/viewer/render.py" line="527" />
         <source>Attendees: {names}</source>
         <translation>参与人：{names}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="504" />
-        <location filename="../../app/ui/viewer/render.py" line="529" />
+        <location filename="../../app/ui/viewer/render.py" line="505" />
+        <location filename="../../app/ui/viewer/render.py" line="530" />
         <source>Created by {who}</source>
         <translation>创建人：{who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="466" />
+        <location filename="../../app/ui/viewer/render.py" line="467" />
         <source>Started a vote</source>
         <translation>发起投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="467" />
+        <location filename="../../app/ui/viewer/render.py" line="468" />
         <source>Voted</source>
         <translation>参与投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="482" />
+        <location filename="../../app/ui/viewer/render.py" line="483" />
         <source>Amount: {amount}</source>
         <translation>金额：{amount}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="484" />
+        <location filename="../../app/ui/viewer/render.py" line="485" />
         <source>Packets: {n}</source>
         <translation>个数：{n}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="575" />
+        <location filename="../../app/ui/viewer/render.py" line="576" />
         <source>Call</source>
         <translation>通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="576" />
+        <location filename="../../app/ui/viewer/render.py" line="577" />
         <source>Duration {d}</source>
         <translation>时长 {d}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="601" />
+        <location filename="../../app/ui/viewer/render.py" line="602" />
         <source>Attended</source>
         <translation>已参加</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="602" />
+        <location filename="../../app/ui/viewer/render.py" line="603" />
         <source>Declined</source>
         <translation>已拒绝</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="603" />
+        <location filename="../../app/ui/viewer/render.py" line="604" />
         <source>Not answered yet</source>
         <translation>待定</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="604" />
+        <location filename="../../app/ui/viewer/render.py" line="605" />
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="605" />
+        <location filename="../../app/ui/viewer/render.py" line="606" />
         <source>Expired</source>
         <translation>已过期</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="606" />
+        <location filename="../../app/ui/viewer/render.py" line="607" />
         <source>Normal red packet</source>
         <translation>普通红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="607" />
+        <location filename="../../app/ui/viewer/render.py" line="608" />
         <source>Lucky red packet</source>
         <translation>拼手气红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="608" />
+        <location filename="../../app/ui/viewer/render.py" line="609" />
         <source>Incentive red packet</source>
         <translation>激励红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="609" />
+        <location filename="../../app/ui/viewer/render.py" line="610" />
         <source>Picture post</source>
         <translation>图片动态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="610" />
+        <location filename="../../app/ui/viewer/render.py" line="611" />
         <source>Video post</source>
         <translation>视频动态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="611" />
+        <location filename="../../app/ui/viewer/render.py" line="612" />
         <source>Live stream</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="612" />
+        <location filename="../../app/ui/viewer/render.py" line="613" />
         <source>Voice call</source>
         <translation>语音通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="613" />
+        <location filename="../../app/ui/viewer/render.py" line="614" />
         <source>Video call</source>
         <translation>视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="614" />
+        <location filename="../../app/ui/viewer/render.py" line="615" />
         <source>Group voice call</source>
         <translation>多人语音通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="615" />
+        <location filename="../../app/ui/viewer/render.py" line="616" />
         <source>Group video call</source>
         <translation>多人视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="626" />
+        <location filename="../../app/ui/viewer/render.py" line="627" />
         <source>({n} more characters: open Details to read the whole message)</source>
         <translation>（还有 {n} 个字符：打开“详情”阅读完整消息）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="651" />
+        <location filename="../../app/ui/viewer/render.py" line="652" />
         <source>Not archived (no media reference)</source>
         <translation>未存档（消息中没有媒体引用）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="655" />
+        <location filename="../../app/ui/viewer/render.py" line="656" />
         <source>Download pending</source>
         <translation>等待下载</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="657" />
+        <location filename="../../app/ui/viewer/render.py" line="658" />
         <source>Expired: WeCom no longer holds this file</source>
         <translation>已过期：企业微信已不再保存此文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="660" />
+        <location filename="../../app/ui/viewer/render.py" line="661" />
         <source>Download failed: {reason}</source>
         <translation>下载失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="661" />
+        <location filename="../../app/ui/viewer/render.py" line="662" />
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="678" />
+        <location filename="../../app/ui/viewer/render.py" line="679" />
         <source>[Unsupported message type: {type}]</source>
         <translation>[不支持的消息类型：{type}]</translation>
     </message>
@@ -3887,12 +3912,12 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>StartUp</name>
     <message>
-        <location filename="../../app/ui/app.py" line="106" />
+        <location filename="../../app/ui/app.py" line="117" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/app.py" line="112" />
+        <location filename="../../app/ui/app.py" line="123" />
         <source>The archive cannot be opened: %1</source>
         <translation>无法打开存档：%1</translation>
     </message>

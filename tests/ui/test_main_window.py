@@ -123,3 +123,41 @@ def test_first_run_demo_flow_syncs_and_fills_the_tree(qtbot, tmp_path):
     qtbot.waitUntil(lambda: w.sessions.model.rowCount() >= 3, timeout=10_000)
     w.close()
     ctx.close()
+
+
+def test_sync_now_syncs_every_corp_and_one_corp_can_be_chosen(qtbot, tmp_path):
+    """With several corps, Ctrl+R syncs each of them in turn; Sync > Sync one corp lists every corp
+    with when it last synced, and syncs only the one chosen."""
+    from native.corpus import generate_corpus
+
+    ctx = AppContext(tmp_path / "two-corps")
+    corps = []
+    for seed in (1, 2):
+        corpus = tmp_path / f"corpus-{seed}"
+        generate_corpus(corpus, messages=120, seed=seed, media=False)
+        corp, _ = ctx.setup_demo(corpus, actor=ACTOR if corps else None)  # the first makes the demo account
+        corps.append(corp)
+    assert corps[0].corpid != corps[1].corpid and len(ctx.settings.corps) == 2
+    w = MainWindow(ctx, ACTOR)
+    qtbot.addWidget(w)
+    w.show()
+    assert w.sync_one_menu.menuAction().isVisible()
+    started = []
+    w.sync.sync_started.connect(started.append)
+    finished = []
+    w.sync.sync_finished.connect(finished.append)
+    w.sync_action.trigger()
+    qtbot.waitUntil(lambda: len(finished) == 2 and w.sync_action.isEnabled(), timeout=180_000)
+    assert started == [c.corpid for c in ctx.settings.corps]
+    assert all(r.outcome == "succeeded" for r in finished)
+
+    w.sync_one_menu.aboutToShow.emit()
+    entries = w.sync_one_menu.actions()
+    assert len(entries) == 2
+    qtbot.waitUntil(lambda: all("last synced" in a.text() for a in entries), timeout=10_000)
+    assert "(finished)" in entries[0].text()
+    entries[1].trigger()
+    qtbot.waitUntil(lambda: len(finished) == 3 and w.sync_action.isEnabled(), timeout=120_000)
+    assert started[2:] == [ctx.settings.corps[1].corpid]
+    w.close()
+    ctx.close()
