@@ -159,7 +159,7 @@ class Emotion:
     md5sum: str
 
 
-_EMOTION_EXT = {1: "gif", 2: "png"}
+_EMOTION_EXT: dict[int | None, str] = {1: "gif", 2: "png"}
 
 
 @message_type("emotion", Emotion, zh="表情", en="Sticker")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from .catalogue import Revoke, Switch  # importing the catalogue declares every msgtype
 from .payload import MAX_DEPTH, MISSING, Notes, Payload, kind_of
@@ -36,7 +37,7 @@ __all__ = ["MAX_DEPTH", "CATALOGUE", "inner_msgtype", "parse_message"]
 _SWITCH = MSGTYPES["switch"]  # picked by the entry's action: it has no msgtype
 
 
-def _payload(notes: Notes, msg: dict, spec: MsgType) -> tuple[object, str]:
+def _payload(notes: Notes, msg: dict[str, Any], spec: MsgType) -> tuple[object, str]:
     """The payload object of a top-level message and the key it was found under ("": the message)."""
     msgtype, key = spec.name, spec.key
     if key is None:
@@ -60,7 +61,7 @@ def _payload(notes: Notes, msg: dict, spec: MsgType) -> tuple[object, str]:
 _COMMON_KEYS = frozenset({"msgid", "action", "from", "tolist", "roomid", "msgtime", "msgtype"})
 
 
-def _unknown_payload(msg: dict, msgtype: str) -> object:
+def _unknown_payload(msg: dict[str, Any], msgtype: str) -> object:
     """What an unknown msgtype carries: the value under its name, else every non-common key.
 
     New types do not always follow the msgtype-named-key habit (several use "info", vote uses the top
@@ -127,11 +128,11 @@ def parse_message(raw: bytes | str) -> ParsedMessage:
     else:
         # Every message of a sync passes here: well-typed common fields are taken as they are, and
         # only an entry with an odd one is read field by field with notes.
-        sender, to, roomid, msgtime, msgtype = (msg.get("from"), msg.get("tolist"), msg.get("roomid"),
-                                                msg.get("msgtime"), msg.get("msgtype"))
-        if (type(sender) is str and type(roomid) is str and type(msgtime) is int and type(msgtype) is str
+        f, to, room, t, mt = msg.get("from"), msg.get("tolist"), msg.get("roomid"), msg.get("msgtime"), \
+            msg.get("msgtype")
+        if (type(f) is str and type(room) is str and type(t) is int and type(mt) is str
                 and type(to) is list and all(type(x) is str for x in to)):
-            tolist = tuple(to)
+            sender, tolist, roomid, msgtime, msgtype = f, tuple(to), room, t, mt
         else:
             envelope = Payload(notes, msg, msg, "", "", 0)
             sender = envelope.string("from", True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
+from typing import Any
 
 from .records import MediaRef, Unsupported
 from .registry import CATALOGUE, inner_msgtype
@@ -94,7 +95,7 @@ class Payload:
 
     __slots__ = ("notes", "obj", "top", "where", "kind", "depth")
 
-    def __init__(self, notes: Notes, obj: dict, top: dict, where: str, kind: str, depth: int) -> None:
+    def __init__(self, notes: Notes, obj: dict[str, Any], top: dict[str, Any], where: str, kind: str, depth: int) -> None:
         self.notes = notes
         self.obj = obj
         self.top = top
