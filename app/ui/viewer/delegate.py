@@ -235,7 +235,7 @@ class _Builder:
             self.ops.append(Op("thumb" if loaded else "placeholder", rect, payload=(m.id, b.max_side)))
             if not loaded:
                 self.texts.append(b.name)
-            self.hot.append((rect, "view", m.id))
+            self.hot.append((QRect(rect), "view", m.id))
             self.natural = max(self.natural, rect.right() + 1)
             return rect.bottom() + 1
         # An icon, the name, the detail line, the status or the actions.
@@ -458,8 +458,10 @@ class MessageDelegate(QStyledItemDelegate):
         bubble = QRect(bx, y, bubble_w, content_h + 2 * BUBBLE_PAD)
         ops.append(Op("bubble", bubble, payload=bool(row.recalled_at)))
         dx, dy = bx + BUBBLE_PAD, y + BUBBLE_PAD
+        # The builder may hand the same QRect to an op and to a hotspot (a picture is both): moving
+        # rects in place would move that one twice, so every rect is replaced by a moved copy.
         for op in b.ops:
-            op.rect.translate(dx, dy)
+            op.rect = op.rect.translated(dx, dy)
             if op.kind == "card_rule":
                 op.rect.setWidth(content_w - (op.rect.left() - dx))
             ops.append(op)
