@@ -80,7 +80,7 @@ def test_tampering_is_reported(package, tamper):
                         encoding="utf-8")
         expected = "changed file: bag-info.txt"
     else:
-        html = next((package / "data" / "transcripts").glob("*.html"))
+        html = next((package / "data" / "transcripts").glob("[0-9a-fx]*.html"))
         html.write_text(html.read_text(encoding="utf-8") + " ", encoding="utf-8")
         expected = f"changed file: {html.relative_to(package).as_posix()}"
     problems = _problems(package)
@@ -127,7 +127,7 @@ def test_file_names_come_from_ids_and_hashes(ctx, info, tmp_path):
     assert result.counts["messages"] == 2 and result.counts["media_files"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hostile"]  # nothing escaped, no partial left
     allowed = re.compile(r"data/(messages/[0-9a-f]{32}/[0-9a-f]{16}\.json|media/[0-9a-f]{64}\.[A-Za-z0-9]{1,10}"
-                         r"|transcripts/[0-9a-f]{32}(-[0-9]+)?\.(html|pdf)|loadfile\.csv|custody\.json)")
+                         r"|transcripts/([0-9a-f]{32}(-[0-9]+)?\.(html|pdf)|index\.html)|loadfile\.csv|custody\.json)")
     payload = [p.relative_to(out).as_posix() for p in (out / "data").rglob("*") if p.is_file()]
     assert payload and all(allowed.fullmatch(p) for p in payload), payload
     assert any(p.endswith(".bin") for p in payload)  # the hostile extension was not used
@@ -140,7 +140,7 @@ def test_file_names_come_from_ids_and_hashes(ctx, info, tmp_path):
 def test_transcript_escapes_hostile_text(ctx, info, tmp_path):
     out = tmp_path / "xss"
     export_package(ctx, ACTOR, Selection(msgids=("../../x",), context_hours=0), out)
-    (html_file,) = (out / "data" / "transcripts").glob("*.html")
+    (html_file,) = (out / "data" / "transcripts").glob("[0-9a-fx]*.html")
     html = html_file.read_text(encoding="utf-8")
     lowered = html.lower()
     assert "<script" not in lowered
@@ -159,7 +159,7 @@ def test_query_export_marks_hits_with_context(ctx, tmp_path):
     out = tmp_path / "query"
     result = export_package(ctx, ACTOR, Selection(query="alert", context_hours=1), out)
     assert result.counts["hits"] == 1 and result.counts["messages"] >= 1
-    html = next((out / "data" / "transcripts").glob("*.html")).read_text(encoding="utf-8")
+    html = next((out / "data" / "transcripts").glob("[0-9a-fx]*.html")).read_text(encoding="utf-8")
     assert "<mark>alert</mark>" in html
     assert verify_package(out).ok
 

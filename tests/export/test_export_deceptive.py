@@ -38,7 +38,7 @@ def deceptive_package(export_archive, tmp_path_factory):
 
 
 def test_html_transcript_shows_the_deception(deceptive_package):
-    html = next((deceptive_package.path / "data" / "transcripts").glob("*.html")).read_text("utf-8")
+    html = next((deceptive_package.path / "data" / "transcripts").glob("[0-9a-fx]*.html")).read_text("utf-8")
     assert not DANGEROUS.search(html), DANGEROUS.search(html)
     assert "⟨U+202E⟩</span>gpj.exe" in html  # the file name no longer reads "exe.jpg"
     assert "wm<span class=\"esc\">⟨U+202E⟩</span>DI-lacigol<span class=\"esc\">⟨U+000A⟩</span>fake" in html
@@ -48,7 +48,7 @@ def test_html_transcript_shows_the_deception(deceptive_package):
 
 
 def test_html_transcript_does_not_link_what_a_browser_would_run(deceptive_package):
-    html = next((deceptive_package.path / "data" / "transcripts").glob("*.html")).read_text("utf-8")
+    html = next((deceptive_package.path / "data" / "transcripts").glob("[0-9a-fx]*.html")).read_text("utf-8")
     (media,) = [p for p in (deceptive_package.path / "data" / "media").iterdir()]
     assert media.suffix == ".html"  # the file is in the package, named from its hash...
     assert f'href="../media/{media.name}"' not in html and f'src="../media/{media.name}"' not in html

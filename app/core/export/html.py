@@ -35,6 +35,8 @@ h1{font-size:1.3em} .meta{color:#555;font-size:.9em}
 .badge{font-size:.8em;border:1px solid #999;border-radius:3px;padding:0 .3em;margin-left:.4em}
 .recalled .badge.r{border-color:#c00;color:#c00} .text{white-space:pre-wrap;margin:.3em 0}
 mark{background:#ffd54a} .gap{color:#888;text-align:center;margin:1em 0} img{max-width:320px;max-height:240px}
+.id{color:#777;font-size:.8em;font-weight:normal} .now{color:#8a5a00;font-size:.8em}
+table.index{border-collapse:collapse} table.index td,table.index th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left}
 .esc{color:#b00020;background:#fde7ea;border-radius:2px;font-family:monospace;font-size:.85em}
 """
 
@@ -56,6 +58,14 @@ def name(value: object) -> str:
 def text(value: object) -> str:
     """Message text for the page: neutralised (line breaks kept) and escaped."""
     return _marked(e(display_text(value)))
+
+
+def person(label: str, ident: str, note: str = "") -> str:
+    """A person or room for the page: the name in bold with the id beside it in small type (the id
+    alone when no name is known), and ``note`` (today's name where it changed, a corp tag) after it."""
+    shown = (f"<b>{name(label)}</b> <span class=\"id\">{name(ident)}</span>" if label and label != ident
+             else f"<b>{name(ident)}</b>")
+    return shown + (f" <span class=\"now\">{name(note)}</span>" if note else "")
 
 
 def linkable(href: str) -> bool:
@@ -93,18 +103,23 @@ class TranscriptWriter:
     """Writes one conversation's transcript as messages come (a header, the messages, a footer)."""
 
     def __init__(self, f: TextIO, *, session_id: str, session_type: str, participants: tuple[str, ...],
-                 roomid: str, zone_note: str, selection_note: str, fingerprint: str = ""):
+                 roomid: str, zone_note: str, selection_note: str, fingerprint: str = "", title: str = "",
+                 room_name: str = "", participant_names: tuple[str, ...] = ()):
+        """``title``: the conversation by names (the group's name, or its people's); ``room_name`` the
+        group's name; ``participant_names`` aligned with ``participants`` ("" where unknown)."""
         self.f = f
         self.count = 0
-        title = f"会话记录 Transcript {display_name(session_id)}"
+        heading = f"会话记录 Transcript {display_name(title or session_id)}"
+        names = participant_names or ("",) * len(participants)
         f.write("<!DOCTYPE html>\n<html lang=\"zh\">\n<head>\n<meta charset=\"utf-8\">\n"
                 f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n"
                 "<meta name=\"referrer\" content=\"no-referrer\">\n"
-                f"<title>{e(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
-                f"<h1>会话记录 Transcript {name(session_id)}</h1>\n<div class=\"meta\">"
-                f"<div>类型 Type: {name(session_type)}</div>"
-                + (f"<div>群 Room: {name(roomid)}</div>" if roomid else "")
-                + f"<div>参与者 Participants: {', '.join(name(p) for p in participants)}</div>"
+                f"<title>{e(heading)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+                f"<h1>会话记录 Transcript {name(title or session_id)}</h1>\n<div class=\"meta\">"
+                + (f"<div>会话 Conversation: <code>{name(session_id)}</code></div>" if title else "")
+                + f"<div>类型 Type: {name(session_type)}</div>"
+                + (f"<div>群 Room: {person(room_name, roomid)}</div>" if roomid else "")
+                + f"<div>参与者 Participants: {', '.join(person(n, p) for n, p in zip(names, participants, strict=False))}</div>"
                 f"<div>时区 Times: {e(zone_note)}</div><div>选择 Selection: {name(selection_note)}</div>"
                 f"<div>包指纹 Package fingerprint (SHA-256): <code>{e(fingerprint)}</code></div></div>\n")
         self.fingerprint = fingerprint
@@ -116,7 +131,11 @@ class TranscriptWriter:
     def message(self, *, msgid: str, seq: int, time: str, sender: str, recipients: tuple[str, ...],
                 msgtype: str, summary: str, text: str, recalled_at: str | None, hit: bool,
                 hit_spans: tuple[tuple[int, int], ...] = (), media: list[MediaLink] = (),
-                native_href: str = "") -> None:
+                native_href: str = "", sender_name: str = "", sender_note: str = "",
+                recipient_names: tuple[str, ...] = ()) -> None:
+        """``sender_name``: the sender's name at the message's time ("" unknown), shown with the id
+        beside it; ``sender_note``: e.g. today's name where it changed, a corp tag;
+        ``recipient_names`` aligned with ``recipients``."""
         body_text = text
         classes = "msg" + (" hit" if hit else "") + (" recalled" if recalled_at else "")
         badges = f"<span class=\"badge\">{name(msgtype)}</span>"
@@ -143,7 +162,9 @@ class TranscriptWriter:
                          "suitable program</div>")
         self.f.write(
             f"<div class=\"{classes}\" id=\"m{seq}\"><div class=\"hdr\">{e(time)} · "
-            f"<b>{name(sender)}</b> → {', '.join(name(r) for r in recipients)}{badges}"
+            f"{person(sender_name, sender, sender_note)} → "
+            f"{', '.join(person(n, r) for n, r in zip(recipient_names or ('',) * len(recipients), recipients, strict=False))}"
+            f"{badges}"
             f" · seq {e(seq)} · <a href=\"{e(native_href)}\">JSON</a> · <code>{name(msgid)}</code></div>"
             f"{body}</div>\n")
         self.count += 1
@@ -151,3 +172,41 @@ class TranscriptWriter:
     def close(self) -> None:
         self.f.write(f"<p class=\"meta\">{self.count} 条消息 messages · 包指纹 Package fingerprint "
                      f"<code>{e(self.fingerprint)}</code></p>\n</body>\n</html>\n")
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One conversation of the package for the index page."""
+
+    title: str
+    session_id: str
+    session_type: str
+    messages: int
+    first: str
+    last: str
+    html: str  # relative links, made by us
+    pdfs: tuple[str, ...] = ()
+
+
+def write_index(f: TextIO, entries: list[IndexEntry], *, zone_note: str, selection_note: str, fingerprint: str,
+                directory_note: str) -> None:
+    """``data/transcripts/index.html``: every conversation of the package by name, linking its
+    transcripts (whose file names stay ids)."""
+    f.write("<!DOCTYPE html>\n<html lang=\"zh\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n"
+            "<meta name=\"referrer\" content=\"no-referrer\">\n"
+            f"<title>会话索引 Conversations</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+            "<h1>会话索引 Conversations</h1>\n<div class=\"meta\">"
+            f"<div>时区 Times: {e(zone_note)}</div><div>选择 Selection: {name(selection_note)}</div>"
+            f"<div>姓名 Names: {e(directory_note)}</div>"
+            f"<div>包指纹 Package fingerprint (SHA-256): <code>{e(fingerprint)}</code></div></div>\n"
+            "<table class=\"index\"><tr><th>会话 Conversation</th><th>类型 Type</th><th>消息 Messages</th>"
+            "<th>时间 Time range</th><th>记录 Transcripts</th></tr>\n")
+    for x in sorted(entries, key=lambda x: (x.title.casefold(), x.session_id)):
+        links = f"<a href=\"{e(x.html)}\">HTML</a>" + "".join(
+            f" · <a href=\"{e(p)}\">PDF{'' if i == 0 else f' {i + 1}'}</a>" for i, p in enumerate(x.pdfs))
+        f.write(f"<tr><td>{name(x.title)}<br><span class=\"id\">{name(x.session_id)}</span></td>"
+                f"<td>{name(x.session_type)}</td><td>{e(x.messages)}</td><td>{e(x.first)} – {e(x.last)}</td>"
+                f"<td>{links}</td></tr>\n")
+    f.write(f"</table>\n<p class=\"meta\">{len(entries)} 个会话 conversations · 包指纹 Package fingerprint "
+            f"<code>{e(fingerprint)}</code></p>\n</body>\n</html>\n")

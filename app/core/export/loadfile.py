@@ -14,10 +14,13 @@ from typing import TextIO
 
 from app.core.safe_text import display_name, display_text, spreadsheet_cell
 
-COLUMNS = ("record_type", "message_id", "seq", "conversation_id", "conversation_type", "sender",
-           "recipients", "roomid", "time", "msgtype", "text", "recalled", "hit", "native_path",
-           "native_sha256", "media_ref", "media_kind", "original_filename", "media_status", "wecom_md5sum",
-           "md5_matched")
+COLUMNS = ("record_type", "message_id", "seq", "conversation_id", "conversation_type", "sender", "sender_name",
+           "sender_name_now", "sender_corp", "recipients", "recipient_names", "recipient_corps", "roomid",
+           "group_name", "time", "msgtype", "text", "recalled", "hit", "native_path", "native_sha256", "media_ref",
+           "media_kind", "original_filename", "media_status", "wecom_md5sum", "md5_matched")
+# Names are those held at the message's time (app/core/directory/names.py); ``sender_name_now`` is
+# today's name where it differs; the *_corps columns hold an external contact's corp ("微信" for a
+# WeChat user), "" for staff; lists are joined with ";" in the order of ``recipients``.
 
 
 _TEXT_COLUMNS = frozenset({"text"})
@@ -30,6 +33,15 @@ def _cell(column: str, value: object) -> object:
         return value
     shown = display_text(value) if column in _TEXT_COLUMNS else display_name(value)
     return spreadsheet_cell(shown)
+
+
+def _names(names: dict | None) -> dict:
+    if not names:
+        return {}
+    out = {k: names.get(k, "") for k in ("sender_name", "sender_name_now", "sender_corp", "group_name")}
+    for k in ("recipient_names", "recipient_corps"):
+        out[k] = ";".join(display_name(v) for v in names.get(k, ()))
+    return out
 
 
 class _SafeWriter(csv.DictWriter):
@@ -49,10 +61,12 @@ class LoadFileWriter:
 
     def message(self, *, msgid: str, seq: int, session_id: str, session_type: str, sender: str,
                 recipients: tuple[str, ...], roomid: str, time: str, msgtype: str, text: str, recalled: bool,
-                hit: bool, native_path: str, native_sha256: str) -> None:
+                hit: bool, native_path: str, native_sha256: str, names: dict | None = None) -> None:
+        """``names``: sender_name, sender_name_now, sender_corp, recipient_names, recipient_corps (lists
+        aligned with ``recipients``) and group_name, as :func:`name_columns` makes them."""
         self._w.writerow({"record_type": "message", "message_id": msgid, "seq": seq, "conversation_id": session_id,
                           "conversation_type": session_type, "sender": sender, "recipients": ";".join(display_name(r) for r in recipients),
-                          "roomid": roomid, "time": time, "msgtype": msgtype, "text": text,
+                          **_names(names), "roomid": roomid, "time": time, "msgtype": msgtype, "text": text,
                           "recalled": "yes" if recalled else "no", "hit": "yes" if hit else "no",
                           "native_path": native_path, "native_sha256": native_sha256})
         self.rows += 1
@@ -60,9 +74,10 @@ class LoadFileWriter:
     def media(self, *, msgid: str, seq: int, session_id: str, session_type: str, sender: str,
               recipients: tuple[str, ...], roomid: str, time: str, msgtype: str, native_path: str,
               native_sha256: str, ref: str, kind: str, filename: str | None, status: str, md5sum: str,
-              md5_matched: bool | None) -> None:
+              md5_matched: bool | None, names: dict | None = None) -> None:
         self._w.writerow({"record_type": "media", "message_id": msgid, "seq": seq, "conversation_id": session_id,
                           "conversation_type": session_type, "sender": sender, "recipients": ";".join(display_name(r) for r in recipients),
+                          **_names(names),
                           "roomid": roomid, "time": time, "msgtype": msgtype, "text": "",
                           "native_path": native_path, "native_sha256": native_sha256, "media_ref": ref,
                           "media_kind": kind, "original_filename": filename or "", "media_status": status,

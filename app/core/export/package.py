@@ -35,7 +35,7 @@ from app.core.store.db import now_ms
 from app.core.store.models import STORED, Export, Message
 
 from . import pdf as pdf_module
-from .html import MediaLink, TranscriptWriter
+from .html import IndexEntry, MediaLink, TranscriptWriter, write_index
 from .loadfile import LoadFileWriter
 from .pdf import (
     PdfFontError,
@@ -304,6 +304,8 @@ The transcripts (data/transcripts/*.html and *.pdf, one per conversation; a long
 PDF is split into volumes <conversation>-2.pdf, ...) are for reading; the original messages, exactly as
 archived, are data/messages/<conversation>/<hash>.json, the media data/media/<sha256>.<ext>,
 and data/loadfile.csv lists every message and media file with its hashes for review tools.
+data/transcripts/index.html lists the conversations by name. Names are those each person or group
+held at the message's time (data/custody.json says which directory sync they come from).
 data/custody.json records who exported what, when, and from which archive.
 """
 
@@ -330,6 +332,15 @@ class _Exporter:
         self.progress_total: int | None = None
         self.fingerprint = ""
         self.pdf_fonts: PdfFonts | None = None
+        directory = getattr(ctx, "directory", None)
+        if directory is None:
+            from app.core.directory import Directory
+
+            directory = Directory(self.db)
+        self.directory = directory
+        self._spans: dict[str | None, list[int]] = {}  # session -> [first ms, last ms, messages]
+        self._headers: dict[str | None, dict] = {}  # session -> title, room_name, participant_names
+        self._index: list[IndexEntry] = []
 
     # ------------------------------------------------------------------ what to export
     def _message_row(self, msgid: str) -> MessageRow | None:
@@ -412,7 +423,8 @@ class _Exporter:
         if self.cancel is not None and self.cancel():
             raise ExportCancelled("the export was cancelled")
 
-    def _export_media(self, bag: _BagWriter, m: MessageRow, media_rows, base: dict, lf: LoadFileWriter):
+    def _export_media(self, bag: _BagWriter, m: MessageRow, media_rows, base: dict, lf: LoadFileWriter,
+                      names: dict | None = None):
         links = []
         for md in media_rows:
             native, digest = "", ""
@@ -437,7 +449,8 @@ class _Exporter:
             if md.md5_matched is False:
                 self.counts["media_md5_mismatch"] += 1
             lf.media(**base, native_path=native, native_sha256=digest, ref=md.ref_path, kind=md.kind,
-                     filename=md.filename, status=md.status, md5sum=md.md5sum, md5_matched=md.md5_matched)
+                     filename=md.filename, status=md.status, md5sum=md.md5sum, md5_matched=md.md5_matched,
+                     names=names)
         return links
 
     def write(self, root: Path, plan, work: Path) -> None:
@@ -457,14 +470,28 @@ class _Exporter:
                 self._collect(bag, lf, sid, windows, out)
             spools.append((sid, spool))
         bag.close_text(lf_rel, lf_file)
+        if self.pdf_fonts is not None:  # written in pass 2, after the custody record that counts them
+            self.counts["pdf_files"] = sum(_pdf_volumes(spool) for _sid, spool in spools)
         self.custody = self._custody()
         bag.write_bytes("data/custody.json",
                         json.dumps(self.custody, ensure_ascii=False, indent=2).encode("utf-8") + b"\n")
         self.fingerprint = bag.fingerprint()
+        for sid, _ in spools:
+            self._headers[sid] = self._header_names(sid)
         if self.pdf_fonts is not None:
             self.pdf_fonts = subset_fonts(self.pdf_fonts, self._characters(spools), work)
+        self._pdf_written = 0
         for sid, spool in spools:
             self._transcripts(bag, root, sid, spool)
+        if self.pdf_fonts is not None and self._pdf_written != self.counts["pdf_files"]:
+            raise ExportError(f"{self._pdf_written} PDF transcripts were written where the custody record "
+                              f"counts {self.counts['pdf_files']}")
+        index_rel = f"{TRANSCRIPTS_DIR}index.html"
+        index_file = bag.open_text(index_rel)
+        write_index(index_file, self._index, zone_note=self._zone(), fingerprint=self.fingerprint,
+                    selection_note=json.dumps(self.sel.describe(), ensure_ascii=False),
+                    directory_note=self._directory_note())
+        bag.close_text(index_rel, index_file)
         bag.close()
 
     def _characters(self, spools) -> set[str]:
@@ -475,6 +502,9 @@ class _Exporter:
             info = self._session_info(sid)
             if info is not None:
                 chars |= set(info.session_type) | set(info.roomid) | set(", ".join(info.participants))
+            header = self._headers.get(sid) or {}
+            chars |= set(header.get("title", "")) | set(header.get("room_name", ""))
+            chars |= set("".join(header.get("participant_names", ())))
             chars |= set(sid or "-")
             with open(spool, encoding="utf-8") as f:
                 while block := f.read(1 << 20):
@@ -515,10 +545,15 @@ class _Exporter:
                     base = dict(msgid=m.msgid, seq=m.seq, session_id=m.session_id or "",
                                 session_type=m.session_type or "", sender=m.sender, recipients=m.tolist,
                                 roomid=m.roomid, time=when, msgtype=m.msgtype)
+                    names = self._message_names(m)
                     lf.message(**base, text=m.content_text or summary, recalled=bool(m.recalled_at), hit=hit,
-                               native_path=rel, native_sha256=digest)
-                    media = self._export_media(bag, m, media_by_msg.get(m.id, []), base, lf)
+                               native_path=rel, native_sha256=digest, names=names)
+                    media = self._export_media(bag, m, media_by_msg.get(m.id, []), base, lf, names)
+                    span = self._spans.setdefault(sid, [m.msgtime, m.msgtime, 0])
+                    span[0], span[1], span[2] = min(span[0], m.msgtime), max(span[1], m.msgtime), span[2] + 1
                     entry = dict(msgid=m.msgid, seq=m.seq, time=when, sender=m.sender, recipients=list(m.tolist),
+                                 sender_name=names["sender_name"], sender_note=self._sender_note(names),
+                                 recipient_names=list(names["recipient_names"]),
                                  msgtype=m.msgtype, summary=summary, text=m.content_text,
                                  recalled_at=_iso(m.recalled_at, self.tz) if m.recalled_at else None, hit=hit,
                                  hit_spans=[list(s) for s in self.hits.spans.get(m.id, ())], media=media,
@@ -543,14 +578,19 @@ class _Exporter:
         participants = info.participants if info else ()
         t_rel = f"{TRANSCRIPTS_DIR}{sdir}.html"
         t_file = bag.open_text(t_rel)
+        names = self._headers.get(sid) or self._header_names(sid)
         tw = TranscriptWriter(t_file, session_id=sid or "-", session_type=info.session_type if info else "",
                               participants=participants, roomid=info.roomid if info else "",
-                              zone_note=zone, selection_note=selection_note, fingerprint=self.fingerprint)
+                              zone_note=zone, selection_note=selection_note, fingerprint=self.fingerprint,
+                              title=names["title"], room_name=names["room_name"],
+                              participant_names=names["participant_names"])
         pw = None
         if self.pdf_fonts is not None:
             header = TranscriptHeader(session_id=sid or "-", session_type=info.session_type if info else "",
                                       participants=tuple(participants), roomid=info.roomid if info else "",
-                                      zone_note=zone, selection_note=selection_note, fingerprint=self.fingerprint)
+                                      zone_note=zone, selection_note=selection_note, fingerprint=self.fingerprint,
+                                      title=names["title"], room_name=names["room_name"],
+                                      participant_names=names["participant_names"])
 
             def open_volume(number: int) -> tuple[str, Path]:
                 rel = f"{TRANSCRIPTS_DIR}{sdir}.pdf" if number == 1 else f"{TRANSCRIPTS_DIR}{sdir}-{number}.pdf"
@@ -558,7 +598,7 @@ class _Exporter:
 
             def written(rel: str, path: Path) -> None:
                 bag.add_file(rel, path)
-                self.counts["pdf_files"] += 1
+                self._pdf_written += 1
 
             pw = PdfTranscriptWriter(self.pdf_fonts, header, open_volume, written,
                                      per_volume=pdf_module.MESSAGES_PER_VOLUME)
@@ -573,6 +613,7 @@ class _Exporter:
                     continue
                 media = e.pop("media")
                 e["recipients"] = tuple(e["recipients"])
+                e["recipient_names"] = tuple(e["recipient_names"])
                 e["hit_spans"] = tuple(tuple(s) for s in e["hit_spans"])
                 native = e.pop("native_path")
                 tw.message(**e, media=[MediaLink(href="../" + m["path"].removeprefix("data/"), kind=m["kind"],
@@ -591,6 +632,85 @@ class _Exporter:
         bag.close_text(t_rel, t_file)
         if pw is not None:
             pw.close()
+        span = self._spans.get(sid, [None, None, 0])
+        self._index.append(IndexEntry(
+            title=names["title"] or (sid or "-"), session_id=sid or "-",
+            session_type=info.session_type if info else "", messages=span[2], first=_iso(span[0], self.tz),
+            last=_iso(span[1], self.tz), html=f"{sdir}.html",
+            pdfs=tuple(v.rel.removeprefix(TRANSCRIPTS_DIR) for v in pw.volumes) if pw is not None else ()))
+
+    # ------------------------------------------------------------------ names
+    def _corp_id(self, m_corp_id: int | None = None) -> int | None:
+        return m_corp_id if m_corp_id is not None else (self.sel.corp_id or self.archive.corp_id(self.actor))
+
+    def _who(self, corp_id: int, userid: str, ms: int | None) -> tuple[str, str, str]:
+        """(name at ``ms``, today's name where different, corp of an external contact) of ``userid``."""
+        at = self.directory.name_at(self.actor, corp_id, userid, ms)
+        person = self.directory.person(self.actor, corp_id, userid)
+        corp = ""
+        if person is not None and person.kind == "external":
+            corp = at.organisation or person.organisation
+        return at.name, at.current if at.changed else "", corp
+
+    def _message_names(self, m: MessageRow) -> dict:
+        """The name columns of one message: names held at its time (app/core/directory/names.py)."""
+        name, now, corp = self._who(m.corp_id, m.sender, m.msgtime) if m.sender else ("", "", "")
+        recipients = [self._who(m.corp_id, r, m.msgtime) for r in m.tolist]
+        group = self._who(m.corp_id, m.roomid, m.msgtime)[0] if m.roomid else ""
+        return {"sender_name": name, "sender_name_now": now, "sender_corp": corp,
+                "recipient_names": [r[0] for r in recipients], "recipient_corps": [r[2] for r in recipients],
+                "group_name": group}
+
+    @staticmethod
+    def _sender_note(names: dict) -> str:
+        parts = []
+        if names["sender_corp"]:
+            parts.append(f"（{names['sender_corp']}）")
+        if names["sender_name_now"]:
+            parts.append(f"现名 now: {names['sender_name_now']}")
+        return " ".join(parts)
+
+    def _header_names(self, sid: str | None) -> dict:
+        """The conversation by names, as of its first exported message: the group's name, or its
+        people's ("name（corp）" for an external contact)."""
+        info = self._session_info(sid)
+        if info is None:
+            return {"title": "", "room_name": "", "participant_names": ()}
+        at = (self._spans.get(sid) or [None])[0]
+        labels = []
+        for p in info.participants:
+            name, _, corp = self._who(info.corp_id, p, at)
+            labels.append(f"{name}（{corp}）" if name and corp else name)
+        room = self._who(info.corp_id, info.roomid, at)[0] if info.roomid else ""
+        if room:
+            title = room
+        else:
+            shown = [label or p for label, p in zip(labels, info.participants, strict=True)]
+            title = "、".join(shown[:6]) + (f" 等 {len(shown)} 人 ({len(shown)} people)" if len(shown) > 6 else "")
+        return {"title": title if (room or any(labels)) else "", "room_name": room, "participant_names": tuple(labels)}
+
+    def _zone(self) -> str:
+        return datetime.now().astimezone(self.tz).strftime("UTC%z (%Z)") if self.tz is None else str(self.tz)
+
+    def _directory_custody(self, corp) -> dict:
+        """Where the names in this package come from: the directory sync or import they are as of."""
+        corp_id = corp.id if corp is not None else None
+        snap = self.directory.snapshot(self.actor, corp_id) if corp_id is not None else None
+        if snap is None or snap.run_id is None:
+            return {"source": "none" if not (snap and snap.names) else "import", "synced_at": None,
+                    "names": snap.names if snap else 0,
+                    "rule": "names held at each message's time; ids without a name are shown as ids"}
+        return {"source": "wecom_api" if snap.source == "api" else "names_file", "run_id": str(snap.run_id),
+                "outcome": snap.outcome, "synced_at": _iso(snap.at, self.tz), "names": snap.names,
+                "rule": "names held at each message's time (the directory keeps every name an id held and when "
+                        "it was first seen); a message older than the first name seen shows the earliest name known"}
+
+    def _directory_note(self) -> str:
+        d = getattr(self, "custody", {}).get("directory") or {}
+        if not d.get("synced_at"):
+            return "ids without a directory (names unknown)" if d.get("source") == "none" else "names file"
+        source = "WeCom directory sync" if d.get("source") == "wecom_api" else "names file import"
+        return f"{source} of {d['synced_at']}; names as held at each message's time"
 
     def _custody(self) -> dict:
         corps = self.archive.corps(self.actor)
@@ -611,12 +731,26 @@ class _Exporter:
             "app": {"name": "wecom-archive-auditor", "version": _app_version()},
             "counts": dict(self.counts),
             "time_range": {"first": _iso(self.first_ms, self.tz), "last": _iso(self.last_ms, self.tz)},
+            "directory": self._directory_custody(corp),
             "purpose": "evidence export",
         }
 
 
 JOURNAL_DIR = "exports-in-progress"  # under the data folder: one file per running export
 _STAGING = re.compile(r"\.(?P<name>.+)\.export-(?P<token>[0-9a-f]{12})")
+
+
+def _pdf_volumes(spool: Path) -> int:
+    """How many PDF volumes PdfTranscriptWriter makes of a conversation's spool: none for an empty
+    one, else one per MESSAGES_PER_VOLUME messages (a conversation of gaps only still gets one)."""
+    messages = lines = 0
+    with open(spool, encoding="utf-8") as entries:
+        for line in entries:
+            lines += 1
+            messages += not line.startswith('{"gap"')
+    if not lines:
+        return 0
+    return max(1, -(-messages // pdf_module.MESSAGES_PER_VOLUME))
 
 
 def _staging_dir(out: Path, token: str) -> Path:

@@ -275,6 +275,14 @@ class TranscriptHeader:
     zone_note: str
     selection_note: str
     fingerprint: str
+    title: str = ""  # the conversation by names (the group's name, or its people's)
+    room_name: str = ""
+    participant_names: tuple[str, ...] = ()  # aligned with participants ("" where unknown)
+
+
+def _labelled(label: str, ident: str) -> str:
+    """``name (id)``, or the id alone when no name is known (both made visible by display_name)."""
+    return f"{display_name(label)} ({display_name(ident)})" if label and label != ident else display_name(ident)
 
 
 @dataclass
@@ -297,7 +305,7 @@ class _Volume:
 _GREY, _BLACK, _RED, _HIT = (90, 90, 90), (20, 20, 20), (180, 0, 0), (150, 80, 0)
 # Every fixed label the writer draws (subset_fonts keeps their characters).
 STATIC_TEXT = ("会话记录 Transcript · 第 卷 volume 页 Page 包指纹 Package fingerprint (SHA-256): 类型 Type 群 Room "
-               "参与者 Participants 时区 Times 选择 Selection 续 Continued from ⋯ 未导出的消息 messages not exported "
+               "参与者 Participants 会话 Conversation 时区 Times 选择 Selection 续 Continued from ⋯ 未导出的消息 messages not exported "
                "→ 【命中 hit】 已撤回 recalled 图片 image 附件 file 未存档 not stored — msgid （）：，"
                "⟨U+0123456789ABCDEF⟩ …")  # and the visible escapes of app.core.safe_text
 
@@ -309,7 +317,7 @@ def _make_pdf(fonts: PdfFonts, header: TranscriptHeader, volume: int, visible: C
         def header(self) -> None:
             self.set_font("cjk", size=8)
             self.set_text_color(*_GREY)
-            title = f"会话记录 Transcript {visible(display_name(header.session_id))}" + (
+            title = f"会话记录 Transcript {visible(display_name(header.title or header.session_id))}" + (
                 f" · 第 {volume} 卷 volume {volume}" if volume > 1 else "")
             self.cell(0, 5, title, new_x="LMARGIN", new_y="NEXT")
             self.ln(2)
@@ -326,7 +334,7 @@ def _make_pdf(fonts: PdfFonts, header: TranscriptHeader, volume: int, visible: C
     pdf.set_auto_page_break(True, margin=18)
     pdf.set_margins(15, 12, 15)
     pdf.set_creator("WeCom Archive Auditor")
-    pdf.set_title(f"Transcript {display_name(header.session_id)}")
+    pdf.set_title(f"Transcript {display_name(header.title or header.session_id)}")
     pdf.set_lang("zh-CN")
     pdf.add_font("cjk", fname=fonts.cjk.path, collection_font_number=fonts.cjk.index)
     names = []
@@ -403,14 +411,16 @@ class PdfTranscriptWriter:
         h = self.header
         pdf.set_font("cjk", size=14)
         pdf.set_text_color(*_BLACK)
-        pdf.multi_cell(0, 7, align="L", text=self._visible(f"会话记录 Transcript {display_name(h.session_id)}"),
+        pdf.multi_cell(0, 7, align="L", text=self._visible(f"会话记录 Transcript {display_name(h.title or h.session_id)}"),
                        new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("cjk", size=8.5)
         pdf.set_text_color(*_GREY)
-        lines = [f"类型 Type: {display_name(h.session_type)}"]
+        lines = [f"会话 Conversation: {display_name(h.session_id)}"] if h.title else []
+        lines.append(f"类型 Type: {display_name(h.session_type)}")
         if h.roomid:
-            lines.append(f"群 Room: {display_name(h.roomid)}")
-        lines += [f"参与者 Participants: {', '.join(display_name(p) for p in h.participants)}",
+            lines.append(f"群 Room: {_labelled(h.room_name, h.roomid)}")
+        names = h.participant_names or ("",) * len(h.participants)
+        lines += [f"参与者 Participants: {', '.join(_labelled(n, p) for n, p in zip(names, h.participants, strict=False))}",
                   f"时区 Times: {h.zone_note}", f"选择 Selection: {display_name(h.selection_note)}",
                   f"包指纹 Package fingerprint: {h.fingerprint}"]
         if number > 1:
@@ -430,7 +440,8 @@ class PdfTranscriptWriter:
     def message(self, *, seq: int, time: str, sender: str, recipients: tuple[str, ...], msgtype: str,
                 summary: str, text: str, recalled_at: str | None, hit: bool,
                 hit_spans: tuple[tuple[int, int], ...] = (), media: list[PdfMedia] = (), msgid: str = "",
-                native_path: str = "") -> None:
+                native_path: str = "", sender_name: str = "", sender_note: str = "",
+                recipient_names: tuple[str, ...] = ()) -> None:
         if self._pdf is None or self.volumes[-1].messages >= self.per_volume:
             self._finish_volume()
             self._start_volume()
@@ -439,10 +450,23 @@ class PdfTranscriptWriter:
         pdf.set_draw_color(210, 210, 210)
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
         pdf.ln(1)
+        to = ", ".join(_labelled(n, r) for n, r in zip(recipient_names or ("",) * len(recipients), recipients,
+                                                        strict=False))
+        if sender_name and sender_name != sender:  # the name, the id beside it in small type
+            pdf.set_font("cjk", size=9.5)
+            pdf.set_text_color(*_BLACK)
+            pdf.write(4.5, self._visible(display_name(sender_name)))
+            pdf.set_font("cjk", size=6.5)
+            pdf.set_text_color(*_GREY)
+            pdf.write(4.5, self._visible(f"  {display_name(sender)}" + (f"  {display_name(sender_note)}"
+                                                                         if sender_note else "")))
+            pdf.ln(4.5)
+            who = ""
+        else:
+            who = f" · {display_name(sender)}" + (f" {display_name(sender_note)}" if sender_note else "")
         pdf.set_font("cjk", size=8)
         pdf.set_text_color(*_GREY)
-        head = (f"{time} · {display_name(sender)} → {', '.join(display_name(r) for r in recipients)} · "
-                f"{display_name(msgtype)} · seq {seq}")
+        head = f"{time}{who} → {to} · {display_name(msgtype)} · seq {seq}"
         if hit:
             head += " · 【命中 hit】"
         self._lines(head, 4)
