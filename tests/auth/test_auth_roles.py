@@ -14,10 +14,10 @@ from app.core.auth.roles import validate_roles
 # Written out by hand from the issue (not derived from roles.py), so that a change there shows here.
 EXPECTED = {
     "administrator": {"settings.change", "sync.run", "accounts.manage", "archive.status", "backup.run",
-                      "retention.manage", "hold.manage"},
-    "reviewer": {"messages.read", "media.read", "search.run", "archive.status"},
+                      "retention.manage", "hold.manage", "review.manage"},
+    "reviewer": {"messages.read", "media.read", "search.run", "archive.status", "review.read", "review.write"},
     "exporter": {"export.create", "archive.status"},
-    "auditor": {"audit.read", "export.verify", "archive.status"},
+    "auditor": {"audit.read", "export.verify", "archive.status", "review.read"},
 }
 
 

@@ -37,6 +37,9 @@ permission          lets one                                     granted by
 ``backup.run``       back up, verify and restore the archive      administrator
 ``retention.manage`` retention policies, approve deletions        administrator
 ``hold.manage``      place and release legal holds                administrator
+``review.manage``    tag set, review policies, sampling rules     administrator
+``review.write``     tag, note, mark reviewed, triage, samples    reviewer
+``review.read``      tags, statuses, who reviewed what, alerts    reviewer, auditor
 ==================  ===========================================  ==================================
 
 An administrator reads no message content unless also a reviewer. Constants: ``SETTINGS_CHANGE``,
@@ -244,6 +247,9 @@ from .roles import (
     MESSAGES_READ,
     PERMISSIONS,
     RETENTION_MANAGE,
+    REVIEW_MANAGE,
+    REVIEW_READ,
+    REVIEW_WRITE,
     REVIEWER,
     ROLES,
     SEARCH_RUN,
@@ -268,7 +274,7 @@ from .scope import (
 
 __all__ = [
     "ACCOUNTS_MANAGE", "ACTIONS", "ADMINISTRATOR", "ARCHIVE_STATUS", "AUDITOR", "AUDIT_READ", "BACKUP_RUN",
-    "HOLD_MANAGE", "RETENTION_MANAGE",
+    "HOLD_MANAGE", "RETENTION_MANAGE", "REVIEW_MANAGE", "REVIEW_READ", "REVIEW_WRITE",
     "DEFAULT_TOKEN_TTL_S", "DENIED", "EXPORTER", "EXPORT_CREATE", "EXPORT_VERIFY", "FAILED", "GENESIS_HASH",
     "LOCKOUT_MS", "LOCKOUT_THRESHOLD", "MEDIA_READ", "MESSAGES_READ", "OK", "PERMISSIONS", "REVIEWER", "ROLES",
     "SEARCH_RUN", "SETTINGS_CHANGE", "SYNC_RUN", "AccountDisabledError", "AccountError", "AccountInfo",

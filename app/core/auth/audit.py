@@ -108,6 +108,18 @@ class Action:
     HOLD_CREATE = "hold.create"
     HOLD_RELEASE = "hold.release"
     API_READ = "api.read"  # a read through the server's REST API (app/server) by an account or a v1 caller
+    # The review workflow (app/core/review): every decision, with what it concerned and who made it.
+    REVIEW_TAG = "review.tag"  # tags added to or removed from messages or whole sessions
+    REVIEW_STATUS = "review.status"  # a review status set, or a session marked reviewed up to a message
+    REVIEW_NOTE = "review.note"  # a note written, edited (a new version) or withdrawn
+    REVIEW_TAGSET = "review.tagset"  # a tag of the archive's tag set added, changed or disabled
+    REVIEW_SEARCH = "review.search"  # a saved search created, changed, shared or deleted
+    REVIEW_POLICY = "review.policy"  # a policy created, changed, enabled or disabled
+    REVIEW_POLICY_RUN = "review.policy_run"  # policies evaluated: the alerts raised or given new hits
+    REVIEW_ALERT = "review.alert"  # an alert assigned, dismissed (with the reason), escalated or reopened
+    REVIEW_SAMPLING = "review.sampling"  # a sampling rule created or disabled
+    REVIEW_SAMPLE = "review.sample"  # a sample drawn: rule, week, seed, the candidates' digest
+    REVIEW_READ = "review.read"  # a read of review work refused (outcome denied only)
 
 
 ACTIONS: frozenset[str] = frozenset(v for k, v in vars(Action).items() if k.isupper())

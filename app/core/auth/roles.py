@@ -8,6 +8,10 @@ administrator   settings.change, sync.run, accounts.manage, archive.status — a
 reviewer        messages.read, media.read, search.run, archive.status
 exporter        export.create, archive.status
 auditor         audit.read, export.verify, archive.status (read-only)
+(review)        review.manage (administrator: tag set, policies, sampling rules), review.write
+                (reviewer: tag, note, mark reviewed, triage alerts, save searches, draw samples),
+                review.read (reviewer and auditor: who reviewed what and when — an auditor sees no
+                message content, nor the text of notes, unless also a reviewer)
 ==============  ===================================================================================
 
 ``archive.status`` is what every role needs to use the main window: counts, corps and the sync
@@ -40,6 +44,9 @@ AUDIT_READ = "audit.read"
 BACKUP_RUN = "backup.run"
 RETENTION_MANAGE = "retention.manage"
 HOLD_MANAGE = "hold.manage"
+REVIEW_READ = "review.read"
+REVIEW_WRITE = "review.write"
+REVIEW_MANAGE = "review.manage"
 
 # What each permission lets one do, for messages ("may not <description>").
 PERMISSIONS: dict[str, str] = {
@@ -56,14 +63,17 @@ PERMISSIONS: dict[str, str] = {
     BACKUP_RUN: "back up and restore the archive",
     RETENTION_MANAGE: "set retention policies and approve deletions under them",
     HOLD_MANAGE: "place and release legal holds",
+    REVIEW_READ: "see the review: tags, review status, who reviewed what and when, alerts, samples",
+    REVIEW_WRITE: "tag, note and mark messages reviewed, triage alerts, save searches and draw samples",
+    REVIEW_MANAGE: "manage the tag set, review policies and sampling rules",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ADMINISTRATOR: frozenset({SETTINGS_CHANGE, SYNC_RUN, ACCOUNTS_MANAGE, ARCHIVE_STATUS, BACKUP_RUN, RETENTION_MANAGE,
-                              HOLD_MANAGE}),
-    REVIEWER: frozenset({MESSAGES_READ, MEDIA_READ, SEARCH_RUN, ARCHIVE_STATUS}),
+                              HOLD_MANAGE, REVIEW_MANAGE}),
+    REVIEWER: frozenset({MESSAGES_READ, MEDIA_READ, SEARCH_RUN, ARCHIVE_STATUS, REVIEW_READ, REVIEW_WRITE}),
     EXPORTER: frozenset({EXPORT_CREATE, ARCHIVE_STATUS}),
-    AUDITOR: frozenset({AUDIT_READ, EXPORT_VERIFY, ARCHIVE_STATUS}),
+    AUDITOR: frozenset({AUDIT_READ, EXPORT_VERIFY, ARCHIVE_STATUS, REVIEW_READ}),
 }
 
 ROLE_DESCRIPTIONS: dict[str, str] = {
