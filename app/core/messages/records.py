@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.core.picklable import compact_pickle
+
 
 class MessageParseError(ValueError):
     """The entry cannot be archived as a message.
@@ -18,6 +20,7 @@ class MessageParseError(ValueError):
     """
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class MediaRef:
     """One media object a message refers to, to be fetched with GetMediaData."""
@@ -31,6 +34,7 @@ class MediaRef:
     path: str              # where in the message: "image", "mixed.item[1]", "chatrecord.item[0].mixed.item[2]"
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Unsupported:
     """An unknown msgtype, or a known one whose payload could not be interpreted.
@@ -43,6 +47,7 @@ class Unsupported:
     payload: object
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class ParsedMessage:
     """A decrypted message, parsed. Derived data only: the original JSON stays the record."""

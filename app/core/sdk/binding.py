@@ -30,6 +30,8 @@ from pathlib import Path
 
 from cffi import FFI
 
+from app.core.picklable import compact_pickle
+
 from .errors import SdkClosedError, SdkLoadError, SdkResponseError, error_for_code
 
 NATIVE_DIR = Path(__file__).resolve().parents[3] / "native"
@@ -252,6 +254,7 @@ def iter_media_chunks(fetch_chunk, sdkfileid: str) -> Iterator[bytes]:
 
 # --------------------------------------------------------------------------- the handle
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class ChatDataItem:
     """One encrypted archive entry as GetChatData returns it."""

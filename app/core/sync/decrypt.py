@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass, replace
 
 from app.core.messages import MessageParseError, ParsedMessage, parse_message
+from app.core.picklable import compact_pickle
 from app.core.sdk import (
     ChatDataItem,
     PrivateKeyRing,
@@ -35,6 +36,7 @@ from app.core.sdk.hosted import LibrarySpec, SdkHost, SdkHostDied
 STAGE_KEY, STAGE_DECRYPT, STAGE_PARSE = "key", "decrypt", "parse"
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Decrypted:
     item: ChatDataItem
@@ -43,6 +45,7 @@ class Decrypted:
     #                        from the worker processes costs more than parsing (re-parse ``raw``)
 
 
+@compact_pickle
 @dataclass(frozen=True, slots=True)
 class Rejected:
     item: ChatDataItem
