@@ -47,6 +47,7 @@ from .auth import (
     audit_trail,
 )
 from .auth.services import error_text, no_login_requested, no_login_supported, roles_text, set_no_login
+from .counts import count_text
 from .export_dialog import ExportDialog
 from .panels import Navigator, registered_panels
 from .queue import QueueDialog, QueueRunner
@@ -265,8 +266,8 @@ class MainWindow(QMainWindow):
 
         def done(count):
             if count:
-                self.statusBar().showMessage(self.tr("Search index updated: %1 messages").replace("%1", str(count)),
-                                             10000)
+                self.statusBar().showMessage(count_text(count, self.tr("Search index updated: 1 message"),
+                                                        self.tr("Search index updated: %1 messages")), 10000)
 
         def failed(exc):  # another process is at it, or the index is unusable: searches still work
             log.warning("background search-index catch-up failed: %s", exc)
@@ -415,10 +416,11 @@ class MainWindow(QMainWindow):
             self._sync_cancelled = True
         self._sync_ended()
         outcome = self._outcome_text(report.outcome)
-        self.statusBar().showMessage(
-            self.tr("Sync %1: %2 new messages, %3 quarantined, %4 media files stored")
-            .replace("%1", outcome).replace("%2", str(report.stored))
-            .replace("%3", str(report.quarantined)).replace("%4", str(report.media_stored)), 15000)
+        parts = [count_text(report.stored, self.tr("1 new message"), self.tr("%1 new messages")),
+                 count_text(report.quarantined, self.tr("1 quarantined"), self.tr("%1 quarantined")),
+                 count_text(report.media_stored, self.tr("1 media file stored"), self.tr("%1 media files stored"))]
+        self.statusBar().showMessage(self.tr("Sync %1: %2").replace("%1", outcome)
+                                     .replace("%2", self.tr(", ").join(parts)), 15000)
 
     def _open_session(self, corp_id: int, session_id: str) -> None:
         if self.reads_content:
@@ -469,7 +471,8 @@ class MainWindow(QMainWindow):
             return None
         msgids = tuple(model.message_at(r).msgid for r in rows)
         return self._open_export(Selection(msgids=msgids, corp_id=self.viewer.corp_id),
-                                 self.tr("%1 selected messages").replace("%1", str(len(msgids))))
+                                 count_text(len(msgids), self.tr("1 selected message"),
+                                            self.tr("%1 selected messages")))
 
     # ------------------------------------------------------------------ accounts and permissions
     def verify_package(self):

@@ -22,6 +22,7 @@ from app.core.actor import Actor
 from app.core.export import VerifyReport, export_records, verify_recorded
 from app.core.safe_text import display_name, display_text
 
+from .counts import count_text
 from .tasks import run_task
 
 
@@ -108,13 +109,13 @@ class VerifyDialog(QDialog):
                          .replace("%1", display_name(record["actor"])).replace("%2", display_name(record["workstation"])))
         if report.ok:
             self.status_label.setText(
-                self.tr("OK: %1 files match; fingerprint %2; signed by key %3.")
-                .replace("%1", str(report.files_checked)).replace("%2", report.fingerprint or "")
+                count_text(report.files_checked, self.tr("OK: 1 file matches; fingerprint %2; signed by key %3."),
+                           self.tr("OK: %1 files match; fingerprint %2; signed by key %3.")).replace("%2", report.fingerprint or "")
                 .replace("%3", report.key_fingerprint or ""))
             self.status_label.setStyleSheet("color: #1b5e20;")
         else:
-            self.status_label.setText(self.tr("FAILED: %1 problems (listed below).")
-                                      .replace("%1", str(len(report.problems))))
+            self.status_label.setText(count_text(len(report.problems), self.tr("FAILED: 1 problem (below)."),
+                                                 self.tr("FAILED: %1 problems (listed below).")))
             self.status_label.setStyleSheet("color: #b00020;")
         self.details.setPlainText("\n".join(lines))
         self.verified.emit(report)

@@ -305,32 +305,32 @@
 <context>
     <name>AuditLogModel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
         <source>Time</source>
         <translation>Time</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
         <source>Account</source>
         <translation>Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
         <source>Action</source>
         <translation>Action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
         <source>Object</source>
         <translation>Object</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
         <source>Workstation</source>
         <translation>Workstation</translation>
     </message>
@@ -338,277 +338,287 @@
 <context>
     <name>AuditPanel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="243" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="244" />
         <source>Audit log</source>
         <translation>Audit log</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="247" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="248" />
         <source>Any account (exact user name)</source>
         <translation>Any account (exact user name)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="249" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="250" />
         <source>Account</source>
         <translation>Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="251" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="252" />
         <source>Action</source>
         <translation>Action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="252" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="253" />
         <source>Any action</source>
         <translation>Any action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="256" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="257" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="257" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="258" />
         <source>Any outcome</source>
         <translation>Any outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="261" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="262" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="263" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="264" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="266" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="267" />
         <source>Text in the object (session, query, file, setting…)</source>
         <translation>Text in the object (session, query, file, setting…)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="268" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="269" />
         <source>Object contains</source>
         <translation>Object contains</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="269" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
         <source>Apply</source>
         <translation>Apply</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="271" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="272" />
         <source>Clear filters</source>
         <translation>Clear filters</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="278" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="279" />
         <source>Account:</source>
         <translation>Account:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="280" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="281" />
         <source>Action:</source>
         <translation>Action:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="282" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="283" />
         <source>Outcome:</source>
         <translation>Outcome:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="288" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="289" />
         <source>Object:</source>
         <translation>Object:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="310" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="311" />
         <source>Audit entries</source>
         <translation>Audit entries</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="322" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="323" />
         <source>Select an entry to see all its fields.</source>
         <translation>Select an entry to see all its fields.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="323" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="324" />
         <source>Entry details</source>
         <translation>Entry details</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="333" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="334" />
         <source>Verify chain</source>
         <translation>Verify chain</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="334" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="335" />
         <source>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</source>
         <translation>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="336" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="337" />
         <source>Export CSV…</source>
         <translation>Export CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="337" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="338" />
         <source>Write the entries that match the filters, oldest first</source>
         <translation>Write the entries that match the filters, oldest first</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="341" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="342" />
         <source>Chain head</source>
         <translation>Chain head</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="342" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="343" />
         <source>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</source>
         <translation>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="344" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="345" />
         <source>Copy</source>
         <translation>Copy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="347" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="348" />
         <source>Chain head:</source>
         <translation>Chain head:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="401" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="402" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="436" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="437" />
         <source>No entry matches the filters.</source>
         <translation>No entry matches the filters.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="440" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="441" />
         <source>%1 entries match; the newest %2 are listed (scroll for more).</source>
         <translation>%1 entries match; the newest %2 are listed (scroll for more).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="443" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="444" />
+        <source>1 entry matches.</source>
+        <translation>1 entry matches.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="445" />
         <source>%1 entries match, newest first.</source>
         <translation>%1 entries match, newest first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="446" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="448" />
         <source>Cannot read the audit log: %1</source>
         <translation>Cannot read the audit log: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="455" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="457" />
         <source>Entry #%1</source>
         <translation>Entry #%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="456" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="458" />
         <source>Time: %1 (UTC %2)</source>
         <translation>Time: %1 (UTC %2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="457" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="459" />
         <source>Account: %1</source>
         <translation>Account: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="459" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="461" />
         <source>Action: %1 (%2)</source>
         <translation>Action: %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="460" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="462" />
         <source>Object: %1</source>
         <translation>Object: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="462" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
         <source>Outcome: %1</source>
         <translation>Outcome: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="463" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="465" />
         <source>Workstation: %1</source>
         <translation>Workstation: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="466" />
         <source>Login: %1</source>
         <translation>Login: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="465" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
         <source>Detail: %1</source>
         <translation>Detail: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="466" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="468" />
         <source>Previous hash: %1</source>
         <translation>Previous hash: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="469" />
         <source>Entry hash: %1</source>
         <translation>Entry hash: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="488" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="490" />
         <source>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</source>
         <translation>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="494" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="496" />
         <source>Verifying the chain…</source>
         <translation>Verifying the chain…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="501" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="503" />
         <source>The chain is intact: %1 entries checked, up to %2.</source>
         <translation>The chain is intact: %1 entries checked, up to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="506" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="508" />
         <source>The chain is BROKEN at entry #%1 (%2): %3</source>
         <translation>The chain is BROKEN at entry #%1 (%2): %3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="510" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="512" />
         <source>This check could not be recorded in the audit log, which cannot be appended to in this state.</source>
         <translation>This check could not be recorded in the audit log, which cannot be appended to in this state.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="525" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="527" />
         <source>Cannot verify the chain: %1</source>
         <translation>Cannot verify the chain: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="533" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="535" />
         <source>Export the audit log</source>
         <translation>Export the audit log</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="534" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="536" />
         <source>CSV files (*.csv)</source>
         <translation>CSV files (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="541" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="543" />
         <source>Exporting…</source>
         <translation>Exporting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="549" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
         <source>%1 entries written to %2.</source>
         <translation>%1 entries written to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="554" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
+        <source>1 entry written to %2.</source>
+        <translation>1 entry written to %2.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="557" />
         <source>Cannot export the audit log: %1</source>
         <translation>Cannot export the audit log: %1</translation>
     </message>
@@ -616,202 +626,202 @@
 <context>
     <name>AuditText</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="65" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="66" />
         <source>Login</source>
         <translation>Login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="66" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="67" />
         <source>Logout</source>
         <translation>Logout</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="67" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="68" />
         <source>Failed login</source>
         <translation>Failed login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="68" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="69" />
         <source>Session opened</source>
         <translation>Session opened</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="69" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="70" />
         <source>Message details viewed</source>
         <translation>Message details viewed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="70" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="71" />
         <source>Raw JSON viewed</source>
         <translation>Raw JSON viewed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="71" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="72" />
         <source>Media file opened</source>
         <translation>Media file opened</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="72" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="73" />
         <source>Media file saved</source>
         <translation>Media file saved</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="73" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="74" />
         <source>Search</source>
         <translation>Search</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="74" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="75" />
         <source>Evidence export started</source>
         <translation>Evidence export started</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="75" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="76" />
         <source>Evidence export</source>
         <translation>Evidence export</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="76" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="77" />
         <source>Package verified</source>
         <translation>Package verified</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="77" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="78" />
         <source>Sync run</source>
         <translation>Sync run</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="78" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="79" />
         <source>Settings changed</source>
         <translation>Settings changed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="79" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="80" />
         <source>Account created</source>
         <translation>Account created</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="80" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="81" />
         <source>Account changed</source>
         <translation>Account changed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="81" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="82" />
         <source>Roles changed</source>
         <translation>Roles changed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="82" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="83" />
         <source>Scope changed</source>
         <translation>Scope changed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="83" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="84" />
         <source>Account disabled</source>
         <translation>Account disabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="84" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="85" />
         <source>Account enabled</source>
         <translation>Account enabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="85" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="86" />
         <source>Account unlocked</source>
         <translation>Account unlocked</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="86" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="87" />
         <source>Accounts listed</source>
         <translation>Accounts listed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="87" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="88" />
         <source>Password changed</source>
         <translation>Password changed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="88" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="89" />
         <source>Password reset</source>
         <translation>Password reset</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="89" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="90" />
         <source>Login token issued</source>
         <translation>Login token issued</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="90" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="91" />
         <source>Login token revoked</source>
         <translation>Login token revoked</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="91" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="92" />
         <source>Audit log viewed</source>
         <translation>Audit log viewed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="92" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="93" />
         <source>Audit log exported</source>
         <translation>Audit log exported</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="93" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="94" />
         <source>Audit chain verified</source>
         <translation>Audit chain verified</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="94" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="95" />
         <source>Archive read</source>
         <translation>Archive read</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="95" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="96" />
         <source>Search index rebuilt</source>
         <translation>Search index rebuilt</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="96" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="97" />
         <source>Directory imported</source>
         <translation>Directory imported</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="101" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="102" />
         <source>OK</source>
         <translation>OK</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="101" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="102" />
         <source>Denied</source>
         <translation>Denied</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="102" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
         <source>Failed</source>
         <translation>Failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="106" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
         <source>edited</source>
         <translation>edited</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="106" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
         <source>deleted</source>
         <translation>deleted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
         <source>reordered</source>
         <translation>reordered</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
         <source>inserted</source>
         <translation>inserted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="109" />
         <source>chain head</source>
         <translation>chain head</translation>
     </message>
@@ -1845,267 +1855,312 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="80" />
+        <location filename="../../app/ui/main_window.py" line="81" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="132" />
+        <location filename="../../app/ui/main_window.py" line="133" />
         <source>&amp;File</source>
         <translation>&amp;File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="133" />
+        <location filename="../../app/ui/main_window.py" line="134" />
         <source>&amp;Settings…</source>
         <translation>&amp;Settings…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="134" />
+        <location filename="../../app/ui/main_window.py" line="135" />
         <source>&amp;Quit</source>
         <translation>&amp;Quit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="135" />
+        <location filename="../../app/ui/main_window.py" line="136" />
         <source>&amp;Export evidence…</source>
         <translation>&amp;Export evidence…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="136" />
+        <location filename="../../app/ui/main_window.py" line="137" />
         <source>Export search &amp;results…</source>
         <translation>Export search &amp;results…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="137" />
+        <location filename="../../app/ui/main_window.py" line="138" />
         <source>Export &amp;selected messages…</source>
         <translation>Export &amp;selected messages…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>&amp;Verify evidence package…</source>
         <translation>&amp;Verify evidence package…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="147" />
+        <location filename="../../app/ui/main_window.py" line="148" />
         <source>S&amp;ync</source>
         <translation>S&amp;ync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="148" />
+        <location filename="../../app/ui/main_window.py" line="149" />
         <source>&amp;Sync now</source>
         <translation>&amp;Sync now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="149" />
+        <location filename="../../app/ui/main_window.py" line="150" />
         <source>Sync every configured corp, one after the other</source>
         <translation>Sync every configured corp, one after the other</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="150" />
+        <location filename="../../app/ui/main_window.py" line="151" />
         <source>Sync &amp;one corp</source>
         <translation>Sync &amp;one corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="152" />
+        <location filename="../../app/ui/main_window.py" line="153" />
         <source>&amp;Cancel sync</source>
         <translation>&amp;Cancel sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="153" />
+        <location filename="../../app/ui/main_window.py" line="154" />
         <source>Sync &amp;history…</source>
         <translation>Sync &amp;history…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="154" />
+        <location filename="../../app/ui/main_window.py" line="155" />
         <source>Background &amp;jobs…</source>
         <translation>Background &amp;jobs…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="160" />
+        <location filename="../../app/ui/main_window.py" line="161" />
         <source>&amp;View</source>
         <translation>&amp;View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="161" />
+        <location filename="../../app/ui/main_window.py" line="162" />
         <source>&amp;Search messages</source>
         <translation>&amp;Search messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="162" />
+        <location filename="../../app/ui/main_window.py" line="163" />
         <source>&amp;Copy selected messages</source>
         <translation>&amp;Copy selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="163" />
+        <location filename="../../app/ui/main_window.py" line="164" />
         <source>&amp;Jump to date…</source>
         <translation>&amp;Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="168" />
+        <location filename="../../app/ui/main_window.py" line="169" />
         <source>&amp;Account</source>
         <translation>&amp;Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="169" />
+        <location filename="../../app/ui/main_window.py" line="170" />
         <source>Change &amp;password…</source>
         <translation>Change &amp;password…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="170" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>&amp;Accounts…</source>
         <translation>&amp;Accounts…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>Audit &amp;log…</source>
         <translation>Audit &amp;log…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="172" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>Open &amp;without login on this workstation</source>
         <translation>Open &amp;without login on this workstation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173" />
+        <location filename="../../app/ui/main_window.py" line="174" />
         <source>Log &amp;out</source>
         <translation>Log &amp;out</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="180" />
+        <location filename="../../app/ui/main_window.py" line="181" />
         <source>&amp;Help</source>
         <translation>&amp;Help</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="181" />
+        <location filename="../../app/ui/main_window.py" line="182" />
         <source>&amp;About</source>
         <translation>&amp;About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="255" />
+        <location filename="../../app/ui/main_window.py" line="256" />
         <source>Archive: %1</source>
         <translation>Archive: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="268" />
+        <location filename="../../app/ui/main_window.py" line="269" />
+        <source>Search index updated: 1 message</source>
+        <translation>Search index updated: 1 message</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="270" />
         <source>Search index updated: %1 messages</source>
         <translation>Search index updated: %1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="319" />
+        <location filename="../../app/ui/main_window.py" line="320" />
         <source>Preparing the demo archive…</source>
         <translation>Preparing the demo archive…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="329" />
+        <location filename="../../app/ui/main_window.py" line="330" />
         <source>Demo archive</source>
         <translation>Demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="382" />
+        <location filename="../../app/ui/main_window.py" line="383" />
         <source>last synced %1 (%2)</source>
         <translation>last synced %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="383" />
+        <location filename="../../app/ui/main_window.py" line="384" />
         <source>never synced</source>
         <translation>never synced</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="390" />
+        <location filename="../../app/ui/main_window.py" line="391" />
         <source>finished</source>
         <translation>finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="390" />
+        <location filename="../../app/ui/main_window.py" line="391" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="390" />
+        <location filename="../../app/ui/main_window.py" line="391" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="391" />
+        <location filename="../../app/ui/main_window.py" line="392" />
         <source>interrupted</source>
         <translation>interrupted</translation>
     </message>
     <message>
         <location filename="../../app/ui/main_window.py" line="419" />
-        <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
-        <translation>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</translation>
+        <source>1 new message</source>
+        <translation>1 new message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="444" />
+        <location filename="../../app/ui/main_window.py" line="419" />
+        <source>%1 new messages</source>
+        <translation>%1 new messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="420" />
+        <source>1 quarantined</source>
+        <translation>1 quarantined</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="420" />
+        <source>%1 quarantined</source>
+        <translation>%1 quarantined</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="421" />
+        <source>1 media file stored</source>
+        <translation>1 media file stored</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="421" />
+        <source>%1 media files stored</source>
+        <translation>%1 media files stored</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="422" />
+        <source>Sync %1: %2</source>
+        <translation>Sync %1: %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="423" />
+        <source>, </source>
+        <translation>, </translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="446" />
         <source>Choose a session to export.</source>
         <translation>Choose a session to export.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="449" />
+        <location filename="../../app/ui/main_window.py" line="451" />
         <source>Session %1</source>
         <translation>Session %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="456" />
+        <location filename="../../app/ui/main_window.py" line="458" />
         <source>Nothing to export: %1</source>
         <translation>Nothing to export: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="459" />
+        <location filename="../../app/ui/main_window.py" line="461" />
         <source>Search: %1</source>
         <translation>Search: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="468" />
+        <location filename="../../app/ui/main_window.py" line="470" />
         <source>Select the messages to export first.</source>
         <translation>Select the messages to export first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="472" />
+        <location filename="../../app/ui/main_window.py" line="474" />
+        <source>1 selected message</source>
+        <translation>1 selected message</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="475" />
         <source>%1 selected messages</source>
         <translation>%1 selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="510" />
+        <location filename="../../app/ui/main_window.py" line="513" />
         <source>Logged in: %1 (%2)</source>
         <translation>Logged in: %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="510" />
+        <location filename="../../app/ui/main_window.py" line="513" />
         <source>Acting as: %1 (%2)</source>
         <translation>Acting as: %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="532" />
+        <location filename="../../app/ui/main_window.py" line="535" />
         <source>Open without login</source>
         <translation>Open without login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="538" />
+        <location filename="../../app/ui/main_window.py" line="541" />
         <source>This workstation opens without login from now on.</source>
         <translation>This workstation opens without login from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="539" />
+        <location filename="../../app/ui/main_window.py" line="542" />
         <source>This workstation asks for the password from now on.</source>
         <translation>This workstation asks for the password from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="546" />
+        <location filename="../../app/ui/main_window.py" line="549" />
         <source>Password changed.</source>
         <translation>Password changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="569" />
+        <location filename="../../app/ui/main_window.py" line="572" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>The roles or the scope of your account changed: the window was reopened with them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="599" />
+        <location filename="../../app/ui/main_window.py" line="602" />
         <source>About</source>
         <translation>About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="600" />
+        <location filename="../../app/ui/main_window.py" line="603" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>WeCom Archive Auditor
@@ -2261,7 +2316,7 @@ Archive and review WeCom chats for compliance.</translation>
         <translation>Recalled at {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="511" />
+        <location filename="../../app/ui/viewer/delegate.py" line="513" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
@@ -2728,76 +2783,86 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageViewer</name>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="162" />
+        <location filename="../../app/ui/viewer/widget.py" line="163" />
         <source>Jump to date…</source>
         <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
         <translation>Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="163" />
+        <location filename="../../app/ui/viewer/widget.py" line="164" />
         <source>Show the first message of a day (Ctrl+G)</source>
         <translation>Show the first message of a day (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="166" />
+        <location filename="../../app/ui/viewer/widget.py" line="167" />
         <source>Newest</source>
         <translation>Newest</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="167" />
+        <location filename="../../app/ui/viewer/widget.py" line="168" />
         <source>Go to the newest message</source>
         <translation>Go to the newest message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="170" />
-        <location filename="../../app/ui/viewer/widget.py" line="569" />
+        <location filename="../../app/ui/viewer/widget.py" line="171" />
+        <location filename="../../app/ui/viewer/widget.py" line="571" />
         <source>Details…</source>
         <translation>Details…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="171" />
+        <location filename="../../app/ui/viewer/widget.py" line="172" />
         <source>Fields, raw JSON and SHA-256 of the selected message</source>
         <translation>Fields, raw JSON and SHA-256 of the selected message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="197" />
+        <location filename="../../app/ui/viewer/widget.py" line="198" />
         <source>Choose a session to read its messages.</source>
         <translation>Choose a session to read its messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="368" />
+        <location filename="../../app/ui/viewer/widget.py" line="369" />
         <source>This conversation cannot be shown to your account.
 {reason}</source>
         <translation>This conversation cannot be shown to your account.
 {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="510" />
-        <source>{n} participants</source>
-        <translation>{n} participants</translation>
-    </message>
-    <message>
         <location filename="../../app/ui/viewer/widget.py" line="511" />
-        <source>{n} messages</source>
-        <translation>{n} messages</translation>
+        <source>1 participant</source>
+        <translation>1 participant</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="521" />
+        <location filename="../../app/ui/viewer/widget.py" line="512" />
+        <source>%1 participants</source>
+        <translation>%1 participants</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="513" />
+        <source>1 message</source>
+        <translation>1 message</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="513" />
+        <source>%1 messages</source>
+        <translation>%1 messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="523" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="524" />
+        <location filename="../../app/ui/viewer/widget.py" line="526" />
         <source>Could not load messages: {error}</source>
         <translation>Could not load messages: {error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="567" />
+        <location filename="../../app/ui/viewer/widget.py" line="569" />
         <source>Copy</source>
         <translation>Copy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="571" />
+        <location filename="../../app/ui/viewer/widget.py" line="573" />
         <source>Export selected messages…</source>
         <translation>Export selected messages…</translation>
     </message>
@@ -3925,32 +3990,37 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SyncHistoryDialog</name>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="114" />
+        <location filename="../../app/ui/sync/history.py" line="115" />
         <source>Sync history</source>
         <translation>Sync history</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="128" />
+        <location filename="../../app/ui/sync/history.py" line="129" />
         <source>Refresh</source>
         <translation>Refresh</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="141" />
+        <location filename="../../app/ui/sync/history.py" line="142" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="155" />
+        <location filename="../../app/ui/sync/history.py" line="156" />
         <source>No sync has run yet.</source>
         <translation>No sync has run yet.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="156" />
+        <location filename="../../app/ui/sync/history.py" line="157" />
         <source>%1 runs, newest first.</source>
         <translation>%1 runs, newest first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="161" />
+        <location filename="../../app/ui/sync/history.py" line="157" />
+        <source>1 run.</source>
+        <translation>1 run.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="162" />
         <source>Cannot read the sync history: %1</source>
         <translation>Cannot read the sync history: %1</translation>
     </message>
@@ -4075,92 +4145,92 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SyncRunsModel</name>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="58" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Corp</source>
         <translation>Corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="58" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Started</source>
         <translation>Started</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="58" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Ended</source>
         <translation>Ended</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="58" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="59" />
+        <location filename="../../app/ui/sync/history.py" line="60" />
         <source>Seq range</source>
         <translation>Seq range</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="59" />
+        <location filename="../../app/ui/sync/history.py" line="60" />
         <source>Fetched</source>
         <translation>Fetched</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="59" />
+        <location filename="../../app/ui/sync/history.py" line="60" />
         <source>Stored</source>
         <translation>Stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="59" />
+        <location filename="../../app/ui/sync/history.py" line="60" />
         <source>Duplicates</source>
         <translation>Duplicates</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="60" />
+        <location filename="../../app/ui/sync/history.py" line="61" />
         <source>Quarantined</source>
         <translation>Quarantined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="60" />
+        <location filename="../../app/ui/sync/history.py" line="61" />
         <source>Media stored / failed / expired</source>
         <translation>Media stored / failed / expired</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="60" />
+        <location filename="../../app/ui/sync/history.py" line="61" />
         <source>Retries</source>
         <translation>Retries</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="61" />
+        <location filename="../../app/ui/sync/history.py" line="62" />
         <source>Error</source>
         <translation>Error</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="53" />
+        <location filename="../../app/ui/sync/history.py" line="54" />
         <source>Succeeded</source>
         <translation>Succeeded</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="53" />
+        <location filename="../../app/ui/sync/history.py" line="54" />
         <source>Failed</source>
         <translation>Failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="54" />
+        <location filename="../../app/ui/sync/history.py" line="55" />
         <source>Cancelled</source>
         <translation>Cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="54" />
+        <location filename="../../app/ui/sync/history.py" line="55" />
         <source>Running</source>
         <translation>Running</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="55" />
+        <location filename="../../app/ui/sync/history.py" line="56" />
         <source>Interrupted</source>
         <translation>Interrupted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="81" />
+        <location filename="../../app/ui/sync/history.py" line="82" />
         <source>Workstation: %1</source>
         <translation>Workstation: %1</translation>
     </message>
@@ -4182,77 +4252,87 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>VerifyDialog</name>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="38" />
+        <location filename="../../app/ui/verify_dialog.py" line="39" />
         <source>Verify evidence package</source>
         <translation>Verify evidence package</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="41" />
+        <location filename="../../app/ui/verify_dialog.py" line="42" />
         <source>A package folder or .zip file</source>
         <translation>A package folder or .zip file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="42" />
+        <location filename="../../app/ui/verify_dialog.py" line="43" />
         <source>Folder…</source>
         <translation>Folder…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="43" />
+        <location filename="../../app/ui/verify_dialog.py" line="44" />
         <source>Zip file…</source>
         <translation>Zip file…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="53" />
+        <location filename="../../app/ui/verify_dialog.py" line="54" />
         <source>Verify</source>
         <translation>Verify</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="55" />
+        <location filename="../../app/ui/verify_dialog.py" line="56" />
         <source>Close</source>
         <translation>Close</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="71" />
+        <location filename="../../app/ui/verify_dialog.py" line="72" />
         <source>Package folder</source>
         <translation>Package folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="76" />
+        <location filename="../../app/ui/verify_dialog.py" line="77" />
         <source>Package zip file</source>
         <translation>Package zip file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="77" />
+        <location filename="../../app/ui/verify_dialog.py" line="78" />
         <source>Zip files (*.zip)</source>
         <translation>Zip files (*.zip)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="85" />
+        <location filename="../../app/ui/verify_dialog.py" line="86" />
         <source>Choose an existing package folder or .zip file.</source>
         <translation>Choose an existing package folder or .zip file.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="89" />
+        <location filename="../../app/ui/verify_dialog.py" line="90" />
         <source>Checking every file and the signature…</source>
         <translation>Checking every file and the signature…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="107" />
+        <location filename="../../app/ui/verify_dialog.py" line="108" />
         <source>Recorded in this archive: exported by %1 on %2.</source>
         <translation>Recorded in this archive: exported by %1 on %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="111" />
+        <location filename="../../app/ui/verify_dialog.py" line="112" />
+        <source>OK: 1 file matches; fingerprint %2; signed by key %3.</source>
+        <translation>OK: 1 file matches; fingerprint %2; signed by key %3.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/verify_dialog.py" line="113" />
         <source>OK: %1 files match; fingerprint %2; signed by key %3.</source>
         <translation>OK: %1 files match; fingerprint %2; signed by key %3.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="116" />
+        <location filename="../../app/ui/verify_dialog.py" line="117" />
+        <source>FAILED: 1 problem (below).</source>
+        <translation>FAILED: 1 problem (below).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/verify_dialog.py" line="118" />
         <source>FAILED: %1 problems (listed below).</source>
         <translation>FAILED: %1 problems (listed below).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="125" />
+        <location filename="../../app/ui/verify_dialog.py" line="126" />
         <source>Not verified: %1</source>
         <translation>Not verified: %1</translation>
     </message>

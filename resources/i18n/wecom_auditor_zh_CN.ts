@@ -305,32 +305,32 @@
 <context>
     <name>AuditLogModel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
         <source>Account</source>
         <translation>账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="137" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
         <source>Object</source>
         <translation>对象</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
         <source>Workstation</source>
         <translation>工作站</translation>
     </message>
@@ -338,277 +338,287 @@
 <context>
     <name>AuditPanel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="243" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="244" />
         <source>Audit log</source>
         <translation>审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="247" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="248" />
         <source>Any account (exact user name)</source>
         <translation>任意账号（完整用户名）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="249" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="250" />
         <source>Account</source>
         <translation>账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="251" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="252" />
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="252" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="253" />
         <source>Any action</source>
         <translation>任意操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="256" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="257" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="257" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="258" />
         <source>Any outcome</source>
         <translation>任意结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="261" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="262" />
         <source>From</source>
         <translation>从</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="263" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="264" />
         <source>To</source>
         <translation>到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="266" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="267" />
         <source>Text in the object (session, query, file, setting…)</source>
         <translation>对象中包含的文字（会话、搜索词、文件、设置…）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="268" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="269" />
         <source>Object contains</source>
         <translation>对象包含</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="269" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
         <source>Apply</source>
         <translation>应用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="271" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="272" />
         <source>Clear filters</source>
         <translation>清除筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="278" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="279" />
         <source>Account:</source>
         <translation>账号：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="280" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="281" />
         <source>Action:</source>
         <translation>操作：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="282" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="283" />
         <source>Outcome:</source>
         <translation>结果：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="288" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="289" />
         <source>Object:</source>
         <translation>对象：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="310" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="311" />
         <source>Audit entries</source>
         <translation>审计记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="322" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="323" />
         <source>Select an entry to see all its fields.</source>
         <translation>选择一条记录以查看其全部字段。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="323" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="324" />
         <source>Entry details</source>
         <translation>记录详情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="333" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="334" />
         <source>Verify chain</source>
         <translation>校验哈希链</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="334" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="335" />
         <source>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</source>
         <translation>校验每条记录的哈希及其链接：被修改、删除、插入或调换顺序的记录都会被指出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="336" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="337" />
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="337" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="338" />
         <source>Write the entries that match the filters, oldest first</source>
         <translation>导出符合筛选条件的记录，按时间从早到晚</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="341" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="342" />
         <source>Chain head</source>
         <translation>链头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="342" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="343" />
         <source>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</source>
         <translation>最后一条记录的序号和哈希：请在应用之外留存一份，以便日后证明截至此处的日志未被改写</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="344" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="345" />
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="347" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="348" />
         <source>Chain head:</source>
         <translation>链头：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="401" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="402" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="436" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="437" />
         <source>No entry matches the filters.</source>
         <translation>没有符合筛选条件的记录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="440" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="441" />
         <source>%1 entries match; the newest %2 are listed (scroll for more).</source>
         <translation>共 %1 条记录符合条件；已列出最新的 %2 条（向下滚动加载更多）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="443" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="444" />
+        <source>1 entry matches.</source>
+        <translation>共 1 条记录符合条件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="445" />
         <source>%1 entries match, newest first.</source>
         <translation>共 %1 条记录符合条件，最新的在前。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="446" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="448" />
         <source>Cannot read the audit log: %1</source>
         <translation>无法读取审计日志：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="455" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="457" />
         <source>Entry #%1</source>
         <translation>记录 #%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="456" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="458" />
         <source>Time: %1 (UTC %2)</source>
         <translation>时间：%1（UTC %2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="457" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="459" />
         <source>Account: %1</source>
         <translation>账号：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="459" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="461" />
         <source>Action: %1 (%2)</source>
         <translation>操作：%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="460" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="462" />
         <source>Object: %1</source>
         <translation>对象：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="462" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
         <source>Outcome: %1</source>
         <translation>结果：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="463" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="465" />
         <source>Workstation: %1</source>
         <translation>工作站：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="466" />
         <source>Login: %1</source>
         <translation>登录会话：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="465" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
         <source>Detail: %1</source>
         <translation>详情：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="466" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="468" />
         <source>Previous hash: %1</source>
         <translation>前一条哈希：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="469" />
         <source>Entry hash: %1</source>
         <translation>本条哈希：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="488" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="490" />
         <source>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</source>
         <translation>链头已复制：请在应用之外保存（打印件、案卷备注），以便日后证明截至此处的日志未被改写。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="494" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="496" />
         <source>Verifying the chain…</source>
         <translation>正在校验哈希链…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="501" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="503" />
         <source>The chain is intact: %1 entries checked, up to %2.</source>
         <translation>哈希链完好：已校验 %1 条记录，截至 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="506" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="508" />
         <source>The chain is BROKEN at entry #%1 (%2): %3</source>
         <translation>哈希链在记录 #%1 处断裂（%2）：%3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="510" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="512" />
         <source>This check could not be recorded in the audit log, which cannot be appended to in this state.</source>
         <translation>本次校验无法记入审计日志：日志处于此状态时无法追加记录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="525" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="527" />
         <source>Cannot verify the chain: %1</source>
         <translation>无法校验哈希链：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="533" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="535" />
         <source>Export the audit log</source>
         <translation>导出审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="534" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="536" />
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="541" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="543" />
         <source>Exporting…</source>
         <translation>正在导出…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="549" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
         <source>%1 entries written to %2.</source>
         <translation>已将 %1 条记录写入 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="554" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
+        <source>1 entry written to %2.</source>
+        <translation>已将 1 条记录写入 %2。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="557" />
         <source>Cannot export the audit log: %1</source>
         <translation>无法导出审计日志：%1</translation>
     </message>
@@ -616,202 +626,202 @@
 <context>
     <name>AuditText</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="65" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="66" />
         <source>Login</source>
         <translation>登录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="66" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="67" />
         <source>Logout</source>
         <translation>退出登录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="67" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="68" />
         <source>Failed login</source>
         <translation>登录失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="68" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="69" />
         <source>Session opened</source>
         <translation>打开会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="69" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="70" />
         <source>Message details viewed</source>
         <translation>查看消息详情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="70" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="71" />
         <source>Raw JSON viewed</source>
         <translation>查看原始 JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="71" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="72" />
         <source>Media file opened</source>
         <translation>打开媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="72" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="73" />
         <source>Media file saved</source>
         <translation>保存媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="73" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="74" />
         <source>Search</source>
         <translation>搜索</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="74" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="75" />
         <source>Evidence export started</source>
         <translation>开始导出证据</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="75" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="76" />
         <source>Evidence export</source>
         <translation>导出证据</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="76" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="77" />
         <source>Package verified</source>
         <translation>校验证据包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="77" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="78" />
         <source>Sync run</source>
         <translation>同步</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="78" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="79" />
         <source>Settings changed</source>
         <translation>修改设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="79" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="80" />
         <source>Account created</source>
         <translation>创建账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="80" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="81" />
         <source>Account changed</source>
         <translation>修改账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="81" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="82" />
         <source>Roles changed</source>
         <translation>修改角色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="82" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="83" />
         <source>Scope changed</source>
         <translation>修改查看范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="83" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="84" />
         <source>Account disabled</source>
         <translation>停用账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="84" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="85" />
         <source>Account enabled</source>
         <translation>启用账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="85" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="86" />
         <source>Account unlocked</source>
         <translation>解锁账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="86" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="87" />
         <source>Accounts listed</source>
         <translation>查看账号列表</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="87" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="88" />
         <source>Password changed</source>
         <translation>修改密码</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="88" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="89" />
         <source>Password reset</source>
         <translation>重置密码</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="89" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="90" />
         <source>Login token issued</source>
         <translation>签发登录令牌</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="90" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="91" />
         <source>Login token revoked</source>
         <translation>吊销登录令牌</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="91" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="92" />
         <source>Audit log viewed</source>
         <translation>查看审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="92" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="93" />
         <source>Audit log exported</source>
         <translation>导出审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="93" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="94" />
         <source>Audit chain verified</source>
         <translation>校验审计哈希链</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="94" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="95" />
         <source>Archive read</source>
         <translation>读取存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="95" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="96" />
         <source>Search index rebuilt</source>
         <translation>重建搜索索引</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="96" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="97" />
         <source>Directory imported</source>
         <translation>导入通讯录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="101" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="102" />
         <source>OK</source>
         <translation>成功</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="101" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="102" />
         <source>Denied</source>
         <translation>拒绝</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="102" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="106" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
         <source>edited</source>
         <translation>被修改</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="106" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
         <source>deleted</source>
         <translation>被删除</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
         <source>reordered</source>
         <translation>顺序被改动</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
         <source>inserted</source>
         <translation>被插入</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="109" />
         <source>chain head</source>
         <translation>链头</translation>
     </message>
@@ -1845,267 +1855,312 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="80" />
+        <location filename="../../app/ui/main_window.py" line="81" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="132" />
+        <location filename="../../app/ui/main_window.py" line="133" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="133" />
+        <location filename="../../app/ui/main_window.py" line="134" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="134" />
+        <location filename="../../app/ui/main_window.py" line="135" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="135" />
+        <location filename="../../app/ui/main_window.py" line="136" />
         <source>&amp;Export evidence…</source>
         <translation>导出证据(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="136" />
+        <location filename="../../app/ui/main_window.py" line="137" />
         <source>Export search &amp;results…</source>
         <translation>导出搜索结果(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="137" />
+        <location filename="../../app/ui/main_window.py" line="138" />
         <source>Export &amp;selected messages…</source>
         <translation>导出所选消息(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>&amp;Verify evidence package…</source>
         <translation>校验证据包(&amp;V)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="147" />
+        <location filename="../../app/ui/main_window.py" line="148" />
         <source>S&amp;ync</source>
         <translation>同步(&amp;Y)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="148" />
+        <location filename="../../app/ui/main_window.py" line="149" />
         <source>&amp;Sync now</source>
         <translation>立即同步(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="149" />
+        <location filename="../../app/ui/main_window.py" line="150" />
         <source>Sync every configured corp, one after the other</source>
         <translation>依次同步所有已配置的企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="150" />
+        <location filename="../../app/ui/main_window.py" line="151" />
         <source>Sync &amp;one corp</source>
         <translation>同步单个企业(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="152" />
+        <location filename="../../app/ui/main_window.py" line="153" />
         <source>&amp;Cancel sync</source>
         <translation>取消同步(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="153" />
+        <location filename="../../app/ui/main_window.py" line="154" />
         <source>Sync &amp;history…</source>
         <translation>同步记录(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="154" />
+        <location filename="../../app/ui/main_window.py" line="155" />
         <source>Background &amp;jobs…</source>
         <translation>后台任务(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="160" />
+        <location filename="../../app/ui/main_window.py" line="161" />
         <source>&amp;View</source>
         <translation>查看(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="161" />
+        <location filename="../../app/ui/main_window.py" line="162" />
         <source>&amp;Search messages</source>
         <translation>搜索消息(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="162" />
+        <location filename="../../app/ui/main_window.py" line="163" />
         <source>&amp;Copy selected messages</source>
         <translation>复制所选消息(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="163" />
+        <location filename="../../app/ui/main_window.py" line="164" />
         <source>&amp;Jump to date…</source>
         <translation>跳转到日期(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="168" />
+        <location filename="../../app/ui/main_window.py" line="169" />
         <source>&amp;Account</source>
         <translation>账号(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="169" />
+        <location filename="../../app/ui/main_window.py" line="170" />
         <source>Change &amp;password…</source>
         <translation>修改密码(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="170" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>&amp;Accounts…</source>
         <translation>账号管理(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>Audit &amp;log…</source>
         <translation>审计日志(&amp;L)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="172" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>Open &amp;without login on this workstation</source>
         <translation>在此工作站上免登录打开(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173" />
+        <location filename="../../app/ui/main_window.py" line="174" />
         <source>Log &amp;out</source>
         <translation>退出登录(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="180" />
+        <location filename="../../app/ui/main_window.py" line="181" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="181" />
+        <location filename="../../app/ui/main_window.py" line="182" />
         <source>&amp;About</source>
         <translation>关于(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="255" />
+        <location filename="../../app/ui/main_window.py" line="256" />
         <source>Archive: %1</source>
         <translation>存档：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="268" />
+        <location filename="../../app/ui/main_window.py" line="269" />
+        <source>Search index updated: 1 message</source>
+        <translation>搜索索引已更新：1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="270" />
         <source>Search index updated: %1 messages</source>
         <translation>搜索索引已更新：%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="319" />
+        <location filename="../../app/ui/main_window.py" line="320" />
         <source>Preparing the demo archive…</source>
         <translation>正在准备演示存档…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="329" />
+        <location filename="../../app/ui/main_window.py" line="330" />
         <source>Demo archive</source>
         <translation>演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="382" />
+        <location filename="../../app/ui/main_window.py" line="383" />
         <source>last synced %1 (%2)</source>
         <translation>上次同步 %1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="383" />
+        <location filename="../../app/ui/main_window.py" line="384" />
         <source>never synced</source>
         <translation>从未同步</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="390" />
+        <location filename="../../app/ui/main_window.py" line="391" />
         <source>finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="390" />
+        <location filename="../../app/ui/main_window.py" line="391" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="390" />
+        <location filename="../../app/ui/main_window.py" line="391" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="391" />
+        <location filename="../../app/ui/main_window.py" line="392" />
         <source>interrupted</source>
         <translation>已中断</translation>
     </message>
     <message>
         <location filename="../../app/ui/main_window.py" line="419" />
-        <source>Sync %1: %2 new messages, %3 quarantined, %4 media files stored</source>
-        <translation>同步%1：新增 %2 条消息，隔离 %3 条，保存媒体文件 %4 个</translation>
+        <source>1 new message</source>
+        <translation>新增 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="444" />
+        <location filename="../../app/ui/main_window.py" line="419" />
+        <source>%1 new messages</source>
+        <translation>新增 %1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="420" />
+        <source>1 quarantined</source>
+        <translation>隔离 1 条</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="420" />
+        <source>%1 quarantined</source>
+        <translation>隔离 %1 条</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="421" />
+        <source>1 media file stored</source>
+        <translation>保存媒体文件 1 个</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="421" />
+        <source>%1 media files stored</source>
+        <translation>保存媒体文件 %1 个</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="422" />
+        <source>Sync %1: %2</source>
+        <translation>同步%1：%2</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="423" />
+        <source>, </source>
+        <translation>，</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="446" />
         <source>Choose a session to export.</source>
         <translation>请先选择要导出的会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="449" />
+        <location filename="../../app/ui/main_window.py" line="451" />
         <source>Session %1</source>
         <translation>会话 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="456" />
+        <location filename="../../app/ui/main_window.py" line="458" />
         <source>Nothing to export: %1</source>
         <translation>没有可导出的内容：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="459" />
+        <location filename="../../app/ui/main_window.py" line="461" />
         <source>Search: %1</source>
         <translation>搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="468" />
+        <location filename="../../app/ui/main_window.py" line="470" />
         <source>Select the messages to export first.</source>
         <translation>请先选择要导出的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="472" />
+        <location filename="../../app/ui/main_window.py" line="474" />
+        <source>1 selected message</source>
+        <translation>所选 1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="475" />
         <source>%1 selected messages</source>
         <translation>所选 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="510" />
+        <location filename="../../app/ui/main_window.py" line="513" />
         <source>Logged in: %1 (%2)</source>
         <translation>已登录：%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="510" />
+        <location filename="../../app/ui/main_window.py" line="513" />
         <source>Acting as: %1 (%2)</source>
         <translation>当前身份：%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="532" />
+        <location filename="../../app/ui/main_window.py" line="535" />
         <source>Open without login</source>
         <translation>免登录打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="538" />
+        <location filename="../../app/ui/main_window.py" line="541" />
         <source>This workstation opens without login from now on.</source>
         <translation>此工作站今后将免登录打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="539" />
+        <location filename="../../app/ui/main_window.py" line="542" />
         <source>This workstation asks for the password from now on.</source>
         <translation>此工作站今后将要求输入密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="546" />
+        <location filename="../../app/ui/main_window.py" line="549" />
         <source>Password changed.</source>
         <translation>密码已修改。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="569" />
+        <location filename="../../app/ui/main_window.py" line="572" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>您账号的角色或查看范围已变更：窗口已按新的设置重新打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="599" />
+        <location filename="../../app/ui/main_window.py" line="602" />
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="600" />
+        <location filename="../../app/ui/main_window.py" line="603" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>会话存档审计台
@@ -2261,7 +2316,7 @@ Archive and review WeCom chats for compliance.</source>
         <translation>已撤回（{time}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="511" />
+        <location filename="../../app/ui/viewer/delegate.py" line="513" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
@@ -2728,76 +2783,86 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageViewer</name>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="162" />
+        <location filename="../../app/ui/viewer/widget.py" line="163" />
         <source>Jump to date…</source>
         <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
         <translation>跳转到日期…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="163" />
+        <location filename="../../app/ui/viewer/widget.py" line="164" />
         <source>Show the first message of a day (Ctrl+G)</source>
         <translation>显示某一天的第一条消息 (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="166" />
+        <location filename="../../app/ui/viewer/widget.py" line="167" />
         <source>Newest</source>
         <translation>最新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="167" />
+        <location filename="../../app/ui/viewer/widget.py" line="168" />
         <source>Go to the newest message</source>
         <translation>转到最新消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="170" />
-        <location filename="../../app/ui/viewer/widget.py" line="569" />
+        <location filename="../../app/ui/viewer/widget.py" line="171" />
+        <location filename="../../app/ui/viewer/widget.py" line="571" />
         <source>Details…</source>
         <translation>详情…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="171" />
+        <location filename="../../app/ui/viewer/widget.py" line="172" />
         <source>Fields, raw JSON and SHA-256 of the selected message</source>
         <translation>所选消息的字段、原始 JSON 和 SHA-256</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="197" />
+        <location filename="../../app/ui/viewer/widget.py" line="198" />
         <source>Choose a session to read its messages.</source>
         <translation>请选择一个会话以查看其消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="368" />
+        <location filename="../../app/ui/viewer/widget.py" line="369" />
         <source>This conversation cannot be shown to your account.
 {reason}</source>
         <translation>此会话不能向您的账号显示。
 {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="510" />
-        <source>{n} participants</source>
-        <translation>{n} 位成员</translation>
-    </message>
-    <message>
         <location filename="../../app/ui/viewer/widget.py" line="511" />
-        <source>{n} messages</source>
-        <translation>{n} 条消息</translation>
+        <source>1 participant</source>
+        <translation>1 位成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="521" />
+        <location filename="../../app/ui/viewer/widget.py" line="512" />
+        <source>%1 participants</source>
+        <translation>%1 位成员</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="513" />
+        <source>1 message</source>
+        <translation>1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="513" />
+        <source>%1 messages</source>
+        <translation>%1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="523" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="524" />
+        <location filename="../../app/ui/viewer/widget.py" line="526" />
         <source>Could not load messages: {error}</source>
         <translation>无法加载消息：{error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="567" />
+        <location filename="../../app/ui/viewer/widget.py" line="569" />
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="571" />
+        <location filename="../../app/ui/viewer/widget.py" line="573" />
         <source>Export selected messages…</source>
         <translation>导出所选消息…</translation>
     </message>
@@ -3925,32 +3990,37 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SyncHistoryDialog</name>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="114" />
+        <location filename="../../app/ui/sync/history.py" line="115" />
         <source>Sync history</source>
         <translation>同步记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="128" />
+        <location filename="../../app/ui/sync/history.py" line="129" />
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="141" />
+        <location filename="../../app/ui/sync/history.py" line="142" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="155" />
+        <location filename="../../app/ui/sync/history.py" line="156" />
         <source>No sync has run yet.</source>
         <translation>尚未进行过同步。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="156" />
+        <location filename="../../app/ui/sync/history.py" line="157" />
         <source>%1 runs, newest first.</source>
         <translation>共 %1 次同步，最新的在前。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="161" />
+        <location filename="../../app/ui/sync/history.py" line="157" />
+        <source>1 run.</source>
+        <translation>共 1 次同步。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sync/history.py" line="162" />
         <source>Cannot read the sync history: %1</source>
         <translation>无法读取同步记录：%1</translation>
     </message>
@@ -4075,92 +4145,92 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SyncRunsModel</name>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="58" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Corp</source>
         <translation>企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="58" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Started</source>
         <translation>开始时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="58" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Ended</source>
         <translation>结束时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="58" />
+        <location filename="../../app/ui/sync/history.py" line="59" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="59" />
+        <location filename="../../app/ui/sync/history.py" line="60" />
         <source>Seq range</source>
         <translation>seq 范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="59" />
+        <location filename="../../app/ui/sync/history.py" line="60" />
         <source>Fetched</source>
         <translation>拉取</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="59" />
+        <location filename="../../app/ui/sync/history.py" line="60" />
         <source>Stored</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="59" />
+        <location filename="../../app/ui/sync/history.py" line="60" />
         <source>Duplicates</source>
         <translation>重复</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="60" />
+        <location filename="../../app/ui/sync/history.py" line="61" />
         <source>Quarantined</source>
         <translation>隔离</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="60" />
+        <location filename="../../app/ui/sync/history.py" line="61" />
         <source>Media stored / failed / expired</source>
         <translation>媒体 保存 / 失败 / 过期</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="60" />
+        <location filename="../../app/ui/sync/history.py" line="61" />
         <source>Retries</source>
         <translation>重试</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="61" />
+        <location filename="../../app/ui/sync/history.py" line="62" />
         <source>Error</source>
         <translation>错误</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="53" />
+        <location filename="../../app/ui/sync/history.py" line="54" />
         <source>Succeeded</source>
         <translation>成功</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="53" />
+        <location filename="../../app/ui/sync/history.py" line="54" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="54" />
+        <location filename="../../app/ui/sync/history.py" line="55" />
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="54" />
+        <location filename="../../app/ui/sync/history.py" line="55" />
         <source>Running</source>
         <translation>进行中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="55" />
+        <location filename="../../app/ui/sync/history.py" line="56" />
         <source>Interrupted</source>
         <translation>已中断</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/history.py" line="81" />
+        <location filename="../../app/ui/sync/history.py" line="82" />
         <source>Workstation: %1</source>
         <translation>工作站：%1</translation>
     </message>
@@ -4182,77 +4252,87 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>VerifyDialog</name>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="38" />
+        <location filename="../../app/ui/verify_dialog.py" line="39" />
         <source>Verify evidence package</source>
         <translation>校验证据包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="41" />
+        <location filename="../../app/ui/verify_dialog.py" line="42" />
         <source>A package folder or .zip file</source>
         <translation>证据包文件夹或 .zip 文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="42" />
+        <location filename="../../app/ui/verify_dialog.py" line="43" />
         <source>Folder…</source>
         <translation>文件夹…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="43" />
+        <location filename="../../app/ui/verify_dialog.py" line="44" />
         <source>Zip file…</source>
         <translation>Zip 文件…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="53" />
+        <location filename="../../app/ui/verify_dialog.py" line="54" />
         <source>Verify</source>
         <translation>校验</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="55" />
+        <location filename="../../app/ui/verify_dialog.py" line="56" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="71" />
+        <location filename="../../app/ui/verify_dialog.py" line="72" />
         <source>Package folder</source>
         <translation>证据包文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="76" />
+        <location filename="../../app/ui/verify_dialog.py" line="77" />
         <source>Package zip file</source>
         <translation>证据包 zip 文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="77" />
+        <location filename="../../app/ui/verify_dialog.py" line="78" />
         <source>Zip files (*.zip)</source>
         <translation>Zip 文件 (*.zip)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="85" />
+        <location filename="../../app/ui/verify_dialog.py" line="86" />
         <source>Choose an existing package folder or .zip file.</source>
         <translation>请选择已存在的证据包文件夹或 .zip 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="89" />
+        <location filename="../../app/ui/verify_dialog.py" line="90" />
         <source>Checking every file and the signature…</source>
         <translation>正在校验每个文件和签名…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="107" />
+        <location filename="../../app/ui/verify_dialog.py" line="108" />
         <source>Recorded in this archive: exported by %1 on %2.</source>
         <translation>本存档有记录：由 %1 在 %2 上导出。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="111" />
+        <location filename="../../app/ui/verify_dialog.py" line="112" />
+        <source>OK: 1 file matches; fingerprint %2; signed by key %3.</source>
+        <translation>完好：1 个文件一致；指纹 %2；签名密钥 %3。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/verify_dialog.py" line="113" />
         <source>OK: %1 files match; fingerprint %2; signed by key %3.</source>
         <translation>完好：%1 个文件全部一致；指纹 %2；签名密钥 %3。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="116" />
+        <location filename="../../app/ui/verify_dialog.py" line="117" />
+        <source>FAILED: 1 problem (below).</source>
+        <translation>校验失败：1 处问题（见下方）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/verify_dialog.py" line="118" />
         <source>FAILED: %1 problems (listed below).</source>
         <translation>校验失败：%1 处问题（见下方列表）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="125" />
+        <location filename="../../app/ui/verify_dialog.py" line="126" />
         <source>Not verified: %1</source>
         <translation>未能校验：%1</translation>
     </message>

@@ -82,3 +82,63 @@ def test_clicking_a_drawn_image_or_toggle_hits_it_and_below_it_hits_nothing(view
         if {"view", "toggle"} <= checked:
             break
     assert {"view", "toggle"} <= checked
+
+
+# ---------------------------------------------------------------- helpers: an archive of chosen messages
+
+def _raw(msgid, *, sender="zhangwei", to=("LiNa",), t=1_735_783_200_000, msgtype="text", payload=None, roomid=""):
+    import json
+
+    body = {"msgid": msgid, "action": "send", "from": sender, "tolist": list(to), "roomid": roomid, "msgtime": t,
+            "msgtype": msgtype}
+    body.update(payload if payload is not None else {"text": {"content": f"消息 {msgid}"}})
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+@pytest.fixture
+def own_ctx(tmp_path):
+    """make(raws) -> (AppContext, corp) on a fresh SQLite archive holding ``raws`` (written as a sync would)."""
+    from app.core.context import AppContext
+    from app.core.messages import parse_message
+    from app.core.sdk import ChatDataItem
+    from app.core.sync.decrypt import Decrypted
+    from app.core.sync.pipeline import ensure_corp
+    from app.core.sync.writer import write_batch
+
+    made = []
+
+    def make(raws):
+        n = len(made)
+        ctx = AppContext(tmp_path / f"data{n}", f"sqlite:///{tmp_path / f'archive{n}.db'}")
+        corp = ensure_corp(ctx.db, "wwreview", "Review Corp")
+        items = []
+        for seq, raw in enumerate(raws, 1):
+            p = parse_message(raw)
+            items.append(Decrypted(ChatDataItem(seq, p.msgid, 1, "k", "m"), raw, p))
+        write_batch(ctx.db, corp, 0, len(items), items, None)
+        made.append(ctx)
+        return ctx, corp
+
+    yield make
+    wait_for_tasks()
+    for ctx in made:
+        ctx.close()
+
+
+# ---------------------------------------------------------------- 11. counts read as English
+
+def test_the_viewer_header_says_1_participant_and_1_message(own_ctx, qtbot):
+    ctx, _corp = own_ctx([_raw("alone-1", to=()), _raw("pair-1", to=("LiNa",), t=1_735_783_300_000)])
+    v = MessageViewer(ctx, ACTOR)
+    qtbot.addWidget(v)
+    v.show()
+    by_count = {len(s.participants): s for s in ctx.archive.sessions(ACTOR)}
+    alone, pair = by_count[1], by_count[2]
+    with qtbot.waitSignal(v.model.window_opened, timeout=20000):
+        v.show_session(alone.corp_id, alone.session_id)
+    qtbot.waitUntil(lambda: v.session is not None and v.session.session_id == alone.session_id)
+    assert v.info_label.text() == "1 participant · 1 message"
+    with qtbot.waitSignal(v.model.window_opened, timeout=20000):
+        v.show_session(pair.corp_id, pair.session_id)
+    qtbot.waitUntil(lambda: v.session is not None and v.session.session_id == pair.session_id)
+    assert v.info_label.text() == "2 participants · 1 message"

@@ -47,6 +47,7 @@ from app.core.auth import DENIED, FAILED, OK, Action, AuditFilter, AuditRecord, 
 from app.core.auth.audit import ms_iso
 from app.core.safe_text import display_name, display_text, json_line
 
+from ..counts import count_text
 from ..table_model import RowTableModel
 from ..tasks import run_task
 from .services import error_text, local_time
@@ -438,9 +439,10 @@ class AuditPanel(QDialog):
             # The count may include entries written since the listing began: never below what is listed.
             count = max(self._count or 0, shown)
             self.status_label.setText(self.tr("%1 entries match; the newest %2 are listed (scroll for more).")
-                                      .replace("%1", f"{count:,}").replace("%2", f"{shown:,}"))
+                                      .replace("%1", f"{count:,}").replace("%2", f"{shown:,}"))  # shown > 1
         else:
-            self.status_label.setText(self.tr("%1 entries match, newest first.").replace("%1", f"{shown:,}"))
+            self.status_label.setText(count_text(shown, self.tr("1 entry matches."),
+                                                 self.tr("%1 entries match, newest first.")))
 
     def _on_load_failed(self, message: str) -> None:
         self.status_label.setText(self.tr("Cannot read the audit log: %1").replace("%1", message))
@@ -546,7 +548,8 @@ class AuditPanel(QDialog):
 
     def _on_exported(self, rows: int, path: Path) -> None:
         self.export_button.setEnabled(True)
-        self.result.show_note(self.tr("%1 entries written to %2.").replace("%1", f"{rows:,}").replace("%2", str(path)))
+        self.result.show_note(count_text(rows, self.tr("1 entry written to %2."), self.tr("%1 entries written to %2."))
+                              .replace("%2", str(path)))
         self.export_finished.emit(rows)
 
     def _on_export_failed(self, exc: Exception) -> None:

@@ -23,6 +23,7 @@ from app.core.actor import Actor
 from app.core.archive import SyncRunRow
 from app.core.context import AppContext
 
+from ..counts import count_text
 from ..table_model import RowTableModel
 from ..tasks import run_task
 from .panel import fill
@@ -153,7 +154,7 @@ class SyncHistoryDialog(QDialog):
         self.model.set_runs(runs, corps)
         self.refresh_button.setEnabled(True)
         self.status_label.setText(self.tr("No sync has run yet.") if not runs
-                                  else fill(self.tr("%1 runs, newest first."), len(runs)))
+                                  else count_text(len(runs), self.tr("1 run."), self.tr("%1 runs, newest first.")))
         self.runs_loaded.emit(len(runs))
 
     def _on_failed(self, exc: Exception) -> None:

@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
 from app.core.actor import Actor
 from app.core.safe_text import display_name, display_text
 
+from ..counts import count_text
 from ..tasks import run_task
 from .delegate import MessageDelegate
 from .details import MessageDetailsDialog
@@ -507,8 +508,9 @@ class MessageViewer(QWidget):
         self.title_label.setText(self._title())
         parts = []
         if self.session is not None:
-            parts.append(self.tr("{n} participants").format(n=len(self.session.participants)))
-            parts.append(self.tr("{n} messages").format(n=self.session.message_count))
+            parts.append(count_text(len(self.session.participants), self.tr("1 participant"),
+                                    self.tr("%1 participants")))
+            parts.append(count_text(self.session.message_count, self.tr("1 message"), self.tr("%1 messages")))
         self.info_label.setText(" · ".join(parts))
         has_session = self.corp_id is not None and not self._denied
         self.jump_button.setEnabled(has_session)
