@@ -3,20 +3,21 @@ cover yet (the few committed since its last update) and the reference the index 
 
 from __future__ import annotations
 
-from .query import All, And, DateRange, Field, Node, Not, Or, Text
+from .query import All, And, DateRange, Field, Node, Not, Or, Resolved, Text
 from .text import normalise
 
 
 class Candidate:
     """The fields a query can test, of one message (``norm`` is the normalised searchable text)."""
 
-    __slots__ = ("id", "msgtime", "sender", "tolist", "session_id", "roomid", "msgtype", "session_type",
-                 "has_media", "recalled", "norm")
+    __slots__ = ("id", "corp_id", "msgtime", "sender", "tolist", "session_id", "roomid", "msgtype",
+                 "session_type", "has_media", "recalled", "norm")
 
     def __init__(self, *, id: int, msgtime: int, sender: str, tolist: tuple[str, ...] | list[str],
                  session_id: str | None, roomid: str, msgtype: str, session_type: str | None,
-                 has_media: bool, recalled: bool, content_text: str):
+                 has_media: bool, recalled: bool, content_text: str, corp_id: int = 0):
         self.id = id
+        self.corp_id = corp_id
         self.msgtime = msgtime
         self.sender = sender
         self.tolist = tuple(tolist)
@@ -43,6 +44,8 @@ def matches(node: Node, c: Candidate) -> bool:
                 and (node.end_ms is None or c.msgtime < node.end_ms))
     if isinstance(node, All):
         return True
+    if isinstance(node, Resolved):  # a review term, resolved when the search started
+        return node.holds(c.corp_id, c.session_id, c.msgtime, c.id)
     assert isinstance(node, Field)
     name, v = node.name, node.value
     if name == "from":
@@ -57,8 +60,8 @@ def matches(node: Node, c: Candidate) -> bool:
         return c.msgtype == v
     if name == "session":
         return c.session_type == v
-    if name == "has":
+    if name == "has" and node.value == "media":
         return c.has_media
     if name == "is":
         return c.recalled
-    raise AssertionError(name)
+    raise AssertionError(f"{name}:{node.value} is a review term: resolve it first (app/core/review/facts.py)")

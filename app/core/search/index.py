@@ -8,8 +8,9 @@ its overlapping bigrams at consecutive positions, which matches exactly where th
 verified against the stored text, so counts are exact and cheap. Bigrams come from the normalised
 text (text.py), so Latin is case-insensitive and full-width forms match half-width ones.
 
-Documents (one per message): ``id`` and ``msgtime`` (fast fields, for ordering and mapping hits
-back to rows), ``skey`` (the session id's sort key, for ordering by conversation), ``f`` (exact
+Documents (one per message): ``id`` (fast, for mapping hits back to rows, and indexed, so that a
+review term resolved to a set of messages is one term-set lookup) and ``msgtime`` (fast, for
+ordering), ``skey`` (the session id's sort key, for ordering by conversation), ``f`` (exact
 filter tokens: ``c``corp, ``s``sender, ``t``recipient, ``i``session id, ``r``roomid, ``y``msgtype,
 ``k``session type, ``h`` has media, ``x`` recalled, ``w`` the msgtime's ~25-day bucket: the first
 page of a frequent term is looked for in the newest buckets first), ``g1`` (unigrams) and ``g2``
@@ -45,12 +46,12 @@ from app.core.store.db import Database
 from app.core.store.models import Message
 
 from . import journal as jr
-from .query import All, And, DateRange, Field, Node, Not, Or, Text
+from .query import All, And, DateRange, Field, Node, Not, Or, Resolved, Text, is_review_term
 from .text import bigram_text, bigrams, normalise
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: ``id`` indexed (review terms)
 BUCKET_SHIFT = 31  # msgtime >> 31: time buckets of ~25 days, for finding the newest hits early
 META = "\x00m"
 BUILT = "\x00built"
@@ -100,7 +101,8 @@ def default_index_dir(db: Database, data_dir: str | os.PathLike[str] | None = No
 
 def _schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
-    sb.add_integer_field("id", fast=True)  # not indexed: a term per message would cost ~12 bytes each
+    # Indexed since version 4 (~12 bytes a message): tag:, status:, alert: … resolve to message ids.
+    sb.add_integer_field("id", fast=True, indexed=True)
     sb.add_integer_field("msgtime", fast=True)
     sb.add_integer_field("skey", fast=True)
     sb.add_text_field("f", tokenizer_name="raw", index_option="basic")
@@ -220,7 +222,11 @@ class SearchIndex:
             if len(grams) == 1:
                 return self.term("g2", grams[0])
             return Q.phrase_query(self.schema, "g2", grams)
+        if isinstance(node, Resolved):
+            return self._resolved(node)
         if isinstance(node, Field):
+            if is_review_term(node):
+                raise ValueError(f"{node.name}:{node.value} must be resolved before it is compiled")
             token = {"from": "s", "to": "t", "in": "i", "room": "r", "type": "y", "session": "k"}.get(node.name)
             if token is not None:
                 return self.term("f", token + node.value)
@@ -243,6 +249,45 @@ class SearchIndex:
         if isinstance(node, Not):
             return Q.boolean_query([(Occ.Must, Q.all_query()), (Occ.MustNot, self.compile(node.item))])
         raise TypeError(node)
+
+    def _nothing(self) -> tantivy.Query:
+        return self.term("f", "\x00nothing")  # a token no document holds
+
+    def _key_range(self, bound: tuple[int, int], above: bool) -> tantivy.Query:
+        """Documents whose (msgtime, id) is above ``bound`` (exclusive), or at most it (inclusive)."""
+        Q, Occ, INT = tantivy.Query, tantivy.Occur, tantivy.FieldType.Integer
+        t, i = bound
+        if above:
+            strictly = Q.range_query(self.schema, "msgtime", INT, t + 1, None) if t < 2**63 - 1 else self._nothing()
+            tie = Q.range_query(self.schema, "id", INT, i + 1, None) if i < 2**63 - 1 else self._nothing()
+        else:
+            strictly = Q.range_query(self.schema, "msgtime", INT, None, t - 1) if t > -2**63 else self._nothing()
+            tie = Q.range_query(self.schema, "id", INT, None, i)
+        same = Q.boolean_query([(Occ.Must, Q.range_query(self.schema, "msgtime", INT, t, t)), (Occ.Must, tie)])
+        return Q.boolean_query([(Occ.Should, strictly), (Occ.Should, same)])
+
+    def _resolved(self, node: Resolved) -> tantivy.Query:
+        Q, Occ = tantivy.Query, tantivy.Occur
+        either = []
+        if node.ids:
+            either.append((Occ.Should, Q.term_set_query(self.schema, "id", sorted(node.ids))))
+        stretches = []
+        for corp, sid, after, upto in node.stretches:
+            if not sid:
+                continue  # a message without a session is named by id
+            must = [(Occ.Must, self.term("f", f"c{corp}")), (Occ.Must, self.term("f", f"i{sid}"))]
+            if after is not None:
+                must.append((Occ.Must, self._key_range(after, True)))
+            if upto is not None:
+                must.append((Occ.Must, self._key_range(upto, False)))
+            stretches.append((Occ.Should, Q.boolean_query(must)))
+        if stretches:
+            part = Q.boolean_query(stretches)
+            if node.except_ids:
+                part = Q.boolean_query([(Occ.Must, part), (Occ.MustNot, Q.term_set_query(
+                    self.schema, "id", sorted(node.except_ids)))])
+            either.append((Occ.Should, part))
+        return Q.boolean_query(either) if either else self._nothing()
 
     def messages_query(self, node: Node, *, corp_id: int | None = None, exclude_ids: Iterable[int] = (),
                        extra: Iterable[tantivy.Query] = ()) -> tantivy.Query:

@@ -11,6 +11,8 @@
     date:2025-01-01..2025-03-31   date:2025-03   date:2025   date:2025-01-01..   after:D   before:D
     has:media  is:recalled
     type:image,video       a comma (or |) lists alternatives of one field
+    tag:违规  status:unreviewed|in_review|reviewed  reviewed:me|ACCOUNT  alert:open|dismissed|escalated|any
+    policy:NAME  has:note|tag|alert      the review (app/core/review): resolved when a search runs
 
 A term is any run of characters without spaces, quotes or parentheses: one CJK character, digits,
 ``5000元``, emoji, 𠮷, punctuation, ``%``, ``_`` and ``\\`` are all plain substrings (see text.py
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
 from app.core.dates import add_ms, clamp_ms, local_ms
@@ -46,6 +48,7 @@ SYNTAX_HELP = """\
 from:ID  to:ID  in:SESSION  room:ROOMID  type:image  session:internal|external|group
 date:2025-01-01..2025-03-31  date:2025-03  after:2025-01-01  before:2025-04-01
 has:media  is:recalled  type:image,video (either)
+tag:违规  -tag:无问题  status:unreviewed  reviewed:me  alert:open  policy:NAME  has:note
 Any text is found as written, case- and width-insensitive: 1 character, digits, emoji, %, _ and \\."""
 
 
@@ -107,10 +110,12 @@ class Text:
 
 @dataclass(frozen=True)
 class Field:
-    """An exact-value filter: ``name`` is one of FIELD_NAMES' canonical names."""
+    """An exact-value filter: ``name`` is one of FIELD_NAMES' canonical names. ``pos`` is where the
+    value starts in the query (for errors found after parsing, such as an unknown tag)."""
 
-    name: str  # from, to, in, room, type, session, has, is
+    name: str  # from, to, in, room, type, session, has, is, and the review's (REVIEW_FIELDS)
     value: str
+    pos: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -139,13 +144,68 @@ class Not:
     item: Node
 
 
-Node = Text | Field | DateRange | All | And | Or | Not
+Stretch = tuple[int, str, tuple[int, int] | None, tuple[int, int] | None]
 
-VALUE_FIELDS = {"from": "from", "to": "to", "in": "in", "room": "room", "type": "type", "session": "session"}
+
+@dataclass(frozen=True, eq=False)
+class Resolved:
+    """A review term (``tag:``, ``status:`` …) resolved against the archive when a search runs
+    (app/core/review/facts.py): the messages in ``ids``, and the messages of each stretch —
+    ``(corp_id, session_id, after, upto)``, the session's messages whose (msgtime, id) is above
+    ``after`` (exclusive) and at most ``upto`` (inclusive); None leaves that side open — that are
+    not in ``except_ids``. The index and the evaluator match it alike, so results stay exact."""
+
+    term: Field
+    ids: frozenset[int] = frozenset()
+    stretches: tuple[Stretch, ...] = ()
+    except_ids: frozenset[int] = frozenset()
+
+    def __post_init__(self):
+        by_session: dict[tuple[int, str], list[Stretch]] = {}
+        for s in self.stretches:
+            by_session.setdefault((s[0], s[1]), []).append(s)
+        object.__setattr__(self, "_by_session", by_session)
+
+    def holds(self, corp_id: int, session_id: str, msgtime: int, message_id: int) -> bool:
+        if message_id in self.ids:
+            return True
+        stretches = self._by_session.get((corp_id, session_id))  # type: ignore[attr-defined]
+        if not stretches or message_id in self.except_ids:
+            return False
+        key = (msgtime, message_id)
+        return any((after is None or key > after) and (upto is None or key <= upto)
+                   for _c, _s, after, upto in stretches)
+
+
+Node = Text | Field | DateRange | All | And | Or | Not | Resolved
+
+VALUE_FIELDS = {"from": "from", "to": "to", "in": "in", "room": "room", "type": "type", "session": "session",
+                "tag": "tag", "status": "status", "reviewed": "reviewed", "alert": "alert", "policy": "policy"}
 SESSION_TYPES = ("internal", "external", "group", "updown", "system")
-FLAG_FIELDS = {"has": ("media",), "is": ("recalled",)}
+REVIEW_STATUSES = ("unreviewed", "in_review", "reviewed")
+ALERT_STATES = ("open", "dismissed", "escalated", "any")
+FLAG_FIELDS = {"has": ("media", "note", "tag", "alert"), "is": ("recalled",)}
 DATE_FIELDS = ("date", "after", "before")
 FIELD_NAMES = (*VALUE_FIELDS, *FLAG_FIELDS, *DATE_FIELDS)
+# Terms about the review, not the message: their answer lives in the review tables and changes
+# whenever someone tags or reviews, so a search resolves them first (see Resolved).
+REVIEW_FIELDS = frozenset({"tag", "status", "reviewed", "alert", "policy"})
+REVIEW_FLAGS = frozenset({"note", "tag", "alert"})
+
+
+def is_review_term(node: Node) -> bool:
+    return isinstance(node, Field) and (node.name in REVIEW_FIELDS or (node.name == "has" and node.value in REVIEW_FLAGS))
+
+
+def has_review_terms(node: Node) -> bool:
+    """Whether the tree holds a review term still to resolve."""
+    if isinstance(node, Field):
+        return is_review_term(node)
+    if isinstance(node, And | Or):
+        return any(has_review_terms(i) for i in node.items)
+    if isinstance(node, Not):
+        return has_review_terms(node.item)
+    return False
 
 
 def positive_texts(node: Node) -> list[str]:
@@ -356,11 +416,19 @@ class _Parser:
         if name in VALUE_FIELDS:
             if name == "session" and value not in SESSION_TYPES:
                 raise self.err(f"session: is one of {', '.join(SESSION_TYPES)}", at)
-            return Field(name, value)
+            if name == "status":
+                value = value.lower().replace("-", "_")
+                if value not in REVIEW_STATUSES:
+                    raise self.err(f"status: is one of {', '.join(REVIEW_STATUSES)}", at)
+            if name == "alert":
+                value = value.lower()
+                if value not in ALERT_STATES:
+                    raise self.err(f"alert: is one of {', '.join(ALERT_STATES)}", at)
+            return Field(name, value, at)
         if name in FLAG_FIELDS:
             if value.lower() not in FLAG_FIELDS[name]:
                 raise self.err(f"{name}: can be {' or '.join(FLAG_FIELDS[name])}", at)
-            return Field(name, value.lower())
+            return Field(name, value.lower(), at)
         if name == "date":
             if ".." in value:
                 lo, hi = value.split("..", 1)

@@ -54,7 +54,18 @@ from .index import (
     session_key,
 )
 from .model import ORDERS, SearchHit, SearchQuery
-from .query import MAX_QUERY_CHARS, And, DateRange, Field, Node, QueryError, Text, parse_query, positive_texts
+from .query import (
+    MAX_QUERY_CHARS,
+    And,
+    DateRange,
+    Field,
+    Node,
+    QueryError,
+    Text,
+    has_review_terms,
+    parse_query,
+    positive_texts,
+)
 from .text import match_spans, normalise
 
 log = logging.getLogger(__name__)
@@ -224,6 +235,15 @@ class SearchService:
         """The query's tree; raises QueryError with the position of the mistake."""
         return parse_query(text, tz=self.tz)
 
+    def _resolve(self, node: Node, actor: Actor, text: str) -> Node:
+        """``node`` with its review terms (tag:, status: …) answered from the review tables now;
+        QueryError (with the position) for an unknown tag, policy or account."""
+        if not has_review_terms(node):
+            return node
+        from app.core.review.facts import resolve_review_terms
+
+        return resolve_review_terms(self.db, node, actor, text)
+
     def query(self, actor: Actor, text: str, *, limit: int = 50, before: tuple | None = None,
               order: str = "newest", corp_id: int | None = None, record: bool = False) -> list[SearchHit]:
         """One page of hits of a query (see query.py for the language), in ``order``: "newest"
@@ -236,7 +256,7 @@ class SearchService:
         (recorded) without ``search.run``."""
         self._require(actor, text)
         try:
-            node = self.parse(text)
+            node = self._resolve(self.parse(text), actor, text)
         except QueryError as exc:
             if record:
                 self.trail.record(actor, Action.SEARCH, object_type="query", object=_recorded(text), outcome=FAILED,
@@ -251,7 +271,7 @@ class SearchService:
         """The exact number of messages in the actor's scope the query matches (not recorded).
         Raises QueryError; PermissionDenied (recorded) without ``search.run``."""
         self._require(actor, text)
-        return self._count(self.parse(text), corp_id, self._scope(actor))
+        return self._count(self._resolve(self.parse(text), actor, text), corp_id, self._scope(actor))
 
     # ------------------------------------------------------------------ the panel's filters
     def search(self, actor: Actor, query: SearchQuery, *, limit: int = 50,
@@ -416,7 +436,7 @@ class SearchService:
 def _candidate(r) -> Candidate:
     import json
 
-    return Candidate(id=r.id, msgtime=r.msgtime, sender=r.sender, tolist=json.loads(r.tolist or "[]"),
+    return Candidate(id=r.id, corp_id=r.corp_id, msgtime=r.msgtime, sender=r.sender, tolist=json.loads(r.tolist or "[]"),
                      session_id=r.session_id, roomid=r.roomid, msgtype=r.msgtype, session_type=r.session_type,
                      has_media=r.has_media, recalled=r.recalled_at is not None, content_text=r.content_text)
 

@@ -1,0 +1,145 @@
+"""What the review services share: the error, who a reviewer is, and checks of targets (a session, a
+set of messages) against the archive and the actor's scope."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from sqlalchemy import select
+
+from app.core.actor import Actor
+from app.core.auth import roles as R
+from app.core.auth.audit import Action, AuditTrail
+from app.core.auth.errors import PermissionDenied
+from app.core.auth.scope import session_in_scope
+from app.core.store.db import Database
+from app.core.store.models import Message, Session
+
+MAX_TEXT = 10_000  # characters of a note, a reason, a description
+MAX_NAME = 120  # characters of a name (tag label, saved search, policy, sampling rule)
+MAX_TARGETS = 200_000  # messages one action may tag or mark (a search's results included)
+CHUNK = 500
+
+
+class ReviewError(ValueError):
+    """A review request that cannot be done, in one sentence that never quotes message content."""
+
+
+def reviewer_key(actor: Actor) -> str:
+    """The stable key of a reviewer: ``#<account id>`` (a renamed account keeps its marks and notes),
+    or the user name of an actor without an account (the local and system actors)."""
+    return f"#{actor.account_id}" if actor.account_id is not None else actor.username[:64]
+
+
+def fold(text: str) -> str:
+    """How names are compared (tag labels, policy names): NFKC, case-folded, trimmed."""
+    return unicodedata.normalize("NFKC", text).casefold().strip()
+
+
+def check_text(value: str, what: str, *, limit: int = MAX_TEXT, required: bool = True) -> str:
+    """``value`` trimmed, or ReviewError naming ``what``: empty (when required), too long, or holding
+    a NUL or bytes that are not text."""
+    value = (value or "").strip()
+    if required and not value:
+        raise ReviewError(f"the {what} is empty: write one")
+    if len(value) > limit:
+        raise ReviewError(f"the {what} has {len(value):,} characters; at most {limit:,} are kept")
+    if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+        raise ReviewError(f"the {what} holds characters that are not text (a NUL, or bytes that are not UTF-8)")
+    return value
+
+
+@dataclass(frozen=True)
+class Target:
+    """A message (or, with ``message_id`` 0, a whole session) a review action concerns."""
+
+    corp_id: int
+    session_id: str
+    message_id: int = 0
+    msgtime: int = 0
+
+
+class Base:
+    """Database, audit trail and the checks every review service makes."""
+
+    def __init__(self, db: Database, trail: AuditTrail | None = None, *, tz: tzinfo | None = None):
+        self.db = db
+        self.trail = trail or AuditTrail(db)
+        self.tz = tz
+
+    # ------------------------------------------------------------------ permission
+    def _require(self, actor: Actor, permission: str, action: str, object_type: str = "",
+                 object: str | Iterable = "") -> None:
+        self.trail.require(actor, permission, action=action, object_type=object_type, object=object)
+
+    def _read(self, actor: Actor, object_type: str = "review", object: str = "") -> None:
+        self._require(actor, R.REVIEW_READ, Action.REVIEW_READ, object_type, object)
+
+    @staticmethod
+    def _content(actor: Actor) -> bool:
+        """Whether ``actor`` may see content: message text, and the text of notes and reasons
+        (auditors see who did what and when, not what was written)."""
+        return R.can(actor, R.MESSAGES_READ)
+
+    # ------------------------------------------------------------------ targets
+    def _session(self, conn, actor: Actor, corp_id: int, session_id: str, action: str) -> Target:
+        """The session as a target: ReviewError if the archive has no such session, PermissionDenied
+        (recorded) if it is outside the actor's scope."""
+        row = conn.execute(select(Session.participants).where(Session.corp_id == corp_id,
+                                                              Session.session_id == session_id)).first()
+        if row is None:
+            raise ReviewError(f"the archive has no session {session_id} in corp #{corp_id}")
+        if not session_in_scope(actor.scope, json.loads(row.participants or "[]")):
+            self._deny(actor, action, "session", session_id)
+        return Target(corp_id, session_id)
+
+    def _messages(self, conn, actor: Actor, message_ids: Sequence[int], action: str) -> list[Target]:
+        """The messages as targets, in the order given, duplicates dropped: ReviewError if one is not
+        in the archive, PermissionDenied (recorded, nothing done) if one is outside the scope."""
+        ids = list(dict.fromkeys(int(i) for i in message_ids))
+        if not ids:
+            raise ReviewError("no message is chosen")
+        if len(ids) > MAX_TARGETS:
+            raise ReviewError(f"{len(ids):,} messages are chosen; one action takes at most {MAX_TARGETS:,}")
+        found: dict[int, Target] = {}
+        for i in range(0, len(ids), CHUNK):
+            for r in conn.execute(select(Message.id, Message.corp_id, Message.session_id, Message.msgtime)
+                                  .where(Message.id.in_(ids[i:i + CHUNK]))):
+                found[r.id] = Target(r.corp_id, r.session_id or "", r.id, r.msgtime)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise ReviewError(f"the archive has no message #{missing[0]}" + (
+                f" (and {len(missing) - 1:,} more)" if len(missing) > 1 else ""))
+        if actor.scope is not None:
+            keys = sorted({(t.corp_id, t.session_id) for t in found.values()})
+            allowed = self._sessions_in_scope(conn, actor, keys)
+            outside = [t for t in found.values() if (t.corp_id, t.session_id) not in allowed]
+            if outside:
+                self._deny(actor, action, "message", [t.message_id for t in outside[:20]])
+        return [found[i] for i in ids]
+
+    @staticmethod
+    def _sessions_in_scope(conn, actor: Actor, keys: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+        if actor.scope is None:
+            return set(keys)
+        out: set[tuple[int, str]] = set()
+        by_corp: dict[int, list[str]] = {}
+        for corp, sid in keys:
+            by_corp.setdefault(corp, []).append(sid)
+        for corp, sids in by_corp.items():
+            for i in range(0, len(sids), CHUNK):
+                for r in conn.execute(select(Session.session_id, Session.participants).where(
+                        Session.corp_id == corp, Session.session_id.in_(sids[i:i + CHUNK]))):
+                    if session_in_scope(actor.scope, json.loads(r.participants or "[]")):
+                        out.add((corp, r.session_id))
+        return out
+
+    def _deny(self, actor: Actor, action: str, object_type: str, object) -> None:
+        what = "session" if object_type == "session" else "message"
+        error = PermissionDenied(f"the {what} is outside the scope of account '{actor.username}'",
+                                 username=actor.username, permission="scope")
+        self.trail.refuse(actor, action, error, object_type=object_type, object=object)
