@@ -19,6 +19,7 @@ from .base import (
     EXIT_NOT_PERMITTED,
     LIMIT,
     MAX_DEMO_MESSAGES,
+    MAX_LIMIT,
     _ms_to_text,
     _parse_date,
     common,
@@ -169,20 +170,41 @@ def sync(ctx: AppContext, corpid: str | None, as_json: bool, no_media: bool, wor
 @main.command()
 @click.option("--type", "session_type", type=click.Choice(["internal", "external", "group", "updown", "system"]))
 @click.option("--limit", type=LIMIT, default=1000, show_default=True)
+@click.option("--refused", is_flag=True, help="Only conversations with a customer who refused archiving.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @common
-def sessions(ctx: AppContext, session_type: str | None, limit: int, as_json: bool) -> None:
-    """List conversations, most recently active first."""
-    rows = ctx.archive.sessions(current_actor(ctx), session_type=session_type, limit=limit)
+def sessions(ctx: AppContext, session_type: str | None, limit: int, refused: bool, as_json: bool) -> None:
+    """List conversations, most recently active first, with the group's name and the participants'
+    names beside their ids (today's names; `messages` shows each message's sender as named then).
+    --refused: only conversations with a customer who refused archiving (`directory consent`)."""
+    from .directory import NameBook
+
+    actor = current_actor(ctx)
+    names = NameBook(ctx, actor)
+    if refused:
+        from app.core.directory.compliance import ComplianceService
+
+        service = ComplianceService(ctx.db, ctx.directory, ctx.trail)
+        wanted = {(c.id, sid) for c in ctx.archive.corps(actor) for sid in service.refused_sessions(actor, c.id)}
+        rows = [s for s in ctx.archive.sessions(actor, session_type=session_type, limit=MAX_LIMIT)
+                if (s.corp_id, s.session_id) in wanted][:limit]
+    else:
+        rows = ctx.archive.sessions(actor, session_type=session_type, limit=limit)
     for s in rows:
         if as_json:
-            click.echo(json_line({"session_id": s.session_id, "type": s.session_type, "roomid": s.roomid,
-                                   "participants": list(s.participants), "message_count": s.message_count,
-                                   "first_msgtime": s.first_msgtime, "last_msgtime": s.last_msgtime}))
+            click.echo(json_line({"corpid": names.corpid(s.corp_id), "session_id": s.session_id,
+                                   "type": s.session_type, "roomid": s.roomid,
+                                   "room_name": names.fields(s.corp_id, s.roomid)["name"] if s.roomid else None,
+                                   "participants": list(s.participants),
+                                   "participant_names": [names.fields(s.corp_id, p) for p in s.participants],
+                                   "message_count": s.message_count, "first_msgtime": s.first_msgtime,
+                                   "last_msgtime": s.last_msgtime}))
         else:
-            people = ", ".join(display_name(p) for p in s.participants[:4]) + (" …" if len(s.participants) > 4 else "")
+            people = ", ".join(names.text(s.corp_id, p) for p in s.participants[:4]) + (
+                " …" if len(s.participants) > 4 else "")
+            room = f"[{names.text(s.corp_id, s.roomid)}] " if s.roomid else ""
             click.echo(f"{display_name(s.session_id)}  {s.session_type:<8}  {s.message_count:>6}  "
-                       f"{_ms_to_text(s.last_msgtime)}  {people}")
+                       f"{_ms_to_text(s.last_msgtime)}  {names.corpid(s.corp_id)}  {room}{people}")
 
 
 @main.command()
@@ -198,7 +220,10 @@ def messages(ctx: AppContext, session_id, date_from, date_to, limit: int, as_jso
     from app.core.auth import Action
     from app.core.messages import MessageParseError, parse_message
 
+    from .directory import NameBook
+
     service, actor = ctx.archive, current_actor(ctx)
+    names = NameBook(ctx, actor)
     start_ms, end_ms = _parse_date(date_from), _parse_date(date_to, end=True)
     if session_id is not None:
         opened = [s for s in (service.open_session(actor, c.id, session_id) for c in service.corps(actor)) if s]
@@ -213,9 +238,14 @@ def messages(ctx: AppContext, session_id, date_from, date_to, limit: int, as_jso
     for m in rows:
         detail = service.message(actor, message_id=m.id)
         if as_json:
-            click.echo(json_line({"msgid": m.msgid, "seq": m.seq, "session_id": m.session_id,
-                                   "session_type": m.session_type, "from": m.sender, "tolist": list(m.tolist),
-                                   "roomid": m.roomid, "msgtime": m.msgtime, "msgtype": m.msgtype,
+            click.echo(json_line({"corpid": names.corpid(m.corp_id), "msgid": m.msgid, "seq": m.seq,
+                                   "session_id": m.session_id, "session_type": m.session_type, "from": m.sender,
+                                   "from_name": names.fields(m.corp_id, m.sender, m.msgtime),
+                                   "tolist": list(m.tolist),
+                                   "tolist_names": [names.fields(m.corp_id, t, m.msgtime) for t in m.tolist],
+                                   "roomid": m.roomid,
+                                   "room_name": names.fields(m.corp_id, m.roomid, m.msgtime)["name"] if m.roomid
+                                   else None, "msgtime": m.msgtime, "msgtype": m.msgtype,
                                    "recalled_at": m.recalled_at, "sha256": detail.raw_sha256,
                                    "raw": detail.raw_json.decode("utf-8", "replace")}))
             continue
@@ -224,8 +254,8 @@ def messages(ctx: AppContext, session_id, date_from, date_to, limit: int, as_jso
         except MessageParseError:
             summary = "[?]"
         recalled = " [已撤回]" if m.recalled_at else ""
-        click.echo(f"{_ms_to_text(m.msgtime)}  {display_name(m.sender):<20}  {display_text(summary, one_line=True)}"
-                   f"{recalled}")
+        click.echo(f"{_ms_to_text(m.msgtime)}  {names.corpid(m.corp_id)}  {names.text(m.corp_id, m.sender, m.msgtime):<28}  "
+                   f"{display_text(summary, one_line=True)}{recalled}")
 
 
 @main.command()

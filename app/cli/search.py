@@ -10,7 +10,7 @@ from datetime import datetime
 import click
 
 from app.core.context import AppContext
-from app.core.safe_text import display_name, display_text, json_line
+from app.core.safe_text import display_text, json_line
 
 from .base import LIMIT, _ms_to_text, common, current_actor, main
 
@@ -57,8 +57,11 @@ def search(ctx: AppContext, query_words: tuple[str, ...], limit: int, order: str
     (`search '"退款 申请"'`)."""
     from app.core.search import QueryError
 
+    from .directory import NameBook
+
     query_text = " ".join(query_words)
     service, actor = ctx.search, current_actor(ctx)
+    names = NameBook(ctx, actor)
     try:
         hits = service.query(actor, query_text, limit=limit, order=order, record=True)
         total = service.query_count(actor, query_text) if with_count else None
@@ -68,9 +71,14 @@ def search(ctx: AppContext, query_words: tuple[str, ...], limit: int, order: str
     for h in hits:
         m = h.message
         if as_json:
-            click.echo(json_line({"msgid": m.msgid, "session_id": m.session_id, "session_type": m.session_type,
-                                   "msgtime": m.msgtime, "msgtype": m.msgtype, "from": m.sender,
-                                   "tolist": list(m.tolist), "roomid": m.roomid, "recalled_at": m.recalled_at,
+            click.echo(json_line({"corpid": names.corpid(m.corp_id), "msgid": m.msgid, "session_id": m.session_id,
+                                   "session_type": m.session_type, "msgtime": m.msgtime, "msgtype": m.msgtype,
+                                   "from": m.sender, "from_name": names.fields(m.corp_id, m.sender, m.msgtime),
+                                   "tolist": list(m.tolist),
+                                   "tolist_names": [names.fields(m.corp_id, t, m.msgtime) for t in m.tolist],
+                                   "roomid": m.roomid,
+                                   "room_name": names.fields(m.corp_id, m.roomid, m.msgtime)["name"] if m.roomid
+                                   else None, "recalled_at": m.recalled_at,
                                    "text": m.content_text, "offsets": [list(o) for o in h.offsets]}))
         else:
             text = m.content_text  # (the offsets are into it: each piece is neutralised on its own)
@@ -80,7 +88,8 @@ def search(ctx: AppContext, query_words: tuple[str, ...], limit: int, order: str
                 last = b
             marked.append(display_text(text[last:], one_line=True))
             recalled = " [已撤回 recalled]" if m.recalled_at else ""
-            click.echo(f"{_ms_to_text(m.msgtime)}  {display_name(m.sender):<20}  {''.join(marked)[:200]}{recalled}")
+            click.echo(f"{_ms_to_text(m.msgtime)}  {names.corpid(m.corp_id)}  "
+                       f"{names.text(m.corp_id, m.sender, m.msgtime):<28}  {''.join(marked)[:200]}{recalled}")
     if total is not None:
         if as_json:
             click.echo(json.dumps({"total": total}))

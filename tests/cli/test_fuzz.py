@@ -189,7 +189,7 @@ def _fuzz(fuzz_archive, examples: int, derandomize: bool) -> None:
 
 
 def test_no_command_answers_with_a_traceback(fuzz_archive, db_url):
-    _fuzz(fuzz_archive, _examples(120 if db_url.startswith("sqlite") else 60), derandomize=True)
+    _fuzz(fuzz_archive, _examples(160 if db_url.startswith("sqlite") else 60), derandomize=True)
 
 
 @pytest.mark.slow

@@ -12,7 +12,8 @@ externals      ``externalcontact/get_follow_user_list`` → ``externalcontact/ba
 groups         ``msgaudit/groupchat/get`` for every room of the archive (internal groups); refused for a
                room: ``externalcontact/groupchat/get`` (customer groups), members with join times
 permits        ``msgaudit/get_permit_user_list``: who is under archiving now (stretches kept)
-consent        ``msgaudit/check_single_agree`` for the staff/customer pairs of the archive (100 a call),
+consent        ``msgaudit/check_single_agree`` for the staff/customer pairs of the archive's chats and of the
+               customer relationships WeCom listed (100 a call),
                ``msgaudit/check_room_agree`` for rooms with external members
 avatars        the pictures the answers point at, from WeCom's image servers (see avatars.py)
 =============  ==========================================================================================
@@ -74,6 +75,7 @@ PHASES = ("departments", "staff", "externals", "groups", "permits", "consent", "
 API_WIDE = frozenset({40001, 40013, 41001, 41004, 48002, 60020, 301052})
 MAX_PAGES = 100_000  # cursor pages of one listing: a server that never ends its paging is stopped
 MAX_PROBLEM_IDS = 10
+MAX_CONSENT_PAIRS = 200_000  # customer relationships asked about beyond the archive's own chats (2,000 calls)
 
 
 class DirectoryBusy(RuntimeError):
@@ -131,6 +133,7 @@ class ArchiveIds:
     externals: set[str] = field(default_factory=set)
     rooms: list[str] = field(default_factory=list)
     pairs: list[tuple[str, str]] = field(default_factory=list)  # (staff, external) of one-to-one chats
+    followers: set[tuple[str, str]] = field(default_factory=set)  # (staff, external) WeCom lists as following
     rooms_with_externals: set[str] = field(default_factory=set)
 
 
@@ -500,6 +503,9 @@ class DirectorySync:
                         facts = self._external_facts(ec) if isinstance(ec, dict) else None
                         if facts is not None:
                             found[facts.userid] = facts
+                            follow = item.get("follow_info")
+                            if isinstance(follow, dict) and valid_id(follow.get("userid")):
+                                ids.followers.add((follow["userid"], facts.userid))
                     cursor, pages = _str(doc.get("next_cursor")), pages + 1
                     if not cursor:
                         break
@@ -530,6 +536,8 @@ class DirectorySync:
             facts = self._external_facts(ec) if isinstance(ec, dict) else None
             if facts is not None:
                 found[facts.userid] = facts
+                ids.followers.update((f["userid"], facts.userid) for f in doc.get("follow_user") or []
+                                     if isinstance(f, dict) and valid_id(f.get("userid")))
         with self.db.write() as conn:
             changes = apply_contacts(conn, self.db, self.corp_id, found.values(), now=now_ms(),
                                      source="externalcontact")
@@ -622,7 +630,10 @@ class DirectorySync:
 
     def _consent(self, ids: ArchiveIds, counts: dict) -> None:
         facts: list[ConsentFacts] = []
-        chunks = list(_chunks(ids.pairs, 100))
+        # the chats of the archive, and every customer relationship WeCom listed (a customer who refused
+        # at once has no one-to-one chat in the archive)
+        pairs = sorted(set(ids.pairs) | set(sorted(ids.followers)[:MAX_CONSENT_PAIRS]))
+        chunks = list(_chunks(pairs, 100))
         rooms = sorted(ids.rooms_with_externals)
         total = len(chunks) + len(rooms)
         done = 0
