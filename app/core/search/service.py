@@ -25,7 +25,7 @@ messages the index lacks from the journal, so its answer stays exact.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
@@ -267,11 +267,14 @@ class SearchService:
             self._record(actor, text, hits, order=order, corp_id=corp_id)
         return hits
 
-    def query_count(self, actor: Actor, text: str, *, corp_id: int | None = None) -> int:
-        """The exact number of messages in the actor's scope the query matches (not recorded).
+    def query_count(self, actor: Actor, text: str, *, corp_id: int | None = None,
+                    only_ids: Collection[int] | None = None) -> int:
+        """The exact number of messages in the actor's scope the query matches (not recorded);
+        with ``only_ids``, among those messages only (a saved search's new hits).
         Raises QueryError; PermissionDenied (recorded) without ``search.run``."""
         self._require(actor, text)
-        return self._count(self._resolve(self.parse(text), actor, text), corp_id, self._scope(actor))
+        return self._count(self._resolve(self.parse(text), actor, text), corp_id, self._scope(actor),
+                           None if only_ids is None else frozenset(only_ids))
 
     # ------------------------------------------------------------------ the panel's filters
     def search(self, actor: Actor, query: SearchQuery, *, limit: int = 50,
@@ -372,16 +375,18 @@ class SearchService:
         return [_Key(c.msgtime, c.id, session_key(c.session_id or None)) for corp, c in view.tail
                 if (corp_id is None or corp == corp_id) and scope.allows(corp, c) and matches(node, c)]
 
-    def _count(self, node: Node, corp_id: int | None, scope: _Scope) -> int:
-        if scope.empty:
+    def _count(self, node: Node, corp_id: int | None, scope: _Scope, only_ids: frozenset[int] | None = None) -> int:
+        if scope.empty or (only_ids is not None and not only_ids):
             return 0
         view = self._view()
         if view.snap is None:
-            return len(self._scan(node, corp_id, scope))
+            return len([k for k in self._scan(node, corp_id, scope) if only_ids is None or k.id in only_ids])
         extra = () if scope.unlimited else (scope.query(self.index),)
+        if only_ids is not None:
+            extra += (tantivy.Query.term_set_query(self.index.schema, "id", sorted(only_ids)),)
         q = self.index.messages_query(node, corp_id=corp_id, exclude_ids=view.stale, extra=extra)
         return (view.snap.searcher.search(q, limit=1, count=True).count
-                + len(self._tail_keys(view, node, corp_id, scope)))
+                + len([k for k in self._tail_keys(view, node, corp_id, scope) if only_ids is None or k.id in only_ids]))
 
     def _page(self, node: Node, *, limit: int, before: tuple | None, order: str,
               corp_id: int | None, scope: _Scope) -> list[SearchHit]:

@@ -36,6 +36,7 @@ from app.core.actor import Actor
 from app.core.auth import roles as R
 from app.core.auth.audit import FAILED, OK, Action, AuditTrail
 from app.core.auth.errors import AuditTrailError
+from app.core.review.policies import PolicyFollower
 from app.core.sdk import ChatDataItem, SdkError, SdkLoadError
 from app.core.sdk.binding import library_file_problem
 from app.core.sdk.connection import CorpConnection
@@ -265,6 +266,7 @@ class Syncer:
         self.progress.seq = start_seq
         pool = self._pool()
         follower = IndexFollower(self.db)  # search: index each batch after it commits (app/core/search)
+        policies = PolicyFollower(self.db)  # review: policies evaluate each batch after it commits
         phase_start = time.monotonic()
         first_msgtime: int | None = None
         seq = start_seq
@@ -294,6 +296,7 @@ class Syncer:
 
                 write_batch(self.db, corp_id, seq, batch_last, outcomes, run_id, on_counts=record)
                 follower.poke()
+                policies.poke()
                 seq = batch_last
                 times = [o.parsed.msgtime for o in outcomes if hasattr(o, "parsed") and o.parsed.msgtime > 0]
                 if times and first_msgtime is None:
@@ -303,6 +306,7 @@ class Syncer:
                 items, futures = next_items, next_futures
         finally:
             follower.close()
+            policies.close()
             pool.close()
 
     def _estimate(self, phase_start: float, first_msgtime: int | None, last_msgtime: int | None) -> None:
