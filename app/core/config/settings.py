@@ -185,6 +185,7 @@ class Settings:
     # redis://host:6379/0[?prefix=NAME] (its password in the keyring or WECOM_AUDITOR_REDIS_PASSWORD).
     queue_url: str = ""
     sync_interval_minutes: int = 0  # scheduled syncs of every corp by the background jobs; 0 = off
+    directory_interval_hours: int = 0  # scheduled directory syncs (names, permit list, consent); 0 = off
     # "Open without login" on this workstation: honoured only while the archive has a single enabled
     # account (AccountService.no_login_allowed); the demo turns it on for its one demo account.
     no_login: bool = False
@@ -215,6 +216,10 @@ class Settings:
             check_queue_settings(self.queue_url, self.sync_interval_minutes)
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
+        hours = self.directory_interval_hours
+        if not isinstance(hours, int) or isinstance(hours, bool) or not 0 <= hours <= 24 * 31:
+            raise SettingsError(f"directory_interval_hours must be a whole number from 0 (off) to {24 * 31}, "
+                                f"not {hours!r}")
         for c in self.corps:
             if not c.corpid or len(c.corpid) > 64:
                 raise SettingsError(f"corp id {c.corpid!r} is empty or too long")

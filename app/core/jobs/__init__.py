@@ -7,6 +7,8 @@ archive database (the source of truth) puts back the jobs a queue lost. The kind
     Retry a media download that failed or has not happened yet, until WeCom's retention window ends.
 ``sync.scheduled`` (sync.py)
     Sync one corp every ``sync_interval_minutes``.
+``directory.scheduled`` (directory.py)
+    Sync one corp's directory (names, permit list, consent) every ``directory_interval_hours``.
 
 :func:`build_worker` makes a :class:`~app.core.queue.Worker` with the handlers of the topics asked
 for; it restores their jobs from the archive at start and every few minutes. ``QueueService.requeue``
@@ -24,6 +26,7 @@ from app.core.queue import JobQueue, Worker, WorkerEvent
 from app.core.queue.service import register_restorer
 from app.core.queue.worker import Handler
 
+from .directory import TOPIC_DIRECTORY, ScheduledDirectoryHandler, ensure_scheduled_directory_syncs
 from .media import (
     MEDIA_RETENTION_MS,
     TOPIC_MEDIA,
@@ -67,6 +70,10 @@ JOBS: tuple[JobKind, ...] = (
     JobKind(TOPIC_SYNC, lambda ctx, niceness=0: ScheduledSyncHandler(ctx, niceness=niceness),
             maintain=_schedule_syncs,
             restore=lambda db, queue, settings: ensure_scheduled_syncs(settings, queue) if settings is not None else 0),
+    JobKind(TOPIC_DIRECTORY, lambda ctx, niceness=0: ScheduledDirectoryHandler(ctx),
+            maintain=lambda ctx, queue: ensure_scheduled_directory_syncs(load_settings(ctx.paths), queue),
+            restore=lambda db, queue, settings: ensure_scheduled_directory_syncs(settings, queue)
+            if settings is not None else 0),
 )
 TOPICS = tuple(kind.topic for kind in JOBS)
 
