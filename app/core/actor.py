@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 ALL_ROLES = frozenset({"administrator", "reviewer", "exporter", "auditor"})
@@ -45,12 +46,15 @@ class Actor:
     must_change_password: bool = False
     is_system: bool = False
 
-    def __post_init__(self):
-        # Accept any iterable from callers, but keep the frozen dataclass hashable and immutable.
-        if not isinstance(self.roles, frozenset):
-            object.__setattr__(self, "roles", frozenset(self.roles))
-        if self.scope is not None and not isinstance(self.scope, frozenset):
-            object.__setattr__(self, "scope", frozenset(self.scope))
+    def __post_init__(self) -> None:
+        # Accept any iterable from callers (the fields say frozenset, for readers of an Actor), but keep
+        # the frozen dataclass hashable and immutable.
+        roles: Iterable[str] = self.roles
+        scope: Iterable[str] | None = self.scope
+        if not isinstance(roles, frozenset):
+            object.__setattr__(self, "roles", frozenset(roles))
+        if scope is not None and not isinstance(scope, frozenset):
+            object.__setattr__(self, "scope", frozenset(scope))
 
     @property
     def is_authenticated(self) -> bool:

@@ -24,8 +24,9 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, and_, func, literal, or_, select
 
 from app.core.actor import Actor
 from app.core.auth import roles as R
@@ -152,18 +153,18 @@ _MESSAGE_COLUMNS = (Message.id, Message.corp_id, Message.seq, Message.msgid, Mes
                     Message.recalled_at, Message.content_text)
 
 
-def _message_row(r) -> MessageRow:
+def _message_row(r: Row[Any]) -> MessageRow:
     return MessageRow(r.id, r.corp_id, r.seq, r.msgid, r.action, r.sender, tuple(json.loads(r.tolist or "[]")),
                       r.roomid, r.msgtime, r.msgtype, r.session_id, r.session_type, bool(r.supported),
                       bool(r.has_media), r.recalled_msgid, r.recalled_at, r.content_text)
 
 
-def _session_row(r) -> SessionRow:
+def _session_row(r: Row[Any]) -> SessionRow:
     return SessionRow(r.corp_id, r.session_id, r.session_type, r.roomid, tuple(json.loads(r.participants)),
                       r.first_msgtime, r.last_msgtime, r.message_count)
 
 
-def _any_of(conditions: list):
+def _any_of(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
     """OR of ``conditions``, in chunks wrapped in a function call: SQLite refuses expressions nested
     over 1,000 deep, a flat ``a OR b OR ...`` is parsed that deep, and SQLAlchemy flattens nested ORs
     (but not across a function)."""
@@ -174,7 +175,7 @@ def _any_of(conditions: list):
                  for i in range(0, len(conditions), chunk)))
 
 
-def _has_participant_in(db: Database, ids: list[str]):
+def _has_participant_in(db: Database, ids: list[str]) -> ColumnElement[bool]:
     """``sessions.participants`` (a JSON array) holds one of ``ids``: one pass over each array,
     whatever the number of ids (a filter for a common surname matches hundreds of people)."""
     dialect = db.engine.dialect
@@ -188,7 +189,7 @@ def _has_participant_in(db: Database, ids: list[str]):
     return _any_of([func.instr(Session.participants, json.dumps(i, ensure_ascii=False)) > 0 for i in ids])
 
 
-def _participant_filter(db: Database, ids: Collection[str] | None, text: str | None):
+def _participant_filter(db: Database, ids: Collection[str] | None, text: str | None) -> ColumnElement[bool]:
     """Sessions with a participant in ``ids`` (exact) or one whose id contains ``text`` (any case).
 
     ``sessions.participants`` is a JSON array written with ``ensure_ascii=False``; ``text`` is
@@ -196,7 +197,7 @@ def _participant_filter(db: Database, ids: Collection[str] | None, text: str | N
     test, so there are no LIKE wildcards to escape and it cannot match across the quotes between
     two ids. A group also matches by its roomid (group names are in the directory by roomid).
     """
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if text:
         needle = json.dumps(text.lower(), ensure_ascii=False)[1:-1]
         conditions.append(func.instr(func.lower(Session.participants), needle) > 0)
@@ -225,11 +226,11 @@ class ArchiveService:
     def _content(self, actor: Actor, what: str) -> None:
         self.trail.require(actor, R.MESSAGES_READ, action=Action.ARCHIVE_READ, object_type="archive", object=what)
 
-    def _session_scope(self, actor: Actor):
+    def _session_scope(self, actor: Actor) -> ColumnElement[bool] | None:
         """WHERE clause on ``sessions`` for the actor's scope (None: no limit)."""
         return None if actor.scope is None else session_condition(self.db, actor.scope)
 
-    def _message_scope(self, actor: Actor):
+    def _message_scope(self, actor: Actor) -> ColumnElement[bool] | None:
         return None if actor.scope is None else message_condition(self.db, actor.scope)
 
     # ------------------------------------------------------------------ status (archive.status)
@@ -380,7 +381,8 @@ class ArchiveService:
         with self.db.read() as conn:
             return [_message_row(r) for r in conn.execute(q.order_by(*order).limit(limit))]
 
-    def _detail(self, *, msgid: str | None, message_id: int | None, corp_id: int | None, scope) -> MessageDetail | None:
+    def _detail(self, *, msgid: str | None, message_id: int | None, corp_id: int | None,
+                scope: ColumnElement[bool] | None) -> MessageDetail | None:
         q = select(*_MESSAGE_COLUMNS, Message.publickey_ver, Message.raw_json, Message.raw_sha256)
         if message_id is not None:
             q = q.where(Message.id == message_id)
@@ -451,7 +453,7 @@ class ArchiveService:
                 Session.corp_id == row.corp_id, Session.session_id == row.session_id).limit(1)).scalar()
         return participants is not None and session_in_scope(actor.scope, json.loads(participants))
 
-    def _ids_in_scope(self, conn, actor: Actor, message_ids: list[int]) -> list[int]:
+    def _ids_in_scope(self, conn: Connection, actor: Actor, message_ids: list[int]) -> list[int]:
         if actor.scope is None:
             return message_ids
         kept: list[int] = []
@@ -529,6 +531,6 @@ class ArchiveService:
             return [SyncRunRow(**r._asdict()) for r in conn.execute(q)]
 
 
-def _message_detail(row: MessageRow) -> dict:
+def _message_detail(row: MessageRow) -> dict[str, object]:
     return {"message_id": row.id, "corp_id": row.corp_id, "session_id": row.session_id, "seq": row.seq,
             "msgtype": row.msgtype}

@@ -43,7 +43,7 @@ def check_queue(queue_url: str, *, password: str | None = None, archive_url: str
 
     db = open_database(archive_url)
     try:
-        queue = DatabaseQueue(db)
-        return queue.description, queue.counts()
+        embedded = DatabaseQueue(db)
+        return embedded.description, embedded.counts()
     finally:
         db.close()

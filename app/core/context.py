@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from app.core.actor import Actor
 from app.core.config.paths import AppPaths
@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # the services are imported when first used (start-up stays q
     from app.core.directory import Directory
     from app.core.media.service import MediaService
     from app.core.search import SearchService
+    from app.core.sync.quarantine import RetryResult
 
 SIMULATOR_CORPUS_ENV = "WECOM_SIM_CORPUS"
 DEMO_USERNAME = "demo"
@@ -131,12 +132,12 @@ class AppContext:
 
     def storage_for(self, backend: str | None) -> MediaStorage:
         """The backend a media row names (rows stored before a switch, or not yet migrated)."""
-        current = self.__dict__.get("storage")  # opened already (and maybe since switched away from)
+        current: MediaStorage | None = self.__dict__.get("storage")  # opened already (maybe since switched away from)
         if current is not None and (not backend or backend == current.name):
             return current
         if not backend or (current is None and backend == self.settings.storage.backend):
             return self.storage
-        others = self.__dict__.setdefault("_other_storages", {})
+        others: dict[str, MediaStorage] = self.__dict__.setdefault("_other_storages", {})
         if backend not in others:
             from app.core.media.backends import open_storage
 
@@ -187,7 +188,7 @@ class AppContext:
         save_settings(self.settings, self.paths)
 
     def change_settings(self, actor: Actor, new_settings: Settings | None = None, *,
-                        secrets_changed: Iterable[str] = (), **fields) -> list[str]:
+                        secrets_changed: Iterable[str] = (), **fields: Any) -> list[str]:
         """Apply a person's settings change: needs ``settings.change`` (PermissionDenied, recorded,
         otherwise); records one ``settings.change`` entry per changed setting
         (``"name: old -> new"``, secret values never: :func:`app.core.auth.setting_change_text`),
@@ -272,7 +273,7 @@ class AppContext:
         a background job (``Actor.system("scheduled-sync")``)."""
         return self.sync_plan(corp, media=media, workers=workers, actor=actor).build(db=self.db, storage=self.storage)
 
-    def retry_quarantine(self, actor: Actor, corp: CorpSettings):
+    def retry_quarantine(self, actor: Actor, corp: CorpSettings) -> RetryResult:
         """Try the quarantined entries of ``corp`` again with the private keys installed now (needs
         ``sync.run``; recorded). Tencent's library runs in an SDK host process. Returns the
         RetryResult (tried, resolved, still failing)."""

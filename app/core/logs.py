@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+from io import TextIOWrapper
 from pathlib import Path
 
 from app.core.config.paths import make_private, private_mkdir
@@ -20,7 +21,7 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """Makes the log file private each time it is opened (at start and after each rotation), whatever
     the process umask."""
 
-    def _open(self):
+    def _open(self) -> TextIOWrapper:
         stream = super()._open()
         make_private(Path(self.baseFilename))
         return stream

@@ -11,17 +11,23 @@ from __future__ import annotations
 
 import dataclasses
 from operator import attrgetter
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+_D = TypeVar("_D", bound="type[DataclassInstance]")
 
 
-def compact_pickle(cls):
+def compact_pickle(cls: _D) -> _D:
     """Class decorator (put it above ``@dataclass``): pickle ``cls`` as its constructor and fields."""
     names = tuple(f.name for f in dataclasses.fields(cls) if f.init)
     get = attrgetter(*names)
     if len(names) == 1:
-        def __reduce__(self):
+        def __reduce__(self: object) -> tuple[Any, ...]:
             return (cls, (get(self),))
     else:
-        def __reduce__(self):
+        def __reduce__(self: object) -> tuple[Any, ...]:
             return (cls, get(self))
-    cls.__reduce__ = __reduce__
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign]  # installing it is the point
     return cls

@@ -120,7 +120,7 @@ def _kept(s: str, i: int, *, text: bool) -> bool:
     return False
 
 
-def _neutralise(s: str, pattern: re.Pattern, *, text: bool) -> str:
+def _neutralise(s: str, pattern: re.Pattern[str], *, text: bool) -> str:
     if pattern.search(s) is None:
         return s
     out: list[str] = []
@@ -171,7 +171,7 @@ def needs_escape(value: Any) -> bool:
     return _STRICT_RE.search(_as_text(value)) is not None
 
 
-def _json_escape(m: re.Match) -> str:
+def _json_escape(m: re.Match[str]) -> str:
     cp = ord(m.group())
     if cp < 0x10000:
         return f"\\u{cp:04x}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from typing import TYPE_CHECKING, TypedDict
 
 from sqlalchemy import func, insert, select, text, update
 
@@ -18,30 +19,70 @@ from app.core.retention.tables import server_instances as SI
 from app.core.store.db import now_ms
 from app.core.store.models import Corp, Media, Message, Session, SyncRun
 
+if TYPE_CHECKING:
+    from app.core.context import AppContext
+    from app.core.store.db import Database
+
 HEARTBEAT_S = 10.0
 STALE_MS = 60_000  # an instance not heard from for this long is reported as gone
 
 
-def register(db, instance_id: str, address: str, version: str) -> None:
+class InstanceInfo(TypedDict):
+    """One server instance's heartbeat row (times in ms since the epoch)."""
+
+    id: str
+    host: str
+    pid: int
+    address: str
+    version: str
+    started_at: int
+    last_seen_at: int
+    alive: bool
+
+
+class LastSync(TypedDict):
+    started_at: int
+    ended_at: int | None
+    outcome: str
+    workstation: str
+    stored: int
+    last_seq: int
+    error: str | None
+
+
+class ServerStatus(TypedDict):
+    servers: list[InstanceInfo]
+    last_syncs: dict[str, LastSync]  # by corpid
+    queue: dict[str, int] | None  # jobs per state; None when the queue does not answer
+
+
+class Health(TypedDict):
+    status: str  # "ok" | "failing"
+    checks: dict[str, str]  # "database", "queue": "ok" or "failing (why)"
+    instance: str
+    instances_alive: int
+
+
+def register(db: Database, instance_id: str, address: str, version: str) -> None:
     with db.write() as conn:
         conn.execute(insert(SI).values(id=instance_id, host=socket.gethostname()[:255], pid=os.getpid(),
                                        address=address[:255], version=version[:64], started_at=now_ms(),
                                        last_seen_at=now_ms()))
 
 
-def beat(db, instance_id: str, *, stopped: bool = False) -> None:
-    values = {"last_seen_at": now_ms()}
+def beat(db: Database, instance_id: str, *, stopped: bool = False) -> None:
+    values: dict[str, int] = {"last_seen_at": now_ms()}
     if stopped:
         values["stopped_at"] = now_ms()
     with db.write() as conn:
         conn.execute(update(SI).where(SI.c.id == instance_id).values(**values))
 
 
-def instances(db, *, include_gone: bool = False) -> list[dict]:
+def instances(db: Database, *, include_gone: bool = False) -> list[InstanceInfo]:
     now = now_ms()
     with db.read() as conn:
         rows = conn.execute(select(SI).order_by(SI.c.started_at.desc()).limit(100)).all()
-    out = []
+    out: list[InstanceInfo] = []
     for r in rows:
         alive = r.stopped_at is None and now - r.last_seen_at < STALE_MS
         if alive or include_gone:
@@ -50,7 +91,7 @@ def instances(db, *, include_gone: bool = False) -> list[dict]:
     return out
 
 
-def _queue_counts(ctx) -> dict | None:
+def _queue_counts(ctx: AppContext) -> dict[str, int] | None:
     from app.core.queue import QueueError, open_queue
 
     try:
@@ -63,12 +104,12 @@ def _queue_counts(ctx) -> dict | None:
         return None
 
 
-def server_status(ctx, actor: Actor) -> dict:
+def server_status(ctx: AppContext, actor: Actor) -> ServerStatus:
     """The servers, each corp's last sync and the queue (needs ``archive.status``)."""
     ctx.trail.require(actor, R.ARCHIVE_STATUS, action=Action.ARCHIVE_READ, object_type="archive", object="server status")
     with ctx.db.read() as conn:
         corps = conn.execute(select(Corp.id, Corp.corpid)).all()
-        last = {}
+        last: dict[str, LastSync] = {}
         for cid, corpid in corps:
             r = conn.execute(select(SyncRun).where(SyncRun.corp_id == cid).order_by(SyncRun.started_at.desc())
                              .limit(1)).first()
@@ -79,9 +120,9 @@ def server_status(ctx, actor: Actor) -> dict:
     return {"servers": instances(ctx.db), "last_syncs": last, "queue": _queue_counts(ctx)}
 
 
-def health(ctx, instance_id: str) -> dict:
+def health(ctx: AppContext, instance_id: str) -> Health:
     """``status`` ok / failing with one line per check: database, queue, this instance's heartbeat."""
-    checks = {}
+    checks: dict[str, str] = {}
     try:
         with ctx.db.read() as conn:
             conn.execute(text("SELECT 1"))
@@ -98,11 +139,11 @@ def _esc(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def metrics_text(ctx, requests: dict[tuple[str, int], int], started: float) -> str:
+def metrics_text(ctx: AppContext, requests: dict[tuple[str, int], int], started: float) -> str:
     """The Prometheus text exposition (version 0.0.4) of the archive's counts and this instance."""
     lines: list[str] = []
 
-    def metric(name: str, kind: str, help_text: str, samples: list[tuple[dict, float]]) -> None:
+    def metric(name: str, kind: str, help_text: str, samples: list[tuple[dict[str, object], float]]) -> None:
         lines.append(f"# HELP {name} {help_text}")
         lines.append(f"# TYPE {name} {kind}")
         for labels, value in samples:

@@ -25,6 +25,7 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import keyring
 import keyring.errors
@@ -321,10 +322,11 @@ def _env_key_versions(corpid: str) -> set[int]:
             if name.startswith(prefix) and name[len(prefix):].isdigit()}
 
 
-def _corpus_conf(corp: CorpSettings) -> dict:
+def _corpus_conf(corp: CorpSettings) -> dict[str, Any]:
     path = Path(corp.simulator_corpus) / "corpus.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        conf: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return conf
     except (OSError, ValueError) as exc:
         raise SecretMissingError(f"cannot read the simulator corpus {path}: {exc}") from None
 

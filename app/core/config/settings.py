@@ -19,9 +19,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from .paths import AppPaths
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 from .queue_settings import check_queue_settings
 
 SETTINGS_VERSION = 2
@@ -66,7 +69,7 @@ class StorageSection:
         if not isinstance(raw, dict):
             raise SettingsError(f"storage.{cls.name} must be an object, not {raw!r}")
         values = {}
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        for f in dataclasses.fields(cast("type[DataclassInstance]", cls)):  # each section is a dataclass
             if f.name not in raw:
                 continue
             value, kind = raw[f.name], type(f.default)
@@ -77,7 +80,7 @@ class StorageSection:
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
+        return dataclasses.asdict(cast("DataclassInstance", self))  # each section is a dataclass
 
 
 _TYPE_WORDS = {str: "a string", int: "a whole number", bool: "true or false"}
@@ -289,7 +292,7 @@ _MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
-def _from_dict(raw: dict, source: Path) -> Settings:
+def _from_dict(raw: dict[str, Any], source: Path) -> Settings:
     version = raw.get("version", 1)
     if not isinstance(version, int) or version > SETTINGS_VERSION:
         raise SettingsError(f"{source} was written by a newer version of the app (settings version {version})")

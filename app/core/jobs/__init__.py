@@ -17,11 +17,11 @@ for; it restores their jobs from the archive at start and every few minutes. ``Q
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
-from app.core.config.settings import load_settings
+from app.core.config.settings import Settings, load_settings
 from app.core.queue import JobQueue, Worker, WorkerEvent
 from app.core.queue.service import register_restorer
 from app.core.queue.worker import Handler
@@ -35,6 +35,16 @@ from .media import (
     requeue_pending,
 )
 from .sync import TOPIC_SYNC, ScheduledSyncHandler, ensure_scheduled_syncs, sync_job_id
+
+if TYPE_CHECKING:
+    from app.core.context import AppContext
+    from app.core.store.db import Database
+
+
+class MakeHandler(Protocol):
+    """A job kind's handler for one worker: ``niceness`` lowers the CPU priority of its child processes."""
+
+    def __call__(self, ctx: AppContext, *, niceness: int = 0) -> Handler: ...
 
 __all__ = [
     "JOBS", "MEDIA_RETENTION_MS", "TOPICS", "TOPIC_MEDIA", "TOPIC_SYNC", "JobKind", "MediaDownloadHandler",
@@ -54,12 +64,12 @@ class JobKind:
     returns how many jobs it created or changed."""
 
     topic: str
-    make_handler: Callable[..., Handler]
-    maintain: Callable[[Any, JobQueue], object] | None = None
-    restore: Callable[[Any, JobQueue, Any], int] | None = None
+    make_handler: MakeHandler
+    maintain: Callable[[AppContext, JobQueue], object] | None = None
+    restore: Callable[[Database, JobQueue, Settings | None], int] | None = None
 
 
-def _schedule_syncs(ctx, queue: JobQueue) -> object:
+def _schedule_syncs(ctx: AppContext, queue: JobQueue) -> object:
     return ensure_scheduled_syncs(load_settings(ctx.paths), queue)
 
 
@@ -78,14 +88,14 @@ JOBS: tuple[JobKind, ...] = (
 TOPICS = tuple(kind.topic for kind in JOBS)
 
 
-def _restore(db, queue: JobQueue, settings) -> int:
+def _restore(db: Database, queue: JobQueue, settings: Settings | None) -> int:
     return sum(kind.restore(db, queue, settings) for kind in JOBS if kind.restore is not None)
 
 
 register_restorer(_restore)
 
 
-def build_worker(ctx, queue: JobQueue, *, topics=TOPICS, concurrency: int = 1, name: str = "worker",
+def build_worker(ctx: AppContext, queue: JobQueue, *, topics: Collection[str] = TOPICS, concurrency: int = 1, name: str = "worker",
                  until_idle: bool = False, on_event: Callable[[WorkerEvent], None] | None = None,
                  maintenance_interval: float = 300.0, media_handler: MediaDownloadHandler | None = None,
                  niceness: int = 0) -> tuple[Worker, Callable[[], None]]:

@@ -19,6 +19,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select, update
 
@@ -28,6 +29,10 @@ from app.core.sdk import SdkClosedError, SdkConfigError, SdkError, SdkLoadError
 from app.core.store.db import Database, now_ms
 from app.core.store.models import EXPIRED, FAILED, PENDING, STORED, Corp, Media, Message
 from app.core.wecom.api import WeComAccessError
+
+if TYPE_CHECKING:
+    from app.core.context import AppContext
+    from app.core.sdk.hosted import HostedSdk
 
 __all__ = ["MEDIA_RETENTION_MS", "TOPIC_MEDIA", "MediaDownloadHandler", "media_job_id", "requeue_pending"]
 
@@ -89,19 +94,19 @@ class MediaDownloadHandler:
     and shared by the worker's threads (GetMediaData is thread-safe since SDK v1.1); :meth:`close`
     destroys them."""
 
-    def __init__(self, ctx, *, retention_ms: int = MEDIA_RETENTION_MS, backoff: Backoff = MEDIA_BACKOFF,
-                 attempts_per_run: int = 2, retry_wait: float = 0.5, clock: Callable[[], int] = now_ms):
+    def __init__(self, ctx: AppContext, *, retention_ms: int = MEDIA_RETENTION_MS, backoff: Backoff = MEDIA_BACKOFF,
+                 attempts_per_run: int = 2, retry_wait: float = 0.5, clock: Callable[[], int] = now_ms) -> None:
         self.ctx = ctx
         self.retention_ms = retention_ms
         self.backoff = backoff
         self.attempts_per_run = attempts_per_run
         self.retry_wait = retry_wait
         self.clock = clock
-        self._sdks: dict[str, object] = {}
+        self._sdks: dict[str, HostedSdk] = {}
         self._lock = threading.Lock()
         self._closed = False
 
-    def _sdk(self, corpid: str):
+    def _sdk(self, corpid: str) -> HostedSdk:
         from app.core.config.settings import load_settings
 
         with self._lock:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from typing import TYPE_CHECKING
 
 from app.core.queue import (
     DEAD,
@@ -27,6 +28,10 @@ from app.core.store.db import DatabaseError
 
 from .media import requeue_pending
 
+if TYPE_CHECKING:
+    from app.core.config.settings import Settings
+    from app.core.context import AppContext
+
 __all__ = ["TOPIC_SYNC", "ScheduledSyncHandler", "ensure_scheduled_syncs", "sync_job_id"]
 
 log = logging.getLogger(__name__)
@@ -43,7 +48,7 @@ def sync_job_id(corpid: str) -> str:
 
 # ---------------------------------------------------------------------------------------------- sync
 
-def ensure_scheduled_syncs(settings, queue: JobQueue, *, host: str | None = None) -> int:
+def ensure_scheduled_syncs(settings: Settings, queue: JobQueue, *, host: str | None = None) -> int:
     """Keep exactly one ``sync.scheduled`` job per configured corp when ``settings.sync_interval_minutes``
     is set; with 0, remove the schedules this workstation made. A dead schedule is started again,
     a schedule with another interval replaced. Schedules made by other workstations (a team's
@@ -77,7 +82,7 @@ def ensure_scheduled_syncs(settings, queue: JobQueue, *, host: str | None = None
 class ScheduledSyncHandler:
     """``sync.scheduled``: one sync of the job's corp with this workstation's settings and secrets."""
 
-    def __init__(self, ctx, *, backoff: Backoff = SYNC_BACKOFF, niceness: int = 0):
+    def __init__(self, ctx: AppContext, *, backoff: Backoff = SYNC_BACKOFF, niceness: int = 0) -> None:
         self.ctx = ctx
         self.backoff = backoff
         self.niceness = niceness

@@ -144,13 +144,15 @@ def check_access(corpid: str, secret: str, *, proxy: str | None = None, passwd: 
             if code == 0 and isinstance(doc.get("access_token"), str) and doc["access_token"]:
                 expires = doc.get("expires_in")
                 return Access(expires if isinstance(expires, int) else 0, seconds)
-            errmsg = doc.get("errmsg") if isinstance(doc.get("errmsg"), str) else ""
+            errmsg = doc.get("errmsg")
+            errmsg = errmsg if isinstance(errmsg, str) else ""
             info = errcode_info(code or -1, "".join(c for c in errmsg[:120] if c.isprintable()))
             if info.kind == STOP or info.kind != TRY_LATER:
                 raise WeComAccessError(REFUSED, info.en[0].upper() + info.en[1:] + ".", info.zh + "。", errcode=code)
             last = WeComAccessError(TRY_AGAIN, info.en[0].upper() + info.en[1:] + ".", info.zh + "。", errcode=code)
         if attempt < attempts:
             time.sleep(min(0.5 * 2 ** (attempt - 1), 4.0))
+    assert last is not None  # the loop ran at least once and every pass that did not return set it
     raise last
 
 
@@ -336,7 +338,7 @@ class WeComClient:
             self._sleep(min(left, 0.5))
 
     def _exchange(self, api: str, method: str, path: str, params: dict[str, str] | None,
-                  body: Any) -> tuple[HttpAnswer, dict | None]:
+                  body: Any) -> tuple[HttpAnswer, dict[str, Any] | None]:
         started = time.monotonic()
         try:
             answer = self.transport.request(method, f"{self.base_url}/cgi-bin/{path}", params=params, json_body=body,
@@ -402,10 +404,11 @@ class WeComClient:
             if last.kind != TRY_AGAIN or attempt == self.attempts:
                 raise last
             self._wait(attempt)
-        raise last  # pragma: no cover - the loop always returns or raises
+        assert last is not None  # pragma: no cover - the loop always returns or raises
+        raise last  # pragma: no cover
 
     def call(self, api: str, *, credential: str, method: str = "GET", params: dict[str, str] | None = None,
-             body: Any = None) -> dict:
+             body: Any = None) -> dict[str, Any]:
         """``api`` (``"user/list_id"``: the path after /cgi-bin/) with ``credential``'s token; the answer's
         JSON object when its errcode is 0. KeyError if that secret was not given."""
         refreshes = 0
@@ -452,7 +455,7 @@ class WeComClient:
         return answer.body
 
 
-def _errcode(doc: dict) -> int:
+def _errcode(doc: dict[str, Any]) -> int:
     """The answer's errcode; a missing one is 0 (WeCom omits it on some successes), a malformed one -1."""
     code = doc.get("errcode", 0)
     return code if isinstance(code, int) and not isinstance(code, bool) else -1
