@@ -38,6 +38,7 @@ from app.core.export import Selection
 from app.core.safe_text import display_name
 from app.core.search import QueryError
 
+from .archive_text import archive_text
 from .auth import (
     AccountsDialog,
     AuditPanel,
@@ -106,8 +107,8 @@ class MainWindow(QMainWindow):
         self.queue_runner = QueueRunner(ctx, self)  # background jobs while the window is open: start()
         self.progress = SyncProgressPanel(self)
         self.statusBar().addPermanentWidget(self.progress)
-        self._archive_label = QLabel(self)
-        self.statusBar().addWidget(self._archive_label)
+        # The status bar's left part is for messages ("Sync finished: …"); which archive is open is in
+        # the window title, where nothing draws over it.
         self._who_label = QLabel(self)
         self._who_label.setTextFormat(Qt.TextFormat.PlainText)
         self.statusBar().addPermanentWidget(self._who_label)
@@ -253,7 +254,8 @@ class MainWindow(QMainWindow):
                                     else self.no_content)
         self.sync_action.setEnabled(has_corp)
         self.sync_one_menu.menuAction().setVisible(len(self.ctx.settings.corps) > 1 and can(self.actor, SYNC_RUN))
-        self._archive_label.setText(self.tr("Archive: %1").replace("%1", self.ctx.db.display_url) if has_corp else "")
+        where = archive_text(self.ctx.db) if has_corp else ""
+        self.setWindowTitle(self.tr("WeCom Archive Auditor") + (f" — {where}" if where else ""))
         if has_corp:
             self._refresh_sessions()
             if can(self.actor, SEARCH_RUN):
@@ -317,16 +319,18 @@ class MainWindow(QMainWindow):
         if not (can(self.actor, SETTINGS_CHANGE) and can(self.actor, SYNC_RUN)):
             return
         self.welcome.setEnabled(False)
-        self.statusBar().showMessage(self.tr("Preparing the demo archive…"))
+        self.welcome.show_busy(self.tr("Preparing the demo archive… (about ten seconds the first time)"))
 
         def done(corp):
             self.welcome.setEnabled(True)
+            self.welcome.show_busy("")
             self._show_archive_or_welcome()
             self.sync.start(corp)
             self._sync_started()
 
         def failed(exc):
             self.welcome.setEnabled(True)
+            self.welcome.show_busy("")
             QMessageBox.warning(self, self.tr("Demo archive"), str(exc))
 
         run_task(self, lambda: prepare_demo(self.ctx, self.actor), done, failed)
@@ -419,6 +423,8 @@ class MainWindow(QMainWindow):
         parts = [count_text(report.stored, self.tr("1 new message"), self.tr("%1 new messages")),
                  count_text(report.quarantined, self.tr("1 quarantined"), self.tr("%1 quarantined")),
                  count_text(report.media_stored, self.tr("1 media file stored"), self.tr("%1 media files stored"))]
+        if self.progress.isVisible():  # the strip says it, with more: the same line twice has no room
+            return
         self.statusBar().showMessage(self.tr("Sync %1: %2").replace("%1", outcome)
                                      .replace("%2", self.tr(", ").join(parts)), 15000)
 
@@ -510,8 +516,10 @@ class MainWindow(QMainWindow):
         self.no_content = ContentNotice(actor, [self.sync_action, self.history_action, self.accounts_action,
                                                 self.audit_action, self.settings_action], self)
         self.stack.addWidget(self.no_content)
-        who = self.tr("Logged in: %1 (%2)") if actor.is_authenticated else self.tr("Acting as: %1 (%2)")
-        self._who_label.setText(who.replace("%1", actor.username).replace("%2", roles_text(actor.roles)))
+        # The name only: the roles (four of them for an administrator) took the message's room.
+        who = self.tr("Logged in: %1") if actor.is_authenticated else self.tr("Acting as: %1")
+        self._who_label.setText(who.replace("%1", display_name(actor.username)))
+        self._who_label.setToolTip(self.tr("Roles: %1").replace("%1", roles_text(actor.roles)))
 
     def _refresh_sessions(self) -> None:
         if self.reads_content:

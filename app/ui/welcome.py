@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.core.actor import Actor
 from app.core.config.settings import CorpSettings
 from app.core.context import AppContext
+
+BUTTON_WIDTH = 320  # each of the two choices
 
 
 def prepare_demo(ctx: AppContext, actor: Actor | None = None) -> CorpSettings:
@@ -41,12 +43,11 @@ class WelcomeWidget(QWidget):
         intro.setWordWrap(True)
         intro.setMaximumWidth(640)
 
-        self.demo_button = self._big_button(
-            self.tr("Open the demo archive"),
-            self.tr("Generated conversations served by the built-in WeCom SDK simulator"))
-        self.configure_button = self._big_button(
-            self.tr("Configure my corp"),
-            self.tr("Corp ID, chat-archive secret, private keys and the SDK library"))
+        demo_hint = self.tr("Generated conversations served by the built-in WeCom SDK simulator")
+        configure_hint = self.tr("Corp ID, chat-archive secret, private keys and the SDK library")
+        self.demo_button = self._big_button(self.tr("Open the demo archive"), demo_hint)
+        self.configure_button = self._big_button(self.tr("Configure my corp"), configure_hint)
+        self.demo_hint, self.configure_hint = self._hint(demo_hint), self._hint(configure_hint)
         self.demo_button.clicked.connect(self.demo_requested)
         self.configure_button.clicked.connect(self.configure_requested)
 
@@ -57,24 +58,51 @@ class WelcomeWidget(QWidget):
         self.not_allowed.setWordWrap(True)
         self.not_allowed.setMaximumWidth(640)
         self.not_allowed.hide()
+        # What the window is doing for the user meanwhile ("Preparing the demo archive…"): here, where
+        # they look, and in full (the status bar beside the account label had room for two words).
+        self.busy = QLabel(self)
+        self.busy.setTextFormat(Qt.TextFormat.PlainText)
+        self.busy.setWordWrap(True)
+        self.busy.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.busy.hide()
 
+        # Title, text and the two choices share one centred column; the buttons are equally wide and
+        # their explanations wrap under them, so the page is symmetric in every language and width.
         buttons = QHBoxLayout()
         buttons.setSpacing(16)
-        buttons.addWidget(self.demo_button)
-        buttons.addWidget(self.configure_button)
-        column = QVBoxLayout()
+        for button, hint in ((self.demo_button, self.demo_hint), (self.configure_button, self.configure_hint)):
+            choice = QVBoxLayout()
+            choice.setSpacing(6)
+            choice.addWidget(button)
+            choice.addWidget(hint)
+            choice.addStretch(1)
+            buttons.addLayout(choice, 1)
+        self.content = QWidget(self)
+        self.content.setFixedWidth(2 * BUTTON_WIDTH + buttons.spacing())
+        column = QVBoxLayout(self.content)
+        column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(18)
-        column.addStretch(1)
         column.addWidget(title)
         column.addWidget(intro)
         column.addSpacing(8)
         column.addLayout(buttons)
         column.addWidget(self.not_allowed)
-        column.addStretch(1)
-        outer = QHBoxLayout(self)
+        column.addWidget(self.busy)
+        intro.setMaximumWidth(16777215)
+        self.not_allowed.setMaximumWidth(16777215)
+        row = QHBoxLayout()  # stretches, not an alignment flag: wrapped text then gets its height
+        row.addStretch(1)
+        row.addWidget(self.content)
+        row.addStretch(1)
+        outer = QVBoxLayout(self)
         outer.addStretch(1)
-        outer.addLayout(column)
+        outer.addLayout(row)
         outer.addStretch(1)
+
+    def show_busy(self, text: str) -> None:
+        """Say what runs for the user (empty: nothing); the buttons wait meanwhile."""
+        self.busy.setText(text)
+        self.busy.setVisible(bool(text))
 
     def set_setup_allowed(self, allowed: bool) -> None:
         """Setting up (demo or corp) needs the administrator's permissions; others get a note."""
@@ -83,11 +111,19 @@ class WelcomeWidget(QWidget):
         self.not_allowed.setVisible(not allowed)
 
     def _big_button(self, text: str, hint: str) -> QPushButton:
-        button = QPushButton(f"{text}\n{hint}", self)
+        button = QPushButton(text, self)
         button.setToolTip(hint)
-        button.setMinimumSize(300, 84)
-        button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        button.setAccessibleDescription(hint)
+        button.setFixedSize(BUTTON_WIDTH, 56)
         font = button.font()
         font.setPointSizeF(font.pointSizeF() * 1.15)
         button.setFont(font)
         return button
+
+    def _hint(self, text: str) -> QLabel:
+        label = QLabel(text, self)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setWordWrap(True)
+        label.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        label.setFixedWidth(BUTTON_WIDTH)
+        return label

@@ -303,6 +303,19 @@
     </message>
 </context>
 <context>
+    <name>ArchiveText</name>
+    <message>
+        <location filename="../../app/ui/archive_text.py" line="23" />
+        <source>an in-memory database</source>
+        <translation>an in-memory database</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/archive_text.py" line="31" />
+        <source>%1 database %2 on %3</source>
+        <translation>%1 database %2 on %3</translation>
+    </message>
+</context>
+<context>
     <name>AuditLogModel</name>
     <message>
         <location filename="../../app/ui/auth/audit_panel.py" line="138" />
@@ -1855,312 +1868,313 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="81" />
+        <location filename="../../app/ui/main_window.py" line="82" />
+        <location filename="../../app/ui/main_window.py" line="258" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="133" />
+        <location filename="../../app/ui/main_window.py" line="134" />
         <source>&amp;File</source>
         <translation>&amp;File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="134" />
+        <location filename="../../app/ui/main_window.py" line="135" />
         <source>&amp;Settings…</source>
         <translation>&amp;Settings…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="135" />
+        <location filename="../../app/ui/main_window.py" line="136" />
         <source>&amp;Quit</source>
         <translation>&amp;Quit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="136" />
+        <location filename="../../app/ui/main_window.py" line="137" />
         <source>&amp;Export evidence…</source>
         <translation>&amp;Export evidence…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="137" />
+        <location filename="../../app/ui/main_window.py" line="138" />
         <source>Export search &amp;results…</source>
         <translation>Export search &amp;results…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>Export &amp;selected messages…</source>
         <translation>Export &amp;selected messages…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="140" />
         <source>&amp;Verify evidence package…</source>
         <translation>&amp;Verify evidence package…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="148" />
+        <location filename="../../app/ui/main_window.py" line="149" />
         <source>S&amp;ync</source>
         <translation>S&amp;ync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="149" />
+        <location filename="../../app/ui/main_window.py" line="150" />
         <source>&amp;Sync now</source>
         <translation>&amp;Sync now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="150" />
+        <location filename="../../app/ui/main_window.py" line="151" />
         <source>Sync every configured corp, one after the other</source>
         <translation>Sync every configured corp, one after the other</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="151" />
+        <location filename="../../app/ui/main_window.py" line="152" />
         <source>Sync &amp;one corp</source>
         <translation>Sync &amp;one corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="153" />
+        <location filename="../../app/ui/main_window.py" line="154" />
         <source>&amp;Cancel sync</source>
         <translation>&amp;Cancel sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="154" />
+        <location filename="../../app/ui/main_window.py" line="155" />
         <source>Sync &amp;history…</source>
         <translation>Sync &amp;history…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="156" />
         <source>Background &amp;jobs…</source>
         <translation>Background &amp;jobs…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="161" />
+        <location filename="../../app/ui/main_window.py" line="162" />
         <source>&amp;View</source>
         <translation>&amp;View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="162" />
+        <location filename="../../app/ui/main_window.py" line="163" />
         <source>&amp;Search messages</source>
         <translation>&amp;Search messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="163" />
+        <location filename="../../app/ui/main_window.py" line="164" />
         <source>&amp;Copy selected messages</source>
         <translation>&amp;Copy selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="164" />
+        <location filename="../../app/ui/main_window.py" line="165" />
         <source>&amp;Jump to date…</source>
         <translation>&amp;Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="169" />
+        <location filename="../../app/ui/main_window.py" line="170" />
         <source>&amp;Account</source>
         <translation>&amp;Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="170" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>Change &amp;password…</source>
         <translation>Change &amp;password…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>&amp;Accounts…</source>
         <translation>&amp;Accounts…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="172" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>Audit &amp;log…</source>
         <translation>Audit &amp;log…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173" />
+        <location filename="../../app/ui/main_window.py" line="174" />
         <source>Open &amp;without login on this workstation</source>
         <translation>Open &amp;without login on this workstation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="174" />
+        <location filename="../../app/ui/main_window.py" line="175" />
         <source>Log &amp;out</source>
         <translation>Log &amp;out</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="181" />
+        <location filename="../../app/ui/main_window.py" line="182" />
         <source>&amp;Help</source>
         <translation>&amp;Help</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="182" />
+        <location filename="../../app/ui/main_window.py" line="183" />
         <source>&amp;About</source>
         <translation>&amp;About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="256" />
-        <source>Archive: %1</source>
-        <translation>Archive: %1</translation>
+        <location filename="../../app/ui/main_window.py" line="322" />
+        <source>Preparing the demo archive… (about ten seconds the first time)</source>
+        <translation>Preparing the demo archive… (about ten seconds the first time)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="269" />
+        <location filename="../../app/ui/main_window.py" line="520" />
+        <source>Logged in: %1</source>
+        <translation>Logged in: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="520" />
+        <source>Acting as: %1</source>
+        <translation>Acting as: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="522" />
+        <source>Roles: %1</source>
+        <translation>Roles: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="271" />
         <source>Search index updated: 1 message</source>
         <translation>Search index updated: 1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="270" />
+        <location filename="../../app/ui/main_window.py" line="272" />
         <source>Search index updated: %1 messages</source>
         <translation>Search index updated: %1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="320" />
-        <source>Preparing the demo archive…</source>
-        <translation>Preparing the demo archive…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="330" />
+        <location filename="../../app/ui/main_window.py" line="334" />
         <source>Demo archive</source>
         <translation>Demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="383" />
+        <location filename="../../app/ui/main_window.py" line="387" />
         <source>last synced %1 (%2)</source>
         <translation>last synced %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="384" />
+        <location filename="../../app/ui/main_window.py" line="388" />
         <source>never synced</source>
         <translation>never synced</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="391" />
+        <location filename="../../app/ui/main_window.py" line="395" />
         <source>finished</source>
         <translation>finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="391" />
+        <location filename="../../app/ui/main_window.py" line="395" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="391" />
+        <location filename="../../app/ui/main_window.py" line="395" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="392" />
+        <location filename="../../app/ui/main_window.py" line="396" />
         <source>interrupted</source>
         <translation>interrupted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="419" />
+        <location filename="../../app/ui/main_window.py" line="423" />
         <source>1 new message</source>
         <translation>1 new message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="419" />
+        <location filename="../../app/ui/main_window.py" line="423" />
         <source>%1 new messages</source>
         <translation>%1 new messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="420" />
+        <location filename="../../app/ui/main_window.py" line="424" />
         <source>1 quarantined</source>
         <translation>1 quarantined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="420" />
+        <location filename="../../app/ui/main_window.py" line="424" />
         <source>%1 quarantined</source>
         <translation>%1 quarantined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="421" />
+        <location filename="../../app/ui/main_window.py" line="425" />
         <source>1 media file stored</source>
         <translation>1 media file stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="421" />
+        <location filename="../../app/ui/main_window.py" line="425" />
         <source>%1 media files stored</source>
         <translation>%1 media files stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="422" />
+        <location filename="../../app/ui/main_window.py" line="428" />
         <source>Sync %1: %2</source>
         <translation>Sync %1: %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="423" />
+        <location filename="../../app/ui/main_window.py" line="429" />
         <source>, </source>
         <translation>, </translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="446" />
+        <location filename="../../app/ui/main_window.py" line="452" />
         <source>Choose a session to export.</source>
         <translation>Choose a session to export.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="451" />
+        <location filename="../../app/ui/main_window.py" line="457" />
         <source>Session %1</source>
         <translation>Session %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="458" />
+        <location filename="../../app/ui/main_window.py" line="464" />
         <source>Nothing to export: %1</source>
         <translation>Nothing to export: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="461" />
+        <location filename="../../app/ui/main_window.py" line="467" />
         <source>Search: %1</source>
         <translation>Search: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="470" />
+        <location filename="../../app/ui/main_window.py" line="476" />
         <source>Select the messages to export first.</source>
         <translation>Select the messages to export first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="474" />
+        <location filename="../../app/ui/main_window.py" line="480" />
         <source>1 selected message</source>
         <translation>1 selected message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="475" />
+        <location filename="../../app/ui/main_window.py" line="481" />
         <source>%1 selected messages</source>
         <translation>%1 selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="513" />
-        <source>Logged in: %1 (%2)</source>
-        <translation>Logged in: %1 (%2)</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="513" />
-        <source>Acting as: %1 (%2)</source>
-        <translation>Acting as: %1 (%2)</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="535" />
+        <location filename="../../app/ui/main_window.py" line="543" />
         <source>Open without login</source>
         <translation>Open without login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="541" />
+        <location filename="../../app/ui/main_window.py" line="549" />
         <source>This workstation opens without login from now on.</source>
         <translation>This workstation opens without login from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="542" />
+        <location filename="../../app/ui/main_window.py" line="550" />
         <source>This workstation asks for the password from now on.</source>
         <translation>This workstation asks for the password from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="549" />
+        <location filename="../../app/ui/main_window.py" line="557" />
         <source>Password changed.</source>
         <translation>Password changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="572" />
+        <location filename="../../app/ui/main_window.py" line="580" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>The roles or the scope of your account changed: the window was reopened with them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="602" />
+        <location filename="../../app/ui/main_window.py" line="610" />
         <source>About</source>
         <translation>About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="603" />
+        <location filename="../../app/ui/main_window.py" line="611" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>WeCom Archive Auditor
@@ -4028,116 +4042,116 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SyncProgressPanel</name>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="68" />
-        <location filename="../../app/ui/sync/panel.py" line="212" />
+        <location filename="../../app/ui/sync/panel.py" line="103" />
+        <location filename="../../app/ui/sync/panel.py" line="248" />
         <source>Cancel</source>
         <translation>Cancel</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="69" />
+        <location filename="../../app/ui/sync/panel.py" line="104" />
         <source>Stop after the current batch; nothing stored is lost</source>
         <translation>Stop after the current batch; nothing stored is lost</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="74" />
+        <location filename="../../app/ui/sync/panel.py" line="109" />
         <source>Hide</source>
         <translation>Hide</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="109" />
-        <location filename="../../app/ui/sync/panel.py" line="166" />
+        <location filename="../../app/ui/sync/panel.py" line="144" />
+        <location filename="../../app/ui/sync/panel.py" line="201" />
         <source>Starting…</source>
         <translation>Starting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="121" />
+        <location filename="../../app/ui/sync/panel.py" line="156" />
         <source>%1 retries after temporary errors</source>
         <translation>%1 retries after temporary errors</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="136" />
+        <location filename="../../app/ui/sync/panel.py" line="171" />
         <source>Cancelling after the current batch…</source>
         <translation>Cancelling after the current batch…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="141" />
-        <location filename="../../app/ui/sync/panel.py" line="167" />
+        <location filename="../../app/ui/sync/panel.py" line="176" />
+        <location filename="../../app/ui/sync/panel.py" line="202" />
         <source>Done</source>
         <translation>Done</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="141" />
+        <location filename="../../app/ui/sync/panel.py" line="176" />
         <source>Cancelled</source>
         <translation>Cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="147" />
-        <location filename="../../app/ui/sync/panel.py" line="151" />
+        <location filename="../../app/ui/sync/panel.py" line="182" />
+        <location filename="../../app/ui/sync/panel.py" line="186" />
         <source>Sync failed</source>
         <translation>Sync failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="148" />
+        <location filename="../../app/ui/sync/panel.py" line="183" />
         <source>The sync stopped; everything stored before the error is kept.</source>
         <translation>The sync stopped; everything stored before the error is kept.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="166" />
+        <location filename="../../app/ui/sync/panel.py" line="201" />
         <source>Fetching messages</source>
         <translation>Fetching messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="167" />
+        <location filename="../../app/ui/sync/panel.py" line="202" />
         <source>Downloading media</source>
         <translation>Downloading media</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="170" />
+        <location filename="../../app/ui/sync/panel.py" line="205" />
         <source>unknown</source>
         <translation>unknown</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="172" />
-        <source>%1 of %2 files · stored %3 · failed %4 · expired %5 · %6 files/s · ETA %7</source>
-        <translation>%1 of %2 files · stored %3 · failed %4 · expired %5 · %6 files/s · ETA %7</translation>
+        <location filename="../../app/ui/sync/panel.py" line="208" />
+        <source>%1 of %2 files · %6 files/s · ETA %7 · stored %3 · failed %4 · expired %5</source>
+        <translation>%1 of %2 files · %6 files/s · ETA %7 · stored %3 · failed %4 · expired %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="175" />
-        <source>seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5 · %6/s · ETA %7</source>
-        <translation>seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5 · %6/s · ETA %7</translation>
+        <location filename="../../app/ui/sync/panel.py" line="211" />
+        <source>%6/s · ETA %7 · seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5</source>
+        <translation>%6/s · ETA %7 · seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="180" />
+        <location filename="../../app/ui/sync/panel.py" line="216" />
         <source>Messages: seq %1, fetched %2, stored %3, quarantined %4, duplicates %5</source>
         <translation>Messages: seq %1, fetched %2, stored %3, quarantined %4, duplicates %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="182" />
+        <location filename="../../app/ui/sync/panel.py" line="218" />
         <source>Media: %1 of %2 done, stored %3, failed %4, expired %5</source>
         <translation>Media: %1 of %2 done, stored %3, failed %4, expired %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="191" />
+        <location filename="../../app/ui/sync/panel.py" line="227" />
         <source>Cancelled after %1: %2 new messages stored; the next sync continues from seq %3.</source>
         <translation>Cancelled after %1: %2 new messages stored; the next sync continues from seq %3.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="193" />
+        <location filename="../../app/ui/sync/panel.py" line="229" />
         <source>Finished in %1: %2 fetched, %3 new, %4 quarantined, %5 duplicates; media %6 stored, %7 failed, %8 expired, %9 pending.</source>
         <translation>Finished in %1: %2 fetched, %3 new, %4 quarantined, %5 duplicates; media %6 stored, %7 failed, %8 expired, %9 pending.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="202" />
+        <location filename="../../app/ui/sync/panel.py" line="238" />
         <source>%1 s</source>
         <translation>%1 s</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="204" />
+        <location filename="../../app/ui/sync/panel.py" line="240" />
         <source>%1 min %2 s</source>
         <translation>%1 min %2 s</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="205" />
+        <location filename="../../app/ui/sync/panel.py" line="241" />
         <source>%1 h %2 min</source>
         <translation>%1 h %2 min</translation>
     </message>
@@ -4340,12 +4354,12 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>WelcomeWidget</name>
     <message>
-        <location filename="../../app/ui/welcome.py" line="28" />
+        <location filename="../../app/ui/welcome.py" line="30" />
         <source>Welcome to WeCom Archive Auditor</source>
         <translation>Welcome to WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="35" />
+        <location filename="../../app/ui/welcome.py" line="37" />
         <source>This app keeps your company's WeCom chat archive (会话内容存档) on your own computer or server, exactly as WeCom delivered it, and lets compliance officers review, search and export it. Tencent keeps the archive for only about five days, so sync regularly.
 
 No corp is configured yet. Try the app with a demo archive of generated conversations, or enter your corp's ID, chat-archive secret and private keys.</source>
@@ -4354,7 +4368,7 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 No corp is configured yet. Try the app with a demo archive of generated conversations, or enter your corp's ID, chat-archive secret and private keys.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="45" />
+        <location filename="../../app/ui/welcome.py" line="48" />
         <source>Open the demo archive</source>
         <translation>Open the demo archive</translation>
     </message>
@@ -4364,17 +4378,17 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
         <translation>Generated conversations served by the built-in WeCom SDK simulator</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="48" />
+        <location filename="../../app/ui/welcome.py" line="49" />
         <source>Configure my corp</source>
         <translation>Configure my corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="49" />
+        <location filename="../../app/ui/welcome.py" line="47" />
         <source>Corp ID, chat-archive secret, private keys and the SDK library</source>
         <translation>Corp ID, chat-archive secret, private keys and the SDK library</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="54" />
+        <location filename="../../app/ui/welcome.py" line="55" />
         <source>Only an administrator can set up the archive: ask one to open the demo archive or to configure the corp, then log in again.</source>
         <translation>Only an administrator can set up the archive: ask one to open the demo archive or to configure the corp, then log in again.</translation>
     </message>

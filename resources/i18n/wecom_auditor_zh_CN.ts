@@ -303,6 +303,19 @@
     </message>
 </context>
 <context>
+    <name>ArchiveText</name>
+    <message>
+        <location filename="../../app/ui/archive_text.py" line="23" />
+        <source>an in-memory database</source>
+        <translation>内存数据库</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/archive_text.py" line="31" />
+        <source>%1 database %2 on %3</source>
+        <translation>%3 上的 %1 数据库 %2</translation>
+    </message>
+</context>
+<context>
     <name>AuditLogModel</name>
     <message>
         <location filename="../../app/ui/auth/audit_panel.py" line="138" />
@@ -1855,312 +1868,313 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="81" />
+        <location filename="../../app/ui/main_window.py" line="82" />
+        <location filename="../../app/ui/main_window.py" line="258" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="133" />
+        <location filename="../../app/ui/main_window.py" line="134" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="134" />
+        <location filename="../../app/ui/main_window.py" line="135" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="135" />
+        <location filename="../../app/ui/main_window.py" line="136" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="136" />
+        <location filename="../../app/ui/main_window.py" line="137" />
         <source>&amp;Export evidence…</source>
         <translation>导出证据(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="137" />
+        <location filename="../../app/ui/main_window.py" line="138" />
         <source>Export search &amp;results…</source>
         <translation>导出搜索结果(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>Export &amp;selected messages…</source>
         <translation>导出所选消息(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="140" />
         <source>&amp;Verify evidence package…</source>
         <translation>校验证据包(&amp;V)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="148" />
+        <location filename="../../app/ui/main_window.py" line="149" />
         <source>S&amp;ync</source>
         <translation>同步(&amp;Y)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="149" />
+        <location filename="../../app/ui/main_window.py" line="150" />
         <source>&amp;Sync now</source>
         <translation>立即同步(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="150" />
+        <location filename="../../app/ui/main_window.py" line="151" />
         <source>Sync every configured corp, one after the other</source>
         <translation>依次同步所有已配置的企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="151" />
+        <location filename="../../app/ui/main_window.py" line="152" />
         <source>Sync &amp;one corp</source>
         <translation>同步单个企业(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="153" />
+        <location filename="../../app/ui/main_window.py" line="154" />
         <source>&amp;Cancel sync</source>
         <translation>取消同步(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="154" />
+        <location filename="../../app/ui/main_window.py" line="155" />
         <source>Sync &amp;history…</source>
         <translation>同步记录(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="156" />
         <source>Background &amp;jobs…</source>
         <translation>后台任务(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="161" />
+        <location filename="../../app/ui/main_window.py" line="162" />
         <source>&amp;View</source>
         <translation>查看(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="162" />
+        <location filename="../../app/ui/main_window.py" line="163" />
         <source>&amp;Search messages</source>
         <translation>搜索消息(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="163" />
+        <location filename="../../app/ui/main_window.py" line="164" />
         <source>&amp;Copy selected messages</source>
         <translation>复制所选消息(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="164" />
+        <location filename="../../app/ui/main_window.py" line="165" />
         <source>&amp;Jump to date…</source>
         <translation>跳转到日期(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="169" />
+        <location filename="../../app/ui/main_window.py" line="170" />
         <source>&amp;Account</source>
         <translation>账号(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="170" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>Change &amp;password…</source>
         <translation>修改密码(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>&amp;Accounts…</source>
         <translation>账号管理(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="172" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>Audit &amp;log…</source>
         <translation>审计日志(&amp;L)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173" />
+        <location filename="../../app/ui/main_window.py" line="174" />
         <source>Open &amp;without login on this workstation</source>
         <translation>在此工作站上免登录打开(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="174" />
+        <location filename="../../app/ui/main_window.py" line="175" />
         <source>Log &amp;out</source>
         <translation>退出登录(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="181" />
+        <location filename="../../app/ui/main_window.py" line="182" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="182" />
+        <location filename="../../app/ui/main_window.py" line="183" />
         <source>&amp;About</source>
         <translation>关于(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="256" />
-        <source>Archive: %1</source>
-        <translation>存档：%1</translation>
+        <location filename="../../app/ui/main_window.py" line="322" />
+        <source>Preparing the demo archive… (about ten seconds the first time)</source>
+        <translation>正在准备演示存档…（首次约需十秒）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="269" />
+        <location filename="../../app/ui/main_window.py" line="520" />
+        <source>Logged in: %1</source>
+        <translation>已登录：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="520" />
+        <source>Acting as: %1</source>
+        <translation>当前身份：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="522" />
+        <source>Roles: %1</source>
+        <translation>角色：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="271" />
         <source>Search index updated: 1 message</source>
         <translation>搜索索引已更新：1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="270" />
+        <location filename="../../app/ui/main_window.py" line="272" />
         <source>Search index updated: %1 messages</source>
         <translation>搜索索引已更新：%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="320" />
-        <source>Preparing the demo archive…</source>
-        <translation>正在准备演示存档…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="330" />
+        <location filename="../../app/ui/main_window.py" line="334" />
         <source>Demo archive</source>
         <translation>演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="383" />
+        <location filename="../../app/ui/main_window.py" line="387" />
         <source>last synced %1 (%2)</source>
         <translation>上次同步 %1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="384" />
+        <location filename="../../app/ui/main_window.py" line="388" />
         <source>never synced</source>
         <translation>从未同步</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="391" />
+        <location filename="../../app/ui/main_window.py" line="395" />
         <source>finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="391" />
+        <location filename="../../app/ui/main_window.py" line="395" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="391" />
+        <location filename="../../app/ui/main_window.py" line="395" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="392" />
+        <location filename="../../app/ui/main_window.py" line="396" />
         <source>interrupted</source>
         <translation>已中断</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="419" />
+        <location filename="../../app/ui/main_window.py" line="423" />
         <source>1 new message</source>
         <translation>新增 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="419" />
+        <location filename="../../app/ui/main_window.py" line="423" />
         <source>%1 new messages</source>
         <translation>新增 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="420" />
+        <location filename="../../app/ui/main_window.py" line="424" />
         <source>1 quarantined</source>
         <translation>隔离 1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="420" />
+        <location filename="../../app/ui/main_window.py" line="424" />
         <source>%1 quarantined</source>
         <translation>隔离 %1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="421" />
+        <location filename="../../app/ui/main_window.py" line="425" />
         <source>1 media file stored</source>
         <translation>保存媒体文件 1 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="421" />
+        <location filename="../../app/ui/main_window.py" line="425" />
         <source>%1 media files stored</source>
         <translation>保存媒体文件 %1 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="422" />
+        <location filename="../../app/ui/main_window.py" line="428" />
         <source>Sync %1: %2</source>
         <translation>同步%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="423" />
+        <location filename="../../app/ui/main_window.py" line="429" />
         <source>, </source>
         <translation>，</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="446" />
+        <location filename="../../app/ui/main_window.py" line="452" />
         <source>Choose a session to export.</source>
         <translation>请先选择要导出的会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="451" />
+        <location filename="../../app/ui/main_window.py" line="457" />
         <source>Session %1</source>
         <translation>会话 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="458" />
+        <location filename="../../app/ui/main_window.py" line="464" />
         <source>Nothing to export: %1</source>
         <translation>没有可导出的内容：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="461" />
+        <location filename="../../app/ui/main_window.py" line="467" />
         <source>Search: %1</source>
         <translation>搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="470" />
+        <location filename="../../app/ui/main_window.py" line="476" />
         <source>Select the messages to export first.</source>
         <translation>请先选择要导出的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="474" />
+        <location filename="../../app/ui/main_window.py" line="480" />
         <source>1 selected message</source>
         <translation>所选 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="475" />
+        <location filename="../../app/ui/main_window.py" line="481" />
         <source>%1 selected messages</source>
         <translation>所选 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="513" />
-        <source>Logged in: %1 (%2)</source>
-        <translation>已登录：%1（%2）</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="513" />
-        <source>Acting as: %1 (%2)</source>
-        <translation>当前身份：%1（%2）</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/main_window.py" line="535" />
+        <location filename="../../app/ui/main_window.py" line="543" />
         <source>Open without login</source>
         <translation>免登录打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="541" />
+        <location filename="../../app/ui/main_window.py" line="549" />
         <source>This workstation opens without login from now on.</source>
         <translation>此工作站今后将免登录打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="542" />
+        <location filename="../../app/ui/main_window.py" line="550" />
         <source>This workstation asks for the password from now on.</source>
         <translation>此工作站今后将要求输入密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="549" />
+        <location filename="../../app/ui/main_window.py" line="557" />
         <source>Password changed.</source>
         <translation>密码已修改。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="572" />
+        <location filename="../../app/ui/main_window.py" line="580" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>您账号的角色或查看范围已变更：窗口已按新的设置重新打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="602" />
+        <location filename="../../app/ui/main_window.py" line="610" />
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="603" />
+        <location filename="../../app/ui/main_window.py" line="611" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>会话存档审计台
@@ -4028,116 +4042,116 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SyncProgressPanel</name>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="68" />
-        <location filename="../../app/ui/sync/panel.py" line="212" />
+        <location filename="../../app/ui/sync/panel.py" line="103" />
+        <location filename="../../app/ui/sync/panel.py" line="248" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="69" />
+        <location filename="../../app/ui/sync/panel.py" line="104" />
         <source>Stop after the current batch; nothing stored is lost</source>
         <translation>在当前批次完成后停止；已保存的内容不会丢失</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="74" />
+        <location filename="../../app/ui/sync/panel.py" line="109" />
         <source>Hide</source>
         <translation>隐藏</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="109" />
-        <location filename="../../app/ui/sync/panel.py" line="166" />
+        <location filename="../../app/ui/sync/panel.py" line="144" />
+        <location filename="../../app/ui/sync/panel.py" line="201" />
         <source>Starting…</source>
         <translation>正在开始…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="121" />
+        <location filename="../../app/ui/sync/panel.py" line="156" />
         <source>%1 retries after temporary errors</source>
         <translation>临时错误后已重试 %1 次</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="136" />
+        <location filename="../../app/ui/sync/panel.py" line="171" />
         <source>Cancelling after the current batch…</source>
         <translation>将在当前批次完成后取消…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="141" />
-        <location filename="../../app/ui/sync/panel.py" line="167" />
+        <location filename="../../app/ui/sync/panel.py" line="176" />
+        <location filename="../../app/ui/sync/panel.py" line="202" />
         <source>Done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="141" />
+        <location filename="../../app/ui/sync/panel.py" line="176" />
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="147" />
-        <location filename="../../app/ui/sync/panel.py" line="151" />
+        <location filename="../../app/ui/sync/panel.py" line="182" />
+        <location filename="../../app/ui/sync/panel.py" line="186" />
         <source>Sync failed</source>
         <translation>同步失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="148" />
+        <location filename="../../app/ui/sync/panel.py" line="183" />
         <source>The sync stopped; everything stored before the error is kept.</source>
         <translation>同步已停止；出错前已保存的内容全部保留。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="166" />
+        <location filename="../../app/ui/sync/panel.py" line="201" />
         <source>Fetching messages</source>
         <translation>正在拉取消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="167" />
+        <location filename="../../app/ui/sync/panel.py" line="202" />
         <source>Downloading media</source>
         <translation>正在下载媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="170" />
+        <location filename="../../app/ui/sync/panel.py" line="205" />
         <source>unknown</source>
         <translation>未知</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="172" />
-        <source>%1 of %2 files · stored %3 · failed %4 · expired %5 · %6 files/s · ETA %7</source>
-        <translation>%1 / %2 个文件 · 已保存 %3 · 失败 %4 · 已过期 %5 · %6 个/秒 · 预计剩余 %7</translation>
+        <location filename="../../app/ui/sync/panel.py" line="208" />
+        <source>%1 of %2 files · %6 files/s · ETA %7 · stored %3 · failed %4 · expired %5</source>
+        <translation>%1 / %2 个文件 · %6 个/秒 · 预计剩余 %7 · 已保存 %3 · 失败 %4 · 已过期 %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="175" />
-        <source>seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5 · %6/s · ETA %7</source>
-        <translation>seq %1 · 已拉取 %2 · 已保存 %3 · 已隔离 %4 · 重复 %5 · %6 条/秒 · 预计剩余 %7</translation>
+        <location filename="../../app/ui/sync/panel.py" line="211" />
+        <source>%6/s · ETA %7 · seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5</source>
+        <translation>%6 条/秒 · 预计剩余 %7 · seq %1 · 已拉取 %2 · 已保存 %3 · 已隔离 %4 · 重复 %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="180" />
+        <location filename="../../app/ui/sync/panel.py" line="216" />
         <source>Messages: seq %1, fetched %2, stored %3, quarantined %4, duplicates %5</source>
         <translation>消息：seq %1，已拉取 %2，已保存 %3，已隔离 %4，重复 %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="182" />
+        <location filename="../../app/ui/sync/panel.py" line="218" />
         <source>Media: %1 of %2 done, stored %3, failed %4, expired %5</source>
         <translation>媒体：已完成 %1 / %2，已保存 %3，失败 %4，已过期 %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="191" />
+        <location filename="../../app/ui/sync/panel.py" line="227" />
         <source>Cancelled after %1: %2 new messages stored; the next sync continues from seq %3.</source>
         <translation>用时 %1 后已取消：新保存 %2 条消息；下次同步将从 seq %3 继续。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="193" />
+        <location filename="../../app/ui/sync/panel.py" line="229" />
         <source>Finished in %1: %2 fetched, %3 new, %4 quarantined, %5 duplicates; media %6 stored, %7 failed, %8 expired, %9 pending.</source>
         <translation>用时 %1 完成：拉取 %2 条，新增 %3 条，隔离 %4 条，重复 %5 条；媒体已保存 %6 个，失败 %7 个，已过期 %8 个，待下载 %9 个。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="202" />
+        <location filename="../../app/ui/sync/panel.py" line="238" />
         <source>%1 s</source>
         <translation>%1 秒</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="204" />
+        <location filename="../../app/ui/sync/panel.py" line="240" />
         <source>%1 min %2 s</source>
         <translation>%1 分 %2 秒</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="205" />
+        <location filename="../../app/ui/sync/panel.py" line="241" />
         <source>%1 h %2 min</source>
         <translation>%1 小时 %2 分</translation>
     </message>
@@ -4340,12 +4354,12 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>WelcomeWidget</name>
     <message>
-        <location filename="../../app/ui/welcome.py" line="28" />
+        <location filename="../../app/ui/welcome.py" line="30" />
         <source>Welcome to WeCom Archive Auditor</source>
         <translation>欢迎使用会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="35" />
+        <location filename="../../app/ui/welcome.py" line="37" />
         <source>This app keeps your company's WeCom chat archive (会话内容存档) on your own computer or server, exactly as WeCom delivered it, and lets compliance officers review, search and export it. Tencent keeps the archive for only about five days, so sync regularly.
 
 No corp is configured yet. Try the app with a demo archive of generated conversations, or enter your corp's ID, chat-archive secret and private keys.</source>
@@ -4354,7 +4368,7 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 尚未配置任何企业。您可以先用一个由生成的会话组成的演示存档试用本应用，或填写贵企业的企业 ID、会话存档 Secret 和私钥。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="45" />
+        <location filename="../../app/ui/welcome.py" line="48" />
         <source>Open the demo archive</source>
         <translation>打开演示存档</translation>
     </message>
@@ -4364,17 +4378,17 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
         <translation>由内置企业微信 SDK 模拟器提供的生成会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="48" />
+        <location filename="../../app/ui/welcome.py" line="49" />
         <source>Configure my corp</source>
         <translation>配置我的企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="49" />
+        <location filename="../../app/ui/welcome.py" line="47" />
         <source>Corp ID, chat-archive secret, private keys and the SDK library</source>
         <translation>企业 ID、会话存档 Secret、私钥和 SDK 库</translation>
     </message>
     <message>
-        <location filename="../../app/ui/welcome.py" line="54" />
+        <location filename="../../app/ui/welcome.py" line="55" />
         <source>Only an administrator can set up the archive: ask one to open the demo archive or to configure the corp, then log in again.</source>
         <translation>只有管理员才能设置存档：请管理员打开演示存档或配置企业，然后重新登录。</translation>
     </message>

@@ -343,7 +343,7 @@ def test_a_reviewer_reads_messages_but_sees_no_accounts_or_audit_log(qtbot, app_
         assert not action.isVisible(), action.text()
     assert window.open_accounts() is None and window.open_audit_log() is None
     assert window.change_password_action.isVisible() and window.logout_action.isVisible()
-    assert window._who_label.text() == "Logged in: rev (Reviewer)"
+    assert window._who_label.text() == "Logged in: rev" and window._who_label.toolTip() == "Roles: Reviewer"
     window.close()
 
 

@@ -142,3 +142,105 @@ def test_the_viewer_header_says_1_participant_and_1_message(own_ctx, qtbot):
         v.show_session(pair.corp_id, pair.session_id)
     qtbot.waitUntil(lambda: v.session is not None and v.session.session_id == pair.session_id)
     assert v.info_label.text() == "2 participants · 1 message"
+
+
+# ---------------------------------------------------------------- 3 and 15. the status bar and the welcome page
+
+def _window(ctx, qtbot, size=(1024, 700)):
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(ctx, ACTOR)
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def _message_room(window) -> int:
+    """Pixels the status bar leaves its message (up to the first visible permanent widget)."""
+    bar = window.statusBar()
+    permanent = [w for w in (window.progress, window._who_label) if w.isVisible()]
+    right = min((w.mapTo(bar, QPoint(0, 0)).x() for w in permanent), default=bar.width())
+    return right - 6
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_the_status_bar_shows_a_message_whole_beside_a_running_sync_that_keeps_rate_and_eta(
+        app_ctx, qtbot, qapp, language):
+    from app.core.sync.pipeline import SyncProgress
+    from app.ui.app import install_translators
+
+    translators = install_translators(qapp, language) if language != "en" else []
+    qapp.setProperty("ui_language", language)
+    try:
+        window = _window(app_ctx, qtbot)
+        assert "sqlite" not in window.windowTitle() and "archive.db" in window.windowTitle()
+        window.progress.on_started("ww")
+        window.progress.on_progress(SyncProgress(phase="messages", seq=123456, fetched=120000, stored=119000,
+                                                 quarantined=12, duplicates=3, rate=1850.0, eta_seconds=95))
+        qtbot.waitUntil(window.progress.isVisible, timeout=3000)
+        message = window.tr("Search index updated: %1 messages").replace("%1", "12,345")
+        window.statusBar().showMessage(message)
+        qtbot.wait(50)
+        shown = window.progress.details_label.shown_text()
+        assert "1850" in shown.replace(",", "") and window.progress._duration(95) in shown, shown
+        fm = window.statusBar().fontMetrics()
+        assert fm.horizontalAdvance(message) <= _message_room(window)
+        bar = window.statusBar()
+        for child in bar.findChildren(type(window._who_label)):  # nothing drawn under the message
+            if child.isVisible() and child.window() is window and not window.progress.isAncestorOf(child) \
+                    and child is not window._who_label:
+                raise AssertionError(f"{child.text()!r} shows under the status message")
+    finally:
+        qapp.setProperty("ui_language", "en")
+        for t in translators:
+            qapp.removeTranslator(t)
+
+
+@pytest.mark.parametrize("size", [(1024, 700), (1600, 1000)])
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_the_welcome_page_is_centred_with_equal_buttons_and_says_what_it_prepares(
+        tmp_path, qtbot, qapp, monkeypatch, language, size):
+    import threading
+
+    from app.core.context import AppContext
+    from app.ui import main_window as main_window_module
+    from app.ui.app import install_translators
+    from app.ui.auth import startup
+
+    translators = install_translators(qapp, language) if language != "en" else []
+    qapp.setProperty("ui_language", language)
+    ctx = AppContext(tmp_path / "empty")
+    release = threading.Event()
+
+    def prepare_demo(ctx, actor):  # holds the page in its busy state until the test ends
+        release.wait(20)
+        raise RuntimeError("not in this test")
+
+    monkeypatch.setattr(main_window_module, "prepare_demo", prepare_demo)
+    monkeypatch.setattr(main_window_module.QMessageBox, "warning", lambda *a: None)
+    try:
+        assert "sqlite" not in startup._archive_text(ctx) and startup._archive_text(ctx).endswith("archive.db")
+        window = _window(ctx, qtbot, size)
+        welcome = window.welcome
+        assert window.stack.currentWidget() is welcome
+        demo, configure = welcome.demo_button, welcome.configure_button
+        assert demo.width() == configure.width()
+        left = welcome.content.mapTo(welcome, QPoint(0, 0)).x()
+        right = welcome.width() - (left + welcome.content.width())
+        assert abs(left - right) <= 2, (left, right)
+        assert left >= 0
+        window.open_demo()
+        qtbot.waitUntil(welcome.busy.isVisible, timeout=3000)
+        text = welcome.busy.text()
+        assert text.startswith(window.tr("Preparing the demo archive… (about ten seconds the first time)")[:6])
+        assert welcome.busy.width() >= min(welcome.busy.fontMetrics().horizontalAdvance(text),
+                                           welcome.content.width() - 2)
+    finally:
+        release.set()
+        wait_for_tasks()
+        ctx.close()
+        qapp.setProperty("ui_language", "en")
+        for t in translators:
+            qapp.removeTranslator(t)

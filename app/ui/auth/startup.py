@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QWidget
 from app.core.actor import Actor
 from app.core.auth import AccountService, AuthError
 
+from ..archive_text import archive_text
 from .login import ChangePasswordDialog, FirstRunDialog, LoginDialog
 from .services import (
     account_service,
@@ -43,7 +44,7 @@ def _login_memory(ctx) -> QSettings:
 
 def _archive_text(ctx) -> str:
     try:
-        return ctx.db.display_url
+        return archive_text(ctx.db)
     except Exception:  # noqa: BLE001 - only a label; the real error comes with the first query
         return ""
 

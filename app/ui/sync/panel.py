@@ -6,7 +6,8 @@ It fits the main window's status bar or a dock. It appears only once a sync has 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QLocale, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QLocale, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -15,6 +16,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QWidget,
 )
@@ -35,6 +37,42 @@ def ui_speaks_chinese() -> bool:
     """True when the UI language is Chinese (app.ui.app sets the application property)."""
     app = QApplication.instance()
     return app is not None and app.property("ui_language") == "zh_CN"
+
+
+class ElidedLabel(QLabel):
+    """One line of plain text cut with "…" where it does not fit (a QLabel cuts it mid-glyph), the
+    whole text in its tooltip. It asks for at most ``max_width`` pixels: the status bar's messages
+    keep their room beside it."""
+
+    def __init__(self, parent: QWidget | None = None, max_width: int = 380):
+        super().__init__(parent)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.max_width = max_width
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self.setToolTip(text)
+        self.updateGeometry()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        hint = super().sizeHint()
+        window = self.window()
+        cap = min(self.max_width, max(160, window.width() * 3 // 10)) if window is not self else self.max_width
+        return QSize(min(hint.width(), cap), hint.height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(min(80, super().minimumSizeHint().width()), super().minimumSizeHint().height())
+
+    def shown_text(self) -> str:
+        """What is on screen: the text, or its beginning and "…"."""
+        return self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width())
+
+    def paintEvent(self, _event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
+        painter.drawText(self.contentsRect(), int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                         self.shown_text())
 
 
 class SyncProgressPanel(QWidget):
@@ -58,10 +96,9 @@ class SyncProgressPanel(QWidget):
         self.phase_label.setFont(font)
         self.bar = QProgressBar(self)
         self.bar.setTextVisible(False)
-        self.bar.setFixedWidth(120)
+        self.bar.setFixedWidth(90)
         self.bar.setMaximumHeight(14)
-        self.details_label = QLabel(self)
-        self.details_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.details_label = ElidedLabel(self)
         self.note_label = QLabel(self)
         self.note_label.setTextFormat(Qt.TextFormat.PlainText)
         self.note_label.setStyleSheet("color: #9a6700;")
@@ -169,10 +206,11 @@ class SyncProgressPanel(QWidget):
     def _details(self, p: SyncProgress) -> str:
         eta = self._duration(p.eta_seconds) if p.eta_seconds is not None else self.tr("unknown")
         if p.phase == "media":
-            return fill(self.tr("%1 of %2 files · stored %3 · failed %4 · expired %5 · %6 files/s · ETA %7"),
+            # Rate and ETA first: in a narrow window the strip cuts the end of the line, not them.
+            return fill(self.tr("%1 of %2 files · %6 files/s · ETA %7 · stored %3 · failed %4 · expired %5"),
                         _n(p.media_done), _n(p.media_total), _n(p.media_stored), _n(p.media_failed),
                         _n(p.media_expired), _n(round(p.rate)), eta)
-        return fill(self.tr("seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5 · %6/s · ETA %7"),
+        return fill(self.tr("%6/s · ETA %7 · seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5"),
                     _n(p.seq), _n(p.fetched), _n(p.stored), _n(p.quarantined), _n(p.duplicates),
                     _n(round(p.rate)), eta)
 
