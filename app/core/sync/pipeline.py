@@ -41,13 +41,13 @@ from app.core.sdk import ChatDataItem, SdkError, SdkLoadError
 from app.core.sdk.binding import library_file_problem
 from app.core.sdk.connection import CorpConnection
 from app.core.sdk.hosted import HostedSdk
-from app.core.search.index import IndexFollower
 from app.core.store.db import Database, now_ms
 from app.core.store.models import Corp, SyncCheckpoint, SyncRun
 
 from .cancel import SyncCancelled
 from .decrypt import DecryptPool
 from .failures import SyncFailed, describe_failure
+from .index_process import IndexFollowerProcess
 from .media_phase import MediaPhase
 from .writer import write_batch
 
@@ -147,7 +147,7 @@ class Syncer:
 
     def __init__(self, db: Database, *, connection: CorpConnection, private_keys: dict[int, str], storage,
                  spool_dir: Path, options: SyncOptions | None = None, corp_name: str = "",
-                 actor: Actor | None = None):
+                 actor: Actor | None = None, log_dir: Path | None = None):
         self.db = db
         self.actor = actor or Actor.system(SCHEDULED_SYNC)
         self.trail = AuditTrail(db)
@@ -156,6 +156,7 @@ class Syncer:
         self.private_keys = {int(k): v for k, v in private_keys.items()}
         self.storage = storage
         self.spool_dir = spool_dir
+        self.log_dir = log_dir  # where the search-index process logs (None: nowhere but stderr)
         self.options = options or SyncOptions()
         self.corp_name = corp_name
         self.progress = SyncProgress()
@@ -265,7 +266,8 @@ class Syncer:
         self.progress.phase = "messages"
         self.progress.seq = start_seq
         pool = self._pool()
-        follower = IndexFollower(self.db)  # search: index each batch after it commits (app/core/search)
+        # Search: each batch is indexed after it commits, by a process of its own at a lower priority.
+        follower = IndexFollowerProcess(self.db, log_dir=self.log_dir)
         policies = PolicyFollower(self.db)  # review: policies evaluate each batch after it commits
         phase_start = time.monotonic()
         first_msgtime: int | None = None

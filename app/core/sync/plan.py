@@ -50,4 +50,4 @@ class SyncPlan:
             storage = open_storage(self.settings, self.paths, SecretStore(), secret=self.storage_secret)
         return Syncer(db, connection=self.connection, private_keys=self.private_keys, storage=storage,
                       spool_dir=Path(self.paths.spool_dir), options=self.options, corp_name=self.corp_name,
-                      actor=self.actor)
+                      actor=self.actor, log_dir=Path(self.paths.log_dir))
