@@ -5,7 +5,7 @@ a cancelled sync (Ctrl+C once) exits 3 after the current batch commits. The grou
 options live in ``base``; each module registers its commands on it.
 """
 
-from . import archive, auth, backup, corps, directory, export, media, queue, retention, search, serve, store  # noqa: F401,E501  (registers the commands)
+from . import archive, auth, backup, corps, directory, export, media, queue, retention, review, search, serve, store  # noqa: F401,E501  (registers the commands)
 from .base import main
 
 __all__ = ["main"]

@@ -143,3 +143,73 @@ class Base:
         error = PermissionDenied(f"the {what} is outside the scope of account '{actor.username}'",
                                  username=actor.username, permission="scope")
         self.trail.refuse(actor, action, error, object_type=object_type, object=object)
+
+
+def locate_session(db: Database, session_id: str, corpid: str | None = None) -> tuple[int, str]:
+    """(corp id, session id) of a session named on the command line: ReviewError if the archive has
+    none, or several in different corps and ``corpid`` (WeCom's corp id) does not choose."""
+    from app.core.store.models import Corp
+
+    q = select(Session.corp_id, Corp.corpid).join(Corp, Corp.id == Session.corp_id).where(
+        Session.session_id == session_id)
+    with db.read() as conn:
+        rows = conn.execute(q).all()
+    if corpid is not None:
+        rows = [r for r in rows if r.corpid == corpid]
+    if not rows:
+        raise ReviewError(f"the archive has no session {session_id}" + (f" in corp {corpid}" if corpid else ""))
+    if len(rows) > 1:
+        raise ReviewError(f"session {session_id} is in several corps: choose one with --corp")
+    return rows[0].corp_id, session_id
+
+
+def locate_messages(db: Database, msgids: Sequence[str], corpid: str | None = None) -> list[int]:
+    """The archive's ids of messages named by WeCom's msgid: ReviewError naming one it does not hold
+    (or that is in several corps while ``corpid`` does not choose)."""
+    from app.core.store.models import Corp
+
+    wanted = list(dict.fromkeys(msgids))
+    found: dict[str, list[int]] = {}
+    with db.read() as conn:
+        for i in range(0, len(wanted), CHUNK):
+            q = select(Message.id, Message.msgid).join(Corp, Corp.id == Message.corp_id).where(
+                Message.msgid.in_(wanted[i:i + CHUNK]))
+            if corpid is not None:
+                q = q.where(Corp.corpid == corpid)
+            for r in conn.execute(q):
+                found.setdefault(r.msgid, []).append(r.id)
+    out = []
+    for m in wanted:
+        ids = found.get(m, [])
+        if not ids:
+            raise ReviewError(f"the archive has no message {m}" + (f" in corp {corpid}" if corpid else ""))
+        if len(ids) > 1:
+            raise ReviewError(f"message {m} is in several corps: choose one with --corp")
+        out.append(ids[0])
+    return out
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """What a listing shows of a message without its content."""
+
+    id: int
+    corp_id: int
+    session_id: str
+    msgid: str
+    sender: str
+    msgtime: int
+    msgtype: str
+
+
+def message_refs(db: Database, message_ids: Sequence[int]) -> dict[int, MessageRef]:
+    """The MessageRef of messages by id (no content), for listings of alerts, samples and notes."""
+    out = {}
+    ids = sorted(set(message_ids))
+    with db.read() as conn:
+        for i in range(0, len(ids), CHUNK):
+            for r in conn.execute(select(Message.id, Message.corp_id, Message.session_id, Message.msgid,
+                                         Message.sender, Message.msgtime, Message.msgtype)
+                                  .where(Message.id.in_(ids[i:i + CHUNK]))):
+                out[r.id] = MessageRef(r.id, r.corp_id, r.session_id or "", r.msgid, r.sender, r.msgtime, r.msgtype)
+    return out
