@@ -5,7 +5,21 @@ a cancelled sync (Ctrl+C once) exits 3 after the current batch commits. The grou
 options live in ``base``; each module registers its commands on it.
 """
 
-from . import archive, auth, backup, corps, directory, export, media, queue, retention, review, search, serve, store  # noqa: F401,E501  (registers the commands)
+from . import (  # noqa: F401,E501  (registers the commands)
+    archive,
+    auth,
+    backup,
+    corps,
+    directory,
+    export,
+    media,
+    queue,
+    retention,
+    review,
+    search,
+    serve,
+    store,
+)
 from .base import main
 
 __all__ = ["main"]
