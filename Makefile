@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 PACKAGE_STAMP := $(VENV)/.installed-package
 
-.PHONY: run test native bench lint translations clean package package-test fonts
+.PHONY: run test native bench lint check translations clean package package-test fonts
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ bench: native
 
 lint: $(STAMP)
 	$(BIN)/ruff check app native tests benchmarks tools packaging setup.py
+
+# What CI checks before the tests: ruff (lint and import order) and mypy (its settings, which modules
+# are strict and which are not yet, are in pyproject.toml).
+check: $(STAMP)
+	$(BIN)/ruff check app native tests benchmarks tools
+	$(BIN)/mypy
 
 # The desktop bundle: dist/wecom-auditor/ (one folder) and dist/wecom-auditor-<version>-<platform>.tar.gz.
 package: native $(PACKAGE_STAMP)

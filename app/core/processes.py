@@ -20,7 +20,7 @@ import signal
 import struct
 import sys
 import threading
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 NICENESS_ENV = "WECOM_AUDITOR_NICENESS"  # a child lowers its own CPU priority by this much (POSIX)
 CHILD_FLAG = "--child-process"  # a frozen bundle's executable runs a child module when given this
@@ -36,7 +36,7 @@ class Channel:
     """A framed, pickled message stream over a pair of binary pipes. ``send`` is thread-safe;
     ``receive`` must be called from one thread at a time."""
 
-    def __init__(self, reader: BinaryIO, writer: BinaryIO):
+    def __init__(self, reader: IO[bytes], writer: IO[bytes]) -> None:
         self._reader, self._writer = reader, writer
         self._send_lock = threading.Lock()
 

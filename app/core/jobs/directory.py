@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import logging
 import socket
+from typing import TYPE_CHECKING
 
 from app.core.queue import RUNNING, Backoff, Job, JobCancelled, JobControl, JobQueue, Reschedule
+
+if TYPE_CHECKING:
+    from app.core.config.settings import Settings
+    from app.core.context import AppContext
 
 __all__ = ["DIRECTORY_INTERVAL_MAX_HOURS", "TOPIC_DIRECTORY", "ScheduledDirectoryHandler", "directory_job_id",
            "ensure_scheduled_directory_syncs"]
@@ -31,13 +36,13 @@ def directory_job_id(corpid: str) -> str:
     return f"directory:{corpid}"
 
 
-def _interval_hours(settings) -> int:
+def _interval_hours(settings: Settings) -> int:
     hours = getattr(settings, "directory_interval_hours", 0)
     return hours if isinstance(hours, int) and not isinstance(hours, bool) and 0 < hours <= \
         DIRECTORY_INTERVAL_MAX_HOURS else 0
 
 
-def ensure_scheduled_directory_syncs(settings, queue: JobQueue, *, host: str | None = None) -> int:
+def ensure_scheduled_directory_syncs(settings: Settings, queue: JobQueue, *, host: str | None = None) -> int:
     """One ``directory.scheduled`` job per configured corp while ``directory_interval_hours`` is set;
     with 0, remove the schedules this workstation made. Returns how many jobs were created or changed."""
     from app.core.queue import DEAD
@@ -72,7 +77,7 @@ class ScheduledDirectoryHandler:
     """``directory.scheduled``: one directory sync of the job's corp with this workstation's settings
     and secrets, as ``system:scheduled-directory-sync``."""
 
-    def __init__(self, ctx, *, backoff: Backoff = DIRECTORY_BACKOFF):
+    def __init__(self, ctx: AppContext, *, backoff: Backoff = DIRECTORY_BACKOFF) -> None:
         self.ctx = ctx
         self.backoff = backoff
 

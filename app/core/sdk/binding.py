@@ -24,9 +24,10 @@ import os
 import platform
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol, TypeVar, cast
 
 from cffi import FFI
 
@@ -50,7 +51,36 @@ DEFAULT_TIMEOUT = 30  # seconds, passed to the SDK; one GetChatData may block ab
 _ffi = FFI()
 _ffi.cdef(HEADER_PATH.read_text(encoding="utf-8"))
 
-_libraries: dict[str, object] = {}
+CData = FFI.CData
+_T = TypeVar("_T")
+
+
+class SdkLibrary(Protocol):
+    """The functions of native/include/finance_sdk.h as cffi calls them: bytes for ``const char *``,
+    Python ints for C ints, CData for the pointers (``_ffi.NULL`` for a null one)."""
+
+    def NewSdk(self) -> CData: ...
+    def Init(self, sdk: CData, corpid: bytes, secret: bytes) -> int: ...
+    def GetChatData(self, sdk: CData, seq: int, limit: int, proxy: bytes, passwd: bytes, timeout: int,
+                    chat_datas: CData) -> int: ...
+    def DecryptData(self, encrypt_key: bytes, encrypt_msg: bytes, msg: CData) -> int: ...
+    def GetMediaData(self, sdk: CData, indexbuf: bytes, sdk_fileid: bytes, proxy: bytes, passwd: bytes,
+                     timeout: int, media_data: CData) -> int: ...
+    def DestroySdk(self, sdk: CData) -> None: ...
+    def NewSlice(self) -> CData: ...
+    def FreeSlice(self, slice_: CData) -> None: ...
+    def GetContentFromSlice(self, slice_: CData) -> CData: ...
+    def GetSliceLen(self, slice_: CData) -> int: ...
+    def NewMediaData(self) -> CData: ...
+    def FreeMediaData(self, media_data: CData) -> None: ...
+    def GetOutIndexBuf(self, media_data: CData) -> CData: ...
+    def GetData(self, media_data: CData) -> CData: ...
+    def GetIndexLen(self, media_data: CData) -> int: ...
+    def GetDataLen(self, media_data: CData) -> int: ...
+    def IsMediaDataFinish(self, media_data: CData) -> int: ...
+
+
+_libraries: dict[str, SdkLibrary] = {}
 _libraries_lock = threading.Lock()
 
 
@@ -81,8 +111,7 @@ def _header_problem(path: Path) -> str | None:
         return (f"The file {path} is not a shared library (not ELF); choose Tencent's "
                 f"libWeWorkFinanceSdk_C.so in Settings.")
     elf_class = head[4]
-    byteorder = "little" if head[5] == 1 else "big"
-    machine = int.from_bytes(head[18:20], byteorder)
+    machine = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
     host = platform.machine().lower()
     host_machine = _HOST_MACHINES.get(host)
     if (host_machine is not None and machine != host_machine) or elf_class != 2:
@@ -113,7 +142,7 @@ def library_file_problem(path: str | os.PathLike[str]) -> str | None:
     return _header_problem(p)  # None: the header looks right, only loading it can tell more
 
 
-def load_library(path: str | os.PathLike[str]):
+def load_library(path: str | os.PathLike[str]) -> SdkLibrary:
     """Load (once per path) and check the SDK library at ``path``.
 
     Raises SdkLoadError with one sentence naming the path and what to do when the file is
@@ -135,19 +164,20 @@ def load_library(path: str | os.PathLike[str]):
         if problem:
             raise SdkLoadError(problem)
         try:
-            lib = _ffi.dlopen(str(p))
+            loaded = _ffi.dlopen(str(p))
         except OSError as exc:
             raise SdkLoadError(_describe_unloadable(p, str(exc))) from None
         missing = []
         for name in SDK_FUNCTIONS:
             try:
-                getattr(lib, name)
+                getattr(loaded, name)
             except AttributeError:
                 missing.append(name)
         if missing:
             raise SdkLoadError(
                 f"The library {p} is not the WeCom Finance SDK: it does not export "
                 f"{', '.join(missing)}; choose Tencent's libWeWorkFinanceSdk_C.so in Settings.")
+        lib = cast(SdkLibrary, loaded)  # every function of SDK_FUNCTIONS is there (checked above)
         _libraries[key] = lib
         return lib
 
@@ -164,18 +194,20 @@ def _cstr(value: str | bytes | None) -> bytes:
     return value
 
 
-def _take_slice(lib, slice_ptr) -> bytes:
+def _take_slice(lib: SdkLibrary, slice_ptr: CData) -> bytes:
     """Copy a Slice_t's content out as bytes (binary-safe, by length)."""
     length = lib.GetSliceLen(slice_ptr)
     if length <= 0:
         return b""
-    return _ffi.buffer(lib.GetContentFromSlice(slice_ptr), length)[:]
+    content: bytes = _ffi.buffer(lib.GetContentFromSlice(slice_ptr), length)[:]
+    return content
 
 
 MIN_ENCRYPT_CHAT_MSG = 13  # Tencent's DecryptData ends its process (std::terminate) on anything shorter
 
 
-def decrypt_data(library, random_key: bytes, encrypt_chat_msg: str | bytes) -> bytes:
+def decrypt_data(library: SdkLibrary | str | os.PathLike[str], random_key: bytes | str,
+                 encrypt_chat_msg: str | bytes) -> bytes:
     """DecryptData: the plaintext message JSON bytes of one archive entry.
 
     ``library`` is a path or an already loaded library; ``random_key`` is the RSA-decrypted
@@ -210,7 +242,7 @@ def decrypt_data(library, random_key: bytes, encrypt_chat_msg: str | bytes) -> b
 
 _libc_ffi = FFI()
 _libc_ffi.cdef("int fflush(void *stream);")
-_libc = None
+_libc: Any = None  # libc through cffi (its fflush)
 
 
 def flush_c_stdio() -> None:
@@ -226,7 +258,8 @@ def flush_c_stdio() -> None:
     _libc.fflush(_libc_ffi.NULL)
 
 
-def iter_media_chunks(fetch_chunk, sdkfileid: str) -> Iterator[bytes]:
+def iter_media_chunks(fetch_chunk: Callable[[bytes, bytes], tuple[bytes, bytes, bool]],
+                      sdkfileid: str | bytes) -> Iterator[bytes]:
     """The indexbuf loop of GetMediaData over ``fetch_chunk(indexbuf, fileid) -> (data,
     next_index, finished)``: yields each chunk's bytes until the SDK says finished. Refuses an
     sdkfileid the SDK cannot be asked for (SdkItemError 10005: empty, or with a NUL character) and
@@ -304,7 +337,7 @@ def parse_chat_data(payload: bytes) -> list[ChatDataItem]:
         info = errcode_info(code, _printable(errmsg, 120) if isinstance(errmsg, str) else "")
         raise SdkResponseError(code, info.en, info.zh, call="GetChatData",
                                retryable=info.kind in (TRY_LATER, NEW_TOKEN), new_token=info.kind == NEW_TOKEN)
-    items = []
+    items: list[ChatDataItem] = []
     for raw in doc.get("chatdata") or []:
         seq = raw.get("seq") if isinstance(raw, dict) else None
         if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < 2**64:
@@ -322,7 +355,7 @@ def parse_chat_data(payload: bytes) -> list[ChatDataItem]:
     return items
 
 
-def _text_field(value) -> str:
+def _text_field(value: object) -> str:
     """A string field of a GetChatData item: a string as is, a number as its digits, anything
     else (missing, null, a list ...) as "" — the entry then fails to decrypt and is quarantined."""
     if isinstance(value, str):
@@ -344,13 +377,13 @@ class FinanceSdk:
 
     def __init__(self, library_path: str | os.PathLike[str], corpid: str, secret: str, *,
                  proxy: str | None = None, passwd: str | None = None, timeout: int = DEFAULT_TIMEOUT,
-                 serialize_calls: bool = False):
+                 serialize_calls: bool = False) -> None:
         self._library_path = library_path
         self._corpid = corpid
         self._secret = secret
         self.proxy, self.passwd, self.timeout = proxy, passwd, timeout
-        self._lib = None
-        self._handle = None
+        self._lib: SdkLibrary | None = None
+        self._handle: CData | None = None
         self._state = threading.Condition()
         self._in_flight = 0
         self._closed = False
@@ -382,7 +415,7 @@ class FinanceSdk:
             self._closed = True
             while self._in_flight:
                 self._state.wait()
-            if self._handle is not None:
+            if self._lib is not None and self._handle is not None:
                 self._lib.DestroySdk(self._handle)
                 self._handle = None
 
@@ -393,17 +426,17 @@ class FinanceSdk:
     def __enter__(self) -> FinanceSdk:
         return self.open()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         # A forgotten close must not leak the native handle; a finaliser must never raise.
         with contextlib.suppress(Exception):
             self.close()
 
-    def _begin(self):
+    def _begin(self) -> tuple[SdkLibrary, CData]:
         with self._state:
-            if self._closed or self._handle is None:
+            if self._closed or self._lib is None or self._handle is None:
                 raise SdkClosedError("the SDK handle is not open (used after close, or before open)")
             self._in_flight += 1
             return self._lib, self._handle
@@ -414,7 +447,7 @@ class FinanceSdk:
             if not self._in_flight:
                 self._state.notify_all()
 
-    def _call(self, fn, *args):
+    def _call(self, fn: Callable[..., _T], *args: Any) -> _T:
         if self._call_lock is None:
             return fn(*args)
         with self._call_lock:
@@ -451,7 +484,8 @@ class FinanceSdk:
         finally:
             self._end()
 
-    def _media_chunk(self, indexbuf: bytes, sdkfileid: bytes, proxy, passwd, timeout):
+    def _media_chunk(self, indexbuf: bytes, sdkfileid: bytes, proxy: bytes, passwd: bytes,
+                     timeout: int) -> tuple[bytes, bytes, bool]:
         lib, handle = self._begin()
         try:
             md = lib.NewMediaData()

@@ -7,8 +7,12 @@ It is a plain value, so it can be handed to a sync process; its secrets never ap
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .hosted import HostedSdk, LibrarySpec
+
+if TYPE_CHECKING:
+    from app.core.wecom.api import Access
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,7 @@ class CorpConnection:
     ca_file: str | None = None  # CA certificates to verify WeCom with (a company's TLS-inspecting proxy)
     simulated: bool = False  # the SDK simulator: no network, so no gettoken check
 
-    def check_access(self):
+    def check_access(self) -> Access | None:
         """``gettoken`` from Python with certificate verification (app.core.wecom.api.check_access):
         an Access, or WeComAccessError with the sentence. None for the simulator (no network)."""
         if self.simulated:

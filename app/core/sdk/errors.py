@@ -22,11 +22,14 @@ This module knows nothing of C types; :mod:`app.core.sdk.binding` raises these.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class SdkError(Exception):
     """A failure reported by the Finance SDK (a return code or an ``errcode`` in its JSON)."""
 
     retryable = False
+    output: list[bytes]  # set by an SDK host: what the library printed during the failed call
 
     def __init__(self, code: int, message_en: str, message_zh: str, *, call: str = "", detail: str = ""):
         self.code = code
@@ -38,7 +41,7 @@ class SdkError(Exception):
         extra = f" ({detail})" if detail else ""
         super().__init__(f"{where}error {code}: {message_en}{extra}")
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         # Errors cross the pipe from an SDK host process: rebuild them with every field.
         return (_rebuild, (type(self), self.code, self.message_en, self.message_zh, self.call, self.detail,
                            dict(self.__dict__)))
@@ -119,7 +122,8 @@ _CODES: dict[int, tuple[type[SdkError], str, str]] = {
 }
 
 
-def _rebuild(cls, code, message_en, message_zh, call, detail, state):
+def _rebuild(cls: type[SdkError], code: int, message_en: str, message_zh: str, call: str, detail: str,
+             state: dict[str, Any]) -> SdkError:
     exc = cls.__new__(cls)
     SdkError.__init__(exc, code, message_en, message_zh, call=call, detail=detail)
     exc.__dict__.update(state)

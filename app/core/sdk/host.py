@@ -34,8 +34,15 @@ import contextlib
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from app.core.processes import Channel, ChannelClosed, apply_niceness
+
+if TYPE_CHECKING:
+    from app.core.sync.decrypt import Decrypted, Rejected
+
+    from .binding import ChatDataItem, FinanceSdk, SdkLibrary
+    from .keys import PrivateKeyRing
 
 MARKER = b"\x1e"
 
@@ -43,9 +50,9 @@ MARKER = b"\x1e"
 class _Host:
     def __init__(self) -> None:
         self.library_path: str | None = None
-        self.lib = None
-        self.sdk = None
-        self.ring = None
+        self.lib: SdkLibrary | None = None
+        self.sdk: FinanceSdk | None = None
+        self.ring: PrivateKeyRing | None = None
 
     def load(self, path: str, env: dict[str, str]) -> str:
         from .binding import load_library
@@ -59,14 +66,15 @@ class _Host:
         from .binding import FinanceSdk
 
         self._need_library()
+        assert self.library_path is not None  # loaded with the library
         if self.sdk is not None:
             self.sdk.close()
         self.sdk = FinanceSdk(self.library_path, corpid, secret, proxy=proxy, passwd=passwd, timeout=timeout).open()
 
-    def chat(self, seq: int, limit: int):
+    def chat(self, seq: int, limit: int) -> list[ChatDataItem]:
         return self._need_sdk().get_chat_data(seq, limit)
 
-    def media(self, indexbuf: bytes, fileid: bytes):
+    def media(self, indexbuf: bytes, fileid: bytes) -> tuple[bytes, bytes, bool]:
         return self._need_sdk().media_chunk(indexbuf, fileid)
 
     def keys(self, pems: dict[int, str]) -> list[int]:
@@ -75,24 +83,25 @@ class _Host:
         self.ring = PrivateKeyRing.from_pems(pems)
         return sorted(pems)
 
-    def decrypt(self, items):
+    def decrypt(self, items: list[ChatDataItem]) -> list[Decrypted | Rejected]:
         from app.core.sync.decrypt import decrypt_item
 
-        self._need_library()
+        lib = self._need_library()
         if self.ring is None:
             raise RuntimeError("no private keys were given to this SDK host")
-        return [decrypt_item(item, self.ring, self.lib) for item in items]
+        return [decrypt_item(item, self.ring, lib) for item in items]
 
     def exit(self) -> None:
         if self.sdk is not None:
             self.sdk.close()
             self.sdk = None
 
-    def _need_library(self) -> None:
+    def _need_library(self) -> SdkLibrary:
         if self.lib is None:
             raise RuntimeError("the SDK host has not loaded a library yet")
+        return self.lib
 
-    def _need_sdk(self):
+    def _need_sdk(self) -> FinanceSdk:
         if self.sdk is None:
             raise RuntimeError("the SDK host has no open SDK handle")
         return self.sdk

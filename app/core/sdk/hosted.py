@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from app.core.processes import (
     NICENESS_ENV,
@@ -116,13 +117,13 @@ class SdkHost:
     """
 
     def __init__(self, library: LibrarySpec, *, name: str = "sdk-host", niceness: int = 0,
-                 secrets: tuple[str, ...] = ()):
+                 secrets: tuple[str, ...] = ()) -> None:
         self.library = library
         self.name = name
         self.niceness = niceness
         self.secrets = secrets
         self._lock = threading.RLock()
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._channel: Channel | None = None
         self._reader: threading.Thread | None = None
         self._output: collections.deque[tuple[int, bytes]] = collections.deque(maxlen=OUTPUT_LINES)
@@ -152,6 +153,7 @@ class SdkHost:
         env = child_environment({NICENESS_ENV: str(self.niceness)} if self.niceness else None)
         proc = subprocess.Popen(child_command(HOST_MODULE), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env=env, close_fds=True)
+        assert proc.stdout is not None and proc.stdin is not None  # PIPE
         self._proc = proc
         self._channel = Channel(proc.stdout, proc.stdin)
         self._number = 0
@@ -168,7 +170,8 @@ class SdkHost:
             self._closed = True
             if self._proc is not None and self._proc.poll() is None:
                 with contextlib.suppress(Exception):
-                    self._channel.send(("exit",))
+                    if self._channel is not None:
+                        self._channel.send(("exit",))
                 try:
                     self._proc.wait(timeout)
                 except subprocess.TimeoutExpired:
@@ -208,7 +211,7 @@ class SdkHost:
             self._reader = None
 
     # ------------------------------------------------------------------ requests
-    def request(self, op: str, *args):
+    def request(self, op: str, *args: object) -> Any:
         """Send one request and return its answer; the request's exception if the host answered
         with one (after all output of the request was read); SdkHostDied if the process ended."""
         with self._lock:
@@ -216,12 +219,14 @@ class SdkHost:
                 self.start()
             return self._call(op, *args)
 
-    def _call(self, op: str, *args):
+    def _call(self, op: str, *args: object) -> Any:
         self._number += 1
         number = self._number
+        channel = self._channel
+        assert channel is not None  # the process was started (start(), request())
         try:
-            self._channel.send((op, *args))
-            status, value = self._channel.receive()
+            channel.send((op, *args))
+            status, value = channel.receive()
         except ChannelClosed:
             raise self._died() from None
         if status == "ok":
@@ -233,6 +238,7 @@ class SdkHost:
 
     def _died(self) -> SdkHostDied:
         proc = self._proc
+        assert proc is not None  # only a request to a started process finds it dead
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
@@ -266,9 +272,11 @@ class SdkHost:
         return [line for k, line in list(self._output) if k == n]
 
     # ------------------------------------------------------------------ output (reader thread)
-    def _read_output(self, proc: subprocess.Popen) -> None:
+    def _read_output(self, proc: subprocess.Popen[bytes]) -> None:
         decoder_name = f"{self.name}[{proc.pid}]"
-        for line in iter(proc.stderr.readline, b""):
+        stderr = proc.stderr
+        assert stderr is not None  # PIPE
+        for line in iter(stderr.readline, b""):
             if line.startswith(_MARKER):
                 with contextlib.suppress(ValueError), self._marker_cond:
                     self._marker = int(line[1:].strip())
@@ -282,7 +290,7 @@ class SdkHost:
             self._output.append((number, line))
             library_log.warning("%s: %s", decoder_name, redact(decode_output(line), self.secrets)[:500])
         with contextlib.suppress(OSError):
-            proc.stderr.close()
+            stderr.close()
 
 
 # ---------------------------------------------------------------------------------- HostedSdk
@@ -352,7 +360,7 @@ class HostedSdk:
     def __enter__(self) -> HostedSdk:
         return self.open()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @property
@@ -368,7 +376,8 @@ class HostedSdk:
     def get_chat_data(self, seq: int, limit: int = 1000) -> list[ChatDataItem]:
         try:
             self._ready(self._chat)
-            return self._chat.request("chat", seq, limit)
+            items: list[ChatDataItem] = self._chat.request("chat", seq, limit)
+            return items
         except SdkHostDied as died:
             raise SdkResponseError(0, f"Tencent's library crashed while fetching entries ({died.how}); the app "
                                       f"starts it again", f"腾讯 SDK 库拉取会话时崩溃（{died.how}），将重新启动后重试",
@@ -412,10 +421,11 @@ class HostedSdk:
             self._media_all.append(host)
         return host
 
-    def _media_chunk(self, host: SdkHost, index: bytes, fileid: bytes):
+    def _media_chunk(self, host: SdkHost, index: bytes, fileid: bytes) -> tuple[bytes, bytes, bool]:
         try:
             self._ready(host)
-            return host.request("media", index, fileid)
+            chunk: tuple[bytes, bytes, bool] = host.request("media", index, fileid)
+            return chunk
         except SdkHostDied as died:
             raise _crash_error("GetMediaData", died, "this media file") from None
 

@@ -15,9 +15,13 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+if TYPE_CHECKING:
+    from .binding import ChatDataItem
 
 
 class PrivateKeyError(Exception):
@@ -25,7 +29,7 @@ class PrivateKeyError(Exception):
 
 
 class UnknownKeyVersionError(PrivateKeyError):
-    def __init__(self, version: int, known: list[int]):
+    def __init__(self, version: int | None, known: list[int]) -> None:
         self.version = version
         known_text = ", ".join(map(str, known)) or "none"
         super().__init__(
@@ -61,7 +65,7 @@ class PrivateKeyRing:
         self._keys: dict[int, rsa.RSAPrivateKey] = dict(keys or {})
 
     @classmethod
-    def from_pems(cls, pems: Mapping[int | str, bytes | str]) -> PrivateKeyRing:
+    def from_pems(cls, pems: Mapping[int, bytes | str] | Mapping[str, bytes | str]) -> PrivateKeyRing:
         return cls({int(v): load_private_key(pem, version=int(v)) for v, pem in pems.items()})
 
     def versions(self) -> list[int]:
@@ -73,14 +77,14 @@ class PrivateKeyRing:
     def __len__(self) -> int:
         return len(self._keys)
 
-    def get(self, version: int) -> rsa.RSAPrivateKey:
-        try:
-            return self._keys[version]
-        except KeyError:
-            raise UnknownKeyVersionError(version, self.versions()) from None
+    def get(self, version: int | None) -> rsa.RSAPrivateKey:
+        """The key of ``version``; UnknownKeyVersionError for another (or None: an entry without one)."""
+        if version is None or version not in self._keys:
+            raise UnknownKeyVersionError(version, self.versions())
+        return self._keys[version]
 
 
-def decrypt_random_key(item, keyring: PrivateKeyRing) -> bytes:
+def decrypt_random_key(item: ChatDataItem | Mapping[str, Any], keyring: PrivateKeyRing) -> bytes:
     """The random key of a GetChatData item, RSA-decrypted (PKCS#1 v1.5) with its version's key.
 
     ``item`` has ``publickey_ver`` and ``encrypt_random_key`` (a ChatDataItem or a dict).

@@ -8,6 +8,8 @@ case-insensitive unique index would merge two different msgids.
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -26,14 +29,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 LongText = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 LongBlob = LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb")
 
-MYSQL_TABLE_ARGS = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
+MYSQL_TABLE_ARGS: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
 
 # Media status values
 PENDING, STORED, FAILED, EXPIRED = "pending", "stored", "failed", "expired"
 
 
 class Base(DeclarativeBase):
-    pass
+    # Every model here is mapped to a Table (DeclarativeBase only promises a FromClause).
+    __table__: ClassVar[Table]
 
 
 class Corp(Base):
@@ -172,11 +176,11 @@ class Contact(Base):
     organisation: Mapped[str] = mapped_column(String(255), default="")  # department or external corp
     updated_at: Mapped[int] = mapped_column(BigInteger)
     # Migration 0009: what WeCom's API adds (None/"" where a names file or the API did not say).
-    source: Mapped[str] = mapped_column(String(32), default="import")  # import / api
+    source: Mapped[str] = mapped_column(String(32), default="import", server_default="import")  # import / api
     ext_type: Mapped[int | None] = mapped_column(Integer, nullable=True)  # external: 1 WeChat, 2 WeCom
-    corp_name: Mapped[str] = mapped_column(String(255), default="")  # external: its corp's short name (the tag)
-    corp_full_name: Mapped[str] = mapped_column(String(255), default="")  # external: its corp's full name
-    position: Mapped[str] = mapped_column(String(255), default="")
+    corp_name: Mapped[str] = mapped_column(String(255), default="", server_default="")  # external: short (the tag)
+    corp_full_name: Mapped[str] = mapped_column(String(255), default="", server_default="")  # external: full name
+    position: Mapped[str] = mapped_column(String(255), default="", server_default="")
     status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # staff: 1 active, 2 disabled, 4 inactive, 5 left
     avatar_url: Mapped[str | None] = mapped_column(LongText, nullable=True)
     avatar_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)  # directory_avatars
