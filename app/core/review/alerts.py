@@ -83,7 +83,7 @@ class AlertService(Base):
         q = q.order_by(a.updated_at.desc(), a.id.desc())
         limit = max(1, min(limit, MAX_LIST))
         out: list[AlertRow] = []
-        with self.db.read() as conn:
+        with self._reading() as conn:
             last = None
             while len(out) < limit:  # pages, since the scope filter runs here
                 page = q if last is None else q.where((a.updated_at < last[0]) | ((a.updated_at == last[0]) &
@@ -100,7 +100,7 @@ class AlertService(Base):
 
     def get(self, actor: Actor, alert_id: int) -> AlertRow:
         self._read(actor, "alert", str(alert_id))
-        with self.db.read() as conn:
+        with self._reading() as conn:
             r = conn.execute(select(T.alerts, T.policies.c.name.label("policy_name"))
                              .join(T.policies, T.policies.c.id == T.alerts.c.policy_id)
                              .where(T.alerts.c.id == alert_id)).first()
@@ -112,7 +112,7 @@ class AlertService(Base):
         """The (message id, msgtime) of the alert's matches, oldest first."""
         alert = self.get(actor, alert_id)
         h = T.alert_hits.c
-        with self.db.read() as conn:
+        with self._reading() as conn:
             return [(r.message_id, r.msgtime) for r in conn.execute(
                 select(h.message_id, h.msgtime).where(h.alert_id == alert.id).order_by(h.msgtime, h.message_id))]
 
@@ -147,7 +147,7 @@ class AlertService(Base):
         elif action == "assign" and assignee is None:
             key = shown = None
         a = T.alerts.c
-        with self.db.write() as conn:
+        with self._write() as conn:
             rows = []
             for i in range(0, len(ids), CHUNK):
                 rows += conn.execute(select(a.id, a.corp_id, a.session_id, a.status, a.assignee)
@@ -189,7 +189,7 @@ class AlertService(Base):
         a = T.alerts.c
         key = reviewer_key(actor)
         out = {"open": 0, "mine": 0, "unassigned": 0}
-        with self.db.read() as conn:
+        with self._reading() as conn:
             rows = conn.execute(select(a.corp_id, a.session_id, a.assignee_key, func.count())
                                 .where(a.status == "open").group_by(a.corp_id, a.session_id, a.assignee_key)).all()
             allowed = self._sessions_in_scope(conn, actor, sorted({(r[0], r[1]) for r in rows}))
@@ -207,7 +207,7 @@ class AlertService(Base):
         """Open alerts per session in scope (the session tree's badges; ``review.read``)."""
         self._read(actor, "alerts")
         a = T.alerts.c
-        with self.db.read() as conn:
+        with self._reading() as conn:
             rows = conn.execute(select(a.corp_id, a.session_id, func.count()).where(a.status == "open")
                                 .group_by(a.corp_id, a.session_id)).all()
             allowed = self._sessions_in_scope(conn, actor, [(r[0], r[1]) for r in rows])

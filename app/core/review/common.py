@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import tzinfo
+from typing import NoReturn
 
 from sqlalchemy import select
 
@@ -138,11 +140,40 @@ class Base:
                         out.add((corp, r.session_id))
         return out
 
-    def _deny(self, actor: Actor, action: str, object_type: str, object) -> None:
-        what = "session" if object_type == "session" else "message"
+    def _deny(self, actor: Actor, action: str, object_type: str, object) -> NoReturn:
+        what = {"session": "session", "alert": "alert"}.get(object_type, "message")
         error = PermissionDenied(f"the {what} is outside the scope of account '{actor.username}'",
                                  username=actor.username, permission="scope")
-        self.trail.refuse(actor, action, error, object_type=object_type, object=object)
+        self._refuse(actor, action, error, object_type, object)
+
+    @staticmethod
+    def _refuse(actor: Actor, action: str, error: PermissionDenied, object_type: str, object) -> NoReturn:
+        """Refuse from inside a transaction: it is rolled back, then the refusal recorded (by
+        :meth:`_write` / :meth:`_reading`; recording inside would wait on the transaction's own lock)."""
+        raise _Refusal(actor, action, error, object_type, object)
+
+    @contextmanager
+    def _write(self):
+        """``db.write()`` that records a refusal raised inside it after rolling back."""
+        try:
+            with self.db.write() as conn:
+                yield conn
+        except _Refusal as r:
+            self.trail.refuse(r.actor, r.action, r.error, object_type=r.object_type, object=r.object)
+
+    @contextmanager
+    def _reading(self):
+        try:
+            with self.db.read() as conn:
+                yield conn
+        except _Refusal as r:
+            self.trail.refuse(r.actor, r.action, r.error, object_type=r.object_type, object=r.object)
+
+
+class _Refusal(Exception):
+    def __init__(self, actor: Actor, action: str, error: PermissionDenied, object_type: str, object):
+        super().__init__(str(error))
+        self.actor, self.action, self.error, self.object_type, self.object = actor, action, error, object_type, object
 
 
 def locate_session(db: Database, session_id: str, corpid: str | None = None) -> tuple[int, str]:

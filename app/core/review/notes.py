@@ -65,7 +65,7 @@ class NoteService(Base):
         self._require(actor, R.REVIEW_WRITE, Action.REVIEW_NOTE, "message" if message_id else "session",
                       str(message_id or session_id))
         text = check_text(text, "note", limit=MAX_NOTE)
-        with self.db.write() as conn:
+        with self._write() as conn:
             if message_id:
                 target = self._messages(conn, actor, [message_id], Action.REVIEW_NOTE)[0]
                 if (target.corp_id, target.session_id) != (corp_id, session_id):
@@ -95,14 +95,14 @@ class NoteService(Base):
     def _version(self, actor: Actor, note_id: int, text: str, change: str) -> NoteRow:
         self._require(actor, R.REVIEW_WRITE, Action.REVIEW_NOTE, "note", str(note_id))
         n = T.notes.c
-        with self.db.write() as conn:
+        with self._write() as conn:
             row = conn.execute(select(T.notes).where(n.id == note_id)).first()
             if row is None:
                 raise ReviewError(f"there is no note #{note_id}")
             if row.author_key != reviewer_key(actor):
                 error = PermissionDenied(f"note #{note_id} is {row.author}'s: only its author may change it",
                                          username=actor.username, permission=R.REVIEW_WRITE)
-                self.trail.refuse(actor, Action.REVIEW_NOTE, error, object_type="note", object=str(note_id))
+                self._refuse(actor, Action.REVIEW_NOTE, error, "note", str(note_id))
             if not self._sessions_in_scope(conn, actor, [(row.corp_id, row.session_id)]):
                 self._deny(actor, Action.REVIEW_NOTE, "session", row.session_id)
             if row.withdrawn_at is not None:
@@ -121,7 +121,7 @@ class NoteService(Base):
     # ------------------------------------------------------------------ reading
     def get(self, actor: Actor, note_id: int) -> NoteRow:
         self._read(actor, "note", str(note_id))
-        with self.db.read() as conn:
+        with self._reading() as conn:
             row = conn.execute(select(T.notes).where(T.notes.c.id == note_id)).first()
             if row is None or not self._sessions_in_scope(conn, actor, [(row.corp_id, row.session_id)]):
                 raise ReviewError(f"there is no note #{note_id}")
@@ -133,7 +133,7 @@ class NoteService(Base):
         oldest first (``review.read``; none outside the scope)."""
         self._read(actor, "session", session_id)
         n = T.notes.c
-        with self.db.read() as conn:
+        with self._reading() as conn:
             if not self._sessions_in_scope(conn, actor, [(corp_id, session_id)]):
                 return []
             q = select(T.notes).where(n.corp_id == corp_id, n.session_id == session_id)
@@ -154,7 +154,7 @@ class NoteService(Base):
         note = self.get(actor, note_id)
         v = T.note_versions.c
         show = self._content(actor)
-        with self.db.read() as conn:
+        with self._reading() as conn:
             return [NoteVersion(r.version, r.text if show else None, r.at, r.sha256) for r in conn.execute(
                 select(T.note_versions).where(v.note_id == note.id).order_by(v.version))]
 

@@ -139,7 +139,7 @@ class SamplingService(Base):
         q = select(T.sampling_rules).order_by(T.sampling_rules.c.name)
         if not include_disabled:
             q = q.where(T.sampling_rules.c.disabled_at.is_(None))
-        with self.db.read() as conn:
+        with self._reading() as conn:
             return [_rule(r) for r in conn.execute(q)]
 
     def rule(self, actor: Actor, name_or_id: str | int) -> RuleRow:
@@ -163,7 +163,7 @@ class SamplingService(Base):
             raise ReviewError("the percentage is between 1 and 100")
         if sessions is not None and not 1 <= sessions <= 10_000:
             raise ReviewError("the number of conversations is between 1 and 10,000")
-        with self.db.write() as conn:
+        with self._write() as conn:
             if any(fold(n) == fold(name) for n in conn.execute(select(T.sampling_rules.c.name).where(
                     T.sampling_rules.c.disabled_at.is_(None))).scalars()):
                 raise ReviewError(f"a sampling rule named '{name}' exists already: choose another name")
@@ -180,7 +180,7 @@ class SamplingService(Base):
     def disable_rule(self, actor: Actor, name_or_id: str | int) -> RuleRow:
         self._require(actor, R.REVIEW_MANAGE, Action.REVIEW_SAMPLING, "sampling rule", str(name_or_id))
         r = self.rule(actor, name_or_id)
-        with self.db.write() as conn:
+        with self._write() as conn:
             conn.execute(update(T.sampling_rules).where(T.sampling_rules.c.id == r.id).values(disabled_at=now_ms()))
             self.trail.record(actor, Action.REVIEW_SAMPLING, object_type="sampling rule", object=r.name,
                               detail={"change": "disable"}, conn=conn)
@@ -225,7 +225,7 @@ class SamplingService(Base):
             raise ReviewError(f"the sampling rule '{r.name}' is disabled")
         start, end = self._week(week)
         d = T.sample_draws.c
-        with self.db.write() as conn:
+        with self._write() as conn:
             if conn.execute(select(d.id).where(d.rule_id == r.id, d.period_start == start)).first() is not None:
                 raise ReviewError(f"the week of {_day(start, self.tz)} was drawn already for '{r.name}': work "
                                   f"through that sample (`sample list`)")
@@ -263,7 +263,7 @@ class SamplingService(Base):
         q = select(T.sample_draws).order_by(d.drawn_at.desc())
         if mine:
             q = q.where(d.drawn_by_key == reviewer_key(actor))
-        with self.db.read() as conn:
+        with self._reading() as conn:
             rows = conn.execute(q).all()
         out = [self._draw(actor, r) for r in rows]
         if open_only:
@@ -272,7 +272,7 @@ class SamplingService(Base):
 
     def get(self, actor: Actor, draw_id: int) -> DrawRow:
         self._read(actor, "sample", str(draw_id))
-        with self.db.read() as conn:
+        with self._reading() as conn:
             r = conn.execute(select(T.sample_draws).where(T.sample_draws.c.id == draw_id)).first()
         if r is None:
             raise ReviewError(f"there is no sample #{draw_id}")
@@ -287,7 +287,7 @@ class SamplingService(Base):
     def items(self, actor: Actor, draw_id: int) -> list[SampleItem]:
         """The drawn conversations in draw order, in the actor's scope, each with whether it is reviewed."""
         self._read(actor, "sample", str(draw_id))
-        with self.db.read() as conn:
+        with self._reading() as conn:
             r = conn.execute(select(T.sample_draws).where(T.sample_draws.c.id == draw_id)).first()
         if r is None:
             raise ReviewError(f"there is no sample #{draw_id}")
@@ -295,7 +295,7 @@ class SamplingService(Base):
 
     def _items(self, r, actor: Actor | None) -> list[SampleItem]:
         i, m = T.sample_items.c, T.marks.c
-        with self.db.read() as conn:
+        with self._reading() as conn:
             rows = conn.execute(select(i.corp_id, i.session_id, i.position).where(i.draw_id == r.id)
                                 .order_by(i.position)).all()
             if actor is not None:
@@ -320,7 +320,7 @@ class SamplingService(Base):
         """Recompute the draw from its seed and candidates, and the candidates from the archive now
         (``review.read``; recorded as ``review.sample`` with the outcome)."""
         self._read(actor, "sample", str(draw_id))
-        with self.db.read() as conn:
+        with self._reading() as conn:
             r = conn.execute(select(T.sample_draws).where(T.sample_draws.c.id == draw_id)).first()
             if r is None:
                 raise ReviewError(f"there is no sample #{draw_id}")

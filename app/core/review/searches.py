@@ -58,7 +58,7 @@ class SavedSearchService(Base):
         self._read(actor, "saved searches")
         s, r = T.saved_searches.c, T.search_runs.c
         key = reviewer_key(actor)
-        with self.db.read() as conn:
+        with self._reading() as conn:
             runs = {x.search_id: x for x in conn.execute(select(T.search_runs).where(r.runner_key == key))}
             rows = conn.execute(select(T.saved_searches).where(
                 s.deleted_at.is_(None), or_(s.owner_key == key, s.shared.is_(True)))).all()
@@ -88,7 +88,7 @@ class SavedSearchService(Base):
         self._require(actor, R.REVIEW_WRITE, Action.REVIEW_SEARCH, "saved search", name)
         key = reviewer_key(actor)
         s = T.saved_searches.c
-        with self.db.write() as conn:
+        with self._write() as conn:
             if any(fold(n) == fold(name) for n in conn.execute(select(s.name).where(
                     s.owner_key == key, s.deleted_at.is_(None))).scalars()):
                 raise ReviewError(f"you have a saved search named '{name}' already: choose another name")
@@ -114,7 +114,7 @@ class SavedSearchService(Base):
         if not values:
             return current
         s = T.saved_searches.c
-        with self.db.write() as conn:
+        with self._write() as conn:
             if "name" in values and any(fold(n) == fold(values["name"]) for n in conn.execute(select(s.name).where(
                     s.owner_key == reviewer_key(actor), s.deleted_at.is_(None), s.id != current.id)).scalars()):
                 raise ReviewError(f"you have a saved search named '{values['name']}' already: choose another name")
@@ -127,7 +127,7 @@ class SavedSearchService(Base):
     def delete(self, actor: Actor, name_or_id: str | int) -> None:
         self._require(actor, R.REVIEW_WRITE, Action.REVIEW_SEARCH, "saved search", str(name_or_id))
         current = self._own(actor, name_or_id)
-        with self.db.write() as conn:
+        with self._write() as conn:
             conn.execute(update(T.saved_searches).where(T.saved_searches.c.id == current.id).values(deleted_at=now_ms()))
             self.trail.record(actor, Action.REVIEW_SEARCH, object_type="saved search", object=current.name,
                               detail={"change": "delete", "id": current.id, "query": current.query}, conn=conn)
@@ -155,7 +155,7 @@ class SavedSearchService(Base):
         row = self.find(actor, name_or_id)
         total = search.query_count(actor, row.query)
         r = T.search_runs.c
-        with self.db.read() as conn:
+        with self._reading() as conn:
             run = conn.execute(select(r.heads).where(r.search_id == row.id, r.runner_key == reviewer_key(actor))).first()
             if run is None:
                 return SearchCounts(total, None)
@@ -172,13 +172,13 @@ class SavedSearchService(Base):
     def run(self, actor: Actor, name_or_id: str | int, search, *, limit: int = 50, order: str = "newest"):
         """The first page of hits (a recorded search), and remember this run for "new since"."""
         row = self.find(actor, name_or_id)
-        with self.db.read() as conn:
+        with self._reading() as conn:
             heads = jr.heads(conn)
         hits = search.query(actor, row.query, limit=limit, order=order, record=True)
         total = search.query_count(actor, row.query)
         r = T.search_runs.c
         key = reviewer_key(actor)
-        with self.db.write() as conn:
+        with self._write() as conn:
             values = {"run_at": now_ms(), "heads": json.dumps({str(c): n for c, n in heads.items()}), "hits": total}
             if conn.execute(update(T.search_runs).where(r.search_id == row.id, r.runner_key == key)
                             .values(**values)).rowcount == 0:

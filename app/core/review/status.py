@@ -88,7 +88,7 @@ class StatusService(Base):
             raise ReviewError(f"'{status}' is not a review status: use one of {', '.join(STATUSES)} or {CLEAR}")
         self._require(actor, R.REVIEW_WRITE, Action.REVIEW_STATUS, "message", list(message_ids)[:1000])
         s = T.states.c
-        with self.db.write() as conn:
+        with self._write() as conn:
             targets = self._messages(conn, actor, message_ids, Action.REVIEW_STATUS)
             changed = 0
             now, key = now_ms(), reviewer_key(actor)
@@ -127,7 +127,7 @@ class StatusService(Base):
             return self.mark_reviewed(actor, corp_id, session_id)
         self._require(actor, R.REVIEW_WRITE, Action.REVIEW_STATUS, "session", session_id)
         s, m = T.states.c, T.marks.c
-        with self.db.write() as conn:
+        with self._write() as conn:
             self._session(conn, actor, corp_id, session_id, Action.REVIEW_STATUS)
             where = (s.corp_id == corp_id, s.session_id == session_id, s.message_id == T.SESSION)
             conn.execute(delete(T.states).where(*where))
@@ -153,7 +153,7 @@ class StatusService(Base):
         self._require(actor, R.REVIEW_WRITE, Action.REVIEW_STATUS, "session", session_id)
         m = T.marks.c
         key = reviewer_key(actor)
-        with self.db.write() as conn:
+        with self._write() as conn:
             self._session(conn, actor, corp_id, session_id, Action.REVIEW_STATUS)
             q = select(Message.id, Message.msgtime).where(Message.corp_id == corp_id, Message.session_id == session_id)
             if upto_message_id is None:
@@ -192,7 +192,7 @@ class StatusService(Base):
     def session_review(self, actor: Actor, corp_id: int, session_id: str) -> SessionReview:
         """The session's review state (``review.read``); ReviewError outside the scope or archive."""
         self._read(actor, "session", session_id)
-        with self.db.read() as conn:
+        with self._reading() as conn:
             self._session(conn, actor, corp_id, session_id, Action.REVIEW_READ)
             return self._session_review(conn, actor, corp_id, session_id)
 
@@ -224,7 +224,7 @@ class StatusService(Base):
         """The review state of messages of one session, given as (message id, msgtime)
         (``review.read``; an out-of-scope session answers nothing)."""
         self._read(actor, "session", session_id)
-        with self.db.read() as conn:
+        with self._reading() as conn:
             if not self._sessions_in_scope(conn, actor, [(corp_id, session_id)]):
                 return {}
             return self.states(conn, corp_id, session_id, messages)
@@ -267,7 +267,7 @@ class StatusService(Base):
         self._read(actor, "sessions")
         m, s = T.marks.c, T.states.c
         key = reviewer_key(actor)
-        with self.db.read() as conn:
+        with self._reading() as conn:
             marks: dict[tuple[int, str], tuple[int, int]] = {}  # the furthest mark of each session
             for r in conn.execute(select(m.corp_id, m.session_id, m.upto_msgtime, m.upto_id)):
                 k = (r.corp_id, r.session_id)
@@ -302,7 +302,7 @@ class StatusService(Base):
         None for the start (end) of the session — whose status is not ``reviewed``; None if there is
         none. For the viewer's J / K (``review.read``)."""
         self._read(actor, "session", session_id)
-        with self.db.read() as conn:
+        with self._reading() as conn:
             if not self._sessions_in_scope(conn, actor, [(corp_id, session_id)]):
                 return None
             s, m = T.states.c, T.marks.c

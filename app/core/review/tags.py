@@ -79,7 +79,7 @@ class TagService(Base):
         q = select(T.tags).order_by(T.tags.c.position, T.tags.c.id)
         if not include_disabled:
             q = q.where(T.tags.c.disabled_at.is_(None))
-        with self.db.read() as conn:
+        with self._reading() as conn:
             return [_row(r) for r in conn.execute(q)]
 
     def find(self, name: str, *, tags: list[TagRow] | None = None) -> TagRow:
@@ -104,7 +104,7 @@ class TagService(Base):
         key = key[:64]
         self._check(colour, key)
         self._require(actor, R.REVIEW_MANAGE, Action.REVIEW_TAGSET, "tag", key)
-        with self.db.write() as conn:
+        with self._write() as conn:
             rows = [_row(r) for r in conn.execute(select(T.tags))]
             if len(rows) >= MAX_TAGS:
                 raise ReviewError(f"the tag set already has {MAX_TAGS} tags: disable or relabel one instead")
@@ -129,7 +129,7 @@ class TagService(Base):
             label_en = check_text(label_en, "English label", limit=MAX_NAME)
         if colour is not None:
             self._check(colour, None)
-        with self.db.write() as conn:
+        with self._write() as conn:
             rows = [_row(r) for r in conn.execute(select(T.tags).order_by(T.tags.c.position, T.tags.c.id))]
             tag = self.find(name, tags=rows)
             self._unique(rows, tag.id, None, label_zh, label_en)
@@ -190,7 +190,7 @@ class TagService(Base):
         tag = self.find(name)
         if tag.disabled and not remove:
             raise ReviewError(f"the tag '{tag.label_zh} {tag.label_en}' is disabled: an administrator can enable it")
-        with self.db.write() as conn:
+        with self._write() as conn:
             if session is not None:
                 targets = [self._session(conn, actor, session[0], session[1], Action.REVIEW_TAG)]
             else:
@@ -256,7 +256,7 @@ class TagService(Base):
         """The tag ids on each of these messages of one session, in tag-set order, including the
         session's own tags (``review.read``; an out-of-scope session reads as untagged)."""
         self._read(actor, "tags")
-        with self.db.read() as conn:
+        with self._reading() as conn:
             if not self._sessions_in_scope(conn, actor, [(corp_id, session_id)]):
                 return {}
             return self.links(conn, corp_id, session_id, message_ids)
@@ -280,7 +280,7 @@ class TagService(Base):
         """The tags of the session itself (``review.read``)."""
         self._read(actor, "tags")
         links = T.tag_links.c
-        with self.db.read() as conn:
+        with self._reading() as conn:
             if not self._sessions_in_scope(conn, actor, [(corp_id, session_id)]):
                 return []
             return list(conn.execute(select(links.tag_id).where(
@@ -292,7 +292,7 @@ class TagService(Base):
         self._read(actor, "tags")
         tag = self.find(name)
         links = T.tag_links.c
-        with self.db.read() as conn:
+        with self._reading() as conn:
             keys = [(c, s) for c, s in conn.execute(select(links.corp_id, links.session_id)
                                                     .where(links.tag_id == tag.id).distinct())]
             return self._sessions_in_scope(conn, actor, keys)
