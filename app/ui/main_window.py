@@ -246,6 +246,8 @@ class MainWindow(QMainWindow):
         self.search.result_activated.connect(self._open_search_result)
         self.navigator.open_message.connect(self._open_search_result)
         self.navigator.open_session.connect(self._open_session)
+        # a panel changed what the panes show (the directory's names and pictures): they reload too
+        self.navigator.archive_changed.connect(self._refresh_sessions)
 
     # ------------------------------------------------------------------ state
     def _show_archive_or_welcome(self) -> None:
