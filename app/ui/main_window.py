@@ -96,7 +96,7 @@ class MainWindow(QMainWindow):
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 5)
         self.splitter.setStretchFactor(2, 3)
-        self.splitter.setSizes([380, 660, 460])
+        self.splitter.setSizes([430, 610, 460])  # the sessions' names need the room
         self.welcome = WelcomeWidget(self)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.welcome)

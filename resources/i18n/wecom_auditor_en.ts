@@ -180,6 +180,24 @@
     </message>
 </context>
 <context>
+    <name>ApiCallsModel</name>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="63" />
+        <source>API</source>
+        <translation>API</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="63" />
+        <source>Calls</source>
+        <translation>Calls</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="63" />
+        <source>Errcodes (count)</source>
+        <translation>Errcodes (count)</translation>
+    </message>
+</context>
+<context>
     <name>ArchivePage</name>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="49" />
@@ -316,34 +334,145 @@
     </message>
 </context>
 <context>
+    <name>ArchivedStaffModel</name>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="118" />
+        <source>Archived</source>
+        <translation>Archived</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="118" />
+        <source>On the list, no chats</source>
+        <translation>On the list, no chats</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="119" />
+        <source>Chats archived, never on the list</source>
+        <translation>Chats archived, never on the list</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="120" />
+        <source>Chats archived, taken off the list</source>
+        <translation>Chats archived, taken off the list</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <source>State</source>
+        <translation>State</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <source>Userid</source>
+        <translation>Userid</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <source>Department</source>
+        <translation>Department</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="124" />
+        <source>On the list</source>
+        <translation>On the list</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="124" />
+        <source>Messages sent</source>
+        <translation>Messages sent</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="124" />
+        <source>Last message</source>
+        <translation>Last message</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="129" />
+        <source>since %1</source>
+        <translation>since %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="130" />
+        <source>off since %1</source>
+        <translation>off since %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="130" />
+        <source>never</source>
+        <translation>never</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="144" />
+        <source>on the list %1 – %2</source>
+        <translation>on the list %1 – %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="145" />
+        <source>now</source>
+        <translation>now</translation>
+    </message>
+</context>
+<context>
+    <name>ArchivedStaffPanel</name>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="160" />
+        <source>Only chats archived without being on the list</source>
+        <translation>Only chats archived without being on the list</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="162" />
+        <source>Refresh</source>
+        <translation>Refresh</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="178" />
+        <source>The archive holds no corp yet.</source>
+        <translation>The archive holds no corp yet.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="196" />
+        <source>The permit list has not been read from WeCom yet (Directory → Sync from WeCom). Staff who send messages in the archive are listed.</source>
+        <translation>The permit list has not been read from WeCom yet (Directory → Sync from WeCom). Staff who send messages in the archive are listed.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="200" />
+        <source>%1 staff under archiving (permit list read %2); %3 with chats archived without being on the list.</source>
+        <translation>%1 staff under archiving (permit list read %2); %3 with chats archived without being on the list.</translation>
+    </message>
+</context>
+<context>
     <name>AuditLogModel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
         <source>Time</source>
         <translation>Time</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
         <source>Account</source>
         <translation>Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
         <source>Action</source>
         <translation>Action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
         <source>Object</source>
         <translation>Object</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="140" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="140" />
         <source>Workstation</source>
         <translation>Workstation</translation>
     </message>
@@ -351,287 +480,287 @@
 <context>
     <name>AuditPanel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="244" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="245" />
         <source>Audit log</source>
         <translation>Audit log</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="248" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="249" />
         <source>Any account (exact user name)</source>
         <translation>Any account (exact user name)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="250" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="251" />
         <source>Account</source>
         <translation>Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="252" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="253" />
         <source>Action</source>
         <translation>Action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="253" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="254" />
         <source>Any action</source>
         <translation>Any action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="257" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="258" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="258" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="259" />
         <source>Any outcome</source>
         <translation>Any outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="262" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="263" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="264" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="265" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="267" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="268" />
         <source>Text in the object (session, query, file, setting…)</source>
         <translation>Text in the object (session, query, file, setting…)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="269" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
         <source>Object contains</source>
         <translation>Object contains</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="271" />
         <source>Apply</source>
         <translation>Apply</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="272" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="273" />
         <source>Clear filters</source>
         <translation>Clear filters</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="279" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="280" />
         <source>Account:</source>
         <translation>Account:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="281" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="282" />
         <source>Action:</source>
         <translation>Action:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="283" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="284" />
         <source>Outcome:</source>
         <translation>Outcome:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="289" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="290" />
         <source>Object:</source>
         <translation>Object:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="311" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="312" />
         <source>Audit entries</source>
         <translation>Audit entries</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="323" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="324" />
         <source>Select an entry to see all its fields.</source>
         <translation>Select an entry to see all its fields.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="324" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="325" />
         <source>Entry details</source>
         <translation>Entry details</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="334" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="335" />
         <source>Verify chain</source>
         <translation>Verify chain</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="335" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="336" />
         <source>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</source>
         <translation>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="337" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="338" />
         <source>Export CSV…</source>
         <translation>Export CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="338" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="339" />
         <source>Write the entries that match the filters, oldest first</source>
         <translation>Write the entries that match the filters, oldest first</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="342" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="343" />
         <source>Chain head</source>
         <translation>Chain head</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="343" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="344" />
         <source>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</source>
         <translation>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="345" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="346" />
         <source>Copy</source>
         <translation>Copy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="348" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="349" />
         <source>Chain head:</source>
         <translation>Chain head:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="402" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="403" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="437" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="438" />
         <source>No entry matches the filters.</source>
         <translation>No entry matches the filters.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="441" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="442" />
         <source>%1 entries match; the newest %2 are listed (scroll for more).</source>
         <translation>%1 entries match; the newest %2 are listed (scroll for more).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="444" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="445" />
         <source>1 entry matches.</source>
         <translation>1 entry matches.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="445" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="446" />
         <source>%1 entries match, newest first.</source>
         <translation>%1 entries match, newest first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="448" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="449" />
         <source>Cannot read the audit log: %1</source>
         <translation>Cannot read the audit log: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="457" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="458" />
         <source>Entry #%1</source>
         <translation>Entry #%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="458" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="459" />
         <source>Time: %1 (UTC %2)</source>
         <translation>Time: %1 (UTC %2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="459" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="460" />
         <source>Account: %1</source>
         <translation>Account: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="461" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="462" />
         <source>Action: %1 (%2)</source>
         <translation>Action: %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="462" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="463" />
         <source>Object: %1</source>
         <translation>Object: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="465" />
         <source>Outcome: %1</source>
         <translation>Outcome: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="465" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="466" />
         <source>Workstation: %1</source>
         <translation>Workstation: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="466" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
         <source>Login: %1</source>
         <translation>Login: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="468" />
         <source>Detail: %1</source>
         <translation>Detail: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="468" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="469" />
         <source>Previous hash: %1</source>
         <translation>Previous hash: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="469" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="470" />
         <source>Entry hash: %1</source>
         <translation>Entry hash: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="490" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="491" />
         <source>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</source>
         <translation>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="496" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="497" />
         <source>Verifying the chain…</source>
         <translation>Verifying the chain…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="503" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="504" />
         <source>The chain is intact: %1 entries checked, up to %2.</source>
         <translation>The chain is intact: %1 entries checked, up to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="508" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="509" />
         <source>The chain is BROKEN at entry #%1 (%2): %3</source>
         <translation>The chain is BROKEN at entry #%1 (%2): %3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="512" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="513" />
         <source>This check could not be recorded in the audit log, which cannot be appended to in this state.</source>
         <translation>This check could not be recorded in the audit log, which cannot be appended to in this state.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="527" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="528" />
         <source>Cannot verify the chain: %1</source>
         <translation>Cannot verify the chain: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="535" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="536" />
         <source>Export the audit log</source>
         <translation>Export the audit log</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="536" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="537" />
         <source>CSV files (*.csv)</source>
         <translation>CSV files (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="543" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="544" />
         <source>Exporting…</source>
         <translation>Exporting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="552" />
         <source>%1 entries written to %2.</source>
         <translation>%1 entries written to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="552" />
         <source>1 entry written to %2.</source>
         <translation>1 entry written to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="557" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="558" />
         <source>Cannot export the audit log: %1</source>
         <translation>Cannot export the audit log: %1</translation>
     </message>
@@ -799,42 +928,47 @@
         <translation>Directory imported</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="102" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="98" />
+        <source>Directory synced</source>
+        <translation>Directory synced</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
         <source>OK</source>
         <translation>OK</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="102" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
         <source>Denied</source>
         <translation>Denied</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="104" />
         <source>Failed</source>
         <translation>Failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
         <source>edited</source>
         <translation>edited</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
         <source>deleted</source>
         <translation>deleted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="109" />
         <source>reordered</source>
         <translation>reordered</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="109" />
         <source>inserted</source>
         <translation>inserted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="109" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="110" />
         <source>chain head</source>
         <translation>chain head</translation>
     </message>
@@ -1030,6 +1164,120 @@
         <location filename="../../app/ui/auth/login.py" line="322" />
         <source>Enter your current password.</source>
         <translation>Enter your current password.</translation>
+    </message>
+</context>
+<context>
+    <name>CompliancePanels</name>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="104" />
+        <source>This view cannot be read: %1</source>
+        <translation>This view cannot be read: %1</translation>
+    </message>
+</context>
+<context>
+    <name>ConsentModel</name>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="213" />
+        <source>Agreed</source>
+        <translation>Agreed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="213" />
+        <source>Refused</source>
+        <translation>Refused</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="214" />
+        <source>Agreed by default</source>
+        <translation>Agreed by default</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <source>Consent</source>
+        <translation>Consent</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <source>Customer</source>
+        <translation>Customer</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <source>With</source>
+        <translation>With</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <source>Decided</source>
+        <translation>Decided</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="218" />
+        <source>Checked with WeCom</source>
+        <translation>Checked with WeCom</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="218" />
+        <source>Archive entries</source>
+        <translation>Archive entries</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="237" />
+        <source>group %1</source>
+        <translation>group %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="238" />
+        <source>(archive entries only)</source>
+        <translation>(archive entries only)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="242" />
+        <source>not reported by WeCom</source>
+        <translation>not reported by WeCom</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="258" />
+        <source>%1 on %2 (seen %3)</source>
+        <translation>%1 on %2 (seen %3)</translation>
+    </message>
+</context>
+<context>
+    <name>ConsentPanel</name>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="293" />
+        <source>Only customers who refused</source>
+        <translation>Only customers who refused</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="295" />
+        <source>Open conversation</source>
+        <translation>Open conversation</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="296" />
+        <source>Open entry</source>
+        <translation>Open entry</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="304" />
+        <source>Agree/disagree entries of this customer in the archive:</source>
+        <translation>Agree/disagree entries of this customer in the archive:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="325" />
+        <source>The archive holds no corp yet.</source>
+        <translation>The archive holds no corp yet.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="345" />
+        <source>No consent is known yet: WeCom reports it at a directory sync (Directory → Sync from WeCom), and agree/disagree entries come with the archive.</source>
+        <translation>No consent is known yet: WeCom reports it at a directory sync (Directory → Sync from WeCom), and agree/disagree entries come with the archive.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="348" />
+        <source>%1 customers; %2 refused archiving (%3 chats or groups).</source>
+        <translation>%1 customers; %2 refused archiving (%3 chats or groups).</translation>
     </message>
 </context>
 <context>
@@ -1363,6 +1611,289 @@
         <location filename="../../app/ui/settings/corp_page.py" line="582" />
         <source>Checking the SDK library…</source>
         <translation>Checking the SDK library…</translation>
+    </message>
+</context>
+<context>
+    <name>DirectoryPanel</name>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="134" />
+        <source>Sync from WeCom</source>
+        <translation>Sync from WeCom</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="135" />
+        <source>Staff, departments, external contacts, groups, the permit list and consent from WeCom's server API</source>
+        <translation>Staff, departments, external contacts, groups, the permit list and consent from WeCom's server API</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="137" />
+        <source>Cancel</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="139" />
+        <source>Import names file…</source>
+        <translation>Import names file…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="140" />
+        <source>Secrets…</source>
+        <translation>Secrets…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="143" />
+        <source>off</source>
+        <translation>off</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="144" />
+        <source> h</source>
+        <translation> h</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="146" />
+        <source>Sync the directory every so many hours in the background (0: off)</source>
+        <translation>Sync the directory every so many hours in the background (0: off)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="164" />
+        <source>Problems of the last directory sync</source>
+        <translation>Problems of the last directory sync</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="175" />
+        <source>Every:</source>
+        <translation>Every:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="185" />
+        <source>Problems:</source>
+        <translation>Problems:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="192" />
+        <source>The directory sync failed: %1</source>
+        <translation>The directory sync failed: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="194" />
+        <location filename="../../app/ui/directory_panel.py" line="324" />
+        <source>The directory sync was cancelled.</source>
+        <translation>The directory sync was cancelled.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="241" />
+        <source>The directory has not been synced from WeCom yet. Names come from WeCom's server API (Sync from WeCom), or from a names file.</source>
+        <translation>The directory has not been synced from WeCom yet. Names come from WeCom's server API (Sync from WeCom), or from a names file.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="247" />
+        <source>succeeded</source>
+        <translation>succeeded</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="247" />
+        <source>done with refusals</source>
+        <translation>done with refusals</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="248" />
+        <source>failed</source>
+        <translation>failed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="248" />
+        <source>cancelled</source>
+        <translation>cancelled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="248" />
+        <source>running</source>
+        <translation>running</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="249" />
+        <source>names file import</source>
+        <translation>names file import</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="249" />
+        <source>sync from WeCom</source>
+        <translation>sync from WeCom</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="250" />
+        <source>Last %1: %2, %3 by %4.</source>
+        <translation>Last %1: %2, %3 by %4.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="254" />
+        <source>%1 staff, %2 departments, %3 external contacts, %4 groups, %5 on the permit list, %6 consent states, %7 avatars; %8 names new, %9 changed.</source>
+        <translation>%1 staff, %2 departments, %3 external contacts, %4 groups, %5 on the permit list, %6 consent states, %7 avatars; %8 names new, %9 changed.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="258" />
+        <location filename="../../app/ui/directory_panel.py" line="359" />
+        <source>%1 names imported.</source>
+        <translation>%1 names imported.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="267" />
+        <source>(%1×: %2)</source>
+        <translation>(%1×: %2)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="267" />
+        <source>(%1×)</source>
+        <translation>(%1×)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="273" />
+        <source>The directory cannot be read: %1</source>
+        <translation>The directory cannot be read: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="280" />
+        <source>No corp is configured on this computer.</source>
+        <translation>No corp is configured on this computer.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="285" />
+        <source>Corp %1 is not configured on this computer: %2</source>
+        <translation>Corp %1 is not configured on this computer: %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="302" />
+        <source>Asking WeCom…</source>
+        <translation>Asking WeCom…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="308" />
+        <source>departments</source>
+        <translation>departments</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="308" />
+        <source>staff</source>
+        <translation>staff</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="309" />
+        <source>external contacts</source>
+        <translation>external contacts</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="309" />
+        <source>groups</source>
+        <translation>groups</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="310" />
+        <source>permit list</source>
+        <translation>permit list</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="310" />
+        <source>consent</source>
+        <translation>consent</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="310" />
+        <source>avatars</source>
+        <translation>avatars</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="317" />
+        <source>Step %1 of %2: %3…</source>
+        <translation>Step %1 of %2: %3…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="321" />
+        <source>The directory is synced.</source>
+        <translation>The directory is synced.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="322" />
+        <source>The directory is synced; WeCom refused some calls (see Problems).</source>
+        <translation>The directory is synced; WeCom refused some calls (see Problems).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="323" />
+        <source>The directory sync failed (see Problems).</source>
+        <translation>The directory sync failed (see Problems).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="342" />
+        <source>Import names file</source>
+        <translation>Import names file</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="343" />
+        <source>Names files (*.json);;All files (*)</source>
+        <translation>Names files (*.json);;All files (*)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="364" />
+        <source>The names file was not imported: %1</source>
+        <translation>The names file was not imported: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="388" />
+        <source>The secrets were not saved: %1</source>
+        <translation>The secrets were not saved: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="390" />
+        <source>The secrets are kept in the OS keyring.</source>
+        <translation>The secrets are kept in the OS keyring.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="399" />
+        <source>The schedule was not saved: %1</source>
+        <translation>The schedule was not saved: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="402" />
+        <source>The directory is synced every %1 hours while background jobs run.</source>
+        <translation>The directory is synced every %1 hours while background jobs run.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="403" />
+        <source>Scheduled directory syncs are off.</source>
+        <translation>Scheduled directory syncs are off.</translation>
+    </message>
+</context>
+<context>
+    <name>EvidenceModel</name>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <source>Entry</source>
+        <translation>Entry</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <source>Time</source>
+        <translation>Time</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <source>Decision time</source>
+        <translation>Decision time</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <source>Msgid</source>
+        <translation>Msgid</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="273" />
+        <source>Agreed to archiving</source>
+        <translation>Agreed to archiving</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="273" />
+        <source>Refused archiving</source>
+        <translation>Refused archiving</translation>
     </message>
 </context>
 <context>
@@ -1869,312 +2400,312 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../app/ui/main_window.py" line="82" />
-        <location filename="../../app/ui/main_window.py" line="258" />
+        <location filename="../../app/ui/main_window.py" line="259" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="134" />
+        <location filename="../../app/ui/main_window.py" line="135" />
         <source>&amp;File</source>
         <translation>&amp;File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="135" />
+        <location filename="../../app/ui/main_window.py" line="136" />
         <source>&amp;Settings…</source>
         <translation>&amp;Settings…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="136" />
+        <location filename="../../app/ui/main_window.py" line="137" />
         <source>&amp;Quit</source>
         <translation>&amp;Quit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="137" />
+        <location filename="../../app/ui/main_window.py" line="138" />
         <source>&amp;Export evidence…</source>
         <translation>&amp;Export evidence…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>Export search &amp;results…</source>
         <translation>Export search &amp;results…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="140" />
         <source>Export &amp;selected messages…</source>
         <translation>Export &amp;selected messages…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="140" />
+        <location filename="../../app/ui/main_window.py" line="141" />
         <source>&amp;Verify evidence package…</source>
         <translation>&amp;Verify evidence package…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="149" />
+        <location filename="../../app/ui/main_window.py" line="150" />
         <source>S&amp;ync</source>
         <translation>S&amp;ync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="150" />
+        <location filename="../../app/ui/main_window.py" line="151" />
         <source>&amp;Sync now</source>
         <translation>&amp;Sync now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="151" />
+        <location filename="../../app/ui/main_window.py" line="152" />
         <source>Sync every configured corp, one after the other</source>
         <translation>Sync every configured corp, one after the other</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="152" />
+        <location filename="../../app/ui/main_window.py" line="153" />
         <source>Sync &amp;one corp</source>
         <translation>Sync &amp;one corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="154" />
+        <location filename="../../app/ui/main_window.py" line="155" />
         <source>&amp;Cancel sync</source>
         <translation>&amp;Cancel sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="156" />
         <source>Sync &amp;history…</source>
         <translation>Sync &amp;history…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="156" />
+        <location filename="../../app/ui/main_window.py" line="157" />
         <source>Background &amp;jobs…</source>
         <translation>Background &amp;jobs…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="162" />
+        <location filename="../../app/ui/main_window.py" line="163" />
         <source>&amp;View</source>
         <translation>&amp;View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="163" />
+        <location filename="../../app/ui/main_window.py" line="164" />
         <source>&amp;Search messages</source>
         <translation>&amp;Search messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="164" />
+        <location filename="../../app/ui/main_window.py" line="165" />
         <source>&amp;Copy selected messages</source>
         <translation>&amp;Copy selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="165" />
+        <location filename="../../app/ui/main_window.py" line="166" />
         <source>&amp;Jump to date…</source>
         <translation>&amp;Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="170" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>&amp;Account</source>
         <translation>&amp;Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>Change &amp;password…</source>
         <translation>Change &amp;password…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="172" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>&amp;Accounts…</source>
         <translation>&amp;Accounts…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173" />
+        <location filename="../../app/ui/main_window.py" line="174" />
         <source>Audit &amp;log…</source>
         <translation>Audit &amp;log…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="174" />
+        <location filename="../../app/ui/main_window.py" line="175" />
         <source>Open &amp;without login on this workstation</source>
         <translation>Open &amp;without login on this workstation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="175" />
+        <location filename="../../app/ui/main_window.py" line="176" />
         <source>Log &amp;out</source>
         <translation>Log &amp;out</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="182" />
+        <location filename="../../app/ui/main_window.py" line="183" />
         <source>&amp;Help</source>
         <translation>&amp;Help</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="183" />
+        <location filename="../../app/ui/main_window.py" line="184" />
         <source>&amp;About</source>
         <translation>&amp;About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="322" />
+        <location filename="../../app/ui/main_window.py" line="323" />
         <source>Preparing the demo archive… (about ten seconds the first time)</source>
         <translation>Preparing the demo archive… (about ten seconds the first time)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="520" />
+        <location filename="../../app/ui/main_window.py" line="521" />
         <source>Logged in: %1</source>
         <translation>Logged in: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="520" />
+        <location filename="../../app/ui/main_window.py" line="521" />
         <source>Acting as: %1</source>
         <translation>Acting as: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="522" />
+        <location filename="../../app/ui/main_window.py" line="523" />
         <source>Roles: %1</source>
         <translation>Roles: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="271" />
+        <location filename="../../app/ui/main_window.py" line="272" />
         <source>Search index updated: 1 message</source>
         <translation>Search index updated: 1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="272" />
+        <location filename="../../app/ui/main_window.py" line="273" />
         <source>Search index updated: %1 messages</source>
         <translation>Search index updated: %1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="334" />
+        <location filename="../../app/ui/main_window.py" line="335" />
         <source>Demo archive</source>
         <translation>Demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="387" />
+        <location filename="../../app/ui/main_window.py" line="388" />
         <source>last synced %1 (%2)</source>
         <translation>last synced %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="388" />
+        <location filename="../../app/ui/main_window.py" line="389" />
         <source>never synced</source>
         <translation>never synced</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="395" />
+        <location filename="../../app/ui/main_window.py" line="396" />
         <source>finished</source>
         <translation>finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="395" />
+        <location filename="../../app/ui/main_window.py" line="396" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="395" />
+        <location filename="../../app/ui/main_window.py" line="396" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="396" />
+        <location filename="../../app/ui/main_window.py" line="397" />
         <source>interrupted</source>
         <translation>interrupted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="423" />
+        <location filename="../../app/ui/main_window.py" line="424" />
         <source>1 new message</source>
         <translation>1 new message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="423" />
+        <location filename="../../app/ui/main_window.py" line="424" />
         <source>%1 new messages</source>
         <translation>%1 new messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="424" />
+        <location filename="../../app/ui/main_window.py" line="425" />
         <source>1 quarantined</source>
         <translation>1 quarantined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="424" />
+        <location filename="../../app/ui/main_window.py" line="425" />
         <source>%1 quarantined</source>
         <translation>%1 quarantined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="425" />
+        <location filename="../../app/ui/main_window.py" line="426" />
         <source>1 media file stored</source>
         <translation>1 media file stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="425" />
+        <location filename="../../app/ui/main_window.py" line="426" />
         <source>%1 media files stored</source>
         <translation>%1 media files stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="428" />
+        <location filename="../../app/ui/main_window.py" line="429" />
         <source>Sync %1: %2</source>
         <translation>Sync %1: %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="429" />
+        <location filename="../../app/ui/main_window.py" line="430" />
         <source>, </source>
         <translation>, </translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="452" />
+        <location filename="../../app/ui/main_window.py" line="453" />
         <source>Choose a session to export.</source>
         <translation>Choose a session to export.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="457" />
+        <location filename="../../app/ui/main_window.py" line="458" />
         <source>Session %1</source>
         <translation>Session %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="464" />
+        <location filename="../../app/ui/main_window.py" line="465" />
         <source>Nothing to export: %1</source>
         <translation>Nothing to export: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="467" />
+        <location filename="../../app/ui/main_window.py" line="468" />
         <source>Search: %1</source>
         <translation>Search: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="476" />
+        <location filename="../../app/ui/main_window.py" line="477" />
         <source>Select the messages to export first.</source>
         <translation>Select the messages to export first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="480" />
+        <location filename="../../app/ui/main_window.py" line="481" />
         <source>1 selected message</source>
         <translation>1 selected message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="481" />
+        <location filename="../../app/ui/main_window.py" line="482" />
         <source>%1 selected messages</source>
         <translation>%1 selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="543" />
+        <location filename="../../app/ui/main_window.py" line="544" />
         <source>Open without login</source>
         <translation>Open without login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="549" />
+        <location filename="../../app/ui/main_window.py" line="550" />
         <source>This workstation opens without login from now on.</source>
         <translation>This workstation opens without login from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="550" />
+        <location filename="../../app/ui/main_window.py" line="551" />
         <source>This workstation asks for the password from now on.</source>
         <translation>This workstation asks for the password from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="557" />
+        <location filename="../../app/ui/main_window.py" line="558" />
         <source>Password changed.</source>
         <translation>Password changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="580" />
+        <location filename="../../app/ui/main_window.py" line="581" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>The roles or the scope of your account changed: the window was reopened with them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="610" />
+        <location filename="../../app/ui/main_window.py" line="611" />
         <source>About</source>
         <translation>About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="611" />
+        <location filename="../../app/ui/main_window.py" line="612" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>WeCom Archive Auditor
@@ -2998,6 +3529,21 @@ Archive and review WeCom chats for compliance.</translation>
         <location filename="../../app/ui/panel_list.py" line="18" />
         <source>Quarantine</source>
         <translation>Quarantine</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/panel_list.py" line="40" />
+        <source>Directory</source>
+        <translation>Directory</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/panel_list.py" line="42" />
+        <source>Archived staff</source>
+        <translation>Archived staff</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/panel_list.py" line="44" />
+        <source>Consent</source>
+        <translation>Consent</translation>
     </message>
 </context>
 <context>
@@ -3855,24 +4401,77 @@ Dates are in this computer's time zone.</translation>
     </message>
 </context>
 <context>
+    <name>SecretsDialog</name>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="91" />
+        <source>Directory secrets of %1</source>
+        <translation>Directory secrets of %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="94" />
+        <source>Contacts secret (通讯录 Secret):</source>
+        <translation>Contacts secret (通讯录 Secret):</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="95" />
+        <source>Customer-contact secret (客户联系 Secret):</source>
+        <translation>Customer-contact secret (客户联系 Secret):</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="99" />
+        <source>kept — type to replace</source>
+        <translation>kept — type to replace</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="100" />
+        <source>not set: the chat-archive secret is used</source>
+        <translation>not set: the chat-archive secret is used</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="103" />
+        <source>WeCom lets each secret call some APIs only: the contacts secret user/ and department/, the customer-contact secret externalcontact/. Without them those calls use the chat-archive secret, which WeCom usually refuses (48002).</source>
+        <translation>WeCom lets each secret call some APIs only: the contacts secret user/ and department/, the customer-contact secret externalcontact/. Without them those calls use the chat-archive secret, which WeCom usually refuses (48002).</translation>
+    </message>
+</context>
+<context>
     <name>SessionPanel</name>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="34" />
+        <location filename="../../app/ui/sessions/panel.py" line="35" />
         <source>Filter by participant name or id</source>
         <translation>Filter by participant name or id</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="36" />
+        <location filename="../../app/ui/sessions/panel.py" line="37" />
         <source>Session filter</source>
         <translation>Session filter</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="50" />
+        <location filename="../../app/ui/sessions/panel.py" line="38" />
+        <source>Only chats with customers who refused archiving</source>
+        <translation>Only chats with customers who refused archiving</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="39" />
+        <source>Customers' consent as WeCom reported it at the last directory sync, and the archive's disagree entries</source>
+        <translation>Customers' consent as WeCom reported it at the last directory sync, and the archive's disagree entries</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="56" />
         <source>Sessions</source>
         <translation>Sessions</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="160" />
+        <location filename="../../app/ui/sessions/panel.py" line="170" />
+        <source>No chat with a customer who refused archiving (as of the last directory sync).</source>
+        <translation>No chat with a customer who refused archiving (as of the last directory sync).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="172" />
+        <source>No such chat has a participant matching “{text}”.</source>
+        <translation>No such chat has a participant matching “{text}”.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="175" />
         <source>No session has a participant matching “{text}”.</source>
         <translation>No session has a participant matching “{text}”.</translation>
     </message>
@@ -3880,64 +4479,84 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SessionTreeModel</name>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="65" />
+        <location filename="../../app/ui/sessions/model.py" line="68" />
         <source>Internal</source>
         <translation>Internal</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="67" />
+        <location filename="../../app/ui/sessions/model.py" line="70" />
         <source>External contacts</source>
         <translation>External contacts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="69" />
+        <location filename="../../app/ui/sessions/model.py" line="72" />
         <source>Groups</source>
         <translation>Groups</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="71" />
+        <location filename="../../app/ui/sessions/model.py" line="74" />
         <source>Up/downstream</source>
         <translation>Up/downstream</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="73" />
+        <location filename="../../app/ui/sessions/model.py" line="76" />
         <source>System records</source>
         <translation>System records</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="436" />
+        <location filename="../../app/ui/sessions/model.py" line="500" />
         <source>, </source>
         <translation>, </translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="436" />
+        <location filename="../../app/ui/sessions/model.py" line="500" />
         <source>{names} +{more}</source>
         <translation>{names} +{more}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="667" />
+        <location filename="../../app/ui/sessions/model.py" line="731" />
         <source>Session</source>
         <translation>Session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="667" />
-        <source>Messages</source>
-        <translation>Messages</translation>
+        <location filename="../../app/ui/sessions/model.py" line="731" />
+        <source>Msgs</source>
+        <translation>Msgs</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="667" />
+        <location filename="../../app/ui/sessions/model.py" line="731" />
+        <source>Last</source>
+        <translation>Last</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="733" />
+        <source>Participants or group name</source>
+        <translation>Participants or group name</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="733" />
+        <source>Messages in the session</source>
+        <translation>Messages in the session</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="799" />
+        <source>{label} · {shown} of {total} sessions</source>
+        <translation>{label} · {shown} of {total} sessions</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="802" />
+        <source>{label} · 1 session</source>
+        <translation>{label} · 1 session</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="803" />
+        <source>{label} · {count} sessions</source>
+        <translation>{label} · {count} sessions</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="734" />
         <source>Last activity</source>
         <translation>Last activity</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/sessions/model.py" line="727" />
-        <source>{label} ({shown} of {total})</source>
-        <translation>{label} ({shown} of {total})</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/sessions/model.py" line="729" />
-        <source>{label} ({count})</source>
-        <translation>{label} ({count})</translation>
     </message>
 </context>
 <context>
@@ -4042,116 +4661,116 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SyncProgressPanel</name>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="103" />
-        <location filename="../../app/ui/sync/panel.py" line="248" />
+        <location filename="../../app/ui/sync/panel.py" line="105" />
+        <location filename="../../app/ui/sync/panel.py" line="250" />
         <source>Cancel</source>
         <translation>Cancel</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="104" />
+        <location filename="../../app/ui/sync/panel.py" line="106" />
         <source>Stop after the current batch; nothing stored is lost</source>
         <translation>Stop after the current batch; nothing stored is lost</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="109" />
+        <location filename="../../app/ui/sync/panel.py" line="111" />
         <source>Hide</source>
         <translation>Hide</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="144" />
-        <location filename="../../app/ui/sync/panel.py" line="201" />
+        <location filename="../../app/ui/sync/panel.py" line="146" />
+        <location filename="../../app/ui/sync/panel.py" line="203" />
         <source>Starting…</source>
         <translation>Starting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="156" />
+        <location filename="../../app/ui/sync/panel.py" line="158" />
         <source>%1 retries after temporary errors</source>
         <translation>%1 retries after temporary errors</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="171" />
+        <location filename="../../app/ui/sync/panel.py" line="173" />
         <source>Cancelling after the current batch…</source>
         <translation>Cancelling after the current batch…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="176" />
-        <location filename="../../app/ui/sync/panel.py" line="202" />
+        <location filename="../../app/ui/sync/panel.py" line="178" />
+        <location filename="../../app/ui/sync/panel.py" line="204" />
         <source>Done</source>
         <translation>Done</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="176" />
+        <location filename="../../app/ui/sync/panel.py" line="178" />
         <source>Cancelled</source>
         <translation>Cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="182" />
-        <location filename="../../app/ui/sync/panel.py" line="186" />
+        <location filename="../../app/ui/sync/panel.py" line="184" />
+        <location filename="../../app/ui/sync/panel.py" line="188" />
         <source>Sync failed</source>
         <translation>Sync failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="183" />
+        <location filename="../../app/ui/sync/panel.py" line="185" />
         <source>The sync stopped; everything stored before the error is kept.</source>
         <translation>The sync stopped; everything stored before the error is kept.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="201" />
+        <location filename="../../app/ui/sync/panel.py" line="203" />
         <source>Fetching messages</source>
         <translation>Fetching messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="202" />
+        <location filename="../../app/ui/sync/panel.py" line="204" />
         <source>Downloading media</source>
         <translation>Downloading media</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="205" />
+        <location filename="../../app/ui/sync/panel.py" line="207" />
         <source>unknown</source>
         <translation>unknown</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="208" />
+        <location filename="../../app/ui/sync/panel.py" line="210" />
         <source>%1 of %2 files · %6 files/s · ETA %7 · stored %3 · failed %4 · expired %5</source>
         <translation>%1 of %2 files · %6 files/s · ETA %7 · stored %3 · failed %4 · expired %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="211" />
+        <location filename="../../app/ui/sync/panel.py" line="213" />
         <source>%6/s · ETA %7 · seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5</source>
         <translation>%6/s · ETA %7 · seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="216" />
+        <location filename="../../app/ui/sync/panel.py" line="218" />
         <source>Messages: seq %1, fetched %2, stored %3, quarantined %4, duplicates %5</source>
         <translation>Messages: seq %1, fetched %2, stored %3, quarantined %4, duplicates %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="218" />
+        <location filename="../../app/ui/sync/panel.py" line="220" />
         <source>Media: %1 of %2 done, stored %3, failed %4, expired %5</source>
         <translation>Media: %1 of %2 done, stored %3, failed %4, expired %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="227" />
+        <location filename="../../app/ui/sync/panel.py" line="229" />
         <source>Cancelled after %1: %2 new messages stored; the next sync continues from seq %3.</source>
         <translation>Cancelled after %1: %2 new messages stored; the next sync continues from seq %3.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="229" />
+        <location filename="../../app/ui/sync/panel.py" line="231" />
         <source>Finished in %1: %2 fetched, %3 new, %4 quarantined, %5 duplicates; media %6 stored, %7 failed, %8 expired, %9 pending.</source>
         <translation>Finished in %1: %2 fetched, %3 new, %4 quarantined, %5 duplicates; media %6 stored, %7 failed, %8 expired, %9 pending.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="238" />
+        <location filename="../../app/ui/sync/panel.py" line="240" />
         <source>%1 s</source>
         <translation>%1 s</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="240" />
+        <location filename="../../app/ui/sync/panel.py" line="242" />
         <source>%1 min %2 s</source>
         <translation>%1 min %2 s</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="241" />
+        <location filename="../../app/ui/sync/panel.py" line="243" />
         <source>%1 h %2 min</source>
         <translation>%1 h %2 min</translation>
     </message>

@@ -180,6 +180,24 @@
     </message>
 </context>
 <context>
+    <name>ApiCallsModel</name>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="63" />
+        <source>API</source>
+        <translation>接口</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="63" />
+        <source>Calls</source>
+        <translation>调用次数</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="63" />
+        <source>Errcodes (count)</source>
+        <translation>错误码（次数）</translation>
+    </message>
+</context>
+<context>
     <name>ArchivePage</name>
     <message>
         <location filename="../../app/ui/settings/pages.py" line="49" />
@@ -316,34 +334,145 @@
     </message>
 </context>
 <context>
+    <name>ArchivedStaffModel</name>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="118" />
+        <source>Archived</source>
+        <translation>已存档</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="118" />
+        <source>On the list, no chats</source>
+        <translation>在名单中，无会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="119" />
+        <source>Chats archived, never on the list</source>
+        <translation>有存档会话，从未在名单中</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="120" />
+        <source>Chats archived, taken off the list</source>
+        <translation>有存档会话，已移出名单</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <source>Userid</source>
+        <translation>账号</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <source>Department</source>
+        <translation>部门</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="124" />
+        <source>On the list</source>
+        <translation>存档名单</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="124" />
+        <source>Messages sent</source>
+        <translation>发送消息数</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="124" />
+        <source>Last message</source>
+        <translation>最近消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="129" />
+        <source>since %1</source>
+        <translation>自 %1 起</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="130" />
+        <source>off since %1</source>
+        <translation>自 %1 起不在名单中</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="130" />
+        <source>never</source>
+        <translation>从未</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="144" />
+        <source>on the list %1 – %2</source>
+        <translation>在名单中 %1 – %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="145" />
+        <source>now</source>
+        <translation>至今</translation>
+    </message>
+</context>
+<context>
+    <name>ArchivedStaffPanel</name>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="160" />
+        <source>Only chats archived without being on the list</source>
+        <translation>只看不在名单中却有存档会话的成员</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="162" />
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="178" />
+        <source>The archive holds no corp yet.</source>
+        <translation>存档中还没有企业。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="196" />
+        <source>The permit list has not been read from WeCom yet (Directory → Sync from WeCom). Staff who send messages in the archive are listed.</source>
+        <translation>尚未从企业微信读取存档成员名单（通讯录 → 从企业微信同步）。下面列出在存档中发过消息的成员。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="200" />
+        <source>%1 staff under archiving (permit list read %2); %3 with chats archived without being on the list.</source>
+        <translation>%1 名成员在存档名单中（名单读取于 %2）；%3 名成员不在名单中却有存档会话。</translation>
+    </message>
+</context>
+<context>
     <name>AuditLogModel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
         <source>Account</source>
         <translation>账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="138" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
         <source>Object</source>
         <translation>对象</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="140" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="140" />
         <source>Workstation</source>
         <translation>工作站</translation>
     </message>
@@ -351,287 +480,287 @@
 <context>
     <name>AuditPanel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="244" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="245" />
         <source>Audit log</source>
         <translation>审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="248" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="249" />
         <source>Any account (exact user name)</source>
         <translation>任意账号（完整用户名）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="250" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="251" />
         <source>Account</source>
         <translation>账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="252" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="253" />
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="253" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="254" />
         <source>Any action</source>
         <translation>任意操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="257" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="258" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="258" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="259" />
         <source>Any outcome</source>
         <translation>任意结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="262" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="263" />
         <source>From</source>
         <translation>从</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="264" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="265" />
         <source>To</source>
         <translation>到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="267" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="268" />
         <source>Text in the object (session, query, file, setting…)</source>
         <translation>对象中包含的文字（会话、搜索词、文件、设置…）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="269" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
         <source>Object contains</source>
         <translation>对象包含</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="271" />
         <source>Apply</source>
         <translation>应用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="272" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="273" />
         <source>Clear filters</source>
         <translation>清除筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="279" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="280" />
         <source>Account:</source>
         <translation>账号：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="281" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="282" />
         <source>Action:</source>
         <translation>操作：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="283" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="284" />
         <source>Outcome:</source>
         <translation>结果：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="289" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="290" />
         <source>Object:</source>
         <translation>对象：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="311" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="312" />
         <source>Audit entries</source>
         <translation>审计记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="323" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="324" />
         <source>Select an entry to see all its fields.</source>
         <translation>选择一条记录以查看其全部字段。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="324" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="325" />
         <source>Entry details</source>
         <translation>记录详情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="334" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="335" />
         <source>Verify chain</source>
         <translation>校验哈希链</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="335" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="336" />
         <source>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</source>
         <translation>校验每条记录的哈希及其链接：被修改、删除、插入或调换顺序的记录都会被指出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="337" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="338" />
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="338" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="339" />
         <source>Write the entries that match the filters, oldest first</source>
         <translation>导出符合筛选条件的记录，按时间从早到晚</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="342" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="343" />
         <source>Chain head</source>
         <translation>链头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="343" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="344" />
         <source>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</source>
         <translation>最后一条记录的序号和哈希：请在应用之外留存一份，以便日后证明截至此处的日志未被改写</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="345" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="346" />
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="348" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="349" />
         <source>Chain head:</source>
         <translation>链头：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="402" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="403" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="437" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="438" />
         <source>No entry matches the filters.</source>
         <translation>没有符合筛选条件的记录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="441" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="442" />
         <source>%1 entries match; the newest %2 are listed (scroll for more).</source>
         <translation>共 %1 条记录符合条件；已列出最新的 %2 条（向下滚动加载更多）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="444" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="445" />
         <source>1 entry matches.</source>
         <translation>共 1 条记录符合条件。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="445" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="446" />
         <source>%1 entries match, newest first.</source>
         <translation>共 %1 条记录符合条件，最新的在前。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="448" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="449" />
         <source>Cannot read the audit log: %1</source>
         <translation>无法读取审计日志：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="457" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="458" />
         <source>Entry #%1</source>
         <translation>记录 #%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="458" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="459" />
         <source>Time: %1 (UTC %2)</source>
         <translation>时间：%1（UTC %2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="459" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="460" />
         <source>Account: %1</source>
         <translation>账号：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="461" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="462" />
         <source>Action: %1 (%2)</source>
         <translation>操作：%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="462" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="463" />
         <source>Object: %1</source>
         <translation>对象：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="464" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="465" />
         <source>Outcome: %1</source>
         <translation>结果：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="465" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="466" />
         <source>Workstation: %1</source>
         <translation>工作站：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="466" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
         <source>Login: %1</source>
         <translation>登录会话：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="468" />
         <source>Detail: %1</source>
         <translation>详情：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="468" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="469" />
         <source>Previous hash: %1</source>
         <translation>前一条哈希：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="469" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="470" />
         <source>Entry hash: %1</source>
         <translation>本条哈希：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="490" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="491" />
         <source>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</source>
         <translation>链头已复制：请在应用之外保存（打印件、案卷备注），以便日后证明截至此处的日志未被改写。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="496" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="497" />
         <source>Verifying the chain…</source>
         <translation>正在校验哈希链…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="503" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="504" />
         <source>The chain is intact: %1 entries checked, up to %2.</source>
         <translation>哈希链完好：已校验 %1 条记录，截至 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="508" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="509" />
         <source>The chain is BROKEN at entry #%1 (%2): %3</source>
         <translation>哈希链在记录 #%1 处断裂（%2）：%3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="512" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="513" />
         <source>This check could not be recorded in the audit log, which cannot be appended to in this state.</source>
         <translation>本次校验无法记入审计日志：日志处于此状态时无法追加记录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="527" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="528" />
         <source>Cannot verify the chain: %1</source>
         <translation>无法校验哈希链：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="535" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="536" />
         <source>Export the audit log</source>
         <translation>导出审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="536" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="537" />
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="543" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="544" />
         <source>Exporting…</source>
         <translation>正在导出…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="552" />
         <source>%1 entries written to %2.</source>
         <translation>已将 %1 条记录写入 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="552" />
         <source>1 entry written to %2.</source>
         <translation>已将 1 条记录写入 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="557" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="558" />
         <source>Cannot export the audit log: %1</source>
         <translation>无法导出审计日志：%1</translation>
     </message>
@@ -799,42 +928,47 @@
         <translation>导入通讯录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="102" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="98" />
+        <source>Directory synced</source>
+        <translation>同步通讯录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
         <source>OK</source>
         <translation>成功</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="102" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
         <source>Denied</source>
         <translation>拒绝</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="104" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
         <source>edited</source>
         <translation>被修改</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
         <source>deleted</source>
         <translation>被删除</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="109" />
         <source>reordered</source>
         <translation>顺序被改动</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="109" />
         <source>inserted</source>
         <translation>被插入</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="109" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="110" />
         <source>chain head</source>
         <translation>链头</translation>
     </message>
@@ -1030,6 +1164,120 @@
         <location filename="../../app/ui/auth/login.py" line="322" />
         <source>Enter your current password.</source>
         <translation>请输入当前密码。</translation>
+    </message>
+</context>
+<context>
+    <name>CompliancePanels</name>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="104" />
+        <source>This view cannot be read: %1</source>
+        <translation>无法读取此视图：%1</translation>
+    </message>
+</context>
+<context>
+    <name>ConsentModel</name>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="213" />
+        <source>Agreed</source>
+        <translation>已同意</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="213" />
+        <source>Refused</source>
+        <translation>已拒绝</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="214" />
+        <source>Agreed by default</source>
+        <translation>默认同意</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <source>Consent</source>
+        <translation>同意情况</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <source>Customer</source>
+        <translation>客户</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <source>With</source>
+        <translation>对象</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <source>Decided</source>
+        <translation>决定时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="218" />
+        <source>Checked with WeCom</source>
+        <translation>企业微信核对时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="218" />
+        <source>Archive entries</source>
+        <translation>存档记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="237" />
+        <source>group %1</source>
+        <translation>群 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="238" />
+        <source>(archive entries only)</source>
+        <translation>（仅有存档记录）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="242" />
+        <source>not reported by WeCom</source>
+        <translation>企业微信未报告</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="258" />
+        <source>%1 on %2 (seen %3)</source>
+        <translation>%1，%2（于 %3 获知）</translation>
+    </message>
+</context>
+<context>
+    <name>ConsentPanel</name>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="293" />
+        <source>Only customers who refused</source>
+        <translation>只看拒绝存档的客户</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="295" />
+        <source>Open conversation</source>
+        <translation>打开会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="296" />
+        <source>Open entry</source>
+        <translation>打开记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="304" />
+        <source>Agree/disagree entries of this customer in the archive:</source>
+        <translation>此客户在存档中的同意/拒绝记录：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="325" />
+        <source>The archive holds no corp yet.</source>
+        <translation>存档中还没有企业。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="345" />
+        <source>No consent is known yet: WeCom reports it at a directory sync (Directory → Sync from WeCom), and agree/disagree entries come with the archive.</source>
+        <translation>尚无同意情况：企业微信在通讯录同步时报告（通讯录 → 从企业微信同步），同意/拒绝记录随存档而来。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="348" />
+        <source>%1 customers; %2 refused archiving (%3 chats or groups).</source>
+        <translation>客户 %1 人；%2 人拒绝存档（涉及 %3 个会话或群）。</translation>
     </message>
 </context>
 <context>
@@ -1363,6 +1611,289 @@
         <location filename="../../app/ui/settings/corp_page.py" line="582" />
         <source>Checking the SDK library…</source>
         <translation>正在检查 SDK 库…</translation>
+    </message>
+</context>
+<context>
+    <name>DirectoryPanel</name>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="134" />
+        <source>Sync from WeCom</source>
+        <translation>从企业微信同步</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="135" />
+        <source>Staff, departments, external contacts, groups, the permit list and consent from WeCom's server API</source>
+        <translation>通过企业微信服务端接口获取成员、部门、外部联系人、群、存档成员名单和客户同意情况</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="137" />
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="139" />
+        <source>Import names file…</source>
+        <translation>导入名称文件…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="140" />
+        <source>Secrets…</source>
+        <translation>Secret…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="143" />
+        <source>off</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="144" />
+        <source> h</source>
+        <translation> 小时</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="146" />
+        <source>Sync the directory every so many hours in the background (0: off)</source>
+        <translation>后台每隔若干小时同步一次通讯录（0：关闭）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="164" />
+        <source>Problems of the last directory sync</source>
+        <translation>最近一次通讯录同步的问题</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="175" />
+        <source>Every:</source>
+        <translation>间隔：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="185" />
+        <source>Problems:</source>
+        <translation>问题：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="192" />
+        <source>The directory sync failed: %1</source>
+        <translation>通讯录同步失败：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="194" />
+        <location filename="../../app/ui/directory_panel.py" line="324" />
+        <source>The directory sync was cancelled.</source>
+        <translation>通讯录同步已取消。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="241" />
+        <source>The directory has not been synced from WeCom yet. Names come from WeCom's server API (Sync from WeCom), or from a names file.</source>
+        <translation>尚未从企业微信同步通讯录。名称来自企业微信服务端接口（从企业微信同步）或名称文件。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="247" />
+        <source>succeeded</source>
+        <translation>成功</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="247" />
+        <source>done with refusals</source>
+        <translation>完成（部分调用被拒绝）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="248" />
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="248" />
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="248" />
+        <source>running</source>
+        <translation>进行中</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="249" />
+        <source>names file import</source>
+        <translation>名称文件导入</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="249" />
+        <source>sync from WeCom</source>
+        <translation>企业微信同步</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="250" />
+        <source>Last %1: %2, %3 by %4.</source>
+        <translation>最近一次%1：%2，%3（操作人 %4）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="254" />
+        <source>%1 staff, %2 departments, %3 external contacts, %4 groups, %5 on the permit list, %6 consent states, %7 avatars; %8 names new, %9 changed.</source>
+        <translation>成员 %1 人，部门 %2 个，外部联系人 %3 人，群 %4 个，存档名单 %5 人，同意情况 %6 条，头像 %7 个；新增名称 %8 个，变更 %9 个。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="258" />
+        <location filename="../../app/ui/directory_panel.py" line="359" />
+        <source>%1 names imported.</source>
+        <translation>已导入 %1 个名称。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="267" />
+        <source>(%1×: %2)</source>
+        <translation>（%1 次：%2）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="267" />
+        <source>(%1×)</source>
+        <translation>（%1 次）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="273" />
+        <source>The directory cannot be read: %1</source>
+        <translation>无法读取通讯录：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="280" />
+        <source>No corp is configured on this computer.</source>
+        <translation>本机尚未配置企业。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="285" />
+        <source>Corp %1 is not configured on this computer: %2</source>
+        <translation>企业 %1 未在本机配置：%2</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="302" />
+        <source>Asking WeCom…</source>
+        <translation>正在请求企业微信…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="308" />
+        <source>departments</source>
+        <translation>部门</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="308" />
+        <source>staff</source>
+        <translation>成员</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="309" />
+        <source>external contacts</source>
+        <translation>外部联系人</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="309" />
+        <source>groups</source>
+        <translation>群</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="310" />
+        <source>permit list</source>
+        <translation>存档成员名单</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="310" />
+        <source>consent</source>
+        <translation>同意情况</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="310" />
+        <source>avatars</source>
+        <translation>头像</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="317" />
+        <source>Step %1 of %2: %3…</source>
+        <translation>第 %1 步，共 %2 步：%3…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="321" />
+        <source>The directory is synced.</source>
+        <translation>通讯录已同步。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="322" />
+        <source>The directory is synced; WeCom refused some calls (see Problems).</source>
+        <translation>通讯录已同步；企业微信拒绝了部分调用（见“问题”）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="323" />
+        <source>The directory sync failed (see Problems).</source>
+        <translation>通讯录同步失败（见“问题”）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="342" />
+        <source>Import names file</source>
+        <translation>导入名称文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="343" />
+        <source>Names files (*.json);;All files (*)</source>
+        <translation>名称文件 (*.json);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="364" />
+        <source>The names file was not imported: %1</source>
+        <translation>名称文件未导入：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="388" />
+        <source>The secrets were not saved: %1</source>
+        <translation>Secret 未保存：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="390" />
+        <source>The secrets are kept in the OS keyring.</source>
+        <translation>Secret 已保存在系统钥匙串中。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="399" />
+        <source>The schedule was not saved: %1</source>
+        <translation>计划未保存：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="402" />
+        <source>The directory is synced every %1 hours while background jobs run.</source>
+        <translation>后台任务运行时，每 %1 小时同步一次通讯录。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="403" />
+        <source>Scheduled directory syncs are off.</source>
+        <translation>定时通讯录同步已关闭。</translation>
+    </message>
+</context>
+<context>
+    <name>EvidenceModel</name>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <source>Entry</source>
+        <translation>记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <source>Decision time</source>
+        <translation>决定时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <source>Msgid</source>
+        <translation>消息 ID</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="273" />
+        <source>Agreed to archiving</source>
+        <translation>同意存档</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/compliance_panels.py" line="273" />
+        <source>Refused archiving</source>
+        <translation>拒绝存档</translation>
     </message>
 </context>
 <context>
@@ -1869,312 +2400,312 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../app/ui/main_window.py" line="82" />
-        <location filename="../../app/ui/main_window.py" line="258" />
+        <location filename="../../app/ui/main_window.py" line="259" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="134" />
+        <location filename="../../app/ui/main_window.py" line="135" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="135" />
+        <location filename="../../app/ui/main_window.py" line="136" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="136" />
+        <location filename="../../app/ui/main_window.py" line="137" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="137" />
+        <location filename="../../app/ui/main_window.py" line="138" />
         <source>&amp;Export evidence…</source>
         <translation>导出证据(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>Export search &amp;results…</source>
         <translation>导出搜索结果(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="140" />
         <source>Export &amp;selected messages…</source>
         <translation>导出所选消息(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="140" />
+        <location filename="../../app/ui/main_window.py" line="141" />
         <source>&amp;Verify evidence package…</source>
         <translation>校验证据包(&amp;V)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="149" />
+        <location filename="../../app/ui/main_window.py" line="150" />
         <source>S&amp;ync</source>
         <translation>同步(&amp;Y)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="150" />
+        <location filename="../../app/ui/main_window.py" line="151" />
         <source>&amp;Sync now</source>
         <translation>立即同步(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="151" />
+        <location filename="../../app/ui/main_window.py" line="152" />
         <source>Sync every configured corp, one after the other</source>
         <translation>依次同步所有已配置的企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="152" />
+        <location filename="../../app/ui/main_window.py" line="153" />
         <source>Sync &amp;one corp</source>
         <translation>同步单个企业(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="154" />
+        <location filename="../../app/ui/main_window.py" line="155" />
         <source>&amp;Cancel sync</source>
         <translation>取消同步(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="156" />
         <source>Sync &amp;history…</source>
         <translation>同步记录(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="156" />
+        <location filename="../../app/ui/main_window.py" line="157" />
         <source>Background &amp;jobs…</source>
         <translation>后台任务(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="162" />
+        <location filename="../../app/ui/main_window.py" line="163" />
         <source>&amp;View</source>
         <translation>查看(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="163" />
+        <location filename="../../app/ui/main_window.py" line="164" />
         <source>&amp;Search messages</source>
         <translation>搜索消息(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="164" />
+        <location filename="../../app/ui/main_window.py" line="165" />
         <source>&amp;Copy selected messages</source>
         <translation>复制所选消息(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="165" />
+        <location filename="../../app/ui/main_window.py" line="166" />
         <source>&amp;Jump to date…</source>
         <translation>跳转到日期(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="170" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>&amp;Account</source>
         <translation>账号(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>Change &amp;password…</source>
         <translation>修改密码(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="172" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>&amp;Accounts…</source>
         <translation>账号管理(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173" />
+        <location filename="../../app/ui/main_window.py" line="174" />
         <source>Audit &amp;log…</source>
         <translation>审计日志(&amp;L)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="174" />
+        <location filename="../../app/ui/main_window.py" line="175" />
         <source>Open &amp;without login on this workstation</source>
         <translation>在此工作站上免登录打开(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="175" />
+        <location filename="../../app/ui/main_window.py" line="176" />
         <source>Log &amp;out</source>
         <translation>退出登录(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="182" />
+        <location filename="../../app/ui/main_window.py" line="183" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="183" />
+        <location filename="../../app/ui/main_window.py" line="184" />
         <source>&amp;About</source>
         <translation>关于(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="322" />
+        <location filename="../../app/ui/main_window.py" line="323" />
         <source>Preparing the demo archive… (about ten seconds the first time)</source>
         <translation>正在准备演示存档…（首次约需十秒）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="520" />
+        <location filename="../../app/ui/main_window.py" line="521" />
         <source>Logged in: %1</source>
         <translation>已登录：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="520" />
+        <location filename="../../app/ui/main_window.py" line="521" />
         <source>Acting as: %1</source>
         <translation>当前身份：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="522" />
+        <location filename="../../app/ui/main_window.py" line="523" />
         <source>Roles: %1</source>
         <translation>角色：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="271" />
+        <location filename="../../app/ui/main_window.py" line="272" />
         <source>Search index updated: 1 message</source>
         <translation>搜索索引已更新：1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="272" />
+        <location filename="../../app/ui/main_window.py" line="273" />
         <source>Search index updated: %1 messages</source>
         <translation>搜索索引已更新：%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="334" />
+        <location filename="../../app/ui/main_window.py" line="335" />
         <source>Demo archive</source>
         <translation>演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="387" />
+        <location filename="../../app/ui/main_window.py" line="388" />
         <source>last synced %1 (%2)</source>
         <translation>上次同步 %1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="388" />
+        <location filename="../../app/ui/main_window.py" line="389" />
         <source>never synced</source>
         <translation>从未同步</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="395" />
+        <location filename="../../app/ui/main_window.py" line="396" />
         <source>finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="395" />
+        <location filename="../../app/ui/main_window.py" line="396" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="395" />
+        <location filename="../../app/ui/main_window.py" line="396" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="396" />
+        <location filename="../../app/ui/main_window.py" line="397" />
         <source>interrupted</source>
         <translation>已中断</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="423" />
+        <location filename="../../app/ui/main_window.py" line="424" />
         <source>1 new message</source>
         <translation>新增 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="423" />
+        <location filename="../../app/ui/main_window.py" line="424" />
         <source>%1 new messages</source>
         <translation>新增 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="424" />
+        <location filename="../../app/ui/main_window.py" line="425" />
         <source>1 quarantined</source>
         <translation>隔离 1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="424" />
+        <location filename="../../app/ui/main_window.py" line="425" />
         <source>%1 quarantined</source>
         <translation>隔离 %1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="425" />
+        <location filename="../../app/ui/main_window.py" line="426" />
         <source>1 media file stored</source>
         <translation>保存媒体文件 1 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="425" />
+        <location filename="../../app/ui/main_window.py" line="426" />
         <source>%1 media files stored</source>
         <translation>保存媒体文件 %1 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="428" />
+        <location filename="../../app/ui/main_window.py" line="429" />
         <source>Sync %1: %2</source>
         <translation>同步%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="429" />
+        <location filename="../../app/ui/main_window.py" line="430" />
         <source>, </source>
         <translation>，</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="452" />
+        <location filename="../../app/ui/main_window.py" line="453" />
         <source>Choose a session to export.</source>
         <translation>请先选择要导出的会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="457" />
+        <location filename="../../app/ui/main_window.py" line="458" />
         <source>Session %1</source>
         <translation>会话 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="464" />
+        <location filename="../../app/ui/main_window.py" line="465" />
         <source>Nothing to export: %1</source>
         <translation>没有可导出的内容：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="467" />
+        <location filename="../../app/ui/main_window.py" line="468" />
         <source>Search: %1</source>
         <translation>搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="476" />
+        <location filename="../../app/ui/main_window.py" line="477" />
         <source>Select the messages to export first.</source>
         <translation>请先选择要导出的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="480" />
+        <location filename="../../app/ui/main_window.py" line="481" />
         <source>1 selected message</source>
         <translation>所选 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="481" />
+        <location filename="../../app/ui/main_window.py" line="482" />
         <source>%1 selected messages</source>
         <translation>所选 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="543" />
+        <location filename="../../app/ui/main_window.py" line="544" />
         <source>Open without login</source>
         <translation>免登录打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="549" />
+        <location filename="../../app/ui/main_window.py" line="550" />
         <source>This workstation opens without login from now on.</source>
         <translation>此工作站今后将免登录打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="550" />
+        <location filename="../../app/ui/main_window.py" line="551" />
         <source>This workstation asks for the password from now on.</source>
         <translation>此工作站今后将要求输入密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="557" />
+        <location filename="../../app/ui/main_window.py" line="558" />
         <source>Password changed.</source>
         <translation>密码已修改。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="580" />
+        <location filename="../../app/ui/main_window.py" line="581" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>您账号的角色或查看范围已变更：窗口已按新的设置重新打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="610" />
+        <location filename="../../app/ui/main_window.py" line="611" />
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="611" />
+        <location filename="../../app/ui/main_window.py" line="612" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>会话存档审计台
@@ -2998,6 +3529,21 @@ Archive and review WeCom chats for compliance.</source>
         <location filename="../../app/ui/panel_list.py" line="18" />
         <source>Quarantine</source>
         <translation>隔离区</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/panel_list.py" line="40" />
+        <source>Directory</source>
+        <translation>通讯录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/panel_list.py" line="42" />
+        <source>Archived staff</source>
+        <translation>存档成员</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/panel_list.py" line="44" />
+        <source>Consent</source>
+        <translation>客户同意</translation>
     </message>
 </context>
 <context>
@@ -3855,24 +4401,77 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     </message>
 </context>
 <context>
+    <name>SecretsDialog</name>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="91" />
+        <source>Directory secrets of %1</source>
+        <translation>%1 的通讯录 Secret</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="94" />
+        <source>Contacts secret (通讯录 Secret):</source>
+        <translation>通讯录 Secret：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="95" />
+        <source>Customer-contact secret (客户联系 Secret):</source>
+        <translation>客户联系 Secret：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="99" />
+        <source>kept — type to replace</source>
+        <translation>已保存——输入以替换</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="100" />
+        <source>not set: the chat-archive secret is used</source>
+        <translation>未设置：将使用会话存档 Secret</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/directory_panel.py" line="103" />
+        <source>WeCom lets each secret call some APIs only: the contacts secret user/ and department/, the customer-contact secret externalcontact/. Without them those calls use the chat-archive secret, which WeCom usually refuses (48002).</source>
+        <translation>企业微信只允许每个 Secret 调用部分接口：通讯录 Secret 可调用 user/ 与 department/，客户联系 Secret 可调用 externalcontact/。未设置时这些调用改用会话存档 Secret，企业微信通常会拒绝（48002）。</translation>
+    </message>
+</context>
+<context>
     <name>SessionPanel</name>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="34" />
+        <location filename="../../app/ui/sessions/panel.py" line="35" />
         <source>Filter by participant name or id</source>
         <translation>按参与人姓名或 ID 筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="36" />
+        <location filename="../../app/ui/sessions/panel.py" line="37" />
         <source>Session filter</source>
         <translation>会话筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="50" />
+        <location filename="../../app/ui/sessions/panel.py" line="38" />
+        <source>Only chats with customers who refused archiving</source>
+        <translation>只看与拒绝存档客户的会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="39" />
+        <source>Customers' consent as WeCom reported it at the last directory sync, and the archive's disagree entries</source>
+        <translation>依据最近一次通讯录同步时企业微信报告的客户同意情况，以及存档中的拒绝记录</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="56" />
         <source>Sessions</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="160" />
+        <location filename="../../app/ui/sessions/panel.py" line="170" />
+        <source>No chat with a customer who refused archiving (as of the last directory sync).</source>
+        <translation>没有与拒绝存档客户的会话（以最近一次通讯录同步为准）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="172" />
+        <source>No such chat has a participant matching “{text}”.</source>
+        <translation>这些会话中没有参与人匹配“{text}”。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="175" />
         <source>No session has a participant matching “{text}”.</source>
         <translation>没有参与人匹配“{text}”的会话。</translation>
     </message>
@@ -3880,64 +4479,84 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SessionTreeModel</name>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="65" />
+        <location filename="../../app/ui/sessions/model.py" line="68" />
         <source>Internal</source>
         <translation>单聊(内部)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="67" />
+        <location filename="../../app/ui/sessions/model.py" line="70" />
         <source>External contacts</source>
         <translation>外部联系人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="69" />
+        <location filename="../../app/ui/sessions/model.py" line="72" />
         <source>Groups</source>
         <translation>群聊</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="71" />
+        <location filename="../../app/ui/sessions/model.py" line="74" />
         <source>Up/downstream</source>
         <translation>上下游</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="73" />
+        <location filename="../../app/ui/sessions/model.py" line="76" />
         <source>System records</source>
         <translation>系统记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="436" />
+        <location filename="../../app/ui/sessions/model.py" line="500" />
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="436" />
+        <location filename="../../app/ui/sessions/model.py" line="500" />
         <source>{names} +{more}</source>
         <translation>{names} +{more}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="667" />
+        <location filename="../../app/ui/sessions/model.py" line="731" />
         <source>Session</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="667" />
-        <source>Messages</source>
-        <translation>消息数</translation>
+        <location filename="../../app/ui/sessions/model.py" line="731" />
+        <source>Msgs</source>
+        <translation>条数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="667" />
+        <location filename="../../app/ui/sessions/model.py" line="731" />
+        <source>Last</source>
+        <translation>最近</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="733" />
+        <source>Participants or group name</source>
+        <translation>成员或群名</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="733" />
+        <source>Messages in the session</source>
+        <translation>会话中的消息数</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="799" />
+        <source>{label} · {shown} of {total} sessions</source>
+        <translation>{label} · {total} 个会话中的 {shown} 个</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="802" />
+        <source>{label} · 1 session</source>
+        <translation>{label} · 1 个会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="803" />
+        <source>{label} · {count} sessions</source>
+        <translation>{label} · {count} 个会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/model.py" line="734" />
         <source>Last activity</source>
         <translation>最近活动</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/sessions/model.py" line="727" />
-        <source>{label} ({shown} of {total})</source>
-        <translation>{label} ({shown} / {total})</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/sessions/model.py" line="729" />
-        <source>{label} ({count})</source>
-        <translation>{label} ({count})</translation>
     </message>
 </context>
 <context>
@@ -4042,116 +4661,116 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SyncProgressPanel</name>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="103" />
-        <location filename="../../app/ui/sync/panel.py" line="248" />
+        <location filename="../../app/ui/sync/panel.py" line="105" />
+        <location filename="../../app/ui/sync/panel.py" line="250" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="104" />
+        <location filename="../../app/ui/sync/panel.py" line="106" />
         <source>Stop after the current batch; nothing stored is lost</source>
         <translation>在当前批次完成后停止；已保存的内容不会丢失</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="109" />
+        <location filename="../../app/ui/sync/panel.py" line="111" />
         <source>Hide</source>
         <translation>隐藏</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="144" />
-        <location filename="../../app/ui/sync/panel.py" line="201" />
+        <location filename="../../app/ui/sync/panel.py" line="146" />
+        <location filename="../../app/ui/sync/panel.py" line="203" />
         <source>Starting…</source>
         <translation>正在开始…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="156" />
+        <location filename="../../app/ui/sync/panel.py" line="158" />
         <source>%1 retries after temporary errors</source>
         <translation>临时错误后已重试 %1 次</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="171" />
+        <location filename="../../app/ui/sync/panel.py" line="173" />
         <source>Cancelling after the current batch…</source>
         <translation>将在当前批次完成后取消…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="176" />
-        <location filename="../../app/ui/sync/panel.py" line="202" />
+        <location filename="../../app/ui/sync/panel.py" line="178" />
+        <location filename="../../app/ui/sync/panel.py" line="204" />
         <source>Done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="176" />
+        <location filename="../../app/ui/sync/panel.py" line="178" />
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="182" />
-        <location filename="../../app/ui/sync/panel.py" line="186" />
+        <location filename="../../app/ui/sync/panel.py" line="184" />
+        <location filename="../../app/ui/sync/panel.py" line="188" />
         <source>Sync failed</source>
         <translation>同步失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="183" />
+        <location filename="../../app/ui/sync/panel.py" line="185" />
         <source>The sync stopped; everything stored before the error is kept.</source>
         <translation>同步已停止；出错前已保存的内容全部保留。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="201" />
+        <location filename="../../app/ui/sync/panel.py" line="203" />
         <source>Fetching messages</source>
         <translation>正在拉取消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="202" />
+        <location filename="../../app/ui/sync/panel.py" line="204" />
         <source>Downloading media</source>
         <translation>正在下载媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="205" />
+        <location filename="../../app/ui/sync/panel.py" line="207" />
         <source>unknown</source>
         <translation>未知</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="208" />
+        <location filename="../../app/ui/sync/panel.py" line="210" />
         <source>%1 of %2 files · %6 files/s · ETA %7 · stored %3 · failed %4 · expired %5</source>
         <translation>%1 / %2 个文件 · %6 个/秒 · 预计剩余 %7 · 已保存 %3 · 失败 %4 · 已过期 %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="211" />
+        <location filename="../../app/ui/sync/panel.py" line="213" />
         <source>%6/s · ETA %7 · seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5</source>
         <translation>%6 条/秒 · 预计剩余 %7 · seq %1 · 已拉取 %2 · 已保存 %3 · 已隔离 %4 · 重复 %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="216" />
+        <location filename="../../app/ui/sync/panel.py" line="218" />
         <source>Messages: seq %1, fetched %2, stored %3, quarantined %4, duplicates %5</source>
         <translation>消息：seq %1，已拉取 %2，已保存 %3，已隔离 %4，重复 %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="218" />
+        <location filename="../../app/ui/sync/panel.py" line="220" />
         <source>Media: %1 of %2 done, stored %3, failed %4, expired %5</source>
         <translation>媒体：已完成 %1 / %2，已保存 %3，失败 %4，已过期 %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="227" />
+        <location filename="../../app/ui/sync/panel.py" line="229" />
         <source>Cancelled after %1: %2 new messages stored; the next sync continues from seq %3.</source>
         <translation>用时 %1 后已取消：新保存 %2 条消息；下次同步将从 seq %3 继续。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="229" />
+        <location filename="../../app/ui/sync/panel.py" line="231" />
         <source>Finished in %1: %2 fetched, %3 new, %4 quarantined, %5 duplicates; media %6 stored, %7 failed, %8 expired, %9 pending.</source>
         <translation>用时 %1 完成：拉取 %2 条，新增 %3 条，隔离 %4 条，重复 %5 条；媒体已保存 %6 个，失败 %7 个，已过期 %8 个，待下载 %9 个。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="238" />
+        <location filename="../../app/ui/sync/panel.py" line="240" />
         <source>%1 s</source>
         <translation>%1 秒</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="240" />
+        <location filename="../../app/ui/sync/panel.py" line="242" />
         <source>%1 min %2 s</source>
         <translation>%1 分 %2 秒</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="241" />
+        <location filename="../../app/ui/sync/panel.py" line="243" />
         <source>%1 h %2 min</source>
         <translation>%1 小时 %2 分</translation>
     </message>

@@ -244,3 +244,41 @@ def test_the_welcome_page_is_centred_with_equal_buttons_and_says_what_it_prepare
         qapp.setProperty("ui_language", "en")
         for t in translators:
             qapp.removeTranslator(t)
+
+
+# ---------------------------------------------------------------- 2. the session tree's names
+
+def _session_rows(tree, model):
+    from app.ui.sessions.model import SessionRole
+
+    out = []
+    for r in range(model.rowCount()):
+        group = model.index(r, 0)
+        for c in range(model.rowCount(group)):
+            index = model.index(c, 0, group)
+            if index.data(SessionRole.SessionIdRole) is not None:
+                out.append(index)
+    return out
+
+
+def test_the_session_tree_keeps_room_for_names_and_says_its_groups_count_sessions(app_ctx, qtbot):
+    from app.ui.sessions.model import COL_TITLE
+
+    (app_ctx.paths.config_dir / "window.ini").unlink(missing_ok=True)  # other tests' splitter: a user's choice
+    window = _window(app_ctx, qtbot, (1024, 700))
+    tree, model = window.sessions.tree, window.sessions.model
+    qtbot.waitUntil(lambda: len(_session_rows(tree, model)) > 10, timeout=10000)
+    assert tree.columnWidth(COL_TITLE) >= 100, tree.columnWidth(COL_TITLE)
+    for r in range(model.rowCount()):
+        assert tree.isFirstColumnSpanned(r, model.index(r, 0).parent())
+        assert "session" in model.index(r, 0).data(), model.index(r, 0).data()
+
+    window.resize(1400, 860)  # the window's first size
+    qtbot.waitUntil(lambda: tree.columnWidth(COL_TITLE) > 200, timeout=3000)
+    fm = tree.fontMetrics()
+    groups = [ix for ix in _session_rows(tree, model) if ix.parent().data().startswith("Groups")]
+    assert groups
+    for ix in groups:
+        room = tree.visualRect(ix).width() - 8
+        title = ix.data()
+        assert fm.horizontalAdvance(title) <= room, f"{title!r} is cut at the window's first size"

@@ -135,7 +135,8 @@ def test_groups_show_the_archive_counts(qtbot, app_ctx):
     assert set(shown) == {"internal", "external", "group"} | {t for t, n in counts.items() if n}
     for stype, index in shown.items():
         n = counts.get(stype, 0)
-        assert index.data() == f"{type_label(stype)} ({QLocale().toString(n)})"
+        assert index.data() == (f"{type_label(stype)} · 1 session" if n == 1
+                                else f"{type_label(stype)} · {QLocale().toString(n)} sessions")
         assert model.hasChildren(index) == (n > 0)
         assert model.rowCount(index) == 0  # nothing is read before a view asks for it
 
@@ -233,7 +234,7 @@ def test_fifty_thousand_sessions_open_with_one_page_per_group(qtbot, big_archive
     wait_idle(qtbot, panel.model)
     model = panel.model
     loaded = [model.rowCount(g) for g in groups(model)]
-    assert [g.data() for g in groups(model)][:1] == [f"Internal ({QLocale().toString(16_667)})"]
+    assert [g.data() for g in groups(model)][:1] == [f"Internal · {QLocale().toString(16_667)} sessions"]
     assert all(0 < n <= PAGE_SIZE for n in loaded), loaded
     assert opened < 5, opened  # counts only: a regression that reads every row takes far longer
     # scrolling to the end of the first group fetches its next page, not everything
@@ -279,8 +280,8 @@ def test_filter_narrows_to_sessions_with_a_participant(qtbot, app_ctx):
     totals = app_ctx.archive.session_counts(ACTOR, corp)
     for group in groups(model):
         stype = group.data(SessionRole.SessionTypeRole)
-        assert group.data() == (f"{type_label(stype)} ({QLocale().toString(expected.get(stype, 0))} of "
-                                f"{QLocale().toString(totals.get(stype, 0))})")
+        assert group.data() == (f"{type_label(stype)} · {QLocale().toString(expected.get(stype, 0))} of "
+                                f"{QLocale().toString(totals.get(stype, 0))} sessions")
         for row in children(model, group):
             participants = row.data(SessionRole.ParticipantsRole)
             assert any(name in app_ctx.directory.label(ACTOR, corp, p) or name in p for p in participants) \

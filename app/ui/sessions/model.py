@@ -664,8 +664,10 @@ class SessionTreeModel(QAbstractItemModel):
         if orientation != Qt.Orientation.Horizontal:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return (self.tr("Session"), self.tr("Messages"), self.tr("Last activity"))[section] \
-                if 0 <= section < 3 else None
+            return (self.tr("Session"), self.tr("Msgs"), self.tr("Last"))[section] if 0 <= section < 3 else None
+        if role == Qt.ItemDataRole.ToolTipRole and orientation == Qt.Orientation.Horizontal:
+            return (self.tr("Participants or group name"), self.tr("Messages in the session"),
+                    self.tr("Last activity"))[section] if 0 <= section < 3 else None
         if role == Qt.ItemDataRole.TextAlignmentRole and section in (COL_MESSAGES, COL_LAST):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -724,9 +726,12 @@ class SessionTreeModel(QAbstractItemModel):
         if role in (Qt.ItemDataRole.DisplayRole, SessionRole.TitleRole):
             label = type_label(node.session_type) if node.kind == "group" else display_name(node.corp_name)
             if self._filter_text:
-                return self.tr("{label} ({shown} of {total})").format(
+                # Sessions, said so: a bare "(1,234)" beside the messages column read as a message count.
+                return self.tr("{label} · {shown} of {total} sessions").format(
                     label=label, shown=format_count(node.shown), total=format_count(node.total))
-            return self.tr("{label} ({count})").format(label=label, count=format_count(node.total))
+            if node.total == 1:
+                return self.tr("{label} · 1 session").format(label=label)
+            return self.tr("{label} · {count} sessions").format(label=label, count=format_count(node.total))
         if role == Qt.ItemDataRole.FontRole:
             font = QFont()
             font.setBold(True)

@@ -9,6 +9,7 @@ from app.core.actor import Actor
 from app.ui.sessions.model import COL_LAST, COL_MESSAGES, COL_TITLE, SessionRole, SessionTreeModel
 
 FILTER_DEBOUNCE_MS = 250
+MIN_TITLE_WIDTH = 110  # the names column at its narrowest (a 1024-pixel window)
 
 
 class SessionPanel(QWidget):
@@ -46,7 +47,9 @@ class SessionPanel(QWidget):
         self.tree.setAlternatingRowColors(True)
         self.tree.setEditTriggers(QTreeView.EditTrigger.NoEditTriggers)
         self.tree.setSelectionMode(QTreeView.SelectionMode.SingleSelection)
-        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
+        # A long group name keeps its start and its end ("【成都天府…沟通群"); the tooltip has it whole.
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.tree.setIndentation(14)  # three levels (corp, type, session) leave the names their room
         self.tree.setAccessibleName(self.tr("Sessions"))
         header = self.tree.header()
         header.setStretchLastSection(False)
@@ -85,6 +88,7 @@ class SessionPanel(QWidget):
         self.model.filter_applied.connect(self._on_filter_applied)
         self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
 
+        self._span_group_rows()  # the first build happened before this view listened for resets
         self._expand_initially()
 
     # ------------------------------------------------------------------ public
@@ -242,12 +246,29 @@ class SessionPanel(QWidget):
             seen += 1
 
     def _size_columns(self) -> None:
+        """The count and date columns as narrow as their values (short headers, full ones in their
+        tooltips): the names take the rest, and never less than MIN_TITLE_WIDTH."""
         metrics = self.tree.fontMetrics()
-        pad = 2 * self.tree.style().pixelMetric(self.tree.style().PixelMetric.PM_FocusFrameHMargin) + 16
+        pad = 2 * self.tree.style().pixelMetric(self.tree.style().PixelMetric.PM_FocusFrameHMargin) + 12
         header = self.tree.header()
-        header.resizeSection(COL_MESSAGES, max(metrics.horizontalAdvance("99,999") + pad,
+        header.setMinimumSectionSize(24)
+        header.resizeSection(COL_MESSAGES, max(metrics.horizontalAdvance("9,999") + pad,
                                                metrics.horizontalAdvance(self.model.headerData(
                                                    COL_MESSAGES, Qt.Orientation.Horizontal)) + pad))
         header.resizeSection(COL_LAST, max(metrics.horizontalAdvance("2024-12-31") + pad,
                                            metrics.horizontalAdvance(self.model.headerData(
                                                COL_LAST, Qt.Orientation.Horizontal)) + pad))
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """In a narrow pane (a 1024-pixel window) the message counts give way to the names: the
+        count column hides while the names would get less than MIN_TITLE_WIDTH (each row's tooltip
+        and the header's still say it)."""
+        header = self.tree.header()
+        others = header.sectionSize(COL_MESSAGES) + header.sectionSize(COL_LAST)
+        names = self.tree.viewport().width() - others - 2 * self.tree.indentation()
+        self.tree.setColumnHidden(COL_MESSAGES, names < MIN_TITLE_WIDTH)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit_columns()
