@@ -32,8 +32,9 @@ run: native
 test: native
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
+# Every benchmark at full size (tens of minutes); their headline figures go to docs/benchmarks.md.
 bench: native
-	$(BIN)/python benchmarks/bench_sdk.py
+	$(BIN)/python benchmarks/run_all.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check app native tests benchmarks tools packaging setup.py

@@ -25,6 +25,8 @@ import time
 import uuid
 from pathlib import Path
 
+from results import result
+
 from app.core.queue import JobSpec, open_queue
 from app.core.store.db import open_database
 
@@ -178,6 +180,7 @@ def bench(backend: Backend, n: int, consumers: int) -> dict[str, float]:
     return out
 
 
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--jobs", type=int, default=2000)
@@ -192,6 +195,7 @@ def main() -> None:
                 r = bench(backend, args.jobs, consumers)
                 print(f"{name:<9} {consumers:>9} {r['enqueue']:>9.0f} {r['enqueue_many']:>13.0f} {r['drain']:>9.0f} "
                       f"{r['end to end']:>11.0f}", flush=True)
+                result(f"queue.{name}.{consumers}_consumers.end_to_end", r["end to end"], "jobs/s")
         finally:
             backend.close()
 

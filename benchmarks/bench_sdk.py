@@ -17,6 +17,8 @@ import threading
 import time
 from pathlib import Path
 
+from results import result
+
 from app.core.sdk import FinanceSdk, PrivateKeyRing, decrypt_random_key, load_library
 from app.core.sdk.binding import decrypt_data
 from native.build import build_simulator
@@ -76,7 +78,9 @@ def threaded(fn, threads: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--duration", type=float, default=DURATION, help="seconds per measurement")
     args = parser.parse_args()
+    globals()["DURATION"] = args.duration
     lib_path = build_simulator()
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
@@ -97,6 +101,8 @@ def main() -> None:
             rt = threaded(lambda: _rsa_chunk(items[:20]), 2)
             print(f"RSA random-key decrypts/s: 1 process {r1:,.0f}   2 processes {r2:,.0f}   "
                   f"(2 threads in one process {rt:,.0f})")
+            result("sdk.rsa_decrypts_1_process", r1, "1/s")
+            result("sdk.rsa_decrypts_2_processes", r2, "1/s")
             keys = [(decrypt_random_key(i, ring), i.encrypt_chat_msg) for i in items[:200]]
             lib = load_library(lib_path)
 
@@ -107,6 +113,7 @@ def main() -> None:
 
             d1, d2 = threaded(decrypt_some, 1), threaded(decrypt_some, 2)
             print(f"DecryptData calls/s through the binding: 1 thread {d1:,.0f}   2 threads {d2:,.0f}")
+            result("sdk.decryptdata_calls_1_thread", d1, "1/s")
             media = json.loads((corpus / "media.json").read_text())
             sizes = {fid: (corpus / p).stat().st_size for fid, p in media.items()}
             big = sorted(sizes, key=sizes.get, reverse=True)[:5]
@@ -118,6 +125,7 @@ def main() -> None:
             secs = time.perf_counter() - start
             print(f"iter_media: {total / secs / 2**20:,.1f} MB/s ({total / 2**20:,.0f} MB of the 5 largest files "
                   f"in {secs:.1f}s)")
+            result("sdk.iter_media", total / secs / 2**20, "MB/s")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ import time
 import uuid
 from pathlib import Path
 
+from results import result
+
 from app.core.actor import Actor
 from app.core.search import SearchService
 from app.core.search.journal import journal_batch
@@ -132,9 +134,10 @@ def run_backend(name: str, url: str, args, entries, terms) -> None:
     index_dir = Path(tempfile.mkdtemp(prefix=f"bench-index-{name}-"))
     service = SearchService(db, index_dir=index_dir)
     t = time.perf_counter()
-    n = service.reindex()
+    n = service.reindex(Actor.local())
     build = time.perf_counter() - t
     size = service.index.size_bytes()
+    result(f"search.{name}.index_size", size / max(text_bytes, 1), "x_text", goal="<=1.5")
     print(f"build: {build:.1f}s for {n:,} messages = {n / build:,.0f} msg/s; index {size / 2**20:.1f} MiB = "
           f"{size / text_bytes:.2f}x the text", flush=True)
 
@@ -145,14 +148,15 @@ def run_backend(name: str, url: str, args, entries, terms) -> None:
         incremental(db, corp, service, entries, args.incremental // 2, every)
     total = args.messages + args.incremental
     print(f"index after: {service.index.size_bytes() / 2**20:.1f} MiB, {total:,} messages", flush=True)
-    query_table(service, terms, args)
+    query_table(service, terms, args, name)
     db.close()
 
 
 def incremental(db, corp, service, entries, inc_n, every) -> None:
-    batch = 1000
+    batch = min(1000, max(1, inc_n))
     write_s = journal_s = index_s = 0.0
-    for b in range(inc_n // batch):
+    batches = max(1, inc_n // batch)
+    for b in range(batches):
         rows = make_rows(entries, batch, corp, db.ids, seed=10**9 + b, t_from=T_START + YEAR_MS,
                          t_to=T_START + YEAR_MS + 86_400_000)
         t = time.perf_counter()
@@ -162,17 +166,17 @@ def incremental(db, corp, service, entries, inc_n, every) -> None:
             journal_batch(conn, corp, [r["id"] for r in rows])
             journal_s += time.perf_counter() - tj
         write_s += time.perf_counter() - t
-        if (b + 1) % every == 0:
+        if (b + 1) % every == 0 or b + 1 == batches:
             t = time.perf_counter()
             service.index.catch_up(db, blocking=True)
             index_s += time.perf_counter() - t
     print(f"incremental: {inc_n:,} messages written in batches of {batch}, index caught up every {every * batch:,}: "
-          f"{inc_n / index_s:,.0f} msg/s (incl. commit and merges); the journal row adds "
-          f"{journal_s / (inc_n // batch) * 1000:.2f} ms per batch to the sync's transaction "
+          f"{inc_n / max(index_s, 1e-9):,.0f} msg/s (incl. commit and merges); the journal row adds "
+          f"{journal_s / batches * 1000:.2f} ms per batch to the sync's transaction "
           f"(write {write_s:.1f}s in all)", flush=True)
 
 
-def query_table(service, terms, args) -> None:
+def query_table(service, terms, args, name: str = "sqlite") -> None:
 
     month = "date:2024-10-01..2024-10-31"
     queries = {k: v for k, v in terms.items()}
@@ -193,6 +197,8 @@ def query_table(service, terms, args) -> None:
         print(f"{label:<16} {q[:22]:<22} {h:>8,}  {pct(p, 50):>8.2f} {pct(p, 95):>7.2f}  {pct(c, 50):>9.2f} "
               f"{pct(c, 95):>7.2f}   {hd:>11,} {pct(pd, 95):>8.2f} {pct(cd, 95):>9.2f}", flush=True)
     print(f"worst p95: first page {worst_page:.1f} ms, count {worst_count:.1f} ms (ms, end to end)")
+    result(f"search.{name}.first_page_p95", worst_page, "ms", goal="<=100")
+    result(f"search.{name}.count_p95", worst_count, "ms", goal="<=200")
 
 
 def main() -> None:

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import result
+
 ROOT = Path(__file__).resolve().parents[1]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰飞鹏宇浩凯瑶婷雪晨"
@@ -175,6 +177,10 @@ def main() -> None:
     print(f"refresh (filter on)          {figures['refresh_ms']:>10.0f} ms")
     print(f"peak RSS                     {figures['peak_rss_mb']:>10.0f} MB  "
           f"(QApplication alone: {figures['qapplication_rss_mb']:.0f} MB)")
+    result("sessions.first_pages_shown", figures["first_pages_shown_ms"], "ms")
+    result("sessions.next_page", figures["next_page_ms"], "ms")
+    result("sessions.filter", figures["filter_ms"], "ms")
+    result("sessions.peak_rss", figures["peak_rss_mb"], "MB", goal="<400")
 
 
 if __name__ == "__main__":

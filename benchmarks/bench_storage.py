@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import result
+
 from app.core.config.paths import AppPaths
 from app.core.config.secrets import SecretStore
 from app.core.config.settings import Settings, StorageSettings
@@ -103,6 +105,7 @@ def run(storage, files, threads: int) -> tuple[float, float]:
     return results[0], results[1]
 
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mb", type=int, default=200, help="MiB of media per run (default 200)")
@@ -122,6 +125,8 @@ def main() -> None:
                 for threads in (1, 4):
                     up, down = run(storage, files, threads)
                     print(f"{kind:<8} {threads:>7} {up:>11.0f} {down:>10.0f}", flush=True)
+                    result(f"storage.{kind}.{threads}_threads.store", up, "MB/s")
+                    result(f"storage.{kind}.{threads}_threads.read", down, "MB/s")
             finally:
                 if proc is not None:
                     proc.terminate()

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psutil
 from bench_sdk import _keys, rsa_processes
+from results import result
 
 from app.core.sdk import FinanceSdk, PrivateKeyRing
 from native.build import build_simulator
@@ -92,6 +93,7 @@ def main() -> None:
             generate_corpus(corpus, messages=args.messages, seed=5)
         ceiling = rsa_ceiling(corpus)
         print(f"RSA-decrypt ceiling, 2 worker processes: {ceiling:,.0f}/s")
+        result("sync.rsa_ceiling_2_processes", ceiling, "1/s")
         backends = [("SQLite", lambda d: (f"sqlite:///{d / 'archive.db'}", lambda: None))]
         if not args.no_mariadb:
             backends.append(("MariaDB", lambda d: mariadb_url()))
@@ -112,6 +114,10 @@ def main() -> None:
                 print(f"{name:<8} {'on' if media else 'off':<5} {report['fetched']:>8,} {wall:>7.1f} {rate:>7,.0f} "
                       f"{100 * rate / ceiling:>5.0f}% {report['seconds']:>7.1f} {inner:>7,.0f} "
                       f"{100 * inner / ceiling:>5.0f}% {peak:>8.0f}", flush=True)
+                key = f"sync.{name.lower()}.media_{'on' if media else 'off'}"
+                goal = "" if media else (">=0.70" if name == "SQLite" else ">=0.50")
+                result(f"{key}.entries_per_s", inner, "1/s", ratio=inner / ceiling, goal=goal)
+                result(f"{key}.peak_rss", peak, "MiB", goal="<400")
         print("wall: the whole CLI process (Python start-up and imports included); sync: the run itself as the\n"
               "sync reports it (worker spawn and, with media on, the media phase included).")
 

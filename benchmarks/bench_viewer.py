@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import result
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -125,6 +127,9 @@ def main() -> None:
           f"the model holds {model.rowCount()} rows")
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"peak RSS    {peak_kb / 1024:.0f} MiB")
+    result("viewer.open", opened * 1000, "ms", goal="<=100")
+    result("viewer.page", top / max(1, pages) * 1000, "ms", goal="<=30")
+    result("viewer.peak_rss", peak_kb / 1024, "MiB", goal="<400")
     wait_for_tasks()
     viewer.close()
     ctx.close()
