@@ -9,7 +9,8 @@ Names, departments, groups, the permit list and customers' consent from WeCom's 
 ``archive_permits`` (stretches on the chat-archive permit list), ``consent_records`` (each consent
 state WeCom reported), ``directory_groups`` and their members, ``directory_departments``,
 ``directory_avatars`` and ``directory_runs`` (each sync's counts and the errcodes of its calls).
-``contacts`` gains what the API adds. The names contacts holds now become their first history rows.
+``contacts`` gains what the API adds (with defaults, so that a plain insert of the earlier columns
+still works). The names contacts holds now become their first history rows.
 """
 
 from __future__ import annotations
@@ -38,15 +39,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column('status', sa.Integer(), nullable=True))
         batch.add_column(sa.Column('avatar_url', _LONGTEXT, nullable=True))
         batch.add_column(sa.Column('avatar_sha256', sa.String(length=64), nullable=True))
-    with op.batch_alter_table('contacts') as batch:  # the defaults were for the rows already there
-        batch.alter_column('source', server_default=None, existing_type=sa.String(length=32), existing_nullable=False)
-        batch.alter_column('corp_name', server_default=None, existing_type=sa.String(length=255),
-                           existing_nullable=False)
-        batch.alter_column('corp_full_name', server_default=None, existing_type=sa.String(length=255),
-                           existing_nullable=False)
-        batch.alter_column('position', server_default=None, existing_type=sa.String(length=255),
-                           existing_nullable=False)
-
     op.create_table('contact_names',
     sa.Column('id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('corp_id', sa.BigInteger(), nullable=False),
