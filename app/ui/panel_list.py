@@ -17,3 +17,29 @@ def _quarantine(ctx, actor, navigator, parent):
 
 register_panel(PanelSpec("quarantine", QT_TRANSLATE_NOOP("Panels", "Quarantine"), _quarantine, ARCHIVE_STATUS,
                          "Ctrl+Shift+Q"))
+
+
+def _directory(ctx, actor, navigator, parent):
+    from .directory_panel import DirectoryPanel
+
+    return DirectoryPanel(ctx, actor, navigator, parent)
+
+
+def _archived_staff(ctx, actor, navigator, parent):
+    from .compliance_panels import ArchivedStaffPanel
+
+    return ArchivedStaffPanel(ctx, actor, navigator, parent)
+
+
+def _consent(ctx, actor, navigator, parent):
+    from .compliance_panels import ConsentPanel
+
+    return ConsentPanel(ctx, actor, navigator, parent)
+
+
+register_panel(PanelSpec("directory", QT_TRANSLATE_NOOP("Panels", "Directory"), _directory, ARCHIVE_STATUS,
+                         "Ctrl+Shift+D"))
+register_panel(PanelSpec("archived-staff", QT_TRANSLATE_NOOP("Panels", "Archived staff"), _archived_staff,
+                         ARCHIVE_STATUS, "Ctrl+Shift+A"))
+register_panel(PanelSpec("consent", QT_TRANSLATE_NOOP("Panels", "Consent"), _consent, ARCHIVE_STATUS,
+                         "Ctrl+Shift+N"))

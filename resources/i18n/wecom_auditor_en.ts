@@ -1899,259 +1899,259 @@
 <context>
     <name>ExportDialog</name>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="85" />
+        <location filename="../../app/ui/export_dialog.py" line="86" />
         <source>Export evidence</source>
         <translation>Export evidence</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="90" />
+        <location filename="../../app/ui/export_dialog.py" line="91" />
         <source>Export:</source>
         <translation>Export:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="92" />
+        <location filename="../../app/ui/export_dialog.py" line="93" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="93" />
+        <location filename="../../app/ui/export_dialog.py" line="94" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="100" />
+        <location filename="../../app/ui/export_dialog.py" line="101" />
         <source> h</source>
         <translation> h</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="102" />
+        <location filename="../../app/ui/export_dialog.py" line="103" />
         <source>The conversation around each message that is also exported</source>
         <translation>The conversation around each message that is also exported</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="110" />
+        <location filename="../../app/ui/export_dialog.py" line="111" />
         <source>Dates:</source>
         <translation>Dates:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="115" />
+        <location filename="../../app/ui/export_dialog.py" line="117" />
         <source>Context (±hours):</source>
         <translation>Context (±hours):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="118" />
-        <location filename="../../app/ui/export_dialog.py" line="212" />
+        <location filename="../../app/ui/export_dialog.py" line="120" />
+        <location filename="../../app/ui/export_dialog.py" line="230" />
         <source>Output folder</source>
         <translation>Output folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="119" />
+        <location filename="../../app/ui/export_dialog.py" line="121" />
         <source>Browse…</source>
         <translation>Browse…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="123" />
+        <location filename="../../app/ui/export_dialog.py" line="125" />
         <source>Output folder:</source>
         <translation>Output folder:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="124" />
+        <location filename="../../app/ui/export_dialog.py" line="126" />
         <source>As a single zip file</source>
         <translation>As a single zip file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="125" />
+        <location filename="../../app/ui/export_dialog.py" line="127" />
         <source>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</source>
         <translation>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="127" />
+        <location filename="../../app/ui/export_dialog.py" line="129" />
         <source>PDF transcripts</source>
         <translation>PDF transcripts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="129" />
+        <location filename="../../app/ui/export_dialog.py" line="131" />
         <source>A PDF per conversation besides the HTML transcript (slower for large exports)</source>
         <translation>A PDF per conversation besides the HTML transcript (slower for large exports)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="135" />
+        <location filename="../../app/ui/export_dialog.py" line="137" />
         <source>Package:</source>
         <translation>Package:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="287" />
+        <location filename="../../app/ui/export_dialog.py" line="305" />
         <source>Export signing key</source>
         <translation>Export signing key</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="290" />
+        <location filename="../../app/ui/export_dialog.py" line="308" />
         <source>Passphrase of the export signing key:</source>
         <translation>Passphrase of the export signing key:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="293" />
+        <location filename="../../app/ui/export_dialog.py" line="311" />
         <source>This computer has no keyring: the export signing key is kept encrypted under a passphrase. Choose it (asked for at each export):</source>
         <translation>This computer has no keyring: the export signing key is kept encrypted under a passphrase. Choose it (asked for at each export):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="297" />
+        <location filename="../../app/ui/export_dialog.py" line="315" />
         <source>The same passphrase again:</source>
         <translation>The same passphrase again:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="301" />
+        <location filename="../../app/ui/export_dialog.py" line="319" />
         <source>The two passphrases differ.</source>
         <translation>The two passphrases differ.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="370" />
+        <location filename="../../app/ui/export_dialog.py" line="388" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="371" />
+        <location filename="../../app/ui/export_dialog.py" line="389" />
         <source>1 conversation</source>
         <translation>1 conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="371" />
+        <location filename="../../app/ui/export_dialog.py" line="389" />
         <source>%1 conversations</source>
         <translation>%1 conversations</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="372" />
+        <location filename="../../app/ui/export_dialog.py" line="390" />
         <source>1 media file</source>
         <translation>1 media file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="372" />
+        <location filename="../../app/ui/export_dialog.py" line="390" />
         <source>%1 media files</source>
         <translation>%1 media files</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="374" />
+        <location filename="../../app/ui/export_dialog.py" line="392" />
         <source>1 hit</source>
         <translation>1 hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="374" />
+        <location filename="../../app/ui/export_dialog.py" line="392" />
         <source>%1 hits</source>
         <translation>%1 hits</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="376" />
+        <location filename="../../app/ui/export_dialog.py" line="394" />
         <source>1 PDF transcript</source>
         <translation>1 PDF transcript</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="376" />
+        <location filename="../../app/ui/export_dialog.py" line="394" />
         <source>%1 PDF transcripts</source>
         <translation>%1 PDF transcripts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="377" />
+        <location filename="../../app/ui/export_dialog.py" line="395" />
         <source>, </source>
         <translation>, </translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="379" />
+        <location filename="../../app/ui/export_dialog.py" line="397" />
         <source>; %1 media not stored in the archive (listed in the load file)</source>
         <translation>; %1 media not stored in the archive (listed in the load file)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="157" />
+        <location filename="../../app/ui/export_dialog.py" line="159" />
         <source>Contents:</source>
         <translation>Contents:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="160" />
+        <location filename="../../app/ui/export_dialog.py" line="162" />
         <source>Export</source>
         <translation>Export</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="162" />
+        <location filename="../../app/ui/export_dialog.py" line="164" />
         <source>Cancel export</source>
         <translation>Cancel export</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="164" />
+        <location filename="../../app/ui/export_dialog.py" line="166" />
         <source>Open folder</source>
         <translation>Open folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="166" />
+        <location filename="../../app/ui/export_dialog.py" line="168" />
         <source>Close</source>
         <translation>Close</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="231" />
+        <location filename="../../app/ui/export_dialog.py" line="249" />
         <source>The end date is before the start date.</source>
         <translation>The end date is before the start date.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="239" />
+        <location filename="../../app/ui/export_dialog.py" line="257" />
         <source>Choose an output folder.</source>
         <translation>Choose an output folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="245" />
+        <location filename="../../app/ui/export_dialog.py" line="263" />
         <source>The output folder cannot be created: %1</source>
         <translation>The output folder cannot be created: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="280" />
-        <location filename="../../app/ui/export_dialog.py" line="332" />
+        <location filename="../../app/ui/export_dialog.py" line="298" />
+        <location filename="../../app/ui/export_dialog.py" line="350" />
         <source>Preparing the export…</source>
         <translation>Preparing the export…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="315" />
+        <location filename="../../app/ui/export_dialog.py" line="333" />
         <source>Cancelling…</source>
         <translation>Cancelling…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="370" />
+        <location filename="../../app/ui/export_dialog.py" line="388" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="155" />
+        <location filename="../../app/ui/export_dialog.py" line="157" />
         <source>Saved as:</source>
         <translation>Saved as:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="156" />
+        <location filename="../../app/ui/export_dialog.py" line="158" />
         <source>Package fingerprint:</source>
         <translation>Package fingerprint:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="328" />
+        <location filename="../../app/ui/export_dialog.py" line="346" />
         <source>Copying messages and media…</source>
         <translation>Copying messages and media…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="328" />
+        <location filename="../../app/ui/export_dialog.py" line="346" />
         <source>Writing transcripts…</source>
         <translation>Writing transcripts…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="329" />
+        <location filename="../../app/ui/export_dialog.py" line="347" />
         <source>%1 (%2%)</source>
         <translation>%1 (%2%)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="347" />
+        <location filename="../../app/ui/export_dialog.py" line="365" />
         <source>The export was cancelled; nothing was written.</source>
         <translation>The export was cancelled; nothing was written.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="351" />
+        <location filename="../../app/ui/export_dialog.py" line="369" />
         <source>The export failed: %1</source>
         <translation>The export failed: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="357" />
+        <location filename="../../app/ui/export_dialog.py" line="375" />
         <source>The evidence package is ready.</source>
         <translation>The evidence package is ready.</translation>
     </message>
@@ -2400,312 +2400,312 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../app/ui/main_window.py" line="82" />
-        <location filename="../../app/ui/main_window.py" line="259" />
+        <location filename="../../app/ui/main_window.py" line="260" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="135" />
+        <location filename="../../app/ui/main_window.py" line="134" />
         <source>&amp;File</source>
         <translation>&amp;File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="136" />
+        <location filename="../../app/ui/main_window.py" line="135" />
         <source>&amp;Settings…</source>
         <translation>&amp;Settings…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="137" />
+        <location filename="../../app/ui/main_window.py" line="136" />
         <source>&amp;Quit</source>
         <translation>&amp;Quit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="137" />
         <source>&amp;Export evidence…</source>
         <translation>&amp;Export evidence…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="138" />
         <source>Export search &amp;results…</source>
         <translation>Export search &amp;results…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="140" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>Export &amp;selected messages…</source>
         <translation>Export &amp;selected messages…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="141" />
+        <location filename="../../app/ui/main_window.py" line="140" />
         <source>&amp;Verify evidence package…</source>
         <translation>&amp;Verify evidence package…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="150" />
+        <location filename="../../app/ui/main_window.py" line="149" />
         <source>S&amp;ync</source>
         <translation>S&amp;ync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="151" />
+        <location filename="../../app/ui/main_window.py" line="150" />
         <source>&amp;Sync now</source>
         <translation>&amp;Sync now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="152" />
+        <location filename="../../app/ui/main_window.py" line="151" />
         <source>Sync every configured corp, one after the other</source>
         <translation>Sync every configured corp, one after the other</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="153" />
+        <location filename="../../app/ui/main_window.py" line="152" />
         <source>Sync &amp;one corp</source>
         <translation>Sync &amp;one corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="154" />
         <source>&amp;Cancel sync</source>
         <translation>&amp;Cancel sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="156" />
+        <location filename="../../app/ui/main_window.py" line="155" />
         <source>Sync &amp;history…</source>
         <translation>Sync &amp;history…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="157" />
+        <location filename="../../app/ui/main_window.py" line="156" />
         <source>Background &amp;jobs…</source>
         <translation>Background &amp;jobs…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="163" />
+        <location filename="../../app/ui/main_window.py" line="162" />
         <source>&amp;View</source>
         <translation>&amp;View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="164" />
+        <location filename="../../app/ui/main_window.py" line="163" />
         <source>&amp;Search messages</source>
         <translation>&amp;Search messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="165" />
+        <location filename="../../app/ui/main_window.py" line="164" />
         <source>&amp;Copy selected messages</source>
         <translation>&amp;Copy selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="166" />
+        <location filename="../../app/ui/main_window.py" line="165" />
         <source>&amp;Jump to date…</source>
         <translation>&amp;Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="170" />
         <source>&amp;Account</source>
         <translation>&amp;Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="172" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>Change &amp;password…</source>
         <translation>Change &amp;password…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>&amp;Accounts…</source>
         <translation>&amp;Accounts…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="174" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>Audit &amp;log…</source>
         <translation>Audit &amp;log…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="175" />
+        <location filename="../../app/ui/main_window.py" line="174" />
         <source>Open &amp;without login on this workstation</source>
         <translation>Open &amp;without login on this workstation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="176" />
+        <location filename="../../app/ui/main_window.py" line="175" />
         <source>Log &amp;out</source>
         <translation>Log &amp;out</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="183" />
+        <location filename="../../app/ui/main_window.py" line="182" />
         <source>&amp;Help</source>
         <translation>&amp;Help</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="184" />
+        <location filename="../../app/ui/main_window.py" line="183" />
         <source>&amp;About</source>
         <translation>&amp;About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="323" />
+        <location filename="../../app/ui/main_window.py" line="324" />
         <source>Preparing the demo archive… (about ten seconds the first time)</source>
         <translation>Preparing the demo archive… (about ten seconds the first time)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="521" />
+        <location filename="../../app/ui/main_window.py" line="522" />
         <source>Logged in: %1</source>
         <translation>Logged in: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="521" />
+        <location filename="../../app/ui/main_window.py" line="522" />
         <source>Acting as: %1</source>
         <translation>Acting as: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="523" />
+        <location filename="../../app/ui/main_window.py" line="524" />
         <source>Roles: %1</source>
         <translation>Roles: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="272" />
+        <location filename="../../app/ui/main_window.py" line="273" />
         <source>Search index updated: 1 message</source>
         <translation>Search index updated: 1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="273" />
+        <location filename="../../app/ui/main_window.py" line="274" />
         <source>Search index updated: %1 messages</source>
         <translation>Search index updated: %1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="335" />
+        <location filename="../../app/ui/main_window.py" line="336" />
         <source>Demo archive</source>
         <translation>Demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="388" />
+        <location filename="../../app/ui/main_window.py" line="389" />
         <source>last synced %1 (%2)</source>
         <translation>last synced %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="389" />
+        <location filename="../../app/ui/main_window.py" line="390" />
         <source>never synced</source>
         <translation>never synced</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="396" />
+        <location filename="../../app/ui/main_window.py" line="397" />
         <source>finished</source>
         <translation>finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="396" />
+        <location filename="../../app/ui/main_window.py" line="397" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="396" />
+        <location filename="../../app/ui/main_window.py" line="397" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="397" />
+        <location filename="../../app/ui/main_window.py" line="398" />
         <source>interrupted</source>
         <translation>interrupted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="424" />
+        <location filename="../../app/ui/main_window.py" line="425" />
         <source>1 new message</source>
         <translation>1 new message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="424" />
+        <location filename="../../app/ui/main_window.py" line="425" />
         <source>%1 new messages</source>
         <translation>%1 new messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="425" />
+        <location filename="../../app/ui/main_window.py" line="426" />
         <source>1 quarantined</source>
         <translation>1 quarantined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="425" />
+        <location filename="../../app/ui/main_window.py" line="426" />
         <source>%1 quarantined</source>
         <translation>%1 quarantined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="426" />
+        <location filename="../../app/ui/main_window.py" line="427" />
         <source>1 media file stored</source>
         <translation>1 media file stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="426" />
+        <location filename="../../app/ui/main_window.py" line="427" />
         <source>%1 media files stored</source>
         <translation>%1 media files stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="429" />
+        <location filename="../../app/ui/main_window.py" line="430" />
         <source>Sync %1: %2</source>
         <translation>Sync %1: %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="430" />
+        <location filename="../../app/ui/main_window.py" line="431" />
         <source>, </source>
         <translation>, </translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="453" />
+        <location filename="../../app/ui/main_window.py" line="454" />
         <source>Choose a session to export.</source>
         <translation>Choose a session to export.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="458" />
+        <location filename="../../app/ui/main_window.py" line="459" />
         <source>Session %1</source>
         <translation>Session %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="465" />
+        <location filename="../../app/ui/main_window.py" line="466" />
         <source>Nothing to export: %1</source>
         <translation>Nothing to export: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="468" />
+        <location filename="../../app/ui/main_window.py" line="469" />
         <source>Search: %1</source>
         <translation>Search: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="477" />
+        <location filename="../../app/ui/main_window.py" line="478" />
         <source>Select the messages to export first.</source>
         <translation>Select the messages to export first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="481" />
+        <location filename="../../app/ui/main_window.py" line="482" />
         <source>1 selected message</source>
         <translation>1 selected message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="482" />
+        <location filename="../../app/ui/main_window.py" line="483" />
         <source>%1 selected messages</source>
         <translation>%1 selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="544" />
+        <location filename="../../app/ui/main_window.py" line="545" />
         <source>Open without login</source>
         <translation>Open without login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="550" />
+        <location filename="../../app/ui/main_window.py" line="551" />
         <source>This workstation opens without login from now on.</source>
         <translation>This workstation opens without login from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="551" />
+        <location filename="../../app/ui/main_window.py" line="552" />
         <source>This workstation asks for the password from now on.</source>
         <translation>This workstation asks for the password from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="558" />
+        <location filename="../../app/ui/main_window.py" line="559" />
         <source>Password changed.</source>
         <translation>Password changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="581" />
+        <location filename="../../app/ui/main_window.py" line="582" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>The roles or the scope of your account changed: the window was reopened with them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="611" />
+        <location filename="../../app/ui/main_window.py" line="612" />
         <source>About</source>
         <translation>About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="612" />
+        <location filename="../../app/ui/main_window.py" line="613" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>WeCom Archive Auditor
@@ -4110,167 +4110,167 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>SearchPanel</name>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="112" />
+        <location filename="../../app/ui/search/panel.py" line="140" />
         <source>Search, e.g. 合同 OR 发票 -取消</source>
         <translation>Search, e.g. 合同 OR 发票 -取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="114" />
-        <location filename="../../app/ui/search/panel.py" line="331" />
+        <location filename="../../app/ui/search/panel.py" line="142" />
+        <location filename="../../app/ui/search/panel.py" line="369" />
         <source>Query</source>
         <translation>Query</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="115" />
+        <location filename="../../app/ui/search/panel.py" line="143" />
         <source>Words, "phrases", OR, -exclude, from:, type:, date: …
 F1 or ? for the syntax; ↓ for recent searches.</source>
         <translation>Words, "phrases", OR, -exclude, from:, type:, date: …
 F1 or ? for the syntax; ↓ for recent searches.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="119" />
-        <location filename="../../app/ui/search/panel.py" line="120" />
+        <location filename="../../app/ui/search/panel.py" line="147" />
+        <location filename="../../app/ui/search/panel.py" line="148" />
         <source>Search syntax</source>
         <translation>Search syntax</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="121" />
+        <location filename="../../app/ui/search/panel.py" line="149" />
         <source>Search</source>
         <translation>Search</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="132" />
+        <location filename="../../app/ui/search/panel.py" line="160" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="134" />
+        <location filename="../../app/ui/search/panel.py" line="162" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="137" />
+        <location filename="../../app/ui/search/panel.py" line="165" />
         <source>Anyone (name or id)</source>
         <translation>Anyone (name or id)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="140" />
+        <location filename="../../app/ui/search/panel.py" line="168" />
         <source>Any type</source>
         <translation>Any type</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="144" />
+        <location filename="../../app/ui/search/panel.py" line="172" />
         <source>Any session</source>
         <translation>Any session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="148" />
+        <location filename="../../app/ui/search/panel.py" line="176" />
         <source>Newest first</source>
         <translation>Newest first</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="149" />
+        <location filename="../../app/ui/search/panel.py" line="177" />
         <source>Oldest first</source>
         <translation>Oldest first</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="150" />
+        <location filename="../../app/ui/search/panel.py" line="178" />
         <source>By session</source>
         <translation>By session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="151" />
+        <location filename="../../app/ui/search/panel.py" line="179" />
         <source>Order of results</source>
         <translation>Order of results</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="157" />
+        <location filename="../../app/ui/search/panel.py" line="185" />
         <source>All corps</source>
         <translation>All corps</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="160" />
+        <location filename="../../app/ui/search/panel.py" line="188" />
         <source>Corp</source>
         <translation>Corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="170" />
+        <location filename="../../app/ui/search/panel.py" line="198" />
         <source>Query with filters</source>
         <translation>Query with filters</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="171" />
+        <location filename="../../app/ui/search/panel.py" line="199" />
         <source>(empty)</source>
         <translation>(empty)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="197" />
+        <location filename="../../app/ui/search/panel.py" line="225" />
         <source>Search results</source>
         <translation>Search results</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="253" />
-        <location filename="../../app/ui/search/panel.py" line="460" />
+        <location filename="../../app/ui/search/panel.py" line="291" />
+        <location filename="../../app/ui/search/panel.py" line="529" />
         <source>Searching…</source>
         <translation>Searching…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="267" />
+        <location filename="../../app/ui/search/panel.py" line="305" />
         <source>Type a query, or choose a sender, date or type to search.</source>
         <translation>Type a query, or choose a sender, date or type to search.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="279" />
+        <location filename="../../app/ui/search/panel.py" line="317" />
         <source>The end date is before the start date.</source>
         <translation>The end date is before the start date.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="317" />
+        <location filename="../../app/ui/search/panel.py" line="355" />
         <source>Sender</source>
         <translation>Sender</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="321" />
+        <location filename="../../app/ui/search/panel.py" line="359" />
         <source>Type</source>
         <translation>Type</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="325" />
+        <location filename="../../app/ui/search/panel.py" line="363" />
         <source>Session</source>
         <translation>Session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="409" />
+        <location filename="../../app/ui/search/panel.py" line="478" />
         <source>“{text}” matches {n} people: choose one from the list.</source>
         <translation>“{text}” matches {n} people: choose one from the list.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="432" />
+        <location filename="../../app/ui/search/panel.py" line="501" />
         <source>The query has a mistake at character {position}: {message}</source>
         <translation>The query has a mistake at character {position}: {message}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="456" />
+        <location filename="../../app/ui/search/panel.py" line="525" />
         <source>The search failed: {reason}</source>
         <translation>The search failed: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="460" />
+        <location filename="../../app/ui/search/panel.py" line="529" />
         <source>Counting…</source>
         <translation>Counting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="462" />
+        <location filename="../../app/ui/search/panel.py" line="531" />
         <source>No messages found.</source>
         <translation>No messages found.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="464" />
+        <location filename="../../app/ui/search/panel.py" line="533" />
         <source>1 result</source>
         <translation>1 result</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="466" />
+        <location filename="../../app/ui/search/panel.py" line="535" />
         <source>{count} results</source>
         <translation>{count} results</translation>
     </message>
@@ -4871,13 +4871,13 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SyntaxHelpDialog</name>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="58" />
-        <location filename="../../app/ui/search/panel.py" line="69" />
+        <location filename="../../app/ui/search/panel.py" line="86" />
+        <location filename="../../app/ui/search/panel.py" line="97" />
         <source>Search syntax</source>
         <translation>Search syntax</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="59" />
+        <location filename="../../app/ui/search/panel.py" line="87" />
         <source>Type a query in the search box. The filters below it add the same fields to the query.</source>
         <translation>Type a query in the search box. The filters below it add the same fields to the query.</translation>
     </message>

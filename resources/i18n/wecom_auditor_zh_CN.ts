@@ -1899,259 +1899,259 @@
 <context>
     <name>ExportDialog</name>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="85" />
+        <location filename="../../app/ui/export_dialog.py" line="86" />
         <source>Export evidence</source>
         <translation>导出证据</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="90" />
+        <location filename="../../app/ui/export_dialog.py" line="91" />
         <source>Export:</source>
         <translation>导出内容：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="92" />
+        <location filename="../../app/ui/export_dialog.py" line="93" />
         <source>From</source>
         <translation>从</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="93" />
+        <location filename="../../app/ui/export_dialog.py" line="94" />
         <source>To</source>
         <translation>到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="100" />
+        <location filename="../../app/ui/export_dialog.py" line="101" />
         <source> h</source>
         <translation> 小时</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="102" />
+        <location filename="../../app/ui/export_dialog.py" line="103" />
         <source>The conversation around each message that is also exported</source>
         <translation>每条消息前后一并导出的会话范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="110" />
+        <location filename="../../app/ui/export_dialog.py" line="111" />
         <source>Dates:</source>
         <translation>日期：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="115" />
+        <location filename="../../app/ui/export_dialog.py" line="117" />
         <source>Context (±hours):</source>
         <translation>上下文（± 小时）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="118" />
-        <location filename="../../app/ui/export_dialog.py" line="212" />
+        <location filename="../../app/ui/export_dialog.py" line="120" />
+        <location filename="../../app/ui/export_dialog.py" line="230" />
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="119" />
+        <location filename="../../app/ui/export_dialog.py" line="121" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="123" />
+        <location filename="../../app/ui/export_dialog.py" line="125" />
         <source>Output folder:</source>
         <translation>输出文件夹：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="124" />
+        <location filename="../../app/ui/export_dialog.py" line="126" />
         <source>As a single zip file</source>
         <translation>打包为单个 zip 文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="125" />
+        <location filename="../../app/ui/export_dialog.py" line="127" />
         <source>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</source>
         <translation>一个包含证据包文件夹的 .zip 文件，便于传送；`wecom-auditor verify` 无需解压即可校验</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="127" />
+        <location filename="../../app/ui/export_dialog.py" line="129" />
         <source>PDF transcripts</source>
         <translation>PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="129" />
+        <location filename="../../app/ui/export_dialog.py" line="131" />
         <source>A PDF per conversation besides the HTML transcript (slower for large exports)</source>
         <translation>除 HTML 会话记录外，每个会话另生成一份 PDF（大批量导出时较慢）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="135" />
+        <location filename="../../app/ui/export_dialog.py" line="137" />
         <source>Package:</source>
         <translation>证据包：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="287" />
+        <location filename="../../app/ui/export_dialog.py" line="305" />
         <source>Export signing key</source>
         <translation>导出签名密钥</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="290" />
+        <location filename="../../app/ui/export_dialog.py" line="308" />
         <source>Passphrase of the export signing key:</source>
         <translation>导出签名密钥的口令：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="293" />
+        <location filename="../../app/ui/export_dialog.py" line="311" />
         <source>This computer has no keyring: the export signing key is kept encrypted under a passphrase. Choose it (asked for at each export):</source>
         <translation>本机没有系统钥匙串：导出签名密钥将用口令加密保存。请设置口令（每次导出时都会询问）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="297" />
+        <location filename="../../app/ui/export_dialog.py" line="315" />
         <source>The same passphrase again:</source>
         <translation>再次输入同一口令：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="301" />
+        <location filename="../../app/ui/export_dialog.py" line="319" />
         <source>The two passphrases differ.</source>
         <translation>两次输入的口令不一致。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="370" />
+        <location filename="../../app/ui/export_dialog.py" line="388" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="371" />
+        <location filename="../../app/ui/export_dialog.py" line="389" />
         <source>1 conversation</source>
         <translation>1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="371" />
+        <location filename="../../app/ui/export_dialog.py" line="389" />
         <source>%1 conversations</source>
         <translation>%1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="372" />
+        <location filename="../../app/ui/export_dialog.py" line="390" />
         <source>1 media file</source>
         <translation>1 个媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="372" />
+        <location filename="../../app/ui/export_dialog.py" line="390" />
         <source>%1 media files</source>
         <translation>%1 个媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="374" />
+        <location filename="../../app/ui/export_dialog.py" line="392" />
         <source>1 hit</source>
         <translation>1 处命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="374" />
+        <location filename="../../app/ui/export_dialog.py" line="392" />
         <source>%1 hits</source>
         <translation>%1 处命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="376" />
+        <location filename="../../app/ui/export_dialog.py" line="394" />
         <source>1 PDF transcript</source>
         <translation>1 份 PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="376" />
+        <location filename="../../app/ui/export_dialog.py" line="394" />
         <source>%1 PDF transcripts</source>
         <translation>%1 份 PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="377" />
+        <location filename="../../app/ui/export_dialog.py" line="395" />
         <source>, </source>
         <translation>，</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="379" />
+        <location filename="../../app/ui/export_dialog.py" line="397" />
         <source>; %1 media not stored in the archive (listed in the load file)</source>
         <translation>；%1 个媒体未存档（已列入载入文件）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="157" />
+        <location filename="../../app/ui/export_dialog.py" line="159" />
         <source>Contents:</source>
         <translation>内容：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="160" />
+        <location filename="../../app/ui/export_dialog.py" line="162" />
         <source>Export</source>
         <translation>导出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="162" />
+        <location filename="../../app/ui/export_dialog.py" line="164" />
         <source>Cancel export</source>
         <translation>取消导出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="164" />
+        <location filename="../../app/ui/export_dialog.py" line="166" />
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="166" />
+        <location filename="../../app/ui/export_dialog.py" line="168" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="231" />
+        <location filename="../../app/ui/export_dialog.py" line="249" />
         <source>The end date is before the start date.</source>
         <translation>结束日期早于开始日期。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="239" />
+        <location filename="../../app/ui/export_dialog.py" line="257" />
         <source>Choose an output folder.</source>
         <translation>请选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="245" />
+        <location filename="../../app/ui/export_dialog.py" line="263" />
         <source>The output folder cannot be created: %1</source>
         <translation>无法创建输出文件夹：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="280" />
-        <location filename="../../app/ui/export_dialog.py" line="332" />
+        <location filename="../../app/ui/export_dialog.py" line="298" />
+        <location filename="../../app/ui/export_dialog.py" line="350" />
         <source>Preparing the export…</source>
         <translation>正在准备导出…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="315" />
+        <location filename="../../app/ui/export_dialog.py" line="333" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="370" />
+        <location filename="../../app/ui/export_dialog.py" line="388" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="155" />
+        <location filename="../../app/ui/export_dialog.py" line="157" />
         <source>Saved as:</source>
         <translation>保存位置：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="156" />
+        <location filename="../../app/ui/export_dialog.py" line="158" />
         <source>Package fingerprint:</source>
         <translation>证据包指纹：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="328" />
+        <location filename="../../app/ui/export_dialog.py" line="346" />
         <source>Copying messages and media…</source>
         <translation>正在复制消息和媒体…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="328" />
+        <location filename="../../app/ui/export_dialog.py" line="346" />
         <source>Writing transcripts…</source>
         <translation>正在生成会话记录…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="329" />
+        <location filename="../../app/ui/export_dialog.py" line="347" />
         <source>%1 (%2%)</source>
         <translation>%1（%2%）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="347" />
+        <location filename="../../app/ui/export_dialog.py" line="365" />
         <source>The export was cancelled; nothing was written.</source>
         <translation>导出已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="351" />
+        <location filename="../../app/ui/export_dialog.py" line="369" />
         <source>The export failed: %1</source>
         <translation>导出失败：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="357" />
+        <location filename="../../app/ui/export_dialog.py" line="375" />
         <source>The evidence package is ready.</source>
         <translation>证据包已生成。</translation>
     </message>
@@ -2400,312 +2400,312 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../app/ui/main_window.py" line="82" />
-        <location filename="../../app/ui/main_window.py" line="259" />
+        <location filename="../../app/ui/main_window.py" line="260" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="135" />
+        <location filename="../../app/ui/main_window.py" line="134" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="136" />
+        <location filename="../../app/ui/main_window.py" line="135" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="137" />
+        <location filename="../../app/ui/main_window.py" line="136" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="137" />
         <source>&amp;Export evidence…</source>
         <translation>导出证据(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="138" />
         <source>Export search &amp;results…</source>
         <translation>导出搜索结果(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="140" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>Export &amp;selected messages…</source>
         <translation>导出所选消息(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="141" />
+        <location filename="../../app/ui/main_window.py" line="140" />
         <source>&amp;Verify evidence package…</source>
         <translation>校验证据包(&amp;V)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="150" />
+        <location filename="../../app/ui/main_window.py" line="149" />
         <source>S&amp;ync</source>
         <translation>同步(&amp;Y)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="151" />
+        <location filename="../../app/ui/main_window.py" line="150" />
         <source>&amp;Sync now</source>
         <translation>立即同步(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="152" />
+        <location filename="../../app/ui/main_window.py" line="151" />
         <source>Sync every configured corp, one after the other</source>
         <translation>依次同步所有已配置的企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="153" />
+        <location filename="../../app/ui/main_window.py" line="152" />
         <source>Sync &amp;one corp</source>
         <translation>同步单个企业(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="154" />
         <source>&amp;Cancel sync</source>
         <translation>取消同步(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="156" />
+        <location filename="../../app/ui/main_window.py" line="155" />
         <source>Sync &amp;history…</source>
         <translation>同步记录(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="157" />
+        <location filename="../../app/ui/main_window.py" line="156" />
         <source>Background &amp;jobs…</source>
         <translation>后台任务(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="163" />
+        <location filename="../../app/ui/main_window.py" line="162" />
         <source>&amp;View</source>
         <translation>查看(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="164" />
+        <location filename="../../app/ui/main_window.py" line="163" />
         <source>&amp;Search messages</source>
         <translation>搜索消息(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="165" />
+        <location filename="../../app/ui/main_window.py" line="164" />
         <source>&amp;Copy selected messages</source>
         <translation>复制所选消息(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="166" />
+        <location filename="../../app/ui/main_window.py" line="165" />
         <source>&amp;Jump to date…</source>
         <translation>跳转到日期(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="170" />
         <source>&amp;Account</source>
         <translation>账号(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="172" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>Change &amp;password…</source>
         <translation>修改密码(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>&amp;Accounts…</source>
         <translation>账号管理(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="174" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>Audit &amp;log…</source>
         <translation>审计日志(&amp;L)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="175" />
+        <location filename="../../app/ui/main_window.py" line="174" />
         <source>Open &amp;without login on this workstation</source>
         <translation>在此工作站上免登录打开(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="176" />
+        <location filename="../../app/ui/main_window.py" line="175" />
         <source>Log &amp;out</source>
         <translation>退出登录(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="183" />
+        <location filename="../../app/ui/main_window.py" line="182" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="184" />
+        <location filename="../../app/ui/main_window.py" line="183" />
         <source>&amp;About</source>
         <translation>关于(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="323" />
+        <location filename="../../app/ui/main_window.py" line="324" />
         <source>Preparing the demo archive… (about ten seconds the first time)</source>
         <translation>正在准备演示存档…（首次约需十秒）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="521" />
+        <location filename="../../app/ui/main_window.py" line="522" />
         <source>Logged in: %1</source>
         <translation>已登录：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="521" />
+        <location filename="../../app/ui/main_window.py" line="522" />
         <source>Acting as: %1</source>
         <translation>当前身份：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="523" />
+        <location filename="../../app/ui/main_window.py" line="524" />
         <source>Roles: %1</source>
         <translation>角色：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="272" />
+        <location filename="../../app/ui/main_window.py" line="273" />
         <source>Search index updated: 1 message</source>
         <translation>搜索索引已更新：1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="273" />
+        <location filename="../../app/ui/main_window.py" line="274" />
         <source>Search index updated: %1 messages</source>
         <translation>搜索索引已更新：%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="335" />
+        <location filename="../../app/ui/main_window.py" line="336" />
         <source>Demo archive</source>
         <translation>演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="388" />
+        <location filename="../../app/ui/main_window.py" line="389" />
         <source>last synced %1 (%2)</source>
         <translation>上次同步 %1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="389" />
+        <location filename="../../app/ui/main_window.py" line="390" />
         <source>never synced</source>
         <translation>从未同步</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="396" />
+        <location filename="../../app/ui/main_window.py" line="397" />
         <source>finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="396" />
+        <location filename="../../app/ui/main_window.py" line="397" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="396" />
+        <location filename="../../app/ui/main_window.py" line="397" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="397" />
+        <location filename="../../app/ui/main_window.py" line="398" />
         <source>interrupted</source>
         <translation>已中断</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="424" />
+        <location filename="../../app/ui/main_window.py" line="425" />
         <source>1 new message</source>
         <translation>新增 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="424" />
+        <location filename="../../app/ui/main_window.py" line="425" />
         <source>%1 new messages</source>
         <translation>新增 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="425" />
+        <location filename="../../app/ui/main_window.py" line="426" />
         <source>1 quarantined</source>
         <translation>隔离 1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="425" />
+        <location filename="../../app/ui/main_window.py" line="426" />
         <source>%1 quarantined</source>
         <translation>隔离 %1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="426" />
+        <location filename="../../app/ui/main_window.py" line="427" />
         <source>1 media file stored</source>
         <translation>保存媒体文件 1 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="426" />
+        <location filename="../../app/ui/main_window.py" line="427" />
         <source>%1 media files stored</source>
         <translation>保存媒体文件 %1 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="429" />
+        <location filename="../../app/ui/main_window.py" line="430" />
         <source>Sync %1: %2</source>
         <translation>同步%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="430" />
+        <location filename="../../app/ui/main_window.py" line="431" />
         <source>, </source>
         <translation>，</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="453" />
+        <location filename="../../app/ui/main_window.py" line="454" />
         <source>Choose a session to export.</source>
         <translation>请先选择要导出的会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="458" />
+        <location filename="../../app/ui/main_window.py" line="459" />
         <source>Session %1</source>
         <translation>会话 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="465" />
+        <location filename="../../app/ui/main_window.py" line="466" />
         <source>Nothing to export: %1</source>
         <translation>没有可导出的内容：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="468" />
+        <location filename="../../app/ui/main_window.py" line="469" />
         <source>Search: %1</source>
         <translation>搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="477" />
+        <location filename="../../app/ui/main_window.py" line="478" />
         <source>Select the messages to export first.</source>
         <translation>请先选择要导出的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="481" />
+        <location filename="../../app/ui/main_window.py" line="482" />
         <source>1 selected message</source>
         <translation>所选 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="482" />
+        <location filename="../../app/ui/main_window.py" line="483" />
         <source>%1 selected messages</source>
         <translation>所选 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="544" />
+        <location filename="../../app/ui/main_window.py" line="545" />
         <source>Open without login</source>
         <translation>免登录打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="550" />
+        <location filename="../../app/ui/main_window.py" line="551" />
         <source>This workstation opens without login from now on.</source>
         <translation>此工作站今后将免登录打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="551" />
+        <location filename="../../app/ui/main_window.py" line="552" />
         <source>This workstation asks for the password from now on.</source>
         <translation>此工作站今后将要求输入密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="558" />
+        <location filename="../../app/ui/main_window.py" line="559" />
         <source>Password changed.</source>
         <translation>密码已修改。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="581" />
+        <location filename="../../app/ui/main_window.py" line="582" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>您账号的角色或查看范围已变更：窗口已按新的设置重新打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="611" />
+        <location filename="../../app/ui/main_window.py" line="612" />
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="612" />
+        <location filename="../../app/ui/main_window.py" line="613" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>会话存档审计台
@@ -4110,167 +4110,167 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>SearchPanel</name>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="112" />
+        <location filename="../../app/ui/search/panel.py" line="140" />
         <source>Search, e.g. 合同 OR 发票 -取消</source>
         <translation>搜索，例如：合同 OR 发票 -取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="114" />
-        <location filename="../../app/ui/search/panel.py" line="331" />
+        <location filename="../../app/ui/search/panel.py" line="142" />
+        <location filename="../../app/ui/search/panel.py" line="369" />
         <source>Query</source>
         <translation>查询</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="115" />
+        <location filename="../../app/ui/search/panel.py" line="143" />
         <source>Words, "phrases", OR, -exclude, from:, type:, date: …
 F1 or ? for the syntax; ↓ for recent searches.</source>
         <translation>词、"短语"、OR、-排除、from:、type:、date: …
 按 F1 或 ? 查看语法；按 ↓ 查看最近的搜索。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="119" />
-        <location filename="../../app/ui/search/panel.py" line="120" />
+        <location filename="../../app/ui/search/panel.py" line="147" />
+        <location filename="../../app/ui/search/panel.py" line="148" />
         <source>Search syntax</source>
         <translation>搜索语法</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="121" />
+        <location filename="../../app/ui/search/panel.py" line="149" />
         <source>Search</source>
         <translation>搜索</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="132" />
+        <location filename="../../app/ui/search/panel.py" line="160" />
         <source>From</source>
         <translation>起始</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="134" />
+        <location filename="../../app/ui/search/panel.py" line="162" />
         <source>To</source>
         <translation>截止</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="137" />
+        <location filename="../../app/ui/search/panel.py" line="165" />
         <source>Anyone (name or id)</source>
         <translation>任何人（姓名或 ID）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="140" />
+        <location filename="../../app/ui/search/panel.py" line="168" />
         <source>Any type</source>
         <translation>全部类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="144" />
+        <location filename="../../app/ui/search/panel.py" line="172" />
         <source>Any session</source>
         <translation>全部会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="148" />
+        <location filename="../../app/ui/search/panel.py" line="176" />
         <source>Newest first</source>
         <translation>最新在前</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="149" />
+        <location filename="../../app/ui/search/panel.py" line="177" />
         <source>Oldest first</source>
         <translation>最早在前</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="150" />
+        <location filename="../../app/ui/search/panel.py" line="178" />
         <source>By session</source>
         <translation>按会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="151" />
+        <location filename="../../app/ui/search/panel.py" line="179" />
         <source>Order of results</source>
         <translation>结果排序</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="157" />
+        <location filename="../../app/ui/search/panel.py" line="185" />
         <source>All corps</source>
         <translation>全部企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="160" />
+        <location filename="../../app/ui/search/panel.py" line="188" />
         <source>Corp</source>
         <translation>企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="170" />
+        <location filename="../../app/ui/search/panel.py" line="198" />
         <source>Query with filters</source>
         <translation>含筛选条件的查询</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="171" />
+        <location filename="../../app/ui/search/panel.py" line="199" />
         <source>(empty)</source>
         <translation>（空）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="197" />
+        <location filename="../../app/ui/search/panel.py" line="225" />
         <source>Search results</source>
         <translation>搜索结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="253" />
-        <location filename="../../app/ui/search/panel.py" line="460" />
+        <location filename="../../app/ui/search/panel.py" line="291" />
+        <location filename="../../app/ui/search/panel.py" line="529" />
         <source>Searching…</source>
         <translation>正在搜索…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="267" />
+        <location filename="../../app/ui/search/panel.py" line="305" />
         <source>Type a query, or choose a sender, date or type to search.</source>
         <translation>请输入查询，或选择发送人、日期或类型后再搜索。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="279" />
+        <location filename="../../app/ui/search/panel.py" line="317" />
         <source>The end date is before the start date.</source>
         <translation>截止日期早于起始日期。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="317" />
+        <location filename="../../app/ui/search/panel.py" line="355" />
         <source>Sender</source>
         <translation>发送人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="321" />
+        <location filename="../../app/ui/search/panel.py" line="359" />
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="325" />
+        <location filename="../../app/ui/search/panel.py" line="363" />
         <source>Session</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="409" />
+        <location filename="../../app/ui/search/panel.py" line="478" />
         <source>“{text}” matches {n} people: choose one from the list.</source>
         <translation>“{text}”匹配到 {n} 个人，请从列表中选择一位。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="432" />
+        <location filename="../../app/ui/search/panel.py" line="501" />
         <source>The query has a mistake at character {position}: {message}</source>
         <translation>查询第 {position} 个字符处有误：{message}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="456" />
+        <location filename="../../app/ui/search/panel.py" line="525" />
         <source>The search failed: {reason}</source>
         <translation>搜索失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="460" />
+        <location filename="../../app/ui/search/panel.py" line="529" />
         <source>Counting…</source>
         <translation>正在统计…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="462" />
+        <location filename="../../app/ui/search/panel.py" line="531" />
         <source>No messages found.</source>
         <translation>没有找到消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="464" />
+        <location filename="../../app/ui/search/panel.py" line="533" />
         <source>1 result</source>
         <translation>1 条结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="466" />
+        <location filename="../../app/ui/search/panel.py" line="535" />
         <source>{count} results</source>
         <translation>{count} 条结果</translation>
     </message>
@@ -4871,13 +4871,13 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SyntaxHelpDialog</name>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="58" />
-        <location filename="../../app/ui/search/panel.py" line="69" />
+        <location filename="../../app/ui/search/panel.py" line="86" />
+        <location filename="../../app/ui/search/panel.py" line="97" />
         <source>Search syntax</source>
         <translation>搜索语法</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/panel.py" line="59" />
+        <location filename="../../app/ui/search/panel.py" line="87" />
         <source>Type a query in the search box. The filters below it add the same fields to the query.</source>
         <translation>在搜索框里输入查询。搜索框下方的筛选条件会把同样的字段加进查询。</translation>
     </message>

@@ -155,7 +155,10 @@ def test_sessions_are_newest_first_with_names(qtbot, app_ctx):
             assert index.siblingAtColumn(1).data() == QLocale().toString(session.message_count)
             assert index.siblingAtColumn(2).data() == format_activity_time(session.last_msgtime)
             if not session.roomid:  # one-to-one: the names of both sides, where the directory has them
-                labels = app_ctx.directory.labels(ACTOR, session.corp_id, session.participants)
+                d = app_ctx.directory
+                labels = [d.label(ACTOR, session.corp_id, p) + (f" {d.corp_tag(ACTOR, session.corp_id, p)}"
+                                                                if d.corp_tag(ACTOR, session.corp_id, p) else "")
+                          for p in session.participants]  # an external contact's corp as WeCom tags it
                 assert index.data() == ", ".join(labels)
 
 

@@ -231,6 +231,16 @@ class Directory:
             self._avatars[digest] = data
         return data
 
+    def peek_avatar(self, corp_id: int, userid: str) -> bytes | None:
+        """The avatar :meth:`avatar` has read already, without touching the database (for a GUI
+        thread: read it with :meth:`avatar` on a worker first); None when not read or there is none."""
+        with self._lock:
+            corp = self._cache.get(corp_id)
+            person = corp.people.get(userid) if corp is not None else None
+            if person is None or not person.avatar_sha256:
+                return None
+            return self._avatars.get(person.avatar_sha256)
+
     def snapshot(self, actor: Actor, corp_id: int) -> DirectorySnapshot:
         """The directory's provenance for ``corp_id``: the newest sync or import that stored names
         (what an export's custody record cites)."""

@@ -95,6 +95,7 @@ def action_labels() -> dict[str, str]:
         Action.ARCHIVE_READ: translate("AuditText", "Archive read"),  # recorded only when refused
         Action.INDEX_REBUILD: translate("AuditText", "Search index rebuilt"),
         Action.DIRECTORY_IMPORT: translate("AuditText", "Directory imported"),
+        Action.DIRECTORY_SYNC: translate("AuditText", "Directory synced"),
     }
 
 

@@ -30,7 +30,9 @@ from PySide6.QtGui import QFont
 from app.core.actor import Actor
 from app.core.archive import ArchiveService, CorpRow, SessionRow
 from app.core.directory import Directory
+from app.core.messages.session import looks_like_external_userid
 from app.core.safe_text import display_name
+from app.ui.avatars import avatar_icon
 from app.ui.tasks import run_task
 
 PAGE_SIZE = 500
@@ -56,6 +58,7 @@ class SessionRole(IntEnum):
     LastTimeRole = Qt.ItemDataRole.UserRole + 5  # ms since the epoch, UTC
     ParticipantsRole = Qt.ItemDataRole.UserRole + 6  # list of ids, sorted
     TitleRole = Qt.ItemDataRole.UserRole + 7  # what session_selected carries: names or the room name
+    AvatarIdRole = Qt.ItemDataRole.UserRole + 8  # whose picture (or initials) the row shows
 
 
 def type_label(session_type: str) -> str:
@@ -101,11 +104,14 @@ def plain_tooltip(text: str) -> str:
 
 @dataclass(frozen=True)
 class SessionEntry:
-    """One session row as shown: the archive's row and its title, both plain text."""
+    """One session row as shown: the archive's row and its title, both plain text, and whose picture
+    (or initials) stands for it: the room for a group, else the customer, else the first person."""
 
     row: SessionRow
     title: str
     members: str  # one "name (id)" per line, for the tooltip
+    avatar_id: str = ""
+    avatar_name: str = ""
 
     @property
     def session_id(self) -> str:
@@ -122,15 +128,21 @@ class TitleFormat:
 
 @dataclass(frozen=True)
 class FilterSpec:
-    """The participant filter of one corp, as ArchiveService takes it."""
+    """The participant filter of one corp, as ArchiveService takes it; with ``refused`` (the session
+    ids of chats with a customer who refused archiving) only those sessions."""
 
     text: str
     ids: frozenset[str]
+    refused: frozenset[str] | None = None
 
     def kwargs(self) -> dict:
-        return {"participant_text": self.text, "participant_ids": self.ids}
+        return {"participant_text": self.text, "participant_ids": self.ids} if self.text else {}
 
     def matches(self, row: SessionRow) -> bool:
+        if self.refused is not None and row.session_id not in self.refused:
+            return False
+        if not self.text:
+            return True
         needle = self.text.casefold()
         return (any(p in self.ids or needle in p.casefold() for p in row.participants)
                 or (bool(row.roomid) and (row.roomid in self.ids or needle in row.roomid.casefold())))
@@ -155,42 +167,77 @@ class SessionReader:
         self.directory = directory
         self.actor = actor
 
+    def _label(self, corp_id: int, userid: str) -> str:
+        """``name`` (``name @corp`` for an external contact: the tag WeCom's client shows), or the id."""
+        name = self.directory.label(self.actor, corp_id, userid)
+        tag = self.directory.corp_tag(self.actor, corp_id, userid)
+        return f"{name} {tag}" if tag and name != userid else name
+
     def entry(self, row: SessionRow, fmt: TitleFormat) -> SessionEntry:
         # Names and ids come from messages and the directory: shown through display_name, so that a
         # right-to-left override or a line break in one cannot disguise it (here, once per row).
-        raw = self.directory.labels(self.actor, row.corp_id, row.participants)
+        raw = [self._label(row.corp_id, p) for p in row.participants]
         names = [display_name(n) for n in raw]
         members = "\n".join(display_name(i) if n == i else f"{display_name(n)} ({display_name(i)})"
                              for n, i in zip(raw, row.participants, strict=True))
         room = self.directory.name(self.actor, row.corp_id, row.roomid) if row.roomid else None
+        if row.roomid:
+            avatar = row.roomid
+        else:
+            avatar = next((p for p in row.participants if looks_like_external_userid(p)),
+                          row.participants[0] if row.participants else row.session_id)
+        avatar_name = self.directory.name(self.actor, row.corp_id, avatar) or ""
+        self.directory.avatar(self.actor, row.corp_id, avatar)  # read here, so painting finds it
         if room:
-            return SessionEntry(row, display_name(room), members)
+            return SessionEntry(row, display_name(room), members, avatar, avatar_name)
         if not names:
-            return SessionEntry(row, display_name(row.roomid or row.session_id), members)
+            return SessionEntry(row, display_name(row.roomid or row.session_id), members, avatar, avatar_name)
         shown = fmt.separator.join(names[:TITLE_MEMBERS])
         if len(names) > TITLE_MEMBERS:
             shown = fmt.more.format(names=shown, more=len(names) - TITLE_MEMBERS)
-        return SessionEntry(row, shown, members)
+        return SessionEntry(row, shown, members, avatar, avatar_name)
 
-    def filter_for(self, corp_id: int, text: str) -> FilterSpec | None:
-        if not text:
+    def filter_for(self, corp_id: int, text: str, refused: bool = False) -> FilterSpec | None:
+        if not text and not refused:
             return None
-        return FilterSpec(text, frozenset(self.directory.ids_matching(self.actor, corp_id, text)))
+        refused_ids = None
+        if refused:
+            from app.core.directory.compliance import ComplianceService
+
+            refused_ids = frozenset(ComplianceService(self.archive.db, self.directory, self.archive.trail)
+                                    .refused_sessions(self.actor, corp_id))
+        ids = frozenset(self.directory.ids_matching(self.actor, corp_id, text)) if text else frozenset()
+        return FilterSpec(text, ids, refused_ids)
+
+    def _refused_rows(self, corp_id: int, spec: FilterSpec) -> list[SessionRow]:
+        """Every session of ``spec.refused`` that exists, in scope and matching the text, newest first."""
+        rows = [r for r in (self.archive.session(self.actor, corp_id, sid) for sid in sorted(spec.refused or ()))
+                if r is not None and spec.matches(r)]
+        return sorted(rows, key=lambda r: (-r.last_msgtime, r.session_id))
 
     def page(self, corp_id: int, session_type: str, spec: FilterSpec | None, offset: int, limit: int,
              fmt: TitleFormat) -> list[SessionEntry]:
+        if spec is not None and spec.refused is not None:
+            rows = [r for r in self._refused_rows(corp_id, spec) if r.session_type == session_type]
+            return [self.entry(r, fmt) for r in rows[offset:offset + limit]]
         rows = self.archive.sessions(self.actor, corp_id, session_type, limit=limit, offset=offset,
                                      **(spec.kwargs() if spec else {}))
         return [self.entry(r, fmt) for r in rows]
 
-    def snapshot(self, text: str, prefixes: dict[tuple[int, str], int], fmt: TitleFormat) -> TreeSnapshot:
+    def snapshot(self, text: str, prefixes: dict[tuple[int, str], int], fmt: TitleFormat,
+                 refused: bool = False) -> TreeSnapshot:
         corps = self.archive.corps(self.actor)
         totals, counts, filters = {}, {}, {}
         for corp in corps:
             totals[corp.id] = self.archive.session_counts(self.actor, corp.id)
-            filters[corp.id] = spec = self.filter_for(corp.id, text)
-            counts[corp.id] = (self.archive.session_counts(self.actor, corp.id, **spec.kwargs()) if spec
-                               else totals[corp.id])
+            filters[corp.id] = spec = self.filter_for(corp.id, text, refused)
+            if spec is not None and spec.refused is not None:
+                counts[corp.id] = {}
+                for r in self._refused_rows(corp.id, spec):
+                    counts[corp.id][r.session_type] = counts[corp.id].get(r.session_type, 0) + 1
+            else:
+                counts[corp.id] = (self.archive.session_counts(self.actor, corp.id, **spec.kwargs()) if spec
+                                   else totals[corp.id])
         snap = TreeSnapshot(corps, totals, counts, filters)
         for (corp_id, stype), limit in prefixes.items():
             if corp_id in filters and counts[corp_id].get(stype, 0):
@@ -204,6 +251,9 @@ class SessionReader:
         row = self.archive.session(self.actor, corp_id, session_id)
         if row is None or (spec is not None and not spec.matches(row)):
             return None
+        if spec is not None and spec.refused is not None:  # a short list, loaded whole
+            rows = [r for r in self._refused_rows(corp_id, spec) if r.session_type == row.session_type]
+            return row.session_type, [self.entry(r, fmt) for r in rows[loaded.get(row.session_type, 0):]]
         found: list[SessionEntry] = []
         offset = loaded.get(row.session_type, 0)
         while True:
@@ -270,6 +320,8 @@ class SessionTreeModel(QAbstractItemModel):
         self._reader = SessionReader(archive, directory, actor)
         self._page = page_size
         self._filter_text = ""
+        self._refused_only = False
+        self._directory = directory
         self._generation = 0
         self._pending = 0  # background reads in flight
         self._refreshing = False
@@ -302,12 +354,23 @@ class SessionTreeModel(QAbstractItemModel):
     def total_count(self) -> int:
         return sum(g.total for g in self._groups())
 
+    @property
+    def refused_only(self) -> bool:
+        return self._refused_only
+
+    def set_refused_only(self, on: bool) -> None:
+        """Show only the chats with a customer who refused archiving (app/core/directory/compliance.py),
+        with the text filter too; applied like :meth:`set_filter`."""
+        self._refused_only = bool(on)
+        self.set_filter(self._filter_text)
+
     def set_filter(self, text: str) -> None:
         """Show only sessions with a participant whose name or id contains ``text`` (resets the
         model when the result arrives; groups that had rows get their first page with it)."""
         text = text.strip()
         self._filter_text = text
         self._generation += 1
+        refused = self._refused_only
         generation = self._generation
         prefixes = {(g.corp_id, g.session_type): self._page for g in self._groups() if g.sessions}
 
@@ -318,7 +381,7 @@ class SessionTreeModel(QAbstractItemModel):
                 self.endResetModel()
                 self.filter_applied.emit(text)
 
-        self._start(lambda: self._reader.snapshot(text, prefixes, self._fmt), done)
+        self._start(lambda: self._reader.snapshot(text, prefixes, self._fmt, refused), done)
 
     def refresh(self) -> None:
         """Re-read counts and the loaded rows (the sync committed): selection, expansion and
@@ -356,7 +419,8 @@ class SessionTreeModel(QAbstractItemModel):
             if self._refresh_wanted:
                 self.refresh()
 
-        self._start(lambda: self._reader.snapshot(text, prefixes, self._fmt), done, failed)
+        refused = self._refused_only
+        self._start(lambda: self._reader.snapshot(text, prefixes, self._fmt, refused), done, failed)
 
     def session_index(self, corp_id: int, session_id: str, column: int = 0) -> QModelIndex:
         """The index of a loaded session row, or an invalid index."""
@@ -714,6 +778,11 @@ class SessionTreeModel(QAbstractItemModel):
             return list(row.participants)
         if role == SessionRole.TitleRole:
             return entry.title
+        if role == SessionRole.AvatarIdRole:
+            return entry.avatar_id
+        if role == Qt.ItemDataRole.DecorationRole and column == COL_TITLE and entry.avatar_id:
+            picture = self._directory.peek_avatar(row.corp_id, entry.avatar_id)
+            return avatar_icon(picture, entry.avatar_name or entry.title, entry.avatar_id)
         return None
 
     def _node_data(self, node: _Node, column: int, role: int):
@@ -725,7 +794,7 @@ class SessionTreeModel(QAbstractItemModel):
             return None
         if role in (Qt.ItemDataRole.DisplayRole, SessionRole.TitleRole):
             label = type_label(node.session_type) if node.kind == "group" else display_name(node.corp_name)
-            if self._filter_text:
+            if self._filter_text or self._refused_only:
                 # Sessions, said so: a bare "(1,234)" beside the messages column read as a message count.
                 return self.tr("{label} · {shown} of {total} sessions").format(
                     label=label, shown=format_count(node.shown), total=format_count(node.total))

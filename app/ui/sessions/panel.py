@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtWidgets import QHeaderView, QLabel, QLineEdit, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtWidgets import QCheckBox, QHeaderView, QLabel, QLineEdit, QTreeView, QVBoxLayout, QWidget
 
 from app.core.actor import Actor
 from app.ui.sessions.model import COL_LAST, COL_MESSAGES, COL_TITLE, SessionRole, SessionTreeModel
@@ -35,6 +35,9 @@ class SessionPanel(QWidget):
         self.filter_edit.setPlaceholderText(self.tr("Filter by participant name or id"))
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setAccessibleName(self.tr("Session filter"))
+        self.refused_box = QCheckBox(self.tr("Only chats with customers who refused archiving"), self)
+        self.refused_box.setToolTip(self.tr("Customers' consent as WeCom reported it at the last directory sync, and "
+                                            "the archive's disagree entries"))
         self.notice = QLabel(self)
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.setWordWrap(True)
@@ -51,6 +54,7 @@ class SessionPanel(QWidget):
         self.tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.tree.setIndentation(14)  # three levels (corp, type, session) leave the names their room
         self.tree.setAccessibleName(self.tr("Sessions"))
+        self.tree.setIconSize(QSize(20, 20))  # avatars, or initials in the person's colour
         header = self.tree.header()
         header.setStretchLastSection(False)
         header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Stretch)
@@ -62,6 +66,7 @@ class SessionPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addWidget(self.filter_edit)
+        layout.addWidget(self.refused_box)
         layout.addWidget(self.notice)
         layout.addWidget(self.tree, 1)
 
@@ -71,6 +76,7 @@ class SessionPanel(QWidget):
         self._debounce.timeout.connect(self._apply_filter)
         self.filter_edit.textChanged.connect(self._debounce.start)
         self.filter_edit.returnPressed.connect(self._apply_filter_now)
+        self.refused_box.toggled.connect(self.model.set_refused_only)
 
         self._fetch_timer = QTimer(self)
         self._fetch_timer.setSingleShot(True)
@@ -160,7 +166,12 @@ class SessionPanel(QWidget):
             self.model.set_filter(text)
 
     def _on_filter_applied(self, text: str) -> None:
-        if text and not self.model.shown_count():
+        if self.model.refused_only and not self.model.shown_count():
+            self.notice.setText(self.tr("No chat with a customer who refused archiving (as of the last directory "
+                                        "sync).") if not text else
+                                self.tr("No such chat has a participant matching “{text}”.").format(text=text))
+            self.notice.show()
+        elif text and not self.model.shown_count():
             self.notice.setText(self.tr("No session has a participant matching “{text}”.").format(text=text))
             self.notice.show()
         else:
