@@ -32,6 +32,7 @@ DOC = ROOT / "docs" / "benchmarks.md"
 BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench_sdk.py": ([], ["--messages", "60", "--duration", "0.3"]),
     "bench_sync.py": (["--messages", "100000"], ["--messages", "300", "--no-mariadb"]),
+    "bench_media.py": (["--messages", "5000"], ["--messages", "150", "--threads", "2"]),
     "bench_search.py": (["--messages", "1000000"], ["--messages", "400", "--incremental", "40",
                                                     "--backends", "sqlite", "--repeat", "2"]),
     "bench_viewer.py": (["--messages", "200000"], ["--messages", "400"]),
