@@ -6,12 +6,16 @@ import json
 import signal
 import sys
 import threading
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from app.core.auth.errors import PermissionDenied
 from app.core.context import AppContext
 from app.core.safe_text import display_name, display_text, json_line
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 from .base import (
     EXIT_CANCELLED,
@@ -74,8 +78,8 @@ class _ProgressBar:
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
-        self.bar = None
-        self.phase = None
+        self.bar: tqdm[NoReturn] | None = None
+        self.phase: str | None = None
 
     def __call__(self, p) -> None:
         if not self.enabled:
@@ -237,6 +241,8 @@ def messages(ctx: AppContext, session_id, date_from, date_to, limit: int, as_jso
                                      "msgids": [m.msgid for m in rows[:50]]})
     for m in rows:
         detail = service.message(actor, message_id=m.id)
+        if detail is None:  # deleted since it was listed (a retention run, a restore)
+            continue
         if as_json:
             click.echo(json_line({"corpid": names.corpid(m.corp_id), "msgid": m.msgid, "seq": m.seq,
                                    "session_id": m.session_id, "session_type": m.session_type, "from": m.sender,

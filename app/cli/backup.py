@@ -17,7 +17,7 @@ from .base import common, current_actor, main
 def _progress(quiet: bool):
     if quiet:
         return None
-    last = {"phase": None}
+    last: dict[str, str | None] = {"phase": None}
 
     def report(phase: str, done: int, total: int) -> None:
         if phase != last["phase"]:

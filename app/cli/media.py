@@ -18,7 +18,7 @@ from app.core.media.storage import StorageError
 from .base import EXIT_CANCELLED, EXIT_FAILED, common, current_actor, main
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1024 or unit == "TB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
