@@ -40,6 +40,7 @@ from app.core.export.signing import (
 )
 
 from .long_job import LongJob
+from .tasks import run_task
 
 
 def export_work(ctx, actor: Actor, selection: Selection, out_path: Path, *, pdf: bool = True,
@@ -108,6 +109,7 @@ class ExportDialog(QDialog):
             self.from_check.toggled.connect(self.from_date.setEnabled)
             self.to_check.toggled.connect(self.to_date.setEnabled)
             form.addRow(self.tr("Dates:"), dates)
+            self._read_session_dates(selection)
             self.context_spin.setVisible(False)  # parented to the dialog but in no layout
         else:
             for w in (self.from_check, self.from_date, self.to_check, self.to_date):
@@ -194,6 +196,22 @@ class ExportDialog(QDialog):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                           | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         return label
+
+    def _read_session_dates(self, selection: Selection) -> None:
+        """The date fields start at the conversations' first and last day (a month back from today
+        may hold none of their messages), unless the user set them meanwhile."""
+        from .search.panel import archive_dates
+
+        defaults = (self.from_date.date(), self.to_date.date())
+        archive, actor = self.ctx.archive, self.actor
+
+        def apply(span) -> None:
+            if span is not None and (self.from_date.date(), self.to_date.date()) == defaults:
+                self.from_date.setDate(span[0])
+                self.to_date.setDate(span[1])
+
+        run_task(self, lambda: archive_dates(archive, actor, selection.corp_id, selection.session_ids), apply,
+                 lambda exc: None)
 
     def _date_edit(self, date: QDate) -> QDateEdit:
         edit = QDateEdit(date, self)

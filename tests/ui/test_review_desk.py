@@ -282,3 +282,65 @@ def test_the_session_tree_keeps_room_for_names_and_says_its_groups_count_session
         room = tree.visualRect(ix).width() - 8
         title = ix.data()
         assert fm.horizontalAdvance(title) <= room, f"{title!r} is cut at the window's first size"
+
+
+# ---------------------------------------------------------------- 4. search results follow the filters; dates from the archive
+
+@pytest.fixture
+def search_panel(app_ctx, qtbot):
+    from app.ui.search import SearchPanel
+
+    panel = SearchPanel(app_ctx, ACTOR)
+    qtbot.addWidget(panel)
+    panel.resize(460, 700)
+    panel.show()
+    yield panel
+    wait_for_tasks()
+
+
+def _local_date(ms):
+    from PySide6.QtCore import QDateTime
+
+    return QDateTime.fromMSecsSinceEpoch(ms).date()
+
+
+def test_changing_a_filter_after_a_search_runs_it_again(search_panel, qtbot):
+    from app.ui.search import SearchRole
+
+    panel = search_panel
+    panel.query_edit.setText("type:text OR type:image")
+    with qtbot.waitSignal(panel.count_finished, timeout=20000):
+        panel.search()
+    qtbot.waitUntil(lambda: panel.model.rowCount() > 0, timeout=10000)
+    assert {panel.model.index(r).data(SearchRole.MsgTypeRole) for r in range(panel.model.rowCount())} != {"image"}
+    with qtbot.waitSignal(panel.count_finished, timeout=20000):
+        panel.msgtype_combo.setCurrentIndex(panel.msgtype_combo.findData("image"))
+    qtbot.waitUntil(lambda: panel.model.rowCount() > 0, timeout=10000)
+    assert {panel.model.index(r).data(SearchRole.MsgTypeRole) for r in range(panel.model.rowCount())} == {"image"}
+    assert "type:image" in panel.model.request.text
+
+
+def test_date_filters_start_at_the_archive_first_and_last_day(search_panel, app_ctx, qtbot):
+    panel = search_panel
+    first = app_ctx.archive.messages(ACTOR, limit=1)[0].msgtime
+    last = app_ctx.archive.messages(ACTOR, limit=1, newest_first=True)[0].msgtime
+    qtbot.waitUntil(lambda: panel.from_date.date() == _local_date(first), timeout=10000)
+    assert panel.to_date.date() == _local_date(last)
+    panel.query_edit.setText("type:text")
+    panel.from_check.setChecked(True)
+    with qtbot.waitSignal(panel.count_finished, timeout=20000) as counted:
+        panel.search()
+    assert counted.args[1] > 0  # ticking "From" no longer finds nothing
+
+
+def test_the_export_dialog_dates_start_at_the_conversation_first_and_last_day(app_ctx, qtbot):
+    from app.core.export import Selection
+    from app.ui.export_dialog import ExportDialog
+
+    s = max(app_ctx.archive.sessions(ACTOR), key=lambda s: s.message_count)
+    dialog = ExportDialog(app_ctx, ACTOR, Selection(session_ids=(s.session_id,), corp_id=s.corp_id), "s", None)
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.from_date.date() == _local_date(s.first_msgtime), timeout=10000)
+    assert dialog.to_date.date() == _local_date(s.last_msgtime)
+    dialog.close()
+    wait_for_tasks()

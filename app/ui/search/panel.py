@@ -3,7 +3,17 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QDate, QEvent, QModelIndex, QObject, QStringListModel, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QDate,
+    QDateTime,
+    QEvent,
+    QModelIndex,
+    QObject,
+    QStringListModel,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QFontDatabase, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -39,6 +49,24 @@ from app.ui.search.model import (
 from app.ui.search.syntax import align_columns, compose_query, describe_error, error_pointer, syntax_help
 from app.ui.sessions.model import SESSION_TYPES, format_count, plain_tooltip, type_label
 from app.ui.tasks import run_task
+
+RERUN_DELAY_MS = 300  # filters changed after a search: the search runs again this long after the last change
+
+
+def archive_dates(archive, actor, corp_id: int | None = None, session_ids=()) -> tuple[QDate, QDate] | None:
+    """The local dates of the first and the last message the actor may read (of ``session_ids`` when
+    given), or None for an empty archive. Two indexed reads; run it off the GUI thread."""
+    firsts, lasts = [], []
+    for sid in session_ids or (None,):
+        kw = {"corp_id": corp_id, "session_id": sid} if sid is not None else {"corp_id": corp_id}
+        first = archive.messages(actor, limit=1, **kw)
+        last = archive.messages(actor, limit=1, newest_first=True, **kw)
+        if first and last:
+            firsts.append(first[0].msgtime)
+            lasts.append(last[0].msgtime)
+    if not firsts:
+        return None
+    return (QDateTime.fromMSecsSinceEpoch(min(firsts)).date(), QDateTime.fromMSecsSinceEpoch(max(lasts)).date())
 
 
 class FormError(ValueError):
@@ -200,6 +228,16 @@ class SearchPanel(QWidget):
         self._build_layout()
         self._fill_sender_completer()
         self._update_effective()
+        self._read_date_range()
+
+        # A filter changed after a search: the list shows what the form now says, not what it said.
+        self._rerun = QTimer(self, singleShot=True, interval=RERUN_DELAY_MS)
+        self._rerun.timeout.connect(self._filters_changed)
+        for signal in (self.from_check.toggled, self.to_check.toggled, self.from_date.dateChanged,
+                       self.to_date.dateChanged, self.msgtype_combo.currentIndexChanged,
+                       self.session_type_combo.currentIndexChanged, self.corp_combo.currentIndexChanged):
+            signal.connect(self._rerun.start)
+        self.sender_edit.editingFinished.connect(self._rerun.start)
 
         self.query_edit.returnPressed.connect(self._return_pressed)
         self.history_completer.activated[str].connect(self._history_chosen)
@@ -359,6 +397,37 @@ class SearchPanel(QWidget):
     def _order_changed(self) -> None:
         if self.model.request is not None:
             self.search()
+
+    def _filters_changed(self) -> None:
+        """Run the shown search again with the filters as they are now (nothing was searched yet: wait
+        for Enter)."""
+        if self.model.request is None:
+            return
+        try:
+            text = self.request().text
+        except (FormError, QueryError):
+            text = None
+        if text != self.model.request.text or self.corp_combo.currentData() != self.model.request.corp_id:
+            self.search()  # shows the form's mistake, and clears the old hits, when it has one
+
+    def _read_date_range(self) -> None:
+        """The date filters start at the archive's first and last day (last month may hold nothing:
+        ticking "From" then found nothing), unless the user set them meanwhile."""
+        defaults = (self.from_date.date(), self.to_date.date())
+        archive, actor = self._ctx.archive, self._actor
+
+        def apply(span) -> None:
+            if span is None or (self.from_date.date(), self.to_date.date()) != defaults:
+                return
+            for edit in (self.from_date, self.to_date):
+                edit.blockSignals(True)
+            self.from_date.setDate(span[0])
+            self.to_date.setDate(span[1])
+            for edit in (self.from_date, self.to_date):
+                edit.blockSignals(False)
+            self._update_effective()
+
+        run_task(self, lambda: archive_dates(archive, actor), apply, lambda exc: None)
 
     def _read_senders(self) -> dict[str, str]:
         """Known people as {"name (id)": id} (group rooms are in the directory too, but never send).
