@@ -40,6 +40,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench_export.py": (["--messages", "10000", "--media-gb", "0.5"], ["--messages", "200", "--media-gb", "0.005"]),
     "bench_queue.py": (["--jobs", "2000"], ["--jobs", "30", "--backends", "sqlite"]),
     "bench_storage.py": (["--mb", "200"], ["--mb", "2"]),
+    "bench_backup.py": (["--messages", "1000000"], ["--messages", "300", "--incremental", "30", "--media-files", "20",
+                                                    "--media-mb", "1", "--backends", "sqlite"]),
 }
 
 
