@@ -189,6 +189,9 @@ class Settings:
     queue_url: str = ""
     sync_interval_minutes: int = 0  # scheduled syncs of every corp by the background jobs; 0 = off
     directory_interval_hours: int = 0  # scheduled directory syncs (names, permit list, consent); 0 = off
+    # Scheduled backups (app/core/jobs/backup.py) into backup_folder, a folder of this computer; 0 = off.
+    backup_interval_hours: int = 0
+    backup_folder: str = ""
     # "Open without login" on this workstation: honoured only while the archive has a single enabled
     # account (AccountService.no_login_allowed); the demo turns it on for its one demo account.
     no_login: bool = False
@@ -223,6 +226,11 @@ class Settings:
         if not isinstance(hours, int) or isinstance(hours, bool) or not 0 <= hours <= 24 * 31:
             raise SettingsError(f"directory_interval_hours must be a whole number from 0 (off) to {24 * 31}, "
                                 f"not {hours!r}")
+        hours = self.backup_interval_hours
+        if not isinstance(hours, int) or isinstance(hours, bool) or not 0 <= hours <= 24 * 31:
+            raise SettingsError(f"backup_interval_hours must be a whole number from 0 (off) to {24 * 31}, not {hours!r}")
+        if hours and not (isinstance(self.backup_folder, str) and self.backup_folder.strip()):
+            raise SettingsError("scheduled backups need a backup folder (backup_folder)")
         for c in self.corps:
             if not c.corpid or len(c.corpid) > 64:
                 raise SettingsError(f"corp id {c.corpid!r} is empty or too long")
