@@ -2831,37 +2831,37 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="217" />
+        <location filename="../../app/ui/viewer/delegate.py" line="219" />
         <source>[Cannot show this part]</source>
         <translation>[Cannot show this part]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="254" />
+        <location filename="../../app/ui/viewer/delegate.py" line="256" />
         <source>Open</source>
         <translation>Open</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="256" />
+        <location filename="../../app/ui/viewer/delegate.py" line="258" />
         <source>Save voice…</source>
         <translation>Save voice…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="257" />
+        <location filename="../../app/ui/viewer/delegate.py" line="259" />
         <source>Save as…</source>
         <translation>Save as…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="260" />
+        <location filename="../../app/ui/viewer/delegate.py" line="262" />
         <source>View</source>
         <translation>View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="446" />
+        <location filename="../../app/ui/viewer/delegate.py" line="463" />
         <source>Recalled at {time}</source>
         <translation>Recalled at {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="513" />
+        <location filename="../../app/ui/viewer/delegate.py" line="534" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
@@ -3083,7 +3083,7 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageListModel</name>
     <message>
-        <location filename="../../app/ui/viewer/model.py" line="288" />
+        <location filename="../../app/ui/viewer/model.py" line="303" />
         <source>[recalled at {time}]</source>
         <extracomment>a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom) the session a person opened (``record_open``), as ArchiveService.open_session returned it (a SessionRow, or None if the archive has no such session); emitted before window_opened the core refused to open the session (the reason, one sentence); the window is now empty</extracomment>
         <translation>[recalled at {time}]</translation>
@@ -4436,42 +4436,42 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SessionPanel</name>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="35" />
+        <location filename="../../app/ui/sessions/panel.py" line="44" />
         <source>Filter by participant name or id</source>
         <translation>Filter by participant name or id</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="37" />
+        <location filename="../../app/ui/sessions/panel.py" line="46" />
         <source>Session filter</source>
         <translation>Session filter</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="38" />
-        <source>Only chats with customers who refused archiving</source>
-        <translation>Only chats with customers who refused archiving</translation>
+        <location filename="../../app/ui/sessions/panel.py" line="47" />
+        <source>Only customers who refused archiving</source>
+        <translation>Only customers who refused archiving</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="39" />
-        <source>Customers' consent as WeCom reported it at the last directory sync, and the archive's disagree entries</source>
-        <translation>Customers' consent as WeCom reported it at the last directory sync, and the archive's disagree entries</translation>
+        <location filename="../../app/ui/sessions/panel.py" line="48" />
+        <source>Only chats with customers who refused archiving: their consent as WeCom reported it at the last directory sync, and the archive's disagree entries</source>
+        <translation>Only chats with customers who refused archiving: their consent as WeCom reported it at the last directory sync, and the archive's disagree entries</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="56" />
+        <location filename="../../app/ui/sessions/panel.py" line="68" />
         <source>Sessions</source>
         <translation>Sessions</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="170" />
+        <location filename="../../app/ui/sessions/panel.py" line="182" />
         <source>No chat with a customer who refused archiving (as of the last directory sync).</source>
         <translation>No chat with a customer who refused archiving (as of the last directory sync).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="172" />
+        <location filename="../../app/ui/sessions/panel.py" line="184" />
         <source>No such chat has a participant matching “{text}”.</source>
         <translation>No such chat has a participant matching “{text}”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="175" />
+        <location filename="../../app/ui/sessions/panel.py" line="187" />
         <source>No session has a participant matching “{text}”.</source>
         <translation>No session has a participant matching “{text}”.</translation>
     </message>

@@ -2831,37 +2831,37 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="217" />
+        <location filename="../../app/ui/viewer/delegate.py" line="219" />
         <source>[Cannot show this part]</source>
         <translation>[无法显示此部分]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="254" />
+        <location filename="../../app/ui/viewer/delegate.py" line="256" />
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="256" />
+        <location filename="../../app/ui/viewer/delegate.py" line="258" />
         <source>Save voice…</source>
         <translation>保存语音…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="257" />
+        <location filename="../../app/ui/viewer/delegate.py" line="259" />
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="260" />
+        <location filename="../../app/ui/viewer/delegate.py" line="262" />
         <source>View</source>
         <translation>查看</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="446" />
+        <location filename="../../app/ui/viewer/delegate.py" line="463" />
         <source>Recalled at {time}</source>
         <translation>已撤回（{time}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="513" />
+        <location filename="../../app/ui/viewer/delegate.py" line="534" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
@@ -3083,7 +3083,7 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageListModel</name>
     <message>
-        <location filename="../../app/ui/viewer/model.py" line="288" />
+        <location filename="../../app/ui/viewer/model.py" line="303" />
         <source>[recalled at {time}]</source>
         <extracomment>a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom) the session a person opened (``record_open``), as ArchiveService.open_session returned it (a SessionRow, or None if the archive has no such session); emitted before window_opened the core refused to open the session (the reason, one sentence); the window is now empty</extracomment>
         <translation>[已于 {time} 撤回]</translation>
@@ -4436,42 +4436,42 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SessionPanel</name>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="35" />
+        <location filename="../../app/ui/sessions/panel.py" line="44" />
         <source>Filter by participant name or id</source>
         <translation>按参与人姓名或 ID 筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="37" />
+        <location filename="../../app/ui/sessions/panel.py" line="46" />
         <source>Session filter</source>
         <translation>会话筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="38" />
-        <source>Only chats with customers who refused archiving</source>
-        <translation>只看与拒绝存档客户的会话</translation>
+        <location filename="../../app/ui/sessions/panel.py" line="47" />
+        <source>Only customers who refused archiving</source>
+        <translation>只看拒绝存档的客户</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="39" />
-        <source>Customers' consent as WeCom reported it at the last directory sync, and the archive's disagree entries</source>
-        <translation>依据最近一次通讯录同步时企业微信报告的客户同意情况，以及存档中的拒绝记录</translation>
+        <location filename="../../app/ui/sessions/panel.py" line="48" />
+        <source>Only chats with customers who refused archiving: their consent as WeCom reported it at the last directory sync, and the archive's disagree entries</source>
+        <translation>只显示与拒绝存档客户的会话：依据最近一次通讯录同步时企业微信报告的同意情况，以及存档中的拒绝记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="56" />
+        <location filename="../../app/ui/sessions/panel.py" line="68" />
         <source>Sessions</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="170" />
+        <location filename="../../app/ui/sessions/panel.py" line="182" />
         <source>No chat with a customer who refused archiving (as of the last directory sync).</source>
         <translation>没有与拒绝存档客户的会话（以最近一次通讯录同步为准）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="172" />
+        <location filename="../../app/ui/sessions/panel.py" line="184" />
         <source>No such chat has a participant matching “{text}”.</source>
         <translation>这些会话中没有参与人匹配“{text}”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="175" />
+        <location filename="../../app/ui/sessions/panel.py" line="187" />
         <source>No session has a participant matching “{text}”.</source>
         <translation>没有参与人匹配“{text}”的会话。</translation>
     </message>

@@ -31,6 +31,12 @@ class _Names:
     def name(self, actor, corp_id, userid):
         return "项目\u2066群\u2069\n第二行" if userid.startswith("room") else None
 
+    def corp_tag(self, actor, corp_id, userid):
+        return "@蓝\u202e鲸" if userid.startswith("a") else ""
+
+    def avatar(self, actor, corp_id, userid):
+        return None
+
 
 def test_session_tree_titles_and_members():
     from app.core.archive import SessionRow
@@ -39,7 +45,7 @@ def test_session_tree_titles_and_members():
     reader = SessionReader(None, _Names(), ACTOR)
     row = SessionRow(1, "s\u202e1", "internal", "", ("alice", "wm\u202eevil\nid"), 0, 0, 3)
     entry = reader.entry(row, TitleFormat())
-    assert entry.title == "张⟨U+202E⟩伟 alice, wm⟨U+202E⟩evil⟨U+000A⟩id"
+    assert entry.title == "张⟨U+202E⟩伟 alice @蓝⟨U+202E⟩鲸, wm⟨U+202E⟩evil⟨U+000A⟩id"  # a corp tag too
     assert not RAW.search(entry.title) and not RAW.search(entry.members)
     room = reader.entry(SessionRow(1, "s2", "group", "room1", ("alice",), 0, 0, 1), TitleFormat())
     assert room.title == "项目⟨U+2066⟩群⟨U+2069⟩⟨U+000A⟩第二行"

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QHeaderView, QLabel, QLineEdit, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.core.actor import Actor
 from app.ui.sessions.model import COL_LAST, COL_MESSAGES, COL_TITLE, SessionRole, SessionTreeModel
@@ -35,9 +44,12 @@ class SessionPanel(QWidget):
         self.filter_edit.setPlaceholderText(self.tr("Filter by participant name or id"))
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.setAccessibleName(self.tr("Session filter"))
-        self.refused_box = QCheckBox(self.tr("Only chats with customers who refused archiving"), self)
-        self.refused_box.setToolTip(self.tr("Customers' consent as WeCom reported it at the last directory sync, and "
-                                            "the archive's disagree entries"))
+        self.refused_box = QCheckBox(self.tr("Only customers who refused archiving"), self)
+        self.refused_box.setToolTip(self.tr("Only chats with customers who refused archiving: their consent as WeCom "
+                                            "reported it at the last directory sync, and the archive's disagree "
+                                            "entries"))
+        # the pane's width is the names' to decide: a narrow one cuts this label (the tooltip says it whole)
+        self.refused_box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.notice = QLabel(self)
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.setWordWrap(True)

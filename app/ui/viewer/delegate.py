@@ -32,6 +32,7 @@ from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleO
 
 from app.core.safe_text import display_name
 
+from ..avatars import avatar_pixmap, person_color
 from .model import MessageListModel, Roles, Side
 from .render import (
     CardBlock,
@@ -52,6 +53,7 @@ ROW_PAD = 4          # above and below each row
 BUBBLE_PAD = 9       # inside a bubble
 GAP = 6              # between blocks
 HEADER_GAP = 3       # between the header line and the bubble
+AVATAR = 18          # the sender's picture (or initials) at the start of the header
 MAX_BUBBLE = 620     # a bubble's widest, whatever the window
 MIN_CARD = 220
 ICON = 32
@@ -436,12 +438,27 @@ class MessageDelegate(QStyledItemDelegate):
         # Header: sender and time above the bubble, on the bubble's side.
         max_bubble = min(MAX_BUBBLE, int(width * 0.74))
         inner_w = max(120, max_bubble - 2 * BUBBLE_PAD)
-        header = f"{index.data(Roles.SenderLabelRole) or display_name(row.sender)}  {format_time(row.msgtime)}"
-        hl, hnat, hh = _text_layout(header, fonts.small, width - 2 * MARGIN)
-        hx = MARGIN + 2 if side == Side.LEFT else width - MARGIN - 2 - hnat
-        ops.append(Op("text", QRect(hx, y, hnat, hh), hl, "muted"))
+        # The sender's picture (or initials in their colour), the name (in that colour in a group, so
+        # that speakers are told apart), an external contact's corp tag, the time.
+        model = index.model()
+        name = index.data(Roles.SenderLabelRole) or display_name(row.sender)
+        tag = display_name(model.corp_tag(row.sender)) if hasattr(model, "corp_tag") else ""
+        rest = (f" {tag}" if tag else "") + f"  {format_time(row.msgtime)}"
+        header = name + rest
+        nl, nnat, nh = _text_layout(name, fonts.small_bold, width - 2 * MARGIN - AVATAR - 4)
+        rl, rnat, rh = _text_layout(rest, fonts.small, max(1, width - 2 * MARGIN - AVATAR - 4 - nnat))
+        line_h = max(AVATAR, nh, rh)
+        total = AVATAR + 4 + nnat + rnat
+        hx = MARGIN + 2 if side == Side.LEFT else width - MARGIN - 2 - total
+        picture = model.avatar(row.sender) if hasattr(model, "avatar") else None
+        ops.append(Op("avatar", QRect(hx, y + (line_h - AVATAR) // 2, AVATAR, AVATAR),
+                      payload=(row.sender, name, picture)))
+        grouped = bool(getattr(model, "is_group", False))
+        ops.append(Op("text", QRect(hx + AVATAR + 4, y + (line_h - nh) // 2, nnat, nh), nl,
+                      "sender" if grouped else "text", payload=row.sender if grouped else None))
+        ops.append(Op("text", QRect(hx + AVATAR + 4 + nnat, y + (line_h - rh) // 2, rnat, rh), rl, "muted"))
         texts.append(header)
-        y += hh + HEADER_GAP
+        y += line_h + HEADER_GAP
         if row.recalled_at:
             note = self.tr("Recalled at {time}").format(time=format_time(row.recalled_at))
             nl, nnat, nh = _text_layout(note, fonts.small_bold, width - 2 * MARGIN)
@@ -473,8 +490,12 @@ class MessageDelegate(QStyledItemDelegate):
     # -- painting
     def _paint_op(self, painter: QPainter, op: Op, lay: Layout, c: _Colors, option) -> None:
         if op.kind == "text":
-            painter.setPen(c.get(op.color))
+            painter.setPen(person_color(op.payload) if op.color == "sender" and op.payload else c.get(op.color))
             op.text.draw(painter, QPointF(op.rect.topLeft()))
+        elif op.kind == "avatar":
+            userid, name, picture = op.payload
+            dpr = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+            painter.drawPixmap(op.rect.topLeft(), avatar_pixmap(picture, name, userid, op.rect.width(), dpr))
         elif op.kind == "bubble":
             painter.setPen(QPen(c.border, 1, Qt.PenStyle.DashLine if op.payload else Qt.PenStyle.SolidLine))
             painter.setBrush(c.right if lay.side == Side.RIGHT else c.left)
