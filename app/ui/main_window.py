@@ -411,6 +411,8 @@ class MainWindow(QMainWindow):
         self.cancel_sync_action.setEnabled(False)
         self._refresh_timer.stop()
         self._refresh_sessions()
+        if self.reads_content:  # the open conversation: media that arrived, messages that came in
+            self.viewer.refresh()
         self.navigator.archive_changed.emit()
 
     def _on_batch_committed(self) -> None:

@@ -344,3 +344,49 @@ def test_the_export_dialog_dates_start_at_the_conversation_first_and_last_day(ap
     assert dialog.to_date.date() == _local_date(s.last_msgtime)
     dialog.close()
     wait_for_tasks()
+
+
+# ---------------------------------------------------------------- 6. media that arrive during a sync show in the open conversation
+
+def test_an_open_conversation_shows_media_stored_after_it_was_opened_and_new_messages(own_ctx, qtbot):
+    from sqlalchemy import update
+
+    from app.core.store.models import Media
+    from app.ui.main_window import MainWindow
+
+    file_payload = {"file": {"md5sum": "0" * 32, "filename": "合同.pdf", "fileext": "pdf", "sdkfileid": "sdk-1",
+                             "filesize": 1234}}
+    ctx, _corp = own_ctx([_raw("m-1"), _raw("f-1", msgtype="file", payload=file_payload, t=1_735_783_260_000)])
+    window = MainWindow(ctx, ACTOR)
+    qtbot.addWidget(window)
+    window.resize(1024, 700)
+    viewer = window.viewer
+    s = ctx.archive.sessions(ACTOR)[0]
+    with qtbot.waitSignal(viewer.model.window_opened, timeout=20000):
+        viewer.show_session(s.corp_id, s.session_id)
+    msg = ctx.archive.messages(ACTOR, limit=10)[1]
+    row = viewer.model.row_of(msg.id)
+
+    def shown() -> str:
+        return viewer.delegate.layout_for(_option(viewer, viewer.model.row_of(msg.id)),
+                                          viewer.model.index(viewer.model.row_of(msg.id))).text()
+
+    assert "Download pending" in shown()
+    with ctx.db.write() as conn:  # what the sync's media phase does meanwhile
+        conn.execute(update(Media).where(Media.message_id == msg.id)
+                     .values(status="stored", stored_size=1234, sha256="a" * 64, md5_matched=True))
+    from app.core.messages import parse_message
+    from app.core.sdk import ChatDataItem
+    from app.core.sync.decrypt import Decrypted
+    from app.core.sync.pipeline import ensure_corp
+    from app.core.sync.writer import write_batch
+
+    raw = _raw("m-2", t=1_735_783_900_000)
+    corp = ensure_corp(ctx.db, "wwreview", "Review Corp")
+    write_batch(ctx.db, corp, 2, 3, [Decrypted(ChatDataItem(3, "m-2", 1, "k", "m"), raw, parse_message(raw))], None)
+    window._sync_ended()  # the sync's end, as the window hears it
+    qtbot.waitUntil(lambda: "Download pending" not in shown(), timeout=10000)
+    assert "Save as…" in shown()
+    qtbot.waitUntil(lambda: viewer.model.rowCount() == 3, timeout=10000)
+    assert row >= 0
+    window.close()

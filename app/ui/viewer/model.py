@@ -139,6 +139,8 @@ class MessageListModel(QAbstractListModel):
     session_opened = Signal(object)
     #: the core refused to open the session (the reason, one sentence); the window is now empty
     access_denied = Signal(str)
+    #: the media rows of these messages changed (a download finished): their bubbles must be drawn anew
+    media_updated = Signal(list)
 
     def __init__(self, archive: ArchiveService, directory: Directory, actor: Actor, parent=None, *,
                  page_size: int = PAGE_SIZE, max_rows: int = MAX_ROWS):
@@ -273,21 +275,6 @@ class MessageListModel(QAbstractListModel):
                                                         if self.corp_id is not None else userid)
         return name
 
-    def corp_tag(self, userid: str) -> str:
-        """The tag WeCom's client shows after an external contact's name (``@微信``, ``@蓝鲸科技``), else ""."""
-        if not userid or self.corp_id is None:
-            return ""
-        return self.directory.corp_tag(self.actor, self.corp_id, userid)
-
-    def avatar(self, userid: str) -> bytes | None:
-        """The sender's picture as the directory downloaded it (read by the page loader), or None."""
-        return self.directory.peek_avatar(self.corp_id, userid) if userid and self.corp_id is not None else None
-
-    @property
-    def is_group(self) -> bool:
-        """The open session is a group chat (senders are told apart by colour)."""
-        return bool(self._rows) and bool(self._rows[0].roomid)
-
     def line_of(self, row: MessageRow, time_format: str = "HH:mm") -> str:
         """One plain-text line: "2025-01-02 10:00 张伟: 你好" (text in full, other types summarised)."""
         parsed = self.parsed(row)
@@ -357,7 +344,8 @@ class MessageListModel(QAbstractListModel):
         self._open(corp_id, session_id, partial(self._loader.at_time, corp_id, session_id, start_ms))
 
     def _open(self, corp_id: int, session_id: str, loader, record_open: bool = False) -> None:
-        self._labels.clear()  # names may have changed since (a directory sync)
+        if corp_id != self.corp_id:
+            self._labels.clear()
         self._generation += 1
         generation = self._generation
         self.corp_id, self.session_id = corp_id, session_id
@@ -493,6 +481,36 @@ class MessageListModel(QAbstractListModel):
         self.window_changed.emit()
         self.loading_changed.emit(self.is_loading())
 
+    # ------------------------------------------------------------------ after a sync
+    def refresh(self) -> None:
+        """Re-read what a sync or a background job may have changed in the window, off the GUI thread:
+        the media rows of its messages whose media are not all stored yet ("Download pending" turns
+        into the picture), and newer messages when the window ends at the session's newest one."""
+        if self.corp_id is None or not self._rows or "open" in self._loading:
+            return
+        waiting = [mid for mid, media in self._media.items()
+                   if self.row_of(mid) >= 0 and (not media or any(m.status != "stored" for m in media))]
+        generation, archive, actor = self._generation, self.archive, self.actor
+        if waiting:
+            self._run(lambda: _media_rows(archive, actor, waiting), weak_callback(self._media_read, generation))
+        if not self._more_after:  # the newest message is shown: the sync may have stored later ones
+            self._more_after = True
+            self.fetch_newer()
+
+    def _media_read(self, generation: int, media: dict[int, list[MediaRow]]) -> None:
+        if generation != self._generation:
+            return
+        changed = []
+        for mid, rows in media.items():
+            if self.row_of(mid) >= 0 and rows != self._media.get(mid):
+                self._media[mid] = rows
+                changed.append(mid)
+        if changed:
+            self.media_updated.emit(changed)
+            for mid in changed:
+                ix = self.index(self.row_of(mid))
+                self.dataChanged.emit(ix, ix, [int(Roles.MediaRole)])
+
     def _absorb(self, page: Page) -> None:
         self._parsed.update(page.parsed)
         self._media.update(page.media)
@@ -563,9 +581,8 @@ class PageLoader:
             page.parsed[r.id] = _parse_raw(raw.get(r.id))
             if r.has_media:
                 page.media[r.id] = media.get(r.id, [])
-            if r.sender:  # loads the directory's cache (and the sender's picture) off the GUI thread
+            if r.sender:  # loads the directory's cache off the GUI thread
                 self.directory.label(self.actor, r.corp_id, r.sender)
-                self.directory.avatar(self.actor, r.corp_id, r.sender)
         return page
 
     def latest(self, corp_id: int, session_id: str) -> Page:

@@ -223,6 +223,7 @@ class MessageViewer(QWidget):
         self.model.load_failed.connect(self._load_failed)
         self.model.session_opened.connect(self._session_opened)
         self.model.access_denied.connect(self._access_denied)
+        self.model.media_updated.connect(self._media_updated)
         self.delegate.action_requested.connect(self._on_action)
         self.view.copy_requested.connect(self.copy_selection)
         self.view.doubleClicked.connect(self._activated)
@@ -302,6 +303,19 @@ class MessageViewer(QWidget):
         text = "\n".join(self.model.line_of(self.model.message_at(r), "yyyy-MM-dd HH:mm") for r in rows)
         QGuiApplication.clipboard().setText(text)
         return text
+
+    def refresh(self) -> None:
+        """The archive changed (a sync or a media job ended): show media that arrived and newer
+        messages, keeping what the user looks at in place. Reads are not recorded."""
+        if self.corp_id is not None and not self._denied:
+            self.model.refresh()
+
+    def _media_updated(self, message_ids: list) -> None:
+        for mid in message_ids:
+            self.delegate.invalidate(mid)
+            row = self.model.row_of(mid)
+            if row >= 0:
+                self.delegate.sizeHintChanged.emit(self.model.index(row))
 
     def clear(self) -> None:
         self._session_generation += 1
