@@ -275,6 +275,21 @@ class MessageListModel(QAbstractListModel):
                                                         if self.corp_id is not None else userid)
         return name
 
+    def corp_tag(self, userid: str) -> str:
+        """The tag WeCom's client shows after an external contact's name (``@微信``, ``@蓝鲸科技``), else ""."""
+        if not userid or self.corp_id is None:
+            return ""
+        return self.directory.corp_tag(self.actor, self.corp_id, userid)
+
+    def avatar(self, userid: str) -> bytes | None:
+        """The sender's picture as the directory downloaded it (read by the page loader), or None."""
+        return self.directory.peek_avatar(self.corp_id, userid) if userid and self.corp_id is not None else None
+
+    @property
+    def is_group(self) -> bool:
+        """The open session is a group chat (senders are told apart by colour)."""
+        return bool(self._rows) and bool(self._rows[0].roomid)
+
     def line_of(self, row: MessageRow, time_format: str = "HH:mm") -> str:
         """One plain-text line: "2025-01-02 10:00 张伟: 你好" (text in full, other types summarised)."""
         parsed = self.parsed(row)
@@ -344,8 +359,7 @@ class MessageListModel(QAbstractListModel):
         self._open(corp_id, session_id, partial(self._loader.at_time, corp_id, session_id, start_ms))
 
     def _open(self, corp_id: int, session_id: str, loader, record_open: bool = False) -> None:
-        if corp_id != self.corp_id:
-            self._labels.clear()
+        self._labels.clear()  # names may have changed since (a directory sync)
         self._generation += 1
         generation = self._generation
         self.corp_id, self.session_id = corp_id, session_id
@@ -581,8 +595,9 @@ class PageLoader:
             page.parsed[r.id] = _parse_raw(raw.get(r.id))
             if r.has_media:
                 page.media[r.id] = media.get(r.id, [])
-            if r.sender:  # loads the directory's cache off the GUI thread
+            if r.sender:  # loads the directory's cache (and the sender's picture) off the GUI thread
                 self.directory.label(self.actor, r.corp_id, r.sender)
+                self.directory.avatar(self.actor, r.corp_id, r.sender)
         return page
 
     def latest(self, corp_id: int, session_id: str) -> Page:
