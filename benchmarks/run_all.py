@@ -12,6 +12,7 @@ single number. The raw output of the run goes to docs/benchmarks/<date>-<commit>
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -94,10 +95,8 @@ def previous_figures() -> dict[str, float]:
     for line in sections[1].splitlines():
         m = re.match(r"\| `([^`]+)` \| ([^|]+) \|", line)
         if m:
-            try:
+            with contextlib.suppress(ValueError):
                 found[m.group(1)] = float(m.group(2).split()[0].replace(",", ""))
-            except ValueError:
-                pass
     return found
 
 

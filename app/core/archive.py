@@ -153,13 +153,13 @@ _MESSAGE_COLUMNS = (Message.id, Message.corp_id, Message.seq, Message.msgid, Mes
                     Message.recalled_at, Message.content_text)
 
 
-def _message_row(r: Row[Any]) -> MessageRow:
+def _message_row(r: Row[*tuple[Any, ...]]) -> MessageRow:
     return MessageRow(r.id, r.corp_id, r.seq, r.msgid, r.action, r.sender, tuple(json.loads(r.tolist or "[]")),
                       r.roomid, r.msgtime, r.msgtype, r.session_id, r.session_type, bool(r.supported),
                       bool(r.has_media), r.recalled_msgid, r.recalled_at, r.content_text)
 
 
-def _session_row(r: Row[Any]) -> SessionRow:
+def _session_row(r: Row[*tuple[Any, ...]]) -> SessionRow:
     return SessionRow(r.corp_id, r.session_id, r.session_type, r.roomid, tuple(json.loads(r.participants)),
                       r.first_msgtime, r.last_msgtime, r.message_count)
 

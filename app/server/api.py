@@ -234,6 +234,7 @@ class V1Base:
 
     def _verify(self, req) -> Actor:
         actor = self.s.v1_actor(req)
+        assert self.s.app_code is not None  # v1_actor refuses a server without one
         params = {k: (v if isinstance(v, str) else v[-1]) for k, v in req.params.items()}
         if not signing.check(self.s.app_code, signing.canonical(self.fields, params), params.get("signature")):
             raise ApiError(falcon.HTTP_200, 40001, "签名校验失败 check sign failed")

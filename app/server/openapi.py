@@ -4,6 +4,7 @@ as ``docs/openapi.json`` (a test keeps the two equal: ``python -m app.server.ope
 from __future__ import annotations
 
 import json
+from typing import Any
 
 
 def _p(name: str, where: str = "query", *, required: bool = False, kind: str = "string", desc: str = "") -> dict:
@@ -20,7 +21,7 @@ _V1_MSG = {"type": "object", "description": "msg-server's ChatMessage.", "proper
         "from": "string", "tolist": "array", "roomid": "string", "msgtime": "integer", "msgtype": "string",
         "content_text": "string", "seq": "integer", "session_id": "string", "session_type": "string",
         "chat_msg_content": "object", "keywords": "string", "sender_name": "string", "sender_avatar": "string"}.items()}}
-_V1_RESULT = {"type": "object", "required": ["code", "message", "data"], "properties": {
+_V1_RESULT: dict[str, Any] = {"type": "object", "required": ["code", "message", "data"], "properties": {
     "code": {"type": "integer", "description": "0 = success; 40001 = bad signature; 400, 403, 404, 500, 502, 503."},
     "message": {"type": "string"}, "data": {}}}
 _V2_ERROR = {"description": "Refused: one sentence in `error`.",

@@ -57,4 +57,6 @@ def sign(app_code: str, message: bytes) -> str:
 
 def check(app_code: str, message: bytes, signature: str | None) -> bool:
     """Whether ``signature`` is the hex HMAC-SHA256 of ``message`` (compared in constant time)."""
-    return bool(signature) and hmac.compare_digest(sign(app_code, message), signature.strip().lower())
+    if not signature:
+        return False
+    return hmac.compare_digest(sign(app_code, message), signature.strip().lower())

@@ -136,3 +136,13 @@ def test_restore_refuses_a_target_that_is_not_empty(tmp_path):
     ctx.close()
     with pytest.raises(BackupError, match="holds settings already"):
         restore_backup(repo, data_dir=tmp_path / "data")
+
+
+def test_restore_refuses_an_in_memory_database(tmp_path):
+    # "sqlite://" has no file: restoring into it raised TypeError from Path(None) (found by mypy).
+    ctx, actor = make_archive(tmp_path / "data", messages=10)
+    repo = tmp_path / "backups"
+    make_backup(ctx, actor, repo)
+    ctx.close()
+    with pytest.raises(BackupError, match="in-memory database"):
+        restore_backup(repo, data_dir=tmp_path / "restored", db_url="sqlite://")

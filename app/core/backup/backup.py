@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from app.core.actor import Actor
 from app.core.store.db import now_ms
@@ -82,7 +83,7 @@ def _lock_file(path: Path, *, blocking: bool) -> int | None:
 
 def clean_staging(repo: Path) -> list[str]:
     """Remove what killed backups left in ``repo`` (staging folders no running backup holds)."""
-    removed = []
+    removed: list[str] = []
     try:
         entries = [p for p in repo.iterdir() if p.name.startswith(STAGING_PREFIX) and p.is_dir()]
     except OSError:
@@ -109,7 +110,8 @@ def chain_of(repo: Path, backup_id: str) -> list[tuple[str, dict, bytes]]:
     """The backups from the first (full) one to ``backup_id``, oldest first, each with its manifest;
     BackupError naming the first one that is missing or whose manifest was changed."""
     out: list[tuple[str, dict, bytes]] = []
-    current, expected = backup_id, None
+    current: str | None = backup_id
+    expected: str | None = None
     seen: set[str] = set()
     while current is not None:
         if current in seen:
@@ -218,10 +220,13 @@ def make_backup(ctx, actor: Actor, repo: str | os.PathLike[str], *, full: bool =
         if check.bad_count:
             log.warning("backup %s: %d message(s) whose stored JSON does not match its SHA-256", backup_id,
                         check.bad_count)
-        previous, have = None, set()
+        previous: dict[str, Any] | None = None
+        have: set[str] = set()
         if not full:
             previous, have = _continue_chain(repo, archive_id)
-        added, added_bytes, problems, lines = 0, 0, [], []
+        added, added_bytes = 0, 0
+        problems: list[str] = []
+        lines: list[str] = []
         total = sum(1 for m in media if m[1] not in have)
         for backend, mkey, sha, size in media:
             if mkey in have:

@@ -122,7 +122,8 @@ def check_messages(conn, *, page: int = 2000, cancel=None) -> MessageCheck:
     """Hash every message's stored JSON and compare it with its recorded SHA-256; the digest of
     the (msgid, SHA-256) list names the set of messages exactly."""
     digest = hashlib.sha256()
-    last, count, bad, bad_count = None, 0, [], 0
+    last, count, bad_count = None, 0, 0
+    bad: list[str] = []
     while True:
         if cancel is not None and cancel():
             from .errors import BackupCancelled

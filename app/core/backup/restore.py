@@ -93,7 +93,11 @@ def restore_backup(repo: str | os.PathLike[str], backup_id: str | None = None, *
     url = db_url or sqlite_url(paths.default_database)
     sa_url = _normalise(SecretStore().database_url(url))
     shown = redact(url)
-    sqlite_target = Path(sa_url.database) if sa_url.get_backend_name() == "sqlite" else None
+    sqlite_target: Path | None = None
+    if sa_url.get_backend_name() == "sqlite":
+        if not sa_url.database or sa_url.database == ":memory:":
+            raise BackupError(f"{shown} is an in-memory database: restore into a file or a database server")
+        sqlite_target = Path(sa_url.database)
     if not resuming:
         if paths.settings_file.exists():
             raise BackupError(f"{paths.data_dir} holds settings already: restore into an empty data folder")
@@ -132,6 +136,7 @@ def restore_backup(repo: str | os.PathLike[str], backup_id: str | None = None, *
             os.chmod(tmp, 0o600)
             os.replace(tmp, sqlite_target)
         else:
+            assert engine is not None  # made above for a database server
             with engine.begin() as conn:
                 for t in reversed(ordered_tables(conn)):
                     conn.execute(text(f"DROP TABLE `{t}`"))
@@ -155,13 +160,13 @@ def restore_backup(repo: str | os.PathLike[str], backup_id: str | None = None, *
         try:
             for n, (backend, key, _sha, size) in enumerate(media):
                 _say(progress, cancel, "media", n, len(media))
-                bid = where.get(key)
-                if bid is None:
+                holder = where.get(key)
+                if holder is None:
                     continue  # unreadable when the backup was made (listed in its manifest)
                 target = ctx.storage_for(backend)
                 if target.size(key) == size:
                     continue
-                with open(repo / bid / "media" / key, "rb") as f:
+                with open(repo / holder / "media" / key, "rb") as f:
                     target.put(key, f, size=size)
             if engine is not None:
                 with engine.begin() as conn:

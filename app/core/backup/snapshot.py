@@ -116,22 +116,22 @@ def snapshot_database(db: Database, target: Path, *, progress: Progress | None =
             return schema_revision(conn)
     engine = create_engine(f"sqlite:///{target}")
     try:
-        with db.engine.connect() as src:
-            src = src.execution_options(isolation_level="REPEATABLE READ")
-            src.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        with db.engine.connect() as opened:
+            server = opened.execution_options(isolation_level="REPEATABLE READ")
+            server.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT")
             try:
-                revision = schema_revision(src)
+                revision = schema_revision(server)
                 create_schema(engine, revision)
-                with engine.begin() as dst:
-                    wanted = [t for t in ordered_tables(dst) if t != "alembic_version"]
-                    have = set(inspect(src).get_table_names())
+                with engine.begin() as copy:
+                    wanted = [t for t in ordered_tables(copy) if t != "alembic_version"]
+                    have = set(inspect(server).get_table_names())
                     missing = sorted(have - set(wanted) - {"alembic_version"})
                     if missing:
                         raise BackupError(f"the archive has tables this version does not know ({', '.join(missing)}): "
                                           f"update the app before backing it up")
-                    copy_rows(src, dst, [t for t in wanted if t in have], progress=progress, cancel=cancel)
+                    copy_rows(server, copy, [t for t in wanted if t in have], progress=progress, cancel=cancel)
             finally:
-                src.rollback()
+                server.rollback()
     finally:
         engine.dispose()
     return revision

@@ -9,6 +9,8 @@ connection" (the storage's own ``test_connection``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.core.config.paths import AppPaths
 from app.core.config.secrets import SecretStore
 from app.core.config.settings import Settings
@@ -21,7 +23,7 @@ __all__ = ["open_storage", "probe_storage", "storage_secret"]
 
 
 def open_storage(settings: Settings, paths: AppPaths, secrets: SecretStore, backend: str | None = None, *,
-                 secret: str | None = None, **options) -> MediaStorage:
+                 secret: str | None = None, **options: Any) -> MediaStorage:
     """The storage backend ``backend`` (default: the one in use) as configured in ``settings``.
 
     ``secret`` overrides the stored secret key (the settings dialog tests a key before saving it);
@@ -50,7 +52,7 @@ def storage_secret(settings: Settings, secrets: SecretStore, backend: str | None
 
 
 def probe_storage(settings: Settings, paths: AppPaths, secrets: SecretStore, backend: str | None = None, *,
-                  secret: str | None = None, **options) -> str:
+                  secret: str | None = None, **options: Any) -> str:
     """Check that media can be stored: a sentence on success; SettingsError, SecretMissingError or
     StorageError (with what to fix) otherwise. Blocking: call it off the GUI thread."""
     storage = open_storage(settings, paths, secrets, backend, secret=secret, attempts=options.pop("attempts", 2),

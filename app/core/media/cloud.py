@@ -39,12 +39,15 @@ from abc import abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_random
 
 from .config import CloudConfig
 from .storage import COPY_BUFFER, MediaNotFoundError, MediaStorage, StorageError, check_key, copy_stream
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 __all__ = ["CloudStorage", "Download", "Failure", "MULTIPART_THRESHOLD", "PART_SIZE", "crc64", "network_reason",
            "parse_crc"]
@@ -69,7 +72,9 @@ def _crc64_function() -> Callable[[bytes, int], int] | None:
         from crcmod import _crcfunext  # noqa: F401  (only to learn that the fast version exists)
     except ImportError:
         return None
-    return crcmod.mkCrcFun(0x142F0E1EBA9EA3693, initCrc=0, xorOut=0xFFFFFFFFFFFFFFFF, rev=True)
+    crc64: Callable[[bytes, int], int] = crcmod.mkCrcFun(0x142F0E1EBA9EA3693, initCrc=0, xorOut=0xFFFFFFFFFFFFFFFF,
+                                                         rev=True)
+    return crc64
 
 
 crc64 = _crc64_function()
@@ -174,7 +179,7 @@ class _ResumingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: Buffer) -> int:
         view = memoryview(buffer).cast("B")
         if not len(view):
             return 0
@@ -316,7 +321,7 @@ class CloudStorage(MediaStorage):
         return self.config.prefix + check_key(key, self.name)
 
     def _backoff_for(self, attempt: int) -> float:
-        return min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
+        return float(min(self.backoff * 2 ** (attempt - 1), self.max_backoff))
 
     @staticmethod
     def _sleep(seconds: float) -> None:
@@ -446,7 +451,7 @@ class CloudStorage(MediaStorage):
             for number, offset in enumerate(range(0, length, part), 1):
                 n = min(part, length - offset)
 
-                def send(number=number, offset=offset, n=n) -> str:
+                def send(number: int = number, offset: int = offset, n: int = n) -> str:
                     body = _Slice(f, start + offset, n)
                     etag, remote = self._upload_part(okey, upload_id, number, body, n)
                     _compare_crc(body, remote, f"upload of part {number}")

@@ -5,6 +5,8 @@ are imported only when a backend is opened: loading an SDK takes a good part of 
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.core.config.paths import AppPaths
 
 from .config import CosSettings, OssSettings
@@ -14,14 +16,14 @@ from .storage import MediaStorage
 __all__ = ["COS", "OSS"]
 
 
-def _open_oss(section: OssSettings, paths: AppPaths, secret: str, **options) -> MediaStorage:
+def _open_oss(section: OssSettings, paths: AppPaths, secret: str, **options: Any) -> MediaStorage:
     from .oss import OssStorage
 
     options.setdefault("spool_dir", paths.spool_dir)
     return OssStorage(section.cloud_config(), secret, **options)
 
 
-def _open_cos(section: CosSettings, paths: AppPaths, secret: str, **options) -> MediaStorage:
+def _open_cos(section: CosSettings, paths: AppPaths, secret: str, **options: Any) -> MediaStorage:
     from .cos import CosStorage
 
     options.setdefault("spool_dir", paths.spool_dir)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -34,7 +35,7 @@ _BUSY = {"SlowDown", "RequestTimeout", "InternalError", "ServiceUnavailable", "T
 _AUTH = {"SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "InvalidSecurityToken", "ExpiredToken"}
 
 
-def _header(headers: dict, name: str) -> str | None:
+def _header(headers: dict[str, str], name: str) -> str | None:
     name = name.lower()
     return next((v for k, v in headers.items() if k.lower() == name), None)
 
@@ -44,9 +45,9 @@ class CosStorage(CloudStorage):
 
     name = "cos"
 
-    def __init__(self, config: CloudConfig, secret: str, **options):
+    def __init__(self, config: CloudConfig, secret: str, **options: Any) -> None:
         super().__init__(config, secret, **options)
-        kwargs: dict = {"Region": config.region or None, "SecretId": config.access_key_id, "SecretKey": secret,
+        kwargs: dict[str, Any] = {"Region": config.region or None, "SecretId": config.access_key_id, "SecretKey": secret,
                         "Timeout": self.timeout, "PoolConnections": 16, "PoolMaxSize": 16, "Scheme": "https"}
         if "://" in config.endpoint:
             parts = urlsplit(config.endpoint)
@@ -64,7 +65,8 @@ class CosStorage(CloudStorage):
 
     def _initiate(self, okey: str, content_type: str | None) -> str:
         extra = {"ContentType": content_type} if content_type else {}
-        return self._client.create_multipart_upload(Bucket=self._b, Key=okey, **extra)["UploadId"]
+        upload_id: str = self._client.create_multipart_upload(Bucket=self._b, Key=okey, **extra)["UploadId"]
+        return upload_id
 
     def _upload_part(self, okey: str, upload_id: str, number: int, body: _Slice, length: int) -> tuple[str, int | None]:
         response = self._client.upload_part(Bucket=self._b, Body=body, Key=okey, PartNumber=number,
@@ -80,7 +82,7 @@ class CosStorage(CloudStorage):
         self._client.abort_multipart_upload(Bucket=self._b, Key=okey, UploadId=upload_id)
 
     def _get(self, okey: str, start: int, if_match: str | None) -> Download:
-        extra: dict = {}
+        extra: dict[str, Any] = {}
         if start:
             extra["Range"] = f"bytes={start}-"
         if if_match:
@@ -114,7 +116,8 @@ class CosStorage(CloudStorage):
         return [k for k in okeys if k not in deleted]
 
     def _sign_get(self, okey: str, expires_in: int) -> str:
-        return self._client.get_presigned_url(Bucket=self._b, Key=okey, Method="GET", Expired=expires_in)
+        url: str = self._client.get_presigned_url(Bucket=self._b, Key=okey, Method="GET", Expired=expires_in)
+        return url
 
     # ------------------------------------------------------------------ errors
     def _classify_sdk(self, exc: BaseException) -> Failure | None:

@@ -42,7 +42,7 @@ import hashlib
 import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -65,7 +65,7 @@ _SLEEP_SLICE = 0.1  # seconds; how often cancel() is polled while backing off
 class MediaSource(Protocol):
     """What :func:`download_media` needs of the SDK (:class:`app.core.sdk.FinanceSdk` fits)."""
 
-    def iter_media(self, sdkfileid: str): ...
+    def iter_media(self, sdkfileid: str) -> Iterator[bytes]: ...
 
 
 class DownloadStatus(StrEnum):
@@ -219,8 +219,7 @@ def _spool_and_verify(sdk: MediaSource, job: MediaJob, spool_dir: Path,
     try:
         with tmp:
             chunks = sdk.iter_media(job.sdkfileid)
-            # closing(): a cancelled or failed download must not leave the SDK generator suspended.
-            with contextlib.closing(chunks) if hasattr(chunks, "close") else contextlib.nullcontext():
+            try:
                 for chunk in chunks:
                     tmp.write(chunk)
                     md5.update(chunk)
@@ -229,6 +228,10 @@ def _spool_and_verify(sdk: MediaSource, job: MediaJob, spool_dir: Path,
                     del chunk  # do not keep the last chunk alive while waiting for the next
                     if cancel is not None and cancel():
                         raise DownloadCancelled("media download cancelled")
+            finally:  # a cancelled or failed download must not leave the SDK generator suspended
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
         expected_md5 = (job.md5sum or "").strip().lower()
         spooled = _Spooled(path=path, sha256=sha256.hexdigest(), md5=md5.hexdigest(), size=size,
                            md5_matched=(md5.hexdigest() == expected_md5) if expected_md5 else None)

@@ -296,7 +296,7 @@ class LocalSettings(StorageSection):
         return f"local folder {self.root(paths)}"
 
 
-def _open_local(section: LocalSettings, paths: AppPaths, secret: None, **options) -> LocalStorage:
+def _open_local(section: LocalSettings, paths: AppPaths, secret: None, **options: object) -> LocalStorage:
     return LocalStorage(section.root(paths))
 
 

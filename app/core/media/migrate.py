@@ -21,9 +21,9 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, bindparam, func, or_, select, update
 
 from app.core.actor import Actor
 from app.core.store.db import Database, now_ms
@@ -138,7 +138,7 @@ def _digest(stream: BinaryIO) -> tuple[str, int]:
     return sha.hexdigest(), size
 
 
-def _not_on(target: str):
+def _not_on(target: str) -> ColumnElement[bool]:
     return or_(Media.storage_backend.is_(None), Media.storage_backend != target)
 
 
@@ -146,7 +146,7 @@ def _remaining(db: Database, target: str) -> tuple[int, int]:
     with db.read() as conn:
         row = conn.execute(select(func.count(), func.coalesce(func.sum(Media.stored_size), 0))
                            .where(Media.status == STORED, _not_on(target))).one()
-    return int(row[0]), int(row[1])
+    return int(row[0]), int(row[1] or 0)  # coalesce: never NULL
 
 
 def media_status(actor: Actor, db: Database) -> list[tuple[str, str, int, int]]:
@@ -155,7 +155,7 @@ def media_status(actor: Actor, db: Database) -> list[tuple[str, str, int, int]]:
         rows = conn.execute(select(Media.storage_backend, Media.status, func.count(),
                                    func.coalesce(func.sum(Media.stored_size), 0))
                             .group_by(Media.storage_backend, Media.status)).all()
-    return sorted((b or "-", s, int(n), int(size)) for b, s, n, size in rows)
+    return sorted((b or "-", s, int(n), int(size or 0)) for b, s, n, size in rows)  # coalesce: never NULL
 
 
 def migrate_media(actor: Actor, db: Database, target: MediaStorage, source_for: Callable[[str], MediaStorage], *,
@@ -207,7 +207,7 @@ def migrate_media(actor: Actor, db: Database, target: MediaStorage, source_for: 
             if not page:
                 break
             last_id = page[-1].id
-            groups: OrderedDict[tuple[str, str], list] = OrderedDict()
+            groups: OrderedDict[tuple[str, str], list[Row[*tuple[Any, ...]]]] = OrderedDict()
             for row in page:
                 groups.setdefault((row.storage_backend or "local", row.storage_key or ""), []).append(row)
             for (source_name, key), rows in groups.items():
@@ -270,7 +270,8 @@ def _move_one(key: str, sha256: str | None, size: int | None, source: MediaStora
                 target.put(key, src, size=length)
             else:
                 reader = _HashingReader(src)
-                target.put(key, reader, size=size)
+                # put() needs only read(); seekable() says False and fileno() is absent, both handled there
+                target.put(key, reader, size=size)  # type: ignore[arg-type]
                 if reader.sha256.hexdigest() != sha256:
                     target.delete([key])
                     raise _Failed(f"the source object in {source.name} does not match its recorded SHA-256; "

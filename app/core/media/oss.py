@@ -12,6 +12,7 @@ the path (``/bucket/key``); a domain makes it a virtual host (``bucket.oss-cn-ha
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import oss2
 import oss2.exceptions as oe
@@ -33,7 +34,7 @@ class OssStorage(CloudStorage):
 
     name = "oss"
 
-    def __init__(self, config: CloudConfig, secret: str, *, auth_version: str = "v4", **options):
+    def __init__(self, config: CloudConfig, secret: str, *, auth_version: str = "v4", **options: Any) -> None:
         super().__init__(config, secret, **options)
         if auth_version not in ("v1", "v4"):
             raise ValueError(f"auth_version must be 'v1' or 'v4', not {auth_version!r}")
@@ -52,7 +53,8 @@ class OssStorage(CloudStorage):
 
     def _initiate(self, okey: str, content_type: str | None) -> str:
         headers = {"Content-Type": content_type} if content_type else None
-        return self._bucket.init_multipart_upload(okey, headers=headers).upload_id
+        upload_id: str = self._bucket.init_multipart_upload(okey, headers=headers).upload_id
+        return upload_id
 
     def _upload_part(self, okey: str, upload_id: str, number: int, body: _Slice, length: int) -> tuple[str, int | None]:
         result = self._bucket.upload_part(okey, upload_id, number, body)
@@ -81,7 +83,8 @@ class OssStorage(CloudStorage):
 
     def _head(self, okey: str) -> int | None:
         try:
-            return self._bucket.head_object(okey).content_length
+            length: int | None = self._bucket.head_object(okey).content_length
+            return length
         except oe.NotFound as exc:
             if exc.code == "NoSuchBucket":
                 raise
@@ -92,7 +95,8 @@ class OssStorage(CloudStorage):
         return [k for k in okeys if k not in deleted]
 
     def _sign_get(self, okey: str, expires_in: int) -> str:
-        return self._bucket.sign_url("GET", okey, expires_in, slash_safe=True)
+        url: str = self._bucket.sign_url("GET", okey, expires_in, slash_safe=True)
+        return url
 
     # ------------------------------------------------------------------ errors
     def _classify_sdk(self, exc: BaseException) -> Failure | None:

@@ -6,9 +6,9 @@ import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from app.core.actor import Actor
 from app.core.auth import roles as R
@@ -56,7 +56,7 @@ class MediaService:
         self.storage = storage
         self._resolve = resolve
 
-    def _stored(self, media_id: int):
+    def _stored(self, media_id: int) -> Row[*tuple[Any, ...]]:
         with self.db.read() as conn:
             row = conn.execute(select(Media.storage_key, Media.storage_backend, Media.status, Media.filename,
                                       Media.ext, Media.kind)
@@ -66,12 +66,13 @@ class MediaService:
                                      backend=row.storage_backend if row is not None and row.storage_backend else "media")
         return row
 
-    def _backend(self, row) -> MediaStorage:
+    def _backend(self, row: Row[*tuple[Any, ...]]) -> MediaStorage:
         if self._resolve is not None:
             return self._resolve(row.storage_backend)
+        assert self.storage is not None  # __init__ wants one of the two
         return self.storage
 
-    def _check(self, actor: Actor, media_id: int, action: str = Action.MEDIA_OPEN):
+    def _check(self, actor: Actor, media_id: int, action: str = Action.MEDIA_OPEN) -> Row[*tuple[Any, ...]]:
         """``media.read`` and the scope, refusals recorded as ``action``; the stored row."""
         self.trail.require(actor, R.MEDIA_READ, action=action, object_type="media", object=str(media_id))
         row = self._stored(media_id)
@@ -122,7 +123,7 @@ class MediaService:
         return target
 
     # ------------------------------------------------------------------ what a person opens or saves
-    def _media_detail(self, media_id: int) -> dict:
+    def _media_detail(self, media_id: int) -> dict[str, object]:
         with self.db.read() as conn:
             r = conn.execute(select(Media.msgid, Media.kind, Media.sha256).where(Media.id == media_id)).first()
         return {"media_id": media_id, "msgid": r.msgid, "kind": r.kind, "sha256": r.sha256} if r else {}

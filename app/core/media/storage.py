@@ -48,6 +48,8 @@ class StorageError(Exception):
     None when unknown. :attr:`backend_unusable` is true for the kinds that every request would hit.
     """
 
+    code: str  # the service's own error code, when a cloud backend had one (may be unset)
+
     def __init__(self, message: str, *, backend: str, key: str | None = None, kind: str | None = None):
         self.backend = backend
         self.key = key

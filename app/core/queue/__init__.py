@@ -10,6 +10,8 @@ scheduled syncs) are in app/core/jobs, which registers how to re-enqueue them fr
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .base import (
     DEAD,
     READY,
@@ -26,6 +28,11 @@ from .base import (
 from .service import QueueService
 from .worker import JobCancelled, JobControl, PermanentFailure, Reschedule, RetryLater, Worker, WorkerEvent
 
+if TYPE_CHECKING:
+    from app.core.config.settings import Settings
+    from app.core.context import AppContext
+    from app.core.store.db import Database
+
 __all__ = [
     "DEAD", "READY", "RUNNING", "SCHEDULED", "STATES",
     "Backoff", "Job", "JobQueue", "JobSpec", "QueueError", "QueueUnavailable",
@@ -35,7 +42,7 @@ __all__ = [
 ]
 
 
-def open_queue(source, db=None, *, backoff: Backoff | None = None, poll_interval: float | None = None,
+def open_queue(source: AppContext | Settings | str, db: Database | None = None, *, backoff: Backoff | None = None, poll_interval: float | None = None,
                prefix: str | None = None) -> JobQueue:
     """The job queue the settings choose.
 
@@ -55,7 +62,7 @@ def open_queue(source, db=None, *, backoff: Backoff | None = None, poll_interval
         url = source.settings.queue_url
     else:
         url = source.queue_url
-    options = {} if poll_interval is None else {"poll_interval": poll_interval}
+    options: dict[str, Any] = {} if poll_interval is None else {"poll_interval": poll_interval}
     if not url:
         if db is None:
             if not hasattr(source, "db"):

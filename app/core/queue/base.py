@@ -32,7 +32,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 __all__ = [
     "DEAD", "READY", "RUNNING", "SCHEDULED", "STATES",
@@ -95,7 +95,7 @@ class Backoff:
     cap: float = 3600.0
     jitter: float = 0.1
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.base < 0 or self.cap < 0 or not 0 <= self.jitter < 1:
             raise ValueError("backoff base and cap must be >= 0 and jitter within [0, 1)")
 
@@ -145,9 +145,9 @@ class Job:
     lease_until: int | None = None
     token: str | None = None
     owner: str | None = None
-    extra: dict = field(default_factory=dict, compare=False, repr=False)
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The job as JSON-able data (without the lease token)."""
         return {"id": self.id, "topic": self.topic, "state": self.state, "payload": self.payload,
                 "execute_at": self.execute_at, "ttr": self.ttr, "attempts": self.attempts,
@@ -293,6 +293,10 @@ def check_state(state: str | None) -> None:
         raise ValueError(f"unknown job state {state!r}: use one of {', '.join(STATES)}")
 
 
+@overload
+def short_error(error: str, limit: int = 4000) -> str: ...
+@overload
+def short_error(error: None, limit: int = 4000) -> None: ...
 def short_error(error: str | None, limit: int = 4000) -> str | None:
     """An error text bounded in size (a traceback must not bloat every job)."""
     if error is None:

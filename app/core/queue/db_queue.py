@@ -29,10 +29,22 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from app.core.store.db import Database, now_ms
@@ -63,6 +75,7 @@ from .base import (
 __all__ = ["DatabaseQueue"]
 
 _T = QueueJob.__table__
+_R = TypeVar("_R")
 _MYSQL_RETRY_CODES = {1205, 1213}  # lock wait timeout, deadlock: the transaction may simply be run again
 REAP_LIMIT = 100
 REAP_EVERY = 1.0  # seconds: how often a busy consumer still looks for expired leases
@@ -102,7 +115,7 @@ class DatabaseQueue(JobQueue):
     def description(self) -> str:
         return f"the archive database ({self.db.display_url}, table jobs)"
 
-    def _run(self, fn):
+    def _run(self, fn: Callable[[], _R]) -> _R:
         """Run ``fn`` (one transaction), again after a MySQL deadlock; map errors to QueueError."""
         for attempt in range(5):
             try:
@@ -123,9 +136,9 @@ class DatabaseQueue(JobQueue):
                 raise QueueError(f"the job queue's database {self.db.display_url} failed: {exc}") from None
         raise AssertionError("unreachable")
 
-    def _now(self, conn) -> int:
+    def _now(self, conn: Connection) -> int:
         if self._mysql:
-            return int(conn.execute(text("SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)")).scalar())
+            return int(conn.execute(text("SELECT CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)")).scalar_one())
         return now_ms()
 
     def _notify(self) -> None:
@@ -134,7 +147,7 @@ class DatabaseQueue(JobQueue):
             self._wake.notify_all()
 
     @staticmethod
-    def _to_job(row, now: int) -> Job:
+    def _to_job(row: Row[*tuple[Any, ...]], now: int) -> Job:
         state = row.state
         if state == JOB_SCHEDULED and row.execute_at <= now:
             state = READY
@@ -160,7 +173,7 @@ class DatabaseQueue(JobQueue):
         check_enqueue_args(topic, ttr, max_attempts, job_id, delay, execute_at)
         encode_payload(payload)
 
-        def op():
+        def op() -> tuple[str | None, bool]:
             with self.db.write() as conn:
                 now = self._now(conn)
                 row = self._row(spec, now)
@@ -180,7 +193,7 @@ class DatabaseQueue(JobQueue):
             if not batch:
                 return 0
 
-            def op():
+            def op() -> int:
                 with self.db.write() as conn:
                     now = self._now(conn)
                     rows = [self._row(s, now) for s in batch]
@@ -273,7 +286,7 @@ class DatabaseQueue(JobQueue):
                    last_error=row.last_error, created_at=row.created_at, updated_at=now, lease_until=lease,
                    token=token, owner=owner), None
 
-    def _reap(self, conn, now: int) -> int:
+    def _reap(self, conn: Connection, now: int) -> int:
         """Expired leases: deliver again (keeping their execute_at, so they come first) or bury."""
         rows = conn.execute(
             select(_T.c.id, _T.c.attempts, _T.c.max_attempts, _T.c.owner)
@@ -287,18 +300,18 @@ class DatabaseQueue(JobQueue):
                                  lease_until=None, lease_token=None, owner=None, updated_at=now))
         return len(rows)
 
-    def _held(self, job: Job):
+    def _held(self, job: Job) -> ColumnElement[bool]:
         return (_T.c.id == job.id) & (_T.c.state == JOB_RUNNING) & (_T.c.lease_token == (job.token or ""))
 
     def ack(self, job: Job) -> bool:
-        def op():
+        def op() -> bool:
             with self.db.write() as conn:
                 return conn.execute(self._q_ack, {"job_id": job.id, "token": job.token or ""}).rowcount == 1
 
         return self._run(op)
 
-    def _finish(self, job: Job, values_for_now) -> bool:
-        def op():
+    def _finish(self, job: Job, values_for_now: Callable[[int], dict[str, Any]]) -> bool:
+        def op() -> bool:
             with self.db.write() as conn:
                 now = self._now(conn)
                 values = values_for_now(now)
@@ -338,7 +351,7 @@ class DatabaseQueue(JobQueue):
     def extend(self, job: Job, ttr: float | None = None) -> int | None:
         ms = max(1, int(round((job.ttr if ttr is None else ttr) * 1000)))
 
-        def op():
+        def op() -> int | None:
             with self.db.write() as conn:
                 lease = self._now(conn) + ms
                 ok = conn.execute(update(_T).where(self._held(job)).values(lease_until=lease)).rowcount == 1
@@ -347,7 +360,7 @@ class DatabaseQueue(JobQueue):
         return self._run(op)
 
     def tick(self) -> int:
-        def op():
+        def op() -> int:
             with self.db.read() as conn:
                 now = self._now(conn)
                 expired = conn.execute(select(func.count()).select_from(_T).where(
@@ -367,7 +380,7 @@ class DatabaseQueue(JobQueue):
         if not self._mysql:
             return now_ms()
 
-        def op():
+        def op() -> int:
             with self.db.read() as conn:
                 return self._now(conn)
 
@@ -376,7 +389,7 @@ class DatabaseQueue(JobQueue):
     def get(self, job_id: str) -> Job | None:
         validate_job_id(job_id)
 
-        def op():
+        def op() -> Job | None:
             with self.db.read() as conn:
                 row = conn.execute(select(_T).where(_T.c.id == job_id)).first()
                 return self._to_job(row, self._now(conn)) if row is not None else None
@@ -384,7 +397,7 @@ class DatabaseQueue(JobQueue):
         return self._run(op)
 
     @staticmethod
-    def _where(state: str, now: int):
+    def _where(state: str, now: int) -> ColumnElement[bool]:
         if state == SCHEDULED:
             return (_T.c.state == JOB_SCHEDULED) & (_T.c.execute_at > now)
         if state == READY:
@@ -392,7 +405,7 @@ class DatabaseQueue(JobQueue):
         return _T.c.state == (JOB_RUNNING if state == RUNNING else JOB_DEAD)
 
     @staticmethod
-    def _order(state: str):
+    def _order(state: str) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
         if state in (SCHEDULED, READY):
             return (_T.c.execute_at, _T.c.seq)
         if state == RUNNING:
@@ -406,7 +419,7 @@ class DatabaseQueue(JobQueue):
             return []
         self.tick()  # expired leases show as ready (or dead), not running
 
-        def op():
+        def op() -> list[Job]:
             out: list[Job] = []
             skip = offset
             with self.db.read() as conn:
@@ -418,7 +431,7 @@ class DatabaseQueue(JobQueue):
                     if topic is not None:
                         cond = cond & (_T.c.topic == topic)
                     if skip:
-                        n = conn.execute(select(func.count()).select_from(_T).where(cond)).scalar()
+                        n: int = conn.execute(select(func.count()).select_from(_T).where(cond)).scalar_one()
                         if skip >= n:
                             skip -= n
                             continue
@@ -433,7 +446,7 @@ class DatabaseQueue(JobQueue):
     def counts(self, *, topic: str | None = None) -> dict[str, int]:
         self.tick()
 
-        def op():
+        def op() -> dict[str, int]:
             with self.db.read() as conn:
                 now = self._now(conn)
                 due = case((_T.c.execute_at <= now, 1), else_=0)
@@ -456,7 +469,7 @@ class DatabaseQueue(JobQueue):
     def reschedule(self, job_id: str, execute_at: int | None = None) -> bool:
         validate_job_id(job_id)
 
-        def op():
+        def op() -> tuple[bool, bool]:
             with self.db.write() as conn:
                 now = self._now(conn)
                 at = now if execute_at is None else int(execute_at)
@@ -477,7 +490,7 @@ class DatabaseQueue(JobQueue):
     def delete(self, job_id: str) -> bool:
         validate_job_id(job_id)
 
-        def op():
+        def op() -> bool:
             with self.db.write() as conn:
                 return conn.execute(delete(_T).where(_T.c.id == job_id)).rowcount == 1
 

@@ -35,7 +35,7 @@ import secrets
 import time
 import uuid
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -289,6 +289,16 @@ return promote(now, limit) + reap(now, limit)
 """
 
 
+def _strs(reply: Any) -> list[str]:
+    """A list or set reply of the queue's client, which decodes responses (``decode_responses``): str."""
+    return list(reply)
+
+
+def _scored(reply: Any) -> list[tuple[str, float]]:
+    """A ``withscores`` reply of the queue's client: (member, score) pairs."""
+    return [(member, score) for member, score in reply]
+
+
 class RedisQueue(JobQueue):
     """The delay queue on one Redis server. Thread-safe (redis-py pools connections).
 
@@ -342,7 +352,7 @@ class RedisQueue(JobQueue):
         return f"Redis at {self._where} (key prefix {self.prefix})"
 
     @contextlib.contextmanager
-    def _errors(self):
+    def _errors(self) -> Iterator[None]:
         try:
             yield
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
@@ -362,7 +372,7 @@ class RedisQueue(JobQueue):
         return f"{self.prefix}job:{job_id}"
 
     @staticmethod
-    def _to_job(fields: dict[str, str] | list) -> Job:
+    def _to_job(fields: dict[str, str] | list[str]) -> Job:
         if isinstance(fields, list):
             fields = dict(zip(fields[::2], fields[1::2], strict=True))
         return Job(id=fields["id"], topic=fields["topic"], payload=json.loads(fields.get("payload") or "{}"),
@@ -499,16 +509,16 @@ class RedisQueue(JobQueue):
             if state == SCHEDULED:
                 merged: list[tuple[float, str]] = []
                 for b in self._buckets:
-                    merged.extend((score, member) for member, score in self.r.zrange(b, 0, -1, withscores=True))
+                    merged.extend((score, member) for member, score in _scored(self.r.zrange(b, 0, -1, withscores=True)))
                 return [m for _, m in sorted(merged)]
             if state == READY:
                 ids: list[str] = []
-                for topic in sorted(self.r.smembers(self._topics)):
-                    ids.extend(self.r.lrange(f"{self.prefix}ready:{topic}", 0, -1))
+                for topic in sorted(_strs(self.r.smembers(self._topics))):
+                    ids.extend(_strs(self.r.lrange(f"{self.prefix}ready:{topic}", 0, -1)))
                 return ids
             if state == RUNNING:
-                return list(self.r.zrange(self._running, 0, -1))
-            return list(self.r.zrevrange(self._dead, 0, -1))
+                return _strs(self.r.zrange(self._running, 0, -1))
+            return _strs(self.r.zrevrange(self._dead, 0, -1))
 
     def _load(self, ids: list[str]) -> list[Job]:
         if not ids:
@@ -544,7 +554,7 @@ class RedisQueue(JobQueue):
         for st in ([state] if state else list(STATES)):
             if st == READY:
                 with self._errors():
-                    ids = self.r.lrange(f"{self.prefix}ready:{topic}", 0, -1)
+                    ids = _strs(self.r.lrange(f"{self.prefix}ready:{topic}", 0, -1))
             else:
                 ids = self._ids(st)
             for i in range(0, len(ids), 500):
@@ -561,28 +571,29 @@ class RedisQueue(JobQueue):
 
     def _page(self, state: str, offset: int, limit: int) -> list[Job]:
         with self._errors():
+            ids: list[str]
             if state == RUNNING:
-                ids = self.r.zrange(self._running, offset, offset + limit - 1)
+                ids = _strs(self.r.zrange(self._running, offset, offset + limit - 1))
             elif state == DEAD:
-                ids = self.r.zrevrange(self._dead, offset, offset + limit - 1)
+                ids = _strs(self.r.zrevrange(self._dead, offset, offset + limit - 1))
             elif state == READY:  # the topics' ready lists one after the other
                 ids = []
-                for t in sorted(self.r.smembers(self._topics)):
+                for t in sorted(_strs(self.r.smembers(self._topics))):
                     key = f"{self.prefix}ready:{t}"
                     n = self.r.llen(key)
                     if offset >= n:
                         offset -= n
                         continue
-                    ids.extend(self.r.lrange(key, offset, offset + limit - len(ids) - 1))
+                    ids.extend(_strs(self.r.lrange(key, offset, offset + limit - len(ids) - 1)))
                     offset = 0
                     if len(ids) >= limit:
                         break
             else:  # scheduled: merge the first offset+limit of every bucket
                 merged: list[tuple[float, str]] = []
                 for b in self._buckets:
-                    merged.extend((s, m) for m, s in self.r.zrange(b, 0, offset + limit - 1, withscores=True))
+                    merged.extend((s, m) for m, s in _scored(self.r.zrange(b, 0, offset + limit - 1, withscores=True)))
                 ids = [m for _, m in sorted(merged)[offset:offset + limit]]
-        return self._load(list(ids))
+        return self._load(ids)
 
     def counts(self, *, topic: str | None = None) -> dict[str, int]:
         if topic is not None:

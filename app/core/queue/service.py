@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.actor import Actor
 from app.core.auth.roles import ARCHIVE_STATUS, SYNC_RUN, can, require
 
 from .base import STATES, Job, JobQueue
+
+if TYPE_CHECKING:
+    from app.core.config.settings import Settings
+    from app.core.store.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +33,7 @@ def register_restorer(restore: Restorer) -> None:
 
 
 class QueueService:
-    def __init__(self, queue: JobQueue, db=None):
+    def __init__(self, queue: JobQueue, db: Database | None = None) -> None:
         self.queue = queue
         self.db = db
 
@@ -67,7 +71,7 @@ class QueueService:
             log.info("%s deleted job %s", actor.username, job_id)
         return done
 
-    def requeue(self, actor: Actor, settings=None) -> int:
+    def requeue(self, actor: Actor, settings: Settings | None = None) -> int:
         """Enqueue the jobs the archive database says are missing (the app's: pending media; the sync
         schedule of ``settings`` if given), through every registered restorer. Returns how many jobs
         were created or changed."""

@@ -254,7 +254,7 @@ class Worker:
     def _finish_failure(self, job: Job, error: str, delay: float | None, started: float) -> None:
         outcome: list[str | None] = [None]
 
-        def call():
+        def call() -> bool:
             outcome[0] = self.queue.fail(job, error, delay=delay)
             return outcome[0] is not None
 

@@ -33,8 +33,9 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, delete, func, insert, or_, select, update
 
 from app.core.actor import Actor
 from app.core.auth import roles as R
@@ -45,6 +46,11 @@ from app.core.store.db import Database, now_ms
 from app.core.store.models import Account, Media, Message, QuarantineEntry, Session
 
 from . import tables as T
+
+if TYPE_CHECKING:
+    from app.core.export.package import Selection
+    from app.core.media.storage import MediaStorage
+    from app.core.search import SearchService
 
 __all__ = ["CLASSES", "BASES", "HoldRow", "PolicyRow", "RetentionError", "RetentionService", "RunRow"]
 
@@ -135,7 +141,9 @@ class RetentionService:
     """Policies, holds and deletion runs of one archive. ``storage_for(backend)`` opens the media
     storage a row names (AppContext.storage_for); ``search`` a SearchService for query holds."""
 
-    def __init__(self, db: Database, trail: AuditTrail | None = None, *, storage_for=None, search=None):
+    def __init__(self, db: Database, trail: AuditTrail | None = None, *,
+                 storage_for: Callable[[str | None], MediaStorage] | None = None,
+                 search: SearchService | None = None) -> None:
         self.db = db
         self.trail = trail or AuditTrail(db)
         self.storage_for = storage_for
@@ -296,7 +304,7 @@ class RetentionService:
                 return out
             before = hits[-1].cursor()
 
-    def hold_selection(self, actor: Actor, hold_id: int):
+    def hold_selection(self, actor: Actor, hold_id: int) -> Selection:
         """An evidence-package Selection of what hold ``hold_id`` covers ("export from the hold"):
         the held messages by msgid, without context around them."""
         from app.core.export.package import Selection
@@ -340,6 +348,7 @@ class RetentionService:
                     expires = start + p.keep_days * DAY_MS
                     if longest is None or expires > longest[0]:
                         longest = (expires, p.id)
+                assert longest is not None  # some policy applies (checked above)
                 if longest[0] <= as_of:
                     yield _Due(r.id, r.corp_id, r.msgid, r.seq, r.session_id, r.msgtime, r.raw_sha256, longest[1])
             if len(rows) < 2000:
@@ -489,7 +498,7 @@ class RetentionService:
         return len(batch)
 
     @staticmethod
-    def _refresh_session(conn, corp_id: int, sid: str) -> None:
+    def _refresh_session(conn: Connection, corp_id: int, sid: str) -> None:
         n, first, last = conn.execute(select(func.count(), func.min(Message.msgtime), func.max(Message.msgtime))
                                       .where(Message.corp_id == corp_id, Message.session_id == sid)).one()
         if not n:
@@ -524,12 +533,12 @@ def _klass(session_type: str | None) -> str:
     return {"internal": "internal", "external": "external", "group": "group"}.get(session_type or "", "other")
 
 
-def _policy(r) -> PolicyRow:
+def _policy(r: Row[*tuple[Any, ...]]) -> PolicyRow:
     return PolicyRow(r.id, r.corp_id, r.name, r.message_class, r.keep_days, r.basis, r.created_by, r.created_at,
                      r.disabled_at)
 
 
-def _hold(r) -> HoldRow:
+def _hold(r: Row[*tuple[Any, ...]]) -> HoldRow:
     return HoldRow(r.id, r.name, r.reason, r.corp_id, tuple(json.loads(r.userids or "[]")),
                    tuple(json.loads(r.session_ids or "[]")), r.query, r.start_ms, r.end_ms, r.created_by,
                    r.created_at, r.released_by, r.released_at)

@@ -4,12 +4,14 @@ objects to remove from storage, and the server instances' heartbeats."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
 from sqlalchemy.dialects import mysql
 
 metadata = MetaData()
 _Text = Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
-_MYSQL = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
+_MYSQL: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
 
 policies = Table(
     "retention_policies", metadata,

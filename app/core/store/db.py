@@ -20,12 +20,14 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, insert, inspect, text
+from sqlalchemy import Connection, create_engine, event, insert, inspect, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
@@ -94,7 +96,7 @@ def _sqlite_tables(path: Path) -> set[str]:
 _CORE_TABLES = {"messages", "corps", "sync_checkpoints"}
 
 
-def _schema_revision(read_revision, tables: set[str], shown: str) -> None:
+def _schema_revision(read_revision: Callable[[], str | None], tables: set[str], shown: str) -> None:
     """Raise DatabaseError if the archive's Alembic revision is not one of this version's
     (NotAnArchiveError if the database is not an archive at all)."""
     from alembic.script import ScriptDirectory
@@ -150,11 +152,12 @@ def check_sqlite_archive(path: Path, *, create: bool = False) -> bool:
             f"archive, and was left as it is: choose the archive's file, or a new file name for a new "
             f"archive")
 
-    def revision():
+    def revision() -> str | None:
         conn = sqlite3.connect(f"file:{path.absolute()}?mode=ro", uri=True)
         try:
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-            return row[0] if row else None
+            version: str | None = row[0] if row else None
+            return version
         finally:
             conn.close()
 
@@ -167,7 +170,7 @@ def _table_list(tables: set[str]) -> str:
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
-def _check_server_archive(conn, display_url: str) -> bool:
+def _check_server_archive(conn: Connection, display_url: str) -> bool:
     """True for an empty MySQL/MariaDB database (a new archive), False for an archive; refuses
     (NotAnArchiveError) one that holds tables but not this app's schema."""
     tables = set(inspect(conn).get_table_names())
@@ -198,7 +201,7 @@ def _make_engine(url: URL) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record):
+        def _on_connect(dbapi_conn: Any, _record: object) -> None:
             # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
@@ -209,7 +212,7 @@ def _make_engine(url: URL) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _on_begin(conn):
+        def _on_begin(conn: Connection) -> None:
             # Writers ask for IMMEDIATE so that two writers never deadlock upgrading read locks.
             mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
             conn.exec_driver_sql(f"BEGIN {mode}")
@@ -268,12 +271,14 @@ class Database:
 
     def _register_node(self) -> int:
         with self.engine.begin() as conn:
-            node = conn.execute(insert(IdNode).values(host=socket.gethostname()[:255], pid=os.getpid(),
-                                                      created_at=now_ms())).inserted_primary_key[0]
+            key = conn.execute(insert(IdNode).values(host=socket.gethostname()[:255], pid=os.getpid(),
+                                                     created_at=now_ms())).inserted_primary_key
+            assert key is not None  # an INSERT of one row
+            node: int = key[0]
         return node % (MAX_NODE + 1)
 
     @contextmanager
-    def write(self):
+    def write(self) -> Iterator[Connection]:
         """A write transaction (IMMEDIATE on SQLite); commits on success, rolls back on error."""
         conn = self.engine.connect()
         if self.is_sqlite:
@@ -285,7 +290,7 @@ class Database:
             conn.close()
 
     @contextmanager
-    def read(self):
+    def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             yield conn
 

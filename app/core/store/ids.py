@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
 NODE_BITS = 10
@@ -21,7 +22,7 @@ MAX_SEQ = (1 << SEQ_BITS) - 1
 class SnowflakeIds:
     """Thread-safe id generator for one node."""
 
-    def __init__(self, node: int, clock=time.time):
+    def __init__(self, node: int, clock: Callable[[], float] = time.time) -> None:
         if not 0 <= node <= MAX_NODE:
             raise ValueError(f"node must be within 0..{MAX_NODE}")
         self.node = node

@@ -6,6 +6,7 @@ sync because its last step is a sync's first: fetch one entry and decrypt it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.core.sdk.connection import CorpConnection
@@ -66,13 +67,15 @@ def run_checks(connection: CorpConnection, private_keys: dict[int, str]) -> list
         except WeComAccessError as exc:
             add("access", False, exc.message_en, exc.message_zh)
             return checks
+        assert access is not None  # None only for the simulator
         add("access", True, f"WeCom accepted the corp ID and secret ({access.seconds:.1f} s; certificate verified).",
             f"企业微信接受了企业 ID 与 Secret（{access.seconds:.1f} 秒；证书已验证）。")
     _check_archive(connection, private_keys, add)
     return checks
 
 
-def _check_archive(connection: CorpConnection, private_keys: dict[int, str], add) -> None:
+def _check_archive(connection: CorpConnection, private_keys: dict[int, str],
+                   add: Callable[[str, bool, str, str], bool]) -> None:
     from app.core.sdk.errors import SdkError, SdkLoadError
 
     from .decrypt import Decrypted, DecryptPool  # the decrypt step of a sync, reused as is

@@ -18,6 +18,7 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from app.core.messages import MessageParseError, ParsedMessage, parse_message
 from app.core.picklable import compact_pickle
@@ -31,6 +32,9 @@ from app.core.sdk import (
     decrypt_random_key,
 )
 from app.core.sdk.hosted import LibrarySpec, SdkHost, SdkHostDied
+
+if TYPE_CHECKING:
+    from app.core.sdk.binding import SdkLibrary
 
 # Quarantine stages
 STAGE_KEY, STAGE_DECRYPT, STAGE_PARSE = "key", "decrypt", "parse"
@@ -57,7 +61,7 @@ class Rejected:
 log = logging.getLogger(__name__)
 
 
-def decrypt_item(item: ChatDataItem, ring: PrivateKeyRing, lib) -> Decrypted | Rejected:
+def decrypt_item(item: ChatDataItem, ring: PrivateKeyRing, lib: SdkLibrary) -> Decrypted | Rejected:
     try:
         random_key = decrypt_random_key(item, ring)
     except UnknownKeyVersionError as exc:
@@ -89,7 +93,8 @@ class DecryptPool:
         self.library = library
         self.workers = max(1, workers)
         self._pems = {int(k): v for k, v in private_keys.items()}
-        self._jobs: queue.Queue = queue.Queue()
+        # (entries, their future); None tells a host thread to stop
+        self._jobs: queue.Queue[tuple[list[ChatDataItem], cf.Future[list[Decrypted | Rejected]]] | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
         self._hosts: list[SdkHost] = []
         self._closed = False
@@ -101,8 +106,8 @@ class DecryptPool:
             self._threads.append(t)
             t.start()
 
-    def submit(self, items: list[ChatDataItem]) -> cf.Future:
-        fut: cf.Future = cf.Future()
+    def submit(self, items: list[ChatDataItem]) -> cf.Future[list[Decrypted | Rejected]]:
+        fut: cf.Future[list[Decrypted | Rejected]] = cf.Future()
         if self._closed:
             raise RuntimeError("the decrypt pool is closed")
         self._jobs.put((items, fut))
@@ -146,7 +151,8 @@ class DecryptPool:
     def _decrypt(self, host: SdkHost, items: list[ChatDataItem]) -> list[Decrypted | Rejected]:
         self._ready(host)
         try:
-            return host.request("decrypt", items)
+            results: list[Decrypted | Rejected] = host.request("decrypt", items)
+            return results
         except SdkHostDied as died:
             log.warning("an SDK host died on a chunk of %d entries (seq %s-%s): %s; isolating the entry",
                         len(items), items[0].seq, items[-1].seq, died)

@@ -19,6 +19,8 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.processes import (
     NICENESS_ENV,
@@ -29,6 +31,9 @@ from app.core.processes import (
     child_environment,
 )
 
+if TYPE_CHECKING:
+    from app.core.store.db import Database
+
 log = logging.getLogger(__name__)
 
 INDEX_MODULE = "app.core.sync.index_process"
@@ -38,17 +43,18 @@ INDEX_NICENESS = 5  # below the decrypt workers: indexing takes the CPU the sync
 class IndexFollowerProcess:
     """Starts the index process for ``db`` (the archive) and ``index_dir``; see the module docstring."""
 
-    def __init__(self, db, index_dir=None, log_dir=None):
+    def __init__(self, db: Database, index_dir: Path | None = None, log_dir: Path | None = None) -> None:
         from app.core.search.index import default_index_dir
 
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
         self._channel: Channel | None = None
         try:
             index_dir = index_dir or default_index_dir(db)
             env = child_environment({NICENESS_ENV: str(INDEX_NICENESS)})
-            self._proc = subprocess.Popen(child_command(INDEX_MODULE), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                          env=env, close_fds=True)
-            self._channel = Channel(self._proc.stdout, self._proc.stdin)
+            proc = self._proc = subprocess.Popen(child_command(INDEX_MODULE), stdin=subprocess.PIPE,
+                                                 stdout=subprocess.PIPE, env=env, close_fds=True)
+            assert proc.stdout is not None and proc.stdin is not None  # PIPE
+            self._channel = Channel(proc.stdout, proc.stdin)
             # The URL holds the database password: it crosses the pipe, never argv or the environment.
             self._channel.send(("open", db.url.render_as_string(hide_password=False), str(index_dir),
                                 str(log_dir) if log_dir else None))
@@ -98,14 +104,12 @@ def _serve(channel: Channel) -> None:
     if not request or request[0] != "open":
         raise SystemExit("unexpected request")
     if request[3]:
-        from pathlib import Path
-
         from app.core.logs import configure_logging
 
         configure_logging(Path(request[3]))
     db = Database(request[1], migrate=False)
     index = index_for(request[2])
-    pokes: queue.Queue = queue.Queue()
+    pokes: queue.Queue[str] = queue.Queue()
 
     def listen() -> None:  # pokes coalesce: one catch-up covers every batch committed before it
         while True:

@@ -10,24 +10,31 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import Row, bindparam, func, or_, select, update
 
-from app.core.media.download import DownloadCancelled, DownloadResult, MediaJob, download_media
+from app.core.media.download import DownloadCancelled, DownloadResult, MediaJob, MediaSource, download_media
+from app.core.media.storage import MediaStorage
 from app.core.sdk import SdkConfigError
 from app.core.store.db import Database, now_ms
 from app.core.store.models import EXPIRED, FAILED, PENDING, STORED, Media
 
 from .cancel import SyncCancelled
 
+if TYPE_CHECKING:
+    from .pipeline import SyncProgress
+
 PAGE = 500
 log = logging.getLogger(__name__)
 
 
 class MediaPhase:
-    def __init__(self, db: Database, sdk, storage, corpid: str, corp_id: int, spool_dir, *, workers: int,
-                 progress, report: Callable[..., None], retries: int = 3, retry_wait: float = 0.5):
+    def __init__(self, db: Database, sdk: MediaSource, storage: MediaStorage, corpid: str, corp_id: int,
+                 spool_dir: Path, *, workers: int, progress: SyncProgress, report: Callable[..., None],
+                 retries: int = 3, retry_wait: float = 0.5) -> None:
         self.db, self.sdk, self.storage = db, sdk, storage
         self.corpid, self.corp_id, self.spool_dir = corpid, corp_id, spool_dir
         self.workers = max(1, workers)
@@ -38,9 +45,9 @@ class MediaPhase:
     def pending_count(self) -> int:
         with self.db.read() as conn:
             return conn.execute(select(func.count()).select_from(Media).where(
-                Media.corp_id == self.corp_id, Media.status == PENDING)).scalar()
+                Media.corp_id == self.corp_id, Media.status == PENDING)).scalar_one()
 
-    def _pages(self):
+    def _pages(self) -> Iterator[Sequence[Row[*tuple[Any, ...]]]]:
         """Pending media, page by page in id order (never the whole list in memory)."""
         last = -1
         while True:
@@ -64,7 +71,7 @@ class MediaPhase:
         results: list[tuple[int, DownloadResult]] = []
         cancelled = False
         with cf.ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="media") as pool:
-            in_flight: dict[cf.Future, int] = {}
+            in_flight: dict[cf.Future[DownloadResult], int] = {}
             for page in self._pages():
                 for row in page:
                     if cancel():
@@ -86,7 +93,8 @@ class MediaPhase:
         if cancelled or cancel():
             raise SyncCancelled()
 
-    def _drain(self, in_flight, results, how, started) -> None:
+    def _drain(self, in_flight: dict[cf.Future[DownloadResult], int], results: list[tuple[int, DownloadResult]],
+               how: str, started: float) -> None:
         done, _ = cf.wait(list(in_flight), return_when=how)
         p = self.progress
         for fut in done:

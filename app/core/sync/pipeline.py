@@ -27,8 +27,9 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
@@ -36,6 +37,7 @@ from app.core.actor import Actor
 from app.core.auth import roles as R
 from app.core.auth.audit import FAILED, OK, Action, AuditTrail
 from app.core.auth.errors import AuditTrailError
+from app.core.media.storage import MediaStorage
 from app.core.review.policies import PolicyFollower
 from app.core.sdk import ChatDataItem, SdkError, SdkLoadError
 from app.core.sdk.binding import library_file_problem
@@ -45,11 +47,11 @@ from app.core.store.db import Database, now_ms
 from app.core.store.models import Corp, SyncCheckpoint, SyncRun
 
 from .cancel import SyncCancelled
-from .decrypt import DecryptPool
+from .decrypt import Decrypted, DecryptPool, Rejected
 from .failures import SyncFailed, describe_failure
 from .index_process import IndexFollowerProcess
 from .media_phase import MediaPhase
-from .writer import write_batch
+from .writer import BatchCounts, write_batch
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +96,7 @@ class SyncReport:
     retries: int = 0
     error: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -110,13 +112,13 @@ class SyncOptions:
     media_retry_wait: float = 0.5
     niceness: int = 0  # lower the CPU priority of the SDK hosts by this much (the window's syncs: 10)
     check_access: bool = True  # call gettoken with certificate verification before the SDK (real library)
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def ensure_corp(db: Database, corpid: str, name: str = "") -> int:
     """The ``corps.id`` of ``corpid``, creating the row if needed."""
     with db.read() as conn:
-        found = conn.execute(select(Corp.id).where(Corp.corpid == corpid)).scalar()
+        found: int | None = conn.execute(select(Corp.id).where(Corp.corpid == corpid)).scalar()
     if found is not None:
         return found
     try:
@@ -133,7 +135,9 @@ def ensure_corp(db: Database, corpid: str, name: str = "") -> int:
 
 def checkpoint(db: Database, corp_id: int) -> int:
     with db.read() as conn:
-        return conn.execute(select(SyncCheckpoint.last_seq).where(SyncCheckpoint.corp_id == corp_id)).scalar() or 0
+        last_seq: int | None = conn.execute(select(SyncCheckpoint.last_seq)
+                                            .where(SyncCheckpoint.corp_id == corp_id)).scalar()
+        return last_seq or 0
 
 
 SCHEDULED_SYNC = "scheduled-sync"
@@ -145,9 +149,9 @@ class Syncer:
     ``actor``: who runs it (needs ``sync.run``); None means a background job,
     ``Actor.system("scheduled-sync")``. A person's sync (GUI, CLI) passes that person's actor."""
 
-    def __init__(self, db: Database, *, connection: CorpConnection, private_keys: dict[int, str], storage,
-                 spool_dir: Path, options: SyncOptions | None = None, corp_name: str = "",
-                 actor: Actor | None = None, log_dir: Path | None = None):
+    def __init__(self, db: Database, *, connection: CorpConnection, private_keys: dict[int, str],
+                 storage: MediaStorage, spool_dir: Path, options: SyncOptions | None = None, corp_name: str = "",
+                 actor: Actor | None = None, log_dir: Path | None = None) -> None:
         self.db = db
         self.actor = actor or Actor.system(SCHEDULED_SYNC)
         self.trail = AuditTrail(db)
@@ -258,11 +262,12 @@ class Syncer:
         return DecryptPool(self.connection.library, self.private_keys, workers, niceness=self.options.niceness)
 
     @staticmethod
-    def _submit(pool: DecryptPool, items: list[ChatDataItem]) -> list[cf.Future]:
+    def _submit(pool: DecryptPool, items: list[ChatDataItem]) -> list[cf.Future[list[Decrypted | Rejected]]]:
         size = max(50, -(-len(items) // (pool.workers * 2)))
         return [pool.submit(items[i:i + size]) for i in range(0, len(items), size)]
 
-    def _sync_messages(self, sdk, corp_id, start_seq, run_id, report: SyncReport, cancel) -> None:
+    def _sync_messages(self, sdk: HostedSdk, corp_id: int, start_seq: int, run_id: int, report: SyncReport,
+                       cancel: Callable[[], bool]) -> None:
         self.progress.phase = "messages"
         self.progress.seq = start_seq
         pool = self._pool()
@@ -286,7 +291,7 @@ class Syncer:
                 outcomes = [o for f in futures for o in f.result()]
                 fetched_now = len(items)
 
-                def record(conn, counts, n=fetched_now, last=batch_last):
+                def record(conn: Connection, counts: BatchCounts, n: int = fetched_now, last: int = batch_last) -> None:
                     p = self.progress
                     p.seq, p.fetched = last, p.fetched + n
                     p.stored += counts.stored
@@ -353,7 +358,7 @@ class Syncer:
                 media_expired=0, retries=0, error=None))
         return run_id
 
-    def _update_run(self, run_id: int, report: SyncReport, conn=None, **extra) -> None:
+    def _update_run(self, run_id: int, report: SyncReport, conn: Connection | None = None, **extra: object) -> None:
         if conn is None:
             with self.db.write() as own:
                 self._update_run(run_id, report, conn=own, **extra)

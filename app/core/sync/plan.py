@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.core.actor import Actor
 from app.core.config.paths import AppPaths
@@ -17,6 +18,10 @@ from app.core.config.settings import Settings
 from app.core.sdk.connection import CorpConnection
 
 from .pipeline import Syncer, SyncOptions
+
+if TYPE_CHECKING:
+    from app.core.media.storage import MediaStorage
+    from app.core.store.db import Database
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ class SyncPlan:
     def corpid(self) -> str:
         return self.connection.corpid
 
-    def build(self, *, db=None, storage=None) -> Syncer:
+    def build(self, *, db: Database | None = None, storage: MediaStorage | None = None) -> Syncer:
         """The Syncer of this plan, on ``db`` and ``storage`` if given (already open in this
         process), else opening the database and the media storage the plan names."""
         if db is None:

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from app.core.processes import (
     NICENESS_ENV,
@@ -36,6 +37,9 @@ from app.core.processes import (
 )
 
 from .pipeline import SyncProgress, SyncReport
+
+if TYPE_CHECKING:
+    from .plan import SyncPlan
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,7 @@ class SyncRunFailed(RuntimeError):
 
 # ---------------------------------------------------------------------------------------- parent
 
-def run_sync_process(plan, *, progress: Callable[[SyncProgress], None] | None = None,
+def run_sync_process(plan: SyncPlan, *, progress: Callable[[SyncProgress], None] | None = None,
                      cancel: Callable[[], bool] | None = None, niceness: int = 0,
                      started: Callable[[int], None] | None = None) -> SyncReport:
     """Run ``plan`` in a sync process and wait for it (blocking: call it off the GUI thread).
@@ -78,6 +82,7 @@ def run_sync_process(plan, *, progress: Callable[[SyncProgress], None] | None = 
                             stderr=subprocess.PIPE, env=env, close_fds=True)
     if started is not None:
         started(proc.pid)
+    assert proc.stdout is not None and proc.stdin is not None  # PIPE
     channel = Channel(proc.stdout, proc.stdin)
     done = threading.Event()
     stderr = threading.Thread(target=_log_output, args=(proc,), name="sync-process-output", daemon=True)
@@ -97,7 +102,8 @@ def run_sync_process(plan, *, progress: Callable[[SyncProgress], None] | None = 
                 if progress is not None:
                     progress(message[1])
             elif kind == "report":
-                return message[1]
+                report: SyncReport = message[1]
+                return report
             elif kind == "failed":
                 raise SyncRunFailed(*message[1:])
     except ChannelClosed:
@@ -114,7 +120,7 @@ def run_sync_process(plan, *, progress: Callable[[SyncProgress], None] | None = 
     raise SyncProcessDied(describe_exit(proc.returncode))
 
 
-def _watch_cancel(channel: Channel, cancel, done: threading.Event) -> None:
+def _watch_cancel(channel: Channel, cancel: Callable[[], bool] | None, done: threading.Event) -> None:
     if cancel is None:
         return
     while not done.wait(0.1):
@@ -124,14 +130,16 @@ def _watch_cancel(channel: Channel, cancel, done: threading.Event) -> None:
             return
 
 
-def _log_output(proc: subprocess.Popen) -> None:
+def _log_output(proc: subprocess.Popen[bytes]) -> None:
     """What the sync process printed on stderr (Python warnings, a crash) goes to the log."""
-    for line in iter(proc.stderr.readline, b""):
+    stderr = proc.stderr
+    assert stderr is not None  # PIPE
+    for line in iter(stderr.readline, b""):
         text = line.decode("utf-8", "replace").rstrip()
         if text:
             log.warning("sync process %s: %s", proc.pid, text[:500])
     with contextlib.suppress(OSError):
-        proc.stderr.close()
+        stderr.close()
 
 
 # ---------------------------------------------------------------------------------------- child

@@ -22,8 +22,9 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, and_, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from app.core.search.journal import journal_batch
@@ -72,12 +73,15 @@ class BatchCounts:
     media: int = 0
 
 
-def _chunks(values: Sequence, n: int = _IN_CHUNK) -> Iterable[Sequence]:
+_T = TypeVar("_T")
+
+
+def _chunks(values: Sequence[_T], n: int = _IN_CHUNK) -> Iterable[Sequence[_T]]:
     for i in range(0, len(values), n):
         yield values[i:i + n]
 
 
-def insert_many(conn, table, rows: Sequence[dict]) -> None:
+def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """A plain parameterised executemany of ``rows`` (dicts with the same keys) into ``table``.
 
     This is the sync's hot path: SQLAlchemy's per-row bind processing costs more than SQLite's
@@ -95,7 +99,7 @@ def insert_many(conn, table, rows: Sequence[dict]) -> None:
     conn.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows])
 
 
-def existing_digests(conn, corp_id: int, msgids: Sequence[str]) -> dict[str, str]:
+def existing_digests(conn: Connection, corp_id: int, msgids: Sequence[str]) -> dict[str, str]:
     """msgid → raw_sha256 of those of ``msgids`` already stored."""
     found: dict[str, str] = {}
     for part in _chunks(list(msgids)):
@@ -105,7 +109,7 @@ def existing_digests(conn, corp_id: int, msgids: Sequence[str]) -> dict[str, str
     return found
 
 
-def lock_checkpoint(conn, corp_id: int) -> int:
+def lock_checkpoint(conn: Connection, corp_id: int) -> int:
     """The corp's checkpoint, locked for this transaction (created at 0 if missing)."""
     row = conn.execute(select(SyncCheckpoint.last_seq).where(SyncCheckpoint.corp_id == corp_id)
                        .with_for_update()).scalar()
@@ -115,7 +119,7 @@ def lock_checkpoint(conn, corp_id: int) -> int:
     return row
 
 
-def store_messages(db: Database, conn, corp_id: int, decrypted: Sequence[Decrypted],
+def store_messages(db: Database, conn: Connection, corp_id: int, decrypted: Sequence[Decrypted],
                    run_id: int | None) -> tuple[BatchCounts, list[Rejected]]:
     """Insert the messages that are not stored yet (dedup by msgid), their media, recalls, sessions.
 
@@ -151,7 +155,8 @@ def store_messages(db: Database, conn, corp_id: int, decrypted: Sequence[Decrypt
         return counts, refused
     now = now_ms()
     ids = db.ids.take(len(fresh))
-    message_rows, media_rows = [], []
+    message_rows: list[dict[str, Any]] = []
+    media_rows: list[dict[str, Any]] = []
     for mid, d in zip(ids, fresh, strict=True):
         p = d.parsed
         recalled = p.recalled_msgid if p.recalled_msgid and fits(p.recalled_msgid, KEY_LENGTH) else None
@@ -197,7 +202,7 @@ def store_messages(db: Database, conn, corp_id: int, decrypted: Sequence[Decrypt
     return counts, refused
 
 
-def _apply_recalls(conn, corp_id: int, fresh: Sequence[Decrypted]) -> None:
+def _apply_recalls(conn: Connection, corp_id: int, fresh: Sequence[Decrypted]) -> None:
     """Mark recalled messages (they stay stored) — both a new recall of an old message and, for
     messages re-admitted from quarantine, an older recall that already names them."""
     recalls = [{"c": corp_id, "target": d.parsed.recalled_msgid, "t": _int(d.parsed.msgtime, 0, MAX_MS) or 0,
@@ -218,8 +223,8 @@ def _apply_recalls(conn, corp_id: int, fresh: Sequence[Decrypted]) -> None:
     conn.execute(stmt.execution_options(synchronize_session=False), recalls)
 
 
-def _update_sessions(db: Database, conn, corp_id: int, fresh: Sequence[Decrypted]) -> None:
-    agg: dict[str, dict] = {}
+def _update_sessions(db: Database, conn: Connection, corp_id: int, fresh: Sequence[Decrypted]) -> None:
+    agg: dict[str, dict[str, Any]] = {}
     for d in fresh:
         p = d.parsed
         if not p.session_id:
@@ -265,14 +270,14 @@ def _update_sessions(db: Database, conn, corp_id: int, fresh: Sequence[Decrypted
         conn.execute(stmt.execution_options(synchronize_session=False), updates)
 
 
-def quarantine(db: Database, conn, corp_id: int, rejected: Sequence[Rejected], run_id: int | None) -> int:
+def quarantine(db: Database, conn: Connection, corp_id: int, rejected: Sequence[Rejected], run_id: int | None) -> int:
     """Keep entries that failed, with the encrypted item and the reason; an entry already in
     quarantine (same seq) gets its attempt count and error updated instead."""
     if not rejected:
         return 0
     now = now_ms()
     seqs = [r.item.seq for r in rejected]
-    known = set()
+    known: set[int] = set()
     for part in _chunks(seqs):
         known.update(conn.execute(select(QuarantineEntry.seq).where(
             QuarantineEntry.corp_id == corp_id, QuarantineEntry.seq.in_(part))).scalars())
@@ -296,7 +301,7 @@ def quarantine(db: Database, conn, corp_id: int, rejected: Sequence[Rejected], r
 
 def write_batch(db: Database, corp_id: int, expected_seq: int, new_seq: int,
                 outcomes: Sequence[Decrypted | Rejected], run_id: int | None,
-                on_counts: Callable[[object, BatchCounts], None] | None = None) -> BatchCounts:
+                on_counts: Callable[[Connection, BatchCounts], None] | None = None) -> BatchCounts:
     """Store one fetched batch and move the checkpoint from ``expected_seq`` to ``new_seq``.
 
     ``on_counts(conn, counts)`` runs inside the same transaction (the sync records its run's
@@ -318,7 +323,7 @@ def write_batch(db: Database, corp_id: int, expected_seq: int, new_seq: int,
     return counts
 
 
-def store_narrowing(db: Database, conn, corp_id: int, decrypted: Sequence[Decrypted],
+def store_narrowing(db: Database, conn: Connection, corp_id: int, decrypted: Sequence[Decrypted],
                     run_id: int | None) -> tuple[BatchCounts, list[Rejected]]:
     """:func:`store_messages` in a savepoint; if the database refuses the group, each half is tried
     again the same way, down to the single entries the database refuses, which are returned as

@@ -13,6 +13,8 @@ whose removal from storage is pending or done. Server instances (app/server): on
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
@@ -22,7 +24,7 @@ down_revision = '0007'
 branch_labels = None
 depends_on = None
 
-_MYSQL = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
+_MYSQL: dict[str, Any] = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin", "mysql_engine": "InnoDB"}
 _Text = sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 
