@@ -9,6 +9,8 @@ archive database (the source of truth) puts back the jobs a queue lost. The kind
     Sync one corp every ``sync_interval_minutes``.
 ``directory.scheduled`` (directory.py)
     Sync one corp's directory (names, permit list, consent) every ``directory_interval_hours``.
+``backup.scheduled`` (backup.py)
+    Back up the archive into ``backup_folder`` every ``backup_interval_hours`` (on the computer that set it).
 
 :func:`build_worker` makes a :class:`~app.core.queue.Worker` with the handlers of the topics asked
 for; it restores their jobs from the archive at start and every few minutes. ``QueueService.requeue``
@@ -26,6 +28,7 @@ from app.core.queue import JobQueue, Worker, WorkerEvent
 from app.core.queue.service import register_restorer
 from app.core.queue.worker import Handler
 
+from .backup import TOPIC_BACKUP, ScheduledBackupHandler, ensure_scheduled_backups
 from .directory import TOPIC_DIRECTORY, ScheduledDirectoryHandler, ensure_scheduled_directory_syncs
 from .media import (
     MEDIA_RETENTION_MS,
@@ -84,6 +87,9 @@ JOBS: tuple[JobKind, ...] = (
             maintain=lambda ctx, queue: ensure_scheduled_directory_syncs(load_settings(ctx.paths), queue),
             restore=lambda db, queue, settings: ensure_scheduled_directory_syncs(settings, queue)
             if settings is not None else 0),
+    JobKind(TOPIC_BACKUP, lambda ctx, niceness=0: ScheduledBackupHandler(ctx),
+            maintain=lambda ctx, queue: ensure_scheduled_backups(load_settings(ctx.paths), queue),
+            restore=lambda db, queue, settings: ensure_scheduled_backups(settings, queue) if settings is not None else 0),
 )
 TOPICS = tuple(kind.topic for kind in JOBS)
 
