@@ -75,6 +75,8 @@ def _names_files(folder: Path) -> list[str]:
 @pytest.fixture
 def fuzz_archive(tmp_path, monkeypatch, db_url):
     monkeypatch.delenv("WECOM_AUDITOR_TOKEN", raising=False)
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")  # a relative path drawn from the pools lands here, not in the checkout
     archive = make_archive(tmp_path, db_url)
     (tmp_path / "a-file").write_text("x")
     paths = [str(tmp_path / "out"), str(tmp_path / "out.zip"), str(tmp_path / "missing" / "x"),
