@@ -118,6 +118,9 @@ def sha256sum_seconds(package: Path) -> tuple[float, int]:
 
 
 def main() -> None:
+    # A machine without an OS keyring keeps the export signing key encrypted under a passphrase:
+    # the benchmark's throw-away archives use this one.
+    os.environ.setdefault("WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE", "benchmark-only-passphrase")
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=50_000)
     ap.add_argument("--media-gb", type=float, default=2.0)

@@ -24,9 +24,11 @@ from .base import EXIT_FAILED, Hours, _ms_to_text, _parse_date, common, current_
 @click.option("--context", "context_hours", type=Hours(), metavar="HOURS",
               help="Hours of conversation around each hit or message (default 12, at most a year).")
 @click.option("--no-pdf", is_flag=True, help="Leave out the PDF transcripts (faster; bag-info.txt says so).")
+@click.option("--no-review", is_flag=True,
+              help="Leave out reviewers' tags, statuses, notes and alerts (custody.json says so).")
 @common
 def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from, date_to, context_hours,
-           no_pdf: bool) -> None:
+           no_pdf: bool, no_review: bool) -> None:
     """Write a signed evidence package (a BagIt bag, as a folder or a .zip) of conversations, search hits
     or messages: the original JSON and media, HTML and PDF transcripts, a CSV load file, a custody
     record, manifests and an Ed25519 signature. Check it later with `wecom-auditor verify PATH`."""
@@ -49,7 +51,8 @@ def export(ctx: AppContext, out_path, session_ids, query_text, msgids, date_from
 
     try:
         with export_key_passphrase(ask_export_key_passphrase):
-            result = export_package(ctx, current_actor(ctx), selection, out_path, progress=progress, pdf=not no_pdf)
+            result = export_package(ctx, current_actor(ctx), selection, out_path, progress=progress, pdf=not no_pdf,
+                                    review=not no_review)
     except QueryError as exc:
         click.echo(exc.terminal_pointer(), err=True)
         raise click.ClickException(exc.message + f" (at character {exc.position + 1})") from None

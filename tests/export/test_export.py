@@ -127,7 +127,7 @@ def test_file_names_come_from_ids_and_hashes(ctx, info, tmp_path):
     assert result.counts["messages"] == 2 and result.counts["media_files"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hostile"]  # nothing escaped, no partial left
     allowed = re.compile(r"data/(messages/[0-9a-f]{32}/[0-9a-f]{16}\.json|media/[0-9a-f]{64}\.[A-Za-z0-9]{1,10}"
-                         r"|transcripts/([0-9a-f]{32}(-[0-9]+)?\.(html|pdf)|index\.html)|loadfile\.csv|custody\.json)")
+                         r"|transcripts/([0-9a-f]{32}(-[0-9]+)?\.(html|pdf)|index\.html)|loadfile\.csv|custody\.json|review\.jsonl)")
     payload = [p.relative_to(out).as_posix() for p in (out / "data").rglob("*") if p.is_file()]
     assert payload and all(allowed.fullmatch(p) for p in payload), payload
     assert any(p.endswith(".bin") for p in payload)  # the hostile extension was not used

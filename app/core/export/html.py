@@ -38,7 +38,10 @@ mark{background:#ffd54a} .gap{color:#888;text-align:center;margin:1em 0} img{max
 .id{color:#777;font-size:.8em;font-weight:normal} .now{color:#8a5a00;font-size:.8em}
 table.index{border-collapse:collapse} table.index td,table.index th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left}
 .esc{color:#b00020;background:#fde7ea;border-radius:2px;font-family:monospace;font-size:.85em}
+.review{border-left:4px solid #1a73e8;background:#eef4fd;padding:.3em .6em;margin:.4em 0;font-size:.85em}
+.review .t{color:#1a73e8;font-weight:bold} .review div{white-space:pre-wrap}
 """
+REVIEW_HEADING = "审阅 Review (审阅人的批注，非消息内容 reviewers' annotations, not part of the message)"
 
 
 def e(value: object) -> str:
@@ -99,6 +102,11 @@ def highlighted(value: str, spans: tuple[tuple[int, int], ...]) -> str:
 _text = text  # (``message`` has a parameter named text)
 
 
+def _review_box(lines) -> str:
+    return (f"<div class=\"review\"><span class=\"t\">{e(REVIEW_HEADING)}</span>"
+            + "".join(f"<div>{_text(line)}</div>" for line in lines) + "</div>")
+
+
 class TranscriptWriter:
     """Writes one conversation's transcript as messages come (a header, the messages, a footer)."""
 
@@ -124,6 +132,11 @@ class TranscriptWriter:
                 f"<div>包指纹 Package fingerprint (SHA-256): <code>{e(fingerprint)}</code></div></div>\n")
         self.fingerprint = fingerprint
 
+    def session_review(self, lines: list[str]) -> None:
+        """The conversation's own review (app/core/review/evidence.py), set apart under the header."""
+        if lines:
+            self.f.write(_review_box(lines) + "\n")
+
     def gap(self) -> None:
         """Marks messages of the conversation left out between two exported windows."""
         self.f.write("<div class=\"gap\">⋯ 未导出的消息 messages not exported ⋯</div>\n")
@@ -132,10 +145,11 @@ class TranscriptWriter:
                 msgtype: str, summary: str, text: str, recalled_at: str | None, hit: bool,
                 hit_spans: tuple[tuple[int, int], ...] = (), media: list[MediaLink] = (),
                 native_href: str = "", sender_name: str = "", sender_note: str = "",
-                recipient_names: tuple[str, ...] = ()) -> None:
+                recipient_names: tuple[str, ...] = (), review: tuple[str, ...] | list[str] = ()) -> None:
         """``sender_name``: the sender's name at the message's time ("" unknown), shown with the id
         beside it; ``sender_note``: e.g. today's name where it changed, a corp tag;
-        ``recipient_names`` aligned with ``recipients``."""
+        ``recipient_names`` aligned with ``recipients``; ``review``: reviewers' annotations, shown
+        in a box of their own after the message."""
         body_text = text
         classes = "msg" + (" hit" if hit else "") + (" recalled" if recalled_at else "")
         badges = f"<span class=\"badge\">{name(msgtype)}</span>"
@@ -166,7 +180,7 @@ class TranscriptWriter:
             f"{', '.join(person(n, r) for n, r in zip(recipient_names or ('',) * len(recipients), recipients, strict=False))}"
             f"{badges}"
             f" · seq {e(seq)} · <a href=\"{e(native_href)}\">JSON</a> · <code>{name(msgid)}</code></div>"
-            f"{body}</div>\n")
+            f"{body}{_review_box(review) if review else ''}</div>\n")
         self.count += 1
 
     def close(self) -> None:

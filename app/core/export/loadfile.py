@@ -14,16 +14,21 @@ from typing import TextIO
 
 from app.core.safe_text import display_name, display_text, spreadsheet_cell
 
+# Reviewers' annotations (app/core/review/evidence.py), after the message's own columns and apart
+# from them: tags (";"-joined, "(会话 session)" when the conversation carries it), status, who set
+# it or marked it reviewed and when, notes ("author time: text", one a line), alerts.
+REVIEW_COLUMNS = ("review_tags", "review_status", "reviewed_by", "reviewed_at", "review_notes", "review_alerts")
 COLUMNS = ("record_type", "message_id", "seq", "conversation_id", "conversation_type", "sender", "sender_name",
            "sender_name_now", "sender_corp", "recipients", "recipient_names", "recipient_corps", "roomid",
            "group_name", "time", "msgtype", "text", "recalled", "hit", "native_path", "native_sha256", "media_ref",
-           "media_kind", "original_filename", "media_status", "wecom_md5sum", "md5_matched")
+           "media_kind", "original_filename", "media_status", "wecom_md5sum", "md5_matched",
+           *REVIEW_COLUMNS)
 # Names are those held at the message's time (app/core/directory/names.py); ``sender_name_now`` is
 # today's name where it differs; the *_corps columns hold an external contact's corp ("微信" for a
 # WeChat user), "" for staff; lists are joined with ";" in the order of ``recipients``.
 
 
-_TEXT_COLUMNS = frozenset({"text"})
+_TEXT_COLUMNS = frozenset({"text", "review_notes"})
 _OUR_COLUMNS = frozenset({"record_type", "seq", "time", "recalled", "hit", "native_path", "native_sha256",
                           "md5_matched", "media_status"})  # written by us from hashes and flags
 
@@ -61,14 +66,16 @@ class LoadFileWriter:
 
     def message(self, *, msgid: str, seq: int, session_id: str, session_type: str, sender: str,
                 recipients: tuple[str, ...], roomid: str, time: str, msgtype: str, text: str, recalled: bool,
-                hit: bool, native_path: str, native_sha256: str, names: dict | None = None) -> None:
+                hit: bool, native_path: str, native_sha256: str, names: dict | None = None,
+                review: dict | None = None) -> None:
         """``names``: sender_name, sender_name_now, sender_corp, recipient_names, recipient_corps (lists
-        aligned with ``recipients``) and group_name, as :func:`name_columns` makes them."""
+        aligned with ``recipients``) and group_name, as :func:`name_columns` makes them; ``review``:
+        the REVIEW_COLUMNS (MessageEvidence.columns())."""
         self._w.writerow({"record_type": "message", "message_id": msgid, "seq": seq, "conversation_id": session_id,
                           "conversation_type": session_type, "sender": sender, "recipients": ";".join(display_name(r) for r in recipients),
                           **_names(names), "roomid": roomid, "time": time, "msgtype": msgtype, "text": text,
                           "recalled": "yes" if recalled else "no", "hit": "yes" if hit else "no",
-                          "native_path": native_path, "native_sha256": native_sha256})
+                          "native_path": native_path, "native_sha256": native_sha256, **(review or {})})
         self.rows += 1
 
     def media(self, *, msgid: str, seq: int, session_id: str, session_type: str, sender: str,

@@ -31,6 +31,7 @@ from sqlalchemy import func, insert, select
 
 from app.core.actor import Actor
 from app.core.archive import MessageRow
+from app.core.review.evidence import ReviewEvidence
 from app.core.store.db import now_ms
 from app.core.store.models import STORED, Export, Message
 
@@ -341,6 +342,7 @@ class _Exporter:
         self._spans: dict[str | None, list[int]] = {}  # session -> [first ms, last ms, messages]
         self._headers: dict[str | None, dict] = {}  # session -> title, room_name, participant_names
         self._index: list[IndexEntry] = []
+        self.review = ReviewEvidence(self.db, tz)  # reviewers' annotations, apart from the messages
 
     # ------------------------------------------------------------------ what to export
     def _message_row(self, msgid: str) -> MessageRow | None:
@@ -463,6 +465,8 @@ class _Exporter:
         lf_rel = "data/loadfile.csv"
         lf_file = bag.open_text(lf_rel)
         lf = LoadFileWriter(lf_file)
+        rv_rel = "data/review.jsonl"
+        self.review.sink = rv_file = bag.open_text(rv_rel) if self.review.enabled else None
         spools = []
         for n, (sid, windows) in enumerate(plan.items()):
             spool = work / f"{n}.jsonl"
@@ -470,6 +474,8 @@ class _Exporter:
                 self._collect(bag, lf, sid, windows, out)
             spools.append((sid, spool))
         bag.close_text(lf_rel, lf_file)
+        if rv_file is not None:
+            bag.close_text(rv_rel, rv_file)
         if self.pdf_fonts is not None:  # written in pass 2, after the custody record that counts them
             self.counts["pdf_files"] = sum(_pdf_volumes(spool) for _sid, spool in spools)
         self.custody = self._custody()
@@ -497,6 +503,7 @@ class _Exporter:
     def _characters(self, spools) -> set[str]:
         """Every character the PDF transcripts will show (for cutting the fonts down)."""
         chars = set(self.fingerprint) | set(json.dumps(self.sel.describe(), ensure_ascii=False))
+        chars |= set(pdf_module.REVIEW_HEADING)
         chars |= set(datetime.now().astimezone(self.tz).strftime("UTC%z (%Z)") if self.tz is None else str(self.tz))
         for sid, spool in spools:
             info = self._session_info(sid)
@@ -521,12 +528,17 @@ class _Exporter:
 
         sdir = _session_dir(sid)
         self.counts["sessions"] += 1
+        info = self._session_info(sid)
+        session_review = self.review.of_session(info.corp_id if info else None, sid)
+        if session_review:
+            out.write(json.dumps({"session_review": session_review}, ensure_ascii=False) + "\n")
         for i, w in enumerate(windows):
             if i:
                 out.write('{"gap": true}\n')
             for page in self._pages(sid, w):
                 media_by_msg = self.archive.media_of_messages(self.actor, [m.id for m in page])
                 raws = self.archive.raw_json_of(self.actor, [m.id for m in page])
+                evidence = self.review.of_messages(page)
                 for m in page:
                     self._check_cancel()
                     raw = raws[m.id]
@@ -546,8 +558,10 @@ class _Exporter:
                                 session_type=m.session_type or "", sender=m.sender, recipients=m.tolist,
                                 roomid=m.roomid, time=when, msgtype=m.msgtype)
                     names = self._message_names(m)
+                    ev = evidence.get(m.id)
                     lf.message(**base, text=m.content_text or summary, recalled=bool(m.recalled_at), hit=hit,
-                               native_path=rel, native_sha256=digest, names=names)
+                               native_path=rel, native_sha256=digest, names=names,
+                               review=ev.columns() if ev is not None else None)
                     media = self._export_media(bag, m, media_by_msg.get(m.id, []), base, lf, names)
                     span = self._spans.setdefault(sid, [m.msgtime, m.msgtime, 0])
                     span[0], span[1], span[2] = min(span[0], m.msgtime), max(span[1], m.msgtime), span[2] + 1
@@ -557,7 +571,7 @@ class _Exporter:
                                  msgtype=m.msgtype, summary=summary, text=m.content_text,
                                  recalled_at=_iso(m.recalled_at, self.tz) if m.recalled_at else None, hit=hit,
                                  hit_spans=[list(s) for s in self.hits.spans.get(m.id, ())], media=media,
-                                 native_path=rel)
+                                 native_path=rel, review=ev.lines() if ev is not None and not ev.is_empty() else [])
                     out.write(json.dumps(entry, ensure_ascii=False) + "\n")
                     self.counts["messages"] += 1
                     self.first_ms = m.msgtime if self.first_ms is None else min(self.first_ms, m.msgtime)
@@ -606,6 +620,11 @@ class _Exporter:
             for line in entries:
                 self._check_cancel()
                 e = json.loads(line)
+                if "session_review" in e:  # the conversation's own review, under the header
+                    tw.session_review(e["session_review"])
+                    if pw is not None:
+                        pw.session_review = e["session_review"]
+                    continue
                 if e.get("gap"):
                     tw.gap()
                     if pw is not None:
@@ -732,6 +751,7 @@ class _Exporter:
             "counts": dict(self.counts),
             "time_range": {"first": _iso(self.first_ms, self.tz), "last": _iso(self.last_ms, self.tz)},
             "directory": self._directory_custody(corp),
+            "review": self.review.custody(),
             "purpose": "evidence export",
         }
 
@@ -747,7 +767,7 @@ def _pdf_volumes(spool: Path) -> int:
     with open(spool, encoding="utf-8") as entries:
         for line in entries:
             lines += 1
-            messages += not line.startswith('{"gap"')
+            messages += not line.startswith(('{"gap"', '{"session_review"'))
     if not lines:
         return 0
     return max(1, -(-messages // pdf_module.MESSAGES_PER_VOLUME))
@@ -927,7 +947,7 @@ def _short_selection(selection: Selection) -> str:
 def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.PathLike[str], *,
                    progress: Callable[[int, int | None], None] | None = None,
                    cancel: Callable[[], bool] | None = None, tz: tzinfo | None = None,
-                   description: str | None = None, pdf: bool = True) -> ExportResult:
+                   description: str | None = None, pdf: bool = True, review: bool = True) -> ExportResult:
     """Write the evidence package of ``selection`` to ``out_path`` (which must not exist): a folder,
     or a single zip file when ``out_path`` ends in ``.zip`` (the bag's folder inside it).
 
@@ -935,7 +955,9 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
     and ``paths.data_dir``. ``progress(done, total)`` as the export goes (two steps per message: the
     originals, then the transcripts); ``cancel()`` returning True stops the export (ExportCancelled)
     and removes everything written. Times are shown in ``tz`` (default: this computer's zone).
-    ``pdf=False`` leaves out the PDF transcripts (bag-info.txt says so).
+    ``pdf=False`` leaves out the PDF transcripts (bag-info.txt says so); ``review=False`` leaves
+    out the reviewers' tags, statuses, notes and alerts (app/core/review/evidence.py; custody.json
+    says so).
 
     The attempt is recorded (``export.start``) before anything is written. The package is built in
     a hidden 0700 staging folder beside ``out_path`` and renamed into place inside the transaction
@@ -987,6 +1009,7 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
     ex.exporter = actor
     ex.bag = None
     ex.pdf_fonts = fonts
+    ex.review.enabled = review
     renamed = committed = False
     try:
         staging.mkdir(mode=0o700)

@@ -18,11 +18,15 @@ cannot be embedded as text and are skipped. A character no font has is drawn as 
 
 from __future__ import annotations
 
+import copy
 import io
 import logging
 import os
 import shutil
+import struct
 import subprocess
+import sys
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -229,26 +233,30 @@ def visible_in_pdf(text: str, covered: frozenset[str]) -> str:
 
 def subset_fonts(fonts: PdfFonts, chars: set[str], folder: Path) -> PdfFonts:
     """Copies of the fonts cut down to ``chars`` (plus the writer's own labels and ASCII), written to
-    ``folder``. A CJK font is tens of megabytes; loading it for every conversation's PDF costs about
-    half a second, loading a subset of the characters the export uses costs a few milliseconds."""
+    ``folder``, once per export. A fallback keeps only the characters the fonts before it lack (fpdf2
+    draws a character with the first font that has it), and one that adds none is left out: every
+    font of the list is embedded in every PDF that uses it.
+
+    Tables are read lazily and glyphs copied as they are (not decoded): cutting Noto Sans SC down
+    to a few thousand characters takes a fraction of a second."""
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
     wanted = {ord(c) for c in chars | set(STATIC_TEXT)} | set(range(0x20, 0x7F))
     out: list[FontChoice] = []
     for n, choice in enumerate((fonts.cjk, *fonts.fallbacks)):
-        font = TTFont(choice.path, fontNumber=choice.index, lazy=False, recalcBBoxes=False)
+        font = TTFont(choice.path, fontNumber=choice.index, recalcBBoxes=False)
         try:
             cmap = font.getBestCmap() or {}
             keep = wanted & set(cmap)
             if n and not keep:  # a fallback the export does not need
                 continue
+            wanted -= keep
             options = subset.Options()
             options.name_IDs = ["*"]
             options.name_languages = ["*"]
             options.notdef_outline = True
             options.layout_features = []
-            options.hinting = False
             options.desubroutinize = False
             options.drop_tables += ["FFTM"]  # FontForge's timestamp (Symbola): fontTools would warn on stderr
             sub = subset.Subsetter(options)
@@ -261,6 +269,334 @@ def subset_fonts(fonts: PdfFonts, chars: set[str], folder: Path) -> PdfFonts:
             font.close()
         out.append(FontChoice(str(target)))
     return PdfFonts(out[0], tuple(out[1:]))
+
+
+# ------------------------------------------------------------------------------- fonts, once a process
+
+
+class _GlyfProgram:
+    """A TrueType-outline font file read once, from which each PDF gets a copy holding only the
+    glyphs it draws, made by copying bytes (glyph ids kept, so fpdf2's metrics stay valid): a few
+    hundred microseconds, where fontTools' subsetter, which fpdf2 runs for every font of every PDF,
+    parses and rebuilds the whole font (tens of milliseconds each)."""
+
+    # What a PDF viewer needs of an embedded TrueType CIDFont (layout tables, vertical metrics and
+    # glyph names are not used: fpdf2 positions every glyph itself).
+    _KEEP = {"head", "hhea", "maxp", "hmtx", "loca", "glyf", "cvt ", "fpgm", "prep", "OS/2", "name", "post",
+             "gasp"}
+
+    def __init__(self, data: bytes, glyph_ids: dict[str, int]) -> None:
+        self.glyph_ids = glyph_ids  # glyph name -> id
+        (num_tables,) = struct.unpack_from(">H", data, 4)
+        self.tables: dict[str, bytes] = {}
+        for i in range(num_tables):
+            tag, _checksum, offset, length = struct.unpack_from(">4sIII", data, 12 + 16 * i)
+            name = tag.decode("latin-1")
+            if name in self._KEEP:
+                self.tables[name] = data[offset:offset + length]
+        head, maxp = self.tables["head"], self.tables["maxp"]
+        self.glyphs = struct.unpack_from(">H", maxp, 4)[0]
+        (long_loca,) = struct.unpack_from(">h", head, 50)
+        loca = array("I" if long_loca else "H", self.tables.pop("loca")[:(self.glyphs + 1) * (4 if long_loca else 2)])
+        if sys.byteorder == "little":
+            loca.byteswap()
+        self.loca = [x if long_loca else 2 * x for x in loca]
+        self.glyf = self.tables.pop("glyf")
+        (self.metrics,) = struct.unpack_from(">H", self.tables["hhea"], 34)  # numberOfHMetrics
+        post = self.tables.get("post")
+        if post is not None:  # version 3: no glyph names (what fontTools' subsetter makes by default)
+            self.tables["post"] = b"\x00\x03\x00\x00" + post[4:32]
+
+    def _components(self, gid: int) -> list[int]:
+        """The glyphs a composite glyph is made of (none for a simple one)."""
+        start, end = self.loca[gid], self.loca[gid + 1]
+        if end - start < 10 or struct.unpack_from(">h", self.glyf, start)[0] >= 0:
+            return []
+        out, pos = [], start + 10
+        while True:
+            flags, component = struct.unpack_from(">HH", self.glyf, pos)
+            out.append(component)
+            pos += 4 + (4 if flags & 0x0001 else 2)  # ARG_1_AND_2_ARE_WORDS
+            pos += 2 if flags & 0x0008 else 4 if flags & 0x0040 else 8 if flags & 0x0080 else 0  # scales
+            if not flags & 0x0020:  # MORE_COMPONENTS
+                return out
+
+    def subset(self, used: set[int], cmap: dict[int, str], font) -> bytes:
+        """The font file with the outlines of ``used`` (and the glyphs they are made of) only, its
+        ``cmap`` table mapping ``cmap`` (code point -> glyph name) alone; ``font``: the fontTools
+        font the names belong to."""
+        from fontTools.ttLib.tables._c_m_a_p import CmapSubtable, table__c_m_a_p
+
+        keep = {0} | {g for g in used if 0 <= g < self.glyphs}
+        todo = list(keep)
+        while todo:
+            for c in self._components(todo.pop()):
+                if c not in keep and c < self.glyphs:
+                    keep.add(c)
+                    todo.append(c)
+        loca = array("I", bytes(4 * (self.glyphs + 1)))
+        pieces: list[bytes] = []
+        pos = done = 0
+        for gid in sorted(keep):
+            loca[done:gid + 1] = array("I", [pos]) * (gid + 1 - done)
+            piece = self.glyf[self.loca[gid]:self.loca[gid + 1]]
+            piece += b"\x00" * (-len(piece) % 4)
+            pieces.append(piece)
+            pos += len(piece)
+            done = gid + 1
+        loca[done:] = array("I", [pos]) * (self.glyphs + 1 - done)
+        if sys.byteorder == "little":
+            loca.byteswap()
+        hmtx = bytearray(self.tables["hmtx"])  # metrics of glyphs not drawn: zeros (they compress away)
+        kept = sorted(keep)
+        wide = [g for g in kept if g < self.metrics]
+        blank = bytearray(len(hmtx))
+        for g in wide:
+            blank[4 * g:4 * g + 4] = hmtx[4 * g:4 * g + 4]
+        base = 4 * self.metrics
+        for g in kept:
+            if g >= self.metrics:
+                at = base + 2 * (g - self.metrics)
+                blank[at:at + 2] = hmtx[at:at + 2]
+        table = table__c_m_a_p()
+        table.tableVersion = 0
+        table.tables = []
+        for plat_enc, fmt, codes in ((1, 4, {c: n for c, n in cmap.items() if c <= 0xFFFF}),
+                                     (10, 12, dict(cmap) if any(c > 0xFFFF for c in cmap) else None)):
+            if codes is None:
+                continue
+            sub = CmapSubtable.newSubtable(fmt)
+            sub.platformID, sub.platEncID, sub.language, sub.cmap = 3, plat_enc, 0, codes
+            table.tables.append(sub)
+        tables = dict(self.tables)
+        tables["glyf"] = b"".join(pieces)
+        tables["loca"] = loca.tobytes()
+        tables["hmtx"] = bytes(blank)
+        tables["cmap"] = table.compile(font)
+        head = bytearray(tables["head"])
+        head[8:12] = bytes(4)  # checkSumAdjustment, set below
+        head[50:52] = struct.pack(">h", 1)  # long loca offsets
+        tables["head"] = bytes(head)
+        return _sfnt(tables)
+
+
+def _checksum(data: bytes) -> int:
+    words = array("I", data + b"\x00" * (-len(data) % 4))
+    if sys.byteorder == "little":
+        words.byteswap()
+    return sum(words) & 0xFFFFFFFF
+
+
+def _sfnt(tables: dict[str, bytes]) -> bytes:
+    """A TrueType font file of ``tables`` (the table directory and checksums as the format wants)."""
+    tags = sorted(tables)
+    count = len(tags)
+    power = 1 << (count.bit_length() - 1)
+    header = struct.pack(">IHHHH", 0x00010000, count, power * 16, power.bit_length() - 1, (count - power) * 16)
+    offset = 12 + 16 * count
+    records, bodies = [], []
+    for tag in tags:
+        body = tables[tag]
+        records.append(struct.pack(">4sIII", tag.encode("latin-1"), _checksum(body), offset, len(body)))
+        body += b"\x00" * (-len(body) % 4)
+        bodies.append(body)
+        offset += len(body)
+    data = bytearray(header + b"".join(records) + b"".join(bodies))
+    at = 12 + 16 * count + sum(len(b) for b in bodies[:tags.index("head")])
+    data[at + 8:at + 12] = struct.pack(">I", (0xB1B0AFBA - _checksum(bytes(data))) & 0xFFFFFFFF)
+    return bytes(data)
+
+
+@dataclass
+class _LoadedFont:
+    key: str  # the font's name in fpdf2 ("cjk", "fb0", ...)
+    font: object  # fpdf2's TTFFont, parsed once; each PDF gets a copy (_font_for_pdf)
+    data: bytes  # the font file
+    program: _GlyfProgram | None  # None for CFF outlines: those go through fpdf2's own subsetting
+
+
+@dataclass
+class _LoadedFonts:
+    """The fonts of an export as fpdf2 uses them, read once per process and shared by every PDF."""
+
+    fonts: list[_LoadedFont]
+    covered: frozenset[str]  # characters some font has
+    text_cmap: frozenset[str]  # characters the text font has
+    widths: dict[float, dict[str, float]] = field(default_factory=dict)  # font size -> character -> mm
+
+
+_loaded: dict[tuple, _LoadedFonts] = {}
+
+
+def _load_fonts(fonts: PdfFonts) -> _LoadedFonts:
+    """The fonts of ``fonts`` parsed (once per process and set of files; only the latest set is kept)."""
+    from fpdf import FPDF
+    from fpdf.fonts import TTFFont
+
+    choices = (fonts.cjk, *fonts.fallbacks)
+    key = tuple((c.path, c.index, *_file_identity(c.path)) for c in choices)
+    hit = _loaded.get(key)
+    if hit is not None:
+        return hit
+    host = FPDF()  # TTFFont wants a document to number its fonts in
+    loaded: list[_LoadedFont] = []
+    for n, choice in enumerate(choices):
+        name = "cjk" if n == 0 else f"fb{n - 1}"
+        font = TTFFont(host, Path(choice.path), name, "", collection_font_number=choice.index)
+        font.ttfont.recalcBBoxes = False  # see _font_for_pdf
+        data = Path(choice.path).read_bytes()
+        program = None
+        if "glyf" in font.ttfont and data[:4] in (b"\x00\x01\x00\x00", b"true"):
+            program = _GlyfProgram(data, font.ttfont.getReverseGlyphMap())
+        loaded.append(_LoadedFont(name, font, data, program))
+        host.fonts[name] = font
+    covered: set[str] = set()
+    for lf in loaded:
+        covered.update(map(chr, lf.font.cmap))
+    result = _LoadedFonts(loaded, frozenset(covered), frozenset(map(chr, loaded[0].font.cmap)))
+    _loaded.clear()
+    _loaded[key] = result
+    return result
+
+
+def _file_identity(path: str) -> tuple[int, int, int]:
+    st = os.stat(path)
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _font_for_pdf(loaded: _LoadedFont, number: int):
+    """A copy of a parsed font for one PDF: metrics and character maps shared, what the PDF
+    records (the glyphs it used) its own. fpdf2's TTFFont.__deepcopy__ shares the same parts."""
+    from fpdf.fonts import SubsetMap
+
+    proto = loaded.font
+    font = _shared_font_class().__new__(_shared_font_class())
+    for name in ("type", "ttffile", "fontkey", "scale", "name", "up", "ut", "sp", "ss", "emphasis", "is_compressed",
+                 "is_cff", "is_cid_keyed", "is_symbol", "cff_ros", "collection_font_number", "ttfont", "cmap",
+                 "cw", "glyph_ids", "_hbfont", "color_font", "palette_index"):
+        setattr(font, name, getattr(proto, name))
+    font.i = number
+    font.desc = copy.copy(proto.desc)  # the output sets its object id and font file
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font.loaded = loaded
+    font.subset = SubsetMap(font)
+    return font
+
+
+@lru_cache(maxsize=1)
+def _shared_font_class():
+    from fpdf.fonts import TTFFont
+
+    class SharedTTFFont(TTFFont):
+        """A TTFFont whose parsed font file is shared between PDFs (see _font_for_pdf)."""
+
+        __slots__ = ("loaded",)
+
+        def close(self) -> None:  # the shared font stays open for the next PDF (a CFF font's own copy is closed)
+            if self.ttfont is not self.loaded.font.ttfont:
+                self.ttfont.close()
+            self._hbfont = None
+
+    return SharedTTFFont
+
+
+@lru_cache(maxsize=1)
+def _output_class():
+    """fpdf2's OutputProducer, embedding each shared TrueType font as the subset _GlyfProgram cuts
+    (the same PDF objects fpdf2 writes for a TrueType CIDFont); CFF fonts get a fresh copy of the
+    font for fpdf2's own subsetter, which changes the font it is given."""
+    from fontTools.ttLib import TTFont
+    from fpdf.enums import PDFResourceType
+    from fpdf.output import (
+        CIDSystemInfo,
+        OutputProducer,
+        PDFContentStream,
+        PDFFont,
+        PDFFontStream,
+        _build_cmap_blocks,
+        _tt_font_widths,
+    )
+    from fpdf.syntax import Name, PDFArray
+
+    shared = _shared_font_class()
+
+    def embed(producer, font) -> object:
+        fontname = f"MPDFAA+{font.name}"
+        program: _GlyfProgram = font.loaded.program
+        glyphs = [(glyph, code) for glyph, code in font.subset.items() if glyph is not None]
+        code_to_glyph = {code: program.glyph_ids.get(glyph.glyph_name, 0) for glyph, code in glyphs}
+        cmap = {u[0]: glyph.glyph_name for glyph, _code in glyphs
+                if isinstance(u := glyph.unicode, tuple) and len(u) == 1 and u[0] in font.cmap}
+        stream = program.subset(set(code_to_glyph.values()), cmap, font.ttfont)
+        composite = PDFFont(subtype="Type0", base_font=fontname, encoding="Identity-H")
+        producer._add_pdf_obj(composite, "fonts")
+        cid_font = PDFFont(subtype="CIDFontType2", base_font=fontname, d_w=font.desc.missing_width,
+                           w=_tt_font_widths(font))
+        producer._add_pdf_obj(cid_font, "fonts")
+        composite.descendant_fonts = PDFArray([cid_font])
+
+        def code(u: int) -> str:
+            if u > 0xFFFF:
+                return f"{0xD800 | (u - 0x10000) >> 10:04X}{0xDC00 | (u & 0x3FF):04X}"
+            return f"{u:04X}"
+
+        bf_char = [f"<{mapped:04X}> <{''.join(code(u) for u in glyph.unicode)}>\n" for glyph, mapped in glyphs
+                   if isinstance(glyph.unicode, tuple) and glyph.unicode]
+        to_unicode = PDFContentStream((
+            "/CIDInit /ProcSet findresource begin\n12 dict begin\nbegincmap\n/CIDSystemInfo\n"
+            "<</Registry (Adobe)\n/Ordering (UCS)\n/Supplement 0\n>> def\n/CMapName /Adobe-Identity-UCS def\n"
+            "/CMapType 2 def\n1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
+            f"{_build_cmap_blocks(bf_char, 'bfchar')}"
+            "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend").encode("latin-1"))
+        producer._add_pdf_obj(to_unicode, "fonts")
+        composite.to_unicode = to_unicode
+        system_info = CIDSystemInfo()
+        producer._add_pdf_obj(system_info, "fonts")
+        cid_font.c_i_d_system_info = system_info
+        descriptor = font.desc
+        descriptor.font_name = Name(fontname)
+        producer._add_pdf_obj(descriptor, "fonts")
+        cid_font.font_descriptor = descriptor
+        cid_to_gid = bytearray(2 * 65536)
+        for c, gid in code_to_glyph.items():
+            cid_to_gid[2 * c:2 * c + 2] = gid.to_bytes(2, "big")
+        gid_map = PDFContentStream(contents=bytes(cid_to_gid), compress=True)
+        producer._add_pdf_obj(gid_map, "fonts")
+        cid_font.c_i_d_to_g_i_d_map = gid_map
+        font_file = PDFFontStream(contents=stream)
+        producer._add_pdf_obj(font_file, "fonts")
+        descriptor.font_file2 = font_file
+        font.subset.pick.cache_clear()
+        font.subset.get_glyph.cache_clear()
+        return composite
+
+    class Output(OutputProducer):
+        def _add_fonts(self, image_objects_per_index, gfxstate_objs_per_name, pattern_objs_per_name):
+            fonts = self.fpdf.fonts  # fpdf2's registry (a dict): changed in place, restored below
+            catalog = self.fpdf._resource_catalog
+            drawn = {int(i) for page in range(1, self.fpdf.pages_count + 1)
+                     for i in catalog.get_resources_per_page(page, PDFResourceType.FONT)}
+            for k, f in list(fonts.items()):  # a fallback font no page draws with is left out
+                if isinstance(f, shared) and f.i not in drawn and not f.subset._next:
+                    del fonts[k]
+            ours = {k: f for k, f in fonts.items() if isinstance(f, shared) and f.loaded.program is not None}
+            for f in fonts.values():
+                if isinstance(f, shared) and f.loaded.program is None:
+                    f.ttfont = TTFont(io.BytesIO(f.loaded.data), recalcTimestamp=False, lazy=True,
+                                      fontNumber=f.collection_font_number)
+                    f.ttfont.recalcBBoxes = False
+            for k in ours:
+                del fonts[k]
+            try:
+                objects = super()._add_fonts(image_objects_per_index, gfxstate_objs_per_name, pattern_objs_per_name)
+            finally:
+                fonts.update(ours)
+            for f in sorted(ours.values(), key=lambda f: f.i):
+                objects[f.i] = embed(self, f)
+            return objects
+
+    return Output
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -303,6 +639,8 @@ class _Volume:
 
 
 _GREY, _BLACK, _RED, _HIT = (90, 90, 90), (20, 20, 20), (180, 0, 0), (150, 80, 0)
+_REVIEW = (26, 115, 232)  # reviewers' annotations: apart from the message, in blue
+REVIEW_HEADING = "｜审阅 Review (审阅人的批注，非消息内容 reviewers' annotations, not part of the message)"
 # Every fixed label the writer draws (subset_fonts keeps their characters).
 STATIC_TEXT = ("会话记录 Transcript · 第 卷 volume 页 Page 包指纹 Package fingerprint (SHA-256): 类型 Type 群 Room "
                "参与者 Participants 会话 Conversation 时区 Times 选择 Selection 续 Continued from ⋯ 未导出的消息 messages not exported "
@@ -310,16 +648,20 @@ STATIC_TEXT = ("会话记录 Transcript · 第 卷 volume 页 Page 包指纹 Pac
                "⟨U+0123456789ABCDEF⟩ …")  # and the visible escapes of app.core.safe_text
 
 
-def _make_pdf(fonts: PdfFonts, header: TranscriptHeader, volume: int, visible: Callable[[str], str]):
+@lru_cache(maxsize=1)
+def _pdf_class():
     from fpdf import FPDF
 
-    class _Pdf(FPDF):
+    class TranscriptPdf(FPDF):
+        """A transcript volume: its running title, page number and the package fingerprint on every page."""
+
+        running_title = ""
+        fingerprint = ""
+
         def header(self) -> None:
             self.set_font("cjk", size=8)
             self.set_text_color(*_GREY)
-            title = f"会话记录 Transcript {visible(display_name(header.title or header.session_id))}" + (
-                f" · 第 {volume} 卷 volume {volume}" if volume > 1 else "")
-            self.cell(0, 5, title, new_x="LMARGIN", new_y="NEXT")
+            self.cell(0, 5, self.running_title, new_x="LMARGIN", new_y="NEXT")
             self.ln(2)
 
         def footer(self) -> None:
@@ -328,28 +670,29 @@ def _make_pdf(fonts: PdfFonts, header: TranscriptHeader, volume: int, visible: C
             self.set_text_color(*_GREY)
             self.cell(0, 4, f"第 {self.page_no()} 页 Page {self.page_no()}", align="C", new_x="LMARGIN",
                       new_y="NEXT")
-            self.cell(0, 4, f"包指纹 Package fingerprint (SHA-256): {header.fingerprint}", align="C")
+            self.cell(0, 4, f"包指纹 Package fingerprint (SHA-256): {self.fingerprint}", align="C")
 
-    pdf = _Pdf(orientation="portrait", unit="mm", format="A4")
+    return TranscriptPdf
+
+
+def _make_pdf(fonts: _LoadedFonts, header: TranscriptHeader, volume: int, visible: Callable[[str], str]):
+    pdf = _pdf_class()(orientation="portrait", unit="mm", format="A4")
+    pdf.running_title = f"会话记录 Transcript {visible(display_name(header.title or header.session_id))}" + (
+        f" · 第 {volume} 卷 volume {volume}" if volume > 1 else "")
+    pdf.fingerprint = header.fingerprint
     pdf.set_auto_page_break(True, margin=18)
     pdf.set_margins(15, 12, 15)
     pdf.set_creator("WeCom Archive Auditor")
     pdf.set_title(f"Transcript {display_name(header.title or header.session_id)}")
     pdf.set_lang("zh-CN")
-    pdf.add_font("cjk", fname=fonts.cjk.path, collection_font_number=fonts.cjk.index)
-    names = []
-    for i, fb in enumerate(fonts.fallbacks):
-        name = f"fb{i}"
-        pdf.add_font(name, fname=fb.path, collection_font_number=fb.index)
-        names.append(name)
-    for font in pdf.fonts.values():
-        # Recomputing every glyph's bounding box when the subset is saved costs more than the rest of
-        # the PDF; the font's own boxes are kept (PDF viewers use the FontBBox only as a hint).
-        ttfont = getattr(font, "ttfont", None)
-        if ttfont is not None:
-            ttfont.recalcBBoxes = False
-    if names:
-        pdf.set_fallback_fonts(names, exact_match=False)
+    # The fonts were parsed once for the whole export (_load_fonts); this PDF gets copies that
+    # record which glyphs it uses, and is written by _output_class, which embeds just those.
+    for n, loaded in enumerate(fonts.fonts, 1):
+        font = pdf.fonts[loaded.key] = _font_for_pdf(loaded, n)
+        if font.is_cff and font.is_cid_keyed:
+            pdf._set_min_pdf_version("1.6")  # as fpdf2's add_font does
+    if len(fonts.fonts) > 1:
+        pdf.set_fallback_fonts([f.key for f in fonts.fonts[1:]], exact_match=False)
     pdf.add_page()
     return pdf
 
@@ -381,6 +724,8 @@ class PdfTranscriptWriter:
 
     ``open_volume(number) -> (rel, path)`` names and places volume files; each volume is written to its
     path when full or on :meth:`close`, and ``on_written(rel, path)`` is called so the bag can hash it.
+    With ``on_volume``, a finished volume is handed over as ``on_volume(rel, pdf bytes)`` instead (no file
+    is written, ``on_written`` is not called). The fonts are parsed once per process (_load_fonts).
     """
 
     fonts: PdfFonts
@@ -389,30 +734,29 @@ class PdfTranscriptWriter:
     on_written: Callable[[str, Path], None]
     per_volume: int = MESSAGES_PER_VOLUME
     volumes: list[_Volume] = field(default_factory=list)
+    session_review: list[str] = field(default_factory=list)  # the conversation's own review, under each header
+    on_volume: Callable[[str, bytes], None] | None = None
     _pdf: object = None
     _path: Path | None = None
-    _widths: dict = field(default_factory=dict)  # font size -> character -> width (mm)
-    _cmap: frozenset = frozenset()  # characters the main font has
-    _covered: frozenset | None = None  # characters some font has (others are drawn as ⟨U+XXXX⟩)
+    _loaded: _LoadedFonts | None = None
+
+    def _fonts(self) -> _LoadedFonts:
+        if self._loaded is None:
+            self._loaded = _load_fonts(self.fonts)
+        return self._loaded
 
     def _visible(self, text: str) -> str:
-        if self._covered is None:
-            self._covered = covered_characters(self.fonts)
-        return visible_in_pdf(text, self._covered)
+        return visible_in_pdf(text, self._fonts().covered)  # others are drawn as ⟨U+XXXX⟩
 
     def _start_volume(self) -> None:
         number = len(self.volumes) + 1
         rel, self._path = self.open_volume(number)
         self.volumes.append(_Volume(number, rel))
-        pdf = self._pdf = _make_pdf(self.fonts, self.header, number, self._visible)
-        if not self._cmap:
-            self._cmap = frozenset(chr(c) for c in pdf.fonts["cjk"].cmap) if hasattr(pdf.fonts["cjk"], "cmap") \
-                else frozenset()
+        pdf = self._pdf = _make_pdf(self._fonts(), self.header, number, self._visible)
         h = self.header
         pdf.set_font("cjk", size=14)
         pdf.set_text_color(*_BLACK)
-        pdf.multi_cell(0, 7, align="L", text=self._visible(f"会话记录 Transcript {display_name(h.title or h.session_id)}"),
-                       new_x="LMARGIN", new_y="NEXT")
+        self._lines(f"会话记录 Transcript {display_name(h.title or h.session_id)}", 7)
         pdf.set_font("cjk", size=8.5)
         pdf.set_text_color(*_GREY)
         lines = [f"会话 Conversation: {display_name(h.session_id)}"] if h.title else []
@@ -425,8 +769,10 @@ class PdfTranscriptWriter:
                   f"包指纹 Package fingerprint: {h.fingerprint}"]
         if number > 1:
             lines.append(f"续第 {number - 1} 卷 Continued from volume {number - 1}")
-        for line in lines:
-            pdf.multi_cell(0, 4.5, align="L", text=self._visible(line), new_x="LMARGIN", new_y="NEXT")
+        for line in lines:  # a group's participants can fill many lines: wrapped by _lines, not multi_cell
+            self._lines(line, 4.5)
+        if self.session_review:
+            self._review(self.session_review)
         pdf.ln(3)
 
     def gap(self) -> None:
@@ -435,13 +781,13 @@ class PdfTranscriptWriter:
         pdf = self._pdf
         pdf.set_font("cjk", size=8.5)
         pdf.set_text_color(*_GREY)
-        pdf.multi_cell(0, 6, "⋯ 未导出的消息 messages not exported ⋯", align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6, "⋯ 未导出的消息 messages not exported ⋯", align="C", new_x="LMARGIN", new_y="NEXT")
 
     def message(self, *, seq: int, time: str, sender: str, recipients: tuple[str, ...], msgtype: str,
                 summary: str, text: str, recalled_at: str | None, hit: bool,
                 hit_spans: tuple[tuple[int, int], ...] = (), media: list[PdfMedia] = (), msgid: str = "",
                 native_path: str = "", sender_name: str = "", sender_note: str = "",
-                recipient_names: tuple[str, ...] = ()) -> None:
+                recipient_names: tuple[str, ...] = (), review: tuple[str, ...] | list[str] = ()) -> None:
         if self._pdf is None or self.volumes[-1].messages >= self.per_volume:
             self._finish_volume()
             self._start_volume()
@@ -481,11 +827,23 @@ class PdfTranscriptWriter:
             self._text_with_hits(text, hit_spans)
         for m in media:
             self._media(m)
+        if review:
+            self._review(review)
         pdf.set_font("cjk", size=6.5)
         pdf.set_text_color(*_GREY)
         self._lines(f"msgid {display_name(msgid)} · {native_path}", 3.5)
         pdf.ln(1.5)
         vol.messages += 1
+
+    def _review(self, lines) -> None:
+        """Reviewers' annotations (app/core/review/evidence.py), headed and in blue, apart from the message."""
+        pdf = self._pdf
+        pdf.set_font("cjk", size=8)
+        pdf.set_text_color(*_REVIEW)
+        self._lines(REVIEW_HEADING, 4)
+        for line in lines:
+            self._lines("｜" + display_text(line), 4)
+        pdf.set_text_color(*_BLACK)
 
     def _lines(self, text: str, height: float) -> None:
         """``text`` wrapped to the page width in the current font, one cell per line.
@@ -493,16 +851,18 @@ class PdfTranscriptWriter:
         fpdf2's multi_cell measures a line again for every character it adds (quadratic, and most of
         the time of a transcript); here each character's width is measured once per font size."""
         pdf = self._pdf
+        fonts = self._fonts()
         text = self._visible(text)
         size = pdf.font_size_pt
-        widths = self._widths.setdefault(size, {})
+        widths = fonts.widths.setdefault(size, {})
+        cmap = fonts.text_cmap
         limit = pdf.w - pdf.l_margin - pdf.r_margin - 0.5
         for paragraph in text.split("\n"):
             line_start, width, last_break = 0, 0.0, -1
             for i, ch in enumerate(paragraph):
                 w = widths.get(ch)
                 if w is None:
-                    w = widths[ch] = pdf.get_string_width(ch) if ch in self._cmap else size * 0.3528
+                    w = widths[ch] = pdf.get_string_width(ch) if ch in cmap else size * 0.3528
                 if width + w > limit and i > line_start:
                     cut = last_break if last_break > line_start else i
                     pdf.cell(0, height, paragraph[line_start:cut].rstrip(" "), new_x="LMARGIN", new_y="NEXT")
@@ -564,8 +924,13 @@ class PdfTranscriptWriter:
             return
         pdf, path = self._pdf, self._path
         self.volumes[-1].pages = pdf.page_no()
-        pdf.output(str(path))
+        data = bytes(pdf.output(output_producer_class=_output_class()))
         self._pdf = None
+        if self.on_volume is not None:
+            self.on_volume(self.volumes[-1].rel, data)
+            return
+        with open(path, "xb") as f:
+            f.write(data)
         self.on_written(self.volumes[-1].rel, path)
 
     def close(self) -> None:

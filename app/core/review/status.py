@@ -219,6 +219,21 @@ class StatusService(Base):
         return SessionReview(corp_id, session_id, status, explicit.set_by if explicit else None,
                              explicit.set_at if explicit else None, marks, mine, new, remaining)
 
+    @staticmethod
+    def session_status(conn, corp_id: int, session_id: str) -> str:
+        """Unchecked: the session's status (see the module docstring)."""
+        m, s = T.marks.c, T.states.c
+        marks = [(r.upto_msgtime, r.upto_id) for r in conn.execute(
+            select(m.upto_msgtime, m.upto_id).where(m.corp_id == corp_id, m.session_id == session_id))]
+        if marks:
+            furthest = max(marks)
+            after = conn.execute(select(Message.id).where(Message.corp_id == corp_id, Message.session_id == session_id,
+                                                          _after(*furthest)).limit(1)).first()
+            return "in_review" if after is not None else "reviewed"
+        explicit = conn.execute(select(s.status).where(s.corp_id == corp_id, s.session_id == session_id,
+                                                       s.message_id == T.SESSION)).scalar()
+        return "in_review" if explicit == "in_review" else "unreviewed"
+
     def of_messages(self, actor: Actor, corp_id: int, session_id: str,
                     messages: Sequence[tuple[int, int]]) -> dict[int, MessageReview]:
         """The review state of messages of one session, given as (message id, msgtime)
