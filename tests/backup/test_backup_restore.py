@@ -146,3 +146,23 @@ def test_restore_refuses_an_in_memory_database(tmp_path):
     ctx.close()
     with pytest.raises(BackupError, match="in-memory database"):
         restore_backup(repo, data_dir=tmp_path / "restored", db_url="sqlite://")
+
+
+def test_backups_made_in_one_second_keep_their_order_and_chain(archive, tmp_path, monkeypatch):
+    """Ids sort by time to the second: backups in the same second (the clock held still here) still
+    sort in the order they were made, so the newest is verified and continued (a random suffix made
+    the verification of the folder check an older one and could fork the chain)."""
+    import app.core.backup.backup as backup_module
+
+    ctx, actor, _ = archive
+    frozen = backup_module.now_ms()
+    monkeypatch.setattr(backup_module, "now_ms", lambda: frozen)
+    repo = tmp_path / "backups"
+    made = [make_backup(ctx, actor, repo, full=n == 0) for n in range(4)]
+    ids = [r.backup_id for r in made]
+    assert len({i[:16] for i in ids}) == 1  # one second
+    assert backup_ids(repo) == ids
+    assert [r.previous for r in made] == [None, *ids[:-1]]
+    report = verify_backup(repo)
+    assert report.ok, report.problems
+    assert report.backup_id == ids[-1] and report.chain == ids

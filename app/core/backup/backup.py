@@ -198,8 +198,7 @@ def make_backup(ctx, actor: Actor, repo: str | os.PathLike[str], *, full: bool =
         if progress is not None:
             progress(phase, done, total)
 
-    started = now_ms()
-    backup_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started / 1000)) + "-" + _secrets.token_hex(3)
+    backup_id, started = _new_backup_id(repo)
     staging = repo / f"{STAGING_PREFIX}{_secrets.token_hex(6)}"
     staging.mkdir(mode=0o700)
     lock_fd = _lock_file(staging / _LOCK, blocking=True)
@@ -298,6 +297,26 @@ def make_backup(ctx, actor: Actor, repo: str | os.PathLike[str], *, full: bool =
     _fsync_dir(repo)
     return BackupResult(backup_id, final, (previous or {}).get("backup_id"), check.count, added, added_bytes,
                         problems, manifest_sha, f"#{head.seq} {head.hash}" if head else "")
+
+
+def _new_backup_id(repo: Path) -> tuple[str, int]:
+    """(id, its time in ms) of a new backup in ``repo``, sorting after every backup already there.
+
+    Ids sort by time to the second ("newest" and the chain an incremental backup continues are the
+    last in that order); two backups in one second (a scheduled one beside a manual one, a script)
+    would otherwise be ordered by their random suffix. In the second of the newest backup the suffix
+    is drawn above its suffix; when none is left, the next second is waited for."""
+    newest = (backup_ids(repo) or [""])[-1]
+    for _ in range(3):
+        started = now_ms()
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started / 1000))
+        if stamp != newest[:16]:
+            return f"{stamp}-{_secrets.token_hex(3)}", started
+        low = int(newest[17:], 16) + 1
+        if low <= 0xFFFFFF:
+            return f"{stamp}-{low + _secrets.randbelow(0x1000000 - low):06x}", started
+        time.sleep(1.0 - (started % 1000) / 1000)
+    raise BackupError(f"no backup id after {newest} can be made in {repo}: this computer's clock does not advance")
 
 
 def _head_query():
