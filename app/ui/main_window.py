@@ -61,6 +61,7 @@ from .sync import SyncController, SyncHistoryDialog, SyncProgressPanel
 from .tasks import run_task, wait_for_tasks
 from .viewer import MessageViewer
 from .welcome import WelcomeWidget, prepare_demo
+from .viewer.find import FIND_KEY, NEXT_KEY, PREVIOUS_KEY
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,11 @@ class MainWindow(QMainWindow):
         self.find_action = QAction(self.tr("&Search messages"), self, shortcut=QKeySequence.StandardKey.Find)
         self.copy_action = QAction(self.tr("&Copy selected messages"), self, shortcut=QKeySequence.StandardKey.Copy)
         self.jump_action = QAction(self.tr("&Jump to date…"), self, shortcut=QKeySequence("Ctrl+G"))
-        for a in (self.find_action, self.copy_action, self.jump_action):
+        self.find_here_action = QAction(self.tr("&Find in this conversation…"), self, shortcut=FIND_KEY)
+        self.next_hit_action = QAction(self.tr("&Next hit"), self, shortcut=NEXT_KEY)
+        self.previous_hit_action = QAction(self.tr("&Previous hit"), self, shortcut=PREVIOUS_KEY)
+        for a in (self.find_action, self.copy_action, self.jump_action, self.find_here_action,
+                  self.next_hit_action, self.previous_hit_action):
             view_menu.addAction(a)
             self.addAction(a)
 
@@ -233,6 +238,9 @@ class MainWindow(QMainWindow):
         self.jump_action.triggered.connect(self.viewer.ask_jump_to_date)
         self.export_session_action.triggered.connect(self.export_current_session)
         self.export_search_action.triggered.connect(self.export_search_results)
+        self.find_here_action.triggered.connect(self.viewer.find_in_conversation)
+        self.next_hit_action.triggered.connect(self.viewer.next_hit)
+        self.previous_hit_action.triggered.connect(self.viewer.previous_hit)
         self.export_selected_action.triggered.connect(self.export_selected_messages)
         self.verify_package_action.triggered.connect(self.verify_package)
         # The results list has no menu of its own: its right-click menu is this one action.
@@ -243,7 +251,7 @@ class MainWindow(QMainWindow):
         self.viewer.export_requested.connect(self.export_selected_messages)
 
         self.sessions.session_selected.connect(self.viewer.show_session)
-        self.search.result_activated.connect(self._open_search_result)
+        self.search.result_activated.connect(self._open_search_hit)
         self.navigator.open_message.connect(self._open_search_result)
         self.navigator.open_session.connect(self._open_session)
         # a panel changed what the panes show (the directory's names and pictures): they reload too
@@ -440,6 +448,15 @@ class MainWindow(QMainWindow):
         self.sessions.select_session(corp_id, session_id)
         self.viewer.show_message(corp_id, session_id, message_id)
 
+    def _open_search_hit(self, corp_id: int, session_id: str, message_id: int) -> None:
+        """A hit of the search panel: its terms marked in the chat, F3 / Shift+F3 to the next ones."""
+        request = self.search.model.request
+        if request is None:
+            self._open_search_result(corp_id, session_id, message_id)
+            return
+        self.sessions.select_session(corp_id, session_id)
+        self.viewer.show_search_hit(corp_id, session_id, message_id, request.text)
+
     # ------------------------------------------------------------------ export
     def _open_export(self, selection: Selection, description: str) -> ExportDialog | None:
         if not can(self.actor, EXPORT_CREATE):
@@ -508,7 +525,8 @@ class MainWindow(QMainWindow):
         exporting = can(actor, EXPORT_CREATE) and self.reads_content  # exports start from what one reads
         for action in (self.export_session_action, self.export_search_action, self.export_selected_action):
             action.setVisible(exporting)
-        for action in (self.find_action, self.copy_action, self.jump_action):
+        for action in (self.find_action, self.copy_action, self.jump_action, self.find_here_action,
+                       self.next_hit_action, self.previous_hit_action):
             action.setVisible(self.reads_content)
             action.setEnabled(self.reads_content)
         # The View menu holds those and the panels' switches: no empty menu.

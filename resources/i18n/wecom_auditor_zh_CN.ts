@@ -1118,6 +1118,315 @@
     </message>
 </context>
 <context>
+    <name>BackupDialog</name>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="138" />
+        <source>Back up the archive</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="142" />
+        <source>A backup holds a consistent copy of the archive database, the media files, the settings (no secrets) and a manifest with SHA-256s and the audit trail's head, signed with the export key. Keep the folder on another disk or a mounted share. The search index is not backed up: it is rebuilt after a restore.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="147" />
+        <source>A folder on another disk or a mounted share</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="148" />
+        <location filename="../../app/ui/backup_dialog.py" line="256" />
+        <source>Backup folder</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="149" />
+        <source>Browse…</source>
+        <translation type="unfinished">浏览…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="155" />
+        <source>Incremental: continue the folder's chain (only new media files are copied)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="157" />
+        <source>Full: copy every media file and start a new chain</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="167" />
+        <source>Folder:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="169" />
+        <location filename="../../app/ui/backup_dialog.py" line="190" />
+        <source>Kind:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="170" />
+        <source>Scheduled:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="188" />
+        <source>Backup:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="189" />
+        <source>Saved in:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="191" />
+        <source>Contents:</source>
+        <translation type="unfinished">内容：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="192" />
+        <source>Manifest SHA-256:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="193" />
+        <source>Audit trail head:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="199" />
+        <source>Back up</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="202" />
+        <source>Verify a backup…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="203" />
+        <source>Check a backup and every backup it continues without restoring it: signatures, files, media, every message's SHA-256 and the audit trail</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="206" />
+        <source>Cancel</source>
+        <translation type="unfinished">取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="208" />
+        <source>Close</source>
+        <translation type="unfinished">关闭</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="251" />
+        <source>Every %1 h into %2 (this computer; change it in Settings → Background jobs).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="253" />
+        <source>Off (set an interval and a folder in Settings → Background jobs).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="270" />
+        <source>Choose the folder the backups are kept in.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="282" />
+        <source>It holds 1 backup (%2); an incremental one continues it.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="283" />
+        <source>It holds %1 backups, the newest %2; an incremental one continues its chain.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="286" />
+        <source>It holds no backup yet: the first one is full.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="307" />
+        <source>Choose the backup folder.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="315" />
+        <source>Starting the backup…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="326" />
+        <source>Backup folder, or one backup in it</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="332" />
+        <source>Checking the backup…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="360" />
+        <source>Cancelling…</source>
+        <translation type="unfinished">正在取消…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="367" />
+        <source>Copying the database…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="368" />
+        <source>Checking every message's SHA-256…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="369" />
+        <source>Copying media files…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="370" />
+        <source>Checking media files…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="371" />
+        <source>Writing and signing the manifest…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="372" />
+        <source>Writing the backup to disk…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="373" />
+        <source>Checking the signatures and files…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="374" />
+        <source>Checking the audit trail's hash chain…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="384" />
+        <source>%1 %2 of %3</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="411" />
+        <source>The backup was cancelled: nothing was left in the folder, and the backups already there are unchanged.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="415" />
+        <source>The verification was cancelled.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="420" />
+        <source>The backup failed: %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="423" />
+        <source>The backup cannot be verified: %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="435" />
+        <source>Incremental, continuing %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="437" />
+        <source>Full (the folder held no backup of this archive to continue)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="439" />
+        <source>Full, starting a new chain</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="440" />
+        <source>%1; %2 (%3) added</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="441" />
+        <location filename="../../app/ui/backup_dialog.py" line="465" />
+        <source>1 message</source>
+        <translation type="unfinished">1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="441" />
+        <location filename="../../app/ui/backup_dialog.py" line="465" />
+        <source>%1 messages</source>
+        <translation type="unfinished">%1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="442" />
+        <location filename="../../app/ui/backup_dialog.py" line="466" />
+        <source>1 media file</source>
+        <translation type="unfinished">1 个媒体文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="442" />
+        <location filename="../../app/ui/backup_dialog.py" line="466" />
+        <source>%1 media files</source>
+        <translation type="unfinished">%1 个媒体文件</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="449" />
+        <source>The backup is written, but 1 media file could not be backed up (below).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="451" />
+        <source>The backup is written, but %1 media files could not be backed up (below).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="456" />
+        <source>The backup is written and signed.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="461" />
+        <source>Intact: backup %1 and its chain of %2; %3, %4, audit trail of %5 entries; signed by key %6.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="464" />
+        <source>1 backup</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="464" />
+        <source>%1 backups</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="469" />
+        <source>Backup %2 FAILED: 1 problem (below).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/backup_dialog.py" line="470" />
+        <source>Backup %2 FAILED: %1 problems (listed below).</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
     <name>ChangePasswordDialog</name>
     <message>
         <location filename="../../app/ui/auth/login.py" line="295" />
@@ -1614,6 +1923,19 @@
     </message>
 </context>
 <context>
+    <name>DateRange</name>
+    <message>
+        <location filename="../../app/ui/insight_common.py" line="90" />
+        <source>From</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/insight_common.py" line="91" />
+        <source>To</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
     <name>DirectoryPanel</name>
     <message>
         <location filename="../../app/ui/directory_panel.py" line="134" />
@@ -1899,261 +2221,316 @@
 <context>
     <name>ExportDialog</name>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="86" />
+        <location filename="../../app/ui/export_dialog.py" line="118" />
         <source>Export evidence</source>
         <translation>导出证据</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="91" />
+        <location filename="../../app/ui/export_dialog.py" line="123" />
         <source>Export:</source>
         <translation>导出内容：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="93" />
+        <location filename="../../app/ui/export_dialog.py" line="125" />
         <source>From</source>
         <translation>从</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="94" />
+        <location filename="../../app/ui/export_dialog.py" line="126" />
         <source>To</source>
         <translation>到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="101" />
+        <location filename="../../app/ui/export_dialog.py" line="133" />
         <source> h</source>
         <translation> 小时</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="103" />
+        <location filename="../../app/ui/export_dialog.py" line="135" />
         <source>The conversation around each message that is also exported</source>
         <translation>每条消息前后一并导出的会话范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="111" />
+        <location filename="../../app/ui/export_dialog.py" line="143" />
         <source>Dates:</source>
         <translation>日期：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="117" />
+        <location filename="../../app/ui/export_dialog.py" line="149" />
         <source>Context (±hours):</source>
         <translation>上下文（± 小时）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="120" />
-        <location filename="../../app/ui/export_dialog.py" line="230" />
+        <location filename="../../app/ui/export_dialog.py" line="152" />
+        <location filename="../../app/ui/export_dialog.py" line="262" />
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="121" />
+        <location filename="../../app/ui/export_dialog.py" line="153" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="125" />
+        <location filename="../../app/ui/export_dialog.py" line="157" />
         <source>Output folder:</source>
         <translation>输出文件夹：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="126" />
+        <location filename="../../app/ui/export_dialog.py" line="158" />
         <source>As a single zip file</source>
         <translation>打包为单个 zip 文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="127" />
+        <location filename="../../app/ui/export_dialog.py" line="159" />
         <source>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</source>
         <translation>一个包含证据包文件夹的 .zip 文件，便于传送；`wecom-auditor verify` 无需解压即可校验</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="129" />
+        <location filename="../../app/ui/export_dialog.py" line="161" />
         <source>PDF transcripts</source>
         <translation>PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="131" />
+        <location filename="../../app/ui/export_dialog.py" line="163" />
         <source>A PDF per conversation besides the HTML transcript (slower for large exports)</source>
         <translation>除 HTML 会话记录外，每个会话另生成一份 PDF（大批量导出时较慢）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="137" />
+        <location filename="../../app/ui/export_dialog.py" line="169" />
         <source>Package:</source>
         <translation>证据包：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="305" />
+        <location filename="../../app/ui/export_dialog.py" line="66" />
         <source>Export signing key</source>
         <translation>导出签名密钥</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="308" />
+        <location filename="../../app/ui/export_dialog.py" line="70" />
         <source>Passphrase of the export signing key:</source>
         <translation>导出签名密钥的口令：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="311" />
+        <location filename="../../app/ui/export_dialog.py" line="73" />
         <source>This computer has no keyring: the export signing key is kept encrypted under a passphrase. Choose it (asked for at each export):</source>
         <translation>本机没有系统钥匙串：导出签名密钥将用口令加密保存。请设置口令（每次导出时都会询问）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="315" />
+        <location filename="../../app/ui/export_dialog.py" line="77" />
         <source>The same passphrase again:</source>
         <translation>再次输入同一口令：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="319" />
+        <location filename="../../app/ui/export_dialog.py" line="81" />
         <source>The two passphrases differ.</source>
         <translation>两次输入的口令不一致。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="388" />
+        <location filename="../../app/ui/export_dialog.py" line="397" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="389" />
+        <location filename="../../app/ui/export_dialog.py" line="398" />
         <source>1 conversation</source>
         <translation>1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="389" />
+        <location filename="../../app/ui/export_dialog.py" line="398" />
         <source>%1 conversations</source>
         <translation>%1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="390" />
+        <location filename="../../app/ui/export_dialog.py" line="399" />
         <source>1 media file</source>
         <translation>1 个媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="390" />
+        <location filename="../../app/ui/export_dialog.py" line="399" />
         <source>%1 media files</source>
         <translation>%1 个媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="392" />
+        <location filename="../../app/ui/export_dialog.py" line="401" />
         <source>1 hit</source>
         <translation>1 处命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="392" />
+        <location filename="../../app/ui/export_dialog.py" line="401" />
         <source>%1 hits</source>
         <translation>%1 处命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="394" />
+        <location filename="../../app/ui/export_dialog.py" line="403" />
         <source>1 PDF transcript</source>
         <translation>1 份 PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="394" />
+        <location filename="../../app/ui/export_dialog.py" line="403" />
         <source>%1 PDF transcripts</source>
         <translation>%1 份 PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="395" />
+        <location filename="../../app/ui/export_dialog.py" line="404" />
         <source>, </source>
         <translation>，</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="397" />
+        <location filename="../../app/ui/export_dialog.py" line="406" />
         <source>; %1 media not stored in the archive (listed in the load file)</source>
         <translation>；%1 个媒体未存档（已列入载入文件）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="159" />
+        <location filename="../../app/ui/export_dialog.py" line="191" />
         <source>Contents:</source>
         <translation>内容：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="162" />
+        <location filename="../../app/ui/export_dialog.py" line="194" />
         <source>Export</source>
         <translation>导出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="164" />
+        <location filename="../../app/ui/export_dialog.py" line="196" />
         <source>Cancel export</source>
         <translation>取消导出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="166" />
+        <location filename="../../app/ui/export_dialog.py" line="198" />
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="168" />
+        <location filename="../../app/ui/export_dialog.py" line="200" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="249" />
+        <location filename="../../app/ui/export_dialog.py" line="281" />
         <source>The end date is before the start date.</source>
         <translation>结束日期早于开始日期。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="257" />
+        <location filename="../../app/ui/export_dialog.py" line="289" />
         <source>Choose an output folder.</source>
         <translation>请选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="263" />
+        <location filename="../../app/ui/export_dialog.py" line="295" />
         <source>The output folder cannot be created: %1</source>
         <translation>无法创建输出文件夹：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="298" />
-        <location filename="../../app/ui/export_dialog.py" line="350" />
+        <location filename="../../app/ui/export_dialog.py" line="330" />
+        <location filename="../../app/ui/export_dialog.py" line="359" />
         <source>Preparing the export…</source>
         <translation>正在准备导出…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="333" />
+        <location filename="../../app/ui/export_dialog.py" line="342" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="388" />
+        <location filename="../../app/ui/export_dialog.py" line="397" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="157" />
+        <location filename="../../app/ui/export_dialog.py" line="189" />
         <source>Saved as:</source>
         <translation>保存位置：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="158" />
+        <location filename="../../app/ui/export_dialog.py" line="190" />
         <source>Package fingerprint:</source>
         <translation>证据包指纹：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="346" />
+        <location filename="../../app/ui/export_dialog.py" line="355" />
         <source>Copying messages and media…</source>
         <translation>正在复制消息和媒体…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="346" />
+        <location filename="../../app/ui/export_dialog.py" line="355" />
         <source>Writing transcripts…</source>
         <translation>正在生成会话记录…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="347" />
+        <location filename="../../app/ui/export_dialog.py" line="356" />
         <source>%1 (%2%)</source>
         <translation>%1（%2%）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="365" />
+        <location filename="../../app/ui/export_dialog.py" line="374" />
         <source>The export was cancelled; nothing was written.</source>
         <translation>导出已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="369" />
+        <location filename="../../app/ui/export_dialog.py" line="378" />
         <source>The export failed: %1</source>
         <translation>导出失败：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="375" />
+        <location filename="../../app/ui/export_dialog.py" line="384" />
         <source>The evidence package is ready.</source>
         <translation>证据包已生成。</translation>
+    </message>
+</context>
+<context>
+    <name>FindBar</name>
+    <message>
+        <location filename="../../app/ui/viewer/find.py" line="58" />
+        <source>Find in this conversation</source>
+        <extracomment>a hit to show: (corp id, session id, message id) the terms to mark in the bubbles changed (a tuple of normalised texts; () when closed)</extracomment>
+        <translation>在本会话中查找</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/find.py" line="60" />
+        <source>Words or a query as in the search panel; Enter: next hit, Shift+Enter: previous hit (F3 / Shift+F3 anywhere in the window)</source>
+        <translation>词语或与搜索面板相同的查询语句；Enter：下一处，Shift+Enter：上一处（在窗口任意位置按 F3 / Shift+F3）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/find.py" line="64" />
+        <source>Previous hit (Shift+F3)</source>
+        <translation>上一处（Shift+F3）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/find.py" line="67" />
+        <source>Next hit (F3)</source>
+        <translation>下一处（F3）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/find.py" line="72" />
+        <source>Close (Esc): no more marks</source>
+        <translation>关闭（Esc）：不再标出</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/find.py" line="145" />
+        <source>1 hit in this conversation</source>
+        <translation>本会话中 1 处</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/find.py" line="146" />
+        <source>%1 hits in this conversation</source>
+        <translation>本会话中 %1 处</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/find.py" line="147" />
+        <location filename="../../app/ui/viewer/find.py" line="187" />
+        <source>No hits in this conversation</source>
+        <translation>本会话中没有匹配</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/find.py" line="189" />
+        <source>from the first hit again</source>
+        <translation>已从第一处重新开始</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/find.py" line="189" />
+        <source>from the last hit again</source>
+        <translation>已从最后一处重新开始</translation>
     </message>
 </context>
 <context>
@@ -2225,6 +2602,104 @@
     </message>
 </context>
 <context>
+    <name>GroupMembersPanel</name>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="110" />
+        <source>Open conversation</source>
+        <translation type="unfinished">打开会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="131" />
+        <source>Group:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="154" />
+        <source>The archive holds no corp yet.</source>
+        <translation type="unfinished">存档中还没有企业。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="169" />
+        <source>Group %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="177" />
+        <source>No group conversations (or none in your scope).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="218" />
+        <source>The member list cannot be read: %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="230" />
+        <source>This group is not in the archive (or not in your scope).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="235" />
+        <source>internal group</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="235" />
+        <source>customer group</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="240" />
+        <source>owner %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="242" />
+        <source>created %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="244" />
+        <source>%1 as WeCom listed them on %2</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="245" />
+        <source>1 member</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="245" />
+        <source>%1 members</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="248" />
+        <source>WeCom has not described this group (Directory → Sync from WeCom): the people seen in its messages are listed</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="251" />
+        <source>1 has left</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="251" />
+        <source>%1 have left</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="253" />
+        <source>1 more seen in the archive only</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="254" />
+        <source>%1 more seen in the archive only</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
     <name>ImageViewDialog</name>
     <message>
         <location filename="../../app/ui/viewer/media_view.py" line="132" />
@@ -2250,6 +2725,14 @@
         <location filename="../../app/ui/viewer/media_view.py" line="164" />
         <source>This image cannot be shown: {error}</source>
         <translation>无法显示此图片：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>Insights</name>
+    <message>
+        <location filename="../../app/ui/insight_common.py" line="44" />
+        <source>Group %1</source>
+        <translation type="unfinished" />
     </message>
 </context>
 <context>
@@ -2399,313 +2882,328 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="82" />
-        <location filename="../../app/ui/main_window.py" line="260" />
+        <location filename="../../app/ui/main_window.py" line="84" />
+        <location filename="../../app/ui/main_window.py" line="272" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="134" />
+        <location filename="../../app/ui/main_window.py" line="137" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="135" />
+        <location filename="../../app/ui/main_window.py" line="138" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="136" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="137" />
+        <location filename="../../app/ui/main_window.py" line="140" />
         <source>&amp;Export evidence…</source>
         <translation>导出证据(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="141" />
         <source>Export search &amp;results…</source>
         <translation>导出搜索结果(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="142" />
         <source>Export &amp;selected messages…</source>
         <translation>导出所选消息(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="140" />
+        <location filename="../../app/ui/main_window.py" line="143" />
         <source>&amp;Verify evidence package…</source>
         <translation>校验证据包(&amp;V)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="149" />
+        <location filename="../../app/ui/main_window.py" line="152" />
         <source>S&amp;ync</source>
         <translation>同步(&amp;Y)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="150" />
+        <location filename="../../app/ui/main_window.py" line="153" />
         <source>&amp;Sync now</source>
         <translation>立即同步(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="151" />
+        <location filename="../../app/ui/main_window.py" line="154" />
         <source>Sync every configured corp, one after the other</source>
         <translation>依次同步所有已配置的企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="152" />
+        <location filename="../../app/ui/main_window.py" line="155" />
         <source>Sync &amp;one corp</source>
         <translation>同步单个企业(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="154" />
+        <location filename="../../app/ui/main_window.py" line="157" />
         <source>&amp;Cancel sync</source>
         <translation>取消同步(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="158" />
         <source>Sync &amp;history…</source>
         <translation>同步记录(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="156" />
+        <location filename="../../app/ui/main_window.py" line="159" />
         <source>Background &amp;jobs…</source>
         <translation>后台任务(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="162" />
+        <location filename="../../app/ui/main_window.py" line="165" />
         <source>&amp;View</source>
         <translation>查看(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="163" />
+        <location filename="../../app/ui/main_window.py" line="166" />
         <source>&amp;Search messages</source>
         <translation>搜索消息(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="164" />
+        <location filename="../../app/ui/main_window.py" line="167" />
         <source>&amp;Copy selected messages</source>
         <translation>复制所选消息(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="165" />
+        <location filename="../../app/ui/main_window.py" line="168" />
         <source>&amp;Jump to date…</source>
         <translation>跳转到日期(&amp;J)…</translation>
     </message>
     <message>
+        <location filename="../../app/ui/main_window.py" line="169" />
+        <source>&amp;Find in this conversation…</source>
+        <translation>在本会话中查找(&amp;F)…</translation>
+    </message>
+    <message>
         <location filename="../../app/ui/main_window.py" line="170" />
+        <source>&amp;Next hit</source>
+        <translation>下一处(&amp;N)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="171" />
+        <source>&amp;Previous hit</source>
+        <translation>上一处(&amp;P)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="177" />
         <source>&amp;Account</source>
         <translation>账号(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="178" />
         <source>Change &amp;password…</source>
         <translation>修改密码(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="172" />
+        <location filename="../../app/ui/main_window.py" line="179" />
         <source>&amp;Accounts…</source>
         <translation>账号管理(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173" />
+        <location filename="../../app/ui/main_window.py" line="180" />
         <source>Audit &amp;log…</source>
         <translation>审计日志(&amp;L)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="174" />
+        <location filename="../../app/ui/main_window.py" line="181" />
         <source>Open &amp;without login on this workstation</source>
         <translation>在此工作站上免登录打开(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="175" />
+        <location filename="../../app/ui/main_window.py" line="182" />
         <source>Log &amp;out</source>
         <translation>退出登录(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="182" />
+        <location filename="../../app/ui/main_window.py" line="189" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="183" />
+        <location filename="../../app/ui/main_window.py" line="190" />
         <source>&amp;About</source>
         <translation>关于(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="324" />
+        <location filename="../../app/ui/main_window.py" line="336" />
         <source>Preparing the demo archive… (about ten seconds the first time)</source>
         <translation>正在准备演示存档…（首次约需十秒）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="522" />
+        <location filename="../../app/ui/main_window.py" line="546" />
         <source>Logged in: %1</source>
         <translation>已登录：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="522" />
+        <location filename="../../app/ui/main_window.py" line="546" />
         <source>Acting as: %1</source>
         <translation>当前身份：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="524" />
+        <location filename="../../app/ui/main_window.py" line="548" />
         <source>Roles: %1</source>
         <translation>角色：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="273" />
+        <location filename="../../app/ui/main_window.py" line="285" />
         <source>Search index updated: 1 message</source>
         <translation>搜索索引已更新：1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="274" />
+        <location filename="../../app/ui/main_window.py" line="286" />
         <source>Search index updated: %1 messages</source>
         <translation>搜索索引已更新：%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="336" />
+        <location filename="../../app/ui/main_window.py" line="348" />
         <source>Demo archive</source>
         <translation>演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="389" />
+        <location filename="../../app/ui/main_window.py" line="401" />
         <source>last synced %1 (%2)</source>
         <translation>上次同步 %1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="390" />
+        <location filename="../../app/ui/main_window.py" line="402" />
         <source>never synced</source>
         <translation>从未同步</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="397" />
+        <location filename="../../app/ui/main_window.py" line="409" />
         <source>finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="397" />
+        <location filename="../../app/ui/main_window.py" line="409" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="397" />
+        <location filename="../../app/ui/main_window.py" line="409" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="398" />
+        <location filename="../../app/ui/main_window.py" line="410" />
         <source>interrupted</source>
         <translation>已中断</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="425" />
+        <location filename="../../app/ui/main_window.py" line="439" />
         <source>1 new message</source>
         <translation>新增 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="425" />
+        <location filename="../../app/ui/main_window.py" line="439" />
         <source>%1 new messages</source>
         <translation>新增 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="426" />
+        <location filename="../../app/ui/main_window.py" line="440" />
         <source>1 quarantined</source>
         <translation>隔离 1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="426" />
+        <location filename="../../app/ui/main_window.py" line="440" />
         <source>%1 quarantined</source>
         <translation>隔离 %1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="427" />
+        <location filename="../../app/ui/main_window.py" line="441" />
         <source>1 media file stored</source>
         <translation>保存媒体文件 1 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="427" />
+        <location filename="../../app/ui/main_window.py" line="441" />
         <source>%1 media files stored</source>
         <translation>保存媒体文件 %1 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="430" />
+        <location filename="../../app/ui/main_window.py" line="444" />
         <source>Sync %1: %2</source>
         <translation>同步%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="431" />
+        <location filename="../../app/ui/main_window.py" line="445" />
         <source>, </source>
         <translation>，</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="454" />
+        <location filename="../../app/ui/main_window.py" line="477" />
         <source>Choose a session to export.</source>
         <translation>请先选择要导出的会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="459" />
+        <location filename="../../app/ui/main_window.py" line="482" />
         <source>Session %1</source>
         <translation>会话 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="466" />
+        <location filename="../../app/ui/main_window.py" line="489" />
         <source>Nothing to export: %1</source>
         <translation>没有可导出的内容：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="469" />
+        <location filename="../../app/ui/main_window.py" line="492" />
         <source>Search: %1</source>
         <translation>搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="478" />
+        <location filename="../../app/ui/main_window.py" line="501" />
         <source>Select the messages to export first.</source>
         <translation>请先选择要导出的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="482" />
+        <location filename="../../app/ui/main_window.py" line="505" />
         <source>1 selected message</source>
         <translation>所选 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="483" />
+        <location filename="../../app/ui/main_window.py" line="506" />
         <source>%1 selected messages</source>
         <translation>所选 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="545" />
+        <location filename="../../app/ui/main_window.py" line="569" />
         <source>Open without login</source>
         <translation>免登录打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="551" />
+        <location filename="../../app/ui/main_window.py" line="575" />
         <source>This workstation opens without login from now on.</source>
         <translation>此工作站今后将免登录打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="552" />
+        <location filename="../../app/ui/main_window.py" line="576" />
         <source>This workstation asks for the password from now on.</source>
         <translation>此工作站今后将要求输入密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="559" />
+        <location filename="../../app/ui/main_window.py" line="583" />
         <source>Password changed.</source>
         <translation>密码已修改。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="582" />
+        <location filename="../../app/ui/main_window.py" line="606" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>您账号的角色或查看范围已变更：窗口已按新的设置重新打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="612" />
+        <location filename="../../app/ui/main_window.py" line="636" />
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="613" />
+        <location filename="../../app/ui/main_window.py" line="637" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>会话存档审计台
@@ -2829,39 +3327,142 @@ Archive and review WeCom chats for compliance.</source>
     </message>
 </context>
 <context>
+    <name>MemberModel</name>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="51" />
+        <source>Invited by a member</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="51" />
+        <source>Through a link</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="52" />
+        <source>Scanned a QR code</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="55" />
+        <source>Name</source>
+        <translation type="unfinished">姓名</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="55" />
+        <source>Id</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="55" />
+        <source>Staff or corp</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="55" />
+        <source>Joined</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="55" />
+        <source>How</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="56" />
+        <source>Invited by</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="56" />
+        <source>Messages here</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="56" />
+        <source>Last message here</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="56" />
+        <source>Membership</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="61" />
+        <source>%1 (owner)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="66" />
+        <source>External %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="66" />
+        <source>External</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="68" />
+        <source>Staff, %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="68" />
+        <source>Staff</source>
+        <translation type="unfinished">员工</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="82" />
+        <source>Left (not listed since %1)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="83" />
+        <source>Member</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/members_panel.py" line="83" />
+        <source>Seen in the archive only</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="219" />
+        <location filename="../../app/ui/viewer/delegate.py" line="249" />
         <source>[Cannot show this part]</source>
         <translation>[无法显示此部分]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="256" />
+        <location filename="../../app/ui/viewer/delegate.py" line="286" />
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="258" />
+        <location filename="../../app/ui/viewer/delegate.py" line="288" />
         <source>Save voice…</source>
         <translation>保存语音…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="259" />
+        <location filename="../../app/ui/viewer/delegate.py" line="289" />
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="262" />
+        <location filename="../../app/ui/viewer/delegate.py" line="292" />
         <source>View</source>
         <translation>查看</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="463" />
+        <location filename="../../app/ui/viewer/delegate.py" line="517" />
         <source>Recalled at {time}</source>
         <translation>已撤回（{time}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="534" />
+        <location filename="../../app/ui/viewer/delegate.py" line="622" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
@@ -3083,9 +3684,9 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageListModel</name>
     <message>
-        <location filename="../../app/ui/viewer/model.py" line="303" />
+        <location filename="../../app/ui/viewer/model.py" line="305" />
         <source>[recalled at {time}]</source>
-        <extracomment>a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom) the session a person opened (``record_open``), as ArchiveService.open_session returned it (a SessionRow, or None if the archive has no such session); emitted before window_opened the core refused to open the session (the reason, one sentence); the window is now empty</extracomment>
+        <extracomment>a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom) the session a person opened (``record_open``), as ArchiveService.open_session returned it (a SessionRow, or None if the archive has no such session); emitted before window_opened the core refused to open the session (the reason, one sentence); the window is now empty the media rows of these messages changed (a download finished): their bubbles must be drawn anew</extracomment>
         <translation>[已于 {time} 撤回]</translation>
     </message>
 </context>
@@ -3328,86 +3929,86 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageViewer</name>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="163" />
+        <location filename="../../app/ui/viewer/widget.py" line="166" />
         <source>Jump to date…</source>
         <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
         <translation>跳转到日期…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="164" />
+        <location filename="../../app/ui/viewer/widget.py" line="167" />
         <source>Show the first message of a day (Ctrl+G)</source>
         <translation>显示某一天的第一条消息 (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="167" />
+        <location filename="../../app/ui/viewer/widget.py" line="170" />
         <source>Newest</source>
         <translation>最新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="168" />
+        <location filename="../../app/ui/viewer/widget.py" line="171" />
         <source>Go to the newest message</source>
         <translation>转到最新消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="171" />
-        <location filename="../../app/ui/viewer/widget.py" line="571" />
+        <location filename="../../app/ui/viewer/widget.py" line="174" />
+        <location filename="../../app/ui/viewer/widget.py" line="624" />
         <source>Details…</source>
         <translation>详情…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="172" />
+        <location filename="../../app/ui/viewer/widget.py" line="175" />
         <source>Fields, raw JSON and SHA-256 of the selected message</source>
         <translation>所选消息的字段、原始 JSON 和 SHA-256</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="198" />
+        <location filename="../../app/ui/viewer/widget.py" line="201" />
         <source>Choose a session to read its messages.</source>
         <translation>请选择一个会话以查看其消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="369" />
+        <location filename="../../app/ui/viewer/widget.py" line="422" />
         <source>This conversation cannot be shown to your account.
 {reason}</source>
         <translation>此会话不能向您的账号显示。
 {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="511" />
+        <location filename="../../app/ui/viewer/widget.py" line="564" />
         <source>1 participant</source>
         <translation>1 位成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="512" />
+        <location filename="../../app/ui/viewer/widget.py" line="565" />
         <source>%1 participants</source>
         <translation>%1 位成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="513" />
+        <location filename="../../app/ui/viewer/widget.py" line="566" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="513" />
+        <location filename="../../app/ui/viewer/widget.py" line="566" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="523" />
+        <location filename="../../app/ui/viewer/widget.py" line="576" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="526" />
+        <location filename="../../app/ui/viewer/widget.py" line="579" />
         <source>Could not load messages: {error}</source>
         <translation>无法加载消息：{error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="569" />
+        <location filename="../../app/ui/viewer/widget.py" line="622" />
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="573" />
+        <location filename="../../app/ui/viewer/widget.py" line="626" />
         <source>Export selected messages…</source>
         <translation>导出所选消息…</translation>
     </message>
@@ -3524,26 +4125,144 @@ Archive and review WeCom chats for compliance.</source>
     </message>
 </context>
 <context>
+    <name>NotesPane</name>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="38" />
+        <source>Notes</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="40" />
+        <source>Write a note…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="42" />
+        <source>Add to message</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="43" />
+        <source>Add to conversation</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="44" />
+        <source>Edit</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="45" />
+        <source>Save new version</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="88" />
+        <source>Choose a conversation to read and write notes.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="90" />
+        <source>Notes on this conversation</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="92" />
+        <source>Notes on the selected message and its conversation</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="98" />
+        <source>Only its author may change a note.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="101" />
+        <source>No notes yet.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="105" />
+        <source>on the message</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="105" />
+        <source>on the conversation</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="108" />
+        <source>edited %1 (version %2)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="111" />
+        <source>(The text is hidden: your account sees who wrote a note and when, not what.)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="141" />
+        <source>Note added.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="159" />
+        <source>Saved as version %1; the earlier versions are kept.</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
     <name>Panels</name>
     <message>
-        <location filename="../../app/ui/panel_list.py" line="18" />
+        <location filename="../../app/ui/panel_list.py" line="19" />
         <source>Quarantine</source>
         <translation>隔离区</translation>
     </message>
     <message>
-        <location filename="../../app/ui/panel_list.py" line="40" />
+        <location filename="../../app/ui/panel_list.py" line="41" />
         <source>Directory</source>
         <translation>通讯录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/panel_list.py" line="42" />
+        <location filename="../../app/ui/panel_list.py" line="43" />
         <source>Archived staff</source>
         <translation>存档成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/panel_list.py" line="44" />
+        <location filename="../../app/ui/panel_list.py" line="45" />
         <source>Consent</source>
         <translation>客户同意</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/panel_list.py" line="55" />
+        <source>Server</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/panel_list.py" line="64" />
+        <source>Review</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/panel_list.py" line="91" />
+        <source>Statistics</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/panel_list.py" line="93" />
+        <source>Person timeline</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/panel_list.py" line="95" />
+        <source>Group members</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/panel_list.py" line="97" />
+        <source>Print conversation</source>
+        <translation type="unfinished" />
     </message>
 </context>
 <context>
@@ -3552,6 +4271,69 @@ Archive and review WeCom chats for compliance.</source>
         <location filename="../../app/ui/settings/fields.py" line="45" />
         <source>Browse…</source>
         <translation>浏览…</translation>
+    </message>
+</context>
+<context>
+    <name>PrintPanel</name>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="68" />
+        <source>The transcript could not be made: %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="70" />
+        <source>Cancelled; nothing was kept.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="76" />
+        <source>Make PDF and open it</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="77" />
+        <source>Cancel</source>
+        <translation type="unfinished">取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="85" />
+        <source>Open PDF</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="86" />
+        <source>Show folder</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="89" />
+        <source>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="96" />
+        <source>Conversation:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="99" />
+        <source>Only messages</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="196" />
+        <source>Making the transcript…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="215" />
+        <source>Transcript made (package %1): %2 PDF file(s), %3 messages.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="227" />
+        <source>No program on this computer opens PDF files; the transcript is at %1</source>
+        <translation type="unfinished" />
     </message>
 </context>
 <context>
@@ -3845,153 +4627,194 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>QueuePage</name>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="70" />
+        <location filename="../../app/ui/settings/queue_page.py" line="75" />
         <source>Embedded, in the archive database (no server needed)</source>
         <translation>内置：存放在存档数据库中（无需服务器）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="71" />
+        <location filename="../../app/ui/settings/queue_page.py" line="76" />
         <source>A Redis server (a team's workstations and servers share it)</source>
         <translation>Redis 服务器（团队的各工作站和服务器共用）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="81" />
+        <location filename="../../app/ui/settings/queue_page.py" line="86" />
         <source>Type to replace the stored password</source>
         <translation>输入以替换已保存的密码</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="87" />
+        <location filename="../../app/ui/settings/queue_page.py" line="92" />
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="88" />
+        <location filename="../../app/ui/settings/queue_page.py" line="93" />
         <source>Opens the job queue off the main window and counts its jobs (the embedded queue: in the archive database in use now).</source>
         <translation>在后台打开任务队列并统计其中的任务，不阻塞主窗口（内置队列：使用当前的存档数据库）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="100" />
+        <location filename="../../app/ui/settings/queue_page.py" line="105" />
         <source> min</source>
         <translation> 分钟</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="101" />
+        <location filename="../../app/ui/settings/queue_page.py" line="106" />
+        <location filename="../../app/ui/settings/queue_page.py" line="110" />
         <source>Off</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="106" />
+        <location filename="../../app/ui/settings/queue_page.py" line="109" />
+        <source> h</source>
+        <translation type="unfinished"> 小时</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="112" />
+        <source>A folder on another disk or a mounted share</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="113" />
+        <source>Browse…</source>
+        <translation type="unfinished">浏览…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="119" />
         <source>Redis URL:</source>
         <translation>Redis 地址：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="107" />
+        <location filename="../../app/ui/settings/queue_page.py" line="120" />
         <source>Redis password:</source>
         <translation>Redis 密码：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="111" />
+        <location filename="../../app/ui/settings/queue_page.py" line="124" />
         <source>Sync every:</source>
         <translation>同步间隔：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="115" />
+        <location filename="../../app/ui/settings/queue_page.py" line="129" />
+        <source>Back up every:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="130" />
+        <source>Backup folder:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="135" />
         <source>Failed media downloads and scheduled syncs run as background jobs on a delay queue, while the window is open or on a server running: wecom-auditor worker. Where the jobs wait:</source>
         <translation>下载失败的媒体文件和定时同步作为后台任务在延迟队列中运行：在窗口打开期间运行，或在运行 wecom-auditor worker 的服务器上运行。任务存放位置：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="120" />
+        <location filename="../../app/ui/settings/queue_page.py" line="140" />
         <source>The embedded queue suits one workstation, or a team sharing a MySQL archive. Redis URL: redis://host:6379/0 (rediss:// for TLS); add ?prefix=NAME to keep two archives apart on one Redis. The password is kept in the keyring, never in the settings file or the URL. A new queue takes effect after a restart; jobs waiting in the old one stay there, and pending media is queued again from the archive.</source>
         <translation>内置队列适用于单个工作站，或共用一个 MySQL 存档的团队。Redis 地址：redis://host:6379/0（TLS 用 rediss://）；加上 ?prefix=名称 可在同一个 Redis 上区分两个存档。密码保存在系统钥匙串中，绝不写入设置文件或地址。新的队列在重启后生效；旧队列中等待的任务留在原处，待下载的媒体会根据存档重新加入队列。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="128" />
+        <location filename="../../app/ui/settings/queue_page.py" line="148" />
         <source>Syncs every corp in the background every so many minutes (Off: only when you sync). WeCom keeps chats for about 5 days, so keep it well below that. A new interval takes effect within 5 minutes.</source>
         <translation>每隔指定的分钟数在后台同步所有企业（关闭：仅在您手动同步时）。企业微信只保留约 5 天的聊天数据，间隔应远小于此。新的间隔在 5 分钟内生效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="184" />
+        <location filename="../../app/ui/settings/queue_page.py" line="154" />
+        <source>Backs up the archive every so many hours into a folder of this computer, as "Back up now…" does (incremental, continuing the folder's chain; the first one is full). Off: only when you back up. On a computer without a keyring, set WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE for the signing key.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="220" />
         <source>The background jobs setting has a value to fix.</source>
         <translation>后台任务设置有需要修改的值。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="191" />
+        <location filename="../../app/ui/settings/queue_page.py" line="224" />
+        <source>Choose the folder the scheduled backups go into.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="228" />
+        <source>Backup folder</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/settings/queue_page.py" line="237" />
         <source>Enter the Redis server's URL: redis://host:6379/0</source>
         <translation>请输入 Redis 服务器地址：redis://host:6379/0</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="196" />
-        <location filename="../../app/ui/settings/queue_page.py" line="212" />
+        <location filename="../../app/ui/settings/queue_page.py" line="242" />
+        <location filename="../../app/ui/settings/queue_page.py" line="258" />
         <source>This is not a Redis URL; write it as redis://host:6379/0</source>
         <translation>这不是 Redis 地址，请写成 redis://host:6379/0</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="198" />
+        <location filename="../../app/ui/settings/queue_page.py" line="244" />
         <source>A Redis URL starts with redis:// (rediss:// for TLS, unix:// for a socket).</source>
         <translation>Redis 地址以 redis:// 开头（TLS 用 rediss://，套接字用 unix://）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="200" />
+        <location filename="../../app/ui/settings/queue_page.py" line="246" />
         <source>Leave the password out of the URL (the URL is saved in the settings file); type it in the Redis password field, which is kept in the keyring.</source>
         <translation>请不要在地址中写密码（地址会保存在设置文件中）；请在“Redis 密码”栏输入，密码将保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="204" />
+        <location filename="../../app/ui/settings/queue_page.py" line="250" />
         <source>Give the socket's path: unix:///run/redis/redis.sock</source>
         <translation>请填写套接字路径：unix:///run/redis/redis.sock</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="207" />
+        <location filename="../../app/ui/settings/queue_page.py" line="253" />
         <source>The URL needs the server's host: redis://host:6379/0</source>
         <translation>地址需要包含服务器主机：redis://host:6379/0</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="210" />
+        <location filename="../../app/ui/settings/queue_page.py" line="256" />
         <source>After the host comes the database number: redis://host:6379/0</source>
         <translation>主机之后应为数据库编号：redis://host:6379/0</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="240" />
+        <location filename="../../app/ui/settings/queue_page.py" line="286" />
         <source>Cannot read the keyring: %1</source>
         <translation>无法读取系统钥匙串：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="255" />
+        <location filename="../../app/ui/settings/queue_page.py" line="301" />
         <source>No keyring on this computer: give the password in the environment variable %1.</source>
         <translation>本机没有可用的钥匙串：请通过环境变量 %1 提供密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="258" />
+        <location filename="../../app/ui/settings/queue_page.py" line="304" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>点击“确定”后保存到系统钥匙串。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="262" />
+        <location filename="../../app/ui/settings/queue_page.py" line="308" />
         <source>Stored in the keyring.</source>
         <translation>已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="264" />
+        <location filename="../../app/ui/settings/queue_page.py" line="310" />
         <source>Read from the environment variable %1.</source>
         <translation>从环境变量 %1 读取。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="266" />
+        <location filename="../../app/ui/settings/queue_page.py" line="312" />
         <source>Not set (fine if the server asks for none).</source>
         <translation>未设置（服务器不要求密码时无需设置）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="294" />
+        <location filename="../../app/ui/settings/queue_page.py" line="340" />
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="305" />
+        <location filename="../../app/ui/settings/queue_page.py" line="351" />
         <source>OK: %1. Jobs: %2 scheduled, %3 ready, %4 running, %5 dead.</source>
         <translation>正常：%1。任务：已排期 %2，就绪 %3，运行中 %4，已失败 %5。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="311" />
+        <location filename="../../app/ui/settings/queue_page.py" line="357" />
         <source>Failed: %1</source>
         <translation>失败：%1</translation>
     </message>
@@ -4017,6 +4840,365 @@ Archive and review WeCom chats for compliance.</source>
         <location filename="../../app/ui/auth/accounts_dialog.py" line="348" />
         <source>The owner must choose a new password at the next login</source>
         <translation>账号持有人下次登录时必须设置新密码</translation>
+    </message>
+</context>
+<context>
+    <name>ReviewPanel</name>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="76" />
+        <source>My alerts</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="77" />
+        <source>My sample</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="78" />
+        <source>Saved searches</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="99" />
+        <source>Open: mine and unassigned</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="99" />
+        <source>Open: all in my scope</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="100" />
+        <source>Open: assigned to me</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="100" />
+        <location filename="../../app/ui/review/panel.py" line="260" />
+        <source>Dismissed</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="101" />
+        <location filename="../../app/ui/review/panel.py" line="260" />
+        <source>Escalated</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="105" />
+        <source>Policy</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="105" />
+        <location filename="../../app/ui/review/panel.py" line="139" />
+        <source>Conversation</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="105" />
+        <source>Day</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="105" />
+        <source>Hits</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="106" />
+        <source>Status</source>
+        <translation type="unfinished">状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="106" />
+        <source>Assignee</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="106" />
+        <source>Reason</source>
+        <translation type="unfinished">原因</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="107" />
+        <location filename="../../app/ui/review/panel.py" line="140" />
+        <source>Open conversation</source>
+        <translation type="unfinished">打开会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="108" />
+        <source>Assign to me</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="109" />
+        <source>Assign…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="110" />
+        <source>Dismiss…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="111" />
+        <source>Escalate…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="112" />
+        <source>Reopen</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="135" />
+        <source>Sample</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="139" />
+        <source>Reviewed</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="139" />
+        <source>By</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="139" />
+        <source>When</source>
+        <translation type="unfinished">时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="141" />
+        <source>Mark reviewed</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="143" />
+        <source>Sampling rule</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="144" />
+        <source>Draw this week's sample</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="163" />
+        <source>Name</source>
+        <translation type="unfinished">姓名</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="163" />
+        <source>Owner</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="163" />
+        <source>Shared</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="163" />
+        <source>Hits now</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="164" />
+        <source>New since my last run</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="164" />
+        <source>Query</source>
+        <translation type="unfinished">查询</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="166" />
+        <source>Run in the search panel</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="167" />
+        <location filename="../../app/ui/review/panel.py" line="387" />
+        <source>Share</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="168" />
+        <source>Delete</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="169" />
+        <source>Save a search from the search results' menu (right-click).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="253" />
+        <location filename="../../app/ui/review/panel.py" line="422" />
+        <source>1 alert</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="253" />
+        <location filename="../../app/ui/review/panel.py" line="422" />
+        <source>%1 alerts</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="260" />
+        <source>Open</source>
+        <translation type="unfinished">打开</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="278" />
+        <source>%1 — week of %2 (%3 of %4 reviewed)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="297" />
+        <source>No sample drawn yet.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="315" />
+        <location filename="../../app/ui/review/panel.py" line="353" />
+        <source>Yes</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="315" />
+        <source>Not yet</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="322" />
+        <source>%1 of %2 conversations reviewed. Drawn by %3 on %4 among %5 candidates without alerts; seed %6 (an auditor reproduces the draw with it).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="353" />
+        <source>No</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="387" />
+        <source>Stop sharing</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="406" />
+        <source>Dismiss alerts</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="406" />
+        <source>Escalate alerts</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="407" />
+        <source>Why? (kept with the alert; the audit trail keeps its fingerprint)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="412" />
+        <source>Assign alerts</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="413" />
+        <source>User name of the reviewer (empty: nobody):</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="420" />
+        <source>Assigned %1.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="420" />
+        <source>Dismissed %1.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="421" />
+        <source>Escalated %1.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="421" />
+        <source>Reopened %1.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="450" />
+        <source>1 conversation marked reviewed.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="451" />
+        <source>%1 conversations marked reviewed.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="464" />
+        <source>Drew %1 of %2 conversations.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="483" />
+        <source>“%1”: %2.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="484" />
+        <source>1 hit</source>
+        <translation type="unfinished">1 处命中</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="484" />
+        <source>%1 hits</source>
+        <translation type="unfinished">%1 处命中</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="496" />
+        <source>“%1” is shared with the other reviewers.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="497" />
+        <source>“%1” is yours alone again.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="510" />
+        <source>Deleted “%1”.</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>ReviewText</name>
+    <message>
+        <location filename="../../app/ui/review/common.py" line="47" />
+        <source>Refused: this is outside the scope of your account, so nothing was changed.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/common.py" line="49" />
+        <source>Refused: %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/common.py" line="52" />
+        <source>This could not be done: %1</source>
+        <translation type="unfinished" />
     </message>
 </context>
 <context>
@@ -4395,7 +5577,7 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SearchResultsModel</name>
     <message>
-        <location filename="../../app/ui/search/model.py" line="234" />
+        <location filename="../../app/ui/search/model.py" line="267" />
         <source> → </source>
         <translation> → </translation>
     </message>
@@ -4434,44 +5616,291 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     </message>
 </context>
 <context>
+    <name>SenderModel</name>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <source>Name</source>
+        <translation type="unfinished">姓名</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <source>Id</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <source>Kind</source>
+        <translation type="unfinished">类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <source>Department or corp</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <source>Messages</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="54" />
+        <source>Staff</source>
+        <translation type="unfinished">员工</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="54" />
+        <source>External contact</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="54" />
+        <source>Other</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>ServerPanel</name>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="182" />
+        <source>Refresh</source>
+        <translation type="unfinished">刷新</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="183" />
+        <source>Back up now…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="192" />
+        <source>Servers</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="194" />
+        <source>Last sync of each corp</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="209" />
+        <source>Reading…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="233" />
+        <source>1 server is running.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="235" />
+        <source>%1 servers are running.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="237" />
+        <source>No server is running: none has sent a heartbeat in the last minute.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="239" />
+        <source>No server (wecom-auditor serve) has reported to this archive: syncs run from workstations.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="242" />
+        <source>Updated %1; read again every %2 seconds while shown.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="247" />
+        <source>Queue: does not answer (the background jobs cannot run).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="248" />
+        <source>scheduled</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="248" />
+        <source>ready</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="248" />
+        <source>running</source>
+        <translation type="unfinished">进行中</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="249" />
+        <source>given up</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="251" />
+        <source>Queue: %1</source>
+        <translation type="unfinished">队列：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="255" />
+        <source>The server status cannot be read: %1</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>ServersModel</name>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="91" />
+        <source>Host</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="91" />
+        <source>Address</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="91" />
+        <source>Version</source>
+        <translation type="unfinished">版本</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="91" />
+        <source>Started</source>
+        <translation type="unfinished">开始时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="92" />
+        <source>Last heartbeat</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="92" />
+        <source>State</source>
+        <translation type="unfinished">状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="101" />
+        <source>%1 s ago</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="103" />
+        <source>%1 min ago</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="104" />
+        <source>%1 h ago</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="110" />
+        <source>Running</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="110" />
+        <source>Not running</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="119" />
+        <source>Instance %1, process %2 on %3</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
+    <name>SessionBadges</name>
+    <message>
+        <location filename="../../app/ui/review/badges.py" line="42" />
+        <source>%1 new</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/badges.py" line="55" />
+        <source>1 message new since your last review</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/badges.py" line="56" />
+        <source>%1 messages new since your last review</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/badges.py" line="58" />
+        <source>1 open alert</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/badges.py" line="58" />
+        <source>%1 open alerts</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/badges.py" line="60" />
+        <source>Reviewed</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
     <name>SessionPanel</name>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="44" />
+        <location filename="../../app/ui/sessions/panel.py" line="45" />
         <source>Filter by participant name or id</source>
         <translation>按参与人姓名或 ID 筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="46" />
+        <location filename="../../app/ui/sessions/panel.py" line="47" />
         <source>Session filter</source>
         <translation>会话筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="47" />
+        <location filename="../../app/ui/sessions/panel.py" line="48" />
         <source>Only customers who refused archiving</source>
         <translation>只看拒绝存档的客户</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="48" />
+        <location filename="../../app/ui/sessions/panel.py" line="49" />
         <source>Only chats with customers who refused archiving: their consent as WeCom reported it at the last directory sync, and the archive's disagree entries</source>
         <translation>只显示与拒绝存档客户的会话：依据最近一次通讯录同步时企业微信报告的同意情况，以及存档中的拒绝记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="68" />
+        <location filename="../../app/ui/sessions/panel.py" line="56" />
+        <source>Review tag filter</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="75" />
         <source>Sessions</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="182" />
+        <location filename="../../app/ui/sessions/panel.py" line="153" />
+        <source>Any review tag</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="207" />
         <source>No chat with a customer who refused archiving (as of the last directory sync).</source>
         <translation>没有与拒绝存档客户的会话（以最近一次通讯录同步为准）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="184" />
+        <location filename="../../app/ui/sessions/panel.py" line="209" />
         <source>No such chat has a participant matching “{text}”.</source>
         <translation>这些会话中没有参与人匹配“{text}”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="187" />
+        <location filename="../../app/ui/sessions/panel.py" line="212" />
+        <source>No session carries the tag “{tag}”.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="214" />
+        <source>No such session has a participant matching “{text}”.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/sessions/panel.py" line="217" />
         <source>No session has a participant matching “{text}”.</source>
         <translation>没有参与人匹配“{text}”的会话。</translation>
     </message>
@@ -4504,57 +5933,57 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
         <translation>系统记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="500" />
+        <location filename="../../app/ui/sessions/model.py" line="526" />
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="500" />
+        <location filename="../../app/ui/sessions/model.py" line="526" />
         <source>{names} +{more}</source>
         <translation>{names} +{more}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="731" />
+        <location filename="../../app/ui/sessions/model.py" line="757" />
         <source>Session</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="731" />
+        <location filename="../../app/ui/sessions/model.py" line="757" />
         <source>Msgs</source>
         <translation>条数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="731" />
+        <location filename="../../app/ui/sessions/model.py" line="757" />
         <source>Last</source>
         <translation>最近</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="733" />
+        <location filename="../../app/ui/sessions/model.py" line="759" />
         <source>Participants or group name</source>
         <translation>成员或群名</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="733" />
+        <location filename="../../app/ui/sessions/model.py" line="759" />
         <source>Messages in the session</source>
         <translation>会话中的消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="799" />
+        <location filename="../../app/ui/sessions/model.py" line="825" />
         <source>{label} · {shown} of {total} sessions</source>
         <translation>{label} · {total} 个会话中的 {shown} 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="802" />
+        <location filename="../../app/ui/sessions/model.py" line="828" />
         <source>{label} · 1 session</source>
         <translation>{label} · 1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="803" />
+        <location filename="../../app/ui/sessions/model.py" line="829" />
         <source>{label} · {count} sessions</source>
         <translation>{label} · {count} 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="734" />
+        <location filename="../../app/ui/sessions/model.py" line="760" />
         <source>Last activity</source>
         <translation>最近活动</translation>
     </message>
@@ -4618,6 +6047,108 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
         <location filename="../../app/ui/app.py" line="123" />
         <source>The archive cannot be opened: %1</source>
         <translation>无法打开存档：%1</translation>
+    </message>
+</context>
+<context>
+    <name>StatisticsPanel</name>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="78" />
+        <source>Refresh</source>
+        <translation type="unfinished">刷新</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="111" />
+        <source>Charts</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="112" />
+        <source>Senders</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="140" />
+        <source>The archive holds no corp yet.</source>
+        <translation type="unfinished">存档中还没有企业。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="143" />
+        <source>Counting…</source>
+        <translation type="unfinished">正在统计…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="149" />
+        <source>The statistics cannot be read: %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="157" />
+        <source>%1 from %2 to %3: %4 staff members sent %5; %6 external contacts of %7 corps sent %8.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="159" />
+        <location filename="../../app/ui/statistics_panel.py" line="172" />
+        <location filename="../../app/ui/statistics_panel.py" line="186" />
+        <source>1 message</source>
+        <translation type="unfinished">1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="159" />
+        <location filename="../../app/ui/statistics_panel.py" line="173" />
+        <location filename="../../app/ui/statistics_panel.py" line="186" />
+        <source>%1 messages</source>
+        <translation type="unfinished">%1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="167" />
+        <source>No messages in this range (or none in your scope).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="168" />
+        <source>No messages</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="170" />
+        <source>Messages per day</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="172" />
+        <source>%1: %2</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="175" />
+        <source>Per message type</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="178" />
+        <source>Sent per staff member</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="182" />
+        <source>(corp not known)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="183" />
+        <source>Sent by external contacts, per their corp</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="185" />
+        <source>%1: %2 sent by %3 contacts</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="198" />
+        <source>%1 others</source>
+        <translation type="unfinished" />
     </message>
 </context>
 <context>
@@ -4869,6 +6400,64 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     </message>
 </context>
 <context>
+    <name>SyncsModel</name>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="128" />
+        <source>Corp</source>
+        <translation type="unfinished">企业</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="128" />
+        <source>Started</source>
+        <translation type="unfinished">开始时间</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="128" />
+        <source>Finished</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="128" />
+        <source>Outcome</source>
+        <translation type="unfinished">结果</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="128" />
+        <source>Stored</source>
+        <translation type="unfinished">保存</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="129" />
+        <source>Run by</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="129" />
+        <source>Error</source>
+        <translation type="unfinished">错误</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="132" />
+        <source>Running</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="132" />
+        <source>Succeeded</source>
+        <translation type="unfinished">成功</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="132" />
+        <source>Failed</source>
+        <translation type="unfinished">失败</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/server_panel.py" line="133" />
+        <source>Cancelled</source>
+        <translation type="unfinished">已取消</translation>
+    </message>
+</context>
+<context>
     <name>SyntaxHelpDialog</name>
     <message>
         <location filename="../../app/ui/search/panel.py" line="86" />
@@ -4880,6 +6469,154 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
         <location filename="../../app/ui/search/panel.py" line="87" />
         <source>Type a query in the search box. The filters below it add the same fields to the query.</source>
         <translation>在搜索框里输入查询。搜索框下方的筛选条件会把同样的字段加进查询。</translation>
+    </message>
+</context>
+<context>
+    <name>TimelineModel</name>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="57" />
+        <source>Conversation</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="57" />
+        <source>Type</source>
+        <translation type="unfinished">类型</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="57" />
+        <source>First message</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="57" />
+        <source>Last message</source>
+        <translation type="unfinished">最近消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="58" />
+        <source>Messages</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="58" />
+        <source>Sent by them</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="58" />
+        <source>Their first</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="58" />
+        <source>Their last</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="63" />
+        <source>Group</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="63" />
+        <source>With a customer</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="64" />
+        <source>Internal</source>
+        <translation type="unfinished">单聊(内部)</translation>
+    </message>
+</context>
+<context>
+    <name>TimelinePanel</name>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="97" />
+        <source>Name or userid</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="103" />
+        <source>Show</source>
+        <translation type="unfinished">显示</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="125" />
+        <source>Open conversation</source>
+        <translation type="unfinished">打开会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="126" />
+        <source>Open their first message</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="131" />
+        <source>Staff member:</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="158" />
+        <source>Choose a staff member to see their conversations by time.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="232" />
+        <source>Reading…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="245" />
+        <source>The timeline cannot be read: %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="257" />
+        <source>%1: no conversations in this range (or none in your scope).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="259" />
+        <source>%1: %2; sent %3 in them.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="260" />
+        <source>1 conversation</source>
+        <translation type="unfinished">1 个会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="260" />
+        <source>%1 conversations</source>
+        <translation type="unfinished">%1 个会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="261" />
+        <location filename="../../app/ui/timeline_panel.py" line="267" />
+        <source>1 message</source>
+        <translation type="unfinished">1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="261" />
+        <location filename="../../app/ui/timeline_panel.py" line="268" />
+        <source>%1 messages</source>
+        <translation type="unfinished">%1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="266" />
+        <source>Messages they sent per month</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="267" />
+        <source>%1: %2</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="269" />
+        <source>No messages sent by them</source>
+        <translation type="unfinished" />
     </message>
 </context>
 <context>
@@ -4971,6 +6708,99 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     </message>
 </context>
 <context>
+    <name>ViewerReview</name>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="141" />
+        <source>1 note</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="141" />
+        <source>%1 notes</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="143" />
+        <source>New</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="189" />
+        <source>Your account may read the review but not tag.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="193" />
+        <source>“%1” is on the whole conversation: take it off there (the conversation's menu in the tree).</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="199" />
+        <source>Tagged 1 message “%2”.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="199" />
+        <source>Tagged %1 messages “%2”.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="200" />
+        <source>Took “%2” off 1 message.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="201" />
+        <source>Took “%2” off %1 messages.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="219" />
+        <source>Reviewed up to this message.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="220" />
+        <source>1 message after it is not reviewed yet.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="221" />
+        <source>%1 messages after it are not reviewed yet.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="245" />
+        <source>No earlier message is unreviewed.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="246" />
+        <source>No later message is unreviewed.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="277" />
+        <source>Tag</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="285" />
+        <source>Mark reviewed up to here</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="287" />
+        <source>Next unreviewed</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/viewer_review.py" line="288" />
+        <source>Previous unreviewed</source>
+        <translation type="unfinished" />
+    </message>
+</context>
+<context>
     <name>WelcomeWidget</name>
     <message>
         <location filename="../../app/ui/welcome.py" line="30" />
@@ -5010,6 +6840,144 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
         <location filename="../../app/ui/welcome.py" line="55" />
         <source>Only an administrator can set up the archive: ask one to open the demo archive or to configure the corp, then log in again.</source>
         <translation>只有管理员才能设置存档：请管理员打开演示存档或配置企业，然后重新登录。</translation>
+    </message>
+</context>
+<context>
+    <name>WindowReview</name>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="48" />
+        <source>Open alerts</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="72" />
+        <source>Notes</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="91" />
+        <source>Tag conversation</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="93" />
+        <source>Mark conversation reviewed</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="98" />
+        <source>Tag all results</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="99" />
+        <source>Take a tag off all results</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="100" />
+        <source>Save this search…</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="143" />
+        <source>1 open alert</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="143" />
+        <source>%1 open alerts</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="145" />
+        <source>(%1 mine)</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="147" />
+        <source>Open alerts of conversations in your scope: %1 assigned to you, %2 to nobody. The Review panel (Ctrl+Shift+R) lists them.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="175" />
+        <location filename="../../app/ui/review/window.py" line="193" />
+        <source>Choose a conversation first.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="185" />
+        <source>Took “%1” off the conversation.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="185" />
+        <source>Tagged the conversation “%1”.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="197" />
+        <source>The conversation is reviewed up to its newest message.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="202" />
+        <source>Review</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="211" />
+        <source>No search to use: %1</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="219" />
+        <source>Take “%1” off every message this search finds?
+
+%2</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="220" />
+        <source>Tag every message this search finds “%1”?
+
+%2</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="226" />
+        <source>Took “%2” off 1 message.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="226" />
+        <source>Took “%2” off %1 messages.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="227" />
+        <source>Tagged 1 message “%2”.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="228" />
+        <source>Tagged %1 messages “%2”.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="240" />
+        <source>Save search</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="241" />
+        <source>Name of the search (the Review panel lists it):</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="246" />
+        <source>Saved the search “%1”.</source>
+        <translation type="unfinished" />
     </message>
 </context>
 </TS>

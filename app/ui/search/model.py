@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette, QRegion
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.core.actor import Actor
@@ -55,6 +55,7 @@ class SearchRole(IntEnum):
     SnippetRole = Qt.ItemDataRole.UserRole + 9  # one line of text around the first match
     HighlightRole = Qt.ItemDataRole.UserRole + 10  # (start, end) of the match in the snippet, or None
     HeaderRole = Qt.ItemDataRole.UserRole + 11  # "sender → room or recipients"
+    HighlightsRole = Qt.ItemDataRole.UserRole + 12  # [(start, end), ...] of every match in the snippet
 
 
 # The msgtypes the type filter offers, in the registry's order (app/core/messages/catalogue.py), which
@@ -92,6 +93,35 @@ def make_snippet(text: str, offsets: tuple[tuple[int, int], ...], keyword: str =
     return snippet, (len(prefix) + start - a, len(prefix) + end - a)
 
 
+def snippet_marks(text: str, offsets: tuple[tuple[int, int], ...], highlight: tuple[int, int] | None,
+                  context: int = SNIPPET_CONTEXT) -> tuple[tuple[int, int], ...]:
+    """Every match of ``offsets`` (in ``text``) that :func:`make_snippet` (called with the same
+    ``context``, which gave ``highlight``) put in its snippet, as (start, end) in the snippet, cut
+    at its edges. Only the first match was marked before: "合同 OR 发票" showed one word highlighted."""
+    if highlight is None:
+        return ()
+    s0, e0 = offsets[0] if offsets else (-1, -1)
+    if not (0 <= s0 < e0 <= len(text)):  # make_snippet fell back to the keyword: its one match is known
+        return (highlight,)
+    a, b = max(0, s0 - context), min(len(text), e0 + context)
+    shift = (1 if a > 0 else 0) - a  # text offset → snippet offset (after the leading "…")
+    marks = [(max(s, a) + shift, min(e, b) + shift) for s, e in offsets
+             if 0 <= s < e <= len(text) and max(s, a) < min(e, b)]
+    return tuple(marks) or (highlight,)
+
+
+def shown_marks(snippet: str, marks: tuple[tuple[int, int], ...]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Like :func:`shown_snippet` for several marks: the snippet neutralised piece by piece, each
+    mark's offsets moved with the escapes."""
+    cuts = sorted({0, len(snippet), *(x for m in marks for x in m)})
+    shown, where = "", {}
+    for a, b in zip(cuts, cuts[1:], strict=False):
+        where[a] = len(shown)
+        shown += display_text(snippet[a:b], one_line=True)
+    where[len(snippet)] = len(shown)
+    return shown, tuple((where[a], where[b]) for a, b in marks)
+
+
 def shown_snippet(snippet: str, highlight: tuple[int, int] | None) -> tuple[str, tuple[int, int] | None]:
     """A snippet and its match neutralised for display (app.core.safe_text), the match's offsets moved
     with the escapes."""
@@ -126,6 +156,7 @@ class ResultEntry:
     header: str  # "张伟 → 李娜" or "张伟 → 项目群"
     snippet: str
     highlight: tuple[int, int] | None
+    marks: tuple[tuple[int, int], ...] = ()  # every match in the snippet (the first is ``highlight``)
 
 
 class SearchReader:
@@ -147,8 +178,10 @@ class SearchReader:
             if len(m.tolist) > 4:
                 where += " …"
         header = f"{sender}{arrow}{where}" if where else sender
-        snippet, highlight = shown_snippet(*make_snippet(m.content_text, hit.offsets))
-        return ResultEntry(m, hit.cursor(order), sender, header, snippet, highlight)
+        raw, first = make_snippet(m.content_text, hit.offsets)
+        snippet, marks = shown_marks(raw, snippet_marks(m.content_text, hit.offsets, first))
+        highlight = marks[0] if marks else None
+        return ResultEntry(m, hit.cursor(order), sender, header, snippet, highlight, marks)
 
     def page(self, request: SearchRequest, before: tuple | None, limit: int, arrow: str, *,
              record: bool = False) -> list[ResultEntry]:
@@ -306,6 +339,8 @@ class SearchResultsModel(QAbstractListModel):
             return e.snippet
         if role == SearchRole.HighlightRole:
             return list(e.highlight) if e.highlight else None
+        if role == SearchRole.HighlightsRole:
+            return [list(mark) for mark in e.marks]
         if role == SearchRole.HeaderRole:
             return e.header
         return None
@@ -316,6 +351,18 @@ def format_hit_time(ms: int) -> str:
 
 
 # --------------------------------------------------------------------------- the delegate
+
+
+def _kept(full: str, shown: str) -> tuple[int, int, int]:
+    """Which part of ``full`` an elided ``shown`` keeps: (start in full, length, where it starts in
+    shown). Elision cuts on one side with "…" (the kept part is a prefix or a suffix)."""
+    if shown == full:
+        return 0, len(full), 0
+    if shown.startswith("…") and full.endswith(shown[1:]):
+        return len(full) - (len(shown) - 1), len(shown) - 1, 1
+    if shown.endswith("…") and full.startswith(shown[:-1]):
+        return 0, len(shown) - 1, 0
+    return 0, 0, 0
 
 
 def _fit(fm: QFontMetrics, text: str, width: int, mode: Qt.TextElideMode) -> str:
@@ -338,6 +385,7 @@ class _Layout:
     before_rect: QRect
     match_rect: QRect
     after_rect: QRect
+    marks: tuple[tuple[QRect, str], ...] = ()  # the other matches shown: where, and their text
 
 
 class SearchResultDelegate(QStyledItemDelegate):
@@ -388,8 +436,10 @@ class SearchResultDelegate(QStyledItemDelegate):
         line2 = fm.height() + m // 2  # room for glyphs of fallback fonts that reach below the descent
         snippet = index.data(SearchRole.SnippetRole) or ""
         hl = index.data(SearchRole.HighlightRole)
+        full_before = full_after = ""
         if hl:
             before, match, after = snippet[:hl[0]], snippet[hl[0]:hl[1]], snippet[hl[1]:]
+            full_before, full_after = before, after
         else:
             before, match, after = snippet, "", ""
         # Keep the match in sight: the text before it gives way first (elided on the left).
@@ -406,12 +456,28 @@ class SearchResultDelegate(QStyledItemDelegate):
         before_w, match_w = fm.horizontalAdvance(before), fm.horizontalAdvance(match)
         x = inner.left()
         slack = 2  # drawText clips to its rect; advances are rounded
+        # The other matches in the snippet (every term of "合同 OR 发票"), where the elided text shows them.
+        marks = []
+        if hl:
+            line = before + match + after
+            pieces = ((0, full_before, before, 0), (hl[1], full_after, after, len(before) + len(match)))
+            for s, e in index.data(SearchRole.HighlightsRole) or ():
+                if (s, e) == tuple(hl):
+                    continue
+                for base, full, shown, at in pieces:
+                    start, length, offset = _kept(full, shown)
+                    a, b = max(s - base, start), min(e - base, start + length)
+                    if a < b:
+                        a, b = at + offset + a - start, at + offset + b - start
+                        left = x + fm.horizontalAdvance(line[:a])
+                        marks.append((QRect(left, top2, fm.horizontalAdvance(line[a:b]), line2), line[a:b]))
         layout = _Layout(
             header, QRect(inner.left(), inner.top(), header_w, line1),
             meta, QRect(inner.right() - meta_w - slack + 1, inner.top(), meta_w + slack, line1),
             before, match, after,
             QRect(x, top2, before_w + slack, line2), QRect(x + before_w, top2, match_w, line2),
             QRect(x + before_w + match_w, top2, max(inner.right() - (x + before_w + match_w) + 1, 0), line2),
+            tuple(marks),
         )
         if len(self._cache) >= self.CACHE_LIMIT:
             self._cache.clear()
@@ -428,12 +494,18 @@ class SearchResultDelegate(QStyledItemDelegate):
         return _Layout(layout.header, layout.header_rect.translated(dx, dy), layout.meta,
                        layout.meta_rect.translated(dx, dy), layout.before, layout.match, layout.after,
                        layout.before_rect.translated(dx, dy), layout.match_rect.translated(dx, dy),
-                       layout.after_rect.translated(dx, dy))
+                       layout.after_rect.translated(dx, dy),
+                       tuple((r.translated(dx, dy), t) for r, t in layout.marks))
 
     def display_texts(self, option: QStyleOptionViewItem, index: QModelIndex) -> list[str]:
         """The strings :meth:`paint` draws, in order (for tests and accessibility)."""
         lay = self.layout(option, index)
         return [lay.header, lay.meta, lay.before, lay.match, lay.after]
+
+    def marked_texts(self, option: QStyleOptionViewItem, index: QModelIndex) -> list[str]:
+        """Every text :meth:`paint` draws on the match's amber, in order (the first match, then the others)."""
+        lay = self.layout(option, index)
+        return ([lay.match] if lay.match else []) + [t for _r, t in lay.marks]
 
     def paint(self, painter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         opt = QStyleOptionViewItem(option)
@@ -461,6 +533,14 @@ class SearchResultDelegate(QStyledItemDelegate):
         painter.drawText(lay.meta_rect, int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
                                             | Qt.TextFlag.TextSingleLine), lay.meta)
         painter.setPen(text)
+        amber = QColor(255, 214, 102)  # readable on light and dark
+        for rect, _t in lay.marks:
+            painter.fillRect(rect.adjusted(0, 0, 0, -(self.MARGIN // 2)), amber)
+        if lay.marks:  # the text under the other matches is drawn dark, on its amber, after
+            clip = QRegion(option.rect)
+            for rect, _t in lay.marks:
+                clip -= QRegion(rect)
+            painter.setClipRegion(clip)
         painter.drawText(lay.before_rect, flags, lay.before)
         if lay.match:
             painter.fillRect(lay.match_rect.adjusted(0, 0, 0, -(self.MARGIN // 2)), QColor(255, 214, 102))  # amber: readable on light and dark
@@ -468,4 +548,9 @@ class SearchResultDelegate(QStyledItemDelegate):
             painter.drawText(lay.match_rect, flags, lay.match)
             painter.setPen(text)
         painter.drawText(lay.after_rect, flags, lay.after)
+        if lay.marks:
+            painter.setClipping(False)
+            painter.setPen(QColor(20, 20, 20))
+            for rect, shown in lay.marks:
+                painter.drawText(rect.adjusted(0, 0, 2, 0), flags, shown)
         painter.restore()

@@ -27,10 +27,21 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QPen, QTextLayout, QTextOption
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QPainter,
+    QPalette,
+    QPen,
+    QTextCharFormat,
+    QTextLayout,
+    QTextOption,
+)
 from PySide6.QtWidgets import QApplication, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from app.core.safe_text import display_name
+from app.core.search.text import match_spans
 
 from ..avatars import avatar_pixmap, person_color
 from .model import MessageListModel, Roles, Side
@@ -133,6 +144,23 @@ def _text_layout(text: str, font: QFont, width: int, align=Qt.AlignmentFlag.Alig
     return layout, min(width, math.ceil(natural)), math.ceil(y)
 
 
+def _mark_terms(layout: QTextLayout, terms: tuple[str, ...]) -> None:
+    """Give every occurrence of the search's ``terms`` (normalised, as app.core.search matches
+    them) in ``layout``'s text the amber of a search hit, with dark text (readable in dark themes)."""
+    spans = match_spans(layout.text(), list(terms))
+    if not spans:
+        return
+    fmt = QTextCharFormat()
+    fmt.setBackground(QColor(255, 214, 102))
+    fmt.setForeground(QColor(20, 20, 20))
+    ranges = []
+    for start, end in spans:
+        r = QTextLayout.FormatRange()
+        r.start, r.length, r.format = start, end - start, fmt
+        ranges.append(r)
+    layout.setFormats(ranges)
+
+
 class _Builder:
     """Stacks blocks vertically from (0, 0) within ``width``; ops are later moved into place."""
 
@@ -149,6 +177,8 @@ class _Builder:
     def text(self, x: int, y: int, text: str, font: QFont, color: str = "text", width: int | None = None) -> QRect:
         w = self.width - x if width is None else width
         layout, nat, h = _text_layout(text, font, w)
+        if self.d.terms:
+            _mark_terms(layout, self.d.terms)
         rect = QRect(x, y, nat, h)
         self.ops.append(Op("text", rect, layout, color))
         self.texts.append(text)
@@ -281,6 +311,7 @@ class MessageDelegate(QStyledItemDelegate):
         self._rendered: dict[tuple[int, bool, str], Rendered] = {}
         self._media_rows: dict[int, int] = {}  # media id → message id, for repaints when a thumbnail lands
         self._width = -1
+        self.terms: tuple[str, ...] = ()  # the search's terms, marked wherever they occur in the bubbles
         if thumbnails is not None:
             thumbnails.thumbnail_ready.connect(self._thumbnail_ready)
 
@@ -303,6 +334,23 @@ class MessageDelegate(QStyledItemDelegate):
             if rect.contains(local):
                 return action, payload
         return None
+
+    def set_terms(self, terms) -> None:
+        """Mark ``terms`` (normalised search texts, see app.core.search.query.positive_texts) in every
+        bubble from now on; () marks nothing."""
+        terms = tuple(t for t in terms if t)
+        if terms != self.terms:
+            self.terms = terms
+            self._cache.clear()
+
+    def marked_texts(self, option: QStyleOptionViewItem, index: QModelIndex) -> list[str]:
+        """The pieces of text this row shows on the search's amber, in order (for tests)."""
+        out = []
+        for op in self._layout(option, index).ops:
+            if op.kind == "text" and op.text is not None:
+                text = op.text.text()
+                out += [text[r.start:r.start + r.length] for r in op.text.formats()]
+        return out
 
     def invalidate(self, message_id: int | None = None) -> None:
         """Forget cached layouts (of one message, or all)."""

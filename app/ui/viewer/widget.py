@@ -50,6 +50,7 @@ from ..counts import count_text
 from ..tasks import run_task
 from .delegate import MessageDelegate
 from .details import MessageDetailsDialog
+from .find import FindBar
 from .media_view import ImageViewDialog, MediaActions, ThumbnailCache
 from .model import MessageListModel, Roles, weak_callback
 
@@ -213,6 +214,8 @@ class MessageViewer(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(header)
+        self.find_bar = FindBar(self)  # "find in this conversation", hidden until asked for
+        layout.addWidget(self.find_bar)
         layout.addWidget(rule)
         layout.addWidget(self.stack, 1)
 
@@ -225,6 +228,8 @@ class MessageViewer(QWidget):
         self.model.access_denied.connect(self._access_denied)
         self.model.media_updated.connect(self._media_updated)
         self.delegate.action_requested.connect(self._on_action)
+        self.find_bar.terms_changed.connect(self._mark_terms)
+        self.find_bar.hit_found.connect(self.show_message)
         self.view.copy_requested.connect(self.copy_selection)
         self.view.doubleClicked.connect(self._activated)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -259,6 +264,37 @@ class MessageViewer(QWidget):
             return
         self._pending_highlight = message_id
         self.model.open_at_message(corp_id, session_id, message_id, record_open=opening)
+
+    def show_search_hit(self, corp_id: int, session_id: str, message_id: int, query: str) -> None:
+        """A search result: its message as ``show_message`` shows it, the query's terms marked in
+        the bubbles and the find bar open on the query, so F3 / Shift+F3 go to its next hits here."""
+        self.find_bar.open(query, focus=False)
+        self.show_message(corp_id, session_id, message_id)
+
+    def find_in_conversation(self) -> None:
+        """Open the find bar (Ctrl+Shift+F) with the focus in its query."""
+        if self.corp_id is not None and not self._denied:
+            self.find_bar.open()
+
+    def next_hit(self) -> None:
+        """The next hit of the find bar's query after the current message (F3)."""
+        if self.corp_id is not None and not self._denied:
+            self.find_bar.step(True)
+
+    def previous_hit(self) -> None:
+        """The previous hit of the find bar's query before the current message (Shift+F3)."""
+        if self.corp_id is not None and not self._denied:
+            self.find_bar.step(False)
+
+    def current_message(self):
+        """The MessageRow of the current (else the first selected) message, or None."""
+        mid = self.current_message_id()
+        row = self.model.row_of(mid) if mid is not None else -1
+        return self.model.message_at(row) if row >= 0 else None
+
+    def _mark_terms(self, terms) -> None:
+        self.delegate.set_terms(terms)
+        self.view.viewport().update()
 
     def jump_to_date(self, date: QDate) -> None:
         """Show the first message of ``date`` (local time), or the first one after it, at the top;
@@ -362,6 +398,7 @@ class MessageViewer(QWidget):
             self.session = session
             self._session_generation += 1
             self.delegate.invalidate()
+            self.find_bar.session_changed()
         elif session is not None:
             self.session = session
         self._pending_highlight = None
