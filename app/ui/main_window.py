@@ -60,8 +60,8 @@ from .settings import SettingsDialog
 from .sync import SyncController, SyncHistoryDialog, SyncProgressPanel
 from .tasks import run_task, wait_for_tasks
 from .viewer import MessageViewer
-from .welcome import WelcomeWidget, prepare_demo
 from .viewer.find import FIND_KEY, NEXT_KEY, PREVIOUS_KEY
+from .welcome import WelcomeWidget, prepare_demo
 
 log = logging.getLogger(__name__)
 
@@ -236,11 +236,11 @@ class MainWindow(QMainWindow):
         self.find_action.triggered.connect(self.search.focus_search)
         self.copy_action.triggered.connect(self.viewer.copy_selection)
         self.jump_action.triggered.connect(self.viewer.ask_jump_to_date)
-        self.export_session_action.triggered.connect(self.export_current_session)
-        self.export_search_action.triggered.connect(self.export_search_results)
         self.find_here_action.triggered.connect(self.viewer.find_in_conversation)
         self.next_hit_action.triggered.connect(self.viewer.next_hit)
         self.previous_hit_action.triggered.connect(self.viewer.previous_hit)
+        self.export_session_action.triggered.connect(self.export_current_session)
+        self.export_search_action.triggered.connect(self.export_search_results)
         self.export_selected_action.triggered.connect(self.export_selected_messages)
         self.verify_package_action.triggered.connect(self.verify_package)
         # The results list has no menu of its own: its right-click menu is this one action.
