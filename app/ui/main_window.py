@@ -52,6 +52,7 @@ from .counts import count_text
 from .export_dialog import ExportDialog
 from .panels import Navigator, registered_panels
 from .queue import QueueDialog, QueueRunner
+from .review import attach_review
 from .search import SearchPanel
 from .search.panel import FormError
 from .sessions import SessionPanel
@@ -126,6 +127,7 @@ class MainWindow(QMainWindow):
         self._make_panels()
         self._connect()
         self._apply_permissions()
+        self.review = attach_review(self)  # the review's marks, menus, notes and alert count (app/ui/review)
         self._restore_state()
         self._show_archive_or_welcome()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP
 
-from app.core.auth import ARCHIVE_STATUS
+from app.core.auth import ARCHIVE_STATUS, REVIEW_READ
 
 from .panels import PanelSpec, register_panel
 
@@ -43,3 +43,12 @@ register_panel(PanelSpec("archived-staff", QT_TRANSLATE_NOOP("Panels", "Archived
                          ARCHIVE_STATUS, "Ctrl+Shift+A"))
 register_panel(PanelSpec("consent", QT_TRANSLATE_NOOP("Panels", "Consent"), _consent, ARCHIVE_STATUS,
                          "Ctrl+Shift+N"))
+
+
+def _review(ctx, actor, navigator, parent):
+    from .review.panel import ReviewPanel
+
+    return ReviewPanel(ctx, actor, navigator, parent)
+
+
+register_panel(PanelSpec("review", QT_TRANSLATE_NOOP("Panels", "Review"), _review, REVIEW_READ, "Ctrl+Shift+R"))

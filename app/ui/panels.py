@@ -25,6 +25,8 @@ class Navigator(QObject):
     open_session = Signal("qlonglong", str)  # corp id, session id: show that conversation
     open_message = Signal("qlonglong", str, "qlonglong")  # corp id, session id, message id
     archive_changed = Signal()  # a sync stored new entries (or ended): reload what is shown
+    run_query = Signal(str)  # show this query's hits in the search panel (a saved search run)
+    review_changed = Signal()  # tags, review status, notes or alerts changed: reload review marks
 
 
 @dataclass(frozen=True)

@@ -176,6 +176,21 @@ class SavedSearchService(Base):
             heads = jr.heads(conn)
         hits = search.query(actor, row.query, limit=limit, order=order, record=True)
         total = search.query_count(actor, row.query)
+        self._remember(actor, row, heads, total)
+        return row, hits, total
+
+    def remember_run(self, actor: Actor, name_or_id: str | int, search) -> tuple[SavedSearchRow, int]:
+        """Remember that the actor runs the search now ("new since" starts again from here) and
+        return it with its hit count, without running it: for a caller that shows the hits itself
+        (the window's search panel, whose search is the one recorded)."""
+        row = self.find(actor, name_or_id)
+        with self._reading() as conn:
+            heads = jr.heads(conn)
+        total = search.query_count(actor, row.query)
+        self._remember(actor, row, heads, total)
+        return row, total
+
+    def _remember(self, actor: Actor, row: SavedSearchRow, heads: dict[int, int], total: int) -> None:
         r = T.search_runs.c
         key = reviewer_key(actor)
         with self._write() as conn:
@@ -183,4 +198,3 @@ class SavedSearchService(Base):
             if conn.execute(update(T.search_runs).where(r.search_id == row.id, r.runner_key == key)
                             .values(**values)).rowcount == 0:
                 conn.execute(insert(T.search_runs).values(search_id=row.id, runner_key=key, **values))
-        return row, hits, total

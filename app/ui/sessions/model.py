@@ -129,17 +129,26 @@ class TitleFormat:
 @dataclass(frozen=True)
 class FilterSpec:
     """The participant filter of one corp, as ArchiveService takes it; with ``refused`` (the session
-    ids of chats with a customer who refused archiving) only those sessions."""
+    ids of chats with a customer who refused archiving) and/or ``tagged`` (the session ids carrying
+    the tree's review tag, on the session or on one of its messages) only those sessions."""
 
     text: str
     ids: frozenset[str]
     refused: frozenset[str] | None = None
+    tagged: frozenset[str] | None = None
+
+    @property
+    def only(self) -> frozenset[str] | None:
+        """The sessions this filter keeps at most (None: no such limit)."""
+        if self.refused is not None and self.tagged is not None:
+            return self.refused & self.tagged
+        return self.refused if self.refused is not None else self.tagged
 
     def kwargs(self) -> dict:
         return {"participant_text": self.text, "participant_ids": self.ids} if self.text else {}
 
     def matches(self, row: SessionRow) -> bool:
-        if self.refused is not None and row.session_id not in self.refused:
+        if self.only is not None and row.session_id not in self.only:
             return False
         if not self.text:
             return True
@@ -197,8 +206,8 @@ class SessionReader:
             shown = fmt.more.format(names=shown, more=len(names) - TITLE_MEMBERS)
         return SessionEntry(row, shown, members, avatar, avatar_name)
 
-    def filter_for(self, corp_id: int, text: str, refused: bool = False) -> FilterSpec | None:
-        if not text and not refused:
+    def filter_for(self, corp_id: int, text: str, refused: bool = False, tag: str | None = None) -> FilterSpec | None:
+        if not text and not refused and not tag:
             return None
         refused_ids = None
         if refused:
@@ -206,18 +215,24 @@ class SessionReader:
 
             refused_ids = frozenset(ComplianceService(self.archive.db, self.directory, self.archive.trail)
                                     .refused_sessions(self.actor, corp_id))
+        tagged = None
+        if tag:
+            from app.core.review import Review
+
+            tagged = frozenset(sid for corp, sid in Review(self.archive.db, self.archive.trail).tags
+                               .tagged_sessions(self.actor, tag) if corp == corp_id)
         ids = frozenset(self.directory.ids_matching(self.actor, corp_id, text)) if text else frozenset()
-        return FilterSpec(text, ids, refused_ids)
+        return FilterSpec(text, ids, refused_ids, tagged)
 
     def _refused_rows(self, corp_id: int, spec: FilterSpec) -> list[SessionRow]:
-        """Every session of ``spec.refused`` that exists, in scope and matching the text, newest first."""
-        rows = [r for r in (self.archive.session(self.actor, corp_id, sid) for sid in sorted(spec.refused or ()))
+        """Every session of ``spec.only`` that exists, in scope and matching the text, newest first."""
+        rows = [r for r in (self.archive.session(self.actor, corp_id, sid) for sid in sorted(spec.only or ()))
                 if r is not None and spec.matches(r)]
         return sorted(rows, key=lambda r: (-r.last_msgtime, r.session_id))
 
     def page(self, corp_id: int, session_type: str, spec: FilterSpec | None, offset: int, limit: int,
              fmt: TitleFormat) -> list[SessionEntry]:
-        if spec is not None and spec.refused is not None:
+        if spec is not None and spec.only is not None:
             rows = [r for r in self._refused_rows(corp_id, spec) if r.session_type == session_type]
             return [self.entry(r, fmt) for r in rows[offset:offset + limit]]
         rows = self.archive.sessions(self.actor, corp_id, session_type, limit=limit, offset=offset,
@@ -225,13 +240,13 @@ class SessionReader:
         return [self.entry(r, fmt) for r in rows]
 
     def snapshot(self, text: str, prefixes: dict[tuple[int, str], int], fmt: TitleFormat,
-                 refused: bool = False) -> TreeSnapshot:
+                 refused: bool = False, tag: str | None = None) -> TreeSnapshot:
         corps = self.archive.corps(self.actor)
         totals, counts, filters = {}, {}, {}
         for corp in corps:
             totals[corp.id] = self.archive.session_counts(self.actor, corp.id)
-            filters[corp.id] = spec = self.filter_for(corp.id, text, refused)
-            if spec is not None and spec.refused is not None:
+            filters[corp.id] = spec = self.filter_for(corp.id, text, refused, tag)
+            if spec is not None and spec.only is not None:
                 counts[corp.id] = {}
                 for r in self._refused_rows(corp.id, spec):
                     counts[corp.id][r.session_type] = counts[corp.id].get(r.session_type, 0) + 1
@@ -251,7 +266,7 @@ class SessionReader:
         row = self.archive.session(self.actor, corp_id, session_id)
         if row is None or (spec is not None and not spec.matches(row)):
             return None
-        if spec is not None and spec.refused is not None:  # a short list, loaded whole
+        if spec is not None and spec.only is not None:  # a short list, loaded whole
             rows = [r for r in self._refused_rows(corp_id, spec) if r.session_type == row.session_type]
             return row.session_type, [self.entry(r, fmt) for r in rows[loaded.get(row.session_type, 0):]]
         found: list[SessionEntry] = []
@@ -321,6 +336,7 @@ class SessionTreeModel(QAbstractItemModel):
         self._page = page_size
         self._filter_text = ""
         self._refused_only = False
+        self._tag_filter: str | None = None  # a review tag's key: only the sessions carrying it
         self._directory = directory
         self._generation = 0
         self._pending = 0  # background reads in flight
@@ -364,13 +380,23 @@ class SessionTreeModel(QAbstractItemModel):
         self._refused_only = bool(on)
         self.set_filter(self._filter_text)
 
+    @property
+    def tag_filter(self) -> str | None:
+        return self._tag_filter
+
+    def set_tag_filter(self, tag: str | None) -> None:
+        """Show only the sessions carrying the review tag ``tag`` (its key; None: every session), on
+        the session itself or on one of its messages; applied like :meth:`set_filter`."""
+        self._tag_filter = tag or None
+        self.set_filter(self._filter_text)
+
     def set_filter(self, text: str) -> None:
         """Show only sessions with a participant whose name or id contains ``text`` (resets the
         model when the result arrives; groups that had rows get their first page with it)."""
         text = text.strip()
         self._filter_text = text
         self._generation += 1
-        refused = self._refused_only
+        refused, tag = self._refused_only, self._tag_filter
         generation = self._generation
         prefixes = {(g.corp_id, g.session_type): self._page for g in self._groups() if g.sessions}
 
@@ -381,7 +407,7 @@ class SessionTreeModel(QAbstractItemModel):
                 self.endResetModel()
                 self.filter_applied.emit(text)
 
-        self._start(lambda: self._reader.snapshot(text, prefixes, self._fmt, refused), done)
+        self._start(lambda: self._reader.snapshot(text, prefixes, self._fmt, refused, tag), done)
 
     def refresh(self) -> None:
         """Re-read counts and the loaded rows (the sync committed): selection, expansion and
@@ -419,8 +445,8 @@ class SessionTreeModel(QAbstractItemModel):
             if self._refresh_wanted:
                 self.refresh()
 
-        refused = self._refused_only
-        self._start(lambda: self._reader.snapshot(text, prefixes, self._fmt, refused), done, failed)
+        refused, tag = self._refused_only, self._tag_filter
+        self._start(lambda: self._reader.snapshot(text, prefixes, self._fmt, refused, tag), done, failed)
 
     def session_index(self, corp_id: int, session_id: str, column: int = 0) -> QModelIndex:
         """The index of a loaded session row, or an invalid index."""
@@ -794,7 +820,7 @@ class SessionTreeModel(QAbstractItemModel):
             return None
         if role in (Qt.ItemDataRole.DisplayRole, SessionRole.TitleRole):
             label = type_label(node.session_type) if node.kind == "group" else display_name(node.corp_name)
-            if self._filter_text or self._refused_only:
+            if self._filter_text or self._refused_only or self._tag_filter:
                 # Sessions, said so: a bare "(1,234)" beside the messages column read as a message count.
                 return self.tr("{label} · {shown} of {total} sessions").format(
                     label=label, shown=format_count(node.shown), total=format_count(node.total))

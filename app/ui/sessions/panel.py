@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
+    QComboBox,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -50,6 +51,12 @@ class SessionPanel(QWidget):
                                             "entries"))
         # the pane's width is the names' to decide: a narrow one cuts this label (the tooltip says it whole)
         self.refused_box.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        # Only the sessions carrying a review tag: filled by app/ui/review (set_tag_choices), hidden until then.
+        self.tag_box = QComboBox(self)
+        self.tag_box.setAccessibleName(self.tr("Review tag filter"))
+        self.tag_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.tag_box.setMinimumContentsLength(8)
+        self.tag_box.hide()
         self.notice = QLabel(self)
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.setWordWrap(True)
@@ -79,6 +86,7 @@ class SessionPanel(QWidget):
         layout.setSpacing(4)
         layout.addWidget(self.filter_edit)
         layout.addWidget(self.refused_box)
+        layout.addWidget(self.tag_box)
         layout.addWidget(self.notice)
         layout.addWidget(self.tree, 1)
 
@@ -89,6 +97,7 @@ class SessionPanel(QWidget):
         self.filter_edit.textChanged.connect(self._debounce.start)
         self.filter_edit.returnPressed.connect(self._apply_filter_now)
         self.refused_box.toggled.connect(self.model.set_refused_only)
+        self.tag_box.currentIndexChanged.connect(lambda _i: self.model.set_tag_filter(self.tag_box.currentData()))
 
         self._fetch_timer = QTimer(self)
         self._fetch_timer.setSingleShot(True)
@@ -134,6 +143,22 @@ class SessionPanel(QWidget):
         if not self.model.is_session(index):
             return None
         return index.data(SessionRole.CorpIdRole), index.data(SessionRole.SessionIdRole)
+
+    def set_tag_choices(self, tags: list[tuple[str, str]]) -> None:
+        """Offer the review tags (key, label shown) as a filter of the tree; the one chosen stays
+        chosen if it is still offered."""
+        current = self.tag_box.currentData()
+        self.tag_box.blockSignals(True)
+        self.tag_box.clear()
+        self.tag_box.addItem(self.tr("Any review tag"), None)
+        for key, label in tags:
+            self.tag_box.addItem(label, key)
+        at = self.tag_box.findData(current) if current is not None else 0
+        self.tag_box.setCurrentIndex(max(0, at))
+        self.tag_box.blockSignals(False)
+        self.tag_box.setVisible(bool(tags))
+        if current is not None and at < 0:
+            self.model.set_tag_filter(None)
 
     def set_filter_text(self, text: str) -> None:
         """Set the filter box (applied after the debounce, like typing)."""
@@ -182,6 +207,11 @@ class SessionPanel(QWidget):
             self.notice.setText(self.tr("No chat with a customer who refused archiving (as of the last directory "
                                         "sync).") if not text else
                                 self.tr("No such chat has a participant matching “{text}”.").format(text=text))
+            self.notice.show()
+        elif self.model.tag_filter and not self.model.shown_count():
+            self.notice.setText(self.tr("No session carries the tag “{tag}”.").format(tag=self.tag_box.currentText())
+                                if not text else
+                                self.tr("No such session has a participant matching “{text}”.").format(text=text))
             self.notice.show()
         elif text and not self.model.shown_count():
             self.notice.setText(self.tr("No session has a participant matching “{text}”.").format(text=text))

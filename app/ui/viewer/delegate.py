@@ -312,6 +312,9 @@ class MessageDelegate(QStyledItemDelegate):
         self._media_rows: dict[int, int] = {}  # media id → message id, for repaints when a thumbnail lands
         self._width = -1
         self.terms: tuple[str, ...] = ()  # the search's terms, marked wherever they occur in the bubbles
+        # Review chips under a bubble (app/ui/review): an object with chips(message_id) -> a tuple of
+        # (plain text, "#RRGGBB" or "" for a muted chip); None shows none.
+        self.annotations = None
         if thumbnails is not None:
             thumbnails.thumbnail_ready.connect(self._thumbnail_ready)
 
@@ -390,6 +393,10 @@ class MessageDelegate(QStyledItemDelegate):
                 tint.setAlpha(55)
                 painter.fillRect(row_rect, tint)
             painter.fillRect(QRect(row_rect.left(), row_rect.top(), 4, row_rect.height()), QColor(255, 160, 0))
+        if option.state & QStyle.StateFlag.State_HasFocus:  # the current row, where the keys act
+            painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 2, Qt.PenStyle.DotLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(row_rect).adjusted(1, 1, -1, -1))
         painter.translate(origin)
         colors = _Colors(pal)
         for op in lay.ops:
@@ -439,16 +446,19 @@ class MessageDelegate(QStyledItemDelegate):
             expanded = bool(index.data(Roles.ExpandedRole))
             day = bool(index.data(Roles.IsDaySeparatorRole))
             side = Side(index.data(Roles.SideRole) or 0)
+        chips = tuple(self.annotations.chips(message_id)) if self.annotations is not None else ()
         cached = self._cache.get((message_id, width))
         if cached is not None:
             thumbs = tuple(self._thumb_state(m) for m in cached.media_ids) if cached.media_ids else ()
-            if cached.signature == (day, expanded, side, thumbs):
+            if cached.signature == (day, expanded, side, thumbs, chips):
                 return cached
         row = index.data(Roles.MessageRole)
         rendered = self._render(index, message_id, expanded)
         fonts = _Fonts(option.font if option.font is not None else QApplication.font())
         lay = self._build(row, index, rendered, fonts, width, day, side)
-        lay.signature = (day, expanded, side, tuple(self._thumb_state(m) for m in lay.media_ids))
+        if chips and lay.bubble is not None:
+            self._add_chips(lay, chips, fonts, width)
+        lay.signature = (day, expanded, side, tuple(self._thumb_state(m) for m in lay.media_ids), chips)
         for mid in lay.media_ids:
             self._media_rows[mid] = message_id
         if len(self._cache) > 6000:
@@ -535,6 +545,34 @@ class MessageDelegate(QStyledItemDelegate):
         y = bubble.bottom() + 1 + ROW_PAD
         return Layout(QSize(width, y), side, bubble, ops, hot, texts, tuple(b.media_ids))
 
+    @staticmethod
+    def _add_chips(lay: Layout, chips: tuple, fonts: _Fonts, width: int) -> None:
+        """A row of chips under the bubble, on its side (wrapping within the bubble's widest)."""
+        y = lay.size.height() - ROW_PAD + 2
+        limit = max(lay.bubble.width(), min(MAX_BUBBLE, int(width * 0.74)))
+        rows: list[list[tuple[QTextLayout, int, int, str, str]]] = [[]]
+        used = 0
+        for text, colour in chips:
+            tl, nat, h = _text_layout(text, fonts.small, limit)
+            w = nat + 12
+            if rows[-1] and used + w > limit:
+                rows.append([])
+                used = 0
+            rows[-1].append((tl, w, h, colour, text))
+            used += w + 4
+        for row in rows:
+            total = sum(w for _l, w, _h, _c, _t in row) + 4 * (len(row) - 1)
+            x = lay.bubble.left() if lay.side != Side.RIGHT else lay.bubble.right() + 1 - total
+            h = max(hh for _l, _w, hh, _c, _t in row) + 4
+            for tl, w, th, colour, text in row:
+                lay.ops.append(Op("chip", QRect(x, y, w, h), payload=colour))
+                lay.ops.append(Op("text", QRect(x + 6, y + (h - th) // 2, w - 12, th), tl,
+                                  "text" if colour else "muted"))
+                lay.texts.append(text)
+                x += w + 4
+            y += h + 3
+        lay.size = QSize(lay.size.width(), y + ROW_PAD - 3)
+
     # -- painting
     def _paint_op(self, painter: QPainter, op: Op, lay: Layout, c: _Colors, option) -> None:
         if op.kind == "text":
@@ -548,6 +586,12 @@ class MessageDelegate(QStyledItemDelegate):
             painter.setPen(QPen(c.border, 1, Qt.PenStyle.DashLine if op.payload else Qt.PenStyle.SolidLine))
             painter.setBrush(c.right if lay.side == Side.RIGHT else c.left)
             painter.drawRoundedRect(_crisp(op.rect), 8, 8)
+        elif op.kind == "chip":  # a review tag in its colour, or a muted marker ("New", notes)
+            colour = QColor(op.payload) if op.payload else c.muted
+            fill = _mix(c.left, colour, 0.28) if op.payload else c.day
+            painter.setPen(QPen(colour, 1))
+            painter.setBrush(fill)
+            painter.drawRoundedRect(_crisp(op.rect), op.rect.height() / 2, op.rect.height() / 2)
         elif op.kind == "day":
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(c.day)

@@ -1,0 +1,60 @@
+"""What the review's widgets share: the services of the open archive, the UI's language, and
+refusals said as sentences."""
+
+from __future__ import annotations
+
+import weakref
+from datetime import datetime
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication
+
+from app.core.auth.errors import PermissionDenied
+from app.core.review import Review, ReviewError, TagRow
+from app.core.safe_text import display_name, display_text
+
+translate = QCoreApplication.translate
+_REVIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def review_of(ctx) -> Review:
+    """The review services of ``ctx``'s archive (one per AppContext; thread-safe, call them off the
+    GUI thread)."""
+    review = _REVIEWS.get(ctx)
+    if review is None:
+        review = _REVIEWS[ctx] = Review(ctx.db, ctx.trail)
+    return review
+
+
+def chinese() -> bool:
+    app = QApplication.instance()
+    return app is not None and app.property("ui_language") == "zh_CN"
+
+
+def tag_label(tag: TagRow) -> str:
+    """The tag's name in the UI's language, made safe to show."""
+    return display_name(tag.label("zh" if chinese() else "en"))
+
+
+def when(ms: int | None) -> str:
+    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M") if ms else ""
+
+
+def refusal_text(exc: BaseException) -> str:
+    """One sentence for the user about a review action the core refused or could not do."""
+    if isinstance(exc, PermissionDenied):
+        if getattr(exc, "permission", "") == "scope":
+            return translate("ReviewText", "Refused: this is outside the scope of your account, so nothing was "
+                                           "changed.")
+        return translate("ReviewText", "Refused: %1").replace("%1", _sentence(display_text(str(exc))))
+    if isinstance(exc, ReviewError):
+        return _sentence(display_text(str(exc)))
+    return translate("ReviewText", "This could not be done: %1").replace("%1", _sentence(display_text(str(exc))))
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", "。")) else text + "."
