@@ -58,6 +58,7 @@ from .search.panel import FormError
 from .sessions import SessionPanel
 from .sessions.model import SessionRole
 from .settings import SettingsDialog
+from .shortcuts import WindowShortcutsFirst
 from .sync import SyncController, SyncHistoryDialog, SyncProgressPanel
 from .tasks import run_task, wait_for_tasks
 from .viewer import MessageViewer
@@ -125,6 +126,7 @@ class MainWindow(QMainWindow):
 
         self._make_actions()
         self._make_panels()
+        self._shortcuts_first = WindowShortcutsFirst(self)  # Ctrl+E in the search box exports (X11 keys)
         self._connect()
         self._apply_permissions()
         self.review = attach_review(self)  # the review's marks, menus, notes and alert count (app/ui/review)
@@ -446,10 +448,6 @@ class MainWindow(QMainWindow):
         if self.reads_content:
             self.sessions.select_session(corp_id, session_id, emit=True)  # the viewer follows the tree
 
-    def _open_search_result(self, corp_id: int, session_id: str, message_id: int) -> None:
-        self.sessions.select_session(corp_id, session_id)
-        self.viewer.show_message(corp_id, session_id, message_id)
-
     def _open_search_hit(self, corp_id: int, session_id: str, message_id: int) -> None:
         """A hit of the search panel: its terms marked in the chat, F3 / Shift+F3 to the next ones."""
         request = self.search.model.request
@@ -458,6 +456,10 @@ class MainWindow(QMainWindow):
             return
         self.sessions.select_session(corp_id, session_id)
         self.viewer.show_search_hit(corp_id, session_id, message_id, request.text)
+
+    def _open_search_result(self, corp_id: int, session_id: str, message_id: int) -> None:
+        self.sessions.select_session(corp_id, session_id)
+        self.viewer.show_message(corp_id, session_id, message_id)
 
     # ------------------------------------------------------------------ export
     def _open_export(self, selection: Selection, description: str) -> ExportDialog | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import QStyleOptionViewItem
 
 from app.core.actor import Actor
@@ -186,4 +186,114 @@ def test_find_in_this_conversation_goes_to_hits_and_is_recorded_as_a_search(arch
     assert len(searches) == 1 and "发票" in searches[0].object  # the typed query once; F3 steps are not
     qtbot.keyClick(bar.edit, Qt.Key.Key_Escape)
     assert not bar.isVisible() and viewer.delegate.marked_texts(_option(viewer.view, index), index) == []
+    window.close()
+
+
+# ---------------------------------------------------------------- 8. the keyboard
+
+def _open_conversation(qtbot, window, ctx):
+    s = ctx.archive.sessions(ACTOR)[0]
+    with qtbot.waitSignal(window.viewer.model.window_opened, timeout=20000):
+        window.viewer.show_session(s.corp_id, s.session_id)
+    return s
+
+
+def test_ctrl_g_calendar_is_used_with_keys_only(archive, qtbot):
+    from PySide6.QtCore import QDate, QDateTime
+
+    ctx = archive([_raw(f"d-{i}", f"第 {i} 天", t=T0 + i * 86_400_000) for i in range(10)])
+    window = _window(ctx, qtbot)
+    viewer = window.viewer
+    _open_conversation(qtbot, window, ctx)
+    viewer.view.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    popup = viewer._popup
+    qtbot.waitUntil(lambda: popup is not None and popup.isVisible(), timeout=3000)
+    calendar = popup.calendar
+    assert calendar.hasFocus() or calendar.isAncestorOf(calendar.focusWidget()) and \
+        calendar.focusWidget().hasFocus(), "the calendar does not take the keys"
+    start = calendar.selectedDate()
+    jumped = []
+    viewer.model.open_at_time = lambda corp, sid, ms: jumped.append(ms)  # where the jump goes
+    focus = calendar.focusWidget() or calendar
+    qtbot.keyClick(focus, Qt.Key.Key_Right)  # the next day
+    qtbot.keyClick(focus, Qt.Key.Key_Return)
+    assert jumped and QDateTime.fromMSecsSinceEpoch(jumped[0]).date() == start.addDays(1)
+    assert not popup.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)  # Esc closes it, no jump
+    popup = viewer._popup
+    qtbot.waitUntil(popup.isVisible, timeout=3000)
+    qtbot.keyClick(popup.calendar.focusWidget() or popup.calendar, Qt.Key.Key_Escape)
+    assert not popup.isVisible() and len(jumped) == 1
+    assert isinstance(start, QDate)
+    window.close()
+
+
+def test_enter_opens_the_details_of_the_current_message_and_the_list_shows_focus(archive, qtbot, monkeypatch):
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QStyle
+
+    ctx = _conversation(archive)
+    window = _window(ctx, qtbot)
+    viewer = window.viewer
+    _open_conversation(qtbot, window, ctx)
+    opened = []
+    monkeypatch.setattr(viewer, "open_details", lambda mid: opened.append(mid))
+    viewer.view.setFocus()
+    qtbot.keyClick(viewer.view, Qt.Key.Key_Up)
+    current = viewer.current_message_id()
+    assert current is not None
+    qtbot.keyClick(viewer.view, Qt.Key.Key_Return)
+    assert opened == [current]
+    qtbot.keyClick(viewer.view, Qt.Key.Key_Enter, Qt.KeyboardModifier.KeypadModifier)
+    assert opened == [current, current]
+
+    index = viewer.view.currentIndex()
+
+    def painted(state) -> QImage:
+        option = _option(viewer.view, index)
+        option.rect.moveTo(0, 0)
+        option.state = state
+        image = QImage(option.rect.size(), QImage.Format.Format_ARGB32)
+        image.fill(0xFFFFFFFF)
+        painter = QPainter(image)
+        viewer.delegate.paint(painter, option, index)
+        painter.end()
+        return image
+
+    plain = QStyle.StateFlag.State_Enabled | QStyle.StateFlag.State_Active
+    assert painted(plain | QStyle.StateFlag.State_HasFocus) != painted(plain), "the current row looks like the others"
+    window.close()
+
+
+class _X11LineEditKeys(QObject):
+    """What a QLineEdit does under Qt's X11 key scheme (GNOME, KDE, Xvfb), which offscreen tests do
+    not have: Ctrl+E is MoveToEndOfLine there, so the field accepts its ShortcutOverride."""
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_E \
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            event.accept()
+            return True
+        return False
+
+
+def test_ctrl_e_exports_while_a_text_field_has_the_focus(archive, qtbot, monkeypatch):
+    ctx = _conversation(archive)
+    window = _window(ctx, qtbot)
+    asked = []
+    monkeypatch.setattr(window, "export_current_session", lambda: asked.append("export"))
+    window.export_session_action.triggered.disconnect()
+    window.export_session_action.triggered.connect(lambda: window.export_current_session())
+    x11 = _X11LineEditKeys(window)
+    for field in (window.search.query_edit, window.sessions.filter_edit):
+        field.installEventFilter(x11)
+        field.setFocus()
+        qtbot.waitUntil(field.hasFocus, timeout=3000)
+        field.setText("合同")
+        field.setCursorPosition(0)
+        qtbot.keyClick(field, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+        assert asked == ["export"], f"Ctrl+E in {field.accessibleName() or field.placeholderText()} did nothing"
+        asked.clear()
+        assert field.text() == "合同"
     window.close()

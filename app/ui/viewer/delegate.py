@@ -393,6 +393,10 @@ class MessageDelegate(QStyledItemDelegate):
                 tint.setAlpha(55)
                 painter.fillRect(row_rect, tint)
             painter.fillRect(QRect(row_rect.left(), row_rect.top(), 4, row_rect.height()), QColor(255, 160, 0))
+        if option.state & QStyle.StateFlag.State_HasFocus:  # the current row, where the keys act
+            painter.setPen(QPen(pal.color(QPalette.ColorRole.Highlight), 2, Qt.PenStyle.DotLine))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRect(QRectF(row_rect).adjusted(1, 1, -1, -1))
         painter.translate(origin)
         colors = _Colors(pal)
         for op in lay.ops:

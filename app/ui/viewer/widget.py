@@ -59,6 +59,7 @@ class MessageListView(QListView):
     """The list of bubbles: per-pixel scrolling, Ctrl+C, a hand cursor over links."""
 
     copy_requested = Signal()
+    details_requested = Signal()  # Enter on the current message
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -78,6 +79,10 @@ class MessageListView(QListView):
     def keyPressEvent(self, event) -> None:
         if event.matches(QKeySequence.StandardKey.Copy):
             self.copy_requested.emit()
+            event.accept()
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.details_requested.emit()  # what a double-click opens, for the keyboard
             event.accept()
             return
         super().keyPressEvent(event)
@@ -109,8 +114,21 @@ class _DatePopup(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.calendar)
-        self.calendar.activated.connect(lambda d: self._pick(d, on_date))
+        self.calendar.activated.connect(lambda d: self._pick(d, on_date))  # Enter, or a double-click
         self.calendar.clicked.connect(lambda d: self._pick(d, on_date))
+        self.setFocusProxy(self.calendar)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # Arrow keys move the day, Page Up/Down the month, Enter jumps, Esc closes: the calendar
+        # needs the focus for any of it (it stayed where it was, so Ctrl+G wanted the mouse).
+        self.calendar.setFocus(Qt.FocusReason.PopupFocusReason)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.close()
+            return
+        super().keyPressEvent(event)
 
     def _pick(self, date: QDate, on_date) -> None:
         self.close()
@@ -233,6 +251,7 @@ class MessageViewer(QWidget):
         self.find_bar.terms_changed.connect(self._mark_terms)
         self.find_bar.hit_found.connect(self.show_message)
         self.view.copy_requested.connect(self.copy_selection)
+        self.view.details_requested.connect(self.show_details_of_current)
         self.view.doubleClicked.connect(self._activated)
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._context_menu)
