@@ -9,9 +9,10 @@ message; a cancelled export leaves nothing at the output path.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QDate, QDateTime, Qt, QTime, QUrl, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -54,6 +55,37 @@ def export_work(ctx, actor: Actor, selection: Selection, out_path: Path, *, pdf:
                                   progress=lambda done, total: progress((done, -1 if total is None else total)))
 
     return work
+
+
+def ask_export_key_passphrase(parent: QWidget, need: str, show_error: Callable[[str], None]) -> str | None:
+    """The export signing key's passphrase when this computer has no keyring (``need`` from
+    :func:`passphrase_needed`): "unlock" asks for it once, "new" asks for a new one twice. None if
+    cancelled or not acceptable (then ``show_error`` got the reason). Used by every dialog that signs
+    with the export key (exports, backups)."""
+    translate = QCoreApplication.translate  # literal calls below: pyside6-lupdate extracts them
+    title = translate("ExportDialog", "Export signing key")
+    echo = QLineEdit.EchoMode.Password
+    if need != "new":
+        text, ok = QInputDialog.getText(parent, title,
+                                        translate("ExportDialog", "Passphrase of the export signing key:"), echo)
+        return text if ok and text else None
+    text, ok = QInputDialog.getText(
+        parent, title, translate("ExportDialog", "This computer has no keyring: the export signing key is kept "
+                                 "encrypted under a passphrase. Choose it (asked for at each export):"), echo)
+    if not ok:
+        return None
+    again, ok = QInputDialog.getText(parent, title, translate("ExportDialog", "The same passphrase again:"), echo)
+    if not ok:
+        return None
+    if again != text:
+        show_error(translate("ExportDialog", "The two passphrases differ."))
+        return None
+    try:
+        check_new_passphrase(text)
+    except ExportKeyError as exc:
+        show_error(str(exc))
+        return None
+    return text
 
 
 def _start_of_day_ms(date: QDate) -> int:
@@ -299,31 +331,8 @@ class ExportDialog(QDialog):
         return True
 
     def ask_export_key_passphrase(self, need: str) -> str | None:
-        """The export signing key's passphrase (this computer has no keyring): ``need`` "unlock" asks
-        for it once, "new" asks for a new one twice. None (with an inline message) if cancelled or
-        not acceptable."""
-        title = self.tr("Export signing key")
-        echo = QLineEdit.EchoMode.Password
-        if need != "new":
-            text, ok = QInputDialog.getText(self, title, self.tr("Passphrase of the export signing key:"), echo)
-            return text if ok and text else None
-        text, ok = QInputDialog.getText(
-            self, title, self.tr("This computer has no keyring: the export signing key is kept encrypted under "
-                                 "a passphrase. Choose it (asked for at each export):"), echo)
-        if not ok:
-            return None
-        again, ok = QInputDialog.getText(self, title, self.tr("The same passphrase again:"), echo)
-        if not ok:
-            return None
-        if again != text:
-            self._show_error(self.tr("The two passphrases differ."))
-            return None
-        try:
-            check_new_passphrase(text)
-        except ExportKeyError as exc:
-            self._show_error(str(exc))
-            return None
-        return text
+        """The export signing key's passphrase (see :func:`ask_export_key_passphrase`)."""
+        return ask_export_key_passphrase(self, need, self._show_error)
 
     @Slot()
     def cancel_export(self) -> None:

@@ -45,6 +45,15 @@ register_panel(PanelSpec("consent", QT_TRANSLATE_NOOP("Panels", "Consent"), _con
                          "Ctrl+Shift+N"))
 
 
+def _server(ctx, actor, navigator, parent):
+    from .server_panel import ServerPanel
+
+    return ServerPanel(ctx, actor, navigator, parent)
+
+
+register_panel(PanelSpec("server", QT_TRANSLATE_NOOP("Panels", "Server"), _server, ARCHIVE_STATUS, "Ctrl+Shift+S"))
+
+
 def _review(ctx, actor, navigator, parent):
     from .review.panel import ReviewPanel
 

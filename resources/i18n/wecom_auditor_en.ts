@@ -2702,27 +2702,27 @@
 <context>
     <name>ImageViewDialog</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="132" />
+        <location filename="../../app/ui/viewer/media_view.py" line="133" />
         <source>Image</source>
         <translation>Image</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="139" />
+        <location filename="../../app/ui/viewer/media_view.py" line="140" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="143" />
+        <location filename="../../app/ui/viewer/media_view.py" line="144" />
         <source>Actual size</source>
         <translation>Actual size</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="147" />
+        <location filename="../../app/ui/viewer/media_view.py" line="148" />
         <source>Save as…</source>
         <translation>Save as…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="164" />
+        <location filename="../../app/ui/viewer/media_view.py" line="165" />
         <source>This image cannot be shown: {error}</source>
         <translation>This image cannot be shown: {error}</translation>
     </message>
@@ -2882,328 +2882,328 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="84" />
-        <location filename="../../app/ui/main_window.py" line="272" />
+        <location filename="../../app/ui/main_window.py" line="85" />
+        <location filename="../../app/ui/main_window.py" line="274" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="137" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>&amp;File</source>
         <translation>&amp;File</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="140" />
         <source>&amp;Settings…</source>
         <translation>&amp;Settings…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="141" />
         <source>&amp;Quit</source>
         <translation>&amp;Quit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="140" />
+        <location filename="../../app/ui/main_window.py" line="142" />
         <source>&amp;Export evidence…</source>
         <translation>&amp;Export evidence…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="141" />
+        <location filename="../../app/ui/main_window.py" line="143" />
         <source>Export search &amp;results…</source>
         <translation>Export search &amp;results…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="142" />
+        <location filename="../../app/ui/main_window.py" line="144" />
         <source>Export &amp;selected messages…</source>
         <translation>Export &amp;selected messages…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="143" />
+        <location filename="../../app/ui/main_window.py" line="145" />
         <source>&amp;Verify evidence package…</source>
         <translation>&amp;Verify evidence package…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="152" />
+        <location filename="../../app/ui/main_window.py" line="154" />
         <source>S&amp;ync</source>
         <translation>S&amp;ync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="153" />
+        <location filename="../../app/ui/main_window.py" line="155" />
         <source>&amp;Sync now</source>
         <translation>&amp;Sync now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="154" />
+        <location filename="../../app/ui/main_window.py" line="156" />
         <source>Sync every configured corp, one after the other</source>
         <translation>Sync every configured corp, one after the other</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="157" />
         <source>Sync &amp;one corp</source>
         <translation>Sync &amp;one corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="157" />
+        <location filename="../../app/ui/main_window.py" line="159" />
         <source>&amp;Cancel sync</source>
         <translation>&amp;Cancel sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="158" />
+        <location filename="../../app/ui/main_window.py" line="160" />
         <source>Sync &amp;history…</source>
         <translation>Sync &amp;history…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="159" />
+        <location filename="../../app/ui/main_window.py" line="161" />
         <source>Background &amp;jobs…</source>
         <translation>Background &amp;jobs…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="165" />
+        <location filename="../../app/ui/main_window.py" line="167" />
         <source>&amp;View</source>
         <translation>&amp;View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="166" />
+        <location filename="../../app/ui/main_window.py" line="168" />
         <source>&amp;Search messages</source>
         <translation>&amp;Search messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="167" />
+        <location filename="../../app/ui/main_window.py" line="169" />
         <source>&amp;Copy selected messages</source>
         <translation>&amp;Copy selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="168" />
+        <location filename="../../app/ui/main_window.py" line="170" />
         <source>&amp;Jump to date…</source>
         <translation>&amp;Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="169" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>&amp;Find in this conversation…</source>
         <translation>&amp;Find in this conversation…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="170" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>&amp;Next hit</source>
         <translation>&amp;Next hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>&amp;Previous hit</source>
         <translation>&amp;Previous hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="177" />
+        <location filename="../../app/ui/main_window.py" line="179" />
         <source>&amp;Account</source>
         <translation>&amp;Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="178" />
+        <location filename="../../app/ui/main_window.py" line="180" />
         <source>Change &amp;password…</source>
         <translation>Change &amp;password…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="179" />
+        <location filename="../../app/ui/main_window.py" line="181" />
         <source>&amp;Accounts…</source>
         <translation>&amp;Accounts…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="180" />
+        <location filename="../../app/ui/main_window.py" line="182" />
         <source>Audit &amp;log…</source>
         <translation>Audit &amp;log…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="181" />
+        <location filename="../../app/ui/main_window.py" line="183" />
         <source>Open &amp;without login on this workstation</source>
         <translation>Open &amp;without login on this workstation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="182" />
+        <location filename="../../app/ui/main_window.py" line="184" />
         <source>Log &amp;out</source>
         <translation>Log &amp;out</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="189" />
+        <location filename="../../app/ui/main_window.py" line="191" />
         <source>&amp;Help</source>
         <translation>&amp;Help</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="190" />
+        <location filename="../../app/ui/main_window.py" line="192" />
         <source>&amp;About</source>
         <translation>&amp;About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="336" />
+        <location filename="../../app/ui/main_window.py" line="338" />
         <source>Preparing the demo archive… (about ten seconds the first time)</source>
         <translation>Preparing the demo archive… (about ten seconds the first time)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="546" />
+        <location filename="../../app/ui/main_window.py" line="548" />
         <source>Logged in: %1</source>
         <translation>Logged in: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="546" />
+        <location filename="../../app/ui/main_window.py" line="548" />
         <source>Acting as: %1</source>
         <translation>Acting as: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="548" />
+        <location filename="../../app/ui/main_window.py" line="550" />
         <source>Roles: %1</source>
         <translation>Roles: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="285" />
+        <location filename="../../app/ui/main_window.py" line="287" />
         <source>Search index updated: 1 message</source>
         <translation>Search index updated: 1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="286" />
+        <location filename="../../app/ui/main_window.py" line="288" />
         <source>Search index updated: %1 messages</source>
         <translation>Search index updated: %1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="348" />
+        <location filename="../../app/ui/main_window.py" line="350" />
         <source>Demo archive</source>
         <translation>Demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="401" />
+        <location filename="../../app/ui/main_window.py" line="403" />
         <source>last synced %1 (%2)</source>
         <translation>last synced %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="402" />
+        <location filename="../../app/ui/main_window.py" line="404" />
         <source>never synced</source>
         <translation>never synced</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="409" />
+        <location filename="../../app/ui/main_window.py" line="411" />
         <source>finished</source>
         <translation>finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="409" />
+        <location filename="../../app/ui/main_window.py" line="411" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="409" />
+        <location filename="../../app/ui/main_window.py" line="411" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="410" />
+        <location filename="../../app/ui/main_window.py" line="412" />
         <source>interrupted</source>
         <translation>interrupted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="439" />
+        <location filename="../../app/ui/main_window.py" line="441" />
         <source>1 new message</source>
         <translation>1 new message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="439" />
+        <location filename="../../app/ui/main_window.py" line="441" />
         <source>%1 new messages</source>
         <translation>%1 new messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="440" />
+        <location filename="../../app/ui/main_window.py" line="442" />
         <source>1 quarantined</source>
         <translation>1 quarantined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="440" />
+        <location filename="../../app/ui/main_window.py" line="442" />
         <source>%1 quarantined</source>
         <translation>%1 quarantined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="441" />
+        <location filename="../../app/ui/main_window.py" line="443" />
         <source>1 media file stored</source>
         <translation>1 media file stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="441" />
+        <location filename="../../app/ui/main_window.py" line="443" />
         <source>%1 media files stored</source>
         <translation>%1 media files stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="444" />
+        <location filename="../../app/ui/main_window.py" line="446" />
         <source>Sync %1: %2</source>
         <translation>Sync %1: %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="445" />
+        <location filename="../../app/ui/main_window.py" line="447" />
         <source>, </source>
         <translation>, </translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="477" />
+        <location filename="../../app/ui/main_window.py" line="479" />
         <source>Choose a session to export.</source>
         <translation>Choose a session to export.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="482" />
+        <location filename="../../app/ui/main_window.py" line="484" />
         <source>Session %1</source>
         <translation>Session %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="489" />
+        <location filename="../../app/ui/main_window.py" line="491" />
         <source>Nothing to export: %1</source>
         <translation>Nothing to export: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="492" />
+        <location filename="../../app/ui/main_window.py" line="494" />
         <source>Search: %1</source>
         <translation>Search: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="501" />
+        <location filename="../../app/ui/main_window.py" line="503" />
         <source>Select the messages to export first.</source>
         <translation>Select the messages to export first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="505" />
+        <location filename="../../app/ui/main_window.py" line="507" />
         <source>1 selected message</source>
         <translation>1 selected message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="506" />
+        <location filename="../../app/ui/main_window.py" line="508" />
         <source>%1 selected messages</source>
         <translation>%1 selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="569" />
+        <location filename="../../app/ui/main_window.py" line="571" />
         <source>Open without login</source>
         <translation>Open without login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="575" />
+        <location filename="../../app/ui/main_window.py" line="577" />
         <source>This workstation opens without login from now on.</source>
         <translation>This workstation opens without login from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="576" />
+        <location filename="../../app/ui/main_window.py" line="578" />
         <source>This workstation asks for the password from now on.</source>
         <translation>This workstation asks for the password from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="583" />
+        <location filename="../../app/ui/main_window.py" line="585" />
         <source>Password changed.</source>
         <translation>Password changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="606" />
+        <location filename="../../app/ui/main_window.py" line="608" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>The roles or the scope of your account changed: the window was reopened with them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="636" />
+        <location filename="../../app/ui/main_window.py" line="638" />
         <source>About</source>
         <translation>About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="637" />
+        <location filename="../../app/ui/main_window.py" line="639" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>WeCom Archive Auditor
@@ -3213,32 +3213,54 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MediaActions</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="216" />
+        <location filename="../../app/ui/viewer/media_view.py" line="217" />
         <source>Save voice message</source>
         <translation>Save voice message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="216" />
+        <location filename="../../app/ui/viewer/media_view.py" line="217" />
         <source>Save as</source>
         <translation>Save as</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="233" />
+        <location filename="../../app/ui/viewer/media_view.py" line="234" />
+        <location filename="../../app/ui/viewer/media_view.py" line="268" />
         <source>Open file</source>
         <translation>Open file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="234" />
+        <location filename="../../app/ui/viewer/media_view.py" line="235" />
         <source>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</source>
         <translation>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="251" />
+        <location filename="../../app/ui/viewer/media_view.py" line="265" />
+        <source>No program on this computer opens .{ext} files.</source>
+        <translation>No program on this computer opens .{ext} files.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="266" />
+        <source>No program on this computer opens files of this type.</source>
+        <translation>No program on this computer opens files of this type.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="269" />
+        <source>Nothing was opened, and nothing is recorded as opened. Use "Save as…" to keep a copy, or install a program for this type.</source>
+        <translation>Nothing was opened, and nothing is recorded as opened. Use "Save as…" to keep a copy, or install a program for this type.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="274" />
+        <location filename="../../app/ui/viewer/media_view.py" line="280" />
         <source>Media</source>
         <translation>Media</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="252" />
+        <location filename="../../app/ui/viewer/media_view.py" line="275" />
+        <source>The file was opened, but this could not be recorded: {error}</source>
+        <translation>The file was opened, but this could not be recorded: {error}</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="281" />
         <source>The file could not be copied: {error}</source>
         <translation>The file could not be copied: {error}</translation>
     </message>
@@ -3457,12 +3479,12 @@ Archive and review WeCom chats for compliance.</translation>
         <translation>View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="517" />
+        <location filename="../../app/ui/viewer/delegate.py" line="521" />
         <source>Recalled at {time}</source>
         <translation>Recalled at {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="622" />
+        <location filename="../../app/ui/viewer/delegate.py" line="626" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
@@ -3704,7 +3726,7 @@ Archive and review WeCom chats for compliance.</translation>
     </message>
     <message>
         <location filename="../../app/ui/viewer/render.py" line="335" />
-        <location filename="../../app/ui/viewer/render.py" line="680" />
+        <location filename="../../app/ui/viewer/render.py" line="684" />
         <source>Show raw JSON</source>
         <translation>Show raw JSON</translation>
     </message>
@@ -3724,204 +3746,209 @@ Archive and review WeCom chats for compliance.</translation>
         <translation>{who} declined to have chats archived</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="589" />
+        <location filename="../../app/ui/viewer/render.py" line="593" />
         <source>{who} switched enterprise</source>
         <translation>{who} switched enterprise</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="444" />
+        <location filename="../../app/ui/viewer/render.py" line="448" />
         <source>{n} forwarded messages</source>
         <translation>{n} forwarded messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="598" />
+        <location filename="../../app/ui/viewer/render.py" line="602" />
         <source>Collapse</source>
         <translation>Collapse</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="599" />
+        <location filename="../../app/ui/viewer/render.py" line="603" />
         <source>Show all {n} items</source>
         <translation>Show all {n} items</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="397" />
+        <location filename="../../app/ui/viewer/render.py" line="399" />
         <source>Voice message</source>
         <translation>Voice message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="549" />
+        <location filename="../../app/ui/viewer/render.py" line="553" />
         <source>Ended {time}</source>
         <translation>Ended {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="551" />
+        <location filename="../../app/ui/viewer/render.py" line="555" />
         <source>Shared file: {name} ({who})</source>
         <translation>Shared file: {name} ({who})</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="554" />
+        <location filename="../../app/ui/viewer/render.py" line="558" />
         <source>Shared screen: {who}</source>
         <translation>Shared screen: {who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="555" />
+        <location filename="../../app/ui/viewer/render.py" line="559" />
         <source>Call recording</source>
         <translation>Call recording</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="495" />
-        <location filename="../../app/ui/viewer/render.py" line="525" />
+        <location filename="../../app/ui/viewer/render.py" line="499" />
+        <location filename="../../app/ui/viewer/render.py" line="529" />
         <source>Place: {place}</source>
         <translation>Place: {place}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="527" />
+        <location filename="../../app/ui/viewer/render.py" line="531" />
         <source>Attendees: {names}</source>
         <translation>Attendees: {names}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="505" />
-        <location filename="../../app/ui/viewer/render.py" line="530" />
+        <location filename="../../app/ui/viewer/render.py" line="509" />
+        <location filename="../../app/ui/viewer/render.py" line="534" />
         <source>Created by {who}</source>
         <translation>Created by {who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="467" />
+        <location filename="../../app/ui/viewer/render.py" line="401" />
+        <source>AMR audio cannot be played inside this app: "Open" plays it with a program of this computer that can.</source>
+        <translation>AMR audio cannot be played inside this app: "Open" plays it with a program of this computer that can.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="471" />
         <source>Started a vote</source>
         <translation>Started a vote</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="468" />
+        <location filename="../../app/ui/viewer/render.py" line="472" />
         <source>Voted</source>
         <translation>Voted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="483" />
+        <location filename="../../app/ui/viewer/render.py" line="487" />
         <source>Amount: {amount}</source>
         <translation>Amount: {amount}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="485" />
+        <location filename="../../app/ui/viewer/render.py" line="489" />
         <source>Packets: {n}</source>
         <translation>Packets: {n}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="576" />
+        <location filename="../../app/ui/viewer/render.py" line="580" />
         <source>Call</source>
         <translation>Call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="577" />
+        <location filename="../../app/ui/viewer/render.py" line="581" />
         <source>Duration {d}</source>
         <translation>Duration {d}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="602" />
+        <location filename="../../app/ui/viewer/render.py" line="606" />
         <source>Attended</source>
         <translation>Attended</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="603" />
+        <location filename="../../app/ui/viewer/render.py" line="607" />
         <source>Declined</source>
         <translation>Declined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="604" />
+        <location filename="../../app/ui/viewer/render.py" line="608" />
         <source>Not answered yet</source>
         <translation>Not answered yet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="605" />
+        <location filename="../../app/ui/viewer/render.py" line="609" />
         <source>Cancelled</source>
         <translation>Cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="606" />
+        <location filename="../../app/ui/viewer/render.py" line="610" />
         <source>Expired</source>
         <translation>Expired</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="607" />
+        <location filename="../../app/ui/viewer/render.py" line="611" />
         <source>Normal red packet</source>
         <translation>Normal red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="608" />
+        <location filename="../../app/ui/viewer/render.py" line="612" />
         <source>Lucky red packet</source>
         <translation>Lucky red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="609" />
+        <location filename="../../app/ui/viewer/render.py" line="613" />
         <source>Incentive red packet</source>
         <translation>Incentive red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="610" />
+        <location filename="../../app/ui/viewer/render.py" line="614" />
         <source>Picture post</source>
         <translation>Picture post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="611" />
+        <location filename="../../app/ui/viewer/render.py" line="615" />
         <source>Video post</source>
         <translation>Video post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="612" />
+        <location filename="../../app/ui/viewer/render.py" line="616" />
         <source>Live stream</source>
         <translation>Live stream</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="613" />
+        <location filename="../../app/ui/viewer/render.py" line="617" />
         <source>Voice call</source>
         <translation>Voice call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="614" />
+        <location filename="../../app/ui/viewer/render.py" line="618" />
         <source>Video call</source>
         <translation>Video call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="615" />
+        <location filename="../../app/ui/viewer/render.py" line="619" />
         <source>Group voice call</source>
         <translation>Group voice call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="616" />
+        <location filename="../../app/ui/viewer/render.py" line="620" />
         <source>Group video call</source>
         <translation>Group video call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="627" />
+        <location filename="../../app/ui/viewer/render.py" line="631" />
         <source>({n} more characters: open Details to read the whole message)</source>
         <translation>({n} more characters: open Details to read the whole message)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="652" />
+        <location filename="../../app/ui/viewer/render.py" line="656" />
         <source>Not archived (no media reference)</source>
         <translation>Not archived (no media reference)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="656" />
+        <location filename="../../app/ui/viewer/render.py" line="660" />
         <source>Download pending</source>
         <translation>Download pending</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="658" />
+        <location filename="../../app/ui/viewer/render.py" line="662" />
         <source>Expired: WeCom no longer holds this file</source>
         <translation>Expired: WeCom no longer holds this file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="661" />
+        <location filename="../../app/ui/viewer/render.py" line="665" />
         <source>Download failed: {reason}</source>
         <translation>Download failed: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="662" />
+        <location filename="../../app/ui/viewer/render.py" line="666" />
         <source>Download failed</source>
         <translation>Download failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="679" />
+        <location filename="../../app/ui/viewer/render.py" line="683" />
         <source>[Unsupported message type: {type}]</source>
         <translation>[Unsupported message type: {type}]</translation>
     </message>
@@ -3929,86 +3956,86 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageViewer</name>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="166" />
+        <location filename="../../app/ui/viewer/widget.py" line="184" />
         <source>Jump to date…</source>
         <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
         <translation>Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="167" />
+        <location filename="../../app/ui/viewer/widget.py" line="185" />
         <source>Show the first message of a day (Ctrl+G)</source>
         <translation>Show the first message of a day (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="170" />
+        <location filename="../../app/ui/viewer/widget.py" line="188" />
         <source>Newest</source>
         <translation>Newest</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="171" />
+        <location filename="../../app/ui/viewer/widget.py" line="189" />
         <source>Go to the newest message</source>
         <translation>Go to the newest message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="174" />
-        <location filename="../../app/ui/viewer/widget.py" line="624" />
+        <location filename="../../app/ui/viewer/widget.py" line="192" />
+        <location filename="../../app/ui/viewer/widget.py" line="643" />
         <source>Details…</source>
         <translation>Details…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="175" />
+        <location filename="../../app/ui/viewer/widget.py" line="193" />
         <source>Fields, raw JSON and SHA-256 of the selected message</source>
         <translation>Fields, raw JSON and SHA-256 of the selected message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="201" />
+        <location filename="../../app/ui/viewer/widget.py" line="219" />
         <source>Choose a session to read its messages.</source>
         <translation>Choose a session to read its messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="422" />
+        <location filename="../../app/ui/viewer/widget.py" line="441" />
         <source>This conversation cannot be shown to your account.
 {reason}</source>
         <translation>This conversation cannot be shown to your account.
 {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="564" />
+        <location filename="../../app/ui/viewer/widget.py" line="583" />
         <source>1 participant</source>
         <translation>1 participant</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="565" />
+        <location filename="../../app/ui/viewer/widget.py" line="584" />
         <source>%1 participants</source>
         <translation>%1 participants</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="566" />
+        <location filename="../../app/ui/viewer/widget.py" line="585" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="566" />
+        <location filename="../../app/ui/viewer/widget.py" line="585" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="576" />
+        <location filename="../../app/ui/viewer/widget.py" line="595" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="579" />
+        <location filename="../../app/ui/viewer/widget.py" line="598" />
         <source>Could not load messages: {error}</source>
         <translation>Could not load messages: {error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="622" />
+        <location filename="../../app/ui/viewer/widget.py" line="641" />
         <source>Copy</source>
         <translation>Copy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="626" />
+        <location filename="../../app/ui/viewer/widget.py" line="645" />
         <source>Export selected messages…</source>
         <translation>Export selected messages…</translation>
     </message>
@@ -6039,12 +6066,12 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>StartUp</name>
     <message>
-        <location filename="../../app/ui/app.py" line="117" />
+        <location filename="../../app/ui/app.py" line="121" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/app.py" line="123" />
+        <location filename="../../app/ui/app.py" line="127" />
         <source>The archive cannot be opened: %1</source>
         <translation>The archive cannot be opened: %1</translation>
     </message>
@@ -6845,93 +6872,93 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 <context>
     <name>WindowReview</name>
     <message>
-        <location filename="../../app/ui/review/window.py" line="48" />
+        <location filename="../../app/ui/review/window.py" line="53" />
         <source>Open alerts</source>
         <translation>Open alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="72" />
+        <location filename="../../app/ui/review/window.py" line="77" />
         <source>Notes</source>
         <translation>Notes</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="91" />
+        <location filename="../../app/ui/review/window.py" line="96" />
         <source>Tag conversation</source>
         <translation>Tag conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="93" />
+        <location filename="../../app/ui/review/window.py" line="98" />
         <source>Mark conversation reviewed</source>
         <translation>Mark conversation reviewed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="98" />
+        <location filename="../../app/ui/review/window.py" line="103" />
         <source>Tag all results</source>
         <translation>Tag all results</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="99" />
+        <location filename="../../app/ui/review/window.py" line="104" />
         <source>Take a tag off all results</source>
         <translation>Take a tag off all results</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="100" />
+        <location filename="../../app/ui/review/window.py" line="105" />
         <source>Save this search…</source>
         <translation>Save this search…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="143" />
+        <location filename="../../app/ui/review/window.py" line="149" />
         <source>1 open alert</source>
         <translation>1 open alert</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="143" />
+        <location filename="../../app/ui/review/window.py" line="149" />
         <source>%1 open alerts</source>
         <translation>%1 open alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="145" />
+        <location filename="../../app/ui/review/window.py" line="151" />
         <source>(%1 mine)</source>
         <translation>(%1 mine)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="147" />
+        <location filename="../../app/ui/review/window.py" line="153" />
         <source>Open alerts of conversations in your scope: %1 assigned to you, %2 to nobody. The Review panel (Ctrl+Shift+R) lists them.</source>
         <translation>Open alerts of conversations in your scope: %1 assigned to you, %2 to nobody. The Review panel (Ctrl+Shift+R) lists them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="175" />
-        <location filename="../../app/ui/review/window.py" line="193" />
+        <location filename="../../app/ui/review/window.py" line="182" />
+        <location filename="../../app/ui/review/window.py" line="200" />
         <source>Choose a conversation first.</source>
         <translation>Choose a conversation first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="185" />
+        <location filename="../../app/ui/review/window.py" line="192" />
         <source>Took “%1” off the conversation.</source>
         <translation>Took “%1” off the conversation.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="185" />
+        <location filename="../../app/ui/review/window.py" line="192" />
         <source>Tagged the conversation “%1”.</source>
         <translation>Tagged the conversation “%1”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="197" />
+        <location filename="../../app/ui/review/window.py" line="204" />
         <source>The conversation is reviewed up to its newest message.</source>
         <translation>The conversation is reviewed up to its newest message.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="202" />
+        <location filename="../../app/ui/review/window.py" line="209" />
         <source>Review</source>
         <translation>Review</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="211" />
+        <location filename="../../app/ui/review/window.py" line="218" />
         <source>No search to use: %1</source>
         <translation>No search to use: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="219" />
+        <location filename="../../app/ui/review/window.py" line="226" />
         <source>Take “%1” off every message this search finds?
 
 %2</source>
@@ -6940,7 +6967,7 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="220" />
+        <location filename="../../app/ui/review/window.py" line="227" />
         <source>Tag every message this search finds “%1”?
 
 %2</source>
@@ -6949,37 +6976,37 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="226" />
+        <location filename="../../app/ui/review/window.py" line="233" />
         <source>Took “%2” off 1 message.</source>
         <translation>Took “%2” off 1 message.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="226" />
+        <location filename="../../app/ui/review/window.py" line="233" />
         <source>Took “%2” off %1 messages.</source>
         <translation>Took “%2” off %1 messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="227" />
+        <location filename="../../app/ui/review/window.py" line="234" />
         <source>Tagged 1 message “%2”.</source>
         <translation>Tagged 1 message “%2”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="228" />
+        <location filename="../../app/ui/review/window.py" line="235" />
         <source>Tagged %1 messages “%2”.</source>
         <translation>Tagged %1 messages “%2”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="240" />
+        <location filename="../../app/ui/review/window.py" line="247" />
         <source>Save search</source>
         <translation>Save search</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="241" />
+        <location filename="../../app/ui/review/window.py" line="248" />
         <source>Name of the search (the Review panel lists it):</source>
         <translation>Name of the search (the Review panel lists it):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="246" />
+        <location filename="../../app/ui/review/window.py" line="253" />
         <source>Saved the search “%1”.</source>
         <translation>Saved the search “%1”.</translation>
     </message>

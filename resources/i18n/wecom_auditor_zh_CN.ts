@@ -1122,308 +1122,308 @@
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="138" />
         <source>Back up the archive</source>
-        <translation type="unfinished" />
+        <translation>备份存档</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="142" />
         <source>A backup holds a consistent copy of the archive database, the media files, the settings (no secrets) and a manifest with SHA-256s and the audit trail's head, signed with the export key. Keep the folder on another disk or a mounted share. The search index is not backed up: it is rebuilt after a restore.</source>
-        <translation type="unfinished" />
+        <translation>备份包含存档数据库的一致副本、媒体文件、设置（不含任何密钥）以及一份清单：其中记有各文件的 SHA-256 和审计日志的链头，并用导出密钥签名。请把备份文件夹放在另一块磁盘或已挂载的网络共享上。搜索索引不备份：恢复后会重新建立。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="147" />
         <source>A folder on another disk or a mounted share</source>
-        <translation type="unfinished" />
+        <translation>另一块磁盘或已挂载网络共享上的文件夹</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="148" />
         <location filename="../../app/ui/backup_dialog.py" line="256" />
         <source>Backup folder</source>
-        <translation type="unfinished" />
+        <translation>备份文件夹</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="149" />
         <source>Browse…</source>
-        <translation type="unfinished">浏览…</translation>
+        <translation>浏览…</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="155" />
         <source>Incremental: continue the folder's chain (only new media files are copied)</source>
-        <translation type="unfinished" />
+        <translation>增量：接续该文件夹中的备份链（只复制新的媒体文件）</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="157" />
         <source>Full: copy every media file and start a new chain</source>
-        <translation type="unfinished" />
+        <translation>完整：复制全部媒体文件，开始新的备份链</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="167" />
         <source>Folder:</source>
-        <translation type="unfinished" />
+        <translation>文件夹：</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="169" />
         <location filename="../../app/ui/backup_dialog.py" line="190" />
         <source>Kind:</source>
-        <translation type="unfinished" />
+        <translation>类型：</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="170" />
         <source>Scheduled:</source>
-        <translation type="unfinished" />
+        <translation>定时备份：</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="188" />
         <source>Backup:</source>
-        <translation type="unfinished" />
+        <translation>备份：</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="189" />
         <source>Saved in:</source>
-        <translation type="unfinished" />
+        <translation>保存位置：</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="191" />
         <source>Contents:</source>
-        <translation type="unfinished">内容：</translation>
+        <translation>内容：</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="192" />
         <source>Manifest SHA-256:</source>
-        <translation type="unfinished" />
+        <translation>清单 SHA-256：</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="193" />
         <source>Audit trail head:</source>
-        <translation type="unfinished" />
+        <translation>审计日志链头：</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="199" />
         <source>Back up</source>
-        <translation type="unfinished" />
+        <translation>备份</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="202" />
         <source>Verify a backup…</source>
-        <translation type="unfinished" />
+        <translation>校验备份…</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="203" />
         <source>Check a backup and every backup it continues without restoring it: signatures, files, media, every message's SHA-256 and the audit trail</source>
-        <translation type="unfinished" />
+        <translation>不恢复即检查一个备份及其接续的全部备份：签名、文件、媒体、每条消息的 SHA-256 和审计日志</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="206" />
         <source>Cancel</source>
-        <translation type="unfinished">取消</translation>
+        <translation>取消</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="208" />
         <source>Close</source>
-        <translation type="unfinished">关闭</translation>
+        <translation>关闭</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="251" />
         <source>Every %1 h into %2 (this computer; change it in Settings → Background jobs).</source>
-        <translation type="unfinished" />
+        <translation>每 %1 小时备份到 %2（本机；在“设置 → 后台任务”中修改）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="253" />
         <source>Off (set an interval and a folder in Settings → Background jobs).</source>
-        <translation type="unfinished" />
+        <translation>关闭（在“设置 → 后台任务”中设置间隔和文件夹）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="270" />
         <source>Choose the folder the backups are kept in.</source>
-        <translation type="unfinished" />
+        <translation>请选择存放备份的文件夹。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="282" />
         <source>It holds 1 backup (%2); an incremental one continues it.</source>
-        <translation type="unfinished" />
+        <translation>其中有 1 个备份（%2）；增量备份将接续它。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="283" />
         <source>It holds %1 backups, the newest %2; an incremental one continues its chain.</source>
-        <translation type="unfinished" />
+        <translation>其中有 %1 个备份，最新的是 %2；增量备份将接续其备份链。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="286" />
         <source>It holds no backup yet: the first one is full.</source>
-        <translation type="unfinished" />
+        <translation>其中还没有备份：第一个备份为完整备份。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="307" />
         <source>Choose the backup folder.</source>
-        <translation type="unfinished" />
+        <translation>请选择备份文件夹。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="315" />
         <source>Starting the backup…</source>
-        <translation type="unfinished" />
+        <translation>正在开始备份…</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="326" />
         <source>Backup folder, or one backup in it</source>
-        <translation type="unfinished" />
+        <translation>备份文件夹，或其中的某个备份</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="332" />
         <source>Checking the backup…</source>
-        <translation type="unfinished" />
+        <translation>正在检查备份…</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="360" />
         <source>Cancelling…</source>
-        <translation type="unfinished">正在取消…</translation>
+        <translation>正在取消…</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="367" />
         <source>Copying the database…</source>
-        <translation type="unfinished" />
+        <translation>正在复制数据库…</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="368" />
         <source>Checking every message's SHA-256…</source>
-        <translation type="unfinished" />
+        <translation>正在核对每条消息的 SHA-256…</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="369" />
         <source>Copying media files…</source>
-        <translation type="unfinished" />
+        <translation>正在复制媒体文件…</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="370" />
         <source>Checking media files…</source>
-        <translation type="unfinished" />
+        <translation>正在核对媒体文件…</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="371" />
         <source>Writing and signing the manifest…</source>
-        <translation type="unfinished" />
+        <translation>正在写入清单并签名…</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="372" />
         <source>Writing the backup to disk…</source>
-        <translation type="unfinished" />
+        <translation>正在将备份写入磁盘…</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="373" />
         <source>Checking the signatures and files…</source>
-        <translation type="unfinished" />
+        <translation>正在核对签名和文件…</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="374" />
         <source>Checking the audit trail's hash chain…</source>
-        <translation type="unfinished" />
+        <translation>正在核对审计日志的哈希链…</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="384" />
         <source>%1 %2 of %3</source>
-        <translation type="unfinished" />
+        <translation>%1 %2 / %3</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="411" />
         <source>The backup was cancelled: nothing was left in the folder, and the backups already there are unchanged.</source>
-        <translation type="unfinished" />
+        <translation>备份已取消：文件夹中没有留下任何内容，已有的备份保持不变。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="415" />
         <source>The verification was cancelled.</source>
-        <translation type="unfinished" />
+        <translation>校验已取消。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="420" />
         <source>The backup failed: %1</source>
-        <translation type="unfinished" />
+        <translation>备份失败：%1</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="423" />
         <source>The backup cannot be verified: %1</source>
-        <translation type="unfinished" />
+        <translation>无法校验备份：%1</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="435" />
         <source>Incremental, continuing %1</source>
-        <translation type="unfinished" />
+        <translation>增量，接续 %1</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="437" />
         <source>Full (the folder held no backup of this archive to continue)</source>
-        <translation type="unfinished" />
+        <translation>完整（该文件夹中没有此存档可接续的备份）</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="439" />
         <source>Full, starting a new chain</source>
-        <translation type="unfinished" />
+        <translation>完整，开始新的备份链</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="440" />
         <source>%1; %2 (%3) added</source>
-        <translation type="unfinished" />
+        <translation>%1；新增 %2（%3）</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="441" />
         <location filename="../../app/ui/backup_dialog.py" line="465" />
         <source>1 message</source>
-        <translation type="unfinished">1 条消息</translation>
+        <translation>1 条消息</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="441" />
         <location filename="../../app/ui/backup_dialog.py" line="465" />
         <source>%1 messages</source>
-        <translation type="unfinished">%1 条消息</translation>
+        <translation>%1 条消息</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="442" />
         <location filename="../../app/ui/backup_dialog.py" line="466" />
         <source>1 media file</source>
-        <translation type="unfinished">1 个媒体文件</translation>
+        <translation>1 个媒体文件</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="442" />
         <location filename="../../app/ui/backup_dialog.py" line="466" />
         <source>%1 media files</source>
-        <translation type="unfinished">%1 个媒体文件</translation>
+        <translation>%1 个媒体文件</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="449" />
         <source>The backup is written, but 1 media file could not be backed up (below).</source>
-        <translation type="unfinished" />
+        <translation>备份已写入，但有 1 个媒体文件未能备份（见下）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="451" />
         <source>The backup is written, but %1 media files could not be backed up (below).</source>
-        <translation type="unfinished" />
+        <translation>备份已写入，但有 %1 个媒体文件未能备份（见下）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="456" />
         <source>The backup is written and signed.</source>
-        <translation type="unfinished" />
+        <translation>备份已写入并签名。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="461" />
         <source>Intact: backup %1 and its chain of %2; %3, %4, audit trail of %5 entries; signed by key %6.</source>
-        <translation type="unfinished" />
+        <translation>完好：备份 %1 及其备份链（共 %2）；%3，%4，审计日志 %5 条；签名密钥 %6。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="464" />
         <source>1 backup</source>
-        <translation type="unfinished" />
+        <translation>1 个备份</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="464" />
         <source>%1 backups</source>
-        <translation type="unfinished" />
+        <translation>%1 个备份</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="469" />
         <source>Backup %2 FAILED: 1 problem (below).</source>
-        <translation type="unfinished" />
+        <translation>备份 %2 校验失败：1 个问题（见下）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/backup_dialog.py" line="470" />
         <source>Backup %2 FAILED: %1 problems (listed below).</source>
-        <translation type="unfinished" />
+        <translation>备份 %2 校验失败：%1 个问题（列于下方）。</translation>
     </message>
 </context>
 <context>
@@ -2702,27 +2702,27 @@
 <context>
     <name>ImageViewDialog</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="132" />
+        <location filename="../../app/ui/viewer/media_view.py" line="133" />
         <source>Image</source>
         <translation>图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="139" />
+        <location filename="../../app/ui/viewer/media_view.py" line="140" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="143" />
+        <location filename="../../app/ui/viewer/media_view.py" line="144" />
         <source>Actual size</source>
         <translation>实际大小</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="147" />
+        <location filename="../../app/ui/viewer/media_view.py" line="148" />
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="164" />
+        <location filename="../../app/ui/viewer/media_view.py" line="165" />
         <source>This image cannot be shown: {error}</source>
         <translation>无法显示此图片：{error}</translation>
     </message>
@@ -2882,328 +2882,328 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/ui/main_window.py" line="84" />
-        <location filename="../../app/ui/main_window.py" line="272" />
+        <location filename="../../app/ui/main_window.py" line="85" />
+        <location filename="../../app/ui/main_window.py" line="274" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="137" />
+        <location filename="../../app/ui/main_window.py" line="139" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="138" />
+        <location filename="../../app/ui/main_window.py" line="140" />
         <source>&amp;Settings…</source>
         <translation>设置(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="139" />
+        <location filename="../../app/ui/main_window.py" line="141" />
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="140" />
+        <location filename="../../app/ui/main_window.py" line="142" />
         <source>&amp;Export evidence…</source>
         <translation>导出证据(&amp;E)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="141" />
+        <location filename="../../app/ui/main_window.py" line="143" />
         <source>Export search &amp;results…</source>
         <translation>导出搜索结果(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="142" />
+        <location filename="../../app/ui/main_window.py" line="144" />
         <source>Export &amp;selected messages…</source>
         <translation>导出所选消息(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="143" />
+        <location filename="../../app/ui/main_window.py" line="145" />
         <source>&amp;Verify evidence package…</source>
         <translation>校验证据包(&amp;V)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="152" />
+        <location filename="../../app/ui/main_window.py" line="154" />
         <source>S&amp;ync</source>
         <translation>同步(&amp;Y)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="153" />
+        <location filename="../../app/ui/main_window.py" line="155" />
         <source>&amp;Sync now</source>
         <translation>立即同步(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="154" />
+        <location filename="../../app/ui/main_window.py" line="156" />
         <source>Sync every configured corp, one after the other</source>
         <translation>依次同步所有已配置的企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="157" />
         <source>Sync &amp;one corp</source>
         <translation>同步单个企业(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="157" />
+        <location filename="../../app/ui/main_window.py" line="159" />
         <source>&amp;Cancel sync</source>
         <translation>取消同步(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="158" />
+        <location filename="../../app/ui/main_window.py" line="160" />
         <source>Sync &amp;history…</source>
         <translation>同步记录(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="159" />
+        <location filename="../../app/ui/main_window.py" line="161" />
         <source>Background &amp;jobs…</source>
         <translation>后台任务(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="165" />
+        <location filename="../../app/ui/main_window.py" line="167" />
         <source>&amp;View</source>
         <translation>查看(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="166" />
+        <location filename="../../app/ui/main_window.py" line="168" />
         <source>&amp;Search messages</source>
         <translation>搜索消息(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="167" />
+        <location filename="../../app/ui/main_window.py" line="169" />
         <source>&amp;Copy selected messages</source>
         <translation>复制所选消息(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="168" />
+        <location filename="../../app/ui/main_window.py" line="170" />
         <source>&amp;Jump to date…</source>
         <translation>跳转到日期(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="169" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>&amp;Find in this conversation…</source>
         <translation>在本会话中查找(&amp;F)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="170" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>&amp;Next hit</source>
         <translation>下一处(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>&amp;Previous hit</source>
         <translation>上一处(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="177" />
+        <location filename="../../app/ui/main_window.py" line="179" />
         <source>&amp;Account</source>
         <translation>账号(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="178" />
+        <location filename="../../app/ui/main_window.py" line="180" />
         <source>Change &amp;password…</source>
         <translation>修改密码(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="179" />
+        <location filename="../../app/ui/main_window.py" line="181" />
         <source>&amp;Accounts…</source>
         <translation>账号管理(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="180" />
+        <location filename="../../app/ui/main_window.py" line="182" />
         <source>Audit &amp;log…</source>
         <translation>审计日志(&amp;L)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="181" />
+        <location filename="../../app/ui/main_window.py" line="183" />
         <source>Open &amp;without login on this workstation</source>
         <translation>在此工作站上免登录打开(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="182" />
+        <location filename="../../app/ui/main_window.py" line="184" />
         <source>Log &amp;out</source>
         <translation>退出登录(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="189" />
+        <location filename="../../app/ui/main_window.py" line="191" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="190" />
+        <location filename="../../app/ui/main_window.py" line="192" />
         <source>&amp;About</source>
         <translation>关于(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="336" />
+        <location filename="../../app/ui/main_window.py" line="338" />
         <source>Preparing the demo archive… (about ten seconds the first time)</source>
         <translation>正在准备演示存档…（首次约需十秒）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="546" />
+        <location filename="../../app/ui/main_window.py" line="548" />
         <source>Logged in: %1</source>
         <translation>已登录：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="546" />
+        <location filename="../../app/ui/main_window.py" line="548" />
         <source>Acting as: %1</source>
         <translation>当前身份：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="548" />
+        <location filename="../../app/ui/main_window.py" line="550" />
         <source>Roles: %1</source>
         <translation>角色：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="285" />
+        <location filename="../../app/ui/main_window.py" line="287" />
         <source>Search index updated: 1 message</source>
         <translation>搜索索引已更新：1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="286" />
+        <location filename="../../app/ui/main_window.py" line="288" />
         <source>Search index updated: %1 messages</source>
         <translation>搜索索引已更新：%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="348" />
+        <location filename="../../app/ui/main_window.py" line="350" />
         <source>Demo archive</source>
         <translation>演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="401" />
+        <location filename="../../app/ui/main_window.py" line="403" />
         <source>last synced %1 (%2)</source>
         <translation>上次同步 %1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="402" />
+        <location filename="../../app/ui/main_window.py" line="404" />
         <source>never synced</source>
         <translation>从未同步</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="409" />
+        <location filename="../../app/ui/main_window.py" line="411" />
         <source>finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="409" />
+        <location filename="../../app/ui/main_window.py" line="411" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="409" />
+        <location filename="../../app/ui/main_window.py" line="411" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="410" />
+        <location filename="../../app/ui/main_window.py" line="412" />
         <source>interrupted</source>
         <translation>已中断</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="439" />
+        <location filename="../../app/ui/main_window.py" line="441" />
         <source>1 new message</source>
         <translation>新增 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="439" />
+        <location filename="../../app/ui/main_window.py" line="441" />
         <source>%1 new messages</source>
         <translation>新增 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="440" />
+        <location filename="../../app/ui/main_window.py" line="442" />
         <source>1 quarantined</source>
         <translation>隔离 1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="440" />
+        <location filename="../../app/ui/main_window.py" line="442" />
         <source>%1 quarantined</source>
         <translation>隔离 %1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="441" />
+        <location filename="../../app/ui/main_window.py" line="443" />
         <source>1 media file stored</source>
         <translation>保存媒体文件 1 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="441" />
+        <location filename="../../app/ui/main_window.py" line="443" />
         <source>%1 media files stored</source>
         <translation>保存媒体文件 %1 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="444" />
+        <location filename="../../app/ui/main_window.py" line="446" />
         <source>Sync %1: %2</source>
         <translation>同步%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="445" />
+        <location filename="../../app/ui/main_window.py" line="447" />
         <source>, </source>
         <translation>，</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="477" />
+        <location filename="../../app/ui/main_window.py" line="479" />
         <source>Choose a session to export.</source>
         <translation>请先选择要导出的会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="482" />
+        <location filename="../../app/ui/main_window.py" line="484" />
         <source>Session %1</source>
         <translation>会话 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="489" />
+        <location filename="../../app/ui/main_window.py" line="491" />
         <source>Nothing to export: %1</source>
         <translation>没有可导出的内容：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="492" />
+        <location filename="../../app/ui/main_window.py" line="494" />
         <source>Search: %1</source>
         <translation>搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="501" />
+        <location filename="../../app/ui/main_window.py" line="503" />
         <source>Select the messages to export first.</source>
         <translation>请先选择要导出的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="505" />
+        <location filename="../../app/ui/main_window.py" line="507" />
         <source>1 selected message</source>
         <translation>所选 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="506" />
+        <location filename="../../app/ui/main_window.py" line="508" />
         <source>%1 selected messages</source>
         <translation>所选 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="569" />
+        <location filename="../../app/ui/main_window.py" line="571" />
         <source>Open without login</source>
         <translation>免登录打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="575" />
+        <location filename="../../app/ui/main_window.py" line="577" />
         <source>This workstation opens without login from now on.</source>
         <translation>此工作站今后将免登录打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="576" />
+        <location filename="../../app/ui/main_window.py" line="578" />
         <source>This workstation asks for the password from now on.</source>
         <translation>此工作站今后将要求输入密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="583" />
+        <location filename="../../app/ui/main_window.py" line="585" />
         <source>Password changed.</source>
         <translation>密码已修改。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="606" />
+        <location filename="../../app/ui/main_window.py" line="608" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>您账号的角色或查看范围已变更：窗口已按新的设置重新打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="636" />
+        <location filename="../../app/ui/main_window.py" line="638" />
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="637" />
+        <location filename="../../app/ui/main_window.py" line="639" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>会话存档审计台
@@ -3213,32 +3213,54 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MediaActions</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="216" />
+        <location filename="../../app/ui/viewer/media_view.py" line="217" />
         <source>Save voice message</source>
         <translation>保存语音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="216" />
+        <location filename="../../app/ui/viewer/media_view.py" line="217" />
         <source>Save as</source>
         <translation>另存为</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="233" />
+        <location filename="../../app/ui/viewer/media_view.py" line="234" />
+        <location filename="../../app/ui/viewer/media_view.py" line="268" />
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="234" />
+        <location filename="../../app/ui/viewer/media_view.py" line="235" />
         <source>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</source>
         <translation>来自消息的程序和脚本不会被打开。请使用“另存为…”保存副本。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="251" />
+        <location filename="../../app/ui/viewer/media_view.py" line="265" />
+        <source>No program on this computer opens .{ext} files.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="266" />
+        <source>No program on this computer opens files of this type.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="269" />
+        <source>Nothing was opened, and nothing is recorded as opened. Use "Save as…" to keep a copy, or install a program for this type.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="274" />
+        <location filename="../../app/ui/viewer/media_view.py" line="280" />
         <source>Media</source>
         <translation>媒体</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="252" />
+        <location filename="../../app/ui/viewer/media_view.py" line="275" />
+        <source>The file was opened, but this could not be recorded: {error}</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="281" />
         <source>The file could not be copied: {error}</source>
         <translation>无法复制文件：{error}</translation>
     </message>
@@ -3457,12 +3479,12 @@ Archive and review WeCom chats for compliance.</source>
         <translation>查看</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="517" />
+        <location filename="../../app/ui/viewer/delegate.py" line="521" />
         <source>Recalled at {time}</source>
         <translation>已撤回（{time}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="622" />
+        <location filename="../../app/ui/viewer/delegate.py" line="626" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
@@ -3704,7 +3726,7 @@ Archive and review WeCom chats for compliance.</source>
     </message>
     <message>
         <location filename="../../app/ui/viewer/render.py" line="335" />
-        <location filename="../../app/ui/viewer/render.py" line="680" />
+        <location filename="../../app/ui/viewer/render.py" line="684" />
         <source>Show raw JSON</source>
         <translation>显示原始 JSON</translation>
     </message>
@@ -3724,204 +3746,209 @@ Archive and review WeCom chats for compliance.</source>
         <translation>{who} 拒绝存档会话内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="589" />
+        <location filename="../../app/ui/viewer/render.py" line="593" />
         <source>{who} switched enterprise</source>
         <translation>{who} 切换了企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="444" />
+        <location filename="../../app/ui/viewer/render.py" line="448" />
         <source>{n} forwarded messages</source>
         <translation>共 {n} 条聊天记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="598" />
+        <location filename="../../app/ui/viewer/render.py" line="602" />
         <source>Collapse</source>
         <translation>收起</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="599" />
+        <location filename="../../app/ui/viewer/render.py" line="603" />
         <source>Show all {n} items</source>
         <translation>展开全部 {n} 项</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="397" />
+        <location filename="../../app/ui/viewer/render.py" line="399" />
         <source>Voice message</source>
         <translation>语音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="549" />
+        <location filename="../../app/ui/viewer/render.py" line="553" />
         <source>Ended {time}</source>
         <translation>结束于 {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="551" />
+        <location filename="../../app/ui/viewer/render.py" line="555" />
         <source>Shared file: {name} ({who})</source>
         <translation>共享文件：{name}（{who}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="554" />
+        <location filename="../../app/ui/viewer/render.py" line="558" />
         <source>Shared screen: {who}</source>
         <translation>共享屏幕：{who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="555" />
+        <location filename="../../app/ui/viewer/render.py" line="559" />
         <source>Call recording</source>
         <translation>通话录音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="495" />
-        <location filename="../../app/ui/viewer/render.py" line="525" />
+        <location filename="../../app/ui/viewer/render.py" line="499" />
+        <location filename="../../app/ui/viewer/render.py" line="529" />
         <source>Place: {place}</source>
         <translation>地点：{place}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="527" />
+        <location filename="../../app/ui/viewer/render.py" line="531" />
         <source>Attendees: {names}</source>
         <translation>参与人：{names}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="505" />
-        <location filename="../../app/ui/viewer/render.py" line="530" />
+        <location filename="../../app/ui/viewer/render.py" line="509" />
+        <location filename="../../app/ui/viewer/render.py" line="534" />
         <source>Created by {who}</source>
         <translation>创建人：{who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="467" />
+        <location filename="../../app/ui/viewer/render.py" line="401" />
+        <source>AMR audio cannot be played inside this app: "Open" plays it with a program of this computer that can.</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/render.py" line="471" />
         <source>Started a vote</source>
         <translation>发起投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="468" />
+        <location filename="../../app/ui/viewer/render.py" line="472" />
         <source>Voted</source>
         <translation>参与投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="483" />
+        <location filename="../../app/ui/viewer/render.py" line="487" />
         <source>Amount: {amount}</source>
         <translation>金额：{amount}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="485" />
+        <location filename="../../app/ui/viewer/render.py" line="489" />
         <source>Packets: {n}</source>
         <translation>个数：{n}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="576" />
+        <location filename="../../app/ui/viewer/render.py" line="580" />
         <source>Call</source>
         <translation>通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="577" />
+        <location filename="../../app/ui/viewer/render.py" line="581" />
         <source>Duration {d}</source>
         <translation>时长 {d}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="602" />
+        <location filename="../../app/ui/viewer/render.py" line="606" />
         <source>Attended</source>
         <translation>已参加</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="603" />
+        <location filename="../../app/ui/viewer/render.py" line="607" />
         <source>Declined</source>
         <translation>已拒绝</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="604" />
+        <location filename="../../app/ui/viewer/render.py" line="608" />
         <source>Not answered yet</source>
         <translation>待定</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="605" />
+        <location filename="../../app/ui/viewer/render.py" line="609" />
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="606" />
+        <location filename="../../app/ui/viewer/render.py" line="610" />
         <source>Expired</source>
         <translation>已过期</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="607" />
+        <location filename="../../app/ui/viewer/render.py" line="611" />
         <source>Normal red packet</source>
         <translation>普通红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="608" />
+        <location filename="../../app/ui/viewer/render.py" line="612" />
         <source>Lucky red packet</source>
         <translation>拼手气红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="609" />
+        <location filename="../../app/ui/viewer/render.py" line="613" />
         <source>Incentive red packet</source>
         <translation>激励红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="610" />
+        <location filename="../../app/ui/viewer/render.py" line="614" />
         <source>Picture post</source>
         <translation>图片动态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="611" />
+        <location filename="../../app/ui/viewer/render.py" line="615" />
         <source>Video post</source>
         <translation>视频动态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="612" />
+        <location filename="../../app/ui/viewer/render.py" line="616" />
         <source>Live stream</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="613" />
+        <location filename="../../app/ui/viewer/render.py" line="617" />
         <source>Voice call</source>
         <translation>语音通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="614" />
+        <location filename="../../app/ui/viewer/render.py" line="618" />
         <source>Video call</source>
         <translation>视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="615" />
+        <location filename="../../app/ui/viewer/render.py" line="619" />
         <source>Group voice call</source>
         <translation>多人语音通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="616" />
+        <location filename="../../app/ui/viewer/render.py" line="620" />
         <source>Group video call</source>
         <translation>多人视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="627" />
+        <location filename="../../app/ui/viewer/render.py" line="631" />
         <source>({n} more characters: open Details to read the whole message)</source>
         <translation>（还有 {n} 个字符：打开“详情”阅读完整消息）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="652" />
+        <location filename="../../app/ui/viewer/render.py" line="656" />
         <source>Not archived (no media reference)</source>
         <translation>未存档（消息中没有媒体引用）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="656" />
+        <location filename="../../app/ui/viewer/render.py" line="660" />
         <source>Download pending</source>
         <translation>等待下载</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="658" />
+        <location filename="../../app/ui/viewer/render.py" line="662" />
         <source>Expired: WeCom no longer holds this file</source>
         <translation>已过期：企业微信已不再保存此文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="661" />
+        <location filename="../../app/ui/viewer/render.py" line="665" />
         <source>Download failed: {reason}</source>
         <translation>下载失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="662" />
+        <location filename="../../app/ui/viewer/render.py" line="666" />
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="679" />
+        <location filename="../../app/ui/viewer/render.py" line="683" />
         <source>[Unsupported message type: {type}]</source>
         <translation>[不支持的消息类型：{type}]</translation>
     </message>
@@ -3929,86 +3956,86 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageViewer</name>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="166" />
+        <location filename="../../app/ui/viewer/widget.py" line="184" />
         <source>Jump to date…</source>
         <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
         <translation>跳转到日期…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="167" />
+        <location filename="../../app/ui/viewer/widget.py" line="185" />
         <source>Show the first message of a day (Ctrl+G)</source>
         <translation>显示某一天的第一条消息 (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="170" />
+        <location filename="../../app/ui/viewer/widget.py" line="188" />
         <source>Newest</source>
         <translation>最新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="171" />
+        <location filename="../../app/ui/viewer/widget.py" line="189" />
         <source>Go to the newest message</source>
         <translation>转到最新消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="174" />
-        <location filename="../../app/ui/viewer/widget.py" line="624" />
+        <location filename="../../app/ui/viewer/widget.py" line="192" />
+        <location filename="../../app/ui/viewer/widget.py" line="643" />
         <source>Details…</source>
         <translation>详情…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="175" />
+        <location filename="../../app/ui/viewer/widget.py" line="193" />
         <source>Fields, raw JSON and SHA-256 of the selected message</source>
         <translation>所选消息的字段、原始 JSON 和 SHA-256</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="201" />
+        <location filename="../../app/ui/viewer/widget.py" line="219" />
         <source>Choose a session to read its messages.</source>
         <translation>请选择一个会话以查看其消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="422" />
+        <location filename="../../app/ui/viewer/widget.py" line="441" />
         <source>This conversation cannot be shown to your account.
 {reason}</source>
         <translation>此会话不能向您的账号显示。
 {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="564" />
+        <location filename="../../app/ui/viewer/widget.py" line="583" />
         <source>1 participant</source>
         <translation>1 位成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="565" />
+        <location filename="../../app/ui/viewer/widget.py" line="584" />
         <source>%1 participants</source>
         <translation>%1 位成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="566" />
+        <location filename="../../app/ui/viewer/widget.py" line="585" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="566" />
+        <location filename="../../app/ui/viewer/widget.py" line="585" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="576" />
+        <location filename="../../app/ui/viewer/widget.py" line="595" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="579" />
+        <location filename="../../app/ui/viewer/widget.py" line="598" />
         <source>Could not load messages: {error}</source>
         <translation>无法加载消息：{error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="622" />
+        <location filename="../../app/ui/viewer/widget.py" line="641" />
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="626" />
+        <location filename="../../app/ui/viewer/widget.py" line="645" />
         <source>Export selected messages…</source>
         <translation>导出所选消息…</translation>
     </message>
@@ -4129,87 +4156,87 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/review/notes.py" line="38" />
         <source>Notes</source>
-        <translation type="unfinished" />
+        <translation>备注</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="40" />
         <source>Write a note…</source>
-        <translation type="unfinished" />
+        <translation>写一条备注…</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="42" />
         <source>Add to message</source>
-        <translation type="unfinished" />
+        <translation>添加到消息</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="43" />
         <source>Add to conversation</source>
-        <translation type="unfinished" />
+        <translation>添加到会话</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="44" />
         <source>Edit</source>
-        <translation type="unfinished" />
+        <translation>编辑</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="45" />
         <source>Save new version</source>
-        <translation type="unfinished" />
+        <translation>保存为新版本</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="88" />
         <source>Choose a conversation to read and write notes.</source>
-        <translation type="unfinished" />
+        <translation>选择一个会话以查看和撰写备注。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="90" />
         <source>Notes on this conversation</source>
-        <translation type="unfinished" />
+        <translation>本会话的备注</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="92" />
         <source>Notes on the selected message and its conversation</source>
-        <translation type="unfinished" />
+        <translation>所选消息及其会话的备注</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="98" />
         <source>Only its author may change a note.</source>
-        <translation type="unfinished" />
+        <translation>只有作者本人可以修改备注。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="101" />
         <source>No notes yet.</source>
-        <translation type="unfinished" />
+        <translation>暂无备注。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="105" />
         <source>on the message</source>
-        <translation type="unfinished" />
+        <translation>针对消息</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="105" />
         <source>on the conversation</source>
-        <translation type="unfinished" />
+        <translation>针对会话</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="108" />
         <source>edited %1 (version %2)</source>
-        <translation type="unfinished" />
+        <translation>%1 修改（第 %2 版）</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="111" />
         <source>(The text is hidden: your account sees who wrote a note and when, not what.)</source>
-        <translation type="unfinished" />
+        <translation>（内容已隐藏：您的账号只能看到谁在何时写了备注，看不到内容。）</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="141" />
         <source>Note added.</source>
-        <translation type="unfinished" />
+        <translation>已添加备注。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/notes.py" line="159" />
         <source>Saved as version %1; the earlier versions are kept.</source>
-        <translation type="unfinished" />
+        <translation>已保存为第 %1 版；之前的版本均保留。</translation>
     </message>
 </context>
 <context>
@@ -4237,12 +4264,12 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/panel_list.py" line="55" />
         <source>Server</source>
-        <translation type="unfinished" />
+        <translation>服务器</translation>
     </message>
     <message>
         <location filename="../../app/ui/panel_list.py" line="64" />
         <source>Review</source>
-        <translation type="unfinished" />
+        <translation>审阅</translation>
     </message>
     <message>
         <location filename="../../app/ui/panel_list.py" line="91" />
@@ -4665,17 +4692,17 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/settings/queue_page.py" line="109" />
         <source> h</source>
-        <translation type="unfinished"> 小时</translation>
+        <translation> 小时</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/queue_page.py" line="112" />
         <source>A folder on another disk or a mounted share</source>
-        <translation type="unfinished" />
+        <translation>另一块磁盘或已挂载网络共享上的文件夹</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/queue_page.py" line="113" />
         <source>Browse…</source>
-        <translation type="unfinished">浏览…</translation>
+        <translation>浏览…</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/queue_page.py" line="119" />
@@ -4695,12 +4722,12 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/settings/queue_page.py" line="129" />
         <source>Back up every:</source>
-        <translation type="unfinished" />
+        <translation>备份间隔：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/queue_page.py" line="130" />
         <source>Backup folder:</source>
-        <translation type="unfinished" />
+        <translation>备份文件夹：</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/queue_page.py" line="135" />
@@ -4720,7 +4747,7 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/settings/queue_page.py" line="154" />
         <source>Backs up the archive every so many hours into a folder of this computer, as "Back up now…" does (incremental, continuing the folder's chain; the first one is full). Off: only when you back up. On a computer without a keyring, set WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE for the signing key.</source>
-        <translation type="unfinished" />
+        <translation>每隔设定的小时数把存档备份到本机的一个文件夹，与“立即备份…”相同（增量备份，接续该文件夹的备份链；第一个为完整备份）。关闭：只在您手动备份时备份。在没有系统钥匙串的电脑上，请为签名密钥设置 WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/queue_page.py" line="220" />
@@ -4730,12 +4757,12 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/settings/queue_page.py" line="224" />
         <source>Choose the folder the scheduled backups go into.</source>
-        <translation type="unfinished" />
+        <translation>请选择定时备份存放的文件夹。</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/queue_page.py" line="228" />
         <source>Backup folder</source>
-        <translation type="unfinished" />
+        <translation>备份文件夹</translation>
     </message>
     <message>
         <location filename="../../app/ui/settings/queue_page.py" line="237" />
@@ -4847,340 +4874,340 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/review/panel.py" line="76" />
         <source>My alerts</source>
-        <translation type="unfinished" />
+        <translation>我的告警</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="77" />
         <source>My sample</source>
-        <translation type="unfinished" />
+        <translation>我的抽样</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="78" />
         <source>Saved searches</source>
-        <translation type="unfinished" />
+        <translation>已保存的搜索</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="99" />
         <source>Open: mine and unassigned</source>
-        <translation type="unfinished" />
+        <translation>未处理：我的和未分配的</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="99" />
         <source>Open: all in my scope</source>
-        <translation type="unfinished" />
+        <translation>未处理：我范围内的全部</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="100" />
         <source>Open: assigned to me</source>
-        <translation type="unfinished" />
+        <translation>未处理：分配给我的</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="100" />
         <location filename="../../app/ui/review/panel.py" line="260" />
         <source>Dismissed</source>
-        <translation type="unfinished" />
+        <translation>已驳回</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="101" />
         <location filename="../../app/ui/review/panel.py" line="260" />
         <source>Escalated</source>
-        <translation type="unfinished" />
+        <translation>已上报</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="105" />
         <source>Policy</source>
-        <translation type="unfinished" />
+        <translation>策略</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="105" />
         <location filename="../../app/ui/review/panel.py" line="139" />
         <source>Conversation</source>
-        <translation type="unfinished" />
+        <translation>会话</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="105" />
         <source>Day</source>
-        <translation type="unfinished" />
+        <translation>日期</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="105" />
         <source>Hits</source>
-        <translation type="unfinished" />
+        <translation>命中</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="106" />
         <source>Status</source>
-        <translation type="unfinished">状态</translation>
+        <translation>状态</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="106" />
         <source>Assignee</source>
-        <translation type="unfinished" />
+        <translation>处理人</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="106" />
         <source>Reason</source>
-        <translation type="unfinished">原因</translation>
+        <translation>理由</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="107" />
         <location filename="../../app/ui/review/panel.py" line="140" />
         <source>Open conversation</source>
-        <translation type="unfinished">打开会话</translation>
+        <translation>打开会话</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="108" />
         <source>Assign to me</source>
-        <translation type="unfinished" />
+        <translation>分配给我</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="109" />
         <source>Assign…</source>
-        <translation type="unfinished" />
+        <translation>分配…</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="110" />
         <source>Dismiss…</source>
-        <translation type="unfinished" />
+        <translation>驳回…</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="111" />
         <source>Escalate…</source>
-        <translation type="unfinished" />
+        <translation>上报…</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="112" />
         <source>Reopen</source>
-        <translation type="unfinished" />
+        <translation>重新打开</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="135" />
         <source>Sample</source>
-        <translation type="unfinished" />
+        <translation>抽样</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="139" />
         <source>Reviewed</source>
-        <translation type="unfinished" />
+        <translation>已审阅</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="139" />
         <source>By</source>
-        <translation type="unfinished" />
+        <translation>审阅人</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="139" />
         <source>When</source>
-        <translation type="unfinished">时间</translation>
+        <translation>时间</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="141" />
         <source>Mark reviewed</source>
-        <translation type="unfinished" />
+        <translation>标记为已审阅</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="143" />
         <source>Sampling rule</source>
-        <translation type="unfinished" />
+        <translation>抽样规则</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="144" />
         <source>Draw this week's sample</source>
-        <translation type="unfinished" />
+        <translation>抽取本周样本</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="163" />
         <source>Name</source>
-        <translation type="unfinished">姓名</translation>
+        <translation>名称</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="163" />
         <source>Owner</source>
-        <translation type="unfinished" />
+        <translation>所有者</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="163" />
         <source>Shared</source>
-        <translation type="unfinished" />
+        <translation>共享</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="163" />
         <source>Hits now</source>
-        <translation type="unfinished" />
+        <translation>当前命中</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="164" />
         <source>New since my last run</source>
-        <translation type="unfinished" />
+        <translation>自我上次运行以来新增</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="164" />
         <source>Query</source>
-        <translation type="unfinished">查询</translation>
+        <translation>查询</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="166" />
         <source>Run in the search panel</source>
-        <translation type="unfinished" />
+        <translation>在搜索面板中运行</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="167" />
         <location filename="../../app/ui/review/panel.py" line="387" />
         <source>Share</source>
-        <translation type="unfinished" />
+        <translation>共享</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="168" />
         <source>Delete</source>
-        <translation type="unfinished" />
+        <translation>删除</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="169" />
         <source>Save a search from the search results' menu (right-click).</source>
-        <translation type="unfinished" />
+        <translation>在搜索结果的右键菜单中保存搜索。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="253" />
         <location filename="../../app/ui/review/panel.py" line="422" />
         <source>1 alert</source>
-        <translation type="unfinished" />
+        <translation>1 条告警</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="253" />
         <location filename="../../app/ui/review/panel.py" line="422" />
         <source>%1 alerts</source>
-        <translation type="unfinished" />
+        <translation>%1 条告警</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="260" />
         <source>Open</source>
-        <translation type="unfinished">打开</translation>
+        <translation>未处理</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="278" />
         <source>%1 — week of %2 (%3 of %4 reviewed)</source>
-        <translation type="unfinished" />
+        <translation>%1 —— %2 当周（已审阅 %3 / %4）</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="297" />
         <source>No sample drawn yet.</source>
-        <translation type="unfinished" />
+        <translation>尚未抽样。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="315" />
         <location filename="../../app/ui/review/panel.py" line="353" />
         <source>Yes</source>
-        <translation type="unfinished" />
+        <translation>是</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="315" />
         <source>Not yet</source>
-        <translation type="unfinished" />
+        <translation>尚未</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="322" />
         <source>%1 of %2 conversations reviewed. Drawn by %3 on %4 among %5 candidates without alerts; seed %6 (an auditor reproduces the draw with it).</source>
-        <translation type="unfinished" />
+        <translation>已审阅 %1 / %2 个会话。由 %3 于 %4 从 %5 个无告警的候选会话中抽取；种子 %6（审计员可据此复现抽样）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="353" />
         <source>No</source>
-        <translation type="unfinished" />
+        <translation>否</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="387" />
         <source>Stop sharing</source>
-        <translation type="unfinished" />
+        <translation>停止共享</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="406" />
         <source>Dismiss alerts</source>
-        <translation type="unfinished" />
+        <translation>驳回告警</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="406" />
         <source>Escalate alerts</source>
-        <translation type="unfinished" />
+        <translation>上报告警</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="407" />
         <source>Why? (kept with the alert; the audit trail keeps its fingerprint)</source>
-        <translation type="unfinished" />
+        <translation>理由？（随告警保存；审计日志保存其指纹）</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="412" />
         <source>Assign alerts</source>
-        <translation type="unfinished" />
+        <translation>分配告警</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="413" />
         <source>User name of the reviewer (empty: nobody):</source>
-        <translation type="unfinished" />
+        <translation>审阅人的用户名（留空：不分配）：</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="420" />
         <source>Assigned %1.</source>
-        <translation type="unfinished" />
+        <translation>已分配 %1。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="420" />
         <source>Dismissed %1.</source>
-        <translation type="unfinished" />
+        <translation>已驳回 %1。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="421" />
         <source>Escalated %1.</source>
-        <translation type="unfinished" />
+        <translation>已上报 %1。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="421" />
         <source>Reopened %1.</source>
-        <translation type="unfinished" />
+        <translation>已重新打开 %1。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="450" />
         <source>1 conversation marked reviewed.</source>
-        <translation type="unfinished" />
+        <translation>已将 1 个会话标记为已审阅。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="451" />
         <source>%1 conversations marked reviewed.</source>
-        <translation type="unfinished" />
+        <translation>已将 %1 个会话标记为已审阅。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="464" />
         <source>Drew %1 of %2 conversations.</source>
-        <translation type="unfinished" />
+        <translation>从 %2 个会话中抽取了 %1 个。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="483" />
         <source>“%1”: %2.</source>
-        <translation type="unfinished" />
+        <translation>“%1”：%2。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="484" />
         <source>1 hit</source>
-        <translation type="unfinished">1 处命中</translation>
+        <translation>1 条命中</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="484" />
         <source>%1 hits</source>
-        <translation type="unfinished">%1 处命中</translation>
+        <translation>%1 条命中</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="496" />
         <source>“%1” is shared with the other reviewers.</source>
-        <translation type="unfinished" />
+        <translation>“%1”已与其他审阅人共享。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="497" />
         <source>“%1” is yours alone again.</source>
-        <translation type="unfinished" />
+        <translation>“%1”已恢复为仅自己可见。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="510" />
         <source>Deleted “%1”.</source>
-        <translation type="unfinished" />
+        <translation>已删除“%1”。</translation>
     </message>
 </context>
 <context>
@@ -5188,17 +5215,17 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/review/common.py" line="47" />
         <source>Refused: this is outside the scope of your account, so nothing was changed.</source>
-        <translation type="unfinished" />
+        <translation>已拒绝：超出您账号的范围，未做任何更改。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/common.py" line="49" />
         <source>Refused: %1</source>
-        <translation type="unfinished" />
+        <translation>已拒绝：%1</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/common.py" line="52" />
         <source>This could not be done: %1</source>
-        <translation type="unfinished" />
+        <translation>无法完成：%1</translation>
     </message>
 </context>
 <context>
@@ -5663,87 +5690,87 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     <message>
         <location filename="../../app/ui/server_panel.py" line="182" />
         <source>Refresh</source>
-        <translation type="unfinished">刷新</translation>
+        <translation>刷新</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="183" />
         <source>Back up now…</source>
-        <translation type="unfinished" />
+        <translation>立即备份…</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="192" />
         <source>Servers</source>
-        <translation type="unfinished" />
+        <translation>服务器</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="194" />
         <source>Last sync of each corp</source>
-        <translation type="unfinished" />
+        <translation>各企业的最近一次同步</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="209" />
         <source>Reading…</source>
-        <translation type="unfinished" />
+        <translation>正在读取…</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="233" />
         <source>1 server is running.</source>
-        <translation type="unfinished" />
+        <translation>1 台服务器正在运行。</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="235" />
         <source>%1 servers are running.</source>
-        <translation type="unfinished" />
+        <translation>%1 台服务器正在运行。</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="237" />
         <source>No server is running: none has sent a heartbeat in the last minute.</source>
-        <translation type="unfinished" />
+        <translation>没有服务器在运行：最近一分钟内没有任何服务器发送心跳。</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="239" />
         <source>No server (wecom-auditor serve) has reported to this archive: syncs run from workstations.</source>
-        <translation type="unfinished" />
+        <translation>尚无服务器（wecom-auditor serve）向此存档报到：同步由工作站执行。</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="242" />
         <source>Updated %1; read again every %2 seconds while shown.</source>
-        <translation type="unfinished" />
+        <translation>更新于 %1；显示期间每 %2 秒重新读取。</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="247" />
         <source>Queue: does not answer (the background jobs cannot run).</source>
-        <translation type="unfinished" />
+        <translation>队列：无响应（后台任务无法运行）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="248" />
         <source>scheduled</source>
-        <translation type="unfinished" />
+        <translation>已排期</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="248" />
         <source>ready</source>
-        <translation type="unfinished" />
+        <translation>就绪</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="248" />
         <source>running</source>
-        <translation type="unfinished">进行中</translation>
+        <translation>运行中</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="249" />
         <source>given up</source>
-        <translation type="unfinished" />
+        <translation>已放弃</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="251" />
         <source>Queue: %1</source>
-        <translation type="unfinished">队列：%1</translation>
+        <translation>队列：%1</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="255" />
         <source>The server status cannot be read: %1</source>
-        <translation type="unfinished" />
+        <translation>无法读取服务器状态：%1</translation>
     </message>
 </context>
 <context>
@@ -5751,62 +5778,62 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     <message>
         <location filename="../../app/ui/server_panel.py" line="91" />
         <source>Host</source>
-        <translation type="unfinished" />
+        <translation>主机</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="91" />
         <source>Address</source>
-        <translation type="unfinished" />
+        <translation>地址</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="91" />
         <source>Version</source>
-        <translation type="unfinished">版本</translation>
+        <translation>版本</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="91" />
         <source>Started</source>
-        <translation type="unfinished">开始时间</translation>
+        <translation>启动时间</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="92" />
         <source>Last heartbeat</source>
-        <translation type="unfinished" />
+        <translation>最近心跳</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="92" />
         <source>State</source>
-        <translation type="unfinished">状态</translation>
+        <translation>状态</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="101" />
         <source>%1 s ago</source>
-        <translation type="unfinished" />
+        <translation>%1 秒前</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="103" />
         <source>%1 min ago</source>
-        <translation type="unfinished" />
+        <translation>%1 分钟前</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="104" />
         <source>%1 h ago</source>
-        <translation type="unfinished" />
+        <translation>%1 小时前</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="110" />
         <source>Running</source>
-        <translation type="unfinished" />
+        <translation>运行中</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="110" />
         <source>Not running</source>
-        <translation type="unfinished" />
+        <translation>未运行</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="119" />
         <source>Instance %1, process %2 on %3</source>
-        <translation type="unfinished" />
+        <translation>实例 %1，%3 上的进程 %2</translation>
     </message>
 </context>
 <context>
@@ -5814,32 +5841,32 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     <message>
         <location filename="../../app/ui/review/badges.py" line="42" />
         <source>%1 new</source>
-        <translation type="unfinished" />
+        <translation>%1 条新</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/badges.py" line="55" />
         <source>1 message new since your last review</source>
-        <translation type="unfinished" />
+        <translation>自您上次审阅以来新增 1 条消息</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/badges.py" line="56" />
         <source>%1 messages new since your last review</source>
-        <translation type="unfinished" />
+        <translation>自您上次审阅以来新增 %1 条消息</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/badges.py" line="58" />
         <source>1 open alert</source>
-        <translation type="unfinished" />
+        <translation>1 条未处理告警</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/badges.py" line="58" />
         <source>%1 open alerts</source>
-        <translation type="unfinished" />
+        <translation>%1 条未处理告警</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/badges.py" line="60" />
         <source>Reviewed</source>
-        <translation type="unfinished" />
+        <translation>已审阅</translation>
     </message>
 </context>
 <context>
@@ -5867,7 +5894,7 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     <message>
         <location filename="../../app/ui/sessions/panel.py" line="56" />
         <source>Review tag filter</source>
-        <translation type="unfinished" />
+        <translation>审阅标签筛选</translation>
     </message>
     <message>
         <location filename="../../app/ui/sessions/panel.py" line="75" />
@@ -5877,7 +5904,7 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     <message>
         <location filename="../../app/ui/sessions/panel.py" line="153" />
         <source>Any review tag</source>
-        <translation type="unfinished" />
+        <translation>任意审阅标签</translation>
     </message>
     <message>
         <location filename="../../app/ui/sessions/panel.py" line="207" />
@@ -5892,12 +5919,12 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     <message>
         <location filename="../../app/ui/sessions/panel.py" line="212" />
         <source>No session carries the tag “{tag}”.</source>
-        <translation type="unfinished" />
+        <translation>没有会话带有标签“{tag}”。</translation>
     </message>
     <message>
         <location filename="../../app/ui/sessions/panel.py" line="214" />
         <source>No such session has a participant matching “{text}”.</source>
-        <translation type="unfinished" />
+        <translation>这些会话中没有成员匹配“{text}”。</translation>
     </message>
     <message>
         <location filename="../../app/ui/sessions/panel.py" line="217" />
@@ -6039,12 +6066,12 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>StartUp</name>
     <message>
-        <location filename="../../app/ui/app.py" line="117" />
+        <location filename="../../app/ui/app.py" line="121" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/app.py" line="123" />
+        <location filename="../../app/ui/app.py" line="127" />
         <source>The archive cannot be opened: %1</source>
         <translation>无法打开存档：%1</translation>
     </message>
@@ -6404,57 +6431,57 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     <message>
         <location filename="../../app/ui/server_panel.py" line="128" />
         <source>Corp</source>
-        <translation type="unfinished">企业</translation>
+        <translation>企业</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="128" />
         <source>Started</source>
-        <translation type="unfinished">开始时间</translation>
+        <translation>开始时间</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="128" />
         <source>Finished</source>
-        <translation type="unfinished" />
+        <translation>结束时间</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="128" />
         <source>Outcome</source>
-        <translation type="unfinished">结果</translation>
+        <translation>结果</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="128" />
         <source>Stored</source>
-        <translation type="unfinished">保存</translation>
+        <translation>已保存</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="129" />
         <source>Run by</source>
-        <translation type="unfinished" />
+        <translation>执行者</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="129" />
         <source>Error</source>
-        <translation type="unfinished">错误</translation>
+        <translation>错误</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="132" />
         <source>Running</source>
-        <translation type="unfinished" />
+        <translation>进行中</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="132" />
         <source>Succeeded</source>
-        <translation type="unfinished">成功</translation>
+        <translation>成功</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="132" />
         <source>Failed</source>
-        <translation type="unfinished">失败</translation>
+        <translation>失败</translation>
     </message>
     <message>
         <location filename="../../app/ui/server_panel.py" line="133" />
         <source>Cancelled</source>
-        <translation type="unfinished">已取消</translation>
+        <translation>已取消</translation>
     </message>
 </context>
 <context>
@@ -6564,7 +6591,7 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="232" />
         <source>Reading…</source>
-        <translation type="unfinished" />
+        <translation type="unfinished">正在读取…</translation>
     </message>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="245" />
@@ -6712,92 +6739,92 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="141" />
         <source>1 note</source>
-        <translation type="unfinished" />
+        <translation>1 条备注</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="141" />
         <source>%1 notes</source>
-        <translation type="unfinished" />
+        <translation>%1 条备注</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="143" />
         <source>New</source>
-        <translation type="unfinished" />
+        <translation>新</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="189" />
         <source>Your account may read the review but not tag.</source>
-        <translation type="unfinished" />
+        <translation>您的账号可以查看审阅信息，但不能打标签。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="193" />
         <source>“%1” is on the whole conversation: take it off there (the conversation's menu in the tree).</source>
-        <translation type="unfinished" />
+        <translation>“%1”标在整个会话上：请在会话树中该会话的菜单里移除。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="199" />
         <source>Tagged 1 message “%2”.</source>
-        <translation type="unfinished" />
+        <translation>已为 1 条消息打上“%2”。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="199" />
         <source>Tagged %1 messages “%2”.</source>
-        <translation type="unfinished" />
+        <translation>已为 %1 条消息打上“%2”。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="200" />
         <source>Took “%2” off 1 message.</source>
-        <translation type="unfinished" />
+        <translation>已从 1 条消息移除“%2”。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="201" />
         <source>Took “%2” off %1 messages.</source>
-        <translation type="unfinished" />
+        <translation>已从 %1 条消息移除“%2”。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="219" />
         <source>Reviewed up to this message.</source>
-        <translation type="unfinished" />
+        <translation>已审阅至此消息。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="220" />
         <source>1 message after it is not reviewed yet.</source>
-        <translation type="unfinished" />
+        <translation>其后还有 1 条消息未审阅。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="221" />
         <source>%1 messages after it are not reviewed yet.</source>
-        <translation type="unfinished" />
+        <translation>其后还有 %1 条消息未审阅。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="245" />
         <source>No earlier message is unreviewed.</source>
-        <translation type="unfinished" />
+        <translation>之前没有未审阅的消息。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="246" />
         <source>No later message is unreviewed.</source>
-        <translation type="unfinished" />
+        <translation>之后没有未审阅的消息。</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="277" />
         <source>Tag</source>
-        <translation type="unfinished" />
+        <translation>标签</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="285" />
         <source>Mark reviewed up to here</source>
-        <translation type="unfinished" />
+        <translation>标记为已审阅至此</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="287" />
         <source>Next unreviewed</source>
-        <translation type="unfinished" />
+        <translation>下一条未审阅</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/viewer_review.py" line="288" />
         <source>Previous unreviewed</source>
-        <translation type="unfinished" />
+        <translation>上一条未审阅</translation>
     </message>
 </context>
 <context>
@@ -6845,139 +6872,143 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 <context>
     <name>WindowReview</name>
     <message>
-        <location filename="../../app/ui/review/window.py" line="48" />
+        <location filename="../../app/ui/review/window.py" line="53" />
         <source>Open alerts</source>
-        <translation type="unfinished" />
+        <translation>未处理告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="72" />
+        <location filename="../../app/ui/review/window.py" line="77" />
         <source>Notes</source>
-        <translation type="unfinished" />
+        <translation>备注</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="91" />
+        <location filename="../../app/ui/review/window.py" line="96" />
         <source>Tag conversation</source>
-        <translation type="unfinished" />
-    </message>
-    <message>
-        <location filename="../../app/ui/review/window.py" line="93" />
-        <source>Mark conversation reviewed</source>
-        <translation type="unfinished" />
+        <translation>为会话打标签</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/window.py" line="98" />
+        <source>Mark conversation reviewed</source>
+        <translation>将会话标记为已审阅</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="103" />
         <source>Tag all results</source>
-        <translation type="unfinished" />
+        <translation>为全部结果打标签</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="99" />
+        <location filename="../../app/ui/review/window.py" line="104" />
         <source>Take a tag off all results</source>
-        <translation type="unfinished" />
+        <translation>从全部结果移除标签</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="100" />
+        <location filename="../../app/ui/review/window.py" line="105" />
         <source>Save this search…</source>
-        <translation type="unfinished" />
+        <translation>保存此搜索…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="143" />
+        <location filename="../../app/ui/review/window.py" line="149" />
         <source>1 open alert</source>
-        <translation type="unfinished" />
+        <translation>1 条未处理告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="143" />
+        <location filename="../../app/ui/review/window.py" line="149" />
         <source>%1 open alerts</source>
-        <translation type="unfinished" />
+        <translation>%1 条未处理告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="145" />
+        <location filename="../../app/ui/review/window.py" line="151" />
         <source>(%1 mine)</source>
-        <translation type="unfinished" />
+        <translation>（我的 %1 条）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="147" />
+        <location filename="../../app/ui/review/window.py" line="153" />
         <source>Open alerts of conversations in your scope: %1 assigned to you, %2 to nobody. The Review panel (Ctrl+Shift+R) lists them.</source>
-        <translation type="unfinished" />
+        <translation>您范围内会话的未处理告警：%1 条分配给您，%2 条未分配。审阅面板（Ctrl+Shift+R）列出了它们。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="175" />
-        <location filename="../../app/ui/review/window.py" line="193" />
+        <location filename="../../app/ui/review/window.py" line="182" />
+        <location filename="../../app/ui/review/window.py" line="200" />
         <source>Choose a conversation first.</source>
-        <translation type="unfinished" />
+        <translation>请先选择一个会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="185" />
+        <location filename="../../app/ui/review/window.py" line="192" />
         <source>Took “%1” off the conversation.</source>
-        <translation type="unfinished" />
+        <translation>已从会话移除“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="185" />
+        <location filename="../../app/ui/review/window.py" line="192" />
         <source>Tagged the conversation “%1”.</source>
-        <translation type="unfinished" />
+        <translation>已为会话打上“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="197" />
+        <location filename="../../app/ui/review/window.py" line="204" />
         <source>The conversation is reviewed up to its newest message.</source>
-        <translation type="unfinished" />
+        <translation>该会话已审阅至最新消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="202" />
+        <location filename="../../app/ui/review/window.py" line="209" />
         <source>Review</source>
-        <translation type="unfinished" />
+        <translation>审阅</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="211" />
+        <location filename="../../app/ui/review/window.py" line="218" />
         <source>No search to use: %1</source>
-        <translation type="unfinished" />
+        <translation>没有可用的搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="219" />
+        <location filename="../../app/ui/review/window.py" line="226" />
         <source>Take “%1” off every message this search finds?
 
 %2</source>
-        <translation type="unfinished" />
-    </message>
-    <message>
-        <location filename="../../app/ui/review/window.py" line="220" />
-        <source>Tag every message this search finds “%1”?
+        <translation>从此搜索找到的所有消息中移除“%1”？
 
-%2</source>
-        <translation type="unfinished" />
-    </message>
-    <message>
-        <location filename="../../app/ui/review/window.py" line="226" />
-        <source>Took “%2” off 1 message.</source>
-        <translation type="unfinished" />
-    </message>
-    <message>
-        <location filename="../../app/ui/review/window.py" line="226" />
-        <source>Took “%2” off %1 messages.</source>
-        <translation type="unfinished" />
+%2</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/window.py" line="227" />
+        <source>Tag every message this search finds “%1”?
+
+%2</source>
+        <translation>为此搜索找到的所有消息打上“%1”？
+
+%2</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="233" />
+        <source>Took “%2” off 1 message.</source>
+        <translation>已从 1 条消息移除“%2”。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="233" />
+        <source>Took “%2” off %1 messages.</source>
+        <translation>已从 %1 条消息移除“%2”。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/window.py" line="234" />
         <source>Tagged 1 message “%2”.</source>
-        <translation type="unfinished" />
+        <translation>已为 1 条消息打上“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="228" />
+        <location filename="../../app/ui/review/window.py" line="235" />
         <source>Tagged %1 messages “%2”.</source>
-        <translation type="unfinished" />
+        <translation>已为 %1 条消息打上“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="240" />
+        <location filename="../../app/ui/review/window.py" line="247" />
         <source>Save search</source>
-        <translation type="unfinished" />
+        <translation>保存搜索</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="241" />
+        <location filename="../../app/ui/review/window.py" line="248" />
         <source>Name of the search (the Review panel lists it):</source>
-        <translation type="unfinished" />
+        <translation>搜索名称（审阅面板中会列出）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="246" />
+        <location filename="../../app/ui/review/window.py" line="253" />
         <source>Saved the search “%1”.</source>
-        <translation type="unfinished" />
+        <translation>已保存搜索“%1”。</translation>
     </message>
 </context>
 </TS>

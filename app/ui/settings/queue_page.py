@@ -1,5 +1,7 @@
 """The Background jobs page of the settings: where the delay queue lives — the embedded queue in the
-archive database, or a Redis server — with "Test connection", and how often scheduled syncs run.
+archive database, or a Redis server — with "Test connection", how often scheduled syncs run, and the
+scheduled backups of this computer (every so many hours into a folder; app/core/jobs/backup.py). The
+window's "Back up now…" (app/ui/backup_dialog.py) shows this schedule but does not change it.
 
 The Redis password typed here stays in the page until OK stores it in the keyring
 (``secret_operations``); it never reaches the settings file, and the URL may not carry one. The
@@ -17,6 +19,7 @@ from urllib.parse import urlsplit
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -31,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.core.config.queue_settings import MAX_SYNC_INTERVAL_MINUTES, REDIS_PASSWORD_ENV, check_queue_settings
 from app.core.config.secrets import IN_ENVIRONMENT, IN_KEYRING, SecretStore
 from app.core.config.settings import Settings
+from app.core.jobs.backup import BACKUP_INTERVAL_MAX_HOURS
 
 from ..sync.panel import fill
 from ..tasks import run_task
@@ -49,7 +53,8 @@ def redis_password_source(store: SecretStore, url: str) -> str | None:
 
 
 class QueuePage(QWidget):
-    """Choose the job queue's backend and the sync schedule; ``apply`` writes them into a Settings object.
+    """Choose the job queue's backend, the sync schedule and the backup schedule; ``apply`` writes them
+    into a Settings object.
 
     ``archive_url`` gives the archive database's URL with its password (blocking: it may read the
     keyring; called on a pool thread) for testing the embedded queue.
@@ -99,6 +104,14 @@ class QueuePage(QWidget):
         self.interval_spin.setSingleStep(5)
         self.interval_spin.setSuffix(self.tr(" min"))
         self.interval_spin.setSpecialValueText(self.tr("Off"))
+        self.backup_spin = QSpinBox(self)
+        self.backup_spin.setRange(0, BACKUP_INTERVAL_MAX_HOURS)
+        self.backup_spin.setSuffix(self.tr(" h"))
+        self.backup_spin.setSpecialValueText(self.tr("Off"))
+        self.backup_folder_edit = QLineEdit(self)
+        self.backup_folder_edit.setPlaceholderText(self.tr("A folder on another disk or a mounted share"))
+        self.backup_browse = QPushButton(self.tr("Browse…"), self)
+        self.backup_error = ErrorLabel(self)
 
         form = QFormLayout()
         form.addRow(self.embedded_radio)
@@ -109,6 +122,13 @@ class QueuePage(QWidget):
         form.addRow("", self.error)
         schedule = QFormLayout()
         schedule.addRow(self.tr("Sync every:"), self.interval_spin)
+        backup_folder = QHBoxLayout()
+        backup_folder.addWidget(self.backup_folder_edit, 1)
+        backup_folder.addWidget(self.backup_browse)
+        backups = QFormLayout()
+        backups.addRow(self.tr("Back up every:"), self.backup_spin)
+        backups.addRow(self.tr("Backup folder:"), backup_folder)
+        backups.addRow("", self.backup_error)
 
         layout = QVBoxLayout(self)
         layout.addWidget(note_label(self.tr(
@@ -128,6 +148,13 @@ class QueuePage(QWidget):
             "Syncs every corp in the background every so many minutes (Off: only when you sync). WeCom keeps "
             "chats for about 5 days, so keep it well below that. A new interval takes effect within 5 minutes."),
             self))
+        layout.addSpacing(8)
+        layout.addLayout(backups)
+        layout.addWidget(note_label(self.tr(
+            "Backs up the archive every so many hours into a folder of this computer, as \"Back up now…\" does "
+            "(incremental, continuing the folder's chain; the first one is full). Off: only when you back up. "
+            "On a computer without a keyring, set WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE for the signing key."),
+            self))
         layout.addStretch(1)
 
         if settings.queue_url:
@@ -136,9 +163,13 @@ class QueuePage(QWidget):
         else:
             self.embedded_radio.setChecked(True)
         self.interval_spin.setValue(min(max(settings.sync_interval_minutes, 0), MAX_SYNC_INTERVAL_MINUTES))
+        self.backup_spin.setValue(min(max(settings.backup_interval_hours, 0), BACKUP_INTERVAL_MAX_HOURS))
+        self.backup_folder_edit.setText(settings.backup_folder)
         for signal in (self.url_edit.textChanged, self.password_edit.textChanged, self.redis_radio.toggled,
-                       self.interval_spin.valueChanged):
+                       self.interval_spin.valueChanged, self.backup_spin.valueChanged,
+                       self.backup_folder_edit.textChanged):
             signal.connect(self._on_edit)
+        self.backup_browse.clicked.connect(self._browse_backup_folder)
         self.test_button.clicked.connect(self.test_connection)
         # Whether a password is stored for a newly typed URL: asked again once typing pauses.
         self._source_timer = QTimer(self)
@@ -162,9 +193,12 @@ class QueuePage(QWidget):
         return self.password_edit.text() if self.uses_redis() and self.keyring_ok else ""
 
     def apply(self, settings: Settings) -> None:
-        """Write ``queue_url`` and ``sync_interval_minutes`` into ``settings`` (no password)."""
+        """Write ``queue_url``, ``sync_interval_minutes``, ``backup_interval_hours`` and ``backup_folder``
+        into ``settings`` (no password)."""
         settings.queue_url = self.queue_url()
         settings.sync_interval_minutes = self.interval_spin.value()
+        settings.backup_interval_hours = self.backup_spin.value()
+        settings.backup_folder = self.backup_folder_edit.text().strip()
 
     def secret_operations(self) -> list[Callable[[], None]]:
         """Keyring writes to run on OK (the typed Redis password, if any); each is a callable."""
@@ -181,7 +215,19 @@ class QueuePage(QWidget):
     def errors(self) -> list[str]:
         error = self._error()
         self.error.set_error(error)
-        return [self.tr("The background jobs setting has a value to fix.")] if error else []
+        backup_error = self._backup_error()
+        self.backup_error.set_error(backup_error)
+        return [self.tr("The background jobs setting has a value to fix.")] if error or backup_error else []
+
+    def _backup_error(self) -> str | None:
+        if self.backup_spin.value() and not self.backup_folder_edit.text().strip():
+            return self.tr("Choose the folder the scheduled backups go into.")
+        return None
+
+    def _browse_backup_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Backup folder"), self.backup_folder_edit.text())
+        if folder:
+            self.backup_folder_edit.setText(folder)
 
     def _error(self) -> str | None:
         if not self.uses_redis():
