@@ -43,6 +43,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench_storage.py": (["--mb", "200"], ["--mb", "2"]),
     "bench_backup.py": (["--messages", "1000000"], ["--messages", "300", "--incremental", "30", "--media-files", "20",
                                                     "--media-mb", "1", "--backends", "sqlite"]),
+    "bench_server.py": ([], ["--messages", "200", "--clients", "1,2", "--seconds", "0.5", "--backends", "sqlite"]),
 }
 
 
