@@ -212,11 +212,15 @@ class WindowReview(QObject):
         return box.exec() == QMessageBox.StandardButton.Yes
 
     def _query(self) -> str | None:
+        """The search panel's query with its filters, as the panel runs it (without the parentheses
+        the panel puts round the box when no filter follows: shown again, it would get a second pair)."""
         try:
-            return self.window.search.request().text
+            text = self.window.search.request().text
         except (FormError, QueryError) as exc:
             self._say(self.tr("No search to use: %1").replace("%1", str(exc)))
             return None
+        box = self.window.search.query_edit.text().strip()
+        return box if text == f"({box})" else text
 
     def tag_results(self, tag: TagRow, *, remove: bool) -> bool:
         """Put ``tag`` on (or take it off) every message the search panel's query finds in scope."""
