@@ -172,9 +172,10 @@ class AppContext:
 
     @cached_property
     def search(self) -> SearchService:
+        from app.core.review.facts import resolve_review_terms
         from app.core.search import SearchService
 
-        return SearchService(self.db, trail=self.trail)
+        return SearchService(self.db, trail=self.trail, review_terms=resolve_review_terms)
 
     @cached_property
     def media(self) -> MediaService:

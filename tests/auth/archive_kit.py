@@ -7,7 +7,7 @@ import json
 
 from app.core.messages import parse_message
 from app.core.sdk import ChatDataItem
-from app.core.sync.decrypt import Decrypted
+from app.core.sdk.decrypt import Decrypted
 from app.core.sync.writer import write_batch
 
 ZW, LN, WF, CJ = "zhangwei", "lina", "wangfang", "chenjie"

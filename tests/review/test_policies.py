@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from app.core.auth import PermissionDenied
 from app.core.review import ReviewError
 from app.core.review import tables as T
+from app.core.review.facts import resolve_review_terms
 from app.core.review.policies import PolicyEngine, local_day
 from app.core.search import SearchService
 
@@ -60,7 +61,7 @@ def test_policies_evaluate_only_what_each_batch_stored_and_raise_one_alert_per_s
     report = engine.evaluate()
     assert report.messages == 1 and len(report.updated) == 1 and not report.raised  # joins the day's alert
     # the same matches, found by a search (the evaluator is the search's)
-    search = SearchService(desk.db, tz=UTC)
+    search = SearchService(desk.db, tz=UTC, review_terms=resolve_review_terms)
     assert search.query_count(desk.alice, "policy:lexicon") == 5 == search.query_count(
         desk.alice, '(返现 OR 回扣 OR "私下转账") after:2025-06-01')
     entry = audit(desk.db, "review.policy_run")[-1]
@@ -153,7 +154,7 @@ def test_two_evaluations_at_once_raise_each_alert_once(desk):
 
 
 def test_look_back_raises_alerts_for_history_without_moving_marks(desk):
-    search = SearchService(desk.db, tz=UTC)
+    search = SearchService(desk.db, tz=UTC, review_terms=resolve_review_terms)
     p = desk.review.policies.create(desk.root, "contracts", "合同")
     with desk.db.read() as conn:
         marks = conn.execute(select(T.policy_marks)).all()

@@ -17,6 +17,7 @@ from sqlalchemy import select, text
 from app.core.actor import Actor
 from app.core.auth import AccountService, PasswordHasher, ScryptParams
 from app.core.review import Review
+from app.core.review.facts import resolve_review_terms
 from app.core.review.policies import PolicyEngine
 from app.core.search import QueryError, SearchService
 from app.core.store.db import open_database
@@ -264,7 +265,7 @@ def _check_all(service, actor, rows, truth):
 def test_review_terms_equal_a_scan(archive):
     db, rows, _review, _alice, bob = archive
     truth = Truth(db)
-    service = SearchService(db, tz=UTC)
+    service = SearchService(db, tz=UTC, review_terms=resolve_review_terms)
     assert not _check_all(service, bob, rows, truth)
     # Most of them hit something, and none of them everything: the state is not trivial.
     sizes = [len(_truth(rows, truth, p)) for _q, p in QUERIES]
@@ -273,7 +274,7 @@ def test_review_terms_equal_a_scan(archive):
 
 def test_review_terms_are_exact_for_messages_the_index_has_not_applied(archive):
     db, rows, review, alice, bob = archive
-    service = SearchService(db, tz=UTC)
+    service = SearchService(db, tz=UTC, review_terms=resolve_review_terms)
     service.query_count(bob, "的")  # the index is built and current
     corp = rows[0]["corp_id"]
     extra = [json.dumps({"msgid": f"late{i}", "action": "send", "from": "zhangwei", "tolist": ["LiNa"],
@@ -303,7 +304,7 @@ def test_review_terms_are_exact_for_messages_the_index_has_not_applied(archive):
 def test_paging_review_queries_walks_the_exact_result(archive, order):
     db, rows, _review, _alice, bob = archive
     truth = Truth(db)
-    service = SearchService(db, tz=UTC)
+    service = SearchService(db, tz=UTC, review_terms=resolve_review_terms)
     for q, pred in [("status:unreviewed", STATUS("unreviewed")), ("-tag:无问题 OR has:note", OR(NOT(TAG("无问题")), HAS_NOTE)),
                     ("reviewed:alice", REVIEWED("alice"))]:
         got, before = [], None
@@ -318,7 +319,7 @@ def test_paging_review_queries_walks_the_exact_result(archive, order):
 
 def test_unknown_tags_policies_and_accounts_say_where(archive):
     db, _rows, _review, _alice, bob = archive
-    service = SearchService(db, tz=UTC)
+    service = SearchService(db, tz=UTC, review_terms=resolve_review_terms)
     for q, at, words in [("合同 tag:不存在", 7, "no tag '不存在'"), ("policy:nothing", 7, "no policy 'nothing'"),
                          ("a reviewed:nobody", 11, "no account 'nobody'"), ("status:done", 7, "status: is one of"),
                          ("alert:maybe", 6, "alert: is one of"), ("has:notes", 4, "has: can be")]:

@@ -15,6 +15,7 @@ from sqlalchemy import update
 from app.core.auth import PermissionDenied
 from app.core.review import ReviewError
 from app.core.review import tables as T
+from app.core.review.facts import resolve_review_terms
 from app.core.review.sampling import candidates_digest, pick
 from app.core.search import SearchService
 
@@ -68,7 +69,7 @@ def test_conversations_with_alerts_are_left_out_and_later_changes_are_told_apart
     sampling = desk.review.sampling
     rule = sampling.create_rule(desk.root, "two a week", userids=["zhangwei", "LiNa", "yuan.hui"], sessions=2)
     desk.review.policies.create(desk.root, "everything in week 2", "date:2025-01-06..2025-01-12 from:zhangwei")
-    desk.review.policies.run(desk.root, since_ms=0, search=SearchService(desk.db, tz=UTC))
+    desk.review.policies.run(desk.root, since_ms=0, search=SearchService(desk.db, tz=UTC, review_terms=resolve_review_terms))
     alerted = {(a.corp_id, a.session_id) for a in desk.review.alerts.list(desk.alice, status=None)}
     assert alerted
     d = sampling.draw(desk.alice, rule.id, week=WEEK)
@@ -77,7 +78,7 @@ def test_conversations_with_alerts_are_left_out_and_later_changes_are_told_apart
     assert d.size == 2 and not alerted & {(i.corp_id, i.session_id) for i in sampling.items(desk.alice, d.id)}
     # a later alert changes today's candidates, not the draw
     desk.review.policies.create(desk.root, "more", "date:2025-01-06..2025-01-12")
-    desk.review.policies.run(desk.root, ["more"], since_ms=0, search=SearchService(desk.db, tz=UTC))
+    desk.review.policies.run(desk.root, ["more"], since_ms=0, search=SearchService(desk.db, tz=UTC, review_terms=resolve_review_terms))
     result = sampling.reproduce(desk.alice, d.id)
     assert result.same_sample and not result.same_candidates and result.removed > 0
     # an altered draw (its seed edited in the database) is found

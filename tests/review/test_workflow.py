@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from app.core.auth import PermissionDenied
 from app.core.review import ReviewError
 from app.core.review import tables as T
+from app.core.review.facts import resolve_review_terms
 from app.core.search import SearchService
 
 from .kit import UTC, audit, make_desk
@@ -61,7 +62,7 @@ def test_the_tag_set_is_the_administrators_and_tagging_the_reviewers(desk):
 
 
 def test_a_whole_session_and_all_search_results_are_tagged(desk):
-    tags, search = desk.review.tags, SearchService(desk.db, tz=UTC)
+    tags, search = desk.review.tags, SearchService(desk.db, tz=UTC, review_terms=resolve_review_terms)
     corp, sid = desk.session_of("m000")
     assert tags.tag(desk.alice, "需关注", session=(corp, sid)) == 1
     in_session = search.query_count(desk.alice, f"in:{sid}")
@@ -177,7 +178,7 @@ def test_notes_have_versions_and_only_their_author_changes_them(desk):
 
 # ---------------------------------------------------------------------------------------- saved searches
 def test_saved_searches_are_shared_and_count_new_hits_since_the_last_run(desk):
-    searches, search = desk.review.searches, SearchService(desk.db, tz=UTC)
+    searches, search = desk.review.searches, SearchService(desk.db, tz=UTC, review_terms=resolve_review_terms)
     mine = searches.save(desk.alice, "合同类", "合同 OR 发票")
     searches.save(desk.alice, "私人", "的")
     assert [s.name for s in searches.list(desk.dave)] == []

@@ -101,7 +101,7 @@ def own_ctx(tmp_path):
     from app.core.context import AppContext
     from app.core.messages import parse_message
     from app.core.sdk import ChatDataItem
-    from app.core.sync.decrypt import Decrypted
+    from app.core.sdk.decrypt import Decrypted
     from app.core.sync.pipeline import ensure_corp
     from app.core.sync.writer import write_batch
 
@@ -377,7 +377,7 @@ def test_an_open_conversation_shows_media_stored_after_it_was_opened_and_new_mes
                      .values(status="stored", stored_size=1234, sha256="a" * 64, md5_matched=True))
     from app.core.messages import parse_message
     from app.core.sdk import ChatDataItem
-    from app.core.sync.decrypt import Decrypted
+    from app.core.sdk.decrypt import Decrypted
     from app.core.sync.pipeline import ensure_corp
     from app.core.sync.writer import write_batch
 

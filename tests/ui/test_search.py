@@ -16,9 +16,9 @@ from app.core.actor import Actor
 from app.core.context import AppContext
 from app.core.messages import LABELS, parse_message
 from app.core.sdk import ChatDataItem
+from app.core.sdk.decrypt import Decrypted
 from app.core.search import SYNTAX_HELP, QueryError
 from app.core.store.models import Message
-from app.core.sync.decrypt import Decrypted
 from app.core.sync.pipeline import ensure_corp
 from app.core.sync.writer import write_batch
 from app.ui.search import (

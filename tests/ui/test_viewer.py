@@ -97,7 +97,7 @@ def _tiny_archive(tmp_path, raws: list[bytes], batch: int = 1000):
     """An AppContext on a fresh SQLite archive holding ``raws`` (written as a sync would)."""
     from app.core.context import AppContext
     from app.core.sdk import ChatDataItem
-    from app.core.sync.decrypt import Decrypted
+    from app.core.sdk.decrypt import Decrypted
     from app.core.sync.pipeline import ensure_corp
     from app.core.sync.writer import write_batch
 

@@ -290,9 +290,10 @@ class RetentionService:
 
     def _query_ids(self, query: str, corp_id: int | None) -> set[int]:
         if self.search is None:
+            from app.core.review.facts import resolve_review_terms
             from app.core.search import SearchService
 
-            self.search = SearchService(self.db, trail=self.trail)
+            self.search = SearchService(self.db, trail=self.trail, review_terms=resolve_review_terms)
         # A system reader: the hold's query is evaluated for the archive, not shown to anyone.
         reader = Actor.system("legal-hold", roles=frozenset({"reviewer"}))
         out: set[int] = set()

@@ -23,7 +23,7 @@ open        corpid, secret, proxy, passwd, timeout         None (NewSdk + Init)
 chat        seq, limit                                     list of ChatDataItem
 media       indexbuf (bytes), sdkfileid (bytes)            (data, next indexbuf, finished)
 keys        {publickey_ver: private key PEM}               the versions loaded
-decrypt     list of ChatDataItem                           list of Decrypted / Rejected (sync.decrypt)
+decrypt     list of ChatDataItem                           list of Decrypted / Rejected (sdk/decrypt.py)
 exit        —                                              None, then the host exits
 =========== ============================================== ==========================================
 """
@@ -39,9 +39,8 @@ from typing import TYPE_CHECKING
 from app.core.processes import Channel, ChannelClosed, apply_niceness
 
 if TYPE_CHECKING:
-    from app.core.sync.decrypt import Decrypted, Rejected
-
     from .binding import ChatDataItem, FinanceSdk, SdkLibrary
+    from .decrypt import Decrypted, Rejected
     from .keys import PrivateKeyRing
 
 MARKER = b"\x1e"
@@ -84,7 +83,7 @@ class _Host:
         return sorted(pems)
 
     def decrypt(self, items: list[ChatDataItem]) -> list[Decrypted | Rejected]:
-        from app.core.sync.decrypt import decrypt_item
+        from .decrypt import decrypt_item
 
         lib = self._need_library()
         if self.ring is None:

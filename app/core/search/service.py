@@ -60,9 +60,12 @@ from .query import (
     DateRange,
     Field,
     Node,
+    Not,
+    Or,
     QueryError,
     Text,
     has_review_terms,
+    is_review_term,
     parse_query,
     positive_texts,
 )
@@ -86,6 +89,20 @@ class SearchIndexError(RuntimeError):
                          f"writable and free disk space there, or remove the folder and run "
                          f"`wecom-auditor reindex` to build it again")
         self.path = path
+
+
+# (database, query tree, reader, query text) -> the tree with its review terms answered
+ReviewTerms = Callable[[Database, Node, Actor, str], Node]
+
+
+def _first_review_term(node: Node) -> Field | None:
+    if isinstance(node, Field):
+        return node if is_review_term(node) else None
+    for item in node.items if isinstance(node, And | Or) else (node.item,) if isinstance(node, Not) else ():
+        found = _first_review_term(item)
+        if found is not None:
+            return found
+    return None
 
 
 def _recorded(text: str) -> str:
@@ -212,8 +229,12 @@ class SearchService:
     dates in queries (default: local)."""
 
     def __init__(self, db: Database, *, index_dir: str | Path | None = None, tz: tzinfo | None = None,
-                 trail: AuditTrail | None = None):
+                 trail: AuditTrail | None = None, review_terms: ReviewTerms | None = None):
+        """``review_terms``: what answers tag:, status: … from the review tables
+        (app.core.review.facts.resolve_review_terms, handed in by whoever composes the services:
+        the review sits above search); without it such a query is refused."""
         self.db = db
+        self.review_terms = review_terms
         self.trail = trail or AuditTrail(db)
         self.tz = tz
         self._index_dir = Path(index_dir) if index_dir is not None else None
@@ -240,9 +261,11 @@ class SearchService:
         QueryError (with the position) for an unknown tag, policy or account."""
         if not has_review_terms(node):
             return node
-        from app.core.review.facts import resolve_review_terms
-
-        return resolve_review_terms(self.db, node, actor, text)
+        if self.review_terms is None:
+            term = _first_review_term(node)
+            raise QueryError("review terms (tag:, status:, reviewed:, alert:, policy:, has:note|tag|alert) "
+                             "are not available here", term.pos if term else 0, text)
+        return self.review_terms(self.db, node, actor, text)
 
     def query(self, actor: Actor, text: str, *, limit: int = 50, before: tuple | None = None,
               order: str = "newest", corp_id: int | None = None, record: bool = False) -> list[SearchHit]:

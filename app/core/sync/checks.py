@@ -76,9 +76,10 @@ def run_checks(connection: CorpConnection, private_keys: dict[int, str]) -> list
 
 def _check_archive(connection: CorpConnection, private_keys: dict[int, str],
                    add: Callable[[str, bool, str, str], bool]) -> None:
+    from app.core.sdk.decrypt import Decrypted
     from app.core.sdk.errors import SdkError, SdkLoadError
 
-    from .decrypt import Decrypted, DecryptPool  # the decrypt step of a sync, reused as is
+    from .decrypt import DecryptPool  # the decrypt step of a sync, reused as is
 
     try:
         with connection.open(media_hosts=1, check=False) as sdk:

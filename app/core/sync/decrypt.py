@@ -2,7 +2,7 @@
 
 It runs in SDK host processes (:mod:`app.core.sdk.host`; see pipeline.py for why processes, not
 threads): :class:`DecryptPool` keeps ``workers`` hosts, each with the library and the private keys
-loaded once, and hands them chunks; a host runs :func:`decrypt_item` on each item.
+loaded once, and hands them chunks; a host runs :func:`app.core.sdk.decrypt.decrypt_item` on each item.
 
 A host that dies on a chunk (Tencent's DecryptData kills its process on some inputs) costs one
 entry: the pool starts a new host and decrypts that chunk's items one at a time, so the item that
@@ -17,70 +17,12 @@ import concurrent.futures as cf
 import logging
 import queue
 import threading
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
-from app.core.messages import MessageParseError, ParsedMessage, parse_message
-from app.core.picklable import compact_pickle
-from app.core.sdk import (
-    ChatDataItem,
-    PrivateKeyRing,
-    RandomKeyError,
-    SdkError,
-    UnknownKeyVersionError,
-    decrypt_data,
-    decrypt_random_key,
-)
+from app.core.sdk import ChatDataItem
+from app.core.sdk.decrypt import STAGE_DECRYPT, Decrypted, Rejected
 from app.core.sdk.hosted import LibrarySpec, SdkHost, SdkHostDied
 
-if TYPE_CHECKING:
-    from app.core.sdk.binding import SdkLibrary
-
-# Quarantine stages
-STAGE_KEY, STAGE_DECRYPT, STAGE_PARSE = "key", "decrypt", "parse"
-
-
-@compact_pickle
-@dataclass(frozen=True, slots=True)
-class Decrypted:
-    item: ChatDataItem
-    raw: bytes  # the message JSON exactly as DecryptData returned it
-    parsed: ParsedMessage  # without ``content``: the writer does not need it, and pickling it back
-    #                        from the worker processes costs more than parsing (re-parse ``raw``)
-
-
-@compact_pickle
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    item: ChatDataItem
-    stage: str
-    error: str
-    plaintext: bytes | None = None
-
-
 log = logging.getLogger(__name__)
-
-
-def decrypt_item(item: ChatDataItem, ring: PrivateKeyRing, lib: SdkLibrary) -> Decrypted | Rejected:
-    try:
-        random_key = decrypt_random_key(item, ring)
-    except UnknownKeyVersionError as exc:
-        return Rejected(item, STAGE_KEY, str(exc))
-    except RandomKeyError as exc:
-        return Rejected(item, STAGE_KEY, str(exc))
-    try:
-        raw = decrypt_data(lib, random_key, item.encrypt_chat_msg)
-    except SdkError as exc:
-        # With PKCS#1 v1.5 implicit rejection a wrong private key surfaces here, not in RSA.
-        return Rejected(item, STAGE_DECRYPT,
-                        f"{exc} (if many entries of publickey_ver {item.publickey_ver} fail, "
-                        f"the installed private key of that version is probably wrong)")
-    try:
-        parsed = parse_message(raw)
-    except MessageParseError as exc:
-        return Rejected(item, STAGE_PARSE, str(exc), plaintext=raw)
-    return Decrypted(item, raw, replace(parsed, content=None))
-
 
 class DecryptPool:
     """``workers`` SDK hosts decrypting chunks of items in parallel; see the module docstring.

@@ -42,12 +42,13 @@ from app.core.review.policies import PolicyFollower
 from app.core.sdk import ChatDataItem, SdkError, SdkLoadError
 from app.core.sdk.binding import library_file_problem
 from app.core.sdk.connection import CorpConnection
+from app.core.sdk.decrypt import Decrypted, Rejected
 from app.core.sdk.hosted import HostedSdk
 from app.core.store.db import Database, now_ms
 from app.core.store.models import Corp, SyncCheckpoint, SyncRun
 
 from .cancel import SyncCancelled
-from .decrypt import Decrypted, DecryptPool, Rejected
+from .decrypt import DecryptPool
 from .failures import SyncFailed, describe_failure
 from .index_process import IndexFollowerProcess
 from .media_phase import MediaPhase

@@ -12,11 +12,12 @@ from app.core.actor import Actor
 from app.core.auth import roles as R
 from app.core.auth.audit import Action, AuditTrail
 from app.core.sdk import ChatDataItem
+from app.core.sdk.decrypt import Decrypted
 from app.core.sdk.hosted import LibrarySpec
 from app.core.store.db import Database, now_ms
 from app.core.store.models import Corp, QuarantineEntry
 
-from .decrypt import Decrypted, DecryptPool
+from .decrypt import DecryptPool
 from .writer import quarantine, store_narrowing
 
 PAGE = 500

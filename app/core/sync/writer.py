@@ -27,11 +27,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Table, and_, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, StatementError
 
+from app.core.sdk.decrypt import Decrypted, Rejected
 from app.core.search.journal import journal_batch
 from app.core.store.db import Database, now_ms
 from app.core.store.models import FAILED, PENDING, Media, Message, QuarantineEntry, Session, SyncCheckpoint
 
-from .decrypt import Decrypted, Rejected
 from .failures import database_error_text
 
 _IN_CHUNK = 500  # ids per IN (...) list

@@ -1,0 +1,68 @@
+"""What an SDK host process does with a chat-archive entry: the entry's random key decrypted with the
+corp's RSA private key, DecryptData, then the message JSON parsed — the CPU-bound step of a sync,
+run where Tencent's library is loaded (:mod:`app.core.sdk.host`; the pool that hands entries out
+is :class:`app.core.sync.decrypt.DecryptPool`).
+
+An entry that cannot be decrypted or parsed is :class:`Rejected` with its stage, never raised: one
+entry never stops a sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from app.core.messages import MessageParseError, ParsedMessage, parse_message
+from app.core.picklable import compact_pickle
+
+from .binding import ChatDataItem, decrypt_data
+from .errors import SdkError
+from .keys import PrivateKeyRing, RandomKeyError, UnknownKeyVersionError, decrypt_random_key
+
+if TYPE_CHECKING:
+    from .binding import SdkLibrary
+
+__all__ = ["STAGE_DECRYPT", "STAGE_KEY", "STAGE_PARSE", "Decrypted", "Rejected", "decrypt_item"]
+
+# Quarantine stages
+STAGE_KEY, STAGE_DECRYPT, STAGE_PARSE = "key", "decrypt", "parse"
+
+
+@compact_pickle
+@dataclass(frozen=True, slots=True)
+class Decrypted:
+    item: ChatDataItem
+    raw: bytes  # the message JSON exactly as DecryptData returned it
+    parsed: ParsedMessage  # without ``content``: the writer does not need it, and pickling it back
+    #                        from the worker processes costs more than parsing (re-parse ``raw``)
+
+
+@compact_pickle
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    item: ChatDataItem
+    stage: str
+    error: str
+    plaintext: bytes | None = None
+
+
+
+def decrypt_item(item: ChatDataItem, ring: PrivateKeyRing, lib: SdkLibrary) -> Decrypted | Rejected:
+    try:
+        random_key = decrypt_random_key(item, ring)
+    except UnknownKeyVersionError as exc:
+        return Rejected(item, STAGE_KEY, str(exc))
+    except RandomKeyError as exc:
+        return Rejected(item, STAGE_KEY, str(exc))
+    try:
+        raw = decrypt_data(lib, random_key, item.encrypt_chat_msg)
+    except SdkError as exc:
+        # With PKCS#1 v1.5 implicit rejection a wrong private key surfaces here, not in RSA.
+        return Rejected(item, STAGE_DECRYPT,
+                        f"{exc} (if many entries of publickey_ver {item.publickey_ver} fail, "
+                        f"the installed private key of that version is probably wrong)")
+    try:
+        parsed = parse_message(raw)
+    except MessageParseError as exc:
+        return Rejected(item, STAGE_PARSE, str(exc), plaintext=raw)
+    return Decrypted(item, raw, replace(parsed, content=None))
