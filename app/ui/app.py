@@ -69,6 +69,9 @@ def run_gui(data_dir: str | None = None, db_url: str | None = None) -> int:
 
     sigint_timer = quit_on_sigint(app)  # noqa: F841 — lives as long as the window
     _add_shipped_font()
+    from . import temp_copies
+
+    temp_copies.remove_stale()  # decrypted copies "Open" left when a run crashed or was killed
     app.setApplicationName("WeCom Archive Auditor")
     app.setOrganizationName("wecom-auditor")
     ctx = AppContext(data_dir, db_url)
@@ -78,6 +81,7 @@ def run_gui(data_dir: str | None = None, db_url: str | None = None) -> int:
     try:
         return run_windows(app, ctx)
     finally:
+        temp_copies.remove_own()  # this run's decrypted copies: not left in the temp folder
         for t in translators:
             app.removeTranslator(t)
         ctx.close()

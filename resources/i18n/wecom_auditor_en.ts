@@ -2722,7 +2722,7 @@
         <translation>Save as…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="165" />
+        <location filename="../../app/ui/viewer/media_view.py" line="170" />
         <source>This image cannot be shown: {error}</source>
         <translation>This image cannot be shown: {error}</translation>
     </message>
@@ -3213,54 +3213,54 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MediaActions</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="217" />
+        <location filename="../../app/ui/viewer/media_view.py" line="222" />
         <source>Save voice message</source>
         <translation>Save voice message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="217" />
+        <location filename="../../app/ui/viewer/media_view.py" line="222" />
         <source>Save as</source>
         <translation>Save as</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="234" />
-        <location filename="../../app/ui/viewer/media_view.py" line="268" />
+        <location filename="../../app/ui/viewer/media_view.py" line="239" />
+        <location filename="../../app/ui/viewer/media_view.py" line="273" />
         <source>Open file</source>
         <translation>Open file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="235" />
+        <location filename="../../app/ui/viewer/media_view.py" line="240" />
         <source>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</source>
         <translation>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="265" />
+        <location filename="../../app/ui/viewer/media_view.py" line="270" />
         <source>No program on this computer opens .{ext} files.</source>
         <translation>No program on this computer opens .{ext} files.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="266" />
+        <location filename="../../app/ui/viewer/media_view.py" line="271" />
         <source>No program on this computer opens files of this type.</source>
         <translation>No program on this computer opens files of this type.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="269" />
+        <location filename="../../app/ui/viewer/media_view.py" line="274" />
         <source>Nothing was opened, and nothing is recorded as opened. Use "Save as…" to keep a copy, or install a program for this type.</source>
         <translation>Nothing was opened, and nothing is recorded as opened. Use "Save as…" to keep a copy, or install a program for this type.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="274" />
-        <location filename="../../app/ui/viewer/media_view.py" line="280" />
+        <location filename="../../app/ui/viewer/media_view.py" line="279" />
+        <location filename="../../app/ui/viewer/media_view.py" line="285" />
         <source>Media</source>
         <translation>Media</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="275" />
+        <location filename="../../app/ui/viewer/media_view.py" line="280" />
         <source>The file was opened, but this could not be recorded: {error}</source>
         <translation>The file was opened, but this could not be recorded: {error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="281" />
+        <location filename="../../app/ui/viewer/media_view.py" line="286" />
         <source>The file could not be copied: {error}</source>
         <translation>The file could not be copied: {error}</translation>
     </message>
@@ -3454,37 +3454,37 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="249" />
+        <location filename="../../app/ui/viewer/delegate.py" line="250" />
         <source>[Cannot show this part]</source>
         <translation>[Cannot show this part]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="286" />
+        <location filename="../../app/ui/viewer/delegate.py" line="287" />
         <source>Open</source>
         <translation>Open</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="288" />
+        <location filename="../../app/ui/viewer/delegate.py" line="289" />
         <source>Save voice…</source>
         <translation>Save voice…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="289" />
+        <location filename="../../app/ui/viewer/delegate.py" line="290" />
         <source>Save as…</source>
         <translation>Save as…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="292" />
+        <location filename="../../app/ui/viewer/delegate.py" line="293" />
         <source>View</source>
         <translation>View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="521" />
+        <location filename="../../app/ui/viewer/delegate.py" line="522" />
         <source>Recalled at {time}</source>
         <translation>Recalled at {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="626" />
+        <location filename="../../app/ui/viewer/delegate.py" line="627" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
@@ -3715,240 +3715,240 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageRenderer</name>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="143" />
+        <location filename="../../app/ui/viewer/render.py" line="171" />
         <source>{amount} yuan</source>
         <translation>{amount} yuan</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="334" />
+        <location filename="../../app/ui/viewer/render.py" line="362" />
         <source>[This message could not be read: {type}]</source>
         <translation>[This message could not be read: {type}]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="335" />
-        <location filename="../../app/ui/viewer/render.py" line="684" />
+        <location filename="../../app/ui/viewer/render.py" line="363" />
+        <location filename="../../app/ui/viewer/render.py" line="712" />
         <source>Show raw JSON</source>
         <translation>Show raw JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="379" />
+        <location filename="../../app/ui/viewer/render.py" line="407" />
         <source>{who} recalled a message</source>
         <translation>{who} recalled a message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="384" />
+        <location filename="../../app/ui/viewer/render.py" line="412" />
         <source>{who} agreed to have chats archived</source>
         <translation>{who} agreed to have chats archived</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="390" />
+        <location filename="../../app/ui/viewer/render.py" line="418" />
         <source>{who} declined to have chats archived</source>
         <translation>{who} declined to have chats archived</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="593" />
+        <location filename="../../app/ui/viewer/render.py" line="621" />
         <source>{who} switched enterprise</source>
         <translation>{who} switched enterprise</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="448" />
+        <location filename="../../app/ui/viewer/render.py" line="476" />
         <source>{n} forwarded messages</source>
         <translation>{n} forwarded messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="602" />
+        <location filename="../../app/ui/viewer/render.py" line="630" />
         <source>Collapse</source>
         <translation>Collapse</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="603" />
+        <location filename="../../app/ui/viewer/render.py" line="631" />
         <source>Show all {n} items</source>
         <translation>Show all {n} items</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="399" />
+        <location filename="../../app/ui/viewer/render.py" line="427" />
         <source>Voice message</source>
         <translation>Voice message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="553" />
+        <location filename="../../app/ui/viewer/render.py" line="581" />
         <source>Ended {time}</source>
         <translation>Ended {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="555" />
+        <location filename="../../app/ui/viewer/render.py" line="583" />
         <source>Shared file: {name} ({who})</source>
         <translation>Shared file: {name} ({who})</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="558" />
+        <location filename="../../app/ui/viewer/render.py" line="586" />
         <source>Shared screen: {who}</source>
         <translation>Shared screen: {who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="559" />
+        <location filename="../../app/ui/viewer/render.py" line="587" />
         <source>Call recording</source>
         <translation>Call recording</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="499" />
-        <location filename="../../app/ui/viewer/render.py" line="529" />
+        <location filename="../../app/ui/viewer/render.py" line="527" />
+        <location filename="../../app/ui/viewer/render.py" line="557" />
         <source>Place: {place}</source>
         <translation>Place: {place}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="531" />
+        <location filename="../../app/ui/viewer/render.py" line="559" />
         <source>Attendees: {names}</source>
         <translation>Attendees: {names}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="509" />
-        <location filename="../../app/ui/viewer/render.py" line="534" />
+        <location filename="../../app/ui/viewer/render.py" line="537" />
+        <location filename="../../app/ui/viewer/render.py" line="562" />
         <source>Created by {who}</source>
         <translation>Created by {who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="401" />
+        <location filename="../../app/ui/viewer/render.py" line="429" />
         <source>AMR audio cannot be played inside this app: "Open" plays it with a program of this computer that can.</source>
         <translation>AMR audio cannot be played inside this app: "Open" plays it with a program of this computer that can.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="471" />
+        <location filename="../../app/ui/viewer/render.py" line="499" />
         <source>Started a vote</source>
         <translation>Started a vote</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="472" />
+        <location filename="../../app/ui/viewer/render.py" line="500" />
         <source>Voted</source>
         <translation>Voted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="487" />
+        <location filename="../../app/ui/viewer/render.py" line="515" />
         <source>Amount: {amount}</source>
         <translation>Amount: {amount}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="489" />
+        <location filename="../../app/ui/viewer/render.py" line="517" />
         <source>Packets: {n}</source>
         <translation>Packets: {n}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="580" />
+        <location filename="../../app/ui/viewer/render.py" line="608" />
         <source>Call</source>
         <translation>Call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="581" />
+        <location filename="../../app/ui/viewer/render.py" line="609" />
         <source>Duration {d}</source>
         <translation>Duration {d}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="606" />
+        <location filename="../../app/ui/viewer/render.py" line="634" />
         <source>Attended</source>
         <translation>Attended</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="607" />
+        <location filename="../../app/ui/viewer/render.py" line="635" />
         <source>Declined</source>
         <translation>Declined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="608" />
+        <location filename="../../app/ui/viewer/render.py" line="636" />
         <source>Not answered yet</source>
         <translation>Not answered yet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="609" />
+        <location filename="../../app/ui/viewer/render.py" line="637" />
         <source>Cancelled</source>
         <translation>Cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="610" />
+        <location filename="../../app/ui/viewer/render.py" line="638" />
         <source>Expired</source>
         <translation>Expired</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="611" />
+        <location filename="../../app/ui/viewer/render.py" line="639" />
         <source>Normal red packet</source>
         <translation>Normal red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="612" />
+        <location filename="../../app/ui/viewer/render.py" line="640" />
         <source>Lucky red packet</source>
         <translation>Lucky red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="613" />
+        <location filename="../../app/ui/viewer/render.py" line="641" />
         <source>Incentive red packet</source>
         <translation>Incentive red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="614" />
+        <location filename="../../app/ui/viewer/render.py" line="642" />
         <source>Picture post</source>
         <translation>Picture post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="615" />
+        <location filename="../../app/ui/viewer/render.py" line="643" />
         <source>Video post</source>
         <translation>Video post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="616" />
+        <location filename="../../app/ui/viewer/render.py" line="644" />
         <source>Live stream</source>
         <translation>Live stream</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="617" />
+        <location filename="../../app/ui/viewer/render.py" line="645" />
         <source>Voice call</source>
         <translation>Voice call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="618" />
+        <location filename="../../app/ui/viewer/render.py" line="646" />
         <source>Video call</source>
         <translation>Video call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="619" />
+        <location filename="../../app/ui/viewer/render.py" line="647" />
         <source>Group voice call</source>
         <translation>Group voice call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="620" />
+        <location filename="../../app/ui/viewer/render.py" line="648" />
         <source>Group video call</source>
         <translation>Group video call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="631" />
+        <location filename="../../app/ui/viewer/render.py" line="659" />
         <source>({n} more characters: open Details to read the whole message)</source>
         <translation>({n} more characters: open Details to read the whole message)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="656" />
+        <location filename="../../app/ui/viewer/render.py" line="684" />
         <source>Not archived (no media reference)</source>
         <translation>Not archived (no media reference)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="660" />
+        <location filename="../../app/ui/viewer/render.py" line="688" />
         <source>Download pending</source>
         <translation>Download pending</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="662" />
+        <location filename="../../app/ui/viewer/render.py" line="690" />
         <source>Expired: WeCom no longer holds this file</source>
         <translation>Expired: WeCom no longer holds this file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="665" />
+        <location filename="../../app/ui/viewer/render.py" line="693" />
         <source>Download failed: {reason}</source>
         <translation>Download failed: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="666" />
+        <location filename="../../app/ui/viewer/render.py" line="694" />
         <source>Download failed</source>
         <translation>Download failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="683" />
+        <location filename="../../app/ui/viewer/render.py" line="711" />
         <source>[Unsupported message type: {type}]</source>
         <translation>[Unsupported message type: {type}]</translation>
     </message>
@@ -6953,12 +6953,12 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
         <translation>Review</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="218" />
+        <location filename="../../app/ui/review/window.py" line="220" />
         <source>No search to use: %1</source>
         <translation>No search to use: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="226" />
+        <location filename="../../app/ui/review/window.py" line="230" />
         <source>Take “%1” off every message this search finds?
 
 %2</source>
@@ -6967,7 +6967,7 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="227" />
+        <location filename="../../app/ui/review/window.py" line="231" />
         <source>Tag every message this search finds “%1”?
 
 %2</source>
@@ -6976,37 +6976,37 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="233" />
+        <location filename="../../app/ui/review/window.py" line="237" />
         <source>Took “%2” off 1 message.</source>
         <translation>Took “%2” off 1 message.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="233" />
+        <location filename="../../app/ui/review/window.py" line="237" />
         <source>Took “%2” off %1 messages.</source>
         <translation>Took “%2” off %1 messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="234" />
+        <location filename="../../app/ui/review/window.py" line="238" />
         <source>Tagged 1 message “%2”.</source>
         <translation>Tagged 1 message “%2”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="235" />
+        <location filename="../../app/ui/review/window.py" line="239" />
         <source>Tagged %1 messages “%2”.</source>
         <translation>Tagged %1 messages “%2”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="247" />
+        <location filename="../../app/ui/review/window.py" line="251" />
         <source>Save search</source>
         <translation>Save search</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="248" />
+        <location filename="../../app/ui/review/window.py" line="252" />
         <source>Name of the search (the Review panel lists it):</source>
         <translation>Name of the search (the Review panel lists it):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="253" />
+        <location filename="../../app/ui/review/window.py" line="257" />
         <source>Saved the search “%1”.</source>
         <translation>Saved the search “%1”.</translation>
     </message>

@@ -2722,7 +2722,7 @@
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="165" />
+        <location filename="../../app/ui/viewer/media_view.py" line="170" />
         <source>This image cannot be shown: {error}</source>
         <translation>无法显示此图片：{error}</translation>
     </message>
@@ -3213,54 +3213,54 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MediaActions</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="217" />
+        <location filename="../../app/ui/viewer/media_view.py" line="222" />
         <source>Save voice message</source>
         <translation>保存语音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="217" />
+        <location filename="../../app/ui/viewer/media_view.py" line="222" />
         <source>Save as</source>
         <translation>另存为</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="234" />
-        <location filename="../../app/ui/viewer/media_view.py" line="268" />
+        <location filename="../../app/ui/viewer/media_view.py" line="239" />
+        <location filename="../../app/ui/viewer/media_view.py" line="273" />
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="235" />
+        <location filename="../../app/ui/viewer/media_view.py" line="240" />
         <source>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</source>
         <translation>来自消息的程序和脚本不会被打开。请使用“另存为…”保存副本。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="265" />
+        <location filename="../../app/ui/viewer/media_view.py" line="270" />
         <source>No program on this computer opens .{ext} files.</source>
-        <translation type="unfinished" />
+        <translation>本机没有可打开 .{ext} 文件的程序。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="266" />
+        <location filename="../../app/ui/viewer/media_view.py" line="271" />
         <source>No program on this computer opens files of this type.</source>
-        <translation type="unfinished" />
-    </message>
-    <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="269" />
-        <source>Nothing was opened, and nothing is recorded as opened. Use "Save as…" to keep a copy, or install a program for this type.</source>
-        <translation type="unfinished" />
+        <translation>本机没有可打开此类文件的程序。</translation>
     </message>
     <message>
         <location filename="../../app/ui/viewer/media_view.py" line="274" />
-        <location filename="../../app/ui/viewer/media_view.py" line="280" />
+        <source>Nothing was opened, and nothing is recorded as opened. Use "Save as…" to keep a copy, or install a program for this type.</source>
+        <translation>未打开任何文件，也未记录为已打开。可用“另存为…”保存副本，或安装能打开此类文件的程序。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/media_view.py" line="279" />
+        <location filename="../../app/ui/viewer/media_view.py" line="285" />
         <source>Media</source>
         <translation>媒体</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="275" />
+        <location filename="../../app/ui/viewer/media_view.py" line="280" />
         <source>The file was opened, but this could not be recorded: {error}</source>
-        <translation type="unfinished" />
+        <translation>文件已打开，但未能记入审计日志：{error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="281" />
+        <location filename="../../app/ui/viewer/media_view.py" line="286" />
         <source>The file could not be copied: {error}</source>
         <translation>无法复制文件：{error}</translation>
     </message>
@@ -3454,37 +3454,37 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="249" />
+        <location filename="../../app/ui/viewer/delegate.py" line="250" />
         <source>[Cannot show this part]</source>
         <translation>[无法显示此部分]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="286" />
+        <location filename="../../app/ui/viewer/delegate.py" line="287" />
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="288" />
+        <location filename="../../app/ui/viewer/delegate.py" line="289" />
         <source>Save voice…</source>
         <translation>保存语音…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="289" />
+        <location filename="../../app/ui/viewer/delegate.py" line="290" />
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="292" />
+        <location filename="../../app/ui/viewer/delegate.py" line="293" />
         <source>View</source>
         <translation>查看</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="521" />
+        <location filename="../../app/ui/viewer/delegate.py" line="522" />
         <source>Recalled at {time}</source>
         <translation>已撤回（{time}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="626" />
+        <location filename="../../app/ui/viewer/delegate.py" line="627" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
@@ -3715,240 +3715,240 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageRenderer</name>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="143" />
+        <location filename="../../app/ui/viewer/render.py" line="171" />
         <source>{amount} yuan</source>
         <translation>{amount} 元</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="334" />
+        <location filename="../../app/ui/viewer/render.py" line="362" />
         <source>[This message could not be read: {type}]</source>
         <translation>[无法读取此消息：{type}]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="335" />
-        <location filename="../../app/ui/viewer/render.py" line="684" />
+        <location filename="../../app/ui/viewer/render.py" line="363" />
+        <location filename="../../app/ui/viewer/render.py" line="712" />
         <source>Show raw JSON</source>
         <translation>显示原始 JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="379" />
+        <location filename="../../app/ui/viewer/render.py" line="407" />
         <source>{who} recalled a message</source>
         <translation>{who} 撤回了一条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="384" />
+        <location filename="../../app/ui/viewer/render.py" line="412" />
         <source>{who} agreed to have chats archived</source>
         <translation>{who} 同意存档会话内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="390" />
+        <location filename="../../app/ui/viewer/render.py" line="418" />
         <source>{who} declined to have chats archived</source>
         <translation>{who} 拒绝存档会话内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="593" />
+        <location filename="../../app/ui/viewer/render.py" line="621" />
         <source>{who} switched enterprise</source>
         <translation>{who} 切换了企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="448" />
+        <location filename="../../app/ui/viewer/render.py" line="476" />
         <source>{n} forwarded messages</source>
         <translation>共 {n} 条聊天记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="602" />
+        <location filename="../../app/ui/viewer/render.py" line="630" />
         <source>Collapse</source>
         <translation>收起</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="603" />
+        <location filename="../../app/ui/viewer/render.py" line="631" />
         <source>Show all {n} items</source>
         <translation>展开全部 {n} 项</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="399" />
+        <location filename="../../app/ui/viewer/render.py" line="427" />
         <source>Voice message</source>
         <translation>语音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="553" />
+        <location filename="../../app/ui/viewer/render.py" line="581" />
         <source>Ended {time}</source>
         <translation>结束于 {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="555" />
+        <location filename="../../app/ui/viewer/render.py" line="583" />
         <source>Shared file: {name} ({who})</source>
         <translation>共享文件：{name}（{who}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="558" />
+        <location filename="../../app/ui/viewer/render.py" line="586" />
         <source>Shared screen: {who}</source>
         <translation>共享屏幕：{who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="559" />
+        <location filename="../../app/ui/viewer/render.py" line="587" />
         <source>Call recording</source>
         <translation>通话录音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="499" />
-        <location filename="../../app/ui/viewer/render.py" line="529" />
+        <location filename="../../app/ui/viewer/render.py" line="527" />
+        <location filename="../../app/ui/viewer/render.py" line="557" />
         <source>Place: {place}</source>
         <translation>地点：{place}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="531" />
+        <location filename="../../app/ui/viewer/render.py" line="559" />
         <source>Attendees: {names}</source>
         <translation>参与人：{names}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="509" />
-        <location filename="../../app/ui/viewer/render.py" line="534" />
+        <location filename="../../app/ui/viewer/render.py" line="537" />
+        <location filename="../../app/ui/viewer/render.py" line="562" />
         <source>Created by {who}</source>
         <translation>创建人：{who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="401" />
+        <location filename="../../app/ui/viewer/render.py" line="429" />
         <source>AMR audio cannot be played inside this app: "Open" plays it with a program of this computer that can.</source>
-        <translation type="unfinished" />
+        <translation>本程序内无法播放 AMR 语音：点“打开”可用本机能播放它的程序播放。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="471" />
+        <location filename="../../app/ui/viewer/render.py" line="499" />
         <source>Started a vote</source>
         <translation>发起投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="472" />
+        <location filename="../../app/ui/viewer/render.py" line="500" />
         <source>Voted</source>
         <translation>参与投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="487" />
+        <location filename="../../app/ui/viewer/render.py" line="515" />
         <source>Amount: {amount}</source>
         <translation>金额：{amount}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="489" />
+        <location filename="../../app/ui/viewer/render.py" line="517" />
         <source>Packets: {n}</source>
         <translation>个数：{n}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="580" />
+        <location filename="../../app/ui/viewer/render.py" line="608" />
         <source>Call</source>
         <translation>通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="581" />
+        <location filename="../../app/ui/viewer/render.py" line="609" />
         <source>Duration {d}</source>
         <translation>时长 {d}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="606" />
+        <location filename="../../app/ui/viewer/render.py" line="634" />
         <source>Attended</source>
         <translation>已参加</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="607" />
+        <location filename="../../app/ui/viewer/render.py" line="635" />
         <source>Declined</source>
         <translation>已拒绝</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="608" />
+        <location filename="../../app/ui/viewer/render.py" line="636" />
         <source>Not answered yet</source>
         <translation>待定</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="609" />
+        <location filename="../../app/ui/viewer/render.py" line="637" />
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="610" />
+        <location filename="../../app/ui/viewer/render.py" line="638" />
         <source>Expired</source>
         <translation>已过期</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="611" />
+        <location filename="../../app/ui/viewer/render.py" line="639" />
         <source>Normal red packet</source>
         <translation>普通红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="612" />
+        <location filename="../../app/ui/viewer/render.py" line="640" />
         <source>Lucky red packet</source>
         <translation>拼手气红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="613" />
+        <location filename="../../app/ui/viewer/render.py" line="641" />
         <source>Incentive red packet</source>
         <translation>激励红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="614" />
+        <location filename="../../app/ui/viewer/render.py" line="642" />
         <source>Picture post</source>
         <translation>图片动态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="615" />
+        <location filename="../../app/ui/viewer/render.py" line="643" />
         <source>Video post</source>
         <translation>视频动态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="616" />
+        <location filename="../../app/ui/viewer/render.py" line="644" />
         <source>Live stream</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="617" />
+        <location filename="../../app/ui/viewer/render.py" line="645" />
         <source>Voice call</source>
         <translation>语音通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="618" />
+        <location filename="../../app/ui/viewer/render.py" line="646" />
         <source>Video call</source>
         <translation>视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="619" />
+        <location filename="../../app/ui/viewer/render.py" line="647" />
         <source>Group voice call</source>
         <translation>多人语音通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="620" />
+        <location filename="../../app/ui/viewer/render.py" line="648" />
         <source>Group video call</source>
         <translation>多人视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="631" />
+        <location filename="../../app/ui/viewer/render.py" line="659" />
         <source>({n} more characters: open Details to read the whole message)</source>
         <translation>（还有 {n} 个字符：打开“详情”阅读完整消息）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="656" />
+        <location filename="../../app/ui/viewer/render.py" line="684" />
         <source>Not archived (no media reference)</source>
         <translation>未存档（消息中没有媒体引用）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="660" />
+        <location filename="../../app/ui/viewer/render.py" line="688" />
         <source>Download pending</source>
         <translation>等待下载</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="662" />
+        <location filename="../../app/ui/viewer/render.py" line="690" />
         <source>Expired: WeCom no longer holds this file</source>
         <translation>已过期：企业微信已不再保存此文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="665" />
+        <location filename="../../app/ui/viewer/render.py" line="693" />
         <source>Download failed: {reason}</source>
         <translation>下载失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="666" />
+        <location filename="../../app/ui/viewer/render.py" line="694" />
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="683" />
+        <location filename="../../app/ui/viewer/render.py" line="711" />
         <source>[Unsupported message type: {type}]</source>
         <translation>[不支持的消息类型：{type}]</translation>
     </message>
@@ -6503,7 +6503,7 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="57" />
         <source>Conversation</source>
-        <translation type="unfinished" />
+        <translation type="unfinished">会话</translation>
     </message>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="57" />
@@ -6953,12 +6953,12 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
         <translation>审阅</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="218" />
+        <location filename="../../app/ui/review/window.py" line="220" />
         <source>No search to use: %1</source>
         <translation>没有可用的搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="226" />
+        <location filename="../../app/ui/review/window.py" line="230" />
         <source>Take “%1” off every message this search finds?
 
 %2</source>
@@ -6967,7 +6967,7 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="227" />
+        <location filename="../../app/ui/review/window.py" line="231" />
         <source>Tag every message this search finds “%1”?
 
 %2</source>
@@ -6976,37 +6976,37 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="233" />
+        <location filename="../../app/ui/review/window.py" line="237" />
         <source>Took “%2” off 1 message.</source>
         <translation>已从 1 条消息移除“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="233" />
+        <location filename="../../app/ui/review/window.py" line="237" />
         <source>Took “%2” off %1 messages.</source>
         <translation>已从 %1 条消息移除“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="234" />
+        <location filename="../../app/ui/review/window.py" line="238" />
         <source>Tagged 1 message “%2”.</source>
         <translation>已为 1 条消息打上“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="235" />
+        <location filename="../../app/ui/review/window.py" line="239" />
         <source>Tagged %1 messages “%2”.</source>
         <translation>已为 %1 条消息打上“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="247" />
+        <location filename="../../app/ui/review/window.py" line="251" />
         <source>Save search</source>
         <translation>保存搜索</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="248" />
+        <location filename="../../app/ui/review/window.py" line="252" />
         <source>Name of the search (the Review panel lists it):</source>
         <translation>搜索名称（审阅面板中会列出）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="253" />
+        <location filename="../../app/ui/review/window.py" line="257" />
         <source>Saved the search “%1”.</source>
         <translation>已保存搜索“%1”。</translation>
     </message>

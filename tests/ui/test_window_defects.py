@@ -297,3 +297,144 @@ def test_ctrl_e_exports_while_a_text_field_has_the_focus(archive, qtbot, monkeyp
         asked.clear()
         assert field.text() == "合同"
     window.close()
+
+
+# ---------------------------------------------------------------- 9. opening files and voice
+
+def _stored_file(ctx, kinds=("type:file", "type:voice")):
+    """A stored file or voice message of the demo archive: (message, media row)."""
+    for kind in kinds:
+        for hit in ctx.search.query(ACTOR, kind, limit=50):
+            for m in ctx.archive.media_of(ACTOR, hit.message.id):
+                if m.status == "stored":
+                    return hit.message, m
+    raise AssertionError("the demo archive has no stored file")
+
+
+def _media_opens(ctx, actor):
+    from app.core.auth import Action, AuditFilter
+
+    return ctx.trail.entries(ACTOR, AuditFilter(account=actor.username, actions=frozenset({Action.MEDIA_OPEN})),
+                             limit=100)
+
+
+@pytest.fixture
+def opener(app_ctx, qtbot, tmp_path, monkeypatch):
+    """MediaActions of a widget, as an actor of its own (its audit entries are this test's only),
+    the copies made in a temp folder of the test's own."""
+    import dataclasses
+    import tempfile
+
+    from PySide6.QtWidgets import QWidget
+
+    from app.ui import temp_copies
+    from app.ui.viewer.media_view import MediaActions
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(temp_copies, "_own", [])
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    actor = dataclasses.replace(ACTOR, username=f"os:opener-{tmp_path.name}")
+    yield MediaActions(app_ctx, actor, parent), actor, parent
+    wait_for_tasks()
+
+
+def _boxes(parent):
+    from PySide6.QtWidgets import QMessageBox
+
+    return [b for b in parent.findChildren(QMessageBox) if b.isVisible()]
+
+
+def test_open_without_a_program_for_the_type_says_so_and_is_not_recorded(opener, app_ctx, qtbot, tmp_path,
+                                                                          monkeypatch):
+    from PySide6.QtGui import QDesktopServices
+
+    from app.ui.viewer import media_view
+
+    actions, actor, parent = opener
+    parent.show()
+    _msg, media = _stored_file(app_ctx)
+    asked = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: asked.append(url) or True)
+    for no_program in ("xdg", "desktop"):  # xdg-mime names none; or the desktop refuses the copy
+        if no_program == "xdg":
+            monkeypatch.setattr(media_view, "has_program_for", lambda name: False)
+        else:
+            monkeypatch.setattr(media_view, "has_program_for", lambda name: None)
+            monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: asked.append(url) and False)
+        with qtbot.waitSignal(actions.failed, timeout=20000):
+            actions.open_externally(media)
+        qtbot.waitUntil(lambda: bool(_boxes(parent)), timeout=5000)
+        box = _boxes(parent)[0]
+        assert box.text().startswith("No program on this computer opens"), box.text()
+        assert "nothing is recorded as opened" in box.text()
+        box.close()
+        wait_for_tasks()
+        assert _media_opens(app_ctx, actor) == []
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith("wecom-auditor-open-")]  # no copy left
+    assert len(asked) == 1  # only the desktop case got as far as the desktop
+
+
+def test_an_opened_copy_is_recorded_once_and_removed_at_quit_and_stale_ones_at_start(opener, app_ctx, qtbot,
+                                                                                      tmp_path, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    from PySide6.QtGui import QDesktopServices
+
+    from app.ui import temp_copies
+    from app.ui.viewer import media_view
+
+    actions, actor, _parent = opener
+    _msg, media = _stored_file(app_ctx)
+    opened = []
+    monkeypatch.setattr(media_view, "has_program_for", lambda name: True)
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    with qtbot.waitSignal(actions.finished, timeout=20000):
+        actions.open_externally(media)
+    assert len(opened) == 1 and os.path.isfile(opened[0])
+    assert len(_media_opens(app_ctx, actor)) == 1
+    # a crashed run's folder (its process is gone), another running window's, and ours
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    stale = tmp_path / f"wecom-auditor-open-{dead}-abc"
+    (stale / "x").mkdir(parents=True)
+    alive = tmp_path / f"wecom-auditor-open-{os.getppid()}-def"
+    alive.mkdir()
+    assert temp_copies.remove_stale(tmp_path) == 1
+    assert not stale.exists() and alive.exists() and os.path.isfile(opened[0])
+    assert temp_copies.remove_own() == 1  # what run_gui does at quit
+    assert not os.path.exists(opened[0])
+
+
+def test_a_voice_message_says_it_cannot_be_played_here_and_offers_open(qtbot, app_ctx):
+    from app.ui.viewer import MessageViewer
+
+    viewer = MessageViewer(app_ctx, ACTOR)
+    qtbot.addWidget(viewer)
+    viewer.resize(820, 640)
+    viewer.show()
+    hit = app_ctx.search.query(ACTOR, "type:voice", limit=1)[0].message
+    with qtbot.waitSignal(viewer.message_shown, timeout=20000):
+        viewer.show_message(hit.corp_id, hit.session_id, hit.id)
+    index = viewer.model.index(viewer.model.row_of(hit.id))
+    layout = viewer.delegate.layout_for(_option(viewer.view, index), index)
+    assert "AMR audio cannot be played inside this app" in layout.text()
+    if any(m.status == "stored" for m in viewer.model.media(hit.id)):
+        assert "open" in {action for _r, action, _p in layout.hotspots}
+    wait_for_tasks()
+
+
+def test_a_picture_that_cannot_be_shown_is_not_recorded_as_opened(opener, app_ctx, qtbot, monkeypatch):
+    from app.ui.viewer.media_view import ImageViewDialog
+
+    _actions, actor, parent = opener
+    _msg, media = _stored_file(app_ctx, ("type:voice",))  # AMR: no picture Qt can read
+    dialog = ImageViewDialog(app_ctx, actor, media, "x", parent)
+    qtbot.waitUntil(lambda: dialog.image_label.text() != "Loading…", timeout=20000)
+    assert dialog.image_label.text().startswith("This image cannot be shown"), dialog.image_label.text()
+    wait_for_tasks()
+    assert _media_opens(app_ctx, actor) == []
+    dialog.close()
+

@@ -132,17 +132,37 @@ class MediaService:
         """The whole object for the app's own viewer (an image shown full size): :meth:`read`, and
         records ``media.open``."""
         data = self.read(actor, media_id, limit)
+        self._record_viewed(actor, media_id)
+        return data
+
+    def viewed(self, actor: Actor, media_id: int) -> None:
+        """Record ``media.open`` for an object the app's own viewer has shown after reading it with
+        :meth:`read` (a picture that cannot be decoded was not seen, so the caller records only
+        once it could show it)."""
+        self._check(actor, media_id)
+        self._record_viewed(actor, media_id)
+
+    def _record_viewed(self, actor: Actor, media_id: int) -> None:
         self.trail.record(actor, Action.MEDIA_OPEN, object_type="media", object=str(media_id),
                           detail={**self._media_detail(media_id), "how": "viewer"})
-        return data
 
     def open_copy(self, actor: Actor, media_id: int, folder: Path) -> Path:
         """A copy in ``folder`` (e.g. a fresh temporary folder) for the desktop's application to
         open: :meth:`save_copy`, and records ``media.open``."""
         path = self.save_copy(actor, media_id, Path(folder))
+        self._record_open_copy(actor, media_id)
+        return path
+
+    def opened_externally(self, actor: Actor, media_id: int) -> None:
+        """Record ``media.open`` for a copy (made by :meth:`save_copy`) that the desktop's application
+        has taken: a caller that can tell whether a program opened it records only then (a copy no
+        program opens was not read)."""
+        self._check(actor, media_id)
+        self._record_open_copy(actor, media_id)
+
+    def _record_open_copy(self, actor: Actor, media_id: int) -> None:
         self.trail.record(actor, Action.MEDIA_OPEN, object_type="media", object=str(media_id),
                           detail={**self._media_detail(media_id), "how": "external application"})
-        return path
 
     def save_to(self, actor: Actor, media_id: int, target: Path) -> Path:
         """Save the object as ``target`` (the file a person chose), streamed; a copy that fails

@@ -16,7 +16,6 @@ full image view ``view`` and "open with the system application" ``open_copy`` re
 
 from __future__ import annotations
 
-import tempfile
 from collections import OrderedDict
 from pathlib import Path
 
@@ -39,6 +38,8 @@ from app.core.archive import MediaRow
 from app.core.media.service import safe_filename
 from app.core.safe_text import display_name, display_text
 
+from .. import temp_copies
+from ..desktop import has_program_for
 from ..tasks import run_task
 from .model import weak_callback
 from .render import EXECUTABLE_EXTS
@@ -153,8 +154,13 @@ class ImageViewDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(900, 700)
         service, media_id = ctx.media, media.id
-        run_task(self, lambda: _decode(service.view(actor, media_id, limit=MAX_IMAGE_BYTES), None),
-                 weak_callback(self._loaded), weak_callback(self._failed))
+
+        def load() -> QImage:  # recorded as opened once it could be shown (not a file Qt cannot read)
+            image = _decode(service.read(actor, media_id, limit=MAX_IMAGE_BYTES), None)
+            service.viewed(actor, media_id)
+            return image
+
+        run_task(self, load, weak_callback(self._loaded), weak_callback(self._failed))
 
     def _loaded(self, image: QImage) -> None:
         self._pixmap = QPixmap.fromImage(image)
@@ -235,16 +241,44 @@ class MediaActions(QObject):
                                   "Use \"Save as…\" to keep a copy."))
             return
         service, actor = self.ctx.media, self.actor
+        name = suggested_name(media)
 
-        def copy() -> str:
-            folder = Path(tempfile.mkdtemp(prefix="wecom-auditor-open-"))
-            return str(service.open_copy(actor, media.id, folder))
+        def copy() -> str:  # not recorded yet: only a copy a program takes was opened
+            if has_program_for(name) is False:
+                return ""
+            folder = temp_copies.new_folder()  # removed at quit (app.py), or at the next start
+            try:
+                return str(service.save_copy(actor, media.id, folder))
+            except BaseException:
+                temp_copies.discard(folder)
+                raise
 
-        run_task(self, copy, weak_callback(self._opened), weak_callback(self._report))
+        run_task(self, copy, weak_callback(self._opened, media), weak_callback(self._report))
 
-    def _opened(self, path: str) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(path))
-        self.finished.emit(path)
+    def _opened(self, media: MediaRow, path: str) -> None:
+        if not path or not QDesktopServices.openUrl(QUrl.fromLocalFile(path)):
+            if path:
+                temp_copies.discard(Path(path).parent)
+            self._no_program(media)
+            return
+        service, actor, media_id = self.ctx.media, self.actor, media.id
+        run_task(self, lambda: service.opened_externally(actor, media_id), lambda _r: self.finished.emit(path),
+                 weak_callback(self._report_record))
+
+    def _no_program(self, media: MediaRow) -> None:
+        ext = display_name(_ext_of(media))
+        first = self.tr("No program on this computer opens .{ext} files.").format(ext=ext) if ext else \
+            self.tr("No program on this computer opens files of this type.")
+        self.failed.emit("no program")
+        plain_message(self.parent_widget, QMessageBox.Icon.Information, self.tr("Open file"),
+                      first + " " + self.tr("Nothing was opened, and nothing is recorded as opened. Use "
+                                            "\"Save as…\" to keep a copy, or install a program for this type."))
+
+    def _report_record(self, exc: Exception) -> None:
+        self.failed.emit(str(exc))
+        plain_message(self.parent_widget, QMessageBox.Icon.Warning, self.tr("Media"),
+                      self.tr("The file was opened, but this could not be recorded: {error}")
+                      .format(error=display_text(str(exc))))
 
     def _report(self, exc: Exception) -> None:
         self.failed.emit(str(exc))

@@ -394,8 +394,12 @@ def _disagree(r: Disagree, c: RenderContext) -> list:
 @renders(Voice)
 def _voice(r: Voice, c: RenderContext) -> list:
     detail = " · ".join(x for x in (format_duration(r.play_length), format_size(r.voice_size)) if x)
+    # WeCom stores voice as AMR; Qt plays it only with QtMultimedia (PySide6-Addons) and an FFmpeg
+    # built with an AMR decoder, neither of which the app ships: say so, and hand it to the desktop.
     return [_media_block("voice", c.path, c.media, translate("MessageRenderer", "Voice message"), detail,
-                         ("save",))]
+                         ("open", "save")),
+            TextBlock(translate("MessageRenderer", "AMR audio cannot be played inside this app: \"Open\" plays "
+                                                   "it with a program of this computer that can."), "muted")]
 
 
 @renders(Video)
