@@ -438,3 +438,46 @@ def test_a_picture_that_cannot_be_shown_is_not_recorded_as_opened(opener, app_ct
     assert _media_opens(app_ctx, actor) == []
     dialog.close()
 
+
+# ---------------------------------------------------------------- 13. time zones in the chat
+
+@pytest.fixture
+def zone(monkeypatch):
+    """set(name): the process's local time zone (TZ) for this test."""
+    import time
+
+    def set_zone(name: str) -> None:
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield set_zone
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.parametrize(("tz", "shown_time", "label"), [("UTC", "02:00", "UTC"),
+                                                           ("Asia/Shanghai", "10:00", "UTC+08:00"),
+                                                           ("America/New_York", "21:00", "UTC-05:00")])
+def test_the_chat_says_its_time_zone_and_a_form_card_is_in_it(archive, qtbot, zone, tz, shown_time, label):
+    from app.ui.viewer import MessageViewer
+
+    zone(tz)
+    form = {"collect": {"room_name": "项目群", "creator": "张伟", "create_time": "2025-01-02 10:00:00",
+                        "title": "报名表", "details": [{"id": 1, "ques": "姓名", "type": "Text"}]}}
+    ctx = archive([_raw("f-1", msgtype="collect", payload=form, t=T0)])  # sent 2025-01-02 02:00 UTC too
+    viewer = MessageViewer(ctx, ACTOR)
+    qtbot.addWidget(viewer)
+    viewer.resize(820, 640)
+    viewer.show()
+    s = ctx.archive.sessions(ACTOR)[0]
+    with qtbot.waitSignal(viewer.model.window_opened, timeout=20000):
+        viewer.show_session(s.corp_id, s.session_id)
+    index = viewer.model.index(0)
+    text = viewer.delegate.layout_for(_option(viewer.view, index), index).text()
+    day, header = text.split("\n")[:2]
+    assert day.endswith(f" · {label}"), day
+    assert header.endswith(shown_time), header  # the message's time
+    date = "2025-01-01" if tz == "America/New_York" else "2025-01-02"
+    assert f"{date} {shown_time}" in text, text  # the form's creation time in the same zone
+    assert "2025-01-02 10:00:00" not in text
+    wait_for_tasks()

@@ -57,6 +57,7 @@ from .render import (
     UnsupportedBlock,
     day_label,
     format_time,
+    zone_label,
 )
 
 MARGIN = 12          # between the view's edge and a bubble
@@ -474,8 +475,8 @@ class MessageDelegate(QStyledItemDelegate):
         ops: list[Op] = []
         texts: list[str] = []
         y = ROW_PAD
-        if day:
-            text = day_label(row.msgtime)
+        if day:  # the day and the time zone of the times under it (the zone may change with summer time)
+            text = f"{day_label(row.msgtime)} · {zone_label(row.msgtime)}"
             layout, nat, h = _text_layout(text, fonts.small_bold, width - 2 * MARGIN)
             pill = QRect((width - nat) // 2 - 10, y + 4, nat + 20, h + 6)
             ops.append(Op("day", pill))

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDateTime, QLocale
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QDateTime, QLocale, QTimeZone
 
 from app.core.archive import MediaRow, MessageRow
 from app.core.messages import ParsedMessage, Unsupported, label_of, payload_key, summarize
@@ -99,6 +99,34 @@ def format_time(ms: int | None, fmt: str = "HH:mm") -> str:
     if ms is None or not -_QINT64 <= ms <= _QINT64:
         return ""
     return local_datetime(ms).toString(fmt)
+
+
+def zone_label(ms: int) -> str:
+    """The local time zone at ``ms`` as its offset, "UTC+08:00" ("UTC" at zero): what the chat's times
+    are in (an abbreviation such as CST names several zones)."""
+    if not -_QINT64 <= ms <= _QINT64:
+        return ""
+    offset = local_datetime(ms).offsetFromUtc()
+    if offset == 0:
+        return "UTC"
+    sign, offset = ("+" if offset > 0 else "-"), abs(offset)
+    return f"UTC{sign}{offset // 3600:02d}:{offset % 3600 // 60:02d}"
+
+
+# China Standard Time has had no daylight saving since 1991: a fixed offset needs no zone database.
+CHINA_TIME = QTimeZone(8 * 3600)
+
+
+def china_time_text(text: str) -> str:
+    """A time WeCom gives as text in China time ("2025-01-02 10:00:00", a form's creation time) in
+    the local time zone as the chat shows its times ("2025-01-02 03:00" in Berlin); text that is
+    not such a time is returned as it is."""
+    for fmt in ("yyyy-MM-dd HH:mm:ss", "yyyy-MM-dd HH:mm"):
+        parsed = QDateTime.fromString(text.strip(), fmt)
+        if parsed.isValid():
+            parsed.setTimeZone(CHINA_TIME)
+            return format_time(parsed.toMSecsSinceEpoch(), "yyyy-MM-dd HH:mm")
+    return text
 
 
 def format_seconds_time(seconds: int | None) -> str:
@@ -476,7 +504,7 @@ def _vote(r: Vote, c: RenderContext) -> list:
 @renders(Collect)
 def _collect(r: Collect, c: RenderContext) -> list:
     lines = tuple(f"{d.id if d.id is not None else i + 1}. {d.ques}" for i, d in enumerate(r.details))
-    footer = " · ".join(x for x in (r.room_name, r.creator, r.create_time) if x)
+    footer = " · ".join(x for x in (r.room_name, r.creator, china_time_text(r.create_time)) if x)
     return [CardBlock(c.type_label, r.title, lines, footer)]
 
 
