@@ -1,11 +1,13 @@
 """Screenshots of the app with the demo archive, in Chinese and English (docs/*.png): the main
-window, the login dialog, account management and the audit log.
+window, the login dialog, account management, the audit log, and the review (the window with tag
+chips, notes and badges; the Review panel).
 
     QT_QPA_PLATFORM=offscreen python tools/screenshots.py [--data-dir DIR]
 
 Without --data-dir it generates and syncs a demo archive in a temporary folder first, and adds a few
 accounts and their activity (a scoped reviewer, an exporter, an auditor, a locked and a disabled
-account) so that the account and audit screens show something. With --data-dir nothing is added:
+account) and a review (tags, a note, a policy's alerts, a saved search, a sample) so that the
+account, audit and review screens show something. With --data-dir nothing is added:
 the screens show that archive as it is, seen by the local OS user (every role).
 """
 
@@ -18,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +71,68 @@ def populate_accounts(ctx, admin) -> None:
     with contextlib.suppress(AuthenticationError):
         accounts.authenticate("zhangsan", "guess-password", "laptop-17")
     accounts.disable(admin, "liu.yang")
+
+
+def populate_review(ctx, reviewer) -> None:
+    """A day of review on the demo archive: tags and a note in the busiest group, a reviewed-up-to
+    mark, a lexicon policy's alerts (one triaged), a shared saved search and a weekly sample."""
+    from datetime import date
+
+    from app.core.review import Review
+
+    review = Review(ctx.db, ctx.trail)
+    session = _pick_session(ctx, reviewer)
+    messages = ctx.archive.messages(reviewer, corp_id=session.corp_id, session_id=session.session_id,
+                                    limit=400, newest_first=True)
+    texts = [m for m in messages if m.msgtype == "text"]
+    tags = review.tags.tags(reviewer)
+    review.tags.tag(reviewer, tags[0].key, message_ids=[texts[1].id, texts[3].id])
+    review.tags.tag(reviewer, tags[1].key, message_ids=[texts[1].id])
+    review.tags.tag(reviewer, tags[3].key, message_ids=[texts[2].id])
+    review.notes.add(reviewer, session.corp_id, session.session_id, "报价与合同条款不一致，需与法务确认。",
+                     message_id=texts[1].id)
+    review.status.mark_reviewed(reviewer, session.corp_id, session.session_id, upto_message_id=texts[6].id)
+    review.policies.create(reviewer, "返现与回扣 Kickbacks", '返现 OR 回扣 OR "私下转账" OR 合同')
+    review.policies.run(reviewer, since_ms=0, search=ctx.search)
+    alerts = review.alerts.list(reviewer, limit=50)
+    if len(alerts) > 2:
+        review.alerts.triage(reviewer, [alerts[0].id], "assign", assignee="me")
+        review.alerts.triage(reviewer, [alerts[1].id], "dismiss", reason="标准合同模板，无问题")
+    review.searches.save(reviewer, "外部文件 Files to customers", "type:file session:external", shared=True)
+    staff = [p for p in session.participants if not p.startswith(("wm", "wo", "wb"))][:3]
+    review.sampling.create_rule(reviewer, "销售抽检 Sales sample", userids=staff, sessions=4)
+    review.sampling.draw(reviewer, "销售抽检 Sales sample", week=date.fromtimestamp(texts[0].msgtime / 1000))
+
+
+def _review_window(app, ctx, actor, window):
+    """The window as a reviewer works: chips under the bubbles, the notes, the tree's badges, the
+    open-alert count."""
+    vr = window.review.viewer_review
+    _settle(app, lambda: vr._key is not None and bool(vr.notes()), timeout_s=15)
+    note = vr.notes()[0]
+    vr.go_to(note.message_id)
+    window.review.notes_dock.show()
+    window.resizeDocks([window.review.notes_dock], [330], Qt.Orientation.Horizontal)
+    _settle(app, at_least_s=2.0)
+    image = window.grab()
+    window.review.notes_dock.hide()
+    return image
+
+
+def _review_panel(app, ctx, actor, window):
+    panel = window.panels["review"]
+    dock = panel.parentWidget()
+    dock.setFloating(True)
+    dock.resize(1180, 430)
+    dock.show()
+    _settle(app, lambda: panel.loads >= 3, timeout_s=15)
+    if panel.alert_tree.topLevelItemCount():
+        panel.alert_tree.topLevelItem(0).setSelected(True)
+    _settle(app, at_least_s=1.0)
+    image = panel.grab()
+    dock.hide()
+    dock.setFloating(False)
+    return image
 
 
 def _login(app, ctx, actor, window):
@@ -125,6 +189,9 @@ def shoot(data_dir: Path, out_dir: Path, login=None) -> list[Path]:
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before the QApplication exists
     app = QApplication.instance() or QApplication([])
+    from app.ui.app import _add_shipped_font
+
+    _add_shipped_font()  # as the app does: Chinese glyphs whatever fonts this computer has
     written = []
     for lang in ("zh_CN", "en"):
         translators = install_translators(app, lang) if lang != "en" else []
@@ -143,7 +210,8 @@ def shoot(data_dir: Path, out_dir: Path, login=None) -> list[Path]:
         written.append(out_dir / f"main-window-{lang}.png")
         window.grab().save(str(written[-1]))
 
-        for name, shot in (("login", _login), ("accounts", _accounts), ("audit-log", _audit_log)):
+        for name, shot in (("login", _login), ("accounts", _accounts), ("audit-log", _audit_log),
+                           ("review-window", _review_window), ("review-panel", _review_panel)):
             written.append(out_dir / f"{name}-{lang}.png")
             shot(app, ctx, actor, window).save(str(written[-1]))
 
@@ -171,6 +239,7 @@ def main() -> None:
             demo = ctx.demo_login
             ctx.make_syncer(corp).run()
             populate_accounts(ctx, ctx.accounts.authenticate(demo.username, demo.password, WORKSTATION))
+            populate_review(ctx, ctx.accounts.authenticate(demo.username, demo.password, WORKSTATION))
             ctx.close()
             paths = shoot(Path(tmp), args.out, login=(demo.username, demo.password))
     for p in paths:

@@ -447,320 +447,335 @@
 <context>
     <name>AuditLogModel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
         <source>Time</source>
         <translation>Time</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
         <source>Account</source>
         <translation>Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
         <source>Action</source>
         <translation>Action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
         <source>Object</source>
         <translation>Object</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="140" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="146" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="140" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="146" />
         <source>Workstation</source>
         <translation>Workstation</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="237" />
+        <source>%1 — double-click or "Go to" to open it</source>
+        <translation>%1 — double-click or "Go to" to open it</translation>
     </message>
 </context>
 <context>
     <name>AuditPanel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="245" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="279" />
         <source>Audit log</source>
         <translation>Audit log</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="249" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="283" />
         <source>Any account (exact user name)</source>
         <translation>Any account (exact user name)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="251" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="285" />
         <source>Account</source>
         <translation>Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="253" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="287" />
         <source>Action</source>
         <translation>Action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="254" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="288" />
         <source>Any action</source>
         <translation>Any action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="258" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="292" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="259" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="293" />
         <source>Any outcome</source>
         <translation>Any outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="263" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="297" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="265" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="299" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="268" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="302" />
         <source>Text in the object (session, query, file, setting…)</source>
         <translation>Text in the object (session, query, file, setting…)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="304" />
         <source>Object contains</source>
         <translation>Object contains</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="271" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="305" />
         <source>Apply</source>
         <translation>Apply</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="273" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="307" />
         <source>Clear filters</source>
         <translation>Clear filters</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="280" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="314" />
         <source>Account:</source>
         <translation>Account:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="282" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="316" />
         <source>Action:</source>
         <translation>Action:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="284" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="318" />
         <source>Outcome:</source>
         <translation>Outcome:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="290" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="324" />
         <source>Object:</source>
         <translation>Object:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="312" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="346" />
         <source>Audit entries</source>
         <translation>Audit entries</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="324" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="358" />
         <source>Select an entry to see all its fields.</source>
         <translation>Select an entry to see all its fields.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="325" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="359" />
         <source>Entry details</source>
         <translation>Entry details</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="335" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="369" />
         <source>Verify chain</source>
         <translation>Verify chain</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="336" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="370" />
         <source>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</source>
         <translation>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="338" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="372" />
         <source>Export CSV…</source>
         <translation>Export CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="339" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="373" />
         <source>Write the entries that match the filters, oldest first</source>
         <translation>Write the entries that match the filters, oldest first</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="343" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="377" />
         <source>Chain head</source>
         <translation>Chain head</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="344" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="378" />
         <source>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</source>
         <translation>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="346" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="380" />
         <source>Copy</source>
         <translation>Copy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="349" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="381" />
+        <source>Go to</source>
+        <translation>Go to</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="382" />
+        <source>Open the conversation or the message of the selected entry (double-click does the same)</source>
+        <translation>Open the conversation or the message of the selected entry (double-click does the same)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="388" />
         <source>Chain head:</source>
         <translation>Chain head:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="403" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="445" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="438" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="481" />
         <source>No entry matches the filters.</source>
         <translation>No entry matches the filters.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="442" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="485" />
         <source>%1 entries match; the newest %2 are listed (scroll for more).</source>
         <translation>%1 entries match; the newest %2 are listed (scroll for more).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="445" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="488" />
         <source>1 entry matches.</source>
         <translation>1 entry matches.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="446" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="489" />
         <source>%1 entries match, newest first.</source>
         <translation>%1 entries match, newest first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="449" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="492" />
         <source>Cannot read the audit log: %1</source>
         <translation>Cannot read the audit log: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="458" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="516" />
         <source>Entry #%1</source>
         <translation>Entry #%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="459" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="517" />
         <source>Time: %1 (UTC %2)</source>
         <translation>Time: %1 (UTC %2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="460" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="518" />
         <source>Account: %1</source>
         <translation>Account: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="462" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="520" />
         <source>Action: %1 (%2)</source>
         <translation>Action: %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="463" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="521" />
         <source>Object: %1</source>
         <translation>Object: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="465" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="525" />
         <source>Outcome: %1</source>
         <translation>Outcome: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="466" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="526" />
         <source>Workstation: %1</source>
         <translation>Workstation: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="527" />
         <source>Login: %1</source>
         <translation>Login: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="468" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="528" />
         <source>Detail: %1</source>
         <translation>Detail: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="469" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="529" />
         <source>Previous hash: %1</source>
         <translation>Previous hash: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="470" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="530" />
         <source>Entry hash: %1</source>
         <translation>Entry hash: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="491" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
         <source>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</source>
         <translation>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="497" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="557" />
         <source>Verifying the chain…</source>
         <translation>Verifying the chain…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="504" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="564" />
         <source>The chain is intact: %1 entries checked, up to %2.</source>
         <translation>The chain is intact: %1 entries checked, up to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="509" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="569" />
         <source>The chain is BROKEN at entry #%1 (%2): %3</source>
         <translation>The chain is BROKEN at entry #%1 (%2): %3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="513" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="573" />
         <source>This check could not be recorded in the audit log, which cannot be appended to in this state.</source>
         <translation>This check could not be recorded in the audit log, which cannot be appended to in this state.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="528" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="588" />
         <source>Cannot verify the chain: %1</source>
         <translation>Cannot verify the chain: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="536" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="596" />
         <source>Export the audit log</source>
         <translation>Export the audit log</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="537" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="597" />
         <source>CSV files (*.csv)</source>
         <translation>CSV files (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="544" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="604" />
         <source>Exporting…</source>
         <translation>Exporting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="552" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="612" />
         <source>%1 entries written to %2.</source>
         <translation>%1 entries written to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="552" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="612" />
         <source>1 entry written to %2.</source>
         <translation>1 entry written to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="558" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="618" />
         <source>Cannot export the audit log: %1</source>
         <translation>Cannot export the audit log: %1</translation>
     </message>
@@ -768,207 +783,207 @@
 <context>
     <name>AuditText</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="66" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="70" />
         <source>Login</source>
         <translation>Login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="67" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="71" />
         <source>Logout</source>
         <translation>Logout</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="68" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="72" />
         <source>Failed login</source>
         <translation>Failed login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="69" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="73" />
         <source>Session opened</source>
         <translation>Session opened</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="70" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="74" />
         <source>Message details viewed</source>
         <translation>Message details viewed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="71" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="75" />
         <source>Raw JSON viewed</source>
         <translation>Raw JSON viewed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="72" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="76" />
         <source>Media file opened</source>
         <translation>Media file opened</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="73" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="77" />
         <source>Media file saved</source>
         <translation>Media file saved</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="74" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="78" />
         <source>Search</source>
         <translation>Search</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="75" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="79" />
         <source>Evidence export started</source>
         <translation>Evidence export started</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="76" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="80" />
         <source>Evidence export</source>
         <translation>Evidence export</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="77" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="81" />
         <source>Package verified</source>
         <translation>Package verified</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="78" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="82" />
         <source>Sync run</source>
         <translation>Sync run</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="79" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="83" />
         <source>Settings changed</source>
         <translation>Settings changed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="80" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="84" />
         <source>Account created</source>
         <translation>Account created</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="81" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="85" />
         <source>Account changed</source>
         <translation>Account changed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="82" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="86" />
         <source>Roles changed</source>
         <translation>Roles changed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="83" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="87" />
         <source>Scope changed</source>
         <translation>Scope changed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="84" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="88" />
         <source>Account disabled</source>
         <translation>Account disabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="85" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="89" />
         <source>Account enabled</source>
         <translation>Account enabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="86" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="90" />
         <source>Account unlocked</source>
         <translation>Account unlocked</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="87" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="91" />
         <source>Accounts listed</source>
         <translation>Accounts listed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="88" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="92" />
         <source>Password changed</source>
         <translation>Password changed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="89" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="93" />
         <source>Password reset</source>
         <translation>Password reset</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="90" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="94" />
         <source>Login token issued</source>
         <translation>Login token issued</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="91" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="95" />
         <source>Login token revoked</source>
         <translation>Login token revoked</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="92" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="96" />
         <source>Audit log viewed</source>
         <translation>Audit log viewed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="93" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="97" />
         <source>Audit log exported</source>
         <translation>Audit log exported</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="94" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="98" />
         <source>Audit chain verified</source>
         <translation>Audit chain verified</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="95" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="99" />
         <source>Archive read</source>
         <translation>Archive read</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="96" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="100" />
         <source>Search index rebuilt</source>
         <translation>Search index rebuilt</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="97" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="101" />
         <source>Directory imported</source>
         <translation>Directory imported</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="98" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="102" />
         <source>Directory synced</source>
         <translation>Directory synced</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
         <source>OK</source>
         <translation>OK</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
         <source>Denied</source>
         <translation>Denied</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="104" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
         <source>Failed</source>
         <translation>Failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="112" />
         <source>edited</source>
         <translation>edited</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="112" />
         <source>deleted</source>
         <translation>deleted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="109" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="113" />
         <source>reordered</source>
         <translation>reordered</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="109" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="113" />
         <source>inserted</source>
         <translation>inserted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="110" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="114" />
         <source>chain head</source>
         <translation>chain head</translation>
     </message>
@@ -2634,67 +2649,67 @@
         <translation>The member list cannot be read: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="230" />
+        <location filename="../../app/ui/members_panel.py" line="233" />
         <source>This group is not in the archive (or not in your scope).</source>
         <translation>This group is not in the archive (or not in your scope).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="235" />
+        <location filename="../../app/ui/members_panel.py" line="238" />
         <source>internal group</source>
         <translation>internal group</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="235" />
+        <location filename="../../app/ui/members_panel.py" line="238" />
         <source>customer group</source>
         <translation>customer group</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="240" />
+        <location filename="../../app/ui/members_panel.py" line="243" />
         <source>owner %1</source>
         <translation>owner %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="242" />
+        <location filename="../../app/ui/members_panel.py" line="245" />
         <source>created %1</source>
         <translation>created %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="244" />
+        <location filename="../../app/ui/members_panel.py" line="247" />
         <source>%1 as WeCom listed them on %2</source>
         <translation>%1 as WeCom listed them on %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="245" />
+        <location filename="../../app/ui/members_panel.py" line="248" />
         <source>1 member</source>
         <translation>1 member</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="245" />
+        <location filename="../../app/ui/members_panel.py" line="248" />
         <source>%1 members</source>
         <translation>%1 members</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="248" />
+        <location filename="../../app/ui/members_panel.py" line="251" />
         <source>WeCom has not described this group (Directory → Sync from WeCom): the people seen in its messages are listed</source>
         <translation>WeCom has not described this group (Directory → Sync from WeCom): the people seen in its messages are listed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="251" />
+        <location filename="../../app/ui/members_panel.py" line="254" />
         <source>1 has left</source>
         <translation>1 has left</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="251" />
+        <location filename="../../app/ui/members_panel.py" line="254" />
         <source>%1 have left</source>
         <translation>%1 have left</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="253" />
+        <location filename="../../app/ui/members_panel.py" line="256" />
         <source>1 more seen in the archive only</source>
         <translation>1 more seen in the archive only</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="254" />
+        <location filename="../../app/ui/members_panel.py" line="257" />
         <source>%1 more seen in the archive only</source>
         <translation>%1 more seen in the archive only</translation>
     </message>
@@ -4303,62 +4318,62 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>PrintPanel</name>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="68" />
+        <location filename="../../app/ui/print_panel.py" line="70" />
         <source>The transcript could not be made: %1</source>
         <translation>The transcript could not be made: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="70" />
+        <location filename="../../app/ui/print_panel.py" line="72" />
         <source>Cancelled; nothing was kept.</source>
         <translation>Cancelled; nothing was kept.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="76" />
+        <location filename="../../app/ui/print_panel.py" line="78" />
         <source>Make PDF and open it</source>
         <translation>Make PDF and open it</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="77" />
+        <location filename="../../app/ui/print_panel.py" line="79" />
         <source>Cancel</source>
         <translation>Cancel</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="85" />
+        <location filename="../../app/ui/print_panel.py" line="88" />
         <source>Open PDF</source>
         <translation>Open PDF</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="86" />
+        <location filename="../../app/ui/print_panel.py" line="89" />
         <source>Show folder</source>
         <translation>Show folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="89" />
+        <location filename="../../app/ui/print_panel.py" line="92" />
         <source>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</source>
         <translation>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="96" />
+        <location filename="../../app/ui/print_panel.py" line="99" />
         <source>Conversation:</source>
         <translation>Conversation:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="99" />
+        <location filename="../../app/ui/print_panel.py" line="102" />
         <source>Only messages</source>
         <translation>Only messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="196" />
+        <location filename="../../app/ui/print_panel.py" line="210" />
         <source>Making the transcript…</source>
         <translation>Making the transcript…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="215" />
+        <location filename="../../app/ui/print_panel.py" line="229" />
         <source>Transcript made (package %1): %2 PDF file(s), %3 messages.</source>
         <translation>Transcript made (package %1): %2 PDF file(s), %3 messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="227" />
+        <location filename="../../app/ui/print_panel.py" line="242" />
         <source>No program on this computer opens PDF files; the transcript is at %1</source>
         <translation>No program on this computer opens PDF files; the transcript is at %1</translation>
     </message>
@@ -4903,13 +4918,13 @@ Archive and review WeCom chats for compliance.</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="100" />
-        <location filename="../../app/ui/review/panel.py" line="260" />
+        <location filename="../../app/ui/review/panel.py" line="263" />
         <source>Dismissed</source>
         <translation>Dismissed</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="101" />
-        <location filename="../../app/ui/review/panel.py" line="260" />
+        <location filename="../../app/ui/review/panel.py" line="263" />
         <source>Escalated</source>
         <translation>Escalated</translation>
     </message>
@@ -5052,7 +5067,7 @@ Archive and review WeCom chats for compliance.</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="167" />
-        <location filename="../../app/ui/review/panel.py" line="387" />
+        <location filename="../../app/ui/review/panel.py" line="390" />
         <source>Share</source>
         <translation>Share</translation>
     </message>
@@ -5067,145 +5082,150 @@ Archive and review WeCom chats for compliance.</translation>
         <translation>Save a search from the search results' menu (right-click).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="253" />
-        <location filename="../../app/ui/review/panel.py" line="422" />
+        <location filename="../../app/ui/review/panel.py" line="250" />
+        <source>(hidden)</source>
+        <translation>(hidden)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="256" />
+        <location filename="../../app/ui/review/panel.py" line="425" />
         <source>1 alert</source>
         <translation>1 alert</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="253" />
-        <location filename="../../app/ui/review/panel.py" line="422" />
+        <location filename="../../app/ui/review/panel.py" line="256" />
+        <location filename="../../app/ui/review/panel.py" line="425" />
         <source>%1 alerts</source>
         <translation>%1 alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="260" />
+        <location filename="../../app/ui/review/panel.py" line="263" />
         <source>Open</source>
         <translation>Open</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="278" />
+        <location filename="../../app/ui/review/panel.py" line="281" />
         <source>%1 — week of %2 (%3 of %4 reviewed)</source>
         <translation>%1 — week of %2 (%3 of %4 reviewed)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="297" />
+        <location filename="../../app/ui/review/panel.py" line="300" />
         <source>No sample drawn yet.</source>
         <translation>No sample drawn yet.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="315" />
-        <location filename="../../app/ui/review/panel.py" line="353" />
+        <location filename="../../app/ui/review/panel.py" line="318" />
+        <location filename="../../app/ui/review/panel.py" line="356" />
         <source>Yes</source>
         <translation>Yes</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="315" />
+        <location filename="../../app/ui/review/panel.py" line="318" />
         <source>Not yet</source>
         <translation>Not yet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="322" />
+        <location filename="../../app/ui/review/panel.py" line="325" />
         <source>%1 of %2 conversations reviewed. Drawn by %3 on %4 among %5 candidates without alerts; seed %6 (an auditor reproduces the draw with it).</source>
         <translation>%1 of %2 conversations reviewed. Drawn by %3 on %4 among %5 candidates without alerts; seed %6 (an auditor reproduces the draw with it).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="353" />
+        <location filename="../../app/ui/review/panel.py" line="356" />
         <source>No</source>
         <translation>No</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="387" />
+        <location filename="../../app/ui/review/panel.py" line="390" />
         <source>Stop sharing</source>
         <translation>Stop sharing</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="406" />
+        <location filename="../../app/ui/review/panel.py" line="409" />
         <source>Dismiss alerts</source>
         <translation>Dismiss alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="406" />
+        <location filename="../../app/ui/review/panel.py" line="409" />
         <source>Escalate alerts</source>
         <translation>Escalate alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="407" />
+        <location filename="../../app/ui/review/panel.py" line="410" />
         <source>Why? (kept with the alert; the audit trail keeps its fingerprint)</source>
         <translation>Why? (kept with the alert; the audit trail keeps its fingerprint)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="412" />
+        <location filename="../../app/ui/review/panel.py" line="415" />
         <source>Assign alerts</source>
         <translation>Assign alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="413" />
+        <location filename="../../app/ui/review/panel.py" line="416" />
         <source>User name of the reviewer (empty: nobody):</source>
         <translation>User name of the reviewer (empty: nobody):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="420" />
+        <location filename="../../app/ui/review/panel.py" line="423" />
         <source>Assigned %1.</source>
         <translation>Assigned %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="420" />
+        <location filename="../../app/ui/review/panel.py" line="423" />
         <source>Dismissed %1.</source>
         <translation>Dismissed %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="421" />
+        <location filename="../../app/ui/review/panel.py" line="424" />
         <source>Escalated %1.</source>
         <translation>Escalated %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="421" />
+        <location filename="../../app/ui/review/panel.py" line="424" />
         <source>Reopened %1.</source>
         <translation>Reopened %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="450" />
+        <location filename="../../app/ui/review/panel.py" line="453" />
         <source>1 conversation marked reviewed.</source>
         <translation>1 conversation marked reviewed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="451" />
+        <location filename="../../app/ui/review/panel.py" line="454" />
         <source>%1 conversations marked reviewed.</source>
         <translation>%1 conversations marked reviewed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="464" />
+        <location filename="../../app/ui/review/panel.py" line="467" />
         <source>Drew %1 of %2 conversations.</source>
         <translation>Drew %1 of %2 conversations.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="483" />
+        <location filename="../../app/ui/review/panel.py" line="486" />
         <source>“%1”: %2.</source>
         <translation>“%1”: %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="484" />
+        <location filename="../../app/ui/review/panel.py" line="487" />
         <source>1 hit</source>
         <translation>1 hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="484" />
+        <location filename="../../app/ui/review/panel.py" line="487" />
         <source>%1 hits</source>
         <translation>%1 hits</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="496" />
+        <location filename="../../app/ui/review/panel.py" line="499" />
         <source>“%1” is shared with the other reviewers.</source>
         <translation>“%1” is shared with the other reviewers.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="497" />
+        <location filename="../../app/ui/review/panel.py" line="500" />
         <source>“%1” is yours alone again.</source>
         <translation>“%1” is yours alone again.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="510" />
+        <location filename="../../app/ui/review/panel.py" line="513" />
         <source>Deleted “%1”.</source>
         <translation>Deleted “%1”.</translation>
     </message>
@@ -5645,42 +5665,42 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SenderModel</name>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Name</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Id</source>
         <translation>Id</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Kind</source>
         <translation>Kind</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Department or corp</source>
         <translation>Department or corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Messages</source>
         <translation>Messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="54" />
+        <location filename="../../app/ui/statistics_panel.py" line="55" />
         <source>Staff</source>
         <translation>Staff</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="54" />
+        <location filename="../../app/ui/statistics_panel.py" line="55" />
         <source>External contact</source>
         <translation>External contact</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="54" />
+        <location filename="../../app/ui/statistics_panel.py" line="55" />
         <source>Other</source>
         <translation>Other</translation>
     </message>
@@ -5872,62 +5892,62 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>SessionPanel</name>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="45" />
+        <location filename="../../app/ui/sessions/panel.py" line="50" />
         <source>Filter by participant name or id</source>
         <translation>Filter by participant name or id</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="47" />
+        <location filename="../../app/ui/sessions/panel.py" line="52" />
         <source>Session filter</source>
         <translation>Session filter</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="48" />
+        <location filename="../../app/ui/sessions/panel.py" line="53" />
         <source>Only customers who refused archiving</source>
         <translation>Only customers who refused archiving</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="49" />
+        <location filename="../../app/ui/sessions/panel.py" line="54" />
         <source>Only chats with customers who refused archiving: their consent as WeCom reported it at the last directory sync, and the archive's disagree entries</source>
         <translation>Only chats with customers who refused archiving: their consent as WeCom reported it at the last directory sync, and the archive's disagree entries</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="56" />
+        <location filename="../../app/ui/sessions/panel.py" line="61" />
         <source>Review tag filter</source>
         <translation>Review tag filter</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="75" />
+        <location filename="../../app/ui/sessions/panel.py" line="80" />
         <source>Sessions</source>
         <translation>Sessions</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="153" />
+        <location filename="../../app/ui/sessions/panel.py" line="165" />
         <source>Any review tag</source>
         <translation>Any review tag</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="207" />
+        <location filename="../../app/ui/sessions/panel.py" line="248" />
         <source>No chat with a customer who refused archiving (as of the last directory sync).</source>
         <translation>No chat with a customer who refused archiving (as of the last directory sync).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="209" />
+        <location filename="../../app/ui/sessions/panel.py" line="250" />
         <source>No such chat has a participant matching “{text}”.</source>
         <translation>No such chat has a participant matching “{text}”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="212" />
+        <location filename="../../app/ui/sessions/panel.py" line="253" />
         <source>No session carries the tag “{tag}”.</source>
         <translation>No session carries the tag “{tag}”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="214" />
+        <location filename="../../app/ui/sessions/panel.py" line="255" />
         <source>No such session has a participant matching “{text}”.</source>
         <translation>No such session has a participant matching “{text}”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="217" />
+        <location filename="../../app/ui/sessions/panel.py" line="258" />
         <source>No session has a participant matching “{text}”.</source>
         <translation>No session has a participant matching “{text}”.</translation>
     </message>
@@ -6079,103 +6099,104 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>StatisticsPanel</name>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="78" />
+        <location filename="../../app/ui/statistics_panel.py" line="79" />
         <source>Refresh</source>
         <translation>Refresh</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="111" />
+        <location filename="../../app/ui/statistics_panel.py" line="112" />
         <source>Charts</source>
         <translation>Charts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="112" />
+        <location filename="../../app/ui/statistics_panel.py" line="113" />
         <source>Senders</source>
         <translation>Senders</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="140" />
+        <location filename="../../app/ui/statistics_panel.py" line="141" />
         <source>The archive holds no corp yet.</source>
         <translation>The archive holds no corp yet.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="143" />
+        <location filename="../../app/ui/statistics_panel.py" line="144" />
         <source>Counting…</source>
         <translation>Counting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="149" />
+        <location filename="../../app/ui/statistics_panel.py" line="150" />
         <source>The statistics cannot be read: %1</source>
         <translation>The statistics cannot be read: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="157" />
+        <location filename="../../app/ui/statistics_panel.py" line="158" />
         <source>%1 from %2 to %3: %4 staff members sent %5; %6 external contacts of %7 corps sent %8.</source>
         <translation>%1 from %2 to %3: %4 staff members sent %5; %6 external contacts of %7 corps sent %8.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="159" />
-        <location filename="../../app/ui/statistics_panel.py" line="172" />
-        <location filename="../../app/ui/statistics_panel.py" line="186" />
+        <location filename="../../app/ui/statistics_panel.py" line="160" />
+        <location filename="../../app/ui/statistics_panel.py" line="170" />
+        <location filename="../../app/ui/statistics_panel.py" line="195" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="159" />
-        <location filename="../../app/ui/statistics_panel.py" line="173" />
-        <location filename="../../app/ui/statistics_panel.py" line="186" />
+        <location filename="../../app/ui/statistics_panel.py" line="160" />
+        <location filename="../../app/ui/statistics_panel.py" line="170" />
+        <location filename="../../app/ui/statistics_panel.py" line="195" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="167" />
+        <location filename="../../app/ui/statistics_panel.py" line="168" />
         <source>No messages in this range (or none in your scope).</source>
         <translation>No messages in this range (or none in your scope).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="168" />
+        <location filename="../../app/ui/statistics_panel.py" line="169" />
+        <location filename="../../app/ui/statistics_panel.py" line="207" />
         <source>No messages</source>
         <translation>No messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="170" />
+        <location filename="../../app/ui/statistics_panel.py" line="173" />
         <source>Messages per day</source>
         <translation>Messages per day</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="172" />
-        <source>%1: %2</source>
-        <translation>%1: %2</translation>
+        <location filename="../../app/ui/statistics_panel.py" line="181" />
+        <source>Messages per month</source>
+        <translation>Messages per month</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="175" />
+        <location filename="../../app/ui/statistics_panel.py" line="206" />
+        <source>and %1 more: %2</source>
+        <translation>and %1 more: %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="184" />
         <source>Per message type</source>
         <translation>Per message type</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="178" />
+        <location filename="../../app/ui/statistics_panel.py" line="187" />
         <source>Sent per staff member</source>
         <translation>Sent per staff member</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="182" />
+        <location filename="../../app/ui/statistics_panel.py" line="191" />
         <source>(corp not known)</source>
         <translation>(corp not known)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="183" />
+        <location filename="../../app/ui/statistics_panel.py" line="192" />
         <source>Sent by external contacts, per their corp</source>
         <translation>Sent by external contacts, per their corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="185" />
+        <location filename="../../app/ui/statistics_panel.py" line="194" />
         <source>%1: %2 sent by %3 contacts</source>
         <translation>%1: %2 sent by %3 contacts</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/statistics_panel.py" line="198" />
-        <source>%1 others</source>
-        <translation>%1 others</translation>
     </message>
 </context>
 <context>
@@ -6599,49 +6620,44 @@ Dates are in this computer's time zone.</translation>
         <translation>The timeline cannot be read: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="257" />
+        <location filename="../../app/ui/timeline_panel.py" line="259" />
         <source>%1: no conversations in this range (or none in your scope).</source>
         <translation>%1: no conversations in this range (or none in your scope).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="259" />
+        <location filename="../../app/ui/timeline_panel.py" line="261" />
         <source>%1: %2; sent %3 in them.</source>
         <translation>%1: %2; sent %3 in them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="260" />
+        <location filename="../../app/ui/timeline_panel.py" line="262" />
         <source>1 conversation</source>
         <translation>1 conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="260" />
+        <location filename="../../app/ui/timeline_panel.py" line="262" />
         <source>%1 conversations</source>
         <translation>%1 conversations</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="261" />
-        <location filename="../../app/ui/timeline_panel.py" line="267" />
+        <location filename="../../app/ui/timeline_panel.py" line="263" />
+        <location filename="../../app/ui/timeline_panel.py" line="264" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="261" />
-        <location filename="../../app/ui/timeline_panel.py" line="268" />
+        <location filename="../../app/ui/timeline_panel.py" line="263" />
+        <location filename="../../app/ui/timeline_panel.py" line="264" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="266" />
+        <location filename="../../app/ui/timeline_panel.py" line="269" />
         <source>Messages they sent per month</source>
         <translation>Messages they sent per month</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="267" />
-        <source>%1: %2</source>
-        <translation>%1: %2</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/timeline_panel.py" line="269" />
+        <location filename="../../app/ui/timeline_panel.py" line="271" />
         <source>No messages sent by them</source>
         <translation>No messages sent by them</translation>
     </message>

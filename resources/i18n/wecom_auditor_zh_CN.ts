@@ -447,320 +447,335 @@
 <context>
     <name>AuditLogModel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
         <source>Account</source>
         <translation>账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="139" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
         <source>Object</source>
         <translation>对象</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="140" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="146" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="140" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="146" />
         <source>Workstation</source>
         <translation>工作站</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="237" />
+        <source>%1 — double-click or "Go to" to open it</source>
+        <translation>%1 — 双击或点“转到”打开</translation>
     </message>
 </context>
 <context>
     <name>AuditPanel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="245" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="279" />
         <source>Audit log</source>
         <translation>审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="249" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="283" />
         <source>Any account (exact user name)</source>
         <translation>任意账号（完整用户名）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="251" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="285" />
         <source>Account</source>
         <translation>账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="253" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="287" />
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="254" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="288" />
         <source>Any action</source>
         <translation>任意操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="258" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="292" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="259" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="293" />
         <source>Any outcome</source>
         <translation>任意结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="263" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="297" />
         <source>From</source>
         <translation>从</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="265" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="299" />
         <source>To</source>
         <translation>到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="268" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="302" />
         <source>Text in the object (session, query, file, setting…)</source>
         <translation>对象中包含的文字（会话、搜索词、文件、设置…）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="270" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="304" />
         <source>Object contains</source>
         <translation>对象包含</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="271" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="305" />
         <source>Apply</source>
         <translation>应用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="273" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="307" />
         <source>Clear filters</source>
         <translation>清除筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="280" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="314" />
         <source>Account:</source>
         <translation>账号：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="282" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="316" />
         <source>Action:</source>
         <translation>操作：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="284" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="318" />
         <source>Outcome:</source>
         <translation>结果：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="290" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="324" />
         <source>Object:</source>
         <translation>对象：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="312" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="346" />
         <source>Audit entries</source>
         <translation>审计记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="324" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="358" />
         <source>Select an entry to see all its fields.</source>
         <translation>选择一条记录以查看其全部字段。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="325" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="359" />
         <source>Entry details</source>
         <translation>记录详情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="335" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="369" />
         <source>Verify chain</source>
         <translation>校验哈希链</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="336" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="370" />
         <source>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</source>
         <translation>校验每条记录的哈希及其链接：被修改、删除、插入或调换顺序的记录都会被指出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="338" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="372" />
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="339" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="373" />
         <source>Write the entries that match the filters, oldest first</source>
         <translation>导出符合筛选条件的记录，按时间从早到晚</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="343" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="377" />
         <source>Chain head</source>
         <translation>链头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="344" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="378" />
         <source>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</source>
         <translation>最后一条记录的序号和哈希：请在应用之外留存一份，以便日后证明截至此处的日志未被改写</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="346" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="380" />
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="349" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="381" />
+        <source>Go to</source>
+        <translation>转到</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="382" />
+        <source>Open the conversation or the message of the selected entry (double-click does the same)</source>
+        <translation>打开所选记录涉及的会话或消息（双击亦可）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="388" />
         <source>Chain head:</source>
         <translation>链头：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="403" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="445" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="438" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="481" />
         <source>No entry matches the filters.</source>
         <translation>没有符合筛选条件的记录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="442" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="485" />
         <source>%1 entries match; the newest %2 are listed (scroll for more).</source>
         <translation>共 %1 条记录符合条件；已列出最新的 %2 条（向下滚动加载更多）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="445" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="488" />
         <source>1 entry matches.</source>
         <translation>共 1 条记录符合条件。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="446" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="489" />
         <source>%1 entries match, newest first.</source>
         <translation>共 %1 条记录符合条件，最新的在前。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="449" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="492" />
         <source>Cannot read the audit log: %1</source>
         <translation>无法读取审计日志：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="458" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="516" />
         <source>Entry #%1</source>
         <translation>记录 #%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="459" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="517" />
         <source>Time: %1 (UTC %2)</source>
         <translation>时间：%1（UTC %2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="460" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="518" />
         <source>Account: %1</source>
         <translation>账号：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="462" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="520" />
         <source>Action: %1 (%2)</source>
         <translation>操作：%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="463" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="521" />
         <source>Object: %1</source>
         <translation>对象：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="465" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="525" />
         <source>Outcome: %1</source>
         <translation>结果：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="466" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="526" />
         <source>Workstation: %1</source>
         <translation>工作站：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="467" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="527" />
         <source>Login: %1</source>
         <translation>登录会话：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="468" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="528" />
         <source>Detail: %1</source>
         <translation>详情：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="469" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="529" />
         <source>Previous hash: %1</source>
         <translation>前一条哈希：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="470" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="530" />
         <source>Entry hash: %1</source>
         <translation>本条哈希：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="491" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
         <source>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</source>
         <translation>链头已复制：请在应用之外保存（打印件、案卷备注），以便日后证明截至此处的日志未被改写。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="497" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="557" />
         <source>Verifying the chain…</source>
         <translation>正在校验哈希链…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="504" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="564" />
         <source>The chain is intact: %1 entries checked, up to %2.</source>
         <translation>哈希链完好：已校验 %1 条记录，截至 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="509" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="569" />
         <source>The chain is BROKEN at entry #%1 (%2): %3</source>
         <translation>哈希链在记录 #%1 处断裂（%2）：%3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="513" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="573" />
         <source>This check could not be recorded in the audit log, which cannot be appended to in this state.</source>
         <translation>本次校验无法记入审计日志：日志处于此状态时无法追加记录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="528" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="588" />
         <source>Cannot verify the chain: %1</source>
         <translation>无法校验哈希链：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="536" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="596" />
         <source>Export the audit log</source>
         <translation>导出审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="537" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="597" />
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="544" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="604" />
         <source>Exporting…</source>
         <translation>正在导出…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="552" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="612" />
         <source>%1 entries written to %2.</source>
         <translation>已将 %1 条记录写入 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="552" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="612" />
         <source>1 entry written to %2.</source>
         <translation>已将 1 条记录写入 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="558" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="618" />
         <source>Cannot export the audit log: %1</source>
         <translation>无法导出审计日志：%1</translation>
     </message>
@@ -768,207 +783,207 @@
 <context>
     <name>AuditText</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="66" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="70" />
         <source>Login</source>
         <translation>登录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="67" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="71" />
         <source>Logout</source>
         <translation>退出登录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="68" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="72" />
         <source>Failed login</source>
         <translation>登录失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="69" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="73" />
         <source>Session opened</source>
         <translation>打开会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="70" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="74" />
         <source>Message details viewed</source>
         <translation>查看消息详情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="71" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="75" />
         <source>Raw JSON viewed</source>
         <translation>查看原始 JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="72" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="76" />
         <source>Media file opened</source>
         <translation>打开媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="73" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="77" />
         <source>Media file saved</source>
         <translation>保存媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="74" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="78" />
         <source>Search</source>
         <translation>搜索</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="75" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="79" />
         <source>Evidence export started</source>
         <translation>开始导出证据</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="76" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="80" />
         <source>Evidence export</source>
         <translation>导出证据</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="77" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="81" />
         <source>Package verified</source>
         <translation>校验证据包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="78" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="82" />
         <source>Sync run</source>
         <translation>同步</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="79" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="83" />
         <source>Settings changed</source>
         <translation>修改设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="80" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="84" />
         <source>Account created</source>
         <translation>创建账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="81" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="85" />
         <source>Account changed</source>
         <translation>修改账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="82" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="86" />
         <source>Roles changed</source>
         <translation>修改角色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="83" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="87" />
         <source>Scope changed</source>
         <translation>修改查看范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="84" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="88" />
         <source>Account disabled</source>
         <translation>停用账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="85" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="89" />
         <source>Account enabled</source>
         <translation>启用账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="86" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="90" />
         <source>Account unlocked</source>
         <translation>解锁账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="87" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="91" />
         <source>Accounts listed</source>
         <translation>查看账号列表</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="88" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="92" />
         <source>Password changed</source>
         <translation>修改密码</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="89" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="93" />
         <source>Password reset</source>
         <translation>重置密码</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="90" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="94" />
         <source>Login token issued</source>
         <translation>签发登录令牌</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="91" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="95" />
         <source>Login token revoked</source>
         <translation>吊销登录令牌</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="92" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="96" />
         <source>Audit log viewed</source>
         <translation>查看审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="93" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="97" />
         <source>Audit log exported</source>
         <translation>导出审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="94" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="98" />
         <source>Audit chain verified</source>
         <translation>校验审计哈希链</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="95" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="99" />
         <source>Archive read</source>
         <translation>读取存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="96" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="100" />
         <source>Search index rebuilt</source>
         <translation>重建搜索索引</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="97" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="101" />
         <source>Directory imported</source>
         <translation>导入通讯录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="98" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="102" />
         <source>Directory synced</source>
         <translation>同步通讯录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
         <source>OK</source>
         <translation>成功</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
         <source>Denied</source>
         <translation>拒绝</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="104" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="112" />
         <source>edited</source>
         <translation>被修改</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="112" />
         <source>deleted</source>
         <translation>被删除</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="109" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="113" />
         <source>reordered</source>
         <translation>顺序被改动</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="109" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="113" />
         <source>inserted</source>
         <translation>被插入</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="110" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="114" />
         <source>chain head</source>
         <translation>链头</translation>
     </message>
@@ -2634,67 +2649,67 @@
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="230" />
+        <location filename="../../app/ui/members_panel.py" line="233" />
         <source>This group is not in the archive (or not in your scope).</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="235" />
+        <location filename="../../app/ui/members_panel.py" line="238" />
         <source>internal group</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="235" />
+        <location filename="../../app/ui/members_panel.py" line="238" />
         <source>customer group</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="240" />
+        <location filename="../../app/ui/members_panel.py" line="243" />
         <source>owner %1</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="242" />
+        <location filename="../../app/ui/members_panel.py" line="245" />
         <source>created %1</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="244" />
+        <location filename="../../app/ui/members_panel.py" line="247" />
         <source>%1 as WeCom listed them on %2</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="245" />
+        <location filename="../../app/ui/members_panel.py" line="248" />
         <source>1 member</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="245" />
+        <location filename="../../app/ui/members_panel.py" line="248" />
         <source>%1 members</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="248" />
+        <location filename="../../app/ui/members_panel.py" line="251" />
         <source>WeCom has not described this group (Directory → Sync from WeCom): the people seen in its messages are listed</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="251" />
+        <location filename="../../app/ui/members_panel.py" line="254" />
         <source>1 has left</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="251" />
+        <location filename="../../app/ui/members_panel.py" line="254" />
         <source>%1 have left</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="253" />
+        <location filename="../../app/ui/members_panel.py" line="256" />
         <source>1 more seen in the archive only</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="254" />
+        <location filename="../../app/ui/members_panel.py" line="257" />
         <source>%1 more seen in the archive only</source>
         <translation type="unfinished" />
     </message>
@@ -4303,62 +4318,62 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>PrintPanel</name>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="68" />
+        <location filename="../../app/ui/print_panel.py" line="70" />
         <source>The transcript could not be made: %1</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="70" />
+        <location filename="../../app/ui/print_panel.py" line="72" />
         <source>Cancelled; nothing was kept.</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="76" />
+        <location filename="../../app/ui/print_panel.py" line="78" />
         <source>Make PDF and open it</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="77" />
+        <location filename="../../app/ui/print_panel.py" line="79" />
         <source>Cancel</source>
         <translation type="unfinished">取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="85" />
+        <location filename="../../app/ui/print_panel.py" line="88" />
         <source>Open PDF</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="86" />
+        <location filename="../../app/ui/print_panel.py" line="89" />
         <source>Show folder</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="89" />
+        <location filename="../../app/ui/print_panel.py" line="92" />
         <source>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="96" />
+        <location filename="../../app/ui/print_panel.py" line="99" />
         <source>Conversation:</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="99" />
+        <location filename="../../app/ui/print_panel.py" line="102" />
         <source>Only messages</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="196" />
+        <location filename="../../app/ui/print_panel.py" line="210" />
         <source>Making the transcript…</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="215" />
+        <location filename="../../app/ui/print_panel.py" line="229" />
         <source>Transcript made (package %1): %2 PDF file(s), %3 messages.</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="227" />
+        <location filename="../../app/ui/print_panel.py" line="242" />
         <source>No program on this computer opens PDF files; the transcript is at %1</source>
         <translation type="unfinished" />
     </message>
@@ -4903,13 +4918,13 @@ Archive and review WeCom chats for compliance.</source>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="100" />
-        <location filename="../../app/ui/review/panel.py" line="260" />
+        <location filename="../../app/ui/review/panel.py" line="263" />
         <source>Dismissed</source>
         <translation>已驳回</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="101" />
-        <location filename="../../app/ui/review/panel.py" line="260" />
+        <location filename="../../app/ui/review/panel.py" line="263" />
         <source>Escalated</source>
         <translation>已上报</translation>
     </message>
@@ -5052,7 +5067,7 @@ Archive and review WeCom chats for compliance.</source>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="167" />
-        <location filename="../../app/ui/review/panel.py" line="387" />
+        <location filename="../../app/ui/review/panel.py" line="390" />
         <source>Share</source>
         <translation>共享</translation>
     </message>
@@ -5067,145 +5082,150 @@ Archive and review WeCom chats for compliance.</source>
         <translation>在搜索结果的右键菜单中保存搜索。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="253" />
-        <location filename="../../app/ui/review/panel.py" line="422" />
+        <location filename="../../app/ui/review/panel.py" line="250" />
+        <source>(hidden)</source>
+        <translation>（已隐藏）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="256" />
+        <location filename="../../app/ui/review/panel.py" line="425" />
         <source>1 alert</source>
         <translation>1 条告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="253" />
-        <location filename="../../app/ui/review/panel.py" line="422" />
+        <location filename="../../app/ui/review/panel.py" line="256" />
+        <location filename="../../app/ui/review/panel.py" line="425" />
         <source>%1 alerts</source>
         <translation>%1 条告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="260" />
+        <location filename="../../app/ui/review/panel.py" line="263" />
         <source>Open</source>
         <translation>未处理</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="278" />
+        <location filename="../../app/ui/review/panel.py" line="281" />
         <source>%1 — week of %2 (%3 of %4 reviewed)</source>
         <translation>%1 —— %2 当周（已审阅 %3 / %4）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="297" />
+        <location filename="../../app/ui/review/panel.py" line="300" />
         <source>No sample drawn yet.</source>
         <translation>尚未抽样。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="315" />
-        <location filename="../../app/ui/review/panel.py" line="353" />
+        <location filename="../../app/ui/review/panel.py" line="318" />
+        <location filename="../../app/ui/review/panel.py" line="356" />
         <source>Yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="315" />
+        <location filename="../../app/ui/review/panel.py" line="318" />
         <source>Not yet</source>
         <translation>尚未</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="322" />
+        <location filename="../../app/ui/review/panel.py" line="325" />
         <source>%1 of %2 conversations reviewed. Drawn by %3 on %4 among %5 candidates without alerts; seed %6 (an auditor reproduces the draw with it).</source>
         <translation>已审阅 %1 / %2 个会话。由 %3 于 %4 从 %5 个无告警的候选会话中抽取；种子 %6（审计员可据此复现抽样）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="353" />
+        <location filename="../../app/ui/review/panel.py" line="356" />
         <source>No</source>
         <translation>否</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="387" />
+        <location filename="../../app/ui/review/panel.py" line="390" />
         <source>Stop sharing</source>
         <translation>停止共享</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="406" />
+        <location filename="../../app/ui/review/panel.py" line="409" />
         <source>Dismiss alerts</source>
         <translation>驳回告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="406" />
+        <location filename="../../app/ui/review/panel.py" line="409" />
         <source>Escalate alerts</source>
         <translation>上报告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="407" />
+        <location filename="../../app/ui/review/panel.py" line="410" />
         <source>Why? (kept with the alert; the audit trail keeps its fingerprint)</source>
         <translation>理由？（随告警保存；审计日志保存其指纹）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="412" />
+        <location filename="../../app/ui/review/panel.py" line="415" />
         <source>Assign alerts</source>
         <translation>分配告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="413" />
+        <location filename="../../app/ui/review/panel.py" line="416" />
         <source>User name of the reviewer (empty: nobody):</source>
         <translation>审阅人的用户名（留空：不分配）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="420" />
+        <location filename="../../app/ui/review/panel.py" line="423" />
         <source>Assigned %1.</source>
         <translation>已分配 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="420" />
+        <location filename="../../app/ui/review/panel.py" line="423" />
         <source>Dismissed %1.</source>
         <translation>已驳回 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="421" />
+        <location filename="../../app/ui/review/panel.py" line="424" />
         <source>Escalated %1.</source>
         <translation>已上报 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="421" />
+        <location filename="../../app/ui/review/panel.py" line="424" />
         <source>Reopened %1.</source>
         <translation>已重新打开 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="450" />
+        <location filename="../../app/ui/review/panel.py" line="453" />
         <source>1 conversation marked reviewed.</source>
         <translation>已将 1 个会话标记为已审阅。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="451" />
+        <location filename="../../app/ui/review/panel.py" line="454" />
         <source>%1 conversations marked reviewed.</source>
         <translation>已将 %1 个会话标记为已审阅。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="464" />
+        <location filename="../../app/ui/review/panel.py" line="467" />
         <source>Drew %1 of %2 conversations.</source>
         <translation>从 %2 个会话中抽取了 %1 个。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="483" />
+        <location filename="../../app/ui/review/panel.py" line="486" />
         <source>“%1”: %2.</source>
         <translation>“%1”：%2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="484" />
+        <location filename="../../app/ui/review/panel.py" line="487" />
         <source>1 hit</source>
         <translation>1 条命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="484" />
+        <location filename="../../app/ui/review/panel.py" line="487" />
         <source>%1 hits</source>
         <translation>%1 条命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="496" />
+        <location filename="../../app/ui/review/panel.py" line="499" />
         <source>“%1” is shared with the other reviewers.</source>
         <translation>“%1”已与其他审阅人共享。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="497" />
+        <location filename="../../app/ui/review/panel.py" line="500" />
         <source>“%1” is yours alone again.</source>
         <translation>“%1”已恢复为仅自己可见。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="510" />
+        <location filename="../../app/ui/review/panel.py" line="513" />
         <source>Deleted “%1”.</source>
         <translation>已删除“%1”。</translation>
     </message>
@@ -5645,42 +5665,42 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SenderModel</name>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Name</source>
         <translation type="unfinished">姓名</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Id</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Kind</source>
         <translation type="unfinished">类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Department or corp</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="50" />
+        <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Messages</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="54" />
+        <location filename="../../app/ui/statistics_panel.py" line="55" />
         <source>Staff</source>
         <translation type="unfinished">员工</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="54" />
+        <location filename="../../app/ui/statistics_panel.py" line="55" />
         <source>External contact</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="54" />
+        <location filename="../../app/ui/statistics_panel.py" line="55" />
         <source>Other</source>
         <translation type="unfinished" />
     </message>
@@ -5841,7 +5861,7 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     <message>
         <location filename="../../app/ui/review/badges.py" line="42" />
         <source>%1 new</source>
-        <translation>%1 条新</translation>
+        <translation>新 %1</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/badges.py" line="55" />
@@ -5872,62 +5892,62 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>SessionPanel</name>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="45" />
+        <location filename="../../app/ui/sessions/panel.py" line="50" />
         <source>Filter by participant name or id</source>
         <translation>按参与人姓名或 ID 筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="47" />
+        <location filename="../../app/ui/sessions/panel.py" line="52" />
         <source>Session filter</source>
         <translation>会话筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="48" />
+        <location filename="../../app/ui/sessions/panel.py" line="53" />
         <source>Only customers who refused archiving</source>
         <translation>只看拒绝存档的客户</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="49" />
+        <location filename="../../app/ui/sessions/panel.py" line="54" />
         <source>Only chats with customers who refused archiving: their consent as WeCom reported it at the last directory sync, and the archive's disagree entries</source>
         <translation>只显示与拒绝存档客户的会话：依据最近一次通讯录同步时企业微信报告的同意情况，以及存档中的拒绝记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="56" />
+        <location filename="../../app/ui/sessions/panel.py" line="61" />
         <source>Review tag filter</source>
         <translation>审阅标签筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="75" />
+        <location filename="../../app/ui/sessions/panel.py" line="80" />
         <source>Sessions</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="153" />
+        <location filename="../../app/ui/sessions/panel.py" line="165" />
         <source>Any review tag</source>
         <translation>任意审阅标签</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="207" />
+        <location filename="../../app/ui/sessions/panel.py" line="248" />
         <source>No chat with a customer who refused archiving (as of the last directory sync).</source>
         <translation>没有与拒绝存档客户的会话（以最近一次通讯录同步为准）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="209" />
+        <location filename="../../app/ui/sessions/panel.py" line="250" />
         <source>No such chat has a participant matching “{text}”.</source>
         <translation>这些会话中没有参与人匹配“{text}”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="212" />
+        <location filename="../../app/ui/sessions/panel.py" line="253" />
         <source>No session carries the tag “{tag}”.</source>
         <translation>没有会话带有标签“{tag}”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="214" />
+        <location filename="../../app/ui/sessions/panel.py" line="255" />
         <source>No such session has a participant matching “{text}”.</source>
         <translation>这些会话中没有成员匹配“{text}”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="217" />
+        <location filename="../../app/ui/sessions/panel.py" line="258" />
         <source>No session has a participant matching “{text}”.</source>
         <translation>没有参与人匹配“{text}”的会话。</translation>
     </message>
@@ -6079,102 +6099,103 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>StatisticsPanel</name>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="78" />
+        <location filename="../../app/ui/statistics_panel.py" line="79" />
         <source>Refresh</source>
         <translation type="unfinished">刷新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="111" />
+        <location filename="../../app/ui/statistics_panel.py" line="112" />
         <source>Charts</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="112" />
+        <location filename="../../app/ui/statistics_panel.py" line="113" />
         <source>Senders</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="140" />
+        <location filename="../../app/ui/statistics_panel.py" line="141" />
         <source>The archive holds no corp yet.</source>
         <translation type="unfinished">存档中还没有企业。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="143" />
+        <location filename="../../app/ui/statistics_panel.py" line="144" />
         <source>Counting…</source>
         <translation type="unfinished">正在统计…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="149" />
+        <location filename="../../app/ui/statistics_panel.py" line="150" />
         <source>The statistics cannot be read: %1</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="157" />
+        <location filename="../../app/ui/statistics_panel.py" line="158" />
         <source>%1 from %2 to %3: %4 staff members sent %5; %6 external contacts of %7 corps sent %8.</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="159" />
-        <location filename="../../app/ui/statistics_panel.py" line="172" />
-        <location filename="../../app/ui/statistics_panel.py" line="186" />
+        <location filename="../../app/ui/statistics_panel.py" line="160" />
+        <location filename="../../app/ui/statistics_panel.py" line="170" />
+        <location filename="../../app/ui/statistics_panel.py" line="195" />
         <source>1 message</source>
         <translation type="unfinished">1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="159" />
-        <location filename="../../app/ui/statistics_panel.py" line="173" />
-        <location filename="../../app/ui/statistics_panel.py" line="186" />
+        <location filename="../../app/ui/statistics_panel.py" line="160" />
+        <location filename="../../app/ui/statistics_panel.py" line="170" />
+        <location filename="../../app/ui/statistics_panel.py" line="195" />
         <source>%1 messages</source>
         <translation type="unfinished">%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="167" />
+        <location filename="../../app/ui/statistics_panel.py" line="168" />
         <source>No messages in this range (or none in your scope).</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="168" />
+        <location filename="../../app/ui/statistics_panel.py" line="169" />
+        <location filename="../../app/ui/statistics_panel.py" line="207" />
         <source>No messages</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="170" />
+        <location filename="../../app/ui/statistics_panel.py" line="173" />
         <source>Messages per day</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="172" />
-        <source>%1: %2</source>
+        <location filename="../../app/ui/statistics_panel.py" line="181" />
+        <source>Messages per month</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="175" />
+        <location filename="../../app/ui/statistics_panel.py" line="206" />
+        <source>and %1 more: %2</source>
+        <translation type="unfinished" />
+    </message>
+    <message>
+        <location filename="../../app/ui/statistics_panel.py" line="184" />
         <source>Per message type</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="178" />
+        <location filename="../../app/ui/statistics_panel.py" line="187" />
         <source>Sent per staff member</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="182" />
+        <location filename="../../app/ui/statistics_panel.py" line="191" />
         <source>(corp not known)</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="183" />
+        <location filename="../../app/ui/statistics_panel.py" line="192" />
         <source>Sent by external contacts, per their corp</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="185" />
+        <location filename="../../app/ui/statistics_panel.py" line="194" />
         <source>%1: %2 sent by %3 contacts</source>
-        <translation type="unfinished" />
-    </message>
-    <message>
-        <location filename="../../app/ui/statistics_panel.py" line="198" />
-        <source>%1 others</source>
         <translation type="unfinished" />
     </message>
 </context>
@@ -6599,49 +6620,44 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="257" />
+        <location filename="../../app/ui/timeline_panel.py" line="259" />
         <source>%1: no conversations in this range (or none in your scope).</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="259" />
+        <location filename="../../app/ui/timeline_panel.py" line="261" />
         <source>%1: %2; sent %3 in them.</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="260" />
+        <location filename="../../app/ui/timeline_panel.py" line="262" />
         <source>1 conversation</source>
         <translation type="unfinished">1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="260" />
+        <location filename="../../app/ui/timeline_panel.py" line="262" />
         <source>%1 conversations</source>
         <translation type="unfinished">%1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="261" />
-        <location filename="../../app/ui/timeline_panel.py" line="267" />
+        <location filename="../../app/ui/timeline_panel.py" line="263" />
+        <location filename="../../app/ui/timeline_panel.py" line="264" />
         <source>1 message</source>
         <translation type="unfinished">1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="261" />
-        <location filename="../../app/ui/timeline_panel.py" line="268" />
+        <location filename="../../app/ui/timeline_panel.py" line="263" />
+        <location filename="../../app/ui/timeline_panel.py" line="264" />
         <source>%1 messages</source>
         <translation type="unfinished">%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="266" />
+        <location filename="../../app/ui/timeline_panel.py" line="269" />
         <source>Messages they sent per month</source>
         <translation type="unfinished" />
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="267" />
-        <source>%1: %2</source>
-        <translation type="unfinished" />
-    </message>
-    <message>
-        <location filename="../../app/ui/timeline_panel.py" line="269" />
+        <location filename="../../app/ui/timeline_panel.py" line="271" />
         <source>No messages sent by them</source>
         <translation type="unfinished" />
     </message>

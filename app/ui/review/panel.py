@@ -233,6 +233,8 @@ class ReviewPanel(QWidget):
             rows = alerts_service.list(actor, status=status, assignee=assignee, limit=1000)
             if view == "queue":
                 rows = [a for a in rows if a.mine or a.assignee is None]
+            rows.sort(key=lambda a: a.day, reverse=True)
+            rows.sort(key=lambda a: not a.mine)  # mine first, then the newest days
             titles = self._title_reader(sorted({(a.corp_id, a.session_id) for a in rows}))()
             return rows, titles
 
@@ -244,7 +246,8 @@ class ReviewPanel(QWidget):
             self.alert_tree.clear()
             for a in self.alerts:
                 hits = str(a.hits) + (f" (+{a.new_hits})" if a.new_hits and a.status != "open" else "")
-                reason = display_text(a.reason) if a.reason else ("" if a.reason is None and not a.triaged_by else "—")
+                reason = display_text(a.reason) if a.reason else (
+                    self.tr("(hidden)") if a.status != "open" and not self.reads_content else "")
                 self.alert_tree.addTopLevelItem(_item(
                     [display_name(a.policy), self._title(a.corp_id, a.session_id), a.day, hits,
                      self._status_text(a.status), display_name(a.assignee or ""), reason], a.id))
