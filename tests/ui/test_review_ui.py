@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QStyleOptionViewItem
+from PySide6.QtWidgets import QMenu, QStyleOptionViewItem
 
 from app.core.actor import Actor
 from app.core.auth import (
@@ -139,6 +139,33 @@ def test_pressing_2_tags_the_selected_message_with_the_second_tag_and_its_chip_s
     w.close()
 
 
+def test_mark_reviewed_up_to_here_moves_my_mark_and_the_new_chips_follow(qtbot, desk):
+    session = desk.long_session()
+    msgs = desk.messages(session)
+    desk.review.status.mark_reviewed(desk.alice, session.corp_id, session.session_id, upto_message_id=msgs[1].id)
+    w = window(qtbot, desk, desk.alice)
+    vr = open_session(qtbot, w, session)
+    assert "New" not in chips_of(w, msgs[1].id)
+    assert "New" in chips_of(w, msgs[2].id) and "New" in chips_of(w, msgs[8].id)
+    w.viewer.view.setCurrentIndex(w.viewer.model.index(w.viewer.model.row_of(msgs[8].id)))
+    labels = []
+    menu = QMenu()
+    w.viewer.menu_extensions[-1](menu, msgs[8].id)  # what the message's context menu adds
+    for a in menu.actions():
+        labels.append(a.text())
+    assert "Mark reviewed up to here" in labels and "Next unreviewed\tJ" in labels
+    mark = next(a for a in menu.actions() if a.text() == "Mark reviewed up to here")
+    with qtbot.waitSignal(vr.loaded, timeout=20000):
+        mark.trigger()
+    mine = desk.review.status.session_review(desk.alice, session.corp_id, session.session_id).mine
+    assert (mine.upto_id, mine.reviewer) == (msgs[8].id, "alice")
+    assert "New" not in chips_of(w, msgs[8].id) and "New" in chips_of(w, msgs[9].id)
+    after = len(msgs) - 9
+    assert w.statusBar().currentMessage() == (f"Reviewed up to this message. {after} messages after it are not "
+                                              "reviewed yet.")
+    w.close()
+
+
 def test_j_and_k_move_to_the_next_and_previous_unreviewed_message(qtbot, desk):
     w = window(qtbot, desk, desk.alice)
     session = desk.long_session()
@@ -214,9 +241,11 @@ def test_triaging_an_alert_in_the_panel_changes_it_in_the_core_and_the_status_ba
     panel.alert_tree.clearSelection()
     item.setSelected(True)
     target = desk.review.alerts.get(desk.dave, other)
-    with qtbot.waitSignal(w.review.viewer_review.loaded, timeout=20000):
+    first_hit = desk.review.alerts.hits(desk.dave, other)[0][0]
+    with qtbot.waitSignal(w.viewer.message_shown, timeout=20000):
         panel.open_alert()
     assert (w.viewer.corp_id, w.viewer.session_id) == (target.corp_id, target.session_id)
+    assert w.viewer.current_message_id() == first_hit  # at the alert's first hit
     w.close()
 
 

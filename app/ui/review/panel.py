@@ -392,10 +392,20 @@ class ReviewPanel(QWidget):
 
     # ------------------------------------------------------------------ alerts
     def open_alert(self) -> None:
+        """Show the selected alert's conversation at its first hit (its newest if the hits are gone)."""
         ids = self.selected_alerts()
         alert = next((a for a in self.alerts if ids and a.id == ids[0]), None)
-        if alert is not None and self.reads_content:
-            self.navigator.open_session.emit(alert.corp_id, alert.session_id)
+        if alert is None or not self.reads_content:
+            return
+        alerts, actor = self.review.alerts, self.actor
+
+        def done(hits) -> None:
+            if hits:
+                self.navigator.open_message.emit(alert.corp_id, alert.session_id, hits[0][0])
+            else:
+                self.navigator.open_session.emit(alert.corp_id, alert.session_id)
+
+        run_task(self, lambda: alerts.hits(actor, alert.id), done, self._fail)
 
     def triage(self, action: str, *, reason: str | None = None, assignee: str | None = None,
                alert_ids: list[int] | None = None) -> bool:
