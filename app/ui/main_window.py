@@ -255,6 +255,8 @@ class MainWindow(QMainWindow):
         self.viewer.export_requested.connect(self.export_selected_messages)
 
         self.sessions.session_selected.connect(self.viewer.show_session)
+        self.viewer.model.session_opened.connect(  # the panels that follow the open conversation
+            lambda s: self.navigator.session_shown.emit(s.corp_id, s.session_id) if s is not None else None)
         self.search.result_activated.connect(self._open_search_hit)
         self.navigator.open_message.connect(self._open_search_result)
         self.navigator.open_session.connect(self._open_session)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QT_TRANSLATE_NOOP
 
 from app.core.auth import ARCHIVE_STATUS, REVIEW_READ
+from app.core.auth.roles import EXPORT_CREATE, MESSAGES_READ
 
 from .panels import PanelSpec, register_panel
 
@@ -61,3 +62,37 @@ def _review(ctx, actor, navigator, parent):
 
 
 register_panel(PanelSpec("review", QT_TRANSLATE_NOOP("Panels", "Review"), _review, REVIEW_READ, "Ctrl+Shift+R"))
+
+
+def _statistics(ctx, actor, navigator, parent):
+    from .statistics_panel import StatisticsPanel
+
+    return StatisticsPanel(ctx, actor, navigator, parent)
+
+
+def _timeline(ctx, actor, navigator, parent):
+    from .timeline_panel import TimelinePanel
+
+    return TimelinePanel(ctx, actor, navigator, parent)
+
+
+def _members(ctx, actor, navigator, parent):
+    from .members_panel import GroupMembersPanel
+
+    return GroupMembersPanel(ctx, actor, navigator, parent)
+
+
+def _print(ctx, actor, navigator, parent):
+    from .print_panel import PrintPanel
+
+    return PrintPanel(ctx, actor, navigator, parent)
+
+
+register_panel(PanelSpec("statistics", QT_TRANSLATE_NOOP("Panels", "Statistics"), _statistics, MESSAGES_READ,
+                         "Ctrl+Shift+C"))
+register_panel(PanelSpec("timeline", QT_TRANSLATE_NOOP("Panels", "Person timeline"), _timeline, MESSAGES_READ,
+                         "Ctrl+Shift+T"))
+register_panel(PanelSpec("group-members", QT_TRANSLATE_NOOP("Panels", "Group members"), _members, MESSAGES_READ,
+                         "Ctrl+Shift+G"))
+register_panel(PanelSpec("print", QT_TRANSLATE_NOOP("Panels", "Print conversation"), _print, EXPORT_CREATE,
+                         "Ctrl+Shift+P"))

@@ -27,6 +27,8 @@ class Navigator(QObject):
     archive_changed = Signal()  # a sync stored new entries (or ended): reload what is shown
     run_query = Signal(str)  # show this query's hits in the search panel (a saved search run)
     review_changed = Signal()  # tags, review status, notes or alerts changed: reload review marks
+    session_shown = Signal("qlonglong", str)  # (window → panels) the viewer now shows this conversation
+    person_requested = Signal("qlonglong", str)  # corp id, userid: show this staff member's timeline
 
 
 @dataclass(frozen=True)
