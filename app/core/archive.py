@@ -482,6 +482,22 @@ class ArchiveService:
                         m.stored_size, m.md5_matched))
         return out
 
+    def media_by_ids(self, actor: Actor, media_ids: Collection[int]) -> dict[int, MediaRow]:
+        """Media rows by their own ids (the objects of ``media.*`` audit entries), those of messages
+        in the actor's scope. Needs ``messages.read``; not recorded."""
+        self._content(actor, "media rows")
+        ids = sorted(set(media_ids))
+        found: dict[int, MediaRow] = {}
+        with self.db.read() as conn:
+            for i in range(0, len(ids), 500):
+                for m in conn.execute(select(*Media.__table__.c).where(Media.id.in_(ids[i:i + 500]))):
+                    found[m.id] = MediaRow(
+                        m.id, m.message_id, m.msgid, m.ref_path, m.kind, m.md5sum, m.declared_size, m.filename,
+                        m.ext, m.status, m.attempts, m.last_error, m.storage_backend, m.storage_key, m.sha256,
+                        m.stored_size, m.md5_matched)
+            kept = set(self._ids_in_scope(conn, actor, sorted({m.message_id for m in found.values()})))
+        return {mid: m for mid, m in found.items() if m.message_id in kept}
+
     def raw_json_of(self, actor: Actor, message_ids: list[int]) -> dict[int, bytes]:
         """The raw JSON as received of several messages at once, by message id (those in the
         actor's scope). Needs ``messages.read``; not recorded."""

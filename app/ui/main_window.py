@@ -598,9 +598,9 @@ class MainWindow(QMainWindow):
     def open_audit_log(self) -> AuditPanel | None:
         if not can(self.actor, AUDIT_READ):
             return None
-        dialog = AuditPanel(self.ctx, self.actor, audit_trail(self.ctx), self)
+        dialog = AuditPanel(self.ctx, self.actor, audit_trail(self.ctx), self, navigator=self.navigator)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.open()
+        dialog.show()  # not modal: "Go to" shows a conversation the user then reads in the window
         return dialog
 
     def account_changed(self) -> None:

@@ -38,7 +38,7 @@ def archive(tmp_path):
     try:
         from app.core.sdk.decrypt import Decrypted
     except ImportError:  # before the decrypt module moved to app.core.sdk
-        from app.core.sync.decrypt import Decrypted
+        from app.core.sdk.decrypt import Decrypted
 
     made = []
 
@@ -481,3 +481,126 @@ def test_the_chat_says_its_time_zone_and_a_form_card_is_in_it(archive, qtbot, zo
     assert f"{date} {shown_time}" in text, text  # the form's creation time in the same zone
     assert "2025-01-02 10:00:00" not in text
     wait_for_tasks()
+
+
+# ---------------------------------------------------------------- 10. the audit log; browsing the tree
+
+def _three_sessions(archive):
+    return archive([_raw(f"s-{i}", f"会话 {i}", to=(f"peer{i}",), t=T0 + i * 60_000) for i in range(4)])
+
+
+def _session_opens(ctx):
+    from app.core.auth import Action, AuditFilter
+
+    return ctx.trail.entries(ACTOR, AuditFilter(actions=frozenset({Action.SESSION_OPEN})), limit=100)
+
+
+def test_arrow_keys_through_the_tree_record_only_the_session_they_rest_on(archive, qtbot):
+    from app.ui.sessions.model import SessionRole
+
+    ctx = _three_sessions(archive)
+    window = _window(ctx, qtbot)
+    tree, model = window.sessions.tree, window.sessions.model
+    qtbot.waitUntil(lambda: model.rowCount() > 0 and model.rowCount(model.index(0, 0)) > 0, timeout=10000)
+
+    def rows():
+        out, stack = [], [model.index(r, 0) for r in range(model.rowCount())]
+        while stack:
+            ix = stack.pop(0)
+            if ix.data(SessionRole.SessionIdRole):
+                out.append(ix)
+            stack[:0] = [model.index(r, 0, ix) for r in range(model.rowCount(ix))]
+        return out
+
+    qtbot.waitUntil(lambda: len(rows()) == 4, timeout=10000)
+    first = rows()[0]
+    tree.scrollTo(first)
+    with qtbot.waitSignal(window.viewer.model.window_opened, timeout=20000):  # a click opens at once
+        qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualRect(first).center())
+    qtbot.waitUntil(lambda: len(_session_opens(ctx)) == 1, timeout=10000)
+    tree.setFocus()
+    with qtbot.waitSignal(window.viewer.model.window_opened, timeout=20000):
+        for _ in range(3):  # through two sessions to the last
+            qtbot.keyClick(tree, Qt.Key.Key_Down)
+    last = rows()[3].data(SessionRole.SessionIdRole)
+    assert window.viewer.session_id == last
+    wait_for_tasks()
+    opened = [e.object for e in _session_opens(ctx)]
+    assert len(opened) == 2 and opened[0] == last, opened  # the first clicked, the last rested on
+    qtbot.keyClick(tree, Qt.Key.Key_Up)
+    with qtbot.waitSignal(window.viewer.model.window_opened, timeout=300):  # Enter opens at once
+        qtbot.keyClick(tree, Qt.Key.Key_Return)
+    window.close()
+
+
+def _audit_panel(ctx, qtbot, account, navigator):
+    from app.ui.auth import AuditPanel, audit_trail
+
+    panel = AuditPanel(ctx, ACTOR, audit_trail(ctx), None, navigator=navigator)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.account_edit.setText(account)
+    with qtbot.waitSignal(panel.model.page_loaded, timeout=20000):
+        panel.apply_filters()
+    return panel
+
+
+def test_the_audit_log_names_sessions_messages_and_files_and_goes_to_them(app_ctx, qtbot):
+    import dataclasses
+
+    from app.core.auth import Action
+    from app.ui.panels import Navigator
+
+    actor = dataclasses.replace(ACTOR, username="os:audit-names-test")
+    _msg, media = _stored_file(app_ctx, ("type:file",))
+    message = app_ctx.archive.message(actor, message_id=media.message_id).row
+    session = app_ctx.archive.open_session(actor, message.corp_id, message.session_id)  # session.open
+    app_ctx.archive.view_message(actor, message_id=message.id)  # message.view
+    app_ctx.media.viewed(actor, media.id)  # media.open
+    navigator = Navigator()
+    panel = _audit_panel(app_ctx, qtbot, actor.username, navigator)
+    model = panel.model
+    assert model.rowCount() == 3
+    by_action = {model.record(r).action: r for r in range(model.rowCount())}
+    title = model.target(by_action[Action.SESSION_OPEN]).name
+    assert title and session.session_id not in title
+    shown = {a: model.index(r, 3).data() for a, r in by_action.items()}
+    assert shown[Action.SESSION_OPEN] == f"{title} — {session.session_id}"  # the name beside the id
+    assert shown[Action.MESSAGE_VIEW] == f"{title} — {message.msgid}"
+    assert shown[Action.MEDIA_OPEN].startswith(f"{media.filename} · {title} — ")
+
+    opened = []
+    navigator.open_session.connect(lambda *a: opened.append(("session", *a)))
+    navigator.open_message.connect(lambda *a: opened.append(("message", *a)))
+    for action in (Action.SESSION_OPEN, Action.MEDIA_OPEN):
+        panel.view.setCurrentIndex(model.index(by_action[action], 0))
+        assert panel.go_button.isEnabled()
+        panel.go_button.click()
+    assert opened == [("session", message.corp_id, message.session_id),
+                      ("message", message.corp_id, message.session_id, message.id)]
+    wait_for_tasks()
+
+
+def test_an_auditor_without_message_reading_sees_ids_only_and_no_refusal_is_recorded(app_ctx, qtbot):
+    import dataclasses
+
+    from app.core.auth import AUDITOR, DENIED, AuditFilter
+    from app.ui.auth import AuditPanel, audit_trail
+    from app.ui.panels import Navigator
+
+    reader = dataclasses.replace(ACTOR, username="os:audit-names-reader")
+    s = app_ctx.archive.sessions(ACTOR, limit=1)[0]
+    app_ctx.archive.open_session(reader, s.corp_id, s.session_id)
+    auditor = dataclasses.replace(ACTOR, username="os:audit-names-auditor", roles=frozenset({AUDITOR}))
+    panel = AuditPanel(app_ctx, auditor, audit_trail(app_ctx), None, navigator=Navigator())
+    qtbot.addWidget(panel)
+    panel.account_edit.setText(reader.username)
+    with qtbot.waitSignal(panel.model.page_loaded, timeout=20000):
+        panel.apply_filters()
+    assert panel.model.index(0, 3).data() == s.session_id and panel.model.target(0) is None
+    panel.view.setCurrentIndex(panel.model.index(0, 0))
+    assert not panel.go_button.isEnabled()
+    denied = app_ctx.trail.entries(ACTOR, AuditFilter(account=auditor.username, outcome=DENIED), limit=10)
+    assert denied == []
+    wait_for_tasks()
+

@@ -9,6 +9,7 @@ anyone's — is only ever shown as plain text.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -50,13 +51,16 @@ from app.core.safe_text import display_name, display_text, json_line
 from ..counts import count_text
 from ..table_model import RowTableModel
 from ..tasks import run_task
+from .audit_objects import AuditObject, AuditObjectNames
 from .services import error_text, local_time
 from .widgets import MessageLine, plain_label
 
 translate = QCoreApplication.translate
 
 PAGE_SIZE = 200
+log = logging.getLogger(__name__)
 RECORD_ROLE = Qt.ItemDataRole.UserRole + 1  # the AuditRecord of a row
+TARGET_ROLE = Qt.ItemDataRole.UserRole + 2  # the AuditObject of a row (name, where to go), or None
 _COLUMNS = ("time", "account", "action", "object", "outcome", "workstation")
 
 
@@ -134,6 +138,8 @@ class AuditLogModel(RowTableModel[AuditRecord]):
         self._actions = action_labels()
         self._outcomes = outcome_labels()
         self.broken_seq: int | None = None
+        self._describe = None
+        self._objects: dict[int, AuditObject] = {}  # entry seq -> its object's name and place
 
     def _header_texts(self):
         return (self.tr("Time"), self.tr("Account"), self.tr("Action"), self.tr("Object"),
@@ -141,10 +147,13 @@ class AuditLogModel(RowTableModel[AuditRecord]):
 
     # -------------------------------------------------------------- paging
 
-    def load(self, fetch) -> None:
-        """Start a new listing (drops the rows held and any page still on its way)."""
+    def load(self, fetch, describe=None) -> None:
+        """Start a new listing (drops the rows held and any page still on its way). ``describe(rows)``
+        (run with each page, off the GUI thread) names the entries' objects: {seq: AuditObject}."""
         with self._resetting():
             self._rows = []
+            self._objects = {}
+            self._describe = describe
             self._fetch = fetch
             self._more = True
             self._loading = True  # before the reset ends: views ask canFetchMore() as it does
@@ -167,14 +176,25 @@ class AuditLogModel(RowTableModel[AuditRecord]):
 
     def _fetch_page(self) -> None:
         self._loading = True
-        generation, fetch = self._generation, self._fetch
+        generation, fetch, describe = self._generation, self._fetch, self._describe
         cursor = self._rows[-1].seq if self._rows else None
-        run_task(self, lambda: fetch(cursor), lambda rows: self._page(generation, cursor, rows),
+
+        def read():
+            rows = fetch(cursor)
+            try:
+                objects = describe(rows) if describe is not None else {}
+            except Exception as exc:  # noqa: BLE001 - names are a help: the entries show without them
+                log.warning("the audit log's object names could not be read: %s", exc)
+                objects = {}
+            return rows, objects
+
+        run_task(self, read, lambda got: self._page(generation, cursor, *got),
                  lambda exc: self._failed(generation, exc))
 
-    def _page(self, generation: int, cursor: int | None, rows: list[AuditRecord]) -> None:
+    def _page(self, generation: int, cursor: int | None, rows: list[AuditRecord], objects=None) -> None:
         if generation != self._generation or cursor != (self._rows[-1].seq if self._rows else None):
             return  # a listing since replaced, or a page that no longer follows the rows held
+        self._objects.update(objects or {})
         self._loading = False
         self._more = len(rows) >= PAGE_SIZE
         if rows:
@@ -204,7 +224,17 @@ class AuditLogModel(RowTableModel[AuditRecord]):
         if self._rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(_COLUMNS) - 1))
 
+    def target(self, row: int) -> AuditObject | None:
+        """The named object of a row, or None."""
+        return self._objects.get(self.record(row).seq)
+
     def _role_data(self, r: AuditRecord, column: str, role: int):
+        if role == TARGET_ROLE:
+            return self._objects.get(r.seq)
+        if role == Qt.ItemDataRole.ToolTipRole and column == "object" and r.seq in self._objects:
+            named = self._objects[r.seq]
+            if named.can_go:
+                return self.tr("%1 — double-click or \"Go to\" to open it").replace("%1", named.name)
         if role == Qt.ItemDataRole.ForegroundRole and column == "outcome" and r.outcome != OK:
             return QColor("#b3261e")
         if role == Qt.ItemDataRole.BackgroundRole and self.broken_seq is not None and r.seq == self.broken_seq:
@@ -219,7 +249,9 @@ class AuditLogModel(RowTableModel[AuditRecord]):
         if column == "action":
             return self._actions.get(r.action, r.action)
         if column == "object":
-            return _one_line(display_text(r.object, one_line=True))
+            shown = _one_line(display_text(r.object, one_line=True))
+            named = self._objects.get(r.seq)
+            return f"{_one_line(named.name)} — {shown}" if named is not None and named.name else shown
         if column == "outcome":
             return self._outcomes.get(r.outcome, r.outcome)
         if column == "workstation":
@@ -236,9 +268,11 @@ class AuditPanel(QDialog):
     count_loaded = Signal(int)
     operation_failed = Signal(str)
 
-    def __init__(self, ctx, actor: Actor, trail: AuditTrail, parent: QWidget | None = None):
+    def __init__(self, ctx, actor: Actor, trail: AuditTrail, parent: QWidget | None = None, navigator=None):
         super().__init__(parent)
         self.ctx, self.actor, self.trail = ctx, actor, trail
+        self.navigator = navigator  # the window's Navigator: "Go to" opens an entry's conversation
+        self._names = AuditObjectNames(ctx.archive, ctx.directory, actor)
         self._filters = AuditFilter()
         self._count: int | None = None
         self._count_generation = 0
@@ -344,12 +378,18 @@ class AuditPanel(QDialog):
         self.head_edit.setToolTip(self.tr("The last entry's number and hash: keep a copy outside the app to prove "
                                           "later that the log was not rewritten up to here"))
         self.copy_button = QPushButton(self.tr("Copy"), self)
+        self.go_button = QPushButton(self.tr("Go to"), self)
+        self.go_button.setToolTip(self.tr("Open the conversation or the message of the selected entry "
+                                          "(double-click does the same)"))
+        self.go_button.setEnabled(False)
+        self.go_button.setVisible(navigator is not None)
         self.result = MessageLine(self)
         chain_row = QHBoxLayout()
         chain_row.addWidget(QLabel(self.tr("Chain head:"), self))
         chain_row.addWidget(self.head_edit, 1)
         chain_row.addWidget(self.copy_button)
         chain_row.addSpacing(12)
+        chain_row.addWidget(self.go_button)
         chain_row.addWidget(self.verify_button)
         chain_row.addWidget(self.export_button)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
@@ -370,6 +410,8 @@ class AuditPanel(QDialog):
         self.verify_button.clicked.connect(self.verify)
         self.export_button.clicked.connect(self.ask_export)
         self.copy_button.clicked.connect(self.copy_head)
+        self.go_button.clicked.connect(self.go_to_current)
+        self.view.doubleClicked.connect(lambda _ix: self.go_to_current())
         self.model.page_loaded.connect(self._on_page)
         self.model.load_failed.connect(self._on_load_failed)
         self.view.selectionModel().currentRowChanged.connect(self._show_details)
@@ -402,7 +444,8 @@ class AuditPanel(QDialog):
         trail, actor = self.trail, self.actor
         self.status_label.setText(self.tr("Loading…"))
         self.details.clear()
-        self.model.load(lambda cursor: trail.entries(actor, filters, limit=PAGE_SIZE, cursor=cursor))
+        self.model.load(lambda cursor: trail.entries(actor, filters, limit=PAGE_SIZE, cursor=cursor),
+                        self._names.describe)
         self._count = None
         self._count_generation += 1
         generation = self._count_generation
@@ -449,8 +492,23 @@ class AuditPanel(QDialog):
         self.status_label.setText(self.tr("Cannot read the audit log: %1").replace("%1", message))
         self.operation_failed.emit(message)
 
+    def go_to_current(self) -> bool:
+        """Open the selected entry's conversation (at its message, if it names one) in the window;
+        False if it names none this account may read."""
+        index = self.view.currentIndex()
+        target = index.data(TARGET_ROLE) if index.isValid() else None
+        if self.navigator is None or target is None or not target.can_go:
+            return False
+        if target.message_id is not None:
+            self.navigator.open_message.emit(target.corp_id, target.session_id, target.message_id)
+        else:
+            self.navigator.open_session.emit(target.corp_id, target.session_id)
+        return True
+
     def _show_details(self, current: QModelIndex, _previous=None) -> None:
         r = current.data(RECORD_ROLE) if current.isValid() else None
+        target = current.data(TARGET_ROLE) if current.isValid() else None
+        self.go_button.setEnabled(target is not None and target.can_go)
         if r is None:
             self.details.clear()
             return
@@ -461,7 +519,9 @@ class AuditPanel(QDialog):
             + (f"  (id {r.account_id})" if r.account_id is not None else ""),
             self.tr("Action: %1 (%2)").replace("%1", action_labels().get(r.action, r.action)).replace("%2", r.action),
             self.tr("Object: %1").replace("%1", display_text(f"[{r.object_type}] {r.object}" if r.object_type
-                                                              else r.object)),
+                                                              else r.object)
+                                          + (f" ({_one_line(target.name)})" if target is not None and target.name
+                                             else "")),
             self.tr("Outcome: %1").replace("%1", outcome_labels().get(r.outcome, r.outcome)),
             self.tr("Workstation: %1").replace("%1", display_name(r.workstation)),
             self.tr("Login: %1").replace("%1", display_name(r.login_id)),

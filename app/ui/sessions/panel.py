@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -19,14 +19,19 @@ from app.core.actor import Actor
 from app.ui.sessions.model import COL_LAST, COL_MESSAGES, COL_TITLE, SessionRole, SessionTreeModel
 
 FILTER_DEBOUNCE_MS = 250
+# Arrow keys pass through sessions on the way to one: a session becomes the shown (and, in the viewer,
+# the opened and recorded) one when the keys rest on it this long; a click or Enter opens it at once.
+BROWSE_DELAY_MS = 600
 MIN_TITLE_WIDTH = 110  # the names column at its narrowest (a 1024-pixel window)
 
 
 class SessionPanel(QWidget):
     """Filter box + session tree of one archive (``ctx``: an AppContext, for .archive and .directory).
 
-    ``session_selected`` is emitted when the user makes a session current (click, arrow keys), not
-    again for the session already shown, and not for groups. :meth:`refresh` is cheap and may be
+    ``session_selected`` is emitted when the user makes a session current — at once for a click or
+    Enter, and for the arrow keys once they rest on it for BROWSE_DELAY_MS (the sessions passed on the
+    way are not opened, hence not recorded as opened) —, not again for the session already shown, and
+    not for groups. :meth:`refresh` is cheap and may be
     called for every batch the sync commits.
     """
 
@@ -114,6 +119,13 @@ class SessionPanel(QWidget):
         self.model.rowsInserted.connect(self._on_rows_inserted)
         self.model.filter_applied.connect(self._on_filter_applied)
         self.tree.selectionModel().currentChanged.connect(self._on_current_changed)
+        self._browse_timer = QTimer(self)
+        self._browse_timer.setSingleShot(True)
+        self._browse_timer.setInterval(BROWSE_DELAY_MS)
+        self._browse_timer.timeout.connect(self._browse_rested)
+        self._pointer = False  # the current change about to come is a click's (shown at once)
+        self.tree.viewport().installEventFilter(self)
+        self.tree.installEventFilter(self)
 
         self._span_group_rows()  # the first build happened before this view listened for resets
         self._expand_initially()
@@ -166,14 +178,42 @@ class SessionPanel(QWidget):
 
     # ------------------------------------------------------------------ selection
 
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+        kind = event.type()
+        if obj is self.tree.viewport() and kind == QEvent.Type.MouseButtonPress:
+            self._pointer = True
+        elif obj is self.tree and kind == QEvent.Type.KeyPress:
+            self._pointer = False
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._browse_timer.isActive():
+                self._browse_timer.stop()  # explicitly opened: at once
+                self._browse_rested()
+                return True
+        return super().eventFilter(obj, event)
+
     def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        pointer, self._pointer = self._pointer, False
         if self._quiet or not self.model.is_session(current):
+            self._browse_timer.stop()
             return
         key = (current.data(SessionRole.CorpIdRole), current.data(SessionRole.SessionIdRole))
         if key == self._shown:
+            self._browse_timer.stop()
             return
+        if not pointer:  # the keys (or a model change) moved it: wait until they rest here
+            self._browse_timer.start()
+            return
+        self._browse_timer.stop()
         self._shown = key
         self.session_selected.emit(key[0], key[1], current.data(SessionRole.TitleRole))
+
+    def _browse_rested(self) -> None:
+        current = self.tree.currentIndex()
+        if not self.model.is_session(current):
+            return
+        key = (current.data(SessionRole.CorpIdRole), current.data(SessionRole.SessionIdRole))
+        if key != self._shown:
+            self._shown = key
+            self.session_selected.emit(key[0], key[1], current.data(SessionRole.TitleRole))
 
     def _make_current(self, index: QModelIndex, *, emit: bool) -> None:
         parent = index.parent()
@@ -186,6 +226,7 @@ class SessionPanel(QWidget):
             self.tree.setCurrentIndex(index)
         finally:
             self._quiet = False
+        self._browse_timer.stop()
         self._shown = key
         if emit:  # asked for: even when this session was already the current one
             self.session_selected.emit(key[0], key[1], index.data(SessionRole.TitleRole))
