@@ -108,6 +108,32 @@ def _add_shipped_font() -> None:
     path = resource_dir() / "fonts" / "NotoSansSC-Regular.ttf"
     if path.is_file() and QFontDatabase.addApplicationFont(str(path)) < 0:
         log.warning("the shipped font %s could not be loaded", path)
+    _add_emoji_font(resource_dir() / "fonts" / "NotoEmoji-Regular.ttf")
+
+
+# Colour emoji fonts of the desktops: where one is installed it draws the emoji, not the shipped one.
+SYSTEM_EMOJI_FAMILIES = ("Noto Color Emoji", "Apple Color Emoji", "Segoe UI Emoji", "Twemoji", "JoyPixels",
+                         "EmojiOne Color")
+
+
+def _add_emoji_font(path) -> None:
+    """Offer the shipped Noto Emoji (resources/fonts, also the PDFs') for emoji: on a Linux desktop
+    without an emoji font they showed as empty boxes (DejaVu Sans, the usual fallback, has a glyph for
+    few of them). Registered as the application's emoji font only where no colour emoji font is
+    installed (the desktop's own then draws them)."""
+    from PySide6.QtGui import QFontDatabase
+
+    if not path.is_file():
+        log.warning("the shipped emoji font %s is missing: emoji may show as empty boxes", path)
+        return
+    font_id = QFontDatabase.addApplicationFont(str(path))
+    families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
+    if not families:
+        log.warning("the shipped emoji font %s could not be loaded", path)
+        return
+    installed = set(QFontDatabase.families())
+    if not any(f in installed for f in SYSTEM_EMOJI_FAMILIES):
+        QFontDatabase.addApplicationEmojiFontFamily(families[0])
 
 
 def run_windows(app: QApplication, ctx: AppContext, sign_in=None) -> int:

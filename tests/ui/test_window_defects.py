@@ -604,3 +604,21 @@ def test_an_auditor_without_message_reading_sees_ids_only_and_no_refusal_is_reco
     assert denied == []
     wait_for_tasks()
 
+
+# ---------------------------------------------------------------- 12. emoji on Linux
+
+def test_emoji_are_drawn_with_the_shipped_font_not_as_empty_boxes(qapp):
+    from PySide6.QtGui import QTextLayout
+
+    from app.ui.app import _add_shipped_font
+
+    _add_shipped_font()  # what run_gui does at start
+    for text in ("合同 👍 ok", "😀🎉", "好的👌"):
+        layout = QTextLayout(text, qapp.font())
+        layout.beginLayout()
+        layout.createLine()
+        layout.endLayout()
+        runs = [(r.rawFont().familyName(), list(r.glyphIndexes())) for r in layout.glyphRuns()]
+        assert all(0 not in glyphs for _family, glyphs in runs), f"{text!r} has empty boxes: {runs}"
+        assert any(family == "Noto Emoji" for family, _g in runs) or \
+            any("Emoji" in family for family, _g in runs), runs
