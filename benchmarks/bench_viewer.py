@@ -53,7 +53,7 @@ def build(path: Path, n: int):
     from app.core.context import AppContext
     from app.core.messages import parse_message
     from app.core.sdk import ChatDataItem
-    from app.core.sync.decrypt import Decrypted
+    from app.core.sdk.decrypt import Decrypted
     from app.core.sync.pipeline import ensure_corp
     from app.core.sync.writer import write_batch
 

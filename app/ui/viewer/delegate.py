@@ -12,6 +12,7 @@ eight characters. Clicks on interactive parts (expand, open, save, view, raw JSO
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -299,6 +300,14 @@ class _Builder:
 
 # ---------------------------------------------------------------- the delegate
 
+def _bounded(cache: dict, limit: int) -> None:
+    """Make room in a cache of at most ``limit`` entries by dropping its oldest quarter. (Clearing it
+    whole made the page after every 30th of a long scroll rebuild all the window's 2,000 layouts.)"""
+    if len(cache) >= limit:
+        for key in list(itertools.islice(cache, limit // 4)):
+            del cache[key]
+
+
 class MessageDelegate(QStyledItemDelegate):
     """Paints a MessageListModel row as a chat bubble (or a centred system line)."""
 
@@ -429,8 +438,7 @@ class MessageDelegate(QStyledItemDelegate):
             label = model.label if hasattr(model, "label") else (lambda uid: uid)
             rendered = MessageRenderer(label).render(index.data(Roles.MessageRole), index.data(Roles.ParsedRole),
                                                      index.data(Roles.MediaRole), expanded)
-            if len(self._rendered) > 8000:
-                self._rendered.clear()
+            _bounded(self._rendered, 8000)
             self._rendered[key] = rendered
         return rendered
 
@@ -462,8 +470,7 @@ class MessageDelegate(QStyledItemDelegate):
         lay.signature = (day, expanded, side, tuple(self._thumb_state(m) for m in lay.media_ids), chips)
         for mid in lay.media_ids:
             self._media_rows[mid] = message_id
-        if len(self._cache) > 6000:
-            self._cache.clear()
+        _bounded(self._cache, 6000)
         self._cache[(message_id, width)] = lay
         return lay
 
