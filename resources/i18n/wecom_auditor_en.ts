@@ -3469,37 +3469,37 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="250" />
+        <location filename="../../app/ui/viewer/delegate.py" line="251" />
         <source>[Cannot show this part]</source>
         <translation>[Cannot show this part]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="287" />
+        <location filename="../../app/ui/viewer/delegate.py" line="288" />
         <source>Open</source>
         <translation>Open</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="289" />
+        <location filename="../../app/ui/viewer/delegate.py" line="290" />
         <source>Save voice…</source>
         <translation>Save voice…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="290" />
+        <location filename="../../app/ui/viewer/delegate.py" line="291" />
         <source>Save as…</source>
         <translation>Save as…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="293" />
+        <location filename="../../app/ui/viewer/delegate.py" line="294" />
         <source>View</source>
         <translation>View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="522" />
+        <location filename="../../app/ui/viewer/delegate.py" line="529" />
         <source>Recalled at {time}</source>
         <translation>Recalled at {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="627" />
+        <location filename="../../app/ui/viewer/delegate.py" line="634" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
@@ -5088,13 +5088,13 @@ Archive and review WeCom chats for compliance.</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="256" />
-        <location filename="../../app/ui/review/panel.py" line="425" />
+        <location filename="../../app/ui/review/panel.py" line="435" />
         <source>1 alert</source>
         <translation>1 alert</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="256" />
-        <location filename="../../app/ui/review/panel.py" line="425" />
+        <location filename="../../app/ui/review/panel.py" line="435" />
         <source>%1 alerts</source>
         <translation>%1 alerts</translation>
     </message>
@@ -5140,92 +5140,92 @@ Archive and review WeCom chats for compliance.</translation>
         <translation>Stop sharing</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="409" />
+        <location filename="../../app/ui/review/panel.py" line="419" />
         <source>Dismiss alerts</source>
         <translation>Dismiss alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="409" />
+        <location filename="../../app/ui/review/panel.py" line="419" />
         <source>Escalate alerts</source>
         <translation>Escalate alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="410" />
+        <location filename="../../app/ui/review/panel.py" line="420" />
         <source>Why? (kept with the alert; the audit trail keeps its fingerprint)</source>
         <translation>Why? (kept with the alert; the audit trail keeps its fingerprint)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="415" />
+        <location filename="../../app/ui/review/panel.py" line="425" />
         <source>Assign alerts</source>
         <translation>Assign alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="416" />
+        <location filename="../../app/ui/review/panel.py" line="426" />
         <source>User name of the reviewer (empty: nobody):</source>
         <translation>User name of the reviewer (empty: nobody):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="423" />
+        <location filename="../../app/ui/review/panel.py" line="433" />
         <source>Assigned %1.</source>
         <translation>Assigned %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="423" />
+        <location filename="../../app/ui/review/panel.py" line="433" />
         <source>Dismissed %1.</source>
         <translation>Dismissed %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="424" />
+        <location filename="../../app/ui/review/panel.py" line="434" />
         <source>Escalated %1.</source>
         <translation>Escalated %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="424" />
+        <location filename="../../app/ui/review/panel.py" line="434" />
         <source>Reopened %1.</source>
         <translation>Reopened %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="453" />
+        <location filename="../../app/ui/review/panel.py" line="463" />
         <source>1 conversation marked reviewed.</source>
         <translation>1 conversation marked reviewed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="454" />
+        <location filename="../../app/ui/review/panel.py" line="464" />
         <source>%1 conversations marked reviewed.</source>
         <translation>%1 conversations marked reviewed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="467" />
+        <location filename="../../app/ui/review/panel.py" line="477" />
         <source>Drew %1 of %2 conversations.</source>
         <translation>Drew %1 of %2 conversations.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="486" />
+        <location filename="../../app/ui/review/panel.py" line="496" />
         <source>“%1”: %2.</source>
         <translation>“%1”: %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="487" />
+        <location filename="../../app/ui/review/panel.py" line="497" />
         <source>1 hit</source>
         <translation>1 hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="487" />
+        <location filename="../../app/ui/review/panel.py" line="497" />
         <source>%1 hits</source>
         <translation>%1 hits</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="499" />
+        <location filename="../../app/ui/review/panel.py" line="509" />
         <source>“%1” is shared with the other reviewers.</source>
         <translation>“%1” is shared with the other reviewers.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="500" />
+        <location filename="../../app/ui/review/panel.py" line="510" />
         <source>“%1” is yours alone again.</source>
         <translation>“%1” is yours alone again.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="513" />
+        <location filename="../../app/ui/review/panel.py" line="523" />
         <source>Deleted “%1”.</source>
         <translation>Deleted “%1”.</translation>
     </message>
@@ -6086,12 +6086,12 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>StartUp</name>
     <message>
-        <location filename="../../app/ui/app.py" line="121" />
+        <location filename="../../app/ui/app.py" line="147" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/app.py" line="127" />
+        <location filename="../../app/ui/app.py" line="153" />
         <source>The archive cannot be opened: %1</source>
         <translation>The archive cannot be opened: %1</translation>
     </message>
@@ -6580,84 +6580,89 @@ Dates are in this computer's time zone.</translation>
 <context>
     <name>TimelinePanel</name>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="97" />
+        <location filename="../../app/ui/timeline_panel.py" line="99" />
         <source>Name or userid</source>
         <translation>Name or userid</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="103" />
+        <location filename="../../app/ui/timeline_panel.py" line="105" />
         <source>Show</source>
         <translation>Show</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="125" />
+        <location filename="../../app/ui/timeline_panel.py" line="127" />
         <source>Open conversation</source>
         <translation>Open conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="126" />
+        <location filename="../../app/ui/timeline_panel.py" line="128" />
         <source>Open their first message</source>
         <translation>Open their first message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="131" />
+        <location filename="../../app/ui/timeline_panel.py" line="133" />
         <source>Staff member:</source>
         <translation>Staff member:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="158" />
+        <location filename="../../app/ui/timeline_panel.py" line="160" />
         <source>Choose a staff member to see their conversations by time.</source>
         <translation>Choose a staff member to see their conversations by time.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="232" />
+        <location filename="../../app/ui/timeline_panel.py" line="240" />
+        <source>%1 staff members match “%2”: choose one in the list.</source>
+        <translation>%1 staff members match “%2”: choose one in the list.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="246" />
         <source>Reading…</source>
         <translation>Reading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="245" />
+        <location filename="../../app/ui/timeline_panel.py" line="259" />
         <source>The timeline cannot be read: %1</source>
         <translation>The timeline cannot be read: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="259" />
+        <location filename="../../app/ui/timeline_panel.py" line="273" />
         <source>%1: no conversations in this range (or none in your scope).</source>
         <translation>%1: no conversations in this range (or none in your scope).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="261" />
+        <location filename="../../app/ui/timeline_panel.py" line="275" />
         <source>%1: %2; sent %3 in them.</source>
         <translation>%1: %2; sent %3 in them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="262" />
+        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <source>1 conversation</source>
         <translation>1 conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="262" />
+        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <source>%1 conversations</source>
         <translation>%1 conversations</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="263" />
-        <location filename="../../app/ui/timeline_panel.py" line="264" />
+        <location filename="../../app/ui/timeline_panel.py" line="277" />
+        <location filename="../../app/ui/timeline_panel.py" line="278" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="263" />
-        <location filename="../../app/ui/timeline_panel.py" line="264" />
+        <location filename="../../app/ui/timeline_panel.py" line="277" />
+        <location filename="../../app/ui/timeline_panel.py" line="278" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="269" />
+        <location filename="../../app/ui/timeline_panel.py" line="283" />
         <source>Messages they sent per month</source>
         <translation>Messages they sent per month</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="271" />
+        <location filename="../../app/ui/timeline_panel.py" line="285" />
         <source>No messages sent by them</source>
         <translation>No messages sent by them</translation>
     </message>

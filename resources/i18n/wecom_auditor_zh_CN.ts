@@ -1942,12 +1942,12 @@
     <message>
         <location filename="../../app/ui/insight_common.py" line="90" />
         <source>From</source>
-        <translation type="unfinished" />
+        <translation>从</translation>
     </message>
     <message>
         <location filename="../../app/ui/insight_common.py" line="91" />
         <source>To</source>
-        <translation type="unfinished" />
+        <translation>到</translation>
     </message>
 </context>
 <context>
@@ -2621,97 +2621,97 @@
     <message>
         <location filename="../../app/ui/members_panel.py" line="110" />
         <source>Open conversation</source>
-        <translation type="unfinished">打开会话</translation>
+        <translation>打开会话</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="131" />
         <source>Group:</source>
-        <translation type="unfinished" />
+        <translation>群：</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="154" />
         <source>The archive holds no corp yet.</source>
-        <translation type="unfinished">存档中还没有企业。</translation>
+        <translation>存档中还没有企业。</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="169" />
         <source>Group %1</source>
-        <translation type="unfinished" />
+        <translation>群 %1</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="177" />
         <source>No group conversations (or none in your scope).</source>
-        <translation type="unfinished" />
+        <translation>没有群聊（或没有您权限范围内的群聊）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="218" />
         <source>The member list cannot be read: %1</source>
-        <translation type="unfinished" />
+        <translation>无法读取成员列表：%1</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="233" />
         <source>This group is not in the archive (or not in your scope).</source>
-        <translation type="unfinished" />
+        <translation>此群不在存档中（或不在您的权限范围内）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="238" />
         <source>internal group</source>
-        <translation type="unfinished" />
+        <translation>内部群</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="238" />
         <source>customer group</source>
-        <translation type="unfinished" />
+        <translation>客户群</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="243" />
         <source>owner %1</source>
-        <translation type="unfinished" />
+        <translation>群主 %1</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="245" />
         <source>created %1</source>
-        <translation type="unfinished" />
+        <translation>创建于 %1</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="247" />
         <source>%1 as WeCom listed them on %2</source>
-        <translation type="unfinished" />
+        <translation>企业微信于 %2 列出的 %1</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="248" />
         <source>1 member</source>
-        <translation type="unfinished" />
+        <translation>1 名成员</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="248" />
         <source>%1 members</source>
-        <translation type="unfinished" />
+        <translation>%1 名成员</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="251" />
         <source>WeCom has not described this group (Directory → Sync from WeCom): the people seen in its messages are listed</source>
-        <translation type="unfinished" />
+        <translation>企业微信尚未提供此群的信息（通讯录 → 从企业微信同步）：列出的是在其消息中出现过的人</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="254" />
         <source>1 has left</source>
-        <translation type="unfinished" />
+        <translation>1 人已退出</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="254" />
         <source>%1 have left</source>
-        <translation type="unfinished" />
+        <translation>%1 人已退出</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="256" />
         <source>1 more seen in the archive only</source>
-        <translation type="unfinished" />
+        <translation>另有 1 人仅见于存档</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="257" />
         <source>%1 more seen in the archive only</source>
-        <translation type="unfinished" />
+        <translation>另有 %1 人仅见于存档</translation>
     </message>
 </context>
 <context>
@@ -2747,7 +2747,7 @@
     <message>
         <location filename="../../app/ui/insight_common.py" line="44" />
         <source>Group %1</source>
-        <translation type="unfinished" />
+        <translation>群 %1</translation>
     </message>
 </context>
 <context>
@@ -3368,138 +3368,138 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/members_panel.py" line="51" />
         <source>Invited by a member</source>
-        <translation type="unfinished" />
+        <translation>成员邀请</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="51" />
         <source>Through a link</source>
-        <translation type="unfinished" />
+        <translation>通过链接</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="52" />
         <source>Scanned a QR code</source>
-        <translation type="unfinished" />
+        <translation>扫描二维码</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="55" />
         <source>Name</source>
-        <translation type="unfinished">姓名</translation>
+        <translation>姓名</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="55" />
         <source>Id</source>
-        <translation type="unfinished" />
+        <translation>ID</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="55" />
         <source>Staff or corp</source>
-        <translation type="unfinished" />
+        <translation>员工或企业</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="55" />
         <source>Joined</source>
-        <translation type="unfinished" />
+        <translation>入群时间</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="55" />
         <source>How</source>
-        <translation type="unfinished" />
+        <translation>入群方式</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="56" />
         <source>Invited by</source>
-        <translation type="unfinished" />
+        <translation>邀请人</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="56" />
         <source>Messages here</source>
-        <translation type="unfinished" />
+        <translation>群内消息数</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="56" />
         <source>Last message here</source>
-        <translation type="unfinished" />
+        <translation>群内最近消息</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="56" />
         <source>Membership</source>
-        <translation type="unfinished" />
+        <translation>成员状态</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="61" />
         <source>%1 (owner)</source>
-        <translation type="unfinished" />
+        <translation>%1（群主）</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="66" />
         <source>External %1</source>
-        <translation type="unfinished" />
+        <translation>外部 %1</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="66" />
         <source>External</source>
-        <translation type="unfinished" />
+        <translation>外部</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="68" />
         <source>Staff, %1</source>
-        <translation type="unfinished" />
+        <translation>员工，%1</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="68" />
         <source>Staff</source>
-        <translation type="unfinished">员工</translation>
+        <translation>员工</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="82" />
         <source>Left (not listed since %1)</source>
-        <translation type="unfinished" />
+        <translation>已退出（自 %1 起不在名单中）</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="83" />
         <source>Member</source>
-        <translation type="unfinished" />
+        <translation>成员</translation>
     </message>
     <message>
         <location filename="../../app/ui/members_panel.py" line="83" />
         <source>Seen in the archive only</source>
-        <translation type="unfinished" />
+        <translation>仅见于存档</translation>
     </message>
 </context>
 <context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="250" />
+        <location filename="../../app/ui/viewer/delegate.py" line="251" />
         <source>[Cannot show this part]</source>
         <translation>[无法显示此部分]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="287" />
+        <location filename="../../app/ui/viewer/delegate.py" line="288" />
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="289" />
+        <location filename="../../app/ui/viewer/delegate.py" line="290" />
         <source>Save voice…</source>
         <translation>保存语音…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="290" />
+        <location filename="../../app/ui/viewer/delegate.py" line="291" />
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="293" />
+        <location filename="../../app/ui/viewer/delegate.py" line="294" />
         <source>View</source>
         <translation>查看</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="522" />
+        <location filename="../../app/ui/viewer/delegate.py" line="529" />
         <source>Recalled at {time}</source>
         <translation>已撤回（{time}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="627" />
+        <location filename="../../app/ui/viewer/delegate.py" line="634" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
@@ -4289,22 +4289,22 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/panel_list.py" line="91" />
         <source>Statistics</source>
-        <translation type="unfinished" />
+        <translation>统计</translation>
     </message>
     <message>
         <location filename="../../app/ui/panel_list.py" line="93" />
         <source>Person timeline</source>
-        <translation type="unfinished" />
+        <translation>个人时间线</translation>
     </message>
     <message>
         <location filename="../../app/ui/panel_list.py" line="95" />
         <source>Group members</source>
-        <translation type="unfinished" />
+        <translation>群成员</translation>
     </message>
     <message>
         <location filename="../../app/ui/panel_list.py" line="97" />
         <source>Print conversation</source>
-        <translation type="unfinished" />
+        <translation>打印会话</translation>
     </message>
 </context>
 <context>
@@ -4320,62 +4320,62 @@ Archive and review WeCom chats for compliance.</source>
     <message>
         <location filename="../../app/ui/print_panel.py" line="70" />
         <source>The transcript could not be made: %1</source>
-        <translation type="unfinished" />
+        <translation>无法生成记录：%1</translation>
     </message>
     <message>
         <location filename="../../app/ui/print_panel.py" line="72" />
         <source>Cancelled; nothing was kept.</source>
-        <translation type="unfinished" />
+        <translation>已取消，未保留任何文件。</translation>
     </message>
     <message>
         <location filename="../../app/ui/print_panel.py" line="78" />
         <source>Make PDF and open it</source>
-        <translation type="unfinished" />
+        <translation>生成 PDF 并打开</translation>
     </message>
     <message>
         <location filename="../../app/ui/print_panel.py" line="79" />
         <source>Cancel</source>
-        <translation type="unfinished">取消</translation>
+        <translation>取消</translation>
     </message>
     <message>
         <location filename="../../app/ui/print_panel.py" line="88" />
         <source>Open PDF</source>
-        <translation type="unfinished" />
+        <translation>打开 PDF</translation>
     </message>
     <message>
         <location filename="../../app/ui/print_panel.py" line="89" />
         <source>Show folder</source>
-        <translation type="unfinished" />
+        <translation>显示文件夹</translation>
     </message>
     <message>
         <location filename="../../app/ui/print_panel.py" line="92" />
         <source>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</source>
-        <translation type="unfinished" />
+        <translation>此记录是该会话证据包中的 PDF（作为一次导出记入审计日志）。请在 PDF 阅读器中打印。证据包保存在私有临时文件夹中，窗口关闭时删除。</translation>
     </message>
     <message>
         <location filename="../../app/ui/print_panel.py" line="99" />
         <source>Conversation:</source>
-        <translation type="unfinished" />
+        <translation>会话：</translation>
     </message>
     <message>
         <location filename="../../app/ui/print_panel.py" line="102" />
         <source>Only messages</source>
-        <translation type="unfinished" />
+        <translation>仅限消息</translation>
     </message>
     <message>
         <location filename="../../app/ui/print_panel.py" line="210" />
         <source>Making the transcript…</source>
-        <translation type="unfinished" />
+        <translation>正在生成记录…</translation>
     </message>
     <message>
         <location filename="../../app/ui/print_panel.py" line="229" />
         <source>Transcript made (package %1): %2 PDF file(s), %3 messages.</source>
-        <translation type="unfinished" />
+        <translation>记录已生成（证据包 %1）：%2 个 PDF 文件，%3 条消息。</translation>
     </message>
     <message>
         <location filename="../../app/ui/print_panel.py" line="242" />
         <source>No program on this computer opens PDF files; the transcript is at %1</source>
-        <translation type="unfinished" />
+        <translation>此电脑上没有可打开 PDF 文件的程序；记录位于 %1</translation>
     </message>
 </context>
 <context>
@@ -5088,13 +5088,13 @@ Archive and review WeCom chats for compliance.</source>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="256" />
-        <location filename="../../app/ui/review/panel.py" line="425" />
+        <location filename="../../app/ui/review/panel.py" line="435" />
         <source>1 alert</source>
         <translation>1 条告警</translation>
     </message>
     <message>
         <location filename="../../app/ui/review/panel.py" line="256" />
-        <location filename="../../app/ui/review/panel.py" line="425" />
+        <location filename="../../app/ui/review/panel.py" line="435" />
         <source>%1 alerts</source>
         <translation>%1 条告警</translation>
     </message>
@@ -5140,92 +5140,92 @@ Archive and review WeCom chats for compliance.</source>
         <translation>停止共享</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="409" />
+        <location filename="../../app/ui/review/panel.py" line="419" />
         <source>Dismiss alerts</source>
         <translation>驳回告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="409" />
+        <location filename="../../app/ui/review/panel.py" line="419" />
         <source>Escalate alerts</source>
         <translation>上报告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="410" />
+        <location filename="../../app/ui/review/panel.py" line="420" />
         <source>Why? (kept with the alert; the audit trail keeps its fingerprint)</source>
         <translation>理由？（随告警保存；审计日志保存其指纹）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="415" />
+        <location filename="../../app/ui/review/panel.py" line="425" />
         <source>Assign alerts</source>
         <translation>分配告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="416" />
+        <location filename="../../app/ui/review/panel.py" line="426" />
         <source>User name of the reviewer (empty: nobody):</source>
         <translation>审阅人的用户名（留空：不分配）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="423" />
+        <location filename="../../app/ui/review/panel.py" line="433" />
         <source>Assigned %1.</source>
         <translation>已分配 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="423" />
+        <location filename="../../app/ui/review/panel.py" line="433" />
         <source>Dismissed %1.</source>
         <translation>已驳回 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="424" />
+        <location filename="../../app/ui/review/panel.py" line="434" />
         <source>Escalated %1.</source>
         <translation>已上报 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="424" />
+        <location filename="../../app/ui/review/panel.py" line="434" />
         <source>Reopened %1.</source>
         <translation>已重新打开 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="453" />
+        <location filename="../../app/ui/review/panel.py" line="463" />
         <source>1 conversation marked reviewed.</source>
         <translation>已将 1 个会话标记为已审阅。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="454" />
+        <location filename="../../app/ui/review/panel.py" line="464" />
         <source>%1 conversations marked reviewed.</source>
         <translation>已将 %1 个会话标记为已审阅。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="467" />
+        <location filename="../../app/ui/review/panel.py" line="477" />
         <source>Drew %1 of %2 conversations.</source>
         <translation>从 %2 个会话中抽取了 %1 个。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="486" />
+        <location filename="../../app/ui/review/panel.py" line="496" />
         <source>“%1”: %2.</source>
         <translation>“%1”：%2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="487" />
+        <location filename="../../app/ui/review/panel.py" line="497" />
         <source>1 hit</source>
         <translation>1 条命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="487" />
+        <location filename="../../app/ui/review/panel.py" line="497" />
         <source>%1 hits</source>
         <translation>%1 条命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="499" />
+        <location filename="../../app/ui/review/panel.py" line="509" />
         <source>“%1” is shared with the other reviewers.</source>
         <translation>“%1”已与其他审阅人共享。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="500" />
+        <location filename="../../app/ui/review/panel.py" line="510" />
         <source>“%1” is yours alone again.</source>
         <translation>“%1”已恢复为仅自己可见。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="513" />
+        <location filename="../../app/ui/review/panel.py" line="523" />
         <source>Deleted “%1”.</source>
         <translation>已删除“%1”。</translation>
     </message>
@@ -5667,42 +5667,42 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Name</source>
-        <translation type="unfinished">姓名</translation>
+        <translation>姓名</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Id</source>
-        <translation type="unfinished" />
+        <translation>ID</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Kind</source>
-        <translation type="unfinished">类型</translation>
+        <translation>类别</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Department or corp</source>
-        <translation type="unfinished" />
+        <translation>部门或企业</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="51" />
         <source>Messages</source>
-        <translation type="unfinished" />
+        <translation>消息数</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="55" />
         <source>Staff</source>
-        <translation type="unfinished">员工</translation>
+        <translation>员工</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="55" />
         <source>External contact</source>
-        <translation type="unfinished" />
+        <translation>外部联系人</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="55" />
         <source>Other</source>
-        <translation type="unfinished" />
+        <translation>其他</translation>
     </message>
 </context>
 <context>
@@ -6086,12 +6086,12 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
 <context>
     <name>StartUp</name>
     <message>
-        <location filename="../../app/ui/app.py" line="121" />
+        <location filename="../../app/ui/app.py" line="147" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/app.py" line="127" />
+        <location filename="../../app/ui/app.py" line="153" />
         <source>The archive cannot be opened: %1</source>
         <translation>无法打开存档：%1</translation>
     </message>
@@ -6101,102 +6101,102 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="79" />
         <source>Refresh</source>
-        <translation type="unfinished">刷新</translation>
+        <translation>刷新</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="112" />
         <source>Charts</source>
-        <translation type="unfinished" />
+        <translation>图表</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="113" />
         <source>Senders</source>
-        <translation type="unfinished" />
+        <translation>发送者</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="141" />
         <source>The archive holds no corp yet.</source>
-        <translation type="unfinished">存档中还没有企业。</translation>
+        <translation>存档中还没有企业。</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="144" />
         <source>Counting…</source>
-        <translation type="unfinished">正在统计…</translation>
+        <translation>正在统计…</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="150" />
         <source>The statistics cannot be read: %1</source>
-        <translation type="unfinished" />
+        <translation>无法读取统计：%1</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="158" />
         <source>%1 from %2 to %3: %4 staff members sent %5; %6 external contacts of %7 corps sent %8.</source>
-        <translation type="unfinished" />
+        <translation>%2 至 %3 共 %1：%4 名员工发送 %5 条；%7 家企业的 %6 位外部联系人发送 %8 条。</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="160" />
         <location filename="../../app/ui/statistics_panel.py" line="170" />
         <location filename="../../app/ui/statistics_panel.py" line="195" />
         <source>1 message</source>
-        <translation type="unfinished">1 条消息</translation>
+        <translation>1 条消息</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="160" />
         <location filename="../../app/ui/statistics_panel.py" line="170" />
         <location filename="../../app/ui/statistics_panel.py" line="195" />
         <source>%1 messages</source>
-        <translation type="unfinished">%1 条消息</translation>
+        <translation>%1 条消息</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="168" />
         <source>No messages in this range (or none in your scope).</source>
-        <translation type="unfinished" />
+        <translation>此范围内没有消息（或没有您权限范围内的消息）。</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="169" />
         <location filename="../../app/ui/statistics_panel.py" line="207" />
         <source>No messages</source>
-        <translation type="unfinished" />
+        <translation>没有消息</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="173" />
         <source>Messages per day</source>
-        <translation type="unfinished" />
+        <translation>每日消息数</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="181" />
         <source>Messages per month</source>
-        <translation type="unfinished" />
+        <translation>每月消息数</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="206" />
         <source>and %1 more: %2</source>
-        <translation type="unfinished" />
+        <translation>另有 %1 项：%2</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="184" />
         <source>Per message type</source>
-        <translation type="unfinished" />
+        <translation>按消息类型</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="187" />
         <source>Sent per staff member</source>
-        <translation type="unfinished" />
+        <translation>按员工（发送）</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="191" />
         <source>(corp not known)</source>
-        <translation type="unfinished" />
+        <translation>（企业未知）</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="192" />
         <source>Sent by external contacts, per their corp</source>
-        <translation type="unfinished" />
+        <translation>外部联系人发送，按其企业</translation>
     </message>
     <message>
         <location filename="../../app/ui/statistics_panel.py" line="194" />
         <source>%1: %2 sent by %3 contacts</source>
-        <translation type="unfinished" />
+        <translation>%1：%3 位联系人发送 %2</translation>
     </message>
 </context>
 <context>
@@ -6524,142 +6524,147 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="57" />
         <source>Conversation</source>
-        <translation type="unfinished">会话</translation>
+        <translation>会话</translation>
     </message>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="57" />
         <source>Type</source>
-        <translation type="unfinished">类型</translation>
+        <translation>类型</translation>
     </message>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="57" />
         <source>First message</source>
-        <translation type="unfinished" />
+        <translation>首条消息</translation>
     </message>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="57" />
         <source>Last message</source>
-        <translation type="unfinished">最近消息</translation>
+        <translation>最近消息</translation>
     </message>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="58" />
         <source>Messages</source>
-        <translation type="unfinished" />
+        <translation>消息数</translation>
     </message>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="58" />
         <source>Sent by them</source>
-        <translation type="unfinished" />
+        <translation>其发送</translation>
     </message>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="58" />
         <source>Their first</source>
-        <translation type="unfinished" />
+        <translation>其首条</translation>
     </message>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="58" />
         <source>Their last</source>
-        <translation type="unfinished" />
+        <translation>其最近</translation>
     </message>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="63" />
         <source>Group</source>
-        <translation type="unfinished" />
+        <translation>群聊</translation>
     </message>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="63" />
         <source>With a customer</source>
-        <translation type="unfinished" />
+        <translation>与客户</translation>
     </message>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="64" />
         <source>Internal</source>
-        <translation type="unfinished">单聊(内部)</translation>
+        <translation>内部单聊</translation>
     </message>
 </context>
 <context>
     <name>TimelinePanel</name>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="97" />
+        <location filename="../../app/ui/timeline_panel.py" line="99" />
         <source>Name or userid</source>
-        <translation type="unfinished" />
+        <translation>姓名或 userid</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="103" />
+        <location filename="../../app/ui/timeline_panel.py" line="105" />
         <source>Show</source>
-        <translation type="unfinished">显示</translation>
+        <translation>显示</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="125" />
+        <location filename="../../app/ui/timeline_panel.py" line="127" />
         <source>Open conversation</source>
-        <translation type="unfinished">打开会话</translation>
+        <translation>打开会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="126" />
+        <location filename="../../app/ui/timeline_panel.py" line="128" />
         <source>Open their first message</source>
-        <translation type="unfinished" />
+        <translation>打开其首条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="131" />
+        <location filename="../../app/ui/timeline_panel.py" line="133" />
         <source>Staff member:</source>
-        <translation type="unfinished" />
+        <translation>员工：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="158" />
+        <location filename="../../app/ui/timeline_panel.py" line="160" />
         <source>Choose a staff member to see their conversations by time.</source>
-        <translation type="unfinished" />
+        <translation>选择一名员工，按时间查看其全部会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="232" />
+        <location filename="../../app/ui/timeline_panel.py" line="240" />
+        <source>%1 staff members match “%2”: choose one in the list.</source>
+        <translation>有 %1 名员工与“%2”匹配：请在列表中选择一位。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="246" />
         <source>Reading…</source>
-        <translation type="unfinished">正在读取…</translation>
-    </message>
-    <message>
-        <location filename="../../app/ui/timeline_panel.py" line="245" />
-        <source>The timeline cannot be read: %1</source>
-        <translation type="unfinished" />
+        <translation>正在读取…</translation>
     </message>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="259" />
+        <source>The timeline cannot be read: %1</source>
+        <translation>无法读取时间线：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/timeline_panel.py" line="273" />
         <source>%1: no conversations in this range (or none in your scope).</source>
-        <translation type="unfinished" />
+        <translation>%1：此范围内没有会话（或没有您权限范围内的会话）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="261" />
+        <location filename="../../app/ui/timeline_panel.py" line="275" />
         <source>%1: %2; sent %3 in them.</source>
-        <translation type="unfinished" />
+        <translation>%1：%2，其中发送了 %3。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="262" />
+        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <source>1 conversation</source>
-        <translation type="unfinished">1 个会话</translation>
+        <translation>1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="262" />
+        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <source>%1 conversations</source>
-        <translation type="unfinished">%1 个会话</translation>
+        <translation>%1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="263" />
-        <location filename="../../app/ui/timeline_panel.py" line="264" />
+        <location filename="../../app/ui/timeline_panel.py" line="277" />
+        <location filename="../../app/ui/timeline_panel.py" line="278" />
         <source>1 message</source>
-        <translation type="unfinished">1 条消息</translation>
+        <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="263" />
-        <location filename="../../app/ui/timeline_panel.py" line="264" />
+        <location filename="../../app/ui/timeline_panel.py" line="277" />
+        <location filename="../../app/ui/timeline_panel.py" line="278" />
         <source>%1 messages</source>
-        <translation type="unfinished">%1 条消息</translation>
+        <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="269" />
+        <location filename="../../app/ui/timeline_panel.py" line="283" />
         <source>Messages they sent per month</source>
-        <translation type="unfinished" />
+        <translation>其每月发送的消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="271" />
+        <location filename="../../app/ui/timeline_panel.py" line="285" />
         <source>No messages sent by them</source>
-        <translation type="unfinished" />
+        <translation>其未发送消息</translation>
     </message>
 </context>
 <context>
