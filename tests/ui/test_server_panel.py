@@ -57,8 +57,13 @@ def test_the_panel_lists_running_and_gone_servers_the_last_sync_and_the_queue(qt
     register(ctx.db, "inst-running", "http://10.0.0.5:8080", "1.4.0")
     register(ctx.db, "inst-stopped", "http://10.0.0.6:8080", "1.3.9")
     beat(ctx.db, "inst-stopped", stopped=True)
+    register(ctx.db, "inst-silent", "http://10.0.0.8:8080", "1.3.9")
     register(ctx.db, "inst-long-gone", "http://10.0.0.7:8080", "1.0.0")
-    with ctx.db.write() as conn:  # last heard of three days ago: no longer listed
+    with ctx.db.write() as conn:
+        # killed without a word: no heartbeat for five minutes, never stopped
+        conn.execute(update(server_instances).where(server_instances.c.id == "inst-silent")
+                     .values(started_at=now_ms() - 3_600_000, last_seen_at=now_ms() - 300_000))
+        # last heard of three days ago: no longer listed
         conn.execute(update(server_instances).where(server_instances.c.id == "inst-long-gone")
                      .values(started_at=now_ms() - 4 * DAY_MS, last_seen_at=now_ms() - 3 * DAY_MS))
     queue = open_queue(ctx)
@@ -81,8 +86,9 @@ def test_the_panel_lists_running_and_gone_servers_the_last_sync_and_the_queue(qt
     qtmodeltester.check(panel.syncs)
     servers = _rows(panel.servers)
     assert [(r[1], r[2], r[5]) for r in servers] == [("http://10.0.0.5:8080", "1.4.0", "Running"),
-                                                    ("http://10.0.0.6:8080", "1.3.9", "Not running")]
-    assert "s ago" in servers[0][4]
+                                                    ("http://10.0.0.6:8080", "1.3.9", "Not running"),
+                                                    ("http://10.0.0.8:8080", "1.3.9", "Not running")]
+    assert "s ago" in servers[0][4] and servers[2][4].endswith("(5 min ago)")
     assert panel.summary.text() == "1 server is running."
     (sync,) = _rows(panel.syncs)
     assert corpid in sync[0] and sync[3] == "Succeeded" and sync[4] == str(stored) and sync[6] == ""
@@ -93,7 +99,7 @@ def test_the_panel_lists_running_and_gone_servers_the_last_sync_and_the_queue(qt
     beat(ctx.db, "inst-running", stopped=True)
     panel.refresh()
     qtbot.waitUntil(lambda: panel.summary.text().startswith("No server is running"), timeout=20_000)
-    assert [r[5] for r in _rows(panel.servers)] == ["Not running", "Not running"]
+    assert [r[5] for r in _rows(panel.servers)] == ["Not running"] * 3
 
 
 def test_the_panel_is_registered_and_only_administrators_see_back_up_now(qtbot, archive):
