@@ -4318,62 +4318,77 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>PrintPanel</name>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="70" />
+        <location filename="../../app/ui/print_panel.py" line="71" />
         <source>The transcript could not be made: %1</source>
         <translation>The transcript could not be made: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="72" />
+        <location filename="../../app/ui/print_panel.py" line="73" />
         <source>Cancelled; nothing was kept.</source>
         <translation>Cancelled; nothing was kept.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="78" />
+        <location filename="../../app/ui/print_panel.py" line="79" />
         <source>Make PDF and open it</source>
         <translation>Make PDF and open it</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="79" />
+        <location filename="../../app/ui/print_panel.py" line="80" />
         <source>Cancel</source>
         <translation>Cancel</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="88" />
+        <location filename="../../app/ui/print_panel.py" line="90" />
         <source>Open PDF</source>
         <translation>Open PDF</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="89" />
+        <location filename="../../app/ui/print_panel.py" line="91" />
         <source>Show folder</source>
         <translation>Show folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="92" />
+        <location filename="../../app/ui/print_panel.py" line="95" />
         <source>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</source>
         <translation>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="99" />
+        <location filename="../../app/ui/print_panel.py" line="102" />
         <source>Conversation:</source>
         <translation>Conversation:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="102" />
+        <location filename="../../app/ui/print_panel.py" line="105" />
         <source>Only messages</source>
         <translation>Only messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="210" />
+        <location filename="../../app/ui/print_panel.py" line="172" />
+        <source>%1 from %2 to %3.</source>
+        <translation>%1 from %2 to %3.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="172" />
+        <source>1 message</source>
+        <translation>1 message</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="173" />
+        <source>%1 messages</source>
+        <translation>%1 messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="217" />
         <source>Making the transcript…</source>
         <translation>Making the transcript…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="229" />
+        <location filename="../../app/ui/print_panel.py" line="236" />
         <source>Transcript made (package %1): %2 PDF file(s), %3 messages.</source>
         <translation>Transcript made (package %1): %2 PDF file(s), %3 messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="242" />
+        <location filename="../../app/ui/print_panel.py" line="251" />
         <source>No program on this computer opens PDF files; the transcript is at %1</source>
         <translation>No program on this computer opens PDF files; the transcript is at %1</translation>
     </message>
@@ -5513,6 +5528,7 @@ F1 or ? for the syntax; ↓ for recent searches.</translation>
 from:ID  to:ID  in:SESSION  room:ROOMID  type:image  session:internal|external|group
 date:2025-01-01..2025-03-31  date:2025-03  after:2025-01-01  before:2025-04-01
 has:media  is:recalled  type:image,video (either)
+tag:违规  -tag:无问题  status:unreviewed  reviewed:me  alert:open  policy:NAME  has:note
 Any text is found as written, case- and width-insensitive: 1 character, digits, emoji, %, _ and \.</source>
         <translation>合同 发票              both words (every term must match)
 合同 OR 发票           either
@@ -5522,101 +5538,106 @@ Any text is found as written, case- and width-insensitive: 1 character, digits, 
 from:ID  to:ID  in:SESSION  room:ROOMID  type:image  session:internal|external|group
 date:2025-01-01..2025-03-31  date:2025-03  after:2025-01-01  before:2025-04-01
 has:media  is:recalled  type:image,video (either)
+tag:违规  -tag:无问题  status:unreviewed  reviewed:me  alert:open  policy:NAME  has:note
 Any text is found as written, case- and width-insensitive: 1 character, digits, emoji, %, _ and \.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="70" />
+        <location filename="../../app/ui/search/syntax.py" line="71" />
         <source>from: sender id   to: a recipient's id   in: session id   room: group id
 type: message type   session: session type   has:media with a file   is:recalled recalled
 date:A..B both days included   after:D from D on   before:D until D (not included)
-Dates are in this computer's time zone.</source>
+tag: a review tag (on the message or its session)   status: unreviewed|in_review|reviewed
+reviewed: me or a user name   alert: open|dismissed|escalated|any   policy: a policy's hits
+has:note|tag|alert   Dates are in this computer's time zone.</source>
         <translation>from: sender id   to: a recipient's id   in: session id   room: group id
 type: message type   session: session type   has:media with a file   is:recalled recalled
 date:A..B both days included   after:D from D on   before:D until D (not included)
-Dates are in this computer's time zone.</translation>
+tag: a review tag (on the message or its session)   status: unreviewed|in_review|reviewed
+reviewed: me or a user name   alert: open|dismissed|escalated|any   policy: a policy's hits
+has:note|tag|alert   Dates are in this computer's time zone.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="124" />
+        <location filename="../../app/ui/search/syntax.py" line="127" />
         <source>This quote is never closed: add a closing " (write \" for a quote inside a phrase).</source>
         <translation>This quote is never closed: add a closing " (write \" for a quote inside a phrase).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="127" />
+        <location filename="../../app/ui/search/syntax.py" line="130" />
         <source>Empty phrase: put the text to find between the quotes.</source>
         <translation>Empty phrase: put the text to find between the quotes.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="129" />
+        <location filename="../../app/ui/search/syntax.py" line="132" />
         <source>Unknown field “{field}:”. Fields are {fields}; to find the text itself, put it in quotes.</source>
         <translation>Unknown field “{field}:”. Fields are {fields}; to find the text itself, put it in quotes.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="132" />
+        <location filename="../../app/ui/search/syntax.py" line="135" />
         <source>“{field}:” needs a value.</source>
         <translation>“{field}:” needs a value.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="134" />
+        <location filename="../../app/ui/search/syntax.py" line="137" />
         <source>“-” must be followed by what to exclude (to find a dash, write "-").</source>
         <translation>“-” must be followed by what to exclude (to find a dash, write "-").</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="136" />
+        <location filename="../../app/ui/search/syntax.py" line="139" />
         <source>“{op}” must be followed by what to exclude.</source>
         <translation>“{op}” must be followed by what to exclude.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="138" />
+        <location filename="../../app/ui/search/syntax.py" line="141" />
         <source>This “)” closes nothing: remove it or add a “(” before it.</source>
         <translation>This “)” closes nothing: remove it or add a “(” before it.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="140" />
+        <location filename="../../app/ui/search/syntax.py" line="143" />
         <source>This “(” is never closed: add a “)”.</source>
         <translation>This “(” is never closed: add a “)”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="142" />
+        <location filename="../../app/ui/search/syntax.py" line="145" />
         <source>Empty parentheses: put something to find between them.</source>
         <translation>Empty parentheses: put something to find between them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="144" />
+        <location filename="../../app/ui/search/syntax.py" line="147" />
         <source>{op} needs something to match on both sides.</source>
         <translation>{op} needs something to match on both sides.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="146" />
+        <location filename="../../app/ui/search/syntax.py" line="149" />
         <source>Something to find is missing here.</source>
         <translation>Something to find is missing here.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="148" />
+        <location filename="../../app/ui/search/syntax.py" line="151" />
         <source>session: is one of {values}.</source>
         <translation>session: is one of {values}.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="150" />
+        <location filename="../../app/ui/search/syntax.py" line="153" />
         <source>{field}: can only be {values}.</source>
         <translation>{field}: can only be {values}.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="152" />
+        <location filename="../../app/ui/search/syntax.py" line="155" />
         <source>date: needs a date before or after “..”.</source>
         <translation>date: needs a date before or after “..”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="154" />
+        <location filename="../../app/ui/search/syntax.py" line="157" />
         <source>This date range is empty: the first date is after the second.</source>
         <translation>This date range is empty: the first date is after the second.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="156" />
+        <location filename="../../app/ui/search/syntax.py" line="159" />
         <source>“{text}” is not a date: write YYYY-MM-DD (or YYYY-MM, YYYY, YYYY-MM-DDTHH:MM).</source>
         <translation>“{text}” is not a date: write YYYY-MM-DD (or YYYY-MM, YYYY, YYYY-MM-DDTHH:MM).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="159" />
+        <location filename="../../app/ui/search/syntax.py" line="162" />
         <source>“{text}” is not a valid date.</source>
         <translation>“{text}” is not a valid date.</translation>
     </message>
@@ -5922,32 +5943,32 @@ Dates are in this computer's time zone.</translation>
         <translation>Sessions</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="165" />
+        <location filename="../../app/ui/sessions/panel.py" line="172" />
         <source>Any review tag</source>
         <translation>Any review tag</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="248" />
+        <location filename="../../app/ui/sessions/panel.py" line="273" />
         <source>No chat with a customer who refused archiving (as of the last directory sync).</source>
         <translation>No chat with a customer who refused archiving (as of the last directory sync).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="250" />
+        <location filename="../../app/ui/sessions/panel.py" line="275" />
         <source>No such chat has a participant matching “{text}”.</source>
         <translation>No such chat has a participant matching “{text}”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="253" />
+        <location filename="../../app/ui/sessions/panel.py" line="278" />
         <source>No session carries the tag “{tag}”.</source>
         <translation>No session carries the tag “{tag}”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="255" />
+        <location filename="../../app/ui/sessions/panel.py" line="280" />
         <source>No such session has a participant matching “{text}”.</source>
         <translation>No such session has a participant matching “{text}”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="258" />
+        <location filename="../../app/ui/sessions/panel.py" line="283" />
         <source>No session has a participant matching “{text}”.</source>
         <translation>No session has a participant matching “{text}”.</translation>
     </message>
@@ -5980,57 +6001,58 @@ Dates are in this computer's time zone.</translation>
         <translation>System records</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="526" />
+        <location filename="../../app/ui/sessions/model.py" line="547" />
         <source>, </source>
+        <extracomment>(column, Qt.SortOrder) -&gt; app.core.archive's session order; the names column has none (names come from the directory, the archive pages by what it stores)</extracomment>
         <translation>, </translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="526" />
+        <location filename="../../app/ui/sessions/model.py" line="547" />
         <source>{names} +{more}</source>
         <translation>{names} +{more}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="757" />
+        <location filename="../../app/ui/sessions/model.py" line="778" />
         <source>Session</source>
         <translation>Session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="757" />
+        <location filename="../../app/ui/sessions/model.py" line="778" />
         <source>Msgs</source>
         <translation>Msgs</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="757" />
+        <location filename="../../app/ui/sessions/model.py" line="778" />
         <source>Last</source>
         <translation>Last</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="759" />
+        <location filename="../../app/ui/sessions/model.py" line="780" />
         <source>Participants or group name</source>
         <translation>Participants or group name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="759" />
+        <location filename="../../app/ui/sessions/model.py" line="780" />
         <source>Messages in the session</source>
         <translation>Messages in the session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="825" />
+        <location filename="../../app/ui/sessions/model.py" line="846" />
         <source>{label} · {shown} of {total} sessions</source>
         <translation>{label} · {shown} of {total} sessions</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="828" />
+        <location filename="../../app/ui/sessions/model.py" line="849" />
         <source>{label} · 1 session</source>
         <translation>{label} · 1 session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="829" />
+        <location filename="../../app/ui/sessions/model.py" line="850" />
         <source>{label} · {count} sessions</source>
         <translation>{label} · {count} sessions</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="760" />
+        <location filename="../../app/ui/sessions/model.py" line="781" />
         <source>Last activity</source>
         <translation>Last activity</translation>
     </message>
@@ -6943,43 +6965,43 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
         <translation>(%1 mine)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="153" />
+        <location filename="../../app/ui/review/window.py" line="154" />
         <source>Open alerts of conversations in your scope: %1 assigned to you, %2 to nobody. The Review panel (Ctrl+Shift+R) lists them.</source>
         <translation>Open alerts of conversations in your scope: %1 assigned to you, %2 to nobody. The Review panel (Ctrl+Shift+R) lists them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="182" />
-        <location filename="../../app/ui/review/window.py" line="200" />
+        <location filename="../../app/ui/review/window.py" line="183" />
+        <location filename="../../app/ui/review/window.py" line="201" />
         <source>Choose a conversation first.</source>
         <translation>Choose a conversation first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="192" />
+        <location filename="../../app/ui/review/window.py" line="193" />
         <source>Took “%1” off the conversation.</source>
         <translation>Took “%1” off the conversation.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="192" />
+        <location filename="../../app/ui/review/window.py" line="193" />
         <source>Tagged the conversation “%1”.</source>
         <translation>Tagged the conversation “%1”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="204" />
+        <location filename="../../app/ui/review/window.py" line="205" />
         <source>The conversation is reviewed up to its newest message.</source>
         <translation>The conversation is reviewed up to its newest message.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="209" />
+        <location filename="../../app/ui/review/window.py" line="210" />
         <source>Review</source>
         <translation>Review</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="220" />
+        <location filename="../../app/ui/review/window.py" line="221" />
         <source>No search to use: %1</source>
         <translation>No search to use: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="230" />
+        <location filename="../../app/ui/review/window.py" line="231" />
         <source>Take “%1” off every message this search finds?
 
 %2</source>
@@ -6988,7 +7010,7 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="231" />
+        <location filename="../../app/ui/review/window.py" line="232" />
         <source>Tag every message this search finds “%1”?
 
 %2</source>
@@ -6997,37 +7019,37 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="237" />
+        <location filename="../../app/ui/review/window.py" line="238" />
         <source>Took “%2” off 1 message.</source>
         <translation>Took “%2” off 1 message.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="237" />
+        <location filename="../../app/ui/review/window.py" line="238" />
         <source>Took “%2” off %1 messages.</source>
         <translation>Took “%2” off %1 messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="238" />
+        <location filename="../../app/ui/review/window.py" line="239" />
         <source>Tagged 1 message “%2”.</source>
         <translation>Tagged 1 message “%2”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="239" />
+        <location filename="../../app/ui/review/window.py" line="240" />
         <source>Tagged %1 messages “%2”.</source>
         <translation>Tagged %1 messages “%2”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="251" />
+        <location filename="../../app/ui/review/window.py" line="252" />
         <source>Save search</source>
         <translation>Save search</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="252" />
+        <location filename="../../app/ui/review/window.py" line="253" />
         <source>Name of the search (the Review panel lists it):</source>
         <translation>Name of the search (the Review panel lists it):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="257" />
+        <location filename="../../app/ui/review/window.py" line="258" />
         <source>Saved the search “%1”.</source>
         <translation>Saved the search “%1”.</translation>
     </message>

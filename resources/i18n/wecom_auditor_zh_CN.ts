@@ -4318,62 +4318,77 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>PrintPanel</name>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="70" />
+        <location filename="../../app/ui/print_panel.py" line="71" />
         <source>The transcript could not be made: %1</source>
         <translation>无法生成记录：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="72" />
+        <location filename="../../app/ui/print_panel.py" line="73" />
         <source>Cancelled; nothing was kept.</source>
         <translation>已取消，未保留任何文件。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="78" />
+        <location filename="../../app/ui/print_panel.py" line="79" />
         <source>Make PDF and open it</source>
         <translation>生成 PDF 并打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="79" />
+        <location filename="../../app/ui/print_panel.py" line="80" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="88" />
+        <location filename="../../app/ui/print_panel.py" line="90" />
         <source>Open PDF</source>
         <translation>打开 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="89" />
+        <location filename="../../app/ui/print_panel.py" line="91" />
         <source>Show folder</source>
         <translation>显示文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="92" />
+        <location filename="../../app/ui/print_panel.py" line="95" />
         <source>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</source>
         <translation>此记录是该会话证据包中的 PDF（作为一次导出记入审计日志）。请在 PDF 阅读器中打印。证据包保存在私有临时文件夹中，窗口关闭时删除。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="99" />
+        <location filename="../../app/ui/print_panel.py" line="102" />
         <source>Conversation:</source>
         <translation>会话：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="102" />
+        <location filename="../../app/ui/print_panel.py" line="105" />
         <source>Only messages</source>
         <translation>仅限消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="210" />
+        <location filename="../../app/ui/print_panel.py" line="172" />
+        <source>%1 from %2 to %3.</source>
+        <translation>%1，从 %2 到 %3。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="172" />
+        <source>1 message</source>
+        <translation>1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="173" />
+        <source>%1 messages</source>
+        <translation>%1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="217" />
         <source>Making the transcript…</source>
         <translation>正在生成记录…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="229" />
+        <location filename="../../app/ui/print_panel.py" line="236" />
         <source>Transcript made (package %1): %2 PDF file(s), %3 messages.</source>
         <translation>记录已生成（证据包 %1）：%2 个 PDF 文件，%3 条消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="242" />
+        <location filename="../../app/ui/print_panel.py" line="251" />
         <source>No program on this computer opens PDF files; the transcript is at %1</source>
         <translation>此电脑上没有可打开 PDF 文件的程序；记录位于 %1</translation>
     </message>
@@ -5513,6 +5528,7 @@ F1 or ? for the syntax; ↓ for recent searches.</source>
 from:ID  to:ID  in:SESSION  room:ROOMID  type:image  session:internal|external|group
 date:2025-01-01..2025-03-31  date:2025-03  after:2025-01-01  before:2025-04-01
 has:media  is:recalled  type:image,video (either)
+tag:违规  -tag:无问题  status:unreviewed  reviewed:me  alert:open  policy:NAME  has:note
 Any text is found as written, case- and width-insensitive: 1 character, digits, emoji, %, _ and \.</source>
         <translation>合同 发票              两个词都要有（每个词都必须匹配）
 合同 OR 发票           任一个词
@@ -5522,101 +5538,106 @@ Any text is found as written, case- and width-insensitive: 1 character, digits, 
 from:ID  to:ID  in:SESSION  room:ROOMID  type:image  session:internal|external|group
 date:2025-01-01..2025-03-31  date:2025-03  after:2025-01-01  before:2025-04-01
 has:media  is:recalled  type:image,video（任一类型）
+tag:违规  -tag:无问题  status:unreviewed  reviewed:me  alert:open  policy:NAME  has:note
 任何文字都按原样查找，不区分大小写和全角/半角：单个字、数字、表情、%、_ 和 \ 都行。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="70" />
+        <location filename="../../app/ui/search/syntax.py" line="71" />
         <source>from: sender id   to: a recipient's id   in: session id   room: group id
 type: message type   session: session type   has:media with a file   is:recalled recalled
 date:A..B both days included   after:D from D on   before:D until D (not included)
-Dates are in this computer's time zone.</source>
+tag: a review tag (on the message or its session)   status: unreviewed|in_review|reviewed
+reviewed: me or a user name   alert: open|dismissed|escalated|any   policy: a policy's hits
+has:note|tag|alert   Dates are in this computer's time zone.</source>
         <translation>from: 发送人 ID   to: 某个接收人的 ID   in: 会话 ID   room: 群 ID
 type: 消息类型   session: 会话类型   has:media 带文件   is:recalled 已撤回
 date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D）
-日期按本机时区计算。</translation>
+tag: 审阅标签（在消息或其会话上）   status: 未审阅 unreviewed|审阅中 in_review|已审阅 reviewed
+reviewed: me（我）或用户名   alert: open|dismissed|escalated|any 告警状态   policy: 策略的命中
+has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="124" />
+        <location filename="../../app/ui/search/syntax.py" line="127" />
         <source>This quote is never closed: add a closing " (write \" for a quote inside a phrase).</source>
         <translation>这个引号没有闭合：请补上结尾的 "（短语里的引号写作 \"）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="127" />
+        <location filename="../../app/ui/search/syntax.py" line="130" />
         <source>Empty phrase: put the text to find between the quotes.</source>
         <translation>空短语：请在引号之间写上要查找的文字。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="129" />
+        <location filename="../../app/ui/search/syntax.py" line="132" />
         <source>Unknown field “{field}:”. Fields are {fields}; to find the text itself, put it in quotes.</source>
         <translation>未知字段“{field}:”。可用字段：{fields}；如果要查找这段文字本身，请加上引号。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="132" />
+        <location filename="../../app/ui/search/syntax.py" line="135" />
         <source>“{field}:” needs a value.</source>
         <translation>“{field}:”后面需要一个值。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="134" />
+        <location filename="../../app/ui/search/syntax.py" line="137" />
         <source>“-” must be followed by what to exclude (to find a dash, write "-").</source>
         <translation>“-”后面要紧跟要排除的内容（要查找减号本身，请写作 "-"）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="136" />
+        <location filename="../../app/ui/search/syntax.py" line="139" />
         <source>“{op}” must be followed by what to exclude.</source>
         <translation>“{op}”后面要跟要排除的内容。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="138" />
+        <location filename="../../app/ui/search/syntax.py" line="141" />
         <source>This “)” closes nothing: remove it or add a “(” before it.</source>
         <translation>这个“)”没有对应的“(”：请删除它，或在前面补上“(”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="140" />
+        <location filename="../../app/ui/search/syntax.py" line="143" />
         <source>This “(” is never closed: add a “)”.</source>
         <translation>这个“(”没有闭合：请补上“)”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="142" />
+        <location filename="../../app/ui/search/syntax.py" line="145" />
         <source>Empty parentheses: put something to find between them.</source>
         <translation>空括号：请在括号之间写上要查找的内容。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="144" />
+        <location filename="../../app/ui/search/syntax.py" line="147" />
         <source>{op} needs something to match on both sides.</source>
         <translation>{op} 两边都需要有查询内容。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="146" />
+        <location filename="../../app/ui/search/syntax.py" line="149" />
         <source>Something to find is missing here.</source>
         <translation>这里缺少要查找的内容。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="148" />
+        <location filename="../../app/ui/search/syntax.py" line="151" />
         <source>session: is one of {values}.</source>
         <translation>session: 只能是 {values} 之一。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="150" />
+        <location filename="../../app/ui/search/syntax.py" line="153" />
         <source>{field}: can only be {values}.</source>
         <translation>{field}: 只能是 {values}。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="152" />
+        <location filename="../../app/ui/search/syntax.py" line="155" />
         <source>date: needs a date before or after “..”.</source>
         <translation>date: 在“..”前后至少要有一个日期。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="154" />
+        <location filename="../../app/ui/search/syntax.py" line="157" />
         <source>This date range is empty: the first date is after the second.</source>
         <translation>这个日期范围是空的：开始日期晚于结束日期。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="156" />
+        <location filename="../../app/ui/search/syntax.py" line="159" />
         <source>“{text}” is not a date: write YYYY-MM-DD (or YYYY-MM, YYYY, YYYY-MM-DDTHH:MM).</source>
         <translation>“{text}”不是日期：请写作 YYYY-MM-DD（或 YYYY-MM、YYYY、YYYY-MM-DDTHH:MM）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="159" />
+        <location filename="../../app/ui/search/syntax.py" line="162" />
         <source>“{text}” is not a valid date.</source>
         <translation>“{text}”不是有效的日期。</translation>
     </message>
@@ -5922,32 +5943,32 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="165" />
+        <location filename="../../app/ui/sessions/panel.py" line="172" />
         <source>Any review tag</source>
         <translation>任意审阅标签</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="248" />
+        <location filename="../../app/ui/sessions/panel.py" line="273" />
         <source>No chat with a customer who refused archiving (as of the last directory sync).</source>
         <translation>没有与拒绝存档客户的会话（以最近一次通讯录同步为准）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="250" />
+        <location filename="../../app/ui/sessions/panel.py" line="275" />
         <source>No such chat has a participant matching “{text}”.</source>
         <translation>这些会话中没有参与人匹配“{text}”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="253" />
+        <location filename="../../app/ui/sessions/panel.py" line="278" />
         <source>No session carries the tag “{tag}”.</source>
         <translation>没有会话带有标签“{tag}”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="255" />
+        <location filename="../../app/ui/sessions/panel.py" line="280" />
         <source>No such session has a participant matching “{text}”.</source>
         <translation>这些会话中没有成员匹配“{text}”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="258" />
+        <location filename="../../app/ui/sessions/panel.py" line="283" />
         <source>No session has a participant matching “{text}”.</source>
         <translation>没有参与人匹配“{text}”的会话。</translation>
     </message>
@@ -5980,57 +6001,58 @@ date:A..B 含首尾两天   after:D 从 D 起   before:D 到 D 为止（不含 D
         <translation>系统记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="526" />
+        <location filename="../../app/ui/sessions/model.py" line="547" />
         <source>, </source>
+        <extracomment>(column, Qt.SortOrder) -&gt; app.core.archive's session order; the names column has none (names come from the directory, the archive pages by what it stores)</extracomment>
         <translation>、</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="526" />
+        <location filename="../../app/ui/sessions/model.py" line="547" />
         <source>{names} +{more}</source>
         <translation>{names} +{more}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="757" />
+        <location filename="../../app/ui/sessions/model.py" line="778" />
         <source>Session</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="757" />
+        <location filename="../../app/ui/sessions/model.py" line="778" />
         <source>Msgs</source>
         <translation>条数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="757" />
+        <location filename="../../app/ui/sessions/model.py" line="778" />
         <source>Last</source>
         <translation>最近</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="759" />
+        <location filename="../../app/ui/sessions/model.py" line="780" />
         <source>Participants or group name</source>
         <translation>成员或群名</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="759" />
+        <location filename="../../app/ui/sessions/model.py" line="780" />
         <source>Messages in the session</source>
         <translation>会话中的消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="825" />
+        <location filename="../../app/ui/sessions/model.py" line="846" />
         <source>{label} · {shown} of {total} sessions</source>
         <translation>{label} · {total} 个会话中的 {shown} 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="828" />
+        <location filename="../../app/ui/sessions/model.py" line="849" />
         <source>{label} · 1 session</source>
         <translation>{label} · 1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="829" />
+        <location filename="../../app/ui/sessions/model.py" line="850" />
         <source>{label} · {count} sessions</source>
         <translation>{label} · {count} 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="760" />
+        <location filename="../../app/ui/sessions/model.py" line="781" />
         <source>Last activity</source>
         <translation>最近活动</translation>
     </message>
@@ -6943,43 +6965,43 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
         <translation>（我的 %1 条）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="153" />
+        <location filename="../../app/ui/review/window.py" line="154" />
         <source>Open alerts of conversations in your scope: %1 assigned to you, %2 to nobody. The Review panel (Ctrl+Shift+R) lists them.</source>
         <translation>您范围内会话的未处理告警：%1 条分配给您，%2 条未分配。审阅面板（Ctrl+Shift+R）列出了它们。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="182" />
-        <location filename="../../app/ui/review/window.py" line="200" />
+        <location filename="../../app/ui/review/window.py" line="183" />
+        <location filename="../../app/ui/review/window.py" line="201" />
         <source>Choose a conversation first.</source>
         <translation>请先选择一个会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="192" />
+        <location filename="../../app/ui/review/window.py" line="193" />
         <source>Took “%1” off the conversation.</source>
         <translation>已从会话移除“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="192" />
+        <location filename="../../app/ui/review/window.py" line="193" />
         <source>Tagged the conversation “%1”.</source>
         <translation>已为会话打上“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="204" />
+        <location filename="../../app/ui/review/window.py" line="205" />
         <source>The conversation is reviewed up to its newest message.</source>
         <translation>该会话已审阅至最新消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="209" />
+        <location filename="../../app/ui/review/window.py" line="210" />
         <source>Review</source>
         <translation>审阅</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="220" />
+        <location filename="../../app/ui/review/window.py" line="221" />
         <source>No search to use: %1</source>
         <translation>没有可用的搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="230" />
+        <location filename="../../app/ui/review/window.py" line="231" />
         <source>Take “%1” off every message this search finds?
 
 %2</source>
@@ -6988,7 +7010,7 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="231" />
+        <location filename="../../app/ui/review/window.py" line="232" />
         <source>Tag every message this search finds “%1”?
 
 %2</source>
@@ -6997,37 +7019,37 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="237" />
+        <location filename="../../app/ui/review/window.py" line="238" />
         <source>Took “%2” off 1 message.</source>
         <translation>已从 1 条消息移除“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="237" />
+        <location filename="../../app/ui/review/window.py" line="238" />
         <source>Took “%2” off %1 messages.</source>
         <translation>已从 %1 条消息移除“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="238" />
+        <location filename="../../app/ui/review/window.py" line="239" />
         <source>Tagged 1 message “%2”.</source>
         <translation>已为 1 条消息打上“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="239" />
+        <location filename="../../app/ui/review/window.py" line="240" />
         <source>Tagged %1 messages “%2”.</source>
         <translation>已为 %1 条消息打上“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="251" />
+        <location filename="../../app/ui/review/window.py" line="252" />
         <source>Save search</source>
         <translation>保存搜索</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="252" />
+        <location filename="../../app/ui/review/window.py" line="253" />
         <source>Name of the search (the Review panel lists it):</source>
         <translation>搜索名称（审阅面板中会列出）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="257" />
+        <location filename="../../app/ui/review/window.py" line="258" />
         <source>Saved the search “%1”.</source>
         <translation>已保存搜索“%1”。</translation>
     </message>

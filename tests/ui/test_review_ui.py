@@ -173,6 +173,8 @@ def test_j_and_k_move_to_the_next_and_previous_unreviewed_message(qtbot, desk):
     desk.review.status.mark_reviewed(desk.erin, session.corp_id, session.session_id, upto_message_id=msgs[4].id)
     desk.review.status.set_messages(desk.erin, [msgs[6].id], "reviewed")
     open_session(qtbot, w, session)
+    qtbot.waitUntil(lambda: w.review.open_alerts is not None, timeout=10000)
+    assert w.review.open_alerts["open"] == 0 and not w.review.alert_label.isVisible()  # the bar's room is kept
     view, model = w.viewer.view, w.viewer.model
     view.setCurrentIndex(model.index(model.row_of(msgs[0].id)))
     view.setFocus()
@@ -213,7 +215,7 @@ def test_triaging_an_alert_in_the_panel_changes_it_in_the_core_and_the_status_ba
     w = window(qtbot, desk, desk.alice)
     qtbot.waitUntil(lambda: w.review.open_alerts is not None, timeout=10000)
     n = len(alerts)
-    assert w.review.alert_label.text() == f"⚑ {n} open alerts"
+    assert w.review.alert_label.text() == f"⚑ {n} open alerts" and w.review.alert_label.isVisible()
     panel = show_panel(qtbot, w)
     qtbot.waitUntil(lambda: panel.alert_tree.topLevelItemCount() == n, timeout=10000)
     first = panel.alert_tree.topLevelItem(0)

@@ -149,7 +149,8 @@ class WindowReview(QObject):
         text = count_text(n, self.tr("1 open alert"), self.tr("%1 open alerts"))
         if n and counts["mine"]:
             text += " " + self.tr("(%1 mine)").replace("%1", str(counts["mine"]))
-        self.alert_label.setText("⚑ " + text if n else text)
+        self.alert_label.setText("⚑ " + text)
+        self.alert_label.setVisible(n > 0)  # no alert, nothing to say: the status message keeps the room
         self.alert_label.setToolTip(self.tr("Open alerts of conversations in your scope: %1 assigned to you, %2 "
                                             "to nobody. The Review panel (Ctrl+Shift+R) lists them.")
                                     .replace("%1", str(counts["mine"])).replace("%2", str(counts["unassigned"])))

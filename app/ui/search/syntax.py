@@ -63,6 +63,7 @@ SYNTAX_HELP_SOURCE = QT_TRANSLATE_NOOP(
     "from:ID  to:ID  in:SESSION  room:ROOMID  type:image  session:internal|external|group\n"
     "date:2025-01-01..2025-03-31  date:2025-03  after:2025-01-01  before:2025-04-01\n"
     "has:media  is:recalled  type:image,video (either)\n"
+    "tag:违规  -tag:无问题  status:unreviewed  reviewed:me  alert:open  policy:NAME  has:note\n"
     "Any text is found as written, case- and width-insensitive: 1 character, digits, emoji, %, _ and \\.")
 
 
@@ -72,7 +73,9 @@ FIELD_GLOSSARY_SOURCE = QT_TRANSLATE_NOOP(
     "from: sender id   to: a recipient's id   in: session id   room: group id\n"
     "type: message type   session: session type   has:media with a file   is:recalled recalled\n"
     "date:A..B both days included   after:D from D on   before:D until D (not included)\n"
-    "Dates are in this computer's time zone.")
+    "tag: a review tag (on the message or its session)   status: unreviewed|in_review|reviewed\n"
+    "reviewed: me or a user name   alert: open|dismissed|escalated|any   policy: a policy's hits\n"
+    "has:note|tag|alert   Dates are in this computer's time zone.")
 
 
 def syntax_help() -> str:
