@@ -135,6 +135,51 @@ def _review_panel(app, ctx, actor, window):
     return image
 
 
+def _docked(app, window, key, size=(1180, 640), until=lambda panel: True, prepare=None):
+    """A docked panel floated at ``size`` and grabbed once ``until(panel)`` (its reads landed)."""
+    panel = window.panels[key]
+    dock = panel.parentWidget()
+    dock.setFloating(True)
+    dock.resize(*size)
+    dock.show()
+    if prepare is not None:
+        prepare(panel)
+    _settle(app, lambda: until(panel), timeout_s=20, at_least_s=1.0)
+    image = panel.grab()
+    dock.hide()
+    dock.setFloating(False)
+    return image
+
+
+def _statistics(app, ctx, actor, window):
+    return _docked(app, window, "statistics", until=lambda p: p.stats is not None)
+
+
+def _timeline(app, ctx, actor, window):
+    stats = window.panels["statistics"].stats
+    person = stats.per_staff[0].userid if stats and stats.per_staff else ""
+    corp = ctx.archive.corp_id(actor)
+    return _docked(app, window, "timeline", until=lambda p: p.timeline is not None,
+                   prepare=lambda p: p.show_person(corp, person))
+
+
+def _group_members(app, ctx, actor, window):
+    groups = ctx.archive.sessions(actor, session_type="group", limit=200)
+    customer = [g for g in groups if any(p.startswith(("wo", "wm")) for p in g.participants)] or groups
+    group = max(customer, key=lambda g: len(g.participants))
+
+    def choose(panel):
+        _settle(app, lambda: panel.group_box.count() > 0, timeout_s=10)
+        panel.select_group(group.session_id)
+
+    return _docked(app, window, "group-members", size=(1180, 420), prepare=choose,
+                   until=lambda p: p.group is not None and p.group.session_id == group.session_id)
+
+
+def _print_panel(app, ctx, actor, window):
+    return _docked(app, window, "print", size=(900, 330), until=lambda p: p.session_box.count() > 0)
+
+
 def _login(app, ctx, actor, window):
     from app.ui.auth import LoginDialog
 
@@ -211,7 +256,9 @@ def shoot(data_dir: Path, out_dir: Path, login=None) -> list[Path]:
         window.grab().save(str(written[-1]))
 
         for name, shot in (("login", _login), ("accounts", _accounts), ("audit-log", _audit_log),
-                           ("review-window", _review_window), ("review-panel", _review_panel)):
+                           ("review-window", _review_window), ("review-panel", _review_panel),
+                           ("statistics", _statistics), ("timeline", _timeline), ("group-members", _group_members),
+                           ("print-conversation", _print_panel)):
             written.append(out_dir / f"{name}-{lang}.png")
             shot(app, ctx, actor, window).save(str(written[-1]))
 
@@ -238,6 +285,9 @@ def main() -> None:
             corp, _ = ctx.setup_demo()  # an archive without accounts: makes the demo account (every role)
             demo = ctx.demo_login
             ctx.make_syncer(corp).run()
+            from app.core.directory.service import sync_directory
+
+            sync_directory(ctx, None, corp)  # the demo's simulated WeCom: names, pictures, group members
             populate_accounts(ctx, ctx.accounts.authenticate(demo.username, demo.password, WORKSTATION))
             populate_review(ctx, ctx.accounts.authenticate(demo.username, demo.password, WORKSTATION))
             ctx.close()

@@ -38,8 +38,9 @@ from app.core.export.signing import passphrase_needed
 from app.core.safe_text import display_name, display_text
 
 from .charts import plain_tooltip
+from .counts import count_text
 from .export_dialog import ask_export_key_passphrase, export_work
-from .insight_common import CorpBox, DateRange, conversation_title
+from .insight_common import CorpBox, DateRange, conversation_title, local_time
 from .long_job import LongJob
 from .panels import Navigator
 from .sync.panel import fill
@@ -63,7 +64,7 @@ class PrintPanel(QWidget):
         self.pdfs: list[Path] = []
         self._folder: Path | None = None  # the private temporary folder of this window's transcripts
         self._wanted: str | None = None
-        self._spans: dict[str, tuple[int, int]] = {}  # session id -> its first and last message time
+        self._spans: dict[str, tuple[int, int, int]] = {}  # session id -> first and last message time, count
         self._job = LongJob("print-transcript", self, cancel_errors=(ExportCancelled,))
         self._job.progressed.connect(self._progress)
         self._job.succeeded.connect(self._made)
@@ -85,10 +86,12 @@ class PrintPanel(QWidget):
         self.status.setWordWrap(True)
         self.volumes = QListWidget(self)
         self.volumes.setMaximumHeight(90)
+        self.volumes.setVisible(False)  # until a transcript is made
         self.open_button = QPushButton(self.tr("Open PDF"), self)
         self.folder_button = QPushButton(self.tr("Show folder"), self)
         for b in (self.open_button, self.folder_button):
             b.setEnabled(False)
+            b.setVisible(False)
         note = QLabel(self.tr("The transcript is the PDF of an evidence package of this conversation (recorded in the "
                               "audit trail as an export). Print it from the PDF viewer. The package is kept in a "
                               "private temporary folder until the window closes."), self)
@@ -142,7 +145,7 @@ class PrintPanel(QWidget):
         def read():
             rows = self.ctx.archive.sessions(self.actor, corp_id, limit=2000)
             return [(s.session_id, conversation_title(self.ctx, self.actor, corp_id, s.roomid, s.participants),
-                     s.first_msgtime, s.last_msgtime) for s in rows]
+                     s.first_msgtime, s.last_msgtime, s.message_count) for s in rows]
 
         run_task(self, read, self._sessions_read, lambda exc: self.status.setText(display_text(str(exc))))
 
@@ -151,9 +154,9 @@ class PrintPanel(QWidget):
         self.session_box.blockSignals(True)
         self.session_box.clear()
         self._spans = {}
-        for session_id, title, first, last in sessions:
+        for session_id, title, first, last, count in sessions:
             self.session_box.addItem(title or display_name(session_id), session_id)
-            self._spans[session_id] = (first, last)
+            self._spans[session_id] = (first, last, count)
         i = self.session_box.findData(current) if current else -1
         self.session_box.setCurrentIndex(max(0, i) if self.session_box.count() else -1)
         self.session_box.blockSignals(False)
@@ -163,8 +166,12 @@ class PrintPanel(QWidget):
     def _session_changed(self) -> None:
         """The dates start at the conversation's first and last day (unless the user set them)."""
         span = self._spans.get(self.session_box.currentData())
-        if span is not None:
-            self.range.suggest(*span)
+        if span is not None and not self._job.is_running():
+            first, last, count = span
+            self.range.suggest(first, last)
+            self.status.setText(fill(self.tr("%1 from %2 to %3."), count_text(count, self.tr("1 message"),
+                                                                               self.tr("%1 messages")),
+                                     local_time(first), local_time(last)))
 
     def follow(self, corp_id: int, session_id: str) -> None:
         """The window shows ``session_id``: make it the conversation to print."""
@@ -234,6 +241,8 @@ class PrintPanel(QWidget):
             item.setToolTip(plain_tooltip(str(pdf)))
         self.open_button.setEnabled(bool(self.pdfs))
         self.folder_button.setEnabled(True)
+        for w in (self.volumes, self.open_button, self.folder_button):
+            w.setVisible(True)
         if self.pdfs:
             self._open(self.pdfs[0])
 

@@ -3971,86 +3971,96 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageViewer</name>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="184" />
+        <location filename="../../app/ui/viewer/widget.py" line="185" />
         <source>Jump to date…</source>
         <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
         <translation>Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="185" />
+        <location filename="../../app/ui/viewer/widget.py" line="186" />
         <source>Show the first message of a day (Ctrl+G)</source>
         <translation>Show the first message of a day (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="188" />
+        <location filename="../../app/ui/viewer/widget.py" line="189" />
         <source>Newest</source>
         <translation>Newest</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="189" />
+        <location filename="../../app/ui/viewer/widget.py" line="190" />
         <source>Go to the newest message</source>
         <translation>Go to the newest message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="192" />
-        <location filename="../../app/ui/viewer/widget.py" line="643" />
+        <location filename="../../app/ui/viewer/widget.py" line="193" />
+        <source>Oldest</source>
+        <translation>Oldest</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="194" />
+        <source>Go to the first message of the conversation</source>
+        <translation>Go to the first message of the conversation</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="197" />
+        <location filename="../../app/ui/viewer/widget.py" line="691" />
         <source>Details…</source>
         <translation>Details…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="193" />
+        <location filename="../../app/ui/viewer/widget.py" line="198" />
         <source>Fields, raw JSON and SHA-256 of the selected message</source>
         <translation>Fields, raw JSON and SHA-256 of the selected message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="219" />
+        <location filename="../../app/ui/viewer/widget.py" line="225" />
         <source>Choose a session to read its messages.</source>
         <translation>Choose a session to read its messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="441" />
+        <location filename="../../app/ui/viewer/widget.py" line="469" />
         <source>This conversation cannot be shown to your account.
 {reason}</source>
         <translation>This conversation cannot be shown to your account.
 {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="583" />
+        <location filename="../../app/ui/viewer/widget.py" line="630" />
         <source>1 participant</source>
         <translation>1 participant</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="584" />
+        <location filename="../../app/ui/viewer/widget.py" line="631" />
         <source>%1 participants</source>
         <translation>%1 participants</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="585" />
+        <location filename="../../app/ui/viewer/widget.py" line="632" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="585" />
+        <location filename="../../app/ui/viewer/widget.py" line="632" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="595" />
+        <location filename="../../app/ui/viewer/widget.py" line="643" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="598" />
+        <location filename="../../app/ui/viewer/widget.py" line="646" />
         <source>Could not load messages: {error}</source>
         <translation>Could not load messages: {error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="641" />
+        <location filename="../../app/ui/viewer/widget.py" line="689" />
         <source>Copy</source>
         <translation>Copy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="645" />
+        <location filename="../../app/ui/viewer/widget.py" line="693" />
         <source>Export selected messages…</source>
         <translation>Export selected messages…</translation>
     </message>

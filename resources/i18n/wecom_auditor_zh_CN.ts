@@ -3971,86 +3971,96 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageViewer</name>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="184" />
+        <location filename="../../app/ui/viewer/widget.py" line="185" />
         <source>Jump to date…</source>
         <extracomment>a message id, on double-click (declared qint64: ids are 64-bit snowflakes, beyond Qt's int) the target of show_message / jump_to_date is selected and scrolled into view</extracomment>
         <translation>跳转到日期…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="185" />
+        <location filename="../../app/ui/viewer/widget.py" line="186" />
         <source>Show the first message of a day (Ctrl+G)</source>
         <translation>显示某一天的第一条消息 (Ctrl+G)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="188" />
+        <location filename="../../app/ui/viewer/widget.py" line="189" />
         <source>Newest</source>
         <translation>最新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="189" />
+        <location filename="../../app/ui/viewer/widget.py" line="190" />
         <source>Go to the newest message</source>
         <translation>转到最新消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="192" />
-        <location filename="../../app/ui/viewer/widget.py" line="643" />
+        <location filename="../../app/ui/viewer/widget.py" line="193" />
+        <source>Oldest</source>
+        <translation>最早</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="194" />
+        <source>Go to the first message of the conversation</source>
+        <translation>转到本会话的第一条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/viewer/widget.py" line="197" />
+        <location filename="../../app/ui/viewer/widget.py" line="691" />
         <source>Details…</source>
         <translation>详情…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="193" />
+        <location filename="../../app/ui/viewer/widget.py" line="198" />
         <source>Fields, raw JSON and SHA-256 of the selected message</source>
         <translation>所选消息的字段、原始 JSON 和 SHA-256</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="219" />
+        <location filename="../../app/ui/viewer/widget.py" line="225" />
         <source>Choose a session to read its messages.</source>
         <translation>请选择一个会话以查看其消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="441" />
+        <location filename="../../app/ui/viewer/widget.py" line="469" />
         <source>This conversation cannot be shown to your account.
 {reason}</source>
         <translation>此会话不能向您的账号显示。
 {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="583" />
+        <location filename="../../app/ui/viewer/widget.py" line="630" />
         <source>1 participant</source>
         <translation>1 位成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="584" />
+        <location filename="../../app/ui/viewer/widget.py" line="631" />
         <source>%1 participants</source>
         <translation>%1 位成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="585" />
+        <location filename="../../app/ui/viewer/widget.py" line="632" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="585" />
+        <location filename="../../app/ui/viewer/widget.py" line="632" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="595" />
+        <location filename="../../app/ui/viewer/widget.py" line="643" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="598" />
+        <location filename="../../app/ui/viewer/widget.py" line="646" />
         <source>Could not load messages: {error}</source>
         <translation>无法加载消息：{error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="641" />
+        <location filename="../../app/ui/viewer/widget.py" line="689" />
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="645" />
+        <location filename="../../app/ui/viewer/widget.py" line="693" />
         <source>Export selected messages…</source>
         <translation>导出所选消息…</translation>
     </message>

@@ -227,3 +227,40 @@ def test_a_group_outside_the_scope_has_no_member_list(archive):
     assert svc.group_members(archive.actor, archive.corp_id, one_to_one.session_id) is None
     with pytest.raises(PermissionDenied):
         svc.group_members(Actor("aud", roles=frozenset({"auditor"})), archive.corp_id, group.session_id)
+
+
+def test_days_are_cut_at_local_midnight_in_half_hour_zones_and_across_summer_time(db_url, tmp_path):
+    """Messages minutes either side of local midnight land on their own local day: Kolkata (+05:30:
+    an hourly bucket would put 23:40 and 00:10 on one day) and Berlin on the night summer time
+    starts (+01:00 before, +02:00 after)."""
+    from app.core.context import AppContext
+    from app.core.messages import parse_message
+    from app.core.sdk import ChatDataItem
+    from app.core.sdk.decrypt import Decrypted
+    from app.core.sync.pipeline import ensure_corp
+    from app.core.sync.writer import write_batch
+
+    def at(text: str) -> int:
+        return int(datetime.fromisoformat(text).timestamp() * 1000)
+
+    times = [at("2024-03-01T23:40:00+05:30"), at("2024-03-02T00:10:00+05:30"),  # Kolkata
+             at("2024-03-30T23:50:00+01:00"), at("2024-03-31T00:20:00+01:00"),  # Berlin, before 02:00
+             at("2024-03-31T23:45:00+02:00"), at("2024-04-01T00:15:00+02:00")]  # Berlin, summer time
+    ctx = AppContext(tmp_path / "data", db_url)
+    try:
+        corp = ensure_corp(ctx.db, "wwdays")
+        outcomes = []
+        for seq, ms in enumerate(times, start=1):
+            raw = json.dumps({"msgid": f"d{seq}", "action": "send", "from": "zhangwei", "tolist": ["lina"],
+                              "roomid": "", "msgtime": ms, "msgtype": "text", "text": {"content": "x"}}).encode()
+            outcomes.append(Decrypted(ChatDataItem(seq, f"d{seq}", 1, "k", "m"), raw, parse_message(raw)))
+        write_batch(ctx.db, corp, 0, len(outcomes), outcomes, None)
+        svc = StatisticsService(ctx.db)
+        root = Actor("root", roles=frozenset({"reviewer"}))
+        kolkata = svc.message_statistics(root, corp, times[0] - 3_600_000, times[1] + 3_600_000, tz=KOLKATA)
+        assert [(d.day.isoformat(), d.count) for d in kolkata.per_day] == [("2024-03-01", 1), ("2024-03-02", 1)]
+        berlin = svc.message_statistics(root, corp, times[2] - 3_600_000, tz=ZoneInfo("Europe/Berlin"))
+        assert [(d.day.isoformat(), d.count) for d in berlin.per_day] == [
+            ("2024-03-30", 1), ("2024-03-31", 2), ("2024-04-01", 1)]
+    finally:
+        ctx.close()
