@@ -22,7 +22,7 @@ database state.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -250,9 +250,10 @@ class ArchiveService:
     # ------------------------------------------------------------------ sessions (messages.read, scoped)
     def sessions(self, actor: Actor, corp_id: int | None = None, session_type: str | None = None, *,
                  limit: int = 1000, offset: int = 0, participant_ids: Collection[str] | None = None,
-                 participant_text: str | None = None) -> list[SessionRow]:
+                 participant_text: str | None = None, order: str = "newest") -> list[SessionRow]:
         """Sessions by last activity, newest first (needs ``messages.read``; only those in the
-        actor's scope).
+        actor's scope); ``order`` (one of SESSION_ORDERS): "oldest" last activity first, "most" or
+        "fewest" messages first (ties by last activity).
 
         With ``participant_ids`` and/or ``participant_text`` only the sessions where a participant
         (or, for a group, its roomid) is one of ``participant_ids`` (exact, case-sensitive) or contains
@@ -269,7 +270,13 @@ class ArchiveService:
         scope = self._session_scope(actor)
         if scope is not None:
             q = q.where(scope)
-        q = q.order_by(Session.last_msgtime.desc(), Session.id.desc()).limit(limit).offset(offset)
+        if order not in SESSION_ORDERS:
+            raise ValueError(f"unknown session order {order!r}: use one of {', '.join(SESSION_ORDERS)}")
+        newest = (Session.last_msgtime.desc(), Session.id.desc())
+        oldest = (Session.last_msgtime.asc(), Session.id.asc())
+        keys = {"newest": newest, "oldest": oldest, "most": (Session.message_count.desc(), *newest),
+                "fewest": (Session.message_count.asc(), *oldest)}[order]
+        q = q.order_by(*keys).limit(limit).offset(offset)
         with self.db.read() as conn:
             return [_session_row(r) for r in conn.execute(q)]
 
@@ -545,6 +552,16 @@ class ArchiveService:
             q = q.where(SyncRun.corp_id == corp_id)
         with self.db.read() as conn:
             return [SyncRunRow(**r._asdict()) for r in conn.execute(q)]
+
+
+SESSION_ORDERS = ("newest", "oldest", "most", "fewest")
+
+
+def session_sort_key(order: str) -> Callable[[SessionRow], tuple[Any, ...]]:
+    """The key that sorts SessionRows in memory as :meth:`ArchiveService.sessions` orders them."""
+    return {"newest": lambda r: (-r.last_msgtime, r.session_id), "oldest": lambda r: (r.last_msgtime, r.session_id),
+            "most": lambda r: (-r.message_count, -r.last_msgtime, r.session_id),
+            "fewest": lambda r: (r.message_count, r.last_msgtime, r.session_id)}[order]
 
 
 def _message_detail(row: MessageRow) -> dict[str, object]:

@@ -5958,27 +5958,27 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
         <translation>Any review tag</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="273" />
+        <location filename="../../app/ui/sessions/panel.py" line="274" />
         <source>No chat with a customer who refused archiving (as of the last directory sync).</source>
         <translation>No chat with a customer who refused archiving (as of the last directory sync).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="275" />
+        <location filename="../../app/ui/sessions/panel.py" line="276" />
         <source>No such chat has a participant matching “{text}”.</source>
         <translation>No such chat has a participant matching “{text}”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="278" />
+        <location filename="../../app/ui/sessions/panel.py" line="279" />
         <source>No session carries the tag “{tag}”.</source>
         <translation>No session carries the tag “{tag}”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="280" />
+        <location filename="../../app/ui/sessions/panel.py" line="281" />
         <source>No such session has a participant matching “{text}”.</source>
         <translation>No such session has a participant matching “{text}”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="283" />
+        <location filename="../../app/ui/sessions/panel.py" line="284" />
         <source>No session has a participant matching “{text}”.</source>
         <translation>No session has a participant matching “{text}”.</translation>
     </message>

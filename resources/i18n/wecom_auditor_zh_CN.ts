@@ -5958,27 +5958,27 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
         <translation>任意审阅标签</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="273" />
+        <location filename="../../app/ui/sessions/panel.py" line="274" />
         <source>No chat with a customer who refused archiving (as of the last directory sync).</source>
         <translation>没有与拒绝存档客户的会话（以最近一次通讯录同步为准）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="275" />
+        <location filename="../../app/ui/sessions/panel.py" line="276" />
         <source>No such chat has a participant matching “{text}”.</source>
         <translation>这些会话中没有参与人匹配“{text}”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="278" />
+        <location filename="../../app/ui/sessions/panel.py" line="279" />
         <source>No session carries the tag “{tag}”.</source>
         <translation>没有会话带有标签“{tag}”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="280" />
+        <location filename="../../app/ui/sessions/panel.py" line="281" />
         <source>No such session has a participant matching “{text}”.</source>
         <translation>这些会话中没有成员匹配“{text}”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/panel.py" line="283" />
+        <location filename="../../app/ui/sessions/panel.py" line="284" />
         <source>No session has a participant matching “{text}”.</source>
         <translation>没有参与人匹配“{text}”的会话。</translation>
     </message>

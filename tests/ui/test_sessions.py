@@ -188,7 +188,7 @@ def test_two_corps_put_the_corps_on_top(qtbot, qtmodeltester, small_archive):
     model = SessionTreeModel(ctx.archive, ctx.directory, ACTOR)
     assert model.rowCount() == 2
     tops = {model.index(r, 0).data(SessionRole.CorpIdRole): model.index(r, 0) for r in range(2)}
-    assert tops[corp].data() == "Small Corp (7)" and tops[other].data() == "Other Corp (3)"
+    assert tops[corp].data() == "Small Corp · 7 sessions" and tops[other].data() == "Other Corp · 3 sessions"
     assert tops[corp].data(SessionRole.SessionTypeRole) is None
     other_types = [model.index(r, 0, tops[other]).data(SessionRole.SessionTypeRole)
                    for r in range(model.rowCount(tops[other]))]
@@ -367,7 +367,7 @@ def test_refresh_keeps_selection_and_shows_new_activity(qtbot, small_archive):
         wait_idle(qtbot, model)
     internal = groups(model)[0]
     assert [i.data(SessionRole.SessionIdRole) for i in children(model, internal)] == ["i4", "i1", "i2", "i3"]
-    assert internal.data() == "Internal (4)"
+    assert internal.data() == "Internal · 4 sessions"
     assert model.session_index(corp, "i1").data(SessionRole.MessageCountRole) == 9
     assert panel.current_session() == (corp, "i3")
     assert panel.tree.selectionModel().isSelected(model.session_index(corp, "i3"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt
 from PySide6.QtWidgets import QStyleOptionViewItem
 
 from app.core.actor import Actor
@@ -622,3 +622,121 @@ def test_emoji_are_drawn_with_the_shipped_font_not_as_empty_boxes(qapp):
         assert all(0 not in glyphs for _family, glyphs in runs), f"{text!r} has empty boxes: {runs}"
         assert any(family == "Noto Emoji" for family, _g in runs) or \
             any("Emoji" in family for family, _g in runs), runs
+
+
+# ---------------------------------------------------------------- the review desk: tree sorting, Oldest, sticky day
+
+def _sized_sessions(archive):
+    """Four private chats: peer0 (1 message, oldest), peer1 (3), peer2 (2), peer3 (1, newest)."""
+    raws, counts = [], {0: 1, 1: 3, 2: 2, 3: 1}
+    for peer, n in counts.items():
+        for k in range(n):
+            raws.append(_raw(f"p{peer}-{k}", f"第 {k} 条", to=(f"peer{peer}",), t=T0 + peer * 3_600_000 + k * 1000))
+    return archive(raws)
+
+
+def _peers(tree, model):
+    from app.ui.sessions.model import SessionRole
+
+    group = model.index(0, 0)  # one corp: its type groups are the top rows
+    return [next(p for p in model.index(r, 0, group).data(SessionRole.ParticipantsRole) if p.startswith("peer"))
+            for r in range(model.rowCount(group))]
+
+
+def test_the_session_tree_sorts_by_its_count_and_date_columns(archive, qtbot):
+    from app.ui.sessions import SessionPanel
+    from app.ui.sessions.model import COL_LAST, COL_MESSAGES, COL_TITLE
+
+    ctx = _sized_sessions(archive)
+    panel = SessionPanel(ctx, ACTOR)
+    qtbot.addWidget(panel)
+    panel.resize(700, 600)
+    panel.show()
+    tree, model = panel.tree, panel.model
+    qtbot.waitUntil(lambda: len(_peers(tree, model)) == 4, timeout=10000)
+    assert not tree.isColumnHidden(COL_MESSAGES)  # a 700-pixel pane has room for the counts
+    assert _peers(tree, model) == ["peer3", "peer2", "peer1", "peer0"]  # newest activity first
+    header = tree.header()
+
+    def click(column, expected):
+        x = header.sectionViewportPosition(column) + header.sectionSize(column) // 2
+        qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, header.height() // 2))
+        qtbot.waitUntil(lambda: _peers(tree, model) == expected, timeout=10000)
+
+    click(COL_MESSAGES, ["peer1", "peer2", "peer3", "peer0"])  # most messages first (ties: newest)
+    click(COL_MESSAGES, ["peer0", "peer3", "peer2", "peer1"])  # fewest first (ties: oldest)
+    click(COL_LAST, ["peer3", "peer2", "peer1", "peer0"])
+    click(COL_LAST, ["peer0", "peer1", "peer2", "peer3"])  # oldest activity first
+    click(COL_TITLE, ["peer0", "peer1", "peer2", "peer3"])  # names: the order stays
+    assert (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (COL_LAST, Qt.SortOrder.AscendingOrder)
+    wait_for_tasks()
+
+
+def _days(archive, days=12, per_day=6):
+    return archive([_raw(f"d-{d}-{k}", f"第 {d} 天 第 {k} 条" + "很长的一段话。" * 6, t=T0 + d * 86_400_000 + k * 600_000)
+                    for d in range(days) for k in range(per_day)])
+
+
+def _viewer_on(ctx, qtbot, page_size=None):
+    from app.ui.viewer import MessageViewer
+
+    viewer = MessageViewer(ctx, ACTOR)
+    qtbot.addWidget(viewer)
+    viewer.resize(820, 500)
+    if page_size:
+        viewer.model.page_size = page_size
+    viewer.show()
+    s = ctx.archive.sessions(ACTOR)[0]
+    with qtbot.waitSignal(viewer.model.window_opened, timeout=20000):
+        viewer.show_session(s.corp_id, s.session_id)
+    return viewer, s
+
+
+def test_oldest_goes_to_the_first_message_and_newest_back(archive, qtbot):
+    ctx = _days(archive)
+    viewer, s = _viewer_on(ctx, qtbot, page_size=20)
+    first = ctx.archive.messages(ACTOR, limit=1)[0]
+    assert viewer.model.row_of(first.id) < 0  # the newest page does not hold it
+    assert viewer.oldest_button.isEnabled() and viewer.oldest_button.text() == "Oldest"
+    with qtbot.waitSignal(viewer.model.window_opened, timeout=20000):
+        viewer.oldest_button.click()
+    qtbot.waitUntil(lambda: viewer._top_message() is not None and viewer._top_message().id == first.id,
+                    timeout=10000)
+    viewer.latest_button.click()
+    last = ctx.archive.messages(ACTOR, limit=1, newest_first=True)[0]
+    qtbot.waitUntil(lambda: viewer.model.row_of(last.id) >= 0 and
+                    viewer.view.visualRect(viewer.model.index(viewer.model.row_of(last.id))).bottom()
+                    <= viewer.view.viewport().height() + 2, timeout=10000)
+    viewer.oldest_button.click()  # now within the window or not: the first message at the top again
+    qtbot.waitUntil(lambda: viewer._top_message() is not None and viewer._top_message().id == first.id,
+                    timeout=10000)
+    wait_for_tasks()
+
+
+def test_the_day_of_the_top_messages_stays_in_sight_while_scrolling(archive, qtbot):
+    from app.ui.viewer.model import Roles
+    from app.ui.viewer.render import day_label, zone_label
+
+    ctx = _days(archive, days=5)
+    viewer, _s = _viewer_on(ctx, qtbot)
+    bar = viewer.view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=10000)
+    bar.setValue(0)
+    qtbot.waitUntil(lambda: not viewer.sticky_day.isVisible(), timeout=3000)  # the separator itself is there
+    shown = 0
+    for value in (bar.maximum() // 3, 2 * bar.maximum() // 3, bar.maximum()):
+        bar.setValue(value)
+        top = viewer._top_message()
+        row = viewer.model.row_of(top.id)
+        own_separator = viewer.model.index(row).data(Roles.IsDaySeparatorRole) and \
+            viewer.view.visualRect(viewer.model.index(row)).top() >= -2
+        if own_separator:
+            assert not viewer.sticky_day.isVisible()
+            continue
+        assert viewer.sticky_day.isVisible()
+        assert viewer.sticky_day.text() == f"{day_label(top.msgtime)} · {zone_label(top.msgtime)}"
+        label = viewer.sticky_day.geometry()
+        assert label.top() >= 0 and abs(label.center().x() - viewer.view.viewport().width() // 2) <= 2
+        shown += 1
+    assert shown
+    wait_for_tasks()

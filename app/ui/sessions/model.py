@@ -28,7 +28,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont
 
 from app.core.actor import Actor
-from app.core.archive import ArchiveService, CorpRow, SessionRow
+from app.core.archive import ArchiveService, CorpRow, SessionRow, session_sort_key
 from app.core.directory import Directory
 from app.core.messages.session import looks_like_external_userid
 from app.core.safe_text import display_name
@@ -175,6 +175,8 @@ class SessionReader:
         self.archive = archive
         self.directory = directory
         self.actor = actor
+        # app.core.archive.SESSION_ORDERS; set by the model (GUI thread) before the reads it starts
+        self.order = "newest"
 
     def _label(self, corp_id: int, userid: str) -> str:
         """``name`` (``name @corp`` for an external contact: the tag WeCom's client shows), or the id."""
@@ -225,10 +227,10 @@ class SessionReader:
         return FilterSpec(text, ids, refused_ids, tagged)
 
     def _refused_rows(self, corp_id: int, spec: FilterSpec) -> list[SessionRow]:
-        """Every session of ``spec.only`` that exists, in scope and matching the text, newest first."""
+        """Every session of ``spec.only`` that exists, in scope and matching the text, in the order."""
         rows = [r for r in (self.archive.session(self.actor, corp_id, sid) for sid in sorted(spec.only or ()))
                 if r is not None and spec.matches(r)]
-        return sorted(rows, key=lambda r: (-r.last_msgtime, r.session_id))
+        return sorted(rows, key=session_sort_key(self.order))
 
     def page(self, corp_id: int, session_type: str, spec: FilterSpec | None, offset: int, limit: int,
              fmt: TitleFormat) -> list[SessionEntry]:
@@ -236,7 +238,7 @@ class SessionReader:
             rows = [r for r in self._refused_rows(corp_id, spec) if r.session_type == session_type]
             return [self.entry(r, fmt) for r in rows[offset:offset + limit]]
         rows = self.archive.sessions(self.actor, corp_id, session_type, limit=limit, offset=offset,
-                                     **(spec.kwargs() if spec else {}))
+                                     order=self.order, **(spec.kwargs() if spec else {}))
         return [self.entry(r, fmt) for r in rows]
 
     def snapshot(self, text: str, prefixes: dict[tuple[int, str], int], fmt: TitleFormat,
@@ -273,7 +275,7 @@ class SessionReader:
         offset = loaded.get(row.session_type, 0)
         while True:
             rows = self.archive.sessions(self.actor, corp_id, row.session_type, limit=LOCATE_STEP,
-                                         offset=offset, **(spec.kwargs() if spec else {}))
+                                         offset=offset, order=self.order, **(spec.kwargs() if spec else {}))
             for r in rows:
                 found.append(self.entry(r, fmt))
                 if r.session_id == session_id:
@@ -388,6 +390,25 @@ class SessionTreeModel(QAbstractItemModel):
         """Show only the sessions carrying the review tag ``tag`` (its key; None: every session), on
         the session itself or on one of its messages; applied like :meth:`set_filter`."""
         self._tag_filter = tag or None
+        self.set_filter(self._filter_text)
+
+    #: (column, Qt.SortOrder) -> app.core.archive's session order; the names column has none (names
+    #: come from the directory, the archive pages by what it stores)
+    SORT_ORDERS = {(COL_LAST, Qt.SortOrder.DescendingOrder): "newest", (COL_LAST, Qt.SortOrder.AscendingOrder): "oldest",
+                   (COL_MESSAGES, Qt.SortOrder.DescendingOrder): "most",
+                   (COL_MESSAGES, Qt.SortOrder.AscendingOrder): "fewest"}
+
+    @property
+    def order(self) -> str:
+        return self._reader.order
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort every group by last activity or by message count (the view's header); re-reads the
+        groups' first pages in that order like a filter change. Other columns are ignored."""
+        wanted = self.SORT_ORDERS.get((column, order))
+        if wanted is None or wanted == self._reader.order:
+            return
+        self._reader.order = wanted
         self.set_filter(self._filter_text)
 
     def set_filter(self, text: str) -> None:

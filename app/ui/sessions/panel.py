@@ -84,6 +84,13 @@ class SessionPanel(QWidget):
         header.setSectionResizeMode(COL_TITLE, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(COL_MESSAGES, QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(COL_LAST, QHeaderView.ResizeMode.Interactive)
+        # Sorting by last activity or by message count (the archive pages in that order); a click on
+        # the names column keeps the order it has (names come from the directory, not the archive).
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(COL_LAST, Qt.SortOrder.DescendingOrder)
+        header.sortIndicatorChanged.connect(self._sort_changed)
+        self._sort = (COL_LAST, Qt.SortOrder.DescendingOrder)
         self._size_columns()
 
         layout = QVBoxLayout(self)
@@ -182,6 +189,10 @@ class SessionPanel(QWidget):
         kind = event.type()
         if obj is self.tree.viewport() and kind == QEvent.Type.MouseButtonPress:
             self._pointer = True
+        elif obj is self.tree.viewport() and kind == QEvent.Type.Resize:
+            # the tree's own size, not the panel's: the panel's first resize comes before its layout
+            # sized the tree, which left the count column hidden in a pane wide enough for it
+            self._fit_columns()
         elif obj is self.tree and kind == QEvent.Type.KeyPress:
             self._pointer = False
             if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._browse_timer.isActive():
@@ -205,6 +216,21 @@ class SessionPanel(QWidget):
         self._browse_timer.stop()
         self._shown = key
         self.session_selected.emit(key[0], key[1], current.data(SessionRole.TitleRole))
+
+    def _sort_changed(self, column: int, order: Qt.SortOrder) -> None:
+        header = self.tree.header()
+        if column != self._sort[0]:  # a column's first click: most messages, newest activity first
+            order = Qt.SortOrder.DescendingOrder
+        if (column, order) not in self.model.SORT_ORDERS:
+            column, order = self._sort
+        self._sort = (column, order)
+        if (header.sortIndicatorSection(), header.sortIndicatorOrder()) != (column, order):
+            header.blockSignals(True)
+            header.setSortIndicator(column, order)
+            header.blockSignals(False)
+            header.viewport().update()
+        self._size_columns()  # the arrow's room moves to the sorted column
+        self.model.sort(column, order)
 
     def _browse_rested(self) -> None:
         current = self.tree.currentIndex()
@@ -346,12 +372,17 @@ class SessionPanel(QWidget):
         pad = 2 * self.tree.style().pixelMetric(self.tree.style().PixelMetric.PM_FocusFrameHMargin) + 12
         header = self.tree.header()
         header.setMinimumSectionSize(24)
-        header.resizeSection(COL_MESSAGES, max(metrics.horizontalAdvance("9,999") + pad,
-                                               metrics.horizontalAdvance(self.model.headerData(
-                                                   COL_MESSAGES, Qt.Orientation.Horizontal)) + pad))
+        arrow = header.style().pixelMetric(header.style().PixelMetric.PM_HeaderMarkSize) + 4
+
+        def mark(column: int) -> int:  # room for the sort arrow, in the sorted column only
+            return arrow if header.sortIndicatorSection() == column else 0
+
+        self._counts_width = max(metrics.horizontalAdvance("9,999") + pad, metrics.horizontalAdvance(
+            self.model.headerData(COL_MESSAGES, Qt.Orientation.Horizontal)) + pad + mark(COL_MESSAGES))
+        header.resizeSection(COL_MESSAGES, self._counts_width)
         header.resizeSection(COL_LAST, max(metrics.horizontalAdvance("2024-12-31") + pad,
                                            metrics.horizontalAdvance(self.model.headerData(
-                                               COL_LAST, Qt.Orientation.Horizontal)) + pad))
+                                               COL_LAST, Qt.Orientation.Horizontal)) + pad + mark(COL_LAST)))
         self._fit_columns()
 
     def _fit_columns(self) -> None:
@@ -359,7 +390,9 @@ class SessionPanel(QWidget):
         count column hides while the names would get less than MIN_TITLE_WIDTH (each row's tooltip
         and the header's still say it)."""
         header = self.tree.header()
-        others = header.sectionSize(COL_MESSAGES) + header.sectionSize(COL_LAST)
+        # A hidden section's size is 0: the count column's own width decides whether it fits again.
+        counts = self._counts_width if self.tree.isColumnHidden(COL_MESSAGES) else header.sectionSize(COL_MESSAGES)
+        others = counts + header.sectionSize(COL_LAST)
         names = self.tree.viewport().width() - others - 2 * self.tree.indentation()
         self.tree.setColumnHidden(COL_MESSAGES, names < MIN_TITLE_WIDTH)
 

@@ -53,6 +53,7 @@ from .details import MessageDetailsDialog
 from .find import FindBar
 from .media_view import ImageViewDialog, MediaActions, ThumbnailCache
 from .model import MessageListModel, Roles, weak_callback
+from .render import day_label, zone_label
 
 
 class MessageListView(QListView):
@@ -188,11 +189,15 @@ class MessageViewer(QWidget):
         self.latest_button.setText(self.tr("Newest"))
         self.latest_button.setToolTip(self.tr("Go to the newest message"))
         self.latest_button.clicked.connect(self.show_latest)
+        self.oldest_button = QToolButton(self)
+        self.oldest_button.setText(self.tr("Oldest"))
+        self.oldest_button.setToolTip(self.tr("Go to the first message of the conversation"))
+        self.oldest_button.clicked.connect(self.show_oldest)
         self.details_button = QToolButton(self)
         self.details_button.setText(self.tr("Details…"))
         self.details_button.setToolTip(self.tr("Fields, raw JSON and SHA-256 of the selected message"))
         self.details_button.clicked.connect(self.show_details_of_current)
-        for b in (self.jump_button, self.latest_button, self.details_button):
+        for b in (self.jump_button, self.oldest_button, self.latest_button, self.details_button):
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             b.setAutoRaise(True)
 
@@ -209,6 +214,7 @@ class MessageViewer(QWidget):
         titles.addLayout(info_row)
         hl.addLayout(titles, 1)
         hl.addWidget(self.jump_button)
+        hl.addWidget(self.oldest_button)
         hl.addWidget(self.latest_button)
         hl.addWidget(self.details_button)
         self.header = header
@@ -262,6 +268,17 @@ class MessageViewer(QWidget):
         bar.actionTriggered.connect(lambda _a: self._unpin())
         self.view.viewport().installEventFilter(self)
         self.view.installEventFilter(self)
+        # The day (and time zone) of the messages at the top, kept in sight while scrolling: the
+        # separator that names a day scrolls away with its first message.
+        self.sticky_day = QLabel(self.view.viewport())
+        self.sticky_day.setTextFormat(Qt.TextFormat.PlainText)
+        self.sticky_day.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.sticky_day.setStyleSheet("QLabel { background: palette(window); border: 1px solid palette(mid); "
+                                      "border-radius: 9px; padding: 1px 10px; }")
+        self.sticky_day.hide()
+        bar.valueChanged.connect(lambda _v: self._update_sticky_day())
+        self.model.window_changed.connect(self._update_sticky_day)
+        self.model.window_opened.connect(lambda _t: QTimer.singleShot(0, self._update_sticky_day))
         self._update_header()
         self._update_actions()
 
@@ -349,6 +366,17 @@ class MessageViewer(QWidget):
         else:
             self._pin = ("bottom", -1)
             self._apply_pin()
+
+    def show_oldest(self) -> None:
+        """The conversation's first message at the top."""
+        if self.corp_id is None or self._denied:
+            return
+        if self.model.has_more_before or not self.model.rowCount():
+            self.model.open_at_time(self.corp_id, self.session_id, 0)  # its first message, at the top
+        else:
+            self._pin = ("top", int(self.model.index(0).data(Roles.MessageIdRole)))
+            self._apply_pin()
+        self._pending_highlight = None
 
     def copy_selection(self) -> str:
         """Copy the selected messages as "2025-01-02 10:00 张伟: 你好" lines; returns the text."""
@@ -497,6 +525,8 @@ class MessageViewer(QWidget):
         if (obj is self.view.viewport() and event.type() in (QEvent.Type.Wheel, QEvent.Type.MouseButtonPress)) \
                 or (obj is self.view and event.type() == QEvent.Type.KeyPress):
             self._pin = None
+        if obj is self.view.viewport() and event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self._update_sticky_day)  # centred over the new width
         return super().eventFilter(obj, event)
 
     def _top_row(self) -> int:
@@ -529,6 +559,23 @@ class MessageViewer(QWidget):
         self._anchor = None
         self._update_header()
         QTimer.singleShot(0, self._maybe_fetch_older)
+
+    def _update_sticky_day(self) -> None:
+        """Show the top message's day over the list unless its own separator is there in full."""
+        row = self._top_row()
+        if row < 0 or self.view.verticalScrollBar().value() == 0:
+            self.sticky_day.hide()
+            return
+        ix = self.model.index(row)
+        if ix.data(Roles.IsDaySeparatorRole) and self.view.visualRect(ix).top() >= -2:
+            self.sticky_day.hide()
+            return
+        msgtime = self.model.message_at(row).msgtime
+        self.sticky_day.setText(f"{day_label(msgtime)} · {zone_label(msgtime)}")
+        self.sticky_day.adjustSize()
+        self.sticky_day.move((self.view.viewport().width() - self.sticky_day.width()) // 2, 4)
+        self.sticky_day.show()
+        self.sticky_day.raise_()
 
     def _scrolled(self, value: int) -> None:
         if value <= self.view.viewport().height() // 2:
@@ -587,6 +634,7 @@ class MessageViewer(QWidget):
         has_session = self.corp_id is not None and not self._denied
         self.jump_button.setEnabled(has_session)
         self.latest_button.setEnabled(has_session)
+        self.oldest_button.setEnabled(has_session)
 
     def _update_actions(self, *_args) -> None:
         self.details_button.setEnabled(not self._denied and self.current_message_id() is not None)
