@@ -11,9 +11,6 @@ it. The panel follows the conversation open in the window (``Navigator.session_s
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
@@ -37,6 +34,7 @@ from app.core.export import ExportCancelled, ExportResult, Selection
 from app.core.export.signing import passphrase_needed
 from app.core.safe_text import display_name, display_text
 
+from . import temp_copies
 from .charts import plain_tooltip
 from .counts import count_text
 from .export_dialog import ask_export_key_passphrase, export_work
@@ -202,7 +200,8 @@ class PrintPanel(QWidget):
             if passphrase is None:
                 return False
         if self._folder is None:
-            self._folder = Path(tempfile.mkdtemp(prefix="wecom-auditor-print-"))  # 0700
+            # 0700, named by the process: a crashed run's is removed at the next start (temp_copies)
+            self._folder = temp_copies.new_folder(temp_copies.PRINT_PREFIX)
         out = self._folder / f"transcript-{session_id[:12]}-{len(list(self._folder.iterdir())) + 1}"
         selection = Selection(session_ids=(session_id,), corp_id=corp_id, start_ms=self.range.start_ms(),
                               end_ms=self.range.end_ms())
@@ -266,8 +265,7 @@ class PrintPanel(QWidget):
         """Stop a transcript being made and remove the temporary folder (the window closes)."""
         self._job.shutdown()
         if self._folder is not None:
-            with contextlib.suppress(OSError):
-                shutil.rmtree(self._folder)
+            temp_copies.discard(self._folder)
             self._folder = None
 
 

@@ -24,14 +24,19 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 PREFIX = "wecom-auditor-open-"
-_NAME = re.compile(re.escape(PREFIX) + r"(\d+)-")
+PRINT_PREFIX = "wecom-auditor-print-"  # the Print panel's transcripts (app/ui/print_panel.py)
+PREFIXES = (PREFIX, PRINT_PREFIX)
+_NAME = re.compile("(?:" + "|".join(re.escape(p) for p in PREFIXES) + r")(\d+)-")
 OLD_AFTER_SECONDS = 24 * 3600  # folders of versions that did not name the process: gone after a day
 _own: list[Path] = []
 
 
-def new_folder() -> Path:
-    """A fresh private folder (mode 0700) for one copy, removed by :func:`remove_own` at quit."""
-    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
+def new_folder(prefix: str = PREFIX) -> Path:
+    """A fresh private folder (mode 0700) for one copy (``prefix``: one of PREFIXES), removed by
+    :func:`remove_own` at quit."""
+    if prefix not in PREFIXES:
+        raise ValueError(f"unknown temporary folder prefix {prefix!r}")
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
     _own.append(folder)
     return folder
 
@@ -66,7 +71,7 @@ def remove_stale(temp_dir: Path | None = None, now: float | None = None) -> int:
     except OSError:
         return 0
     for entry in entries:
-        if not entry.name.startswith(PREFIX):
+        if not entry.name.startswith(PREFIXES):
             continue
         try:
             info = entry.lstat()

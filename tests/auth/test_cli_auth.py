@@ -10,7 +10,7 @@ import csv
 import json
 
 import pytest
-from archive_kit import CHATS, LN, ZW, write_chats
+from auth_chats_kit import CHATS, LN, ZW, write_chats
 from auth_kit import FAST
 from click.testing import CliRunner
 from sqlalchemy import delete, select, update

@@ -9,7 +9,7 @@ import hashlib
 import io
 
 import pytest
-from archive_kit import CHATS, LATER, LN, SCOPED_PW, ZW, write_chats
+from auth_chats_kit import CHATS, LATER, LN, SCOPED_PW, ZW, write_chats
 from auth_kit import ADMIN_PW, FAST, PASSWORDS
 from sqlalchemy import func, select, update
 

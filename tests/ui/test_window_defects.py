@@ -402,8 +402,10 @@ def test_an_opened_copy_is_recorded_once_and_removed_at_quit_and_stale_ones_at_s
     (stale / "x").mkdir(parents=True)
     alive = tmp_path / f"wecom-auditor-open-{os.getppid()}-def"
     alive.mkdir()
-    assert temp_copies.remove_stale(tmp_path) == 1
-    assert not stale.exists() and alive.exists() and os.path.isfile(opened[0])
+    stale_print = tmp_path / f"wecom-auditor-print-{dead}-ghi"  # the Print panel's transcripts too
+    stale_print.mkdir()
+    assert temp_copies.remove_stale(tmp_path) == 2
+    assert not stale.exists() and not stale_print.exists() and alive.exists() and os.path.isfile(opened[0])
     assert temp_copies.remove_own() == 1  # what run_gui does at quit
     assert not os.path.exists(opened[0])
 
