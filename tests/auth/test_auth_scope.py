@@ -22,8 +22,8 @@ from app.core.auth import (
 from app.core.directory import import_directory
 from app.core.messages import parse_message
 from app.core.sdk import ChatDataItem
+from app.core.sdk.decrypt import Decrypted
 from app.core.store.models import Message, Session
-from app.core.sync.decrypt import Decrypted
 from app.core.sync.pipeline import ensure_corp
 from app.core.sync.writer import write_batch
 

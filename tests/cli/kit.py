@@ -17,8 +17,8 @@ from app.core.config.paths import AppPaths
 from app.core.config.settings import CorpSettings, Settings, save_settings
 from app.core.messages import parse_message
 from app.core.sdk import ChatDataItem
+from app.core.sdk.decrypt import Decrypted
 from app.core.store.db import open_database
-from app.core.sync.decrypt import Decrypted
 from app.core.sync.pipeline import ensure_corp
 from app.core.sync.writer import write_batch
 

@@ -182,7 +182,7 @@ def _archive_with_media(db, n_pending=3, n_failed_recent=2, n_failed_old=1, n_st
     """A corp with image messages whose media rows are in the given states; returns {status: [ids]}."""
     from app.core.messages import parse_message
     from app.core.sdk import ChatDataItem
-    from app.core.sync.decrypt import Decrypted
+    from app.core.sdk.decrypt import Decrypted
     from app.core.sync.pipeline import ensure_corp
     from app.core.sync.writer import write_batch
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from app.core.messages import parse_message
 from app.core.sdk import ChatDataItem
-from app.core.sync.decrypt import Decrypted
+from app.core.sdk.decrypt import Decrypted
 from app.core.sync.writer import write_batch
 
 TEXTS = [

@@ -12,9 +12,9 @@ from app.core.actor import Actor
 from app.core.archive import ArchiveService
 from app.core.messages import parse_message
 from app.core.sdk import ChatDataItem
+from app.core.sdk.decrypt import Decrypted
 from app.core.store.db import DatabaseError, open_database
 from app.core.store.ids import SnowflakeIds, id_time_ms
-from app.core.sync.decrypt import Decrypted
 from app.core.sync.pipeline import ensure_corp
 from app.core.sync.writer import write_batch
 

@@ -19,8 +19,8 @@ from sync_kit import archive_state, run_cli
 
 from app.core.messages import MessageParseError, parse_message
 from app.core.sdk import ChatDataItem
+from app.core.sdk.decrypt import Decrypted, Rejected
 from app.core.store.db import Database
-from app.core.sync.decrypt import Decrypted, Rejected
 from app.core.sync.pipeline import ensure_corp
 from app.core.sync.writer import write_batch
 
