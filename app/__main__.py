@@ -10,7 +10,8 @@ started that way.
 import sys
 
 CHILD_FLAG = "--child-process"  # the same as app.core.processes.CHILD_FLAG (a test checks)
-CHILD_MODULES = ("app.core.sdk.host", "app.core.sync.process", "app.core.sync.index_process")
+CHILD_MODULES = ("app.core.sdk.host", "app.core.sync.process", "app.core.sync.index_process",
+                 "app.core.export.pdf_process")
 
 
 def run_child(module: str) -> None:

@@ -51,11 +51,13 @@ def test_child_flag_and_modules_match_the_core():
 
     import app.__main__ as entry
     from app.core import processes
+    from app.core.export.pdf_process import MODULE as PDF_MODULE
     from app.core.sdk.hosted import HOST_MODULE
+    from app.core.sync.index_process import INDEX_MODULE
     from app.core.sync.process import SYNC_MODULE
 
     assert entry.CHILD_FLAG == processes.CHILD_FLAG
-    assert set(entry.CHILD_MODULES) == {HOST_MODULE, SYNC_MODULE}
+    assert set(entry.CHILD_MODULES) == {HOST_MODULE, SYNC_MODULE, INDEX_MODULE, PDF_MODULE}
     for module in entry.CHILD_MODULES:
         assert callable(importlib.import_module(module).main)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 from typing import TextIO
 
@@ -55,6 +56,14 @@ def _marked(escaped: str) -> str:
 
 def name(value: object) -> str:
     """An id, a name or a file name for the page: neutralised, escaped, isolated."""
+    if isinstance(value, str):
+        return _name(value)
+    return f"<bdi>{_marked(e(display_name(value)))}</bdi>"
+
+
+@lru_cache(maxsize=8192)
+def _name(value: str) -> str:
+    # the same ids and names come back on every message of a transcript (a tenth of an export's time)
     return f"<bdi>{_marked(e(display_name(value)))}</bdi>"
 
 

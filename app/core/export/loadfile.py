@@ -10,6 +10,7 @@ spreadsheet would take for a formula (= + - @ tab CR at its start) gets a leadin
 from __future__ import annotations
 
 import csv
+from functools import lru_cache
 from typing import TextIO
 
 from app.core.safe_text import display_name, display_text, spreadsheet_cell
@@ -36,8 +37,18 @@ _OUR_COLUMNS = frozenset({"record_type", "seq", "time", "recalled", "hit", "nati
 def _cell(column: str, value: object) -> object:
     if value is None or isinstance(value, int) or column in _OUR_COLUMNS:
         return value
-    shown = display_text(value) if column in _TEXT_COLUMNS else display_name(value)
-    return spreadsheet_cell(shown)
+    if column in _TEXT_COLUMNS:
+        return spreadsheet_cell(display_text(value))
+    return _name_cell(value) if isinstance(value, str) else spreadsheet_cell(display_name(value))
+
+
+@lru_cache(maxsize=8192)
+def _name_cell(value: str) -> str:
+    # ids, names, types and times repeat on every row (most of the load file's time)
+    return spreadsheet_cell(display_name(value))
+
+
+_shown = lru_cache(maxsize=8192)(display_name)
 
 
 def _names(names: dict | None) -> dict:
@@ -45,7 +56,7 @@ def _names(names: dict | None) -> dict:
         return {}
     out = {k: names.get(k, "") for k in ("sender_name", "sender_name_now", "sender_corp", "group_name")}
     for k in ("recipient_names", "recipient_corps"):
-        out[k] = ";".join(display_name(v) for v in names.get(k, ()))
+        out[k] = ";".join(_shown(v) for v in names.get(k, ()))
     return out
 
 
@@ -72,7 +83,7 @@ class LoadFileWriter:
         aligned with ``recipients``) and group_name, as :func:`name_columns` makes them; ``review``:
         the REVIEW_COLUMNS (MessageEvidence.columns())."""
         self._w.writerow({"record_type": "message", "message_id": msgid, "seq": seq, "conversation_id": session_id,
-                          "conversation_type": session_type, "sender": sender, "recipients": ";".join(display_name(r) for r in recipients),
+                          "conversation_type": session_type, "sender": sender, "recipients": ";".join(_shown(r) for r in recipients),
                           **_names(names), "roomid": roomid, "time": time, "msgtype": msgtype, "text": text,
                           "recalled": "yes" if recalled else "no", "hit": "yes" if hit else "no",
                           "native_path": native_path, "native_sha256": native_sha256, **(review or {})})
@@ -83,7 +94,7 @@ class LoadFileWriter:
               native_sha256: str, ref: str, kind: str, filename: str | None, status: str, md5sum: str,
               md5_matched: bool | None, names: dict | None = None) -> None:
         self._w.writerow({"record_type": "media", "message_id": msgid, "seq": seq, "conversation_id": session_id,
-                          "conversation_type": session_type, "sender": sender, "recipients": ";".join(display_name(r) for r in recipients),
+                          "conversation_type": session_type, "sender": sender, "recipients": ";".join(_shown(r) for r in recipients),
                           **_names(names),
                           "roomid": roomid, "time": time, "msgtype": msgtype, "text": "",
                           "native_path": native_path, "native_sha256": native_sha256, "media_ref": ref,

@@ -21,7 +21,9 @@ import re
 import secrets as _secrets
 import shutil
 import socket
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, tzinfo
 from importlib import metadata
@@ -41,8 +43,6 @@ from .loadfile import LoadFileWriter
 from .pdf import (
     PdfFontError,
     PdfFonts,
-    PdfMedia,
-    PdfTranscriptWriter,
     TranscriptHeader,
     find_fonts,
     subset_fonts,
@@ -186,6 +186,12 @@ class _BagWriter:
         # cannot be part of it). An outsider recomputes it with
         #   grep -v '  data/transcripts/' manifest-sha256.txt | sha256sum
         self._evidence = hashlib.sha256()
+        self._folders: set[str] = {"data"}
+        # Small files are written by a thread of their own while the export goes on (creating a
+        # file is a few hundred microseconds of system time, the GIL released); at most
+        # _WRITES_AHEAD of them wait in memory. Their hashes are taken here, from the bytes.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bag-writer")
+        self._pending: deque[Future[None]] = deque()
 
     def _record(self, rel: str, digest: str, size: int) -> None:
         line = f"{digest}  {rel}\n"
@@ -202,18 +208,26 @@ class _BagWriter:
         """Record a file the caller wrote at ``root/rel`` (hashed here)."""
         self._record(rel, _hash_file(path), path.stat().st_size)
 
+    def _folder(self, rel: str) -> str:
+        """The file system path of ``rel`` (under the bag), its folder made once per export."""
+        folder, _, _name = rel.rpartition("/")
+        if folder not in self._folders:
+            (self.root / folder).mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+        return os.path.join(self.root, rel)
+
     def write_bytes(self, rel: str, data: bytes) -> str:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "xb") as f:
-            f.write(data)
+        """Write a new file ``rel`` holding ``data`` (in the writer thread; an error is raised by a
+        later call or by :meth:`close`); returns its SHA-256."""
+        self._pending.append(self._writer.submit(_write_new, self._folder(rel), data))
+        if len(self._pending) >= _WRITES_AHEAD:
+            self._pending.popleft().result()
         digest = hashlib.sha256(data).hexdigest()
         self._record(rel, digest, len(data))
         return digest
 
     def copy_stream(self, rel: str, src) -> tuple[str, int]:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = self._folder(rel)
         h, size = hashlib.sha256(), 0
         with open(path, "xb") as dst:
             while chunk := src.read(1024 * 1024):
@@ -241,13 +255,36 @@ class _BagWriter:
                 size += len(chunk)
         self._record(rel, h.hexdigest(), size)
 
+    def flush(self) -> None:
+        """Wait until every file handed to write_bytes is on disk (raises the first write's error)."""
+        while self._pending:
+            self._pending.popleft().result()
+
     def close(self) -> None:
+        self.flush()
+        self._writer.shutdown()
         self.manifest.close()
 
     def abort(self) -> None:
-        """Close every file still open (before the partial folder is removed)."""
+        """Stop the writer and close every file still open (before the partial folder is removed)."""
+        self._writer.shutdown(wait=True, cancel_futures=True)
         for f in self._open:
             f.close()
+
+
+_WRITES_AHEAD = 256
+
+
+def _write_new(path: str, data: bytes) -> None:
+    # os.open rather than open(): a buffered file object costs several system calls more, for each
+    # of the thousands of small message files
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def _hash_file(path: Path) -> str:
@@ -342,6 +379,9 @@ class _Exporter:
         self._spans: dict[str | None, list[int]] = {}  # session -> [first ms, last ms, messages]
         self._headers: dict[str | None, dict] = {}  # session -> title, room_name, participant_names
         self._index: list[IndexEntry] = []
+        self._sessions: dict[str, object] = {}  # session id -> its SessionRow (or None), see _session_info
+        self._media_allowed = False  # media.read checked (see _open_media)
+        self.pdf_workers: int | None = None  # processes rendering the PDFs (pdf_process.workers_for)
         self.review = ReviewEvidence(self.db, tz)  # reviewers' annotations, apart from the messages
 
     # ------------------------------------------------------------------ what to export
@@ -425,6 +465,23 @@ class _Exporter:
         if self.cancel is not None and self.cancel():
             raise ExportCancelled("the export was cancelled")
 
+    def _open_media(self, md):
+        """The stored bytes of a media row that ArchiveService.media_of_messages read a moment ago
+        within the exporter's scope: straight from the backend the row names. MediaService.open
+        reads the row and checks the scope again (two queries a file, a third of an export's time);
+        its permission is checked here once."""
+        storage_for = getattr(self.ctx, "storage_for", None)
+        if storage_for is None:
+            return self.media.open(self.actor, md.id)
+        if not self._media_allowed:
+            from app.core.auth import roles as R
+            from app.core.auth.audit import Action
+
+            self.media.trail.require(self.actor, R.MEDIA_READ, action=Action.MEDIA_OPEN, object_type="media",
+                                     object=str(md.id))
+            self._media_allowed = True
+        return storage_for(md.storage_backend).open(md.storage_key)
+
     def _export_media(self, bag: _BagWriter, m: MessageRow, media_rows, base: dict, lf: LoadFileWriter,
                       names: dict | None = None):
         links = []
@@ -436,7 +493,7 @@ class _Exporter:
                 rel = f"data/media/{md.sha256}.{ext}"
                 if rel not in self.seen_media:
                     self._check_cancel()
-                    with self.media.open(self.actor, md.id) as src:
+                    with self._open_media(md) as src:
                         digest, size = bag.copy_stream(rel, src)
                     self.seen_media.add(rel)
                     self.counts["media_files"] += 1
@@ -481,14 +538,39 @@ class _Exporter:
         self.custody = self._custody()
         bag.write_bytes("data/custody.json",
                         json.dumps(self.custody, ensure_ascii=False, indent=2).encode("utf-8") + b"\n")
+        bag.flush()  # every original on disk before the transcripts (a write error fails the export here)
         self.fingerprint = bag.fingerprint()
         for sid, _ in spools:
             self._headers[sid] = self._header_names(sid)
         if self.pdf_fonts is not None:
             self.pdf_fonts = subset_fonts(self.pdf_fonts, self._characters(spools), work)
+        # imported here: ``python -m app.core.export.pdf_process`` (a renderer) imports this package first
+        from .pdf_process import PdfRenderers, render_conversation, workers_for
+
         self._pdf_written = 0
-        for sid, spool in spools:
-            self._transcripts(bag, root, sid, spool)
+        workers = workers_for(self.counts["messages"], self.pdf_workers) if self.pdf_fonts is not None else 0
+        renderers = PdfRenderers(workers, cancelled=self.cancel) if workers else None
+        try:
+            for n, (sid, spool) in enumerate(spools):
+                job = self._transcripts(bag, root, sid, spool)
+                if job is None:
+                    continue
+                if renderers is None:
+                    volumes = render_conversation(job, cancelled=self.cancel)
+                    self._check_cancel()
+                    self._pdfs_written(bag, root, n, volumes)
+                else:
+                    for done, volumes in renderers.submit(n, job):
+                        self._pdfs_written(bag, root, done, volumes)
+            if renderers is not None:
+                for done, volumes in renderers.results():
+                    self._pdfs_written(bag, root, done, volumes)
+        except BaseException:
+            if renderers is not None:
+                renderers.close(kill=True)
+            raise
+        if renderers is not None:
+            renderers.close()
         if self.pdf_fonts is not None and self._pdf_written != self.counts["pdf_files"]:
             raise ExportError(f"{self._pdf_written} PDF transcripts were written where the custody record "
                               f"counts {self.counts['pdf_files']}")
@@ -519,9 +601,15 @@ class _Exporter:
         return chars
 
     def _session_info(self, sid: str | None):
+        """The conversation's row (None if unknown or outside the scope), read once per export."""
         if not sid:
             return None
-        return self.archive.session(self.actor, self.sel.corp_id or self.archive.corp_id(self.actor), sid)
+        if sid not in self._sessions:
+            if len(self._sessions) >= 4096:  # bounded: a group's row can hold thousands of participants
+                self._sessions.clear()
+            self._sessions[sid] = self.archive.session(self.actor, self.sel.corp_id or self.archive.corp_id(self.actor),
+                                                       sid)
+        return self._sessions[sid]
 
     def _collect(self, bag: _BagWriter, lf: LoadFileWriter, sid: str | None, windows, out) -> None:
         from app.core.messages import MessageParseError, parse_message
@@ -561,7 +649,7 @@ class _Exporter:
                     ev = evidence.get(m.id)
                     lf.message(**base, text=m.content_text or summary, recalled=bool(m.recalled_at), hit=hit,
                                native_path=rel, native_sha256=digest, names=names,
-                               review=ev.columns() if ev is not None else None)
+                               review=ev.columns() if ev is not None and not ev.is_empty() else None)
                     media = self._export_media(bag, m, media_by_msg.get(m.id, []), base, lf, names)
                     span = self._spans.setdefault(sid, [m.msgtime, m.msgtime, 0])
                     span[0], span[1], span[2] = min(span[0], m.msgtime), max(span[1], m.msgtime), span[2] + 1
@@ -583,8 +671,9 @@ class _Exporter:
         if self.progress is not None:
             self.progress(self.done, self.progress_total)
 
-    def _transcripts(self, bag: _BagWriter, root: Path, sid: str | None, spool: Path) -> None:
-        """The HTML transcript and the PDF volume(s) of one conversation, from its spooled entries."""
+    def _transcripts(self, bag: _BagWriter, root: Path, sid: str | None, spool: Path):
+        """The HTML transcript of one conversation, from its spooled entries, and the job that
+        renders its PDF volume(s) (None without PDFs)."""
         sdir = _session_dir(sid)
         info = self._session_info(sid)
         zone = datetime.now().astimezone(self.tz).strftime("UTC%z (%Z)") if self.tz is None else str(self.tz)
@@ -598,37 +687,15 @@ class _Exporter:
                               zone_note=zone, selection_note=selection_note, fingerprint=self.fingerprint,
                               title=names["title"], room_name=names["room_name"],
                               participant_names=names["participant_names"])
-        pw = None
-        if self.pdf_fonts is not None:
-            header = TranscriptHeader(session_id=sid or "-", session_type=info.session_type if info else "",
-                                      participants=tuple(participants), roomid=info.roomid if info else "",
-                                      zone_note=zone, selection_note=selection_note, fingerprint=self.fingerprint,
-                                      title=names["title"], room_name=names["room_name"],
-                                      participant_names=names["participant_names"])
-
-            def open_volume(number: int) -> tuple[str, Path]:
-                rel = f"{TRANSCRIPTS_DIR}{sdir}.pdf" if number == 1 else f"{TRANSCRIPTS_DIR}{sdir}-{number}.pdf"
-                return rel, root / rel
-
-            def written(rel: str, path: Path) -> None:
-                bag.add_file(rel, path)
-                self._pdf_written += 1
-
-            pw = PdfTranscriptWriter(self.pdf_fonts, header, open_volume, written,
-                                     per_volume=pdf_module.MESSAGES_PER_VOLUME)
         with open(spool, encoding="utf-8") as entries:
             for line in entries:
                 self._check_cancel()
                 e = json.loads(line)
                 if "session_review" in e:  # the conversation's own review, under the header
                     tw.session_review(e["session_review"])
-                    if pw is not None:
-                        pw.session_review = e["session_review"]
                     continue
                 if e.get("gap"):
                     tw.gap()
-                    if pw is not None:
-                        pw.gap()
                     continue
                 media = e.pop("media")
                 e["recipients"] = tuple(e["recipients"])
@@ -641,22 +708,41 @@ class _Exporter:
                            [MediaLink(href="", kind=m["kind"], label=m["label"], is_image=False)
                             for m in media if not m["path"]],
                            native_href="../" + native.removeprefix("data/"))
-                if pw is not None:
-                    pw.message(**e, native_path=native,
-                               media=[PdfMedia(kind=m["kind"], label=m["label"], native_path=m["path"],
-                                               is_image=m["is_image"],
-                                               source=(root / m["path"]) if m["path"] else None) for m in media])
-                self._step()
+                if self.pdf_fonts is None:  # else a conversation's steps are its PDF's (_pdfs_written)
+                    self._step()
         tw.close()
-        bag.close_text(t_rel, t_file)
-        if pw is not None:
-            pw.close()
+        if self.pdf_fonts is None:
+            bag.close_text(t_rel, t_file)
+        else:  # recorded with its PDFs (_pdfs_written): the manifest's order is the conversations'
+            t_file.close()
         span = self._spans.get(sid, [None, None, 0])
         self._index.append(IndexEntry(
             title=names["title"] or (sid or "-"), session_id=sid or "-",
             session_type=info.session_type if info else "", messages=span[2], first=_iso(span[0], self.tz),
-            last=_iso(span[1], self.tz), html=f"{sdir}.html",
-            pdfs=tuple(v.rel.removeprefix(TRANSCRIPTS_DIR) for v in pw.volumes) if pw is not None else ()))
+            last=_iso(span[1], self.tz), html=f"{sdir}.html"))
+        if self.pdf_fonts is None:
+            return None
+        header = TranscriptHeader(session_id=sid or "-", session_type=info.session_type if info else "",
+                                  participants=tuple(participants), roomid=info.roomid if info else "",
+                                  zone_note=zone, selection_note=selection_note, fingerprint=self.fingerprint,
+                                  title=names["title"], room_name=names["room_name"],
+                                  participant_names=names["participant_names"])
+        from .pdf_process import RenderJob
+
+        return RenderJob(self.pdf_fonts, header, str(spool), str(root), sdir, pdf_module.MESSAGES_PER_VOLUME)
+
+    def _pdfs_written(self, bag: _BagWriter, root: Path, n: int, volumes: list) -> None:
+        """The PDF volumes of the ``n``-th conversation, rendered: hashed into the manifest in the
+        conversations' order (whichever process rendered them, whenever it finished), named in the
+        index, and the conversation's transcript steps counted."""
+        entry = self._index[n]
+        bag.add_file(f"{TRANSCRIPTS_DIR}{entry.html}", root / TRANSCRIPTS_DIR / entry.html)
+        for v in volumes:
+            bag.add_file(v.rel, root / v.rel)
+            self._pdf_written += 1
+        self._index[n] = dataclasses.replace(entry, pdfs=tuple(v.rel.removeprefix(TRANSCRIPTS_DIR) for v in volumes))
+        for _ in range(entry.messages):
+            self._step()
 
     # ------------------------------------------------------------------ names
     def _corp_id(self, m_corp_id: int | None = None) -> int | None:
@@ -947,7 +1033,8 @@ def _short_selection(selection: Selection) -> str:
 def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.PathLike[str], *,
                    progress: Callable[[int, int | None], None] | None = None,
                    cancel: Callable[[], bool] | None = None, tz: tzinfo | None = None,
-                   description: str | None = None, pdf: bool = True, review: bool = True) -> ExportResult:
+                   description: str | None = None, pdf: bool = True, review: bool = True,
+                   pdf_workers: int | None = None) -> ExportResult:
     """Write the evidence package of ``selection`` to ``out_path`` (which must not exist): a folder,
     or a single zip file when ``out_path`` ends in ``.zip`` (the bag's folder inside it).
 
@@ -957,7 +1044,8 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
     and removes everything written. Times are shown in ``tz`` (default: this computer's zone).
     ``pdf=False`` leaves out the PDF transcripts (bag-info.txt says so); ``review=False`` leaves
     out the reviewers' tags, statuses, notes and alerts (app/core/review/evidence.py; custody.json
-    says so).
+    says so). ``pdf_workers``: child processes rendering the PDFs (0: in this process; default:
+    one per core, at most two, for an export of 1,500 messages or more; app/core/export/pdf_process.py).
 
     The attempt is recorded (``export.start``) before anything is written. The package is built in
     a hidden 0700 staging folder beside ``out_path`` and renamed into place inside the transaction
@@ -1010,6 +1098,7 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
     ex.bag = None
     ex.pdf_fonts = fonts
     ex.review.enabled = review
+    ex.pdf_workers = pdf_workers
     renamed = committed = False
     try:
         staging.mkdir(mode=0o700)

@@ -259,6 +259,9 @@ def subset_fonts(fonts: PdfFonts, chars: set[str], folder: Path) -> PdfFonts:
             options.layout_features = []
             options.desubroutinize = False
             options.drop_tables += ["FFTM"]  # FontForge's timestamp (Symbola): fontTools would warn on stderr
+            # Layout tables: fpdf2 positions glyphs itself (no text shaping), and reading Noto Sans
+            # SC's GSUB/GPOS only to cut them down was most of this function's seconds.
+            options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH"]
             sub = subset.Subsetter(options)
             sub.populate(unicodes=keep)
             sub.subset(font)
@@ -639,6 +642,7 @@ class _Volume:
 
 
 _GREY, _BLACK, _RED, _HIT = (90, 90, 90), (20, 20, 20), (180, 0, 0), (150, 80, 0)
+_FILL = 0  # fpdf2's TextMode.FILL (an IntEnum)
 _REVIEW = (26, 115, 232)  # reviewers' annotations: apart from the message, in blue
 REVIEW_HEADING = "｜审阅 Review (审阅人的批注，非消息内容 reviewers' annotations, not part of the message)"
 # Every fixed label the writer draws (subset_fonts keeps their characters).
@@ -657,20 +661,35 @@ def _pdf_class():
 
         running_title = ""
         fingerprint = ""
+        text_cmap: frozenset[str] = frozenset()  # what the text font draws
+        fallback_ids: list[str] = []  # fpdf2's keys of the fallback fonts
+
+        def fallbacks_for(self, text: str) -> list[str]:
+            """Switch fpdf2's fallback fonts on for ``text`` only when the text font cannot draw it
+            whole; returns the previous setting. With fallbacks set, fpdf2 splits every string it is
+            given character by character (copying the rest of the string each time): that was most
+            of a transcript's time, for text the text font draws anyway."""
+            before = self._fallback_font_ids
+            self._fallback_font_ids = [] if self.text_cmap.issuperset(text) else self.fallback_ids
+            return before
 
         def header(self) -> None:
+            before = self.fallbacks_for(self.running_title)
             self.set_font("cjk", size=8)
             self.set_text_color(*_GREY)
             self.cell(0, 5, self.running_title, new_x="LMARGIN", new_y="NEXT")
             self.ln(2)
+            self._fallback_font_ids = before
 
         def footer(self) -> None:
+            before, self._fallback_font_ids = self._fallback_font_ids, []  # all drawn by the text font
             self.set_y(-13)
             self.set_font("cjk", size=7)
             self.set_text_color(*_GREY)
             self.cell(0, 4, f"第 {self.page_no()} 页 Page {self.page_no()}", align="C", new_x="LMARGIN",
                       new_y="NEXT")
             self.cell(0, 4, f"包指纹 Package fingerprint (SHA-256): {self.fingerprint}", align="C")
+            self._fallback_font_ids = before
 
     return TranscriptPdf
 
@@ -685,6 +704,7 @@ def _make_pdf(fonts: _LoadedFonts, header: TranscriptHeader, volume: int, visibl
     pdf.set_creator("WeCom Archive Auditor")
     pdf.set_title(f"Transcript {display_name(header.title or header.session_id)}")
     pdf.set_lang("zh-CN")
+    pdf.alias_nb_pages("")  # fpdf2 would replace "{nb}" in a message's text by the number of pages
     # The fonts were parsed once for the whole export (_load_fonts); this PDF gets copies that
     # record which glyphs it uses, and is written by _output_class, which embeds just those.
     for n, loaded in enumerate(fonts.fonts, 1):
@@ -693,6 +713,9 @@ def _make_pdf(fonts: _LoadedFonts, header: TranscriptHeader, volume: int, visibl
             pdf._set_min_pdf_version("1.6")  # as fpdf2's add_font does
     if len(fonts.fonts) > 1:
         pdf.set_fallback_fonts([f.key for f in fonts.fonts[1:]], exact_match=False)
+        pdf.fallback_ids = list(pdf._fallback_font_ids)  # switched on per text (fallbacks_for)
+        pdf._fallback_font_ids = []
+    pdf.text_cmap = fonts.text_cmap
     pdf.add_page()
     return pdf
 
@@ -781,7 +804,9 @@ class PdfTranscriptWriter:
         pdf = self._pdf
         pdf.set_font("cjk", size=8.5)
         pdf.set_text_color(*_GREY)
-        pdf.cell(0, 6, "⋯ 未导出的消息 messages not exported ⋯", align="C", new_x="LMARGIN", new_y="NEXT")
+        text = "⋯ 未导出的消息 messages not exported ⋯"
+        pdf.fallbacks_for(text)
+        pdf.cell(0, 6, text, align="C", new_x="LMARGIN", new_y="NEXT")
 
     def message(self, *, seq: int, time: str, sender: str, recipients: tuple[str, ...], msgtype: str,
                 summary: str, text: str, recalled_at: str | None, hit: bool,
@@ -799,14 +824,25 @@ class PdfTranscriptWriter:
         to = ", ".join(_labelled(n, r) for n, r in zip(recipient_names or ("",) * len(recipients), recipients,
                                                         strict=False))
         if sender_name and sender_name != sender:  # the name, the id beside it in small type
+            name = self._visible(display_name(sender_name))
+            ident = self._visible(f"  {display_name(sender)}" + (f"  {display_name(sender_note)}" if sender_note else ""))
             pdf.set_font("cjk", size=9.5)
             pdf.set_text_color(*_BLACK)
-            pdf.write(4.5, self._visible(display_name(sender_name)))
+            name_width = self._width(name)
             pdf.set_font("cjk", size=6.5)
-            pdf.set_text_color(*_GREY)
-            pdf.write(4.5, self._visible(f"  {display_name(sender)}" + (f"  {display_name(sender_note)}"
-                                                                         if sender_note else "")))
-            pdf.ln(4.5)
+            if name_width + self._width(ident) + 4 * pdf.c_margin < pdf.w - pdf.l_margin - pdf.r_margin:
+                pdf.set_font("cjk", size=9.5)
+                self._line(name, 4.5, end_line=False)
+                pdf.set_font("cjk", size=6.5)
+                pdf.set_text_color(*_GREY)
+                self._line(ident, 4.5)
+            else:  # longer than a line: fpdf2's write wraps it
+                pdf.set_font("cjk", size=9.5)
+                self._write(4.5, name)
+                pdf.set_font("cjk", size=6.5)
+                pdf.set_text_color(*_GREY)
+                self._write(4.5, ident)
+                pdf.ln(4.5)
             who = ""
         else:
             who = f" · {display_name(sender)}" + (f" {display_name(sender_note)}" if sender_note else "")
@@ -851,28 +887,83 @@ class PdfTranscriptWriter:
         fpdf2's multi_cell measures a line again for every character it adds (quadratic, and most of
         the time of a transcript); here each character's width is measured once per font size."""
         pdf = self._pdf
-        fonts = self._fonts()
         text = self._visible(text)
-        size = pdf.font_size_pt
-        widths = fonts.widths.setdefault(size, {})
-        cmap = fonts.text_cmap
+        widths = self._widths(text)
         limit = pdf.w - pdf.l_margin - pdf.r_margin - 0.5
         for paragraph in text.split("\n"):
             line_start, width, last_break = 0, 0.0, -1
             for i, ch in enumerate(paragraph):
-                w = widths.get(ch)
-                if w is None:
-                    w = widths[ch] = pdf.get_string_width(ch) if ch in cmap else size * 0.3528
+                w = widths[ch]
                 if width + w > limit and i > line_start:
                     cut = last_break if last_break > line_start else i
-                    pdf.cell(0, height, paragraph[line_start:cut].rstrip(" "), new_x="LMARGIN", new_y="NEXT")
+                    self._line(paragraph[line_start:cut].rstrip(" "), height)
                     line_start = cut + 1 if cut == last_break and paragraph[cut] == " " else cut
                     width = sum(widths[c] for c in paragraph[line_start:i])
                     last_break = -1
                 width += w
                 if ch == " " or ord(ch) >= 0x2E80:  # a line may break after a space or around CJK
                     last_break = i if ch == " " else i + 1 if i + 1 < len(paragraph) else -1
-            pdf.cell(0, height, paragraph[line_start:] or " ", new_x="LMARGIN", new_y="NEXT")
+            self._line(paragraph[line_start:] or " ", height)
+
+    def _widths(self, text: str) -> dict[str, float]:
+        """The widths (mm) of characters in the current font size, ``text``'s measured if not yet."""
+        pdf = self._pdf
+        fonts = self._fonts()
+        size = pdf.font_size_pt
+        widths = fonts.widths.setdefault(size, {})
+        missing = set(text).difference(widths)
+        if missing:
+            cmap = fonts.text_cmap
+            for ch in missing:
+                widths[ch] = pdf.get_string_width(ch) if ch in cmap else size * 0.3528
+        return widths
+
+    def _width(self, text: str) -> float:
+        widths = self._widths(text)
+        return sum(widths[c] for c in text)
+
+    def _line(self, text: str, height: float, *, end_line: bool = True) -> None:
+        """One line of text that fits the width, as ``cell(0, height, text, new_x="LMARGIN",
+        new_y="NEXT")`` draws it (``end_line=False``: the next text follows on the same line),
+        written straight into the page for text the current font draws whole: fpdf2's cell
+        (fragments, graphics-state copies, widths summed again) cost about a millisecond a line.
+        Text that needs fallback fonts or underlining goes through fpdf2."""
+        pdf = self._pdf
+        pdf.fallbacks_for(text)
+        if pdf._fallback_font_ids or pdf.underline or pdf.strikethrough or pdf.char_spacing \
+                or pdf.font_stretching != 100 or pdf.text_mode != _FILL:
+            if end_line:
+                pdf.cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
+            else:
+                pdf.cell(self._width(text) + 2 * pdf.c_margin, height, text, new_x="RIGHT", new_y="TOP")
+            return
+        pdf._perform_page_break_if_need_be(height)  # the next page's header and footer drawn by fpdf2
+        font = pdf.current_font
+        if not pdf.current_font_is_set_on_page:
+            pdf._out(pdf._set_font_for_page(font, pdf.font_size_pt))
+        if pdf.font_size_pt > font.biggest_size_pt:
+            font.biggest_size_pt = pdf.font_size_pt
+        pick = font.subset.pick  # records the glyph for the font subset, as fpdf2 does
+        codes = "".join([chr(c) for c in map(pick, map(ord, text)) if c])
+        k = pdf.k
+        op = (f"BT {(pdf.x + pdf.c_margin) * k:.2f} {(pdf.h - pdf.y - 0.5 * height - 0.3 * pdf.font_size) * k:.2f} Td "
+              f"({font.escape_text(codes)}) Tj ET")
+        color = pdf.text_color
+        if color != pdf.fill_color:
+            op = f"q {color.serialize().lower()} {op} Q"
+        pdf._out(op)
+        pdf._lasth = height
+        if end_line:
+            pdf.x = pdf.l_margin
+            pdf.y += height
+        else:
+            pdf.x += self._width(text) + 2 * pdf.c_margin
+
+    def _write(self, height: float, text: str) -> None:
+        """fpdf2's write (text flowing on from the current position), fallback fonts only where needed."""
+        pdf = self._pdf
+        pdf.fallbacks_for(text)
+        pdf.write(height, text)
 
     def _text_with_hits(self, text: str, spans) -> None:
         """``text`` with the (start, end) spans underlined; without spans, wrapped by :meth:`_lines`.
@@ -889,15 +980,15 @@ class PdfTranscriptWriter:
             if start > pos:
                 pdf.set_text_color(*_BLACK)
                 pdf.set_font("cjk", "", 10)
-                pdf.write(5, self._visible(display_text(text[pos:start])))
+                self._write(5, self._visible(display_text(text[pos:start])))
             pdf.set_text_color(*_HIT)
             pdf.set_font("cjk", "U", 10)
-            pdf.write(5, self._visible(display_text(text[start:end])))
+            self._write(5, self._visible(display_text(text[start:end])))
             pos = end
         pdf.set_text_color(*_BLACK)
         pdf.set_font("cjk", "", 10)
         if pos < len(text):
-            pdf.write(5, self._visible(display_text(text[pos:])))
+            self._write(5, self._visible(display_text(text[pos:])))
         pdf.ln(5)
 
     def _media(self, m: PdfMedia) -> None:
