@@ -20,7 +20,6 @@ leaves it all out, and the custody record says so.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -28,6 +27,7 @@ from typing import TextIO
 
 from sqlalchemy import select
 
+from app.core.safe_text import json_line
 from app.core.store.db import Database, now_ms
 
 from . import tables as T
@@ -91,9 +91,12 @@ class ReviewEvidence:
                                                   "in_review": 0, "notes": 0, "alerts": 0, "conversations": 0})
     _digest: object = field(default_factory=hashlib.sha256)
     _as_of: int = field(default_factory=now_ms)
+    _sessions: set[tuple[int, str]] | None = None  # see _reviewed
 
     def _write(self, obj: dict) -> None:
-        line = json.dumps(obj, ensure_ascii=False, sort_keys=True) + "\n"
+        # json_line: a bidi override or other deceptive character in a note or a label is written
+        # as a JSON escape (inert in any viewer; json.loads gives back the exact text)
+        line = json_line(obj, sort_keys=True) + "\n"
         self._digest.update(line.encode("utf-8"))  # type: ignore[attr-defined]
         if self.sink is not None:
             self.sink.write(line)
@@ -104,15 +107,34 @@ class ReviewEvidence:
                 self._tag_labels = {r.id: f"{r.label_zh} {r.label_en}" for r in conn.execute(select(T.tags))}
         return self._tag_labels
 
+    def _reviewed(self) -> set[tuple[int, str]]:
+        """The conversations (corp id, session id) with any review state — a tag, a status, a mark,
+        a note or an alert — read once, when the export starts: the others need no query at all
+        (most conversations of a large export; eight queries a page each before)."""
+        if self._sessions is None:
+            found: set[tuple[int, str]] = set()
+            with self.db.read() as conn:
+                for table in (T.tag_links, T.states, T.marks, T.notes, T.alerts):
+                    found.update((r[0], r[1]) for r in conn.execute(
+                        select(table.c.corp_id, table.c.session_id).distinct()))
+            self._sessions = found
+        return self._sessions
+
     def of_messages(self, rows: Sequence) -> dict[int, MessageEvidence]:
         """The review state of messages (rows with id, corp_id, session_id, msgid, msgtime), written to
-        review.jsonl as it is read; {} when the review is left out."""
+        review.jsonl as it is read; {} when the review is left out. Messages of conversations without
+        any review state are left out of the answer."""
         if not self.enabled or not rows:
             return {}
-        labels = self._tags()
+        reviewed = self._reviewed()
         by_session: dict[tuple[int, str], list] = {}
         for r in rows:
-            by_session.setdefault((r.corp_id, r.session_id or ""), []).append(r)
+            key = (r.corp_id, r.session_id or "")
+            if key in reviewed:
+                by_session.setdefault(key, []).append(r)
+        if not by_session:
+            return {}
+        labels = self._tags()
         out: dict[int, MessageEvidence] = {}
         tl, n, v = T.tag_links.c, T.notes.c, T.note_versions.c
         with self.db.read() as conn:
@@ -166,7 +188,7 @@ class ReviewEvidence:
     def of_session(self, corp_id: int | None, session_id: str | None) -> list[str]:
         """The conversation's own review (tags, status, marks, notes) as transcript lines, written to
         review.jsonl; [] when there is none or the review is left out."""
-        if not self.enabled or corp_id is None or not session_id:
+        if not self.enabled or corp_id is None or not session_id or (corp_id, session_id) not in self._reviewed():
             return []
         labels = self._tags()
         tl, n, v, mk = T.tag_links.c, T.notes.c, T.note_versions.c, T.marks.c
