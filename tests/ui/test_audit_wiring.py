@@ -202,6 +202,7 @@ def test_media_viewing_opening_and_saving_are_recorded_thumbnails_are_not(qtbot,
     opened_urls = []
     monkeypatch.setattr(media_view, "QDesktopServices", type("Desktop", (), {
         "openUrl": staticmethod(lambda url: opened_urls.append(url.toLocalFile()) or True)}))
+    monkeypatch.setattr(media_view, "has_program_for", lambda name: True)  # a desktop with an image viewer
     actions = MediaActions(app_ctx, actor, viewer)
     with qtbot.waitSignal(actions.finished, timeout=10000):
         actions.open_externally(media)
