@@ -742,3 +742,25 @@ def test_the_day_of_the_top_messages_stays_in_sight_while_scrolling(archive, qtb
         shown += 1
     assert shown
     wait_for_tasks()
+
+
+def test_search_results_and_the_tree_say_the_zone_of_their_times(archive, qtbot, zone):
+    from app.ui.search import SearchPanel
+    from app.ui.sessions import SessionPanel
+
+    zone("Asia/Shanghai")
+    ctx = _conversation(archive)
+    panel = SearchPanel(ctx, ACTOR)
+    qtbot.addWidget(panel)
+    _search(qtbot, panel, "合同")
+    tip = panel.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "UTC+08:00" in tip, tip
+    tree_panel = SessionPanel(ctx, ACTOR)
+    qtbot.addWidget(tree_panel)
+    model = tree_panel.model
+    qtbot.waitUntil(lambda: model.rowCount(model.index(0, 0)) > 0, timeout=10000)
+    from app.ui.sessions.model import COL_LAST
+
+    tip = model.index(0, COL_LAST, model.index(0, 0)).data(Qt.ItemDataRole.ToolTipRole)
+    assert "UTC+08:00" in tip, tip
+    wait_for_tasks()

@@ -34,7 +34,7 @@ from app.core.safe_text import display_name, display_text
 from app.core.search import ORDERS, SearchHit, SearchService
 from app.ui.sessions.model import plain_tooltip
 from app.ui.tasks import run_task
-from app.ui.viewer.render import ui_is_chinese
+from app.ui.viewer.render import ui_is_chinese, zone_label
 
 PAGE_SIZE = 50
 SNIPPET_CONTEXT = 30  # characters shown on each side of the first match
@@ -318,7 +318,7 @@ class SearchResultsModel(QAbstractListModel):
             if len(text) > TOOLTIP_CHARS:
                 text = text[:TOOLTIP_CHARS] + "…"
             text = display_text(text)
-            return plain_tooltip(f"{e.header}\n{format_hit_time(m.msgtime)}\n\n{text}")
+            return plain_tooltip(f"{e.header}\n{format_hit_time(m.msgtime)} {zone_label(m.msgtime)}\n\n{text}")
         if role == SearchRole.MessageIdRole:
             return m.id
         if role == SearchRole.CorpIdRole:

@@ -808,7 +808,10 @@ class SessionTreeModel(QAbstractItemModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == COL_LAST:
-                return plain_tooltip(QDateTime.fromMSecsSinceEpoch(row.last_msgtime).toString("yyyy-MM-dd HH:mm:ss"))
+                from app.ui.viewer.render import zone_label  # (the viewer's package imports widgets)
+
+                return plain_tooltip(QDateTime.fromMSecsSinceEpoch(row.last_msgtime).toString("yyyy-MM-dd HH:mm:ss")
+                                     + " " + zone_label(row.last_msgtime))
             return plain_tooltip(entry.title + "\n\n" + entry.members if entry.members != entry.title
                                  else entry.title)
         if role == SessionRole.SessionIdRole:
