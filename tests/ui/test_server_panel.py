@@ -241,3 +241,35 @@ def test_scheduled_backups_are_set_on_the_background_jobs_page(qtbot, archive, t
                                             f"Settings → Background jobs).")
     assert backup.folder_edit.text() == str(tmp_path / "nightly")
     backup.close()
+
+
+def test_without_a_keyring_the_backup_asks_for_the_export_keys_passphrase(qtbot, archive, tmp_path, monkeypatch):
+    import keyring
+    from keyring.backends import fail
+
+    import app.ui.backup_dialog as backup_dialog
+
+    ctx, actor = archive
+    monkeypatch.setattr(keyring, "get_keyring", lambda: fail.Keyring())
+    monkeypatch.delenv("WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE", raising=False)
+    asked, answers = [], ["a passphrase of mine", "not my passphrase", None]
+    monkeypatch.setattr(backup_dialog, "ask_export_key_passphrase",
+                        lambda parent, need, show_error: asked.append(need) or answers.pop(0))
+    repo = tmp_path / "backups"
+    panel = _panel(qtbot, ctx, actor)
+    dialog = panel.open_backup()
+    dialog.folder_edit.setText(str(repo))
+    with qtbot.waitSignal(dialog.backup_finished, timeout=120_000):
+        assert dialog.start_backup()
+    assert asked == ["new"] and (ctx.paths.data_dir / "export-key.enc").is_file()
+    assert verify_backup(repo).ok
+
+    with qtbot.waitSignal(dialog.backup_failed, timeout=120_000) as blocker:
+        assert dialog.start_backup()
+    assert asked == ["new", "unlock"] and "does not unlock the export signing key" in blocker.args[0]
+    assert dialog.status_label.text().startswith("The backup failed: ")
+    assert len(backup_ids(repo)) == 1
+
+    assert not dialog.start_backup() and not dialog.is_running()  # the user cancelled the question
+    assert asked == ["new", "unlock", "unlock"] and len(backup_ids(repo)) == 1
+    dialog.close()
