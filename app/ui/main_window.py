@@ -146,6 +146,8 @@ class MainWindow(QMainWindow):
         for a in (self.export_session_action, self.export_search_action, self.export_selected_action,
                   self.verify_package_action):
             file_menu.addAction(a)
+        self.print_action = QAction(self.tr("&Print conversation…"), self, shortcut=QKeySequence.StandardKey.Print)
+        file_menu.addAction(self.print_action)  # the PDF transcript, through the Print conversation panel
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
         file_menu.addSeparator()
@@ -244,6 +246,7 @@ class MainWindow(QMainWindow):
         self.next_hit_action.triggered.connect(self.viewer.next_hit)
         self.previous_hit_action.triggered.connect(self.viewer.previous_hit)
         self.export_session_action.triggered.connect(self.export_current_session)
+        self.print_action.triggered.connect(self.print_current_session)
         self.export_search_action.triggered.connect(self.export_search_results)
         self.export_selected_action.triggered.connect(self.export_selected_messages)
         self.verify_package_action.triggered.connect(self.verify_package)
@@ -483,6 +486,22 @@ class MainWindow(QMainWindow):
         return self._open_export(Selection(session_ids=(session_id,), corp_id=corp_id),
                                  self.tr("Session %1").replace("%1", title))
 
+    def print_current_session(self) -> bool:
+        """Make and open the PDF transcript of the conversation shown, in the Print conversation panel
+        (shown); False, with a note, when no conversation is open or the account may not export."""
+        panel = self.panels.get("print")
+        corp_id, session_id = self.viewer.model.corp_id, self.viewer.model.session_id
+        if panel is None:
+            return False
+        if not session_id:
+            self.statusBar().showMessage(self.tr("Open a conversation to print."), 8000)
+            return False
+        dock = panel.parentWidget()
+        dock.show()
+        dock.raise_()
+        panel.print_session(corp_id, session_id)
+        return True
+
     def export_search_results(self) -> ExportDialog | None:
         """The export dialog for the hits of the search panel's query (None, with a note, if it is not valid)."""
         try:
@@ -531,6 +550,7 @@ class MainWindow(QMainWindow):
         exporting = can(actor, EXPORT_CREATE) and self.reads_content  # exports start from what one reads
         for action in (self.export_session_action, self.export_search_action, self.export_selected_action):
             action.setVisible(exporting)
+        self.print_action.setVisible(exporting and "print" in self.panels)
         for action in (self.find_action, self.copy_action, self.jump_action, self.find_here_action,
                        self.next_hit_action, self.previous_hit_action):
             action.setVisible(self.reads_content)

@@ -62,6 +62,7 @@ class PrintPanel(QWidget):
         self.pdfs: list[Path] = []
         self._folder: Path | None = None  # the private temporary folder of this window's transcripts
         self._wanted: str | None = None
+        self._make_when_listed: str | None = None  # print_session's conversation, once it is listed
         self._spans: dict[str, tuple[int, int, int]] = {}  # session id -> first and last message time, count
         self._job = LongJob("print-transcript", self, cancel_errors=(ExportCancelled,))
         self._job.progressed.connect(self._progress)
@@ -160,6 +161,10 @@ class PrintPanel(QWidget):
         self.session_box.blockSignals(False)
         self._wanted = None
         self._session_changed()
+        if self._make_when_listed is not None:
+            wanted, self._make_when_listed = self._make_when_listed, None
+            if self.session_box.currentData() == wanted:
+                self.make()
 
     def _session_changed(self) -> None:
         """The dates start at the conversation's first and last day (unless the user set them)."""
@@ -186,6 +191,15 @@ class PrintPanel(QWidget):
         else:  # newer than the list (or the list is still being read)
             self._wanted = session_id
             self._load_sessions()
+
+    def print_session(self, corp_id: int, session_id: str) -> None:
+        """Make and open the transcript of ``session_id`` (the window's File → Print conversation…),
+        as soon as the conversation list holds it."""
+        self.follow(corp_id, session_id)
+        if self.session_box.currentData() == session_id and self.corp_box.corp_id() == corp_id:
+            self.make()
+        else:
+            self._make_when_listed = session_id
 
     # ------------------------------------------------------------------ the transcript
     def make(self) -> bool:

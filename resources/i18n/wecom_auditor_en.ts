@@ -2898,7 +2898,7 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../app/ui/main_window.py" line="85" />
-        <location filename="../../app/ui/main_window.py" line="274" />
+        <location filename="../../app/ui/main_window.py" line="277" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
@@ -2938,287 +2938,297 @@
         <translation>&amp;Verify evidence package…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="154" />
+        <location filename="../../app/ui/main_window.py" line="149" />
+        <source>&amp;Print conversation…</source>
+        <translation>&amp;Print conversation…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="156" />
         <source>S&amp;ync</source>
         <translation>S&amp;ync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="157" />
         <source>&amp;Sync now</source>
         <translation>&amp;Sync now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="156" />
+        <location filename="../../app/ui/main_window.py" line="158" />
         <source>Sync every configured corp, one after the other</source>
         <translation>Sync every configured corp, one after the other</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="157" />
+        <location filename="../../app/ui/main_window.py" line="159" />
         <source>Sync &amp;one corp</source>
         <translation>Sync &amp;one corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="159" />
+        <location filename="../../app/ui/main_window.py" line="161" />
         <source>&amp;Cancel sync</source>
         <translation>&amp;Cancel sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="160" />
+        <location filename="../../app/ui/main_window.py" line="162" />
         <source>Sync &amp;history…</source>
         <translation>Sync &amp;history…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="161" />
+        <location filename="../../app/ui/main_window.py" line="163" />
         <source>Background &amp;jobs…</source>
         <translation>Background &amp;jobs…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="167" />
+        <location filename="../../app/ui/main_window.py" line="169" />
         <source>&amp;View</source>
         <translation>&amp;View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="168" />
+        <location filename="../../app/ui/main_window.py" line="170" />
         <source>&amp;Search messages</source>
         <translation>&amp;Search messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="169" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>&amp;Copy selected messages</source>
         <translation>&amp;Copy selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="170" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>&amp;Jump to date…</source>
         <translation>&amp;Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>&amp;Find in this conversation…</source>
         <translation>&amp;Find in this conversation…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="172" />
+        <location filename="../../app/ui/main_window.py" line="174" />
         <source>&amp;Next hit</source>
         <translation>&amp;Next hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173" />
+        <location filename="../../app/ui/main_window.py" line="175" />
         <source>&amp;Previous hit</source>
         <translation>&amp;Previous hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="179" />
+        <location filename="../../app/ui/main_window.py" line="181" />
         <source>&amp;Account</source>
         <translation>&amp;Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="180" />
+        <location filename="../../app/ui/main_window.py" line="182" />
         <source>Change &amp;password…</source>
         <translation>Change &amp;password…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="181" />
+        <location filename="../../app/ui/main_window.py" line="183" />
         <source>&amp;Accounts…</source>
         <translation>&amp;Accounts…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="182" />
+        <location filename="../../app/ui/main_window.py" line="184" />
         <source>Audit &amp;log…</source>
         <translation>Audit &amp;log…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="183" />
+        <location filename="../../app/ui/main_window.py" line="185" />
         <source>Open &amp;without login on this workstation</source>
         <translation>Open &amp;without login on this workstation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="184" />
+        <location filename="../../app/ui/main_window.py" line="186" />
         <source>Log &amp;out</source>
         <translation>Log &amp;out</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="191" />
+        <location filename="../../app/ui/main_window.py" line="193" />
         <source>&amp;Help</source>
         <translation>&amp;Help</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="192" />
+        <location filename="../../app/ui/main_window.py" line="194" />
         <source>&amp;About</source>
         <translation>&amp;About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="338" />
+        <location filename="../../app/ui/main_window.py" line="341" />
         <source>Preparing the demo archive… (about ten seconds the first time)</source>
         <translation>Preparing the demo archive… (about ten seconds the first time)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="548" />
+        <location filename="../../app/ui/main_window.py" line="497" />
+        <source>Open a conversation to print.</source>
+        <translation>Open a conversation to print.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="568" />
         <source>Logged in: %1</source>
         <translation>Logged in: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="548" />
+        <location filename="../../app/ui/main_window.py" line="568" />
         <source>Acting as: %1</source>
         <translation>Acting as: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="550" />
+        <location filename="../../app/ui/main_window.py" line="570" />
         <source>Roles: %1</source>
         <translation>Roles: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="287" />
+        <location filename="../../app/ui/main_window.py" line="290" />
         <source>Search index updated: 1 message</source>
         <translation>Search index updated: 1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="288" />
+        <location filename="../../app/ui/main_window.py" line="291" />
         <source>Search index updated: %1 messages</source>
         <translation>Search index updated: %1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="350" />
+        <location filename="../../app/ui/main_window.py" line="353" />
         <source>Demo archive</source>
         <translation>Demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="403" />
+        <location filename="../../app/ui/main_window.py" line="406" />
         <source>last synced %1 (%2)</source>
         <translation>last synced %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="404" />
+        <location filename="../../app/ui/main_window.py" line="407" />
         <source>never synced</source>
         <translation>never synced</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="411" />
+        <location filename="../../app/ui/main_window.py" line="414" />
         <source>finished</source>
         <translation>finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="411" />
+        <location filename="../../app/ui/main_window.py" line="414" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="411" />
+        <location filename="../../app/ui/main_window.py" line="414" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="412" />
+        <location filename="../../app/ui/main_window.py" line="415" />
         <source>interrupted</source>
         <translation>interrupted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="441" />
+        <location filename="../../app/ui/main_window.py" line="444" />
         <source>1 new message</source>
         <translation>1 new message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="441" />
+        <location filename="../../app/ui/main_window.py" line="444" />
         <source>%1 new messages</source>
         <translation>%1 new messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="442" />
+        <location filename="../../app/ui/main_window.py" line="445" />
         <source>1 quarantined</source>
         <translation>1 quarantined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="442" />
+        <location filename="../../app/ui/main_window.py" line="445" />
         <source>%1 quarantined</source>
         <translation>%1 quarantined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="443" />
+        <location filename="../../app/ui/main_window.py" line="446" />
         <source>1 media file stored</source>
         <translation>1 media file stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="443" />
+        <location filename="../../app/ui/main_window.py" line="446" />
         <source>%1 media files stored</source>
         <translation>%1 media files stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="446" />
+        <location filename="../../app/ui/main_window.py" line="449" />
         <source>Sync %1: %2</source>
         <translation>Sync %1: %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="447" />
+        <location filename="../../app/ui/main_window.py" line="450" />
         <source>, </source>
         <translation>, </translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="479" />
+        <location filename="../../app/ui/main_window.py" line="482" />
         <source>Choose a session to export.</source>
         <translation>Choose a session to export.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="484" />
+        <location filename="../../app/ui/main_window.py" line="487" />
         <source>Session %1</source>
         <translation>Session %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="491" />
+        <location filename="../../app/ui/main_window.py" line="510" />
         <source>Nothing to export: %1</source>
         <translation>Nothing to export: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="494" />
+        <location filename="../../app/ui/main_window.py" line="513" />
         <source>Search: %1</source>
         <translation>Search: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="503" />
+        <location filename="../../app/ui/main_window.py" line="522" />
         <source>Select the messages to export first.</source>
         <translation>Select the messages to export first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="507" />
+        <location filename="../../app/ui/main_window.py" line="526" />
         <source>1 selected message</source>
         <translation>1 selected message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="508" />
+        <location filename="../../app/ui/main_window.py" line="527" />
         <source>%1 selected messages</source>
         <translation>%1 selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="571" />
+        <location filename="../../app/ui/main_window.py" line="591" />
         <source>Open without login</source>
         <translation>Open without login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="577" />
+        <location filename="../../app/ui/main_window.py" line="597" />
         <source>This workstation opens without login from now on.</source>
         <translation>This workstation opens without login from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="578" />
+        <location filename="../../app/ui/main_window.py" line="598" />
         <source>This workstation asks for the password from now on.</source>
         <translation>This workstation asks for the password from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="585" />
+        <location filename="../../app/ui/main_window.py" line="605" />
         <source>Password changed.</source>
         <translation>Password changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="608" />
+        <location filename="../../app/ui/main_window.py" line="628" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>The roles or the scope of your account changed: the window was reopened with them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="638" />
+        <location filename="../../app/ui/main_window.py" line="658" />
         <source>About</source>
         <translation>About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="639" />
+        <location filename="../../app/ui/main_window.py" line="659" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>WeCom Archive Auditor
@@ -4328,77 +4338,77 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>PrintPanel</name>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="71" />
+        <location filename="../../app/ui/print_panel.py" line="70" />
         <source>The transcript could not be made: %1</source>
         <translation>The transcript could not be made: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="73" />
+        <location filename="../../app/ui/print_panel.py" line="72" />
         <source>Cancelled; nothing was kept.</source>
         <translation>Cancelled; nothing was kept.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="79" />
+        <location filename="../../app/ui/print_panel.py" line="78" />
         <source>Make PDF and open it</source>
         <translation>Make PDF and open it</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="80" />
+        <location filename="../../app/ui/print_panel.py" line="79" />
         <source>Cancel</source>
         <translation>Cancel</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="90" />
+        <location filename="../../app/ui/print_panel.py" line="89" />
         <source>Open PDF</source>
         <translation>Open PDF</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="91" />
+        <location filename="../../app/ui/print_panel.py" line="90" />
         <source>Show folder</source>
         <translation>Show folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="95" />
+        <location filename="../../app/ui/print_panel.py" line="94" />
         <source>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</source>
         <translation>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="102" />
+        <location filename="../../app/ui/print_panel.py" line="101" />
         <source>Conversation:</source>
         <translation>Conversation:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="105" />
+        <location filename="../../app/ui/print_panel.py" line="104" />
         <source>Only messages</source>
         <translation>Only messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="172" />
+        <location filename="../../app/ui/print_panel.py" line="175" />
         <source>%1 from %2 to %3.</source>
         <translation>%1 from %2 to %3.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="172" />
+        <location filename="../../app/ui/print_panel.py" line="175" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="173" />
+        <location filename="../../app/ui/print_panel.py" line="176" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="217" />
+        <location filename="../../app/ui/print_panel.py" line="230" />
         <source>Making the transcript…</source>
         <translation>Making the transcript…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="236" />
+        <location filename="../../app/ui/print_panel.py" line="249" />
         <source>Transcript made (package %1): %2 PDF file(s), %3 messages.</source>
         <translation>Transcript made (package %1): %2 PDF file(s), %3 messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="251" />
+        <location filename="../../app/ui/print_panel.py" line="264" />
         <source>No program on this computer opens PDF files; the transcript is at %1</source>
         <translation>No program on this computer opens PDF files; the transcript is at %1</translation>
     </message>
@@ -6047,17 +6057,17 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
         <translation>Messages in the session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="846" />
+        <location filename="../../app/ui/sessions/model.py" line="849" />
         <source>{label} · {shown} of {total} sessions</source>
         <translation>{label} · {shown} of {total} sessions</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="849" />
+        <location filename="../../app/ui/sessions/model.py" line="852" />
         <source>{label} · 1 session</source>
         <translation>{label} · 1 session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="850" />
+        <location filename="../../app/ui/sessions/model.py" line="853" />
         <source>{label} · {count} sessions</source>
         <translation>{label} · {count} sessions</translation>
     </message>

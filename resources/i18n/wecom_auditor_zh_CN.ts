@@ -2898,7 +2898,7 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../app/ui/main_window.py" line="85" />
-        <location filename="../../app/ui/main_window.py" line="274" />
+        <location filename="../../app/ui/main_window.py" line="277" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
@@ -2938,287 +2938,297 @@
         <translation>校验证据包(&amp;V)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="154" />
+        <location filename="../../app/ui/main_window.py" line="149" />
+        <source>&amp;Print conversation…</source>
+        <translation>打印会话(&amp;P)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="156" />
         <source>S&amp;ync</source>
         <translation>同步(&amp;Y)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="155" />
+        <location filename="../../app/ui/main_window.py" line="157" />
         <source>&amp;Sync now</source>
         <translation>立即同步(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="156" />
+        <location filename="../../app/ui/main_window.py" line="158" />
         <source>Sync every configured corp, one after the other</source>
         <translation>依次同步所有已配置的企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="157" />
+        <location filename="../../app/ui/main_window.py" line="159" />
         <source>Sync &amp;one corp</source>
         <translation>同步单个企业(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="159" />
+        <location filename="../../app/ui/main_window.py" line="161" />
         <source>&amp;Cancel sync</source>
         <translation>取消同步(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="160" />
+        <location filename="../../app/ui/main_window.py" line="162" />
         <source>Sync &amp;history…</source>
         <translation>同步记录(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="161" />
+        <location filename="../../app/ui/main_window.py" line="163" />
         <source>Background &amp;jobs…</source>
         <translation>后台任务(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="167" />
+        <location filename="../../app/ui/main_window.py" line="169" />
         <source>&amp;View</source>
         <translation>查看(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="168" />
+        <location filename="../../app/ui/main_window.py" line="170" />
         <source>&amp;Search messages</source>
         <translation>搜索消息(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="169" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>&amp;Copy selected messages</source>
         <translation>复制所选消息(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="170" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>&amp;Jump to date…</source>
         <translation>跳转到日期(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>&amp;Find in this conversation…</source>
         <translation>在本会话中查找(&amp;F)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="172" />
+        <location filename="../../app/ui/main_window.py" line="174" />
         <source>&amp;Next hit</source>
         <translation>下一处(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173" />
+        <location filename="../../app/ui/main_window.py" line="175" />
         <source>&amp;Previous hit</source>
         <translation>上一处(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="179" />
+        <location filename="../../app/ui/main_window.py" line="181" />
         <source>&amp;Account</source>
         <translation>账号(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="180" />
+        <location filename="../../app/ui/main_window.py" line="182" />
         <source>Change &amp;password…</source>
         <translation>修改密码(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="181" />
+        <location filename="../../app/ui/main_window.py" line="183" />
         <source>&amp;Accounts…</source>
         <translation>账号管理(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="182" />
+        <location filename="../../app/ui/main_window.py" line="184" />
         <source>Audit &amp;log…</source>
         <translation>审计日志(&amp;L)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="183" />
+        <location filename="../../app/ui/main_window.py" line="185" />
         <source>Open &amp;without login on this workstation</source>
         <translation>在此工作站上免登录打开(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="184" />
+        <location filename="../../app/ui/main_window.py" line="186" />
         <source>Log &amp;out</source>
         <translation>退出登录(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="191" />
+        <location filename="../../app/ui/main_window.py" line="193" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="192" />
+        <location filename="../../app/ui/main_window.py" line="194" />
         <source>&amp;About</source>
         <translation>关于(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="338" />
+        <location filename="../../app/ui/main_window.py" line="341" />
         <source>Preparing the demo archive… (about ten seconds the first time)</source>
         <translation>正在准备演示存档…（首次约需十秒）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="548" />
+        <location filename="../../app/ui/main_window.py" line="497" />
+        <source>Open a conversation to print.</source>
+        <translation>请先打开要打印的会话。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/main_window.py" line="568" />
         <source>Logged in: %1</source>
         <translation>已登录：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="548" />
+        <location filename="../../app/ui/main_window.py" line="568" />
         <source>Acting as: %1</source>
         <translation>当前身份：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="550" />
+        <location filename="../../app/ui/main_window.py" line="570" />
         <source>Roles: %1</source>
         <translation>角色：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="287" />
+        <location filename="../../app/ui/main_window.py" line="290" />
         <source>Search index updated: 1 message</source>
         <translation>搜索索引已更新：1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="288" />
+        <location filename="../../app/ui/main_window.py" line="291" />
         <source>Search index updated: %1 messages</source>
         <translation>搜索索引已更新：%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="350" />
+        <location filename="../../app/ui/main_window.py" line="353" />
         <source>Demo archive</source>
         <translation>演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="403" />
+        <location filename="../../app/ui/main_window.py" line="406" />
         <source>last synced %1 (%2)</source>
         <translation>上次同步 %1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="404" />
+        <location filename="../../app/ui/main_window.py" line="407" />
         <source>never synced</source>
         <translation>从未同步</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="411" />
+        <location filename="../../app/ui/main_window.py" line="414" />
         <source>finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="411" />
+        <location filename="../../app/ui/main_window.py" line="414" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="411" />
+        <location filename="../../app/ui/main_window.py" line="414" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="412" />
+        <location filename="../../app/ui/main_window.py" line="415" />
         <source>interrupted</source>
         <translation>已中断</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="441" />
+        <location filename="../../app/ui/main_window.py" line="444" />
         <source>1 new message</source>
         <translation>新增 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="441" />
+        <location filename="../../app/ui/main_window.py" line="444" />
         <source>%1 new messages</source>
         <translation>新增 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="442" />
+        <location filename="../../app/ui/main_window.py" line="445" />
         <source>1 quarantined</source>
         <translation>隔离 1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="442" />
+        <location filename="../../app/ui/main_window.py" line="445" />
         <source>%1 quarantined</source>
         <translation>隔离 %1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="443" />
+        <location filename="../../app/ui/main_window.py" line="446" />
         <source>1 media file stored</source>
         <translation>保存媒体文件 1 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="443" />
+        <location filename="../../app/ui/main_window.py" line="446" />
         <source>%1 media files stored</source>
         <translation>保存媒体文件 %1 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="446" />
+        <location filename="../../app/ui/main_window.py" line="449" />
         <source>Sync %1: %2</source>
         <translation>同步%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="447" />
+        <location filename="../../app/ui/main_window.py" line="450" />
         <source>, </source>
         <translation>，</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="479" />
+        <location filename="../../app/ui/main_window.py" line="482" />
         <source>Choose a session to export.</source>
         <translation>请先选择要导出的会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="484" />
+        <location filename="../../app/ui/main_window.py" line="487" />
         <source>Session %1</source>
         <translation>会话 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="491" />
+        <location filename="../../app/ui/main_window.py" line="510" />
         <source>Nothing to export: %1</source>
         <translation>没有可导出的内容：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="494" />
+        <location filename="../../app/ui/main_window.py" line="513" />
         <source>Search: %1</source>
         <translation>搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="503" />
+        <location filename="../../app/ui/main_window.py" line="522" />
         <source>Select the messages to export first.</source>
         <translation>请先选择要导出的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="507" />
+        <location filename="../../app/ui/main_window.py" line="526" />
         <source>1 selected message</source>
         <translation>所选 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="508" />
+        <location filename="../../app/ui/main_window.py" line="527" />
         <source>%1 selected messages</source>
         <translation>所选 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="571" />
+        <location filename="../../app/ui/main_window.py" line="591" />
         <source>Open without login</source>
         <translation>免登录打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="577" />
+        <location filename="../../app/ui/main_window.py" line="597" />
         <source>This workstation opens without login from now on.</source>
         <translation>此工作站今后将免登录打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="578" />
+        <location filename="../../app/ui/main_window.py" line="598" />
         <source>This workstation asks for the password from now on.</source>
         <translation>此工作站今后将要求输入密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="585" />
+        <location filename="../../app/ui/main_window.py" line="605" />
         <source>Password changed.</source>
         <translation>密码已修改。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="608" />
+        <location filename="../../app/ui/main_window.py" line="628" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>您账号的角色或查看范围已变更：窗口已按新的设置重新打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="638" />
+        <location filename="../../app/ui/main_window.py" line="658" />
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="639" />
+        <location filename="../../app/ui/main_window.py" line="659" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>会话存档审计台
@@ -4328,77 +4338,77 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>PrintPanel</name>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="71" />
+        <location filename="../../app/ui/print_panel.py" line="70" />
         <source>The transcript could not be made: %1</source>
         <translation>无法生成记录：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="73" />
+        <location filename="../../app/ui/print_panel.py" line="72" />
         <source>Cancelled; nothing was kept.</source>
         <translation>已取消，未保留任何文件。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="79" />
+        <location filename="../../app/ui/print_panel.py" line="78" />
         <source>Make PDF and open it</source>
         <translation>生成 PDF 并打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="80" />
+        <location filename="../../app/ui/print_panel.py" line="79" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="90" />
+        <location filename="../../app/ui/print_panel.py" line="89" />
         <source>Open PDF</source>
         <translation>打开 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="91" />
+        <location filename="../../app/ui/print_panel.py" line="90" />
         <source>Show folder</source>
         <translation>显示文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="95" />
+        <location filename="../../app/ui/print_panel.py" line="94" />
         <source>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</source>
         <translation>此记录是该会话证据包中的 PDF（作为一次导出记入审计日志）。请在 PDF 阅读器中打印。证据包保存在私有临时文件夹中，窗口关闭时删除。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="102" />
+        <location filename="../../app/ui/print_panel.py" line="101" />
         <source>Conversation:</source>
         <translation>会话：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="105" />
+        <location filename="../../app/ui/print_panel.py" line="104" />
         <source>Only messages</source>
         <translation>仅限消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="172" />
+        <location filename="../../app/ui/print_panel.py" line="175" />
         <source>%1 from %2 to %3.</source>
         <translation>%1，从 %2 到 %3。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="172" />
+        <location filename="../../app/ui/print_panel.py" line="175" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="173" />
+        <location filename="../../app/ui/print_panel.py" line="176" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="217" />
+        <location filename="../../app/ui/print_panel.py" line="230" />
         <source>Making the transcript…</source>
         <translation>正在生成记录…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="236" />
+        <location filename="../../app/ui/print_panel.py" line="249" />
         <source>Transcript made (package %1): %2 PDF file(s), %3 messages.</source>
         <translation>记录已生成（证据包 %1）：%2 个 PDF 文件，%3 条消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="251" />
+        <location filename="../../app/ui/print_panel.py" line="264" />
         <source>No program on this computer opens PDF files; the transcript is at %1</source>
         <translation>此电脑上没有可打开 PDF 文件的程序；记录位于 %1</translation>
     </message>
@@ -6047,17 +6057,17 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
         <translation>会话中的消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="846" />
+        <location filename="../../app/ui/sessions/model.py" line="849" />
         <source>{label} · {shown} of {total} sessions</source>
         <translation>{label} · {total} 个会话中的 {shown} 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="849" />
+        <location filename="../../app/ui/sessions/model.py" line="852" />
         <source>{label} · 1 session</source>
         <translation>{label} · 1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sessions/model.py" line="850" />
+        <location filename="../../app/ui/sessions/model.py" line="853" />
         <source>{label} · {count} sessions</source>
         <translation>{label} · {count} 个会话</translation>
     </message>

@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 from PySide6.QtCore import QDateTime
+from PySide6.QtGui import QKeySequence
 
 from app.core.actor import Actor
 from app.core.context import AppContext
@@ -218,4 +219,27 @@ def test_printing_says_so_when_no_program_opens_pdfs(qtbot, window, ctx, monkeyp
     qtbot.waitUntil(lambda: not panel._job.is_running(), timeout=120_000)
     assert panel.status.text().startswith("No program on this computer opens PDF files; the transcript is at ")
     assert str(panel.pdfs[0]) in panel.status.text()
+    panel.shutdown()
+
+
+def test_file_print_makes_and_opens_the_open_conversations_transcript(qtbot, window, ctx, monkeypatch):
+    import app.ui.print_panel as print_panel
+
+    opened = []
+    monkeypatch.setattr(print_panel, "open_file", lambda path: opened.append(path) or True)
+    assert window.print_action.shortcut().matches(QKeySequence(QKeySequence.StandardKey.Print)) \
+        == QKeySequence.SequenceMatch.ExactMatch
+    assert not window.print_current_session()  # nothing open yet: a note in the status bar
+    assert window.statusBar().currentMessage() == "Open a conversation to print."
+    session = ctx.archive.sessions(window.actor, _corp(ctx), "internal", limit=1)[0]
+    window.sessions.select_session(session.corp_id, session.session_id, emit=True)
+    qtbot.waitUntil(lambda: window.viewer.model.session_id == session.session_id, timeout=20_000)
+    panel = window.panels["print"]
+    assert not panel.parentWidget().isVisible()
+    assert window.print_current_session()
+    assert panel.parentWidget().isVisible()
+    qtbot.waitUntil(lambda: panel.result is not None and not panel._job.is_running(), timeout=120_000)
+    assert panel.session_box.currentData() == session.session_id
+    assert panel.result.counts["messages"] == session.message_count
+    assert len(opened) == 1 and opened[0].read_bytes().startswith(b"%PDF")
     panel.shutdown()
