@@ -447,37 +447,37 @@
 <context>
     <name>AuditLogModel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="166" />
         <source>Time</source>
         <translation>Time</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="166" />
         <source>Account</source>
         <translation>Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="166" />
         <source>Action</source>
         <translation>Action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="166" />
         <source>Object</source>
         <translation>Object</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="146" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="167" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="146" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="167" />
         <source>Workstation</source>
         <translation>Workstation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="237" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="258" />
         <source>%1 — double-click or "Go to" to open it</source>
         <translation>%1 — double-click or "Go to" to open it</translation>
     </message>
@@ -485,297 +485,297 @@
 <context>
     <name>AuditPanel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="279" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="300" />
         <source>Audit log</source>
         <translation>Audit log</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="283" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="304" />
         <source>Any account (exact user name)</source>
         <translation>Any account (exact user name)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="285" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="306" />
         <source>Account</source>
         <translation>Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="287" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="308" />
         <source>Action</source>
         <translation>Action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="288" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="309" />
         <source>Any action</source>
         <translation>Any action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="292" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="313" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="293" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="314" />
         <source>Any outcome</source>
         <translation>Any outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="297" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="318" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="299" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="320" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="302" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="323" />
         <source>Text in the object (session, query, file, setting…)</source>
         <translation>Text in the object (session, query, file, setting…)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="304" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="325" />
         <source>Object contains</source>
         <translation>Object contains</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="305" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="326" />
         <source>Apply</source>
         <translation>Apply</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="307" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="328" />
         <source>Clear filters</source>
         <translation>Clear filters</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="314" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="335" />
         <source>Account:</source>
         <translation>Account:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="316" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="337" />
         <source>Action:</source>
         <translation>Action:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="318" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="339" />
         <source>Outcome:</source>
         <translation>Outcome:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="324" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="345" />
         <source>Object:</source>
         <translation>Object:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="346" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="367" />
         <source>Audit entries</source>
         <translation>Audit entries</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="358" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="379" />
         <source>Select an entry to see all its fields.</source>
         <translation>Select an entry to see all its fields.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="359" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="380" />
         <source>Entry details</source>
         <translation>Entry details</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="369" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="390" />
         <source>Verify chain</source>
         <translation>Verify chain</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="370" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="391" />
         <source>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</source>
         <translation>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="372" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="393" />
         <source>Export CSV…</source>
         <translation>Export CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="373" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="394" />
         <source>Write the entries that match the filters, oldest first</source>
         <translation>Write the entries that match the filters, oldest first</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="377" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="398" />
         <source>Chain head</source>
         <translation>Chain head</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="378" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="399" />
         <source>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</source>
         <translation>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="380" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="401" />
         <source>Copy</source>
         <translation>Copy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="381" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="402" />
         <source>Go to</source>
         <translation>Go to</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="382" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="403" />
         <source>Open the conversation or the message of the selected entry (double-click does the same)</source>
         <translation>Open the conversation or the message of the selected entry (double-click does the same)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="388" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="409" />
         <source>Chain head:</source>
         <translation>Chain head:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="445" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="466" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="481" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="502" />
         <source>No entry matches the filters.</source>
         <translation>No entry matches the filters.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="485" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="506" />
         <source>%1 entries match; the newest %2 are listed (scroll for more).</source>
         <translation>%1 entries match; the newest %2 are listed (scroll for more).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="488" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="509" />
         <source>1 entry matches.</source>
         <translation>1 entry matches.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="489" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="510" />
         <source>%1 entries match, newest first.</source>
         <translation>%1 entries match, newest first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="492" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="513" />
         <source>Cannot read the audit log: %1</source>
         <translation>Cannot read the audit log: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="516" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="537" />
         <source>Entry #%1</source>
         <translation>Entry #%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="517" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="538" />
         <source>Time: %1 (UTC %2)</source>
         <translation>Time: %1 (UTC %2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="518" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="539" />
         <source>Account: %1</source>
         <translation>Account: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="520" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="541" />
         <source>Action: %1 (%2)</source>
         <translation>Action: %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="521" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="542" />
         <source>Object: %1</source>
         <translation>Object: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="525" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="546" />
         <source>Outcome: %1</source>
         <translation>Outcome: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="526" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="547" />
         <source>Workstation: %1</source>
         <translation>Workstation: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="527" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="548" />
         <source>Login: %1</source>
         <translation>Login: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="528" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="549" />
         <source>Detail: %1</source>
         <translation>Detail: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="529" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="550" />
         <source>Previous hash: %1</source>
         <translation>Previous hash: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="530" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
         <source>Entry hash: %1</source>
         <translation>Entry hash: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="572" />
         <source>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</source>
         <translation>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="557" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="578" />
         <source>Verifying the chain…</source>
         <translation>Verifying the chain…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="564" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="585" />
         <source>The chain is intact: %1 entries checked, up to %2.</source>
         <translation>The chain is intact: %1 entries checked, up to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="569" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="590" />
         <source>The chain is BROKEN at entry #%1 (%2): %3</source>
         <translation>The chain is BROKEN at entry #%1 (%2): %3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="573" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="594" />
         <source>This check could not be recorded in the audit log, which cannot be appended to in this state.</source>
         <translation>This check could not be recorded in the audit log, which cannot be appended to in this state.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="588" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="609" />
         <source>Cannot verify the chain: %1</source>
         <translation>Cannot verify the chain: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="596" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="617" />
         <source>Export the audit log</source>
         <translation>Export the audit log</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="597" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="618" />
         <source>CSV files (*.csv)</source>
         <translation>CSV files (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="604" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="625" />
         <source>Exporting…</source>
         <translation>Exporting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="612" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="633" />
         <source>%1 entries written to %2.</source>
         <translation>%1 entries written to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="612" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="633" />
         <source>1 entry written to %2.</source>
         <translation>1 entry written to %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="618" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="639" />
         <source>Cannot export the audit log: %1</source>
         <translation>Cannot export the audit log: %1</translation>
     </message>
@@ -948,42 +948,147 @@
         <translation>Directory synced</translation>
     </message>
     <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <source>Backup made</source>
+        <translation>Backup made</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="104" />
+        <source>Backup verified</source>
+        <translation>Backup verified</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="105" />
+        <source>Archive restored</source>
+        <translation>Archive restored</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="106" />
+        <source>Retention policy changed</source>
+        <translation>Retention policy changed</translation>
+    </message>
+    <message>
         <location filename="../../app/ui/auth/audit_panel.py" line="107" />
+        <source>Deletion proposed</source>
+        <translation>Deletion proposed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
+        <source>Deletion approved</source>
+        <translation>Deletion approved</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="109" />
+        <source>Deleted under retention</source>
+        <translation>Deleted under retention</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="110" />
+        <source>Legal hold placed</source>
+        <translation>Legal hold placed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="111" />
+        <source>Legal hold released</source>
+        <translation>Legal hold released</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="112" />
+        <source>Read through the API</source>
+        <translation>Read through the API</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="113" />
+        <source>Tags changed</source>
+        <translation>Tags changed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="114" />
+        <source>Review status set</source>
+        <translation>Review status set</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="115" />
+        <source>Note written</source>
+        <translation>Note written</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="116" />
+        <source>Tag set changed</source>
+        <translation>Tag set changed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="117" />
+        <source>Saved search changed</source>
+        <translation>Saved search changed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="118" />
+        <source>Policy changed</source>
+        <translation>Policy changed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="119" />
+        <source>Policies evaluated</source>
+        <translation>Policies evaluated</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="120" />
+        <source>Alert handled</source>
+        <translation>Alert handled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="121" />
+        <source>Sampling rule changed</source>
+        <translation>Sampling rule changed</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="122" />
+        <source>Sample drawn</source>
+        <translation>Sample drawn</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="123" />
+        <source>Review work read</source>
+        <translation>Review work read</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="128" />
         <source>OK</source>
         <translation>OK</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="128" />
         <source>Denied</source>
         <translation>Denied</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="129" />
         <source>Failed</source>
         <translation>Failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="112" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
         <source>edited</source>
         <translation>edited</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="112" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
         <source>deleted</source>
         <translation>deleted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="113" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="134" />
         <source>reordered</source>
         <translation>reordered</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="113" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="134" />
         <source>inserted</source>
         <translation>inserted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="114" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="135" />
         <source>chain head</source>
         <translation>chain head</translation>
     </message>

@@ -447,37 +447,37 @@
 <context>
     <name>AuditLogModel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="166" />
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="166" />
         <source>Account</source>
         <translation>账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="166" />
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="145" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="166" />
         <source>Object</source>
         <translation>对象</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="146" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="167" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="146" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="167" />
         <source>Workstation</source>
         <translation>工作站</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="237" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="258" />
         <source>%1 — double-click or "Go to" to open it</source>
         <translation>%1 — 双击或点“转到”打开</translation>
     </message>
@@ -485,297 +485,297 @@
 <context>
     <name>AuditPanel</name>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="279" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="300" />
         <source>Audit log</source>
         <translation>审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="283" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="304" />
         <source>Any account (exact user name)</source>
         <translation>任意账号（完整用户名）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="285" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="306" />
         <source>Account</source>
         <translation>账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="287" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="308" />
         <source>Action</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="288" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="309" />
         <source>Any action</source>
         <translation>任意操作</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="292" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="313" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="293" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="314" />
         <source>Any outcome</source>
         <translation>任意结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="297" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="318" />
         <source>From</source>
         <translation>从</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="299" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="320" />
         <source>To</source>
         <translation>到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="302" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="323" />
         <source>Text in the object (session, query, file, setting…)</source>
         <translation>对象中包含的文字（会话、搜索词、文件、设置…）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="304" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="325" />
         <source>Object contains</source>
         <translation>对象包含</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="305" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="326" />
         <source>Apply</source>
         <translation>应用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="307" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="328" />
         <source>Clear filters</source>
         <translation>清除筛选</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="314" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="335" />
         <source>Account:</source>
         <translation>账号：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="316" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="337" />
         <source>Action:</source>
         <translation>操作：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="318" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="339" />
         <source>Outcome:</source>
         <translation>结果：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="324" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="345" />
         <source>Object:</source>
         <translation>对象：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="346" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="367" />
         <source>Audit entries</source>
         <translation>审计记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="358" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="379" />
         <source>Select an entry to see all its fields.</source>
         <translation>选择一条记录以查看其全部字段。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="359" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="380" />
         <source>Entry details</source>
         <translation>记录详情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="369" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="390" />
         <source>Verify chain</source>
         <translation>校验哈希链</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="370" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="391" />
         <source>Check every entry's hash and link: an edited, deleted, inserted or reordered entry is named</source>
         <translation>校验每条记录的哈希及其链接：被修改、删除、插入或调换顺序的记录都会被指出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="372" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="393" />
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="373" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="394" />
         <source>Write the entries that match the filters, oldest first</source>
         <translation>导出符合筛选条件的记录，按时间从早到晚</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="377" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="398" />
         <source>Chain head</source>
         <translation>链头</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="378" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="399" />
         <source>The last entry's number and hash: keep a copy outside the app to prove later that the log was not rewritten up to here</source>
         <translation>最后一条记录的序号和哈希：请在应用之外留存一份，以便日后证明截至此处的日志未被改写</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="380" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="401" />
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="381" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="402" />
         <source>Go to</source>
         <translation>转到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="382" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="403" />
         <source>Open the conversation or the message of the selected entry (double-click does the same)</source>
         <translation>打开所选记录涉及的会话或消息（双击亦可）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="388" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="409" />
         <source>Chain head:</source>
         <translation>链头：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="445" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="466" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="481" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="502" />
         <source>No entry matches the filters.</source>
         <translation>没有符合筛选条件的记录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="485" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="506" />
         <source>%1 entries match; the newest %2 are listed (scroll for more).</source>
         <translation>共 %1 条记录符合条件；已列出最新的 %2 条（向下滚动加载更多）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="488" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="509" />
         <source>1 entry matches.</source>
         <translation>共 1 条记录符合条件。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="489" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="510" />
         <source>%1 entries match, newest first.</source>
         <translation>共 %1 条记录符合条件，最新的在前。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="492" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="513" />
         <source>Cannot read the audit log: %1</source>
         <translation>无法读取审计日志：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="516" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="537" />
         <source>Entry #%1</source>
         <translation>记录 #%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="517" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="538" />
         <source>Time: %1 (UTC %2)</source>
         <translation>时间：%1（UTC %2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="518" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="539" />
         <source>Account: %1</source>
         <translation>账号：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="520" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="541" />
         <source>Action: %1 (%2)</source>
         <translation>操作：%1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="521" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="542" />
         <source>Object: %1</source>
         <translation>对象：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="525" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="546" />
         <source>Outcome: %1</source>
         <translation>结果：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="526" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="547" />
         <source>Workstation: %1</source>
         <translation>工作站：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="527" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="548" />
         <source>Login: %1</source>
         <translation>登录会话：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="528" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="549" />
         <source>Detail: %1</source>
         <translation>详情：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="529" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="550" />
         <source>Previous hash: %1</source>
         <translation>前一条哈希：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="530" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
         <source>Entry hash: %1</source>
         <translation>本条哈希：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="551" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="572" />
         <source>Chain head copied: keep it outside the app (a printout, a note in the case file) to prove later that the log up to it was not rewritten.</source>
         <translation>链头已复制：请在应用之外保存（打印件、案卷备注），以便日后证明截至此处的日志未被改写。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="557" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="578" />
         <source>Verifying the chain…</source>
         <translation>正在校验哈希链…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="564" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="585" />
         <source>The chain is intact: %1 entries checked, up to %2.</source>
         <translation>哈希链完好：已校验 %1 条记录，截至 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="569" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="590" />
         <source>The chain is BROKEN at entry #%1 (%2): %3</source>
         <translation>哈希链在记录 #%1 处断裂（%2）：%3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="573" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="594" />
         <source>This check could not be recorded in the audit log, which cannot be appended to in this state.</source>
         <translation>本次校验无法记入审计日志：日志处于此状态时无法追加记录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="588" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="609" />
         <source>Cannot verify the chain: %1</source>
         <translation>无法校验哈希链：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="596" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="617" />
         <source>Export the audit log</source>
         <translation>导出审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="597" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="618" />
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="604" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="625" />
         <source>Exporting…</source>
         <translation>正在导出…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="612" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="633" />
         <source>%1 entries written to %2.</source>
         <translation>已将 %1 条记录写入 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="612" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="633" />
         <source>1 entry written to %2.</source>
         <translation>已将 1 条记录写入 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="618" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="639" />
         <source>Cannot export the audit log: %1</source>
         <translation>无法导出审计日志：%1</translation>
     </message>
@@ -948,42 +948,147 @@
         <translation>同步通讯录</translation>
     </message>
     <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="103" />
+        <source>Backup made</source>
+        <translation>已备份</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="104" />
+        <source>Backup verified</source>
+        <translation>已校验备份</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="105" />
+        <source>Archive restored</source>
+        <translation>已恢复存档</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="106" />
+        <source>Retention policy changed</source>
+        <translation>修改保留策略</translation>
+    </message>
+    <message>
         <location filename="../../app/ui/auth/audit_panel.py" line="107" />
+        <source>Deletion proposed</source>
+        <translation>提出删除计划</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
+        <source>Deletion approved</source>
+        <translation>批准删除</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="109" />
+        <source>Deleted under retention</source>
+        <translation>按保留策略删除</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="110" />
+        <source>Legal hold placed</source>
+        <translation>设置法律保全</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="111" />
+        <source>Legal hold released</source>
+        <translation>解除法律保全</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="112" />
+        <source>Read through the API</source>
+        <translation>通过 API 读取</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="113" />
+        <source>Tags changed</source>
+        <translation>修改标签</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="114" />
+        <source>Review status set</source>
+        <translation>设置审阅状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="115" />
+        <source>Note written</source>
+        <translation>撰写备注</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="116" />
+        <source>Tag set changed</source>
+        <translation>修改标签集</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="117" />
+        <source>Saved search changed</source>
+        <translation>修改已存搜索</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="118" />
+        <source>Policy changed</source>
+        <translation>修改规则</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="119" />
+        <source>Policies evaluated</source>
+        <translation>执行规则检查</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="120" />
+        <source>Alert handled</source>
+        <translation>处理告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="121" />
+        <source>Sampling rule changed</source>
+        <translation>修改抽样规则</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="122" />
+        <source>Sample drawn</source>
+        <translation>抽取样本</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="123" />
+        <source>Review work read</source>
+        <translation>读取审阅工作</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/auth/audit_panel.py" line="128" />
         <source>OK</source>
         <translation>成功</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="107" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="128" />
         <source>Denied</source>
         <translation>拒绝</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="108" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="129" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="112" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
         <source>edited</source>
         <translation>被修改</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="112" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="133" />
         <source>deleted</source>
         <translation>被删除</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="113" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="134" />
         <source>reordered</source>
         <translation>顺序被改动</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="113" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="134" />
         <source>inserted</source>
         <translation>被插入</translation>
     </message>
     <message>
-        <location filename="../../app/ui/auth/audit_panel.py" line="114" />
+        <location filename="../../app/ui/auth/audit_panel.py" line="135" />
         <source>chain head</source>
         <translation>链头</translation>
     </message>
