@@ -52,6 +52,29 @@ def conversation_title(ctx, actor, corp_id: int, roomid: str, participants, excl
     return "、".join(names) + (" …" if len(others) > 4 else "")
 
 
+class ReadsWhenShown:
+    """For a docked panel (a QWidget subclass lists this first): it reads the archive only while
+    shown — the first show reads, and a change of the archive while hidden is read at the next show —
+    so that hidden panels cost nothing when the window opens or a sync ends. ``refresh()`` reads."""
+
+    _stale = True
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)  # type: ignore[misc]
+        if self._stale:
+            self._stale = False
+            self.refresh()
+
+    def archive_changed(self) -> None:
+        if self.isVisible():  # type: ignore[attr-defined]
+            self.refresh()
+        else:
+            self._stale = True
+
+    def refresh(self) -> None:
+        raise NotImplementedError
+
+
 class CorpBox(QComboBox):
     """The archive's corps (read off the GUI thread); hidden while there is only one."""
 
@@ -148,4 +171,4 @@ class DateRange(QWidget):
         return day_start_ms(self.to_date.date().addDays(1)) if self.to_box.isChecked() else None
 
 
-__all__ = ["CorpBox", "DateRange", "conversation_title", "day_start_ms", "local_time", "ms_to_qdate", "name_and_id"]
+__all__ = ["CorpBox", "DateRange", "ReadsWhenShown", "conversation_title", "day_start_ms", "local_time", "ms_to_qdate", "name_and_id"]

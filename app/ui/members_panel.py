@@ -30,7 +30,7 @@ from app.core.safe_text import display_name, display_text
 
 from .avatars import avatar_icon
 from .counts import count_text
-from .insight_common import CorpBox, local_time
+from .insight_common import CorpBox, ReadsWhenShown, local_time
 from .panels import Navigator
 from .sync.panel import fill
 from .table_model import RowTableModel
@@ -93,7 +93,7 @@ class MemberModel(RowTableModel[GroupMember]):
         return None
 
 
-class GroupMembersPanel(QWidget):
+class GroupMembersPanel(ReadsWhenShown, QWidget):
     """The member list of a group conversation (see the module docstring)."""
 
     def __init__(self, ctx: AppContext, actor: Actor, navigator: Navigator, parent: QWidget | None = None):
@@ -142,8 +142,7 @@ class GroupMembersPanel(QWidget):
         self.open_button.clicked.connect(self.open_conversation)
         self.table.doubleClicked.connect(self._activated)
         navigator.session_shown.connect(self.follow)
-        navigator.archive_changed.connect(self.refresh)
-        self.refresh()
+        navigator.archive_changed.connect(self.archive_changed)
 
     def refresh(self) -> None:
         self.corp_box.reload()
@@ -180,6 +179,9 @@ class GroupMembersPanel(QWidget):
 
     def follow(self, corp_id: int, session_id: str) -> None:
         """The window shows ``session_id``: show its members if it is a group of the list."""
+        if self.corp_box.count() == 0:  # not read yet (hidden until now): chosen once it is
+            self._wanted = session_id
+            return
         if corp_id != self.corp_box.corp_id():
             i = self.corp_box.findData(corp_id)
             if i < 0:

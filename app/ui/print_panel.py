@@ -38,7 +38,7 @@ from . import temp_copies
 from .charts import plain_tooltip
 from .counts import count_text
 from .export_dialog import ask_export_key_passphrase, export_work
-from .insight_common import CorpBox, DateRange, conversation_title, local_time
+from .insight_common import CorpBox, DateRange, ReadsWhenShown, conversation_title, local_time
 from .long_job import LongJob
 from .panels import Navigator
 from .sync.panel import fill
@@ -52,7 +52,7 @@ def open_file(path: Path) -> bool:
     return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
 
-class PrintPanel(QWidget):
+class PrintPanel(ReadsWhenShown, QWidget):
     """Make a conversation's PDF transcript for printing (see the module docstring)."""
 
     def __init__(self, ctx: AppContext, actor: Actor, navigator: Navigator, parent: QWidget | None = None):
@@ -129,8 +129,7 @@ class PrintPanel(QWidget):
         self.folder_button.clicked.connect(self.show_folder)
         self.volumes.itemDoubleClicked.connect(lambda item: self._open(Path(item.data(PATH_ROLE))))
         navigator.session_shown.connect(self.follow)
-        navigator.archive_changed.connect(self.refresh)
-        self.refresh()
+        navigator.archive_changed.connect(self.archive_changed)
 
     # ------------------------------------------------------------------ the conversation
     def refresh(self) -> None:
@@ -178,6 +177,9 @@ class PrintPanel(QWidget):
 
     def follow(self, corp_id: int, session_id: str) -> None:
         """The window shows ``session_id``: make it the conversation to print."""
+        if self.corp_box.count() == 0:  # not read yet (hidden until now): chosen once it is
+            self._wanted = session_id
+            return
         if corp_id != self.corp_box.corp_id():
             i = self.corp_box.findData(corp_id)
             if i < 0:

@@ -32,7 +32,7 @@ from app.core.statistics import EXTERNAL, STAFF, MessageStatistics, SenderCount,
 
 from .charts import Bar, BarChart
 from .counts import count_text
-from .insight_common import CorpBox, DateRange, day_start_ms, name_and_id
+from .insight_common import CorpBox, DateRange, ReadsWhenShown, day_start_ms, name_and_id
 from .panels import Navigator
 from .sync.panel import fill, ui_speaks_chinese
 from .table_model import RowTableModel
@@ -65,7 +65,7 @@ class SenderModel(RowTableModel[SenderCount]):
         return None
 
 
-class StatisticsPanel(QWidget):
+class StatisticsPanel(ReadsWhenShown, QWidget):
     """Charts of the archive's entries for a corp and a date range (see the module docstring)."""
 
     def __init__(self, ctx: AppContext, actor: Actor, navigator: Navigator, parent: QWidget | None = None):
@@ -127,8 +127,7 @@ class StatisticsPanel(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.per_staff.bar_activated.connect(self._person)
         self.table.doubleClicked.connect(self._row_activated)
-        navigator.archive_changed.connect(self.refresh)
-        self.refresh()
+        navigator.archive_changed.connect(self.archive_changed)
 
     def refresh(self) -> None:
         self.corp_box.reload()

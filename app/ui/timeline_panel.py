@@ -31,7 +31,7 @@ from app.core.statistics import PersonConversation, PersonTimeline, StatisticsSe
 
 from .charts import Bar, BarChart
 from .counts import count_text
-from .insight_common import CorpBox, DateRange, conversation_title, local_time, name_and_id
+from .insight_common import CorpBox, DateRange, ReadsWhenShown, conversation_title, local_time, name_and_id
 from .panels import Navigator
 from .sync.panel import fill
 from .table_model import RowTableModel
@@ -79,7 +79,7 @@ class TimelineModel(RowTableModel[TimelineRow]):
         return None
 
 
-class TimelinePanel(QWidget):
+class TimelinePanel(ReadsWhenShown, QWidget):
     """All conversations of one staff member by time (see the module docstring)."""
 
     def __init__(self, ctx: AppContext, actor: Actor, navigator: Navigator, parent: QWidget | None = None):
@@ -156,9 +156,8 @@ class TimelinePanel(QWidget):
         self.open_button.clicked.connect(self.open_conversation)
         self.open_first_button.clicked.connect(self.open_first_message)
         navigator.person_requested.connect(self.show_person)
-        navigator.archive_changed.connect(self.refresh)
+        navigator.archive_changed.connect(self.archive_changed)
         self.summary.setText(self.tr("Choose a staff member to see their conversations by time."))
-        self.refresh()
 
     def refresh(self) -> None:
         self.corp_box.reload()

@@ -243,3 +243,20 @@ def test_file_print_makes_and_opens_the_open_conversations_transcript(qtbot, win
     assert panel.result.counts["messages"] == session.message_count
     assert len(opened) == 1 and opened[0].read_bytes().startswith(b"%PDF")
     panel.shutdown()
+
+
+def test_hidden_panels_read_nothing_until_shown(qtbot, window):
+    from PySide6.QtCore import QCoreApplication
+
+    from app.ui.tasks import wait_for_tasks
+
+    window.navigator.archive_changed.emit()  # a sync ended while the panels are hidden
+    assert wait_for_tasks()
+    QCoreApplication.processEvents()
+    for key in KEYS:  # nothing was read: not even the corps
+        assert window.panels[key].corp_box.count() == 0, key
+    panel = _show(window, "statistics")
+    qtbot.waitUntil(lambda: panel.stats is not None, timeout=20_000)
+    before = panel.stats
+    window.navigator.archive_changed.emit()  # shown: read again
+    qtbot.waitUntil(lambda: panel.stats is not before, timeout=20_000)
