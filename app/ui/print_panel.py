@@ -37,6 +37,7 @@ from app.core.safe_text import display_name, display_text
 from . import temp_copies
 from .charts import plain_tooltip
 from .counts import count_text
+from .desktop import has_program_for
 from .export_dialog import ask_export_key_passphrase, export_work
 from .insight_common import CorpBox, DateRange, ReadsWhenShown, conversation_title, local_time
 from .long_job import LongJob
@@ -262,7 +263,13 @@ class PrintPanel(ReadsWhenShown, QWidget):
             self._open(self.pdfs[0])
 
     def _open(self, path: Path) -> None:
-        if not open_file(path):
+        """Hand ``path`` to the desktop's program for its type, after asking whether there is one
+        (xdg-open says yes to everything; app/ui/desktop.py), off the GUI thread."""
+        run_task(self, lambda: has_program_for(path.name), lambda known: self._open_checked(path, known),
+                 lambda _exc: self._open_checked(path, None))
+
+    def _open_checked(self, path: Path, known: bool | None) -> None:
+        if known is False or not open_file(path):
             self.status.setText(fill(self.tr("No program on this computer opens PDF files; the transcript is at %1"),
                                      display_name(str(path))))
 
