@@ -189,9 +189,11 @@ class _BagWriter:
         self._folders: set[str] = {"data"}
         # Small files are written by a thread of their own while the export goes on (creating a
         # file is a few hundred microseconds of system time, the GIL released); at most
-        # _WRITES_AHEAD of them wait in memory. Their hashes are taken here, from the bytes.
+        # _BATCH * (_BATCHES_AHEAD + 1) of them wait in memory. Their hashes are taken here, from the bytes.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bag-writer")
         self._pending: deque[Future[None]] = deque()
+        self._batch: list[tuple[str, bytes]] = []  # handed to the writer _BATCH at a time (each hand-over
+        # wakes the thread and passes the GIL: per file, that cost as much as the writing saved)
 
     def _record(self, rel: str, digest: str, size: int) -> None:
         line = f"{digest}  {rel}\n"
@@ -219,9 +221,9 @@ class _BagWriter:
     def write_bytes(self, rel: str, data: bytes) -> str:
         """Write a new file ``rel`` holding ``data`` (in the writer thread; an error is raised by a
         later call or by :meth:`close`); returns its SHA-256."""
-        self._pending.append(self._writer.submit(_write_new, self._folder(rel), data))
-        if len(self._pending) >= _WRITES_AHEAD:
-            self._pending.popleft().result()
+        self._batch.append((self._folder(rel), data))
+        if len(self._batch) >= _BATCH:
+            self._hand_over()
         digest = hashlib.sha256(data).hexdigest()
         self._record(rel, digest, len(data))
         return digest
@@ -255,8 +257,16 @@ class _BagWriter:
                 size += len(chunk)
         self._record(rel, h.hexdigest(), size)
 
+    def _hand_over(self) -> None:
+        self._pending.append(self._writer.submit(_write_all, self._batch))
+        self._batch = []
+        if len(self._pending) > _BATCHES_AHEAD:
+            self._pending.popleft().result()
+
     def flush(self) -> None:
         """Wait until every file handed to write_bytes is on disk (raises the first write's error)."""
+        if self._batch:
+            self._hand_over()
         while self._pending:
             self._pending.popleft().result()
 
@@ -272,7 +282,12 @@ class _BagWriter:
             f.close()
 
 
-_WRITES_AHEAD = 256
+_BATCH, _BATCHES_AHEAD = 64, 4  # at most 320 small files wait in memory
+
+
+def _write_all(files: list[tuple[str, bytes]]) -> None:
+    for path, data in files:
+        _write_new(path, data)
 
 
 def _write_new(path: str, data: bytes) -> None:
@@ -382,6 +397,7 @@ class _Exporter:
         self._sessions: dict[str, object] = {}  # session id -> its SessionRow (or None), see _session_info
         self._media_allowed = False  # media.read checked (see _open_media)
         self.pdf_workers: int | None = None  # processes rendering the PDFs (pdf_process.workers_for)
+        self._selection_text: str | None = None  # see _selection_note
         self.review = ReviewEvidence(self.db, tz)  # reviewers' annotations, apart from the messages
 
     # ------------------------------------------------------------------ what to export
@@ -577,14 +593,14 @@ class _Exporter:
         index_rel = f"{TRANSCRIPTS_DIR}index.html"
         index_file = bag.open_text(index_rel)
         write_index(index_file, self._index, zone_note=self._zone(), fingerprint=self.fingerprint,
-                    selection_note=json.dumps(self.sel.describe(), ensure_ascii=False),
+                    selection_note=self._selection_note(),
                     directory_note=self._directory_note())
         bag.close_text(index_rel, index_file)
         bag.close()
 
     def _characters(self, spools) -> set[str]:
         """Every character the PDF transcripts will show (for cutting the fonts down)."""
-        chars = set(self.fingerprint) | set(json.dumps(self.sel.describe(), ensure_ascii=False))
+        chars = set(self.fingerprint) | set(self._selection_note())
         chars |= set(pdf_module.REVIEW_HEADING)
         chars |= set(datetime.now().astimezone(self.tz).strftime("UTC%z (%Z)") if self.tz is None else str(self.tz))
         for sid, spool in spools:
@@ -599,6 +615,13 @@ class _Exporter:
                 while block := f.read(1 << 20):
                     chars.update(block)
         return chars
+
+    def _selection_note(self) -> str:
+        """The selection as the transcripts show it (made once: a long list of conversations took
+        a second or more to describe for each of them)."""
+        if self._selection_text is None:
+            self._selection_text = json.dumps(self.sel.describe(), ensure_ascii=False)
+        return self._selection_text
 
     def _session_info(self, sid: str | None):
         """The conversation's row (None if unknown or outside the scope), read once per export."""
@@ -677,7 +700,7 @@ class _Exporter:
         sdir = _session_dir(sid)
         info = self._session_info(sid)
         zone = datetime.now().astimezone(self.tz).strftime("UTC%z (%Z)") if self.tz is None else str(self.tz)
-        selection_note = json.dumps(self.sel.describe(), ensure_ascii=False)
+        selection_note = self._selection_note()
         participants = info.participants if info else ()
         t_rel = f"{TRANSCRIPTS_DIR}{sdir}.html"
         t_file = bag.open_text(t_rel)
