@@ -23,12 +23,12 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal_column, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, literal_column, or_, select
 
 from app.core.actor import Actor
 from app.core.auth import roles as R
 from app.core.auth.audit import Action, AuditTrail
-from app.core.auth.scope import message_condition, participant_in, session_condition
+from app.core.auth.scope import participant_in, session_condition, value_in
 from app.core.directory.names import WECHAT, Directory, Person
 from app.core.messages.session import looks_like_external_userid
 from app.core.store.db import Database
@@ -187,8 +187,16 @@ class StatisticsService:
         if end_ms is not None:
             where.append(Message.msgtime < end_ms)
         if actor.scope is not None:
-            where.append(message_condition(self.db, actor.scope))
+            where.append(self._in_scope(corp_id, actor.scope))
         return where
+
+    def _in_scope(self, corp_id: int, scope: frozenset[str]) -> ColumnElement[bool]:
+        """Messages of the corp's sessions in ``scope`` (message_condition's rule). The sessions are
+        picked once, by an uncorrelated subquery, rather than tested per message row (message_condition
+        is correlated: 1.8 s instead of 0.2 s over 60,000 messages)."""
+        in_scope = select(Session.session_id).where(Session.corp_id == corp_id, session_condition(self.db, scope))
+        no_session = and_(Message.session_id.is_(None), value_in(self.db, Message.sender, scope))
+        return or_(Message.session_id.in_(in_scope), no_session)
 
     # ------------------------------------------------------------------ queries (also for EXPLAIN in tests)
     def day_query(self, actor: Actor, corp_id: int, start_ms: int | None = None, end_ms: int | None = None,
