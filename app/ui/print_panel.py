@@ -130,6 +130,10 @@ class PrintPanel(ReadsWhenShown, QWidget):
         self.folder_button.clicked.connect(self.show_folder)
         self.volumes.itemDoubleClicked.connect(lambda item: self._open(Path(item.data(PATH_ROLE))))
         navigator.session_shown.connect(self.follow)
+        if not can(actor, MESSAGES_READ):  # a transcript is read content: exports start from what one reads
+            self.make_button.setEnabled(False)
+            self.status.setText(self.tr("Printing a conversation needs an account that may read it (the "
+                                        "reviewer role) besides the exporter role."))
         navigator.archive_changed.connect(self.archive_changed)
 
     # ------------------------------------------------------------------ the conversation
@@ -208,7 +212,7 @@ class PrintPanel(ReadsWhenShown, QWidget):
     def make(self) -> bool:
         """Start making the transcript of the chosen conversation; False if nothing was started."""
         corp_id, session_id = self.corp_box.corp_id(), self.session_box.currentData()
-        if corp_id is None or not session_id or self._job.is_running():
+        if corp_id is None or not session_id or self._job.is_running() or not can(self.actor, MESSAGES_READ):
             return False
         passphrase = None
         need = passphrase_needed(self.ctx.secrets, self.ctx.paths.data_dir)

@@ -2045,12 +2045,12 @@
 <context>
     <name>DateRange</name>
     <message>
-        <location filename="../../app/ui/insight_common.py" line="90" />
+        <location filename="../../app/ui/insight_common.py" line="113" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/insight_common.py" line="91" />
+        <location filename="../../app/ui/insight_common.py" line="114" />
         <source>To</source>
         <translation>To</translation>
     </message>
@@ -2734,87 +2734,87 @@
         <translation>Group:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="154" />
+        <location filename="../../app/ui/members_panel.py" line="153" />
         <source>The archive holds no corp yet.</source>
         <translation>The archive holds no corp yet.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="169" />
+        <location filename="../../app/ui/members_panel.py" line="168" />
         <source>Group %1</source>
         <translation>Group %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="177" />
+        <location filename="../../app/ui/members_panel.py" line="176" />
         <source>No group conversations (or none in your scope).</source>
         <translation>No group conversations (or none in your scope).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="218" />
+        <location filename="../../app/ui/members_panel.py" line="220" />
         <source>The member list cannot be read: %1</source>
         <translation>The member list cannot be read: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="233" />
+        <location filename="../../app/ui/members_panel.py" line="235" />
         <source>This group is not in the archive (or not in your scope).</source>
         <translation>This group is not in the archive (or not in your scope).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="238" />
+        <location filename="../../app/ui/members_panel.py" line="240" />
         <source>internal group</source>
         <translation>internal group</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="238" />
+        <location filename="../../app/ui/members_panel.py" line="240" />
         <source>customer group</source>
         <translation>customer group</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="243" />
+        <location filename="../../app/ui/members_panel.py" line="245" />
         <source>owner %1</source>
         <translation>owner %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="245" />
+        <location filename="../../app/ui/members_panel.py" line="247" />
         <source>created %1</source>
         <translation>created %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="247" />
+        <location filename="../../app/ui/members_panel.py" line="249" />
         <source>%1 as WeCom listed them on %2</source>
         <translation>%1 as WeCom listed them on %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="248" />
+        <location filename="../../app/ui/members_panel.py" line="250" />
         <source>1 member</source>
         <translation>1 member</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="248" />
+        <location filename="../../app/ui/members_panel.py" line="250" />
         <source>%1 members</source>
         <translation>%1 members</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="251" />
+        <location filename="../../app/ui/members_panel.py" line="253" />
         <source>WeCom has not described this group (Directory → Sync from WeCom): the people seen in its messages are listed</source>
         <translation>WeCom has not described this group (Directory → Sync from WeCom): the people seen in its messages are listed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="254" />
+        <location filename="../../app/ui/members_panel.py" line="256" />
         <source>1 has left</source>
         <translation>1 has left</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="254" />
+        <location filename="../../app/ui/members_panel.py" line="256" />
         <source>%1 have left</source>
         <translation>%1 have left</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="256" />
+        <location filename="../../app/ui/members_panel.py" line="258" />
         <source>1 more seen in the archive only</source>
         <translation>1 more seen in the archive only</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="257" />
+        <location filename="../../app/ui/members_panel.py" line="259" />
         <source>%1 more seen in the archive only</source>
         <translation>%1 more seen in the archive only</translation>
     </message>
@@ -4443,77 +4443,82 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>PrintPanel</name>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="70" />
+        <location filename="../../app/ui/print_panel.py" line="71" />
         <source>The transcript could not be made: %1</source>
         <translation>The transcript could not be made: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="72" />
+        <location filename="../../app/ui/print_panel.py" line="73" />
         <source>Cancelled; nothing was kept.</source>
         <translation>Cancelled; nothing was kept.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="78" />
+        <location filename="../../app/ui/print_panel.py" line="79" />
         <source>Make PDF and open it</source>
         <translation>Make PDF and open it</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="79" />
+        <location filename="../../app/ui/print_panel.py" line="80" />
         <source>Cancel</source>
         <translation>Cancel</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="89" />
+        <location filename="../../app/ui/print_panel.py" line="90" />
         <source>Open PDF</source>
         <translation>Open PDF</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="90" />
+        <location filename="../../app/ui/print_panel.py" line="91" />
         <source>Show folder</source>
         <translation>Show folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="94" />
+        <location filename="../../app/ui/print_panel.py" line="95" />
         <source>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</source>
         <translation>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="101" />
+        <location filename="../../app/ui/print_panel.py" line="102" />
         <source>Conversation:</source>
         <translation>Conversation:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="104" />
+        <location filename="../../app/ui/print_panel.py" line="105" />
         <source>Only messages</source>
         <translation>Only messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="175" />
+        <location filename="../../app/ui/print_panel.py" line="135" />
+        <source>Printing a conversation needs an account that may read it (the reviewer role) besides the exporter role.</source>
+        <translation>Printing a conversation needs an account that may read it (the reviewer role) besides the exporter role.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="179" />
         <source>%1 from %2 to %3.</source>
         <translation>%1 from %2 to %3.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="175" />
+        <location filename="../../app/ui/print_panel.py" line="179" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="176" />
+        <location filename="../../app/ui/print_panel.py" line="180" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="230" />
+        <location filename="../../app/ui/print_panel.py" line="237" />
         <source>Making the transcript…</source>
         <translation>Making the transcript…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="249" />
+        <location filename="../../app/ui/print_panel.py" line="256" />
         <source>Transcript made (package %1): %2 PDF file(s), %3 messages.</source>
         <translation>Transcript made (package %1): %2 PDF file(s), %3 messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="264" />
+        <location filename="../../app/ui/print_panel.py" line="277" />
         <source>No program on this computer opens PDF files; the transcript is at %1</source>
         <translation>No program on this computer opens PDF files; the transcript is at %1</translation>
     </message>
@@ -6261,87 +6266,87 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
         <translation>Senders</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="141" />
+        <location filename="../../app/ui/statistics_panel.py" line="140" />
         <source>The archive holds no corp yet.</source>
         <translation>The archive holds no corp yet.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="144" />
+        <location filename="../../app/ui/statistics_panel.py" line="143" />
         <source>Counting…</source>
         <translation>Counting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="150" />
+        <location filename="../../app/ui/statistics_panel.py" line="149" />
         <source>The statistics cannot be read: %1</source>
         <translation>The statistics cannot be read: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="158" />
+        <location filename="../../app/ui/statistics_panel.py" line="157" />
         <source>%1 from %2 to %3: %4 staff members sent %5; %6 external contacts of %7 corps sent %8.</source>
         <translation>%1 from %2 to %3: %4 staff members sent %5; %6 external contacts of %7 corps sent %8.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="160" />
-        <location filename="../../app/ui/statistics_panel.py" line="170" />
-        <location filename="../../app/ui/statistics_panel.py" line="195" />
+        <location filename="../../app/ui/statistics_panel.py" line="159" />
+        <location filename="../../app/ui/statistics_panel.py" line="169" />
+        <location filename="../../app/ui/statistics_panel.py" line="194" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="160" />
-        <location filename="../../app/ui/statistics_panel.py" line="170" />
-        <location filename="../../app/ui/statistics_panel.py" line="195" />
+        <location filename="../../app/ui/statistics_panel.py" line="159" />
+        <location filename="../../app/ui/statistics_panel.py" line="169" />
+        <location filename="../../app/ui/statistics_panel.py" line="194" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="168" />
+        <location filename="../../app/ui/statistics_panel.py" line="167" />
         <source>No messages in this range (or none in your scope).</source>
         <translation>No messages in this range (or none in your scope).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="169" />
-        <location filename="../../app/ui/statistics_panel.py" line="207" />
+        <location filename="../../app/ui/statistics_panel.py" line="168" />
+        <location filename="../../app/ui/statistics_panel.py" line="206" />
         <source>No messages</source>
         <translation>No messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="173" />
+        <location filename="../../app/ui/statistics_panel.py" line="172" />
         <source>Messages per day</source>
         <translation>Messages per day</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="181" />
+        <location filename="../../app/ui/statistics_panel.py" line="180" />
         <source>Messages per month</source>
         <translation>Messages per month</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="206" />
+        <location filename="../../app/ui/statistics_panel.py" line="205" />
         <source>and %1 more: %2</source>
         <translation>and %1 more: %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="184" />
+        <location filename="../../app/ui/statistics_panel.py" line="183" />
         <source>Per message type</source>
         <translation>Per message type</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="187" />
+        <location filename="../../app/ui/statistics_panel.py" line="186" />
         <source>Sent per staff member</source>
         <translation>Sent per staff member</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="191" />
+        <location filename="../../app/ui/statistics_panel.py" line="190" />
         <source>(corp not known)</source>
         <translation>(corp not known)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="192" />
+        <location filename="../../app/ui/statistics_panel.py" line="191" />
         <source>Sent by external contacts, per their corp</source>
         <translation>Sent by external contacts, per their corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="194" />
+        <location filename="../../app/ui/statistics_panel.py" line="193" />
         <source>%1: %2 sent by %3 contacts</source>
         <translation>%1: %2 sent by %3 contacts</translation>
     </message>
@@ -6757,59 +6762,59 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
         <translation>Choose a staff member to see their conversations by time.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="240" />
+        <location filename="../../app/ui/timeline_panel.py" line="239" />
         <source>%1 staff members match “%2”: choose one in the list.</source>
         <translation>%1 staff members match “%2”: choose one in the list.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="246" />
+        <location filename="../../app/ui/timeline_panel.py" line="245" />
         <source>Reading…</source>
         <translation>Reading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="259" />
+        <location filename="../../app/ui/timeline_panel.py" line="258" />
         <source>The timeline cannot be read: %1</source>
         <translation>The timeline cannot be read: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="273" />
+        <location filename="../../app/ui/timeline_panel.py" line="272" />
         <source>%1: no conversations in this range (or none in your scope).</source>
         <translation>%1: no conversations in this range (or none in your scope).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="275" />
+        <location filename="../../app/ui/timeline_panel.py" line="274" />
         <source>%1: %2; sent %3 in them.</source>
         <translation>%1: %2; sent %3 in them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="276" />
+        <location filename="../../app/ui/timeline_panel.py" line="275" />
         <source>1 conversation</source>
         <translation>1 conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="276" />
+        <location filename="../../app/ui/timeline_panel.py" line="275" />
         <source>%1 conversations</source>
         <translation>%1 conversations</translation>
     </message>
     <message>
+        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <location filename="../../app/ui/timeline_panel.py" line="277" />
-        <location filename="../../app/ui/timeline_panel.py" line="278" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
+        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <location filename="../../app/ui/timeline_panel.py" line="277" />
-        <location filename="../../app/ui/timeline_panel.py" line="278" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="283" />
+        <location filename="../../app/ui/timeline_panel.py" line="282" />
         <source>Messages they sent per month</source>
         <translation>Messages they sent per month</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="285" />
+        <location filename="../../app/ui/timeline_panel.py" line="284" />
         <source>No messages sent by them</source>
         <translation>No messages sent by them</translation>
     </message>

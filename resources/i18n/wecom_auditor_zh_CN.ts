@@ -2045,12 +2045,12 @@
 <context>
     <name>DateRange</name>
     <message>
-        <location filename="../../app/ui/insight_common.py" line="90" />
+        <location filename="../../app/ui/insight_common.py" line="113" />
         <source>From</source>
         <translation>从</translation>
     </message>
     <message>
-        <location filename="../../app/ui/insight_common.py" line="91" />
+        <location filename="../../app/ui/insight_common.py" line="114" />
         <source>To</source>
         <translation>到</translation>
     </message>
@@ -2734,87 +2734,87 @@
         <translation>群：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="154" />
+        <location filename="../../app/ui/members_panel.py" line="153" />
         <source>The archive holds no corp yet.</source>
         <translation>存档中还没有企业。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="169" />
+        <location filename="../../app/ui/members_panel.py" line="168" />
         <source>Group %1</source>
         <translation>群 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="177" />
+        <location filename="../../app/ui/members_panel.py" line="176" />
         <source>No group conversations (or none in your scope).</source>
         <translation>没有群聊（或没有您权限范围内的群聊）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="218" />
+        <location filename="../../app/ui/members_panel.py" line="220" />
         <source>The member list cannot be read: %1</source>
         <translation>无法读取成员列表：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="233" />
+        <location filename="../../app/ui/members_panel.py" line="235" />
         <source>This group is not in the archive (or not in your scope).</source>
         <translation>此群不在存档中（或不在您的权限范围内）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="238" />
+        <location filename="../../app/ui/members_panel.py" line="240" />
         <source>internal group</source>
         <translation>内部群</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="238" />
+        <location filename="../../app/ui/members_panel.py" line="240" />
         <source>customer group</source>
         <translation>客户群</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="243" />
+        <location filename="../../app/ui/members_panel.py" line="245" />
         <source>owner %1</source>
         <translation>群主 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="245" />
+        <location filename="../../app/ui/members_panel.py" line="247" />
         <source>created %1</source>
         <translation>创建于 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="247" />
+        <location filename="../../app/ui/members_panel.py" line="249" />
         <source>%1 as WeCom listed them on %2</source>
         <translation>企业微信于 %2 列出的 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="248" />
+        <location filename="../../app/ui/members_panel.py" line="250" />
         <source>1 member</source>
         <translation>1 名成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="248" />
+        <location filename="../../app/ui/members_panel.py" line="250" />
         <source>%1 members</source>
         <translation>%1 名成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="251" />
+        <location filename="../../app/ui/members_panel.py" line="253" />
         <source>WeCom has not described this group (Directory → Sync from WeCom): the people seen in its messages are listed</source>
         <translation>企业微信尚未提供此群的信息（通讯录 → 从企业微信同步）：列出的是在其消息中出现过的人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="254" />
+        <location filename="../../app/ui/members_panel.py" line="256" />
         <source>1 has left</source>
         <translation>1 人已退出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="254" />
+        <location filename="../../app/ui/members_panel.py" line="256" />
         <source>%1 have left</source>
         <translation>%1 人已退出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="256" />
+        <location filename="../../app/ui/members_panel.py" line="258" />
         <source>1 more seen in the archive only</source>
         <translation>另有 1 人仅见于存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="257" />
+        <location filename="../../app/ui/members_panel.py" line="259" />
         <source>%1 more seen in the archive only</source>
         <translation>另有 %1 人仅见于存档</translation>
     </message>
@@ -4443,77 +4443,82 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>PrintPanel</name>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="70" />
+        <location filename="../../app/ui/print_panel.py" line="71" />
         <source>The transcript could not be made: %1</source>
         <translation>无法生成记录：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="72" />
+        <location filename="../../app/ui/print_panel.py" line="73" />
         <source>Cancelled; nothing was kept.</source>
         <translation>已取消，未保留任何文件。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="78" />
+        <location filename="../../app/ui/print_panel.py" line="79" />
         <source>Make PDF and open it</source>
         <translation>生成 PDF 并打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="79" />
+        <location filename="../../app/ui/print_panel.py" line="80" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="89" />
+        <location filename="../../app/ui/print_panel.py" line="90" />
         <source>Open PDF</source>
         <translation>打开 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="90" />
+        <location filename="../../app/ui/print_panel.py" line="91" />
         <source>Show folder</source>
         <translation>显示文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="94" />
+        <location filename="../../app/ui/print_panel.py" line="95" />
         <source>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</source>
         <translation>此记录是该会话证据包中的 PDF（作为一次导出记入审计日志）。请在 PDF 阅读器中打印。证据包保存在私有临时文件夹中，窗口关闭时删除。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="101" />
+        <location filename="../../app/ui/print_panel.py" line="102" />
         <source>Conversation:</source>
         <translation>会话：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="104" />
+        <location filename="../../app/ui/print_panel.py" line="105" />
         <source>Only messages</source>
         <translation>仅限消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="175" />
+        <location filename="../../app/ui/print_panel.py" line="135" />
+        <source>Printing a conversation needs an account that may read it (the reviewer role) besides the exporter role.</source>
+        <translation>打印会话需要账户既有导出角色，也能读取该会话（审阅角色）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/print_panel.py" line="179" />
         <source>%1 from %2 to %3.</source>
         <translation>%1，从 %2 到 %3。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="175" />
+        <location filename="../../app/ui/print_panel.py" line="179" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="176" />
+        <location filename="../../app/ui/print_panel.py" line="180" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="230" />
+        <location filename="../../app/ui/print_panel.py" line="237" />
         <source>Making the transcript…</source>
         <translation>正在生成记录…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="249" />
+        <location filename="../../app/ui/print_panel.py" line="256" />
         <source>Transcript made (package %1): %2 PDF file(s), %3 messages.</source>
         <translation>记录已生成（证据包 %1）：%2 个 PDF 文件，%3 条消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="264" />
+        <location filename="../../app/ui/print_panel.py" line="277" />
         <source>No program on this computer opens PDF files; the transcript is at %1</source>
         <translation>此电脑上没有可打开 PDF 文件的程序；记录位于 %1</translation>
     </message>
@@ -6261,87 +6266,87 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
         <translation>发送者</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="141" />
+        <location filename="../../app/ui/statistics_panel.py" line="140" />
         <source>The archive holds no corp yet.</source>
         <translation>存档中还没有企业。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="144" />
+        <location filename="../../app/ui/statistics_panel.py" line="143" />
         <source>Counting…</source>
         <translation>正在统计…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="150" />
+        <location filename="../../app/ui/statistics_panel.py" line="149" />
         <source>The statistics cannot be read: %1</source>
         <translation>无法读取统计：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="158" />
+        <location filename="../../app/ui/statistics_panel.py" line="157" />
         <source>%1 from %2 to %3: %4 staff members sent %5; %6 external contacts of %7 corps sent %8.</source>
         <translation>%2 至 %3 共 %1：%4 名员工发送 %5 条；%7 家企业的 %6 位外部联系人发送 %8 条。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="160" />
-        <location filename="../../app/ui/statistics_panel.py" line="170" />
-        <location filename="../../app/ui/statistics_panel.py" line="195" />
+        <location filename="../../app/ui/statistics_panel.py" line="159" />
+        <location filename="../../app/ui/statistics_panel.py" line="169" />
+        <location filename="../../app/ui/statistics_panel.py" line="194" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="160" />
-        <location filename="../../app/ui/statistics_panel.py" line="170" />
-        <location filename="../../app/ui/statistics_panel.py" line="195" />
+        <location filename="../../app/ui/statistics_panel.py" line="159" />
+        <location filename="../../app/ui/statistics_panel.py" line="169" />
+        <location filename="../../app/ui/statistics_panel.py" line="194" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="168" />
+        <location filename="../../app/ui/statistics_panel.py" line="167" />
         <source>No messages in this range (or none in your scope).</source>
         <translation>此范围内没有消息（或没有您权限范围内的消息）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="169" />
-        <location filename="../../app/ui/statistics_panel.py" line="207" />
+        <location filename="../../app/ui/statistics_panel.py" line="168" />
+        <location filename="../../app/ui/statistics_panel.py" line="206" />
         <source>No messages</source>
         <translation>没有消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="173" />
+        <location filename="../../app/ui/statistics_panel.py" line="172" />
         <source>Messages per day</source>
         <translation>每日消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="181" />
+        <location filename="../../app/ui/statistics_panel.py" line="180" />
         <source>Messages per month</source>
         <translation>每月消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="206" />
+        <location filename="../../app/ui/statistics_panel.py" line="205" />
         <source>and %1 more: %2</source>
         <translation>另有 %1 项：%2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="184" />
+        <location filename="../../app/ui/statistics_panel.py" line="183" />
         <source>Per message type</source>
         <translation>按消息类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="187" />
+        <location filename="../../app/ui/statistics_panel.py" line="186" />
         <source>Sent per staff member</source>
         <translation>按员工（发送）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="191" />
+        <location filename="../../app/ui/statistics_panel.py" line="190" />
         <source>(corp not known)</source>
         <translation>（企业未知）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="192" />
+        <location filename="../../app/ui/statistics_panel.py" line="191" />
         <source>Sent by external contacts, per their corp</source>
         <translation>外部联系人发送，按其企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="194" />
+        <location filename="../../app/ui/statistics_panel.py" line="193" />
         <source>%1: %2 sent by %3 contacts</source>
         <translation>%1：%3 位联系人发送 %2</translation>
     </message>
@@ -6757,59 +6762,59 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
         <translation>选择一名员工，按时间查看其全部会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="240" />
+        <location filename="../../app/ui/timeline_panel.py" line="239" />
         <source>%1 staff members match “%2”: choose one in the list.</source>
         <translation>有 %1 名员工与“%2”匹配：请在列表中选择一位。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="246" />
+        <location filename="../../app/ui/timeline_panel.py" line="245" />
         <source>Reading…</source>
         <translation>正在读取…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="259" />
+        <location filename="../../app/ui/timeline_panel.py" line="258" />
         <source>The timeline cannot be read: %1</source>
         <translation>无法读取时间线：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="273" />
+        <location filename="../../app/ui/timeline_panel.py" line="272" />
         <source>%1: no conversations in this range (or none in your scope).</source>
         <translation>%1：此范围内没有会话（或没有您权限范围内的会话）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="275" />
+        <location filename="../../app/ui/timeline_panel.py" line="274" />
         <source>%1: %2; sent %3 in them.</source>
         <translation>%1：%2，其中发送了 %3。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="276" />
+        <location filename="../../app/ui/timeline_panel.py" line="275" />
         <source>1 conversation</source>
         <translation>1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="276" />
+        <location filename="../../app/ui/timeline_panel.py" line="275" />
         <source>%1 conversations</source>
         <translation>%1 个会话</translation>
     </message>
     <message>
+        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <location filename="../../app/ui/timeline_panel.py" line="277" />
-        <location filename="../../app/ui/timeline_panel.py" line="278" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
+        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <location filename="../../app/ui/timeline_panel.py" line="277" />
-        <location filename="../../app/ui/timeline_panel.py" line="278" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="283" />
+        <location filename="../../app/ui/timeline_panel.py" line="282" />
         <source>Messages they sent per month</source>
         <translation>其每月发送的消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="285" />
+        <location filename="../../app/ui/timeline_panel.py" line="284" />
         <source>No messages sent by them</source>
         <translation>其未发送消息</translation>
     </message>

@@ -276,3 +276,17 @@ def test_hidden_panels_read_nothing_until_shown(qtbot, ctx):
     navigator.archive_changed.emit()  # shown: read again
     qtbot.waitUntil(lambda: panel.stats is not before, timeout=20_000)
     assert wait_for_tasks()
+
+
+def test_printing_needs_an_account_that_may_read_the_conversation(qtbot, ctx):
+    from app.ui.panels import Navigator
+    from app.ui.print_panel import PrintPanel
+
+    exporter = Actor("exp", roles=frozenset({"exporter"}))
+    panel = PrintPanel(ctx, exporter, Navigator())
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitUntil(lambda: panel.corp_box.count() > 0, timeout=20_000)
+    assert not panel.make_button.isEnabled() and not panel.make()
+    assert panel.status.text().startswith("Printing a conversation needs an account that may read it")
+    assert panel.session_box.count() == 0
