@@ -890,7 +890,11 @@ class PdfTranscriptWriter:
         text = self._visible(text)
         widths = self._widths(text)
         limit = pdf.w - pdf.l_margin - pdf.r_margin - 0.5
+        width_of = widths.__getitem__
         for paragraph in text.split("\n"):
+            if sum(map(width_of, paragraph)) <= limit:  # most lines fit: no character-by-character walk
+                self._line(paragraph or " ", height)
+                continue
             line_start, width, last_break = 0, 0.0, -1
             for i, ch in enumerate(paragraph):
                 w = widths[ch]
