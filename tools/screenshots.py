@@ -224,6 +224,9 @@ def _audit_log(app, ctx, actor, window):
     return image
 
 
+MAIN_SIZES = (("", (1600, 1000)), ("-1024x700", (1024, 700)))  # file name suffix, window size
+
+
 def shoot(data_dir: Path, out_dir: Path, login=None) -> list[Path]:
     """Every screenshot in both languages. ``login``: (user name, password) of an account with
     every role to act as; None: the local OS user."""
@@ -245,15 +248,19 @@ def shoot(data_dir: Path, out_dir: Path, login=None) -> list[Path]:
         actor = ctx.accounts.authenticate(*login, WORKSTATION) if login else Actor.local()
 
         window = MainWindow(ctx, actor)
-        window.resize(1500, 900)
+        window.resize(*MAIN_SIZES[0][1])
         window.show()
         session = _pick_session(ctx, actor)
         window.sessions.select_session(session.corp_id, session.session_id, emit=True)
         window.search.query_edit.setText("合同" if lang == "zh_CN" else "PDF")
         window.search.search()
         _settle(app, at_least_s=3.0)  # thumbnails, search
-        written.append(out_dir / f"main-window-{lang}.png")
-        window.grab().save(str(written[-1]))
+        for suffix, size in MAIN_SIZES:  # a large screen and the smallest the window is made for
+            window.resize(*size)
+            _settle(app, at_least_s=1.0)
+            written.append(out_dir / f"main-window{suffix}-{lang}.png")
+            window.grab().save(str(written[-1]))
+        window.resize(*MAIN_SIZES[0][1])
 
         for name, shot in (("login", _login), ("accounts", _accounts), ("audit-log", _audit_log),
                            ("review-window", _review_window), ("review-panel", _review_panel),
