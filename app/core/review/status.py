@@ -78,6 +78,16 @@ def _after(t: int, i: int):
     return or_(Message.msgtime > t, and_(Message.msgtime == t, Message.id > i))
 
 
+def _session_status(marked: bool, after_furthest_mark: bool, explicit: str | None) -> str:
+    """The session status rule (see the module docstring): reviewed once marked up to its last
+    message; in review while marked short of it or put in review; else unreviewed."""
+    if marked and not after_furthest_mark:
+        return "reviewed"
+    if marked or explicit == "in_review":
+        return "in_review"
+    return "unreviewed"
+
+
 class StatusService(Base):
     """Review status and marks (see the module docstring). Thread-safe; call off the GUI thread."""
 
@@ -210,12 +220,7 @@ class StatusService(Base):
         key = reviewer_key(actor)
         mine = next((k for k in marks if k.reviewer_key == key), None)
         new = conn.execute(base.where(_after(mine.upto_msgtime, mine.upto_id))).scalar_one() if mine else None
-        if marks and remaining == 0:
-            status = "reviewed"
-        elif marks or (explicit is not None and explicit.status == "in_review"):
-            status = "in_review"
-        else:
-            status = "unreviewed"
+        status = _session_status(bool(marks), remaining > 0, explicit.status if explicit is not None else None)
         return SessionReview(corp_id, session_id, status, explicit.set_by if explicit else None,
                              explicit.set_at if explicit else None, marks, mine, new, remaining)
 
@@ -225,14 +230,13 @@ class StatusService(Base):
         m, s = T.marks.c, T.states.c
         marks = [(r.upto_msgtime, r.upto_id) for r in conn.execute(
             select(m.upto_msgtime, m.upto_id).where(m.corp_id == corp_id, m.session_id == session_id))]
+        after = False
         if marks:
-            furthest = max(marks)
             after = conn.execute(select(Message.id).where(Message.corp_id == corp_id, Message.session_id == session_id,
-                                                          _after(*furthest)).limit(1)).first()
-            return "in_review" if after is not None else "reviewed"
+                                                          _after(*max(marks))).limit(1)).first() is not None
         explicit = conn.execute(select(s.status).where(s.corp_id == corp_id, s.session_id == session_id,
                                                        s.message_id == T.SESSION)).scalar()
-        return "in_review" if explicit == "in_review" else "unreviewed"
+        return _session_status(bool(marks), after, explicit)
 
     def of_messages(self, actor: Actor, corp_id: int, session_id: str,
                     messages: Sequence[tuple[int, int]]) -> dict[int, MessageReview]:
