@@ -203,6 +203,23 @@ class AlertService(Base):
                 out["unassigned"] += n
         return out
 
+    def policy_counts(self, actor: Actor) -> dict[int, tuple[int, int]]:
+        """(alerts, of which open) per policy id, of sessions in scope — the policies' list for the
+        administrator (``review.read`` or ``review.manage``: counts, no content)."""
+        if not R.can(actor, R.REVIEW_MANAGE):
+            self._read(actor, "alerts")
+        a = T.alerts.c
+        out: dict[int, tuple[int, int]] = {}
+        with self._reading() as conn:
+            rows = conn.execute(select(a.policy_id, a.corp_id, a.session_id, a.status == "open", func.count())
+                                .group_by(a.policy_id, a.corp_id, a.session_id, a.status)).all()
+            allowed = self._sessions_in_scope(conn, actor, sorted({(r[1], r[2]) for r in rows}))
+        for pid, corp, sid, is_open, n in rows:
+            if (corp, sid) in allowed:
+                total, opened = out.get(pid, (0, 0))
+                out[pid] = (total + n, opened + (n if is_open else 0))
+        return out
+
     def session_counts(self, actor: Actor) -> dict[tuple[int, str], int]:
         """Open alerts per session in scope (the session tree's badges; ``review.read``)."""
         self._read(actor, "alerts")

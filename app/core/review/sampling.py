@@ -24,6 +24,7 @@ import json
 import math
 import random
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -124,6 +125,30 @@ def pick(candidates: list[tuple[int, str]], seed: str, size: int) -> list[tuple[
     return random.Random(int(seed, 16)).sample(candidates, min(size, len(candidates)))
 
 
+def _check_rule(userids, departments, percent: int | None, sessions: int | None) -> ScopeSpec:
+    """The rule's group; ReviewError for an empty group or a size that is not exactly one of a
+    percentage (1-100) and a number of conversations (1-10,000)."""
+    spec = ScopeSpec(frozenset(userids), frozenset(departments))
+    if spec.unlimited:
+        raise ReviewError("a sampling rule needs staff (userids) or departments")
+    if (percent is None) == (sessions is None):
+        raise ReviewError("a sampling rule takes either a percentage or a number of conversations")
+    if percent is not None and not 1 <= percent <= 100:
+        raise ReviewError("the percentage is between 1 and 100")
+    if sessions is not None and not 1 <= sessions <= 10_000:
+        raise ReviewError("the number of conversations is between 1 and 10,000")
+    return spec
+
+
+def _check_name_free(conn, name: str, own: int | None) -> None:
+    """ReviewError if another enabled rule has the name ``name``."""
+    q = select(T.sampling_rules.c.name).where(T.sampling_rules.c.disabled_at.is_(None))
+    if own is not None:
+        q = q.where(T.sampling_rules.c.id != own)
+    if any(fold(n) == fold(name) for n in conn.execute(q).scalars()):
+        raise ReviewError(f"a sampling rule named '{name}' exists already: choose another name")
+
+
 def _rule(r) -> RuleRow:
     return RuleRow(r.id, r.name, tuple(json.loads(r.userids or "[]")), tuple(json.loads(r.departments or "[]")),
                    r.percent, r.sessions, r.corp_id, r.created_by, r.created_at, r.disabled_at is not None)
@@ -154,19 +179,9 @@ class SamplingService(Base):
         ``userids`` and the departments in ``departments``."""
         name = check_text(name, "rule's name", limit=MAX_NAME)
         self._require(actor, R.REVIEW_MANAGE, Action.REVIEW_SAMPLING, "sampling rule", name)
-        spec = ScopeSpec(frozenset(userids), frozenset(departments))
-        if spec.unlimited:
-            raise ReviewError("a sampling rule needs staff (userids) or departments")
-        if (percent is None) == (sessions is None):
-            raise ReviewError("a sampling rule takes either a percentage or a number of conversations")
-        if percent is not None and not 1 <= percent <= 100:
-            raise ReviewError("the percentage is between 1 and 100")
-        if sessions is not None and not 1 <= sessions <= 10_000:
-            raise ReviewError("the number of conversations is between 1 and 10,000")
+        spec = _check_rule(userids, departments, percent, sessions)
         with self._write() as conn:
-            if any(fold(n) == fold(name) for n in conn.execute(select(T.sampling_rules.c.name).where(
-                    T.sampling_rules.c.disabled_at.is_(None))).scalars()):
-                raise ReviewError(f"a sampling rule named '{name}' exists already: choose another name")
+            _check_name_free(conn, name, None)
             rid = self.db.ids.next_id()
             values = {"name": name, "userids": json.dumps(sorted(spec.userids), ensure_ascii=False),
                       "departments": json.dumps(sorted(spec.departments), ensure_ascii=False),
@@ -176,6 +191,43 @@ class SamplingService(Base):
             self.trail.record(actor, Action.REVIEW_SAMPLING, object_type="sampling rule", object=name,
                               detail={"change": "create", **values}, conn=conn)
         return self.rule(actor, rid)
+
+    def update_rule(self, actor: Actor, name_or_id: str | int, *, name: str | None = None,
+                    userids: Sequence[str] | None = None, departments: Sequence[str] | None = None,
+                    percent: int | None = None, sessions: int | None = None,
+                    enabled: bool | None = None) -> RuleRow:
+        """Change a rule (``review.manage``): its name, group, size (``percent`` or ``sessions``,
+        either replaces the other) or whether it is enabled; recorded as ``old -> new``. Draws made
+        before keep the rule as it was then (they reproduce with it)."""
+        self._require(actor, R.REVIEW_MANAGE, Action.REVIEW_SAMPLING, "sampling rule", str(name_or_id))
+        r = self.rule(actor, name_or_id)
+        new_name = r.name if name is None else check_text(name, "rule's name", limit=MAX_NAME)
+        new_userids = r.userids if userids is None else tuple(userids)
+        new_departments = r.departments if departments is None else tuple(departments)
+        new_percent, new_sessions = (r.percent, r.sessions) if percent is None and sessions is None else (
+            percent, sessions)
+        spec = _check_rule(new_userids, new_departments, new_percent, new_sessions)
+        values: dict = {}
+        changes: dict = {}
+        for field, old, new in (("name", r.name, new_name), ("userids", sorted(r.userids), sorted(spec.userids)),
+                                ("departments", sorted(r.departments), sorted(spec.departments)),
+                                ("percent", r.percent, new_percent), ("sessions", r.sessions, new_sessions)):
+            if old != new:
+                values[field] = json.dumps(new, ensure_ascii=False) if isinstance(new, list) else new
+                changes[field] = f"{old} -> {new}"
+        if enabled is not None and enabled == r.disabled:
+            values["disabled_at"] = None if enabled else now_ms()
+            changes["enabled"] = f"{not r.disabled} -> {enabled}"
+        if not values:
+            return r
+        stays_enabled = not r.disabled if enabled is None else enabled
+        with self._write() as conn:
+            if stays_enabled and ("name" in values or enabled):  # the enabled rules have distinct names
+                _check_name_free(conn, new_name, r.id)
+            conn.execute(update(T.sampling_rules).where(T.sampling_rules.c.id == r.id).values(**values))
+            self.trail.record(actor, Action.REVIEW_SAMPLING, object_type="sampling rule", object=r.name,
+                              detail={"change": "update", **changes}, conn=conn)
+        return self.rule(actor, r.id)
 
     def disable_rule(self, actor: Actor, name_or_id: str | int) -> RuleRow:
         self._require(actor, R.REVIEW_MANAGE, Action.REVIEW_SAMPLING, "sampling rule", str(name_or_id))
