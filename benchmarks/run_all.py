@@ -44,6 +44,8 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
     "bench_backup.py": (["--messages", "1000000"], ["--messages", "300", "--incremental", "30", "--media-files", "20",
                                                     "--media-mb", "1", "--backends", "sqlite"]),
     "bench_server.py": ([], ["--messages", "200", "--clients", "1,2", "--seconds", "0.5", "--backends", "sqlite"]),
+    "bench_policies.py": (["--messages", "1000000"], ["--messages", "1200", "--batch", "500", "--batches", "1",
+                                                      "--no-mariadb"]),
 }
 
 
