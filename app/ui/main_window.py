@@ -52,7 +52,7 @@ from .counts import count_text
 from .export_dialog import ExportDialog
 from .panels import Navigator, registered_panels
 from .queue import QueueDialog, QueueRunner
-from .review import attach_review
+from .review import attach_review, review_settings_action
 from .search import SearchPanel
 from .search.panel import FormError
 from .sessions import SessionPanel
@@ -150,6 +150,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.print_action)  # the PDF transcript, through the Print conversation panel
         file_menu.addSeparator()
         file_menu.addAction(self.settings_action)
+        self.review_settings_action = review_settings_action(self)  # administrators: tags, policies, sampling
+        file_menu.addAction(self.review_settings_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
 

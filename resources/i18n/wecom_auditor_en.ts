@@ -2306,6 +2306,34 @@
     </message>
 </context>
 <context>
+    <name>DrawDialog</name>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="381" />
+        <source>Draw “%1” now</source>
+        <translation>Draw “%1” now</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="382" />
+        <source>Draw</source>
+        <translation>Draw</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="388" />
+        <source>The week holding:</source>
+        <translation>The week holding:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="389" />
+        <source>The week runs from Monday 00:00 to the next Monday, local time. A week is drawn once per rule; the sample goes to the reviewers' queue (My sample).</source>
+        <translation>The week runs from Monday 00:00 to the next Monday, local time. A week is drawn once per rule; the sample goes to the reviewers' queue (My sample).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="405" />
+        <source>Drawing…</source>
+        <translation>Drawing…</translation>
+    </message>
+</context>
+<context>
     <name>EvidenceModel</name>
     <message>
         <location filename="../../app/ui/compliance_panels.py" line="270" />
@@ -3003,7 +3031,7 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../app/ui/main_window.py" line="85" />
-        <location filename="../../app/ui/main_window.py" line="277" />
+        <location filename="../../app/ui/main_window.py" line="279" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
@@ -3048,292 +3076,292 @@
         <translation>&amp;Print conversation…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="156" />
+        <location filename="../../app/ui/main_window.py" line="158" />
         <source>S&amp;ync</source>
         <translation>S&amp;ync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="157" />
+        <location filename="../../app/ui/main_window.py" line="159" />
         <source>&amp;Sync now</source>
         <translation>&amp;Sync now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="158" />
+        <location filename="../../app/ui/main_window.py" line="160" />
         <source>Sync every configured corp, one after the other</source>
         <translation>Sync every configured corp, one after the other</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="159" />
+        <location filename="../../app/ui/main_window.py" line="161" />
         <source>Sync &amp;one corp</source>
         <translation>Sync &amp;one corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="161" />
+        <location filename="../../app/ui/main_window.py" line="163" />
         <source>&amp;Cancel sync</source>
         <translation>&amp;Cancel sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="162" />
+        <location filename="../../app/ui/main_window.py" line="164" />
         <source>Sync &amp;history…</source>
         <translation>Sync &amp;history…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="163" />
+        <location filename="../../app/ui/main_window.py" line="165" />
         <source>Background &amp;jobs…</source>
         <translation>Background &amp;jobs…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="169" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>&amp;View</source>
         <translation>&amp;View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="170" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>&amp;Search messages</source>
         <translation>&amp;Search messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>&amp;Copy selected messages</source>
         <translation>&amp;Copy selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="172" />
+        <location filename="../../app/ui/main_window.py" line="174" />
         <source>&amp;Jump to date…</source>
         <translation>&amp;Jump to date…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173" />
+        <location filename="../../app/ui/main_window.py" line="175" />
         <source>&amp;Find in this conversation…</source>
         <translation>&amp;Find in this conversation…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="174" />
+        <location filename="../../app/ui/main_window.py" line="176" />
         <source>&amp;Next hit</source>
         <translation>&amp;Next hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="175" />
+        <location filename="../../app/ui/main_window.py" line="177" />
         <source>&amp;Previous hit</source>
         <translation>&amp;Previous hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="181" />
+        <location filename="../../app/ui/main_window.py" line="183" />
         <source>&amp;Account</source>
         <translation>&amp;Account</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="182" />
+        <location filename="../../app/ui/main_window.py" line="184" />
         <source>Change &amp;password…</source>
         <translation>Change &amp;password…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="183" />
+        <location filename="../../app/ui/main_window.py" line="185" />
         <source>&amp;Accounts…</source>
         <translation>&amp;Accounts…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="184" />
+        <location filename="../../app/ui/main_window.py" line="186" />
         <source>Audit &amp;log…</source>
         <translation>Audit &amp;log…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="185" />
+        <location filename="../../app/ui/main_window.py" line="187" />
         <source>Open &amp;without login on this workstation</source>
         <translation>Open &amp;without login on this workstation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="186" />
+        <location filename="../../app/ui/main_window.py" line="188" />
         <source>Log &amp;out</source>
         <translation>Log &amp;out</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="193" />
+        <location filename="../../app/ui/main_window.py" line="195" />
         <source>&amp;Help</source>
         <translation>&amp;Help</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="194" />
+        <location filename="../../app/ui/main_window.py" line="196" />
         <source>&amp;About</source>
         <translation>&amp;About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="341" />
+        <location filename="../../app/ui/main_window.py" line="343" />
         <source>Preparing the demo archive… (about ten seconds the first time)</source>
         <translation>Preparing the demo archive… (about ten seconds the first time)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="497" />
+        <location filename="../../app/ui/main_window.py" line="499" />
         <source>Open a conversation to print.</source>
         <translation>Open a conversation to print.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="568" />
+        <location filename="../../app/ui/main_window.py" line="570" />
         <source>Logged in: %1</source>
         <translation>Logged in: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="568" />
+        <location filename="../../app/ui/main_window.py" line="570" />
         <source>Acting as: %1</source>
         <translation>Acting as: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="570" />
+        <location filename="../../app/ui/main_window.py" line="572" />
         <source>Roles: %1</source>
         <translation>Roles: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="290" />
+        <location filename="../../app/ui/main_window.py" line="292" />
         <source>Search index updated: 1 message</source>
         <translation>Search index updated: 1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="291" />
+        <location filename="../../app/ui/main_window.py" line="293" />
         <source>Search index updated: %1 messages</source>
         <translation>Search index updated: %1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="353" />
+        <location filename="../../app/ui/main_window.py" line="355" />
         <source>Demo archive</source>
         <translation>Demo archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="406" />
+        <location filename="../../app/ui/main_window.py" line="408" />
         <source>last synced %1 (%2)</source>
         <translation>last synced %1 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="407" />
+        <location filename="../../app/ui/main_window.py" line="409" />
         <source>never synced</source>
         <translation>never synced</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="414" />
+        <location filename="../../app/ui/main_window.py" line="416" />
         <source>finished</source>
         <translation>finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="414" />
+        <location filename="../../app/ui/main_window.py" line="416" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="414" />
+        <location filename="../../app/ui/main_window.py" line="416" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="415" />
+        <location filename="../../app/ui/main_window.py" line="417" />
         <source>interrupted</source>
         <translation>interrupted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="444" />
+        <location filename="../../app/ui/main_window.py" line="446" />
         <source>1 new message</source>
         <translation>1 new message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="444" />
+        <location filename="../../app/ui/main_window.py" line="446" />
         <source>%1 new messages</source>
         <translation>%1 new messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="445" />
+        <location filename="../../app/ui/main_window.py" line="447" />
         <source>1 quarantined</source>
         <translation>1 quarantined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="445" />
+        <location filename="../../app/ui/main_window.py" line="447" />
         <source>%1 quarantined</source>
         <translation>%1 quarantined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="446" />
+        <location filename="../../app/ui/main_window.py" line="448" />
         <source>1 media file stored</source>
         <translation>1 media file stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="446" />
+        <location filename="../../app/ui/main_window.py" line="448" />
         <source>%1 media files stored</source>
         <translation>%1 media files stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="449" />
+        <location filename="../../app/ui/main_window.py" line="451" />
         <source>Sync %1: %2</source>
         <translation>Sync %1: %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="450" />
+        <location filename="../../app/ui/main_window.py" line="452" />
         <source>, </source>
         <translation>, </translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="482" />
+        <location filename="../../app/ui/main_window.py" line="484" />
         <source>Choose a session to export.</source>
         <translation>Choose a session to export.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="487" />
+        <location filename="../../app/ui/main_window.py" line="489" />
         <source>Session %1</source>
         <translation>Session %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="510" />
+        <location filename="../../app/ui/main_window.py" line="512" />
         <source>Nothing to export: %1</source>
         <translation>Nothing to export: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="513" />
+        <location filename="../../app/ui/main_window.py" line="515" />
         <source>Search: %1</source>
         <translation>Search: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="522" />
+        <location filename="../../app/ui/main_window.py" line="524" />
         <source>Select the messages to export first.</source>
         <translation>Select the messages to export first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="526" />
+        <location filename="../../app/ui/main_window.py" line="528" />
         <source>1 selected message</source>
         <translation>1 selected message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="527" />
+        <location filename="../../app/ui/main_window.py" line="529" />
         <source>%1 selected messages</source>
         <translation>%1 selected messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="591" />
+        <location filename="../../app/ui/main_window.py" line="593" />
         <source>Open without login</source>
         <translation>Open without login</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="597" />
+        <location filename="../../app/ui/main_window.py" line="599" />
         <source>This workstation opens without login from now on.</source>
         <translation>This workstation opens without login from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="598" />
+        <location filename="../../app/ui/main_window.py" line="600" />
         <source>This workstation asks for the password from now on.</source>
         <translation>This workstation asks for the password from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="605" />
+        <location filename="../../app/ui/main_window.py" line="607" />
         <source>Password changed.</source>
         <translation>Password changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="628" />
+        <location filename="../../app/ui/main_window.py" line="630" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>The roles or the scope of your account changed: the window was reopened with them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="658" />
+        <location filename="../../app/ui/main_window.py" line="660" />
         <source>About</source>
         <translation>About</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="659" />
+        <location filename="../../app/ui/main_window.py" line="661" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>WeCom Archive Auditor
@@ -4294,87 +4322,108 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>NotesPane</name>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="38" />
+        <location filename="../../app/ui/review/notes.py" line="45" />
         <source>Notes</source>
         <translation>Notes</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="40" />
+        <location filename="../../app/ui/review/notes.py" line="56" />
+        <source>Earlier versions</source>
+        <translation>Earlier versions</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="59" />
         <source>Write a note…</source>
         <translation>Write a note…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="42" />
+        <location filename="../../app/ui/review/notes.py" line="61" />
         <source>Add to message</source>
         <translation>Add to message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="43" />
+        <location filename="../../app/ui/review/notes.py" line="62" />
         <source>Add to conversation</source>
         <translation>Add to conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="44" />
+        <location filename="../../app/ui/review/notes.py" line="63" />
         <source>Edit</source>
         <translation>Edit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="45" />
+        <location filename="../../app/ui/review/notes.py" line="64" />
         <source>Save new version</source>
         <translation>Save new version</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="88" />
+        <location filename="../../app/ui/review/notes.py" line="112" />
         <source>Choose a conversation to read and write notes.</source>
         <translation>Choose a conversation to read and write notes.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="90" />
+        <location filename="../../app/ui/review/notes.py" line="114" />
         <source>Notes on this conversation</source>
         <translation>Notes on this conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="92" />
+        <location filename="../../app/ui/review/notes.py" line="116" />
         <source>Notes on the selected message and its conversation</source>
         <translation>Notes on the selected message and its conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="98" />
+        <location filename="../../app/ui/review/notes.py" line="122" />
         <source>Only its author may change a note.</source>
         <translation>Only its author may change a note.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="101" />
+        <location filename="../../app/ui/review/notes.py" line="125" />
         <source>No notes yet.</source>
         <translation>No notes yet.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="105" />
+        <location filename="../../app/ui/review/notes.py" line="130" />
         <source>on the message</source>
         <translation>on the message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="105" />
+        <location filename="../../app/ui/review/notes.py" line="130" />
         <source>on the conversation</source>
         <translation>on the conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="108" />
+        <location filename="../../app/ui/review/notes.py" line="133" />
         <source>edited %1 (version %2)</source>
         <translation>edited %1 (version %2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="111" />
+        <location filename="../../app/ui/review/notes.py" line="136" />
+        <location filename="../../app/ui/review/notes.py" line="198" />
         <source>(The text is hidden: your account sees who wrote a note and when, not what.)</source>
         <translation>(The text is hidden: your account sees who wrote a note and when, not what.)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="141" />
+        <location filename="../../app/ui/review/notes.py" line="168" />
+        <source>edited · 1 earlier version</source>
+        <translation>edited · 1 earlier version</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="169" />
+        <source>edited · %1 earlier versions</source>
+        <translation>edited · %1 earlier versions</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="195" />
+        <source>Version %1 · %2 · %3</source>
+        <translation>Version %1 · %2 · %3</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="210" />
         <source>Note added.</source>
         <translation>Note added.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="159" />
+        <location filename="../../app/ui/review/notes.py" line="228" />
         <source>Saved as version %1; the earlier versions are kept.</source>
         <translation>Saved as version %1; the earlier versions are kept.</translation>
     </message>
@@ -4438,6 +4487,218 @@ Archive and review WeCom chats for compliance.</translation>
         <location filename="../../app/ui/settings/fields.py" line="45" />
         <source>Browse…</source>
         <translation>Browse…</translation>
+    </message>
+</context>
+<context>
+    <name>PoliciesPage</name>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="248" />
+        <source>A policy is a saved query that raises an alert in the reviewers' queue for each conversation and day with new matches.</source>
+        <translation>A policy is a saved query that raises an alert in the reviewers' queue for each conversation and day with new matches.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="251" />
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="251" />
+        <source>Query</source>
+        <translation>Query</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="252" />
+        <source>Runs</source>
+        <translation>Runs</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="252" />
+        <source>State</source>
+        <translation>State</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="253" />
+        <source>Assignee</source>
+        <translation>Assignee</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="253" />
+        <source>Alerts</source>
+        <translation>Alerts</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="254" />
+        <source>Last run</source>
+        <translation>Last run</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="257" />
+        <source>New…</source>
+        <translation>New…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="258" />
+        <source>Edit…</source>
+        <translation>Edit…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="259" />
+        <location filename="../../app/ui/review/settings.py" line="294" />
+        <source>Disable</source>
+        <translation>Disable</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="260" />
+        <source>Run now…</source>
+        <translation>Run now…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="277" />
+        <source>%1 (%2 open)</source>
+        <translation>%1 (%2 open)</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="279" />
+        <source>Enabled</source>
+        <translation>Enabled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="279" />
+        <source>Disabled</source>
+        <translation>Disabled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="280" />
+        <source>never</source>
+        <translation>never</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="293" />
+        <source>Enable</source>
+        <translation>Enable</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="298" />
+        <source>Policy “%1” created: it looks at what arrives from now on.</source>
+        <translation>Policy “%1” created: it looks at what arrives from now on.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="306" />
+        <source>Policy “%1” saved.</source>
+        <translation>Policy “%1” saved.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="313" />
+        <source>“%1” is disabled: it raises no alerts.</source>
+        <translation>“%1” is disabled: it raises no alerts.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="314" />
+        <source>“%1” is enabled: it looks at what arrives from now on.</source>
+        <translation>“%1” is enabled: it looks at what arrives from now on.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="328" />
+        <source>“%1” ran on %2: %3; %4 raised, %5 given new hits.</source>
+        <translation>“%1” ran on %2: %3; %4 raised, %5 given new hits.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="330" />
+        <source>1 message</source>
+        <translation>1 message</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="330" />
+        <source>%1 messages</source>
+        <translation>%1 messages</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="331" />
+        <source>1 new hit</source>
+        <translation>1 new hit</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="331" />
+        <source>%1 new hits</source>
+        <translation>%1 new hits</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="332" />
+        <source>1 alert</source>
+        <translation>1 alert</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="332" />
+        <source>%1 alerts</source>
+        <translation>%1 alerts</translation>
+    </message>
+</context>
+<context>
+    <name>PolicyDialog</name>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="149" />
+        <source>New policy</source>
+        <translation>New policy</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="149" />
+        <source>Edit policy</source>
+        <translation>Edit policy</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="154" />
+        <source>e.g. 返现 OR 回扣 OR "私下转账"</source>
+        <translation>e.g. 返现 OR 回扣 OR "私下转账"</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="164" />
+        <source>user name of a reviewer; empty: nobody</source>
+        <translation>user name of a reviewer; empty: nobody</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="166" />
+        <source>Enabled: raises alerts</source>
+        <translation>Enabled: raises alerts</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="170" />
+        <source>Name:</source>
+        <translation>Name:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="171" />
+        <source>Query:</source>
+        <translation>Query:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="173" />
+        <source>Runs:</source>
+        <translation>Runs:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="174" />
+        <source>Assign alerts to:</source>
+        <translation>Assign alerts to:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="175" />
+        <source>Description:</source>
+        <translation>Description:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="177" />
+        <source>The query is written as in the search box. Each new match raises an alert: one per conversation and day. A new policy looks at what arrives from now on; Run now… can look back.</source>
+        <translation>The query is written as in the search box. Each new match raises an alert: one per conversation and day. A new policy looks at what arrives from now on; Run now… can look back.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="217" />
+        <source>Give the policy a name.</source>
+        <translation>Give the policy a name.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="219" />
+        <source>Write the policy's query.</source>
+        <translation>Write the policy's query.</translation>
     </message>
 </context>
 <context>
@@ -5030,365 +5291,424 @@ Archive and review WeCom chats for compliance.</translation>
     </message>
 </context>
 <context>
+    <name>ReviewEditor</name>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="71" />
+        <source>Saving…</source>
+        <translation>Saving…</translation>
+    </message>
+</context>
+<context>
     <name>ReviewPanel</name>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="76" />
+        <location filename="../../app/ui/review/panel.py" line="61" />
         <source>My alerts</source>
         <translation>My alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="77" />
+        <location filename="../../app/ui/review/panel.py" line="62" />
         <source>My sample</source>
         <translation>My sample</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="78" />
+        <location filename="../../app/ui/review/panel.py" line="63" />
         <source>Saved searches</source>
         <translation>Saved searches</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="99" />
+        <location filename="../../app/ui/review/panel.py" line="65" />
+        <source>Review settings…</source>
+        <translation>Review settings…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="89" />
         <source>Open: mine and unassigned</source>
         <translation>Open: mine and unassigned</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="99" />
+        <location filename="../../app/ui/review/panel.py" line="89" />
         <source>Open: all in my scope</source>
         <translation>Open: all in my scope</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="100" />
+        <location filename="../../app/ui/review/panel.py" line="90" />
         <source>Open: assigned to me</source>
         <translation>Open: assigned to me</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="100" />
-        <location filename="../../app/ui/review/panel.py" line="263" />
+        <location filename="../../app/ui/review/panel.py" line="90" />
+        <location filename="../../app/ui/review/panel.py" line="260" />
         <source>Dismissed</source>
         <translation>Dismissed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="101" />
-        <location filename="../../app/ui/review/panel.py" line="263" />
+        <location filename="../../app/ui/review/panel.py" line="91" />
+        <location filename="../../app/ui/review/panel.py" line="260" />
         <source>Escalated</source>
         <translation>Escalated</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="105" />
+        <location filename="../../app/ui/review/panel.py" line="95" />
         <source>Policy</source>
         <translation>Policy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="105" />
-        <location filename="../../app/ui/review/panel.py" line="139" />
+        <location filename="../../app/ui/review/panel.py" line="95" />
+        <location filename="../../app/ui/review/panel.py" line="130" />
         <source>Conversation</source>
         <translation>Conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="105" />
+        <location filename="../../app/ui/review/panel.py" line="95" />
         <source>Day</source>
         <translation>Day</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="105" />
+        <location filename="../../app/ui/review/panel.py" line="96" />
         <source>Hits</source>
         <translation>Hits</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="106" />
+        <location filename="../../app/ui/review/panel.py" line="96" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="106" />
+        <location filename="../../app/ui/review/panel.py" line="96" />
         <source>Assignee</source>
         <translation>Assignee</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="106" />
+        <location filename="../../app/ui/review/panel.py" line="97" />
         <source>Reason</source>
         <translation>Reason</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="107" />
-        <location filename="../../app/ui/review/panel.py" line="140" />
+        <location filename="../../app/ui/review/panel.py" line="98" />
+        <location filename="../../app/ui/review/panel.py" line="132" />
         <source>Open conversation</source>
         <translation>Open conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="108" />
+        <location filename="../../app/ui/review/panel.py" line="99" />
         <source>Assign to me</source>
         <translation>Assign to me</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="109" />
+        <location filename="../../app/ui/review/panel.py" line="100" />
         <source>Assign…</source>
         <translation>Assign…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="110" />
+        <location filename="../../app/ui/review/panel.py" line="101" />
         <source>Dismiss…</source>
         <translation>Dismiss…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="111" />
+        <location filename="../../app/ui/review/panel.py" line="102" />
         <source>Escalate…</source>
         <translation>Escalate…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="112" />
+        <location filename="../../app/ui/review/panel.py" line="103" />
         <source>Reopen</source>
         <translation>Reopen</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="135" />
+        <location filename="../../app/ui/review/panel.py" line="126" />
         <source>Sample</source>
         <translation>Sample</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="139" />
+        <location filename="../../app/ui/review/panel.py" line="130" />
         <source>Reviewed</source>
         <translation>Reviewed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="139" />
+        <location filename="../../app/ui/review/panel.py" line="130" />
         <source>By</source>
         <translation>By</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="139" />
+        <location filename="../../app/ui/review/panel.py" line="131" />
         <source>When</source>
         <translation>When</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="141" />
+        <location filename="../../app/ui/review/panel.py" line="133" />
         <source>Mark reviewed</source>
         <translation>Mark reviewed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="143" />
+        <location filename="../../app/ui/review/panel.py" line="135" />
         <source>Sampling rule</source>
         <translation>Sampling rule</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="144" />
+        <location filename="../../app/ui/review/panel.py" line="136" />
         <source>Draw this week's sample</source>
         <translation>Draw this week's sample</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="163" />
+        <location filename="../../app/ui/review/panel.py" line="155" />
         <source>Name</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="163" />
+        <location filename="../../app/ui/review/panel.py" line="155" />
         <source>Owner</source>
         <translation>Owner</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="163" />
+        <location filename="../../app/ui/review/panel.py" line="155" />
         <source>Shared</source>
         <translation>Shared</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="163" />
+        <location filename="../../app/ui/review/panel.py" line="156" />
         <source>Hits now</source>
         <translation>Hits now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="164" />
+        <location filename="../../app/ui/review/panel.py" line="156" />
         <source>New since my last run</source>
         <translation>New since my last run</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="164" />
+        <location filename="../../app/ui/review/panel.py" line="157" />
         <source>Query</source>
         <translation>Query</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="166" />
+        <location filename="../../app/ui/review/panel.py" line="159" />
         <source>Run in the search panel</source>
         <translation>Run in the search panel</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="167" />
-        <location filename="../../app/ui/review/panel.py" line="390" />
+        <location filename="../../app/ui/review/panel.py" line="160" />
+        <location filename="../../app/ui/review/panel.py" line="387" />
         <source>Share</source>
         <translation>Share</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="168" />
+        <location filename="../../app/ui/review/panel.py" line="161" />
         <source>Delete</source>
         <translation>Delete</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="169" />
+        <location filename="../../app/ui/review/panel.py" line="162" />
         <source>Save a search from the search results' menu (right-click).</source>
         <translation>Save a search from the search results' menu (right-click).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="250" />
+        <location filename="../../app/ui/review/panel.py" line="247" />
         <source>(hidden)</source>
         <translation>(hidden)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="256" />
-        <location filename="../../app/ui/review/panel.py" line="435" />
+        <location filename="../../app/ui/review/panel.py" line="253" />
+        <location filename="../../app/ui/review/panel.py" line="432" />
         <source>1 alert</source>
         <translation>1 alert</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="256" />
-        <location filename="../../app/ui/review/panel.py" line="435" />
+        <location filename="../../app/ui/review/panel.py" line="253" />
+        <location filename="../../app/ui/review/panel.py" line="432" />
         <source>%1 alerts</source>
         <translation>%1 alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="263" />
+        <location filename="../../app/ui/review/panel.py" line="260" />
         <source>Open</source>
         <translation>Open</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="281" />
+        <location filename="../../app/ui/review/panel.py" line="278" />
         <source>%1 — week of %2 (%3 of %4 reviewed)</source>
         <translation>%1 — week of %2 (%3 of %4 reviewed)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="300" />
+        <location filename="../../app/ui/review/panel.py" line="297" />
         <source>No sample drawn yet.</source>
         <translation>No sample drawn yet.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="318" />
-        <location filename="../../app/ui/review/panel.py" line="356" />
+        <location filename="../../app/ui/review/panel.py" line="315" />
+        <location filename="../../app/ui/review/panel.py" line="353" />
         <source>Yes</source>
         <translation>Yes</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="318" />
+        <location filename="../../app/ui/review/panel.py" line="315" />
         <source>Not yet</source>
         <translation>Not yet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="325" />
+        <location filename="../../app/ui/review/panel.py" line="322" />
         <source>%1 of %2 conversations reviewed. Drawn by %3 on %4 among %5 candidates without alerts; seed %6 (an auditor reproduces the draw with it).</source>
         <translation>%1 of %2 conversations reviewed. Drawn by %3 on %4 among %5 candidates without alerts; seed %6 (an auditor reproduces the draw with it).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="356" />
+        <location filename="../../app/ui/review/panel.py" line="353" />
         <source>No</source>
         <translation>No</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="390" />
+        <location filename="../../app/ui/review/panel.py" line="387" />
         <source>Stop sharing</source>
         <translation>Stop sharing</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="419" />
+        <location filename="../../app/ui/review/panel.py" line="416" />
         <source>Dismiss alerts</source>
         <translation>Dismiss alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="419" />
+        <location filename="../../app/ui/review/panel.py" line="416" />
         <source>Escalate alerts</source>
         <translation>Escalate alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="420" />
+        <location filename="../../app/ui/review/panel.py" line="417" />
         <source>Why? (kept with the alert; the audit trail keeps its fingerprint)</source>
         <translation>Why? (kept with the alert; the audit trail keeps its fingerprint)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="425" />
+        <location filename="../../app/ui/review/panel.py" line="422" />
         <source>Assign alerts</source>
         <translation>Assign alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="426" />
+        <location filename="../../app/ui/review/panel.py" line="423" />
         <source>User name of the reviewer (empty: nobody):</source>
         <translation>User name of the reviewer (empty: nobody):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="433" />
+        <location filename="../../app/ui/review/panel.py" line="430" />
         <source>Assigned %1.</source>
         <translation>Assigned %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="433" />
+        <location filename="../../app/ui/review/panel.py" line="430" />
         <source>Dismissed %1.</source>
         <translation>Dismissed %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="434" />
+        <location filename="../../app/ui/review/panel.py" line="431" />
         <source>Escalated %1.</source>
         <translation>Escalated %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="434" />
+        <location filename="../../app/ui/review/panel.py" line="431" />
         <source>Reopened %1.</source>
         <translation>Reopened %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="463" />
+        <location filename="../../app/ui/review/panel.py" line="460" />
         <source>1 conversation marked reviewed.</source>
         <translation>1 conversation marked reviewed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="464" />
+        <location filename="../../app/ui/review/panel.py" line="461" />
         <source>%1 conversations marked reviewed.</source>
         <translation>%1 conversations marked reviewed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="477" />
+        <location filename="../../app/ui/review/panel.py" line="474" />
         <source>Drew %1 of %2 conversations.</source>
         <translation>Drew %1 of %2 conversations.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="496" />
+        <location filename="../../app/ui/review/panel.py" line="493" />
         <source>“%1”: %2.</source>
         <translation>“%1”: %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="497" />
+        <location filename="../../app/ui/review/panel.py" line="494" />
         <source>1 hit</source>
         <translation>1 hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="497" />
+        <location filename="../../app/ui/review/panel.py" line="494" />
         <source>%1 hits</source>
         <translation>%1 hits</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="509" />
+        <location filename="../../app/ui/review/panel.py" line="506" />
         <source>“%1” is shared with the other reviewers.</source>
         <translation>“%1” is shared with the other reviewers.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="510" />
+        <location filename="../../app/ui/review/panel.py" line="507" />
         <source>“%1” is yours alone again.</source>
         <translation>“%1” is yours alone again.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="523" />
+        <location filename="../../app/ui/review/panel.py" line="520" />
         <source>Deleted “%1”.</source>
         <translation>Deleted “%1”.</translation>
     </message>
 </context>
 <context>
+    <name>ReviewSettings</name>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="475" />
+        <source>Review se&amp;ttings…</source>
+        <translation>Review se&amp;ttings…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="476" />
+        <source>Tags, policies and sampling rules of the review</source>
+        <translation>Tags, policies and sampling rules of the review</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="137" />
+        <source>After every sync</source>
+        <translation>After every sync</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="138" />
+        <source>Daily</source>
+        <translation>Daily</translation>
+    </message>
+</context>
+<context>
+    <name>ReviewSettingsDialog</name>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="439" />
+        <source>Review settings</source>
+        <translation>Review settings</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="444" />
+        <source>Tags</source>
+        <translation>Tags</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="445" />
+        <source>Policies</source>
+        <translation>Policies</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="446" />
+        <source>Sampling rules</source>
+        <translation>Sampling rules</translation>
+    </message>
+</context>
+<context>
     <name>ReviewText</name>
     <message>
-        <location filename="../../app/ui/review/common.py" line="47" />
+        <location filename="../../app/ui/review/common.py" line="65" />
         <source>Refused: this is outside the scope of your account, so nothing was changed.</source>
         <translation>Refused: this is outside the scope of your account, so nothing was changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/common.py" line="49" />
+        <location filename="../../app/ui/review/common.py" line="67" />
         <source>Refused: %1</source>
         <translation>Refused: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/common.py" line="52" />
+        <location filename="../../app/ui/review/common.py" line="70" />
         <source>This could not be done: %1</source>
         <translation>This could not be done: %1</translation>
     </message>
@@ -5409,6 +5729,228 @@ Archive and review WeCom chats for compliance.</translation>
         <location filename="../../app/ui/auth/accounts_dialog.py" line="332" />
         <source>Give the account at least one role (or disable it).</source>
         <translation>Give the account at least one role (or disable it).</translation>
+    </message>
+</context>
+<context>
+    <name>RuleDialog</name>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="299" />
+        <source>New sampling rule</source>
+        <translation>New sampling rule</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="299" />
+        <source>Edit sampling rule</source>
+        <translation>Edit sampling rule</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="303" />
+        <source>staff userids, separated by commas</source>
+        <translation>staff userids, separated by commas</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="305" />
+        <source>departments, separated by commas</source>
+        <translation>departments, separated by commas</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="306" />
+        <source>A percentage of the week's conversations:</source>
+        <translation>A percentage of the week's conversations:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="307" />
+        <source>A number of conversations:</source>
+        <translation>A number of conversations:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="324" />
+        <source>Name:</source>
+        <translation>Name:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="325" />
+        <source>Staff:</source>
+        <translation>Staff:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="326" />
+        <source>Departments:</source>
+        <translation>Departments:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="327" />
+        <source>Each week:</source>
+        <translation>Each week:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="328" />
+        <source>Each week's sample is chosen at random among the conversations a member of the group took part in that week and that raised no alert. The seed of each draw is kept, so that an auditor can reproduce it.</source>
+        <translation>Each week's sample is chosen at random among the conversations a member of the group took part in that week and that raised no alert. The seed of each draw is kept, so that an auditor can reproduce it.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="352" />
+        <source>Give the rule a name.</source>
+        <translation>Give the rule a name.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="354" />
+        <source>Name the staff or the departments whose conversations are sampled.</source>
+        <translation>Name the staff or the departments whose conversations are sampled.</translation>
+    </message>
+</context>
+<context>
+    <name>RunPolicyDialog</name>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="247" />
+        <source>Run “%1” now</source>
+        <translation>Run “%1” now</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="248" />
+        <source>Run</source>
+        <translation>Run</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="249" />
+        <source>On the messages stored since it last ran</source>
+        <translation>On the messages stored since it last ran</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="250" />
+        <source>On every message since:</source>
+        <translation>On every message since:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="262" />
+        <source>Alerts are raised as after a sync; a message already a hit of this policy raises nothing again. Looking back reads the search index: a long period takes a while.</source>
+        <translation>Alerts are raised as after a sync; a message already a hit of this policy raises nothing again. Looking back reads the search index: a long period takes a while.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="282" />
+        <source>Running the policy…</source>
+        <translation>Running the policy…</translation>
+    </message>
+</context>
+<context>
+    <name>SamplingPage</name>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="340" />
+        <source>A sampling rule gives the reviewers a weekly sample of a staff group's conversations without alerts.</source>
+        <translation>A sampling rule gives the reviewers a weekly sample of a staff group's conversations without alerts.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="343" />
+        <source>Name</source>
+        <translation>Name</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="343" />
+        <source>Staff group</source>
+        <translation>Staff group</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="344" />
+        <source>Each week</source>
+        <translation>Each week</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="344" />
+        <source>State</source>
+        <translation>State</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="345" />
+        <source>Created</source>
+        <translation>Created</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="348" />
+        <source>New…</source>
+        <translation>New…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="349" />
+        <source>Edit…</source>
+        <translation>Edit…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="350" />
+        <location filename="../../app/ui/review/settings.py" line="389" />
+        <source>Disable</source>
+        <translation>Disable</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="351" />
+        <source>Draw now…</source>
+        <translation>Draw now…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="353" />
+        <source>Drawing a sample is review work: it needs the reviewer role.</source>
+        <translation>Drawing a sample is review work: it needs the reviewer role.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="368" />
+        <source>Disabled</source>
+        <translation>Disabled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="368" />
+        <source>Enabled</source>
+        <translation>Enabled</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="374" />
+        <source>Staff: %1</source>
+        <translation>Staff: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="376" />
+        <source>Departments: %1</source>
+        <translation>Departments: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="382" />
+        <location filename="../../app/ui/review/settings.py" line="422" />
+        <source>1 conversation</source>
+        <translation>1 conversation</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="382" />
+        <location filename="../../app/ui/review/settings.py" line="422" />
+        <source>%1 conversations</source>
+        <translation>%1 conversations</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="389" />
+        <source>Enable</source>
+        <translation>Enable</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="393" />
+        <source>Sampling rule “%1” created.</source>
+        <translation>Sampling rule “%1” created.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="400" />
+        <source>Sampling rule “%1” saved.</source>
+        <translation>Sampling rule “%1” saved.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="407" />
+        <source>“%1” is enabled.</source>
+        <translation>“%1” is enabled.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="407" />
+        <source>“%1” is disabled: it is drawn no more.</source>
+        <translation>“%1” is disabled: it is drawn no more.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="420" />
+        <source>Drew %1 of %2 for the week of %3. Seed: %4 — an auditor reproduces the draw with it (sample reproduce %5).</source>
+        <translation>Drew %1 of %2 for the week of %3. Seed: %4 — an auditor reproduces the draw with it (sample reproduce %5).</translation>
     </message>
 </context>
 <context>
@@ -6672,6 +7214,173 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
     </message>
 </context>
 <context>
+    <name>TagDialog</name>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="80" />
+        <source>New tag</source>
+        <translation>New tag</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="80" />
+        <source>Edit tag</source>
+        <translation>Edit tag</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="82" />
+        <source>e.g. 需关注</source>
+        <translation>e.g. 需关注</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="84" />
+        <source>e.g. Needs attention</source>
+        <translation>e.g. Needs attention</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="92" />
+        <source>Chinese name:</source>
+        <translation>Chinese name:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="93" />
+        <source>English name:</source>
+        <translation>English name:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="94" />
+        <source>Colour:</source>
+        <translation>Colour:</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="95" />
+        <source>Reviewers see the name in the language of their window; a search finds the tag by either (tag:违规, tag:Violation).</source>
+        <translation>Reviewers see the name in the language of their window; a search finds the tag by either (tag:违规, tag:Violation).</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="113" />
+        <source>Tag colour</source>
+        <translation>Tag colour</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="122" />
+        <source>Give the tag a Chinese and an English name.</source>
+        <translation>Give the tag a Chinese and an English name.</translation>
+    </message>
+</context>
+<context>
+    <name>TagSetPage</name>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="151" />
+        <source>The tags reviewers put on messages and conversations (keys 1–9 in the viewer, in this order). A retired tag stays on what it tagged and in searches, but is offered no more.</source>
+        <translation>The tags reviewers put on messages and conversations (keys 1–9 in the viewer, in this order). A retired tag stays on what it tagged and in searches, but is offered no more.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="155" />
+        <source>Chinese name</source>
+        <translation>Chinese name</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="155" />
+        <source>English name</source>
+        <translation>English name</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="156" />
+        <source>Colour</source>
+        <translation>Colour</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="156" />
+        <source>Key</source>
+        <translation>Key</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="157" />
+        <source>State</source>
+        <translation>State</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="159" />
+        <source>Add…</source>
+        <translation>Add…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="160" />
+        <source>Edit…</source>
+        <translation>Edit…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="161" />
+        <source>Colour…</source>
+        <translation>Colour…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="162" />
+        <source>Move up</source>
+        <translation>Move up</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="163" />
+        <source>Move down</source>
+        <translation>Move down</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="164" />
+        <location filename="../../app/ui/review/settings.py" line="189" />
+        <source>Retire</source>
+        <translation>Retire</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="179" />
+        <source>Retired</source>
+        <translation>Retired</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="179" />
+        <source>In use</source>
+        <translation>In use</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="189" />
+        <source>Restore</source>
+        <translation>Restore</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="196" />
+        <source>Tag “%1” added.</source>
+        <translation>Tag “%1” added.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="203" />
+        <source>Tag “%1” changed.</source>
+        <translation>Tag “%1” changed.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="211" />
+        <source>Colour of “%1”</source>
+        <translation>Colour of “%1”</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="218" />
+        <source>“%1” is now %2.</source>
+        <translation>“%1” is now %2.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="229" />
+        <source>“%1” moved to place %2.</source>
+        <translation>“%1” moved to place %2.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="237" />
+        <source>“%1” is in use again.</source>
+        <translation>“%1” is in use again.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="238" />
+        <source>“%1” is retired: it stays on what it tagged.</source>
+        <translation>“%1” is retired: it stays on what it tagged.</translation>
+    </message>
+</context>
+<context>
     <name>TimelineModel</name>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="57" />
@@ -7080,58 +7789,58 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
         <translation>Save this search…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="149" />
+        <location filename="../../app/ui/review/window.py" line="151" />
         <source>1 open alert</source>
         <translation>1 open alert</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="149" />
+        <location filename="../../app/ui/review/window.py" line="151" />
         <source>%1 open alerts</source>
         <translation>%1 open alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="151" />
+        <location filename="../../app/ui/review/window.py" line="153" />
         <source>(%1 mine)</source>
         <translation>(%1 mine)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="154" />
+        <location filename="../../app/ui/review/window.py" line="156" />
         <source>Open alerts of conversations in your scope: %1 assigned to you, %2 to nobody. The Review panel (Ctrl+Shift+R) lists them.</source>
         <translation>Open alerts of conversations in your scope: %1 assigned to you, %2 to nobody. The Review panel (Ctrl+Shift+R) lists them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="183" />
-        <location filename="../../app/ui/review/window.py" line="201" />
+        <location filename="../../app/ui/review/window.py" line="185" />
+        <location filename="../../app/ui/review/window.py" line="203" />
         <source>Choose a conversation first.</source>
         <translation>Choose a conversation first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="193" />
+        <location filename="../../app/ui/review/window.py" line="195" />
         <source>Took “%1” off the conversation.</source>
         <translation>Took “%1” off the conversation.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="193" />
+        <location filename="../../app/ui/review/window.py" line="195" />
         <source>Tagged the conversation “%1”.</source>
         <translation>Tagged the conversation “%1”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="205" />
+        <location filename="../../app/ui/review/window.py" line="207" />
         <source>The conversation is reviewed up to its newest message.</source>
         <translation>The conversation is reviewed up to its newest message.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="210" />
+        <location filename="../../app/ui/review/window.py" line="212" />
         <source>Review</source>
         <translation>Review</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="221" />
+        <location filename="../../app/ui/review/window.py" line="223" />
         <source>No search to use: %1</source>
         <translation>No search to use: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="231" />
+        <location filename="../../app/ui/review/window.py" line="233" />
         <source>Take “%1” off every message this search finds?
 
 %2</source>
@@ -7140,7 +7849,7 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="232" />
+        <location filename="../../app/ui/review/window.py" line="234" />
         <source>Tag every message this search finds “%1”?
 
 %2</source>
@@ -7149,37 +7858,37 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="238" />
+        <location filename="../../app/ui/review/window.py" line="240" />
         <source>Took “%2” off 1 message.</source>
         <translation>Took “%2” off 1 message.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="238" />
+        <location filename="../../app/ui/review/window.py" line="240" />
         <source>Took “%2” off %1 messages.</source>
         <translation>Took “%2” off %1 messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="239" />
+        <location filename="../../app/ui/review/window.py" line="241" />
         <source>Tagged 1 message “%2”.</source>
         <translation>Tagged 1 message “%2”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="240" />
+        <location filename="../../app/ui/review/window.py" line="242" />
         <source>Tagged %1 messages “%2”.</source>
         <translation>Tagged %1 messages “%2”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="252" />
+        <location filename="../../app/ui/review/window.py" line="254" />
         <source>Save search</source>
         <translation>Save search</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="253" />
+        <location filename="../../app/ui/review/window.py" line="255" />
         <source>Name of the search (the Review panel lists it):</source>
         <translation>Name of the search (the Review panel lists it):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="258" />
+        <location filename="../../app/ui/review/window.py" line="260" />
         <source>Saved the search “%1”.</source>
         <translation>Saved the search “%1”.</translation>
     </message>

@@ -2306,6 +2306,34 @@
     </message>
 </context>
 <context>
+    <name>DrawDialog</name>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="381" />
+        <source>Draw “%1” now</source>
+        <translation>立即抽取“%1”</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="382" />
+        <source>Draw</source>
+        <translation>抽取</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="388" />
+        <source>The week holding:</source>
+        <translation>包含此日的一周：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="389" />
+        <source>The week runs from Monday 00:00 to the next Monday, local time. A week is drawn once per rule; the sample goes to the reviewers' queue (My sample).</source>
+        <translation>一周为本地时间周一 00:00 至下周一。每条规则每周只抽取一次；样本进入审阅人员的队列（我的抽样）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="405" />
+        <source>Drawing…</source>
+        <translation>正在抽取…</translation>
+    </message>
+</context>
+<context>
     <name>EvidenceModel</name>
     <message>
         <location filename="../../app/ui/compliance_panels.py" line="270" />
@@ -3003,7 +3031,7 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../app/ui/main_window.py" line="85" />
-        <location filename="../../app/ui/main_window.py" line="277" />
+        <location filename="../../app/ui/main_window.py" line="279" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
@@ -3048,292 +3076,292 @@
         <translation>打印会话(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="156" />
+        <location filename="../../app/ui/main_window.py" line="158" />
         <source>S&amp;ync</source>
         <translation>同步(&amp;Y)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="157" />
+        <location filename="../../app/ui/main_window.py" line="159" />
         <source>&amp;Sync now</source>
         <translation>立即同步(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="158" />
+        <location filename="../../app/ui/main_window.py" line="160" />
         <source>Sync every configured corp, one after the other</source>
         <translation>依次同步所有已配置的企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="159" />
+        <location filename="../../app/ui/main_window.py" line="161" />
         <source>Sync &amp;one corp</source>
         <translation>同步单个企业(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="161" />
+        <location filename="../../app/ui/main_window.py" line="163" />
         <source>&amp;Cancel sync</source>
         <translation>取消同步(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="162" />
+        <location filename="../../app/ui/main_window.py" line="164" />
         <source>Sync &amp;history…</source>
         <translation>同步记录(&amp;H)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="163" />
+        <location filename="../../app/ui/main_window.py" line="165" />
         <source>Background &amp;jobs…</source>
         <translation>后台任务(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="169" />
+        <location filename="../../app/ui/main_window.py" line="171" />
         <source>&amp;View</source>
         <translation>查看(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="170" />
+        <location filename="../../app/ui/main_window.py" line="172" />
         <source>&amp;Search messages</source>
         <translation>搜索消息(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="171" />
+        <location filename="../../app/ui/main_window.py" line="173" />
         <source>&amp;Copy selected messages</source>
         <translation>复制所选消息(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="172" />
+        <location filename="../../app/ui/main_window.py" line="174" />
         <source>&amp;Jump to date…</source>
         <translation>跳转到日期(&amp;J)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="173" />
+        <location filename="../../app/ui/main_window.py" line="175" />
         <source>&amp;Find in this conversation…</source>
         <translation>在本会话中查找(&amp;F)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="174" />
+        <location filename="../../app/ui/main_window.py" line="176" />
         <source>&amp;Next hit</source>
         <translation>下一处(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="175" />
+        <location filename="../../app/ui/main_window.py" line="177" />
         <source>&amp;Previous hit</source>
         <translation>上一处(&amp;P)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="181" />
+        <location filename="../../app/ui/main_window.py" line="183" />
         <source>&amp;Account</source>
         <translation>账号(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="182" />
+        <location filename="../../app/ui/main_window.py" line="184" />
         <source>Change &amp;password…</source>
         <translation>修改密码(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="183" />
+        <location filename="../../app/ui/main_window.py" line="185" />
         <source>&amp;Accounts…</source>
         <translation>账号管理(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="184" />
+        <location filename="../../app/ui/main_window.py" line="186" />
         <source>Audit &amp;log…</source>
         <translation>审计日志(&amp;L)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="185" />
+        <location filename="../../app/ui/main_window.py" line="187" />
         <source>Open &amp;without login on this workstation</source>
         <translation>在此工作站上免登录打开(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="186" />
+        <location filename="../../app/ui/main_window.py" line="188" />
         <source>Log &amp;out</source>
         <translation>退出登录(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="193" />
+        <location filename="../../app/ui/main_window.py" line="195" />
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="194" />
+        <location filename="../../app/ui/main_window.py" line="196" />
         <source>&amp;About</source>
         <translation>关于(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="341" />
+        <location filename="../../app/ui/main_window.py" line="343" />
         <source>Preparing the demo archive… (about ten seconds the first time)</source>
         <translation>正在准备演示存档…（首次约需十秒）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="497" />
+        <location filename="../../app/ui/main_window.py" line="499" />
         <source>Open a conversation to print.</source>
         <translation>请先打开要打印的会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="568" />
+        <location filename="../../app/ui/main_window.py" line="570" />
         <source>Logged in: %1</source>
         <translation>已登录：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="568" />
+        <location filename="../../app/ui/main_window.py" line="570" />
         <source>Acting as: %1</source>
         <translation>当前身份：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="570" />
+        <location filename="../../app/ui/main_window.py" line="572" />
         <source>Roles: %1</source>
         <translation>角色：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="290" />
+        <location filename="../../app/ui/main_window.py" line="292" />
         <source>Search index updated: 1 message</source>
         <translation>搜索索引已更新：1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="291" />
+        <location filename="../../app/ui/main_window.py" line="293" />
         <source>Search index updated: %1 messages</source>
         <translation>搜索索引已更新：%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="353" />
+        <location filename="../../app/ui/main_window.py" line="355" />
         <source>Demo archive</source>
         <translation>演示存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="406" />
+        <location filename="../../app/ui/main_window.py" line="408" />
         <source>last synced %1 (%2)</source>
         <translation>上次同步 %1（%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="407" />
+        <location filename="../../app/ui/main_window.py" line="409" />
         <source>never synced</source>
         <translation>从未同步</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="414" />
+        <location filename="../../app/ui/main_window.py" line="416" />
         <source>finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="414" />
+        <location filename="../../app/ui/main_window.py" line="416" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="414" />
+        <location filename="../../app/ui/main_window.py" line="416" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="415" />
+        <location filename="../../app/ui/main_window.py" line="417" />
         <source>interrupted</source>
         <translation>已中断</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="444" />
+        <location filename="../../app/ui/main_window.py" line="446" />
         <source>1 new message</source>
         <translation>新增 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="444" />
+        <location filename="../../app/ui/main_window.py" line="446" />
         <source>%1 new messages</source>
         <translation>新增 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="445" />
+        <location filename="../../app/ui/main_window.py" line="447" />
         <source>1 quarantined</source>
         <translation>隔离 1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="445" />
+        <location filename="../../app/ui/main_window.py" line="447" />
         <source>%1 quarantined</source>
         <translation>隔离 %1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="446" />
+        <location filename="../../app/ui/main_window.py" line="448" />
         <source>1 media file stored</source>
         <translation>保存媒体文件 1 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="446" />
+        <location filename="../../app/ui/main_window.py" line="448" />
         <source>%1 media files stored</source>
         <translation>保存媒体文件 %1 个</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="449" />
+        <location filename="../../app/ui/main_window.py" line="451" />
         <source>Sync %1: %2</source>
         <translation>同步%1：%2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="450" />
+        <location filename="../../app/ui/main_window.py" line="452" />
         <source>, </source>
         <translation>，</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="482" />
+        <location filename="../../app/ui/main_window.py" line="484" />
         <source>Choose a session to export.</source>
         <translation>请先选择要导出的会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="487" />
+        <location filename="../../app/ui/main_window.py" line="489" />
         <source>Session %1</source>
         <translation>会话 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="510" />
+        <location filename="../../app/ui/main_window.py" line="512" />
         <source>Nothing to export: %1</source>
         <translation>没有可导出的内容：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="513" />
+        <location filename="../../app/ui/main_window.py" line="515" />
         <source>Search: %1</source>
         <translation>搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="522" />
+        <location filename="../../app/ui/main_window.py" line="524" />
         <source>Select the messages to export first.</source>
         <translation>请先选择要导出的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="526" />
+        <location filename="../../app/ui/main_window.py" line="528" />
         <source>1 selected message</source>
         <translation>所选 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="527" />
+        <location filename="../../app/ui/main_window.py" line="529" />
         <source>%1 selected messages</source>
         <translation>所选 %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="591" />
+        <location filename="../../app/ui/main_window.py" line="593" />
         <source>Open without login</source>
         <translation>免登录打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="597" />
+        <location filename="../../app/ui/main_window.py" line="599" />
         <source>This workstation opens without login from now on.</source>
         <translation>此工作站今后将免登录打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="598" />
+        <location filename="../../app/ui/main_window.py" line="600" />
         <source>This workstation asks for the password from now on.</source>
         <translation>此工作站今后将要求输入密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="605" />
+        <location filename="../../app/ui/main_window.py" line="607" />
         <source>Password changed.</source>
         <translation>密码已修改。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="628" />
+        <location filename="../../app/ui/main_window.py" line="630" />
         <source>The roles or the scope of your account changed: the window was reopened with them.</source>
         <translation>您账号的角色或查看范围已变更：窗口已按新的设置重新打开。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="658" />
+        <location filename="../../app/ui/main_window.py" line="660" />
         <source>About</source>
         <translation>关于</translation>
     </message>
     <message>
-        <location filename="../../app/ui/main_window.py" line="659" />
+        <location filename="../../app/ui/main_window.py" line="661" />
         <source>WeCom Archive Auditor
 Archive and review WeCom chats for compliance.</source>
         <translation>会话存档审计台
@@ -4294,87 +4322,108 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>NotesPane</name>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="38" />
+        <location filename="../../app/ui/review/notes.py" line="45" />
         <source>Notes</source>
         <translation>备注</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="40" />
+        <location filename="../../app/ui/review/notes.py" line="56" />
+        <source>Earlier versions</source>
+        <translation>早期版本</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="59" />
         <source>Write a note…</source>
         <translation>写一条备注…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="42" />
+        <location filename="../../app/ui/review/notes.py" line="61" />
         <source>Add to message</source>
         <translation>添加到消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="43" />
+        <location filename="../../app/ui/review/notes.py" line="62" />
         <source>Add to conversation</source>
         <translation>添加到会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="44" />
+        <location filename="../../app/ui/review/notes.py" line="63" />
         <source>Edit</source>
         <translation>编辑</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="45" />
+        <location filename="../../app/ui/review/notes.py" line="64" />
         <source>Save new version</source>
         <translation>保存为新版本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="88" />
+        <location filename="../../app/ui/review/notes.py" line="112" />
         <source>Choose a conversation to read and write notes.</source>
         <translation>选择一个会话以查看和撰写备注。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="90" />
+        <location filename="../../app/ui/review/notes.py" line="114" />
         <source>Notes on this conversation</source>
         <translation>本会话的备注</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="92" />
+        <location filename="../../app/ui/review/notes.py" line="116" />
         <source>Notes on the selected message and its conversation</source>
         <translation>所选消息及其会话的备注</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="98" />
+        <location filename="../../app/ui/review/notes.py" line="122" />
         <source>Only its author may change a note.</source>
         <translation>只有作者本人可以修改备注。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="101" />
+        <location filename="../../app/ui/review/notes.py" line="125" />
         <source>No notes yet.</source>
         <translation>暂无备注。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="105" />
+        <location filename="../../app/ui/review/notes.py" line="130" />
         <source>on the message</source>
         <translation>针对消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="105" />
+        <location filename="../../app/ui/review/notes.py" line="130" />
         <source>on the conversation</source>
         <translation>针对会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="108" />
+        <location filename="../../app/ui/review/notes.py" line="133" />
         <source>edited %1 (version %2)</source>
         <translation>%1 修改（第 %2 版）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="111" />
+        <location filename="../../app/ui/review/notes.py" line="136" />
+        <location filename="../../app/ui/review/notes.py" line="198" />
         <source>(The text is hidden: your account sees who wrote a note and when, not what.)</source>
         <translation>（内容已隐藏：您的账号只能看到谁在何时写了备注，看不到内容。）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="141" />
+        <location filename="../../app/ui/review/notes.py" line="168" />
+        <source>edited · 1 earlier version</source>
+        <translation>已修改 · 1 个早期版本</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="169" />
+        <source>edited · %1 earlier versions</source>
+        <translation>已修改 · %1 个早期版本</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="195" />
+        <source>Version %1 · %2 · %3</source>
+        <translation>第 %1 版 · %2 · %3</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/notes.py" line="210" />
         <source>Note added.</source>
         <translation>已添加备注。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="159" />
+        <location filename="../../app/ui/review/notes.py" line="228" />
         <source>Saved as version %1; the earlier versions are kept.</source>
         <translation>已保存为第 %1 版；之前的版本均保留。</translation>
     </message>
@@ -4438,6 +4487,218 @@ Archive and review WeCom chats for compliance.</source>
         <location filename="../../app/ui/settings/fields.py" line="45" />
         <source>Browse…</source>
         <translation>浏览…</translation>
+    </message>
+</context>
+<context>
+    <name>PoliciesPage</name>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="248" />
+        <source>A policy is a saved query that raises an alert in the reviewers' queue for each conversation and day with new matches.</source>
+        <translation>策略是一个保存的查询：每个会话每天出现新的匹配时，在审阅人员的队列中产生一条告警。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="251" />
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="251" />
+        <source>Query</source>
+        <translation>查询</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="252" />
+        <source>Runs</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="252" />
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="253" />
+        <source>Assignee</source>
+        <translation>处理人</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="253" />
+        <source>Alerts</source>
+        <translation>告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="254" />
+        <source>Last run</source>
+        <translation>上次运行</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="257" />
+        <source>New…</source>
+        <translation>新建…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="258" />
+        <source>Edit…</source>
+        <translation>编辑…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="259" />
+        <location filename="../../app/ui/review/settings.py" line="294" />
+        <source>Disable</source>
+        <translation>停用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="260" />
+        <source>Run now…</source>
+        <translation>立即运行…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="277" />
+        <source>%1 (%2 open)</source>
+        <translation>%1（%2 条未处理）</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="279" />
+        <source>Enabled</source>
+        <translation>已启用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="279" />
+        <source>Disabled</source>
+        <translation>已停用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="280" />
+        <source>never</source>
+        <translation>从未</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="293" />
+        <source>Enable</source>
+        <translation>启用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="298" />
+        <source>Policy “%1” created: it looks at what arrives from now on.</source>
+        <translation>已创建策略“%1”：它检查从现在起到达的消息。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="306" />
+        <source>Policy “%1” saved.</source>
+        <translation>已保存策略“%1”。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="313" />
+        <source>“%1” is disabled: it raises no alerts.</source>
+        <translation>“%1”已停用：不再产生告警。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="314" />
+        <source>“%1” is enabled: it looks at what arrives from now on.</source>
+        <translation>“%1”已启用：检查从现在起到达的消息。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="328" />
+        <source>“%1” ran on %2: %3; %4 raised, %5 given new hits.</source>
+        <translation>“%1”已检查%2：%3；新产生%4，%5 条告警有新命中。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="330" />
+        <source>1 message</source>
+        <translation> 1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="330" />
+        <source>%1 messages</source>
+        <translation> %1 条消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="331" />
+        <source>1 new hit</source>
+        <translation>新命中 1 条</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="331" />
+        <source>%1 new hits</source>
+        <translation>新命中 %1 条</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="332" />
+        <source>1 alert</source>
+        <translation> 1 条告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="332" />
+        <source>%1 alerts</source>
+        <translation> %1 条告警</translation>
+    </message>
+</context>
+<context>
+    <name>PolicyDialog</name>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="149" />
+        <source>New policy</source>
+        <translation>新建策略</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="149" />
+        <source>Edit policy</source>
+        <translation>编辑策略</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="154" />
+        <source>e.g. 返现 OR 回扣 OR "私下转账"</source>
+        <translation>例如：返现 OR 回扣 OR "私下转账"</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="164" />
+        <source>user name of a reviewer; empty: nobody</source>
+        <translation>审阅人员的用户名；留空：不指定</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="166" />
+        <source>Enabled: raises alerts</source>
+        <translation>启用：产生告警</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="170" />
+        <source>Name:</source>
+        <translation>名称：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="171" />
+        <source>Query:</source>
+        <translation>查询：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="173" />
+        <source>Runs:</source>
+        <translation>运行：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="174" />
+        <source>Assign alerts to:</source>
+        <translation>告警指派给：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="175" />
+        <source>Description:</source>
+        <translation>说明：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="177" />
+        <source>The query is written as in the search box. Each new match raises an alert: one per conversation and day. A new policy looks at what arrives from now on; Run now… can look back.</source>
+        <translation>查询的写法与搜索框相同。新的匹配会产生告警：每个会话每天一条。新策略检查从现在起到达的消息；“立即运行…”可以回溯。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="217" />
+        <source>Give the policy a name.</source>
+        <translation>请为策略命名。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="219" />
+        <source>Write the policy's query.</source>
+        <translation>请填写策略的查询。</translation>
     </message>
 </context>
 <context>
@@ -5030,365 +5291,424 @@ Archive and review WeCom chats for compliance.</source>
     </message>
 </context>
 <context>
+    <name>ReviewEditor</name>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="71" />
+        <source>Saving…</source>
+        <translation>正在保存…</translation>
+    </message>
+</context>
+<context>
     <name>ReviewPanel</name>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="76" />
+        <location filename="../../app/ui/review/panel.py" line="61" />
         <source>My alerts</source>
         <translation>我的告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="77" />
+        <location filename="../../app/ui/review/panel.py" line="62" />
         <source>My sample</source>
         <translation>我的抽样</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="78" />
+        <location filename="../../app/ui/review/panel.py" line="63" />
         <source>Saved searches</source>
         <translation>已保存的搜索</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="99" />
+        <location filename="../../app/ui/review/panel.py" line="65" />
+        <source>Review settings…</source>
+        <translation>审阅设置…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/panel.py" line="89" />
         <source>Open: mine and unassigned</source>
         <translation>未处理：我的和未分配的</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="99" />
+        <location filename="../../app/ui/review/panel.py" line="89" />
         <source>Open: all in my scope</source>
         <translation>未处理：我范围内的全部</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="100" />
+        <location filename="../../app/ui/review/panel.py" line="90" />
         <source>Open: assigned to me</source>
         <translation>未处理：分配给我的</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="100" />
-        <location filename="../../app/ui/review/panel.py" line="263" />
+        <location filename="../../app/ui/review/panel.py" line="90" />
+        <location filename="../../app/ui/review/panel.py" line="260" />
         <source>Dismissed</source>
         <translation>已驳回</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="101" />
-        <location filename="../../app/ui/review/panel.py" line="263" />
+        <location filename="../../app/ui/review/panel.py" line="91" />
+        <location filename="../../app/ui/review/panel.py" line="260" />
         <source>Escalated</source>
         <translation>已上报</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="105" />
+        <location filename="../../app/ui/review/panel.py" line="95" />
         <source>Policy</source>
         <translation>策略</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="105" />
-        <location filename="../../app/ui/review/panel.py" line="139" />
+        <location filename="../../app/ui/review/panel.py" line="95" />
+        <location filename="../../app/ui/review/panel.py" line="130" />
         <source>Conversation</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="105" />
+        <location filename="../../app/ui/review/panel.py" line="95" />
         <source>Day</source>
         <translation>日期</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="105" />
+        <location filename="../../app/ui/review/panel.py" line="96" />
         <source>Hits</source>
         <translation>命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="106" />
+        <location filename="../../app/ui/review/panel.py" line="96" />
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="106" />
+        <location filename="../../app/ui/review/panel.py" line="96" />
         <source>Assignee</source>
         <translation>处理人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="106" />
+        <location filename="../../app/ui/review/panel.py" line="97" />
         <source>Reason</source>
         <translation>理由</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="107" />
-        <location filename="../../app/ui/review/panel.py" line="140" />
+        <location filename="../../app/ui/review/panel.py" line="98" />
+        <location filename="../../app/ui/review/panel.py" line="132" />
         <source>Open conversation</source>
         <translation>打开会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="108" />
+        <location filename="../../app/ui/review/panel.py" line="99" />
         <source>Assign to me</source>
         <translation>分配给我</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="109" />
+        <location filename="../../app/ui/review/panel.py" line="100" />
         <source>Assign…</source>
         <translation>分配…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="110" />
+        <location filename="../../app/ui/review/panel.py" line="101" />
         <source>Dismiss…</source>
         <translation>驳回…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="111" />
+        <location filename="../../app/ui/review/panel.py" line="102" />
         <source>Escalate…</source>
         <translation>上报…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="112" />
+        <location filename="../../app/ui/review/panel.py" line="103" />
         <source>Reopen</source>
         <translation>重新打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="135" />
+        <location filename="../../app/ui/review/panel.py" line="126" />
         <source>Sample</source>
         <translation>抽样</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="139" />
+        <location filename="../../app/ui/review/panel.py" line="130" />
         <source>Reviewed</source>
         <translation>已审阅</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="139" />
+        <location filename="../../app/ui/review/panel.py" line="130" />
         <source>By</source>
         <translation>审阅人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="139" />
+        <location filename="../../app/ui/review/panel.py" line="131" />
         <source>When</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="141" />
+        <location filename="../../app/ui/review/panel.py" line="133" />
         <source>Mark reviewed</source>
         <translation>标记为已审阅</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="143" />
+        <location filename="../../app/ui/review/panel.py" line="135" />
         <source>Sampling rule</source>
         <translation>抽样规则</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="144" />
+        <location filename="../../app/ui/review/panel.py" line="136" />
         <source>Draw this week's sample</source>
         <translation>抽取本周样本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="163" />
+        <location filename="../../app/ui/review/panel.py" line="155" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="163" />
+        <location filename="../../app/ui/review/panel.py" line="155" />
         <source>Owner</source>
         <translation>所有者</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="163" />
+        <location filename="../../app/ui/review/panel.py" line="155" />
         <source>Shared</source>
         <translation>共享</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="163" />
+        <location filename="../../app/ui/review/panel.py" line="156" />
         <source>Hits now</source>
         <translation>当前命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="164" />
+        <location filename="../../app/ui/review/panel.py" line="156" />
         <source>New since my last run</source>
         <translation>自我上次运行以来新增</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="164" />
+        <location filename="../../app/ui/review/panel.py" line="157" />
         <source>Query</source>
         <translation>查询</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="166" />
+        <location filename="../../app/ui/review/panel.py" line="159" />
         <source>Run in the search panel</source>
         <translation>在搜索面板中运行</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="167" />
-        <location filename="../../app/ui/review/panel.py" line="390" />
+        <location filename="../../app/ui/review/panel.py" line="160" />
+        <location filename="../../app/ui/review/panel.py" line="387" />
         <source>Share</source>
         <translation>共享</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="168" />
+        <location filename="../../app/ui/review/panel.py" line="161" />
         <source>Delete</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="169" />
+        <location filename="../../app/ui/review/panel.py" line="162" />
         <source>Save a search from the search results' menu (right-click).</source>
         <translation>在搜索结果的右键菜单中保存搜索。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="250" />
+        <location filename="../../app/ui/review/panel.py" line="247" />
         <source>(hidden)</source>
         <translation>（已隐藏）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="256" />
-        <location filename="../../app/ui/review/panel.py" line="435" />
+        <location filename="../../app/ui/review/panel.py" line="253" />
+        <location filename="../../app/ui/review/panel.py" line="432" />
         <source>1 alert</source>
         <translation>1 条告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="256" />
-        <location filename="../../app/ui/review/panel.py" line="435" />
+        <location filename="../../app/ui/review/panel.py" line="253" />
+        <location filename="../../app/ui/review/panel.py" line="432" />
         <source>%1 alerts</source>
         <translation>%1 条告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="263" />
+        <location filename="../../app/ui/review/panel.py" line="260" />
         <source>Open</source>
         <translation>未处理</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="281" />
+        <location filename="../../app/ui/review/panel.py" line="278" />
         <source>%1 — week of %2 (%3 of %4 reviewed)</source>
         <translation>%1 —— %2 当周（已审阅 %3 / %4）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="300" />
+        <location filename="../../app/ui/review/panel.py" line="297" />
         <source>No sample drawn yet.</source>
         <translation>尚未抽样。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="318" />
-        <location filename="../../app/ui/review/panel.py" line="356" />
+        <location filename="../../app/ui/review/panel.py" line="315" />
+        <location filename="../../app/ui/review/panel.py" line="353" />
         <source>Yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="318" />
+        <location filename="../../app/ui/review/panel.py" line="315" />
         <source>Not yet</source>
         <translation>尚未</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="325" />
+        <location filename="../../app/ui/review/panel.py" line="322" />
         <source>%1 of %2 conversations reviewed. Drawn by %3 on %4 among %5 candidates without alerts; seed %6 (an auditor reproduces the draw with it).</source>
         <translation>已审阅 %1 / %2 个会话。由 %3 于 %4 从 %5 个无告警的候选会话中抽取；种子 %6（审计员可据此复现抽样）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="356" />
+        <location filename="../../app/ui/review/panel.py" line="353" />
         <source>No</source>
         <translation>否</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="390" />
+        <location filename="../../app/ui/review/panel.py" line="387" />
         <source>Stop sharing</source>
         <translation>停止共享</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="419" />
+        <location filename="../../app/ui/review/panel.py" line="416" />
         <source>Dismiss alerts</source>
         <translation>驳回告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="419" />
+        <location filename="../../app/ui/review/panel.py" line="416" />
         <source>Escalate alerts</source>
         <translation>上报告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="420" />
+        <location filename="../../app/ui/review/panel.py" line="417" />
         <source>Why? (kept with the alert; the audit trail keeps its fingerprint)</source>
         <translation>理由？（随告警保存；审计日志保存其指纹）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="425" />
+        <location filename="../../app/ui/review/panel.py" line="422" />
         <source>Assign alerts</source>
         <translation>分配告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="426" />
+        <location filename="../../app/ui/review/panel.py" line="423" />
         <source>User name of the reviewer (empty: nobody):</source>
         <translation>审阅人的用户名（留空：不分配）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="433" />
+        <location filename="../../app/ui/review/panel.py" line="430" />
         <source>Assigned %1.</source>
         <translation>已分配 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="433" />
+        <location filename="../../app/ui/review/panel.py" line="430" />
         <source>Dismissed %1.</source>
         <translation>已驳回 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="434" />
+        <location filename="../../app/ui/review/panel.py" line="431" />
         <source>Escalated %1.</source>
         <translation>已上报 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="434" />
+        <location filename="../../app/ui/review/panel.py" line="431" />
         <source>Reopened %1.</source>
         <translation>已重新打开 %1。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="463" />
+        <location filename="../../app/ui/review/panel.py" line="460" />
         <source>1 conversation marked reviewed.</source>
         <translation>已将 1 个会话标记为已审阅。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="464" />
+        <location filename="../../app/ui/review/panel.py" line="461" />
         <source>%1 conversations marked reviewed.</source>
         <translation>已将 %1 个会话标记为已审阅。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="477" />
+        <location filename="../../app/ui/review/panel.py" line="474" />
         <source>Drew %1 of %2 conversations.</source>
         <translation>从 %2 个会话中抽取了 %1 个。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="496" />
+        <location filename="../../app/ui/review/panel.py" line="493" />
         <source>“%1”: %2.</source>
         <translation>“%1”：%2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="497" />
+        <location filename="../../app/ui/review/panel.py" line="494" />
         <source>1 hit</source>
         <translation>1 条命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="497" />
+        <location filename="../../app/ui/review/panel.py" line="494" />
         <source>%1 hits</source>
         <translation>%1 条命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="509" />
+        <location filename="../../app/ui/review/panel.py" line="506" />
         <source>“%1” is shared with the other reviewers.</source>
         <translation>“%1”已与其他审阅人共享。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="510" />
+        <location filename="../../app/ui/review/panel.py" line="507" />
         <source>“%1” is yours alone again.</source>
         <translation>“%1”已恢复为仅自己可见。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/panel.py" line="523" />
+        <location filename="../../app/ui/review/panel.py" line="520" />
         <source>Deleted “%1”.</source>
         <translation>已删除“%1”。</translation>
     </message>
 </context>
 <context>
+    <name>ReviewSettings</name>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="475" />
+        <source>Review se&amp;ttings…</source>
+        <translation>审阅设置(&amp;T)…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="476" />
+        <source>Tags, policies and sampling rules of the review</source>
+        <translation>审阅的标签、策略和抽样规则</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="137" />
+        <source>After every sync</source>
+        <translation>每次同步后</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="138" />
+        <source>Daily</source>
+        <translation>每天</translation>
+    </message>
+</context>
+<context>
+    <name>ReviewSettingsDialog</name>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="439" />
+        <source>Review settings</source>
+        <translation>审阅设置</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="444" />
+        <source>Tags</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="445" />
+        <source>Policies</source>
+        <translation>策略</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="446" />
+        <source>Sampling rules</source>
+        <translation>抽样规则</translation>
+    </message>
+</context>
+<context>
     <name>ReviewText</name>
     <message>
-        <location filename="../../app/ui/review/common.py" line="47" />
+        <location filename="../../app/ui/review/common.py" line="65" />
         <source>Refused: this is outside the scope of your account, so nothing was changed.</source>
         <translation>已拒绝：超出您账号的范围，未做任何更改。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/common.py" line="49" />
+        <location filename="../../app/ui/review/common.py" line="67" />
         <source>Refused: %1</source>
         <translation>已拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/common.py" line="52" />
+        <location filename="../../app/ui/review/common.py" line="70" />
         <source>This could not be done: %1</source>
         <translation>无法完成：%1</translation>
     </message>
@@ -5409,6 +5729,228 @@ Archive and review WeCom chats for compliance.</source>
         <location filename="../../app/ui/auth/accounts_dialog.py" line="332" />
         <source>Give the account at least one role (or disable it).</source>
         <translation>请为账号至少保留一个角色（或者停用该账号）。</translation>
+    </message>
+</context>
+<context>
+    <name>RuleDialog</name>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="299" />
+        <source>New sampling rule</source>
+        <translation>新建抽样规则</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="299" />
+        <source>Edit sampling rule</source>
+        <translation>编辑抽样规则</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="303" />
+        <source>staff userids, separated by commas</source>
+        <translation>员工 userid，以逗号分隔</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="305" />
+        <source>departments, separated by commas</source>
+        <translation>部门，以逗号分隔</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="306" />
+        <source>A percentage of the week's conversations:</source>
+        <translation>本周会话的百分比：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="307" />
+        <source>A number of conversations:</source>
+        <translation>会话数：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="324" />
+        <source>Name:</source>
+        <translation>名称：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="325" />
+        <source>Staff:</source>
+        <translation>员工：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="326" />
+        <source>Departments:</source>
+        <translation>部门：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="327" />
+        <source>Each week:</source>
+        <translation>每周：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="328" />
+        <source>Each week's sample is chosen at random among the conversations a member of the group took part in that week and that raised no alert. The seed of each draw is kept, so that an auditor can reproduce it.</source>
+        <translation>每周的样本从该组成员当周参与且未产生告警的会话中随机抽取。每次抽取的种子都会保留，审计员可据此复现。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="352" />
+        <source>Give the rule a name.</source>
+        <translation>请为规则命名。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="354" />
+        <source>Name the staff or the departments whose conversations are sampled.</source>
+        <translation>请填写要抽样其会话的员工或部门。</translation>
+    </message>
+</context>
+<context>
+    <name>RunPolicyDialog</name>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="247" />
+        <source>Run “%1” now</source>
+        <translation>立即运行“%1”</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="248" />
+        <source>Run</source>
+        <translation>运行</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="249" />
+        <source>On the messages stored since it last ran</source>
+        <translation>检查上次运行以来保存的消息</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="250" />
+        <source>On every message since:</source>
+        <translation>检查此日期以来的全部消息：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="262" />
+        <source>Alerts are raised as after a sync; a message already a hit of this policy raises nothing again. Looking back reads the search index: a long period takes a while.</source>
+        <translation>告警的产生方式与同步后相同；已被本策略命中的消息不会再次产生告警。回溯读取搜索索引：时间段较长时需要一些时间。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="282" />
+        <source>Running the policy…</source>
+        <translation>正在运行策略…</translation>
+    </message>
+</context>
+<context>
+    <name>SamplingPage</name>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="340" />
+        <source>A sampling rule gives the reviewers a weekly sample of a staff group's conversations without alerts.</source>
+        <translation>抽样规则每周从一组员工未产生告警的会话中抽取样本，交给审阅人员。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="343" />
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="343" />
+        <source>Staff group</source>
+        <translation>员工范围</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="344" />
+        <source>Each week</source>
+        <translation>每周</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="344" />
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="345" />
+        <source>Created</source>
+        <translation>创建</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="348" />
+        <source>New…</source>
+        <translation>新建…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="349" />
+        <source>Edit…</source>
+        <translation>编辑…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="350" />
+        <location filename="../../app/ui/review/settings.py" line="389" />
+        <source>Disable</source>
+        <translation>停用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="351" />
+        <source>Draw now…</source>
+        <translation>立即抽取…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="353" />
+        <source>Drawing a sample is review work: it needs the reviewer role.</source>
+        <translation>抽取样本属于审阅工作：需要审阅员角色。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="368" />
+        <source>Disabled</source>
+        <translation>已停用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="368" />
+        <source>Enabled</source>
+        <translation>已启用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="374" />
+        <source>Staff: %1</source>
+        <translation>员工：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="376" />
+        <source>Departments: %1</source>
+        <translation>部门：%1</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="382" />
+        <location filename="../../app/ui/review/settings.py" line="422" />
+        <source>1 conversation</source>
+        <translation>1 个会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="382" />
+        <location filename="../../app/ui/review/settings.py" line="422" />
+        <source>%1 conversations</source>
+        <translation>%1 个会话</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="389" />
+        <source>Enable</source>
+        <translation>启用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="393" />
+        <source>Sampling rule “%1” created.</source>
+        <translation>已创建抽样规则“%1”。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="400" />
+        <source>Sampling rule “%1” saved.</source>
+        <translation>已保存抽样规则“%1”。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="407" />
+        <source>“%1” is enabled.</source>
+        <translation>“%1”已启用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="407" />
+        <source>“%1” is disabled: it is drawn no more.</source>
+        <translation>“%1”已停用：不再抽取。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="420" />
+        <source>Drew %1 of %2 for the week of %3. Seed: %4 — an auditor reproduces the draw with it (sample reproduce %5).</source>
+        <translation>已从 %2 个候选中抽取 %1（%3 所在周）。种子：%4 —— 审计员可据此复现抽取（sample reproduce %5）。</translation>
     </message>
 </context>
 <context>
@@ -6672,6 +7214,173 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
     </message>
 </context>
 <context>
+    <name>TagDialog</name>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="80" />
+        <source>New tag</source>
+        <translation>新建标签</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="80" />
+        <source>Edit tag</source>
+        <translation>编辑标签</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="82" />
+        <source>e.g. 需关注</source>
+        <translation>例如：需关注</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="84" />
+        <source>e.g. Needs attention</source>
+        <translation>例如：Needs attention</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="92" />
+        <source>Chinese name:</source>
+        <translation>中文名称：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="93" />
+        <source>English name:</source>
+        <translation>英文名称：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="94" />
+        <source>Colour:</source>
+        <translation>颜色：</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="95" />
+        <source>Reviewers see the name in the language of their window; a search finds the tag by either (tag:违规, tag:Violation).</source>
+        <translation>审阅人员看到与其界面语言相同的名称；搜索时两个名称均可使用（tag:违规、tag:Violation）。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="113" />
+        <source>Tag colour</source>
+        <translation>标签颜色</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="122" />
+        <source>Give the tag a Chinese and an English name.</source>
+        <translation>请填写标签的中文和英文名称。</translation>
+    </message>
+</context>
+<context>
+    <name>TagSetPage</name>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="151" />
+        <source>The tags reviewers put on messages and conversations (keys 1–9 in the viewer, in this order). A retired tag stays on what it tagged and in searches, but is offered no more.</source>
+        <translation>审阅人员给消息和会话加的标签（按此顺序对应查看器中的 1–9 键）。已停用的标签仍保留在已标记的内容上并可搜索，但不再提供选用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="155" />
+        <source>Chinese name</source>
+        <translation>中文名称</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="155" />
+        <source>English name</source>
+        <translation>英文名称</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="156" />
+        <source>Colour</source>
+        <translation>颜色</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="156" />
+        <source>Key</source>
+        <translation>标识</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="157" />
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="159" />
+        <source>Add…</source>
+        <translation>添加…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="160" />
+        <source>Edit…</source>
+        <translation>编辑…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="161" />
+        <source>Colour…</source>
+        <translation>颜色…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="162" />
+        <source>Move up</source>
+        <translation>上移</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="163" />
+        <source>Move down</source>
+        <translation>下移</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="164" />
+        <location filename="../../app/ui/review/settings.py" line="189" />
+        <source>Retire</source>
+        <translation>停用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="179" />
+        <source>Retired</source>
+        <translation>已停用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="179" />
+        <source>In use</source>
+        <translation>使用中</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="189" />
+        <source>Restore</source>
+        <translation>恢复使用</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="196" />
+        <source>Tag “%1” added.</source>
+        <translation>已添加标签“%1”。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="203" />
+        <source>Tag “%1” changed.</source>
+        <translation>已修改标签“%1”。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="211" />
+        <source>Colour of “%1”</source>
+        <translation>“%1”的颜色</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="218" />
+        <source>“%1” is now %2.</source>
+        <translation>“%1”的颜色已改为 %2。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="229" />
+        <source>“%1” moved to place %2.</source>
+        <translation>“%1”已移到第 %2 位。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="237" />
+        <source>“%1” is in use again.</source>
+        <translation>“%1”已恢复使用。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/review/settings.py" line="238" />
+        <source>“%1” is retired: it stays on what it tagged.</source>
+        <translation>“%1”已停用：已标记的内容保留此标签。</translation>
+    </message>
+</context>
+<context>
     <name>TimelineModel</name>
     <message>
         <location filename="../../app/ui/timeline_panel.py" line="57" />
@@ -7080,58 +7789,58 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
         <translation>保存此搜索…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="149" />
+        <location filename="../../app/ui/review/window.py" line="151" />
         <source>1 open alert</source>
         <translation>1 条未处理告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="149" />
+        <location filename="../../app/ui/review/window.py" line="151" />
         <source>%1 open alerts</source>
         <translation>%1 条未处理告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="151" />
+        <location filename="../../app/ui/review/window.py" line="153" />
         <source>(%1 mine)</source>
         <translation>（我的 %1 条）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="154" />
+        <location filename="../../app/ui/review/window.py" line="156" />
         <source>Open alerts of conversations in your scope: %1 assigned to you, %2 to nobody. The Review panel (Ctrl+Shift+R) lists them.</source>
         <translation>您范围内会话的未处理告警：%1 条分配给您，%2 条未分配。审阅面板（Ctrl+Shift+R）列出了它们。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="183" />
-        <location filename="../../app/ui/review/window.py" line="201" />
+        <location filename="../../app/ui/review/window.py" line="185" />
+        <location filename="../../app/ui/review/window.py" line="203" />
         <source>Choose a conversation first.</source>
         <translation>请先选择一个会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="193" />
+        <location filename="../../app/ui/review/window.py" line="195" />
         <source>Took “%1” off the conversation.</source>
         <translation>已从会话移除“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="193" />
+        <location filename="../../app/ui/review/window.py" line="195" />
         <source>Tagged the conversation “%1”.</source>
         <translation>已为会话打上“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="205" />
+        <location filename="../../app/ui/review/window.py" line="207" />
         <source>The conversation is reviewed up to its newest message.</source>
         <translation>该会话已审阅至最新消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="210" />
+        <location filename="../../app/ui/review/window.py" line="212" />
         <source>Review</source>
         <translation>审阅</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="221" />
+        <location filename="../../app/ui/review/window.py" line="223" />
         <source>No search to use: %1</source>
         <translation>没有可用的搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="231" />
+        <location filename="../../app/ui/review/window.py" line="233" />
         <source>Take “%1” off every message this search finds?
 
 %2</source>
@@ -7140,7 +7849,7 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="232" />
+        <location filename="../../app/ui/review/window.py" line="234" />
         <source>Tag every message this search finds “%1”?
 
 %2</source>
@@ -7149,37 +7858,37 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="238" />
+        <location filename="../../app/ui/review/window.py" line="240" />
         <source>Took “%2” off 1 message.</source>
         <translation>已从 1 条消息移除“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="238" />
+        <location filename="../../app/ui/review/window.py" line="240" />
         <source>Took “%2” off %1 messages.</source>
         <translation>已从 %1 条消息移除“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="239" />
+        <location filename="../../app/ui/review/window.py" line="241" />
         <source>Tagged 1 message “%2”.</source>
         <translation>已为 1 条消息打上“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="240" />
+        <location filename="../../app/ui/review/window.py" line="242" />
         <source>Tagged %1 messages “%2”.</source>
         <translation>已为 %1 条消息打上“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="252" />
+        <location filename="../../app/ui/review/window.py" line="254" />
         <source>Save search</source>
         <translation>保存搜索</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="253" />
+        <location filename="../../app/ui/review/window.py" line="255" />
         <source>Name of the search (the Review panel lists it):</source>
         <translation>搜索名称（审阅面板中会列出）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="258" />
+        <location filename="../../app/ui/review/window.py" line="260" />
         <source>Saved the search “%1”.</source>
         <translation>已保存搜索“%1”。</translation>
     </message>

@@ -1,13 +1,13 @@
-"""What the review's widgets share: the services of the open archive, the UI's language, and
-refusals said as sentences."""
+"""What the review's widgets share: the services of the open archive, the UI's language, flat
+lists, and refusals said as sentences."""
 
 from __future__ import annotations
 
 import weakref
 from datetime import datetime
 
-from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtWidgets import QApplication, QTreeWidget, QTreeWidgetItem, QWidget
 
 from app.core.auth.errors import PermissionDenied
 from app.core.review import Review, ReviewError, TagRow
@@ -38,6 +38,24 @@ def tag_label(tag: TagRow) -> str:
 
 def when(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M") if ms else ""
+
+
+def tree_widget(parent: QWidget, headers: list[str]) -> QTreeWidget:
+    """A flat list with columns, as the review's queues and settings show them."""
+    tree = QTreeWidget(parent)
+    tree.setHeaderLabels(headers)
+    tree.setRootIsDecorated(False)
+    tree.setAlternatingRowColors(True)
+    tree.setUniformRowHeights(True)
+    tree.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
+    return tree
+
+
+def tree_item(values: list[str], data) -> QTreeWidgetItem:
+    """A row of ``tree_widget`` (item text is plain text) carrying ``data`` in column 0's UserRole."""
+    item = QTreeWidgetItem([str(v) for v in values])
+    item.setData(0, Qt.ItemDataRole.UserRole, data)
+    return item
 
 
 def refusal_text(exc: BaseException) -> str:

@@ -4,7 +4,8 @@ draw's conversations, marked reviewed as they are worked through; draw this week
 Saved searches (run one into the search panel, its hit count now and new hits since my last run,
 share). Conversations open through the Navigator. Every read and write runs off the GUI thread;
 the core checks permission and scope, records each change, and its refusals are said here. An
-auditor sees the queues' metadata (who, when, how many) but no message or reason text."""
+auditor sees the queues' metadata (who, when, how many) but no message or reason text. An
+administrator who reviews too finds Review settings… (settings.py) beside the tabs."""
 
 from __future__ import annotations
 
@@ -19,38 +20,22 @@ from PySide6.QtWidgets import (
     QPushButton,
     QTabWidget,
     QTreeWidget,
-    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from app.core.actor import Actor
-from app.core.auth import MESSAGES_READ, REVIEW_WRITE, SEARCH_RUN, can
+from app.core.auth import MESSAGES_READ, REVIEW_MANAGE, REVIEW_WRITE, SEARCH_RUN, can
 from app.core.review import AlertRow, DrawRow, SampleItem, SavedSearchRow, SearchCounts
 from app.core.safe_text import display_name, display_text
 
 from ..counts import count_text
 from ..panels import Navigator
 from ..tasks import run_task
-from .common import refusal_text, review_of, when
+from .common import refusal_text, review_of, tree_item, tree_widget, when
+from .settings import ReviewSettingsDialog, open_review_settings
 
 ALERT_VIEWS = ("queue", "open", "mine", "dismissed", "escalated")
-
-
-def _tree(parent: QWidget, headers: list[str]) -> QTreeWidget:
-    tree = QTreeWidget(parent)
-    tree.setHeaderLabels(headers)
-    tree.setRootIsDecorated(False)
-    tree.setAlternatingRowColors(True)
-    tree.setUniformRowHeights(True)
-    tree.setSelectionMode(QTreeWidget.SelectionMode.ExtendedSelection)
-    return tree
-
-
-def _item(values: list[str], data) -> QTreeWidgetItem:
-    item = QTreeWidgetItem([str(v) for v in values])  # item text is plain text
-    item.setData(0, Qt.ItemDataRole.UserRole, data)
-    return item
 
 
 class ReviewPanel(QWidget):
@@ -76,6 +61,11 @@ class ReviewPanel(QWidget):
         self.tabs.addTab(self._alerts_tab(), self.tr("My alerts"))
         self.tabs.addTab(self._sample_tab(), self.tr("My sample"))
         self.tabs.addTab(self._searches_tab(), self.tr("Saved searches"))
+        # an administrator's tag set, policies and sampling rules, beside the tabs
+        self.settings_button = QPushButton(self.tr("Review settings…"), self)
+        self.settings_button.setVisible(can(actor, REVIEW_MANAGE))
+        self.settings_button.clicked.connect(self.open_settings)
+        self.tabs.setCornerWidget(self.settings_button, Qt.Corner.TopRightCorner)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.tabs, 1)
@@ -102,8 +92,9 @@ class ReviewPanel(QWidget):
             self.alert_view.addItem(label, key)
         self.alert_count = QLabel(tab)
         self.alert_count.setTextFormat(Qt.TextFormat.PlainText)
-        self.alert_tree = _tree(tab, [self.tr("Policy"), self.tr("Conversation"), self.tr("Day"), self.tr("Hits"),
-                                      self.tr("Status"), self.tr("Assignee"), self.tr("Reason")])
+        self.alert_tree = tree_widget(tab, [self.tr("Policy"), self.tr("Conversation"), self.tr("Day"),
+                                            self.tr("Hits"), self.tr("Status"), self.tr("Assignee"),
+                                            self.tr("Reason")])
         self.open_alert_button = QPushButton(self.tr("Open conversation"), tab)
         self.assign_me_button = QPushButton(self.tr("Assign to me"), tab)
         self.assign_button = QPushButton(self.tr("Assign…"), tab)
@@ -136,7 +127,8 @@ class ReviewPanel(QWidget):
         self.sample_info = QLabel(tab)
         self.sample_info.setTextFormat(Qt.TextFormat.PlainText)
         self.sample_info.setWordWrap(True)
-        self.sample_tree = _tree(tab, [self.tr("Conversation"), self.tr("Reviewed"), self.tr("By"), self.tr("When")])
+        self.sample_tree = tree_widget(tab, [self.tr("Conversation"), self.tr("Reviewed"), self.tr("By"),
+                                             self.tr("When")])
         self.open_sample_button = QPushButton(self.tr("Open conversation"), tab)
         self.mark_sample_button = QPushButton(self.tr("Mark reviewed"), tab)
         self.rule_combo = QComboBox(tab)
@@ -160,8 +152,9 @@ class ReviewPanel(QWidget):
 
     def _searches_tab(self) -> QWidget:
         tab = QWidget(self)
-        self.search_tree = _tree(tab, [self.tr("Name"), self.tr("Owner"), self.tr("Shared"), self.tr("Hits now"),
-                                       self.tr("New since my last run"), self.tr("Query")])
+        self.search_tree = tree_widget(tab, [self.tr("Name"), self.tr("Owner"), self.tr("Shared"),
+                                             self.tr("Hits now"), self.tr("New since my last run"),
+                                             self.tr("Query")])
         self.search_tree.setSelectionMode(QTreeWidget.SelectionMode.SingleSelection)
         self.run_button = QPushButton(self.tr("Run in the search panel"), tab)
         self.share_button = QPushButton(self.tr("Share"), tab)
@@ -178,6 +171,10 @@ class ReviewPanel(QWidget):
         self.share_button.clicked.connect(self.toggle_share)
         self.delete_button.clicked.connect(self.delete_search)
         return tab
+
+    def open_settings(self) -> ReviewSettingsDialog | None:
+        """The administrator's Review settings (tags, policies, sampling rules)."""
+        return open_review_settings(self.ctx, self.actor, self.navigator, self)
 
     # ------------------------------------------------------------------ reading
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
@@ -248,7 +245,7 @@ class ReviewPanel(QWidget):
                 hits = str(a.hits) + (f" (+{a.new_hits})" if a.new_hits and a.status != "open" else "")
                 reason = display_text(a.reason) if a.reason else (
                     self.tr("(hidden)") if a.status != "open" and not self.reads_content else "")
-                self.alert_tree.addTopLevelItem(_item(
+                self.alert_tree.addTopLevelItem(tree_item(
                     [display_name(a.policy), self._title(a.corp_id, a.session_id), a.day, hits,
                      self._status_text(a.status), display_name(a.assignee or ""), reason], a.id))
             for c in range(self.alert_tree.columnCount() - 1):
@@ -314,7 +311,7 @@ class ReviewPanel(QWidget):
             self.titles.update(titles)
             self.sample_tree.clear()
             for i in self.sample:
-                self.sample_tree.addTopLevelItem(_item(
+                self.sample_tree.addTopLevelItem(tree_item(
                     [self._title(i.corp_id, i.session_id), self.tr("Yes") if i.reviewed else self.tr("Not yet"),
                      display_name(i.reviewed_by or ""), when(i.reviewed_at)], (i.corp_id, i.session_id)))
             self.sample_tree.resizeColumnToContents(0)
@@ -352,7 +349,7 @@ class ReviewPanel(QWidget):
             self.search_tree.clear()
             for r, c in rows:
                 new = "" if c is None or c.new is None else str(c.new)
-                self.search_tree.addTopLevelItem(_item(
+                self.search_tree.addTopLevelItem(tree_item(
                     [display_name(r.name), display_name(r.owner), self.tr("Yes") if r.shared else self.tr("No"),
                      "" if c is None else str(c.hits), new, display_text(r.query)], r.id))
             for col in range(self.search_tree.columnCount() - 1):

@@ -133,8 +133,10 @@ class WindowReview(QObject):
             self.results_untag_menu.addAction(tag_label(tag), _call(self.tag_results, tag, remove=True))
 
     def refresh(self) -> None:
-        """The review or the archive changed: counts, badges and the viewer's marks again."""
+        """The review or the archive changed: counts, badges, the viewer's marks and the tag set
+        (an administrator may have changed it) again."""
         self.refresh_counts()
+        self.load_tag_set()
         if self.viewer_review is not None:
             self.viewer_review.reload()
             self._badge_timer.start()
