@@ -128,6 +128,47 @@ def test_recalls_changed_messages_are_evaluated_again(desk):
     assert report.hits == {"recalled files": 1} and report.messages == 2  # the recall and the file it changed
 
 
+def test_a_tag_policy_sees_session_tags_on_new_messages_and_message_tags_on_recalled_ones(desk):
+    """The review terms are resolved for each batch's messages: a session's tag covers the new
+    messages of that session, a message's own tag counts when a recall brings the message back."""
+    engine = PolicyEngine(desk.db, tz=UTC)
+    desk.add_messages([{"msgid": "g1", "from": "zhangwei", "tolist": ["wangfang01"], "roomid": "", "msgtime": BASE,
+                        "msgtype": "file", "file": {"filename": "报价.pdf", "sdkfileid": "F9", "md5sum": "0" * 32,
+                                                    "filesize": 10, "fileext": "pdf"}},
+                       _msg("g2", "在吗", BASE + 1000)])  # zhangwei -> LiNa
+    desk.review.tags.tag(desk.alice, "违规", message_ids=[desk.by_msgid("g1")["id"]])
+    desk.review.tags.tag(desk.alice, "需关注", session=desk.session_of("g2"))
+    desk.review.policies.create(desk.root, "flagged", "tag:违规 OR tag:需关注")
+    assert engine.evaluate().messages == 0
+    desk.add_messages([_msg("g3", "好的", BASE + 2000),  # in the session tagged 需关注
+                       _msg("g4", "收到", BASE + 3000, sender="zhangwei", to=("wangfang01",)),  # g1's, untagged
+                       {"msgid": "g5", "action": "recall", "from": "zhangwei", "tolist": ["wangfang01"], "roomid": "",
+                        "msgtime": BASE + 4000, "msgtype": "revoke", "revoke": {"pre_msgid": "g1"}}])
+    report = engine.evaluate()
+    assert report.messages == 4 and report.hits == {"flagged": 2}  # g3, and g1 recalled; not g4 nor g5
+    with desk.db.read() as conn:
+        hit = set(conn.execute(select(T.alert_hits.c.message_id)).scalars())
+    assert hit == {desk.by_msgid("g3")["id"], desk.by_msgid("g1")["id"]}
+
+
+def test_hits_join_their_own_alert_not_another_sessions_or_days(desk):
+    """The alerts of a batch's groups are looked up together: a group joins the alert of its own
+    policy, session and day, never one that shares only the session or only the day."""
+    engine = PolicyEngine(desk.db, tz=UTC)
+    desk.review.policies.create(desk.root, "lexicon", "返现")
+    desk.add_messages([_msg("h1", "返现", BASE)])  # zhangwei -> LiNa, day 1
+    first = engine.evaluate()
+    assert len(first.raised) == 1
+    desk.add_messages([_msg("h2", "返现", BASE + DAY),  # the same session, day 2
+                       _msg("h3", "返现", BASE + 1000, sender="wangfang01", to=("LiNa",)),  # another session, day 1
+                       _msg("h4", "又返现", BASE + 2000)])  # the same session and day: joins
+    report = engine.evaluate()
+    assert report.updated == first.raised and len(report.raised) == 2
+    by_key = {(a.session_id, a.day): a.hits for a in desk.review.alerts.list(desk.alice)}
+    assert sorted(by_key.values()) == [1, 1, 2] and len(by_key) == 3
+    assert by_key[(desk.session_of("h1")[1], local_day(BASE, UTC))] == 2
+
+
 def test_two_evaluations_at_once_raise_each_alert_once(desk):
     desk.review.policies.create(desk.root, "lexicon", "返现 OR 合同")
     desk.add_messages([_msg(f"d{i}", f"返现{i}", BASE + i * 3_600_000, sender="zhangwei" if i % 2 else "LiNa",

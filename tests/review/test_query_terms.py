@@ -300,6 +300,31 @@ def test_review_terms_are_exact_for_messages_the_index_has_not_applied(archive):
         index._write_lock.release()
 
 
+def test_review_terms_resolved_for_a_few_messages_are_exact_for_them(archive):
+    """A policy evaluating a batch resolves the review terms for the batch's messages alone (what it
+    reads then follows the batch): for those messages the result is the truth, in every query."""
+    from app.core.search.evaluate import Candidate, matches
+    from app.core.search.query import parse_query
+
+    db, rows, _review, _alice, bob = archive
+    truth = Truth(db)
+    rng = random.Random(7)
+    failures = []
+    for q, pred in QUERIES:
+        node = parse_query(q, tz=UTC)
+        for size in (1, 5, len(rows) // 3):
+            some = rng.sample(rows, size)
+            resolved = resolve_review_terms(db, node, bob, q, message_ids=[r["id"] for r in some])
+            got = {r["msgid"] for r in some if matches(resolved, Candidate(
+                id=r["id"], corp_id=r["corp_id"], msgtime=r["msgtime"], sender=r["sender"], tolist=(),
+                session_id=r["session_id"], roomid="", msgtype=r["msgtype"], session_type=r["session_type"],
+                has_media=False, recalled=False, content_text=r["content_text"]))}
+            want = {r["msgid"] for r in some if pred(truth, r)}
+            if got != want:
+                failures.append(f"{q!r} on {size} messages: got {sorted(got)}, want {sorted(want)}")
+    assert not failures, failures
+
+
 @pytest.mark.parametrize("order", ["newest", "oldest", "session"])
 def test_paging_review_queries_walks_the_exact_result(archive, order):
     db, rows, _review, _alice, bob = archive

@@ -14,9 +14,14 @@ a scan would give. The statuses follow app/core/review/status.py:
 - ``status:unreviewed`` — neither.
 
 ``reviewed:me`` / ``reviewed:NAME`` are the messages that reviewer marked or set reviewed.
+
+A policy evaluating a sync batch resolves its terms for the batch's messages only (``message_ids``):
+what it reads then follows the batch, not the number of messages tagged, noted or reviewed.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy import select
 
@@ -35,21 +40,36 @@ from app.core.store.db import Database
 from app.core.store.models import Account
 
 from . import tables as T
-from .common import fold, reviewer_key
+from .common import CHUNK, fold, reviewer_key
 
 
-def resolve_review_terms(db: Database, node: Node, actor: Actor, text: str = "") -> Node:
+def resolve_review_terms(db: Database, node: Node, actor: Actor, text: str = "", *,
+                         message_ids: Sequence[int] | None = None) -> Node:
     """``node`` with every review term replaced by what the review tables say now. QueryError
-    (pointing into ``text``) for an unknown tag, policy or account."""
+    (pointing into ``text``) for an unknown tag, policy or account.
+
+    ``message_ids``: resolve for these messages only (a policy evaluating a batch): the result
+    matches them exactly as a full resolution would, and must not be matched against others."""
     with db.read() as conn:
-        return _Resolver(conn, actor, text).walk(node)
+        return _Resolver(conn, actor, text, message_ids).walk(node)
 
 
 class _Resolver:
-    def __init__(self, conn, actor: Actor, text: str):
+    def __init__(self, conn, actor: Actor, text: str, message_ids: Sequence[int] | None = None):
         self.conn, self.actor, self.text = conn, actor, text
+        self.only = sorted(set(message_ids)) if message_ids is not None else None
         self._states: dict[int, str] | None = None
         self._marks: dict[tuple[int, str], tuple[int, int]] | None = None
+
+    def rows(self, q, column) -> list:
+        """The rows of ``q``; with ``only``, those whose message ``column`` is one of those
+        messages (rows naming a whole session are selected by ``q`` itself, not by this)."""
+        if self.only is None:
+            return list(self.conn.execute(q))
+        out: list = []
+        for i in range(0, len(self.only), CHUNK):
+            out += self.conn.execute(q.where(column.in_(self.only[i:i + CHUNK])))
+        return out
 
     def walk(self, node: Node) -> Node:
         if isinstance(node, And):
@@ -72,8 +92,11 @@ class _Resolver:
             q = select(links.corp_id, links.session_id, links.message_id)
             if f.name == "tag":
                 q = q.where(links.tag_id == self.tag_id(f))
+            found = self.rows(q, links.message_id)
+            if self.only is not None:  # session tags cover a session's messages whatever their ids
+                found += c.execute(q.where(links.message_id == T.SESSION))
             ids, stretches = set(), []
-            for r in c.execute(q):
+            for r in found:
                 if r.message_id == T.SESSION:
                     stretches.append((r.corp_id, r.session_id, None, None))
                 else:
@@ -81,14 +104,14 @@ class _Resolver:
             return Resolved(f, frozenset(ids), tuple(stretches))
         if f.name == "has" and f.value == "note":
             n = T.notes.c
-            return Resolved(f, frozenset(c.execute(select(n.message_id).where(
-                n.message_id != T.SESSION, n.withdrawn_at.is_(None))).scalars()))
+            return Resolved(f, frozenset(r.message_id for r in self.rows(select(n.message_id).where(
+                n.message_id != T.SESSION, n.withdrawn_at.is_(None)), n.message_id)))
         if (f.name == "has" and f.value == "alert") or f.name == "alert":
             h, a = T.alert_hits.c, T.alerts.c
             q = select(h.message_id)
             if f.name == "alert" and f.value != "any":
                 q = q.join(T.alerts, a.id == h.alert_id).where(a.status == f.value)
-            return Resolved(f, frozenset(c.execute(q).scalars()))
+            return Resolved(f, frozenset(r.message_id for r in self.rows(q, h.message_id)))
         if f.name == "policy":
             p, h = T.policies.c, T.alert_hits.c
             wanted = fold(f.value)
@@ -96,12 +119,13 @@ class _Resolver:
             if not found:
                 names = ", ".join(sorted(r for r in c.execute(select(p.name)).scalars()))
                 raise self.error(f, f"there is no policy '{f.value}'" + (f": the policies are {names}" if names else ""))
-            return Resolved(f, frozenset(c.execute(select(h.message_id).where(h.policy_id.in_(found))).scalars()))
+            return Resolved(f, frozenset(r.message_id for r in self.rows(
+                select(h.message_id).where(h.policy_id.in_(found)), h.message_id)))
         if f.name == "reviewed":
             key = self.reviewer(f)
             s, m = T.states.c, T.marks.c
-            ids = frozenset(c.execute(select(s.message_id).where(
-                s.set_by_key == key, s.status == "reviewed", s.message_id != T.SESSION)).scalars())
+            ids = frozenset(r.message_id for r in self.rows(select(s.message_id).where(
+                s.set_by_key == key, s.status == "reviewed", s.message_id != T.SESSION), s.message_id))
             stretches = tuple((r.corp_id, r.session_id, None, (r.upto_msgtime, r.upto_id)) for r in c.execute(
                 select(m.corp_id, m.session_id, m.upto_msgtime, m.upto_id).where(m.reviewer_key == key)))
             return Resolved(f, ids, stretches)
@@ -147,8 +171,8 @@ class _Resolver:
     def states(self) -> dict[int, str]:
         if self._states is None:
             s = T.states.c
-            self._states = {i: st for i, st in self.conn.execute(
-                select(s.message_id, s.status).where(s.message_id != T.SESSION))}
+            self._states = {r.message_id: r.status for r in self.rows(
+                select(s.message_id, s.status).where(s.message_id != T.SESSION), s.message_id)}
         return self._states
 
     def marks(self) -> dict[tuple[int, str], tuple[int, int]]:

@@ -35,8 +35,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.core.actor import Actor
@@ -279,13 +280,17 @@ class _Conflict(Exception):
 @dataclass
 class _Compiled:
     row: PolicyRow
-    node: Node
+    node: Node  # the query as parsed, review terms (tag:, status: …) unresolved
     marks: dict[int, int]  # corp -> journal number evaluated up to
+    review_terms: bool = False  # whether ``node`` has review terms, resolved for each group of messages
 
 
 _CANDIDATE_COLUMNS = (Message.id, Message.corp_id, Message.msgtime, Message.sender, Message.tolist, Message.roomid,
                       Message.msgtype, Message.session_id, Message.session_type, Message.has_media,
                       Message.recalled_at, Message.content_text)
+
+
+_FETCH = select(*_CANDIDATE_COLUMNS).where(Message.id.in_(bindparam("ids", expanding=True)))
 
 
 def _candidate(r) -> Candidate:
@@ -336,7 +341,7 @@ class PolicyEngine:
                 except ReviewError:
                     log.warning("policy %s has a query that no longer parses; it is skipped", p.id)
                     continue
-                out.append(_Compiled(p, node, marks.get(p.id, {})))
+                out.append(_Compiled(p, node, marks.get(p.id, {}), has_review_terms(node)))
         return out
 
     def _evaluate(self, actor: Actor, policy_ids, schedules: set[str], due_daily: bool) -> RunReport:
@@ -345,11 +350,6 @@ class PolicyEngine:
         policies = self._load(policy_ids, schedules, due_daily)
         if not policies:
             return report
-        if any(has_review_terms(p.node) for p in policies):
-            from .facts import resolve_review_terms
-
-            for p in policies:
-                p.node = resolve_review_terms(self.db, p.node, Actor.system(SYSTEM))
         with self.db.read() as conn:
             heads = jr.heads(conn)
         hits: list[tuple[_Compiled, Candidate]] = []
@@ -365,18 +365,20 @@ class PolicyEngine:
                     rows = conn.execute(select(jr.journal.c.no, jr.journal.c.new_ids, jr.journal.c.changed_ids)
                                         .where(jr.journal.c.corp_id == corp, jr.journal.c.no > start,
                                                jr.journal.c.no <= upto).order_by(jr.journal.c.no)).all()
-                    wanted: dict[int, set[int]] = {}  # message id -> the policies (indexes) that evaluate it
-                    for no, new, changed in rows:
-                        needing = {k for k, p in enumerate(behind) if p.marks.get(corp, 0) < no}
-                        for mid in (*jr.unpack_ids(new), *jr.unpack_ids(changed)):
-                            wanted.setdefault(mid, set()).update(needing)
-                    ids = sorted(wanted)
+                wanted: dict[int, set[int]] = {}  # message id -> the policies (indexes) that evaluate it
+                for no, new, changed in rows:
+                    needing = {k for k, p in enumerate(behind) if p.marks.get(corp, 0) < no}
+                    for mid in (*jr.unpack_ids(new), *jr.unpack_ids(changed)):
+                        wanted.setdefault(mid, set()).update(needing)
+                ids = sorted(wanted)
+                nodes = self._resolved(behind, ids)
+                with self.db.read() as conn:
                     for i in range(0, len(ids), CHUNK):
-                        for r in conn.execute(select(*_CANDIDATE_COLUMNS).where(Message.id.in_(ids[i:i + CHUNK]))):
+                        for r in conn.execute(_FETCH, {"ids": ids[i:i + CHUNK]}):
                             c = _candidate(r)
                             report.messages += 1
                             for k in sorted(wanted[r.id]):
-                                if matches(behind[k].node, c):
+                                if matches(nodes[k], c):
                                     hits.append((behind[k], c))
                 start = upto
             for p in behind:
@@ -384,6 +386,16 @@ class PolicyEngine:
         self._write(actor, policies, hits, advanced, report)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _resolved(self, policies: list[_Compiled], message_ids: list[int]) -> list[Node]:
+        """The policies' queries with their review terms resolved for ``message_ids`` alone (what
+        is read follows the batch, not the number of messages tagged or reviewed in the archive)."""
+        if not any(p.review_terms for p in policies):
+            return [p.node for p in policies]
+        from .facts import resolve_review_terms
+
+        return [resolve_review_terms(self.db, p.node, Actor.system(SYSTEM), message_ids=message_ids)
+                if p.review_terms else p.node for p in policies]
 
     def _write(self, actor: Actor, policies: list[_Compiled], hits: list[tuple[_Compiled, Candidate]],
                advanced: list[tuple[int, int, int | None, int]], report: RunReport, *,
@@ -443,38 +455,74 @@ class PolicyEngine:
         return out
 
     def _alerts(self, conn, fresh: list[tuple[_Compiled, Candidate]], report: RunReport, now: int) -> None:
+        """Raise or join the alert of each (policy, corp, session, day) of ``fresh`` and store the
+        hits. The alerts concerned are read, inserted and updated a few statements at a time, not
+        one group at a time: a sync batch's hits fall into hundreds of groups."""
         a = T.alerts.c
         groups: dict[tuple[int, int, str, str], list[tuple[_Compiled, Candidate]]] = {}
         for p, c in fresh:
             groups.setdefault((p.row.id, c.corp_id, c.session_id, local_day(c.msgtime, self.tz)), []).append((p, c))
+        existing = self._existing_alerts(conn, groups)
+        new_rows, joined, reopened = [], [], []
         hit_rows = []
-        for (pid, corp, sid, day), items in groups.items():
+        for key, items in groups.items():
+            pid, corp, sid, day = key
             p = items[0][0]
             times = [c.msgtime for _p, c in items]
-            row = conn.execute(select(a.id, a.status, a.first_msgtime, a.last_msgtime).where(
-                a.policy_id == pid, a.corp_id == corp, a.session_id == sid, a.day == day)).first()
+            row = existing.get(key)
             if row is None:
                 alert_id = self.db.ids.next_id()
-                conn.execute(insert(T.alerts).values(
-                    id=alert_id, policy_id=pid, corp_id=corp, session_id=sid, day=day, status="open",
-                    hits=len(items), new_hits=len(items), first_msgtime=min(times), last_msgtime=max(times),
-                    assignee_key=p.row.assignee_key, assignee=p.row.assignee,
-                    created_at=now, updated_at=now))
+                new_rows.append({"id": alert_id, "policy_id": pid, "corp_id": corp, "session_id": sid, "day": day,
+                                 "status": "open", "hits": len(items), "new_hits": len(items),
+                                 "first_msgtime": min(times), "last_msgtime": max(times),
+                                 "assignee_key": p.row.assignee_key, "assignee": p.row.assignee,
+                                 "created_at": now, "updated_at": now})
                 report.raised.append(alert_id)
             else:
                 alert_id = row.id
-                values = {"hits": a.hits + len(items), "new_hits": a.new_hits + len(items),
-                          "first_msgtime": min(row.first_msgtime, *times), "last_msgtime": max(row.last_msgtime, *times),
-                          "updated_at": now}
+                change = {"alert": alert_id, "n": len(items), "first": min(row.first_msgtime, *times),
+                          "last": max(row.last_msgtime, *times)}
                 if row.status == "dismissed":
-                    values["status"] = "open"
+                    reopened.append(change)
                     report.reopened.append(alert_id)
-                conn.execute(update(T.alerts).where(a.id == alert_id).values(**values))
+                else:
+                    joined.append(change)
                 report.updated.append(alert_id)
             hit_rows += [{"policy_id": pid, "message_id": c.id, "alert_id": alert_id, "corp_id": corp,
                           "msgtime": c.msgtime, "at": now} for _p, c in items]
+        for i in range(0, len(new_rows), CHUNK):
+            conn.execute(insert(T.alerts), new_rows[i:i + CHUNK])
+        add = update(T.alerts).where(a.id == bindparam("alert")).values(
+            hits=a.hits + bindparam("n"), new_hits=a.new_hits + bindparam("n"), first_msgtime=bindparam("first"),
+            last_msgtime=bindparam("last"), updated_at=now)
+        if joined:  # the status stays as it is (open, or escalated: new hits are counted on it)
+            conn.execute(add, joined)
+        if reopened:
+            conn.execute(add.values(status="open"), reopened)
         for i in range(0, len(hit_rows), CHUNK):
             conn.execute(insert(T.alert_hits), hit_rows[i:i + CHUNK])
+
+    @staticmethod
+    def _existing_alerts(conn, groups: Iterable[tuple[int, int, str, str]]) -> dict[tuple[int, int, str, str], Any]:
+        """The alerts already raised for these (policy, corp, session, day) groups, by group — and
+        maybe a few others (a session of one group on the day of another): per policy and corp, one
+        lookup of the sessions and days concerned on the alerts' unique key, whatever the number of
+        alerts raised before."""
+        a = T.alerts.c
+        by_owner: dict[tuple[int, int], tuple[set[str], set[str]]] = {}
+        for pid, corp, sid, day in groups:
+            sessions, days = by_owner.setdefault((pid, corp), (set(), set()))
+            sessions.add(sid)
+            days.add(day)
+        found = {}
+        for (pid, corp), (sessions, days) in by_owner.items():
+            ordered = sorted(sessions)
+            for i in range(0, len(ordered), CHUNK):
+                for r in conn.execute(select(a.id, a.session_id, a.day, a.status, a.first_msgtime, a.last_msgtime)
+                                      .where(a.policy_id == pid, a.corp_id == corp,
+                                             a.session_id.in_(ordered[i:i + CHUNK]), a.day.in_(sorted(days)))):
+                    found[(pid, corp, r.session_id, r.day)] = r
+        return found
 
     def look_back(self, actor: Actor, search, since_ms: int, *, policy_ids: Sequence[int] | None = None) -> RunReport:
         """Raise alerts for what the policies match among messages since ``since_ms``, through the
