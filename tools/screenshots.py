@@ -1,8 +1,8 @@
 """Screenshots of the app with the demo archive, in Chinese and English (docs/*.png): the main
 window, the login dialog, account management, the audit log, and the review (the window with tag
-chips, notes and badges; the Review panel).
+chips, notes and badges; the Review panel; the administrator's Review settings).
 
-    QT_QPA_PLATFORM=offscreen python tools/screenshots.py [--data-dir DIR]
+    QT_QPA_PLATFORM=offscreen python tools/screenshots.py [--data-dir DIR] [--only NAME …]
 
 Without --data-dir it generates and syncs a demo archive in a temporary folder first, and adds a few
 accounts and their activity (a scoped reviewer, an exporter, an auditor, a locked and a disabled
@@ -151,6 +151,22 @@ def _docked(app, window, key, size=(1180, 640), until=lambda panel: True, prepar
     return image
 
 
+def _review_settings(app, ctx, actor, window):
+    """The administrator's Review settings: the tag set with its colours, a tag chosen."""
+    from app.ui.review.settings import ReviewSettingsDialog
+
+    dialog = ReviewSettingsDialog(ctx, actor, window)
+    dialog.resize(1000, 430)
+    dialog.show()
+    page = dialog.tags_page
+    _settle(app, lambda: all(p.loads for p in dialog.pages()), timeout_s=15)
+    page.tree.setCurrentItem(page.tree.topLevelItem(1))
+    _settle(app)
+    image = dialog.grab()
+    dialog.close()
+    return image
+
+
 def _statistics(app, ctx, actor, window):
     return _docked(app, window, "statistics", until=lambda p: p.stats is not None)
 
@@ -227,9 +243,15 @@ def _audit_log(app, ctx, actor, window):
 MAIN_SIZES = (("", (1600, 1000)), ("-1024x700", (1024, 700)))  # file name suffix, window size
 
 
-def shoot(data_dir: Path, out_dir: Path, login=None) -> list[Path]:
-    """Every screenshot in both languages. ``login``: (user name, password) of an account with
-    every role to act as; None: the local OS user."""
+SHOTS = (("login", _login), ("accounts", _accounts), ("audit-log", _audit_log), ("review-window", _review_window),
+         ("review-panel", _review_panel), ("review-settings", _review_settings), ("statistics", _statistics),
+         ("timeline", _timeline), ("group-members", _group_members), ("print-conversation", _print_panel))
+
+
+def shoot(data_dir: Path, out_dir: Path, login=None, only: set[str] | None = None) -> list[Path]:
+    """Every screenshot in both languages (``only``: just these names, "main-window" for the
+    window's). ``login``: (user name, password) of an account with every role to act as; None:
+    the local OS user."""
     from app.core.actor import Actor
     from app.core.context import AppContext
     from app.ui.app import install_translators
@@ -255,17 +277,16 @@ def shoot(data_dir: Path, out_dir: Path, login=None) -> list[Path]:
         window.search.query_edit.setText("合同" if lang == "zh_CN" else "PDF")
         window.search.search()
         _settle(app, at_least_s=3.0)  # thumbnails, search
-        for suffix, size in MAIN_SIZES:  # a large screen and the smallest the window is made for
-            window.resize(*size)
+        for suffix, size in MAIN_SIZES if only is None or "main-window" in only else ():
+            window.resize(*size)  # a large screen and the smallest the window is made for
             _settle(app, at_least_s=1.0)
             written.append(out_dir / f"main-window{suffix}-{lang}.png")
             window.grab().save(str(written[-1]))
         window.resize(*MAIN_SIZES[0][1])
 
-        for name, shot in (("login", _login), ("accounts", _accounts), ("audit-log", _audit_log),
-                           ("review-window", _review_window), ("review-panel", _review_panel),
-                           ("statistics", _statistics), ("timeline", _timeline), ("group-members", _group_members),
-                           ("print-conversation", _print_panel)):
+        for name, shot in SHOTS:
+            if only is not None and name not in only:
+                continue
             written.append(out_dir / f"{name}-{lang}.png")
             shot(app, ctx, actor, window).save(str(written[-1]))
 
@@ -280,10 +301,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="only this screenshot (repeatable): main-window, " + ", ".join(n for n, _s in SHOTS))
     args = parser.parse_args()
+    only = set(args.only) if args.only else None
     args.out.mkdir(parents=True, exist_ok=True)
     if args.data_dir:
-        paths = shoot(args.data_dir, args.out)
+        paths = shoot(args.data_dir, args.out, only=only)
     else:
         with tempfile.TemporaryDirectory() as tmp:
             from app.core.context import AppContext
@@ -298,7 +322,7 @@ def main() -> None:
             populate_accounts(ctx, ctx.accounts.authenticate(demo.username, demo.password, WORKSTATION))
             populate_review(ctx, ctx.accounts.authenticate(demo.username, demo.password, WORKSTATION))
             ctx.close()
-            paths = shoot(Path(tmp), args.out, login=(demo.username, demo.password))
+            paths = shoot(Path(tmp), args.out, login=(demo.username, demo.password), only=only)
     for p in paths:
         print(p)
 

@@ -52,6 +52,7 @@ from .settings_editors import (
 # ====================================================================== the pages
 
 E = TypeVar("E", bound=ReviewEditor)
+COLUMN_GAP = 18  # pixels between one column's longest text and the next column
 
 
 class _Page(QWidget):
@@ -113,8 +114,9 @@ class _Page(QWidget):
             if icons:
                 item.setIcon(0, icons[i])
             self.tree.addTopLevelItem(item)
-        for c in range(self.tree.columnCount()):
+        for c in range(self.tree.columnCount() - 1):  # the last one takes the rest
             self.tree.resizeColumnToContents(c)
+            self.tree.setColumnWidth(c, self.tree.columnWidth(c) + COLUMN_GAP)
         if keep is not None:
             self.select(keep)
         self.loads += 1
@@ -279,7 +281,7 @@ class PoliciesPage(_Page):
                          self.tr("Enabled") if p.enabled else self.tr("Disabled"), display_name(p.assignee or ""),
                          alerts, when(p.last_run_at) or self.tr("never")])
         self._fill(rows, [p.id for p in self.policies])
-        self.tree.setColumnWidth(1, min(self.tree.columnWidth(1), 320))  # a long lexicon: its tooltip has it all
+        self.tree.setColumnWidth(1, min(self.tree.columnWidth(1), 340))  # a long lexicon: its tooltip has it all
         for i, p in enumerate(self.policies):
             item = self.tree.topLevelItem(i)
             if item is not None:

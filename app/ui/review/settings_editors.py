@@ -42,7 +42,9 @@ def swatch(colour: str, size: int = 14) -> QIcon:
     """A square of ``colour`` (#RRGGBB), the tag's colour beside its name."""
     pixmap = QPixmap(size, size)
     pixmap.fill(QColor(colour))
-    return QIcon(pixmap)
+    icon = QIcon(pixmap)
+    icon.addPixmap(pixmap, QIcon.Mode.Selected)  # the true colour on a chosen row too, not a tinted one
+    return icon
 
 
 def _split(text: str) -> list[str]:
@@ -91,7 +93,10 @@ class TagDialog(ReviewEditor):
         form = QFormLayout()
         form.addRow(self.tr("Chinese name:"), self.zh_edit)
         form.addRow(self.tr("English name:"), self.en_edit)
-        form.addRow(self.tr("Colour:"), self.colour_button)
+        colour_row = QHBoxLayout()
+        colour_row.addWidget(self.colour_button)
+        colour_row.addStretch(1)
+        form.addRow(self.tr("Colour:"), colour_row)
         hint = plain_label(self.tr("Reviewers see the name in the language of their window; a search finds the "
                                    "tag by either (tag:违规, tag:Violation)."), self)
         hint.setStyleSheet(HINT_STYLE)
