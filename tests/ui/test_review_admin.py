@@ -198,6 +198,15 @@ def test_a_policy_with_a_wrong_query_is_refused_inline_then_created_run_and_disa
     qtbot.waitUntil(lambda: w.review.open_alerts is not None and w.review.open_alerts["open"] == len(alerts),
                     timeout=10000)  # the window's count follows
 
+    # edited: daily; the assignee stays
+    editor = page.edit_policy()
+    assert (editor.query_edit.toPlainText(), editor.assignee_edit.text()) == ("type:file", "alice")
+    assert editor.enabled_check.isVisible() and editor.enabled_check.isChecked()
+    editor.schedule_combo.setCurrentIndex(editor.schedule_combo.findData("daily"))
+    accept(qtbot, page, editor)
+    changed = desk.review.policies.find(policy.id)
+    assert (changed.schedule, changed.assignee, changed.enabled) == ("daily", "alice", True)
+    assert texts(page.tree, 0)[2:5] == ["Daily", "Enabled", "alice"]
     # disabled: it may not run
     with qtbot.waitSignal(page.loaded, timeout=20000):
         assert page.toggle_enabled()
@@ -205,8 +214,11 @@ def test_a_policy_with_a_wrong_query_is_refused_inline_then_created_run_and_disa
     assert texts(page.tree, 0)[3] == "Disabled" and not page.run_button.isEnabled()
     assert page.enable_button.text() == "Enable"
     entries = desk.audit("review.policy")
-    assert [(e.account, e.detail["change"]) for e in entries] == [("dave", "create"), ("dave", "update")]
-    assert entries[0].detail["query"] == "type:file" and entries[1].detail["enabled"] == "True -> False"
+    assert [(e.account, e.detail["change"]) for e in entries] == [("dave", "create"), ("dave", "update"),
+                                                                  ("dave", "update")]
+    assert entries[0].detail["query"] == "type:file"
+    assert entries[1].detail == {"change": "update", "schedule": "sync -> daily"}
+    assert entries[2].detail == {"change": "update", "enabled": "True -> False"}
     runs = desk.audit("review.policy_run")
     assert len(runs) == 1 and runs[0].account == "dave" and runs[0].detail["look_back"] is True
     w.close()

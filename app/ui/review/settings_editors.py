@@ -233,6 +233,9 @@ class PolicyDialog(ReviewEditor):
             return lambda: policies.create(actor, name, query, schedule=schedule, description=description,
                                            assignee=assignee)
         enabled = self.enabled_check.isChecked()
+        if assignee == policy.assignee:  # unchanged: not checked again (its account may have changed since)
+            return lambda: policies.update(actor, policy.id, name=name, query=query, schedule=schedule,
+                                           description=description, enabled=enabled)
         return lambda: policies.update(actor, policy.id, name=name, query=query, schedule=schedule,
                                        description=description, assignee=assignee,
                                        clear_assignee=assignee is None, enabled=enabled)
