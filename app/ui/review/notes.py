@@ -53,6 +53,7 @@ class NotesPane(QWidget):
         self.versions = QListWidget(self)
         self.versions.setWordWrap(True)
         self.versions.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.versions.setSpacing(3)  # one version from the next
         self.versions.setAccessibleName(self.tr("Earlier versions"))
         self.versions.hide()
         self.editor = QPlainTextEdit(self)
