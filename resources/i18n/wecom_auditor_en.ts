@@ -2308,27 +2308,27 @@
 <context>
     <name>DrawDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="381" />
+        <location filename="../../app/ui/review/settings_editors.py" line="431" />
         <source>Draw “%1” now</source>
         <translation>Draw “%1” now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="382" />
+        <location filename="../../app/ui/review/settings_editors.py" line="432" />
         <source>Draw</source>
         <translation>Draw</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="388" />
+        <location filename="../../app/ui/review/settings_editors.py" line="438" />
         <source>The week holding:</source>
         <translation>The week holding:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="389" />
+        <location filename="../../app/ui/review/settings_editors.py" line="439" />
         <source>The week runs from Monday 00:00 to the next Monday, local time. A week is drawn once per rule; the sample goes to the reviewers' queue (My sample).</source>
         <translation>The week runs from Monday 00:00 to the next Monday, local time. A week is drawn once per rule; the sample goes to the reviewers' queue (My sample).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="405" />
+        <location filename="../../app/ui/review/settings_editors.py" line="455" />
         <source>Drawing…</source>
         <translation>Drawing…</translation>
     </message>
@@ -4327,103 +4327,103 @@ Archive and review WeCom chats for compliance.</translation>
         <translation>Notes</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="56" />
+        <location filename="../../app/ui/review/notes.py" line="57" />
         <source>Earlier versions</source>
         <translation>Earlier versions</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="59" />
+        <location filename="../../app/ui/review/notes.py" line="60" />
         <source>Write a note…</source>
         <translation>Write a note…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="61" />
+        <location filename="../../app/ui/review/notes.py" line="62" />
         <source>Add to message</source>
         <translation>Add to message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="62" />
+        <location filename="../../app/ui/review/notes.py" line="63" />
         <source>Add to conversation</source>
         <translation>Add to conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="63" />
+        <location filename="../../app/ui/review/notes.py" line="64" />
         <source>Edit</source>
         <translation>Edit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="64" />
+        <location filename="../../app/ui/review/notes.py" line="65" />
         <source>Save new version</source>
         <translation>Save new version</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="112" />
+        <location filename="../../app/ui/review/notes.py" line="113" />
         <source>Choose a conversation to read and write notes.</source>
         <translation>Choose a conversation to read and write notes.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="114" />
+        <location filename="../../app/ui/review/notes.py" line="115" />
         <source>Notes on this conversation</source>
         <translation>Notes on this conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="116" />
+        <location filename="../../app/ui/review/notes.py" line="117" />
         <source>Notes on the selected message and its conversation</source>
         <translation>Notes on the selected message and its conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="122" />
+        <location filename="../../app/ui/review/notes.py" line="123" />
         <source>Only its author may change a note.</source>
         <translation>Only its author may change a note.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="125" />
+        <location filename="../../app/ui/review/notes.py" line="126" />
         <source>No notes yet.</source>
         <translation>No notes yet.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="130" />
+        <location filename="../../app/ui/review/notes.py" line="131" />
         <source>on the message</source>
         <translation>on the message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="130" />
+        <location filename="../../app/ui/review/notes.py" line="131" />
         <source>on the conversation</source>
         <translation>on the conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="133" />
+        <location filename="../../app/ui/review/notes.py" line="134" />
         <source>edited %1 (version %2)</source>
         <translation>edited %1 (version %2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="136" />
-        <location filename="../../app/ui/review/notes.py" line="198" />
+        <location filename="../../app/ui/review/notes.py" line="137" />
+        <location filename="../../app/ui/review/notes.py" line="199" />
         <source>(The text is hidden: your account sees who wrote a note and when, not what.)</source>
         <translation>(The text is hidden: your account sees who wrote a note and when, not what.)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="168" />
+        <location filename="../../app/ui/review/notes.py" line="169" />
         <source>edited · 1 earlier version</source>
         <translation>edited · 1 earlier version</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="169" />
+        <location filename="../../app/ui/review/notes.py" line="170" />
         <source>edited · %1 earlier versions</source>
         <translation>edited · %1 earlier versions</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="195" />
+        <location filename="../../app/ui/review/notes.py" line="196" />
         <source>Version %1 · %2 · %3</source>
         <translation>Version %1 · %2 · %3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="210" />
+        <location filename="../../app/ui/review/notes.py" line="211" />
         <source>Note added.</source>
         <translation>Note added.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="228" />
+        <location filename="../../app/ui/review/notes.py" line="229" />
         <source>Saved as version %1; the earlier versions are kept.</source>
         <translation>Saved as version %1; the earlier versions are kept.</translation>
     </message>
@@ -4492,143 +4492,143 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>PoliciesPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="248" />
+        <location filename="../../app/ui/review/settings.py" line="251" />
         <source>A policy is a saved query that raises an alert in the reviewers' queue for each conversation and day with new matches.</source>
         <translation>A policy is a saved query that raises an alert in the reviewers' queue for each conversation and day with new matches.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="251" />
+        <location filename="../../app/ui/review/settings.py" line="254" />
         <source>Name</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="251" />
+        <location filename="../../app/ui/review/settings.py" line="254" />
         <source>Query</source>
         <translation>Query</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="252" />
+        <location filename="../../app/ui/review/settings.py" line="255" />
         <source>Runs</source>
         <translation>Runs</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="252" />
+        <location filename="../../app/ui/review/settings.py" line="255" />
         <source>State</source>
         <translation>State</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="253" />
+        <location filename="../../app/ui/review/settings.py" line="256" />
         <source>Assignee</source>
         <translation>Assignee</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="253" />
+        <location filename="../../app/ui/review/settings.py" line="256" />
         <source>Alerts</source>
         <translation>Alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="254" />
+        <location filename="../../app/ui/review/settings.py" line="257" />
         <source>Last run</source>
         <translation>Last run</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="257" />
+        <location filename="../../app/ui/review/settings.py" line="260" />
         <source>New…</source>
         <translation>New…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="258" />
+        <location filename="../../app/ui/review/settings.py" line="261" />
         <source>Edit…</source>
         <translation>Edit…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="259" />
-        <location filename="../../app/ui/review/settings.py" line="294" />
+        <location filename="../../app/ui/review/settings.py" line="262" />
+        <location filename="../../app/ui/review/settings.py" line="297" />
         <source>Disable</source>
         <translation>Disable</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="260" />
+        <location filename="../../app/ui/review/settings.py" line="263" />
         <source>Run now…</source>
         <translation>Run now…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="277" />
+        <location filename="../../app/ui/review/settings.py" line="280" />
         <source>%1 (%2 open)</source>
         <translation>%1 (%2 open)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="279" />
+        <location filename="../../app/ui/review/settings.py" line="282" />
         <source>Enabled</source>
         <translation>Enabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="279" />
+        <location filename="../../app/ui/review/settings.py" line="282" />
         <source>Disabled</source>
         <translation>Disabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="280" />
+        <location filename="../../app/ui/review/settings.py" line="283" />
         <source>never</source>
         <translation>never</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="293" />
+        <location filename="../../app/ui/review/settings.py" line="296" />
         <source>Enable</source>
         <translation>Enable</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="298" />
+        <location filename="../../app/ui/review/settings.py" line="301" />
         <source>Policy “%1” created: it looks at what arrives from now on.</source>
         <translation>Policy “%1” created: it looks at what arrives from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="306" />
+        <location filename="../../app/ui/review/settings.py" line="309" />
         <source>Policy “%1” saved.</source>
         <translation>Policy “%1” saved.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="313" />
+        <location filename="../../app/ui/review/settings.py" line="316" />
         <source>“%1” is disabled: it raises no alerts.</source>
         <translation>“%1” is disabled: it raises no alerts.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="314" />
+        <location filename="../../app/ui/review/settings.py" line="317" />
         <source>“%1” is enabled: it looks at what arrives from now on.</source>
         <translation>“%1” is enabled: it looks at what arrives from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="328" />
+        <location filename="../../app/ui/review/settings.py" line="331" />
         <source>“%1” ran on %2: %3; %4 raised, %5 given new hits.</source>
         <translation>“%1” ran on %2: %3; %4 raised, %5 given new hits.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="330" />
+        <location filename="../../app/ui/review/settings.py" line="333" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="330" />
+        <location filename="../../app/ui/review/settings.py" line="333" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="331" />
+        <location filename="../../app/ui/review/settings.py" line="334" />
         <source>1 new hit</source>
         <translation>1 new hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="331" />
+        <location filename="../../app/ui/review/settings.py" line="334" />
         <source>%1 new hits</source>
         <translation>%1 new hits</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="332" />
+        <location filename="../../app/ui/review/settings.py" line="335" />
         <source>1 alert</source>
         <translation>1 alert</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="332" />
+        <location filename="../../app/ui/review/settings.py" line="335" />
         <source>%1 alerts</source>
         <translation>%1 alerts</translation>
     </message>
@@ -4636,67 +4636,67 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>PolicyDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="149" />
+        <location filename="../../app/ui/review/settings_editors.py" line="157" />
         <source>New policy</source>
         <translation>New policy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="149" />
+        <location filename="../../app/ui/review/settings_editors.py" line="157" />
         <source>Edit policy</source>
         <translation>Edit policy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="154" />
+        <location filename="../../app/ui/review/settings_editors.py" line="162" />
         <source>e.g. 返现 OR 回扣 OR "私下转账"</source>
         <translation>e.g. 返现 OR 回扣 OR "私下转账"</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="164" />
+        <location filename="../../app/ui/review/settings_editors.py" line="172" />
         <source>user name of a reviewer; empty: nobody</source>
         <translation>user name of a reviewer; empty: nobody</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="166" />
+        <location filename="../../app/ui/review/settings_editors.py" line="174" />
         <source>Enabled: raises alerts</source>
         <translation>Enabled: raises alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="170" />
+        <location filename="../../app/ui/review/settings_editors.py" line="178" />
         <source>Name:</source>
         <translation>Name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="171" />
+        <location filename="../../app/ui/review/settings_editors.py" line="179" />
         <source>Query:</source>
         <translation>Query:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="173" />
+        <location filename="../../app/ui/review/settings_editors.py" line="181" />
         <source>Runs:</source>
         <translation>Runs:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="174" />
+        <location filename="../../app/ui/review/settings_editors.py" line="182" />
         <source>Assign alerts to:</source>
         <translation>Assign alerts to:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="175" />
+        <location filename="../../app/ui/review/settings_editors.py" line="183" />
         <source>Description:</source>
         <translation>Description:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="177" />
+        <location filename="../../app/ui/review/settings_editors.py" line="185" />
         <source>The query is written as in the search box. Each new match raises an alert: one per conversation and day. A new policy looks at what arrives from now on; Run now… can look back.</source>
         <translation>The query is written as in the search box. Each new match raises an alert: one per conversation and day. A new policy looks at what arrives from now on; Run now… can look back.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="217" />
+        <location filename="../../app/ui/review/settings_editors.py" line="225" />
         <source>Give the policy a name.</source>
         <translation>Give the policy a name.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="219" />
+        <location filename="../../app/ui/review/settings_editors.py" line="227" />
         <source>Write the policy's query.</source>
         <translation>Write the policy's query.</translation>
     </message>
@@ -5293,7 +5293,7 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>ReviewEditor</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="71" />
+        <location filename="../../app/ui/review/settings_editors.py" line="76" />
         <source>Saving…</source>
         <translation>Saving…</translation>
     </message>
@@ -5652,22 +5652,22 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>ReviewSettings</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="475" />
+        <location filename="../../app/ui/review/settings.py" line="486" />
         <source>Review se&amp;ttings…</source>
         <translation>Review se&amp;ttings…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="476" />
+        <location filename="../../app/ui/review/settings.py" line="487" />
         <source>Tags, policies and sampling rules of the review</source>
         <translation>Tags, policies and sampling rules of the review</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="137" />
+        <location filename="../../app/ui/review/settings_editors.py" line="145" />
         <source>After every sync</source>
         <translation>After every sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="138" />
+        <location filename="../../app/ui/review/settings_editors.py" line="146" />
         <source>Daily</source>
         <translation>Daily</translation>
     </message>
@@ -5675,22 +5675,22 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>ReviewSettingsDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="439" />
+        <location filename="../../app/ui/review/settings.py" line="450" />
         <source>Review settings</source>
         <translation>Review settings</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="444" />
+        <location filename="../../app/ui/review/settings.py" line="455" />
         <source>Tags</source>
         <translation>Tags</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="445" />
+        <location filename="../../app/ui/review/settings.py" line="456" />
         <source>Policies</source>
         <translation>Policies</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="446" />
+        <location filename="../../app/ui/review/settings.py" line="457" />
         <source>Sampling rules</source>
         <translation>Sampling rules</translation>
     </message>
@@ -5734,67 +5734,67 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>RuleDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="299" />
+        <location filename="../../app/ui/review/settings_editors.py" line="344" />
         <source>New sampling rule</source>
         <translation>New sampling rule</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="299" />
+        <location filename="../../app/ui/review/settings_editors.py" line="344" />
         <source>Edit sampling rule</source>
         <translation>Edit sampling rule</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="303" />
+        <location filename="../../app/ui/review/settings_editors.py" line="348" />
         <source>staff userids, separated by commas</source>
         <translation>staff userids, separated by commas</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="305" />
+        <location filename="../../app/ui/review/settings_editors.py" line="350" />
         <source>departments, separated by commas</source>
         <translation>departments, separated by commas</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="306" />
+        <location filename="../../app/ui/review/settings_editors.py" line="356" />
         <source>A percentage of the week's conversations:</source>
         <translation>A percentage of the week's conversations:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="307" />
+        <location filename="../../app/ui/review/settings_editors.py" line="357" />
         <source>A number of conversations:</source>
         <translation>A number of conversations:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="324" />
+        <location filename="../../app/ui/review/settings_editors.py" line="374" />
         <source>Name:</source>
         <translation>Name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="325" />
+        <location filename="../../app/ui/review/settings_editors.py" line="375" />
         <source>Staff:</source>
         <translation>Staff:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="326" />
+        <location filename="../../app/ui/review/settings_editors.py" line="376" />
         <source>Departments:</source>
         <translation>Departments:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="327" />
+        <location filename="../../app/ui/review/settings_editors.py" line="377" />
         <source>Each week:</source>
         <translation>Each week:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="328" />
+        <location filename="../../app/ui/review/settings_editors.py" line="378" />
         <source>Each week's sample is chosen at random among the conversations a member of the group took part in that week and that raised no alert. The seed of each draw is kept, so that an auditor can reproduce it.</source>
         <translation>Each week's sample is chosen at random among the conversations a member of the group took part in that week and that raised no alert. The seed of each draw is kept, so that an auditor can reproduce it.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="352" />
+        <location filename="../../app/ui/review/settings_editors.py" line="402" />
         <source>Give the rule a name.</source>
         <translation>Give the rule a name.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="354" />
+        <location filename="../../app/ui/review/settings_editors.py" line="404" />
         <source>Name the staff or the departments whose conversations are sampled.</source>
         <translation>Name the staff or the departments whose conversations are sampled.</translation>
     </message>
@@ -5802,32 +5802,32 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>RunPolicyDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="247" />
+        <location filename="../../app/ui/review/settings_editors.py" line="258" />
         <source>Run “%1” now</source>
         <translation>Run “%1” now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="248" />
+        <location filename="../../app/ui/review/settings_editors.py" line="259" />
         <source>Run</source>
         <translation>Run</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="249" />
+        <location filename="../../app/ui/review/settings_editors.py" line="260" />
         <source>On the messages stored since it last ran</source>
         <translation>On the messages stored since it last ran</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="250" />
+        <location filename="../../app/ui/review/settings_editors.py" line="261" />
         <source>On every message since:</source>
         <translation>On every message since:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="262" />
+        <location filename="../../app/ui/review/settings_editors.py" line="273" />
         <source>Alerts are raised as after a sync; a message already a hit of this policy raises nothing again. Looking back reads the search index: a long period takes a while.</source>
         <translation>Alerts are raised as after a sync; a message already a hit of this policy raises nothing again. Looking back reads the search index: a long period takes a while.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="282" />
+        <location filename="../../app/ui/review/settings_editors.py" line="293" />
         <source>Running the policy…</source>
         <translation>Running the policy…</translation>
     </message>
@@ -5835,120 +5835,120 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>SamplingPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="340" />
+        <location filename="../../app/ui/review/settings.py" line="343" />
         <source>A sampling rule gives the reviewers a weekly sample of a staff group's conversations without alerts.</source>
         <translation>A sampling rule gives the reviewers a weekly sample of a staff group's conversations without alerts.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="343" />
+        <location filename="../../app/ui/review/settings.py" line="346" />
         <source>Name</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="343" />
+        <location filename="../../app/ui/review/settings.py" line="346" />
         <source>Staff group</source>
         <translation>Staff group</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="344" />
+        <location filename="../../app/ui/review/settings.py" line="347" />
         <source>Each week</source>
         <translation>Each week</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="344" />
+        <location filename="../../app/ui/review/settings.py" line="347" />
         <source>State</source>
         <translation>State</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="345" />
+        <location filename="../../app/ui/review/settings.py" line="348" />
         <source>Created</source>
         <translation>Created</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="348" />
+        <location filename="../../app/ui/review/settings.py" line="353" />
         <source>New…</source>
         <translation>New…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="349" />
+        <location filename="../../app/ui/review/settings.py" line="354" />
         <source>Edit…</source>
         <translation>Edit…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="350" />
-        <location filename="../../app/ui/review/settings.py" line="389" />
+        <location filename="../../app/ui/review/settings.py" line="355" />
+        <location filename="../../app/ui/review/settings.py" line="400" />
         <source>Disable</source>
         <translation>Disable</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="351" />
+        <location filename="../../app/ui/review/settings.py" line="356" />
         <source>Draw now…</source>
         <translation>Draw now…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="353" />
+        <location filename="../../app/ui/review/settings.py" line="358" />
         <source>Drawing a sample is review work: it needs the reviewer role.</source>
         <translation>Drawing a sample is review work: it needs the reviewer role.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="368" />
+        <location filename="../../app/ui/review/settings.py" line="376" />
         <source>Disabled</source>
         <translation>Disabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="368" />
+        <location filename="../../app/ui/review/settings.py" line="376" />
         <source>Enabled</source>
         <translation>Enabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="374" />
+        <location filename="../../app/ui/review/settings.py" line="385" />
         <source>Staff: %1</source>
         <translation>Staff: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="376" />
+        <location filename="../../app/ui/review/settings.py" line="387" />
         <source>Departments: %1</source>
         <translation>Departments: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="382" />
-        <location filename="../../app/ui/review/settings.py" line="422" />
+        <location filename="../../app/ui/review/settings.py" line="393" />
+        <location filename="../../app/ui/review/settings.py" line="433" />
         <source>1 conversation</source>
         <translation>1 conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="382" />
-        <location filename="../../app/ui/review/settings.py" line="422" />
+        <location filename="../../app/ui/review/settings.py" line="393" />
+        <location filename="../../app/ui/review/settings.py" line="433" />
         <source>%1 conversations</source>
         <translation>%1 conversations</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="389" />
+        <location filename="../../app/ui/review/settings.py" line="400" />
         <source>Enable</source>
         <translation>Enable</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="393" />
+        <location filename="../../app/ui/review/settings.py" line="404" />
         <source>Sampling rule “%1” created.</source>
         <translation>Sampling rule “%1” created.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="400" />
+        <location filename="../../app/ui/review/settings.py" line="411" />
         <source>Sampling rule “%1” saved.</source>
         <translation>Sampling rule “%1” saved.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="407" />
+        <location filename="../../app/ui/review/settings.py" line="418" />
         <source>“%1” is enabled.</source>
         <translation>“%1” is enabled.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="407" />
+        <location filename="../../app/ui/review/settings.py" line="418" />
         <source>“%1” is disabled: it is drawn no more.</source>
         <translation>“%1” is disabled: it is drawn no more.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="420" />
+        <location filename="../../app/ui/review/settings.py" line="431" />
         <source>Drew %1 of %2 for the week of %3. Seed: %4 — an auditor reproduces the draw with it (sample reproduce %5).</source>
         <translation>Drew %1 of %2 for the week of %3. Seed: %4 — an auditor reproduces the draw with it (sample reproduce %5).</translation>
     </message>
@@ -7216,52 +7216,52 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>TagDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="80" />
+        <location filename="../../app/ui/review/settings_editors.py" line="85" />
         <source>New tag</source>
         <translation>New tag</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="80" />
+        <location filename="../../app/ui/review/settings_editors.py" line="85" />
         <source>Edit tag</source>
         <translation>Edit tag</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="82" />
+        <location filename="../../app/ui/review/settings_editors.py" line="87" />
         <source>e.g. 需关注</source>
         <translation>e.g. 需关注</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="84" />
+        <location filename="../../app/ui/review/settings_editors.py" line="89" />
         <source>e.g. Needs attention</source>
         <translation>e.g. Needs attention</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="92" />
+        <location filename="../../app/ui/review/settings_editors.py" line="97" />
         <source>Chinese name:</source>
         <translation>Chinese name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="93" />
+        <location filename="../../app/ui/review/settings_editors.py" line="98" />
         <source>English name:</source>
         <translation>English name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="94" />
+        <location filename="../../app/ui/review/settings_editors.py" line="102" />
         <source>Colour:</source>
         <translation>Colour:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="95" />
+        <location filename="../../app/ui/review/settings_editors.py" line="103" />
         <source>Reviewers see the name in the language of their window; a search finds the tag by either (tag:违规, tag:Violation).</source>
         <translation>Reviewers see the name in the language of their window; a search finds the tag by either (tag:违规, tag:Violation).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="113" />
+        <location filename="../../app/ui/review/settings_editors.py" line="121" />
         <source>Tag colour</source>
         <translation>Tag colour</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="122" />
+        <location filename="../../app/ui/review/settings_editors.py" line="130" />
         <source>Give the tag a Chinese and an English name.</source>
         <translation>Give the tag a Chinese and an English name.</translation>
     </message>
@@ -7269,113 +7269,113 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>TagSetPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="151" />
+        <location filename="../../app/ui/review/settings.py" line="154" />
         <source>The tags reviewers put on messages and conversations (keys 1–9 in the viewer, in this order). A retired tag stays on what it tagged and in searches, but is offered no more.</source>
         <translation>The tags reviewers put on messages and conversations (keys 1–9 in the viewer, in this order). A retired tag stays on what it tagged and in searches, but is offered no more.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="155" />
+        <location filename="../../app/ui/review/settings.py" line="158" />
         <source>Chinese name</source>
         <translation>Chinese name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="155" />
+        <location filename="../../app/ui/review/settings.py" line="158" />
         <source>English name</source>
         <translation>English name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="156" />
+        <location filename="../../app/ui/review/settings.py" line="159" />
         <source>Colour</source>
         <translation>Colour</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="156" />
+        <location filename="../../app/ui/review/settings.py" line="159" />
         <source>Key</source>
         <translation>Key</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="157" />
+        <location filename="../../app/ui/review/settings.py" line="160" />
         <source>State</source>
         <translation>State</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="159" />
+        <location filename="../../app/ui/review/settings.py" line="162" />
         <source>Add…</source>
         <translation>Add…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="160" />
+        <location filename="../../app/ui/review/settings.py" line="163" />
         <source>Edit…</source>
         <translation>Edit…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="161" />
+        <location filename="../../app/ui/review/settings.py" line="164" />
         <source>Colour…</source>
         <translation>Colour…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="162" />
+        <location filename="../../app/ui/review/settings.py" line="165" />
         <source>Move up</source>
         <translation>Move up</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="163" />
+        <location filename="../../app/ui/review/settings.py" line="166" />
         <source>Move down</source>
         <translation>Move down</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="164" />
-        <location filename="../../app/ui/review/settings.py" line="189" />
+        <location filename="../../app/ui/review/settings.py" line="167" />
+        <location filename="../../app/ui/review/settings.py" line="192" />
         <source>Retire</source>
         <translation>Retire</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="179" />
+        <location filename="../../app/ui/review/settings.py" line="182" />
         <source>Retired</source>
         <translation>Retired</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="179" />
+        <location filename="../../app/ui/review/settings.py" line="182" />
         <source>In use</source>
         <translation>In use</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="189" />
+        <location filename="../../app/ui/review/settings.py" line="192" />
         <source>Restore</source>
         <translation>Restore</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="196" />
+        <location filename="../../app/ui/review/settings.py" line="199" />
         <source>Tag “%1” added.</source>
         <translation>Tag “%1” added.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="203" />
+        <location filename="../../app/ui/review/settings.py" line="206" />
         <source>Tag “%1” changed.</source>
         <translation>Tag “%1” changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="211" />
+        <location filename="../../app/ui/review/settings.py" line="214" />
         <source>Colour of “%1”</source>
         <translation>Colour of “%1”</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="218" />
+        <location filename="../../app/ui/review/settings.py" line="221" />
         <source>“%1” is now %2.</source>
         <translation>“%1” is now %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="229" />
+        <location filename="../../app/ui/review/settings.py" line="232" />
         <source>“%1” moved to place %2.</source>
         <translation>“%1” moved to place %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="237" />
+        <location filename="../../app/ui/review/settings.py" line="240" />
         <source>“%1” is in use again.</source>
         <translation>“%1” is in use again.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="238" />
+        <location filename="../../app/ui/review/settings.py" line="241" />
         <source>“%1” is retired: it stays on what it tagged.</source>
         <translation>“%1” is retired: it stays on what it tagged.</translation>
     </message>

@@ -2308,27 +2308,27 @@
 <context>
     <name>DrawDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="381" />
+        <location filename="../../app/ui/review/settings_editors.py" line="431" />
         <source>Draw “%1” now</source>
         <translation>立即抽取“%1”</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="382" />
+        <location filename="../../app/ui/review/settings_editors.py" line="432" />
         <source>Draw</source>
         <translation>抽取</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="388" />
+        <location filename="../../app/ui/review/settings_editors.py" line="438" />
         <source>The week holding:</source>
         <translation>包含此日的一周：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="389" />
+        <location filename="../../app/ui/review/settings_editors.py" line="439" />
         <source>The week runs from Monday 00:00 to the next Monday, local time. A week is drawn once per rule; the sample goes to the reviewers' queue (My sample).</source>
         <translation>一周为本地时间周一 00:00 至下周一。每条规则每周只抽取一次；样本进入审阅人员的队列（我的抽样）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="405" />
+        <location filename="../../app/ui/review/settings_editors.py" line="455" />
         <source>Drawing…</source>
         <translation>正在抽取…</translation>
     </message>
@@ -4327,103 +4327,103 @@ Archive and review WeCom chats for compliance.</source>
         <translation>备注</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="56" />
+        <location filename="../../app/ui/review/notes.py" line="57" />
         <source>Earlier versions</source>
         <translation>早期版本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="59" />
+        <location filename="../../app/ui/review/notes.py" line="60" />
         <source>Write a note…</source>
         <translation>写一条备注…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="61" />
+        <location filename="../../app/ui/review/notes.py" line="62" />
         <source>Add to message</source>
         <translation>添加到消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="62" />
+        <location filename="../../app/ui/review/notes.py" line="63" />
         <source>Add to conversation</source>
         <translation>添加到会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="63" />
+        <location filename="../../app/ui/review/notes.py" line="64" />
         <source>Edit</source>
         <translation>编辑</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="64" />
+        <location filename="../../app/ui/review/notes.py" line="65" />
         <source>Save new version</source>
         <translation>保存为新版本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="112" />
+        <location filename="../../app/ui/review/notes.py" line="113" />
         <source>Choose a conversation to read and write notes.</source>
         <translation>选择一个会话以查看和撰写备注。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="114" />
+        <location filename="../../app/ui/review/notes.py" line="115" />
         <source>Notes on this conversation</source>
         <translation>本会话的备注</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="116" />
+        <location filename="../../app/ui/review/notes.py" line="117" />
         <source>Notes on the selected message and its conversation</source>
         <translation>所选消息及其会话的备注</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="122" />
+        <location filename="../../app/ui/review/notes.py" line="123" />
         <source>Only its author may change a note.</source>
         <translation>只有作者本人可以修改备注。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="125" />
+        <location filename="../../app/ui/review/notes.py" line="126" />
         <source>No notes yet.</source>
         <translation>暂无备注。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="130" />
+        <location filename="../../app/ui/review/notes.py" line="131" />
         <source>on the message</source>
         <translation>针对消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="130" />
+        <location filename="../../app/ui/review/notes.py" line="131" />
         <source>on the conversation</source>
         <translation>针对会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="133" />
+        <location filename="../../app/ui/review/notes.py" line="134" />
         <source>edited %1 (version %2)</source>
         <translation>%1 修改（第 %2 版）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="136" />
-        <location filename="../../app/ui/review/notes.py" line="198" />
+        <location filename="../../app/ui/review/notes.py" line="137" />
+        <location filename="../../app/ui/review/notes.py" line="199" />
         <source>(The text is hidden: your account sees who wrote a note and when, not what.)</source>
         <translation>（内容已隐藏：您的账号只能看到谁在何时写了备注，看不到内容。）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="168" />
+        <location filename="../../app/ui/review/notes.py" line="169" />
         <source>edited · 1 earlier version</source>
         <translation>已修改 · 1 个早期版本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="169" />
+        <location filename="../../app/ui/review/notes.py" line="170" />
         <source>edited · %1 earlier versions</source>
         <translation>已修改 · %1 个早期版本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="195" />
+        <location filename="../../app/ui/review/notes.py" line="196" />
         <source>Version %1 · %2 · %3</source>
         <translation>第 %1 版 · %2 · %3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="210" />
+        <location filename="../../app/ui/review/notes.py" line="211" />
         <source>Note added.</source>
         <translation>已添加备注。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/notes.py" line="228" />
+        <location filename="../../app/ui/review/notes.py" line="229" />
         <source>Saved as version %1; the earlier versions are kept.</source>
         <translation>已保存为第 %1 版；之前的版本均保留。</translation>
     </message>
@@ -4492,143 +4492,143 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>PoliciesPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="248" />
+        <location filename="../../app/ui/review/settings.py" line="251" />
         <source>A policy is a saved query that raises an alert in the reviewers' queue for each conversation and day with new matches.</source>
         <translation>策略是一个保存的查询：每个会话每天出现新的匹配时，在审阅人员的队列中产生一条告警。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="251" />
+        <location filename="../../app/ui/review/settings.py" line="254" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="251" />
+        <location filename="../../app/ui/review/settings.py" line="254" />
         <source>Query</source>
         <translation>查询</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="252" />
+        <location filename="../../app/ui/review/settings.py" line="255" />
         <source>Runs</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="252" />
+        <location filename="../../app/ui/review/settings.py" line="255" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="253" />
+        <location filename="../../app/ui/review/settings.py" line="256" />
         <source>Assignee</source>
         <translation>处理人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="253" />
+        <location filename="../../app/ui/review/settings.py" line="256" />
         <source>Alerts</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="254" />
+        <location filename="../../app/ui/review/settings.py" line="257" />
         <source>Last run</source>
         <translation>上次运行</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="257" />
+        <location filename="../../app/ui/review/settings.py" line="260" />
         <source>New…</source>
         <translation>新建…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="258" />
+        <location filename="../../app/ui/review/settings.py" line="261" />
         <source>Edit…</source>
         <translation>编辑…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="259" />
-        <location filename="../../app/ui/review/settings.py" line="294" />
+        <location filename="../../app/ui/review/settings.py" line="262" />
+        <location filename="../../app/ui/review/settings.py" line="297" />
         <source>Disable</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="260" />
+        <location filename="../../app/ui/review/settings.py" line="263" />
         <source>Run now…</source>
         <translation>立即运行…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="277" />
+        <location filename="../../app/ui/review/settings.py" line="280" />
         <source>%1 (%2 open)</source>
         <translation>%1（%2 条未处理）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="279" />
+        <location filename="../../app/ui/review/settings.py" line="282" />
         <source>Enabled</source>
         <translation>已启用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="279" />
+        <location filename="../../app/ui/review/settings.py" line="282" />
         <source>Disabled</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="280" />
+        <location filename="../../app/ui/review/settings.py" line="283" />
         <source>never</source>
         <translation>从未</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="293" />
+        <location filename="../../app/ui/review/settings.py" line="296" />
         <source>Enable</source>
         <translation>启用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="298" />
+        <location filename="../../app/ui/review/settings.py" line="301" />
         <source>Policy “%1” created: it looks at what arrives from now on.</source>
         <translation>已创建策略“%1”：它检查从现在起到达的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="306" />
+        <location filename="../../app/ui/review/settings.py" line="309" />
         <source>Policy “%1” saved.</source>
         <translation>已保存策略“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="313" />
+        <location filename="../../app/ui/review/settings.py" line="316" />
         <source>“%1” is disabled: it raises no alerts.</source>
         <translation>“%1”已停用：不再产生告警。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="314" />
+        <location filename="../../app/ui/review/settings.py" line="317" />
         <source>“%1” is enabled: it looks at what arrives from now on.</source>
         <translation>“%1”已启用：检查从现在起到达的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="328" />
+        <location filename="../../app/ui/review/settings.py" line="331" />
         <source>“%1” ran on %2: %3; %4 raised, %5 given new hits.</source>
         <translation>“%1”已检查%2：%3；新产生%4，%5 条告警有新命中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="330" />
+        <location filename="../../app/ui/review/settings.py" line="333" />
         <source>1 message</source>
         <translation> 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="330" />
+        <location filename="../../app/ui/review/settings.py" line="333" />
         <source>%1 messages</source>
         <translation> %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="331" />
+        <location filename="../../app/ui/review/settings.py" line="334" />
         <source>1 new hit</source>
         <translation>新命中 1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="331" />
+        <location filename="../../app/ui/review/settings.py" line="334" />
         <source>%1 new hits</source>
         <translation>新命中 %1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="332" />
+        <location filename="../../app/ui/review/settings.py" line="335" />
         <source>1 alert</source>
         <translation> 1 条告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="332" />
+        <location filename="../../app/ui/review/settings.py" line="335" />
         <source>%1 alerts</source>
         <translation> %1 条告警</translation>
     </message>
@@ -4636,67 +4636,67 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>PolicyDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="149" />
+        <location filename="../../app/ui/review/settings_editors.py" line="157" />
         <source>New policy</source>
         <translation>新建策略</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="149" />
+        <location filename="../../app/ui/review/settings_editors.py" line="157" />
         <source>Edit policy</source>
         <translation>编辑策略</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="154" />
+        <location filename="../../app/ui/review/settings_editors.py" line="162" />
         <source>e.g. 返现 OR 回扣 OR "私下转账"</source>
         <translation>例如：返现 OR 回扣 OR "私下转账"</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="164" />
+        <location filename="../../app/ui/review/settings_editors.py" line="172" />
         <source>user name of a reviewer; empty: nobody</source>
         <translation>审阅人员的用户名；留空：不指定</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="166" />
+        <location filename="../../app/ui/review/settings_editors.py" line="174" />
         <source>Enabled: raises alerts</source>
         <translation>启用：产生告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="170" />
+        <location filename="../../app/ui/review/settings_editors.py" line="178" />
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="171" />
+        <location filename="../../app/ui/review/settings_editors.py" line="179" />
         <source>Query:</source>
         <translation>查询：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="173" />
+        <location filename="../../app/ui/review/settings_editors.py" line="181" />
         <source>Runs:</source>
         <translation>运行：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="174" />
+        <location filename="../../app/ui/review/settings_editors.py" line="182" />
         <source>Assign alerts to:</source>
         <translation>告警指派给：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="175" />
+        <location filename="../../app/ui/review/settings_editors.py" line="183" />
         <source>Description:</source>
         <translation>说明：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="177" />
+        <location filename="../../app/ui/review/settings_editors.py" line="185" />
         <source>The query is written as in the search box. Each new match raises an alert: one per conversation and day. A new policy looks at what arrives from now on; Run now… can look back.</source>
         <translation>查询的写法与搜索框相同。新的匹配会产生告警：每个会话每天一条。新策略检查从现在起到达的消息；“立即运行…”可以回溯。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="217" />
+        <location filename="../../app/ui/review/settings_editors.py" line="225" />
         <source>Give the policy a name.</source>
         <translation>请为策略命名。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="219" />
+        <location filename="../../app/ui/review/settings_editors.py" line="227" />
         <source>Write the policy's query.</source>
         <translation>请填写策略的查询。</translation>
     </message>
@@ -5293,7 +5293,7 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>ReviewEditor</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="71" />
+        <location filename="../../app/ui/review/settings_editors.py" line="76" />
         <source>Saving…</source>
         <translation>正在保存…</translation>
     </message>
@@ -5652,22 +5652,22 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>ReviewSettings</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="475" />
+        <location filename="../../app/ui/review/settings.py" line="486" />
         <source>Review se&amp;ttings…</source>
         <translation>审阅设置(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="476" />
+        <location filename="../../app/ui/review/settings.py" line="487" />
         <source>Tags, policies and sampling rules of the review</source>
         <translation>审阅的标签、策略和抽样规则</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="137" />
+        <location filename="../../app/ui/review/settings_editors.py" line="145" />
         <source>After every sync</source>
         <translation>每次同步后</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="138" />
+        <location filename="../../app/ui/review/settings_editors.py" line="146" />
         <source>Daily</source>
         <translation>每天</translation>
     </message>
@@ -5675,22 +5675,22 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>ReviewSettingsDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="439" />
+        <location filename="../../app/ui/review/settings.py" line="450" />
         <source>Review settings</source>
         <translation>审阅设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="444" />
+        <location filename="../../app/ui/review/settings.py" line="455" />
         <source>Tags</source>
         <translation>标签</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="445" />
+        <location filename="../../app/ui/review/settings.py" line="456" />
         <source>Policies</source>
         <translation>策略</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="446" />
+        <location filename="../../app/ui/review/settings.py" line="457" />
         <source>Sampling rules</source>
         <translation>抽样规则</translation>
     </message>
@@ -5734,67 +5734,67 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>RuleDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="299" />
+        <location filename="../../app/ui/review/settings_editors.py" line="344" />
         <source>New sampling rule</source>
         <translation>新建抽样规则</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="299" />
+        <location filename="../../app/ui/review/settings_editors.py" line="344" />
         <source>Edit sampling rule</source>
         <translation>编辑抽样规则</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="303" />
+        <location filename="../../app/ui/review/settings_editors.py" line="348" />
         <source>staff userids, separated by commas</source>
         <translation>员工 userid，以逗号分隔</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="305" />
+        <location filename="../../app/ui/review/settings_editors.py" line="350" />
         <source>departments, separated by commas</source>
         <translation>部门，以逗号分隔</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="306" />
+        <location filename="../../app/ui/review/settings_editors.py" line="356" />
         <source>A percentage of the week's conversations:</source>
         <translation>本周会话的百分比：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="307" />
+        <location filename="../../app/ui/review/settings_editors.py" line="357" />
         <source>A number of conversations:</source>
         <translation>会话数：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="324" />
+        <location filename="../../app/ui/review/settings_editors.py" line="374" />
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="325" />
+        <location filename="../../app/ui/review/settings_editors.py" line="375" />
         <source>Staff:</source>
         <translation>员工：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="326" />
+        <location filename="../../app/ui/review/settings_editors.py" line="376" />
         <source>Departments:</source>
         <translation>部门：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="327" />
+        <location filename="../../app/ui/review/settings_editors.py" line="377" />
         <source>Each week:</source>
         <translation>每周：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="328" />
+        <location filename="../../app/ui/review/settings_editors.py" line="378" />
         <source>Each week's sample is chosen at random among the conversations a member of the group took part in that week and that raised no alert. The seed of each draw is kept, so that an auditor can reproduce it.</source>
         <translation>每周的样本从该组成员当周参与且未产生告警的会话中随机抽取。每次抽取的种子都会保留，审计员可据此复现。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="352" />
+        <location filename="../../app/ui/review/settings_editors.py" line="402" />
         <source>Give the rule a name.</source>
         <translation>请为规则命名。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="354" />
+        <location filename="../../app/ui/review/settings_editors.py" line="404" />
         <source>Name the staff or the departments whose conversations are sampled.</source>
         <translation>请填写要抽样其会话的员工或部门。</translation>
     </message>
@@ -5802,32 +5802,32 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>RunPolicyDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="247" />
+        <location filename="../../app/ui/review/settings_editors.py" line="258" />
         <source>Run “%1” now</source>
         <translation>立即运行“%1”</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="248" />
+        <location filename="../../app/ui/review/settings_editors.py" line="259" />
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="249" />
+        <location filename="../../app/ui/review/settings_editors.py" line="260" />
         <source>On the messages stored since it last ran</source>
         <translation>检查上次运行以来保存的消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="250" />
+        <location filename="../../app/ui/review/settings_editors.py" line="261" />
         <source>On every message since:</source>
         <translation>检查此日期以来的全部消息：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="262" />
+        <location filename="../../app/ui/review/settings_editors.py" line="273" />
         <source>Alerts are raised as after a sync; a message already a hit of this policy raises nothing again. Looking back reads the search index: a long period takes a while.</source>
         <translation>告警的产生方式与同步后相同；已被本策略命中的消息不会再次产生告警。回溯读取搜索索引：时间段较长时需要一些时间。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="282" />
+        <location filename="../../app/ui/review/settings_editors.py" line="293" />
         <source>Running the policy…</source>
         <translation>正在运行策略…</translation>
     </message>
@@ -5835,120 +5835,120 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>SamplingPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="340" />
+        <location filename="../../app/ui/review/settings.py" line="343" />
         <source>A sampling rule gives the reviewers a weekly sample of a staff group's conversations without alerts.</source>
         <translation>抽样规则每周从一组员工未产生告警的会话中抽取样本，交给审阅人员。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="343" />
+        <location filename="../../app/ui/review/settings.py" line="346" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="343" />
+        <location filename="../../app/ui/review/settings.py" line="346" />
         <source>Staff group</source>
         <translation>员工范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="344" />
+        <location filename="../../app/ui/review/settings.py" line="347" />
         <source>Each week</source>
         <translation>每周</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="344" />
+        <location filename="../../app/ui/review/settings.py" line="347" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="345" />
+        <location filename="../../app/ui/review/settings.py" line="348" />
         <source>Created</source>
         <translation>创建</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="348" />
+        <location filename="../../app/ui/review/settings.py" line="353" />
         <source>New…</source>
         <translation>新建…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="349" />
+        <location filename="../../app/ui/review/settings.py" line="354" />
         <source>Edit…</source>
         <translation>编辑…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="350" />
-        <location filename="../../app/ui/review/settings.py" line="389" />
+        <location filename="../../app/ui/review/settings.py" line="355" />
+        <location filename="../../app/ui/review/settings.py" line="400" />
         <source>Disable</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="351" />
+        <location filename="../../app/ui/review/settings.py" line="356" />
         <source>Draw now…</source>
         <translation>立即抽取…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="353" />
+        <location filename="../../app/ui/review/settings.py" line="358" />
         <source>Drawing a sample is review work: it needs the reviewer role.</source>
         <translation>抽取样本属于审阅工作：需要审阅员角色。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="368" />
+        <location filename="../../app/ui/review/settings.py" line="376" />
         <source>Disabled</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="368" />
+        <location filename="../../app/ui/review/settings.py" line="376" />
         <source>Enabled</source>
         <translation>已启用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="374" />
+        <location filename="../../app/ui/review/settings.py" line="385" />
         <source>Staff: %1</source>
         <translation>员工：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="376" />
+        <location filename="../../app/ui/review/settings.py" line="387" />
         <source>Departments: %1</source>
         <translation>部门：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="382" />
-        <location filename="../../app/ui/review/settings.py" line="422" />
+        <location filename="../../app/ui/review/settings.py" line="393" />
+        <location filename="../../app/ui/review/settings.py" line="433" />
         <source>1 conversation</source>
         <translation>1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="382" />
-        <location filename="../../app/ui/review/settings.py" line="422" />
+        <location filename="../../app/ui/review/settings.py" line="393" />
+        <location filename="../../app/ui/review/settings.py" line="433" />
         <source>%1 conversations</source>
         <translation>%1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="389" />
+        <location filename="../../app/ui/review/settings.py" line="400" />
         <source>Enable</source>
         <translation>启用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="393" />
+        <location filename="../../app/ui/review/settings.py" line="404" />
         <source>Sampling rule “%1” created.</source>
         <translation>已创建抽样规则“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="400" />
+        <location filename="../../app/ui/review/settings.py" line="411" />
         <source>Sampling rule “%1” saved.</source>
         <translation>已保存抽样规则“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="407" />
+        <location filename="../../app/ui/review/settings.py" line="418" />
         <source>“%1” is enabled.</source>
         <translation>“%1”已启用。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="407" />
+        <location filename="../../app/ui/review/settings.py" line="418" />
         <source>“%1” is disabled: it is drawn no more.</source>
         <translation>“%1”已停用：不再抽取。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="420" />
+        <location filename="../../app/ui/review/settings.py" line="431" />
         <source>Drew %1 of %2 for the week of %3. Seed: %4 — an auditor reproduces the draw with it (sample reproduce %5).</source>
         <translation>已从 %2 个候选中抽取 %1（%3 所在周）。种子：%4 —— 审计员可据此复现抽取（sample reproduce %5）。</translation>
     </message>
@@ -7216,52 +7216,52 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>TagDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="80" />
+        <location filename="../../app/ui/review/settings_editors.py" line="85" />
         <source>New tag</source>
         <translation>新建标签</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="80" />
+        <location filename="../../app/ui/review/settings_editors.py" line="85" />
         <source>Edit tag</source>
         <translation>编辑标签</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="82" />
+        <location filename="../../app/ui/review/settings_editors.py" line="87" />
         <source>e.g. 需关注</source>
         <translation>例如：需关注</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="84" />
+        <location filename="../../app/ui/review/settings_editors.py" line="89" />
         <source>e.g. Needs attention</source>
         <translation>例如：Needs attention</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="92" />
+        <location filename="../../app/ui/review/settings_editors.py" line="97" />
         <source>Chinese name:</source>
         <translation>中文名称：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="93" />
+        <location filename="../../app/ui/review/settings_editors.py" line="98" />
         <source>English name:</source>
         <translation>英文名称：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="94" />
+        <location filename="../../app/ui/review/settings_editors.py" line="102" />
         <source>Colour:</source>
         <translation>颜色：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="95" />
+        <location filename="../../app/ui/review/settings_editors.py" line="103" />
         <source>Reviewers see the name in the language of their window; a search finds the tag by either (tag:违规, tag:Violation).</source>
         <translation>审阅人员看到与其界面语言相同的名称；搜索时两个名称均可使用（tag:违规、tag:Violation）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="113" />
+        <location filename="../../app/ui/review/settings_editors.py" line="121" />
         <source>Tag colour</source>
         <translation>标签颜色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="122" />
+        <location filename="../../app/ui/review/settings_editors.py" line="130" />
         <source>Give the tag a Chinese and an English name.</source>
         <translation>请填写标签的中文和英文名称。</translation>
     </message>
@@ -7269,113 +7269,113 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>TagSetPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="151" />
+        <location filename="../../app/ui/review/settings.py" line="154" />
         <source>The tags reviewers put on messages and conversations (keys 1–9 in the viewer, in this order). A retired tag stays on what it tagged and in searches, but is offered no more.</source>
         <translation>审阅人员给消息和会话加的标签（按此顺序对应查看器中的 1–9 键）。已停用的标签仍保留在已标记的内容上并可搜索，但不再提供选用。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="155" />
+        <location filename="../../app/ui/review/settings.py" line="158" />
         <source>Chinese name</source>
         <translation>中文名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="155" />
+        <location filename="../../app/ui/review/settings.py" line="158" />
         <source>English name</source>
         <translation>英文名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="156" />
+        <location filename="../../app/ui/review/settings.py" line="159" />
         <source>Colour</source>
         <translation>颜色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="156" />
+        <location filename="../../app/ui/review/settings.py" line="159" />
         <source>Key</source>
         <translation>标识</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="157" />
+        <location filename="../../app/ui/review/settings.py" line="160" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="159" />
+        <location filename="../../app/ui/review/settings.py" line="162" />
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="160" />
+        <location filename="../../app/ui/review/settings.py" line="163" />
         <source>Edit…</source>
         <translation>编辑…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="161" />
+        <location filename="../../app/ui/review/settings.py" line="164" />
         <source>Colour…</source>
         <translation>颜色…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="162" />
+        <location filename="../../app/ui/review/settings.py" line="165" />
         <source>Move up</source>
         <translation>上移</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="163" />
+        <location filename="../../app/ui/review/settings.py" line="166" />
         <source>Move down</source>
         <translation>下移</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="164" />
-        <location filename="../../app/ui/review/settings.py" line="189" />
+        <location filename="../../app/ui/review/settings.py" line="167" />
+        <location filename="../../app/ui/review/settings.py" line="192" />
         <source>Retire</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="179" />
+        <location filename="../../app/ui/review/settings.py" line="182" />
         <source>Retired</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="179" />
+        <location filename="../../app/ui/review/settings.py" line="182" />
         <source>In use</source>
         <translation>使用中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="189" />
+        <location filename="../../app/ui/review/settings.py" line="192" />
         <source>Restore</source>
         <translation>恢复使用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="196" />
+        <location filename="../../app/ui/review/settings.py" line="199" />
         <source>Tag “%1” added.</source>
         <translation>已添加标签“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="203" />
+        <location filename="../../app/ui/review/settings.py" line="206" />
         <source>Tag “%1” changed.</source>
         <translation>已修改标签“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="211" />
+        <location filename="../../app/ui/review/settings.py" line="214" />
         <source>Colour of “%1”</source>
         <translation>“%1”的颜色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="218" />
+        <location filename="../../app/ui/review/settings.py" line="221" />
         <source>“%1” is now %2.</source>
         <translation>“%1”的颜色已改为 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="229" />
+        <location filename="../../app/ui/review/settings.py" line="232" />
         <source>“%1” moved to place %2.</source>
         <translation>“%1”已移到第 %2 位。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="237" />
+        <location filename="../../app/ui/review/settings.py" line="240" />
         <source>“%1” is in use again.</source>
         <translation>“%1”已恢复使用。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="238" />
+        <location filename="../../app/ui/review/settings.py" line="241" />
         <source>“%1” is retired: it stays on what it tagged.</source>
         <translation>“%1”已停用：已标记的内容保留此标签。</translation>
     </message>

@@ -5,6 +5,7 @@ versions of an edited note."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import date
 
@@ -17,6 +18,7 @@ from app.core.actor import Actor
 from app.core.auth import ADMINISTRATOR, AUDITOR, REVIEWER, AccountService, PasswordHasher, ScryptParams
 from app.core.auth.audit import DENIED, AuditFilter
 from app.core.context import AppContext
+from app.core.directory import import_directory
 from app.core.review import Review
 from app.ui.main_window import MainWindow
 from app.ui.review.settings import ReviewSettingsDialog, open_review_settings
@@ -227,11 +229,15 @@ def test_a_policy_with_a_wrong_query_is_refused_inline_then_created_run_and_disa
 # ---------------------------------------------------------------------------- sampling
 
 
-def test_a_sampling_rule_is_created_edited_and_drawn_showing_the_seed(qtbot, desk):
+def test_a_sampling_rule_is_created_edited_and_drawn_showing_the_seed(qtbot, desk, tmp_path):
     sessions = desk.ctx.archive.sessions(desk.dave, desk.ctx.archive.corps(desk.dave)[0].id, "internal", limit=50)
     busy = max(sessions, key=lambda s: s.message_count)
     staff = [p for p in busy.participants if not p.startswith(("wm", "wo", "wb"))][:2]
     first = desk.ctx.archive.messages(desk.dave, corp_id=busy.corp_id, session_id=busy.session_id, limit=1)[0]
+    names = tmp_path / "names.json"  # the directory names the two: offered while typing, shown in the list
+    names.write_text(json.dumps({"directory": {staff[0]: "陈静", staff[1]: "黄敏"},
+                                 "departments": {staff[0]: "销售一部", staff[1]: "销售一部"}}), encoding="utf-8")
+    import_directory(desk.ctx.db, busy.corp_id, names, actor=Actor.local())
     w = window(qtbot, desk, desk.dave)
     dialog = open_settings(qtbot, w)
     dialog.tabs.setCurrentWidget(dialog.sampling_page)
@@ -241,14 +247,25 @@ def test_a_sampling_rule_is_created_edited_and_drawn_showing_the_seed(qtbot, des
     editor.accept()  # no group: said, nothing sent
     assert editor.isVisible() and editor.error.text() == ("Name the staff or the departments whose conversations "
                                                           "are sampled.")
+    # typing a name after a comma offers that person; choosing puts their userid in
+    completer = editor.staff_edit.completer()
+    editor.staff_edit.setText(f"{staff[0]}，黄")
+    completer.setCompletionPrefix(completer.splitPath(editor.staff_edit.text())[0])
+    assert completer.completionCount() == 1
+    assert completer.completionModel().index(0, 0).data() == f"黄敏 ({staff[1]}) — 销售一部"  # what the list shows
+    assert completer.currentCompletion() == f"{staff[0]}， {staff[1]}"  # what choosing it makes of the text
+    departments = editor.departments_edit.completer()
+    departments.setCompletionPrefix("销售")
+    assert departments.currentCompletion() == "销售一部"
     editor.staff_edit.setText("，".join(staff))  # a Chinese comma separates too
     editor.sessions_radio.setChecked(True)
     editor.sessions_spin.setValue(2)
     accept(qtbot, page, editor)
     rule = desk.review.sampling.rule(desk.dave, "Weekly sales")
     assert (sorted(rule.userids), rule.sessions, rule.percent) == (sorted(staff), 2, None)
-    assert texts(page.tree, 0)[:4] == ["Weekly sales", f"Staff: {', '.join(sorted(staff))}", "2 conversations",
-                                       "Enabled"]
+    names_by_id = {staff[0]: "陈静", staff[1]: "黄敏"}
+    assert texts(page.tree, 0)[:4] == ["Weekly sales", f"Staff: {', '.join(names_by_id[u] for u in sorted(staff))}",
+                                       "2 conversations", "Enabled"]
     # edit: a percentage instead
     editor = page.edit_rule()
     assert editor.sessions_radio.isChecked() and editor.staff_edit.text() == ", ".join(sorted(staff))

@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.actor import Actor
-from app.core.auth import REVIEW_MANAGE, REVIEW_WRITE, can
+from app.core.auth import ACCOUNTS_MANAGE, REVIEW_MANAGE, REVIEW_WRITE, can
+from app.core.directory import StaffMember
 from app.core.review import DrawRow, PolicyRow, Review, RuleRow, RunReport, TagRow
 from app.core.safe_text import display_name, display_text
 
@@ -338,7 +339,7 @@ class PoliciesPage(_Page):
 class SamplingPage(_Page):
     """The sampling rules; drawing one now needs the reviewer role too (a draw is review work)."""
 
-    def __init__(self, review: Review, actor: Actor, parent: QWidget | None = None):
+    def __init__(self, review: Review, actor: Actor, directory=None, parent: QWidget | None = None):
         super().__init__(review, actor, translate("SamplingPage", "A sampling rule gives the reviewers a weekly "
                                                                   "sample of a staff group's conversations without "
                                                                   "alerts."),
@@ -346,6 +347,8 @@ class SamplingPage(_Page):
                           translate("SamplingPage", "Each week"), translate("SamplingPage", "State"),
                           translate("SamplingPage", "Created")], parent)
         self.rules: list[RuleRow] = []
+        self.directory = directory  # the staff's names, offered while typing a group (None: ids only)
+        self.staff: list[StaffMember] = []
         self.can_draw = can(actor, REVIEW_WRITE)
         self.new_button = self._button(self.tr("New…"), self.new_rule)
         self.edit_button = self._button(self.tr("Edit…"), self.edit_rule)
@@ -361,19 +364,25 @@ class SamplingPage(_Page):
         return next((r for r in self.rules if r.id == rid), None)
 
     def load(self) -> None:
-        sampling, actor = self.review.sampling, self.actor
-        self.run(lambda: sampling.rules(actor, include_disabled=True), self._read)
+        sampling, actor, directory = self.review.sampling, self.actor, self.directory
+        # the directory lists the staff for those who choose accounts' scopes: administrators
+        names = directory is not None and can(actor, ACCOUNTS_MANAGE)
+        self.run(lambda: (sampling.rules(actor, include_disabled=True), directory.staff(actor) if names else []),
+                 self._read)
 
-    def _read(self, rules: list[RuleRow]) -> None:
-        self.rules = rules
+    def _read(self, result: tuple[list[RuleRow], list[StaffMember]]) -> None:
+        self.rules, self.staff = result
         self._fill([[display_name(r.name), self.group_text(r), self.size_text(r),
                      self.tr("Disabled") if r.disabled else self.tr("Enabled"),
-                     f"{display_name(r.created_by)} · {when(r.created_at)}"] for r in rules], [r.id for r in rules])
+                     f"{display_name(r.created_by)} · {when(r.created_at)}"] for r in self.rules],
+                   [r.id for r in self.rules])
 
     def group_text(self, rule: RuleRow) -> str:
         parts = []
+        names = {m.userid: m.name for m in self.staff}
         if rule.userids:
-            parts.append(self.tr("Staff: %1").replace("%1", display_name(", ".join(rule.userids))))
+            people = ", ".join(names.get(u) or u for u in rule.userids)
+            parts.append(self.tr("Staff: %1").replace("%1", display_name(people)))
         if rule.departments:
             parts.append(self.tr("Departments: %1").replace("%1", display_name(", ".join(rule.departments))))
         return "; ".join(parts)
@@ -391,15 +400,15 @@ class SamplingPage(_Page):
         self.enable_button.setText(self.tr("Enable") if rule is not None and rule.disabled else self.tr("Disable"))
 
     def new_rule(self) -> RuleDialog:
-        return self._open(RuleDialog(self.review, self.actor, parent=self), lambda r: self.edited(
-            self.tr("Sampling rule “%1” created.").replace("%1", display_name(r.name)), r.id))
+        return self._open(RuleDialog(self.review, self.actor, staff=self.staff, parent=self), lambda r: (
+            self.edited(self.tr("Sampling rule “%1” created.").replace("%1", display_name(r.name)), r.id)))
 
     def edit_rule(self) -> RuleDialog | None:
         rule = self.current()
         if rule is None:
             return None
-        return self._open(RuleDialog(self.review, self.actor, rule, parent=self), lambda r: self.edited(
-            self.tr("Sampling rule “%1” saved.").replace("%1", display_name(r.name)), r.id))
+        return self._open(RuleDialog(self.review, self.actor, rule, staff=self.staff, parent=self), lambda r: (
+            self.edited(self.tr("Sampling rule “%1” saved.").replace("%1", display_name(r.name)), r.id)))
 
     def toggle_enabled(self) -> bool:
         rule = self.current()
@@ -441,7 +450,7 @@ class ReviewSettingsDialog(QDialog):
         self.setWindowTitle(self.tr("Review settings"))
         self.tags_page = TagSetPage(review, actor, self)
         self.policies_page = PoliciesPage(review, actor, ctx.search, self)
-        self.sampling_page = SamplingPage(review, actor, self)
+        self.sampling_page = SamplingPage(review, actor, ctx.directory, self)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.tags_page, self.tr("Tags"))
         self.tabs.addTab(self.policies_page, self.tr("Policies"))

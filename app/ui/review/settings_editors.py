@@ -5,15 +5,17 @@ refusal is said under the form."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
-from PySide6.QtCore import QDate
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtGui import QColor, QIcon, QPixmap, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QColorDialog,
     QComboBox,
+    QCompleter,
     QDateEdit,
     QFormLayout,
     QHBoxLayout,
@@ -27,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.actor import Actor
+from app.core.directory import StaffMember
 from app.core.review import PolicyRow, Review, ReviewError, RuleRow, TagRow
 from app.core.review.policies import check_policy_query
 from app.core.safe_text import display_name
@@ -297,11 +300,45 @@ class RunPolicyDialog(ReviewEditor):
         return lambda: policies.run(actor, [pid], since_ms=since, search=search)
 
 
+class ValuesCompleter(QCompleter):
+    """Completes the value being typed after the last comma of a list ("zhangwei, li" offers
+    LiNa…): matched anywhere in an entry's text, the entry's UserRole value put in."""
+
+    def __init__(self, entries: list[tuple[str, str]], parent: QLineEdit):
+        """``entries``: (text shown and matched, value put in)."""
+        model = QStandardItemModel(parent)
+        for text, value in entries:
+            item = QStandardItem(text)
+            item.setData(value, Qt.ItemDataRole.UserRole)
+            model.appendRow(item)
+        super().__init__(model, parent)
+        self.edit = parent
+        self.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        parent.setCompleter(self)
+
+    def splitPath(self, path: str) -> list[str]:  # noqa: N802 - Qt's name
+        return [_split_head(path)[1].strip()]
+
+    def pathFromIndex(self, index) -> str:  # noqa: N802 - Qt's name
+        head, _last = _split_head(self.edit.text())
+        return head + str(index.data(Qt.ItemDataRole.UserRole))
+
+
+def _split_head(text: str) -> tuple[str, str]:
+    """("a, b, ", "c") of "a, b, c": what precedes the value being typed, and that value."""
+    cut = max(text.rfind(","), text.rfind("，")) + 1
+    head = text[:cut]
+    return (head + " " if head and not head.endswith(" ") else head), text[cut:]
+
+
 class RuleDialog(ReviewEditor):
     """A sampling rule: name, staff group (userids and departments, as an account's scope names
-    them) and the weekly size (a percentage or a number of conversations)."""
+    them; the directory's ``staff`` offered while typing) and the weekly size (a percentage or a
+    number of conversations)."""
 
-    def __init__(self, review: Review, actor: Actor, rule: RuleRow | None = None, parent: QWidget | None = None):
+    def __init__(self, review: Review, actor: Actor, rule: RuleRow | None = None, *,
+                 staff: Sequence[StaffMember] = (), parent: QWidget | None = None):
         super().__init__(parent)
         self.review, self.actor_in, self.rule = review, actor, rule
         self.setWindowTitle(self.tr("New sampling rule") if rule is None else self.tr("Edit sampling rule"))
@@ -311,6 +348,11 @@ class RuleDialog(ReviewEditor):
         self.staff_edit.setPlaceholderText(self.tr("staff userids, separated by commas"))
         self.departments_edit = QLineEdit(", ".join(rule.departments) if rule else "", self)
         self.departments_edit.setPlaceholderText(self.tr("departments, separated by commas"))
+        if staff:
+            ValuesCompleter([(f"{m.name} ({m.userid})" + (f" — {m.department}" if m.department else ""), m.userid)
+                             for m in staff], self.staff_edit)
+            departments = sorted({m.department for m in staff if m.department})
+            ValuesCompleter([(d, d) for d in departments], self.departments_edit)
         self.percent_radio = QRadioButton(self.tr("A percentage of the week's conversations:"), self)
         self.sessions_radio = QRadioButton(self.tr("A number of conversations:"), self)
         self._size_group = QButtonGroup(self)
