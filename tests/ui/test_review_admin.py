@@ -76,10 +76,18 @@ def window(qtbot, desk, actor) -> MainWindow:
     return w
 
 
-def open_settings(qtbot, w) -> ReviewSettingsDialog:
+def open_settings(qtbot, w, *, from_panel: bool = False) -> ReviewSettingsDialog:
+    """File → Review settings… (or the Review panel's button), once its lists are read."""
     assert w.review_settings_action.isVisible()
-    w.review_settings_action.trigger()
-    dialog = w.findChild(ReviewSettingsDialog)
+    if from_panel:
+        panel = w.panels["review"]
+        panel.parentWidget().show()
+        assert panel.settings_button.isVisible()
+        panel.settings_button.click()
+        dialog = panel.findChild(ReviewSettingsDialog)
+    else:
+        w.review_settings_action.trigger()
+        dialog = w.findChild(ReviewSettingsDialog)
     assert dialog is not None and dialog.isVisible()
     for page in dialog.pages():
         qtbot.waitUntil(lambda page=page: page.loads >= 1, timeout=10000)
@@ -164,7 +172,7 @@ def test_an_administrator_adds_recolours_and_retires_a_tag_and_the_window_follow
 
 def test_a_policy_with_a_wrong_query_is_refused_inline_then_created_run_and_disabled(qtbot, desk):
     w = window(qtbot, desk, desk.dave)
-    dialog = open_settings(qtbot, w)
+    dialog = open_settings(qtbot, w, from_panel=True)
     dialog.tabs.setCurrentWidget(dialog.policies_page)
     page = dialog.policies_page
     assert page.tree.topLevelItemCount() == 0
