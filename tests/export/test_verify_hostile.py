@@ -369,6 +369,18 @@ def test_problem_list_is_capped(bag):
     assert len(report.problems) == 51 and report.problems[-1] == "… and 71 more problem(s), not listed"
 
 
+def test_an_entry_needing_a_newer_zip_version_is_a_problem(bag, tmp_path):
+    """Found by the fuzzer below: a central directory entry saying it needs zip 6.4 to extract, which
+    Python's zipfile (like other unzip tools) refuses; verify read it and called the package OK."""
+    data = bytearray(raw_zip(_bag_zip_entries(bag)))
+    data[data.index(b"PK\x01\x02") + 6] = 64  # "version needed to extract" of the first entry
+    target = tmp_path / "v64.zip"
+    target.write_bytes(bytes(data))
+    report = verify_package(target)
+    assert not report.ok
+    assert any("needs zip version 6.4 to extract" in p for p in report.problems)
+
+
 # ------------------------------------------------------------------------------- a fuzzer
 
 def test_fuzzed_zips_never_raise(bag, tmp_path):

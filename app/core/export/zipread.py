@@ -38,6 +38,9 @@ _CHUNK = 1 << 16
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
+MAX_VERSION_NEEDED = 63  # "version needed to extract" 6.3, the highest zip tools read (Python's zipfile too)
+
+
 class ZipProblem(Exception):
     """The archive cannot be read further (the message says why, in one sentence)."""
 
@@ -151,7 +154,7 @@ class ZipReader:
             if left < _CDIR.size:
                 raise ZipProblem("bad zip: the central directory is shorter than the entries it declares")
             head = self.f.read(_CDIR.size)
-            (sig, _made_ver, made_os, _need_ver, _need_os, flags, method, _time, _date, crc, csize, usize,
+            (sig, _made_ver, made_os, need_ver, _need_os, flags, method, _time, _date, crc, csize, usize,
              name_len, extra_len, comment_len, _disk, _iattr, eattr, offset) = _CDIR.unpack(head)
             if sig != b"PK\x01\x02":
                 raise ZipProblem("bad zip: a damaged central directory entry")
@@ -185,6 +188,10 @@ class ZipReader:
                 continue
             if flags & 0x1 or method == 99:
                 self.problem(f"encrypted zip entry: {shown} (packages are never encrypted)")
+                continue
+            if need_ver > MAX_VERSION_NEEDED:  # standard unzip tools (Python's zipfile) refuse such an entry
+                self.problem(f"unsupported zip entry: {shown} needs zip version {need_ver // 10}.{need_ver % 10} "
+                             f"to extract (packages need at most 4.5; 6.3 is read)")
                 continue
             if method not in (STORED, DEFLATED):
                 label = METHOD_NAMES.get(method, "unknown")
