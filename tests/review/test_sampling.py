@@ -10,7 +10,7 @@ import random
 from datetime import date
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.core.auth import PermissionDenied
 from app.core.review import ReviewError
@@ -81,9 +81,15 @@ def test_conversations_with_alerts_are_left_out_and_later_changes_are_told_apart
     desk.review.policies.run(desk.root, ["more"], since_ms=0, search=SearchService(desk.db, tz=UTC, review_terms=resolve_review_terms))
     result = sampling.reproduce(desk.alice, d.id)
     assert result.same_sample and not result.same_candidates and result.removed > 0
-    # an altered draw (its seed edited in the database) is found
+    # an altered draw (its seed edited in the database) is found; the new seed is one that draws another
+    # sample (with 4 candidates and 2 drawn, a fixed seed gave the same one in about 1 run in 12)
+    stored = [(i.corp_id, i.session_id) for i in sampling.items(desk.alice, d.id)]
+    with desk.db.read() as conn:
+        kept = [(int(c), s) for c, s in json.loads(conn.execute(select(T.sample_draws.c.candidates).where(
+            T.sample_draws.c.id == d.id)).scalar_one())]
+    altered = next(seed for seed in (f"{n:032x}" for n in range(100)) if pick(kept, seed, d.size) != stored)
     with desk.db.write() as conn:
-        conn.execute(update(T.sample_draws).where(T.sample_draws.c.id == d.id).values(seed="0" * 32))
+        conn.execute(update(T.sample_draws).where(T.sample_draws.c.id == d.id).values(seed=altered))
     assert not sampling.reproduce(desk.alice, d.id).same_sample
     assert audit(desk.db, "review.sample")[-1].outcome == "failed"
 

@@ -117,6 +117,8 @@ def accept(qtbot, page, editor) -> None:
 def test_an_administrator_adds_recolours_and_retires_a_tag_and_the_window_follows(qtbot, desk, monkeypatch):
     w = window(qtbot, desk, desk.dave)
     dialog = open_settings(qtbot, w)
+    w.review_settings_action.trigger()  # asked again: the same dialog
+    assert w.findChildren(ReviewSettingsDialog) == [dialog]
     page = dialog.tags_page
     assert page.tree.topLevelItemCount() == 5
     assert texts(page.tree, 1)[:2] == ["违规", "Violation"] and texts(page.tree, 1)[3:] == ["violation", "In use"]

@@ -50,10 +50,11 @@ from .settings_editors import (
     swatch,
 )
 
-# ====================================================================== the pages
-
 E = TypeVar("E", bound=ReviewEditor)
 COLUMN_GAP = 18  # pixels between one column's longest text and the next column
+
+
+# ====================================================================== the pages
 
 
 class _Page(QWidget):
@@ -474,6 +475,12 @@ def open_review_settings(ctx, actor: Actor, navigator, parent: QWidget) -> Revie
     as ``navigator.review_changed``."""
     if not can(actor, REVIEW_MANAGE):
         return None
+    top = parent.window()
+    open_already = next((d for d in top.findChildren(ReviewSettingsDialog) if d.isVisible()), None)
+    if open_already is not None:  # asked again: the one open comes forward (closed ones await deletion)
+        open_already.raise_()
+        open_already.activateWindow()
+        return open_already
     dialog = ReviewSettingsDialog(ctx, actor, parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.changed.connect(navigator.review_changed)
