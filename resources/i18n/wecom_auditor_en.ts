@@ -2308,27 +2308,27 @@
 <context>
     <name>DrawDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="431" />
+        <location filename="../../app/ui/review/settings_editors.py" line="438" />
         <source>Draw “%1” now</source>
         <translation>Draw “%1” now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="432" />
+        <location filename="../../app/ui/review/settings_editors.py" line="439" />
         <source>Draw</source>
         <translation>Draw</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="438" />
+        <location filename="../../app/ui/review/settings_editors.py" line="445" />
         <source>The week holding:</source>
         <translation>The week holding:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="439" />
+        <location filename="../../app/ui/review/settings_editors.py" line="446" />
         <source>The week runs from Monday 00:00 to the next Monday, local time. A week is drawn once per rule; the sample goes to the reviewers' queue (My sample).</source>
         <translation>The week runs from Monday 00:00 to the next Monday, local time. A week is drawn once per rule; the sample goes to the reviewers' queue (My sample).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="455" />
+        <location filename="../../app/ui/review/settings_editors.py" line="462" />
         <source>Drawing…</source>
         <translation>Drawing…</translation>
     </message>
@@ -4492,143 +4492,143 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>PoliciesPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="251" />
+        <location filename="../../app/ui/review/settings.py" line="252" />
         <source>A policy is a saved query that raises an alert in the reviewers' queue for each conversation and day with new matches.</source>
         <translation>A policy is a saved query that raises an alert in the reviewers' queue for each conversation and day with new matches.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="254" />
+        <location filename="../../app/ui/review/settings.py" line="255" />
         <source>Name</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="254" />
+        <location filename="../../app/ui/review/settings.py" line="255" />
         <source>Query</source>
         <translation>Query</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="255" />
+        <location filename="../../app/ui/review/settings.py" line="256" />
         <source>Runs</source>
         <translation>Runs</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="255" />
+        <location filename="../../app/ui/review/settings.py" line="256" />
         <source>State</source>
         <translation>State</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="256" />
+        <location filename="../../app/ui/review/settings.py" line="257" />
         <source>Assignee</source>
         <translation>Assignee</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="256" />
+        <location filename="../../app/ui/review/settings.py" line="257" />
         <source>Alerts</source>
         <translation>Alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="257" />
+        <location filename="../../app/ui/review/settings.py" line="258" />
         <source>Last run</source>
         <translation>Last run</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="260" />
+        <location filename="../../app/ui/review/settings.py" line="261" />
         <source>New…</source>
         <translation>New…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="261" />
+        <location filename="../../app/ui/review/settings.py" line="262" />
         <source>Edit…</source>
         <translation>Edit…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="262" />
-        <location filename="../../app/ui/review/settings.py" line="297" />
+        <location filename="../../app/ui/review/settings.py" line="263" />
+        <location filename="../../app/ui/review/settings.py" line="298" />
         <source>Disable</source>
         <translation>Disable</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="263" />
+        <location filename="../../app/ui/review/settings.py" line="264" />
         <source>Run now…</source>
         <translation>Run now…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="280" />
+        <location filename="../../app/ui/review/settings.py" line="281" />
         <source>%1 (%2 open)</source>
         <translation>%1 (%2 open)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="282" />
+        <location filename="../../app/ui/review/settings.py" line="283" />
         <source>Enabled</source>
         <translation>Enabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="282" />
+        <location filename="../../app/ui/review/settings.py" line="283" />
         <source>Disabled</source>
         <translation>Disabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="283" />
+        <location filename="../../app/ui/review/settings.py" line="284" />
         <source>never</source>
         <translation>never</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="296" />
+        <location filename="../../app/ui/review/settings.py" line="297" />
         <source>Enable</source>
         <translation>Enable</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="301" />
+        <location filename="../../app/ui/review/settings.py" line="302" />
         <source>Policy “%1” created: it looks at what arrives from now on.</source>
         <translation>Policy “%1” created: it looks at what arrives from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="309" />
+        <location filename="../../app/ui/review/settings.py" line="310" />
         <source>Policy “%1” saved.</source>
         <translation>Policy “%1” saved.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="316" />
+        <location filename="../../app/ui/review/settings.py" line="317" />
         <source>“%1” is disabled: it raises no alerts.</source>
         <translation>“%1” is disabled: it raises no alerts.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="317" />
+        <location filename="../../app/ui/review/settings.py" line="318" />
         <source>“%1” is enabled: it looks at what arrives from now on.</source>
         <translation>“%1” is enabled: it looks at what arrives from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="331" />
+        <location filename="../../app/ui/review/settings.py" line="332" />
         <source>“%1” ran on %2: %3; %4 raised, %5 given new hits.</source>
         <translation>“%1” ran on %2: %3; %4 raised, %5 given new hits.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="333" />
+        <location filename="../../app/ui/review/settings.py" line="334" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="333" />
+        <location filename="../../app/ui/review/settings.py" line="334" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="334" />
+        <location filename="../../app/ui/review/settings.py" line="335" />
         <source>1 new hit</source>
         <translation>1 new hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="334" />
+        <location filename="../../app/ui/review/settings.py" line="335" />
         <source>%1 new hits</source>
         <translation>%1 new hits</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="335" />
+        <location filename="../../app/ui/review/settings.py" line="336" />
         <source>1 alert</source>
         <translation>1 alert</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="335" />
+        <location filename="../../app/ui/review/settings.py" line="336" />
         <source>%1 alerts</source>
         <translation>%1 alerts</translation>
     </message>
@@ -4636,67 +4636,67 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>PolicyDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="157" />
+        <location filename="../../app/ui/review/settings_editors.py" line="159" />
         <source>New policy</source>
         <translation>New policy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="157" />
+        <location filename="../../app/ui/review/settings_editors.py" line="159" />
         <source>Edit policy</source>
         <translation>Edit policy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="162" />
+        <location filename="../../app/ui/review/settings_editors.py" line="164" />
         <source>e.g. 返现 OR 回扣 OR "私下转账"</source>
         <translation>e.g. 返现 OR 回扣 OR "私下转账"</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="172" />
+        <location filename="../../app/ui/review/settings_editors.py" line="174" />
         <source>user name of a reviewer; empty: nobody</source>
         <translation>user name of a reviewer; empty: nobody</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="174" />
+        <location filename="../../app/ui/review/settings_editors.py" line="176" />
         <source>Enabled: raises alerts</source>
         <translation>Enabled: raises alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="178" />
+        <location filename="../../app/ui/review/settings_editors.py" line="180" />
         <source>Name:</source>
         <translation>Name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="179" />
+        <location filename="../../app/ui/review/settings_editors.py" line="181" />
         <source>Query:</source>
         <translation>Query:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="181" />
+        <location filename="../../app/ui/review/settings_editors.py" line="183" />
         <source>Runs:</source>
         <translation>Runs:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="182" />
+        <location filename="../../app/ui/review/settings_editors.py" line="184" />
         <source>Assign alerts to:</source>
         <translation>Assign alerts to:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="183" />
+        <location filename="../../app/ui/review/settings_editors.py" line="185" />
         <source>Description:</source>
         <translation>Description:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="185" />
+        <location filename="../../app/ui/review/settings_editors.py" line="187" />
         <source>The query is written as in the search box. Each new match raises an alert: one per conversation and day. A new policy looks at what arrives from now on; Run now… can look back.</source>
         <translation>The query is written as in the search box. Each new match raises an alert: one per conversation and day. A new policy looks at what arrives from now on; Run now… can look back.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="225" />
+        <location filename="../../app/ui/review/settings_editors.py" line="232" />
         <source>Give the policy a name.</source>
         <translation>Give the policy a name.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="227" />
+        <location filename="../../app/ui/review/settings_editors.py" line="234" />
         <source>Write the policy's query.</source>
         <translation>Write the policy's query.</translation>
     </message>
@@ -5293,7 +5293,7 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>ReviewEditor</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="76" />
+        <location filename="../../app/ui/review/settings_editors.py" line="78" />
         <source>Saving…</source>
         <translation>Saving…</translation>
     </message>
@@ -5652,22 +5652,22 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>ReviewSettings</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="486" />
+        <location filename="../../app/ui/review/settings.py" line="493" />
         <source>Review se&amp;ttings…</source>
         <translation>Review se&amp;ttings…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="487" />
+        <location filename="../../app/ui/review/settings.py" line="494" />
         <source>Tags, policies and sampling rules of the review</source>
         <translation>Tags, policies and sampling rules of the review</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="145" />
+        <location filename="../../app/ui/review/settings_editors.py" line="147" />
         <source>After every sync</source>
         <translation>After every sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="146" />
+        <location filename="../../app/ui/review/settings_editors.py" line="148" />
         <source>Daily</source>
         <translation>Daily</translation>
     </message>
@@ -5675,22 +5675,22 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>ReviewSettingsDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="450" />
+        <location filename="../../app/ui/review/settings.py" line="451" />
         <source>Review settings</source>
         <translation>Review settings</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="455" />
+        <location filename="../../app/ui/review/settings.py" line="456" />
         <source>Tags</source>
         <translation>Tags</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="456" />
+        <location filename="../../app/ui/review/settings.py" line="457" />
         <source>Policies</source>
         <translation>Policies</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="457" />
+        <location filename="../../app/ui/review/settings.py" line="458" />
         <source>Sampling rules</source>
         <translation>Sampling rules</translation>
     </message>
@@ -5734,67 +5734,67 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>RuleDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="344" />
+        <location filename="../../app/ui/review/settings_editors.py" line="351" />
         <source>New sampling rule</source>
         <translation>New sampling rule</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="344" />
+        <location filename="../../app/ui/review/settings_editors.py" line="351" />
         <source>Edit sampling rule</source>
         <translation>Edit sampling rule</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="348" />
+        <location filename="../../app/ui/review/settings_editors.py" line="355" />
         <source>staff userids, separated by commas</source>
         <translation>staff userids, separated by commas</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="350" />
+        <location filename="../../app/ui/review/settings_editors.py" line="357" />
         <source>departments, separated by commas</source>
         <translation>departments, separated by commas</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="356" />
+        <location filename="../../app/ui/review/settings_editors.py" line="363" />
         <source>A percentage of the week's conversations:</source>
         <translation>A percentage of the week's conversations:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="357" />
+        <location filename="../../app/ui/review/settings_editors.py" line="364" />
         <source>A number of conversations:</source>
         <translation>A number of conversations:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="374" />
+        <location filename="../../app/ui/review/settings_editors.py" line="381" />
         <source>Name:</source>
         <translation>Name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="375" />
+        <location filename="../../app/ui/review/settings_editors.py" line="382" />
         <source>Staff:</source>
         <translation>Staff:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="376" />
+        <location filename="../../app/ui/review/settings_editors.py" line="383" />
         <source>Departments:</source>
         <translation>Departments:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="377" />
+        <location filename="../../app/ui/review/settings_editors.py" line="384" />
         <source>Each week:</source>
         <translation>Each week:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="378" />
+        <location filename="../../app/ui/review/settings_editors.py" line="385" />
         <source>Each week's sample is chosen at random among the conversations a member of the group took part in that week and that raised no alert. The seed of each draw is kept, so that an auditor can reproduce it.</source>
         <translation>Each week's sample is chosen at random among the conversations a member of the group took part in that week and that raised no alert. The seed of each draw is kept, so that an auditor can reproduce it.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="402" />
+        <location filename="../../app/ui/review/settings_editors.py" line="409" />
         <source>Give the rule a name.</source>
         <translation>Give the rule a name.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="404" />
+        <location filename="../../app/ui/review/settings_editors.py" line="411" />
         <source>Name the staff or the departments whose conversations are sampled.</source>
         <translation>Name the staff or the departments whose conversations are sampled.</translation>
     </message>
@@ -5802,32 +5802,32 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>RunPolicyDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="258" />
+        <location filename="../../app/ui/review/settings_editors.py" line="265" />
         <source>Run “%1” now</source>
         <translation>Run “%1” now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="259" />
+        <location filename="../../app/ui/review/settings_editors.py" line="266" />
         <source>Run</source>
         <translation>Run</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="260" />
+        <location filename="../../app/ui/review/settings_editors.py" line="267" />
         <source>On the messages stored since it last ran</source>
         <translation>On the messages stored since it last ran</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="261" />
+        <location filename="../../app/ui/review/settings_editors.py" line="268" />
         <source>On every message since:</source>
         <translation>On every message since:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="273" />
+        <location filename="../../app/ui/review/settings_editors.py" line="280" />
         <source>Alerts are raised as after a sync; a message already a hit of this policy raises nothing again. Looking back reads the search index: a long period takes a while.</source>
         <translation>Alerts are raised as after a sync; a message already a hit of this policy raises nothing again. Looking back reads the search index: a long period takes a while.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="293" />
+        <location filename="../../app/ui/review/settings_editors.py" line="300" />
         <source>Running the policy…</source>
         <translation>Running the policy…</translation>
     </message>
@@ -5835,120 +5835,120 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>SamplingPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="343" />
+        <location filename="../../app/ui/review/settings.py" line="344" />
         <source>A sampling rule gives the reviewers a weekly sample of a staff group's conversations without alerts.</source>
         <translation>A sampling rule gives the reviewers a weekly sample of a staff group's conversations without alerts.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="346" />
+        <location filename="../../app/ui/review/settings.py" line="347" />
         <source>Name</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="346" />
+        <location filename="../../app/ui/review/settings.py" line="347" />
         <source>Staff group</source>
         <translation>Staff group</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="347" />
+        <location filename="../../app/ui/review/settings.py" line="348" />
         <source>Each week</source>
         <translation>Each week</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="347" />
+        <location filename="../../app/ui/review/settings.py" line="348" />
         <source>State</source>
         <translation>State</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="348" />
+        <location filename="../../app/ui/review/settings.py" line="349" />
         <source>Created</source>
         <translation>Created</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="353" />
+        <location filename="../../app/ui/review/settings.py" line="354" />
         <source>New…</source>
         <translation>New…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="354" />
+        <location filename="../../app/ui/review/settings.py" line="355" />
         <source>Edit…</source>
         <translation>Edit…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="355" />
-        <location filename="../../app/ui/review/settings.py" line="400" />
+        <location filename="../../app/ui/review/settings.py" line="356" />
+        <location filename="../../app/ui/review/settings.py" line="401" />
         <source>Disable</source>
         <translation>Disable</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="356" />
+        <location filename="../../app/ui/review/settings.py" line="357" />
         <source>Draw now…</source>
         <translation>Draw now…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="358" />
+        <location filename="../../app/ui/review/settings.py" line="359" />
         <source>Drawing a sample is review work: it needs the reviewer role.</source>
         <translation>Drawing a sample is review work: it needs the reviewer role.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="376" />
+        <location filename="../../app/ui/review/settings.py" line="377" />
         <source>Disabled</source>
         <translation>Disabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="376" />
+        <location filename="../../app/ui/review/settings.py" line="377" />
         <source>Enabled</source>
         <translation>Enabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="385" />
+        <location filename="../../app/ui/review/settings.py" line="386" />
         <source>Staff: %1</source>
         <translation>Staff: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="387" />
+        <location filename="../../app/ui/review/settings.py" line="388" />
         <source>Departments: %1</source>
         <translation>Departments: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="393" />
-        <location filename="../../app/ui/review/settings.py" line="433" />
+        <location filename="../../app/ui/review/settings.py" line="394" />
+        <location filename="../../app/ui/review/settings.py" line="434" />
         <source>1 conversation</source>
         <translation>1 conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="393" />
-        <location filename="../../app/ui/review/settings.py" line="433" />
+        <location filename="../../app/ui/review/settings.py" line="394" />
+        <location filename="../../app/ui/review/settings.py" line="434" />
         <source>%1 conversations</source>
         <translation>%1 conversations</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="400" />
+        <location filename="../../app/ui/review/settings.py" line="401" />
         <source>Enable</source>
         <translation>Enable</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="404" />
+        <location filename="../../app/ui/review/settings.py" line="405" />
         <source>Sampling rule “%1” created.</source>
         <translation>Sampling rule “%1” created.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="411" />
+        <location filename="../../app/ui/review/settings.py" line="412" />
         <source>Sampling rule “%1” saved.</source>
         <translation>Sampling rule “%1” saved.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="418" />
+        <location filename="../../app/ui/review/settings.py" line="419" />
         <source>“%1” is enabled.</source>
         <translation>“%1” is enabled.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="418" />
+        <location filename="../../app/ui/review/settings.py" line="419" />
         <source>“%1” is disabled: it is drawn no more.</source>
         <translation>“%1” is disabled: it is drawn no more.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="431" />
+        <location filename="../../app/ui/review/settings.py" line="432" />
         <source>Drew %1 of %2 for the week of %3. Seed: %4 — an auditor reproduces the draw with it (sample reproduce %5).</source>
         <translation>Drew %1 of %2 for the week of %3. Seed: %4 — an auditor reproduces the draw with it (sample reproduce %5).</translation>
     </message>
@@ -6161,6 +6161,7 @@ F1 or ? for the syntax; ↓ for recent searches.</translation>
         <translation>“{text}” matches {n} people: choose one from the list.</translation>
     </message>
     <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="214" />
         <location filename="../../app/ui/search/panel.py" line="501" />
         <source>The query has a mistake at character {position}: {message}</source>
         <translation>The query has a mistake at character {position}: {message}</translation>
@@ -7216,52 +7217,52 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>TagDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="85" />
+        <location filename="../../app/ui/review/settings_editors.py" line="87" />
         <source>New tag</source>
         <translation>New tag</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="85" />
+        <location filename="../../app/ui/review/settings_editors.py" line="87" />
         <source>Edit tag</source>
         <translation>Edit tag</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="87" />
+        <location filename="../../app/ui/review/settings_editors.py" line="89" />
         <source>e.g. 需关注</source>
         <translation>e.g. 需关注</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="89" />
+        <location filename="../../app/ui/review/settings_editors.py" line="91" />
         <source>e.g. Needs attention</source>
         <translation>e.g. Needs attention</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="97" />
+        <location filename="../../app/ui/review/settings_editors.py" line="99" />
         <source>Chinese name:</source>
         <translation>Chinese name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="98" />
+        <location filename="../../app/ui/review/settings_editors.py" line="100" />
         <source>English name:</source>
         <translation>English name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="102" />
+        <location filename="../../app/ui/review/settings_editors.py" line="104" />
         <source>Colour:</source>
         <translation>Colour:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="103" />
+        <location filename="../../app/ui/review/settings_editors.py" line="105" />
         <source>Reviewers see the name in the language of their window; a search finds the tag by either (tag:违规, tag:Violation).</source>
         <translation>Reviewers see the name in the language of their window; a search finds the tag by either (tag:违规, tag:Violation).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="121" />
+        <location filename="../../app/ui/review/settings_editors.py" line="123" />
         <source>Tag colour</source>
         <translation>Tag colour</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="130" />
+        <location filename="../../app/ui/review/settings_editors.py" line="132" />
         <source>Give the tag a Chinese and an English name.</source>
         <translation>Give the tag a Chinese and an English name.</translation>
     </message>
@@ -7269,113 +7270,113 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>TagSetPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="154" />
+        <location filename="../../app/ui/review/settings.py" line="155" />
         <source>The tags reviewers put on messages and conversations (keys 1–9 in the viewer, in this order). A retired tag stays on what it tagged and in searches, but is offered no more.</source>
         <translation>The tags reviewers put on messages and conversations (keys 1–9 in the viewer, in this order). A retired tag stays on what it tagged and in searches, but is offered no more.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="158" />
+        <location filename="../../app/ui/review/settings.py" line="159" />
         <source>Chinese name</source>
         <translation>Chinese name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="158" />
+        <location filename="../../app/ui/review/settings.py" line="159" />
         <source>English name</source>
         <translation>English name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="159" />
+        <location filename="../../app/ui/review/settings.py" line="160" />
         <source>Colour</source>
         <translation>Colour</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="159" />
+        <location filename="../../app/ui/review/settings.py" line="160" />
         <source>Key</source>
         <translation>Key</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="160" />
+        <location filename="../../app/ui/review/settings.py" line="161" />
         <source>State</source>
         <translation>State</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="162" />
+        <location filename="../../app/ui/review/settings.py" line="163" />
         <source>Add…</source>
         <translation>Add…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="163" />
+        <location filename="../../app/ui/review/settings.py" line="164" />
         <source>Edit…</source>
         <translation>Edit…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="164" />
+        <location filename="../../app/ui/review/settings.py" line="165" />
         <source>Colour…</source>
         <translation>Colour…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="165" />
+        <location filename="../../app/ui/review/settings.py" line="166" />
         <source>Move up</source>
         <translation>Move up</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="166" />
+        <location filename="../../app/ui/review/settings.py" line="167" />
         <source>Move down</source>
         <translation>Move down</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="167" />
-        <location filename="../../app/ui/review/settings.py" line="192" />
+        <location filename="../../app/ui/review/settings.py" line="168" />
+        <location filename="../../app/ui/review/settings.py" line="193" />
         <source>Retire</source>
         <translation>Retire</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="182" />
+        <location filename="../../app/ui/review/settings.py" line="183" />
         <source>Retired</source>
         <translation>Retired</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="182" />
+        <location filename="../../app/ui/review/settings.py" line="183" />
         <source>In use</source>
         <translation>In use</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="192" />
+        <location filename="../../app/ui/review/settings.py" line="193" />
         <source>Restore</source>
         <translation>Restore</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="199" />
+        <location filename="../../app/ui/review/settings.py" line="200" />
         <source>Tag “%1” added.</source>
         <translation>Tag “%1” added.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="206" />
+        <location filename="../../app/ui/review/settings.py" line="207" />
         <source>Tag “%1” changed.</source>
         <translation>Tag “%1” changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="214" />
+        <location filename="../../app/ui/review/settings.py" line="215" />
         <source>Colour of “%1”</source>
         <translation>Colour of “%1”</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="221" />
+        <location filename="../../app/ui/review/settings.py" line="222" />
         <source>“%1” is now %2.</source>
         <translation>“%1” is now %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="232" />
+        <location filename="../../app/ui/review/settings.py" line="233" />
         <source>“%1” moved to place %2.</source>
         <translation>“%1” moved to place %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="240" />
+        <location filename="../../app/ui/review/settings.py" line="241" />
         <source>“%1” is in use again.</source>
         <translation>“%1” is in use again.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="241" />
+        <location filename="../../app/ui/review/settings.py" line="242" />
         <source>“%1” is retired: it stays on what it tagged.</source>
         <translation>“%1” is retired: it stays on what it tagged.</translation>
     </message>

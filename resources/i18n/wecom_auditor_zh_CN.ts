@@ -2308,27 +2308,27 @@
 <context>
     <name>DrawDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="431" />
+        <location filename="../../app/ui/review/settings_editors.py" line="438" />
         <source>Draw “%1” now</source>
         <translation>立即抽取“%1”</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="432" />
+        <location filename="../../app/ui/review/settings_editors.py" line="439" />
         <source>Draw</source>
         <translation>抽取</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="438" />
+        <location filename="../../app/ui/review/settings_editors.py" line="445" />
         <source>The week holding:</source>
         <translation>包含此日的一周：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="439" />
+        <location filename="../../app/ui/review/settings_editors.py" line="446" />
         <source>The week runs from Monday 00:00 to the next Monday, local time. A week is drawn once per rule; the sample goes to the reviewers' queue (My sample).</source>
         <translation>一周为本地时间周一 00:00 至下周一。每条规则每周只抽取一次；样本进入审阅人员的队列（我的抽样）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="455" />
+        <location filename="../../app/ui/review/settings_editors.py" line="462" />
         <source>Drawing…</source>
         <translation>正在抽取…</translation>
     </message>
@@ -4492,143 +4492,143 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>PoliciesPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="251" />
+        <location filename="../../app/ui/review/settings.py" line="252" />
         <source>A policy is a saved query that raises an alert in the reviewers' queue for each conversation and day with new matches.</source>
         <translation>策略是一个保存的查询：每个会话每天出现新的匹配时，在审阅人员的队列中产生一条告警。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="254" />
+        <location filename="../../app/ui/review/settings.py" line="255" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="254" />
+        <location filename="../../app/ui/review/settings.py" line="255" />
         <source>Query</source>
         <translation>查询</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="255" />
+        <location filename="../../app/ui/review/settings.py" line="256" />
         <source>Runs</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="255" />
+        <location filename="../../app/ui/review/settings.py" line="256" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="256" />
+        <location filename="../../app/ui/review/settings.py" line="257" />
         <source>Assignee</source>
         <translation>处理人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="256" />
+        <location filename="../../app/ui/review/settings.py" line="257" />
         <source>Alerts</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="257" />
+        <location filename="../../app/ui/review/settings.py" line="258" />
         <source>Last run</source>
         <translation>上次运行</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="260" />
+        <location filename="../../app/ui/review/settings.py" line="261" />
         <source>New…</source>
         <translation>新建…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="261" />
+        <location filename="../../app/ui/review/settings.py" line="262" />
         <source>Edit…</source>
         <translation>编辑…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="262" />
-        <location filename="../../app/ui/review/settings.py" line="297" />
+        <location filename="../../app/ui/review/settings.py" line="263" />
+        <location filename="../../app/ui/review/settings.py" line="298" />
         <source>Disable</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="263" />
+        <location filename="../../app/ui/review/settings.py" line="264" />
         <source>Run now…</source>
         <translation>立即运行…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="280" />
+        <location filename="../../app/ui/review/settings.py" line="281" />
         <source>%1 (%2 open)</source>
         <translation>%1（%2 条未处理）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="282" />
+        <location filename="../../app/ui/review/settings.py" line="283" />
         <source>Enabled</source>
         <translation>已启用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="282" />
+        <location filename="../../app/ui/review/settings.py" line="283" />
         <source>Disabled</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="283" />
+        <location filename="../../app/ui/review/settings.py" line="284" />
         <source>never</source>
         <translation>从未</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="296" />
+        <location filename="../../app/ui/review/settings.py" line="297" />
         <source>Enable</source>
         <translation>启用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="301" />
+        <location filename="../../app/ui/review/settings.py" line="302" />
         <source>Policy “%1” created: it looks at what arrives from now on.</source>
         <translation>已创建策略“%1”：它检查从现在起到达的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="309" />
+        <location filename="../../app/ui/review/settings.py" line="310" />
         <source>Policy “%1” saved.</source>
         <translation>已保存策略“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="316" />
+        <location filename="../../app/ui/review/settings.py" line="317" />
         <source>“%1” is disabled: it raises no alerts.</source>
         <translation>“%1”已停用：不再产生告警。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="317" />
+        <location filename="../../app/ui/review/settings.py" line="318" />
         <source>“%1” is enabled: it looks at what arrives from now on.</source>
         <translation>“%1”已启用：检查从现在起到达的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="331" />
+        <location filename="../../app/ui/review/settings.py" line="332" />
         <source>“%1” ran on %2: %3; %4 raised, %5 given new hits.</source>
         <translation>“%1”已检查%2：%3；新产生%4，%5 条告警有新命中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="333" />
+        <location filename="../../app/ui/review/settings.py" line="334" />
         <source>1 message</source>
         <translation> 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="333" />
+        <location filename="../../app/ui/review/settings.py" line="334" />
         <source>%1 messages</source>
         <translation> %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="334" />
+        <location filename="../../app/ui/review/settings.py" line="335" />
         <source>1 new hit</source>
         <translation>新命中 1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="334" />
+        <location filename="../../app/ui/review/settings.py" line="335" />
         <source>%1 new hits</source>
         <translation>新命中 %1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="335" />
+        <location filename="../../app/ui/review/settings.py" line="336" />
         <source>1 alert</source>
         <translation> 1 条告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="335" />
+        <location filename="../../app/ui/review/settings.py" line="336" />
         <source>%1 alerts</source>
         <translation> %1 条告警</translation>
     </message>
@@ -4636,67 +4636,67 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>PolicyDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="157" />
+        <location filename="../../app/ui/review/settings_editors.py" line="159" />
         <source>New policy</source>
         <translation>新建策略</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="157" />
+        <location filename="../../app/ui/review/settings_editors.py" line="159" />
         <source>Edit policy</source>
         <translation>编辑策略</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="162" />
+        <location filename="../../app/ui/review/settings_editors.py" line="164" />
         <source>e.g. 返现 OR 回扣 OR "私下转账"</source>
         <translation>例如：返现 OR 回扣 OR "私下转账"</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="172" />
+        <location filename="../../app/ui/review/settings_editors.py" line="174" />
         <source>user name of a reviewer; empty: nobody</source>
         <translation>审阅人员的用户名；留空：不指定</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="174" />
+        <location filename="../../app/ui/review/settings_editors.py" line="176" />
         <source>Enabled: raises alerts</source>
         <translation>启用：产生告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="178" />
+        <location filename="../../app/ui/review/settings_editors.py" line="180" />
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="179" />
+        <location filename="../../app/ui/review/settings_editors.py" line="181" />
         <source>Query:</source>
         <translation>查询：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="181" />
+        <location filename="../../app/ui/review/settings_editors.py" line="183" />
         <source>Runs:</source>
         <translation>运行：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="182" />
+        <location filename="../../app/ui/review/settings_editors.py" line="184" />
         <source>Assign alerts to:</source>
         <translation>告警指派给：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="183" />
+        <location filename="../../app/ui/review/settings_editors.py" line="185" />
         <source>Description:</source>
         <translation>说明：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="185" />
+        <location filename="../../app/ui/review/settings_editors.py" line="187" />
         <source>The query is written as in the search box. Each new match raises an alert: one per conversation and day. A new policy looks at what arrives from now on; Run now… can look back.</source>
         <translation>查询的写法与搜索框相同。新的匹配会产生告警：每个会话每天一条。新策略检查从现在起到达的消息；“立即运行…”可以回溯。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="225" />
+        <location filename="../../app/ui/review/settings_editors.py" line="232" />
         <source>Give the policy a name.</source>
         <translation>请为策略命名。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="227" />
+        <location filename="../../app/ui/review/settings_editors.py" line="234" />
         <source>Write the policy's query.</source>
         <translation>请填写策略的查询。</translation>
     </message>
@@ -5293,7 +5293,7 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>ReviewEditor</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="76" />
+        <location filename="../../app/ui/review/settings_editors.py" line="78" />
         <source>Saving…</source>
         <translation>正在保存…</translation>
     </message>
@@ -5652,22 +5652,22 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>ReviewSettings</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="486" />
+        <location filename="../../app/ui/review/settings.py" line="493" />
         <source>Review se&amp;ttings…</source>
         <translation>审阅设置(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="487" />
+        <location filename="../../app/ui/review/settings.py" line="494" />
         <source>Tags, policies and sampling rules of the review</source>
         <translation>审阅的标签、策略和抽样规则</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="145" />
+        <location filename="../../app/ui/review/settings_editors.py" line="147" />
         <source>After every sync</source>
         <translation>每次同步后</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="146" />
+        <location filename="../../app/ui/review/settings_editors.py" line="148" />
         <source>Daily</source>
         <translation>每天</translation>
     </message>
@@ -5675,22 +5675,22 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>ReviewSettingsDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="450" />
+        <location filename="../../app/ui/review/settings.py" line="451" />
         <source>Review settings</source>
         <translation>审阅设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="455" />
+        <location filename="../../app/ui/review/settings.py" line="456" />
         <source>Tags</source>
         <translation>标签</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="456" />
+        <location filename="../../app/ui/review/settings.py" line="457" />
         <source>Policies</source>
         <translation>策略</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="457" />
+        <location filename="../../app/ui/review/settings.py" line="458" />
         <source>Sampling rules</source>
         <translation>抽样规则</translation>
     </message>
@@ -5734,67 +5734,67 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>RuleDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="344" />
+        <location filename="../../app/ui/review/settings_editors.py" line="351" />
         <source>New sampling rule</source>
         <translation>新建抽样规则</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="344" />
+        <location filename="../../app/ui/review/settings_editors.py" line="351" />
         <source>Edit sampling rule</source>
         <translation>编辑抽样规则</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="348" />
+        <location filename="../../app/ui/review/settings_editors.py" line="355" />
         <source>staff userids, separated by commas</source>
         <translation>员工 userid，以逗号分隔</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="350" />
+        <location filename="../../app/ui/review/settings_editors.py" line="357" />
         <source>departments, separated by commas</source>
         <translation>部门，以逗号分隔</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="356" />
+        <location filename="../../app/ui/review/settings_editors.py" line="363" />
         <source>A percentage of the week's conversations:</source>
         <translation>本周会话的百分比：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="357" />
+        <location filename="../../app/ui/review/settings_editors.py" line="364" />
         <source>A number of conversations:</source>
         <translation>会话数：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="374" />
+        <location filename="../../app/ui/review/settings_editors.py" line="381" />
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="375" />
+        <location filename="../../app/ui/review/settings_editors.py" line="382" />
         <source>Staff:</source>
         <translation>员工：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="376" />
+        <location filename="../../app/ui/review/settings_editors.py" line="383" />
         <source>Departments:</source>
         <translation>部门：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="377" />
+        <location filename="../../app/ui/review/settings_editors.py" line="384" />
         <source>Each week:</source>
         <translation>每周：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="378" />
+        <location filename="../../app/ui/review/settings_editors.py" line="385" />
         <source>Each week's sample is chosen at random among the conversations a member of the group took part in that week and that raised no alert. The seed of each draw is kept, so that an auditor can reproduce it.</source>
         <translation>每周的样本从该组成员当周参与且未产生告警的会话中随机抽取。每次抽取的种子都会保留，审计员可据此复现。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="402" />
+        <location filename="../../app/ui/review/settings_editors.py" line="409" />
         <source>Give the rule a name.</source>
         <translation>请为规则命名。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="404" />
+        <location filename="../../app/ui/review/settings_editors.py" line="411" />
         <source>Name the staff or the departments whose conversations are sampled.</source>
         <translation>请填写要抽样其会话的员工或部门。</translation>
     </message>
@@ -5802,32 +5802,32 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>RunPolicyDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="258" />
+        <location filename="../../app/ui/review/settings_editors.py" line="265" />
         <source>Run “%1” now</source>
         <translation>立即运行“%1”</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="259" />
+        <location filename="../../app/ui/review/settings_editors.py" line="266" />
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="260" />
+        <location filename="../../app/ui/review/settings_editors.py" line="267" />
         <source>On the messages stored since it last ran</source>
         <translation>检查上次运行以来保存的消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="261" />
+        <location filename="../../app/ui/review/settings_editors.py" line="268" />
         <source>On every message since:</source>
         <translation>检查此日期以来的全部消息：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="273" />
+        <location filename="../../app/ui/review/settings_editors.py" line="280" />
         <source>Alerts are raised as after a sync; a message already a hit of this policy raises nothing again. Looking back reads the search index: a long period takes a while.</source>
         <translation>告警的产生方式与同步后相同；已被本策略命中的消息不会再次产生告警。回溯读取搜索索引：时间段较长时需要一些时间。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="293" />
+        <location filename="../../app/ui/review/settings_editors.py" line="300" />
         <source>Running the policy…</source>
         <translation>正在运行策略…</translation>
     </message>
@@ -5835,120 +5835,120 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>SamplingPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="343" />
+        <location filename="../../app/ui/review/settings.py" line="344" />
         <source>A sampling rule gives the reviewers a weekly sample of a staff group's conversations without alerts.</source>
         <translation>抽样规则每周从一组员工未产生告警的会话中抽取样本，交给审阅人员。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="346" />
+        <location filename="../../app/ui/review/settings.py" line="347" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="346" />
+        <location filename="../../app/ui/review/settings.py" line="347" />
         <source>Staff group</source>
         <translation>员工范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="347" />
+        <location filename="../../app/ui/review/settings.py" line="348" />
         <source>Each week</source>
         <translation>每周</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="347" />
+        <location filename="../../app/ui/review/settings.py" line="348" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="348" />
+        <location filename="../../app/ui/review/settings.py" line="349" />
         <source>Created</source>
         <translation>创建</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="353" />
+        <location filename="../../app/ui/review/settings.py" line="354" />
         <source>New…</source>
         <translation>新建…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="354" />
+        <location filename="../../app/ui/review/settings.py" line="355" />
         <source>Edit…</source>
         <translation>编辑…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="355" />
-        <location filename="../../app/ui/review/settings.py" line="400" />
+        <location filename="../../app/ui/review/settings.py" line="356" />
+        <location filename="../../app/ui/review/settings.py" line="401" />
         <source>Disable</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="356" />
+        <location filename="../../app/ui/review/settings.py" line="357" />
         <source>Draw now…</source>
         <translation>立即抽取…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="358" />
+        <location filename="../../app/ui/review/settings.py" line="359" />
         <source>Drawing a sample is review work: it needs the reviewer role.</source>
         <translation>抽取样本属于审阅工作：需要审阅员角色。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="376" />
+        <location filename="../../app/ui/review/settings.py" line="377" />
         <source>Disabled</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="376" />
+        <location filename="../../app/ui/review/settings.py" line="377" />
         <source>Enabled</source>
         <translation>已启用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="385" />
+        <location filename="../../app/ui/review/settings.py" line="386" />
         <source>Staff: %1</source>
         <translation>员工：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="387" />
+        <location filename="../../app/ui/review/settings.py" line="388" />
         <source>Departments: %1</source>
         <translation>部门：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="393" />
-        <location filename="../../app/ui/review/settings.py" line="433" />
+        <location filename="../../app/ui/review/settings.py" line="394" />
+        <location filename="../../app/ui/review/settings.py" line="434" />
         <source>1 conversation</source>
         <translation>1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="393" />
-        <location filename="../../app/ui/review/settings.py" line="433" />
+        <location filename="../../app/ui/review/settings.py" line="394" />
+        <location filename="../../app/ui/review/settings.py" line="434" />
         <source>%1 conversations</source>
         <translation>%1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="400" />
+        <location filename="../../app/ui/review/settings.py" line="401" />
         <source>Enable</source>
         <translation>启用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="404" />
+        <location filename="../../app/ui/review/settings.py" line="405" />
         <source>Sampling rule “%1” created.</source>
         <translation>已创建抽样规则“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="411" />
+        <location filename="../../app/ui/review/settings.py" line="412" />
         <source>Sampling rule “%1” saved.</source>
         <translation>已保存抽样规则“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="418" />
+        <location filename="../../app/ui/review/settings.py" line="419" />
         <source>“%1” is enabled.</source>
         <translation>“%1”已启用。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="418" />
+        <location filename="../../app/ui/review/settings.py" line="419" />
         <source>“%1” is disabled: it is drawn no more.</source>
         <translation>“%1”已停用：不再抽取。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="431" />
+        <location filename="../../app/ui/review/settings.py" line="432" />
         <source>Drew %1 of %2 for the week of %3. Seed: %4 — an auditor reproduces the draw with it (sample reproduce %5).</source>
         <translation>已从 %2 个候选中抽取 %1（%3 所在周）。种子：%4 —— 审计员可据此复现抽取（sample reproduce %5）。</translation>
     </message>
@@ -6161,6 +6161,7 @@ F1 or ? for the syntax; ↓ for recent searches.</source>
         <translation>“{text}”匹配到 {n} 个人，请从列表中选择一位。</translation>
     </message>
     <message>
+        <location filename="../../app/ui/review/settings_editors.py" line="214" />
         <location filename="../../app/ui/search/panel.py" line="501" />
         <source>The query has a mistake at character {position}: {message}</source>
         <translation>查询第 {position} 个字符处有误：{message}</translation>
@@ -7216,52 +7217,52 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>TagDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="85" />
+        <location filename="../../app/ui/review/settings_editors.py" line="87" />
         <source>New tag</source>
         <translation>新建标签</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="85" />
+        <location filename="../../app/ui/review/settings_editors.py" line="87" />
         <source>Edit tag</source>
         <translation>编辑标签</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="87" />
+        <location filename="../../app/ui/review/settings_editors.py" line="89" />
         <source>e.g. 需关注</source>
         <translation>例如：需关注</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="89" />
+        <location filename="../../app/ui/review/settings_editors.py" line="91" />
         <source>e.g. Needs attention</source>
         <translation>例如：Needs attention</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="97" />
+        <location filename="../../app/ui/review/settings_editors.py" line="99" />
         <source>Chinese name:</source>
         <translation>中文名称：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="98" />
+        <location filename="../../app/ui/review/settings_editors.py" line="100" />
         <source>English name:</source>
         <translation>英文名称：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="102" />
+        <location filename="../../app/ui/review/settings_editors.py" line="104" />
         <source>Colour:</source>
         <translation>颜色：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="103" />
+        <location filename="../../app/ui/review/settings_editors.py" line="105" />
         <source>Reviewers see the name in the language of their window; a search finds the tag by either (tag:违规, tag:Violation).</source>
         <translation>审阅人员看到与其界面语言相同的名称；搜索时两个名称均可使用（tag:违规、tag:Violation）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="121" />
+        <location filename="../../app/ui/review/settings_editors.py" line="123" />
         <source>Tag colour</source>
         <translation>标签颜色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="130" />
+        <location filename="../../app/ui/review/settings_editors.py" line="132" />
         <source>Give the tag a Chinese and an English name.</source>
         <translation>请填写标签的中文和英文名称。</translation>
     </message>
@@ -7269,113 +7270,113 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>TagSetPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="154" />
+        <location filename="../../app/ui/review/settings.py" line="155" />
         <source>The tags reviewers put on messages and conversations (keys 1–9 in the viewer, in this order). A retired tag stays on what it tagged and in searches, but is offered no more.</source>
         <translation>审阅人员给消息和会话加的标签（按此顺序对应查看器中的 1–9 键）。已停用的标签仍保留在已标记的内容上并可搜索，但不再提供选用。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="158" />
+        <location filename="../../app/ui/review/settings.py" line="159" />
         <source>Chinese name</source>
         <translation>中文名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="158" />
+        <location filename="../../app/ui/review/settings.py" line="159" />
         <source>English name</source>
         <translation>英文名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="159" />
+        <location filename="../../app/ui/review/settings.py" line="160" />
         <source>Colour</source>
         <translation>颜色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="159" />
+        <location filename="../../app/ui/review/settings.py" line="160" />
         <source>Key</source>
         <translation>标识</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="160" />
+        <location filename="../../app/ui/review/settings.py" line="161" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="162" />
+        <location filename="../../app/ui/review/settings.py" line="163" />
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="163" />
+        <location filename="../../app/ui/review/settings.py" line="164" />
         <source>Edit…</source>
         <translation>编辑…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="164" />
+        <location filename="../../app/ui/review/settings.py" line="165" />
         <source>Colour…</source>
         <translation>颜色…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="165" />
+        <location filename="../../app/ui/review/settings.py" line="166" />
         <source>Move up</source>
         <translation>上移</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="166" />
+        <location filename="../../app/ui/review/settings.py" line="167" />
         <source>Move down</source>
         <translation>下移</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="167" />
-        <location filename="../../app/ui/review/settings.py" line="192" />
+        <location filename="../../app/ui/review/settings.py" line="168" />
+        <location filename="../../app/ui/review/settings.py" line="193" />
         <source>Retire</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="182" />
+        <location filename="../../app/ui/review/settings.py" line="183" />
         <source>Retired</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="182" />
+        <location filename="../../app/ui/review/settings.py" line="183" />
         <source>In use</source>
         <translation>使用中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="192" />
+        <location filename="../../app/ui/review/settings.py" line="193" />
         <source>Restore</source>
         <translation>恢复使用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="199" />
+        <location filename="../../app/ui/review/settings.py" line="200" />
         <source>Tag “%1” added.</source>
         <translation>已添加标签“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="206" />
+        <location filename="../../app/ui/review/settings.py" line="207" />
         <source>Tag “%1” changed.</source>
         <translation>已修改标签“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="214" />
+        <location filename="../../app/ui/review/settings.py" line="215" />
         <source>Colour of “%1”</source>
         <translation>“%1”的颜色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="221" />
+        <location filename="../../app/ui/review/settings.py" line="222" />
         <source>“%1” is now %2.</source>
         <translation>“%1”的颜色已改为 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="232" />
+        <location filename="../../app/ui/review/settings.py" line="233" />
         <source>“%1” moved to place %2.</source>
         <translation>“%1”已移到第 %2 位。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="240" />
+        <location filename="../../app/ui/review/settings.py" line="241" />
         <source>“%1” is in use again.</source>
         <translation>“%1”已恢复使用。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="241" />
+        <location filename="../../app/ui/review/settings.py" line="242" />
         <source>“%1” is retired: it stays on what it tagged.</source>
         <translation>“%1”已停用：已标记的内容保留此标签。</translation>
     </message>

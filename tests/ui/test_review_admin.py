@@ -181,7 +181,8 @@ def test_a_policy_with_a_wrong_query_is_refused_inline_then_created_run_and_disa
     editor = page.new_policy()
     editor.name_edit.setText("Files shared")
     editor.query_edit.setPlainText('type:file OR "open')
-    assert editor.query_error.isVisible() and "character" in editor.query_error.text()
+    assert editor.query_error.isVisible()
+    assert editor.query_error.text().startswith("The query has a mistake at character 14: ")  # as the search says
     assert not editor.ok_button.isEnabled()
     editor.accept()  # forced: nothing is sent, the form says why
     assert editor.isVisible() and "character" in editor.error.text()

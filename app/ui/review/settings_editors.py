@@ -33,9 +33,11 @@ from app.core.directory import StaffMember
 from app.core.review import PolicyRow, Review, ReviewError, RuleRow, TagRow
 from app.core.review.policies import check_policy_query
 from app.core.safe_text import display_name
+from app.core.search.query import QueryError, parse_query
 
 from ..auth.login import BackgroundDialog
 from ..auth.widgets import HINT_STYLE, MessageLine, plain_label
+from ..search.syntax import describe_error
 from .common import refusal_text, translate
 
 DEFAULT_COLOUR = "#607D8B"
@@ -206,7 +208,12 @@ class PolicyDialog(ReviewEditor):
         try:
             check_policy_query(query)
         except ReviewError as exc:
-            return refusal_text(exc)
+            try:  # a mistake of the query language: said as the search panel says it, in the UI's language
+                parse_query(query)
+            except QueryError as mistake:
+                return translate("SearchPanel", "The query has a mistake at character {position}: {message}").format(
+                    position=mistake.position + 1, message=describe_error(mistake))
+            return refusal_text(exc)  # parses, but is no policy's query (reviewed:me)
         return None
 
     def check_query(self) -> bool:
