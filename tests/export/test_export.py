@@ -294,3 +294,33 @@ def test_a_scoped_exporter_exports_only_sessions_in_scope(ctx, tmp_path):
         allowed = {r.session_id for r in conn.execute(select(Session.session_id, Session.participants))
                    if user in json.loads(r.participants)}
     assert sessions and sessions <= allowed and inside in allowed
+
+
+def test_a_media_file_that_cannot_be_read_fails_the_export_and_leaves_nothing(ctx, tmp_path, monkeypatch):
+    """Media are copied by threads beside the messages (package._BagWriter.copy_later): the error of a
+    copy still fails the export, and the copies under way stop before the partial package is removed."""
+    import threading
+
+    from app.core.media.storage import MediaNotFoundError
+
+    opened: list[str] = []
+    real = ctx.storage_for
+
+    class Failing:
+        def __init__(self, storage):
+            self.storage = storage
+
+        def open(self, key):
+            opened.append(key)
+            if len(opened) == 3:
+                raise MediaNotFoundError("no such object", backend="local", key=key)
+            return self.storage.open(key)
+
+    monkeypatch.setattr(ctx, "storage_for", lambda name: Failing(real(name)))
+    sessions = tuple(s.session_id for s in ctx.archive.sessions(ACTOR, limit=1000))
+    out = tmp_path / "pkg"
+    with pytest.raises(MediaNotFoundError):
+        export_package(ctx, ACTOR, Selection(session_ids=sessions), out, pdf=False)
+    assert len(opened) >= 3
+    assert list(tmp_path.iterdir()) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("bag-copier")]

@@ -31,7 +31,7 @@ COLUMNS = ("record_type", "message_id", "seq", "conversation_id", "conversation_
 
 _TEXT_COLUMNS = frozenset({"text", "review_notes"})
 _OUR_COLUMNS = frozenset({"record_type", "seq", "time", "recalled", "hit", "native_path", "native_sha256",
-                          "md5_matched", "media_status"})  # written by us from hashes and flags
+                   "md5_matched", "media_status"})  # written by us from hashes and flags
 
 
 def _cell(column: str, value: object) -> object:
@@ -60,9 +60,7 @@ def _names(names: dict | None) -> dict:
     return out
 
 
-class _SafeWriter(csv.DictWriter):
-    def writerow(self, rowdict):
-        return super().writerow({k: _cell(k, v) for k, v in rowdict.items()})
+_POSITION = {column: i for i, column in enumerate(COLUMNS)}
 
 
 class LoadFileWriter:
@@ -71,9 +69,17 @@ class LoadFileWriter:
 
     def __init__(self, f: TextIO):
         f.write("\ufeff")
-        self._w = _SafeWriter(f, fieldnames=COLUMNS, lineterminator="\r\n")
-        self._w.writeheader()
+        self._w = csv.writer(f, lineterminator="\r\n")
+        self._w.writerow(COLUMNS)
         self.rows = 0
+
+    def _row(self, values: dict) -> None:
+        """One row: ``values`` by column name, each made safe (_cell), the columns not given empty."""
+        row: list[object] = [""] * len(COLUMNS)
+        for column, value in values.items():
+            row[_POSITION[column]] = _cell(column, value)
+        self._w.writerow(row)
+        self.rows += 1
 
     def message(self, *, msgid: str, seq: int, session_id: str, session_type: str, sender: str,
                 recipients: tuple[str, ...], roomid: str, time: str, msgtype: str, text: str, recalled: bool,
@@ -82,23 +88,21 @@ class LoadFileWriter:
         """``names``: sender_name, sender_name_now, sender_corp, recipient_names, recipient_corps (lists
         aligned with ``recipients``) and group_name, as :func:`name_columns` makes them; ``review``:
         the REVIEW_COLUMNS (MessageEvidence.columns())."""
-        self._w.writerow({"record_type": "message", "message_id": msgid, "seq": seq, "conversation_id": session_id,
-                          "conversation_type": session_type, "sender": sender, "recipients": ";".join(_shown(r) for r in recipients),
-                          **_names(names), "roomid": roomid, "time": time, "msgtype": msgtype, "text": text,
-                          "recalled": "yes" if recalled else "no", "hit": "yes" if hit else "no",
-                          "native_path": native_path, "native_sha256": native_sha256, **(review or {})})
-        self.rows += 1
+        self._row({"record_type": "message", "message_id": msgid, "seq": seq, "conversation_id": session_id,
+                   "conversation_type": session_type, "sender": sender, "recipients": ";".join(_shown(r) for r in recipients),
+                   **_names(names), "roomid": roomid, "time": time, "msgtype": msgtype, "text": text,
+                   "recalled": "yes" if recalled else "no", "hit": "yes" if hit else "no",
+                   "native_path": native_path, "native_sha256": native_sha256, **(review or {})})
 
     def media(self, *, msgid: str, seq: int, session_id: str, session_type: str, sender: str,
               recipients: tuple[str, ...], roomid: str, time: str, msgtype: str, native_path: str,
               native_sha256: str, ref: str, kind: str, filename: str | None, status: str, md5sum: str,
               md5_matched: bool | None, names: dict | None = None) -> None:
-        self._w.writerow({"record_type": "media", "message_id": msgid, "seq": seq, "conversation_id": session_id,
-                          "conversation_type": session_type, "sender": sender, "recipients": ";".join(_shown(r) for r in recipients),
-                          **_names(names),
-                          "roomid": roomid, "time": time, "msgtype": msgtype, "text": "",
-                          "native_path": native_path, "native_sha256": native_sha256, "media_ref": ref,
-                          "media_kind": kind, "original_filename": filename or "", "media_status": status,
-                          "wecom_md5sum": md5sum,
-                          "md5_matched": "" if md5_matched is None else ("yes" if md5_matched else "no")})
-        self.rows += 1
+        self._row({"record_type": "media", "message_id": msgid, "seq": seq, "conversation_id": session_id,
+                   "conversation_type": session_type, "sender": sender, "recipients": ";".join(_shown(r) for r in recipients),
+                   **_names(names),
+                   "roomid": roomid, "time": time, "msgtype": msgtype, "text": "",
+                   "native_path": native_path, "native_sha256": native_sha256, "media_ref": ref,
+                   "media_kind": kind, "original_filename": filename or "", "media_status": status,
+                   "wecom_md5sum": md5sum,
+                   "md5_matched": "" if md5_matched is None else ("yes" if md5_matched else "no")})

@@ -21,6 +21,7 @@ import re
 import secrets as _secrets
 import shutil
 import socket
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -194,6 +195,7 @@ class _BagWriter:
         self._pending: deque[Future[None]] = deque()
         self._batch: list[tuple[str, bytes]] = []  # handed to the writer _BATCH at a time (each hand-over
         # wakes the thread and passes the GIL: per file, that cost as much as the writing saved)
+        self._copier: ThreadPoolExecutor | None = None  # media copies (copy_later), started when first needed
 
     def _record(self, rel: str, digest: str, size: int) -> None:
         line = f"{digest}  {rel}\n"
@@ -228,15 +230,26 @@ class _BagWriter:
         self._record(rel, digest, len(data))
         return digest
 
-    def copy_stream(self, rel: str, src) -> tuple[str, int]:
-        path = self._folder(rel)
-        h, size = hashlib.sha256(), 0
-        with open(path, "xb") as dst:
-            while chunk := src.read(1024 * 1024):
-                h.update(chunk)
-                dst.write(chunk)
-                size += len(chunk)
-        digest = h.hexdigest()
+    def copy_now(self, rel: str, open_source: Callable[[], contextlib.AbstractContextManager]) -> tuple[str, int]:
+        """Copy the stream ``open_source()`` gives into a new file ``rel``, hashed on the way, and
+        record it; returns (SHA-256, size)."""
+        digest, size = _copy_hashing(open_source, self._folder(rel))
+        self._record(rel, digest, size)
+        return digest, size
+
+    def copy_later(self, rel: str, open_source: Callable[[], contextlib.AbstractContextManager]) -> Future:
+        """Start copying the stream ``open_source()`` gives into a new file ``rel`` in a copier
+        thread (reading, hashing and writing release the GIL: the copies use the second core
+        while this thread goes on with the messages). The file enters the manifest when the caller
+        hands the future to :meth:`record_copy`, in the order of the calls to record_copy."""
+        if self._copier is None:
+            self._copier = ThreadPoolExecutor(max_workers=_COPIERS, thread_name_prefix="bag-copier")
+        return self._copier.submit(_copy_hashing, open_source, self._folder(rel))
+
+    def record_copy(self, rel: str, copy: Future) -> tuple[str, int]:
+        """Wait for a copy started by :meth:`copy_later` (raising its error) and record it; returns
+        (SHA-256, size)."""
+        digest, size = copy.result()
         self._record(rel, digest, size)
         return digest, size
 
@@ -273,16 +286,56 @@ class _BagWriter:
     def close(self) -> None:
         self.flush()
         self._writer.shutdown()
+        if self._copier is not None:
+            self._copier.shutdown()
         self.manifest.close()
 
     def abort(self) -> None:
-        """Stop the writer and close every file still open (before the partial folder is removed)."""
+        """Stop the writer and the copiers and close every file still open (before the partial
+        folder is removed)."""
         self._writer.shutdown(wait=True, cancel_futures=True)
+        if self._copier is not None:
+            self._copier.shutdown(wait=True, cancel_futures=True)
         for f in self._open:
             f.close()
 
 
 _BATCH, _BATCHES_AHEAD = 64, 4  # at most 320 small files wait in memory
+_COPIERS = 2  # threads copying media (copy_later); each holds one _COPY_CHUNK buffer
+_COPY_CHUNK = 1024 * 1024
+
+
+def _copy_hashing(open_source: Callable[[], contextlib.AbstractContextManager], path: str) -> tuple[str, int]:
+    """Copy the stream ``open_source()`` gives into the new file ``path``, hashing it in the same
+    read; returns (SHA-256, size). Read into one buffer per thread: a new megabyte for every read
+    cost more in page faults (system time) than the copy itself once two threads copied."""
+    buf = getattr(_buffers, "buf", None)
+    if buf is None:
+        buf = _buffers.buf = memoryview(bytearray(_COPY_CHUNK))
+    h, size = hashlib.sha256(), 0
+    with open_source() as src:
+        readinto = getattr(src, "readinto", None)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        try:
+            while True:
+                if readinto is not None:
+                    n = readinto(buf)
+                    chunk = buf[:n]
+                else:
+                    chunk = memoryview(src.read(_COPY_CHUNK))
+                    n = len(chunk)
+                if not n:
+                    break
+                h.update(chunk)
+                while chunk:
+                    chunk = chunk[os.write(fd, chunk):]
+                size += n
+        finally:
+            os.close(fd)
+    return h.hexdigest(), size
+
+
+_buffers = threading.local()
 
 
 def _write_all(files: list[tuple[str, bytes]]) -> None:
@@ -395,7 +448,9 @@ class _Exporter:
         self._headers: dict[str | None, dict] = {}  # session -> title, room_name, participant_names
         self._index: list[IndexEntry] = []
         self._sessions: dict[str, object] = {}  # session id -> its SessionRow (or None), see _session_info
-        self._media_allowed = False  # media.read checked (see _open_media)
+        self._media_allowed = False  # media.read checked (see _media_source)
+        self._default_corp: tuple[int | None] | None = None  # see _corp_id
+        self._copies: dict[str, Future] = {}  # media copies started for the page being written (_start_copies)
         self.pdf_workers: int | None = None  # processes rendering the PDFs (pdf_process.workers_for)
         self._selection_text: str | None = None  # see _selection_note
         self.review = ReviewEvidence(self.db, tz)  # reviewers' annotations, apart from the messages
@@ -481,14 +536,15 @@ class _Exporter:
         if self.cancel is not None and self.cancel():
             raise ExportCancelled("the export was cancelled")
 
-    def _open_media(self, md):
-        """The stored bytes of a media row that ArchiveService.media_of_messages read a moment ago
-        within the exporter's scope: straight from the backend the row names. MediaService.open
-        reads the row and checks the scope again (two queries a file, a third of an export's time);
-        its permission is checked here once."""
+    def _media_source(self, md) -> Callable[[], contextlib.AbstractContextManager] | None:
+        """How to open the stored bytes of a media row that ArchiveService.media_of_messages read a
+        moment ago within the exporter's scope: straight from the backend the row names (safe in a
+        copier thread: backends are thread-safe). MediaService.open reads the row and checks the
+        scope again (two queries a file, a third of an export's time); its permission is checked
+        here once. None for a context without ``storage_for``: open with MediaService.open, here."""
         storage_for = getattr(self.ctx, "storage_for", None)
         if storage_for is None:
-            return self.media.open(self.actor, md.id)
+            return None
         if not self._media_allowed:
             from app.core.auth import roles as R
             from app.core.auth.audit import Action
@@ -496,21 +552,45 @@ class _Exporter:
             self.media.trail.require(self.actor, R.MEDIA_READ, action=Action.MEDIA_OPEN, object_type="media",
                                      object=str(md.id))
             self._media_allowed = True
-        return storage_for(md.storage_backend).open(md.storage_key)
+        storage, key = storage_for(md.storage_backend), md.storage_key
+        return lambda: storage.open(key)
+
+    @staticmethod
+    def _media_rel(md) -> str | None:
+        """The media file's path in the package (named by its SHA-256), None if it is not stored."""
+        if md.status != STORED or not md.sha256:
+            return None
+        ext = (md.ext or "").lower()
+        return f"data/media/{md.sha256}.{ext if _EXT.fullmatch(ext) else 'bin'}"
+
+    def _start_copies(self, bag: _BagWriter, page: list[MessageRow], media_by_msg: dict) -> None:
+        """Start copying the page's media files the package does not hold yet (bag.copy_later);
+        _export_media records each in its turn, so the manifest's order is the messages'."""
+        for m in page:
+            for md in media_by_msg.get(m.id, ()):
+                rel = self._media_rel(md)
+                if rel is None or rel in self.seen_media or rel in self._copies:
+                    continue
+                source = self._media_source(md)
+                if source is None:
+                    return  # copied one by one in _export_media
+                self._copies[rel] = bag.copy_later(rel, source)
 
     def _export_media(self, bag: _BagWriter, m: MessageRow, media_rows, base: dict, lf: LoadFileWriter,
                       names: dict | None = None):
         links = []
         for md in media_rows:
             native, digest = "", ""
-            if md.status == STORED and md.sha256:
-                ext = (md.ext or "").lower()
-                ext = ext if _EXT.fullmatch(ext) else "bin"
-                rel = f"data/media/{md.sha256}.{ext}"
+            rel = self._media_rel(md)
+            if rel is not None:
                 if rel not in self.seen_media:
                     self._check_cancel()
-                    with self._open_media(md) as src:
-                        digest, size = bag.copy_stream(rel, src)
+                    copy = self._copies.pop(rel, None)
+                    if copy is not None:
+                        digest, size = bag.record_copy(rel, copy)
+                    else:
+                        source = self._media_source(md) or (lambda md=md: self.media.open(self.actor, md.id))
+                        digest, size = bag.copy_now(rel, source)
                     self.seen_media.add(rel)
                     self.counts["media_files"] += 1
                     self.counts["media_bytes"] += size
@@ -531,9 +611,35 @@ class _Exporter:
     def write(self, root: Path, plan, work: Path) -> None:
         """Pass 1: the originals, media, load file and custody record (which the fingerprint covers),
         with each conversation's transcript entries spooled to ``work``; pass 2: the transcripts
-        (HTML and PDF), which show the fingerprint."""
+        (HTML and PDF), which show the fingerprint. The processes rendering the PDFs are started
+        first, so that they are ready (Python and the PDF libraries loaded) when pass 2 begins."""
         total = self._count(plan)
         self.progress_total = 2 * total
+        # imported here: ``python -m app.core.export.pdf_process`` (a renderer) imports this package first
+        from .pdf_process import PdfRenderers, workers_for
+
+        workers = workers_for(total, self.pdf_workers) if self.pdf_fonts is not None else 0
+        renderers = PdfRenderers(workers, cancelled=self.cancel) if workers else None
+        try:
+            spools = self._originals(root, plan, work)
+            self._transcripts_all(root, spools, work, renderers)
+        except BaseException:
+            if renderers is not None:
+                renderers.close(kill=True)
+            raise
+        if renderers is not None:
+            renderers.close()
+        bag = self.bag
+        index_rel = f"{TRANSCRIPTS_DIR}index.html"
+        index_file = bag.open_text(index_rel)
+        write_index(index_file, self._index, zone_note=self._zone(), fingerprint=self.fingerprint,
+                    selection_note=self._selection_note(),
+                    directory_note=self._directory_note())
+        bag.close_text(index_rel, index_file)
+        bag.close()
+
+    def _originals(self, root: Path, plan, work: Path) -> list[tuple[str | None, Path]]:
+        """Pass 1 (see write); returns each conversation's spool of transcript entries."""
         bag = self.bag = _BagWriter(root)
         lf_rel = "data/loadfile.csv"
         lf_file = bag.open_text(lf_rel)
@@ -556,47 +662,35 @@ class _Exporter:
                         json.dumps(self.custody, ensure_ascii=False, indent=2).encode("utf-8") + b"\n")
         bag.flush()  # every original on disk before the transcripts (a write error fails the export here)
         self.fingerprint = bag.fingerprint()
+        return spools
+
+    def _transcripts_all(self, root: Path, spools, work: Path, renderers) -> None:
+        """Pass 2 (see write): the HTML transcripts here, the PDFs by ``renderers`` (None: here)."""
+        from .pdf_process import render_conversation
+
+        bag = self.bag
         for sid, _ in spools:
             self._headers[sid] = self._header_names(sid)
         if self.pdf_fonts is not None:
             self.pdf_fonts = subset_fonts(self.pdf_fonts, self._characters(spools), work)
-        # imported here: ``python -m app.core.export.pdf_process`` (a renderer) imports this package first
-        from .pdf_process import PdfRenderers, render_conversation, workers_for
-
         self._pdf_written = 0
-        workers = workers_for(self.counts["messages"], self.pdf_workers) if self.pdf_fonts is not None else 0
-        renderers = PdfRenderers(workers, cancelled=self.cancel) if workers else None
-        try:
-            for n, (sid, spool) in enumerate(spools):
-                job = self._transcripts(bag, root, sid, spool)
-                if job is None:
-                    continue
-                if renderers is None:
-                    volumes = render_conversation(job, cancelled=self.cancel)
-                    self._check_cancel()
-                    self._pdfs_written(bag, root, n, volumes)
-                else:
-                    for done, volumes in renderers.submit(n, job):
-                        self._pdfs_written(bag, root, done, volumes)
-            if renderers is not None:
-                for done, volumes in renderers.results():
+        for n, (sid, spool) in enumerate(spools):
+            job = self._transcripts(bag, root, sid, spool)
+            if job is None:
+                continue
+            if renderers is None:
+                volumes = render_conversation(job, cancelled=self.cancel)
+                self._check_cancel()
+                self._pdfs_written(bag, root, n, volumes)
+            else:
+                for done, volumes in renderers.submit(n, job):
                     self._pdfs_written(bag, root, done, volumes)
-        except BaseException:
-            if renderers is not None:
-                renderers.close(kill=True)
-            raise
         if renderers is not None:
-            renderers.close()
+            for done, volumes in renderers.results():
+                self._pdfs_written(bag, root, done, volumes)
         if self.pdf_fonts is not None and self._pdf_written != self.counts["pdf_files"]:
             raise ExportError(f"{self._pdf_written} PDF transcripts were written where the custody record "
                               f"counts {self.counts['pdf_files']}")
-        index_rel = f"{TRANSCRIPTS_DIR}index.html"
-        index_file = bag.open_text(index_rel)
-        write_index(index_file, self._index, zone_note=self._zone(), fingerprint=self.fingerprint,
-                    selection_note=self._selection_note(),
-                    directory_note=self._directory_note())
-        bag.close_text(index_rel, index_file)
-        bag.close()
 
     def _characters(self, spools) -> set[str]:
         """Every character the PDF transcripts will show (for cutting the fonts down)."""
@@ -630,8 +724,7 @@ class _Exporter:
         if sid not in self._sessions:
             if len(self._sessions) >= 4096:  # bounded: a group's row can hold thousands of participants
                 self._sessions.clear()
-            self._sessions[sid] = self.archive.session(self.actor, self.sel.corp_id or self.archive.corp_id(self.actor),
-                                                       sid)
+            self._sessions[sid] = self.archive.session(self.actor, self._corp_id(), sid)
         return self._sessions[sid]
 
     def _collect(self, bag: _BagWriter, lf: LoadFileWriter, sid: str | None, windows, out) -> None:
@@ -648,6 +741,7 @@ class _Exporter:
                 out.write('{"gap": true}\n')
             for page in self._pages(sid, w):
                 media_by_msg = self.archive.media_of_messages(self.actor, [m.id for m in page])
+                self._start_copies(bag, page, media_by_msg)
                 raws = self.archive.raw_json_of(self.actor, [m.id for m in page])
                 evidence = self.review.of_messages(page)
                 for m in page:
@@ -769,7 +863,13 @@ class _Exporter:
 
     # ------------------------------------------------------------------ names
     def _corp_id(self, m_corp_id: int | None = None) -> int | None:
-        return m_corp_id if m_corp_id is not None else (self.sel.corp_id or self.archive.corp_id(self.actor))
+        if m_corp_id is not None:
+            return m_corp_id
+        if self.sel.corp_id:
+            return self.sel.corp_id
+        if self._default_corp is None:  # read once per export (a query each time cost 4 ms a conversation)
+            self._default_corp = (self.archive.corp_id(self.actor),)
+        return self._default_corp[0]
 
     def _who(self, corp_id: int, userid: str, ms: int | None) -> tuple[str, str, str]:
         """(name at ``ms``, today's name where different, corp of an external contact) of ``userid``."""

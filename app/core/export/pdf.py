@@ -426,6 +426,7 @@ class _LoadedFonts:
     covered: frozenset[str]  # characters some font has
     text_cmap: frozenset[str]  # characters the text font has
     widths: dict[float, dict[str, float]] = field(default_factory=dict)  # font size -> character -> mm
+    wrapped: dict[tuple, list[str]] = field(default_factory=dict)  # header lines wrapped (PdfTranscriptWriter._lines)
 
 
 _loaded: dict[tuple, _LoadedFonts] = {}
@@ -484,7 +485,27 @@ def _font_for_pdf(loaded: _LoadedFont, number: int):
     font.biggest_size_pt = 0
     font.loaded = loaded
     font.subset = SubsetMap(font)
+    font.codes = _Codes(font.subset.pick)
     return font
+
+
+class _Codes(dict):
+    """A ``str.translate`` table of one PDF's font copy: a code point -> the character of its code
+    in the PDF's font subset, None (left out) without a glyph. ``pick`` records the glyph for the
+    subset, as fpdf2 does, once per character: translating a line is then one C call where a
+    Python loop over its characters was a fifth of a transcript's time."""
+
+    __slots__ = ("pick",)
+
+    def __init__(self, pick: Callable[[int], int | None]) -> None:
+        super().__init__()
+        self.pick = pick
+
+    def __missing__(self, code_point: int) -> str | None:
+        code = self.pick(code_point)
+        char = chr(code) if code else None
+        self[code_point] = char
+        return char
 
 
 @lru_cache(maxsize=1)
@@ -494,7 +515,7 @@ def _shared_font_class():
     class SharedTTFFont(TTFFont):
         """A TTFFont whose parsed font file is shared between PDFs (see _font_for_pdf)."""
 
-        __slots__ = ("loaded",)
+        __slots__ = ("codes", "loaded")
 
         def close(self) -> None:  # the shared font stays open for the next PDF (a CFF font's own copy is closed)
             if self.ttfont is not self.loaded.font.ttfont:
@@ -652,6 +673,20 @@ STATIC_TEXT = ("会话记录 Transcript · 第 卷 volume 页 Page 包指纹 Pac
                "⟨U+0123456789ABCDEF⟩ …")  # and the visible escapes of app.core.safe_text
 
 
+def warm_up() -> None:
+    """Load what rendering a transcript needs (fpdf2, fontTools, Pillow and the classes made from
+    them): a renderer process does it while it waits for its first conversation."""
+    from fontTools import ttLib  # noqa: F401
+    from PIL import Image  # noqa: F401
+
+    _pdf_class()
+    _output_class()
+    _shared_font_class()
+
+
+_COLOR_OPS: dict = {}  # a text colour -> its PDF operator (TranscriptPdf.text_line)
+
+
 @lru_cache(maxsize=1)
 def _pdf_class():
     from fpdf import FPDF
@@ -673,23 +708,66 @@ def _pdf_class():
             self._fallback_font_ids = [] if self.text_cmap.issuperset(text) else self.fallback_ids
             return before
 
+        def set_font(self, family=None, style="", size=0) -> None:
+            """fpdf2's set_font; the font already set (most of the writer's calls) costs a few
+            comparisons here, where fpdf2 normalises its arguments first (4% of a transcript)."""
+            font = self.current_font
+            if (not style and size == self.font_size_pt and family == self.font_family and not self.font_style
+                    and not self.underline and not self.strikethrough and font is not None
+                    and font.fontkey == family):
+                return
+            super().set_font(family, style, size)
+
         def header(self) -> None:
             before = self.fallbacks_for(self.running_title)
             self.set_font("cjk", size=8)
             self.set_text_color(*_GREY)
-            self.cell(0, 5, self.running_title, new_x="LMARGIN", new_y="NEXT")
+            if self._fallback_font_ids:
+                self.cell(0, 5, self.running_title, new_x="LMARGIN", new_y="NEXT")
+            else:
+                self.text_line(self.running_title, 5)
+                self.x, self.y = self.l_margin, self.y + 5
             self.ln(2)
             self._fallback_font_ids = before
 
         def footer(self) -> None:
-            before, self._fallback_font_ids = self._fallback_font_ids, []  # all drawn by the text font
+            # Drawn by the text font (digits and fixed labels): straight into the page, centred as
+            # fpdf2's cell(0, 4, text, align="C") centres it; a cell cost a millisecond, twice a page.
+            before, self._fallback_font_ids = self._fallback_font_ids, []
             self.set_y(-13)
             self.set_font("cjk", size=7)
             self.set_text_color(*_GREY)
-            self.cell(0, 4, f"第 {self.page_no()} 页 Page {self.page_no()}", align="C", new_x="LMARGIN",
-                      new_y="NEXT")
-            self.cell(0, 4, f"包指纹 Package fingerprint (SHA-256): {self.fingerprint}", align="C")
+            for text in (f"第 {self.page_no()} 页 Page {self.page_no()}",
+                         f"包指纹 Package fingerprint (SHA-256): {self.fingerprint}"):
+                width = self.w - self.r_margin - self.x - 2 * self.c_margin
+                self.text_line(text, 4, dx=(width - self.get_string_width(text)) / 2)
+                self.x, self.y = self.l_margin, self.y + 4
             self._fallback_font_ids = before
+
+        def text_line(self, text: str, height: float, *, dx: float = 0.0) -> None:
+            """``text`` (which the current font draws whole, in one line) written straight into the
+            page at the current position (``dx`` mm further right) as fpdf2's cell draws it, without
+            moving the position; fpdf2's cell (fragments, graphics-state copies, widths summed again)
+            cost about a millisecond a line. The caller checks the fit and moves on."""
+            self._perform_page_break_if_need_be(height)  # the next page's header and footer drawn by fpdf2
+            font = self.current_font
+            if not self.current_font_is_set_on_page:
+                self._out(self._set_font_for_page(font, self.font_size_pt))
+            if self.font_size_pt > font.biggest_size_pt:
+                font.biggest_size_pt = self.font_size_pt
+            codes = text.translate(font.codes)  # records each glyph for the font subset, as fpdf2 does
+            k = self.k
+            op = (f"BT {(self.x + self.c_margin + dx) * k:.2f} "
+                  f"{(self.h - self.y - 0.5 * height - 0.3 * self.font_size) * k:.2f} Td "
+                  f"({font.escape_text(codes)}) Tj ET")
+            color = self.text_color
+            if color != self.fill_color:
+                setting = _COLOR_OPS.get(color)
+                if setting is None:
+                    setting = _COLOR_OPS[color] = color.serialize().lower()
+                op = f"q {setting} {op} Q"
+            self._out(op)
+            self._lasth = height
 
     return TranscriptPdf
 
@@ -793,7 +871,7 @@ class PdfTranscriptWriter:
         if number > 1:
             lines.append(f"续第 {number - 1} 卷 Continued from volume {number - 1}")
         for line in lines:  # a group's participants can fill many lines: wrapped by _lines, not multi_cell
-            self._lines(line, 4.5)
+            self._lines(line, 4.5, remember=True)
         if self.session_review:
             self._review(self.session_review)
         pdf.ln(3)
@@ -881,33 +959,53 @@ class PdfTranscriptWriter:
             self._lines("｜" + display_text(line), 4)
         pdf.set_text_color(*_BLACK)
 
-    def _lines(self, text: str, height: float) -> None:
+    def _lines(self, text: str, height: float, *, remember: bool = False) -> None:
         """``text`` wrapped to the page width in the current font, one cell per line.
 
         fpdf2's multi_cell measures a line again for every character it adds (quadratic, and most of
-        the time of a transcript); here each character's width is measured once per font size."""
+        the time of a transcript); here each character's width is measured once per font size.
+        ``remember``: keep the wrapped lines for the next PDF of this process (the header's lines,
+        the same in every volume: an export's selection of hundreds of conversations is thousands
+        of characters, walked one by one for every PDF before)."""
         pdf = self._pdf
         text = self._visible(text)
-        widths = self._widths(text)
         limit = pdf.w - pdf.l_margin - pdf.r_margin - 0.5
+        wrapped = self._fonts().wrapped
+        key = (text, pdf.font_size_pt, limit)
+        lines = wrapped.get(key) if remember else None
+        if lines is None:
+            lines = self._wrap(text, limit)
+            if remember:
+                if len(wrapped) >= 256:  # bounded: a few lines per conversation
+                    wrapped.clear()
+                wrapped[key] = lines
+        for line in lines:
+            self._line(line, height)
+
+    def _wrap(self, text: str, limit: float) -> list[str]:
+        """The lines of ``text`` no wider than ``limit`` (mm) in the current font: broken after a
+        space or around CJK characters where possible, else within a word."""
+        widths = self._widths(text)
         width_of = widths.__getitem__
+        lines = []
         for paragraph in text.split("\n"):
             if sum(map(width_of, paragraph)) <= limit:  # most lines fit: no character-by-character walk
-                self._line(paragraph or " ", height)
+                lines.append(paragraph or " ")
                 continue
             line_start, width, last_break = 0, 0.0, -1
             for i, ch in enumerate(paragraph):
                 w = widths[ch]
                 if width + w > limit and i > line_start:
                     cut = last_break if last_break > line_start else i
-                    self._line(paragraph[line_start:cut].rstrip(" "), height)
+                    lines.append(paragraph[line_start:cut].rstrip(" "))
                     line_start = cut + 1 if cut == last_break and paragraph[cut] == " " else cut
                     width = sum(widths[c] for c in paragraph[line_start:i])
                     last_break = -1
                 width += w
                 if ch == " " or ord(ch) >= 0x2E80:  # a line may break after a space or around CJK
                     last_break = i if ch == " " else i + 1 if i + 1 < len(paragraph) else -1
-            self._line(paragraph[line_start:] or " ", height)
+            lines.append(paragraph[line_start:] or " ")
+        return lines
 
     def _widths(self, text: str) -> dict[str, float]:
         """The widths (mm) of characters in the current font size, ``text``'s measured if not yet."""
@@ -941,22 +1039,7 @@ class PdfTranscriptWriter:
             else:
                 pdf.cell(self._width(text) + 2 * pdf.c_margin, height, text, new_x="RIGHT", new_y="TOP")
             return
-        pdf._perform_page_break_if_need_be(height)  # the next page's header and footer drawn by fpdf2
-        font = pdf.current_font
-        if not pdf.current_font_is_set_on_page:
-            pdf._out(pdf._set_font_for_page(font, pdf.font_size_pt))
-        if pdf.font_size_pt > font.biggest_size_pt:
-            font.biggest_size_pt = pdf.font_size_pt
-        pick = font.subset.pick  # records the glyph for the font subset, as fpdf2 does
-        codes = "".join([chr(c) for c in map(pick, map(ord, text)) if c])
-        k = pdf.k
-        op = (f"BT {(pdf.x + pdf.c_margin) * k:.2f} {(pdf.h - pdf.y - 0.5 * height - 0.3 * pdf.font_size) * k:.2f} Td "
-              f"({font.escape_text(codes)}) Tj ET")
-        color = pdf.text_color
-        if color != pdf.fill_color:
-            op = f"q {color.serialize().lower()} {op} Q"
-        pdf._out(op)
-        pdf._lasth = height
+        pdf.text_line(text, height)
         if end_line:
             pdf.x = pdf.l_margin
             pdf.y += height

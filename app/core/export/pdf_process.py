@@ -26,7 +26,7 @@ from pathlib import Path
 
 from app.core.processes import Channel, ChannelClosed, child_command, child_environment, describe_exit
 
-from .pdf import PdfFonts, PdfMedia, PdfTranscriptWriter, TranscriptHeader
+from .pdf import PdfFonts, PdfMedia, PdfTranscriptWriter, TranscriptHeader, warm_up
 
 MODULE = "app.core.export.pdf_process"
 MAX_WORKERS = 2  # the machine has 2 cores; more children would only share them
@@ -200,6 +200,7 @@ def workers_for(messages: int, requested: int | None) -> int:
 
 
 def _serve(channel: Channel) -> None:
+    warm_up()  # started before the export's first pass: ready when the first conversation comes
     while True:
         message = channel.receive()
         if message is None:
