@@ -317,10 +317,14 @@ def test_only_an_administrator_is_offered_review_settings(qtbot, desk):
         assert w.findChild(ReviewSettingsDialog) is None
         w.close()
     # an administrator who does not review: the dialog, but drawing (review work) is not offered
+    desk.review.policies.create(desk.root, "Markup", '"<b>回扣</b>" OR 返现')
     w = window(qtbot, desk, desk.root)
     assert w.review is None and "review" not in w.panels
     dialog = open_settings(qtbot, w)
     assert dialog.tags_page.tree.topLevelItemCount() == 5 and not dialog.sampling_page.can_draw
+    policy = dialog.policies_page.tree.topLevelItem(0)
+    assert policy.text(1) == '"<b>回扣</b>" OR 返现'  # item text is plain text; its tooltip is escaped
+    assert policy.toolTip(1) == "<qt>&quot;&lt;b&gt;回扣&lt;/b&gt;&quot; OR 返现</qt>"
     assert dialog.sampling_page.draw_button.toolTip() == "Drawing a sample is review work: it needs the reviewer role."
     w.close()
     # the core refuses a reviewer whatever the window offers, and records the refusal

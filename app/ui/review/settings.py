@@ -37,6 +37,7 @@ from app.core.safe_text import display_name, display_text
 
 from ..auth.widgets import HINT_STYLE, MessageLine, plain_label
 from ..counts import count_text
+from ..sessions.model import plain_tooltip
 from ..tasks import run_task
 from .common import chinese, refusal_text, review_of, translate, tree_item, tree_widget, when
 from .settings_editors import (
@@ -287,7 +288,7 @@ class PoliciesPage(_Page):
         for i, p in enumerate(self.policies):
             item = self.tree.topLevelItem(i)
             if item is not None:
-                item.setToolTip(1, display_text(p.query))
+                item.setToolTip(1, plain_tooltip(display_text(p.query)))  # a tooltip would take <b> for HTML
 
     def update_buttons(self) -> None:
         policy = self.current()
