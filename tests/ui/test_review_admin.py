@@ -125,17 +125,17 @@ def test_an_administrator_adds_recolours_and_retires_a_tag_and_the_window_follow
     editor = page.add_tag()
     assert isinstance(editor, TagDialog) and editor.isVisible()
     editor.zh_edit.setText("待复核")
-    editor.en_edit.setText("Recheck <b>later</b>")
+    editor.en_edit.setText("Recheck <b>R&D</b>")
     editor.choose_colour("#1e88e5")
     accept(qtbot, page, editor)
-    assert page.message.text() == "Tag “Recheck <b>later</b>” added."  # plain text: the markup shows as typed
+    assert page.message.text() == "Tag “Recheck <b>R&D</b>” added."  # plain text: the markup shows as typed
     assert page.message.textFormat() == Qt.TextFormat.PlainText
     row = page.tree.topLevelItemCount() - 1
-    assert texts(page.tree, row)[:3] == ["待复核", "Recheck <b>later</b>", "#1E88E5"]
+    assert texts(page.tree, row)[:3] == ["待复核", "Recheck <b>R&D</b>", "#1E88E5"]
     assert page.tree.currentItem() is page.tree.topLevelItem(row)  # the new tag is chosen
     assert swatch_colour(page.tree, row) == "#1E88E5"
     tag = desk.review.tags.find("待复核")
-    assert (tag.label_en, tag.colour, tag.disabled) == ("Recheck <b>later</b>", "#1E88E5", False)
+    assert (tag.label_en, tag.colour, tag.disabled) == ("Recheck <b>R&D</b>", "#1E88E5", False)
 
     # recolour through the colour picker
     monkeypatch.setattr(QColorDialog, "getColor", staticmethod(lambda *args, **kwargs: QColor("#d81b60")))
@@ -143,10 +143,10 @@ def test_an_administrator_adds_recolours_and_retires_a_tag_and_the_window_follow
         assert page.recolour()
     assert desk.review.tags.find("待复核").colour == "#D81B60"
     assert swatch_colour(page.tree, row) == "#D81B60"
-    assert page.message.text() == "“Recheck <b>later</b>” is now #D81B60."
+    assert page.message.text() == "“Recheck <b>R&D</b>” is now #D81B60."
     # the window's tag menus offer it (the dialog's change reaches the window)
-    qtbot.waitUntil(lambda: "Recheck <b>later</b>" in [a.text() for a in w.review.session_tag_menu.actions()],
-                    timeout=10000)
+    qtbot.waitUntil(lambda: "Recheck <b>R&&D</b>" in [a.text() for a in w.review.session_tag_menu.actions()],
+                    timeout=10000)  # '&' doubled: shown, not taken for a shortcut key
     # move it up one place
     with qtbot.waitSignal(page.loaded, timeout=20000):
         assert page.move_tag(-1)
@@ -156,12 +156,12 @@ def test_an_administrator_adds_recolours_and_retires_a_tag_and_the_window_follow
         assert page.toggle_retired()
     assert desk.review.tags.find(tag.key).disabled
     assert texts(page.tree, row - 1)[4] == "Retired" and page.retire_button.text() == "Restore"
-    qtbot.waitUntil(lambda: "Recheck <b>later</b>" not in [a.text() for a in w.review.session_tag_menu.actions()],
+    qtbot.waitUntil(lambda: "Recheck <b>R&&D</b>" not in [a.text() for a in w.review.session_tag_menu.actions()],
                     timeout=10000)
     changes = [e.detail for e in desk.audit("review.tagset") if e.object == tag.key]
     assert [e.account for e in desk.audit("review.tagset")] == ["dave"] * 4
     assert changes == [
-        {"change": "add", "label_zh": "待复核", "label_en": "Recheck <b>later</b>", "colour": "#1E88E5",
+        {"change": "add", "label_zh": "待复核", "label_en": "Recheck <b>R&D</b>", "colour": "#1E88E5",
          "position": 6},
         {"change": "edit", "colour": "#1E88E5 -> #D81B60"},
         {"change": "edit", "position": "6 -> 5"},

@@ -36,6 +36,11 @@ def tag_label(tag: TagRow) -> str:
     return display_name(tag.label("zh" if chinese() else "en"))
 
 
+def menu_text(text: str) -> str:
+    """``text`` for a menu entry: an '&' in it (a tag "R&D") is shown, not taken for a shortcut key."""
+    return text.replace("&", "&&")
+
+
 def when(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M") if ms else ""
 

@@ -20,7 +20,7 @@ from app.core.review import MessageReview, NoteRow, TagRow
 
 from ..counts import count_text
 from ..tasks import run_task
-from .common import refusal_text, review_of, tag_label
+from .common import menu_text, refusal_text, review_of, tag_label
 
 LOAD_DELAY_MS = 60  # pages arrive in bursts while scrolling: one read after them
 
@@ -277,7 +277,7 @@ class ViewerReview(QObject):
         tag_menu = menu.addMenu(self.tr("Tag"))
         on = {t.id for t in self.tags_of(message_id)}
         for n, tag in enumerate(self.enabled_tags()):
-            action = tag_menu.addAction(tag_label(tag) + (f"\t{n + 1}" if n < 9 else ""))
+            action = tag_menu.addAction(menu_text(tag_label(tag)) + (f"\t{n + 1}" if n < 9 else ""))
             action.setCheckable(True)
             action.setChecked(tag.id in on)
             action.setEnabled(self.can_write)

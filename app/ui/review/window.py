@@ -19,7 +19,7 @@ from ..search.panel import FormError
 from ..sessions.model import COL_TITLE
 from ..tasks import run_task
 from .badges import SessionBadges
-from .common import refusal_text, review_of, tag_label
+from .common import menu_text, refusal_text, review_of, tag_label
 from .notes import NotesPane
 from .viewer_review import ViewerReview
 
@@ -128,9 +128,10 @@ class WindowReview(QObject):
         self.results_tag_menu.clear()
         self.results_untag_menu.clear()
         for tag in enabled:
-            self.session_tag_menu.addAction(tag_label(tag), _call(self.toggle_session_tag, tag))
-            self.results_tag_menu.addAction(tag_label(tag), _call(self.tag_results, tag, remove=False))
-            self.results_untag_menu.addAction(tag_label(tag), _call(self.tag_results, tag, remove=True))
+            label = menu_text(tag_label(tag))
+            self.session_tag_menu.addAction(label, _call(self.toggle_session_tag, tag))
+            self.results_tag_menu.addAction(label, _call(self.tag_results, tag, remove=False))
+            self.results_untag_menu.addAction(label, _call(self.tag_results, tag, remove=True))
 
     def refresh(self) -> None:
         """The review or the archive changed: counts, badges, the viewer's marks and the tag set
