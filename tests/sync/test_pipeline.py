@@ -36,6 +36,7 @@ def test_progress_cancel_and_resume(tmp_path, corpus):
 
     again = ctx.make_syncer(corp, media=False, workers=2).run()  # worker processes this time
     assert again.outcome == "succeeded" and again.fetched == 1500 and again.duplicates == 0
+    assert 0 < again.decrypt_busy <= 1  # the share of the message phase the decrypt hosts worked
     assert archive_state(ctx.db_url)["messages"] == Truth(corpus).archived()
     runs = ctx.archive.sync_runs(ctx_actor())
     assert [r.outcome for r in runs] == ["succeeded", "cancelled"]

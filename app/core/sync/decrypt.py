@@ -14,9 +14,11 @@ are decrypted as usual. Inputs known to crash the library are refused before the
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import logging
 import queue
 import threading
+import time
 
 from app.core.sdk import ChatDataItem
 from app.core.sdk.decrypt import STAGE_DECRYPT, Decrypted, Rejected
@@ -29,7 +31,9 @@ class DecryptPool:
 
     :meth:`submit` returns a Future of the chunk's outcomes (one per item, in order). Thread-safe.
     :meth:`close` ends the hosts (pending chunks are cancelled). ``niceness`` lowers the hosts' CPU
-    priority (the window's sync leaves the CPU to the GUI)."""
+    priority (the window's sync leaves the CPU to the GUI). The hosts start at once, in parallel,
+    so that they are ready when the first chunk comes. :attr:`busy_seconds` adds up how long the
+    hosts had a chunk in hand (a sync divides it by its duration to see whether they starved)."""
 
     def __init__(self, library: LibrarySpec, private_keys: dict[int, str], workers: int, *, niceness: int = 0):
         self.library = library
@@ -41,6 +45,8 @@ class DecryptPool:
         self._hosts: list[SdkHost] = []
         self._closed = False
         self.crashes = 0  # entries rejected because the library crashed on them
+        self._busy = 0.0
+        self._busy_lock = threading.Lock()
         for n in range(self.workers):
             host = SdkHost(library, name=f"sdk-decrypt-{n + 1}", niceness=niceness)
             self._hosts.append(host)
@@ -54,6 +60,13 @@ class DecryptPool:
             raise RuntimeError("the decrypt pool is closed")
         self._jobs.put((items, fut))
         return fut
+
+    @property
+    def busy_seconds(self) -> float:
+        """Seconds the hosts spent on chunks so far, summed over the hosts (at most ``workers``
+        times the pool's age)."""
+        with self._busy_lock:
+            return self._busy
 
     def close(self) -> None:
         self._closed = True
@@ -78,6 +91,10 @@ class DecryptPool:
             host.request("keys", self._pems)
 
     def _serve(self, host: SdkHost) -> None:
+        # Start before the first chunk comes; a host that cannot start fails that chunk (_decrypt
+        # starts it again and raises).
+        with contextlib.suppress(Exception):
+            self._ready(host)
         while True:
             job = self._jobs.get()
             if job is None:
@@ -85,10 +102,14 @@ class DecryptPool:
             items, fut = job
             if not fut.set_running_or_notify_cancel():
                 continue
+            started = time.monotonic()
             try:
                 fut.set_result(self._decrypt(host, items))
             except BaseException as exc:  # a host that cannot even start: the sync stops with it
                 fut.set_exception(exc)
+            finally:
+                with self._busy_lock:
+                    self._busy += time.monotonic() - started
 
     def _decrypt(self, host: SdkHost, items: list[ChatDataItem]) -> list[Decrypted | Rejected]:
         self._ready(host)

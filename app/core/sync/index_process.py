@@ -8,7 +8,9 @@ network, during the media phase) and catches up with what is left when the sync 
 
 Same interface as :class:`app.core.search.index.IndexFollower`: ``poke()`` after each committed
 batch, ``close()`` at the end (waits until everything committed is indexed). Indexing never fails
-a sync: a child that cannot start or dies is logged, and the next search catches up.
+a sync: a child that cannot start or dies is logged, and the next search catches up. While the sync
+runs the child catches up at most every :data:`CATCH_UP_INTERVAL` seconds (:func:`follow`): each
+catch-up commits a segment of its own, and fewer, larger ones cost less to write and merge.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,6 +43,7 @@ log = logging.getLogger(__name__)
 
 INDEX_MODULE = "app.core.sync.index_process"
 INDEX_NICENESS = 5  # below the decrypt workers: indexing takes the CPU the sync leaves
+CATCH_UP_INTERVAL = 2.0  # seconds between the starts of two catch-ups while the sync runs
 
 
 class IndexFollowerProcess:
@@ -94,7 +100,6 @@ class IndexFollowerProcess:
 
 
 def _serve(channel: Channel) -> None:
-    import queue
     import threading
 
     from app.core.search.index import IndexBusy, index_for
@@ -123,21 +128,46 @@ def _serve(channel: Channel) -> None:
                 return
 
     threading.Thread(target=listen, daemon=True).start()
-    while True:
-        kind = pokes.get()
-        while not pokes.empty() and kind != "close":
-            kind = pokes.get_nowait()
+
+    def catch_up() -> None:
         try:
             index.catch_up(db, blocking=True)
         except IndexBusy:
             pass  # another process is indexing; it will pick these messages up
         except Exception:  # the index is derived data: never let it stop a sync
             logging.getLogger(__name__).exception("updating the search index failed; searches will catch up")
-        if kind == "close":
-            with contextlib.suppress(ChannelClosed):
-                channel.send(("closed",))
-            db.close()
+
+    follow(pokes, catch_up)
+    with contextlib.suppress(ChannelClosed):
+        channel.send(("closed",))
+    db.close()
+
+
+def follow(pokes: queue.Queue[str], catch_up: Callable[[], None], interval: float = CATCH_UP_INTERVAL) -> None:
+    """Call ``catch_up`` after pokes ("poke" after each committed batch, "close" at the end) until
+    the close: at once after a quiet spell, else at most once per ``interval`` seconds (the pokes
+    in between coalesce: one catch-up indexes every batch committed before it, and commits one
+    segment, which tantivy merges later), and always once after the close."""
+    closing = waiting = False  # waiting: a poke came in since the last catch-up began
+    while True:
+        if not (waiting or closing):
+            closing = pokes.get() == "close"
+        while not pokes.empty():
+            closing = pokes.get_nowait() == "close" or closing
+        started = time.monotonic()
+        catch_up()
+        if closing:
             return
+        waiting = False
+        while (left := started + interval - time.monotonic()) > 0:
+            try:
+                kind = pokes.get(timeout=left)
+            except queue.Empty:
+                break
+            waiting = True
+            if kind == "close":
+                closing = True
+                break
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ how it went; a refusal is recorded before anything is fetched.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures as cf
 import logging
 import os
@@ -57,6 +58,7 @@ from .writer import BatchCounts, write_batch
 log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 1000  # the SDK's maximum per GetChatData
+LOOK_AHEAD = 2  # batches fetched and handed to the decrypt hosts beyond the one being written
 ETA_HORIZON_MS = 7 * 86_400_000  # WeCom keeps about 5 days: beyond that an ETA means nothing
 
 
@@ -96,6 +98,7 @@ class SyncReport:
     seconds: float = 0.0
     retries: int = 0
     error: str | None = None
+    decrypt_busy: float = 0.0  # share of the message phase the decrypt hosts had entries in hand (0-1)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -271,24 +274,34 @@ class Syncer:
                        cancel: Callable[[], bool]) -> None:
         self.progress.phase = "messages"
         self.progress.seq = start_seq
+        phase_start = time.monotonic()
         pool = self._pool()
         # Search: each batch is indexed after it commits, by a process of its own at a lower priority.
         follower = IndexFollowerProcess(self.db, log_dir=self.log_dir)
         policies = PolicyFollower(self.db)  # review: policies evaluate each batch after it commits
-        phase_start = time.monotonic()
         first_msgtime: int | None = None
         seq = start_seq
+        # Batches fetched and handed to the decrypt hosts, oldest first. Keeping LOOK_AHEAD batches
+        # beyond the one being written means the hosts always have work queued while this process
+        # writes a batch and fetches the next one.
+        in_flight: collections.deque[tuple[list[ChatDataItem], list[cf.Future[list[Decrypted | Rejected]]]]]
+        in_flight = collections.deque()
+        last_fetched = start_seq
+        more = True  # WeCom may have more entries after the last batch fetched
         try:
-            items = self._fetch(sdk, seq)
-            futures = self._submit(pool, items)
-            while items:
+            while True:
                 if cancel():
                     raise SyncCancelled()
+                while more and len(in_flight) <= LOOK_AHEAD:
+                    items = self._fetch(sdk, last_fetched)
+                    if items:
+                        in_flight.append((items, self._submit(pool, items)))
+                        last_fetched = items[-1].seq
+                    more = len(items) >= self.options.batch_limit
+                if not in_flight:
+                    break
+                items, futures = in_flight.popleft()
                 batch_last = items[-1].seq
-                # Keep the workers busy: fetch and hand out the next batch before waiting for and
-                # writing this one.
-                next_items = self._fetch(sdk, batch_last) if len(items) >= self.options.batch_limit else []
-                next_futures = self._submit(pool, next_items) if next_items else []
                 outcomes = [o for f in futures for o in f.result()]
                 fetched_now = len(items)
 
@@ -311,11 +324,13 @@ class Syncer:
                     first_msgtime = min(times)
                 self._estimate(phase_start, first_msgtime, max(times) if times else None)
                 self._report()
-                items, futures = next_items, next_futures
         finally:
             follower.close()
             policies.close()
+            busy = pool.busy_seconds
             pool.close()
+            elapsed = time.monotonic() - phase_start
+            report.decrypt_busy = round(min(1.0, busy / (pool.workers * elapsed)), 3) if elapsed > 0 else 0.0
 
     def _estimate(self, phase_start: float, first_msgtime: int | None, last_msgtime: int | None) -> None:
         """Rate, and an ETA from how fast message time advances towards now (WeCom does not say

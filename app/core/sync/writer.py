@@ -61,6 +61,19 @@ def _int(value: int | None, low: int = 0, high: int = INT64) -> int | None:
     return value if value is not None and low <= value <= high else None
 
 
+# The columns a new message row is written with; recalled_at and recall_msgid start NULL (set when
+# the recall comes).
+_MESSAGE_COLUMNS = ("id", "corp_id", "seq", "msgid", "publickey_ver", "raw_json", "raw_sha256", "action", "sender",
+                    "tolist", "roomid", "msgtime", "msgtype", "content_text", "session_id", "session_type",
+                    "supported", "has_media", "recalled_msgid", "sync_run_id", "ingested_at")
+# ... and a new media row: storage_backend, storage_key, sha256, stored_size, md5_matched and
+# stored_at start NULL (set when the file is stored).
+_MEDIA_COLUMNS = ("id", "corp_id", "message_id", "msgid", "ref_path", "kind", "sdkfileid", "sdkfileid_sha256",
+                  "md5sum", "declared_size", "filename", "ext", "status", "attempts", "last_error", "updated_at")
+_UNUSABLE_FILEID = "the message names no usable sdkfileid (empty, or not valid text): the SDK cannot be asked for this file"
+_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False) makes an encoder per call
+
+
 class ConcurrentSyncError(RuntimeError):
     """Another process advanced this corp's checkpoint while we were fetching."""
 
@@ -82,31 +95,47 @@ def _chunks(values: Sequence[_T], n: int = _IN_CHUNK) -> Iterable[Sequence[_T]]:
 
 
 def insert_many(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """A plain parameterised executemany of ``rows`` (dicts with the same keys) into ``table``.
+    """A plain parameterised executemany of ``rows`` (dicts with the same keys) into ``table``."""
+    if rows:
+        columns = tuple(rows[0])
+        insert_rows(conn, table, columns, [tuple(r[c] for c in columns) for r in rows])
+
+
+def insert_rows(conn: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """A plain parameterised executemany of ``rows`` (tuples of the ``columns``' values) into ``table``.
 
     This is the sync's hot path: SQLAlchemy's per-row bind processing costs more than SQLite's
     insert itself at 1,000 rows a batch, and the values here are already plain DB-API types.
     """
     if not rows:
         return
-    columns = list(rows[0])
     known = {c.name for c in table.columns}
     if not set(columns) <= known:  # names come from our code, but never build SQL from unknown ones
         raise ValueError(f"unknown columns for {table.name}: {sorted(set(columns) - known)}")
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {table.name} ({', '.join(columns)}) "
            f"VALUES ({', '.join([mark] * len(columns))})")
-    conn.exec_driver_sql(sql, [tuple(r[c] for c in columns) for r in rows])
+    conn.exec_driver_sql(sql, list(rows))
+
+
+def select_in(conn: Connection, sql: str, params: tuple[Any, ...], values: Sequence[Any]) -> list[Any]:
+    """The rows of the driver-level ``sql`` for every one of ``values``, asked _IN_CHUNK at a time:
+    ``sql`` marks its parameters ``{p}`` and ends in ``IN ({values})``; ``params`` fill the ``{p}``s.
+
+    The batch's lookups by msgid: SQLAlchemy renders an IN list parameter by parameter, which cost
+    five times the query itself at 1,000 msgids."""
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    rows: list[Any] = []
+    for part in _chunks(list(values)):
+        text = sql.format(p=mark, values=", ".join([mark] * len(part)))
+        rows.extend(conn.exec_driver_sql(text, (*params, *part)).all())
+    return rows
 
 
 def existing_digests(conn: Connection, corp_id: int, msgids: Sequence[str]) -> dict[str, str]:
     """msgid → raw_sha256 of those of ``msgids`` already stored."""
-    found: dict[str, str] = {}
-    for part in _chunks(list(msgids)):
-        for msgid, digest in conn.execute(select(Message.msgid, Message.raw_sha256).where(
-                Message.corp_id == corp_id, Message.msgid.in_(part))):
-            found[msgid] = digest
-    return found
+    sql = "SELECT msgid, raw_sha256 FROM messages WHERE corp_id = {p} AND msgid IN ({values})"
+    return {msgid: digest for msgid, digest in select_in(conn, sql, (corp_id,), msgids)}
 
 
 def lock_checkpoint(conn: Connection, corp_id: int) -> int:
@@ -139,12 +168,14 @@ def store_messages(db: Database, conn: Connection, corp_id: int, decrypted: Sequ
         else:
             candidates.append(d)
     stored = existing_digests(conn, corp_id, [d.parsed.msgid for d in candidates])
+    digests: list[str] = []  # of the fresh entries
     for d in candidates:
         msgid, digest = d.parsed.msgid, hashlib.sha256(d.raw).hexdigest()
         known = stored.get(msgid) or seen.get(msgid)
         if known is None:
             seen[msgid] = digest
             fresh.append(d)
+            digests.append(digest)
         elif known == digest:
             counts.duplicates += 1
         else:
@@ -155,50 +186,38 @@ def store_messages(db: Database, conn: Connection, corp_id: int, decrypted: Sequ
         return counts, refused
     now = now_ms()
     ids = db.ids.take(len(fresh))
-    message_rows: list[dict[str, Any]] = []
-    media_rows: list[dict[str, Any]] = []
-    for mid, d in zip(ids, fresh, strict=True):
+    message_rows: list[tuple[Any, ...]] = []
+    recalled_msgids: list[str] = []
+    media_rows: list[tuple[Any, ...]] = []
+    for mid, d, digest in zip(ids, fresh, digests, strict=True):
         p = d.parsed
         recalled = p.recalled_msgid if p.recalled_msgid and fits(p.recalled_msgid, KEY_LENGTH) else None
-        message_rows.append({
-            "id": mid, "corp_id": corp_id, "seq": d.item.seq, "msgid": p.msgid,
-            "publickey_ver": d.item.publickey_ver, "raw_json": d.raw,
-            "raw_sha256": hashlib.sha256(d.raw).hexdigest(), "action": storable(p.action, 32),
-            "sender": storable(p.sender, KEY_LENGTH),
-            "tolist": json.dumps([storable(t) for t in p.tolist], ensure_ascii=False),
-            "roomid": storable(p.roomid, KEY_LENGTH), "msgtime": _int(p.msgtime, 0, MAX_MS) or 0,
-            "msgtype": storable(p.msgtype, 64), "content_text": storable(p.search_text),
-            "session_id": p.session_id, "session_type": p.session_type, "supported": p.supported,
-            "has_media": bool(p.media), "recalled_msgid": recalled, "recalled_at": None,
-            "recall_msgid": None, "sync_run_id": run_id, "ingested_at": now,
-        })
+        if recalled:
+            recalled_msgids.append(recalled)
+        message_rows.append((  # in the order of _MESSAGE_COLUMNS
+            mid, corp_id, d.item.seq, p.msgid, d.item.publickey_ver, d.raw, digest, storable(p.action, 32),
+            storable(p.sender, KEY_LENGTH), _json([storable(t) for t in p.tolist]), storable(p.roomid, KEY_LENGTH),
+            _int(p.msgtime, 0, MAX_MS) or 0, storable(p.msgtype, 64), storable(p.search_text), p.session_id,
+            p.session_type, p.supported, bool(p.media), recalled, run_id, now))
         for ref in p.media:
             fileid = storable(ref.sdkfileid)
             # An sdkfileid that is not valid text cannot be asked of the SDK: failed at once, with why.
             unusable = not ref.sdkfileid or fileid != ref.sdkfileid or "\0" in ref.sdkfileid
-            media_rows.append({
-                "id": db.ids.next_id(), "corp_id": corp_id, "message_id": mid, "msgid": p.msgid,
-                "ref_path": storable(ref.path, KEY_LENGTH), "kind": storable(ref.kind, 64), "sdkfileid": fileid,
-                "sdkfileid_sha256": hashlib.sha256(fileid.encode("utf-8")).hexdigest(),
-                "md5sum": storable(ref.md5sum or "", 64), "declared_size": _int(ref.size),
-                "filename": storable(ref.filename) if ref.filename is not None else None,
-                "ext": (ref.ext or None) and storable(ref.ext, 32),
-                "status": FAILED if unusable else PENDING, "attempts": 0,
-                "last_error": ("the message names no usable sdkfileid (empty, or not valid text): the SDK cannot be "
-                               "asked for this file") if unusable else None,
-                "storage_backend": None, "storage_key": None, "sha256": None,
-                "stored_size": None, "md5_matched": None, "stored_at": None, "updated_at": now,
-            })
-    insert_many(conn, Message.__table__, message_rows)
-    if media_rows:
-        insert_many(conn, Media.__table__, media_rows)
+            media_rows.append((  # in the order of _MEDIA_COLUMNS
+                db.ids.next_id(), corp_id, mid, p.msgid, storable(ref.path, KEY_LENGTH), storable(ref.kind, 64),
+                fileid, hashlib.sha256(fileid.encode("utf-8")).hexdigest(), storable(ref.md5sum or "", 64),
+                _int(ref.size), storable(ref.filename) if ref.filename is not None else None,
+                (ref.ext or None) and storable(ref.ext, 32), FAILED if unusable else PENDING, 0,
+                _UNUSABLE_FILEID if unusable else None, now))
+    insert_rows(conn, Message.__table__, _MESSAGE_COLUMNS, message_rows)
+    insert_rows(conn, Media.__table__, _MEDIA_COLUMNS, media_rows)
     counts.stored = len(fresh)
     counts.media = len(media_rows)
     _apply_recalls(conn, corp_id, fresh)
     _update_sessions(db, conn, corp_id, fresh)
     # Search: journal what this write added and recalled, in this same transaction, for the
     # search indexes to catch up from (app/core/search/journal.py). Keep it last: it locks a counter row.
-    journal_batch(conn, corp_id, ids, [r["recalled_msgid"] for r in message_rows if r["recalled_msgid"]])
+    journal_batch(conn, corp_id, ids, recalled_msgids)
     return counts, refused
 
 
@@ -208,12 +227,9 @@ def _apply_recalls(conn: Connection, corp_id: int, fresh: Sequence[Decrypted]) -
     recalls = [{"c": corp_id, "target": d.parsed.recalled_msgid, "t": _int(d.parsed.msgtime, 0, MAX_MS) or 0,
                 "by": d.parsed.msgid}
                for d in fresh if d.parsed.recalled_msgid and fits(d.parsed.recalled_msgid, KEY_LENGTH)]
-    new_ids = [d.parsed.msgid for d in fresh]
-    for part in _chunks(new_ids):
-        for msgid, msgtime, target in conn.execute(
-                select(Message.msgid, Message.msgtime, Message.recalled_msgid)
-                .where(Message.corp_id == corp_id, Message.recalled_msgid.in_(part))):
-            recalls.append({"c": corp_id, "target": target, "t": msgtime, "by": msgid})
+    sql = "SELECT msgid, msgtime, recalled_msgid FROM messages WHERE corp_id = {p} AND recalled_msgid IN ({values})"
+    for msgid, msgtime, target in select_in(conn, sql, (corp_id,), [d.parsed.msgid for d in fresh]):
+        recalls.append({"c": corp_id, "target": target, "t": msgtime, "by": msgid})
     if not recalls:
         return
     stmt = (update(Message)
@@ -229,16 +245,19 @@ def _update_sessions(db: Database, conn: Connection, corp_id: int, fresh: Sequen
         p = d.parsed
         if not p.session_id:
             continue
+        t = _int(p.msgtime, 0, MAX_MS) or 0
         a = agg.get(p.session_id)
         if a is None:
-            t = _int(p.msgtime, 0, MAX_MS) or 0
             a = agg[p.session_id] = {"type": p.session_type or "", "roomid": storable(p.roomid), "people": set(),
                                      "first": t, "last": t, "count": 0}
-        t = _int(p.msgtime, 0, MAX_MS) or 0
-        a["people"].update(storable(x) for x in (p.sender, *p.tolist) if x)
+        people = a["people"]
+        people.add(p.sender)
+        people.update(p.tolist)
         a["first"] = min(a["first"], t)
         a["last"] = max(a["last"], t)
         a["count"] += 1
+    for a in agg.values():  # made storable once per name, not once per message
+        a["people"] = {storable(x) for x in a["people"] if x}
     if not agg:
         return
     existing = {}
