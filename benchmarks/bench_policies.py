@@ -12,14 +12,17 @@ policies on schedule ``sync`` — a lexicon (``返现 OR 回扣 OR "私下转账
 attachments in flagged chats (``tag:需关注 has:media``) and consent refused (``type:disagree``). A
 new policy starts at the search journal's head: an evaluation right after it reads nothing.
 
-Each new batch (``--batch`` messages: clones of the corpus' messages with new msgids and times, ~1 %
-of the texts given a lexicon phrase, every recall pointed at an archived message, half of them with
+Each new batch (``--batch`` messages: clones of the corpus' messages with new msgids and times, a
+lexicon phrase in every 80th text, every recall pointed at an archived message, half of them with
 an attachment) is written as the sync writes it — ``write_batch`` (messages, media rows, recalls,
 sessions, checkpoint and search-journal row in one transaction) per 1,000 entries, the SDK's
-batch — and after every one of those the policies are evaluated as the sync's PolicyFollower does
-(``PolicyEngine.evaluate``). Timed: (a) the writes, (b) the evaluations; the ratio b/a is the
-headline (goal <= 0.25). The search index's catch-up, which the sync also runs after each batch
-(in a process of its own), is not in (a): the ratio is against the write transaction alone.
+batch — and the policies are evaluated as the sync's PolicyFollower does (``PolicyEngine.evaluate``):
+once after the batch's last write (the follower coalescing a sync batch's writes), or after every
+write (the follower keeping up with each commit); the two take turns, ``--batches`` each. Timed:
+(a) the writes, (b) the evaluations; the headline is b/a for the batch evaluated once (goal
+<= 0.25), beside b/a evaluated after every write (goal < 1: it keeps pace). The search index's
+catch-up, which the sync also runs after each write (in a process of its own), is not in (a): the
+ratios are against the write transactions alone.
 
 Every batch's hits and alerts are checked against what the batch should raise, computed here by
 plain predicates on the stored rows (not the search evaluator): a benchmark that raised nothing, or
@@ -48,6 +51,9 @@ DAY = 86_400_000
 LEXICON = ("返现", "回扣", "私下转账")
 FLAG = "需关注"
 RATIO_GOAL = 0.25
+# How a batch is evaluated: once after its last write (the PolicyFollower coalescing the writes of
+# one sync batch), or after every write (the follower evaluating each write as it commits).
+MODES = ("every-write", "once")  # batch 0, the warm-up, is evaluated after every write
 RSS_GOAL_MIB = 400
 # name -> (query, the same condition as a plain predicate on a stored row, for the check)
 POLICIES = {
@@ -196,10 +202,11 @@ def expected(ctx, corp_id: int, items, flagged) -> tuple[dict[str, int], int]:
     return hits, len(groups)
 
 
-def run_batch(ctx, engine, corp_id: int, items) -> tuple[float, float, dict[str, int], set[int], int]:
-    """Write ``items`` as the sync does (write_batch per SDK batch), evaluating the policies after
-    each write. Returns (write seconds, evaluation seconds, hits per policy, alert ids, messages
-    evaluated)."""
+def run_batch(ctx, engine, corp_id: int, items, *, every_write: bool
+              ) -> tuple[float, float, dict[str, int], set[int], int]:
+    """Write ``items`` as the sync does (write_batch per SDK batch) and evaluate the policies once
+    at the end, or after every write (``every_write``). Returns (write seconds, evaluation
+    seconds, hits per policy, alert ids, messages evaluated)."""
     from app.core.sync.pipeline import BATCH_LIMIT, checkpoint
     from app.core.sync.writer import write_batch
 
@@ -213,6 +220,8 @@ def run_batch(ctx, engine, corp_id: int, items) -> tuple[float, float, dict[str,
         t = time.perf_counter()
         write_batch(ctx.db, corp_id, seq, seq + len(part), part, None)
         write_s += time.perf_counter() - t
+        if not every_write and i + BATCH_LIMIT < len(items):
+            continue
         t = time.perf_counter()
         report = engine.evaluate(schedules=("sync",))
         eval_s += time.perf_counter() - t
@@ -239,24 +248,28 @@ def run_backend(name: str, db_url: str | None, args, work: Path) -> None:
         engine = PolicyEngine(ctx.db)
         assert engine.evaluate(schedules=("sync",)).messages == 0, "a new policy starts at the journal's head"
         revokes = sum(1 for tpl, _m in templates if tpl["msgtype"] == "revoke") / max(len(templates), 1)
-        targets = recall_targets(ctx, corp_id, int(revokes * args.batch * (args.batches + 1) * 2) + 10)
+        targets = recall_targets(ctx, corp_id, int(revokes * args.batch * (2 * args.batches + 1) * 2) + 10)
         rng = random.Random(5)
         t_next = T_START + YEAR_MS + DAY
-        write_total = eval_total = 0.0
+        totals = {mode: [0.0, 0.0] for mode in MODES}  # mode -> [write seconds, evaluation seconds]
         hits_total = 0
-        for b in range(args.batches + 1):  # batch 0 warms the caches
+        # Batch 0 warms the caches; then the two ways of evaluating take turns, so that both see
+        # the same machine (others' work beside this run comes and goes).
+        for b in range(2 * args.batches + 1):
+            mode = MODES[b % 2]
             items = make_batch(templates, args.batch, first_seq=checkpoint(ctx.db, corp_id), t_from=t_next + b * DAY,
                                rng=rng, targets=targets)
             with ctx.db.read() as conn:
                 hits_before = conn.execute(select(func.count()).select_from(T.alert_hits)).scalar_one()
-            write_s, eval_s, hits, alerts, evaluated = run_batch(ctx, engine, corp_id, items)
+            write_s, eval_s, hits, alerts, evaluated = run_batch(ctx, engine, corp_id, items,
+                                                                 every_write=mode == "every-write")
             want, groups = expected(ctx, corp_id, items, flagged)
             with ctx.db.read() as conn:
                 hits_after = conn.execute(select(func.count()).select_from(T.alert_hits)).scalar_one()
             recalls = sum(1 for d in items if d.parsed.recalled_msgid)
-            print(f"batch {b}{' (warm-up)' if b == 0 else ''}: {len(items):,} messages ({recalls} recalls) written in "
-                  f"{write_s * 1000:,.0f} ms, {evaluated:,} evaluated by {len(POLICIES)} policies in "
-                  f"{eval_s * 1000:,.0f} ms ({eval_s / write_s:.3f} of the write); hits {hits}, "
+            print(f"batch {b}{' (warm-up)' if b == 0 else ''}, evaluated {mode}: {len(items):,} messages ({recalls} "
+                  f"recalls) written in {write_s * 1000:,.0f} ms, {evaluated:,} evaluated by {len(POLICIES)} policies "
+                  f"in {eval_s * 1000:,.0f} ms ({eval_s / write_s:.3f} of the write); hits {hits}, "
                   f"{len(alerts)} alerts raised or added to", flush=True)
             if hits != want or len(alerts) != groups or hits_after - hits_before != sum(want.values()):
                 raise SystemExit(f"batch {b}: the policies found {hits} in {len(alerts)} alerts "
@@ -264,17 +277,22 @@ def run_backend(name: str, db_url: str | None, args, work: Path) -> None:
             if not want.get("lexicon") or not want.get("recalled-attachments"):
                 raise SystemExit(f"batch {b} holds no lexicon phrase or no recalled attachment: make it larger")
             if b:
-                write_total += write_s
-                eval_total += eval_s
+                totals[mode][0] += write_s
+                totals[mode][1] += eval_s
                 hits_total += sum(want.values())
-        n = args.batch * args.batches
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{args.batches} batches, {n:,} messages: written in {write_total:.2f} s, policies evaluated in "
-              f"{eval_total:.2f} s = {eval_total / write_total:.3f} of the write time; {hits_total:,} hits as "
-              f"expected; peak RSS {rss:,.0f} MiB; load average {os.getloadavg()[0]:.2f}", flush=True)
-        result(f"policies.{name}.batch_write", write_total / args.batches, "s", goal="")
-        result(f"policies.{name}.evaluation", eval_total / args.batches, "s", ratio=eval_total / write_total,
-               goal=f"<= {RATIO_GOAL}")
+        for mode, (write_total, eval_total) in totals.items():
+            print(f"evaluated {mode}: {args.batches} batches of {args.batch:,} written in {write_total:.2f} s, "
+                  f"policies evaluated in {eval_total:.2f} s = {eval_total / write_total:.3f} of the write time",
+                  flush=True)
+        print(f"{hits_total:,} hits as expected; peak RSS {rss:,.0f} MiB; load average {os.getloadavg()[0]:.2f}",
+              flush=True)
+        writes = sum(w for w, _e in totals.values())
+        result(f"policies.{name}.batch_write", writes / (2 * args.batches), "s", goal="")
+        w, e = totals["once"]
+        result(f"policies.{name}.evaluation", e / args.batches, "s", ratio=e / w, goal=f"<= {RATIO_GOAL}")
+        w, e = totals["every-write"]
+        result(f"policies.{name}.evaluation_every_write", e / args.batches, "s", ratio=e / w, goal="< 1")
         result(f"policies.{name}.hits", hits_total, "messages", goal=f"== {hits_total}")
         result(f"policies.{name}.peak_rss", rss, "MiB", goal=f"< {RSS_GOAL_MIB} MiB")
     finally:
@@ -288,7 +306,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--messages", type=int, default=1_000_000, help="messages in the archive")
     ap.add_argument("--batch", type=int, default=5000, help="messages of one sync's new batch")
-    ap.add_argument("--batches", type=int, default=3, help="batches timed (after one that warms the caches)")
+    ap.add_argument("--batches", type=int, default=3,
+                    help="batches timed each way (evaluated once, and after every write), after one that warms up")
     ap.add_argument("--backends", default="sqlite,mariadb")
     ap.add_argument("--no-mariadb", action="store_true", help="SQLite only")
     ap.add_argument("--work", type=Path, help="work here (default: a temporary folder)")

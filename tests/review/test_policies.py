@@ -151,6 +151,19 @@ def test_a_tag_policy_sees_session_tags_on_new_messages_and_message_tags_on_reca
     assert hit == {desk.by_msgid("g3")["id"], desk.by_msgid("g1")["id"]}
 
 
+def test_a_policy_on_recipients_reads_them_and_one_without_does_not_need_them(desk):
+    engine = PolicyEngine(desk.db, tz=UTC)
+    desk.review.policies.create(desk.root, "to customers", "to:wmExternalUser0000000000000001")
+    desk.review.policies.create(desk.root, "lexicon", "返现")
+    desk.add_messages([_msg("t1", "返现", BASE, sender="wangfang01", to=("wmExternalUser0000000000000001",)),
+                       _msg("t2", "你好", BASE + 1000, sender="LiNa", to=("wmExternalUser0000000000000001",)),
+                       _msg("t3", "返现", BASE + 2000)])
+    assert engine.evaluate().hits == {"to customers": 2, "lexicon": 2}
+    desk.review.policies.update(desk.root, "to customers", enabled=False)
+    desk.add_messages([_msg("t4", "返现", BASE + 3000, sender="LiNa", to=("wmExternalUser0000000000000001",))])
+    assert engine.evaluate().hits == {"lexicon": 1}
+
+
 def test_hits_join_their_own_alert_not_another_sessions_or_days(desk):
     """The alerts of a batch's groups are looked up together: a group joins the alert of its own
     policy, session and day, never one that shares only the session or only the day."""

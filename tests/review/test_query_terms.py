@@ -314,7 +314,8 @@ def test_review_terms_resolved_for_a_few_messages_are_exact_for_them(archive):
         node = parse_query(q, tz=UTC)
         for size in (1, 5, len(rows) // 3):
             some = rng.sample(rows, size)
-            resolved = resolve_review_terms(db, node, bob, q, message_ids=[r["id"] for r in some])
+            resolved = resolve_review_terms(db, node, bob, q,
+                                            messages=[(r["id"], r["corp_id"], r["session_id"]) for r in some])
             got = {r["msgid"] for r in some if matches(resolved, Candidate(
                 id=r["id"], corp_id=r["corp_id"], msgtime=r["msgtime"], sender=r["sender"], tolist=(),
                 session_id=r["session_id"], roomid="", msgtype=r["msgtype"], session_type=r["session_type"],

@@ -15,7 +15,7 @@ a scan would give. The statuses follow app/core/review/status.py:
 
 ``reviewed:me`` / ``reviewed:NAME`` are the messages that reviewer marked or set reviewed.
 
-A policy evaluating a sync batch resolves its terms for the batch's messages only (``message_ids``):
+A policy evaluating a sync batch resolves its terms for the batch's messages only (``messages``):
 what it reads then follows the batch, not the number of messages tagged, noted or reviewed.
 """
 
@@ -44,20 +44,28 @@ from .common import CHUNK, fold, reviewer_key
 
 
 def resolve_review_terms(db: Database, node: Node, actor: Actor, text: str = "", *,
-                         message_ids: Sequence[int] | None = None) -> Node:
+                         messages: Sequence[tuple[int, int, str]] | None = None) -> Node:
     """``node`` with every review term replaced by what the review tables say now. QueryError
     (pointing into ``text``) for an unknown tag, policy or account.
 
-    ``message_ids``: resolve for these messages only (a policy evaluating a batch): the result
-    matches them exactly as a full resolution would, and must not be matched against others."""
+    ``messages``: (id, corp_id, session_id) of the only messages the result will be matched
+    against (a policy evaluating a batch): it matches them exactly as a full resolution would,
+    and must not be matched against others."""
     with db.read() as conn:
-        return _Resolver(conn, actor, text, message_ids).walk(node)
+        return _Resolver(conn, actor, text, messages).walk(node)
 
 
 class _Resolver:
-    def __init__(self, conn, actor: Actor, text: str, message_ids: Sequence[int] | None = None):
+    def __init__(self, conn, actor: Actor, text: str, messages: Sequence[tuple[int, int, str]] | None = None):
         self.conn, self.actor, self.text = conn, actor, text
-        self.only = sorted(set(message_ids)) if message_ids is not None else None
+        self.only: list[int] | None = None  # the messages' ids
+        self.sessions: dict[int, list[str]] = {}  # and their sessions, by corp
+        if messages is not None:
+            self.only = sorted({m[0] for m in messages})
+            by_corp: dict[int, set[str]] = {}
+            for _id, corp, sid in messages:
+                by_corp.setdefault(corp, set()).add(sid or "")
+            self.sessions = {corp: sorted(sids) for corp, sids in by_corp.items()}
         self._states: dict[int, str] | None = None
         self._marks: dict[tuple[int, str], tuple[int, int]] | None = None
 
@@ -89,12 +97,21 @@ class _Resolver:
         c = self.conn
         if f.name == "tag" or (f.name == "has" and f.value == "tag"):
             links = T.tag_links.c
-            q = select(links.corp_id, links.session_id, links.message_id)
-            if f.name == "tag":
-                q = q.where(links.tag_id == self.tag_id(f))
-            found = self.rows(q, links.message_id)
-            if self.only is not None:  # session tags cover a session's messages whatever their ids
-                found += c.execute(q.where(links.message_id == T.SESSION))
+            q = select(links.tag_id, links.corp_id, links.session_id, links.message_id)
+            tags = [self.tag_id(f)] if f.name == "tag" else None  # None: any tag
+            if self.only is None:
+                found = list(c.execute(q if tags is None else q.where(links.tag_id == tags[0])))
+            else:
+                # The messages' links by the message index (the tag picked here), then their
+                # sessions' own tags by the primary key: what is read follows the messages, not
+                # the number of messages a tag has.
+                found = [r for r in self.rows(q, links.message_id) if tags is None or r.tag_id in tags]
+                every = tags or list(c.execute(select(T.tags.c.id)).scalars())
+                for corp, sessions in self.sessions.items():
+                    for i in range(0, len(sessions), CHUNK):
+                        found += c.execute(q.where(links.tag_id.in_(every), links.corp_id == corp,
+                                                   links.session_id.in_(sessions[i:i + CHUNK]),
+                                                   links.message_id == T.SESSION))
             ids, stretches = set(), []
             for r in found:
                 if r.message_id == T.SESSION:

@@ -131,6 +131,14 @@ def check_policy_query(query: str, tz: tzinfo | None = None) -> Node:
     return node
 
 
+def _field_names(node: Node) -> set[str]:
+    """The names of the fields a query tree tests (``from``, ``to``, ``tag`` …)."""
+    if isinstance(node, Field):
+        return {node.name}
+    children = getattr(node, "items", ()) or ((node.item,) if hasattr(node, "item") else ())
+    return set().union(*(_field_names(c) for c in children))
+
+
 class PolicyService(Base):
     """Policies (see the module docstring). Thread-safe; call off the GUI thread."""
 
@@ -283,6 +291,7 @@ class _Compiled:
     node: Node  # the query as parsed, review terms (tag:, status: …) unresolved
     marks: dict[int, int]  # corp -> journal number evaluated up to
     review_terms: bool = False  # whether ``node`` has review terms, resolved for each group of messages
+    recipients: bool = False  # whether it tests to: (the recipients are parsed only then)
 
 
 _CANDIDATE_COLUMNS = (Message.id, Message.corp_id, Message.msgtime, Message.sender, Message.tolist, Message.roomid,
@@ -293,9 +302,11 @@ _CANDIDATE_COLUMNS = (Message.id, Message.corp_id, Message.msgtime, Message.send
 _FETCH = select(*_CANDIDATE_COLUMNS).where(Message.id.in_(bindparam("ids", expanding=True)))
 
 
-def _candidate(r) -> Candidate:
+def _candidate(r, recipients: bool) -> Candidate:
+    """The message as the evaluator takes it; its recipients only with ``recipients`` (parsing
+    them is the costliest part, and only to: needs them)."""
     return Candidate(id=r.id, corp_id=r.corp_id, msgtime=r.msgtime, sender=r.sender,
-                     tolist=json.loads(r.tolist or "[]"), session_id=r.session_id, roomid=r.roomid,
+                     tolist=json.loads(r.tolist or "[]") if recipients else (), session_id=r.session_id, roomid=r.roomid,
                      msgtype=r.msgtype, session_type=r.session_type, has_media=r.has_media,
                      recalled=r.recalled_at is not None, content_text=r.content_text)
 
@@ -341,7 +352,7 @@ class PolicyEngine:
                 except ReviewError:
                     log.warning("policy %s has a query that no longer parses; it is skipped", p.id)
                     continue
-                out.append(_Compiled(p, node, marks.get(p.id, {}), has_review_terms(node)))
+                out.append(_Compiled(p, node, marks.get(p.id, {}), has_review_terms(node), "to" in _field_names(node)))
         return out
 
     def _evaluate(self, actor: Actor, policy_ids, schedules: set[str], due_daily: bool) -> RunReport:
@@ -365,21 +376,23 @@ class PolicyEngine:
                     rows = conn.execute(select(jr.journal.c.no, jr.journal.c.new_ids, jr.journal.c.changed_ids)
                                         .where(jr.journal.c.corp_id == corp, jr.journal.c.no > start,
                                                jr.journal.c.no <= upto).order_by(jr.journal.c.no)).all()
-                wanted: dict[int, set[int]] = {}  # message id -> the policies (indexes) that evaluate it
+                wanted: dict[int, tuple[int, ...]] = {}  # message id -> the policies (indexes) that evaluate it
                 for no, new, changed in rows:
-                    needing = {k for k, p in enumerate(behind) if p.marks.get(corp, 0) < no}
+                    needing = tuple(k for k, p in enumerate(behind) if p.marks.get(corp, 0) < no)
                     for mid in (*jr.unpack_ids(new), *jr.unpack_ids(changed)):
-                        wanted.setdefault(mid, set()).update(needing)
+                        had = wanted.get(mid, needing)
+                        wanted[mid] = needing if had == needing else tuple(sorted({*had, *needing}))
                 ids = sorted(wanted)
-                nodes = self._resolved(behind, ids)
-                with self.db.read() as conn:
-                    for i in range(0, len(ids), CHUNK):
-                        for r in conn.execute(_FETCH, {"ids": ids[i:i + CHUNK]}):
-                            c = _candidate(r)
-                            report.messages += 1
-                            for k in sorted(wanted[r.id]):
-                                if matches(nodes[k], c):
-                                    hits.append((behind[k], c))
+                recipients = any(p.recipients for p in behind)
+                for i in range(0, len(ids), CHUNK):
+                    with self.db.read() as conn:
+                        candidates = [_candidate(r, recipients) for r in conn.execute(_FETCH, {"ids": ids[i:i + CHUNK]})]
+                    nodes = self._resolved(behind, candidates)
+                    for c in candidates:
+                        report.messages += 1
+                        for k in wanted[c.id]:
+                            if matches(nodes[k], c):
+                                hits.append((behind[k], c))
                 start = upto
             for p in behind:
                 advanced.append((p.row.id, corp, p.marks.get(corp), head))
@@ -387,14 +400,15 @@ class PolicyEngine:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _resolved(self, policies: list[_Compiled], message_ids: list[int]) -> list[Node]:
-        """The policies' queries with their review terms resolved for ``message_ids`` alone (what
+    def _resolved(self, policies: list[_Compiled], candidates: list[Candidate]) -> list[Node]:
+        """The policies' queries with their review terms resolved for ``candidates`` alone (what
         is read follows the batch, not the number of messages tagged or reviewed in the archive)."""
         if not any(p.review_terms for p in policies):
             return [p.node for p in policies]
         from .facts import resolve_review_terms
 
-        return [resolve_review_terms(self.db, p.node, Actor.system(SYSTEM), message_ids=message_ids)
+        messages = [(c.id, c.corp_id, c.session_id) for c in candidates]
+        return [resolve_review_terms(self.db, p.node, Actor.system(SYSTEM), messages=messages)
                 if p.review_terms else p.node for p in policies]
 
     def _write(self, actor: Actor, policies: list[_Compiled], hits: list[tuple[_Compiled, Candidate]],
