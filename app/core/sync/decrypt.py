@@ -30,10 +30,11 @@ class DecryptPool:
     """``workers`` SDK hosts decrypting chunks of items in parallel; see the module docstring.
 
     :meth:`submit` returns a Future of the chunk's outcomes (one per item, in order). Thread-safe.
-    :meth:`close` ends the hosts (pending chunks are cancelled). ``niceness`` lowers the hosts' CPU
-    priority (the window's sync leaves the CPU to the GUI). The hosts start at once, in parallel,
-    so that they are ready when the first chunk comes. :attr:`busy_seconds` adds up how long the
-    hosts had a chunk in hand (a sync divides it by its duration to see whether they starved)."""
+    :meth:`close` ends the hosts (pending chunks are cancelled; closing again does nothing).
+    ``niceness`` lowers the hosts' CPU priority (the window's sync leaves the CPU to the GUI). The
+    hosts start at once, in parallel, so that they are ready when the first chunk comes.
+    :attr:`busy_seconds` adds up how long the hosts had a chunk in hand (a sync divides it by the
+    pool's age, from :attr:`created`, to see whether they starved)."""
 
     def __init__(self, library: LibrarySpec, private_keys: dict[int, str], workers: int, *, niceness: int = 0):
         self.library = library
@@ -45,6 +46,7 @@ class DecryptPool:
         self._hosts: list[SdkHost] = []
         self._closed = False
         self.crashes = 0  # entries rejected because the library crashed on them
+        self.created = time.monotonic()
         self._busy = 0.0
         self._busy_lock = threading.Lock()
         for n in range(self.workers):
@@ -69,6 +71,8 @@ class DecryptPool:
             return self._busy
 
     def close(self) -> None:
+        if self._closed:
+            return
         self._closed = True
         for _ in self._threads:
             self._jobs.put(None)

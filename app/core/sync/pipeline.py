@@ -193,13 +193,15 @@ class Syncer:
         report = self.report = SyncReport(run_id=run_id, outcome="running", last_seq=start_seq)
         log.info("sync run %s of corp %s started at seq %s", run_id, self.corpid, start_seq)
         started = time.monotonic()
+        pool: DecryptPool | None = None
         try:
             self.progress.note = "connecting to WeCom"
             self._report(force=True)
+            pool = self._pool()  # its hosts start while the GetChatData host connects
             with self.connection.open(media_hosts=self.options.media_workers, niceness=self.options.niceness,
                                       check=self.options.check_access) as sdk:
                 self.progress.note = ""
-                self._sync_messages(sdk, corp_id, start_seq, run_id, report, cancel)
+                self._sync_messages(sdk, pool, corp_id, start_seq, run_id, report, cancel)
                 if self.options.media:
                     phase = MediaPhase(self.db, sdk, self.storage, self.corpid, corp_id, self.spool_dir,
                                        workers=self.options.media_workers, progress=self.progress,
@@ -218,6 +220,8 @@ class Syncer:
             log.error("sync run %s failed: %s", run_id, report.error)
             raise
         finally:
+            if pool is not None:
+                pool.close()  # closed already once the messages are done, unless the run failed before
             report.seconds = round(time.monotonic() - started, 3)
             report.retries = self.progress.retries
             self.progress.phase = "done"
@@ -270,12 +274,12 @@ class Syncer:
         size = max(50, -(-len(items) // (pool.workers * 2)))
         return [pool.submit(items[i:i + size]) for i in range(0, len(items), size)]
 
-    def _sync_messages(self, sdk: HostedSdk, corp_id: int, start_seq: int, run_id: int, report: SyncReport,
-                       cancel: Callable[[], bool]) -> None:
+    def _sync_messages(self, sdk: HostedSdk, pool: DecryptPool, corp_id: int, start_seq: int, run_id: int,
+                       report: SyncReport, cancel: Callable[[], bool]) -> None:
+        """The message phase; closes ``pool`` at its end."""
         self.progress.phase = "messages"
         self.progress.seq = start_seq
         phase_start = time.monotonic()
-        pool = self._pool()
         # Search: each batch is indexed after it commits, by a process of its own at a lower priority.
         follower = IndexFollowerProcess(self.db, log_dir=self.log_dir)
         policies = PolicyFollower(self.db)  # review: policies evaluate each batch after it commits
@@ -329,7 +333,8 @@ class Syncer:
             policies.close()
             busy = pool.busy_seconds
             pool.close()
-            elapsed = time.monotonic() - phase_start
+            # of the pool's whole life: its hosts' start-up and the last catch-up of the index included
+            elapsed = time.monotonic() - pool.created
             report.decrypt_busy = round(min(1.0, busy / (pool.workers * elapsed)), 3) if elapsed > 0 else 0.0
 
     def _estimate(self, phase_start: float, first_msgtime: int | None, last_msgtime: int | None) -> None:
