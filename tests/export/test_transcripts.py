@@ -301,3 +301,23 @@ def test_long_texts_wrap_without_losing_a_character(tmp_path):
         found = flat.find(needle, pos)
         assert found >= 0, needle[:80]
         pos = found + len(needle)
+
+
+def test_a_long_selection_is_cut_in_the_transcripts_as_in_bag_info(ctx, tmp_path):
+    """Every transcript (and every PDF volume) shows the selection; a list of many conversations is
+    cut after ten, as bag-info.txt cuts it, and custody.json keeps it whole."""
+    import json
+
+    actor = Actor("os:tester", roles=frozenset(ROLES), workstation="test-host")
+    sessions = tuple(s.session_id for s in ctx.archive.sessions(actor, limit=1000))
+    assert len(sessions) > 10
+    out = tmp_path / "pkg"
+    export_package(ctx, actor, Selection(session_ids=sessions), out, pdf=False)
+    custody = json.loads((out / "data" / "custody.json").read_text(encoding="utf-8"))
+    assert custody["selection"]["session_ids"] == list(sessions)
+    more = f"... {len(sessions) - 10} more (see data/custody.json)"
+    assert more in (out / "bag-info.txt").read_text(encoding="utf-8")
+    transcripts = list((out / "data" / "transcripts").glob("*.html"))
+    assert len(transcripts) == len(sessions) + 1  # and the index
+    for page in transcripts:
+        assert more in page.read_text(encoding="utf-8"), page.name

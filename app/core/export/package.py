@@ -711,10 +711,12 @@ class _Exporter:
         return chars
 
     def _selection_note(self) -> str:
-        """The selection as the transcripts show it (made once: a long list of conversations took
-        a second or more to describe for each of them)."""
+        """The selection as the transcripts show it, long lists cut as in bag-info.txt (custody.json
+        has it whole): every PDF volume began with it, an export of 315 conversations' ids filling
+        most of a page (a fifth of the PDFs' time). Made once: a long list of conversations took a
+        second or more to describe for each of them."""
         if self._selection_text is None:
-            self._selection_text = json.dumps(self.sel.describe(), ensure_ascii=False)
+            self._selection_text = _short_selection(self.sel)
         return self._selection_text
 
     def _session_info(self, sid: str | None):
@@ -1143,7 +1145,8 @@ def _clean_one(ctx, record: dict, out: Path, staging: Path, token: str) -> str |
 
 
 def _short_selection(selection: Selection) -> str:
-    """The selection for bag-info.txt's one line: long id lists cut (custody.json has them all)."""
+    """The selection for bag-info.txt's one line and the transcripts' headers: long id lists cut
+    (custody.json has them all)."""
     d = selection.describe()
     for k in ("session_ids", "msgids"):
         if k in d and len(d[k]) > 10:
