@@ -160,6 +160,7 @@ def main() -> None:
     for pdf in (False, True):
         out = work / f"package-{'pdf' if pdf else 'nopdf'}"
         shutil.rmtree(out, ignore_errors=True)
+        load = os.getloadavg()[0]  # other work on the machine moves the wall-clock figures: say how much
         seconds, peak, cpu = export(data, out, sids, pdf=pdf)
         payload = sum(p.stat().st_size for p in (out / "data").rglob("*") if p.is_file())
         counts = json.loads((out / "data" / "custody.json").read_text("utf-8"))["counts"]
@@ -170,7 +171,8 @@ def main() -> None:
               f"{counts['messages'] / seconds:,.0f} messages/s, peak RSS {peak:.0f} MiB; sha256sum over the same "
               f"payload: {sha_s:.1f} s, {sha_size / 2**20 / sha_s:.1f} MB/s; export/sha256sum = {sha_s / seconds:.2f}; "
               f"CPU seconds (user + system): export {cpu:.1f}, sha256sum {sha_cpu:.1f} (on a busy machine the "
-              f"wall-clock ratio moves with the load; CPU time much less)", flush=True)
+              f"wall-clock ratio moves with the load; CPU time much less); load average {load:.2f} before the "
+              f"export, {os.getloadavg()[0]:.2f} after sha256sum", flush=True)
         kind = "pdf" if pdf else "nopdf"
         if pdf:
             result("export.pdf_messages_per_s", counts["messages"] / seconds, "msg/s", goal=">= 1000 msg/s")

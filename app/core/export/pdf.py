@@ -231,6 +231,9 @@ def visible_in_pdf(text: str, covered: frozenset[str]) -> str:
                    for ch in text)
 
 
+_LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH")
+
+
 def subset_fonts(fonts: PdfFonts, chars: set[str], folder: Path) -> PdfFonts:
     """Copies of the fonts cut down to ``chars`` (plus the writer's own labels and ASCII), written to
     ``folder``, once per export. A fallback keeps only the characters the fonts before it lack (fpdf2
@@ -240,28 +243,33 @@ def subset_fonts(fonts: PdfFonts, chars: set[str], folder: Path) -> PdfFonts:
     Tables are read lazily and glyphs copied as they are (not decoded): cutting Noto Sans SC down
     to a few thousand characters takes a fraction of a second."""
     from fontTools import subset
-    from fontTools.ttLib import TTFont
 
     wanted = {ord(c) for c in chars | set(STATIC_TEXT)} | set(range(0x20, 0x7F))
     out: list[FontChoice] = []
     for n, choice in enumerate((fonts.cjk, *fonts.fallbacks)):
-        font = TTFont(choice.path, fontNumber=choice.index, recalcBBoxes=False)
+        options = subset.Options()
+        options.font_number = choice.index
+        options.name_IDs = ["*"]
+        options.name_languages = ["*"]
+        options.notdef_outline = True
+        options.layout_features = []
+        options.desubroutinize = False
+        options.drop_tables += ["FFTM"]  # FontForge's timestamp (Symbola): fontTools would warn on stderr
+        # fontTools' own loader: without glyph names (the subset has none), which are 65,000 names
+        # read from Noto Sans SC's post table otherwise.
+        font = subset.load_font(choice.path, options)
         try:
             cmap = font.getBestCmap() or {}
             keep = wanted & set(cmap)
             if n and not keep:  # a fallback the export does not need
                 continue
             wanted -= keep
-            options = subset.Options()
-            options.name_IDs = ["*"]
-            options.name_languages = ["*"]
-            options.notdef_outline = True
-            options.layout_features = []
-            options.desubroutinize = False
-            options.drop_tables += ["FFTM"]  # FontForge's timestamp (Symbola): fontTools would warn on stderr
-            # Layout tables: fpdf2 positions glyphs itself (no text shaping), and reading Noto Sans
-            # SC's GSUB/GPOS only to cut them down was most of this function's seconds.
-            options.drop_tables += ["GSUB", "GPOS", "GDEF", "BASE", "JSTF", "MATH"]
+            # Layout tables: fpdf2 positions glyphs itself (no text shaping). Removed before the
+            # subsetter sees them: it reads GSUB/GPOS whole before dropping them (fontTools 4.69's
+            # beyond64k._compact_layout_tables), which was half of this function's time.
+            for tag in _LAYOUT_TABLES:
+                if tag in font:
+                    del font[tag]
             sub = subset.Subsetter(options)
             sub.populate(unicodes=keep)
             sub.subset(font)
