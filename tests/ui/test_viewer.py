@@ -21,7 +21,7 @@ from app.core.archive import ArchiveService, MessageRow
 from app.core.messages import parse_message
 from app.ui.tasks import wait_for_tasks
 from app.ui.viewer import MessageDelegate, MessageDetailsDialog, MessageListModel, MessageViewer, Roles
-from app.ui.viewer.model import MAX_ROWS, PAGE_SIZE, Side, own_side_rule, side_of
+from app.ui.viewer.model import MAX_ROWS, OPEN_ROWS, PAGE_SIZE, Side, own_side_rule, side_of
 
 ACTOR = Actor.local()
 ROOT = Path(__file__).resolve().parents[2]
@@ -178,7 +178,7 @@ def test_opening_a_session_shows_its_latest_messages_at_the_bottom(viewer, app_c
                                       newest_first=True)[0]
     model = viewer.model
     assert model.message_at(model.rowCount() - 1).id == newest.id
-    assert model.rowCount() == min(PAGE_SIZE, s.message_count)
+    assert model.rowCount() == min(OPEN_ROWS, s.message_count)
     bar = viewer.view.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.value() == bar.maximum(), timeout=5000)
     last_rect = viewer.view.visualRect(model.index(model.rowCount() - 1))
@@ -587,7 +587,7 @@ def test_a_5000_message_session_is_windowed_and_scrolls_to_its_first_message(own
     assert s.message_count == n
     _open(qtbot, v, v.show_session, s.corp_id, s.session_id)
     model = v.model
-    assert model.rowCount() == PAGE_SIZE < n
+    assert model.rowCount() == OPEN_ROWS < n
     assert model.message_at(model.rowCount() - 1).msgid == f"big-{n - 1:05d}"
     bar = v.view.verticalScrollBar()
     pages = 0
@@ -605,6 +605,90 @@ def test_a_5000_message_session_is_windowed_and_scrolls_to_its_first_message(own
         bar.triggerAction(bar.SliderAction.SliderToMaximum)
     assert model.row_of(last) >= 0 and model.message_at(model.rowCount() - 1).id != last
     wait_for_tasks()
+
+
+def _big_session(own_ctx, n: int):
+    base = 1_735_700_000_000
+    raws = [_raw(f"big-{i:05d}", sender="zhangwei" if i % 3 else "LiNa", to=("LiNa",) if i % 3 else ("zhangwei",),
+                 t=base + i * 3_037_000, payload={"text": {"content": f"第 {i} 条" + "消息内容 " * (i % 7)}}) for i in range(n)]
+    ctx, _corp = own_ctx(raws)
+    return ctx, ctx.archive.sessions(ACTOR)[0]
+
+
+def test_the_page_before_the_window_is_prefetched_laid_out_ahead_and_shown_without_a_read(own_ctx, qtbot):
+    ctx, s = _big_session(own_ctx, 1500)
+    v = MessageViewer(ctx, ACTOR)
+    qtbot.addWidget(v)
+    v.resize(700, 500)
+    v.show()
+    model, delegate = v.model, v.delegate
+    with qtbot.waitSignal(model.page_staged, timeout=20000, check_params_cb=lambda d: d == "older"):
+        _open(qtbot, v, v.show_session, s.corp_id, s.session_id)
+    staged = model.staged_facts("older")
+    assert len(staged) == PAGE_SIZE and staged[-1].row.id != model.message_at(0).id
+    assert [f.row.msgid for f in staged] == [f"big-{i:05d}" for i in range(1500 - OPEN_ROWS - PAGE_SIZE,
+                                                                              1500 - OPEN_ROWS)]
+    qtbot.waitUntil(lambda: not v._warming.isActive(), timeout=20000)
+    ahead = {f.row.id: delegate._cache[(f.row.id, delegate._width)] for f in staged}
+    assert len(ahead) == PAGE_SIZE
+    # Reaching the top shows the staged page at once: no read, no "loading", the laid-out rows used.
+    loading = []
+    model.loading_changed.connect(loading.append)
+    bar = v.view.verticalScrollBar()
+    with qtbot.waitSignal(model.window_changed, timeout=5000):
+        bar.triggerAction(bar.SliderAction.SliderToMinimum)
+    assert loading == [False] or loading == []
+    assert model.message_at(0).msgid == f"big-{1500 - OPEN_ROWS - PAGE_SIZE:05d}"
+    for row in range(PAGE_SIZE):
+        ix = model.index(row)
+        assert delegate.layout_for(_view_option(v, row), ix) is ahead[ix.data(Roles.MessageIdRole)]
+    # What was laid out ahead is what the view would lay out: same size and text as a fresh layout.
+    fresh = MessageDelegate(None, v.view)
+    for row in (0, 1, PAGE_SIZE // 2, PAGE_SIZE - 1):
+        ix = model.index(row)
+        lay = fresh.layout_for(_view_option(v, row), ix)
+        old = ahead[ix.data(Roles.MessageIdRole)]
+        assert (lay.size, lay.texts) == (old.size, old.texts)
+    wait_for_tasks()
+
+
+def test_a_staged_page_is_dropped_when_its_end_of_the_window_moves_and_no_row_is_skipped(own_ctx, qtbot):
+    ctx, s = _big_session(own_ctx, 900)
+    model = MessageListModel(ctx.archive, ctx.directory, ACTOR, page_size=50, max_rows=150)
+    model.synchronous = True
+    ids = [r.id for r in ctx.archive.messages(ACTOR, corp_id=s.corp_id, session_id=s.session_id, limit=100000)]
+    model.open_at_message(s.corp_id, s.session_id, ids[450])
+    first = model.message_at(0).msgid
+    model.prefetch_older()
+    assert model.staged_facts("older") and model.message_at(0).msgid == first  # staged, not shown
+    model.prefetch_newer()
+    for _ in range(3):  # scrolling down trims the top: the staged older page no longer adjoins it
+        model.fetch_newer()
+    assert model.staged_facts("older") == [] and model.message_at(0).msgid != first
+    for _ in range(6):
+        model.fetch_older()
+        shown = model.message_ids()
+        start = ids.index(shown[0])
+        assert shown == ids[start:start + len(shown)]  # contiguous: nothing skipped, nothing twice
+        model.prefetch_older()
+    assert model.rowCount() <= 150
+
+
+def test_a_failed_prefetch_is_read_again_when_the_user_gets_there(own_ctx, qtbot, monkeypatch):
+    ctx, s = _big_session(own_ctx, 400)
+    model = MessageListModel(ctx.archive, ctx.directory, ACTOR, page_size=50)
+    model.synchronous = True
+    model.open_latest(s.corp_id, s.session_id)
+    real = model._loader.page
+    monkeypatch.setattr(model._loader, "page", lambda *a, **k: (_ for _ in ()).throw(OSError("disk went away")))
+    failures = []
+    model.load_failed.connect(failures.append)
+    model.prefetch_older()
+    assert model.staged_facts("older") == [] and failures == []  # nobody waited for it: nothing shown
+    monkeypatch.setattr(model._loader, "page", real)
+    before = model.rowCount()
+    model.fetch_older()
+    assert model.rowCount() == before + 50 and not model.is_loading()
 
 
 # ---------------------------------------------------------------- translations

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import (
@@ -45,7 +46,7 @@ from app.core.safe_text import display_name
 from app.core.search.text import match_spans
 
 from ..avatars import avatar_pixmap, person_color
-from .model import MessageListModel, Roles, Side
+from .model import MessageListModel, Roles, RowFacts, Side
 from .render import (
     CardBlock,
     MediaBlock,
@@ -119,6 +120,18 @@ class _Fonts:
         self.small_bold.setBold(True)
         self.link = QFont(self.small)
         self.link.setUnderline(True)
+
+
+_FONTS: dict[str, _Fonts] = {}
+
+
+def _fonts(base: QFont) -> _Fonts:
+    """The fonts derived from ``base`` (made once per base font: a row's layout needs them)."""
+    key = base.key()
+    fonts = _FONTS.get(key)
+    if fonts is None:
+        fonts = _FONTS[key] = _Fonts(base)
+    return fonts
 
 
 def _text_layout(text: str, font: QFont, width: int, align=Qt.AlignmentFlag.AlignLeft) -> tuple[QTextLayout, int, int]:
@@ -317,6 +330,7 @@ class MessageDelegate(QStyledItemDelegate):
         super().__init__(parent)
         self.thumbnails = thumbnails
         self._view = parent if parent is not None and hasattr(parent, "viewport") else None
+        self._viewport = self._view.viewport() if self._view is not None else None
         self._cache: dict[tuple[int, int], Layout] = {}
         self._rendered: dict[tuple[int, bool, str], Rendered] = {}
         self._media_rows: dict[int, int] = {}  # media id → message id, for repaints when a thumbnail lands
@@ -424,29 +438,24 @@ class MessageDelegate(QStyledItemDelegate):
         return super().editorEvent(event, model, option, index)
 
     # -- layout
-    def _row_width(self, option: QStyleOptionViewItem) -> int:
-        if self._view is not None:
-            return max(240, self._view.viewport().width())
-        return max(240, option.rect.width())
+    def _row_width(self, option: QStyleOptionViewItem | None) -> int:
+        if self._viewport is not None:
+            return max(240, self._viewport.width())
+        return max(240, option.rect.width() if option is not None else 0)
 
-    def _render(self, index: QModelIndex, message_id: int, expanded: bool) -> Rendered:
+    def _render(self, model, facts: RowFacts) -> Rendered:
         language = str(QApplication.instance().property("ui_language") or "")
-        key = (message_id, expanded, language)
+        key = (facts.row.id, facts.expanded, language)
         rendered = self._rendered.get(key)
         if rendered is None:
-            model = index.model()
             label = model.label if hasattr(model, "label") else (lambda uid: uid)
-            rendered = MessageRenderer(label).render(index.data(Roles.MessageRole), index.data(Roles.ParsedRole),
-                                                     index.data(Roles.MediaRole), expanded)
+            rendered = MessageRenderer(label).render(facts.row, facts.parsed, facts.media, facts.expanded)
             _bounded(self._rendered, 8000)
             self._rendered[key] = rendered
         return rendered
 
     def _layout(self, option: QStyleOptionViewItem, index: QModelIndex) -> Layout:
-        width = self._row_width(option)
-        if width != self._width:  # a new width invalidates every layout
-            self._cache.clear()
-            self._width = width
+        width = self._width_now(option)
         model = index.model()
         if isinstance(model, MessageListModel):  # one Python call instead of four role look-ups
             message_id, day, expanded, side = model.layout_key(index.row())
@@ -456,29 +465,66 @@ class MessageDelegate(QStyledItemDelegate):
             day = bool(index.data(Roles.IsDaySeparatorRole))
             side = Side(index.data(Roles.SideRole) or 0)
         chips = tuple(self.annotations.chips(message_id)) if self.annotations is not None else ()
+        cached = self._cached(message_id, width, (day, expanded, side), chips)
+        if cached is not None:
+            return cached
+        facts = RowFacts(index.data(Roles.MessageRole), index.data(Roles.ParsedRole), index.data(Roles.MediaRole) or [],
+                         day, expanded, side)
+        name = index.data(Roles.SenderLabelRole) or display_name(facts.row.sender)
+        return self._make(model, facts, name, chips, width, option.font if option.font is not None else None)
+
+    def warm(self, model: MessageListModel, rows: list[RowFacts], budget: float = 0.008) -> bool:
+        """Lay out rows before they are shown (a page the model has staged) for at most ``budget``
+        seconds; True when every row is laid out. The view lays out every row of the window whenever
+        it changes: rows laid out ahead make showing the page a matter of milliseconds."""
+        if self._view is None:
+            return True
+        deadline = time.perf_counter() + budget
+        width = self._width_now(None)
+        for facts in rows:
+            chips = tuple(self.annotations.chips(facts.row.id)) if self.annotations is not None else ()
+            if self._cached(facts.row.id, width, (facts.day, facts.expanded, facts.side), chips) is not None:
+                continue
+            self._make(model, facts, model.label(facts.row.sender), chips, width, self._view.font())
+            if time.perf_counter() > deadline:
+                return False
+        return True
+
+    def _width_now(self, option: QStyleOptionViewItem | None) -> int:
+        width = self._row_width(option)
+        if width != self._width:  # a new width invalidates every layout
+            self._cache.clear()
+            self._width = width
+        return width
+
+    def _cached(self, message_id: int, width: int, state: tuple, chips: tuple) -> Layout | None:
         cached = self._cache.get((message_id, width))
         if cached is not None:
             thumbs = tuple(self._thumb_state(m) for m in cached.media_ids) if cached.media_ids else ()
-            if cached.signature == (day, expanded, side, thumbs, chips):
+            if cached.signature == (*state, thumbs, chips):
                 return cached
-        row = index.data(Roles.MessageRole)
-        rendered = self._render(index, message_id, expanded)
-        fonts = _Fonts(option.font if option.font is not None else QApplication.font())
-        lay = self._build(row, index, rendered, fonts, width, day, side)
+        return None
+
+    def _make(self, model, facts: RowFacts, name: str, chips: tuple, width: int, font: QFont | None) -> Layout:
+        rendered = self._render(model, facts)
+        fonts = _fonts(font if font is not None else QApplication.font())
+        lay = self._build(model, facts.row, name, rendered, fonts, width, facts.day, facts.side)
         if chips and lay.bubble is not None:
             self._add_chips(lay, chips, fonts, width)
-        lay.signature = (day, expanded, side, tuple(self._thumb_state(m) for m in lay.media_ids), chips)
+        lay.signature = (facts.day, facts.expanded, facts.side,
+                         tuple(self._thumb_state(m) for m in lay.media_ids), chips)
         for mid in lay.media_ids:
-            self._media_rows[mid] = message_id
+            self._media_rows[mid] = facts.row.id
         _bounded(self._cache, 6000)
-        self._cache[(message_id, width)] = lay
+        self._cache[(facts.row.id, width)] = lay
         return lay
 
     def _thumb_state(self, media_id: int):
         size = self.thumbnail_size(media_id)
         return (size.width(), size.height()) if size is not None else self.thumbnails_failed(media_id)
 
-    def _build(self, row, index, rendered: Rendered, fonts: _Fonts, width: int, day: bool, side: Side) -> Layout:
+    def _build(self, model, row, name: str, rendered: Rendered, fonts: _Fonts, width: int, day: bool,
+               side: Side) -> Layout:
         ops: list[Op] = []
         texts: list[str] = []
         y = ROW_PAD
@@ -506,8 +552,6 @@ class MessageDelegate(QStyledItemDelegate):
         inner_w = max(120, max_bubble - 2 * BUBBLE_PAD)
         # The sender's picture (or initials in their colour), the name (in that colour in a group, so
         # that speakers are told apart), an external contact's corp tag, the time.
-        model = index.model()
-        name = index.data(Roles.SenderLabelRole) or display_name(row.sender)
         tag = display_name(model.corp_tag(row.sender)) if hasattr(model, "corp_tag") else ""
         rest = (f" {tag}" if tag else "") + f"  {format_time(row.msgtime)}"
         header = name + rest

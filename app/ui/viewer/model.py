@@ -17,6 +17,12 @@ same worker task, which records ``session.open`` in the audit trail; page reads 
 If the core refuses (no ``messages.read``, or a session outside the account's scope) no page is
 read: ``access_denied(message)`` is emitted and the window is emptied.
 
+Prefetching: the view asks for the page beyond either end of the window before the user gets
+there (``prefetch_older``/``prefetch_newer``); the page is loaded off the GUI thread and *staged*
+(``page_staged(direction)``: the view lays its rows out ahead, a few at a time), and shown at once
+when the user reaches that end. A window opened at its newest message starts with ``OPEN_ROWS``
+rows (what a screen shows, quick to lay out) and the page before them is prefetched at once.
+
 Fetching directions:
     ``canFetchMore``/``fetchMore`` are Qt's hook, and Qt calls them when the *last* row is visible
     (QAbstractItemView fetches whenever the bottom of the list shows): they extend the window at the
@@ -36,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
 from functools import partial
+from typing import NamedTuple
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt, Signal
 
@@ -52,7 +59,8 @@ from .render import format_time, summary_of
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 200
-MAX_ROWS = 2000
+MAX_ROWS = 1000   # every change of the window lays all its rows out again (QListView): keep it small
+OPEN_ROWS = 60    # a session opened at its newest message starts with these; the rest is prefetched
 _EXTERNAL_PREFIXES = ("wo", "wm", "wb")
 _ID_PUNCT = str.maketrans("", "", "_-")
 _ROOT = QModelIndex()
@@ -74,6 +82,17 @@ class Roles(IntEnum):
 class Side(IntEnum):
     LEFT = 0
     RIGHT = 1
+
+
+class RowFacts(NamedTuple):
+    """What a row's layout depends on, for a row of the window or of a staged page."""
+
+    row: MessageRow
+    parsed: ParsedMessage | None
+    media: list[MediaRow]
+    day: bool  # starts a day
+    expanded: bool
+    side: Side
 
 
 def is_external_id(userid: str) -> bool:
@@ -141,9 +160,11 @@ class MessageListModel(QAbstractListModel):
     access_denied = Signal(str)
     #: the media rows of these messages changed (a download finished): their bubbles must be drawn anew
     media_updated = Signal(list)
+    #: a prefetched page is staged beyond one end of the window ("older" or "newer"): see staged_facts
+    page_staged = Signal(str)
 
     def __init__(self, archive: ArchiveService, directory: Directory, actor: Actor, parent=None, *,
-                 page_size: int = PAGE_SIZE, max_rows: int = MAX_ROWS):
+                 page_size: int = PAGE_SIZE, max_rows: int = MAX_ROWS, open_rows: int = OPEN_ROWS):
         super().__init__(parent)
         self.archive = archive
         self.directory = directory
@@ -163,10 +184,13 @@ class MessageListModel(QAbstractListModel):
         self._more_after = False
         self._generation = 0
         self._loading: set[str] = set()
+        self._staged: dict[str, tuple[tuple[int, int], Page]] = {}  # direction → (edge key, page)
+        self._prefetching: set[str] = set()
+        self._wanted: set[str] = set()  # directions the view asked to extend while their page loaded
         self._has_external = False
         self._first_participant = ""
         self.synchronous = False  # tests and benchmarks may load inline; the GUI never does
-        self._loader = PageLoader(archive, directory, actor, page_size)
+        self._loader = PageLoader(archive, directory, actor, page_size, open_rows)
 
     @property
     def page_size(self) -> int:
@@ -235,6 +259,21 @@ class MessageListModel(QAbstractListModel):
         r = self._rows[row]
         day = row == 0 or self._day_of(r) != self._day_of(self._rows[row - 1])
         return r.id, day, r.id in self._expanded, side_of(r.sender, self._has_external, self._first_participant)
+
+    def staged_facts(self, direction: str) -> list[RowFacts]:
+        """The rows of the page staged beyond that end of the window, as they will be shown."""
+        staged = self._staged.get(direction)
+        if staged is None:
+            return []
+        page, out = staged[1], []
+        before = None if direction == "older" or not self._rows else _day_number(self._rows[-1])
+        for r in page.rows:  # (days not kept in _day: a staged page may be dropped unseen)
+            day = _day_number(r)
+            side = side_of(r.sender, self._has_external, self._first_participant)
+            out.append(RowFacts(r, page.parsed.get(r.id), page.media.get(r.id, []), day != before,
+                                r.id in self._expanded, side))
+            before = day
+        return out
 
     def message_at(self, row: int) -> MessageRow:
         return self._rows[row]
@@ -308,7 +347,7 @@ class MessageListModel(QAbstractListModel):
     def _day_of(self, row: MessageRow) -> int:
         day = self._day.get(row.id)
         if day is None:
-            day = self._day[row.id] = datetime.fromtimestamp(row.msgtime / 1000).date().toordinal()
+            day = self._day[row.id] = _day_number(row)
         return day
 
     # ------------------------------------------------------------------ state the view changes
@@ -412,6 +451,9 @@ class MessageListModel(QAbstractListModel):
         self._expanded.clear()
         self._highlight = None
         self._more_before = self._more_after = False
+        self._staged.clear()
+        self._prefetching.clear()
+        self._wanted.clear()
 
     # ------------------------------------------------------------------ extending the window
     def can_fetch_older(self) -> bool:
@@ -421,26 +463,81 @@ class MessageListModel(QAbstractListModel):
         return self._more_after and "newer" not in self._loading and "open" not in self._loading
 
     def fetch_older(self) -> None:
-        """Load the page before the first row; it is prepended (and the bottom trimmed)."""
-        if not self.can_fetch_older() or not self._rows:
-            return
-        first = self._rows[0]
-        corp_id, session_id, key = self.corp_id, self.session_id, (first.msgtime, first.id)
-        generation = self._generation
-        self._set_loading("older")
-        self._run(partial(self._loader.page, corp_id, session_id, before=key),
-                  weak_callback(self._prepend, generation))
+        """Show the page before the first row (prepended, the bottom trimmed): at once if it is staged,
+        else when it has loaded."""
+        if self.can_fetch_older() and self._rows:
+            self._fetch("older")
 
     def fetch_newer(self) -> None:
-        """Load the page after the last row; it is appended (and the top trimmed)."""
-        if not self.can_fetch_newer() or not self._rows:
+        """Show the page after the last row (appended, the top trimmed)."""
+        if self.can_fetch_newer() and self._rows:
+            self._fetch("newer")
+
+    def prefetch_older(self) -> None:
+        """Load the page before the window and stage it (``page_staged``), unless it is or loads."""
+        self._prefetch("older")
+
+    def prefetch_newer(self) -> None:
+        self._prefetch("newer")
+
+    def _edge(self, direction: str) -> tuple[int, int] | None:
+        if not self._rows:
+            return None
+        r = self._rows[0] if direction == "older" else self._rows[-1]
+        return r.msgtime, r.id
+
+    def _fetch(self, direction: str) -> None:
+        staged = self._staged.pop(direction, None)
+        if staged is not None and staged[0] == self._edge(direction):
+            self._show(direction, staged[1])
             return
-        last = self._rows[-1]
-        corp_id, session_id, key = self.corp_id, self.session_id, (last.msgtime, last.id)
-        generation = self._generation
-        self._set_loading("newer")
-        self._run(partial(self._loader.page, corp_id, session_id, after=key),
-                  weak_callback(self._append, generation))
+        self._wanted.add(direction)
+        self._set_loading(direction)
+        self._prefetch(direction)
+
+    def _prefetch(self, direction: str) -> None:
+        more = self._more_before if direction == "older" else self._more_after
+        edge = self._edge(direction)
+        if not more or edge is None or "open" in self._loading or direction in self._prefetching \
+                or direction in self._staged:
+            return
+        corp_id, session_id, generation = self.corp_id, self.session_id, self._generation
+        where = {"before": edge} if direction == "older" else {"after": edge}
+        self._prefetching.add(direction)
+        self._run(partial(self._loader.page, corp_id, session_id, **where),
+                  weak_callback(self._prefetched, generation, direction, edge),
+                  weak_callback(self._prefetch_failed, generation, direction))
+
+    def _prefetched(self, generation: int, direction: str, edge: tuple[int, int], page: Page) -> None:
+        if generation != self._generation:
+            return
+        self._prefetching.discard(direction)
+        if edge != self._edge(direction):  # that end of the window moved meanwhile (trimmed)
+            if direction in self._wanted:
+                self._prefetch(direction)
+            return
+        if direction in self._wanted:
+            self._show(direction, page)
+        else:
+            self._staged[direction] = (edge, page)
+            self.page_staged.emit(direction)
+
+    def _prefetch_failed(self, generation: int, direction: str, exc: Exception) -> None:
+        if generation != self._generation:
+            return
+        self._prefetching.discard(direction)
+        if direction in self._wanted:
+            self._wanted.discard(direction)
+            self._failed(generation, exc)
+        else:  # nobody waits for it: the page is read again when the user gets there
+            log.warning("prefetching messages failed: %s", exc)
+
+    def _show(self, direction: str, page: Page) -> None:
+        self._wanted.discard(direction)
+        if direction == "older":
+            self._prepend(self._generation, page)
+        else:
+            self._append(self._generation, page)
 
     def _prepend(self, generation: int, page: Page) -> None:
         if generation != self._generation:
@@ -466,6 +563,7 @@ class MessageListModel(QAbstractListModel):
                 self._reindex()
                 self.endRemoveRows()
                 self._more_after = True
+                self._staged.pop("newer", None)
         self.window_changed.emit()
         self.loading_changed.emit(self.is_loading())
 
@@ -490,6 +588,7 @@ class MessageListModel(QAbstractListModel):
                 self._reindex()
                 self.endRemoveRows()
                 self._more_before = True
+                self._staged.pop("older", None)
                 ix = self.index(0)  # the new first row starts the window's first day
                 self.dataChanged.emit(ix, ix, [int(Roles.IsDaySeparatorRole)])
         self.window_changed.emit()
@@ -573,11 +672,13 @@ class PageLoader:
     """Reads pages for the model on a worker thread. It holds services only, never the model: a
     task must not keep a Qt object alive (its last reference would then go on a worker thread)."""
 
-    def __init__(self, archive: ArchiveService, directory: Directory, actor: Actor, page_size: int):
+    def __init__(self, archive: ArchiveService, directory: Directory, actor: Actor, page_size: int,
+                 open_rows: int = OPEN_ROWS):
         self.archive = archive
         self.directory = directory
         self.actor = actor
         self.page_size = page_size
+        self.open_rows = open_rows
 
     def opened(self, corp_id: int, session_id: str, load) -> Page:
         """A person opens the session: ``ArchiveService.open_session`` (records ``session.open``;
@@ -601,10 +702,10 @@ class PageLoader:
         return page
 
     def latest(self, corp_id: int, session_id: str) -> Page:
+        n = min(self.open_rows, self.page_size)
         rows = self.archive.messages(self.actor, corp_id=corp_id, session_id=session_id,
-                                     limit=self.page_size + 1, newest_first=True)
-        more = len(rows) > self.page_size
-        return self.complete(list(reversed(rows[:self.page_size])), more_before=more, more_after=False)
+                                     limit=n + 1, newest_first=True)
+        return self.complete(list(reversed(rows[:n])), more_before=len(rows) > n, more_after=False)
 
     def page(self, corp_id: int, session_id: str, *, before=None, after=None) -> Page:
         if before is not None:
@@ -644,6 +745,11 @@ class PageLoader:
             page.target_id = page.rows[-1].id if page.rows else None
             return page
         return self.around(corp_id, session_id, first[0])
+
+
+def _day_number(row: MessageRow) -> int:
+    """The local day of a message, as a number (days since 0001-01-01)."""
+    return datetime.fromtimestamp(row.msgtime / 1000).date().toordinal()
 
 
 def weak_callback(method, *bound_args):
@@ -691,5 +797,5 @@ def _media_rows(archive: ArchiveService, actor: Actor, message_ids: list[int]) -
         return {}
 
 
-__all__ = ["MessageListModel", "Roles", "Side", "Page", "PAGE_SIZE", "MAX_ROWS", "side_of", "own_side_rule",
+__all__ = ["MessageListModel", "Roles", "Side", "RowFacts", "Page", "PAGE_SIZE", "MAX_ROWS", "OPEN_ROWS", "side_of", "own_side_rule",
            "is_external_id"]

@@ -253,6 +253,12 @@ class MessageViewer(QWidget):
         self.model.session_opened.connect(self._session_opened)
         self.model.access_denied.connect(self._access_denied)
         self.model.media_updated.connect(self._media_updated)
+        # Pages prefetched beyond the window's ends are laid out ahead, a few rows per turn of the
+        # event loop, so that showing one when the user gets there costs milliseconds.
+        self._warming = QTimer(self)
+        self._warming.setInterval(0)
+        self._warming.timeout.connect(self._warm_staged)
+        self.model.page_staged.connect(lambda _direction: self._warming.start())
         self.delegate.action_requested.connect(self._on_action)
         self.find_bar.terms_changed.connect(self._mark_terms)
         self.find_bar.hit_found.connect(self.show_message)
@@ -488,6 +494,7 @@ class MessageViewer(QWidget):
         self._pending_highlight = None
         self._update_actions()
         QTimer.singleShot(0, self._maybe_fetch_older)
+        QTimer.singleShot(0, self._prefetch)
 
     def _focus_target(self, message_id: int, where: str, highlight: bool) -> None:
         if highlight:
@@ -559,6 +566,7 @@ class MessageViewer(QWidget):
         self._anchor = None
         self._update_header()
         QTimer.singleShot(0, self._maybe_fetch_older)
+        QTimer.singleShot(0, self._prefetch)
 
     def _update_sticky_day(self) -> None:
         """Show the top message's day over the list unless its own separator is there in full."""
@@ -580,6 +588,25 @@ class MessageViewer(QWidget):
     def _scrolled(self, value: int) -> None:
         if value <= self.view.viewport().height() // 2:
             QTimer.singleShot(0, self._maybe_fetch_older)
+        self._prefetch()
+
+    def _prefetch(self) -> None:
+        """Stage the page beyond an end of the window once the user is within a page of that end."""
+        rows = self.model.rowCount()
+        if not rows:
+            return
+        top = self._top_row()
+        if 0 <= top < self.model.page_size:
+            self.model.prefetch_older()
+        bottom = self.view.indexAt(QPoint(2, self.view.viewport().height() - 2))
+        if not bottom.isValid() or bottom.row() >= rows - self.model.page_size:
+            self.model.prefetch_newer()
+
+    def _warm_staged(self) -> None:
+        for direction in ("older", "newer"):
+            if not self.delegate.warm(self.model, self.model.staged_facts(direction)):
+                return  # more on the next turn of the event loop
+        self._warming.stop()
 
     def _maybe_fetch_older(self) -> None:
         bar = self.view.verticalScrollBar()
