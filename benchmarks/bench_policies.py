@@ -83,8 +83,10 @@ def build_archive(data: Path, db_url: str | None, messages: int):
     (corpus / "truth.json").rename(corpus / "truth.saved.json")  # no directory names: another area's tables
     ctx = AppContext(data, db_url)
     corp, _ = ctx.setup_demo(corpus)
-    ctx.make_syncer(corp, workers=1, media=False).run()
-    print(f"synced {synced:,} messages in {time.perf_counter() - t:.1f} s", flush=True)
+    report = ctx.make_syncer(corp, workers=1, media=False).run()
+    if report.error or not report.stored:
+        raise SystemExit(f"the sync of the corpus stored {report.stored} messages: {report.error}")
+    print(f"synced {report.stored:,} messages in {time.perf_counter() - t:.1f} s", flush=True)
     t = time.perf_counter()
     templates = _templates(ctx)
     cloned = add_messages(ctx, templates, messages - len(templates), seed=1, t_from=T_START, t_to=T_START + YEAR_MS)

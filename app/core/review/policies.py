@@ -10,9 +10,11 @@ Administrators (``review.manage``) create and change policies; a change is recor
 policy keeps, per corp, the journal number it has evaluated up to (``review_policy_marks``), and an
 evaluation reads only the journal rows after it — the messages a batch stored, and older messages
 a recall changed — fetches those rows by id and matches them with the search's own evaluator
-(exactly what a search would find). Its cost follows the batch, not the archive
-(``benchmarks/bench_review.py``). A new policy starts at the journal's head (it raises alerts for
-what arrives from then on; ``run(..., since_ms=...)`` looks back through the search index).
+(exactly what a search would find). Review terms (``tag:`` …) are resolved for those messages
+alone, and the alerts they raise or join are read and written a few statements at a time. Its
+cost follows the batch, not the archive nor its review state (``benchmarks/bench_policies.py``).
+A new policy starts at the journal's head (it raises alerts for what arrives from then on;
+``run(..., since_ms=...)`` looks back through the search index).
 
 **Alerts.** Each new match raises or joins an alert: one per policy, session and day (the message's
 local date), with the matching messages as its hits (a message is a hit of a policy once). An
