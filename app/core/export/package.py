@@ -176,6 +176,7 @@ class _BagWriter:
 
     def __init__(self, root: Path):
         self.root = root
+        self._root = os.fspath(root)
         (root / "data").mkdir(parents=True)
         # Open for the whole export (closed by close() or abort()).
         self.manifest = open(root / "manifest-sha256.txt", "w", encoding="utf-8", newline="\n")  # noqa: SIM115
@@ -218,7 +219,7 @@ class _BagWriter:
         if folder not in self._folders:
             (self.root / folder).mkdir(parents=True, exist_ok=True)
             self._folders.add(folder)
-        return os.path.join(self.root, rel)
+        return f"{self._root}/{rel}"  # os.path.join with a Path was a tenth of a millisecond a file
 
     def write_bytes(self, rel: str, data: bytes) -> str:
         """Write a new file ``rel`` holding ``data`` (in the writer thread; an error is raised by a
