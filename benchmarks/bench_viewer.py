@@ -91,6 +91,7 @@ def main() -> None:
 
     app = QApplication.instance() or QApplication([])
     from app.core.actor import Actor
+    from app.ui.app import freeze_startup_objects
     from app.ui.tasks import wait_for_tasks
     from app.ui.viewer import MessageViewer
     from app.ui.viewer.model import MAX_ROWS, PAGE_SIZE
@@ -111,12 +112,16 @@ def main() -> None:
     viewer = MessageViewer(ctx, actor)
     viewer.resize(900, 1000)
     viewer.show()
+    freeze_startup_objects()  # as the app does once its window is up
     model, bar = viewer.model, viewer.view.verticalScrollBar()
     session = ctx.archive.sessions(actor)[0]
 
     def wait(signal, start) -> None:
         fired: list = []
-        slot = fired.append
+
+        def slot(*args) -> None:
+            fired.append(args)
+
         signal.connect(slot)
         start()
         while not fired:

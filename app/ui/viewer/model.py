@@ -59,8 +59,8 @@ from .render import format_time, summary_of
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 200
-MAX_ROWS = 1000   # every change of the window lays all its rows out again (QListView): keep it small
-OPEN_ROWS = 60    # a session opened at its newest message starts with these; the rest is prefetched
+MAX_ROWS = 600    # every change of the window lays all its rows out again (QListView): keep it small
+OPEN_ROWS = 40    # a session opened at its newest message starts with these (a screen and more): the rest is prefetched
 _EXTERNAL_PREFIXES = ("wo", "wm", "wb")
 _ID_PUNCT = str.maketrans("", "", "_-")
 _ROOT = QModelIndex()
