@@ -103,9 +103,12 @@ def previous_figures() -> dict[str, float]:
     return found
 
 
-def section(when: str, rev: str, results: list[tuple[str, int, float, list[dict]]], previous: dict[str, float]) -> str:
-    lines = [f"## {when} · {rev}", "", machine(), "",
-             "| figure | value | ratio to ceiling | goal | previous run |", "|---|---|---|---|---|"]
+def section(when: str, rev: str, results: list[tuple[str, int, float, list[dict]]], previous: dict[str, float],
+            left_out: list[str]) -> str:
+    lines = [f"## {when} · {rev}", "", machine(), ""]
+    if left_out:
+        lines += [f"Not run this time (`--only`/`--skip`): {', '.join(f'`{s}`' for s in left_out)}.", ""]
+    lines += ["| figure | value | ratio to ceiling | goal | previous run |", "|---|---|---|---|---|"]
     for script, code, seconds, figures in results:
         if code:
             lines.append(f"| `{script}` | **failed** (exit {code}) after {seconds:.0f} s | | | |")
@@ -122,8 +125,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tiny", action="store_true", help="tiny sizes (seconds): prove every benchmark runs")
     ap.add_argument("--only", help="comma-separated benchmark scripts to run")
+    ap.add_argument("--skip", default="", help="comma-separated benchmark scripts not to run")
     args = ap.parse_args()
-    chosen = [s for s in BENCHMARKS if not args.only or s in args.only.split(",")]
+    chosen = [s for s in BENCHMARKS if (not args.only or s in args.only.split(",")) and s not in args.skip.split(",")]
     results, raw = [], []
     for script in chosen:
         full, tiny = BENCHMARKS[script]
@@ -141,7 +145,8 @@ def main() -> None:
                 "between runs on a shared machine: compare the ratios, measured in the same run.\n")
         old = DOC.read_text(encoding="utf-8").split("\n## ", 1) if DOC.exists() else [head]
         rest = ("\n## " + old[1]) if len(old) > 1 else ""
-        DOC.write_text(head + "\n" + section(when, rev, results, previous_figures()) + rest, encoding="utf-8")
+        DOC.write_text(head + "\n" + section(when, rev, results, previous_figures(),
+                                                [s for s in BENCHMARKS if s not in chosen]) + rest, encoding="utf-8")
         print(f"wrote {DOC.relative_to(ROOT)}")
     if failed:
         raise SystemExit(f"benchmarks without results: {', '.join(failed)}")
