@@ -10,7 +10,7 @@ entry never stops a sync.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from app.core.messages import MessageParseError, ParsedMessage, parse_message
 from app.core.picklable import compact_pickle
@@ -20,9 +20,12 @@ from .errors import SdkError
 from .keys import PrivateKeyRing, RandomKeyError, UnknownKeyVersionError, decrypt_random_key
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .binding import SdkLibrary
 
-__all__ = ["STAGE_DECRYPT", "STAGE_KEY", "STAGE_PARSE", "Decrypted", "Rejected", "decrypt_item"]
+__all__ = ["STAGE_DECRYPT", "STAGE_KEY", "STAGE_PARSE", "Decrypted", "Rejected", "decrypt_item", "decrypt_items",
+           "with_items"]
 
 # Quarantine stages
 STAGE_KEY, STAGE_DECRYPT, STAGE_PARSE = "key", "decrypt", "parse"
@@ -66,3 +69,24 @@ def decrypt_item(item: ChatDataItem, ring: PrivateKeyRing, lib: SdkLibrary) -> D
     except MessageParseError as exc:
         return Rejected(item, STAGE_PARSE, str(exc), plaintext=raw)
     return Decrypted(item, raw, replace(parsed, content=None))
+
+
+# What an SDK host sends back per entry: a Decrypted without its item, as (raw, parsed) - the
+# process that asked has the items, and sending them back doubled the bytes on the pipe - or the
+# Rejected (with its item: the quarantine keeps it).
+Answer: TypeAlias = tuple[bytes, ParsedMessage] | Rejected
+
+
+def decrypt_items(items: Sequence[ChatDataItem], ring: PrivateKeyRing, lib: SdkLibrary) -> list[Answer]:
+    """:func:`decrypt_item` of each of ``items``, as the answers an SDK host sends back."""
+    answers: list[Answer] = []
+    for item in items:
+        outcome = decrypt_item(item, ring, lib)
+        answers.append((outcome.raw, outcome.parsed) if isinstance(outcome, Decrypted) else outcome)
+    return answers
+
+
+def with_items(items: Sequence[ChatDataItem], answers: Sequence[Answer]) -> list[Decrypted | Rejected]:
+    """The outcomes of ``items`` from an SDK host's answers to them (one per item, in order)."""
+    return [answer if isinstance(answer, Rejected) else Decrypted(item, *answer)
+            for item, answer in zip(items, answers, strict=True)]

@@ -23,7 +23,7 @@ open        corpid, secret, proxy, passwd, timeout         None (NewSdk + Init)
 chat        seq, limit                                     list of ChatDataItem
 media       indexbuf (bytes), sdkfileid (bytes)            (data, next indexbuf, finished)
 keys        {publickey_ver: private key PEM}               the versions loaded
-decrypt     list of ChatDataItem                           list of Decrypted / Rejected (sdk/decrypt.py)
+decrypt     list of ChatDataItem                           per item (raw, parsed) or Rejected (sdk/decrypt.py)
 exit        —                                              None, then the host exits
 =========== ============================================== ==========================================
 """
@@ -40,7 +40,7 @@ from app.core.processes import Channel, ChannelClosed, apply_niceness
 
 if TYPE_CHECKING:
     from .binding import ChatDataItem, FinanceSdk, SdkLibrary
-    from .decrypt import Decrypted, Rejected
+    from .decrypt import Answer
     from .keys import PrivateKeyRing
 
 MARKER = b"\x1e"
@@ -82,13 +82,13 @@ class _Host:
         self.ring = PrivateKeyRing.from_pems(pems)
         return sorted(pems)
 
-    def decrypt(self, items: list[ChatDataItem]) -> list[Decrypted | Rejected]:
-        from .decrypt import decrypt_item
+    def decrypt(self, items: list[ChatDataItem]) -> list[Answer]:
+        from .decrypt import decrypt_items
 
         lib = self._need_library()
         if self.ring is None:
             raise RuntimeError("no private keys were given to this SDK host")
-        return [decrypt_item(item, self.ring, lib) for item in items]
+        return decrypt_items(items, self.ring, lib)
 
     def exit(self) -> None:
         if self.sdk is not None:

@@ -2,7 +2,8 @@
 
 It runs in SDK host processes (:mod:`app.core.sdk.host`; see pipeline.py for why processes, not
 threads): :class:`DecryptPool` keeps ``workers`` hosts, each with the library and the private keys
-loaded once, and hands them chunks; a host runs :func:`app.core.sdk.decrypt.decrypt_item` on each item.
+loaded once, and hands them chunks; a host runs :func:`app.core.sdk.decrypt.decrypt_item` on each item
+and answers without the items (:func:`~app.core.sdk.decrypt.with_items` puts them back here).
 
 A host that dies on a chunk (Tencent's DecryptData kills its process on some inputs) costs one
 entry: the pool starts a new host and decrypts that chunk's items one at a time, so the item that
@@ -21,7 +22,7 @@ import threading
 import time
 
 from app.core.sdk import ChatDataItem
-from app.core.sdk.decrypt import STAGE_DECRYPT, Decrypted, Rejected
+from app.core.sdk.decrypt import STAGE_DECRYPT, Decrypted, Rejected, with_items
 from app.core.sdk.hosted import LibrarySpec, SdkHost, SdkHostDied
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,7 @@ class DecryptPool:
     def _decrypt(self, host: SdkHost, items: list[ChatDataItem]) -> list[Decrypted | Rejected]:
         self._ready(host)
         try:
-            results: list[Decrypted | Rejected] = host.request("decrypt", items)
-            return results
+            return with_items(items, host.request("decrypt", items))
         except SdkHostDied as died:
             log.warning("an SDK host died on a chunk of %d entries (seq %s-%s): %s; isolating the entry",
                         len(items), items[0].seq, items[-1].seq, died)
@@ -127,7 +127,7 @@ class DecryptPool:
         for item in items:  # one at a time, so a second death names its entry
             self._ready(host)
             try:
-                outcomes.extend(host.request("decrypt", [item]))
+                outcomes.extend(with_items([item], host.request("decrypt", [item])))
             except SdkHostDied as died:
                 self.crashes += 1
                 how = died.how + (f"; {died.reason}" if died.reason else "")

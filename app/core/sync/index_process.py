@@ -105,6 +105,8 @@ def _serve(channel: Channel) -> None:
     from app.core.search.index import IndexBusy, index_for
     from app.core.store.db import Database
 
+    from .memory import release_free_memory
+
     request = channel.receive()
     if not request or request[0] != "open":
         raise SystemExit("unexpected request")
@@ -136,6 +138,7 @@ def _serve(channel: Channel) -> None:
             pass  # another process is indexing; it will pick these messages up
         except Exception:  # the index is derived data: never let it stop a sync
             logging.getLogger(__name__).exception("updating the search index failed; searches will catch up")
+        release_free_memory()
 
     follow(pokes, catch_up)
     with contextlib.suppress(ChannelClosed):

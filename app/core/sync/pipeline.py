@@ -53,6 +53,7 @@ from .decrypt import DecryptPool
 from .failures import SyncFailed, describe_failure
 from .index_process import IndexFollowerProcess
 from .media_phase import MediaPhase
+from .memory import release_free_memory
 from .writer import BatchCounts, write_batch
 
 log = logging.getLogger(__name__)
@@ -328,6 +329,8 @@ class Syncer:
                     first_msgtime = min(times)
                 self._estimate(phase_start, first_msgtime, max(times) if times else None)
                 self._report()
+                del outcomes, items, futures  # written: what the batch took goes back before the next
+                release_free_memory()
         finally:
             follower.close()
             policies.close()
