@@ -427,6 +427,7 @@ def test_a_saved_search_is_shared_listed_with_its_counts_and_run_into_the_search
     assert panel.result.text() == f"“Files”: {hits} hits."
     qtbot.waitUntil(lambda: panel.search_tree.topLevelItemCount() == 1
                     and panel.search_tree.topLevelItem(0).text(4) == "0", timeout=10000)
+    wait_for_tasks()  # the first page's read records the search; the count (awaited above) may finish first
     searches = [e.object for e in desk.ctx.trail.entries(desk.carol, limit=100)
                 if e.action == Action.SEARCH and e.account == "alice"]
     assert searches.count("(type:file)") == 1  # the saved search's run is recorded once, as the panel's search
