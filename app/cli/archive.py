@@ -13,6 +13,7 @@ import click
 from app.core.auth.errors import PermissionDenied
 from app.core.context import AppContext
 from app.core.safe_text import display_name, display_text, json_line
+from app.core.store.place import archive_place
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -69,7 +70,7 @@ def demo(ctx: AppContext, corpus: str | None, messages: int | None) -> None:
                        "(`wecom-auditor accounts no-login off` to always ask).")
     click.echo(f"Demo corp {corp.corpid} is configured (SDK simulator, corpus {corp.simulator_corpus}).")
     click.echo(f"Its secret and private keys are read from {where}.")
-    click.echo(f"Archive: {ctx.db.display_url}")
+    click.echo(f"Archive: {archive_place(ctx.db)}")
     click.echo("Next: wecom-auditor sync")
 
 
