@@ -259,9 +259,9 @@ def shoot(data_dir: Path, out_dir: Path, login=None, only: set[str] | None = Non
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before the QApplication exists
     app = QApplication.instance() or QApplication([])
-    from app.ui.app import _add_shipped_font
+    from app.ui.app import add_shipped_fonts
 
-    _add_shipped_font()  # as the app does: Chinese glyphs whatever fonts this computer has
+    add_shipped_fonts()  # as the app does: Chinese glyphs whatever fonts this computer has
     written = []
     for lang in ("zh_CN", "en"):
         translators = install_translators(app, lang) if lang != "en" else []

@@ -69,7 +69,7 @@ def run_gui(data_dir: str | None = None, db_url: str | None = None) -> int:
     from .interrupt import quit_on_sigint
 
     sigint_timer = quit_on_sigint(app)  # noqa: F841 — lives as long as the window
-    _add_shipped_font()
+    add_shipped_fonts()
     from . import temp_copies
 
     temp_copies.remove_stale()  # decrypted copies "Open" left when a run crashed or was killed
@@ -98,7 +98,7 @@ def _prefer_utf8_locale() -> None:
         os.environ["LC_CTYPE"] = "C.UTF-8"
 
 
-def _add_shipped_font() -> None:
+def add_shipped_fonts() -> None:
     """Offer the app's own Noto Sans SC (resources/fonts, shipped for the PDFs) to Qt: the window has
     Chinese glyphs whatever fonts are installed — and glyphs at all: Qt crashes laying out text on
     a computer without any font. Installed fonts keep their place; this one fills in."""

@@ -12,6 +12,15 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 GUI_MESSAGES = 800
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shipped_fonts(qapp):
+    """The app offers Qt its own fonts when it starts (run_gui); so does the tests' QApplication, so
+    that on a machine without fonts the bubbles are drawn with glyphs, as a user sees them."""
+    from app.ui.app import add_shipped_fonts
+
+    add_shipped_fonts()
+
+
 @pytest.fixture(scope="session")
 def synced_archive(tmp_path_factory):
     """(data_dir, db_url) of a demo archive of GUI_MESSAGES generated messages, synced with media."""

@@ -612,9 +612,9 @@ def test_an_auditor_without_message_reading_sees_ids_only_and_no_refusal_is_reco
 def test_emoji_are_drawn_with_the_shipped_font_not_as_empty_boxes(qapp):
     from PySide6.QtGui import QTextLayout
 
-    from app.ui.app import _add_shipped_font
+    from app.ui.app import add_shipped_fonts
 
-    _add_shipped_font()  # what run_gui does at start
+    add_shipped_fonts()  # what run_gui does at start
     for text in ("合同 👍 ok", "😀🎉", "好的👌"):
         layout = QTextLayout(text, qapp.font())
         layout.beginLayout()
