@@ -248,6 +248,7 @@ from app.core.store.db import open_database
 url, name, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 db = open_database(url)
 trail = AuditTrail(db)
+open(go + "." + name, "w").close()  # ready: both start together, however slowly each one started
 while not os.path.exists(go):
     time.sleep(0.005)
 for i in range(n):
@@ -264,7 +265,10 @@ def test_concurrent_writers_in_two_processes_keep_one_chain(trail, db, db_url, t
     procs = [subprocess.Popen([sys.executable, "-c", CHILD, db_url, name, str(n), str(go)], cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for name in ("proc-a", "proc-b")]
-    time.sleep(0.3)
+    deadline = time.monotonic() + 120  # imports take seconds on a loaded machine
+    while not all((tmp_path / f"go.{name}").exists() for name in ("proc-a", "proc-b")):
+        assert time.monotonic() < deadline and all(p.poll() is None for p in procs), "a writer did not start"
+        time.sleep(0.01)
     go.touch()
     for p in procs:
         out, err = p.communicate(timeout=300)
