@@ -97,17 +97,20 @@ def align_columns(text: str, metrics: QFontMetrics) -> str:
     firsts = [metrics.horizontalAdvance(m.group(1)) for m in parts if m]
     if not firsts:
         return text
-    space, wide = max(metrics.horizontalAdvance(" "), 1), max(metrics.horizontalAdvance("\u3000"), 1)
+    # Widths measured over many: in a proportional font a space is rarely a whole pixel.
+    space = max(metrics.horizontalAdvance(" " * 32), 1) / 32
+    wide = max(metrics.horizontalAdvance("\u3000" * 32), 1) / 32
 
-    def pad(gap: int) -> tuple[int, int, int]:
+    def pad(gap: int) -> tuple[float, int, int]:
         """(error in px, ideographic spaces, spaces) of the pad closest to ``gap`` pixels."""
         return min((abs(gap - b * wide - max(round((gap - b * wide) / space), 0) * space), b,
-                    max(round((gap - b * wide) / space), 0)) for b in range(gap // wide + 1))
+                    max(round((gap - b * wide) / space), 0)) for b in range(int(gap // wide) + 1))
 
     # The nearest column (at least 3 spaces after the longest example) that every pad meets
     # best: pads of two widths meet most gaps exactly, but not every one.
-    first = max(firsts) + 3 * space
-    column = min(range(first, first + 2 * wide * space), key=lambda c: (max(pad(c - f)[0] for f in firsts), c))
+    first = round(max(firsts) + 3 * space)
+    column = min(range(first, first + round(2 * wide * space)),
+                 key=lambda c: (max(pad(c - f)[0] for f in firsts), c))
     out = []
     for line, m in zip(lines, parts, strict=True):
         if not m:
@@ -202,6 +205,8 @@ def error_pointer(query: str, position: int, metrics: QFontMetrics,
     # Two pads, the closer one wins: the text's own shape (an ideographic space under each wide
     # character: both usually come from the same CJK font), and spaces alone.
     mirrored = "".join("\u3000" if unicodedata.east_asian_width(c) in "WF" else " " for c in line[:column])
-    plain = " " * round(target / max(metrics.horizontalAdvance(" "), 1))
-    pad = min((plain, mirrored), key=lambda p: abs(metrics.horizontalAdvance(p) - target))
+    space = max(metrics.horizontalAdvance(" " * 32), 1) / 32  # a space's width is rarely a whole pixel
+    n = round(target / space)
+    plain = [" " * k for k in (n - 1, n, n + 1) if k >= 0]
+    pad = min((*plain, mirrored), key=lambda p: abs(metrics.horizontalAdvance(p) - target))
     return ErrorPointer(line, pad + "^", column)
