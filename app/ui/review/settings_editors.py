@@ -77,6 +77,21 @@ class ReviewEditor(BackgroundDialog):
     def busy_text(self) -> str:
         return self.tr("Saving…")
 
+    def _arrange(self, parts: list, hint: str, fields: list[QWidget]) -> None:
+        """Lay the editor out: ``parts`` (layouts or widgets) above a hint, the error line and the
+        buttons; ``fields`` are what is disabled while the call runs."""
+        layout = QVBoxLayout(self)
+        for part in parts:
+            if isinstance(part, QWidget):
+                layout.addWidget(part)
+            else:
+                layout.addLayout(part)
+        note = plain_label(hint, self)
+        note.setStyleSheet(HINT_STYLE)
+        for widget in (note, self.error, self.buttons):
+            layout.addWidget(widget)
+        self._form_widgets = fields
+
 
 class TagDialog(ReviewEditor):
     """A tag's names in Chinese and English and its colour; a new tag without ``tag``."""
@@ -102,15 +117,10 @@ class TagDialog(ReviewEditor):
         colour_row.addWidget(self.colour_button)
         colour_row.addStretch(1)
         form.addRow(self.tr("Colour:"), colour_row)
-        hint = plain_label(self.tr("Reviewers see the name in the language of their window; a search finds the "
-                                   "tag by either (tag:违规, tag:Violation)."), self)
-        hint.setStyleSheet(HINT_STYLE)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(hint)
-        layout.addWidget(self.error)
-        layout.addWidget(self.buttons)
-        self._form_widgets = [self.zh_edit, self.en_edit, self.colour_button]
+        self._arrange([form],
+                      self.tr("Reviewers see the name in the language of their window; a search finds the "
+                              "tag by either (tag:违规, tag:Violation)."),
+                      [self.zh_edit, self.en_edit, self.colour_button])
         self.setMinimumWidth(480)
 
     def _show_colour(self) -> None:
@@ -184,17 +194,11 @@ class PolicyDialog(ReviewEditor):
         form.addRow(self.tr("Assign alerts to:"), self.assignee_edit)
         form.addRow(self.tr("Description:"), self.description_edit)
         form.addRow("", self.enabled_check)
-        hint = plain_label(self.tr("The query is written as in the search box. Each new match raises an alert: one "
-                                   "per conversation and day. A new policy looks at what arrives from now on; "
-                                   "Run now… can look back."), self)
-        hint.setStyleSheet(HINT_STYLE)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(hint)
-        layout.addWidget(self.error)
-        layout.addWidget(self.buttons)
-        self._form_widgets = [self.name_edit, self.query_edit, self.schedule_combo, self.assignee_edit,
-                              self.description_edit, self.enabled_check]
+        self._arrange([form],
+                      self.tr("The query is written as in the search box. Each new match raises an alert: one "
+                              "per conversation and day. A new policy looks at what arrives from now on; "
+                              "Run now… can look back."),
+                      [self.name_edit, self.query_edit, self.schedule_combo, self.assignee_edit, self.description_edit, self.enabled_check])
         self.query_edit.textChanged.connect(self.check_query)
         self.name_edit.textChanged.connect(self.check_query)
         self.setMinimumWidth(620)
@@ -277,17 +281,11 @@ class RunPolicyDialog(ReviewEditor):
         since_row.addWidget(self.since_radio)
         since_row.addWidget(self.since_date)
         since_row.addStretch(1)
-        hint = plain_label(self.tr("Alerts are raised as after a sync; a message already a hit of this policy "
-                                   "raises nothing again. Looking back reads the search index: a long period takes "
-                                   "a while."), self)
-        hint.setStyleSheet(HINT_STYLE)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.new_radio)
-        layout.addLayout(since_row)
-        layout.addWidget(hint)
-        layout.addWidget(self.error)
-        layout.addWidget(self.buttons)
-        self._form_widgets = [self.new_radio, self.since_radio, self.since_date]
+        self._arrange([self.new_radio, since_row],
+                      self.tr("Alerts are raised as after a sync; a message already a hit of this policy "
+                              "raises nothing again. Looking back reads the search index: a long period takes "
+                              "a while."),
+                      [self.new_radio, self.since_radio, self.since_date])
         self.setMinimumWidth(520)
 
     def set_since(self, day: date | None) -> None:
@@ -382,17 +380,11 @@ class RuleDialog(ReviewEditor):
         form.addRow(self.tr("Staff:"), self.staff_edit)
         form.addRow(self.tr("Departments:"), self.departments_edit)
         form.addRow(self.tr("Each week:"), size)
-        hint = plain_label(self.tr("Each week's sample is chosen at random among the conversations a member of the "
-                                   "group took part in that week and that raised no alert. The seed of each draw "
-                                   "is kept, so that an auditor can reproduce it."), self)
-        hint.setStyleSheet(HINT_STYLE)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(hint)
-        layout.addWidget(self.error)
-        layout.addWidget(self.buttons)
-        self._form_widgets = [self.name_edit, self.staff_edit, self.departments_edit, self.percent_radio,
-                              self.sessions_radio, self.percent_spin, self.sessions_spin]
+        self._arrange([form],
+                      self.tr("Each week's sample is chosen at random among the conversations a member of the "
+                              "group took part in that week and that raised no alert. The seed of each draw "
+                              "is kept, so that an auditor can reproduce it."),
+                      [self.name_edit, self.staff_edit, self.departments_edit, self.percent_radio, self.sessions_radio, self.percent_spin, self.sessions_spin])
         self._update_size()
         self.setMinimumWidth(600)
 
@@ -443,16 +435,10 @@ class DrawDialog(ReviewEditor):
         self.set_week(last_week())
         form = QFormLayout()
         form.addRow(self.tr("The week holding:"), self.week_date)
-        hint = plain_label(self.tr("The week runs from Monday 00:00 to the next Monday, local time. A week is "
-                                   "drawn once per rule; the sample goes to the reviewers' queue (My sample)."),
-                           self)
-        hint.setStyleSheet(HINT_STYLE)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(hint)
-        layout.addWidget(self.error)
-        layout.addWidget(self.buttons)
-        self._form_widgets = [self.week_date]
+        self._arrange([form],
+                      self.tr("The week runs from Monday 00:00 to the next Monday, local time. A week is "
+                              "drawn once per rule; the sample goes to the reviewers' queue (My sample)."),
+                      [self.week_date])
         self.setMinimumWidth(480)
 
     def set_week(self, day: date) -> None:
