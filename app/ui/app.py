@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 
-from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, Qt, QTranslator
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, Qt, QTimer, QTranslator
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.core.actor import Actor
@@ -137,6 +137,9 @@ def _add_emoji_font(path) -> None:
         QFontDatabase.addApplicationEmojiFontFamily(families[0])
 
 
+FREEZE_AFTER_MS = 3000
+
+
 def freeze_startup_objects() -> None:
     """Leave what exists once the window is up (modules, Qt wrappers, the archive's services: it
     lives as long as the process) out of the garbage collector's full collections. A full
@@ -168,7 +171,9 @@ def run_windows(app: QApplication, ctx: AppContext, sign_in=None) -> int:
     while actor is not None:
         window = MainWindow(ctx, actor)
         window.show()
-        freeze_startup_objects()
+        # Once the window has drawn and read its first pages (the collection takes ~0.1 s, not
+        # before the first paint).
+        QTimer.singleShot(FREEZE_AFTER_MS, freeze_startup_objects)
         window.queue_runner.start()  # media retries and scheduled syncs while the window is open
         if reopened:
             window.account_changed()
