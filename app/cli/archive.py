@@ -12,8 +12,8 @@ import click
 
 from app.core.auth.errors import PermissionDenied
 from app.core.context import AppContext
+from app.core.place import archive_place
 from app.core.safe_text import display_name, display_text, json_line
-from app.core.store.place import archive_place
 
 if TYPE_CHECKING:
     from tqdm import tqdm

@@ -1,10 +1,10 @@
-"""Where the archive is, in the window's language (the place itself: app/core/store/place.py)."""
+"""Where the archive is, in the window's language (the place itself: app/core/place.py)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication
 
-from app.core.store.place import archive_place
+from app.core.place import archive_place
 
 translate = QCoreApplication.translate
 

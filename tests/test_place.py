@@ -1,4 +1,4 @@
-"""Where the archive is, said for people (app/core/store/place.py): a path or a server, never a
+"""Where the archive is, said for people (app/core/place.py): a path or a server, never a
 SQLAlchemy URL, a user name or a password — in the window's title and in the CLI's `demo`."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from sqlalchemy.engine import make_url
 from sync_kit import run_cli
 
-from app.core.store.place import ArchivePlace, archive_place
+from app.core.place import ArchivePlace, archive_place
 
 
 def _db(url: str):

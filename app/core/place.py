@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .db import Database
+    from .store.db import Database
 
 
 @dataclass(frozen=True)
