@@ -128,3 +128,43 @@ def test_room_ids(archive):
     service, corp = archive
     assert service.room_ids(ACTOR, corp) == {"wrRoom1", "wrRoom2"}
     assert service.room_ids(ACTOR, corp + 1) == set()
+
+
+# ------------------------------------------------------------------ a conversation without its corp
+
+def test_a_conversation_read_without_its_corp_seeks_the_index_and_misses_nothing(tmp_path, db_url):
+    """The export and the CLI read a conversation by its id alone: the read names every corp (every
+    index on messages leads with corp_id), so it seeks instead of scanning the whole index — which
+    had made each conversation cost time in proportion to the archive."""
+    from sqlalchemy import func, select
+
+    from app.core.archive import session_messages
+    from app.core.store.models import Message
+    from tests.archive_kit import make_archive
+
+    ctx, actor = make_archive(tmp_path / "data", db_url, messages=200)
+    try:
+        corp = ctx.archive.corps(actor)[0].id
+        sessions = ctx.archive.sessions(actor, corp, limit=1000)
+        assert len(sessions) > 3
+        for s in sessions:
+            alone = ctx.archive.messages(actor, session_id=s.session_id, limit=10_000)
+            assert alone == ctx.archive.messages(actor, corp_id=corp, session_id=s.session_id, limit=10_000)
+            assert len(alone) == s.message_count > 0
+        db, sid = ctx.db, sessions[0].session_id
+        with db.read() as conn:
+            for corp_id in (None, corp):
+                q = select(func.count()).select_from(Message).where(session_messages(sid, corp_id),
+                                                                     Message.msgtime >= 0)
+                assert conn.execute(q).scalar_one() == sessions[0].message_count
+                sql = str(q.compile(db.engine, compile_kwargs={"literal_binds": True}))
+                if db.is_sqlite:
+                    plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+                    assert "ix_messages_session_time (corp_id=? AND session_id=?" in plan, plan
+                else:
+                    rows = conn.exec_driver_sql("EXPLAIN " + sql).mappings().all()
+                    used = [r for r in rows if r["table"] == "messages"]
+                    assert used and used[0]["key"] == "ix_messages_session_time", rows
+                    assert used[0]["type"] in ("ref", "range"), rows
+    finally:
+        ctx.close()

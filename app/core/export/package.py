@@ -33,7 +33,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from app.core.actor import Actor
-from app.core.archive import MessageRow
+from app.core.archive import MessageRow, session_messages
 from app.core.review.evidence import ReviewEvidence
 from app.core.store.db import now_ms
 from app.core.store.models import STORED, Export, Message
@@ -506,10 +506,7 @@ class _Exporter:
         with self.db.read() as conn:
             for sid, windows in plan.items():
                 for w in windows:
-                    q = select(func.count()).select_from(Message).where(
-                        Message.session_id.is_(None) if sid is None else Message.session_id == sid)
-                    if self.sel.corp_id is not None:
-                        q = q.where(Message.corp_id == self.sel.corp_id)
+                    q = select(func.count()).select_from(Message).where(session_messages(sid, self.sel.corp_id))
                     if w.start is not None:
                         q = q.where(Message.msgtime >= w.start)
                     if w.end is not None:
