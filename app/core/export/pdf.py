@@ -590,7 +590,9 @@ def _output_class():
         descriptor.font_name = Name(fontname)
         producer._add_pdf_obj(descriptor, "fonts")
         cid_font.font_descriptor = descriptor
-        cid_to_gid = bytearray(2 * 65536)
+        # As long as the highest code this PDF uses (PDF 32000-1, table 117: byte 2 × CID holds
+        # its glyph): a full 65,536-code map was 128 KiB to build and compress for every PDF.
+        cid_to_gid = bytearray(2 * (max(code_to_glyph, default=0) + 1))
         for c, gid in code_to_glyph.items():
             cid_to_gid[2 * c:2 * c + 2] = gid.to_bytes(2, "big")
         gid_map = PDFContentStream(contents=bytes(cid_to_gid), compress=True)
