@@ -14,8 +14,23 @@ from pathlib import Path
 from archive_kit import make_archive
 
 from app.core.backup import backup_ids, make_backup, verify_backup
+from app.core.backup.repository import STAGING_PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _backup(repo: Path, data: Path, url: str, env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "app", "backup", "--to", str(repo), "--full", "--data-dir",
+                             str(data), "--db", url], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _writing(proc: subprocess.Popen, repo: Path) -> float:
+    """Seconds until ``proc`` has a backup folder being written (or has ended)."""
+    start = time.monotonic()
+    while proc.poll() is None and not any(p.name.startswith(STAGING_PREFIX) for p in repo.iterdir()):
+        time.sleep(0.002)
+    return time.monotonic() - start
 
 
 def test_killed_backups_leave_the_previous_one_valid(tmp_path):
@@ -26,13 +41,19 @@ def test_killed_backups_leave_the_previous_one_valid(tmp_path):
     url = ctx.db_url
     ctx.close()
     env = {**os.environ, "WECOM_AUDITOR_TOKEN": token, "WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE": "kill-test-passphrase"}
+    # How long a backup writes on this machine, from a complete one: the kills fall inside that
+    # span (a fixed sleep missed it once the process started faster than the sleep).
+    proc = _backup(repo, tmp_path / "data", url, env)
+    _writing(proc, repo)
+    started = time.monotonic()
+    assert proc.wait() == 0
+    writes = time.monotonic() - started
     rng = random.Random(20)
     kills = 0
     for _ in range(3):
-        proc = subprocess.Popen([sys.executable, "-m", "app", "backup", "--to", str(repo), "--full", "--data-dir",
-                                 str(tmp_path / "data"), "--db", url], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 2.5))
+        proc = _backup(repo, tmp_path / "data", url, env)
+        _writing(proc, repo)
+        time.sleep(rng.uniform(0.0, 0.8) * writes)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
@@ -48,5 +69,5 @@ def test_killed_backups_leave_the_previous_one_valid(tmp_path):
         make_backup(ctx, ctx.accounts.actor_from_token(token), repo)
     finally:
         ctx.close()
-    assert not [p for p in repo.iterdir() if p.name.startswith(".backup-")]  # the leftovers were removed
+    assert not [p for p in repo.iterdir() if p.name.startswith(STAGING_PREFIX)]  # the leftovers were removed
     assert kills >= 1
