@@ -150,7 +150,7 @@ def test_a_wrong_secret_names_the_secret(archive, standin):
     p = next(p for p in report.problems if p.api == "gettoken")
     assert p.errcode == 40001 and p.en.startswith("The contacts secret is wrong (WeCom errcode 40001)")
     assert report.calls["gettoken"]["errcodes"]["40001"] == 1  # asked once, not once per API
-    assert "7f3a" not in json.dumps(report.to_dict())  # no secret in the report
+    assert "SECRET-7f3a" not in json.dumps(report.to_dict())  # no secret in the report (not hex alone: ids)
 
 
 def test_an_intercepted_connection_fails_the_run_before_any_secret_is_sent(archive):
