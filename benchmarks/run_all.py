@@ -38,6 +38,7 @@ BENCHMARKS: dict[str, tuple[list[str], list[str]]] = {
                                                     "--backends", "sqlite", "--repeat", "2"]),
     "bench_viewer.py": (["--messages", "200000"], ["--messages", "400"]),
     "bench_sessions.py": (["--sessions", "100000"], ["--sessions", "300"]),
+    "bench_window.py": (["--messages", "1000000", "--sessions", "100000"], ["--messages", "300", "--sessions", "60"]),
     "bench_export.py": (["--messages", "10000", "--media-gb", "0.5"], ["--messages", "200", "--media-gb", "0.005"]),
     "bench_queue.py": (["--jobs", "2000"], ["--jobs", "30", "--backends", "sqlite"]),
     "bench_storage.py": (["--mb", "200"], ["--mb", "2"]),
