@@ -200,6 +200,37 @@ def test_opening_a_session_shows_its_latest_messages_at_the_bottom(viewer, app_c
     assert viewer.title_label.text()
 
 
+def test_a_conversation_opens_while_the_panels_reads_hold_every_thread_of_the_global_pool(viewer, app_ctx,
+                                                                                          qtbot):
+    """The pages a person waits for run in a pool of their own (app/ui/tasks.interactive_pool):
+    over a large archive the panels' first reads held the global pool's threads for seconds, and a
+    conversation opened meanwhile waited for them."""
+    import threading
+
+    from PySide6.QtCore import QThreadPool
+
+    from app.ui.tasks import run_task
+
+    pool = QThreadPool.globalInstance()
+    release, started = threading.Event(), threading.Semaphore(0)
+
+    def hold():
+        started.release()
+        release.wait(30)
+
+    try:
+        for _ in range(pool.maxThreadCount()):
+            run_task(viewer, hold, lambda _r: None)
+        for _ in range(pool.maxThreadCount()):
+            assert started.acquire(timeout=10)  # every thread of the global pool is busy
+        s = _largest_session(app_ctx)
+        _open(qtbot, viewer, viewer.show_session, s.corp_id, s.session_id, "")
+        assert viewer.model.rowCount() == min(OPEN_ROWS, s.message_count)
+        assert pool.activeThreadCount() == pool.maxThreadCount()  # still held: the page did not wait for them
+    finally:
+        release.set()
+
+
 def test_fetching_older_pages_extends_the_window_upward_to_the_first_message(app_ctx, qtbot):
     s = _largest_session(app_ctx)
     everything = _session_messages(app_ctx, s)

@@ -33,7 +33,7 @@ from app.core.messages import LABELS, label_of
 from app.core.safe_text import display_name, display_text
 from app.core.search import ORDERS, SearchHit, SearchService
 from app.ui.sessions.model import plain_tooltip
-from app.ui.tasks import run_task
+from app.ui.tasks import interactive_pool, run_task
 from app.ui.viewer.render import ui_is_chinese, zone_label
 
 PAGE_SIZE = 50
@@ -289,7 +289,8 @@ class SearchResultsModel(QAbstractListModel):
             self._exhausted = True
             self.search_failed.emit(generation, exc)
 
-        run_task(self, lambda: self._reader.page(request, before, limit, arrow, record=record), done, failed)
+        run_task(self, lambda: self._reader.page(request, before, limit, arrow, record=record), done, failed,
+                 pool=interactive_pool())
 
     # ------------------------------------------------------------------ QAbstractListModel
 

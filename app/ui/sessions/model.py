@@ -33,7 +33,7 @@ from app.core.directory import Directory
 from app.core.messages.session import looks_like_external_userid
 from app.core.safe_text import display_name
 from app.ui.avatars import avatar_icon
-from app.ui.tasks import run_task
+from app.ui.tasks import interactive_pool, run_task
 
 PAGE_SIZE = 500
 REFRESH_INTERVAL_MS = 1000  # refreshes start at most this often (the sync commits every ~0.2 s)
@@ -584,7 +584,7 @@ class SessionTreeModel(QAbstractItemModel):
                 on_error(exc)
             self.loading_finished.emit()
 
-        run_task(self, fn, finish, fail)
+        run_task(self, fn, finish, fail, pool=interactive_pool())
 
     def _append(self, group: _Node, entries: list[SessionEntry]) -> None:
         fresh = [e for e in entries if e.session_id not in group.positions]

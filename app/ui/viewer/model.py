@@ -53,7 +53,7 @@ from app.core.directory import Directory
 from app.core.messages import MessageParseError, ParsedMessage, parse_message
 from app.core.safe_text import display_name, display_text
 
-from ..tasks import run_task
+from ..tasks import interactive_pool, run_task
 from .render import format_time, summary_of
 
 log = logging.getLogger(__name__)
@@ -660,7 +660,7 @@ class MessageListModel(QAbstractListModel):
                 return
             done(result)
         else:
-            run_task(self, fn, done, failed)
+            run_task(self, fn, done, failed, pool=interactive_pool())
 
     def _failed(self, generation: int, exc: Exception) -> None:
         if generation == self._generation:
