@@ -369,6 +369,16 @@ class ArchiveService:
         row as ``before`` with ``newest_first``) to get the next page.
         """
         self._content(actor, f"messages of session {session_id}" if session_id else "messages")
+        if corp_id is None and session_id is None:
+            # Every index on messages leads with corp_id: one read per corp, each in index order,
+            # merged here (one read over every corp sorted the whole archive to find a page).
+            with self.db.read() as conn:
+                corp_ids = list(conn.execute(select(Corp.id).order_by(Corp.id)).scalars())
+            rows = [r for c in corp_ids for r in self.messages(
+                actor, corp_id=c, start_ms=start_ms, end_ms=end_ms, limit=limit, after=after, before=before,
+                newest_first=newest_first)]
+            rows.sort(key=lambda r: (r.msgtime, r.id), reverse=newest_first)
+            return rows[:limit]
         q = select(*_MESSAGE_COLUMNS)
         if corp_id is not None and session_id is None:
             q = q.where(Message.corp_id == corp_id)
