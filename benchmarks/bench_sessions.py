@@ -16,14 +16,13 @@ import argparse
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from results import result
+from results import peak_rss_mib, result
 
 ROOT = Path(__file__).resolve().parents[1]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
@@ -76,7 +75,7 @@ def measure(data_dir: Path, filter_text: str) -> dict:
     from PySide6.QtWidgets import QApplication
 
     qapp = QApplication([])
-    rss_app = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_app = peak_rss_mib()
     from app.core.actor import Actor
     from app.core.context import AppContext
     from app.ui.sessions import SessionPanel
@@ -143,8 +142,8 @@ def measure(data_dir: Path, filter_text: str) -> dict:
     panel.refresh()
     spin_until(lambda: not model.is_loading())
     figures["refresh_ms"] = (time.perf_counter() - t3) * 1000
-    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    figures["qapplication_rss_mb"] = rss_app / 1024
+    figures["peak_rss_mb"] = peak_rss_mib()
+    figures["qapplication_rss_mb"] = rss_app
     ctx.close()
     return figures
 

@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from results import result
+from results import peak_rss_mib, result
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 5000
@@ -132,6 +131,11 @@ def measure(data: Path) -> dict[str, float]:
             time.sleep(0.001)
 
     figures: dict[str, float] = {}
+
+    def peak(step: str) -> None:  # the peak so far, after each step (which step the memory goes to)
+        figures[f"peak_after_{step}_mib"] = peak_rss_mib()
+
+    peak("start")
     t0 = time.perf_counter()
     ctx = AppContext(data)
     window = MainWindow(ctx, actor)
@@ -142,6 +146,7 @@ def measure(data: Path) -> dict[str, float]:
     spin_until(lambda: not sessions.model.is_loading() and sessions.model.total_count() > 0, "the session tree")
     qapp.processEvents()
     figures["shown_ms"] = (time.perf_counter() - t0) * 1000
+    peak("shown")
     freeze_startup_objects()  # as the app does once its window is up
 
     largest = ctx.archive.sessions(actor, order="most", limit=1)[0]
@@ -152,6 +157,7 @@ def measure(data: Path) -> dict[str, float]:
     sessions.select_session(largest.corp_id, largest.session_id, emit=True)
     spin_until(lambda: opened, "the largest conversation")
     figures["open_ms"] = (time.perf_counter() - t0) * 1000
+    peak("open")
     changed: list = []
     model.window_changed.connect(lambda *_: changed.append(1))
     t0 = time.perf_counter()
@@ -161,6 +167,7 @@ def measure(data: Path) -> dict[str, float]:
         bar.triggerAction(bar.SliderAction.SliderToMinimum)
         spin_until(lambda n=n: len(changed) > n, "an older page")
     figures["older_pages_ms"] = (time.perf_counter() - t0) * 1000
+    peak("older_pages")
 
     search = window.search
     counted: list = []
@@ -173,6 +180,7 @@ def measure(data: Path) -> dict[str, float]:
     spin_until(lambda: counted, "the count of hits")
     figures["search_count_ms"] = (time.perf_counter() - t0) * 1000
     figures["search_hits"] = counted[0]
+    peak("search")
 
     t0 = time.perf_counter()
     sessions.filter_edit.setText(SURNAMES[0])
@@ -180,8 +188,9 @@ def measure(data: Path) -> dict[str, float]:
     spin_until(lambda: sessions.model.filter_text == SURNAMES[0] and not sessions.model.is_loading(), "the filter")
     figures["filter_ms"] = (time.perf_counter() - t0) * 1000
     figures["sessions"] = sessions.model.total_count()
+    peak("filter")
     wait_for_tasks()
-    figures["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["peak_rss_mib"] = peak_rss_mib()
     window.close()
     ctx.close()
     return figures
@@ -217,7 +226,9 @@ def main() -> None:
     print(f"search      '{SEARCHED}': first page {f['search_first_page_ms']:.0f} ms, count "
           f"({f['search_hits']:,.0f} hits) {f['search_count_ms']:.0f} ms")
     print(f"filter      the tree by '{SURNAMES[0]}' in {f['filter_ms']:.0f} ms")
-    print(f"peak RSS    {f['peak_rss_mib']:.0f} MiB (the window process)")
+    steps = [k.removeprefix("peak_after_").removesuffix("_mib") for k in f if k.startswith("peak_after_")]
+    print(f"peak RSS    {f['peak_rss_mib']:.0f} MiB (the window process); after each step: "
+          + ", ".join(f"{step} {f[f'peak_after_{step}_mib']:.0f}" for step in steps))
     result("window.shown", f["shown_ms"], "ms")
     result("window.open_largest", f["open_ms"], "ms")
     result("window.search_first_page", f["search_first_page_ms"], "ms")

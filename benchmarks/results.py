@@ -10,6 +10,8 @@ absolute figures move between runs on a shared machine; ``goal`` is what the fig
 
 from __future__ import annotations
 
+import sys
+
 PREFIX = "RESULT"
 
 
@@ -30,3 +32,21 @@ def parse(line: str) -> dict | None:
     name, value, unit, ratio, goal = parts[1:]
     return {"name": name, "value": float(value), "unit": "" if unit == "-" else unit,
             "ratio": None if ratio == "-" else float(ratio), "goal": "" if goal == "-" else goal}
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory in MiB (VmHWM in /proc/self/status; elsewhere
+    ru_maxrss). Not ru_maxrss on Linux: a process started with fork and exec keeps its parent's
+    figure there, so a measuring process started by one that had built a large archive reported
+    the builder's peak (bench_window: 437 MiB where the window itself peaked at 277)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kib / 1024 / (1024 if sys.platform == "darwin" else 1)  # bytes on macOS
