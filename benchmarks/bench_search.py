@@ -19,12 +19,13 @@ import argparse
 import collections
 import json
 import random
+import shutil
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from results import result
+from results import peak_rss_mib, result
 
 from app.core.actor import Actor
 from app.core.search import SearchService
@@ -150,6 +151,7 @@ def run_backend(name: str, url: str, args, entries, terms) -> None:
     print(f"index after: {service.index.size_bytes() / 2**20:.1f} MiB, {total:,} messages", flush=True)
     query_table(service, terms, args, name)
     db.close()
+    shutil.rmtree(index_dir, ignore_errors=True)
 
 
 def incremental(db, corp, service, entries, inc_n, every) -> None:
@@ -214,7 +216,10 @@ def main() -> None:
     for name in args.backends.split(","):
         if name == "sqlite":
             d = Path(tempfile.mkdtemp(prefix="bench-search-"))
-            run_backend(name, f"sqlite:///{d / 'archive.db'}", args, entries, terms)
+            try:
+                run_backend(name, f"sqlite:///{d / 'archive.db'}", args, entries, terms)
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
         elif name == "mariadb":
             import pymysql
 
@@ -228,6 +233,8 @@ def main() -> None:
                 with admin.cursor() as cur:
                     cur.execute(f"DROP DATABASE IF EXISTS `{db_name}`")
                 admin.close()
+    # The whole process: loading, building the index (a rebuild's writer), catching up, the queries.
+    result("search.peak_rss", peak_rss_mib(), "MiB", goal="<400")
 
 
 if __name__ == "__main__":
