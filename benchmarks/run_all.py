@@ -104,9 +104,9 @@ def previous_figures() -> dict[str, float]:
     return found
 
 
-def section(when: str, rev: str, results: list[tuple[str, int, float, list[dict]]], previous: dict[str, float],
-            left_out: list[str]) -> str:
-    lines = [f"## {when} · {rev}", "", machine(), ""]
+def section(when: str, rev: str, host: str, results: list[tuple[str, int, float, list[dict]]],
+            previous: dict[str, float], left_out: list[str]) -> str:
+    lines = [f"## {when} · {rev}", "", host, ""]
     if left_out:
         lines += [f"Not run this time (`--only`/`--skip`): {', '.join(f'`{s}`' for s in left_out)}.", ""]
     lines += ["| figure | value | ratio to ceiling | goal | previous run |", "|---|---|---|---|---|"]
@@ -130,6 +130,7 @@ def main() -> None:
     args = ap.parse_args()
     chosen = [s for s in BENCHMARKS if (not args.only or s in args.only.split(",")) and s not in args.skip.split(",")]
     results, raw = [], []
+    host = machine()  # before the run: its load average is the one the run started with
     for script in chosen:
         full, tiny = BENCHMARKS[script]
         print(f"== {script} {' '.join(tiny if args.tiny else full)}", flush=True)
@@ -146,7 +147,7 @@ def main() -> None:
                 "between runs on a shared machine: compare the ratios, measured in the same run.\n")
         old = DOC.read_text(encoding="utf-8").split("\n## ", 1) if DOC.exists() else [head]
         rest = ("\n## " + old[1]) if len(old) > 1 else ""
-        DOC.write_text(head + "\n" + section(when, rev, results, previous_figures(),
+        DOC.write_text(head + "\n" + section(when, rev, host, results, previous_figures(),
                                                 [s for s in BENCHMARKS if s not in chosen]) + rest, encoding="utf-8")
         print(f"wrote {DOC.relative_to(ROOT)}")
     if failed:
