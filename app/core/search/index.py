@@ -58,6 +58,11 @@ BUILT = "\x00built"
 SCAN_CHUNK = 5000
 ROWS_CHUNK = 500
 CATCH_UP_COMMIT_EVERY = 100_000  # messages; a long catch-up commits (and so resumes) in steps
+# The rebuild writer's arena (tantivy fills it, then writes a segment), shared by its two threads. At
+# 256 MB a rebuild of 10,000,000 messages went past 1 GiB; at 64 MB it keeps 322 MiB of its own memory
+# at most (the segments it merges are memory-mapped files besides: up to 546 MiB of page cache) and
+# is faster (368 s against 447 s; 1,000,000 messages: 162 MiB against 338, 33 s against 39).
+REBUILD_HEAP = 64_000_000
 
 Progress = Callable[[int, int], None]
 
@@ -349,7 +354,7 @@ class SearchIndex:
                 cancel: Callable[[], bool] | None = None) -> int:
         """Re-index every message from the archive; searchers see the old index until the end."""
         with self._write_lock:
-            writer = self._writer(2, 256_000_000)
+            writer = self._writer(2, REBUILD_HEAP)
             try:
                 return self._build(db, writer, progress, cancel)
             finally:
