@@ -87,6 +87,12 @@ def syntax_help() -> str:
 _COLUMN_GAP = re.compile(r"^(\S.*?\S)( {5,})(\S.*)$")  # "example      explanation"
 
 
+def _advance(metrics: QFontMetrics, char: str) -> float:
+    """The width of ``char`` in pixels, measured over 32 of them: in a proportional font a space is
+    rarely a whole pixel (Noto Sans SC's ~2.7 px counted as 3 put the columns 6 px apart)."""
+    return max(metrics.horizontalAdvance(char * 32), 1) / 32
+
+
 def align_columns(text: str, metrics: QFontMetrics) -> str:
     """``text`` with its "example      explanation" lines re-padded so the explanations line up in
     ``metrics``' font. The help is written for 2-column CJK characters, but a CJK glyph in a
@@ -97,9 +103,7 @@ def align_columns(text: str, metrics: QFontMetrics) -> str:
     firsts = [metrics.horizontalAdvance(m.group(1)) for m in parts if m]
     if not firsts:
         return text
-    # Widths measured over many: in a proportional font a space is rarely a whole pixel.
-    space = max(metrics.horizontalAdvance(" " * 32), 1) / 32
-    wide = max(metrics.horizontalAdvance("\u3000" * 32), 1) / 32
+    space, wide = _advance(metrics, " "), _advance(metrics, "\u3000")
 
     def pad(gap: int) -> tuple[float, int, int]:
         """(error in px, ideographic spaces, spaces) of the pad closest to ``gap`` pixels."""
@@ -205,8 +209,7 @@ def error_pointer(query: str, position: int, metrics: QFontMetrics,
     # Two pads, the closer one wins: the text's own shape (an ideographic space under each wide
     # character: both usually come from the same CJK font), and spaces alone.
     mirrored = "".join("\u3000" if unicodedata.east_asian_width(c) in "WF" else " " for c in line[:column])
-    space = max(metrics.horizontalAdvance(" " * 32), 1) / 32  # a space's width is rarely a whole pixel
-    n = round(target / space)
+    n = round(target / _advance(metrics, " "))
     plain = [" " * k for k in (n - 1, n, n + 1) if k >= 0]
     pad = min((*plain, mirrored), key=lambda p: abs(metrics.horizontalAdvance(p) - target))
     return ErrorPointer(line, pad + "^", column)
