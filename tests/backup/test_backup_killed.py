@@ -71,3 +71,38 @@ def test_killed_backups_leave_the_previous_one_valid(tmp_path):
         ctx.close()
     assert not [p for p in repo.iterdir() if p.name.startswith(STAGING_PREFIX)]  # the leftovers were removed
     assert kills >= 1
+
+
+def _restore(repo: Path, target: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "app", "restore", str(repo), "--data-dir", str(target), "--json"],
+                            cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_a_killed_restore_is_finished_by_running_it_again(tmp_path):
+    """Killed at random moments (in the marker's writing too), a restore into a fresh folder is
+    finished by the same command, every time: the marker never makes it refuse its own work."""
+    ctx, actor = make_archive(tmp_path / "data", messages=80)
+    repo = tmp_path / "backups"
+    make_backup(ctx, actor, repo, full=True)
+    ctx.close()
+    proc = _restore(repo, tmp_path / "timed")
+    started = time.monotonic()
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    duration = time.monotonic() - started
+    rng = random.Random(7)
+    kills = 0
+    for n in range(4):
+        target = tmp_path / f"restored{n}"
+        for _ in range(2):  # killed twice, the second time (if it gets there) while resuming
+            proc = _restore(repo, target)
+            time.sleep(rng.uniform(0.3, 1.0) * duration)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += 1
+            proc.wait()
+        proc = _restore(repo, target)
+        out, err = proc.communicate()
+        assert proc.returncode == 0, (out.decode()[-2000:], err.decode()[-2000:])
+        assert not (target / ".restore-in-progress.json").exists()
+    assert kills >= 2

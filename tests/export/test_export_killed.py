@@ -57,6 +57,14 @@ if mode == "after-rename":  # between the final rename and the commit of its rec
         if str(b) == out:
             die()
     package.os.rename = rename
+elif mode == "torn-journal":  # half of the journal's fingerprint line written, then killed
+    real_write = os.write
+    def write(fd, data):
+        if b"fingerprint" in data and "exports-in-progress" in os.readlink(f"/proc/self/fd/{fd}"):
+            real_write(fd, data[:len(data) // 2])
+            die()
+        return real_write(fd, data)
+    package.os.write = write
 elif mode == "after-zip":  # a complete signed zip in the staging folder, not yet renamed
     real_zip = package._zip_folder
     def zipped(*a, **k):
@@ -181,11 +189,13 @@ def test_sigkill_at_random_moments(archive, tmp_path):
         ctx.close()
 
 
-@pytest.mark.parametrize("mode, as_zip", [("after-rename", False), ("after-rename", True), ("after-zip", True)])
+@pytest.mark.parametrize("mode, as_zip", [("after-rename", False), ("after-rename", True), ("after-zip", True),
+                                         ("torn-journal", False), ("torn-journal", True)])
 def test_sigkill_in_the_narrow_windows(archive, tmp_path, monkeypatch, mode, as_zip):
     """Killed right after the rename (the record not committed): verify says "not recorded" and the
     cleanup removes it. Killed with a complete signed zip in staging: nothing outside the 0700
-    staging folder; the next export removes it."""
+    staging folder; the next export removes it. Killed while the journal took the fingerprint (its
+    line torn): the record written before still leads the cleanup to the staging folder."""
     data, sid = archive
     monkeypatch.setenv("WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE", _env()["WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE"])
     ctx = _ctx(data)
@@ -198,7 +208,9 @@ def test_sigkill_in_the_narrow_windows(archive, tmp_path, monkeypatch, mode, as_
         assert proc.wait(120) == -signal.SIGKILL, proc.stderr.read().decode()[-3000:]
         found = _check_after_kill(ctx, data, out, before)
         assert found == ("unrecorded" if mode == "after-rename" else "nothing")
-        if mode == "after-rename":
+        if mode in ("after-rename", "torn-journal"):
+            if mode == "torn-journal":  # killed with the bag (or the zip) built in its staging folder
+                assert [p for p in folder.iterdir() if p.name.startswith(f".{out.name}.export-")]
             _check_after_cleanup(ctx, data, out, found)
             assert _interrupted(ctx, out)
         else:
@@ -226,6 +238,30 @@ def test_a_running_export_is_not_cleaned_up(archive, tmp_path):
         assert (tmp_path / ".x.export-0123456789ab").is_dir()
         journal.close()
         assert not journal.path.exists()
+    finally:
+        ctx.close()
+
+
+def test_a_large_selection_is_cleaned_up(archive, tmp_path):
+    """A journal holding a selection of many msgids (megabytes) is read whole: its export's staging
+    folder is removed and the interruption recorded."""
+    data, _sid = archive
+    ctx = _ctx(data)
+    try:
+        from app.core.export.package import _Journal
+
+        staging = tmp_path / ".x.export-0123456789ab"
+        msgids = [f"{n:016x}_{'m' * 40}" for n in range(100_000)]
+        journal = _Journal(data, "0123456789ab", {"token": "0123456789ab", "out": str(tmp_path / "x"),
+                                                  "staging": str(staging), "actor": "os:killed",
+                                                  "selection": Selection(msgids=tuple(msgids)).describe()})
+        journal.update(fingerprint="0" * 64)
+        assert journal.path.stat().st_size > 5 << 20
+        (staging / "spool").mkdir(parents=True)
+        os.close(journal.fd)  # the process ended without closing its export
+        assert len(clean_interrupted_exports(ctx)) == 1
+        assert not staging.exists() and not journal.path.exists()
+        assert _interrupted(ctx, tmp_path / "x")
     finally:
         ctx.close()
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, inspect, text
 
+from ..files import write_atomic
 from .errors import BackupCancelled, BackupError
 from .repository import (
     DATABASE_FILE,
@@ -112,7 +113,8 @@ def restore_backup(repo: str | os.PathLike[str], backup_id: str | None = None, *
                 tables = inspect(conn).get_table_names()
             if tables and not resuming:
                 raise BackupError(f"the database {shown} is not empty: restore into an empty database")
-        marker.write_text(json.dumps({"backup_id": backup_id, "repo": str(repo)}), encoding="utf-8")
+        if not resuming:  # never rewritten: a kill while writing it must not make the restore start anew
+            write_atomic(marker, json.dumps({"backup_id": backup_id, "repo": str(repo)}).encode("utf-8"))
 
         # ---------------------------------------------------------------- settings
         settings = json.loads((repo / backup_id / SETTINGS_FILE).read_text(encoding="utf-8"))
@@ -193,9 +195,7 @@ def _write_settings(paths, raw: dict) -> None:
     from app.core.config.settings import load_settings
 
     paths.config_dir.mkdir(parents=True, exist_ok=True)
-    tmp = paths.settings_file.with_name(".settings-restore.json")
-    tmp.write_text(json.dumps(raw, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(tmp, paths.settings_file)
+    write_atomic(paths.settings_file, json.dumps(raw, ensure_ascii=False, indent=2).encode("utf-8"))
     load_settings(paths)  # a settings file this version cannot read fails here, named
 
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from ..files import write_atomic
 from .paths import AppPaths
 
 if TYPE_CHECKING:
@@ -342,11 +341,4 @@ def save_settings(settings: Settings, paths: AppPaths) -> None:
     settings.validate()
     paths.config_dir.mkdir(parents=True, exist_ok=True)
     data = json.dumps(settings_dict(settings), ensure_ascii=False, indent=2)
-    fd, tmp = tempfile.mkstemp(dir=paths.config_dir, prefix=".settings-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(data)
-        os.replace(tmp, paths.settings_file)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(paths.settings_file, data.encode("utf-8"))

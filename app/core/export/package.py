@@ -1006,8 +1006,8 @@ def _lock(fd: int) -> bool:
 
 class _Journal:
     """``<data_dir>/exports-in-progress/<token>.json``: the output path, staging folder and (just
-    before the final rename) the fingerprint of one running export, locked by its process for as
-    long as it runs. :func:`clean_interrupted_exports` treats a journal it can lock as the trace of
+    before the final rename) the fingerprint of one running export, one JSON object per line (the
+    record, then what was added to it), locked by its process for as long as it runs. :func:`clean_interrupted_exports` treats a journal it can lock as the trace of
     an export whose process ended (killed, crashed, powered off) and undoes what it left."""
 
     def __init__(self, data_dir: str | os.PathLike[str], token: str, record: dict):
@@ -1015,19 +1015,45 @@ class _Journal:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = folder / f"{token}.json"
         self.record = record
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
+        flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_BINARY", 0)
+        self.fd = os.open(self.path, flags, 0o600)
         if not _lock(self.fd):  # cannot happen for a file just made; be safe rather than unlocked
             os.close(self.fd)
             raise ExportError(f"cannot lock {self.path}")
-        self.update()
+        self._append(record)
 
     def update(self, **values) -> None:
+        """Add ``values`` to the record. Appended as a line of its own, never rewritten in place: a
+        kill in the middle tears that line only, and the record written before stays readable."""
         self.record.update(values)
-        data = json.dumps(self.record, ensure_ascii=False).encode("utf-8")
-        os.lseek(self.fd, 0, os.SEEK_SET)
-        os.ftruncate(self.fd, 0)
-        os.write(self.fd, data)
+        self._append(values)
+
+    def _append(self, values: dict) -> None:
+        data = json.dumps(values, ensure_ascii=False).encode("utf-8") + b"\n"
+        while data:
+            data = data[os.write(self.fd, data):]
         os.fsync(self.fd)
+
+    @staticmethod
+    def read(fd: int) -> dict:
+        """The record of a journal file: its lines merged in order; a torn last line (the process
+        was killed while appending it) is left out. Raises ValueError when even the first line is
+        unreadable (the process died before its record was written: it had made nothing yet)."""
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        lines = b"".join(chunks).split(b"\n")
+        record = json.loads(lines[0].decode("utf-8"))
+        if not isinstance(record, dict):
+            raise ValueError("not a journal record")
+        for line in lines[1:]:
+            try:
+                values = json.loads(line.decode("utf-8"))
+            except ValueError:  # the torn last line (or the empty one after the final newline)
+                break
+            if isinstance(values, dict):
+                record.update(values)
+        return record
 
     def close(self) -> None:
         # POSIX: unlink while still locked, so that no cleaner can take the lock of a finished
@@ -1096,7 +1122,7 @@ def clean_interrupted_exports(ctx) -> list[str]:
             if not _lock(fd) or os.fstat(fd).st_nlink == 0:  # running, or cleaned by another process just now
                 continue
             try:
-                record = json.loads(os.read(fd, 1 << 20).decode("utf-8"))
+                record = _Journal.read(fd)
                 out, staging, token = Path(record["out"]), Path(record["staging"]), str(record["token"])
             except (ValueError, KeyError, TypeError, UnicodeDecodeError):
                 path.unlink(missing_ok=True)  # not a journal of ours: nothing to act on

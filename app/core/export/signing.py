@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from app.core.config.secrets import SecretMissingError, SecretStore, keyring_available
+from app.core.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -237,21 +238,6 @@ def decrypt_private_key(data: bytes, passphrase: str, *, source: str = ENCRYPTED
     return key
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, 0600 from the first byte."""
-    tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def shred(path: Path) -> None:
     """Overwrite the file with random bytes (flushed to disk), then delete it. As far as practical:
     copies the file system keeps elsewhere (journals, snapshots, SSD remapping) are out of reach."""
@@ -277,7 +263,7 @@ def _keep(key: Ed25519PrivateKey, secrets: SecretStore, folder: Path) -> str:
             return IN_KEYRING
         log.warning("the keyring did not keep the export key; keeping it in the encrypted file instead")
     folder.mkdir(parents=True, exist_ok=True)
-    _write_private(folder / ENCRYPTED_KEY_FILE_NAME, encrypt_private_key(key, _passphrase(new=True)))
+    write_atomic(folder / ENCRYPTED_KEY_FILE_NAME, encrypt_private_key(key, _passphrase(new=True)))
     return IN_FILE
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
+
+from app.core.files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -72,13 +73,6 @@ class SearchHistory:
         data = json.dumps({"version": _VERSION, "queries": self._queries}, ensure_ascii=False, indent=1)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".search_history-", suffix=".json")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    f.write(data)
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomic(self.path, data.encode("utf-8"))
         except OSError as exc:
             log.warning("cannot save the search history to %s: %s", self.path, exc)
