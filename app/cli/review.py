@@ -518,7 +518,8 @@ def searches_run(ctx: AppContext, name, limit, as_json) -> None:
     except ReviewError as exc:
         _fail(exc)
     except QueryError as exc:
-        _fail(ReviewError(f"{exc.message} (at character {exc.position + 1})"))
+        _fail(ReviewError(f"{exc.message} (at character {exc.position + 1})",
+                          f"{exc.message}（第 {exc.position + 1} 个字符处）"))
     for h in hits:
         m = h.message
         if as_json:

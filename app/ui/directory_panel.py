@@ -38,10 +38,11 @@ from app.core.auth import SETTINGS_CHANGE, SYNC_RUN, Action, can
 from app.core.context import AppContext
 from app.core.directory.runs import RunRecord
 from app.core.safe_text import display_name, display_text
+from app.ui.language import ui_is_chinese
 
 from .long_job import LongJob
 from .panels import Navigator
-from .sync.panel import fill, ui_speaks_chinese
+from .sync.panel import fill
 from .table_model import RowTableModel
 from .tasks import run_task
 
@@ -258,7 +259,7 @@ class DirectoryPanel(QWidget):
             if run.source == "api" else fill(self.tr("%1 names imported."), c.get("names", 0)))
         self.model.set_rows(sorted(run.calls.items()))
         self.problems.clear()
-        zh = ui_speaks_chinese()
+        zh = ui_is_chinese()
         for p in run.problems:
             text = display_text(p.get("zh") if zh else p.get("en") or "", one_line=True)
             ids = ", ".join(display_name(i) for i in p.get("ids") or [])

@@ -29,12 +29,13 @@ from app.core.context import AppContext
 from app.core.messages.registry import label_of
 from app.core.safe_text import display_name, display_text
 from app.core.statistics import EXTERNAL, STAFF, MessageStatistics, SenderCount, StatisticsService
+from app.ui.language import ui_is_chinese
 
 from .charts import Bar, BarChart
 from .counts import count_text
 from .insight_common import CorpBox, DateRange, ReadsWhenShown, day_start_ms, name_and_id
 from .panels import Navigator
-from .sync.panel import fill, ui_speaks_chinese
+from .sync.panel import fill
 from .table_model import RowTableModel
 from .tasks import run_task
 
@@ -167,7 +168,7 @@ class StatisticsPanel(ReadsWhenShown, QWidget):
             self.summary.setText(self.tr("No messages in this range (or none in your scope)."))
         empty = self.tr("No messages")
         one, many = self.tr("1 message"), self.tr("%1 messages")
-        chinese = ui_speaks_chinese()
+        chinese = ui_is_chinese()
         if len(stats.per_day) <= MAX_DAYS:
             self.per_day.set_bars(self.tr("Messages per day"), [
                 Bar(d.day.strftime("%m-%d") if len(stats.per_day) > 1 else d.day.isoformat(), d.count,

@@ -28,7 +28,16 @@ CHUNK = 500
 
 
 class ReviewError(ValueError):
-    """A review request that cannot be done, in one sentence that never quotes message content."""
+    """A review request that cannot be done, in one sentence that never quotes message content,
+    written in English and in Chinese: ``str()`` and the CLI give the English one, the window the
+    one of its language (``message_en``/``message_zh``)."""
+
+    def __init__(self, message_en: str, message_zh: str):
+        super().__init__(message_en, message_zh)  # both in args: the error pickles across processes
+        self.message_en, self.message_zh = message_en, message_zh
+
+    def __str__(self) -> str:
+        return self.message_en
 
 
 def reviewer_key(actor: Actor) -> str:
@@ -42,16 +51,19 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold().strip()
 
 
-def check_text(value: str, what: str, *, limit: int = MAX_TEXT, required: bool = True) -> str:
-    """``value`` trimmed, or ReviewError naming ``what``: empty (when required), too long, or holding
-    a NUL or bytes that are not text."""
+def check_text(value: str, what: tuple[str, str], *, limit: int = MAX_TEXT, required: bool = True) -> str:
+    """``value`` trimmed, or ReviewError naming ``what`` (English, Chinese): empty (when required),
+    too long, or holding a NUL or bytes that are not text."""
+    en, zh = what
     value = (value or "").strip()
     if required and not value:
-        raise ReviewError(f"the {what} is empty: write one")
+        raise ReviewError(f"the {en} is empty: write one", f"{zh}为空：请填写")
     if len(value) > limit:
-        raise ReviewError(f"the {what} has {len(value):,} characters; at most {limit:,} are kept")
+        raise ReviewError(f"the {en} has {len(value):,} characters; at most {limit:,} are kept",
+                          f"{zh}有 {len(value):,} 个字符，最多保留 {limit:,} 个")
     if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
-        raise ReviewError(f"the {what} holds characters that are not text (a NUL, or bytes that are not UTF-8)")
+        raise ReviewError(f"the {en} holds characters that are not text (a NUL, or bytes that are not UTF-8)",
+                          f"{zh}含有非文本字符（NUL 或非 UTF-8 字节）")
     return value
 
 
@@ -94,7 +106,8 @@ class Base:
         row = conn.execute(select(Session.participants).where(Session.corp_id == corp_id,
                                                               Session.session_id == session_id)).first()
         if row is None:
-            raise ReviewError(f"the archive has no session {session_id} in corp #{corp_id}")
+            raise ReviewError(f"the archive has no session {session_id} in corp #{corp_id}",
+                              f"存档中企业 #{corp_id} 没有会话 {session_id}")
         if not session_in_scope(actor.scope, json.loads(row.participants or "[]")):
             self._deny(actor, action, "session", session_id)
         return Target(corp_id, session_id)
@@ -104,9 +117,10 @@ class Base:
         in the archive, PermissionDenied (recorded, nothing done) if one is outside the scope."""
         ids = list(dict.fromkeys(int(i) for i in message_ids))
         if not ids:
-            raise ReviewError("no message is chosen")
+            raise ReviewError("no message is chosen", "未选择消息")
         if len(ids) > MAX_TARGETS:
-            raise ReviewError(f"{len(ids):,} messages are chosen; one action takes at most {MAX_TARGETS:,}")
+            raise ReviewError(f"{len(ids):,} messages are chosen; one action takes at most {MAX_TARGETS:,}",
+                              f"已选择 {len(ids):,} 条消息，一次操作最多 {MAX_TARGETS:,} 条")
         found: dict[int, Target] = {}
         for i in range(0, len(ids), CHUNK):
             for r in conn.execute(select(Message.id, Message.corp_id, Message.session_id, Message.msgtime)
@@ -114,8 +128,9 @@ class Base:
                 found[r.id] = Target(r.corp_id, r.session_id or "", r.id, r.msgtime)
         missing = [i for i in ids if i not in found]
         if missing:
-            raise ReviewError(f"the archive has no message #{missing[0]}" + (
-                f" (and {len(missing) - 1:,} more)" if len(missing) > 1 else ""))
+            more = len(missing) - 1
+            raise ReviewError(f"the archive has no message #{missing[0]}" + (f" (and {more:,} more)" if more else ""),
+                              f"存档中没有消息 #{missing[0]}" + (f"（另有 {more:,} 条）" if more else ""))
         if actor.scope is not None:
             keys = sorted({(t.corp_id, t.session_id) for t in found.values()})
             allowed = self._sessions_in_scope(conn, actor, keys)
@@ -188,9 +203,11 @@ def locate_session(db: Database, session_id: str, corpid: str | None = None) -> 
     if corpid is not None:
         rows = [r for r in rows if r.corpid == corpid]
     if not rows:
-        raise ReviewError(f"the archive has no session {session_id}" + (f" in corp {corpid}" if corpid else ""))
+        raise ReviewError(f"the archive has no session {session_id}" + (f" in corp {corpid}" if corpid else ""),
+                          (f"存档中企业 {corpid} 没有" if corpid else "存档中没有") + f"会话 {session_id}")
     if len(rows) > 1:
-        raise ReviewError(f"session {session_id} is in several corps: choose one with --corp")
+        raise ReviewError(f"session {session_id} is in several corps: choose one with --corp",
+                          f"会话 {session_id} 属于多个企业：请用 --corp 指定一个")
     return rows[0].corp_id, session_id
 
 
@@ -213,9 +230,11 @@ def locate_messages(db: Database, msgids: Sequence[str], corpid: str | None = No
     for m in wanted:
         ids = found.get(m, [])
         if not ids:
-            raise ReviewError(f"the archive has no message {m}" + (f" in corp {corpid}" if corpid else ""))
+            raise ReviewError(f"the archive has no message {m}" + (f" in corp {corpid}" if corpid else ""),
+                              (f"存档中企业 {corpid} 没有" if corpid else "存档中没有") + f"消息 {m}")
         if len(ids) > 1:
-            raise ReviewError(f"message {m} is in several corps: choose one with --corp")
+            raise ReviewError(f"message {m} is in several corps: choose one with --corp",
+                              f"消息 {m} 属于多个企业：请用 --corp 指定一个")
         out.append(ids[0])
     return out
 

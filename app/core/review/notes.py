@@ -64,12 +64,13 @@ class NoteService(Base):
         """A new note on a message of the session, or on the session (``message_id`` None)."""
         self._require(actor, R.REVIEW_WRITE, Action.REVIEW_NOTE, "message" if message_id else "session",
                       str(message_id or session_id))
-        text = check_text(text, "note", limit=MAX_NOTE)
+        text = check_text(text, ("note", "备注"), limit=MAX_NOTE)
         with self._write() as conn:
             if message_id:
                 target = self._messages(conn, actor, [message_id], Action.REVIEW_NOTE)[0]
                 if (target.corp_id, target.session_id) != (corp_id, session_id):
-                    raise ReviewError(f"message #{message_id} is not in session {session_id}")
+                    raise ReviewError(f"message #{message_id} is not in session {session_id}",
+                                      f"消息 #{message_id} 不在会话 {session_id} 中")
             else:
                 self._session(conn, actor, corp_id, session_id, Action.REVIEW_NOTE)
             note_id, now = self.db.ids.next_id(), now_ms()
@@ -85,7 +86,7 @@ class NoteService(Base):
 
     def edit(self, actor: Actor, note_id: int, text: str) -> NoteRow:
         """A new version of the actor's own note (PermissionDenied, recorded, for anyone else's)."""
-        text = check_text(text, "note", limit=MAX_NOTE)
+        text = check_text(text, ("note", "备注"), limit=MAX_NOTE)
         return self._version(actor, note_id, text, "edit")
 
     def withdraw(self, actor: Actor, note_id: int) -> NoteRow:
@@ -98,7 +99,7 @@ class NoteService(Base):
         with self._write() as conn:
             row = conn.execute(select(T.notes).where(n.id == note_id)).first()
             if row is None:
-                raise ReviewError(f"there is no note #{note_id}")
+                raise ReviewError(f"there is no note #{note_id}", f"没有备注 #{note_id}")
             if row.author_key != reviewer_key(actor):
                 error = PermissionDenied(f"note #{note_id} is {row.author}'s: only its author may change it",
                                          username=actor.username, permission=R.REVIEW_WRITE)
@@ -106,7 +107,7 @@ class NoteService(Base):
             if not self._sessions_in_scope(conn, actor, [(row.corp_id, row.session_id)]):
                 self._deny(actor, Action.REVIEW_NOTE, "session", row.session_id)
             if row.withdrawn_at is not None:
-                raise ReviewError(f"note #{note_id} was withdrawn: write a new one")
+                raise ReviewError(f"note #{note_id} was withdrawn: write a new one", f"备注 #{note_id} 已撤回：请另写一条")
             version, now = row.version + 1, now_ms()
             conn.execute(insert(T.note_versions).values(note_id=note_id, version=version, text=text, at=now,
                                                         sha256=_sha(text)))
@@ -124,7 +125,7 @@ class NoteService(Base):
         with self._reading() as conn:
             row = conn.execute(select(T.notes).where(T.notes.c.id == note_id)).first()
             if row is None or not self._sessions_in_scope(conn, actor, [(row.corp_id, row.session_id)]):
-                raise ReviewError(f"there is no note #{note_id}")
+                raise ReviewError(f"there is no note #{note_id}", f"没有备注 #{note_id}")
             return self._rows(conn, actor, [row])[0]
 
     def of_session(self, actor: Actor, corp_id: int, session_id: str, *, message_ids: Sequence[int] | None = None,

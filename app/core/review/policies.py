@@ -118,15 +118,17 @@ def local_day(ms: int, tz: tzinfo | None = None) -> str:
 def check_policy_query(query: str, tz: tzinfo | None = None) -> Node:
     """The policy's query tree; ReviewError (with the position) if it does not parse or names a
     reviewer as "me" (a policy runs for nobody in particular)."""
-    query = check_text(query, "policy's query", limit=2000)
+    query = check_text(query, ("policy's query", "策略查询"), limit=2000)
     try:
         node = parse_query(query, tz=tz)
     except QueryError as exc:
-        raise ReviewError(f"the policy's query is wrong at character {exc.position + 1}: {exc.message}") from None
+        raise ReviewError(f"the policy's query is wrong at character {exc.position + 1}: {exc.message}",
+                          f"策略查询在第 {exc.position + 1} 个字符处有误：{exc.message}") from None
 
     def walk(n) -> None:
         if isinstance(n, Field) and n.name == "reviewed" and n.value.lower() == "me":
-            raise ReviewError("a policy runs for nobody in particular: write reviewed:NAME, not reviewed:me")
+            raise ReviewError("a policy runs for nobody in particular: write reviewed:NAME, not reviewed:me",
+                              "策略不代表任何具体的人运行：请写 reviewed:账号名，而不是 reviewed:me")
         for child in getattr(n, "items", ()) or ((n.item,) if hasattr(n, "item") else ()):
             walk(child)
 
@@ -161,22 +163,25 @@ class PolicyService(Base):
         for p in rows:
             if str(p.id) == str(name_or_id) or fold(p.name) == fold(str(name_or_id)):
                 return p
-        raise ReviewError(f"there is no policy '{name_or_id}'" + (
-            f": the policies are {', '.join(sorted(p.name for p in rows))}" if rows else ""))
+        names = ", ".join(sorted(p.name for p in rows))
+        raise ReviewError(f"there is no policy '{name_or_id}'" + (f": the policies are {names}" if rows else ""),
+                          f"没有策略“{name_or_id}”" + (f"：现有策略为 {names}" if rows else ""))
 
     def create(self, actor: Actor, name: str, query: str, *, schedule: str = "sync", description: str = "",
                assignee: str | None = None) -> PolicyRow:
         """A new, enabled policy; it evaluates what arrives from now on (``review.manage``)."""
-        name = check_text(name, "policy's name", limit=MAX_NAME)
+        name = check_text(name, ("policy's name", "策略名称"), limit=MAX_NAME)
         self._require(actor, R.REVIEW_MANAGE, Action.REVIEW_POLICY, "policy", name)
         check_policy_query(query, self.tz)
-        description = check_text(description, "description", required=False)
+        description = check_text(description, ("description", "说明"), required=False)
         if schedule not in SCHEDULES:
-            raise ReviewError(f"'{schedule}' is not a schedule: use {' or '.join(SCHEDULES)}")
+            raise ReviewError(f"'{schedule}' is not a schedule: use {' or '.join(SCHEDULES)}",
+                              f"“{schedule}”不是运行时机：请使用 {' 或 '.join(SCHEDULES)}")
         assignee_key, assignee_name = self._assignee(assignee)
         with self.db.write() as conn:
             if any(fold(n) == fold(name) for n in conn.execute(select(T.policies.c.name)).scalars()):
-                raise ReviewError(f"a policy named '{name}' exists already: choose another name")
+                raise ReviewError(f"a policy named '{name}' exists already: choose another name",
+                                  f"已有名为“{name}”的策略：请换一个名称")
             pid, now = self.db.ids.next_id(), now_ms()
             conn.execute(insert(T.policies).values(
                 id=pid, name=name, query=query.strip(), schedule=schedule, description=description,
@@ -201,16 +206,17 @@ class PolicyService(Base):
         p = self.find(name_or_id)
         values: dict = {}
         if name is not None and name.strip() != p.name:
-            values["name"] = check_text(name, "policy's name", limit=MAX_NAME)
+            values["name"] = check_text(name, ("policy's name", "策略名称"), limit=MAX_NAME)
         if query is not None and query.strip() != p.query:
             check_policy_query(query, self.tz)
             values["query"] = query.strip()
         if schedule is not None and schedule != p.schedule:
             if schedule not in SCHEDULES:
-                raise ReviewError(f"'{schedule}' is not a schedule: use {' or '.join(SCHEDULES)}")
+                raise ReviewError(f"'{schedule}' is not a schedule: use {' or '.join(SCHEDULES)}",
+                              f"“{schedule}”不是运行时机：请使用 {' 或 '.join(SCHEDULES)}")
             values["schedule"] = schedule
         if description is not None and description.strip() != p.description:
-            values["description"] = check_text(description, "description", required=False)
+            values["description"] = check_text(description, ("description", "说明"), required=False)
         if assignee is not None or clear_assignee:
             key, shown = self._assignee(None if clear_assignee else assignee)
             if shown != p.assignee:
@@ -223,7 +229,8 @@ class PolicyService(Base):
         with self.db.write() as conn:
             if "name" in values and any(fold(n) == fold(values["name"]) for n in conn.execute(
                     select(T.policies.c.name).where(T.policies.c.id != p.id)).scalars()):
-                raise ReviewError(f"a policy named '{values['name']}' exists already: choose another name")
+                raise ReviewError(f"a policy named '{values['name']}' exists already: choose another name",
+                                  f"已有名为“{values['name']}”的策略：请换一个名称")
             if values.get("enabled") is True:  # re-enabled: evaluate from now on, not what passed meanwhile
                 heads = jr.heads(conn)
                 for c, n in heads.items():
@@ -252,7 +259,7 @@ class PolicyService(Base):
         if since_ms is None:
             return engine.evaluate(actor=actor, policy_ids=ids, schedules=SCHEDULES)
         if search is None:
-            raise ReviewError("looking back needs the search index")
+            raise ReviewError("looking back needs the search index", "回溯历史消息需要搜索索引")
         return engine.look_back(actor, search, since_ms, policy_ids=ids)
 
 
@@ -270,10 +277,10 @@ def account_key(db: Database, name: str) -> tuple[str, str]:
         row = conn.execute(select(Account.id, Account.username, Account.roles, Account.disabled)
                            .where(Account.username == canon)).first() if canon else None
     if row is None:
-        raise ReviewError(f"there is no account '{name}'")
+        raise ReviewError(f"there is no account '{name}'", f"没有账号“{name}”")
     if row.disabled or R.REVIEW_WRITE not in R.permissions_of(json.loads(row.roles or "[]")):
         raise ReviewError(f"account '{row.username}' cannot triage alerts (it needs the reviewer role and to be "
-                          f"enabled)")
+                          f"enabled)", f"账号“{row.username}”不能处理预警（需要审阅员角色且账号已启用）")
     return f"#{row.id}", row.username
 
 

@@ -130,13 +130,14 @@ def _check_rule(userids, departments, percent: int | None, sessions: int | None)
     percentage (1-100) and a number of conversations (1-10,000)."""
     spec = ScopeSpec(frozenset(userids), frozenset(departments))
     if spec.unlimited:
-        raise ReviewError("a sampling rule needs staff (userids) or departments")
+        raise ReviewError("a sampling rule needs staff (userids) or departments", "抽样规则需要指定员工（userid）或部门")
     if (percent is None) == (sessions is None):
-        raise ReviewError("a sampling rule takes either a percentage or a number of conversations")
+        raise ReviewError("a sampling rule takes either a percentage or a number of conversations",
+                          "抽样规则需要百分比或会话数（二选一）")
     if percent is not None and not 1 <= percent <= 100:
-        raise ReviewError("the percentage is between 1 and 100")
+        raise ReviewError("the percentage is between 1 and 100", "百分比应在 1 到 100 之间")
     if sessions is not None and not 1 <= sessions <= 10_000:
-        raise ReviewError("the number of conversations is between 1 and 10,000")
+        raise ReviewError("the number of conversations is between 1 and 10,000", "会话数应在 1 到 10,000 之间")
     return spec
 
 
@@ -146,7 +147,8 @@ def _check_name_free(conn, name: str, own: int | None) -> None:
     if own is not None:
         q = q.where(T.sampling_rules.c.id != own)
     if any(fold(n) == fold(name) for n in conn.execute(q).scalars()):
-        raise ReviewError(f"a sampling rule named '{name}' exists already: choose another name")
+        raise ReviewError(f"a sampling rule named '{name}' exists already: choose another name",
+                          f"已有名为“{name}”的抽样规则：请换一个名称")
 
 
 def _rule(r) -> RuleRow:
@@ -171,13 +173,13 @@ class SamplingService(Base):
         for r in self.rules(actor, include_disabled=True):
             if str(r.id) == str(name_or_id) or fold(r.name) == fold(str(name_or_id)):
                 return r
-        raise ReviewError(f"there is no sampling rule '{name_or_id}'")
+        raise ReviewError(f"there is no sampling rule '{name_or_id}'", f"没有抽样规则“{name_or_id}”")
 
     def create_rule(self, actor: Actor, name: str, *, userids=(), departments=(), percent: int | None = None,
                     sessions: int | None = None, corp_id: int | None = None) -> RuleRow:
         """A rule (``review.manage``): ``percent`` (1-100) or ``sessions`` (1-10,000), of the staff in
         ``userids`` and the departments in ``departments``."""
-        name = check_text(name, "rule's name", limit=MAX_NAME)
+        name = check_text(name, ("rule's name", "规则名称"), limit=MAX_NAME)
         self._require(actor, R.REVIEW_MANAGE, Action.REVIEW_SAMPLING, "sampling rule", name)
         spec = _check_rule(userids, departments, percent, sessions)
         with self._write() as conn:
@@ -201,7 +203,7 @@ class SamplingService(Base):
         before keep the rule as it was then (they reproduce with it)."""
         self._require(actor, R.REVIEW_MANAGE, Action.REVIEW_SAMPLING, "sampling rule", str(name_or_id))
         r = self.rule(actor, name_or_id)
-        new_name = r.name if name is None else check_text(name, "rule's name", limit=MAX_NAME)
+        new_name = r.name if name is None else check_text(name, ("rule's name", "规则名称"), limit=MAX_NAME)
         new_userids = r.userids if userids is None else tuple(userids)
         new_departments = r.departments if departments is None else tuple(departments)
         new_percent, new_sessions = (r.percent, r.sessions) if percent is None and sessions is None else (
@@ -274,18 +276,21 @@ class SamplingService(Base):
         self._require(actor, R.REVIEW_WRITE, Action.REVIEW_SAMPLE, "sampling rule", str(rule))
         r = self.rule(actor, rule)
         if r.disabled:
-            raise ReviewError(f"the sampling rule '{r.name}' is disabled")
+            raise ReviewError(f"the sampling rule '{r.name}' is disabled", f"抽样规则“{r.name}”已停用")
         start, end = self._week(week)
         d = T.sample_draws.c
         with self._write() as conn:
             if conn.execute(select(d.id).where(d.rule_id == r.id, d.period_start == start)).first() is not None:
                 raise ReviewError(f"the week of {_day(start, self.tz)} was drawn already for '{r.name}': work "
-                                  f"through that sample (`sample list`)")
+                                  f"through that sample (`sample list`)",
+                                  f"“{r.name}”已为 {_day(start, self.tz)} 这一周抽过样：请审阅该样本（`sample list`）")
             candidates, excluded = self._candidates(conn, actor, r, start, end)
             if not candidates:
-                raise ReviewError(f"'{r.name}' has no conversation without alerts in the week of {_day(start, self.tz)}")
+                raise ReviewError(f"'{r.name}' has no conversation without alerts in the week of {_day(start, self.tz)}",
+                                  f"“{r.name}”在 {_day(start, self.tz)} 这一周没有无预警的会话")
             if len(candidates) > MAX_CANDIDATES:
-                raise ReviewError(f"the week has {len(candidates):,} candidates; a draw takes at most {MAX_CANDIDATES:,}")
+                raise ReviewError(f"the week has {len(candidates):,} candidates; a draw takes at most {MAX_CANDIDATES:,}",
+                                  f"这一周有 {len(candidates):,} 个候选会话，一次抽样最多 {MAX_CANDIDATES:,} 个")
             size = math.ceil(len(candidates) * r.percent / 100) if r.percent else min(r.sessions or 0, len(candidates))
             seed = secrets.token_hex(16)
             picked = pick(candidates, seed, size)
@@ -327,7 +332,7 @@ class SamplingService(Base):
         with self._reading() as conn:
             r = conn.execute(select(T.sample_draws).where(T.sample_draws.c.id == draw_id)).first()
         if r is None:
-            raise ReviewError(f"there is no sample #{draw_id}")
+            raise ReviewError(f"there is no sample #{draw_id}", f"没有样本 #{draw_id}")
         return self._draw(actor, r)
 
     def _draw(self, actor: Actor, r) -> DrawRow:
@@ -342,7 +347,7 @@ class SamplingService(Base):
         with self._reading() as conn:
             r = conn.execute(select(T.sample_draws).where(T.sample_draws.c.id == draw_id)).first()
         if r is None:
-            raise ReviewError(f"there is no sample #{draw_id}")
+            raise ReviewError(f"there is no sample #{draw_id}", f"没有样本 #{draw_id}")
         return self._items(r, actor=actor)
 
     def _items(self, r, actor: Actor | None) -> list[SampleItem]:
@@ -375,7 +380,7 @@ class SamplingService(Base):
         with self._reading() as conn:
             r = conn.execute(select(T.sample_draws).where(T.sample_draws.c.id == draw_id)).first()
             if r is None:
-                raise ReviewError(f"there is no sample #{draw_id}")
+                raise ReviewError(f"there is no sample #{draw_id}", f"没有样本 #{draw_id}")
             stored = [(int(c), s) for c, s in json.loads(r.candidates)]
             items = [(x.corp_id, x.session_id) for x in conn.execute(
                 select(T.sample_items.c.corp_id, T.sample_items.c.session_id)

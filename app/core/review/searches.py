@@ -73,7 +73,8 @@ class SavedSearchService(Base):
                 return x
         matches = [x for x in rows if fold(x.name) == fold(str(name_or_id))]
         if not matches:
-            raise ReviewError(f"there is no saved search '{name_or_id}' of yours or shared with you")
+            raise ReviewError(f"there is no saved search '{name_or_id}' of yours or shared with you",
+                              f"没有您自己的或共享给您的已保存搜索“{name_or_id}”")
         return next((x for x in matches if x.mine), matches[0])
 
     @staticmethod
@@ -83,7 +84,7 @@ class SavedSearchService(Base):
 
     def save(self, actor: Actor, name: str, query: str, *, shared: bool = False) -> SavedSearchRow:
         """Save ``query`` as ``name`` (names are unique per owner)."""
-        name = check_text(name, "search's name", limit=MAX_NAME)
+        name = check_text(name, ("search's name", "搜索名称"), limit=MAX_NAME)
         query = self._query(query)
         self._require(actor, R.REVIEW_WRITE, Action.REVIEW_SEARCH, "saved search", name)
         key = reviewer_key(actor)
@@ -91,7 +92,8 @@ class SavedSearchService(Base):
         with self._write() as conn:
             if any(fold(n) == fold(name) for n in conn.execute(select(s.name).where(
                     s.owner_key == key, s.deleted_at.is_(None))).scalars()):
-                raise ReviewError(f"you have a saved search named '{name}' already: choose another name")
+                raise ReviewError(f"you have a saved search named '{name}' already: choose another name",
+                                  f"您已有名为“{name}”的已保存搜索：请换一个名称")
             sid, now = self.db.ids.next_id(), now_ms()
             conn.execute(insert(T.saved_searches).values(id=sid, owner_key=key, owner=actor.username, name=name,
                                                          query=query, shared=shared, created_at=now, updated_at=now))
@@ -106,7 +108,7 @@ class SavedSearchService(Base):
         current = self._own(actor, name_or_id)
         values: dict = {}
         if name is not None and name.strip() != current.name:
-            values["name"] = check_text(name, "search's name", limit=MAX_NAME)
+            values["name"] = check_text(name, ("search's name", "搜索名称"), limit=MAX_NAME)
         if query is not None and query.strip() != current.query:
             values["query"] = self._query(query)
         if shared is not None and shared != current.shared:
@@ -117,7 +119,8 @@ class SavedSearchService(Base):
         with self._write() as conn:
             if "name" in values and any(fold(n) == fold(values["name"]) for n in conn.execute(select(s.name).where(
                     s.owner_key == reviewer_key(actor), s.deleted_at.is_(None), s.id != current.id)).scalars()):
-                raise ReviewError(f"you have a saved search named '{values['name']}' already: choose another name")
+                raise ReviewError(f"you have a saved search named '{values['name']}' already: choose another name",
+                                  f"您已有名为“{values['name']}”的已保存搜索：请换一个名称")
             conn.execute(update(T.saved_searches).where(s.id == current.id).values(updated_at=now_ms(), **values))
             self.trail.record(actor, Action.REVIEW_SEARCH, object_type="saved search", object=current.name,
                               detail={"change": "share" if set(values) == {"shared"} else "update", "id": current.id,
@@ -142,11 +145,12 @@ class SavedSearchService(Base):
 
     @staticmethod
     def _query(query: str) -> str:
-        query = check_text(query, "query", limit=2000)
+        query = check_text(query, ("query", "查询"), limit=2000)
         try:
             parse_query(query)
         except QueryError as exc:
-            raise ReviewError(f"the query is wrong at character {exc.position + 1}: {exc.message}") from None
+            raise ReviewError(f"the query is wrong at character {exc.position + 1}: {exc.message}",
+                              f"查询在第 {exc.position + 1} 个字符处有误：{exc.message}") from None
         return query
 
     # ------------------------------------------------------------------ running

@@ -95,7 +95,8 @@ class StatusService(Base):
     def set_messages(self, actor: Actor, message_ids: Sequence[int], status: str) -> int:
         """Set the status of these messages themselves (or ``CLEAR`` it); returns how many changed."""
         if status not in (*STATUSES, CLEAR):
-            raise ReviewError(f"'{status}' is not a review status: use one of {', '.join(STATUSES)} or {CLEAR}")
+            raise ReviewError(f"'{status}' is not a review status: use one of {', '.join(STATUSES)} or {CLEAR}",
+                              f"“{status}”不是审阅状态：请使用 {', '.join(STATUSES)} 或 {CLEAR}")
         self._require(actor, R.REVIEW_WRITE, Action.REVIEW_STATUS, "message", list(message_ids)[:1000])
         s = T.states.c
         with self._write() as conn:
@@ -132,7 +133,8 @@ class StatusService(Base):
         message (as :meth:`mark_reviewed`); ``unreviewed``: reset it (its status and every
         reviewer's mark are removed; the audit entry lists them)."""
         if status not in STATUSES:
-            raise ReviewError(f"'{status}' is not a review status: use one of {', '.join(STATUSES)}")
+            raise ReviewError(f"'{status}' is not a review status: use one of {', '.join(STATUSES)}",
+                              f"“{status}”不是审阅状态：请使用 {', '.join(STATUSES)} 之一")
         if status == "reviewed":
             return self.mark_reviewed(actor, corp_id, session_id)
         self._require(actor, R.REVIEW_WRITE, Action.REVIEW_STATUS, "session", session_id)
@@ -169,11 +171,13 @@ class StatusService(Base):
             if upto_message_id is None:
                 row = conn.execute(q.order_by(Message.msgtime.desc(), Message.id.desc()).limit(1)).first()
                 if row is None:
-                    raise ReviewError(f"session {session_id} has no message to mark")
+                    raise ReviewError(f"session {session_id} has no message to mark",
+                                      f"会话 {session_id} 没有可标记的消息")
             else:
                 row = conn.execute(q.where(Message.id == upto_message_id)).first()
                 if row is None:
-                    raise ReviewError(f"message #{upto_message_id} is not in session {session_id}")
+                    raise ReviewError(f"message #{upto_message_id} is not in session {session_id}",
+                                      f"消息 #{upto_message_id} 不在会话 {session_id} 中")
             new = (row.msgtime, row.id)
             old = conn.execute(select(m.upto_msgtime, m.upto_id).where(
                 m.reviewer_key == key, m.corp_id == corp_id, m.session_id == session_id)).first()

@@ -91,13 +91,13 @@ class TagService(Base):
             if wanted in t.names():
                 return t
         known = ", ".join(f"{t.label_zh} {t.label_en}" for t in rows if not t.disabled)
-        raise ReviewError(f"there is no tag '{name}': the tags are {known}")
+        raise ReviewError(f"there is no tag '{name}': the tags are {known}", f"没有标签“{name}”：现有标签为 {known}")
 
     def add_tag(self, actor: Actor, label_zh: str, label_en: str, *, colour: str = "#607D8B",
                 key: str | None = None) -> TagRow:
         """A new tag at the end of the set (``review.manage``)."""
-        label_zh = check_text(label_zh, "Chinese label", limit=MAX_NAME)
-        label_en = check_text(label_en, "English label", limit=MAX_NAME)
+        label_zh = check_text(label_zh, ("Chinese label", "中文名称"), limit=MAX_NAME)
+        label_en = check_text(label_en, ("English label", "英文名称"), limit=MAX_NAME)
         key = key or re.sub(r"[^a-z0-9]+", "_", label_en.lower()).strip("_") or "tag"
         if not key[0].isalpha():
             key = "t_" + key
@@ -107,7 +107,8 @@ class TagService(Base):
         with self._write() as conn:
             rows = [_row(r) for r in conn.execute(select(T.tags))]
             if len(rows) >= MAX_TAGS:
-                raise ReviewError(f"the tag set already has {MAX_TAGS} tags: disable or relabel one instead")
+                raise ReviewError(f"the tag set already has {MAX_TAGS} tags: disable or relabel one instead",
+                                  f"标签集已有 {MAX_TAGS} 个标签：请停用或改名一个已有标签")
             self._unique(rows, None, key, label_zh, label_en)
             position = max((r.position for r in rows), default=0) + 1
             tag_id = self.db.ids.next_id()
@@ -124,9 +125,9 @@ class TagService(Base):
         """Relabel, recolour, move (``position`` 1 = first) or disable/enable a tag (``review.manage``)."""
         self._require(actor, R.REVIEW_MANAGE, Action.REVIEW_TAGSET, "tag", name)
         if label_zh is not None:
-            label_zh = check_text(label_zh, "Chinese label", limit=MAX_NAME)
+            label_zh = check_text(label_zh, ("Chinese label", "中文名称"), limit=MAX_NAME)
         if label_en is not None:
-            label_en = check_text(label_en, "English label", limit=MAX_NAME)
+            label_en = check_text(label_en, ("English label", "英文名称"), limit=MAX_NAME)
         if colour is not None:
             self._check(colour, None)
         with self._write() as conn:
@@ -162,10 +163,11 @@ class TagService(Base):
     @staticmethod
     def _check(colour: str, key: str | None) -> None:
         if not _COLOUR.match(colour or ""):
-            raise ReviewError(f"'{colour}' is not a colour: write it as #RRGGBB, e.g. #D93025")
+            raise ReviewError(f"'{colour}' is not a colour: write it as #RRGGBB, e.g. #D93025",
+                              f"“{colour}”不是颜色：请写成 #RRGGBB，例如 #D93025")
         if key is not None and not _KEY.match(key):
             raise ReviewError(f"'{key}' is not a tag key: use lower-case letters, digits and _, starting "
-                              f"with a letter")
+                              f"with a letter", f"“{key}”不是标签键：请使用小写字母、数字和下划线，并以字母开头")
 
     @staticmethod
     def _unique(rows: list[TagRow], own: int | None, key: str | None, zh: str | None, en: str | None) -> None:
@@ -174,7 +176,8 @@ class TagService(Base):
                 continue
             for value in (key, zh, en):
                 if value is not None and fold(value) in r.names():
-                    raise ReviewError(f"the tag '{r.label_zh} {r.label_en}' already has the name '{value}'")
+                    raise ReviewError(f"the tag '{r.label_zh} {r.label_en}' already has the name '{value}'",
+                                      f"标签“{r.label_zh} {r.label_en}”已使用名称“{value}”")
 
     # ------------------------------------------------------------------ tagging
     def tag(self, actor: Actor, name: str, *, message_ids: Sequence[int] = (),
@@ -189,7 +192,8 @@ class TagService(Base):
                       session[1] if session is not None else list(message_ids)[:AUDIT_IDS])
         tag = self.find(name)
         if tag.disabled and not remove:
-            raise ReviewError(f"the tag '{tag.label_zh} {tag.label_en}' is disabled: an administrator can enable it")
+            raise ReviewError(f"the tag '{tag.label_zh} {tag.label_en}' is disabled: an administrator can enable it",
+                              f"标签“{tag.label_zh} {tag.label_en}”已停用：管理员可以重新启用")
         with self._write() as conn:
             if session is not None:
                 targets = [self._session(conn, actor, session[0], session[1], Action.REVIEW_TAG)]
@@ -213,7 +217,8 @@ class TagService(Base):
         total = search.query_count(actor, query)
         if total > MAX_TARGETS:
             raise ReviewError(f"the query finds {total:,} messages; tag at most {MAX_TARGETS:,} at once (narrow "
-                              f"it, e.g. with date:)")
+                              f"it, e.g. with date:)",
+                              f"该查询找到 {total:,} 条消息，一次最多标记 {MAX_TARGETS:,} 条（请缩小范围，例如用 date:）")
         ids: list[int] = []
         before = None
         while True:

@@ -7,11 +7,12 @@ import weakref
 from datetime import datetime
 
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtWidgets import QApplication, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
 from app.core.auth.errors import PermissionDenied
 from app.core.review import Review, ReviewError, TagRow
 from app.core.safe_text import display_name, display_text
+from app.ui.language import error_text, ui_is_chinese
 
 translate = QCoreApplication.translate
 _REVIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -26,14 +27,9 @@ def review_of(ctx) -> Review:
     return review
 
 
-def chinese() -> bool:
-    app = QApplication.instance()
-    return app is not None and app.property("ui_language") == "zh_CN"
-
-
 def tag_label(tag: TagRow) -> str:
     """The tag's name in the UI's language, made safe to show."""
-    return display_name(tag.label("zh" if chinese() else "en"))
+    return display_name(tag.label("zh" if ui_is_chinese() else "en"))
 
 
 def menu_text(text: str) -> str:
@@ -71,13 +67,16 @@ def refusal_text(exc: BaseException) -> str:
                                            "changed.")
         return translate("ReviewText", "Refused: %1").replace("%1", _sentence(display_text(str(exc))))
     if isinstance(exc, ReviewError):
-        return _sentence(display_text(str(exc)))
+        return _sentence(display_text(error_text(exc)))
     return translate("ReviewText", "This could not be done: %1").replace("%1", _sentence(display_text(str(exc))))
 
 
 def _sentence(text: str) -> str:
+    """``text`` as a sentence: a capital first letter, a full stop (a Chinese one after Chinese)."""
     text = text.strip()
     if not text:
         return text
     text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?", "。")) else text + "."
+    if text.endswith((".", "!", "?", "。", "！", "？")):
+        return text
+    return text + ("。" if "\u4e00" <= text[-1] <= "\u9fff" or text[-1] in "）”" else ".")

@@ -34,12 +34,13 @@ from app.core.auth import ACCOUNTS_MANAGE, REVIEW_MANAGE, REVIEW_WRITE, can
 from app.core.directory import StaffMember
 from app.core.review import DrawRow, PolicyRow, Review, RuleRow, RunReport, TagRow
 from app.core.safe_text import display_name, display_text
+from app.ui.language import ui_is_chinese
 
 from ..auth.widgets import HINT_STYLE, MessageLine, plain_label
 from ..counts import count_text
 from ..sessions.model import plain_tooltip
 from ..tasks import run_task
-from .common import chinese, refusal_text, review_of, translate, tree_item, tree_widget, when
+from .common import refusal_text, review_of, translate, tree_item, tree_widget, when
 from .settings_editors import (
     DrawDialog,
     PolicyDialog,
@@ -194,7 +195,7 @@ class TagSetPage(_Page):
         self.retire_button.setText(self.tr("Restore") if tag is not None and tag.disabled else self.tr("Retire"))
 
     def _name(self, tag: TagRow) -> str:
-        return display_name(tag.label("zh" if chinese() else "en"))
+        return display_name(tag.label("zh" if ui_is_chinese() else "en"))
 
     def add_tag(self) -> TagDialog:
         return self._open(TagDialog(self.review, self.actor, parent=self), lambda tag: self.edited(

@@ -32,9 +32,10 @@ from app.core.directory import Directory
 from app.core.messages import LABELS, label_of
 from app.core.safe_text import display_name, display_text
 from app.core.search import ORDERS, SearchHit, SearchService
+from app.ui.language import ui_is_chinese
 from app.ui.sessions.model import plain_tooltip
 from app.ui.tasks import interactive_pool, run_task
-from app.ui.viewer.render import ui_is_chinese, zone_label
+from app.ui.viewer.render import zone_label
 
 PAGE_SIZE = 50
 SNIPPET_CONTEXT = 30  # characters shown on each side of the first match

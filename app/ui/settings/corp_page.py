@@ -35,10 +35,10 @@ from PySide6.QtWidgets import (
 from app.core.config.secrets import IN_CORPUS, IN_ENVIRONMENT, IN_KEYRING, env_var_name
 from app.core.config.settings import CorpSettings
 from app.core.sdk.hosted import LibrarySpec, check_library, library_file_problem
+from app.ui.language import ui_is_chinese
 
 from ..sync.panel import fill
 from ..tasks import run_task
-from ..viewer.render import ui_is_chinese
 from .fields import ERROR_STYLE, NOTE_STYLE, OK_STYLE, ErrorLabel, PathField, note_label
 from .keys import PrivateKeyImportDialog
 

@@ -31,8 +31,9 @@ from app.core.config.paths import AppPaths
 from app.core.config.secrets import IN_ENVIRONMENT, IN_KEYRING, SecretStore, storage_secret_env
 from app.core.config.settings import Settings, SettingsError, StorageSection
 from app.core.media.registry import StorageBackend, Text, storage_backends
+from app.ui.language import ui_is_chinese
 
-from ..sync.panel import fill, ui_speaks_chinese
+from ..sync.panel import fill
 from ..tasks import run_task
 from .fields import ERROR_STYLE, NOTE_STYLE, OK_STYLE, ErrorLabel, PathField, note_label
 
@@ -43,7 +44,7 @@ def storage_fields(settings: Settings) -> dict:
 
 
 def _text(text: Text) -> str:
-    return text.pick(ui_speaks_chinese())
+    return text.pick(ui_is_chinese())
 
 
 class BackendForm(QWidget):

@@ -9,7 +9,6 @@ from __future__ import annotations
 from PySide6.QtCore import QLocale, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
-    QApplication,
     QDockWidget,
     QHBoxLayout,
     QLabel,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.sync.pipeline import SyncProgress, SyncReport
+from app.ui.language import ui_is_chinese
 
 REVEAL_DELAY_MS = 600
 
@@ -31,12 +31,6 @@ def fill(text: str, *args) -> str:
     for i in range(len(args), 0, -1):
         text = text.replace(f"%{i}", str(args[i - 1]))
     return text
-
-
-def ui_speaks_chinese() -> bool:
-    """True when the UI language is Chinese (app.ui.app sets the application property)."""
-    app = QApplication.instance()
-    return app is not None and app.property("ui_language") == "zh_CN"
 
 
 class ElidedLabel(QLabel):
@@ -183,7 +177,7 @@ class SyncProgressPanel(QWidget):
         self._end()
         self.phase_label.setText(self.tr("Sync failed"))
         self.details_label.setText(self.tr("The sync stopped; everything stored before the error is kept."))
-        message = message_zh if ui_speaks_chinese() else message_en
+        message = message_zh if ui_is_chinese() else message_en
         self.setToolTip(message)
         box = QMessageBox(QMessageBox.Icon.Critical, self.tr("Sync failed"), message,
                           QMessageBox.StandardButton.Ok, self.window())

@@ -61,6 +61,7 @@ from app.core.messages.catalogue import (
     Weapp,
 )
 from app.core.safe_text import display_name, display_text
+from app.ui.language import ui_is_chinese
 
 translate = QCoreApplication.translate
 
@@ -78,12 +79,6 @@ EXECUTABLE_EXTS = frozenset({
 })
 # Opened from a temporary file, the default browser would run their scripts.
 BROWSER_RUN_EXTS = frozenset({"html", "htm", "xhtml", "xht", "shtml", "svg", "svgz", "mht", "mhtml", "xml", "xsl"})
-
-
-def ui_is_chinese() -> bool:
-    """Whether the UI runs in Chinese (the application property the main window's start-up sets)."""
-    app = QCoreApplication.instance()
-    return bool(app) and app.property("ui_language") == "zh_CN"
 
 
 # Qt takes times and sizes as 64-bit integers; JSON numbers have no limit, and a message's own

@@ -1,0 +1,32 @@
+"""The window's language (English or Simplified Chinese, chosen at start-up: app/ui/app.py sets the
+application property ``ui_language``), and sentences of the core said in it.
+
+The window's own words go through Qt's translator (``self.tr``). Some core errors are written in
+both languages where they are raised (``message_en``/``message_zh``: a refused review action, a
+failed sync, WeCom's answer); :func:`error_text` shows such an error in the window's language.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication
+
+
+def ui_is_chinese() -> bool:
+    """Whether the window runs in Chinese."""
+    app = QCoreApplication.instance()
+    return app is not None and app.property("ui_language") == "zh_CN"
+
+
+def pick(en: str, zh: str) -> str:
+    """``zh`` in a Chinese window, ``en`` otherwise."""
+    return zh if ui_is_chinese() else en
+
+
+def error_text(exc: BaseException) -> str:
+    """The sentence of ``exc`` in the window's language: its ``message_zh`` in a Chinese window when
+    it has one, else its text (English, or whatever the library said)."""
+    zh = getattr(exc, "message_zh", None)
+    if isinstance(zh, str) and zh and ui_is_chinese():
+        return zh
+    en = getattr(exc, "message_en", None)
+    return en if isinstance(en, str) and en else str(exc)
