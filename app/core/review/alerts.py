@@ -64,7 +64,7 @@ class AlertService(Base):
         self._read(actor, "alerts")
         if status is not None and status not in STATES:
             raise ReviewError(f"'{status}' is not an alert status: use one of {', '.join(STATES)}",
-                              f"“{status}”不是预警状态：请使用 {', '.join(STATES)} 之一")
+                              f"“{status}”不是告警状态：请使用 {', '.join(STATES)} 之一")
         a = T.alerts.c
         q = select(T.alerts, T.policies.c.name.label("policy_name")).join(T.policies, T.policies.c.id == a.policy_id)
         if status is not None:
@@ -106,7 +106,7 @@ class AlertService(Base):
                              .join(T.policies, T.policies.c.id == T.alerts.c.policy_id)
                              .where(T.alerts.c.id == alert_id)).first()
             if r is None or not self._sessions_in_scope(conn, actor, [(r.corp_id, r.session_id)]):
-                raise ReviewError(f"there is no alert #{alert_id}", f"没有预警 #{alert_id}")
+                raise ReviewError(f"there is no alert #{alert_id}", f"没有告警 #{alert_id}")
             return self._row(actor, r)
 
     def hits(self, actor: Actor, alert_id: int) -> list[tuple[int, int]]:
@@ -132,13 +132,13 @@ class AlertService(Base):
         (PermissionDenied, recorded, and nothing changes if any alert is outside it)."""
         if action not in ACTIONS:
             raise ReviewError(f"'{action}' is not a triage action: use one of {', '.join(ACTIONS)}",
-                              f"“{action}”不是预警处理操作：请使用 {', '.join(ACTIONS)} 之一")
+                              f"“{action}”不是告警处理操作：请使用 {', '.join(ACTIONS)} 之一")
         ids = list(dict.fromkeys(int(i) for i in alert_ids))
         self._require(actor, R.REVIEW_WRITE, Action.REVIEW_ALERT, "alert", [str(i) for i in ids[:100]])
         if not ids:
-            raise ReviewError("no alert is chosen", "未选择预警")
+            raise ReviewError("no alert is chosen", "未选择告警")
         if action in ("dismiss", "escalate"):
-            reason = check_text(reason, (f"reason to {action}", "驳回理由" if action == "dismiss" else "升级理由"))
+            reason = check_text(reason, (f"reason to {action}", "驳回理由" if action == "dismiss" else "上报理由"))
         elif reason:
             reason = check_text(reason, ("reason", "理由"))
         key = shown = None
@@ -156,7 +156,7 @@ class AlertService(Base):
                                      .where(a.id.in_(ids[i:i + CHUNK]))).all()
             missing = sorted(set(ids) - {r.id for r in rows})
             if missing:
-                raise ReviewError(f"there is no alert #{missing[0]}", f"没有预警 #{missing[0]}")
+                raise ReviewError(f"there is no alert #{missing[0]}", f"没有告警 #{missing[0]}")
             allowed = self._sessions_in_scope(conn, actor, sorted({(r.corp_id, r.session_id) for r in rows}))
             outside = [r.id for r in rows if (r.corp_id, r.session_id) not in allowed]
             if outside:

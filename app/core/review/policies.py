@@ -280,7 +280,7 @@ def account_key(db: Database, name: str) -> tuple[str, str]:
         raise ReviewError(f"there is no account '{name}'", f"没有账号“{name}”")
     if row.disabled or R.REVIEW_WRITE not in R.permissions_of(json.loads(row.roles or "[]")):
         raise ReviewError(f"account '{row.username}' cannot triage alerts (it needs the reviewer role and to be "
-                          f"enabled)", f"账号“{row.username}”不能处理预警（需要审阅员角色且账号已启用）")
+                          f"enabled)", f"账号“{row.username}”不能处理告警（需要审阅员角色且账号已启用）")
     return f"#{row.id}", row.username
 
 

@@ -287,7 +287,7 @@ class SamplingService(Base):
             candidates, excluded = self._candidates(conn, actor, r, start, end)
             if not candidates:
                 raise ReviewError(f"'{r.name}' has no conversation without alerts in the week of {_day(start, self.tz)}",
-                                  f"“{r.name}”在 {_day(start, self.tz)} 这一周没有无预警的会话")
+                                  f"“{r.name}”在 {_day(start, self.tz)} 这一周没有无告警的会话")
             if len(candidates) > MAX_CANDIDATES:
                 raise ReviewError(f"the week has {len(candidates):,} candidates; a draw takes at most {MAX_CANDIDATES:,}",
                                   f"这一周有 {len(candidates):,} 个候选会话，一次抽样最多 {MAX_CANDIDATES:,} 个")
