@@ -47,6 +47,7 @@ from app.core.backup import (
 from app.core.backup.repository import BACKUP_ID, MANIFEST
 from app.core.export.signing import export_key_passphrase, passphrase_needed
 from app.core.safe_text import display_name, display_text
+from app.ui.language import error_sentence
 
 from .counts import count_text
 from .export_dialog import ask_export_key_passphrase
@@ -288,7 +289,7 @@ class BackupDialog(QDialog):
 
         def failed(exc: Exception) -> None:
             if generation == self._folder_generation:
-                self.folder_info.setText(display_text(str(exc)))
+                self.folder_info.setText(display_text(error_sentence(exc)))
                 self.folder_read.emit()
 
         run_task(self, read, done, failed)

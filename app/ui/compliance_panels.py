@@ -32,6 +32,7 @@ from app.core.actor import Actor
 from app.core.context import AppContext
 from app.core.directory.compliance import ArchivedStaff, ComplianceService, ConsentEvidence, ConsentRow
 from app.core.safe_text import display_name, display_text
+from app.ui.language import error_sentence
 
 from .avatars import avatar_icon
 from .panels import Navigator
@@ -102,7 +103,7 @@ class _CorpPanel(QWidget):
 
     def _failed(self, exc: Exception) -> None:
         text = QCoreApplication.translate("CompliancePanels", "This view cannot be read: %1")
-        self.summary.setText(fill(text, display_text(str(exc))))
+        self.summary.setText(fill(text, display_text(error_sentence(exc))))
 
 
 # ---------------------------------------------------------------------------------------- archived staff

@@ -38,7 +38,7 @@ from app.core.auth import SETTINGS_CHANGE, SYNC_RUN, Action, can
 from app.core.context import AppContext
 from app.core.directory.runs import RunRecord
 from app.core.safe_text import display_name, display_text
-from app.ui.language import ui_is_chinese
+from app.ui.language import error_sentence, ui_is_chinese
 
 from .long_job import LongJob
 from .panels import Navigator
@@ -191,7 +191,7 @@ class DirectoryPanel(QWidget):
         self._job.progressed.connect(self._show_progress)
         self._job.succeeded.connect(self._synced)
         self._job.failed.connect(lambda exc: self._finish(fill(self.tr("The directory sync failed: %1"),
-                                                               display_text(str(exc)))))
+                                                               display_text(error_sentence(exc)))))
         self._job.cancelled.connect(lambda: self._finish(self.tr("The directory sync was cancelled.")))
         self.sync_button.clicked.connect(self.sync)
         self.cancel_button.clicked.connect(self._job.cancel)
@@ -271,7 +271,7 @@ class DirectoryPanel(QWidget):
             self.problems.addItem(display_text(run.error, one_line=True))
 
     def _read_failed(self, exc: Exception) -> None:
-        self.status.setText(fill(self.tr("The directory cannot be read: %1"), display_text(str(exc))))
+        self.status.setText(fill(self.tr("The directory cannot be read: %1"), display_text(error_sentence(exc))))
 
     # ------------------------------------------------------------------ sync
     def _corp_settings(self):
@@ -284,7 +284,7 @@ class DirectoryPanel(QWidget):
             return self.ctx.settings.corp(corpid)
         except Exception as exc:  # noqa: BLE001 - a corp of a shared archive not configured here
             self._finish(fill(self.tr("Corp %1 is not configured on this computer: %2"), corpid,
-                              display_text(str(exc))))
+                              display_text(error_sentence(exc))))
             return None
 
     def sync(self) -> bool:
@@ -362,7 +362,7 @@ class DirectoryPanel(QWidget):
             self.navigator.archive_changed.emit()
 
         run_task(self, work, done, lambda exc: self.result.setText(
-            fill(self.tr("The names file was not imported: %1"), display_text(str(exc)))))
+            fill(self.tr("The names file was not imported: %1"), display_text(error_sentence(exc)))))
         return True
 
     def edit_secrets(self) -> None:
@@ -386,7 +386,7 @@ class DirectoryPanel(QWidget):
                 self.ctx.change_settings(self.actor, secrets_changed=[f"corps[{corp.corpid}].{k}_secret"
                                                                       for k in values])
         except Exception as exc:  # noqa: BLE001 - no keyring, no permission: said in one sentence
-            self.result.setText(fill(self.tr("The secrets were not saved: %1"), display_text(str(exc))))
+            self.result.setText(fill(self.tr("The secrets were not saved: %1"), display_text(error_sentence(exc))))
             return
         self.result.setText(self.tr("The secrets are kept in the OS keyring.") if values else "")
 
@@ -397,7 +397,7 @@ class DirectoryPanel(QWidget):
         try:
             self.ctx.change_settings(self.actor, directory_interval_hours=hours)
         except Exception as exc:  # noqa: BLE001
-            self.result.setText(fill(self.tr("The schedule was not saved: %1"), display_text(str(exc))))
+            self.result.setText(fill(self.tr("The schedule was not saved: %1"), display_text(error_sentence(exc))))
             self.interval.setValue(self.ctx.settings.directory_interval_hours)
             return
         self.result.setText(fill(self.tr("The directory is synced every %1 hours while background jobs run."), hours)

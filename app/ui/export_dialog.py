@@ -39,6 +39,7 @@ from app.core.export.signing import (
     export_key_passphrase,
     passphrase_needed,
 )
+from app.ui.language import error_sentence
 
 from .long_job import LongJob
 from .tasks import run_task
@@ -83,7 +84,7 @@ def ask_export_key_passphrase(parent: QWidget, need: str, show_error: Callable[[
     try:
         check_new_passphrase(text)
     except ExportKeyError as exc:
-        show_error(str(exc))
+        show_error(error_sentence(exc))
         return None
     return text
 
@@ -114,7 +115,7 @@ class ExportDialog(QDialog):
         self._job.progressed.connect(lambda report: self._on_progress(*report))
         self._job.succeeded.connect(lambda result: self._on_outcome(("finished", result)))
         self._job.cancelled.connect(lambda: self._on_outcome(("cancelled",)))
-        self._job.failed.connect(lambda exc: self._on_outcome(("failed", str(exc))))
+        self._job.failed.connect(lambda exc: self._on_outcome(("failed", error_sentence(exc))))
         self.setWindowTitle(self.tr("Export evidence"))
         self.setMinimumWidth(560)
 

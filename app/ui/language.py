@@ -3,7 +3,7 @@ application property ``ui_language``), and sentences of the core said in it.
 
 The window's own words go through Qt's translator (``self.tr``). Some core errors are written in
 both languages where they are raised (``message_en``/``message_zh``: a refused review action, a
-failed sync, WeCom's answer); :func:`error_text` shows such an error in the window's language.
+failed sync, WeCom's answer); :func:`error_sentence` shows such an error in the window's language.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def pick(en: str, zh: str) -> str:
     return zh if ui_is_chinese() else en
 
 
-def error_text(exc: BaseException) -> str:
+def error_sentence(exc: BaseException) -> str:
     """The sentence of ``exc`` in the window's language: its ``message_zh`` in a Chinese window when
     it has one, else its text (English, or whatever the library said)."""
     zh = getattr(exc, "message_zh", None)

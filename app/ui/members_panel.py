@@ -27,6 +27,7 @@ from app.core.actor import Actor
 from app.core.context import AppContext
 from app.core.directory.groups import GroupMember, GroupMembers, GroupMembersService
 from app.core.safe_text import display_name, display_text
+from app.ui.language import error_sentence
 
 from .avatars import avatar_icon
 from .counts import count_text
@@ -217,7 +218,7 @@ class GroupMembersPanel(ReadsWhenShown, QWidget):
         run_task(self, read, lambda group: self._show(generation, corp_id, group), self._failed)
 
     def _failed(self, exc: Exception) -> None:
-        self.summary.setText(fill(self.tr("The member list cannot be read: %1"), display_text(str(exc))))
+        self.summary.setText(fill(self.tr("The member list cannot be read: %1"), display_text(error_sentence(exc))))
 
     def _show(self, generation: int, corp_id: int, group: GroupMembers | None) -> None:
         if generation != self._generation:

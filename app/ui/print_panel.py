@@ -33,6 +33,7 @@ from app.core.context import AppContext
 from app.core.export import ExportCancelled, ExportResult, Selection
 from app.core.export.signing import passphrase_needed
 from app.core.safe_text import display_name, display_text
+from app.ui.language import error_sentence
 
 from . import temp_copies
 from .charts import plain_tooltip
@@ -69,7 +70,7 @@ class PrintPanel(ReadsWhenShown, QWidget):
         self._job.progressed.connect(self._progress)
         self._job.succeeded.connect(self._made)
         self._job.failed.connect(lambda exc: self._ended(fill(self.tr("The transcript could not be made: %1"),
-                                                              display_text(str(exc)))))
+                                                              display_text(error_sentence(exc)))))
         self._job.cancelled.connect(lambda: self._ended(self.tr("Cancelled; nothing was kept.")))
         self.corp_box = CorpBox(ctx, actor, self)
         self.session_box = QComboBox(self)
@@ -150,7 +151,7 @@ class PrintPanel(ReadsWhenShown, QWidget):
             return [(s.session_id, conversation_title(self.ctx, self.actor, corp_id, s.roomid, s.participants),
                      s.first_msgtime, s.last_msgtime, s.message_count) for s in rows]
 
-        run_task(self, read, self._sessions_read, lambda exc: self.status.setText(display_text(str(exc))))
+        run_task(self, read, self._sessions_read, lambda exc: self.status.setText(display_text(error_sentence(exc))))
 
     def _sessions_read(self, sessions) -> None:
         current = self._wanted or self.session_box.currentData()

@@ -29,6 +29,7 @@ from app.core.archive import QuarantineRow
 from app.core.auth import SYNC_RUN, can
 from app.core.context import AppContext
 from app.core.safe_text import display_name, display_text
+from app.ui.language import error_sentence
 
 from .long_job import LongJob
 from .panels import Navigator
@@ -113,7 +114,7 @@ class QuarantinePanel(QWidget):
         self._retry = LongJob("quarantine-retry", self)
         self._retry.succeeded.connect(self._retried)
         self._retry.failed.connect(lambda exc: self._show_result(fill(self.tr("The retry failed: %1"),
-                                                                      display_text(str(exc)))))
+                                                                      display_text(error_sentence(exc)))))
         self.refresh_button.clicked.connect(self.refresh)
         self.retry_button.clicked.connect(self.retry)
         self.corp_box.currentIndexChanged.connect(self._load_entries)
@@ -160,7 +161,7 @@ class QuarantinePanel(QWidget):
             "importing a missing private key, retry it."))
 
     def _read_failed(self, exc: Exception) -> None:
-        self.summary.setText(fill(self.tr("The quarantine cannot be read: %1"), display_text(str(exc))))
+        self.summary.setText(fill(self.tr("The quarantine cannot be read: %1"), display_text(error_sentence(exc))))
 
     # ------------------------------------------------------------------ retry
     def retry(self) -> bool:
@@ -172,7 +173,7 @@ class QuarantinePanel(QWidget):
             corp = self.ctx.settings.corp(corpid)
         except Exception as exc:  # noqa: BLE001 - a corp of a shared archive not configured here
             self._show_result(fill(self.tr("Corp %1 is not configured on this computer: %2"), corpid,
-                                   display_text(str(exc))))
+                                   display_text(error_sentence(exc))))
             return False
         self.retry_button.setEnabled(False)
         self._show_result(self.tr("Retrying…"))

@@ -35,6 +35,7 @@ from app.core.clock import now_ms
 from app.core.context import AppContext
 from app.core.safe_text import display_name, display_text
 from app.core.server_status import InstanceInfo, LastSync, instances, server_status
+from app.ui.language import error_sentence
 
 from .panels import Navigator
 from .sync.panel import fill
@@ -252,7 +253,7 @@ class ServerPanel(QWidget):
 
     def _read_failed(self, exc: Exception) -> None:
         self._reading = False
-        self.updated.setText(fill(self.tr("The server status cannot be read: %1"), display_text(str(exc))))
+        self.updated.setText(fill(self.tr("The server status cannot be read: %1"), display_text(error_sentence(exc))))
 
     # ------------------------------------------------------------------ backup
     def open_backup(self):

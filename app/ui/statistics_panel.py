@@ -29,7 +29,7 @@ from app.core.context import AppContext
 from app.core.messages.registry import label_of
 from app.core.safe_text import display_name, display_text
 from app.core.statistics import EXTERNAL, STAFF, MessageStatistics, SenderCount, StatisticsService
-from app.ui.language import ui_is_chinese
+from app.ui.language import error_sentence, ui_is_chinese
 
 from .charts import Bar, BarChart
 from .counts import count_text
@@ -147,7 +147,7 @@ class StatisticsPanel(ReadsWhenShown, QWidget):
 
     def _failed(self, generation: int, exc: Exception) -> None:
         if generation == self._generation:
-            self.summary.setText(fill(self.tr("The statistics cannot be read: %1"), display_text(str(exc))))
+            self.summary.setText(fill(self.tr("The statistics cannot be read: %1"), display_text(error_sentence(exc))))
 
     def _show(self, generation: int, stats: MessageStatistics) -> None:
         if generation != self._generation:  # a newer request is on its way

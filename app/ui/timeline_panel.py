@@ -28,6 +28,7 @@ from app.core.actor import Actor
 from app.core.context import AppContext
 from app.core.safe_text import display_name, display_text
 from app.core.statistics import PersonConversation, PersonTimeline, StatisticsService
+from app.ui.language import error_sentence
 
 from .charts import Bar, BarChart
 from .counts import count_text
@@ -255,7 +256,7 @@ class TimelinePanel(ReadsWhenShown, QWidget):
         return conversation_title(self.ctx, self.actor, corp_id, c.roomid, c.participants, exclude=userid)
 
     def _failed(self, exc: Exception) -> None:
-        self.summary.setText(fill(self.tr("The timeline cannot be read: %1"), display_text(str(exc))))
+        self.summary.setText(fill(self.tr("The timeline cannot be read: %1"), display_text(error_sentence(exc))))
 
     def _show(self, generation: int, timeline: PersonTimeline, rows: list[TimelineRow], per_day) -> None:
         if generation != self._generation:

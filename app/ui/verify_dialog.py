@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.core.actor import Actor
 from app.core.export import VerifyReport, export_records, verify_recorded
 from app.core.safe_text import display_name, display_text
+from app.ui.language import error_sentence
 
 from .counts import count_text
 from .tasks import run_task
@@ -123,5 +124,5 @@ class VerifyDialog(QDialog):
     def _failed(self, exc: Exception) -> None:
         self.verify_button.setEnabled(True)
         self.status_label.setStyleSheet("color: #b00020;")
-        self.status_label.setText(self.tr("Not verified: %1").replace("%1", display_text(str(exc))))
-        self.failed.emit(str(exc))
+        self.status_label.setText(self.tr("Not verified: %1").replace("%1", display_text(error_sentence(exc))))
+        self.failed.emit(error_sentence(exc))

@@ -89,15 +89,28 @@ def test_cancel_during_an_export_leaves_no_package(qtbot, app_ctx, busiest_sessi
     assert "cancelled" in dialog.status_label.text()
 
 
-def test_a_failed_export_is_shown_in_the_dialog(qtbot, app_ctx, tmp_path):
-    dialog = ExportDialog(app_ctx, ACTOR, Selection(msgids=("no-such-msgid",)), "1 selected messages", None)
-    qtbot.addWidget(dialog)
-    dialog.folder_edit.setText(str(tmp_path))
-    dialog.show()
-    with qtbot.waitSignal(dialog.export_failed, timeout=60000):
-        dialog.export_button.click()
-    assert dialog.error_label.isVisible() and "no-such-msgid" in dialog.error_label.text()
-    assert list(tmp_path.iterdir()) == []
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_a_failed_export_is_shown_in_the_dialog(qtbot, qapp, app_ctx, tmp_path, language):
+    from app.ui.app import install_translators
+
+    translators = install_translators(qapp, language) if language != "en" else []
+    qapp.setProperty("ui_language", language)
+    try:
+        dialog = ExportDialog(app_ctx, ACTOR, Selection(msgids=("no-such-msgid",)), "1 selected messages", None)
+        qtbot.addWidget(dialog)
+        dialog.folder_edit.setText(str(tmp_path))
+        dialog.show()
+        with qtbot.waitSignal(dialog.export_failed, timeout=60000):
+            dialog.export_button.click()
+        text = dialog.error_label.text()
+        assert dialog.error_label.isVisible() and "no-such-msgid" in text
+        if language == "zh_CN":  # the core's reason in the window's language too
+            assert "存档中没有 msgid 为 'no-such-msgid' 的消息" in text and "the archive" not in text, text
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        qapp.setProperty("ui_language", "en")
+        for t in translators:
+            qapp.removeTranslator(t)
 
 
 def test_zip_without_pdf_and_a_summary_in_words(qtbot, app_ctx, busiest_session, tmp_path):

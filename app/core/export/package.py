@@ -34,6 +34,7 @@ from sqlalchemy import func, insert, select
 
 from app.core.actor import Actor
 from app.core.archive import MessageRow, session_messages
+from app.core.errors import SaidInTwoLanguages
 from app.core.review.evidence import ReviewEvidence
 from app.core.store.db import now_ms
 from app.core.store.models import STORED, Export, Message
@@ -62,8 +63,8 @@ _EXT = re.compile(r"[A-Za-z0-9]{1,10}")
 _IMAGE_EXTS = {"jpg", "jpeg", "png", "gif", "webp", "bmp"}
 
 
-class ExportError(RuntimeError):
-    """The export could not be made (the message says why)."""
+class ExportError(SaidInTwoLanguages, RuntimeError):
+    """The export could not be made (the message says why, in English and Chinese)."""
 
 
 class ExportCancelled(ExportError):
@@ -476,7 +477,8 @@ class _Exporter:
             for msgid in dict.fromkeys(self.sel.msgids):
                 row = self._message_row(msgid)
                 if row is None:
-                    raise ExportError(f"no message with msgid {msgid!r} in the archive")
+                    raise ExportError(f"no message with msgid {msgid!r} in the archive",
+                                      f"存档中没有 msgid 为 {msgid!r} 的消息")
                 yield row, ()
 
     def plan(self) -> dict[str | None, list[_Window]]:
@@ -485,7 +487,8 @@ class _Exporter:
         if self.sel.session_ids:
             for sid in dict.fromkeys(self.sel.session_ids):
                 if self._session_info(sid) is None:  # unknown, or outside the exporter's scope
-                    raise ExportError(f"no conversation {sid!r} in the archive that you may export")
+                    raise ExportError(f"no conversation {sid!r} in the archive that you may export",
+                                      f"存档中没有您可以导出的会话 {sid!r}")
                 plan[sid] = [_Window(self.sel.start_ms, self.sel.end_ms)]
             return plan
         ctx_ms = self.sel.context_ms
@@ -532,7 +535,7 @@ class _Exporter:
     # ------------------------------------------------------------------ writing
     def _check_cancel(self) -> None:
         if self.cancel is not None and self.cancel():
-            raise ExportCancelled("the export was cancelled")
+            raise ExportCancelled("the export was cancelled", "导出已取消")
 
     def _media_source(self, md) -> Callable[[], contextlib.AbstractContextManager] | None:
         """How to open the stored bytes of a media row that ArchiveService.media_of_messages read a
@@ -688,7 +691,8 @@ class _Exporter:
                 self._pdfs_written(bag, root, done, volumes)
         if self.pdf_fonts is not None and self._pdf_written != self.counts["pdf_files"]:
             raise ExportError(f"{self._pdf_written} PDF transcripts were written where the custody record "
-                              f"counts {self.counts['pdf_files']}")
+                              f"counts {self.counts['pdf_files']}",
+                              f"写出了 {self._pdf_written} 份 PDF 记录，而保管记录中为 {self.counts['pdf_files']} 份")
 
     def _characters(self, spools) -> set[str]:
         """Every character the PDF transcripts will show (for cutting the fonts down)."""
@@ -1019,7 +1023,7 @@ class _Journal:
         self.fd = os.open(self.path, flags, 0o600)
         if not _lock(self.fd):  # cannot happen for a file just made; be safe rather than unlocked
             os.close(self.fd)
-            raise ExportError(f"cannot lock {self.path}")
+            raise ExportError(f"cannot lock {self.path}", f"无法锁定 {self.path}")
         self._append(record)
 
     def update(self, **values) -> None:
@@ -1212,18 +1216,19 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
     out = Path(out_path).absolute()
     as_zip = out.suffix.lower() == ".zip"
     if out.exists() or out.is_symlink():
-        raise ExportError(f"{out} already exists; choose a new path for the package")
+        raise ExportError(f"{out} already exists; choose a new path for the package",
+                          f"{out} 已存在：请为证据包另选一个路径")
     if not out.parent.is_dir():
-        raise ExportError(f"the folder {out.parent} does not exist")
+        raise ExportError(f"the folder {out.parent} does not exist", f"文件夹 {out.parent} 不存在")
     bag_name = out.stem if as_zip else out.name
     if as_zip and not bag_name:
-        raise ExportError(f"{out} has no name before .zip")
+        raise ExportError(f"{out} has no name before .zip", f"{out} 在 .zip 之前没有文件名")
     fonts = None
     if pdf:
         try:
             fonts = find_fonts()
         except PdfFontError as exc:
-            raise ExportError(str(exc)) from None
+            raise ExportError(exc.message_en, exc.message_zh) from None
     key = load_or_create_export_key(ctx.secrets, ctx.paths.data_dir)
     clean_interrupted_exports(ctx)
     token = _secrets.token_hex(6)
@@ -1256,7 +1261,7 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
         work.mkdir()
         plan = ex.plan()
         if not plan:
-            raise ExportError("the selection holds no messages")
+            raise ExportError("the selection holds no messages", "所选范围内没有消息")
         ex.write(tmp, plan, work)
         corp_name = (ex.custody["archive"]["corp_name"] or ex.custody["archive"]["corpid"] or "")
         c = ex.counts
@@ -1308,7 +1313,8 @@ def export_package(ctx, actor: Actor, selection: Selection, out_path: str | os.P
                          detail={"path": str(out), "key_fingerprint": key.fingerprint, "counts": counts,
                                  "selection": selection.describe(), "token": token}, conn=conn)  # the last statement
             if out.exists() or out.is_symlink():
-                raise ExportError(f"{out} appeared while the package was being written; it was left as it is")
+                raise ExportError(f"{out} appeared while the package was being written; it was left as it is",
+                                  f"写证据包期间 {out} 出现了：已保持原样，未做改动")
             os.rename(final, out)  # inside the transaction: no record without the package, and no package
             renamed = True  # without its record (undone below if the commit fails)
         committed = True

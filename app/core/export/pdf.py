@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from app.core.errors import SaidInTwoLanguages
 from app.core.resources import resource_dir
 from app.core.safe_text import ESCAPE, display_name, display_text
 
@@ -77,7 +78,7 @@ BUNDLED_FALLBACK_FONTS = ("NotoEmoji-Regular.ttf", "NotoSansMath-Regular.ttf")
 _NO_GLYPH_NEEDED = frozenset(chr(c) for c in (*range(0xFE00, 0xFE10), 0x200D, *range(0xE0020, 0xE0080)))
 
 
-class PdfFontError(RuntimeError):
+class PdfFontError(SaidInTwoLanguages, RuntimeError):
     """No font that can show Chinese text was found on this computer."""
 
 
@@ -190,7 +191,8 @@ def find_fonts() -> PdfFonts:
         path, _, index = configured.partition("#")
         text = FontChoice(path, int(index) if index.isdigit() else 0)
         if not _covers(text, _CJK_PROBE):
-            raise PdfFontError(f"{FONT_ENV}={configured} is not a readable font with Chinese characters")
+            raise PdfFontError(f"{FONT_ENV}={configured} is not a readable font with Chinese characters",
+                               f"{FONT_ENV}={configured} 不是可读取的中文字体")
     system = next((c for c in _system_cjk_fonts() if _covers(c, _CJK_PROBE)), None)
     fallbacks: list[FontChoice] = []
     for choice in (shipped_text, *shipped_fallbacks, system, *_system_fallback_fonts()):
@@ -201,10 +203,13 @@ def find_fonts() -> PdfFonts:
         elif choice != text:
             fallbacks.append(choice)
     if text is None or not _covers(text, _CJK_PROBE):
+        own = resource_dir() / "fonts" / BUNDLED_TEXT_FONT
         raise PdfFontError(
             "no font with Chinese characters was found for the PDF transcripts, and the app's own "
-            f"({resource_dir() / 'fonts' / BUNDLED_TEXT_FONT}) is missing: reinstall the app, install one "
-            "(Debian/Ubuntu: apt install fonts-noto-cjk) or set " + FONT_ENV + " to a .ttf/.otf/.ttc file")
+            f"({own}) is missing: reinstall the app, install one "
+            "(Debian/Ubuntu: apt install fonts-noto-cjk) or set " + FONT_ENV + " to a .ttf/.otf/.ttc file",
+            f"找不到用于 PDF 记录的中文字体，应用自带的字体（{own}）也缺失：请重新安装应用、安装一种中文字体"
+            f"（Debian/Ubuntu：apt install fonts-noto-cjk），或将 {FONT_ENV} 设为 .ttf/.otf/.ttc 字体文件")
     return PdfFonts(text, tuple(fallbacks))
 
 

@@ -152,15 +152,17 @@ class PdfRenderers:
             answer = channel.receive()
         except ChannelClosed:
             code = proc.poll()
-            raise ExportError(f"a PDF rendering process ended unexpectedly ({describe_exit(code)})") from None
+            raise ExportError(f"a PDF rendering process ended unexpectedly ({describe_exit(code)})",
+                              f"一个 PDF 生成进程意外结束（{describe_exit(code)}）") from None
         kind, done_number = answer[0], answer[1]
         self._waiting[child] -= 1
         if kind == "failed":
-            raise ExportError(f"a PDF transcript could not be written: {answer[2]}")
+            raise ExportError(f"a PDF transcript could not be written: {answer[2]}",
+                              f"一份 PDF 记录未能写出：{answer[2]}")
         tag, _ = self._jobs.pop(done_number)
         self._done[done_number] = (tag, answer[2])
         if self._cancelled is not None and self._cancelled():
-            raise ExportCancelled("the export was cancelled")
+            raise ExportCancelled("the export was cancelled", "导出已取消")
 
     def _send(self, child: int, message: object) -> None:
         from .package import ExportError
@@ -169,7 +171,8 @@ class PdfRenderers:
         try:
             channel.send(message)
         except ChannelClosed:
-            raise ExportError(f"a PDF rendering process ended unexpectedly ({describe_exit(proc.poll())})") from None
+            raise ExportError(f"a PDF rendering process ended unexpectedly ({describe_exit(proc.poll())})",
+                              f"一个 PDF 生成进程意外结束（{describe_exit(proc.poll())}）") from None
 
     def close(self, *, kill: bool = False) -> None:
         for proc, channel in self._children:

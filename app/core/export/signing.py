@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from app.core.config.secrets import SecretMissingError, SecretStore, keyring_available
+from app.core.errors import SaidInTwoLanguages
 from app.core.files import write_atomic
 
 log = logging.getLogger(__name__)
@@ -64,8 +65,9 @@ PassphraseProvider = Callable[[bool], "str | None"]
 _PROVIDER: ContextVar[str | PassphraseProvider | None] = ContextVar("export_key_passphrase", default=None)
 
 
-class ExportKeyError(SecretMissingError):
-    """The export key cannot be used; the message is one sentence saying why and what to do."""
+class ExportKeyError(SaidInTwoLanguages, SecretMissingError):
+    """The export key cannot be used; the message is one sentence saying why and what to do (in
+    English and Chinese)."""
 
 
 class ExportKeyPassphraseNeeded(ExportKeyError):
@@ -132,9 +134,11 @@ def check_new_passphrase(passphrase: str) -> None:
     """Raise ExportKeyError unless ``passphrase`` may protect the export key (at least 10 characters,
     not one character repeated)."""
     if len(passphrase) < MIN_PASSPHRASE_LENGTH:
-        raise ExportKeyError(f"the export key's passphrase must have at least {MIN_PASSPHRASE_LENGTH} characters")
+        raise ExportKeyError(f"the export key's passphrase must have at least {MIN_PASSPHRASE_LENGTH} characters",
+                             f"导出密钥的口令至少需要 {MIN_PASSPHRASE_LENGTH} 个字符")
     if len(set(passphrase)) <= 1:
-        raise ExportKeyError("the export key's passphrase must not be one character repeated")
+        raise ExportKeyError("the export key's passphrase must not be one character repeated",
+                             "导出密钥的口令不能是同一个字符的重复")
 
 
 def _passphrase(new: bool) -> str:
@@ -145,8 +149,10 @@ def _passphrase(new: bool) -> str:
     if value is None:
         what = ("keep the export signing key encrypted (this computer has no OS keyring)" if new
                 else "unlock the export signing key")
+        what_zh = "加密保存导出签名密钥（本机没有系统密钥环）" if new else "解锁导出签名密钥"
         raise ExportKeyPassphraseNeeded(f"a passphrase is needed to {what}: enter it when asked, or set "
-                                        f"{PASSPHRASE_ENV} for headless use")
+                                        f"{PASSPHRASE_ENV} for headless use",
+                                        f"需要口令才能{what_zh}：请在提示时输入，无界面运行时可设置 {PASSPHRASE_ENV}")
     if new:
         check_new_passphrase(value)
     return value
@@ -225,16 +231,19 @@ def decrypt_private_key(data: bytes, passphrase: str, *, source: str = ENCRYPTED
         ok = False
     if not ok:
         raise ExportKeyError(f"{source} is not an encrypted export key of this app: restore it from a backup, "
-                             f"or move it away to make a new export key")
+                             f"or move it away to make a new export key",
+                             f"{source} 不是本应用的加密导出密钥：请从备份恢复，或将其移走以生成新的导出密钥")
     try:
         raw = AESGCM(_derive(passphrase, salt, n, r, p)).decrypt(nonce, sealed, _aad(doc))
         key = Ed25519PrivateKey.from_private_bytes(raw)
     except (InvalidTag, ValueError):
         raise WrongExportKeyPassphrase("the passphrase does not unlock the export signing key (or its file "
-                                       f"{source} was changed): try again") from None
+                                       f"{source} was changed): try again",
+                                       f"口令无法解锁导出签名密钥（或其文件 {source} 被改动过）：请重试") from None
     if key_fingerprint(key.public_key()) != doc.get("public_key_sha256"):
         raise WrongExportKeyPassphrase(f"the export signing key in {source} does not match its recorded "
-                                       f"fingerprint: restore it from a backup")
+                                       f"fingerprint: restore it from a backup",
+                                       f"{source} 中的导出签名密钥与记录的指纹不符：请从备份恢复")
     return key
 
 
@@ -282,7 +291,8 @@ def migrate_plaintext_export_key(secrets: SecretStore, data_dir: str | os.PathLi
         key = _load_pem(plain.read_bytes())
     except ValueError as exc:
         raise ExportKeyError(f"{plain} (the export key of an earlier version) cannot be read ({exc}): move it "
-                             f"away to make a new export key") from None
+                             f"away to make a new export key",
+                             f"无法读取 {plain}（旧版本的导出密钥）（{exc}）：请将其移走以生成新的导出密钥") from None
     stored = secrets.export_key()
     if stored:
         if key_fingerprint(_load_pem(stored).public_key()) != key_fingerprint(key.public_key()):
@@ -292,7 +302,8 @@ def migrate_plaintext_export_key(secrets: SecretStore, data_dir: str | os.PathLi
         where = _keep(key, secrets, folder)
     elif (folder / ENCRYPTED_KEY_FILE_NAME).is_file():  # one key per workstation: the user chooses
         raise ExportKeyError(f"both {plain} (plaintext, from an earlier version) and {ENCRYPTED_KEY_FILE_NAME} "
-                             f"are in {folder}: move one of them away")
+                             f"are in {folder}: move one of them away",
+                             f"{folder} 中同时有 {plain}（旧版本的明文密钥）和 {ENCRYPTED_KEY_FILE_NAME}：请移走其中一个")
     elif not interactive and _PROVIDER.get() is None and not os.environ.get(PASSPHRASE_ENV):
         log.warning("the export key is still in plaintext in %s: it is encrypted at the next export, "
                     "under a passphrase asked for then", plain)

@@ -18,6 +18,7 @@ from app.core.auth import roles as R
 from app.core.auth.audit import Action, AuditTrail
 from app.core.auth.errors import PermissionDenied
 from app.core.auth.scope import session_in_scope
+from app.core.errors import SaidInTwoLanguages
 from app.core.store.db import Database
 from app.core.store.models import Message, Session
 
@@ -27,17 +28,9 @@ MAX_TARGETS = 200_000  # messages one action may tag or mark (a search's results
 CHUNK = 500
 
 
-class ReviewError(ValueError):
+class ReviewError(SaidInTwoLanguages, ValueError):
     """A review request that cannot be done, in one sentence that never quotes message content,
-    written in English and in Chinese: ``str()`` and the CLI give the English one, the window the
-    one of its language (``message_en``/``message_zh``)."""
-
-    def __init__(self, message_en: str, message_zh: str):
-        super().__init__(message_en, message_zh)  # both in args: the error pickles across processes
-        self.message_en, self.message_zh = message_en, message_zh
-
-    def __str__(self) -> str:
-        return self.message_en
+    written in English and in Chinese (tests/review/test_bilingual_errors.py holds every raise to it)."""
 
 
 def reviewer_key(actor: Actor) -> str:

@@ -41,6 +41,7 @@ from app.core.archive import MediaRow, MessageDetail
 from app.core.auth import AuditTrailError, PermissionDenied
 from app.core.messages import MessageParseError, parse_message
 from app.core.safe_text import display_name, display_text, json_line
+from app.ui.language import error_sentence
 
 from .render import format_size
 
@@ -210,7 +211,7 @@ class MessageDetailsDialog(QDialog):
             parsed = parse_message(d.raw_json)
         except MessageParseError as exc:
             parsed = None
-            add(self.tr("Parse problems"), display_text(str(exc)))
+            add(self.tr("Parse problems"), display_text(error_sentence(exc)))
         if parsed is not None:
             if parsed.problems:
                 add(self.tr("Parse problems"), display_text("\n".join(parsed.problems)))

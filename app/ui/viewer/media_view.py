@@ -37,6 +37,7 @@ from app.core.actor import Actor
 from app.core.archive import MediaRow
 from app.core.media.service import safe_filename
 from app.core.safe_text import display_name, display_text
+from app.ui.language import error_sentence
 
 from .. import temp_copies
 from ..desktop import has_program_for
@@ -167,7 +168,7 @@ class ImageViewDialog(QDialog):
         self._show()
 
     def _failed(self, exc: Exception) -> None:
-        self.image_label.setText(self.tr("This image cannot be shown: {error}").format(error=display_text(str(exc))))
+        self.image_label.setText(self.tr("This image cannot be shown: {error}").format(error=display_text(error_sentence(exc))))
 
     def _toggle_fit(self, actual: bool) -> None:
         self._fit = not actual
@@ -278,12 +279,12 @@ class MediaActions(QObject):
         self.failed.emit(str(exc))
         plain_message(self.parent_widget, QMessageBox.Icon.Warning, self.tr("Media"),
                       self.tr("The file was opened, but this could not be recorded: {error}")
-                      .format(error=display_text(str(exc))))
+                      .format(error=display_text(error_sentence(exc))))
 
     def _report(self, exc: Exception) -> None:
         self.failed.emit(str(exc))
         plain_message(self.parent_widget, QMessageBox.Icon.Warning, self.tr("Media"),
-                      self.tr("The file could not be copied: {error}").format(error=display_text(str(exc))))
+                      self.tr("The file could not be copied: {error}").format(error=display_text(error_sentence(exc))))
 
 
 def plain_message(parent: QWidget, icon, title: str, text: str) -> None:
