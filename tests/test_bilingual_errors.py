@@ -1,5 +1,5 @@
 """The errors a reviewer meets in the window — the review services' refusals, an export's and its
-signing key's failures — are written in English and Chinese where they are raised (the window shows the
+signing key's failures, a backup's and a restore's — are written in English and Chinese where they are raised (the window shows the
 one of its language; the CLI prints the English one), and cross processes whole."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from app.core.review import ReviewError
 ROOT = Path(__file__).resolve().parents[1]
 # every raise of these names one sentence in each language; some pass on another error's two sentences
 BILINGUAL = {"ReviewError", "ExportError", "ExportCancelled", "ExportKeyError", "ExportKeyPassphraseNeeded",
-             "WrongExportKeyPassphrase", "PdfFontError"}
+             "WrongExportKeyPassphrase", "PdfFontError", "BackupError", "BackupCancelled"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -35,7 +35,7 @@ def test_every_such_error_is_raised_in_both_languages():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) in BILINGUAL:
                 calls.append((path.relative_to(ROOT), node))
-    assert len(calls) > 70  # the review services' refusals and the export's failures, found
+    assert len(calls) > 100  # the review services' refusals, the export's and backup's failures, found
     for path, call in calls:
         where = f"{path}:{call.lineno}"
         assert len(call.args) == 2 and not call.keywords, where

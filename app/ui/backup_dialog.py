@@ -416,7 +416,7 @@ class BackupDialog(QDialog):
             self._show_status(self.tr("The verification was cancelled."))
 
     def _on_failed(self, exc: Exception) -> None:
-        message = display_text(str(exc) or type(exc).__name__)
+        message = display_text(error_sentence(exc) or type(exc).__name__)
         if self._end() == "backup":
             self._show_status(fill(self.tr("The backup failed: %1"), message), ok=False)
             self.backup_failed.emit(message)

@@ -115,17 +115,20 @@ def chain_of(repo: Path, backup_id: str) -> list[tuple[str, dict, bytes]]:
     seen: set[str] = set()
     while current is not None:
         if current in seen:
-            raise BackupError(f"the chain of backups loops at {current}: the backups were altered")
+            raise BackupError(f"the chain of backups loops at {current}: the backups were altered",
+                              f"备份链在 {current} 处形成循环：备份被改动过")
         seen.add(current)
         folder = repo / current
         if not (folder / MANIFEST).is_file():
             after = f" (the backup before {out[-1][0]})" if out else ""
+            after_zh = f"（{out[-1][0]} 的前一个备份）" if out else ""
             raise BackupError(f"backup {current}{after} is missing from {repo}: the backups after it cannot be "
-                              f"restored completely")
+                              f"restored completely",
+                              f"{repo} 中缺少备份 {current}{after_zh}：其后的备份无法完整恢复")
         doc, data = read_manifest(folder)
         if expected is not None and _sha256(data) != expected:
             raise BackupError(f"backup {current} was altered: its manifest is not the one backup {out[-1][0]} "
-                              f"continues")
+                              f"continues", f"备份 {current} 被改动过：其清单不是备份 {out[-1][0]} 所接续的那一份")
         out.append((current, doc, data))
         prev = doc.get("previous")
         current, expected = (prev["backup_id"], prev["manifest_sha256"]) if prev else (None, None)
@@ -188,13 +191,14 @@ def make_backup(ctx, actor: Actor, repo: str | os.PathLike[str], *, full: bool =
     try:
         repo.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BackupError(f"cannot create the backup folder {repo}: {exc.strerror or exc}") from None
+        raise BackupError(f"cannot create the backup folder {repo}: {exc.strerror or exc}",
+                          f"无法创建备份文件夹 {repo}：{exc.strerror or exc}") from None
     clean_staging(repo)
     key = load_or_create_export_key(ctx.secrets, ctx.paths.data_dir)
 
     def step(phase: str, done: int = 0, total: int = 0) -> None:
         if cancel is not None and cancel():
-            raise BackupCancelled("the backup was cancelled; earlier backups are unchanged")
+            raise BackupCancelled("the backup was cancelled; earlier backups are unchanged", "备份已取消；之前的备份未受影响")
         if progress is not None:
             progress(phase, done, total)
 
@@ -316,7 +320,8 @@ def _new_backup_id(repo: Path) -> tuple[str, int]:
         if low <= 0xFFFFFF:
             return f"{stamp}-{low + _secrets.randbelow(0x1000000 - low):06x}", started
         time.sleep(1.0 - (started % 1000) / 1000)
-    raise BackupError(f"no backup id after {newest} can be made in {repo}: this computer's clock does not advance")
+    raise BackupError(f"no backup id after {newest} can be made in {repo}: this computer's clock does not advance",
+                      f"无法在 {repo} 中生成晚于 {newest} 的备份编号：本机时钟没有前进")
 
 
 def _head_query():
@@ -337,7 +342,8 @@ def _continue_chain(repo: Path, archive_id: str) -> tuple[dict | None, set[str]]
         try:
             chain = chain_of(repo, bid)
         except BackupError as exc:
-            raise BackupError(f"{exc}; make a full backup (--full) to start a new chain") from None
+            raise BackupError(f"{exc}; make a full backup (--full) to start a new chain",
+                              f"{exc.message_zh}；请做一次完整备份（--full）以开始新的备份链") from None
         have: set[str] = set()
         for cid, _doc, _data in chain:
             have.update(e.key for e in read_media_list(repo / cid / MEDIA_LIST))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from app.core.errors import SaidInTwoLanguages
 
-class BackupError(RuntimeError):
-    """A backup, a verification or a restore could not be done (the message says why)."""
+
+class BackupError(SaidInTwoLanguages, RuntimeError):
+    """A backup, a verification or a restore could not be done (the message says why, in English and
+    Chinese)."""
 
 
 class BackupCancelled(BackupError):

@@ -64,7 +64,8 @@ def backup_ids(repo: Path) -> list[str]:
     except FileNotFoundError:
         return []
     except OSError as exc:
-        raise BackupError(f"cannot read the backup folder {repo}: {exc.strerror or exc}") from None
+        raise BackupError(f"cannot read the backup folder {repo}: {exc.strerror or exc}",
+                          f"无法读取备份文件夹 {repo}：{exc.strerror or exc}") from None
     return sorted(p.name for p in entries if BACKUP_ID.fullmatch(p.name) and (p / MANIFEST).is_file())
 
 
@@ -75,9 +76,9 @@ def read_manifest(folder: Path) -> tuple[dict, bytes]:
         with open(path, "rb") as f:
             data = f.read(_MAX_MANIFEST + 1)
     except FileNotFoundError:
-        raise BackupError(f"backup {folder.name} is missing (no {path})") from None
+        raise BackupError(f"backup {folder.name} is missing (no {path})", f"缺少备份 {folder.name}（没有 {path}）") from None
     except OSError as exc:
-        raise BackupError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise BackupError(f"cannot read {path}: {exc.strerror or exc}", f"无法读取 {path}：{exc.strerror or exc}") from None
     try:
         if len(data) > _MAX_MANIFEST:
             raise ValueError("too large")
@@ -85,9 +86,10 @@ def read_manifest(folder: Path) -> tuple[dict, bytes]:
         if doc.get("format") != FORMAT or not isinstance(doc.get("version"), int):
             raise ValueError("not a backup manifest")
     except (ValueError, UnicodeDecodeError):
-        raise BackupError(f"{path} is not a backup manifest of this app") from None
+        raise BackupError(f"{path} is not a backup manifest of this app", f"{path} 不是本应用的备份清单") from None
     if doc["version"] > FORMAT_VERSION:
-        raise BackupError(f"backup {folder.name} was made by a newer version of the app: update it to read the backup")
+        raise BackupError(f"backup {folder.name} was made by a newer version of the app: update it to read the backup",
+                          f"备份 {folder.name} 由更新版本的应用制作：请先升级应用再读取")
     return doc, data
 
 
@@ -98,7 +100,8 @@ def read_media_list(path: Path) -> Iterator[MediaEntry]:
             parts = line.rstrip("\n").split(" ")
             if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{64}", parts[0]) or not parts[1].isdigit() \
                     or not _KEY.fullmatch(parts[2]):
-                raise BackupError(f"{path} line {n} is not a media entry: the backup was altered")
+                raise BackupError(f"{path} line {n} is not a media entry: the backup was altered",
+                                  f"{path} 第 {n} 行不是媒体条目：备份被改动过")
             yield MediaEntry(parts[0], int(parts[1]), parts[2])
 
 
@@ -128,7 +131,7 @@ def check_messages(conn, *, page: int = 2000, cancel=None) -> MessageCheck:
         if cancel is not None and cancel():
             from .errors import BackupCancelled
 
-            raise BackupCancelled("cancelled")
+            raise BackupCancelled("cancelled", "已取消")
         q = "SELECT id, msgid, raw_json, raw_sha256 FROM messages"
         rows = conn.execute(text(q + (" WHERE id > :last" if last is not None else "") + " ORDER BY id LIMIT :n"),
                             {"last": last, "n": page}).all()

@@ -62,7 +62,7 @@ class RestoreResult:
 
 def _say(progress, cancel, phase, done=0, total=0):
     if cancel is not None and cancel():
-        raise BackupCancelled("the restore was cancelled; run it again to finish it")
+        raise BackupCancelled("the restore was cancelled; run it again to finish it", "恢复已取消；再次运行即可完成")
     if progress is not None:
         progress(phase, done, total)
 
@@ -84,7 +84,8 @@ def restore_backup(repo: str | os.PathLike[str], backup_id: str | None = None, *
     _say(progress, cancel, "verifying the backup")
     report = verify_backup(repo, backup_id, progress=progress, cancel=cancel)
     if not report.ok:
-        raise BackupError(f"backup {backup_id} fails verification, so nothing was restored: {report.problems[0]}")
+        raise BackupError(f"backup {backup_id} fails verification, so nothing was restored: {report.problems[0]}",
+                          f"备份 {backup_id} 未通过校验，因此没有恢复任何内容：{report.problems[0]}")
     manifest = report.manifest
     chain = report.chain
     paths = AppPaths.resolve(data_dir)
@@ -97,22 +98,27 @@ def restore_backup(repo: str | os.PathLike[str], backup_id: str | None = None, *
     sqlite_target: Path | None = None
     if sa_url.get_backend_name() == "sqlite":
         if not sa_url.database or sa_url.database == ":memory:":
-            raise BackupError(f"{shown} is an in-memory database: restore into a file or a database server")
+            raise BackupError(f"{shown} is an in-memory database: restore into a file or a database server",
+                              f"{shown} 是内存数据库：请恢复到文件或数据库服务器")
         sqlite_target = Path(sa_url.database)
     if not resuming:
         if paths.settings_file.exists():
-            raise BackupError(f"{paths.data_dir} holds settings already: restore into an empty data folder")
+            raise BackupError(f"{paths.data_dir} holds settings already: restore into an empty data folder",
+                              f"{paths.data_dir} 中已有设置：请恢复到空的数据文件夹")
         if paths.media_dir.is_dir() and any(paths.media_dir.iterdir()):
-            raise BackupError(f"{paths.media_dir} holds media already: restore into an empty data folder")
+            raise BackupError(f"{paths.media_dir} holds media already: restore into an empty data folder",
+                              f"{paths.media_dir} 中已有媒体文件：请恢复到空的数据文件夹")
         if sqlite_target is not None and sqlite_target.exists() and not check_sqlite_archive(sqlite_target):
-            raise BackupError(f"{sqlite_target} is an archive already: restore into a new file")
+            raise BackupError(f"{sqlite_target} is an archive already: restore into a new file",
+                              f"{sqlite_target} 已经是存档：请恢复到新文件")
     engine = create_engine(sa_url) if sqlite_target is None else None
     try:
         if engine is not None:
             with engine.connect() as conn:
                 tables = inspect(conn).get_table_names()
             if tables and not resuming:
-                raise BackupError(f"the database {shown} is not empty: restore into an empty database")
+                raise BackupError(f"the database {shown} is not empty: restore into an empty database",
+                                  f"数据库 {shown} 不是空的：请恢复到空数据库")
         if not resuming:  # never rewritten: a kill while writing it must not make the restore start anew
             write_atomic(marker, json.dumps({"backup_id": backup_id, "repo": str(repo)}).encode("utf-8"))
 
@@ -134,7 +140,8 @@ def restore_backup(repo: str | os.PathLike[str], backup_id: str | None = None, *
                 Path(f"{sqlite_target}{side}").unlink(missing_ok=True)
             shutil.copyfile(source, tmp)
             if sha256_file(tmp) != manifest["files"][DATABASE_FILE]["sha256"]:
-                raise BackupError(f"the copy of the database at {tmp} does not match the backup (a failing disk?)")
+                raise BackupError(f"the copy of the database at {tmp} does not match the backup (a failing disk?)",
+                                  f"{tmp} 处的数据库副本与备份不一致（磁盘故障？）")
             os.chmod(tmp, 0o600)
             os.replace(tmp, sqlite_target)
         else:
@@ -215,13 +222,17 @@ def _verify_restored(ctx, manifest: dict, media, where, progress, cancel) -> tup
     want = manifest["messages"]
     if check.count != want["count"] or check.digest != want["digest"]:
         raise BackupError(f"the restored archive holds {check.count} messages that are not exactly the backup's "
-                          f"{want['count']}: the restore is incomplete; run it again")
+                          f"{want['count']}: the restore is incomplete; run it again",
+                          f"恢复后的存档有 {check.count} 条消息，与备份的 {want['count']} 条不完全一致：恢复不完整，"
+                          f"请再次运行")
     if check.bad_count > int(want.get("hash_mismatches") or 0):
-        raise BackupError(f"{check.bad_count} restored message(s) do not match their SHA-256: run the restore again")
+        raise BackupError(f"{check.bad_count} restored message(s) do not match their SHA-256: run the restore again",
+                          f"恢复后有 {check.bad_count} 条消息与其 SHA-256 不符：请再次运行恢复")
     for t, n in counts.items():
         expected = manifest["counts"][t]
         if n < expected or (n != expected and t not in GROWING_TABLES):
-            raise BackupError(f"the restored table {t} holds {n} rows instead of {expected}: run the restore again")
+            raise BackupError(f"the restored table {t} holds {n} rows instead of {expected}: run the restore again",
+                              f"恢复后的表 {t} 有 {n} 行而不是 {expected} 行：请再次运行恢复")
     stored = 0
     for n, (backend, key, sha, _size) in enumerate(media):
         if key not in where:
@@ -233,18 +244,21 @@ def _verify_restored(ctx, manifest: dict, media, where, progress, cancel) -> tup
                 while chunk := f.read(1 << 20):
                     h.update(chunk)
         except StorageError as exc:
-            raise BackupError(f"the restored media file {key} cannot be read ({exc.reason}): run the restore again") from None
+            raise BackupError(f"the restored media file {key} cannot be read ({exc.reason}): run the restore again",
+                              f"无法读取恢复后的媒体文件 {key}（{exc.reason}）：请再次运行恢复") from None
         if h.hexdigest() != sha:
-            raise BackupError(f"the restored media file {key} does not match its SHA-256: run the restore again")
+            raise BackupError(f"the restored media file {key} does not match its SHA-256: run the restore again",
+                              f"恢复后的媒体文件 {key} 与其 SHA-256 不符：请再次运行恢复")
         stored += 1
     _say(progress, cancel, "checking the audit trail")
     head = manifest.get("audit_head")
     expected_head = ChainHead(int(head["seq"]), head["hash"]) if head else None
     audit = AuditTrail(db).check(expected_head=expected_head)
     if not audit.ok:
-        raise BackupError(f"the restored {audit}")
+        raise BackupError(f"the restored {audit}", f"恢复后的审计记录校验未通过：{audit}")
     if expected_head is not None and audit.head != expected_head:
-        raise BackupError("the restored audit trail does not end at the head the backup recorded: run the restore again")
+        raise BackupError("the restored audit trail does not end at the head the backup recorded: run the restore again",
+                          "恢复后的审计记录没有结束在备份记录的末端：请再次运行恢复")
     return check.count, stored, audit.checked
 
 

@@ -84,7 +84,7 @@ def copy_rows(source, target, tables: list[str], *, progress: Progress | None = 
         n = 0
         for chunk in result.partitions(CHUNK):
             if cancel is not None and cancel():
-                raise BackupCancelled("cancelled")
+                raise BackupCancelled("cancelled", "已取消")
             target.execute(insert, [dict(zip(columns, row, strict=True)) for row in chunk])
             n += len(chunk)
             if progress is not None:
@@ -104,7 +104,7 @@ def snapshot_database(db: Database, target: Path, *, progress: Progress | None =
     if db.is_sqlite:
         path = db.url.database
         if not path or path == ":memory:":
-            raise BackupError("an in-memory archive cannot be backed up")
+            raise BackupError("an in-memory archive cannot be backed up", "内存中的存档无法备份")
         src = sqlite3.connect(f"file:{quote(str(Path(path).absolute()))}?mode=ro", uri=True)
         dst = sqlite3.connect(target)
         try:
@@ -128,7 +128,8 @@ def snapshot_database(db: Database, target: Path, *, progress: Progress | None =
                     missing = sorted(have - set(wanted) - {"alembic_version"})
                     if missing:
                         raise BackupError(f"the archive has tables this version does not know ({', '.join(missing)}): "
-                                          f"update the app before backing it up")
+                                          f"update the app before backing it up",
+                                          f"存档中有本版本不认识的表（{', '.join(missing)}）：请先升级应用再备份")
                     copy_rows(server, copy, [t for t in wanted if t in have], progress=progress, cancel=cancel)
             finally:
                 server.rollback()
@@ -163,4 +164,4 @@ class SnapshotDb:
             yield conn
 
     def write(self):  # pragma: no cover - a copy is never written
-        raise BackupError("a backup's database copy is read-only")
+        raise BackupError("a backup's database copy is read-only", "备份中的数据库副本是只读的")

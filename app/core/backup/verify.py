@@ -67,7 +67,7 @@ class BackupReport:
 def latest_backup(repo: Path) -> str:
     ids = backup_ids(repo)
     if not ids:
-        raise BackupError(f"{repo} holds no backup")
+        raise BackupError(f"{repo} holds no backup", f"{repo} 中没有备份")
     return ids[-1]
 
 
@@ -82,11 +82,11 @@ def verify_backup(repo: str | os.PathLike[str], backup_id: str | None = None, *,
     backup_id = backup_id or latest_backup(repo)
     report = BackupReport(backup_id)
     if not (repo / backup_id).is_dir():
-        raise BackupError(f"there is no backup {backup_id} in {repo}")
+        raise BackupError(f"there is no backup {backup_id} in {repo}", f"{repo} 中没有备份 {backup_id}")
 
     def tick(phase: str, done: int = 0, total: int = 0) -> None:
         if cancel is not None and cancel():
-            raise BackupCancelled("the verification was cancelled")
+            raise BackupCancelled("the verification was cancelled", "校验已取消")
         if progress is not None:
             progress(phase, done, total)
 
