@@ -123,6 +123,29 @@ def test_missing_fields_are_named_and_keep_ok_disabled(qtbot, ctx):
     assert dialog.ok_button().isEnabled()
 
 
+@pytest.mark.parametrize("kind, bucket, said", [
+    ("cos", "no-appid", "storage.cos.bucket 'no-appid' 不是 COS 存储桶：请写成 BucketName-APPID"),
+    ("oss", "Bad_Bucket", "storage.oss.bucket 'Bad_Bucket' 不是 OSS 存储桶名称"),
+])
+def test_a_wrong_value_is_said_in_the_chinese_window_s_language(qtbot, qapp, ctx, kind, bucket, said):
+    from app.ui.app import install_translators
+
+    translators = install_translators(qapp, "zh_CN")
+    qapp.setProperty("ui_language", "zh_CN")
+    try:
+        dialog, page = open_page(qtbot, ctx)
+        form = fill_form(page, kind, "", bucket=bucket)
+        assert form.error.text().startswith(said), form.error.text()
+        assert not dialog.ok_button().isEnabled()
+        form.edits["bucket"].setText(BUCKET[kind])
+        form.edits["region"].setText("Hangzhou!")
+        assert form.error.text().startswith(f"storage.{kind}.region 'Hangzhou!' 不是地域名称"), form.error.text()
+    finally:
+        qapp.setProperty("ui_language", "en")
+        for t in translators:
+            qapp.removeTranslator(t)
+
+
 def test_the_local_folder_can_be_tested_too(qtbot, ctx, tmp_path):
     dialog, page = open_page(qtbot, ctx)
     page.folder_field.setText(str(tmp_path / "media-here"))

@@ -19,19 +19,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from ..errors import SaidInTwoLanguages
 from ..files import write_atomic
 from .paths import AppPaths
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
-from .queue_settings import check_queue_settings
+from .queue_settings import QueueSettingsError, check_queue_settings
 
 SETTINGS_VERSION = 2
 LANGUAGES = ("system", "zh_CN", "en")
 
 
-class SettingsError(ValueError):
-    """A settings value is invalid; the message names the setting and the file."""
+class SettingsError(SaidInTwoLanguages, ValueError):
+    """A settings value is invalid; the message names the setting and the file (in English and
+    Chinese)."""
 
 
 # ---------------------------------------------------------------------------------------------- storage
@@ -66,15 +68,17 @@ class StorageSection:
         """The section from the file's object; unknown keys are dropped, a value of the wrong type is
         named (SettingsError)."""
         if not isinstance(raw, dict):
-            raise SettingsError(f"storage.{cls.name} must be an object, not {raw!r}")
+            raise SettingsError(f"storage.{cls.name} must be an object, not {raw!r}",
+                                f"storage.{cls.name} 必须是对象，而不是 {raw!r}")
         values = {}
         for f in dataclasses.fields(cast("type[DataclassInstance]", cls)):  # each section is a dataclass
             if f.name not in raw:
                 continue
             value, kind = raw[f.name], type(f.default)
             if type(value) is not kind:
-                raise SettingsError(f"{cls.setting(f.name)} must be {_TYPE_WORDS.get(kind, kind.__name__)}, "
-                                    f"not {value!r}")
+                words, words_zh = _TYPE_WORDS.get(kind, (kind.__name__, kind.__name__))
+                raise SettingsError(f"{cls.setting(f.name)} must be {words}, not {value!r}",
+                                    f"{cls.setting(f.name)} 必须是{words_zh}，而不是 {value!r}")
             values[f.name] = value
         return cls(**values)
 
@@ -82,7 +86,7 @@ class StorageSection:
         return dataclasses.asdict(cast("DataclassInstance", self))  # each section is a dataclass
 
 
-_TYPE_WORDS = {str: "a string", int: "a whole number", bool: "true or false"}
+_TYPE_WORDS = {str: ("a string", "字符串"), int: ("a whole number", "整数"), bool: ("true or false", "true 或 false")}
 _STORAGE_SECTIONS: dict[str, type[StorageSection]] = {}
 
 
@@ -113,7 +117,9 @@ class StorageSettings:
             return section
         cls = _STORAGE_SECTIONS.get(name)
         if cls is None:
-            raise SettingsError(f"storage backend {name!r} is not one of {', '.join(sorted(_STORAGE_SECTIONS))}")
+            known = ", ".join(sorted(_STORAGE_SECTIONS))
+            raise SettingsError(f"storage backend {name!r} is not one of {known}",
+                                f"存储后端 {name!r} 不在 {known} 之中")
         typed = cls() if section is None else cls.from_dict(section)
         self.sections[name] = typed
         return typed
@@ -125,8 +131,9 @@ class StorageSettings:
 
     def validate(self) -> None:
         if not isinstance(self.backend, str) or self.backend not in _STORAGE_SECTIONS:
-            raise SettingsError(f"storage.backend must be one of {', '.join(sorted(_STORAGE_SECTIONS))}, "
-                                f"not {self.backend!r}")
+            known = ", ".join(sorted(_STORAGE_SECTIONS))
+            raise SettingsError(f"storage.backend must be one of {known}, not {self.backend!r}",
+                                f"storage.backend 必须是 {known} 之一，而不是 {self.backend!r}")
         for name in _STORAGE_SECTIONS:  # every known section has the right types, even one not in use
             self[name]
         self.current.validate()
@@ -142,7 +149,7 @@ class StorageSettings:
     @classmethod
     def from_dict(cls, raw: Any) -> StorageSettings:
         if not isinstance(raw, dict):
-            raise SettingsError(f"storage must be an object, not {raw!r}")
+            raise SettingsError(f"storage must be an object, not {raw!r}", f"storage 必须是对象，而不是 {raw!r}")
         sections = {k: v for k, v in raw.items() if k != "backend"}
         return cls(backend=raw.get("backend", "local"), sections=sections)
 
@@ -199,42 +206,50 @@ class Settings:
     def corp(self, corpid: str | None = None) -> CorpSettings:
         """The corp named, or the only/first one; SettingsError if there is none."""
         if not self.corps:
-            raise SettingsError("no corp is configured yet: run `wecom-auditor demo` or add your corp in Settings")
+            raise SettingsError("no corp is configured yet: run `wecom-auditor demo` or add your corp in Settings",
+                                "尚未配置企业：请运行 `wecom-auditor demo`，或在“设置”中添加您的企业")
         if corpid is None:
             return self.corps[0]
         for c in self.corps:
             if c.corpid == corpid:
                 return c
-        raise SettingsError(f"corp {corpid!r} is not configured (configured: "
-                            f"{', '.join(c.corpid for c in self.corps)})")
+        configured = ", ".join(c.corpid for c in self.corps)
+        raise SettingsError(f"corp {corpid!r} is not configured (configured: {configured})",
+                            f"企业 {corpid!r} 未配置（已配置：{configured}）")
 
     def upsert_corp(self, corp: CorpSettings) -> None:
         self.corps = [c for c in self.corps if c.corpid != corp.corpid] + [corp]
 
     def validate(self) -> None:
         if self.language not in LANGUAGES:
-            raise SettingsError(f"language must be one of {', '.join(LANGUAGES)}, not {self.language!r}")
+            raise SettingsError(f"language must be one of {', '.join(LANGUAGES)}, not {self.language!r}",
+                                f"language 必须是 {', '.join(LANGUAGES)} 之一，而不是 {self.language!r}")
         self.storage.validate()
         if self.sync_workers < 0 or self.media_workers < 1:
-            raise SettingsError("sync_workers must be >= 0 and media_workers >= 1")
+            raise SettingsError("sync_workers must be >= 0 and media_workers >= 1",
+                                "sync_workers 必须 >= 0，media_workers 必须 >= 1")
         try:
             check_queue_settings(self.queue_url, self.sync_interval_minutes)
-        except ValueError as exc:
-            raise SettingsError(str(exc)) from None
+        except QueueSettingsError as exc:
+            raise SettingsError(exc.message_en, exc.message_zh) from None
         hours = self.directory_interval_hours
         if not isinstance(hours, int) or isinstance(hours, bool) or not 0 <= hours <= 24 * 31:
             raise SettingsError(f"directory_interval_hours must be a whole number from 0 (off) to {24 * 31}, "
-                                f"not {hours!r}")
+                                f"not {hours!r}",
+                                f"directory_interval_hours 必须是 0（关闭）到 {24 * 31} 之间的整数，而不是 {hours!r}")
         hours = self.backup_interval_hours
         if not isinstance(hours, int) or isinstance(hours, bool) or not 0 <= hours <= 24 * 31:
-            raise SettingsError(f"backup_interval_hours must be a whole number from 0 (off) to {24 * 31}, not {hours!r}")
+            raise SettingsError(f"backup_interval_hours must be a whole number from 0 (off) to {24 * 31}, not {hours!r}",
+                                f"backup_interval_hours 必须是 0（关闭）到 {24 * 31} 之间的整数，而不是 {hours!r}")
         if hours and not (isinstance(self.backup_folder, str) and self.backup_folder.strip()):
-            raise SettingsError("scheduled backups need a backup folder (backup_folder)")
+            raise SettingsError("scheduled backups need a backup folder (backup_folder)",
+                                "定时备份需要备份文件夹（backup_folder）")
         for c in self.corps:
             if not c.corpid or len(c.corpid) > 64:
-                raise SettingsError(f"corp id {c.corpid!r} is empty or too long")
+                raise SettingsError(f"corp id {c.corpid!r} is empty or too long", f"企业 ID {c.corpid!r} 为空或过长")
             if c.timeout < 1:
-                raise SettingsError(f"corp {c.corpid}: timeout must be at least 1 second")
+                raise SettingsError(f"corp {c.corpid}: timeout must be at least 1 second",
+                                    f"企业 {c.corpid}：超时时间至少为 1 秒")
 
     def database(self, paths: AppPaths) -> str:
         from .database import sqlite_url  # SQLAlchemy: loaded when asked
@@ -302,7 +317,8 @@ _MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
 def _from_dict(raw: dict[str, Any], source: Path) -> Settings:
     version = raw.get("version", 1)
     if not isinstance(version, int) or version > SETTINGS_VERSION:
-        raise SettingsError(f"{source} was written by a newer version of the app (settings version {version})")
+        raise SettingsError(f"{source} was written by a newer version of the app (settings version {version})",
+                            f"{source} 由更新版本的应用写入（设置版本 {version}）")
     while version < SETTINGS_VERSION:
         raw = _MIGRATIONS[version](raw)
         version += 1
@@ -313,12 +329,12 @@ def _from_dict(raw: dict[str, Any], source: Path) -> Settings:
         values = {k: v for k, v in raw.items() if k in known and k not in ("corps", "storage")}
         settings = Settings(**values, corps=corps)
     except TypeError as exc:
-        raise SettingsError(f"{source}: {exc}") from None
+        raise SettingsError(f"{source}: {exc}", f"{source}：无法读取其中的设置（{exc}）") from None
     try:
         settings.storage = StorageSettings.from_dict(raw.get("storage", {}))
         settings.validate()
     except SettingsError as exc:
-        raise SettingsError(f"{source}: {exc}") from None
+        raise SettingsError(f"{source}: {exc}", f"{source}：{exc.message_zh}") from None
     return settings
 
 
@@ -330,9 +346,10 @@ def load_settings(paths: AppPaths) -> Settings:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise SettingsError(f"cannot read the settings file {path}: {exc}") from None
+        raise SettingsError(f"cannot read the settings file {path}: {exc}", f"无法读取设置文件 {path}：{exc}") from None
     if not isinstance(raw, dict):
-        raise SettingsError(f"the settings file {path} does not hold a JSON object")
+        raise SettingsError(f"the settings file {path} does not hold a JSON object",
+                            f"设置文件 {path} 中不是 JSON 对象")
     return _from_dict(raw, path)
 
 

@@ -63,7 +63,9 @@ def normalise_prefix(prefix: str, field: str = "prefix") -> str:
     parts = text.split("/")
     if len(text) > 200 or _PREFIX_BAD.search(text) or any(p in ("", ".", "..") for p in parts):
         raise SettingsError(f"{field} {prefix!r} is not a usable folder name: use letters, digits, '-', '_', '.' "
-                            "and '/' between folders (no '..', '\\\\' or ':'), at most 200 characters")
+                            "and '/' between folders (no '..', '\\\\' or ':'), at most 200 characters",
+                            f"{field} {prefix!r} 不是可用的文件夹名：请使用字母、数字、'-'、'_'、'.'，文件夹之间用 '/' 分隔"
+                            "（不能有 '..'、'\\\\' 或 ':'），最多 200 个字符")
     return text + "/"
 
 
@@ -76,21 +78,26 @@ def _endpoint_url(value: str, field: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or not _HOST.fullmatch(parts.netloc) \
             or parts.path or parts.query or parts.fragment or "@" in parts.netloc:
         raise SettingsError(f"{field} {value!r} is not an endpoint: write a host name such as "
-                            "oss-cn-hangzhou.aliyuncs.com, or http(s)://host:port")
+                            "oss-cn-hangzhou.aliyuncs.com, or http(s)://host:port",
+                            f"{field} {value!r} 不是服务地址：请写主机名（如 oss-cn-hangzhou.aliyuncs.com）"
+                            "或 http(s)://主机:端口")
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _require(value: str, field: str, what: str, backend: str) -> str:
+def _require(value: str, field: str, what: tuple[str, str], backend: str) -> str:
+    """``value`` trimmed; SettingsError naming ``field`` and ``what`` (English, Chinese) if it is empty."""
     text = (value or "").strip()
     if not text:
-        raise SettingsError(f"{field} is empty: {what} is needed when storage.backend is {backend!r}")
+        raise SettingsError(f"{field} is empty: {what[0]} is needed when storage.backend is {backend!r}",
+                            f"{field} 为空：storage.backend 为 {backend!r} 时需要{what[1]}")
     return text
 
 
-def _key_id(section: StorageSection, field: str, what: str) -> str:
+def _key_id(section: StorageSection, field: str, what: tuple[str, str]) -> str:
     key_id = _require(getattr(section, field), section.setting(field), what, section.name)
     if not _KEY_ID.fullmatch(key_id):
-        raise SettingsError(f"{section.setting(field)} must be printable characters without spaces")
+        raise SettingsError(f"{section.setting(field)} must be printable characters without spaces",
+                            f"{section.setting(field)} 必须是不含空格的可打印字符")
     return key_id
 
 
@@ -122,10 +129,13 @@ class OssSettings(StorageSection):
 
     def cloud_config(self) -> CloudConfig:
         """The checked configuration; SettingsError names the field to fix."""
-        bucket = _require(self.bucket, self.setting("bucket"), "the name of the OSS bucket", self.name)
+        bucket = _require(self.bucket, self.setting("bucket"), ("the name of the OSS bucket", "OSS 存储桶名称"),
+                          self.name)
         if not _OSS_BUCKET.fullmatch(bucket):
             raise SettingsError(f"{self.setting('bucket')} {bucket!r} is not an OSS bucket name (3-63 lowercase "
-                                "letters, digits and '-', starting and ending with a letter or digit)")
+                                "letters, digits and '-', starting and ending with a letter or digit)",
+                                f"{self.setting('bucket')} {bucket!r} 不是 OSS 存储桶名称（3-63 个小写字母、数字和 '-'，"
+                                "以字母或数字开头和结尾）")
         region = self.region.strip()
         endpoint = self.endpoint.strip()
         if endpoint:
@@ -135,12 +145,15 @@ class OssSettings(StorageSection):
                 region = m.group(1) if m else ""
         if not region:
             raise SettingsError(f"{self.setting('region')} is empty: the bucket's region (e.g. cn-hangzhou) is "
-                                "needed when storage.backend is 'oss' (requests are signed for it)")
+                                "needed when storage.backend is 'oss' (requests are signed for it)",
+                                f"{self.setting('region')} 为空：storage.backend 为 'oss' 时需要存储桶所在地域"
+                                "（如 cn-hangzhou；请求按地域签名）")
         if not _REGION.fullmatch(region):
-            raise SettingsError(f"{self.setting('region')} {region!r} is not a region name such as cn-hangzhou")
+            raise SettingsError(f"{self.setting('region')} {region!r} is not a region name such as cn-hangzhou",
+                                f"{self.setting('region')} {region!r} 不是地域名称（如 cn-hangzhou）")
         if not endpoint:
             endpoint = f"https://oss-{region}.aliyuncs.com"
-        key_id = _key_id(self, "access_key_id", "the AccessKey ID")
+        key_id = _key_id(self, "access_key_id", ("the AccessKey ID", " AccessKey ID"))
         prefix = normalise_prefix(self.prefix, self.setting("prefix"))
         return CloudConfig(backend=self.name, bucket=bucket, region=region, endpoint=endpoint, prefix=prefix,
                            access_key_id=key_id)
@@ -172,10 +185,13 @@ class CosSettings(StorageSection):
 
     def cloud_config(self) -> CloudConfig:
         """The checked configuration; SettingsError names the field to fix."""
-        bucket = _require(self.bucket, self.setting("bucket"), "the COS bucket (BucketName-APPID)", self.name)
+        bucket = _require(self.bucket, self.setting("bucket"),
+                          ("the COS bucket (BucketName-APPID)", " COS 存储桶（BucketName-APPID）"), self.name)
         if not _COS_BUCKET.fullmatch(bucket):
             raise SettingsError(f"{self.setting('bucket')} {bucket!r} is not a COS bucket: write BucketName-APPID, "
-                                "e.g. archive-1250000000 (lowercase letters, digits and '-')")
+                                "e.g. archive-1250000000 (lowercase letters, digits and '-')",
+                                f"{self.setting('bucket')} {bucket!r} 不是 COS 存储桶：请写成 BucketName-APPID，"
+                                "如 archive-1250000000（小写字母、数字和 '-'）")
         region = self.region.strip()
         endpoint = self.endpoint.strip()
         if endpoint:
@@ -185,10 +201,13 @@ class CosSettings(StorageSection):
             endpoint = url if "://" in endpoint else urlsplit(url).netloc
         if not region and (not endpoint or "://" in endpoint):
             raise SettingsError(f"{self.setting('region')} is empty: the bucket's region (e.g. ap-guangzhou) is "
-                                "needed when storage.backend is 'cos'")
+                                "needed when storage.backend is 'cos'",
+                                f"{self.setting('region')} 为空：storage.backend 为 'cos' 时需要存储桶所在地域"
+                                "（如 ap-guangzhou）")
         if region and not _REGION.fullmatch(region):
-            raise SettingsError(f"{self.setting('region')} {region!r} is not a region name such as ap-guangzhou")
-        key_id = _key_id(self, "secret_id", "the SecretId")
+            raise SettingsError(f"{self.setting('region')} {region!r} is not a region name such as ap-guangzhou",
+                                f"{self.setting('region')} {region!r} 不是地域名称（如 ap-guangzhou）")
+        key_id = _key_id(self, "secret_id", ("the SecretId", " SecretId"))
         prefix = normalise_prefix(self.prefix, self.setting("prefix"))
         return CloudConfig(backend=self.name, bucket=bucket, region=region, endpoint=endpoint, prefix=prefix,
                            access_key_id=key_id)

@@ -115,5 +115,6 @@ def storage_backend(name: Any) -> StorageBackend:
     """The backend called ``name``; SettingsError naming the known ones otherwise."""
     backend = _BACKENDS.get(name) if isinstance(name, str) else None
     if backend is None:
-        raise SettingsError(f"storage backend {name!r} is not one of {', '.join(sorted(_BACKENDS))}")
+        known = ", ".join(sorted(_BACKENDS))
+        raise SettingsError(f"storage backend {name!r} is not one of {known}", f"存储后端 {name!r} 不在 {known} 之中")
     return backend

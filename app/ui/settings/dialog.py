@@ -23,6 +23,7 @@ from app.core.config.secrets import IN_KEYRING, SecretStore, env_var_name, keyri
 from app.core.config.settings import CorpSettings, Settings, SettingsError
 from app.core.context import AppContext
 from app.core.errors import DatabaseError
+from app.ui.language import error_sentence
 
 from ..sync.panel import fill
 from ..tasks import run_task
@@ -141,7 +142,7 @@ class SettingsDialog(QDialog):
         try:
             new = self._new_settings()
         except SettingsError as exc:
-            self.problem_label.set_error(str(exc))
+            self.problem_label.set_error(error_sentence(exc))
             return
         operations, writes, secret_names = self._secret_operations()
         if writes and not keyring_available():

@@ -35,6 +35,7 @@ from app.core.config.queue_settings import MAX_SYNC_INTERVAL_MINUTES, REDIS_PASS
 from app.core.config.secrets import IN_ENVIRONMENT, IN_KEYRING, SecretStore
 from app.core.config.settings import Settings
 from app.core.jobs.backup import BACKUP_INTERVAL_MAX_HOURS
+from app.ui.language import error_sentence
 
 from ..sync.panel import fill
 from ..tasks import run_task
@@ -261,7 +262,7 @@ class QueuePage(QWidget):
         try:
             check_queue_settings(trial.queue_url, trial.sync_interval_minutes)  # the key prefix, and the rest
         except ValueError as exc:
-            return str(exc)
+            return error_sentence(exc)
         return None
 
     # ------------------------------------------------------------------ the stored password

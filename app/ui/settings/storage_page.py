@@ -31,7 +31,7 @@ from app.core.config.paths import AppPaths
 from app.core.config.secrets import IN_ENVIRONMENT, IN_KEYRING, SecretStore, storage_secret_env
 from app.core.config.settings import Settings, SettingsError, StorageSection
 from app.core.media.registry import StorageBackend, Text, storage_backends
-from app.ui.language import ui_is_chinese
+from app.ui.language import error_sentence, ui_is_chinese
 
 from ..sync.panel import fill
 from ..tasks import run_task
@@ -256,7 +256,7 @@ class MediaStoragePage(QWidget):
         try:
             section.validate()
         except SettingsError as exc:
-            return str(exc)
+            return error_sentence(exc)
         return None
 
     def _trial_settings(self) -> Settings:

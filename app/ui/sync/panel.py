@@ -21,15 +21,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.sync.pipeline import SyncProgress, SyncReport
-from app.ui.language import ui_is_chinese
+from app.ui.language import error_sentence, ui_is_chinese
 
 REVEAL_DELAY_MS = 600
 
 
 def fill(text: str, *args) -> str:
-    """Qt-style placeholders: %1, %2… replaced by ``args`` (from the highest, so %1 never eats %10)."""
+    """Qt-style placeholders: %1, %2… replaced by ``args`` (from the highest, so %1 never eats %10);
+    an exception is said in the window's language where the core wrote it in two (error_sentence)."""
     for i in range(len(args), 0, -1):
-        text = text.replace(f"%{i}", str(args[i - 1]))
+        arg = args[i - 1]
+        text = text.replace(f"%{i}", error_sentence(arg) if isinstance(arg, BaseException) else str(arg))
     return text
 
 
