@@ -91,9 +91,21 @@ def _in_folder(exc: OSError, folder: str) -> OSError:
 def verify(ctx: AppContext, path: str, any_key: bool) -> None:
     """Check an evidence package (a folder or a .zip); exit 0 only if every file, the fingerprint, the
     signature and the key are right. The check is recorded in the audit trail."""
+    from tqdm import tqdm
+
     from app.core.export import export_records, verify_recorded
 
-    report = verify_recorded(ctx.db, current_actor(ctx), path, any_key=any_key)
+    bar = tqdm(desc="verifying", unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr, dynamic_ncols=True,
+               disable=not sys.stderr.isatty())
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        report = verify_recorded(ctx.db, current_actor(ctx), path, any_key=any_key, progress=progress)
+    finally:
+        bar.close()
     for problem in report.problems:
         click.echo(problem)
     if report.fingerprint and not any_key:

@@ -54,6 +54,7 @@ from .export_dialog import ask_export_key_passphrase
 from .long_job import LongJob
 from .sync.panel import fill
 from .tasks import run_task
+from .viewer.render import format_size
 
 OK_STYLE, ERROR_STYLE = "color: #1b5e20;", "color: #b00020;"
 
@@ -96,17 +97,6 @@ def backup_to_verify(path: Path) -> tuple[Path, str | None]:
     if BACKUP_ID.fullmatch(path.name) and (path / MANIFEST).is_file():
         return path.parent, path.name
     return path, None
-
-
-def _size_text(n: int) -> str:
-    if n < 1024:
-        return f"{n} B"
-    value = float(n)
-    for unit in ("KiB", "MiB", "GiB", "TiB"):
-        value /= 1024
-        if value < 1024 or unit == "TiB":
-            break
-    return f"{value:,.1f} {unit}"
 
 
 class BackupDialog(QDialog):
@@ -441,7 +431,7 @@ class BackupDialog(QDialog):
         self.counts_label.setText(fill(self.tr("%1; %2 (%3) added"),
                                        count_text(r.messages, self.tr("1 message"), self.tr("%1 messages")),
                                        count_text(r.media_added, self.tr("1 media file"), self.tr("%1 media files")),
-                                       _size_text(r.media_added_bytes)))
+                                       format_size(r.media_added_bytes)))
         self.sha_label.setText(r.manifest_sha256)
         self.head_label.setText(display_name(r.audit_head))
         self.summary.setVisible(True)

@@ -182,17 +182,17 @@
 <context>
     <name>ApiCallsModel</name>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="63" />
+        <location filename="../../app/ui/directory_panel.py" line="64" />
         <source>API</source>
         <translation>API</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="63" />
+        <location filename="../../app/ui/directory_panel.py" line="64" />
         <source>Calls</source>
         <translation>Calls</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="63" />
+        <location filename="../../app/ui/directory_panel.py" line="64" />
         <source>Errcodes (count)</source>
         <translation>Errcodes (count)</translation>
     </message>
@@ -323,12 +323,12 @@
 <context>
     <name>ArchiveText</name>
     <message>
-        <location filename="../../app/ui/archive_text.py" line="23" />
+        <location filename="../../app/ui/archive_text.py" line="19" />
         <source>an in-memory database</source>
         <translation>an in-memory database</translation>
     </message>
     <message>
-        <location filename="../../app/ui/archive_text.py" line="31" />
+        <location filename="../../app/ui/archive_text.py" line="22" />
         <source>%1 database %2 on %3</source>
         <translation>%1 database %2 on %3</translation>
     </message>
@@ -336,82 +336,82 @@
 <context>
     <name>ArchivedStaffModel</name>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="118" />
+        <location filename="../../app/ui/compliance_panels.py" line="119" />
         <source>Archived</source>
         <translation>Archived</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="118" />
+        <location filename="../../app/ui/compliance_panels.py" line="119" />
         <source>On the list, no chats</source>
         <translation>On the list, no chats</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="119" />
+        <location filename="../../app/ui/compliance_panels.py" line="120" />
         <source>Chats archived, never on the list</source>
         <translation>Chats archived, never on the list</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="120" />
+        <location filename="../../app/ui/compliance_panels.py" line="121" />
         <source>Chats archived, taken off the list</source>
         <translation>Chats archived, taken off the list</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <location filename="../../app/ui/compliance_panels.py" line="124" />
         <source>State</source>
         <translation>State</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <location filename="../../app/ui/compliance_panels.py" line="124" />
         <source>Name</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <location filename="../../app/ui/compliance_panels.py" line="124" />
         <source>Userid</source>
         <translation>Userid</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <location filename="../../app/ui/compliance_panels.py" line="124" />
         <source>Department</source>
         <translation>Department</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="124" />
+        <location filename="../../app/ui/compliance_panels.py" line="125" />
         <source>On the list</source>
         <translation>On the list</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="124" />
+        <location filename="../../app/ui/compliance_panels.py" line="125" />
         <source>Messages sent</source>
         <translation>Messages sent</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="124" />
+        <location filename="../../app/ui/compliance_panels.py" line="125" />
         <source>Last message</source>
         <translation>Last message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="129" />
+        <location filename="../../app/ui/compliance_panels.py" line="130" />
         <source>since %1</source>
         <translation>since %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="130" />
+        <location filename="../../app/ui/compliance_panels.py" line="131" />
         <source>off since %1</source>
         <translation>off since %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="130" />
+        <location filename="../../app/ui/compliance_panels.py" line="131" />
         <source>never</source>
         <translation>never</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="144" />
+        <location filename="../../app/ui/compliance_panels.py" line="145" />
         <source>on the list %1 – %2</source>
         <translation>on the list %1 – %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="145" />
+        <location filename="../../app/ui/compliance_panels.py" line="146" />
         <source>now</source>
         <translation>now</translation>
     </message>
@@ -419,27 +419,27 @@
 <context>
     <name>ArchivedStaffPanel</name>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="160" />
+        <location filename="../../app/ui/compliance_panels.py" line="161" />
         <source>Only chats archived without being on the list</source>
         <translation>Only chats archived without being on the list</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="162" />
+        <location filename="../../app/ui/compliance_panels.py" line="163" />
         <source>Refresh</source>
         <translation>Refresh</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="178" />
+        <location filename="../../app/ui/compliance_panels.py" line="179" />
         <source>The archive holds no corp yet.</source>
         <translation>The archive holds no corp yet.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="196" />
+        <location filename="../../app/ui/compliance_panels.py" line="197" />
         <source>The permit list has not been read from WeCom yet (Directory → Sync from WeCom). Staff who send messages in the archive are listed.</source>
         <translation>The permit list has not been read from WeCom yet (Directory → Sync from WeCom). Staff who send messages in the archive are listed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="200" />
+        <location filename="../../app/ui/compliance_panels.py" line="201" />
         <source>%1 staff under archiving (permit list read %2); %3 with chats archived without being on the list.</source>
         <translation>%1 staff under archiving (permit list read %2); %3 with chats archived without being on the list.</translation>
     </message>
@@ -1219,12 +1219,12 @@
 <context>
     <name>BackendForm</name>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="62" />
+        <location filename="../../app/ui/settings/storage_page.py" line="63" />
         <source>Folder for media files</source>
         <translation>Folder for media files</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="76" />
+        <location filename="../../app/ui/settings/storage_page.py" line="77" />
         <source>Type to replace the stored secret key</source>
         <translation>Type to replace the stored secret key</translation>
     </message>
@@ -1240,308 +1240,308 @@
 <context>
     <name>BackupDialog</name>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="138" />
+        <location filename="../../app/ui/backup_dialog.py" line="129" />
         <source>Back up the archive</source>
         <translation>Back up the archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="142" />
+        <location filename="../../app/ui/backup_dialog.py" line="133" />
         <source>A backup holds a consistent copy of the archive database, the media files, the settings (no secrets) and a manifest with SHA-256s and the audit trail's head, signed with the export key. Keep the folder on another disk or a mounted share. The search index is not backed up: it is rebuilt after a restore.</source>
         <translation>A backup holds a consistent copy of the archive database, the media files, the settings (no secrets) and a manifest with SHA-256s and the audit trail's head, signed with the export key. Keep the folder on another disk or a mounted share. The search index is not backed up: it is rebuilt after a restore.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="147" />
+        <location filename="../../app/ui/backup_dialog.py" line="138" />
         <source>A folder on another disk or a mounted share</source>
         <translation>A folder on another disk or a mounted share</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="148" />
-        <location filename="../../app/ui/backup_dialog.py" line="256" />
+        <location filename="../../app/ui/backup_dialog.py" line="139" />
+        <location filename="../../app/ui/backup_dialog.py" line="247" />
         <source>Backup folder</source>
         <translation>Backup folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="149" />
+        <location filename="../../app/ui/backup_dialog.py" line="140" />
         <source>Browse…</source>
         <translation>Browse…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="155" />
+        <location filename="../../app/ui/backup_dialog.py" line="146" />
         <source>Incremental: continue the folder's chain (only new media files are copied)</source>
         <translation>Incremental: continue the folder's chain (only new media files are copied)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="157" />
+        <location filename="../../app/ui/backup_dialog.py" line="148" />
         <source>Full: copy every media file and start a new chain</source>
         <translation>Full: copy every media file and start a new chain</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="167" />
+        <location filename="../../app/ui/backup_dialog.py" line="158" />
         <source>Folder:</source>
         <translation>Folder:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="169" />
-        <location filename="../../app/ui/backup_dialog.py" line="190" />
+        <location filename="../../app/ui/backup_dialog.py" line="160" />
+        <location filename="../../app/ui/backup_dialog.py" line="181" />
         <source>Kind:</source>
         <translation>Kind:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="170" />
+        <location filename="../../app/ui/backup_dialog.py" line="161" />
         <source>Scheduled:</source>
         <translation>Scheduled:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="188" />
+        <location filename="../../app/ui/backup_dialog.py" line="179" />
         <source>Backup:</source>
         <translation>Backup:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="189" />
+        <location filename="../../app/ui/backup_dialog.py" line="180" />
         <source>Saved in:</source>
         <translation>Saved in:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="191" />
+        <location filename="../../app/ui/backup_dialog.py" line="182" />
         <source>Contents:</source>
         <translation>Contents:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="192" />
+        <location filename="../../app/ui/backup_dialog.py" line="183" />
         <source>Manifest SHA-256:</source>
         <translation>Manifest SHA-256:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="193" />
+        <location filename="../../app/ui/backup_dialog.py" line="184" />
         <source>Audit trail head:</source>
         <translation>Audit trail head:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="199" />
+        <location filename="../../app/ui/backup_dialog.py" line="190" />
         <source>Back up</source>
         <translation>Back up</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="202" />
+        <location filename="../../app/ui/backup_dialog.py" line="193" />
         <source>Verify a backup…</source>
         <translation>Verify a backup…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="203" />
+        <location filename="../../app/ui/backup_dialog.py" line="194" />
         <source>Check a backup and every backup it continues without restoring it: signatures, files, media, every message's SHA-256 and the audit trail</source>
         <translation>Check a backup and every backup it continues without restoring it: signatures, files, media, every message's SHA-256 and the audit trail</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="206" />
+        <location filename="../../app/ui/backup_dialog.py" line="197" />
         <source>Cancel</source>
         <translation>Cancel</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="208" />
+        <location filename="../../app/ui/backup_dialog.py" line="199" />
         <source>Close</source>
         <translation>Close</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="251" />
+        <location filename="../../app/ui/backup_dialog.py" line="242" />
         <source>Every %1 h into %2 (this computer; change it in Settings → Background jobs).</source>
         <translation>Every %1 h into %2 (this computer; change it in Settings → Background jobs).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="253" />
+        <location filename="../../app/ui/backup_dialog.py" line="244" />
         <source>Off (set an interval and a folder in Settings → Background jobs).</source>
         <translation>Off (set an interval and a folder in Settings → Background jobs).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="270" />
+        <location filename="../../app/ui/backup_dialog.py" line="261" />
         <source>Choose the folder the backups are kept in.</source>
         <translation>Choose the folder the backups are kept in.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="282" />
+        <location filename="../../app/ui/backup_dialog.py" line="273" />
         <source>It holds 1 backup (%2); an incremental one continues it.</source>
         <translation>It holds 1 backup (%2); an incremental one continues it.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="283" />
+        <location filename="../../app/ui/backup_dialog.py" line="274" />
         <source>It holds %1 backups, the newest %2; an incremental one continues its chain.</source>
         <translation>It holds %1 backups, the newest %2; an incremental one continues its chain.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="286" />
+        <location filename="../../app/ui/backup_dialog.py" line="277" />
         <source>It holds no backup yet: the first one is full.</source>
         <translation>It holds no backup yet: the first one is full.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="307" />
+        <location filename="../../app/ui/backup_dialog.py" line="298" />
         <source>Choose the backup folder.</source>
         <translation>Choose the backup folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="315" />
+        <location filename="../../app/ui/backup_dialog.py" line="306" />
         <source>Starting the backup…</source>
         <translation>Starting the backup…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="326" />
+        <location filename="../../app/ui/backup_dialog.py" line="317" />
         <source>Backup folder, or one backup in it</source>
         <translation>Backup folder, or one backup in it</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="332" />
+        <location filename="../../app/ui/backup_dialog.py" line="323" />
         <source>Checking the backup…</source>
         <translation>Checking the backup…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="360" />
+        <location filename="../../app/ui/backup_dialog.py" line="351" />
         <source>Cancelling…</source>
         <translation>Cancelling…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="367" />
+        <location filename="../../app/ui/backup_dialog.py" line="358" />
         <source>Copying the database…</source>
         <translation>Copying the database…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="368" />
+        <location filename="../../app/ui/backup_dialog.py" line="359" />
         <source>Checking every message's SHA-256…</source>
         <translation>Checking every message's SHA-256…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="369" />
+        <location filename="../../app/ui/backup_dialog.py" line="360" />
         <source>Copying media files…</source>
         <translation>Copying media files…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="370" />
+        <location filename="../../app/ui/backup_dialog.py" line="361" />
         <source>Checking media files…</source>
         <translation>Checking media files…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="371" />
+        <location filename="../../app/ui/backup_dialog.py" line="362" />
         <source>Writing and signing the manifest…</source>
         <translation>Writing and signing the manifest…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="372" />
+        <location filename="../../app/ui/backup_dialog.py" line="363" />
         <source>Writing the backup to disk…</source>
         <translation>Writing the backup to disk…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="373" />
+        <location filename="../../app/ui/backup_dialog.py" line="364" />
         <source>Checking the signatures and files…</source>
         <translation>Checking the signatures and files…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="374" />
+        <location filename="../../app/ui/backup_dialog.py" line="365" />
         <source>Checking the audit trail's hash chain…</source>
         <translation>Checking the audit trail's hash chain…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="384" />
+        <location filename="../../app/ui/backup_dialog.py" line="375" />
         <source>%1 %2 of %3</source>
         <translation>%1 %2 of %3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="411" />
+        <location filename="../../app/ui/backup_dialog.py" line="402" />
         <source>The backup was cancelled: nothing was left in the folder, and the backups already there are unchanged.</source>
         <translation>The backup was cancelled: nothing was left in the folder, and the backups already there are unchanged.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="415" />
+        <location filename="../../app/ui/backup_dialog.py" line="406" />
         <source>The verification was cancelled.</source>
         <translation>The verification was cancelled.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="420" />
+        <location filename="../../app/ui/backup_dialog.py" line="411" />
         <source>The backup failed: %1</source>
         <translation>The backup failed: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="423" />
+        <location filename="../../app/ui/backup_dialog.py" line="414" />
         <source>The backup cannot be verified: %1</source>
         <translation>The backup cannot be verified: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="435" />
+        <location filename="../../app/ui/backup_dialog.py" line="426" />
         <source>Incremental, continuing %1</source>
         <translation>Incremental, continuing %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="437" />
+        <location filename="../../app/ui/backup_dialog.py" line="428" />
         <source>Full (the folder held no backup of this archive to continue)</source>
         <translation>Full (the folder held no backup of this archive to continue)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="439" />
+        <location filename="../../app/ui/backup_dialog.py" line="430" />
         <source>Full, starting a new chain</source>
         <translation>Full, starting a new chain</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="440" />
+        <location filename="../../app/ui/backup_dialog.py" line="431" />
         <source>%1; %2 (%3) added</source>
         <translation>%1; %2 (%3) added</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="441" />
-        <location filename="../../app/ui/backup_dialog.py" line="465" />
+        <location filename="../../app/ui/backup_dialog.py" line="432" />
+        <location filename="../../app/ui/backup_dialog.py" line="456" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="441" />
-        <location filename="../../app/ui/backup_dialog.py" line="465" />
+        <location filename="../../app/ui/backup_dialog.py" line="432" />
+        <location filename="../../app/ui/backup_dialog.py" line="456" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="442" />
-        <location filename="../../app/ui/backup_dialog.py" line="466" />
+        <location filename="../../app/ui/backup_dialog.py" line="433" />
+        <location filename="../../app/ui/backup_dialog.py" line="457" />
         <source>1 media file</source>
         <translation>1 media file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="442" />
-        <location filename="../../app/ui/backup_dialog.py" line="466" />
+        <location filename="../../app/ui/backup_dialog.py" line="433" />
+        <location filename="../../app/ui/backup_dialog.py" line="457" />
         <source>%1 media files</source>
         <translation>%1 media files</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="449" />
+        <location filename="../../app/ui/backup_dialog.py" line="440" />
         <source>The backup is written, but 1 media file could not be backed up (below).</source>
         <translation>The backup is written, but 1 media file could not be backed up (below).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="451" />
+        <location filename="../../app/ui/backup_dialog.py" line="442" />
         <source>The backup is written, but %1 media files could not be backed up (below).</source>
         <translation>The backup is written, but %1 media files could not be backed up (below).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="456" />
+        <location filename="../../app/ui/backup_dialog.py" line="447" />
         <source>The backup is written and signed.</source>
         <translation>The backup is written and signed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="461" />
+        <location filename="../../app/ui/backup_dialog.py" line="452" />
         <source>Intact: backup %1 and its chain of %2; %3, %4, audit trail of %5 entries; signed by key %6.</source>
         <translation>Intact: backup %1 and its chain of %2; %3, %4, audit trail of %5 entries; signed by key %6.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="464" />
+        <location filename="../../app/ui/backup_dialog.py" line="455" />
         <source>1 backup</source>
         <translation>1 backup</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="464" />
+        <location filename="../../app/ui/backup_dialog.py" line="455" />
         <source>%1 backups</source>
         <translation>%1 backups</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="469" />
+        <location filename="../../app/ui/backup_dialog.py" line="460" />
         <source>Backup %2 FAILED: 1 problem (below).</source>
         <translation>Backup %2 FAILED: 1 problem (below).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="470" />
+        <location filename="../../app/ui/backup_dialog.py" line="461" />
         <source>Backup %2 FAILED: %1 problems (listed below).</source>
         <translation>Backup %2 FAILED: %1 problems (listed below).</translation>
     </message>
@@ -1598,7 +1598,7 @@
 <context>
     <name>CompliancePanels</name>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="104" />
+        <location filename="../../app/ui/compliance_panels.py" line="105" />
         <source>This view cannot be read: %1</source>
         <translation>This view cannot be read: %1</translation>
     </message>
@@ -1606,67 +1606,67 @@
 <context>
     <name>ConsentModel</name>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="213" />
+        <location filename="../../app/ui/compliance_panels.py" line="214" />
         <source>Agreed</source>
         <translation>Agreed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="213" />
+        <location filename="../../app/ui/compliance_panels.py" line="214" />
         <source>Refused</source>
         <translation>Refused</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="214" />
+        <location filename="../../app/ui/compliance_panels.py" line="215" />
         <source>Agreed by default</source>
         <translation>Agreed by default</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <location filename="../../app/ui/compliance_panels.py" line="218" />
         <source>Consent</source>
         <translation>Consent</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <location filename="../../app/ui/compliance_panels.py" line="218" />
         <source>Customer</source>
         <translation>Customer</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <location filename="../../app/ui/compliance_panels.py" line="218" />
         <source>With</source>
         <translation>With</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <location filename="../../app/ui/compliance_panels.py" line="218" />
         <source>Decided</source>
         <translation>Decided</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="218" />
+        <location filename="../../app/ui/compliance_panels.py" line="219" />
         <source>Checked with WeCom</source>
         <translation>Checked with WeCom</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="218" />
+        <location filename="../../app/ui/compliance_panels.py" line="219" />
         <source>Archive entries</source>
         <translation>Archive entries</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="237" />
+        <location filename="../../app/ui/compliance_panels.py" line="238" />
         <source>group %1</source>
         <translation>group %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="238" />
+        <location filename="../../app/ui/compliance_panels.py" line="239" />
         <source>(archive entries only)</source>
         <translation>(archive entries only)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="242" />
+        <location filename="../../app/ui/compliance_panels.py" line="243" />
         <source>not reported by WeCom</source>
         <translation>not reported by WeCom</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="258" />
+        <location filename="../../app/ui/compliance_panels.py" line="259" />
         <source>%1 on %2 (seen %3)</source>
         <translation>%1 on %2 (seen %3)</translation>
     </message>
@@ -1674,37 +1674,37 @@
 <context>
     <name>ConsentPanel</name>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="293" />
+        <location filename="../../app/ui/compliance_panels.py" line="294" />
         <source>Only customers who refused</source>
         <translation>Only customers who refused</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="295" />
+        <location filename="../../app/ui/compliance_panels.py" line="296" />
         <source>Open conversation</source>
         <translation>Open conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="296" />
+        <location filename="../../app/ui/compliance_panels.py" line="297" />
         <source>Open entry</source>
         <translation>Open entry</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="304" />
+        <location filename="../../app/ui/compliance_panels.py" line="305" />
         <source>Agree/disagree entries of this customer in the archive:</source>
         <translation>Agree/disagree entries of this customer in the archive:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="325" />
+        <location filename="../../app/ui/compliance_panels.py" line="326" />
         <source>The archive holds no corp yet.</source>
         <translation>The archive holds no corp yet.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="345" />
+        <location filename="../../app/ui/compliance_panels.py" line="346" />
         <source>No consent is known yet: WeCom reports it at a directory sync (Directory → Sync from WeCom), and agree/disagree entries come with the archive.</source>
         <translation>No consent is known yet: WeCom reports it at a directory sync (Directory → Sync from WeCom), and agree/disagree entries come with the archive.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="348" />
+        <location filename="../../app/ui/compliance_panels.py" line="349" />
         <source>%1 customers; %2 refused archiving (%3 chats or groups).</source>
         <translation>%1 customers; %2 refused archiving (%3 chats or groups).</translation>
     </message>
@@ -2058,249 +2058,249 @@
 <context>
     <name>DirectoryPanel</name>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="134" />
+        <location filename="../../app/ui/directory_panel.py" line="135" />
         <source>Sync from WeCom</source>
         <translation>Sync from WeCom</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="135" />
+        <location filename="../../app/ui/directory_panel.py" line="136" />
         <source>Staff, departments, external contacts, groups, the permit list and consent from WeCom's server API</source>
         <translation>Staff, departments, external contacts, groups, the permit list and consent from WeCom's server API</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="137" />
+        <location filename="../../app/ui/directory_panel.py" line="138" />
         <source>Cancel</source>
         <translation>Cancel</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="139" />
+        <location filename="../../app/ui/directory_panel.py" line="140" />
         <source>Import names file…</source>
         <translation>Import names file…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="140" />
+        <location filename="../../app/ui/directory_panel.py" line="141" />
         <source>Secrets…</source>
         <translation>Secrets…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="143" />
+        <location filename="../../app/ui/directory_panel.py" line="144" />
         <source>off</source>
         <translation>off</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="144" />
+        <location filename="../../app/ui/directory_panel.py" line="145" />
         <source> h</source>
         <translation> h</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="146" />
+        <location filename="../../app/ui/directory_panel.py" line="147" />
         <source>Sync the directory every so many hours in the background (0: off)</source>
         <translation>Sync the directory every so many hours in the background (0: off)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="164" />
+        <location filename="../../app/ui/directory_panel.py" line="165" />
         <source>Problems of the last directory sync</source>
         <translation>Problems of the last directory sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="175" />
+        <location filename="../../app/ui/directory_panel.py" line="176" />
         <source>Every:</source>
         <translation>Every:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="185" />
+        <location filename="../../app/ui/directory_panel.py" line="186" />
         <source>Problems:</source>
         <translation>Problems:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="192" />
+        <location filename="../../app/ui/directory_panel.py" line="193" />
         <source>The directory sync failed: %1</source>
         <translation>The directory sync failed: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="194" />
-        <location filename="../../app/ui/directory_panel.py" line="324" />
+        <location filename="../../app/ui/directory_panel.py" line="195" />
+        <location filename="../../app/ui/directory_panel.py" line="325" />
         <source>The directory sync was cancelled.</source>
         <translation>The directory sync was cancelled.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="241" />
+        <location filename="../../app/ui/directory_panel.py" line="242" />
         <source>The directory has not been synced from WeCom yet. Names come from WeCom's server API (Sync from WeCom), or from a names file.</source>
         <translation>The directory has not been synced from WeCom yet. Names come from WeCom's server API (Sync from WeCom), or from a names file.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="247" />
+        <location filename="../../app/ui/directory_panel.py" line="248" />
         <source>succeeded</source>
         <translation>succeeded</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="247" />
+        <location filename="../../app/ui/directory_panel.py" line="248" />
         <source>done with refusals</source>
         <translation>done with refusals</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="248" />
+        <location filename="../../app/ui/directory_panel.py" line="249" />
         <source>failed</source>
         <translation>failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="248" />
+        <location filename="../../app/ui/directory_panel.py" line="249" />
         <source>cancelled</source>
         <translation>cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="248" />
+        <location filename="../../app/ui/directory_panel.py" line="249" />
         <source>running</source>
         <translation>running</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="249" />
+        <location filename="../../app/ui/directory_panel.py" line="250" />
         <source>names file import</source>
         <translation>names file import</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="249" />
+        <location filename="../../app/ui/directory_panel.py" line="250" />
         <source>sync from WeCom</source>
         <translation>sync from WeCom</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="250" />
+        <location filename="../../app/ui/directory_panel.py" line="251" />
         <source>Last %1: %2, %3 by %4.</source>
         <translation>Last %1: %2, %3 by %4.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="254" />
+        <location filename="../../app/ui/directory_panel.py" line="255" />
         <source>%1 staff, %2 departments, %3 external contacts, %4 groups, %5 on the permit list, %6 consent states, %7 avatars; %8 names new, %9 changed.</source>
         <translation>%1 staff, %2 departments, %3 external contacts, %4 groups, %5 on the permit list, %6 consent states, %7 avatars; %8 names new, %9 changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="258" />
-        <location filename="../../app/ui/directory_panel.py" line="359" />
+        <location filename="../../app/ui/directory_panel.py" line="259" />
+        <location filename="../../app/ui/directory_panel.py" line="360" />
         <source>%1 names imported.</source>
         <translation>%1 names imported.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="267" />
+        <location filename="../../app/ui/directory_panel.py" line="268" />
         <source>(%1×: %2)</source>
         <translation>(%1×: %2)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="267" />
+        <location filename="../../app/ui/directory_panel.py" line="268" />
         <source>(%1×)</source>
         <translation>(%1×)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="273" />
+        <location filename="../../app/ui/directory_panel.py" line="274" />
         <source>The directory cannot be read: %1</source>
         <translation>The directory cannot be read: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="280" />
+        <location filename="../../app/ui/directory_panel.py" line="281" />
         <source>No corp is configured on this computer.</source>
         <translation>No corp is configured on this computer.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="285" />
+        <location filename="../../app/ui/directory_panel.py" line="286" />
         <source>Corp %1 is not configured on this computer: %2</source>
         <translation>Corp %1 is not configured on this computer: %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="302" />
+        <location filename="../../app/ui/directory_panel.py" line="303" />
         <source>Asking WeCom…</source>
         <translation>Asking WeCom…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="308" />
+        <location filename="../../app/ui/directory_panel.py" line="309" />
         <source>departments</source>
         <translation>departments</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="308" />
+        <location filename="../../app/ui/directory_panel.py" line="309" />
         <source>staff</source>
         <translation>staff</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="309" />
+        <location filename="../../app/ui/directory_panel.py" line="310" />
         <source>external contacts</source>
         <translation>external contacts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="309" />
+        <location filename="../../app/ui/directory_panel.py" line="310" />
         <source>groups</source>
         <translation>groups</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="310" />
+        <location filename="../../app/ui/directory_panel.py" line="311" />
         <source>permit list</source>
         <translation>permit list</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="310" />
+        <location filename="../../app/ui/directory_panel.py" line="311" />
         <source>consent</source>
         <translation>consent</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="310" />
+        <location filename="../../app/ui/directory_panel.py" line="311" />
         <source>avatars</source>
         <translation>avatars</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="317" />
+        <location filename="../../app/ui/directory_panel.py" line="318" />
         <source>Step %1 of %2: %3…</source>
         <translation>Step %1 of %2: %3…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="321" />
+        <location filename="../../app/ui/directory_panel.py" line="322" />
         <source>The directory is synced.</source>
         <translation>The directory is synced.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="322" />
+        <location filename="../../app/ui/directory_panel.py" line="323" />
         <source>The directory is synced; WeCom refused some calls (see Problems).</source>
         <translation>The directory is synced; WeCom refused some calls (see Problems).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="323" />
+        <location filename="../../app/ui/directory_panel.py" line="324" />
         <source>The directory sync failed (see Problems).</source>
         <translation>The directory sync failed (see Problems).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="342" />
+        <location filename="../../app/ui/directory_panel.py" line="343" />
         <source>Import names file</source>
         <translation>Import names file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="343" />
+        <location filename="../../app/ui/directory_panel.py" line="344" />
         <source>Names files (*.json);;All files (*)</source>
         <translation>Names files (*.json);;All files (*)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="364" />
+        <location filename="../../app/ui/directory_panel.py" line="365" />
         <source>The names file was not imported: %1</source>
         <translation>The names file was not imported: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="388" />
+        <location filename="../../app/ui/directory_panel.py" line="389" />
         <source>The secrets were not saved: %1</source>
         <translation>The secrets were not saved: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="390" />
+        <location filename="../../app/ui/directory_panel.py" line="391" />
         <source>The secrets are kept in the OS keyring.</source>
         <translation>The secrets are kept in the OS keyring.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="399" />
+        <location filename="../../app/ui/directory_panel.py" line="400" />
         <source>The schedule was not saved: %1</source>
         <translation>The schedule was not saved: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="402" />
+        <location filename="../../app/ui/directory_panel.py" line="403" />
         <source>The directory is synced every %1 hours while background jobs run.</source>
         <translation>The directory is synced every %1 hours while background jobs run.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="403" />
+        <location filename="../../app/ui/directory_panel.py" line="404" />
         <source>Scheduled directory syncs are off.</source>
         <translation>Scheduled directory syncs are off.</translation>
     </message>
@@ -2308,27 +2308,27 @@
 <context>
     <name>DrawDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="438" />
+        <location filename="../../app/ui/review/settings_editors.py" line="430" />
         <source>Draw “%1” now</source>
         <translation>Draw “%1” now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="439" />
+        <location filename="../../app/ui/review/settings_editors.py" line="431" />
         <source>Draw</source>
         <translation>Draw</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="445" />
+        <location filename="../../app/ui/review/settings_editors.py" line="437" />
         <source>The week holding:</source>
         <translation>The week holding:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="446" />
+        <location filename="../../app/ui/review/settings_editors.py" line="439" />
         <source>The week runs from Monday 00:00 to the next Monday, local time. A week is drawn once per rule; the sample goes to the reviewers' queue (My sample).</source>
         <translation>The week runs from Monday 00:00 to the next Monday, local time. A week is drawn once per rule; the sample goes to the reviewers' queue (My sample).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="462" />
+        <location filename="../../app/ui/review/settings_editors.py" line="448" />
         <source>Drawing…</source>
         <translation>Drawing…</translation>
     </message>
@@ -2336,32 +2336,32 @@
 <context>
     <name>EvidenceModel</name>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <location filename="../../app/ui/compliance_panels.py" line="271" />
         <source>Entry</source>
         <translation>Entry</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <location filename="../../app/ui/compliance_panels.py" line="271" />
         <source>Time</source>
         <translation>Time</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <location filename="../../app/ui/compliance_panels.py" line="271" />
         <source>Decision time</source>
         <translation>Decision time</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <location filename="../../app/ui/compliance_panels.py" line="271" />
         <source>Msgid</source>
         <translation>Msgid</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="273" />
+        <location filename="../../app/ui/compliance_panels.py" line="274" />
         <source>Agreed to archiving</source>
         <translation>Agreed to archiving</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="273" />
+        <location filename="../../app/ui/compliance_panels.py" line="274" />
         <source>Refused archiving</source>
         <translation>Refused archiving</translation>
     </message>
@@ -2369,259 +2369,259 @@
 <context>
     <name>ExportDialog</name>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="118" />
+        <location filename="../../app/ui/export_dialog.py" line="119" />
         <source>Export evidence</source>
         <translation>Export evidence</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="123" />
+        <location filename="../../app/ui/export_dialog.py" line="124" />
         <source>Export:</source>
         <translation>Export:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="125" />
+        <location filename="../../app/ui/export_dialog.py" line="126" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="126" />
+        <location filename="../../app/ui/export_dialog.py" line="127" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="133" />
+        <location filename="../../app/ui/export_dialog.py" line="134" />
         <source> h</source>
         <translation> h</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="135" />
+        <location filename="../../app/ui/export_dialog.py" line="136" />
         <source>The conversation around each message that is also exported</source>
         <translation>The conversation around each message that is also exported</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="143" />
+        <location filename="../../app/ui/export_dialog.py" line="144" />
         <source>Dates:</source>
         <translation>Dates:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="149" />
+        <location filename="../../app/ui/export_dialog.py" line="150" />
         <source>Context (±hours):</source>
         <translation>Context (±hours):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="152" />
-        <location filename="../../app/ui/export_dialog.py" line="262" />
+        <location filename="../../app/ui/export_dialog.py" line="153" />
+        <location filename="../../app/ui/export_dialog.py" line="263" />
         <source>Output folder</source>
         <translation>Output folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="153" />
+        <location filename="../../app/ui/export_dialog.py" line="154" />
         <source>Browse…</source>
         <translation>Browse…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="157" />
+        <location filename="../../app/ui/export_dialog.py" line="158" />
         <source>Output folder:</source>
         <translation>Output folder:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="158" />
+        <location filename="../../app/ui/export_dialog.py" line="159" />
         <source>As a single zip file</source>
         <translation>As a single zip file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="159" />
+        <location filename="../../app/ui/export_dialog.py" line="160" />
         <source>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</source>
         <translation>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="161" />
+        <location filename="../../app/ui/export_dialog.py" line="162" />
         <source>PDF transcripts</source>
         <translation>PDF transcripts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="163" />
+        <location filename="../../app/ui/export_dialog.py" line="164" />
         <source>A PDF per conversation besides the HTML transcript (slower for large exports)</source>
         <translation>A PDF per conversation besides the HTML transcript (slower for large exports)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="169" />
+        <location filename="../../app/ui/export_dialog.py" line="170" />
         <source>Package:</source>
         <translation>Package:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="66" />
+        <location filename="../../app/ui/export_dialog.py" line="67" />
         <source>Export signing key</source>
         <translation>Export signing key</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="70" />
+        <location filename="../../app/ui/export_dialog.py" line="71" />
         <source>Passphrase of the export signing key:</source>
         <translation>Passphrase of the export signing key:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="73" />
+        <location filename="../../app/ui/export_dialog.py" line="74" />
         <source>This computer has no keyring: the export signing key is kept encrypted under a passphrase. Choose it (asked for at each export):</source>
         <translation>This computer has no keyring: the export signing key is kept encrypted under a passphrase. Choose it (asked for at each export):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="77" />
+        <location filename="../../app/ui/export_dialog.py" line="78" />
         <source>The same passphrase again:</source>
         <translation>The same passphrase again:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="81" />
+        <location filename="../../app/ui/export_dialog.py" line="82" />
         <source>The two passphrases differ.</source>
         <translation>The two passphrases differ.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="397" />
+        <location filename="../../app/ui/export_dialog.py" line="398" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="398" />
+        <location filename="../../app/ui/export_dialog.py" line="399" />
         <source>1 conversation</source>
         <translation>1 conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="398" />
+        <location filename="../../app/ui/export_dialog.py" line="399" />
         <source>%1 conversations</source>
         <translation>%1 conversations</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="399" />
+        <location filename="../../app/ui/export_dialog.py" line="400" />
         <source>1 media file</source>
         <translation>1 media file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="399" />
+        <location filename="../../app/ui/export_dialog.py" line="400" />
         <source>%1 media files</source>
         <translation>%1 media files</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="401" />
+        <location filename="../../app/ui/export_dialog.py" line="402" />
         <source>1 hit</source>
         <translation>1 hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="401" />
+        <location filename="../../app/ui/export_dialog.py" line="402" />
         <source>%1 hits</source>
         <translation>%1 hits</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="403" />
+        <location filename="../../app/ui/export_dialog.py" line="404" />
         <source>1 PDF transcript</source>
         <translation>1 PDF transcript</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="403" />
+        <location filename="../../app/ui/export_dialog.py" line="404" />
         <source>%1 PDF transcripts</source>
         <translation>%1 PDF transcripts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="404" />
+        <location filename="../../app/ui/export_dialog.py" line="405" />
         <source>, </source>
         <translation>, </translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="406" />
+        <location filename="../../app/ui/export_dialog.py" line="407" />
         <source>; %1 media not stored in the archive (listed in the load file)</source>
         <translation>; %1 media not stored in the archive (listed in the load file)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="191" />
+        <location filename="../../app/ui/export_dialog.py" line="192" />
         <source>Contents:</source>
         <translation>Contents:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="194" />
+        <location filename="../../app/ui/export_dialog.py" line="195" />
         <source>Export</source>
         <translation>Export</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="196" />
+        <location filename="../../app/ui/export_dialog.py" line="197" />
         <source>Cancel export</source>
         <translation>Cancel export</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="198" />
+        <location filename="../../app/ui/export_dialog.py" line="199" />
         <source>Open folder</source>
         <translation>Open folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="200" />
+        <location filename="../../app/ui/export_dialog.py" line="201" />
         <source>Close</source>
         <translation>Close</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="281" />
+        <location filename="../../app/ui/export_dialog.py" line="282" />
         <source>The end date is before the start date.</source>
         <translation>The end date is before the start date.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="289" />
+        <location filename="../../app/ui/export_dialog.py" line="290" />
         <source>Choose an output folder.</source>
         <translation>Choose an output folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="295" />
+        <location filename="../../app/ui/export_dialog.py" line="296" />
         <source>The output folder cannot be created: %1</source>
         <translation>The output folder cannot be created: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="330" />
-        <location filename="../../app/ui/export_dialog.py" line="359" />
+        <location filename="../../app/ui/export_dialog.py" line="331" />
+        <location filename="../../app/ui/export_dialog.py" line="360" />
         <source>Preparing the export…</source>
         <translation>Preparing the export…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="342" />
+        <location filename="../../app/ui/export_dialog.py" line="343" />
         <source>Cancelling…</source>
         <translation>Cancelling…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="397" />
+        <location filename="../../app/ui/export_dialog.py" line="398" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="189" />
+        <location filename="../../app/ui/export_dialog.py" line="190" />
         <source>Saved as:</source>
         <translation>Saved as:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="190" />
+        <location filename="../../app/ui/export_dialog.py" line="191" />
         <source>Package fingerprint:</source>
         <translation>Package fingerprint:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <location filename="../../app/ui/export_dialog.py" line="356" />
         <source>Copying messages and media…</source>
         <translation>Copying messages and media…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <location filename="../../app/ui/export_dialog.py" line="356" />
         <source>Writing transcripts…</source>
         <translation>Writing transcripts…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="356" />
+        <location filename="../../app/ui/export_dialog.py" line="357" />
         <source>%1 (%2%)</source>
         <translation>%1 (%2%)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="374" />
+        <location filename="../../app/ui/export_dialog.py" line="375" />
         <source>The export was cancelled; nothing was written.</source>
         <translation>The export was cancelled; nothing was written.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="378" />
+        <location filename="../../app/ui/export_dialog.py" line="379" />
         <source>The export failed: %1</source>
         <translation>The export failed: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="384" />
+        <location filename="../../app/ui/export_dialog.py" line="385" />
         <source>The evidence package is ready.</source>
         <translation>The evidence package is ready.</translation>
     </message>
@@ -2752,97 +2752,97 @@
 <context>
     <name>GroupMembersPanel</name>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="110" />
+        <location filename="../../app/ui/members_panel.py" line="111" />
         <source>Open conversation</source>
         <translation>Open conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="131" />
+        <location filename="../../app/ui/members_panel.py" line="132" />
         <source>Group:</source>
         <translation>Group:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="153" />
+        <location filename="../../app/ui/members_panel.py" line="154" />
         <source>The archive holds no corp yet.</source>
         <translation>The archive holds no corp yet.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="168" />
+        <location filename="../../app/ui/members_panel.py" line="169" />
         <source>Group %1</source>
         <translation>Group %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="176" />
+        <location filename="../../app/ui/members_panel.py" line="177" />
         <source>No group conversations (or none in your scope).</source>
         <translation>No group conversations (or none in your scope).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="220" />
+        <location filename="../../app/ui/members_panel.py" line="221" />
         <source>The member list cannot be read: %1</source>
         <translation>The member list cannot be read: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="235" />
+        <location filename="../../app/ui/members_panel.py" line="236" />
         <source>This group is not in the archive (or not in your scope).</source>
         <translation>This group is not in the archive (or not in your scope).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="240" />
+        <location filename="../../app/ui/members_panel.py" line="241" />
         <source>internal group</source>
         <translation>internal group</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="240" />
+        <location filename="../../app/ui/members_panel.py" line="241" />
         <source>customer group</source>
         <translation>customer group</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="245" />
+        <location filename="../../app/ui/members_panel.py" line="246" />
         <source>owner %1</source>
         <translation>owner %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="247" />
+        <location filename="../../app/ui/members_panel.py" line="248" />
         <source>created %1</source>
         <translation>created %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="249" />
+        <location filename="../../app/ui/members_panel.py" line="250" />
         <source>%1 as WeCom listed them on %2</source>
         <translation>%1 as WeCom listed them on %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="250" />
+        <location filename="../../app/ui/members_panel.py" line="251" />
         <source>1 member</source>
         <translation>1 member</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="250" />
+        <location filename="../../app/ui/members_panel.py" line="251" />
         <source>%1 members</source>
         <translation>%1 members</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="253" />
+        <location filename="../../app/ui/members_panel.py" line="254" />
         <source>WeCom has not described this group (Directory → Sync from WeCom): the people seen in its messages are listed</source>
         <translation>WeCom has not described this group (Directory → Sync from WeCom): the people seen in its messages are listed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="256" />
+        <location filename="../../app/ui/members_panel.py" line="257" />
         <source>1 has left</source>
         <translation>1 has left</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="256" />
+        <location filename="../../app/ui/members_panel.py" line="257" />
         <source>%1 have left</source>
         <translation>%1 have left</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="258" />
+        <location filename="../../app/ui/members_panel.py" line="259" />
         <source>1 more seen in the archive only</source>
         <translation>1 more seen in the archive only</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="259" />
+        <location filename="../../app/ui/members_panel.py" line="260" />
         <source>%1 more seen in the archive only</source>
         <translation>%1 more seen in the archive only</translation>
     </message>
@@ -2850,27 +2850,27 @@
 <context>
     <name>ImageViewDialog</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="133" />
+        <location filename="../../app/ui/viewer/media_view.py" line="134" />
         <source>Image</source>
         <translation>Image</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="140" />
+        <location filename="../../app/ui/viewer/media_view.py" line="141" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="144" />
+        <location filename="../../app/ui/viewer/media_view.py" line="145" />
         <source>Actual size</source>
         <translation>Actual size</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="148" />
+        <location filename="../../app/ui/viewer/media_view.py" line="149" />
         <source>Save as…</source>
         <translation>Save as…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="170" />
+        <location filename="../../app/ui/viewer/media_view.py" line="171" />
         <source>This image cannot be shown: {error}</source>
         <translation>This image cannot be shown: {error}</translation>
     </message>
@@ -3371,54 +3371,54 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MediaActions</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="222" />
+        <location filename="../../app/ui/viewer/media_view.py" line="223" />
         <source>Save voice message</source>
         <translation>Save voice message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="222" />
+        <location filename="../../app/ui/viewer/media_view.py" line="223" />
         <source>Save as</source>
         <translation>Save as</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="239" />
-        <location filename="../../app/ui/viewer/media_view.py" line="273" />
+        <location filename="../../app/ui/viewer/media_view.py" line="240" />
+        <location filename="../../app/ui/viewer/media_view.py" line="274" />
         <source>Open file</source>
         <translation>Open file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="240" />
+        <location filename="../../app/ui/viewer/media_view.py" line="241" />
         <source>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</source>
         <translation>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="270" />
+        <location filename="../../app/ui/viewer/media_view.py" line="271" />
         <source>No program on this computer opens .{ext} files.</source>
         <translation>No program on this computer opens .{ext} files.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="271" />
+        <location filename="../../app/ui/viewer/media_view.py" line="272" />
         <source>No program on this computer opens files of this type.</source>
         <translation>No program on this computer opens files of this type.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="274" />
+        <location filename="../../app/ui/viewer/media_view.py" line="275" />
         <source>Nothing was opened, and nothing is recorded as opened. Use "Save as…" to keep a copy, or install a program for this type.</source>
         <translation>Nothing was opened, and nothing is recorded as opened. Use "Save as…" to keep a copy, or install a program for this type.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="279" />
-        <location filename="../../app/ui/viewer/media_view.py" line="285" />
+        <location filename="../../app/ui/viewer/media_view.py" line="280" />
+        <location filename="../../app/ui/viewer/media_view.py" line="286" />
         <source>Media</source>
         <translation>Media</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="280" />
+        <location filename="../../app/ui/viewer/media_view.py" line="281" />
         <source>The file was opened, but this could not be recorded: {error}</source>
         <translation>The file was opened, but this could not be recorded: {error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="286" />
+        <location filename="../../app/ui/viewer/media_view.py" line="287" />
         <source>The file could not be copied: {error}</source>
         <translation>The file could not be copied: {error}</translation>
     </message>
@@ -3426,82 +3426,82 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MediaStoragePage</name>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="141" />
+        <location filename="../../app/ui/settings/storage_page.py" line="142" />
         <source>Test connection</source>
         <translation>Test connection</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="142" />
+        <location filename="../../app/ui/settings/storage_page.py" line="143" />
         <source>Writes, reads back and deletes a small test object (for a folder: checks it can be written), off the main window.</source>
         <translation>Writes, reads back and deletes a small test object (for a folder: checks it can be written), off the main window.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="153" />
+        <location filename="../../app/ui/settings/storage_page.py" line="154" />
         <source>Images, voice, video and files are downloaded, verified against WeCom's checksum and stored under their SHA-256. Choose where:</source>
         <translation>Images, voice, video and files are downloaded, verified against WeCom's checksum and stored under their SHA-256. Choose where:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="159" />
+        <location filename="../../app/ui/settings/storage_page.py" line="160" />
         <source>Secret keys are kept in the keyring, never in the settings file. Files already stored stay where they are and remain readable; to move them, run: wecom-auditor media migrate --to oss (or cos, local). A new choice takes effect after a restart.</source>
         <translation>Secret keys are kept in the keyring, never in the settings file. Files already stored stay where they are and remain readable; to move them, run: wecom-auditor media migrate --to oss (or cos, local). A new choice takes effect after a restart.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="227" />
+        <location filename="../../app/ui/settings/storage_page.py" line="228" />
         <source>The media folder has a value to fix.</source>
         <translation>The media folder has a value to fix.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="228" />
+        <location filename="../../app/ui/settings/storage_page.py" line="229" />
         <source>The media storage has a value to fix.</source>
         <translation>The media storage has a value to fix.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="236" />
+        <location filename="../../app/ui/settings/storage_page.py" line="237" />
         <source>Give the full path of the folder.</source>
         <translation>Give the full path of the folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="238" />
+        <location filename="../../app/ui/settings/storage_page.py" line="239" />
         <source>This is a file; choose a folder.</source>
         <translation>This is a file; choose a folder.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="254" />
+        <location filename="../../app/ui/settings/storage_page.py" line="255" />
         <source>Enter the secret key (it is kept in the keyring).</source>
         <translation>Enter the secret key (it is kept in the keyring).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="282" />
+        <location filename="../../app/ui/settings/storage_page.py" line="283" />
         <source>Cannot read the keyring: %1</source>
         <translation>Cannot read the keyring: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="291" />
+        <location filename="../../app/ui/settings/storage_page.py" line="292" />
         <source>No keyring on this computer: give the secret key in the environment variable %1.</source>
         <translation>No keyring on this computer: give the secret key in the environment variable %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="294" />
+        <location filename="../../app/ui/settings/storage_page.py" line="295" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>Stored in the keyring when you click OK.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="298" />
+        <location filename="../../app/ui/settings/storage_page.py" line="299" />
         <source>Stored in the keyring.</source>
         <translation>Stored in the keyring.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="300" />
+        <location filename="../../app/ui/settings/storage_page.py" line="301" />
         <source>Read from the environment variable %1.</source>
         <translation>Read from the environment variable %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="302" />
+        <location filename="../../app/ui/settings/storage_page.py" line="303" />
         <source>Not set.</source>
         <translation>Not set.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="331" />
+        <location filename="../../app/ui/settings/storage_page.py" line="332" />
         <source>Connecting…</source>
         <translation>Connecting…</translation>
     </message>
@@ -3509,102 +3509,102 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MemberModel</name>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="51" />
+        <location filename="../../app/ui/members_panel.py" line="52" />
         <source>Invited by a member</source>
         <translation>Invited by a member</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="51" />
+        <location filename="../../app/ui/members_panel.py" line="52" />
         <source>Through a link</source>
         <translation>Through a link</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="52" />
+        <location filename="../../app/ui/members_panel.py" line="53" />
         <source>Scanned a QR code</source>
         <translation>Scanned a QR code</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="55" />
+        <location filename="../../app/ui/members_panel.py" line="56" />
         <source>Name</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="55" />
+        <location filename="../../app/ui/members_panel.py" line="56" />
         <source>Id</source>
         <translation>Id</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="55" />
+        <location filename="../../app/ui/members_panel.py" line="56" />
         <source>Staff or corp</source>
         <translation>Staff or corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="55" />
+        <location filename="../../app/ui/members_panel.py" line="56" />
         <source>Joined</source>
         <translation>Joined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="55" />
+        <location filename="../../app/ui/members_panel.py" line="56" />
         <source>How</source>
         <translation>How</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="56" />
+        <location filename="../../app/ui/members_panel.py" line="57" />
         <source>Invited by</source>
         <translation>Invited by</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="56" />
+        <location filename="../../app/ui/members_panel.py" line="57" />
         <source>Messages here</source>
         <translation>Messages here</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="56" />
+        <location filename="../../app/ui/members_panel.py" line="57" />
         <source>Last message here</source>
         <translation>Last message here</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="56" />
+        <location filename="../../app/ui/members_panel.py" line="57" />
         <source>Membership</source>
         <translation>Membership</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="61" />
+        <location filename="../../app/ui/members_panel.py" line="62" />
         <source>%1 (owner)</source>
         <translation>%1 (owner)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="66" />
+        <location filename="../../app/ui/members_panel.py" line="67" />
         <source>External %1</source>
         <translation>External %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="66" />
+        <location filename="../../app/ui/members_panel.py" line="67" />
         <source>External</source>
         <translation>External</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="68" />
+        <location filename="../../app/ui/members_panel.py" line="69" />
         <source>Staff, %1</source>
         <translation>Staff, %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="68" />
+        <location filename="../../app/ui/members_panel.py" line="69" />
         <source>Staff</source>
         <translation>Staff</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="82" />
+        <location filename="../../app/ui/members_panel.py" line="83" />
         <source>Left (not listed since %1)</source>
         <translation>Left (not listed since %1)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="83" />
+        <location filename="../../app/ui/members_panel.py" line="84" />
         <source>Member</source>
         <translation>Member</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="83" />
+        <location filename="../../app/ui/members_panel.py" line="84" />
         <source>Seen in the archive only</source>
         <translation>Seen in the archive only</translation>
     </message>
@@ -3612,37 +3612,37 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="251" />
+        <location filename="../../app/ui/viewer/delegate.py" line="264" />
         <source>[Cannot show this part]</source>
         <translation>[Cannot show this part]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="288" />
+        <location filename="../../app/ui/viewer/delegate.py" line="301" />
         <source>Open</source>
         <translation>Open</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="290" />
+        <location filename="../../app/ui/viewer/delegate.py" line="303" />
         <source>Save voice…</source>
         <translation>Save voice…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="291" />
+        <location filename="../../app/ui/viewer/delegate.py" line="304" />
         <source>Save as…</source>
         <translation>Save as…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="294" />
+        <location filename="../../app/ui/viewer/delegate.py" line="307" />
         <source>View</source>
         <translation>View</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="529" />
+        <location filename="../../app/ui/viewer/delegate.py" line="573" />
         <source>Recalled at {time}</source>
         <translation>Recalled at {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="634" />
+        <location filename="../../app/ui/viewer/delegate.py" line="678" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
@@ -3650,213 +3650,213 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageDetailsDialog</name>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="120" />
+        <location filename="../../app/ui/viewer/details.py" line="121" />
         <source>Message details</source>
         <translation>Message details</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="123" />
+        <location filename="../../app/ui/viewer/details.py" line="124" />
         <source>This message is not in the archive.</source>
         <translation>This message is not in the archive.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="128" />
+        <location filename="../../app/ui/viewer/details.py" line="129" />
         <source>This message cannot be shown to your account: {reason}</source>
         <translation>This message cannot be shown to your account: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="131" />
+        <location filename="../../app/ui/viewer/details.py" line="132" />
         <source>This message cannot be shown: {reason}</source>
         <translation>This message cannot be shown: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="143" />
+        <location filename="../../app/ui/viewer/details.py" line="144" />
         <source>Fields</source>
         <translation>Fields</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="147" />
+        <location filename="../../app/ui/viewer/details.py" line="148" />
         <source>Raw JSON (formatted)</source>
         <translation>Raw JSON (formatted)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="148" />
+        <location filename="../../app/ui/viewer/details.py" line="149" />
         <source>Raw JSON (exact bytes)</source>
         <translation>Raw JSON (exact bytes)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="149" />
+        <location filename="../../app/ui/viewer/details.py" line="150" />
         <source>Hex</source>
         <translation>Hex</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="150" />
+        <location filename="../../app/ui/viewer/details.py" line="151" />
         <source>Media ({n})</source>
         <translation>Media ({n})</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="155" />
+        <location filename="../../app/ui/viewer/details.py" line="156" />
         <source>SHA-256:</source>
         <translation>SHA-256:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="159" />
+        <location filename="../../app/ui/viewer/details.py" line="160" />
         <source>Verify</source>
         <translation>Verify</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="167" />
+        <location filename="../../app/ui/viewer/details.py" line="168" />
         <source>Copy raw JSON</source>
         <translation>Copy raw JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="194" />
+        <location filename="../../app/ui/viewer/details.py" line="195" />
         <source>msgid</source>
         <translation>msgid</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="195" />
+        <location filename="../../app/ui/viewer/details.py" line="196" />
         <source>seq</source>
         <translation>seq</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="196" />
+        <location filename="../../app/ui/viewer/details.py" line="197" />
         <source>Public key version</source>
         <translation>Public key version</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="197" />
+        <location filename="../../app/ui/viewer/details.py" line="198" />
         <source>action</source>
         <translation>action</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="198" />
+        <location filename="../../app/ui/viewer/details.py" line="199" />
         <source>From</source>
         <translation>From</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="199" />
+        <location filename="../../app/ui/viewer/details.py" line="200" />
         <source>To</source>
         <translation>To</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <location filename="../../app/ui/viewer/details.py" line="201" />
         <source>roomid</source>
         <translation>roomid</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="201" />
+        <location filename="../../app/ui/viewer/details.py" line="202" />
         <source>msgtime</source>
         <translation>msgtime</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="202" />
+        <location filename="../../app/ui/viewer/details.py" line="203" />
         <source>msgtype</source>
         <translation>msgtype</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="202" />
+        <location filename="../../app/ui/viewer/details.py" line="203" />
         <source>(not supported)</source>
         <translation>(not supported)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="203" />
+        <location filename="../../app/ui/viewer/details.py" line="204" />
         <source>Session</source>
         <translation>Session</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="205" />
+        <location filename="../../app/ui/viewer/details.py" line="206" />
         <source>Recalled</source>
         <translation>Recalled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="205" />
+        <location filename="../../app/ui/viewer/details.py" line="206" />
         <source>Recalled at {time}</source>
         <translation>Recalled at {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="207" />
+        <location filename="../../app/ui/viewer/details.py" line="208" />
         <source>Recalls message</source>
         <translation>Recalls message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="208" />
+        <location filename="../../app/ui/viewer/details.py" line="209" />
         <source>Stored size</source>
         <translation>Stored size</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="208" />
+        <location filename="../../app/ui/viewer/details.py" line="209" />
         <source>{n} bytes</source>
         <translation>{n} bytes</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="213" />
-        <location filename="../../app/ui/viewer/details.py" line="216" />
+        <location filename="../../app/ui/viewer/details.py" line="214" />
+        <location filename="../../app/ui/viewer/details.py" line="217" />
         <source>Parse problems</source>
         <translation>Parse problems</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="223" />
+        <location filename="../../app/ui/viewer/details.py" line="224" />
         <source>Content</source>
         <translation>Content</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="227" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>Where</source>
         <translation>Where</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="227" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>Kind</source>
         <translation>Kind</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="227" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>File name</source>
         <translation>File name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="227" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="227" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>Size</source>
         <translation>Size</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="228" />
+        <location filename="../../app/ui/viewer/details.py" line="229" />
         <source>MD5 matched</source>
         <translation>MD5 matched</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="228" />
+        <location filename="../../app/ui/viewer/details.py" line="229" />
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="228" />
+        <location filename="../../app/ui/viewer/details.py" line="229" />
         <source>Last error</source>
         <translation>Last error</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="234" />
+        <location filename="../../app/ui/viewer/details.py" line="235" />
         <source>yes</source>
         <translation>yes</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="234" />
+        <location filename="../../app/ui/viewer/details.py" line="235" />
         <source>no</source>
         <translation>no</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="253" />
+        <location filename="../../app/ui/viewer/details.py" line="254" />
         <source>Match: the stored JSON has the SHA-256 recorded when it was archived.</source>
         <translation>Match: the stored JSON has the SHA-256 recorded when it was archived.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="255" />
+        <location filename="../../app/ui/viewer/details.py" line="256" />
         <source>MISMATCH: the stored JSON now hashes to {sha}</source>
         <translation>MISMATCH: the stored JSON now hashes to {sha}</translation>
     </message>
@@ -3864,249 +3864,249 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>MessageListModel</name>
     <message>
-        <location filename="../../app/ui/viewer/model.py" line="305" />
+        <location filename="../../app/ui/viewer/model.py" line="344" />
         <source>[recalled at {time}]</source>
-        <extracomment>a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom) the session a person opened (``record_open``), as ArchiveService.open_session returned it (a SessionRow, or None if the archive has no such session); emitted before window_opened the core refused to open the session (the reason, one sentence); the window is now empty the media rows of these messages changed (a download finished): their bubbles must be drawn anew</extracomment>
+        <extracomment>a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom) the session a person opened (``record_open``), as ArchiveService.open_session returned it (a SessionRow, or None if the archive has no such session); emitted before window_opened the core refused to open the session (the reason, one sentence); the window is now empty the media rows of these messages changed (a download finished): their bubbles must be drawn anew a prefetched page is staged beyond one end of the window ("older" or "newer"): see staged_facts</extracomment>
         <translation>[recalled at {time}]</translation>
     </message>
 </context>
 <context>
     <name>MessageRenderer</name>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="171" />
+        <location filename="../../app/ui/viewer/render.py" line="166" />
         <source>{amount} yuan</source>
         <translation>{amount} yuan</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="362" />
+        <location filename="../../app/ui/viewer/render.py" line="357" />
         <source>[This message could not be read: {type}]</source>
         <translation>[This message could not be read: {type}]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="363" />
-        <location filename="../../app/ui/viewer/render.py" line="712" />
+        <location filename="../../app/ui/viewer/render.py" line="358" />
+        <location filename="../../app/ui/viewer/render.py" line="707" />
         <source>Show raw JSON</source>
         <translation>Show raw JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="407" />
+        <location filename="../../app/ui/viewer/render.py" line="402" />
         <source>{who} recalled a message</source>
         <translation>{who} recalled a message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="412" />
+        <location filename="../../app/ui/viewer/render.py" line="407" />
         <source>{who} agreed to have chats archived</source>
         <translation>{who} agreed to have chats archived</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="418" />
+        <location filename="../../app/ui/viewer/render.py" line="413" />
         <source>{who} declined to have chats archived</source>
         <translation>{who} declined to have chats archived</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="621" />
+        <location filename="../../app/ui/viewer/render.py" line="616" />
         <source>{who} switched enterprise</source>
         <translation>{who} switched enterprise</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="476" />
+        <location filename="../../app/ui/viewer/render.py" line="471" />
         <source>{n} forwarded messages</source>
         <translation>{n} forwarded messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="630" />
+        <location filename="../../app/ui/viewer/render.py" line="625" />
         <source>Collapse</source>
         <translation>Collapse</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="631" />
+        <location filename="../../app/ui/viewer/render.py" line="626" />
         <source>Show all {n} items</source>
         <translation>Show all {n} items</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="427" />
+        <location filename="../../app/ui/viewer/render.py" line="422" />
         <source>Voice message</source>
         <translation>Voice message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="581" />
+        <location filename="../../app/ui/viewer/render.py" line="576" />
         <source>Ended {time}</source>
         <translation>Ended {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="583" />
+        <location filename="../../app/ui/viewer/render.py" line="578" />
         <source>Shared file: {name} ({who})</source>
         <translation>Shared file: {name} ({who})</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="586" />
+        <location filename="../../app/ui/viewer/render.py" line="581" />
         <source>Shared screen: {who}</source>
         <translation>Shared screen: {who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="587" />
+        <location filename="../../app/ui/viewer/render.py" line="582" />
         <source>Call recording</source>
         <translation>Call recording</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="527" />
-        <location filename="../../app/ui/viewer/render.py" line="557" />
+        <location filename="../../app/ui/viewer/render.py" line="522" />
+        <location filename="../../app/ui/viewer/render.py" line="552" />
         <source>Place: {place}</source>
         <translation>Place: {place}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="559" />
+        <location filename="../../app/ui/viewer/render.py" line="554" />
         <source>Attendees: {names}</source>
         <translation>Attendees: {names}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="537" />
-        <location filename="../../app/ui/viewer/render.py" line="562" />
+        <location filename="../../app/ui/viewer/render.py" line="532" />
+        <location filename="../../app/ui/viewer/render.py" line="557" />
         <source>Created by {who}</source>
         <translation>Created by {who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="429" />
+        <location filename="../../app/ui/viewer/render.py" line="424" />
         <source>AMR audio cannot be played inside this app: "Open" plays it with a program of this computer that can.</source>
         <translation>AMR audio cannot be played inside this app: "Open" plays it with a program of this computer that can.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="499" />
+        <location filename="../../app/ui/viewer/render.py" line="494" />
         <source>Started a vote</source>
         <translation>Started a vote</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="500" />
+        <location filename="../../app/ui/viewer/render.py" line="495" />
         <source>Voted</source>
         <translation>Voted</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="515" />
+        <location filename="../../app/ui/viewer/render.py" line="510" />
         <source>Amount: {amount}</source>
         <translation>Amount: {amount}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="517" />
+        <location filename="../../app/ui/viewer/render.py" line="512" />
         <source>Packets: {n}</source>
         <translation>Packets: {n}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="608" />
+        <location filename="../../app/ui/viewer/render.py" line="603" />
         <source>Call</source>
         <translation>Call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="609" />
+        <location filename="../../app/ui/viewer/render.py" line="604" />
         <source>Duration {d}</source>
         <translation>Duration {d}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="634" />
+        <location filename="../../app/ui/viewer/render.py" line="629" />
         <source>Attended</source>
         <translation>Attended</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="635" />
+        <location filename="../../app/ui/viewer/render.py" line="630" />
         <source>Declined</source>
         <translation>Declined</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="636" />
+        <location filename="../../app/ui/viewer/render.py" line="631" />
         <source>Not answered yet</source>
         <translation>Not answered yet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="637" />
+        <location filename="../../app/ui/viewer/render.py" line="632" />
         <source>Cancelled</source>
         <translation>Cancelled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="638" />
+        <location filename="../../app/ui/viewer/render.py" line="633" />
         <source>Expired</source>
         <translation>Expired</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="639" />
+        <location filename="../../app/ui/viewer/render.py" line="634" />
         <source>Normal red packet</source>
         <translation>Normal red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="640" />
+        <location filename="../../app/ui/viewer/render.py" line="635" />
         <source>Lucky red packet</source>
         <translation>Lucky red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="641" />
+        <location filename="../../app/ui/viewer/render.py" line="636" />
         <source>Incentive red packet</source>
         <translation>Incentive red packet</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="642" />
+        <location filename="../../app/ui/viewer/render.py" line="637" />
         <source>Picture post</source>
         <translation>Picture post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="643" />
+        <location filename="../../app/ui/viewer/render.py" line="638" />
         <source>Video post</source>
         <translation>Video post</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="644" />
+        <location filename="../../app/ui/viewer/render.py" line="639" />
         <source>Live stream</source>
         <translation>Live stream</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="645" />
+        <location filename="../../app/ui/viewer/render.py" line="640" />
         <source>Voice call</source>
         <translation>Voice call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="646" />
+        <location filename="../../app/ui/viewer/render.py" line="641" />
         <source>Video call</source>
         <translation>Video call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="647" />
+        <location filename="../../app/ui/viewer/render.py" line="642" />
         <source>Group voice call</source>
         <translation>Group voice call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="648" />
+        <location filename="../../app/ui/viewer/render.py" line="643" />
         <source>Group video call</source>
         <translation>Group video call</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="659" />
+        <location filename="../../app/ui/viewer/render.py" line="654" />
         <source>({n} more characters: open Details to read the whole message)</source>
         <translation>({n} more characters: open Details to read the whole message)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="684" />
+        <location filename="../../app/ui/viewer/render.py" line="679" />
         <source>Not archived (no media reference)</source>
         <translation>Not archived (no media reference)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="688" />
+        <location filename="../../app/ui/viewer/render.py" line="683" />
         <source>Download pending</source>
         <translation>Download pending</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="690" />
+        <location filename="../../app/ui/viewer/render.py" line="685" />
         <source>Expired: WeCom no longer holds this file</source>
         <translation>Expired: WeCom no longer holds this file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="693" />
+        <location filename="../../app/ui/viewer/render.py" line="688" />
         <source>Download failed: {reason}</source>
         <translation>Download failed: {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="694" />
+        <location filename="../../app/ui/viewer/render.py" line="689" />
         <source>Download failed</source>
         <translation>Download failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="711" />
+        <location filename="../../app/ui/viewer/render.py" line="706" />
         <source>[Unsupported message type: {type}]</source>
         <translation>[Unsupported message type: {type}]</translation>
     </message>
@@ -4146,7 +4146,7 @@ Archive and review WeCom chats for compliance.</translation>
     </message>
     <message>
         <location filename="../../app/ui/viewer/widget.py" line="197" />
-        <location filename="../../app/ui/viewer/widget.py" line="691" />
+        <location filename="../../app/ui/viewer/widget.py" line="718" />
         <source>Details…</source>
         <translation>Details…</translation>
     </message>
@@ -4161,49 +4161,49 @@ Archive and review WeCom chats for compliance.</translation>
         <translation>Choose a session to read its messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="469" />
+        <location filename="../../app/ui/viewer/widget.py" line="475" />
         <source>This conversation cannot be shown to your account.
 {reason}</source>
         <translation>This conversation cannot be shown to your account.
 {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="630" />
+        <location filename="../../app/ui/viewer/widget.py" line="657" />
         <source>1 participant</source>
         <translation>1 participant</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="631" />
+        <location filename="../../app/ui/viewer/widget.py" line="658" />
         <source>%1 participants</source>
         <translation>%1 participants</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="632" />
+        <location filename="../../app/ui/viewer/widget.py" line="659" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="632" />
+        <location filename="../../app/ui/viewer/widget.py" line="659" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="643" />
+        <location filename="../../app/ui/viewer/widget.py" line="670" />
         <source>Loading…</source>
         <translation>Loading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="646" />
+        <location filename="../../app/ui/viewer/widget.py" line="673" />
         <source>Could not load messages: {error}</source>
         <translation>Could not load messages: {error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="689" />
+        <location filename="../../app/ui/viewer/widget.py" line="716" />
         <source>Copy</source>
         <translation>Copy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="693" />
+        <location filename="../../app/ui/viewer/widget.py" line="720" />
         <source>Export selected messages…</source>
         <translation>Export selected messages…</translation>
     </message>
@@ -4492,143 +4492,143 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>PoliciesPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="252" />
+        <location filename="../../app/ui/review/settings.py" line="254" />
         <source>A policy is a saved query that raises an alert in the reviewers' queue for each conversation and day with new matches.</source>
         <translation>A policy is a saved query that raises an alert in the reviewers' queue for each conversation and day with new matches.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="255" />
+        <location filename="../../app/ui/review/settings.py" line="257" />
         <source>Name</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="255" />
+        <location filename="../../app/ui/review/settings.py" line="257" />
         <source>Query</source>
         <translation>Query</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="256" />
+        <location filename="../../app/ui/review/settings.py" line="258" />
         <source>Runs</source>
         <translation>Runs</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="256" />
+        <location filename="../../app/ui/review/settings.py" line="258" />
         <source>State</source>
         <translation>State</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="257" />
+        <location filename="../../app/ui/review/settings.py" line="259" />
         <source>Assignee</source>
         <translation>Assignee</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="257" />
+        <location filename="../../app/ui/review/settings.py" line="259" />
         <source>Alerts</source>
         <translation>Alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="258" />
+        <location filename="../../app/ui/review/settings.py" line="260" />
         <source>Last run</source>
         <translation>Last run</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="261" />
+        <location filename="../../app/ui/review/settings.py" line="263" />
         <source>New…</source>
         <translation>New…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="262" />
+        <location filename="../../app/ui/review/settings.py" line="264" />
         <source>Edit…</source>
         <translation>Edit…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="263" />
-        <location filename="../../app/ui/review/settings.py" line="298" />
+        <location filename="../../app/ui/review/settings.py" line="265" />
+        <location filename="../../app/ui/review/settings.py" line="300" />
         <source>Disable</source>
         <translation>Disable</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="264" />
+        <location filename="../../app/ui/review/settings.py" line="266" />
         <source>Run now…</source>
         <translation>Run now…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="281" />
+        <location filename="../../app/ui/review/settings.py" line="283" />
         <source>%1 (%2 open)</source>
         <translation>%1 (%2 open)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="283" />
+        <location filename="../../app/ui/review/settings.py" line="285" />
         <source>Enabled</source>
         <translation>Enabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="283" />
+        <location filename="../../app/ui/review/settings.py" line="285" />
         <source>Disabled</source>
         <translation>Disabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="284" />
+        <location filename="../../app/ui/review/settings.py" line="286" />
         <source>never</source>
         <translation>never</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="297" />
+        <location filename="../../app/ui/review/settings.py" line="299" />
         <source>Enable</source>
         <translation>Enable</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="302" />
+        <location filename="../../app/ui/review/settings.py" line="304" />
         <source>Policy “%1” created: it looks at what arrives from now on.</source>
         <translation>Policy “%1” created: it looks at what arrives from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="310" />
+        <location filename="../../app/ui/review/settings.py" line="312" />
         <source>Policy “%1” saved.</source>
         <translation>Policy “%1” saved.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="317" />
+        <location filename="../../app/ui/review/settings.py" line="319" />
         <source>“%1” is disabled: it raises no alerts.</source>
         <translation>“%1” is disabled: it raises no alerts.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="318" />
+        <location filename="../../app/ui/review/settings.py" line="320" />
         <source>“%1” is enabled: it looks at what arrives from now on.</source>
         <translation>“%1” is enabled: it looks at what arrives from now on.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="332" />
+        <location filename="../../app/ui/review/settings.py" line="334" />
         <source>“%1” ran on %2: %3; %4 raised, %5 given new hits.</source>
         <translation>“%1” ran on %2: %3; %4 raised, %5 given new hits.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="334" />
+        <location filename="../../app/ui/review/settings.py" line="336" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="334" />
+        <location filename="../../app/ui/review/settings.py" line="336" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="335" />
+        <location filename="../../app/ui/review/settings.py" line="337" />
         <source>1 new hit</source>
         <translation>1 new hit</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="335" />
+        <location filename="../../app/ui/review/settings.py" line="337" />
         <source>%1 new hits</source>
         <translation>%1 new hits</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="336" />
+        <location filename="../../app/ui/review/settings.py" line="338" />
         <source>1 alert</source>
         <translation>1 alert</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="336" />
+        <location filename="../../app/ui/review/settings.py" line="338" />
         <source>%1 alerts</source>
         <translation>%1 alerts</translation>
     </message>
@@ -4636,67 +4636,67 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>PolicyDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="159" />
+        <location filename="../../app/ui/review/settings_editors.py" line="169" />
         <source>New policy</source>
         <translation>New policy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="159" />
+        <location filename="../../app/ui/review/settings_editors.py" line="169" />
         <source>Edit policy</source>
         <translation>Edit policy</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="164" />
+        <location filename="../../app/ui/review/settings_editors.py" line="174" />
         <source>e.g. 返现 OR 回扣 OR "私下转账"</source>
         <translation>e.g. 返现 OR 回扣 OR "私下转账"</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="174" />
+        <location filename="../../app/ui/review/settings_editors.py" line="184" />
         <source>user name of a reviewer; empty: nobody</source>
         <translation>user name of a reviewer; empty: nobody</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="176" />
+        <location filename="../../app/ui/review/settings_editors.py" line="186" />
         <source>Enabled: raises alerts</source>
         <translation>Enabled: raises alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="180" />
+        <location filename="../../app/ui/review/settings_editors.py" line="190" />
         <source>Name:</source>
         <translation>Name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="181" />
+        <location filename="../../app/ui/review/settings_editors.py" line="191" />
         <source>Query:</source>
         <translation>Query:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="183" />
+        <location filename="../../app/ui/review/settings_editors.py" line="193" />
         <source>Runs:</source>
         <translation>Runs:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="184" />
+        <location filename="../../app/ui/review/settings_editors.py" line="194" />
         <source>Assign alerts to:</source>
         <translation>Assign alerts to:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="185" />
+        <location filename="../../app/ui/review/settings_editors.py" line="195" />
         <source>Description:</source>
         <translation>Description:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="187" />
+        <location filename="../../app/ui/review/settings_editors.py" line="198" />
         <source>The query is written as in the search box. Each new match raises an alert: one per conversation and day. A new policy looks at what arrives from now on; Run now… can look back.</source>
         <translation>The query is written as in the search box. Each new match raises an alert: one per conversation and day. A new policy looks at what arrives from now on; Run now… can look back.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="232" />
+        <location filename="../../app/ui/review/settings_editors.py" line="236" />
         <source>Give the policy a name.</source>
         <translation>Give the policy a name.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="234" />
+        <location filename="../../app/ui/review/settings_editors.py" line="238" />
         <source>Write the policy's query.</source>
         <translation>Write the policy's query.</translation>
     </message>
@@ -4704,82 +4704,82 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>PrintPanel</name>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="71" />
+        <location filename="../../app/ui/print_panel.py" line="72" />
         <source>The transcript could not be made: %1</source>
         <translation>The transcript could not be made: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="73" />
+        <location filename="../../app/ui/print_panel.py" line="74" />
         <source>Cancelled; nothing was kept.</source>
         <translation>Cancelled; nothing was kept.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="79" />
+        <location filename="../../app/ui/print_panel.py" line="80" />
         <source>Make PDF and open it</source>
         <translation>Make PDF and open it</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="80" />
+        <location filename="../../app/ui/print_panel.py" line="81" />
         <source>Cancel</source>
         <translation>Cancel</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="90" />
+        <location filename="../../app/ui/print_panel.py" line="91" />
         <source>Open PDF</source>
         <translation>Open PDF</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="91" />
+        <location filename="../../app/ui/print_panel.py" line="92" />
         <source>Show folder</source>
         <translation>Show folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="95" />
+        <location filename="../../app/ui/print_panel.py" line="96" />
         <source>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</source>
         <translation>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="102" />
+        <location filename="../../app/ui/print_panel.py" line="103" />
         <source>Conversation:</source>
         <translation>Conversation:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="105" />
+        <location filename="../../app/ui/print_panel.py" line="106" />
         <source>Only messages</source>
         <translation>Only messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="135" />
+        <location filename="../../app/ui/print_panel.py" line="136" />
         <source>Printing a conversation needs an account that may read it (the reviewer role) besides the exporter role.</source>
         <translation>Printing a conversation needs an account that may read it (the reviewer role) besides the exporter role.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="179" />
+        <location filename="../../app/ui/print_panel.py" line="180" />
         <source>%1 from %2 to %3.</source>
         <translation>%1 from %2 to %3.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="179" />
+        <location filename="../../app/ui/print_panel.py" line="180" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="180" />
+        <location filename="../../app/ui/print_panel.py" line="181" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="237" />
+        <location filename="../../app/ui/print_panel.py" line="238" />
         <source>Making the transcript…</source>
         <translation>Making the transcript…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="256" />
+        <location filename="../../app/ui/print_panel.py" line="257" />
         <source>Transcript made (package %1): %2 PDF file(s), %3 messages.</source>
         <translation>Transcript made (package %1): %2 PDF file(s), %3 messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="277" />
+        <location filename="../../app/ui/print_panel.py" line="278" />
         <source>No program on this computer opens PDF files; the transcript is at %1</source>
         <translation>No program on this computer opens PDF files; the transcript is at %1</translation>
     </message>
@@ -4855,67 +4855,67 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>QuarantineModel</name>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="52" />
+        <location filename="../../app/ui/quarantine_panel.py" line="53" />
         <source>Key</source>
         <translation>Key</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="52" />
+        <location filename="../../app/ui/quarantine_panel.py" line="53" />
         <source>Decrypt</source>
         <translation>Decrypt</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="52" />
+        <location filename="../../app/ui/quarantine_panel.py" line="53" />
         <source>Parse</source>
         <translation>Parse</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="53" />
+        <location filename="../../app/ui/quarantine_panel.py" line="54" />
         <source>Store</source>
         <translation>Store</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="53" />
+        <location filename="../../app/ui/quarantine_panel.py" line="54" />
         <source>Conflict</source>
         <translation>Conflict</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
         <source>Seq</source>
         <translation>Seq</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
         <source>Msgid</source>
         <translation>Msgid</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
         <source>Key version</source>
         <translation>Key version</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
         <source>Stage</source>
         <translation>Stage</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
         <source>Reason</source>
         <translation>Reason</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="57" />
+        <location filename="../../app/ui/quarantine_panel.py" line="58" />
         <source>Tries</source>
         <translation>Tries</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="57" />
+        <location filename="../../app/ui/quarantine_panel.py" line="58" />
         <source>First seen</source>
         <translation>First seen</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="57" />
+        <location filename="../../app/ui/quarantine_panel.py" line="58" />
         <source>Last tried</source>
         <translation>Last tried</translation>
     </message>
@@ -4923,58 +4923,58 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>QuarantinePanel</name>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="97" />
+        <location filename="../../app/ui/quarantine_panel.py" line="98" />
         <source>Refresh</source>
         <translation>Refresh</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="98" />
+        <location filename="../../app/ui/quarantine_panel.py" line="99" />
         <source>Retry with the keys installed now</source>
         <translation>Retry with the keys installed now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="104" />
+        <location filename="../../app/ui/quarantine_panel.py" line="105" />
         <source>Corp:</source>
         <translation>Corp:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="115" />
+        <location filename="../../app/ui/quarantine_panel.py" line="116" />
         <source>The retry failed: %1</source>
         <translation>The retry failed: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="144" />
-        <location filename="../../app/ui/quarantine_panel.py" line="154" />
+        <location filename="../../app/ui/quarantine_panel.py" line="145" />
+        <location filename="../../app/ui/quarantine_panel.py" line="155" />
         <source>Nothing is in quarantine.</source>
         <translation>Nothing is in quarantine.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="157" />
+        <location filename="../../app/ui/quarantine_panel.py" line="158" />
         <source>%1 entries are kept here as WeCom delivered them, with the reason they are not in the archive yet. After importing a missing private key, retry them.</source>
         <translation>%1 entries are kept here as WeCom delivered them, with the reason they are not in the archive yet. After importing a missing private key, retry them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="159" />
+        <location filename="../../app/ui/quarantine_panel.py" line="160" />
         <source>1 entry is kept here as WeCom delivered it, with the reason it is not in the archive yet. After importing a missing private key, retry it.</source>
         <translation>1 entry is kept here as WeCom delivered it, with the reason it is not in the archive yet. After importing a missing private key, retry it.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="163" />
+        <location filename="../../app/ui/quarantine_panel.py" line="164" />
         <source>The quarantine cannot be read: %1</source>
         <translation>The quarantine cannot be read: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="174" />
+        <location filename="../../app/ui/quarantine_panel.py" line="175" />
         <source>Corp %1 is not configured on this computer: %2</source>
         <translation>Corp %1 is not configured on this computer: %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="178" />
+        <location filename="../../app/ui/quarantine_panel.py" line="179" />
         <source>Retrying…</source>
         <translation>Retrying…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="183" />
+        <location filename="../../app/ui/quarantine_panel.py" line="184" />
         <source>Retried %1: %2 now archived, %3 still in quarantine.</source>
         <translation>Retried %1: %2 now archived, %3 still in quarantine.</translation>
     </message>
@@ -5075,194 +5075,194 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>QueuePage</name>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="75" />
+        <location filename="../../app/ui/settings/queue_page.py" line="76" />
         <source>Embedded, in the archive database (no server needed)</source>
         <translation>Embedded, in the archive database (no server needed)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="76" />
+        <location filename="../../app/ui/settings/queue_page.py" line="77" />
         <source>A Redis server (a team's workstations and servers share it)</source>
         <translation>A Redis server (a team's workstations and servers share it)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="86" />
+        <location filename="../../app/ui/settings/queue_page.py" line="87" />
         <source>Type to replace the stored password</source>
         <translation>Type to replace the stored password</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="92" />
+        <location filename="../../app/ui/settings/queue_page.py" line="93" />
         <source>Test connection</source>
         <translation>Test connection</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="93" />
+        <location filename="../../app/ui/settings/queue_page.py" line="94" />
         <source>Opens the job queue off the main window and counts its jobs (the embedded queue: in the archive database in use now).</source>
         <translation>Opens the job queue off the main window and counts its jobs (the embedded queue: in the archive database in use now).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="105" />
+        <location filename="../../app/ui/settings/queue_page.py" line="106" />
         <source> min</source>
         <translation> min</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="106" />
-        <location filename="../../app/ui/settings/queue_page.py" line="110" />
+        <location filename="../../app/ui/settings/queue_page.py" line="107" />
+        <location filename="../../app/ui/settings/queue_page.py" line="111" />
         <source>Off</source>
         <translation>Off</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="109" />
+        <location filename="../../app/ui/settings/queue_page.py" line="110" />
         <source> h</source>
         <translation> h</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="112" />
+        <location filename="../../app/ui/settings/queue_page.py" line="113" />
         <source>A folder on another disk or a mounted share</source>
         <translation>A folder on another disk or a mounted share</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="113" />
+        <location filename="../../app/ui/settings/queue_page.py" line="114" />
         <source>Browse…</source>
         <translation>Browse…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="119" />
+        <location filename="../../app/ui/settings/queue_page.py" line="120" />
         <source>Redis URL:</source>
         <translation>Redis URL:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="120" />
+        <location filename="../../app/ui/settings/queue_page.py" line="121" />
         <source>Redis password:</source>
         <translation>Redis password:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="124" />
+        <location filename="../../app/ui/settings/queue_page.py" line="125" />
         <source>Sync every:</source>
         <translation>Sync every:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="129" />
+        <location filename="../../app/ui/settings/queue_page.py" line="130" />
         <source>Back up every:</source>
         <translation>Back up every:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="130" />
+        <location filename="../../app/ui/settings/queue_page.py" line="131" />
         <source>Backup folder:</source>
         <translation>Backup folder:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="135" />
+        <location filename="../../app/ui/settings/queue_page.py" line="136" />
         <source>Failed media downloads and scheduled syncs run as background jobs on a delay queue, while the window is open or on a server running: wecom-auditor worker. Where the jobs wait:</source>
         <translation>Failed media downloads and scheduled syncs run as background jobs on a delay queue, while the window is open or on a server running: wecom-auditor worker. Where the jobs wait:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="140" />
+        <location filename="../../app/ui/settings/queue_page.py" line="141" />
         <source>The embedded queue suits one workstation, or a team sharing a MySQL archive. Redis URL: redis://host:6379/0 (rediss:// for TLS); add ?prefix=NAME to keep two archives apart on one Redis. The password is kept in the keyring, never in the settings file or the URL. A new queue takes effect after a restart; jobs waiting in the old one stay there, and pending media is queued again from the archive.</source>
         <translation>The embedded queue suits one workstation, or a team sharing a MySQL archive. Redis URL: redis://host:6379/0 (rediss:// for TLS); add ?prefix=NAME to keep two archives apart on one Redis. The password is kept in the keyring, never in the settings file or the URL. A new queue takes effect after a restart; jobs waiting in the old one stay there, and pending media is queued again from the archive.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="148" />
+        <location filename="../../app/ui/settings/queue_page.py" line="149" />
         <source>Syncs every corp in the background every so many minutes (Off: only when you sync). WeCom keeps chats for about 5 days, so keep it well below that. A new interval takes effect within 5 minutes.</source>
         <translation>Syncs every corp in the background every so many minutes (Off: only when you sync). WeCom keeps chats for about 5 days, so keep it well below that. A new interval takes effect within 5 minutes.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="154" />
+        <location filename="../../app/ui/settings/queue_page.py" line="155" />
         <source>Backs up the archive every so many hours into a folder of this computer, as "Back up now…" does (incremental, continuing the folder's chain; the first one is full). Off: only when you back up. On a computer without a keyring, set WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE for the signing key.</source>
         <translation>Backs up the archive every so many hours into a folder of this computer, as "Back up now…" does (incremental, continuing the folder's chain; the first one is full). Off: only when you back up. On a computer without a keyring, set WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE for the signing key.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="220" />
+        <location filename="../../app/ui/settings/queue_page.py" line="221" />
         <source>The background jobs setting has a value to fix.</source>
         <translation>The background jobs setting has a value to fix.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="224" />
+        <location filename="../../app/ui/settings/queue_page.py" line="225" />
         <source>Choose the folder the scheduled backups go into.</source>
         <translation>Choose the folder the scheduled backups go into.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="228" />
+        <location filename="../../app/ui/settings/queue_page.py" line="229" />
         <source>Backup folder</source>
         <translation>Backup folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="237" />
+        <location filename="../../app/ui/settings/queue_page.py" line="238" />
         <source>Enter the Redis server's URL: redis://host:6379/0</source>
         <translation>Enter the Redis server's URL: redis://host:6379/0</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="242" />
-        <location filename="../../app/ui/settings/queue_page.py" line="258" />
+        <location filename="../../app/ui/settings/queue_page.py" line="243" />
+        <location filename="../../app/ui/settings/queue_page.py" line="259" />
         <source>This is not a Redis URL; write it as redis://host:6379/0</source>
         <translation>This is not a Redis URL; write it as redis://host:6379/0</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="244" />
+        <location filename="../../app/ui/settings/queue_page.py" line="245" />
         <source>A Redis URL starts with redis:// (rediss:// for TLS, unix:// for a socket).</source>
         <translation>A Redis URL starts with redis:// (rediss:// for TLS, unix:// for a socket).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="246" />
+        <location filename="../../app/ui/settings/queue_page.py" line="247" />
         <source>Leave the password out of the URL (the URL is saved in the settings file); type it in the Redis password field, which is kept in the keyring.</source>
         <translation>Leave the password out of the URL (the URL is saved in the settings file); type it in the Redis password field, which is kept in the keyring.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="250" />
+        <location filename="../../app/ui/settings/queue_page.py" line="251" />
         <source>Give the socket's path: unix:///run/redis/redis.sock</source>
         <translation>Give the socket's path: unix:///run/redis/redis.sock</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="253" />
+        <location filename="../../app/ui/settings/queue_page.py" line="254" />
         <source>The URL needs the server's host: redis://host:6379/0</source>
         <translation>The URL needs the server's host: redis://host:6379/0</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="256" />
+        <location filename="../../app/ui/settings/queue_page.py" line="257" />
         <source>After the host comes the database number: redis://host:6379/0</source>
         <translation>After the host comes the database number: redis://host:6379/0</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="286" />
+        <location filename="../../app/ui/settings/queue_page.py" line="287" />
         <source>Cannot read the keyring: %1</source>
         <translation>Cannot read the keyring: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="301" />
+        <location filename="../../app/ui/settings/queue_page.py" line="302" />
         <source>No keyring on this computer: give the password in the environment variable %1.</source>
         <translation>No keyring on this computer: give the password in the environment variable %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="304" />
+        <location filename="../../app/ui/settings/queue_page.py" line="305" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>Stored in the keyring when you click OK.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="308" />
+        <location filename="../../app/ui/settings/queue_page.py" line="309" />
         <source>Stored in the keyring.</source>
         <translation>Stored in the keyring.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="310" />
+        <location filename="../../app/ui/settings/queue_page.py" line="311" />
         <source>Read from the environment variable %1.</source>
         <translation>Read from the environment variable %1.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="312" />
+        <location filename="../../app/ui/settings/queue_page.py" line="313" />
         <source>Not set (fine if the server asks for none).</source>
         <translation>Not set (fine if the server asks for none).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="340" />
+        <location filename="../../app/ui/settings/queue_page.py" line="341" />
         <source>Connecting…</source>
         <translation>Connecting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="351" />
+        <location filename="../../app/ui/settings/queue_page.py" line="352" />
         <source>OK: %1. Jobs: %2 scheduled, %3 ready, %4 running, %5 dead.</source>
         <translation>OK: %1. Jobs: %2 scheduled, %3 ready, %4 running, %5 dead.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="357" />
+        <location filename="../../app/ui/settings/queue_page.py" line="358" />
         <source>Failed: %1</source>
         <translation>Failed: %1</translation>
     </message>
@@ -5652,22 +5652,22 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>ReviewSettings</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="493" />
+        <location filename="../../app/ui/review/settings.py" line="495" />
         <source>Review se&amp;ttings…</source>
         <translation>Review se&amp;ttings…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="494" />
+        <location filename="../../app/ui/review/settings.py" line="496" />
         <source>Tags, policies and sampling rules of the review</source>
         <translation>Tags, policies and sampling rules of the review</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="147" />
+        <location filename="../../app/ui/review/settings_editors.py" line="157" />
         <source>After every sync</source>
         <translation>After every sync</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="148" />
+        <location filename="../../app/ui/review/settings_editors.py" line="158" />
         <source>Daily</source>
         <translation>Daily</translation>
     </message>
@@ -5675,22 +5675,22 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>ReviewSettingsDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="451" />
+        <location filename="../../app/ui/review/settings.py" line="453" />
         <source>Review settings</source>
         <translation>Review settings</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="456" />
+        <location filename="../../app/ui/review/settings.py" line="458" />
         <source>Tags</source>
         <translation>Tags</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="457" />
+        <location filename="../../app/ui/review/settings.py" line="459" />
         <source>Policies</source>
         <translation>Policies</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="458" />
+        <location filename="../../app/ui/review/settings.py" line="460" />
         <source>Sampling rules</source>
         <translation>Sampling rules</translation>
     </message>
@@ -5698,17 +5698,17 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>ReviewText</name>
     <message>
-        <location filename="../../app/ui/review/common.py" line="65" />
+        <location filename="../../app/ui/review/common.py" line="66" />
         <source>Refused: this is outside the scope of your account, so nothing was changed.</source>
         <translation>Refused: this is outside the scope of your account, so nothing was changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/common.py" line="67" />
+        <location filename="../../app/ui/review/common.py" line="68" />
         <source>Refused: %1</source>
         <translation>Refused: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/common.py" line="70" />
+        <location filename="../../app/ui/review/common.py" line="71" />
         <source>This could not be done: %1</source>
         <translation>This could not be done: %1</translation>
     </message>
@@ -5734,67 +5734,67 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>RuleDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="351" />
+        <location filename="../../app/ui/review/settings_editors.py" line="349" />
         <source>New sampling rule</source>
         <translation>New sampling rule</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="351" />
+        <location filename="../../app/ui/review/settings_editors.py" line="349" />
         <source>Edit sampling rule</source>
         <translation>Edit sampling rule</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="355" />
+        <location filename="../../app/ui/review/settings_editors.py" line="353" />
         <source>staff userids, separated by commas</source>
         <translation>staff userids, separated by commas</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="357" />
+        <location filename="../../app/ui/review/settings_editors.py" line="355" />
         <source>departments, separated by commas</source>
         <translation>departments, separated by commas</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="363" />
+        <location filename="../../app/ui/review/settings_editors.py" line="361" />
         <source>A percentage of the week's conversations:</source>
         <translation>A percentage of the week's conversations:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="364" />
+        <location filename="../../app/ui/review/settings_editors.py" line="362" />
         <source>A number of conversations:</source>
         <translation>A number of conversations:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="381" />
+        <location filename="../../app/ui/review/settings_editors.py" line="379" />
         <source>Name:</source>
         <translation>Name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="382" />
+        <location filename="../../app/ui/review/settings_editors.py" line="380" />
         <source>Staff:</source>
         <translation>Staff:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="383" />
+        <location filename="../../app/ui/review/settings_editors.py" line="381" />
         <source>Departments:</source>
         <translation>Departments:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="384" />
+        <location filename="../../app/ui/review/settings_editors.py" line="382" />
         <source>Each week:</source>
         <translation>Each week:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="385" />
+        <location filename="../../app/ui/review/settings_editors.py" line="384" />
         <source>Each week's sample is chosen at random among the conversations a member of the group took part in that week and that raised no alert. The seed of each draw is kept, so that an auditor can reproduce it.</source>
         <translation>Each week's sample is chosen at random among the conversations a member of the group took part in that week and that raised no alert. The seed of each draw is kept, so that an auditor can reproduce it.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="409" />
+        <location filename="../../app/ui/review/settings_editors.py" line="401" />
         <source>Give the rule a name.</source>
         <translation>Give the rule a name.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="411" />
+        <location filename="../../app/ui/review/settings_editors.py" line="403" />
         <source>Name the staff or the departments whose conversations are sampled.</source>
         <translation>Name the staff or the departments whose conversations are sampled.</translation>
     </message>
@@ -5802,32 +5802,32 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>RunPolicyDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="265" />
+        <location filename="../../app/ui/review/settings_editors.py" line="269" />
         <source>Run “%1” now</source>
         <translation>Run “%1” now</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="266" />
+        <location filename="../../app/ui/review/settings_editors.py" line="270" />
         <source>Run</source>
         <translation>Run</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="267" />
+        <location filename="../../app/ui/review/settings_editors.py" line="271" />
         <source>On the messages stored since it last ran</source>
         <translation>On the messages stored since it last ran</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="268" />
+        <location filename="../../app/ui/review/settings_editors.py" line="272" />
         <source>On every message since:</source>
         <translation>On every message since:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="280" />
+        <location filename="../../app/ui/review/settings_editors.py" line="285" />
         <source>Alerts are raised as after a sync; a message already a hit of this policy raises nothing again. Looking back reads the search index: a long period takes a while.</source>
         <translation>Alerts are raised as after a sync; a message already a hit of this policy raises nothing again. Looking back reads the search index: a long period takes a while.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="300" />
+        <location filename="../../app/ui/review/settings_editors.py" line="298" />
         <source>Running the policy…</source>
         <translation>Running the policy…</translation>
     </message>
@@ -5835,120 +5835,120 @@ Archive and review WeCom chats for compliance.</translation>
 <context>
     <name>SamplingPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="344" />
+        <location filename="../../app/ui/review/settings.py" line="346" />
         <source>A sampling rule gives the reviewers a weekly sample of a staff group's conversations without alerts.</source>
         <translation>A sampling rule gives the reviewers a weekly sample of a staff group's conversations without alerts.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="347" />
+        <location filename="../../app/ui/review/settings.py" line="349" />
         <source>Name</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="347" />
+        <location filename="../../app/ui/review/settings.py" line="349" />
         <source>Staff group</source>
         <translation>Staff group</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="348" />
+        <location filename="../../app/ui/review/settings.py" line="350" />
         <source>Each week</source>
         <translation>Each week</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="348" />
+        <location filename="../../app/ui/review/settings.py" line="350" />
         <source>State</source>
         <translation>State</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="349" />
+        <location filename="../../app/ui/review/settings.py" line="351" />
         <source>Created</source>
         <translation>Created</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="354" />
+        <location filename="../../app/ui/review/settings.py" line="356" />
         <source>New…</source>
         <translation>New…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="355" />
+        <location filename="../../app/ui/review/settings.py" line="357" />
         <source>Edit…</source>
         <translation>Edit…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="356" />
-        <location filename="../../app/ui/review/settings.py" line="401" />
+        <location filename="../../app/ui/review/settings.py" line="358" />
+        <location filename="../../app/ui/review/settings.py" line="403" />
         <source>Disable</source>
         <translation>Disable</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="357" />
+        <location filename="../../app/ui/review/settings.py" line="359" />
         <source>Draw now…</source>
         <translation>Draw now…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="359" />
+        <location filename="../../app/ui/review/settings.py" line="361" />
         <source>Drawing a sample is review work: it needs the reviewer role.</source>
         <translation>Drawing a sample is review work: it needs the reviewer role.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="377" />
+        <location filename="../../app/ui/review/settings.py" line="379" />
         <source>Disabled</source>
         <translation>Disabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="377" />
+        <location filename="../../app/ui/review/settings.py" line="379" />
         <source>Enabled</source>
         <translation>Enabled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="386" />
+        <location filename="../../app/ui/review/settings.py" line="388" />
         <source>Staff: %1</source>
         <translation>Staff: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="388" />
+        <location filename="../../app/ui/review/settings.py" line="390" />
         <source>Departments: %1</source>
         <translation>Departments: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="394" />
-        <location filename="../../app/ui/review/settings.py" line="434" />
+        <location filename="../../app/ui/review/settings.py" line="396" />
+        <location filename="../../app/ui/review/settings.py" line="436" />
         <source>1 conversation</source>
         <translation>1 conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="394" />
-        <location filename="../../app/ui/review/settings.py" line="434" />
+        <location filename="../../app/ui/review/settings.py" line="396" />
+        <location filename="../../app/ui/review/settings.py" line="436" />
         <source>%1 conversations</source>
         <translation>%1 conversations</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="401" />
+        <location filename="../../app/ui/review/settings.py" line="403" />
         <source>Enable</source>
         <translation>Enable</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="405" />
+        <location filename="../../app/ui/review/settings.py" line="407" />
         <source>Sampling rule “%1” created.</source>
         <translation>Sampling rule “%1” created.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="412" />
+        <location filename="../../app/ui/review/settings.py" line="414" />
         <source>Sampling rule “%1” saved.</source>
         <translation>Sampling rule “%1” saved.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="419" />
+        <location filename="../../app/ui/review/settings.py" line="421" />
         <source>“%1” is enabled.</source>
         <translation>“%1” is enabled.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="419" />
+        <location filename="../../app/ui/review/settings.py" line="421" />
         <source>“%1” is disabled: it is drawn no more.</source>
         <translation>“%1” is disabled: it is drawn no more.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="432" />
+        <location filename="../../app/ui/review/settings.py" line="434" />
         <source>Drew %1 of %2 for the week of %3. Seed: %4 — an auditor reproduces the draw with it (sample reproduce %5).</source>
         <translation>Drew %1 of %2 for the week of %3. Seed: %4 — an auditor reproduces the draw with it (sample reproduce %5).</translation>
     </message>
@@ -6161,7 +6161,7 @@ F1 or ? for the syntax; ↓ for recent searches.</translation>
         <translation>“{text}” matches {n} people: choose one from the list.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="214" />
+        <location filename="../../app/ui/review/settings_editors.py" line="218" />
         <location filename="../../app/ui/search/panel.py" line="501" />
         <source>The query has a mistake at character {position}: {message}</source>
         <translation>The query has a mistake at character {position}: {message}</translation>
@@ -6230,87 +6230,87 @@ reviewed: me or a user name   alert: open|dismissed|escalated|any   policy: a po
 has:note|tag|alert   Dates are in this computer's time zone.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="127" />
+        <location filename="../../app/ui/search/syntax.py" line="134" />
         <source>This quote is never closed: add a closing " (write \" for a quote inside a phrase).</source>
         <translation>This quote is never closed: add a closing " (write \" for a quote inside a phrase).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="130" />
+        <location filename="../../app/ui/search/syntax.py" line="137" />
         <source>Empty phrase: put the text to find between the quotes.</source>
         <translation>Empty phrase: put the text to find between the quotes.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="132" />
+        <location filename="../../app/ui/search/syntax.py" line="139" />
         <source>Unknown field “{field}:”. Fields are {fields}; to find the text itself, put it in quotes.</source>
         <translation>Unknown field “{field}:”. Fields are {fields}; to find the text itself, put it in quotes.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="135" />
+        <location filename="../../app/ui/search/syntax.py" line="142" />
         <source>“{field}:” needs a value.</source>
         <translation>“{field}:” needs a value.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="137" />
+        <location filename="../../app/ui/search/syntax.py" line="144" />
         <source>“-” must be followed by what to exclude (to find a dash, write "-").</source>
         <translation>“-” must be followed by what to exclude (to find a dash, write "-").</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="139" />
+        <location filename="../../app/ui/search/syntax.py" line="146" />
         <source>“{op}” must be followed by what to exclude.</source>
         <translation>“{op}” must be followed by what to exclude.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="141" />
+        <location filename="../../app/ui/search/syntax.py" line="148" />
         <source>This “)” closes nothing: remove it or add a “(” before it.</source>
         <translation>This “)” closes nothing: remove it or add a “(” before it.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="143" />
+        <location filename="../../app/ui/search/syntax.py" line="150" />
         <source>This “(” is never closed: add a “)”.</source>
         <translation>This “(” is never closed: add a “)”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="145" />
+        <location filename="../../app/ui/search/syntax.py" line="152" />
         <source>Empty parentheses: put something to find between them.</source>
         <translation>Empty parentheses: put something to find between them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="147" />
+        <location filename="../../app/ui/search/syntax.py" line="154" />
         <source>{op} needs something to match on both sides.</source>
         <translation>{op} needs something to match on both sides.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="149" />
+        <location filename="../../app/ui/search/syntax.py" line="156" />
         <source>Something to find is missing here.</source>
         <translation>Something to find is missing here.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="151" />
+        <location filename="../../app/ui/search/syntax.py" line="158" />
         <source>session: is one of {values}.</source>
         <translation>session: is one of {values}.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="153" />
+        <location filename="../../app/ui/search/syntax.py" line="160" />
         <source>{field}: can only be {values}.</source>
         <translation>{field}: can only be {values}.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="155" />
+        <location filename="../../app/ui/search/syntax.py" line="162" />
         <source>date: needs a date before or after “..”.</source>
         <translation>date: needs a date before or after “..”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="157" />
+        <location filename="../../app/ui/search/syntax.py" line="164" />
         <source>This date range is empty: the first date is after the second.</source>
         <translation>This date range is empty: the first date is after the second.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="159" />
+        <location filename="../../app/ui/search/syntax.py" line="166" />
         <source>“{text}” is not a date: write YYYY-MM-DD (or YYYY-MM, YYYY, YYYY-MM-DDTHH:MM).</source>
         <translation>“{text}” is not a date: write YYYY-MM-DD (or YYYY-MM, YYYY, YYYY-MM-DDTHH:MM).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="162" />
+        <location filename="../../app/ui/search/syntax.py" line="169" />
         <source>“{text}” is not a valid date.</source>
         <translation>“{text}” is not a valid date.</translation>
     </message>
@@ -6318,7 +6318,7 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>SearchResultsModel</name>
     <message>
-        <location filename="../../app/ui/search/model.py" line="267" />
+        <location filename="../../app/ui/search/model.py" line="268" />
         <source> → </source>
         <translation> → </translation>
     </message>
@@ -6326,32 +6326,32 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>SecretsDialog</name>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="91" />
+        <location filename="../../app/ui/directory_panel.py" line="92" />
         <source>Directory secrets of %1</source>
         <translation>Directory secrets of %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="94" />
+        <location filename="../../app/ui/directory_panel.py" line="95" />
         <source>Contacts secret (通讯录 Secret):</source>
         <translation>Contacts secret (通讯录 Secret):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="95" />
+        <location filename="../../app/ui/directory_panel.py" line="96" />
         <source>Customer-contact secret (客户联系 Secret):</source>
         <translation>Customer-contact secret (客户联系 Secret):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="99" />
+        <location filename="../../app/ui/directory_panel.py" line="100" />
         <source>kept — type to replace</source>
         <translation>kept — type to replace</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="100" />
+        <location filename="../../app/ui/directory_panel.py" line="101" />
         <source>not set: the chat-archive secret is used</source>
         <translation>not set: the chat-archive secret is used</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="103" />
+        <location filename="../../app/ui/directory_panel.py" line="104" />
         <source>WeCom lets each secret call some APIs only: the contacts secret user/ and department/, the customer-contact secret externalcontact/. Without them those calls use the chat-archive secret, which WeCom usually refuses (48002).</source>
         <translation>WeCom lets each secret call some APIs only: the contacts secret user/ and department/, the customer-contact secret externalcontact/. Without them those calls use the chat-archive secret, which WeCom usually refuses (48002).</translation>
     </message>
@@ -6359,42 +6359,42 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>SenderModel</name>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="51" />
+        <location filename="../../app/ui/statistics_panel.py" line="52" />
         <source>Name</source>
         <translation>Name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="51" />
+        <location filename="../../app/ui/statistics_panel.py" line="52" />
         <source>Id</source>
         <translation>Id</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="51" />
+        <location filename="../../app/ui/statistics_panel.py" line="52" />
         <source>Kind</source>
         <translation>Kind</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="51" />
+        <location filename="../../app/ui/statistics_panel.py" line="52" />
         <source>Department or corp</source>
         <translation>Department or corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="51" />
+        <location filename="../../app/ui/statistics_panel.py" line="52" />
         <source>Messages</source>
         <translation>Messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="55" />
+        <location filename="../../app/ui/statistics_panel.py" line="56" />
         <source>Staff</source>
         <translation>Staff</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="55" />
+        <location filename="../../app/ui/statistics_panel.py" line="56" />
         <source>External contact</source>
         <translation>External contact</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="55" />
+        <location filename="../../app/ui/statistics_panel.py" line="56" />
         <source>Other</source>
         <translation>Other</translation>
     </message>
@@ -6402,87 +6402,87 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="182" />
+        <location filename="../../app/ui/server_panel.py" line="183" />
         <source>Refresh</source>
         <translation>Refresh</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="183" />
+        <location filename="../../app/ui/server_panel.py" line="184" />
         <source>Back up now…</source>
         <translation>Back up now…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="192" />
+        <location filename="../../app/ui/server_panel.py" line="193" />
         <source>Servers</source>
         <translation>Servers</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="194" />
+        <location filename="../../app/ui/server_panel.py" line="195" />
         <source>Last sync of each corp</source>
         <translation>Last sync of each corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="209" />
+        <location filename="../../app/ui/server_panel.py" line="210" />
         <source>Reading…</source>
         <translation>Reading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="233" />
+        <location filename="../../app/ui/server_panel.py" line="234" />
         <source>1 server is running.</source>
         <translation>1 server is running.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="235" />
+        <location filename="../../app/ui/server_panel.py" line="236" />
         <source>%1 servers are running.</source>
         <translation>%1 servers are running.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="237" />
+        <location filename="../../app/ui/server_panel.py" line="238" />
         <source>No server is running: none has sent a heartbeat in the last minute.</source>
         <translation>No server is running: none has sent a heartbeat in the last minute.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="239" />
+        <location filename="../../app/ui/server_panel.py" line="240" />
         <source>No server (wecom-auditor serve) has reported to this archive: syncs run from workstations.</source>
         <translation>No server (wecom-auditor serve) has reported to this archive: syncs run from workstations.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="242" />
+        <location filename="../../app/ui/server_panel.py" line="243" />
         <source>Updated %1; read again every %2 seconds while shown.</source>
         <translation>Updated %1; read again every %2 seconds while shown.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="247" />
+        <location filename="../../app/ui/server_panel.py" line="248" />
         <source>Queue: does not answer (the background jobs cannot run).</source>
         <translation>Queue: does not answer (the background jobs cannot run).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="248" />
+        <location filename="../../app/ui/server_panel.py" line="249" />
         <source>scheduled</source>
         <translation>scheduled</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="248" />
+        <location filename="../../app/ui/server_panel.py" line="249" />
         <source>ready</source>
         <translation>ready</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="248" />
+        <location filename="../../app/ui/server_panel.py" line="249" />
         <source>running</source>
         <translation>running</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="249" />
+        <location filename="../../app/ui/server_panel.py" line="250" />
         <source>given up</source>
         <translation>given up</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="251" />
+        <location filename="../../app/ui/server_panel.py" line="252" />
         <source>Queue: %1</source>
         <translation>Queue: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="255" />
+        <location filename="../../app/ui/server_panel.py" line="256" />
         <source>The server status cannot be read: %1</source>
         <translation>The server status cannot be read: %1</translation>
     </message>
@@ -6490,62 +6490,62 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>ServersModel</name>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="91" />
+        <location filename="../../app/ui/server_panel.py" line="92" />
         <source>Host</source>
         <translation>Host</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="91" />
+        <location filename="../../app/ui/server_panel.py" line="92" />
         <source>Address</source>
         <translation>Address</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="91" />
+        <location filename="../../app/ui/server_panel.py" line="92" />
         <source>Version</source>
         <translation>Version</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="91" />
+        <location filename="../../app/ui/server_panel.py" line="92" />
         <source>Started</source>
         <translation>Started</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="92" />
+        <location filename="../../app/ui/server_panel.py" line="93" />
         <source>Last heartbeat</source>
         <translation>Last heartbeat</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="92" />
+        <location filename="../../app/ui/server_panel.py" line="93" />
         <source>State</source>
         <translation>State</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="101" />
+        <location filename="../../app/ui/server_panel.py" line="102" />
         <source>%1 s ago</source>
         <translation>%1 s ago</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="103" />
+        <location filename="../../app/ui/server_panel.py" line="104" />
         <source>%1 min ago</source>
         <translation>%1 min ago</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="104" />
+        <location filename="../../app/ui/server_panel.py" line="105" />
         <source>%1 h ago</source>
         <translation>%1 h ago</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="110" />
+        <location filename="../../app/ui/server_panel.py" line="111" />
         <source>Running</source>
         <translation>Running</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="110" />
+        <location filename="../../app/ui/server_panel.py" line="111" />
         <source>Not running</source>
         <translation>Not running</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="119" />
+        <location filename="../../app/ui/server_panel.py" line="120" />
         <source>Instance %1, process %2 on %3</source>
         <translation>Instance %1, process %2 on %3</translation>
     </message>
@@ -6733,47 +6733,47 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="63" />
+        <location filename="../../app/ui/settings/dialog.py" line="64" />
         <source>Settings</source>
         <translation>Settings</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="72" />
+        <location filename="../../app/ui/settings/dialog.py" line="73" />
         <source>Corp</source>
         <translation>Corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="73" />
+        <location filename="../../app/ui/settings/dialog.py" line="74" />
         <source>Archive</source>
         <translation>Archive</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="74" />
+        <location filename="../../app/ui/settings/dialog.py" line="75" />
         <source>Media</source>
         <translation>Media</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="75" />
+        <location filename="../../app/ui/settings/dialog.py" line="76" />
         <source>Background jobs</source>
         <translation>Background jobs</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="76" />
+        <location filename="../../app/ui/settings/dialog.py" line="77" />
         <source>Language</source>
         <translation>Language</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="134" />
+        <location filename="../../app/ui/settings/dialog.py" line="135" />
         <source>Cannot read the keyring: %1</source>
         <translation>Cannot read the keyring: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="236" />
+        <location filename="../../app/ui/settings/dialog.py" line="237" />
         <source>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</source>
         <translation>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="265" />
+        <location filename="../../app/ui/settings/dialog.py" line="266" />
         <source>Not saved: %1</source>
         <translation>Not saved: %1</translation>
     </message>
@@ -6781,12 +6781,12 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>StartUp</name>
     <message>
-        <location filename="../../app/ui/app.py" line="147" />
+        <location filename="../../app/ui/app.py" line="160" />
         <source>WeCom Archive Auditor</source>
         <translation>WeCom Archive Auditor</translation>
     </message>
     <message>
-        <location filename="../../app/ui/app.py" line="153" />
+        <location filename="../../app/ui/app.py" line="166" />
         <source>The archive cannot be opened: %1</source>
         <translation>The archive cannot be opened: %1</translation>
     </message>
@@ -6794,102 +6794,102 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>StatisticsPanel</name>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="79" />
+        <location filename="../../app/ui/statistics_panel.py" line="80" />
         <source>Refresh</source>
         <translation>Refresh</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="112" />
+        <location filename="../../app/ui/statistics_panel.py" line="113" />
         <source>Charts</source>
         <translation>Charts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="113" />
+        <location filename="../../app/ui/statistics_panel.py" line="114" />
         <source>Senders</source>
         <translation>Senders</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="140" />
+        <location filename="../../app/ui/statistics_panel.py" line="141" />
         <source>The archive holds no corp yet.</source>
         <translation>The archive holds no corp yet.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="143" />
+        <location filename="../../app/ui/statistics_panel.py" line="144" />
         <source>Counting…</source>
         <translation>Counting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="149" />
+        <location filename="../../app/ui/statistics_panel.py" line="150" />
         <source>The statistics cannot be read: %1</source>
         <translation>The statistics cannot be read: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="157" />
+        <location filename="../../app/ui/statistics_panel.py" line="158" />
         <source>%1 from %2 to %3: %4 staff members sent %5; %6 external contacts of %7 corps sent %8.</source>
         <translation>%1 from %2 to %3: %4 staff members sent %5; %6 external contacts of %7 corps sent %8.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="159" />
-        <location filename="../../app/ui/statistics_panel.py" line="169" />
-        <location filename="../../app/ui/statistics_panel.py" line="194" />
+        <location filename="../../app/ui/statistics_panel.py" line="160" />
+        <location filename="../../app/ui/statistics_panel.py" line="170" />
+        <location filename="../../app/ui/statistics_panel.py" line="195" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="159" />
-        <location filename="../../app/ui/statistics_panel.py" line="169" />
-        <location filename="../../app/ui/statistics_panel.py" line="194" />
+        <location filename="../../app/ui/statistics_panel.py" line="160" />
+        <location filename="../../app/ui/statistics_panel.py" line="170" />
+        <location filename="../../app/ui/statistics_panel.py" line="195" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="167" />
+        <location filename="../../app/ui/statistics_panel.py" line="168" />
         <source>No messages in this range (or none in your scope).</source>
         <translation>No messages in this range (or none in your scope).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="168" />
-        <location filename="../../app/ui/statistics_panel.py" line="206" />
+        <location filename="../../app/ui/statistics_panel.py" line="169" />
+        <location filename="../../app/ui/statistics_panel.py" line="207" />
         <source>No messages</source>
         <translation>No messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="172" />
+        <location filename="../../app/ui/statistics_panel.py" line="173" />
         <source>Messages per day</source>
         <translation>Messages per day</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="180" />
+        <location filename="../../app/ui/statistics_panel.py" line="181" />
         <source>Messages per month</source>
         <translation>Messages per month</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="205" />
+        <location filename="../../app/ui/statistics_panel.py" line="206" />
         <source>and %1 more: %2</source>
         <translation>and %1 more: %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="183" />
+        <location filename="../../app/ui/statistics_panel.py" line="184" />
         <source>Per message type</source>
         <translation>Per message type</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="186" />
+        <location filename="../../app/ui/statistics_panel.py" line="187" />
         <source>Sent per staff member</source>
         <translation>Sent per staff member</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="190" />
+        <location filename="../../app/ui/statistics_panel.py" line="191" />
         <source>(corp not known)</source>
         <translation>(corp not known)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="191" />
+        <location filename="../../app/ui/statistics_panel.py" line="192" />
         <source>Sent by external contacts, per their corp</source>
         <translation>Sent by external contacts, per their corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="193" />
+        <location filename="../../app/ui/statistics_panel.py" line="194" />
         <source>%1: %2 sent by %3 contacts</source>
         <translation>%1: %2 sent by %3 contacts</translation>
     </message>
@@ -6935,116 +6935,116 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>SyncProgressPanel</name>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="105" />
-        <location filename="../../app/ui/sync/panel.py" line="250" />
+        <location filename="../../app/ui/sync/panel.py" line="101" />
+        <location filename="../../app/ui/sync/panel.py" line="246" />
         <source>Cancel</source>
         <translation>Cancel</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="106" />
+        <location filename="../../app/ui/sync/panel.py" line="102" />
         <source>Stop after the current batch; nothing stored is lost</source>
         <translation>Stop after the current batch; nothing stored is lost</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="111" />
+        <location filename="../../app/ui/sync/panel.py" line="107" />
         <source>Hide</source>
         <translation>Hide</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="146" />
-        <location filename="../../app/ui/sync/panel.py" line="203" />
+        <location filename="../../app/ui/sync/panel.py" line="142" />
+        <location filename="../../app/ui/sync/panel.py" line="199" />
         <source>Starting…</source>
         <translation>Starting…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="158" />
+        <location filename="../../app/ui/sync/panel.py" line="154" />
         <source>%1 retries after temporary errors</source>
         <translation>%1 retries after temporary errors</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="173" />
+        <location filename="../../app/ui/sync/panel.py" line="169" />
         <source>Cancelling after the current batch…</source>
         <translation>Cancelling after the current batch…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="178" />
-        <location filename="../../app/ui/sync/panel.py" line="204" />
+        <location filename="../../app/ui/sync/panel.py" line="174" />
+        <location filename="../../app/ui/sync/panel.py" line="200" />
         <source>Done</source>
         <translation>Done</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="178" />
+        <location filename="../../app/ui/sync/panel.py" line="174" />
         <source>Cancelled</source>
         <translation>Cancelled</translation>
     </message>
     <message>
+        <location filename="../../app/ui/sync/panel.py" line="180" />
         <location filename="../../app/ui/sync/panel.py" line="184" />
-        <location filename="../../app/ui/sync/panel.py" line="188" />
         <source>Sync failed</source>
         <translation>Sync failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="185" />
+        <location filename="../../app/ui/sync/panel.py" line="181" />
         <source>The sync stopped; everything stored before the error is kept.</source>
         <translation>The sync stopped; everything stored before the error is kept.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="203" />
+        <location filename="../../app/ui/sync/panel.py" line="199" />
         <source>Fetching messages</source>
         <translation>Fetching messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="204" />
+        <location filename="../../app/ui/sync/panel.py" line="200" />
         <source>Downloading media</source>
         <translation>Downloading media</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="207" />
+        <location filename="../../app/ui/sync/panel.py" line="203" />
         <source>unknown</source>
         <translation>unknown</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="210" />
+        <location filename="../../app/ui/sync/panel.py" line="206" />
         <source>%1 of %2 files · %6 files/s · ETA %7 · stored %3 · failed %4 · expired %5</source>
         <translation>%1 of %2 files · %6 files/s · ETA %7 · stored %3 · failed %4 · expired %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="213" />
+        <location filename="../../app/ui/sync/panel.py" line="209" />
         <source>%6/s · ETA %7 · seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5</source>
         <translation>%6/s · ETA %7 · seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="218" />
+        <location filename="../../app/ui/sync/panel.py" line="214" />
         <source>Messages: seq %1, fetched %2, stored %3, quarantined %4, duplicates %5</source>
         <translation>Messages: seq %1, fetched %2, stored %3, quarantined %4, duplicates %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="220" />
+        <location filename="../../app/ui/sync/panel.py" line="216" />
         <source>Media: %1 of %2 done, stored %3, failed %4, expired %5</source>
         <translation>Media: %1 of %2 done, stored %3, failed %4, expired %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="229" />
+        <location filename="../../app/ui/sync/panel.py" line="225" />
         <source>Cancelled after %1: %2 new messages stored; the next sync continues from seq %3.</source>
         <translation>Cancelled after %1: %2 new messages stored; the next sync continues from seq %3.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="231" />
+        <location filename="../../app/ui/sync/panel.py" line="227" />
         <source>Finished in %1: %2 fetched, %3 new, %4 quarantined, %5 duplicates; media %6 stored, %7 failed, %8 expired, %9 pending.</source>
         <translation>Finished in %1: %2 fetched, %3 new, %4 quarantined, %5 duplicates; media %6 stored, %7 failed, %8 expired, %9 pending.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="240" />
+        <location filename="../../app/ui/sync/panel.py" line="236" />
         <source>%1 s</source>
         <translation>%1 s</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="242" />
+        <location filename="../../app/ui/sync/panel.py" line="238" />
         <source>%1 min %2 s</source>
         <translation>%1 min %2 s</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="243" />
+        <location filename="../../app/ui/sync/panel.py" line="239" />
         <source>%1 h %2 min</source>
         <translation>%1 h %2 min</translation>
     </message>
@@ -7145,57 +7145,57 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>SyncsModel</name>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="128" />
+        <location filename="../../app/ui/server_panel.py" line="129" />
         <source>Corp</source>
         <translation>Corp</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="128" />
+        <location filename="../../app/ui/server_panel.py" line="129" />
         <source>Started</source>
         <translation>Started</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="128" />
+        <location filename="../../app/ui/server_panel.py" line="129" />
         <source>Finished</source>
         <translation>Finished</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="128" />
+        <location filename="../../app/ui/server_panel.py" line="129" />
         <source>Outcome</source>
         <translation>Outcome</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="128" />
+        <location filename="../../app/ui/server_panel.py" line="129" />
         <source>Stored</source>
         <translation>Stored</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="129" />
+        <location filename="../../app/ui/server_panel.py" line="130" />
         <source>Run by</source>
         <translation>Run by</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="129" />
+        <location filename="../../app/ui/server_panel.py" line="130" />
         <source>Error</source>
         <translation>Error</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="132" />
+        <location filename="../../app/ui/server_panel.py" line="133" />
         <source>Running</source>
         <translation>Running</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="132" />
+        <location filename="../../app/ui/server_panel.py" line="133" />
         <source>Succeeded</source>
         <translation>Succeeded</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="132" />
+        <location filename="../../app/ui/server_panel.py" line="133" />
         <source>Failed</source>
         <translation>Failed</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="133" />
+        <location filename="../../app/ui/server_panel.py" line="134" />
         <source>Cancelled</source>
         <translation>Cancelled</translation>
     </message>
@@ -7217,52 +7217,52 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>TagDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="87" />
+        <location filename="../../app/ui/review/settings_editors.py" line="102" />
         <source>New tag</source>
         <translation>New tag</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="87" />
+        <location filename="../../app/ui/review/settings_editors.py" line="102" />
         <source>Edit tag</source>
         <translation>Edit tag</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="89" />
+        <location filename="../../app/ui/review/settings_editors.py" line="104" />
         <source>e.g. 需关注</source>
         <translation>e.g. 需关注</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="91" />
+        <location filename="../../app/ui/review/settings_editors.py" line="106" />
         <source>e.g. Needs attention</source>
         <translation>e.g. Needs attention</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="99" />
+        <location filename="../../app/ui/review/settings_editors.py" line="114" />
         <source>Chinese name:</source>
         <translation>Chinese name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="100" />
+        <location filename="../../app/ui/review/settings_editors.py" line="115" />
         <source>English name:</source>
         <translation>English name:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="104" />
+        <location filename="../../app/ui/review/settings_editors.py" line="119" />
         <source>Colour:</source>
         <translation>Colour:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="105" />
+        <location filename="../../app/ui/review/settings_editors.py" line="121" />
         <source>Reviewers see the name in the language of their window; a search finds the tag by either (tag:违规, tag:Violation).</source>
         <translation>Reviewers see the name in the language of their window; a search finds the tag by either (tag:违规, tag:Violation).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="123" />
+        <location filename="../../app/ui/review/settings_editors.py" line="133" />
         <source>Tag colour</source>
         <translation>Tag colour</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="132" />
+        <location filename="../../app/ui/review/settings_editors.py" line="142" />
         <source>Give the tag a Chinese and an English name.</source>
         <translation>Give the tag a Chinese and an English name.</translation>
     </message>
@@ -7270,113 +7270,113 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>TagSetPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="155" />
+        <location filename="../../app/ui/review/settings.py" line="157" />
         <source>The tags reviewers put on messages and conversations (keys 1–9 in the viewer, in this order). A retired tag stays on what it tagged and in searches, but is offered no more.</source>
         <translation>The tags reviewers put on messages and conversations (keys 1–9 in the viewer, in this order). A retired tag stays on what it tagged and in searches, but is offered no more.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="159" />
+        <location filename="../../app/ui/review/settings.py" line="161" />
         <source>Chinese name</source>
         <translation>Chinese name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="159" />
+        <location filename="../../app/ui/review/settings.py" line="161" />
         <source>English name</source>
         <translation>English name</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="160" />
+        <location filename="../../app/ui/review/settings.py" line="162" />
         <source>Colour</source>
         <translation>Colour</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="160" />
+        <location filename="../../app/ui/review/settings.py" line="162" />
         <source>Key</source>
         <translation>Key</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="161" />
+        <location filename="../../app/ui/review/settings.py" line="163" />
         <source>State</source>
         <translation>State</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="163" />
+        <location filename="../../app/ui/review/settings.py" line="165" />
         <source>Add…</source>
         <translation>Add…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="164" />
+        <location filename="../../app/ui/review/settings.py" line="166" />
         <source>Edit…</source>
         <translation>Edit…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="165" />
+        <location filename="../../app/ui/review/settings.py" line="167" />
         <source>Colour…</source>
         <translation>Colour…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="166" />
+        <location filename="../../app/ui/review/settings.py" line="168" />
         <source>Move up</source>
         <translation>Move up</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="167" />
+        <location filename="../../app/ui/review/settings.py" line="169" />
         <source>Move down</source>
         <translation>Move down</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="168" />
-        <location filename="../../app/ui/review/settings.py" line="193" />
+        <location filename="../../app/ui/review/settings.py" line="170" />
+        <location filename="../../app/ui/review/settings.py" line="195" />
         <source>Retire</source>
         <translation>Retire</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="183" />
+        <location filename="../../app/ui/review/settings.py" line="185" />
         <source>Retired</source>
         <translation>Retired</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="183" />
+        <location filename="../../app/ui/review/settings.py" line="185" />
         <source>In use</source>
         <translation>In use</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="193" />
+        <location filename="../../app/ui/review/settings.py" line="195" />
         <source>Restore</source>
         <translation>Restore</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="200" />
+        <location filename="../../app/ui/review/settings.py" line="202" />
         <source>Tag “%1” added.</source>
         <translation>Tag “%1” added.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="207" />
+        <location filename="../../app/ui/review/settings.py" line="209" />
         <source>Tag “%1” changed.</source>
         <translation>Tag “%1” changed.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="215" />
+        <location filename="../../app/ui/review/settings.py" line="217" />
         <source>Colour of “%1”</source>
         <translation>Colour of “%1”</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="222" />
+        <location filename="../../app/ui/review/settings.py" line="224" />
         <source>“%1” is now %2.</source>
         <translation>“%1” is now %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="233" />
+        <location filename="../../app/ui/review/settings.py" line="235" />
         <source>“%1” moved to place %2.</source>
         <translation>“%1” moved to place %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="241" />
+        <location filename="../../app/ui/review/settings.py" line="243" />
         <source>“%1” is in use again.</source>
         <translation>“%1” is in use again.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="242" />
+        <location filename="../../app/ui/review/settings.py" line="244" />
         <source>“%1” is retired: it stays on what it tagged.</source>
         <translation>“%1” is retired: it stays on what it tagged.</translation>
     </message>
@@ -7384,57 +7384,57 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>TimelineModel</name>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="57" />
+        <location filename="../../app/ui/timeline_panel.py" line="58" />
         <source>Conversation</source>
         <translation>Conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="57" />
+        <location filename="../../app/ui/timeline_panel.py" line="58" />
         <source>Type</source>
         <translation>Type</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="57" />
+        <location filename="../../app/ui/timeline_panel.py" line="58" />
         <source>First message</source>
         <translation>First message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="57" />
+        <location filename="../../app/ui/timeline_panel.py" line="58" />
         <source>Last message</source>
         <translation>Last message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="58" />
+        <location filename="../../app/ui/timeline_panel.py" line="59" />
         <source>Messages</source>
         <translation>Messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="58" />
+        <location filename="../../app/ui/timeline_panel.py" line="59" />
         <source>Sent by them</source>
         <translation>Sent by them</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="58" />
+        <location filename="../../app/ui/timeline_panel.py" line="59" />
         <source>Their first</source>
         <translation>Their first</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="58" />
+        <location filename="../../app/ui/timeline_panel.py" line="59" />
         <source>Their last</source>
         <translation>Their last</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="63" />
+        <location filename="../../app/ui/timeline_panel.py" line="64" />
         <source>Group</source>
         <translation>Group</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="63" />
+        <location filename="../../app/ui/timeline_panel.py" line="64" />
         <source>With a customer</source>
         <translation>With a customer</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="64" />
+        <location filename="../../app/ui/timeline_panel.py" line="65" />
         <source>Internal</source>
         <translation>Internal</translation>
     </message>
@@ -7442,89 +7442,89 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>TimelinePanel</name>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="99" />
+        <location filename="../../app/ui/timeline_panel.py" line="100" />
         <source>Name or userid</source>
         <translation>Name or userid</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="105" />
+        <location filename="../../app/ui/timeline_panel.py" line="106" />
         <source>Show</source>
         <translation>Show</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="127" />
+        <location filename="../../app/ui/timeline_panel.py" line="128" />
         <source>Open conversation</source>
         <translation>Open conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="128" />
+        <location filename="../../app/ui/timeline_panel.py" line="129" />
         <source>Open their first message</source>
         <translation>Open their first message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="133" />
+        <location filename="../../app/ui/timeline_panel.py" line="134" />
         <source>Staff member:</source>
         <translation>Staff member:</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="160" />
+        <location filename="../../app/ui/timeline_panel.py" line="161" />
         <source>Choose a staff member to see their conversations by time.</source>
         <translation>Choose a staff member to see their conversations by time.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="239" />
+        <location filename="../../app/ui/timeline_panel.py" line="240" />
         <source>%1 staff members match “%2”: choose one in the list.</source>
         <translation>%1 staff members match “%2”: choose one in the list.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="245" />
+        <location filename="../../app/ui/timeline_panel.py" line="246" />
         <source>Reading…</source>
         <translation>Reading…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="258" />
+        <location filename="../../app/ui/timeline_panel.py" line="259" />
         <source>The timeline cannot be read: %1</source>
         <translation>The timeline cannot be read: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="272" />
+        <location filename="../../app/ui/timeline_panel.py" line="273" />
         <source>%1: no conversations in this range (or none in your scope).</source>
         <translation>%1: no conversations in this range (or none in your scope).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="274" />
+        <location filename="../../app/ui/timeline_panel.py" line="275" />
         <source>%1: %2; sent %3 in them.</source>
         <translation>%1: %2; sent %3 in them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="275" />
+        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <source>1 conversation</source>
         <translation>1 conversation</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="275" />
+        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <source>%1 conversations</source>
         <translation>%1 conversations</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <location filename="../../app/ui/timeline_panel.py" line="277" />
+        <location filename="../../app/ui/timeline_panel.py" line="278" />
         <source>1 message</source>
         <translation>1 message</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <location filename="../../app/ui/timeline_panel.py" line="277" />
+        <location filename="../../app/ui/timeline_panel.py" line="278" />
         <source>%1 messages</source>
         <translation>%1 messages</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="282" />
+        <location filename="../../app/ui/timeline_panel.py" line="283" />
         <source>Messages they sent per month</source>
         <translation>Messages they sent per month</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="284" />
+        <location filename="../../app/ui/timeline_panel.py" line="285" />
         <source>No messages sent by them</source>
         <translation>No messages sent by them</translation>
     </message>
@@ -7532,87 +7532,107 @@ has:note|tag|alert   Dates are in this computer's time zone.</translation>
 <context>
     <name>VerifyDialog</name>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="39" />
+        <location filename="../../app/ui/verify_dialog.py" line="46" />
         <source>Verify evidence package</source>
         <translation>Verify evidence package</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="42" />
+        <location filename="../../app/ui/verify_dialog.py" line="49" />
         <source>A package folder or .zip file</source>
         <translation>A package folder or .zip file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="43" />
+        <location filename="../../app/ui/verify_dialog.py" line="50" />
         <source>Folder…</source>
         <translation>Folder…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="44" />
+        <location filename="../../app/ui/verify_dialog.py" line="51" />
         <source>Zip file…</source>
         <translation>Zip file…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="54" />
+        <location filename="../../app/ui/verify_dialog.py" line="68" />
         <source>Verify</source>
         <translation>Verify</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="56" />
+        <location filename="../../app/ui/verify_dialog.py" line="70" />
+        <source>Cancel</source>
+        <translation>Cancel</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/verify_dialog.py" line="72" />
         <source>Close</source>
         <translation>Close</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="72" />
+        <location filename="../../app/ui/verify_dialog.py" line="91" />
         <source>Package folder</source>
         <translation>Package folder</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="77" />
+        <location filename="../../app/ui/verify_dialog.py" line="96" />
         <source>Package zip file</source>
         <translation>Package zip file</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="78" />
+        <location filename="../../app/ui/verify_dialog.py" line="97" />
         <source>Zip files (*.zip)</source>
         <translation>Zip files (*.zip)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="86" />
+        <location filename="../../app/ui/verify_dialog.py" line="107" />
         <source>Choose an existing package folder or .zip file.</source>
         <translation>Choose an existing package folder or .zip file.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="90" />
+        <location filename="../../app/ui/verify_dialog.py" line="111" />
         <source>Checking every file and the signature…</source>
         <translation>Checking every file and the signature…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="108" />
+        <location filename="../../app/ui/verify_dialog.py" line="130" />
+        <source>Cancelling…</source>
+        <translation>Cancelling…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/verify_dialog.py" line="150" />
+        <source>Checking every file and the signature… %1 of %2</source>
+        <translation>Checking every file and the signature… %1 of %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/verify_dialog.py" line="155" />
+        <source>The check was cancelled; nothing was concluded about the package.</source>
+        <translation>The check was cancelled; nothing was concluded about the package.</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/verify_dialog.py" line="168" />
         <source>Recorded in this archive: exported by %1 on %2.</source>
         <translation>Recorded in this archive: exported by %1 on %2.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="112" />
+        <location filename="../../app/ui/verify_dialog.py" line="172" />
         <source>OK: 1 file matches; fingerprint %2; signed by key %3.</source>
         <translation>OK: 1 file matches; fingerprint %2; signed by key %3.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="113" />
+        <location filename="../../app/ui/verify_dialog.py" line="173" />
         <source>OK: %1 files match; fingerprint %2; signed by key %3.</source>
         <translation>OK: %1 files match; fingerprint %2; signed by key %3.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="117" />
+        <location filename="../../app/ui/verify_dialog.py" line="177" />
         <source>FAILED: 1 problem (below).</source>
         <translation>FAILED: 1 problem (below).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="118" />
+        <location filename="../../app/ui/verify_dialog.py" line="178" />
         <source>FAILED: %1 problems (listed below).</source>
         <translation>FAILED: %1 problems (listed below).</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="126" />
+        <location filename="../../app/ui/verify_dialog.py" line="186" />
         <source>Not verified: %1</source>
         <translation>Not verified: %1</translation>
     </message>
@@ -7790,58 +7810,58 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
         <translation>Save this search…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="151" />
+        <location filename="../../app/ui/review/window.py" line="152" />
         <source>1 open alert</source>
         <translation>1 open alert</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="151" />
+        <location filename="../../app/ui/review/window.py" line="152" />
         <source>%1 open alerts</source>
         <translation>%1 open alerts</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="153" />
+        <location filename="../../app/ui/review/window.py" line="154" />
         <source>(%1 mine)</source>
         <translation>(%1 mine)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="156" />
+        <location filename="../../app/ui/review/window.py" line="157" />
         <source>Open alerts of conversations in your scope: %1 assigned to you, %2 to nobody. The Review panel (Ctrl+Shift+R) lists them.</source>
         <translation>Open alerts of conversations in your scope: %1 assigned to you, %2 to nobody. The Review panel (Ctrl+Shift+R) lists them.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="185" />
-        <location filename="../../app/ui/review/window.py" line="203" />
+        <location filename="../../app/ui/review/window.py" line="186" />
+        <location filename="../../app/ui/review/window.py" line="204" />
         <source>Choose a conversation first.</source>
         <translation>Choose a conversation first.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="195" />
+        <location filename="../../app/ui/review/window.py" line="196" />
         <source>Took “%1” off the conversation.</source>
         <translation>Took “%1” off the conversation.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="195" />
+        <location filename="../../app/ui/review/window.py" line="196" />
         <source>Tagged the conversation “%1”.</source>
         <translation>Tagged the conversation “%1”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="207" />
+        <location filename="../../app/ui/review/window.py" line="208" />
         <source>The conversation is reviewed up to its newest message.</source>
         <translation>The conversation is reviewed up to its newest message.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="212" />
+        <location filename="../../app/ui/review/window.py" line="213" />
         <source>Review</source>
         <translation>Review</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="223" />
+        <location filename="../../app/ui/review/window.py" line="224" />
         <source>No search to use: %1</source>
         <translation>No search to use: %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="233" />
+        <location filename="../../app/ui/review/window.py" line="234" />
         <source>Take “%1” off every message this search finds?
 
 %2</source>
@@ -7850,7 +7870,7 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="234" />
+        <location filename="../../app/ui/review/window.py" line="235" />
         <source>Tag every message this search finds “%1”?
 
 %2</source>
@@ -7859,37 +7879,37 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="240" />
+        <location filename="../../app/ui/review/window.py" line="241" />
         <source>Took “%2” off 1 message.</source>
         <translation>Took “%2” off 1 message.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="240" />
+        <location filename="../../app/ui/review/window.py" line="241" />
         <source>Took “%2” off %1 messages.</source>
         <translation>Took “%2” off %1 messages.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="241" />
+        <location filename="../../app/ui/review/window.py" line="242" />
         <source>Tagged 1 message “%2”.</source>
         <translation>Tagged 1 message “%2”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="242" />
+        <location filename="../../app/ui/review/window.py" line="243" />
         <source>Tagged %1 messages “%2”.</source>
         <translation>Tagged %1 messages “%2”.</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="254" />
+        <location filename="../../app/ui/review/window.py" line="255" />
         <source>Save search</source>
         <translation>Save search</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="255" />
+        <location filename="../../app/ui/review/window.py" line="256" />
         <source>Name of the search (the Review panel lists it):</source>
         <translation>Name of the search (the Review panel lists it):</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="260" />
+        <location filename="../../app/ui/review/window.py" line="261" />
         <source>Saved the search “%1”.</source>
         <translation>Saved the search “%1”.</translation>
     </message>

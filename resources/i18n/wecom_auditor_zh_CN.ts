@@ -182,17 +182,17 @@
 <context>
     <name>ApiCallsModel</name>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="63" />
+        <location filename="../../app/ui/directory_panel.py" line="64" />
         <source>API</source>
         <translation>接口</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="63" />
+        <location filename="../../app/ui/directory_panel.py" line="64" />
         <source>Calls</source>
         <translation>调用次数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="63" />
+        <location filename="../../app/ui/directory_panel.py" line="64" />
         <source>Errcodes (count)</source>
         <translation>错误码（次数）</translation>
     </message>
@@ -323,12 +323,12 @@
 <context>
     <name>ArchiveText</name>
     <message>
-        <location filename="../../app/ui/archive_text.py" line="23" />
+        <location filename="../../app/ui/archive_text.py" line="19" />
         <source>an in-memory database</source>
         <translation>内存数据库</translation>
     </message>
     <message>
-        <location filename="../../app/ui/archive_text.py" line="31" />
+        <location filename="../../app/ui/archive_text.py" line="22" />
         <source>%1 database %2 on %3</source>
         <translation>%3 上的 %1 数据库 %2</translation>
     </message>
@@ -336,82 +336,82 @@
 <context>
     <name>ArchivedStaffModel</name>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="118" />
+        <location filename="../../app/ui/compliance_panels.py" line="119" />
         <source>Archived</source>
         <translation>已存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="118" />
+        <location filename="../../app/ui/compliance_panels.py" line="119" />
         <source>On the list, no chats</source>
         <translation>在名单中，无会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="119" />
+        <location filename="../../app/ui/compliance_panels.py" line="120" />
         <source>Chats archived, never on the list</source>
         <translation>有存档会话，从未在名单中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="120" />
+        <location filename="../../app/ui/compliance_panels.py" line="121" />
         <source>Chats archived, taken off the list</source>
         <translation>有存档会话，已移出名单</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <location filename="../../app/ui/compliance_panels.py" line="124" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <location filename="../../app/ui/compliance_panels.py" line="124" />
         <source>Name</source>
         <translation>姓名</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <location filename="../../app/ui/compliance_panels.py" line="124" />
         <source>Userid</source>
         <translation>账号</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="123" />
+        <location filename="../../app/ui/compliance_panels.py" line="124" />
         <source>Department</source>
         <translation>部门</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="124" />
+        <location filename="../../app/ui/compliance_panels.py" line="125" />
         <source>On the list</source>
         <translation>存档名单</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="124" />
+        <location filename="../../app/ui/compliance_panels.py" line="125" />
         <source>Messages sent</source>
         <translation>发送消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="124" />
+        <location filename="../../app/ui/compliance_panels.py" line="125" />
         <source>Last message</source>
         <translation>最近消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="129" />
+        <location filename="../../app/ui/compliance_panels.py" line="130" />
         <source>since %1</source>
         <translation>自 %1 起</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="130" />
+        <location filename="../../app/ui/compliance_panels.py" line="131" />
         <source>off since %1</source>
         <translation>自 %1 起不在名单中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="130" />
+        <location filename="../../app/ui/compliance_panels.py" line="131" />
         <source>never</source>
         <translation>从未</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="144" />
+        <location filename="../../app/ui/compliance_panels.py" line="145" />
         <source>on the list %1 – %2</source>
         <translation>在名单中 %1 – %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="145" />
+        <location filename="../../app/ui/compliance_panels.py" line="146" />
         <source>now</source>
         <translation>至今</translation>
     </message>
@@ -419,27 +419,27 @@
 <context>
     <name>ArchivedStaffPanel</name>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="160" />
+        <location filename="../../app/ui/compliance_panels.py" line="161" />
         <source>Only chats archived without being on the list</source>
         <translation>只看不在名单中却有存档会话的成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="162" />
+        <location filename="../../app/ui/compliance_panels.py" line="163" />
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="178" />
+        <location filename="../../app/ui/compliance_panels.py" line="179" />
         <source>The archive holds no corp yet.</source>
         <translation>存档中还没有企业。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="196" />
+        <location filename="../../app/ui/compliance_panels.py" line="197" />
         <source>The permit list has not been read from WeCom yet (Directory → Sync from WeCom). Staff who send messages in the archive are listed.</source>
         <translation>尚未从企业微信读取存档成员名单（通讯录 → 从企业微信同步）。下面列出在存档中发过消息的成员。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="200" />
+        <location filename="../../app/ui/compliance_panels.py" line="201" />
         <source>%1 staff under archiving (permit list read %2); %3 with chats archived without being on the list.</source>
         <translation>%1 名成员在存档名单中（名单读取于 %2）；%3 名成员不在名单中却有存档会话。</translation>
     </message>
@@ -1219,12 +1219,12 @@
 <context>
     <name>BackendForm</name>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="62" />
+        <location filename="../../app/ui/settings/storage_page.py" line="63" />
         <source>Folder for media files</source>
         <translation>媒体文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="76" />
+        <location filename="../../app/ui/settings/storage_page.py" line="77" />
         <source>Type to replace the stored secret key</source>
         <translation>输入以替换已保存的密钥</translation>
     </message>
@@ -1240,308 +1240,308 @@
 <context>
     <name>BackupDialog</name>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="138" />
+        <location filename="../../app/ui/backup_dialog.py" line="129" />
         <source>Back up the archive</source>
         <translation>备份存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="142" />
+        <location filename="../../app/ui/backup_dialog.py" line="133" />
         <source>A backup holds a consistent copy of the archive database, the media files, the settings (no secrets) and a manifest with SHA-256s and the audit trail's head, signed with the export key. Keep the folder on another disk or a mounted share. The search index is not backed up: it is rebuilt after a restore.</source>
         <translation>备份包含存档数据库的一致副本、媒体文件、设置（不含任何密钥）以及一份清单：其中记有各文件的 SHA-256 和审计日志的链头，并用导出密钥签名。请把备份文件夹放在另一块磁盘或已挂载的网络共享上。搜索索引不备份：恢复后会重新建立。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="147" />
+        <location filename="../../app/ui/backup_dialog.py" line="138" />
         <source>A folder on another disk or a mounted share</source>
         <translation>另一块磁盘或已挂载网络共享上的文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="148" />
-        <location filename="../../app/ui/backup_dialog.py" line="256" />
+        <location filename="../../app/ui/backup_dialog.py" line="139" />
+        <location filename="../../app/ui/backup_dialog.py" line="247" />
         <source>Backup folder</source>
         <translation>备份文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="149" />
+        <location filename="../../app/ui/backup_dialog.py" line="140" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="155" />
+        <location filename="../../app/ui/backup_dialog.py" line="146" />
         <source>Incremental: continue the folder's chain (only new media files are copied)</source>
         <translation>增量：接续该文件夹中的备份链（只复制新的媒体文件）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="157" />
+        <location filename="../../app/ui/backup_dialog.py" line="148" />
         <source>Full: copy every media file and start a new chain</source>
         <translation>完整：复制全部媒体文件，开始新的备份链</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="167" />
+        <location filename="../../app/ui/backup_dialog.py" line="158" />
         <source>Folder:</source>
         <translation>文件夹：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="169" />
-        <location filename="../../app/ui/backup_dialog.py" line="190" />
+        <location filename="../../app/ui/backup_dialog.py" line="160" />
+        <location filename="../../app/ui/backup_dialog.py" line="181" />
         <source>Kind:</source>
         <translation>类型：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="170" />
+        <location filename="../../app/ui/backup_dialog.py" line="161" />
         <source>Scheduled:</source>
         <translation>定时备份：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="188" />
+        <location filename="../../app/ui/backup_dialog.py" line="179" />
         <source>Backup:</source>
         <translation>备份：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="189" />
+        <location filename="../../app/ui/backup_dialog.py" line="180" />
         <source>Saved in:</source>
         <translation>保存位置：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="191" />
+        <location filename="../../app/ui/backup_dialog.py" line="182" />
         <source>Contents:</source>
         <translation>内容：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="192" />
+        <location filename="../../app/ui/backup_dialog.py" line="183" />
         <source>Manifest SHA-256:</source>
         <translation>清单 SHA-256：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="193" />
+        <location filename="../../app/ui/backup_dialog.py" line="184" />
         <source>Audit trail head:</source>
         <translation>审计日志链头：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="199" />
+        <location filename="../../app/ui/backup_dialog.py" line="190" />
         <source>Back up</source>
         <translation>备份</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="202" />
+        <location filename="../../app/ui/backup_dialog.py" line="193" />
         <source>Verify a backup…</source>
         <translation>校验备份…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="203" />
+        <location filename="../../app/ui/backup_dialog.py" line="194" />
         <source>Check a backup and every backup it continues without restoring it: signatures, files, media, every message's SHA-256 and the audit trail</source>
         <translation>不恢复即检查一个备份及其接续的全部备份：签名、文件、媒体、每条消息的 SHA-256 和审计日志</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="206" />
+        <location filename="../../app/ui/backup_dialog.py" line="197" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="208" />
+        <location filename="../../app/ui/backup_dialog.py" line="199" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="251" />
+        <location filename="../../app/ui/backup_dialog.py" line="242" />
         <source>Every %1 h into %2 (this computer; change it in Settings → Background jobs).</source>
         <translation>每 %1 小时备份到 %2（本机；在“设置 → 后台任务”中修改）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="253" />
+        <location filename="../../app/ui/backup_dialog.py" line="244" />
         <source>Off (set an interval and a folder in Settings → Background jobs).</source>
         <translation>关闭（在“设置 → 后台任务”中设置间隔和文件夹）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="270" />
+        <location filename="../../app/ui/backup_dialog.py" line="261" />
         <source>Choose the folder the backups are kept in.</source>
         <translation>请选择存放备份的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="282" />
+        <location filename="../../app/ui/backup_dialog.py" line="273" />
         <source>It holds 1 backup (%2); an incremental one continues it.</source>
         <translation>其中有 1 个备份（%2）；增量备份将接续它。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="283" />
+        <location filename="../../app/ui/backup_dialog.py" line="274" />
         <source>It holds %1 backups, the newest %2; an incremental one continues its chain.</source>
         <translation>其中有 %1 个备份，最新的是 %2；增量备份将接续其备份链。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="286" />
+        <location filename="../../app/ui/backup_dialog.py" line="277" />
         <source>It holds no backup yet: the first one is full.</source>
         <translation>其中还没有备份：第一个备份为完整备份。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="307" />
+        <location filename="../../app/ui/backup_dialog.py" line="298" />
         <source>Choose the backup folder.</source>
         <translation>请选择备份文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="315" />
+        <location filename="../../app/ui/backup_dialog.py" line="306" />
         <source>Starting the backup…</source>
         <translation>正在开始备份…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="326" />
+        <location filename="../../app/ui/backup_dialog.py" line="317" />
         <source>Backup folder, or one backup in it</source>
         <translation>备份文件夹，或其中的某个备份</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="332" />
+        <location filename="../../app/ui/backup_dialog.py" line="323" />
         <source>Checking the backup…</source>
         <translation>正在检查备份…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="360" />
+        <location filename="../../app/ui/backup_dialog.py" line="351" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="367" />
+        <location filename="../../app/ui/backup_dialog.py" line="358" />
         <source>Copying the database…</source>
         <translation>正在复制数据库…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="368" />
+        <location filename="../../app/ui/backup_dialog.py" line="359" />
         <source>Checking every message's SHA-256…</source>
         <translation>正在核对每条消息的 SHA-256…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="369" />
+        <location filename="../../app/ui/backup_dialog.py" line="360" />
         <source>Copying media files…</source>
         <translation>正在复制媒体文件…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="370" />
+        <location filename="../../app/ui/backup_dialog.py" line="361" />
         <source>Checking media files…</source>
         <translation>正在核对媒体文件…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="371" />
+        <location filename="../../app/ui/backup_dialog.py" line="362" />
         <source>Writing and signing the manifest…</source>
         <translation>正在写入清单并签名…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="372" />
+        <location filename="../../app/ui/backup_dialog.py" line="363" />
         <source>Writing the backup to disk…</source>
         <translation>正在将备份写入磁盘…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="373" />
+        <location filename="../../app/ui/backup_dialog.py" line="364" />
         <source>Checking the signatures and files…</source>
         <translation>正在核对签名和文件…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="374" />
+        <location filename="../../app/ui/backup_dialog.py" line="365" />
         <source>Checking the audit trail's hash chain…</source>
         <translation>正在核对审计日志的哈希链…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="384" />
+        <location filename="../../app/ui/backup_dialog.py" line="375" />
         <source>%1 %2 of %3</source>
         <translation>%1 %2 / %3</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="411" />
+        <location filename="../../app/ui/backup_dialog.py" line="402" />
         <source>The backup was cancelled: nothing was left in the folder, and the backups already there are unchanged.</source>
         <translation>备份已取消：文件夹中没有留下任何内容，已有的备份保持不变。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="415" />
+        <location filename="../../app/ui/backup_dialog.py" line="406" />
         <source>The verification was cancelled.</source>
         <translation>校验已取消。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="420" />
+        <location filename="../../app/ui/backup_dialog.py" line="411" />
         <source>The backup failed: %1</source>
         <translation>备份失败：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="423" />
+        <location filename="../../app/ui/backup_dialog.py" line="414" />
         <source>The backup cannot be verified: %1</source>
         <translation>无法校验备份：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="435" />
+        <location filename="../../app/ui/backup_dialog.py" line="426" />
         <source>Incremental, continuing %1</source>
         <translation>增量，接续 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="437" />
+        <location filename="../../app/ui/backup_dialog.py" line="428" />
         <source>Full (the folder held no backup of this archive to continue)</source>
         <translation>完整（该文件夹中没有此存档可接续的备份）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="439" />
+        <location filename="../../app/ui/backup_dialog.py" line="430" />
         <source>Full, starting a new chain</source>
         <translation>完整，开始新的备份链</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="440" />
+        <location filename="../../app/ui/backup_dialog.py" line="431" />
         <source>%1; %2 (%3) added</source>
         <translation>%1；新增 %2（%3）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="441" />
-        <location filename="../../app/ui/backup_dialog.py" line="465" />
+        <location filename="../../app/ui/backup_dialog.py" line="432" />
+        <location filename="../../app/ui/backup_dialog.py" line="456" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="441" />
-        <location filename="../../app/ui/backup_dialog.py" line="465" />
+        <location filename="../../app/ui/backup_dialog.py" line="432" />
+        <location filename="../../app/ui/backup_dialog.py" line="456" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="442" />
-        <location filename="../../app/ui/backup_dialog.py" line="466" />
+        <location filename="../../app/ui/backup_dialog.py" line="433" />
+        <location filename="../../app/ui/backup_dialog.py" line="457" />
         <source>1 media file</source>
         <translation>1 个媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="442" />
-        <location filename="../../app/ui/backup_dialog.py" line="466" />
+        <location filename="../../app/ui/backup_dialog.py" line="433" />
+        <location filename="../../app/ui/backup_dialog.py" line="457" />
         <source>%1 media files</source>
         <translation>%1 个媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="449" />
+        <location filename="../../app/ui/backup_dialog.py" line="440" />
         <source>The backup is written, but 1 media file could not be backed up (below).</source>
         <translation>备份已写入，但有 1 个媒体文件未能备份（见下）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="451" />
+        <location filename="../../app/ui/backup_dialog.py" line="442" />
         <source>The backup is written, but %1 media files could not be backed up (below).</source>
         <translation>备份已写入，但有 %1 个媒体文件未能备份（见下）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="456" />
+        <location filename="../../app/ui/backup_dialog.py" line="447" />
         <source>The backup is written and signed.</source>
         <translation>备份已写入并签名。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="461" />
+        <location filename="../../app/ui/backup_dialog.py" line="452" />
         <source>Intact: backup %1 and its chain of %2; %3, %4, audit trail of %5 entries; signed by key %6.</source>
         <translation>完好：备份 %1 及其备份链（共 %2）；%3，%4，审计日志 %5 条；签名密钥 %6。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="464" />
+        <location filename="../../app/ui/backup_dialog.py" line="455" />
         <source>1 backup</source>
         <translation>1 个备份</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="464" />
+        <location filename="../../app/ui/backup_dialog.py" line="455" />
         <source>%1 backups</source>
         <translation>%1 个备份</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="469" />
+        <location filename="../../app/ui/backup_dialog.py" line="460" />
         <source>Backup %2 FAILED: 1 problem (below).</source>
         <translation>备份 %2 校验失败：1 个问题（见下）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/backup_dialog.py" line="470" />
+        <location filename="../../app/ui/backup_dialog.py" line="461" />
         <source>Backup %2 FAILED: %1 problems (listed below).</source>
         <translation>备份 %2 校验失败：%1 个问题（列于下方）。</translation>
     </message>
@@ -1598,7 +1598,7 @@
 <context>
     <name>CompliancePanels</name>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="104" />
+        <location filename="../../app/ui/compliance_panels.py" line="105" />
         <source>This view cannot be read: %1</source>
         <translation>无法读取此视图：%1</translation>
     </message>
@@ -1606,67 +1606,67 @@
 <context>
     <name>ConsentModel</name>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="213" />
+        <location filename="../../app/ui/compliance_panels.py" line="214" />
         <source>Agreed</source>
         <translation>已同意</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="213" />
+        <location filename="../../app/ui/compliance_panels.py" line="214" />
         <source>Refused</source>
         <translation>已拒绝</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="214" />
+        <location filename="../../app/ui/compliance_panels.py" line="215" />
         <source>Agreed by default</source>
         <translation>默认同意</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <location filename="../../app/ui/compliance_panels.py" line="218" />
         <source>Consent</source>
         <translation>同意情况</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <location filename="../../app/ui/compliance_panels.py" line="218" />
         <source>Customer</source>
         <translation>客户</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <location filename="../../app/ui/compliance_panels.py" line="218" />
         <source>With</source>
         <translation>对象</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="217" />
+        <location filename="../../app/ui/compliance_panels.py" line="218" />
         <source>Decided</source>
         <translation>决定时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="218" />
+        <location filename="../../app/ui/compliance_panels.py" line="219" />
         <source>Checked with WeCom</source>
         <translation>企业微信核对时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="218" />
+        <location filename="../../app/ui/compliance_panels.py" line="219" />
         <source>Archive entries</source>
         <translation>存档记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="237" />
+        <location filename="../../app/ui/compliance_panels.py" line="238" />
         <source>group %1</source>
         <translation>群 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="238" />
+        <location filename="../../app/ui/compliance_panels.py" line="239" />
         <source>(archive entries only)</source>
         <translation>（仅有存档记录）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="242" />
+        <location filename="../../app/ui/compliance_panels.py" line="243" />
         <source>not reported by WeCom</source>
         <translation>企业微信未报告</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="258" />
+        <location filename="../../app/ui/compliance_panels.py" line="259" />
         <source>%1 on %2 (seen %3)</source>
         <translation>%1，%2（于 %3 获知）</translation>
     </message>
@@ -1674,37 +1674,37 @@
 <context>
     <name>ConsentPanel</name>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="293" />
+        <location filename="../../app/ui/compliance_panels.py" line="294" />
         <source>Only customers who refused</source>
         <translation>只看拒绝存档的客户</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="295" />
+        <location filename="../../app/ui/compliance_panels.py" line="296" />
         <source>Open conversation</source>
         <translation>打开会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="296" />
+        <location filename="../../app/ui/compliance_panels.py" line="297" />
         <source>Open entry</source>
         <translation>打开记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="304" />
+        <location filename="../../app/ui/compliance_panels.py" line="305" />
         <source>Agree/disagree entries of this customer in the archive:</source>
         <translation>此客户在存档中的同意/拒绝记录：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="325" />
+        <location filename="../../app/ui/compliance_panels.py" line="326" />
         <source>The archive holds no corp yet.</source>
         <translation>存档中还没有企业。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="345" />
+        <location filename="../../app/ui/compliance_panels.py" line="346" />
         <source>No consent is known yet: WeCom reports it at a directory sync (Directory → Sync from WeCom), and agree/disagree entries come with the archive.</source>
         <translation>尚无同意情况：企业微信在通讯录同步时报告（通讯录 → 从企业微信同步），同意/拒绝记录随存档而来。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="348" />
+        <location filename="../../app/ui/compliance_panels.py" line="349" />
         <source>%1 customers; %2 refused archiving (%3 chats or groups).</source>
         <translation>客户 %1 人；%2 人拒绝存档（涉及 %3 个会话或群）。</translation>
     </message>
@@ -2058,249 +2058,249 @@
 <context>
     <name>DirectoryPanel</name>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="134" />
+        <location filename="../../app/ui/directory_panel.py" line="135" />
         <source>Sync from WeCom</source>
         <translation>从企业微信同步</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="135" />
+        <location filename="../../app/ui/directory_panel.py" line="136" />
         <source>Staff, departments, external contacts, groups, the permit list and consent from WeCom's server API</source>
         <translation>通过企业微信服务端接口获取成员、部门、外部联系人、群、存档成员名单和客户同意情况</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="137" />
+        <location filename="../../app/ui/directory_panel.py" line="138" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="139" />
+        <location filename="../../app/ui/directory_panel.py" line="140" />
         <source>Import names file…</source>
         <translation>导入名称文件…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="140" />
+        <location filename="../../app/ui/directory_panel.py" line="141" />
         <source>Secrets…</source>
         <translation>Secret…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="143" />
+        <location filename="../../app/ui/directory_panel.py" line="144" />
         <source>off</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="144" />
+        <location filename="../../app/ui/directory_panel.py" line="145" />
         <source> h</source>
         <translation> 小时</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="146" />
+        <location filename="../../app/ui/directory_panel.py" line="147" />
         <source>Sync the directory every so many hours in the background (0: off)</source>
         <translation>后台每隔若干小时同步一次通讯录（0：关闭）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="164" />
+        <location filename="../../app/ui/directory_panel.py" line="165" />
         <source>Problems of the last directory sync</source>
         <translation>最近一次通讯录同步的问题</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="175" />
+        <location filename="../../app/ui/directory_panel.py" line="176" />
         <source>Every:</source>
         <translation>间隔：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="185" />
+        <location filename="../../app/ui/directory_panel.py" line="186" />
         <source>Problems:</source>
         <translation>问题：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="192" />
+        <location filename="../../app/ui/directory_panel.py" line="193" />
         <source>The directory sync failed: %1</source>
         <translation>通讯录同步失败：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="194" />
-        <location filename="../../app/ui/directory_panel.py" line="324" />
+        <location filename="../../app/ui/directory_panel.py" line="195" />
+        <location filename="../../app/ui/directory_panel.py" line="325" />
         <source>The directory sync was cancelled.</source>
         <translation>通讯录同步已取消。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="241" />
+        <location filename="../../app/ui/directory_panel.py" line="242" />
         <source>The directory has not been synced from WeCom yet. Names come from WeCom's server API (Sync from WeCom), or from a names file.</source>
         <translation>尚未从企业微信同步通讯录。名称来自企业微信服务端接口（从企业微信同步）或名称文件。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="247" />
+        <location filename="../../app/ui/directory_panel.py" line="248" />
         <source>succeeded</source>
         <translation>成功</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="247" />
+        <location filename="../../app/ui/directory_panel.py" line="248" />
         <source>done with refusals</source>
         <translation>完成（部分调用被拒绝）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="248" />
+        <location filename="../../app/ui/directory_panel.py" line="249" />
         <source>failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="248" />
+        <location filename="../../app/ui/directory_panel.py" line="249" />
         <source>cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="248" />
+        <location filename="../../app/ui/directory_panel.py" line="249" />
         <source>running</source>
         <translation>进行中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="249" />
+        <location filename="../../app/ui/directory_panel.py" line="250" />
         <source>names file import</source>
         <translation>名称文件导入</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="249" />
+        <location filename="../../app/ui/directory_panel.py" line="250" />
         <source>sync from WeCom</source>
         <translation>企业微信同步</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="250" />
+        <location filename="../../app/ui/directory_panel.py" line="251" />
         <source>Last %1: %2, %3 by %4.</source>
         <translation>最近一次%1：%2，%3（操作人 %4）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="254" />
+        <location filename="../../app/ui/directory_panel.py" line="255" />
         <source>%1 staff, %2 departments, %3 external contacts, %4 groups, %5 on the permit list, %6 consent states, %7 avatars; %8 names new, %9 changed.</source>
         <translation>成员 %1 人，部门 %2 个，外部联系人 %3 人，群 %4 个，存档名单 %5 人，同意情况 %6 条，头像 %7 个；新增名称 %8 个，变更 %9 个。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="258" />
-        <location filename="../../app/ui/directory_panel.py" line="359" />
+        <location filename="../../app/ui/directory_panel.py" line="259" />
+        <location filename="../../app/ui/directory_panel.py" line="360" />
         <source>%1 names imported.</source>
         <translation>已导入 %1 个名称。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="267" />
+        <location filename="../../app/ui/directory_panel.py" line="268" />
         <source>(%1×: %2)</source>
         <translation>（%1 次：%2）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="267" />
+        <location filename="../../app/ui/directory_panel.py" line="268" />
         <source>(%1×)</source>
         <translation>（%1 次）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="273" />
+        <location filename="../../app/ui/directory_panel.py" line="274" />
         <source>The directory cannot be read: %1</source>
         <translation>无法读取通讯录：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="280" />
+        <location filename="../../app/ui/directory_panel.py" line="281" />
         <source>No corp is configured on this computer.</source>
         <translation>本机尚未配置企业。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="285" />
+        <location filename="../../app/ui/directory_panel.py" line="286" />
         <source>Corp %1 is not configured on this computer: %2</source>
         <translation>企业 %1 未在本机配置：%2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="302" />
+        <location filename="../../app/ui/directory_panel.py" line="303" />
         <source>Asking WeCom…</source>
         <translation>正在请求企业微信…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="308" />
+        <location filename="../../app/ui/directory_panel.py" line="309" />
         <source>departments</source>
         <translation>部门</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="308" />
+        <location filename="../../app/ui/directory_panel.py" line="309" />
         <source>staff</source>
         <translation>成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="309" />
+        <location filename="../../app/ui/directory_panel.py" line="310" />
         <source>external contacts</source>
         <translation>外部联系人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="309" />
+        <location filename="../../app/ui/directory_panel.py" line="310" />
         <source>groups</source>
         <translation>群</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="310" />
+        <location filename="../../app/ui/directory_panel.py" line="311" />
         <source>permit list</source>
         <translation>存档成员名单</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="310" />
+        <location filename="../../app/ui/directory_panel.py" line="311" />
         <source>consent</source>
         <translation>同意情况</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="310" />
+        <location filename="../../app/ui/directory_panel.py" line="311" />
         <source>avatars</source>
         <translation>头像</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="317" />
+        <location filename="../../app/ui/directory_panel.py" line="318" />
         <source>Step %1 of %2: %3…</source>
         <translation>第 %1 步，共 %2 步：%3…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="321" />
+        <location filename="../../app/ui/directory_panel.py" line="322" />
         <source>The directory is synced.</source>
         <translation>通讯录已同步。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="322" />
+        <location filename="../../app/ui/directory_panel.py" line="323" />
         <source>The directory is synced; WeCom refused some calls (see Problems).</source>
         <translation>通讯录已同步；企业微信拒绝了部分调用（见“问题”）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="323" />
+        <location filename="../../app/ui/directory_panel.py" line="324" />
         <source>The directory sync failed (see Problems).</source>
         <translation>通讯录同步失败（见“问题”）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="342" />
+        <location filename="../../app/ui/directory_panel.py" line="343" />
         <source>Import names file</source>
         <translation>导入名称文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="343" />
+        <location filename="../../app/ui/directory_panel.py" line="344" />
         <source>Names files (*.json);;All files (*)</source>
         <translation>名称文件 (*.json);;所有文件 (*)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="364" />
+        <location filename="../../app/ui/directory_panel.py" line="365" />
         <source>The names file was not imported: %1</source>
         <translation>名称文件未导入：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="388" />
+        <location filename="../../app/ui/directory_panel.py" line="389" />
         <source>The secrets were not saved: %1</source>
         <translation>Secret 未保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="390" />
+        <location filename="../../app/ui/directory_panel.py" line="391" />
         <source>The secrets are kept in the OS keyring.</source>
         <translation>Secret 已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="399" />
+        <location filename="../../app/ui/directory_panel.py" line="400" />
         <source>The schedule was not saved: %1</source>
         <translation>计划未保存：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="402" />
+        <location filename="../../app/ui/directory_panel.py" line="403" />
         <source>The directory is synced every %1 hours while background jobs run.</source>
         <translation>后台任务运行时，每 %1 小时同步一次通讯录。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="403" />
+        <location filename="../../app/ui/directory_panel.py" line="404" />
         <source>Scheduled directory syncs are off.</source>
         <translation>定时通讯录同步已关闭。</translation>
     </message>
@@ -2308,27 +2308,27 @@
 <context>
     <name>DrawDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="438" />
+        <location filename="../../app/ui/review/settings_editors.py" line="430" />
         <source>Draw “%1” now</source>
         <translation>立即抽取“%1”</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="439" />
+        <location filename="../../app/ui/review/settings_editors.py" line="431" />
         <source>Draw</source>
         <translation>抽取</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="445" />
+        <location filename="../../app/ui/review/settings_editors.py" line="437" />
         <source>The week holding:</source>
         <translation>包含此日的一周：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="446" />
+        <location filename="../../app/ui/review/settings_editors.py" line="439" />
         <source>The week runs from Monday 00:00 to the next Monday, local time. A week is drawn once per rule; the sample goes to the reviewers' queue (My sample).</source>
         <translation>一周为本地时间周一 00:00 至下周一。每条规则每周只抽取一次；样本进入审阅人员的队列（我的抽样）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="462" />
+        <location filename="../../app/ui/review/settings_editors.py" line="448" />
         <source>Drawing…</source>
         <translation>正在抽取…</translation>
     </message>
@@ -2336,32 +2336,32 @@
 <context>
     <name>EvidenceModel</name>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <location filename="../../app/ui/compliance_panels.py" line="271" />
         <source>Entry</source>
         <translation>记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <location filename="../../app/ui/compliance_panels.py" line="271" />
         <source>Time</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <location filename="../../app/ui/compliance_panels.py" line="271" />
         <source>Decision time</source>
         <translation>决定时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="270" />
+        <location filename="../../app/ui/compliance_panels.py" line="271" />
         <source>Msgid</source>
         <translation>消息 ID</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="273" />
+        <location filename="../../app/ui/compliance_panels.py" line="274" />
         <source>Agreed to archiving</source>
         <translation>同意存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/compliance_panels.py" line="273" />
+        <location filename="../../app/ui/compliance_panels.py" line="274" />
         <source>Refused archiving</source>
         <translation>拒绝存档</translation>
     </message>
@@ -2369,259 +2369,259 @@
 <context>
     <name>ExportDialog</name>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="118" />
+        <location filename="../../app/ui/export_dialog.py" line="119" />
         <source>Export evidence</source>
         <translation>导出证据</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="123" />
+        <location filename="../../app/ui/export_dialog.py" line="124" />
         <source>Export:</source>
         <translation>导出内容：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="125" />
+        <location filename="../../app/ui/export_dialog.py" line="126" />
         <source>From</source>
         <translation>从</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="126" />
+        <location filename="../../app/ui/export_dialog.py" line="127" />
         <source>To</source>
         <translation>到</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="133" />
+        <location filename="../../app/ui/export_dialog.py" line="134" />
         <source> h</source>
         <translation> 小时</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="135" />
+        <location filename="../../app/ui/export_dialog.py" line="136" />
         <source>The conversation around each message that is also exported</source>
         <translation>每条消息前后一并导出的会话范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="143" />
+        <location filename="../../app/ui/export_dialog.py" line="144" />
         <source>Dates:</source>
         <translation>日期：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="149" />
+        <location filename="../../app/ui/export_dialog.py" line="150" />
         <source>Context (±hours):</source>
         <translation>上下文（± 小时）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="152" />
-        <location filename="../../app/ui/export_dialog.py" line="262" />
+        <location filename="../../app/ui/export_dialog.py" line="153" />
+        <location filename="../../app/ui/export_dialog.py" line="263" />
         <source>Output folder</source>
         <translation>输出文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="153" />
+        <location filename="../../app/ui/export_dialog.py" line="154" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="157" />
+        <location filename="../../app/ui/export_dialog.py" line="158" />
         <source>Output folder:</source>
         <translation>输出文件夹：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="158" />
+        <location filename="../../app/ui/export_dialog.py" line="159" />
         <source>As a single zip file</source>
         <translation>打包为单个 zip 文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="159" />
+        <location filename="../../app/ui/export_dialog.py" line="160" />
         <source>One .zip file holding the package folder, easy to send; `wecom-auditor verify` checks it without unzipping</source>
         <translation>一个包含证据包文件夹的 .zip 文件，便于传送；`wecom-auditor verify` 无需解压即可校验</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="161" />
+        <location filename="../../app/ui/export_dialog.py" line="162" />
         <source>PDF transcripts</source>
         <translation>PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="163" />
+        <location filename="../../app/ui/export_dialog.py" line="164" />
         <source>A PDF per conversation besides the HTML transcript (slower for large exports)</source>
         <translation>除 HTML 会话记录外，每个会话另生成一份 PDF（大批量导出时较慢）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="169" />
+        <location filename="../../app/ui/export_dialog.py" line="170" />
         <source>Package:</source>
         <translation>证据包：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="66" />
+        <location filename="../../app/ui/export_dialog.py" line="67" />
         <source>Export signing key</source>
         <translation>导出签名密钥</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="70" />
+        <location filename="../../app/ui/export_dialog.py" line="71" />
         <source>Passphrase of the export signing key:</source>
         <translation>导出签名密钥的口令：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="73" />
+        <location filename="../../app/ui/export_dialog.py" line="74" />
         <source>This computer has no keyring: the export signing key is kept encrypted under a passphrase. Choose it (asked for at each export):</source>
         <translation>本机没有系统钥匙串：导出签名密钥将用口令加密保存。请设置口令（每次导出时都会询问）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="77" />
+        <location filename="../../app/ui/export_dialog.py" line="78" />
         <source>The same passphrase again:</source>
         <translation>再次输入同一口令：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="81" />
+        <location filename="../../app/ui/export_dialog.py" line="82" />
         <source>The two passphrases differ.</source>
         <translation>两次输入的口令不一致。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="397" />
+        <location filename="../../app/ui/export_dialog.py" line="398" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="398" />
+        <location filename="../../app/ui/export_dialog.py" line="399" />
         <source>1 conversation</source>
         <translation>1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="398" />
+        <location filename="../../app/ui/export_dialog.py" line="399" />
         <source>%1 conversations</source>
         <translation>%1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="399" />
+        <location filename="../../app/ui/export_dialog.py" line="400" />
         <source>1 media file</source>
         <translation>1 个媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="399" />
+        <location filename="../../app/ui/export_dialog.py" line="400" />
         <source>%1 media files</source>
         <translation>%1 个媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="401" />
+        <location filename="../../app/ui/export_dialog.py" line="402" />
         <source>1 hit</source>
         <translation>1 处命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="401" />
+        <location filename="../../app/ui/export_dialog.py" line="402" />
         <source>%1 hits</source>
         <translation>%1 处命中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="403" />
+        <location filename="../../app/ui/export_dialog.py" line="404" />
         <source>1 PDF transcript</source>
         <translation>1 份 PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="403" />
+        <location filename="../../app/ui/export_dialog.py" line="404" />
         <source>%1 PDF transcripts</source>
         <translation>%1 份 PDF 会话记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="404" />
+        <location filename="../../app/ui/export_dialog.py" line="405" />
         <source>, </source>
         <translation>，</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="406" />
+        <location filename="../../app/ui/export_dialog.py" line="407" />
         <source>; %1 media not stored in the archive (listed in the load file)</source>
         <translation>；%1 个媒体未存档（已列入载入文件）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="191" />
+        <location filename="../../app/ui/export_dialog.py" line="192" />
         <source>Contents:</source>
         <translation>内容：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="194" />
+        <location filename="../../app/ui/export_dialog.py" line="195" />
         <source>Export</source>
         <translation>导出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="196" />
+        <location filename="../../app/ui/export_dialog.py" line="197" />
         <source>Cancel export</source>
         <translation>取消导出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="198" />
+        <location filename="../../app/ui/export_dialog.py" line="199" />
         <source>Open folder</source>
         <translation>打开文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="200" />
+        <location filename="../../app/ui/export_dialog.py" line="201" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="281" />
+        <location filename="../../app/ui/export_dialog.py" line="282" />
         <source>The end date is before the start date.</source>
         <translation>结束日期早于开始日期。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="289" />
+        <location filename="../../app/ui/export_dialog.py" line="290" />
         <source>Choose an output folder.</source>
         <translation>请选择输出文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="295" />
+        <location filename="../../app/ui/export_dialog.py" line="296" />
         <source>The output folder cannot be created: %1</source>
         <translation>无法创建输出文件夹：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="330" />
-        <location filename="../../app/ui/export_dialog.py" line="359" />
+        <location filename="../../app/ui/export_dialog.py" line="331" />
+        <location filename="../../app/ui/export_dialog.py" line="360" />
         <source>Preparing the export…</source>
         <translation>正在准备导出…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="342" />
+        <location filename="../../app/ui/export_dialog.py" line="343" />
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="397" />
+        <location filename="../../app/ui/export_dialog.py" line="398" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="189" />
+        <location filename="../../app/ui/export_dialog.py" line="190" />
         <source>Saved as:</source>
         <translation>保存位置：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="190" />
+        <location filename="../../app/ui/export_dialog.py" line="191" />
         <source>Package fingerprint:</source>
         <translation>证据包指纹：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <location filename="../../app/ui/export_dialog.py" line="356" />
         <source>Copying messages and media…</source>
         <translation>正在复制消息和媒体…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="355" />
+        <location filename="../../app/ui/export_dialog.py" line="356" />
         <source>Writing transcripts…</source>
         <translation>正在生成会话记录…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="356" />
+        <location filename="../../app/ui/export_dialog.py" line="357" />
         <source>%1 (%2%)</source>
         <translation>%1（%2%）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="374" />
+        <location filename="../../app/ui/export_dialog.py" line="375" />
         <source>The export was cancelled; nothing was written.</source>
         <translation>导出已取消，未写入任何内容。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="378" />
+        <location filename="../../app/ui/export_dialog.py" line="379" />
         <source>The export failed: %1</source>
         <translation>导出失败：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/export_dialog.py" line="384" />
+        <location filename="../../app/ui/export_dialog.py" line="385" />
         <source>The evidence package is ready.</source>
         <translation>证据包已生成。</translation>
     </message>
@@ -2752,97 +2752,97 @@
 <context>
     <name>GroupMembersPanel</name>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="110" />
+        <location filename="../../app/ui/members_panel.py" line="111" />
         <source>Open conversation</source>
         <translation>打开会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="131" />
+        <location filename="../../app/ui/members_panel.py" line="132" />
         <source>Group:</source>
         <translation>群：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="153" />
+        <location filename="../../app/ui/members_panel.py" line="154" />
         <source>The archive holds no corp yet.</source>
         <translation>存档中还没有企业。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="168" />
+        <location filename="../../app/ui/members_panel.py" line="169" />
         <source>Group %1</source>
         <translation>群 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="176" />
+        <location filename="../../app/ui/members_panel.py" line="177" />
         <source>No group conversations (or none in your scope).</source>
         <translation>没有群聊（或没有您权限范围内的群聊）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="220" />
+        <location filename="../../app/ui/members_panel.py" line="221" />
         <source>The member list cannot be read: %1</source>
         <translation>无法读取成员列表：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="235" />
+        <location filename="../../app/ui/members_panel.py" line="236" />
         <source>This group is not in the archive (or not in your scope).</source>
         <translation>此群不在存档中（或不在您的权限范围内）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="240" />
+        <location filename="../../app/ui/members_panel.py" line="241" />
         <source>internal group</source>
         <translation>内部群</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="240" />
+        <location filename="../../app/ui/members_panel.py" line="241" />
         <source>customer group</source>
         <translation>客户群</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="245" />
+        <location filename="../../app/ui/members_panel.py" line="246" />
         <source>owner %1</source>
         <translation>群主 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="247" />
+        <location filename="../../app/ui/members_panel.py" line="248" />
         <source>created %1</source>
         <translation>创建于 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="249" />
+        <location filename="../../app/ui/members_panel.py" line="250" />
         <source>%1 as WeCom listed them on %2</source>
         <translation>企业微信于 %2 列出的 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="250" />
+        <location filename="../../app/ui/members_panel.py" line="251" />
         <source>1 member</source>
         <translation>1 名成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="250" />
+        <location filename="../../app/ui/members_panel.py" line="251" />
         <source>%1 members</source>
         <translation>%1 名成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="253" />
+        <location filename="../../app/ui/members_panel.py" line="254" />
         <source>WeCom has not described this group (Directory → Sync from WeCom): the people seen in its messages are listed</source>
         <translation>企业微信尚未提供此群的信息（通讯录 → 从企业微信同步）：列出的是在其消息中出现过的人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="256" />
+        <location filename="../../app/ui/members_panel.py" line="257" />
         <source>1 has left</source>
         <translation>1 人已退出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="256" />
+        <location filename="../../app/ui/members_panel.py" line="257" />
         <source>%1 have left</source>
         <translation>%1 人已退出</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="258" />
+        <location filename="../../app/ui/members_panel.py" line="259" />
         <source>1 more seen in the archive only</source>
         <translation>另有 1 人仅见于存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="259" />
+        <location filename="../../app/ui/members_panel.py" line="260" />
         <source>%1 more seen in the archive only</source>
         <translation>另有 %1 人仅见于存档</translation>
     </message>
@@ -2850,27 +2850,27 @@
 <context>
     <name>ImageViewDialog</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="133" />
+        <location filename="../../app/ui/viewer/media_view.py" line="134" />
         <source>Image</source>
         <translation>图片</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="140" />
+        <location filename="../../app/ui/viewer/media_view.py" line="141" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="144" />
+        <location filename="../../app/ui/viewer/media_view.py" line="145" />
         <source>Actual size</source>
         <translation>实际大小</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="148" />
+        <location filename="../../app/ui/viewer/media_view.py" line="149" />
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="170" />
+        <location filename="../../app/ui/viewer/media_view.py" line="171" />
         <source>This image cannot be shown: {error}</source>
         <translation>无法显示此图片：{error}</translation>
     </message>
@@ -3371,54 +3371,54 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MediaActions</name>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="222" />
+        <location filename="../../app/ui/viewer/media_view.py" line="223" />
         <source>Save voice message</source>
         <translation>保存语音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="222" />
+        <location filename="../../app/ui/viewer/media_view.py" line="223" />
         <source>Save as</source>
         <translation>另存为</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="239" />
-        <location filename="../../app/ui/viewer/media_view.py" line="273" />
+        <location filename="../../app/ui/viewer/media_view.py" line="240" />
+        <location filename="../../app/ui/viewer/media_view.py" line="274" />
         <source>Open file</source>
         <translation>打开文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="240" />
+        <location filename="../../app/ui/viewer/media_view.py" line="241" />
         <source>Programs and scripts from messages are never opened. Use "Save as…" to keep a copy.</source>
         <translation>来自消息的程序和脚本不会被打开。请使用“另存为…”保存副本。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="270" />
+        <location filename="../../app/ui/viewer/media_view.py" line="271" />
         <source>No program on this computer opens .{ext} files.</source>
         <translation>本机没有可打开 .{ext} 文件的程序。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="271" />
+        <location filename="../../app/ui/viewer/media_view.py" line="272" />
         <source>No program on this computer opens files of this type.</source>
         <translation>本机没有可打开此类文件的程序。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="274" />
+        <location filename="../../app/ui/viewer/media_view.py" line="275" />
         <source>Nothing was opened, and nothing is recorded as opened. Use "Save as…" to keep a copy, or install a program for this type.</source>
         <translation>未打开任何文件，也未记录为已打开。可用“另存为…”保存副本，或安装能打开此类文件的程序。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="279" />
-        <location filename="../../app/ui/viewer/media_view.py" line="285" />
+        <location filename="../../app/ui/viewer/media_view.py" line="280" />
+        <location filename="../../app/ui/viewer/media_view.py" line="286" />
         <source>Media</source>
         <translation>媒体</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="280" />
+        <location filename="../../app/ui/viewer/media_view.py" line="281" />
         <source>The file was opened, but this could not be recorded: {error}</source>
         <translation>文件已打开，但未能记入审计日志：{error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/media_view.py" line="286" />
+        <location filename="../../app/ui/viewer/media_view.py" line="287" />
         <source>The file could not be copied: {error}</source>
         <translation>无法复制文件：{error}</translation>
     </message>
@@ -3426,82 +3426,82 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MediaStoragePage</name>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="141" />
+        <location filename="../../app/ui/settings/storage_page.py" line="142" />
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="142" />
+        <location filename="../../app/ui/settings/storage_page.py" line="143" />
         <source>Writes, reads back and deletes a small test object (for a folder: checks it can be written), off the main window.</source>
         <translation>在后台写入、读回并删除一个小的测试对象（文件夹则检查能否写入），不阻塞主窗口。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="153" />
+        <location filename="../../app/ui/settings/storage_page.py" line="154" />
         <source>Images, voice, video and files are downloaded, verified against WeCom's checksum and stored under their SHA-256. Choose where:</source>
         <translation>图片、语音、视频和文件下载后，会用企业微信给出的校验值核对，并按其 SHA-256 存储。请选择存储位置：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="159" />
+        <location filename="../../app/ui/settings/storage_page.py" line="160" />
         <source>Secret keys are kept in the keyring, never in the settings file. Files already stored stay where they are and remain readable; to move them, run: wecom-auditor media migrate --to oss (or cos, local). A new choice takes effect after a restart.</source>
         <translation>密钥保存在系统钥匙串中，绝不写入设置文件。已存储的文件保留在原处，仍可读取；如需迁移，请运行：wecom-auditor media migrate --to oss（或 cos、local）。新的选择在重启后生效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="227" />
+        <location filename="../../app/ui/settings/storage_page.py" line="228" />
         <source>The media folder has a value to fix.</source>
         <translation>媒体文件夹有需要修改的值。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="228" />
+        <location filename="../../app/ui/settings/storage_page.py" line="229" />
         <source>The media storage has a value to fix.</source>
         <translation>媒体存储有需要修改的值。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="236" />
+        <location filename="../../app/ui/settings/storage_page.py" line="237" />
         <source>Give the full path of the folder.</source>
         <translation>请填写文件夹的完整路径。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="238" />
+        <location filename="../../app/ui/settings/storage_page.py" line="239" />
         <source>This is a file; choose a folder.</source>
         <translation>这是一个文件，请选择文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="254" />
+        <location filename="../../app/ui/settings/storage_page.py" line="255" />
         <source>Enter the secret key (it is kept in the keyring).</source>
         <translation>请输入密钥（将保存在系统钥匙串中）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="282" />
+        <location filename="../../app/ui/settings/storage_page.py" line="283" />
         <source>Cannot read the keyring: %1</source>
         <translation>无法读取系统钥匙串：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="291" />
+        <location filename="../../app/ui/settings/storage_page.py" line="292" />
         <source>No keyring on this computer: give the secret key in the environment variable %1.</source>
         <translation>本机没有可用的钥匙串：请通过环境变量 %1 提供密钥。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="294" />
+        <location filename="../../app/ui/settings/storage_page.py" line="295" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>点击“确定”后保存到系统钥匙串。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="298" />
+        <location filename="../../app/ui/settings/storage_page.py" line="299" />
         <source>Stored in the keyring.</source>
         <translation>已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="300" />
+        <location filename="../../app/ui/settings/storage_page.py" line="301" />
         <source>Read from the environment variable %1.</source>
         <translation>从环境变量 %1 读取。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="302" />
+        <location filename="../../app/ui/settings/storage_page.py" line="303" />
         <source>Not set.</source>
         <translation>未设置。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/storage_page.py" line="331" />
+        <location filename="../../app/ui/settings/storage_page.py" line="332" />
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
@@ -3509,102 +3509,102 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MemberModel</name>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="51" />
+        <location filename="../../app/ui/members_panel.py" line="52" />
         <source>Invited by a member</source>
         <translation>成员邀请</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="51" />
+        <location filename="../../app/ui/members_panel.py" line="52" />
         <source>Through a link</source>
         <translation>通过链接</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="52" />
+        <location filename="../../app/ui/members_panel.py" line="53" />
         <source>Scanned a QR code</source>
         <translation>扫描二维码</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="55" />
+        <location filename="../../app/ui/members_panel.py" line="56" />
         <source>Name</source>
         <translation>姓名</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="55" />
+        <location filename="../../app/ui/members_panel.py" line="56" />
         <source>Id</source>
         <translation>ID</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="55" />
+        <location filename="../../app/ui/members_panel.py" line="56" />
         <source>Staff or corp</source>
         <translation>员工或企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="55" />
+        <location filename="../../app/ui/members_panel.py" line="56" />
         <source>Joined</source>
         <translation>入群时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="55" />
+        <location filename="../../app/ui/members_panel.py" line="56" />
         <source>How</source>
         <translation>入群方式</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="56" />
+        <location filename="../../app/ui/members_panel.py" line="57" />
         <source>Invited by</source>
         <translation>邀请人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="56" />
+        <location filename="../../app/ui/members_panel.py" line="57" />
         <source>Messages here</source>
         <translation>群内消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="56" />
+        <location filename="../../app/ui/members_panel.py" line="57" />
         <source>Last message here</source>
         <translation>群内最近消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="56" />
+        <location filename="../../app/ui/members_panel.py" line="57" />
         <source>Membership</source>
         <translation>成员状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="61" />
+        <location filename="../../app/ui/members_panel.py" line="62" />
         <source>%1 (owner)</source>
         <translation>%1（群主）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="66" />
+        <location filename="../../app/ui/members_panel.py" line="67" />
         <source>External %1</source>
         <translation>外部 %1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="66" />
+        <location filename="../../app/ui/members_panel.py" line="67" />
         <source>External</source>
         <translation>外部</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="68" />
+        <location filename="../../app/ui/members_panel.py" line="69" />
         <source>Staff, %1</source>
         <translation>员工，%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="68" />
+        <location filename="../../app/ui/members_panel.py" line="69" />
         <source>Staff</source>
         <translation>员工</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="82" />
+        <location filename="../../app/ui/members_panel.py" line="83" />
         <source>Left (not listed since %1)</source>
         <translation>已退出（自 %1 起不在名单中）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="83" />
+        <location filename="../../app/ui/members_panel.py" line="84" />
         <source>Member</source>
         <translation>成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/members_panel.py" line="83" />
+        <location filename="../../app/ui/members_panel.py" line="84" />
         <source>Seen in the archive only</source>
         <translation>仅见于存档</translation>
     </message>
@@ -3612,37 +3612,37 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageDelegate</name>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="251" />
+        <location filename="../../app/ui/viewer/delegate.py" line="264" />
         <source>[Cannot show this part]</source>
         <translation>[无法显示此部分]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="288" />
+        <location filename="../../app/ui/viewer/delegate.py" line="301" />
         <source>Open</source>
         <translation>打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="290" />
+        <location filename="../../app/ui/viewer/delegate.py" line="303" />
         <source>Save voice…</source>
         <translation>保存语音…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="291" />
+        <location filename="../../app/ui/viewer/delegate.py" line="304" />
         <source>Save as…</source>
         <translation>另存为…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="294" />
+        <location filename="../../app/ui/viewer/delegate.py" line="307" />
         <source>View</source>
         <translation>查看</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="529" />
+        <location filename="../../app/ui/viewer/delegate.py" line="573" />
         <source>Recalled at {time}</source>
         <translation>已撤回（{time}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/delegate.py" line="634" />
+        <location filename="../../app/ui/viewer/delegate.py" line="678" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
@@ -3650,213 +3650,213 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageDetailsDialog</name>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="120" />
+        <location filename="../../app/ui/viewer/details.py" line="121" />
         <source>Message details</source>
         <translation>消息详情</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="123" />
+        <location filename="../../app/ui/viewer/details.py" line="124" />
         <source>This message is not in the archive.</source>
         <translation>存档中没有这条消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="128" />
+        <location filename="../../app/ui/viewer/details.py" line="129" />
         <source>This message cannot be shown to your account: {reason}</source>
         <translation>此消息不能向您的账号显示：{reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="131" />
+        <location filename="../../app/ui/viewer/details.py" line="132" />
         <source>This message cannot be shown: {reason}</source>
         <translation>无法显示此消息：{reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="143" />
+        <location filename="../../app/ui/viewer/details.py" line="144" />
         <source>Fields</source>
         <translation>字段</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="147" />
+        <location filename="../../app/ui/viewer/details.py" line="148" />
         <source>Raw JSON (formatted)</source>
         <translation>原始 JSON（格式化）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="148" />
+        <location filename="../../app/ui/viewer/details.py" line="149" />
         <source>Raw JSON (exact bytes)</source>
         <translation>原始 JSON（原始字节）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="149" />
+        <location filename="../../app/ui/viewer/details.py" line="150" />
         <source>Hex</source>
         <translation>十六进制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="150" />
+        <location filename="../../app/ui/viewer/details.py" line="151" />
         <source>Media ({n})</source>
         <translation>媒体（{n}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="155" />
+        <location filename="../../app/ui/viewer/details.py" line="156" />
         <source>SHA-256:</source>
         <translation>SHA-256：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="159" />
+        <location filename="../../app/ui/viewer/details.py" line="160" />
         <source>Verify</source>
         <translation>校验</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="167" />
+        <location filename="../../app/ui/viewer/details.py" line="168" />
         <source>Copy raw JSON</source>
         <translation>复制原始 JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="194" />
+        <location filename="../../app/ui/viewer/details.py" line="195" />
         <source>msgid</source>
         <translation>消息 ID (msgid)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="195" />
+        <location filename="../../app/ui/viewer/details.py" line="196" />
         <source>seq</source>
         <translation>序号 (seq)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="196" />
+        <location filename="../../app/ui/viewer/details.py" line="197" />
         <source>Public key version</source>
         <translation>公钥版本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="197" />
+        <location filename="../../app/ui/viewer/details.py" line="198" />
         <source>action</source>
         <translation>动作 (action)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="198" />
+        <location filename="../../app/ui/viewer/details.py" line="199" />
         <source>From</source>
         <translation>发送者</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="199" />
+        <location filename="../../app/ui/viewer/details.py" line="200" />
         <source>To</source>
         <translation>接收者</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="200" />
+        <location filename="../../app/ui/viewer/details.py" line="201" />
         <source>roomid</source>
         <translation>群聊 ID (roomid)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="201" />
+        <location filename="../../app/ui/viewer/details.py" line="202" />
         <source>msgtime</source>
         <translation>消息时间 (msgtime)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="202" />
+        <location filename="../../app/ui/viewer/details.py" line="203" />
         <source>msgtype</source>
         <translation>消息类型 (msgtype)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="202" />
+        <location filename="../../app/ui/viewer/details.py" line="203" />
         <source>(not supported)</source>
         <translation>（不支持）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="203" />
+        <location filename="../../app/ui/viewer/details.py" line="204" />
         <source>Session</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="205" />
+        <location filename="../../app/ui/viewer/details.py" line="206" />
         <source>Recalled</source>
         <translation>撤回</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="205" />
+        <location filename="../../app/ui/viewer/details.py" line="206" />
         <source>Recalled at {time}</source>
         <translation>撤回于 {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="207" />
+        <location filename="../../app/ui/viewer/details.py" line="208" />
         <source>Recalls message</source>
         <translation>撤回的消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="208" />
+        <location filename="../../app/ui/viewer/details.py" line="209" />
         <source>Stored size</source>
         <translation>存储大小</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="208" />
+        <location filename="../../app/ui/viewer/details.py" line="209" />
         <source>{n} bytes</source>
         <translation>{n} 字节</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="213" />
-        <location filename="../../app/ui/viewer/details.py" line="216" />
+        <location filename="../../app/ui/viewer/details.py" line="214" />
+        <location filename="../../app/ui/viewer/details.py" line="217" />
         <source>Parse problems</source>
         <translation>解析问题</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="223" />
+        <location filename="../../app/ui/viewer/details.py" line="224" />
         <source>Content</source>
         <translation>内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="227" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>Where</source>
         <translation>位置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="227" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="227" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>File name</source>
         <translation>文件名</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="227" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="227" />
+        <location filename="../../app/ui/viewer/details.py" line="228" />
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="228" />
+        <location filename="../../app/ui/viewer/details.py" line="229" />
         <source>MD5 matched</source>
         <translation>MD5 一致</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="228" />
+        <location filename="../../app/ui/viewer/details.py" line="229" />
         <source>SHA-256</source>
         <translation>SHA-256</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="228" />
+        <location filename="../../app/ui/viewer/details.py" line="229" />
         <source>Last error</source>
         <translation>最近错误</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="234" />
+        <location filename="../../app/ui/viewer/details.py" line="235" />
         <source>yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="234" />
+        <location filename="../../app/ui/viewer/details.py" line="235" />
         <source>no</source>
         <translation>否</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="253" />
+        <location filename="../../app/ui/viewer/details.py" line="254" />
         <source>Match: the stored JSON has the SHA-256 recorded when it was archived.</source>
         <translation>一致：存储的 JSON 与存档时记录的 SHA-256 相符。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/details.py" line="255" />
+        <location filename="../../app/ui/viewer/details.py" line="256" />
         <source>MISMATCH: the stored JSON now hashes to {sha}</source>
         <translation>不一致：存储的 JSON 现在的 SHA-256 为 {sha}</translation>
     </message>
@@ -3864,249 +3864,249 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>MessageListModel</name>
     <message>
-        <location filename="../../app/ui/viewer/model.py" line="305" />
+        <location filename="../../app/ui/viewer/model.py" line="344" />
         <source>[recalled at {time}]</source>
-        <extracomment>a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom) the session a person opened (``record_open``), as ArchiveService.open_session returned it (a SessionRow, or None if the archive has no such session); emitted before window_opened the core refused to open the session (the reason, one sentence); the window is now empty the media rows of these messages changed (a download finished): their bubbles must be drawn anew</extracomment>
+        <extracomment>a new window is shown; the id of the row to bring into view (-1: the newest, at the bottom) the session a person opened (``record_open``), as ArchiveService.open_session returned it (a SessionRow, or None if the archive has no such session); emitted before window_opened the core refused to open the session (the reason, one sentence); the window is now empty the media rows of these messages changed (a download finished): their bubbles must be drawn anew a prefetched page is staged beyond one end of the window ("older" or "newer"): see staged_facts</extracomment>
         <translation>[已于 {time} 撤回]</translation>
     </message>
 </context>
 <context>
     <name>MessageRenderer</name>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="171" />
+        <location filename="../../app/ui/viewer/render.py" line="166" />
         <source>{amount} yuan</source>
         <translation>{amount} 元</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="362" />
+        <location filename="../../app/ui/viewer/render.py" line="357" />
         <source>[This message could not be read: {type}]</source>
         <translation>[无法读取此消息：{type}]</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="363" />
-        <location filename="../../app/ui/viewer/render.py" line="712" />
+        <location filename="../../app/ui/viewer/render.py" line="358" />
+        <location filename="../../app/ui/viewer/render.py" line="707" />
         <source>Show raw JSON</source>
         <translation>显示原始 JSON</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="407" />
+        <location filename="../../app/ui/viewer/render.py" line="402" />
         <source>{who} recalled a message</source>
         <translation>{who} 撤回了一条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="412" />
+        <location filename="../../app/ui/viewer/render.py" line="407" />
         <source>{who} agreed to have chats archived</source>
         <translation>{who} 同意存档会话内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="418" />
+        <location filename="../../app/ui/viewer/render.py" line="413" />
         <source>{who} declined to have chats archived</source>
         <translation>{who} 拒绝存档会话内容</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="621" />
+        <location filename="../../app/ui/viewer/render.py" line="616" />
         <source>{who} switched enterprise</source>
         <translation>{who} 切换了企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="476" />
+        <location filename="../../app/ui/viewer/render.py" line="471" />
         <source>{n} forwarded messages</source>
         <translation>共 {n} 条聊天记录</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="630" />
+        <location filename="../../app/ui/viewer/render.py" line="625" />
         <source>Collapse</source>
         <translation>收起</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="631" />
+        <location filename="../../app/ui/viewer/render.py" line="626" />
         <source>Show all {n} items</source>
         <translation>展开全部 {n} 项</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="427" />
+        <location filename="../../app/ui/viewer/render.py" line="422" />
         <source>Voice message</source>
         <translation>语音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="581" />
+        <location filename="../../app/ui/viewer/render.py" line="576" />
         <source>Ended {time}</source>
         <translation>结束于 {time}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="583" />
+        <location filename="../../app/ui/viewer/render.py" line="578" />
         <source>Shared file: {name} ({who})</source>
         <translation>共享文件：{name}（{who}）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="586" />
+        <location filename="../../app/ui/viewer/render.py" line="581" />
         <source>Shared screen: {who}</source>
         <translation>共享屏幕：{who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="587" />
+        <location filename="../../app/ui/viewer/render.py" line="582" />
         <source>Call recording</source>
         <translation>通话录音</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="527" />
-        <location filename="../../app/ui/viewer/render.py" line="557" />
+        <location filename="../../app/ui/viewer/render.py" line="522" />
+        <location filename="../../app/ui/viewer/render.py" line="552" />
         <source>Place: {place}</source>
         <translation>地点：{place}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="559" />
+        <location filename="../../app/ui/viewer/render.py" line="554" />
         <source>Attendees: {names}</source>
         <translation>参与人：{names}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="537" />
-        <location filename="../../app/ui/viewer/render.py" line="562" />
+        <location filename="../../app/ui/viewer/render.py" line="532" />
+        <location filename="../../app/ui/viewer/render.py" line="557" />
         <source>Created by {who}</source>
         <translation>创建人：{who}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="429" />
+        <location filename="../../app/ui/viewer/render.py" line="424" />
         <source>AMR audio cannot be played inside this app: "Open" plays it with a program of this computer that can.</source>
         <translation>本程序内无法播放 AMR 语音：点“打开”可用本机能播放它的程序播放。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="499" />
+        <location filename="../../app/ui/viewer/render.py" line="494" />
         <source>Started a vote</source>
         <translation>发起投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="500" />
+        <location filename="../../app/ui/viewer/render.py" line="495" />
         <source>Voted</source>
         <translation>参与投票</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="515" />
+        <location filename="../../app/ui/viewer/render.py" line="510" />
         <source>Amount: {amount}</source>
         <translation>金额：{amount}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="517" />
+        <location filename="../../app/ui/viewer/render.py" line="512" />
         <source>Packets: {n}</source>
         <translation>个数：{n}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="608" />
+        <location filename="../../app/ui/viewer/render.py" line="603" />
         <source>Call</source>
         <translation>通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="609" />
+        <location filename="../../app/ui/viewer/render.py" line="604" />
         <source>Duration {d}</source>
         <translation>时长 {d}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="634" />
+        <location filename="../../app/ui/viewer/render.py" line="629" />
         <source>Attended</source>
         <translation>已参加</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="635" />
+        <location filename="../../app/ui/viewer/render.py" line="630" />
         <source>Declined</source>
         <translation>已拒绝</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="636" />
+        <location filename="../../app/ui/viewer/render.py" line="631" />
         <source>Not answered yet</source>
         <translation>待定</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="637" />
+        <location filename="../../app/ui/viewer/render.py" line="632" />
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="638" />
+        <location filename="../../app/ui/viewer/render.py" line="633" />
         <source>Expired</source>
         <translation>已过期</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="639" />
+        <location filename="../../app/ui/viewer/render.py" line="634" />
         <source>Normal red packet</source>
         <translation>普通红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="640" />
+        <location filename="../../app/ui/viewer/render.py" line="635" />
         <source>Lucky red packet</source>
         <translation>拼手气红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="641" />
+        <location filename="../../app/ui/viewer/render.py" line="636" />
         <source>Incentive red packet</source>
         <translation>激励红包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="642" />
+        <location filename="../../app/ui/viewer/render.py" line="637" />
         <source>Picture post</source>
         <translation>图片动态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="643" />
+        <location filename="../../app/ui/viewer/render.py" line="638" />
         <source>Video post</source>
         <translation>视频动态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="644" />
+        <location filename="../../app/ui/viewer/render.py" line="639" />
         <source>Live stream</source>
         <translation>直播</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="645" />
+        <location filename="../../app/ui/viewer/render.py" line="640" />
         <source>Voice call</source>
         <translation>语音通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="646" />
+        <location filename="../../app/ui/viewer/render.py" line="641" />
         <source>Video call</source>
         <translation>视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="647" />
+        <location filename="../../app/ui/viewer/render.py" line="642" />
         <source>Group voice call</source>
         <translation>多人语音通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="648" />
+        <location filename="../../app/ui/viewer/render.py" line="643" />
         <source>Group video call</source>
         <translation>多人视频通话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="659" />
+        <location filename="../../app/ui/viewer/render.py" line="654" />
         <source>({n} more characters: open Details to read the whole message)</source>
         <translation>（还有 {n} 个字符：打开“详情”阅读完整消息）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="684" />
+        <location filename="../../app/ui/viewer/render.py" line="679" />
         <source>Not archived (no media reference)</source>
         <translation>未存档（消息中没有媒体引用）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="688" />
+        <location filename="../../app/ui/viewer/render.py" line="683" />
         <source>Download pending</source>
         <translation>等待下载</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="690" />
+        <location filename="../../app/ui/viewer/render.py" line="685" />
         <source>Expired: WeCom no longer holds this file</source>
         <translation>已过期：企业微信已不再保存此文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="693" />
+        <location filename="../../app/ui/viewer/render.py" line="688" />
         <source>Download failed: {reason}</source>
         <translation>下载失败：{reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="694" />
+        <location filename="../../app/ui/viewer/render.py" line="689" />
         <source>Download failed</source>
         <translation>下载失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/render.py" line="711" />
+        <location filename="../../app/ui/viewer/render.py" line="706" />
         <source>[Unsupported message type: {type}]</source>
         <translation>[不支持的消息类型：{type}]</translation>
     </message>
@@ -4146,7 +4146,7 @@ Archive and review WeCom chats for compliance.</source>
     </message>
     <message>
         <location filename="../../app/ui/viewer/widget.py" line="197" />
-        <location filename="../../app/ui/viewer/widget.py" line="691" />
+        <location filename="../../app/ui/viewer/widget.py" line="718" />
         <source>Details…</source>
         <translation>详情…</translation>
     </message>
@@ -4161,49 +4161,49 @@ Archive and review WeCom chats for compliance.</source>
         <translation>请选择一个会话以查看其消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="469" />
+        <location filename="../../app/ui/viewer/widget.py" line="475" />
         <source>This conversation cannot be shown to your account.
 {reason}</source>
         <translation>此会话不能向您的账号显示。
 {reason}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="630" />
+        <location filename="../../app/ui/viewer/widget.py" line="657" />
         <source>1 participant</source>
         <translation>1 位成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="631" />
+        <location filename="../../app/ui/viewer/widget.py" line="658" />
         <source>%1 participants</source>
         <translation>%1 位成员</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="632" />
+        <location filename="../../app/ui/viewer/widget.py" line="659" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="632" />
+        <location filename="../../app/ui/viewer/widget.py" line="659" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="643" />
+        <location filename="../../app/ui/viewer/widget.py" line="670" />
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="646" />
+        <location filename="../../app/ui/viewer/widget.py" line="673" />
         <source>Could not load messages: {error}</source>
         <translation>无法加载消息：{error}</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="689" />
+        <location filename="../../app/ui/viewer/widget.py" line="716" />
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../app/ui/viewer/widget.py" line="693" />
+        <location filename="../../app/ui/viewer/widget.py" line="720" />
         <source>Export selected messages…</source>
         <translation>导出所选消息…</translation>
     </message>
@@ -4492,143 +4492,143 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>PoliciesPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="252" />
+        <location filename="../../app/ui/review/settings.py" line="254" />
         <source>A policy is a saved query that raises an alert in the reviewers' queue for each conversation and day with new matches.</source>
         <translation>策略是一个保存的查询：每个会话每天出现新的匹配时，在审阅人员的队列中产生一条告警。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="255" />
+        <location filename="../../app/ui/review/settings.py" line="257" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="255" />
+        <location filename="../../app/ui/review/settings.py" line="257" />
         <source>Query</source>
         <translation>查询</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="256" />
+        <location filename="../../app/ui/review/settings.py" line="258" />
         <source>Runs</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="256" />
+        <location filename="../../app/ui/review/settings.py" line="258" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="257" />
+        <location filename="../../app/ui/review/settings.py" line="259" />
         <source>Assignee</source>
         <translation>处理人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="257" />
+        <location filename="../../app/ui/review/settings.py" line="259" />
         <source>Alerts</source>
         <translation>告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="258" />
+        <location filename="../../app/ui/review/settings.py" line="260" />
         <source>Last run</source>
         <translation>上次运行</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="261" />
+        <location filename="../../app/ui/review/settings.py" line="263" />
         <source>New…</source>
         <translation>新建…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="262" />
+        <location filename="../../app/ui/review/settings.py" line="264" />
         <source>Edit…</source>
         <translation>编辑…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="263" />
-        <location filename="../../app/ui/review/settings.py" line="298" />
+        <location filename="../../app/ui/review/settings.py" line="265" />
+        <location filename="../../app/ui/review/settings.py" line="300" />
         <source>Disable</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="264" />
+        <location filename="../../app/ui/review/settings.py" line="266" />
         <source>Run now…</source>
         <translation>立即运行…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="281" />
+        <location filename="../../app/ui/review/settings.py" line="283" />
         <source>%1 (%2 open)</source>
         <translation>%1（%2 条未处理）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="283" />
+        <location filename="../../app/ui/review/settings.py" line="285" />
         <source>Enabled</source>
         <translation>已启用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="283" />
+        <location filename="../../app/ui/review/settings.py" line="285" />
         <source>Disabled</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="284" />
+        <location filename="../../app/ui/review/settings.py" line="286" />
         <source>never</source>
         <translation>从未</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="297" />
+        <location filename="../../app/ui/review/settings.py" line="299" />
         <source>Enable</source>
         <translation>启用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="302" />
+        <location filename="../../app/ui/review/settings.py" line="304" />
         <source>Policy “%1” created: it looks at what arrives from now on.</source>
         <translation>已创建策略“%1”：它检查从现在起到达的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="310" />
+        <location filename="../../app/ui/review/settings.py" line="312" />
         <source>Policy “%1” saved.</source>
         <translation>已保存策略“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="317" />
+        <location filename="../../app/ui/review/settings.py" line="319" />
         <source>“%1” is disabled: it raises no alerts.</source>
         <translation>“%1”已停用：不再产生告警。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="318" />
+        <location filename="../../app/ui/review/settings.py" line="320" />
         <source>“%1” is enabled: it looks at what arrives from now on.</source>
         <translation>“%1”已启用：检查从现在起到达的消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="332" />
+        <location filename="../../app/ui/review/settings.py" line="334" />
         <source>“%1” ran on %2: %3; %4 raised, %5 given new hits.</source>
         <translation>“%1”已检查%2：%3；新产生%4，%5 条告警有新命中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="334" />
+        <location filename="../../app/ui/review/settings.py" line="336" />
         <source>1 message</source>
         <translation> 1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="334" />
+        <location filename="../../app/ui/review/settings.py" line="336" />
         <source>%1 messages</source>
         <translation> %1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="335" />
+        <location filename="../../app/ui/review/settings.py" line="337" />
         <source>1 new hit</source>
         <translation>新命中 1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="335" />
+        <location filename="../../app/ui/review/settings.py" line="337" />
         <source>%1 new hits</source>
         <translation>新命中 %1 条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="336" />
+        <location filename="../../app/ui/review/settings.py" line="338" />
         <source>1 alert</source>
         <translation> 1 条告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="336" />
+        <location filename="../../app/ui/review/settings.py" line="338" />
         <source>%1 alerts</source>
         <translation> %1 条告警</translation>
     </message>
@@ -4636,67 +4636,67 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>PolicyDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="159" />
+        <location filename="../../app/ui/review/settings_editors.py" line="169" />
         <source>New policy</source>
         <translation>新建策略</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="159" />
+        <location filename="../../app/ui/review/settings_editors.py" line="169" />
         <source>Edit policy</source>
         <translation>编辑策略</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="164" />
+        <location filename="../../app/ui/review/settings_editors.py" line="174" />
         <source>e.g. 返现 OR 回扣 OR "私下转账"</source>
         <translation>例如：返现 OR 回扣 OR "私下转账"</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="174" />
+        <location filename="../../app/ui/review/settings_editors.py" line="184" />
         <source>user name of a reviewer; empty: nobody</source>
         <translation>审阅人员的用户名；留空：不指定</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="176" />
+        <location filename="../../app/ui/review/settings_editors.py" line="186" />
         <source>Enabled: raises alerts</source>
         <translation>启用：产生告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="180" />
+        <location filename="../../app/ui/review/settings_editors.py" line="190" />
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="181" />
+        <location filename="../../app/ui/review/settings_editors.py" line="191" />
         <source>Query:</source>
         <translation>查询：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="183" />
+        <location filename="../../app/ui/review/settings_editors.py" line="193" />
         <source>Runs:</source>
         <translation>运行：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="184" />
+        <location filename="../../app/ui/review/settings_editors.py" line="194" />
         <source>Assign alerts to:</source>
         <translation>告警指派给：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="185" />
+        <location filename="../../app/ui/review/settings_editors.py" line="195" />
         <source>Description:</source>
         <translation>说明：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="187" />
+        <location filename="../../app/ui/review/settings_editors.py" line="198" />
         <source>The query is written as in the search box. Each new match raises an alert: one per conversation and day. A new policy looks at what arrives from now on; Run now… can look back.</source>
         <translation>查询的写法与搜索框相同。新的匹配会产生告警：每个会话每天一条。新策略检查从现在起到达的消息；“立即运行…”可以回溯。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="232" />
+        <location filename="../../app/ui/review/settings_editors.py" line="236" />
         <source>Give the policy a name.</source>
         <translation>请为策略命名。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="234" />
+        <location filename="../../app/ui/review/settings_editors.py" line="238" />
         <source>Write the policy's query.</source>
         <translation>请填写策略的查询。</translation>
     </message>
@@ -4704,82 +4704,82 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>PrintPanel</name>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="71" />
+        <location filename="../../app/ui/print_panel.py" line="72" />
         <source>The transcript could not be made: %1</source>
         <translation>无法生成记录：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="73" />
+        <location filename="../../app/ui/print_panel.py" line="74" />
         <source>Cancelled; nothing was kept.</source>
         <translation>已取消，未保留任何文件。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="79" />
+        <location filename="../../app/ui/print_panel.py" line="80" />
         <source>Make PDF and open it</source>
         <translation>生成 PDF 并打开</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="80" />
+        <location filename="../../app/ui/print_panel.py" line="81" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="90" />
+        <location filename="../../app/ui/print_panel.py" line="91" />
         <source>Open PDF</source>
         <translation>打开 PDF</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="91" />
+        <location filename="../../app/ui/print_panel.py" line="92" />
         <source>Show folder</source>
         <translation>显示文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="95" />
+        <location filename="../../app/ui/print_panel.py" line="96" />
         <source>The transcript is the PDF of an evidence package of this conversation (recorded in the audit trail as an export). Print it from the PDF viewer. The package is kept in a private temporary folder until the window closes.</source>
         <translation>此记录是该会话证据包中的 PDF（作为一次导出记入审计日志）。请在 PDF 阅读器中打印。证据包保存在私有临时文件夹中，窗口关闭时删除。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="102" />
+        <location filename="../../app/ui/print_panel.py" line="103" />
         <source>Conversation:</source>
         <translation>会话：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="105" />
+        <location filename="../../app/ui/print_panel.py" line="106" />
         <source>Only messages</source>
         <translation>仅限消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="135" />
+        <location filename="../../app/ui/print_panel.py" line="136" />
         <source>Printing a conversation needs an account that may read it (the reviewer role) besides the exporter role.</source>
         <translation>打印会话需要账户既有导出角色，也能读取该会话（审阅角色）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="179" />
+        <location filename="../../app/ui/print_panel.py" line="180" />
         <source>%1 from %2 to %3.</source>
         <translation>%1，从 %2 到 %3。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="179" />
+        <location filename="../../app/ui/print_panel.py" line="180" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="180" />
+        <location filename="../../app/ui/print_panel.py" line="181" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="237" />
+        <location filename="../../app/ui/print_panel.py" line="238" />
         <source>Making the transcript…</source>
         <translation>正在生成记录…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="256" />
+        <location filename="../../app/ui/print_panel.py" line="257" />
         <source>Transcript made (package %1): %2 PDF file(s), %3 messages.</source>
         <translation>记录已生成（证据包 %1）：%2 个 PDF 文件，%3 条消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/print_panel.py" line="277" />
+        <location filename="../../app/ui/print_panel.py" line="278" />
         <source>No program on this computer opens PDF files; the transcript is at %1</source>
         <translation>此电脑上没有可打开 PDF 文件的程序；记录位于 %1</translation>
     </message>
@@ -4855,67 +4855,67 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>QuarantineModel</name>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="52" />
+        <location filename="../../app/ui/quarantine_panel.py" line="53" />
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="52" />
+        <location filename="../../app/ui/quarantine_panel.py" line="53" />
         <source>Decrypt</source>
         <translation>解密</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="52" />
+        <location filename="../../app/ui/quarantine_panel.py" line="53" />
         <source>Parse</source>
         <translation>解析</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="53" />
+        <location filename="../../app/ui/quarantine_panel.py" line="54" />
         <source>Store</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="53" />
+        <location filename="../../app/ui/quarantine_panel.py" line="54" />
         <source>Conflict</source>
         <translation>冲突</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
         <source>Seq</source>
         <translation>Seq</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
         <source>Msgid</source>
         <translation>消息 ID</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
         <source>Key version</source>
         <translation>密钥版本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
         <source>Stage</source>
         <translation>阶段</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="56" />
+        <location filename="../../app/ui/quarantine_panel.py" line="57" />
         <source>Reason</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="57" />
+        <location filename="../../app/ui/quarantine_panel.py" line="58" />
         <source>Tries</source>
         <translation>尝试次数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="57" />
+        <location filename="../../app/ui/quarantine_panel.py" line="58" />
         <source>First seen</source>
         <translation>首次出现</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="57" />
+        <location filename="../../app/ui/quarantine_panel.py" line="58" />
         <source>Last tried</source>
         <translation>最近尝试</translation>
     </message>
@@ -4923,58 +4923,58 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>QuarantinePanel</name>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="97" />
+        <location filename="../../app/ui/quarantine_panel.py" line="98" />
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="98" />
+        <location filename="../../app/ui/quarantine_panel.py" line="99" />
         <source>Retry with the keys installed now</source>
         <translation>用当前已导入的私钥重试</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="104" />
+        <location filename="../../app/ui/quarantine_panel.py" line="105" />
         <source>Corp:</source>
         <translation>企业：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="115" />
+        <location filename="../../app/ui/quarantine_panel.py" line="116" />
         <source>The retry failed: %1</source>
         <translation>重试失败：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="144" />
-        <location filename="../../app/ui/quarantine_panel.py" line="154" />
+        <location filename="../../app/ui/quarantine_panel.py" line="145" />
+        <location filename="../../app/ui/quarantine_panel.py" line="155" />
         <source>Nothing is in quarantine.</source>
         <translation>隔离区为空。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="157" />
+        <location filename="../../app/ui/quarantine_panel.py" line="158" />
         <source>%1 entries are kept here as WeCom delivered them, with the reason they are not in the archive yet. After importing a missing private key, retry them.</source>
         <translation>%1 条数据按企业微信下发的原样保存在这里，并注明尚未入档的原因。导入缺少的私钥后，请重试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="159" />
+        <location filename="../../app/ui/quarantine_panel.py" line="160" />
         <source>1 entry is kept here as WeCom delivered it, with the reason it is not in the archive yet. After importing a missing private key, retry it.</source>
         <translation>1 条数据按企业微信下发的原样保存在这里，并注明尚未入档的原因。导入缺少的私钥后，请重试。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="163" />
+        <location filename="../../app/ui/quarantine_panel.py" line="164" />
         <source>The quarantine cannot be read: %1</source>
         <translation>无法读取隔离区：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="174" />
+        <location filename="../../app/ui/quarantine_panel.py" line="175" />
         <source>Corp %1 is not configured on this computer: %2</source>
         <translation>企业 %1 未在本机配置：%2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="178" />
+        <location filename="../../app/ui/quarantine_panel.py" line="179" />
         <source>Retrying…</source>
         <translation>正在重试…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/quarantine_panel.py" line="183" />
+        <location filename="../../app/ui/quarantine_panel.py" line="184" />
         <source>Retried %1: %2 now archived, %3 still in quarantine.</source>
         <translation>已重试 %1 条：%2 条已入档，%3 条仍在隔离区。</translation>
     </message>
@@ -5075,194 +5075,194 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>QueuePage</name>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="75" />
+        <location filename="../../app/ui/settings/queue_page.py" line="76" />
         <source>Embedded, in the archive database (no server needed)</source>
         <translation>内置：存放在存档数据库中（无需服务器）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="76" />
+        <location filename="../../app/ui/settings/queue_page.py" line="77" />
         <source>A Redis server (a team's workstations and servers share it)</source>
         <translation>Redis 服务器（团队的各工作站和服务器共用）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="86" />
+        <location filename="../../app/ui/settings/queue_page.py" line="87" />
         <source>Type to replace the stored password</source>
         <translation>输入以替换已保存的密码</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="92" />
+        <location filename="../../app/ui/settings/queue_page.py" line="93" />
         <source>Test connection</source>
         <translation>测试连接</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="93" />
+        <location filename="../../app/ui/settings/queue_page.py" line="94" />
         <source>Opens the job queue off the main window and counts its jobs (the embedded queue: in the archive database in use now).</source>
         <translation>在后台打开任务队列并统计其中的任务，不阻塞主窗口（内置队列：使用当前的存档数据库）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="105" />
+        <location filename="../../app/ui/settings/queue_page.py" line="106" />
         <source> min</source>
         <translation> 分钟</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="106" />
-        <location filename="../../app/ui/settings/queue_page.py" line="110" />
+        <location filename="../../app/ui/settings/queue_page.py" line="107" />
+        <location filename="../../app/ui/settings/queue_page.py" line="111" />
         <source>Off</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="109" />
+        <location filename="../../app/ui/settings/queue_page.py" line="110" />
         <source> h</source>
         <translation> 小时</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="112" />
+        <location filename="../../app/ui/settings/queue_page.py" line="113" />
         <source>A folder on another disk or a mounted share</source>
         <translation>另一块磁盘或已挂载网络共享上的文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="113" />
+        <location filename="../../app/ui/settings/queue_page.py" line="114" />
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="119" />
+        <location filename="../../app/ui/settings/queue_page.py" line="120" />
         <source>Redis URL:</source>
         <translation>Redis 地址：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="120" />
+        <location filename="../../app/ui/settings/queue_page.py" line="121" />
         <source>Redis password:</source>
         <translation>Redis 密码：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="124" />
+        <location filename="../../app/ui/settings/queue_page.py" line="125" />
         <source>Sync every:</source>
         <translation>同步间隔：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="129" />
+        <location filename="../../app/ui/settings/queue_page.py" line="130" />
         <source>Back up every:</source>
         <translation>备份间隔：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="130" />
+        <location filename="../../app/ui/settings/queue_page.py" line="131" />
         <source>Backup folder:</source>
         <translation>备份文件夹：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="135" />
+        <location filename="../../app/ui/settings/queue_page.py" line="136" />
         <source>Failed media downloads and scheduled syncs run as background jobs on a delay queue, while the window is open or on a server running: wecom-auditor worker. Where the jobs wait:</source>
         <translation>下载失败的媒体文件和定时同步作为后台任务在延迟队列中运行：在窗口打开期间运行，或在运行 wecom-auditor worker 的服务器上运行。任务存放位置：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="140" />
+        <location filename="../../app/ui/settings/queue_page.py" line="141" />
         <source>The embedded queue suits one workstation, or a team sharing a MySQL archive. Redis URL: redis://host:6379/0 (rediss:// for TLS); add ?prefix=NAME to keep two archives apart on one Redis. The password is kept in the keyring, never in the settings file or the URL. A new queue takes effect after a restart; jobs waiting in the old one stay there, and pending media is queued again from the archive.</source>
         <translation>内置队列适用于单个工作站，或共用一个 MySQL 存档的团队。Redis 地址：redis://host:6379/0（TLS 用 rediss://）；加上 ?prefix=名称 可在同一个 Redis 上区分两个存档。密码保存在系统钥匙串中，绝不写入设置文件或地址。新的队列在重启后生效；旧队列中等待的任务留在原处，待下载的媒体会根据存档重新加入队列。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="148" />
+        <location filename="../../app/ui/settings/queue_page.py" line="149" />
         <source>Syncs every corp in the background every so many minutes (Off: only when you sync). WeCom keeps chats for about 5 days, so keep it well below that. A new interval takes effect within 5 minutes.</source>
         <translation>每隔指定的分钟数在后台同步所有企业（关闭：仅在您手动同步时）。企业微信只保留约 5 天的聊天数据，间隔应远小于此。新的间隔在 5 分钟内生效。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="154" />
+        <location filename="../../app/ui/settings/queue_page.py" line="155" />
         <source>Backs up the archive every so many hours into a folder of this computer, as "Back up now…" does (incremental, continuing the folder's chain; the first one is full). Off: only when you back up. On a computer without a keyring, set WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE for the signing key.</source>
         <translation>每隔设定的小时数把存档备份到本机的一个文件夹，与“立即备份…”相同（增量备份，接续该文件夹的备份链；第一个为完整备份）。关闭：只在您手动备份时备份。在没有系统钥匙串的电脑上，请为签名密钥设置 WECOM_AUDITOR_EXPORT_KEY_PASSPHRASE。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="220" />
+        <location filename="../../app/ui/settings/queue_page.py" line="221" />
         <source>The background jobs setting has a value to fix.</source>
         <translation>后台任务设置有需要修改的值。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="224" />
+        <location filename="../../app/ui/settings/queue_page.py" line="225" />
         <source>Choose the folder the scheduled backups go into.</source>
         <translation>请选择定时备份存放的文件夹。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="228" />
+        <location filename="../../app/ui/settings/queue_page.py" line="229" />
         <source>Backup folder</source>
         <translation>备份文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="237" />
+        <location filename="../../app/ui/settings/queue_page.py" line="238" />
         <source>Enter the Redis server's URL: redis://host:6379/0</source>
         <translation>请输入 Redis 服务器地址：redis://host:6379/0</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="242" />
-        <location filename="../../app/ui/settings/queue_page.py" line="258" />
+        <location filename="../../app/ui/settings/queue_page.py" line="243" />
+        <location filename="../../app/ui/settings/queue_page.py" line="259" />
         <source>This is not a Redis URL; write it as redis://host:6379/0</source>
         <translation>这不是 Redis 地址，请写成 redis://host:6379/0</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="244" />
+        <location filename="../../app/ui/settings/queue_page.py" line="245" />
         <source>A Redis URL starts with redis:// (rediss:// for TLS, unix:// for a socket).</source>
         <translation>Redis 地址以 redis:// 开头（TLS 用 rediss://，套接字用 unix://）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="246" />
+        <location filename="../../app/ui/settings/queue_page.py" line="247" />
         <source>Leave the password out of the URL (the URL is saved in the settings file); type it in the Redis password field, which is kept in the keyring.</source>
         <translation>请不要在地址中写密码（地址会保存在设置文件中）；请在“Redis 密码”栏输入，密码将保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="250" />
+        <location filename="../../app/ui/settings/queue_page.py" line="251" />
         <source>Give the socket's path: unix:///run/redis/redis.sock</source>
         <translation>请填写套接字路径：unix:///run/redis/redis.sock</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="253" />
+        <location filename="../../app/ui/settings/queue_page.py" line="254" />
         <source>The URL needs the server's host: redis://host:6379/0</source>
         <translation>地址需要包含服务器主机：redis://host:6379/0</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="256" />
+        <location filename="../../app/ui/settings/queue_page.py" line="257" />
         <source>After the host comes the database number: redis://host:6379/0</source>
         <translation>主机之后应为数据库编号：redis://host:6379/0</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="286" />
+        <location filename="../../app/ui/settings/queue_page.py" line="287" />
         <source>Cannot read the keyring: %1</source>
         <translation>无法读取系统钥匙串：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="301" />
+        <location filename="../../app/ui/settings/queue_page.py" line="302" />
         <source>No keyring on this computer: give the password in the environment variable %1.</source>
         <translation>本机没有可用的钥匙串：请通过环境变量 %1 提供密码。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="304" />
+        <location filename="../../app/ui/settings/queue_page.py" line="305" />
         <source>Stored in the keyring when you click OK.</source>
         <translation>点击“确定”后保存到系统钥匙串。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="308" />
+        <location filename="../../app/ui/settings/queue_page.py" line="309" />
         <source>Stored in the keyring.</source>
         <translation>已保存在系统钥匙串中。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="310" />
+        <location filename="../../app/ui/settings/queue_page.py" line="311" />
         <source>Read from the environment variable %1.</source>
         <translation>从环境变量 %1 读取。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="312" />
+        <location filename="../../app/ui/settings/queue_page.py" line="313" />
         <source>Not set (fine if the server asks for none).</source>
         <translation>未设置（服务器不要求密码时无需设置）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="340" />
+        <location filename="../../app/ui/settings/queue_page.py" line="341" />
         <source>Connecting…</source>
         <translation>正在连接…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="351" />
+        <location filename="../../app/ui/settings/queue_page.py" line="352" />
         <source>OK: %1. Jobs: %2 scheduled, %3 ready, %4 running, %5 dead.</source>
         <translation>正常：%1。任务：已排期 %2，就绪 %3，运行中 %4，已失败 %5。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/queue_page.py" line="357" />
+        <location filename="../../app/ui/settings/queue_page.py" line="358" />
         <source>Failed: %1</source>
         <translation>失败：%1</translation>
     </message>
@@ -5652,22 +5652,22 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>ReviewSettings</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="493" />
+        <location filename="../../app/ui/review/settings.py" line="495" />
         <source>Review se&amp;ttings…</source>
         <translation>审阅设置(&amp;T)…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="494" />
+        <location filename="../../app/ui/review/settings.py" line="496" />
         <source>Tags, policies and sampling rules of the review</source>
         <translation>审阅的标签、策略和抽样规则</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="147" />
+        <location filename="../../app/ui/review/settings_editors.py" line="157" />
         <source>After every sync</source>
         <translation>每次同步后</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="148" />
+        <location filename="../../app/ui/review/settings_editors.py" line="158" />
         <source>Daily</source>
         <translation>每天</translation>
     </message>
@@ -5675,22 +5675,22 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>ReviewSettingsDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="451" />
+        <location filename="../../app/ui/review/settings.py" line="453" />
         <source>Review settings</source>
         <translation>审阅设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="456" />
+        <location filename="../../app/ui/review/settings.py" line="458" />
         <source>Tags</source>
         <translation>标签</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="457" />
+        <location filename="../../app/ui/review/settings.py" line="459" />
         <source>Policies</source>
         <translation>策略</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="458" />
+        <location filename="../../app/ui/review/settings.py" line="460" />
         <source>Sampling rules</source>
         <translation>抽样规则</translation>
     </message>
@@ -5698,17 +5698,17 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>ReviewText</name>
     <message>
-        <location filename="../../app/ui/review/common.py" line="65" />
+        <location filename="../../app/ui/review/common.py" line="66" />
         <source>Refused: this is outside the scope of your account, so nothing was changed.</source>
         <translation>已拒绝：超出您账号的范围，未做任何更改。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/common.py" line="67" />
+        <location filename="../../app/ui/review/common.py" line="68" />
         <source>Refused: %1</source>
         <translation>已拒绝：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/common.py" line="70" />
+        <location filename="../../app/ui/review/common.py" line="71" />
         <source>This could not be done: %1</source>
         <translation>无法完成：%1</translation>
     </message>
@@ -5734,67 +5734,67 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>RuleDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="351" />
+        <location filename="../../app/ui/review/settings_editors.py" line="349" />
         <source>New sampling rule</source>
         <translation>新建抽样规则</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="351" />
+        <location filename="../../app/ui/review/settings_editors.py" line="349" />
         <source>Edit sampling rule</source>
         <translation>编辑抽样规则</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="355" />
+        <location filename="../../app/ui/review/settings_editors.py" line="353" />
         <source>staff userids, separated by commas</source>
         <translation>员工 userid，以逗号分隔</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="357" />
+        <location filename="../../app/ui/review/settings_editors.py" line="355" />
         <source>departments, separated by commas</source>
         <translation>部门，以逗号分隔</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="363" />
+        <location filename="../../app/ui/review/settings_editors.py" line="361" />
         <source>A percentage of the week's conversations:</source>
         <translation>本周会话的百分比：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="364" />
+        <location filename="../../app/ui/review/settings_editors.py" line="362" />
         <source>A number of conversations:</source>
         <translation>会话数：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="381" />
+        <location filename="../../app/ui/review/settings_editors.py" line="379" />
         <source>Name:</source>
         <translation>名称：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="382" />
+        <location filename="../../app/ui/review/settings_editors.py" line="380" />
         <source>Staff:</source>
         <translation>员工：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="383" />
+        <location filename="../../app/ui/review/settings_editors.py" line="381" />
         <source>Departments:</source>
         <translation>部门：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="384" />
+        <location filename="../../app/ui/review/settings_editors.py" line="382" />
         <source>Each week:</source>
         <translation>每周：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="385" />
+        <location filename="../../app/ui/review/settings_editors.py" line="384" />
         <source>Each week's sample is chosen at random among the conversations a member of the group took part in that week and that raised no alert. The seed of each draw is kept, so that an auditor can reproduce it.</source>
         <translation>每周的样本从该组成员当周参与且未产生告警的会话中随机抽取。每次抽取的种子都会保留，审计员可据此复现。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="409" />
+        <location filename="../../app/ui/review/settings_editors.py" line="401" />
         <source>Give the rule a name.</source>
         <translation>请为规则命名。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="411" />
+        <location filename="../../app/ui/review/settings_editors.py" line="403" />
         <source>Name the staff or the departments whose conversations are sampled.</source>
         <translation>请填写要抽样其会话的员工或部门。</translation>
     </message>
@@ -5802,32 +5802,32 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>RunPolicyDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="265" />
+        <location filename="../../app/ui/review/settings_editors.py" line="269" />
         <source>Run “%1” now</source>
         <translation>立即运行“%1”</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="266" />
+        <location filename="../../app/ui/review/settings_editors.py" line="270" />
         <source>Run</source>
         <translation>运行</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="267" />
+        <location filename="../../app/ui/review/settings_editors.py" line="271" />
         <source>On the messages stored since it last ran</source>
         <translation>检查上次运行以来保存的消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="268" />
+        <location filename="../../app/ui/review/settings_editors.py" line="272" />
         <source>On every message since:</source>
         <translation>检查此日期以来的全部消息：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="280" />
+        <location filename="../../app/ui/review/settings_editors.py" line="285" />
         <source>Alerts are raised as after a sync; a message already a hit of this policy raises nothing again. Looking back reads the search index: a long period takes a while.</source>
         <translation>告警的产生方式与同步后相同；已被本策略命中的消息不会再次产生告警。回溯读取搜索索引：时间段较长时需要一些时间。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="300" />
+        <location filename="../../app/ui/review/settings_editors.py" line="298" />
         <source>Running the policy…</source>
         <translation>正在运行策略…</translation>
     </message>
@@ -5835,120 +5835,120 @@ Archive and review WeCom chats for compliance.</source>
 <context>
     <name>SamplingPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="344" />
+        <location filename="../../app/ui/review/settings.py" line="346" />
         <source>A sampling rule gives the reviewers a weekly sample of a staff group's conversations without alerts.</source>
         <translation>抽样规则每周从一组员工未产生告警的会话中抽取样本，交给审阅人员。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="347" />
+        <location filename="../../app/ui/review/settings.py" line="349" />
         <source>Name</source>
         <translation>名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="347" />
+        <location filename="../../app/ui/review/settings.py" line="349" />
         <source>Staff group</source>
         <translation>员工范围</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="348" />
+        <location filename="../../app/ui/review/settings.py" line="350" />
         <source>Each week</source>
         <translation>每周</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="348" />
+        <location filename="../../app/ui/review/settings.py" line="350" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="349" />
+        <location filename="../../app/ui/review/settings.py" line="351" />
         <source>Created</source>
         <translation>创建</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="354" />
+        <location filename="../../app/ui/review/settings.py" line="356" />
         <source>New…</source>
         <translation>新建…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="355" />
+        <location filename="../../app/ui/review/settings.py" line="357" />
         <source>Edit…</source>
         <translation>编辑…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="356" />
-        <location filename="../../app/ui/review/settings.py" line="401" />
+        <location filename="../../app/ui/review/settings.py" line="358" />
+        <location filename="../../app/ui/review/settings.py" line="403" />
         <source>Disable</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="357" />
+        <location filename="../../app/ui/review/settings.py" line="359" />
         <source>Draw now…</source>
         <translation>立即抽取…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="359" />
+        <location filename="../../app/ui/review/settings.py" line="361" />
         <source>Drawing a sample is review work: it needs the reviewer role.</source>
         <translation>抽取样本属于审阅工作：需要审阅员角色。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="377" />
+        <location filename="../../app/ui/review/settings.py" line="379" />
         <source>Disabled</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="377" />
+        <location filename="../../app/ui/review/settings.py" line="379" />
         <source>Enabled</source>
         <translation>已启用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="386" />
+        <location filename="../../app/ui/review/settings.py" line="388" />
         <source>Staff: %1</source>
         <translation>员工：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="388" />
+        <location filename="../../app/ui/review/settings.py" line="390" />
         <source>Departments: %1</source>
         <translation>部门：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="394" />
-        <location filename="../../app/ui/review/settings.py" line="434" />
+        <location filename="../../app/ui/review/settings.py" line="396" />
+        <location filename="../../app/ui/review/settings.py" line="436" />
         <source>1 conversation</source>
         <translation>1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="394" />
-        <location filename="../../app/ui/review/settings.py" line="434" />
+        <location filename="../../app/ui/review/settings.py" line="396" />
+        <location filename="../../app/ui/review/settings.py" line="436" />
         <source>%1 conversations</source>
         <translation>%1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="401" />
+        <location filename="../../app/ui/review/settings.py" line="403" />
         <source>Enable</source>
         <translation>启用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="405" />
+        <location filename="../../app/ui/review/settings.py" line="407" />
         <source>Sampling rule “%1” created.</source>
         <translation>已创建抽样规则“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="412" />
+        <location filename="../../app/ui/review/settings.py" line="414" />
         <source>Sampling rule “%1” saved.</source>
         <translation>已保存抽样规则“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="419" />
+        <location filename="../../app/ui/review/settings.py" line="421" />
         <source>“%1” is enabled.</source>
         <translation>“%1”已启用。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="419" />
+        <location filename="../../app/ui/review/settings.py" line="421" />
         <source>“%1” is disabled: it is drawn no more.</source>
         <translation>“%1”已停用：不再抽取。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="432" />
+        <location filename="../../app/ui/review/settings.py" line="434" />
         <source>Drew %1 of %2 for the week of %3. Seed: %4 — an auditor reproduces the draw with it (sample reproduce %5).</source>
         <translation>已从 %2 个候选中抽取 %1（%3 所在周）。种子：%4 —— 审计员可据此复现抽取（sample reproduce %5）。</translation>
     </message>
@@ -6161,7 +6161,7 @@ F1 or ? for the syntax; ↓ for recent searches.</source>
         <translation>“{text}”匹配到 {n} 个人，请从列表中选择一位。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="214" />
+        <location filename="../../app/ui/review/settings_editors.py" line="218" />
         <location filename="../../app/ui/search/panel.py" line="501" />
         <source>The query has a mistake at character {position}: {message}</source>
         <translation>查询第 {position} 个字符处有误：{message}</translation>
@@ -6230,87 +6230,87 @@ reviewed: me（我）或用户名   alert: open|dismissed|escalated|any 告警�
 has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="127" />
+        <location filename="../../app/ui/search/syntax.py" line="134" />
         <source>This quote is never closed: add a closing " (write \" for a quote inside a phrase).</source>
         <translation>这个引号没有闭合：请补上结尾的 "（短语里的引号写作 \"）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="130" />
+        <location filename="../../app/ui/search/syntax.py" line="137" />
         <source>Empty phrase: put the text to find between the quotes.</source>
         <translation>空短语：请在引号之间写上要查找的文字。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="132" />
+        <location filename="../../app/ui/search/syntax.py" line="139" />
         <source>Unknown field “{field}:”. Fields are {fields}; to find the text itself, put it in quotes.</source>
         <translation>未知字段“{field}:”。可用字段：{fields}；如果要查找这段文字本身，请加上引号。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="135" />
+        <location filename="../../app/ui/search/syntax.py" line="142" />
         <source>“{field}:” needs a value.</source>
         <translation>“{field}:”后面需要一个值。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="137" />
+        <location filename="../../app/ui/search/syntax.py" line="144" />
         <source>“-” must be followed by what to exclude (to find a dash, write "-").</source>
         <translation>“-”后面要紧跟要排除的内容（要查找减号本身，请写作 "-"）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="139" />
+        <location filename="../../app/ui/search/syntax.py" line="146" />
         <source>“{op}” must be followed by what to exclude.</source>
         <translation>“{op}”后面要跟要排除的内容。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="141" />
+        <location filename="../../app/ui/search/syntax.py" line="148" />
         <source>This “)” closes nothing: remove it or add a “(” before it.</source>
         <translation>这个“)”没有对应的“(”：请删除它，或在前面补上“(”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="143" />
+        <location filename="../../app/ui/search/syntax.py" line="150" />
         <source>This “(” is never closed: add a “)”.</source>
         <translation>这个“(”没有闭合：请补上“)”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="145" />
+        <location filename="../../app/ui/search/syntax.py" line="152" />
         <source>Empty parentheses: put something to find between them.</source>
         <translation>空括号：请在括号之间写上要查找的内容。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="147" />
+        <location filename="../../app/ui/search/syntax.py" line="154" />
         <source>{op} needs something to match on both sides.</source>
         <translation>{op} 两边都需要有查询内容。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="149" />
+        <location filename="../../app/ui/search/syntax.py" line="156" />
         <source>Something to find is missing here.</source>
         <translation>这里缺少要查找的内容。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="151" />
+        <location filename="../../app/ui/search/syntax.py" line="158" />
         <source>session: is one of {values}.</source>
         <translation>session: 只能是 {values} 之一。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="153" />
+        <location filename="../../app/ui/search/syntax.py" line="160" />
         <source>{field}: can only be {values}.</source>
         <translation>{field}: 只能是 {values}。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="155" />
+        <location filename="../../app/ui/search/syntax.py" line="162" />
         <source>date: needs a date before or after “..”.</source>
         <translation>date: 在“..”前后至少要有一个日期。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="157" />
+        <location filename="../../app/ui/search/syntax.py" line="164" />
         <source>This date range is empty: the first date is after the second.</source>
         <translation>这个日期范围是空的：开始日期晚于结束日期。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="159" />
+        <location filename="../../app/ui/search/syntax.py" line="166" />
         <source>“{text}” is not a date: write YYYY-MM-DD (or YYYY-MM, YYYY, YYYY-MM-DDTHH:MM).</source>
         <translation>“{text}”不是日期：请写作 YYYY-MM-DD（或 YYYY-MM、YYYY、YYYY-MM-DDTHH:MM）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/search/syntax.py" line="162" />
+        <location filename="../../app/ui/search/syntax.py" line="169" />
         <source>“{text}” is not a valid date.</source>
         <translation>“{text}”不是有效的日期。</translation>
     </message>
@@ -6318,7 +6318,7 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>SearchResultsModel</name>
     <message>
-        <location filename="../../app/ui/search/model.py" line="267" />
+        <location filename="../../app/ui/search/model.py" line="268" />
         <source> → </source>
         <translation> → </translation>
     </message>
@@ -6326,32 +6326,32 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>SecretsDialog</name>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="91" />
+        <location filename="../../app/ui/directory_panel.py" line="92" />
         <source>Directory secrets of %1</source>
         <translation>%1 的通讯录 Secret</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="94" />
+        <location filename="../../app/ui/directory_panel.py" line="95" />
         <source>Contacts secret (通讯录 Secret):</source>
         <translation>通讯录 Secret：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="95" />
+        <location filename="../../app/ui/directory_panel.py" line="96" />
         <source>Customer-contact secret (客户联系 Secret):</source>
         <translation>客户联系 Secret：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="99" />
+        <location filename="../../app/ui/directory_panel.py" line="100" />
         <source>kept — type to replace</source>
         <translation>已保存——输入以替换</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="100" />
+        <location filename="../../app/ui/directory_panel.py" line="101" />
         <source>not set: the chat-archive secret is used</source>
         <translation>未设置：将使用会话存档 Secret</translation>
     </message>
     <message>
-        <location filename="../../app/ui/directory_panel.py" line="103" />
+        <location filename="../../app/ui/directory_panel.py" line="104" />
         <source>WeCom lets each secret call some APIs only: the contacts secret user/ and department/, the customer-contact secret externalcontact/. Without them those calls use the chat-archive secret, which WeCom usually refuses (48002).</source>
         <translation>企业微信只允许每个 Secret 调用部分接口：通讯录 Secret 可调用 user/ 与 department/，客户联系 Secret 可调用 externalcontact/。未设置时这些调用改用会话存档 Secret，企业微信通常会拒绝（48002）。</translation>
     </message>
@@ -6359,42 +6359,42 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>SenderModel</name>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="51" />
+        <location filename="../../app/ui/statistics_panel.py" line="52" />
         <source>Name</source>
         <translation>姓名</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="51" />
+        <location filename="../../app/ui/statistics_panel.py" line="52" />
         <source>Id</source>
         <translation>ID</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="51" />
+        <location filename="../../app/ui/statistics_panel.py" line="52" />
         <source>Kind</source>
         <translation>类别</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="51" />
+        <location filename="../../app/ui/statistics_panel.py" line="52" />
         <source>Department or corp</source>
         <translation>部门或企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="51" />
+        <location filename="../../app/ui/statistics_panel.py" line="52" />
         <source>Messages</source>
         <translation>消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="55" />
+        <location filename="../../app/ui/statistics_panel.py" line="56" />
         <source>Staff</source>
         <translation>员工</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="55" />
+        <location filename="../../app/ui/statistics_panel.py" line="56" />
         <source>External contact</source>
         <translation>外部联系人</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="55" />
+        <location filename="../../app/ui/statistics_panel.py" line="56" />
         <source>Other</source>
         <translation>其他</translation>
     </message>
@@ -6402,87 +6402,87 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>ServerPanel</name>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="182" />
+        <location filename="../../app/ui/server_panel.py" line="183" />
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="183" />
+        <location filename="../../app/ui/server_panel.py" line="184" />
         <source>Back up now…</source>
         <translation>立即备份…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="192" />
+        <location filename="../../app/ui/server_panel.py" line="193" />
         <source>Servers</source>
         <translation>服务器</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="194" />
+        <location filename="../../app/ui/server_panel.py" line="195" />
         <source>Last sync of each corp</source>
         <translation>各企业的最近一次同步</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="209" />
+        <location filename="../../app/ui/server_panel.py" line="210" />
         <source>Reading…</source>
         <translation>正在读取…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="233" />
+        <location filename="../../app/ui/server_panel.py" line="234" />
         <source>1 server is running.</source>
         <translation>1 台服务器正在运行。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="235" />
+        <location filename="../../app/ui/server_panel.py" line="236" />
         <source>%1 servers are running.</source>
         <translation>%1 台服务器正在运行。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="237" />
+        <location filename="../../app/ui/server_panel.py" line="238" />
         <source>No server is running: none has sent a heartbeat in the last minute.</source>
         <translation>没有服务器在运行：最近一分钟内没有任何服务器发送心跳。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="239" />
+        <location filename="../../app/ui/server_panel.py" line="240" />
         <source>No server (wecom-auditor serve) has reported to this archive: syncs run from workstations.</source>
         <translation>尚无服务器（wecom-auditor serve）向此存档报到：同步由工作站执行。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="242" />
+        <location filename="../../app/ui/server_panel.py" line="243" />
         <source>Updated %1; read again every %2 seconds while shown.</source>
         <translation>更新于 %1；显示期间每 %2 秒重新读取。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="247" />
+        <location filename="../../app/ui/server_panel.py" line="248" />
         <source>Queue: does not answer (the background jobs cannot run).</source>
         <translation>队列：无响应（后台任务无法运行）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="248" />
+        <location filename="../../app/ui/server_panel.py" line="249" />
         <source>scheduled</source>
         <translation>已排期</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="248" />
+        <location filename="../../app/ui/server_panel.py" line="249" />
         <source>ready</source>
         <translation>就绪</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="248" />
+        <location filename="../../app/ui/server_panel.py" line="249" />
         <source>running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="249" />
+        <location filename="../../app/ui/server_panel.py" line="250" />
         <source>given up</source>
         <translation>已放弃</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="251" />
+        <location filename="../../app/ui/server_panel.py" line="252" />
         <source>Queue: %1</source>
         <translation>队列：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="255" />
+        <location filename="../../app/ui/server_panel.py" line="256" />
         <source>The server status cannot be read: %1</source>
         <translation>无法读取服务器状态：%1</translation>
     </message>
@@ -6490,62 +6490,62 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>ServersModel</name>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="91" />
+        <location filename="../../app/ui/server_panel.py" line="92" />
         <source>Host</source>
         <translation>主机</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="91" />
+        <location filename="../../app/ui/server_panel.py" line="92" />
         <source>Address</source>
         <translation>地址</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="91" />
+        <location filename="../../app/ui/server_panel.py" line="92" />
         <source>Version</source>
         <translation>版本</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="91" />
+        <location filename="../../app/ui/server_panel.py" line="92" />
         <source>Started</source>
         <translation>启动时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="92" />
+        <location filename="../../app/ui/server_panel.py" line="93" />
         <source>Last heartbeat</source>
         <translation>最近心跳</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="92" />
+        <location filename="../../app/ui/server_panel.py" line="93" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="101" />
+        <location filename="../../app/ui/server_panel.py" line="102" />
         <source>%1 s ago</source>
         <translation>%1 秒前</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="103" />
+        <location filename="../../app/ui/server_panel.py" line="104" />
         <source>%1 min ago</source>
         <translation>%1 分钟前</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="104" />
+        <location filename="../../app/ui/server_panel.py" line="105" />
         <source>%1 h ago</source>
         <translation>%1 小时前</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="110" />
+        <location filename="../../app/ui/server_panel.py" line="111" />
         <source>Running</source>
         <translation>运行中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="110" />
+        <location filename="../../app/ui/server_panel.py" line="111" />
         <source>Not running</source>
         <translation>未运行</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="119" />
+        <location filename="../../app/ui/server_panel.py" line="120" />
         <source>Instance %1, process %2 on %3</source>
         <translation>实例 %1，%3 上的进程 %2</translation>
     </message>
@@ -6733,47 +6733,47 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="63" />
+        <location filename="../../app/ui/settings/dialog.py" line="64" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="72" />
+        <location filename="../../app/ui/settings/dialog.py" line="73" />
         <source>Corp</source>
         <translation>企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="73" />
+        <location filename="../../app/ui/settings/dialog.py" line="74" />
         <source>Archive</source>
         <translation>存档</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="74" />
+        <location filename="../../app/ui/settings/dialog.py" line="75" />
         <source>Media</source>
         <translation>媒体</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="75" />
+        <location filename="../../app/ui/settings/dialog.py" line="76" />
         <source>Background jobs</source>
         <translation>后台任务</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="76" />
+        <location filename="../../app/ui/settings/dialog.py" line="77" />
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="134" />
+        <location filename="../../app/ui/settings/dialog.py" line="135" />
         <source>Cannot read the keyring: %1</source>
         <translation>无法读取系统钥匙串：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="236" />
+        <location filename="../../app/ui/settings/dialog.py" line="237" />
         <source>Not saved: this computer has no usable keyring (Secret Service, KWallet, Keychain or Credential Manager), so secrets cannot be stored. Clear the secret fields, and give the secrets to the app as environment variables instead: %1, %2 (PEM text or @/path/to/key.pem), %3, and %4 for the database password.</source>
         <translation>未保存：本机没有可用的系统钥匙串（Secret Service、KWallet、钥匙串访问或凭据管理器），无法保存密钥信息。请清空密钥相关输入框，改用环境变量向应用提供：%1、%2（PEM 文本或 @/path/to/key.pem）、%3，数据库密码使用 %4。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/settings/dialog.py" line="265" />
+        <location filename="../../app/ui/settings/dialog.py" line="266" />
         <source>Not saved: %1</source>
         <translation>未保存：%1</translation>
     </message>
@@ -6781,12 +6781,12 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>StartUp</name>
     <message>
-        <location filename="../../app/ui/app.py" line="147" />
+        <location filename="../../app/ui/app.py" line="160" />
         <source>WeCom Archive Auditor</source>
         <translation>会话存档审计台</translation>
     </message>
     <message>
-        <location filename="../../app/ui/app.py" line="153" />
+        <location filename="../../app/ui/app.py" line="166" />
         <source>The archive cannot be opened: %1</source>
         <translation>无法打开存档：%1</translation>
     </message>
@@ -6794,102 +6794,102 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>StatisticsPanel</name>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="79" />
+        <location filename="../../app/ui/statistics_panel.py" line="80" />
         <source>Refresh</source>
         <translation>刷新</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="112" />
+        <location filename="../../app/ui/statistics_panel.py" line="113" />
         <source>Charts</source>
         <translation>图表</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="113" />
+        <location filename="../../app/ui/statistics_panel.py" line="114" />
         <source>Senders</source>
         <translation>发送者</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="140" />
+        <location filename="../../app/ui/statistics_panel.py" line="141" />
         <source>The archive holds no corp yet.</source>
         <translation>存档中还没有企业。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="143" />
+        <location filename="../../app/ui/statistics_panel.py" line="144" />
         <source>Counting…</source>
         <translation>正在统计…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="149" />
+        <location filename="../../app/ui/statistics_panel.py" line="150" />
         <source>The statistics cannot be read: %1</source>
         <translation>无法读取统计：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="157" />
+        <location filename="../../app/ui/statistics_panel.py" line="158" />
         <source>%1 from %2 to %3: %4 staff members sent %5; %6 external contacts of %7 corps sent %8.</source>
         <translation>%2 至 %3 共 %1：%4 名员工发送 %5 条；%7 家企业的 %6 位外部联系人发送 %8 条。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="159" />
-        <location filename="../../app/ui/statistics_panel.py" line="169" />
-        <location filename="../../app/ui/statistics_panel.py" line="194" />
+        <location filename="../../app/ui/statistics_panel.py" line="160" />
+        <location filename="../../app/ui/statistics_panel.py" line="170" />
+        <location filename="../../app/ui/statistics_panel.py" line="195" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="159" />
-        <location filename="../../app/ui/statistics_panel.py" line="169" />
-        <location filename="../../app/ui/statistics_panel.py" line="194" />
+        <location filename="../../app/ui/statistics_panel.py" line="160" />
+        <location filename="../../app/ui/statistics_panel.py" line="170" />
+        <location filename="../../app/ui/statistics_panel.py" line="195" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="167" />
+        <location filename="../../app/ui/statistics_panel.py" line="168" />
         <source>No messages in this range (or none in your scope).</source>
         <translation>此范围内没有消息（或没有您权限范围内的消息）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="168" />
-        <location filename="../../app/ui/statistics_panel.py" line="206" />
+        <location filename="../../app/ui/statistics_panel.py" line="169" />
+        <location filename="../../app/ui/statistics_panel.py" line="207" />
         <source>No messages</source>
         <translation>没有消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="172" />
+        <location filename="../../app/ui/statistics_panel.py" line="173" />
         <source>Messages per day</source>
         <translation>每日消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="180" />
+        <location filename="../../app/ui/statistics_panel.py" line="181" />
         <source>Messages per month</source>
         <translation>每月消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="205" />
+        <location filename="../../app/ui/statistics_panel.py" line="206" />
         <source>and %1 more: %2</source>
         <translation>另有 %1 项：%2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="183" />
+        <location filename="../../app/ui/statistics_panel.py" line="184" />
         <source>Per message type</source>
         <translation>按消息类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="186" />
+        <location filename="../../app/ui/statistics_panel.py" line="187" />
         <source>Sent per staff member</source>
         <translation>按员工（发送）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="190" />
+        <location filename="../../app/ui/statistics_panel.py" line="191" />
         <source>(corp not known)</source>
         <translation>（企业未知）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="191" />
+        <location filename="../../app/ui/statistics_panel.py" line="192" />
         <source>Sent by external contacts, per their corp</source>
         <translation>外部联系人发送，按其企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/statistics_panel.py" line="193" />
+        <location filename="../../app/ui/statistics_panel.py" line="194" />
         <source>%1: %2 sent by %3 contacts</source>
         <translation>%1：%3 位联系人发送 %2</translation>
     </message>
@@ -6935,116 +6935,116 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>SyncProgressPanel</name>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="105" />
-        <location filename="../../app/ui/sync/panel.py" line="250" />
+        <location filename="../../app/ui/sync/panel.py" line="101" />
+        <location filename="../../app/ui/sync/panel.py" line="246" />
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="106" />
+        <location filename="../../app/ui/sync/panel.py" line="102" />
         <source>Stop after the current batch; nothing stored is lost</source>
         <translation>在当前批次完成后停止；已保存的内容不会丢失</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="111" />
+        <location filename="../../app/ui/sync/panel.py" line="107" />
         <source>Hide</source>
         <translation>隐藏</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="146" />
-        <location filename="../../app/ui/sync/panel.py" line="203" />
+        <location filename="../../app/ui/sync/panel.py" line="142" />
+        <location filename="../../app/ui/sync/panel.py" line="199" />
         <source>Starting…</source>
         <translation>正在开始…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="158" />
+        <location filename="../../app/ui/sync/panel.py" line="154" />
         <source>%1 retries after temporary errors</source>
         <translation>临时错误后已重试 %1 次</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="173" />
+        <location filename="../../app/ui/sync/panel.py" line="169" />
         <source>Cancelling after the current batch…</source>
         <translation>将在当前批次完成后取消…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="178" />
-        <location filename="../../app/ui/sync/panel.py" line="204" />
+        <location filename="../../app/ui/sync/panel.py" line="174" />
+        <location filename="../../app/ui/sync/panel.py" line="200" />
         <source>Done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="178" />
+        <location filename="../../app/ui/sync/panel.py" line="174" />
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
     <message>
+        <location filename="../../app/ui/sync/panel.py" line="180" />
         <location filename="../../app/ui/sync/panel.py" line="184" />
-        <location filename="../../app/ui/sync/panel.py" line="188" />
         <source>Sync failed</source>
         <translation>同步失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="185" />
+        <location filename="../../app/ui/sync/panel.py" line="181" />
         <source>The sync stopped; everything stored before the error is kept.</source>
         <translation>同步已停止；出错前已保存的内容全部保留。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="203" />
+        <location filename="../../app/ui/sync/panel.py" line="199" />
         <source>Fetching messages</source>
         <translation>正在拉取消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="204" />
+        <location filename="../../app/ui/sync/panel.py" line="200" />
         <source>Downloading media</source>
         <translation>正在下载媒体文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="207" />
+        <location filename="../../app/ui/sync/panel.py" line="203" />
         <source>unknown</source>
         <translation>未知</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="210" />
+        <location filename="../../app/ui/sync/panel.py" line="206" />
         <source>%1 of %2 files · %6 files/s · ETA %7 · stored %3 · failed %4 · expired %5</source>
         <translation>%1 / %2 个文件 · %6 个/秒 · 预计剩余 %7 · 已保存 %3 · 失败 %4 · 已过期 %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="213" />
+        <location filename="../../app/ui/sync/panel.py" line="209" />
         <source>%6/s · ETA %7 · seq %1 · fetched %2 · stored %3 · quarantined %4 · duplicates %5</source>
         <translation>%6 条/秒 · 预计剩余 %7 · seq %1 · 已拉取 %2 · 已保存 %3 · 已隔离 %4 · 重复 %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="218" />
+        <location filename="../../app/ui/sync/panel.py" line="214" />
         <source>Messages: seq %1, fetched %2, stored %3, quarantined %4, duplicates %5</source>
         <translation>消息：seq %1，已拉取 %2，已保存 %3，已隔离 %4，重复 %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="220" />
+        <location filename="../../app/ui/sync/panel.py" line="216" />
         <source>Media: %1 of %2 done, stored %3, failed %4, expired %5</source>
         <translation>媒体：已完成 %1 / %2，已保存 %3，失败 %4，已过期 %5</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="229" />
+        <location filename="../../app/ui/sync/panel.py" line="225" />
         <source>Cancelled after %1: %2 new messages stored; the next sync continues from seq %3.</source>
         <translation>用时 %1 后已取消：新保存 %2 条消息；下次同步将从 seq %3 继续。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="231" />
+        <location filename="../../app/ui/sync/panel.py" line="227" />
         <source>Finished in %1: %2 fetched, %3 new, %4 quarantined, %5 duplicates; media %6 stored, %7 failed, %8 expired, %9 pending.</source>
         <translation>用时 %1 完成：拉取 %2 条，新增 %3 条，隔离 %4 条，重复 %5 条；媒体已保存 %6 个，失败 %7 个，已过期 %8 个，待下载 %9 个。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="240" />
+        <location filename="../../app/ui/sync/panel.py" line="236" />
         <source>%1 s</source>
         <translation>%1 秒</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="242" />
+        <location filename="../../app/ui/sync/panel.py" line="238" />
         <source>%1 min %2 s</source>
         <translation>%1 分 %2 秒</translation>
     </message>
     <message>
-        <location filename="../../app/ui/sync/panel.py" line="243" />
+        <location filename="../../app/ui/sync/panel.py" line="239" />
         <source>%1 h %2 min</source>
         <translation>%1 小时 %2 分</translation>
     </message>
@@ -7145,57 +7145,57 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>SyncsModel</name>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="128" />
+        <location filename="../../app/ui/server_panel.py" line="129" />
         <source>Corp</source>
         <translation>企业</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="128" />
+        <location filename="../../app/ui/server_panel.py" line="129" />
         <source>Started</source>
         <translation>开始时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="128" />
+        <location filename="../../app/ui/server_panel.py" line="129" />
         <source>Finished</source>
         <translation>结束时间</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="128" />
+        <location filename="../../app/ui/server_panel.py" line="129" />
         <source>Outcome</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="128" />
+        <location filename="../../app/ui/server_panel.py" line="129" />
         <source>Stored</source>
         <translation>已保存</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="129" />
+        <location filename="../../app/ui/server_panel.py" line="130" />
         <source>Run by</source>
         <translation>执行者</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="129" />
+        <location filename="../../app/ui/server_panel.py" line="130" />
         <source>Error</source>
         <translation>错误</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="132" />
+        <location filename="../../app/ui/server_panel.py" line="133" />
         <source>Running</source>
         <translation>进行中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="132" />
+        <location filename="../../app/ui/server_panel.py" line="133" />
         <source>Succeeded</source>
         <translation>成功</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="132" />
+        <location filename="../../app/ui/server_panel.py" line="133" />
         <source>Failed</source>
         <translation>失败</translation>
     </message>
     <message>
-        <location filename="../../app/ui/server_panel.py" line="133" />
+        <location filename="../../app/ui/server_panel.py" line="134" />
         <source>Cancelled</source>
         <translation>已取消</translation>
     </message>
@@ -7217,52 +7217,52 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>TagDialog</name>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="87" />
+        <location filename="../../app/ui/review/settings_editors.py" line="102" />
         <source>New tag</source>
         <translation>新建标签</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="87" />
+        <location filename="../../app/ui/review/settings_editors.py" line="102" />
         <source>Edit tag</source>
         <translation>编辑标签</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="89" />
+        <location filename="../../app/ui/review/settings_editors.py" line="104" />
         <source>e.g. 需关注</source>
         <translation>例如：需关注</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="91" />
+        <location filename="../../app/ui/review/settings_editors.py" line="106" />
         <source>e.g. Needs attention</source>
         <translation>例如：Needs attention</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="99" />
+        <location filename="../../app/ui/review/settings_editors.py" line="114" />
         <source>Chinese name:</source>
         <translation>中文名称：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="100" />
+        <location filename="../../app/ui/review/settings_editors.py" line="115" />
         <source>English name:</source>
         <translation>英文名称：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="104" />
+        <location filename="../../app/ui/review/settings_editors.py" line="119" />
         <source>Colour:</source>
         <translation>颜色：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="105" />
+        <location filename="../../app/ui/review/settings_editors.py" line="121" />
         <source>Reviewers see the name in the language of their window; a search finds the tag by either (tag:违规, tag:Violation).</source>
         <translation>审阅人员看到与其界面语言相同的名称；搜索时两个名称均可使用（tag:违规、tag:Violation）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="123" />
+        <location filename="../../app/ui/review/settings_editors.py" line="133" />
         <source>Tag colour</source>
         <translation>标签颜色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings_editors.py" line="132" />
+        <location filename="../../app/ui/review/settings_editors.py" line="142" />
         <source>Give the tag a Chinese and an English name.</source>
         <translation>请填写标签的中文和英文名称。</translation>
     </message>
@@ -7270,113 +7270,113 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>TagSetPage</name>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="155" />
+        <location filename="../../app/ui/review/settings.py" line="157" />
         <source>The tags reviewers put on messages and conversations (keys 1–9 in the viewer, in this order). A retired tag stays on what it tagged and in searches, but is offered no more.</source>
         <translation>审阅人员给消息和会话加的标签（按此顺序对应查看器中的 1–9 键）。已停用的标签仍保留在已标记的内容上并可搜索，但不再提供选用。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="159" />
+        <location filename="../../app/ui/review/settings.py" line="161" />
         <source>Chinese name</source>
         <translation>中文名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="159" />
+        <location filename="../../app/ui/review/settings.py" line="161" />
         <source>English name</source>
         <translation>英文名称</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="160" />
+        <location filename="../../app/ui/review/settings.py" line="162" />
         <source>Colour</source>
         <translation>颜色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="160" />
+        <location filename="../../app/ui/review/settings.py" line="162" />
         <source>Key</source>
         <translation>标识</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="161" />
+        <location filename="../../app/ui/review/settings.py" line="163" />
         <source>State</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="163" />
+        <location filename="../../app/ui/review/settings.py" line="165" />
         <source>Add…</source>
         <translation>添加…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="164" />
+        <location filename="../../app/ui/review/settings.py" line="166" />
         <source>Edit…</source>
         <translation>编辑…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="165" />
+        <location filename="../../app/ui/review/settings.py" line="167" />
         <source>Colour…</source>
         <translation>颜色…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="166" />
+        <location filename="../../app/ui/review/settings.py" line="168" />
         <source>Move up</source>
         <translation>上移</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="167" />
+        <location filename="../../app/ui/review/settings.py" line="169" />
         <source>Move down</source>
         <translation>下移</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="168" />
-        <location filename="../../app/ui/review/settings.py" line="193" />
+        <location filename="../../app/ui/review/settings.py" line="170" />
+        <location filename="../../app/ui/review/settings.py" line="195" />
         <source>Retire</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="183" />
+        <location filename="../../app/ui/review/settings.py" line="185" />
         <source>Retired</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="183" />
+        <location filename="../../app/ui/review/settings.py" line="185" />
         <source>In use</source>
         <translation>使用中</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="193" />
+        <location filename="../../app/ui/review/settings.py" line="195" />
         <source>Restore</source>
         <translation>恢复使用</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="200" />
+        <location filename="../../app/ui/review/settings.py" line="202" />
         <source>Tag “%1” added.</source>
         <translation>已添加标签“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="207" />
+        <location filename="../../app/ui/review/settings.py" line="209" />
         <source>Tag “%1” changed.</source>
         <translation>已修改标签“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="215" />
+        <location filename="../../app/ui/review/settings.py" line="217" />
         <source>Colour of “%1”</source>
         <translation>“%1”的颜色</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="222" />
+        <location filename="../../app/ui/review/settings.py" line="224" />
         <source>“%1” is now %2.</source>
         <translation>“%1”的颜色已改为 %2。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="233" />
+        <location filename="../../app/ui/review/settings.py" line="235" />
         <source>“%1” moved to place %2.</source>
         <translation>“%1”已移到第 %2 位。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="241" />
+        <location filename="../../app/ui/review/settings.py" line="243" />
         <source>“%1” is in use again.</source>
         <translation>“%1”已恢复使用。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/settings.py" line="242" />
+        <location filename="../../app/ui/review/settings.py" line="244" />
         <source>“%1” is retired: it stays on what it tagged.</source>
         <translation>“%1”已停用：已标记的内容保留此标签。</translation>
     </message>
@@ -7384,57 +7384,57 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>TimelineModel</name>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="57" />
+        <location filename="../../app/ui/timeline_panel.py" line="58" />
         <source>Conversation</source>
         <translation>会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="57" />
+        <location filename="../../app/ui/timeline_panel.py" line="58" />
         <source>Type</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="57" />
+        <location filename="../../app/ui/timeline_panel.py" line="58" />
         <source>First message</source>
         <translation>首条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="57" />
+        <location filename="../../app/ui/timeline_panel.py" line="58" />
         <source>Last message</source>
         <translation>最近消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="58" />
+        <location filename="../../app/ui/timeline_panel.py" line="59" />
         <source>Messages</source>
         <translation>消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="58" />
+        <location filename="../../app/ui/timeline_panel.py" line="59" />
         <source>Sent by them</source>
         <translation>其发送</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="58" />
+        <location filename="../../app/ui/timeline_panel.py" line="59" />
         <source>Their first</source>
         <translation>其首条</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="58" />
+        <location filename="../../app/ui/timeline_panel.py" line="59" />
         <source>Their last</source>
         <translation>其最近</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="63" />
+        <location filename="../../app/ui/timeline_panel.py" line="64" />
         <source>Group</source>
         <translation>群聊</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="63" />
+        <location filename="../../app/ui/timeline_panel.py" line="64" />
         <source>With a customer</source>
         <translation>与客户</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="64" />
+        <location filename="../../app/ui/timeline_panel.py" line="65" />
         <source>Internal</source>
         <translation>内部单聊</translation>
     </message>
@@ -7442,89 +7442,89 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>TimelinePanel</name>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="99" />
+        <location filename="../../app/ui/timeline_panel.py" line="100" />
         <source>Name or userid</source>
         <translation>姓名或 userid</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="105" />
+        <location filename="../../app/ui/timeline_panel.py" line="106" />
         <source>Show</source>
         <translation>显示</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="127" />
+        <location filename="../../app/ui/timeline_panel.py" line="128" />
         <source>Open conversation</source>
         <translation>打开会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="128" />
+        <location filename="../../app/ui/timeline_panel.py" line="129" />
         <source>Open their first message</source>
         <translation>打开其首条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="133" />
+        <location filename="../../app/ui/timeline_panel.py" line="134" />
         <source>Staff member:</source>
         <translation>员工：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="160" />
+        <location filename="../../app/ui/timeline_panel.py" line="161" />
         <source>Choose a staff member to see their conversations by time.</source>
         <translation>选择一名员工，按时间查看其全部会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="239" />
+        <location filename="../../app/ui/timeline_panel.py" line="240" />
         <source>%1 staff members match “%2”: choose one in the list.</source>
         <translation>有 %1 名员工与“%2”匹配：请在列表中选择一位。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="245" />
+        <location filename="../../app/ui/timeline_panel.py" line="246" />
         <source>Reading…</source>
         <translation>正在读取…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="258" />
+        <location filename="../../app/ui/timeline_panel.py" line="259" />
         <source>The timeline cannot be read: %1</source>
         <translation>无法读取时间线：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="272" />
+        <location filename="../../app/ui/timeline_panel.py" line="273" />
         <source>%1: no conversations in this range (or none in your scope).</source>
         <translation>%1：此范围内没有会话（或没有您权限范围内的会话）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="274" />
+        <location filename="../../app/ui/timeline_panel.py" line="275" />
         <source>%1: %2; sent %3 in them.</source>
         <translation>%1：%2，其中发送了 %3。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="275" />
+        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <source>1 conversation</source>
         <translation>1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="275" />
+        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <source>%1 conversations</source>
         <translation>%1 个会话</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <location filename="../../app/ui/timeline_panel.py" line="277" />
+        <location filename="../../app/ui/timeline_panel.py" line="278" />
         <source>1 message</source>
         <translation>1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="276" />
         <location filename="../../app/ui/timeline_panel.py" line="277" />
+        <location filename="../../app/ui/timeline_panel.py" line="278" />
         <source>%1 messages</source>
         <translation>%1 条消息</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="282" />
+        <location filename="../../app/ui/timeline_panel.py" line="283" />
         <source>Messages they sent per month</source>
         <translation>其每月发送的消息数</translation>
     </message>
     <message>
-        <location filename="../../app/ui/timeline_panel.py" line="284" />
+        <location filename="../../app/ui/timeline_panel.py" line="285" />
         <source>No messages sent by them</source>
         <translation>其未发送消息</translation>
     </message>
@@ -7532,87 +7532,107 @@ has:note|tag|alert 有备注/标签/告警   日期按本机时区计算。</tra
 <context>
     <name>VerifyDialog</name>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="39" />
+        <location filename="../../app/ui/verify_dialog.py" line="46" />
         <source>Verify evidence package</source>
         <translation>校验证据包</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="42" />
+        <location filename="../../app/ui/verify_dialog.py" line="49" />
         <source>A package folder or .zip file</source>
         <translation>证据包文件夹或 .zip 文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="43" />
+        <location filename="../../app/ui/verify_dialog.py" line="50" />
         <source>Folder…</source>
         <translation>文件夹…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="44" />
+        <location filename="../../app/ui/verify_dialog.py" line="51" />
         <source>Zip file…</source>
         <translation>Zip 文件…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="54" />
+        <location filename="../../app/ui/verify_dialog.py" line="68" />
         <source>Verify</source>
         <translation>校验</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="56" />
+        <location filename="../../app/ui/verify_dialog.py" line="70" />
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/verify_dialog.py" line="72" />
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="72" />
+        <location filename="../../app/ui/verify_dialog.py" line="91" />
         <source>Package folder</source>
         <translation>证据包文件夹</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="77" />
+        <location filename="../../app/ui/verify_dialog.py" line="96" />
         <source>Package zip file</source>
         <translation>证据包 zip 文件</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="78" />
+        <location filename="../../app/ui/verify_dialog.py" line="97" />
         <source>Zip files (*.zip)</source>
         <translation>Zip 文件 (*.zip)</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="86" />
+        <location filename="../../app/ui/verify_dialog.py" line="107" />
         <source>Choose an existing package folder or .zip file.</source>
         <translation>请选择已存在的证据包文件夹或 .zip 文件。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="90" />
+        <location filename="../../app/ui/verify_dialog.py" line="111" />
         <source>Checking every file and the signature…</source>
         <translation>正在校验每个文件和签名…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="108" />
+        <location filename="../../app/ui/verify_dialog.py" line="130" />
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/verify_dialog.py" line="150" />
+        <source>Checking every file and the signature… %1 of %2</source>
+        <translation>正在校验每个文件和签名…已完成 %1 / 共 %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/verify_dialog.py" line="155" />
+        <source>The check was cancelled; nothing was concluded about the package.</source>
+        <translation>校验已取消；未对证据包得出任何结论。</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/verify_dialog.py" line="168" />
         <source>Recorded in this archive: exported by %1 on %2.</source>
         <translation>本存档有记录：由 %1 在 %2 上导出。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="112" />
+        <location filename="../../app/ui/verify_dialog.py" line="172" />
         <source>OK: 1 file matches; fingerprint %2; signed by key %3.</source>
         <translation>完好：1 个文件一致；指纹 %2；签名密钥 %3。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="113" />
+        <location filename="../../app/ui/verify_dialog.py" line="173" />
         <source>OK: %1 files match; fingerprint %2; signed by key %3.</source>
         <translation>完好：%1 个文件全部一致；指纹 %2；签名密钥 %3。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="117" />
+        <location filename="../../app/ui/verify_dialog.py" line="177" />
         <source>FAILED: 1 problem (below).</source>
         <translation>校验失败：1 处问题（见下方）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="118" />
+        <location filename="../../app/ui/verify_dialog.py" line="178" />
         <source>FAILED: %1 problems (listed below).</source>
         <translation>校验失败：%1 处问题（见下方列表）。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/verify_dialog.py" line="126" />
+        <location filename="../../app/ui/verify_dialog.py" line="186" />
         <source>Not verified: %1</source>
         <translation>未能校验：%1</translation>
     </message>
@@ -7790,58 +7810,58 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
         <translation>保存此搜索…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="151" />
+        <location filename="../../app/ui/review/window.py" line="152" />
         <source>1 open alert</source>
         <translation>1 条未处理告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="151" />
+        <location filename="../../app/ui/review/window.py" line="152" />
         <source>%1 open alerts</source>
         <translation>%1 条未处理告警</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="153" />
+        <location filename="../../app/ui/review/window.py" line="154" />
         <source>(%1 mine)</source>
         <translation>（我的 %1 条）</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="156" />
+        <location filename="../../app/ui/review/window.py" line="157" />
         <source>Open alerts of conversations in your scope: %1 assigned to you, %2 to nobody. The Review panel (Ctrl+Shift+R) lists them.</source>
         <translation>您范围内会话的未处理告警：%1 条分配给您，%2 条未分配。审阅面板（Ctrl+Shift+R）列出了它们。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="185" />
-        <location filename="../../app/ui/review/window.py" line="203" />
+        <location filename="../../app/ui/review/window.py" line="186" />
+        <location filename="../../app/ui/review/window.py" line="204" />
         <source>Choose a conversation first.</source>
         <translation>请先选择一个会话。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="195" />
+        <location filename="../../app/ui/review/window.py" line="196" />
         <source>Took “%1” off the conversation.</source>
         <translation>已从会话移除“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="195" />
+        <location filename="../../app/ui/review/window.py" line="196" />
         <source>Tagged the conversation “%1”.</source>
         <translation>已为会话打上“%1”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="207" />
+        <location filename="../../app/ui/review/window.py" line="208" />
         <source>The conversation is reviewed up to its newest message.</source>
         <translation>该会话已审阅至最新消息。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="212" />
+        <location filename="../../app/ui/review/window.py" line="213" />
         <source>Review</source>
         <translation>审阅</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="223" />
+        <location filename="../../app/ui/review/window.py" line="224" />
         <source>No search to use: %1</source>
         <translation>没有可用的搜索：%1</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="233" />
+        <location filename="../../app/ui/review/window.py" line="234" />
         <source>Take “%1” off every message this search finds?
 
 %2</source>
@@ -7850,7 +7870,7 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="234" />
+        <location filename="../../app/ui/review/window.py" line="235" />
         <source>Tag every message this search finds “%1”?
 
 %2</source>
@@ -7859,37 +7879,37 @@ No corp is configured yet. Try the app with a demo archive of generated conversa
 %2</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="240" />
+        <location filename="../../app/ui/review/window.py" line="241" />
         <source>Took “%2” off 1 message.</source>
         <translation>已从 1 条消息移除“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="240" />
+        <location filename="../../app/ui/review/window.py" line="241" />
         <source>Took “%2” off %1 messages.</source>
         <translation>已从 %1 条消息移除“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="241" />
+        <location filename="../../app/ui/review/window.py" line="242" />
         <source>Tagged 1 message “%2”.</source>
         <translation>已为 1 条消息打上“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="242" />
+        <location filename="../../app/ui/review/window.py" line="243" />
         <source>Tagged %1 messages “%2”.</source>
         <translation>已为 %1 条消息打上“%2”。</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="254" />
+        <location filename="../../app/ui/review/window.py" line="255" />
         <source>Save search</source>
         <translation>保存搜索</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="255" />
+        <location filename="../../app/ui/review/window.py" line="256" />
         <source>Name of the search (the Review panel lists it):</source>
         <translation>搜索名称（审阅面板中会列出）：</translation>
     </message>
     <message>
-        <location filename="../../app/ui/review/window.py" line="260" />
+        <location filename="../../app/ui/review/window.py" line="261" />
         <source>Saved the search “%1”.</source>
         <translation>已保存搜索“%1”。</translation>
     </message>

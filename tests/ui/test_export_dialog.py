@@ -184,3 +184,52 @@ def test_verify_dialog_reports_ok_then_the_problem(qtbot, app_ctx, busiest_sessi
         dialog.verify_button.click()
     assert not blocker.args[0].ok and dialog.status_label.text().startswith("FAILED")
     assert "extra file: data/extra.txt" in dialog.details.toPlainText()
+
+
+def test_the_verify_dialog_shows_progress_and_can_be_cancelled(qtbot, app_ctx, busiest_session, tmp_path,
+                                                               monkeypatch):
+    import time
+
+    from app.core.auth import AuditTrail
+    from app.core.auth.audit import AuditFilter
+    from app.core.export import export_package
+    from app.core.export import verify as verify_module
+    from app.ui.verify_dialog import VerifyDialog
+
+    corp_id, session_id = busiest_session
+    result = export_package(app_ctx, ACTOR, Selection(session_ids=(session_id,), corp_id=corp_id),
+                            tmp_path / "pkg", pdf=False)
+    real_tick = verify_module._Check._tick
+
+    def slow_tick(self, n=0):  # a package that takes a while to read
+        time.sleep(0.02)
+        real_tick(self, n)
+
+    monkeypatch.setattr(verify_module._Check, "_tick", slow_tick)
+    dialog = VerifyDialog(app_ctx, ACTOR, None)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.path_edit.setText(str(result.path))
+    assert dialog.start()
+    assert dialog.cancel_button.isVisible() and not dialog.verify_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.progress_bar.maximum() == 1000 and dialog.progress_bar.value() > 0, timeout=20000)
+    assert " of " in dialog.status_label.text()
+    with qtbot.waitSignal(dialog.cancelled, timeout=20000):
+        assert dialog.cancel()
+    assert dialog.status_label.text() == "The check was cancelled; nothing was concluded about the package."
+    assert not dialog.cancel_button.isVisible() and not dialog.progress_bar.isVisible()
+    assert dialog.verify_button.isEnabled() and dialog.report is None
+    entries = AuditTrail(app_ctx.db).entries(ACTOR, AuditFilter(actions=frozenset({"verify"})), limit=1)
+    assert entries[0].detail.get("cancelled") is True
+
+    monkeypatch.setattr(verify_module._Check, "_tick", real_tick)
+    with qtbot.waitSignal(dialog.verified, timeout=60000) as blocker:
+        dialog.verify_button.click()
+    assert blocker.args[0].ok and dialog.status_label.text().startswith("OK:")
+
+    # closing during a check cancels it and waits for its thread
+    monkeypatch.setattr(verify_module._Check, "_tick", slow_tick)
+    assert dialog.start()
+    qtbot.waitUntil(lambda: dialog.progress_bar.value() > 0, timeout=20000)
+    dialog.reject()
+    assert not dialog.is_running()

@@ -22,12 +22,13 @@ if TYPE_CHECKING:
         export_records,
     )
     from .signing import ExportKey, key_fingerprint, load_or_create_export_key
-    from .verify import Limits, VerifyReport, known_keys, verify_package, verify_recorded
+    from .verify import Limits, VerifyCancelled, VerifyReport, known_keys, verify_package, verify_recorded
 
 _WHERE = {
     **dict.fromkeys(("export_package", "export_records", "clean_interrupted_exports", "JOURNAL_DIR",
                      "describe_counts", "Selection", "ExportResult", "ExportError", "ExportCancelled"), ".package"),
-    **dict.fromkeys(("verify_package", "verify_recorded", "VerifyReport", "Limits", "known_keys"), ".verify"),
+    **dict.fromkeys(("verify_package", "verify_recorded", "VerifyReport", "VerifyCancelled", "Limits", "known_keys"),
+                    ".verify"),
     **dict.fromkeys(("ExportKey", "key_fingerprint", "load_or_create_export_key"), ".signing"),
 }
 
@@ -43,5 +44,5 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "export_package", "export_records", "clean_interrupted_exports", "JOURNAL_DIR", "describe_counts", "Selection", "ExportResult", "ExportError", "ExportCancelled",
-    "verify_package", "verify_recorded", "VerifyReport", "Limits", "known_keys", "ExportKey", "key_fingerprint", "load_or_create_export_key",
+    "verify_package", "verify_recorded", "VerifyReport", "VerifyCancelled", "Limits", "known_keys", "ExportKey", "key_fingerprint", "load_or_create_export_key",
 ]

@@ -21,6 +21,9 @@ A package to verify comes from outside: it is hostile input. So:
   name cannot disguise itself (``⟨U+202E⟩``) or break the report's lines.
 - Every problem is one sentence; nothing from a package raises out of :func:`verify_package`.
   At most ``Limits.max_problems`` are listed, then how many more there were.
+
+A large package takes as long as reading it: ``progress(done, total)`` is told the bytes hashed so far
+(of every file's size found), and ``cancel()`` returning True stops the check (VerifyCancelled).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.core.errors import SaidInTwoLanguages
 from app.core.safe_text import display_name
 
 from .package import PUBLIC_KEY_FILE, SIGNATURE_FILE
@@ -71,6 +75,14 @@ class VerifyReport:
     fingerprint: str | None = None  # the package fingerprint, recomputed from the manifest
     key_fingerprint: str | None = None
     files_checked: int = 0
+
+
+class VerifyCancelled(SaidInTwoLanguages):
+    """The caller cancelled the check; nothing was concluded about the package."""
+
+    def __init__(self) -> None:
+        super().__init__("the verification was cancelled; nothing was concluded about the package",
+                         "校验已取消；未对证据包得出任何结论")
 
 
 class _Stop(Exception):
@@ -357,13 +369,15 @@ def package_fingerprint(manifest_lines: list[str]) -> str:
 
 def verify_package(path: str | os.PathLike[str], *, known_key_fingerprints: set[str] | None = None,
                    is_recorded: Callable[[str, str], bool] | None = None,
-                   limits: Limits = LIMITS) -> VerifyReport:
+                   limits: Limits = LIMITS, progress: Callable[[int, int], None] | None = None,
+                   cancel: Callable[[], bool] | None = None) -> VerifyReport:
     """Check the package at ``path`` (a bag folder or a .zip holding one); see the module docstring.
 
     ``known_key_fingerprints``: the export keys of this archive (see :func:`known_keys`); when given,
     a package signed with another key is reported. ``is_recorded(fingerprint, key_fingerprint)``:
     whether the archive recorded that export; when given, a package signed with one of the known
-    keys that the archive never recorded is reported. Never raises for anything in the package;
+    keys that the archive never recorded is reported. ``progress(done, total)``: bytes hashed so far;
+    ``cancel()`` returning True raises VerifyCancelled. Never raises for anything in the package;
     memory stays bounded by ``limits``."""
     root = Path(path)
     problems = _Problems(limits.max_problems)
@@ -407,7 +421,7 @@ def verify_package(path: str | os.PathLike[str], *, known_key_fingerprints: set[
     except OSError as exc:
         return VerifyReport(False, [f"unreadable package: {display_name(root)} ({exc.strerror or exc})"])
     try:
-        return _Check(src, problems, limits).run(known_key_fingerprints, is_recorded)
+        return _Check(src, problems, limits, progress, cancel).run(known_key_fingerprints, is_recorded)
     except _Stop as exc:
         problems.add(str(exc))
         return VerifyReport(False, problems.final())
@@ -419,10 +433,26 @@ def verify_package(path: str | os.PathLike[str], *, known_key_fingerprints: set[
 
 
 class _Check:
-    def __init__(self, src, problems: _Problems, limits: Limits):
+    def __init__(self, src, problems: _Problems, limits: Limits, progress: Callable[[int, int], None] | None = None,
+                 cancel: Callable[[], bool] | None = None):
         self.src, self.problems, self.limits = src, problems, limits
+        self.progress, self.cancel = progress, cancel
+        self.done = self.total = 0  # bytes hashed, of every file's size
         self._salt = _secrets.token_bytes(16)
         self.unread: set[str] = set()  # tag files refused (too large, unreadable): never hashed either
+
+    def _tick(self, n: int = 0) -> None:
+        """``n`` more bytes hashed: tell the caller, and stop if it cancelled."""
+        if self.cancel is not None and self.cancel():
+            raise VerifyCancelled
+        self.done += n
+        if self.progress is not None:
+            self.progress(min(self.done, self.total), self.total)
+
+    def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        for chunk in chunks:
+            self._tick(len(chunk))
+            yield chunk
 
     def key(self, rel: str) -> int:
         """A 64-bit keyed digest of a path: sets of them cost a fraction of the paths' memory, and a
@@ -436,11 +466,14 @@ class _Check:
         # 1. What is there, and how big (no file is read yet).
         present: set[int] = set()
         octets = files = 0
-        for rel, size in src.walk(report=True):
+        for n, (rel, size) in enumerate(src.walk(report=True)):
             present.add(self.key(rel))
+            self.total += size
             if rel.startswith("data/"):
                 files += 1
                 octets += size
+            if n % 1000 == 0:
+                self._tick()
         self.present = present
         for name in REQUIRED:
             if not self.has(name):
@@ -510,6 +543,8 @@ class _Check:
                 problems.add(f"not recorded: the package is signed with this archive's export key {key_fp}, but this "
                              f"archive recorded no export with fingerprint {fingerprint} (an interrupted export, "
                              "or a package made outside the app with a copy of the key)")
+        self.done = self.total  # the small tag files were read whole above, not through the hash count
+        self._tick()
         final = problems.final()
         return VerifyReport(not final, final, fingerprint, key_fp, checked)
 
@@ -626,7 +661,7 @@ class _Check:
             self.problems.add(f"missing file: {shown}")
             return 0
         try:
-            found = _sha256(self.src.chunks(rel, limit))
+            found = _sha256(self._counted(self.src.chunks(rel, limit)))
         except EntryProblem as exc:
             self.problems.add(str(exc))
             return 0
@@ -635,10 +670,12 @@ class _Check:
         return 1
 
 
-def verify_recorded(db, actor, path: str | os.PathLike[str], *, any_key: bool = False) -> VerifyReport:
+def verify_recorded(db, actor, path: str | os.PathLike[str], *, any_key: bool = False,
+                    progress: Callable[[int, int], None] | None = None,
+                    cancel: Callable[[], bool] | None = None) -> VerifyReport:
     """:func:`verify_package` on behalf of ``actor`` (who needs ``export.verify``), against this
-    archive's export keys and recorded exports unless ``any_key``; the check and its outcome go
-    into the audit trail."""
+    archive's export keys and recorded exports unless ``any_key``; the check and its outcome (or its
+    cancellation) go into the audit trail."""
     from app.core.auth import EXPORT_VERIFY, Action, AuditTrail
     from app.core.auth.audit import FAILED, OK
 
@@ -650,8 +687,13 @@ def verify_recorded(db, actor, path: str | os.PathLike[str], *, any_key: bool = 
     def is_recorded(fingerprint: str, key_fingerprint: str) -> bool:
         return bool(export_records(db, fingerprint=fingerprint, key_fingerprint=key_fingerprint, limit=1))
 
-    report = verify_package(path, known_key_fingerprints=None if any_key else known_keys(db),
-                            is_recorded=None if any_key else is_recorded)
+    try:
+        report = verify_package(path, known_key_fingerprints=None if any_key else known_keys(db),
+                                is_recorded=None if any_key else is_recorded, progress=progress, cancel=cancel)
+    except VerifyCancelled:
+        trail.record(actor, Action.VERIFY, object_type="package", object=str(path), outcome=FAILED,
+                     detail={"path": str(path), "any_key": any_key, "cancelled": True})
+        raise
     trail.record(actor, Action.VERIFY, object_type="package", object=report.fingerprint or str(path),
                  outcome=OK if report.ok else FAILED,
                  detail={"path": str(path), "any_key": any_key, "problems": len(report.problems),
