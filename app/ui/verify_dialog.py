@@ -22,8 +22,9 @@ from PySide6.QtWidgets import (
 
 from app.core.actor import Actor
 from app.core.export import VerifyCancelled, VerifyReport, export_records, verify_recorded
+from app.core.export.verify import problem_in_chinese
 from app.core.safe_text import display_name, display_text
-from app.ui.language import error_sentence
+from app.ui.language import error_sentence, ui_is_chinese
 
 from .counts import count_text
 from .long_job import LongJob
@@ -163,7 +164,7 @@ class VerifyDialog(QDialog):
         report, record = result
         self.report = report
         self._set_running(False)
-        lines = list(report.problems)
+        lines = [problem_in_chinese(p) for p in report.problems] if ui_is_chinese() else list(report.problems)
         if record is not None:
             lines.append(self.tr("Recorded in this archive: exported by %1 on %2.")
                          .replace("%1", display_name(record["actor"])).replace("%2", display_name(record["workstation"])))

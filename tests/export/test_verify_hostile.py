@@ -26,7 +26,7 @@ from hostile_kit import (
     zip_folder,
 )
 
-from app.core.export.verify import Limits, verify_package
+from app.core.export.verify import Limits, problem_in_chinese, verify_package
 
 MANIFEST_LINE = b"0" * 64 + b"  data/messages/" + b"a" * 32 + b"/" + b"b" * 16 + b".json\n"
 
@@ -43,6 +43,8 @@ def _check(path, *, expect: str, limits: Limits | None = None, max_mib: float = 
     seconds = time.monotonic() - started
     assert not report.ok
     assert any(p.startswith(expect) for p in report.problems), report.problems
+    for problem in report.problems:  # each of a kind a Chinese window says in Chinese
+        assert problem_in_chinese(problem) != problem, problem
     assert peak < max_mib * 2**20, f"peak {peak / 2**20:.1f} MiB"
     assert seconds < max_seconds, f"{seconds:.1f} s"
     return report
@@ -198,7 +200,7 @@ def test_verify_of_the_600_mb_manifest_zip_in_a_fresh_process_stays_small(bag, t
     same process that only imports the verifier."""
     bomb = tmp_path / "bomb.zip"
     _manifest_bomb(bag, bomb, 600)
-    code = ("import resource, sys\nfrom app.core.export.verify import Limits, verify_package\n"
+    code = ("import resource, sys\nfrom app.core.export.verify import Limits, problem_in_chinese, verify_package\n"
             "r = verify_package(sys.argv[1], limits=Limits(max_ratio=10**6, bomb_floor=2**40))\n"
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\nprint(' | '.join(r.problems))\n")
     baseline = ("import resource\nimport app.core.export.verify\n"
@@ -448,3 +450,28 @@ def test_deeply_nested_folders_and_long_names(bag):
     (deep / "x").write_bytes(b"x")
     _check(bag, expect="unsafe name in the package: data/d/d/", limits=Limits(max_name=64))
     _check(bag, expect="extra file: data/d/d/")
+
+
+def test_every_kind_of_problem_has_its_chinese_name():
+    """The kinds the checker can write (the "kind: " that starts a problem's sentence in its source)
+    are all in PROBLEM_KINDS: none reaches a Chinese window in English."""
+    import ast
+    import re
+    from pathlib import Path
+
+    from app.core.export.verify import PROBLEM_KINDS
+
+    root = Path(__file__).resolve().parents[2] / "app" / "core" / "export"
+    found = set()
+    for name in ("verify.py", "zipread.py", "signing.py"):
+        for node in ast.walk(ast.parse((root / name).read_text(encoding="utf-8"))):
+            first = node.value if isinstance(node, ast.Constant) else (
+                node.values[0].value if isinstance(node, ast.JoinedStr) and node.values
+                and isinstance(node.values[0], ast.Constant) else None)
+            m = re.match(r"([a-z][a-zA-Z .-]*?): ", first) if isinstance(first, str) else None
+            if m:
+                found.add(m.group(1))
+    assert len(found) > 30
+    assert found - set(PROBLEM_KINDS) == set()
+    assert {"unreadable file", "unreadable folder"} <= set(PROBLEM_KINDS)  # f"unreadable {'folder' if …}: …"
+    assert problem_in_chinese("… and 7 more problem(s), not listed") == "……另有 7 个问题未列出"

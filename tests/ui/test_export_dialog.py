@@ -162,28 +162,43 @@ def _first_session(app_ctx):
     return corp_id, session_id, "t"
 
 
-def test_verify_dialog_reports_ok_then_the_problem(qtbot, app_ctx, busiest_session, tmp_path):
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_verify_dialog_reports_ok_then_the_problem(qtbot, qapp, app_ctx, busiest_session, tmp_path, language):
     from app.core.export import export_package
+    from app.ui.app import install_translators
     from app.ui.verify_dialog import VerifyDialog
 
-    corp_id, session_id = busiest_session
-    result = export_package(app_ctx, ACTOR, Selection(session_ids=(session_id,), corp_id=corp_id),
-                            tmp_path / "pkg.zip", pdf=False)
-    dialog = VerifyDialog(app_ctx, ACTOR, None)
-    qtbot.addWidget(dialog)
-    dialog.path_edit.setText(str(result.path))
-    with qtbot.waitSignal(dialog.verified, timeout=60000) as blocker:
-        dialog.verify_button.click()
-    assert blocker.args[0].ok and dialog.status_label.text().startswith("OK:")
-    assert result.fingerprint in dialog.status_label.text()
-    folder = tmp_path / "folder"
-    export_package(app_ctx, ACTOR, Selection(session_ids=(session_id,), corp_id=corp_id), folder, pdf=False)
-    (folder / "data" / "extra.txt").write_text("x")
-    dialog.path_edit.setText(str(folder))
-    with qtbot.waitSignal(dialog.verified, timeout=60000) as blocker:
-        dialog.verify_button.click()
-    assert not blocker.args[0].ok and dialog.status_label.text().startswith("FAILED")
-    assert "extra file: data/extra.txt" in dialog.details.toPlainText()
+    translators = install_translators(qapp, language) if language != "en" else []
+    qapp.setProperty("ui_language", language)
+    try:
+        corp_id, session_id = busiest_session
+        result = export_package(app_ctx, ACTOR, Selection(session_ids=(session_id,), corp_id=corp_id),
+                                tmp_path / "pkg.zip", pdf=False)
+        dialog = VerifyDialog(app_ctx, ACTOR, None)
+        qtbot.addWidget(dialog)
+        dialog.path_edit.setText(str(result.path))
+        with qtbot.waitSignal(dialog.verified, timeout=60000) as blocker:
+            dialog.verify_button.click()
+        assert blocker.args[0].ok and dialog.status_label.text().startswith(("OK:", "完好："))
+        assert result.fingerprint in dialog.status_label.text()
+        folder = tmp_path / "folder"
+        export_package(app_ctx, ACTOR, Selection(session_ids=(session_id,), corp_id=corp_id), folder, pdf=False)
+        (folder / "data" / "extra.txt").write_text("x")
+        dialog.path_edit.setText(str(folder))
+        with qtbot.waitSignal(dialog.verified, timeout=60000) as blocker:
+            dialog.verify_button.click()
+        problems = blocker.args[0].problems
+        assert "extra file: data/extra.txt" in problems and problems[0].startswith("bad Payload-Oxum: ")
+        shown = dialog.details.toPlainText().splitlines()
+        if language == "en":
+            assert dialog.status_label.text().startswith("FAILED")
+            assert shown[:len(problems)] == problems
+        else:  # the report itself stays English (CLI, audit trail); the window says each kind in Chinese
+            assert "多出的文件：data/extra.txt" in shown and shown[0].startswith("Payload-Oxum 不符：")
+    finally:
+        qapp.setProperty("ui_language", "en")
+        for t in translators:
+            qapp.removeTranslator(t)
 
 
 def test_the_verify_dialog_shows_progress_and_can_be_cancelled(qtbot, app_ctx, busiest_session, tmp_path,

@@ -31,6 +31,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import secrets as _secrets
 import stat
 from collections.abc import Callable, Iterator
@@ -75,6 +76,36 @@ class VerifyReport:
     fingerprint: str | None = None  # the package fingerprint, recomputed from the manifest
     key_fingerprint: str | None = None
     files_checked: int = 0
+
+
+# Every problem starts with its kind ("missing file: data/x.json"): the CLI and the audit trail keep
+# the English line; a Chinese window shows the kind in Chinese and the rest (names, digests) as found.
+PROBLEM_KINDS = {
+    "bad Payload-Oxum": "Payload-Oxum 不符", "bad bag-info.txt": "bag-info.txt 有误",
+    "bad bagit.txt": "bagit.txt 有误", "bad public key": "公钥有误", "bad signature": "签名无效",
+    "bad zip": "zip 文件有误", "changed file": "文件被改动", "damaged zip entry": "zip 条目损坏",
+    "duplicate entry": "重复条目", "duplicate name in the zip": "zip 中有重复名称",
+    "encrypted zip entry": "加密的 zip 条目", "extra file": "多出的文件", "file too large": "文件过大",
+    "fingerprint mismatch": "指纹不符", "key mismatch": "密钥不符", "line too long": "行过长",
+    "missing file": "缺少文件", "not a package folder or zip": "不是证据包文件夹或 zip",
+    "not a regular file": "不是普通文件", "not a zip": "不是 zip 文件", "not checked": "未校验",
+    "not recorded": "本存档无记录", "overlapping zip entries": "zip 条目重叠", "symbolic link": "符号链接",
+    "too many entries": "条目过多", "too many files": "文件过多", "unknown key": "未知密钥",
+    "unreadable file": "无法读取的文件", "unreadable folder": "无法读取的文件夹",
+    "unreadable package": "无法读取的证据包", "unsafe name in the package": "证据包中有不安全的名称",
+    "unsafe name in the zip": "zip 中有不安全的名称", "unsigned file": "未签名的文件",
+    "unsupported compression": "不支持的压缩方式", "unsupported zip": "不支持的 zip",
+    "unsupported zip entry": "不支持的 zip 条目", "zip bomb": "zip 炸弹",
+}
+
+
+def problem_in_chinese(problem: str) -> str:
+    """``problem`` with its kind said in Chinese ("缺少文件：data/x.json"); the rest as it is."""
+    kind, sep, rest = problem.partition(": ")
+    if sep and kind in PROBLEM_KINDS:
+        return f"{PROBLEM_KINDS[kind]}：{rest}"
+    more = re.fullmatch(r"… and (\d+) more problem\(s\), not listed", problem)
+    return f"……另有 {more.group(1)} 个问题未列出" if more else problem
 
 
 class VerifyCancelled(SaidInTwoLanguages):
