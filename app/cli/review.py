@@ -799,7 +799,7 @@ def sample() -> None:
 
     \b
     wecom-auditor sample rule-add NAME (--user ID … | --department D …) (--percent N | --sessions N)
-    wecom-auditor sample rules | rule-disable NAME
+    wecom-auditor sample rules [--all] | rule-edit NAME [...] | rule-disable NAME
     wecom-auditor sample draw RULE [--week YYYY-MM-DD]     (default: last week)
     wecom-auditor sample list [--mine] | show DRAW | reproduce DRAW
     """
@@ -830,15 +830,48 @@ def sample_rule_add(ctx: AppContext, name, userids, departments, percent, sessio
 
 
 @sample.command("rules")
+@click.option("--all", "include_disabled", is_flag=True, help="The disabled rules too.")
 @_AS_JSON
 @common
-def sample_rules(ctx: AppContext, as_json) -> None:
-    """The sampling rules."""
-    for rule in _review(ctx).sampling.rules(current_actor(ctx)):
+def sample_rules(ctx: AppContext, include_disabled, as_json) -> None:
+    """The sampling rules (the enabled ones, or --all)."""
+    for rule in _review(ctx).sampling.rules(current_actor(ctx), include_disabled=include_disabled):
         if as_json:
             _json(rule)
         else:
-            click.echo(f"{rule.id}  {display_name(rule.describe())}")
+            click.echo(f"{rule.id}  {display_name(rule.describe())}" + ("  (disabled)" if rule.disabled else ""))
+
+
+@sample.command("rule-edit")
+@click.argument("name")
+@click.option("--name", "new_name", help="A new name.")
+@click.option("--user", "userids", multiple=True, metavar="USERID",
+              help="The staff group's members (replaces them; repeat the option for each).")
+@click.option("--department", "departments", multiple=True, metavar="NAME",
+              help="The group's departments (replaces them; repeat the option for each).")
+@click.option("--no-users", is_flag=True, help="No staff by id (the departments only).")
+@click.option("--no-departments", is_flag=True, help="No departments (the staff by id only).")
+@click.option("--percent", type=click.IntRange(1, 100), help="This share of the week's conversations instead.")
+@click.option("--sessions", type=click.IntRange(1, 10_000), help="Or this many conversations a week instead.")
+@click.option("--disable/--enable", "disabled", default=None)
+@common
+def sample_rule_edit(ctx: AppContext, name, new_name, userids, departments, no_users, no_departments, percent,
+                     sessions, disabled) -> None:
+    """Change a sampling rule (administrators); each change is recorded. Draws made before keep the
+    rule as it was then (they still reproduce)."""
+    if percent is not None and sessions is not None:
+        raise click.UsageError("give --percent or --sessions, not both")
+    if (userids and no_users) or (departments and no_departments):
+        raise click.UsageError("give the new members, or say there are none, not both")
+    try:
+        rule = _review(ctx).sampling.update_rule(
+            current_actor(ctx), name, name=new_name,
+            userids=() if no_users else (tuple(userids) or None),
+            departments=() if no_departments else (tuple(departments) or None),
+            percent=percent, sessions=sessions, enabled=None if disabled is None else not disabled)
+    except ReviewError as exc:
+        _fail(exc)
+    click.echo(f"Sampling rule changed: {display_name(rule.describe())}.")
 
 
 @sample.command("rule-disable")
