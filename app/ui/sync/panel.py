@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.sync.pipeline import SyncProgress, SyncReport
-from app.ui.language import error_sentence, ui_is_chinese
+from app.ui.language import error_sentence, pick
 
 REVEAL_DELAY_MS = 600
 
@@ -179,7 +179,7 @@ class SyncProgressPanel(QWidget):
         self._end()
         self.phase_label.setText(self.tr("Sync failed"))
         self.details_label.setText(self.tr("The sync stopped; everything stored before the error is kept."))
-        message = message_zh if ui_is_chinese() else message_en
+        message = pick(message_en, message_zh)
         self.setToolTip(message)
         box = QMessageBox(QMessageBox.Icon.Critical, self.tr("Sync failed"), message,
                           QMessageBox.StandardButton.Ok, self.window())

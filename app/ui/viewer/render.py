@@ -61,7 +61,7 @@ from app.core.messages.catalogue import (
     Weapp,
 )
 from app.core.safe_text import display_name, display_text
-from app.ui.language import ui_is_chinese
+from app.ui.language import pick, ui_is_chinese
 
 translate = QCoreApplication.translate
 
@@ -167,12 +167,12 @@ def format_yuan(fen: int | None) -> str:
 
 
 def summary_of(parsed: ParsedMessage) -> str:
-    return parsed.summary_zh if ui_is_chinese() else parsed.summary_en
+    return pick(parsed.summary_en, parsed.summary_zh)
 
 
 def item_summary(msgtype: str, record: object) -> str:
     zh, en = summarize(msgtype, record)
-    return zh if ui_is_chinese() else en
+    return pick(en, zh)
 
 
 def type_name(msgtype: str) -> str:
