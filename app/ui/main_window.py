@@ -37,6 +37,7 @@ from app.core.context import AppContext
 from app.core.export import Selection
 from app.core.safe_text import display_name
 from app.core.search import QueryError
+from app.ui.search.syntax import mistake_text
 
 from .archive_text import archive_text
 from .auth import (
@@ -509,7 +510,8 @@ class MainWindow(QMainWindow):
         try:
             request = self.search.request()
         except (FormError, QueryError) as exc:
-            self.statusBar().showMessage(self.tr("Nothing to export: %1").replace("%1", str(exc)), 8000)
+            reason = mistake_text(exc) if isinstance(exc, QueryError) else str(exc)
+            self.statusBar().showMessage(self.tr("Nothing to export: %1").replace("%1", reason), 8000)
             return None
         return self._open_export(Selection(query=request.text, corp_id=request.corp_id),
                                  self.tr("Search: %1").replace("%1", request.text))

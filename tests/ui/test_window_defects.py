@@ -184,6 +184,10 @@ def test_find_in_this_conversation_goes_to_hits_and_is_recorded_as_a_search(arch
     assert viewer.delegate.marked_texts(_option(viewer.view, index), index) == ["发票"]
     searches = ctx.trail.entries(ACTOR, AuditFilter(actions=frozenset({Action.SEARCH})), limit=50)
     assert len(searches) == 1 and "发票" in searches[0].object  # the typed query once; F3 steps are not
+    bar.edit.setText('发票 "open')  # a mistake is said as the search panel says it
+    qtbot.keyClick(bar.edit, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bar.result_label.text().startswith("The query has a mistake at character 4: "),
+                    timeout=10000)
     qtbot.keyClick(bar.edit, Qt.Key.Key_Escape)
     assert not bar.isVisible() and viewer.delegate.marked_texts(_option(viewer.view, index), index) == []
     window.close()

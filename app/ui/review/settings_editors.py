@@ -37,7 +37,7 @@ from app.core.search.query import QueryError, parse_query
 
 from ..auth.login import BackgroundDialog
 from ..auth.widgets import HINT_STYLE, MessageLine, plain_label
-from ..search.syntax import describe_error
+from ..search.syntax import mistake_text
 from .common import refusal_text, translate
 
 DEFAULT_COLOUR = "#607D8B"
@@ -215,8 +215,7 @@ class PolicyDialog(ReviewEditor):
             try:  # a mistake of the query language: said as the search panel says it, in the UI's language
                 parse_query(query)
             except QueryError as mistake:
-                return translate("SearchPanel", "The query has a mistake at character {position}: {message}").format(
-                    position=mistake.position + 1, message=describe_error(mistake))
+                return mistake_text(mistake)
             return refusal_text(exc)  # parses, but is no policy's query (reviewed:me)
         return None
 

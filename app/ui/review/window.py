@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QInputDialog, QLabel, QMenu, QMessage
 from app.core.auth import MESSAGES_READ, REVIEW_READ, REVIEW_WRITE, can
 from app.core.review import TagRow
 from app.core.search import QueryError
+from app.ui.search.syntax import mistake_text
 
 from ..counts import count_text
 from ..search.panel import FormError
@@ -221,7 +222,8 @@ class WindowReview(QObject):
         try:
             text = self.window.search.request().text
         except (FormError, QueryError) as exc:
-            self._say(self.tr("No search to use: %1").replace("%1", str(exc)))
+            self._say(self.tr("No search to use: %1").replace("%1", mistake_text(exc) if isinstance(exc, QueryError)
+                                                               else str(exc)))
             return None
         box = self.window.search.query_edit.text().strip()
         return box if text == f"({box})" else text

@@ -46,7 +46,13 @@ from app.ui.search.model import (
     SearchRole,
     msgtype_label,
 )
-from app.ui.search.syntax import align_columns, compose_query, describe_error, error_pointer, syntax_help
+from app.ui.search.syntax import (
+    align_columns,
+    compose_query,
+    error_pointer,
+    mistake_text,
+    syntax_help,
+)
 from app.ui.sessions.model import SESSION_TYPES, format_count, plain_tooltip, type_label
 from app.ui.tasks import run_task
 
@@ -498,9 +504,7 @@ class SearchPanel(QWidget):
         """The mistake said in words and pointed at, under the box."""
         query = exc.query
         pointer = error_pointer(query, exc.position, QFontMetrics(self.error_pointer.font()))
-        self._fail(self.tr("The query has a mistake at character {position}: {message}")
-                   .format(position=format_count(exc.position + 1), message=describe_error(exc)),
-                   pointer.text())
+        self._fail(mistake_text(exc), pointer.text())
         if query == self.query_edit.text():  # the mistake is in the box: put the cursor on it
             self.query_edit.setCursorPosition(exc.position)
 

@@ -179,6 +179,13 @@ def describe_error(exc: QueryError) -> str:
     return exc.message
 
 
+def mistake_text(exc: QueryError) -> str:
+    """"The query has a mistake at character 7: …" in the UI's language: how every part of the window
+    (the search panel, find in a conversation, a policy's editor, the status bar) says a query mistake."""
+    return QCoreApplication.translate("SearchPanel", "The query has a mistake at character {position}: {message}") \
+        .format(position=exc.position + 1, message=describe_error(exc))
+
+
 POINTER_CONTEXT = 40  # characters of the query shown on each side of the mistake
 
 

@@ -19,6 +19,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QToolButton, QWidg
 
 from app.core.safe_text import display_text
 from app.core.search.query import QueryError, parse_query, positive_texts
+from app.ui.language import error_sentence
+from app.ui.search.syntax import describe_error, mistake_text
 
 from ..counts import count_text
 from ..tasks import run_task
@@ -150,7 +152,14 @@ class FindBar(QWidget):
         run_task(self, lambda: search.query_count(actor, text, corp_id=corp_id), counted, self._failed)
 
     def _failed(self, exc: Exception) -> None:
-        message = exc.message if isinstance(exc, QueryError) else str(exc)
+        if isinstance(exc, QueryError):  # said of the typed text (the count ran it inside in:"…" ( ))
+            try:
+                parse_query(self._query)
+                message = describe_error(exc)
+            except QueryError as mistake:
+                message = mistake_text(mistake)
+        else:
+            message = error_sentence(exc)
         self.result_label.setText(display_text(message, one_line=True))
 
     def step(self, forward: bool) -> None:
