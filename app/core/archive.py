@@ -448,7 +448,9 @@ class ArchiveService:
             return None
         if not self._in_scope(actor, detail.row):
             error = PermissionDenied(f"message {detail.row.msgid} is in a session outside the scope of account "
-                                     f"'{actor.username}'", username=actor.username, permission="scope")
+                                     f"'{actor.username}'",
+                                     f"消息 {detail.row.msgid} 所在的会话不在账号“{actor.username}”的范围内",
+                                     username=actor.username, permission="scope")
             self.trail.refuse(actor, action, error, object_type="message", object=detail.row.msgid,
                               detail=_message_detail(detail.row))
         self.trail.record(actor, action, object_type="message", object=detail.row.msgid,
@@ -463,7 +465,8 @@ class ArchiveService:
                            object=row.msgid)
         if not self._in_scope(actor, row):
             error = PermissionDenied(f"message {row.msgid} is in a session outside the scope of account "
-                                     f"'{actor.username}'", username=actor.username, permission="scope")
+                                     f"'{actor.username}'", f"消息 {row.msgid} 所在的会话不在账号“{actor.username}”的范围内",
+                                     username=actor.username, permission="scope")
             self.trail.refuse(actor, Action.MESSAGE_RAW, error, object_type="message", object=row.msgid,
                               detail=_message_detail(row))
         self.trail.record(actor, Action.MESSAGE_RAW, object_type="message", object=row.msgid,

@@ -305,7 +305,8 @@ class AppContext:
             self.trail.require(actor, SETTINGS_CHANGE, action=Action.SETTINGS_CHANGE, object_type="settings",
                                object="demo corp")
         elif not self.accounts.needs_first_admin():
-            raise AccountError("this archive has accounts already: log in as an administrator to set up the demo")
+            raise AccountError("this archive has accounts already: log in as an administrator to set up the demo",
+                               "此存档已有账号：请以管理员身份登录后再设置演示")
 
         if corpus_dir is None:
             target = self.paths.demo_corpus_dir

@@ -22,6 +22,18 @@ def pick(en: str, zh: str) -> str:
     return zh if ui_is_chinese() else en
 
 
+def as_sentence(text: str) -> str:
+    """``text`` (a core's reason, in either language) as a sentence: a capital first letter and a full
+    stop, a Chinese one after Chinese."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    if text.endswith((".", "!", "?", "。", "！", "？")):
+        return text
+    return text + ("。" if "\u4e00" <= text[-1] <= "\u9fff" or text[-1] in "）”" else ".")
+
+
 def error_sentence(exc: BaseException) -> str:
     """The sentence of ``exc`` in the window's language: its ``message_zh`` in a Chinese window when
     it has one, else its text (English, or whatever the library said)."""

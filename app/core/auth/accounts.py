@@ -124,11 +124,13 @@ def canonical_username(name: str) -> str:
     """The stored form of a user name; :class:`AccountError` saying what is wrong with it."""
     canon = unicodedata.normalize("NFKC", name or "").strip().casefold()
     if not canon:
-        raise AccountError("the user name is empty")
+        raise AccountError("the user name is empty", "用户名为空")
     if len(canon) > MAX_USERNAME_LENGTH:
-        raise AccountError(f"the user name must have at most {MAX_USERNAME_LENGTH} characters")
+        raise AccountError(f"the user name must have at most {MAX_USERNAME_LENGTH} characters",
+                           f"用户名最多 {MAX_USERNAME_LENGTH} 个字符")
     if ":" in canon or any(unicodedata.category(c)[0] in "CZ" for c in canon):
-        raise AccountError("the user name must not contain spaces, control characters or ':'")
+        raise AccountError("the user name must not contain spaces, control characters or ':'",
+                           "用户名不能包含空格、控制字符或“:”")
     return canon
 
 
@@ -185,7 +187,7 @@ class AccountService:
     def _target(self, conn, username: str):
         row = self._row(conn, username=canonical_username(username), lock=True)
         if row is None:
-            raise AccountError(f"there is no account '{username}'")
+            raise AccountError(f"there is no account '{username}'", f"没有账号“{username}”")
         return row
 
     def _actor_of(self, conn, row, workstation: str, login_id: str) -> Actor:
@@ -239,7 +241,8 @@ class AccountService:
         with self.db.write() as conn:
             self.trail.lock(conn)  # two first-run dialogs on one MySQL: only one wins
             if conn.execute(select(func.count()).select_from(_ACCOUNTS)).scalar_one():
-                raise AccountError("the archive already has accounts: ask an administrator to create yours")
+                raise AccountError("the archive already has accounts: ask an administrator to create yours",
+                                   "存档中已有账号：请让管理员为您创建账号")
             account_id = self.db.ids.next_id()
             conn.execute(insert(_ACCOUNTS).values(
                 id=account_id, username=canon, password_hash=encoded, roles=json.dumps([R.ADMINISTRATOR]),
@@ -267,7 +270,8 @@ class AccountService:
             rows = conn.execute(select(_ACCOUNTS).limit(2)).all()
             if len(rows) != 1 or rows[0].disabled:
                 raise AccountError("'no login' is only possible while the archive has a single enabled account: "
-                                   "log in with your user name and password")
+                                   "log in with your user name and password",
+                                   "只有当存档中只有一个启用的账号时才能免登录：请用用户名和密码登录")
             actor = self._actor_of(conn, rows[0], workstation, login_id)
             conn.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == actor.account_id)
                          .values(last_login_at=self._clock()))
@@ -432,11 +436,12 @@ class AccountService:
         A wrong current password counts towards the lockout like a failed login. Revokes the
         account's CLI tokens."""
         if actor.account_id is None:
-            raise AccountError(f"'{actor.username}' is not an account of this archive: log in first")
+            raise AccountError(f"'{actor.username}' is not an account of this archive: log in first",
+                               f"“{actor.username}”不是本存档的账号：请先登录")
         with self.db.read() as conn:
             row = self._row(conn, account_id=actor.account_id)
         if row is None:
-            raise AccountError(f"the account '{actor.username}' no longer exists")
+            raise AccountError(f"the account '{actor.username}' no longer exists", f"账号“{actor.username}”已不存在")
         key, ws = _throttle_key(row.username), (actor.workstation or "")[:_KEY_LEN]
         with self.db.read() as conn:
             throttle = self._throttle(conn, key, ws)
@@ -498,7 +503,7 @@ class AccountService:
         canon = canonical_username(username)
         granted = R.validate_roles(roles)
         if not granted:
-            raise AccountError("give the account at least one role")
+            raise AccountError("give the account at least one role", "请为账号至少指定一个角色")
         scope = scope or ScopeSpec()
         check_new_username(canon, self._usernames())  # early, before the costly hash
         check_password_policy(password, canon)
@@ -518,7 +523,7 @@ class AccountService:
                                           "must_change_password": must_change_password}, conn=conn)
                 return _info(self._row(conn, account_id=account_id))
         except IntegrityError:  # created at the same moment on another workstation
-            raise AccountError(f"the user name '{canon}' is taken") from None
+            raise AccountError(f"the user name '{canon}' is taken", f"用户名“{canon}”已被占用") from None
 
     def set_roles(self, actor: Actor, username: str, roles: Iterable[str]) -> AccountInfo:
         """Replace an account's roles (needs ``accounts.manage``). The archive always keeps one
@@ -526,7 +531,8 @@ class AccountService:
         self._manage(actor, Action.ACCOUNT_ROLES, username)
         granted = R.validate_roles(roles)
         if not granted:
-            raise AccountError("give the account at least one role (or disable it)")
+            raise AccountError("give the account at least one role (or disable it)",
+                               "请为账号至少保留一个角色（或停用该账号）")
         with self.db.write() as conn:
             self.trail.lock(conn)
             row = self._target(conn, username)
@@ -534,7 +540,8 @@ class AccountService:
             if R.ADMINISTRATOR in old and R.ADMINISTRATOR not in granted and not row.disabled \
                     and self._enabled_admins(conn) == [row.id]:
                 raise AccountError(f"'{row.username}' is the only enabled administrator: make another account an "
-                                   f"administrator first")
+                                   f"administrator first",
+                                   f"“{row.username}”是唯一启用的管理员：请先将另一个账号设为管理员")
             conn.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == row.id).values(roles=json.dumps(sorted(granted))))
             self.trail.record(actor, Action.ACCOUNT_ROLES, object_type="account",
                               object=f"{row.username}: {_roles_text(old)} -> {_roles_text(granted)}",
@@ -583,7 +590,8 @@ class AccountService:
             self.trail.lock(conn)
             row = self._target(conn, username)
             if not row.disabled and self._enabled_admins(conn) == [row.id]:
-                raise AccountError(f"'{row.username}' is the only enabled administrator and cannot be disabled")
+                raise AccountError(f"'{row.username}' is the only enabled administrator and cannot be disabled",
+                                   f"“{row.username}”是唯一启用的管理员，不能停用")
             now = self._clock()
             conn.execute(update(_ACCOUNTS).where(_ACCOUNTS.c.id == row.id).values(disabled=True))
             revoked = self._revoke_all_tokens(conn, row.id, now)
@@ -668,7 +676,8 @@ class AccountService:
             row = (self._row(conn, account_id=actor.account_id) if own and actor.account_id is not None
                    else self._row(conn, username=canonical_username(username or actor.username)))
         if row is None:
-            raise AccountError(f"there is no account '{username or actor.username}'")
+            raise AccountError(f"there is no account '{username or actor.username}'",
+                               f"没有账号“{username or actor.username}”")
         return _info(row)
 
     # -------------------------------------------------------------- CLI tokens
@@ -677,13 +686,17 @@ class AccountService:
         """A new login token for the actor's own account, valid ``ttl_seconds`` (60 s to 90 days).
         Only a password (or no-login) login may issue one: a token cannot extend itself."""
         if actor.account_id is None:
-            raise AccountError(f"'{actor.username}' is not an account of this archive: log in first")
+            raise AccountError(f"'{actor.username}' is not an account of this archive: log in first",
+                               f"“{actor.username}”不是本存档的账号：请先登录")
         if actor.login_id.startswith("token:"):
             raise PermissionDenied(f"account '{actor.username}' is using a login token, which cannot issue another: "
-                                   f"log in with the password", username=actor.username, permission="token.issue")
+                                   f"log in with the password",
+                                   f"账号“{actor.username}”正在使用登录令牌，令牌不能再签发令牌：请用密码登录",
+                                   username=actor.username, permission="token.issue")
         if actor.must_change_password:
             raise PermissionDenied(f"account '{actor.username}' must change its password before it may get a login "
-                                   f"token", username=actor.username, permission="token.issue")
+                                   f"token", f"账号“{actor.username}”须先修改密码才能获取登录令牌",
+                                   username=actor.username, permission="token.issue")
         if not 60 <= ttl_seconds <= MAX_TOKEN_TTL_S:
             raise ValueError(f"a token lives from 60 seconds to {MAX_TOKEN_TTL_S // 86400} days, not {ttl_seconds} s")
         token = TOKEN_PREFIX + base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode("ascii")
@@ -750,7 +763,7 @@ class AccountService:
         with self.db.read() as conn:
             row = conn.execute(q).first()
         if row is None:
-            raise AccountError("there is no such login token")
+            raise AccountError("there is no such login token", "没有这个登录令牌")
         if row.account_id != actor.account_id:
             self._manage(actor, Action.TOKEN_REVOKE, f"token {row.id} of {row.username}")
         with self.db.write() as conn:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.core.errors import SaidInTwoLanguages
+
 
 def local_time_text(ms: int) -> str:
     """``ms`` since the epoch as local date and time with its UTC offset, e.g. for 'locked until'."""
@@ -44,19 +46,19 @@ class PasswordPolicyError(AuthError, ValueError):
     """A new password does not meet the policy; the message says what to change."""
 
 
-class AccountError(AuthError, ValueError):
+class AccountError(SaidInTwoLanguages, AuthError, ValueError):
     """An account operation cannot be done (user name taken, unknown account, the last
-    administrator, ...); the message says why."""
+    administrator, ...); the message says why (in English and Chinese)."""
 
 
-class PermissionDenied(AuthError, PermissionError):
+class PermissionDenied(SaidInTwoLanguages, AuthError, PermissionError):
     """The actor lacks a permission (or the object is outside its scope). The message names the
-    account, the permission and the roles that grant it."""
+    account, the permission and the roles that grant it (in English and Chinese)."""
 
-    def __init__(self, message: str, *, username: str = "", permission: str = ""):
+    def __init__(self, message: str, message_zh: str | None = None, *, username: str = "", permission: str = ""):
         self.username = username
         self.permission = permission
-        super().__init__(message)
+        super().__init__(message, message_zh)
 
 
 class AuditTrailError(AuthError):

@@ -66,18 +66,22 @@ def check_new_username(canon: str, existing: Iterable[str]) -> None:
     names (canonical, the account itself left out for a rename)."""
     invisible = [c for c in dict.fromkeys(canon) if not username_skeleton(c).strip()]
     if invisible:
-        raise AccountError(f"the user name must not contain invisible characters "
-                           f"({', '.join(_char_name(c) for c in invisible[:3])}): type it again without them")
+        names = ", ".join(_char_name(c) for c in invisible[:3])
+        raise AccountError(f"the user name must not contain invisible characters ({names}): type it again "
+                           f"without them", f"用户名不能包含不可见字符（{names}）：请不带这些字符重新输入")
     skeleton = username_skeleton(canon)
     for other in existing:
         if other == canon:
-            raise AccountError(f"the user name '{canon}' is taken")
+            raise AccountError(f"the user name '{canon}' is taken", f"用户名“{canon}”已被占用")
         if username_skeleton(other) == skeleton:
             unusual = [c for c in dict.fromkeys(canon + other) if ord(c) > 0x7E][:3]
             detail = f" ({', '.join(_char_name(c) for c in unusual)})" if unusual else ""
             raise AccountError(f"the user name '{canon}' looks like the existing account '{other}'{detail}: "
-                               f"choose a clearly different name")
+                               f"choose a clearly different name",
+                               f"用户名“{canon}”看起来与现有账号“{other}”相似{detail}：请选一个明显不同的名称")
     scripts = _scripts(canon)
     if len(scripts) > 1 and not any(scripts <= allowed for allowed in _ALLOWED_MIXES):
         raise AccountError(f"the user name mixes the {_script_words(scripts)} scripts, which lets names look "
-                           f"alike: write it in one script (Latin may go with Chinese, Japanese or Korean)")
+                           f"alike: write it in one script (Latin may go with Chinese, Japanese or Korean)",
+                           f"用户名混用了 {_script_words(scripts)} 几种文字，容易与其他名称混淆：请只用一种文字书写"
+                           f"（拉丁字母可与中文、日文或韩文同用）")

@@ -68,6 +68,25 @@ PERMISSIONS: dict[str, str] = {
     REVIEW_MANAGE: "manage the tag set, review policies and sampling rules",
 }
 
+PERMISSIONS_ZH: dict[str, str] = {  # the same, as a Chinese window says them
+    SETTINGS_CHANGE: "修改设置",
+    SYNC_RUN: "运行同步",
+    ACCOUNTS_MANAGE: "管理账号",
+    ARCHIVE_STATUS: "查看存档状态和同步历史",
+    MESSAGES_READ: "浏览会话和阅读消息",
+    MEDIA_READ: "打开或保存媒体文件",
+    SEARCH_RUN: "搜索存档",
+    EXPORT_CREATE: "创建证据包",
+    EXPORT_VERIFY: "校验证据包",
+    AUDIT_READ: "查看审计记录",
+    BACKUP_RUN: "备份和恢复存档",
+    RETENTION_MANAGE: "设置保留策略并批准按策略删除",
+    HOLD_MANAGE: "设置和解除法律保全",
+    REVIEW_READ: "查看审阅：标签、审阅状态、谁在何时审阅了什么、告警、抽样",
+    REVIEW_WRITE: "标记标签、写备注、标记已审阅、处理告警、保存搜索和抽样",
+    REVIEW_MANAGE: "管理标签集、审阅策略和抽样规则",
+}
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     ADMINISTRATOR: frozenset({SETTINGS_CHANGE, SYNC_RUN, ACCOUNTS_MANAGE, ARCHIVE_STATUS, BACKUP_RUN, RETENTION_MANAGE,
                               HOLD_MANAGE, REVIEW_MANAGE}),
@@ -89,7 +108,8 @@ def validate_roles(roles: Iterable[str]) -> frozenset[str]:
     given = frozenset(roles)
     unknown = sorted(given - set(ROLES))
     if unknown:
-        raise AccountError(f"unknown role {', '.join(map(repr, unknown))}: the roles are {', '.join(ROLES)}")
+        raise AccountError(f"unknown role {', '.join(map(repr, unknown))}: the roles are {', '.join(ROLES)}",
+                           f"未知角色 {', '.join(map(repr, unknown))}：可用角色为 {', '.join(ROLES)}")
     return given
 
 
@@ -125,11 +145,15 @@ def require(actor: Actor, permission: str) -> None:
     the refusal in the audit trail call ``AuditTrail.require`` instead."""
     if can(actor, permission):
         return
-    what = PERMISSIONS[permission]
+    what, what_zh = PERMISSIONS[permission], PERMISSIONS_ZH[permission]
     if actor.must_change_password and permission in permissions_of(actor.roles):
         raise PermissionDenied(f"account '{actor.username}' must change its password before it may {what} "
-                               f"({permission})", username=actor.username, permission=permission)
+                               f"({permission})", f"账号“{actor.username}”须先修改密码才能{what_zh}（{permission}）",
+                               username=actor.username, permission=permission)
     granting = " or ".join(roles_granting(permission))
-    has = ", ".join(sorted(actor.roles)) or "no role"
+    has = ", ".join(sorted(actor.roles))
     raise PermissionDenied(f"account '{actor.username}' may not {what} ({permission}): that needs the role "
-                           f"{granting}, and it has {has}", username=actor.username, permission=permission)
+                           f"{granting}, and it has {has or 'no role'}",
+                           f"账号“{actor.username}”无权{what_zh}（{permission}）：需要 {' 或 '.join(roles_granting(permission))} "
+                           f"角色，而它{'拥有 ' + has if has else '没有任何角色'}",
+                           username=actor.username, permission=permission)

@@ -168,4 +168,5 @@ def require_session_in_scope(actor: Actor, session_id: str, participants: Iterab
     """Raise :class:`PermissionDenied` if the session is outside ``actor.scope``."""
     if not session_in_scope(actor.scope, participants):
         raise PermissionDenied(f"session {session_id} is outside the scope of account '{actor.username}'",
+                               f"会话 {session_id} 不在账号“{actor.username}”的范围内",
                                username=actor.username, permission="scope")

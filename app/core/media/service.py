@@ -82,7 +82,8 @@ class MediaService:
                     Media.id == media_id, message_condition(self.db, actor.scope)).limit(1)).first()
             if found is None:
                 error = PermissionDenied(f"media {media_id} belongs to a session outside the scope of account "
-                                         f"'{actor.username}'", username=actor.username, permission="scope")
+                                         f"'{actor.username}'", f"媒体 {media_id} 所属的会话不在账号“{actor.username}”的范围内",
+                                         username=actor.username, permission="scope")
                 self.trail.refuse(actor, action, error, object_type="media", object=str(media_id))
         return row
 

@@ -405,7 +405,8 @@ class RetentionService:
             raise RetentionError(f"retention run {run_id} is {run.status}, not proposed")
         if run.created_by == actor.username and self._other_administrators(actor.username):
             error = PermissionDenied(f"retention run {run_id} was planned by '{actor.username}': another administrator "
-                                     f"must approve it", username=actor.username, permission=R.RETENTION_MANAGE)
+                                     f"must approve it", f"保留期执行 {run_id} 由“{actor.username}”计划：须由另一位管理员批准",
+                                     username=actor.username, permission=R.RETENTION_MANAGE)
             self.trail.refuse(actor, Action.RETENTION_APPROVE, error, object_type="retention run", object=str(run_id))
         with self.db.write() as conn:
             conn.execute(update(T.runs).where(T.runs.c.id == run_id, T.runs.c.status == "proposed")

@@ -149,8 +149,9 @@ class Base:
         return out
 
     def _deny(self, actor: Actor, action: str, object_type: str, object) -> NoReturn:
-        what = {"session": "session", "alert": "alert"}.get(object_type, "message")
+        what, what_zh = {"session": ("session", "会话"), "alert": ("alert", "告警")}.get(object_type, ("message", "消息"))
         error = PermissionDenied(f"the {what} is outside the scope of account '{actor.username}'",
+                                 f"该{what_zh}不在账号“{actor.username}”的范围内",
                                  username=actor.username, permission="scope")
         self._refuse(actor, action, error, object_type, object)
 

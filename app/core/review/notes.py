@@ -102,6 +102,7 @@ class NoteService(Base):
                 raise ReviewError(f"there is no note #{note_id}", f"没有备注 #{note_id}")
             if row.author_key != reviewer_key(actor):
                 error = PermissionDenied(f"note #{note_id} is {row.author}'s: only its author may change it",
+                                         f"备注 #{note_id} 由 {row.author} 所写：只有作者本人可以修改",
                                          username=actor.username, permission=R.REVIEW_WRITE)
                 self._refuse(actor, Action.REVIEW_NOTE, error, "note", str(note_id))
             if not self._sessions_in_scope(conn, actor, [(row.corp_id, row.session_id)]):

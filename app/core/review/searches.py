@@ -139,6 +139,7 @@ class SavedSearchService(Base):
         row = self.find(actor, name_or_id)
         if not row.mine:
             error = PermissionDenied(f"the saved search '{row.name}' is {row.owner}'s: only its owner may change it",
+                                     f"已保存搜索“{row.name}”属于 {row.owner}：只有其所有者可以修改",
                                      username=actor.username, permission=R.REVIEW_WRITE)
             self.trail.refuse(actor, Action.REVIEW_SEARCH, error, object_type="saved search", object=row.name)
         return row

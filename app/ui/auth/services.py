@@ -32,6 +32,7 @@ from app.core.auth import (
 )
 from app.core.auth.passwords import MIN_PASSWORD_LENGTH
 from app.core.config.settings import Settings
+from app.ui.language import as_sentence, error_sentence
 
 translate = QCoreApplication.translate
 
@@ -192,7 +193,7 @@ def policy_problem(password: str, username: str) -> str | None:
 def error_text(exc: BaseException) -> str:
     """One sentence for the user about a failed account operation. Login failures stay generic
     (the core's messages never say whether a user name exists)."""
-    message = str(exc)
+    message = str(exc)  # the English sentence: what the known ones are matched by
     if isinstance(exc, AccountLockedError):
         return locked_text(exc.until_ms)
     if isinstance(exc, AccountDisabledError):
@@ -202,18 +203,14 @@ def error_text(exc: BaseException) -> str:
             return translate("AuthText", "The current password is wrong.")
         if message == "wrong user name or password":
             return translate("AuthText", "Wrong user name or password.")
-        return _sentence(message)
+        return _sentence(exc)
     known = {**_policy_messages(), **_username_messages()}
     if message in known:
         return known[message]
     if isinstance(exc, PermissionDenied):
-        return translate("AuthText", "Not allowed: %1").replace("%1", _sentence(message))
-    return _sentence(message)
+        return translate("AuthText", "Not allowed: %1").replace("%1", _sentence(exc))
+    return _sentence(exc)
 
 
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return translate("AuthText", "Something went wrong.")
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?", "。")) else text + "."
+def _sentence(exc: BaseException) -> str:
+    return as_sentence(error_sentence(exc)) or translate("AuthText", "Something went wrong.")

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 from app.core.auth.errors import PermissionDenied
 from app.core.review import Review, ReviewError, TagRow
 from app.core.safe_text import display_name, display_text
-from app.ui.language import error_sentence, ui_is_chinese
+from app.ui.language import as_sentence, error_sentence, ui_is_chinese
 
 translate = QCoreApplication.translate
 _REVIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -65,18 +65,7 @@ def refusal_text(exc: BaseException) -> str:
         if getattr(exc, "permission", "") == "scope":
             return translate("ReviewText", "Refused: this is outside the scope of your account, so nothing was "
                                            "changed.")
-        return translate("ReviewText", "Refused: %1").replace("%1", _sentence(display_text(error_sentence(exc))))
+        return translate("ReviewText", "Refused: %1").replace("%1", as_sentence(display_text(error_sentence(exc))))
     if isinstance(exc, ReviewError):
-        return _sentence(display_text(error_sentence(exc)))
-    return translate("ReviewText", "This could not be done: %1").replace("%1", _sentence(display_text(error_sentence(exc))))
-
-
-def _sentence(text: str) -> str:
-    """``text`` as a sentence: a capital first letter, a full stop (a Chinese one after Chinese)."""
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    if text.endswith((".", "!", "?", "。", "！", "？")):
-        return text
-    return text + ("。" if "\u4e00" <= text[-1] <= "\u9fff" or text[-1] in "）”" else ".")
+        return as_sentence(display_text(error_sentence(exc)))
+    return translate("ReviewText", "This could not be done: %1").replace("%1", as_sentence(display_text(error_sentence(exc))))

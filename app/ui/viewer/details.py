@@ -125,8 +125,8 @@ class MessageDetailsDialog(QDialog):
         try:
             self.detail: MessageDetail | None = ctx.archive.view_message(actor, message_id=message_id, raw=True)
         except PermissionDenied as exc:  # nothing of the message is shown
-            self.detail, self.refusal = None, str(exc)
-            text = self.tr("This message cannot be shown to your account: {reason}").format(reason=str(exc))
+            self.detail, self.refusal = None, error_sentence(exc)
+            text = self.tr("This message cannot be shown to your account: {reason}").format(reason=self.refusal)
         except AuditTrailError as exc:  # a view that cannot be recorded does not happen
             self.detail, self.refusal = None, str(exc)
             text = self.tr("This message cannot be shown: {reason}").format(reason=str(exc))

@@ -52,6 +52,7 @@ from app.core.auth import PermissionDenied
 from app.core.directory import Directory
 from app.core.messages import MessageParseError, ParsedMessage, parse_message
 from app.core.safe_text import display_name, display_text
+from app.ui.language import error_sentence
 
 from ..tasks import interactive_pool, run_task
 from .render import format_time, summary_of
@@ -424,7 +425,7 @@ class MessageListModel(QAbstractListModel):
         if denied:
             self._generation += 1  # later pages of this session are not shown either
             self._set_loading(None)
-            self.access_denied.emit(str(exc))
+            self.access_denied.emit(error_sentence(exc))
         else:
             self._failed(generation, exc)
 

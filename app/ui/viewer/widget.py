@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
 
 from app.core.actor import Actor
 from app.core.safe_text import display_name, display_text
+from app.ui.language import as_sentence
 
 from ..counts import count_text
 from ..tasks import run_task
@@ -473,7 +474,7 @@ class MessageViewer(QWidget):
         self._pin = None
         self._pending_highlight = None
         self.denied_notice.setText(self.tr("This conversation cannot be shown to your account.\n{reason}")
-                                   .format(reason=_sentence(reason)))
+                                   .format(reason=as_sentence(reason)))
         self.stack.setCurrentWidget(self.denied_notice)
         self._update_header()
         self._update_actions()
@@ -721,12 +722,3 @@ class MessageViewer(QWidget):
         for extend in self.menu_extensions:
             extend(menu, mid)
         menu.popup(QCursor.pos())
-
-
-def _sentence(text: str) -> str:
-    """The core's reason as a sentence: capitalised, with a full stop."""
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?", "。")) else text + "."
