@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # every raise of these names one sentence in each language; some pass on another error's two sentences
 BILINGUAL = {"ReviewError", "ExportError", "ExportCancelled", "ExportKeyError", "ExportKeyPassphraseNeeded",
              "WrongExportKeyPassphrase", "PdfFontError", "BackupError", "BackupCancelled",
-             "SettingsError", "QueueSettingsError", "AccountError", "PermissionDenied"}
+             "SettingsError", "QueueSettingsError", "AccountError", "PermissionDenied",
+             "DatabaseError", "NotAnArchiveError", "SdkLoadError", "LibraryCheck"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -37,22 +38,16 @@ def test_every_such_error_is_raised_in_both_languages():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) in BILINGUAL:
                 calls.append((path.relative_to(ROOT), node))
-    assert len(calls) > 170  # the review services' refusals; export, backup, settings, account failures
+    assert len(calls) > 200  # review refusals; export, backup, settings, account, database, SDK library
     for path, call in calls:
         where = f"{path}:{call.lineno}"
-        assert len(call.args) == 2, where
-        if _passed_on(*call.args):
+        args = call.args[1:] if call.func.id == "LibraryCheck" else call.args  # LibraryCheck(ok, English, Chinese)
+        assert len(args) == 2, where
+        if _passed_on(*args):
             continue
-        en, zh = (_constants(a) for a in call.args)
+        en, zh = (_constants(a) for a in args)
         assert en and not CJK.search(en), where
         assert CJK.search(zh), where
-    # the review's check_text names what it checks in both languages too
-    for path in sorted((ROOT / "app" / "core" / "review").rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "check_text" and node.args:
-                what = node.args[1]
-                assert isinstance(what, ast.Tuple) and CJK.search(_constants(what.elts[1])), \
-                    f"{path.relative_to(ROOT)}:{node.lineno}"
 
 
 def test_the_error_keeps_both_sentences_across_processes():
@@ -65,3 +60,11 @@ def test_the_error_keeps_both_sentences_across_processes():
     back = pickle.loads(pickle.dumps(exc))
     assert (str(back), back.message_zh) == ("the selection holds no messages", "所选范围内没有消息")
     assert isinstance(back, RuntimeError)
+    from app.core.auth import PermissionDenied
+    from app.core.sdk import SdkLoadError
+
+    for exc in (PermissionDenied("session s is outside the scope of account 'a'", "会话 s 不在账号“a”的范围内",
+                                 username="a", permission="scope"),
+                SdkLoadError("The SDK library /x does not exist", "SDK 库 /x 不存在")):  # from an SDK host process
+        back = pickle.loads(pickle.dumps(exc))
+        assert type(back) is type(exc) and (back.message_en, back.message_zh) == (exc.message_en, exc.message_zh)

@@ -21,8 +21,9 @@ class SaidInTwoLanguages(Exception):
         return self.message_en
 
 
-class DatabaseError(RuntimeError):
-    """The archive database cannot be opened or used; the message says which and why."""
+class DatabaseError(SaidInTwoLanguages, RuntimeError):
+    """The archive database cannot be opened or used; the message says which and why (in English and
+    Chinese)."""
 
 
 class NotAnArchiveError(DatabaseError):

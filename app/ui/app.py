@@ -18,6 +18,7 @@ from app.core.actor import Actor
 from app.core.auth import AuditTrailError
 from app.core.context import AppContext
 from app.core.errors import DatabaseError
+from app.ui.language import error_sentence
 
 from .resources import translation_file
 
@@ -164,7 +165,7 @@ def run_windows(app: QApplication, ctx: AppContext, sign_in=None) -> int:
         actor: Actor | None = sign_in(ctx, accounts=accounts)
     except DatabaseError as exc:
         _fatal(title, QCoreApplication.translate("StartUp", "The archive cannot be opened: %1").replace(
-            "%1", str(exc)))
+            "%1", error_sentence(exc)))
         return 1
     status = 0
     reopened = False
@@ -195,7 +196,7 @@ def run_windows(app: QApplication, ctx: AppContext, sign_in=None) -> int:
         try:
             actor = sign_in(ctx, accounts=accounts, allow_no_login=False)
         except DatabaseError as exc:
-            _fatal(title, str(exc))
+            _fatal(title, error_sentence(exc))
             return 1
     return status
 

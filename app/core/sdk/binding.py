@@ -91,25 +91,31 @@ _ELF_MACHINES = {3: "x86 (32-bit)", 8: "MIPS", 20: "PowerPC", 21: "PowerPC 64", 
 _HOST_MACHINES = {"x86_64": 62, "amd64": 62, "aarch64": 183, "arm64": 183, "i686": 3, "i386": 3}
 
 
-def _describe_unloadable(path: Path, os_error: str) -> str:
-    """One sentence saying why ``path`` cannot be loaded, from its first bytes."""
-    return _header_problem(path) or (f"The SDK library {path} could not be loaded ({os_error.strip()}); check "
-                                     f"that its dependencies (e.g. libcrypto, libcurl) are installed.")
+def _describe_unloadable(path: Path, os_error: str) -> SdkLoadError:
+    """Why ``path`` cannot be loaded, from its first bytes."""
+    return _header_problem(path) or SdkLoadError(
+        f"The SDK library {path} could not be loaded ({os_error.strip()}); check that its dependencies (e.g. "
+        f"libcrypto, libcurl) are installed.",
+        f"无法加载 SDK 库 {path}（{os_error.strip()}）：请确认其依赖（如 libcrypto、libcurl）已安装。")
 
 
-def _header_problem(path: Path) -> str | None:
+def _header_problem(path: Path) -> SdkLoadError | None:
     """Why the file's first bytes rule it out as an SDK library for this computer, or None."""
     try:
         with path.open("rb") as f:
             head = f.read(20)
     except OSError as exc:
-        return f"The SDK library {path} cannot be read ({exc.strerror}); check its permissions."
+        return SdkLoadError(f"The SDK library {path} cannot be read ({exc.strerror}); check its permissions.",
+                            f"无法读取 SDK 库 {path}（{exc.strerror}）：请检查其权限。")
     if head[:2] == b"MZ":
-        return (f"The SDK library {path} is a Windows DLL; on this system choose the Linux library "
-                f"libWeWorkFinanceSdk_C.so in Settings.")
+        return SdkLoadError(f"The SDK library {path} is a Windows DLL; on this system choose the Linux library "
+                            f"libWeWorkFinanceSdk_C.so in Settings.",
+                            f"SDK 库 {path} 是 Windows DLL：在本系统上请在“设置”中选择 Linux 版的 "
+                            f"libWeWorkFinanceSdk_C.so。")
     if head[:4] != b"\x7fELF":
-        return (f"The file {path} is not a shared library (not ELF); choose Tencent's "
-                f"libWeWorkFinanceSdk_C.so in Settings.")
+        return SdkLoadError(f"The file {path} is not a shared library (not ELF); choose Tencent's "
+                            f"libWeWorkFinanceSdk_C.so in Settings.",
+                            f"文件 {path} 不是共享库（不是 ELF）：请在“设置”中选择腾讯的 libWeWorkFinanceSdk_C.so。")
     elf_class = head[4]
     machine = int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
     host = platform.machine().lower()
@@ -118,8 +124,10 @@ def _header_problem(path: Path) -> str | None:
         built = _ELF_MACHINES.get(machine, f"machine type {machine}")
         if elf_class == 1:
             built += ", 32-bit"
-        return (f"The SDK library {path} is built for {built}, but this computer runs {host}; "
-                f"download the SDK build for {host} from WeCom and choose it in Settings.")
+        return SdkLoadError(f"The SDK library {path} is built for {built}, but this computer runs {host}; "
+                            f"download the SDK build for {host} from WeCom and choose it in Settings.",
+                            f"SDK 库 {path} 是为 {built} 构建的，而本机是 {host}：请从企业微信下载 {host} 版的 SDK，"
+                            f"并在“设置”中选择它。")
     return None
 
 
@@ -129,16 +137,20 @@ ALLOW_QT_PROCESS = False
 _QT_MODULES = ("PySide6.QtCore", "PyQt6.QtCore", "PySide2.QtCore", "PyQt5.QtCore")
 
 
-def library_file_problem(path: str | os.PathLike[str]) -> str | None:
+def library_file_problem(path: str | os.PathLike[str]) -> SdkLoadError | None:
     """Why the file at ``path`` cannot be an SDK library for this computer, from the file alone
-    (missing, a folder, not a shared library, another architecture), without loading it; None if
-    it may be one. Cheap and safe in any process, the window's included."""
+    (missing, a folder, not a shared library, another architecture), without loading it: the error
+    loading it would raise; None if it may be one. Cheap and safe in any process, the window's
+    included."""
     p = Path(path).expanduser()
     if not p.exists():
-        return (f"The SDK library {p} does not exist; set the SDK library path in Settings to your "
-                f"copy of libWeWorkFinanceSdk_C.so (or build the simulator: python native/build.py).")
+        return SdkLoadError(f"The SDK library {p} does not exist; set the SDK library path in Settings to your "
+                            f"copy of libWeWorkFinanceSdk_C.so (or build the simulator: python native/build.py).",
+                            f"SDK 库 {p} 不存在：请在“设置”中把 SDK 库路径设为您的 libWeWorkFinanceSdk_C.so"
+                            f"（或构建模拟器：python native/build.py）。")
     if p.is_dir():
-        return f"The SDK library path {p} is a folder; choose the library file itself."
+        return SdkLoadError(f"The SDK library path {p} is a folder; choose the library file itself.",
+                            f"SDK 库路径 {p} 是文件夹：请选择库文件本身。")
     return _header_problem(p)  # None: the header looks right, only loading it can tell more
 
 
@@ -153,7 +165,9 @@ def load_library(path: str | os.PathLike[str]) -> SdkLibrary:
     if not ALLOW_QT_PROCESS and any(m in sys.modules for m in _QT_MODULES):
         raise SdkLoadError("Tencent's SDK library cannot be loaded in a process that has loaded Qt (it would "
                            "abort the process); the app loads it in an SDK host process "
-                           "(app.core.sdk.hosted) — this is a bug in the caller")
+                           "(app.core.sdk.hosted) — this is a bug in the caller",
+                           "腾讯的 SDK 库不能在已加载 Qt 的进程中加载（会导致进程中止）：应用应在 SDK 宿主进程中"
+                           "加载它（app.core.sdk.hosted）——这是调用方的缺陷")
     p = Path(path).expanduser()
     key = str(p.resolve()) if p.exists() else str(p)
     with _libraries_lock:
@@ -162,11 +176,11 @@ def load_library(path: str | os.PathLike[str]) -> SdkLibrary:
             return lib
         problem = library_file_problem(p)
         if problem:
-            raise SdkLoadError(problem)
+            raise problem
         try:
             loaded = _ffi.dlopen(str(p))
         except OSError as exc:
-            raise SdkLoadError(_describe_unloadable(p, str(exc))) from None
+            raise _describe_unloadable(p, str(exc)) from None
         missing = []
         for name in SDK_FUNCTIONS:
             try:
@@ -176,7 +190,9 @@ def load_library(path: str | os.PathLike[str]) -> SdkLibrary:
         if missing:
             raise SdkLoadError(
                 f"The library {p} is not the WeCom Finance SDK: it does not export "
-                f"{', '.join(missing)}; choose Tencent's libWeWorkFinanceSdk_C.so in Settings.")
+                f"{', '.join(missing)}; choose Tencent's libWeWorkFinanceSdk_C.so in Settings.",
+                f"库 {p} 不是企业微信会话存档 SDK：它没有导出 {', '.join(missing)}；请在“设置”中选择腾讯的 "
+                f"libWeWorkFinanceSdk_C.so。")
         lib = cast(SdkLibrary, loaded)  # every function of SDK_FUNCTIONS is there (checked above)
         _libraries[key] = lib
         return lib

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.core.errors import SaidInTwoLanguages
+
 
 class SdkError(Exception):
     """A failure reported by the Finance SDK (a return code or an ``errcode`` in its JSON)."""
@@ -93,8 +95,9 @@ class SdkClosedError(RuntimeError):
     """The SDK handle was used after it was destroyed (or before it was created)."""
 
 
-class SdkLoadError(RuntimeError):
-    """The SDK library file cannot be used; the message says which file and what to do."""
+class SdkLoadError(SaidInTwoLanguages, RuntimeError):
+    """The SDK library file cannot be used; the message says which file and what to do (in English
+    and Chinese)."""
 
 
 # code -> (exception class, English message, Chinese message)

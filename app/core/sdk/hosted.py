@@ -345,7 +345,7 @@ class HostedSdk:
             self._ready(self._chat)
         except SdkHostDied as died:
             raise SdkLoadError(f"Tencent's library {self.library.path} crashed while loading or starting "
-                               f"({died})") from None
+                               f"({died})", f"腾讯的库 {self.library.path} 在加载或启动时崩溃（{died}）") from None
         return self
 
     def close(self) -> None:
@@ -434,10 +434,11 @@ class HostedSdk:
 
 @dataclass(frozen=True)
 class LibraryCheck:
-    """What :func:`check_library` found: ``ok``, and one sentence either way."""
+    """What :func:`check_library` found: ``ok``, and one sentence either way (English, Chinese)."""
 
     ok: bool
     message: str
+    message_zh: str
 
 
 def check_library(library: LibrarySpec) -> LibraryCheck:
@@ -449,14 +450,17 @@ def check_library(library: LibrarySpec) -> LibraryCheck:
     host = SdkHost(library, name="sdk-check")
     try:
         host.start()
-        return LibraryCheck(True, f"The SDK library {library.path} loads and exports every SDK function.")
+        return LibraryCheck(True, f"The SDK library {library.path} loads and exports every SDK function.",
+                            f"SDK 库 {library.path} 可以加载，并导出了全部 SDK 函数。")
     except SdkLoadError as exc:
-        return LibraryCheck(False, str(exc))
+        return LibraryCheck(False, exc.message_en, exc.message_zh)
     except SdkHostDied as died:
         return LibraryCheck(False, f"The SDK library {library.path} crashed its process while loading ({died.how}); "
-                                   f"it is not a working Finance SDK for this computer.")
+                                   f"it is not a working Finance SDK for this computer.",
+                            f"SDK 库 {library.path} 在加载时使其进程崩溃（{died.how}）：它不是本机可用的会话存档 SDK。")
     except OSError as exc:
-        return LibraryCheck(False, f"The SDK library cannot be checked: a helper process did not start ({exc}).")
+        return LibraryCheck(False, f"The SDK library cannot be checked: a helper process did not start ({exc}).",
+                            f"无法检查 SDK 库：辅助进程未能启动（{exc}）。")
     finally:
         host.close()
 

@@ -54,13 +54,17 @@ def _normalise(url: str) -> URL:
         u = make_url(url)
     except Exception as exc:
         raise DatabaseError(f"'{redact(url)}' is not a database URL ({exc}); use e.g. "
-                            f"sqlite:///path/archive.db or mysql+pymysql://user@host:3306/dbname") from None
+                            f"sqlite:///path/archive.db or mysql+pymysql://user@host:3306/dbname",
+                            f"“{redact(url)}”不是数据库 URL（{exc}）：请写成例如 sqlite:///path/archive.db "
+                            f"或 mysql+pymysql://user@host:3306/dbname") from None
     if u.get_backend_name() in ("mysql", "mariadb"):
         if u.get_driver_name() not in ("pymysql", "default"):
-            raise DatabaseError(f"unsupported MySQL driver '{u.get_driver_name()}': use mysql+pymysql://")
+            raise DatabaseError(f"unsupported MySQL driver '{u.get_driver_name()}': use mysql+pymysql://",
+                                f"不支持的 MySQL 驱动“{u.get_driver_name()}”：请使用 mysql+pymysql://")
         u = u.set(drivername="mysql+pymysql").update_query_dict({"charset": "utf8mb4"})
     elif u.get_backend_name() != "sqlite":
-        raise DatabaseError(f"unsupported database '{u.get_backend_name()}': use SQLite or MySQL/MariaDB")
+        raise DatabaseError(f"unsupported database '{u.get_backend_name()}': use SQLite or MySQL/MariaDB",
+                            f"不支持的数据库“{u.get_backend_name()}”：请使用 SQLite 或 MySQL/MariaDB")
     return u
 
 
@@ -96,7 +100,7 @@ def _sqlite_tables(path: Path) -> set[str]:
 _CORE_TABLES = {"messages", "corps", "sync_checkpoints"}
 
 
-def _schema_revision(read_revision: Callable[[], str | None], tables: set[str], shown: str) -> None:
+def _schema_revision(read_revision: Callable[[], str | None], tables: set[str], shown: str, shown_zh: str) -> None:
     """Raise DatabaseError if the archive's Alembic revision is not one of this version's
     (NotAnArchiveError if the database is not an archive at all)."""
     from alembic.script import ScriptDirectory
@@ -109,9 +113,11 @@ def _schema_revision(read_revision: Callable[[], str | None], tables: set[str], 
         return
     if not tables >= _CORE_TABLES:
         raise NotAnArchiveError(f"{shown} is another application's database (tables {_table_list(tables)}), not "
-                                f"an archive, and was left as it is: choose the archive, or a new one")
+                                f"an archive, and was left as it is: choose the archive, or a new one",
+                                f"{shown_zh}是其他应用的数据库（表 {_table_list(tables)}），不是存档，已保持原样："
+                                f"请选择存档，或新建一个")
     raise DatabaseError(f"the archive was written by a newer version of the app (schema {revision}): "
-                        f"update the app to open it")
+                        f"update the app to open it", f"该存档由更新版本的应用写入（结构版本 {revision}）：请升级应用后再打开")
 
 
 def check_sqlite_archive(path: Path, *, create: bool = False) -> bool:
@@ -123,34 +129,42 @@ def check_sqlite_archive(path: Path, *, create: bool = False) -> bool:
         return True
     if path.is_dir():
         raise NotAnArchiveError(f"{shown} is a folder, not an archive file: give the archive's file "
-                                f"(e.g. {path / 'archive.db'})")
+                                f"(e.g. {path / 'archive.db'})",
+                                f"{shown} 是文件夹，不是存档文件：请给出存档文件（例如 {path / 'archive.db'}）")
     try:
         with path.open("rb") as f:
             header = f.read(len(SQLITE_HEADER))
     except OSError as exc:
-        raise DatabaseError(f"cannot read the archive file {shown}: {exc.strerror or exc}") from None
+        raise DatabaseError(f"cannot read the archive file {shown}: {exc.strerror or exc}",
+                            f"无法读取存档文件 {shown}：{exc.strerror or exc}") from None
     if not header:
         if create:
             return True
         raise NotAnArchiveError(
             f"{shown} is an empty file (0 bytes), not an archive, and was left as it is: if it should "
             f"hold your archive, restore the archive from a backup; to start a new archive in this "
-            f"file, run {NEW_ARCHIVE_HINT}")
+            f"file, run {NEW_ARCHIVE_HINT}",
+            f"{shown} 是空文件（0 字节），不是存档，已保持原样：如果它本应存放您的存档，请从备份恢复；"
+            f"要在此文件中新建存档，请运行 {NEW_ARCHIVE_HINT}")
     if header != SQLITE_HEADER:
         raise NotAnArchiveError(f"{shown} is not an archive (it is not a SQLite database) and was left as "
-                                f"it is: choose the archive's file, or a new file name for a new archive")
+                                f"it is: choose the archive's file, or a new file name for a new archive",
+                                f"{shown} 不是存档（不是 SQLite 数据库），已保持原样：请选择存档文件，或为新存档另起一个文件名")
     try:
         tables = _sqlite_tables(path)
     except sqlite3.DatabaseError as exc:
         raise NotAnArchiveError(f"{shown} cannot be read as a SQLite database ({exc}) and was left as it "
-                                f"is: restore the archive from a backup, or choose another file") from None
+                                f"is: restore the archive from a backup, or choose another file",
+                                f"{shown} 无法作为 SQLite 数据库读取（{exc}），已保持原样：请从备份恢复存档，或选择其他文件") from None
     if not tables:
         return True
     if "alembic_version" not in tables:
         raise NotAnArchiveError(
             f"{shown} is another application's SQLite database (tables {_table_list(tables)}), not an "
             f"archive, and was left as it is: choose the archive's file, or a new file name for a new "
-            f"archive")
+            f"archive",
+            f"{shown} 是其他应用的 SQLite 数据库（表 {_table_list(tables)}），不是存档，已保持原样："
+            f"请选择存档文件，或为新存档另起一个文件名")
 
     def revision() -> str | None:
         conn = sqlite3.connect(f"file:{path.absolute()}?mode=ro", uri=True)
@@ -161,7 +175,7 @@ def check_sqlite_archive(path: Path, *, create: bool = False) -> bool:
         finally:
             conn.close()
 
-    _schema_revision(revision, tables, shown)
+    _schema_revision(revision, tables, shown, f"{shown} ")
     return False
 
 
@@ -180,9 +194,11 @@ def _check_server_archive(conn: Connection, display_url: str) -> bool:
         raise NotAnArchiveError(
             f"the database {display_url} holds another application's tables ({_table_list(tables)}), not "
             f"an archive, and was left as it is: give an empty database for a new archive, or the "
-            f"archive's database")
+            f"archive's database",
+            f"数据库 {display_url} 中是其他应用的表（{_table_list(tables)}），不是存档，已保持原样："
+            f"新存档请给出空数据库，或给出存档所在的数据库")
     _schema_revision(lambda: conn.execute(text("SELECT version_num FROM alembic_version")).scalar(), tables,
-                     f"the database {display_url}")
+                     f"the database {display_url}", f"数据库 {display_url} ")
     return False
 
 
@@ -250,8 +266,9 @@ class Database:
             raise
         except OperationalError as exc:
             self.engine.dispose()
-            raise DatabaseError(f"cannot open the archive database {self.display_url}: "
-                                f"{exc.orig if exc.orig is not None else exc}") from None
+            reason = exc.orig if exc.orig is not None else exc
+            raise DatabaseError(f"cannot open the archive database {self.display_url}: {reason}",
+                                f"无法打开存档数据库 {self.display_url}：{reason}") from None
 
     @property
     def display_url(self) -> str:
@@ -304,5 +321,6 @@ def open_database(url: str, *, create: bool = False) -> Database:
     try:
         return Database(url, create=create)
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot open the archive database {redact(url)}: {exc}") from None
+        raise DatabaseError(f"cannot open the archive database {redact(url)}: {exc}",
+                            f"无法打开存档数据库 {redact(url)}：{exc}") from None
 

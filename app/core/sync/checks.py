@@ -42,7 +42,7 @@ def run_checks(connection: CorpConnection, private_keys: dict[int, str]) -> list
         return ok
 
     lib = check_library(connection.library)
-    if not add("library", lib.ok, lib.message, lib.message if not lib.ok else "SDK 库可以加载。"):
+    if not add("library", lib.ok, lib.message, lib.message_zh):
         return checks
     if not private_keys:
         add("keys", False, f"No private key is installed for corp {connection.corpid}: import the private key of each "

@@ -70,7 +70,7 @@ def describe_failure(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, SdkLoadError):
         return (f"The WeCom SDK library cannot be loaded: {detail}. "
                 f"Open Settings > Corp and choose the SDK library file (or the built-in simulator).",
-                f"无法加载企业微信会话存档 SDK 库：{detail}。"
+                f"无法加载企业微信会话存档 SDK 库：{exc.message_zh.strip().rstrip('。.')}。"
                 f"请在「设置 > 企业」中选择正确的 SDK 库文件（或使用内置模拟器）。")
     if isinstance(exc, SdkError):
         if not 10000 <= exc.code <= 10011:  # WeCom's own errcode (or a crash): its sentence says what to do

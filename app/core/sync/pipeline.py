@@ -40,7 +40,7 @@ from app.core.auth.audit import FAILED, OK, Action, AuditTrail
 from app.core.auth.errors import AuditTrailError
 from app.core.media.storage import MediaStorage
 from app.core.review.policies import PolicyFollower
-from app.core.sdk import ChatDataItem, SdkError, SdkLoadError
+from app.core.sdk import ChatDataItem, SdkError
 from app.core.sdk.binding import library_file_problem
 from app.core.sdk.connection import CorpConnection
 from app.core.sdk.decrypt import Decrypted, Rejected
@@ -184,7 +184,7 @@ class Syncer:
         cancel = cancel or (lambda: False)
         problem = library_file_problem(self.connection.library.path)
         if problem:  # a clear sentence before anything else
-            raise SdkLoadError(problem)
+            raise problem
         if not self.private_keys:
             raise SyncFailed(f"no private key is installed for corp {self.corpid}: import the private key(s) "
                              f"in Settings (one per publickey_ver)")

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 from app.core.config.secrets import IN_CORPUS, IN_ENVIRONMENT, IN_KEYRING, env_var_name
 from app.core.config.settings import CorpSettings
 from app.core.sdk.hosted import LibrarySpec, check_library, library_file_problem
-from app.ui.language import ui_is_chinese
+from app.ui.language import error_sentence, pick, ui_is_chinese
 
 from ..sync.panel import fill
 from ..tasks import run_task
@@ -562,14 +562,14 @@ class CorpPage(QWidget):
             return _LIBRARY_CHECKS[key]
         problem = library_file_problem(path)  # the file alone: at once, without loading it
         if problem:
-            return problem
+            return error_sentence(problem)
         if key not in self._library_pending:
             # Validation runs on every edit: load each file once, in an SDK host process off the
             # GUI thread (Tencent's library aborts a process that has loaded Qt), then re-validate.
             self._library_pending.add(key)
 
             def checked(result, key=key) -> None:
-                _LIBRARY_CHECKS[key] = None if result.ok else result.message
+                _LIBRARY_CHECKS[key] = None if result.ok else pick(result.message, result.message_zh)
                 self._library_pending.discard(key)
                 self.changed.emit()
 

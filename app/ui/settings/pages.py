@@ -28,6 +28,7 @@ from app.core.config.database import (
 )
 from app.core.config.paths import AppPaths
 from app.core.config.settings import Settings
+from app.ui.language import error_sentence
 
 from ..sync.panel import fill
 from ..tasks import run_task
@@ -192,7 +193,7 @@ class ArchivePage(QWidget):
 
         def failed(exc: Exception) -> None:
             if generation == self._test_generation:
-                self._show_result(False, str(exc))
+                self._show_result(False, error_sentence(exc))
 
         run_task(self, connect, done, failed)
 
