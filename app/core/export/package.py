@@ -1011,8 +1011,9 @@ def _lock(fd: int) -> bool:
 class _Journal:
     """``<data_dir>/exports-in-progress/<token>.json``: the output path, staging folder and (just
     before the final rename) the fingerprint of one running export, one JSON object per line (the
-    record, then what was added to it), locked by its process for as long as it runs. :func:`clean_interrupted_exports` treats a journal it can lock as the trace of
-    an export whose process ended (killed, crashed, powered off) and undoes what it left."""
+    record, then what was added to it), locked by its process for as long as it runs.
+    :func:`clean_interrupted_exports` treats a journal it can lock as the trace of an export whose
+    process ended (killed, crashed, powered off) and undoes what it left."""
 
     def __init__(self, data_dir: str | os.PathLike[str], token: str, record: dict):
         folder = Path(data_dir) / JOURNAL_DIR
