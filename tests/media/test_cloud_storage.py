@@ -433,11 +433,14 @@ def test_oss_v1_signatures_work_too(tmp_path):
 
 
 def test_test_connection_writes_reads_and_deletes_a_probe(cloud):
-    message = probe_storage(cloud.settings(), cloud.paths, SecretStore(), secret=SECRET, backoff=0.01)
+    message, message_zh = probe_storage(cloud.settings(), cloud.paths, SecretStore(), secret=SECRET, backoff=0.01)
     assert message.startswith("Connected to") and cloud.bucket in message
+    assert message_zh.startswith("已连接 ") and cloud.bucket in message_zh
     assert cloud.store.keys_in(cloud.bucket) == []
-    with pytest.raises(StorageError, match="secret key does not match"):
+    with pytest.raises(StorageError, match="secret key does not match") as refused:
         probe_storage(cloud.settings(), cloud.paths, SecretStore(), secret="bad", backoff=0.01)
+    assert "拒绝" in refused.value.message_zh and "密钥与" in refused.value.message_zh  # said in both languages
+    assert "bad" not in refused.value.message_zh.replace(cloud.bucket, "")
 
 
 def test_concurrent_puts_and_reads_share_one_client(cloud):

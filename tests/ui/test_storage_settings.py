@@ -146,6 +146,29 @@ def test_a_wrong_value_is_said_in_the_chinese_window_s_language(qtbot, qapp, ctx
             qapp.removeTranslator(t)
 
 
+def test_test_connection_reports_in_the_chinese_window_s_language(qtbot, qapp, ctx, store):
+    from app.ui.app import install_translators
+
+    translators = install_translators(qapp, "zh_CN")
+    qapp.setProperty("ui_language", "zh_CN")
+    try:
+        dialog, page = open_page(qtbot, ctx)
+        form = fill_form(page, store.kind, store.endpoint)
+        with qtbot.waitSignal(page.connection_tested, timeout=20_000) as result:
+            page.test_button.click()
+        ok, message = result.args
+        assert ok and message.startswith("已连接 ") and "测试对象" in message, message
+        form.secret_edit.setText("a-wrong-secret")
+        with qtbot.waitSignal(page.connection_tested, timeout=20_000) as result:
+            page.test_button.click()
+        ok, message = result.args
+        assert not ok and "拒绝上传：密钥与" in message and "a-wrong-secret" not in message, message
+    finally:
+        qapp.setProperty("ui_language", "en")
+        for t in translators:
+            qapp.removeTranslator(t)
+
+
 def test_the_local_folder_can_be_tested_too(qtbot, ctx, tmp_path):
     dialog, page = open_page(qtbot, ctx)
     page.folder_field.setText(str(tmp_path / "media-here"))

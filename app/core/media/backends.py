@@ -52,9 +52,9 @@ def storage_secret(settings: Settings, secrets: SecretStore, backend: str | None
 
 
 def probe_storage(settings: Settings, paths: AppPaths, secrets: SecretStore, backend: str | None = None, *,
-                  secret: str | None = None, **options: Any) -> str:
-    """Check that media can be stored: a sentence on success; SettingsError, SecretMissingError or
-    StorageError (with what to fix) otherwise. Blocking: call it off the GUI thread."""
+                  secret: str | None = None, **options: Any) -> tuple[str, str]:
+    """Check that media can be stored: a sentence on success (English, Chinese); SettingsError,
+    SecretMissingError or StorageError (with what to fix) otherwise. Blocking: call it off the GUI thread."""
     storage = open_storage(settings, paths, secrets, backend, secret=secret, attempts=options.pop("attempts", 2),
                            **options)
     return storage.test_connection()

@@ -80,6 +80,12 @@ def _crc64_function() -> Callable[[bytes, int], int] | None:
 crc64 = _crc64_function()
 
 
+# What _run's actions are called in a Chinese sentence ("拒绝上传").
+_ACTIONS_ZH = {"upload": "上传", "start a multipart upload": "开始分片上传",
+               "complete the multipart upload": "完成分片上传", "read": "读取", "look up": "查询",
+               "delete objects": "删除对象"}
+
+
 @dataclass(frozen=True)
 class Failure:
     """What went wrong in one SDK call, as a driver reads it from the SDK's exception.
@@ -260,7 +266,8 @@ class CloudStorage(MediaStorage):
         if part_size < 1 * MiB:  # COS refuses parts under 1 MB (but the last), OSS under 100 KB
             raise ValueError(f"part_size must be at least 1 MiB, not {part_size}")
         if not secret:
-            raise StorageError(f"no secret key for {config.describe()}", backend=config.backend)
+            raise StorageError(f"no secret key for {config.describe()}", f"{config.describe()} 没有密钥",
+                               backend=config.backend)
         self.config = config
         self._secret = secret
         self.attempts, self.backoff, self.max_backoff = attempts, backoff, max_backoff
@@ -388,33 +395,50 @@ class CloudStorage(MediaStorage):
         detail = f" ({detail})" if detail else ""
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         id_name = "AccessKey ID" if c.backend == "oss" else "SecretId"
+        act = _ACTIONS_ZH.get(action.split(" part ")[0], action)  # "upload part 3": as "upload"
+        place = c.endpoint or "region " + c.region
+        place_zh = c.endpoint or "地域 " + c.region
+        tries_zh = f"（已尝试 {attempts} 次）" if attempts > 1 else ""
         if f.kind == "not_found":
-            return MediaNotFoundError(f"no such object in {where}", backend=self.name, key=key)
+            return MediaNotFoundError(f"no such object in {where}", f"{where} 中没有这个对象", backend=self.name,
+                                      key=key)
         if f.kind == "auth":
-            why = {
-                "SignatureDoesNotMatch": f"the secret key does not match the {id_name} {c.access_key_id!r}",
-                "InvalidAccessKeyId": f"the {id_name} {c.access_key_id!r} is not known to the service",
-            }.get(f.code, f"access was denied to the {id_name} {c.access_key_id!r}")
+            why, why_zh = {
+                "SignatureDoesNotMatch": (f"the secret key does not match the {id_name} {c.access_key_id!r}",
+                                          f"密钥与 {id_name} {c.access_key_id!r} 不匹配"),
+                "InvalidAccessKeyId": (f"the {id_name} {c.access_key_id!r} is not known to the service",
+                                       f"服务不认识 {id_name} {c.access_key_id!r}"),
+            }.get(f.code, (f"access was denied to the {id_name} {c.access_key_id!r}",
+                           f"{id_name} {c.access_key_id!r} 被拒绝访问"))
             message = (f"{c.service} refused to {action}: {why}{detail}. Check the {id_name}, its secret key "
                        f"and its permissions on the bucket in Settings → Media")
+            message_zh = (f"{c.service} 拒绝{act}：{why_zh}{detail}。请在“设置 → 媒体”中检查 {id_name}、其密钥"
+                          f"及其对存储桶的权限")
         elif f.kind == "clock":
             message = (f"{c.service} refused to {action}: this computer's clock is too far from the service's"
                        f"{detail}. Set the clock right (signatures are valid for 15 minutes)")
+            message_zh = f"{c.service} 拒绝{act}：本机时钟与服务的时间相差太大{detail}。请校准时钟（签名 15 分钟内有效）"
         elif f.kind == "no_bucket":
-            message = (f"the bucket {c.bucket!r} does not exist at {c.endpoint or 'region ' + c.region}{detail}. "
+            message = (f"the bucket {c.bucket!r} does not exist at {place}{detail}. "
                        "Check the bucket name and region (or endpoint) in Settings → Media")
+            message_zh = (f"存储桶 {c.bucket!r} 在 {place_zh} 不存在{detail}。"
+                          "请在“设置 → 媒体”中检查存储桶名称和地域（或服务地址）")
         elif f.kind == "network":
-            message = (f"cannot reach {c.service} at {c.endpoint or 'region ' + c.region} to {action}{tries} "
+            message = (f"cannot reach {c.service} at {place} to {action}{tries} "
                        f"({f.message}). Check the network connection and the endpoint")
+            message_zh = f"无法连接 {place_zh} 的 {c.service} 以{act}{tries_zh}（{f.message}）。请检查网络连接和服务地址"
         elif f.kind == "busy":
             message = (f"{c.service} is busy or unavailable{detail}; could not {action}{tries}. "
                        "It is throttling or failing requests: try again later")
+            message_zh = f"{c.service} 繁忙或不可用{detail}，未能{act}{tries_zh}。它正在限流或请求失败：请稍后再试"
         elif f.kind == "corrupt":
             message = f"the data was corrupted in transit to or from {where}{tries}: {f.message}"
+            message_zh = f"与 {where} 之间传输的数据已损坏{tries_zh}：{f.message}"
         else:
             text = f": {f.message}" if f.message else ""
             message = f"{where} could not {action}{detail}{text}"
-        error = StorageError(self._scrub(message), backend=self.name, key=key, kind=f.kind)
+            message_zh = f"{where} 未能{act}{detail}" + (f"：{f.message}" if f.message else "")
+        error = StorageError(self._scrub(message), self._scrub(message_zh), backend=self.name, key=key, kind=f.kind)
         error.code = f.code
         return error
 

@@ -56,7 +56,8 @@ class LocalStorage(MediaStorage):
         try:
             root_path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise StorageError(f"cannot create the media folder {root_path}: {exc}", backend=self.name) from exc
+            raise StorageError(f"cannot create the media folder {root_path}: {exc}",
+                               f"无法创建媒体文件夹 {root_path}：{exc}", backend=self.name) from exc
         self.root = root_path.resolve()
         self.file_mode = file_mode
 
@@ -66,9 +67,9 @@ class LocalStorage(MediaStorage):
     def describe(self) -> str:
         return f"the media folder {self.root}"
 
-    def test_connection(self) -> str:
-        """Check that the folder can be written (a temp file made and removed): a sentence on success,
-        StorageError saying what is wrong otherwise."""
+    def test_connection(self) -> tuple[str, str]:
+        """Check that the folder can be written (a temp file made and removed): a sentence on success
+        (English, Chinese), StorageError saying what is wrong otherwise."""
         started = time.monotonic()
         try:
             fd, probe = tempfile.mkstemp(prefix=".wecom-auditor-probe-", dir=self.root)
@@ -76,9 +77,10 @@ class LocalStorage(MediaStorage):
             os.unlink(probe)
         except OSError as exc:
             raise StorageError(f"cannot write in the media folder {self.root}: {exc.strerror or exc}",
-                               backend=self.name) from exc
+                               f"无法在媒体文件夹 {self.root} 中写入：{exc.strerror or exc}", backend=self.name) from exc
         ms = (time.monotonic() - started) * 1000
-        return f"The media folder {self.root} is writable ({ms:.0f} ms)."
+        return (f"The media folder {self.root} is writable ({ms:.0f} ms).",
+                f"媒体文件夹 {self.root} 可以写入（{ms:.0f} 毫秒）。")
 
     # ----------------------------------------------------------------- paths
 

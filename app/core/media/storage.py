@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
+from app.core.errors import SaidInTwoLanguages
+
 __all__ = [
     "MediaNotFoundError", "MediaStorage", "StorageError", "check_key", "copy_stream", "media_key",
     "validate_corpid",
@@ -40,8 +42,10 @@ MAX_KEY_LENGTH = 1024
 COPY_BUFFER = 1024 * 1024  # bytes per read when copying a stream into a backend
 
 
-class StorageError(Exception):
-    """A storage backend could not do what was asked. ``backend`` and ``key`` say where.
+class StorageError(SaidInTwoLanguages):
+    """A storage backend could not do what was asked. ``backend`` and ``key`` say where. The
+    sentences a person meets on Settings → Media (a refused or unreachable service, a folder that
+    cannot be written) are also written in Chinese (``message_zh``); the others fall back to English.
 
     ``kind`` (cloud backends) says what failed: "auth" (credentials or permissions), "clock",
     "no_bucket", "network", "busy" (throttled or unavailable after retries), "corrupt", "other";
@@ -50,13 +54,15 @@ class StorageError(Exception):
 
     code: str  # the service's own error code, when a cloud backend had one (may be unset)
 
-    def __init__(self, message: str, *, backend: str, key: str | None = None, kind: str | None = None):
+    def __init__(self, message: str, message_zh: str | None = None, *, backend: str, key: str | None = None,
+                 kind: str | None = None):
         self.backend = backend
         self.key = key
         self.reason = message
         self.kind = kind
         where = f"{backend} storage" + (f", key {key!r}" if key is not None else "")
-        super().__init__(f"{where}: {message}")
+        where_zh = f"{backend} 存储" + (f"，键 {key!r}" if key is not None else "")
+        super().__init__(f"{where}: {message}", f"{where_zh}：{message_zh}" if message_zh else None)
 
 
     @property
@@ -188,10 +194,10 @@ class MediaStorage(ABC):
         """Where the objects are, for messages (never a secret)."""
         return f"the {self.name} storage"
 
-    def test_connection(self) -> str:
+    def test_connection(self) -> tuple[str, str]:
         """Check that media can be stored here: write, read back and delete a small object; a sentence on
-        success. Raises StorageError saying what is wrong (credentials, bucket, network, permissions).
-        Blocking (for a cloud backend, a few requests): call it off the GUI thread."""
+        success (English, Chinese). Raises StorageError saying what is wrong (credentials, bucket,
+        network, permissions). Blocking (for a cloud backend, a few requests): call it off the GUI thread."""
         started = time.monotonic()
         key = f".wecom-auditor-probe/{uuid.uuid4().hex}"
         payload = f"wecom-auditor connection test {uuid.uuid4().hex}\n".encode()
@@ -201,14 +207,17 @@ class MediaStorage(ABC):
                 back = f.read(len(payload) + 1)
             if back != payload:
                 raise StorageError(f"{self.describe()} returned different bytes for a test object",
-                                   backend=self.name, key=key)
+                                   f"{self.describe()} 读回的测试对象与写入的不同", backend=self.name, key=key)
         finally:
             failed = self.delete([key])
         if failed:
             raise StorageError(f"{self.describe()}: the test object was written and read but could not "
-                               "be deleted (the key may lack delete permission)", backend=self.name, key=key)
+                               "be deleted (the key may lack delete permission)",
+                               f"{self.describe()}：测试对象已写入并读回，但无法删除（密钥可能没有删除权限）",
+                               backend=self.name, key=key)
         ms = (time.monotonic() - started) * 1000
-        return f"Connected to {self.describe()}: wrote, read and deleted a test object in {ms:.0f} ms."
+        return (f"Connected to {self.describe()}: wrote, read and deleted a test object in {ms:.0f} ms.",
+                f"已连接 {self.describe()}：在 {ms:.0f} 毫秒内写入、读回并删除了一个测试对象。")
 
 
 def _file_size(f: BinaryIO) -> int | None:

@@ -31,7 +31,7 @@ from app.core.config.paths import AppPaths
 from app.core.config.secrets import IN_ENVIRONMENT, IN_KEYRING, SecretStore, storage_secret_env
 from app.core.config.settings import Settings, SettingsError, StorageSection
 from app.core.media.registry import StorageBackend, Text, storage_backends
-from app.ui.language import error_sentence, ui_is_chinese
+from app.ui.language import error_sentence, pick, ui_is_chinese
 
 from ..sync.panel import fill
 from ..tasks import run_task
@@ -331,16 +331,16 @@ class MediaStoragePage(QWidget):
         self.test_button.setEnabled(False)
         self._show_result(None, self.tr("Connecting…"))
 
-        def probe() -> str:  # on a pool thread: the service may take seconds to answer
+        def probe() -> tuple[str, str]:  # on a pool thread: the service may take seconds to answer
             return probe_storage(trial, paths, store, backend, secret=typed or None, timeout=15)
 
-        def done(message: str) -> None:
+        def done(said: tuple[str, str]) -> None:
             if generation == self._test_generation:
-                self._show_result(True, message)
+                self._show_result(True, pick(*said))
 
         def failed(exc: Exception) -> None:
             if generation == self._test_generation:
-                self._show_result(False, str(exc))
+                self._show_result(False, error_sentence(exc))
 
         run_task(self, probe, done, failed)
 
