@@ -49,3 +49,17 @@ def app_ctx(synced_archive, monkeypatch):
     ctx = AppContext(data, url)
     yield ctx
     ctx.close()
+
+
+@pytest.fixture
+def chinese_window(qapp):
+    """The window's language is Simplified Chinese for this test: its translators installed and the
+    application property the window reads set (app/ui/language.py), both undone afterwards."""
+    from app.ui.app import install_translators
+
+    translators = install_translators(qapp, "zh_CN")
+    qapp.setProperty("ui_language", "zh_CN")
+    yield
+    qapp.setProperty("ui_language", "en")
+    for t in translators:
+        qapp.removeTranslator(t)

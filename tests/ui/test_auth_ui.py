@@ -422,30 +422,21 @@ def test_accounts_dialog_creates_an_account_with_roles_and_scope(qtbot, team, qt
     new.reject()
 
 
-def test_account_refusals_are_said_in_the_chinese_window_s_language(qtbot, qapp, team):
-    from app.ui.app import install_translators
-
+def test_account_refusals_are_said_in_the_chinese_window_s_language(qtbot, team, chinese_window):
     ctx, accounts, actors = team
-    translators = install_translators(qapp, "zh_CN")
-    qapp.setProperty("ui_language", "zh_CN")
-    try:
-        dialog = AccountsDialog(ctx, actors["admin"], accounts)
-        qtbot.addWidget(dialog)
-        dialog.show()
-        qtbot.waitUntil(lambda: dialog.model.rowCount() == 3, timeout=10_000)
-        for name, said in (("rev", "用户名“rev”已被占用。"),
-                           ("r\u0435v", "用户名“r\u0435v”看起来与现有账号“rev”相似")):
-            new = dialog.new_account()
-            new.user_edit.setText(name)
-            new.passwords.fill_generated()
-            with qtbot.waitSignal(new.attempt_failed, timeout=10_000) as failed:
-                new.ok_button.click()
-            assert failed.args[0].startswith(said), failed.args[0]
-            new.reject()
-    finally:
-        qapp.setProperty("ui_language", "en")
-        for t in translators:
-            qapp.removeTranslator(t)
+    dialog = AccountsDialog(ctx, actors["admin"], accounts)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 3, timeout=10_000)
+    for name, said in (("rev", "用户名“rev”已被占用。"),
+                       ("r\u0435v", "用户名“r\u0435v”看起来与现有账号“rev”相似")):
+        new = dialog.new_account()
+        new.user_edit.setText(name)
+        new.passwords.fill_generated()
+        with qtbot.waitSignal(new.attempt_failed, timeout=10_000) as failed:
+            new.ok_button.click()
+        assert failed.args[0].startswith(said), failed.args[0]
+        new.reject()
 
 
 def test_accounts_dialog_disables_unlocks_and_changes_roles(qtbot, team):

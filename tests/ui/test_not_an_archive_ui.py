@@ -27,7 +27,7 @@ def test_the_window_refuses_an_empty_archive_file_with_a_clear_message(qapp, tmp
     assert (data / "archive.db").stat().st_size == 0
 
 
-def test_a_chinese_window_says_it_in_chinese(qapp, tmp_path, monkeypatch):
+def test_a_chinese_window_says_it_in_chinese(qapp, tmp_path, monkeypatch, chinese_window):
     from app.core.context import AppContext
     from app.ui import app as ui_app
 
@@ -36,15 +36,10 @@ def test_a_chinese_window_says_it_in_chinese(qapp, tmp_path, monkeypatch):
     (data / "archive.db").write_bytes(b"not a database at all")
     shown = []
     monkeypatch.setattr(ui_app, "_fatal", lambda title, message: shown.append(message))
-    translators = ui_app.install_translators(qapp, "zh_CN")
-    qapp.setProperty("ui_language", "zh_CN")
     ctx = AppContext(data)
     try:
         assert ui_app.run_windows(qapp, ctx, sign_in=lambda *a, **k: None) == 1
     finally:
         ctx.close()
-        qapp.setProperty("ui_language", "en")
-        for t in translators:
-            qapp.removeTranslator(t)
     assert len(shown) == 1 and "不是存档（不是 SQLite 数据库），已保持原样" in shown[0], shown
     assert "not an archive" not in shown[0]

@@ -237,37 +237,28 @@ def test_a_policy_with_a_wrong_query_is_refused_inline_then_created_run_and_disa
     w.close()
 
 
-def test_refusals_are_said_in_the_chinese_window_s_language(qtbot, qapp, desk):
+def test_refusals_are_said_in_the_chinese_window_s_language(qtbot, desk, chinese_window):
     """A duplicate name, an unknown assignee and reviewed:me come back from the core in Chinese in a
     Chinese window (each ReviewError is written in both languages)."""
-    from app.ui.app import install_translators
-
     desk.review.policies.create(desk.dave, "文件外发", "type:file")
-    translators = install_translators(qapp, "zh_CN")
-    qapp.setProperty("ui_language", "zh_CN")
-    try:
-        w = window(qtbot, desk, desk.dave)
-        dialog = open_settings(qtbot, w)
-        dialog.tabs.setCurrentWidget(dialog.policies_page)
-        page = dialog.policies_page
-        editor = page.new_policy()
-        editor.query_edit.setPlainText("reviewed:me")
-        assert editor.query_error.text().startswith("策略不代表任何具体的人运行"), editor.query_error.text()
-        editor.query_edit.setPlainText("type:link")
-        editor.name_edit.setText("文件外发")
-        editor.accept()
-        qtbot.waitUntil(lambda: editor.error.text() == "已有名为“文件外发”的策略：请换一个名称。", timeout=20000)
-        editor.name_edit.setText("链接")
-        editor.assignee_edit.setText("nobody-here")
-        editor.accept()
-        qtbot.waitUntil(lambda: editor.error.text() == "没有账号“nobody-here”。", timeout=20000)
-        assert [p.name for p in desk.review.policies.policies(desk.dave)] == ["文件外发"]
-        editor.reject()
-        w.close()
-    finally:
-        qapp.setProperty("ui_language", "en")
-        for t in translators:
-            qapp.removeTranslator(t)
+    w = window(qtbot, desk, desk.dave)
+    dialog = open_settings(qtbot, w)
+    dialog.tabs.setCurrentWidget(dialog.policies_page)
+    page = dialog.policies_page
+    editor = page.new_policy()
+    editor.query_edit.setPlainText("reviewed:me")
+    assert editor.query_error.text().startswith("策略不代表任何具体的人运行"), editor.query_error.text()
+    editor.query_edit.setPlainText("type:link")
+    editor.name_edit.setText("文件外发")
+    editor.accept()
+    qtbot.waitUntil(lambda: editor.error.text() == "已有名为“文件外发”的策略：请换一个名称。", timeout=20000)
+    editor.name_edit.setText("链接")
+    editor.assignee_edit.setText("nobody-here")
+    editor.accept()
+    qtbot.waitUntil(lambda: editor.error.text() == "没有账号“nobody-here”。", timeout=20000)
+    assert [p.name for p in desk.review.policies.policies(desk.dave)] == ["文件外发"]
+    editor.reject()
+    w.close()
 
 
 # ---------------------------------------------------------------------------- sampling

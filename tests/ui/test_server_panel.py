@@ -275,23 +275,14 @@ def test_without_a_keyring_the_backup_asks_for_the_export_keys_passphrase(qtbot,
     dialog.close()
 
 
-def test_a_failed_backup_is_said_in_the_chinese_window_s_language(qtbot, qapp, archive, tmp_path):
-    from app.ui.app import install_translators
-
+def test_a_failed_backup_is_said_in_the_chinese_window_s_language(qtbot, archive, tmp_path, chinese_window):
     ctx, actor = archive
     (tmp_path / "a-file").write_text("not a folder")
-    translators = install_translators(qapp, "zh_CN")
-    qapp.setProperty("ui_language", "zh_CN")
-    try:
-        panel = _panel(qtbot, ctx, actor)
-        dialog = panel.open_backup()
-        dialog.folder_edit.setText(str(tmp_path / "a-file" / "backups"))
-        with qtbot.waitSignal(dialog.backup_failed, timeout=120_000) as blocker:
-            assert dialog.start_backup()
-        assert blocker.args[0].startswith(f"无法创建备份文件夹 {tmp_path / 'a-file' / 'backups'}："), blocker.args[0]
-        assert dialog.status_label.text().startswith("备份失败：无法创建备份文件夹"), dialog.status_label.text()
-        dialog.close()
-    finally:
-        qapp.setProperty("ui_language", "en")
-        for t in translators:
-            qapp.removeTranslator(t)
+    panel = _panel(qtbot, ctx, actor)
+    dialog = panel.open_backup()
+    dialog.folder_edit.setText(str(tmp_path / "a-file" / "backups"))
+    with qtbot.waitSignal(dialog.backup_failed, timeout=120_000) as blocker:
+        assert dialog.start_backup()
+    assert blocker.args[0].startswith(f"无法创建备份文件夹 {tmp_path / 'a-file' / 'backups'}："), blocker.args[0]
+    assert dialog.status_label.text().startswith("备份失败：无法创建备份文件夹"), dialog.status_label.text()
+    dialog.close()

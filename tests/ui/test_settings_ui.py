@@ -111,29 +111,20 @@ def test_invalid_pem_shows_an_inline_error_and_disables_ok(qtbot, tmp_path, rsa_
     assert dialog.version_note.text() == "Version 1 is installed: importing replaces its key."
 
 
-def test_a_wrong_sdk_library_is_said_in_the_chinese_window_s_language(qtbot, qapp, ctx, tmp_path):
-    from app.ui.app import install_translators
-
-    translators = install_translators(qapp, "zh_CN")
-    qapp.setProperty("ui_language", "zh_CN")
-    try:
-        dialog = open_dialog(qtbot, ctx)
-        page = dialog.corp_page
-        page.add_corp()
-        page.corpid_edit.setText("wwgood")
-        page.library_field.setText(str(tmp_path / "libWeWorkFinanceSdk_C.so"))
-        assert page.sdk_error.text().startswith(f"SDK 库 {tmp_path / 'libWeWorkFinanceSdk_C.so'} 不存在"), \
-            page.sdk_error.text()
-        (tmp_path / "notes.txt").write_text("hello")
-        page.library_field.setText(str(tmp_path / "notes.txt"))
-        assert "不是共享库（不是 ELF）" in page.sdk_error.text()
-        page.library_field.setText(str(tmp_path))
-        assert "是文件夹：请选择库文件本身" in page.sdk_error.text()
-        assert not dialog.ok_button().isEnabled()
-    finally:
-        qapp.setProperty("ui_language", "en")
-        for t in translators:
-            qapp.removeTranslator(t)
+def test_a_wrong_sdk_library_is_said_in_the_chinese_window_s_language(qtbot, ctx, tmp_path, chinese_window):
+    dialog = open_dialog(qtbot, ctx)
+    page = dialog.corp_page
+    page.add_corp()
+    page.corpid_edit.setText("wwgood")
+    page.library_field.setText(str(tmp_path / "libWeWorkFinanceSdk_C.so"))
+    assert page.sdk_error.text().startswith(f"SDK 库 {tmp_path / 'libWeWorkFinanceSdk_C.so'} 不存在"), \
+        page.sdk_error.text()
+    (tmp_path / "notes.txt").write_text("hello")
+    page.library_field.setText(str(tmp_path / "notes.txt"))
+    assert "不是共享库（不是 ELF）" in page.sdk_error.text()
+    page.library_field.setText(str(tmp_path))
+    assert "是文件夹：请选择库文件本身" in page.sdk_error.text()
+    assert not dialog.ok_button().isEnabled()
 
 
 def test_bad_values_show_inline_errors_and_disable_ok(qtbot, ctx, tmp_path, simulator_path):

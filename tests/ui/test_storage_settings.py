@@ -127,46 +127,28 @@ def test_missing_fields_are_named_and_keep_ok_disabled(qtbot, ctx):
     ("cos", "no-appid", "storage.cos.bucket 'no-appid' 不是 COS 存储桶：请写成 BucketName-APPID"),
     ("oss", "Bad_Bucket", "storage.oss.bucket 'Bad_Bucket' 不是 OSS 存储桶名称"),
 ])
-def test_a_wrong_value_is_said_in_the_chinese_window_s_language(qtbot, qapp, ctx, kind, bucket, said):
-    from app.ui.app import install_translators
-
-    translators = install_translators(qapp, "zh_CN")
-    qapp.setProperty("ui_language", "zh_CN")
-    try:
-        dialog, page = open_page(qtbot, ctx)
-        form = fill_form(page, kind, "", bucket=bucket)
-        assert form.error.text().startswith(said), form.error.text()
-        assert not dialog.ok_button().isEnabled()
-        form.edits["bucket"].setText(BUCKET[kind])
-        form.edits["region"].setText("Hangzhou!")
-        assert form.error.text().startswith(f"storage.{kind}.region 'Hangzhou!' 不是地域名称"), form.error.text()
-    finally:
-        qapp.setProperty("ui_language", "en")
-        for t in translators:
-            qapp.removeTranslator(t)
+def test_a_wrong_value_is_said_in_the_chinese_window_s_language(qtbot, ctx, kind, bucket, said, chinese_window):
+    dialog, page = open_page(qtbot, ctx)
+    form = fill_form(page, kind, "", bucket=bucket)
+    assert form.error.text().startswith(said), form.error.text()
+    assert not dialog.ok_button().isEnabled()
+    form.edits["bucket"].setText(BUCKET[kind])
+    form.edits["region"].setText("Hangzhou!")
+    assert form.error.text().startswith(f"storage.{kind}.region 'Hangzhou!' 不是地域名称"), form.error.text()
 
 
-def test_test_connection_reports_in_the_chinese_window_s_language(qtbot, qapp, ctx, store):
-    from app.ui.app import install_translators
-
-    translators = install_translators(qapp, "zh_CN")
-    qapp.setProperty("ui_language", "zh_CN")
-    try:
-        dialog, page = open_page(qtbot, ctx)
-        form = fill_form(page, store.kind, store.endpoint)
-        with qtbot.waitSignal(page.connection_tested, timeout=20_000) as result:
-            page.test_button.click()
-        ok, message = result.args
-        assert ok and message.startswith("已连接 ") and "测试对象" in message, message
-        form.secret_edit.setText("a-wrong-secret")
-        with qtbot.waitSignal(page.connection_tested, timeout=20_000) as result:
-            page.test_button.click()
-        ok, message = result.args
-        assert not ok and "拒绝上传：密钥与" in message and "a-wrong-secret" not in message, message
-    finally:
-        qapp.setProperty("ui_language", "en")
-        for t in translators:
-            qapp.removeTranslator(t)
+def test_test_connection_reports_in_the_chinese_window_s_language(qtbot, ctx, store, chinese_window):
+    dialog, page = open_page(qtbot, ctx)
+    form = fill_form(page, store.kind, store.endpoint)
+    with qtbot.waitSignal(page.connection_tested, timeout=20_000) as result:
+        page.test_button.click()
+    ok, message = result.args
+    assert ok and message.startswith("已连接 ") and "测试对象" in message, message
+    form.secret_edit.setText("a-wrong-secret")
+    with qtbot.waitSignal(page.connection_tested, timeout=20_000) as result:
+        page.test_button.click()
+    ok, message = result.args
+    assert not ok and "拒绝上传：密钥与" in message and "a-wrong-secret" not in message, message
 
 
 def test_the_local_folder_can_be_tested_too(qtbot, ctx, tmp_path):
